@@ -1,0 +1,43 @@
+/* cmd.h: what a subcommand is (one per cmd-*.c, listed in main.c) and the option parsing
+ * every command shares. */
+#ifndef NTFLOW_CMD_H
+#define NTFLOW_CMD_H
+
+#include <getopt.h>
+#include <stdio.h>
+#include "ntflow/util.h"
+
+typedef struct nf_cmd {
+	const char *name;
+	const char *usage;     /* "validate [-v] FILE..." */
+	const char *summary;   /* one line for `ntflow --help` */
+	const char *help;      /* the body of `ntflow help CMD`: options and behaviour */
+	/* argv[0] is the command name; returns the process exit status. */
+	int (*exec)(int argc, char **argv);
+} nf_cmd;
+
+/* What nf_cmd_getopt returns besides an option character. */
+enum {
+	NF_CMD_DONE = 0,    /* no more options: argv[optind] is the first operand */
+	NF_CMD_BAD  = -1,   /* a bad option; the message and usage were printed: exit NF_EXIT_USAGE */
+	NF_CMD_HELP = -2,   /* --help was given and the help printed: exit NF_EXIT_OK */
+};
+
+/* Parses the next option with getopt_long, so --opt=value, --opt value and -- work alike
+ * in every command, and options may follow operands. --help is added to every command.
+ * Call it in a loop until it returns NF_CMD_DONE; optarg/optind as with getopt. main()
+ * resets getopt's state before each command. */
+int nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *longopts);
+/* Prints "usage: ntflow USAGE" to f. */
+void nf_cmd_usage(const nf_cmd *cmd, FILE *f);
+/* Prints the full help of a command to f. */
+void nf_cmd_help(const nf_cmd *cmd, FILE *f);
+/* Prints "ntflow: MSG" to stderr (MSG formatted); the way commands report errors. */
+void nf_cmd_error(const char *fmt, ...) NF_PRINTF(1, 2);
+
+/* The command table (main.c). */
+extern const nf_cmd *const nf_commands[];
+extern const size_t nf_ncommands;
+
+#endif

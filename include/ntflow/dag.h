@@ -1,0 +1,225 @@
+/* dag.h: the typed in-memory model of a pipeline file (.dag), its parser, validator and
+ * formatter. Everything hangs off one arena owned by the nf_dag. The grammar and the meaning
+ * of every attribute are in man/ntflow-dag.5. */
+#ifndef NTFLOW_DAG_H
+#define NTFLOW_DAG_H
+
+#include "ntflow/diag.h"
+#include "ntflow/util.h"
+
+typedef struct nf_expr nf_expr;   /* expr.h */
+
+/* Files larger than this are refused before lexing. */
+#define NF_DAG_MAX_FILE_SIZE (64u << 20)
+/* Deeper nesting of lists/blocks is a syntax error, never a stack overflow. */
+#define NF_DAG_MAX_DEPTH 64
+
+/* One piece of a string as written: literal text, or a ${ref} (text holds "params.seed"). */
+typedef struct nf_seg {
+	const char *text;
+	bool is_ref;
+	nf_loc loc;   /* of the literal's first byte, or of the '$' of a ref */
+} nf_seg;
+
+/* A string value split into literal and ${...} segments; escapes already decoded.
+ * A literal "$${" in the file stands for a literal "${" (one literal segment). */
+typedef struct nf_tmpl {
+	nf_seg *segs;
+	size_t nsegs;
+	nf_loc loc;   /* of the opening quote */
+} nf_tmpl;
+
+typedef enum { NF_V_STRING, NF_V_NUMBER, NF_V_BOOL, NF_V_LIST } nf_value_kind;
+
+typedef struct nf_value {
+	nf_value_kind kind;
+	nf_loc loc;
+	double num;            /* NF_V_NUMBER */
+	const char *num_text;  /* NF_V_NUMBER, as written: "0.05", "1e-3", "42" */
+	bool boolean;          /* NF_V_BOOL */
+	nf_tmpl str;           /* NF_V_STRING */
+	struct nf_value *items;/* NF_V_LIST */
+	size_t nitems;
+} nf_value;
+
+/* A key = value pair inside params { } or env { }. */
+typedef struct nf_kv {
+	const char *key;
+	nf_loc loc;
+	nf_value value;
+} nf_kv;
+
+/* A name written in the file, e.g. one entry of needs = [...]. */
+typedef struct nf_name_ref {
+	const char *name;
+	nf_loc loc;
+} nf_name_ref;
+
+typedef struct nf_axis {          /* one key of matrix { } */
+	const char *name;
+	nf_loc loc;
+	nf_value *values;             /* scalars: strings without refs, numbers or booleans */
+	size_t nvalues;
+} nf_axis;
+
+/* A gate criterion or an alert condition. */
+typedef struct nf_criterion {
+	const char *text;             /* the expression as written */
+	nf_loc loc;                   /* of the string's first character inside the quotes */
+	nf_expr *expr;                /* parsed; NULL when it did not parse (an error was reported) */
+} nf_criterion;
+
+typedef enum { NF_SEV_NONE = 0, NF_SEV_LOW, NF_SEV_MEDIUM, NF_SEV_HIGH } nf_severity;
+
+typedef struct nf_alert_rule {
+	const char *name;
+	nf_loc loc;
+	nf_criterion when;
+	nf_severity severity;         /* default medium */
+} nf_alert_rule;
+
+typedef struct nf_slurm {
+	bool present;
+	nf_loc loc;
+	const char *partition, *time, *mem, *gres, *account, *qos;
+	int cpus;                     /* 0: not set */
+} nf_slurm;
+
+/* Bits of nf_run_opts.set: which attributes were written (a stage inherits the rest from
+ * the pipeline's defaults { }). */
+enum {
+	NF_OPT_RETRIES     = 1u << 0,
+	NF_OPT_BACKOFF     = 1u << 1,
+	NF_OPT_BACKOFF_MAX = 1u << 2,
+	NF_OPT_TIMEOUT     = 1u << 3,
+	NF_OPT_GRACE       = 1u << 4,
+	NF_OPT_RETRY_ON    = 1u << 5,
+	NF_OPT_CPUS        = 1u << 6,
+	NF_OPT_CACHE       = 1u << 7,
+	NF_OPT_EXECUTOR    = 1u << 8,
+	NF_OPT_SLURM       = 1u << 9,
+};
+
+/* How a stage is run; defaults in parentheses. */
+typedef struct nf_run_opts {
+	unsigned set;
+	int retries;                  /* further attempts after a failure (0) */
+	int64_t backoff_ms;           /* first back-off, doubled per retry (1s) */
+	int64_t backoff_max_ms;       /* cap (5m) */
+	int64_t timeout_ms;           /* per attempt; 0 = none (0) */
+	int64_t grace_ms;             /* SIGTERM -> SIGKILL (10s) */
+	int *retry_on;                /* exit codes that are retried; none listed = any failure */
+	size_t nretry_on;
+	int cpus;                     /* slots taken (1) */
+	bool cache;                   /* (true) */
+	const char *executor;         /* "local" or "slurm" ("local") */
+	nf_slurm slurm;
+} nf_run_opts;
+
+typedef enum { NF_STAGE, NF_GATE, NF_MONITOR } nf_stage_kind;
+typedef enum { NF_SELECT_NONE = 0, NF_SELECT_MAX, NF_SELECT_MIN } nf_select_kind;
+
+/* A stage, gate or monitor block. */
+typedef struct nf_stage {
+	nf_stage_kind kind;
+	const char *name;
+	nf_loc loc;                   /* of the block keyword */
+	size_t index;                 /* position in nf_dag.stages */
+	const char *description;
+
+	nf_tmpl *run;                 /* NULL for a gate (and until written) */
+	nf_name_ref *needs;
+	size_t nneeds;
+	nf_tmpl *inputs;
+	size_t ninputs;
+	nf_tmpl *outputs;
+	size_t noutputs;
+	nf_tmpl *metrics;             /* NULL: none */
+	nf_axis *matrix;
+	size_t nmatrix;
+	struct {
+		nf_select_kind kind;
+		const char *metric;
+		nf_loc loc;
+	} select;
+	nf_kv *env;
+	size_t nenv;
+	nf_run_opts opts;             /* after nf_dag_parse: the pipeline's defaults already merged in */
+
+	nf_criterion *require;        /* gate */
+	size_t nrequire;
+
+	nf_alert_rule *alerts;        /* monitor */
+	size_t nalerts;
+	nf_severity on_alert;         /* a triggered run on alerts at least this severe (none) */
+	nf_severity fail_on;          /* the monitor fails on alerts at least this severe (none) */
+} nf_stage;
+
+typedef struct nf_model_decl {
+	const char *name;
+	nf_loc loc;
+	const char *description;
+	nf_tmpl *artifact;            /* file or folder to register */
+	nf_tmpl *metrics;             /* metrics file recorded with the version (optional) */
+	nf_name_ref gate;             /* name NULL: no gate, every version stays a candidate */
+} nf_model_decl;
+
+typedef struct nf_pipeline {
+	const char *name;
+	nf_loc loc;
+	const char *description;
+	const char *schedule;         /* cron or @weekly...; NULL: none */
+	nf_loc schedule_loc;
+	bool catchup;                 /* (false) */
+	int concurrency;              /* default -j; 0: the number of CPUs */
+	nf_tmpl *path;                /* prepended to PATH, relative to the DAG's directory */
+	size_t npath;
+	nf_kv *params;
+	size_t nparams;
+	nf_kv *env;
+	size_t nenv;
+	nf_run_opts defaults;
+	const char *models_dir;       /* ("models") */
+} nf_pipeline;
+
+typedef struct nf_dag {
+	nf_arena *arena;
+	const char *path;             /* as given */
+	const char *dir;              /* directory holding the file */
+	bool has_pipeline;            /* a pipeline block was present (it is optional in tests) */
+	nf_pipeline pipeline;
+	nf_stage *stages;             /* stages, gates and monitors in file order */
+	size_t nstages;
+	nf_model_decl *models;
+	size_t nmodels;
+	nf_strmap *by_name;           /* stage name -> nf_stage* */
+} nf_dag;
+
+/* Lexes and parses src (len bytes; need not be NUL-terminated) and checks it against the
+ * schema: unknown blocks and attributes, value types, durations, cron shape, expression syntax.
+ * Reports every error to diags. Returns 0, or NF_EINVALID when any error was reported
+ * (*out is then still set when a partial model exists, so more checks can run). */
+int nf_dag_parse(nf_dag **out, const char *path, const char *src, size_t len, nf_diag_list *diags);
+
+/* Cross-reference checks on a parsed model: duplicate names, needs, ${...} references,
+ * outputs (duplicates, escaping the workspace), select. 0 or NF_EINVALID. */
+int nf_dag_validate(nf_dag *dag, nf_diag_list *diags);
+
+/* Reads path, parses and validates it; the graph checks (cycles) are nf_graph_build's.
+ * NF_ENOTFOUND / NF_EIO when the file cannot be read (message in nf_error_last()),
+ * NF_EINVALID when diagnostics were reported. */
+int nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags);
+
+/* The canonical layout of a file (comments kept): 2-space indents, one attribute per line,
+ * '=' aligned within a run of attributes, one blank line between top-level blocks.
+ * 0, or NF_EINVALID with diagnostics when the file does not parse. */
+int nf_dag_format(nf_buf *out, const char *path, const char *src, size_t len, nf_diag_list *diags);
+
+nf_stage *nf_dag_find_stage(const nf_dag *dag, const char *name);
+/* A literal string's text, or NULL when it holds a ${...} reference. */
+const char *nf_tmpl_literal(const nf_tmpl *t);
+const char *nf_stage_kind_name(nf_stage_kind k);
+const char *nf_severity_name(nf_severity s);
+void nf_dag_free(nf_dag *dag);
+
+#endif

@@ -1,0 +1,145 @@
+/* exec.h: the executor. A scheduler that starts ready nodes critical-path first within a
+ * slot limit, retries with back-off, enforces timeouts and reacts to interruption; it talks
+ * to the world only through a runner (start, wait, signal) and a clock, so tests plug in
+ * fakes and the Slurm issue adds a second runner. */
+#ifndef NTFLOW_EXEC_H
+#define NTFLOW_EXEC_H
+
+#include <sys/types.h>
+#include "ntflow/graph.h"
+
+/* Node states (DESIGN.md "Run semantics"). */
+typedef enum {
+	NF_ST_WAITING, NF_ST_READY, NF_ST_RUNNING, NF_ST_RETRYING,
+	NF_ST_SUCCEEDED, NF_ST_CACHED, NF_ST_FAILED, NF_ST_TIMED_OUT,
+	NF_ST_SKIPPED, NF_ST_CANCELLED, NF_ST_REJECTED, /* REJECTED: a gate that said no */
+	NF_ST__COUNT
+} nf_state;
+/* "waiting", "ready", "running", "retrying", "succeeded", "cached", "failed", "timed-out",
+ * "skipped", "cancelled", "rejected". */
+const char *nf_state_name(nf_state s);
+bool nf_state_is_final(nf_state s);
+
+/* Run outcomes as stored and printed. */
+typedef enum {
+	NF_RUN_RUNNING, NF_RUN_SUCCEEDED, NF_RUN_FAILED, NF_RUN_GATED, NF_RUN_CANCELLED, NF_RUN_CRASHED,
+} nf_run_status;
+const char *nf_run_status_name(nf_run_status s);
+/* 0 on success, NF_ENOTFOUND for an unknown name. */
+int nf_run_status_parse(nf_run_status *out, const char *name);
+/* The exit status of `ntflow run` for an outcome. */
+int nf_run_status_exit_code(nf_run_status s);
+
+/* A clock in milliseconds on a monotonic time line. */
+typedef struct nf_clock nf_clock;
+struct nf_clock {
+	int64_t (*now_ms)(nf_clock *c);
+};
+/* The process-wide CLOCK_MONOTONIC clock (static; never freed). */
+nf_clock *nf_clock_system(void);
+
+/* One attempt the scheduler asks a runner to start. All strings borrowed for the call. */
+typedef struct nf_job {
+	size_t node;
+	int attempt;                 /* 1-based */
+	const char *command;         /* run through /bin/sh -c */
+	char *const *envp;           /* full environment, NULL-terminated */
+	const char *cwd;             /* working directory (the DAG's root) */
+	const char *log_path;        /* stdout and stderr go here (created/truncated) */
+	int cpus;
+} nf_job;
+
+/* What a runner reports when an attempt ends. */
+typedef struct nf_job_result {
+	size_t node;
+	int attempt;
+	bool exited;                 /* true: exit_code valid; false: killed by term_signal */
+	int exit_code;
+	int term_signal;
+	int64_t wall_ms;
+	int64_t user_ms, sys_ms;
+	long max_rss_kb;
+} nf_job_result;
+
+typedef struct nf_runner nf_runner;
+typedef struct nf_runner_ops {
+	const char *name;
+	/* Starts a job without blocking; *pgid receives its process group (0 when none). */
+	int (*start)(nf_runner *r, const nf_job *job, pid_t *pgid);
+	/* Waits until at least one job ended, an interrupting signal arrived, or the clock
+	 * reaches deadline_ms (-1: no deadline). Fills up to max results, *n their count.
+	 * Returns 0, NF_EINTR when SIGINT/SIGTERM arrived (see nf_signal_take), or an error. */
+	int (*wait)(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms);
+	/* Sends sig to the job's whole process group. */
+	int (*signal)(nf_runner *r, size_t node, int sig);
+	void (*free)(nf_runner *r);
+} nf_runner_ops;
+struct nf_runner {
+	const nf_runner_ops *ops;
+};
+
+/* The local runner: vfork+execve of /bin/sh -c into a new process group with
+ * PR_SET_PDEATHSIG, stdin from /dev/null, stdout+stderr to the log; reaped with wait4
+ * from a ppoll loop on a self-pipe fed by SIGCHLD, SIGINT and SIGTERM. */
+int nf_runner_local_new(nf_runner **out, nf_clock *clock);
+
+/* Installs SIGCHLD/SIGINT/SIGTERM handlers writing to a self-pipe (idempotent). */
+int nf_signals_install(void);
+/* The read end of the self-pipe (for poll). */
+int nf_signals_fd(void);
+/* Drains the pipe; returns how many SIGINT/SIGTERM arrived since the last call. */
+int nf_signals_take(void);
+/* Restores default dispositions (children must not inherit our handlers). */
+void nf_signals_reset_child(void);
+
+/* What prepare() decided for a node about to start. */
+enum {
+	NF_PREP_SPAWN     = 0,   /* run job through the runner */
+	NF_PREP_SUCCEEDED = 1,   /* done without a process (a gate that passed) */
+	NF_PREP_CACHED    = 2,   /* done from the cache without a process */
+	NF_PREP_REJECTED  = 3,   /* a gate that said no: dependents are skipped */
+};
+
+typedef struct nf_sched_hooks {
+	void *ctx;
+	/* Before each attempt: fill job (command, env, log) and return NF_PREP_*, or a negative
+	 * code to fail the node at once (not retried; the message in nf_error_last()). */
+	int (*prepare)(void *ctx, const nf_node *node, int attempt, nf_job *job);
+	/* After an attempt exited 0: check outputs, read metrics. 0, or negative to fail the
+	 * attempt (retried like any failure; message in nf_error_last()). May be NULL. */
+	int (*finish)(void *ctx, const nf_node *node, const nf_job_result *res);
+	/* Every state change, in order. res is set when an attempt ended; reason is a short
+	 * text for failures and skips ("exit 3", "timed out after 10s", "needs failed stage x",
+	 * "gate promote rejected"), else NULL. pgid is set on RUNNING. */
+	void (*on_state)(void *ctx, const nf_node *node, nf_state st, int attempt,
+			 const nf_job_result *res, const char *reason, pid_t pgid);
+	/* Once per loop turn after events were handled: the moment to commit a batch. May be NULL. */
+	void (*on_tick)(void *ctx);
+} nf_sched_hooks;
+
+typedef struct nf_sched_opts {
+	int slots;                   /* -j; >= 1 */
+	bool keep_going;
+	const bool *selected;        /* per node id: false = skip it (with its reason "not selected");
+	                              * NULL = all */
+	uint64_t seed;               /* jitter; fixed in tests */
+} nf_sched_opts;
+
+typedef struct nf_sched nf_sched;
+int nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clock,
+		 const nf_sched_opts *opts, const nf_sched_hooks *hooks);
+/* Runs the loop to the end and returns the outcome (NF_RUN_SUCCEEDED, FAILED, GATED or
+ * CANCELLED) in *status. Returns 0, or a negative code when the runner failed. */
+int nf_sched_run(nf_sched *s, nf_run_status *status);
+/* Asks the loop to cancel: SIGTERM to every running group, SIGKILL after its grace
+ * (at once when hard). Safe from hooks. */
+void nf_sched_cancel(nf_sched *s, bool hard);
+nf_state nf_sched_state(const nf_sched *s, size_t node);
+int nf_sched_attempts(const nf_sched *s, size_t node);
+void nf_sched_free(nf_sched *s);
+
+/* Back-off before attempt (attempt >= 2): full jitter over min(max, base * 2^(attempt-2)).
+ * rnd is a uniform draw in [0,1). */
+int64_t nf_backoff_ms(int64_t base_ms, int64_t max_ms, int attempt, double rnd);
+
+#endif

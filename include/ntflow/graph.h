@@ -1,0 +1,41 @@
+/* graph.h: the run graph of a pipeline: one node per stage, gate, monitor and matrix
+ * instance, edges from `needs`, topological order and each node's critical-path length. */
+#ifndef NTFLOW_GRAPH_H
+#define NTFLOW_GRAPH_H
+
+#include "ntflow/dag.h"
+
+typedef struct nf_node {
+	size_t id;                     /* index in nf_graph.nodes */
+	nf_stage *stage;               /* borrowed from the dag */
+	const char *name;              /* "train", or "tune[lr=0.05,l2=0]" for a matrix instance */
+	const char *instance;          /* matrix.id: stable, short, path-safe ("lr-0.05_l2-0"); NULL when no matrix */
+	const nf_value **matrix;       /* per axis of stage->matrix, the chosen value; NULL when no matrix */
+	size_t *deps;                  /* nodes this one needs */
+	size_t ndeps;
+	size_t *users;                 /* nodes that need this one */
+	size_t nusers;
+	int64_t crit;                  /* longest path to a sink, counted in cpus of the nodes on it */
+} nf_node;
+
+typedef struct nf_graph {
+	const nf_dag *dag;             /* borrowed */
+	nf_arena *arena;
+	nf_node *nodes;
+	size_t nnodes;
+	size_t *order;                 /* node ids in a topological order (file order where free) */
+	size_t *stage_first;           /* per dag stage index: its first node id */
+	size_t *stage_count;           /* per dag stage index: its number of nodes (matrix size) */
+} nf_graph;
+
+/* Expands matrices, resolves needs, orders topologically and computes crit. A cycle is
+ * reported to diags as "dependency cycle: a -> b -> c -> a" at the first stage's location.
+ * Returns 0, NF_ECYCLE, or NF_EINVALID. */
+int nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags);
+/* A node by its name ("tune[lr=0.05,l2=0]") or by "stage" when it has one node; else NULL. */
+const nf_node *nf_graph_find(const nf_graph *g, const char *name);
+/* Writes the graph as an indented tree (text), Graphviz (dot) or JSON. */
+int nf_graph_write(nf_buf *out, const nf_graph *g, const char *format);
+void nf_graph_free(nf_graph *g);
+
+#endif

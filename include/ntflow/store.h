@@ -1,0 +1,94 @@
+/* store.h: the state database, .ntflow/state.db (SQLite, WAL): runs, node attempts and
+ * metrics, written in batched transactions so the database never paces the executor. */
+#ifndef NTFLOW_STORE_H
+#define NTFLOW_STORE_H
+
+#include <sys/types.h>
+#include "ntflow/exec.h"
+
+typedef struct nf_store nf_store;
+
+/* Opens (creating when asked) path, sets WAL, busy_timeout and foreign keys, migrates the
+ * schema forward, and marks runs left "running" by a dead process as crashed (killing any
+ * process group of theirs still alive; what was done is in nf_store_recovered()).
+ * ":memory:" opens an in-memory database for tests. NF_ELOCKED, NF_ECORRUPT (not a database,
+ * or a schema newer than this binary), NF_ENOTFOUND (no file and create false). */
+int nf_store_open(nf_store **out, const char *path, bool create);
+void nf_store_close(nf_store *st);
+/* Lines describing what recovery did on open ("run 12 crashed; killed process group 4242"),
+ * NULL-terminated; borrowed. */
+const char *const *nf_store_recovered(const nf_store *st);
+void *nf_store_db(nf_store *st);   /* the sqlite3 handle, for modules with tables of their own */
+
+/* Commits the open batch (if any). Writes below open a transaction lazily; the executor
+ * calls this once per loop turn. */
+int nf_store_flush(nf_store *st);
+
+typedef struct nf_run_info {
+	int64_t id;
+	char *pipeline;
+	char *file;              /* the DAG file as given */
+	char *logical_date;      /* YYYY-MM-DD */
+	char *trigger;           /* manual, schedule, alert, backfill */
+	char *params_json;       /* {"seed":42,...} */
+	char *commit;            /* full OID, or NULL outside git */
+	bool dirty;
+	int64_t started_ms, finished_ms;  /* real time; finished 0 while running */
+	nf_run_status status;
+	pid_t pid;               /* ntflow's pid while running */
+	int nnodes, ndone;       /* for listings */
+} nf_run_info;
+void nf_run_info_release(nf_run_info *r);
+
+/* Starts a run (status running, pid = getpid()); fills info->id and started_ms. Committed at once. */
+int nf_store_run_begin(nf_store *st, nf_run_info *info);
+/* Ends it: status and finished time. Flushes the batch first. */
+int nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status);
+int nf_store_run_get(nf_store *st, int64_t id, nf_run_info *out);     /* NF_ENOTFOUND */
+int nf_store_run_last(nf_store *st, int64_t *id);                      /* NF_ENOTFOUND when none */
+/* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
+int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
+void nf_run_info_list_free(nf_run_info *runs, size_t n);
+
+/* One node of a run: its latest attempt's state (one row per attempt in the attempts table). */
+typedef struct nf_node_info {
+	char *name;              /* "tune[lr=0.05,l2=0]" */
+	char *stage;             /* "tune" */
+	char *instance;          /* matrix id or NULL */
+	char *kind;              /* stage, gate, monitor */
+	nf_state state;
+	int attempts;
+	int exit_code;           /* -1 when none */
+	int term_signal;         /* 0 when none */
+	int64_t started_ms, finished_ms;
+	int64_t wall_ms, user_ms, sys_ms;
+	long max_rss_kb;
+	char *log_path;
+	char *reason;
+	pid_t pgid;
+} nf_node_info;
+void nf_node_info_release(nf_node_info *n);
+
+/* Registers the run's nodes up front (state waiting), in topological order. Batched. */
+int nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g);
+/* Records a state change of a node (batched). started_ms/finished_ms: real time, 0 = keep. */
+int nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state state,
+			int attempt, const nf_job_result *res, const char *reason, pid_t pgid,
+			const char *log_path, int64_t now_ms);
+/* All nodes of a run in topological order. */
+int nf_store_node_list(nf_store *st, int64_t run_id, nf_node_info **out, size_t *n);
+void nf_node_info_list_free(nf_node_info *nodes, size_t n);
+/* Attempts of one node, oldest first (each as an nf_node_info with attempts = its number). */
+int nf_store_attempt_list(nf_store *st, int64_t run_id, const char *node, nf_node_info **out, size_t *n);
+
+/* Metrics of a node of a run (batched write). */
+int nf_store_metric_put(nf_store *st, int64_t run_id, const char *node, const char *name, double value);
+typedef struct nf_metric {
+	char *node;
+	char *name;
+	double value;
+} nf_metric;
+int nf_store_metric_list(nf_store *st, int64_t run_id, nf_metric **out, size_t *n);
+void nf_metric_list_free(nf_metric *m, size_t n);
+
+#endif

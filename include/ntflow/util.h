@@ -1,0 +1,132 @@
+/* util.h: error values, allocation that cannot silently fail, arenas, growable strings,
+ * file reading and small helpers every module shares. */
+#ifndef NTFLOW_UTIL_H
+#define NTFLOW_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes: functions return 0 or one of these; the message is in nf_error_last(). */
+enum {
+	NF_ERROR     = -1,  /* anything callers do not act on specifically */
+	NF_ENOTFOUND = -2,
+	NF_ECYCLE    = -3,
+	NF_EINVALID  = -4,  /* bad input: a DAG, a metrics file, an option */
+	NF_ELOCKED   = -5,  /* the database is locked by another process */
+	NF_EEXISTS   = -6,
+	NF_EIO       = -7,
+	NF_ECORRUPT  = -8,  /* a damaged database, cache object or artifact */
+	NF_EINTR     = -9,  /* interrupted by a signal */
+	NF_ENOPROD   = -10, /* no model version is in production */
+};
+
+/* Exit statuses (DESIGN.md "Run semantics"). */
+enum {
+	NF_EXIT_OK          = 0,
+	NF_EXIT_FAILED      = 1,
+	NF_EXIT_USAGE       = 2,
+	NF_EXIT_GATED       = 3,
+	NF_EXIT_INTERRUPTED = 130,
+};
+
+#if defined(__GNUC__)
+#define NF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define NF_NORETURN __attribute__((noreturn))
+#else
+#define NF_PRINTF(f, a)
+#define NF_NORETURN
+#endif
+
+#define NF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Sets the thread's last error message and returns code, so callers write
+ * `return nf_error_set(NF_EINVALID, "bad %s", x);`. */
+int nf_error_set(int code, const char *fmt, ...) NF_PRINTF(2, 3);
+/* Like nf_error_set, with ": strerror(errno)" appended. */
+int nf_error_set_errno(int code, const char *fmt, ...) NF_PRINTF(2, 3);
+/* The last message set; never NULL ("" when none). */
+const char *nf_error_last(void);
+void nf_error_clear(void);
+
+/* Allocation that aborts with a message on exhaustion. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Grows *items (of *cap elements of size elem) so that index `need - 1` fits; doubles. */
+void *xgrow(void *items, size_t elem, size_t need, size_t *cap);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) NF_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* Appends one element to a (items, n, cap) triple of a struct. */
+#define NF_PUSH(items, n, cap, value) \
+	do { (items) = xgrow((items), sizeof(*(items)), (n) + 1, &(cap)); (items)[(n)++] = (value); } while (0)
+
+/* Arena: many small allocations freed at once. Memory is zeroed. */
+typedef struct nf_arena nf_arena;
+nf_arena *nf_arena_new(void);
+void nf_arena_free(nf_arena *a);
+void *nf_arena_alloc(nf_arena *a, size_t n);
+/* A copy of n elements of size elem in the arena (NULL when n is 0). */
+void *nf_arena_memdup(nf_arena *a, const void *p, size_t n);
+char *nf_arena_strdup(nf_arena *a, const char *s);
+char *nf_arena_strndup(nf_arena *a, const char *s, size_t n);
+char *nf_arena_printf(nf_arena *a, const char *fmt, ...) NF_PRINTF(2, 3);
+
+/* Growable NUL-terminated byte string. */
+typedef struct nf_buf {
+	char *buf;   /* NULL until the first write; nf_buf_cstr gives "" then */
+	size_t len;
+	size_t cap;
+} nf_buf;
+#define NF_BUF_INIT { NULL, 0, 0 }
+void nf_buf_add(nf_buf *b, const void *p, size_t n);
+void nf_buf_puts(nf_buf *b, const char *s);
+void nf_buf_putc(nf_buf *b, char c);
+void nf_buf_printf(nf_buf *b, const char *fmt, ...) NF_PRINTF(2, 3);
+void nf_buf_vprintf(nf_buf *b, const char *fmt, va_list ap);
+/* Appends s quoted for /bin/sh so it reaches the command as one word of data. */
+void nf_buf_add_shell_quoted(nf_buf *b, const char *s);
+/* Appends s as a JSON string literal (with quotes). */
+void nf_buf_add_json_string(nf_buf *b, const char *s);
+const char *nf_buf_cstr(const nf_buf *b);
+void nf_buf_reset(nf_buf *b);
+/* Hands the string to the caller (who frees it); b is empty afterwards. */
+char *nf_buf_detach(nf_buf *b);
+void nf_buf_release(nf_buf *b);
+
+/* Reads a whole file, NUL-terminated; *len excludes the NUL. Refuses files over max bytes
+ * (0: no limit) with NF_EINVALID. NF_ENOTFOUND when it does not exist. */
+int nf_read_file(char **out, size_t *len, const char *path, size_t max);
+/* Writes data to path through a temporary file and rename, so readers never see half a file. */
+int nf_write_file_atomic(const char *path, const void *data, size_t len);
+/* mkdir -p. */
+int nf_mkdir_p(const char *path, int mode);
+
+/* Levenshtein distance, giving up (returning max + 1) once it exceeds max. */
+size_t nf_edit_distance(const char *a, const char *b, size_t max);
+/* The candidate nearest to word, if near enough to be a plausible typo; else NULL. */
+const char *nf_suggest(const char *word, const char *const *cands, size_t n);
+
+/* "30s", "10m", "2h", "1h30m", "500ms", "1d" -> milliseconds. NF_EINVALID when malformed. */
+int nf_parse_duration(int64_t *ms, const char *s);
+/* Formats milliseconds for people: "850ms", "4.2s", "3m05s", "1h02m". */
+void nf_format_duration(char *out, size_t size, int64_t ms);
+
+/* Hash map from NUL-terminated string keys (borrowed, must outlive the map) to pointers. */
+typedef struct nf_strmap nf_strmap;
+nf_strmap *nf_strmap_new(size_t hint);
+void nf_strmap_free(nf_strmap *m);
+/* Returns the previous value for key, or NULL. */
+void *nf_strmap_put(nf_strmap *m, const char *key, void *value);
+void *nf_strmap_get(const nf_strmap *m, const char *key);
+size_t nf_strmap_count(const nf_strmap *m);
+
+/* Milliseconds on the monotonic and the real-time clocks. */
+int64_t nf_now_monotonic_ms(void);
+int64_t nf_now_realtime_ms(void);
+
+#endif

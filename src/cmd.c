@@ -1,0 +1,81 @@
+/* cmd.c: option parsing and usage/help printing shared by every subcommand, so that all
+ * of them accept options the same way. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LONGOPTS 64
+
+int
+nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
+	      const struct option *longopts)
+{
+	struct option all[MAX_LONGOPTS + 2];
+	size_t n = 0;
+	char sopts[128];
+	int c;
+
+	/* A leading ':' makes getopt report a missing argument as ':' so we can word it. */
+	snprintf(sopts, sizeof(sopts), ":%s", shortopts ? shortopts : "");
+	for (; longopts && longopts[n].name && n < MAX_LONGOPTS; n++)
+		all[n] = longopts[n];
+	all[n++] = (struct option){ "help", no_argument, NULL, 0x7fff };
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	opterr = 0;
+	c = getopt_long(argc, argv, sopts, all, NULL);
+	switch (c) {
+	case -1:
+		return NF_CMD_DONE;
+	case 0x7fff:
+		nf_cmd_help(cmd, stdout);
+		return NF_CMD_HELP;
+	case ':':
+		if (optopt)
+			fprintf(stderr, "ntflow %s: option '-%c' needs a value\n", cmd->name, optopt);
+		else
+			fprintf(stderr, "ntflow %s: option '%s' needs a value\n", cmd->name, argv[optind - 1]);
+		nf_cmd_usage(cmd, stderr);
+		return NF_CMD_BAD;
+	case '?':
+		if (optopt)
+			fprintf(stderr, "ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
+		else
+			fprintf(stderr, "ntflow %s: unknown option '%s'\n", cmd->name, argv[optind - 1]);
+		nf_cmd_usage(cmd, stderr);
+		return NF_CMD_BAD;
+	default:
+		return c;
+	}
+}
+
+void
+nf_cmd_usage(const nf_cmd *cmd, FILE *f)
+{
+	fprintf(f, "usage: ntflow %s\n", cmd->usage);
+}
+
+void
+nf_cmd_help(const nf_cmd *cmd, FILE *f)
+{
+	fprintf(f, "usage: ntflow %s\n\n%s\n", cmd->usage, cmd->summary);
+	if (cmd->help && *cmd->help)
+		fprintf(f, "\n%s", cmd->help);
+	if (cmd->help && *cmd->help && cmd->help[strlen(cmd->help) - 1] != '\n')
+		fputc('\n', f);
+}
+
+void
+nf_cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ntflow: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

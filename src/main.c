@@ -1,0 +1,78 @@
+/* main.c: the command table and dispatch; everything a command does lives in its cmd-*.c. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const nf_cmd nf_cmd_help_entry;
+
+const nf_cmd *const nf_commands[] = {
+	&nf_cmd_help_entry,
+};
+const size_t nf_ncommands = NF_ARRAY_SIZE(nf_commands);
+
+void nf_print_main_help(FILE *f);
+
+void
+nf_print_main_help(FILE *f)
+{
+	fprintf(f, "usage: ntflow [--version] [--help] COMMAND [ARGS]\n\n"
+		   "ntflow runs machine-learning retraining pipelines written as .dag files.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < nf_ncommands; i++)
+		fprintf(f, "  %-10s %s\n", nf_commands[i]->name, nf_commands[i]->summary);
+	fprintf(f, "\nExit status: 0 success, 1 a stage failed, 2 usage or DAG error,\n"
+		   "3 the gate rejected the model, 130 interrupted.\n"
+		   "'ntflow help COMMAND' shows a command's options; see ntflow(1) and ntflow-dag(5).\n");
+}
+
+static const nf_cmd *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < nf_ncommands; i++)
+		if (strcmp(nf_commands[i]->name, name) == 0)
+			return nf_commands[i];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const nf_cmd *cmd;
+
+	setlocale(LC_ALL, "");
+	if (argc < 2) {
+		nf_print_main_help(stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		nf_print_main_help(stdout);
+		return NF_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("ntflow %s\n", PACKAGE_VERSION);
+		return NF_EXIT_OK;
+	}
+	if (argv[1][0] == '-') {
+		nf_cmd_error("unknown option '%s'", argv[1]);
+		fprintf(stderr, "usage: ntflow [--version] [--help] COMMAND [ARGS]\n");
+		return NF_EXIT_USAGE;
+	}
+	if (!(cmd = find_command(argv[1]))) {
+		const char *names[64];
+		const char *hint;
+
+		for (size_t i = 0; i < nf_ncommands && i < NF_ARRAY_SIZE(names); i++)
+			names[i] = nf_commands[i]->name;
+		hint = nf_suggest(argv[1], names, nf_ncommands < 64 ? nf_ncommands : 64);
+		if (hint)
+			nf_cmd_error("'%s' is not an ntflow command; did you mean '%s'?", argv[1], hint);
+		else
+			nf_cmd_error("'%s' is not an ntflow command; see 'ntflow --help'", argv[1]);
+		return NF_EXIT_USAGE;
+	}
+	optind = 0;  /* GNU getopt: start afresh on the command's own arguments */
+	return cmd->exec(argc - 1, argv + 1);
+}

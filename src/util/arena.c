@@ -1,0 +1,111 @@
+/* arena.c: bump allocation in large chunks; a parsed DAG and its graph are freed at once. */
+#include "config.h"
+#include "ntflow/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK (64 * 1024)
+#define ARENA_ALIGN 16
+
+typedef struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+} chunk;
+
+struct nf_arena {
+	chunk *head;
+};
+
+nf_arena *
+nf_arena_new(void)
+{
+	return xcalloc(1, sizeof(nf_arena));
+}
+
+void
+nf_arena_free(nf_arena *a)
+{
+	if (!a)
+		return;
+	for (chunk *c = a->head, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void *
+nf_arena_alloc(nf_arena *a, size_t n)
+{
+	chunk *c = a->head;
+	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	void *p;
+
+	if (need == 0)
+		need = ARENA_ALIGN;
+	if (!c || c->size - c->used < need) {
+		/* Large requests get a chunk of their own so the current one keeps its free space. */
+		size_t size = need > ARENA_CHUNK / 4 ? need : ARENA_CHUNK;
+		chunk *nc = xmalloc(sizeof(chunk) + size);
+
+		nc->used = 0;
+		nc->size = size;
+		if (c && size != ARENA_CHUNK) {
+			nc->next = c->next;
+			c->next = nc;
+		} else {
+			nc->next = c;
+			a->head = nc;
+		}
+		c = nc;
+	}
+	p = c->data + c->used;
+	c->used += need;
+	memset(p, 0, n);
+	return p;
+}
+
+void *
+nf_arena_memdup(nf_arena *a, const void *p, size_t n)
+{
+	void *q;
+
+	if (n == 0)
+		return NULL;
+	q = nf_arena_alloc(a, n);
+	memcpy(q, p, n);
+	return q;
+}
+
+char *
+nf_arena_strndup(nf_arena *a, const char *s, size_t n)
+{
+	char *p = nf_arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+nf_arena_strdup(nf_arena *a, const char *s)
+{
+	return nf_arena_strndup(a, s, strlen(s));
+}
+
+char *
+nf_arena_printf(nf_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *tmp, *p;
+
+	va_start(ap, fmt);
+	tmp = xvasprintf(fmt, ap);
+	va_end(ap);
+	p = nf_arena_strdup(a, tmp);
+	free(tmp);
+	return p;
+}

@@ -1,0 +1,137 @@
+/* buf.c: a growable NUL-terminated string, with the quoting ntflow needs for shells and JSON. */
+#include "config.h"
+#include "ntflow/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+buf_reserve(nf_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 > b->cap)
+		b->buf = xgrow(b->buf, 1, b->len + extra + 1, &b->cap);
+}
+
+void
+nf_buf_add(nf_buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->buf + b->len, p, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+void
+nf_buf_puts(nf_buf *b, const char *s)
+{
+	nf_buf_add(b, s, strlen(s));
+}
+
+void
+nf_buf_putc(nf_buf *b, char c)
+{
+	nf_buf_add(b, &c, 1);
+}
+
+void
+nf_buf_vprintf(nf_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n <= 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+nf_buf_printf(nf_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nf_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+nf_buf_add_shell_quoted(nf_buf *b, const char *s)
+{
+	/* Words made only of these characters need no quotes; anything else is single-quoted,
+	 * with each ' written as '\'' so the value can never end the quoting early. */
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789_-+./,:=@%";
+
+	if (*s && strspn(s, plain) == strlen(s)) {
+		nf_buf_puts(b, s);
+		return;
+	}
+	nf_buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			nf_buf_puts(b, "'\\''");
+		else
+			nf_buf_putc(b, *s);
+	}
+	nf_buf_putc(b, '\'');
+}
+
+void
+nf_buf_add_json_string(nf_buf *b, const char *s)
+{
+	nf_buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': nf_buf_puts(b, "\\\""); break;
+		case '\\': nf_buf_puts(b, "\\\\"); break;
+		case '\n': nf_buf_puts(b, "\\n"); break;
+		case '\r': nf_buf_puts(b, "\\r"); break;
+		case '\t': nf_buf_puts(b, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				nf_buf_printf(b, "\\u%04x", *p);
+			else
+				nf_buf_putc(b, (char)*p);
+		}
+	}
+	nf_buf_putc(b, '"');
+}
+
+const char *
+nf_buf_cstr(const nf_buf *b)
+{
+	return b->buf ? b->buf : "";
+}
+
+void
+nf_buf_reset(nf_buf *b)
+{
+	b->len = 0;
+	if (b->buf)
+		b->buf[0] = '\0';
+}
+
+char *
+nf_buf_detach(nf_buf *b)
+{
+	char *s = b->buf ? b->buf : xstrdup("");
+
+	b->buf = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void
+nf_buf_release(nf_buf *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,136 @@
+/* file.c: whole-file reads, atomic writes through rename, and mkdir -p. */
+#include "config.h"
+#include "ntflow/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+nf_read_file(char **out, size_t *len, const char *path, size_t max)
+{
+	int fd, err = 0;
+	struct stat sb;
+	char *data = NULL;
+	size_t cap, n = 0;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", path);
+	if (fstat(fd, &sb) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", path);
+		goto done;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		err = nf_error_set(NF_EIO, "cannot read '%s': Is a directory", path);
+		goto done;
+	}
+	if (max && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max) {
+		err = nf_error_set(NF_EINVALID, "'%s' is too large (%lld bytes; the limit is %zu)",
+				   path, (long long)sb.st_size, max);
+		goto done;
+	}
+	cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 1 : 4096;
+	data = xmalloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			if (max && n > max) {
+				err = nf_error_set(NF_EINVALID, "'%s' is too large (the limit is %zu bytes)", path, max);
+				goto done;
+			}
+			data = xgrow(data, 1, cap + 1, &cap);
+		}
+		r = read(fd, data + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = nf_error_set_errno(NF_EIO, "cannot read '%s'", path);
+			goto done;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (max && n > max) {
+		err = nf_error_set(NF_EINVALID, "'%s' is too large (the limit is %zu bytes)", path, max);
+		goto done;
+	}
+	data[n] = '\0';
+	*out = data;
+	*len = n;
+	data = NULL;
+done:
+	free(data);
+	close(fd);
+	return err;
+}
+
+int
+nf_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	const char *p = data;
+	int fd, err = 0;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
+		goto done;
+	}
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (!err && fsync(fd) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
+	if (close(fd) < 0 && !err)
+		err = nf_error_set_errno(NF_EIO, "cannot close '%s'", tmp);
+	if (!err && rename(tmp, path) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, path);
+	if (err)
+		unlink(tmp);
+done:
+	free(tmp);
+	return err;
+}
+
+int
+nf_mkdir_p(const char *path, int mode)
+{
+	char *p;
+	int err = 0;
+
+	if (!*path)
+		return 0;
+	p = xstrdup(path);
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+				err = nf_error_set_errno(NF_EIO, "cannot create directory '%s'", p);
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return err;
+}

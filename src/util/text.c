@@ -1,0 +1,137 @@
+/* text.c: "did you mean" suggestions and durations, the small text helpers of messages. */
+#include "config.h"
+#include "ntflow/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t
+nf_edit_distance(const char *a, const char *b, size_t max)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row, result;
+
+	if ((la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+	row = xmalloc((lb + 1) * sizeof(*row));
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], best;
+
+		row[0] = i;
+		best = row[0];
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t v = diag + cost;
+
+			if (up + 1 < v)
+				v = up + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			diag = up;
+			if (v < best)
+				best = v;
+		}
+		if (best > max) {
+			free(row);
+			return max + 1;
+		}
+	}
+	result = row[lb];
+	free(row);
+	return result > max ? max + 1 : result;
+}
+
+const char *
+nf_suggest(const char *word, const char *const *cands, size_t n)
+{
+	/* A typo is plausible within a third of the word's length (at least 1, at most 3). */
+	size_t len = strlen(word), max = len / 3;
+	const char *best = NULL;
+	size_t best_d;
+
+	if (max < 1)
+		max = 1;
+	if (max > 3)
+		max = 3;
+	best_d = max + 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = nf_edit_distance(word, cands[i], max);
+
+		if (d < best_d && strcmp(word, cands[i]) != 0) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+int
+nf_parse_duration(int64_t *ms, const char *s)
+{
+	const char *p = s;
+	double total = 0;
+	bool any = false;
+
+	*ms = 0;
+	while (*p) {
+		char *end;
+		double v, unit;
+
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return nf_error_set(NF_EINVALID, "invalid duration \"%s\": expected a number followed by ms, s, m, h or d", s);
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno)
+			return nf_error_set(NF_EINVALID, "invalid duration \"%s\": expected a number followed by ms, s, m, h or d", s);
+		p = end;
+		if (strncmp(p, "ms", 2) == 0) {
+			unit = 1;
+			p += 2;
+		} else if (*p == 's') {
+			unit = 1000;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60000;
+			p++;
+		} else if (*p == 'h') {
+			unit = 3600000;
+			p++;
+		} else if (*p == 'd') {
+			unit = 86400000;
+			p++;
+		} else {
+			return nf_error_set(NF_EINVALID, "invalid duration \"%s\": expected a number followed by ms, s, m, h or d", s);
+		}
+		total += v * unit;
+		any = true;
+	}
+	if (!any)
+		return nf_error_set(NF_EINVALID, "invalid duration \"%s\": expected a number followed by ms, s, m, h or d", s);
+	if (total > 365.0 * 86400000 * 100)
+		return nf_error_set(NF_EINVALID, "invalid duration \"%s\": longer than 100 years", s);
+	*ms = (int64_t)llround(total);
+	return 0;
+}
+
+void
+nf_format_duration(char *out, size_t size, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	if (ms < 1000)
+		snprintf(out, size, "%lldms", (long long)ms);
+	else if (ms < 60000)
+		snprintf(out, size, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(out, size, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+	else
+		snprintf(out, size, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
