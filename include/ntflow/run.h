@@ -1,0 +1,97 @@
+/* run.h: one run of a pipeline: load and check the DAG, open the workspace, expand
+ * ${...} for each stage as it starts, give stages their environment, check outputs,
+ * read metrics, pick matrix winners and evaluate gates, and record it all in the store.
+ * The scheduling itself is exec.h's; printing is the caller's (through on_event). */
+#ifndef NTFLOW_RUN_H
+#define NTFLOW_RUN_H
+
+#include <stdio.h>
+#include "ntflow/exec.h"
+#include "ntflow/store.h"
+
+/* A state change as the caller sees it (progress lines, JSON lines, the dashboard). */
+typedef struct nf_run_event {
+	int64_t run_id;
+	const char *node;          /* "tune[lr=0.05,l2=0]" */
+	const char *kind;          /* stage, gate, monitor */
+	nf_state state;
+	int attempt;               /* 1-based; 0 when none ran */
+	int max_attempts;
+	size_t done, total;        /* nodes in a final state, all nodes */
+	int64_t wall_ms;           /* of the attempt that ended, else 0 */
+	int64_t backoff_ms;        /* RETRYING: the wait before the next attempt */
+	const char *reason;        /* failures and skips; NULL otherwise */
+	const char *log_path;      /* relative to the project root */
+} nf_run_event;
+
+typedef struct nf_run_request {
+	const char *dag_path;
+	const char *state_dir;         /* --state; NULL: NTFLOW_STATE or the default */
+	int jobs;                      /* -j; 0: the pipeline's concurrency, else the CPUs */
+	const char *const *params;     /* "name=value" overrides */
+	size_t nparams;
+	const char *date;              /* logical date YYYY-MM-DD; NULL: today (UTC) */
+	const char *trigger;           /* manual (default), schedule, alert, backfill */
+	bool keep_going;
+	bool dry_run;
+	const char *const *only;       /* run only these stages (or nodes) */
+	size_t nonly;
+	const char *from;              /* run this stage and everything downstream */
+	void (*on_event)(void *ctx, const nf_run_event *ev);
+	void (*on_start)(void *ctx, int64_t run_id, const char *pipeline, size_t total);
+	/* --dry-run: called for each node that would run, in start order. */
+	void (*on_plan)(void *ctx, size_t index, const char *node, const char *command);
+	/* Warnings worth showing (recovered crashed runs, ignored metric values). */
+	void (*on_warning)(void *ctx, const char *msg);
+	void *ctx;
+} nf_run_request;
+
+/* Runs the pipeline. Returns 0 with *status and *run_id set when a run took place (even a
+ * failed one); NF_EINVALID with diagnostics in diags (DAG errors) or a message in
+ * nf_error_last() (bad -p, --only, --date); other codes for workspace/store failures. */
+int nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id,
+		   nf_diag_list *diags);
+
+/* The project root of a DAG file: the top of the git work tree holding it, else its folder.
+ * Stages run there and relative paths in the file are relative to it. Caller frees. */
+char *nf_project_root(const char *dag_path);
+
+/* Values ${...} can name while a stage starts. */
+typedef struct nf_interp {
+	const nf_dag *dag;
+	const nf_node *node;           /* for matrix.*; may be NULL */
+	int64_t run_id;
+	const char *run_date, *run_week, *run_trigger;
+	const char *dag_dir;
+	/* params.NAME rendered as text (after -p overrides); NULL when unknown. */
+	const char *(*param)(void *ctx, const char *name);
+	/* stages.S.best.K: 0 and *out, or a negative code with a message. */
+	int (*best)(void *ctx, const char *stage, const char *key, const char **out);
+	void *ctx;
+} nf_interp;
+
+/* Expands t into out, each ${...} value shell-quoted when shell_quote (for `run`).
+ * NF_EINVALID with a message naming the reference when one cannot be resolved. */
+int nf_interp_expand(nf_buf *out, const nf_tmpl *t, const nf_interp *ip, bool shell_quote);
+/* A scalar value as text: numbers as written, true/false, the literal string. */
+const char *nf_value_text(const nf_value *v);
+/* The ISO week of a YYYY-MM-DD date ("2026-W47"); NF_EINVALID for a bad date. */
+int nf_iso_week(char out[16], const char *date);
+
+/* Metrics read from a JSON file: nested objects of numbers flattened to dotted names. */
+typedef struct nf_metric_set {
+	char **names;
+	double *values;
+	size_t n, cap;
+	char **warnings;               /* ignored strings/arrays, one line each */
+	size_t nwarnings, wcap;
+} nf_metric_set;
+/* Reads path. NF_ENOTFOUND for a missing file, NF_EINVALID for an empty, truncated or
+ * non-JSON file (the message names the file and line:col of the JSON error) or a
+ * non-finite number. */
+int nf_metrics_read(nf_metric_set *out, const char *path);
+/* Looks a metric up: 0 and *value, or NF_ENOTFOUND. */
+int nf_metrics_get(const nf_metric_set *m, const char *name, double *value);
+void nf_metric_set_release(nf_metric_set *m);
+
+#endif

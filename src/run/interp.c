@@ -1,0 +1,139 @@
+/* interp.c: expanding ${...} in a stage's strings at the moment it starts. Values that go
+ * into `run` are shell-quoted so that a parameter is always data, never shell code. */
+#include "config.h"
+#include "ntflow/run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *
+nf_value_text(const nf_value *v)
+{
+	switch (v->kind) {
+	case NF_V_NUMBER:
+		return v->num_text;
+	case NF_V_BOOL:
+		return v->boolean ? "true" : "false";
+	case NF_V_STRING: {
+		const char *s = nf_tmpl_literal(&v->str);
+		return s ? s : "";
+	}
+	case NF_V_LIST:
+		break;
+	}
+	return "";
+}
+
+int
+nf_iso_week(char out[16], const char *date)
+{
+	struct tm tm = { 0 };
+	int y, m, d;
+	char tail;
+
+	if (sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || strlen(date) != 10 ||
+	    m < 1 || m > 12 || d < 1 || d > 31)
+		return nf_error_set(NF_EINVALID, "invalid date '%s': expected YYYY-MM-DD", date);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = 12;
+	if (timegm(&tm) == (time_t)-1 || tm.tm_mday != d)
+		return nf_error_set(NF_EINVALID, "invalid date '%s': no such day", date);
+	strftime(out, 16, "%G-W%V", &tm);
+	return 0;
+}
+
+static const char *
+matrix_value(const nf_node *node, const char *key)
+{
+	if (!node || !node->matrix)
+		return NULL;
+	if (strcmp(key, "id") == 0)
+		return node->instance;
+	for (size_t i = 0; i < node->stage->nmatrix; i++)
+		if (strcmp(node->stage->matrix[i].name, key) == 0)
+			return nf_value_text(node->matrix[i]);
+	return NULL;
+}
+
+/* Resolves one reference to its text; NULL with a message when it cannot be. */
+static const char *
+resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
+{
+	const char *dot = strchr(ref, '.');
+	const char *rest = dot ? dot + 1 : "";
+	size_t nslen = dot ? (size_t)(dot - ref) : strlen(ref);
+	const char *v = NULL;
+
+#define NS(s) (nslen == strlen(s) && strncmp(ref, s, nslen) == 0)
+	if (NS("params")) {
+		if (!(v = ip->param(ip->ctx, rest)))
+			nf_error_set(NF_EINVALID, "unknown parameter '%s' in ${%s}", rest, ref);
+	} else if (NS("matrix")) {
+		if (!(v = matrix_value(ip->node, rest)))
+			nf_error_set(NF_EINVALID, "unknown matrix key '%s' in ${%s}", rest, ref);
+	} else if (NS("run")) {
+		if (strcmp(rest, "id") == 0) {
+			snprintf(num, numsize, "%lld", (long long)ip->run_id);
+			v = num;
+		} else if (strcmp(rest, "date") == 0) {
+			v = ip->run_date;
+		} else if (strcmp(rest, "week") == 0) {
+			v = ip->run_week;
+		} else if (strcmp(rest, "trigger") == 0) {
+			v = ip->run_trigger;
+		} else {
+			nf_error_set(NF_EINVALID, "unknown run value '%s' in ${%s} (run.id, run.date, run.week, run.trigger)", rest, ref);
+		}
+	} else if (NS("env")) {
+		if (!(v = getenv(rest)))
+			nf_error_set(NF_EINVALID, "environment variable '%s' is not set (${%s})", rest, ref);
+	} else if (NS("dag")) {
+		if (strcmp(rest, "dir") == 0)
+			v = ip->dag_dir;
+		else
+			nf_error_set(NF_EINVALID, "unknown value '%s' in ${%s} (dag.dir)", rest, ref);
+	} else if (NS("stages")) {
+		/* stages.S.best.K: S may not contain dots, K may not either. */
+		const char *p = strstr(rest, ".best.");
+		char *stage;
+
+		if (!p || p == rest || !p[6]) {
+			nf_error_set(NF_EINVALID, "expected ${stages.STAGE.best.KEY}, found ${%s}", ref);
+			return NULL;
+		}
+		stage = xstrndup(rest, (size_t)(p - rest));
+		if (ip->best(ip->ctx, stage, p + 6, &v) < 0)
+			v = NULL;
+		free(stage);
+	} else {
+		nf_error_set(NF_EINVALID, "unknown namespace in ${%s}", ref);
+	}
+#undef NS
+	return v;
+}
+
+int
+nf_interp_expand(nf_buf *out, const nf_tmpl *t, const nf_interp *ip, bool shell_quote)
+{
+	for (size_t i = 0; i < t->nsegs; i++) {
+		const nf_seg *s = &t->segs[i];
+		char num[32];
+		const char *v;
+
+		if (!s->is_ref) {
+			nf_buf_puts(out, s->text);
+			continue;
+		}
+		if (!(v = resolve(ip, s->text, num, sizeof(num))))
+			return NF_EINVALID;
+		if (shell_quote)
+			nf_buf_add_shell_quoted(out, v);
+		else
+			nf_buf_puts(out, v);
+	}
+	return 0;
+}

@@ -1,0 +1,152 @@
+/* metrics.c: reading a stage's metrics file (JSON) into named numbers; nested objects
+ * become dotted names, and anything unreadable is an error that names the file and place. */
+#include "config.h"
+#include "ntflow/run.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Metrics files are small; a larger one is a mistake (a data file named by accident). */
+#define METRICS_MAX_SIZE (16u << 20)
+
+static void
+add_metric(nf_metric_set *m, const char *name, double v)
+{
+	m->names = xgrow(m->names, sizeof(*m->names), m->n + 1, &m->cap);
+	m->values = xrealloc(m->values, m->cap * sizeof(*m->values));
+	m->names[m->n] = xstrdup(name);
+	m->values[m->n] = v;
+	m->n++;
+}
+
+static void
+add_warning(nf_metric_set *m, char *msg)
+{
+	NF_PUSH(m->warnings, m->nwarnings, m->wcap, msg);
+}
+
+static int
+flatten(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *path, int depth)
+{
+	if (depth > 32)
+		return nf_error_set(NF_EINVALID, "%s: metrics nested deeper than 32 levels", path);
+	for (const cJSON *it = obj->child; it; it = it->next) {
+		char *name = prefix ? xasprintf("%s.%s", prefix, it->string) : xstrdup(it->string);
+		int err = 0;
+
+		if (cJSON_IsNumber(it)) {
+			if (!isfinite(it->valuedouble))
+				err = nf_error_set(NF_EINVALID, "%s: metric '%s' is not a finite number", path, name);
+			else
+				add_metric(m, name, it->valuedouble);
+		} else if (cJSON_IsBool(it)) {
+			add_metric(m, name, cJSON_IsTrue(it) ? 1.0 : 0.0);
+		} else if (cJSON_IsObject(it)) {
+			err = flatten(m, it, name, path, depth + 1);
+		} else if (cJSON_IsNull(it)) {
+			add_warning(m, xasprintf("%s: metric '%s' is null; ignored", path, name));
+		} else {
+			add_warning(m, xasprintf("%s: metric '%s' is %s, not a number; ignored", path, name,
+						 cJSON_IsString(it) ? "a string" : "an array"));
+		}
+		free(name);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* cJSON does not accept NaN or Infinity literals, so find them first to say so plainly. */
+static bool
+has_non_finite_literal(const char *s)
+{
+	return strstr(s, "NaN") || strstr(s, "Infinity");
+}
+
+int
+nf_metrics_read(nf_metric_set *out, const char *path)
+{
+	char *data = NULL;
+	size_t len;
+	const char *end = NULL;
+	cJSON *root = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = nf_read_file(&data, &len, path, METRICS_MAX_SIZE)) < 0) {
+		if (err == NF_ENOTFOUND)
+			nf_error_set(NF_ENOTFOUND, "metrics file '%s' does not exist", path);
+		goto done;
+	}
+	if (len == 0 || strspn(data, " \t\r\n") == len) {
+		err = nf_error_set(NF_EINVALID, "metrics file '%s' is empty", path);
+		goto done;
+	}
+	if (memchr(data, '\0', len)) {
+		err = nf_error_set(NF_EINVALID, "metrics file '%s' is not JSON (it contains a NUL byte)", path);
+		goto done;
+	}
+	root = cJSON_ParseWithLengthOpts(data, len, &end, true);
+	if (!root) {
+		int line = 1, col = 1;
+		const char *at = end ? end : cJSON_GetErrorPtr();
+
+		if (!at || at < data || at > data + len)
+			at = data + len;
+		for (const char *p = data; p < at; p++) {
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		if (has_non_finite_literal(data))
+			err = nf_error_set(NF_EINVALID, "metrics file '%s':%d:%d: NaN and Infinity are not valid metric values",
+					   path, line, col);
+		else if (at >= data + len)
+			err = nf_error_set(NF_EINVALID, "metrics file '%s':%d:%d: invalid JSON: unexpected end of file (truncated?)",
+					   path, line, col);
+		else
+			err = nf_error_set(NF_EINVALID, "metrics file '%s':%d:%d: invalid JSON", path, line, col);
+		goto done;
+	}
+	if (!cJSON_IsObject(root)) {
+		err = nf_error_set(NF_EINVALID, "metrics file '%s' must hold a JSON object of numbers", path);
+		goto done;
+	}
+	err = flatten(out, root, NULL, path, 0);
+done:
+	if (err < 0)
+		nf_metric_set_release(out);
+	cJSON_Delete(root);
+	free(data);
+	return err;
+}
+
+int
+nf_metrics_get(const nf_metric_set *m, const char *name, double *value)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (strcmp(m->names[i], name) == 0) {
+			*value = m->values[i];
+			return 0;
+		}
+	}
+	return NF_ENOTFOUND;
+}
+
+void
+nf_metric_set_release(nf_metric_set *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->names[i]);
+	for (size_t i = 0; i < m->nwarnings; i++)
+		free(m->warnings[i]);
+	free(m->names);
+	free(m->values);
+	free(m->warnings);
+	memset(m, 0, sizeof(*m));
+}
