@@ -68,7 +68,7 @@ typedef struct nf_runner_ops {
 	int (*start)(nf_runner *r, const nf_job *job, pid_t *pgid);
 	/* Waits until at least one job ended, an interrupting signal arrived, or the clock
 	 * reaches deadline_ms (-1: no deadline). Fills up to max results, *n their count.
-	 * Returns 0, NF_EINTR when SIGINT/SIGTERM arrived (see nf_signal_take), or an error. */
+	 * Returns 0, NF_EINTR when SIGINT/SIGTERM arrived (see nf_signals_take), or an error. */
 	int (*wait)(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms);
 	/* Sends sig to the job's whole process group. */
 	int (*signal)(nf_runner *r, size_t node, int sig);
@@ -79,8 +79,13 @@ struct nf_runner {
 };
 
 /* The local runner: vfork+execve of /bin/sh -c into a new process group with
- * PR_SET_PDEATHSIG, stdin from /dev/null, stdout+stderr to the log; reaped with wait4
- * from a ppoll loop on a self-pipe fed by SIGCHLD, SIGINT and SIGTERM. */
+ * PR_SET_PDEATHSIG, stdin from /dev/null, stdout+stderr to the log (its folder is created;
+ * NULL log_path: /dev/null; NULL envp: environ; NULL cwd: ours); reaped with wait4 from a
+ * ppoll loop on a self-pipe fed by SIGCHLD, SIGINT and SIGTERM. When a job's shell exits,
+ * whatever it left running in its process group is SIGKILLed (a finished stage leaves
+ * nothing behind). While it runs it reaps every child of the process (wait4(-1)), so other
+ * code must not wait for children of its own meanwhile. free() SIGKILLs and reaps every
+ * job still running. */
 int nf_runner_local_new(nf_runner **out, nf_clock *clock);
 
 /* Installs SIGCHLD/SIGINT/SIGTERM handlers writing to a self-pipe (idempotent). */
@@ -89,7 +94,11 @@ int nf_signals_install(void);
 int nf_signals_fd(void);
 /* Drains the pipe; returns how many SIGINT/SIGTERM arrived since the last call. */
 int nf_signals_take(void);
-/* Restores default dispositions (children must not inherit our handlers). */
+/* Drains the pipe; returns how many SIGINT/SIGTERM arrived since the last nf_signals_take,
+ * without taking them (runners use it to return NF_EINTR; the scheduler takes them). */
+int nf_signals_pending(void);
+/* Restores default dispositions and an empty signal mask (children must not inherit our
+ * handlers). Async-signal-safe: for a vfork child, as its last step before execve. */
 void nf_signals_reset_child(void);
 
 /* What prepare() decided for a node about to start. */
@@ -110,7 +119,10 @@ typedef struct nf_sched_hooks {
 	int (*finish)(void *ctx, const nf_node *node, const nf_job_result *res);
 	/* Every state change, in order. res is set when an attempt ended; reason is a short
 	 * text for failures and skips ("exit 3", "timed out after 10s", "needs failed stage x",
-	 * "gate promote rejected"), else NULL. pgid is set on RUNNING. */
+	 * "gate promote rejected"), else NULL. pgid is set on RUNNING. RETRYING carries the
+	 * ended attempt's res and reason (its failure); the final FAILED/TIMED_OUT carries the
+	 * last attempt's. A node waiting for a retry when the run stops after another node's
+	 * failure ends FAILED (or TIMED_OUT) with "not retried: run stopped after failure of x". */
 	void (*on_state)(void *ctx, const nf_node *node, nf_state st, int attempt,
 			 const nf_job_result *res, const char *reason, pid_t pgid);
 	/* Once per loop turn after events were handled: the moment to commit a batch. May be NULL. */
@@ -121,7 +133,9 @@ typedef struct nf_sched_opts {
 	int slots;                   /* -j; >= 1 */
 	bool keep_going;
 	const bool *selected;        /* per node id: false = skip it (with its reason "not selected");
-	                              * NULL = all */
+	                              * NULL = all. Borrowed for the scheduler's life. An unselected
+	                              * node counts as satisfied for its users (--only/--from: its
+	                              * outputs are assumed present from earlier runs). */
 	uint64_t seed;               /* jitter; fixed in tests */
 } nf_sched_opts;
 
@@ -129,7 +143,14 @@ typedef struct nf_sched nf_sched;
 int nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clock,
 		 const nf_sched_opts *opts, const nf_sched_hooks *hooks);
 /* Runs the loop to the end and returns the outcome (NF_RUN_SUCCEEDED, FAILED, GATED or
- * CANCELLED) in *status. Returns 0, or a negative code when the runner failed. */
+ * CANCELLED) in *status. Returns 0, or a negative code when the runner failed (or the graph
+ * has a cycle: NF_EINVALID). Ready nodes start in strict priority order (crit descending,
+ * then id): a node needing more free slots than there are blocks those behind it. A node
+ * takes min(cpus, slots) slots. Back-off after attempt k ends: nf_backoff_ms(backoff_ms,
+ * backoff_max_ms, k + 1, rnd). retry_on listed: only exits with those codes are retried
+ * (not timeouts, signals or finish() failures). A first SIGINT/SIGTERM cancels (as
+ * nf_sched_cancel(false)); a second, or one during a cancel, kills at once. Running attempts
+ * that end after a cancel are recorded CANCELLED; nodes that had not started too. */
 int nf_sched_run(nf_sched *s, nf_run_status *status);
 /* Asks the loop to cancel: SIGTERM to every running group, SIGKILL after its grace
  * (at once when hard). Safe from hooks. */
@@ -139,7 +160,7 @@ int nf_sched_attempts(const nf_sched *s, size_t node);
 void nf_sched_free(nf_sched *s);
 
 /* Back-off before attempt (attempt >= 2): full jitter over min(max, base * 2^(attempt-2)).
- * rnd is a uniform draw in [0,1). */
+ * rnd is a uniform draw in [0,1). 0 for attempt < 2 or base <= 0; max <= 0: no cap. */
 int64_t nf_backoff_ms(int64_t base_ms, int64_t max_ms, int attempt, double rnd);
 
 #endif

@@ -1,0 +1,442 @@
+/* runner-local.c: the local runner. Each attempt is /bin/sh -c COMMAND started with
+ * vfork+execve in a process group of its own (so one kill reaches everything it spawned),
+ * with PR_SET_PDEATHSIG so a SIGKILLed ntflow takes its direct children along, stdin from
+ * /dev/null and stdout+stderr in the attempt's log. Ends are reaped from a ppoll loop on
+ * the signal self-pipe; a pid -> job hash keeps each event O(1). */
+#include "config.h"
+#include "ntflow/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Open addressing with linear probing from integer keys to job indexes; keys are stored
+ * plus one so that 0 marks an empty cell. Deletion shifts the cluster back (no tombstones). */
+typedef struct imap {
+	uint64_t *keys;
+	size_t *vals;
+	size_t cap;                  /* a power of two */
+	size_t n;
+} imap;
+
+static size_t
+imap_hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= UINT64_C(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+static void imap_put(imap *m, uint64_t key, size_t val);
+
+static void
+imap_grow(imap *m)
+{
+	imap old = *m;
+
+	m->cap = old.cap ? old.cap * 2 : 16;
+	m->keys = xcalloc(m->cap, sizeof(*m->keys));
+	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	m->n = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.keys[i])
+			imap_put(m, old.keys[i] - 1, old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+static void
+imap_put(imap *m, uint64_t key, size_t val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap)
+		imap_grow(m);
+	for (i = imap_hash(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key + 1)
+			break;
+	if (!m->keys[i])
+		m->n++;
+	m->keys[i] = key + 1;
+	m->vals[i] = val;
+}
+
+/* The cell holding key, or (size_t)-1. */
+static size_t
+imap_find(const imap *m, uint64_t key)
+{
+	if (!m->cap)
+		return (size_t)-1;
+	for (size_t i = imap_hash(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key + 1)
+			return i;
+	return (size_t)-1;
+}
+
+static void
+imap_del(imap *m, uint64_t key)
+{
+	size_t i = imap_find(m, key), j, home, mask = m->cap - 1;
+
+	if (i == (size_t)-1)
+		return;
+	m->keys[i] = 0;
+	m->n--;
+	/* Move back every later member of the cluster whose home is not between i and j. */
+	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		home = imap_hash(m->keys[j] - 1, m->cap);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->keys[j] = 0;
+			i = j;
+		}
+	}
+}
+
+static void
+imap_release(imap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+typedef struct local_job {
+	pid_t pid;                   /* 0: free cell of the jobs array */
+	size_t node;
+	int attempt;
+	int64_t start_ms;
+	size_t next_free;
+} local_job;
+
+typedef struct local_runner {
+	nf_runner base;
+	nf_clock *clock;
+	int devnull;                 /* read-only, kept open for every child's stdin */
+	local_job *jobs;
+	size_t njobs, cap;           /* cells used (live or free), capacity */
+	size_t free_head;            /* (size_t)-1: no free cell */
+	size_t running;
+	imap by_pid, by_node;
+} local_runner;
+
+/* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
+typedef struct child_spec {
+	const char *argv[4];
+	char *const *envp;
+	const char *cwd;
+	int devnull, log_fd;
+	pid_t parent;
+} child_spec;
+
+static void
+child_fail(const char *what, int err)
+{
+	/* Into the log (already on fd 2 when this can happen); strerror is not safe here. */
+	char num[16];
+	int i = (int)sizeof(num);
+	ssize_t r;
+
+	num[--i] = '\n';
+	do {
+		num[--i] = (char)('0' + err % 10);
+		err /= 10;
+	} while (err && i > 0);
+	r = write(2, "ntflow: ", 8);
+	r = write(2, what, strlen(what));
+	r = write(2, ": errno ", 8);
+	r = write(2, num + i, sizeof(num) - (size_t)i);
+	(void)r;
+	_exit(127);
+}
+
+/* The child between vfork and execve: async-signal-safe calls only. Every signal is
+ * blocked on entry (the parent blocked them), so no handler of ours runs in this child
+ * and touches the shared memory. */
+NF_NORETURN static void
+child_exec(const child_spec *c)
+{
+	if (setpgid(0, 0) < 0)
+		child_fail("setpgid", errno);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail("prctl", errno);
+	/* The parent may have died before prctl took effect: then nobody would kill us. */
+	if (getppid() != c->parent)
+		_exit(127);
+	if (dup2(c->devnull, 0) < 0 || dup2(c->log_fd, 1) < 0 || dup2(c->log_fd, 2) < 0)
+		child_fail("dup2", errno);
+	if (c->cwd && chdir(c->cwd) < 0)
+		child_fail(c->cwd, errno);
+	nf_signals_reset_child();
+	execve("/bin/sh", (char *const *)c->argv, c->envp);
+	child_fail("/bin/sh", errno);
+	_exit(127);
+}
+
+/* Moves fd above 2 when it is 0-2 (our own stdio was closed), so the child's dup2 onto
+ * 0-2 never lands on itself and always clears close-on-exec. -1 on failure. */
+static int
+above_stdio(int fd)
+{
+	int moved;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return moved;
+}
+
+/* Opens the log for writing, making its folder when missing. */
+static int
+open_log(int *out, const char *path)
+{
+	int fd;
+
+	if (!path)
+		path = "/dev/null";
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		const char *slash = strrchr(path, '/');
+
+		if (slash && slash != path) {
+			char *dir = xstrndup(path, (size_t)(slash - path));
+			int err = nf_mkdir_p(dir, 0755);
+
+			free(dir);
+			if (err < 0)
+				return err;
+			fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+		}
+	}
+	if ((fd = above_stdio(fd)) < 0)
+		return nf_error_set_errno(NF_EIO, "cannot open log '%s'", path);
+	*out = fd;
+	return 0;
+}
+
+static int
+local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+{
+	local_runner *lr = (local_runner *)r;
+	child_spec c = { { "sh", "-c", job->command, NULL }, job->envp ? job->envp : environ,
+			 job->cwd, lr->devnull, -1, getpid() };
+	sigset_t all, old;
+	size_t slot;
+	pid_t pid;
+	int err, saved;
+
+	*pgid = 0;
+	if (!job->command)
+		return nf_error_set(NF_EINVALID, "no command to run");
+	if (imap_find(&lr->by_node, job->node) != (size_t)-1)
+		return nf_error_set(NF_EEXISTS, "node %zu is already running", job->node);
+	if ((err = open_log(&c.log_fd, job->log_path)) < 0)
+		return err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		child_exec(&c);
+	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(c.log_fd);
+	if (pid < 0) {
+		errno = saved;
+		return nf_error_set_errno(NF_ERROR, "cannot start a process");
+	}
+	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH then: fine. */
+	(void)setpgid(pid, pid);
+
+	if (lr->free_head != (size_t)-1) {
+		slot = lr->free_head;
+		lr->free_head = lr->jobs[slot].next_free;
+	} else {
+		slot = lr->njobs;
+		lr->jobs = xgrow(lr->jobs, sizeof(*lr->jobs), ++lr->njobs, &lr->cap);
+	}
+	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0 };
+	imap_put(&lr->by_pid, (uint64_t)pid, slot);
+	imap_put(&lr->by_node, job->node, slot);
+	lr->running++;
+	*pgid = pid;
+	return 0;
+}
+
+static int64_t
+tv_ms(struct timeval tv)
+{
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Reaps ended children without blocking, up to max results. Unknown children (not
+ * started here) are reaped and dropped: while a run goes on, the runner owns them all. */
+static int
+reap(local_runner *lr, nf_job_result *out, size_t max, size_t *n)
+{
+	while (*n < max) {
+		siginfo_t si;
+		struct rusage ru;
+		int status;
+		size_t cell;
+		pid_t pid;
+
+		memset(&si, 0, sizeof(si));
+		/* Look before reaping: while the leader is a zombie its pid, and so the group
+		 * id, cannot be reused, so killing what it left behind is race-free. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				return 0;
+			return nf_error_set_errno(NF_ERROR, "waitid");
+		}
+		if (si.si_pid == 0)
+			return 0;
+		pid = si.si_pid;
+		cell = imap_find(&lr->by_pid, (uint64_t)pid);
+		if (cell != (size_t)-1)
+			(void)kill(-pid, SIGKILL);   /* leftovers of a finished stage */
+		if (wait4(pid, &status, WNOHANG, &ru) <= 0)
+			continue;
+		if (cell == (size_t)-1)
+			continue;
+
+		size_t slot = lr->by_pid.vals[cell];
+		local_job *j = &lr->jobs[slot];
+		nf_job_result *res = &out[(*n)++];
+
+		memset(res, 0, sizeof(*res));
+		res->node = j->node;
+		res->attempt = j->attempt;
+		res->exited = WIFEXITED(status);
+		res->exit_code = res->exited ? WEXITSTATUS(status) : 0;
+		res->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		res->wall_ms = lr->clock->now_ms(lr->clock) - j->start_ms;
+		res->user_ms = tv_ms(ru.ru_utime);
+		res->sys_ms = tv_ms(ru.ru_stime);
+		res->max_rss_kb = ru.ru_maxrss;
+
+		imap_del(&lr->by_pid, (uint64_t)pid);
+		imap_del(&lr->by_node, j->node);
+		j->pid = 0;
+		j->next_free = lr->free_head;
+		lr->free_head = slot;
+		lr->running--;
+	}
+	return 0;
+}
+
+static int
+local_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms)
+{
+	local_runner *lr = (local_runner *)r;
+	struct pollfd pfd = { nf_signals_fd(), POLLIN, 0 };
+	int err;
+
+	*n = 0;
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		int interrupted = nf_signals_pending();   /* drains the wake-ups first */
+
+		if ((err = reap(lr, out, max, n)) < 0 || *n > 0)
+			return err;
+		if (interrupted > 0)
+			return NF_EINTR;
+		if (deadline_ms >= 0) {
+			int64_t left = deadline_ms - lr->clock->now_ms(lr->clock);
+
+			if (left <= 0)
+				return 0;
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			tsp = &ts;
+		} else if (lr->running == 0) {
+			return 0;   /* nothing could ever wake us */
+		}
+		if (ppoll(&pfd, 1, tsp, NULL) < 0 && errno != EINTR)
+			return nf_error_set_errno(NF_ERROR, "ppoll");
+	}
+}
+
+static int
+local_signal(nf_runner *r, size_t node, int sig)
+{
+	local_runner *lr = (local_runner *)r;
+	size_t cell = imap_find(&lr->by_node, node);
+
+	if (cell == (size_t)-1)
+		return nf_error_set(NF_ENOTFOUND, "node %zu is not running", node);
+	if (kill(-lr->jobs[lr->by_node.vals[cell]].pid, sig) < 0 && errno != ESRCH)
+		return nf_error_set_errno(NF_ERROR, "cannot signal process group %d",
+					  (int)lr->jobs[lr->by_node.vals[cell]].pid);
+	return 0;
+}
+
+static void
+local_free(nf_runner *r)
+{
+	local_runner *lr = (local_runner *)r;
+
+	if (!lr)
+		return;
+	/* Nothing we started may outlive us: kill every group, then reap the leaders. */
+	for (size_t i = 0; i < lr->njobs; i++)
+		if (lr->jobs[i].pid > 0)
+			(void)kill(-lr->jobs[i].pid, SIGKILL);
+	for (size_t i = 0; i < lr->njobs; i++)
+		if (lr->jobs[i].pid > 0)
+			while (waitpid(lr->jobs[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+	if (lr->devnull >= 0)
+		close(lr->devnull);
+	imap_release(&lr->by_pid);
+	imap_release(&lr->by_node);
+	free(lr->jobs);
+	free(lr);
+}
+
+static const nf_runner_ops local_ops = {
+	.name = "local",
+	.start = local_start,
+	.wait = local_wait,
+	.signal = local_signal,
+	.free = local_free,
+};
+
+int
+nf_runner_local_new(nf_runner **out, nf_clock *clock)
+{
+	local_runner *lr;
+	int err;
+
+	*out = NULL;
+	if ((err = nf_signals_install()) < 0)
+		return err;
+	lr = xcalloc(1, sizeof(*lr));
+	lr->base.ops = &local_ops;
+	lr->clock = clock ? clock : nf_clock_system();
+	lr->free_head = (size_t)-1;
+	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	if (lr->devnull < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot open '/dev/null'");
+		free(lr);
+		return err;
+	}
+	*out = &lr->base;
+	return 0;
+}

@@ -1,0 +1,696 @@
+/* sched.c: the scheduler loop. It keeps a state per node and a count of unfinished
+ * dependencies, a ready queue ordered by critical path, and a queue of timers (attempt
+ * timeouts, SIGKILL after the grace, ends of back-off). Each turn it fills the free slots,
+ * sleeps in the runner until a job ends, a timer is due or a signal arrives, then handles
+ * what happened. Work per event is proportional to the node's own edges: finishing a node
+ * walks only its users; only failure-stop and cancel look at every node, once. */
+#include "config.h"
+#include "ntflow/exec.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+
+typedef enum { T_NONE, T_TIMEOUT, T_KILL, T_BACKOFF } timer_kind;
+
+/* The scheduler's view of one node. */
+typedef struct node_rt {
+	uint8_t st;                  /* nf_state */
+	uint8_t timer;               /* timer_kind of the node's live timer */
+	bool timed_out;              /* the running attempt got its timeout SIGTERM */
+	bool cancel_sent;            /* the running attempt was signalled by a cancel */
+	bool last_timed_out;         /* RETRYING: the attempt that ended had timed out */
+	int attempts;                /* attempts prepared so far */
+	uint32_t gen;                /* bumped to make the node's queued timers stale */
+	size_t pending;              /* dependencies not yet satisfied */
+	int64_t timer_when;
+} node_rt;
+
+typedef struct timer_ent {
+	int64_t when;
+	size_t node;
+	uint32_t gen;
+} timer_ent;
+
+struct nf_sched {
+	const nf_graph *g;
+	nf_runner *runner;
+	nf_clock *clock;
+	nf_sched_opts opts;
+	nf_sched_hooks hooks;
+	node_rt *rt;
+	nf_heap ready;               /* node ids: crit descending, then id */
+	nf_heap timers;              /* timer_ent: soonest first; stale entries skipped */
+	int free_slots;
+	size_t running, nfinal, nfailed, nrejected;
+	bool stopping;               /* a node finally failed without keep_going */
+	bool cancelling, cancel_req, hard_req;
+	bool dirty;                  /* a state changed since the last on_tick */
+	bool ran;
+	int interrupts;
+	uint64_t rng;
+	nf_buf reason, skip_reason;
+	size_t *stack;
+	size_t stack_cap;
+};
+
+#define NRESULTS 64
+
+static const nf_run_opts default_opts = { .cpus = 1 };
+
+static const nf_run_opts *
+opts_of(const nf_sched *s, size_t n)
+{
+	const nf_stage *st = s->g->nodes[n].stage;
+
+	return st ? &st->opts : &default_opts;
+}
+
+/* Slots a node takes: its cpus, at least 1, at most all of them (so it can run alone). */
+static int
+need_slots(const nf_sched *s, size_t n)
+{
+	int cpus = opts_of(s, n)->cpus;
+
+	if (cpus < 1)
+		cpus = 1;
+	return cpus > s->opts.slots ? s->opts.slots : cpus;
+}
+
+static bool
+is_selected(const nf_sched *s, size_t n)
+{
+	return !s->opts.selected || s->opts.selected[n];
+}
+
+static int64_t
+now_ms(nf_sched *s)
+{
+	return s->clock->now_ms(s->clock);
+}
+
+/* splitmix64: small, seedable, good enough for jitter. A uniform double in [0,1). */
+static double
+next_rnd(nf_sched *s)
+{
+	uint64_t z = (s->rng += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	z ^= z >> 31;
+	return (double)(z >> 11) * 0x1.0p-53;
+}
+
+int64_t
+nf_backoff_ms(int64_t base_ms, int64_t max_ms, int attempt, double rnd)
+{
+	int64_t cap;
+	double d;
+
+	if (attempt < 2 || base_ms <= 0)
+		return 0;
+	if (max_ms <= 0)
+		max_ms = INT64_MAX;   /* no cap */
+	cap = base_ms < max_ms ? base_ms : max_ms;
+	/* Doubling stops at the cap, so a huge attempt number cannot overflow or loop long. */
+	for (int i = 2; i < attempt && cap < max_ms; i++)
+		cap = cap > max_ms / 2 ? max_ms : cap * 2;
+	if (!(rnd > 0))
+		return 0;   /* also NaN */
+	d = rnd * (double)cap;
+	if (d >= (double)cap)
+		return cap - 1;
+	return (int64_t)d;
+}
+
+static int
+ready_cmp(const void *a, const void *b, void *ctx)
+{
+	const nf_graph *g = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (g->nodes[x].crit != g->nodes[y].crit)
+		return g->nodes[x].crit > g->nodes[y].crit ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int
+timer_cmp(const void *a, const void *b, void *ctx)
+{
+	const timer_ent *x = a, *y = b;
+
+	(void)ctx;
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->gen < y->gen ? -1 : x->gen > y->gen;
+}
+
+static void
+set_state(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const char *reason,
+	  pid_t pgid)
+{
+	s->rt[n].st = (uint8_t)st;
+	if (nf_state_is_final(st)) {
+		s->nfinal++;
+		if (st == NF_ST_FAILED || st == NF_ST_TIMED_OUT)
+			s->nfailed++;
+		else if (st == NF_ST_REJECTED)
+			s->nrejected++;
+	}
+	s->dirty = true;
+	if (s->hooks.on_state)
+		s->hooks.on_state(s->hooks.ctx, &s->g->nodes[n], st, s->rt[n].attempts, res,
+				  reason, pgid);
+}
+
+static void
+set_timer(nf_sched *s, size_t n, timer_kind kind, int64_t when)
+{
+	timer_ent e = { when, n, ++s->rt[n].gen };
+
+	s->rt[n].timer = (uint8_t)kind;
+	s->rt[n].timer_when = when;
+	nf_heap_push(&s->timers, &e);
+}
+
+static void
+clear_timer(nf_sched *s, size_t n)
+{
+	s->rt[n].gen++;
+	s->rt[n].timer = T_NONE;
+}
+
+static void
+make_ready(nf_sched *s, size_t n)
+{
+	set_state(s, n, NF_ST_READY, NULL, NULL, 0);
+	nf_heap_push(&s->ready, &n);
+}
+
+/* n is done in a way that satisfies its users (succeeded, cached, not selected). */
+static void
+release(nf_sched *s, size_t n)
+{
+	const nf_node *node = &s->g->nodes[n];
+
+	for (size_t i = 0; i < node->nusers; i++) {
+		size_t u = node->users[i];
+
+		if (s->rt[u].pending > 0 && --s->rt[u].pending == 0 &&
+		    s->rt[u].st == NF_ST_WAITING && is_selected(s, u))
+			make_ready(s, u);
+	}
+}
+
+/* Skips everything downstream of root that has not ended, walking each node once. */
+static void
+skip_from(nf_sched *s, size_t root, const char *reason)
+{
+	size_t top = 0;
+
+	s->stack = xgrow(s->stack, sizeof(*s->stack), 1, &s->stack_cap);
+	s->stack[top++] = root;
+	while (top > 0) {
+		const nf_node *node = &s->g->nodes[s->stack[--top]];
+
+		for (size_t i = 0; i < node->nusers; i++) {
+			size_t u = node->users[i];
+			nf_state st = s->rt[u].st;
+
+			if (nf_state_is_final(st) || st == NF_ST_RUNNING)
+				continue;
+			clear_timer(s, u);
+			set_state(s, u, NF_ST_SKIPPED, NULL, reason, 0);
+			s->stack = xgrow(s->stack, sizeof(*s->stack), top + 1, &s->stack_cap);
+			s->stack[top++] = u;
+		}
+	}
+}
+
+/* Ends every node that is not running: waiting and ready ones get st (skipped or cancelled)
+ * with reason; one waiting for a retry gets retry_st, or its last attempt's failure. */
+static void
+end_pending(nf_sched *s, nf_state st, const char *reason, bool cancel)
+{
+	for (size_t n = 0; n < s->g->nnodes; n++) {
+		switch ((nf_state)s->rt[n].st) {
+		case NF_ST_WAITING:
+		case NF_ST_READY:
+			set_state(s, n, st, NULL, reason, 0);
+			break;
+		case NF_ST_RETRYING:
+			clear_timer(s, n);
+			if (cancel) {
+				set_state(s, n, NF_ST_CANCELLED, NULL, reason, 0);
+			} else {
+				nf_buf_reset(&s->skip_reason);
+				nf_buf_printf(&s->skip_reason, "not retried: %s", reason);
+				set_state(s, n, s->rt[n].last_timed_out ? NF_ST_TIMED_OUT : NF_ST_FAILED,
+					  NULL, nf_buf_cstr(&s->skip_reason), 0);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	nf_heap_clear(&s->ready);
+}
+
+/* A node has finally failed (st: failed or timed-out). */
+static void
+node_failed(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const char *reason)
+{
+	const char *name = s->g->nodes[n].name;
+	nf_buf why = NF_BUF_INIT;
+
+	set_state(s, n, st, res, reason, 0);
+	nf_buf_printf(&why, "needs failed stage %s", name);
+	skip_from(s, n, nf_buf_cstr(&why));
+	if (!s->opts.keep_going && !s->stopping && !s->cancelling) {
+		s->stopping = true;
+		nf_buf_reset(&why);
+		nf_buf_printf(&why, "run stopped after failure of %s", name);
+		end_pending(s, NF_ST_SKIPPED, nf_buf_cstr(&why), false);
+	}
+	nf_buf_release(&why);
+}
+
+/* Applies a cancel asked for by nf_sched_cancel or a signal, at a point where no loop over
+ * nodes is under way (hooks may ask at any moment). */
+static void
+apply_cancel(nf_sched *s)
+{
+	bool hard = s->hard_req;
+	int64_t t;
+
+	if (!s->cancel_req)
+		return;
+	s->cancel_req = s->hard_req = false;
+	if (s->cancelling && !hard)
+		return;
+	if (!s->cancelling) {
+		s->cancelling = true;
+		end_pending(s, NF_ST_CANCELLED, "cancelled", true);
+	}
+	t = now_ms(s);
+	for (size_t n = 0; n < s->g->nnodes; n++) {
+		node_rt *r = &s->rt[n];
+
+		if (r->st != NF_ST_RUNNING)
+			continue;
+		r->cancel_sent = true;
+		if (hard) {
+			clear_timer(s, n);
+			(void)s->runner->ops->signal(s->runner, n, SIGKILL);
+		} else {
+			int64_t kill_at = t + opts_of(s, n)->grace_ms;
+
+			(void)s->runner->ops->signal(s->runner, n, SIGTERM);
+			if (r->timer != T_KILL || r->timer_when > kill_at)
+				set_timer(s, n, T_KILL, kill_at);
+		}
+	}
+}
+
+static void
+start_node(nf_sched *s, size_t n)
+{
+	const nf_node *node = &s->g->nodes[n];
+	const nf_run_opts *o = opts_of(s, n);
+	node_rt *r = &s->rt[n];
+	nf_job job;
+	pid_t pgid = 0;
+	char *msg;
+	int rc;
+
+	r->attempts++;
+	memset(&job, 0, sizeof(job));
+	job.node = n;
+	job.attempt = r->attempts;
+	job.cpus = o->cpus < 1 ? 1 : o->cpus;
+	rc = s->hooks.prepare(s->hooks.ctx, node, r->attempts, &job);
+	job.node = n;
+	job.attempt = r->attempts;
+	switch (rc) {
+	case NF_PREP_SPAWN:
+		if (s->runner->ops->start(s->runner, &job, &pgid) < 0)
+			break;
+		s->free_slots -= need_slots(s, n);
+		s->running++;
+		r->timed_out = r->cancel_sent = false;
+		set_state(s, n, NF_ST_RUNNING, NULL, NULL, pgid);
+		if (o->timeout_ms > 0)
+			set_timer(s, n, T_TIMEOUT, now_ms(s) + o->timeout_ms);
+		return;
+	case NF_PREP_SUCCEEDED:
+	case NF_PREP_CACHED:
+		set_state(s, n, rc == NF_PREP_CACHED ? NF_ST_CACHED : NF_ST_SUCCEEDED, NULL, NULL, 0);
+		release(s, n);
+		return;
+	case NF_PREP_REJECTED: {
+		nf_buf why = NF_BUF_INIT;
+
+		set_state(s, n, NF_ST_REJECTED, NULL, NULL, 0);
+		nf_buf_printf(&why, "gate %s rejected", node->name);
+		skip_from(s, n, nf_buf_cstr(&why));
+		nf_buf_release(&why);
+		return;
+	}
+	default:
+		if (rc >= 0)
+			nf_error_set(NF_ERROR, "prepare returned an unknown decision %d", rc);
+		break;
+	}
+	/* prepare or start failed: the node fails at once, without retries. Copy the message:
+	 * hooks called below may set errors of their own. */
+	msg = xstrdup(nf_error_last());
+	node_failed(s, n, NF_ST_FAILED, NULL, msg);
+	free(msg);
+}
+
+/* Starts ready nodes, highest critical path first, while the first one fits in the free
+ * slots. Strict order: a wide node at the head waits for slots rather than being overtaken
+ * for ever by narrow ones. */
+static void
+start_ready(nf_sched *s)
+{
+	const size_t *top;
+
+	while (!s->stopping && !s->cancelling && !s->cancel_req &&
+	       (top = nf_heap_peek(&s->ready)) != NULL) {
+		size_t n = *top;
+
+		if (s->rt[n].st != NF_ST_READY) {   /* ended while queued */
+			nf_heap_pop(&s->ready, &n);
+			continue;
+		}
+		if (need_slots(s, n) > s->free_slots)
+			break;
+		nf_heap_pop(&s->ready, &n);
+		start_node(s, n);
+	}
+}
+
+static const char *
+signal_name(int sig)
+{
+	switch (sig) {
+	case SIGHUP: return "SIGHUP";
+	case SIGINT: return "SIGINT";
+	case SIGQUIT: return "SIGQUIT";
+	case SIGILL: return "SIGILL";
+	case SIGABRT: return "SIGABRT";
+	case SIGBUS: return "SIGBUS";
+	case SIGFPE: return "SIGFPE";
+	case SIGKILL: return "SIGKILL";
+	case SIGSEGV: return "SIGSEGV";
+	case SIGPIPE: return "SIGPIPE";
+	case SIGALRM: return "SIGALRM";
+	case SIGTERM: return "SIGTERM";
+	case SIGUSR1: return "SIGUSR1";
+	case SIGUSR2: return "SIGUSR2";
+	case SIGXCPU: return "SIGXCPU";
+	case SIGXFSZ: return "SIGXFSZ";
+	default: return NULL;
+	}
+}
+
+static bool
+retry_allowed(const nf_run_opts *o, const nf_job_result *res, bool timed_out, bool hook_failed)
+{
+	/* A listed set of codes narrows retries to exactly those exits. */
+	if (o->nretry_on == 0)
+		return true;
+	if (timed_out || hook_failed || !res->exited)
+		return false;
+	for (size_t i = 0; i < o->nretry_on; i++)
+		if (o->retry_on[i] == res->exit_code)
+			return true;
+	return false;
+}
+
+static void
+handle_result(nf_sched *s, const nf_job_result *res)
+{
+	size_t n = res->node;
+	node_rt *r;
+	const nf_run_opts *o;
+	bool ok, hook_failed = false;
+
+	if (n >= s->g->nnodes || s->rt[n].st != NF_ST_RUNNING || res->attempt != s->rt[n].attempts)
+		return;   /* not an attempt we are waiting for */
+	r = &s->rt[n];
+	o = opts_of(s, n);
+	s->free_slots += need_slots(s, n);
+	s->running--;
+	clear_timer(s, n);
+	if (r->cancel_sent) {
+		set_state(s, n, NF_ST_CANCELLED, res, "cancelled", 0);
+		return;
+	}
+
+	nf_buf_reset(&s->reason);
+	ok = !r->timed_out && res->exited && res->exit_code == 0;
+	if (ok && s->hooks.finish && s->hooks.finish(s->hooks.ctx, &s->g->nodes[n], res) < 0) {
+		ok = false;
+		hook_failed = true;
+		nf_buf_puts(&s->reason, nf_error_last());
+	}
+	if (ok) {
+		set_state(s, n, NF_ST_SUCCEEDED, res, NULL, 0);
+		release(s, n);
+		return;
+	}
+
+	if (r->timed_out) {
+		char d[32];
+
+		nf_format_duration(d, sizeof(d), o->timeout_ms);
+		nf_buf_printf(&s->reason, "timed out after %s", d);
+	} else if (hook_failed) {
+		/* already set */
+	} else if (res->exited) {
+		nf_buf_printf(&s->reason, "exit %d", res->exit_code);
+	} else if (signal_name(res->term_signal)) {
+		nf_buf_printf(&s->reason, "killed by %s", signal_name(res->term_signal));
+	} else {
+		nf_buf_printf(&s->reason, "killed by signal %d", res->term_signal);
+	}
+
+	if (r->attempts <= o->retries && !s->stopping && !s->cancelling && !s->cancel_req &&
+	    retry_allowed(o, res, r->timed_out, hook_failed)) {
+		int64_t delay = nf_backoff_ms(o->backoff_ms, o->backoff_max_ms, r->attempts + 1,
+					      next_rnd(s));
+
+		r->last_timed_out = r->timed_out;
+		set_state(s, n, NF_ST_RETRYING, res, nf_buf_cstr(&s->reason), 0);
+		set_timer(s, n, T_BACKOFF, now_ms(s) + delay);
+		return;
+	}
+	node_failed(s, n, r->timed_out ? NF_ST_TIMED_OUT : NF_ST_FAILED, res, nf_buf_cstr(&s->reason));
+}
+
+static void
+fire_timers(nf_sched *s)
+{
+	int64_t t = now_ms(s);
+	const timer_ent *top;
+
+	while ((top = nf_heap_peek(&s->timers)) != NULL && top->when <= t) {
+		timer_ent e;
+		node_rt *r;
+		timer_kind kind;
+
+		nf_heap_pop(&s->timers, &e);
+		r = &s->rt[e.node];
+		if (e.gen != r->gen)
+			continue;   /* replaced or cleared */
+		kind = (timer_kind)r->timer;
+		r->timer = T_NONE;
+		switch (kind) {
+		case T_TIMEOUT:
+			if (r->st != NF_ST_RUNNING)
+				break;
+			r->timed_out = true;
+			(void)s->runner->ops->signal(s->runner, e.node, SIGTERM);
+			set_timer(s, e.node, T_KILL, e.when + opts_of(s, e.node)->grace_ms);
+			break;
+		case T_KILL:
+			if (r->st == NF_ST_RUNNING)
+				(void)s->runner->ops->signal(s->runner, e.node, SIGKILL);
+			break;
+		case T_BACKOFF:
+			if (r->st == NF_ST_RETRYING && !s->stopping && !s->cancelling)
+				make_ready(s, e.node);
+			break;
+		case T_NONE:
+			break;
+		}
+	}
+}
+
+/* The soonest live timer, or -1; drops stale entries on the way. */
+static int64_t
+next_deadline(nf_sched *s)
+{
+	const timer_ent *top;
+
+	while ((top = nf_heap_peek(&s->timers)) != NULL) {
+		if (top->gen == s->rt[top->node].gen && s->rt[top->node].timer != T_NONE)
+			return top->when;
+		timer_ent e;
+		nf_heap_pop(&s->timers, &e);
+	}
+	return -1;
+}
+
+static void
+tick(nf_sched *s)
+{
+	if (s->dirty && s->hooks.on_tick)
+		s->hooks.on_tick(s->hooks.ctx);
+	s->dirty = false;
+}
+
+int
+nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clock,
+	     const nf_sched_opts *opts, const nf_sched_hooks *hooks)
+{
+	nf_sched *s;
+
+	*out = NULL;
+	if (!g || !runner || !opts || !hooks)
+		return nf_error_set(NF_EINVALID, "scheduler needs a graph, a runner, options and hooks");
+	if (opts->slots < 1)
+		return nf_error_set(NF_EINVALID, "invalid number of slots %d (must be at least 1)",
+				    opts->slots);
+	if (!hooks->prepare)
+		return nf_error_set(NF_EINVALID, "scheduler needs a prepare hook");
+	s = xcalloc(1, sizeof(*s));
+	s->g = g;
+	s->runner = runner;
+	s->clock = clock ? clock : nf_clock_system();
+	s->opts = *opts;
+	s->hooks = *hooks;
+	s->rt = xcalloc(g->nnodes ? g->nnodes : 1, sizeof(*s->rt));
+	s->free_slots = opts->slots;
+	s->rng = opts->seed;
+	nf_heap_init(&s->ready, sizeof(size_t), ready_cmp, (void *)g);
+	nf_heap_init(&s->timers, sizeof(timer_ent), timer_cmp, NULL);
+	*out = s;
+	return 0;
+}
+
+int
+nf_sched_run(nf_sched *s, nf_run_status *status)
+{
+	const nf_graph *g = s->g;
+	nf_job_result results[NRESULTS];
+	int err = 0;
+
+	*status = NF_RUN_FAILED;
+	if (s->ran)
+		return nf_error_set(NF_ERROR, "a scheduler runs only once");
+	s->ran = true;
+
+	for (size_t n = 0; n < g->nnodes; n++) {
+		s->rt[n].st = NF_ST_WAITING;
+		s->rt[n].pending = g->nodes[n].ndeps;
+	}
+	/* Unselected nodes count as done for their users: --only/--from assume that their
+	 * outputs are there from earlier runs. */
+	for (size_t n = 0; n < g->nnodes; n++) {
+		if (is_selected(s, n))
+			continue;
+		set_state(s, n, NF_ST_SKIPPED, NULL, "not selected", 0);
+		release(s, n);
+	}
+	for (size_t n = 0; n < g->nnodes; n++)
+		if (s->rt[n].st == NF_ST_WAITING && s->rt[n].pending == 0)
+			make_ready(s, n);
+
+	for (;;) {
+		size_t nres = 0;
+		int64_t deadline;
+
+		apply_cancel(s);
+		start_ready(s);
+		if (s->cancel_req)
+			continue;   /* a hook asked during start_ready */
+		if (s->nfinal == g->nnodes)
+			break;
+		deadline = next_deadline(s);
+		if (s->running == 0 && deadline < 0) {
+			err = nf_error_set(NF_EINVALID, "%zu nodes can never start (a dependency cycle?)",
+					   g->nnodes - s->nfinal);
+			goto done;
+		}
+		err = s->runner->ops->wait(s->runner, results, NRESULTS, &nres, deadline);
+		if (err == NF_EINTR) {
+			int k = nf_signals_take();
+
+			if (k > 0) {
+				s->interrupts += k;
+				s->cancel_req = true;
+				if (s->cancelling || s->interrupts >= 2)
+					s->hard_req = true;
+			}
+			err = 0;
+		} else if (err < 0) {
+			goto done;
+		}
+		for (size_t i = 0; i < nres; i++)
+			handle_result(s, &results[i]);
+		fire_timers(s);
+		tick(s);
+	}
+	if (s->cancelling)
+		*status = NF_RUN_CANCELLED;
+	else if (s->nfailed)
+		*status = NF_RUN_FAILED;
+	else if (s->nrejected)
+		*status = NF_RUN_GATED;
+	else
+		*status = NF_RUN_SUCCEEDED;
+done:
+	tick(s);
+	return err;
+}
+
+void
+nf_sched_cancel(nf_sched *s, bool hard)
+{
+	s->cancel_req = true;
+	if (hard)
+		s->hard_req = true;
+}
+
+nf_state
+nf_sched_state(const nf_sched *s, size_t node)
+{
+	return node < s->g->nnodes ? (nf_state)s->rt[node].st : NF_ST_WAITING;
+}
+
+int
+nf_sched_attempts(const nf_sched *s, size_t node)
+{
+	return node < s->g->nnodes ? s->rt[node].attempts : 0;
+}
+
+void
+nf_sched_free(nf_sched *s)
+{
+	if (!s)
+		return;
+	nf_heap_release(&s->ready);
+	nf_heap_release(&s->timers);
+	nf_buf_release(&s->reason);
+	nf_buf_release(&s->skip_reason);
+	free(s->stack);
+	free(s->rt);
+	free(s);
+}
