@@ -1,0 +1,439 @@
+/* graph.c: the run graph: matrix expansion into instance nodes, edges from `needs`,
+ * topological order, cycle detection and critical-path lengths. The ordering work runs
+ * on stages (a matrix stage's instances share their edges), then is spread to nodes. */
+#include "config.h"
+#include "ntflow/graph.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A stage may expand to at most this many instances, and all `deps` arrays together may
+ * hold at most this many entries, so a hostile file cannot ask for terabytes. */
+#define GRAPH_MAX_INSTANCES 10000
+#define GRAPH_MAX_EDGES (16u << 20)
+/* A readable matrix.id longer than this is replaced by a hash. */
+#define INSTANCE_ID_MAX 40
+
+/* The public graph plus what only this file needs. */
+typedef struct graph_impl {
+	nf_graph pub;
+	nf_strmap *by_name;            /* node name (and plain stage name) -> nf_node* */
+} graph_impl;
+
+/* Stage-level adjacency in compressed rows: the deps of stage i are
+ * dep[dep_at[i] .. dep_at[i+1]), users likewise. */
+typedef struct stage_graph {
+	size_t n;
+	size_t *dep_at, *dep;
+	size_t *user_at, *user;
+	size_t *order;                 /* stages in topological order */
+	size_t norder;
+} stage_graph;
+
+static void
+stage_graph_release(stage_graph *sg)
+{
+	free(sg->dep_at);
+	free(sg->dep);
+	free(sg->user_at);
+	free(sg->user);
+	free(sg->order);
+}
+
+/* Resolves `needs` to stage indexes (unknown names were reported by nf_dag_validate and are
+ * skipped here; a name listed twice gives one edge) and builds the reverse rows. */
+static void
+stage_graph_init(stage_graph *sg, const nf_dag *dag)
+{
+	size_t n = dag->nstages, ndep = 0, cap = 0;
+	size_t *stamp = xcalloc(n ? n : 1, sizeof(size_t));
+	size_t *nusers = xcalloc(n + 1, sizeof(size_t));
+
+	memset(sg, 0, sizeof(*sg));
+	sg->n = n;
+	sg->dep_at = xmalloc((n + 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		const nf_stage *s = &dag->stages[i];
+
+		sg->dep_at[i] = ndep;
+		for (size_t k = 0; k < s->nneeds; k++) {
+			const nf_stage *d = nf_strmap_get(dag->by_name, s->needs[k].name);
+
+			if (!d || stamp[d->index] == i + 1)
+				continue;
+			stamp[d->index] = i + 1;
+			NF_PUSH(sg->dep, ndep, cap, d->index);
+			nusers[d->index]++;
+		}
+	}
+	sg->dep_at[n] = ndep;
+
+	sg->user_at = xmalloc((n + 1) * sizeof(size_t));
+	sg->user = xmalloc((ndep ? ndep : 1) * sizeof(size_t));
+	sg->user_at[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		sg->user_at[i + 1] = sg->user_at[i] + nusers[i];
+	memset(nusers, 0, n * sizeof(size_t));   /* now: users filled so far */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = sg->dep_at[i]; k < sg->dep_at[i + 1]; k++) {
+			size_t d = sg->dep[k];
+			sg->user[sg->user_at[d] + nusers[d]++] = i;
+		}
+	free(stamp);
+	free(nusers);
+}
+
+/* Kahn's algorithm with a FIFO queue seeded in file order: O(V + E). Stages left out of
+ * sg->order are on or behind a cycle. */
+static void
+stage_graph_sort(stage_graph *sg)
+{
+	size_t n = sg->n, head = 0;
+	size_t *missing = xmalloc((n ? n : 1) * sizeof(size_t));
+
+	sg->order = xmalloc((n ? n : 1) * sizeof(size_t));
+	sg->norder = 0;
+	for (size_t i = 0; i < n; i++) {
+		missing[i] = sg->dep_at[i + 1] - sg->dep_at[i];
+		if (!missing[i])
+			sg->order[sg->norder++] = i;
+	}
+	while (head < sg->norder) {
+		size_t s = sg->order[head++];
+
+		for (size_t k = sg->user_at[s]; k < sg->user_at[s + 1]; k++)
+			if (--missing[sg->user[k]] == 0)
+				sg->order[sg->norder++] = sg->user[k];
+	}
+	free(missing);
+}
+
+/* Reports one cycle. Every stage Kahn could not order has an unordered dependency, so
+ * walking unordered deps from one never ends and must come back to a stage it saw:
+ * that loop is a cycle. Iterative and O(V), whatever the depth. */
+static void
+report_cycle(const stage_graph *sg, const nf_dag *dag, nf_diag_list *diags)
+{
+	size_t n = sg->n, start = 0, cur, len = 0, first = 0;
+	bool *ordered = xcalloc(n, sizeof(bool));
+	size_t *seen_at = xmalloc(n * sizeof(size_t));   /* step at which the walk met a stage */
+	size_t *path = xmalloc((n + 1) * sizeof(size_t));
+	nf_buf msg = NF_BUF_INIT;
+
+	for (size_t i = 0; i < sg->norder; i++)
+		ordered[sg->order[i]] = true;
+	while (ordered[start])
+		start++;
+	for (size_t i = 0; i < n; i++)
+		seen_at[i] = SIZE_MAX;
+	cur = start;
+	while (seen_at[cur] == SIZE_MAX) {
+		seen_at[cur] = len;
+		path[len++] = cur;
+		for (size_t k = sg->dep_at[cur]; k < sg->dep_at[cur + 1]; k++)
+			if (!ordered[sg->dep[k]]) {
+				cur = sg->dep[k];
+				break;
+			}
+	}
+	/* path[seen_at[cur] .. len) is the cycle; start it at its earliest stage in the file */
+	first = seen_at[cur];
+	for (size_t i = seen_at[cur]; i < len; i++)
+		if (path[i] < path[first])
+			first = i;
+	for (size_t i = 0, m = len - seen_at[cur]; i <= m; i++) {
+		size_t at = seen_at[cur] + (first - seen_at[cur] + i) % m;
+		nf_buf_printf(&msg, "%s%s", i ? " -> " : "", dag->stages[path[at]].name);
+	}
+	nf_diag_error(diags, dag->stages[path[first]].loc, "dependency cycle: %s", nf_buf_cstr(&msg));
+	nf_buf_release(&msg);
+	free(ordered);
+	free(seen_at);
+	free(path);
+}
+
+/* A matrix value as written: the number's text, the string, true or false. */
+static const char *
+value_text(nf_arena *a, const nf_value *v)
+{
+	const char *lit;
+	nf_buf b = NF_BUF_INIT;
+	char *s;
+
+	switch (v->kind) {
+	case NF_V_NUMBER:
+		return v->num_text ? v->num_text : nf_arena_printf(a, "%g", v->num);
+	case NF_V_BOOL:
+		return v->boolean ? "true" : "false";
+	case NF_V_STRING:
+		if ((lit = nf_tmpl_literal(&v->str)))
+			return lit;
+		for (size_t i = 0; i < v->str.nsegs; i++)   /* refs are not allowed here; be safe */
+			nf_buf_printf(&b, v->str.segs[i].is_ref ? "${%s}" : "%s", v->str.segs[i].text);
+		s = nf_arena_strdup(a, nf_buf_cstr(&b));
+		nf_buf_release(&b);
+		return s;
+	default:
+		return "?";
+	}
+}
+
+static char
+value_kind_letter(const nf_value *v)
+{
+	return v->kind == NF_V_NUMBER ? 'n' : v->kind == NF_V_BOOL ? 'b' : 's';
+}
+
+/* The first 10 hex digits of SHA-256 over the canonical combination: "key=K:text\n" per
+ * axis, K the value's kind, so "1" and 1 differ. */
+static char *
+hashed_id(nf_arena *a, const nf_stage *s, const nf_value **vals, const char **texts)
+{
+	nf_buf canon = NF_BUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[11];
+
+	for (size_t k = 0; k < s->nmatrix; k++)
+		nf_buf_printf(&canon, "%s=%c:%s\n", s->matrix[k].name, value_kind_letter(vals[k]), texts[k]);
+	if (!EVP_Digest(canon.buf ? canon.buf : "", canon.len, md, &mdlen, EVP_sha256(), NULL)) {
+		fprintf(stderr, "ntflow: SHA-256 is unavailable in OpenSSL\n");
+		abort();
+	}
+	for (size_t i = 0; i < 5; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	nf_buf_release(&canon);
+	return nf_arena_strdup(a, hex);
+}
+
+static bool
+path_safe(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+/* Fills names, matrix values and instance ids of a matrix stage's count nodes. */
+static void
+expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
+{
+	nf_arena *a = g->pub.arena;
+	const char **texts = xcalloc(s->nmatrix, sizeof(char *));
+	bool *hash = xcalloc(count, sizeof(bool));
+	nf_strmap *ids = nf_strmap_new(count);
+	nf_buf name = NF_BUF_INIT, id = NF_BUF_INIT;
+
+	for (size_t i = 0; i < count; i++) {
+		nf_node *nd = &nodes[i];
+		const nf_value **vals = nf_arena_alloc(a, s->nmatrix * sizeof(*vals));
+		size_t rest = i;
+		nf_node *other;
+
+		/* row-major: the last axis varies fastest */
+		for (size_t k = s->nmatrix; k-- > 0;) {
+			vals[k] = &s->matrix[k].values[rest % s->matrix[k].nvalues];
+			rest /= s->matrix[k].nvalues;
+		}
+		nf_buf_reset(&name);
+		nf_buf_reset(&id);
+		nf_buf_printf(&name, "%s[", s->name);
+		for (size_t k = 0; k < s->nmatrix; k++) {
+			texts[k] = value_text(a, vals[k]);
+			nf_buf_printf(&name, "%s%s=%s", k ? "," : "", s->matrix[k].name, texts[k]);
+			nf_buf_printf(&id, "%s%s-", k ? "_" : "", s->matrix[k].name);
+			for (const char *c = texts[k]; *c; c++)
+				nf_buf_putc(&id, path_safe(*c) ? *c : '_');
+		}
+		nf_buf_putc(&name, ']');
+		nd->name = nf_arena_strdup(a, nf_buf_cstr(&name));
+		nd->matrix = vals;
+		if (id.len > INSTANCE_ID_MAX) {
+			hash[i] = true;
+			continue;
+		}
+		nd->instance = nf_arena_strdup(a, nf_buf_cstr(&id));
+		/* two combinations that read the same once made path-safe both get hashes */
+		if ((other = nf_strmap_put(ids, nd->instance, nd))) {
+			hash[i] = hash[other - nodes] = true;
+			nf_strmap_put(ids, nd->instance, other);
+		}
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (!hash[i])
+			continue;
+		for (size_t k = 0; k < s->nmatrix; k++)
+			texts[k] = value_text(a, nodes[i].matrix[k]);
+		nodes[i].instance = hashed_id(a, s, nodes[i].matrix, texts);
+	}
+	nf_buf_release(&name);
+	nf_buf_release(&id);
+	nf_strmap_free(ids);
+	free(hash);
+	free(texts);
+}
+
+/* Counts each stage's instances; false (with a diagnostic) when a matrix is too big. */
+static bool
+count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
+{
+	bool ok = true;
+	size_t total = 0;
+
+	for (size_t i = 0; i < dag->nstages; i++) {
+		const nf_stage *s = &dag->stages[i];
+		size_t count = 1;
+
+		for (size_t k = 0; k < s->nmatrix; k++) {
+			size_t nv = s->matrix[k].nvalues;
+
+			if (count && nv > GRAPH_MAX_INSTANCES)
+				count = GRAPH_MAX_INSTANCES + 1;
+			else
+				count *= nv;
+			if (count > GRAPH_MAX_INSTANCES)
+				count = GRAPH_MAX_INSTANCES + 1;
+		}
+		if (count > GRAPH_MAX_INSTANCES) {
+			nf_diag_error(diags, s->loc, "the matrix of stage \"%s\" has more than %d combinations",
+				      s->name, GRAPH_MAX_INSTANCES);
+			ok = false;
+			count = 0;
+		}
+		g->stage_first[i] = total;
+		g->stage_count[i] = count;
+		total += count;
+	}
+	g->nnodes = total;
+	return ok;
+}
+
+/* The node ids of every instance of the stages in sg's row [at, end): shared by all
+ * instances of one stage. Returns NULL when the rows would exceed the edge budget. */
+static size_t *
+expand_row(nf_graph *g, const size_t *row, size_t at, size_t end, size_t *n, size_t *budget)
+{
+	size_t total = 0, *ids, j = 0;
+
+	for (size_t k = at; k < end; k++)
+		total += g->stage_count[row[k]];
+	*n = total;
+	if (total > *budget)
+		return NULL;
+	*budget -= total;
+	if (!total)
+		return NULL;
+	ids = nf_arena_alloc(g->arena, total * sizeof(size_t));
+	for (size_t k = at; k < end; k++)
+		for (size_t c = 0; c < g->stage_count[row[k]]; c++)
+			ids[j++] = g->stage_first[row[k]] + c;
+	return ids;
+}
+
+int
+nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
+{
+	graph_impl *gi = xcalloc(1, sizeof(*gi));
+	nf_graph *g = &gi->pub;
+	stage_graph sg;
+	size_t n = dag->nstages, budget = GRAPH_MAX_EDGES, j = 0;
+	int64_t *crit = NULL;
+	int err = 0;
+
+	*out = NULL;
+	g->dag = dag;
+	g->arena = nf_arena_new();
+	g->stage_first = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(size_t));
+	g->stage_count = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(size_t));
+	stage_graph_init(&sg, dag);
+	stage_graph_sort(&sg);
+	if (sg.norder < n) {
+		report_cycle(&sg, dag, diags);
+		err = NF_ECYCLE;
+		goto done;
+	}
+	if (!count_instances(g, dag, diags)) {
+		err = NF_EINVALID;
+		goto done;
+	}
+
+	g->nodes = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(nf_node));
+	g->order = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(size_t));
+	gi->by_name = nf_strmap_new(g->nnodes + n);
+	crit = xcalloc(n ? n : 1, sizeof(int64_t));
+
+	/* critical path, sinks first: a stage's cpus plus the longest path among its users */
+	for (size_t k = sg.norder; k-- > 0;) {
+		size_t s = sg.order[k];
+		int64_t best = 0, cpus = dag->stages[s].opts.cpus > 0 ? dag->stages[s].opts.cpus : 1;
+
+		for (size_t u = sg.user_at[s]; u < sg.user_at[s + 1]; u++)
+			if (g->stage_count[sg.user[u]] && crit[sg.user[u]] > best)
+				best = crit[sg.user[u]];
+		crit[s] = cpus + best;
+	}
+
+	for (size_t s = 0; s < n; s++) {
+		const nf_stage *st = &dag->stages[s];
+		size_t first = g->stage_first[s], count = g->stage_count[s], ndeps, nusers;
+		size_t *deps = expand_row(g, sg.dep, sg.dep_at[s], sg.dep_at[s + 1], &ndeps, &budget);
+		size_t *users = expand_row(g, sg.user, sg.user_at[s], sg.user_at[s + 1], &nusers, &budget);
+
+		if ((ndeps && !deps) || (nusers && !users)) {
+			nf_diag_error(diags, st->loc, "the graph has more than %u edges", GRAPH_MAX_EDGES);
+			err = NF_EINVALID;
+			goto done;
+		}
+		for (size_t c = 0; c < count; c++) {
+			nf_node *nd = &g->nodes[first + c];
+
+			nd->id = first + c;
+			nd->stage = (nf_stage *)st;
+			nd->name = st->name;
+			nd->deps = deps;
+			nd->ndeps = ndeps;
+			nd->users = users;
+			nd->nusers = nusers;
+			nd->crit = crit[s];
+		}
+		if (st->nmatrix && count)
+			expand_matrix(gi, st, &g->nodes[first], count);
+		for (size_t c = 0; c < count; c++)
+			nf_strmap_put(gi->by_name, g->nodes[first + c].name, &g->nodes[first + c]);
+		if (count == 1 && st->nmatrix)
+			nf_strmap_put(gi->by_name, st->name, &g->nodes[first]);
+	}
+	for (size_t k = 0; k < sg.norder; k++)
+		for (size_t c = 0; c < g->stage_count[sg.order[k]]; c++)
+			g->order[j++] = g->stage_first[sg.order[k]] + c;
+
+done:
+	free(crit);
+	stage_graph_release(&sg);
+	if (err < 0) {
+		nf_graph_free(g);
+		return err == NF_ECYCLE ? nf_error_set(err, "dependency cycle")
+					: nf_error_set(err, "invalid graph");
+	}
+	*out = g;
+	return 0;
+}
+
+const nf_node *
+nf_graph_find(const nf_graph *g, const char *name)
+{
+	return g ? nf_strmap_get(((const graph_impl *)g)->by_name, name) : NULL;
+}
+
+void
+nf_graph_free(nf_graph *g)
+{
+	graph_impl *gi = (graph_impl *)g;
+
+	if (!g)
+		return;
+	nf_strmap_free(gi->by_name);
+	nf_arena_free(g->arena);
+	free(gi);
+}
