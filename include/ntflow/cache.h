@@ -1,0 +1,78 @@
+/* cache.h: what makes a rerun do only what changed: the git identity of a stage's inputs
+ * (libgit2), content hashes of files git does not track (behind a stat cache), and the
+ * content-addressed store of stage outputs under .ntflow/cache/objects/. */
+#ifndef NTFLOW_CACHE_H
+#define NTFLOW_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ntflow/util.h"
+
+typedef struct sqlite3 sqlite3;
+
+/* How a path's identity was obtained. */
+typedef enum {
+	NF_ID_CLEAN,     /* tracked and unmodified: the blob or tree OID in HEAD's tree */
+	NF_ID_DIRTY,     /* modified, staged or untracked: the OID of the working-tree content */
+	NF_ID_CONTENT,   /* ignored by git or outside any repository: SHA-256 of the content */
+	NF_ID_MISSING,   /* does not exist */
+} nf_id_kind;
+
+typedef struct nf_path_id {
+	nf_id_kind kind;
+	/* "blob:<40 hex>", "tree:<40 hex>", "sha256:<64 hex>" (for a folder outside git: the
+	 * SHA-256 of its manifest), or "missing". */
+	char id[80];
+} nf_path_id;
+
+typedef struct nf_gitrepo nf_gitrepo;
+
+/* Opens the repository whose work tree is root (or holds it). statcache_db, when not NULL,
+ * is where content hashes are cached (table statcache, created if missing) keyed on
+ * (path, size, mtime_ns, inode, ctime_ns). With no repository at all *out is still set:
+ * every path is then content-hashed and head is NULL. */
+int nf_gitrepo_open(nf_gitrepo **out, const char *root, sqlite3 *statcache_db);
+void nf_gitrepo_free(nf_gitrepo *r);
+bool nf_gitrepo_present(const nf_gitrepo *r);
+/* HEAD's full OID in hex, or NULL (no repository, or no commit yet). Borrowed. */
+const char *nf_gitrepo_head(const nf_gitrepo *r);
+/* The current branch name ("main"), or NULL when detached or no repository. Borrowed. */
+const char *nf_gitrepo_branch(const nf_gitrepo *r);
+
+/* The identity of relpath (relative to the work tree root; a trailing '/' allowed).
+ * A clean tracked folder costs one tree lookup; the index's stat data is used so that a
+ * clean file's content is not read. Uses a status snapshot taken at open (refresh with
+ * nf_gitrepo_refresh after stages changed the tree). */
+int nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out);
+/* Takes a new status snapshot (the working tree changed). */
+int nf_gitrepo_refresh(nf_gitrepo *r);
+/* Modified, staged or untracked paths under the given inputs seen so far ("dirty paths"),
+ * NULL-terminated, borrowed. */
+const char *const *nf_gitrepo_dirty_paths(const nf_gitrepo *r);
+
+/* SHA-256 of a file's content in hex (64 chars + NUL), through the stat cache when db is set. */
+int nf_hash_file(char out[65], const char *abs_path, sqlite3 *statcache_db);
+
+/* The content-addressed object store. */
+typedef struct nf_objstore nf_objstore;
+int nf_objstore_open(nf_objstore **out, const char *cache_dir);
+void nf_objstore_free(nf_objstore *s);
+/* Stores a file, or a folder recursively (each file an object, plus a manifest object
+ * listing relative path, mode, size and SHA-256, sorted by path). *digest is
+ * "file:<sha256>" or "dir:<sha256 of the manifest>". Writes go to a temporary name and
+ * are renamed into place, so a crash never leaves an object that looks complete. */
+int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);
+/* The digest the path would have, without storing anything. */
+int nf_objstore_digest(nf_objstore *s, const char *abs_path, char digest[80]);
+/* Makes abs_path equal to digest's content, touching only what differs (a stat check
+ * first, then hard links where safe, else copies). *restored counts the files written. */
+int nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored);
+/* True when every object digest needs is present (and, with deep, re-hashes them). */
+bool nf_objstore_has(nf_objstore *s, const char *digest, bool deep);
+/* Re-hashes every object; calls bad for each corrupt one (and removes it). Returns the
+ * number checked or a negative error. */
+int64_t nf_objstore_verify(nf_objstore *s, void (*bad)(void *ctx, const char *sha256), void *ctx);
+/* Total bytes of the objects reachable from digest (for gc). */
+int nf_objstore_size(nf_objstore *s, const char *digest, uint64_t *bytes);
+
+#endif
