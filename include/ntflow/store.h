@@ -91,4 +91,25 @@ typedef struct nf_metric {
 int nf_store_metric_list(nf_store *st, int64_t run_id, nf_metric **out, size_t *n);
 void nf_metric_list_free(nf_metric *m, size_t n);
 
+/* The workspace's state directory: override (--state DIR), else $NTFLOW_STATE, else
+ * .ntflow/ at the root of the git repository holding dag_path (found by walking up to a
+ * .git), or beside the file outside git. Without a DAG file (runs, show, logs) the walk
+ * starts at the current directory, else it is ./.ntflow. The caller frees *state_dir. */
+int nf_workspace_resolve(char **state_dir, const char *dag_path, const char *override);
+/* Resolves the workspace, creates it when asked, and opens STATE_DIR/state.db.
+ * state_dir may be NULL. NF_ENOTFOUND ("no runs yet in DIR") when create is false and
+ * there is no database. */
+int nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
+			    const char *override, bool create);
+/* A stored log path as a path to open: relative ones are relative to the workspace root
+ * (the state directory's parent). The caller frees the result. */
+char *nf_store_log_path(const char *state_dir, const char *log_path);
+
+/* For the commands that print runs: a real time in ms as local "2026-11-23 10:43:12"
+ * ("-" for 0), and as UTC ISO 8601 "2026-11-23T10:43:12.345Z". */
+void nf_store_fmt_local_time(char *out, size_t size, int64_t ms);
+void nf_store_fmt_iso_utc(char *out, size_t size, int64_t ms);
+/* "SIGKILL" for 9; "signal 77" when it has no name. */
+void nf_store_fmt_signal(char *out, size_t size, int sig);
+
 #endif

@@ -1,0 +1,334 @@
+/* nodes.c: the nodes of a run, one row per attempt of each, and their metrics. Writes go
+ * into the open batch; names are resolved through an in-memory map for the run being
+ * written so a state change costs one UPDATE, not a lookup and an UPDATE. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+void
+nf_node_info_release(nf_node_info *n)
+{
+	if (!n)
+		return;
+	free(n->name);
+	free(n->stage);
+	free(n->instance);
+	free(n->kind);
+	free(n->log_path);
+	free(n->reason);
+	*n = (nf_node_info){ 0 };
+}
+
+void
+nf_node_info_list_free(nf_node_info *nodes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		nf_node_info_release(&nodes[i]);
+	free(nodes);
+}
+
+void
+nf_metric_list_free(nf_metric *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].node);
+		free(m[i].name);
+	}
+	free(m);
+}
+
+static const char *
+kind_name(nf_stage_kind k)
+{
+	switch (k) {
+	case NF_GATE:    return "gate";
+	case NF_MONITOR: return "monitor";
+	default:         return "stage";
+	}
+}
+
+/* A stored state name back to the enum; states this binary does not know read as waiting. */
+static nf_state
+state_parse(const char *s)
+{
+	for (int i = 0; s && i < NF_ST__COUNT; i++)
+		if (strcmp(nf_state_name((nf_state)i), s) == 0)
+			return (nf_state)i;
+	return NF_ST_WAITING;
+}
+
+/* Forgets the name map and starts one for run_id. */
+static void
+names_reset(nf_store *st, int64_t run_id, size_t hint)
+{
+	nf_strmap_free(st->names);
+	nf_arena_free(st->names_arena);
+	st->names = nf_strmap_new(hint);
+	st->names_arena = nf_arena_new();
+	st->names_run = run_id;
+}
+
+int
+nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
+{
+	sqlite3_stmt *q;
+	int err;
+
+	if ((err = nf_store__batch(st)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_NODE_INSERT)))
+		return NF_ERROR;
+	if (st->names_run != run_id || !st->names)
+		names_reset(st, run_id, g->nnodes);
+	for (size_t i = 0; i < g->nnodes; i++) {
+		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
+
+		sqlite3_bind_int64(q, 1, run_id);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(q, 3, node->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, node->stage->name, -1, SQLITE_STATIC);
+		if (node->instance)
+			sqlite3_bind_text(q, 5, node->instance, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(q, 5);
+		sqlite3_bind_text(q, 6, kind_name(node->stage->kind), -1, SQLITE_STATIC);
+		if ((err = nf_store__step_done(st, q, "cannot record the run's stages")) < 0)
+			return err;
+		nf_strmap_put(st->names, nf_arena_strdup(st->names_arena, node->name),
+			      (void *)(uintptr_t)sqlite3_last_insert_rowid(st->db));
+	}
+	return 0;
+}
+
+/* The row id of a node of a run: from the map for the run being written, else by SQL. */
+static int
+node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id)
+{
+	sqlite3_stmt *q;
+	void *v;
+	int rc, err = 0;
+
+	if (st->names && st->names_run == run_id && (v = nf_strmap_get(st->names, name))) {
+		*id = (int64_t)(uintptr_t)v;
+		return 0;
+	}
+	if (!(q = nf_store__stmt(st, SQL_NODE_ID)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_DONE)
+		err = nf_error_set(NF_ENOTFOUND, "run %lld has no stage '%s'", (long long)run_id, name);
+	else
+		err = nf_store__error(st, rc, "cannot find the stage");
+	sqlite3_reset(q);
+	return err;
+}
+
+/* What an ended attempt is recorded as. The scheduler reports a failed attempt that will
+ * be retried as the node going to "retrying"; the attempt itself failed or timed out. */
+static const char *
+attempt_outcome(nf_state state, const char *reason)
+{
+	if (state != NF_ST_RETRYING)
+		return nf_state_name(state);
+	if (reason && strncmp(reason, "timed out", 9) == 0)
+		return nf_state_name(NF_ST_TIMED_OUT);
+	return nf_state_name(NF_ST_FAILED);
+}
+
+static void
+bind_opt_text(sqlite3_stmt *q, int col, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC);
+}
+
+int
+nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state state,
+		    int attempt, const nf_job_result *res, const char *reason, pid_t pgid,
+		    const char *log_path, int64_t now_ms)
+{
+	sqlite3_stmt *q;
+	int64_t id;
+	int err;
+
+	if ((err = nf_store__batch(st)) < 0 || (err = node_id(st, run_id, node, &id)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_NODE_UPDATE)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, nf_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, attempt > 0 ? attempt : 0);
+	bind_opt_text(q, 3, reason);
+	sqlite3_bind_int64(q, 4, now_ms);
+	sqlite3_bind_int(q, 5, nf_state_is_final(state));
+	sqlite3_bind_int64(q, 6, id);
+	if ((err = nf_store__step_done(st, q, "cannot record a stage's state")) < 0)
+		return err;
+
+	/* An attempt row is born when the attempt starts and completed when it ends; the
+	 * upsert also covers a runner that reports an end without a start. Unbound
+	 * parameters are NULL, which the statement reads as "keep". */
+	if (attempt < 1 || (state != NF_ST_RUNNING && !res))
+		return 0;
+	if (!(q = nf_store__stmt(st, SQL_ATTEMPT_UPSERT)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int(q, 2, attempt);
+	if (res) {
+		sqlite3_bind_text(q, 3, attempt_outcome(state, reason), -1, SQLITE_STATIC);
+		if (now_ms > 0)
+			sqlite3_bind_int64(q, 5, now_ms);
+		if (res->exited)
+			sqlite3_bind_int(q, 6, res->exit_code);
+		else
+			sqlite3_bind_int(q, 7, res->term_signal);
+		sqlite3_bind_int64(q, 8, res->wall_ms);
+		sqlite3_bind_int64(q, 9, res->user_ms);
+		sqlite3_bind_int64(q, 10, res->sys_ms);
+		sqlite3_bind_int64(q, 11, res->max_rss_kb);
+		bind_opt_text(q, 15, reason);
+	} else {
+		sqlite3_bind_text(q, 3, nf_state_name(NF_ST_RUNNING), -1, SQLITE_STATIC);
+		if (now_ms > 0)
+			sqlite3_bind_int64(q, 4, now_ms);
+	}
+	bind_opt_text(q, 12, log_path);
+	if (pgid > 0) {
+		sqlite3_bind_int64(q, 13, pgid);
+		if (!res)
+			sqlite3_bind_int64(q, 14, nf_store__proc_start(pgid));
+	}
+	return nf_store__step_done(st, q, "cannot record an attempt");
+}
+
+/* Fills n from a row of SQL_NODE_LIST / SQL_ATTEMPT_LIST (same column order). */
+static void
+node_from_row(nf_node_info *n, sqlite3_stmt *q)
+{
+	n->name = nf_store__col_strdup(q, 0);
+	n->stage = nf_store__col_strdup(q, 1);
+	n->instance = nf_store__col_strdup(q, 2);
+	n->kind = nf_store__col_strdup(q, 3);
+	n->state = state_parse((const char *)sqlite3_column_text(q, 4));
+	n->attempts = sqlite3_column_int(q, 5);
+	n->exit_code = sqlite3_column_type(q, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 6);
+	n->term_signal = sqlite3_column_int(q, 7);
+	n->started_ms = sqlite3_column_int64(q, 8);
+	n->finished_ms = sqlite3_column_int64(q, 9);
+	n->wall_ms = sqlite3_column_int64(q, 10);
+	n->user_ms = sqlite3_column_int64(q, 11);
+	n->sys_ms = sqlite3_column_int64(q, 12);
+	n->max_rss_kb = (long)sqlite3_column_int64(q, 13);
+	n->log_path = nf_store__col_strdup(q, 14);
+	n->reason = nf_store__col_strdup(q, 15);
+	n->pgid = (pid_t)sqlite3_column_int64(q, 16);
+}
+
+/* Runs a node query with its parameters bound and collects the rows. */
+static int
+collect_nodes(nf_store *st, sqlite3_stmt *q, nf_node_info **out, size_t *n)
+{
+	nf_node_info *nodes = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		nodes = xgrow(nodes, sizeof(*nodes), count + 1, &cap);
+		nodes[count] = (nf_node_info){ 0 };
+		node_from_row(&nodes[count++], q);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		nf_node_info_list_free(nodes, count);
+		return nf_store__error(st, rc, "cannot read the run's stages");
+	}
+	*out = nodes;
+	*n = count;
+	return 0;
+}
+
+int
+nf_store_node_list(nf_store *st, int64_t run_id, nf_node_info **out, size_t *n)
+{
+	sqlite3_stmt *q;
+
+	*out = NULL;
+	*n = 0;
+	if (!(q = nf_store__stmt(st, SQL_NODE_LIST)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	return collect_nodes(st, q, out, n);
+}
+
+int
+nf_store_attempt_list(nf_store *st, int64_t run_id, const char *node, nf_node_info **out, size_t *n)
+{
+	sqlite3_stmt *q;
+
+	*out = NULL;
+	*n = 0;
+	if (!(q = nf_store__stmt(st, SQL_ATTEMPT_LIST)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
+	return collect_nodes(st, q, out, n);
+}
+
+int
+nf_store_metric_put(nf_store *st, int64_t run_id, const char *node, const char *name, double value)
+{
+	sqlite3_stmt *q;
+	int64_t id;
+	int err;
+
+	if (!isfinite(value))
+		return nf_error_set(NF_EINVALID, "metric '%s' of stage '%s' is not a finite number",
+				    name, node);
+	if ((err = nf_store__batch(st)) < 0 || (err = node_id(st, run_id, node, &id)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_METRIC_PUT)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 3, value);
+	return nf_store__step_done(st, q, "cannot record a metric");
+}
+
+int
+nf_store_metric_list(nf_store *st, int64_t run_id, nf_metric **out, size_t *n)
+{
+	sqlite3_stmt *q;
+	nf_metric *m = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!(q = nf_store__stmt(st, SQL_METRIC_LIST)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		m = xgrow(m, sizeof(*m), count + 1, &cap);
+		m[count].node = nf_store__col_strdup(q, 0);
+		m[count].name = nf_store__col_strdup(q, 1);
+		m[count].value = sqlite3_column_double(q, 2);
+		count++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		nf_metric_list_free(m, count);
+		return nf_store__error(st, rc, "cannot read the run's metrics");
+	}
+	*out = m;
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,190 @@
+/* runs.c: the runs table: a run begins committed at once (so a crash right after still
+ * leaves a record to recover), ends with its outcome, and is read back for listings. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "store-internal.h"
+
+void
+nf_run_info_release(nf_run_info *r)
+{
+	if (!r)
+		return;
+	free(r->pipeline);
+	free(r->file);
+	free(r->logical_date);
+	free(r->trigger);
+	free(r->params_json);
+	free(r->commit);
+	*r = (nf_run_info){ 0 };
+}
+
+void
+nf_run_info_list_free(nf_run_info *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		nf_run_info_release(&runs[i]);
+	free(runs);
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *q, int col, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, col);
+}
+
+int
+nf_store_run_begin(nf_store *st, nf_run_info *info)
+{
+	sqlite3_stmt *q;
+	int64_t now = nf_now_realtime_ms();
+	pid_t pid = getpid();
+	int err;
+
+	/* The run row is committed on its own: anything batched before belongs to earlier work. */
+	if ((err = nf_store_flush(st)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_RUN_INSERT)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, info->pipeline ? info->pipeline : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, info->file ? info->file : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, info->logical_date ? info->logical_date : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, info->trigger ? info->trigger : "manual", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, info->params_json ? info->params_json : "{}", -1, SQLITE_STATIC);
+	bind_text_or_null(q, 6, info->commit);
+	sqlite3_bind_int(q, 7, info->dirty);
+	sqlite3_bind_int64(q, 8, now);
+	sqlite3_bind_text(q, 9, nf_run_status_name(NF_RUN_RUNNING), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 10, pid);
+	sqlite3_bind_int64(q, 11, nf_store__proc_start(pid));
+	sqlite3_bind_text(q, 12, nf_store__boot_id(), -1, SQLITE_STATIC);
+	if ((err = nf_store__step_done(st, q, "cannot record the run")) < 0)
+		return err;
+	info->id = sqlite3_last_insert_rowid(st->db);
+	info->started_ms = now;
+	info->finished_ms = 0;
+	info->status = NF_RUN_RUNNING;
+	info->pid = pid;
+	return 0;
+}
+
+int
+nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status)
+{
+	sqlite3_stmt *q;
+	int err;
+
+	if ((err = nf_store_flush(st)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_RUN_END)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, nf_run_status_name(status), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, nf_now_realtime_ms());
+	sqlite3_bind_int64(q, 3, run_id);
+	if ((err = nf_store__step_done(st, q, "cannot record the end of the run")) < 0)
+		return err;
+	if (sqlite3_changes(st->db) == 0)
+		return nf_error_set(NF_ENOTFOUND, "no run %lld", (long long)run_id);
+	return 0;
+}
+
+/* Fills r from a row of SQL_RUN_GET / SQL_RUN_LIST. */
+static void
+run_from_row(nf_run_info *r, sqlite3_stmt *q)
+{
+	const char *status = (const char *)sqlite3_column_text(q, 10);
+
+	r->id = sqlite3_column_int64(q, 0);
+	r->pipeline = nf_store__col_strdup(q, 1);
+	r->file = nf_store__col_strdup(q, 2);
+	r->logical_date = nf_store__col_strdup(q, 3);
+	r->trigger = nf_store__col_strdup(q, 4);
+	r->params_json = nf_store__col_strdup(q, 5);
+	r->commit = nf_store__col_strdup(q, 6);
+	r->dirty = sqlite3_column_int(q, 7) != 0;
+	r->started_ms = sqlite3_column_int64(q, 8);
+	r->finished_ms = sqlite3_column_int64(q, 9);
+	/* A status this binary does not know (written by a newer one) reads as crashed
+	 * rather than failing the whole listing. */
+	if (!status || nf_run_status_parse(&r->status, status) < 0)
+		r->status = NF_RUN_CRASHED;
+	r->pid = (pid_t)sqlite3_column_int64(q, 11);
+	r->nnodes = sqlite3_column_int(q, 12);
+	r->ndone = sqlite3_column_int(q, 13);
+}
+
+int
+nf_store_run_get(nf_store *st, int64_t id, nf_run_info *out)
+{
+	sqlite3_stmt *q;
+	int rc, err = 0;
+
+	*out = (nf_run_info){ 0 };
+	if (!(q = nf_store__stmt(st, SQL_RUN_GET)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		run_from_row(out, q);
+	else if (rc == SQLITE_DONE)
+		err = nf_error_set(NF_ENOTFOUND, "no run %lld", (long long)id);
+	else
+		err = nf_store__error(st, rc, "cannot read the run");
+	sqlite3_reset(q);
+	return err;
+}
+
+int
+nf_store_run_last(nf_store *st, int64_t *id)
+{
+	sqlite3_stmt *q;
+	int rc, err = 0;
+
+	*id = 0;
+	if (!(q = nf_store__stmt(st, SQL_RUN_LAST)))
+		return NF_ERROR;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+		*id = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		err = nf_error_set(NF_ENOTFOUND, "no runs yet");
+	else
+		err = nf_store__error(st, rc, "cannot read the runs");
+	sqlite3_reset(q);
+	return err;
+}
+
+int
+nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n)
+{
+	sqlite3_stmt *q;
+	nf_run_info *runs = NULL;
+	size_t count = 0, cap = 0;
+	int rc, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!(q = nf_store__stmt(st, SQL_RUN_LIST)))
+		return NF_ERROR;
+	sqlite3_bind_int(q, 1, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		runs = xgrow(runs, sizeof(*runs), count + 1, &cap);
+		runs[count] = (nf_run_info){ 0 };
+		run_from_row(&runs[count++], q);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		err = nf_store__error(st, rc, "cannot read the runs");
+		nf_run_info_list_free(runs, count);
+		return err;
+	}
+	*out = runs;
+	*n = count;
+	return 0;
+}

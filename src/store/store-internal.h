@@ -1,0 +1,56 @@
+/* store-internal.h: what the files of src/store share and nobody else sees: the store
+ * itself, its cache of prepared statements, the lazy batch transaction and error mapping. */
+#ifndef NTFLOW_STORE_INTERNAL_H
+#define NTFLOW_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include "ntflow/store.h"
+
+/* Every statement the store runs more than once, prepared on first use and kept. */
+typedef enum {
+	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST,
+	SQL_NODE_INSERT, SQL_NODE_ID, SQL_NODE_UPDATE, SQL_ATTEMPT_UPSERT,
+	SQL_NODE_LIST, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
+	SQL__COUNT
+} nf_sql_id;
+
+struct nf_store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmts[SQL__COUNT];
+	bool in_batch;               /* a BEGIN IMMEDIATE is open until the next flush */
+	char **recovered;            /* NULL-terminated lines (never NULL after open) */
+	size_t nrecovered, recovered_cap;
+
+	/* Node name -> node row id of the run being written, so state changes of a
+	 * 100 000-node run do not look names up in SQL. Keys live in names_arena. */
+	int64_t names_run;
+	nf_strmap *names;
+	nf_arena *names_arena;
+};
+
+/* The statement for id, reset and with its bindings cleared; NULL after setting the
+ * error when it does not prepare. */
+sqlite3_stmt *nf_store__stmt(nf_store *st, nf_sql_id id);
+/* Maps an SQLite result code to NF_ELOCKED, NF_ECORRUPT or NF_ERROR and sets the message
+ * ("what" says what was being done: "cannot record run"). */
+int nf_store__error(nf_store *st, int rc, const char *what);
+/* Opens the batch transaction unless one is open (every batched write calls it first). */
+int nf_store__batch(nf_store *st);
+/* Runs one statement to completion (SQLITE_DONE), then resets it. */
+int nf_store__step_done(nf_store *st, sqlite3_stmt *q, const char *what);
+/* Appends a line to nf_store_recovered(). */
+void nf_store__recovered_add(nf_store *st, const char *fmt, ...) NF_PRINTF(2, 3);
+
+/* Marks runs whose ntflow process is gone as crashed and kills their leftover process
+ * groups (recover.c); called by nf_store_open after migrating. */
+int nf_store__recover(nf_store *st);
+/* This process's start time in clock ticks after boot (/proc/self/stat field 22), and
+ * the kernel's boot id: together they tell a live ntflow from a reused pid. */
+int64_t nf_store__proc_start(pid_t pid);
+const char *nf_store__boot_id(void);
+
+/* A column as a new string (NULL for SQL NULL). */
+char *nf_store__col_strdup(sqlite3_stmt *q, int col);
+
+#endif

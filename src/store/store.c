@@ -1,0 +1,403 @@
+/* store.c: opening the state database: pragmas, the forward-only schema migrations, the
+ * cache of prepared statements, the lazy batch transaction and SQLite error mapping. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store-internal.h"
+
+/* The schema, one step per version: PRAGMA user_version is the number of steps applied.
+ * Steps are never edited once released; a change is a new step at the end (later issues
+ * add cache entries, registry versions, gate results, alerts, schedules and the audit
+ * chain this way). */
+static const char *const migrations[] = {
+	/* 1: runs, their nodes, each node's attempts, and metrics. */
+	"CREATE TABLE runs ("
+	"  id           INTEGER PRIMARY KEY AUTOINCREMENT,"   /* never reused: logs/RUN/ */
+	"  pipeline     TEXT    NOT NULL,"
+	"  file         TEXT    NOT NULL DEFAULT '',"
+	"  logical_date TEXT    NOT NULL DEFAULT '',"
+	"  trigger      TEXT    NOT NULL DEFAULT 'manual',"
+	"  params       TEXT    NOT NULL DEFAULT '{}',"
+	"  git_commit   TEXT,"
+	"  dirty        INTEGER NOT NULL DEFAULT 0,"
+	"  started_ms   INTEGER NOT NULL,"
+	"  finished_ms  INTEGER NOT NULL DEFAULT 0,"
+	"  status       TEXT    NOT NULL,"
+	"  pid          INTEGER NOT NULL DEFAULT 0,"
+	"  pid_start    INTEGER NOT NULL DEFAULT 0,"          /* /proc/PID/stat starttime */
+	"  boot_id      TEXT    NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX runs_status ON runs(status);"
+	"CREATE INDEX runs_pipeline ON runs(pipeline, id);"
+	"CREATE TABLE nodes ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq         INTEGER NOT NULL,"                     /* topological position */
+	"  name        TEXT    NOT NULL,"
+	"  stage       TEXT    NOT NULL,"
+	"  instance    TEXT,"
+	"  kind        TEXT    NOT NULL,"
+	"  state       TEXT    NOT NULL,"
+	"  attempts    INTEGER NOT NULL DEFAULT 0,"
+	"  started_ms  INTEGER NOT NULL DEFAULT 0,"
+	"  finished_ms INTEGER NOT NULL DEFAULT 0,"
+	"  reason      TEXT,"
+	"  UNIQUE (run_id, name)"
+	");"
+	"CREATE INDEX nodes_run_seq ON nodes(run_id, seq);"
+	"CREATE TABLE attempts ("
+	"  node_id     INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  attempt     INTEGER NOT NULL,"
+	"  state       TEXT    NOT NULL,"
+	"  started_ms  INTEGER NOT NULL DEFAULT 0,"
+	"  finished_ms INTEGER NOT NULL DEFAULT 0,"
+	"  exit_code   INTEGER,"
+	"  term_signal INTEGER,"
+	"  wall_ms     INTEGER NOT NULL DEFAULT 0,"
+	"  user_ms     INTEGER NOT NULL DEFAULT 0,"
+	"  sys_ms      INTEGER NOT NULL DEFAULT 0,"
+	"  max_rss_kb  INTEGER NOT NULL DEFAULT 0,"
+	"  log_path    TEXT,"
+	"  pgid        INTEGER NOT NULL DEFAULT 0,"
+	"  pgid_start  INTEGER NOT NULL DEFAULT 0,"
+	"  reason      TEXT,"
+	"  PRIMARY KEY (node_id, attempt)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE metrics ("
+	"  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  name    TEXT    NOT NULL,"
+	"  value   REAL    NOT NULL,"
+	"  PRIMARY KEY (node_id, name)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX metrics_name ON metrics(name);",
+};
+
+#define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
+
+/* Node columns shared by the listings: the node row and its latest attempt. */
+#define NODE_COLS \
+	"n.name, n.stage, n.instance, n.kind, n.state, n.attempts, a.exit_code, a.term_signal, " \
+	"n.started_ms, n.finished_ms, a.wall_ms, a.user_ms, a.sys_ms, a.max_rss_kb, a.log_path, " \
+	"n.reason, a.pgid"
+
+static const char *const sql_text[SQL__COUNT] = {
+	[SQL_RUN_INSERT] =
+		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
+		" started_ms, status, pid, pid_start, boot_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	[SQL_RUN_END] = "UPDATE runs SET status = ?, finished_ms = ? WHERE id = ?",
+	[SQL_RUN_GET] =
+		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
+		" started_ms, finished_ms, status, pid,"
+		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
+		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
+		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
+		" FROM runs WHERE id = ?",
+	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
+	[SQL_RUN_LIST] =
+		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
+		" started_ms, finished_ms, status, pid,"
+		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
+		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
+		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
+		" FROM runs ORDER BY id DESC LIMIT ?",
+	[SQL_NODE_INSERT] =
+		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state)"
+		" VALUES (?,?,?,?,?,?,'waiting')",
+	[SQL_NODE_ID] = "SELECT id FROM nodes WHERE run_id = ? AND name = ?",
+	[SQL_NODE_UPDATE] =
+		"UPDATE nodes SET state = ?1, attempts = max(attempts, ?2), reason = ?3,"
+		" started_ms = CASE WHEN ?4 > 0 AND started_ms = 0 AND ?1 = 'running' THEN ?4 ELSE started_ms END,"
+		" finished_ms = CASE WHEN ?4 > 0 AND ?5 THEN ?4 ELSE finished_ms END"
+		" WHERE id = ?6",
+	[SQL_ATTEMPT_UPSERT] =
+		"INSERT INTO attempts (node_id, attempt, state, started_ms, finished_ms, exit_code,"
+		" term_signal, wall_ms, user_ms, sys_ms, max_rss_kb, log_path, pgid, pgid_start, reason)"
+		" VALUES (?1, ?2, ?3, coalesce(?4, 0), coalesce(?5, 0), ?6, ?7, coalesce(?8, 0),"
+		" coalesce(?9, 0), coalesce(?10, 0), coalesce(?11, 0), ?12, coalesce(?13, 0),"
+		" coalesce(?14, 0), ?15)"
+		" ON CONFLICT (node_id, attempt) DO UPDATE SET state = excluded.state,"
+		" started_ms = coalesce(?4, started_ms), finished_ms = coalesce(?5, finished_ms),"
+		" exit_code = coalesce(?6, exit_code), term_signal = coalesce(?7, term_signal),"
+		" wall_ms = coalesce(?8, wall_ms), user_ms = coalesce(?9, user_ms),"
+		" sys_ms = coalesce(?10, sys_ms), max_rss_kb = coalesce(?11, max_rss_kb),"
+		" log_path = coalesce(?12, log_path), pgid = coalesce(?13, pgid),"
+		" pgid_start = coalesce(?14, pgid_start), reason = coalesce(?15, reason)",
+	[SQL_NODE_LIST] =
+		"SELECT " NODE_COLS " FROM nodes n"
+		" LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" WHERE n.run_id = ? ORDER BY n.seq",
+	[SQL_ATTEMPT_LIST] =
+		"SELECT n.name, n.stage, n.instance, n.kind, a.state, a.attempt, a.exit_code,"
+		" a.term_signal, a.started_ms, a.finished_ms, a.wall_ms, a.user_ms, a.sys_ms,"
+		" a.max_rss_kb, a.log_path, a.reason, a.pgid"
+		" FROM nodes n JOIN attempts a ON a.node_id = n.id"
+		" WHERE n.run_id = ? AND n.name = ? ORDER BY a.attempt",
+	[SQL_METRIC_PUT] = "INSERT OR REPLACE INTO metrics (node_id, name, value) VALUES (?,?,?)",
+	[SQL_METRIC_LIST] =
+		"SELECT n.name, m.name, m.value FROM metrics m JOIN nodes n ON n.id = m.node_id"
+		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
+};
+
+int
+nf_store__error(nf_store *st, int rc, const char *what)
+{
+	const char *path = st && st->path ? st->path : "state database";
+	const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return nf_error_set(NF_ELOCKED, "%s: '%s' is locked by another process", what, path);
+	case SQLITE_NOTADB:
+		return nf_error_set(NF_ECORRUPT, "'%s' is not an ntflow state database (%s)", path, msg);
+	case SQLITE_CORRUPT:
+		return nf_error_set(NF_ECORRUPT, "'%s' is damaged (%s)", path, msg);
+	default:
+		return nf_error_set(NF_ERROR, "%s: '%s': %s", what, path, msg);
+	}
+}
+
+sqlite3_stmt *
+nf_store__stmt(nf_store *st, nf_sql_id id)
+{
+	sqlite3_stmt *q = st->stmts[id];
+	int rc;
+
+	if (q) {
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		return q;
+	}
+	rc = sqlite3_prepare_v3(st->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &q, NULL);
+	if (rc != SQLITE_OK) {
+		nf_store__error(st, rc, "cannot prepare a query");
+		return NULL;
+	}
+	st->stmts[id] = q;
+	return q;
+}
+
+int
+nf_store__step_done(nf_store *st, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return nf_store__error(st, rc, what);
+	return 0;
+}
+
+int
+nf_store__batch(nf_store *st)
+{
+	int rc;
+
+	if (st->in_batch)
+		return 0;
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot write to the state database");
+	st->in_batch = true;
+	return 0;
+}
+
+int
+nf_store_flush(nf_store *st)
+{
+	int rc;
+
+	if (!st->in_batch)
+		return 0;
+	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
+	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot commit to the state database");
+	st->in_batch = false;
+	return 0;
+}
+
+void
+nf_store__recovered_add(nf_store *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+
+	va_start(ap, fmt);
+	line = xvasprintf(fmt, ap);
+	va_end(ap);
+	st->recovered = xgrow(st->recovered, sizeof(*st->recovered), st->nrecovered + 2,
+			      &st->recovered_cap);
+	st->recovered[st->nrecovered++] = line;
+	st->recovered[st->nrecovered] = NULL;
+}
+
+const char *const *
+nf_store_recovered(const nf_store *st)
+{
+	return (const char *const *)st->recovered;
+}
+
+void *
+nf_store_db(nf_store *st)
+{
+	return st->db;
+}
+
+char *
+nf_store__col_strdup(sqlite3_stmt *q, int col)
+{
+	const unsigned char *s = sqlite3_column_text(q, col);
+
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+/* Reads PRAGMA user_version. */
+static int
+schema_version(nf_store *st, int *version)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*version = sqlite3_column_int(q, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_OK ? 0 : nf_store__error(st, rc, "cannot read the schema version");
+}
+
+static int
+schema_too_new(nf_store *st, int version)
+{
+	return nf_error_set(NF_ECORRUPT, "'%s' has schema version %d; this ntflow knows up to %d",
+			    st->path, version, NF_STORE_SCHEMA_VERSION);
+}
+
+/* Applies the missing steps in one transaction. The version is read again inside it, as
+ * another ntflow may have migrated between our first look and our lock. */
+static int
+migrate(nf_store *st)
+{
+	int version, rc, err;
+	char sql[64];
+
+	if ((err = schema_version(st, &version)) < 0)
+		return err;
+	if (version > NF_STORE_SCHEMA_VERSION)
+		return schema_too_new(st, version);
+	if (version == NF_STORE_SCHEMA_VERSION)
+		return 0;
+	if ((rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot migrate the state database");
+	if ((err = schema_version(st, &version)) < 0)
+		goto fail;
+	if (version > NF_STORE_SCHEMA_VERSION) {
+		err = schema_too_new(st, version);
+		goto fail;
+	}
+	for (int v = version; v < NF_STORE_SCHEMA_VERSION; v++) {
+		if ((rc = sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL)) != SQLITE_OK) {
+			err = nf_store__error(st, rc, "cannot migrate the state database");
+			goto fail;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NF_STORE_SCHEMA_VERSION);
+	if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		err = nf_store__error(st, rc, "cannot migrate the state database");
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+static int
+busy_timeout_ms(void)
+{
+	const char *env = getenv("NTFLOW_BUSY_TIMEOUT_MS");
+	char *end;
+	long v;
+
+	if (env && *env) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (!errno && !*end && v >= 0 && v <= 3600 * 1000)
+			return (int)v;
+	}
+	return 5000;
+}
+
+int
+nf_store_open(nf_store **out, const char *path, bool create)
+{
+	nf_store *st = NULL;
+	bool memory = strcmp(path, ":memory:") == 0;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	struct stat sb;
+	int rc, err = 0;
+
+	*out = NULL;
+	if (!memory && !create && stat(path, &sb) < 0) {
+		if (errno == ENOENT)
+			return nf_error_set(NF_ENOTFOUND, "no state database at '%s'", path);
+		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	st->recovered = xcalloc(1, sizeof(*st->recovered));
+	st->recovered_cap = 1;
+	if ((rc = sqlite3_open_v2(path, &st->db, flags, NULL)) != SQLITE_OK) {
+		err = rc == SQLITE_CANTOPEN
+			? nf_error_set(NF_EIO, "cannot open '%s': %s", path, sqlite3_errmsg(st->db))
+			: nf_store__error(st, rc, "cannot open the state database");
+		goto done;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, busy_timeout_ms());
+	/* journal_mode is the first statement to read the file, so a file that is not a
+	 * database shows up here as SQLITE_NOTADB. */
+	if ((rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK) {
+		err = nf_store__error(st, rc, "cannot open the state database");
+		goto done;
+	}
+	if ((err = migrate(st)) < 0 || (err = nf_store__recover(st)) < 0)
+		goto done;
+	*out = st;
+	st = NULL;
+done:
+	nf_store_close(st);
+	return err;
+}
+
+void
+nf_store_close(nf_store *st)
+{
+	if (!st)
+		return;
+	/* Whatever the executor recorded since the last flush is kept on a clean close. */
+	if (st->in_batch && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	for (size_t i = 0; i < SQL__COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	sqlite3_close(st->db);
+	for (size_t i = 0; i < st->nrecovered; i++)
+		free(st->recovered[i]);
+	free(st->recovered);
+	nf_strmap_free(st->names);
+	nf_arena_free(st->names_arena);
+	free(st->path);
+	free(st);
+}

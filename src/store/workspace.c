@@ -1,0 +1,126 @@
+/* workspace.c: where a pipeline's .ntflow/ lives: --state DIR, else $NTFLOW_STATE, else
+ * the root of the git repository holding the DAG file (or the current directory), else
+ * beside the file. Every command resolves it the same way so run, runs and show agree. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The absolute directory a lookup starts from: the DAG file's, or the current one. */
+static int
+start_dir(char **out, const char *dag_path)
+{
+	char *copy, *slash, *abs;
+
+	*out = NULL;
+	if (!dag_path) {
+		if (!(abs = getcwd(NULL, 0)))
+			return nf_error_set_errno(NF_EIO, "cannot find the current directory");
+		*out = abs;
+		return 0;
+	}
+	copy = xstrdup(dag_path);
+	slash = strrchr(copy, '/');
+	if (!slash)
+		strcpy(copy, ".");
+	else if (slash == copy)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	abs = realpath(copy, NULL);
+	if (!abs) {
+		int err = nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO,
+					     "cannot find the directory of '%s'", dag_path);
+		free(copy);
+		return err;
+	}
+	free(copy);
+	*out = abs;
+	return 0;
+}
+
+/* The nearest directory from dir upwards holding .git (a folder, or a file in worktrees
+ * and submodules), or NULL. */
+static char *
+git_root(const char *dir)
+{
+	char *d = xstrdup(dir);
+
+	for (;;) {
+		char *git = xasprintf("%s/.git", strcmp(d, "/") == 0 ? "" : d);
+		struct stat sb;
+		bool found = stat(git, &sb) == 0;
+		char *slash;
+
+		free(git);
+		if (found)
+			return d;
+		if (strcmp(d, "/") == 0 || !(slash = strrchr(d, '/')))
+			break;
+		if (slash == d)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(d);
+	return NULL;
+}
+
+int
+nf_workspace_resolve(char **state_dir, const char *dag_path, const char *override)
+{
+	const char *env = getenv("NTFLOW_STATE");
+	char *dir = NULL, *root;
+	int err;
+
+	*state_dir = NULL;
+	if (override && *override) {
+		*state_dir = xstrdup(override);
+		return 0;
+	}
+	if (env && *env) {
+		*state_dir = xstrdup(env);
+		return 0;
+	}
+	if ((err = start_dir(&dir, dag_path)) < 0)
+		return err;
+	root = git_root(dir);
+	*state_dir = xasprintf("%s/.ntflow", strcmp(root ? root : dir, "/") == 0 ? "" : root ? root : dir);
+	free(root);
+	free(dir);
+	return 0;
+}
+
+int
+nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
+			const char *override, bool create)
+{
+	char *dir = NULL, *path = NULL;
+	int err;
+
+	*out = NULL;
+	if (state_dir)
+		*state_dir = NULL;
+	if ((err = nf_workspace_resolve(&dir, dag_path, override)) < 0)
+		goto done;
+	if (create && (err = nf_mkdir_p(dir, 0777)) < 0)
+		goto done;
+	path = xasprintf("%s/state.db", dir);
+	if ((err = nf_store_open(out, path, create)) == NF_ENOTFOUND)
+		err = nf_error_set(NF_ENOTFOUND, "no runs yet in %s", dir);
+	if (err < 0)
+		goto done;
+	if (state_dir) {
+		*state_dir = dir;
+		dir = NULL;
+	}
+done:
+	free(path);
+	free(dir);
+	return err;
+}
