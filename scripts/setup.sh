@@ -1,0 +1,96 @@
+#!/bin/sh
+# scripts/setup.sh: from a fresh clone on Debian 12, install the Debian packages ntflow needs
+# (only the missing ones), then generate, configure and build in the tree; quick when done.
+#
+# NTFLOW_CONFIGURE_FLAGS is passed to ./configure (e.g. --enable-werror); configure reruns
+# when those flags change. Prints little; errors and compiler warnings always show.
+set -eu
+
+# Build tools, the libraries configure checks, and what the test suite drives
+# (git, sqlite3, tmux for the dashboard tests, graphviz for `graph --format dot`,
+# scikit-learn/scipy to cross-check the ntml stage tool).
+PACKAGES="build-essential autoconf automake pkg-config libncurses-dev libgit2-dev
+libsqlite3-dev libcjson-dev libssl-dev check git sqlite3 tmux ninja-build graphviz
+python3-sklearn python3-scipy"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a noisy step with its output kept aside, shown only when the step fails.
+quietly() {
+	log=$(mktemp "${TMPDIR:-/tmp}/ntflow-setup.XXXXXX")
+	if "$@" >"$log" 2>&1; then
+		rm -f "$log"
+	else
+		rc=$?
+		cat "$log" >&2
+		rm -f "$log"
+		die "'$*' failed (exit $rc)"
+	fi
+}
+
+cd "$(dirname "$0")/.."
+test -f configure.ac || die "run me from an ntflow source tree (no configure.ac in $(pwd))"
+
+# 1. Debian packages: ask dpkg which are missing; touch apt only when some are.
+missing=
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case $status in
+	?i*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+if test -n "$missing"; then
+	if test "$(id -u)" -ne 0; then
+		die "missing Debian packages:$missing; install them as root: apt-get install$missing"
+	fi
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	quietly apt-get update -q
+	# shellcheck disable=SC2086
+	quietly apt-get install -y -q --no-install-recommends $missing
+fi
+
+# 2. autoreconf when configure or a Makefile.in is missing or older than what makes it:
+# configure.ac, Makefile.am and every fragment Makefile.am includes.
+inputs="configure.ac Makefile.am $(sed -n 's/^include[[:space:]]\{1,\}//p' Makefile.am)"
+regen=no
+for out in configure Makefile.in config.h.in; do
+	test -f "$out" || regen=yes
+done
+if test $regen = no; then
+	for f in $inputs; do
+		if test "$f" -nt configure || test "$f" -nt Makefile.in; then
+			regen=yes
+			break
+		fi
+	done
+fi
+if test $regen = yes; then
+	say "generating configure (autoreconf -fi)"
+	quietly autoreconf -fi
+fi
+
+# 3. configure when never run, when configure is newer, or when the flags changed.
+flags=${NTFLOW_CONFIGURE_FLAGS-}
+want=
+for a in $flags; do
+	want="$want${want:+ }'$a'"
+done
+reconf=no
+if ! test -f config.status || ! test -f Makefile || test configure -nt config.status; then
+	reconf=yes
+elif test "$(./config.status --config)" != "$want"; then
+	reconf=yes
+fi
+if test $reconf = yes; then
+	say "configuring${flags:+ with $flags}"
+	# shellcheck disable=SC2086
+	./configure -q $flags
+fi
+
+# 4. Build. Silent rules print one line per file; keep only warnings and errors.
+jobs=$(nproc 2>/dev/null || echo 2)
+make -s -j"$jobs" >/dev/null || die "the build failed (rerun 'make' to see it again)"
+say "built ./ntflow"
