@@ -40,4 +40,8 @@ void nf_cmd_error(const char *fmt, ...) NF_PRINTF(1, 2);
 extern const nf_cmd *const nf_commands[];
 extern const size_t nf_ncommands;
 
+/* commands */
+extern const nf_cmd nf_cmd_validate;
+extern const nf_cmd nf_cmd_graph;
+
 #endif

@@ -1,0 +1,526 @@
+/* validate.c: the cross-reference checks of a parsed pipeline (needs, gates, ${...}, outputs,
+ * select), and nf_dag_load, which reads, parses, validates and looks for cycles in one go. */
+#include "config.h"
+#include "ntflow/dag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntflow/graph.h"
+
+/* Checking that a ${stages.S.best.K} user depends on S walks its ancestors; past this many
+ * steps in one file the check is skipped rather than let a hostile file cost minutes. */
+#define ANCESTOR_BUDGET (8u << 20)
+
+/* Where a template sits, for messages: `stage "train"`, and the stage when there is one. */
+typedef struct where {
+	const char *kind;
+	const char *name;
+	const nf_stage *stage;   /* NULL for the pipeline and models */
+} where;
+
+typedef struct vctx {
+	nf_dag *dag;
+	nf_diag_list diags;      /* this pass's messages, sorted by place before handing over */
+	nf_arena *scratch;
+	const char **stage_names;
+	const char **param_names;
+	const char **gate_names;
+	size_t ngates;
+	nf_strmap *models;       /* model name -> nf_model_decl* */
+	size_t *seen;            /* ancestor walk: stage index -> walk number */
+	size_t *queue;
+	size_t walks;
+	size_t budget;
+} vctx;
+
+/* Adds an error whose message ends with `; did you mean "hint"?` when hint is not NULL. */
+static void
+error_hint(vctx *v, nf_loc loc, const char *hint, const char *fmt, ...) NF_PRINTF(4, 5);
+
+static void
+error_hint(vctx *v, nf_loc loc, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (hint)
+		nf_diag_error(&v->diags, loc, "%s; did you mean \"%s\"?", msg, hint);
+	else
+		nf_diag_error(&v->diags, loc, "%s", msg);
+	free(msg);
+}
+
+/* Is `anc` reachable from `s` through needs? A breadth-first walk; true when over budget. */
+static bool
+depends_on(vctx *v, const nf_stage *s, const nf_stage *anc)
+{
+	const nf_dag *dag = v->dag;
+	size_t head = 0, tail = 0, walk = ++v->walks;
+
+	if (!v->seen) {
+		v->seen = xcalloc(dag->nstages, sizeof(size_t));
+		v->queue = xmalloc(dag->nstages * sizeof(size_t));
+	}
+	v->queue[tail++] = s->index;
+	v->seen[s->index] = walk;
+	while (head < tail) {
+		const nf_stage *cur = &dag->stages[v->queue[head++]];
+
+		for (size_t k = 0; k < cur->nneeds; k++) {
+			const nf_stage *d = nf_strmap_get(dag->by_name, cur->needs[k].name);
+
+			if (v->budget == 0)
+				return true;
+			v->budget--;
+			if (!d || v->seen[d->index] == walk)
+				continue;
+			if (d == anc)
+				return true;
+			v->seen[d->index] = walk;
+			v->queue[tail++] = d->index;
+		}
+	}
+	return false;
+}
+
+static bool
+has_key(const nf_stage *s, const char *key, const char **cands)
+{
+	for (size_t k = 0; k < s->nmatrix; k++) {
+		cands[k] = s->matrix[k].name;
+		if (!strcmp(s->matrix[k].name, key))
+			return true;
+	}
+	return false;
+}
+
+static void
+check_stages_ref(vctx *v, const where *w, const nf_seg *seg, const char *rest)
+{
+	const char *p = strstr(rest, ".best."), *key;
+	const char **cands;
+	const nf_stage *s;
+	char *name;
+
+	if (!p || p == rest || !p[6]) {
+		nf_diag_error(&v->diags, seg->loc, "expected ${stages.STAGE.best.KEY}, found ${%s}", seg->text);
+		return;
+	}
+	name = nf_arena_strndup(v->scratch, rest, (size_t)(p - rest));
+	key = p + 6;
+	if (!(s = nf_strmap_get(v->dag->by_name, name))) {
+		error_hint(v, seg->loc, nf_suggest(name, v->stage_names, v->dag->nstages),
+			   "unknown stage \"%s\" in ${%s}", name, seg->text);
+		return;
+	}
+	if (!s->nmatrix || s->select.kind == NF_SELECT_NONE) {
+		nf_diag_error(&v->diags, seg->loc, "${%s} needs a best instance, but %s \"%s\" has no %s",
+			      seg->text, nf_stage_kind_name(s->kind), s->name,
+			      s->nmatrix ? "select" : "matrix");
+		return;
+	}
+	cands = nf_arena_alloc(v->scratch, s->nmatrix * sizeof(char *));
+	if (strcmp(key, "id") != 0 && !has_key(s, key, cands)) {
+		error_hint(v, seg->loc, nf_suggest(key, cands, s->nmatrix),
+			   "unknown matrix key \"%s\" of stage \"%s\" in ${%s}", key, s->name, seg->text);
+		return;
+	}
+	if (w->stage && !depends_on(v, w->stage, s))
+		nf_diag_error(&v->diags, seg->loc, "%s \"%s\" uses ${%s} but does not depend on \"%s\" (add it to needs)",
+			      w->kind, w->name, seg->text, s->name);
+}
+
+static void
+check_ref(vctx *v, const where *w, const nf_seg *seg)
+{
+	static const char *const namespaces[] = { "params", "matrix", "run", "env", "dag", "stages" };
+	static const char *const run_values[] = { "id", "date", "week", "trigger" };
+	const char *ref = seg->text, *dot = strchr(ref, '.');
+	const char *rest = dot ? dot + 1 : NULL;
+	const nf_pipeline *pl = &v->dag->pipeline;
+	char *ns = nf_arena_strndup(v->scratch, ref, dot ? (size_t)(dot - ref) : strlen(ref));
+	const char **cands;
+
+	if (!*ref) {
+		nf_diag_error(&v->diags, seg->loc, "empty reference ${}");
+	} else if (!strcmp(ns, "params")) {
+		bool found = false;
+
+		for (size_t i = 0; rest && i < pl->nparams && !found; i++)
+			found = !strcmp(pl->params[i].key, rest);
+		if (!rest || !*rest)
+			nf_diag_error(&v->diags, seg->loc, "expected ${params.NAME}, found ${%s}", ref);
+		else if (!found)
+			error_hint(v, seg->loc, nf_suggest(rest, v->param_names, pl->nparams),
+				   "unknown parameter \"%s\" in ${%s}", rest, ref);
+	} else if (!strcmp(ns, "matrix")) {
+		if (!rest || !*rest) {
+			nf_diag_error(&v->diags, seg->loc, "expected ${matrix.KEY}, found ${%s}", ref);
+		} else if (!w->stage || !w->stage->nmatrix) {
+			nf_diag_error(&v->diags, seg->loc, "${%s} in %s \"%s\", which has no matrix", ref, w->kind, w->name);
+		} else if (strcmp(rest, "id") != 0) {
+			cands = nf_arena_alloc(v->scratch, w->stage->nmatrix * sizeof(char *));
+			if (!has_key(w->stage, rest, cands))
+				error_hint(v, seg->loc, nf_suggest(rest, cands, w->stage->nmatrix),
+					   "unknown matrix key \"%s\" in ${%s}", rest, ref);
+		}
+	} else if (!strcmp(ns, "run")) {
+		bool found = false;
+
+		for (size_t i = 0; rest && i < NF_ARRAY_SIZE(run_values) && !found; i++)
+			found = !strcmp(run_values[i], rest);
+		if (!found)
+			nf_diag_error(&v->diags, seg->loc, "unknown run value in ${%s} (run.id, run.date, run.week, run.trigger)", ref);
+	} else if (!strcmp(ns, "env")) {
+		if (!rest || !*rest)
+			nf_diag_error(&v->diags, seg->loc, "expected ${env.NAME}, found ${%s}", ref);
+	} else if (!strcmp(ns, "dag")) {
+		if (!rest || strcmp(rest, "dir") != 0)
+			nf_diag_error(&v->diags, seg->loc, "unknown value in ${%s} (dag.dir)", ref);
+	} else if (!strcmp(ns, "stages")) {
+		check_stages_ref(v, w, seg, rest ? rest : "");
+	} else {
+		error_hint(v, seg->loc, nf_suggest(ns, namespaces, NF_ARRAY_SIZE(namespaces)),
+			   "unknown namespace \"%s\" in ${%s} (params, matrix, run, env, dag, stages)", ns, ref);
+	}
+}
+
+static void
+check_tmpl(vctx *v, const where *w, const nf_tmpl *t)
+{
+	for (size_t i = 0; t && i < t->nsegs; i++)
+		if (t->segs[i].is_ref)
+			check_ref(v, w, &t->segs[i]);
+}
+
+static void
+check_value(vctx *v, const where *w, const nf_value *val)
+{
+	if (val->kind == NF_V_STRING)
+		check_tmpl(v, w, &val->str);
+	else if (val->kind == NF_V_LIST)
+		for (size_t i = 0; i < val->nitems; i++)
+			check_value(v, w, &val->items[i]);
+}
+
+static void
+check_kvs(vctx *v, const where *w, const nf_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_value(v, w, &kv[i].value);
+}
+
+/* The template as written, ${...} kept, for messages and for comparing outputs. */
+static void
+tmpl_text(nf_buf *out, const nf_tmpl *t)
+{
+	for (size_t i = 0; i < t->nsegs; i++)
+		nf_buf_printf(out, t->segs[i].is_ref ? "${%s}" : "%s", t->segs[i].text);
+}
+
+/* Normalizes a relative path ("./a//b/../c/" -> "a/c"); *escapes when ".." climbs above
+ * the start. ${...} references count as ordinary names. */
+static void
+normalize_path(nf_buf *out, const char *path, bool *escapes)
+{
+	size_t *starts = NULL, n = 0, cap = 0;
+	const char *p = path;
+
+	*escapes = false;
+	nf_buf_reset(out);
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (n) {
+				out->len = starts[--n];
+				if (out->len)
+					out->len--;   /* the '/' before it */
+				out->buf[out->len] = '\0';
+			} else {
+				*escapes = true;
+			}
+		} else if (len && !(len == 1 && p[0] == '.')) {
+			if (out->len)
+				nf_buf_putc(out, '/');
+			NF_PUSH(starts, n, cap, out->len);
+			nf_buf_add(out, p, len);
+		}
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	free(starts);
+}
+
+static void
+check_outputs(vctx *v, nf_strmap *seen)
+{
+	nf_buf text = NF_BUF_INIT, norm = NF_BUF_INIT;
+
+	for (size_t i = 0; i < v->dag->nstages; i++) {
+		const nf_stage *s = &v->dag->stages[i];
+		const char *kind = nf_stage_kind_name(s->kind);
+
+		for (size_t k = 0; k < s->noutputs; k++) {
+			const nf_tmpl *t = &s->outputs[k];
+			const nf_stage *first;
+			bool escapes;
+			char *key;
+
+			nf_buf_reset(&text);
+			tmpl_text(&text, t);
+			if (text.len && text.buf[0] == '/') {
+				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is an absolute path; "
+					      "outputs are relative to the project root", text.buf, kind, s->name);
+				continue;
+			}
+			normalize_path(&norm, nf_buf_cstr(&text), &escapes);
+			if (escapes) {
+				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is outside the workspace",
+					      text.buf, kind, s->name);
+				continue;
+			}
+			if (!norm.len) {
+				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is the whole workspace",
+					      nf_buf_cstr(&text), kind, s->name);
+				continue;
+			}
+			key = nf_arena_strdup(v->scratch, norm.buf);
+			first = nf_strmap_get(seen, key);
+			if (!first) {
+				nf_strmap_put(seen, key, (void *)s);
+			} else if (first != s) {
+				nf_diag_error(&v->diags, t->loc, "%s \"%s\" declares output \"%s\", already declared by %s \"%s\"",
+					      kind, s->name, text.buf, nf_stage_kind_name(first->kind), first->name);
+				for (size_t j = 0; j < first->noutputs; j++) {
+					bool esc;
+					nf_buf_reset(&text);
+					tmpl_text(&text, &first->outputs[j]);
+					normalize_path(&norm, nf_buf_cstr(&text), &esc);
+					if (!strcmp(nf_buf_cstr(&norm), key)) {
+						nf_diag_note(&v->diags, first->outputs[j].loc, "%s \"%s\" declares it here",
+							     nf_stage_kind_name(first->kind), first->name);
+						break;
+					}
+				}
+			}
+		}
+	}
+	nf_buf_release(&text);
+	nf_buf_release(&norm);
+}
+
+static bool
+values_equal(const nf_value *a, const nf_value *b)
+{
+	const char *la, *lb;
+
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case NF_V_NUMBER:
+		return a->num == b->num;
+	case NF_V_BOOL:
+		return a->boolean == b->boolean;
+	case NF_V_STRING:
+		la = nf_tmpl_literal(&a->str);
+		lb = nf_tmpl_literal(&b->str);
+		return la && lb && !strcmp(la, lb);
+	default:
+		return false;
+	}
+}
+
+static void
+check_matrix(vctx *v, const nf_stage *s)
+{
+	for (size_t k = 0; k < s->nmatrix; k++) {
+		const nf_axis *ax = &s->matrix[k];
+
+		if (!ax->nvalues)
+			nf_diag_error(&v->diags, ax->loc, "matrix key \"%s\" of %s \"%s\" has no values",
+				      ax->name, nf_stage_kind_name(s->kind), s->name);
+		/* quadratic, but an axis is short: the graph refuses more than 10 000 combinations */
+		for (size_t i = 1; i < ax->nvalues && i < 10000; i++)
+			for (size_t j = 0; j < i; j++)
+				if (values_equal(&ax->values[i], &ax->values[j])) {
+					nf_diag_error(&v->diags, ax->values[i].loc,
+						      "matrix key \"%s\" of %s \"%s\" lists the same value twice",
+						      ax->name, nf_stage_kind_name(s->kind), s->name);
+					nf_diag_note(&v->diags, ax->values[j].loc, "first listed here");
+					break;
+				}
+	}
+	if (s->select.kind != NF_SELECT_NONE && !s->nmatrix)
+		nf_diag_error(&v->diags, s->select.loc, "%s \"%s\" has select but no matrix to select from",
+			      nf_stage_kind_name(s->kind), s->name);
+	else if (s->select.kind != NF_SELECT_NONE && !s->metrics)
+		nf_diag_error(&v->diags, s->select.loc, "%s \"%s\" has select but no metrics file to compare instances by",
+			      nf_stage_kind_name(s->kind), s->name);
+}
+
+static void
+check_needs(vctx *v, const nf_stage *s)
+{
+	for (size_t k = 0; k < s->nneeds; k++) {
+		const nf_name_ref *n = &s->needs[k];
+
+		if (nf_strmap_get(v->dag->by_name, n->name))
+			continue;
+		if (nf_strmap_get(v->models, n->name))
+			nf_diag_error(&v->diags, n->loc, "%s \"%s\" needs \"%s\", which is a model, not a stage",
+				      nf_stage_kind_name(s->kind), s->name, n->name);
+		else
+			error_hint(v, n->loc, nf_suggest(n->name, v->stage_names, v->dag->nstages),
+				   "%s \"%s\" needs unknown stage \"%s\"", nf_stage_kind_name(s->kind), s->name, n->name);
+	}
+}
+
+static void
+check_model(vctx *v, const nf_model_decl *m)
+{
+	where w = { "model", m->name, NULL };
+	const nf_stage *g;
+
+	check_tmpl(v, &w, m->artifact);
+	check_tmpl(v, &w, m->metrics);
+	if (!m->gate.name)
+		return;
+	g = nf_strmap_get(v->dag->by_name, m->gate.name);
+	if (!g)
+		error_hint(v, m->gate.loc, nf_suggest(m->gate.name, v->gate_names, v->ngates),
+			   "model \"%s\" names unknown gate \"%s\"", m->name, m->gate.name);
+	else if (g->kind != NF_GATE)
+		nf_diag_error(&v->diags, m->gate.loc, "model \"%s\" names \"%s\" as its gate, but it is a %s",
+			      m->name, m->gate.name, nf_stage_kind_name(g->kind));
+}
+
+static int
+cmp_loc(const nf_diag *a, const nf_diag *b)
+{
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->col < b->col ? -1 : a->col > b->col;
+}
+
+/* Hands this pass's diagnostics to the caller ordered by place, each error with its notes. */
+static void
+flush_sorted(nf_diag_list *dst, nf_diag_list *src)
+{
+	size_t *groups = xmalloc((src->n ? src->n : 1) * sizeof(size_t)), ng = 0;
+
+	for (size_t i = 0; i < src->n; i++)
+		if (src->items[i].level != NF_DIAG_NOTE || i == 0)
+			groups[ng++] = i;
+	/* insertion sort of group starts: stable, and nearly sorted already */
+	for (size_t i = 1; i < ng; i++) {
+		size_t g = groups[i], j = i;
+		while (j > 0 && cmp_loc(&src->items[groups[j - 1]], &src->items[g]) > 0) {
+			groups[j] = groups[j - 1];
+			j--;
+		}
+		groups[j] = g;
+	}
+	for (size_t i = 0; i < ng; i++)
+		for (size_t k = groups[i]; k < src->n && (k == groups[i] || src->items[k].level == NF_DIAG_NOTE); k++) {
+			const nf_diag *d = &src->items[k];
+			nf_diag_add(dst, d->level, (nf_loc){ d->file, d->line, d->col }, "%s", d->msg);
+		}
+	free(groups);
+}
+
+int
+nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
+{
+	vctx v = { .dag = dag, .diags = NF_DIAG_LIST_INIT, .budget = ANCESTOR_BUDGET };
+	nf_strmap *outputs = nf_strmap_new(dag->nstages);
+	const nf_pipeline *pl = &dag->pipeline;
+	where w = { "pipeline", pl->name ? pl->name : "", NULL };
+	int err;
+
+	v.scratch = nf_arena_new();
+	v.models = nf_strmap_new(dag->nmodels);
+	v.stage_names = nf_arena_alloc(v.scratch, (dag->nstages + 1) * sizeof(char *));
+	v.gate_names = nf_arena_alloc(v.scratch, (dag->nstages + 1) * sizeof(char *));
+	v.param_names = nf_arena_alloc(v.scratch, (pl->nparams + 1) * sizeof(char *));
+	for (size_t i = 0; i < dag->nstages; i++) {
+		v.stage_names[i] = dag->stages[i].name;
+		if (dag->stages[i].kind == NF_GATE)
+			v.gate_names[v.ngates++] = dag->stages[i].name;
+	}
+	for (size_t i = 0; i < pl->nparams; i++)
+		v.param_names[i] = pl->params[i].key;
+	for (size_t i = 0; i < dag->nmodels; i++)
+		nf_strmap_put(v.models, dag->models[i].name, &dag->models[i]);
+
+	for (size_t i = 0; i < pl->npath; i++)
+		check_tmpl(&v, &w, &pl->path[i]);
+	check_kvs(&v, &w, pl->params, pl->nparams);
+	check_kvs(&v, &w, pl->env, pl->nenv);
+	for (size_t i = 0; i < dag->nstages && !v.diags.full; i++) {
+		const nf_stage *s = &dag->stages[i];
+
+		w = (where){ nf_stage_kind_name(s->kind), s->name, s };
+		check_needs(&v, s);
+		check_matrix(&v, s);
+		check_tmpl(&v, &w, s->run);
+		for (size_t k = 0; k < s->ninputs; k++)
+			check_tmpl(&v, &w, &s->inputs[k]);
+		for (size_t k = 0; k < s->noutputs; k++)
+			check_tmpl(&v, &w, &s->outputs[k]);
+		check_tmpl(&v, &w, s->metrics);
+		check_kvs(&v, &w, s->env, s->nenv);
+	}
+	for (size_t i = 0; i < dag->nmodels; i++)
+		check_model(&v, &dag->models[i]);
+	check_outputs(&v, outputs);
+
+	err = v.diags.nerrors ? NF_EINVALID : 0;
+	flush_sorted(diags, &v.diags);
+	nf_diag_list_release(&v.diags);
+	nf_strmap_free(outputs);
+	nf_strmap_free(v.models);
+	nf_arena_free(v.scratch);
+	free(v.seen);
+	free(v.queue);
+	return err;
+}
+
+int
+nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
+{
+	nf_dag *dag = NULL;
+	nf_graph *g = NULL;
+	char *src = NULL;
+	size_t len, nerrors = diags->nerrors;
+	int err;
+
+	*out = NULL;
+	if ((err = nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE)) < 0) {
+		if (err != NF_EINVALID)
+			return err;
+		nf_diag_error(diags, (nf_loc){ path, 0, 0 }, "the file is larger than the limit of %u MiB",
+			      NF_DAG_MAX_FILE_SIZE >> 20);
+		return NF_EINVALID;
+	}
+	nf_dag_parse(&dag, path, src, len, diags);
+	free(src);
+	if (dag && !diags->full) {
+		nf_dag_validate(dag, diags);
+		/* cycles: the graph reports them; other graph errors (huge matrices) too */
+		if (!diags->full && nf_graph_build(&g, dag, diags) == 0)
+			nf_graph_free(g);
+	}
+	if (diags->nerrors > nerrors || !dag) {
+		nf_dag_free(dag);
+		return nf_error_set(NF_EINVALID, "'%s' has errors", path);
+	}
+	*out = dag;
+	return 0;
+}
