@@ -32,8 +32,12 @@ nf_iso_week(char out[16], const char *date)
 	struct tm tm = { 0 };
 	int y, m, d;
 	char tail;
+	bool ok = true;
 
-	if (sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || strlen(date) != 10 ||
+	/* sscanf alone would take " 026" or "+026" for a year: check the shape first. */
+	for (int i = 0; i < 10 && ok; i++)
+		ok = i == 4 || i == 7 ? date[i] == '-' : date[i] >= '0' && date[i] <= '9';
+	if (!ok || strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
 	    m < 1 || m > 12 || d < 1 || d > 31)
 		return nf_error_set(NF_EINVALID, "invalid date '%s': expected YYYY-MM-DD", date);
 	tm.tm_year = y - 1900;

@@ -88,7 +88,9 @@ nf_metrics_read(nf_metric_set *out, const char *path)
 		err = nf_error_set(NF_EINVALID, "metrics file '%s' is not JSON (it contains a NUL byte)", path);
 		goto done;
 	}
-	root = cJSON_ParseWithLengthOpts(data, len, &end, true);
+	/* len + 1: cJSON's require_null_terminated looks for the NUL inside the length, and
+	 * with it an input that ends early fails at data + len (reported as truncated). */
+	root = cJSON_ParseWithLengthOpts(data, len + 1, &end, true);
 	if (!root) {
 		int line = 1, col = 1;
 		const char *at = end ? end : cJSON_GetErrorPtr();
