@@ -1,0 +1,837 @@
+/* check_store.c: unit tests of the state database: migrations, refusing damaged or newer
+ * databases, runs, nodes and attempts written in batches, metrics, crash recovery, locking,
+ * the workspace lookup and the formatting helpers of the commands. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- fixtures ---- */
+
+static char tmpdir[64];
+static char dbpath[128];
+
+static void
+tmp_setup(void)
+{
+	strcpy(tmpdir, "/tmp/check_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
+	unsetenv("NTFLOW_BUSY_TIMEOUT_MS");
+	unsetenv("NTFLOW_STATE");
+}
+
+static void
+tmp_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+/* Runs SQL on the file through a connection of its own (the way another process would). */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static int64_t
+raw_int(nf_store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(nf_store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* A graph of three nodes built by hand: prep, then two matrix instances of tune. */
+typedef struct test_graph {
+	nf_stage stages[2];
+	nf_node nodes[3];
+	size_t order[3];
+	nf_graph g;
+} test_graph;
+
+static void
+graph_init(test_graph *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->stages[0] = (nf_stage){ .kind = NF_STAGE, .name = "prep" };
+	t->stages[1] = (nf_stage){ .kind = NF_STAGE, .name = "tune", .index = 1 };
+	t->nodes[0] = (nf_node){ .id = 0, .stage = &t->stages[0], .name = "prep" };
+	t->nodes[1] = (nf_node){ .id = 1, .stage = &t->stages[1], .name = "tune[lr=0.1]", .instance = "lr-0.1" };
+	t->nodes[2] = (nf_node){ .id = 2, .stage = &t->stages[1], .name = "tune[lr=0.2]", .instance = "lr-0.2" };
+	/* Listed in an order different from their ids, to see the topological one kept. */
+	t->order[0] = 0;
+	t->order[1] = 2;
+	t->order[2] = 1;
+	t->g = (nf_graph){ .nodes = t->nodes, .nnodes = 3, .order = t->order };
+}
+
+static int64_t
+begin_run(nf_store *st, const char *pipeline)
+{
+	nf_run_info info = {
+		.pipeline = (char *)pipeline, .file = "p.dag", .logical_date = "2026-11-23",
+		.trigger = "manual", .params_json = "{\"seed\":42}", .commit = "0123456789abcdef0123",
+		.dirty = true,
+	};
+
+	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+	ck_assert_int_gt(info.id, 0);
+	ck_assert_int_eq(info.status, NF_RUN_RUNNING);
+	return info.id;
+}
+
+/* A pid that surely is not running any more. */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/* ---- opening and migrations ---- */
+
+START_TEST(test_migrate_memory)
+{
+	nf_store *st = NULL;
+
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	ck_assert_int_ge(raw_int(st, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM sqlite_master WHERE name IN "
+				 "('runs','nodes','attempts','metrics')"), 4);
+	ck_assert_int_eq(raw_int(st, "PRAGMA foreign_keys"), 1);
+	ck_assert_ptr_nonnull(nf_store_recovered(st));
+	ck_assert_ptr_null(nf_store_recovered(st)[0]);
+	nf_store_close(st);
+	nf_store_close(NULL);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	nf_store *st = NULL;
+	int64_t version, id;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	version = raw_int(st, "PRAGMA user_version");
+	id = begin_run(st, "p");
+	nf_store_close(st);
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), version);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM runs"), 1);
+	ck_assert_int_eq(raw_int(st, "PRAGMA synchronous"), 1);   /* NORMAL */
+	{
+		sqlite3_stmt *q;
+
+		sqlite3_prepare_v2(nf_store_db(st), "PRAGMA journal_mode", -1, &q, NULL);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
+		sqlite3_finalize(q);
+	}
+	/* The run was begun by this process, which is alive: not recovered. */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM runs WHERE status = 'running'"), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT max(id) FROM runs"), id);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_open_missing)
+{
+	nf_store *st = NULL;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_ENOTFOUND);
+	ck_assert_ptr_null(st);
+	ck_assert_ptr_nonnull(strstr(nf_error_last(), "no state database at"));
+}
+END_TEST
+
+START_TEST(test_newer_schema)
+{
+	nf_store *st = NULL;
+	char want[256];
+
+	raw_exec(dbpath, "PRAGMA user_version = 999");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_ECORRUPT);
+	ck_assert_ptr_null(st);
+	snprintf(want, sizeof(want), "'%s' has schema version 999; this ntflow knows up to ", dbpath);
+	ck_assert_msg(strstr(nf_error_last(), want), "%s", nf_error_last());
+}
+END_TEST
+
+START_TEST(test_garbage_file)
+{
+	nf_store *st = NULL;
+	FILE *f = fopen(dbpath, "w");
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 64; i++)
+		fputs("this is not a database, only some text\n", f);
+	fclose(f);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_ECORRUPT);
+	ck_assert_ptr_null(st);
+	ck_assert_ptr_nonnull(strstr(nf_error_last(), dbpath));
+	ck_assert_msg(strstr(nf_error_last(), "is not an ntflow state database (file is not a database)"),
+		      "%s", nf_error_last());
+}
+END_TEST
+
+START_TEST(test_migration_failure_rolls_back)
+{
+	nf_store *st = NULL;
+
+	/* A table in the way of step 1: the migration fails as a whole and changes nothing. */
+	raw_exec(dbpath, "CREATE TABLE runs (x)");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_ERROR);
+	ck_assert_msg(strstr(nf_error_last(), "cannot migrate the state database"), "%s", nf_error_last());
+	raw_exec(dbpath, "DROP TABLE runs");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	nf_store_close(st);
+}
+END_TEST
+
+/* ---- runs ---- */
+
+START_TEST(test_runs)
+{
+	nf_store *st = NULL;
+	nf_run_info r, *list;
+	int64_t id1, id2, last;
+	size_t n;
+
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	ck_assert_int_eq(nf_store_run_last(st, &last), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "no runs yet");
+	ck_assert_int_eq(nf_store_run_list(st, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	nf_run_info_list_free(list, n);
+
+	id1 = begin_run(st, "first");
+	id2 = begin_run(st, "second");
+	ck_assert_int_gt(id2, id1);
+	ck_assert_int_eq(nf_store_run_end(st, id1, NF_RUN_FAILED), 0);
+	ck_assert_int_eq(nf_store_run_end(st, 4242, NF_RUN_FAILED), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "no run 4242");
+
+	ck_assert_int_eq(nf_store_run_get(st, id1, &r), 0);
+	ck_assert_str_eq(r.pipeline, "first");
+	ck_assert_str_eq(r.file, "p.dag");
+	ck_assert_str_eq(r.logical_date, "2026-11-23");
+	ck_assert_str_eq(r.trigger, "manual");
+	ck_assert_str_eq(r.params_json, "{\"seed\":42}");
+	ck_assert_str_eq(r.commit, "0123456789abcdef0123");
+	ck_assert(r.dirty);
+	ck_assert_int_eq(r.status, NF_RUN_FAILED);
+	ck_assert_int_gt(r.started_ms, 0);
+	ck_assert_int_ge(r.finished_ms, r.started_ms);
+	ck_assert_int_eq(r.pid, getpid());
+	nf_run_info_release(&r);
+	nf_run_info_release(&r);   /* released twice is harmless */
+
+	ck_assert_int_eq(nf_store_run_get(st, 99, &r), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_store_run_last(st, &last), 0);
+	ck_assert_int_eq(last, id2);
+
+	ck_assert_int_eq(nf_store_run_list(st, 0, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(list[0].id, id2);   /* newest first */
+	ck_assert_int_eq(list[0].status, NF_RUN_RUNNING);
+	ck_assert_int_eq(list[0].finished_ms, 0);
+	ck_assert_int_eq(list[1].id, id1);
+	nf_run_info_list_free(list, n);
+	ck_assert_int_eq(nf_store_run_list(st, 1, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(list[0].id, id2);
+	nf_run_info_list_free(list, n);
+
+	/* A run without a commit (outside git) and defaults for what was not given. */
+	{
+		nf_run_info bare = { .pipeline = "bare" };
+
+		ck_assert_int_eq(nf_store_run_begin(st, &bare), 0);
+		ck_assert_int_eq(nf_store_run_get(st, bare.id, &r), 0);
+		ck_assert_ptr_null(r.commit);
+		ck_assert_str_eq(r.trigger, "manual");
+		ck_assert_str_eq(r.params_json, "{}");
+		ck_assert(!r.dirty);
+		nf_run_info_release(&r);
+	}
+	nf_store_close(st);
+}
+END_TEST
+
+/* ---- nodes, attempts, batches ---- */
+
+START_TEST(test_nodes_batched)
+{
+	nf_store *st = NULL, *other = NULL;
+	test_graph t;
+	nf_node_info *nodes;
+	size_t n;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, 4242,
+					     ".ntflow/logs/1/prep.1.log", 1000), 0);
+
+	/* Another connection (as `ntflow dash` would be) sees nothing of the open batch. */
+	ck_assert_int_eq(nf_store_open(&other, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_node_list(other, run, &nodes, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	nf_node_info_list_free(nodes, n);
+
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);   /* nothing open: a no-op */
+	ck_assert_int_eq(nf_store_node_list(other, run, &nodes, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(nodes[0].name, "prep");
+	ck_assert_str_eq(nodes[0].stage, "prep");
+	ck_assert_ptr_null(nodes[0].instance);
+	ck_assert_str_eq(nodes[0].kind, "stage");
+	ck_assert_int_eq(nodes[0].state, NF_ST_RUNNING);
+	ck_assert_int_eq(nodes[0].attempts, 1);
+	ck_assert_int_eq(nodes[0].started_ms, 1000);
+	ck_assert_int_eq(nodes[0].pgid, 4242);
+	ck_assert_int_eq(nodes[0].exit_code, -1);
+	ck_assert_str_eq(nodes[0].log_path, ".ntflow/logs/1/prep.1.log");
+	/* Topological order as given, not the ids'. */
+	ck_assert_str_eq(nodes[1].name, "tune[lr=0.2]");
+	ck_assert_str_eq(nodes[1].instance, "lr-0.2");
+	ck_assert_str_eq(nodes[2].name, "tune[lr=0.1]");
+	ck_assert_int_eq(nodes[2].state, NF_ST_WAITING);
+	ck_assert_int_eq(nodes[2].attempts, 0);
+	ck_assert_ptr_null(nodes[2].log_path);
+	nf_node_info_list_free(nodes, n);
+
+	/* A state change through the SQL lookup (this connection has no name map). */
+	ck_assert_int_eq(nf_store_node_state(other, run, "tune[lr=0.1]", NF_ST_SKIPPED, 0, NULL,
+					     "needs failed stage prep", 0, NULL, 2000), 0);
+	ck_assert_int_eq(nf_store_node_state(other, run, "nope", NF_ST_SKIPPED, 0, NULL, NULL, 0,
+					     NULL, 2000), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "run 1 has no stage 'nope'");
+	ck_assert_int_eq(nf_store_flush(other), 0);
+	nf_store_close(other);
+	ck_assert_int_eq(nf_store_node_list(st, run, &nodes, &n), 0);
+	ck_assert_int_eq(nodes[2].state, NF_ST_SKIPPED);
+	ck_assert_str_eq(nodes[2].reason, "needs failed stage prep");
+	ck_assert_int_eq(nodes[2].finished_ms, 2000);
+	nf_node_info_list_free(nodes, n);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_attempts)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_info *nodes, *att;
+	size_t n, na;
+	int64_t run;
+	nf_job_result fail = { .exited = true, .exit_code = 3, .wall_ms = 120, .user_ms = 50,
+			       .sys_ms = 10, .max_rss_kb = 2048 };
+	nf_job_result slow = { .exited = false, .term_signal = SIGKILL, .wall_ms = 1000 };
+	nf_job_result ok = { .exited = true, .exit_code = 0, .wall_ms = 80, .user_ms = 30,
+			     .sys_ms = 5, .max_rss_kb = 4096 };
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_READY, 0, NULL, NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, 100, "l1", 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RETRYING, 1, &fail, "exit 3", 0, NULL, 1120), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 2, NULL, NULL, 200, "l2", 2000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RETRYING, 2, &slow,
+					     "timed out after 1s", 0, NULL, 3000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 3, NULL, NULL, 300, "l3", 4000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_SUCCEEDED, 3, &ok, NULL, 0, NULL, 4080), 0);
+	/* An end reported without a start (a runner that skips RUNNING) still makes a row. */
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_FAILED, 1, &fail, "exit 3",
+					     0, NULL, 5000), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	ck_assert_int_eq(nf_store_attempt_list(st, run, "prep", &att, &na), 0);
+	ck_assert_uint_eq(na, 3);
+	ck_assert_int_eq(att[0].attempts, 1);
+	ck_assert_int_eq(att[0].state, NF_ST_FAILED);
+	ck_assert_int_eq(att[0].exit_code, 3);
+	ck_assert_int_eq(att[0].started_ms, 1000);
+	ck_assert_int_eq(att[0].finished_ms, 1120);
+	ck_assert_int_eq(att[0].wall_ms, 120);
+	ck_assert_int_eq(att[0].user_ms, 50);
+	ck_assert_int_eq(att[0].sys_ms, 10);
+	ck_assert_int_eq(att[0].max_rss_kb, 2048);
+	ck_assert_str_eq(att[0].log_path, "l1");
+	ck_assert_int_eq(att[0].pgid, 100);
+	ck_assert_str_eq(att[0].reason, "exit 3");
+	ck_assert_int_eq(att[1].state, NF_ST_TIMED_OUT);
+	ck_assert_int_eq(att[1].exit_code, -1);
+	ck_assert_int_eq(att[1].term_signal, SIGKILL);
+	ck_assert_int_eq(att[2].state, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(att[2].exit_code, 0);
+	ck_assert_str_eq(att[2].log_path, "l3");
+	nf_node_info_list_free(att, na);
+
+	ck_assert_int_eq(nf_store_node_list(st, run, &nodes, &n), 0);
+	ck_assert_int_eq(nodes[0].state, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(nodes[0].attempts, 3);
+	ck_assert_int_eq(nodes[0].exit_code, 0);
+	ck_assert_int_eq(nodes[0].started_ms, 1000);   /* the first attempt's start */
+	ck_assert_int_eq(nodes[0].finished_ms, 4080);
+	ck_assert_int_eq(nodes[0].wall_ms, 80);        /* the latest attempt's figures */
+	ck_assert_int_eq(nodes[0].max_rss_kb, 4096);
+	ck_assert_str_eq(nodes[0].log_path, "l3");
+	ck_assert_ptr_null(nodes[0].reason);
+	ck_assert_int_eq(nodes[2].state, NF_ST_FAILED);
+	ck_assert_int_eq(nodes[2].exit_code, 3);
+	ck_assert_str_eq(nodes[2].reason, "exit 3");
+	nf_node_info_list_free(nodes, n);
+
+	ck_assert_int_eq(nf_store_attempt_list(st, run, "nope", &att, &na), 0);
+	ck_assert_uint_eq(na, 0);
+	nf_node_info_list_free(att, na);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_metrics)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_metric *m;
+	size_t n;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_metric_put(st, run, "tune[lr=0.1]", "val_auc", 0.81), 0);
+	ck_assert_int_eq(nf_store_metric_put(st, run, "prep", "rows", 20000), 0);
+	ck_assert_int_eq(nf_store_metric_put(st, run, "prep", "eval.acc", 0.5), 0);
+	ck_assert_int_eq(nf_store_metric_put(st, run, "prep", "eval.acc", 0.9), 0);   /* replaced */
+	ck_assert_int_eq(nf_store_metric_put(st, run, "prep", "bad", NAN), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "metric 'bad' of stage 'prep' is not a finite number");
+	ck_assert_int_eq(nf_store_metric_put(st, run, "prep", "inf", INFINITY), NF_EINVALID);
+	ck_assert_int_eq(nf_store_metric_put(st, run, "ghost", "x", 1), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	ck_assert_int_eq(nf_store_metric_list(st, run, &m, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(m[0].node, "prep");           /* in node order, then by name */
+	ck_assert_str_eq(m[0].name, "eval.acc");
+	ck_assert(fabs(m[0].value - 0.9) < 1e-12);
+	ck_assert_str_eq(m[1].name, "rows");
+	ck_assert(fabs(m[1].value - 20000) < 1e-12);
+	ck_assert_str_eq(m[2].node, "tune[lr=0.1]");
+	nf_metric_list_free(m, n);
+	nf_store_close(st);
+}
+END_TEST
+
+/* ---- crash recovery ---- */
+
+START_TEST(test_recover_dead_pid)
+{
+	nf_store *st = NULL;
+	nf_run_info r;
+	char sql[512];
+	int64_t live;
+	const char *const *lines;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	live = begin_run(st, "live");
+	nf_store_close(st);
+	/* Run 2: its process died. Run 3: its pid is ours but the start time is not (a reused pid). */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, pid_start, boot_id)"
+		 " VALUES (2, 'dead', 1000, 'running', %ld, 0, '');"
+		 "INSERT INTO nodes (id, run_id, seq, name, stage, kind, state)"
+		 " VALUES (20, 2, 0, 'a', 'a', 'stage', 'running');"
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, pid_start, boot_id)"
+		 " SELECT 3, 'reused', 1000, 'running', %ld, 1, boot_id FROM runs WHERE id = %lld;",
+		 (long)dead_pid(), (long)getpid(), (long long)live);
+	raw_exec(dbpath, sql);
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	lines = nf_store_recovered(st);
+	ck_assert_str_eq(lines[0], "run 2 had crashed: its ntflow process is gone");
+	ck_assert_str_eq(lines[1], "run 3 had crashed: its ntflow process is gone");
+	ck_assert_ptr_null(lines[2]);
+	ck_assert_int_eq(nf_store_run_get(st, 2, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
+	ck_assert_int_gt(r.finished_ms, 0);
+	nf_run_info_release(&r);
+	ck_assert_int_eq(nf_store_run_get(st, 3, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
+	nf_run_info_release(&r);
+	ck_assert_int_eq(nf_store_run_get(st, live, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_RUNNING);
+	nf_run_info_release(&r);
+	/* The stages' states are kept as they were. */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE id = 20 AND state = 'running'"), 1);
+	nf_store_close(st);
+
+	/* Recovery happens once. */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_ptr_null(nf_store_recovered(st)[0]);
+	nf_store_close(st);
+}
+END_TEST
+
+/* This machine's boot id, read the way the store reads it (processes of another boot are
+ * never killed). */
+static const char *
+boot_id(void)
+{
+	static char boot[64] = "unknown";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	if (f) {
+		if (fgets(boot, sizeof(boot), f))
+			boot[strcspn(boot, "\n")] = '\0';
+		fclose(f);
+	}
+	return boot;
+}
+
+/* Starts `sleep 100` as the leader of a process group of its own. */
+static pid_t
+spawn_group(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		execlp("sleep", "sleep", "100", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	return pid;
+}
+
+START_TEST(test_recover_kills_group)
+{
+	nf_store *st = NULL;
+	pid_t leader = spawn_group(), other = spawn_group();
+	char sql[1024], want[128];
+	const char *const *lines;
+	int status;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_close(st);
+	/* Run 5's attempt of 'a' is the live group `leader` (start time unknown); its attempt of
+	 * 'b' names the group `other` with a start time that is not its leader's: a pgid reused
+	 * by an unrelated process, which must be left alone. */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, pid_start, boot_id)"
+		 " VALUES (5, 'p', 1000, 'running', %ld, 0, '%s');"
+		 "INSERT INTO nodes (id, run_id, seq, name, stage, kind, state)"
+		 " VALUES (50, 5, 0, 'a', 'a', 'stage', 'running'), (51, 5, 1, 'b', 'b', 'stage', 'running');"
+		 "INSERT INTO attempts (node_id, attempt, state, pgid, pgid_start)"
+		 " VALUES (50, 1, 'running', %ld, 0), (51, 1, 'running', %ld, 1);",
+		 (long)dead_pid(), boot_id(), (long)leader, (long)other);
+	raw_exec(dbpath, sql);
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	lines = nf_store_recovered(st);
+	ck_assert_str_eq(lines[0], "run 5 had crashed: its ntflow process is gone");
+	snprintf(want, sizeof(want), "run 5 had crashed: killed leftover process group %ld", (long)leader);
+	ck_assert_str_eq(lines[1], want);
+	ck_assert_ptr_null(lines[2]);
+	nf_store_close(st);
+
+	ck_assert_int_eq(waitpid(leader, &status, 0), leader);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+	/* The other group was not ours: still alive. */
+	ck_assert_int_eq(kill(-other, 0), 0);
+	kill(-other, SIGKILL);
+	waitpid(other, NULL, 0);
+}
+END_TEST
+
+/* ---- locking and crashes mid-batch ---- */
+
+START_TEST(test_locked)
+{
+	nf_store *st = NULL, *st2 = NULL;
+	sqlite3 *holder;
+	test_graph t;
+	int64_t run;
+
+	graph_init(&t);
+	setenv("NTFLOW_BUSY_TIMEOUT_MS", "100", 1);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &holder), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+
+	/* Readers still open and read (WAL); writers wait, then give up with NF_ELOCKED. */
+	ck_assert_int_eq(nf_store_open(&st2, dbpath, false), 0);
+	nf_store_close(st2);
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), NF_ELOCKED);
+	ck_assert_msg(strstr(nf_error_last(), "is locked by another process"), "%s", nf_error_last());
+	ck_assert_ptr_nonnull(strstr(nf_error_last(), dbpath));
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_SUCCEEDED), NF_ELOCKED);
+
+	sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(holder);
+	/* Once the lock is gone, writing works again. */
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_SUCCEEDED), 0);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_crash_mid_batch)
+{
+	nf_store *st = NULL;
+	nf_node_info *nodes;
+	nf_metric *m;
+	nf_run_info r;
+	size_t n;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		test_graph t;
+		nf_store *cst = NULL;
+		int64_t run;
+
+		graph_init(&t);
+		if (nf_store_open(&cst, dbpath, true) < 0)
+			_exit(2);
+		run = begin_run(cst, "p");
+		if (nf_store_nodes_add(cst, run, &t.g) < 0 ||
+		    nf_store_node_state(cst, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, 0, "l", 10) < 0 ||
+		    nf_store_flush(cst) < 0)
+			_exit(3);
+		/* This batch is never committed: the process dies with it open. */
+		if (nf_store_node_state(cst, run, "prep", NF_ST_SUCCEEDED, 1,
+					&(nf_job_result){ .exited = true }, NULL, 0, NULL, 20) < 0 ||
+		    nf_store_metric_put(cst, run, "prep", "auc", 0.9) < 0)
+			_exit(4);
+		kill(getpid(), SIGKILL);
+		_exit(5);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+	ck_assert_int_eq(nf_store_run_get(st, 1, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
+	nf_run_info_release(&r);
+	ck_assert_int_eq(nf_store_node_list(st, 1, &nodes, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(nodes[0].state, NF_ST_RUNNING);   /* the committed batch, no more */
+	ck_assert_int_eq(nodes[0].exit_code, -1);
+	nf_node_info_list_free(nodes, n);
+	ck_assert_int_eq(nf_store_metric_list(st, 1, &m, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	nf_metric_list_free(m, n);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_close_commits_batch)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes"), 3);
+	nf_store_close(st);
+}
+END_TEST
+
+/* ---- workspace and formatting ---- */
+
+START_TEST(test_workspace)
+{
+	char path[256], want[256], *dir = NULL, *real;
+	nf_store *st = NULL;
+
+	real = realpath(tmpdir, NULL);
+	snprintf(path, sizeof(path), "%s/repo/.git", real);
+	ck_assert_int_eq(nf_mkdir_p(path, 0777), 0);
+	snprintf(path, sizeof(path), "%s/repo/dags/sub", real);
+	ck_assert_int_eq(nf_mkdir_p(path, 0777), 0);
+	snprintf(path, sizeof(path), "%s/plain", real);
+	ck_assert_int_eq(nf_mkdir_p(path, 0777), 0);
+
+	/* Inside git: the repository's root, however deep the file. */
+	snprintf(path, sizeof(path), "%s/repo/dags/sub/p.dag", real);
+	ck_assert_int_eq(nf_workspace_resolve(&dir, path, NULL), 0);
+	snprintf(want, sizeof(want), "%s/repo/.ntflow", real);
+	ck_assert_str_eq(dir, want);
+	free(dir);
+	/* Outside git: beside the file (the walk up finds no .git under /tmp). */
+	snprintf(path, sizeof(path), "%s/plain/p.dag", real);
+	ck_assert_int_eq(nf_workspace_resolve(&dir, path, NULL), 0);
+	snprintf(want, sizeof(want), "%s/plain/.ntflow", real);
+	ck_assert_str_eq(dir, want);
+	free(dir);
+	/* No file: from the current directory. */
+	snprintf(path, sizeof(path), "%s/repo/dags", real);
+	ck_assert_int_eq(chdir(path), 0);
+	ck_assert_int_eq(nf_workspace_resolve(&dir, NULL, NULL), 0);
+	snprintf(want, sizeof(want), "%s/repo/.ntflow", real);
+	ck_assert_str_eq(dir, want);
+	free(dir);
+	ck_assert_int_eq(nf_workspace_resolve(&dir, "p.dag", NULL), 0);
+	ck_assert_str_eq(dir, want);
+	free(dir);
+	/* NTFLOW_STATE, then --state, win. */
+	setenv("NTFLOW_STATE", "/elsewhere/st", 1);
+	ck_assert_int_eq(nf_workspace_resolve(&dir, NULL, NULL), 0);
+	ck_assert_str_eq(dir, "/elsewhere/st");
+	free(dir);
+	ck_assert_int_eq(nf_workspace_resolve(&dir, "p.dag", "given"), 0);
+	ck_assert_str_eq(dir, "given");
+	free(dir);
+	unsetenv("NTFLOW_STATE");
+	ck_assert_int_eq(nf_workspace_resolve(&dir, "/no/such/dir/p.dag", NULL), NF_ENOTFOUND);
+	ck_assert_ptr_null(dir);
+	ck_assert_str_eq(nf_error_last(), "cannot find the directory of '/no/such/dir/p.dag': No such file or directory");
+
+	/* Opening: no database yet, then created on demand. */
+	ck_assert_int_eq(nf_store_open_workspace(&st, &dir, NULL, NULL, false), NF_ENOTFOUND);
+	ck_assert_ptr_null(dir);
+	snprintf(want, sizeof(want), "no runs yet in %s/repo/.ntflow", real);
+	ck_assert_str_eq(nf_error_last(), want);
+	ck_assert_int_eq(nf_store_open_workspace(&st, &dir, NULL, NULL, true), 0);
+	snprintf(want, sizeof(want), "%s/repo/.ntflow", real);
+	ck_assert_str_eq(dir, want);
+	nf_store_close(st);
+	free(dir);
+	ck_assert_int_eq(nf_store_open_workspace(&st, NULL, NULL, NULL, false), 0);
+	nf_store_close(st);
+	free(real);
+	ck_assert_int_eq(chdir("/"), 0);
+}
+END_TEST
+
+START_TEST(test_format)
+{
+	char buf[64], *p;
+
+	nf_store_fmt_signal(buf, sizeof(buf), SIGKILL);
+	ck_assert_str_eq(buf, "SIGKILL");
+	nf_store_fmt_signal(buf, sizeof(buf), SIGTERM);
+	ck_assert_str_eq(buf, "SIGTERM");
+	nf_store_fmt_signal(buf, sizeof(buf), 200);
+	ck_assert_str_eq(buf, "signal 200");
+	nf_store_fmt_iso_utc(buf, sizeof(buf), 1763894592345LL);
+	ck_assert_str_eq(buf, "2025-11-23T10:43:12.345Z");
+	nf_store_fmt_iso_utc(buf, sizeof(buf), 0);
+	ck_assert_str_eq(buf, "-");
+	setenv("TZ", "UTC", 1);
+	nf_store_fmt_local_time(buf, sizeof(buf), 1763894592345LL);
+	ck_assert_str_eq(buf, "2025-11-23 10:43:12");
+	nf_store_fmt_local_time(buf, sizeof(buf), 0);
+	ck_assert_str_eq(buf, "-");
+
+	ck_assert_ptr_null(nf_store_log_path("/w/.ntflow", NULL));
+	p = nf_store_log_path("/w/.ntflow", ".ntflow/logs/1/a.1.log");
+	ck_assert_str_eq(p, "/w/.ntflow/logs/1/a.1.log");
+	free(p);
+	p = nf_store_log_path("/w/.ntflow/", "x.log");
+	ck_assert_str_eq(p, "/w/x.log");
+	free(p);
+	p = nf_store_log_path(".ntflow", "x.log");
+	ck_assert_str_eq(p, "x.log");
+	free(p);
+	p = nf_store_log_path("/.ntflow", "x.log");
+	ck_assert_str_eq(p, "/x.log");
+	free(p);
+	p = nf_store_log_path("/w/.ntflow", "/abs/x.log");
+	ck_assert_str_eq(p, "/abs/x.log");
+	free(p);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_migrate_memory);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_open_missing);
+	tcase_add_test(tc, test_newer_schema);
+	tcase_add_test(tc, test_garbage_file);
+	tcase_add_test(tc, test_migration_failure_rolls_back);
+	tcase_add_test(tc, test_runs);
+	tcase_add_test(tc, test_nodes_batched);
+	tcase_add_test(tc, test_attempts);
+	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_recover_dead_pid);
+	tcase_add_test(tc, test_recover_kills_group);
+	tcase_add_test(tc, test_locked);
+	tcase_add_test(tc, test_crash_mid_batch);
+	tcase_add_test(tc, test_close_commits_batch);
+	tcase_add_test(tc, test_workspace);
+	tcase_add_test(tc, test_format);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
