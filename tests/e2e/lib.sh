@@ -196,13 +196,16 @@ test_when_finished() {
 	} || test_cleanup_failed_=t; $test_when_finished_"
 }
 
+# The body runs inside a function so that `|| return 1` in a loop ends just the body.
+test_eval_() { eval "$1"; }
+
 # Runs a test body in a subshell in the trash directory; its status is the body's.
 test_run_() {
 	if test -n "$verbose"; then
 		(
 			cd "$TRASH_DIRECTORY" || exit 1
 			test_cleanup_failed_=
-			eval "$1"
+			test_eval_ "$1"
 			rc=$?
 			eval "$test_when_finished_"
 			test -z "$test_cleanup_failed_" || rc=1
@@ -212,7 +215,7 @@ test_run_() {
 		(
 			cd "$TRASH_DIRECTORY" || exit 1
 			test_cleanup_failed_=
-			eval "$1"
+			test_eval_ "$1"
 			rc=$?
 			eval "$test_when_finished_"
 			test -z "$test_cleanup_failed_" || rc=1
