@@ -419,6 +419,20 @@ signal_name(int sig)
 	}
 }
 
+/* A configured duration the way it is written in a DAG: "10m", "30s", "1500ms". */
+static void
+add_duration(nf_buf *b, int64_t ms)
+{
+	if (ms > 0 && ms % 3600000 == 0)
+		nf_buf_printf(b, "%lldh", (long long)(ms / 3600000));
+	else if (ms > 0 && ms % 60000 == 0)
+		nf_buf_printf(b, "%lldm", (long long)(ms / 60000));
+	else if (ms > 0 && ms % 1000 == 0)
+		nf_buf_printf(b, "%llds", (long long)(ms / 1000));
+	else
+		nf_buf_printf(b, "%lldms", (long long)ms);
+}
+
 static bool
 retry_allowed(const nf_run_opts *o, const nf_job_result *res, bool timed_out, bool hook_failed)
 {
@@ -467,10 +481,8 @@ handle_result(nf_sched *s, const nf_job_result *res)
 	}
 
 	if (r->timed_out) {
-		char d[32];
-
-		nf_format_duration(d, sizeof(d), o->timeout_ms);
-		nf_buf_printf(&s->reason, "timed out after %s", d);
+		nf_buf_puts(&s->reason, "timed out after ");
+		add_duration(&s->reason, o->timeout_ms);
 	} else if (hook_failed) {
 		/* already set */
 	} else if (res->exited) {

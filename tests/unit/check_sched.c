@@ -1,0 +1,1132 @@
+/* check_sched.c: unit tests of the scheduler on graphs built by hand, with a fake runner
+ * (scripted exit codes and durations) and a fake clock that jumps to each deadline, so
+ * timing is exact: critical path order, slots and cpus, back-off, timeouts, retry_on,
+ * keep-going, gates, selection, cancel and interrupts, and 100 000-node graphs. */
+#include "config.h"
+#include "ntflow/exec.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- graphs by hand ---- */
+
+/* A graph whose nodes each have a stage of their own; edges go from lower to higher ids. */
+typedef struct tgraph {
+	nf_graph g;
+	nf_stage *stages;
+	size_t *ndeps_cap, *nusers_cap;
+} tgraph;
+
+static tgraph *
+tg_new(size_t n)
+{
+	tgraph *t = xcalloc(1, sizeof(*t));
+
+	t->g.nnodes = n;
+	t->g.nodes = xcalloc(n, sizeof(nf_node));
+	t->g.order = xcalloc(n, sizeof(size_t));
+	t->stages = xcalloc(n, sizeof(nf_stage));
+	t->ndeps_cap = xcalloc(n, sizeof(size_t));
+	t->nusers_cap = xcalloc(n, sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		t->g.nodes[i].id = i;
+		t->g.nodes[i].stage = &t->stages[i];
+		t->g.nodes[i].name = xasprintf("n%zu", i);
+		t->g.order[i] = i;
+		t->stages[i].name = t->g.nodes[i].name;
+		t->stages[i].index = i;
+		t->stages[i].opts.cpus = 1;
+		t->stages[i].opts.grace_ms = 10000;
+	}
+	return t;
+}
+
+static void
+tg_name(tgraph *t, size_t i, const char *name)
+{
+	free((char *)t->g.nodes[i].name);
+	t->g.nodes[i].name = xstrdup(name);
+	t->stages[i].name = t->g.nodes[i].name;
+}
+
+/* user needs dep. */
+static void
+tg_edge(tgraph *t, size_t dep, size_t user)
+{
+	nf_node *d = &t->g.nodes[dep], *u = &t->g.nodes[user];
+
+	NF_PUSH(u->deps, u->ndeps, t->ndeps_cap[user], dep);
+	NF_PUSH(d->users, d->nusers, t->nusers_cap[dep], user);
+}
+
+/* crit: longest path to a sink counted in cpus (edges must go from lower to higher ids). */
+static void
+tg_crit(tgraph *t)
+{
+	for (size_t i = t->g.nnodes; i-- > 0;) {
+		nf_node *n = &t->g.nodes[i];
+		int64_t best = 0;
+
+		for (size_t k = 0; k < n->nusers; k++) {
+			if (n->users[k] <= i)
+				ck_abort_msg("edge %zu -> %zu goes backwards", i, n->users[k]);
+			if (t->g.nodes[n->users[k]].crit > best)
+				best = t->g.nodes[n->users[k]].crit;
+		}
+		n->crit = best + (t->stages[i].opts.cpus < 1 ? 1 : t->stages[i].opts.cpus);
+	}
+}
+
+static void
+tg_free(tgraph *t)
+{
+	for (size_t i = 0; i < t->g.nnodes; i++) {
+		free(t->g.nodes[i].deps);
+		free(t->g.nodes[i].users);
+		free((char *)t->g.nodes[i].name);
+	}
+	free(t->g.nodes);
+	free(t->g.order);
+	free(t->stages);
+	free(t->ndeps_cap);
+	free(t->nusers_cap);
+	free(t);
+}
+
+/* ---- fake clock and fake runner ---- */
+
+typedef struct fake_clock {
+	nf_clock base;
+	int64_t now;
+} fake_clock;
+
+static int64_t
+fake_now(nf_clock *c)
+{
+	return ((fake_clock *)c)->now;
+}
+
+/* What one attempt does: run dur ms (-1: for ever) then exit with code, or die of sig. */
+typedef struct step {
+	int64_t dur;
+	int code;
+	int sig;
+	bool ignore_term;
+} step;
+
+#define MAX_STEPS 4
+#define MAX_LOG 64
+
+typedef struct fjob {
+	size_t node;
+	int attempt;
+	int64_t start, end;          /* end INT64_MAX: not yet */
+	bool exited, ignore_term;
+	int code, sig;
+} fjob;
+
+typedef struct ev {
+	size_t node;
+	int64_t t;
+	int attempt;                 /* starts */
+	int sig;                     /* signals */
+	nf_state st;                 /* states */
+	char reason[96];
+} ev;
+
+typedef struct fake_runner {
+	nf_runner base;
+	fake_clock *clock;
+	step (*script)[MAX_STEPS];   /* per node, per attempt; zeroed: 10 ms, exit 0 */
+	size_t nnodes;
+	fjob *running;
+	size_t nrunning, cap;
+	bool quiet;                  /* no event log (the big graphs) */
+	ev starts[MAX_LOG], sigs[MAX_LOG];
+	size_t nstarts, nsigs;
+	size_t total_starts;
+	int max_cpus_used, cpus_used;
+	int *cpus;                   /* per node, to check slot use */
+	/* interrupt injection: raise SIGINT when the clock passes these times */
+	int64_t intr_at[2];
+	int nintr;
+	int wait_error;              /* returned by wait when non-zero */
+} fake_runner;
+
+static int
+fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+{
+	fake_runner *f = (fake_runner *)r;
+	step st = { 10, 0, 0, false };
+	fjob j;
+
+	if (!job->command)
+		ck_abort_msg("no command");
+	if (job->attempt <= MAX_STEPS && f->script) {
+		step *s = &f->script[job->node][job->attempt - 1];
+		if (s->dur || s->code || s->sig || s->ignore_term)
+			st = *s;
+	}
+	if (!strcmp(job->command, "refuse"))
+		return nf_error_set(NF_EIO, "cannot spawn for test");
+	j = (fjob){ job->node, job->attempt, f->clock->now,
+		    st.dur < 0 ? INT64_MAX : f->clock->now + st.dur,
+		    st.sig == 0, st.ignore_term, st.code, st.sig };
+	NF_PUSH(f->running, f->nrunning, f->cap, j);
+	f->total_starts++;
+	f->cpus_used += f->cpus ? f->cpus[job->node] : 1;
+	if (f->cpus_used > f->max_cpus_used)
+		f->max_cpus_used = f->cpus_used;
+	if (!f->quiet) {
+		ck_assert_uint_lt(f->nstarts, MAX_LOG);
+		f->starts[f->nstarts++] = (ev){ .node = job->node, .t = f->clock->now,
+						.attempt = job->attempt };
+	}
+	*pgid = (pid_t)(1000 + job->node);
+	return 0;
+}
+
+static int
+fake_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline)
+{
+	fake_runner *f = (fake_runner *)r;
+	int64_t soonest = INT64_MAX;
+
+	*n = 0;
+	if (f->wait_error)
+		return nf_error_set(f->wait_error, "fake runner broke");
+	for (size_t i = 0; i < f->nrunning; i++)
+		if (f->running[i].end < soonest)
+			soonest = f->running[i].end;
+	/* An interrupt due before anything else happens. */
+	if (f->nintr > 0 && f->intr_at[0] <= soonest && (deadline < 0 || f->intr_at[0] <= deadline)) {
+		if (f->intr_at[0] > f->clock->now)
+			f->clock->now = f->intr_at[0];
+		f->intr_at[0] = f->intr_at[1];
+		f->nintr--;
+		raise(SIGINT);
+		return NF_EINTR;
+	}
+	if (deadline >= 0 && deadline < soonest) {
+		if (deadline > f->clock->now)
+			f->clock->now = deadline;
+		return 0;
+	}
+	if (soonest == INT64_MAX)
+		ck_abort_msg("wait without deadline and nothing that ends");
+	if (soonest > f->clock->now)
+		f->clock->now = soonest;
+	for (size_t i = 0; i < f->nrunning && *n < max;) {
+		fjob *j = &f->running[i];
+
+		if (j->end != soonest) {
+			i++;
+			continue;
+		}
+		out[(*n)++] = (nf_job_result){ .node = j->node, .attempt = j->attempt,
+					       .exited = j->exited, .exit_code = j->code,
+					       .term_signal = j->sig, .wall_ms = j->end - j->start,
+					       .user_ms = 1, .sys_ms = 1, .max_rss_kb = 100 };
+		f->cpus_used -= f->cpus ? f->cpus[j->node] : 1;
+		*j = f->running[--f->nrunning];
+	}
+	return 0;
+}
+
+static int
+fake_signal(nf_runner *r, size_t node, int sig)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	if (!f->quiet) {
+		ck_assert_uint_lt(f->nsigs, MAX_LOG);
+		f->sigs[f->nsigs++] = (ev){ .node = node, .t = f->clock->now, .sig = sig };
+	}
+	for (size_t i = 0; i < f->nrunning; i++) {
+		fjob *j = &f->running[i];
+
+		if (j->node != node || j->end <= f->clock->now)
+			continue;
+		if (sig == SIGKILL || !j->ignore_term) {
+			j->end = f->clock->now;
+			j->exited = false;
+			j->sig = sig;
+		}
+		return 0;
+	}
+	return nf_error_set(NF_ENOTFOUND, "node %zu is not running", node);
+}
+
+static void
+fake_free(nf_runner *r)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	free(f->running);
+	free(f->script);
+	free(f->cpus);
+}
+
+static const nf_runner_ops fake_ops = { "fake", fake_start, fake_wait, fake_signal, fake_free };
+
+/* ---- hooks ---- */
+
+typedef struct harness {
+	tgraph *t;
+	fake_clock clock;
+	fake_runner fr;
+	nf_sched_opts opts;
+	nf_sched_hooks hooks;
+	nf_sched *s;
+	int *decision;               /* per node: NF_PREP_* or a negative error */
+	int *finish_fail;            /* per node: attempts (1-based) whose finish() fails; bitmask */
+	ev *states;
+	size_t nstates, states_cap;
+	bool quiet;
+	int ticks;
+	size_t cancel_node;          /* this node reaching cancel_state calls nf_sched_cancel */
+	nf_state cancel_state;
+	bool cancel_hard;
+} harness;
+
+static int
+h_prepare(void *ctx, const nf_node *node, int attempt, nf_job *job)
+{
+	harness *h = ctx;
+	int d = h->decision[node->id];
+
+	if (job->node != node->id || job->attempt != attempt)
+		ck_abort_msg("job not filled in for %s", node->name);
+	job->command = d == 100 ? "refuse" : "work";
+	job->log_path = "/nonexistent/log";
+	if (d == 100)
+		return NF_PREP_SPAWN;
+	if (d < 0)
+		return nf_error_set(d, "cannot prepare %s", node->name);
+	return d;
+}
+
+static int
+h_finish(void *ctx, const nf_node *node, const nf_job_result *res)
+{
+	harness *h = ctx;
+
+	if (!res->exited || res->exit_code != 0)
+		ck_abort_msg("finish() after a failed attempt");
+	if (h->finish_fail[node->id] & (1 << res->attempt))
+		return nf_error_set(NF_ENOTFOUND, "output 'out/%s' is missing", node->name);
+	return 0;
+}
+
+static void
+h_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+	   const char *reason, pid_t pgid)
+{
+	harness *h = ctx;
+
+	/* plain tests on hot paths: each passing ck_assert costs Check a write */
+	if (pgid != (st == NF_ST_RUNNING ? (pid_t)(1000 + node->id) : 0))
+		ck_abort_msg("pgid %d for %s %s", (int)pgid, node->name, nf_state_name(st));
+	if (res && res->attempt != attempt)
+		ck_abort_msg("attempt %d reported as %d", res->attempt, attempt);
+	if (node->id == h->cancel_node && st == h->cancel_state)
+		nf_sched_cancel(h->s, h->cancel_hard);
+	if (h->quiet)
+		return;
+	ev e = { .node = node->id, .t = h->clock.now, .attempt = attempt, .st = st };
+	if (reason)
+		snprintf(e.reason, sizeof(e.reason), "%s", reason);
+	NF_PUSH(h->states, h->nstates, h->states_cap, e);
+}
+
+static void
+h_on_tick(void *ctx)
+{
+	((harness *)ctx)->ticks++;
+}
+
+static harness *
+h_new(size_t n)
+{
+	harness *h = xcalloc(1, sizeof(*h));
+
+	h->t = tg_new(n);
+	h->clock.base.now_ms = fake_now;
+	h->fr.base.ops = &fake_ops;
+	h->fr.clock = &h->clock;
+	h->fr.script = xcalloc(n, sizeof(*h->fr.script));
+	h->fr.nnodes = n;
+	h->fr.cpus = xcalloc(n, sizeof(int));
+	h->decision = xcalloc(n, sizeof(int));
+	h->finish_fail = xcalloc(n, sizeof(int));
+	h->opts.slots = 1;
+	h->opts.seed = 42;
+	h->hooks = (nf_sched_hooks){ h, h_prepare, h_finish, h_on_state, h_on_tick };
+	h->cancel_node = (size_t)-1;
+	return h;
+}
+
+/* Runs the scheduler; returns nf_sched_run's code, the outcome in *status. */
+static int
+h_run(harness *h, nf_run_status *status)
+{
+	tg_crit(h->t);
+	for (size_t i = 0; i < h->t->g.nnodes; i++) {
+		int c = h->t->stages[i].opts.cpus;
+		h->fr.cpus[i] = c < 1 ? 1 : c > h->opts.slots ? h->opts.slots : c;
+	}
+	h->fr.quiet = h->quiet;
+	ck_assert_int_eq(nf_sched_new(&h->s, &h->t->g, &h->fr.base, &h->clock.base, &h->opts,
+				      &h->hooks), 0);
+	return nf_sched_run(h->s, status);
+}
+
+static void
+h_free(harness *h)
+{
+	nf_sched_free(h->s);
+	h->fr.base.ops->free(&h->fr.base);
+	tg_free(h->t);
+	free(h->decision);
+	free(h->finish_fail);
+	free(h->states);
+	free(h);
+}
+
+/* The last state event of node, or NULL. */
+static const ev *
+last_state(const harness *h, size_t node)
+{
+	for (size_t i = h->nstates; i-- > 0;)
+		if (h->states[i].node == node)
+			return &h->states[i];
+	return NULL;
+}
+
+/* The time node's attempt started; -1 when it did not. */
+static int64_t
+start_time(const harness *h, size_t node, int attempt)
+{
+	for (size_t i = 0; i < h->fr.nstarts; i++)
+		if (h->fr.starts[i].node == node && h->fr.starts[i].attempt == attempt)
+			return h->fr.starts[i].t;
+	return -1;
+}
+
+#define ck_state(h, node, st_) ck_assert_str_eq(nf_state_name(nf_sched_state((h)->s, node)), \
+						 nf_state_name(st_))
+#define ck_reason(h, node, r) ck_assert_str_eq(last_state(h, node)->reason, r)
+
+/* ---- tests ---- */
+
+START_TEST(test_names)
+{
+	nf_run_status rs;
+
+	ck_assert_str_eq(nf_state_name(NF_ST_WAITING), "waiting");
+	ck_assert_str_eq(nf_state_name(NF_ST_TIMED_OUT), "timed-out");
+	ck_assert_str_eq(nf_state_name(NF_ST_REJECTED), "rejected");
+	ck_assert_str_eq(nf_state_name(NF_ST__COUNT), "unknown");
+	ck_assert(!nf_state_is_final(NF_ST_RETRYING));
+	ck_assert(!nf_state_is_final(NF_ST_RUNNING));
+	ck_assert(nf_state_is_final(NF_ST_CACHED));
+	ck_assert(nf_state_is_final(NF_ST_SKIPPED));
+	ck_assert(nf_state_is_final(NF_ST_REJECTED));
+	ck_assert_str_eq(nf_run_status_name(NF_RUN_GATED), "gated");
+	ck_assert_str_eq(nf_run_status_name(NF_RUN_CRASHED), "crashed");
+	ck_assert_int_eq(nf_run_status_parse(&rs, "cancelled"), 0);
+	ck_assert_int_eq(rs, NF_RUN_CANCELLED);
+	ck_assert_int_eq(nf_run_status_parse(&rs, "done"), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "unknown run status 'done'");
+	ck_assert_int_eq(nf_run_status_exit_code(NF_RUN_SUCCEEDED), 0);
+	ck_assert_int_eq(nf_run_status_exit_code(NF_RUN_FAILED), 1);
+	ck_assert_int_eq(nf_run_status_exit_code(NF_RUN_GATED), 3);
+	ck_assert_int_eq(nf_run_status_exit_code(NF_RUN_CANCELLED), 130);
+}
+END_TEST
+
+START_TEST(test_backoff_formula)
+{
+	ck_assert_int_eq(nf_backoff_ms(1000, 60000, 1, 0.5), 0);
+	ck_assert_int_eq(nf_backoff_ms(1000, 60000, 2, 0.5), 500);
+	ck_assert_int_eq(nf_backoff_ms(1000, 60000, 3, 0.5), 1000);
+	ck_assert_int_eq(nf_backoff_ms(1000, 60000, 4, 0.25), 1000);
+	ck_assert_int_eq(nf_backoff_ms(1000, 5000, 5, 0.5), 2500);    /* 8000 capped at 5000 */
+	ck_assert_int_eq(nf_backoff_ms(1000, 5000, 2, 0.0), 0);
+	ck_assert_int_eq(nf_backoff_ms(0, 5000, 3, 0.5), 0);
+	ck_assert_int_lt(nf_backoff_ms(1000, 5000, 2, 0.99999999999), 1000);
+	ck_assert_int_ge(nf_backoff_ms(1000, 5000, 2, 0.99999999999), 999);
+	/* out-of-range draws are clamped */
+	ck_assert_int_eq(nf_backoff_ms(1000, 5000, 2, 7.0), 999);
+	ck_assert_int_eq(nf_backoff_ms(1000, 5000, 2, -1.0), 0);
+	/* huge attempts and bases neither overflow nor loop */
+	ck_assert_int_eq(nf_backoff_ms(1000, 300000, 1000000, 0.5), 150000);
+	ck_assert_int_eq(nf_backoff_ms(INT64_MAX / 2 + 1, 0, 70, 0.5), INT64_MAX / 2 + 1);
+	ck_assert_int_lt(nf_backoff_ms(INT64_MAX, 0, 3, 0.999999), INT64_MAX);
+	ck_assert_int_gt(nf_backoff_ms(INT64_MAX, 0, 3, 0.999999), 0);
+}
+END_TEST
+
+START_TEST(test_new_errors)
+{
+	tgraph *t = tg_new(1);
+	fake_clock c = { { fake_now }, 0 };
+	fake_runner fr = { .base.ops = &fake_ops, .clock = &c };
+	nf_sched_opts opts = { .slots = 0 };
+	nf_sched_hooks hooks = { .prepare = h_prepare };
+	nf_sched *s = (nf_sched *)1;
+
+	ck_assert_int_eq(nf_sched_new(&s, &t->g, &fr.base, &c.base, &opts, &hooks), NF_EINVALID);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(nf_error_last(), "invalid number of slots 0 (must be at least 1)");
+	opts.slots = 2;
+	hooks.prepare = NULL;
+	ck_assert_int_eq(nf_sched_new(&s, &t->g, &fr.base, &c.base, &opts, &hooks), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "scheduler needs a prepare hook");
+	ck_assert_int_eq(nf_sched_new(&s, NULL, &fr.base, &c.base, &opts, &hooks), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "scheduler needs a graph, a runner, options and hooks");
+	nf_sched_free(NULL);
+	tg_free(t);
+}
+END_TEST
+
+/* A long chain's head starts before a short branch even when the branch has a lower id. */
+START_TEST(test_critical_path)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	tg_edge(h->t, 1, 2);
+	tg_edge(h->t, 2, 3);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_int_eq(h->t->g.nodes[1].crit, 3);
+	ck_assert_uint_eq(h->fr.nstarts, 4);
+	/* head, mid (crit 2), then short and tail tie at crit 1: lower id first */
+	ck_assert_uint_eq(h->fr.starts[0].node, 1);
+	ck_assert_uint_eq(h->fr.starts[1].node, 2);
+	ck_assert_uint_eq(h->fr.starts[2].node, 0);
+	ck_assert_uint_eq(h->fr.starts[3].node, 3);
+	ck_assert_int_eq(h->fr.starts[3].t, 30);
+	ck_assert_int_eq(h->clock.now, 40);
+	for (size_t i = 0; i < 4; i++) {
+		ck_state(h, i, NF_ST_SUCCEEDED);
+		ck_assert_int_eq(nf_sched_attempts(h->s, i), 1);
+	}
+	ck_assert_int_gt(h->ticks, 0);
+	h_free(h);
+}
+END_TEST
+
+/* -j 2: a cpus=2 node runs alone; a cpus=4 node still runs (alone), no deadlock. */
+START_TEST(test_slots_cpus)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->t->stages[0].opts.cpus = 2;
+	h->t->stages[3].opts.cpus = 4;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	/* crit: n3 = 4, n0 = 2, n1 = n2 = 1 */
+	ck_assert_int_eq(start_time(h, 3, 1), 0);
+	ck_assert_int_eq(start_time(h, 0, 1), 10);
+	ck_assert_int_eq(start_time(h, 1, 1), 20);
+	ck_assert_int_eq(start_time(h, 2, 1), 20);
+	ck_assert_int_eq(h->fr.max_cpus_used, 2);
+	h_free(h);
+}
+END_TEST
+
+/* Three one-cpu nodes with -j 2: two at once, the third when one ends. */
+START_TEST(test_slots_parallel)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->fr.script[0][0] = (step){ 30, 0, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(start_time(h, 0, 1), 0);
+	ck_assert_int_eq(start_time(h, 1, 1), 0);
+	ck_assert_int_eq(start_time(h, 2, 1), 10);
+	ck_assert_int_eq(h->clock.now, 30);
+	h_free(h);
+}
+END_TEST
+
+/* Fails twice, succeeds on the third attempt; back-off spacing is exact for a seed. */
+static void
+run_backoff(uint64_t seed, int64_t *t2, int64_t *t3)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+
+	h->opts.seed = seed;
+	h->t->stages[0].opts.retries = 2;
+	h->t->stages[0].opts.backoff_ms = 1000;
+	h->t->stages[0].opts.backoff_max_ms = 60000;
+	h->fr.script[0][0] = (step){ 10, 1, 0, false };
+	h->fr.script[0][1] = (step){ 10, 1, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 3);
+	ck_assert_int_eq(start_time(h, 0, 1), 0);
+	*t2 = start_time(h, 0, 2);
+	*t3 = start_time(h, 0, 3);
+	/* the attempt end was reported as RETRYING with its reason */
+	ck_assert_int_eq(h->states[1].st, NF_ST_RUNNING);
+	ck_assert_int_eq(h->states[2].st, NF_ST_RETRYING);
+	ck_assert_str_eq(h->states[2].reason, "exit 1");
+	ck_assert_int_eq(h->states[2].t, 10);
+	ck_assert_int_eq(h->states[3].st, NF_ST_READY);
+	ck_assert_int_eq(h->states[3].t, *t2);
+	ck_assert_int_ge(*t2 - 10, 0);
+	ck_assert_int_lt(*t2 - 10, 1000);      /* attempt 2: jitter over 1s */
+	ck_assert_int_ge(*t3 - (*t2 + 10), 0);
+	ck_assert_int_lt(*t3 - (*t2 + 10), 2000);   /* attempt 3: over 2s */
+	h_free(h);
+}
+
+START_TEST(test_backoff_timing)
+{
+	int64_t a2, a3, b2, b3, c2, c3;
+
+	run_backoff(42, &a2, &a3);
+	run_backoff(42, &b2, &b3);
+	run_backoff(7, &c2, &c3);
+	ck_assert_int_eq(a2, b2);
+	ck_assert_int_eq(a3, b3);
+	ck_assert(a2 != c2 || a3 != c3);
+	/* splitmix64 from seed 42: draws 0.741..., 0.159... */
+	ck_assert_int_eq(a2, 10 + 741);
+	ck_assert_int_eq(a3, a2 + 10 + 319);
+}
+END_TEST
+
+/* SIGTERM at the timeout, SIGKILL after the grace when TERM is ignored. */
+START_TEST(test_timeout_kill)
+{
+	static int codes[] = { 3 };
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->t->stages[0].opts.timeout_ms = 1000;
+	h->t->stages[0].opts.grace_ms = 500;
+	h->t->stages[0].opts.retries = 1;
+	h->t->stages[0].opts.nretry_on = 1;
+	h->t->stages[0].opts.retry_on = codes;   /* so the timeout is not retried */
+	h->fr.script[0][0] = (step){ -1, 0, 0, true };
+	tg_edge(h->t, 0, 1);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_assert_uint_eq(h->fr.nsigs, 2);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[0].t, 1000);
+	ck_assert_int_eq(h->fr.sigs[1].sig, SIGKILL);
+	ck_assert_int_eq(h->fr.sigs[1].t, 1500);
+	ck_state(h, 0, NF_ST_TIMED_OUT);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 1);
+	ck_assert_str_eq(last_state(h, 0)->reason, "timed out after 1s");
+	ck_state(h, 1, NF_ST_SKIPPED);
+	ck_reason(h, 1, "needs failed stage n0");
+	h_free(h);
+}
+END_TEST
+
+/* A job that obeys SIGTERM gets no SIGKILL; a timed-out attempt is retried by default. */
+START_TEST(test_timeout_retry)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+
+	h->t->stages[0].opts.timeout_ms = 1000;
+	h->t->stages[0].opts.retries = 1;
+	h->fr.script[0][0] = (step){ -1, 0, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.nsigs, 1);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 2);
+	ck_assert_int_eq(start_time(h, 0, 2), 1000);   /* no back-off configured */
+	ck_assert_str_eq(h->states[2].reason, "timed out after 1s");
+	ck_assert_int_eq(h->states[2].st, NF_ST_RETRYING);
+	h_free(h);
+}
+END_TEST
+
+/* retry_on: a listed code is retried, another is not; a signal is not either. */
+START_TEST(test_retry_on)
+{
+	static int codes[] = { 75, 76 };
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	for (int i = 0; i < 2; i++) {
+		h->t->stages[i].opts.retries = 3;
+		h->t->stages[i].opts.nretry_on = 2;
+		h->t->stages[i].opts.retry_on = codes;
+	}
+	h->opts.keep_going = true;
+	h->fr.script[0][0] = (step){ 10, 75, 0, false };
+	h->fr.script[0][1] = (step){ 10, 1, 0, false };
+	h->fr.script[1][0] = (step){ 10, 0, SIGSEGV, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_FAILED);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 2);
+	ck_reason(h, 0, "exit 1");
+	ck_state(h, 1, NF_ST_FAILED);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 1), 1);
+	ck_reason(h, 1, "killed by SIGSEGV");
+	h_free(h);
+}
+END_TEST
+
+/* Runs out of retries: the final state carries the last attempt's reason. */
+START_TEST(test_retries_exhausted)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+
+	h->t->stages[0].opts.retries = 2;
+	for (int a = 0; a < 3; a++)
+		h->fr.script[0][a] = (step){ 10, 2 + a, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 3);
+	ck_reason(h, 0, "exit 4");
+	ck_assert_int_eq(last_state(h, 0)->attempt, 3);
+	h_free(h);
+}
+END_TEST
+
+/* n0 fails; n1 needs n0, n2 needs n1; n3 is long and independent; n4 waits for a slot. */
+static harness *
+keep_going_graph(bool keep_going)
+{
+	harness *h = h_new(5);
+
+	h->opts.slots = 2;
+	h->opts.keep_going = keep_going;
+	tg_edge(h->t, 0, 1);
+	tg_edge(h->t, 1, 2);
+	h->fr.script[0][0] = (step){ 10, 1, 0, false };
+	h->fr.script[3][0] = (step){ 100, 0, 0, false };
+	return h;
+}
+
+START_TEST(test_stop_after_failure)
+{
+	harness *h = keep_going_graph(false);
+	nf_run_status st;
+
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_FAILED);
+	ck_reason(h, 0, "exit 1");
+	ck_state(h, 1, NF_ST_SKIPPED);
+	ck_reason(h, 1, "needs failed stage n0");
+	ck_state(h, 2, NF_ST_SKIPPED);
+	ck_reason(h, 2, "needs failed stage n0");
+	ck_state(h, 3, NF_ST_SUCCEEDED);   /* running ones finish */
+	ck_state(h, 4, NF_ST_SKIPPED);
+	ck_reason(h, 4, "run stopped after failure of n0");
+	ck_assert_int_eq(start_time(h, 4, 1), -1);
+	ck_assert_int_eq(h->clock.now, 100);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_keep_going)
+{
+	harness *h = keep_going_graph(true);
+	nf_run_status st;
+
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 1, NF_ST_SKIPPED);
+	ck_reason(h, 1, "needs failed stage n0");
+	ck_state(h, 2, NF_ST_SKIPPED);
+	ck_state(h, 3, NF_ST_SUCCEEDED);
+	ck_state(h, 4, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(start_time(h, 4, 1), 10);
+	h_free(h);
+}
+END_TEST
+
+/* A node waiting for its retry when another fails for good is not retried. */
+START_TEST(test_stop_while_retrying)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->t->stages[0].opts.retries = 1;
+	h->t->stages[0].opts.backoff_ms = 100000;
+	h->fr.script[0][0] = (step){ 5, 9, 0, false };
+	h->fr.script[1][0] = (step){ 10, 1, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_FAILED);
+	ck_reason(h, 0, "not retried: run stopped after failure of n1");
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 1);
+	ck_assert_int_eq(h->clock.now, 10);   /* no wait for the stale back-off timer */
+	h_free(h);
+}
+END_TEST
+
+/* A gate that says no skips what follows; the run is GATED; independent work goes on. */
+START_TEST(test_gate_rejected)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	tg_name(h->t, 0, "promote");
+	h->t->stages[0].kind = NF_GATE;
+	h->decision[0] = NF_PREP_REJECTED;
+	tg_edge(h->t, 0, 1);
+	tg_edge(h->t, 1, 2);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_GATED);
+	ck_state(h, 0, NF_ST_REJECTED);
+	ck_state(h, 1, NF_ST_SKIPPED);
+	ck_reason(h, 1, "gate promote rejected");
+	ck_state(h, 2, NF_ST_SKIPPED);
+	ck_reason(h, 2, "gate promote rejected");
+	ck_state(h, 3, NF_ST_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.nstarts, 1);
+	h_free(h);
+}
+END_TEST
+
+/* Gate passes and cache hits finish without a process and release their users. */
+START_TEST(test_no_process)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->decision[0] = NF_PREP_CACHED;
+	h->decision[1] = NF_PREP_SUCCEEDED;
+	tg_edge(h->t, 0, 1);
+	tg_edge(h->t, 1, 2);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_state(h, 0, NF_ST_CACHED);
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_state(h, 2, NF_ST_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.nstarts, 1);
+	ck_assert_uint_eq(h->fr.starts[0].node, 2);
+	h_free(h);
+}
+END_TEST
+
+/* All cached: no wait at all, one final tick. */
+START_TEST(test_all_cached)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->decision[0] = h->decision[1] = NF_PREP_CACHED;
+	tg_edge(h->t, 0, 1);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_int_eq(h->ticks, 1);
+	h_free(h);
+}
+END_TEST
+
+/* prepare() and start() failures fail the node at once, without retries. */
+START_TEST(test_prepare_errors)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->opts.keep_going = true;
+	for (int i = 0; i < 3; i++)
+		h->t->stages[i].opts.retries = 3;
+	h->decision[0] = NF_EIO;
+	h->decision[1] = 100;     /* the fake runner refuses to start it */
+	h->decision[2] = 42;      /* not a decision */
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_FAILED);
+	ck_reason(h, 0, "cannot prepare n0");
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 1);
+	ck_state(h, 1, NF_ST_FAILED);
+	ck_reason(h, 1, "cannot spawn for test");
+	ck_state(h, 2, NF_ST_FAILED);
+	ck_reason(h, 2, "prepare returned an unknown decision 42");
+	h_free(h);
+}
+END_TEST
+
+/* finish() failing (a missing output) fails the attempt; it is retried like any failure. */
+START_TEST(test_finish_failure)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+
+	h->t->stages[0].opts.retries = 1;
+	h->finish_fail[0] = 1 << 1;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 2);
+	ck_assert_int_eq(h->states[2].st, NF_ST_RETRYING);
+	ck_assert_str_eq(h->states[2].reason, "output 'out/n0' is missing");
+	h_free(h);
+}
+END_TEST
+
+/* Unselected nodes are skipped and count as satisfied for their users. */
+START_TEST(test_not_selected)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+	bool sel[3] = { false, true, false };
+
+	h->opts.selected = sel;
+	tg_edge(h->t, 0, 1);
+	tg_edge(h->t, 1, 2);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_state(h, 0, NF_ST_SKIPPED);
+	ck_reason(h, 0, "not selected");
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_state(h, 2, NF_ST_SKIPPED);
+	ck_reason(h, 2, "not selected");
+	ck_assert_uint_eq(h->fr.nstarts, 1);
+	h_free(h);
+}
+END_TEST
+
+/* Cancel from a hook: TERM to the running ones, KILL after the grace to one that ignores
+ * it, pending nodes cancelled, the run CANCELLED. */
+START_TEST(test_cancel)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->opts.slots = 3;
+	h->t->stages[0].opts.grace_ms = 300;
+	h->fr.script[0][0] = (step){ -1, 0, 0, true };
+	h->fr.script[1][0] = (step){ 5, 0, 0, false };
+	h->fr.script[2][0] = (step){ 1000, 0, 0, false };
+	tg_edge(h->t, 2, 3);
+	h->cancel_node = 1;         /* when n1 succeeds, at 5 */
+	h->cancel_state = NF_ST_SUCCEEDED;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_state(h, 0, NF_ST_CANCELLED);
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_state(h, 2, NF_ST_CANCELLED);
+	ck_state(h, 3, NF_ST_CANCELLED);
+	ck_reason(h, 3, "cancelled");
+	ck_assert_uint_eq(h->fr.nsigs, 3);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[0].t, 5);
+	ck_assert_int_eq(h->fr.sigs[1].sig, SIGTERM);
+	ck_assert_uint_eq(h->fr.sigs[2].node, 0);
+	ck_assert_int_eq(h->fr.sigs[2].sig, SIGKILL);
+	ck_assert_int_eq(h->fr.sigs[2].t, 305);
+	ck_assert_int_eq(h->clock.now, 305);
+	/* the cancelled attempts carry their result */
+	ck_assert_int_eq(last_state(h, 0)->t, 305);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_cancel_hard)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->fr.script[0][0] = (step){ -1, 0, 0, true };
+	h->cancel_node = 1;
+	h->cancel_state = NF_ST_RUNNING;
+	h->cancel_hard = true;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_assert_uint_eq(h->fr.nsigs, 2);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGKILL);
+	ck_assert_int_eq(h->fr.sigs[1].sig, SIGKILL);
+	ck_assert_int_eq(h->clock.now, 0);
+	h_free(h);
+}
+END_TEST
+
+/* Cancel before the run: nothing starts. */
+START_TEST(test_cancel_before)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	tg_crit(h->t);
+	ck_assert_int_eq(nf_sched_new(&h->s, &h->t->g, &h->fr.base, &h->clock.base, &h->opts,
+				      &h->hooks), 0);
+	nf_sched_cancel(h->s, false);
+	ck_assert_int_eq(nf_sched_run(h->s, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_assert_uint_eq(h->fr.nstarts, 0);
+	ck_state(h, 0, NF_ST_CANCELLED);
+	ck_state(h, 1, NF_ST_CANCELLED);
+	ck_assert_int_eq(nf_sched_run(h->s, &st), NF_ERROR);
+	ck_assert_str_eq(nf_error_last(), "a scheduler runs only once");
+	h_free(h);
+}
+END_TEST
+
+/* SIGINT: the first one cancels with TERM, the second kills at once. */
+START_TEST(test_interrupts)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	ck_assert_int_eq(nf_signals_install(), 0);
+	h->opts.slots = 2;
+	h->t->stages[0].opts.grace_ms = 10000;
+	h->fr.script[0][0] = (step){ -1, 0, 0, true };
+	h->fr.script[1][0] = (step){ -1, 0, 0, true };
+	h->fr.intr_at[0] = 100;
+	h->fr.intr_at[1] = 200;
+	h->fr.nintr = 2;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_assert_uint_eq(h->fr.nsigs, 4);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[0].t, 100);
+	ck_assert_int_eq(h->fr.sigs[2].sig, SIGKILL);
+	ck_assert_int_eq(h->fr.sigs[2].t, 200);
+	ck_assert_int_eq(h->fr.sigs[3].sig, SIGKILL);
+	ck_assert_int_eq(h->clock.now, 200);
+	ck_state(h, 0, NF_ST_CANCELLED);
+	ck_assert_int_eq(nf_signals_take(), 0);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_runner_error)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+
+	h->fr.wait_error = NF_EIO;
+	ck_assert_int_eq(h_run(h, &st), NF_EIO);
+	ck_assert_str_eq(nf_error_last(), "fake runner broke");
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_cycle)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	/* built by hand past tg_crit, which wants forward edges */
+	tg_edge(h->t, 1, 2);
+	tg_edge(h->t, 2, 1);
+	ck_assert_int_eq(nf_sched_new(&h->s, &h->t->g, &h->fr.base, &h->clock.base, &h->opts,
+				      &h->hooks), 0);
+	ck_assert_int_eq(nf_sched_run(h->s, &st), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "2 nodes can never start (a dependency cycle?)");
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_big_chain)
+{
+	size_t n = 100000;
+	harness *h = h_new(n);
+	nf_run_status st;
+
+	h->quiet = true;
+	h->opts.slots = 4;
+	for (size_t i = 1; i < n; i++)
+		tg_edge(h->t, i - 1, i);
+	h->fr.script[n / 2][0] = (step){ 1, 0, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.total_starts, n);
+	ck_assert_int_eq(h->clock.now, (int64_t)(n - 1) * 10 + 1);
+	ck_state(h, n - 1, NF_ST_SUCCEEDED);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_big_wide)
+{
+	size_t n = 100000;
+	harness *h = h_new(n + 1);
+	nf_run_status st;
+
+	h->quiet = true;
+	h->opts.slots = 8;
+	h->opts.keep_going = true;
+	for (size_t i = 1; i <= n; i++)
+		tg_edge(h->t, 0, i);
+	h->fr.script[7][0] = (step){ 10, 1, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_assert_uint_eq(h->fr.total_starts, n + 1);
+	ck_assert_int_eq(h->fr.max_cpus_used, 8);
+	ck_state(h, 7, NF_ST_FAILED);
+	ck_state(h, n, NF_ST_SUCCEEDED);
+	h_free(h);
+}
+END_TEST
+
+static Suite *
+sched_suite(void)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_backoff_formula);
+	tcase_add_test(tc, test_new_errors);
+	tcase_add_test(tc, test_critical_path);
+	tcase_add_test(tc, test_slots_cpus);
+	tcase_add_test(tc, test_slots_parallel);
+	tcase_add_test(tc, test_backoff_timing);
+	tcase_add_test(tc, test_timeout_kill);
+	tcase_add_test(tc, test_timeout_retry);
+	tcase_add_test(tc, test_retry_on);
+	tcase_add_test(tc, test_retries_exhausted);
+	tcase_add_test(tc, test_stop_after_failure);
+	tcase_add_test(tc, test_keep_going);
+	tcase_add_test(tc, test_stop_while_retrying);
+	tcase_add_test(tc, test_gate_rejected);
+	tcase_add_test(tc, test_no_process);
+	tcase_add_test(tc, test_all_cached);
+	tcase_add_test(tc, test_prepare_errors);
+	tcase_add_test(tc, test_finish_failure);
+	tcase_add_test(tc, test_not_selected);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_cancel_hard);
+	tcase_add_test(tc, test_cancel_before);
+	tcase_add_test(tc, test_interrupts);
+	tcase_add_test(tc, test_runner_error);
+	tcase_add_test(tc, test_cycle);
+	tcase_add_test(tc, test_big_chain);
+	tcase_add_test(tc, test_big_wide);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(sched_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
