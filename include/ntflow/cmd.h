@@ -43,5 +43,8 @@ extern const size_t nf_ncommands;
 /* commands */
 extern const nf_cmd nf_cmd_validate;
 extern const nf_cmd nf_cmd_graph;
+extern const nf_cmd nf_cmd_runs;
+extern const nf_cmd nf_cmd_show;
+extern const nf_cmd nf_cmd_logs;
 
 #endif

@@ -46,6 +46,9 @@ int nf_store_run_begin(nf_store *st, nf_run_info *info);
 int nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status);
 int nf_store_run_get(nf_store *st, int64_t id, nf_run_info *out);     /* NF_ENOTFOUND */
 int nf_store_run_last(nf_store *st, int64_t *id);                      /* NF_ENOTFOUND when none */
+/* The run a command's RUN operand names: NULL for the last run, else its id. NF_ENOTFOUND
+ * ("no runs yet", "no run 42"), NF_EINVALID ("'x' is not a run id"). */
+int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
 /* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
 int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
 void nf_run_info_list_free(nf_run_info *runs, size_t n);
@@ -75,6 +78,9 @@ int nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g);
 int nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state state,
 			int attempt, const nf_job_result *res, const char *reason, pid_t pgid,
 			const char *log_path, int64_t now_ms);
+/* One node of a run by its name, as nf_store_node_list gives it (for `logs -f`, which asks
+ * once a second). NF_ENOTFOUND. */
+int nf_store_node_get(nf_store *st, int64_t run_id, const char *node, nf_node_info *out);
 /* All nodes of a run in topological order. */
 int nf_store_node_list(nf_store *st, int64_t run_id, nf_node_info **out, size_t *n);
 void nf_node_info_list_free(nf_node_info *nodes, size_t n);

@@ -270,6 +270,28 @@ nf_store_node_list(nf_store *st, int64_t run_id, nf_node_info **out, size_t *n)
 }
 
 int
+nf_store_node_get(nf_store *st, int64_t run_id, const char *node, nf_node_info *out)
+{
+	sqlite3_stmt *q;
+	int rc, err = 0;
+
+	*out = (nf_node_info){ 0 };
+	if (!(q = nf_store__stmt(st, SQL_NODE_GET)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		node_from_row(out, q);
+	else if (rc == SQLITE_DONE)
+		err = nf_error_set(NF_ENOTFOUND, "run %lld has no stage '%s'", (long long)run_id, node);
+	else
+		err = nf_store__error(st, rc, "cannot read the stage");
+	sqlite3_reset(q);
+	return err;
+}
+
+int
 nf_store_attempt_list(nf_store *st, int64_t run_id, const char *node, nf_node_info **out, size_t *n)
 {
 	sqlite3_stmt *q;

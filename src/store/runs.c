@@ -3,6 +3,7 @@
 #include "config.h"
 #include "ntflow/store.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -186,5 +187,27 @@ nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n)
 	}
 	*out = runs;
 	*n = count;
+	return 0;
+}
+
+int
+nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id)
+{
+	nf_run_info r;
+	char *end;
+	long long v;
+	int err;
+
+	*id = 0;
+	if (!arg)
+		return nf_store_run_last(st, id);
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1)
+		return nf_error_set(NF_EINVALID, "'%s' is not a run id", arg);
+	if ((err = nf_store_run_get(st, v, &r)) < 0)
+		return err;
+	nf_run_info_release(&r);
+	*id = v;
 	return 0;
 }

@@ -133,6 +133,10 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT " NODE_COLS " FROM nodes n"
 		" LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
 		" WHERE n.run_id = ? ORDER BY n.seq",
+	[SQL_NODE_GET] =
+		"SELECT " NODE_COLS " FROM nodes n"
+		" LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" WHERE n.run_id = ? AND n.name = ?",
 	[SQL_ATTEMPT_LIST] =
 		"SELECT n.name, n.stage, n.instance, n.kind, a.state, a.attempt, a.exit_code,"
 		" a.term_signal, a.started_ms, a.finished_ms, a.wall_ms, a.user_ms, a.sys_ms,"

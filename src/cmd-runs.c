@@ -1,0 +1,220 @@
+/* cmd-runs.c: `ntflow runs`, the runs recorded in the workspace, newest first, as a table
+ * or as a JSON array. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/store.h"
+
+/* "0123abc", "0123abc+dirty", or "-" outside git. */
+static void
+short_commit(char *out, size_t size, const nf_run_info *r)
+{
+	if (!r->commit || !*r->commit)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%.7s%s", r->commit, r->dirty ? "+dirty" : "");
+}
+
+/* How long the run took, or has taken so far; a crashed run's end is unknown. */
+static int64_t
+run_duration_ms(const nf_run_info *r)
+{
+	if (r->status == NF_RUN_CRASHED)
+		return -1;
+	if (r->status == NF_RUN_RUNNING)
+		return nf_now_realtime_ms() - r->started_ms;
+	return r->finished_ms >= r->started_ms ? r->finished_ms - r->started_ms : -1;
+}
+
+static void
+print_table(const nf_run_info *runs, size_t n)
+{
+	enum { NCOLS = 7 };
+	static const char *const head[NCOLS] = {
+		"ID", "PIPELINE", "TRIGGER", "COMMIT", "STATUS", "STARTED", "DURATION",
+	};
+	char **cells = xcalloc(n * NCOLS, sizeof(*cells));
+	size_t width[NCOLS];
+
+	for (size_t c = 0; c < NCOLS; c++)
+		width[c] = strlen(head[c]);
+	for (size_t i = 0; i < n; i++) {
+		const nf_run_info *r = &runs[i];
+		char commit[64], started[32], dur[32] = "-";
+		int64_t d = run_duration_ms(r);
+		char **row = &cells[i * NCOLS];
+
+		short_commit(commit, sizeof(commit), r);
+		nf_store_fmt_local_time(started, sizeof(started), r->started_ms);
+		if (d >= 0)
+			nf_format_duration(dur, sizeof(dur), d);
+		row[0] = xasprintf("%lld", (long long)r->id);
+		row[1] = xstrdup(r->pipeline);
+		row[2] = xstrdup(r->trigger);
+		row[3] = xstrdup(commit);
+		row[4] = xstrdup(nf_run_status_name(r->status));
+		row[5] = xstrdup(started);
+		row[6] = xstrdup(dur);
+		for (size_t c = 0; c < NCOLS; c++)
+			if (strlen(row[c]) > width[c])
+				width[c] = strlen(row[c]);
+	}
+	for (size_t i = 0; i <= n; i++) {
+		for (size_t c = 0; c < NCOLS; c++) {
+			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
+
+			/* The id is right-aligned, the last column is not padded. */
+			if (c == 0)
+				printf("%*s", (int)width[c], cell);
+			else if (c == NCOLS - 1)
+				printf("  %s", cell);
+			else
+				printf("  %-*s", (int)width[c], cell);
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < n * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static void
+add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static void
+print_json(const nf_run_info *runs, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *text;
+
+	for (size_t i = 0; i < n; i++) {
+		const nf_run_info *r = &runs[i];
+		cJSON *o = cJSON_CreateObject();
+		int64_t d = run_duration_ms(r);
+
+		cJSON_AddNumberToObject(o, "id", (double)r->id);
+		cJSON_AddStringToObject(o, "pipeline", r->pipeline);
+		cJSON_AddStringToObject(o, "file", r->file);
+		cJSON_AddStringToObject(o, "trigger", r->trigger);
+		cJSON_AddStringToObject(o, "logical_date", r->logical_date);
+		if (r->commit)
+			cJSON_AddStringToObject(o, "commit", r->commit);
+		else
+			cJSON_AddNullToObject(o, "commit");
+		cJSON_AddBoolToObject(o, "dirty", r->dirty);
+		cJSON_AddStringToObject(o, "status", nf_run_status_name(r->status));
+		add_time(o, "started", r->started_ms);
+		add_time(o, "finished", r->finished_ms);
+		if (d >= 0 && r->status != NF_RUN_RUNNING)
+			cJSON_AddNumberToObject(o, "duration_ms", (double)d);
+		else
+			cJSON_AddNullToObject(o, "duration_ms");
+		cJSON_AddNumberToObject(o, "nodes", r->nnodes);
+		cJSON_AddNumberToObject(o, "done", r->ndone);
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_Print(arr);
+	printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(arr);
+}
+
+static int
+cmd_runs_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",  no_argument,       NULL, 'J' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "state", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL;
+	nf_store *st = NULL;
+	char *dir = NULL, *end;
+	nf_run_info *runs = NULL;
+	size_t n = 0;
+	bool json = false;
+	long limit = 0;
+	int c, rc = NF_EXIT_FAILED;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_runs, argc, argv, "n:", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'J':
+			json = true;
+			break;
+		case 'n':
+			errno = 0;
+			limit = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || limit < 1 || limit > 1000000000) {
+				fprintf(stderr, "ntflow runs: --limit needs a positive number, not '%s'\n", optarg);
+				return NF_EXIT_USAGE;
+			}
+			break;
+		case 'S':
+			state = optarg;
+			break;
+		default:
+			return NF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ntflow runs: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_usage(&nf_cmd_runs, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		nf_cmd_error("%s", *line);
+	if (nf_store_run_list(st, (int)limit, &runs, &n) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (n == 0) {
+		nf_cmd_error("no runs yet in %s", dir);
+		goto done;
+	}
+	if (json)
+		print_json(runs, n);
+	else
+		print_table(runs, n);
+	rc = NF_EXIT_OK;
+done:
+	nf_run_info_list_free(runs, n);
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_runs = {
+	.name    = "runs",
+	.usage   = "runs [--json] [--limit N] [--state DIR]",
+	.summary = "List the recorded runs, newest first.",
+	.help    =
+		"Prints one line per run: id, pipeline, trigger, commit (7 characters, +dirty when\n"
+		"the tree had changes, - outside git), status, start (local time) and duration.\n\n"
+		"  --json         a JSON array of runs (times in UTC, ISO 8601)\n"
+		"  -n, --limit N  only the newest N runs\n"
+		"  --state DIR    the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"                 root of the git repository holding the current directory)\n",
+	.exec    = cmd_runs_exec,
+};

@@ -1,0 +1,362 @@
+/* cmd-show.c: `ntflow show`, one run (the last by default): its record, a table of its
+ * nodes with their resource use, and their metrics; or the same as one JSON object. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/store.h"
+
+/* Everything show prints about a run, read once. */
+typedef struct show_data {
+	nf_run_info run;
+	nf_node_info *nodes;
+	size_t nnodes;
+	nf_metric *metrics;
+	size_t nmetrics;
+} show_data;
+
+/* A node's wall time: the latest attempt's, or the time so far while it runs. */
+static int64_t
+node_wall_ms(const nf_node_info *n)
+{
+	if (n->state == NF_ST_RUNNING && n->wall_ms == 0 && n->started_ms > 0)
+		return nf_now_realtime_ms() - n->started_ms;
+	return n->wall_ms;
+}
+
+static void
+fmt_rss(char *out, size_t size, long kb)
+{
+	if (kb < 1024)
+		snprintf(out, size, "%ldK", kb);
+	else if (kb < 1024L * 1024)
+		snprintf(out, size, "%.1fM", kb / 1024.0);
+	else
+		snprintf(out, size, "%.1fG", kb / (1024.0 * 1024.0));
+}
+
+/* "seed=42 rows=20000" from the params object; the raw text when it is not one. */
+static char *
+params_line(const char *json)
+{
+	cJSON *o = cJSON_Parse(json ? json : "{}");
+	nf_buf b = NF_BUF_INIT;
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return xstrdup(json ? json : "");
+	}
+	for (cJSON *it = o->child; it; it = it->next) {
+		if (b.len)
+			nf_buf_putc(&b, ' ');
+		if (cJSON_IsString(it)) {
+			nf_buf_printf(&b, "%s=%s", it->string, it->valuestring);
+		} else {
+			char *v = cJSON_PrintUnformatted(it);
+
+			nf_buf_printf(&b, "%s=%s", it->string, v);
+			cJSON_free(v);
+		}
+	}
+	cJSON_Delete(o);
+	if (!b.len)
+		nf_buf_puts(&b, "-");
+	return nf_buf_detach(&b);
+}
+
+static void
+print_header(const nf_run_info *r)
+{
+	char t[32], dur[32];
+	char *params = params_line(r->params_json);
+
+	printf("run       %lld\n", (long long)r->id);
+	printf("pipeline  %s", r->pipeline);
+	if (r->file && *r->file)
+		printf(" (%s)", r->file);
+	printf("\nstatus    %s\n", nf_run_status_name(r->status));
+	printf("trigger   %s\n", r->trigger);
+	printf("date      %s\n", r->logical_date && *r->logical_date ? r->logical_date : "-");
+	printf("commit    %s\n", r->commit ? r->commit : "- (not in git)");
+	printf("dirty     %s\n", r->dirty ? "yes" : "no");
+	printf("params    %s\n", params);
+	nf_store_fmt_local_time(t, sizeof(t), r->started_ms);
+	printf("started   %s\n", t);
+	nf_store_fmt_local_time(t, sizeof(t), r->finished_ms);
+	printf("finished  %s\n", r->status == NF_RUN_RUNNING ? "- (running)" : t);
+	if (r->status == NF_RUN_RUNNING)
+		nf_format_duration(dur, sizeof(dur), nf_now_realtime_ms() - r->started_ms);
+	else if (r->status != NF_RUN_CRASHED && r->finished_ms >= r->started_ms)
+		nf_format_duration(dur, sizeof(dur), r->finished_ms - r->started_ms);
+	else
+		snprintf(dur, sizeof(dur), "-");
+	printf("duration  %s\n", dur);
+	free(params);
+}
+
+static void
+print_nodes(const show_data *d)
+{
+	enum { NCOLS = 8 };
+	static const char *const head[NCOLS] = {
+		"STAGE", "STATE", "ATTEMPTS", "EXIT", "WALL", "CPU", "MAXRSS", "LOG",
+	};
+	char **cells = xcalloc(d->nnodes * NCOLS, sizeof(*cells));
+	size_t width[NCOLS];
+	bool any_reason = false;
+
+	for (size_t c = 0; c < NCOLS; c++)
+		width[c] = strlen(head[c]);
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const nf_node_info *n = &d->nodes[i];
+		char **row = &cells[i * NCOLS];
+		char buf[64];
+		bool ran = n->attempts > 0;
+
+		row[0] = xstrdup(n->name);
+		row[1] = xstrdup(nf_state_name(n->state));
+		row[2] = xasprintf("%d", n->attempts);
+		if (n->exit_code >= 0)
+			row[3] = xasprintf("%d", n->exit_code);
+		else if (n->term_signal > 0) {
+			nf_store_fmt_signal(buf, sizeof(buf), n->term_signal);
+			row[3] = xstrdup(buf);
+		} else
+			row[3] = xstrdup("-");
+		nf_format_duration(buf, sizeof(buf), node_wall_ms(n));
+		row[4] = xstrdup(ran ? buf : "-");
+		nf_format_duration(buf, sizeof(buf), n->user_ms + n->sys_ms);
+		row[5] = xstrdup(ran && n->state != NF_ST_RUNNING ? buf : "-");
+		fmt_rss(buf, sizeof(buf), n->max_rss_kb);
+		row[6] = xstrdup(ran && n->max_rss_kb > 0 ? buf : "-");
+		row[7] = xstrdup(n->log_path ? n->log_path : "-");
+		for (size_t c = 0; c < NCOLS; c++)
+			if (strlen(row[c]) > width[c])
+				width[c] = strlen(row[c]);
+		any_reason |= n->reason != NULL;
+	}
+	putchar('\n');
+	for (size_t i = 0; i <= d->nnodes; i++) {
+		for (size_t c = 0; c < NCOLS; c++) {
+			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
+
+			if (c == NCOLS - 1)
+				printf("  %s", cell);
+			else
+				printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < d->nnodes * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+
+	if (any_reason) {
+		printf("\nreasons\n");
+		for (size_t i = 0; i < d->nnodes; i++)
+			if (d->nodes[i].reason)
+				printf("  %-*s  %s\n", (int)width[0], d->nodes[i].name, d->nodes[i].reason);
+	}
+	if (d->nmetrics) {
+		size_t wn = 0, wm = 0;
+
+		for (size_t i = 0; i < d->nmetrics; i++) {
+			if (strlen(d->metrics[i].node) > wn)
+				wn = strlen(d->metrics[i].node);
+			if (strlen(d->metrics[i].name) > wm)
+				wm = strlen(d->metrics[i].name);
+		}
+		printf("\nmetrics\n");
+		for (size_t i = 0; i < d->nmetrics; i++)
+			printf("  %-*s  %-*s  %.10g\n", (int)wn, d->metrics[i].node, (int)wm,
+			       d->metrics[i].name, d->metrics[i].value);
+	}
+}
+
+static void
+add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static void
+add_ms_or_null(cJSON *o, const char *key, int64_t ms)
+{
+	if (ms > 0)
+		cJSON_AddNumberToObject(o, key, (double)ms);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void
+print_json(const show_data *d)
+{
+	const nf_run_info *r = &d->run;
+	cJSON *top = cJSON_CreateObject(), *run = cJSON_AddObjectToObject(top, "run");
+	cJSON *stages = cJSON_AddArrayToObject(top, "stages"), *params;
+	size_t m = 0;
+	char *text;
+
+	cJSON_AddNumberToObject(run, "id", (double)r->id);
+	cJSON_AddStringToObject(run, "pipeline", r->pipeline);
+	cJSON_AddStringToObject(run, "status", nf_run_status_name(r->status));
+	cJSON_AddStringToObject(run, "trigger", r->trigger);
+	cJSON_AddStringToObject(run, "logical_date", r->logical_date);
+	add_str_or_null(run, "commit", r->commit);
+	cJSON_AddBoolToObject(run, "dirty", r->dirty);
+	params = cJSON_Parse(r->params_json ? r->params_json : "{}");
+	if (!params)
+		params = cJSON_CreateString(r->params_json);
+	cJSON_AddItemToObject(run, "params", params);
+	add_time(run, "started", r->started_ms);
+	add_time(run, "finished", r->finished_ms);
+
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const nf_node_info *n = &d->nodes[i];
+		cJSON *o = cJSON_CreateObject(), *metrics;
+		char sig[32];
+
+		cJSON_AddStringToObject(o, "name", n->name);
+		cJSON_AddStringToObject(o, "stage", n->stage);
+		add_str_or_null(o, "instance", n->instance);
+		cJSON_AddStringToObject(o, "kind", n->kind);
+		cJSON_AddStringToObject(o, "status", nf_state_name(n->state));
+		cJSON_AddNumberToObject(o, "attempts", n->attempts);
+		if (n->exit_code >= 0)
+			cJSON_AddNumberToObject(o, "exit_code", n->exit_code);
+		else
+			cJSON_AddNullToObject(o, "exit_code");
+		if (n->term_signal > 0) {
+			nf_store_fmt_signal(sig, sizeof(sig), n->term_signal);
+			cJSON_AddStringToObject(o, "signal", sig);
+		} else {
+			cJSON_AddNullToObject(o, "signal");
+		}
+		cJSON_AddNumberToObject(o, "wall_ms", (double)n->wall_ms);
+		cJSON_AddNumberToObject(o, "cpu_ms", (double)(n->user_ms + n->sys_ms));
+		cJSON_AddNumberToObject(o, "max_rss_kb", (double)n->max_rss_kb);
+		add_ms_or_null(o, "started_ms", n->started_ms);
+		add_ms_or_null(o, "finished_ms", n->finished_ms);
+		add_str_or_null(o, "log", n->log_path);
+		add_str_or_null(o, "reason", n->reason);
+		metrics = cJSON_AddObjectToObject(o, "metrics");
+		/* Metrics come in node order, so one pass over both lists pairs them. */
+		while (m < d->nmetrics && strcmp(d->metrics[m].node, n->name) == 0) {
+			cJSON_AddNumberToObject(metrics, d->metrics[m].name, d->metrics[m].value);
+			m++;
+		}
+		cJSON_AddItemToArray(stages, o);
+	}
+	text = cJSON_Print(top);
+	printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(top);
+}
+
+static int
+cmd_show_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",  no_argument,       NULL, 'J' },
+		{ "state", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *arg = NULL;
+	show_data d = { 0 };
+	nf_store *st = NULL;
+	char *dir = NULL;
+	bool json = false;
+	int64_t id;
+	int c, err, rc = NF_EXIT_FAILED;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_show, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'J':
+			json = true;
+			break;
+		case 'S':
+			state = optarg;
+			break;
+		default:
+			return NF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "ntflow show: unexpected argument '%s'\n", argv[optind + 1]);
+		nf_cmd_usage(&nf_cmd_show, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (optind < argc)
+		arg = argv[optind];
+	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		nf_cmd_error("%s", *line);
+	if ((err = nf_store_run_resolve(st, arg, &id)) < 0) {
+		if (err == NF_EINVALID) {
+			fprintf(stderr, "ntflow show: %s\n", nf_error_last());
+			rc = NF_EXIT_USAGE;
+		} else {
+			nf_cmd_error("%s in %s", nf_error_last(), dir);
+		}
+		goto done;
+	}
+	if (nf_store_run_get(st, id, &d.run) < 0 ||
+	    nf_store_node_list(st, id, &d.nodes, &d.nnodes) < 0 ||
+	    nf_store_metric_list(st, id, &d.metrics, &d.nmetrics) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (json) {
+		print_json(&d);
+	} else {
+		print_header(&d.run);
+		print_nodes(&d);
+	}
+	rc = NF_EXIT_OK;
+done:
+	nf_run_info_release(&d.run);
+	nf_node_info_list_free(d.nodes, d.nnodes);
+	nf_metric_list_free(d.metrics, d.nmetrics);
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_show = {
+	.name    = "show",
+	.usage   = "show [RUN] [--json] [--state DIR]",
+	.summary = "Show a run (the last by default) and each of its stages.",
+	.help    =
+		"Prints the run (pipeline, status, commit, params, times), then per node its state,\n"
+		"attempts, exit code or signal, wall time, CPU time (user+system) and peak RSS of\n"
+		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
+		"metrics each node recorded.\n\n"
+		"  --json       {\"run\": {...}, \"stages\": [...]} (times in UTC, ISO 8601)\n"
+		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"               root of the git repository holding the current directory)\n",
+	.exec    = cmd_show_exec,
+};
