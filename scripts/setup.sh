@@ -74,20 +74,21 @@ fi
 
 # 3. configure when never run, when configure is newer, or when the flags changed.
 flags=${NTFLOW_CONFIGURE_FLAGS-}
-want=
-for a in $flags; do
-	want="$want${want:+ }'$a'"
-done
-reconf=no
+# config.status --config prints the arguments, quoted only where needed: compare words.
+want=$(echo $flags)
+reconf=no clean=no
 if ! test -f config.status || ! test -f Makefile || test configure -nt config.status; then
 	reconf=yes
-elif test "$(./config.status --config)" != "$want"; then
-	reconf=yes
+elif test "$(echo $(./config.status --config | tr -d "'"))" != "$want"; then
+	# Objects do not depend on the flags: build afresh so that, say, a sanitizer
+	# build never links objects compiled without it.
+	reconf=yes clean=yes
 fi
 if test $reconf = yes; then
 	say "configuring${flags:+ with $flags}"
 	# shellcheck disable=SC2086
 	./configure -q $flags
+	test $clean = no || make -s clean >/dev/null
 fi
 
 # 4. Build. Silent rules print one line per file; keep only warnings and errors.
