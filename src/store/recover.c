@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store-internal.h"
 
@@ -55,6 +56,16 @@ nf_store__boot_id(void)
 	if (!id[0])
 		strcpy(id, "unknown");
 	return id;
+}
+
+const char *
+nf_store__host(void)
+{
+	static char host[256];
+
+	if (!host[0] && (gethostname(host, sizeof(host) - 1) < 0 || !host[0]))
+		strcpy(host, "unknown");
+	return host;
 }
 
 typedef struct dead_run {
@@ -121,7 +132,7 @@ int
 nf_store__recover(nf_store *st)
 {
 	static const char find_sql[] =
-		"SELECT id, pid, pid_start, boot_id FROM runs WHERE status = 'running'";
+		"SELECT id, pid, pid_start, boot_id, host FROM runs WHERE status = 'running'";
 	static const char mark_sql[] =
 		"UPDATE runs SET status = 'crashed', finished_ms = ? WHERE id = ? AND status = 'running'";
 	sqlite3_stmt *q = NULL;
@@ -136,9 +147,13 @@ nf_store__recover(nf_store *st)
 		goto fail;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *boot = (const char *)sqlite3_column_text(q, 3);
+		const char *host = (const char *)sqlite3_column_text(q, 4);
 		pid_t pid = (pid_t)sqlite3_column_int64(q, 1);
 		int64_t start = sqlite3_column_int64(q, 2);
 
+		/* Pids of another machine say nothing here: leave its runs to it. */
+		if (host && *host && strcmp(host, nf_store__host()) != 0)
+			continue;
 		if (run_alive(pid, start, boot ? boot : ""))
 			continue;
 		dead = xgrow(dead, sizeof(*dead), ndead + 1, &cap);

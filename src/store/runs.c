@@ -65,6 +65,7 @@ nf_store_run_begin(nf_store *st, nf_run_info *info)
 	sqlite3_bind_int64(q, 10, pid);
 	sqlite3_bind_int64(q, 11, nf_store__proc_start(pid));
 	sqlite3_bind_text(q, 12, nf_store__boot_id(), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 13, nf_store__host(), -1, SQLITE_STATIC);
 	if ((err = nf_store__step_done(st, q, "cannot record the run")) < 0)
 		return err;
 	info->id = sqlite3_last_insert_rowid(st->db);

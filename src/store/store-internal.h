@@ -49,6 +49,8 @@ int nf_store__recover(nf_store *st);
  * the kernel's boot id: together they tell a live ntflow from a reused pid. */
 int64_t nf_store__proc_start(pid_t pid);
 const char *nf_store__boot_id(void);
+/* This machine's name: a run begun on another host cannot be judged from here. */
+const char *nf_store__host(void);
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);

@@ -77,6 +77,8 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (node_id, name)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX metrics_name ON metrics(name);",
+	/* 2: the host a run was begun on, so recovery leaves other machines' runs alone. */
+	"ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -90,7 +92,7 @@ static const char *const migrations[] = {
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_INSERT] =
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
-		" started_ms, status, pid, pid_start, boot_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		" started_ms, status, pid, pid_start, boot_id, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[SQL_RUN_END] = "UPDATE runs SET status = ?, finished_ms = ? WHERE id = ?",
 	[SQL_RUN_GET] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"

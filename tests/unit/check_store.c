@@ -166,6 +166,30 @@ START_TEST(test_reopen)
 }
 END_TEST
 
+START_TEST(test_migrate_forward)
+{
+	nf_store *st = NULL;
+	nf_run_info r;
+	sqlite3 *db;
+
+	/* A database at version 1 (as the first release wrote it) with a run in it. */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE runs DROP COLUMN host; PRAGMA user_version = 1;"
+				      "INSERT INTO runs (pipeline, started_ms, finished_ms, status)"
+				      " VALUES ('old', 1, 2, 'succeeded')", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_gt(raw_int(st, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'host'"), 1);
+	ck_assert_int_eq(nf_store_run_get(st, 1, &r), 0);
+	ck_assert_str_eq(r.pipeline, "old");
+	nf_run_info_release(&r);
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_open_missing)
 {
 	nf_store *st = NULL;
@@ -469,7 +493,7 @@ START_TEST(test_recover_dead_pid)
 {
 	nf_store *st = NULL;
 	nf_run_info r;
-	char sql[512];
+	char sql[1024];
 	int64_t live;
 	const char *const *lines;
 
@@ -483,8 +507,11 @@ START_TEST(test_recover_dead_pid)
 		 "INSERT INTO nodes (id, run_id, seq, name, stage, kind, state)"
 		 " VALUES (20, 2, 0, 'a', 'a', 'stage', 'running');"
 		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, pid_start, boot_id)"
-		 " SELECT 3, 'reused', 1000, 'running', %ld, 1, boot_id FROM runs WHERE id = %lld;",
-		 (long)dead_pid(), (long)getpid(), (long long)live);
+		 " SELECT 3, 'reused', 1000, 'running', %ld, 1, boot_id FROM runs WHERE id = %lld;"
+		 /* Run 4 was begun on another machine: its pid means nothing here. */
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
+		 " VALUES (4, 'remote', 1000, 'running', %ld, 'elsewhere.invalid');",
+		 (long)dead_pid(), (long)getpid(), (long long)live, (long)dead_pid());
 	raw_exec(dbpath, sql);
 
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
@@ -500,6 +527,9 @@ START_TEST(test_recover_dead_pid)
 	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
 	nf_run_info_release(&r);
 	ck_assert_int_eq(nf_store_run_get(st, live, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_RUNNING);
+	nf_run_info_release(&r);
+	ck_assert_int_eq(nf_store_run_get(st, 4, &r), 0);
 	ck_assert_int_eq(r.status, NF_RUN_RUNNING);
 	nf_run_info_release(&r);
 	/* The stages' states are kept as they were. */
@@ -805,6 +835,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_migrate_memory);
 	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_migrate_forward);
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_newer_schema);
 	tcase_add_test(tc, test_garbage_file);
