@@ -24,6 +24,15 @@ start_dir(char **out, const char *dag_path)
 		*out = abs;
 		return 0;
 	}
+	/* The file's real path first (as the project root is found, so a symlinked DAG file
+	 * gets the workspace of the repository it really lives in); its folder when the file
+	 * does not exist yet. */
+	if ((abs = realpath(dag_path, NULL))) {
+		slash = strrchr(abs, '/');
+		*(slash == abs ? slash + 1 : slash) = '\0';
+		*out = abs;
+		return 0;
+	}
 	copy = xstrdup(dag_path);
 	slash = strrchr(copy, '/');
 	if (!slash)

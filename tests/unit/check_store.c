@@ -747,6 +747,21 @@ START_TEST(test_workspace)
 	snprintf(want, sizeof(want), "%s/plain/.ntflow", real);
 	ck_assert_str_eq(dir, want);
 	free(dir);
+	/* A symlinked file belongs to the repository it really lives in. */
+	{
+		char target[256], link[256];
+		FILE *f;
+
+		snprintf(target, sizeof(target), "%s/repo/dags/sub/real.dag", real);
+		ck_assert_ptr_nonnull(f = fopen(target, "w"));
+		fclose(f);
+		snprintf(link, sizeof(link), "%s/plain/link.dag", real);
+		ck_assert_int_eq(symlink(target, link), 0);
+		ck_assert_int_eq(nf_workspace_resolve(&dir, link, NULL), 0);
+		snprintf(want, sizeof(want), "%s/repo/.ntflow", real);
+		ck_assert_str_eq(dir, want);
+		free(dir);
+	}
 	/* No file: from the current directory. */
 	snprintf(path, sizeof(path), "%s/repo/dags", real);
 	ck_assert_int_eq(chdir(path), 0);
