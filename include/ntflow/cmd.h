@@ -46,5 +46,6 @@ extern const nf_cmd nf_cmd_graph;
 extern const nf_cmd nf_cmd_runs;
 extern const nf_cmd nf_cmd_show;
 extern const nf_cmd nf_cmd_logs;
+extern const nf_cmd nf_cmd_fmt;
 
 #endif

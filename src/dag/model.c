@@ -1,0 +1,55 @@
+/* model.c: small accessors of the parsed pipeline model and its release; the model itself
+ * is built by parse.c, all of it in the dag's arena. */
+#include "config.h"
+#include "ntflow/dag.h"
+
+#include <stdlib.h>
+
+nf_stage *
+nf_dag_find_stage(const nf_dag *dag, const char *name)
+{
+	return dag && dag->by_name ? nf_strmap_get(dag->by_name, name) : NULL;
+}
+
+const char *
+nf_tmpl_literal(const nf_tmpl *t)
+{
+	if (t->nsegs == 0)
+		return "";
+	if (t->nsegs == 1 && !t->segs[0].is_ref)
+		return t->segs[0].text;
+	return NULL;
+}
+
+const char *
+nf_stage_kind_name(nf_stage_kind k)
+{
+	switch (k) {
+	case NF_STAGE: return "stage";
+	case NF_GATE: return "gate";
+	case NF_MONITOR: return "monitor";
+	}
+	return "stage";
+}
+
+const char *
+nf_severity_name(nf_severity s)
+{
+	switch (s) {
+	case NF_SEV_NONE: return "none";
+	case NF_SEV_LOW: return "low";
+	case NF_SEV_MEDIUM: return "medium";
+	case NF_SEV_HIGH: return "high";
+	}
+	return "none";
+}
+
+void
+nf_dag_free(nf_dag *dag)
+{
+	if (!dag)
+		return;
+	nf_strmap_free(dag->by_name);
+	nf_arena_free(dag->arena);
+	free(dag);
+}
