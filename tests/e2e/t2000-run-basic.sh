@@ -1,0 +1,367 @@
+#!/bin/sh
+# t2000-run-basic.sh: `ntflow run` on a chain: order, progress lines, --dry-run, -p,
+# --only/--from, the stage environment and working directory, logs, and the record of the
+# run in `ntflow runs`, `ntflow show --json` and `ntflow logs`.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+# A chain one -> two -> three; each checks that its predecessor's file is there.
+write_dag chain.dag <<\EOF
+pipeline "chain" {
+  params {
+    word = "hello"
+  }
+}
+
+stage "one" {
+  run     = "echo one >>order && mkdir -p build && echo out-of-one && echo err-of-one >&2 && echo ${params.word} >build/one.txt"
+  outputs = ["build/one.txt"]
+}
+
+stage "two" {
+  needs   = ["one"]
+  run     = "test -f build/one.txt && echo two >>order && echo out-of-two && cp build/one.txt build/two.txt"
+  outputs = ["build/two.txt"]
+}
+
+stage "three" {
+  needs   = ["two"]
+  run     = "test -f build/two.txt && echo three >>order && echo 3 >build/three.txt"
+  outputs = ["build/three.txt"]
+}
+EOF
+
+# Parameters of each type, seen as ${params.*} and as NTFLOW_PARAM_*.
+write_dag params.dag <<\EOF
+pipeline "params" {
+  params {
+    greeting = "hello"
+    n        = 3
+    flag     = false
+    rate     = 0.5
+  }
+}
+
+stage "show" {
+  run = "printf %s ${params.greeting} >p-greeting; printf %s \"$NTFLOW_PARAM_GREETING\" >e-greeting; printf %s ${params.n} >p-n; printf %s \"$NTFLOW_PARAM_N\" >e-n; printf %s ${params.flag} >p-flag; printf %s \"$NTFLOW_PARAM_FLAG\" >e-flag; printf %s ${params.rate} >p-rate"
+}
+EOF
+
+# The environment of a plain stage and of a matrix instance, from a DAG in a subfolder.
+mkdir -p dags tools sub
+write_dag dags/env.dag <<\EOF
+pipeline "envtest" {
+  params {
+    seed = 42
+  }
+  env {
+    FROM_PIPELINE = "pipe ${params.seed}"
+  }
+}
+
+stage "plain" {
+  run     = "env | grep '^NTFLOW_' | sort >env-plain.txt && pwd -P >cwd.txt && echo \"$FROM_PIPELINE|$FROM_STAGE\" >blocks.txt && echo '{\"x\": 1}' >m.json"
+  metrics = "m.json"
+  env {
+    FROM_STAGE = "stage ${run.id}"
+  }
+}
+
+stage "mx" {
+  needs = ["plain"]
+  matrix {
+    k = ["a"]
+  }
+  run = "env | grep '^NTFLOW_' | sort >env-mx.txt"
+}
+EOF
+
+# Two DAG errors: an unknown stage in needs (line 6) and a cycle.
+write_dag bad-needs.dag <<\EOF
+stage "tune" {
+  run = "true"
+}
+
+stage "train" {
+  needs = ["tuen"]
+  run   = "touch ran"
+}
+EOF
+write_dag bad-cycle.dag <<\EOF
+stage "a" {
+  needs = ["b"]
+  run   = "touch ran"
+}
+
+stage "b" {
+  needs = ["a"]
+  run   = "touch ran"
+}
+EOF
+
+test_expect_success 'a chain runs in order and exits 0' '
+	ntflow run chain.dag --no-tui >out 2>err &&
+	printf "one\ntwo\nthree\n" >expect &&
+	test_cmp expect order &&
+	echo hello >expect &&
+	test_cmp expect build/one.txt &&
+	test_cmp expect build/two.txt &&
+	test_path_is_file build/three.txt
+'
+
+test_expect_success 'progress lines: [done/total] NODE STATE [duration]' '
+	grep -E "^\[0/3\] one running$" out &&
+	grep -E "^\[1/3\] one succeeded [0-9][0-9.]*(ms|s)$" out &&
+	grep -E "^\[1/3\] two running$" out &&
+	grep -E "^\[2/3\] two succeeded [0-9][0-9.]*(ms|s)$" out &&
+	grep -E "^\[3/3\] three succeeded [0-9][0-9.]*(ms|s)$" out &&
+	grep -E "^run [0-9]+ succeeded in " out &&
+	# in order: each stage ends before the next starts
+	grep -E "^\[[0-9]+/3\] [a-z]+ (running|succeeded)" out | sed "s/ [0-9][0-9.]*m*s$//" >lines &&
+	cat >expect <<-\EOF &&
+	[0/3] one running
+	[1/3] one succeeded
+	[1/3] two running
+	[2/3] two succeeded
+	[2/3] three running
+	[3/3] three succeeded
+	EOF
+	test_cmp expect lines &&
+	# a stage s output goes to its log, not to ntflow s
+	! grep -e out-of-one -e err-of-one out err
+'
+
+test_expect_success 'the run is recorded: ntflow runs lists it' '
+	ntflow runs >runs &&
+	cat runs &&
+	grep -E "(^|[^0-9])1([^0-9]|$).*chain.*succeeded" runs
+'
+
+test_expect_success 'show --json: the run succeeded, each stage with attempts, exit code, wall time' '
+	show_json 1 &&
+	test "$(json_get show.json .run.id)" = 1 &&
+	test "$(json_get show.json .run.status)" = succeeded &&
+	test "$(json_get show.json .run.params.word)" = hello &&
+	for s in one two three
+	do
+		test "$(stage_field show.json $s status)" = succeeded &&
+		test "$(stage_field show.json $s attempts)" = 1 &&
+		test "$(stage_field show.json $s exit_code)" = 0 &&
+		wall=$(stage_field show.json $s wall_ms) &&
+		num_le 0 "$wall" && num_lt "$wall" 60000 || return 1
+	done &&
+	test "$(json_get show.json ".stages[0].name")" = one &&
+	test "$(json_get show.json ".stages[2].name")" = three &&
+	# show with no run is the last run
+	ntflow show --json >last.json &&
+	test "$(json_get last.json .run.id)" = 1
+'
+
+test_expect_success 'logs are written at .ntflow/logs/RUN/STAGE.ATTEMPT.log' '
+	test_path_is_file .ntflow/logs/1/one.1.log &&
+	test_path_is_file .ntflow/logs/1/two.1.log &&
+	test_path_is_file .ntflow/logs/1/three.1.log &&
+	grep -x out-of-one .ntflow/logs/1/one.1.log &&
+	grep -x err-of-one .ntflow/logs/1/one.1.log &&
+	grep -x out-of-two .ntflow/logs/1/two.1.log
+'
+
+test_expect_success 'ntflow logs RUN STAGE prints the log; without RUN the last run' '
+	ntflow logs 1 one >log1 &&
+	grep -x out-of-one log1 &&
+	grep -x err-of-one log1 &&
+	ntflow logs two >log2 &&
+	grep -x out-of-two log2 &&
+	test_must_fail ntflow logs 1 nosuchstage
+'
+
+test_expect_success '--dry-run lists the stages in order and runs nothing' '
+	rm -rf order build &&
+	ntflow runs >runs-before &&
+	ntflow run chain.dag --dry-run >plan 2>err &&
+	cat plan &&
+	sed -n "s/^\([0-9]*\)\. \([a-z]*\): .*/\1 \2/p" plan >names &&
+	printf "1 one\n2 two\n3 three\n" >expect &&
+	test_cmp expect names &&
+	# the plan shows the commands as they would run, parameters expanded
+	grep "^1\. one: echo one >>order.* echo hello >build/one.txt$" plan &&
+	test_path_is_missing order &&
+	test_path_is_missing build &&
+	ntflow runs >runs-after &&
+	test_cmp runs-before runs-after
+'
+
+test_expect_success '-n is --dry-run; --dry-run with -p shows the override' '
+	ntflow run -n chain.dag -p word=bye >plan &&
+	grep "^1\. one: .*echo bye >build/one.txt$" plan &&
+	test_path_is_missing order
+'
+
+test_expect_success 'parameters: defaults reach ${params.*} and NTFLOW_PARAM_*' '
+	ntflow run params.dag --no-tui &&
+	test "$(cat p-greeting)" = hello &&
+	test "$(cat e-greeting)" = hello &&
+	test "$(cat p-n)" = 3 &&
+	test "$(cat e-n)" = 3 &&
+	test "$(cat p-flag)" = false &&
+	test "$(cat e-flag)" = false &&
+	test "$(cat p-rate)" = 0.5
+'
+
+test_expect_success '-p overrides reach ${params.*} and NTFLOW_PARAM_*' '
+	ntflow run params.dag --no-tui -p greeting=bonjour -p n=7 --param flag=true -p rate=1e-3 &&
+	test "$(cat p-greeting)" = bonjour &&
+	test "$(cat e-greeting)" = bonjour &&
+	test "$(cat p-n)" = 7 &&
+	test "$(cat e-n)" = 7 &&
+	test "$(cat p-flag)" = true &&
+	test "$(cat e-flag)" = true &&
+	test "$(cat p-rate)" = 1e-3 &&
+	ntflow show --json >show.json &&
+	test "$(json_get show.json .run.params.greeting)" = bonjour &&
+	test "$(json_get show.json .run.params.n)" = 7
+'
+
+test_expect_success 'the last -p of a name wins' '
+	ntflow run params.dag --no-tui -p n=1 -p n=2 &&
+	test "$(cat p-n)" = 2
+'
+
+test_expect_success 'bad -p: unknown name (with a suggestion), wrong type, no "=": exit 2, nothing runs' '
+	rm -f p-greeting &&
+	ntflow runs >runs-before &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p greting=x 2>err &&
+	cat err &&
+	grep "greting" err &&
+	grep "did you mean .greeting.?" err &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p n=abc 2>err &&
+	grep "abc" err && grep "number" err &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p n= 2>err &&
+	grep "number" err &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p flag=maybe 2>err &&
+	grep "true or false" err &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p rate=1.5x 2>err &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p noequals 2>err &&
+	grep "NAME=VALUE" err &&
+	test_expect_code 2 ntflow run params.dag --no-tui -p =x 2>err &&
+	test_path_is_missing p-greeting &&
+	ntflow runs >runs-after &&
+	test_cmp runs-before runs-after
+'
+
+test_expect_success 'a DAG error: exit 2, file:line:col: error:, nothing runs' '
+	test_expect_code 2 ntflow run bad-needs.dag --no-tui >out 2>err &&
+	cat err &&
+	grep -E "^bad-needs\.dag:6:[0-9]+: error: .*tuen" err &&
+	grep "did you mean" err &&
+	test_path_is_missing ran &&
+	test_expect_code 2 ntflow run bad-cycle.dag --no-tui 2>err &&
+	cat err &&
+	grep -E "^bad-cycle\.dag:[0-9]+:[0-9]+: error: .*(a -> b -> a|b -> a -> b)" err &&
+	test_path_is_missing ran
+'
+
+test_expect_success 'usage errors: exit 2' '
+	test_expect_code 2 ntflow run --no-tui 2>err &&
+	test_expect_code 2 ntflow run chain.dag params.dag 2>err &&
+	test_expect_code 2 ntflow run chain.dag -j 0 2>err &&
+	test_expect_code 2 ntflow run chain.dag --date 2026-02-30 2>err &&
+	grep "2026-02-30" err &&
+	test_expect_code 2 ntflow run chain.dag --bogus 2>err
+'
+
+test_expect_success 'a missing DAG file is an error naming it' '
+	test_must_fail ntflow run nosuch.dag --no-tui 2>err &&
+	grep "nosuch.dag" err
+'
+
+test_expect_success '--only runs just the named stage' '
+	rm -f order &&
+	ntflow run chain.dag --no-tui --only two >out &&
+	echo two >expect &&
+	test_cmp expect order &&
+	ntflow show --json >show.json &&
+	test "$(stage_field show.json two status)" = succeeded &&
+	test "$(stage_field show.json one status)" != succeeded &&
+	test "$(stage_field show.json three status)" != succeeded
+'
+
+test_expect_success '--only twice runs both' '
+	rm -f order &&
+	ntflow run chain.dag --no-tui --only three --only one &&
+	printf "one\nthree\n" >expect &&
+	test_cmp expect order
+'
+
+test_expect_success '--from runs the stage and everything downstream' '
+	rm -f order &&
+	ntflow run chain.dag --no-tui --from two &&
+	printf "two\nthree\n" >expect &&
+	test_cmp expect order
+'
+
+test_expect_success '--only/--from of an unknown stage: exit 2 with a suggestion' '
+	rm -f order &&
+	test_expect_code 2 ntflow run chain.dag --no-tui --only tow 2>err &&
+	grep "did you mean .two.?" err &&
+	test_expect_code 2 ntflow run chain.dag --no-tui --from thre 2>err &&
+	grep "did you mean .three.?" err &&
+	test_path_is_missing order
+'
+
+test_expect_success 'the stage environment: NTFLOW_* identity, params, metrics file, env blocks' '
+	(cd sub && NTFLOW_STAGE=leaked NTFLOW_RUN_ID=999 ntflow run ../dags/env.dag --no-tui) >out &&
+	run=$(sed -n "s/^run \([0-9]*\) of envtest.*/\1/p" out) &&
+	test -n "$run" &&
+	root=$(pwd -P) &&
+	grep -x "NTFLOW_RUN_ID=$run" env-plain.txt &&
+	grep -x "NTFLOW_STAGE=plain" env-plain.txt &&
+	grep -x "NTFLOW_NODE=plain" env-plain.txt &&
+	grep -x "NTFLOW_ATTEMPT=1" env-plain.txt &&
+	grep -x "NTFLOW_PARAM_SEED=42" env-plain.txt &&
+	grep -x "NTFLOW_METRICS_FILE=$root/m.json" env-plain.txt &&
+	! grep "^NTFLOW_INSTANCE=" env-plain.txt &&
+	! grep "^NTFLOW_MATRIX_" env-plain.txt &&
+	! grep "leaked" env-plain.txt &&
+	echo "pipe 42|stage $run" >expect &&
+	test_cmp expect blocks.txt &&
+	grep -x "NTFLOW_STAGE=mx" env-mx.txt &&
+	grep -x "NTFLOW_NODE=mx\[k=a\]" env-mx.txt &&
+	grep -x "NTFLOW_MATRIX_K=a" env-mx.txt &&
+	grep "^NTFLOW_INSTANCE=." env-mx.txt &&
+	grep -x "NTFLOW_RUN_ID=$run" env-mx.txt &&
+	! grep "^NTFLOW_METRICS_FILE=" env-mx.txt
+'
+
+test_expect_success 'stages run at the root of the git repository holding the DAG' '
+	echo "$(pwd -P)" >expect &&
+	test_cmp expect cwd.txt &&
+	test_path_is_missing sub/cwd.txt &&
+	test_path_is_missing dags/cwd.txt
+'
+
+test_expect_success 'the workspace is .ntflow at the repository root; a matrix log has @INSTANCE' '
+	(cd sub && ntflow show --json) >show.json &&
+	run=$(json_get show.json .run.id) &&
+	test_path_is_file .ntflow/state.db &&
+	test_path_is_missing sub/.ntflow &&
+	test_path_is_missing dags/.ntflow &&
+	inst=$(sed -n "s/^NTFLOW_INSTANCE=//p" env-mx.txt) &&
+	test_path_is_file ".ntflow/logs/$run/mx@$inst.1.log" &&
+	test_path_is_file ".ntflow/logs/$run/plain.1.log"
+'
+
+test_expect_success '--json: one JSON object per line, the last with the status' '
+	ntflow run chain.dag --json >out.jsonl &&
+	/usr/bin/python3 -c "
+import json, sys
+lines = [json.loads(l) for l in open(\"out.jsonl\")]
+assert lines[0][\"event\"] == \"start\", lines[0]
+assert lines[-1][\"event\"] == \"end\" and lines[-1][\"status\"] == \"succeeded\", lines[-1]
+states = [(l[\"node\"], l[\"state\"]) for l in lines if l[\"event\"] == \"state\"]
+assert (\"three\", \"succeeded\") in states, states
+assert states.index((\"one\", \"succeeded\")) < states.index((\"two\", \"running\")), states
+"
+'
+
+test_done

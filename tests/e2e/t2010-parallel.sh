@@ -1,0 +1,129 @@
+#!/bin/sh
+# t2010-parallel.sh: a diamond a -> (b, c) -> d: the middle stages overlap with -j 2 and do
+# not with -j 1, proved by the times they record; the pipeline's concurrency is the default
+# -j, and a stage's cpus counts against the slots.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+# Each stage records when it started and ended (date +%s.%N) in t/NAME.start and t/NAME.end.
+diamond() {
+	cat <<EOF
+pipeline "diamond" {
+  $1
+}
+
+stage "a" {
+  run = "mkdir -p t && date +%s.%N >t/a.start && date +%s.%N >t/a.end"
+}
+
+stage "b" {
+  needs = ["a"]
+  $2
+  run   = "date +%s.%N >t/b.start && sleep 1 && date +%s.%N >t/b.end"
+}
+
+stage "c" {
+  needs = ["a"]
+  run   = "date +%s.%N >t/c.start && sleep 1 && date +%s.%N >t/c.end"
+}
+
+stage "d" {
+  needs = ["b", "c"]
+  run   = "date +%s.%N >t/d.start && date +%s.%N >t/d.end"
+}
+EOF
+}
+diamond "" "" >diamond.dag
+diamond "concurrency = 1" "" >serial.dag
+diamond "concurrency = 2" "" >pair.dag
+diamond "" "cpus = 2" >wide.dag
+
+t() { cat "t/$1"; }
+
+# The order every run must keep: a before b and c, both before d.
+check_order() {
+	num_le "$(t a.end)" "$(t b.start)" &&
+	num_le "$(t a.end)" "$(t c.start)" &&
+	num_le "$(t b.end)" "$(t d.start)" &&
+	num_le "$(t c.end)" "$(t d.start)"
+}
+# b and c ran at the same time: each started before the other ended.
+overlapped() {
+	num_lt "$(t b.start)" "$(t c.end)" &&
+	num_lt "$(t c.start)" "$(t b.end)"
+}
+# b and c did not overlap: one ended before the other started.
+serial() {
+	num_le "$(t b.end)" "$(t c.start)" || num_le "$(t c.end)" "$(t b.start)"
+}
+
+test_expect_success 'with -j 2 the middle stages overlap' '
+	rm -rf t &&
+	ntflow run diamond.dag --no-tui -j 2 >out &&
+	cat out &&
+	check_order &&
+	overlapped &&
+	# both were running at once in the progress lines too
+	grep -n -E "^\[[0-9]+/4\] (b|c) (running|succeeded)" out >lines &&
+	sed -n "1,2p" lines | grep -c running >n &&
+	echo 2 >expect &&
+	test_cmp expect n
+'
+
+test_expect_success 'show --json of the -j 2 run: all four succeeded' '
+	ntflow show --json >show.json &&
+	for s in a b c d
+	do
+		test "$(stage_field show.json $s status)" = succeeded || return 1
+	done &&
+	wall=$(stage_field show.json b wall_ms) &&
+	num_le 900 "$wall" && num_lt "$wall" 10000
+'
+
+test_expect_success 'recorded start/end times, when show exposes them, overlap too' '
+	/usr/bin/python3 - <<-\PY
+	import json
+	doc = json.load(open("show.json"))
+	st = {s["name"]: s for s in doc["stages"]}
+	keys = [k for k in ("started", "started_ms", "start") if k in st["b"]]
+	if keys:
+	    k = keys[0]
+	    e = {"started": "finished", "started_ms": "finished_ms", "start": "end"}[k]
+	    b, c = st["b"], st["c"]
+	    assert b[k] < c[e] and c[k] < b[e], (b, c)
+	PY
+'
+
+test_expect_success 'with -j 1 they do not overlap' '
+	rm -rf t &&
+	ntflow run diamond.dag --no-tui -j 1 >out &&
+	check_order &&
+	serial &&
+	! overlapped
+'
+
+test_expect_success 'the pipeline concurrency is the default -j' '
+	rm -rf t &&
+	ntflow run serial.dag --no-tui >out &&
+	check_order &&
+	serial &&
+	rm -rf t &&
+	ntflow run pair.dag --no-tui >out &&
+	check_order &&
+	overlapped
+'
+
+test_expect_success '-j overrides the pipeline concurrency' '
+	rm -rf t &&
+	ntflow run serial.dag --no-tui -j 2 >out &&
+	overlapped
+'
+
+test_expect_success 'a stage with cpus = 2 takes both slots of -j 2' '
+	rm -rf t &&
+	ntflow run wide.dag --no-tui -j 2 >out &&
+	check_order &&
+	serial
+'
+
+test_done
