@@ -1,0 +1,946 @@
+/* gitid.c: the git identity of a stage's inputs through libgit2 (never by running git): the
+ * blob or tree OID in HEAD for what is clean, the OID git would give the working-tree content
+ * for what is dirty, and a SHA-256 of the content for what git ignores or cannot see.
+ *
+ * One status snapshot is taken at open (libgit2 compares the index's stat data with the
+ * work tree, as `git status` does, so a clean repository is checked without reading file
+ * contents). Its dirty and ignored paths are kept in sorted arrays, so "is this file dirty?"
+ * and "is anything under this folder dirty?" are binary searches, and a clean tracked path
+ * costs one lstat plus lookups in HEAD's trees, which are cached per folder: libgit2 does
+ * not cache trees over 4 KiB, and a folder of 10 000 inputs is a 400 KiB tree.
+ *
+ * Ignored files inside a folder that git sees are not part of the folder's tree OID, as in
+ * git; a folder in which git sees nothing at all (every file ignored) is content-hashed. */
+#include "config.h"
+#include "ntflow/cache.h"
+#include "cache-internal.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+/* Names never part of a content identity: git's own folder and ntflow's state. */
+static const char *const content_skip[] = { ".git", ".ntflow", NULL };
+
+typedef struct status_entry {
+	char *path;          /* relative to the work tree, no trailing '/' */
+	unsigned flags;      /* git_status_t */
+} status_entry;
+
+struct nf_gitrepo {
+	char *root;                  /* realpath of the root given to open */
+	sqlite3 *db;
+	bool git_inited;
+	git_repository *repo;        /* NULL: no repository, everything is content-hashed */
+	git_index *index;
+	char *workdir;               /* realpath of the work tree, no trailing '/' */
+	char *prefix;                /* root relative to workdir: "" or "sub/dir/" */
+	bool filemode;               /* core.filemode */
+	bool has_head;
+	char head[GIT_OID_HEXSZ + 1];
+	char *branch;
+	git_tree *head_tree;
+
+	/* The status snapshot, both sorted by strcmp on path. */
+	status_entry *dirty;
+	size_t ndirty, dirty_cap;
+	status_entry *ignored;
+	size_t nignored, ignored_cap;
+
+	/* HEAD's tree of each folder looked up so far (git path -> git_tree *, or
+	 * &no_tree when HEAD has no folder there). Keys and trees are owned here. */
+	nf_strmap *trees;
+	char **tree_keys;
+	size_t ntree_keys, tree_keys_cap;
+	git_tree **tree_objs;
+	size_t ntree_objs, tree_objs_cap;
+
+	/* Dirty paths seen by identify, sorted, NULL-terminated (relative to root). */
+	char **seen;
+	size_t nseen, seen_cap;
+};
+
+static char no_tree;
+
+static int
+git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return nf_error_set(NF_EIO, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+/* ---- the status snapshot ---- */
+
+static void
+entries_release(status_entry **items, size_t *n, size_t *cap)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*items)[i].path);
+	free(*items);
+	*items = NULL;
+	*n = *cap = 0;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const status_entry *)a)->path, ((const status_entry *)b)->path);
+}
+
+/* Index of the first entry whose path is >= key. */
+static size_t
+lower_bound(const status_entry *items, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(items[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const status_entry *
+find_exact(const status_entry *items, size_t n, const char *path)
+{
+	size_t i = lower_bound(items, n, path);
+
+	return i < n && !strcmp(items[i].path, path) ? &items[i] : NULL;
+}
+
+/* The range [*first, *end) of entries strictly under folder gp ("" is the whole tree). */
+static void
+range_under(const status_entry *items, size_t n, const char *gp, size_t *first, size_t *end)
+{
+	size_t len = strlen(gp), i;
+	char *key;
+
+	if (!len) {
+		*first = 0;
+		*end = n;
+		return;
+	}
+	key = xasprintf("%s/", gp);
+	i = lower_bound(items, n, key);
+	*first = i;
+	while (i < n && !strncmp(items[i].path, key, len + 1))
+		i++;
+	*end = i;
+	free(key);
+}
+
+static bool
+dirty_under(const nf_gitrepo *r, const char *gp)
+{
+	size_t first, end;
+
+	range_under(r->dirty, r->ndirty, gp, &first, &end);
+	return first < end;
+}
+
+/* Ignored in the snapshot: the path itself or one of its folders was reported ignored. */
+static bool
+snapshot_ignored(const nf_gitrepo *r, const char *gp)
+{
+	char *p;
+	bool found = false;
+
+	if (!r->nignored)
+		return false;
+	if (find_exact(r->ignored, r->nignored, gp))
+		return true;
+	p = xstrdup(gp);
+	for (char *s = strchr(p, '/'); s && !found; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		found = find_exact(r->ignored, r->nignored, p) != NULL;
+		*s = '/';
+	}
+	free(p);
+	return found;
+}
+
+static void
+trees_clear(nf_gitrepo *r)
+{
+	for (size_t i = 0; i < r->ntree_objs; i++)
+		git_tree_free(r->tree_objs[i]);
+	for (size_t i = 0; i < r->ntree_keys; i++)
+		free(r->tree_keys[i]);
+	free(r->tree_objs);
+	free(r->tree_keys);
+	r->tree_objs = NULL;
+	r->tree_keys = NULL;
+	r->ntree_objs = r->tree_objs_cap = r->ntree_keys = r->tree_keys_cap = 0;
+	nf_strmap_free(r->trees);
+	r->trees = NULL;
+}
+
+static void
+snapshot_release(nf_gitrepo *r)
+{
+	entries_release(&r->dirty, &r->ndirty, &r->dirty_cap);
+	entries_release(&r->ignored, &r->nignored, &r->ignored_cap);
+	trees_clear(r);
+	git_tree_free(r->head_tree);
+	r->head_tree = NULL;
+	r->has_head = false;
+	r->head[0] = '\0';
+	free(r->branch);
+	r->branch = NULL;
+}
+
+/* HEAD's commit, tree and branch; an unborn branch has a name but no commit. */
+static int
+load_head(nf_gitrepo *r)
+{
+	git_reference *ref = NULL, *sym = NULL;
+	git_object *commit = NULL;
+	int rc, err = 0;
+
+	rc = git_repository_head(&ref, r->repo);
+	if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND) {
+		const char *target;
+
+		if (git_reference_lookup(&sym, r->repo, "HEAD") == 0 &&
+		    git_reference_type(sym) == GIT_REFERENCE_SYMBOLIC &&
+		    (target = git_reference_symbolic_target(sym)) &&
+		    !strncmp(target, "refs/heads/", 11))
+			r->branch = xstrdup(target + 11);
+		goto done;
+	}
+	if (rc < 0) {
+		err = git_fail("cannot read HEAD");
+		goto done;
+	}
+	if (git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) < 0 ||
+	    git_commit_tree(&r->head_tree, (git_commit *)commit) < 0) {
+		err = git_fail("cannot read HEAD's commit");
+		goto done;
+	}
+	git_oid_tostr(r->head, sizeof(r->head), git_object_id(commit));
+	r->has_head = true;
+	if (git_reference_is_branch(ref))
+		r->branch = xstrdup(git_reference_shorthand(ref));
+done:
+	git_object_free(commit);
+	git_reference_free(ref);
+	git_reference_free(sym);
+	return err;
+}
+
+static int
+snapshot_take(nf_gitrepo *r)
+{
+	git_status_options opts;
+	git_status_list *list = NULL;
+	size_t n;
+	int err = 0;
+
+	snapshot_release(r);
+	r->trees = nf_strmap_new(64);
+	if (git_index_read(r->index, 0) < 0) {
+		err = git_fail("cannot read the git index");
+		goto done;
+	}
+	if ((err = load_head(r)) < 0)
+		goto done;
+	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+		GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(&list, r->repo, &opts) < 0) {
+		err = git_fail("cannot read the git status");
+		goto done;
+	}
+	n = git_status_list_entrycount(list);
+	for (size_t i = 0; i < n; i++) {
+		const git_status_entry *s = git_status_byindex(list, i);
+		const git_diff_delta *d = s->index_to_workdir ? s->index_to_workdir : s->head_to_index;
+		status_entry e;
+		size_t len;
+
+		if (!d || s->status == GIT_STATUS_CURRENT)
+			continue;
+		e.path = xstrdup(d->new_file.path ? d->new_file.path : d->old_file.path);
+		len = strlen(e.path);
+		while (len && e.path[len - 1] == '/')   /* ignored folders come as "dir/" */
+			e.path[--len] = '\0';
+		e.flags = s->status;
+		if (s->status & GIT_STATUS_IGNORED)
+			NF_PUSH(r->ignored, r->nignored, r->ignored_cap, e);
+		else
+			NF_PUSH(r->dirty, r->ndirty, r->dirty_cap, e);
+	}
+	if (r->ndirty)
+		qsort(r->dirty, r->ndirty, sizeof(*r->dirty), entry_cmp);
+	if (r->nignored)
+		qsort(r->ignored, r->nignored, sizeof(*r->ignored), entry_cmp);
+done:
+	git_status_list_free(list);
+	return err;
+}
+
+/* ---- HEAD's trees, cached per folder ---- */
+
+/* HEAD's tree for folder gp ("" is the root), or NULL when HEAD has no folder there. */
+static git_tree *
+head_folder(nf_gitrepo *r, const char *gp)
+{
+	void *cached;
+	const char *slash;
+	char *parent_path;
+	git_tree *parent, *tree = NULL;
+	const git_tree_entry *e;
+
+	if (!r->head_tree)
+		return NULL;
+	if (!*gp)
+		return r->head_tree;
+	if ((cached = nf_strmap_get(r->trees, gp)))
+		return cached == &no_tree ? NULL : cached;
+	slash = strrchr(gp, '/');
+	parent_path = slash ? xstrndup(gp, (size_t)(slash - gp)) : xstrdup("");
+	parent = head_folder(r, parent_path);
+	free(parent_path);
+	if (parent && (e = git_tree_entry_byname(parent, slash ? slash + 1 : gp)) &&
+	    git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&tree, r->repo, git_tree_entry_id(e)) == 0)
+		NF_PUSH(r->tree_objs, r->ntree_objs, r->tree_objs_cap, tree);
+	else
+		tree = NULL;
+	NF_PUSH(r->tree_keys, r->ntree_keys, r->tree_keys_cap, xstrdup(gp));
+	nf_strmap_put(r->trees, r->tree_keys[r->ntree_keys - 1], tree ? (void *)tree : &no_tree);
+	return tree;
+}
+
+/* HEAD's entry for gp (not the root), borrowed from the cached folder tree, or NULL. */
+static const git_tree_entry *
+head_entry(nf_gitrepo *r, const char *gp)
+{
+	const char *slash = strrchr(gp, '/');
+	git_tree *parent;
+
+	if (slash) {
+		char *dir = xstrndup(gp, (size_t)(slash - gp));
+
+		parent = head_folder(r, dir);
+		free(dir);
+	} else {
+		parent = head_folder(r, "");
+	}
+	return parent ? git_tree_entry_byname(parent, slash ? slash + 1 : gp) : NULL;
+}
+
+/* ---- dirty paths seen ---- */
+
+static void
+note_dirty(nf_gitrepo *r, const char *gp)
+{
+	size_t plen = strlen(r->prefix), lo = 0, hi = r->nseen;
+	char *path;
+
+	if (plen && !strncmp(gp, r->prefix, plen))
+		path = xstrdup(gp + plen);
+	else if (plen)
+		path = xasprintf("%s/%s", r->workdir, gp);
+	else
+		path = xstrdup(gp);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r->seen[mid], path);
+
+		if (c == 0) {
+			free(path);
+			return;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	r->seen = xgrow(r->seen, sizeof(*r->seen), r->nseen + 2, &r->seen_cap);
+	memmove(&r->seen[lo + 1], &r->seen[lo], (r->nseen - lo) * sizeof(*r->seen));
+	r->seen[lo] = path;
+	r->seen[++r->nseen] = NULL;
+}
+
+static void
+note_dirty_under(nf_gitrepo *r, const char *gp)
+{
+	size_t first, end;
+
+	range_under(r->dirty, r->ndirty, gp, &first, &end);
+	for (size_t i = first; i < end; i++)
+		note_dirty(r, r->dirty[i].path);
+}
+
+/* ---- identities ---- */
+
+static void
+set_id(nf_path_id *out, nf_id_kind kind, const char *scheme, const char *hex)
+{
+	out->kind = kind;
+	snprintf(out->id, sizeof(out->id), "%s:%s", scheme, hex);
+}
+
+static void
+set_oid(nf_path_id *out, nf_id_kind kind, const char *scheme, const git_oid *oid)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), oid);
+	set_id(out, kind, scheme, hex);
+}
+
+static int
+hash_for_manifest(void *ctx, char sha[65], const char *abs, const struct stat *st)
+{
+	return nf_hash_file(sha, abs, ctx);
+}
+
+/* SHA-256 of a file's content, or of a folder's manifest (see manifest.c). Symlinks are
+ * followed: an ignored `data` link to a big disk is identified by what it points to. */
+static int
+content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
+{
+	struct stat st;
+	nf_manifest m = { NULL, 0, 0 };
+	nf_buf text = NF_BUF_INIT;
+	char sha[65];
+	int err = 0;
+
+	if (stat(abs, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			out->kind = NF_ID_MISSING;
+			snprintf(out->id, sizeof(out->id), "missing");
+			return 0;
+		}
+		return nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if ((err = nf_hash_file(sha, abs, r->db)) < 0)
+			return err;
+		set_id(out, NF_ID_CONTENT, "sha256", sha);
+		return 0;
+	}
+	/* One transaction for the folder's stat cache rows instead of one per file. */
+	if (r->db)
+		sqlite3_exec(r->db, "SAVEPOINT nf_statcache", NULL, NULL, NULL);
+	err = nf_manifest_scan(&m, abs, content_skip, hash_for_manifest, r->db);
+	if (r->db)
+		sqlite3_exec(r->db, "RELEASE nf_statcache", NULL, NULL, NULL);
+	if (err < 0)
+		goto done;
+	nf_manifest_format(&text, &m);
+	nf_sha256_buf(sha, text.buf, text.len);
+	set_id(out, NF_ID_CONTENT, "sha256", sha);
+done:
+	nf_manifest_release(&m);
+	nf_buf_release(&text);
+	return err;
+}
+
+/* The blob OID git would give the working-tree file (filters applied, as `git add` does);
+ * for a symlink, the blob of its target text. */
+static int
+worktree_blob(nf_gitrepo *r, git_oid *oid, const char *abs, const char *gp, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(abs, target, sizeof(target));
+
+		if (n < 0)
+			return nf_error_set_errno(NF_EIO, "cannot read the link '%s'", abs);
+		if (git_odb_hash(oid, target, (size_t)n, GIT_OBJECT_BLOB) < 0)
+			return git_fail("cannot hash a link");
+		return 0;
+	}
+	if (!S_ISREG(st->st_mode))
+		return nf_error_set(NF_EINVALID, "cannot identify '%s': not a file, folder or symlink", abs);
+	if (git_repository_hashfile(oid, r->repo, abs, GIT_OBJECT_BLOB, gp) < 0) {
+		char *what = xasprintf("cannot hash '%s'", abs);
+		int err = git_fail(what);
+
+		free(what);
+		return err;
+	}
+	return 0;
+}
+
+static unsigned
+worktree_mode(const nf_gitrepo *r, const struct stat *st, const git_index_entry *ie)
+{
+	if (S_ISLNK(st->st_mode))
+		return NF_MODE_LINK;
+	if (!r->filemode && ie && (ie->mode == NF_MODE_EXEC || ie->mode == NF_MODE_FILE))
+		return ie->mode;
+	return (st->st_mode & S_IXUSR) && r->filemode ? NF_MODE_EXEC : NF_MODE_FILE;
+}
+
+typedef struct tree_item {
+	char *name;
+	unsigned mode;
+	git_oid oid;
+} tree_item;
+
+/* git's order of tree entries: by name, a folder's name compared as if it ended in '/'. */
+static int
+tree_item_cmp(const void *pa, const void *pb)
+{
+	const tree_item *a = pa, *b = pb;
+	size_t la = strlen(a->name), lb = strlen(b->name), n = la < lb ? la : lb;
+	int c = memcmp(a->name, b->name, n);
+	unsigned ca, cb;
+
+	if (c)
+		return c;
+	ca = la > n ? (unsigned char)a->name[n] : (a->mode == NF_MODE_DIR ? '/' : 0);
+	cb = lb > n ? (unsigned char)b->name[n] : (b->mode == NF_MODE_DIR ? '/' : 0);
+	return (int)ca - (int)cb;
+}
+
+static bool
+has_git_dir(const char *abs)
+{
+	char *p = xasprintf("%s/.git", abs);
+	struct stat st;
+	bool yes = lstat(p, &st) == 0;
+
+	free(p);
+	return yes;
+}
+
+static int build_tree(nf_gitrepo *r, const char *gp, const char *abs, git_oid *oid, bool *nonempty);
+
+/* The tree entry of one work-tree path, or *keep false when git would not record it. */
+static int
+tree_item_of(nf_gitrepo *r, const char *cgp, const char *cabs, tree_item *it, bool *keep)
+{
+	const git_index_entry *ie;
+	const status_entry *se;
+	struct stat st;
+	int err;
+
+	*keep = false;
+	if (lstat(cabs, &st) < 0)
+		return errno == ENOENT ? 0 : nf_error_set_errno(NF_EIO, "cannot stat '%s'", cabs);
+	if (snapshot_ignored(r, cgp))
+		return 0;
+	ie = git_index_get_bypath(r->index, cgp, 0);
+	if (S_ISDIR(st.st_mode)) {
+		if (ie && ie->mode == GIT_FILEMODE_COMMIT) {   /* a submodule: its recorded commit */
+			it->mode = GIT_FILEMODE_COMMIT;
+			git_oid_cpy(&it->oid, &ie->id);
+			*keep = true;
+			return 0;
+		}
+		if (has_git_dir(cabs))   /* an unregistered nested repository: not ours to hash */
+			return 0;
+		it->mode = NF_MODE_DIR;
+		return build_tree(r, cgp, cabs, &it->oid, keep);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return 0;                /* git records no FIFOs, sockets or devices */
+	se = find_exact(r->dirty, r->ndirty, cgp);
+	if (!se && ie && (S_ISLNK(st.st_mode) ? ie->mode == NF_MODE_LINK : ie->mode != NF_MODE_LINK)) {
+		/* Clean: the index holds the work tree's OID (status compared them). */
+		git_oid_cpy(&it->oid, &ie->id);
+		it->mode = ie->mode;
+		*keep = true;
+		return 0;
+	}
+	if (!se && !ie) {
+		/* Not in the snapshot: created since. Ask the ignore rules directly. */
+		int ignored = 0;
+
+		if (git_ignore_path_is_ignored(&ignored, r->repo, cgp) < 0)
+			return git_fail("cannot read the ignore rules");
+		if (ignored)
+			return 0;
+	}
+	if ((err = worktree_blob(r, &it->oid, cabs, cgp, &st)) < 0)
+		return err;
+	it->mode = worktree_mode(r, &st, ie);
+	note_dirty(r, cgp);
+	*keep = true;
+	return 0;
+}
+
+/* The tree OID folder gp would have after `git add -A gp`, computed without writing any
+ * object. A folder with nothing dirty under it is HEAD's tree: no walk. *nonempty is false
+ * when git would record nothing there. */
+static int
+build_tree(nf_gitrepo *r, const char *gp, const char *abs, git_oid *oid, bool *nonempty)
+{
+	git_tree *head = head_folder(r, gp);
+	tree_item *items = NULL;
+	size_t n = 0, cap = 0;
+	nf_buf body = NF_BUF_INIT;
+	DIR *d = NULL;
+	struct dirent *de;
+	int err = 0;
+
+	if (head && !dirty_under(r, gp)) {
+		git_oid_cpy(oid, git_tree_id(head));
+		*nonempty = git_tree_entrycount(head) > 0;
+		return 0;
+	}
+	if (!(d = opendir(abs))) {
+		err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs);
+		goto done;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		tree_item it;
+		bool keep;
+		char *cgp, *cabs;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, ".git"))
+			continue;
+		cgp = *gp ? xasprintf("%s/%s", gp, de->d_name) : xstrdup(de->d_name);
+		cabs = xasprintf("%s/%s", abs, de->d_name);
+		memset(&it, 0, sizeof(it));
+		err = tree_item_of(r, cgp, cabs, &it, &keep);
+		free(cgp);
+		free(cabs);
+		if (err < 0)
+			goto done;
+		if (keep) {
+			it.name = xstrdup(de->d_name);
+			NF_PUSH(items, n, cap, it);
+		}
+	}
+	if (errno) {
+		err = nf_error_set_errno(NF_EIO, "cannot read the folder '%s'", abs);
+		goto done;
+	}
+	if (n)
+		qsort(items, n, sizeof(*items), tree_item_cmp);
+	for (size_t i = 0; i < n; i++) {
+		nf_buf_printf(&body, "%o %s", items[i].mode, items[i].name);
+		nf_buf_add(&body, "", 1);
+		nf_buf_add(&body, items[i].oid.id, GIT_OID_RAWSZ);
+	}
+	if (git_odb_hash(oid, body.buf ? body.buf : "", body.len, GIT_OBJECT_TREE) < 0) {
+		err = git_fail("cannot hash a tree");
+		goto done;
+	}
+	*nonempty = n > 0;
+done:
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(items[i].name);
+	free(items);
+	nf_buf_release(&body);
+	return err;
+}
+
+/* True when a folder between the work tree and gp is a symlink: git stops there, so what
+ * lies beyond (typically `data -> /mnt/big`) is outside the repository. */
+static bool
+through_symlink(const nf_gitrepo *r, const char *gp)
+{
+	nf_buf p = NF_BUF_INIT;
+	bool yes = false;
+
+	nf_buf_puts(&p, r->workdir);
+	for (const char *s = gp, *slash; (slash = strchr(s, '/')) && !yes; s = slash + 1) {
+		struct stat st;
+
+		nf_buf_putc(&p, '/');
+		nf_buf_add(&p, s, (size_t)(slash - s));
+		yes = lstat(p.buf, &st) == 0 && S_ISLNK(st.st_mode);
+	}
+	nf_buf_release(&p);
+	return yes;
+}
+
+static int
+identify_dir(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out)
+{
+	git_tree *head = head_folder(r, gp);
+	const git_index_entry *ie = *gp ? git_index_get_bypath(r->index, gp, 0) : NULL;
+	git_oid oid;
+	bool nonempty = false;
+	int err;
+
+	if (head && !dirty_under(r, gp)) {
+		set_oid(out, NF_ID_CLEAN, "tree", git_tree_id(head));
+		return 0;
+	}
+	if ((ie && ie->mode == GIT_FILEMODE_COMMIT) || (*gp && has_git_dir(abs)))
+		return content_id(r, abs, out);       /* a submodule or nested repository */
+	if ((err = build_tree(r, gp, abs, &oid, &nonempty)) < 0)
+		return err;
+	if (!nonempty && !head)
+		return content_id(r, abs, out);       /* git sees nothing here: like ignored */
+	if (head && git_oid_equal(&oid, git_tree_id(head))) {
+		set_oid(out, NF_ID_CLEAN, "tree", &oid);
+		return 0;
+	}
+	note_dirty_under(r, gp);
+	set_oid(out, NF_ID_DIRTY, "tree", &oid);
+	return 0;
+}
+
+static int
+identify_file(nf_gitrepo *r, const char *gp, const char *abs, const struct stat *st,
+	      nf_path_id *out)
+{
+	const status_entry *se = find_exact(r->dirty, r->ndirty, gp);
+	const git_tree_entry *he = se ? NULL : head_entry(r, gp);
+	git_oid oid;
+	int ignored = 0, err;
+
+	if (he && git_tree_entry_type(he) == GIT_OBJECT_BLOB &&
+	    (git_tree_entry_filemode(he) == GIT_FILEMODE_LINK) == (S_ISLNK(st->st_mode) != 0)) {
+		set_oid(out, NF_ID_CLEAN, "blob", git_tree_entry_id(he));
+		return 0;
+	}
+	if (!se && !git_index_get_bypath(r->index, gp, 0)) {
+		/* Neither dirty nor tracked in the snapshot: behind a symlinked folder, ignored by
+		 * a rule the snapshot did not list, or created since the snapshot. */
+		if (through_symlink(r, gp))
+			return content_id(r, abs, out);
+		if (git_ignore_path_is_ignored(&ignored, r->repo, gp) < 0)
+			return git_fail("cannot read the ignore rules");
+		if (ignored)
+			return content_id(r, abs, out);
+	}
+	if ((err = worktree_blob(r, &oid, abs, gp, st)) < 0)
+		return err;
+	he = head_entry(r, gp);
+	if (he && git_oid_equal(&oid, git_tree_entry_id(he)) &&
+	    (git_tree_entry_filemode(he) == GIT_FILEMODE_LINK) == (S_ISLNK(st->st_mode) != 0)) {
+		/* Staged and reverted, or only the mode changed: the content is HEAD's. */
+		set_oid(out, NF_ID_CLEAN, "blob", &oid);
+		return 0;
+	}
+	note_dirty(r, gp);
+	set_oid(out, NF_ID_DIRTY, "blob", &oid);
+	return 0;
+}
+
+/* Lexically normalised absolute path: no ".", "..", empty components or trailing '/'. */
+static char *
+normalize_abs(const char *root, const char *relpath)
+{
+	nf_buf in = NF_BUF_INIT, out = NF_BUF_INIT;
+	const char *p;
+
+	if (relpath[0] != '/') {
+		nf_buf_puts(&in, root);
+		nf_buf_putc(&in, '/');
+	}
+	nf_buf_puts(&in, relpath);
+	for (p = in.buf; *p;) {
+		const char *end;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		end = strchr(p, '/');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0)
+			break;
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (out.len && out.buf[out.len - 1] != '/')
+				out.len--;
+			if (out.len)
+				out.len--;
+			if (out.buf)
+				out.buf[out.len] = '\0';
+		} else if (!(len == 1 && p[0] == '.')) {
+			nf_buf_putc(&out, '/');
+			nf_buf_add(&out, p, len);
+		}
+		p += len;
+	}
+	if (!out.len)
+		nf_buf_putc(&out, '/');
+	nf_buf_release(&in);
+	return nf_buf_detach(&out);
+}
+
+int
+nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
+{
+	char *abs = normalize_abs(r->root, relpath);
+	const char *gp = NULL;
+	size_t wlen;
+	struct stat st;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (r->repo) {
+		wlen = strlen(r->workdir);
+		if (!strcmp(abs, r->workdir))
+			gp = "";
+		else if (!strncmp(abs, r->workdir, wlen) && abs[wlen] == '/')
+			gp = abs + wlen + 1;
+		if (gp && (!strcmp(gp, ".git") || !strncmp(gp, ".git/", 5)))
+			gp = NULL;
+	}
+	if (lstat(abs, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs);
+			goto done;
+		}
+		if (gp && find_exact(r->dirty, r->ndirty, gp))
+			note_dirty(r, gp);   /* a tracked input deleted from the work tree */
+		out->kind = NF_ID_MISSING;
+		snprintf(out->id, sizeof(out->id), "missing");
+		goto done;
+	}
+	if (!gp || snapshot_ignored(r, gp))
+		err = content_id(r, abs, out);
+	else if (S_ISDIR(st.st_mode))
+		err = identify_dir(r, gp, abs, out);
+	else
+		err = identify_file(r, gp, abs, &st, out);
+done:
+	free(abs);
+	return err;
+}
+
+/* ---- open, refresh, getters ---- */
+
+int
+nf_gitrepo_open(nf_gitrepo **out, const char *root, sqlite3 *statcache_db)
+{
+	nf_gitrepo *r = xcalloc(1, sizeof(*r));
+	git_config *cfg = NULL;
+	char *real = NULL;
+	const char *wd;
+	size_t wlen;
+	int rc, err = 0, filemode = 1;
+
+	*out = NULL;
+	r->db = statcache_db;
+	r->prefix = xstrdup("");
+	r->seen = xcalloc(1, sizeof(*r->seen));
+	r->seen_cap = 1;
+	if (!(r->root = realpath(root, NULL))) {
+		err = nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", root);
+		goto done;
+	}
+	if (statcache_db)
+		nf_statcache_init(statcache_db);   /* best effort: the cache only saves work */
+	if ((rc = git_libgit2_init()) < 0) {
+		err = git_fail("cannot initialise libgit2");
+		goto done;
+	}
+	r->git_inited = true;
+	rc = git_repository_open_ext(&r->repo, r->root, 0, NULL);
+	if (rc == GIT_ENOTFOUND)
+		goto done;            /* no repository: everything is content-hashed */
+	if (rc < 0) {
+		char *what = xasprintf("cannot open the git repository of '%s'", root);
+
+		err = git_fail(what);
+		free(what);
+		goto done;
+	}
+	if (git_repository_is_bare(r->repo) || !(wd = git_repository_workdir(r->repo)) ||
+	    !(real = realpath(wd, NULL))) {
+		git_repository_free(r->repo);
+		r->repo = NULL;
+		goto done;
+	}
+	wlen = strlen(real);
+	while (wlen > 1 && real[wlen - 1] == '/')
+		real[--wlen] = '\0';
+	r->workdir = real;
+	real = NULL;
+	if (strcmp(r->root, r->workdir)) {
+		if (strncmp(r->root, r->workdir, wlen) || r->root[wlen] != '/') {
+			/* root lies inside .git or the like: not in the work tree */
+			git_repository_free(r->repo);
+			r->repo = NULL;
+			goto done;
+		}
+		free(r->prefix);
+		r->prefix = xasprintf("%s/", r->root + wlen + 1);
+	}
+	/* ntflow's state is never part of what git (or a folder identity) sees. */
+	if (git_ignore_add_rule(r->repo, ".ntflow/\n") < 0 ||
+	    git_repository_index(&r->index, r->repo) < 0) {
+		err = git_fail("cannot read the git index");
+		goto done;
+	}
+	if (git_repository_config_snapshot(&cfg, r->repo) == 0 &&
+	    git_config_get_bool(&filemode, cfg, "core.filemode") < 0)
+		filemode = 1;
+	r->filemode = filemode != 0;
+	err = snapshot_take(r);
+done:
+	git_config_free(cfg);
+	free(real);
+	if (err < 0) {
+		nf_gitrepo_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+void
+nf_gitrepo_free(nf_gitrepo *r)
+{
+	if (!r)
+		return;
+	snapshot_release(r);
+	for (size_t i = 0; i < r->nseen; i++)
+		free(r->seen[i]);
+	free(r->seen);
+	git_index_free(r->index);
+	git_repository_free(r->repo);
+	if (r->git_inited)
+		git_libgit2_shutdown();
+	free(r->workdir);
+	free(r->prefix);
+	free(r->root);
+	free(r);
+}
+
+int
+nf_gitrepo_refresh(nf_gitrepo *r)
+{
+	return r->repo ? snapshot_take(r) : 0;
+}
+
+bool
+nf_gitrepo_present(const nf_gitrepo *r)
+{
+	return r && r->repo;
+}
+
+const char *
+nf_gitrepo_head(const nf_gitrepo *r)
+{
+	return r && r->has_head ? r->head : NULL;
+}
+
+const char *
+nf_gitrepo_branch(const nf_gitrepo *r)
+{
+	return r && r->repo ? r->branch : NULL;
+}
+
+const char *const *
+nf_gitrepo_dirty_paths(const nf_gitrepo *r)
+{
+	return (const char *const *)r->seen;
+}

@@ -1,0 +1,204 @@
+/* hash.c: SHA-256 of file contents behind a stat cache in SQLite, so an unchanged 1 GB data
+ * file is read once and afterwards costs one stat and one indexed SELECT.
+ *
+ * The cache row is trusted only when size, mtime_ns, inode and ctime_ns all match. A file
+ * whose mtime is less than NF_RACY_NS old is hashed but not cached: it may still be written
+ * within the same timestamp tick without its stat data changing ("racy git"). */
+#include "config.h"
+#include "ntflow/cache.h"
+#include "cache-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NF_RACY_NS (2LL * 1000000000LL)
+
+void
+nf_sha256_hex(char out[65], const unsigned char md[32])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+void
+nf_sha256_buf(char out[65], const void *p, size_t n)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		/* Only an OpenSSL without SHA-256 gets here: nothing sensible to go on with. */
+		abort();
+	}
+	nf_sha256_hex(out, md);
+}
+
+int
+nf_sha256_fd(char out[65], int fd, const char *what)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *block = xmalloc(NF_HASH_BLOCK), md[32];
+	unsigned int mdlen = 0;
+	int err = 0;
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		err = nf_error_set(NF_ERROR, "cannot hash '%s': SHA-256 is not available", what);
+		goto done;
+	}
+	for (;;) {
+		ssize_t n = read(fd, block, NF_HASH_BLOCK);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = nf_error_set_errno(NF_EIO, "cannot read '%s'", what);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(ctx, block, (size_t)n);
+	}
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
+		err = nf_error_set(NF_ERROR, "cannot hash '%s'", what);
+		goto done;
+	}
+	nf_sha256_hex(out, md);
+done:
+	EVP_MD_CTX_free(ctx);
+	free(block);
+	return err;
+}
+
+bool
+nf_is_sha256_hex(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
+static int64_t
+ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+int
+nf_statcache_init(sqlite3 *db)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS statcache(path TEXT PRIMARY KEY, "
+			 "size INTEGER, mtime_ns INTEGER, inode INTEGER, ctime_ns INTEGER, sha256 TEXT)",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		int err = nf_error_set(NF_EIO, "cannot create the stat cache: %s",
+				       msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return err;
+	}
+	return 0;
+}
+
+/* True (and out filled) when the cache has a row for path matching st. Any failure, a
+ * missing table included, is a miss: the cache only ever saves work. */
+static bool
+cache_lookup(sqlite3 *db, const char *path, const struct stat *st, char out[65])
+{
+	sqlite3_stmt *q = NULL;
+	bool hit = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT size, mtime_ns, inode, ctime_ns, sha256 FROM statcache "
+			       "WHERE path = ?1", -1, &q, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW &&
+	    sqlite3_column_int64(q, 0) == (int64_t)st->st_size &&
+	    sqlite3_column_int64(q, 1) == ts_ns(&st->st_mtim) &&
+	    sqlite3_column_int64(q, 2) == (int64_t)st->st_ino &&
+	    sqlite3_column_int64(q, 3) == ts_ns(&st->st_ctim) &&
+	    sqlite3_column_bytes(q, 4) == 64) {
+		memcpy(out, sqlite3_column_text(q, 4), 64);
+		out[64] = '\0';
+		hit = nf_is_sha256_hex(out);
+	}
+done:
+	sqlite3_finalize(q);
+	return hit;
+}
+
+/* Best effort: a locked or read-only database costs a re-read next time, nothing more. */
+static void
+cache_store(sqlite3 *db, const char *path, const struct stat *st, const char *sha)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO statcache"
+		"(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+		if (nf_statcache_init(db) < 0 || sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+			goto done;
+	}
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
+	sqlite3_bind_int64(q, 3, ts_ns(&st->st_mtim));
+	sqlite3_bind_int64(q, 4, (int64_t)st->st_ino);
+	sqlite3_bind_int64(q, 5, ts_ns(&st->st_ctim));
+	sqlite3_bind_text(q, 6, sha, 64, SQLITE_STATIC);
+	sqlite3_step(q);
+done:
+	sqlite3_finalize(q);
+}
+
+static bool
+same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) && ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
+}
+
+int
+nf_hash_file(char out[65], const char *abs_path, sqlite3 *db)
+{
+	struct stat st, before, after;
+	struct timespec now;
+	int fd = -1, err = 0;
+
+	if (stat(abs_path, &st) < 0)
+		return nf_error_set_errno(errno == ENOENT || errno == ENOTDIR ? NF_ENOTFOUND : NF_EIO,
+					  "cannot stat '%s'", abs_path);
+	if (!S_ISREG(st.st_mode))
+		return nf_error_set(NF_EINVALID, "cannot hash '%s': not a regular file", abs_path);
+	if (db && cache_lookup(db, abs_path, &st, out))
+		return 0;
+	if ((fd = open(abs_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO,
+					  "cannot open '%s'", abs_path);
+	if (fstat(fd, &before) < 0 || (err = nf_sha256_fd(out, fd, abs_path)) < 0 ||
+	    fstat(fd, &after) < 0) {
+		if (!err)
+			err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs_path);
+		goto done;
+	}
+	/* Cache only what was stable while read and is old enough not to be racy. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (db && same_stat(&before, &after) && ts_ns(&after.st_mtim) + NF_RACY_NS < ts_ns(&now))
+		cache_store(db, abs_path, &after, out);
+done:
+	close(fd);
+	return err;
+}

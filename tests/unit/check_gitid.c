@@ -1,0 +1,605 @@
+/* check_gitid.c: unit tests of input identities: the OIDs ntflow computes through libgit2 must
+ * equal what the git command line reports (hash-object, rev-parse HEAD:path, write-tree), and
+ * content hashes must equal sha256sum and come from the stat cache when the file is unchanged. */
+#include "config.h"
+#include "ntflow/cache.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Runs a shell command in dir; the test fails when it does. */
+static void
+sh(const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *full;
+	int rc;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	full = xasprintf("cd '%s' && { %s ; } >/dev/null 2>&1", dir, cmd);
+	rc = system(full);
+	ck_assert_msg(rc == 0, "command failed (%d): %s", rc, cmd);
+	free(full);
+	free(cmd);
+}
+
+/* The first line a shell command prints in dir (without its newline). */
+static char *
+sh_out(const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *full, line[4096] = "";
+	FILE *p;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	full = xasprintf("cd '%s' && { %s ; } 2>/dev/null", dir, cmd);
+	ck_assert((p = popen(full, "r")) != NULL);
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	ck_assert_msg(pclose(p) == 0, "command failed: %s", cmd);
+	line[strcspn(line, "\n")] = '\0';
+	free(full);
+	free(cmd);
+	return xstrdup(line);
+}
+
+static char *
+scratch(void)
+{
+	char tmpl[] = "/tmp/nf-gitid.XXXXXX";
+
+	ck_assert(mkdtemp(tmpl) != NULL);
+	return xstrdup(tmpl);
+}
+
+/* A repository on branch main with a few committed files and folders. */
+static char *
+new_repo(void)
+{
+	char *d = scratch();
+
+	sh(d, "git init -q -b main");
+	sh(d, "printf 'hello\\n' > a.txt && mkdir -p src/sub src/clean && "
+	      "printf 'x = 1\\n' > src/x.py && printf 'y = 2\\n' > src/sub/y.py && "
+	      "printf 'c\\n' > src/clean/c.py && printf '#!/bin/sh\\n' > src/tool.sh && "
+	      "chmod +x src/tool.sh && ln -s x.py src/xlink && printf '*.bin\\nbig/\\n' > .gitignore");
+	sh(d, "git add -A && git commit -qm first");
+	return d;
+}
+
+static void
+rm_rf(char *d)
+{
+	sh("/", "rm -rf '%s'", d);
+	free(d);
+}
+
+static void
+ck_id(nf_gitrepo *r, const char *path, nf_id_kind kind, const char *expect)
+{
+	nf_path_id id;
+
+	ck_assert_msg(nf_gitrepo_identify(r, path, &id) == 0, "%s: %s", path, nf_error_last());
+	ck_assert_msg(id.kind == kind, "%s: kind %d, expected %d (%s)", path, id.kind, kind, id.id);
+	ck_assert_msg(!strcmp(id.id, expect), "%s: %s, expected %s", path, id.id, expect);
+}
+
+static void
+ck_git(nf_gitrepo *r, const char *dir, const char *path, nf_id_kind kind, const char *scheme,
+       const char *gitcmd)
+{
+	char *oid = sh_out(dir, "%s", gitcmd);
+	char *expect = xasprintf("%s:%s", scheme, oid);
+
+	ck_assert_int_eq(strlen(oid), 40);
+	ck_id(r, path, kind, expect);
+	free(expect);
+	free(oid);
+}
+
+static bool
+has_dirty(nf_gitrepo *r, const char *path)
+{
+	for (const char *const *p = nf_gitrepo_dirty_paths(r); *p; p++)
+		if (!strcmp(*p, path))
+			return true;
+	return false;
+}
+
+static size_t
+count_dirty(nf_gitrepo *r)
+{
+	size_t n = 0;
+
+	for (const char *const *p = nf_gitrepo_dirty_paths(r); *p; p++)
+		n++;
+	return n;
+}
+
+START_TEST(test_clean)
+{
+	char *d = new_repo(), *head = sh_out(d, "git rev-parse HEAD");
+	nf_gitrepo *r;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert(nf_gitrepo_present(r));
+	ck_assert_str_eq(nf_gitrepo_head(r), head);
+	ck_assert_str_eq(nf_gitrepo_branch(r), "main");
+	ck_git(r, d, "a.txt", NF_ID_CLEAN, "blob", "git hash-object a.txt");
+	ck_git(r, d, "a.txt", NF_ID_CLEAN, "blob", "git rev-parse HEAD:a.txt");
+	ck_git(r, d, "src/sub/y.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/sub/y.py");
+	ck_git(r, d, "src/tool.sh", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/tool.sh");
+	ck_git(r, d, "src/xlink", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/xlink");
+	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	ck_git(r, d, "src/", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	ck_git(r, d, "./src//sub/", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/sub");
+	ck_git(r, d, "src/sub/../clean", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/clean");
+	ck_git(r, d, ".", NF_ID_CLEAN, "tree", "git rev-parse 'HEAD^{tree}'");
+	ck_assert_int_eq(count_dirty(r), 0);
+	/* An absolute path inside the work tree is the same path. */
+	{
+		char *abs = xasprintf("%s/src/x.py", d);
+
+		ck_git(r, d, abs, NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
+		free(abs);
+	}
+	nf_gitrepo_free(r);
+	free(head);
+	rm_rf(d);
+}
+END_TEST
+
+START_TEST(test_dirty_files)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+
+	sh(d, "printf 'changed\\n' > a.txt && printf 'new\\n' > new.txt && "
+	      "printf 'y = 3\\n' > src/sub/y.py && git add src/sub/y.py && "
+	      "printf 'x = 9\\n' > src/x.py && git add src/x.py && printf 'x = 1\\n' > src/x.py && "
+	      "printf 'run\\n' > run.sh && chmod +x run.sh && ln -s a.txt alink");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_git(r, d, "a.txt", NF_ID_DIRTY, "blob", "git hash-object a.txt");
+	ck_git(r, d, "new.txt", NF_ID_DIRTY, "blob", "git hash-object new.txt");
+	ck_git(r, d, "src/sub/y.py", NF_ID_DIRTY, "blob", "git hash-object src/sub/y.py");
+	ck_git(r, d, "run.sh", NF_ID_DIRTY, "blob", "git hash-object run.sh");
+	/* A symlink's blob is its target text, as git stores it. */
+	ck_git(r, d, "alink", NF_ID_DIRTY, "blob", "printf a.txt | git hash-object --stdin");
+	/* Staged then reverted in the work tree: the content is HEAD's again. */
+	ck_git(r, d, "src/x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
+	ck_assert(has_dirty(r, "a.txt"));
+	ck_assert(has_dirty(r, "new.txt"));
+	ck_assert(has_dirty(r, "src/sub/y.py"));
+	ck_assert(has_dirty(r, "alink"));
+	ck_assert(!has_dirty(r, "src/x.py"));
+	ck_assert_int_eq(count_dirty(r), 5);
+	/* Sorted, NULL-terminated. */
+	ck_assert_str_eq(nf_gitrepo_dirty_paths(r)[0], "a.txt");
+	ck_assert_ptr_null(nf_gitrepo_dirty_paths(r)[5]);
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+/* Everything git add -A records in a folder: modified, staged, deleted, untracked, nested
+ * untracked, executable, symlink; ignored files and empty folders left out; a clean
+ * subfolder taken from HEAD. */
+START_TEST(test_dirty_folder)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+	nf_path_id id, again;
+
+	sh(d, "printf 'y = 3\\n' > src/sub/y.py && rm src/x.py && printf 'n\\n' > src/new.txt && "
+	      "mkdir -p src/newdir/deep src/empty src/onlyignored && printf 'd\\n' > src/newdir/deep/d.txt && "
+	      "printf 'r\\n' > src/run.sh && chmod +x src/run.sh && ln -s new.txt src/link && "
+	      "printf 'junk' > src/junk.bin && printf 'junk' > src/onlyignored/j.bin && "
+	      "chmod -x src/tool.sh && printf 'a' > src/a-b && printf 'b' > src/a.b");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &id), 0);
+	ck_assert_int_eq(id.kind, NF_ID_DIRTY);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src/", &again), 0);
+	ck_assert_str_eq(id.id, again.id);
+	/* The unchanged subfolder is still clean; the whole work tree is dirty. */
+	ck_git(r, d, "src/clean", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/clean");
+	ck_assert_int_eq(nf_gitrepo_identify(r, ".", &again), 0);
+	ck_assert_int_eq(again.kind, NF_ID_DIRTY);
+	ck_assert(has_dirty(r, "src/sub/y.py"));
+	ck_assert(has_dirty(r, "src/x.py"));
+	ck_assert(has_dirty(r, "src/new.txt"));
+	ck_assert(has_dirty(r, "src/newdir/deep/d.txt"));
+	ck_assert(has_dirty(r, "src/run.sh"));
+	ck_assert(has_dirty(r, "src/link"));
+	ck_assert(has_dirty(r, "src/tool.sh"));
+	ck_assert(!has_dirty(r, "src/junk.bin"));
+	ck_assert(!has_dirty(r, "src/clean/c.py"));
+	{
+		char *tree = sh_out(d, "git add -A src && git rev-parse $(git write-tree):src");
+		char *root = sh_out(d, "git add -A && git write-tree");
+		char *expect = xasprintf("tree:%s", tree);
+
+		ck_assert_str_eq(id.id, expect);
+		free(expect);
+		expect = xasprintf("tree:%s", root);
+		ck_assert_str_eq(again.id, expect);
+		free(expect);
+		free(tree);
+		free(root);
+	}
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+START_TEST(test_untracked_folder)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+	nf_path_id id;
+	char *expect, *tree;
+
+	sh(d, "mkdir -p fresh/a && printf 1 > fresh/a/one && printf 2 > fresh/two && chmod +x fresh/two");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "fresh", &id), 0);
+	ck_assert_int_eq(id.kind, NF_ID_DIRTY);
+	ck_assert(has_dirty(r, "fresh/a/one"));
+	ck_assert(has_dirty(r, "fresh/two"));
+	tree = sh_out(d, "git add -A fresh && git rev-parse $(git write-tree):fresh");
+	expect = xasprintf("tree:%s", tree);
+	ck_assert_str_eq(id.id, expect);
+	free(expect);
+	free(tree);
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+START_TEST(test_ignored)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+	nf_path_id id1, id2;
+	char *sum, *expect;
+
+	sh(d, "printf 'weights' > model.bin && mkdir -p big/part && printf 'row\\n' > big/part/a.csv && "
+	      "printf 'x' > big/b.csv && mkdir -p src/out && printf 'o' > src/out/o.bin");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	sum = sh_out(d, "sha256sum model.bin | cut -d' ' -f1");
+	expect = xasprintf("sha256:%s", sum);
+	ck_id(r, "model.bin", NF_ID_CONTENT, expect);
+	free(expect);
+	free(sum);
+	sum = sh_out(d, "sha256sum big/part/a.csv | cut -d' ' -f1");
+	expect = xasprintf("sha256:%s", sum);
+	ck_id(r, "big/part/a.csv", NF_ID_CONTENT, expect);
+	free(expect);
+	free(sum);
+	/* An ignored folder: the SHA-256 of its manifest (format in manifest.c). */
+	sum = sh_out(d, "printf 'ntflow-manifest 1\\n100644 1 %%s b.csv\\n100644 4 %%s part/a.csv\\n' "
+		     "$(sha256sum big/b.csv | cut -d' ' -f1) $(sha256sum big/part/a.csv | cut -d' ' -f1) "
+		     "| sha256sum | cut -d' ' -f1");
+	expect = xasprintf("sha256:%s", sum);
+	ck_id(r, "big", NF_ID_CONTENT, expect);
+	ck_id(r, "big/", NF_ID_CONTENT, expect);
+	free(expect);
+	free(sum);
+	/* A folder in which git sees nothing is content-hashed too. */
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src/out", &id1), 0);
+	ck_assert_int_eq(id1.kind, NF_ID_CONTENT);
+	sh(d, "printf 'p' > src/out/o.bin");
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src/out", &id2), 0);
+	ck_assert_str_ne(id1.id, id2.id);
+	/* A folder's identity changes with any file in it. */
+	ck_assert_int_eq(nf_gitrepo_identify(r, "big", &id1), 0);
+	sh(d, "printf 'y' > big/b.csv");
+	ck_assert_int_eq(nf_gitrepo_identify(r, "big", &id2), 0);
+	ck_assert_str_ne(id1.id, id2.id);
+	ck_assert_int_eq(count_dirty(r), 0);
+	/* Ignored files are not part of a folder's git tree (as in git). */
+	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+/* A folder symlinked out of the work tree (data -> /mnt/big) is content-hashed beyond it. */
+START_TEST(test_symlinked_folder)
+{
+	char *d = new_repo(), *other = scratch(), *sum, *expect;
+	nf_gitrepo *r;
+
+	sh(other, "printf 'data' > x.csv");
+	sh(d, "ln -s '%s' data && git add data && git commit -qm link", other);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	sum = sh_out(other, "sha256sum x.csv | cut -d' ' -f1");
+	expect = xasprintf("sha256:%s", sum);
+	ck_id(r, "data/x.csv", NF_ID_CONTENT, expect);
+	ck_git(r, d, "data", NF_ID_CLEAN, "blob", "git rev-parse HEAD:data");
+	free(expect);
+	free(sum);
+	nf_gitrepo_free(r);
+	rm_rf(d);
+	rm_rf(other);
+}
+END_TEST
+
+START_TEST(test_no_repo)
+{
+	char *d = scratch(), *sum, *expect;
+	nf_gitrepo *r;
+
+	sh(d, "mkdir -p f/g && printf 'abc' > f/a && printf 'def' > f/g/b && chmod +x f/g/b && "
+	      "ln -s a f/l && mkdir f/empty && mkdir -p f/.ntflow && printf z > f/.ntflow/skip");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert(!nf_gitrepo_present(r));
+	ck_assert_ptr_null(nf_gitrepo_head(r));
+	ck_assert_ptr_null(nf_gitrepo_branch(r));
+	sum = sh_out(d, "sha256sum f/a | cut -d' ' -f1");
+	expect = xasprintf("sha256:%s", sum);
+	ck_id(r, "f/a", NF_ID_CONTENT, expect);
+	free(expect);
+	free(sum);
+	sum = sh_out(d, "printf 'ntflow-manifest 1\\n100644 3 %%s a\\n040000 0 - empty\\n100755 3 %%s g/b\\n"
+		     "120000 1 %%s l\\n' $(sha256sum f/a | cut -d' ' -f1) $(sha256sum f/g/b | cut -d' ' -f1) "
+		     "$(printf a | sha256sum | cut -d' ' -f1) | sha256sum | cut -d' ' -f1");
+	expect = xasprintf("sha256:%s", sum);
+	ck_id(r, "f", NF_ID_CONTENT, expect);
+	free(expect);
+	free(sum);
+	ck_id(r, "nothing/here", NF_ID_MISSING, "missing");
+	ck_assert_int_eq(count_dirty(r), 0);
+	ck_assert_int_eq(nf_gitrepo_refresh(r), 0);
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+/* No commit yet: no HEAD, a branch name, everything dirty with working-tree OIDs. */
+START_TEST(test_empty_repo)
+{
+	char *d = scratch(), *tree, *expect;
+	nf_gitrepo *r;
+	nf_path_id id;
+
+	sh(d, "git init -q -b trunk && mkdir s && printf 1 > s/staged && git add s/staged && printf 2 > s/new");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert(nf_gitrepo_present(r));
+	ck_assert_ptr_null(nf_gitrepo_head(r));
+	ck_assert_str_eq(nf_gitrepo_branch(r), "trunk");
+	ck_git(r, d, "s/staged", NF_ID_DIRTY, "blob", "git hash-object s/staged");
+	ck_git(r, d, "s/new", NF_ID_DIRTY, "blob", "git hash-object s/new");
+	ck_assert_int_eq(nf_gitrepo_identify(r, "s", &id), 0);
+	ck_assert_int_eq(id.kind, NF_ID_DIRTY);
+	ck_assert(has_dirty(r, "s/staged"));
+	ck_assert(has_dirty(r, "s/new"));
+	tree = sh_out(d, "git add -A && git rev-parse $(git write-tree):s");
+	expect = xasprintf("tree:%s", tree);
+	ck_assert_str_eq(id.id, expect);
+	free(expect);
+	free(tree);
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+START_TEST(test_missing_and_detached)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+
+	sh(d, "rm a.txt && git checkout -q --detach");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_ptr_nonnull(nf_gitrepo_head(r));
+	ck_assert_ptr_null(nf_gitrepo_branch(r));
+	ck_id(r, "a.txt", NF_ID_MISSING, "missing");
+	ck_id(r, "no/such/file", NF_ID_MISSING, "missing");
+	ck_id(r, "a.txt/below", NF_ID_MISSING, "missing");
+	ck_assert(has_dirty(r, "a.txt"));
+	ck_assert_int_eq(count_dirty(r), 1);
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+/* Opened on a subfolder: paths and dirty paths are relative to it. */
+START_TEST(test_subfolder_root)
+{
+	char *d = new_repo(), *sub = xasprintf("%s/src", d);
+	nf_gitrepo *r;
+
+	sh(d, "printf 'z' > src/sub/z.py");
+	ck_assert_int_eq(nf_gitrepo_open(&r, sub, NULL), 0);
+	ck_git(r, d, "x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
+	ck_git(r, d, "clean", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/clean");
+	ck_git(r, d, "../a.txt", NF_ID_CLEAN, "blob", "git rev-parse HEAD:a.txt");
+	ck_git(r, d, "sub/z.py", NF_ID_DIRTY, "blob", "git hash-object src/sub/z.py");
+	ck_assert(has_dirty(r, "sub/z.py"));
+	nf_gitrepo_free(r);
+	free(sub);
+	rm_rf(d);
+}
+END_TEST
+
+/* The snapshot is taken at open; refresh sees what changed since. */
+START_TEST(test_refresh)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	sh(d, "printf 'w' > src/sub/y.py");
+	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	ck_assert_int_eq(nf_gitrepo_refresh(r), 0);
+	ck_git(r, d, "src/sub/y.py", NF_ID_DIRTY, "blob", "git hash-object src/sub/y.py");
+	sh(d, "git commit -qam second");
+	ck_assert_int_eq(nf_gitrepo_refresh(r), 0);
+	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	{
+		char *head = sh_out(d, "git rev-parse HEAD");
+
+		ck_assert_str_eq(nf_gitrepo_head(r), head);
+		free(head);
+	}
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	nf_gitrepo *r = (nf_gitrepo *)1;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, "/nonexistent/ntflow-root", NULL), NF_ENOTFOUND);
+	ck_assert_ptr_null(r);
+	ck_assert_str_eq(nf_error_last(), "cannot open '/nonexistent/ntflow-root': No such file or directory");
+	nf_gitrepo_free(NULL);
+}
+END_TEST
+
+static int64_t
+count_rows(sqlite3 *db)
+{
+	sqlite3_stmt *q;
+	int64_t n;
+
+	/* No table yet is no row yet: it is created when the first row is written. */
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM statcache", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* The stat cache answers without reading while (size, mtime, inode, ctime) are unchanged. */
+START_TEST(test_statcache)
+{
+	char *d = scratch(), *path = xasprintf("%s/data.csv", d), *real;
+	static const char fake[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	char out[65];
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	sh(d, "printf 'a,b\\n1,2\\n' > data.csv");
+	real = sh_out(d, "sha256sum data.csv | cut -d' ' -f1");
+	/* A file written just now may change again within the same tick: hashed, not cached. */
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, real);
+	ck_assert_int_eq(count_rows(db), 0);
+	/* An older file is cached; a fake sha256 put in its row is what comes back. */
+	sh(d, "touch -d '2020-01-01 00:00:00' data.csv");
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, real);
+	ck_assert_int_eq(count_rows(db), 1);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE statcache SET sha256 = "
+				      "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, fake);
+	/* Touched: the stat data differs, the file is read again. */
+	sh(d, "touch data.csv");
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, real);
+	/* Without a database every call reads. */
+	ck_assert_int_eq(nf_hash_file(out, path, NULL), 0);
+	ck_assert_str_eq(out, real);
+	sqlite3_close(db);
+	free(real);
+	free(path);
+	rm_rf(d);
+}
+END_TEST
+
+/* Identities of ignored files go through the cache given to open (table created there). */
+START_TEST(test_statcache_via_repo)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+	nf_path_id id;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	sh(d, "mkdir -p big && printf 1 > big/a && printf 2 > big/b && touch -d '2020-01-01' big/a big/b");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, db), 0);
+	ck_assert_int_eq(count_rows(db), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "big", &id), 0);
+	ck_assert_int_eq(id.kind, NF_ID_CONTENT);
+	ck_assert_int_eq(count_rows(db), 2);
+	nf_gitrepo_free(r);
+	sqlite3_close(db);
+	rm_rf(d);
+}
+END_TEST
+
+START_TEST(test_hash_errors)
+{
+	char out[65];
+
+	ck_assert_int_eq(nf_hash_file(out, "/nonexistent/x", NULL), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "cannot stat '/nonexistent/x': No such file or directory");
+	ck_assert_int_eq(nf_hash_file(out, "/", NULL), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "cannot hash '/': not a regular file");
+}
+END_TEST
+
+static Suite *
+gitid_suite(void)
+{
+	Suite *s = suite_create("gitid");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_clean);
+	tcase_add_test(tc, test_dirty_files);
+	tcase_add_test(tc, test_dirty_folder);
+	tcase_add_test(tc, test_untracked_folder);
+	tcase_add_test(tc, test_ignored);
+	tcase_add_test(tc, test_symlinked_folder);
+	tcase_add_test(tc, test_no_repo);
+	tcase_add_test(tc, test_empty_repo);
+	tcase_add_test(tc, test_missing_and_detached);
+	tcase_add_test(tc, test_subfolder_root);
+	tcase_add_test(tc, test_refresh);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_statcache);
+	tcase_add_test(tc, test_statcache_via_repo);
+	tcase_add_test(tc, test_hash_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(gitid_suite());
+	char home[] = "/tmp/nf-gitid-home.XXXXXX";
+	int failed;
+
+	/* A hermetic git: no system or user configuration, a fixed identity. */
+	if (!mkdtemp(home))
+		return EXIT_FAILURE;
+	setenv("HOME", home, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "Test", 1);
+	setenv("GIT_AUTHOR_EMAIL", "test@example.com", 1);
+	setenv("GIT_COMMITTER_NAME", "Test", 1);
+	setenv("GIT_COMMITTER_EMAIL", "test@example.com", 1);
+	setenv("LC_ALL", "C", 1);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rmdir(home);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
