@@ -1,0 +1,599 @@
+/* check_runner.c: unit tests of the local runner with real processes: logs, exit codes and
+ * signals, rusage, process groups (grandchildren get the signals and never outlive their
+ * stage), PR_SET_PDEATHSIG, cwd, environment, stdin, deadlines, interrupts and errors. */
+#include "config.h"
+#include "ntflow/exec.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_runner.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+	int rc = system(cmd);
+
+	(void)rc;
+	free(cmd);
+}
+
+/* A path inside the test's temporary folder (a static buffer per call site is enough). */
+static char *
+tpath(const char *name)
+{
+	return xasprintf("%s/%s", tmpdir, name);
+}
+
+static char *
+slurp(const char *path)
+{
+	char *data = NULL;
+	size_t len;
+
+	ck_assert_msg(nf_read_file(&data, &len, path, 0) == 0, "%s: %s", path, nf_error_last());
+	return data;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Polls until path holds a line (a pid written by a job); the pid. */
+static pid_t
+wait_pid_file(const char *path)
+{
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		int pid = 0;
+
+		if (f) {
+			int got = fscanf(f, "%d", &pid);
+
+			fclose(f);
+			if (got == 1 && pid > 0)
+				return (pid_t)pid;
+		}
+		sleep_ms(10);
+	}
+	ck_abort_msg("no pid in %s", path);
+	return 0;
+}
+
+/* Polls until pid runs the program comm: a shell's background child catches the shell's
+ * traps until it has exec'd, so signalling it before that proves nothing. */
+static void
+wait_exec(pid_t pid, const char *comm)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			bool same = fgets(buf, sizeof(buf), f) && strcspn(buf, "\n") == strlen(comm) &&
+				    !strncmp(buf, comm, strlen(comm));
+
+			fclose(f);
+			if (same)
+				return;
+		}
+		sleep_ms(10);
+	}
+	ck_abort_msg("process %d never ran %s", (int)pid, comm);
+}
+
+/* Dead: gone, or a zombie waiting for a parent that is not us. */
+static bool
+is_dead(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	size_t n;
+	char *paren;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return !paren || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+static void
+ck_dies(pid_t pid)
+{
+	for (int i = 0; i < 500 && !is_dead(pid); i++)
+		sleep_ms(10);
+	ck_assert_msg(is_dead(pid), "process %d is still alive", (int)pid);
+}
+
+/* Waits (no deadline) until one result comes. */
+static nf_job_result
+wait_one(nf_runner *r)
+{
+	nf_job_result res[4];
+	size_t n = 0;
+	int err;
+
+	do {
+		err = r->ops->wait(r, res, 1, &n, -1);
+		ck_assert_msg(err == 0, "wait: %d %s", err, nf_error_last());
+	} while (n == 0);
+	return res[0];
+}
+
+static void
+start(nf_runner *r, size_t node, const char *cmd, const char *log)
+{
+	nf_job job = { .node = node, .attempt = 1, .command = cmd, .log_path = log, .cpus = 1 };
+	pid_t pgid = 0;
+
+	ck_assert_msg(r->ops->start(r, &job, &pgid) == 0, "start: %s", nf_error_last());
+	ck_assert_int_gt(pgid, 0);
+}
+
+START_TEST(test_log_and_exit)
+{
+	nf_runner *r = NULL;
+	char *log = tpath("logs/run/a.1.log");   /* the folder does not exist yet */
+	nf_job_result res;
+	char *out;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_str_eq(r->ops->name, "local");
+	start(r, 3, "echo out; echo err >&2; exit 7", log);
+	res = wait_one(r);
+	ck_assert_uint_eq(res.node, 3);
+	ck_assert_int_eq(res.attempt, 1);
+	ck_assert(res.exited);
+	ck_assert_int_eq(res.exit_code, 7);
+	ck_assert_int_eq(res.term_signal, 0);
+	out = slurp(log);
+	ck_assert_str_eq(out, "out\nerr\n");
+	free(out);
+
+	/* a second attempt truncates the log */
+	start(r, 3, "echo again", log);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	out = slurp(log);
+	ck_assert_str_eq(out, "again\n");
+	free(out);
+	r->ops->free(r);
+	free(log);
+}
+END_TEST
+
+START_TEST(test_killed_by_signal)
+{
+	nf_runner *r = NULL;
+	nf_job_result res;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, "kill -9 $$", NULL);
+	res = wait_one(r);
+	ck_assert(!res.exited);
+	ck_assert_int_eq(res.term_signal, SIGKILL);
+	r->ops->free(r);
+}
+END_TEST
+
+START_TEST(test_rusage)
+{
+	nf_runner *r = NULL;
+	nf_job_result res;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done", NULL);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	ck_assert_int_gt(res.user_ms + res.sys_ms, 0);
+	ck_assert_int_ge(res.wall_ms, res.user_ms / 2);   /* one CPU, some rounding */
+	ck_assert_int_gt(res.max_rss_kb, 100);
+	ck_assert_int_lt(res.max_rss_kb, 1024 * 1024);
+
+	start(r, 1, "sleep 0.2", NULL);
+	res = wait_one(r);
+	ck_assert_int_ge(res.wall_ms, 200);
+	ck_assert_int_lt(res.wall_ms, 5000);
+	ck_assert_int_lt(res.user_ms, 150);
+	r->ops->free(r);
+}
+END_TEST
+
+/* A signal to the job reaches its whole group: the leader traps TERM and lives on, and
+ * reports that its background child died of it. */
+START_TEST(test_group_signal)
+{
+	nf_runner *r = NULL;
+	char *pidf = tpath("pid"), *log = tpath("g.log");
+	char *cmd = xasprintf("trap 'echo term' TERM; sleep 100 & p=$!; echo $p >'%s'; "
+			      "wait $p; wait $p; echo \"status=$?\"", pidf);
+	nf_job_result res;
+	pid_t grandchild;
+	char *out;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, cmd, log);
+	grandchild = wait_pid_file(pidf);
+	wait_exec(grandchild, "sleep");
+	ck_assert_int_eq(r->ops->signal(r, 0, SIGTERM), 0);
+	res = wait_one(r);
+	ck_assert(res.exited);
+	ck_assert_int_eq(res.exit_code, 0);
+	out = slurp(log);
+	/* dash may also say "Terminated" somewhere */
+	ck_assert_msg(strstr(out, "term\n") && strstr(out, "status=143\n"), "%s", out);
+	ck_dies(grandchild);
+	free(out);
+	free(cmd);
+	free(pidf);
+	free(log);
+	r->ops->free(r);
+}
+END_TEST
+
+/* SIGKILL to the group takes the grandchild along. */
+START_TEST(test_group_kill)
+{
+	nf_runner *r = NULL;
+	char *pidf = tpath("pid");
+	char *cmd = xasprintf("sleep 100 & echo $! >'%s'; wait", pidf);
+	nf_job_result res;
+	pid_t grandchild;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, cmd, NULL);
+	grandchild = wait_pid_file(pidf);
+	wait_exec(grandchild, "sleep");
+	ck_assert_int_eq(r->ops->signal(r, 0, SIGKILL), 0);
+	res = wait_one(r);
+	ck_assert(!res.exited);
+	ck_assert_int_eq(res.term_signal, SIGKILL);
+	ck_dies(grandchild);
+	free(cmd);
+	free(pidf);
+	r->ops->free(r);
+}
+END_TEST
+
+/* What a stage leaves running in the background dies when the stage ends. */
+START_TEST(test_leftovers_killed)
+{
+	nf_runner *r = NULL;
+	char *pidf = tpath("pid");
+	char *cmd = xasprintf("sleep 100 & echo $! >'%s'", pidf);
+	nf_job_result res;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, cmd, NULL);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	ck_dies(wait_pid_file(pidf));
+	free(cmd);
+	free(pidf);
+	r->ops->free(r);
+}
+END_TEST
+
+/* free() kills and reaps what still runs, grandchildren included. */
+START_TEST(test_free_kills)
+{
+	nf_runner *r = NULL;
+	char *pidf = tpath("pid"), *pidf2 = tpath("pid2");
+	char *cmd = xasprintf("echo $$ >'%s'; sleep 100 & echo $! >'%s'; wait", pidf, pidf2);
+	pid_t leader, grandchild;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, cmd, NULL);
+	leader = wait_pid_file(pidf);
+	grandchild = wait_pid_file(pidf2);
+	r->ops->free(r);
+	ck_assert_int_eq(kill(leader, 0), -1);   /* reaped: gone entirely */
+	ck_assert_int_eq(errno, ESRCH);
+	ck_dies(grandchild);
+	free(cmd);
+	free(pidf);
+	free(pidf2);
+}
+END_TEST
+
+/* A SIGKILLed ntflow takes its direct children along (PR_SET_PDEATHSIG). */
+START_TEST(test_parent_death)
+{
+	char *pidf = tpath("pid");
+	char *cmd = xasprintf("echo $$ >'%s'; exec sleep 100", pidf);
+	pid_t helper, job;
+	int status;
+
+	helper = fork();   /* a test's stand-in for ntflow; the runner itself never forks */
+	ck_assert_int_ge(helper, 0);
+	if (helper == 0) {
+		nf_runner *r = NULL;
+		nf_job j = { .node = 0, .attempt = 1, .command = cmd };
+		pid_t pgid;
+
+		if (nf_runner_local_new(&r, NULL) < 0 || r->ops->start(r, &j, &pgid) < 0)
+			_exit(1);
+		wait_pid_file(pidf);
+		kill(getpid(), SIGKILL);
+	}
+	ck_assert_int_eq(waitpid(helper, &status, 0), helper);
+	ck_assert(WIFSIGNALED(status));
+	job = wait_pid_file(pidf);
+	ck_dies(job);
+	free(cmd);
+	free(pidf);
+}
+END_TEST
+
+START_TEST(test_cwd_env_stdin)
+{
+	nf_runner *r = NULL;
+	char *log = tpath("e.log"), *expect;
+	char *envp[] = { "FOO=bar baz", "PATH=/usr/bin:/bin", NULL };
+	nf_job job = { .node = 0, .attempt = 1, .envp = envp, .cwd = tmpdir, .log_path = log,
+		       .command = "pwd; echo \"$FOO\"; echo \"${HOME-unset}\"; "
+				  "readlink /proc/$$/fd/0; cat; echo \"cat=$?\"" };
+	nf_job_result res;
+	pid_t pgid;
+	char *out;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	out = slurp(log);
+	expect = xasprintf("%s\nbar baz\nunset\n/dev/null\ncat=0\n", tmpdir);
+	ck_assert_str_eq(out, expect);
+	free(out);
+	free(expect);
+
+	/* no envp: ours; no cwd: ours */
+	setenv("NFTEST_VALUE", "inherited", 1);
+	job.envp = NULL;
+	job.cwd = NULL;
+	job.command = "echo \"$NFTEST_VALUE\"; pwd";
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	out = slurp(log);
+	{
+		char cwd[4096];
+
+		ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+		expect = xasprintf("inherited\n%s\n", cwd);
+	}
+	ck_assert_str_eq(out, expect);
+	free(out);
+	free(expect);
+
+	/* a missing cwd fails the job with a message in its log */
+	job.cwd = "/nonexistent/dir";
+	job.command = "true";
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	res = wait_one(r);
+	ck_assert(res.exited);
+	ck_assert_int_eq(res.exit_code, 127);
+	out = slurp(log);
+	ck_assert_str_eq(out, "ntflow: /nonexistent/dir: errno 2\n");
+	free(out);
+	free(log);
+	r->ops->free(r);
+}
+END_TEST
+
+/* The child starts with default dispositions and an empty mask, whatever ntflow had. */
+START_TEST(test_signal_state_reset)
+{
+	nf_runner *r = NULL;
+	char *log = tpath("s.log");
+	sigset_t block, old;
+	nf_job_result res;
+	char *out;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, "exec grep -E '^Sig(Blk|Ign):' /proc/self/status", log);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	out = slurp(log);
+	ck_assert_str_eq(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	free(out);
+	free(log);
+	r->ops->free(r);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+}
+END_TEST
+
+/* Many jobs at once: each reported once, with its own node. */
+START_TEST(test_many_jobs)
+{
+	nf_runner *r = NULL;
+	enum { N = 60 };
+	bool seen[N] = { false };
+	size_t got = 0;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	for (size_t i = 0; i < N; i++)
+		start(r, i * 7, i % 3 ? "exit 3" : "true", NULL);
+	while (got < N) {
+		nf_job_result res[8];
+		size_t n = 0;
+
+		ck_assert_int_eq(r->ops->wait(r, res, 8, &n, -1), 0);
+		for (size_t k = 0; k < n; k++) {
+			size_t i = res[k].node / 7;
+
+			ck_assert_uint_eq(res[k].node % 7, 0);
+			ck_assert(!seen[i]);
+			seen[i] = true;
+			ck_assert_int_eq(res[k].exit_code, i % 3 ? 3 : 0);
+		}
+		got += n;
+	}
+	/* nothing left: wait without a deadline returns at once */
+	{
+		nf_job_result res[1];
+		size_t n = 9;
+
+		ck_assert_int_eq(r->ops->wait(r, res, 1, &n, -1), 0);
+		ck_assert_uint_eq(n, 0);
+	}
+	r->ops->free(r);
+}
+END_TEST
+
+/* A deadline ends the wait without results, not much later than asked. */
+START_TEST(test_deadline)
+{
+	nf_runner *r = NULL;
+	nf_clock *c = nf_clock_system();
+	nf_job_result res[2];
+	size_t n = 9;
+	int64_t t0;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
+	start(r, 0, "sleep 100", NULL);
+	t0 = c->now_ms(c);
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, t0 + 150), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_ge(c->now_ms(c) - t0, 150);
+	ck_assert_int_lt(c->now_ms(c) - t0, 2000);
+	/* a deadline in the past returns at once */
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, 0), 0);
+	ck_assert_uint_eq(n, 0);
+	r->ops->free(r);
+}
+END_TEST
+
+/* SIGINT wakes the wait with NF_EINTR until the scheduler takes it. */
+START_TEST(test_interrupt)
+{
+	nf_runner *r = NULL;
+	nf_job_result res[2];
+	size_t n = 9;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_int_ge(nf_signals_fd(), 0);
+	start(r, 0, "sleep 100", NULL);
+	raise(SIGINT);
+	raise(SIGTERM);
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, -1), NF_EINTR);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(nf_signals_pending(), 2);
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, -1), NF_EINTR);
+	ck_assert_int_eq(nf_signals_take(), 2);
+	ck_assert_int_eq(nf_signals_take(), 0);
+	ck_assert_int_eq(nf_signals_install(), 0);   /* idempotent */
+	ck_assert_int_eq(r->ops->signal(r, 0, SIGKILL), 0);
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, -1), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(res[0].term_signal, SIGKILL);
+	r->ops->free(r);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	nf_runner *r = NULL;
+	nf_job job = { .node = 5, .attempt = 1 };
+	pid_t pgid = 1;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "no command to run");
+	ck_assert_int_eq(pgid, 0);
+
+	job.command = "true";
+	job.log_path = "/proc/nonexistent/x.log";
+	ck_assert_int_lt(r->ops->start(r, &job, &pgid), 0);
+	ck_assert_msg(strstr(nf_error_last(), "/proc/nonexistent") != NULL, "%s", nf_error_last());
+
+	job.log_path = tmpdir;   /* a folder */
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), NF_EIO);
+	{
+		char *expect = xasprintf("cannot open log '%s': Is a directory", tmpdir);
+
+		ck_assert_str_eq(nf_error_last(), expect);
+		free(expect);
+	}
+
+	ck_assert_int_eq(r->ops->signal(r, 5, SIGTERM), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "node 5 is not running");
+
+	job.log_path = NULL;
+	job.command = "sleep 100";
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), NF_EEXISTS);
+	ck_assert_str_eq(nf_error_last(), "node 5 is already running");
+	r->ops->free(r);
+}
+END_TEST
+
+static Suite *
+runner_suite(void)
+{
+	Suite *s = suite_create("runner");
+	TCase *tc = tcase_create("local");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_log_and_exit);
+	tcase_add_test(tc, test_killed_by_signal);
+	tcase_add_test(tc, test_rusage);
+	tcase_add_test(tc, test_group_signal);
+	tcase_add_test(tc, test_group_kill);
+	tcase_add_test(tc, test_leftovers_killed);
+	tcase_add_test(tc, test_free_kills);
+	tcase_add_test(tc, test_parent_death);
+	tcase_add_test(tc, test_cwd_env_stdin);
+	tcase_add_test(tc, test_signal_state_reset);
+	tcase_add_test(tc, test_many_jobs);
+	tcase_add_test(tc, test_deadline);
+	tcase_add_test(tc, test_interrupt);
+	tcase_add_test(tc, test_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(runner_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
