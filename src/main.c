@@ -9,6 +9,13 @@
 extern const nf_cmd nf_cmd_help_entry;
 
 const nf_cmd *const nf_commands[] = {
+	&nf_cmd_run,
+	&nf_cmd_runs,
+	&nf_cmd_show,
+	&nf_cmd_logs,
+	&nf_cmd_validate,
+	&nf_cmd_graph,
+	&nf_cmd_fmt,
 	&nf_cmd_help_entry,
 };
 const size_t nf_ncommands = NF_ARRAY_SIZE(nf_commands);

@@ -47,5 +47,6 @@ extern const nf_cmd nf_cmd_runs;
 extern const nf_cmd nf_cmd_show;
 extern const nf_cmd nf_cmd_logs;
 extern const nf_cmd nf_cmd_fmt;
+extern const nf_cmd nf_cmd_run;
 
 #endif

@@ -1,0 +1,252 @@
+/* cmd-run.c: `ntflow run`, one run of a pipeline with a progress line per state change
+ * (ninja-style) or JSON lines, and the exit status of DESIGN.md. */
+#include "config.h"
+#include "ntflow/cmd.h"
+#include "ntflow/run.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+
+typedef struct progress {
+	bool json;
+	FILE *out;
+	int64_t started_ms;
+} progress;
+
+static void
+print_json_line(FILE *out, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	fprintf(out, "%s\n", s);
+	fflush(out);
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+static void
+on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
+{
+	progress *p = vctx;
+
+	if (p->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "event", "start");
+		cJSON_AddNumberToObject(o, "run", (double)run_id);
+		cJSON_AddStringToObject(o, "pipeline", pipeline);
+		cJSON_AddNumberToObject(o, "nodes", (double)total);
+		print_json_line(p->out, o);
+	} else {
+		fprintf(p->out, "run %lld of %s: %zu node%s\n", (long long)run_id, pipeline, total, total == 1 ? "" : "s");
+		fflush(p->out);
+	}
+}
+
+static void
+on_event(void *vctx, const nf_run_event *ev)
+{
+	progress *p = vctx;
+	char dur[32] = "";
+
+	if (p->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "event", "state");
+		cJSON_AddStringToObject(o, "node", ev->node);
+		cJSON_AddStringToObject(o, "kind", ev->kind);
+		cJSON_AddStringToObject(o, "state", nf_state_name(ev->state));
+		cJSON_AddNumberToObject(o, "attempt", ev->attempt);
+		cJSON_AddNumberToObject(o, "done", (double)ev->done);
+		cJSON_AddNumberToObject(o, "total", (double)ev->total);
+		if (ev->wall_ms)
+			cJSON_AddNumberToObject(o, "wall_ms", (double)ev->wall_ms);
+		if (ev->reason)
+			cJSON_AddStringToObject(o, "reason", ev->reason);
+		if (ev->log_path)
+			cJSON_AddStringToObject(o, "log", ev->log_path);
+		print_json_line(p->out, o);
+		return;
+	}
+	if (ev->state == NF_ST_WAITING || ev->state == NF_ST_READY)
+		return;
+	fprintf(p->out, "[%zu/%zu] %s %s", ev->done, ev->total, ev->node, nf_state_name(ev->state));
+	if (ev->state == NF_ST_RUNNING && ev->max_attempts > 1)
+		fprintf(p->out, " (attempt %d/%d)", ev->attempt, ev->max_attempts);
+	if (ev->wall_ms > 0 || ev->state == NF_ST_SUCCEEDED) {
+		nf_format_duration(dur, sizeof(dur), ev->wall_ms);
+		fprintf(p->out, " %s", dur);
+	}
+	if (ev->reason)
+		fprintf(p->out, ": %s", ev->reason);
+	if ((ev->state == NF_ST_FAILED || ev->state == NF_ST_TIMED_OUT || ev->state == NF_ST_RETRYING) && ev->log_path)
+		fprintf(p->out, " (log: %s)", ev->log_path);
+	fputc('\n', p->out);
+	fflush(p->out);
+}
+
+static void
+on_plan(void *vctx, size_t index, const char *node, const char *command)
+{
+	progress *p = vctx;
+
+	fprintf(p->out, "%zu. %s: %s\n", index, node, command);
+}
+
+static void
+on_warning(void *vctx, const char *msg)
+{
+	(void)vctx;
+	fprintf(stderr, "ntflow: warning: %s\n", msg);
+}
+
+static int
+cmd_run_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "param", required_argument, NULL, 'p' },
+		{ "date", required_argument, NULL, 'D' },
+		{ "keep-going", no_argument, NULL, 'k' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-tui", no_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "trigger", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
+	nf_run_request req;
+	progress prog = { false, stdout, 0 };
+	const char **params = NULL, **only = NULL;
+	size_t nparams = 0, pcap = 0, nonly = 0, ocap = 0;
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	nf_run_status status;
+	int64_t run_id = 0;
+	int c, rc = NF_EXIT_USAGE, err;
+
+	memset(&req, 0, sizeof(req));
+	while ((c = nf_cmd_getopt(&nf_cmd_run, argc, argv, "j:p:kn", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case 'j': {
+			char *end;
+			long j = strtol(optarg, &end, 10);
+
+			if (*end || j < 1 || j > 4096) {
+				nf_cmd_error("-j '%s': expected a number of slots from 1 to 4096", optarg);
+				goto done;
+			}
+			req.jobs = (int)j;
+			break;
+		}
+		case 'p': NF_PUSH(params, nparams, pcap, optarg); break;
+		case 'D': req.date = optarg; break;
+		case 'k': req.keep_going = true; break;
+		case 'o': NF_PUSH(only, nonly, ocap, optarg); break;
+		case 'F': req.from = optarg; break;
+		case 'n': req.dry_run = true; break;
+		case 'T': break;  /* the dashboard is not built yet: plain lines always */
+		case 'J': prog.json = true; break;
+		case 'S': req.state_dir = optarg; break;
+		case 'R':
+			if (strcmp(optarg, "manual") && strcmp(optarg, "schedule") && strcmp(optarg, "alert") &&
+			    strcmp(optarg, "backfill")) {
+				nf_cmd_error("--trigger '%s': expected manual, schedule, alert or backfill", optarg);
+				goto done;
+			}
+			req.trigger = optarg;
+			break;
+		case NF_CMD_HELP: rc = NF_EXIT_OK; goto done;
+		default: goto done;
+		}
+	}
+	if (optind + 1 != argc) {
+		nf_cmd_error(optind >= argc ? "run: which pipeline? (ntflow run FILE)" : "run: one pipeline file at a time");
+		nf_cmd_usage(&nf_cmd_run, stderr);
+		goto done;
+	}
+	req.dag_path = argv[optind];
+	req.params = params;
+	req.nparams = nparams;
+	req.only = only;
+	req.nonly = nonly;
+	req.on_event = on_event;
+	req.on_start = on_start;
+	req.on_plan = on_plan;
+	req.on_warning = on_warning;
+	req.ctx = &prog;
+	prog.started_ms = nf_now_monotonic_ms();
+
+	err = nf_run_execute(&req, &status, &run_id, &diags);
+	nf_diag_print(&diags, stderr);
+	if (err < 0 && run_id == 0) {
+		if (diags.n == 0)
+			nf_cmd_error("%s", nf_error_last());
+		rc = err == NF_EINVALID || err == NF_ECYCLE ? NF_EXIT_USAGE : NF_EXIT_FAILED;
+		goto done;
+	}
+	if (err < 0)
+		nf_cmd_error("run %lld: %s", (long long)run_id, nf_error_last());
+	if (req.dry_run) {
+		rc = NF_EXIT_OK;
+		goto done;
+	}
+	{
+		char dur[32];
+
+		nf_format_duration(dur, sizeof(dur), nf_now_monotonic_ms() - prog.started_ms);
+		if (prog.json) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "event", "end");
+			cJSON_AddNumberToObject(o, "run", (double)run_id);
+			cJSON_AddStringToObject(o, "status", nf_run_status_name(status));
+			print_json_line(stdout, o);
+		} else {
+			printf("run %lld %s in %s (ntflow show %lld for details)\n", (long long)run_id,
+			       nf_run_status_name(status), dur, (long long)run_id);
+		}
+	}
+	rc = nf_run_status_exit_code(status);
+done:
+	nf_diag_list_release(&diags);
+	free(params);
+	free(only);
+	return rc;
+}
+
+const nf_cmd nf_cmd_run = {
+	.name = "run",
+	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date YYYY-MM-DD] [--keep-going]\n"
+		 "           [--only STAGE]... [--from STAGE] [--dry-run] [--no-tui] [--json] [--state DIR]",
+	.summary = "Run a pipeline: stages in parallel, with retries, timeouts and a record of everything.",
+	.help =
+	"Options:\n"
+	"  -j, --jobs N          run at most N slots at once (default: the pipeline's\n"
+	"                        concurrency, else the number of CPUs); a stage's cpus\n"
+	"                        counts against the slots\n"
+	"  -p, --param NAME=VALUE  override a parameter (checked against its declared type)\n"
+	"      --date YYYY-MM-DD the run's logical date (default: today, UTC); sets\n"
+	"                        ${run.date} and ${run.week}\n"
+	"  -k, --keep-going      after a stage fails, keep running independent branches\n"
+	"      --only STAGE      run only this stage (repeatable); its inputs are taken as\n"
+	"                        they are in the workspace\n"
+	"      --from STAGE      run this stage and everything downstream of it\n"
+	"  -n, --dry-run         print what would run, in order, and run nothing\n"
+	"      --no-tui          plain progress lines (the default without a terminal)\n"
+	"      --json            one JSON object per state change, then a summary object\n"
+	"      --state DIR       the state directory (default: NTFLOW_STATE, else .ntflow/\n"
+	"                        at the root of the git repository holding FILE)\n"
+	"      --trigger KIND    record the run as manual, schedule, alert or backfill\n"
+	"\n"
+	"Each attempt's output goes to .ntflow/logs/RUN/STAGE.ATTEMPT.log. SIGINT or\n"
+	"SIGTERM cancels the run: running stages get SIGTERM, then SIGKILL after their\n"
+	"grace period; a second Ctrl-C kills at once.\n"
+	"\n"
+	"Exit status: 0 succeeded, 1 a stage failed, 2 usage or DAG error,\n"
+	"3 the gate rejected the model, 130 interrupted.\n",
+	.exec = cmd_run_exec,
+};

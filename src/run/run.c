@@ -1,0 +1,791 @@
+/* run.c: one run of a pipeline, from the DAG file to the recorded outcome. It wires the
+ * scheduler (exec.h) to the store, expands each stage's strings as it starts, builds its
+ * environment, checks its outputs, reads its metrics, picks matrix winners and evaluates
+ * gates. Nothing here prints: the caller gets events. */
+#include "config.h"
+#include "ntflow/run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/expr.h"
+
+extern char **environ;
+
+typedef struct run_ctx {
+	const nf_run_request *req;
+	nf_dag *dag;
+	nf_graph *graph;
+	nf_store *store;
+	nf_runner *runner;
+	nf_sched *sched;
+	char *root;                 /* project root: stages run here */
+	char *state_dir;
+	char *dag_dir;
+	int64_t run_id;
+	char date[16];
+	char week[16];
+	const char *trigger;
+	nf_strmap *params;          /* name -> rendered text (arena) */
+	nf_arena *arena;            /* run-lifetime strings */
+	nf_metric_set *metrics;     /* per node, read when it succeeded */
+	bool *have_metrics;
+	const nf_node **best;       /* per stage index: the select winner, once computed */
+	char **log_paths;           /* per node: the current attempt's log, relative to root */
+	size_t done, total;
+	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
+	size_t nbase_env;
+	/* The strings of the job being started; borrowed by the runner for one call. */
+	char **job_env;
+	size_t njob_env, job_env_cap;
+	nf_buf job_cmd;
+	char *job_log;
+} run_ctx;
+
+static const char *
+ctx_param(void *ctx, const char *name)
+{
+	return nf_strmap_get(((run_ctx *)ctx)->params, name);
+}
+
+static int
+ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
+{
+	run_ctx *ctx = vctx;
+	const nf_stage *st = nf_dag_find_stage(ctx->dag, stage_name);
+	const nf_node *win = NULL;
+	double best_v = 0;
+
+	if (!st)
+		return nf_error_set(NF_EINVALID, "unknown stage '%s' in ${stages.%s.best.%s}", stage_name, stage_name, key);
+	if (st->select.kind == NF_SELECT_NONE || st->nmatrix == 0)
+		return nf_error_set(NF_EINVALID, "stage '%s' has no matrix with select, so it has no best instance", stage_name);
+	if (!(win = ctx->best[st->index])) {
+		size_t first = ctx->graph->stage_first[st->index], count = ctx->graph->stage_count[st->index];
+
+		for (size_t i = first; i < first + count; i++) {
+			const nf_node *n = &ctx->graph->nodes[i];
+			double v;
+
+			if (!ctx->have_metrics[i])
+				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
+						    stage_name, n->name);
+			if (nf_metrics_get(&ctx->metrics[i], st->select.metric, &v) < 0)
+				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
+						    stage_name, n->name, st->select.metric);
+			if (!win || (st->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
+				win = n;
+				best_v = v;
+			}
+		}
+		ctx->best[st->index] = win;
+	}
+	for (size_t a = 0; a < st->nmatrix; a++) {
+		if (strcmp(st->matrix[a].name, key) == 0) {
+			*out = nf_value_text(win->matrix[a]);
+			return 0;
+		}
+	}
+	if (strcmp(key, "id") == 0) {
+		*out = win->instance;
+		return 0;
+	}
+	return nf_error_set(NF_EINVALID, "stage '%s' has no matrix key '%s'", stage_name, key);
+}
+
+static void
+interp_init(nf_interp *ip, run_ctx *ctx, const nf_node *node)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->dag = ctx->dag;
+	ip->node = node;
+	ip->run_id = ctx->run_id;
+	ip->run_date = ctx->date;
+	ip->run_week = ctx->week;
+	ip->run_trigger = ctx->trigger;
+	ip->dag_dir = ctx->dag_dir;
+	ip->param = ctx_param;
+	ip->best = ctx_best;
+	ip->ctx = ctx;
+}
+
+/* Expands t for node into the arena (no shell quoting: a path or a value). */
+static int
+expand_path(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+{
+	nf_buf b = NF_BUF_INIT;
+	nf_interp ip;
+	int err;
+
+	interp_init(&ip, ctx, node);
+	if ((err = nf_interp_expand(&b, t, &ip, false)) == 0)
+		*out = nf_arena_strdup(ctx->arena, nf_buf_cstr(&b));
+	nf_buf_release(&b);
+	return err;
+}
+
+/* NAME=VALUE, replacing an earlier NAME in env. */
+static void
+env_set(char ***env, size_t *n, size_t *cap, char *kv)
+{
+	size_t klen = (size_t)(strchr(kv, '=') - kv);
+
+	for (size_t i = 0; i < *n; i++) {
+		if (strncmp((*env)[i], kv, klen + 1) == 0) {
+			(*env)[i] = kv;
+			return;
+		}
+	}
+	*env = xgrow(*env, sizeof(**env), *n + 2, cap);
+	(*env)[(*n)++] = kv;
+	(*env)[*n] = NULL;
+}
+
+static char *
+env_name_of(nf_arena *a, const char *prefix, const char *name)
+{
+	char *s = nf_arena_printf(a, "%s%s", prefix, name);
+
+	for (char *p = s + strlen(prefix); *p; p++) {
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+		else if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			*p = '_';
+	}
+	return s;
+}
+
+static int
+add_env_block(run_ctx *ctx, char ***env, size_t *n, size_t *cap, const nf_kv *kvs, size_t nkv,
+	      const nf_node *node)
+{
+	for (size_t i = 0; i < nkv; i++) {
+		const char *v;
+		char *exp = NULL;
+		int err;
+
+		if (kvs[i].value.kind == NF_V_STRING) {
+			if ((err = expand_path(&exp, ctx, node, &kvs[i].value.str)) < 0)
+				return err;
+			v = exp;
+		} else {
+			v = nf_value_text(&kvs[i].value);
+		}
+		env_set(env, n, cap, nf_arena_printf(ctx->arena, "%s=%s", kvs[i].key, v));
+	}
+	return 0;
+}
+
+static int
+build_base_env(run_ctx *ctx)
+{
+	const nf_pipeline *p = &ctx->dag->pipeline;
+	size_t cap = 0;
+	nf_buf path = NF_BUF_INIT;
+	const char *old_path = getenv("PATH");
+	int err = 0;
+
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, "NTFLOW_", 7) == 0 && strncmp(*e, "NTFLOW_STATE=", 13) != 0)
+			continue;   /* a stage started by a stage must not see its parent's identity */
+		env_set(&ctx->base_env, &ctx->nbase_env, &cap, *e);
+	}
+	for (size_t i = 0; i < p->npath; i++) {
+		char *dir = NULL;
+
+		if ((err = expand_path(&dir, ctx, NULL, &p->path[i])) < 0)
+			goto done;
+		if (dir[0] == '/')
+			nf_buf_printf(&path, "%s:", dir);
+		else
+			nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
+	}
+	nf_buf_puts(&path, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin");
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
+	for (size_t i = 0; i < p->nparams; i++) {
+		const char *name = p->params[i].key;
+		const char *v = nf_strmap_get(ctx->params, name);
+
+		env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+			nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_PARAM_", name), v ? v : ""));
+	}
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+		nf_arena_printf(ctx->arena, "NTFLOW_RUN_ID=%lld", (long long)ctx->run_id));
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
+	err = add_env_block(ctx, &ctx->base_env, &ctx->nbase_env, &cap, p->env, p->nenv, NULL);
+done:
+	nf_buf_release(&path);
+	return err;
+}
+
+/* Fills ctx->params with each declared param's text, then applies the -p overrides,
+ * type-checked against the declared default. */
+static int
+resolve_params(run_ctx *ctx)
+{
+	const nf_pipeline *p = &ctx->dag->pipeline;
+	const char **names = xcalloc(p->nparams + 1, sizeof(*names));
+	int err = 0;
+
+	ctx->params = nf_strmap_new(p->nparams);
+	for (size_t i = 0; i < p->nparams; i++) {
+		names[i] = p->params[i].key;
+		nf_strmap_put(ctx->params, p->params[i].key, (void *)nf_value_text(&p->params[i].value));
+	}
+	for (size_t i = 0; i < ctx->req->nparams; i++) {
+		const char *arg = ctx->req->params[i];
+		const char *eq = strchr(arg, '=');
+		const nf_kv *decl = NULL;
+		char *name;
+
+		if (!eq || eq == arg) {
+			err = nf_error_set(NF_EINVALID, "-p '%s': expected NAME=VALUE", arg);
+			goto done;
+		}
+		name = nf_arena_strndup(ctx->arena, arg, (size_t)(eq - arg));
+		for (size_t j = 0; j < p->nparams; j++)
+			if (strcmp(p->params[j].key, name) == 0)
+				decl = &p->params[j];
+		if (!decl) {
+			const char *hint = nf_suggest(name, names, p->nparams);
+
+			if (hint)
+				err = nf_error_set(NF_EINVALID, "-p %s: the pipeline has no parameter '%s'; did you mean '%s'?", arg, name, hint);
+			else
+				err = nf_error_set(NF_EINVALID, "-p %s: the pipeline has no parameter '%s'", arg, name);
+			goto done;
+		}
+		switch (decl->value.kind) {
+		case NF_V_NUMBER: {
+			char *end;
+			double v;
+
+			errno = 0;
+			v = strtod(eq + 1, &end);
+			if (!eq[1] || *end || errno || !isfinite(v)) {
+				err = nf_error_set(NF_EINVALID, "-p %s: parameter '%s' is a number (default %s), not '%s'",
+						   arg, name, decl->value.num_text, eq + 1);
+				goto done;
+			}
+			break;
+		}
+		case NF_V_BOOL:
+			if (strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0) {
+				err = nf_error_set(NF_EINVALID, "-p %s: parameter '%s' is a boolean: true or false", arg, name);
+				goto done;
+			}
+			break;
+		case NF_V_LIST:
+			err = nf_error_set(NF_EINVALID, "-p %s: parameter '%s' is a list and cannot be set with -p", arg, name);
+			goto done;
+		case NF_V_STRING:
+			break;
+		}
+		nf_strmap_put(ctx->params, decl->key, nf_arena_strdup(ctx->arena, eq + 1));
+	}
+done:
+	free(names);
+	return err;
+}
+
+static char *
+params_json(run_ctx *ctx)
+{
+	const nf_pipeline *p = &ctx->dag->pipeline;
+	cJSON *o = cJSON_CreateObject();
+	char *s, *r;
+
+	for (size_t i = 0; i < p->nparams; i++) {
+		const char *text = nf_strmap_get(ctx->params, p->params[i].key);
+
+		switch (p->params[i].value.kind) {
+		case NF_V_NUMBER:
+			cJSON_AddItemToObject(o, p->params[i].key, cJSON_CreateNumber(strtod(text, NULL)));
+			break;
+		case NF_V_BOOL:
+			cJSON_AddItemToObject(o, p->params[i].key, cJSON_CreateBool(strcmp(text, "true") == 0));
+			break;
+		default:
+			cJSON_AddItemToObject(o, p->params[i].key, cJSON_CreateString(text));
+			break;
+		}
+	}
+	s = cJSON_PrintUnformatted(o);
+	r = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return r;
+}
+
+/* Marks the nodes --only/--from select; NULL when everything runs. */
+static int
+select_nodes(bool **out, run_ctx *ctx)
+{
+	const nf_run_request *req = ctx->req;
+	const nf_graph *g = ctx->graph;
+	bool *sel;
+	size_t *queue = NULL, qn = 0, qcap = 0;
+	int err = 0;
+
+	*out = NULL;
+	if (req->nonly == 0 && !req->from)
+		return 0;
+	sel = xcalloc(g->nnodes, sizeof(*sel));
+	for (size_t i = 0; i <= req->nonly; i++) {
+		const char *name = i < req->nonly ? req->only[i] : req->from;
+		const nf_node *n;
+		const nf_stage *st;
+
+		if (!name)
+			continue;
+		if ((st = nf_dag_find_stage(ctx->dag, name))) {
+			size_t first = g->stage_first[st->index];
+
+			for (size_t k = first; k < first + g->stage_count[st->index]; k++) {
+				sel[k] = true;
+				if (i == req->nonly)
+					NF_PUSH(queue, qn, qcap, k);
+			}
+		} else if ((n = nf_graph_find(g, name))) {
+			sel[n->id] = true;
+			if (i == req->nonly)
+				NF_PUSH(queue, qn, qcap, n->id);
+		} else {
+			const char **names = xcalloc(ctx->dag->nstages + 1, sizeof(*names));
+			const char *hint;
+
+			for (size_t k = 0; k < ctx->dag->nstages; k++)
+				names[k] = ctx->dag->stages[k].name;
+			hint = nf_suggest(name, names, ctx->dag->nstages);
+			if (hint)
+				err = nf_error_set(NF_EINVALID, "no stage '%s' in %s; did you mean '%s'?", name, req->dag_path, hint);
+			else
+				err = nf_error_set(NF_EINVALID, "no stage '%s' in %s", name, req->dag_path);
+			free(names);
+			goto done;
+		}
+	}
+	/* --from: everything downstream as well. */
+	for (size_t qi = 0; qi < qn; qi++) {
+		const nf_node *n = &g->nodes[queue[qi]];
+
+		for (size_t u = 0; u < n->nusers; u++) {
+			if (!sel[n->users[u]]) {
+				sel[n->users[u]] = true;
+				NF_PUSH(queue, qn, qcap, n->users[u]);
+			}
+		}
+	}
+	*out = sel;
+	sel = NULL;
+done:
+	free(sel);
+	free(queue);
+	return err;
+}
+
+static const char *
+node_kind(const nf_node *n)
+{
+	return nf_stage_kind_name(n->stage->kind);
+}
+
+typedef struct gate_lookup {
+	run_ctx *ctx;
+	const nf_node *gate;
+} gate_lookup;
+
+static int
+gate_lookup_fn(void *vctx, bool production, const char *name, double *out)
+{
+	gate_lookup *gl = vctx;
+
+	if (production)
+		return nf_error_set(NF_ENOPROD, "no model version is in production");
+	for (size_t i = 0; i < gl->gate->ndeps; i++) {
+		size_t d = gl->gate->deps[i];
+
+		if (gl->ctx->have_metrics[d] && nf_metrics_get(&gl->ctx->metrics[d], name, out) == 0)
+			return 0;
+	}
+	return nf_error_set(NF_ENOTFOUND, "metric '%s' is missing", name);
+}
+
+/* Evaluates every criterion; NF_PREP_SUCCEEDED when all pass, else NF_PREP_REJECTED with
+ * the failed criteria in nf_error_last(). */
+static int
+evaluate_gate(run_ctx *ctx, const nf_node *node)
+{
+	const nf_stage *st = node->stage;
+	gate_lookup gl = { ctx, node };
+	nf_buf why = NF_BUF_INIT;
+	bool pass = true;
+
+	for (size_t i = 0; i < st->nrequire; i++) {
+		const nf_criterion *c = &st->require[i];
+		double v = 0;
+		int err = c->expr ? nf_expr_eval(c->expr, gate_lookup_fn, &gl, &v) : NF_EINVALID;
+
+		if (err == NF_ENOPROD)
+			continue;   /* nothing in production to compare with: the criterion passes */
+		if (err < 0 || v == 0.0) {
+			if (!pass)
+				nf_buf_puts(&why, "; ");
+			if (err < 0)
+				nf_buf_printf(&why, "%s (%s)", c->text, nf_error_last());
+			else
+				nf_buf_printf(&why, "%s failed", c->text);
+			pass = false;
+		}
+	}
+	if (!pass)
+		nf_error_set(NF_EINVALID, "gate %s rejected: %s", st->name, nf_buf_cstr(&why));
+	nf_buf_release(&why);
+	return pass ? NF_PREP_SUCCEEDED : NF_PREP_REJECTED;
+}
+
+static int
+hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
+{
+	run_ctx *ctx = vctx;
+	const nf_stage *st = node->stage;
+	nf_interp ip;
+	char *log_abs, *metrics_path = NULL;
+	int err;
+
+	if (st->kind == NF_GATE)
+		return evaluate_gate(ctx, node);
+	if (!st->run)
+		return nf_error_set(NF_EINVALID, "%s has no run command", node->name);
+
+	nf_buf_reset(&ctx->job_cmd);
+	interp_init(&ip, ctx, node);
+	if ((err = nf_interp_expand(&ctx->job_cmd, st->run, &ip, true)) < 0)
+		return err;
+
+	/* The environment: the run's base, then the node's own identity, then its env { }. */
+	ctx->njob_env = 0;
+	for (size_t i = 0; i < ctx->nbase_env; i++)
+		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, ctx->base_env[i]);
+	if (ctx->njob_env == 0)
+		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, "NTFLOW=1");
+	env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, nf_arena_printf(ctx->arena, "NTFLOW_STAGE=%s", st->name));
+	env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, nf_arena_printf(ctx->arena, "NTFLOW_NODE=%s", node->name));
+	env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, nf_arena_printf(ctx->arena, "NTFLOW_ATTEMPT=%d", attempt));
+	if (node->instance) {
+		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
+			nf_arena_printf(ctx->arena, "NTFLOW_INSTANCE=%s", node->instance));
+		for (size_t a = 0; a < st->nmatrix; a++)
+			env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
+				nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_MATRIX_", st->matrix[a].name),
+						nf_value_text(node->matrix[a])));
+	}
+	if (st->metrics) {
+		if ((err = expand_path(&metrics_path, ctx, node, st->metrics)) < 0)
+			return err;
+		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
+			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s%s%s", metrics_path[0] == '/' ? "" : ctx->root,
+					metrics_path[0] == '/' ? "" : "/", metrics_path));
+	}
+	if ((err = add_env_block(ctx, &ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, st->env, st->nenv, node)) < 0)
+		return err;
+
+	free(ctx->job_log);
+	ctx->job_log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
+				 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
+	log_abs = ctx->job_log;
+	{
+		size_t rl = strlen(ctx->root);
+
+		ctx->log_paths[node->id] = nf_arena_strdup(ctx->arena,
+			strncmp(log_abs, ctx->root, rl) == 0 && log_abs[rl] == '/' ? log_abs + rl + 1 : log_abs);
+	}
+	job->node = node->id;
+	job->attempt = attempt;
+	job->command = nf_buf_cstr(&ctx->job_cmd);
+	job->envp = ctx->job_env;
+	job->cwd = ctx->root;
+	job->log_path = log_abs;
+	job->cpus = st->opts.cpus;
+	return NF_PREP_SPAWN;
+}
+
+static int
+hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
+{
+	run_ctx *ctx = vctx;
+	const nf_stage *st = node->stage;
+	int err;
+
+	for (size_t i = 0; i < st->noutputs; i++) {
+		char *out, *abs;
+		struct stat sb;
+		size_t len;
+
+		if ((err = expand_path(&out, ctx, node, &st->outputs[i])) < 0)
+			return err;
+		abs = out[0] == '/' ? xstrdup(out) : xasprintf("%s/%s", ctx->root, out);
+		len = strlen(out);
+		if (stat(abs, &sb) < 0)
+			err = nf_error_set(NF_EINVALID, "declared output '%s' was not created", out);
+		else if (len && out[len - 1] == '/' && !S_ISDIR(sb.st_mode))
+			err = nf_error_set(NF_EINVALID, "declared output '%s' is not a folder", out);
+		free(abs);
+		if (err < 0)
+			return err;
+	}
+	if (st->metrics) {
+		char *path, *abs;
+		nf_metric_set m;
+
+		if ((err = expand_path(&path, ctx, node, st->metrics)) < 0)
+			return err;
+		abs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
+		err = nf_metrics_read(&m, abs);
+		free(abs);
+		if (err < 0) {
+			/* Say it with the path as the user wrote it. */
+			const char *msg = nf_error_last();
+			const char *root_pos = strstr(msg, ctx->root);
+
+			if (root_pos) {
+				char *fixed = xasprintf("%.*s%s", (int)(root_pos - msg), msg, root_pos + strlen(ctx->root) + 1);
+
+				nf_error_set(err, "%s", fixed);
+				free(fixed);
+			}
+			return err;
+		}
+		for (size_t i = 0; i < m.nwarnings; i++)
+			if (ctx->req->on_warning)
+				ctx->req->on_warning(ctx->req->ctx, m.warnings[i]);
+		for (size_t i = 0; i < m.n; i++)
+			nf_store_metric_put(ctx->store, ctx->run_id, node->name, m.names[i], m.values[i]);
+		if (ctx->have_metrics[node->id])
+			nf_metric_set_release(&ctx->metrics[node->id]);
+		ctx->metrics[node->id] = m;
+		ctx->have_metrics[node->id] = true;
+	}
+	(void)res;
+	return 0;
+}
+
+static void
+hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+	      const char *reason, pid_t pgid)
+{
+	run_ctx *ctx = vctx;
+	nf_run_event ev;
+	const char *log = ctx->log_paths[node->id];
+
+	if (nf_state_is_final(st))
+		ctx->done++;
+	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
+			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
+	if (!ctx->req->on_event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.run_id = ctx->run_id;
+	ev.node = node->name;
+	ev.kind = node_kind(node);
+	ev.state = st;
+	ev.attempt = attempt;
+	ev.max_attempts = node->stage->opts.retries + 1;
+	ev.done = ctx->done;
+	ev.total = ctx->total;
+	ev.wall_ms = res ? res->wall_ms : 0;
+	ev.reason = reason;
+	ev.log_path = log;
+	ctx->req->on_event(ctx->req->ctx, &ev);
+}
+
+static void
+hook_on_tick(void *vctx)
+{
+	run_ctx *ctx = vctx;
+
+	nf_store_flush(ctx->store);
+}
+
+static int
+plan(run_ctx *ctx, const bool *selected)
+{
+	for (size_t i = 0, k = 0; i < ctx->graph->nnodes; i++) {
+		const nf_node *n = &ctx->graph->nodes[ctx->graph->order[i]];
+		nf_buf cmd = NF_BUF_INIT;
+		nf_interp ip;
+
+		if (selected && !selected[n->id])
+			continue;
+		interp_init(&ip, ctx, n);
+		if (n->stage->kind == NF_GATE) {
+			nf_buf_puts(&cmd, "(gate)");
+		} else if (n->stage->run && nf_interp_expand(&cmd, n->stage->run, &ip, true) < 0) {
+			/* Values known only while running (a matrix winner) stay as written. */
+			nf_buf_reset(&cmd);
+			for (size_t s = 0; s < n->stage->run->nsegs; s++)
+				nf_buf_printf(&cmd, n->stage->run->segs[s].is_ref ? "${%s}" : "%s", n->stage->run->segs[s].text);
+		}
+		if (ctx->req->on_plan)
+			ctx->req->on_plan(ctx->req->ctx, ++k, n->name, nf_buf_cstr(&cmd));
+		nf_buf_release(&cmd);
+	}
+	return 0;
+}
+
+static void
+today_utc(char out[16])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+int
+nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id, nf_diag_list *diags)
+{
+	run_ctx ctx;
+	bool *selected = NULL;
+	nf_run_info info;
+	nf_sched_opts sopts;
+	nf_sched_hooks hooks;
+	int err;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&info, 0, sizeof(info));
+	*status = NF_RUN_FAILED;
+	*run_id = 0;
+	ctx.req = req;
+	ctx.arena = nf_arena_new();
+	ctx.trigger = req->trigger ? req->trigger : "manual";
+
+	if ((err = nf_dag_load(&ctx.dag, req->dag_path, diags)) < 0)
+		goto done;
+	if ((err = nf_graph_build(&ctx.graph, ctx.dag, diags)) < 0)
+		goto done;
+	if (!(ctx.root = nf_project_root(req->dag_path))) {
+		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
+		goto done;
+	}
+	ctx.dag_dir = realpath(ctx.dag->dir, NULL);
+	if (!ctx.dag_dir)
+		ctx.dag_dir = xstrdup(ctx.dag->dir);
+	if (req->date) {
+		snprintf(ctx.date, sizeof(ctx.date), "%s", req->date);
+		if (strlen(req->date) >= sizeof(ctx.date)) {
+			err = nf_error_set(NF_EINVALID, "invalid date '%s': expected YYYY-MM-DD", req->date);
+			goto done;
+		}
+	} else {
+		today_utc(ctx.date);
+	}
+	if ((err = nf_iso_week(ctx.week, ctx.date)) < 0)
+		goto done;
+	if ((err = resolve_params(&ctx)) < 0 || (err = select_nodes(&selected, &ctx)) < 0)
+		goto done;
+
+	ctx.total = ctx.graph->nnodes;
+	ctx.metrics = xcalloc(ctx.total + 1, sizeof(*ctx.metrics));
+	ctx.have_metrics = xcalloc(ctx.total + 1, sizeof(*ctx.have_metrics));
+	ctx.log_paths = xcalloc(ctx.total + 1, sizeof(*ctx.log_paths));
+	ctx.best = xcalloc(ctx.dag->nstages + 1, sizeof(*ctx.best));
+	if (req->dry_run) {
+		err = plan(&ctx, selected);
+		*status = NF_RUN_SUCCEEDED;
+		goto done;
+	}
+
+	if ((err = nf_store_open_workspace(&ctx.store, &ctx.state_dir, req->dag_path, req->state_dir, true)) < 0)
+		goto done;
+	if (req->on_warning)
+		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
+			req->on_warning(req->ctx, *r);
+
+	info.pipeline = xstrdup(ctx.dag->has_pipeline ? ctx.dag->pipeline.name : req->dag_path);
+	info.file = xstrdup(req->dag_path);
+	info.logical_date = xstrdup(ctx.date);
+	info.trigger = xstrdup(ctx.trigger);
+	info.params_json = params_json(&ctx);
+	if ((err = nf_store_run_begin(ctx.store, &info)) < 0)
+		goto done;
+	ctx.run_id = info.id;
+	*run_id = info.id;
+	if ((err = build_base_env(&ctx)) < 0)
+		goto end_run;
+	if ((err = nf_store_nodes_add(ctx.store, ctx.run_id, ctx.graph)) < 0 || (err = nf_store_flush(ctx.store)) < 0)
+		goto end_run;
+	if (req->on_start)
+		req->on_start(req->ctx, ctx.run_id, info.pipeline, ctx.total);
+
+	if ((err = nf_runner_local_new(&ctx.runner, nf_clock_system())) < 0)
+		goto end_run;
+	memset(&sopts, 0, sizeof(sopts));
+	sopts.slots = req->jobs > 0 ? req->jobs : ctx.dag->pipeline.concurrency > 0 ? ctx.dag->pipeline.concurrency
+			: (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (sopts.slots < 1)
+		sopts.slots = 1;
+	sopts.keep_going = req->keep_going;
+	sopts.selected = selected;
+	sopts.seed = (uint64_t)nf_now_realtime_ms() ^ (uint64_t)getpid();
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.ctx = &ctx;
+	hooks.prepare = hook_prepare;
+	hooks.finish = hook_finish;
+	hooks.on_state = hook_on_state;
+	hooks.on_tick = hook_on_tick;
+	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
+		goto end_run;
+	err = nf_sched_run(ctx.sched, status);
+end_run:
+	if (err < 0)
+		*status = NF_RUN_FAILED;
+	{
+		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
+		int e2 = nf_store_run_end(ctx.store, ctx.run_id, *status);
+
+		if (msg) {
+			nf_error_set(err, "%s", msg);
+			free(msg);
+		} else if (e2 < 0) {
+			err = e2;
+		}
+	}
+done:
+	nf_sched_free(ctx.sched);
+	if (ctx.runner)
+		ctx.runner->ops->free(ctx.runner);
+	nf_store_close(ctx.store);
+	nf_run_info_release(&info);
+	for (size_t i = 0; ctx.metrics && i < ctx.total; i++)
+		if (ctx.have_metrics[i])
+			nf_metric_set_release(&ctx.metrics[i]);
+	free(ctx.metrics);
+	free(ctx.have_metrics);
+	free(ctx.log_paths);
+	free(ctx.best);
+	free(ctx.base_env);
+	free(ctx.job_env);
+	free(ctx.job_log);
+	nf_buf_release(&ctx.job_cmd);
+	nf_strmap_free(ctx.params);
+	nf_graph_free(ctx.graph);
+	nf_dag_free(ctx.dag);
+	free(ctx.root);
+	free(ctx.state_dir);
+	free(ctx.dag_dir);
+	free(selected);
+	nf_arena_free(ctx.arena);
+	return err;
+}
