@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ntflow/graph.h"
 
@@ -316,47 +317,10 @@ check_outputs(vctx *v, nf_strmap *seen)
 	nf_buf_release(&norm);
 }
 
-static bool
-values_equal(const nf_value *a, const nf_value *b)
-{
-	const char *la, *lb;
-
-	if (a->kind != b->kind)
-		return false;
-	switch (a->kind) {
-	case NF_V_NUMBER:
-		return a->num == b->num;
-	case NF_V_BOOL:
-		return a->boolean == b->boolean;
-	case NF_V_STRING:
-		la = nf_tmpl_literal(&a->str);
-		lb = nf_tmpl_literal(&b->str);
-		return la && lb && !strcmp(la, lb);
-	default:
-		return false;
-	}
-}
-
+/* The parser checked the matrix itself (values, duplicates); select needs one, and metrics. */
 static void
-check_matrix(vctx *v, const nf_stage *s)
+check_select(vctx *v, const nf_stage *s)
 {
-	for (size_t k = 0; k < s->nmatrix; k++) {
-		const nf_axis *ax = &s->matrix[k];
-
-		if (!ax->nvalues)
-			nf_diag_error(&v->diags, ax->loc, "matrix key \"%s\" of %s \"%s\" has no values",
-				      ax->name, nf_stage_kind_name(s->kind), s->name);
-		/* quadratic, but an axis is short: the graph refuses more than 10 000 combinations */
-		for (size_t i = 1; i < ax->nvalues && i < 10000; i++)
-			for (size_t j = 0; j < i; j++)
-				if (values_equal(&ax->values[i], &ax->values[j])) {
-					nf_diag_error(&v->diags, ax->values[i].loc,
-						      "matrix key \"%s\" of %s \"%s\" lists the same value twice",
-						      ax->name, nf_stage_kind_name(s->kind), s->name);
-					nf_diag_note(&v->diags, ax->values[j].loc, "first listed here");
-					break;
-				}
-	}
 	if (s->select.kind != NF_SELECT_NONE && !s->nmatrix)
 		nf_diag_error(&v->diags, s->select.loc, "%s \"%s\" has select but no matrix to select from",
 			      nf_stage_kind_name(s->kind), s->name);
@@ -468,7 +432,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 
 		w = (where){ nf_stage_kind_name(s->kind), s->name, s };
 		check_needs(&v, s);
-		check_matrix(&v, s);
+		check_select(&v, s);
 		check_tmpl(&v, &w, s->run);
 		for (size_t k = 0; k < s->ninputs; k++)
 			check_tmpl(&v, &w, &s->inputs[k]);
@@ -497,6 +461,7 @@ nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
 {
 	nf_dag *dag = NULL;
 	nf_graph *g = NULL;
+	struct stat st;
 	char *src = NULL;
 	size_t len, nerrors = diags->nerrors;
 	int err;
@@ -505,8 +470,10 @@ nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
 	if ((err = nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE)) < 0) {
 		if (err != NF_EINVALID)
 			return err;
-		nf_diag_error(diags, (nf_loc){ path, 0, 0 }, "the file is larger than the limit of %u MiB",
-			      NF_DAG_MAX_FILE_SIZE >> 20);
+		if (stat(path, &st) < 0)
+			st.st_size = 0;
+		nf_diag_error(diags, (nf_loc){ path, 0, 0 }, "file too large (%lld bytes; the limit is %u MiB)",
+			      (long long)st.st_size, NF_DAG_MAX_FILE_SIZE >> 20);
 		return NF_EINVALID;
 	}
 	nf_dag_parse(&dag, path, src, len, diags);
