@@ -536,6 +536,9 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 			return err;
 		abs = out[0] == '/' ? xstrdup(out) : xasprintf("%s/%s", ctx->root, out);
 		len = strlen(out);
+		/* stat "dir/" of a file fails with ENOTDIR: look at "dir" to say what it is. */
+		for (size_t al = strlen(abs); al > 1 && abs[al - 1] == '/'; al--)
+			abs[al - 1] = '\0';
 		if (stat(abs, &sb) < 0)
 			err = nf_error_set(NF_EINVALID, "declared output '%s' was not created", out);
 		else if (len && out[len - 1] == '/' && !S_ISDIR(sb.st_mode))
