@@ -43,7 +43,8 @@ typedef struct parser {
 	nf_token *st;
 	size_t nsv, capsv, capst;
 
-	/* Stages and models in file order; moved into the arena at the end. */
+	/* Stages in file order, in the arena (by_name points into it); models, moved there
+	 * at the end. */
 	nf_stage *stages;
 	size_t nstages, capstages;
 	nf_model_decl *models;
@@ -436,9 +437,7 @@ parse_value(parser *p, nf_value *v, nf_token *vt)
 	v->loc = tok_loc(p, &p->tok);
 	switch (p->tok.kind) {
 	case NF_TK_STRING:
-		v->kind = NF_V_STRING;
-		if (!p->syntax_only)
-			nf_lex_string_decode(&v->str, p->a, &p->tok, p->path);
+		v->kind = NF_V_STRING;   /* decoded when needed: str_of() */
 		advance(p);
 		return PV_OK;
 	case NF_TK_NUMBER:
@@ -497,43 +496,73 @@ first_ref(const nf_tmpl *t)
 	return NULL;
 }
 
-/* A string value without ${...}: its text, or NULL after reporting. `what` names the
- * attribute in messages ("attribute 'executor'", "items of 'needs'"). */
+/* Who a message is about: "attribute 'retries'" or "items of 'retry_on'"; put into words
+ * only when there is something to say. */
+typedef struct subj {
+	const char *name;
+	bool item;
+} subj;
+#define SUBJ "%s '%s'"
+#define SUBJ_ARGS(w) ((w).item ? "items of" : "attribute"), (w).name
+
+/* A string value's segments, decoded into the arena on first use (parse_value only notes
+ * the token). t is the token v came from. */
+static nf_tmpl *
+str_of(parser *p, nf_value *v, const nf_token *t)
+{
+	if (!v->str.loc.file)
+		nf_lex_string_decode(&v->str, p->a, t, p->path);
+	return &v->str;
+}
+
+/* The token of item i of a list value still on the item stack. */
+static const nf_token *
+item_tok(const parser *p, const nf_value *list, size_t i)
+{
+	return &p->st[(size_t)(list->items - p->sv) + i];
+}
+
+/* A string value without ${...}: its text, or NULL after reporting. */
 static const char *
-want_literal(parser *p, const nf_value *v, const char *what, const char *expects)
+want_literal(parser *p, nf_value *v, const nf_token *t, subj w, const char *expects)
 {
 	const nf_seg *ref;
+	const char *body;
+	size_t blen;
 
 	if (v->kind != NF_V_STRING) {
-		error_at(p, v->loc, "%s expects %s, found %s", what, expects, found_kind(v));
+		error_at(p, v->loc, SUBJ " expects %s, found %s", SUBJ_ARGS(w), expects, found_kind(v));
 		return NULL;
 	}
-	if ((ref = first_ref(&v->str)) != NULL) {
-		error_at(p, ref->loc, "%s cannot contain ${...} references", what);
+	body = nf_lex_string_body(t, &blen);
+	if (!v->str.loc.file && !memchr(body, '\\', blen) && !memchr(body, '$', blen))
+		return nf_arena_strndup(p->a, body, blen);   /* no escapes, no references */
+	if ((ref = first_ref(str_of(p, v, t))) != NULL) {
+		error_at(p, ref->loc, SUBJ " cannot contain ${...} references", SUBJ_ARGS(w));
 		return NULL;
 	}
 	return nf_tmpl_literal(&v->str);
 }
 
 static bool
-want_int(parser *p, const nf_value *v, const char *what, long min, long max, long *out)
+want_int(parser *p, const nf_value *v, subj w, long min, long max, long *out)
 {
 	const char *t;
 	char *end;
 	long n;
 
 	if (v->kind != NF_V_NUMBER) {
-		error_at(p, v->loc, "%s expects an integer, found %s", what, found_kind(v));
+		error_at(p, v->loc, SUBJ " expects an integer, found %s", SUBJ_ARGS(w), found_kind(v));
 		return false;
 	}
 	t = v->num_text;
 	if (t[strspn(t, "-0123456789")] != '\0') {
-		error_at(p, v->loc, "%s expects an integer, found %s", what, t);
+		error_at(p, v->loc, SUBJ " expects an integer, found %s", SUBJ_ARGS(w), t);
 		return false;
 	}
 	n = strtol(t, &end, 10);
 	if (n < min || n > max || strlen(t) > 18) {
-		error_at(p, v->loc, "%s must be between %ld and %ld, found %s", what, min, max, t);
+		error_at(p, v->loc, SUBJ " must be between %ld and %ld, found %s", SUBJ_ARGS(w), min, max, t);
 		return false;
 	}
 	*out = n;
@@ -679,10 +708,9 @@ check_schedule(parser *p, const char *s, const nf_token *t)
 
 /* Parses an expression string into a criterion; reports a syntax error at its column. */
 static bool
-want_expr(parser *p, const nf_value *v, const nf_token *t, const char *what, const char *kind,
-	  nf_criterion *out)
+want_expr(parser *p, nf_value *v, const nf_token *t, subj w, const char *kind, nf_criterion *out)
 {
-	const char *text = want_literal(p, v, what, "an expression in quotes");
+	const char *text = want_literal(p, v, t, w, "an expression in quotes");
 	int col = 0;
 
 	if (!text)
@@ -701,9 +729,9 @@ want_expr(parser *p, const nf_value *v, const nf_token *t, const char *what, con
 }
 
 static bool
-want_enum(parser *p, const nf_value *v, const nf_attr_spec *a, const char *what, int *index)
+want_enum(parser *p, nf_value *v, const nf_token *t, const nf_attr_spec *a, subj w, int *index)
 {
-	const char *s = want_literal(p, v, what, "a string");
+	const char *s = want_literal(p, v, t, w, "a string");
 	const char *near;
 	char choices[128];
 	size_t n = 0;
@@ -719,9 +747,10 @@ want_enum(parser *p, const nf_value *v, const nf_attr_spec *a, const char *what,
 	nf_schema_choices(choices, sizeof(choices), a);
 	near = nf_suggest(s, a->choices, n);
 	if (near)
-		error_at(p, v->loc, "%s must be one of %s, found \"%s\"; did you mean \"%s\"?", what, choices, s, near);
+		error_at(p, v->loc, SUBJ " must be one of %s, found \"%s\"; did you mean \"%s\"?", SUBJ_ARGS(w),
+			 choices, s, near);
 	else
-		error_at(p, v->loc, "%s must be one of %s, found \"%s\"", what, choices, s);
+		error_at(p, v->loc, SUBJ " must be one of %s, found \"%s\"", SUBJ_ARGS(w), choices, s);
 	return false;
 }
 
@@ -761,17 +790,14 @@ severity_of(int index)
 
 /* Checks v against attribute a of block b and stores it. */
 static void
-store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf_token *vt)
+store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
 {
-	char what[96], items[96];
+	subj what = { a->name, false }, items = { a->name, true };
 	nf_run_opts *o = b->opts;
 	const char *s = NULL;
 	long n = 0;
 	int e = 0;
 	int64_t ms = 0;
-
-	snprintf(what, sizeof(what), "attribute '%s'", a->name);
-	snprintf(items, sizeof(items), "items of '%s'", a->name);
 
 	/* Lists: the shape first. */
 	switch (a->type) {
@@ -780,7 +806,8 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 	case NF_AT_INT_LIST:
 	case NF_AT_EXPR_LIST:
 		if (v->kind != NF_V_LIST) {
-			error_at(p, v->loc, "%s expects %s, found %s", what, nf_schema_type_name(a->type), found_kind(v));
+			error_at(p, v->loc, SUBJ " expects %s, found %s", SUBJ_ARGS(what), nf_schema_type_name(a->type),
+				 found_kind(v));
 			return;
 		}
 		break;
@@ -790,12 +817,12 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 
 	switch (a->type) {
 	case NF_AT_STRING:
-		if (!(s = want_literal(p, v, what, "a string")))
+		if (!(s = want_literal(p, v, vt, what, "a string")))
 			return;
 		break;
 	case NF_AT_TEMPLATE:
 		if (v->kind != NF_V_STRING) {
-			error_at(p, v->loc, "%s expects a string, found %s", what, found_kind(v));
+			error_at(p, v->loc, SUBJ " expects a string, found %s", SUBJ_ARGS(what), found_kind(v));
 			return;
 		}
 		break;
@@ -805,18 +832,18 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		break;
 	case NF_AT_BOOL:
 		if (v->kind != NF_V_BOOL) {
-			const char *lit = v->kind == NF_V_STRING ? nf_tmpl_literal(&v->str) : NULL;
+			const char *lit = v->kind == NF_V_STRING ? nf_tmpl_literal(str_of(p, v, vt)) : NULL;
 
 			if (lit && (strcmp(lit, "true") == 0 || strcmp(lit, "false") == 0))
-				error_at(p, v->loc, "%s expects true or false, found a string; write %s without quotes",
-					 what, lit);
+				error_at(p, v->loc, SUBJ " expects true or false, found a string; write %s without quotes",
+					 SUBJ_ARGS(what), lit);
 			else
-				error_at(p, v->loc, "%s expects true or false, found %s", what, found_kind(v));
+				error_at(p, v->loc, SUBJ " expects true or false, found %s", SUBJ_ARGS(what), found_kind(v));
 			return;
 		}
 		break;
 	case NF_AT_DURATION:
-		if (!(s = want_literal(p, v, what, "a duration like \"30s\"")))
+		if (!(s = want_literal(p, v, vt, what, "a duration like \"30s\"")))
 			return;
 		if (nf_parse_duration(&ms, s) < 0) {
 			error_at(p, v->loc, "%s", nf_error_last());
@@ -824,11 +851,11 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		}
 		break;
 	case NF_AT_ENUM:
-		if (!want_enum(p, v, a, what, &e))
+		if (!want_enum(p, v, vt, a, what, &e))
 			return;
 		break;
 	case NF_AT_SCHEDULE:
-		if (!(s = want_literal(p, v, what, "a string")))
+		if (!(s = want_literal(p, v, vt, what, "a string")))
 			return;
 		check_schedule(p, s, vt);
 		break;
@@ -836,7 +863,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		nf_select_kind k;
 		const char *metric;
 
-		if (!(s = want_literal(p, v, what, "a string")))
+		if (!(s = want_literal(p, v, vt, what, "a string")))
 			return;
 		if (!parse_select(s, &k, &metric, p->a)) {
 			error_at(p, v->loc, "invalid select \"%s\": expected max(METRIC) or min(METRIC)", s);
@@ -848,7 +875,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		return;
 	}
 	case NF_AT_NAME:
-		if (!(s = want_literal(p, v, what, "a name in quotes")))
+		if (!(s = want_literal(p, v, vt, what, "a name in quotes")))
 			return;
 		break;
 	case NF_AT_EXPR: {
@@ -887,11 +914,11 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		b->pl->models_dir = s;
 		break;
 	case NF_FD_RUN:
-		b->stage->run = nf_arena_memdup(p->a, &v->str, sizeof(nf_tmpl));
+		b->stage->run = nf_arena_memdup(p->a, str_of(p, v, vt), sizeof(nf_tmpl));
 		break;
 	case NF_FD_METRICS:
 	case NF_FD_ARTIFACT: {
-		nf_tmpl *t = nf_arena_memdup(p->a, &v->str, sizeof(nf_tmpl));
+		nf_tmpl *t = nf_arena_memdup(p->a, str_of(p, v, vt), sizeof(nf_tmpl));
 
 		if (a->field == NF_FD_ARTIFACT)
 			b->model->artifact = t;
@@ -909,10 +936,11 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 
 		for (size_t i = 0; i < v->nitems; i++) {
 			if (v->items[i].kind != NF_V_STRING) {
-				error_at(p, v->items[i].loc, "%s must be strings, found %s", items, found_kind(&v->items[i]));
+				error_at(p, v->items[i].loc, SUBJ " must be strings, found %s", SUBJ_ARGS(items),
+					 found_kind(&v->items[i]));
 				continue;
 			}
-			ts[k++] = v->items[i].str;
+			ts[k++] = *str_of(p, &v->items[i], item_tok(p, v, i));
 		}
 		if (a->field == NF_FD_PATH) {
 			b->pl->path = ts;
@@ -932,7 +960,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		size_t k = 0;
 
 		for (size_t i = 0; i < v->nitems; i++) {
-			const char *name = want_literal(p, &v->items[i], items, "a name in quotes");
+			const char *name = want_literal(p, &v->items[i], item_tok(p, v, i), items, "a name in quotes");
 
 			if (!name)
 				continue;
@@ -957,7 +985,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, const nf_value *v, const nf
 		nf_criterion *cs = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_criterion));
 
 		for (size_t i = 0; i < v->nitems; i++)
-			want_expr(p, &v->items[i], &p->st[v->items - p->sv + i], items, "gate expression", &cs[i]);
+			want_expr(p, &v->items[i], item_tok(p, v, i), items, "gate expression", &cs[i]);
 		b->stage->require = cs;
 		b->stage->nrequire = v->nitems;
 		break;
@@ -1039,7 +1067,7 @@ same_scalar(const nf_value *x, const nf_value *y)
 
 /* A key = value line inside params { }, env { } or matrix { }. */
 static void
-store_key(parser *p, blk *b, const nf_token *key, const nf_value *v)
+store_key(parser *p, blk *b, const nf_token *key, nf_value *v, const nf_token *vt)
 {
 	nf_block_id id = b->spec->id;
 	const char *what = id == NF_BK_PARAMS ? "param" : id == NF_BK_ENV ? "environment variable" : "matrix axis";
@@ -1081,13 +1109,13 @@ store_key(parser *p, blk *b, const nf_token *key, const nf_value *v)
 			return;
 		}
 		for (size_t i = 0; i < v->nitems; i++) {
-			const nf_value *it = &v->items[i];
+			nf_value *it = &v->items[i];
 
 			if (it->kind == NF_V_LIST) {
 				error_at(p, it->loc, "matrix values must be strings, numbers or booleans, found a list");
 				return;
 			}
-			if (it->kind == NF_V_STRING && first_ref(&it->str)) {
+			if (it->kind == NF_V_STRING && first_ref(str_of(p, it, item_tok(p, v, i)))) {
 				error_at(p, first_ref(&it->str)->loc, "matrix values cannot contain ${...} references");
 				return;
 			}
@@ -1109,6 +1137,8 @@ store_key(parser *p, blk *b, const nf_token *key, const nf_value *v)
 		error_at(p, v->loc, "%s '%s' expects a string, number or boolean, found a list", what, name);
 		return;
 	}
+	if (v->kind == NF_V_STRING)
+		str_of(p, v, vt);
 	if (id == NF_BK_PARAMS && v->kind == NF_V_STRING && first_ref(&v->str)) {
 		error_at(p, first_ref(&v->str)->loc, "param '%s' cannot contain ${...} references", name);
 		return;
@@ -1150,12 +1180,13 @@ parse_attribute(parser *p, blk *b)
 	if (check && !b->spec->free_keys) {
 		char word[48];
 
-		snprintf(word, sizeof(word), "%.*s", key.len > 40 ? 40 : (int)key.len, key.text);
 		a = nf_schema_find_attr(b->spec, key.text, key.len, &idx);
 		if (!a) {
 			const nf_block_spec *as_block = nf_schema_find_block(key.text, key.len);
-			const char *near = suggest_attr(b->spec, word);
+			const char *near;
 
+			snprintf(word, sizeof(word), "%.*s", key.len > 40 ? 40 : (int)key.len, key.text);
+			near = suggest_attr(b->spec, word);
 			store = false;
 			blk_title(b, title, sizeof(title));
 			if (as_block && nf_schema_allows(b->spec, as_block->id))
@@ -1168,7 +1199,7 @@ parse_attribute(parser *p, blk *b)
 				error_at(p, tok_loc(p, &key), "unknown attribute '%s' in %s", word, title);
 		} else if (b->seen & (1ull << idx)) {
 			store = false;
-			error_at(p, tok_loc(p, &key), "duplicate attribute '%s'", word);
+			error_at(p, tok_loc(p, &key), "duplicate attribute '%s'", a->name);
 			nf_diag_note(p->diags, b->seen_loc[idx], "first set here");
 		} else {
 			b->seen |= 1ull << idx;
@@ -1178,7 +1209,7 @@ parse_attribute(parser *p, blk *b)
 	r = parse_value(p, &v, &vt);
 	if (r == PV_OK && store) {
 		if (b->spec->free_keys)
-			store_key(p, b, &key, &v);
+			store_key(p, b, &key, &v, &vt);
 		else
 			store_attr(p, b, a, &v, &vt);
 	}
@@ -1257,10 +1288,13 @@ static const char *
 block_label(parser *p, const nf_token *t, const char *kind)
 {
 	nf_tmpl tm;
-	const char *name;
+	const char *name, *body;
+	size_t blen;
 
 	if (t->kind == NF_TK_IDENT) {
 		name = nf_arena_strndup(p->a, t->text, t->len);
+	} else if (body = nf_lex_string_body(t, &blen), !memchr(body, '\\', blen) && !memchr(body, '$', blen)) {
+		name = nf_arena_strndup(p->a, body, blen);
 	} else {
 		nf_lex_string_decode(&tm, p->a, t, p->path);
 		if (first_ref(&tm)) {
@@ -1276,19 +1310,52 @@ block_label(parser *p, const nf_token *t, const char *kind)
 	return name;
 }
 
+/* Top-level blocks start lines, so counting the lines that start with stage, gate or
+ * monitor sizes the stage array once (a miscount only costs a copy). */
+static size_t
+count_stage_lines(const char *src, size_t len)
+{
+	const char *p = src, *end = src + len;
+	size_t n = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t left;
+
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		left = (size_t)(end - p);
+		if ((left > 5 && memcmp(p, "stage", 5) == 0) || (left > 4 && memcmp(p, "gate", 4) == 0) ||
+		    (left > 7 && memcmp(p, "monitor", 7) == 0))
+			n++;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
 static nf_stage *
 new_stage(parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
 {
 	nf_stage *s;
 
-	p->stages = xgrow(p->stages, sizeof(nf_stage), p->nstages + 1, &p->capstages);
+	if (p->nstages == p->capstages) {
+		/* More than counted: a bigger array, and by_name pointed at the new one. */
+		nf_stage *bigger = nf_arena_alloc(p->a, 2 * (p->capstages + 8) * sizeof(nf_stage));
+
+		memcpy(bigger, p->stages, p->nstages * sizeof(nf_stage));
+		p->stages = bigger;
+		p->capstages = 2 * (p->capstages + 8);
+		for (size_t i = 0; i < p->nstages; i++)
+			nf_strmap_put(p->dag->by_name, p->stages[i].name, &p->stages[i]);
+	}
 	s = &p->stages[p->nstages];
-	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->name = name;
 	s->loc = loc;
 	s->index = p->nstages++;
-	nf_strmap_put(p->dag->by_name, name, (void *)(uintptr_t)p->nstages);
+	nf_strmap_put(p->dag->by_name, name, s);
 	return s;
 }
 
@@ -1299,6 +1366,7 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 {
 	nf_dag *dag = p->dag;
 	char title[160];
+	const nf_stage *first;
 	size_t prev;
 
 	switch (b->spec->id) {
@@ -1318,9 +1386,9 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 	case NF_BK_STAGE:
 	case NF_BK_GATE:
 	case NF_BK_MONITOR:
-		if ((prev = (size_t)(uintptr_t)nf_strmap_get(dag->by_name, name)) != 0) {
+		if ((first = nf_strmap_get(dag->by_name, name)) != NULL) {
 			error_at(p, b->loc, "duplicate stage name \"%s\"", name);
-			nf_diag_note(p->diags, p->stages[prev - 1].loc, "first defined here");
+			nf_diag_note(p->diags, first->loc, "first defined here");
 			return false;
 		}
 		b->stage = new_stage(p, b->spec->id == NF_BK_STAGE ? NF_STAGE :
@@ -1661,12 +1729,10 @@ finish(parser *p)
 	if (!dag->pipeline.models_dir)
 		dag->pipeline.models_dir = "models";
 	merge_opts(&dag->pipeline.defaults, &builtin_opts);
-	dag->stages = nf_arena_memdup(p->a, p->stages, p->nstages * sizeof(nf_stage));
+	dag->stages = p->nstages ? p->stages : NULL;
 	dag->nstages = p->nstages;
-	for (size_t i = 0; i < dag->nstages; i++) {
+	for (size_t i = 0; i < dag->nstages; i++)
 		merge_opts(&dag->stages[i].opts, &dag->pipeline.defaults);
-		nf_strmap_put(dag->by_name, dag->stages[i].name, &dag->stages[i]);
-	}
 	dag->models = nf_arena_memdup(p->a, p->models, p->nmodels * sizeof(nf_model_decl));
 	dag->nmodels = p->nmodels;
 }
@@ -1694,7 +1760,6 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	dag->arena = nf_arena_new();
 	dag->path = nf_arena_strdup(dag->arena, path);
 	dag->dir = dir_of(dag->arena, dag->path);
-	dag->by_name = nf_strmap_new(64);
 	memset(&p, 0, sizeof(p));
 	p.dag = dag;
 	p.a = dag->arena;
@@ -1703,18 +1768,21 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	p.syntax_only = syntax_only;
 	p.model_names = nf_strmap_new(8);
 	if (len > NF_DAG_MAX_FILE_SIZE) {
+		dag->by_name = nf_strmap_new(1);
 		nf_loc at = { dag->path, 0, 0 };
 
 		nf_diag_error(diags, at, "file too large (%zu bytes; the limit is %u MiB)", len,
 			      NF_DAG_MAX_FILE_SIZE >> 20);
 	} else {
+		p.capstages = count_stage_lines(src, len) + 1;
+		p.stages = nf_arena_alloc(p.a, p.capstages * sizeof(nf_stage));
+		dag->by_name = nf_strmap_new(p.capstages);
 		nf_lex_init(&p.lx, dag->path, src, len, diags, false);
 		parse_file(&p);
 	}
 	finish(&p);
 	free(p.sv);
 	free(p.st);
-	free(p.stages);
 	free(p.models);
 	nf_strmap_free(p.model_names);
 	*out = dag;
