@@ -19,7 +19,9 @@
 /* The public graph plus what only this file needs. */
 typedef struct graph_impl {
 	nf_graph pub;
-	nf_strmap *by_name;            /* node name (and plain stage name) -> nf_node* */
+	/* matrix instance name -> nf_node*; other nodes are found through the dag's stage map,
+	 * which spares a second table as big as the file for the common case */
+	nf_strmap *instances;
 } graph_impl;
 
 /* Stage-level adjacency in compressed rows: the deps of stage i are
@@ -360,7 +362,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 
 	g->nodes = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(nf_node));
 	g->order = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(size_t));
-	gi->by_name = nf_strmap_new(g->nnodes + n);
+	gi->instances = nf_strmap_new(16);
 	crit = xcalloc(n ? n : 1, sizeof(int64_t));
 
 	/* critical path, sinks first: a stage's cpus plus the longest path among its users */
@@ -397,12 +399,11 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 			nd->nusers = nusers;
 			nd->crit = crit[s];
 		}
-		if (st->nmatrix && count)
+		if (st->nmatrix && count) {
 			expand_matrix(gi, st, &g->nodes[first], count);
-		for (size_t c = 0; c < count; c++)
-			nf_strmap_put(gi->by_name, g->nodes[first + c].name, &g->nodes[first + c]);
-		if (count == 1 && st->nmatrix)
-			nf_strmap_put(gi->by_name, st->name, &g->nodes[first]);
+			for (size_t c = 0; c < count; c++)
+				nf_strmap_put(gi->instances, g->nodes[first + c].name, &g->nodes[first + c]);
+		}
 	}
 	for (size_t k = 0; k < sg.norder; k++)
 		for (size_t c = 0; c < g->stage_count[sg.order[k]]; c++)
@@ -423,7 +424,13 @@ done:
 const nf_node *
 nf_graph_find(const nf_graph *g, const char *name)
 {
-	return g ? nf_strmap_get(((const graph_impl *)g)->by_name, name) : NULL;
+	const nf_stage *s;
+
+	if (!g)
+		return NULL;
+	if ((s = nf_strmap_get(g->dag->by_name, name)))
+		return g->stage_count[s->index] == 1 ? &g->nodes[g->stage_first[s->index]] : NULL;
+	return nf_strmap_get(((const graph_impl *)g)->instances, name);
 }
 
 void
@@ -433,7 +440,7 @@ nf_graph_free(nf_graph *g)
 
 	if (!g)
 		return;
-	nf_strmap_free(gi->by_name);
+	nf_strmap_free(gi->instances);
 	nf_arena_free(g->arena);
 	free(gi);
 }
