@@ -1,6 +1,7 @@
 /* check_runner.c: unit tests of the local runner with real processes: logs, exit codes and
  * signals, rusage, process groups (grandchildren get the signals and never outlive their
- * stage), PR_SET_PDEATHSIG, cwd, environment, stdin, deadlines, interrupts and errors. */
+ * stage), PR_SET_PDEATHSIG, cwd, environment, stdin, deadlines, interrupts and errors; and
+ * the scheduler driving it for real (timeouts, Ctrl-C). */
 #include "config.h"
 #include "ntflow/exec.h"
 
@@ -560,6 +561,172 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* ---- the scheduler driving the real runner ---- */
+
+#define RN 3
+typedef struct real_run {
+	nf_graph g;
+	nf_node nodes[RN];
+	nf_stage stages[RN];
+	size_t edge_dep[1], edge_user[1];
+	const char *cmds[RN];
+	char *logs[RN];
+	int interrupts;              /* raise this many SIGINTs when the last node succeeds */
+	nf_state final[RN];
+	char reason[RN][96];
+} real_run;
+
+static int
+real_prepare(void *ctx, const nf_node *node, int attempt, nf_job *job)
+{
+	real_run *rr = ctx;
+
+	free(rr->logs[node->id]);
+	rr->logs[node->id] = xasprintf("%s/logs/%s.%d.log", tmpdir, node->name, attempt);
+	job->command = rr->cmds[node->id];
+	job->cwd = tmpdir;
+	job->log_path = rr->logs[node->id];
+	return NF_PREP_SPAWN;
+}
+
+static void
+real_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+	      const char *reason, pid_t pgid)
+{
+	real_run *rr = ctx;
+
+	/* the last node is a short sleep: by its end the others have set their traps */
+	if (st == NF_ST_SUCCEEDED && node->id == rr->g.nnodes - 1)
+		for (int i = 0; i < rr->interrupts; i++)
+			raise(SIGINT);
+	rr->final[node->id] = st;
+	snprintf(rr->reason[node->id], sizeof(rr->reason[0]), "%s", reason ? reason : "");
+}
+
+/* n nodes with the given commands; node 1 needs node 0 when chain. */
+static void
+real_init(real_run *rr, size_t n, bool chain)
+{
+	static const char *names[RN] = { "a", "b", "c" };
+
+	memset(rr, 0, sizeof(*rr));
+	rr->g.nodes = rr->nodes;
+	rr->g.nnodes = n;
+	for (size_t i = 0; i < n; i++) {
+		rr->nodes[i] = (nf_node){ .id = i, .stage = &rr->stages[i], .name = names[i], .crit = 1 };
+		rr->stages[i].name = names[i];
+		rr->stages[i].opts.cpus = 1;
+		rr->stages[i].opts.grace_ms = 10000;
+	}
+	if (chain) {
+		rr->edge_dep[0] = 0;
+		rr->edge_user[0] = 1;
+		rr->nodes[0].users = rr->edge_user;
+		rr->nodes[0].nusers = 1;
+		rr->nodes[0].crit = 2;
+		rr->nodes[1].deps = rr->edge_dep;
+		rr->nodes[1].ndeps = 1;
+	}
+}
+
+static int
+real_go(real_run *rr, int slots, bool keep_going, nf_run_status *st, int64_t *elapsed)
+{
+	nf_sched_opts opts = { .slots = slots, .keep_going = keep_going, .seed = 1 };
+	nf_sched_hooks hooks = { .ctx = rr, .prepare = real_prepare, .on_state = real_on_state };
+	nf_clock *c = nf_clock_system();
+	nf_runner *r = NULL;
+	nf_sched *s = NULL;
+	int64_t t0 = c->now_ms(c);
+	int err;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
+	ck_assert_int_eq(nf_sched_new(&s, &rr->g, r, c, &opts, &hooks), 0);
+	err = nf_sched_run(s, st);
+	*elapsed = c->now_ms(c) - t0;
+	nf_sched_free(s);
+	r->ops->free(r);
+	for (size_t i = 0; i < RN; i++)
+		free(rr->logs[i]);
+	return err;
+}
+
+/* A chain passes data through files in cwd; a stage ignoring SIGTERM is killed after its
+ * timeout and grace while the other branch goes on (keep-going). */
+START_TEST(test_sched_real)
+{
+	real_run rr;
+	nf_run_status st;
+	int64_t ms;
+	char *out, *path;
+
+	real_init(&rr, 3, true);
+	rr.cmds[0] = "echo hello >a.out";
+	rr.cmds[1] = "cat a.out >b.out";
+	rr.cmds[2] = "trap '' TERM; sleep 30";
+	rr.stages[2].opts.timeout_ms = 200;
+	rr.stages[2].opts.grace_ms = 100;
+	ck_assert_int_eq(real_go(&rr, 2, true, &st, &ms), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_assert_int_eq(rr.final[0], NF_ST_SUCCEEDED);
+	ck_assert_int_eq(rr.final[1], NF_ST_SUCCEEDED);
+	ck_assert_int_eq(rr.final[2], NF_ST_TIMED_OUT);
+	ck_assert_str_eq(rr.reason[2], "timed out after 200ms");
+	ck_assert_int_ge(ms, 300);
+	ck_assert_int_lt(ms, 5000);
+	path = tpath("b.out");
+	out = slurp(path);
+	ck_assert_str_eq(out, "hello\n");
+	free(out);
+	free(path);
+	path = tpath("logs/c.1.log");   /* the log folder was made */
+	ck_assert_int_eq(access(path, F_OK), 0);
+	free(path);
+}
+END_TEST
+
+/* Ctrl-C: SIGTERM to every stage, SIGKILL after the grace to one that ignores it. */
+START_TEST(test_sched_interrupt_real)
+{
+	real_run rr;
+	nf_run_status st;
+	int64_t ms;
+
+	real_init(&rr, 3, false);
+	rr.cmds[0] = "sleep 30";
+	rr.cmds[1] = "trap '' TERM; sleep 30";
+	rr.cmds[2] = "sleep 0.2";
+	rr.stages[1].opts.grace_ms = 300;
+	rr.interrupts = 1;
+	ck_assert_int_eq(real_go(&rr, 3, false, &st, &ms), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_assert_int_eq(rr.final[0], NF_ST_CANCELLED);
+	ck_assert_int_eq(rr.final[1], NF_ST_CANCELLED);
+	ck_assert_int_eq(rr.final[2], NF_ST_SUCCEEDED);
+	ck_assert_int_ge(ms, 500);
+	ck_assert_int_lt(ms, 5000);
+	ck_assert_int_eq(nf_signals_take(), 0);
+}
+END_TEST
+
+/* A second Ctrl-C kills at once, long before the grace. */
+START_TEST(test_sched_double_interrupt_real)
+{
+	real_run rr;
+	nf_run_status st;
+	int64_t ms;
+
+	real_init(&rr, 3, false);
+	rr.cmds[0] = "trap '' TERM; sleep 30";
+	rr.cmds[1] = "trap '' TERM; sleep 30";
+	rr.cmds[2] = "sleep 0.2";
+	rr.interrupts = 2;
+	ck_assert_int_eq(real_go(&rr, 3, false, &st, &ms), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_assert_int_lt(ms, 5000);
+}
+END_TEST
+
 static Suite *
 runner_suite(void)
 {
@@ -582,6 +749,9 @@ runner_suite(void)
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_interrupt);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_sched_real);
+	tcase_add_test(tc, test_sched_interrupt_real);
+	tcase_add_test(tc, test_sched_double_interrupt_real);
 	suite_add_tcase(s, tc);
 	return s;
 }
