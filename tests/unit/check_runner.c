@@ -426,7 +426,17 @@ START_TEST(test_signal_state_reset)
 	res = wait_one(r);
 	ck_assert(res.exited && res.exit_code == 0);
 	out = slurp(log);
-	ck_assert_str_eq(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	{
+		unsigned long long blk = 1, ign = 1, libc = 0;
+
+		ck_assert_int_eq(sscanf(out, "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2);
+		/* libc's own signals (32 up to SIGRTMIN) cannot be reset through libc, and its
+		 * start-up in the child takes them over anyway */
+		for (int sig = 32; sig < SIGRTMIN; sig++)
+			libc |= 1ULL << (sig - 1);
+		ck_assert_msg(blk == 0, "blocked: %llx", blk);
+		ck_assert_msg((ign & ~libc) == 0, "ignored: %llx", ign);
+	}
 	free(out);
 	free(log);
 	r->ops->free(r);
