@@ -13,6 +13,8 @@
  * hold at most this many entries, so a hostile file cannot ask for terabytes. */
 #define GRAPH_MAX_INSTANCES 10000
 #define GRAPH_MAX_EDGES (16u << 20)
+/* A cycle longer than this is printed as its first and last stages. */
+#define CYCLE_SHOWN 20
 /* A readable matrix.id longer than this is replaced by a hash. */
 #define INSTANCE_ID_MAX 40
 
@@ -147,6 +149,13 @@ report_cycle(const stage_graph *sg, const nf_dag *dag, nf_diag_list *diags)
 			first = i;
 	for (size_t i = 0, m = len - seen_at[cur]; i <= m; i++) {
 		size_t at = seen_at[cur] + (first - seen_at[cur] + i) % m;
+
+		/* a cycle through thousands of stages is shown by its ends, on one readable line */
+		if (m > CYCLE_SHOWN && i == CYCLE_SHOWN / 2) {
+			nf_buf_printf(&msg, " -> ... (%zu more)", m + 1 - CYCLE_SHOWN);
+			i = m - CYCLE_SHOWN / 2;
+			continue;
+		}
 		nf_buf_printf(&msg, "%s%s", i ? " -> " : "", dag->stages[path[at]].name);
 	}
 	nf_diag_error(diags, dag->stages[path[first]].loc, "dependency cycle: %s", nf_buf_cstr(&msg));

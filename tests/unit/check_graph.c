@@ -385,8 +385,10 @@ START_TEST(test_deep_cycle)
 
 	msg = build_error(d, NF_ECYCLE, &line);
 	ck_assert_int_eq(line, 1);
-	ck_assert(!strncmp(msg, "dependency cycle: s0 -> s99999 -> s99998 -> ", 44));
-	ck_assert(!strcmp(msg + strlen(msg) - 14, "s2 -> s1 -> s0"));
+	/* the ends of the cycle, its middle elided */
+	ck_assert_str_eq(msg, "dependency cycle: s0 -> s99999 -> s99998 -> s99997 -> s99996 -> s99995 -> "
+			 "s99994 -> s99993 -> s99992 -> s99991 -> ... (99981 more) -> s9 -> s8 -> s7 -> "
+			 "s6 -> s5 -> s4 -> s3 -> s2 -> s1 -> s0");
 	free(msg);
 	tdag_free(d);
 }
