@@ -1,0 +1,904 @@
+/* objstore.c: the content-addressed store of stage outputs under .ntflow/cache/objects/, and
+ * the restore that makes a workspace path equal to a stored digest, touching only what differs.
+ *
+ * Layout: objects/ab/<the other 62 hex digits of the SHA-256>, read-only (0444); objects/tmp/
+ * holds writes in progress. An object is written to tmp, fsync'ed, renamed into place and its
+ * folder fsync'ed, so a crash never leaves an object under its final name that is incomplete;
+ * what a crash leaves in tmp is never looked at and `verify` deletes it after an hour.
+ *
+ * Digests: "file:<sha256 of the content>" for a file; "dir:<sha256 of the manifest>" for a
+ * folder, whose manifest (format in manifest.c: `mode size sha256 path` per line, sorted by
+ * path) is itself an object, and so is each file and each symlink's target text. Empty
+ * folders are manifest lines. A file digest carries no mode: restoring one keeps the mode of
+ * the file it replaces (or the umask's default).
+ *
+ * Restore copies (a reflink through FICLONE where the filesystem can, else bytes) and never
+ * hard-links: a stage may rewrite its outputs in place, which would corrupt a linked object. */
+#include "config.h"
+#include "ntflow/cache.h"
+#include "cache-internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <linux/fs.h>
+#endif
+
+/* Leftovers in objects/tmp younger than this may be a put in progress in another process. */
+#define TMP_MAX_AGE_S 3600
+
+struct nf_objstore {
+	char *objects;       /* <cache_dir>/objects */
+	char *tmp;           /* <cache_dir>/objects/tmp */
+	bool made;           /* the folders exist */
+	mode_t umask;
+};
+
+int
+nf_objstore_open(nf_objstore **out, const char *cache_dir)
+{
+	nf_objstore *s = xcalloc(1, sizeof(*s));
+	mode_t u = umask(0);
+
+	umask(u);
+	s->umask = u;
+	s->objects = xasprintf("%s/objects", cache_dir);
+	s->tmp = xasprintf("%s/objects/tmp", cache_dir);
+	*out = s;
+	return 0;
+}
+
+void
+nf_objstore_free(nf_objstore *s)
+{
+	if (!s)
+		return;
+	free(s->objects);
+	free(s->tmp);
+	free(s);
+}
+
+static char *
+object_path(const nf_objstore *s, const char *sha)
+{
+	return xasprintf("%s/%.2s/%s", s->objects, sha, sha + 2);
+}
+
+static int
+parse_digest(const char *digest, bool *is_dir, char sha[65])
+{
+	const char *hex = NULL;
+
+	if (!strncmp(digest, "file:", 5)) {
+		*is_dir = false;
+		hex = digest + 5;
+	} else if (!strncmp(digest, "dir:", 4)) {
+		*is_dir = true;
+		hex = digest + 4;
+	}
+	if (!hex || strlen(hex) != 64 || !nf_is_sha256_hex(hex))
+		return nf_error_set(NF_EINVALID, "invalid digest '%s'", digest);
+	memcpy(sha, hex, 65);
+	return 0;
+}
+
+static int
+write_all(int fd, const void *data, size_t len, const char *what)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return nf_error_set_errno(NF_EIO, "cannot write '%s'", what);
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Makes dst's content src's: a reflink when the filesystem shares blocks, else a copy.
+ * With sha set, the SHA-256 of what dst received (read back after a reflink only when
+ * hash_clone). */
+static int
+clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const char *what)
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *block = NULL, md[32];
+	unsigned int mdlen = 0;
+	int err = 0;
+
+	*cloned = false;
+#ifdef FICLONE
+	if (ioctl(dst, FICLONE, src) == 0) {
+		*cloned = true;
+		if (sha && hash_clone) {
+			if (lseek(dst, 0, SEEK_SET) < 0)
+				return nf_error_set_errno(NF_EIO, "cannot read back '%s'", what);
+			return nf_sha256_fd(sha, dst, what);
+		}
+		if (sha)
+			sha[0] = '\0';
+		return 0;
+	}
+#endif
+	if (sha && (!(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))) {
+		err = nf_error_set(NF_ERROR, "cannot hash '%s': SHA-256 is not available", what);
+		goto done;
+	}
+	block = xmalloc(NF_HASH_BLOCK);
+	for (;;) {
+		ssize_t n = read(src, block, NF_HASH_BLOCK);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = nf_error_set_errno(NF_EIO, "cannot read '%s'", what);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (ctx)
+			EVP_DigestUpdate(ctx, block, (size_t)n);
+		if ((err = write_all(dst, block, (size_t)n, what)) < 0)
+			goto done;
+	}
+	if (ctx) {
+		EVP_DigestFinal_ex(ctx, md, &mdlen);
+		nf_sha256_hex(sha, md);
+	}
+done:
+	EVP_MD_CTX_free(ctx);
+	free(block);
+	return err;
+}
+
+static int
+make_dirs(nf_objstore *s)
+{
+	int err;
+
+	if (s->made)
+		return 0;
+	if ((err = nf_mkdir_p(s->tmp, 0777)) < 0)
+		return err;
+	s->made = true;
+	return 0;
+}
+
+/* Moves a finished temporary file (fd open on it) to the object's name: read-only, synced,
+ * renamed, and the rename synced. An object already there is left alone. */
+static int
+commit_object(nf_objstore *s, int fd, const char *tmp, const char *sha)
+{
+	char *path = object_path(s, sha), *dir = xasprintf("%s/%.2s", s->objects, sha);
+	int dfd = -1, err = 0;
+
+	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
+		goto done;
+	}
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+		err = nf_error_set_errno(NF_EIO, "cannot create directory '%s'", dir);
+		goto done;
+	}
+	if (rename(tmp, path) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, path);
+		goto done;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+		fsync(dfd);
+done:
+	if (dfd >= 0)
+		close(dfd);
+	free(path);
+	free(dir);
+	return err;
+}
+
+static bool
+object_exists(const nf_objstore *s, const char *sha)
+{
+	char *path = object_path(s, sha);
+	struct stat st;
+	bool yes = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+
+	free(path);
+	return yes;
+}
+
+static int
+new_tmp(nf_objstore *s, char **tmp, int *fd)
+{
+	int err;
+
+	if ((err = make_dirs(s)) < 0)
+		return err;
+	*tmp = xasprintf("%s/XXXXXX", s->tmp);
+	if ((*fd = mkostemp(*tmp, O_CLOEXEC)) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot create a temporary file in '%s'", s->tmp);
+		free(*tmp);
+		*tmp = NULL;
+		return err;
+	}
+	return 0;
+}
+
+/* Stores bytes (a manifest, a link's target) as an object; sha is their SHA-256. */
+static int
+put_bytes(nf_objstore *s, const void *data, size_t len, const char *sha)
+{
+	char *tmp = NULL;
+	int fd = -1, err;
+
+	if (object_exists(s, sha))
+		return 0;
+	if ((err = new_tmp(s, &tmp, &fd)) < 0)
+		return err;
+	if ((err = write_all(fd, data, len, tmp)) < 0 || (err = commit_object(s, fd, tmp, sha)) < 0)
+		unlink(tmp);
+	close(fd);
+	free(tmp);
+	return err;
+}
+
+/* Stores a file: hashed first, so a file whose object exists is read once and not written;
+ * otherwise copied and hashed again, refusing a file that changed in between. */
+static int
+put_file(nf_objstore *s, char sha[65], const char *abs)
+{
+	char *tmp = NULL, copied[65];
+	int src = -1, fd = -1, err;
+	bool cloned;
+
+	if ((src = open(abs, O_RDONLY | O_CLOEXEC)) < 0)
+		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", abs);
+	if ((err = nf_sha256_fd(sha, src, abs)) < 0 || object_exists(s, sha))
+		goto done;
+	if (lseek(src, 0, SEEK_SET) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot read '%s'", abs);
+		goto done;
+	}
+	if ((err = new_tmp(s, &tmp, &fd)) < 0)
+		goto done;
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, abs)) < 0)
+		goto done;
+	if (strcmp(copied, sha)) {
+		err = nf_error_set(NF_EIO, "cannot store '%s': it changed while being stored", abs);
+		goto done;
+	}
+	err = commit_object(s, fd, tmp, sha);
+done:
+	if (err < 0 && tmp)
+		unlink(tmp);
+	if (fd >= 0)
+		close(fd);
+	close(src);
+	free(tmp);
+	return err;
+}
+
+static int
+put_cb(void *ctx, char sha[65], const char *abs, const struct stat *st)
+{
+	return put_file(ctx, sha, abs);
+}
+
+static int
+digest_cb(void *ctx, char sha[65], const char *abs, const struct stat *st)
+{
+	return nf_hash_file(sha, abs, NULL);
+}
+
+/* Stores each symlink's target text as an object (the manifest names it by its hash). */
+static int
+put_links(nf_objstore *s, const nf_manifest *m, const char *abs_dir)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < m->n && !err; i++) {
+		const nf_manifest_entry *e = &m->entries[i];
+		char *path, *target;
+		ssize_t n;
+		char sha[65];
+
+		if (e->mode != NF_MODE_LINK)
+			continue;
+		path = xasprintf("%s/%s", abs_dir, e->path);
+		target = xmalloc(e->size + 1);
+		n = readlink(path, target, e->size + 1);
+		if (n < 0 || (uint64_t)n != e->size) {
+			err = nf_error_set(NF_EIO, "cannot store the link '%s': it changed while being stored", path);
+		} else {
+			nf_sha256_buf(sha, target, (size_t)n);
+			if (strcmp(sha, e->sha256))
+				err = nf_error_set(NF_EIO, "cannot store the link '%s': it changed while being stored", path);
+			else
+				err = put_bytes(s, target, (size_t)n, sha);
+		}
+		free(target);
+		free(path);
+	}
+	return err;
+}
+
+static int
+put_or_digest(nf_objstore *s, const char *abs_path, char digest[80], bool store)
+{
+	nf_manifest m = { NULL, 0, 0 };
+	nf_buf text = NF_BUF_INIT;
+	struct stat st;
+	char sha[65];
+	int err = 0;
+
+	digest[0] = '\0';
+	if (stat(abs_path, &st) < 0)
+		return nf_error_set_errno(errno == ENOENT || errno == ENOTDIR ? NF_ENOTFOUND : NF_EIO,
+					  "cannot %s '%s'", store ? "store" : "hash", abs_path);
+	if (S_ISREG(st.st_mode)) {
+		if ((err = store ? put_file(s, sha, abs_path) : nf_hash_file(sha, abs_path, NULL)) < 0)
+			return err;
+		snprintf(digest, 80, "file:%s", sha);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return nf_error_set(NF_EINVALID, "cannot %s '%s': not a file or folder",
+				    store ? "store" : "hash", abs_path);
+	if ((err = nf_manifest_scan(&m, abs_path, NULL, store ? put_cb : digest_cb, s)) < 0)
+		goto done;
+	if (store && (err = put_links(s, &m, abs_path)) < 0)
+		goto done;
+	nf_manifest_format(&text, &m);
+	nf_sha256_buf(sha, text.buf, text.len);
+	if (store && (err = put_bytes(s, text.buf, text.len, sha)) < 0)
+		goto done;
+	snprintf(digest, 80, "dir:%s", sha);
+done:
+	nf_manifest_release(&m);
+	nf_buf_release(&text);
+	return err;
+}
+
+int
+nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80])
+{
+	return put_or_digest(s, abs_path, digest, true);
+}
+
+int
+nf_objstore_digest(nf_objstore *s, const char *abs_path, char digest[80])
+{
+	return put_or_digest(s, abs_path, digest, false);
+}
+
+/* Reads a small object (a manifest, a link target) and checks it against its name. */
+static int
+read_object(const nf_objstore *s, const char *sha, char **data, size_t *len)
+{
+	char *path = object_path(s, sha), got[65];
+	int err;
+
+	if ((err = nf_read_file(data, len, path, 0)) < 0) {
+		if (err == NF_ENOTFOUND)
+			err = nf_error_set(NF_ENOTFOUND, "object %s is missing from the store", sha);
+		goto done;
+	}
+	nf_sha256_buf(got, *data, *len);
+	if (strcmp(got, sha)) {
+		free(*data);
+		*data = NULL;
+		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);
+	}
+done:
+	free(path);
+	return err;
+}
+
+static int
+load_manifest(const nf_objstore *s, const char *sha, nf_manifest *m)
+{
+	char *text = NULL;
+	size_t len;
+	int err;
+
+	if ((err = read_object(s, sha, &text, &len)) < 0)
+		return err;
+	if ((err = nf_manifest_parse(m, text, len)) < 0) {
+		char *why = xstrdup(nf_error_last());   /* the message is rewritten in place */
+
+		err = nf_error_set(NF_ECORRUPT, "object %s is not a manifest: %s", sha, why);
+		free(why);
+	}
+	free(text);
+	return err;
+}
+
+/* ---- restore ---- */
+
+static int
+rm_rf(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : nf_error_set_errno(NF_EIO, "cannot stat '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+		return 0;
+	}
+	if (!(d = opendir(path)))
+		return nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", path);
+	while (!err && (de = readdir(d))) {
+		char *child;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		child = xasprintf("%s/%s", path, de->d_name);
+		err = rm_rf(child);
+		free(child);
+	}
+	closedir(d);
+	if (!err && rmdir(path) < 0 && errno != ENOENT)
+		err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+	return err;
+}
+
+/* A temporary name next to path, so the final rename stays within one filesystem. */
+static char *
+sibling_tmp(const char *path)
+{
+	static unsigned counter;
+	const char *slash = strrchr(path, '/');
+
+	return xasprintf("%.*s.ntflow-tmp.%ld.%u.%s", slash ? (int)(slash - path + 1) : 0, path,
+			 (long)getpid(), counter++, slash ? slash + 1 : path);
+}
+
+static int
+same_content(const char *path, const char *sha, bool *same)
+{
+	char got[65];
+	int err;
+
+	*same = false;
+	if ((err = nf_hash_file(got, path, NULL)) < 0)
+		return err == NF_ENOTFOUND ? 0 : err;
+	*same = !strcmp(got, sha);
+	return 0;
+}
+
+/* Makes path a regular file with object sha's content (size bytes, or unknown when mode is
+ * 0) and mode's permission bits (0: keep the current file's, else the umask's default). */
+static int
+restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, size_t *restored)
+{
+	char *obj = object_path(s, sha), *tmp = NULL, copied[65];
+	struct stat ost, st;
+	mode_t perm;
+	int src = -1, fd = -1, err = 0;
+	bool have, same = false, cloned;
+
+	if ((src = open(obj, O_RDONLY | O_CLOEXEC)) < 0 || fstat(src, &ost) < 0) {
+		err = errno == ENOENT ? nf_error_set(NF_ENOTFOUND, "object %s is missing from the store", sha)
+			: nf_error_set_errno(NF_EIO, "cannot open '%s'", obj);
+		goto done;
+	}
+	have = lstat(path, &st) == 0;
+	if (mode == NF_MODE_EXEC)
+		perm = 0777 & ~s->umask;
+	else if (mode == NF_MODE_FILE || !have || !S_ISREG(st.st_mode))
+		perm = 0666 & ~s->umask;
+	else
+		perm = st.st_mode & 07777;
+	/* The cheap check first: a different size needs no reading. */
+	if (have && S_ISREG(st.st_mode) && st.st_size == ost.st_size &&
+	    (err = same_content(path, sha, &same)) < 0)
+		goto done;
+	if (same) {
+		if ((st.st_mode & 07777) != perm && chmod(path, perm) < 0)
+			err = nf_error_set_errno(NF_EIO, "cannot change the mode of '%s'", path);
+		goto done;
+	}
+	if (have && S_ISDIR(st.st_mode) && (err = rm_rf(path)) < 0)
+		goto done;
+	tmp = sibling_tmp(path);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	/* Checked even after a reflink: a damaged object must not reach the workspace. */
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, obj)) < 0)
+		goto done;
+	if (strcmp(copied, sha)) {
+		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);
+		goto done;
+	}
+	if (fchmod(fd, perm) < 0 || rename(tmp, path) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	(*restored)++;
+done:
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (src >= 0)
+		close(src);
+	free(obj);
+	return err;
+}
+
+static int
+restore_link(nf_objstore *s, const nf_manifest_entry *e, const char *path, size_t *restored)
+{
+	char *target = NULL, *tmp = NULL, cur[4096];
+	size_t len;
+	ssize_t n;
+	struct stat st;
+	int err;
+
+	if ((err = read_object(s, e->sha256, &target, &len)) < 0)
+		return err;
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode) && (n = readlink(path, cur, sizeof(cur))) >= 0 &&
+		    (size_t)n == len && !memcmp(cur, target, len))
+			goto done;   /* already right */
+		if (S_ISDIR(st.st_mode) && (err = rm_rf(path)) < 0)
+			goto done;
+	}
+	tmp = sibling_tmp(path);
+	if (symlink(target, tmp) < 0 || rename(tmp, path) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot create the link '%s'", path);
+		unlink(tmp);
+		goto done;
+	}
+	(*restored)++;
+done:
+	free(tmp);
+	free(target);
+	return err;
+}
+
+static char restore_dir_mark;
+
+/* Removes what is under abs (relative path rel) and not in the manifest, and anything whose
+ * type differs from its manifest entry, so the writes that follow only create or replace. */
+static int
+prune(nf_strmap *want, nf_buf *abs, nf_buf *rel)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t abs_len = abs->len, rel_len = rel->len;
+	int err = 0;
+
+	if (!(d = opendir(abs->buf)))
+		return nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs->buf);
+	while (!err && (de = readdir(d))) {
+		const nf_manifest_entry *e;
+		void *v;
+		struct stat st;
+		bool keep;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		abs->len = abs_len;
+		rel->len = rel_len;
+		nf_buf_putc(abs, '/');
+		nf_buf_puts(abs, de->d_name);
+		if (rel_len)
+			nf_buf_putc(rel, '/');
+		nf_buf_puts(rel, de->d_name);
+		if (lstat(abs->buf, &st) < 0)
+			continue;
+		v = nf_strmap_get(want, rel->buf);
+		e = v == &restore_dir_mark ? NULL : v;
+		if (!v)
+			keep = false;
+		else if (!e || e->mode == NF_MODE_DIR)
+			keep = S_ISDIR(st.st_mode);
+		else if (e->mode == NF_MODE_LINK)
+			keep = S_ISLNK(st.st_mode);
+		else
+			keep = S_ISREG(st.st_mode);
+		if (!keep)
+			err = rm_rf(abs->buf);
+		else if (S_ISDIR(st.st_mode))
+			err = prune(want, abs, rel);
+	}
+	closedir(d);
+	abs->len = abs_len;
+	rel->len = rel_len;
+	abs->buf[abs_len] = '\0';
+	if (rel->buf)
+		rel->buf[rel_len] = '\0';
+	return err;
+}
+
+static int
+restore_dir(nf_objstore *s, const char *sha, const char *path, size_t *restored)
+{
+	nf_manifest m = { NULL, 0, 0 };
+	nf_strmap *want = NULL;
+	nf_arena *keys = NULL;
+	nf_buf abs = NF_BUF_INIT, rel = NF_BUF_INIT;
+	struct stat st;
+	int err;
+
+	if ((err = load_manifest(s, sha, &m)) < 0)
+		return err;
+	/* Every entry, and every folder implied by one, is wanted. */
+	want = nf_strmap_new(m.n * 2 + 8);
+	keys = nf_arena_new();
+	for (size_t i = 0; i < m.n; i++) {
+		char *p = m.entries[i].path;
+
+		nf_strmap_put(want, p, &m.entries[i]);
+		for (char *slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
+			char *dir = nf_arena_strndup(keys, p, (size_t)(slash - p));
+
+			if (!nf_strmap_get(want, dir))
+				nf_strmap_put(want, dir, &restore_dir_mark);
+		}
+	}
+	/* A folder reached through a symlink (outputs on another disk) is restored in place. */
+	if ((stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) && lstat(path, &st) == 0 && unlink(path) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+		goto done;
+	}
+	if ((err = nf_mkdir_p(path, 0777)) < 0)
+		goto done;
+	nf_buf_puts(&abs, path);
+	if ((err = prune(want, &abs, &rel)) < 0)
+		goto done;
+	for (size_t i = 0; i < m.n && !err; i++) {
+		const nf_manifest_entry *e = &m.entries[i];
+		char *dst = xasprintf("%s/%s", path, e->path);
+		const char *slash = strrchr(dst, '/');
+		char *parent = xstrndup(dst, (size_t)(slash - dst));
+
+		if (e->mode == NF_MODE_DIR)
+			err = nf_mkdir_p(dst, 0777);
+		else if ((err = nf_mkdir_p(parent, 0777)) == 0)
+			err = e->mode == NF_MODE_LINK ? restore_link(s, e, dst, restored)
+				: restore_file(s, e->sha256, dst, e->mode, restored);
+		free(parent);
+		free(dst);
+	}
+done:
+	nf_strmap_free(want);
+	nf_arena_free(keys);
+	nf_manifest_release(&m);
+	nf_buf_release(&abs);
+	nf_buf_release(&rel);
+	return err;
+}
+
+int
+nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored)
+{
+	char sha[65], *parent;
+	const char *slash;
+	bool is_dir;
+	int err;
+
+	*restored = 0;
+	if ((err = parse_digest(digest, &is_dir, sha)) < 0)
+		return err;
+	if (is_dir)
+		return restore_dir(s, sha, abs_path, restored);
+	if ((slash = strrchr(abs_path, '/')) && slash != abs_path) {
+		parent = xstrndup(abs_path, (size_t)(slash - abs_path));
+		err = nf_mkdir_p(parent, 0777);
+		free(parent);
+		if (err < 0)
+			return err;
+	}
+	return restore_file(s, sha, abs_path, 0, restored);
+}
+
+/* ---- checks ---- */
+
+static bool
+object_ok(const nf_objstore *s, const char *sha, bool deep)
+{
+	char *path = object_path(s, sha), got[65];
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+
+	if (ok && deep)
+		ok = nf_hash_file(got, path, NULL) == 0 && !strcmp(got, sha);
+	free(path);
+	return ok;
+}
+
+bool
+nf_objstore_has(nf_objstore *s, const char *digest, bool deep)
+{
+	nf_manifest m = { NULL, 0, 0 };
+	char sha[65];
+	bool is_dir, ok;
+
+	if (parse_digest(digest, &is_dir, sha) < 0)
+		return false;
+	if (!is_dir)
+		return object_ok(s, sha, deep);
+	/* Loading the manifest checks its hash, deep or not: it is small. */
+	if (load_manifest(s, sha, &m) < 0)
+		return false;
+	ok = true;
+	for (size_t i = 0; i < m.n && ok; i++)
+		if (m.entries[i].mode != NF_MODE_DIR)
+			ok = object_ok(s, m.entries[i].sha256, deep);
+	nf_manifest_release(&m);
+	return ok;
+}
+
+static bool
+is_hex(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return p[n] == '\0';
+}
+
+/* Deletes what a crashed put left in tmp, once it is too old to be a put in progress. */
+static void
+sweep_tmp(const nf_objstore *s)
+{
+	DIR *d = opendir(s->tmp);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *p;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = xasprintf("%s/%s", s->tmp, de->d_name);
+		if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode) && now - st.st_mtime > TMP_MAX_AGE_S)
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Re-hashes the objects of one fan-out folder ("ab"); reports and removes corrupt ones. A
+ * file whose name is not a SHA-256 is reported by its name ("ab/name") and removed too. */
+static int64_t
+verify_fanout(const nf_objstore *s, const char *fan, void (*bad)(void *, const char *), void *ctx)
+{
+	char *dir = xasprintf("%s/%s", s->objects, fan);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int64_t checked = 0;
+
+	if (!d) {
+		free(dir);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char sha[65], got[65], *path;
+		struct stat st;
+		bool good;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (lstat(path, &st) < 0) {
+			free(path);
+			continue;
+		}
+		if (strlen(de->d_name) == 62 && is_hex(de->d_name, 62) && S_ISREG(st.st_mode)) {
+			snprintf(sha, sizeof(sha), "%s%s", fan, de->d_name);
+			good = nf_hash_file(got, path, NULL) == 0 && !strcmp(got, sha);
+			checked++;
+		} else {
+			snprintf(sha, sizeof(sha), "%s/%.61s", fan, de->d_name);
+			good = false;
+		}
+		if (!good) {
+			if (bad)
+				bad(ctx, sha);
+			rm_rf(path);
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return checked;
+}
+
+int64_t
+nf_objstore_verify(nf_objstore *s, void (*bad)(void *ctx, const char *sha256), void *ctx)
+{
+	DIR *d;
+	struct dirent *de;
+	int64_t checked = 0;
+
+	if (!(d = opendir(s->objects))) {
+		if (errno == ENOENT)
+			return 0;   /* nothing stored yet */
+		return nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", s->objects);
+	}
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) == 2 && is_hex(de->d_name, 2))
+			checked += verify_fanout(s, de->d_name, bad, ctx);
+	}
+	closedir(d);
+	sweep_tmp(s);
+	return checked;
+}
+
+static int
+object_size(const nf_objstore *s, const char *sha, uint64_t *bytes)
+{
+	char *path = object_path(s, sha);
+	struct stat st;
+	int err = 0;
+
+	if (stat(path, &st) < 0)
+		err = nf_error_set(NF_ENOTFOUND, "object %s is missing from the store", sha);
+	else
+		*bytes += (uint64_t)st.st_size;
+	free(path);
+	return err;
+}
+
+int
+nf_objstore_size(nf_objstore *s, const char *digest, uint64_t *bytes)
+{
+	nf_manifest m = { NULL, 0, 0 };
+	nf_strmap *seen = NULL;
+	char sha[65];
+	bool is_dir;
+	int err;
+
+	*bytes = 0;
+	if ((err = parse_digest(digest, &is_dir, sha)) < 0)
+		return err;
+	if ((err = object_size(s, sha, bytes)) < 0 || !is_dir)
+		return err;
+	if ((err = load_manifest(s, sha, &m)) < 0)
+		return err;
+	/* An object listed twice (two identical files) is stored, and counted, once. */
+	seen = nf_strmap_new(m.n + 8);
+	for (size_t i = 0; i < m.n && !err; i++) {
+		char *obj = m.entries[i].sha256;
+
+		if (m.entries[i].mode == NF_MODE_DIR || nf_strmap_get(seen, obj))
+			continue;
+		nf_strmap_put(seen, obj, obj);
+		err = object_size(s, obj, bytes);
+	}
+	nf_strmap_free(seen);
+	nf_manifest_release(&m);
+	return err;
+}

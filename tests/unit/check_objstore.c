@@ -1,0 +1,515 @@
+/* check_objstore.c: unit tests of the object store: byte-for-byte round trips of files and
+ * folders with their modes, restores that touch only what differs, corruption found by
+ * verify, and crash leftovers never taken for objects. */
+#include "config.h"
+#include "ntflow/cache.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *base;     /* scratch folder of the test */
+static char *cache;    /* base/.ntflow/cache */
+
+static void
+sh(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *full;
+	int rc;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	full = xasprintf("cd '%s' && { %s ; } >/dev/null 2>&1", base, cmd);
+	rc = system(full);
+	ck_assert_msg(rc == 0, "command failed (%d): %s", rc, cmd);
+	free(full);
+	free(cmd);
+}
+
+static char *
+sh_out(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *full, line[4096] = "";
+	FILE *p;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	full = xasprintf("cd '%s' && { %s ; } 2>/dev/null", base, cmd);
+	ck_assert((p = popen(full, "r")) != NULL);
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	ck_assert_msg(pclose(p) == 0, "command failed: %s", cmd);
+	line[strcspn(line, "\n")] = '\0';
+	free(full);
+	free(cmd);
+	return xstrdup(line);
+}
+
+static void
+setup(void)
+{
+	/* TMPDIR chooses the filesystem: one with reflinks (btrfs, XFS) takes the FICLONE path. */
+	const char *tmpdir = getenv("TMPDIR");
+	char *tmpl = xasprintf("%s/nf-objstore.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+
+	ck_assert(mkdtemp(tmpl) != NULL);
+	base = tmpl;
+	cache = xasprintf("%s/.ntflow/cache", base);
+}
+
+static void
+teardown(void)
+{
+	sh("chmod -R u+w . && cd / && rm -rf '%s'", base);
+	free(base);
+	free(cache);
+}
+
+static char *
+at(const char *rel)
+{
+	return xasprintf("%s/%s", base, rel);
+}
+
+static char *
+object_of(const char *sha)
+{
+	return xasprintf("%s/objects/%.2s/%s", cache, sha, sha + 2);
+}
+
+static void
+ck_put(nf_objstore *s, const char *rel, char digest[80])
+{
+	char *p = at(rel), again[80];
+
+	ck_assert_msg(nf_objstore_put(s, p, digest) == 0, "%s: %s", rel, nf_error_last());
+	ck_assert_int_eq(nf_objstore_digest(s, p, again), 0);
+	ck_assert_str_eq(digest, again);
+	free(p);
+}
+
+static size_t
+ck_restore(nf_objstore *s, const char *digest, const char *rel)
+{
+	char *p = at(rel);
+	size_t n = 99;
+
+	ck_assert_msg(nf_objstore_restore(s, digest, p, &n) == 0, "%s: %s", rel, nf_error_last());
+	free(p);
+	return n;
+}
+
+/* A folder with nested files, an executable, duplicate contents, a binary file over the
+ * 64 KiB block size, symlinks to a file and to a folder, and empty folders. */
+static void
+make_tree(const char *rel)
+{
+	sh("mkdir -p %s/sub/deep %s/empty %s/sub/empty2 && printf 'alpha\\n' > %s/a.txt && "
+	   "printf 'alpha\\n' > %s/sub/same.txt && head -c 150000 /dev/urandom > %s/sub/b.bin && "
+	   "printf '#!/bin/sh\\necho hi\\n' > %s/sub/deep/run && chmod 755 %s/sub/deep/run && "
+	   "ln -s a.txt %s/link && ln -s deep %s/sub/dirlink && printf 'name with space' > '%s/sp ace'",
+	   rel, rel, rel, rel, rel, rel, rel, rel, rel, rel, rel);
+}
+
+/* Same files, bytes, modes (executable bit), links and empty folders. */
+static void
+ck_same_tree(const char *a, const char *b)
+{
+	sh("diff -r --no-dereference %s %s", a, b);
+	sh("cd %s && find . -printf '%%y %%p %%l\\n' | sort > ../.la && "
+	   "find . -type f -perm -u+x | sort > ../.xa && cd ../%s && "
+	   "find . -printf '%%y %%p %%l\\n' | sort > ../.lb && find . -type f -perm -u+x | sort > ../.xb && "
+	   "cd .. && cmp .la .lb && cmp .xa .xb", a, b);
+}
+
+START_TEST(test_file_roundtrip)
+{
+	nf_objstore *s;
+	char digest[80], *sum, *expect, *obj;
+	struct stat st;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("head -c 200000 /dev/urandom > model.pt");
+	ck_put(s, "model.pt", digest);
+	sum = sh_out("sha256sum model.pt | cut -d' ' -f1");
+	expect = xasprintf("file:%s", sum);
+	ck_assert_str_eq(digest, expect);
+	obj = object_of(sum);
+	ck_assert_int_eq(stat(obj, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0444);
+	ck_assert(nf_objstore_has(s, digest, false));
+	ck_assert(nf_objstore_has(s, digest, true));
+	sh("cp model.pt orig && rm model.pt");
+	ck_assert_int_eq(ck_restore(s, digest, "model.pt"), 1);
+	sh("cmp orig model.pt");
+	ck_assert_int_eq(ck_restore(s, digest, "model.pt"), 0);
+	/* Into a folder that does not exist yet. */
+	ck_assert_int_eq(ck_restore(s, digest, "new/dir/model.pt"), 1);
+	sh("cmp orig new/dir/model.pt");
+	/* Storing again leaves the object alone. */
+	ck_put(s, "model.pt", digest);
+	ck_assert_str_eq(digest, expect);
+	{
+		uint64_t bytes = 0;
+
+		ck_assert_int_eq(nf_objstore_size(s, digest, &bytes), 0);
+		ck_assert_int_eq(bytes, 200000);
+	}
+	free(obj);
+	free(expect);
+	free(sum);
+	nf_objstore_free(s);
+}
+END_TEST
+
+START_TEST(test_folder_roundtrip)
+{
+	nf_objstore *s;
+	char digest[80];
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	make_tree("out");
+	ck_put(s, "out", digest);
+	ck_assert_int_eq(strncmp(digest, "dir:", 4), 0);
+	ck_assert(nf_objstore_has(s, digest, true));
+	sh("mv out orig");
+	/* 5 files (one content twice) and 2 links written. */
+	ck_assert_int_eq(ck_restore(s, digest, "out"), 7);
+	ck_same_tree("orig", "out");
+	ck_assert_int_eq(ck_restore(s, digest, "out"), 0);
+	/* Restored files are ordinary writable files, not the read-only objects. */
+	sh("test -w out/a.txt && test ! -x out/a.txt && test -x out/sub/deep/run");
+	/* The same tree elsewhere has the same digest. */
+	{
+		char again[80];
+
+		ck_put(s, "orig", again);
+		ck_assert_str_eq(digest, again);
+	}
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* The manifest is the documented line format, and its object is the digest's hash. */
+START_TEST(test_manifest_format)
+{
+	nf_objstore *s;
+	char digest[80], *expect, *got;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("mkdir -p m/e m/d && printf abc > m/d/f && printf xy > m/x && chmod +x m/x && ln -s d/f m/l");
+	ck_put(s, "m", digest);
+	expect = sh_out("printf 'ntflow-manifest 1\\n100644 3 %%s d/f\\n040000 0 - e\\n120000 3 %%s l\\n"
+			"100755 2 %%s x\\n' $(printf abc | sha256sum | cut -c1-64) $(printf d/f | sha256sum | cut -c1-64) "
+			"$(printf xy | sha256sum | cut -c1-64) | sha256sum | cut -c1-64");
+	got = xasprintf("dir:%s", expect);
+	ck_assert_str_eq(digest, got);
+	free(got);
+	free(expect);
+	nf_objstore_free(s);
+}
+END_TEST
+
+START_TEST(test_restore_only_what_differs)
+{
+	nf_objstore *s;
+	char digest[80], *before, *after;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	make_tree("out");
+	ck_put(s, "out", digest);
+	sh("cp -a out orig");
+	before = sh_out("stat -c %%i out/sub/b.bin");
+	/* Same size, other bytes; another size; deleted; a file where a folder was; a folder
+	 * where a file was; a link retargeted; extras added. */
+	sh("printf 'ALPHA\\n' > out/a.txt && printf 'longer now\\n' > out/sub/same.txt && "
+	   "rm 'out/sp ace' && rm -r out/empty && printf x > out/empty && "
+	   "rm out/sub/deep/run && mkdir -p out/sub/deep/run/inner && "
+	   "ln -sfn b.bin out/sub/dirlink && printf extra > out/extra && mkdir -p out/more/deeper && "
+	   "printf x > out/more/deeper/f && printf y > out/sub/deep/extra");
+	ck_assert_int_eq(ck_restore(s, digest, "out"), 5);
+	ck_same_tree("orig", "out");
+	after = sh_out("stat -c %%i out/sub/b.bin");
+	ck_assert_str_eq(before, after);    /* untouched */
+	free(before);
+	free(after);
+	/* Only the mode differs: fixed, not rewritten. */
+	sh("chmod -x out/sub/deep/run");
+	ck_assert_int_eq(ck_restore(s, digest, "out"), 0);
+	sh("test -x out/sub/deep/run");
+	/* A file where the folder should be. */
+	sh("rm -rf out && printf x > out");
+	ck_assert_int_eq(ck_restore(s, digest, "out"), 7);
+	ck_same_tree("orig", "out");
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* A single-file restore keeps the replaced file's mode; rewriting it in place afterwards
+ * (as stages do) cannot reach the object, because it is a copy and not a hard link. */
+START_TEST(test_file_restore_is_a_copy)
+{
+	nf_objstore *s;
+	char digest[80];
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("printf 'v1 data' > bin.sh && chmod 755 bin.sh");
+	ck_put(s, "bin.sh", digest);
+	sh("printf 'v2 data' > bin.sh");
+	ck_assert_int_eq(ck_restore(s, digest, "bin.sh"), 1);
+	sh("test -x bin.sh && test \"$(cat bin.sh)\" = 'v1 data'");
+	sh("test $(stat -c %%h bin.sh) = 1");
+	sh("printf 'XX' | dd of=bin.sh conv=notrunc status=none");
+	ck_assert(nf_objstore_has(s, digest, true));
+	nf_objstore_free(s);
+}
+END_TEST
+
+static void
+collect(void *ctx, const char *sha)
+{
+	nf_buf *b = ctx;
+
+	nf_buf_puts(b, sha);
+	nf_buf_putc(b, '\n');
+}
+
+START_TEST(test_verify_corrupt)
+{
+	nf_objstore *s;
+	char digest[80], *sum, *obj, *expect;
+	nf_buf bad = NF_BUF_INIT;
+	int64_t n;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	make_tree("out");
+	ck_put(s, "out", digest);
+	ck_assert_int_eq(nf_objstore_verify(s, collect, &bad), 7);  /* 4 contents, 2 targets, manifest */
+	ck_assert_uint_eq(bad.len, 0);
+	sum = sh_out("sha256sum out/sub/b.bin | cut -d' ' -f1");
+	obj = object_of(sum);
+	/* Same size, one byte changed: only a deep check or verify sees it. */
+	sh("chmod u+w '%s' && printf Z | dd of='%s' bs=1 seek=1000 conv=notrunc status=none", obj, obj);
+	ck_assert(nf_objstore_has(s, digest, false));
+	ck_assert(!nf_objstore_has(s, digest, true));
+	/* restore refuses to copy a corrupt object into the workspace. */
+	{
+		char *p = at("copy");
+		size_t restored;
+
+		ck_assert_int_eq(nf_objstore_restore(s, digest, p, &restored), NF_ECORRUPT);
+		expect = xasprintf("object %s is corrupt (run `ntflow cache verify`)", sum);
+		ck_assert_str_eq(nf_error_last(), expect);
+		free(expect);
+		free(p);
+	}
+	n = nf_objstore_verify(s, collect, &bad);
+	ck_assert_int_eq(n, 7);
+	expect = xasprintf("%s\n", sum);
+	ck_assert_str_eq(nf_buf_cstr(&bad), expect);
+	ck_assert_int_eq(access(obj, F_OK), -1);
+	ck_assert(!nf_objstore_has(s, digest, false));
+	/* Storing the folder again repairs the store. */
+	ck_put(s, "out", digest);
+	ck_assert(nf_objstore_has(s, digest, true));
+	nf_buf_reset(&bad);
+	ck_assert_int_eq(nf_objstore_verify(s, collect, &bad), 7);
+	ck_assert_uint_eq(bad.len, 0);
+	nf_buf_release(&bad);
+	free(expect);
+	free(obj);
+	free(sum);
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* What a crash leaves in objects/tmp is not an object; verify deletes it once it is old. */
+START_TEST(test_crash_leftovers)
+{
+	nf_objstore *s;
+	char digest[80], *sum, *expect;
+	nf_buf bad = NF_BUF_INIT;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("head -c 100000 /dev/urandom > big && mkdir -p .ntflow/cache/objects/tmp && "
+	   "head -c 5000 big > .ntflow/cache/objects/tmp/old && head -c 5000 big > .ntflow/cache/objects/tmp/young && "
+	   "touch -d '2 hours ago' .ntflow/cache/objects/tmp/old");
+	sum = sh_out("sha256sum big | cut -d' ' -f1");
+	expect = xasprintf("file:%s", sum);
+	ck_assert(!nf_objstore_has(s, expect, false));
+	{
+		char *p = at("big");
+
+		ck_assert_int_eq(nf_objstore_digest(s, p, digest), 0);
+		free(p);
+	}
+	ck_assert_str_eq(digest, expect);
+	ck_assert(!nf_objstore_has(s, digest, false));   /* digest stores nothing */
+	ck_assert_int_eq(nf_objstore_verify(s, collect, &bad), 0);
+	ck_assert_uint_eq(bad.len, 0);
+	sh("test ! -e .ntflow/cache/objects/tmp/old && test -e .ntflow/cache/objects/tmp/young");
+	ck_put(s, "big", digest);
+	ck_assert(nf_objstore_has(s, digest, true));
+	/* A put leaves nothing of its own behind in tmp. */
+	sh("test \"$(ls .ntflow/cache/objects/tmp)\" = young");
+	/* A stray file among the objects is reported by name and removed. */
+	sh("mkdir -p .ntflow/cache/objects/ab && printf x > .ntflow/cache/objects/ab/junk");
+	ck_assert_int_eq(nf_objstore_verify(s, collect, &bad), 1);
+	ck_assert_str_eq(nf_buf_cstr(&bad), "ab/junk\n");
+	nf_buf_release(&bad);
+	free(expect);
+	free(sum);
+	nf_objstore_free(s);
+}
+END_TEST
+
+START_TEST(test_missing_objects)
+{
+	nf_objstore *s;
+	char digest[80], *sum, *obj, *expect, *p = at("copy");
+	size_t restored;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	make_tree("out");
+	ck_put(s, "out", digest);
+	sum = sh_out("sha256sum out/a.txt | cut -d' ' -f1");
+	obj = object_of(sum);
+	ck_assert_int_eq(unlink(obj), 0);
+	ck_assert(!nf_objstore_has(s, digest, false));
+	ck_assert(!nf_objstore_has(s, digest, true));
+	ck_assert_int_eq(nf_objstore_restore(s, digest, p, &restored), NF_ENOTFOUND);
+	expect = xasprintf("object %s is missing from the store", sum);
+	ck_assert_str_eq(nf_error_last(), expect);
+	free(expect);
+	{
+		uint64_t bytes;
+
+		ck_assert_int_eq(nf_objstore_size(s, digest, &bytes), NF_ENOTFOUND);
+	}
+	/* The manifest itself missing. */
+	ck_assert(!nf_objstore_has(s, "dir:0000000000000000000000000000000000000000000000000000000000000000", false));
+	ck_assert_int_eq(nf_objstore_restore(s, "dir:0000000000000000000000000000000000000000000000000000000000000000",
+					     p, &restored), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "object 0000000000000000000000000000000000000000000000000000000000000000 "
+			 "is missing from the store");
+	ck_assert(!nf_objstore_has(s, "file:0000000000000000000000000000000000000000000000000000000000000000", false));
+	free(p);
+	free(obj);
+	free(sum);
+	nf_objstore_free(s);
+}
+END_TEST
+
+START_TEST(test_size)
+{
+	nf_objstore *s;
+	char digest[80];
+	uint64_t bytes = 0;
+	char *expect;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	make_tree("out");
+	ck_put(s, "out", digest);
+	ck_assert_int_eq(nf_objstore_size(s, digest, &bytes), 0);
+	/* Every object once: the du of the objects folder (apparent sizes). */
+	expect = sh_out("find .ntflow/cache/objects -type f -printf '%%s\\n' | awk '{ s += $1 } END { print s }'");
+	ck_assert_uint_eq(bytes, strtoull(expect, NULL, 10));
+	free(expect);
+	nf_objstore_free(s);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	nf_objstore *s;
+	char digest[80], *p;
+	size_t restored;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	p = at("nope");
+	ck_assert_int_eq(nf_objstore_put(s, p, digest), NF_ENOTFOUND);
+	{
+		char *expect = xasprintf("cannot store '%s': No such file or directory", p);
+
+		ck_assert_str_eq(nf_error_last(), expect);
+		free(expect);
+	}
+	ck_assert_int_eq(nf_objstore_digest(s, p, digest), NF_ENOTFOUND);
+	free(p);
+	sh("mkfifo fifo && mkdir d && mkfifo d/fifo");
+	p = at("fifo");
+	ck_assert_int_eq(nf_objstore_put(s, p, digest), NF_EINVALID);
+	{
+		char *expect = xasprintf("cannot store '%s': not a file or folder", p);
+
+		ck_assert_str_eq(nf_error_last(), expect);
+		free(expect);
+	}
+	free(p);
+	p = at("d");
+	ck_assert_int_eq(nf_objstore_put(s, p, digest), NF_EINVALID);
+	ck_assert_int_eq(nf_objstore_restore(s, "bogus", p, &restored), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "invalid digest 'bogus'");
+	ck_assert_int_eq(nf_objstore_restore(s, "file:abc", p, &restored), NF_EINVALID);
+	ck_assert(!nf_objstore_has(s, "bogus", false));
+	free(p);
+	/* A manifest object that is not one. */
+	sh("printf 'not a manifest' > nm");
+	p = at("nm");
+	ck_assert_int_eq(nf_objstore_put(s, p, digest), 0);
+	ck_assert_int_eq(strncmp(digest, "file:", 5), 0);
+	memcpy(digest, "dir: ", 5);
+	memmove(digest + 4, digest + 5, strlen(digest + 5) + 1);
+	free(p);
+	p = at("x");
+	ck_assert_int_eq(nf_objstore_restore(s, digest, p, &restored), NF_ECORRUPT);
+	ck_assert_msg(strstr(nf_error_last(), "is not a manifest: not an ntflow manifest") != NULL, "%s",
+		      nf_error_last());
+	free(p);
+	nf_objstore_free(s);
+	nf_objstore_free(NULL);
+}
+END_TEST
+
+static Suite *
+objstore_suite(void)
+{
+	Suite *s = suite_create("objstore");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_file_roundtrip);
+	tcase_add_test(tc, test_folder_roundtrip);
+	tcase_add_test(tc, test_manifest_format);
+	tcase_add_test(tc, test_restore_only_what_differs);
+	tcase_add_test(tc, test_file_restore_is_a_copy);
+	tcase_add_test(tc, test_verify_corrupt);
+	tcase_add_test(tc, test_crash_leftovers);
+	tcase_add_test(tc, test_missing_objects);
+	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(objstore_suite());
+	int failed;
+
+	setenv("LC_ALL", "C", 1);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
