@@ -65,7 +65,8 @@ int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);
 /* The digest the path would have, without storing anything. */
 int nf_objstore_digest(nf_objstore *s, const char *abs_path, char digest[80]);
 /* Makes abs_path equal to digest's content, touching only what differs (a stat check
- * first, then hard links where safe, else copies). *restored counts the files written. */
+ * first, then reflinks where the filesystem has them, else copies; never hard links, which
+ * a stage rewriting its output in place would corrupt). *restored counts the files written. */
 int nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored);
 /* True when every object digest needs is present (and, with deep, re-hashes them). */
 bool nf_objstore_has(nf_objstore *s, const char *digest, bool deep);
