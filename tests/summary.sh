@@ -85,7 +85,8 @@ BEGIN {
 }
 END {
 	if (scripts > 0)
-		printf "%-28s %d scripts: %d tests passed, %d failed\n", "tests/e2e:", scripts, e2epassed, e2efailed
+		printf "%-28s %d script%s: %d tests passed, %d failed\n", "tests/e2e:", scripts, \
+			(scripts == 1 ? "" : "s"), e2epassed, e2efailed
 	if (skipped > 0)
 		printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
 	else
