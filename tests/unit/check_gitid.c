@@ -205,7 +205,9 @@ START_TEST(test_dirty_folder)
 	      "mkdir -p src/newdir/deep src/empty src/onlyignored && printf 'd\\n' > src/newdir/deep/d.txt && "
 	      "printf 'r\\n' > src/run.sh && chmod +x src/run.sh && ln -s new.txt src/link && "
 	      "printf 'junk' > src/junk.bin && printf 'junk' > src/onlyignored/j.bin && "
-	      "chmod -x src/tool.sh && printf 'a' > src/a-b && printf 'b' > src/a.b");
+	      "chmod -x src/tool.sh && printf 'a' > src/a-b && printf 'b' > src/a.b && "
+	      /* git sorts a folder as if its name ended in '/': foo.txt < foo/ < foo0 */
+	      "mkdir src/foo && printf f > src/foo/f && printf t > src/foo.txt && printf 0 > src/foo0");
 	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
 	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &id), 0);
 	ck_assert_int_eq(id.kind, NF_ID_DIRTY);
