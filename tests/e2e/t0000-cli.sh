@@ -33,7 +33,7 @@ test_expect_success '--help lists the commands, on stdout, exit 0' '
 	ntflow --help >out 2>err &&
 	test_must_be_empty err &&
 	grep "^usage: ntflow " out &&
-	for c in validate graph fmt help; do
+	for c in validate graph fmt run runs show logs help; do
 		grep "^  $c  *[A-Z]" out || return 1
 	done
 '
@@ -53,7 +53,7 @@ test_expect_success 'no command: usage on stderr, exit 2' '
 '
 
 test_expect_success 'help CMD shows the command usage and equals CMD --help' '
-	for c in validate graph fmt; do
+	for c in validate graph fmt run runs show logs; do
 		ntflow help $c >help.out &&
 		head -n 1 help.out >actual &&
 		grep "^usage: ntflow $c\( \|$\)" actual &&
