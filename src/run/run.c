@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "ntflow/cache.h"
 #include "ntflow/expr.h"
 
 extern char **environ;
@@ -721,6 +722,14 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	info.logical_date = xstrdup(ctx.date);
 	info.trigger = xstrdup(ctx.trigger);
 	info.params_json = params_json(&ctx);
+	{
+		/* The commit the run is at (none outside git or before the first commit). */
+		nf_gitrepo *repo = NULL;
+
+		if (nf_gitrepo_open(&repo, ctx.root, NULL) == 0 && nf_gitrepo_head(repo))
+			info.commit = xstrdup(nf_gitrepo_head(repo));
+		nf_gitrepo_free(repo);
+	}
 	if ((err = nf_store_run_begin(ctx.store, &info)) < 0)
 		goto done;
 	ctx.run_id = info.id;
