@@ -59,11 +59,11 @@ wait_ntflow() {
 # is written just before the foreground sleep starts).
 wait_sleepers() { wait_until "test \$(procs_with_args 'sleep $2') = $1" 50; }
 
-# When a test fails half-way, nothing it started may linger.
+# When a test fails half-way, nothing it started may linger. (dash's kill takes no "--".)
 cleanup_run() {
 	kill -9 "$(cat ntflow.pid 2>/dev/null)" 2>/dev/null
 	for f in p1.pgid p2.pgid; do
-		test -s "$f" && kill -9 -- "-$(cat "$f")" 2>/dev/null
+		test -s "$f" && kill -9 "-$(cat "$f")" 2>/dev/null
 	done
 	return 0
 }
@@ -137,6 +137,7 @@ test_expect_success 'a second SIGINT kills at once, without waiting for the grac
 '
 
 test_expect_success 'kill -9 of ntflow: the stages (its direct children) die' '
+	test_when_finished "kill -9 \$(cat ntflow.pid) 2>/dev/null; true" &&
 	start_run crash.dag &&
 	wait_for_file p1.ready &&
 	wait_for_file p2.ready &&
@@ -150,7 +151,7 @@ test_expect_success 'kill -9 of ntflow: the stages (its direct children) die' '
 '
 
 test_expect_success 'the next run reports the crashed run, kills its leftovers and succeeds' '
-	test_when_finished "kill -9 -- -\$(cat crash-p1.pgid) -\$(cat crash-p2.pgid) 2>/dev/null; true" &&
+	test_when_finished "kill -9 -\$(cat crash-p1.pgid) -\$(cat crash-p2.pgid) 2>/dev/null; true" &&
 	ntflow run ok.dag --no-tui >out2 2>err2 &&
 	cat out2 err2 &&
 	test_path_is_file ok.ran &&
