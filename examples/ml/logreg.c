@@ -898,7 +898,8 @@ score_cmd(int argc, char **argv, int is_eval)
 		case 'i':
 		case 't':
 			if ((c == 't') != is_eval)
-				return ntml_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+				return ntml_usage_error(cmd, "unknown option '%s'",
+							c == 't' ? "--test" : "--in");
 			in = optarg;
 			break;
 		case 'c':
