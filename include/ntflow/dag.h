@@ -172,7 +172,7 @@ typedef struct nf_pipeline {
 	nf_loc schedule_loc;
 	bool catchup;                 /* (false) */
 	int concurrency;              /* default -j; 0: the number of CPUs */
-	nf_tmpl *path;                /* prepended to PATH, relative to the DAG's directory */
+	nf_tmpl *path;                /* prepended to PATH, relative to the project root */
 	size_t npath;
 	nf_kv *params;
 	size_t nparams;

@@ -635,6 +635,9 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 			continue;   /* a hook asked during start_ready */
 		if (s->nfinal == g->nnodes)
 			break;
+		/* Commit what was started before sleeping: a crash while the stages run must
+		 * leave their process groups in the database for the next run to kill. */
+		tick(s);
 		deadline = next_deadline(s);
 		if (s->running == 0 && deadline < 0) {
 			err = nf_error_set(NF_EINVALID, "%zu nodes can never start (a dependency cycle?)",

@@ -9,43 +9,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+ * two adjacent characters each count 1, since "tuen" for "tune" is one slip of the hand. */
 size_t
 nf_edit_distance(const char *a, const char *b, size_t max)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	size_t *row, result;
+	size_t *mem, *prev2, *prev, *cur, result;
 
 	if ((la > lb ? la - lb : lb - la) > max)
 		return max + 1;
-	row = xmalloc((lb + 1) * sizeof(*row));
+	mem = prev2 = xmalloc(3 * (lb + 1) * sizeof(size_t));
+	prev = prev2 + lb + 1;
+	cur = prev + lb + 1;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0], best;
+		size_t best;
+		size_t *t;
 
-		row[0] = i;
-		best = row[0];
+		cur[0] = i;
+		best = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t v = diag + cost;
+			size_t v = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
 
-			if (up + 1 < v)
-				v = up + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			row[j] = v;
-			diag = up;
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
 			if (v < best)
 				best = v;
 		}
 		if (best > max) {
-			free(row);
+			free(mem);
 			return max + 1;
 		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
 	}
-	result = row[lb];
-	free(row);
+	result = prev[lb];
+	free(mem);
 	return result > max ? max + 1 : result;
 }
 
