@@ -43,7 +43,7 @@
 	"  hardest around 2026-W43 (t = 0.61); from 2026-W46 on only the new pattern, which\n" \
 	"  is as easy to learn as the old one was. Weeks before 2026-W27 look like 2026-W27.\n" \
 	"  With --rows 20000 --seed 42 and 2026-W36 as the drift reference: max PSI passes\n" \
-	"  0.10 from 2026-W42 and 0.25 from 2026-W46 (feature amount); a model trained and\n" \
+	"  0.10 from 2026-W42 and 0.25 from 2026-W45 (feature amount); a model trained and\n" \
 	"  tested on 2026-W40..W45 scores clearly worse (accuracy < 0.85 in W41..W44, AUC\n" \
 	"  more than 0.02 below the W39 model's), and the weeks from 2026-W46 on pass again.\n"
 

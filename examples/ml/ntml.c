@@ -35,7 +35,7 @@ static const char help_intro[] =
 	"column, a single class where both are needed); 2 a usage error. Messages go to\n"
 	"stderr and start with 'ntml'.\n"
 	"\n"
-	"A weekly pipeline run, as dags/retrain.dag does it:\n"
+	"One week by hand, stage by stage (dags/retrain.dag runs the same commands):\n"
 	"  ntml gen --week 2026-W40 --rows 20000 --seed 42 --out data/weekly/2026-W40.csv\n"
 	"  ntml prep --in data/weekly/2026-W40.csv --out build/prep --seed 42\n"
 	"  ntml train --train build/prep/train.csv --val build/prep/val.csv \\\n"
