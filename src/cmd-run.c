@@ -117,12 +117,15 @@ cmd_run_exec(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "state", required_argument, NULL, 'S' },
 		{ "trigger", required_argument, NULL, 'R' },
+		{ "no-cache", no_argument, NULL, 'C' },
+		{ "force", required_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	nf_run_request req;
 	progress prog = { false, stdout, 0 };
-	const char **params = NULL, **only = NULL;
-	size_t nparams = 0, pcap = 0, nonly = 0, ocap = 0;
+	const char **params = NULL, **only = NULL, **force = NULL;
+	size_t nparams = 0, pcap = 0, nonly = 0, ocap = 0, nforce = 0, fcap = 0;
 	nf_diag_list diags = NF_DIAG_LIST_INIT;
 	nf_run_status status;
 	int64_t run_id = 0;
@@ -147,6 +150,9 @@ cmd_run_exec(int argc, char **argv)
 		case 'k': req.keep_going = true; break;
 		case 'o': NF_PUSH(only, nonly, ocap, optarg); break;
 		case 'F': req.from = optarg; break;
+		case 'C': req.no_cache = true; break;
+		case 'f': NF_PUSH(force, nforce, fcap, optarg); break;
+		case 'A': req.at = optarg; break;
 		case 'n': req.dry_run = true; break;
 		case 'T': break;  /* the dashboard is not built yet: plain lines always */
 		case 'J': prog.json = true; break;
@@ -173,6 +179,8 @@ cmd_run_exec(int argc, char **argv)
 	req.nparams = nparams;
 	req.only = only;
 	req.nonly = nonly;
+	req.force = force;
+	req.nforce = nforce;
 	req.on_event = on_event;
 	req.on_start = on_start;
 	req.on_plan = on_plan;
@@ -215,13 +223,15 @@ done:
 	nf_diag_list_release(&diags);
 	free(params);
 	free(only);
+	free(force);
 	return rc;
 }
 
 const nf_cmd nf_cmd_run = {
 	.name = "run",
 	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date YYYY-MM-DD] [--keep-going]\n"
-		 "           [--only STAGE]... [--from STAGE] [--dry-run] [--no-tui] [--json] [--state DIR]",
+		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
+		 "           [--dry-run] [--no-tui] [--json] [--state DIR]",
 	.summary = "Run a pipeline: stages in parallel, with retries, timeouts and a record of everything.",
 	.help =
 	"Options:\n"
@@ -235,12 +245,21 @@ const nf_cmd nf_cmd_run = {
 	"      --only STAGE      run only this stage (repeatable); its inputs are taken as\n"
 	"                        they are in the workspace\n"
 	"      --from STAGE      run this stage and everything downstream of it\n"
+	"      --force STAGE     run this stage and what depends on it even when cached\n"
+	"                        (repeatable)\n"
+	"      --no-cache        run every stage; reuse nothing (results are still stored)\n"
+	"      --at COMMIT       run the pipeline as it was at COMMIT, in a temporary\n"
+	"                        checkout under .ntflow/worktrees/, with the same cache\n"
 	"  -n, --dry-run         print what would run, in order, and run nothing\n"
 	"      --no-tui          plain progress lines (the default without a terminal)\n"
 	"      --json            one JSON object per state change, then a summary object\n"
 	"      --state DIR       the state directory (default: NTFLOW_STATE, else .ntflow/\n"
 	"                        at the root of the git repository holding FILE)\n"
 	"      --trigger KIND    record the run as manual, schedule, alert or backfill\n"
+	"\n"
+	"A stage whose key (command, env, matrix values, the params it names, its inputs'\n"
+	"git identities and its upstream outputs) matches an earlier successful attempt is\n"
+	"not run: its outputs are restored from .ntflow/cache/ ('ntflow why' explains).\n"
 	"\n"
 	"Each attempt's output goes to .ntflow/logs/RUN/STAGE.ATTEMPT.log. SIGINT or\n"
 	"SIGTERM cancels the run: running stages get SIGTERM, then SIGKILL after their\n"

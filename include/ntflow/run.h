@@ -37,6 +37,10 @@ typedef struct nf_run_request {
 	const char *const *only;       /* run only these stages (or nodes) */
 	size_t nonly;
 	const char *from;              /* run this stage and everything downstream */
+	bool no_cache;                 /* run everything, reuse nothing (results are still stored) */
+	const char *const *force;      /* run these stages and what depends on them */
+	size_t nforce;
+	const char *at;                /* run the pipeline as it was at this commit */
 	void (*on_event)(void *ctx, const nf_run_event *ev);
 	void (*on_start)(void *ctx, int64_t run_id, const char *pipeline, size_t total);
 	/* --dry-run: called for each node that would run, in start order. */
@@ -90,6 +94,8 @@ typedef struct nf_metric_set {
  * non-JSON file (the message names the file and line:col of the JSON error) or a
  * non-finite number. */
 int nf_metrics_read(nf_metric_set *out, const char *path);
+/* Adds (or replaces) a metric. */
+void nf_metrics_add(nf_metric_set *m, const char *name, double value);
 /* Looks a metric up: 0 and *value, or NF_ENOTFOUND. */
 int nf_metrics_get(const nf_metric_set *m, const char *name, double *value);
 void nf_metric_set_release(nf_metric_set *m);

@@ -118,4 +118,51 @@ void nf_store_fmt_iso_utc(char *out, size_t size, int64_t ms);
 /* "SIGKILL" for 9; "signal 77" when it has no name. */
 void nf_store_fmt_signal(char *out, size_t size, int sig);
 
+/* The cache: an entry maps a key to the outputs a successful attempt produced. */
+typedef struct nf_cache_entry {
+	char *key;
+	char *node;
+	char *outputs_json;      /* [{"path": "build/model/", "digest": "dir:<sha256>"}] */
+	char *out_digest;        /* what downstream keys use */
+	char *metrics_json;      /* {"auc": 0.93} */
+	char *components;        /* the key's components (cachekey.h) */
+	int64_t run_id;
+	char *commit;            /* NULL outside git */
+	int64_t created_ms;
+} nf_cache_entry;
+void nf_cache_entry_release(nf_cache_entry *e);
+void nf_cache_entry_list_free(nf_cache_entry *e, size_t n);
+/* 0 and *out, or NF_ENOTFOUND. */
+int nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out);
+/* Adds an entry (batched). */
+int nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e);
+/* The components of the newest entry of a node of a pipeline (caller frees), or NF_ENOTFOUND. */
+int nf_store_cache_last_components(nf_store *st, const char *pipeline, const char *node, char **out);
+int nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n);
+int nf_store_cache_delete(nf_store *st, const char *key);
+
+/* Records a node's key, its components, and whether it was cached (reusing reused_run) or
+ * why it ran (batched). */
+int nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *key,
+			const char *components, bool cached, int64_t reused_run, const char *miss_reason);
+typedef struct nf_node_cache_info {
+	char *key;               /* NULL: the node has no key (gates, cache = false) */
+	bool cached;
+	int64_t reused_run;      /* 0 when none */
+	char *miss_reason;
+	char *components;
+} nf_node_cache_info;
+int nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_cache_info *out);
+void nf_node_cache_info_release(nf_node_cache_info *c);
+
+/* What a run ran on, for reproducing it: commit, branch, dirty paths (JSON array), the DAG
+ * file's SHA-256 and ntflow's version. */
+int nf_store_run_repro(nf_store *st, int64_t run_id, const char *commit, const char *branch,
+		       bool dirty, const char *dirty_paths_json, const char *dag_sha256, const char *version);
+typedef struct nf_run_repro {
+	char *branch, *dirty_paths_json, *dag_sha256, *version;
+} nf_run_repro;
+int nf_store_run_repro_get(nf_store *st, int64_t run_id, nf_run_repro *out);
+void nf_run_repro_release(nf_run_repro *r);
+
 #endif

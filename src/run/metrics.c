@@ -11,9 +11,15 @@
 /* Metrics files are small; a larger one is a mistake (a data file named by accident). */
 #define METRICS_MAX_SIZE (16u << 20)
 
-static void
-add_metric(nf_metric_set *m, const char *name, double v)
+void
+nf_metrics_add(nf_metric_set *m, const char *name, double v)
 {
+	for (size_t i = 0; i < m->n; i++) {
+		if (strcmp(m->names[i], name) == 0) {
+			m->values[i] = v;
+			return;
+		}
+	}
 	m->names = xgrow(m->names, sizeof(*m->names), m->n + 1, &m->cap);
 	m->values = xrealloc(m->values, m->cap * sizeof(*m->values));
 	m->names[m->n] = xstrdup(name);
@@ -40,9 +46,9 @@ flatten(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *path
 			if (!isfinite(it->valuedouble))
 				err = nf_error_set(NF_EINVALID, "%s: metric '%s' is not a finite number", path, name);
 			else
-				add_metric(m, name, it->valuedouble);
+				nf_metrics_add(m, name, it->valuedouble);
 		} else if (cJSON_IsBool(it)) {
-			add_metric(m, name, cJSON_IsTrue(it) ? 1.0 : 0.0);
+			nf_metrics_add(m, name, cJSON_IsTrue(it) ? 1.0 : 0.0);
 		} else if (cJSON_IsObject(it)) {
 			err = flatten(m, it, name, path, depth + 1);
 		} else if (cJSON_IsNull(it)) {

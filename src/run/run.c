@@ -17,39 +17,12 @@
 #include <cjson/cJSON.h>
 
 #include "ntflow/cache.h"
+#include "ntflow/cachekey.h"
 #include "ntflow/expr.h"
+#include "run-internal.h"
 
 extern char **environ;
 
-typedef struct run_ctx {
-	const nf_run_request *req;
-	nf_dag *dag;
-	nf_graph *graph;
-	nf_store *store;
-	nf_runner *runner;
-	nf_sched *sched;
-	char *root;                 /* project root: stages run here */
-	char *state_dir;
-	char *dag_dir;
-	int64_t run_id;
-	char date[16];
-	char week[16];
-	const char *trigger;
-	nf_strmap *params;          /* name -> rendered text (arena) */
-	nf_arena *arena;            /* run-lifetime strings */
-	nf_metric_set *metrics;     /* per node, read when it succeeded */
-	bool *have_metrics;
-	const nf_node **best;       /* per stage index: the select winner, once computed */
-	char **log_paths;           /* per node: the current attempt's log, relative to root */
-	size_t done, total;
-	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
-	size_t nbase_env;
-	/* The strings of the job being started; borrowed by the runner for one call. */
-	char **job_env;
-	size_t njob_env, job_env_cap;
-	nf_buf job_cmd;
-	char *job_log;
-} run_ctx;
 
 static const char *
 ctx_param(void *ctx, const char *name)
@@ -118,9 +91,8 @@ interp_init(nf_interp *ip, run_ctx *ctx, const nf_node *node)
 	ip->ctx = ctx;
 }
 
-/* Expands t for node into the arena (no shell quoting: a path or a value). */
-static int
-expand_path(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+int
+nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 {
 	nf_buf b = NF_BUF_INIT;
 	nf_interp ip;
@@ -131,6 +103,12 @@ expand_path(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 		*out = nf_arena_strdup(ctx->arena, nf_buf_cstr(&b));
 	nf_buf_release(&b);
 	return err;
+}
+
+char *
+nf_run__abs(const run_ctx *ctx, const char *path)
+{
+	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
 }
 
 /* NAME=VALUE, replacing an earlier NAME in env. */
@@ -174,7 +152,7 @@ add_env_block(run_ctx *ctx, char ***env, size_t *n, size_t *cap, const nf_kv *kv
 		int err;
 
 		if (kvs[i].value.kind == NF_V_STRING) {
-			if ((err = expand_path(&exp, ctx, node, &kvs[i].value.str)) < 0)
+			if ((err = nf_run__expand(&exp, ctx, node, &kvs[i].value.str)) < 0)
 				return err;
 			v = exp;
 		} else {
@@ -202,7 +180,7 @@ build_base_env(run_ctx *ctx)
 	for (size_t i = 0; i < p->npath; i++) {
 		char *dir = NULL;
 
-		if ((err = expand_path(&dir, ctx, NULL, &p->path[i])) < 0)
+		if ((err = nf_run__expand(&dir, ctx, NULL, &p->path[i])) < 0)
 			goto done;
 		if (dir[0] == '/')
 			nf_buf_printf(&path, "%s:", dir);
@@ -328,71 +306,81 @@ params_json(run_ctx *ctx)
 	return r;
 }
 
-/* Marks the nodes --only/--from select; NULL when everything runs. */
+/* Marks in marks[] the nodes of each named stage (or node) and, with downstream, all that
+ * depends on them. NF_EINVALID naming an unknown stage, with a suggestion. */
+static int
+mark_nodes(run_ctx *ctx, bool *marks, const char *const *names, size_t n, bool downstream)
+{
+	const nf_graph *g = ctx->graph;
+	size_t *queue = NULL, qn = 0, qcap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const nf_node *node;
+		const nf_stage *st;
+
+		if ((st = nf_dag_find_stage(ctx->dag, names[i]))) {
+			size_t first = g->stage_first[st->index];
+
+			for (size_t k = first; k < first + g->stage_count[st->index]; k++) {
+				marks[k] = true;
+				NF_PUSH(queue, qn, qcap, k);
+			}
+		} else if ((node = nf_graph_find(g, names[i]))) {
+			marks[node->id] = true;
+			NF_PUSH(queue, qn, qcap, node->id);
+		} else {
+			const char **all = xcalloc(ctx->dag->nstages + 1, sizeof(*all));
+			const char *hint;
+
+			for (size_t k = 0; k < ctx->dag->nstages; k++)
+				all[k] = ctx->dag->stages[k].name;
+			hint = nf_suggest(names[i], all, ctx->dag->nstages);
+			if (hint)
+				err = nf_error_set(NF_EINVALID, "no stage '%s' in %s; did you mean '%s'?", names[i], ctx->req->dag_path, hint);
+			else
+				err = nf_error_set(NF_EINVALID, "no stage '%s' in %s", names[i], ctx->req->dag_path);
+			free(all);
+			goto done;
+		}
+	}
+	for (size_t qi = 0; downstream && qi < qn; qi++) {
+		const nf_node *node = &g->nodes[queue[qi]];
+
+		for (size_t u = 0; u < node->nusers; u++) {
+			if (!marks[node->users[u]]) {
+				marks[node->users[u]] = true;
+				NF_PUSH(queue, qn, qcap, node->users[u]);
+			}
+		}
+	}
+done:
+	free(queue);
+	return err;
+}
+
+/* The nodes --only/--from select (NULL when everything runs) and those --force forces. */
 static int
 select_nodes(bool **out, run_ctx *ctx)
 {
 	const nf_run_request *req = ctx->req;
-	const nf_graph *g = ctx->graph;
-	bool *sel;
-	size_t *queue = NULL, qn = 0, qcap = 0;
-	int err = 0;
+	bool *sel = NULL;
+	int err;
 
 	*out = NULL;
+	ctx->forced = xcalloc(ctx->graph->nnodes + 1, sizeof(*ctx->forced));
+	if ((err = mark_nodes(ctx, ctx->forced, req->force, req->nforce, true)) < 0)
+		return err;
 	if (req->nonly == 0 && !req->from)
 		return 0;
-	sel = xcalloc(g->nnodes, sizeof(*sel));
-	for (size_t i = 0; i <= req->nonly; i++) {
-		const char *name = i < req->nonly ? req->only[i] : req->from;
-		const nf_node *n;
-		const nf_stage *st;
-
-		if (!name)
-			continue;
-		if ((st = nf_dag_find_stage(ctx->dag, name))) {
-			size_t first = g->stage_first[st->index];
-
-			for (size_t k = first; k < first + g->stage_count[st->index]; k++) {
-				sel[k] = true;
-				if (i == req->nonly)
-					NF_PUSH(queue, qn, qcap, k);
-			}
-		} else if ((n = nf_graph_find(g, name))) {
-			sel[n->id] = true;
-			if (i == req->nonly)
-				NF_PUSH(queue, qn, qcap, n->id);
-		} else {
-			const char **names = xcalloc(ctx->dag->nstages + 1, sizeof(*names));
-			const char *hint;
-
-			for (size_t k = 0; k < ctx->dag->nstages; k++)
-				names[k] = ctx->dag->stages[k].name;
-			hint = nf_suggest(name, names, ctx->dag->nstages);
-			if (hint)
-				err = nf_error_set(NF_EINVALID, "no stage '%s' in %s; did you mean '%s'?", name, req->dag_path, hint);
-			else
-				err = nf_error_set(NF_EINVALID, "no stage '%s' in %s", name, req->dag_path);
-			free(names);
-			goto done;
-		}
-	}
-	/* --from: everything downstream as well. */
-	for (size_t qi = 0; qi < qn; qi++) {
-		const nf_node *n = &g->nodes[queue[qi]];
-
-		for (size_t u = 0; u < n->nusers; u++) {
-			if (!sel[n->users[u]]) {
-				sel[n->users[u]] = true;
-				NF_PUSH(queue, qn, qcap, n->users[u]);
-			}
-		}
+	sel = xcalloc(ctx->graph->nnodes + 1, sizeof(*sel));
+	if ((err = mark_nodes(ctx, sel, req->only, req->nonly, false)) < 0 ||
+	    (req->from && (err = mark_nodes(ctx, sel, &req->from, 1, true)) < 0)) {
+		free(sel);
+		return err;
 	}
 	*out = sel;
-	sel = NULL;
-done:
-	free(sel);
-	free(queue);
-	return err;
+	return 0;
 }
 
 static const char *
@@ -473,6 +461,12 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	interp_init(&ip, ctx, node);
 	if ((err = nf_interp_expand(&ctx->job_cmd, st->run, &ip, true)) < 0)
 		return err;
+	if (attempt == 1) {
+		if ((err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&ctx->job_cmd))) < 0)
+			return err;
+		if (err == 1)
+			return NF_PREP_CACHED;
+	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */
 	ctx->njob_env = 0;
@@ -492,7 +486,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 						nf_value_text(node->matrix[a])));
 	}
 	if (st->metrics) {
-		if ((err = expand_path(&metrics_path, ctx, node, st->metrics)) < 0)
+		if ((err = nf_run__expand(&metrics_path, ctx, node, st->metrics)) < 0)
 			return err;
 		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
 			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s%s%s", metrics_path[0] == '/' ? "" : ctx->root,
@@ -533,7 +527,7 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		struct stat sb;
 		size_t len;
 
-		if ((err = expand_path(&out, ctx, node, &st->outputs[i])) < 0)
+		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
 			return err;
 		abs = out[0] == '/' ? xstrdup(out) : xasprintf("%s/%s", ctx->root, out);
 		len = strlen(out);
@@ -552,7 +546,7 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		char *path, *abs;
 		nf_metric_set m;
 
-		if ((err = expand_path(&path, ctx, node, st->metrics)) < 0)
+		if ((err = nf_run__expand(&path, ctx, node, st->metrics)) < 0)
 			return err;
 		abs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
 		err = nf_metrics_read(&m, abs);
@@ -581,7 +575,7 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		ctx->have_metrics[node->id] = true;
 	}
 	(void)res;
-	return 0;
+	return nf_run__cache_store(ctx, node);
 }
 
 static void
@@ -591,7 +585,12 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	run_ctx *ctx = vctx;
 	nf_run_event ev;
 	const char *log = ctx->log_paths[node->id];
+	char why[48];
 
+	if (st == NF_ST_CACHED && !reason && ctx->reused[node->id]) {
+		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->reused[node->id]);
+		reason = why;
+	}
 	if (nf_state_is_final(st))
 		ctx->done++;
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
@@ -647,6 +646,24 @@ plan(run_ctx *ctx, const bool *selected)
 	return 0;
 }
 
+/* What the run ran on: commit, branch, the dirty inputs, the DAG file's hash, the version. */
+static void
+record_repro(run_ctx *ctx)
+{
+	cJSON *paths = cJSON_CreateArray();
+	char dag_sha[65] = "", *json;
+	bool have_sha;
+
+	for (const char *const *p = nf_gitrepo_dirty_paths(ctx->repo); p && *p; p++)
+		cJSON_AddItemToArray(paths, cJSON_CreateString(*p));
+	json = cJSON_PrintUnformatted(paths);
+	have_sha = nf_hash_file(dag_sha, ctx->req->dag_path, NULL) == 0;
+	nf_store_run_repro(ctx->store, ctx->run_id, nf_gitrepo_head(ctx->repo), nf_gitrepo_branch(ctx->repo),
+			   ctx->dirty || cJSON_GetArraySize(paths) > 0, json, have_sha ? dag_sha : NULL, PACKAGE_VERSION);
+	cJSON_free(json);
+	cJSON_Delete(paths);
+}
+
 static void
 today_utc(char out[16])
 {
@@ -697,14 +714,17 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	}
 	if ((err = nf_iso_week(ctx.week, ctx.date)) < 0)
 		goto done;
+	ctx.total = ctx.graph->nnodes;
 	if ((err = resolve_params(&ctx)) < 0 || (err = select_nodes(&selected, &ctx)) < 0)
 		goto done;
 
-	ctx.total = ctx.graph->nnodes;
 	ctx.metrics = xcalloc(ctx.total + 1, sizeof(*ctx.metrics));
 	ctx.have_metrics = xcalloc(ctx.total + 1, sizeof(*ctx.have_metrics));
 	ctx.log_paths = xcalloc(ctx.total + 1, sizeof(*ctx.log_paths));
 	ctx.best = xcalloc(ctx.dag->nstages + 1, sizeof(*ctx.best));
+	ctx.keys = xcalloc(ctx.total + 1, sizeof(*ctx.keys));
+	ctx.out_digest = xcalloc(ctx.total + 1, sizeof(*ctx.out_digest));
+	ctx.reused = xcalloc(ctx.total + 1, sizeof(*ctx.reused));
 	if (req->dry_run) {
 		err = plan(&ctx, selected);
 		*status = NF_RUN_SUCCEEDED;
@@ -723,13 +743,16 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	info.trigger = xstrdup(ctx.trigger);
 	info.params_json = params_json(&ctx);
 	{
-		/* The commit the run is at (none outside git or before the first commit). */
-		nf_gitrepo *repo = NULL;
+		char *cache_dir = xasprintf("%s/cache", ctx.state_dir);
 
-		if (nf_gitrepo_open(&repo, ctx.root, NULL) == 0 && nf_gitrepo_head(repo))
-			info.commit = xstrdup(nf_gitrepo_head(repo));
-		nf_gitrepo_free(repo);
+		err = nf_objstore_open(&ctx.objs, cache_dir);
+		free(cache_dir);
+		if (err < 0 || (err = nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store))) < 0)
+			goto done;
 	}
+	if (nf_gitrepo_head(ctx.repo))
+		info.commit = xstrdup(nf_gitrepo_head(ctx.repo));
+	ctx.pipeline = info.pipeline;
 	if ((err = nf_store_run_begin(ctx.store, &info)) < 0)
 		goto done;
 	ctx.run_id = info.id;
@@ -763,6 +786,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;
+	record_repro(&ctx);
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
 		int e2 = nf_store_run_end(ctx.store, ctx.run_id, *status);
@@ -787,6 +811,18 @@ done:
 	free(ctx.have_metrics);
 	free(ctx.log_paths);
 	free(ctx.best);
+	for (size_t i = 0; i < ctx.total; i++) {
+		if (ctx.keys)
+			free(ctx.keys[i]);
+		if (ctx.out_digest)
+			free(ctx.out_digest[i]);
+	}
+	free(ctx.keys);
+	free(ctx.out_digest);
+	free(ctx.reused);
+	free(ctx.forced);
+	nf_gitrepo_free(ctx.repo);
+	nf_objstore_free(ctx.objs);
 	free(ctx.base_env);
 	free(ctx.job_env);
 	free(ctx.job_log);

@@ -107,8 +107,8 @@ nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 }
 
 /* The row id of a node of a run: from the map for the run being written, else by SQL. */
-static int
-node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id)
+int
+nf_store__node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id)
 {
 	sqlite3_stmt *q;
 	void *v;
@@ -161,7 +161,7 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 	int64_t id;
 	int err;
 
-	if ((err = nf_store__batch(st)) < 0 || (err = node_id(st, run_id, node, &id)) < 0)
+	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
 	if (!(q = nf_store__stmt(st, SQL_NODE_UPDATE)))
 		return NF_ERROR;
@@ -315,7 +315,7 @@ nf_store_metric_put(nf_store *st, int64_t run_id, const char *node, const char *
 	if (!isfinite(value))
 		return nf_error_set(NF_EINVALID, "metric '%s' of stage '%s' is not a finite number",
 				    name, node);
-	if ((err = nf_store__batch(st)) < 0 || (err = node_id(st, run_id, node, &id)) < 0)
+	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
 	if (!(q = nf_store__stmt(st, SQL_METRIC_PUT)))
 		return NF_ERROR;

@@ -11,6 +11,8 @@ typedef enum {
 	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST,
 	SQL_NODE_INSERT, SQL_NODE_ID, SQL_NODE_UPDATE, SQL_ATTEMPT_UPSERT,
 	SQL_NODE_LIST, SQL_NODE_GET, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
+	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LAST, SQL_CACHE_LIST, SQL_CACHE_DELETE,
+	SQL_NODE_CACHE, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -39,6 +41,8 @@ int nf_store__error(nf_store *st, int rc, const char *what);
 int nf_store__batch(nf_store *st);
 /* Runs one statement to completion (SQLITE_DONE), then resets it. */
 int nf_store__step_done(nf_store *st, sqlite3_stmt *q, const char *what);
+/* The row id of a node of a run (cached per run). */
+int nf_store__node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id);
 /* Appends a line to nf_store_recovered(). */
 void nf_store__recovered_add(nf_store *st, const char *fmt, ...) NF_PRINTF(2, 3);
 

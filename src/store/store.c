@@ -79,6 +79,29 @@ static const char *const migrations[] = {
 	"CREATE INDEX metrics_name ON metrics(name);",
 	/* 2: the host a run was begun on, so recovery leaves other machines' runs alone. */
 	"ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';",
+	/* 3: the cache (key -> outputs), each node's key and why it ran, and what a run ran on. */
+	"CREATE TABLE cache_entries ("
+	"  key         TEXT    PRIMARY KEY,"
+	"  pipeline    TEXT    NOT NULL,"
+	"  node        TEXT    NOT NULL,"
+	"  outputs     TEXT    NOT NULL,"                      /* [{"path":..,"digest":..}] */
+	"  out_digest  TEXT    NOT NULL,"
+	"  metrics     TEXT    NOT NULL DEFAULT '{}',"
+	"  components  TEXT    NOT NULL,"
+	"  run_id      INTEGER NOT NULL,"
+	"  git_commit  TEXT,"
+	"  created_ms  INTEGER NOT NULL"
+	");"
+	"CREATE INDEX cache_entries_node ON cache_entries(pipeline, node, created_ms);"
+	"ALTER TABLE nodes ADD COLUMN cache_key TEXT;"
+	"ALTER TABLE nodes ADD COLUMN components TEXT;"
+	"ALTER TABLE nodes ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN reused_run INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN miss_reason TEXT;"
+	"ALTER TABLE runs ADD COLUMN branch TEXT;"
+	"ALTER TABLE runs ADD COLUMN dirty_paths TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE runs ADD COLUMN dag_sha256 TEXT;"
+	"ALTER TABLE runs ADD COLUMN ntflow_version TEXT;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -145,6 +168,30 @@ static const char *const sql_text[SQL__COUNT] = {
 		" a.max_rss_kb, a.log_path, a.reason, a.pgid"
 		" FROM nodes n JOIN attempts a ON a.node_id = n.id"
 		" WHERE n.run_id = ? AND n.name = ? ORDER BY a.attempt",
+	[SQL_CACHE_GET] =
+		"SELECT key, node, outputs, out_digest, metrics, components, run_id, git_commit, created_ms"
+		" FROM cache_entries WHERE key = ?",
+	[SQL_CACHE_PUT] =
+		"INSERT OR REPLACE INTO cache_entries (key, pipeline, node, outputs, out_digest, metrics,"
+		" components, run_id, git_commit, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+	[SQL_CACHE_LAST] =
+		"SELECT components FROM cache_entries WHERE pipeline = ? AND node = ?"
+		" ORDER BY created_ms DESC, run_id DESC LIMIT 1",
+	[SQL_CACHE_LIST] =
+		"SELECT key, node, outputs, out_digest, metrics, components, run_id, git_commit, created_ms"
+		" FROM cache_entries ORDER BY created_ms, node",
+	[SQL_CACHE_DELETE] = "DELETE FROM cache_entries WHERE key = ?",
+	[SQL_NODE_CACHE] =
+		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?"
+		" WHERE id = ?",
+	[SQL_NODE_CACHE_GET] =
+		"SELECT cache_key, cached, reused_run, miss_reason, components FROM nodes"
+		" WHERE run_id = ? AND name = ?",
+	[SQL_RUN_REPRO] =
+		"UPDATE runs SET git_commit = ?, branch = ?, dirty = ?, dirty_paths = ?, dag_sha256 = ?,"
+		" ntflow_version = ? WHERE id = ?",
+	[SQL_RUN_REPRO_GET] =
+		"SELECT branch, dirty_paths, dag_sha256, ntflow_version FROM runs WHERE id = ?",
 	[SQL_METRIC_PUT] = "INSERT OR REPLACE INTO metrics (node_id, name, value) VALUES (?,?,?)",
 	[SQL_METRIC_LIST] =
 		"SELECT n.name, m.name, m.value FROM metrics m JOIN nodes n ON n.id = m.node_id"

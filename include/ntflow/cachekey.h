@@ -1,0 +1,33 @@
+/* cachekey.h: a stage's cache key — SHA-256 over its expanded command, env, matrix values,
+ * the params it names, its inputs' identities and its upstream nodes' output digests —
+ * kept with its components so that a miss can be explained in words. */
+#ifndef NTFLOW_CACHEKEY_H
+#define NTFLOW_CACHEKEY_H
+
+#include "ntflow/util.h"
+
+/* Bumped whenever what enters the key changes, so old entries simply stop matching. */
+#define NF_CACHE_KEY_SCHEME "ntflow-cache-key-v1"
+
+typedef struct nf_keyb nf_keyb;
+nf_keyb *nf_keyb_new(void);
+void nf_keyb_free(nf_keyb *k);
+void nf_keyb_command(nf_keyb *k, const char *command);
+void nf_keyb_env(nf_keyb *k, const char *name, const char *value);
+void nf_keyb_matrix(nf_keyb *k, const char *name, const char *value);
+void nf_keyb_param(nf_keyb *k, const char *name, const char *value);
+void nf_keyb_input(nf_keyb *k, const char *path, const char *identity);
+void nf_keyb_upstream(nf_keyb *k, const char *node, const char *digest);
+/* The key (64 hex) and the components as canonical JSON (sorted keys); caller frees both. */
+void nf_keyb_finish(nf_keyb *k, char key[65], char **components_json);
+
+/* Why new differs from old (both components JSON): the first reason in words, such as
+ * "input data/train.csv changed (blob 3e4f1a2 → 9a1b7c0)", "param lr changed 0.01 → 0.05",
+ * "upstream preprocess produced different outputs", "command changed". old NULL:
+ * "no earlier run". Caller frees. */
+char *nf_key_explain(const char *old_json, const char *new_json);
+
+/* SHA-256 of data as 64 hex characters. */
+void nf_sha256_of(char out[65], const void *data, size_t len);
+
+#endif

@@ -1,0 +1,355 @@
+/* cache-step.c: the cache inside a run. Before a node's first attempt its key is computed
+ * (command, env, matrix values, the params it names, its inputs' git identities, its
+ * upstream nodes' output digests); a hit restores the outputs and metrics and costs no
+ * process. After a successful attempt the outputs go to the object store and an entry is
+ * recorded. Downstream keys use output digests, so an upstream that reran and wrote the
+ * same bytes leaves its dependents cached (early cut-off). */
+#include "config.h"
+#include "run-internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntflow/cachekey.h"
+
+static bool
+cacheable(const nf_node *n)
+{
+	return n->stage->kind != NF_GATE && n->stage->opts.cache;
+}
+
+static void
+key_params(nf_keyb *k, run_ctx *ctx, const nf_tmpl *t)
+{
+	for (size_t i = 0; t && i < t->nsegs; i++) {
+		const char *ref = t->segs[i].text;
+
+		if (t->segs[i].is_ref && strncmp(ref, "params.", 7) == 0) {
+			const char *v = nf_strmap_get(ctx->params, ref + 7);
+
+			nf_keyb_param(k, ref + 7, v ? v : "");
+		}
+	}
+}
+
+static void
+key_env(nf_keyb *k, run_ctx *ctx, const nf_node *node, const nf_kv *kvs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *v = NULL;
+
+		if (kvs[i].value.kind != NF_V_STRING)
+			nf_keyb_env(k, kvs[i].key, nf_value_text(&kvs[i].value));
+		else if (nf_run__expand(&v, ctx, node, &kvs[i].value.str) == 0)
+			nf_keyb_env(k, kvs[i].key, v);
+		key_params(k, ctx, kvs[i].value.kind == NF_V_STRING ? &kvs[i].value.str : NULL);
+	}
+}
+
+/* Strips "./" and trailing slashes so that "build/prep/" and "build/prep" compare equal. */
+static size_t
+path_len(const char *p)
+{
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	return n;
+}
+
+/* True when a and b are the same path or one lies inside the other. */
+static bool
+paths_overlap(const char *a, const char *b)
+{
+	size_t la, lb, l;
+
+	if (a[0] == '.' && a[1] == '/')
+		a += 2;
+	if (b[0] == '.' && b[1] == '/')
+		b += 2;
+	la = path_len(a);
+	lb = path_len(b);
+	l = la < lb ? la : lb;
+	return strncmp(a, b, l) == 0 && (la == lb || (la < lb ? b[l] == '/' : a[l] == '/'));
+}
+
+/* An input that a direct upstream node declares as output is covered by that node's
+ * output digest; asking git about it would see a file this very run just wrote. */
+static bool
+produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
+{
+	for (size_t i = 0; i < node->ndeps; i++) {
+		const nf_node *d = &ctx->graph->nodes[node->deps[i]];
+
+		for (size_t o = 0; o < d->stage->noutputs; o++) {
+			char *out = NULL;
+
+			if (nf_run__expand(&out, ctx, d, &d->stage->outputs[o]) == 0 && paths_overlap(out, input))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* A node's outputs as [{"path","digest"}] and their combined digest; store puts them in
+ * the object store, else they are only hashed. */
+static int
+hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json, char **combined)
+{
+	const nf_stage *st = node->stage;
+	cJSON *arr = cJSON_CreateArray();
+	nf_buf all = NF_BUF_INIT;
+	char hex[65], *s;
+	int err = 0;
+
+	for (size_t i = 0; i < st->noutputs; i++) {
+		char *path = NULL, *abs;
+		char digest[80];
+		cJSON *o;
+
+		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
+			goto done;
+		abs = nf_run__abs(ctx, path);
+		err = store ? nf_objstore_put(ctx->objs, abs, digest) : nf_objstore_digest(ctx->objs, abs, digest);
+		free(abs);
+		if (err < 0) {
+			if (store)
+				goto done;
+			snprintf(digest, sizeof(digest), "missing");
+			err = 0;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", path);
+		cJSON_AddStringToObject(o, "digest", digest);
+		cJSON_AddItemToArray(arr, o);
+		nf_buf_printf(&all, "%s%c%s\n", path, 0, digest);
+	}
+	nf_sha256_of(hex, all.buf ? all.buf : "", all.len);
+	*combined = xasprintf("out:%s", hex);
+	s = cJSON_PrintUnformatted(arr);
+	*outputs_json = xstrdup(s);
+	cJSON_free(s);
+done:
+	cJSON_Delete(arr);
+	nf_buf_release(&all);
+	return err;
+}
+
+const char *
+nf_run__out_digest(run_ctx *ctx, const nf_node *node)
+{
+	char *json = NULL, *combined = NULL;
+
+	if (ctx->out_digest[node->id])
+		return ctx->out_digest[node->id];
+	if (node->stage->kind == NF_GATE)
+		return "gate";
+	if (node->stage->noutputs == 0)
+		return "no-outputs";
+	/* Not run in this run (--only, --from): what its outputs hold in the workspace now. */
+	if (hash_outputs(ctx, node, false, &json, &combined) < 0)
+		combined = xstrdup("unknown");
+	free(json);
+	ctx->out_digest[node->id] = combined;
+	return combined;
+}
+
+/* Restores an entry's outputs when all their objects are present. 0, or NF_ENOTFOUND when
+ * an object is missing (the entry is then useless), or another error. */
+static int
+restore_entry(run_ctx *ctx, const nf_cache_entry *e)
+{
+	cJSON *arr = cJSON_Parse(e->outputs_json);
+	const cJSON *it;
+	int err = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(arr);
+		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key);
+	}
+	cJSON_ArrayForEach(it, arr) {
+		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+
+		if (!digest || !nf_objstore_has(ctx->objs, digest, false)) {
+			err = nf_error_set(NF_ENOTFOUND, "an object of cache entry %.12s is missing", e->key);
+			goto done;
+		}
+	}
+	cJSON_ArrayForEach(it, arr) {
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
+		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+		char *abs;
+		size_t restored = 0;
+
+		if (!path)
+			continue;
+		abs = nf_run__abs(ctx, path);
+		err = nf_objstore_restore(ctx->objs, digest, abs, &restored);
+		free(abs);
+		if (err < 0)
+			goto done;
+	}
+done:
+	cJSON_Delete(arr);
+	return err;
+}
+
+static void
+load_entry_metrics(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e)
+{
+	cJSON *o = cJSON_Parse(e->metrics_json ? e->metrics_json : "{}");
+	nf_metric_set *m = &ctx->metrics[node->id];
+	const cJSON *it;
+
+	if (ctx->have_metrics[node->id])
+		nf_metric_set_release(m);
+	memset(m, 0, sizeof(*m));
+	cJSON_ArrayForEach(it, o) {
+		if (cJSON_IsNumber(it)) {
+			nf_metrics_add(m, it->string, it->valuedouble);
+			nf_store_metric_put(ctx->store, ctx->run_id, node->name, it->string, it->valuedouble);
+		}
+	}
+	ctx->have_metrics[node->id] = node->stage->metrics != NULL || m->n > 0;
+	cJSON_Delete(o);
+}
+
+int
+nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
+{
+	const nf_stage *st = node->stage;
+	nf_keyb *k;
+	char key[65], *comps = NULL, *reason = NULL, *last = NULL;
+	nf_cache_entry e;
+	int err = 0, hit = 0;
+
+	if (!cacheable(node)) {
+		if (st->kind != NF_GATE)
+			nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0,
+					    "caching is off for this stage (cache = false)");
+		return 0;
+	}
+	k = nf_keyb_new();
+	nf_keyb_command(k, command);
+	for (size_t a = 0; a < st->nmatrix; a++)
+		nf_keyb_matrix(k, st->matrix[a].name, nf_value_text(node->matrix[a]));
+	key_params(k, ctx, st->run);
+	key_params(k, ctx, st->metrics);
+	for (size_t i = 0; i < st->noutputs; i++)
+		key_params(k, ctx, &st->outputs[i]);
+	key_env(k, ctx, node, ctx->dag->pipeline.env, ctx->dag->pipeline.nenv);
+	key_env(k, ctx, node, st->env, st->nenv);
+	for (size_t i = 0; i < st->ninputs; i++) {
+		char *path = NULL;
+		nf_path_id id;
+
+		key_params(k, ctx, &st->inputs[i]);
+		if ((err = nf_run__expand(&path, ctx, node, &st->inputs[i])) < 0)
+			goto done;
+		if (produced_upstream(ctx, node, path)) {
+			nf_keyb_input(k, path, "upstream");
+			continue;
+		}
+		if ((err = nf_gitrepo_identify(ctx->repo, path, &id)) < 0)
+			goto done;
+		if (id.kind == NF_ID_DIRTY)
+			ctx->dirty = true;
+		nf_keyb_input(k, path, id.id);
+	}
+	for (size_t i = 0; i < node->ndeps; i++) {
+		const nf_node *d = &ctx->graph->nodes[node->deps[i]];
+
+		nf_keyb_upstream(k, d->name, nf_run__out_digest(ctx, d));
+	}
+	nf_keyb_finish(k, key, &comps);
+	free(ctx->keys[node->id]);
+	ctx->keys[node->id] = xstrdup(key);
+
+	if (ctx->req->no_cache) {
+		reason = xstrdup("forced: --no-cache");
+	} else if (ctx->forced[node->id]) {
+		reason = xstrdup("forced");
+	} else if (nf_store_cache_get(ctx->store, key, &e) == 0) {
+		if ((err = restore_entry(ctx, &e)) == 0) {
+			load_entry_metrics(ctx, node, &e);
+			free(ctx->out_digest[node->id]);
+			ctx->out_digest[node->id] = xstrdup(e.out_digest);
+			ctx->reused[node->id] = e.run_id;
+			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, true, e.run_id, NULL);
+			hit = 1;
+		} else {
+			reason = xasprintf("the cached result of run %lld is incomplete (%s)", (long long)e.run_id,
+					   nf_error_last());
+			nf_store_cache_delete(ctx->store, key);
+			err = 0;
+		}
+		nf_cache_entry_release(&e);
+	} else {
+		nf_store_cache_last_components(ctx->store, ctx->pipeline, node->name, &last);
+		reason = nf_key_explain(last, comps);
+	}
+	if (!hit)
+		nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, false, 0, reason);
+done:
+	nf_keyb_free(k);
+	free(comps);
+	free(reason);
+	free(last);
+	return err < 0 ? err : hit;
+}
+
+int
+nf_run__cache_store(run_ctx *ctx, const nf_node *node)
+{
+	const char *key = ctx->keys[node->id];
+	bool store = cacheable(node) && key;
+	char *outputs = NULL, *combined = NULL;
+	int err;
+
+	if ((err = hash_outputs(ctx, node, store, &outputs, &combined)) < 0)
+		return err;
+	free(ctx->out_digest[node->id]);
+	if (node->stage->noutputs == 0) {
+		/* Nothing to compare: dependents see the key, or (no caching) this very run. */
+		free(combined);
+		combined = key ? xasprintf("key:%s", key) : xasprintf("ran:%lld", (long long)ctx->run_id);
+	}
+	ctx->out_digest[node->id] = combined;
+	if (store) {
+		nf_cache_entry e;
+		cJSON *m = cJSON_CreateObject();
+		char *ms;
+
+		for (size_t i = 0; ctx->have_metrics[node->id] && i < ctx->metrics[node->id].n; i++)
+			cJSON_AddNumberToObject(m, ctx->metrics[node->id].names[i], ctx->metrics[node->id].values[i]);
+		ms = cJSON_PrintUnformatted(m);
+		memset(&e, 0, sizeof(e));
+		e.key = (char *)key;
+		e.node = (char *)node->name;
+		e.outputs_json = outputs;
+		e.out_digest = combined;
+		e.metrics_json = ms;
+		e.components = NULL;
+		e.run_id = ctx->run_id;
+		e.commit = (char *)nf_gitrepo_head(ctx->repo);
+		e.created_ms = nf_now_realtime_ms();
+		{
+			nf_node_cache_info ci;
+
+			if (nf_store_node_cache_get(ctx->store, ctx->run_id, node->name, &ci) == 0) {
+				e.components = ci.components;
+				ci.components = NULL;
+			}
+			nf_node_cache_info_release(&ci);
+		}
+		if (!e.components)
+			e.components = xstrdup("{}");
+		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
+		free(e.components);
+		cJSON_free(ms);
+		cJSON_Delete(m);
+	}
+	free(outputs);
+	return err;
+}

@@ -1,0 +1,63 @@
+/* run-internal.h: the state of one run shared by the files of src/run. */
+#ifndef NTFLOW_RUN_INTERNAL_H
+#define NTFLOW_RUN_INTERNAL_H
+
+#include "ntflow/cache.h"
+#include "ntflow/run.h"
+
+typedef struct run_ctx {
+	const nf_run_request *req;
+	nf_dag *dag;
+	nf_graph *graph;
+	nf_store *store;
+	nf_runner *runner;
+	nf_sched *sched;
+	char *root;                 /* project root: stages run here */
+	char *state_dir;
+	char *dag_dir;
+	int64_t run_id;
+	char date[16];
+	char week[16];
+	const char *trigger;
+	nf_strmap *params;          /* name -> rendered text (arena) */
+	nf_arena *arena;            /* run-lifetime strings */
+	nf_metric_set *metrics;     /* per node, read when it succeeded */
+	bool *have_metrics;
+	const nf_node **best;       /* per stage index: the select winner, once computed */
+	char **log_paths;           /* per node: the current attempt's log, relative to root */
+	size_t done, total;
+	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
+	size_t nbase_env;
+	/* The strings of the job being started; borrowed by the runner for one call. */
+	char **job_env;
+	size_t njob_env, job_env_cap;
+	nf_buf job_cmd;
+	char *job_log;
+
+	/* The cache (cache-step.c). */
+	nf_gitrepo *repo;
+	nf_objstore *objs;
+	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
+	char **keys;                /* per node: its cache key, once computed */
+	char **comps;               /* per node: the key's components */
+	char **out_digest;          /* per node: the digest of its outputs, for downstream keys */
+	bool *forced;               /* per node: --force */
+	int64_t *reused;            /* per node: the run whose cached result it reused */
+	bool dirty;                 /* an input was modified, staged or untracked */
+} run_ctx;
+
+/* Expands t for node into the run's arena (no shell quoting: a path or a value). */
+int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* An absolute path for a path relative to the project root (caller frees). */
+char *nf_run__abs(const run_ctx *ctx, const char *path);
+
+/* cache-step.c. Before a node's first attempt: computes its key and, on a hit, restores
+ * its outputs and metrics and returns 1 (the node is cached); 0 when it must run. */
+int nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command);
+/* After a successful attempt: stores the outputs and records the entry. */
+int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
+/* The digest of a node's outputs for downstream keys (computed from the workspace when
+ * the node did not run in this run). Borrowed. */
+const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
+
+#endif
