@@ -23,6 +23,13 @@ void *nf_store_db(nf_store *st);   /* the sqlite3 handle, for modules with table
 /* Commits the open batch (if any). Writes below open a transaction lazily; the executor
  * calls this once per loop turn. */
 int nf_store_flush(nf_store *st);
+/* Opens the batch transaction if none is open, for modules with tables of their own
+ * (gate results, registry, alerts, audit) whose writes join the executor's batch. */
+int nf_store_batch(nf_store *st);
+/* Runs fn inside its own immediate transaction (flushing the batch first), committing when
+ * it returns 0 and rolling back otherwise: for changes that must be atomic and durable at
+ * once, such as a promotion and the archive of the previous version. */
+int nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx);
 
 typedef struct nf_run_info {
 	int64_t id;

@@ -277,6 +277,32 @@ nf_store_flush(nf_store *st)
 	return 0;
 }
 
+int
+nf_store_batch(nf_store *st)
+{
+	return nf_store__batch(st);
+}
+
+int
+nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
+{
+	int err, rc;
+
+	if ((err = nf_store_flush(st)) < 0 || (err = nf_store__batch(st)) < 0)
+		return err;
+	if ((err = fn(ctx, st)) < 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->in_batch = false;
+		return err;
+	}
+	if ((rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		err = nf_store__error(st, rc, "cannot commit to the state database");
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	st->in_batch = false;
+	return err;
+}
+
 void
 nf_store__recovered_add(nf_store *st, const char *fmt, ...)
 {
