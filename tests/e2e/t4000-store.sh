@@ -1,8 +1,11 @@
 #!/bin/sh
 # t4000-store.sh: the state database seen from the commands that read it (runs, show,
 # logs): where the workspace is, "no runs yet", damaged or newer databases refused with a
-# clear message, usage errors.
+# clear message, usage errors; then, after real runs: the runs table and JSON, show's record
+# of every node (attempts, exit codes, signals, metrics, logs), logs of a stage, an instance
+# or an attempt, logs -f following a live stage across a retry, and a crashed run.
 . "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
 command -v sqlite3 >/dev/null 2>&1 && test_set_prereq SQLITE3
 
@@ -140,6 +143,229 @@ test_expect_success 'help of each command' '
 	ntflow runs --help >out && grep "^usage: ntflow runs" out &&
 	ntflow show --help >out && grep "^usage: ntflow show" out &&
 	ntflow logs --help >out && grep "^usage: ntflow logs" out
+'
+
+# ---- with real runs ----
+
+cat >p.dag <<\EOF
+pipeline "p" {
+  params {
+    seed = 7
+  }
+}
+
+stage "a" {
+  run = "echo hello from a; echo to stderr >&2"
+}
+
+stage "flaky" {
+  needs   = ["a"]
+  retries = 2
+  backoff = "10ms"
+  run     = "n=$(cat flaky.n 2>/dev/null || echo 0); n=$((n + 1)); echo $n >flaky.n; echo attempt $n; test $n -ge 2"
+}
+
+stage "tune" {
+  needs = ["a"]
+  matrix {
+    lr = [1, 2]
+  }
+  run     = "echo lr ${matrix.lr}; echo '{\"score\": '${matrix.lr}'}' >\"$NTFLOW_METRICS_FILE\""
+  metrics = "m-${matrix.id}.json"
+}
+EOF
+
+cat >bad.dag <<\EOF
+pipeline "bad" {}
+
+stage "three" {
+  run = "exit 3"
+}
+
+stage "term" {
+  run = "kill -TERM $$"
+}
+EOF
+
+cat >follow.dag <<\EOF
+pipeline "follow" {}
+
+stage "first" {
+  run = "while ! test -f go; do sleep 0.05; done"
+}
+
+stage "slow" {
+  needs   = ["first"]
+  retries = 1
+  backoff = "10ms"
+  run     = "if test -f slow.once; then echo second one; sleep 0.3; echo second two; else touch slow.once; echo first one; sleep 0.3; echo first two; exit 1; fi"
+}
+EOF
+
+cat >crash.dag <<\EOF
+pipeline "crash" {}
+
+stage "hang" {
+  run = "echo $$ >hang.pgid; sleep 405.5 & touch hang.ready; sleep 405.5"
+}
+EOF
+
+test_expect_success 'setup: run a pipeline with a retry, a matrix and metrics' '
+	rm -rf .ntflow &&
+	ntflow run p.dag --no-tui >out 2>err &&
+	cat out err
+'
+
+test_expect_success 'runs: one line per run under a header' '
+	ntflow runs >runs &&
+	cat runs &&
+	test_line_count = 2 runs &&
+	head -n 1 runs | grep -E "^ID  PIPELINE  TRIGGER  COMMIT +STATUS +STARTED +DURATION$" &&
+	tail -n 1 runs | grep -E "^ 1  p +manual  +([0-9a-f]{7}(\+dirty)?|-) +succeeded  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  [0-9.]+m?s$"
+'
+
+test_expect_success 'runs --json' '
+	ntflow runs --json >runs.json &&
+	test "$(json_get runs.json "[0].id")" = 1 &&
+	test "$(json_get runs.json "[0].pipeline")" = p &&
+	test "$(json_get runs.json "[0].file")" = p.dag &&
+	test "$(json_get runs.json "[0].status")" = succeeded &&
+	test "$(json_get runs.json "[0].trigger")" = manual &&
+	test "$(json_get runs.json "[0].nodes")" = 4 &&
+	test "$(json_get runs.json "[0].done")" = 4 &&
+	json_get runs.json "[0].started" | grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$" &&
+	json_get runs.json "[0].duration_ms" | grep -E "^[0-9]+$"
+'
+
+test_expect_success 'show --json: the run and every node' '
+	ntflow show --json >show.json &&
+	test "$(json_get show.json .run.id)" = 1 &&
+	test "$(json_get show.json .run.pipeline)" = p &&
+	test "$(json_get show.json .run.status)" = succeeded &&
+	test "$(json_get show.json .run.params.seed)" = 7 &&
+	json_get show.json .run.dirty | grep -E "^(true|false)$" &&
+	json_get show.json .run.finished | grep -E "Z$" &&
+	test "$(json_get show.json ".stages[0].name")" = a &&
+	test "$(json_get show.json ".stages[0].kind")" = stage &&
+	test "$(json_get show.json ".stages[0].instance")" = null &&
+	test "$(json_get show.json ".stages[0].exit_code")" = 0 &&
+	test "$(json_get show.json ".stages[0].signal")" = null &&
+	test "$(json_get show.json ".stages[0].reason")" = null &&
+	json_get show.json ".stages[0].wall_ms" | grep -E "^[0-9]+$" &&
+	json_get show.json ".stages[0].cpu_ms" | grep -E "^[0-9]+$" &&
+	json_get show.json ".stages[0].max_rss_kb" | grep -E "^[1-9][0-9]*$" &&
+	test_path_is_file "$(json_get show.json ".stages[0].log")" &&
+	test "$(stage_field show.json flaky status)" = succeeded &&
+	test "$(stage_field show.json flaky attempts)" = 2 &&
+	test "$(stage_field show.json "tune[lr=2]" stage)" = tune &&
+	test "$(stage_field show.json "tune[lr=2]" metrics)" = "{\"score\": 2}" &&
+	test "$(stage_field show.json "tune[lr=1]" metrics)" = "{\"score\": 1}" &&
+	test "$(stage_field show.json a metrics)" = "{}"
+'
+
+test_expect_success 'show: the header, a table of nodes and the metrics' '
+	ntflow show 1 >show.txt &&
+	cat show.txt &&
+	grep -x "run       1" show.txt &&
+	grep -x "pipeline  p (p.dag)" show.txt &&
+	grep -x "status    succeeded" show.txt &&
+	grep -x "params    seed=7" show.txt &&
+	grep -E "^STAGE +STATE +ATTEMPTS +EXIT +WALL +CPU +MAXRSS +LOG$" show.txt &&
+	grep -E "^flaky +succeeded +2 +0 +[0-9.]+m?s +[0-9.]+m?s +[0-9.]+[KMG] +\.ntflow/logs/1/flaky\.2\.log$" show.txt &&
+	grep -E "^  tune\[lr=2\]  score  2$" show.txt
+'
+
+test_expect_success 'logs: a stage, an attempt, an instance' '
+	printf "hello from a\nto stderr\n" >expect &&
+	ntflow logs a >actual &&
+	test_cmp expect actual &&
+	ntflow logs 1 a >actual &&
+	test_cmp expect actual &&
+	echo "attempt 2" >expect &&
+	ntflow logs flaky >actual &&
+	test_cmp expect actual &&
+	echo "attempt 1" >expect &&
+	ntflow logs flaky --attempt 1 >actual &&
+	test_cmp expect actual &&
+	echo "lr 2" >expect &&
+	ntflow logs "tune[lr=2]" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'logs: a matrix stage needs its instance; a typo gets a suggestion' '
+	test_expect_code 1 ntflow logs tune >out 2>err &&
+	test_must_be_empty out &&
+	echo "ntflow: stage '\''tune'\'' has 2 instances; name one of: tune[lr=1], tune[lr=2]" >expect &&
+	test_cmp expect err &&
+	test_expect_code 1 ntflow logs flakey 2>err &&
+	echo "ntflow: run 1 has no stage '\''flakey'\''; did you mean '\''flaky'\''?" >expect &&
+	test_cmp expect err &&
+	test_expect_code 1 ntflow logs flaky --attempt 3 2>err &&
+	echo "ntflow: flaky in run 1 has no attempt 3" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'a failed run: exit codes and signals recorded, newest run listed first' '
+	test_expect_code 1 ntflow run bad.dag --no-tui -j 2 >out 2>err &&
+	ntflow show --json >show.json &&
+	test "$(json_get show.json .run.id)" = 2 &&
+	test "$(json_get show.json .run.status)" = failed &&
+	test "$(stage_field show.json three status)" = failed &&
+	test "$(stage_field show.json three exit_code)" = 3 &&
+	test "$(stage_field show.json three reason)" = "exit 3" &&
+	test "$(stage_field show.json term exit_code)" = null &&
+	test "$(stage_field show.json term signal)" = SIGTERM &&
+	ntflow show >show.txt &&
+	grep -E "^term +failed +1 +SIGTERM " show.txt &&
+	ntflow runs --limit 1 >runs &&
+	test_line_count = 2 runs &&
+	tail -n 1 runs | grep -E "^ 2  bad .* failed  " &&
+	ntflow runs >runs &&
+	test_line_count = 3 runs &&
+	ntflow show 1 --json >show1.json &&
+	test "$(json_get show1.json .run.status)" = succeeded
+'
+
+test_expect_success 'logs -f follows a stage from before it starts, across its retry, to its end' '
+	rm -f go slow.once &&
+	ntflow run follow.dag --no-tui >run.out 2>run.err &
+	echo $! >run.pid &&
+	test_when_finished "kill \$(cat run.pid) 2>/dev/null; true" &&
+	wait_until "ntflow show --json >s.json && test \"\$(json_get s.json .run.pipeline)\" = follow" &&
+	ntflow logs -f slow >followed 2>follow.err &
+	echo $! >follow.pid &&
+	sleep 0.3 &&
+	touch go &&
+	wait $(cat follow.pid) &&
+	{ wait $(cat run.pid); true; } &&
+	printf "first one\nfirst two\nsecond one\nsecond two\n" >expect &&
+	test_cmp expect followed &&
+	grep "^ntflow: attempt 2 of slow$" follow.err &&
+	ntflow logs -f slow >again &&
+	printf "second one\nsecond two\n" >expect &&
+	test_cmp expect again
+'
+
+test_expect_success 'a run left running by a killed ntflow is crashed, its stages kept, its group killed' '
+	rm -f hang.* &&
+	ntflow run crash.dag --no-tui >run.out 2>run.err &
+	echo $! >run.pid &&
+	wait_for_file hang.ready &&
+	test_when_finished "kill -9 -\$(cat hang.pgid) 2>/dev/null; true" &&
+	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json hang status)\" = running" &&
+	kill -9 $(cat run.pid) &&
+	{ wait $(cat run.pid); true; } &&
+	ntflow runs >runs 2>err &&
+	cat runs err &&
+	id=$(json_get s.json .run.id) &&
+	grep -x "ntflow: run $id had crashed: its ntflow process is gone" err &&
+	grep -x "ntflow: run $id had crashed: killed leftover process group $(cat hang.pgid)" err &&
+	grep -E "^ *$id  crash .* crashed  .*  -$" runs &&
+	wait_until "test \$(procs_in_group $(cat hang.pgid)) = 0" 30 &&
+	ntflow show $id --json >s.json 2>err &&
+	test_must_be_empty err &&
+	test "$(json_get s.json .run.status)" = crashed &&
+	test "$(stage_field s.json hang status)" = running
 '
 
 test_done
