@@ -62,6 +62,7 @@ typedef struct blk {
 	int kwlen;
 	struct blk *parent;
 	uint64_t seen;              /* attributes written, by index in spec->attrs */
+	uint64_t tried;             /* ... or attempted with a syntax error (no "missing" then) */
 	nf_loc seen_loc[NF_SCHEMA_MAX_ATTRS];
 	unsigned kids;              /* nested block kinds written, by nf_block_id */
 	nf_loc kid_loc[NF_BK_COUNT];
@@ -444,7 +445,7 @@ parse_value(parser *p, nf_value *v, nf_token *vt)
 		v->kind = NF_V_NUMBER;
 		v->num = number_value(p->tok.text, p->tok.len);
 		if (!isfinite(v->num)) {
-			error_at(p, v->loc, "number out of range: %.*s", p->tok.len > 40 ? 40 : (int)p->tok.len,
+			error_at(p, v->loc, "number '%.*s' is out of range", p->tok.len > 40 ? 40 : (int)p->tok.len,
 				 p->tok.text);
 			advance(p);
 			return PV_HERE;
@@ -496,14 +497,14 @@ first_ref(const nf_tmpl *t)
 	return NULL;
 }
 
-/* Who a message is about: "attribute 'retries'" or "items of 'retry_on'"; put into words
+/* Who a message is about: "attribute 'retries'" or "each item of 'retry_on'"; put into words
  * only when there is something to say. */
 typedef struct subj {
 	const char *name;
 	bool item;
 } subj;
 #define SUBJ "%s '%s'"
-#define SUBJ_ARGS(w) ((w).item ? "items of" : "attribute"), (w).name
+#define SUBJ_ARGS(w) ((w).item ? "each item of" : "attribute"), (w).name
 
 /* A string value's segments, decoded into the arena on first use (parse_value only notes
  * the token). t is the token v came from. */
@@ -936,7 +937,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 
 		for (size_t i = 0; i < v->nitems; i++) {
 			if (v->items[i].kind != NF_V_STRING) {
-				error_at(p, v->items[i].loc, SUBJ " must be strings, found %s", SUBJ_ARGS(items),
+				error_at(p, v->items[i].loc, SUBJ " expects a string, found %s", SUBJ_ARGS(items),
 					 found_kind(&v->items[i]));
 				continue;
 			}
@@ -1219,9 +1220,20 @@ parse_attribute(parser *p, blk *b)
 	return r == PV_OK;
 }
 
+/* Notes that key names an attribute of b that was written badly, so that its absence is
+ * not reported as well. */
+static void
+mark_tried(blk *b, const nf_token *key)
+{
+	size_t idx;
+
+	if (b && b->spec && !b->spec->free_keys && nf_schema_find_attr(b->spec, key->text, key->len, &idx))
+		b->tried |= 1ull << idx;
+}
+
 /* A block's items up to its '}'. */
 static void
-parse_body(parser *p, blk *b, const nf_token *open)
+parse_body(parser *p, blk *b)
 {
 	char title[160];
 
@@ -1241,7 +1253,7 @@ parse_body(parser *p, blk *b, const nf_token *open)
 			return;
 		case NF_TK_EOF:
 			blk_title(b, title, sizeof(title));
-			eof_in(p, "}", title, tok_loc(p, open));
+			eof_in(p, "}", title, b->loc);
 			return;
 		case NF_TK_IDENT:
 			break;
@@ -1257,11 +1269,13 @@ parse_body(parser *p, blk *b, const nf_token *open)
 			ok = parse_attribute(p, b);
 		} else if (nx->kind == NF_TK_LBRACE ||
 			   (nx->kind == NF_TK_STRING && (peek(p, 1)->kind == NF_TK_LBRACE ||
-							  nf_schema_find_block(key.text, key.len)))) {
+							  nf_schema_find_block(key.text, key.len))) ||
+			   (nx->kind == NF_TK_IDENT && peek(p, 1)->kind == NF_TK_LBRACE)) {
 			ok = parse_block(p, b);
 		} else {
 			const nf_block_spec *bs = nf_schema_find_block(key.text, key.len);
 
+			mark_tried(b, &key);
 			advance(p);
 			if (bs && b->spec && nf_schema_allows(b->spec, bs->id))
 				syntax_error(p, &p->tok, "expected '{' after '%.*s'", (int)key.len, key.text);
@@ -1302,6 +1316,10 @@ block_label(parser *p, const nf_token *t, const char *kind)
 			return NULL;
 		}
 		name = nf_tmpl_literal(&tm);
+	}
+	if (!*name) {
+		error_at(p, tok_loc(p, t), "the name of a %s cannot be empty", kind);
+		return NULL;
 	}
 	if (!valid_name(name)) {
 		error_at(p, tok_loc(p, t), "invalid %s name \"%s\": use letters, digits, '_' and '-'", kind, name);
@@ -1456,7 +1474,7 @@ close_block(parser *p, blk *b, blk *parent)
 	char title[160];
 
 	for (size_t i = 0; i < b->spec->nattrs; i++) {
-		if (b->spec->attrs[i].required && !(b->seen & (1ull << i)))
+		if (b->spec->attrs[i].required && !((b->seen | b->tried) & (1ull << i)))
 			error_at(p, b->loc, "missing attribute '%s' in %s", b->spec->attrs[i].name,
 				 blk_title(b, title, sizeof(title)));
 	}
@@ -1523,7 +1541,7 @@ static bool
 parse_block(parser *p, blk *parent)
 {
 	static const char *const top_kinds[] = { "pipeline", "stage", "gate", "model", "monitor" };
-	nf_token kw = p->tok, label, open;
+	nf_token kw = p->tok, label;
 	const nf_block_spec *spec = NULL;
 	bool check = !p->syntax_only && (!parent || parent->spec);
 	blk b;
@@ -1561,6 +1579,7 @@ parse_block(parser *p, blk *parent)
 				;
 			} else if (!spec && nf_schema_find_attr(parent->spec, kw.text, kw.len, &idx)) {
 				error_at(p, b.loc, "'%s' is an attribute, not a block: write %s = ...", word, word);
+				mark_tried(parent, &kw);
 			} else if (spec && (home = home_of(spec->id)) != NULL) {
 				error_at(p, b.loc, "block '%s' is not allowed in %s; it goes inside %s", word, title, home);
 				spec = NULL;
@@ -1603,6 +1622,15 @@ parse_block(parser *p, blk *parent)
 			return false;
 		}
 	}
+	if (p->tok.kind == NF_TK_NEWLINE && peek(p, 0)->kind == NF_TK_LBRACE) {
+		/* The brace on the next line: say so, and read the block all the same. */
+		advance(p);
+		if (label.kind == NF_TK_STRING)
+			error_at(p, tok_loc(p, &p->tok), "'{' must be on the same line as %s %.*s", word,
+				 (int)label.len, label.text);
+		else
+			error_at(p, tok_loc(p, &p->tok), "'{' must be on the same line as '%s'", word);
+	}
 	if (p->tok.kind != NF_TK_LBRACE) {
 		if (label.kind == NF_TK_STRING)
 			syntax_error(p, &p->tok, "expected '{' after %s %.*s", word, (int)label.len, label.text);
@@ -1611,7 +1639,6 @@ parse_block(parser *p, blk *parent)
 		sync_line(p);
 		return false;
 	}
-	open = p->tok;
 	if (p->depth >= NF_DAG_MAX_DEPTH) {
 		skip_balanced(p);
 		return true;
@@ -1624,7 +1651,7 @@ parse_block(parser *p, blk *parent)
 		b.spec = NULL;
 	p->depth++;
 	advance(p);
-	parse_body(p, &b, &open);
+	parse_body(p, &b);
 	p->depth--;
 	if (b.spec && !p->diags->full)
 		close_block(p, &b, parent);
@@ -1653,7 +1680,8 @@ parse_file(parser *p)
 			continue;
 		case NF_TK_IDENT:
 			nx = peek(p, 0);
-			if (nx->kind == NF_TK_STRING || nx->kind == NF_TK_LBRACE) {
+			if (nx->kind == NF_TK_STRING || nx->kind == NF_TK_LBRACE ||
+			    (nx->kind == NF_TK_IDENT && peek(p, 1)->kind == NF_TK_LBRACE)) {
 				if (!parse_block(p, NULL))
 					continue;
 				if (p->tok.kind == NF_TK_NEWLINE || p->tok.kind == NF_TK_EOF || p->tok.kind == NF_TK_RBRACE)
