@@ -102,6 +102,59 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN dirty_paths TEXT NOT NULL DEFAULT '[]';"
 	"ALTER TABLE runs ADD COLUMN dag_sha256 TEXT;"
 	"ALTER TABLE runs ADD COLUMN ntflow_version TEXT;",
+	/* 4: gate criteria with their values and verdicts; model registry versions and the
+	 * history of their status changes. At most one production version per model. */
+	"CREATE TABLE gate_results ("
+	"  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  node        TEXT    NOT NULL,"
+	"  idx         INTEGER NOT NULL,"                     /* position in require */
+	"  expr        TEXT    NOT NULL,"
+	"  left_value  REAL,"                                 /* NULL: not a comparison or missing */
+	"  right_value REAL,"
+	"  verdict     TEXT    NOT NULL,"                     /* pass | fail */
+	"  note        TEXT,"
+	"  PRIMARY KEY (run_id, node, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE model_versions ("
+	"  id              INTEGER PRIMARY KEY,"
+	"  model           TEXT    NOT NULL,"
+	"  version         INTEGER NOT NULL,"
+	"  pipeline        TEXT    NOT NULL DEFAULT '',"
+	"  run_id          INTEGER,"                          /* outlives the run's rows */
+	"  git_commit      TEXT,"
+	"  artifact_sha256 TEXT    NOT NULL,"
+	"  artifact_size   INTEGER NOT NULL,"
+	"  artifact_kind   TEXT    NOT NULL DEFAULT 'file',"  /* file | dir */
+	"  artifact_path   TEXT    NOT NULL,"                 /* the registry copy */
+	"  source_path     TEXT    NOT NULL DEFAULT '',"      /* as the model block names it */
+	"  metrics         TEXT    NOT NULL DEFAULT '{}',"
+	"  params          TEXT    NOT NULL DEFAULT '{}',"
+	"  gate            TEXT,"
+	"  gate_outcome    TEXT    NOT NULL DEFAULT 'none',"  /* pass | fail | none */
+	"  status          TEXT    NOT NULL,"                 /* candidate|production|archived|corrupt */
+	"  created_ms      INTEGER NOT NULL,"
+	"  promoted_ms     INTEGER NOT NULL DEFAULT 0,"
+	"  archived_ms     INTEGER NOT NULL DEFAULT 0,"
+	"  forced          INTEGER NOT NULL DEFAULT 0,"
+	"  reason          TEXT,"
+	"  actor           TEXT,"
+	"  UNIQUE (model, version)"
+	");"
+	"CREATE UNIQUE INDEX model_versions_production ON model_versions(model)"
+	"  WHERE status = 'production';"
+	"CREATE TABLE model_events ("
+	"  id      INTEGER PRIMARY KEY,"
+	"  model   TEXT    NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  action  TEXT    NOT NULL,"                         /* register|promote|archive|rollback|corrupt */
+	"  status  TEXT    NOT NULL,"                         /* the status it left the version in */
+	"  run_id  INTEGER,"
+	"  forced  INTEGER NOT NULL DEFAULT 0,"
+	"  reason  TEXT,"
+	"  actor   TEXT,"
+	"  at_ms   INTEGER NOT NULL"
+	");"
+	"CREATE INDEX model_events_model ON model_events(model, id);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
