@@ -50,6 +50,14 @@ int nf_gitrepo_refresh(nf_gitrepo *r);
  * NULL-terminated, borrowed. */
 const char *const *nf_gitrepo_dirty_paths(const nf_gitrepo *r);
 
+/* Checks rev (a commit, branch or tag) of the repository holding repo_root out into dir,
+ * leaving the repository's index and HEAD alone; *oid_hex receives the commit. */
+int nf_git_checkout_to(char oid_hex[41], const char *repo_root, const char *rev, const char *dir);
+/* Identities for a checkout of commit oid_hex made by nf_git_checkout_to: every path of the
+ * commit's tree is clean with its blob or tree OID there, as in a run at that commit. */
+int nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout,
+		       const char *oid_hex, sqlite3 *statcache_db);
+
 /* SHA-256 of a file's content in hex (64 chars + NUL), through the stat cache when db is set. */
 int nf_hash_file(char out[65], const char *abs_path, sqlite3 *statcache_db);
 

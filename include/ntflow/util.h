@@ -105,6 +105,8 @@ int nf_read_file(char **out, size_t *len, const char *path, size_t max);
 int nf_write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p. */
 int nf_mkdir_p(const char *path, int mode);
+/* rm -rf: removes path and everything below it (symlinks are removed, not followed). */
+int nf_remove_tree(const char *path);
 
 /* Levenshtein distance, giving up (returning max + 1) once it exceeds max. */
 size_t nf_edit_distance(const char *a, const char *b, size_t max);

@@ -944,3 +944,94 @@ nf_gitrepo_dirty_paths(const nf_gitrepo *r)
 {
 	return (const char *const *)r->seen;
 }
+
+/* ---- a past commit checked out elsewhere (ntflow run --at) ---- */
+
+int
+nf_git_checkout_to(char oid_hex[41], const char *repo_root, const char *rev, const char *dir)
+{
+	git_repository *repo = NULL;
+	git_object *obj = NULL, *commit = NULL;
+	git_checkout_options opts;
+	int err = 0;
+
+	if (git_libgit2_init() < 0)
+		return git_fail("cannot initialise libgit2");
+	if (git_repository_open_ext(&repo, repo_root, 0, NULL) < 0) {
+		err = nf_error_set(NF_ENOTFOUND, "--at needs a git repository, and '%s' is in none", repo_root);
+		goto done;
+	}
+	if (git_revparse_single(&obj, repo, rev) < 0 || git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		err = nf_error_set(NF_EINVALID, "unknown commit '%s'", rev);
+		goto done;
+	}
+	if ((err = nf_mkdir_p(dir, 0777)) < 0)
+		goto done;
+	git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
+	/* Write the files elsewhere and leave the repository's own index and HEAD alone. */
+	opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	opts.target_directory = dir;
+	if (git_checkout_tree(repo, commit, &opts) < 0) {
+		err = git_fail("cannot check the commit out");
+		goto done;
+	}
+	git_oid_tostr(oid_hex, 41, git_object_id(commit));
+done:
+	git_object_free(commit);
+	git_object_free(obj);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return err;
+}
+
+int
+nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout, const char *oid_hex,
+		   sqlite3 *statcache_db)
+{
+	nf_gitrepo *r = xcalloc(1, sizeof(*r));
+	git_object *commit = NULL;
+	git_oid oid;
+	int err = 0;
+
+	*out = NULL;
+	r->db = statcache_db;
+	r->prefix = xstrdup("");
+	r->seen = xcalloc(1, sizeof(*r->seen));
+	r->seen_cap = 1;
+	r->filemode = true;
+	r->trees = nf_strmap_new(64);
+	if (!(r->root = realpath(checkout, NULL)) || !(r->workdir = realpath(checkout, NULL))) {
+		err = nf_error_set_errno(NF_EIO, "cannot open '%s'", checkout);
+		goto done;
+	}
+	if (statcache_db)
+		nf_statcache_init(statcache_db);
+	if (git_libgit2_init() < 0) {
+		err = git_fail("cannot initialise libgit2");
+		goto done;
+	}
+	r->git_inited = true;
+	if (git_repository_open_ext(&r->repo, repo_root, 0, NULL) < 0 ||
+	    git_repository_index(&r->index, r->repo) < 0) {
+		err = git_fail("cannot open the git repository");
+		goto done;
+	}
+	/* The checkout is exactly the commit's tree: nothing in it is dirty, and every path's
+	 * identity is its entry in that tree, the same as in a run at that commit. */
+	if (git_oid_fromstr(&oid, oid_hex) < 0 ||
+	    git_object_lookup(&commit, r->repo, &oid, GIT_OBJECT_COMMIT) < 0 ||
+	    git_commit_tree(&r->head_tree, (git_commit *)commit) < 0) {
+		err = git_fail("cannot read the commit");
+		goto done;
+	}
+	snprintf(r->head, sizeof(r->head), "%s", oid_hex);
+	r->has_head = true;
+done:
+	git_object_free(commit);
+	if (err < 0) {
+		nf_gitrepo_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}

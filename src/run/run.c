@@ -657,11 +657,59 @@ record_repro(run_ctx *ctx)
 	for (const char *const *p = nf_gitrepo_dirty_paths(ctx->repo); p && *p; p++)
 		cJSON_AddItemToArray(paths, cJSON_CreateString(*p));
 	json = cJSON_PrintUnformatted(paths);
-	have_sha = nf_hash_file(dag_sha, ctx->req->dag_path, NULL) == 0;
+	have_sha = nf_hash_file(dag_sha, ctx->dag->path, NULL) == 0;
 	nf_store_run_repro(ctx->store, ctx->run_id, nf_gitrepo_head(ctx->repo), nf_gitrepo_branch(ctx->repo),
 			   ctx->dirty || cJSON_GetArraySize(paths) > 0, json, have_sha ? dag_sha : NULL, PACKAGE_VERSION);
 	cJSON_free(json);
 	cJSON_Delete(paths);
+}
+
+/* A past commit checked out under the state directory for --at. */
+typedef struct at_checkout {
+	char *repo;          /* the repository's work tree */
+	char *dir;           /* the checkout */
+	char *dag;           /* the DAG file inside the checkout */
+	char oid[41];
+} at_checkout;
+
+static int
+checkout_at(at_checkout *at, const nf_run_request *req)
+{
+	char *abs = realpath(req->dag_path, NULL), *state_dir = NULL;
+	size_t rl;
+	int err;
+
+	if (!abs)
+		return nf_error_set_errno(NF_ENOTFOUND, "cannot open '%s'", req->dag_path);
+	at->repo = nf_project_root(req->dag_path);
+	rl = at->repo ? strlen(at->repo) : 0;
+	if (!at->repo || strncmp(abs, at->repo, rl) != 0 || abs[rl] != '/') {
+		err = nf_error_set(NF_EINVALID, "--at needs the pipeline file to be in a git repository");
+		goto done;
+	}
+	if ((err = nf_workspace_resolve(&state_dir, req->dag_path, req->state_dir)) < 0)
+		goto done;
+	at->dir = xasprintf("%s/worktrees/run-%ld", state_dir, (long)getpid());
+	nf_remove_tree(at->dir);
+	if ((err = nf_git_checkout_to(at->oid, at->repo, req->at, at->dir)) < 0)
+		goto done;
+	at->dag = xasprintf("%s/%s", at->dir, abs + rl + 1);
+	if (access(at->dag, R_OK) != 0)
+		err = nf_error_set(NF_ENOTFOUND, "'%s' does not exist at commit %.12s", abs + rl + 1, at->oid);
+done:
+	free(abs);
+	free(state_dir);
+	return err;
+}
+
+static void
+at_checkout_release(at_checkout *at)
+{
+	if (at->dir)
+		nf_remove_tree(at->dir);
+	free(at->repo);
+	free(at->dir);
+	free(at->dag);
 }
 
 static void
@@ -678,6 +726,7 @@ int
 nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id, nf_diag_list *diags)
 {
 	run_ctx ctx;
+	at_checkout at = { NULL, NULL, NULL, "" };
 	bool *selected = NULL;
 	nf_run_info info;
 	nf_sched_opts sopts;
@@ -692,11 +741,13 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	ctx.arena = nf_arena_new();
 	ctx.trigger = req->trigger ? req->trigger : "manual";
 
-	if ((err = nf_dag_load(&ctx.dag, req->dag_path, diags)) < 0)
+	if (req->at && (err = checkout_at(&at, req)) < 0)
+		goto done;
+	if ((err = nf_dag_load(&ctx.dag, req->at ? at.dag : req->dag_path, diags)) < 0)
 		goto done;
 	if ((err = nf_graph_build(&ctx.graph, ctx.dag, diags)) < 0)
 		goto done;
-	if (!(ctx.root = nf_project_root(req->dag_path))) {
+	if (!(ctx.root = req->at ? xstrdup(at.dir) : nf_project_root(req->dag_path))) {
 		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
 		goto done;
 	}
@@ -747,7 +798,11 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 
 		err = nf_objstore_open(&ctx.objs, cache_dir);
 		free(cache_dir);
-		if (err < 0 || (err = nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store))) < 0)
+		if (err < 0)
+			goto done;
+		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_db(ctx.store))
+			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store));
+		if (err < 0)
 			goto done;
 	}
 	if (nf_gitrepo_head(ctx.repo))
@@ -835,5 +890,6 @@ done:
 	free(ctx.dag_dir);
 	free(selected);
 	nf_arena_free(ctx.arena);
+	at_checkout_release(&at);
 	return err;
 }

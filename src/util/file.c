@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <ftw.h>
 #include <unistd.h>
 
 int
@@ -133,4 +134,27 @@ nf_mkdir_p(const char *path, int mode)
 	}
 	free(p);
 	return err;
+}
+
+static int
+remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	/* Read-only entries (cache objects) need write permission on their folder only. */
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int
+nf_remove_tree(const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0 : nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		return nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+	return 0;
 }
