@@ -72,7 +72,7 @@ test_expect_success 'a mistyped command gets "did you mean", exit 2' '
 	test_expect_code 2 ntflow valdate p.dag >out 2>actual &&
 	test_must_be_empty out &&
 	test_cmp expect actual &&
-	test_expect_code 2 ntflow grap p.dag 2>err &&
+	test_expect_code 2 ntflow grpah p.dag 2>err &&
 	grep "did you mean '\''graph'\''?" err
 '
 
