@@ -1270,7 +1270,9 @@ parse_body(parser *p, blk *b)
 		} else if (nx->kind == NF_TK_LBRACE ||
 			   (nx->kind == NF_TK_STRING && (peek(p, 1)->kind == NF_TK_LBRACE ||
 							  nf_schema_find_block(key.text, key.len))) ||
-			   (nx->kind == NF_TK_IDENT && peek(p, 1)->kind == NF_TK_LBRACE)) {
+			   (nx->kind == NF_TK_IDENT && peek(p, 1)->kind == NF_TK_LBRACE) ||
+			   (nx->kind == NF_TK_NEWLINE && peek(p, 1)->kind == NF_TK_LBRACE &&
+			    nf_schema_find_block(key.text, key.len))) {
 			ok = parse_block(p, b);
 		} else {
 			const nf_block_spec *bs = nf_schema_find_block(key.text, key.len);

@@ -732,6 +732,10 @@ static const struct {
 	  "4:5: note: first set here\n" },
 	{ "brace_next_line", "stage \"a\"\n{\n  run = \"x\"\n}\n",
 	  "2:1: error: '{' must be on the same line as stage \"a\"\n" },
+	{ "brace_next_line_unlabeled", "stage \"a\" {\n  run = \"x\"\n  env\n  {\n    A = \"1\"\n  }\n}\n",
+	  "4:3: error: '{' must be on the same line as 'env'\n" },
+	{ "schedule_byte", "pipeline \"p\" {\n  schedule = \"0 3 * * \xc3\xa9" "\"\n}\n",
+	  "2:23: error: invalid byte 0xc3 in schedule field 5 (day-of-week)\n" },
 };
 
 START_TEST(test_messages)
@@ -984,6 +988,22 @@ START_TEST(test_more_stages_than_counted)
 }
 END_TEST
 
+START_TEST(test_matrix_limit)
+{
+	nf_buf src = NF_BUF_INIT;
+	char *got;
+
+	nf_buf_puts(&src, "stage \"a\" {\n  run = \"x\"\n  matrix {\n    n = [");
+	for (int i = 0; i < 1001; i++)
+		nf_buf_printf(&src, "%d, ", i);
+	nf_buf_puts(&src, "]\n  }\n}\n");
+	got = parse(src.buf, src.len, NULL);
+	ck_assert_str_eq(got, "4:9: error: matrix axis 'n' has 1001 values; at most 1000 are allowed\n");
+	free(got);
+	nf_buf_release(&src);
+}
+END_TEST
+
 START_TEST(test_accessors)
 {
 	nf_tmpl empty = { NULL, 0, { NULL, 0, 0 } };
@@ -1099,6 +1119,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_many_stages);
 	tcase_add_test(tc, test_more_stages_than_counted);
+	tcase_add_test(tc, test_matrix_limit);
 	tcase_add_test(tc, test_accessors);
 	tcase_add_test(tc, test_schema_and_man_page);
 	suite_add_tcase(s, tc);
