@@ -127,6 +127,7 @@ static const char *const migrations[] = {
 	"  artifact_kind   TEXT    NOT NULL DEFAULT 'file',"  /* file | dir */
 	"  artifact_path   TEXT    NOT NULL,"                 /* the registry copy */
 	"  source_path     TEXT    NOT NULL DEFAULT '',"      /* as the model block names it */
+	"  models_dir      TEXT    NOT NULL DEFAULT '',"      /* workspace copies; relative: to the state dir's parent */
 	"  metrics         TEXT    NOT NULL DEFAULT '{}',"
 	"  params          TEXT    NOT NULL DEFAULT '{}',"
 	"  gate            TEXT,"
