@@ -226,7 +226,7 @@ lex_string(nf_lexer *lx, nf_token *t)
 	for (;;) {
 		unsigned char c;
 
-		if (q >= lx->end || *q == '\n') {
+		if (q >= lx->end || *q == '\n' || (*q == '\r' && q + 1 < lx->end && q[1] == '\n')) {
 			nf_diag_error(lx->diags, loc_at(lx, lx->p), "unterminated string");
 			t->unterminated = true;
 			break;

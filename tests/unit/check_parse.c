@@ -736,6 +736,10 @@ static const struct {
 	  "4:3: error: '{' must be on the same line as 'env'\n" },
 	{ "schedule_byte", "pipeline \"p\" {\n  schedule = \"0 3 * * \xc3\xa9" "\"\n}\n",
 	  "2:23: error: invalid byte 0xc3 in schedule field 5 (day-of-week)\n" },
+	{ "name_too_long", "stage \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" {\n  run = \"x\"\n}\n",
+	  "1:7: error: the name of a stage is longer than 128 bytes\n" },
+	{ "unterminated_crlf", "stage \"a\" {\r\n  run = \"x\r\n}\r\n",
+	  "2:9: error: unterminated string\n" },
 };
 
 START_TEST(test_messages)
