@@ -2,6 +2,7 @@
 # t2010-parallel.sh: a diamond a -> (b, c) -> d: the middle stages overlap with -j 2 and do
 # not with -j 1, proved by the times they record; the pipeline's concurrency is the default
 # -j, and a stage's cpus counts against the slots.
+# Runs use --no-cache: caching is not what these tests are about (t3xxx test it).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -59,7 +60,7 @@ serial() {
 
 test_expect_success 'with -j 2 the middle stages overlap' '
 	rm -rf t &&
-	ntflow run diamond.dag --no-tui -j 2 >out &&
+	ntflow run --no-cache diamond.dag --no-tui -j 2 >out &&
 	cat out &&
 	check_order &&
 	overlapped &&
@@ -90,7 +91,7 @@ test_expect_success 'the start/end times show records overlap too' '
 
 test_expect_success 'with -j 1 they do not overlap' '
 	rm -rf t &&
-	ntflow run diamond.dag --no-tui -j 1 >out &&
+	ntflow run --no-cache diamond.dag --no-tui -j 1 >out &&
 	check_order &&
 	serial &&
 	! overlapped &&
@@ -102,24 +103,24 @@ test_expect_success 'with -j 1 they do not overlap' '
 
 test_expect_success 'the pipeline concurrency is the default -j' '
 	rm -rf t &&
-	ntflow run serial.dag --no-tui >out &&
+	ntflow run --no-cache serial.dag --no-tui >out &&
 	check_order &&
 	serial &&
 	rm -rf t &&
-	ntflow run pair.dag --no-tui >out &&
+	ntflow run --no-cache pair.dag --no-tui >out &&
 	check_order &&
 	overlapped
 '
 
 test_expect_success '-j overrides the pipeline concurrency' '
 	rm -rf t &&
-	ntflow run serial.dag --no-tui -j 2 >out &&
+	ntflow run --no-cache serial.dag --no-tui -j 2 >out &&
 	overlapped
 '
 
 test_expect_success 'a stage with cpus = 2 takes both slots of -j 2' '
 	rm -rf t &&
-	ntflow run wide.dag --no-tui -j 2 >out &&
+	ntflow run --no-cache wide.dag --no-tui -j 2 >out &&
 	check_order &&
 	serial
 '

@@ -1,6 +1,7 @@
 #!/bin/sh
 # t2040-keep-going.sh: after a final failure nothing new starts (running stages finish);
 # with --keep-going independent branches go on and the failed stage's dependents are skipped.
+# Runs use --no-cache: caching is not what these tests are about (t3xxx test it).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -33,7 +34,7 @@ stage "slow_last" {
 EOF
 
 test_expect_success 'without --keep-going: the running stage finishes, nothing new starts' '
-	test_expect_code 1 ntflow run branches.dag --no-tui -j 2 >out 2>err &&
+	test_expect_code 1 ntflow run --no-cache branches.dag --no-tui -j 2 >out 2>err &&
 	cat out err &&
 	test_path_is_file slow.ran &&
 	test_path_is_missing slow_next.ran &&
@@ -57,7 +58,7 @@ test_expect_success 'show --json: bad failed, slow succeeded, the rest never ran
 
 test_expect_success 'with --keep-going: the independent branch runs to its end' '
 	rm -f *.ran &&
-	test_expect_code 1 ntflow run branches.dag --no-tui -j 2 --keep-going >out 2>err &&
+	test_expect_code 1 ntflow run --no-cache branches.dag --no-tui -j 2 --keep-going >out 2>err &&
 	cat out err &&
 	test_path_is_file slow.ran &&
 	test_path_is_file slow_next.ran &&
@@ -80,7 +81,7 @@ test_expect_success 'show --json after --keep-going: dependents of the failure s
 
 test_expect_success '-k is --keep-going' '
 	rm -f *.ran &&
-	test_expect_code 1 ntflow run branches.dag --no-tui -j 2 -k >out &&
+	test_expect_code 1 ntflow run --no-cache branches.dag --no-tui -j 2 -k >out &&
 	test_path_is_file slow_last.ran
 '
 

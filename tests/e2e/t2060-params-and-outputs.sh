@@ -2,6 +2,7 @@
 # t2060-params-and-outputs.sh: a parameter full of shell metacharacters reaches the stage
 # as data (from -p and as the declared default), never as code; declared outputs are
 # checked after a successful attempt and a missing one fails the stage, naming it.
+# Runs use --no-cache: caching is not what these tests are about (t3xxx test it).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -81,7 +82,7 @@ stage "late" {
 EOF
 
 test_expect_success 'the default value arrives intact; nothing in it runs' '
-	ntflow run nasty.dag --no-tui >out &&
+	ntflow run --no-cache nasty.dag --no-tui >out &&
 	cmp nasty.txt out.txt &&
 	cmp nasty.txt env.txt &&
 	printf "<%s>" "$(cat nasty.txt)" >expect &&
@@ -91,7 +92,7 @@ test_expect_success 'the default value arrives intact; nothing in it runs' '
 
 test_expect_success 'the same value given with -p arrives intact; nothing in it runs' '
 	rm -f out.txt env.txt &&
-	ntflow run nasty.dag --no-tui -p "x=$(cat nasty.txt)" >out &&
+	ntflow run --no-cache nasty.dag --no-tui -p "x=$(cat nasty.txt)" >out &&
 	cmp nasty.txt out.txt &&
 	cmp nasty.txt env.txt &&
 	test_path_is_missing pwned
@@ -101,7 +102,7 @@ test_expect_success 'more hostile -p values arrive intact' '
 	while IFS= read -r v
 	do
 		rm -f out.txt env.txt &&
-		ntflow run nasty.dag --no-tui -p "x=$v" >out </dev/null &&
+		ntflow run --no-cache nasty.dag --no-tui -p "x=$v" >out </dev/null &&
 		printf "%s" "$v" >expect &&
 		cmp expect out.txt &&
 		cmp expect env.txt &&
@@ -110,7 +111,7 @@ test_expect_success 'more hostile -p values arrive intact' '
 '
 
 test_expect_success 'the recorded params hold the value as given' '
-	ntflow run nasty.dag --no-tui -p "x=$(cat nasty.txt)" >out &&
+	ntflow run --no-cache nasty.dag --no-tui -p "x=$(cat nasty.txt)" >out &&
 	ntflow show --json >show.json &&
 	json_get show.json .run.params.x >actual &&
 	cat nasty.txt >expect && echo >>expect &&
@@ -118,7 +119,7 @@ test_expect_success 'the recorded params hold the value as given' '
 '
 
 test_expect_success 'a missing declared output fails the stage, naming the output' '
-	test_expect_code 1 ntflow run outputs.dag --no-tui >out 2>err &&
+	test_expect_code 1 ntflow run --no-cache outputs.dag --no-tui >out 2>err &&
 	cat out err &&
 	grep -E "make failed.*build/missing\.txt" out &&
 	! grep -E "build/made\.txt|build/dir/" out &&
@@ -130,7 +131,7 @@ test_expect_success 'a missing declared output fails the stage, naming the outpu
 '
 
 test_expect_success 'a folder output (trailing /) that is a file fails the stage' '
-	test_expect_code 1 ntflow run notdir.dag --no-tui >out 2>err &&
+	test_expect_code 1 ntflow run --no-cache notdir.dag --no-tui >out 2>err &&
 	cat out err &&
 	grep -E "make failed.*build/notdir/.*not a folder" out
 '
