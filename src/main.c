@@ -13,6 +13,8 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_runs,
 	&nf_cmd_show,
 	&nf_cmd_logs,
+	&nf_cmd_why,
+	&nf_cmd_cache,
 	&nf_cmd_validate,
 	&nf_cmd_graph,
 	&nf_cmd_fmt,

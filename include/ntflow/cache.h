@@ -84,4 +84,20 @@ int64_t nf_objstore_verify(nf_objstore *s, void (*bad)(void *ctx, const char *sh
 /* Total bytes of the objects reachable from digest (for gc). */
 int nf_objstore_size(nf_objstore *s, const char *digest, uint64_t *bytes);
 
+/* Garbage collection (gc.c): mark the objects the remaining cache entries use, then sweep
+ * the rest. */
+typedef struct nf_objstore_marks nf_objstore_marks;
+nf_objstore_marks *nf_objstore_marks_new(void);
+void nf_objstore_marks_free(nf_objstore_marks *m);
+/* Marks digest's objects: a file's, or a folder's manifest and every file and link target
+ * it lists. NF_EINVALID (not a digest), NF_ENOTFOUND or NF_ECORRUPT (the manifest cannot be
+ * read: only the manifest itself is then marked). */
+int nf_objstore_mark(nf_objstore *s, nf_objstore_marks *m, const char *digest);
+size_t nf_objstore_marks_count(const nf_objstore_marks *m);
+/* Removes every object that is not marked and was last modified before keep_from_ms (real
+ * time; objects written since may belong to a run storing its outputs right now). Counts
+ * what it removed in *objects and *bytes. */
+int nf_objstore_sweep(nf_objstore *s, const nf_objstore_marks *m, int64_t keep_from_ms,
+		      uint64_t *objects, uint64_t *bytes);
+
 #endif

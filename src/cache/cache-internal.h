@@ -58,4 +58,9 @@ void nf_manifest_format(nf_buf *out, const nf_manifest *m);
 int nf_manifest_parse(nf_manifest *m, const char *text, size_t len);
 void nf_manifest_release(nf_manifest *m);
 
+/* objstore.c, for gc.c: the objects folder, and a folder digest's manifest, read and
+ * checked against its name (NF_ENOTFOUND, NF_ECORRUPT). */
+const char *nf_objstore__objects(const nf_objstore *s);
+int nf_objstore__manifest(const nf_objstore *s, const char *sha, nf_manifest *m);
+
 #endif

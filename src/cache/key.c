@@ -165,6 +165,10 @@ explain_section(const char *section, const cJSON *o, const cJSON *n)
 			return xasprintf("input %s is new (%s)", it->string, b);
 		if (strcmp(it->valuestring, "missing") == 0)
 			return xasprintf("input %s was removed", it->string);
+		/* "blob 3e4f1a2 → 9a1b7c0": the kind once when both ids are of the same kind. */
+		if (strchr(a, ' ') && strchr(b, ' ') && strchr(a, ' ') - a == strchr(b, ' ') - b &&
+		    strncmp(a, b, (size_t)(strchr(a, ' ') - a)) == 0)
+			return xasprintf("input %s changed (%s → %s)", it->string, a, strchr(b, ' ') + 1);
 		return xasprintf("input %s changed (%s → %s)", it->string, a, b);
 	}
 	for (const cJSON *it = o ? o->child : NULL; it; it = it->next) {

@@ -426,6 +426,18 @@ load_manifest(const nf_objstore *s, const char *sha, nf_manifest *m)
 	return err;
 }
 
+const char *
+nf_objstore__objects(const nf_objstore *s)
+{
+	return s->objects;
+}
+
+int
+nf_objstore__manifest(const nf_objstore *s, const char *sha, nf_manifest *m)
+{
+	return load_manifest(s, sha, m);
+}
+
 /* ---- restore ---- */
 
 static int

@@ -1,0 +1,528 @@
+/* cmd-cache.c: `ntflow cache ls|verify|gc`, the cache entries of the workspace and the
+ * object store under .ntflow/cache/objects/ they point into: list them, re-hash every
+ * object (dropping the entries a damaged object breaks), and collect what is no longer
+ * needed. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/cache.h"
+#include "ntflow/store.h"
+
+typedef struct cache_opts {
+	const char *state;
+	bool json;
+	long keep_days, keep_runs;   /* -1: not given */
+} cache_opts;
+
+/* The workspace's store and object store; both NULL on error (reported). */
+static int
+open_cache(nf_store **st, nf_objstore **objs, char **dir, const char *state)
+{
+	char *cache_dir;
+	int err;
+
+	*objs = NULL;
+	if ((err = nf_store_open_workspace(st, dir, NULL, state, false)) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return err;
+	}
+	for (const char *const *line = nf_store_recovered(*st); *line; line++)
+		nf_cmd_error("%s", *line);
+	cache_dir = xasprintf("%s/cache", *dir);
+	err = nf_objstore_open(objs, cache_dir);
+	free(cache_dir);
+	if (err < 0)
+		nf_cmd_error("%s", nf_error_last());
+	return err;
+}
+
+/* Calls fn for each output digest of an entry; stops at the first error it returns. */
+static int
+each_digest(const nf_cache_entry *e, int (*fn)(void *ctx, const char *digest), void *ctx)
+{
+	cJSON *arr = cJSON_Parse(e->outputs_json ? e->outputs_json : "");
+	const cJSON *it;
+	int err = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(arr);
+		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key);
+	}
+	cJSON_ArrayForEach(it, arr) {
+		const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+
+		if (!d) {
+			err = nf_error_set(NF_ECORRUPT, "cache entry %.12s has an output without a digest", e->key);
+			break;
+		}
+		if ((err = fn(ctx, d)) < 0)
+			break;
+	}
+	cJSON_Delete(arr);
+	return err;
+}
+
+typedef struct size_ctx {
+	nf_objstore *objs;
+	uint64_t total;
+} size_ctx;
+
+static int
+add_size(void *vctx, const char *digest)
+{
+	size_ctx *c = vctx;
+	uint64_t bytes;
+	int err;
+
+	if ((err = nf_objstore_size(c->objs, digest, &bytes)) == 0)
+		c->total += bytes;
+	return err;
+}
+
+/* "512B", "1.5K", "3.2M", "1.1G". */
+static void
+fmt_bytes(char *out, size_t size, uint64_t b)
+{
+	if (b < 1024)
+		snprintf(out, size, "%lluB", (unsigned long long)b);
+	else if (b < 1024ULL * 1024)
+		snprintf(out, size, "%.1fK", b / 1024.0);
+	else if (b < 1024ULL * 1024 * 1024)
+		snprintf(out, size, "%.1fM", b / (1024.0 * 1024));
+	else
+		snprintf(out, size, "%.1fG", b / (1024.0 * 1024 * 1024));
+}
+
+static int
+cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
+{
+	nf_cache_entry *e = NULL;
+	size_t n = 0;
+	cJSON *arr = NULL;
+	char **cells = NULL;
+	size_t width[6] = { 3, 4, 3, 6, 7, 4 };   /* KEY NODE RUN COMMIT CREATED SIZE */
+	static const char *const head[6] = { "KEY", "NODE", "RUN", "COMMIT", "CREATED", "SIZE" };
+	int err;
+
+	if ((err = nf_store_cache_list(st, &e, &n)) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return err;
+	}
+	if (o->json)
+		arr = cJSON_CreateArray();
+	else
+		cells = xcalloc(n * 6 + 1, sizeof(*cells));
+	for (size_t i = 0; i < n; i++) {
+		size_ctx sc = { objs, 0 };
+		bool sized = each_digest(&e[i], add_size, &sc) == 0;
+		char when[40], sz[32];
+
+		if (o->json) {
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "key", e[i].key);
+			cJSON_AddStringToObject(x, "node", e[i].node);
+			cJSON_AddNumberToObject(x, "run", (double)e[i].run_id);
+			if (e[i].commit)
+				cJSON_AddStringToObject(x, "commit", e[i].commit);
+			else
+				cJSON_AddNullToObject(x, "commit");
+			nf_store_fmt_iso_utc(when, sizeof(when), e[i].created_ms);
+			cJSON_AddStringToObject(x, "created", when);
+			if (sized)
+				cJSON_AddNumberToObject(x, "size_bytes", (double)sc.total);
+			else
+				cJSON_AddNullToObject(x, "size_bytes");
+			cJSON_AddItemToObject(x, "outputs", cJSON_Parse(e[i].outputs_json ? e[i].outputs_json : "[]"));
+			cJSON_AddItemToArray(arr, x);
+			continue;
+		}
+		nf_store_fmt_local_time(when, sizeof(when), e[i].created_ms);
+		fmt_bytes(sz, sizeof(sz), sc.total);
+		cells[i * 6 + 0] = xasprintf("%.12s", e[i].key);
+		cells[i * 6 + 1] = xstrdup(e[i].node);
+		cells[i * 6 + 2] = xasprintf("%lld", (long long)e[i].run_id);
+		cells[i * 6 + 3] = e[i].commit ? xasprintf("%.7s", e[i].commit) : xstrdup("-");
+		cells[i * 6 + 4] = xstrdup(when);
+		cells[i * 6 + 5] = xstrdup(sized ? sz : "missing");
+		for (size_t c = 0; c < 6; c++)
+			if (strlen(cells[i * 6 + c]) > width[c])
+				width[c] = strlen(cells[i * 6 + c]);
+	}
+	if (o->json) {
+		char *text = cJSON_Print(arr);
+
+		printf("%s\n", text);
+		cJSON_free(text);
+		cJSON_Delete(arr);
+	} else if (n > 0) {
+		for (size_t i = 0; i <= n; i++) {
+			for (size_t c = 0; c < 6; c++) {
+				const char *cell = i == 0 ? head[c] : cells[(i - 1) * 6 + c];
+
+				if (c == 5)
+					printf("  %s\n", cell);
+				else
+					printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
+			}
+		}
+	}
+	for (size_t i = 0; cells && i < n * 6; i++)
+		free(cells[i]);
+	free(cells);
+	nf_cache_entry_list_free(e, n);
+	return 0;
+}
+
+/* ---- verify ---- */
+
+typedef struct verify_ctx {
+	size_t corrupt;
+} verify_ctx;
+
+static void
+on_bad(void *vctx, const char *sha)
+{
+	verify_ctx *v = vctx;
+
+	printf("corrupt object %s (removed)\n", sha);
+	v->corrupt++;
+}
+
+static int
+check_present(void *ctx, const char *digest)
+{
+	if (!nf_objstore_has(ctx, digest, false))
+		return nf_error_set(NF_ENOTFOUND, "%s", digest);
+	return 0;
+}
+
+static int
+cache_verify(nf_store *st, nf_objstore *objs)
+{
+	verify_ctx v = { 0 };
+	nf_cache_entry *e = NULL;
+	size_t n = 0, dropped = 0;
+	int64_t checked;
+
+	if ((checked = nf_objstore_verify(objs, on_bad, &v)) < 0 || nf_store_cache_list(st, &e, &n) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return NF_EXIT_FAILED;
+	}
+	/* Corrupt objects are gone now: an entry missing any of its objects cannot be restored. */
+	for (size_t i = 0; i < n; i++) {
+		if (each_digest(&e[i], check_present, objs) == 0)
+			continue;
+		printf("dropped cache entry %.12s (%s, run %lld): an object it needs is missing or corrupt\n",
+		       e[i].key, e[i].node, (long long)e[i].run_id);
+		if (nf_store_cache_delete(st, e[i].key) < 0) {
+			nf_cmd_error("%s", nf_error_last());
+			nf_cache_entry_list_free(e, n);
+			return NF_EXIT_FAILED;
+		}
+		dropped++;
+	}
+	nf_cache_entry_list_free(e, n);
+	if (nf_store_flush(st) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return NF_EXIT_FAILED;
+	}
+	printf("checked %lld object%s: %zu corrupt; %zu of %zu cache entr%s dropped\n", (long long)checked,
+	       checked == 1 ? "" : "s", v.corrupt, dropped, n, n == 1 ? "y" : "ies");
+	return v.corrupt || dropped ? NF_EXIT_FAILED : NF_EXIT_OK;
+}
+
+/* ---- gc ---- */
+
+/* A set of strings (cache keys, run ids as text) owning its keys. */
+typedef struct strset {
+	nf_strmap *map;
+	nf_arena *arena;
+} strset;
+
+static void
+strset_init(strset *s)
+{
+	s->map = nf_strmap_new(256);
+	s->arena = nf_arena_new();
+}
+
+static void
+strset_release(strset *s)
+{
+	nf_strmap_free(s->map);
+	nf_arena_free(s->arena);
+}
+
+static void
+strset_add(strset *s, const char *k)
+{
+	char *copy;
+
+	if (!k || nf_strmap_get(s->map, k))
+		return;
+	copy = nf_arena_strdup(s->arena, k);
+	nf_strmap_put(s->map, copy, copy);
+}
+
+static bool
+strset_has(const strset *s, const char *k)
+{
+	return k && nf_strmap_get(s->map, k) != NULL;
+}
+
+/* Adds the cache keys of a run's nodes (those it created and those it reused) to keys. */
+static int
+add_run_keys(nf_store *st, int64_t run, strset *keys)
+{
+	nf_node_info *nodes = NULL;
+	size_t n = 0;
+	int err;
+
+	if ((err = nf_store_node_list(st, run, &nodes, &n)) < 0)
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		nf_node_cache_info ci;
+
+		if ((err = nf_store_node_cache_get(st, run, nodes[i].name, &ci)) == 0)
+			strset_add(keys, ci.key);
+		nf_node_cache_info_release(&ci);
+	}
+	nf_node_info_list_free(nodes, n);
+	return err;
+}
+
+typedef struct mark_ctx {
+	nf_objstore *objs;
+	nf_objstore_marks *marks;
+} mark_ctx;
+
+static int
+mark_digest(void *vctx, const char *digest)
+{
+	mark_ctx *m = vctx;
+
+	return nf_objstore_mark(m->objs, m->marks, digest);
+}
+
+static int
+cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
+{
+	nf_run_info *runs = NULL;
+	nf_cache_entry *e = NULL;
+	size_t nruns = 0, n = 0, dropped = 0;
+	strset protect, recent, recent_runs, seen_pipelines;
+	nf_objstore_marks *marks = nf_objstore_marks_new();
+	int64_t start = nf_now_realtime_ms(), cutoff = 0;
+	uint64_t nobj = 0, bytes = 0;
+	char freed[32];
+	int rc = NF_EXIT_FAILED;
+
+	strset_init(&protect);
+	strset_init(&recent);
+	strset_init(&recent_runs);
+	strset_init(&seen_pipelines);
+	if (nf_store_run_list(st, 0, &runs, &nruns) < 0)
+		goto fail;
+	for (size_t i = 0; i < nruns; i++) {
+		if (runs[i].status == NF_RUN_RUNNING) {
+			nf_cmd_error("run %lld is in progress; run 'ntflow cache gc' when it has finished",
+				     (long long)runs[i].id);
+			goto done;
+		}
+	}
+	if (o->keep_days >= 0)
+		cutoff = start - (int64_t)o->keep_days * 86400000;
+	/* Newest first: the first succeeded run of each pipeline is its last successful one. */
+	for (size_t i = 0; i < nruns; i++) {
+		const nf_run_info *r = &runs[i];
+		bool keep_run = (o->keep_runs >= 0 && i < (size_t)o->keep_runs) ||
+				(o->keep_days >= 0 && r->started_ms >= cutoff);
+		char id[32];
+
+		if (r->status == NF_RUN_SUCCEEDED && !strset_has(&seen_pipelines, r->pipeline)) {
+			strset_add(&seen_pipelines, r->pipeline);
+			if (add_run_keys(st, r->id, &protect) < 0)
+				goto fail;
+		}
+		if (keep_run) {
+			snprintf(id, sizeof(id), "%lld", (long long)r->id);
+			strset_add(&recent_runs, id);
+			if (add_run_keys(st, r->id, &recent) < 0)
+				goto fail;
+		}
+	}
+	if (nf_store_cache_list(st, &e, &n) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		bool keep;
+
+		snprintf(id, sizeof(id), "%lld", (long long)e[i].run_id);
+		if (o->keep_days < 0 && o->keep_runs < 0)
+			keep = true;   /* no policy: only unreferenced objects go */
+		else
+			keep = strset_has(&protect, e[i].key) || strset_has(&recent, e[i].key) ||
+			       strset_has(&recent_runs, id) || (o->keep_days >= 0 && e[i].created_ms >= cutoff);
+		/* An entry whose folder manifest is gone cannot be restored: it goes too. */
+		if (keep) {
+			mark_ctx mc = { objs, marks };
+
+			if (each_digest(&e[i], mark_digest, &mc) == 0)
+				continue;
+			printf("dropped cache entry %.12s (%s, run %lld): %s\n", e[i].key, e[i].node,
+			       (long long)e[i].run_id, nf_error_last());
+		}
+		if (nf_store_cache_delete(st, e[i].key) < 0)
+			goto fail;
+		dropped++;
+	}
+	if (nf_store_flush(st) < 0)
+		goto fail;
+	if (nf_objstore_sweep(objs, marks, start, &nobj, &bytes) < 0)
+		goto fail;
+	fmt_bytes(freed, sizeof(freed), bytes);
+	printf("dropped %zu of %zu cache entr%s; removed %llu object%s; freed %s (%llu bytes)\n", dropped, n,
+	       n == 1 ? "y" : "ies", (unsigned long long)nobj, nobj == 1 ? "" : "s", freed,
+	       (unsigned long long)bytes);
+	rc = NF_EXIT_OK;
+	goto done;
+fail:
+	nf_cmd_error("%s", nf_error_last());
+done:
+	strset_release(&protect);
+	strset_release(&recent);
+	strset_release(&recent_runs);
+	strset_release(&seen_pipelines);
+	nf_objstore_marks_free(marks);
+	nf_run_info_list_free(runs, nruns);
+	nf_cache_entry_list_free(e, n);
+	return rc;
+}
+
+static bool
+parse_count(long *out, const char *opt, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 1000000000L) {
+		fprintf(stderr, "ntflow cache: %s needs a number (0 or more), not '%s'\n", opt, arg);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static int
+cmd_cache_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",      no_argument,       NULL, 'J' },
+		{ "keep-days", required_argument, NULL, 'd' },
+		{ "keep-runs", required_argument, NULL, 'r' },
+		{ "state",     required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const subs[] = { "ls", "verify", "gc" };
+	cache_opts o = { NULL, false, -1, -1 };
+	nf_store *st = NULL;
+	nf_objstore *objs = NULL;
+	const char *sub;
+	char *dir = NULL;
+	int c, rc = NF_EXIT_USAGE;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_cache, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'J':
+			o.json = true;
+			break;
+		case 'd':
+			if (!parse_count(&o.keep_days, "--keep-days", optarg))
+				return NF_EXIT_USAGE;
+			break;
+		case 'r':
+			if (!parse_count(&o.keep_runs, "--keep-runs", optarg))
+				return NF_EXIT_USAGE;
+			break;
+		case 'S':
+			o.state = optarg;
+			break;
+		default:
+			return NF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "ntflow cache: %s\n", argc - optind < 1 ? "which subcommand? (ls, verify or gc)"
+			: "too many arguments");
+		nf_cmd_usage(&nf_cmd_cache, stderr);
+		return NF_EXIT_USAGE;
+	}
+	sub = argv[optind];
+	if (strcmp(sub, "ls") && strcmp(sub, "verify") && strcmp(sub, "gc")) {
+		const char *hint = nf_suggest(sub, subs, NF_ARRAY_SIZE(subs));
+
+		if (hint)
+			fprintf(stderr, "ntflow cache: no subcommand '%s'; did you mean '%s'?\n", sub, hint);
+		else
+			fprintf(stderr, "ntflow cache: no subcommand '%s' (ls, verify or gc)\n", sub);
+		nf_cmd_usage(&nf_cmd_cache, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (o.json && strcmp(sub, "ls")) {
+		fprintf(stderr, "ntflow cache: --json goes with 'cache ls'\n");
+		return NF_EXIT_USAGE;
+	}
+	if ((o.keep_days >= 0 || o.keep_runs >= 0) && strcmp(sub, "gc")) {
+		fprintf(stderr, "ntflow cache: --keep-days and --keep-runs go with 'cache gc'\n");
+		return NF_EXIT_USAGE;
+	}
+	rc = NF_EXIT_FAILED;
+	if (open_cache(&st, &objs, &dir, o.state) < 0)
+		goto done;
+	if (!strcmp(sub, "ls"))
+		rc = cache_ls(st, objs, &o) < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
+	else if (!strcmp(sub, "verify"))
+		rc = cache_verify(st, objs);
+	else
+		rc = cache_gc(st, objs, &o);
+done:
+	nf_objstore_free(objs);
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_cache = {
+	.name    = "cache",
+	.usage   = "cache ls [--json] [--state DIR]\n"
+		   "   or: ntflow cache verify [--state DIR]\n"
+		   "   or: ntflow cache gc [--keep-days N] [--keep-runs N] [--state DIR]",
+	.summary = "List, check or collect the cache of stage outputs (.ntflow/cache/).",
+	.help    =
+		"  ls           one line per cache entry: its key, node, run and commit, when it\n"
+		"               was made and the size of its outputs in the store\n"
+		"    --json     the same as a JSON array (with each entry's outputs and digests)\n"
+		"  verify       re-hash every object of the store; report and remove corrupt ones,\n"
+		"               and drop the entries that needed them (those stages run again).\n"
+		"               Exit status 1 when anything was corrupt or missing.\n"
+		"  gc           drop cache entries, then remove the objects no remaining entry\n"
+		"               uses, and print the bytes freed. Without options only unused\n"
+		"               objects go. An entry stays when either option keeps it:\n"
+		"    --keep-days N  made, or used by a run started, in the last N days\n"
+		"    --keep-runs N  made or used by one of the last N runs\n"
+		"               What the last successful run of each pipeline used always stays.\n"
+		"               gc refuses to work while a run is in progress.\n"
+		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"               root of the git repository holding the current directory)\n",
+	.exec    = cmd_cache_exec,
+};

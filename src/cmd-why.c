@@ -1,0 +1,206 @@
+/* cmd-why.c: `ntflow why`, why a stage ran in a run (the first difference between its cache
+ * key and the stage's previous entry, recorded when the run looked it up) or which earlier
+ * run's result it reused. A matrix stage gets one answer per instance. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntflow/store.h"
+
+/* "cached: reused the result of run 41 (commit abc1234, 2026-11-20)". The entry the key
+ * names says where the result came from; once gc dropped it, the reused run's record does. */
+static char *
+explain_cached(nf_store *st, const nf_node_cache_info *c)
+{
+	nf_cache_entry e;
+	nf_run_info r;
+	char *commit = NULL, when[32] = "", *text;
+	int64_t ms = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (c->key && nf_store_cache_get(st, c->key, &e) == 0) {
+		if (e.run_id == c->reused_run || c->reused_run <= 0) {
+			commit = e.commit ? xstrdup(e.commit) : NULL;
+			ms = e.created_ms;
+		}
+		nf_cache_entry_release(&e);
+	}
+	if (!ms && c->reused_run > 0 && nf_store_run_get(st, c->reused_run, &r) == 0) {
+		commit = r.commit ? xstrdup(r.commit) : NULL;
+		ms = r.started_ms;
+	}
+	nf_run_info_release(&r);
+	if (ms > 0) {
+		nf_store_fmt_local_time(when, sizeof(when), ms);
+		when[10] = '\0';   /* the day is enough */
+	}
+	if (c->reused_run <= 0)
+		text = xstrdup("cached: reused an earlier result");
+	else if (!ms)
+		text = xasprintf("cached: reused the result of run %lld", (long long)c->reused_run);
+	else if (commit)
+		text = xasprintf("cached: reused the result of run %lld (commit %.7s, %s)",
+				 (long long)c->reused_run, commit, when);
+	else
+		text = xasprintf("cached: reused the result of run %lld (not in git, %s)",
+				 (long long)c->reused_run, when);
+	free(commit);
+	return text;
+}
+
+/* The answer for one node, in words. */
+static char *
+explain(nf_store *st, const nf_node_info *n, const nf_node_cache_info *c)
+{
+	const char *how;
+
+	if (strcmp(n->kind, "gate") == 0)
+		return xasprintf("a gate: evaluated in every run, never cached (%s)", nf_state_name(n->state));
+	if (c->cached || n->state == NF_ST_CACHED)
+		return explain_cached(st, c);
+	if (!c->miss_reason) {
+		/* Never looked up: the node did not get as far as starting. */
+		if (n->reason)
+			return xasprintf("not run: %s (%s)", nf_state_name(n->state), n->reason);
+		return xasprintf("not run: %s", nf_state_name(n->state));
+	}
+	switch (n->state) {
+	case NF_ST_SUCCEEDED: how = "ran"; break;
+	case NF_ST_RUNNING: case NF_ST_RETRYING: how = "running"; break;
+	case NF_ST_FAILED: how = "ran and failed"; break;
+	case NF_ST_TIMED_OUT: how = "ran and timed out"; break;
+	case NF_ST_CANCELLED: how = "ran and was cancelled"; break;
+	default: how = "ran"; break;
+	}
+	return xasprintf("%s: %s", how, c->miss_reason);
+}
+
+/* "run 3 has no stage 'prpe'; did you mean 'prep'?" over stage and node names. */
+static int
+no_such_stage(int64_t run, const char *stage, const nf_node_info *nodes, size_t n)
+{
+	const char **names = xcalloc(2 * n + 1, sizeof(*names));
+	const char *hint;
+	size_t k = 0;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || strcmp(nodes[i].stage, nodes[i - 1].stage) != 0)
+			names[k++] = nodes[i].stage;
+		if (strcmp(nodes[i].name, nodes[i].stage) != 0)
+			names[k++] = nodes[i].name;
+	}
+	hint = nf_suggest(stage, names, k);
+	if (hint)
+		err = nf_error_set(NF_ENOTFOUND, "run %lld has no stage '%s'; did you mean '%s'?",
+				   (long long)run, stage, hint);
+	else
+		err = nf_error_set(NF_ENOTFOUND, "run %lld has no stage '%s'", (long long)run, stage);
+	free(names);
+	return err;
+}
+
+static int
+cmd_why_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *run_arg = NULL, *stage;
+	nf_store *st = NULL;
+	nf_node_info *nodes = NULL;
+	size_t n = 0, hits = 0;
+	char *dir = NULL;
+	int64_t run;
+	int c, err, rc = NF_EXIT_FAILED;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_why, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'S':
+			state = optarg;
+			break;
+		default:
+			return NF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2) {
+		fprintf(stderr, "ntflow why: %s\n", argc - optind < 1 ? "which stage?" : "too many arguments");
+		nf_cmd_usage(&nf_cmd_why, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (argc - optind == 2)
+		run_arg = argv[optind++];
+	stage = argv[optind];
+
+	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		nf_cmd_error("%s", *line);
+	if ((err = nf_store_run_resolve(st, run_arg, &run)) < 0) {
+		if (err == NF_EINVALID) {
+			fprintf(stderr, "ntflow why: %s\n", nf_error_last());
+			rc = NF_EXIT_USAGE;
+		} else {
+			nf_cmd_error("%s in %s", nf_error_last(), dir);
+		}
+		goto done;
+	}
+	if (nf_store_node_list(st, run, &nodes, &n) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	/* A node's full name picks that instance; a stage's name, all of its instances. */
+	for (int pass = 0; pass < 2 && hits == 0; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			nf_node_cache_info ci;
+			char *text;
+
+			if (strcmp(pass == 0 ? nodes[i].name : nodes[i].stage, stage) != 0)
+				continue;
+			if (nf_store_node_cache_get(st, run, nodes[i].name, &ci) < 0) {
+				nf_cmd_error("%s", nf_error_last());
+				goto done;
+			}
+			text = explain(st, &nodes[i], &ci);
+			printf("%s: %s\n", nodes[i].name, text);
+			free(text);
+			nf_node_cache_info_release(&ci);
+			hits++;
+		}
+	}
+	if (hits == 0) {
+		no_such_stage(run, stage, nodes, n);
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	rc = NF_EXIT_OK;
+done:
+	nf_node_info_list_free(nodes, n);
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_why = {
+	.name    = "why",
+	.usage   = "why [RUN] STAGE [--state DIR]",
+	.summary = "Say why a stage ran in a run (the last by default), or whose result it reused.",
+	.help    =
+		"For a stage that ran: the first difference between its cache key and the stage's\n"
+		"previous entry, in words (\"input data/train.csv changed (blob 3e4f1a2 → 9a1b7c0)\",\n"
+		"\"param lr changed 0.01 → 0.05\", \"command changed\", \"upstream preprocess\n"
+		"produced different outputs\", \"no earlier run\", \"forced\"). For a cached stage: the\n"
+		"run, commit and day of the result it reused. Gates and stages with cache = false are\n"
+		"never cached, and say so. STAGE is a stage's name (every matrix instance answers)\n"
+		"or one node's name, like 'tune[lr=0.05,l2=0]'.\n\n"
+		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"               root of the git repository holding the current directory)\n",
+	.exec    = cmd_why_exec,
+};
