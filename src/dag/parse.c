@@ -17,7 +17,7 @@
 #include "schema.h"
 
 /* Names of stages, models and alerts end up in file names and messages: kept short. */
-#define NF_MAX_NAME 128
+#define MAX_NAME 128
 /* A matrix axis may hold this many values (duplicates are looked for pairwise). */
 #define MAX_AXIS_VALUES 1000
 
@@ -1325,8 +1325,8 @@ block_label(parser *p, const nf_token *t, const char *kind)
 		error_at(p, tok_loc(p, t), "the name of a %s cannot be empty", kind);
 		return NULL;
 	}
-	if (strlen(name) > NF_MAX_NAME) {
-		error_at(p, tok_loc(p, t), "the name of a %s is longer than %d bytes", kind, NF_MAX_NAME);
+	if (strlen(name) > MAX_NAME) {
+		error_at(p, tok_loc(p, t), "the name of a %s is longer than %d bytes", kind, MAX_NAME);
 		return NULL;
 	}
 	if (!valid_name(name)) {

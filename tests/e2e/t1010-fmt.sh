@@ -93,7 +93,7 @@ test_expect_success 'fmt is idempotent' '
 test_expect_success 'fmt keeps the meaning: the same graph' '
 	cp "$NTFLOW_SRC_DIR/dags/retrain.dag" r.dag &&
 	ntflow graph r.dag --format json >before.json &&
-	sed -e "s/^  *//" -e "s/  *=  */=/" r.dag >r2.dag &&
+	sed -e "s/^  *//" -e "/#/!s/  *=  */=/" r.dag >r2.dag &&
 	! test_cmp r.dag r2.dag >/dev/null &&
 	ntflow fmt r2.dag >r3.dag &&
 	test_cmp r.dag r3.dag &&
