@@ -16,7 +16,34 @@ typedef struct show_data {
 	size_t nnodes;
 	nf_metric *metrics;
 	size_t nmetrics;
+	nf_node_cache_info *cache;   /* per node: its key, and cached or why it ran */
+	nf_run_repro repro;          /* what the run ran on */
 } show_data;
+
+/* The CACHE cell: "run 41" for a reused result, else the miss reason without its details
+ * (`ntflow why` has them), cut to a column's width on a character boundary. */
+static char *
+cache_cell(const nf_node_cache_info *c)
+{
+	const char *r = c->miss_reason, *paren;
+	size_t len;
+
+	if (c->cached)
+		return xasprintf("run %lld", (long long)c->reused_run);
+	if (!r)
+		return xstrdup("-");
+	if (strncmp(r, "caching is off", 14) == 0)
+		return xstrdup("off (cache = false)");
+	paren = strstr(r, " (");
+	len = paren ? (size_t)(paren - r) : strlen(r);
+	if (len > 40) {
+		len = 37;
+		while (len > 0 && ((unsigned char)r[len] & 0xc0) == 0x80)
+			len--;   /* cut before a UTF-8 sequence, not inside it */
+		return xasprintf("%.*s...", (int)len, r);
+	}
+	return xstrndup(r, len);
+}
 
 /* A node's wall time: the latest attempt's, or the time so far while it runs. */
 static int64_t
@@ -100,9 +127,9 @@ print_header(const nf_run_info *r)
 static void
 print_nodes(const show_data *d)
 {
-	enum { NCOLS = 8 };
+	enum { NCOLS = 9 };
 	static const char *const head[NCOLS] = {
-		"STAGE", "STATE", "ATTEMPTS", "EXIT", "WALL", "CPU", "MAXRSS", "LOG",
+		"STAGE", "STATE", "ATTEMPTS", "EXIT", "WALL", "CPU", "MAXRSS", "LOG", "CACHE",
 	};
 	char **cells = xcalloc(d->nnodes * NCOLS, sizeof(*cells));
 	size_t width[NCOLS];
@@ -133,6 +160,7 @@ print_nodes(const show_data *d)
 		fmt_rss(buf, sizeof(buf), n->max_rss_kb);
 		row[6] = xstrdup(ran && n->max_rss_kb > 0 ? buf : "-");
 		row[7] = xstrdup(n->log_path ? n->log_path : "-");
+		row[8] = cache_cell(&d->cache[i]);
 		for (size_t c = 0; c < NCOLS; c++)
 			if (strlen(row[c]) > width[c])
 				width[c] = strlen(row[c]);
@@ -212,7 +240,7 @@ print_json(const show_data *d)
 {
 	const nf_run_info *r = &d->run;
 	cJSON *top = cJSON_CreateObject(), *run = cJSON_AddObjectToObject(top, "run");
-	cJSON *stages = cJSON_AddArrayToObject(top, "stages"), *params;
+	cJSON *stages = cJSON_AddArrayToObject(top, "stages"), *params, *dirty_paths;
 	size_t m = 0;
 	char *text;
 
@@ -229,6 +257,15 @@ print_json(const show_data *d)
 	cJSON_AddItemToObject(run, "params", params);
 	add_time(run, "started", r->started_ms);
 	add_time(run, "finished", r->finished_ms);
+	dirty_paths = cJSON_Parse(d->repro.dirty_paths_json ? d->repro.dirty_paths_json : "[]");
+	if (!cJSON_IsArray(dirty_paths)) {
+		cJSON_Delete(dirty_paths);
+		dirty_paths = cJSON_CreateArray();
+	}
+	cJSON_AddItemToObject(run, "dirty_paths", dirty_paths);
+	add_str_or_null(run, "branch", d->repro.branch);
+	add_str_or_null(run, "dag_sha256", d->repro.dag_sha256);
+	add_str_or_null(run, "ntflow_version", d->repro.version);
 
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const nf_node_info *n = &d->nodes[i];
@@ -258,6 +295,13 @@ print_json(const show_data *d)
 		add_ms_or_null(o, "finished_ms", n->finished_ms);
 		add_str_or_null(o, "log", n->log_path);
 		add_str_or_null(o, "reason", n->reason);
+		add_str_or_null(o, "cache_key", d->cache[i].key);
+		cJSON_AddBoolToObject(o, "cached", d->cache[i].cached);
+		if (d->cache[i].cached && d->cache[i].reused_run > 0)
+			cJSON_AddNumberToObject(o, "reused_run", (double)d->cache[i].reused_run);
+		else
+			cJSON_AddNullToObject(o, "reused_run");
+		add_str_or_null(o, "miss_reason", d->cache[i].miss_reason);
 		metrics = cJSON_AddObjectToObject(o, "metrics");
 		/* Metrics come in node order, so one pass over both lists pairs them. */
 		while (m < d->nmetrics && strcmp(d->metrics[m].node, n->name) == 0) {
@@ -330,6 +374,10 @@ cmd_show_exec(int argc, char **argv)
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
+	d.cache = xcalloc(d.nnodes + 1, sizeof(*d.cache));
+	for (size_t i = 0; i < d.nnodes; i++)
+		nf_store_node_cache_get(st, id, d.nodes[i].name, &d.cache[i]);
+	nf_store_run_repro_get(st, id, &d.repro);
 	if (json) {
 		print_json(&d);
 	} else {
@@ -341,6 +389,10 @@ done:
 	nf_run_info_release(&d.run);
 	nf_node_info_list_free(d.nodes, d.nnodes);
 	nf_metric_list_free(d.metrics, d.nmetrics);
+	for (size_t i = 0; d.cache && i < d.nnodes; i++)
+		nf_node_cache_info_release(&d.cache[i]);
+	free(d.cache);
+	nf_run_repro_release(&d.repro);
 	nf_store_close(st);
 	free(dir);
 	return rc;
