@@ -156,6 +156,55 @@ static const char *const migrations[] = {
 	"  at_ms   INTEGER NOT NULL"
 	");"
 	"CREATE INDEX model_events_model ON model_events(model, id);",
+	/* 5: drift alerts (one per run, monitor and rule), the runs they ask the scheduler
+	 * for, and the audit chain with a Merkle root per finished run (src/gov/). */
+	"CREATE TABLE alerts ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  pipeline    TEXT    NOT NULL,"
+	"  run_id      INTEGER NOT NULL,"                     /* outlives the run's rows */
+	"  monitor     TEXT    NOT NULL,"                     /* node name */
+	"  rule        TEXT    NOT NULL,"
+	"  severity    TEXT    NOT NULL,"                     /* low | medium | high */
+	"  expr        TEXT    NOT NULL,"
+	"  vals        TEXT    NOT NULL DEFAULT '{}',"        /* the metrics the rule read */
+	"  value       REAL,"                                 /* left side of a comparison */
+	"  threshold   REAL,"                                 /* right side */
+	"  summary     TEXT    NOT NULL DEFAULT '',"
+	"  created_ms  INTEGER NOT NULL,"
+	"  acked_ms    INTEGER NOT NULL DEFAULT 0,"
+	"  ack_note    TEXT,"
+	"  ack_by      TEXT,"
+	"  UNIQUE (run_id, monitor, rule)"
+	");"
+	"CREATE INDEX alerts_open ON alerts(acked_ms, id);"
+	"CREATE TABLE triggers ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  pipeline    TEXT    NOT NULL,"
+	"  run_id      INTEGER NOT NULL,"                     /* the run whose monitor fired */
+	"  alert_id    INTEGER NOT NULL UNIQUE REFERENCES alerts(id),"
+	"  severity    TEXT    NOT NULL,"
+	"  created_ms  INTEGER NOT NULL,"
+	"  consumed    INTEGER NOT NULL DEFAULT 0"            /* the scheduler acted on it */
+	");"
+	"CREATE INDEX triggers_pending ON triggers(consumed, pipeline);"
+	"CREATE TABLE audit ("
+	"  seq         INTEGER PRIMARY KEY,"                  /* 1, 2, ... never reused */
+	"  time_ms     INTEGER NOT NULL,"
+	"  run_id      INTEGER,"                              /* NULL: no run (an ack, a promote) */
+	"  kind        TEXT    NOT NULL,"
+	"  payload     TEXT    NOT NULL,"                     /* canonical JSON */
+	"  prev_hash   TEXT    NOT NULL,"
+	"  hash        TEXT    NOT NULL,"
+	"  mac_kind    TEXT    NOT NULL DEFAULT 'plain'"      /* plain (SHA-256) | hmac */
+	");"
+	"CREATE INDEX audit_run ON audit(run_id, seq);"
+	"CREATE TABLE audit_roots ("
+	"  run_id      INTEGER PRIMARY KEY,"
+	"  root        TEXT    NOT NULL,"                     /* Merkle root of its records */
+	"  count       INTEGER NOT NULL,"
+	"  last_seq    INTEGER NOT NULL,"                     /* the last record it covers */
+	"  created_ms  INTEGER NOT NULL"
+	");",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
