@@ -87,6 +87,9 @@ struct nf_runner {
  * code must not wait for children of its own meanwhile. free() SIGKILLs and reaps every
  * job still running. */
 int nf_runner_local_new(nf_runner **out, nf_clock *clock);
+/* Makes the local runner's wait() also return (with no results) when fd is readable: the
+ * dashboard's terminal, so a key is handled at once while stages run. -1: none (default). */
+void nf_runner_local_wake_fd(nf_runner *r, int fd);
 
 /* Installs SIGCHLD/SIGINT/SIGTERM handlers writing to a self-pipe (idempotent). */
 int nf_signals_install(void);
@@ -127,6 +130,10 @@ typedef struct nf_sched_hooks {
 			 const nf_job_result *res, const char *reason, pid_t pgid);
 	/* Once per loop turn after events were handled: the moment to commit a batch. May be NULL. */
 	void (*on_tick)(void *ctx);
+	/* > 0: the loop wakes at least this often and calls on_tick on every turn, changed or
+	 * not (the dashboard reads keys and redraws its clock there). 0: on_tick only after
+	 * changes. */
+	int64_t tick_ms;
 } nf_sched_hooks;
 
 typedef struct nf_sched_opts {
@@ -155,6 +162,23 @@ int nf_sched_run(nf_sched *s, nf_run_status *status);
 /* Asks the loop to cancel: SIGTERM to every running group, SIGKILL after its grace
  * (at once when hard). Safe from hooks. */
 void nf_sched_cancel(nf_sched *s, bool hard);
+/* For the dashboard, from on_tick while the loop runs. Cancels one node: a running one gets
+ * SIGTERM (SIGKILL after its grace) and ends CANCELLED; a waiting, ready or retrying one
+ * ends CANCELLED at once; either way what needs it is skipped ("needs cancelled stage x")
+ * and the run ends CANCELLED unless a stage failed. NF_EINVALID when it has ended or the
+ * loop is not running. */
+int nf_sched_cancel_node(nf_sched *s, size_t node);
+/* Runs a failed, timed-out or cancelled node again within the same run, with a fresh set
+ * of retries (attempt numbers go on: 4, 5, ...). What its failure skipped, and what a stop
+ * after a failure skipped, waits again; nodes behind another dead node stay skipped. A
+ * stop after a failure is lifted (the user asked to go on). NF_EINVALID when the node has
+ * not failed, something it needs did not succeed, or the loop is over or cancelling. */
+int nf_sched_retry(nf_sched *s, size_t node);
+/* RETRYING: the clock time the next attempt is due (its back-off end), else -1. Valid in
+ * on_state for the RETRYING change itself. */
+int64_t nf_sched_retry_at(const nf_sched *s, size_t node);
+/* Nodes in a final state now (a retry gives some back). */
+size_t nf_sched_done(const nf_sched *s);
 nf_state nf_sched_state(const nf_sched *s, size_t node);
 int nf_sched_attempts(const nf_sched *s, size_t node);
 void nf_sched_free(nf_sched *s);

@@ -131,6 +131,7 @@ typedef struct local_runner {
 	size_t free_head;            /* (size_t)-1: no free cell */
 	size_t running;
 	imap by_pid, by_node;
+	int wake_fd;                 /* -1, or an fd whose input ends a wait early */
 } local_runner;
 
 /* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
@@ -345,7 +346,7 @@ static int
 local_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms)
 {
 	local_runner *lr = (local_runner *)r;
-	struct pollfd pfd = { nf_signals_fd(), POLLIN, 0 };
+	struct pollfd pfd[2] = { { nf_signals_fd(), POLLIN, 0 }, { lr->wake_fd, POLLIN, 0 } };
 	int err;
 
 	*n = 0;
@@ -368,8 +369,10 @@ local_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t dead
 		} else if (lr->running == 0) {
 			return 0;   /* nothing could ever wake us */
 		}
-		if (ppoll(&pfd, 1, tsp, NULL) < 0 && errno != EINTR)
+		if (ppoll(pfd, lr->wake_fd >= 0 ? 2 : 1, tsp, NULL) < 0 && errno != EINTR)
 			return nf_error_set_errno(NF_ERROR, "ppoll");
+		if (lr->wake_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			return reap(lr, out, max, n);
 	}
 }
 
@@ -410,6 +413,12 @@ local_free(nf_runner *r)
 	free(lr);
 }
 
+void
+nf_runner_local_wake_fd(nf_runner *r, int fd)
+{
+	((local_runner *)r)->wake_fd = fd;
+}
+
 static const nf_runner_ops local_ops = {
 	.name = "local",
 	.start = local_start,
@@ -431,6 +440,7 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->base.ops = &local_ops;
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
+	lr->wake_fd = -1;
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	if (lr->devnull < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot open '/dev/null'");

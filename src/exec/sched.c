@@ -22,7 +22,9 @@ typedef struct node_rt {
 	bool timed_out;              /* the running attempt got its timeout SIGTERM */
 	bool cancel_sent;            /* the running attempt was signalled by a cancel */
 	bool last_timed_out;         /* RETRYING: the attempt that ended had timed out */
+	bool user_cancel;            /* cancelled on its own by nf_sched_cancel_node */
 	int attempts;                /* attempts prepared so far */
+	int attempt_base;            /* attempts before the last nf_sched_retry: retries count from here */
 	uint32_t gen;                /* bumped to make the node's queued timers stale */
 	size_t pending;              /* dependencies not yet satisfied */
 	int64_t timer_when;
@@ -44,8 +46,10 @@ struct nf_sched {
 	nf_heap ready;               /* node ids: crit descending, then id */
 	nf_heap timers;              /* timer_ent: soonest first; stale entries skipped */
 	int free_slots;
-	size_t running, nfinal, nfailed, nrejected;
+	size_t running, nfinal, nfailed, nrejected, ncancelled;
 	bool stopping;               /* a node finally failed without keep_going */
+	bool looping;                /* inside nf_sched_run's loop: retry and cancel_node may act */
+	bool poked;                  /* a hook retried or cancelled a node: look again before sleeping */
 	bool cancelling, cancel_req, hard_req;
 	bool dirty;                  /* a state changed since the last on_tick */
 	bool ran;
@@ -160,6 +164,8 @@ set_state(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const ch
 			s->nfailed++;
 		else if (st == NF_ST_REJECTED)
 			s->nrejected++;
+		else if (st == NF_ST_CANCELLED && s->rt[n].user_cancel)
+			s->ncancelled++;
 	}
 	s->dirty = true;
 	if (s->hooks.on_state)
@@ -276,6 +282,17 @@ node_failed(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const 
 		nf_buf_printf(&why, "run stopped after failure of %s", name);
 		end_pending(s, NF_ST_SKIPPED, nf_buf_cstr(&why), false);
 	}
+	nf_buf_release(&why);
+}
+
+/* A node cancelled on its own: what needs it cannot run. */
+static void
+skip_cancelled(nf_sched *s, size_t n)
+{
+	nf_buf why = NF_BUF_INIT;
+
+	nf_buf_printf(&why, "needs cancelled stage %s", s->g->nodes[n].name);
+	skip_from(s, n, nf_buf_cstr(&why));
 	nf_buf_release(&why);
 }
 
@@ -464,6 +481,8 @@ handle_result(nf_sched *s, const nf_job_result *res)
 	clear_timer(s, n);
 	if (r->cancel_sent) {
 		set_state(s, n, NF_ST_CANCELLED, res, "cancelled", 0);
+		if (r->user_cancel && !s->cancelling)
+			skip_cancelled(s, n);
 		return;
 	}
 
@@ -493,14 +512,15 @@ handle_result(nf_sched *s, const nf_job_result *res)
 		nf_buf_printf(&s->reason, "killed by signal %d", res->term_signal);
 	}
 
-	if (r->attempts <= o->retries && !s->stopping && !s->cancelling && !s->cancel_req &&
-	    retry_allowed(o, res, r->timed_out, hook_failed)) {
-		int64_t delay = nf_backoff_ms(o->backoff_ms, o->backoff_max_ms, r->attempts + 1,
-					      next_rnd(s));
+	if (r->attempts - r->attempt_base <= o->retries && !s->stopping && !s->cancelling &&
+	    !s->cancel_req && retry_allowed(o, res, r->timed_out, hook_failed)) {
+		int64_t delay = nf_backoff_ms(o->backoff_ms, o->backoff_max_ms,
+					      r->attempts - r->attempt_base + 1, next_rnd(s));
 
 		r->last_timed_out = r->timed_out;
-		set_state(s, n, NF_ST_RETRYING, res, nf_buf_cstr(&s->reason), 0);
+		/* The timer first, so on_state can ask nf_sched_retry_at for the countdown. */
 		set_timer(s, n, T_BACKOFF, now_ms(s) + delay);
+		set_state(s, n, NF_ST_RETRYING, res, nf_buf_cstr(&s->reason), 0);
 		return;
 	}
 	node_failed(s, n, r->timed_out ? NF_ST_TIMED_OUT : NF_ST_FAILED, res, nf_buf_cstr(&s->reason));
@@ -563,7 +583,7 @@ next_deadline(nf_sched *s)
 static void
 tick(nf_sched *s)
 {
-	if (s->dirty && s->hooks.on_tick)
+	if ((s->dirty || s->hooks.tick_ms > 0) && s->hooks.on_tick)
 		s->hooks.on_tick(s->hooks.ctx);
 	s->dirty = false;
 }
@@ -608,6 +628,7 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 	if (s->ran)
 		return nf_error_set(NF_ERROR, "a scheduler runs only once");
 	s->ran = true;
+	s->looping = true;
 
 	for (size_t n = 0; n < g->nnodes; n++) {
 		s->rt[n].st = NF_ST_WAITING;
@@ -638,12 +659,18 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 		/* Commit what was started before sleeping: a crash while the stages run must
 		 * leave their process groups in the database for the next run to kill. */
 		tick(s);
+		if (s->poked) {
+			s->poked = false;
+			continue;
+		}
 		deadline = next_deadline(s);
 		if (s->running == 0 && deadline < 0) {
 			err = nf_error_set(NF_EINVALID, "%zu nodes can never start (a dependency cycle?)",
 					   g->nnodes - s->nfinal);
 			goto done;
 		}
+		if (s->hooks.tick_ms > 0 && (deadline < 0 || deadline > now_ms(s) + s->hooks.tick_ms))
+			deadline = now_ms(s) + s->hooks.tick_ms;
 		err = s->runner->ops->wait(s->runner, results, NRESULTS, &nres, deadline);
 		if (err == NF_EINTR) {
 			int k = nf_signals_take();
@@ -667,11 +694,14 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 		*status = NF_RUN_CANCELLED;
 	else if (s->nfailed)
 		*status = NF_RUN_FAILED;
+	else if (s->ncancelled)
+		*status = NF_RUN_CANCELLED;
 	else if (s->nrejected)
 		*status = NF_RUN_GATED;
 	else
 		*status = NF_RUN_SUCCEEDED;
 done:
+	s->looping = false;
 	tick(s);
 	return err;
 }
@@ -682,6 +712,145 @@ nf_sched_cancel(nf_sched *s, bool hard)
 	s->cancel_req = true;
 	if (hard)
 		s->hard_req = true;
+}
+
+int
+nf_sched_cancel_node(nf_sched *s, size_t n)
+{
+	const char *name;
+	node_rt *r;
+
+	if (n >= s->g->nnodes)
+		return nf_error_set(NF_EINVALID, "no node %zu", n);
+	r = &s->rt[n];
+	name = s->g->nodes[n].name;
+	if (!s->looping || s->cancelling)
+		return nf_error_set(NF_EINVALID, "cannot cancel %s: the run is %s", name,
+				    s->cancelling ? "being cancelled" : "not going");
+	switch ((nf_state)r->st) {
+	case NF_ST_RUNNING:
+		if (r->cancel_sent)
+			return 0;
+		r->cancel_sent = r->user_cancel = true;
+		(void)s->runner->ops->signal(s->runner, n, SIGTERM);
+		set_timer(s, n, T_KILL, now_ms(s) + opts_of(s, n)->grace_ms);
+		break;
+	case NF_ST_WAITING:
+	case NF_ST_READY:
+	case NF_ST_RETRYING:
+		clear_timer(s, n);
+		r->user_cancel = true;
+		set_state(s, n, NF_ST_CANCELLED, NULL, "cancelled", 0);
+		skip_cancelled(s, n);
+		break;
+	default:
+		return nf_error_set(NF_EINVALID, "cannot cancel %s: it has already ended (%s)", name,
+				    nf_state_name((nf_state)r->st));
+	}
+	s->poked = true;
+	return 0;
+}
+
+/* A final state that lets nothing downstream run. */
+static bool
+is_dead(const nf_sched *s, size_t n)
+{
+	switch ((nf_state)s->rt[n].st) {
+	case NF_ST_FAILED:
+	case NF_ST_TIMED_OUT:
+	case NF_ST_CANCELLED:
+	case NF_ST_REJECTED:
+		return true;
+	case NF_ST_SKIPPED:
+		return is_selected(s, n);
+	default:
+		return false;
+	}
+}
+
+/* Puts an ended node back to waiting (ready when nothing it needs is pending), unless
+ * something it needs is dead. Its final-state counters are given back by the caller. */
+static void
+revive(nf_sched *s, size_t n)
+{
+	const nf_node *node = &s->g->nodes[n];
+	size_t pending = 0;
+
+	for (size_t i = 0; i < node->ndeps; i++) {
+		size_t d = node->deps[i];
+		nf_state st = (nf_state)s->rt[d].st;
+
+		if (is_dead(s, d))
+			return;
+		if (st != NF_ST_SUCCEEDED && st != NF_ST_CACHED && is_selected(s, d))
+			pending++;
+	}
+	s->nfinal--;
+	s->rt[n].pending = pending;
+	if (pending == 0)
+		make_ready(s, n);
+	else
+		set_state(s, n, NF_ST_WAITING, NULL, NULL, 0);
+}
+
+int
+nf_sched_retry(nf_sched *s, size_t n)
+{
+	const char *name;
+	node_rt *r;
+	nf_state st;
+
+	if (n >= s->g->nnodes)
+		return nf_error_set(NF_EINVALID, "no node %zu", n);
+	r = &s->rt[n];
+	st = (nf_state)r->st;
+	name = s->g->nodes[n].name;
+	if (!s->looping || s->cancelling || s->cancel_req)
+		return nf_error_set(NF_EINVALID, "cannot retry %s: the run is %s", name,
+				    s->looping ? "being cancelled" : "over");
+	if (st != NF_ST_FAILED && st != NF_ST_TIMED_OUT && !(st == NF_ST_CANCELLED && r->user_cancel))
+		return nf_error_set(NF_EINVALID, "cannot retry %s: it is %s, not failed", name,
+				    nf_state_name(st));
+	for (size_t i = 0; i < s->g->nodes[n].ndeps; i++) {
+		size_t d = s->g->nodes[n].deps[i];
+
+		if (is_dead(s, d))
+			return nf_error_set(NF_EINVALID, "cannot retry %s: it needs %s, which is %s", name,
+					    s->g->nodes[d].name, nf_state_name((nf_state)s->rt[d].st));
+	}
+	if (st == NF_ST_CANCELLED)
+		s->ncancelled--;
+	else
+		s->nfailed--;
+	r->user_cancel = false;
+	r->attempt_base = r->attempts;
+	/* The user asked to go on: a stop after a failure is lifted, and what it (or this node's
+	 * failure) skipped comes back, in topological order so that each node sees its
+	 * dependencies already revived. Nodes behind another dead node stay skipped. */
+	s->stopping = false;
+	revive(s, n);
+	for (size_t i = 0; i < s->g->nnodes; i++) {
+		size_t u = s->g->order ? s->g->order[i] : i;
+
+		if (u != n && s->rt[u].st == NF_ST_SKIPPED && is_selected(s, u))
+			revive(s, u);
+	}
+	s->poked = true;
+	return 0;
+}
+
+int64_t
+nf_sched_retry_at(const nf_sched *s, size_t n)
+{
+	if (n >= s->g->nnodes || s->rt[n].st != NF_ST_RETRYING || s->rt[n].timer != T_BACKOFF)
+		return -1;
+	return s->rt[n].timer_when;
+}
+
+size_t
+nf_sched_done(const nf_sched *s)
+{
+	return s->nfinal;
 }
 
 nf_state

@@ -508,6 +508,34 @@ START_TEST(test_deadline)
 END_TEST
 
 /* SIGINT wakes the wait with NF_EINTR until the scheduler takes it. */
+/* A wake fd (the dashboard's terminal) ends a wait early with no results. */
+START_TEST(test_wake_fd)
+{
+	nf_runner *r = NULL;
+	nf_clock *c = nf_clock_system();
+	nf_job_result res[2];
+	size_t n = 9;
+	int64_t t0;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
+	nf_runner_local_wake_fd(r, p[0]);
+	start(r, 0, "sleep 100", NULL);
+	ck_assert_int_eq(write(p[1], "k", 1), 1);
+	t0 = c->now_ms(c);
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, t0 + 5000), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_lt(c->now_ms(c) - t0, 1000);
+	nf_runner_local_wake_fd(r, -1);
+	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, c->now_ms(c) + 50), 0);
+	ck_assert_uint_eq(n, 0);
+	r->ops->free(r);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(test_interrupt)
 {
 	nf_runner *r = NULL;
@@ -757,6 +785,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_signal_state_reset);
 	tcase_add_test(tc, test_many_jobs);
 	tcase_add_test(tc, test_deadline);
+	tcase_add_test(tc, test_wake_fd);
 	tcase_add_test(tc, test_interrupt);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_sched_real);

@@ -289,6 +289,14 @@ typedef struct harness {
 	size_t cancel_node;          /* this node reaching cancel_state calls nf_sched_cancel */
 	nf_state cancel_state;
 	bool cancel_hard;
+	/* the dashboard's actions from on_tick: at act_at, cancel (act 1) or retry (act 2)
+	 * act_node; then the same with the second set */
+	int act, act2;
+	int64_t act_at, act2_at;
+	size_t act_node, act2_node;
+	int act_rc, act2_rc;
+	char act2_msg[96];
+	int64_t retry_at;            /* nf_sched_retry_at seen in the last RETRYING change */
 } harness;
 
 static int
@@ -333,6 +341,8 @@ h_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_jo
 		ck_abort_msg("attempt %d reported as %d", res->attempt, attempt);
 	if (node->id == h->cancel_node && st == h->cancel_state)
 		nf_sched_cancel(h->s, h->cancel_hard);
+	if (st == NF_ST_RETRYING)
+		h->retry_at = nf_sched_retry_at(h->s, node->id);
 	if (h->quiet)
 		return;
 	ev e = { .node = node->id, .t = h->clock.now, .attempt = attempt, .st = st };
@@ -344,7 +354,17 @@ h_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_jo
 static void
 h_on_tick(void *ctx)
 {
-	((harness *)ctx)->ticks++;
+	harness *h = ctx;
+
+	h->ticks++;
+	if (h->act && h->clock.now >= h->act_at) {
+		h->act_rc = h->act == 1 ? nf_sched_cancel_node(h->s, h->act_node) : nf_sched_retry(h->s, h->act_node);
+		h->act = 0;
+	} else if (!h->act && h->act2 && h->clock.now >= h->act2_at) {
+		h->act2_rc = h->act2 == 1 ? nf_sched_cancel_node(h->s, h->act2_node) : nf_sched_retry(h->s, h->act2_node);
+		snprintf(h->act2_msg, sizeof(h->act2_msg), "%s", nf_error_last());
+		h->act2 = 0;
+	}
 }
 
 static harness *
@@ -363,7 +383,7 @@ h_new(size_t n)
 	h->finish_fail = xcalloc(n, sizeof(int));
 	h->opts.slots = 1;
 	h->opts.seed = 42;
-	h->hooks = (nf_sched_hooks){ h, h_prepare, h_finish, h_on_state, h_on_tick };
+	h->hooks = (nf_sched_hooks){ h, h_prepare, h_finish, h_on_state, h_on_tick, 0 };
 	h->cancel_node = (size_t)-1;
 	return h;
 }
@@ -980,6 +1000,158 @@ START_TEST(test_cancel_before)
 }
 END_TEST
 
+/* The dashboard's c: one running node gets TERM and ends cancelled, what needs it is
+ * skipped, the others go on, and the run ends CANCELLED. tick_ms wakes the loop. */
+START_TEST(test_cancel_node)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->hooks.tick_ms = 10;
+	h->fr.script[0][0] = (step){ 1000, 0, 0, false };
+	h->fr.script[2][0] = (step){ 200, 0, 0, false };
+	tg_edge(h->t, 0, 1);
+	h->act = 1;
+	h->act_at = 50;
+	h->act_node = 0;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_state(h, 0, NF_ST_CANCELLED);
+	ck_state(h, 1, NF_ST_SKIPPED);
+	ck_reason(h, 1, "needs cancelled stage n0");
+	ck_state(h, 2, NF_ST_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.nsigs, 1);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[0].t, 50);
+	ck_assert_int_ge(h->ticks, 200 / 10);
+	/* after the loop, and for a node that ended */
+	ck_assert_int_eq(nf_sched_cancel_node(h->s, 2), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "cannot cancel n2: the run is not going");
+	ck_assert_int_eq(nf_sched_retry(h->s, 0), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "cannot retry n0: the run is over");
+	ck_assert_int_eq(nf_sched_cancel_node(h->s, 9), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "no node 9");
+	h_free(h);
+}
+END_TEST
+
+/* A waiting node cancelled on its own ends at once; an ended one cannot be cancelled. */
+START_TEST(test_cancel_node_waiting)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->hooks.tick_ms = 10;
+	h->fr.script[0][0] = (step){ 100, 0, 0, false };
+	tg_edge(h->t, 0, 1);
+	tg_edge(h->t, 1, 2);
+	h->act = 1;
+	h->act_at = 20;
+	h->act_node = 1;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_state(h, 0, NF_ST_SUCCEEDED);
+	ck_state(h, 1, NF_ST_CANCELLED);
+	ck_state(h, 2, NF_ST_SKIPPED);
+	ck_reason(h, 2, "needs cancelled stage n1");
+	ck_assert_uint_eq(h->fr.nsigs, 0);
+	h_free(h);
+
+	h = h_new(2);
+	h->hooks.tick_ms = 10;
+	h->fr.script[1][0] = (step){ 100, 0, 0, false };
+	h->opts.slots = 2;
+	h->act = 1;
+	h->act_at = 50;
+	h->act_node = 0;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "cannot cancel n0: it has already ended (succeeded)");
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	h_free(h);
+}
+END_TEST
+
+/* The dashboard's r: a failed node runs again in the same run with fresh retries; what its
+ * failure and the stop skipped runs after it; the run then succeeds. */
+START_TEST(test_retry_node)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->hooks.tick_ms = 10;
+	h->t->stages[0].opts.retries = 1;
+	h->t->stages[0].opts.backoff_ms = 5;
+	h->fr.script[0][0] = (step){ 10, 1, 0, false };
+	h->fr.script[0][1] = (step){ 10, 2, 0, false };
+	h->fr.script[0][2] = (step){ 10, 0, 0, false };
+	h->fr.script[2][0] = (step){ 500, 0, 0, false };
+	tg_edge(h->t, 0, 1);
+	tg_edge(h->t, 2, 3);        /* n3 waits for n2, and is skipped by the stop */
+	h->act = 2;
+	h->act_at = 100;
+	h->act_node = 0;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_state(h, 0, NF_ST_SUCCEEDED);
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_state(h, 2, NF_ST_SUCCEEDED);
+	ck_state(h, 3, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(nf_sched_attempts(h->s, 0), 3);
+	ck_assert_int_ge(start_time(h, 0, 3), 100);
+	ck_assert_int_lt(start_time(h, 0, 3), 110);
+	ck_assert_int_ge(h->retry_at, 10);
+	ck_assert_int_le(h->retry_at, 15);
+	ck_assert_uint_eq(nf_sched_done(h->s), 4);
+	h_free(h);
+}
+END_TEST
+
+/* r on a node that has not failed, or behind one that is dead. */
+START_TEST(test_retry_node_errors)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->opts.slots = 2;
+	h->hooks.tick_ms = 10;
+	h->fr.script[0][0] = (step){ 200, 0, 0, false };
+	h->act = 2;
+	h->act_at = 50;
+	h->act_node = 0;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "cannot retry n0: it is running, not failed");
+	h_free(h);
+
+	/* n1 was cancelled while waiting for n0, which then failed: n1 cannot come back */
+	h = h_new(3);
+	h->opts.slots = 2;
+	h->opts.keep_going = true;
+	h->hooks.tick_ms = 10;
+	h->fr.script[0][0] = (step){ 100, 1, 0, false };
+	h->fr.script[2][0] = (step){ 400, 0, 0, false };
+	tg_edge(h->t, 0, 1);
+	h->act = 1;
+	h->act_at = 20;
+	h->act_node = 1;
+	h->act2 = 2;
+	h->act2_at = 200;
+	h->act2_node = 1;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, 0);
+	ck_assert_int_eq(h->act2_rc, NF_EINVALID);
+	ck_assert_str_eq(h->act2_msg, "cannot retry n1: it needs n0, which is failed");
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	h_free(h);
+}
+END_TEST
+
 /* SIGINT: the first one cancels with TERM, the second kills at once. */
 START_TEST(test_interrupts)
 {
@@ -1110,6 +1282,10 @@ sched_suite(void)
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_cancel_hard);
 	tcase_add_test(tc, test_cancel_before);
+	tcase_add_test(tc, test_cancel_node);
+	tcase_add_test(tc, test_cancel_node_waiting);
+	tcase_add_test(tc, test_retry_node);
+	tcase_add_test(tc, test_retry_node_errors);
 	tcase_add_test(tc, test_interrupts);
 	tcase_add_test(tc, test_runner_error);
 	tcase_add_test(tc, test_cycle);
