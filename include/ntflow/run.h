@@ -24,6 +24,9 @@ typedef struct nf_run_event {
 	const char *log_path;      /* relative to the project root */
 } nf_run_event;
 
+/* A run in progress, as on_tick hands it to the dashboard. */
+typedef struct nf_run_ctl nf_run_ctl;
+
 typedef struct nf_run_request {
 	const char *dag_path;
 	const char *state_dir;         /* --state; NULL: NTFLOW_STATE or the default */
@@ -47,8 +50,24 @@ typedef struct nf_run_request {
 	void (*on_plan)(void *ctx, size_t index, const char *node, const char *command);
 	/* Warnings worth showing (recovered crashed runs, ignored metric values). */
 	void (*on_warning)(void *ctx, const char *msg);
+	/* The dashboard: called between scheduler turns, at least every tick_ms (default 100)
+	 * and at once when wake_fd (>= 0; -1: none) is readable. It may act through ctl and
+	 * must not block. NULL: none (wake_fd and tick_ms are then ignored). */
+	void (*on_tick)(void *ctx, nf_run_ctl *ctl);
+	int64_t tick_ms;
+	int wake_fd;
 	void *ctx;
 } nf_run_request;
+
+/* For on_tick. Cancel one node (what needs it is skipped), run a failed or cancelled one
+ * again with what its failure skipped, or cancel the whole run (as Ctrl-C). NF_ENOTFOUND
+ * for an unknown node; NF_EINVALID (exec.h's message) when the node's state does not allow
+ * it. */
+int nf_run_ctl_cancel_node(nf_run_ctl *ctl, const char *node);
+int nf_run_ctl_retry_node(nf_run_ctl *ctl, const char *node);
+void nf_run_ctl_cancel(nf_run_ctl *ctl);
+/* Stops (-1) or changes the fd that wakes the loop (the dashboard detached or closed). */
+void nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd);
 
 /* Runs the pipeline. Returns 0 with *status and *run_id set when a run took place (even a
  * failed one); NF_EINVALID with diagnostics in diags (DAG errors) or a message in

@@ -591,8 +591,6 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->reused[node->id]);
 		reason = why;
 	}
-	if (nf_state_is_final(st))
-		ctx->done++;
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
 	if (!ctx->req->on_event)
@@ -604,9 +602,14 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	ev.state = st;
 	ev.attempt = attempt;
 	ev.max_attempts = node->stage->opts.retries + 1;
-	ev.done = ctx->done;
+	ev.done = nf_sched_done(ctx->sched);
 	ev.total = ctx->total;
 	ev.wall_ms = res ? res->wall_ms : 0;
+	if (st == NF_ST_RETRYING && nf_sched_retry_at(ctx->sched, node->id) >= 0) {
+		ev.backoff_ms = nf_sched_retry_at(ctx->sched, node->id) - nf_clock_system()->now_ms(nf_clock_system());
+		if (ev.backoff_ms < 0)
+			ev.backoff_ms = 0;
+	}
 	ev.reason = reason;
 	ev.log_path = log;
 	ctx->req->on_event(ctx->req->ctx, &ev);
@@ -618,6 +621,62 @@ hook_on_tick(void *vctx)
 	run_ctx *ctx = vctx;
 
 	nf_store_flush(ctx->store);
+	if (ctx->req->on_tick)
+		ctx->req->on_tick(ctx->req->ctx, (nf_run_ctl *)ctx);
+}
+
+/* nf_run_ctl is the run's own context, seen from outside through these functions. */
+static int
+ctl_node(run_ctx *ctx, const char *name, size_t *id)
+{
+	const nf_node *n = nf_graph_find(ctx->graph, name);
+
+	if (!n || !ctx->sched)
+		return nf_error_set(NF_ENOTFOUND, "no node '%s' in this run", name);
+	*id = n->id;
+	return 0;
+}
+
+int
+nf_run_ctl_cancel_node(nf_run_ctl *ctl, const char *node)
+{
+	run_ctx *ctx = (run_ctx *)ctl;
+	size_t id = 0;
+	int err;
+
+	if ((err = ctl_node(ctx, node, &id)) < 0)
+		return err;
+	return nf_sched_cancel_node(ctx->sched, id);
+}
+
+int
+nf_run_ctl_retry_node(nf_run_ctl *ctl, const char *node)
+{
+	run_ctx *ctx = (run_ctx *)ctl;
+	size_t id = 0;
+	int err;
+
+	if ((err = ctl_node(ctx, node, &id)) < 0)
+		return err;
+	return nf_sched_retry(ctx->sched, id);
+}
+
+void
+nf_run_ctl_cancel(nf_run_ctl *ctl)
+{
+	run_ctx *ctx = (run_ctx *)ctl;
+
+	if (ctx->sched)
+		nf_sched_cancel(ctx->sched, false);
+}
+
+void
+nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd)
+{
+	run_ctx *ctx = (run_ctx *)ctl;
+
+	if (ctx->runner)
+		nf_runner_local_wake_fd(ctx->runner, fd);
 }
 
 static int
@@ -835,6 +894,11 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	hooks.finish = hook_finish;
 	hooks.on_state = hook_on_state;
 	hooks.on_tick = hook_on_tick;
+	if (req->on_tick) {
+		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
+		if (req->wake_fd >= 0)
+			nf_runner_local_wake_fd(ctx.runner, req->wake_fd);
+	}
 	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
 		goto end_run;
 	err = nf_sched_run(ctx.sched, status);
