@@ -1,0 +1,274 @@
+#!/bin/sh
+# t3000-cache.sh: the cache keyed on git. A second run of an unchanged pipeline starts no
+# process; edits to files that are no declared input, and commits without content changes,
+# keep everything cached; an edited input reruns its stage and what depends on it, and
+# `why` names the file and both blob ids; an uncommitted edit marks the run dirty with its
+# path; a deleted output comes back from the store; --force, --no-cache and cache = false.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+# Every stage appends its name to spawns, so a test can tell which processes started.
+write_dag p.dag <<\EOF
+pipeline "cachetest" {
+  params {
+    rows = 2
+  }
+}
+
+stage "ingest" {
+  run     = "echo ingest >>spawns && mkdir -p build && cp data/raw.csv build/raw.csv"
+  inputs  = ["data/raw.csv"]
+  outputs = ["build/raw.csv"]
+}
+
+stage "prep" {
+  needs   = ["ingest"]
+  run     = "echo prep >>spawns && sh code/prep.sh build/raw.csv build/prep"
+  inputs  = ["code/"]
+  outputs = ["build/prep/"]
+}
+
+stage "train" {
+  needs   = ["prep"]
+  run     = "echo train >>spawns && cat build/prep/rows.txt build/prep/sub/head.txt >build/model.txt"
+  outputs = ["build/model.txt"]
+}
+
+stage "report" {
+  run     = "echo report >>spawns && mkdir -p build && head -n ${params.rows} notes/notes.txt >build/report.txt"
+  inputs  = ["notes/notes.txt"]
+  outputs = ["build/report.txt"]
+}
+EOF
+
+write_dag side.dag <<\EOF
+pipeline "side" {}
+
+stage "make" {
+  run     = "echo make >>side-spawns && mkdir -p build && echo made >build/made.txt"
+  outputs = ["build/made.txt"]
+}
+
+stage "deploy" {
+  needs = ["make"]
+  run   = "echo deploy >>side-spawns && cp build/made.txt deployed.txt"
+  cache = false
+}
+EOF
+
+# spawns_since N: the stage names appended to spawns after its first N lines, sorted.
+spawns_since() { tail -n +"$(($1 + 1))" spawns | sort | tr '\n' ' '; }
+nspawns() { if test -f spawns; then wc -l <spawns; else echo 0; fi; }
+
+test_expect_success 'setup: a committed pipeline, its inputs and code' '
+	mkdir -p data code notes &&
+	printf "id,x\n1,0.5\n2,0.7\n" >data/raw.csv &&
+	cat >code/prep.sh <<-\EOF &&
+	mkdir -p "$2/sub"
+	wc -l <"$1" >"$2/rows.txt"
+	head -n 1 "$1" >"$2/sub/head.txt"
+	EOF
+	printf "one\ntwo\nthree\n" >notes/notes.txt &&
+	echo "the project" >README &&
+	printf ".ntflow/\nbuild/\nspawns\nside-spawns\ndeployed.txt\n" >.gitignore &&
+	git add . && git commit -q -m "pipeline" &&
+	ntflow run p.dag >out &&
+	cat out &&
+	test "$(spawns_since 0)" = "ingest prep report train " &&
+	show_json &&
+	for s in ingest prep train report; do
+		test "$(stage_field show.json $s status)" = succeeded &&
+		test "$(stage_field show.json $s cached)" = false &&
+		test "$(stage_field show.json $s reused_run)" = null &&
+		test "$(stage_field show.json $s miss_reason)" = "no earlier run" &&
+		stage_field show.json $s cache_key | grep -E "^[0-9a-f]{64}$" || return 1
+	done &&
+	cp show.json run1.json &&
+	test "$(json_get show.json .run.dirty)" = false &&
+	test "$(json_get show.json .run.dirty_paths)" = "[]" &&
+	test "$(json_get show.json .run.branch)" = main &&
+	test "$(json_get show.json .run.commit)" = "$(git rev-parse HEAD)" &&
+	json_get show.json .run.dag_sha256 | grep -E "^[0-9a-f]{64}$" &&
+	test "$(json_get show.json .run.dag_sha256)" = "$(sha256sum p.dag | cut -c1-64)" &&
+	ntflow --version | grep -F "$(json_get show.json .run.ntflow_version)"
+'
+
+test_expect_success 'a second run of the unchanged pipeline: all cached, no process started' '
+	n=$(nspawns) &&
+	ntflow run p.dag >out &&
+	cat out &&
+	test "$(nspawns)" = "$n" &&
+	test_path_is_missing .ntflow/logs/2 &&
+	grep -x "\[1/4\] ingest cached: reused run 1" out &&
+	show_json &&
+	for s in ingest prep train report; do
+		test "$(stage_field show.json $s status)" = cached &&
+		test "$(stage_field show.json $s cached)" = true &&
+		test "$(stage_field show.json $s reused_run)" = 1 &&
+		test "$(stage_field show.json $s miss_reason)" = null &&
+		test "$(stage_field show.json $s cache_key)" = "$(stage_field run1.json $s cache_key)" || return 1
+	done &&
+	c=$(git rev-parse HEAD | cut -c1-7) &&
+	echo "train: cached: reused the result of run 1 (commit $c, $(date -u +%Y-%m-%d))" >expect &&
+	ntflow why train >actual &&
+	test_cmp expect actual &&
+	ntflow show >show.txt &&
+	grep -E "^train +cached .* run 1$" show.txt
+'
+
+test_expect_success 'editing a file that is no declared input keeps everything cached' '
+	n=$(nspawns) &&
+	echo "more words" >>README &&
+	echo "four" >notes/unrelated.txt &&
+	ntflow run p.dag >out &&
+	test "$(nspawns)" = "$n" &&
+	show_json &&
+	for s in ingest prep train report; do
+		test "$(stage_field show.json $s status)" = cached || return 1
+	done
+'
+
+test_expect_success 'a commit without content changes keeps everything cached' '
+	n=$(nspawns) &&
+	git add README notes/unrelated.txt && git commit -q -m "docs only" &&
+	git commit -q --allow-empty -m "nothing at all" &&
+	ntflow run p.dag >out &&
+	test "$(nspawns)" = "$n" &&
+	show_json &&
+	test "$(json_get show.json .run.commit)" = "$(git rev-parse HEAD)" &&
+	test "$(json_get show.json .run.dirty)" = false &&
+	for s in ingest prep train report; do
+		test "$(stage_field show.json $s status)" = cached &&
+		test "$(stage_field show.json $s reused_run)" = 1 || return 1
+	done
+'
+
+test_expect_success 'editing an input reruns its stage and its dependents; why names both blobs' '
+	n=$(nspawns) &&
+	old=$(git rev-parse HEAD:data/raw.csv | cut -c1-7) &&
+	echo "3,0.9" >>data/raw.csv &&
+	git commit -q -a -m "more data" &&
+	new=$(git rev-parse HEAD:data/raw.csv | cut -c1-7) &&
+	ntflow run p.dag >out &&
+	cat out &&
+	test "$(spawns_since $n)" = "ingest prep train " &&
+	show_json &&
+	test "$(stage_field show.json report status)" = cached &&
+	test "$(stage_field show.json ingest miss_reason)" = "input data/raw.csv changed (blob $old → $new)" &&
+	echo "ingest: ran: input data/raw.csv changed (blob $old → $new)" >expect &&
+	ntflow why ingest >actual &&
+	test_cmp expect actual &&
+	echo "prep: ran: upstream ingest produced different outputs" >expect &&
+	ntflow why prep >actual &&
+	test_cmp expect actual &&
+	test "$(cat build/model.txt)" = "$(printf "4\nid,x")" &&
+	ntflow show >show.txt &&
+	grep -E "^ingest +succeeded .*  input data/raw.csv changed$" show.txt
+'
+
+test_expect_success 'an uncommitted edit of an input: rerun, and the run is dirty with that path' '
+	n=$(nspawns) &&
+	echo "4,1.1" >>data/raw.csv &&
+	wt=$(git hash-object data/raw.csv | cut -c1-7) &&
+	head=$(git rev-parse HEAD:data/raw.csv | cut -c1-7) &&
+	ntflow run p.dag >out &&
+	test "$(spawns_since $n)" = "ingest prep train " &&
+	show_json &&
+	test "$(json_get show.json .run.dirty)" = true &&
+	test "$(json_get show.json .run.dirty_paths)" = "[\"data/raw.csv\"]" &&
+	test "$(json_get show.json .run.commit)" = "$(git rev-parse HEAD)" &&
+	echo "ingest: ran: input data/raw.csv changed (blob $head → $wt)" >expect &&
+	ntflow why ingest >actual &&
+	test_cmp expect actual &&
+	ntflow show | grep -x "dirty     yes"
+'
+
+test_expect_success 'the same uncommitted content again is cached; reverting it reuses the committed result' '
+	n=$(nspawns) &&
+	ntflow run p.dag >out &&
+	test "$(nspawns)" = "$n" &&
+	git checkout -q data/raw.csv &&
+	ntflow run p.dag >out &&
+	test "$(nspawns)" = "$n" &&
+	show_json &&
+	test "$(json_get show.json .run.dirty)" = false &&
+	test "$(stage_field show.json ingest reused_run)" = 5 &&
+	test "$(cat build/model.txt)" = "$(printf "4\nid,x")"
+'
+
+test_expect_success 'deleted outputs are restored from the store without running the stage' '
+	n=$(nspawns) &&
+	cp build/model.txt model.before &&
+	cp -R build/prep prep.before &&
+	rm -rf build/prep build/model.txt &&
+	echo junk >build/report.txt &&
+	show_json &&
+	last=$(json_get show.json .run.id) &&
+	ntflow run p.dag >out &&
+	test "$(nspawns)" = "$n" &&
+	test_path_is_missing .ntflow/logs/$((last + 1)) &&
+	test_cmp model.before build/model.txt &&
+	diff -r prep.before build/prep &&
+	test "$(cat build/report.txt)" = "$(printf "one\ntwo")" &&
+	show_json &&
+	for s in ingest prep train report; do
+		test "$(stage_field show.json $s status)" = cached || return 1
+	done
+'
+
+test_expect_success 'a param change reruns only the stage that names it' '
+	n=$(nspawns) &&
+	ntflow run p.dag -p rows=3 >out &&
+	test "$(spawns_since $n)" = "report " &&
+	echo "report: ran: param rows changed 2 → 3" >expect &&
+	ntflow why report >actual &&
+	test_cmp expect actual &&
+	test "$(wc -l <build/report.txt)" = 3
+'
+
+test_expect_success '--force STAGE reruns it and its dependents, the rest is cached' '
+	n=$(nspawns) &&
+	ntflow run p.dag --force prep >out &&
+	test "$(spawns_since $n)" = "prep train " &&
+	echo "prep: ran: forced" >expect &&
+	ntflow why prep >actual &&
+	test_cmp expect actual &&
+	show_json &&
+	test "$(stage_field show.json ingest status)" = cached &&
+	test "$(stage_field show.json report status)" = cached &&
+	test "$(stage_field show.json train miss_reason)" = forced
+'
+
+test_expect_success '--no-cache runs everything; the results still reach the cache' '
+	n=$(nspawns) &&
+	ntflow run p.dag --no-cache >out &&
+	test "$(spawns_since $n)" = "ingest prep report train " &&
+	echo "ingest: ran: forced: --no-cache" >expect &&
+	ntflow why ingest >actual &&
+	test_cmp expect actual &&
+	show_json &&
+	run=$(json_get show.json .run.id) &&
+	n=$(nspawns) &&
+	ntflow run p.dag >out &&
+	test "$(nspawns)" = "$n" &&
+	show_json &&
+	test "$(stage_field show.json ingest reused_run)" = "$run"
+'
+
+test_expect_success 'cache = false: the stage runs every time, the others are cached' '
+	ntflow run side.dag >out &&
+	ntflow run side.dag >out &&
+	test "$(sort side-spawns | tr "\n" " ")" = "deploy deploy make " &&
+	show_json &&
+	test "$(stage_field show.json make status)" = cached &&
+	test "$(stage_field show.json deploy status)" = succeeded &&
+	test "$(stage_field show.json deploy cached)" = false &&
+	test "$(stage_field show.json deploy cache_key)" = null &&
+	echo "deploy: ran: caching is off for this stage (cache = false)" >expect &&
+	ntflow why deploy >actual &&
+	test_cmp expect actual &&
+	ntflow show >show.txt &&
+	grep -E "^deploy +succeeded .* off \(cache = false\)$" show.txt
+'
+
+test_done
