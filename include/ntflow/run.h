@@ -50,12 +50,19 @@ typedef struct nf_run_request {
 	void (*on_plan)(void *ctx, size_t index, const char *node, const char *command);
 	/* Warnings worth showing (recovered crashed runs, ignored metric values). */
 	void (*on_warning)(void *ctx, const char *msg);
+	/* An alert rule of a monitor fired: ("drift", "feature-shift", "high",
+	 * "max_psi 0.31 > 0.25"). May be NULL. */
+	void (*on_alert)(void *ctx, const char *monitor, const char *rule, const char *severity,
+			 const char *summary);
 	/* The dashboard: called between scheduler turns, at least every tick_ms (default 100)
 	 * and at once when wake_fd (>= 0; -1: none) is readable. It may act through ctl and
 	 * must not block. NULL: none (wake_fd and tick_ms are then ignored). */
 	void (*on_tick)(void *ctx, nf_run_ctl *ctl);
 	int64_t tick_ms;
 	int wake_fd;
+	/* A model version registered at the end of the run: status is "production" or
+	 * "candidate" ("fraud-clf v3 -> production" in the summary). May be NULL. */
+	void (*on_registered)(void *ctx, const char *model, int version, const char *status);
 	void *ctx;
 } nf_run_request;
 

@@ -44,12 +44,29 @@ typedef struct run_ctx {
 	bool *forced;               /* per node: --force */
 	int64_t *reused;            /* per node: the run whose cached result it reused */
 	bool dirty;                 /* an input was modified, staged or untracked */
+
+	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
+	struct nf_audit *audit;
+	int audit_err;              /* the first failed append of a node record */
+	char *audit_msg;
 } run_ctx;
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
+
+/* src/gov/run-audit.c. The run-start record (opens ctx->audit; NF_EIO for an unreadable
+ * NTFLOW_AUDIT_KEY); a node's final state; the run's end with its Merkle root (closes
+ * ctx->audit; reports a failed node record). */
+int nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info);
+void nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt,
+			const nf_job_result *res, const char *reason);
+int nf_run__audit_end(run_ctx *ctx, nf_run_status status);
+/* After a monitor's metrics were read: its alert rules evaluated and the ones that fire
+ * recorded and reported (on_alert); NF_EINVALID when one at least as severe as its fail_on
+ * fired, or a rule could not be evaluated. */
+int nf_run__alerts(run_ctx *ctx, const nf_node *node);
 
 /* cache-step.c. Before a node's first attempt: computes its key and, on a hit, restores
  * its outputs and metrics and returns 1 (the node is cached); 0 when it must run. */
@@ -59,5 +76,12 @@ int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
 /* The digest of a node's outputs for downstream keys (computed from the workspace when
  * the node did not run in this run). Borrowed. */
 const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
+
+/* src/gov/run-step.c. A gate node: its criteria evaluated and recorded; NF_PREP_SUCCEEDED,
+ * or NF_PREP_REJECTED with the failed criteria in nf_error_last(). */
+int nf_run__gate(run_ctx *ctx, const nf_node *node);
+/* After the scheduler: registers a version of each model whose artifact a node of this run
+ * produced (succeeded or cached), reporting each through on_registered. */
+int nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit);
 
 #endif

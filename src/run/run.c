@@ -389,60 +389,6 @@ node_kind(const nf_node *n)
 	return nf_stage_kind_name(n->stage->kind);
 }
 
-typedef struct gate_lookup {
-	run_ctx *ctx;
-	const nf_node *gate;
-} gate_lookup;
-
-static int
-gate_lookup_fn(void *vctx, bool production, const char *name, double *out)
-{
-	gate_lookup *gl = vctx;
-
-	if (production)
-		return nf_error_set(NF_ENOPROD, "no model version is in production");
-	for (size_t i = 0; i < gl->gate->ndeps; i++) {
-		size_t d = gl->gate->deps[i];
-
-		if (gl->ctx->have_metrics[d] && nf_metrics_get(&gl->ctx->metrics[d], name, out) == 0)
-			return 0;
-	}
-	return nf_error_set(NF_ENOTFOUND, "metric '%s' is missing", name);
-}
-
-/* Evaluates every criterion; NF_PREP_SUCCEEDED when all pass, else NF_PREP_REJECTED with
- * the failed criteria in nf_error_last(). */
-static int
-evaluate_gate(run_ctx *ctx, const nf_node *node)
-{
-	const nf_stage *st = node->stage;
-	gate_lookup gl = { ctx, node };
-	nf_buf why = NF_BUF_INIT;
-	bool pass = true;
-
-	for (size_t i = 0; i < st->nrequire; i++) {
-		const nf_criterion *c = &st->require[i];
-		double v = 0;
-		int err = c->expr ? nf_expr_eval(c->expr, gate_lookup_fn, &gl, &v) : NF_EINVALID;
-
-		if (err == NF_ENOPROD)
-			continue;   /* nothing in production to compare with: the criterion passes */
-		if (err < 0 || v == 0.0) {
-			if (!pass)
-				nf_buf_puts(&why, "; ");
-			if (err < 0)
-				nf_buf_printf(&why, "%s (%s)", c->text, nf_error_last());
-			else
-				nf_buf_printf(&why, "%s failed", c->text);
-			pass = false;
-		}
-	}
-	if (!pass)
-		nf_error_set(NF_EINVALID, "gate %s rejected: %s", st->name, nf_buf_cstr(&why));
-	nf_buf_release(&why);
-	return pass ? NF_PREP_SUCCEEDED : NF_PREP_REJECTED;
-}
-
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -453,7 +399,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	int err;
 
 	if (st->kind == NF_GATE)
-		return evaluate_gate(ctx, node);
+		return nf_run__gate(ctx, node);   /* src/gov/run-step.c */
 	if (!st->run)
 		return nf_error_set(NF_EINVALID, "%s has no run command", node->name);
 
@@ -902,6 +848,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
 		goto end_run;
 	err = nf_sched_run(ctx.sched, status);
+	if (err == 0 && *status != NF_RUN_CANCELLED)
+		err = nf_run__register_models(&ctx, info.params_json, info.commit);
 end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;

@@ -1,0 +1,288 @@
+/* run-step.c: the gate and the registry inside a run: a gate node's criteria evaluated
+ * against its needs' metrics and the production version's, and at the end of the run a new
+ * registry version for each model whose artifact a node of this run produced. */
+#include "config.h"
+#include "../run/run-internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ntflow/gov.h"
+
+/* The model a gate decides about: the one naming it, else the pipeline's first model. */
+static const nf_model_decl *
+model_of_gate(const nf_dag *dag, const char *gate)
+{
+	for (size_t i = 0; i < dag->nmodels; i++)
+		if (dag->models[i].gate.name && strcmp(dag->models[i].gate.name, gate) == 0)
+			return &dag->models[i];
+	return dag->nmodels ? &dag->models[0] : NULL;
+}
+
+typedef struct gate_env {
+	run_ctx *ctx;
+	const nf_node *gate;
+	const nf_model_decl *model;
+	bool loaded;
+	int prod_err;
+	cJSON *prod;                /* the production version's metrics, read on first use */
+} gate_env;
+
+static int
+gate_lookup(void *vctx, bool production, const char *name, double *out)
+{
+	gate_env *ge = vctx;
+
+	if (production) {
+		const cJSON *item;
+
+		if (!ge->loaded) {
+			ge->loaded = true;
+			ge->prod_err = ge->model ? nf_registry_production_metrics(&ge->prod, ge->ctx->store, ge->model->name)
+						 : NF_ENOPROD;
+		}
+		if (ge->prod_err < 0)
+			return ge->prod_err;
+		item = cJSON_GetObjectItemCaseSensitive(ge->prod, name);
+		if (!cJSON_IsNumber(item))
+			return NF_ENOTFOUND;
+		*out = item->valuedouble;
+		return 0;
+	}
+	for (size_t i = 0; i < ge->gate->ndeps; i++) {
+		size_t d = ge->gate->deps[i];
+
+		if (ge->ctx->have_metrics[d] && nf_metrics_get(&ge->ctx->metrics[d], name, out) == 0)
+			return 0;
+	}
+	return NF_ENOTFOUND;
+}
+
+int
+nf_run__gate(run_ctx *ctx, const nf_node *node)
+{
+	const nf_stage *st = node->stage;
+	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL };
+	nf_gate_result r;
+	int err;
+
+	nf_gate_evaluate(&r, node->name, st->require, st->nrequire, gate_lookup, &ge);
+	cJSON_Delete(ge.prod);
+	if ((err = nf_gate_store(ctx->store, ctx->run_id, &r)) < 0) {
+		nf_gate_result_release(&r);
+		return err;
+	}
+	if (!r.passed) {
+		char *why = nf_gate_failure_text(&r);
+
+		/* The scheduler gives this as the rejected gate's reason. */
+		nf_error_set(NF_EINVALID, "%s", why);
+		free(why);
+	}
+	err = r.passed ? NF_PREP_SUCCEEDED : NF_PREP_REJECTED;
+	nf_gate_result_release(&r);
+	return err;
+}
+
+/* True when the output path out is the artifact or a folder holding it. */
+static bool
+covers(const char *out, const char *artifact)
+{
+	size_t lo = strlen(out), la = strlen(artifact);
+
+	if (out[0] == '.' && out[1] == '/')
+		out += 2, lo -= 2;
+	if (artifact[0] == '.' && artifact[1] == '/')
+		artifact += 2, la -= 2;
+	while (lo > 1 && out[lo - 1] == '/')
+		lo--;
+	while (la > 1 && artifact[la - 1] == '/')
+		la--;
+	return lo <= la && strncmp(out, artifact, lo) == 0 && (lo == la || artifact[lo] == '/');
+}
+
+/* Whether a node of this run that declares the artifact as an output (or holds it in an
+ * output folder) succeeded or was cached: 1 yes, 0 no, NF_ENOTFOUND when none declares it. */
+static int
+produced(run_ctx *ctx, const char *artifact)
+{
+	bool declared = false;
+
+	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
+		const nf_node *n = &ctx->graph->nodes[i];
+
+		for (size_t o = 0; o < n->stage->noutputs; o++) {
+			char *out = NULL;
+			nf_node_info info;
+			bool ok;
+
+			if (nf_run__expand(&out, ctx, n, &n->stage->outputs[o]) < 0 || !covers(out, artifact))
+				continue;
+			declared = true;
+			if (nf_store_node_get(ctx->store, ctx->run_id, n->name, &info) < 0)
+				continue;
+			ok = info.state == NF_ST_SUCCEEDED || info.state == NF_ST_CACHED;
+			nf_node_info_release(&info);
+			if (ok)
+				return 1;
+		}
+	}
+	return declared ? 0 : NF_ENOTFOUND;
+}
+
+static void
+warn(run_ctx *ctx, const char *msg)
+{
+	if (ctx->req->on_warning)
+		ctx->req->on_warning(ctx->req->ctx, msg);
+}
+
+static void
+add_metrics(cJSON *o, const nf_metric_set *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, m->names[i]);
+		cJSON_AddNumberToObject(o, m->names[i], m->values[i]);
+	}
+}
+
+/* The version's metrics: the model's metrics file, else those of its gate's needs. */
+static char *
+model_metrics(run_ctx *ctx, const nf_model_decl *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s, *r;
+	bool done = false;
+
+	if (m->metrics) {
+		char *rel = NULL, *abs, *msg;
+		nf_metric_set ms;
+
+		memset(&ms, 0, sizeof(ms));
+		if (nf_run__expand(&rel, ctx, NULL, m->metrics) == 0) {
+			abs = nf_run__abs(ctx, rel);
+			if (nf_metrics_read(&ms, abs) == 0) {
+				add_metrics(o, &ms);
+				done = true;
+			} else {
+				msg = xasprintf("model %s: cannot read its metrics file %s (%s); using its gate's metrics",
+						m->name, rel, nf_error_last());
+				warn(ctx, msg);
+				free(msg);
+			}
+			nf_metric_set_release(&ms);
+			free(abs);
+		}
+	}
+	if (!done && m->gate.name) {
+		const nf_node *g = nf_graph_find(ctx->graph, m->gate.name);
+
+		for (size_t i = 0; g && i < g->ndeps; i++)
+			if (ctx->have_metrics[g->deps[i]])
+				add_metrics(o, &ctx->metrics[g->deps[i]]);
+	}
+	s = cJSON_PrintUnformatted(o);
+	r = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return r;
+}
+
+/* pass, fail or none (no gate, or it did not decide in this run). */
+static const char *
+gate_outcome(run_ctx *ctx, const nf_model_decl *m)
+{
+	const nf_node *g = m->gate.name ? nf_graph_find(ctx->graph, m->gate.name) : NULL;
+	const char *outcome = "none";
+	nf_node_info info;
+
+	if (!g || nf_store_node_get(ctx->store, ctx->run_id, g->name, &info) < 0)
+		return outcome;
+	if (info.state == NF_ST_SUCCEEDED)
+		outcome = "pass";
+	else if (info.state == NF_ST_REJECTED)
+		outcome = "fail";
+	nf_node_info_release(&info);
+	return outcome;
+}
+
+static int
+register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const char *params_json,
+	     const char *commit)
+{
+	char *rel = NULL, *abs = NULL, *metrics = NULL, *mdir = NULL, *msg;
+	const nf_pipeline *p = &ctx->dag->pipeline;
+	nf_register_req req;
+	nf_model_version v = { 0 };
+	struct stat sb;
+	int err = 0, prod;
+
+	if (nf_run__expand(&rel, ctx, NULL, m->artifact) < 0) {
+		msg = xasprintf("model %s: %s; not registered", m->name, nf_error_last());
+		warn(ctx, msg);
+		free(msg);
+		return 0;
+	}
+	abs = nf_run__abs(ctx, rel);
+	if (stat(abs, &sb) < 0)
+		goto done;   /* not produced: nothing to register */
+	if ((prod = produced(ctx, rel)) == NF_ENOTFOUND) {
+		msg = xasprintf("model %s: no stage declares %s as an output; not registered", m->name, rel);
+		warn(ctx, msg);
+		free(msg);
+		goto done;
+	}
+	if (prod == 0)
+		goto done;   /* its stage did not succeed in this run */
+	metrics = model_metrics(ctx, m);
+	mdir = nf_run__abs(ctx, p->models_dir ? p->models_dir : "models");
+	memset(&req, 0, sizeof(req));
+	req.model = m->name;
+	req.pipeline = ctx->pipeline;
+	req.run_id = ctx->run_id;
+	req.commit = commit;
+	req.artifact = abs;
+	req.source_path = rel;
+	req.metrics_json = metrics;
+	req.params_json = params_json;
+	req.gate = m->gate.name;
+	req.gate_outcome = gate_outcome(ctx, m);
+	req.gate_passed = strcmp(req.gate_outcome, "pass") == 0;
+	req.state_dir = state_dir;
+	req.models_dir = mdir;
+	if ((err = nf_registry_register(&v, ctx->store, &req)) < 0) {
+		msg = xstrdup(nf_error_last());
+		err = nf_error_set(err, "cannot register model %s: %s", m->name, msg);
+		free(msg);
+		goto done;
+	}
+	if (ctx->req->on_registered)
+		ctx->req->on_registered(ctx->req->ctx, v.model, v.version, v.status);
+done:
+	nf_model_version_release(&v);
+	free(abs);
+	free(metrics);
+	free(mdir);
+	return err;
+}
+
+int
+nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit)
+{
+	char *state_dir;
+	int err = 0;
+
+	if (ctx->dag->nmodels == 0)
+		return 0;
+	if ((err = nf_store_flush(ctx->store)) < 0)
+		return err;
+	state_dir = realpath(ctx->state_dir, NULL);
+	if (!state_dir)
+		state_dir = xstrdup(ctx->state_dir);
+	for (size_t i = 0; i < ctx->dag->nmodels && err == 0; i++)
+		err = register_one(ctx, &ctx->dag->models[i], state_dir, params_json, commit);
+	free(state_dir);
+	return err;
+}
