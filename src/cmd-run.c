@@ -13,6 +13,7 @@ typedef struct progress {
 	bool json;
 	FILE *out;
 	int64_t started_ms;
+	nf_buf registered;          /* "fraud-clf v3 → production, ..." for the summary line */
 } progress;
 
 static void
@@ -43,6 +44,27 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 		fprintf(p->out, "run %lld of %s: %zu node%s\n", (long long)run_id, pipeline, total, total == 1 ? "" : "s");
 		fflush(p->out);
 	}
+}
+
+/* A monitor's alert rule fired: "alert drift/feature-shift high: max_psi 0.31 > 0.25". */
+static void
+on_alert(void *vctx, const char *monitor, const char *rule, const char *severity, const char *summary)
+{
+	progress *p = vctx;
+
+	if (p->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "event", "alert");
+		cJSON_AddStringToObject(o, "monitor", monitor);
+		cJSON_AddStringToObject(o, "rule", rule);
+		cJSON_AddStringToObject(o, "severity", severity);
+		cJSON_AddStringToObject(o, "summary", summary);
+		print_json_line(p->out, o);
+		return;
+	}
+	fprintf(p->out, "alert %s/%s %s: %s\n", monitor, rule, severity, summary);
+	fflush(p->out);
 }
 
 static void
@@ -96,6 +118,23 @@ on_plan(void *vctx, size_t index, const char *node, const char *command)
 }
 
 static void
+on_registered(void *vctx, const char *model, int version, const char *status)
+{
+	progress *p = vctx;
+
+	if (p->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "event", "registered");
+		cJSON_AddStringToObject(o, "model", model);
+		cJSON_AddNumberToObject(o, "version", version);
+		cJSON_AddStringToObject(o, "status", status);
+		print_json_line(p->out, o);
+	}
+	nf_buf_printf(&p->registered, "%s%s v%d \u2192 %s", p->registered.len ? ", " : "", model, version, status);
+}
+
+static void
 on_warning(void *vctx, const char *msg)
 {
 	(void)vctx;
@@ -123,7 +162,7 @@ cmd_run_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	nf_run_request req;
-	progress prog = { false, stdout, 0 };
+	progress prog = { false, stdout, 0, NF_BUF_INIT };
 	const char **params = NULL, **only = NULL, **force = NULL;
 	size_t nparams = 0, pcap = 0, nonly = 0, ocap = 0, nforce = 0, fcap = 0;
 	nf_diag_list diags = NF_DIAG_LIST_INIT;
@@ -183,8 +222,10 @@ cmd_run_exec(int argc, char **argv)
 	req.nforce = nforce;
 	req.on_event = on_event;
 	req.on_start = on_start;
+	req.on_alert = on_alert;
 	req.on_plan = on_plan;
 	req.on_warning = on_warning;
+	req.on_registered = on_registered;
 	req.ctx = &prog;
 	prog.started_ms = nf_now_monotonic_ms();
 
@@ -214,12 +255,14 @@ cmd_run_exec(int argc, char **argv)
 			cJSON_AddStringToObject(o, "status", nf_run_status_name(status));
 			print_json_line(stdout, o);
 		} else {
-			printf("run %lld %s in %s (ntflow show %lld for details)\n", (long long)run_id,
-			       nf_run_status_name(status), dur, (long long)run_id);
+			printf("run %lld %s in %s%s%s (ntflow show %lld for details)\n", (long long)run_id,
+			       nf_run_status_name(status), dur, prog.registered.len ? ": " : "",
+			       nf_buf_cstr(&prog.registered), (long long)run_id);
 		}
 	}
 	rc = nf_run_status_exit_code(status);
 done:
+	nf_buf_release(&prog.registered);
 	nf_diag_list_release(&diags);
 	free(params);
 	free(only);
