@@ -33,6 +33,133 @@
  * NF_EIO when NTFLOW_AUDIT_KEY is set but its file cannot be read (or is empty). */
 int nf_audit_append(nf_store *st, int64_t run_id, const char *kind, const cJSON *payload);
 
+/* An open audit log: its prepared statements and the key, for a writer of many records
+ * (a run). nf_audit_free(NULL) is a no-op; free it before closing the store. */
+typedef struct nf_audit nf_audit;
+int nf_audit_open(nf_audit **out, nf_store *st);
+void nf_audit_free(nf_audit *a);
+/* Like nf_audit_append, through an open log. */
+int nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload);
+/* Whether records are HMACs (NTFLOW_AUDIT_KEY was set when the log was opened). */
+bool nf_audit_keyed(const nf_audit *a);
+/* Ends a run's part of the chain: stores the Merkle root over the run's records so far in
+ * audit_roots, then appends the run-end record carrying that root (so the chain protects
+ * it). root_out (may be NULL) receives the root. Joins the batch. */
+int nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_out[65]);
+
+/* payload as canonical JSON: object keys sorted bytewise, no whitespace, strings with
+ * \" \\ \n \r \t and \u00XX escapes only, integral numbers below 2^53 without a fraction,
+ * other numbers in the shortest %.15g to %.17g form that reads back the same. Caller frees. */
+char *nf_audit_canonical_json(const cJSON *payload);
+/* A record's hash as defined above (key NULL: SHA-256, else HMAC-SHA256 with key). */
+int nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run_id, const char *kind,
+			 const char *payload, const char *prev_hash, const unsigned char *key, size_t keylen);
+/* The Merkle root of n record hashes (hex): leaves are the 32-byte hashes in order; a
+ * parent is SHA-256(left || right); an odd node at the end of a level moves up unchanged.
+ * One hash: itself; none: SHA-256 of the empty string. NF_ECORRUPT for a malformed hash. */
+int nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n);
+
+typedef struct nf_audit_record {
+	int64_t seq, time_ms, run_id;   /* run_id 0: none */
+	char *kind, *payload, *prev_hash, *hash, *mac_kind;
+} nf_audit_record;
+void nf_audit_record_release(nf_audit_record *r);
+void nf_audit_record_list_free(nf_audit_record *r, size_t n);
+/* The records of a run (run_id <= 0: all), in chain order. */
+int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
+
+typedef struct nf_audit_report {
+	size_t nrecords;                /* records found sound before the first problem */
+	size_t nroots;                  /* Merkle roots checked */
+	int64_t bad_seq;                /* the record the problem is about (0: a run's root) */
+	char *problem;                  /* NULL: all is well; else one line */
+} nf_audit_report;
+void nf_audit_report_release(nf_audit_report *r);
+/* Walks the chain and the Merkle roots; the first edited, deleted or inserted record is
+ * described in out->problem. Returns 0 (whatever it found), NF_EIO for an unreadable key,
+ * NF_EINVALID when HMAC records exist and NTFLOW_AUDIT_KEY is not set, or a database error. */
+int nf_audit_verify(nf_store *st, nf_audit_report *out);
+
+/* ---- Drift alerts (src/gov/alerts.c) ----
+ * A monitor's alert rules are evaluated over its metrics once it succeeded. Each rule that
+ * fires is one alert row, de-duplicated per (run, monitor, rule); with the monitor's
+ * on_alert at most as severe, a trigger row asks the scheduler for a run. */
+typedef struct nf_alert {
+	int64_t id;
+	char *pipeline;
+	int64_t run_id;
+	char *monitor;                  /* the monitor's node name */
+	char *rule;
+	nf_severity severity;
+	char *expr;                     /* the when condition as written */
+	char *values_json;              /* the metrics it read: {"max_psi":0.31} */
+	bool has_value, has_threshold;  /* the sides of a top-level comparison */
+	double value, threshold;
+	char *summary;                  /* "max_psi 0.31 > 0.25" */
+	int64_t created_ms;
+	int64_t acked_ms;               /* 0: open */
+	char *ack_note, *ack_by;
+	bool triggered;                 /* a trigger row was recorded for it */
+} nf_alert;
+void nf_alert_release(nf_alert *a);
+void nf_alert_list_free(nf_alert *a, size_t n);
+
+/* The monitor being judged. lookup reads its metrics (expr.h's contract). */
+typedef struct nf_alert_source {
+	const char *pipeline;
+	int64_t run_id;
+	const char *monitor;            /* node name */
+	const nf_stage *stage;          /* its rules, on_alert */
+	nf_expr_lookup_fn lookup;
+	void *ctx;
+	bool no_triggers;               /* a run an alert started asks for no further runs */
+} nf_alert_source;
+/* Evaluates every rule; records the ones that fire (an alert, a trigger when on_alert asks,
+ * an audit record through audit when not NULL), joining the batch. *fired receives them
+ * (new or recorded by an earlier attempt), *nfired their count. A rule that cannot be
+ * evaluated (a missing metric, a division by zero) is NF_EINVALID naming the rule; a rule
+ * reading production.NAME with nothing in production does not fire. */
+int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *audit,
+		       const nf_alert_source *src);
+/* Alerts oldest first; open_only: not acknowledged. */
+int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
+int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
+/* Acknowledges an open alert (with an audit record). NF_ENOTFOUND, NF_EEXISTS when it was
+ * acknowledged already. Commits at once. */
+int nf_alert_ack(nf_store *st, int64_t id, const char *note, const char *actor);
+
+/* ---- Metric series (src/gov/series.c) ---- */
+typedef struct nf_metric_point {
+	int64_t run_id;
+	char *pipeline;
+	char *logical_date;             /* YYYY-MM-DD */
+	int64_t started_ms;
+	char *node;
+	char *name;
+	double value;
+} nf_metric_point;
+/* The metrics recorded across runs, oldest run first (then node order, then name); pipeline,
+ * node and name filter when not NULL: (run_id, value) series for trend charts. */
+int nf_metric_series(nf_store *st, const char *pipeline, const char *node, const char *name,
+		     nf_metric_point **out, size_t *n);
+void nf_metric_point_list_free(nf_metric_point *p, size_t n);
+
+/* ---- The performance record (src/gov/perf.c) ---- */
+typedef struct nf_perf_row {
+	char *node;
+	char *state;                    /* of the node in this run */
+	bool measured;                  /* it ran a process in this run (not cached, skipped) */
+	int64_t wall_ms, cpu_ms;        /* cpu: user + system */
+	long max_rss_kb;
+	size_t nhist;                   /* earlier runs the medians are taken over (0: none) */
+	double med_wall_ms, med_cpu_ms, med_rss_kb;
+} nf_perf_row;
+/* Per node of a run (topological order): its latest attempt's wall, CPU and peak RSS, and
+ * the medians over the same node's last `window` successful, non-cached runs of the same
+ * pipeline before this one. */
+int nf_perf_record(nf_store *st, int64_t run_id, size_t window, nf_perf_row **out, size_t *n);
+void nf_perf_row_list_free(nf_perf_row *r, size_t n);
+
 /* ---- The promotion gate (src/gov/gate.c) ----
  * A gate evaluates each `require` criterion against its needs' metrics and, through
  * production.NAME, the metrics of the model version in production. A criterion whose top

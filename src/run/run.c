@@ -410,8 +410,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if (attempt == 1) {
 		if ((err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&ctx->job_cmd))) < 0)
 			return err;
-		if (err == 1)
-			return NF_PREP_CACHED;
+		if (err == 1)   /* a cached monitor's metrics still raise this run's alerts */
+			return (err = nf_run__alerts(ctx, node)) < 0 ? err : NF_PREP_CACHED;
 	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */
@@ -519,6 +519,8 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 			nf_metric_set_release(&ctx->metrics[node->id]);
 		ctx->metrics[node->id] = m;
 		ctx->have_metrics[node->id] = true;
+		if ((err = nf_run__alerts(ctx, node)) < 0)   /* a monitor's alert rules */
+			return err;
 	}
 	(void)res;
 	return nf_run__cache_store(ctx, node);
@@ -539,6 +541,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
+	if (nf_state_is_final(st))
+		nf_run__audit_node(ctx, node, st, attempt, res, reason);
 	if (!ctx->req->on_event)
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -817,7 +821,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		goto done;
 	ctx.run_id = info.id;
 	*run_id = info.id;
-	if ((err = build_base_env(&ctx)) < 0)
+	if ((err = nf_run__audit_begin(&ctx, &info)) < 0 || (err = build_base_env(&ctx)) < 0)
 		goto end_run;
 	if ((err = nf_store_nodes_add(ctx.store, ctx.run_id, ctx.graph)) < 0 || (err = nf_store_flush(ctx.store)) < 0)
 		goto end_run;
@@ -856,7 +860,11 @@ end_run:
 	record_repro(&ctx);
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
+		int e3 = nf_run__audit_end(&ctx, *status);   /* before run_end's flush: one commit */
 		int e2 = nf_store_run_end(ctx.store, ctx.run_id, *status);
+
+		if (e2 == 0)
+			e2 = e3;
 
 		if (msg) {
 			nf_error_set(err, "%s", msg);

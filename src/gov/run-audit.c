@@ -1,0 +1,155 @@
+/* run-audit.c: the audit chain and drift alerts inside a run: the run's start, each node's
+ * final state and the run's end (with the Merkle root over its records) appended to the
+ * chain, and a monitor's alert rules evaluated once its metrics are read. */
+#include "config.h"
+#include "../run/run-internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntflow/gov.h"
+
+int
+nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info)
+{
+	cJSON *p;
+	int err;
+
+	if ((err = nf_audit_open(&ctx->audit, ctx->store)) < 0)
+		return err;
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "pipeline", info->pipeline);
+	cJSON_AddStringToObject(p, "file", info->file);
+	cJSON_AddStringToObject(p, "trigger", info->trigger);
+	cJSON_AddStringToObject(p, "logical_date", info->logical_date);
+	if (info->commit)
+		cJSON_AddStringToObject(p, "commit", info->commit);
+	else
+		cJSON_AddNullToObject(p, "commit");
+	cJSON_AddItemToObject(p, "params", cJSON_Parse(info->params_json ? info->params_json : "{}"));
+	err = nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_RUN_START, p);
+	cJSON_Delete(p);
+	return err;
+}
+
+void
+nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+		   const char *reason)
+{
+	cJSON *p;
+	const char *key = ctx->keys ? ctx->keys[node->id] : NULL;
+
+	if (!ctx->audit || ctx->audit_err < 0)
+		return;
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "node", node->name);
+	cJSON_AddStringToObject(p, "kind", nf_stage_kind_name(node->stage->kind));
+	cJSON_AddStringToObject(p, "state", nf_state_name(st));
+	cJSON_AddNumberToObject(p, "attempt", attempt);
+	if (key)
+		cJSON_AddStringToObject(p, "cache_key", key);
+	else
+		cJSON_AddNullToObject(p, "cache_key");
+	if (ctx->reused && ctx->reused[node->id])
+		cJSON_AddNumberToObject(p, "reused_run", (double)ctx->reused[node->id]);
+	if (res && res->exited)
+		cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
+	else if (res)
+		cJSON_AddNumberToObject(p, "signal", res->term_signal);
+	if (reason)
+		cJSON_AddStringToObject(p, "reason", reason);
+	/* on_state cannot fail: the first error fails the run at its end. */
+	if ((ctx->audit_err = nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_NODE, p)) < 0)
+		ctx->audit_msg = xstrdup(nf_error_last());
+	cJSON_Delete(p);
+}
+
+int
+nf_run__audit_end(run_ctx *ctx, nf_run_status status)
+{
+	int err = 0;
+
+	if (!ctx->audit)
+		return 0;
+	if (ctx->audit_err < 0)
+		err = nf_error_set(ctx->audit_err, "%s", ctx->audit_msg ? ctx->audit_msg : "cannot write the audit log");
+	else
+		err = nf_audit_close_run(ctx->audit, ctx->run_id, nf_run_status_name(status), NULL);
+	nf_audit_free(ctx->audit);
+	ctx->audit = NULL;
+	free(ctx->audit_msg);
+	ctx->audit_msg = NULL;
+	return err;
+}
+
+typedef struct monitor_env {
+	run_ctx *ctx;
+	const nf_node *node;
+	bool loaded;
+	int prod_err;
+	cJSON *prod;
+} monitor_env;
+
+/* A monitor's own metrics; production.NAME from the production version of the pipeline's
+ * (first) model, as a gate without a model of its own reads it. */
+static int
+monitor_lookup(void *vctx, bool production, const char *name, double *out)
+{
+	monitor_env *me = vctx;
+	const nf_dag *dag = me->ctx->dag;
+
+	if (production) {
+		const cJSON *item;
+
+		if (!me->loaded) {
+			me->loaded = true;
+			me->prod_err = dag->nmodels ? nf_registry_production_metrics(&me->prod, me->ctx->store,
+										     dag->models[0].name)
+						    : NF_ENOPROD;
+		}
+		if (me->prod_err < 0)
+			return me->prod_err == NF_ENOPROD ? NF_ENOPROD : NF_ENOTFOUND;
+		item = cJSON_GetObjectItemCaseSensitive(me->prod, name);
+		if (!cJSON_IsNumber(item))
+			return NF_ENOTFOUND;
+		*out = item->valuedouble;
+		return 0;
+	}
+	if (me->ctx->have_metrics[me->node->id] && nf_metrics_get(&me->ctx->metrics[me->node->id], name, out) == 0)
+		return 0;
+	return NF_ENOTFOUND;
+}
+
+int
+nf_run__alerts(run_ctx *ctx, const nf_node *node)
+{
+	const nf_stage *st = node->stage;
+	monitor_env me = { ctx, node, false, 0, NULL };
+	nf_alert_source src = { ctx->pipeline, ctx->run_id, node->name, st, monitor_lookup, &me,
+				strcmp(ctx->trigger, "alert") == 0 };
+	nf_alert *fired = NULL;
+	size_t n = 0;
+	const nf_alert *worst = NULL;
+	int err;
+
+	if (st->kind != NF_MONITOR || st->nalerts == 0)
+		return 0;
+	err = nf_alerts_evaluate(&fired, &n, ctx->store, ctx->audit, &src);
+	cJSON_Delete(me.prod);
+	if (err < 0)
+		return nf_error_set(err, "monitor %s: %s", node->name, nf_error_last());
+	for (size_t i = 0; i < n; i++) {
+		if (ctx->req->on_alert)
+			ctx->req->on_alert(ctx->req->ctx, node->name, fired[i].rule, nf_severity_name(fired[i].severity),
+					   fired[i].summary);
+		if (st->fail_on != NF_SEV_NONE && fired[i].severity >= st->fail_on &&
+		    (!worst || fired[i].severity > worst->severity))
+			worst = &fired[i];
+	}
+	if (worst)
+		err = nf_error_set(NF_EINVALID, "alert %s (%s) fired: %s, and fail_on = \"%s\"", worst->rule,
+				   nf_severity_name(worst->severity), worst->summary, nf_severity_name(st->fail_on));
+	nf_alert_list_free(fired, n);
+	return err;
+}
