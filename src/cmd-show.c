@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "ntflow/gov.h"
 #include "ntflow/store.h"
 
 /* Everything show prints about a run, read once. */
@@ -18,6 +19,10 @@ typedef struct show_data {
 	size_t nmetrics;
 	nf_node_cache_info *cache;   /* per node: its key, and cached or why it ran */
 	nf_run_repro repro;          /* what the run ran on */
+	nf_gate_result *gates;       /* each gate's criteria with value, threshold, verdict */
+	size_t ngates;
+	nf_model_version *versions;  /* registry versions this run registered */
+	size_t nversions;
 } show_data;
 
 /* The CACHE cell: "run 41" for a reused result, else the miss reason without its details
@@ -235,6 +240,98 @@ add_ms_or_null(cJSON *o, const char *key, int64_t ms)
 		cJSON_AddNullToObject(o, key);
 }
 
+/* A gate side for the table: the number, or "-" when it could not be evaluated. */
+static char *
+gate_value(bool has, double v)
+{
+	return has ? xasprintf("%.6g", v) : xstrdup("-");
+}
+
+/* Each gate as a small table: criterion, value, threshold, verdict (and why, when there
+ * is more to say than the numbers). */
+static void
+print_gates(const show_data *d)
+{
+	for (size_t g = 0; g < d->ngates; g++) {
+		const nf_gate_result *r = &d->gates[g];
+		size_t we = strlen("CRITERION"), wv = strlen("VALUE"), wt = strlen("THRESHOLD");
+		char **cells = xcalloc(2 * r->n + 1, sizeof(*cells));
+
+		for (size_t i = 0; i < r->n; i++) {
+			cells[2 * i] = gate_value(r->criteria[i].has_left, r->criteria[i].left);
+			cells[2 * i + 1] = gate_value(r->criteria[i].has_right, r->criteria[i].right);
+			if (strlen(r->criteria[i].expr) > we)
+				we = strlen(r->criteria[i].expr);
+			if (strlen(cells[2 * i]) > wv)
+				wv = strlen(cells[2 * i]);
+			if (strlen(cells[2 * i + 1]) > wt)
+				wt = strlen(cells[2 * i + 1]);
+		}
+		printf("\ngate %s: %s\n", r->name, r->passed ? "passed" : "rejected");
+		printf("  %-*s  %-*s  %-*s  VERDICT\n", (int)we, "CRITERION", (int)wv, "VALUE", (int)wt, "THRESHOLD");
+		for (size_t i = 0; i < r->n; i++) {
+			const nf_gate_criterion *c = &r->criteria[i];
+
+			printf("  %-*s  %-*s  %-*s  %s", (int)we, c->expr, (int)wv, cells[2 * i], (int)wt,
+			       cells[2 * i + 1], c->passed ? "pass" : "fail");
+			if (c->note)
+				printf("  (%s)", c->note);
+			putchar('\n');
+			free(cells[2 * i]);
+			free(cells[2 * i + 1]);
+		}
+		free(cells);
+	}
+	if (d->nversions) {
+		printf("\nregistered\n");
+		for (size_t i = 0; i < d->nversions; i++)
+			printf("  %s v%d  %s\n", d->versions[i].model, d->versions[i].version,
+			       d->versions[i].status);
+	}
+}
+
+static void
+add_gates_json(cJSON *top, const show_data *d)
+{
+	cJSON *gates = cJSON_AddArrayToObject(top, "gates"), *reg;
+
+	for (size_t g = 0; g < d->ngates; g++) {
+		const nf_gate_result *r = &d->gates[g];
+		cJSON *o = cJSON_CreateObject(), *crit;
+
+		cJSON_AddStringToObject(o, "name", r->name);
+		cJSON_AddBoolToObject(o, "passed", r->passed);
+		crit = cJSON_AddArrayToObject(o, "criteria");
+		for (size_t i = 0; i < r->n; i++) {
+			const nf_gate_criterion *c = &r->criteria[i];
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "expr", c->expr);
+			if (c->has_left)
+				cJSON_AddNumberToObject(x, "value", c->left);
+			else
+				cJSON_AddNullToObject(x, "value");
+			if (c->has_right)
+				cJSON_AddNumberToObject(x, "threshold", c->right);
+			else
+				cJSON_AddNullToObject(x, "threshold");
+			cJSON_AddStringToObject(x, "verdict", c->passed ? "pass" : "fail");
+			add_str_or_null(x, "note", c->note);
+			cJSON_AddItemToArray(crit, x);
+		}
+		cJSON_AddItemToArray(gates, o);
+	}
+	reg = cJSON_AddArrayToObject(top, "registered");
+	for (size_t i = 0; i < d->nversions; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "model", d->versions[i].model);
+		cJSON_AddNumberToObject(o, "version", d->versions[i].version);
+		cJSON_AddStringToObject(o, "status", d->versions[i].status);
+		cJSON_AddItemToArray(reg, o);
+	}
+}
+
 static void
 print_json(const show_data *d)
 {
@@ -310,10 +407,33 @@ print_json(const show_data *d)
 		}
 		cJSON_AddItemToArray(stages, o);
 	}
+	add_gates_json(top, d);
 	text = cJSON_Print(top);
 	printf("%s\n", text);
 	cJSON_free(text);
 	cJSON_Delete(top);
+}
+
+/* The registry versions the run registered. */
+static int
+load_versions(show_data *d, nf_store *st, int64_t run_id)
+{
+	nf_model_version *all;
+	size_t n;
+	int err;
+
+	if ((err = nf_registry_list(st, NULL, &all, &n)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].run_id == run_id) {
+			d->versions = xrealloc(d->versions, (d->nversions + 1) * sizeof(*d->versions));
+			d->versions[d->nversions++] = all[i];
+		} else {
+			nf_model_version_release(&all[i]);
+		}
+	}
+	free(all);
+	return 0;
 }
 
 static int
@@ -378,11 +498,16 @@ cmd_show_exec(int argc, char **argv)
 	for (size_t i = 0; i < d.nnodes; i++)
 		nf_store_node_cache_get(st, id, d.nodes[i].name, &d.cache[i]);
 	nf_store_run_repro_get(st, id, &d.repro);
+	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
 	if (json) {
 		print_json(&d);
 	} else {
 		print_header(&d.run);
 		print_nodes(&d);
+		print_gates(&d);
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -393,6 +518,8 @@ done:
 		nf_node_cache_info_release(&d.cache[i]);
 	free(d.cache);
 	nf_run_repro_release(&d.repro);
+	nf_gate_result_list_free(d.gates, d.ngates);
+	nf_model_version_list_free(d.versions, d.nversions);
 	nf_store_close(st);
 	free(dir);
 	return rc;
@@ -406,8 +533,10 @@ const nf_cmd nf_cmd_show = {
 		"Prints the run (pipeline, status, commit, params, times), then per node its state,\n"
 		"attempts, exit code or signal, wall time, CPU time (user+system) and peak RSS of\n"
 		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
-		"metrics each node recorded.\n\n"
-		"  --json       {\"run\": {...}, \"stages\": [...]} (times in UTC, ISO 8601)\n"
+		"metrics each node recorded; then each gate as a table (criterion, value,\n"
+		"threshold, verdict) and the model versions the run registered.\n\n"
+		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...]}\n"
+		"               (times in UTC, ISO 8601)\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"               root of the git repository holding the current directory)\n",
 	.exec    = cmd_show_exec,
