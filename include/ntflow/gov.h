@@ -228,6 +228,10 @@ typedef struct nf_model_version {
 void nf_model_version_release(nf_model_version *v);
 void nf_model_version_list_free(nf_model_version *v, size_t n);
 
+/* The audit kind of a version found corrupt by verification or before a promotion
+ * (registrations, promotions and rollbacks use NF_AUDIT_REGISTER/PROMOTE/ROLLBACK). */
+#define NF_AUDIT_CORRUPT    "registry-corrupt"
+
 typedef struct nf_register_req {
 	const char *model;
 	const char *pipeline;

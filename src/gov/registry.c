@@ -266,6 +266,26 @@ add_event(sqlite3 *db, const char *model, int version, const char *action, const
 			model, (int64_t)version, action, status, run_id, (int)forced, reason, actor, now);
 }
 
+/* Appends a registry change to the audit chain (inside the change's transaction, so both
+ * or neither are recorded). Takes payload. */
+static int
+audit(nf_store *st, int64_t run_id, const char *kind, cJSON *payload)
+{
+	int err = nf_audit_append(st, run_id, kind, payload);
+
+	cJSON_Delete(payload);
+	return err;
+}
+
+static void
+add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
 /* Archives the production version of model, if any; *archived is its number (0: none). */
 static int
 archive_production(sqlite3 *db, const char *model, const char *action, const char *reason,
@@ -431,6 +451,23 @@ register_txn(void *vctx, nf_store *st)
 	if (err < 0 || (err = add_event(db, req->model, t->version, "register", status, req->run_id, false,
 					 NULL, NULL, t->now)) < 0)
 		return err;
+	{
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(p, "model", req->model);
+		cJSON_AddNumberToObject(p, "version", t->version);
+		cJSON_AddStringToObject(p, "status", status);
+		cJSON_AddStringToObject(p, "sha256", t->id->sha256);
+		cJSON_AddStringToObject(p, "artifact", req->source_path);
+		add_str_or_null(p, "gate", req->gate);
+		cJSON_AddStringToObject(p, "gate_outcome", req->gate_outcome ? req->gate_outcome : "none");
+		if (archived)
+			cJSON_AddNumberToObject(p, "archived", archived);
+		else
+			cJSON_AddNullToObject(p, "archived");
+		if ((err = audit(st, req->run_id, NF_AUDIT_REGISTER, p)) < 0)
+			return err;
+	}
 	/* The copy takes its final name inside the transaction: a crash before the commit leaves
 	 * a folder no row names, which the next registration of that number replaces. */
 	t->final = xasprintf("%s/%d", t->reg_dir, t->version);
@@ -531,10 +568,17 @@ corrupt_fn(void *vctx, nf_store *st)
 
 	if (strcmp(t->v->status, "corrupt") == 0)
 		return 0;
-	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'corrupt' WHERE id = ?", "i", t->v->id)) < 0)
+	cJSON *p;
+
+	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'corrupt' WHERE id = ?", "i", t->v->id)) < 0 ||
+	    (err = add_event(db, t->v->model, t->v->version, "corrupt", "corrupt", 0, false, t->problem, NULL,
+			     nf_now_realtime_ms())) < 0)
 		return err;
-	return add_event(db, t->v->model, t->v->version, "corrupt", "corrupt", 0, false, t->problem, NULL,
-			 nf_now_realtime_ms());
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "model", t->v->model);
+	cJSON_AddNumberToObject(p, "version", t->v->version);
+	cJSON_AddStringToObject(p, "problem", t->problem);
+	return audit(st, 0, NF_AUDIT_CORRUPT, p);
 }
 
 static int
@@ -575,6 +619,7 @@ promote_fn(void *vctx, nf_store *st)
 {
 	promote_txn *t = vctx;
 	sqlite3 *db = nf_store_db(st);
+	cJSON *p;
 	int err;
 
 	if ((err = archive_production(db, t->v->model, t->action, t->reason, t->actor, t->now, &t->previous)) < 0)
@@ -582,10 +627,22 @@ promote_fn(void *vctx, nf_store *st)
 	fault_after_archive();
 	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'production', promoted_ms = ?, forced = ?,"
 			    " reason = ?, actor = ? WHERE id = ?", "ibtti", t->now, (int)t->forced, t->reason,
-			    t->actor, t->v->id)) < 0)
+			    t->actor, t->v->id)) < 0 ||
+	    (err = add_event(db, t->v->model, t->v->version, t->action, "production", 0, t->forced, t->reason,
+			     t->actor, t->now)) < 0)
 		return err;
-	return add_event(db, t->v->model, t->v->version, t->action, "production", 0, t->forced, t->reason,
-			 t->actor, t->now);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "model", t->v->model);
+	cJSON_AddNumberToObject(p, "version", t->v->version);
+	if (t->previous)
+		cJSON_AddNumberToObject(p, "previous", t->previous);
+	else
+		cJSON_AddNullToObject(p, "previous");
+	cJSON_AddBoolToObject(p, "forced", t->forced);
+	add_str_or_null(p, "reason", t->reason);
+	add_str_or_null(p, "actor", t->actor);
+	cJSON_AddStringToObject(p, "gate_outcome", t->v->gate_outcome ? t->v->gate_outcome : "none");
+	return audit(st, 0, strcmp(t->action, "rollback") == 0 ? NF_AUDIT_ROLLBACK : NF_AUDIT_PROMOTE, p);
 }
 
 static int

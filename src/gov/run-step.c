@@ -60,6 +60,42 @@ gate_lookup(void *vctx, bool production, const char *name, double *out)
 	return NF_ENOTFOUND;
 }
 
+/* The gate's decision in the audit chain, with every criterion. */
+static int
+audit_gate(run_ctx *ctx, const nf_gate_result *r)
+{
+	cJSON *p = cJSON_CreateObject(), *crit = NULL;
+	int err;
+
+	cJSON_AddStringToObject(p, "gate", r->name);
+	cJSON_AddBoolToObject(p, "passed", r->passed);
+	crit = cJSON_AddArrayToObject(p, "criteria");
+	for (size_t i = 0; i < r->n; i++) {
+		const nf_gate_criterion *c = &r->criteria[i];
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "expr", c->expr);
+		if (c->has_left)
+			cJSON_AddNumberToObject(x, "value", c->left);
+		else
+			cJSON_AddNullToObject(x, "value");
+		if (c->has_right)
+			cJSON_AddNumberToObject(x, "threshold", c->right);
+		else
+			cJSON_AddNullToObject(x, "threshold");
+		cJSON_AddStringToObject(x, "verdict", c->passed ? "pass" : "fail");
+		if (c->note)
+			cJSON_AddStringToObject(x, "note", c->note);
+		else
+			cJSON_AddNullToObject(x, "note");
+		cJSON_AddItemToArray(crit, x);
+	}
+	err = ctx->audit ? nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_GATE, p)
+			 : nf_audit_append(ctx->store, ctx->run_id, NF_AUDIT_GATE, p);
+	cJSON_Delete(p);
+	return err;
+}
+
 int
 nf_run__gate(run_ctx *ctx, const nf_node *node)
 {
@@ -70,7 +106,7 @@ nf_run__gate(run_ctx *ctx, const nf_node *node)
 
 	nf_gate_evaluate(&r, node->name, st->require, st->nrequire, gate_lookup, &ge);
 	cJSON_Delete(ge.prod);
-	if ((err = nf_gate_store(ctx->store, ctx->run_id, &r)) < 0) {
+	if ((err = nf_gate_store(ctx->store, ctx->run_id, &r)) < 0 || (err = audit_gate(ctx, &r)) < 0) {
 		nf_gate_result_release(&r);
 		return err;
 	}
