@@ -48,7 +48,11 @@ extern const nf_cmd nf_cmd_show;
 extern const nf_cmd nf_cmd_logs;
 extern const nf_cmd nf_cmd_fmt;
 extern const nf_cmd nf_cmd_run;
+extern const nf_cmd nf_cmd_registry;
 extern const nf_cmd nf_cmd_why;
 extern const nf_cmd nf_cmd_cache;
+extern const nf_cmd nf_cmd_metrics;
+extern const nf_cmd nf_cmd_alerts;
+extern const nf_cmd nf_cmd_audit;
 
 #endif

@@ -68,6 +68,15 @@ void nf_audit_record_list_free(nf_audit_record *r, size_t n);
 /* The records of a run (run_id <= 0: all), in chain order. */
 int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
 
+typedef struct nf_audit_root {
+	int64_t run_id;
+	char root[65];
+	int64_t count, last_seq;        /* the run's records up to last_seq */
+	int64_t created_ms;
+} nf_audit_root;
+/* The Merkle roots of finished runs (run_id <= 0: all), by run. Caller frees *out. */
+int nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n);
+
 typedef struct nf_audit_report {
 	size_t nrecords;                /* records found sound before the first problem */
 	size_t nroots;                  /* Merkle roots checked */

@@ -519,6 +519,45 @@ nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n)
 	return err;
 }
 
+int
+nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n)
+{
+	sqlite3 *db = nf_store_db(st);
+	sqlite3_stmt *q = NULL;
+	nf_audit_root *rs = NULL;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT run_id, root, count, last_seq, created_ms FROM audit_roots"
+			       " WHERE ?1 <= 0 OR run_id = ?1 ORDER BY run_id", -1, &q, NULL) != SQLITE_OK)
+		return db_error(db, "cannot read the audit log");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		nf_audit_root *r;
+		const unsigned char *root = sqlite3_column_text(q, 1);
+
+		rs = xgrow(rs, sizeof(*rs), *n + 1, &cap);
+		r = &rs[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->run_id = sqlite3_column_int64(q, 0);
+		snprintf(r->root, sizeof(r->root), "%s", root ? (const char *)root : "");
+		r->count = sqlite3_column_int64(q, 2);
+		r->last_seq = sqlite3_column_int64(q, 3);
+		r->created_ms = sqlite3_column_int64(q, 4);
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_error(db, "cannot read the audit log");
+		free(rs);
+		rs = NULL;
+		*n = 0;
+	}
+	sqlite3_finalize(q);
+	*out = rs;
+	return err;
+}
+
 /* ---- verification ---- */
 
 /* The state of the walk: the last two records accepted, and the one being judged. */
@@ -591,6 +630,11 @@ judge(walk *w, const nf_audit_record *cur, const nf_audit_record *next)
 					return report(w, cur->seq, "%s deleted before record %" PRId64 " (it was record %"
 						      PRId64 "; the records after it were renumbered)",
 						      k == 1 ? "a record was" : "records were", cur->seq, cur->seq + k);
+				/* Renumbered the other way: records were slipped in before it. */
+				if (cur->seq - k >= 1 && content_matches(w, cur, cur->seq - k))
+					return report(w, cur->seq - k, "record %" PRId64 " was inserted (record %" PRId64
+						      " was record %" PRId64 " before the records after it were renumbered)",
+						      cur->seq - k, cur->seq, cur->seq - k);
 			}
 		}
 		return report(w, cur->seq, "record %" PRId64 " was edited (its %s does not match its contents)",

@@ -1,0 +1,261 @@
+/* cmd-alerts.c: `ntflow alerts`, the drift alerts monitors raised (all, or the open ones),
+ * as a table or JSON; and `ntflow alerts ack ID`, which acknowledges one. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/gov.h"
+#include "ntflow/store.h"
+
+static char *
+status_text(const nf_alert *a)
+{
+	if (!a->acked_ms)
+		return xstrdup(a->triggered ? "open (run requested)" : "open");
+	if (a->ack_note && *a->ack_note)
+		return xasprintf("acked by %s: %s", a->ack_by ? a->ack_by : "?", a->ack_note);
+	return xasprintf("acked by %s", a->ack_by ? a->ack_by : "?");
+}
+
+static void
+print_table(const nf_alert *as, size_t n)
+{
+	enum { NCOLS = 9 };
+	static const char *const head[NCOLS] = {
+		"ID", "RUN", "PIPELINE", "MONITOR", "RULE", "SEVERITY", "WHAT", "CREATED", "STATUS",
+	};
+	char **cells = xcalloc(n * NCOLS + 1, sizeof(*cells));
+	size_t width[NCOLS];
+
+	for (size_t c = 0; c < NCOLS; c++)
+		width[c] = strlen(head[c]);
+	for (size_t i = 0; i < n; i++) {
+		const nf_alert *a = &as[i];
+		char **row = &cells[i * NCOLS], t[32];
+
+		nf_store_fmt_local_time(t, sizeof(t), a->created_ms);
+		row[0] = xasprintf("%lld", (long long)a->id);
+		row[1] = xasprintf("%lld", (long long)a->run_id);
+		row[2] = xstrdup(a->pipeline);
+		row[3] = xstrdup(a->monitor);
+		row[4] = xstrdup(a->rule);
+		row[5] = xstrdup(nf_severity_name(a->severity));
+		row[6] = xstrdup(a->summary && *a->summary ? a->summary : a->expr);
+		row[7] = xstrdup(t);
+		row[8] = status_text(a);
+		for (size_t c = 0; c < NCOLS; c++)
+			if (strlen(row[c]) > width[c])
+				width[c] = strlen(row[c]);
+	}
+	for (size_t i = 0; i <= n; i++) {
+		for (size_t c = 0; c < NCOLS; c++) {
+			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
+
+			if (c < 2)   /* ids right-aligned */
+				printf("%s%*s", c ? "  " : "", (int)width[c], cell);
+			else if (c == NCOLS - 1)
+				printf("  %s", cell);
+			else
+				printf("  %-*s", (int)width[c], cell);
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < n * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static void
+add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static void
+print_json(const nf_alert *as, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *text;
+
+	for (size_t i = 0; i < n; i++) {
+		const nf_alert *a = &as[i];
+		cJSON *o = cJSON_CreateObject(), *vals = cJSON_Parse(a->values_json ? a->values_json : "{}");
+
+		cJSON_AddNumberToObject(o, "id", (double)a->id);
+		cJSON_AddNumberToObject(o, "run", (double)a->run_id);
+		cJSON_AddStringToObject(o, "pipeline", a->pipeline);
+		cJSON_AddStringToObject(o, "monitor", a->monitor);
+		cJSON_AddStringToObject(o, "rule", a->rule);
+		cJSON_AddStringToObject(o, "severity", nf_severity_name(a->severity));
+		cJSON_AddStringToObject(o, "when", a->expr);
+		cJSON_AddItemToObject(o, "values", vals ? vals : cJSON_CreateObject());
+		if (a->has_value)
+			cJSON_AddNumberToObject(o, "value", a->value);
+		else
+			cJSON_AddNullToObject(o, "value");
+		if (a->has_threshold)
+			cJSON_AddNumberToObject(o, "threshold", a->threshold);
+		else
+			cJSON_AddNullToObject(o, "threshold");
+		cJSON_AddStringToObject(o, "summary", a->summary ? a->summary : "");
+		add_time(o, "created", a->created_ms);
+		cJSON_AddBoolToObject(o, "open", a->acked_ms == 0);
+		cJSON_AddBoolToObject(o, "triggered", a->triggered);
+		add_time(o, "acked", a->acked_ms);
+		if (a->ack_by)
+			cJSON_AddStringToObject(o, "acked_by", a->ack_by);
+		else
+			cJSON_AddNullToObject(o, "acked_by");
+		if (a->ack_note)
+			cJSON_AddStringToObject(o, "note", a->ack_note);
+		else
+			cJSON_AddNullToObject(o, "note");
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_Print(arr);
+	printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(arr);
+}
+
+static int
+alerts_ack(nf_store *st, const char *arg, const char *note)
+{
+	char *end, *actor;
+	long long id;
+	int err;
+
+	errno = 0;
+	id = strtoll(arg, &end, 10);
+	if (errno || *end || end == arg || id < 1) {
+		fprintf(stderr, "ntflow alerts: '%s' is not an alert id\n", arg);
+		return NF_EXIT_USAGE;
+	}
+	actor = nf_registry_actor();
+	err = nf_alert_ack(st, id, note, actor);
+	free(actor);
+	if (err < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return NF_EXIT_FAILED;
+	}
+	printf("alert %lld acknowledged\n", id);
+	return NF_EXIT_OK;
+}
+
+static int
+cmd_alerts_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "open",  no_argument,       NULL, 'o' },
+		{ "json",  no_argument,       NULL, 'J' },
+		{ "note",  required_argument, NULL, 'm' },
+		{ "state", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *note = NULL;
+	nf_store *st = NULL;
+	nf_alert *as = NULL;
+	size_t n = 0;
+	char *dir = NULL;
+	bool json = false, open_only = false, ack;
+	int c, rc = NF_EXIT_USAGE;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_alerts, argc, argv, "m:", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP: return NF_EXIT_OK;
+		case 'o': open_only = true; break;
+		case 'J': json = true; break;
+		case 'm': note = optarg; break;
+		case 'S': state = optarg; break;
+		default: return NF_EXIT_USAGE;
+		}
+	}
+	ack = optind < argc && strcmp(argv[optind], "ack") == 0;
+	if (optind < argc && !ack) {
+		const char *subs[] = { "ack" };
+		const char *hint = nf_suggest(argv[optind], subs, 1);
+
+		if (hint)
+			fprintf(stderr, "ntflow alerts: no subcommand '%s'; did you mean '%s'?\n", argv[optind], hint);
+		else
+			fprintf(stderr, "ntflow alerts: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_usage(&nf_cmd_alerts, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (ack && argc - optind != 2) {
+		fprintf(stderr, "ntflow alerts: %s\n", argc - optind < 2 ? "ack: which alert? (ntflow alerts ack ID)"
+			: "ack: one alert at a time");
+		nf_cmd_usage(&nf_cmd_alerts, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (ack && (json || open_only)) {
+		fprintf(stderr, "ntflow alerts: --json and --open go with the listing, not with 'ack'\n");
+		return NF_EXIT_USAGE;
+	}
+	if (!ack && note) {
+		fprintf(stderr, "ntflow alerts: --note goes with 'alerts ack ID'\n");
+		return NF_EXIT_USAGE;
+	}
+	rc = NF_EXIT_FAILED;
+	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		nf_cmd_error("%s", *line);
+	if (ack) {
+		rc = alerts_ack(st, argv[optind + 1], note);
+		goto done;
+	}
+	if (nf_alert_list(st, open_only, &as, &n) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (json)
+		print_json(as, n);
+	else if (n == 0)
+		printf("no %salerts\n", open_only ? "open " : "");
+	else
+		print_table(as, n);
+	rc = NF_EXIT_OK;
+done:
+	nf_alert_list_free(as, n);
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_alerts = {
+	.name    = "alerts",
+	.usage   = "alerts [--open] [--json] [--state DIR]\n"
+		   "   or: ntflow alerts ack ID [--note TEXT] [--state DIR]",
+	.summary = "List the drift alerts monitors raised, or acknowledge one.",
+	.help    =
+		"A monitor's alert rule that fires records an alert: its pipeline, run, monitor,\n"
+		"rule, severity, the metric values it read and the threshold, once per run. A\n"
+		"monitor whose on_alert severity the alert reaches also asks the scheduler for a\n"
+		"run (\"run requested\").\n\n"
+		"  (no subcommand)  one line per alert, oldest first: id, run, pipeline, monitor,\n"
+		"                   rule, severity, what crossed what, when, and open or who\n"
+		"                   acknowledged it\n"
+		"    --open         only alerts not acknowledged yet\n"
+		"    --json         a JSON array of alerts (times in UTC, ISO 8601)\n"
+		"  ack ID           acknowledge alert ID (recorded in the audit log with who did it:\n"
+		"                   $USER); exit status 1 when there is no such alert or it was\n"
+		"                   acknowledged already\n"
+		"    -m, --note TEXT  why, or what was done about it\n"
+		"  --state DIR      the state directory (default: $NTFLOW_STATE, else .ntflow/ at\n"
+		"                   the root of the git repository holding the current directory)\n",
+	.exec    = cmd_alerts_exec,
+};

@@ -1,0 +1,188 @@
+/* cmd-metrics.c: `ntflow metrics`, the metrics the runs recorded, one line per run and
+ * metric, oldest run first: how a metric moved across runs (what the dashboard's trend
+ * charts draw), as a table or a JSON array. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/gov.h"
+#include "ntflow/store.h"
+
+static void
+print_table(const nf_metric_point *p, size_t n, bool with_pipeline)
+{
+	size_t wrun = 3, wdate = 4, wpipe = 8, wnode = 4, wname = 4;
+
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "%lld", (long long)p[i].run_id);
+		if (strlen(id) > wrun)
+			wrun = strlen(id);
+		if (strlen(p[i].logical_date) > wdate)
+			wdate = strlen(p[i].logical_date);
+		if (strlen(p[i].pipeline) > wpipe)
+			wpipe = strlen(p[i].pipeline);
+		if (strlen(p[i].node) > wnode)
+			wnode = strlen(p[i].node);
+		if (strlen(p[i].name) > wname)
+			wname = strlen(p[i].name);
+	}
+	printf("%*s  %-*s  ", (int)wrun, "RUN", (int)wdate, "DATE");
+	if (with_pipeline)
+		printf("%-*s  ", (int)wpipe, "PIPELINE");
+	printf("%-*s  %-*s  VALUE\n", (int)wnode, "NODE", (int)wname, "NAME");
+	for (size_t i = 0; i < n; i++) {
+		printf("%*lld  %-*s  ", (int)wrun, (long long)p[i].run_id, (int)wdate,
+		       *p[i].logical_date ? p[i].logical_date : "-");
+		if (with_pipeline)
+			printf("%-*s  ", (int)wpipe, p[i].pipeline);
+		printf("%-*s  %-*s  %.10g\n", (int)wnode, p[i].node, (int)wname, p[i].name, p[i].value);
+	}
+}
+
+static void
+print_json(const nf_metric_point *p, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *text, t[40];
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "run", (double)p[i].run_id);
+		cJSON_AddStringToObject(o, "pipeline", p[i].pipeline);
+		cJSON_AddStringToObject(o, "logical_date", p[i].logical_date);
+		nf_store_fmt_iso_utc(t, sizeof(t), p[i].started_ms);
+		cJSON_AddStringToObject(o, "started", t);
+		cJSON_AddStringToObject(o, "node", p[i].node);
+		cJSON_AddStringToObject(o, "name", p[i].name);
+		cJSON_AddNumberToObject(o, "value", p[i].value);
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_Print(arr);
+	printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(arr);
+}
+
+/* Nothing matched: say what there is, with a suggestion for a misspelt name. */
+static void
+report_empty(nf_store *st, const char *pipeline, const char *node, const char *name)
+{
+	nf_metric_point *all = NULL;
+	size_t n = 0, nnames = 0, cap = 0;
+	const char **names = NULL;
+	const char *hint = NULL;
+
+	if (name && nf_metric_series(st, pipeline, node, NULL, &all, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			bool seen = false;
+
+			for (size_t k = 0; k < nnames && !seen; k++)
+				seen = strcmp(names[k], all[i].name) == 0;
+			if (!seen)
+				NF_PUSH(names, nnames, cap, all[i].name);
+		}
+		hint = nf_suggest(name, names, nnames);
+	}
+	if (name && hint)
+		nf_cmd_error("no metric '%s' recorded%s%s; did you mean '%s'?", name, pipeline ? " for pipeline " : "",
+			     pipeline ? pipeline : "", hint);
+	else if (name)
+		nf_cmd_error("no metric '%s' recorded%s%s", name, pipeline ? " for pipeline " : "", pipeline ? pipeline : "");
+	else if (pipeline || node)
+		nf_cmd_error("no metrics recorded%s%s%s%s", pipeline ? " for pipeline " : "", pipeline ? pipeline : "",
+			     node ? " by node " : "", node ? node : "");
+	else
+		nf_cmd_error("no metrics recorded yet");
+	free(names);
+	nf_metric_point_list_free(all, n);
+}
+
+static int
+cmd_metrics_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",     no_argument,       NULL, 'J' },
+		{ "pipeline", required_argument, NULL, 'P' },
+		{ "name",     required_argument, NULL, 'N' },
+		{ "node",     required_argument, NULL, 'n' },
+		{ "state",    required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *pipeline = NULL, *name = NULL, *node = NULL;
+	nf_store *st = NULL;
+	nf_metric_point *pts = NULL;
+	size_t n = 0;
+	char *dir = NULL;
+	bool json = false, several = false;
+	int c, rc = NF_EXIT_FAILED;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_metrics, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'J': json = true; break;
+		case 'P': pipeline = optarg; break;
+		case 'N': name = optarg; break;
+		case 'n': node = optarg; break;
+		case 'S': state = optarg; break;
+		default: return NF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ntflow metrics: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_usage(&nf_cmd_metrics, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		nf_cmd_error("%s", *line);
+	if (nf_metric_series(st, pipeline, node, name, &pts, &n) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (n == 0) {
+		report_empty(st, pipeline, node, name);
+		goto done;
+	}
+	for (size_t i = 1; i < n && !several; i++)
+		several = strcmp(pts[i].pipeline, pts[0].pipeline) != 0;
+	if (json)
+		print_json(pts, n);
+	else
+		print_table(pts, n, several);
+	rc = NF_EXIT_OK;
+done:
+	nf_metric_point_list_free(pts, n);
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_metrics = {
+	.name    = "metrics",
+	.usage   = "metrics [--pipeline P] [--name M] [--node NODE] [--json] [--state DIR]",
+	.summary = "Show metrics across runs, oldest run first (a trend per metric).",
+	.help    =
+		"Prints one line per run and metric: run id, logical date, node, metric name and\n"
+		"value, oldest run first, newest last (a PIPELINE column is added when the lines\n"
+		"come from several pipelines). Metrics are what each stage's metrics file held,\n"
+		"nested objects flattened to dotted names (eval.auc).\n\n"
+		"  --pipeline P  only runs of pipeline P\n"
+		"  --name M      only metric M (\"auc\", \"eval.auc\")\n"
+		"  --node NODE   only this stage (all its matrix instances) or node (\"tune[lr=0.1]\")\n"
+		"  --json        a JSON array of {run, pipeline, logical_date, started, node, name,\n"
+		"                value} (started in UTC, ISO 8601)\n"
+		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"                root of the git repository holding the current directory)\n\n"
+		"Exit status 1 when nothing matched (with a suggestion for a misspelt name).\n",
+	.exec    = cmd_metrics_exec,
+};
