@@ -13,6 +13,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_runs,
 	&nf_cmd_show,
 	&nf_cmd_registry,
+	&nf_cmd_registry,
 	&nf_cmd_logs,
 	&nf_cmd_why,
 	&nf_cmd_cache,

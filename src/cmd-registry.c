@@ -1,0 +1,577 @@
+/* cmd-registry.c: `ntflow registry list|show|promote|rollback|verify`, the model versions
+ * runs registered: a table or JSON, one version in full with its history, promotion (forced
+ * past a failed gate only with a reason), rollback, and re-hashing every artifact copy. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/gov.h"
+#include "ntflow/store.h"
+
+extern const nf_cmd nf_cmd_registry;
+
+typedef struct reg_opts {
+	bool json, force;
+	const char *state;
+	const char *reason;
+} reg_opts;
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fputs("ntflow registry: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	nf_cmd_usage(&nf_cmd_registry, stderr);
+	return NF_EXIT_USAGE;
+}
+
+/* "3" or "v3": a positive version number, else 0. */
+static int
+parse_version(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s == 'v')
+		s++;
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end || errno || v <= 0 || v > INT_MAX)
+		return 0;
+	return (int)v;
+}
+
+/* "promote (pass)", "-" without a gate. */
+static char *
+gate_cell(const nf_model_version *v)
+{
+	return v->gate ? xasprintf("%s (%s)", v->gate, v->gate_outcome) : xstrdup("-");
+}
+
+static void
+print_table(const nf_model_version *vs, size_t n)
+{
+	enum { NCOLS = 8 };
+	static const char *const head[NCOLS] = {
+		"MODEL", "VERSION", "STATUS", "GATE", "RUN", "COMMIT", "SHA256", "CREATED",
+	};
+	char **cells = xcalloc(n * NCOLS + 1, sizeof(*cells));
+	size_t width[NCOLS];
+
+	for (size_t c = 0; c < NCOLS; c++)
+		width[c] = strlen(head[c]);
+	for (size_t i = 0; i < n; i++) {
+		const nf_model_version *v = &vs[i];
+		char **row = &cells[i * NCOLS];
+		char t[32];
+
+		nf_store_fmt_local_time(t, sizeof(t), v->created_ms);
+		row[0] = xstrdup(v->model);
+		row[1] = xasprintf("%d", v->version);
+		row[2] = v->forced && strcmp(v->status, "production") == 0 ? xstrdup("production (forced)")
+									     : xstrdup(v->status);
+		row[3] = gate_cell(v);
+		row[4] = v->run_id ? xasprintf("%lld", (long long)v->run_id) : xstrdup("-");
+		row[5] = v->commit ? xasprintf("%.7s", v->commit) : xstrdup("-");
+		row[6] = xasprintf("%.12s", v->sha256);
+		row[7] = xstrdup(t);
+		for (size_t c = 0; c < NCOLS; c++)
+			if (strlen(row[c]) > width[c])
+				width[c] = strlen(row[c]);
+	}
+	for (size_t i = 0; i <= n; i++) {
+		for (size_t c = 0; c < NCOLS; c++) {
+			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
+
+			if (c == NCOLS - 1)
+				printf("  %s\n", cell);
+			else
+				printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
+		}
+	}
+	for (size_t i = 0; i < n * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static void
+add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static void
+add_json_text(cJSON *o, const char *key, const char *text)
+{
+	cJSON *v = cJSON_Parse(text ? text : "{}");
+
+	cJSON_AddItemToObject(o, key, v ? v : cJSON_CreateString(text));
+}
+
+static cJSON *
+version_json(const nf_model_version *v)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "model", v->model);
+	cJSON_AddNumberToObject(o, "version", v->version);
+	cJSON_AddStringToObject(o, "status", v->status);
+	cJSON_AddStringToObject(o, "pipeline", v->pipeline);
+	if (v->run_id)
+		cJSON_AddNumberToObject(o, "run", (double)v->run_id);
+	else
+		cJSON_AddNullToObject(o, "run");
+	add_str_or_null(o, "commit", v->commit);
+	cJSON_AddStringToObject(o, "artifact", v->source_path);
+	cJSON_AddStringToObject(o, "kind", v->kind);
+	cJSON_AddStringToObject(o, "sha256", v->sha256);
+	cJSON_AddNumberToObject(o, "size", (double)v->size);
+	cJSON_AddStringToObject(o, "copy", v->artifact_path);
+	add_str_or_null(o, "gate", v->gate);
+	cJSON_AddStringToObject(o, "gate_outcome", v->gate_outcome);
+	add_json_text(o, "metrics", v->metrics_json);
+	add_json_text(o, "params", v->params_json);
+	add_time(o, "created", v->created_ms);
+	add_time(o, "promoted", v->promoted_ms);
+	add_time(o, "archived", v->archived_ms);
+	cJSON_AddBoolToObject(o, "forced", v->forced);
+	add_str_or_null(o, "reason", v->reason);
+	add_str_or_null(o, "actor", v->actor);
+	return o;
+}
+
+static void
+print_json(cJSON *o)
+{
+	char *text = cJSON_Print(o);
+
+	printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
+static int
+cmd_list(nf_store *st, const reg_opts *o, int nargs, char **args)
+{
+	nf_model_version *vs = NULL;
+	size_t n = 0;
+	int rc = NF_EXIT_FAILED;
+
+	if (nargs > 1)
+		return usage_error("list: unexpected argument '%s'", args[1]);
+	if (nf_registry_list(st, nargs ? args[0] : NULL, &vs, &n) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (nargs && n == 0) {
+		nf_cmd_error("no model '%s' in the registry", args[0]);
+		goto done;
+	}
+	if (o->json) {
+		cJSON *arr = cJSON_CreateArray();
+
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, version_json(&vs[i]));
+		print_json(arr);
+	} else if (n == 0) {
+		printf("no model versions yet\n");
+	} else {
+		print_table(vs, n);
+	}
+	rc = NF_EXIT_OK;
+done:
+	nf_model_version_list_free(vs, n);
+	return rc;
+}
+
+/* "seed=42 rows=20000" from an object; "-" when empty. */
+static char *
+object_line(const char *json)
+{
+	cJSON *o = cJSON_Parse(json ? json : "{}");
+	nf_buf b = NF_BUF_INIT;
+
+	for (cJSON *it = cJSON_IsObject(o) ? o->child : NULL; it; it = it->next) {
+		char *v = cJSON_IsString(it) ? xstrdup(it->valuestring) : cJSON_PrintUnformatted(it);
+
+		nf_buf_printf(&b, "%s%s=%s", b.len ? " " : "", it->string, v);
+		if (cJSON_IsString(it))
+			free(v);
+		else
+			cJSON_free(v);
+	}
+	cJSON_Delete(o);
+	if (!b.len)
+		nf_buf_puts(&b, "-");
+	return nf_buf_detach(&b);
+}
+
+static void
+print_version(const nf_model_version *v, const nf_model_event *ev, size_t nev)
+{
+	char t[32], *params = object_line(v->params_json);
+	cJSON *metrics = cJSON_Parse(v->metrics_json ? v->metrics_json : "{}");
+
+	printf("model      %s\n", v->model);
+	printf("version    %d\n", v->version);
+	printf("status     %s%s\n", v->status, v->forced && strcmp(v->status, "production") == 0 ? " (forced)" : "");
+	printf("pipeline   %s\n", *v->pipeline ? v->pipeline : "-");
+	if (v->run_id)
+		printf("run        %lld\n", (long long)v->run_id);
+	else
+		printf("run        -\n");
+	printf("commit     %s\n", v->commit ? v->commit : "- (not in git)");
+	printf("artifact   %s (%s, %lld bytes)\n", v->source_path, v->kind, (long long)v->size);
+	printf("sha256     %s\n", v->sha256);
+	printf("copy       %s\n", v->artifact_path);
+	if (v->gate)
+		printf("gate       %s: %s\n", v->gate, v->gate_outcome);
+	else
+		printf("gate       - (the model has no gate)\n");
+	nf_store_fmt_local_time(t, sizeof(t), v->created_ms);
+	printf("created    %s\n", t);
+	nf_store_fmt_local_time(t, sizeof(t), v->promoted_ms);
+	printf("promoted   %s\n", t);
+	nf_store_fmt_local_time(t, sizeof(t), v->archived_ms);
+	printf("archived   %s\n", t);
+	if (v->reason || v->actor)
+		printf("by         %s%s%s\n", v->actor ? v->actor : "-", v->reason ? ": " : "", v->reason ? v->reason : "");
+	printf("params     %s\n", params);
+	if (cJSON_IsObject(metrics) && metrics->child) {
+		size_t w = 0;
+
+		for (cJSON *it = metrics->child; it; it = it->next)
+			if (strlen(it->string) > w)
+				w = strlen(it->string);
+		printf("\nmetrics\n");
+		for (cJSON *it = metrics->child; it; it = it->next)
+			if (cJSON_IsNumber(it))
+				printf("  %-*s  %.10g\n", (int)w, it->string, it->valuedouble);
+	}
+	if (nev) {
+		printf("\nhistory\n");
+		for (size_t i = 0; i < nev; i++) {
+			const nf_model_event *e = &ev[i];
+
+			nf_store_fmt_local_time(t, sizeof(t), e->at_ms);
+			printf("  %s  %-8s  %-10s", t, e->action, e->status);
+			if (e->run_id)
+				printf("  run %lld", (long long)e->run_id);
+			if (e->forced)
+				printf("  forced");
+			if (e->actor)
+				printf("  by %s", e->actor);
+			if (e->reason)
+				printf(": %s", e->reason);
+			putchar('\n');
+		}
+	}
+	cJSON_Delete(metrics);
+	free(params);
+}
+
+/* Splits "MODEL@VERSION"; *version 0 when there is no "@". Usage error text or NULL. */
+static const char *
+split_ref(const char *arg, char **model, int *version)
+{
+	const char *at = strrchr(arg, '@');
+
+	*version = 0;
+	if (!at) {
+		*model = xstrdup(arg);
+		return NULL;
+	}
+	if (at == arg || !(*version = parse_version(at + 1)))
+		return "show: '%s' is not MODEL or MODEL@VERSION";
+	*model = xstrndup(arg, (size_t)(at - arg));
+	return NULL;
+}
+
+static int
+cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
+{
+	nf_model_version v = { 0 };
+	nf_model_event *ev = NULL;
+	size_t nev = 0;
+	char *model = NULL;
+	const char *bad;
+	int version, rc = NF_EXIT_FAILED;
+
+	if (nargs != 1)
+		return nargs ? usage_error("show: unexpected argument '%s'", args[1])
+			     : usage_error("%s", "show: which model? (registry show MODEL[@VERSION])");
+	if ((bad = split_ref(args[0], &model, &version)))
+		return usage_error(bad, args[0]);
+	if (nf_registry_get(&v, st, model, version) < 0 ||
+	    nf_registry_events(st, model, v.version, &ev, &nev) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (o->json) {
+		cJSON *j = version_json(&v), *hist = cJSON_AddArrayToObject(j, "history");
+
+		for (size_t i = 0; i < nev; i++) {
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "action", ev[i].action);
+			cJSON_AddStringToObject(e, "status", ev[i].status);
+			if (ev[i].run_id)
+				cJSON_AddNumberToObject(e, "run", (double)ev[i].run_id);
+			else
+				cJSON_AddNullToObject(e, "run");
+			cJSON_AddBoolToObject(e, "forced", ev[i].forced);
+			add_str_or_null(e, "reason", ev[i].reason);
+			add_str_or_null(e, "actor", ev[i].actor);
+			add_time(e, "at", ev[i].at_ms);
+			cJSON_AddItemToArray(hist, e);
+		}
+		print_json(j);
+	} else {
+		print_version(&v, ev, nev);
+	}
+	rc = NF_EXIT_OK;
+done:
+	nf_model_event_list_free(ev, nev);
+	nf_model_version_release(&v);
+	free(model);
+	return rc;
+}
+
+static int
+cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
+{
+	nf_model_version v = { 0 };
+	char *actor;
+	int version, previous = 0, rc = NF_EXIT_FAILED;
+
+	if (nargs != 2)
+		return nargs > 2 ? usage_error("promote: unexpected argument '%s'", args[2])
+				 : usage_error("%s", "promote: which version? (registry promote MODEL VERSION)");
+	if (!(version = parse_version(args[1])))
+		return usage_error("promote: '%s' is not a version number", args[1]);
+	if (o->reason && !*o->reason)
+		return usage_error("%s", "promote: --reason needs a text");
+	actor = nf_registry_actor();
+	if (nf_registry_promote(&v, &previous, st, state_dir, args[0], version, o->force, o->reason, actor) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	printf("%s v%d \u2192 production", v.model, v.version);
+	if (previous)
+		printf(" (v%d archived)", previous);
+	if (v.forced)
+		printf(", forced by %s: %s", v.actor, v.reason);
+	putchar('\n');
+	rc = NF_EXIT_OK;
+done:
+	nf_model_version_release(&v);
+	free(actor);
+	return rc;
+}
+
+static int
+cmd_rollback(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
+{
+	nf_model_version v = { 0 };
+	char *actor;
+	int previous = 0, rc = NF_EXIT_FAILED;
+
+	if (nargs != 1)
+		return nargs ? usage_error("rollback: unexpected argument '%s'", args[1])
+			     : usage_error("%s", "rollback: which model? (registry rollback MODEL)");
+	actor = nf_registry_actor();
+	if (nf_registry_rollback(&v, &previous, st, state_dir, args[0], o->reason, actor) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	printf("%s v%d \u2192 production", v.model, v.version);
+	if (previous)
+		printf(" (rolled back from v%d, now archived)", previous);
+	putchar('\n');
+	rc = NF_EXIT_OK;
+done:
+	nf_model_version_release(&v);
+	free(actor);
+	return rc;
+}
+
+static void
+on_bad(void *ctx, const nf_model_version *v, const char *problem)
+{
+	(void)ctx;
+	(void)v;
+	printf("bad  %s\n", problem);
+}
+
+static int
+cmd_verify(nf_store *st, const char *state_dir, int nargs, char **args)
+{
+	size_t checked = 0, nbad = 0;
+
+	if (nargs > 1)
+		return usage_error("verify: unexpected argument '%s'", args[1]);
+	if (nf_registry_verify(st, state_dir, nargs ? args[0] : NULL, on_bad, NULL, &checked, &nbad) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return NF_EXIT_FAILED;
+	}
+	if (nbad) {
+		printf("%zu problem%s in %zu version%s\n", nbad, nbad == 1 ? "" : "s", checked, checked == 1 ? "" : "s");
+		return NF_EXIT_FAILED;
+	}
+	printf("ok %zu version%s\n", checked, checked == 1 ? "" : "s");
+	return NF_EXIT_OK;
+}
+
+static int
+cmd_registry_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",   no_argument,       NULL, 'J' },
+		{ "state",  required_argument, NULL, 'S' },
+		{ "force",  no_argument,       NULL, 'f' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const subs[] = { "list", "show", "promote", "rollback", "verify" };
+	reg_opts o = { 0 };
+	nf_store *st = NULL;
+	char *dir = NULL;
+	const char *sub;
+	int c, rc = NF_EXIT_FAILED, nargs;
+	char **args;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_registry, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'J':
+			o.json = true;
+			break;
+		case 'S':
+			o.state = optarg;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'r':
+			o.reason = optarg;
+			break;
+		default:
+			return NF_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return usage_error("%s", "which subcommand? (list, show, promote, rollback, verify)");
+	sub = argv[optind];
+	args = argv + optind + 1;
+	nargs = argc - optind - 1;
+	{
+		size_t i;
+
+		for (i = 0; i < NF_ARRAY_SIZE(subs) && strcmp(subs[i], sub) != 0; i++)
+			;
+		if (i == NF_ARRAY_SIZE(subs)) {
+			const char *hint = nf_suggest(sub, subs, NF_ARRAY_SIZE(subs));
+
+			if (hint) {
+				fprintf(stderr, "ntflow registry: '%s' is not a subcommand; did you mean '%s'?\n", sub, hint);
+				nf_cmd_usage(&nf_cmd_registry, stderr);
+				return NF_EXIT_USAGE;
+			}
+			return usage_error("'%s' is not a subcommand (list, show, promote, rollback, verify)", sub);
+		}
+	}
+	if (o.json && strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0)
+		return usage_error("%s: --json is for list and show", sub);
+	if (o.force && strcmp(sub, "promote") != 0)
+		return usage_error("%s: --force is for promote", sub);
+	if (o.reason && strcmp(sub, "promote") != 0 && strcmp(sub, "rollback") != 0)
+		return usage_error("%s: --reason is for promote and rollback", sub);
+
+	if (nf_store_open_workspace(&st, &dir, NULL, o.state, false) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		nf_cmd_error("%s", *line);
+	{
+		char *abs = realpath(dir, NULL);
+
+		if (abs) {
+			free(dir);
+			dir = abs;
+		}
+	}
+	if (strcmp(sub, "list") == 0)
+		rc = cmd_list(st, &o, nargs, args);
+	else if (strcmp(sub, "show") == 0)
+		rc = cmd_show(st, &o, nargs, args);
+	else if (strcmp(sub, "promote") == 0)
+		rc = cmd_promote(st, dir, &o, nargs, args);
+	else if (strcmp(sub, "rollback") == 0)
+		rc = cmd_rollback(st, dir, &o, nargs, args);
+	else
+		rc = cmd_verify(st, dir, nargs, args);
+done:
+	nf_store_close(st);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_registry = {
+	.name    = "registry",
+	.usage   = "registry list [MODEL] [--json] | show MODEL[@VERSION] [--json]\n"
+		   "                | promote MODEL VERSION [--force --reason TEXT] | rollback MODEL [--reason TEXT]\n"
+		   "                | verify [MODEL]   [--state DIR]",
+	.summary = "The model registry: versions, promotion, rollback, verification.",
+	.help    =
+		"A run that produces a model block's artifact registers a new version of the model:\n"
+		"its number (1, 2, ...), run, commit, artifact SHA-256 and size, a copy under\n"
+		".ntflow/registry/MODEL/VERSION/, metrics, params and gate outcome. When its gate\n"
+		"passed it goes to production (the previous production version is archived) and is\n"
+		"placed at MODELS_DIR/current/MODEL/; otherwise it is a candidate, placed at\n"
+		"MODELS_DIR/candidates/MODEL/vN/ (models_dir in the pipeline block, default models).\n"
+		"\n"
+		"  list [MODEL]           every version (of MODEL), oldest first\n"
+		"  show MODEL[@VERSION]   one version in full with its history (default: the one in\n"
+		"                         production, else the newest)\n"
+		"  promote MODEL VERSION  make VERSION the production version; a version whose gate\n"
+		"                         did not pass needs --force and --reason TEXT, recorded with\n"
+		"                         who promoted it ($USER); a corrupt version never\n"
+		"  rollback MODEL         return the previous production version (the most recently\n"
+		"                         archived one) to production; the current one is archived\n"
+		"  verify [MODEL]         re-hash every version's copy (a mismatch marks the version\n"
+		"                         corrupt) and compare the copies under MODELS_DIR; exit 1 on\n"
+		"                         any problem\n"
+		"\n"
+		"  --json        list and show as JSON (times in UTC, ISO 8601)\n"
+		"  --force       promote past a failed gate (with --reason)\n"
+		"  --reason TEXT why; recorded with the promotion or rollback\n"
+		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"                root of the git repository holding the current directory)\n",
+	.exec    = cmd_registry_exec,
+};
