@@ -441,6 +441,7 @@ cmd_show_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json",  no_argument,       NULL, 'J' },
+		{ "perf",  no_argument,       NULL, 'P' },
 		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -448,7 +449,7 @@ cmd_show_exec(int argc, char **argv)
 	show_data d = { 0 };
 	nf_store *st = NULL;
 	char *dir = NULL;
-	bool json = false;
+	bool json = false, perf = false;
 	int64_t id;
 	int c, err, rc = NF_EXIT_FAILED;
 
@@ -458,6 +459,9 @@ cmd_show_exec(int argc, char **argv)
 			return NF_EXIT_OK;
 		case 'J':
 			json = true;
+			break;
+		case 'P':
+			perf = true;
 			break;
 		case 'S':
 			state = optarg;
@@ -486,6 +490,13 @@ cmd_show_exec(int argc, char **argv)
 		} else {
 			nf_cmd_error("%s in %s", nf_error_last(), dir);
 		}
+		goto done;
+	}
+	if (perf) {   /* the performance record alone (cmd-show-perf.c) */
+		if (nf_store_run_get(st, id, &d.run) < 0)
+			nf_cmd_error("%s", nf_error_last());
+		else
+			rc = nf_show_perf(st, &d.run, json);
 		goto done;
 	}
 	if (nf_store_run_get(st, id, &d.run) < 0 ||
@@ -527,7 +538,7 @@ done:
 
 const nf_cmd nf_cmd_show = {
 	.name    = "show",
-	.usage   = "show [RUN] [--json] [--state DIR]",
+	.usage   = "show [RUN] [--json] [--perf] [--state DIR]",
 	.summary = "Show a run (the last by default) and each of its stages.",
 	.help    =
 		"Prints the run (pipeline, status, commit, params, times), then per node its state,\n"
@@ -537,6 +548,9 @@ const nf_cmd nf_cmd_show = {
 		"threshold, verdict) and the model versions the run registered.\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
+		"  --perf       the performance record instead: per node its wall time, CPU time and\n"
+		"               peak RSS, each against the median of the node's last 5 successful\n"
+		"               runs of the pipeline that were not cached (\"-32% (1.78s)\")\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"               root of the git repository holding the current directory)\n",
 	.exec    = cmd_show_exec,

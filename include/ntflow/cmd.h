@@ -56,4 +56,9 @@ extern const nf_cmd nf_cmd_metrics;
 extern const nf_cmd nf_cmd_alerts;
 extern const nf_cmd nf_cmd_audit;
 
+/* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
+struct nf_store;
+struct nf_run_info;
+int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);
+
 #endif
