@@ -131,7 +131,11 @@ on_registered(void *vctx, const char *model, int version, const char *status)
 		cJSON_AddStringToObject(o, "status", status);
 		print_json_line(p->out, o);
 	}
-	nf_buf_printf(&p->registered, "%s%s v%d \u2192 %s", p->registered.len ? ", " : "", model, version, status);
+	if (strcmp(status, "unchanged") == 0)
+		nf_buf_printf(&p->registered, "%s%s v%d unchanged", p->registered.len ? ", " : "", model, version);
+	else
+		nf_buf_printf(&p->registered, "%s%s v%d \u2192 %s", p->registered.len ? ", " : "", model, version,
+			      status);
 }
 
 static void

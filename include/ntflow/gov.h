@@ -258,7 +258,9 @@ typedef struct nf_register_req {
 } nf_register_req;
 
 /* Registers a new version; with a passed gate it goes to production and the previous
- * production version is archived in the same transaction. Fills *out (may be NULL). */
+ * production version is archived in the same transaction. Fills *out (may be NULL) and
+ * returns 0. An artifact byte-identical to a version of the model (not a corrupt one) is
+ * not registered again: returns 1 with that version in *out. */
 int nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req *req);
 /* Versions of one model (NULL: all), by model then version. */
 int nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n);

@@ -61,7 +61,8 @@ typedef struct nf_run_request {
 	int64_t tick_ms;
 	int wake_fd;
 	/* A model version registered at the end of the run: status is "production" or
-	 * "candidate" ("fraud-clf v3 -> production" in the summary). May be NULL. */
+	 * "candidate" ("fraud-clf v3 -> production" in the summary), or "unchanged" when the
+	 * artifact is byte-identical to version (nothing registered). May be NULL. */
 	void (*on_registered)(void *ctx, const char *model, int version, const char *status);
 	void *ctx;
 } nf_run_request;

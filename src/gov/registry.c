@@ -88,11 +88,11 @@ nf_model_version_list_free(nf_model_version *v, size_t n)
 	free(v);
 }
 
-/* Runs sql (one optional text and one optional integer parameter, in that order) and
+/* Runs sql (two optional text and one optional integer parameter, in that order) and
  * collects the versions it selects. */
 static int
-select_versions(nf_store *st, const char *sql, const char *text, int64_t num, bool bind_num,
-		nf_model_version **out, size_t *n)
+select_versions(nf_store *st, const char *sql, const char *text, const char *text2, int64_t num,
+		bool bind_num, nf_model_version **out, size_t *n)
 {
 	sqlite3 *db = nf_store_db(st);
 	sqlite3_stmt *s = NULL;
@@ -106,6 +106,8 @@ select_versions(nf_store *st, const char *sql, const char *text, int64_t num, bo
 		return nf_gov__sql_error(db, rc, "cannot read the model registry");
 	if (text)
 		sqlite3_bind_text(s, k++, text, -1, SQLITE_STATIC);
+	if (text2)
+		sqlite3_bind_text(s, k++, text2, -1, SQLITE_STATIC);
 	if (bind_num)
 		sqlite3_bind_int64(s, k++, num);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -124,15 +126,15 @@ select_versions(nf_store *st, const char *sql, const char *text, int64_t num, bo
 
 /* The one version sql selects into *out, or NF_ENOTFOUND (no message). */
 static int
-select_one(nf_model_version *out, nf_store *st, const char *sql, const char *text, int64_t num,
-	   bool bind_num)
+select_one(nf_model_version *out, nf_store *st, const char *sql, const char *text, const char *text2,
+	   int64_t num, bool bind_num)
 {
 	nf_model_version *v;
 	size_t n;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = select_versions(st, sql, text, num, bind_num, &v, &n)) < 0)
+	if ((err = select_versions(st, sql, text, text2, num, bind_num, &v, &n)) < 0)
 		return err;
 	if (n == 0) {
 		free(v);
@@ -150,9 +152,9 @@ nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t
 {
 	if (model)
 		return select_versions(st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-				       " ORDER BY version", model, 0, false, out, n);
+				       " ORDER BY version", model, NULL, 0, false, out, n);
 	return select_versions(st, "SELECT " VERSION_COLS " FROM model_versions ORDER BY model, version",
-			       NULL, 0, false, out, n);
+			       NULL, NULL, 0, false, out, n);
 }
 
 static int
@@ -161,7 +163,7 @@ no_model(nf_store *st, const char *model)
 	nf_model_version v;
 
 	if (select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ? LIMIT 1",
-		       model, 0, false) == 0) {
+		       model, NULL, 0, false) == 0) {
 		nf_model_version_release(&v);
 		return 0;
 	}
@@ -175,10 +177,10 @@ nf_registry_get(nf_model_version *out, nf_store *st, const char *model, int vers
 
 	if (version > 0)
 		err = select_one(out, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ? AND version = ?",
-				 model, version, true);
+				 model, NULL, version, true);
 	else
 		err = select_one(out, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-				 " ORDER BY status = 'production' DESC, version DESC LIMIT 1", model, 0, false);
+				 " ORDER BY status = 'production' DESC, version DESC LIMIT 1", model, NULL, 0, false);
 	if (err != NF_ENOTFOUND)
 		return err;
 	if ((err = no_model(st, model)) < 0)
@@ -194,7 +196,7 @@ nf_registry_production_metrics(cJSON **out, nf_store *st, const char *model)
 
 	*out = NULL;
 	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-			 " AND status = 'production'", model, 0, false);
+			 " AND status = 'production'", model, NULL, 0, false);
 	if (err == NF_ENOTFOUND)
 		return nf_error_set(NF_ENOPROD, "model '%s' has no version in production", model);
 	if (err < 0)
@@ -489,10 +491,24 @@ nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req 
 	nf_artifact_id id;
 	nf_model_version v = { 0 };
 	reg_txn t = { 0 };
+	bool unchanged = false;
 	int err;
 
 	if (out)
 		memset(out, 0, sizeof(*out));
+	/* The same bytes are one version: a rerun that restored or rebuilt an identical
+	 * artifact registers nothing new. */
+	if ((err = nf_artifact_hash(&id, req->artifact)) < 0)
+		goto done;
+	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
+			 " AND artifact_sha256 = ? AND status != 'corrupt' ORDER BY version DESC LIMIT 1",
+			 req->model, id.sha256, 0, false);
+	if (err == 0) {
+		unchanged = true;
+		goto done;
+	}
+	if (err != NF_ENOTFOUND)
+		goto done;
 	if ((err = nf_mkdir_p(reg_dir, 0777)) < 0 || (err = nf_artifact_remove(tmp)) < 0)
 		goto done;
 	if (mkdir(tmp, 0777) < 0) {
@@ -517,13 +533,13 @@ nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req 
 	if ((err = nf_registry_get(&v, st, req->model, t.version)) < 0)
 		goto done;
 	err = place(req->state_dir, &v, strcmp(v.status, "production") == 0);
-	if (out) {
-		*out = v;
-		memset(&v, 0, sizeof(v));
-	}
 done:
 	if (err < 0)
 		nf_artifact_remove(tmp);
+	else if (out) {
+		*out = v;
+		memset(&v, 0, sizeof(v));
+	}
 	nf_model_version_release(&v);
 	free(t.final);
 	free(reg_dir);
@@ -531,7 +547,7 @@ done:
 	free(tmp);
 	free(copy);
 	free(mdir_rec);
-	return err;
+	return err < 0 ? err : unchanged;
 }
 
 /* Re-hashes v's registry copy. 0 when it matches; NF_ECORRUPT with the problem otherwise. */
@@ -709,7 +725,7 @@ nf_registry_rollback(nf_model_version *out, int *previous, nf_store *st, const c
 			 " AND status = 'archived' AND NOT EXISTS (SELECT 1 FROM model_events e"
 			 "  WHERE e.id = (SELECT max(id) FROM model_events WHERE model = v.model AND version = v.version)"
 			 "  AND e.action = 'rollback' AND e.status = 'archived')"
-			 " ORDER BY archived_ms DESC, version DESC LIMIT 1", model, 0, false);
+			 " ORDER BY archived_ms DESC, version DESC LIMIT 1", model, NULL, 0, false);
 	if (err == NF_ENOTFOUND) {
 		if ((err = no_model(st, model)) == 0)
 			err = nf_error_set(NF_ENOTFOUND, "%s has no earlier production version to roll back to", model);

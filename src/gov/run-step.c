@@ -295,7 +295,8 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 		goto done;
 	}
 	if (ctx->req->on_registered)
-		ctx->req->on_registered(ctx->req->ctx, v.model, v.version, v.status);
+		ctx->req->on_registered(ctx->req->ctx, v.model, v.version, err == 1 ? "unchanged" : v.status);
+	err = 0;
 done:
 	nf_model_version_release(&v);
 	free(abs);
