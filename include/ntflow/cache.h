@@ -64,6 +64,9 @@ int nf_hash_file(char out[65], const char *abs_path, sqlite3 *statcache_db);
 /* The content-addressed object store. */
 typedef struct nf_objstore nf_objstore;
 int nf_objstore_open(nf_objstore **out, const char *cache_dir);
+/* Lets restore compare big workspace files through the stat cache of db (see nf_hash_file)
+ * instead of reading them. db must outlive s; NULL turns it off. */
+void nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db);
 void nf_objstore_free(nf_objstore *s);
 /* Stores a file, or a folder recursively (each file an object, plus a manifest object
  * listing relative path, mode, size and SHA-256, sorted by path). *digest is

@@ -41,6 +41,7 @@ struct nf_objstore {
 	char *tmp;           /* <cache_dir>/objects/tmp */
 	bool made;           /* the folders exist */
 	mode_t umask;
+	sqlite3 *statcache;  /* when set, big workspace files are compared through it */
 };
 
 int
@@ -55,6 +56,12 @@ nf_objstore_open(nf_objstore **out, const char *cache_dir)
 	s->tmp = xasprintf("%s/objects/tmp", cache_dir);
 	*out = s;
 	return 0;
+}
+
+void
+nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db)
+{
+	s->statcache = db;
 }
 
 void
@@ -483,14 +490,17 @@ sibling_tmp(const char *path)
 			 (long)getpid(), counter++, slash ? slash + 1 : path);
 }
 
+/* A file of NF_HASH_BLOCK bytes or more is hashed through the stat cache (when there is
+ * one), so that an unchanged big output is not read again on every cached run; a smaller
+ * one costs less to read than to look up. */
 static int
-same_content(const char *path, const char *sha, bool *same)
+same_content(const nf_objstore *s, const char *path, const struct stat *st, const char *sha, bool *same)
 {
 	char got[65];
 	int err;
 
 	*same = false;
-	if ((err = nf_hash_file(got, path, NULL)) < 0)
+	if ((err = nf_hash_file(got, path, st->st_size >= NF_HASH_BLOCK ? s->statcache : NULL)) < 0)
 		return err == NF_ENOTFOUND ? 0 : err;
 	*same = !strcmp(got, sha);
 	return 0;
@@ -507,9 +517,9 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 	int src = -1, fd = -1, err = 0;
 	bool have, same = false, cloned;
 
-	if ((src = open(obj, O_RDONLY | O_CLOEXEC)) < 0 || fstat(src, &ost) < 0) {
+	if (stat(obj, &ost) < 0) {
 		err = errno == ENOENT ? nf_error_set(NF_ENOTFOUND, "object %s is missing from the store", sha)
-			: nf_error_set_errno(NF_EIO, "cannot open '%s'", obj);
+			: nf_error_set_errno(NF_EIO, "cannot stat '%s'", obj);
 		goto done;
 	}
 	have = lstat(path, &st) == 0;
@@ -521,7 +531,7 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 		perm = st.st_mode & 07777;
 	/* The cheap check first: a different size needs no reading. */
 	if (have && S_ISREG(st.st_mode) && st.st_size == ost.st_size &&
-	    (err = same_content(path, sha, &same)) < 0)
+	    (err = same_content(s, path, &st, sha, &same)) < 0)
 		goto done;
 	if (same) {
 		if ((st.st_mode & 07777) != perm && chmod(path, perm) < 0)
@@ -530,6 +540,12 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 	}
 	if (have && S_ISDIR(st.st_mode) && (err = rm_rf(path)) < 0)
 		goto done;
+	/* Opened only now: the object is read only when the workspace differs. */
+	if ((src = open(obj, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = errno == ENOENT ? nf_error_set(NF_ENOTFOUND, "object %s is missing from the store", sha)
+			: nf_error_set_errno(NF_EIO, "cannot open '%s'", obj);
+		goto done;
+	}
 	tmp = sibling_tmp(path);
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
@@ -723,8 +739,11 @@ nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, si
 	if (is_dir)
 		return restore_dir(s, sha, abs_path, restored);
 	if ((slash = strrchr(abs_path, '/')) && slash != abs_path) {
+		struct stat pst;
+
+		/* One stat where the folder exists (the usual case), not a mkdir per component. */
 		parent = xstrndup(abs_path, (size_t)(slash - abs_path));
-		err = nf_mkdir_p(parent, 0777);
+		err = stat(parent, &pst) == 0 && S_ISDIR(pst.st_mode) ? 0 : nf_mkdir_p(parent, 0777);
 		free(parent);
 		if (err < 0)
 			return err;

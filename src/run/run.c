@@ -510,9 +510,19 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 			}
 			return err;
 		}
-		for (size_t i = 0; i < m.nwarnings; i++)
-			if (ctx->req->on_warning)
-				ctx->req->on_warning(ctx->req->ctx, m.warnings[i]);
+		for (size_t i = 0; i < m.nwarnings && ctx->req->on_warning; i++) {
+			/* "tune[lr=0.1]: build/m.json: metric 'model' is a string, ...": the node, and
+			 * the path as the user wrote it. */
+			const char *w = m.warnings[i];
+			size_t rl = strlen(ctx->root);
+			char *line;
+
+			if (strncmp(w, ctx->root, rl) == 0 && w[rl] == '/')
+				w += rl + 1;
+			line = xasprintf("%s: %s", node->name, w);
+			ctx->req->on_warning(ctx->req->ctx, line);
+			free(line);
+		}
 		for (size_t i = 0; i < m.n; i++)
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, m.names[i], m.values[i]);
 		if (ctx->have_metrics[node->id])
@@ -809,6 +819,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		free(cache_dir);
 		if (err < 0)
 			goto done;
+		nf_objstore_set_statcache(ctx.objs, nf_store_db(ctx.store));
 		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_db(ctx.store))
 			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store));
 		if (err < 0)
