@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Metrics files are small; a larger one is a mistake (a data file named by accident). */
 #define METRICS_MAX_SIZE (16u << 20)
@@ -64,11 +65,14 @@ flatten(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *path
 	return 0;
 }
 
-/* cJSON does not accept NaN or Infinity literals, so find them first to say so plainly. */
+/* cJSON does not accept NaN or Infinity literals (Python's json writes them), so say so
+ * plainly when the parse stopped at one; the same word inside a string is no error. */
 static bool
-has_non_finite_literal(const char *s)
+non_finite_literal_at(const char *p)
 {
-	return strstr(s, "NaN") || strstr(s, "Infinity");
+	if (*p == '-' || *p == '+')
+		p++;
+	return strncasecmp(p, "nan", 3) == 0 || strncasecmp(p, "inf", 3) == 0;
 }
 
 int
@@ -111,7 +115,7 @@ nf_metrics_read(nf_metric_set *out, const char *path)
 				col++;
 			}
 		}
-		if (has_non_finite_literal(data))
+		if (at < data + len && non_finite_literal_at(at))
 			err = nf_error_set(NF_EINVALID, "metrics file '%s':%d:%d: NaN and Infinity are not valid metric values",
 					   path, line, col);
 		else if (at >= data + len)
