@@ -72,34 +72,35 @@ num() { # a metric of a node of the run in $tmp/show.json, 4 decimals, "-" when 
 	if test "$v" = -; then echo -; else printf '%.4f\n' "$v"; fi
 }
 if test $markdown = yes; then
-	echo "| week | run | accuracy | auc | ece | max_psi | gate | alerts |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| week | run | accuracy | auc | ece | max_psi | gate | model | alerts |"
+	echo "|---|---|---|---|---|---|---|---|---|"
 else
 	echo
-	printf '%-9s %4s  %-8s  %-6s  %-6s  %-7s  %-26s  %s\n' \
-		week run accuracy auc ece max_psi gate alerts
+	printf '%-9s %4s  %-8s  %-6s  %-6s  %-7s  %-22s  %-18s  %s\n' \
+		week run accuracy auc ece max_psi gate model alerts
 fi
+"$NTFLOW" alerts --json >"$tmp/alerts.json"
 while read -r week run; do
 	"$NTFLOW" show "$run" --json >"$tmp/show.json"
 	acc=$(num evaluate accuracy) auc=$(num evaluate auc) ece=$(num evaluate ece)
 	psi=$(num drift max_psi)
-	gate=$(jq -r '
-		(.gates // []) as $g |
-		if ($g | length) > 0 then
-			($g[0] | if .passed then "pass" else
-				"reject (" + ([.criteria[] | select(.passed | not) | .expr | split(" ")[0]] | join(", ")) + ")" end)
-		else
-			[.stages[] | select(.kind == "gate") | .status][0] // "-" |
-			if . == "succeeded" or . == "passed" then "pass" elif . == "rejected" then "reject" else . end
-		end' "$tmp/show.json")
-	alerts=$("$NTFLOW" alerts --json --run "$run" 2>/dev/null |
-		jq -r '[.[] | .severity + " (" + .rule + ")"] | if length > 0 then join(", ") else "-" end' \
-		2>/dev/null) || alerts=
-	test -n "$alerts" || alerts=-
+	gate=$(jq -r '[.gates[]? | if .passed then "pass" else
+			"reject (" + ([.criteria[] | select(.verdict != "pass") | .expr | split(" ")[0]] | join(", ")) + ")"
+		end][0] // "-"' "$tmp/show.json")
+	# The version this run registered and where it went then ("v3 -> production", "v4
+	# candidate"); `ntflow registry list` says where each is now.
+	model=$(jq -r '([.gates[]?.passed][0] // false) as $pass |
+		[.registered[]? | "v\(.version) " + (if $pass then "-> production" else "candidate" end)][0] // "-"' \
+		"$tmp/show.json")
+	# The most severe alert of the run, with its rule.
+	alerts=$(jq -r --argjson run "$run" '
+		[.[] | select(.run == $run)] |
+		sort_by({"high": 0, "medium": 1, "low": 2}[.severity]) |
+		if length > 0 then .[0].severity + " (" + .[0].rule + ")" else "-" end' "$tmp/alerts.json")
 	if test $markdown = yes; then
-		echo "| $week | $run | $acc | $auc | $ece | $psi | $gate | $alerts |"
+		echo "| $week | $run | $acc | $auc | $ece | $psi | $gate | $model | $alerts |"
 	else
-		printf '%-9s %4s  %-8s  %-6s  %-6s  %-7s  %-26s  %s\n' \
-			"$week" "$run" "$acc" "$auc" "$ece" "$psi" "$gate" "$alerts"
+		printf '%-9s %4s  %-8s  %-6s  %-6s  %-7s  %-22s  %-18s  %s\n' \
+			"$week" "$run" "$acc" "$auc" "$ece" "$psi" "$gate" "$model" "$alerts"
 	fi
 done <"$tmp/runs"
