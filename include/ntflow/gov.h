@@ -126,8 +126,9 @@ typedef struct nf_alert_source {
 /* Evaluates every rule; records the ones that fire (an alert, a trigger when on_alert asks,
  * an audit record through audit when not NULL), joining the batch. *fired receives them
  * (new or recorded by an earlier attempt), *nfired their count. A rule that cannot be
- * evaluated (a missing metric, a division by zero) is NF_EINVALID naming the rule; a rule
- * reading production.NAME with nothing in production does not fire. */
+ * evaluated (a missing metric, a division by zero) makes it return NF_EINVALID naming the
+ * first such rule, after the others were evaluated and recorded (*fired is set then too);
+ * a rule reading production.NAME with nothing in production does not fire. */
 int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *audit,
 		       const nf_alert_source *src);
 /* Alerts oldest first; open_only: not acknowledged. */

@@ -230,8 +230,13 @@ evaluate_rule(nf_alert *a, bool *fires, const nf_alert_source *src, const nf_ale
 	err = nf_expr_eval(e, src->lookup, src->ctx, &v);
 	if (err == NF_ENOPROD)
 		return 0;   /* nothing in production to compare with: the rule cannot fire */
-	if (err < 0)
-		return nf_error_set(NF_EINVALID, "alert %s (%s): %s", rule->name, rule->when.text, nf_error_last());
+	if (err < 0) {
+		char *why = xstrdup(nf_error_last());   /* the message buffer is about to be rewritten */
+
+		nf_error_set(NF_EINVALID, "alert %s (%s): %s", rule->name, rule->when.text, why);
+		free(why);
+		return NF_EINVALID;
+	}
 	if (v == 0.0)
 		return 0;
 	*fires = true;
@@ -263,6 +268,7 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 	const nf_stage *stage = src->stage;
 	nf_alert *out = NULL;
 	size_t n = 0, cap = 0;
+	char *bad = NULL;           /* the first rule that could not be evaluated */
 	int err = 0;
 
 	*fired = NULL;
@@ -273,8 +279,12 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 		bool fires;
 		int isnew;
 
-		if ((err = evaluate_rule(&a, &fires, src, rule)) < 0)
-			goto done;
+		/* A rule that cannot be judged does not keep the others from firing. */
+		if (evaluate_rule(&a, &fires, src, rule) < 0) {
+			if (!bad)
+				bad = xstrdup(nf_error_last());
+			continue;
+		}
 		if (!fires)
 			continue;
 		a.triggered = !src->no_triggers && stage->on_alert != NF_SEV_NONE && a.severity >= stage->on_alert;
@@ -282,19 +292,20 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 		    (isnew && a.triggered && (err = insert_trigger(db, &a)) < 0) ||
 		    (isnew && (err = audit_alert(st, audit, &a)) < 0)) {
 			nf_alert_release(&a);
-			goto done;
+			nf_alert_list_free(out, n);
+			free(bad);
+			return err;
 		}
 		err = 0;
 		NF_PUSH(out, n, cap, a);
 	}
-done:
-	if (err < 0) {
-		nf_alert_list_free(out, n);
-		return err;
-	}
 	*fired = out;
 	*nfired = n;
-	return 0;
+	if (bad) {
+		err = nf_error_set(NF_EINVALID, "%s", bad);
+		free(bad);
+	}
+	return err;
 }
 
 /* ---- reading and acknowledging ---- */

@@ -226,9 +226,13 @@ load_key(unsigned char **key, size_t *keylen)
 	*keylen = 0;
 	if (!path || !*path)
 		return 0;
-	if ((err = nf_read_file(&data, &len, path, AUDIT_KEY_MAX)) < 0)
-		return nf_error_set(NF_EIO, "NTFLOW_AUDIT_KEY: cannot read the key file '%s': %s", path,
-				    nf_error_last());
+	if ((err = nf_read_file(&data, &len, path, AUDIT_KEY_MAX)) < 0) {
+		char *why = xstrdup(nf_error_last());   /* the message buffer is about to be rewritten */
+
+		nf_error_set(NF_EIO, "NTFLOW_AUDIT_KEY: cannot read the key file '%s': %s", path, why);
+		free(why);
+		return NF_EIO;
+	}
 	if (len == 0) {
 		free(data);
 		return nf_error_set(NF_EIO, "NTFLOW_AUDIT_KEY: the key file '%s' is empty", path);

@@ -131,14 +131,17 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 	nf_alert *fired = NULL;
 	size_t n = 0;
 	const nf_alert *worst = NULL;
+	char *unevaluable = NULL;
 	int err;
 
 	if (st->kind != NF_MONITOR || st->nalerts == 0)
 		return 0;
 	err = nf_alerts_evaluate(&fired, &n, ctx->store, ctx->audit, &src);
 	cJSON_Delete(me.prod);
+	if (err < 0 && err != NF_EINVALID)
+		return err;
 	if (err < 0)
-		return nf_error_set(err, "monitor %s: %s", node->name, nf_error_last());
+		unevaluable = xstrdup(nf_error_last());
 	for (size_t i = 0; i < n; i++) {
 		if (ctx->req->on_alert)
 			ctx->req->on_alert(ctx->req->ctx, node->name, fired[i].rule, nf_severity_name(fired[i].severity),
@@ -147,9 +150,12 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 		    (!worst || fired[i].severity > worst->severity))
 			worst = &fired[i];
 	}
-	if (worst)
+	if (unevaluable)
+		err = nf_error_set(NF_EINVALID, "%s", unevaluable);
+	else if (worst)
 		err = nf_error_set(NF_EINVALID, "alert %s (%s) fired: %s, and fail_on = \"%s\"", worst->rule,
 				   nf_severity_name(worst->severity), worst->summary, nf_severity_name(st->fail_on));
+	free(unevaluable);
 	nf_alert_list_free(fired, n);
 	return err;
 }
