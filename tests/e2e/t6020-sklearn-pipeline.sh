@@ -8,8 +8,6 @@
 if ! /usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1; then
 	test_skip_all "Debian's python3-sklearn is not installed (scripts/setup.sh installs it)"
 fi
-# The registry arrives with its own command; until then its checks are skipped.
-ntflow help registry >/dev/null 2>&1 && test_set_prereq REGISTRY
 
 test_expect_success 'setup: a repository holding the example' '
 	mkdir examples &&
@@ -29,8 +27,8 @@ test_expect_success 'the pipeline succeeds and the gate passes' '
 	show_json 1 &&
 	test "$(json_get show.json .run.status)" = succeeded &&
 	test "$(stage_count show.json tune)" = 4 &&
-	test "$(stage_field show.json promote kind)" = gate &&
-	test "$(stage_field show.json promote status)" != rejected &&
+	test "$(json_get show.json .gates[0].name)" = promote &&
+	test "$(json_get show.json .gates[0].passed)" = true &&
 	test "$(stage_field show.json evaluate status)" = succeeded
 '
 
@@ -61,21 +59,22 @@ test_expect_success 'nothing was written into the source tree' '
 	test_must_be_empty status
 '
 
-test_expect_success REGISTRY 'version 1 of the model is in production' '
+test_expect_success 'version 1 of the model is in production' '
+	grep -E "^run 1 succeeded .*breast-cancer-clf v1 \S+ production" out &&
 	ntflow registry list --json >reg.json &&
 	/usr/bin/python3 - <<-\EOF
 	import json
-	doc = json.load(open("reg.json"))
-	vs = doc if isinstance(doc, list) else doc.get("versions", doc.get("models", []))
-	prod = [v for v in vs if v.get("model") == "breast-cancer-clf" and v.get("status") == "production"]
-	assert len(prod) == 1 and prod[0]["version"] == 1, vs
+	vs = json.load(open("reg.json"))
+	assert [(v["model"], v["version"], v["status"]) for v in vs] == [("breast-cancer-clf", 1, "production")], vs
+	assert vs[0]["metrics"]["n"] == 114, vs[0]
 	EOF
+	cmp build/sklearn/model/model.pkl models/current/breast-cancer-clf/model.pkl
 '
 
 test_expect_success 'a second run reruns nothing' '
 	ntflow run examples/sklearn/retrain-sklearn.dag --no-tui >out2 2>err2 &&
 	cat out2 err2 &&
-	grep -E "^run 2 succeeded" out2 &&
+	grep -E "^run 2 succeeded .*breast-cancer-clf v1 unchanged" out2 &&
 	show_json 2 &&
 	/usr/bin/python3 -c "
 import json

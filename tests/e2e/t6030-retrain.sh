@@ -6,10 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
-# The registry and the alerts arrive with their own commands; until then their checks are skipped.
-ntflow help registry >/dev/null 2>&1 && test_set_prereq REGISTRY
-ntflow help alerts >/dev/null 2>&1 && test_set_prereq ALERTS
-
 # not_cached SHOW_JSON: the names of the stages and monitors that did not come from the cache.
 not_cached() {
 	/usr/bin/python3 -c '
@@ -25,11 +21,20 @@ registry_status() {
 	ntflow registry list --json >reg.json &&
 	/usr/bin/python3 -c '
 import json, sys
-doc = json.load(open("reg.json"))
-vs = doc if isinstance(doc, list) else doc.get("versions", doc.get("models", []))
-hit = [v for v in vs if v.get("model") == sys.argv[1] and v.get("version") == int(sys.argv[2])]
+hit = [v for v in json.load(open("reg.json"))
+       if v["model"] == sys.argv[1] and v["version"] == int(sys.argv[2])]
 print(hit[0]["status"] if hit else "none")
 ' "$1" "$2"
+}
+
+# gate_verdicts SHOW_JSON: "passed" or "rejected", then each criterion's verdict.
+gate_verdicts() {
+	/usr/bin/python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1]))["gates"]
+assert len(g) == 1 and g[0]["name"] == "promote", g
+print("passed" if g[0]["passed"] else "rejected", *[c["verdict"] for c in g[0]["criteria"]])
+' "$1"
 }
 
 test_expect_success 'setup: a repository holding the pipeline and the ntml sources' '
@@ -55,7 +60,8 @@ test_expect_success 'a week after the drift: the run succeeds, the gate passes, 
 	test "$(json_get show.json .run.status)" = succeeded &&
 	test "$(json_get show.json .run.logical_date)" = 2026-11-23 &&
 	test "$(stage_count show.json tune)" = 6 &&
-	test "$(stage_field show.json promote status)" != rejected &&
+	test "$(gate_verdicts show.json)" = "passed pass pass pass" &&
+	grep -E "^run 1 succeeded in .*: fraud-clf v1 \S+ production" out &&
 	test "$(stage_field show.json deploy status)" = succeeded &&
 	test_path_is_file data/weekly/2026-W48.csv &&
 	test_path_is_file data/reference.csv &&
@@ -86,15 +92,19 @@ test_expect_success 'the tuning winner trained the model' '
 	EOF
 '
 
-test_expect_success REGISTRY 'fraud-clf version 1 is in production' '
+test_expect_success 'fraud-clf version 1 is in production' '
 	test "$(registry_status fraud-clf 1)" = production &&
 	test_path_is_file models/current/fraud-clf/model.json &&
 	cmp build/model/model.json models/current/fraud-clf/model.json
 '
 
-test_expect_success ALERTS 'the drift monitor raised a high alert' '
+test_expect_success 'the drift monitor raised a high and a medium alert' '
 	ntflow alerts --json >alerts.json &&
-	grep -q "\"high\"" alerts.json
+	/usr/bin/python3 - <<-\EOF
+	import json
+	got = sorted((a["run"], a["monitor"], a["rule"], a["severity"]) for a in json.load(open("alerts.json")))
+	assert got == [(1, "drift", "feature-shift", "high"), (1, "drift", "feature-wobble", "medium")], got
+	EOF
 '
 
 test_expect_success 'a second run reruns nothing, fast' '
@@ -103,7 +113,7 @@ test_expect_success 'a second run reruns nothing, fast' '
 	took=$(seconds_since "$start") &&
 	cat out err &&
 	echo "took $took s" &&
-	grep -E "^run 2 succeeded" out &&
+	grep -E "^run 2 succeeded .*fraud-clf v1 unchanged" out &&
 	show_json 2 &&
 	test "$(not_cached show.json)" = "" &&
 	test_path_is_missing .ntflow/logs/2 &&
@@ -126,15 +136,19 @@ test_expect_success 'a week of the concept drift: the gate rejects the model, ex
 	cat out err &&
 	show_json 4 &&
 	test "$(json_get show.json .run.status)" = gated &&
-	test "$(stage_field show.json promote status)" = rejected &&
+	test "$(gate_verdicts show.json)" = "rejected fail pass fail" &&
 	test "$(stage_field show.json deploy status)" = skipped &&
 	test_path_is_file data/weekly/2026-W43.csv &&
 	! cmp -s build/model/model.json models/serving/fraud-clf.json
 '
 
-test_expect_success REGISTRY 'the rejected model is a candidate; version 1 stays in production' '
+test_expect_success 'the rejected model is candidate version 2; version 1 stays in production' '
+	grep -E "^run 4 gated in .*: fraud-clf v2 \S+ candidate" out &&
 	test "$(registry_status fraud-clf 1)" = production &&
-	test "$(registry_status fraud-clf 2)" = candidate
+	test "$(registry_status fraud-clf 2)" = candidate &&
+	test "$(registry_status fraud-clf 3)" = none &&
+	cmp build/model/model.json models/candidates/fraud-clf/v2/model.json &&
+	! cmp -s build/model/model.json models/current/fraud-clf/model.json
 '
 
 test_done
