@@ -6,7 +6,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
+
+#include "ntflow/tui.h"
 
 
 typedef struct progress {
@@ -14,7 +17,44 @@ typedef struct progress {
 	FILE *out;
 	int64_t started_ms;
 	nf_buf registered;          /* "fraud-clf v3 → production, ..." for the summary line */
+	/* The dashboard, opened when the run starts (so DAG errors print as usual). */
+	bool want_tui, no_tui;
+	nf_tui *tui;
+	nf_tui_opts tui_opts;
+	const nf_run_request *req;
 } progress;
+
+/* Opens the dashboard on the run that starts; false (plain lines) when it cannot. */
+static bool
+open_tui(progress *p, int64_t run_id, const char *pipeline, size_t total)
+{
+	char *dir = NULL;
+	int err;
+
+	if ((err = nf_workspace_resolve(&dir, p->req->dag_path, p->req->state_dir)) == 0) {
+		p->tui_opts.state_dir = dir;
+		p->tui_opts.live = true;
+		err = nf_tui_new(&p->tui, &p->tui_opts);
+		p->tui_opts.state_dir = NULL;
+	}
+	free(dir);
+	if (err < 0) {
+		fprintf(stderr, "ntflow: no dashboard (%s); plain lines follow\n", nf_error_last());
+		p->want_tui = false;
+		return false;
+	}
+	nf_tui_run_start(p->tui, run_id, pipeline, total);
+	return true;
+}
+
+static void
+on_tick(void *vctx, nf_run_ctl *ctl)
+{
+	progress *p = vctx;
+
+	if (p->tui)
+		nf_tui_run_tick(p->tui, ctl);
+}
 
 static void
 print_json_line(FILE *out, cJSON *o)
@@ -32,6 +72,8 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 {
 	progress *p = vctx;
 
+	if (p->want_tui && open_tui(p, run_id, pipeline, total))
+		return;
 	if (p->json) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -52,6 +94,8 @@ on_alert(void *vctx, const char *monitor, const char *rule, const char *severity
 {
 	progress *p = vctx;
 
+	if (p->tui)
+		return;   /* the dashboard's alerts pane shows it */
 	if (p->json) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -73,6 +117,10 @@ on_event(void *vctx, const nf_run_event *ev)
 	progress *p = vctx;
 	char dur[32] = "";
 
+	if (p->tui) {
+		nf_tui_run_event(p->tui, ev);   /* drawn at the next tick; nothing once detached */
+		return;
+	}
 	if (p->json) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -141,7 +189,12 @@ on_registered(void *vctx, const char *model, int version, const char *status)
 static void
 on_warning(void *vctx, const char *msg)
 {
-	(void)vctx;
+	progress *p = vctx;
+
+	if (p->tui) {
+		nf_tui_run_warning(p->tui, msg);   /* printed after the screen is gone */
+		return;
+	}
 	fprintf(stderr, "ntflow: warning: %s\n", msg);
 }
 
@@ -163,10 +216,12 @@ cmd_run_exec(int argc, char **argv)
 		{ "no-cache", no_argument, NULL, 'C' },
 		{ "force", required_argument, NULL, 'f' },
 		{ "at", required_argument, NULL, 'A' },
+		{ "screen", required_argument, NULL, 'O' },
+		{ "size", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	nf_run_request req;
-	progress prog = { false, stdout, 0, NF_BUF_INIT };
+	progress prog = { .json = false, .out = stdout, .registered = NF_BUF_INIT };
 	const char **params = NULL, **only = NULL, **force = NULL;
 	size_t nparams = 0, pcap = 0, nonly = 0, ocap = 0, nforce = 0, fcap = 0;
 	nf_diag_list diags = NF_DIAG_LIST_INIT;
@@ -197,7 +252,14 @@ cmd_run_exec(int argc, char **argv)
 		case 'f': NF_PUSH(force, nforce, fcap, optarg); break;
 		case 'A': req.at = optarg; break;
 		case 'n': req.dry_run = true; break;
-		case 'T': break;  /* the dashboard is not built yet: plain lines always */
+		case 'T': prog.no_tui = true; break;
+		case 'O': prog.tui_opts.screen = optarg; break;
+		case 'Z':
+			if (nf_tui_parse_size(optarg, &prog.tui_opts.cols, &prog.tui_opts.rows) < 0) {
+				nf_cmd_error("%s", nf_error_last());
+				goto done;
+			}
+			break;
 		case 'J': prog.json = true; break;
 		case 'S': req.state_dir = optarg; break;
 		case 'R':
@@ -231,9 +293,22 @@ cmd_run_exec(int argc, char **argv)
 	req.on_warning = on_warning;
 	req.on_registered = on_registered;
 	req.ctx = &prog;
+	prog.req = &req;
 	prog.started_ms = nf_now_monotonic_ms();
+	/* The dashboard on a terminal (or drawn into --screen FILE), unless asked for lines. */
+	prog.want_tui = !prog.json && !prog.no_tui && !req.dry_run && (prog.tui_opts.screen || nf_tui_wanted());
+	if (prog.want_tui) {
+		req.on_tick = on_tick;
+		req.tick_ms = 100;
+		req.wake_fd = prog.tui_opts.screen ? -1 : STDIN_FILENO;
+	}
 
 	err = nf_run_execute(&req, &status, &run_id, &diags);
+	if (prog.tui) {
+		/* "finished — q to exit", then the terminal back, then the summary below. */
+		nf_tui_run_finished(prog.tui, status);
+		nf_tui_end(prog.tui);
+	}
 	nf_diag_print(&diags, stderr);
 	if (err < 0 && run_id == 0) {
 		if (diags.n == 0)
@@ -258,6 +333,8 @@ cmd_run_exec(int argc, char **argv)
 			cJSON_AddNumberToObject(o, "run", (double)run_id);
 			cJSON_AddStringToObject(o, "status", nf_run_status_name(status));
 			print_json_line(stdout, o);
+		} else if (prog.tui) {
+			nf_tui_print_summary(prog.tui, stdout);   /* stays in the scroll-back */
 		} else {
 			printf("run %lld %s in %s%s%s (ntflow show %lld for details)\n", (long long)run_id,
 			       nf_run_status_name(status), dur, prog.registered.len ? ": " : "",
@@ -266,6 +343,7 @@ cmd_run_exec(int argc, char **argv)
 	}
 	rc = nf_run_status_exit_code(status);
 done:
+	nf_tui_free(prog.tui);
 	nf_buf_release(&prog.registered);
 	nf_diag_list_release(&diags);
 	free(params);
@@ -278,7 +356,7 @@ const nf_cmd nf_cmd_run = {
 	.name = "run",
 	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date YYYY-MM-DD] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
-		 "           [--dry-run] [--no-tui] [--json] [--state DIR]",
+		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--screen FILE [--size COLSxROWS]]",
 	.summary = "Run a pipeline: stages in parallel, with retries, timeouts and a record of everything.",
 	.help =
 	"Options:\n"
@@ -299,6 +377,8 @@ const nf_cmd nf_cmd_run = {
 	"                        checkout under .ntflow/worktrees/, with the same cache\n"
 	"  -n, --dry-run         print what would run, in order, and run nothing\n"
 	"      --no-tui          plain progress lines (the default without a terminal)\n"
+	"      --screen FILE     draw the dashboard into FILE (a file or terminal device) as\n"
+	"                        a terminal of --size COLSxROWS (default 100x30): for tests\n"
 	"      --json            one JSON object per state change, then a summary object\n"
 	"      --state DIR       the state directory (default: NTFLOW_STATE, else .ntflow/\n"
 	"                        at the root of the git repository holding FILE)\n"

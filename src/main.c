@@ -10,9 +10,9 @@ extern const nf_cmd nf_cmd_help_entry;
 
 const nf_cmd *const nf_commands[] = {
 	&nf_cmd_run,
+	&nf_cmd_dash,
 	&nf_cmd_runs,
 	&nf_cmd_show,
-	&nf_cmd_registry,
 	&nf_cmd_registry,
 	&nf_cmd_logs,
 	&nf_cmd_why,

@@ -1,0 +1,213 @@
+/* tui/logview.c: a whole log in a scrollable screen (PgUp/PgDn, g/G, / search, n/N), that
+ * follows the file's end while it grows and the view is at the bottom, like `less +F`. */
+#include "config.h"
+#include "logview.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOGVIEW_MAX_BYTES (8 << 20)   /* the last 8 MiB of a huge log */
+
+void
+nf_logview_release(nf_logview *lv)
+{
+	for (size_t i = 0; i < lv->nlines; i++)
+		free(lv->lines[i]);
+	free(lv->lines);
+	free(lv->path);
+	free(lv->title);
+	memset(lv, 0, sizeof(*lv));
+}
+
+static void
+lines_clear(nf_logview *lv)
+{
+	for (size_t i = 0; i < lv->nlines; i++)
+		free(lv->lines[i]);
+	lv->nlines = 0;
+}
+
+/* Reads the file again when it changed; true when it did. */
+static bool
+reload(nf_logview *lv)
+{
+	struct stat sb;
+	char *buf;
+	off_t from;
+	ssize_t got;
+	int fd;
+
+	if (!lv->path || stat(lv->path, &sb) < 0) {
+		if (lv->size != -1) {
+			lines_clear(lv);
+			lv->size = -1;
+			return true;
+		}
+		return false;
+	}
+	if (sb.st_size == lv->size && sb.st_mtim.tv_sec == lv->mtime.tv_sec && sb.st_mtim.tv_nsec == lv->mtime.tv_nsec)
+		return false;
+	lv->size = sb.st_size;
+	lv->mtime = sb.st_mtim;
+	lines_clear(lv);
+	if ((fd = open(lv->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	from = sb.st_size > LOGVIEW_MAX_BYTES ? sb.st_size - LOGVIEW_MAX_BYTES : 0;
+	lv->truncated = from > 0;
+	buf = xmalloc((size_t)(sb.st_size - from) + 1);
+	got = pread(fd, buf, (size_t)(sb.st_size - from), from);
+	close(fd);
+	if (got > 0) {
+		char *p = buf, *end = buf + got;
+
+		*end = '\0';
+		while (p < end) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			char *e = nl ? nl : end, *cr;
+
+			*e = '\0';
+			if ((cr = strrchr(p, '\r')) && cr[1])
+				p = cr + 1;
+			else if (cr)
+				*cr = '\0';
+			NF_PUSH(lv->lines, lv->nlines, lv->cap, xstrdup(p));
+			p = e + 1;
+		}
+	}
+	free(buf);
+	return true;
+}
+
+void
+nf_logview_open(nf_logview *lv, const char *path, const char *title, int rows)
+{
+	nf_logview_release(lv);
+	lv->path = path ? xstrdup(path) : NULL;
+	lv->title = xstrdup(title);
+	lv->size = -2;
+	lv->follow = true;
+	lv->match = -1;
+	reload(lv);
+	lv->top = lv->nlines > (size_t)rows ? lv->nlines - (size_t)rows : 0;
+}
+
+bool
+nf_logview_poll(nf_logview *lv, int rows)
+{
+	if (!reload(lv))
+		return false;
+	if (lv->follow)
+		lv->top = lv->nlines > (size_t)rows ? lv->nlines - (size_t)rows : 0;
+	if (lv->top > lv->nlines)
+		lv->top = lv->nlines;
+	return true;
+}
+
+void
+nf_logview_draw(nf_logview *lv, WINDOW *w, int rows, int cols, const char *footer)
+{
+	int body = rows - 2;
+	size_t last;
+
+	werase(w);
+	wattrset(w, A_REVERSE);
+	mvwhline(w, 0, 0, ' ', cols);
+	last = lv->top + (size_t)body < lv->nlines ? lv->top + (size_t)body : lv->nlines;
+	nf_draw_printf(w, 0, 0, cols, " %s  lines %zu-%zu of %zu%s%s", lv->title, lv->nlines ? lv->top + 1 : 0,
+		       last, lv->nlines, lv->follow ? "  [following]" : "", lv->truncated ? "  (start cut)" : "");
+	wattrset(w, A_NORMAL);
+	if (lv->size == -1)
+		nf_draw_text(w, 1, 1, cols - 1, "(no log file)");
+	for (int r = 0; r < body && lv->top + (size_t)r < lv->nlines; r++) {
+		const char *line = lv->lines[lv->top + (size_t)r];
+
+		nf_draw_text(w, r + 1, 0, cols, line);
+		if ((ssize_t)(lv->top + (size_t)r) == lv->match)
+			mvwchgat(w, r + 1, 0, cols, A_REVERSE, 0, NULL);
+	}
+	wattrset(w, nf_draw_attr(NF_C_DIM));
+	mvwhline(w, rows - 1, 0, ' ', cols);
+	nf_draw_text(w, rows - 1, 0, cols, footer);
+	wattrset(w, A_NORMAL);
+}
+
+/* Looks for lv->search from line `from` in direction dir; true when found. */
+static bool
+find(nf_logview *lv, ssize_t from, int dir, int rows)
+{
+	for (ssize_t i = from; lv->search[0] && i >= 0 && (size_t)i < lv->nlines; i += dir) {
+		if (strcasestr(lv->lines[i], lv->search)) {
+			lv->match = i;
+			if ((size_t)i < lv->top || (size_t)i >= lv->top + (size_t)(rows - 2))
+				lv->top = (size_t)i > (size_t)(rows - 2) / 2 ? (size_t)i - (size_t)(rows - 2) / 2 : 0;
+			lv->follow = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+nf_logview_search(nf_logview *lv, const char *text, int rows)
+{
+	snprintf(lv->search, sizeof(lv->search), "%s", text);
+	return find(lv, lv->match >= 0 ? lv->match : (ssize_t)lv->top, 1, rows);
+}
+
+int
+nf_logview_on_key(nf_logview *lv, int key, int rows)
+{
+	size_t body = rows > 2 ? (size_t)rows - 2 : 1;
+	size_t max_top = lv->nlines > body ? lv->nlines - body : 0;
+
+	switch (key) {
+	case 'q':
+	case 27:
+	case KEY_LEFT:
+		return NF_LOGVIEW_CLOSE;
+	case '/':
+		return NF_LOGVIEW_SEARCH;
+	case 'n':
+	case 'N':
+		if (!lv->search[0] || !find(lv, lv->match + (key == 'n' ? 1 : -1), key == 'n' ? 1 : -1, rows))
+			return NF_LOGVIEW_NOMATCH;
+		return NF_LOGVIEW_OK;
+	case 'j':
+	case KEY_DOWN:
+	case '\n':
+		if (lv->top < max_top)
+			lv->top++;
+		break;
+	case 'k':
+	case KEY_UP:
+		if (lv->top > 0)
+			lv->top--;
+		break;
+	case KEY_NPAGE:
+	case ' ':
+	case 'f':
+		lv->top = lv->top + body < max_top ? lv->top + body : max_top;
+		break;
+	case KEY_PPAGE:
+	case 'b':
+		lv->top = lv->top > body ? lv->top - body : 0;
+		break;
+	case 'g':
+	case KEY_HOME:
+		lv->top = 0;
+		break;
+	case 'G':
+	case KEY_END:
+		lv->top = max_top;
+		break;
+	default:
+		return NF_LOGVIEW_UNUSED;
+	}
+	/* At the bottom it follows the file again; anywhere else it stays put. */
+	lv->follow = lv->top >= max_top;
+	return NF_LOGVIEW_OK;
+}

@@ -1,0 +1,143 @@
+/* tui/pane-registry.c: the pipeline's model versions, newest first: version, status, key
+ * metrics and age, the one this run registered highlighted. */
+#include "config.h"
+#include "tui-internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static attr_t
+status_attr(const char *s)
+{
+	if (!s)
+		return A_NORMAL;
+	if (strcmp(s, "production") == 0)
+		return nf_draw_attr(NF_C_OK) | A_BOLD;
+	if (strcmp(s, "candidate") == 0)
+		return nf_draw_attr(NF_C_RUN);
+	if (strcmp(s, "corrupt") == 0)
+		return nf_draw_attr(NF_C_FAIL);
+	return nf_draw_attr(NF_C_DIM);
+}
+
+static bool
+several_models(const nf_view *v)
+{
+	for (size_t i = 1; i < v->nversions; i++)
+		if (strcmp(v->versions[i].model, v->versions[0].model) != 0)
+			return true;
+	return false;
+}
+
+static void
+registry_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
+{
+	const nf_vversion *mine = NULL, *prod = NULL;
+
+	(void)p;
+	for (size_t i = 0; i < v->nversions; i++) {
+		if (!mine && v->versions[i].run_id == v->run_id)
+			mine = &v->versions[i];
+		if (!prod && v->versions[i].status && strcmp(v->versions[i].status, "production") == 0)
+			prod = &v->versions[i];
+	}
+	if (mine)
+		snprintf(buf, size, "registry: %s v%d %s (this run)", mine->model, mine->version, mine->status);
+	else if (prod)
+		snprintf(buf, size, "registry: %s v%d in production", prod->model, prod->version);
+	else if (v->nversions)
+		snprintf(buf, size, "registry: %zu version%s, none in production", v->nversions,
+			 v->nversions == 1 ? "" : "s");
+	else
+		snprintf(buf, size, "registry: no versions");
+}
+
+static void
+registry_draw(nf_pane *p, const nf_view *v, WINDOW *w)
+{
+	int64_t now = nf_now_realtime_ms();
+	bool models = several_models(v);
+	char title[160], ver[96], age[32];
+	int body = p->h - 1, vw = models ? 18 : 5;
+
+	registry_summary(p, v, title, sizeof(title));
+	nf_draw_title(w, 0, p->w, title, p->focused);
+	if (v->nversions == 0) {
+		wattrset(w, nf_draw_attr(NF_C_DIM));
+		nf_draw_text(w, 1, 2, p->w - 2, v->registry_known ? "no model registered by this pipeline yet"
+			     : "no registry in this state database");
+		wattrset(w, A_NORMAL);
+		return;
+	}
+	if (v->reg_sel < (size_t)p->top)
+		p->top = (int)v->reg_sel;
+	if (body > 0 && v->reg_sel >= (size_t)(p->top + body))
+		p->top = (int)v->reg_sel - body + 1;
+	for (int r = 0; r < body && (size_t)(p->top + r) < v->nversions; r++) {
+		const nf_vversion *m = &v->versions[p->top + r];
+		bool mine = m->run_id == v->run_id;
+		int x = 0, y = r + 1;
+
+		if (models)
+			snprintf(ver, sizeof(ver), "%s v%d", m->model, m->version);
+		else
+			snprintf(ver, sizeof(ver), "v%d", m->version);
+		nf_draw_text(w, y, x, 1, mine ? nf_draw_sym("\xe2\x96\xb6", ">") : " ");
+		x += 2;
+		wattrset(w, mine ? A_BOLD : A_NORMAL);
+		nf_draw_text(w, y, x, vw, ver);
+		x += vw + 1;
+		wattrset(w, status_attr(m->status));
+		nf_draw_text(w, y, x, 11, m->status ? m->status : "");
+		x += 12;
+		wattrset(w, A_NORMAL);
+		nf_draw_age(age, sizeof(age), now - m->created_ms);
+		{
+			int aw = (int)strlen(age) + (mine ? 10 : 0), mw = p->w - x - aw - 2;
+
+			nf_draw_text(w, y, x, mw, m->metrics ? m->metrics : "");
+			wattrset(w, nf_draw_attr(NF_C_DIM));
+			nf_draw_printf(w, y, p->w - aw - 1, aw + 1, " %s%s", age, mine ? " this run" : "");
+			wattrset(w, A_NORMAL);
+		}
+		if (mine)
+			mvwchgat(w, y, 0, 2 + vw, A_BOLD, 0, NULL);
+		if (p->focused && (size_t)(p->top + r) == v->reg_sel)
+			mvwchgat(w, y, 0, p->w, A_REVERSE, 0, NULL);
+	}
+}
+
+static bool
+registry_on_key(nf_pane *p, nf_view *v, int key)
+{
+	(void)p;
+	if (key == 'j' || key == KEY_DOWN) {
+		if (v->reg_sel + 1 < v->nversions)
+			v->reg_sel++;
+		return true;
+	}
+	if (key == 'k' || key == KEY_UP) {
+		if (v->reg_sel > 0)
+			v->reg_sel--;
+		return true;
+	}
+	return false;
+}
+
+static int
+registry_want(const nf_pane *p, const nf_view *v)
+{
+	(void)p;
+	return v->nversions ? (int)(v->nversions < 8 ? v->nversions : 8) + 1 : 1;
+}
+
+const nf_pane_ops nf_pane_registry = {
+	.title = "registry",
+	.draw = registry_draw,
+	.summary = registry_summary,
+	.on_key = registry_on_key,
+	.want_rows = registry_want,
+	.deps = NF_V_REG | NF_V_CLOCK,
+	.min_rows = 2,
+	.focusable = true,
+};

@@ -1,0 +1,335 @@
+/* tui/pane-stages.c: one row per node (matrix instances grouped under their stage, which
+ * folds): state, attempt, elapsed or final time, a bar on the run's common time axis (a
+ * Gantt chart), and what else matters: the usual duration, the cache hit, the back-off
+ * countdown or the failure. */
+#include "config.h"
+#include "tui-internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Column widths for a pane width. */
+typedef struct cols {
+	int name, state, att, time, bar, info;
+} cols;
+
+static cols
+columns(int width)
+{
+	cols c;
+	int rest;
+
+	c.name = width >= 120 ? 28 : width >= 90 ? 22 : 16;
+	c.state = 10;
+	c.att = 6;
+	c.time = 7;
+	c.info = width >= 120 ? 26 : width >= 90 ? 20 : 16;
+	rest = width - (2 + c.name + 1 + c.state + c.att + c.time + 1 + c.info);
+	c.bar = rest >= 10 ? rest - 1 : 0;
+	if (!c.bar)
+		c.info += rest > 0 ? rest : 0;
+	return c;
+}
+
+/* The run's time axis: from its start to its end, or to now (or the estimated end) while it
+ * goes on. */
+static void
+axis(const nf_view *v, int64_t now, int64_t *t0, int64_t *t1)
+{
+	int64_t eta;
+
+	*t0 = v->run.started_ms;
+	*t1 = v->run.finished_ms ? v->run.finished_ms : now;
+	if (!v->run.finished_ms && (eta = nf_view_eta(v, now)) > *t1)
+		*t1 = eta;
+	if (*t1 - *t0 < 1000)
+		*t1 = *t0 + 1000;
+	*t1 += (*t1 - *t0) / 40;   /* a little room on the right */
+}
+
+static void
+info_text(char *out, size_t size, const nf_vnode *n, int64_t now)
+{
+	char d[32];
+
+	out[0] = '\0';
+	switch (n->state) {
+	case NF_ST_CACHED:
+		if (n->reused_run)
+			snprintf(out, size, "cached (run %lld)", (long long)n->reused_run);
+		else
+			snprintf(out, size, "cached");
+		return;
+	case NF_ST_RETRYING:
+		if (n->retry_at_ms > now) {
+			nf_draw_duration(d, sizeof(d), ((n->retry_at_ms - now) + 999) / 1000 * 1000);
+			snprintf(out, size, "back-off %s", d);
+		} else {
+			snprintf(out, size, "back-off%s%s", n->reason ? ": " : "", n->reason ? n->reason : "");
+		}
+		return;
+	case NF_ST_FAILED:
+	case NF_ST_TIMED_OUT:
+	case NF_ST_SKIPPED:
+	case NF_ST_CANCELLED:
+	case NF_ST_REJECTED:
+		if (n->reason)
+			snprintf(out, size, "%s", n->reason);
+		return;
+	default:
+		if (n->median_ms >= 0) {
+			nf_draw_duration(d, sizeof(d), n->median_ms);
+			snprintf(out, size, "usually %s", d);
+		}
+		return;
+	}
+}
+
+static void
+time_text(char *out, size_t size, const nf_vnode *n, int64_t now)
+{
+	out[0] = '\0';
+	if (n->state == NF_ST_RUNNING && n->attempt_ms) {
+		/* Whole seconds while it runs: the column changes once a second, not ten times. */
+		int64_t s = (now - n->attempt_ms) / 1000;
+
+		if (s < 60)
+			snprintf(out, size, "%llds", (long long)(s < 0 ? 0 : s));
+		else
+			nf_draw_duration(out, size, s * 1000);
+	} else if (nf_state_is_final(n->state) && n->state != NF_ST_CACHED && n->wall_ms > 0) {
+		nf_draw_duration(out, size, n->wall_ms);
+	} else if (n->state == NF_ST_RETRYING && n->wall_ms > 0) {
+		nf_draw_duration(out, size, n->wall_ms);
+	}
+}
+
+static void
+draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf_vnode *n,
+	  bool indent, int64_t now, int64_t t0, int64_t t1)
+{
+	char buf[160];
+	int x = 0;
+
+	wattrset(w, nf_draw_state_attr(n->state));
+	nf_draw_text(w, y, x, 1, nf_draw_state_symbol(n->state));
+	wattrset(w, A_NORMAL);
+	x += 2;
+	if (indent) {
+		/* An instance: its matrix values are the interesting part of its name. */
+		const char *br = strchr(n->name, '[');
+
+		nf_draw_printf(w, y, x, c->name, "  %s", br ? br : n->name);
+	} else {
+		nf_draw_text(w, y, x, c->name, n->name);
+	}
+	x += c->name + 1;
+	wattrset(w, nf_draw_state_attr(n->state));
+	nf_draw_text(w, y, x, c->state, nf_state_name(n->state));
+	wattrset(w, A_NORMAL);
+	x += c->state;
+	if (n->state == NF_ST_CACHED || n->state == NF_ST_SKIPPED)
+		buf[0] = '\0';   /* nothing ran */
+	else if (n->attempt > 0 && n->max_attempts > 1)
+		snprintf(buf, sizeof(buf), "%d/%d", n->attempt, n->max_attempts);
+	else if (n->attempt > 0)
+		snprintf(buf, sizeof(buf), "%d", n->attempt);
+	else
+		buf[0] = '\0';
+	nf_draw_text(w, y, x, c->att - 1, buf);
+	x += c->att;
+	time_text(buf, sizeof(buf), n, now);
+	nf_draw_printf(w, y, x, c->time, "%6s", buf);
+	x += c->time + 1;
+	if (c->bar > 0) {
+		int64_t to = n->finished_ms ? n->finished_ms : nf_state_active(n->state) ? now : 0;
+
+		if (n->started_ms && to)
+			nf_draw_bar(w, y, x, c->bar, t0, t1, n->started_ms, to, nf_draw_state_attr(n->state));
+		x += c->bar + 1;
+	}
+	info_text(buf, sizeof(buf), n, now);
+	if (n->state == NF_ST_FAILED || n->state == NF_ST_TIMED_OUT)
+		wattrset(w, nf_draw_attr(NF_C_FAIL));
+	else
+		wattrset(w, nf_draw_attr(NF_C_DIM));
+	nf_draw_text(w, y, x, width - x, buf);
+	wattrset(w, A_NORMAL);
+	(void)v;
+}
+
+/* A folded or open matrix stage: the state of the group is its worst or busiest member. */
+static void
+draw_group(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf_vgroup *g)
+{
+	size_t count[NF_ST__COUNT] = { 0 };
+	nf_state st = NF_ST_SUCCEEDED;
+	nf_buf b = NF_BUF_INIT;
+	int x = 0;
+
+	for (size_t i = g->first; i < g->first + g->count; i++)
+		count[v->nodes[i].state]++;
+	if (count[NF_ST_FAILED] || count[NF_ST_TIMED_OUT])
+		st = NF_ST_FAILED;
+	else if (count[NF_ST_RUNNING])
+		st = NF_ST_RUNNING;
+	else if (count[NF_ST_RETRYING])
+		st = NF_ST_RETRYING;
+	else if (count[NF_ST_WAITING] || count[NF_ST_READY])
+		st = count[NF_ST_WAITING] == g->count ? NF_ST_WAITING : NF_ST_READY;
+	else if (count[NF_ST_CACHED] == g->count)
+		st = NF_ST_CACHED;
+	else if (count[NF_ST_SKIPPED] == g->count)
+		st = NF_ST_SKIPPED;
+	else if (count[NF_ST_CANCELLED])
+		st = NF_ST_CANCELLED;
+	wattrset(w, nf_draw_state_attr(st));
+	nf_draw_text(w, y, x, 1, nf_draw_state_symbol(st));
+	wattrset(w, A_NORMAL);
+	x += 2;
+	nf_draw_printf(w, y, x, c->name, "%s %s (%zu)", g->expanded ? nf_draw_sym("\xe2\x96\xbe", "-")
+		       : nf_draw_sym("\xe2\x96\xb8", "+"), g->stage, g->count);
+	x += c->name + 1;
+	wattrset(w, nf_draw_state_attr(st));
+	nf_draw_text(w, y, x, c->state, nf_state_name(st));
+	wattrset(w, A_NORMAL);
+	x += c->state + c->att + c->time + 1 + (c->bar ? c->bar + 1 : 0);
+	for (int s = 0; s < NF_ST__COUNT; s++)
+		if (count[s])
+			nf_buf_printf(&b, "%s%zu %s", b.len ? ", " : "", count[s], nf_state_name((nf_state)s));
+	wattrset(w, nf_draw_attr(NF_C_DIM));
+	nf_draw_text(w, y, x, width - x, nf_buf_cstr(&b));
+	wattrset(w, A_NORMAL);
+	nf_buf_release(&b);
+}
+
+static void
+stages_draw(nf_pane *p, const nf_view *v, WINDOW *w)
+{
+	int64_t now = nf_now_realtime_ms(), t0 = 0, t1 = 1;
+	int body = p->h - 1;
+	cols c = columns(p->w);
+	char title[128];
+
+	snprintf(title, sizeof(title), "stages %zu/%zu%s%s%s", v->ndone, v->nnodes,
+		 v->filter[0] ? "  filter: " : "", v->filter, v->sel_auto ? "" : "");
+	nf_draw_title(w, 0, p->w, title, p->focused);
+	if (!v->have_run || body <= 0)
+		return;
+	axis(v, now, &t0, &t1);
+	if (c.bar > 0 && p->w > 40) {
+		/* The axis' end on the title line, above the bars. */
+		char d[32];
+		int bx = 2 + c.name + 1 + c.state + c.att + c.time + 1;
+
+		nf_draw_duration(d, sizeof(d), t1 - t0);
+		wattrset(w, nf_draw_attr(NF_C_DIM));
+		if (bx + c.bar - (int)strlen(d) > bx + 4)
+			nf_draw_printf(w, 0, bx + c.bar - (int)strlen(d) - 1, (int)strlen(d) + 2, " %s ", d);
+		wattrset(w, A_NORMAL);
+	}
+	/* Keep the selection in sight. */
+	if (v->sel < (size_t)p->top)
+		p->top = (int)v->sel;
+	if (v->sel >= (size_t)p->top + (size_t)body)
+		p->top = (int)(v->sel - (size_t)body + 1);
+	if (p->top > 0 && (size_t)p->top + (size_t)body > v->nrows)
+		p->top = v->nrows > (size_t)body ? (int)(v->nrows - (size_t)body) : 0;
+	for (int r = 0; r < body && (size_t)(p->top + r) < v->nrows; r++) {
+		const nf_vrow *row = &v->rows[p->top + r];
+		bool selected = (size_t)(p->top + r) == v->sel;
+
+		if (row->node < 0)
+			draw_group(w, r + 1, p->w, &c, v, &v->groups[row->group]);
+		else
+			draw_node(w, r + 1, p->w, &c, v, &v->nodes[row->node],
+				  v->nodes[row->node].instance != NULL && v->groups[row->group].count > 1, now, t0, t1);
+		if (selected)
+			mvwchgat(w, r + 1, 0, p->w, A_REVERSE, 0, NULL);
+	}
+	if (v->nrows == 0 && v->filter[0])
+		nf_draw_printf(w, 1, 2, p->w - 2, "no node matches '%s' (Esc clears the filter)", v->filter);
+}
+
+static void
+stages_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
+{
+	(void)p;
+	snprintf(buf, size, "stages %zu/%zu", v->ndone, v->nnodes);
+}
+
+static bool
+stages_on_key(nf_pane *p, nf_view *v, int key)
+{
+	int page = p->h > 2 ? p->h - 2 : 1;
+	size_t old = v->sel;
+	nf_vgroup *g;
+
+	if (v->nrows == 0)
+		return false;
+	switch (key) {
+	case 'j':
+	case KEY_DOWN:
+		if (v->sel + 1 < v->nrows)
+			v->sel++;
+		break;
+	case 'k':
+	case KEY_UP:
+		if (v->sel > 0)
+			v->sel--;
+		break;
+	case KEY_NPAGE:
+		v->sel = v->sel + (size_t)page < v->nrows ? v->sel + (size_t)page : v->nrows - 1;
+		break;
+	case KEY_PPAGE:
+		v->sel = v->sel > (size_t)page ? v->sel - (size_t)page : 0;
+		break;
+	case 'g':
+	case KEY_HOME:
+		v->sel = 0;
+		break;
+	case 'G':
+	case KEY_END:
+		v->sel = v->nrows - 1;
+		break;
+	case ' ':
+	case 'l':
+	case 'h':
+	case KEY_RIGHT:
+	case KEY_LEFT:
+		g = &v->groups[v->rows[v->sel].group];
+		if (g->count < 2)
+			return false;
+		g->expanded = key == ' ' ? !g->expanded : (key == 'l' || key == KEY_RIGHT);
+		/* Folding from an instance: land on its group's line. */
+		if (!g->expanded)
+			while (v->sel > 0 && v->rows[v->sel].node >= 0 && v->rows[v->sel].group == v->rows[v->sel - 1].group)
+				v->sel--;
+		nf_view_rows(v);
+		v->sel_auto = false;
+		return true;
+	default:
+		return false;
+	}
+	v->sel_auto = false;
+	(void)old;
+	return true;
+}
+
+static int
+stages_want(const nf_pane *p, const nf_view *v)
+{
+	(void)p;
+	return (int)(v->nrows < 200 ? v->nrows : 200) + 1;
+}
+
+const nf_pane_ops nf_pane_stages = {
+	.title = "stages",
+	.draw = stages_draw,
+	.summary = stages_summary,
+	.on_key = stages_on_key,
+	.want_rows = stages_want,
+	.deps = NF_V_RUN | NF_V_NODES | NF_V_ROWS | NF_V_CLOCK,
+	.min_rows = 3,
+	.focusable = true,
+};

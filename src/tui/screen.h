@@ -1,0 +1,50 @@
+/* tui/screen.h: the dashboard itself, shared by tui.c (the screen and the loop) and live.c
+ * (the callbacks of `ntflow run` and the summary). */
+#ifndef NTFLOW_TUI_SCREEN_H
+#define NTFLOW_TUI_SCREEN_H
+
+#include "logview.h"
+
+enum { P_HEADER, P_STAGES, P_GATE, P_REGISTRY, P_ALERTS, P_LOG, P__COUNT };
+enum { MODE_MAIN, MODE_LOG, MODE_HELP };
+enum { PROMPT_NONE, PROMPT_QUIT, PROMPT_CANCEL, PROMPT_FILTER, PROMPT_SEARCH };
+
+struct nf_tui {
+	nf_tui_opts opts;
+	nf_view v;
+	SCREEN *scr;
+	FILE *out, *in;              /* --screen: the file drawn into, /dev/null for keys */
+	bool on;                     /* curses holds the terminal */
+	bool interactive;            /* keys come from the terminal */
+	nf_pane panes[P__COUNT];
+	size_t focus;                /* index in panes */
+	bool wide;                   /* two columns */
+	WINDOW *footer;
+	char footer_text[256];       /* as last drawn */
+	WINDOW *full;                /* the log view and the help */
+	int mode;
+	bool full_dirty, sep_dirty, relayout;
+	nf_logview lv;
+	int prompt;
+	char input[64];
+	size_t ninput;
+	char saved_filter[64];
+	char *prompt_node;
+	unsigned pending;            /* NF_V_* not yet drawn */
+	int64_t last_frame, next_poll, last_sec;
+	int frames;
+	bool quit, detached, finished;
+	nf_run_status final_status;
+	nf_run_ctl *ctl;             /* during a tick of the run */
+	char **warnings;
+	size_t nwarnings, wcap;
+};
+
+/* tui.c, for live.c */
+void nf_tui__tick(nf_tui *t, nf_run_ctl *ctl);
+void nf_tui__first_frame(nf_tui *t);
+int nf_tui__wait_quit(nf_tui *t);
+/* live.c, for nf_tui_free */
+void nf_tui__free_warnings(nf_tui *t);
+
+#endif

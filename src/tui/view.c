@@ -1,0 +1,1120 @@
+/* view.c: the dashboard's view model: one run as the panes see it, read from the state
+ * database (cheaply: PRAGMA data_version says whether anything was committed since the
+ * last look) and, inside `ntflow run`, updated by the run's events as they happen. */
+#include "config.h"
+#include "tui-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/dag.h"
+#include "ntflow/gov.h"
+
+#define HISTORY_RUNS 10          /* runs a median looks back over */
+#define SPARK_RUNS 30
+#define LOG_TAIL_BYTES 65536
+#define GOV_MS 2000             /* the governance panes, at most this often while a run changes */
+
+bool
+nf_state_active(nf_state s)
+{
+	return s == NF_ST_RUNNING || s == NF_ST_RETRYING || s == NF_ST_READY;
+}
+
+void
+nf_view_message(nf_view *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->message, sizeof(v->message), fmt, ap);
+	va_end(ap);
+	v->message_until = nf_now_monotonic_ms() + 5000;
+}
+
+static sqlite3 *
+db_of(nf_view *v)
+{
+	return nf_store_db(v->st);
+}
+
+/* Prepares sql; NULL (and nothing else) when it does not, e.g. a table an older schema lacks. */
+static sqlite3_stmt *
+prep(nf_view *v, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_prepare_v2(db_of(v), sql, -1, &q, NULL) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		return NULL;
+	}
+	return q;
+}
+
+static bool
+table_exists(nf_view *v, const char *name)
+{
+	sqlite3_stmt *q = prep(v, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+	bool yes = false;
+
+	if (!q)
+		return false;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	yes = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return yes;
+}
+
+static char *
+col_dup(sqlite3_stmt *q, int col)
+{
+	const unsigned char *s = sqlite3_column_text(q, col);
+
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+static nf_state
+state_parse(const char *s)
+{
+	for (int i = 0; s && i < NF_ST__COUNT; i++)
+		if (strcmp(nf_state_name((nf_state)i), s) == 0)
+			return (nf_state)i;
+	return NF_ST_WAITING;
+}
+
+static int64_t
+data_version(nf_view *v)
+{
+	sqlite3_stmt *q = prep(v, "PRAGMA data_version");
+	int64_t dv = -1;
+
+	if (q && sqlite3_step(q) == SQLITE_ROW)
+		dv = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return dv;
+}
+
+/* ---- nodes ---- */
+
+static void
+nodes_free(nf_view *v)
+{
+	for (size_t i = 0; i < v->nnodes; i++) {
+		nf_vnode *n = &v->nodes[i];
+
+		free(n->name);
+		free(n->stage);
+		free(n->instance);
+		free(n->kind);
+		free(n->reason);
+		free(n->log_path);
+	}
+	free(v->nodes);
+	v->nodes = NULL;
+	v->nnodes = 0;
+	free(v->groups);
+	v->groups = NULL;
+	v->ngroups = 0;
+	nf_strmap_free(v->by_name);
+	v->by_name = NULL;
+	v->nrows = 0;
+}
+
+static void
+set_str(char **dst, const char *src)
+{
+	if (src && *dst && strcmp(*dst, src) == 0)
+		return;
+	free(*dst);
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+static int
+stage_max(const nf_view *v, const char *stage)
+{
+	for (size_t i = 0; i < v->nstage_max; i++)
+		if (strcmp(v->stage_names[i], stage) == 0)
+			return v->stage_max[i];
+	return 0;
+}
+
+/* Groups consecutive nodes of one stage (matrix instances are listed together). */
+static void
+build_groups(nf_view *v)
+{
+	size_t cap = 0;
+
+	free(v->groups);
+	v->groups = NULL;
+	v->ngroups = 0;
+	for (size_t i = 0; i < v->nnodes; i++) {
+		nf_vnode *n = &v->nodes[i];
+
+		if (v->ngroups && n->instance && strcmp(v->groups[v->ngroups - 1].stage, n->stage) == 0) {
+			v->groups[v->ngroups - 1].count++;
+		} else {
+			nf_vgroup g = { n->stage, i, 1, false };
+
+			NF_PUSH(v->groups, v->ngroups, cap, g);
+		}
+		n->group = v->ngroups - 1;
+	}
+	/* Small matrices open, big ones folded to one line. */
+	for (size_t g = 0; g < v->ngroups; g++)
+		v->groups[g].expanded = v->groups[g].count <= 8;
+}
+
+/* Reads the nodes of the run; rebuilds the list when the set of nodes changed, else
+ * updates in place. Returns NF_V_NODES (and NF_V_ROWS on a rebuild) or 0. */
+static unsigned
+load_nodes(nf_view *v)
+{
+	sqlite3_stmt *q = prep(v,
+		"SELECT n.name, n.stage, n.instance, n.kind, n.state, n.attempts, n.started_ms,"
+		" n.finished_ms, n.reason, n.reused_run, a.wall_ms, a.log_path, a.started_ms"
+		" FROM nodes n LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" WHERE n.run_id = ? ORDER BY n.seq");
+	size_t i = 0;
+	bool rebuild = false;
+	unsigned changed = 0;
+
+	if (!q)
+		return 0;
+	sqlite3_bind_int64(q, 1, v->run_id);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		nf_vnode *n;
+		nf_state st;
+
+		if (!name)
+			continue;
+		if (!rebuild && (i >= v->nnodes || strcmp(v->nodes[i].name, name) != 0)) {
+			/* A different node set: start over from this row. */
+			rebuild = true;
+			for (size_t k = i; k < v->nnodes; k++) {
+				free(v->nodes[k].name);
+				free(v->nodes[k].stage);
+				free(v->nodes[k].instance);
+				free(v->nodes[k].kind);
+				free(v->nodes[k].reason);
+				free(v->nodes[k].log_path);
+			}
+			v->nnodes = i;
+		}
+		if (rebuild) {
+			size_t cap = v->nnodes;
+
+			v->nodes = xgrow(v->nodes, sizeof(*v->nodes), i + 1, &cap);
+			n = &v->nodes[i];
+			memset(n, 0, sizeof(*n));
+			n->name = xstrdup(name);
+			n->stage = col_dup(q, 1);
+			n->instance = col_dup(q, 2);
+			n->kind = col_dup(q, 3);
+			n->median_ms = -1;
+			n->max_attempts = stage_max(v, n->stage ? n->stage : "");
+			if (!n->stage)
+				n->stage = xstrdup(name);
+			if (!n->kind)
+				n->kind = xstrdup("stage");
+			v->nnodes = i + 1;
+		}
+		n = &v->nodes[i];
+		st = state_parse((const char *)sqlite3_column_text(q, 4));
+		if (st != n->state || sqlite3_column_int(q, 5) != n->attempt ||
+		    sqlite3_column_int64(q, 7) != n->finished_ms || sqlite3_column_int64(q, 12) != n->attempt_ms)
+			changed |= NF_V_NODES;
+		n->state = st;
+		n->attempt = sqlite3_column_int(q, 5);
+		n->started_ms = sqlite3_column_int64(q, 6);
+		n->finished_ms = sqlite3_column_int64(q, 7);
+		n->reused_run = sqlite3_column_int64(q, 9);
+		n->wall_ms = sqlite3_column_int64(q, 10);
+		n->attempt_ms = sqlite3_column_int64(q, 12);
+		if (!n->attempt_ms)
+			n->attempt_ms = n->started_ms;
+		set_str(&n->reason, (const char *)sqlite3_column_text(q, 8));
+		set_str(&n->log_path, (const char *)sqlite3_column_text(q, 11));
+		i++;
+	}
+	sqlite3_finalize(q);
+	if (i < v->nnodes) {   /* fewer rows than before: another run */
+		for (size_t k = i; k < v->nnodes; k++) {
+			nf_vnode *n = &v->nodes[k];
+
+			free(n->name);
+			free(n->stage);
+			free(n->instance);
+			free(n->kind);
+			free(n->reason);
+			free(n->log_path);
+		}
+		v->nnodes = i;
+		rebuild = true;
+	}
+	v->ndone = 0;
+	for (size_t k = 0; k < v->nnodes; k++)
+		if (nf_state_is_final(v->nodes[k].state))
+			v->ndone++;
+	if (rebuild) {
+		nf_strmap_free(v->by_name);
+		v->by_name = nf_strmap_new(v->nnodes);
+		for (size_t k = 0; k < v->nnodes; k++)
+			nf_strmap_put(v->by_name, v->nodes[k].name, (void *)(uintptr_t)(k + 1));
+		build_groups(v);
+		nf_view_rows(v);
+		changed |= NF_V_NODES | NF_V_ROWS;
+	}
+	return changed;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Each node's median wall time over the pipeline's recent successful runs. */
+static void
+load_medians(nf_view *v)
+{
+	sqlite3_stmt *q = prep(v,
+		"SELECT n.name, a.wall_ms FROM nodes n"
+		" JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" WHERE n.state = 'succeeded' AND n.run_id IN"
+		"  (SELECT id FROM runs WHERE pipeline = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3)"
+		" ORDER BY n.name");
+	int64_t *walls = NULL;
+	size_t nw = 0, cap = 0;
+	char *cur = NULL;
+
+	for (size_t i = 0; i < v->nnodes; i++)
+		v->nodes[i].median_ms = -1;
+	if (!q || !v->have_run)
+		goto done;
+	sqlite3_bind_text(q, 1, v->run.pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, v->run_id);
+	sqlite3_bind_int(q, 3, HISTORY_RUNS);
+	for (;;) {
+		int rc = sqlite3_step(q);
+		const char *name = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+
+		if (cur && (!name || strcmp(name, cur) != 0)) {
+			void *idx = v->by_name ? nf_strmap_get(v->by_name, cur) : NULL;
+
+			if (idx && nw) {
+				qsort(walls, nw, sizeof(*walls), cmp_i64);
+				v->nodes[(uintptr_t)idx - 1].median_ms = nw % 2 ? walls[nw / 2]
+					: (walls[nw / 2 - 1] + walls[nw / 2]) / 2;
+			}
+			nw = 0;
+			free(cur);
+			cur = NULL;
+		}
+		if (!name)
+			break;
+		if (!cur)
+			cur = xstrdup(name);
+		NF_PUSH(walls, nw, cap, sqlite3_column_int64(q, 1));
+	}
+done:
+	sqlite3_finalize(q);
+	free(cur);
+	free(walls);
+}
+
+/* ---- the DAG file, for what the database does not keep ---- */
+
+static void
+dag_info_free(nf_view *v)
+{
+	for (size_t i = 0; i < v->nstage_max; i++)
+		free(v->stage_names[i]);
+	free(v->stage_names);
+	free(v->stage_max);
+	v->stage_names = NULL;
+	v->stage_max = NULL;
+	v->nstage_max = 0;
+	free(v->monitor_metric);
+	v->monitor_metric = NULL;
+}
+
+/* The first name in an expression ("max_psi > 0.25" -> "max_psi"). */
+static char *
+first_name(const char *expr)
+{
+	const char *p = expr, *s;
+
+	while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
+		p++;
+	s = p;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '_' || *p == '.')
+		p++;
+	return p > s ? xstrndup(s, (size_t)(p - s)) : NULL;
+}
+
+/* Retries per stage and the monitored metric, from the run's DAG file when it is still
+ * where the run found it (relative to the workspace root or to here). */
+static void
+load_dag_info(nf_view *v)
+{
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	nf_dag *dag = NULL;
+	char *path = NULL;
+	size_t cap = 0, mcap = 0;
+
+	dag_info_free(v);
+	if (!v->have_run || !v->run.file || !*v->run.file)
+		return;
+	if (v->run.file[0] != '/' && v->root) {
+		path = xasprintf("%s/%s", v->root, v->run.file);
+		if (access(path, R_OK) != 0) {
+			free(path);
+			path = NULL;
+		}
+	}
+	if (!path)
+		path = xstrdup(v->run.file);
+	if (access(path, R_OK) == 0 && nf_dag_load(&dag, path, &diags) == 0) {
+		for (size_t i = 0; i < dag->nstages; i++) {
+			const nf_stage *s = &dag->stages[i];
+
+			v->stage_max = xgrow(v->stage_max, sizeof(*v->stage_max), v->nstage_max + 1, &mcap);
+			v->stage_max[v->nstage_max] = s->opts.retries + 1;
+			NF_PUSH(v->stage_names, v->nstage_max, cap, xstrdup(s->name));
+			if (!v->monitor_metric && s->kind == NF_MONITOR && s->nalerts > 0)
+				v->monitor_metric = first_name(s->alerts[0].when.text);
+		}
+	}
+	nf_dag_free(dag);
+	nf_diag_list_release(&diags);
+	free(path);
+}
+
+/* ---- gate, registry, alerts ---- */
+
+static void
+crits_free(nf_view *v)
+{
+	for (size_t i = 0; i < v->ncrits; i++) {
+		free(v->crits[i].node);
+		free(v->crits[i].expr);
+		free(v->crits[i].verdict);
+		free(v->crits[i].note);
+	}
+	free(v->crits);
+	v->crits = NULL;
+	v->ncrits = 0;
+}
+
+static unsigned
+load_gate(nf_view *v)
+{
+	nf_gate_result *gates = NULL;
+	size_t ngates = 0, cap = 0;
+
+	crits_free(v);
+	if (nf_gate_list(v->st, v->run_id, &gates, &ngates) == 0) {
+		for (size_t g = 0; g < ngates; g++) {
+			for (size_t i = 0; i < gates[g].n; i++) {
+				const nf_gate_criterion *gc = &gates[g].criteria[i];
+				nf_vcrit c;
+
+				memset(&c, 0, sizeof(c));
+				c.node = xstrdup(gates[g].name);
+				c.expr = xstrdup(gc->expr ? gc->expr : "");
+				c.has_left = gc->has_left;
+				c.left = gc->left;
+				c.has_right = gc->has_right;
+				c.right = gc->right;
+				c.verdict = xstrdup(gc->passed ? "pass" : "fail");
+				c.note = gc->note ? xstrdup(gc->note) : NULL;
+				NF_PUSH(v->crits, v->ncrits, cap, c);
+			}
+		}
+		nf_gate_result_list_free(gates, ngates);
+	}
+	/* The gate nodes themselves say pending, passed or rejected. */
+	v->ngates = v->ngates_done = 0;
+	free(v->gate_name);
+	free(v->gate_reason);
+	v->gate_name = v->gate_reason = NULL;
+	v->gate_state = NF_ST_WAITING;
+	for (size_t i = 0; i < v->nnodes; i++) {
+		const nf_vnode *n = &v->nodes[i];
+
+		if (strcmp(n->kind, "gate") != 0)
+			continue;
+		v->ngates++;
+		if (nf_state_is_final(n->state))
+			v->ngates_done++;
+		v->gate_state = n->state;
+		set_str(&v->gate_name, n->name);
+		set_str(&v->gate_reason, n->reason);
+	}
+	return NF_V_GATE;
+}
+
+static void
+versions_free(nf_view *v)
+{
+	for (size_t i = 0; i < v->nversions; i++) {
+		free(v->versions[i].model);
+		free(v->versions[i].status);
+		free(v->versions[i].metrics);
+	}
+	free(v->versions);
+	v->versions = NULL;
+	v->nversions = 0;
+}
+
+/* "auc 0.934  accuracy 0.912" from a metrics object: the gate's metrics first, then the rest. */
+static char *
+metrics_text(const char *json, const nf_view *v)
+{
+	cJSON *o = json ? cJSON_Parse(json) : NULL, *it;
+	nf_buf b = NF_BUF_INIT;
+	int shown = 0;
+
+	if (!o)
+		return xstrdup("");
+	for (int pass = 0; pass < 2; pass++) {
+		cJSON_ArrayForEach(it, o) {
+			bool in_gate = false;
+
+			if (!cJSON_IsNumber(it) || shown >= 3)
+				continue;
+			for (size_t i = 0; i < v->ncrits && !in_gate; i++) {
+				const char *e = v->crits[i].expr;
+				size_t kl = strlen(it->string);
+
+				in_gate = e && strncmp(e, it->string, kl) == 0 && (e[kl] == ' ' || e[kl] == '<' ||
+					  e[kl] == '>' || e[kl] == '=' || e[kl] == '!');
+			}
+			if (in_gate != (pass == 0))
+				continue;
+			nf_buf_printf(&b, "%s%s %.3g", shown ? "  " : "", it->string, it->valuedouble);
+			shown++;
+		}
+	}
+	cJSON_Delete(o);
+	{
+		char *text = nf_buf_detach(&b);
+
+		return text ? text : xstrdup("");
+	}
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const nf_model_version *x = a, *y = b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms > y->created_ms ? -1 : 1;
+	return x->version > y->version ? -1 : x->version < y->version;
+}
+
+static unsigned
+load_registry(nf_view *v)
+{
+	nf_model_version *all = NULL;
+	size_t n = 0, cap = 0;
+
+	versions_free(v);
+	if (!v->have_run || nf_registry_list(v->st, NULL, &all, &n) < 0)
+		return NF_V_REG;
+	qsort(all, n, sizeof(*all), newest_first);
+	for (size_t i = 0; i < n && v->nversions < 50; i++) {
+		nf_vversion m;
+
+		if (!all[i].pipeline || strcmp(all[i].pipeline, v->run.pipeline) != 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.model = xstrdup(all[i].model);
+		m.version = all[i].version;
+		m.status = xstrdup(all[i].status ? all[i].status : "");
+		m.metrics = metrics_text(all[i].metrics_json, v);
+		m.run_id = all[i].run_id;
+		m.created_ms = all[i].created_ms;
+		NF_PUSH(v->versions, v->nversions, cap, m);
+	}
+	nf_model_version_list_free(all, n);
+	if (v->reg_sel >= v->nversions)
+		v->reg_sel = v->nversions ? v->nversions - 1 : 0;
+	return NF_V_REG;
+}
+
+static void
+alerts_free(nf_view *v)
+{
+	for (size_t i = 0; i < v->nalerts; i++) {
+		free(v->alerts[i].rule);
+		free(v->alerts[i].monitor);
+		free(v->alerts[i].severity);
+		free(v->alerts[i].metric);
+	}
+	free(v->alerts);
+	v->alerts = NULL;
+	v->nalerts = 0;
+}
+
+static const char *
+severity_name(nf_severity s)
+{
+	switch (s) {
+	case NF_SEV_HIGH: return "high";
+	case NF_SEV_MEDIUM: return "medium";
+	case NF_SEV_LOW: return "low";
+	default: return "none";
+	}
+}
+
+static unsigned
+load_alerts(nf_view *v)
+{
+	nf_alert *all = NULL;
+	nf_metric_point *pts = NULL;
+	size_t n = 0, cap = 0, npts = 0, scap = 0;
+	int64_t last_run = -1;
+
+	alerts_free(v);
+	free(v->spark);
+	v->spark = NULL;
+	v->nspark = 0;
+	if (!v->have_run)
+		return NF_V_ALERTS;
+	if (nf_alert_list(v->st, true, &all, &n) == 0) {
+		v->alerts_known = true;
+		for (size_t i = n; i-- > 0 && v->nalerts < 50;) {   /* newest first */
+			const nf_alert *x = &all[i];
+			nf_valert a;
+
+			if (!x->pipeline || strcmp(x->pipeline, v->run.pipeline) != 0)
+				continue;
+			memset(&a, 0, sizeof(a));
+			a.id = x->id;
+			a.run_id = x->run_id;
+			a.at_ms = x->created_ms;
+			a.rule = xstrdup(x->rule ? x->rule : "");
+			a.monitor = xstrdup(x->monitor ? x->monitor : "");
+			a.severity = xstrdup(severity_name(x->severity));
+			a.metric = x->expr ? first_name(x->expr) : NULL;
+			a.has_value = x->has_value;
+			a.value = x->value;
+			a.has_threshold = x->has_threshold;
+			a.threshold = x->threshold;
+			NF_PUSH(v->alerts, v->nalerts, cap, a);
+		}
+		nf_alert_list_free(all, n);
+	}
+	/* The sparkline: the monitored metric (named by the rules, else the newest alert's)
+	 * over the pipeline's recent runs, the largest value of a run. */
+	free(v->spark_metric);
+	v->spark_metric = xstrdup(v->monitor_metric ? v->monitor_metric
+				  : v->nalerts && v->alerts[0].metric ? v->alerts[0].metric : "");
+	if (*v->spark_metric && nf_metric_series(v->st, v->run.pipeline, NULL, v->spark_metric, &pts, &npts) == 0) {
+		for (size_t i = 0; i < npts; i++) {
+			if (pts[i].run_id > v->run_id)
+				break;
+			if (pts[i].run_id != last_run) {
+				NF_PUSH(v->spark, v->nspark, scap, pts[i].value);
+				last_run = pts[i].run_id;
+			} else if (pts[i].value > v->spark[v->nspark - 1]) {
+				v->spark[v->nspark - 1] = pts[i].value;
+			}
+		}
+		nf_metric_point_list_free(pts, npts);
+		if (v->nspark > SPARK_RUNS) {
+			memmove(v->spark, v->spark + v->nspark - SPARK_RUNS, SPARK_RUNS * sizeof(*v->spark));
+			v->nspark = SPARK_RUNS;
+		}
+	}
+	if (v->alert_sel >= v->nalerts)
+		v->alert_sel = v->nalerts ? v->nalerts - 1 : 0;
+	return NF_V_ALERTS;
+}
+
+int
+nf_view_ack_alert(nf_view *v, int64_t id)
+{
+	char *actor = nf_registry_actor();
+	int err = nf_alert_ack(v->st, id, "acknowledged in the dashboard", actor);
+
+	free(actor);
+	return err;
+}
+
+/* ---- loading and polling ---- */
+
+static unsigned load_gov(nf_view *v);
+
+static unsigned
+load_run_row(nf_view *v)
+{
+	nf_run_info r;
+
+	memset(&r, 0, sizeof(r));
+	if (nf_store_run_get(v->st, v->run_id, &r) < 0)
+		return 0;
+	if (v->have_run)
+		nf_run_info_release(&v->run);
+	v->run = r;
+	v->have_run = true;
+	return NF_V_RUN;
+}
+
+unsigned
+nf_view_load_run(nf_view *v, int64_t run_id)
+{
+	unsigned ch;
+
+	nodes_free(v);
+	if (v->have_run)
+		nf_run_info_release(&v->run);
+	v->have_run = false;
+	v->run_id = run_id;
+	v->sel = 0;
+	v->sel_auto = true;
+	free(v->log_node);
+	v->log_node = NULL;
+	if (run_id <= 0)
+		return NF_V_ALL;
+	ch = load_run_row(v);
+	load_dag_info(v);
+	ch |= load_nodes(v);
+	load_medians(v);
+	ch |= load_gov(v);
+	nf_view_autoselect(v);
+	return ch | NF_V_ALL;
+}
+
+/* The gate, the registry and the alerts: at a run's start and end, when a gate or monitor
+ * node changed, and otherwise at most every GOV_MS while things change. */
+static unsigned
+load_gov(nf_view *v)
+{
+	v->gov_stale = false;
+	v->next_gov_ms = nf_now_monotonic_ms() + GOV_MS;
+	return load_gate(v) | load_registry(v) | load_alerts(v);
+}
+
+static bool
+gov_node_changed(const nf_view *v, const nf_state *before)
+{
+	for (size_t i = 0; i < v->nnodes; i++)
+		if (before[i] != v->nodes[i].state && strcmp(v->nodes[i].kind, "stage") != 0)
+			return true;
+	return false;
+}
+
+unsigned
+nf_view_poll(nf_view *v)
+{
+	int64_t dv = data_version(v), last = 0;
+	nf_run_status status = v->run.status;
+	nf_state *before = NULL;
+	size_t nbefore = v->nnodes;
+	unsigned ch = 0;
+
+	if (dv == v->data_version) {
+		if (v->gov_stale && nf_now_monotonic_ms() >= v->next_gov_ms)
+			return load_gov(v);
+		return 0;
+	}
+	v->data_version = dv;
+	if (v->follow && !v->live && nf_store_run_last(v->st, &last) == 0 && last > v->run_id)
+		return nf_view_load_run(v, last);
+	if (v->run_id <= 0)
+		return 0;
+	if (!v->alerts_known)
+		v->alerts_known = table_exists(v, "alerts");
+	ch |= load_run_row(v);
+	if (!v->live) {
+		before = xcalloc(nbefore + 1, sizeof(*before));
+		for (size_t i = 0; i < nbefore; i++)
+			before[i] = v->nodes[i].state;
+		ch |= load_nodes(v);
+	}
+	v->gov_stale = true;
+	if (status != v->run.status || (before && (nbefore != v->nnodes || gov_node_changed(v, before))) ||
+	    nf_now_monotonic_ms() >= v->next_gov_ms)
+		ch |= load_gov(v);
+	free(before);
+	return ch;
+}
+
+void
+nf_view_reload_gov(nf_view *v)
+{
+	v->next_gov_ms = 0;
+	v->gov_stale = true;
+	v->data_version = -1;
+}
+
+int
+nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live)
+{
+	int64_t last = 0;
+	char *slash;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->live = live;
+	v->follow = run_id <= 0 && !live;
+	v->sel_auto = true;
+	v->state_dir = xstrdup(state_dir);
+	v->root = xstrdup(state_dir);
+	if ((slash = strrchr(v->root, '/')) && slash != v->root)
+		*slash = '\0';
+	else
+		strcpy(v->root, ".");
+	{
+		char *path = xasprintf("%s/state.db", state_dir);
+
+		err = nf_store_open(&v->st, path, live);
+		free(path);
+	}
+	if (err < 0)
+		return err;
+	v->registry_known = table_exists(v, "model_versions");
+	v->alerts_known = table_exists(v, "alerts");
+	v->data_version = data_version(v);
+	if (run_id > 0) {
+		nf_run_info probe;
+
+		if ((err = nf_store_run_get(v->st, run_id, &probe)) < 0)
+			return err;
+		nf_run_info_release(&probe);
+	} else if (!live && nf_store_run_last(v->st, &last) == 0) {
+		run_id = last;
+	}
+	if (run_id > 0)
+		nf_view_load_run(v, run_id);
+	return 0;
+}
+
+void
+nf_view_close(nf_view *v)
+{
+	nodes_free(v);
+	free(v->rows);
+	crits_free(v);
+	versions_free(v);
+	alerts_free(v);
+	dag_info_free(v);
+	free(v->spark);
+	free(v->spark_metric);
+	free(v->gate_name);
+	free(v->gate_reason);
+	if (v->have_run)
+		nf_run_info_release(&v->run);
+	for (size_t i = 0; i < v->nlog_lines; i++)
+		free(v->log_lines[i]);
+	free(v->log_lines);
+	free(v->log_path);
+	free(v->log_node);
+	nf_store_close(v->st);
+	free(v->state_dir);
+	free(v->root);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- events of the run in this process ---- */
+
+unsigned
+nf_view_event(nf_view *v, const nf_run_event *ev)
+{
+	void *idx = v->by_name ? nf_strmap_get(v->by_name, ev->node) : NULL;
+	int64_t now = nf_now_realtime_ms();
+	nf_vnode *n;
+	bool was_final;
+
+	if (!idx)
+		return 0;
+	n = &v->nodes[(uintptr_t)idx - 1];
+	was_final = nf_state_is_final(n->state);
+	if (ev->state == NF_ST_RUNNING) {
+		if (!n->started_ms)
+			n->started_ms = now;
+		n->attempt_ms = now;
+		n->finished_ms = 0;
+	}
+	n->state = ev->state;
+	if (ev->attempt > 0)
+		n->attempt = ev->attempt;
+	if (ev->max_attempts > 0) {
+		/* After a retry from the dashboard the attempts go on past the budget. */
+		n->max_attempts = ev->max_attempts;
+		while (n->attempt > n->max_attempts)
+			n->max_attempts += ev->max_attempts;
+	}
+	if (ev->wall_ms > 0)
+		n->wall_ms = ev->wall_ms;
+	n->retry_at_ms = ev->state == NF_ST_RETRYING ? now + ev->backoff_ms : 0;
+	if (nf_state_is_final(ev->state))
+		n->finished_ms = now;
+	if (ev->state == NF_ST_CACHED && ev->reason && strncmp(ev->reason, "reused run ", 11) == 0)
+		n->reused_run = strtoll(ev->reason + 11, NULL, 10);
+	set_str(&n->reason, ev->reason);
+	if (ev->log_path)
+		set_str(&n->log_path, ev->log_path);
+	if (was_final && !nf_state_is_final(ev->state))
+		v->ndone--;
+	else if (!was_final && nf_state_is_final(ev->state))
+		v->ndone++;
+	if (strcmp(n->kind, "gate") == 0)
+		load_gate(v);
+	return NF_V_NODES | (strcmp(n->kind, "gate") == 0 ? NF_V_GATE : 0);
+}
+
+/* ---- rows, selection ---- */
+
+static bool
+matches(const nf_view *v, const nf_vnode *n)
+{
+	return !v->filter[0] || strcasestr(n->name, v->filter) != NULL;
+}
+
+void
+nf_view_rows(nf_view *v)
+{
+	ssize_t keep = v->nrows ? nf_view_sel_node(v) : -1;
+	size_t keep_group = v->sel < v->nrows ? v->rows[v->sel].group : 0;
+	bool keep_is_group = v->sel < v->nrows && v->rows[v->sel].node < 0;
+
+	v->nrows = 0;
+	for (size_t g = 0; g < v->ngroups; g++) {
+		const nf_vgroup *gr = &v->groups[g];
+		bool any = false;
+
+		for (size_t i = gr->first; i < gr->first + gr->count && !any; i++)
+			any = matches(v, &v->nodes[i]);
+		if (!any)
+			continue;
+		if (gr->count == 1 && !v->nodes[gr->first].instance) {
+			v->rows = xgrow(v->rows, sizeof(*v->rows), v->nrows + 1, &v->rows_cap);
+			v->rows[v->nrows++] = (nf_vrow){ g, (ssize_t)gr->first };
+			continue;
+		}
+		v->rows = xgrow(v->rows, sizeof(*v->rows), v->nrows + 1, &v->rows_cap);
+		v->rows[v->nrows++] = (nf_vrow){ g, -1 };
+		if (!gr->expanded && !v->filter[0])
+			continue;
+		for (size_t i = gr->first; i < gr->first + gr->count; i++) {
+			if (!matches(v, &v->nodes[i]))
+				continue;
+			v->rows = xgrow(v->rows, sizeof(*v->rows), v->nrows + 1, &v->rows_cap);
+			v->rows[v->nrows++] = (nf_vrow){ g, (ssize_t)i };
+		}
+	}
+	/* Keep the selection on the same node (or group) when the rows move. */
+	v->sel = 0;
+	for (size_t r = 0; r < v->nrows; r++) {
+		if ((keep_is_group && v->rows[r].node < 0 && v->rows[r].group == keep_group) ||
+		    (!keep_is_group && keep >= 0 && v->rows[r].node == keep)) {
+			v->sel = r;
+			break;
+		}
+		if (keep >= 0 && v->rows[r].node < 0 && v->rows[r].group == v->nodes[keep].group &&
+		    !v->groups[v->rows[r].group].expanded)
+			v->sel = r;
+	}
+}
+
+/* How much a node is worth showing: failures, then what runs, then what ended last. */
+static int64_t
+interest(const nf_vnode *n)
+{
+	switch (n->state) {
+	case NF_ST_FAILED:
+	case NF_ST_TIMED_OUT: return (INT64_C(4) << 52) + n->finished_ms;
+	case NF_ST_RUNNING: return (INT64_C(3) << 52) + n->attempt_ms;
+	case NF_ST_RETRYING: return (INT64_C(2) << 52) + n->attempt_ms;
+	default: return n->finished_ms && n->started_ms ? (INT64_C(1) << 52) + n->finished_ms : 0;
+	}
+}
+
+ssize_t
+nf_view_sel_node(const nf_view *v)
+{
+	const nf_vgroup *g;
+	ssize_t best = -1;
+
+	if (v->sel >= v->nrows)
+		return -1;
+	if (v->rows[v->sel].node >= 0)
+		return v->rows[v->sel].node;
+	g = &v->groups[v->rows[v->sel].group];
+	for (size_t i = g->first; i < g->first + g->count; i++)
+		if (best < 0 || interest(&v->nodes[i]) > interest(&v->nodes[best]))
+			best = (ssize_t)i;
+	return best;
+}
+
+bool
+nf_view_autoselect(nf_view *v)
+{
+	ssize_t best = -1;
+	size_t old = v->sel;
+
+	if (!v->sel_auto || v->nrows == 0)
+		return false;
+	for (size_t r = 0; r < v->nrows; r++) {
+		ssize_t n = v->rows[r].node;
+
+		if (n < 0)
+			continue;
+		if (best < 0 || interest(&v->nodes[n]) > interest(&v->nodes[v->rows[best].node]))
+			best = (ssize_t)r;
+	}
+	if (best >= 0 && interest(&v->nodes[v->rows[best].node]) > 0)
+		v->sel = (size_t)best;
+	return v->sel != old;
+}
+
+/* ---- the log tail ---- */
+
+static void
+log_clear(nf_view *v)
+{
+	for (size_t i = 0; i < v->nlog_lines; i++)
+		free(v->log_lines[i]);
+	free(v->log_lines);
+	v->log_lines = NULL;
+	v->nlog_lines = 0;
+}
+
+unsigned
+nf_view_log(nf_view *v, size_t max_lines)
+{
+	ssize_t sel = nf_view_sel_node(v);
+	const nf_vnode *n = sel >= 0 ? &v->nodes[sel] : NULL;
+	char *path = n && n->log_path ? nf_store_log_path(v->state_dir, n->log_path) : NULL;
+	bool same = path && v->log_path && strcmp(path, v->log_path) == 0;
+	struct stat sb;
+	char *buf = NULL;
+	int fd = -1;
+	off_t from;
+	ssize_t got;
+	size_t cap = 0;
+
+	if (!same || !n || !v->log_node || strcmp(v->log_node, n->name) != 0) {
+		log_clear(v);
+		free(v->log_path);
+		v->log_path = path;
+		path = NULL;
+		set_str(&v->log_node, n ? n->name : NULL);
+		v->log_attempt = n ? n->attempt : 0;
+		v->log_size = -1;
+		v->log_mtime_ns = 0;
+		if (!v->log_path)
+			return NF_V_LOG;
+	}
+	free(path);
+	if (stat(v->log_path, &sb) < 0) {
+		if (v->log_size != -2) {
+			log_clear(v);
+			v->log_size = -2;
+			return NF_V_LOG;
+		}
+		return 0;
+	}
+	if (sb.st_size == v->log_size &&
+	    (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec == v->log_mtime_ns)
+		return 0;
+	v->log_size = sb.st_size;
+	v->log_mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	log_clear(v);
+	if ((fd = open(v->log_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NF_V_LOG;
+	from = sb.st_size > LOG_TAIL_BYTES ? sb.st_size - LOG_TAIL_BYTES : 0;
+	buf = xmalloc(LOG_TAIL_BYTES + 1);
+	got = pread(fd, buf, LOG_TAIL_BYTES, from);
+	close(fd);
+	if (got > 0) {
+		char *p = buf, *end = buf + got;
+
+		*end = '\0';
+		if (from > 0 && (p = memchr(buf, '\n', (size_t)got)))   /* a partial first line */
+			p++;
+		else
+			p = buf;
+		while (p < end) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			char *e = nl ? nl : end, *cr;
+
+			*e = '\0';
+			/* A progress bar redrawn with \r: what shows last is what a terminal shows. */
+			if ((cr = strrchr(p, '\r')) && cr[1])
+				p = cr + 1;
+			else if (cr)
+				*cr = '\0';
+			NF_PUSH(v->log_lines, v->nlog_lines, cap, xstrdup(p));
+			p = e + 1;
+		}
+		if (v->nlog_lines > max_lines) {
+			size_t drop = v->nlog_lines - max_lines;
+
+			for (size_t i = 0; i < drop; i++)
+				free(v->log_lines[i]);
+			memmove(v->log_lines, v->log_lines + drop, max_lines * sizeof(*v->log_lines));
+			v->nlog_lines = max_lines;
+		}
+	}
+	free(buf);
+	return NF_V_LOG;
+}
+
+/* ---- the ETA ---- */
+
+int64_t
+nf_view_eta(const nf_view *v, int64_t now)
+{
+	int64_t remaining = 0, busy = 0, known = 0, sum_known = 0, elapsed;
+	size_t unknown = 0;
+	double parallel;
+
+	if (!v->have_run || v->run.finished_ms)
+		return 0;
+	for (size_t i = 0; i < v->nnodes; i++) {
+		const nf_vnode *n = &v->nodes[i];
+
+		if (n->median_ms >= 0) {
+			known++;
+			sum_known += n->median_ms;
+		}
+		if (nf_state_is_final(n->state)) {
+			if (n->state == NF_ST_SUCCEEDED || n->state == NF_ST_FAILED)
+				busy += n->wall_ms;
+			continue;
+		}
+		if (n->median_ms < 0) {
+			unknown++;
+			continue;
+		}
+		if (n->state == NF_ST_RUNNING && n->attempt_ms)
+			remaining += n->median_ms > now - n->attempt_ms ? n->median_ms - (now - n->attempt_ms) : 0;
+		else
+			remaining += n->median_ms;
+	}
+	if (known == 0)
+		return 0;
+	remaining += (int64_t)unknown * (sum_known / known);
+	elapsed = now - v->run.started_ms;
+	parallel = elapsed > 1000 && busy > 0 ? (double)busy / (double)elapsed : 1.0;
+	if (parallel < 1.0)
+		parallel = 1.0;
+	return now + (int64_t)((double)remaining / parallel);
+}
