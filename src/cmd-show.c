@@ -240,47 +240,17 @@ add_ms_or_null(cJSON *o, const char *key, int64_t ms)
 		cJSON_AddNullToObject(o, key);
 }
 
-/* A gate side for the table: the number, or "-" when it could not be evaluated. */
-static char *
-gate_value(bool has, double v)
-{
-	return has ? xasprintf("%.6g", v) : xstrdup("-");
-}
-
 /* Each gate as a small table: criterion, value, threshold, verdict (and why, when there
- * is more to say than the numbers). */
+ * is more to say than the numbers); gate.c formats it, as for ntflow run's summary. */
 static void
 print_gates(const show_data *d)
 {
 	for (size_t g = 0; g < d->ngates; g++) {
-		const nf_gate_result *r = &d->gates[g];
-		size_t we = strlen("CRITERION"), wv = strlen("VALUE"), wt = strlen("THRESHOLD");
-		char **cells = xcalloc(2 * r->n + 1, sizeof(*cells));
+		nf_buf b = NF_BUF_INIT;
 
-		for (size_t i = 0; i < r->n; i++) {
-			cells[2 * i] = gate_value(r->criteria[i].has_left, r->criteria[i].left);
-			cells[2 * i + 1] = gate_value(r->criteria[i].has_right, r->criteria[i].right);
-			if (strlen(r->criteria[i].expr) > we)
-				we = strlen(r->criteria[i].expr);
-			if (strlen(cells[2 * i]) > wv)
-				wv = strlen(cells[2 * i]);
-			if (strlen(cells[2 * i + 1]) > wt)
-				wt = strlen(cells[2 * i + 1]);
-		}
-		printf("\ngate %s: %s\n", r->name, r->passed ? "passed" : "rejected");
-		printf("  %-*s  %-*s  %-*s  VERDICT\n", (int)we, "CRITERION", (int)wv, "VALUE", (int)wt, "THRESHOLD");
-		for (size_t i = 0; i < r->n; i++) {
-			const nf_gate_criterion *c = &r->criteria[i];
-
-			printf("  %-*s  %-*s  %-*s  %s", (int)we, c->expr, (int)wv, cells[2 * i], (int)wt,
-			       cells[2 * i + 1], c->passed ? "pass" : "fail");
-			if (c->note)
-				printf("  (%s)", c->note);
-			putchar('\n');
-			free(cells[2 * i]);
-			free(cells[2 * i + 1]);
-		}
-		free(cells);
+		nf_gate_format_table(&b, &d->gates[g]);
+		printf("\n%s", nf_buf_cstr(&b));
+		nf_buf_release(&b);
 	}
 	if (d->nversions) {
 		printf("\nregistered\n");

@@ -198,6 +198,9 @@ void nf_gate_evaluate(nf_gate_result *out, const char *name, const nf_criterion 
 /* The failed criteria in one line, for the rejected gate's reason:
  * "accuracy >= 0.85 (0.8 vs 0.85); ece <= 0.08: metric 'ece' is missing". Caller frees. */
 char *nf_gate_failure_text(const nf_gate_result *r);
+/* Appends the gate as the table ntflow show and ntflow run print: a "gate NAME: passed"
+ * line, then one line per criterion (criterion, value, threshold, verdict, note). */
+void nf_gate_format_table(nf_buf *out, const nf_gate_result *r);
 void nf_gate_result_release(nf_gate_result *r);
 /* Records every criterion of a gate of a run (joins the store's batch). */
 int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);

@@ -111,6 +111,46 @@ nf_gate_failure_text(const nf_gate_result *r)
 	return nf_buf_detach(&b);
 }
 
+/* A gate side for the table: the number, or "-" when it could not be evaluated. */
+static char *
+gate_cell(bool has, double v)
+{
+	return has ? xasprintf("%.6g", v) : xstrdup("-");
+}
+
+void
+nf_gate_format_table(nf_buf *out, const nf_gate_result *r)
+{
+	size_t we = strlen("CRITERION"), wv = strlen("VALUE"), wt = strlen("THRESHOLD");
+	char **cells = xcalloc(2 * r->n + 1, sizeof(*cells));
+
+	for (size_t i = 0; i < r->n; i++) {
+		cells[2 * i] = gate_cell(r->criteria[i].has_left, r->criteria[i].left);
+		cells[2 * i + 1] = gate_cell(r->criteria[i].has_right, r->criteria[i].right);
+		if (strlen(r->criteria[i].expr) > we)
+			we = strlen(r->criteria[i].expr);
+		if (strlen(cells[2 * i]) > wv)
+			wv = strlen(cells[2 * i]);
+		if (strlen(cells[2 * i + 1]) > wt)
+			wt = strlen(cells[2 * i + 1]);
+	}
+	nf_buf_printf(out, "gate %s: %s\n", r->name, r->passed ? "passed" : "rejected");
+	nf_buf_printf(out, "  %-*s  %-*s  %-*s  VERDICT\n", (int)we, "CRITERION", (int)wv, "VALUE", (int)wt,
+		      "THRESHOLD");
+	for (size_t i = 0; i < r->n; i++) {
+		const nf_gate_criterion *c = &r->criteria[i];
+
+		nf_buf_printf(out, "  %-*s  %-*s  %-*s  %s", (int)we, c->expr, (int)wv, cells[2 * i], (int)wt,
+			      cells[2 * i + 1], c->passed ? "pass" : "fail");
+		if (c->note)
+			nf_buf_printf(out, "  (%s)", c->note);
+		nf_buf_putc(out, '\n');
+		free(cells[2 * i]);
+		free(cells[2 * i + 1]);
+	}
+	free(cells);
+}
+
 void
 nf_gate_result_release(nf_gate_result *r)
 {
