@@ -8,10 +8,11 @@ set -eu
 
 # Build tools, the libraries configure checks, and what the test suite drives
 # (git, sqlite3, tmux for the dashboard tests, graphviz for `graph --format dot`,
-# scikit-learn/scipy to cross-check the ntml stage tool).
+# scikit-learn/scipy to cross-check the ntml stage tool and run examples/sklearn/,
+# jq for examples/simulate-weeks.sh).
 PACKAGES="build-essential autoconf automake pkg-config libncurses-dev libgit2-dev
 libsqlite3-dev libcjson-dev libssl-dev check git sqlite3 tmux ninja-build graphviz
-python3-sklearn python3-scipy"
+python3-sklearn python3-scipy jq"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
