@@ -51,7 +51,7 @@ alerts_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 {
 	int64_t now = nf_now_realtime_ms();
 	char title[320], buf[160], age[32];
-	int body = p->h - 1;
+	int body = p->h - 1, rw = 4;
 
 	alerts_summary(p, v, title, sizeof(title));
 	nf_draw_title(w, 0, p->w, title, p->focused);
@@ -61,6 +61,11 @@ alerts_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		wattrset(w, A_NORMAL);
 		return;
 	}
+	for (size_t i = 0; i < v->nalerts; i++)
+		if (v->alerts[i].rule && nf_draw_width(v->alerts[i].rule) > rw)
+			rw = nf_draw_width(v->alerts[i].rule);
+	if (rw > p->w / 4)
+		rw = p->w / 4;
 	if (v->alert_sel < (size_t)p->top)
 		p->top = (int)v->alert_sel;
 	if (body > 0 && v->alert_sel >= (size_t)(p->top + body))
@@ -74,8 +79,8 @@ alerts_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		nf_draw_text(w, y, x + 2, 7, a->severity ? a->severity : "");
 		wattrset(w, A_NORMAL);
 		x += 9;
-		x += nf_draw_text(w, y, x, p->w / 4, a->rule ? a->rule : "");
-		x += 1;
+		nf_draw_text(w, y, x, rw, a->rule ? a->rule : "");
+		x += rw + 1;
 		if (a->metric && a->has_value && a->has_threshold)
 			snprintf(buf, sizeof(buf), " %s %.4g > %.4g", a->metric, a->value, a->threshold);
 		else if (a->has_value)

@@ -43,7 +43,7 @@ static void
 gate_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 {
 	char title[160], a[32], b[32];
-	int ew = p->w - 2 - 10 - 10 - 6;
+	int ew = 9;
 
 	gate_summary(p, v, title, sizeof(title));
 	nf_draw_title(w, 0, p->w, title, p->focused);
@@ -58,8 +58,13 @@ gate_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		wattrset(w, A_NORMAL);
 		return;
 	}
-	if (ew < 12)
-		ew = 12;
+	for (size_t i = 0; i < v->ncrits; i++)
+		if (v->crits[i].expr && nf_draw_width(v->crits[i].expr) > ew)
+			ew = nf_draw_width(v->crits[i].expr);
+	if (ew > p->w - 2 - 21 - 7)
+		ew = p->w - 2 - 21 - 7;
+	if (ew < 8)
+		ew = 8;
 	wattrset(w, nf_draw_attr(NF_C_DIM));
 	nf_draw_printf(w, 1, 2, p->w - 2, "%-*s %9s %9s  %s", ew, "criterion", "value", "threshold", "verdict");
 	wattrset(w, A_NORMAL);

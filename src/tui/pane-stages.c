@@ -128,7 +128,7 @@ draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf
 	nf_draw_text(w, y, x, c->state, nf_state_name(n->state));
 	wattrset(w, A_NORMAL);
 	x += c->state;
-	if (n->state == NF_ST_CACHED || n->state == NF_ST_SKIPPED)
+	if (n->state == NF_ST_CACHED || n->state == NF_ST_SKIPPED || strcmp(n->kind, "gate") == 0)
 		buf[0] = '\0';   /* nothing ran */
 	else if (n->attempt > 0 && n->max_attempts > 1)
 		snprintf(buf, sizeof(buf), "%d/%d", n->attempt, n->max_attempts);

@@ -19,6 +19,7 @@ struct nf_tui {
 	nf_pane panes[P__COUNT];
 	size_t focus;                /* index in panes */
 	bool wide;                   /* two columns */
+	int wants[P__COUNT];         /* rows each pane wanted when laid out */
 	WINDOW *footer;
 	char footer_text[256];       /* as last drawn */
 	WINDOW *full;                /* the log view and the help */

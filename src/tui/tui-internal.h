@@ -121,6 +121,8 @@ typedef struct nf_view {
 	int *stage_max;
 	size_t nstage_max;
 	char *monitor_metric;        /* first metric named by an alert rule */
+	char **gate_metrics;         /* the metric each gate criterion names first */
+	size_t ngate_metrics;
 
 	/* the log tail of the selected node */
 	char *log_path;              /* absolute; NULL when the node has none */

@@ -246,7 +246,18 @@ layout(nf_tui *t)
 		stack(t, all, 5, 1, 0, cols, body);
 	}
 	t->sep_dirty = t->wide;
-	clearok(curscr, TRUE);
+	for (int i = 0; i < P__COUNT; i++)
+		t->wants[i] = want(t, i);
+}
+
+/* A pane that wants more (or fewer) rows than when the layout was made: lay out again. */
+static bool
+wants_changed(nf_tui *t)
+{
+	for (int i = 0; i < P__COUNT; i++)
+		if (want(t, i) != t->wants[i])
+			return true;
+	return false;
 }
 
 /* ---- drawing ---- */
@@ -397,7 +408,7 @@ frame(nf_tui *t)
 {
 	if (!t->on)
 		return;
-	if (t->relayout)
+	if (t->relayout || (t->mode == MODE_MAIN && wants_changed(t)))
 		layout(t);
 	if (t->mode == MODE_MAIN) {
 		for (int i = 0; i < P__COUNT; i++) {
@@ -464,8 +475,6 @@ set_mode(nf_tui *t, int mode)
 	t->full = NULL;
 	if (mode != MODE_MAIN)
 		t->full = newwin(LINES, COLS, 0, 0);
-	else
-		clearok(curscr, TRUE);
 	all_dirty(t);
 }
 
@@ -600,6 +609,7 @@ handle_key(nf_tui *t, int ch)
 
 	if (ch == KEY_RESIZE) {
 		t->relayout = true;
+		clearok(curscr, TRUE);
 		if (t->mode != MODE_MAIN)
 			set_mode(t, t->mode);
 		all_dirty(t);

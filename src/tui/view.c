@@ -347,6 +347,11 @@ dag_info_free(nf_view *v)
 	v->nstage_max = 0;
 	free(v->monitor_metric);
 	v->monitor_metric = NULL;
+	for (size_t i = 0; i < v->ngate_metrics; i++)
+		free(v->gate_metrics[i]);
+	free(v->gate_metrics);
+	v->gate_metrics = NULL;
+	v->ngate_metrics = 0;
 }
 
 /* The first name in an expression ("max_psi > 0.25" -> "max_psi"). */
@@ -372,7 +377,7 @@ load_dag_info(nf_view *v)
 	nf_diag_list diags = NF_DIAG_LIST_INIT;
 	nf_dag *dag = NULL;
 	char *path = NULL;
-	size_t cap = 0, mcap = 0;
+	size_t cap = 0, mcap = 0, gcap = 0;
 
 	dag_info_free(v);
 	if (!v->have_run || !v->run.file || !*v->run.file)
@@ -395,6 +400,12 @@ load_dag_info(nf_view *v)
 			NF_PUSH(v->stage_names, v->nstage_max, cap, xstrdup(s->name));
 			if (!v->monitor_metric && s->kind == NF_MONITOR && s->nalerts > 0)
 				v->monitor_metric = first_name(s->alerts[0].when.text);
+			for (size_t k = 0; s->kind == NF_GATE && k < s->nrequire; k++) {
+				char *m = first_name(s->require[k].text);
+
+				if (m)
+					NF_PUSH(v->gate_metrics, v->ngate_metrics, gcap, m);
+			}
 		}
 	}
 	nf_dag_free(dag);
@@ -495,13 +506,8 @@ metrics_text(const char *json, const nf_view *v)
 
 			if (!cJSON_IsNumber(it) || shown >= 3)
 				continue;
-			for (size_t i = 0; i < v->ncrits && !in_gate; i++) {
-				const char *e = v->crits[i].expr;
-				size_t kl = strlen(it->string);
-
-				in_gate = e && strncmp(e, it->string, kl) == 0 && (e[kl] == ' ' || e[kl] == '<' ||
-					  e[kl] == '>' || e[kl] == '=' || e[kl] == '!');
-			}
+			for (size_t i = 0; i < v->ngate_metrics && !in_gate; i++)
+				in_gate = strcmp(v->gate_metrics[i], it->string) == 0;
 			if (in_gate != (pass == 0))
 				continue;
 			nf_buf_printf(&b, "%s%s %.3g", shown ? "  " : "", it->string, it->valuedouble);
