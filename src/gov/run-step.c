@@ -244,6 +244,20 @@ gate_outcome(run_ctx *ctx, const nf_model_decl *m)
 	return outcome;
 }
 
+/* The workspace's models folder: under the project root, also for a run --at a commit
+ * (whose temporary checkout is removed when it ends). Caller frees. */
+static char *
+models_dir(run_ctx *ctx, const char *dir)
+{
+	char *root, *r;
+
+	if (dir[0] == '/' || !ctx->req->at || !(root = nf_project_root(ctx->req->dag_path)))
+		return nf_run__abs(ctx, dir);
+	r = xasprintf("%s/%s", root, dir);
+	free(root);
+	return r;
+}
+
 static int
 register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const char *params_json,
 	     const char *commit)
@@ -273,7 +287,7 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 	if (prod == 0)
 		goto done;   /* its stage did not succeed in this run */
 	metrics = model_metrics(ctx, m);
-	mdir = nf_run__abs(ctx, p->models_dir ? p->models_dir : "models");
+	mdir = models_dir(ctx, p->models_dir ? p->models_dir : "models");
 	memset(&req, 0, sizeof(req));
 	req.model = m->name;
 	req.pipeline = ctx->pipeline;
