@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -295,6 +296,46 @@ nf_artifact_remove(const char *path)
 	return remove_tree(path, 0);
 }
 
+/* The process that made a temporary name ".X.tmp-PID-N", ".X.old-PID-N" or ".tmp-PID";
+ * 0 when name is not one. */
+static long
+temp_owner(const char *name)
+{
+	const char *p = name[0] == '.' ? strstr(name, "tmp-") : NULL;
+	char *end;
+	long pid;
+
+	if (name[0] == '.' && !p)
+		p = strstr(name, "old-");
+	if (!p || (p != name + 1 && p[-1] != '.'))
+		return 0;
+	pid = strtol(p + 4, &end, 10);
+	return pid > 0 && (*end == '\0' || *end == '-') ? pid : 0;
+}
+
+void
+nf_artifact_sweep(const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (list_dir(&names, &n, dir) < 0) {
+		nf_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long pid = temp_owner(names[i]);
+
+		if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			char *p = xasprintf("%s/%s", dir, names[i]);
+
+			nf_artifact_remove(p);
+			free(p);
+		}
+	}
+	free_names(names, n);
+}
+
 /* A name beside path for a temporary or old copy: "PARENT/.BASE.WHAT-PID-N". */
 static char *
 beside(const char *path, const char *what)
@@ -321,6 +362,7 @@ nf_artifact_place(const char *dir, const char *src, const char *base)
 		*slash = '\0';
 		if ((err = nf_mkdir_p(parent, 0777)) < 0)
 			goto done;
+		nf_artifact_sweep(parent);
 	}
 	nf_artifact_remove(tmp);
 	if (mkdir(tmp, 0777) < 0) {

@@ -24,6 +24,9 @@ typedef struct nf_artifact_id {
 int nf_artifact_hash(nf_artifact_id *out, const char *path);
 /* Copies a file or folder (modes kept, symlinks as symlinks) to dst, which must not exist. */
 int nf_artifact_copy(const char *src, const char *dst);
+/* Removes the temporary copies in dir that processes which died (a crash, a kill) left
+ * behind; those of live processes are left alone. */
+void nf_artifact_sweep(const char *dir);
 /* rm -rf; a missing path is fine. */
 int nf_artifact_remove(const char *path);
 /* Makes dir hold exactly a copy of src named base: built beside dir under a temporary name,

@@ -211,6 +211,8 @@ test_expect_success FAULTS 'a run killed between archiving and registering leave
 	ntflow show 4 --json >show.json &&
 	test "$(json_get show.json .run.status)" = crashed &&
 	grep "clf v3 → production" out &&
+	ls -a .ntflow/registry/clf >ls.out &&
+	! grep tmp ls.out &&
 	test "$(productions clf)" = 3 &&
 	test "$(status_of clf 1)" = archived
 '
