@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Metrics files are small; a larger one is a mistake (a data file named by accident). */
 #define METRICS_MAX_SIZE (16u << 20)
@@ -72,7 +71,7 @@ non_finite_literal_at(const char *p)
 {
 	if (*p == '-' || *p == '+')
 		p++;
-	return strncasecmp(p, "nan", 3) == 0 || strncasecmp(p, "inf", 3) == 0;
+	return strncmp(p, "NaN", 3) == 0 || strncmp(p, "Infinity", 8) == 0;
 }
 
 int
