@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "ntflow/gov.h"
 #include "ntflow/tui.h"
 
 
@@ -17,6 +18,7 @@ typedef struct progress {
 	FILE *out;
 	int64_t started_ms;
 	nf_buf registered;          /* "fraud-clf v3 → production, ..." for the summary line */
+	size_t alerts;              /* alerts raised in this run, for the last line */
 	/* The dashboard, opened when the run starts (so DAG errors print as usual). */
 	bool want_tui, no_tui;
 	nf_tui *tui;
@@ -94,6 +96,7 @@ on_alert(void *vctx, const char *monitor, const char *rule, const char *severity
 {
 	progress *p = vctx;
 
+	p->alerts++;
 	if (p->tui)
 		return;   /* the dashboard's alerts pane shows it */
 	if (p->json) {
@@ -196,6 +199,43 @@ on_warning(void *vctx, const char *msg)
 		return;
 	}
 	fprintf(stderr, "ntflow: warning: %s\n", msg);
+}
+
+/* Each gate of the run as show prints it, so the verdict and its numbers end the output. */
+static void
+print_gates(const nf_run_request *req, int64_t run_id)
+{
+	nf_store *st = NULL;
+	nf_gate_result *gates = NULL;
+	size_t n = 0;
+	nf_buf b = NF_BUF_INIT;
+
+	if (nf_store_open_workspace(&st, NULL, req->dag_path, req->state_dir, false) == 0 &&
+	    nf_gate_list(st, run_id, &gates, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			nf_buf_putc(&b, '\n');
+			nf_gate_format_table(&b, &gates[i]);
+		}
+		if (n)
+			printf("%s\n", nf_buf_cstr(&b));
+	}
+	nf_gate_result_list_free(gates, n);
+	nf_buf_release(&b);
+	nf_store_close(st);
+}
+
+/* Where to look next: the commands that say more about what this run did. */
+static void
+print_next(const progress *p, int64_t run_id, nf_run_status status)
+{
+	printf("next:");
+	if (status == NF_RUN_FAILED)
+		printf(" ntflow show %lld (which stage failed, and its log);", (long long)run_id);
+	if (p->registered.len)
+		printf(" ntflow registry list (model versions);");
+	if (p->alerts)
+		printf(" ntflow alerts (%zu new);", p->alerts);
+	printf(" ntflow dash (the dashboard)\n");
 }
 
 static int
@@ -335,10 +375,13 @@ cmd_run_exec(int argc, char **argv)
 			print_json_line(stdout, o);
 		} else if (prog.tui) {
 			nf_tui_print_summary(prog.tui, stdout);   /* stays in the scroll-back */
+			print_next(&prog, run_id, status);
 		} else {
+			print_gates(&req, run_id);
 			printf("run %lld %s in %s%s%s (ntflow show %lld for details)\n", (long long)run_id,
 			       nf_run_status_name(status), dur, prog.registered.len ? ": " : "",
 			       nf_buf_cstr(&prog.registered), (long long)run_id);
+			print_next(&prog, run_id, status);
 		}
 	}
 	rc = nf_run_status_exit_code(status);
