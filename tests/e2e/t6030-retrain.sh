@@ -62,6 +62,10 @@ test_expect_success 'a week after the drift: the run succeeds, the gate passes, 
 	test "$(stage_count show.json tune)" = 6 &&
 	test "$(gate_verdicts show.json)" = "passed pass pass pass" &&
 	grep -E "^run 1 succeeded in .*: fraud-clf v1 \S+ production" out &&
+	tail -n 8 out >end &&
+	grep "^gate promote: passed$" end &&
+	grep -E "^  accuracy >= 0.85 +0.9185 +0.85 +pass$" end &&
+	grep "^next: ntflow registry list (model versions); ntflow alerts (2 new);" end &&
 	test "$(stage_field show.json deploy status)" = succeeded &&
 	test_path_is_file data/weekly/2026-W48.csv &&
 	test_path_is_file data/reference.csv &&
@@ -149,6 +153,17 @@ test_expect_success 'the rejected model is candidate version 2; version 1 stays 
 	test "$(registry_status fraud-clf 3)" = none &&
 	cmp build/model/model.json models/candidates/fraud-clf/v2/model.json &&
 	! cmp -s build/model/model.json models/current/fraud-clf/model.json
+'
+
+command -v jq >/dev/null 2>&1 && test_set_prereq JQ
+test_expect_success JQ 'examples/simulate-weeks.sh: two weeks of the drift, both rejected, alerts growing' '
+	cp "$NTFLOW_SRC_DIR/examples/simulate-weeks.sh" examples/ &&
+	NTFLOW=ntflow sh examples/simulate-weeks.sh --from 2026-10-26 --weeks 2 >sim 2>&1 &&
+	cat sim &&
+	grep "^simulate-weeks: 2026-W44 (2026-10-26) ... run 5 gated" sim &&
+	grep -E "^2026-W44 +5 +0.8165 +0.8067 +0.0237 +0.2179 +reject \(accuracy, auc\) +v3 candidate +medium \(feature-wobble\)$" sim &&
+	grep -E "^2026-W45 +6 +0.8935 +0.9095 +0.0305 +0.2745 +reject \(auc\) +v4 candidate +high \(feature-shift\)$" sim &&
+	test "$(registry_status fraud-clf 1)" = production
 '
 
 test_done
