@@ -23,6 +23,8 @@ typedef struct show_data {
 	size_t ngates;
 	nf_model_version *versions;  /* registry versions this run registered */
 	size_t nversions;
+	nf_alert *alerts;            /* drift alerts its monitors raised */
+	size_t nalerts;
 } show_data;
 
 /* The CACHE cell: "run 41" for a reused result, else the miss reason without its details
@@ -378,6 +380,7 @@ print_json(const show_data *d)
 		cJSON_AddItemToArray(stages, o);
 	}
 	add_gates_json(top, d);
+	nf_show_alerts_json(top, d->alerts, d->nalerts);
 	text = cJSON_Print(top);
 	printf("%s\n", text);
 	cJSON_free(text);
@@ -479,7 +482,8 @@ cmd_show_exec(int argc, char **argv)
 	for (size_t i = 0; i < d.nnodes; i++)
 		nf_store_node_cache_get(st, id, d.nodes[i].name, &d.cache[i]);
 	nf_store_run_repro_get(st, id, &d.repro);
-	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0) {
+	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0 ||
+	    nf_alert_list_run(st, id, &d.alerts, &d.nalerts) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
@@ -489,6 +493,7 @@ cmd_show_exec(int argc, char **argv)
 		print_header(&d.run);
 		print_nodes(&d);
 		print_gates(&d);
+		nf_show_alerts_text(d.alerts, d.nalerts);
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -501,6 +506,7 @@ done:
 	nf_run_repro_release(&d.repro);
 	nf_gate_result_list_free(d.gates, d.ngates);
 	nf_model_version_list_free(d.versions, d.nversions);
+	nf_alert_list_free(d.alerts, d.nalerts);
 	nf_store_close(st);
 	free(dir);
 	return rc;
@@ -515,8 +521,10 @@ const nf_cmd nf_cmd_show = {
 		"attempts, exit code or signal, wall time, CPU time (user+system) and peak RSS of\n"
 		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
-		"threshold, verdict) and the model versions the run registered.\n\n"
-		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...]}\n"
+		"threshold, verdict), the model versions the run registered and the alerts its\n"
+		"monitors raised.\n\n"
+		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
+		"               \"alerts\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
 		"  --perf       the performance record instead: per node its wall time, CPU time and\n"
 		"               peak RSS, each against the median of the node's last 5 successful\n"

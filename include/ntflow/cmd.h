@@ -60,5 +60,10 @@ extern const nf_cmd nf_cmd_audit;
 struct nf_store;
 struct nf_run_info;
 int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);
+/* The alerts of a run in `show` (cmd-show-alerts.c): a section of text, or "alerts" in top. */
+struct nf_alert;
+struct cJSON;
+void nf_show_alerts_text(const struct nf_alert *alerts, size_t n);
+void nf_show_alerts_json(struct cJSON *top, const struct nf_alert *alerts, size_t n);
 
 #endif

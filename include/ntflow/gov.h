@@ -133,6 +133,8 @@ int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit 
 		       const nf_alert_source *src);
 /* Alerts oldest first; open_only: not acknowledged. */
 int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
+/* The alerts a run raised, oldest first (for show). */
+int nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n);
 int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
 /* Acknowledges an open alert (with an audit record). NF_ENOTFOUND, NF_EEXISTS when it was
  * acknowledged already. Commits at once. */

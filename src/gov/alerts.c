@@ -347,8 +347,9 @@ read_alert(sqlite3_stmt *q, nf_alert *a)
 	a->triggered = sqlite3_column_int(q, 15) != 0;
 }
 
-int
-nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n)
+/* Alerts oldest first: open ones only, of one run only (run_id > 0). */
+static int
+list_alerts(nf_store *st, bool open_only, int64_t run_id, nf_alert **out, size_t *n)
 {
 	sqlite3 *db = nf_store_db(st);
 	sqlite3_stmt *q = NULL;
@@ -358,10 +359,11 @@ nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT " ALERT_COLS " FROM alerts a WHERE ?1 = 0 OR a.acked_ms = 0 ORDER BY a.id",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT " ALERT_COLS " FROM alerts a WHERE (?1 = 0 OR a.acked_ms = 0)"
+			       " AND (?2 <= 0 OR a.run_id = ?2) ORDER BY a.id", -1, &q, NULL) != SQLITE_OK)
 		return db_error(db, "cannot read the alerts");
 	sqlite3_bind_int(q, 1, open_only);
+	sqlite3_bind_int64(q, 2, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		as = xgrow(as, sizeof(*as), *n + 1, &cap);
 		read_alert(q, &as[(*n)++]);
@@ -375,6 +377,18 @@ nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n)
 	sqlite3_finalize(q);
 	*out = as;
 	return err;
+}
+
+int
+nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n)
+{
+	return list_alerts(st, open_only, 0, out, n);
+}
+
+int
+nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n)
+{
+	return list_alerts(st, false, run_id, out, n);
 }
 
 int

@@ -72,6 +72,20 @@ test_expect_success 'alerts --json carries the values, the threshold and the rul
 	test "$(json_get a.json "[1].acked")" = null
 '
 
+test_expect_success 'ntflow show lists the alerts of the run' '
+	ntflow show 1 >out &&
+	sed -n "/^alerts$/,\$p" out >alerts &&
+	cat >expect <<-\EOF &&
+	alerts
+	  drift/feature-shift   high    max_psi 0.31 > 0.25  (alert 1, open, run requested)
+	  drift/feature-wobble  medium  max_psi 0.31 > 0.1  (alert 2, open)
+	EOF
+	test_cmp expect alerts &&
+	ntflow show 1 --json >show.json &&
+	test "$(json_get show.json ".alerts[0].rule")" = feature-shift &&
+	test "$(json_get show.json ".alerts[1].threshold")" = 0.1
+'
+
 test_expect_success SQLITE3 'on_alert = "high" recorded one trigger for the scheduler' '
 	test "$(sqlite3 .ntflow/state.db "SELECT pipeline, run_id, alert_id, severity, consumed FROM triggers")" = "drift|1|1|high|0"
 '

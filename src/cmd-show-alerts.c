@@ -1,0 +1,66 @@
+/* cmd-show-alerts.c: the drift alerts a run raised, as `ntflow show` prints them (after
+ * its gates) and as the "alerts" array of `ntflow show --json`. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/gov.h"
+
+void
+nf_show_alerts_text(const struct nf_alert *as, size_t n)
+{
+	size_t wname = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		size_t w = strlen(as[i].monitor) + 1 + strlen(as[i].rule);
+
+		if (w > wname)
+			wname = w;
+	}
+	printf("\nalerts\n");
+	for (size_t i = 0; i < n; i++) {
+		const nf_alert *a = &as[i];
+		int pad = (int)(wname - strlen(a->monitor) - 1 - strlen(a->rule));
+
+		printf("  %s/%s%*s  %-6s  %s  (alert %lld, ", a->monitor, a->rule, pad, "", nf_severity_name(a->severity),
+		       a->summary && *a->summary ? a->summary : a->expr, (long long)a->id);
+		if (a->acked_ms)
+			printf("acked by %s)\n", a->ack_by ? a->ack_by : "?");
+		else
+			printf("open%s)\n", a->triggered ? ", run requested" : "");
+	}
+}
+
+void
+nf_show_alerts_json(struct cJSON *top, const struct nf_alert *as, size_t n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(top, "alerts");
+
+	for (size_t i = 0; i < n; i++) {
+		const nf_alert *a = &as[i];
+		cJSON *o = cJSON_CreateObject(), *vals = cJSON_Parse(a->values_json ? a->values_json : "{}");
+
+		cJSON_AddNumberToObject(o, "id", (double)a->id);
+		cJSON_AddStringToObject(o, "monitor", a->monitor);
+		cJSON_AddStringToObject(o, "rule", a->rule);
+		cJSON_AddStringToObject(o, "severity", nf_severity_name(a->severity));
+		cJSON_AddStringToObject(o, "when", a->expr);
+		cJSON_AddItemToObject(o, "values", vals ? vals : cJSON_CreateObject());
+		if (a->has_value)
+			cJSON_AddNumberToObject(o, "value", a->value);
+		else
+			cJSON_AddNullToObject(o, "value");
+		if (a->has_threshold)
+			cJSON_AddNumberToObject(o, "threshold", a->threshold);
+		else
+			cJSON_AddNullToObject(o, "threshold");
+		cJSON_AddStringToObject(o, "summary", a->summary ? a->summary : "");
+		cJSON_AddBoolToObject(o, "open", a->acked_ms == 0);
+		cJSON_AddBoolToObject(o, "triggered", a->triggered);
+		cJSON_AddItemToArray(arr, o);
+	}
+}
