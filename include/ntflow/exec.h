@@ -100,6 +100,9 @@ int nf_signals_take(void);
 /* Drains the pipe; returns how many SIGINT/SIGTERM arrived since the last nf_signals_take,
  * without taking them (runners use it to return NF_EINTR; the scheduler takes them). */
 int nf_signals_pending(void);
+/* How many SIGINT/SIGTERM arrived since the handlers were installed (the dashboard closes
+ * at the end of a run cancelled by Ctrl-C instead of waiting for q). */
+int nf_signals_seen(void);
 /* Restores default dispositions and an empty signal mask (children must not inherit our
  * handlers). Async-signal-safe: for a vfork child, as its last step before execve. */
 void nf_signals_reset_child(void);

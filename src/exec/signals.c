@@ -83,6 +83,12 @@ nf_signals_pending(void)
 }
 
 int
+nf_signals_seen(void)
+{
+	return interrupts;
+}
+
+int
 nf_signals_take(void)
 {
 	int n;

@@ -61,7 +61,9 @@ nf_tui_run_finished(nf_tui *t, nf_run_status status)
 	t->next_poll = 0;
 	if (!t->on || t->detached)
 		return;
-	if (!t->interactive || status == NF_RUN_CANCELLED) {
+	/* Cancelled by Ctrl-C or by q then c: the user is leaving; a stage cancelled with c is
+	 * no reason to close the screen. */
+	if (!t->interactive || (status == NF_RUN_CANCELLED && (t->cancel_asked || nf_signals_seen() > 0))) {
 		nf_tui__first_frame(t);   /* the last picture, for a --screen file */
 		return;
 	}

@@ -119,7 +119,7 @@ static int
 alerts_want(const nf_pane *p, const nf_view *v)
 {
 	(void)p;
-	return v->nalerts ? (int)(v->nalerts < 8 ? v->nalerts : 8) + 1 : 1;
+	return v->nalerts ? (int)v->nalerts + 1 : 1;
 }
 
 const nf_pane_ops nf_pane_alerts = {

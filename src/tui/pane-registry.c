@@ -128,7 +128,7 @@ static int
 registry_want(const nf_pane *p, const nf_view *v)
 {
 	(void)p;
-	return v->nversions ? (int)(v->nversions < 8 ? v->nversions : 8) + 1 : 1;
+	return v->nversions ? (int)v->nversions + 1 : 1;
 }
 
 const nf_pane_ops nf_pane_registry = {

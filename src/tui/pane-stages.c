@@ -19,11 +19,11 @@ columns(int width)
 	cols c;
 	int rest;
 
-	c.name = width >= 120 ? 28 : width >= 90 ? 22 : 16;
+	c.name = width >= 120 ? 28 : width >= 90 ? 22 : 19;
 	c.state = 10;
 	c.att = 6;
 	c.time = 7;
-	c.info = width >= 120 ? 26 : width >= 90 ? 20 : 16;
+	c.info = width >= 120 ? 26 : width >= 90 ? 20 : 14;
 	rest = width - (2 + c.name + 1 + c.state + c.att + c.time + 1 + c.info);
 	c.bar = rest >= 10 ? rest - 1 : 0;
 	if (!c.bar)
@@ -144,9 +144,11 @@ draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf
 	if (c->bar > 0) {
 		int64_t to = n->finished_ms ? n->finished_ms : nf_state_active(n->state) ? now : 0;
 
-		if (n->started_ms && to)
+		/* A node that never ran has no bar: its reason may use the room. */
+		if (n->started_ms && to) {
 			nf_draw_bar(w, y, x, c->bar, t0, t1, n->started_ms, to, nf_draw_state_attr(n->state));
-		x += c->bar + 1;
+			x += c->bar + 1;
+		}
 	}
 	info_text(buf, sizeof(buf), n, now);
 	if (n->state == NF_ST_FAILED || n->state == NF_ST_TIMED_OUT)

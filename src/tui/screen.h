@@ -35,6 +35,7 @@ struct nf_tui {
 	int64_t last_frame, next_poll, last_sec;
 	int frames;
 	bool quit, detached, finished;
+	bool cancel_asked;           /* q, then c: the whole run */
 	nf_run_status final_status;
 	nf_run_ctl *ctl;             /* during a tick of the run */
 	char **warnings;

@@ -205,8 +205,18 @@ stack(nf_tui *t, const int *ids, size_t n, int y, int x, int w, int rows)
 			left = 0;
 		}
 	}
+	/* A column without the log: the panes take what they still want, the last the rest. */
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int more = want(t, ids[k]) - h[ids[k]];
+
+		if (more > 0) {
+			more = more < left ? more : left;
+			h[ids[k]] += more;
+			left -= more;
+		}
+	}
 	if (left > 0)
-		h[ids[0]] += left;
+		h[ids[n - 1]] += left;
 	for (size_t k = 0; k < n; k++) {
 		int id = ids[k];
 
@@ -289,8 +299,8 @@ hints(nf_tui *t)
 	if (t->opts.live && t->finished)
 		return " finished \xe2\x80\x94 q to exit   j/k select  Enter log  Tab pane  ? help";
 	if (t->opts.live)
-		return " j/k select  Enter log  Tab pane  c cancel  r retry  a ack  f filter  ? help  q quit";
-	return " j/k select  Enter log  Tab pane  a ack  f filter  ? help  q quit   (read-only)";
+		return " q quit  ? help  j/k move  Enter log  Tab pane  c cancel  r retry  a ack  f filter";
+	return " q quit  ? help  j/k move  Enter log  Tab pane  a ack  f filter  (read-only)";
 }
 
 static void
@@ -520,6 +530,7 @@ prompt_key(nf_tui *t, int ch)
 		t->prompt = PROMPT_NONE;
 		if (ch == 'c' && t->ctl) {
 			nf_run_ctl_cancel(t->ctl);
+			t->cancel_asked = true;
 			nf_view_message(&t->v, "cancelling the run");
 		} else if (ch == 'd') {
 			detach(t);
