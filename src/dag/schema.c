@@ -45,7 +45,7 @@ static const nf_attr_spec pipeline_attrs[] = {
 	{ "concurrency", NF_FD_CONCURRENCY, NF_AT_INT, false, 1, 4096, NULL, "the number of CPUs",
 	  "the default of -j: how many slots run at once" },
 	{ "path", NF_FD_PATH, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,
-	  "folders prepended to PATH for every stage, relative to the file's folder" },
+	  "folders prepended to PATH for every stage, relative to the project's root" },
 	{ "models_dir", NF_FD_MODELS_DIR, NF_AT_STRING, false, 0, 0, NULL, "\"models\"",
 	  "where promoted models (current/) and candidates (candidates/) are placed" },
 };
