@@ -75,9 +75,9 @@ if ! mkdir -p "$TRASH_DIRECTORY"; then
 	exit 99
 fi
 HOME=$TRASH_DIRECTORY
-# git never looks above the trash directory (an in-tree build sits inside ntflow's own repo).
-GIT_CEILING_DIRECTORIES=${TRASH_DIRECTORY%/*}
-export HOME TRASH_DIRECTORY GIT_CEILING_DIRECTORIES
+# No GIT_CEILING_DIRECTORIES: libgit2 (ntflow) ignores it, and git and ntflow must agree on
+# which repository a directory is in, even above the trash (an in-tree build sits in a checkout).
+export HOME TRASH_DIRECTORY
 cd "$TRASH_DIRECTORY" || exit 99
 if ! { git init -q -b main . &&
 	git config user.name "$GIT_AUTHOR_NAME" &&
