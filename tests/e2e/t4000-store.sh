@@ -39,7 +39,7 @@ test_expect_success 'outside any git repository it is ./.ntflow' '
 		cd "$TRASH_DIRECTORY/../t4000-nogit.$$" &&
 		here=$(pwd -P) &&
 		# The build tree itself may sit in a git checkout: then its root is the answer.
-		top=$(git rev-parse --show-toplevel 2>/dev/null || echo "$here") &&
+		top=$(env -u GIT_CEILING_DIRECTORIES git rev-parse --show-toplevel 2>/dev/null || echo "$here") &&
 		echo "ntflow: no runs yet in $top/.ntflow" >expect &&
 		test_expect_code 1 ntflow runs 2>err &&
 		test_cmp expect err
