@@ -58,13 +58,15 @@ nf_tui_run_finished(nf_tui *t, nf_run_status status)
 	t->final_status = status;
 	/* Everything the run committed at its end: its status, the gate, the registry, alerts. */
 	nf_view_reload_gov(&t->v);
+	t->pending |= nf_view_poll(&t->v);
 	t->next_poll = 0;
 	if (!t->on || t->detached)
 		return;
 	/* Cancelled by Ctrl-C or by q then c: the user is leaving; a stage cancelled with c is
 	 * no reason to close the screen. */
 	if (!t->interactive || (status == NF_RUN_CANCELLED && (t->cancel_asked || nf_signals_seen() > 0))) {
-		nf_tui__first_frame(t);   /* the last picture, for a --screen file */
+		/* The last picture, whole (a --screen file then ends with all of it). */
+		nf_tui__first_frame(t);
 		return;
 	}
 	nf_tui__wait_quit(t);

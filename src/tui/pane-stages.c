@@ -97,7 +97,7 @@ time_text(char *out, size_t size, const nf_vnode *n, int64_t now)
 			snprintf(out, size, "%llds", (long long)(s < 0 ? 0 : s));
 		else
 			nf_draw_duration(out, size, s * 1000);
-	} else if (nf_state_is_final(n->state) && n->state != NF_ST_CACHED && n->wall_ms > 0) {
+	} else if (nf_state_is_final(n->state) && n->state != NF_ST_CACHED && (n->wall_ms > 0 || n->started_ms)) {
 		nf_draw_duration(out, size, n->wall_ms);
 	} else if (n->state == NF_ST_RETRYING && n->wall_ms > 0) {
 		nf_draw_duration(out, size, n->wall_ms);

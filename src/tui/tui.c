@@ -296,6 +296,8 @@ hints(nf_tui *t)
 {
 	if (t->mode == MODE_LOG)
 		return " j/k PgUp/PgDn scroll  g/G top/end  / search  n/N next/prev  q back";
+	if (t->opts.live && t->finished && !t->interactive)
+		return " finished";
 	if (t->opts.live && t->finished)
 		return " finished \xe2\x80\x94 q to exit   j/k select  Enter log  Tab pane  ? help";
 	if (t->opts.live)
@@ -1002,6 +1004,10 @@ nf_tui__tick(nf_tui *t, nf_run_ctl *ctl)
 void
 nf_tui__first_frame(nf_tui *t)
 {
+	if (!t->on)
+		return;
+	all_dirty(t);
+	clearok(curscr, TRUE);
 	t->pending |= NF_V_ALL;
 	t->last_frame = 0;
 	t->pending |= nf_view_log(&t->v, 400);

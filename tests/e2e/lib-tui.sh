@@ -14,8 +14,6 @@ tui_start() {
 	tui_n=$((tui_n + 1))
 	tui=nftest$$_$tui_n
 	tmux -L "$tui" -f /dev/null new -d -x "$1" -y "$2" "cd '$TRASH_DIRECTORY' && PS1='tui\$ ' exec sh" || return 1
-	# the server's size follows the window, not an attached client
-	tmux -L "$tui" set -g window-size manual >/dev/null 2>&1
 	test_when_finished "tmux -L '$tui' kill-server 2>/dev/null || :"
 	tui_wait 'tui\$' || return 1
 }
@@ -64,7 +62,7 @@ tui_wait_not() {
 	done
 }
 
-# tui_resize COLS ROWS
+# tui_resize COLS ROWS (tmux then keeps that size: no client is attached to change it)
 tui_resize() { tmux -L "$tui" resize-window -t "$tui_target" -x "$1" -y "$2"; }
 
 # tui_mask: times, bars, ages and dates become fixed words, trailing blanks go, so a screen
