@@ -162,6 +162,9 @@ int nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock 
  * nf_sched_cancel(false)); a second, or one during a cancel, kills at once. Running attempts
  * that end after a cancel are recorded CANCELLED; nodes that had not started too. */
 int nf_sched_run(nf_sched *s, nf_run_status *status);
+/* From on_tick: make the loop wake within ms and call on_tick again even if nothing
+ * changed, for work on_tick put off (the run commits its batch at most every 50 ms). */
+void nf_sched_wake_within(nf_sched *s, int64_t ms);
 /* Asks the loop to cancel: SIGTERM to every running group, SIGKILL after its grace
  * (at once when hard). Safe from hooks. */
 void nf_sched_cancel(nf_sched *s, bool hard);

@@ -52,6 +52,7 @@ struct nf_sched {
 	bool poked;                  /* a hook retried or cancelled a node: look again before sleeping */
 	bool cancelling, cancel_req, hard_req;
 	bool dirty;                  /* a state changed since the last on_tick */
+	int64_t wake_at;             /* nf_sched_wake_within: wake by then and call on_tick; 0 none */
 	bool ran;
 	int interrupts;
 	uint64_t rng;
@@ -675,6 +676,8 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 		}
 		if (s->hooks.tick_ms > 0 && (deadline < 0 || deadline > now_ms(s) + s->hooks.tick_ms))
 			deadline = now_ms(s) + s->hooks.tick_ms;
+		if (s->wake_at > 0 && (deadline < 0 || deadline > s->wake_at))
+			deadline = s->wake_at;
 		err = s->runner->ops->wait(s->runner, results, NRESULTS, &nres, deadline);
 		if (err == NF_EINTR) {
 			int k = nf_signals_take();
@@ -692,6 +695,10 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 		for (size_t i = 0; i < nres; i++)
 			handle_result(s, &results[i]);
 		fire_timers(s);
+		if (s->wake_at > 0 && now_ms(s) >= s->wake_at) {
+			s->wake_at = 0;
+			s->dirty = true;   /* what on_tick put off is due */
+		}
 		tick(s);
 	}
 	if (s->cancelling)
@@ -708,6 +715,15 @@ done:
 	s->looping = false;
 	tick(s);
 	return err;
+}
+
+void
+nf_sched_wake_within(nf_sched *s, int64_t ms)
+{
+	int64_t at = now_ms(s) + (ms > 0 ? ms : 0);
+
+	if (s->wake_at == 0 || at < s->wake_at)
+		s->wake_at = at;
 }
 
 void

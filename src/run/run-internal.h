@@ -44,12 +44,16 @@ typedef struct run_ctx {
 	bool *forced;               /* per node: --force */
 	int64_t *reused;            /* per node: the run whose cached result it reused */
 	bool dirty;                 /* an input was modified, staged or untracked */
+	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
 
 	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
 	struct nf_audit *audit;
 	int audit_err;              /* the first failed append of a node record */
 	char *audit_msg;
 } run_ctx;
+
+/* The longest the run's state changes wait in an open batch before being committed. */
+#define NF_RUN_FLUSH_MS 50
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);

@@ -579,8 +579,16 @@ static void
 hook_on_tick(void *vctx)
 {
 	run_ctx *ctx = vctx;
+	int64_t now = nf_now_monotonic_ms();
 
-	nf_store_flush(ctx->store);
+	/* One commit per loop turn would cost more than the stages at 10 000 quick stages;
+	 * committing at most every 50 ms bounds what a crash can lose to that long. */
+	if (now - ctx->last_flush_ms >= NF_RUN_FLUSH_MS) {
+		nf_store_flush(ctx->store);
+		ctx->last_flush_ms = now;
+	} else {
+		nf_sched_wake_within(ctx->sched, NF_RUN_FLUSH_MS - (now - ctx->last_flush_ms));
+	}
 	if (ctx->req->on_tick)
 		ctx->req->on_tick(ctx->req->ctx, (nf_run_ctl *)ctx);
 }
