@@ -92,7 +92,8 @@ nf_logview_open(nf_logview *lv, const char *path, const char *title, int rows)
 	lv->follow = true;
 	lv->match = -1;
 	reload(lv);
-	lv->top = lv->nlines > (size_t)rows ? lv->nlines - (size_t)rows : 0;
+	rows -= 2;   /* the title and the footer */
+	lv->top = rows > 0 && lv->nlines > (size_t)rows ? lv->nlines - (size_t)rows : 0;
 }
 
 bool
@@ -100,8 +101,9 @@ nf_logview_poll(nf_logview *lv, int rows)
 {
 	if (!reload(lv))
 		return false;
+	rows -= 2;
 	if (lv->follow)
-		lv->top = lv->nlines > (size_t)rows ? lv->nlines - (size_t)rows : 0;
+		lv->top = rows > 0 && lv->nlines > (size_t)rows ? lv->nlines - (size_t)rows : 0;
 	if (lv->top > lv->nlines)
 		lv->top = lv->nlines;
 	return true;
