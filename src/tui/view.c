@@ -541,7 +541,8 @@ load_registry(nf_view *v)
 	versions_free(v);
 	if (!v->have_run || nf_registry_list(v->st, NULL, &all, &n) < 0)
 		return NF_V_REG;
-	qsort(all, n, sizeof(*all), newest_first);
+	if (n > 1)
+		qsort(all, n, sizeof(*all), newest_first);
 	for (size_t i = 0; i < n && v->nversions < 50; i++) {
 		nf_vversion m;
 
