@@ -31,7 +31,7 @@ nf_draw_init(bool force_mono, bool force_ascii)
 	init_pair(NF_C_CACHED, COLOR_CYAN, -1);
 	init_pair(NF_C_DIM, -1, -1);
 	init_pair(NF_C_GATE, COLOR_MAGENTA, -1);
-	init_pair(NF_C_TITLE, COLOR_BLUE, -1);
+	init_pair(NF_C_TITLE, -1, -1);   /* titles stand out by weight, on any background */
 	init_pair(NF_C_HIGH, COLOR_RED, -1);
 	init_pair(NF_C_MEDIUM, COLOR_YELLOW, -1);
 	init_pair(NF_C_LOW, COLOR_CYAN, -1);
