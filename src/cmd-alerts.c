@@ -24,18 +24,16 @@ status_text(const nf_alert *a)
 static void
 print_table(const nf_alert *as, size_t n)
 {
-	enum { NCOLS = 9 };
-	static const char *const head[NCOLS] = {
+	static const char *const head[] = {
 		"ID", "RUN", "PIPELINE", "MONITOR", "RULE", "SEVERITY", "WHAT", "CREATED", "STATUS",
 	};
-	char **cells = xcalloc(n * NCOLS + 1, sizeof(*cells));
-	size_t width[NCOLS];
+	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(head[c]);
+	nf_table_align_right(tab, 0);   /* ids */
+	nf_table_align_right(tab, 1);
 	for (size_t i = 0; i < n; i++) {
 		const nf_alert *a = &as[i];
-		char **row = &cells[i * NCOLS], t[32];
+		char **row = nf_table_add_row(tab), t[32];
 
 		nf_store_fmt_local_time(t, sizeof(t), a->created_ms);
 		row[0] = xasprintf("%lld", (long long)a->id);
@@ -47,26 +45,9 @@ print_table(const nf_alert *as, size_t n)
 		row[6] = xstrdup(a->summary && *a->summary ? a->summary : a->expr);
 		row[7] = xstrdup(t);
 		row[8] = status_text(a);
-		for (size_t c = 0; c < NCOLS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
 	}
-	for (size_t i = 0; i <= n; i++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
-
-			if (c < 2)   /* ids right-aligned */
-				printf("%s%*s", c ? "  " : "", (int)width[c], cell);
-			else if (c == NCOLS - 1)
-				printf("  %s", cell);
-			else
-				printf("  %-*s", (int)width[c], cell);
-		}
-		putchar('\n');
-	}
-	for (size_t i = 0; i < n * NCOLS; i++)
-		free(cells[i]);
-	free(cells);
+	nf_cmd_print_table(tab);
+	nf_table_free(tab);
 }
 
 static void

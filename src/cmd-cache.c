@@ -104,9 +104,8 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 	nf_cache_entry *e = NULL;
 	size_t n = 0;
 	cJSON *arr = NULL;
-	char **cells = NULL;
-	size_t width[6] = { 3, 4, 3, 6, 7, 4 };   /* KEY NODE RUN COMMIT CREATED SIZE */
-	static const char *const head[6] = { "KEY", "NODE", "RUN", "COMMIT", "CREATED", "SIZE" };
+	nf_table *tab = NULL;
+	static const char *const head[] = { "KEY", "NODE", "RUN", "COMMIT", "CREATED", "SIZE" };
 	int err;
 
 	if ((err = nf_store_cache_list(st, &e, &n)) < 0) {
@@ -116,11 +115,11 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 	if (o->json)
 		arr = cJSON_CreateArray();
 	else
-		cells = xcalloc(n * 6 + 1, sizeof(*cells));
+		tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 	for (size_t i = 0; i < n; i++) {
 		size_ctx sc = { objs, 0 };
 		bool sized = each_digest(&e[i], add_size, &sc) == 0;
-		char when[40], sz[32];
+		char when[40], sz[32], **row;
 
 		if (o->json) {
 			cJSON *x = cJSON_CreateObject();
@@ -144,15 +143,13 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 		}
 		nf_store_fmt_local_time(when, sizeof(when), e[i].created_ms);
 		fmt_bytes(sz, sizeof(sz), sc.total);
-		cells[i * 6 + 0] = xasprintf("%.12s", e[i].key);
-		cells[i * 6 + 1] = xstrdup(e[i].node);
-		cells[i * 6 + 2] = xasprintf("%lld", (long long)e[i].run_id);
-		cells[i * 6 + 3] = e[i].commit ? xasprintf("%.7s", e[i].commit) : xstrdup("-");
-		cells[i * 6 + 4] = xstrdup(when);
-		cells[i * 6 + 5] = xstrdup(sized ? sz : "missing");
-		for (size_t c = 0; c < 6; c++)
-			if (strlen(cells[i * 6 + c]) > width[c])
-				width[c] = strlen(cells[i * 6 + c]);
+		row = nf_table_add_row(tab);
+		row[0] = xasprintf("%.12s", e[i].key);
+		row[1] = xstrdup(e[i].node);
+		row[2] = xasprintf("%lld", (long long)e[i].run_id);
+		row[3] = e[i].commit ? xasprintf("%.7s", e[i].commit) : xstrdup("-");
+		row[4] = xstrdup(when);
+		row[5] = xstrdup(sized ? sz : "missing");
 	}
 	if (o->json) {
 		char *text = cJSON_Print(arr);
@@ -161,20 +158,9 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 		cJSON_free(text);
 		cJSON_Delete(arr);
 	} else if (n > 0) {
-		for (size_t i = 0; i <= n; i++) {
-			for (size_t c = 0; c < 6; c++) {
-				const char *cell = i == 0 ? head[c] : cells[(i - 1) * 6 + c];
-
-				if (c == 5)
-					printf("  %s\n", cell);
-				else
-					printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
-			}
-		}
+		nf_cmd_print_table(tab);
 	}
-	for (size_t i = 0; cells && i < n * 6; i++)
-		free(cells[i]);
-	free(cells);
+	nf_table_free(tab);
 	nf_cache_entry_list_free(e, n);
 	return 0;
 }

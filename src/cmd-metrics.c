@@ -14,34 +14,33 @@
 static void
 print_table(const nf_metric_point *p, size_t n, bool with_pipeline)
 {
-	size_t wrun = 3, wdate = 4, wpipe = 8, wnode = 4, wname = 4;
+	const char *head[6];
+	size_t ncols = 0;
+	nf_table *tab;
 
-	for (size_t i = 0; i < n; i++) {
-		char id[32];
-
-		snprintf(id, sizeof(id), "%lld", (long long)p[i].run_id);
-		if (strlen(id) > wrun)
-			wrun = strlen(id);
-		if (strlen(p[i].logical_date) > wdate)
-			wdate = strlen(p[i].logical_date);
-		if (strlen(p[i].pipeline) > wpipe)
-			wpipe = strlen(p[i].pipeline);
-		if (strlen(p[i].node) > wnode)
-			wnode = strlen(p[i].node);
-		if (strlen(p[i].name) > wname)
-			wname = strlen(p[i].name);
-	}
-	printf("%*s  %-*s  ", (int)wrun, "RUN", (int)wdate, "DATE");
+	head[ncols++] = "RUN";
+	head[ncols++] = "DATE";
 	if (with_pipeline)
-		printf("%-*s  ", (int)wpipe, "PIPELINE");
-	printf("%-*s  %-*s  VALUE\n", (int)wnode, "NODE", (int)wname, "NAME");
+		head[ncols++] = "PIPELINE";
+	head[ncols++] = "NODE";
+	head[ncols++] = "NAME";
+	head[ncols++] = "VALUE";
+	tab = nf_table_new(ncols, head);
+	nf_table_align_right(tab, 0);   /* the run id */
 	for (size_t i = 0; i < n; i++) {
-		printf("%*lld  %-*s  ", (int)wrun, (long long)p[i].run_id, (int)wdate,
-		       *p[i].logical_date ? p[i].logical_date : "-");
+		char **row = nf_table_add_row(tab);
+		size_t c = 0;
+
+		row[c++] = xasprintf("%lld", (long long)p[i].run_id);
+		row[c++] = xstrdup(*p[i].logical_date ? p[i].logical_date : "-");
 		if (with_pipeline)
-			printf("%-*s  ", (int)wpipe, p[i].pipeline);
-		printf("%-*s  %-*s  %.10g\n", (int)wnode, p[i].node, (int)wname, p[i].name, p[i].value);
+			row[c++] = xstrdup(p[i].pipeline);
+		row[c++] = xstrdup(p[i].node);
+		row[c++] = xstrdup(p[i].name);
+		row[c++] = xasprintf("%.10g", p[i].value);
 	}
+	nf_cmd_print_table(tab);
+	nf_table_free(tab);
 }
 
 static void

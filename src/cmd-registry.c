@@ -59,18 +59,14 @@ gate_cell(const nf_model_version *v)
 static void
 print_table(const nf_model_version *vs, size_t n)
 {
-	enum { NCOLS = 8 };
-	static const char *const head[NCOLS] = {
+	static const char *const head[] = {
 		"MODEL", "VERSION", "STATUS", "GATE", "RUN", "COMMIT", "SHA256", "CREATED",
 	};
-	char **cells = xcalloc(n * NCOLS + 1, sizeof(*cells));
-	size_t width[NCOLS];
+	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(head[c]);
 	for (size_t i = 0; i < n; i++) {
 		const nf_model_version *v = &vs[i];
-		char **row = &cells[i * NCOLS];
+		char **row = nf_table_add_row(tab);
 		char t[32];
 
 		nf_store_fmt_local_time(t, sizeof(t), v->created_ms);
@@ -83,23 +79,9 @@ print_table(const nf_model_version *vs, size_t n)
 		row[5] = v->commit ? xasprintf("%.7s", v->commit) : xstrdup("-");
 		row[6] = xasprintf("%.12s", v->sha256);
 		row[7] = xstrdup(t);
-		for (size_t c = 0; c < NCOLS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
 	}
-	for (size_t i = 0; i <= n; i++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
-
-			if (c == NCOLS - 1)
-				printf("  %s\n", cell);
-			else
-				printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
-		}
-	}
-	for (size_t i = 0; i < n * NCOLS; i++)
-		free(cells[i]);
-	free(cells);
+	nf_cmd_print_table(tab);
+	nf_table_free(tab);
 }
 
 static void

@@ -34,20 +34,17 @@ run_duration_ms(const nf_run_info *r)
 static void
 print_table(const nf_run_info *runs, size_t n)
 {
-	enum { NCOLS = 7 };
-	static const char *const head[NCOLS] = {
+	static const char *const head[] = {
 		"ID", "PIPELINE", "TRIGGER", "COMMIT", "STATUS", "STARTED", "DURATION",
 	};
-	char **cells = xcalloc(n * NCOLS, sizeof(*cells));
-	size_t width[NCOLS];
+	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(head[c]);
+	nf_table_align_right(tab, 0);   /* the id */
 	for (size_t i = 0; i < n; i++) {
 		const nf_run_info *r = &runs[i];
 		char commit[64], started[32], dur[32] = "-";
 		int64_t d = run_duration_ms(r);
-		char **row = &cells[i * NCOLS];
+		char **row = nf_table_add_row(tab);
 
 		short_commit(commit, sizeof(commit), r);
 		nf_store_fmt_local_time(started, sizeof(started), r->started_ms);
@@ -60,27 +57,9 @@ print_table(const nf_run_info *runs, size_t n)
 		row[4] = xstrdup(nf_run_status_name(r->status));
 		row[5] = xstrdup(started);
 		row[6] = xstrdup(dur);
-		for (size_t c = 0; c < NCOLS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
 	}
-	for (size_t i = 0; i <= n; i++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
-
-			/* The id is right-aligned, the last column is not padded. */
-			if (c == 0)
-				printf("%*s", (int)width[c], cell);
-			else if (c == NCOLS - 1)
-				printf("  %s", cell);
-			else
-				printf("  %-*s", (int)width[c], cell);
-		}
-		putchar('\n');
-	}
-	for (size_t i = 0; i < n * NCOLS; i++)
-		free(cells[i]);
-	free(cells);
+	nf_cmd_print_table(tab);
+	nf_table_free(tab);
 }
 
 static void

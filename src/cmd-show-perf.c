@@ -107,20 +107,16 @@ print_json(const nf_run_info *run, const nf_perf_row *rows, size_t n)
 static void
 print_table(const nf_run_info *run, const nf_perf_row *rows, size_t n)
 {
-	enum { NCOLS = 9 };
-	static const char *const head[NCOLS] = {
+	static const char *const head[] = {
 		"NODE", "STATE", "WALL", "VS MEDIAN", "CPU", "VS MEDIAN", "MAXRSS", "VS MEDIAN", "RUNS",
 	};
-	char **cells = xcalloc(n * NCOLS + 1, sizeof(*cells));
-	size_t width[NCOLS];
+	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 
 	printf("run %lld of %s: each node against the median of its last %d successful, non-cached runs\n\n",
 	       (long long)run->id, run->pipeline, PERF_WINDOW);
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(head[c]);
 	for (size_t i = 0; i < n; i++) {
 		const nf_perf_row *r = &rows[i];
-		char **row = &cells[i * NCOLS], b[32];
+		char **row = nf_table_add_row(tab), b[32];
 
 		row[0] = xstrdup(r->node);
 		row[1] = xstrdup(r->state);
@@ -135,24 +131,9 @@ print_table(const nf_run_info *run, const nf_perf_row *rows, size_t n)
 		row[7] = vs_median((double)r->max_rss_kb, r->med_rss_kb, r->measured && r->max_rss_kb > 0, r->nhist,
 				   fmt_rss);
 		row[8] = xasprintf("%zu", r->nhist);
-		for (size_t c = 0; c < NCOLS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
 	}
-	for (size_t i = 0; i <= n; i++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
-
-			if (c == NCOLS - 1)
-				printf("  %s", cell);
-			else
-				printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
-		}
-		putchar('\n');
-	}
-	for (size_t i = 0; i < n * NCOLS; i++)
-		free(cells[i]);
-	free(cells);
+	nf_cmd_print_table(tab);
+	nf_table_free(tab);
 }
 
 int

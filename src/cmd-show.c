@@ -134,19 +134,16 @@ print_header(const nf_run_info *r)
 static void
 print_nodes(const show_data *d)
 {
-	enum { NCOLS = 9 };
-	static const char *const head[NCOLS] = {
+	static const char *const head[] = {
 		"STAGE", "STATE", "ATTEMPTS", "EXIT", "WALL", "CPU", "MAXRSS", "LOG", "CACHE",
 	};
-	char **cells = xcalloc(d->nnodes * NCOLS, sizeof(*cells));
-	size_t width[NCOLS];
+	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
+	size_t wstage;
 	bool any_reason = false;
 
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(head[c]);
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const nf_node_info *n = &d->nodes[i];
-		char **row = &cells[i * NCOLS];
+		char **row = nf_table_add_row(tab);
 		char buf[64];
 		bool ran = n->attempts > 0;
 
@@ -168,32 +165,18 @@ print_nodes(const show_data *d)
 		row[6] = xstrdup(ran && n->max_rss_kb > 0 ? buf : "-");
 		row[7] = xstrdup(n->log_path ? n->log_path : "-");
 		row[8] = cache_cell(&d->cache[i]);
-		for (size_t c = 0; c < NCOLS; c++)
-			if (strlen(row[c]) > width[c])
-				width[c] = strlen(row[c]);
 		any_reason |= n->reason != NULL;
 	}
 	putchar('\n');
-	for (size_t i = 0; i <= d->nnodes; i++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const char *cell = i == 0 ? head[c] : cells[(i - 1) * NCOLS + c];
-
-			if (c == NCOLS - 1)
-				printf("  %s", cell);
-			else
-				printf("%s%-*s", c ? "  " : "", (int)width[c], cell);
-		}
-		putchar('\n');
-	}
-	for (size_t i = 0; i < d->nnodes * NCOLS; i++)
-		free(cells[i]);
-	free(cells);
+	nf_cmd_print_table(tab);
+	wstage = nf_table_width(tab, 0);
+	nf_table_free(tab);
 
 	if (any_reason) {
 		printf("\nreasons\n");
 		for (size_t i = 0; i < d->nnodes; i++)
 			if (d->nodes[i].reason)
-				printf("  %-*s  %s\n", (int)width[0], d->nodes[i].name, d->nodes[i].reason);
+				printf("  %-*s  %s\n", (int)wstage, d->nodes[i].name, d->nodes[i].reason);
 	}
 	if (d->nmetrics) {
 		size_t wn = 0, wm = 0;

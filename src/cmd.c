@@ -79,3 +79,13 @@ nf_cmd_error(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+void
+nf_cmd_print_table(const nf_table *t)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	nf_table_format(&b, t);
+	fputs(nf_buf_cstr(&b), stdout);
+	nf_buf_release(&b);
+}

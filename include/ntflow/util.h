@@ -127,6 +127,22 @@ void *nf_strmap_put(nf_strmap *m, const char *key, void *value);
 void *nf_strmap_get(const nf_strmap *m, const char *key);
 size_t nf_strmap_count(const nf_strmap *m);
 
+/* A text table for listings: a header line, then a line per row; each column as wide as
+ * its widest cell, two spaces between columns, the last column not padded. */
+typedef struct nf_table nf_table;
+/* head: ncols column names, borrowed (they must outlive the table). */
+nf_table *nf_table_new(size_t ncols, const char *const *head);
+void nf_table_free(nf_table *t);
+/* Pads column col on the left (ids, counts) instead of the right. */
+void nf_table_align_right(nf_table *t, size_t col);
+/* Appends a row and returns its ncols cells, NULL, for the caller to fill with malloc'd
+ * strings (xstrdup, xasprintf) the table then owns; valid until the next call. */
+char **nf_table_add_row(nf_table *t);
+/* How wide column col is: its widest cell or its name. */
+size_t nf_table_width(const nf_table *t, size_t col);
+/* Appends the table to out. */
+void nf_table_format(nf_buf *out, const nf_table *t);
+
 /* Milliseconds on the monotonic and the real-time clocks. */
 int64_t nf_now_monotonic_ms(void);
 int64_t nf_now_realtime_ms(void);
