@@ -233,12 +233,8 @@ cmd_audit_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;
-	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&st, &dir, state) < 0)
 		goto done;
-	}
-	for (const char *const *line = nf_store_recovered(st); *line; line++)
-		nf_cmd_error("%s", *line);
 	if (!strcmp(sub, "verify"))
 		rc = audit_verify(st);
 	else if (!strcmp(sub, "show"))

@@ -27,12 +27,8 @@ open_cache(nf_store **st, nf_objstore **objs, char **dir, const char *state)
 	int err;
 
 	*objs = NULL;
-	if ((err = nf_store_open_workspace(st, dir, NULL, state, false)) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if ((err = nf_cmd_open_store(st, dir, state)) < 0)
 		return err;
-	}
-	for (const char *const *line = nf_store_recovered(*st); *line; line++)
-		nf_cmd_error("%s", *line);
 	cache_dir = xasprintf("%s/cache", *dir);
 	err = nf_objstore_open(objs, cache_dir);
 	free(cache_dir);

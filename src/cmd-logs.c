@@ -319,19 +319,10 @@ cmd_logs_exec(int argc, char **argv)
 		run_arg = argv[optind++];
 	stage = argv[optind];
 
-	if (nf_store_open_workspace(&c.st, &c.dir, NULL, state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&c.st, &c.dir, state) < 0)
 		goto done;
-	}
-	for (const char *const *line = nf_store_recovered(c.st); *line; line++)
-		nf_cmd_error("%s", *line);
-	if ((err = nf_store_run_resolve(c.st, run_arg, &c.run)) < 0) {
-		if (err == NF_EINVALID) {
-			fprintf(stderr, "ntflow logs: %s\n", nf_error_last());
-			rc = NF_EXIT_USAGE;
-		} else {
-			nf_cmd_error("%s in %s", nf_error_last(), c.dir);
-		}
+	if ((err = nf_cmd_run_resolve(&c.run, &nf_cmd_logs, c.st, c.dir, run_arg)) < 0) {
+		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}
 	if (find_node(&node, c.st, c.run, stage) < 0) {

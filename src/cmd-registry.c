@@ -494,12 +494,8 @@ cmd_registry_exec(int argc, char **argv)
 	if (o.reason && strcmp(sub, "promote") != 0 && strcmp(sub, "rollback") != 0)
 		return usage_error("%s: --reason is for promote and rollback", sub);
 
-	if (nf_store_open_workspace(&st, &dir, NULL, o.state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&st, &dir, o.state) < 0)
 		goto done;
-	}
-	for (const char *const *line = nf_store_recovered(st); *line; line++)
-		nf_cmd_error("%s", *line);
 	{
 		char *abs = realpath(dir, NULL);
 

@@ -158,12 +158,8 @@ cmd_runs_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_runs, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&st, &dir, state) < 0)
 		goto done;
-	}
-	for (const char *const *line = nf_store_recovered(st); *line; line++)
-		nf_cmd_error("%s", *line);
 	if (nf_store_run_list(st, (int)limit, &runs, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;

@@ -433,19 +433,10 @@ cmd_show_exec(int argc, char **argv)
 	}
 	if (optind < argc)
 		arg = argv[optind];
-	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&st, &dir, state) < 0)
 		goto done;
-	}
-	for (const char *const *line = nf_store_recovered(st); *line; line++)
-		nf_cmd_error("%s", *line);
-	if ((err = nf_store_run_resolve(st, arg, &id)) < 0) {
-		if (err == NF_EINVALID) {
-			fprintf(stderr, "ntflow show: %s\n", nf_error_last());
-			rc = NF_EXIT_USAGE;
-		} else {
-			nf_cmd_error("%s in %s", nf_error_last(), dir);
-		}
+	if ((err = nf_cmd_run_resolve(&id, &nf_cmd_show, st, dir, arg)) < 0) {
+		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}
 	if (perf) {   /* the performance record alone (cmd-show-perf.c) */

@@ -137,19 +137,10 @@ cmd_why_exec(int argc, char **argv)
 		run_arg = argv[optind++];
 	stage = argv[optind];
 
-	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&st, &dir, state) < 0)
 		goto done;
-	}
-	for (const char *const *line = nf_store_recovered(st); *line; line++)
-		nf_cmd_error("%s", *line);
-	if ((err = nf_store_run_resolve(st, run_arg, &run)) < 0) {
-		if (err == NF_EINVALID) {
-			fprintf(stderr, "ntflow why: %s\n", nf_error_last());
-			rc = NF_EXIT_USAGE;
-		} else {
-			nf_cmd_error("%s in %s", nf_error_last(), dir);
-		}
+	if ((err = nf_cmd_run_resolve(&run, &nf_cmd_why, st, dir, run_arg)) < 0) {
+		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}
 	if (nf_store_node_list(st, run, &nodes, &n) < 0) {

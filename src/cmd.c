@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntflow/store.h"
+
 #define MAX_LONGOPTS 64
 
 int
@@ -88,4 +90,32 @@ nf_cmd_print_table(const nf_table *t)
 	nf_table_format(&b, t);
 	fputs(nf_buf_cstr(&b), stdout);
 	nf_buf_release(&b);
+}
+
+int
+nf_cmd_open_store(nf_store **st, char **dir, const char *state)
+{
+	int err;
+
+	if ((err = nf_store_open_workspace(st, dir, NULL, state, false)) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return err;
+	}
+	for (const char *const *line = nf_store_recovered(*st); *line; line++)
+		nf_cmd_error("%s", *line);
+	return 0;
+}
+
+int
+nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, nf_store *st, const char *dir, const char *arg)
+{
+	int err;
+
+	if ((err = nf_store_run_resolve(st, arg, id)) < 0) {
+		if (err == NF_EINVALID)
+			fprintf(stderr, "ntflow %s: %s\n", cmd->name, nf_error_last());
+		else
+			nf_cmd_error("%s in %s", nf_error_last(), dir);
+	}
+	return err;
 }

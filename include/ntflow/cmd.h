@@ -58,8 +58,16 @@ extern const nf_cmd nf_cmd_metrics;
 extern const nf_cmd nf_cmd_alerts;
 extern const nf_cmd nf_cmd_audit;
 
-/* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
+/* For the commands that read the workspace (state: --state DIR or NULL): opens its store
+ * and reports what recovery did; on error reports it and returns the store's code. */
 struct nf_store;
+int nf_cmd_open_store(struct nf_store **st, char **dir, const char *state);
+/* Resolves a RUN operand (NULL: the last run) and reports a failure: a malformed id
+ * (NF_EINVALID, an NF_EXIT_USAGE) as "ntflow CMD: MSG", others as "ntflow: MSG in DIR". */
+int nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, struct nf_store *st, const char *dir,
+		       const char *arg);
+
+/* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
 struct nf_run_info;
 int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);
 /* The alerts of a run in `show` (cmd-show-alerts.c): a section of text, or "alerts" in top. */
