@@ -14,7 +14,7 @@
 set -eu
 
 die() { printf 'simulate-weeks: error: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n 's/^# usage: //p' "$0" >&2; exit 2; }
+usage() { sed -n 's/^# usage: /usage: /p' "$0" >&2; exit 2; }
 
 cd "$(dirname "$0")/.."
 from=2026-09-07 weeks=13 markdown=no
