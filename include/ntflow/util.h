@@ -143,6 +143,10 @@ size_t nf_table_width(const nf_table *t, size_t col);
 /* Appends the table to out. */
 void nf_table_format(nf_buf *out, const nf_table *t);
 
+/* The value of the number written in [s, s+n) ("0.5", "1e-3"), with '.' as the decimal
+ * point whatever the locale. */
+double nf_number_value(const char *s, size_t n);
+
 /* Milliseconds on the monotonic and the real-time clocks. */
 int64_t nf_now_monotonic_ms(void);
 int64_t nf_now_realtime_ms(void);

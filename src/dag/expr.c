@@ -4,7 +4,6 @@
 #include "ntflow/expr.h"
 
 #include <ctype.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,28 +76,6 @@ col_of(const parser *ps, const char *at)
 	return (int)(at - ps->text) + 1;
 }
 
-/* Converts the digits in [s, s+n) with strtod, swapping '.' for the locale's decimal point
- * so that a program that called setlocale() still reads "0.5" as one half. */
-static double
-number_value(const char *s, size_t n)
-{
-	char small[64], *copy = n < sizeof(small) ? small : xmalloc(n + 1);
-	const char *dp = localeconv()->decimal_point;
-	double v;
-
-	memcpy(copy, s, n);
-	copy[n] = '\0';
-	if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
-		char *dot = strchr(copy, '.');
-		if (dot)
-			*dot = dp[0];
-	}
-	v = strtod(copy, NULL);
-	if (copy != small)
-		free(copy);
-	return v;
-}
-
 /* Scans a number: digits [. digits] [e [+-] digits], or . digits. */
 static void
 lex_number(parser *ps, token *t)
@@ -123,7 +100,7 @@ lex_number(parser *ps, token *t)
 	}
 	t->kind = T_NUM;
 	t->len = (size_t)(q - s);
-	t->num = number_value(s, t->len);
+	t->num = nf_number_value(s, t->len);
 	if (!isfinite(t->num))
 		fail(ps, t->col, "number '%.*s' is out of range", (int)t->len, s);
 	ps->p = q;
@@ -609,7 +586,7 @@ format_number(nf_buf *out, double v)
 	char s[64];
 
 	snprintf(s, sizeof(s), "%.15g", v);
-	if (number_value(s, strlen(s)) != v)
+	if (nf_number_value(s, strlen(s)) != v)
 		snprintf(s, sizeof(s), "%.17g", v);
 	for (char *c = s; *c; c++)
 		if (*c == ',')   /* a locale's decimal comma */

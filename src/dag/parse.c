@@ -5,7 +5,6 @@
 #include "config.h"
 #include "ntflow/dag.h"
 
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,28 +257,6 @@ skip_balanced(parser *p)
 
 /* ---- values ---- */
 
-/* The value of a number as written, whatever the locale's decimal point. */
-static double
-number_value(const char *s, size_t n)
-{
-	char small[64], *copy = n < sizeof(small) ? small : xmalloc(n + 1);
-	const char *dp = localeconv()->decimal_point;
-	double v;
-
-	memcpy(copy, s, n);
-	copy[n] = '\0';
-	if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
-		char *dot = strchr(copy, '.');
-
-		if (dot)
-			*dot = dp[0];
-	}
-	v = strtod(copy, NULL);
-	if (copy != small)
-		free(copy);
-	return v;
-}
-
 static void
 push_item(parser *p, const nf_value *v, const nf_token *t)
 {
@@ -445,7 +422,7 @@ parse_value(parser *p, nf_value *v, nf_token *vt)
 		return PV_OK;
 	case NF_TK_NUMBER:
 		v->kind = NF_V_NUMBER;
-		v->num = number_value(p->tok.text, p->tok.len);
+		v->num = nf_number_value(p->tok.text, p->tok.len);
 		if (!isfinite(v->num)) {
 			error_at(p, v->loc, "number '%.*s' is out of range", p->tok.len > 40 ? 40 : (int)p->tok.len,
 				 p->tok.text);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,4 +143,27 @@ nf_format_duration(char *out, size_t size, int64_t ms)
 		snprintf(out, size, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
 	else
 		snprintf(out, size, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
+
+/* strtod on a copy, with '.' swapped for the locale's decimal point, so that a program that
+ * called setlocale() still reads "0.5" as one half. */
+double
+nf_number_value(const char *s, size_t n)
+{
+	char small[64], *copy = n < sizeof(small) ? small : xmalloc(n + 1);
+	const char *dp = localeconv()->decimal_point;
+	double v;
+
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	if (dp && dp[0] && dp[0] != '.' && !dp[1]) {
+		char *dot = strchr(copy, '.');
+
+		if (dot)
+			*dot = dp[0];
+	}
+	v = strtod(copy, NULL);
+	if (copy != small)
+		free(copy);
+	return v;
 }
