@@ -252,28 +252,11 @@ add_gates_json(cJSON *top, const show_data *d)
 
 	for (size_t g = 0; g < d->ngates; g++) {
 		const nf_gate_result *r = &d->gates[g];
-		cJSON *o = cJSON_CreateObject(), *crit;
+		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "name", r->name);
 		cJSON_AddBoolToObject(o, "passed", r->passed);
-		crit = cJSON_AddArrayToObject(o, "criteria");
-		for (size_t i = 0; i < r->n; i++) {
-			const nf_gate_criterion *c = &r->criteria[i];
-			cJSON *x = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(x, "expr", c->expr);
-			if (c->has_left)
-				cJSON_AddNumberToObject(x, "value", c->left);
-			else
-				cJSON_AddNullToObject(x, "value");
-			if (c->has_right)
-				cJSON_AddNumberToObject(x, "threshold", c->right);
-			else
-				cJSON_AddNullToObject(x, "threshold");
-			cJSON_AddStringToObject(x, "verdict", c->passed ? "pass" : "fail");
-			add_str_or_null(x, "note", c->note);
-			cJSON_AddItemToArray(crit, x);
-		}
+		cJSON_AddItemToObject(o, "criteria", nf_gate_criteria_json(r));
 		cJSON_AddItemToArray(gates, o);
 	}
 	reg = cJSON_AddArrayToObject(top, "registered");

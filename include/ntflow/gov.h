@@ -203,6 +203,9 @@ char *nf_gate_failure_text(const nf_gate_result *r);
 /* Appends the gate as the table ntflow show and ntflow run print: a "gate NAME: passed"
  * line, then one line per criterion (criterion, value, threshold, verdict, note). */
 void nf_gate_format_table(nf_buf *out, const nf_gate_result *r);
+/* The criteria as the JSON array ntflow show --json and the audit chain hold: {expr,
+ * value, threshold, verdict, note}, null for a missing side or note. Caller deletes it. */
+cJSON *nf_gate_criteria_json(const nf_gate_result *r);
 void nf_gate_result_release(nf_gate_result *r);
 /* Records every criterion of a gate of a run (joins the store's batch). */
 int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);

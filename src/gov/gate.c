@@ -151,6 +151,34 @@ nf_gate_format_table(nf_buf *out, const nf_gate_result *r)
 	free(cells);
 }
 
+cJSON *
+nf_gate_criteria_json(const nf_gate_result *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->n; i++) {
+		const nf_gate_criterion *c = &r->criteria[i];
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "expr", c->expr);
+		if (c->has_left)
+			cJSON_AddNumberToObject(x, "value", c->left);
+		else
+			cJSON_AddNullToObject(x, "value");
+		if (c->has_right)
+			cJSON_AddNumberToObject(x, "threshold", c->right);
+		else
+			cJSON_AddNullToObject(x, "threshold");
+		cJSON_AddStringToObject(x, "verdict", c->passed ? "pass" : "fail");
+		if (c->note)
+			cJSON_AddStringToObject(x, "note", c->note);
+		else
+			cJSON_AddNullToObject(x, "note");
+		cJSON_AddItemToArray(arr, x);
+	}
+	return arr;
+}
+
 void
 nf_gate_result_release(nf_gate_result *r)
 {

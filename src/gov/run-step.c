@@ -64,32 +64,12 @@ gate_lookup(void *vctx, bool production, const char *name, double *out)
 static int
 audit_gate(run_ctx *ctx, const nf_gate_result *r)
 {
-	cJSON *p = cJSON_CreateObject(), *crit = NULL;
+	cJSON *p = cJSON_CreateObject();
 	int err;
 
 	cJSON_AddStringToObject(p, "gate", r->name);
 	cJSON_AddBoolToObject(p, "passed", r->passed);
-	crit = cJSON_AddArrayToObject(p, "criteria");
-	for (size_t i = 0; i < r->n; i++) {
-		const nf_gate_criterion *c = &r->criteria[i];
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(x, "expr", c->expr);
-		if (c->has_left)
-			cJSON_AddNumberToObject(x, "value", c->left);
-		else
-			cJSON_AddNullToObject(x, "value");
-		if (c->has_right)
-			cJSON_AddNumberToObject(x, "threshold", c->right);
-		else
-			cJSON_AddNullToObject(x, "threshold");
-		cJSON_AddStringToObject(x, "verdict", c->passed ? "pass" : "fail");
-		if (c->note)
-			cJSON_AddStringToObject(x, "note", c->note);
-		else
-			cJSON_AddNullToObject(x, "note");
-		cJSON_AddItemToArray(crit, x);
-	}
+	cJSON_AddItemToObject(p, "criteria", nf_gate_criteria_json(r));
 	err = ctx->audit ? nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_GATE, p)
 			 : nf_audit_append(ctx->store, ctx->run_id, NF_AUDIT_GATE, p);
 	cJSON_Delete(p);
