@@ -11,8 +11,10 @@ tui_n=0
 # tui_start COLS ROWS: a new server with one window (a shell in the trash directory); sets
 # $tui to its socket name and kills it when the test ends.
 tui_start() {
+	# unique per script, test and call: a server killed at the end of a test may still be
+	# going away when the next test starts its own
 	tui_n=$((tui_n + 1))
-	tui=nftest$$_$tui_n
+	tui=nftest$$_${test_count}_$tui_n
 	tmux -L "$tui" -f /dev/null new -d -x "$1" -y "$2" "cd '$TRASH_DIRECTORY' && PS1='tui\$ ' exec sh" || return 1
 	test_when_finished "tmux -L '$tui' kill-server 2>/dev/null || :"
 	tui_wait 'tui\$' || return 1
