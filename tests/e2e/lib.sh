@@ -9,6 +9,9 @@
 # the first failure, -d/--debug keeps the trash directory. NTFLOW_TEST_OPTS adds options.
 # Without -v, a failing test's output is printed after its "not ok" line, so automake's
 # log of the script says why.
+# Each body runs in a subshell that starts in the trash directory: a `cd` or a variable set
+# in one test does not reach the next (a counter kept in a body restarts every test; use
+# $test_count, the number of the running test, for names that must differ between tests).
 
 # ---- options and locations ----
 verbose= immediate= debug=
