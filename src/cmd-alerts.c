@@ -51,59 +51,13 @@ print_table(const nf_alert *as, size_t n)
 }
 
 static void
-add_time(cJSON *o, const char *key, int64_t ms)
-{
-	char buf[40];
-
-	if (ms <= 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
-	cJSON_AddStringToObject(o, key, buf);
-}
-
-static void
 print_json(const nf_alert *as, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
 	char *text;
 
-	for (size_t i = 0; i < n; i++) {
-		const nf_alert *a = &as[i];
-		cJSON *o = cJSON_CreateObject(), *vals = cJSON_Parse(a->values_json ? a->values_json : "{}");
-
-		cJSON_AddNumberToObject(o, "id", (double)a->id);
-		cJSON_AddNumberToObject(o, "run", (double)a->run_id);
-		cJSON_AddStringToObject(o, "pipeline", a->pipeline);
-		cJSON_AddStringToObject(o, "monitor", a->monitor);
-		cJSON_AddStringToObject(o, "rule", a->rule);
-		cJSON_AddStringToObject(o, "severity", nf_severity_name(a->severity));
-		cJSON_AddStringToObject(o, "when", a->expr);
-		cJSON_AddItemToObject(o, "values", vals ? vals : cJSON_CreateObject());
-		if (a->has_value)
-			cJSON_AddNumberToObject(o, "value", a->value);
-		else
-			cJSON_AddNullToObject(o, "value");
-		if (a->has_threshold)
-			cJSON_AddNumberToObject(o, "threshold", a->threshold);
-		else
-			cJSON_AddNullToObject(o, "threshold");
-		cJSON_AddStringToObject(o, "summary", a->summary ? a->summary : "");
-		add_time(o, "created", a->created_ms);
-		cJSON_AddBoolToObject(o, "open", a->acked_ms == 0);
-		cJSON_AddBoolToObject(o, "triggered", a->triggered);
-		add_time(o, "acked", a->acked_ms);
-		if (a->ack_by)
-			cJSON_AddStringToObject(o, "acked_by", a->ack_by);
-		else
-			cJSON_AddNullToObject(o, "acked_by");
-		if (a->ack_note)
-			cJSON_AddStringToObject(o, "note", a->ack_note);
-		else
-			cJSON_AddNullToObject(o, "note");
-		cJSON_AddItemToArray(arr, o);
-	}
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, nf_alert_json(&as[i], true));
 	text = cJSON_Print(arr);
 	printf("%s\n", text);
 	cJSON_free(text);

@@ -94,19 +94,6 @@ add_str_or_null(cJSON *o, const char *key, const char *s)
 }
 
 static void
-add_time(cJSON *o, const char *key, int64_t ms)
-{
-	char buf[40];
-
-	if (ms <= 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
-	cJSON_AddStringToObject(o, key, buf);
-}
-
-static void
 add_json_text(cJSON *o, const char *key, const char *text)
 {
 	cJSON *v = cJSON_Parse(text ? text : "{}");
@@ -137,9 +124,9 @@ version_json(const nf_model_version *v)
 	cJSON_AddStringToObject(o, "gate_outcome", v->gate_outcome);
 	add_json_text(o, "metrics", v->metrics_json);
 	add_json_text(o, "params", v->params_json);
-	add_time(o, "created", v->created_ms);
-	add_time(o, "promoted", v->promoted_ms);
-	add_time(o, "archived", v->archived_ms);
+	nf_cmd_json_time(o, "created", v->created_ms);
+	nf_cmd_json_time(o, "promoted", v->promoted_ms);
+	nf_cmd_json_time(o, "archived", v->archived_ms);
 	cJSON_AddBoolToObject(o, "forced", v->forced);
 	add_str_or_null(o, "reason", v->reason);
 	add_str_or_null(o, "actor", v->actor);
@@ -328,7 +315,7 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 			cJSON_AddBoolToObject(e, "forced", ev[i].forced);
 			add_str_or_null(e, "reason", ev[i].reason);
 			add_str_or_null(e, "actor", ev[i].actor);
-			add_time(e, "at", ev[i].at_ms);
+			nf_cmd_json_time(e, "at", ev[i].at_ms);
 			cJSON_AddItemToArray(hist, e);
 		}
 		print_json(j);

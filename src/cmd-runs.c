@@ -63,19 +63,6 @@ print_table(const nf_run_info *runs, size_t n)
 }
 
 static void
-add_time(cJSON *o, const char *key, int64_t ms)
-{
-	char buf[40];
-
-	if (ms <= 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
-	cJSON_AddStringToObject(o, key, buf);
-}
-
-static void
 print_json(const nf_run_info *runs, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -97,8 +84,8 @@ print_json(const nf_run_info *runs, size_t n)
 			cJSON_AddNullToObject(o, "commit");
 		cJSON_AddBoolToObject(o, "dirty", r->dirty);
 		cJSON_AddStringToObject(o, "status", nf_run_status_name(r->status));
-		add_time(o, "started", r->started_ms);
-		add_time(o, "finished", r->finished_ms);
+		nf_cmd_json_time(o, "started", r->started_ms);
+		nf_cmd_json_time(o, "finished", r->finished_ms);
 		if (d >= 0 && r->status != NF_RUN_RUNNING)
 			cJSON_AddNumberToObject(o, "duration_ms", (double)d);
 		else

@@ -204,19 +204,6 @@ add_str_or_null(cJSON *o, const char *key, const char *s)
 }
 
 static void
-add_time(cJSON *o, const char *key, int64_t ms)
-{
-	char buf[40];
-
-	if (ms <= 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
-	cJSON_AddStringToObject(o, key, buf);
-}
-
-static void
 add_ms_or_null(cJSON *o, const char *key, int64_t ms)
 {
 	if (ms > 0)
@@ -290,8 +277,8 @@ print_json(const show_data *d)
 	if (!params)
 		params = cJSON_CreateString(r->params_json);
 	cJSON_AddItemToObject(run, "params", params);
-	add_time(run, "started", r->started_ms);
-	add_time(run, "finished", r->finished_ms);
+	nf_cmd_json_time(run, "started", r->started_ms);
+	nf_cmd_json_time(run, "finished", r->finished_ms);
 	dirty_paths = cJSON_Parse(d->repro.dirty_paths_json ? d->repro.dirty_paths_json : "[]");
 	if (!cJSON_IsArray(dirty_paths)) {
 		cJSON_Delete(dirty_paths);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 
 #include "ntflow/store.h"
 
@@ -118,4 +119,17 @@ nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, nf_store *st, const char *dir
 			nf_cmd_error("%s in %s", nf_error_last(), dir);
 	}
 	return err;
+}
+
+void
+nf_cmd_json_time(cJSON *o, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
+	cJSON_AddStringToObject(o, key, buf);
 }

@@ -67,13 +67,19 @@ int nf_cmd_open_store(struct nf_store **st, char **dir, const char *state);
 int nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, struct nf_store *st, const char *dir,
 		       const char *arg);
 
+/* Adds key: a real time in ms as ISO 8601 UTC ("2026-11-23T10:43:12Z"), null when unset (<= 0). */
+struct cJSON;
+void nf_cmd_json_time(struct cJSON *o, const char *key, int64_t ms);
+
 /* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
 struct nf_run_info;
 int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);
 /* The alerts of a run in `show` (cmd-show-alerts.c): a section of text, or "alerts" in top. */
 struct nf_alert;
-struct cJSON;
 void nf_show_alerts_text(const struct nf_alert *alerts, size_t n);
 void nf_show_alerts_json(struct cJSON *top, const struct nf_alert *alerts, size_t n);
+/* An alert as JSON: whole for `ntflow alerts --json` (with run, pipeline, created and the
+ * acknowledgement), else the fields show --json gives. Caller deletes it. */
+struct cJSON *nf_alert_json(const struct nf_alert *a, bool whole);
 
 #endif
