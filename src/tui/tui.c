@@ -464,6 +464,11 @@ frame(nf_tui *t)
 	t->pending = 0;
 	t->last_frame = nf_now_monotonic_ms();
 	t->frames++;
+#ifdef NF_TEST_HOOKS
+	/* A crash while the screen is held: the tests check the terminal is given back. */
+	if (getenv("NTFLOW_TEST_TUI_CRASH") && t->frames == atoi(getenv("NTFLOW_TEST_TUI_CRASH")))
+		abort();
+#endif
 }
 
 static void

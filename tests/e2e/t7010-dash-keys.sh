@@ -103,6 +103,17 @@ test_expect_success 'q then c cancels the whole run and the screen closes at its
 	grep "^run 2 of keys cancelled in" screen
 '
 
+test_expect_success 'Ctrl-C cancels the run; the screen closes at its end with the summary' '
+	rm -f release &&
+	tui_start 100 30 &&
+	tui_type "ntflow run keys.dag --no-cache; echo status=\$?" &&
+	tui_wait "^\* hang  *running" &&
+	tui_keys C-c &&
+	tui_wait "^status=130" &&
+	tui_screen >screen &&
+	grep "^run [0-9]* of keys cancelled in" screen
+'
+
 test_expect_success 'q then d detaches: the run goes on without the screen' '
 	rm -f release flaky.n &&
 	tui_start 100 30 &&
@@ -111,9 +122,9 @@ test_expect_success 'q then d detaches: the run goes on without the screen' '
 	tui_keys q &&
 	tui_wait "c cancel it, d detach" &&
 	tui_keys d &&
-	tui_wait "^ntflow: detached; run 3 goes on" &&
+	tui_wait "^ntflow: detached; run 4 goes on" &&
 	ntflow runs >runs &&
-	grep "^ *3 .*running" runs &&
+	grep "^ *4 .*running" runs &&
 	tui_keys C-c &&
 	tui_wait "^status=130"
 '

@@ -4,6 +4,8 @@
 # plain, failing and governed pipelines; the usage errors of ntflow dash.
 . "$(dirname "$0")/lib.sh"
 
+grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq HOOKS
+
 # screen_has FILE TEXT: TEXT was drawn in one piece (escape sequences around it).
 screen_has() {
 	grep -a -q -F -e "$2" "$1" || { echo "no '$2' drawn in $1" >&2; return 1; }
@@ -104,6 +106,36 @@ test_expect_success 'the governance panes: gate table, registry versions, an ale
 	screen_has gov.screen "feature-shift" &&
 	ntflow dash --max-frames 2 --screen gov80.screen --size 80x24 &&
 	screen_has gov80.screen "gate promote: FAIL 0/1"
+'
+
+# restored FILE: the screen ends by leaving the alternate screen with the cursor shown
+# (what endwin writes for xterm-256color).
+restored() {
+	tail -c 64 "$1" | grep -a -q "$(printf "\033\\[?1049l")" ||
+		{ echo "the terminal was not restored at the end of $1" >&2; return 1; }
+}
+
+test_expect_success 'SIGTERM and SIGINT: dash gives the terminal back and exits 130' '
+	for sig in TERM INT; do
+		rm -f sig.screen &&
+		{ ntflow dash --max-frames 100000 --screen sig.screen & pid=$!; } &&
+		i=0 && while ! grep -a -q "stages" sig.screen 2>/dev/null && test $i -lt 150; do sleep 0.1; i=$((i + 1)); done &&
+		kill -$sig $pid &&
+		{ wait $pid; rc=$?; } ;
+		test $rc = 130 && restored sig.screen || return 1
+	done
+'
+
+test_expect_success HOOKS 'a crash while the screen is held still gives the terminal back' '
+	test_expect_code 134 env NTFLOW_TEST_TUI_CRASH=2 ntflow dash --max-frames 5 --screen crash.screen &&
+	restored crash.screen &&
+	test_expect_code 134 env NTFLOW_TEST_TUI_CRASH=2 ntflow run examples/hello.dag --no-cache --screen crash2.screen &&
+	restored crash2.screen
+'
+
+test_expect_success 'a screen smaller than 80x24 still works' '
+	ntflow dash --max-frames 2 --screen small.screen --size 20x5 &&
+	restored small.screen
 '
 
 test_expect_success 'dash usage errors' '
