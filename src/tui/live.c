@@ -25,9 +25,9 @@ nf_tui_run_event(nf_tui *t, const nf_run_event *ev)
 
 	if (t->detached)
 		return;
+	/* The selection follows at the next tick: a thousand events must not walk the rows a
+	 * thousand times. */
 	ch = nf_view_event(&t->v, ev);
-	if (ch && nf_view_autoselect(&t->v))
-		ch |= NF_V_ROWS;
 	t->pending |= ch;
 }
 

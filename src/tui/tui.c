@@ -772,13 +772,14 @@ anything_active(const nf_tui *t)
 static void
 turn(nf_tui *t, int64_t now)
 {
+	if ((t->pending & NF_V_NODES) && nf_view_autoselect(&t->v))
+		t->pending |= NF_V_ROWS;
 	if (now >= t->next_poll) {
 		unsigned ch = nf_view_poll(&t->v);
 
 		t->next_poll = now + POLL_MS;
-		if (ch & (NF_V_NODES | NF_V_ROWS))
-			if (nf_view_autoselect(&t->v))
-				ch |= NF_V_ROWS;
+		if ((ch & (NF_V_NODES | NF_V_ROWS)) && nf_view_autoselect(&t->v))
+			ch |= NF_V_ROWS;
 		t->pending |= ch;
 		t->pending |= nf_view_log(&t->v, 400);
 		if (t->mode == MODE_LOG && nf_logview_poll(&t->lv, LINES))
