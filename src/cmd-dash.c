@@ -64,12 +64,9 @@ cmd_dash_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	/* The run named must exist; without one the dashboard follows whatever runs. */
-	if (nf_store_open_workspace(&st, &dir, NULL, state, false) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_open_store(&st, &dir, state) < 0)
 		goto done;
-	}
-	if (optind < argc && (err = nf_store_run_resolve(st, argv[optind], &opts.run_id)) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (optind < argc && (err = nf_cmd_run_resolve(&opts.run_id, &nf_cmd_dash, st, dir, argv[optind])) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}

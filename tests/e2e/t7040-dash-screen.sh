@@ -140,9 +140,9 @@ test_expect_success 'a screen smaller than 80x24 still works' '
 
 test_expect_success 'dash usage errors' '
 	test_expect_code 1 ntflow dash 7 --screen x.screen 2>err &&
-	grep "^ntflow: no run 7" err &&
+	grep "^ntflow: no run 7 in .*/\.ntflow" err &&
 	test_expect_code 2 ntflow dash nope --screen x.screen 2>err &&
-	grep "^ntflow: .nope. is not a run id" err &&
+	grep "^ntflow dash: .nope. is not a run id" err &&
 	test_expect_code 2 ntflow dash 1 2 2>err &&
 	grep "^ntflow: dash: one run at a time" err &&
 	test_expect_code 2 ntflow dash --size 10x2 --screen x.screen 2>err &&
