@@ -21,7 +21,7 @@ test -x "$build/ntflow" && test -x "$build/examples/ml/ntml" ||
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ntflow-shots.XXXXXX")
 sock=ntflow-shots-$$
-trap 'tmux -L $sock kill-server 2>/dev/null || :; rm -rf "$work"' EXIT
+trap 'tmux -L $sock kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"; rm -rf "$work"' EXIT
 
 mkdir -p "$work/dags" "$work/examples"
 cp "$src/dags/retrain.dag" "$work/dags/"

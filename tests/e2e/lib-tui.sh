@@ -16,7 +16,8 @@ tui_start() {
 	tui_n=$((tui_n + 1))
 	tui=nftest$$_${test_count}_$tui_n
 	tmux -L "$tui" -f /dev/null new -d -x "$1" -y "$2" "cd '$TRASH_DIRECTORY' && PS1='tui\$ ' exec sh" || return 1
-	test_when_finished "tmux -L '$tui' kill-server 2>/dev/null || :"
+	# tmux leaves its socket behind when killed
+	test_when_finished "tmux -L '$tui' kill-server 2>/dev/null; rm -f '${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$tui'"
 	tui_wait 'tui\$' || return 1
 }
 
