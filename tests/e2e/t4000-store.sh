@@ -334,7 +334,8 @@ test_expect_success 'logs -f follows a stage from before it starts, across its r
 	wait_until "ntflow show --json >s.json && test \"\$(json_get s.json .run.pipeline)\" = follow" &&
 	ntflow logs -f slow >followed 2>follow.err &
 	echo $! >follow.pid &&
-	sleep 0.3 &&
+	# logs -f is waiting for the stage once it has the state database open
+	wait_until "ls -l /proc/\$(cat follow.pid)/fd 2>/dev/null | grep -q state.db" &&
 	touch go &&
 	wait $(cat follow.pid) &&
 	{ wait $(cat run.pid); true; } &&
