@@ -504,7 +504,23 @@ nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req 
 			 " AND artifact_sha256 = ? AND status != 'corrupt' ORDER BY version DESC LIMIT 1",
 			 req->model, id.sha256, 0, false);
 	if (err == 0) {
-		unchanged = true;
+		/* This run's gate passed for bytes the registry already holds: that version, not
+		 * a copy of it, goes back to production. */
+		if (req->gate_outcome && strcmp(req->gate_outcome, "pass") == 0 &&
+		    strcmp(v.status, "production") != 0) {
+			nf_model_version p;
+			int version = v.version;
+
+			nf_model_version_release(&v);
+			memset(&v, 0, sizeof(v));
+			err = nf_registry_promote(&p, NULL, st, req->state_dir, req->model, version, true,
+						  "the gate passed again for the same artifact", "ntflow");
+			if (err < 0)
+				goto done;
+			v = p;
+		} else {
+			unchanged = true;
+		}
 		goto done;
 	}
 	if (err != NF_ENOTFOUND)

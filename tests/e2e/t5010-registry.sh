@@ -183,6 +183,20 @@ test_expect_success 'registry verify catches an edited production copy under mod
 	test "$(status_of clf 1)" = production
 '
 
+test_expect_success 'a passing run of bytes the registry holds returns that version to production' '
+	st="$(pwd)/state-again" &&
+	ntflow run p.dag --state "$st" -p acc=0.9 >out1 &&
+	ntflow run p.dag --state "$st" -p acc=0.95 >out2 &&
+	grep "clf v2 → production" out2 &&
+	ntflow run p.dag --state "$st" -p acc=0.9 >out3 &&
+	cat out3 &&
+	grep "clf v1 → production" out3 &&
+	ntflow registry list clf --state "$st" --json >again.json &&
+	test "$(json_get again.json [0].status)" = production &&
+	test "$(json_get again.json [1].status)" = archived &&
+	test "$(json_get again.json [-1].version)" = 2
+'
+
 test_expect_success 'usage errors exit 2' '
 	test_expect_code 2 ntflow registry 2>err &&
 	grep "which subcommand" err &&
