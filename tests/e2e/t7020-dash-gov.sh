@@ -77,7 +77,8 @@ test_expect_success 'the gate table, the registry and the alert (160x48), then a
 	grep "^! promote  *rejected .*accuracy >= 0.85" wide &&
 
 	tui_resize 80 24 &&
-	tui_wait_not "criterion  *value" &&
+	# the narrow layout is drawn once the gate pane is a one-line header at the left edge
+	tui_wait "^-- gate promote: FAIL 1/2 -" &&
 	tui_screen >narrow &&
 	grep "^ gov | run 3" narrow &&
 	grep "stages 12/12" narrow &&
