@@ -42,9 +42,7 @@ cmd_graph_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_graph, stderr);
 		return NF_EXIT_USAGE;
 	}
-	err = nf_dag_load(&dag, argv[optind], &diags);
-	if (err == 0)
-		err = nf_graph_build(&g, dag, &diags);
+	err = nf_graph_load(&dag, &g, argv[optind], &diags);
 	nf_diag_print(&diags, stderr);
 	if (err < 0) {
 		if (!diags.nerrors)

@@ -457,7 +457,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 }
 
 int
-nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
+nf_graph_load(nf_dag **out, nf_graph **graph, const char *path, nf_diag_list *diags)
 {
 	nf_dag *dag = NULL;
 	nf_graph *g = NULL;
@@ -467,6 +467,8 @@ nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
 	int err;
 
 	*out = NULL;
+	if (graph)
+		*graph = NULL;
 	if ((err = nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE)) < 0) {
 		if (err != NF_EINVALID)
 			return err;
@@ -481,13 +483,24 @@ nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
 	if (dag && !diags->full) {
 		nf_dag_validate(dag, diags);
 		/* cycles: the graph reports them; other graph errors (huge matrices) too */
-		if (!diags->full && nf_graph_build(&g, dag, diags) == 0)
-			nf_graph_free(g);
+		if (!diags->full)
+			nf_graph_build(&g, dag, diags);
 	}
-	if (diags->nerrors > nerrors || !dag) {
+	if (diags->nerrors > nerrors || !dag || !g) {
+		nf_graph_free(g);
 		nf_dag_free(dag);
 		return nf_error_set(NF_EINVALID, "'%s' has errors", path);
 	}
 	*out = dag;
+	if (graph)
+		*graph = g;
+	else
+		nf_graph_free(g);
 	return 0;
+}
+
+int
+nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
+{
+	return nf_graph_load(out, NULL, path, diags);
 }

@@ -265,6 +265,8 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	nf_keyb_finish(k, key, &comps);
 	free(ctx->keys[node->id]);
 	ctx->keys[node->id] = xstrdup(key);
+	free(ctx->comps[node->id]);
+	ctx->comps[node->id] = xstrdup(comps);   /* kept for the entry written after success */
 
 	if (ctx->req->no_cache) {
 		reason = xstrdup("forced: --no-cache");
@@ -334,19 +336,8 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		e.run_id = ctx->run_id;
 		e.commit = (char *)nf_gitrepo_head(ctx->repo);
 		e.created_ms = nf_now_realtime_ms();
-		{
-			nf_node_cache_info ci;
-
-			if (nf_store_node_cache_get(ctx->store, ctx->run_id, node->name, &ci) == 0) {
-				e.components = ci.components;
-				ci.components = NULL;
-			}
-			nf_node_cache_info_release(&ci);
-		}
-		if (!e.components)
-			e.components = xstrdup("{}");
+		e.components = ctx->comps[node->id] ? ctx->comps[node->id] : "{}";
 		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
-		free(e.components);
 		cJSON_free(ms);
 		cJSON_Delete(m);
 	}

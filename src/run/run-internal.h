@@ -25,7 +25,7 @@ typedef struct run_ctx {
 	bool *have_metrics;
 	const nf_node **best;       /* per stage index: the select winner, once computed */
 	char **log_paths;           /* per node: the current attempt's log, relative to root */
-	size_t done, total;
+	size_t total;
 	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
 	size_t nbase_env;
 	/* The strings of the job being started; borrowed by the runner for one call. */

@@ -770,9 +770,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 
 	if (req->at && (err = checkout_at(&at, req)) < 0)
 		goto done;
-	if ((err = nf_dag_load(&ctx.dag, req->at ? at.dag : req->dag_path, diags)) < 0)
-		goto done;
-	if ((err = nf_graph_build(&ctx.graph, ctx.dag, diags)) < 0)
+	if ((err = nf_graph_load(&ctx.dag, &ctx.graph, req->at ? at.dag : req->dag_path, diags)) < 0)
 		goto done;
 	if (!(ctx.root = req->at ? xstrdup(at.dir) : nf_project_root(req->dag_path))) {
 		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
@@ -801,6 +799,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	ctx.log_paths = xcalloc(ctx.total + 1, sizeof(*ctx.log_paths));
 	ctx.best = xcalloc(ctx.dag->nstages + 1, sizeof(*ctx.best));
 	ctx.keys = xcalloc(ctx.total + 1, sizeof(*ctx.keys));
+	ctx.comps = xcalloc(ctx.total + 1, sizeof(*ctx.comps));
 	ctx.out_digest = xcalloc(ctx.total + 1, sizeof(*ctx.out_digest));
 	ctx.reused = xcalloc(ctx.total + 1, sizeof(*ctx.reused));
 	if (req->dry_run) {
@@ -908,10 +907,13 @@ done:
 	for (size_t i = 0; i < ctx.total; i++) {
 		if (ctx.keys)
 			free(ctx.keys[i]);
+		if (ctx.comps)
+			free(ctx.comps[i]);
 		if (ctx.out_digest)
 			free(ctx.out_digest[i]);
 	}
 	free(ctx.keys);
+	free(ctx.comps);
 	free(ctx.out_digest);
 	free(ctx.reused);
 	free(ctx.forced);
