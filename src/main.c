@@ -2,9 +2,12 @@
 #include "config.h"
 #include "ntflow/cmd.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const nf_cmd nf_cmd_help_entry;
 
@@ -51,8 +54,53 @@ find_command(const char *name)
 	return NULL;
 }
 
-int
-main(int argc, char **argv)
+/* A closed standard descriptor would be handed to the next file opened, and printf would
+ * then write into it (the state database, a log). Each closed one is held by /dev/null
+ * opened read-only, so that writing to it still fails, as writing to a closed one does. */
+static void
+hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int held;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: fd itself, as those below it are open. */
+		if ((held = open("/dev/null", O_RDONLY)) >= 0 && held != fd) {
+			dup2(held, fd);
+			close(held);
+		}
+	}
+}
+
+/* The command's status, or NF_EXIT_FAILED when what it printed did not all reach stdout
+ * (a full disk, a closed descriptor): as git does, a command whose output was lost must
+ * not report success. A closed stdout that was never written to is no error. */
+static int
+finish_stdout(int rc)
+{
+	int failed, err;
+
+	errno = 0;
+	failed = fflush(stdout) != 0 || ferror(stdout);
+	err = errno;
+
+	if (fclose(stdout) != 0 && !failed && errno != EBADF) {
+		failed = 1;
+		err = errno;
+	}
+	if (!failed)
+		return rc;
+	/* A write that failed before the end set the stream's error, but errno is long gone. */
+	if (err)
+		nf_cmd_error("cannot write to standard output: %s", strerror(err));
+	else
+		nf_cmd_error("cannot write to standard output");
+	return rc == NF_EXIT_OK ? NF_EXIT_FAILED : rc;
+}
+
+static int
+dispatch(int argc, char **argv)
 {
 	const nf_cmd *cmd;
 
@@ -89,4 +137,11 @@ main(int argc, char **argv)
 	}
 	optind = 0;  /* GNU getopt: start afresh on the command's own arguments */
 	return cmd->exec(argc - 1, argv + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	hold_std_fds();
+	return finish_stdout(dispatch(argc, argv));
 }

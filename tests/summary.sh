@@ -5,7 +5,8 @@
 # Counts: a Check suite adds its checks (failures and errors count as failed); an e2e
 # script adds the counts of its lib.sh "N passed, N failed" line; anything else, or a test
 # that died before its summary, counts as one from automake's verdict in its .trs file.
-# Without LOG arguments, every tests/**/*.log under BUILDDIR is read.
+# Without LOG arguments, every tests/**/*.log under BUILDDIR is read. Exits 1 when
+# anything failed, 0 otherwise.
 set -u
 
 builddir=${1:?usage: summary.sh BUILDDIR [LOG...]}
@@ -91,5 +92,6 @@ END {
 		printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
 	else
 		printf "%d passed, %d failed\n", passed, failed
+	exit (failed > 0)
 }
 ' "$@"

@@ -71,15 +71,18 @@ PATH="$NTFLOW_BUILD_DIR:$NTFLOW_BUILD_DIR/examples/ml:$PATH"
 export PATH
 
 # ---- the trash directory: a fresh git repository, also $HOME ----
-TRASH_DIRECTORY="$NTFLOW_BUILD_DIR/tests/e2e/trash.$this_test"
-rm -rf "$TRASH_DIRECTORY" 2>/dev/null || { chmod -R u+rwx "$TRASH_DIRECTORY" && rm -rf "$TRASH_DIRECTORY"; }
-if ! mkdir -p "$TRASH_DIRECTORY"; then
-	echo "error: cannot create $TRASH_DIRECTORY" >&2
+# Outside the source and build trees, so that nothing the clone holds (its own .ntflow/,
+# models/ or data/ after the README's main job, or the checkout's .git) is ever above a
+# test; a unique name, so two checkouts can run their suites at once.
+trash_parent_=${TMPDIR:-/tmp}
+TRASH_DIRECTORY=$(mktemp -d "$trash_parent_/ntflow-trash.$this_test.XXXXXX") || {
+	echo "error: cannot create a trash directory in $trash_parent_" >&2
 	exit 99
-fi
+}
+TRASH_DIRECTORY=$(cd "$TRASH_DIRECTORY" && pwd -P) || exit 99
 HOME=$TRASH_DIRECTORY
 # No GIT_CEILING_DIRECTORIES: libgit2 (ntflow) ignores it, and git and ntflow must agree on
-# which repository a directory is in, even above the trash (an in-tree build sits in a checkout).
+# which repository a directory is in, even above the trash (when TMPDIR is in a checkout).
 export HOME TRASH_DIRECTORY
 cd "$TRASH_DIRECTORY" || exit 99
 if ! { git init -q -b main . &&

@@ -134,4 +134,42 @@ test_expect_success '-- ends the options' '
 	test_cmp expect actual
 '
 
+test -w /dev/full && test_set_prereq DEV_FULL
+
+test_expect_success DEV_FULL 'output lost to a full disk is an error, exit 1' '
+	for c in "--help" "--version" "help run" "graph p.dag" "graph --format json p.dag"; do
+		test_expect_code 1 ntflow $c >/dev/full 2>err &&
+		grep -x "ntflow: cannot write to standard output\(: No space left on device\)\{0,1\}" err &&
+		test_line_count = 1 err || return 1
+	done
+'
+
+test_expect_success 'output lost to a closed stdout is an error; nothing to print is not' '
+	test_expect_code 1 ntflow graph p.dag >&- 2>err &&
+	grep "^ntflow: cannot write to standard output" err &&
+	ntflow validate p.dag >&- 2>err &&
+	test_must_be_empty err
+'
+
+test_expect_success DEV_FULL 'the reading commands check their output too (runs, show)' '
+	ntflow run --no-tui p.dag >/dev/null 2>&1 &&
+	ntflow runs >/dev/null &&
+	test_expect_code 1 ntflow runs >/dev/full 2>err &&
+	grep "^ntflow: cannot write to standard output" err &&
+	test_expect_code 1 ntflow show >/dev/full 2>err &&
+	grep "^ntflow: cannot write to standard output" err &&
+	# A closed stdout is not handed to the database or a log as their descriptor.
+	test_expect_code 1 ntflow run --no-tui p.dag >&- 2>err &&
+	test_expect_code 1 ntflow runs >&- 2>err &&
+	ntflow runs >out &&
+	test_line_count = 3 out &&
+	sqlite3 .ntflow/state.db "PRAGMA integrity_check" >out &&
+	echo ok >expect &&
+	test_cmp expect out
+'
+
+test_expect_success DEV_FULL 'a usage error keeps its own status when its output is lost' '
+	test_expect_code 2 ntflow graph --format nope p.dag >/dev/full 2>err
+'
+
 test_done
