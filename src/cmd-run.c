@@ -433,7 +433,9 @@ const nf_cmd nf_cmd_run = {
 	"\n"
 	"Each attempt's output goes to .ntflow/logs/RUN/STAGE.ATTEMPT.log. SIGINT or\n"
 	"SIGTERM cancels the run: running stages get SIGTERM, then SIGKILL after their\n"
-	"grace period; a second Ctrl-C kills at once.\n"
+	"grace period; a second Ctrl-C kills at once. At the end of the run, processes that\n"
+	"left their stage's process group (setsid) are killed through the NTFLOW_RUNNER mark\n"
+	"in their environment (there is no cgroup: they outlive their stage's timeout).\n"
 	"\n"
 	"Exit status: 0 succeeded, 1 a stage failed, 2 usage or DAG error,\n"
 	"3 the gate rejected the model, 130 interrupted.\n",

@@ -194,6 +194,24 @@ print_nodes(const show_data *d)
 	}
 }
 
+/* How the run's processes were held, when it started any: there is no cgroup, so a process
+ * that left its stage's process group is out of reach of the stage's timeout (ntflow(1),
+ * PROCESSES). */
+static void
+print_processes(const show_data *d)
+{
+	bool ran = false;
+
+	for (size_t i = 0; i < d->nnodes && !ran; i++)
+		ran = d->nodes[i].attempts > 0 && strcmp(d->nodes[i].kind, "gate") != 0;
+	if (!ran)
+		return;
+	printf("\nprocesses\n"
+	       "  held by process group, no cgroup: a process that leaves its stage's group (setsid)\n"
+	       "  outlives the stage's timeout; the end of the run kills it if its environment\n"
+	       "  still holds NTFLOW_RUNNER\n");
+}
+
 static void
 add_str_or_null(cJSON *o, const char *key, const char *s)
 {
@@ -288,6 +306,7 @@ print_json(const show_data *d)
 	add_str_or_null(run, "branch", d->repro.branch);
 	add_str_or_null(run, "dag_sha256", d->repro.dag_sha256);
 	add_str_or_null(run, "ntflow_version", d->repro.version);
+	cJSON_AddBoolToObject(run, "cgroup", false);   /* processes are held by process group only */
 
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const nf_node_info *n = &d->nodes[i];
@@ -438,6 +457,7 @@ cmd_show_exec(int argc, char **argv)
 		print_nodes(&d);
 		print_gates(&d);
 		nf_show_alerts_text(d.alerts, d.nalerts);
+		print_processes(&d);
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -466,7 +486,8 @@ const nf_cmd nf_cmd_show = {
 		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
 		"threshold, verdict), the model versions the run registered and the alerts its\n"
-		"monitors raised.\n\n"
+		"monitors raised; last, when the run started processes, how they were held (by\n"
+		"process group: no cgroup, so one that calls setsid outlives its stage's timeout).\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
 		"               \"alerts\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
