@@ -194,9 +194,9 @@ print_nodes(const show_data *d)
 	}
 }
 
-/* How the run's processes were held, when it started any: there is no cgroup, so a process
- * that left its stage's process group is out of reach of the stage's timeout (ntflow(1),
- * PROCESSES). */
+/* How the run's processes were held, when it started any: by process group, without a
+ * cgroup, so one that left its stage's group is out of reach of the stage's timeout until
+ * the end of the run (ntflow(1), PROCESSES). */
 static void
 print_processes(const show_data *d)
 {
@@ -204,12 +204,8 @@ print_processes(const show_data *d)
 
 	for (size_t i = 0; i < d->nnodes && !ran; i++)
 		ran = d->nodes[i].attempts > 0 && strcmp(d->nodes[i].kind, "gate") != 0;
-	if (!ran)
-		return;
-	printf("\nprocesses\n"
-	       "  held by process group, no cgroup: a process that leaves its stage's group (setsid)\n"
-	       "  outlives the stage's timeout; the end of the run kills it if its environment\n"
-	       "  still holds NTFLOW_RUNNER\n");
+	if (ran)
+		printf("processes by process group, no cgroup: one that calls setsid outlives its stage's timeout\n");
 }
 
 static void
@@ -454,10 +450,10 @@ cmd_show_exec(int argc, char **argv)
 		print_json(&d);
 	} else {
 		print_header(&d.run);
+		print_processes(&d);
 		print_nodes(&d);
 		print_gates(&d);
 		nf_show_alerts_text(d.alerts, d.nalerts);
-		print_processes(&d);
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -486,8 +482,9 @@ const nf_cmd nf_cmd_show = {
 		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
 		"threshold, verdict), the model versions the run registered and the alerts its\n"
-		"monitors raised; last, when the run started processes, how they were held (by\n"
-		"process group: no cgroup, so one that calls setsid outlives its stage's timeout).\n\n"
+		"monitors raised. When the run started processes, the header says how they were\n"
+		"held: by process group, with no cgroup, so one that calls setsid outlives its\n"
+		"stage's timeout (it is killed at the end of the run; see ntflow(1), PROCESSES).\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
 		"               \"alerts\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
