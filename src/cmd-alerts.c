@@ -25,17 +25,18 @@ static void
 print_table(const nf_alert *as, size_t n)
 {
 	static const char *const head[] = {
-		"ID", "RUN", "PIPELINE", "MONITOR", "RULE", "SEVERITY", "WHAT", "CREATED", "STATUS",
+		"ID", "RUN", "PIPELINE", "MONITOR", "RULE", "SEVERITY", "WHAT", "COUNT", "CREATED", "LAST-SEEN",
+		"STATUS",
 	};
 	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 
 	nf_table_align_right(tab, 0);   /* ids */
 	nf_table_align_right(tab, 1);
+	nf_table_align_right(tab, 7);
 	for (size_t i = 0; i < n; i++) {
 		const nf_alert *a = &as[i];
 		char **row = nf_table_add_row(tab), t[32];
 
-		nf_store_fmt_local_time(t, sizeof(t), a->created_ms);
 		row[0] = xasprintf("%lld", (long long)a->id);
 		row[1] = xasprintf("%lld", (long long)a->run_id);
 		row[2] = xstrdup(a->pipeline);
@@ -43,8 +44,17 @@ print_table(const nf_alert *as, size_t n)
 		row[4] = xstrdup(a->rule);
 		row[5] = xstrdup(nf_severity_name(a->severity));
 		row[6] = xstrdup(a->summary && *a->summary ? a->summary : a->expr);
-		row[7] = xstrdup(t);
-		row[8] = status_text(a);
+		row[7] = xasprintf("%lld", (long long)a->count);
+		nf_store_fmt_local_time(t, sizeof(t), a->created_ms);
+		row[8] = xstrdup(t);
+		/* the last run that raised it and when; "-" while only the first did */
+		if (a->count > 1) {
+			nf_store_fmt_local_time(t, sizeof(t), a->last_seen_ms);
+			row[9] = xasprintf("%s (run %lld)", t, (long long)a->last_run_id);
+		} else {
+			row[9] = xstrdup("-");
+		}
+		row[10] = status_text(a);
 	}
 	nf_cmd_print_table(tab);
 	nf_table_free(tab);
@@ -174,12 +184,16 @@ const nf_cmd nf_cmd_alerts = {
 	.summary = "List the drift alerts monitors raised, or acknowledge one.",
 	.help    =
 		"A monitor's alert rule that fires records an alert: its pipeline, run, monitor,\n"
-		"rule, severity, the metric values it read and the threshold, once per run. A\n"
-		"monitor whose on_alert severity the alert reaches also asks the scheduler for a\n"
-		"run (\"run requested\").\n\n"
-		"  (no subcommand)  one line per alert, oldest first: id, run, pipeline, monitor,\n"
-		"                   rule, severity, what crossed what, when, and open or who\n"
-		"                   acknowledged it\n"
+		"rule, severity, the metric values it read and the threshold. A monitor whose\n"
+		"on_alert severity the alert reaches also asks the scheduler for a run (\"run\n"
+		"requested\"). An alert is identified by its monitor, rule, severity and the data\n"
+		"it was computed on (the monitor's cache key): a later run that raises it again (a\n"
+		"cached rerun) adds to its count, open or acknowledged, and requests no run; new\n"
+		"data makes a new alert.\n\n"
+		"  (no subcommand)  one line per alert, oldest first: id, the run that raised it\n"
+		"                   first, pipeline, monitor, rule, severity, what crossed what,\n"
+		"                   how many runs raised it, when first, when last (and by which\n"
+		"                   run), and open or who acknowledged it\n"
 		"    --open         only alerts not acknowledged yet\n"
 		"    --json         a JSON array of alerts (times in UTC, ISO 8601)\n"
 		"  ack ID           acknowledge alert ID (recorded in the audit log with who did it:\n"

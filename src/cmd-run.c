@@ -18,7 +18,9 @@ typedef struct progress {
 	FILE *out;
 	int64_t started_ms;
 	nf_buf registered;          /* "fraud-clf v3 → production, ..." for the summary line */
-	size_t alerts;              /* alerts raised in this run, for the last line */
+	int64_t *alert_ids;         /* the alerts this run raised (each once), for the last line */
+	size_t nalert_ids, alert_ids_cap;
+	size_t alerts_new, alerts_again;
 	/* The dashboard, opened when the run starts (so DAG errors print as usual). */
 	bool want_tui, no_tui;
 	nf_tui *tui;
@@ -90,27 +92,45 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 	}
 }
 
-/* A monitor's alert rule fired: "alert drift/feature-shift high: max_psi 0.31 > 0.25". */
+/* A monitor's alert rule fired: "alert drift/feature-shift high: max_psi 0.31 > 0.25", and
+ * for an alert an earlier run raised on the same data "(alert 1 again: seen 2 times since
+ * run 1, no new trigger)". */
 static void
-on_alert(void *vctx, const char *monitor, const char *rule, const char *severity, const char *summary)
+on_alert(void *vctx, const nf_run_alert *a)
 {
 	progress *p = vctx;
+	bool seen = false;
 
-	p->alerts++;
+	for (size_t i = 0; i < p->nalert_ids && !seen; i++)
+		seen = p->alert_ids[i] == a->id;   /* a retried monitor raises it again */
+	if (!seen) {
+		NF_PUSH(p->alert_ids, p->nalert_ids, p->alert_ids_cap, a->id);
+		if (a->repeat)
+			p->alerts_again++;
+		else
+			p->alerts_new++;
+	}
 	if (p->tui)
 		return;   /* the dashboard's alerts pane shows it */
 	if (p->json) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "event", "alert");
-		cJSON_AddStringToObject(o, "monitor", monitor);
-		cJSON_AddStringToObject(o, "rule", rule);
-		cJSON_AddStringToObject(o, "severity", severity);
-		cJSON_AddStringToObject(o, "summary", summary);
+		cJSON_AddStringToObject(o, "monitor", a->monitor);
+		cJSON_AddStringToObject(o, "rule", a->rule);
+		cJSON_AddStringToObject(o, "severity", a->severity);
+		cJSON_AddStringToObject(o, "summary", a->summary);
+		cJSON_AddNumberToObject(o, "alert", (double)a->id);
+		cJSON_AddNumberToObject(o, "count", (double)a->count);
+		cJSON_AddBoolToObject(o, "repeat", a->repeat);
 		print_json_line(p->out, o);
 		return;
 	}
-	fprintf(p->out, "alert %s/%s %s: %s\n", monitor, rule, severity, summary);
+	fprintf(p->out, "alert %s/%s %s: %s", a->monitor, a->rule, a->severity, a->summary);
+	if (a->repeat)
+		fprintf(p->out, " (alert %lld again: seen %lld times since run %lld%s, no new trigger)", (long long)a->id,
+			(long long)a->count, (long long)a->first_run, a->open ? "" : ", acknowledged");
+	fputc('\n', p->out);
 	fflush(p->out);
 }
 
@@ -233,8 +253,10 @@ print_next(const progress *p, int64_t run_id, nf_run_status status)
 		printf(" ntflow show %lld (which stage failed, and its log);", (long long)run_id);
 	if (p->registered.len)
 		printf(" ntflow registry list (model versions);");
-	if (p->alerts)
-		printf(" ntflow alerts (%zu new);", p->alerts);
+	if (p->alerts_new && p->alerts_again)
+		printf(" ntflow alerts (%zu new, %zu again);", p->alerts_new, p->alerts_again);
+	else if (p->alerts_new || p->alerts_again)
+		printf(" ntflow alerts (%zu %s);", p->alerts_new + p->alerts_again, p->alerts_new ? "new" : "again");
 	printf(" ntflow dash (the dashboard)\n");
 }
 
@@ -388,6 +410,7 @@ cmd_run_exec(int argc, char **argv)
 done:
 	nf_tui_free(prog.tui);
 	nf_buf_release(&prog.registered);
+	free(prog.alert_ids);
 	nf_diag_list_release(&diags);
 	free(params);
 	free(only);
@@ -433,7 +456,9 @@ const nf_cmd nf_cmd_run = {
 	"\n"
 	"Each attempt's output goes to .ntflow/logs/RUN/STAGE.ATTEMPT.log. SIGINT or\n"
 	"SIGTERM cancels the run: running stages get SIGTERM, then SIGKILL after their\n"
-	"grace period; a second Ctrl-C kills at once.\n"
+	"grace period; a second Ctrl-C kills at once. At the end of the run, processes that\n"
+	"left their stage's process group (setsid) are killed through the NTFLOW_RUNNER mark\n"
+	"in their environment (there is no cgroup: they outlive their stage's timeout).\n"
 	"\n"
 	"Exit status: 0 succeeded, 1 a stage failed, 2 usage or DAG error,\n"
 	"3 the gate rejected the model, 130 interrupted.\n",

@@ -29,6 +29,8 @@ nf_show_alerts_text(const struct nf_alert *as, size_t n)
 
 		printf("  %s/%s%*s  %-6s  %s  (alert %lld, ", a->monitor, a->rule, pad, "", nf_severity_name(a->severity),
 		       a->summary && *a->summary ? a->summary : a->expr, (long long)a->id);
+		if (a->count > 1)
+			printf("seen %lld times since run %lld, ", (long long)a->count, (long long)a->run_id);
 		if (a->acked_ms)
 			printf("acked by %s)\n", a->ack_by ? a->ack_by : "?");
 		else
@@ -64,6 +66,17 @@ nf_alert_json(const struct nf_alert *a, bool whole)
 		nf_cmd_json_time(o, "created", a->created_ms);
 	cJSON_AddBoolToObject(o, "open", a->acked_ms == 0);
 	cJSON_AddBoolToObject(o, "triggered", a->triggered);
+	cJSON_AddNumberToObject(o, "count", (double)a->count);
+	if (!whole)
+		cJSON_AddNumberToObject(o, "first_run", (double)a->run_id);
+	if (whole) {
+		nf_cmd_json_time(o, "last_seen", a->last_seen_ms);
+		cJSON_AddNumberToObject(o, "last_run", (double)a->last_run_id);
+		if (a->data_key)
+			cJSON_AddStringToObject(o, "data_key", a->data_key);
+		else
+			cJSON_AddNullToObject(o, "data_key");
+	}
 	if (!whole)
 		return o;
 	nf_cmd_json_time(o, "acked", a->acked_ms);

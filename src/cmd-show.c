@@ -194,6 +194,20 @@ print_nodes(const show_data *d)
 	}
 }
 
+/* How the run's processes were held, when it started any: by process group, without a
+ * cgroup, so one that left its stage's group is out of reach of the stage's timeout until
+ * the end of the run (ntflow(1), PROCESSES). */
+static void
+print_processes(const show_data *d)
+{
+	bool ran = false;
+
+	for (size_t i = 0; i < d->nnodes && !ran; i++)
+		ran = d->nodes[i].attempts > 0 && strcmp(d->nodes[i].kind, "gate") != 0;
+	if (ran)
+		printf("processes by process group, no cgroup: one that calls setsid outlives its stage's timeout\n");
+}
+
 static void
 add_str_or_null(cJSON *o, const char *key, const char *s)
 {
@@ -288,6 +302,7 @@ print_json(const show_data *d)
 	add_str_or_null(run, "branch", d->repro.branch);
 	add_str_or_null(run, "dag_sha256", d->repro.dag_sha256);
 	add_str_or_null(run, "ntflow_version", d->repro.version);
+	cJSON_AddBoolToObject(run, "cgroup", false);   /* processes are held by process group only */
 
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const nf_node_info *n = &d->nodes[i];
@@ -435,6 +450,7 @@ cmd_show_exec(int argc, char **argv)
 		print_json(&d);
 	} else {
 		print_header(&d.run);
+		print_processes(&d);
 		print_nodes(&d);
 		print_gates(&d);
 		nf_show_alerts_text(d.alerts, d.nalerts);
@@ -466,7 +482,9 @@ const nf_cmd nf_cmd_show = {
 		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
 		"threshold, verdict), the model versions the run registered and the alerts its\n"
-		"monitors raised.\n\n"
+		"monitors raised. When the run started processes, the header says how they were\n"
+		"held: by process group, with no cgroup, so one that calls setsid outlives its\n"
+		"stage's timeout (it is killed at the end of the run; see ntflow(1), PROCESSES).\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
 		"               \"alerts\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"

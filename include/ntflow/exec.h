@@ -90,6 +90,11 @@ int nf_runner_local_new(nf_runner **out, nf_clock *clock);
 /* Makes the local runner's wait() also return (with no results) when fd is readable: the
  * dashboard's terminal, so a key is handled at once while stages run. -1: none (default). */
 void nf_runner_local_wake_fd(nf_runner *r, int fd);
+/* Makes each child of the local runner append "PGID START\n" (its new process group and
+ * its start time in clock ticks after boot) to fd before it execs its command; a child
+ * that cannot write it fails (exit 127, the reason in its log). fd: an O_APPEND file that
+ * stays the caller's (store.h's procs record); -1: none (default). */
+void nf_runner_local_procs_fd(nf_runner *r, int fd);
 
 /* Installs SIGCHLD/SIGINT/SIGTERM handlers writing to a self-pipe (idempotent). */
 int nf_signals_install(void);

@@ -27,6 +27,7 @@
 #define NF_AUDIT_ROLLBACK   "rollback"
 #define NF_AUDIT_ALERT      "alert"
 #define NF_AUDIT_ACK        "alert-ack"
+#define NF_AUDIT_REPEAT     "alert-repeat"   /* an alert raised again by another run */
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.
@@ -90,9 +91,13 @@ void nf_audit_report_release(nf_audit_report *r);
 int nf_audit_verify(nf_store *st, nf_audit_report *out);
 
 /* ---- Drift alerts (src/gov/alerts.c) ----
- * A monitor's alert rules are evaluated over its metrics once it succeeded. Each rule that
- * fires is one alert row, de-duplicated per (run, monitor, rule); with the monitor's
- * on_alert at most as severe, a trigger row asks the scheduler for a run. */
+ * A monitor's alert rules are evaluated over its metrics once it succeeded. An alert is
+ * identified by its pipeline, monitor, rule, severity, condition and the data it was
+ * computed on (data_key: the monitor's cache key): the first run to raise it adds a row and,
+ * with the monitor's on_alert at most as severe, a trigger row that asks the scheduler for
+ * a run; a later run that raises it again (a cached rerun, a rerun on the same data) only
+ * counts it (count, last seen, last run; an alert-repeat audit record), acknowledged or
+ * not, and asks for no run. Without a data key an alert is one per (run, monitor, rule). */
 typedef struct nf_alert {
 	int64_t id;
 	char *pipeline;
@@ -109,6 +114,10 @@ typedef struct nf_alert {
 	int64_t acked_ms;               /* 0: open */
 	char *ack_note, *ack_by;
 	bool triggered;                 /* a trigger row was recorded for it */
+	char *data_key;                 /* the identity of its data; NULL: none (one per run) */
+	int64_t count;                  /* how many runs raised it (1: only the first) */
+	int64_t last_seen_ms, last_run_id;
+	bool repeat;                    /* nf_alerts_evaluate: an earlier run raised it; counted */
 } nf_alert;
 void nf_alert_release(nf_alert *a);
 void nf_alert_list_free(nf_alert *a, size_t n);
@@ -122,10 +131,14 @@ typedef struct nf_alert_source {
 	nf_expr_lookup_fn lookup;
 	void *ctx;
 	bool no_triggers;               /* a run an alert started asks for no further runs */
+	const char *data_key;           /* the identity of the data its metrics were computed
+	                                 * on (its cache key); NULL: none */
 } nf_alert_source;
 /* Evaluates every rule; records the ones that fire (an alert, a trigger when on_alert asks,
- * an audit record through audit when not NULL), joining the batch. *fired receives them
- * (new or recorded by an earlier attempt), *nfired their count. A rule that cannot be
+ * an audit record through audit when not NULL; or, for an alert of the same identity an
+ * earlier run raised, one more count and an alert-repeat record), joining the batch.
+ * *fired receives them as stored (new, raised again with repeat set, or recorded by an
+ * earlier attempt of this run), *nfired their count. A rule that cannot be
  * evaluated (a missing metric, a division by zero) makes it return NF_EINVALID naming the
  * first such rule, after the others were evaluated and recorded (*fired is set then too);
  * a rule reading production.NAME with nothing in production does not fire. */
@@ -133,7 +146,7 @@ int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit 
 		       const nf_alert_source *src);
 /* Alerts oldest first; open_only: not acknowledged. */
 int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
-/* The alerts a run raised, oldest first (for show). */
+/* The alerts a run raised, first or again, oldest first (for show). */
 int nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n);
 int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
 /* Acknowledges an open alert (with an audit record). NF_ENOTFOUND, NF_EEXISTS when it was

@@ -27,6 +27,16 @@ typedef struct nf_run_event {
 /* A run in progress, as on_tick hands it to the dashboard. */
 typedef struct nf_run_ctl nf_run_ctl;
 
+/* An alert a monitor raised, as the run reports it: ("drift", "feature-shift", "high",
+ * "max_psi 0.31 > 0.25"), the alert's id, how many runs raised it (this one included),
+ * the run that raised it first; repeat when that was an earlier run (the alert is only
+ * counted again: no new alert, no new trigger); open when not acknowledged. */
+typedef struct nf_run_alert {
+	const char *monitor, *rule, *severity, *summary;
+	int64_t id, count, first_run;
+	bool repeat, open;
+} nf_run_alert;
+
 typedef struct nf_run_request {
 	const char *dag_path;
 	const char *state_dir;         /* --state; NULL: NTFLOW_STATE or the default */
@@ -50,10 +60,8 @@ typedef struct nf_run_request {
 	void (*on_plan)(void *ctx, size_t index, const char *node, const char *command);
 	/* Warnings worth showing (recovered crashed runs, ignored metric values). */
 	void (*on_warning)(void *ctx, const char *msg);
-	/* An alert rule of a monitor fired: ("drift", "feature-shift", "high",
-	 * "max_psi 0.31 > 0.25"). May be NULL. */
-	void (*on_alert)(void *ctx, const char *monitor, const char *rule, const char *severity,
-			 const char *summary);
+	/* An alert rule of a monitor fired (nf_run_alert). May be NULL. */
+	void (*on_alert)(void *ctx, const struct nf_run_alert *alert);
 	/* The dashboard: called between scheduler turns, at least every tick_ms (default 100)
 	 * and at once when wake_fd (>= 0; -1: none) is readable. It may act through ctl and
 	 * must not block. NULL: none (wake_fd and tick_ms are then ignored). */

@@ -20,6 +20,26 @@ void nf_store_close(nf_store *st);
 const char *const *nf_store_recovered(const nf_store *st);
 void *nf_store_db(nf_store *st);   /* the sqlite3 handle, for modules with tables of their own */
 
+/* The record of the process groups a run starts: STATE_DIR/procs/RUN, one line "PGID
+ * START" per attempt (START: the leader's nf_proc_start_time), appended by each stage's
+ * process before it runs its command, so recovery after a crash finds every group even
+ * when the database had not yet committed it (src/store/procs.c). NULL path / fd -1 for
+ * an in-memory database. open creates the folder; the fd (above 2, close-on-exec, append)
+ * is the caller's. A run removes its record when it ends; recovery, a crashed run's. */
+char *nf_store_procs_path(const nf_store *st, int64_t run_id);
+int nf_store_procs_open(int *fd, const nf_store *st, int64_t run_id);
+void nf_store_procs_remove(const nf_store *st, int64_t run_id);
+/* The entry ntflow puts in each stage's environment, NTFLOW_RUNNER=PID.START with its own
+ * pid and start time: processes that left their stage's process group still carry it, so
+ * the end of the run (and recovery, for a crashed run) finds and kills them. */
+void nf_store_runner_mark(char *out, size_t size, pid_t pid, int64_t start);
+/* SIGKILLs the processes that carry the mark of the ntflow process (pid, start) but are in
+ * none of the groups procs/RUN names: those that left their stage's process group (the
+ * groups themselves are the runner's, or recovery's, to kill). Up to max of their pids go
+ * to killed. Returns how many. */
+size_t nf_store_procs_kill_escaped(nf_store *st, int64_t run_id, pid_t pid, int64_t start, pid_t *killed,
+				   size_t max);
+
 /* Commits the open batch (if any). Writes below open a transaction lazily; the executor
  * calls this once per loop turn. */
 int nf_store_flush(nf_store *st);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Error codes: functions return 0 or one of these; the message is in nf_error_last(). */
 enum {
@@ -150,5 +151,19 @@ double nf_number_value(const char *s, size_t n);
 /* Milliseconds on the monotonic and the real-time clocks. */
 int64_t nf_now_monotonic_ms(void);
 int64_t nf_now_realtime_ms(void);
+
+/* Processes (src/util/proc.c, Linux /proc). A process's start time in clock ticks after
+ * boot (field 22 of /proc/PID/stat), 0 when it is gone or unreadable: with the pid it
+ * tells a process from a later one that reused the pid. */
+int64_t nf_proc_start_time(pid_t pid);
+/* The start time field of the text of a /proc/PID/stat file in stat[0, len), 0 when it is
+ * not there. Async-signal-safe (a vfork child reads its own). */
+int64_t nf_proc_stat_start(const char *stat, size_t len);
+/* Sends sig to every process (but ourselves and init) whose environment, as it was when
+ * it started its program (/proc/PID/environ), holds the entry mark ("NAME=VALUE")
+ * exactly, and whose process group is not one of skip_groups (sorted ascending; nskip of
+ * them). Up to max of their pids go to killed (may be NULL). Returns how many. */
+size_t nf_proc_kill_marked(const char *mark, int sig, const pid_t *skip_groups, size_t nskip, pid_t *killed,
+			   size_t max);
 
 #endif

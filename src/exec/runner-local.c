@@ -1,8 +1,10 @@
 /* runner-local.c: the local runner. Each attempt is /bin/sh -c COMMAND started with
  * vfork+execve in a process group of its own (so one kill reaches everything it spawned),
  * with PR_SET_PDEATHSIG so a SIGKILLed ntflow takes its direct children along, stdin from
- * /dev/null and stdout+stderr in the attempt's log. Ends are reaped from a ppoll loop on
- * the signal self-pipe; a pid -> job hash keeps each event O(1). */
+ * /dev/null and stdout+stderr in the attempt's log. Before it execs, the child appends its
+ * group to the run's procs record, so a crash of ntflow at any later point leaves no group
+ * that recovery cannot find. Ends are reaped from a ppoll loop on the signal self-pipe; a
+ * pid -> job hash keeps each event O(1). */
 #include "config.h"
 #include "ntflow/exec.h"
 
@@ -132,6 +134,7 @@ typedef struct local_runner {
 	size_t running;
 	imap by_pid, by_node;
 	int wake_fd;                 /* -1, or an fd whose input ends a wait early */
+	int procs_fd;                /* -1, or the run's procs record (append) */
 } local_runner;
 
 /* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
@@ -139,7 +142,7 @@ typedef struct child_spec {
 	const char *argv[4];
 	char *const *envp;
 	const char *cwd;
-	int devnull, log_fd;
+	int devnull, log_fd, procs_fd;
 	pid_t parent;
 } child_spec;
 
@@ -164,6 +167,41 @@ child_fail(const char *what, int err)
 	_exit(127);
 }
 
+/* Appends "PGID START\n" for the child's new group to the procs record, START being its
+ * start time from /proc/self/stat: after this, whatever the command starts in the group
+ * can be found and told from a later process that reuses the id. No allocation, no stdio:
+ * the parent's memory is shared until execve. */
+static void
+child_record(int fd)
+{
+	char stat[1024], line[48], digits[24];
+	long long v[2];
+	ssize_t len;
+	size_t n = 0;
+	int sfd;
+
+	/* Without /proc the start is 0: recovery then judges by the run's own start. */
+	len = (sfd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0 ? -1 : read(sfd, stat, sizeof(stat));
+	if (sfd >= 0)
+		close(sfd);
+	v[0] = (long long)getpid();
+	v[1] = len > 0 ? (long long)nf_proc_stat_start(stat, (size_t)len) : 0;
+	for (int k = 0; k < 2; k++) {
+		int d = 0;
+
+		do {
+			digits[d++] = (char)('0' + v[k] % 10);
+			v[k] /= 10;
+		} while (v[k] > 0);
+		while (d > 0)
+			line[n++] = digits[--d];
+		line[n++] = k == 0 ? ' ' : '\n';
+	}
+	/* O_APPEND: one write, one whole line, even if another ntflow wrote the same file. */
+	if (write(fd, line, n) != (ssize_t)n)
+		child_fail("cannot record the process group in the run's procs file", errno);
+}
+
 /* The child between vfork and execve: async-signal-safe calls only. Every signal is
  * blocked on entry (the parent blocked them), so no handler of ours runs in this child
  * and touches the shared memory. */
@@ -179,6 +217,8 @@ child_exec(const child_spec *c)
 		_exit(127);
 	if (dup2(c->devnull, 0) < 0 || dup2(c->log_fd, 1) < 0 || dup2(c->log_fd, 2) < 0)
 		child_fail("dup2", errno);
+	if (c->procs_fd >= 0)
+		child_record(c->procs_fd);   /* after the dup2s: a failure is said in the log */
 	if (c->cwd && chdir(c->cwd) < 0)
 		child_fail(c->cwd, errno);
 	nf_signals_reset_child();
@@ -234,7 +274,7 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 {
 	local_runner *lr = (local_runner *)r;
 	child_spec c = { { "sh", "-c", job->command, NULL }, job->envp ? job->envp : environ,
-			 job->cwd, lr->devnull, -1, getpid() };
+			 job->cwd, lr->devnull, -1, lr->procs_fd, getpid() };
 	sigset_t all, old;
 	size_t slot;
 	pid_t pid;
@@ -419,6 +459,12 @@ nf_runner_local_wake_fd(nf_runner *r, int fd)
 	((local_runner *)r)->wake_fd = fd;
 }
 
+void
+nf_runner_local_procs_fd(nf_runner *r, int fd)
+{
+	((local_runner *)r)->procs_fd = fd;
+}
+
 static const nf_runner_ops local_ops = {
 	.name = "local",
 	.start = local_start,
@@ -441,6 +487,7 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
 	lr->wake_fd = -1;
+	lr->procs_fd = -1;
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	if (lr->devnull < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot open '/dev/null'");

@@ -1,7 +1,10 @@
 /* alerts.c: drift alerts. A monitor's rules are evaluated over its metrics; each rule that
- * fires becomes an alert (once per run, monitor and rule, however often the monitor is
- * retried), with the values it read, the threshold it crossed, an audit record and, when the
- * monitor's on_alert asks, a trigger row for the scheduler. Also listing and acknowledging. */
+ * fires becomes an alert with the values it read, the threshold it crossed, an audit record
+ * and, when the monitor's on_alert asks, a trigger row for the scheduler. An alert is
+ * identified by its monitor, rule, severity and the data it was computed on (the monitor's
+ * cache key): a later run raising it again (a cached rerun) counts it, with an alert-repeat
+ * audit record and no trigger; a retried monitor in one run counts once. Also listing and
+ * acknowledging. */
 #include "config.h"
 #include "ntflow/gov.h"
 
@@ -108,6 +111,7 @@ nf_alert_release(nf_alert *a)
 	free(a->summary);
 	free(a->ack_note);
 	free(a->ack_by);
+	free(a->data_key);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -119,17 +123,61 @@ nf_alert_list_free(nf_alert *a, size_t n)
 	free(a);
 }
 
-/* Inserts the alert unless this run's monitor already raised it; sets a->id either way.
- * Returns 1 when it is new, 0 when it existed, negative on an error. */
+/* The id of the alert a fired rule is: the one of the same identity (pipeline, monitor,
+ * rule, severity, condition, data key) when it has a data key, else the one this run's
+ * monitor raised for the rule (an earlier attempt); 0 when there is none. */
+static int
+find_alert(sqlite3 *db, const nf_alert *a, int64_t *id)
+{
+	static const char by_identity[] =
+		"SELECT id FROM alerts WHERE pipeline = ? AND monitor = ? AND rule = ? AND severity = ?"
+		" AND expr = ? AND data_key = ?";
+	static const char by_run[] = "SELECT id FROM alerts WHERE run_id = ? AND monitor = ? AND rule = ?";
+	sqlite3_stmt *q = NULL;
+	int rc, err = 0;
+
+	*id = 0;
+	if (a->data_key) {
+		if (sqlite3_prepare_v2(db, by_identity, -1, &q, NULL) != SQLITE_OK)
+			return db_error(db, "cannot read an alert");
+		sqlite3_bind_text(q, 1, a->pipeline, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, a->monitor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, a->rule, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, nf_severity_name(a->severity), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, a->expr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, a->data_key, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			*id = sqlite3_column_int64(q, 0);
+		else if (rc != SQLITE_DONE)
+			err = db_error(db, "cannot read an alert");
+		sqlite3_finalize(q);
+		q = NULL;
+		if (err < 0 || *id)
+			return err;
+	}
+	/* An earlier attempt of this run raised it (on other data, if its metrics changed). */
+	if (sqlite3_prepare_v2(db, by_run, -1, &q, NULL) != SQLITE_OK)
+		return db_error(db, "cannot read an alert");
+	sqlite3_bind_int64(q, 1, a->run_id);
+	sqlite3_bind_text(q, 2, a->monitor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, a->rule, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		*id = sqlite3_column_int64(q, 0);
+	else if (rc != SQLITE_DONE)
+		err = db_error(db, "cannot read an alert");
+	sqlite3_finalize(q);
+	return err;
+}
+
 static int
 insert_alert(sqlite3 *db, nf_alert *a)
 {
 	sqlite3_stmt *q = NULL;
-	int err = 0, rc;
+	int err = 0;
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO alerts (pipeline, run_id, monitor, rule, severity, expr, vals, value,"
-			       " threshold, summary, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-			       " ON CONFLICT (run_id, monitor, rule) DO NOTHING", -1, &q, NULL) != SQLITE_OK)
+			       " threshold, summary, created_ms, data_key, seen_count, last_seen_ms, last_run_id)"
+			       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,1,?11,?2)", -1, &q, NULL) != SQLITE_OK)
 		return db_error(db, "cannot record an alert");
 	sqlite3_bind_text(q, 1, a->pipeline, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, a->run_id);
@@ -144,29 +192,50 @@ insert_alert(sqlite3 *db, nf_alert *a)
 		sqlite3_bind_double(q, 9, a->threshold);
 	sqlite3_bind_text(q, 10, a->summary, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 11, a->created_ms);
-	if (sqlite3_step(q) != SQLITE_DONE) {
+	if (a->data_key)
+		sqlite3_bind_text(q, 12, a->data_key, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
 		err = db_error(db, "cannot record an alert");
-		goto done;
-	}
-	if (sqlite3_changes(db) == 1) {
+	else
 		a->id = sqlite3_last_insert_rowid(db);
-		err = 1;
-		goto done;
-	}
 	sqlite3_finalize(q);
-	if (sqlite3_prepare_v2(db, "SELECT id, created_ms FROM alerts WHERE run_id = ? AND monitor = ? AND rule = ?",
-			       -1, &q, NULL) != SQLITE_OK)
-		return db_error(db, "cannot read an alert");
-	sqlite3_bind_int64(q, 1, a->run_id);
-	sqlite3_bind_text(q, 2, a->monitor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, a->rule, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		a->id = sqlite3_column_int64(q, 0);
-		a->created_ms = sqlite3_column_int64(q, 1);
-	} else {
-		err = db_error(db, "cannot read an alert");
-	}
-done:
+	return err;
+}
+
+/* Notes that run_id raised alert id at ms. 1 when this run had not raised it yet, 0 when
+ * it had (an earlier attempt), negative on an error. */
+static int
+add_sighting(sqlite3 *db, int64_t id, int64_t run_id, int64_t ms)
+{
+	sqlite3_stmt *q = NULL;
+	int err;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO alert_runs (alert_id, run_id, seen_ms) VALUES (?,?,?)"
+			       " ON CONFLICT (alert_id, run_id) DO NOTHING", -1, &q, NULL) != SQLITE_OK)
+		return db_error(db, "cannot record an alert");
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, run_id);
+	sqlite3_bind_int64(q, 3, ms);
+	err = sqlite3_step(q) != SQLITE_DONE ? db_error(db, "cannot record an alert") : sqlite3_changes(db) == 1;
+	sqlite3_finalize(q);
+	return err;
+}
+
+/* One more run raised alert id: its count, last seen time and last run. */
+static int
+count_again(sqlite3 *db, int64_t id, int64_t run_id, int64_t ms)
+{
+	sqlite3_stmt *q = NULL;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(db, "UPDATE alerts SET seen_count = seen_count + 1, last_seen_ms = ?, last_run_id = ?"
+			       " WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
+		return db_error(db, "cannot record an alert");
+	sqlite3_bind_int64(q, 1, ms);
+	sqlite3_bind_int64(q, 2, run_id);
+	sqlite3_bind_int64(q, 3, id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		err = db_error(db, "cannot record an alert");
 	sqlite3_finalize(q);
 	return err;
 }
@@ -209,10 +278,70 @@ audit_alert(nf_store *st, nf_audit *audit, const nf_alert *a)
 	if (a->has_threshold)
 		cJSON_AddNumberToObject(p, "threshold", a->threshold);
 	cJSON_AddBoolToObject(p, "trigger", a->triggered);
+	if (a->data_key)
+		cJSON_AddStringToObject(p, "data_key", a->data_key);
 	err = audit ? nf_audit_add(audit, a->run_id, NF_AUDIT_ALERT, p)
 		    : nf_audit_append(st, a->run_id, NF_AUDIT_ALERT, p);
 	cJSON_Delete(p);
 	return err;
+}
+
+/* The audit record of an alert raised again: which alert, by which run, how often now. */
+static int
+audit_repeat(nf_store *st, nf_audit *audit, const nf_alert *a, int64_t run_id)
+{
+	cJSON *p = cJSON_CreateObject();
+	int err;
+
+	cJSON_AddNumberToObject(p, "alert", (double)a->id);
+	cJSON_AddStringToObject(p, "pipeline", a->pipeline);
+	cJSON_AddStringToObject(p, "monitor", a->monitor);
+	cJSON_AddStringToObject(p, "rule", a->rule);
+	cJSON_AddStringToObject(p, "severity", nf_severity_name(a->severity));
+	cJSON_AddNumberToObject(p, "count", (double)a->count);
+	cJSON_AddNumberToObject(p, "first_run", (double)a->run_id);
+	cJSON_AddBoolToObject(p, "open", a->acked_ms == 0);
+	if (a->data_key)
+		cJSON_AddStringToObject(p, "data_key", a->data_key);
+	err = audit ? nf_audit_add(audit, run_id, NF_AUDIT_REPEAT, p) : nf_audit_append(st, run_id, NF_AUDIT_REPEAT, p);
+	cJSON_Delete(p);
+	return err;
+}
+
+/* Records a fired rule: a new alert (with its trigger when want_trigger and its audit
+ * record), or one more count of the alert of the same identity an earlier run raised (an
+ * alert-repeat record, no trigger), or nothing when this run raised it already. *a is then
+ * replaced by the alert as stored (repeat set for the second case). */
+static int
+record_alert(nf_store *st, nf_audit *audit, nf_alert *a, bool want_trigger)
+{
+	sqlite3 *db = nf_store_db(st);
+	int64_t id = 0, run_id = a->run_id, now = a->created_ms;
+	nf_alert stored;
+	int err, again = 0;
+
+	if ((err = find_alert(db, a, &id)) < 0)
+		return err;
+	if (id == 0) {
+		a->triggered = want_trigger;
+		if ((err = insert_alert(db, a)) < 0 || (err = add_sighting(db, a->id, run_id, now)) < 0 ||
+		    (want_trigger && (err = insert_trigger(db, a)) < 0) || (err = audit_alert(st, audit, a)) < 0)
+			return err;
+		id = a->id;
+	} else if ((again = err = add_sighting(db, id, run_id, now)) < 0 ||
+		   (again && (err = count_again(db, id, run_id, now)) < 0)) {
+		return err;
+	}
+	if ((err = nf_alert_get(st, id, &stored)) < 0)
+		return err;
+	stored.repeat = stored.run_id != run_id;
+	if (again && (err = audit_repeat(st, audit, &stored, run_id)) < 0) {
+		nf_alert_release(&stored);
+		return err;
+	}
+	nf_alert_release(a);
+	*a = stored;
+	return 0;
 }
 
 /* Evaluates one rule; *fires set when it did. */
@@ -264,7 +393,6 @@ evaluate_rule(nf_alert *a, bool *fires, const nf_alert_source *src, const nf_ale
 int
 nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *audit, const nf_alert_source *src)
 {
-	sqlite3 *db = nf_store_db(st);
 	const nf_stage *stage = src->stage;
 	nf_alert *out = NULL;
 	size_t n = 0, cap = 0;
@@ -277,7 +405,6 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 		const nf_alert_rule *rule = &stage->alerts[i];
 		nf_alert a;
 		bool fires;
-		int isnew;
 
 		/* A rule that cannot be judged does not keep the others from firing. */
 		if (evaluate_rule(&a, &fires, src, rule) < 0) {
@@ -287,10 +414,10 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 		}
 		if (!fires)
 			continue;
-		a.triggered = !src->no_triggers && stage->on_alert != NF_SEV_NONE && a.severity >= stage->on_alert;
-		if ((err = nf_store_batch(st)) < 0 || (isnew = err = insert_alert(db, &a)) < 0 ||
-		    (isnew && a.triggered && (err = insert_trigger(db, &a)) < 0) ||
-		    (isnew && (err = audit_alert(st, audit, &a)) < 0)) {
+		a.data_key = src->data_key ? xstrdup(src->data_key) : NULL;
+		if ((err = nf_store_batch(st)) < 0 ||
+		    (err = record_alert(st, audit, &a, !src->no_triggers && stage->on_alert != NF_SEV_NONE &&
+					a.severity >= stage->on_alert)) < 0) {
 			nf_alert_release(&a);
 			nf_alert_list_free(out, n);
 			free(bad);
@@ -313,7 +440,8 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 #define ALERT_COLS \
 	"a.id, a.pipeline, a.run_id, a.monitor, a.rule, a.severity, a.expr, a.vals, a.value, a.threshold," \
 	" a.summary, a.created_ms, a.acked_ms, a.ack_note, a.ack_by," \
-	" EXISTS (SELECT 1 FROM triggers t WHERE t.alert_id = a.id)"
+	" EXISTS (SELECT 1 FROM triggers t WHERE t.alert_id = a.id)," \
+	" a.data_key, a.seen_count, a.last_seen_ms, a.last_run_id"
 
 static char *
 col_dup(sqlite3_stmt *q, int col)
@@ -345,6 +473,10 @@ read_alert(sqlite3_stmt *q, nf_alert *a)
 	a->ack_note = col_dup(q, 13);
 	a->ack_by = col_dup(q, 14);
 	a->triggered = sqlite3_column_int(q, 15) != 0;
+	a->data_key = col_dup(q, 16);
+	a->count = sqlite3_column_int64(q, 17);
+	a->last_seen_ms = sqlite3_column_int64(q, 18);
+	a->last_run_id = sqlite3_column_int64(q, 19);
 }
 
 /* Alerts oldest first: open ones only, of one run only (run_id > 0). */
@@ -360,7 +492,8 @@ list_alerts(nf_store *st, bool open_only, int64_t run_id, nf_alert **out, size_t
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(db, "SELECT " ALERT_COLS " FROM alerts a WHERE (?1 = 0 OR a.acked_ms = 0)"
-			       " AND (?2 <= 0 OR a.run_id = ?2) ORDER BY a.id", -1, &q, NULL) != SQLITE_OK)
+			       " AND (?2 <= 0 OR a.id IN (SELECT alert_id FROM alert_runs WHERE run_id = ?2))"
+			       " ORDER BY a.id", -1, &q, NULL) != SQLITE_OK)
 		return db_error(db, "cannot read the alerts");
 	sqlite3_bind_int(q, 1, open_only);
 	sqlite3_bind_int64(q, 2, run_id);

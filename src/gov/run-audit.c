@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntflow/cachekey.h"
 #include "ntflow/gov.h"
 
 int
@@ -121,31 +122,61 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 	return NF_ENOTFOUND;
 }
 
+/* The identity of the data a monitor's metrics were computed on: its cache key (command,
+ * inputs, upstream outputs), which a cached rerun shares; for a monitor without one
+ * (cache = false) the metrics themselves stand for it: "metrics:" and the SHA-256 of them
+ * as canonical JSON. Caller frees. */
+static char *
+monitor_data_key(run_ctx *ctx, const nf_node *node)
+{
+	const nf_metric_set *m = &ctx->metrics[node->id];
+	cJSON *o;
+	char *json, hex[65];
+
+	if (ctx->keys && ctx->keys[node->id])
+		return xstrdup(ctx->keys[node->id]);
+	o = cJSON_CreateObject();
+	for (size_t i = 0; ctx->have_metrics[node->id] && i < m->n; i++)
+		if (!cJSON_GetObjectItemCaseSensitive(o, m->names[i]))
+			cJSON_AddNumberToObject(o, m->names[i], m->values[i]);
+	json = nf_audit_canonical_json(o);
+	nf_sha256_of(hex, json, strlen(json));
+	free(json);
+	cJSON_Delete(o);
+	return xasprintf("metrics:%s", hex);
+}
+
 int
 nf_run__alerts(run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
 	monitor_env me = { ctx, node, false, 0, NULL };
 	nf_alert_source src = { ctx->pipeline, ctx->run_id, node->name, st, monitor_lookup, &me,
-				strcmp(ctx->trigger, "alert") == 0 };
+				strcmp(ctx->trigger, "alert") == 0, NULL };
 	nf_alert *fired = NULL;
 	size_t n = 0;
 	const nf_alert *worst = NULL;
-	char *unevaluable = NULL;
+	char *unevaluable = NULL, *data_key;
 	int err;
 
 	if (st->kind != NF_MONITOR || st->nalerts == 0)
 		return 0;
+	src.data_key = data_key = monitor_data_key(ctx, node);
 	err = nf_alerts_evaluate(&fired, &n, ctx->store, ctx->audit, &src);
+	free(data_key);
 	cJSON_Delete(me.prod);
 	if (err < 0 && err != NF_EINVALID)
 		return err;
 	if (err < 0)
 		unevaluable = xstrdup(nf_error_last());
 	for (size_t i = 0; i < n; i++) {
-		if (ctx->req->on_alert)
-			ctx->req->on_alert(ctx->req->ctx, node->name, fired[i].rule, nf_severity_name(fired[i].severity),
-					   fired[i].summary);
+		if (ctx->req->on_alert) {
+			nf_run_alert ra = { node->name, fired[i].rule, nf_severity_name(fired[i].severity),
+					    fired[i].summary, fired[i].id, fired[i].count, fired[i].run_id,
+					    fired[i].repeat, fired[i].acked_ms == 0 };
+
+			ctx->req->on_alert(ctx->req->ctx, &ra);
+		}
 		if (st->fail_on != NF_SEV_NONE && fired[i].severity >= st->fail_on &&
 		    (!worst || fired[i].severity > worst->severity))
 			worst = &fired[i];

@@ -45,6 +45,11 @@ typedef struct run_ctx {
 	int64_t *reused;            /* per node: the run whose cached result it reused */
 	bool dirty;                 /* an input was modified, staged or untracked */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
+	/* The run's processes: the procs record each stage's process appends its group to
+	 * (store.h), and the mark in every stage's environment (NTFLOW_RUNNER=PID.START). */
+	int procs_fd;
+	char mark[64];
+	bool spawned;               /* a process was started */
 
 	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
 	struct nf_audit *audit;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,8 @@ build_base_env(run_ctx *ctx)
 	}
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_RUN_ID=%lld", (long long)ctx->run_id));
+	/* The mark that finds a stage's processes that left its process group (setsid). */
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
@@ -536,6 +539,21 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	return nf_run__cache_store(ctx, node);
 }
 
+/* The test-only fault hook: true when NTFLOW_FAULT names this point (never in a build
+ * without NF_TEST_HOOKS). */
+static bool
+fault(const char *point)
+{
+#ifdef NF_TEST_HOOKS
+	const char *f = getenv("NTFLOW_FAULT");
+
+	return f && strcmp(f, point) == 0;
+#else
+	(void)point;
+	return false;
+#endif
+}
+
 static void
 hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
 	      const char *reason, pid_t pgid)
@@ -551,6 +569,13 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
+	if (st == NF_ST_RUNNING && pgid > 0) {
+		ctx->spawned = true;
+		/* A crash between the start of a process and the commit of its group: the test
+		 * freezes the run here and kills it from outside once the stage is under way. */
+		if (fault("run-stop-after-spawn"))
+			raise(SIGSTOP);
+	}
 	if (nf_state_is_final(st))
 		nf_run__audit_node(ctx, node, st, attempt, res, reason);
 	if (!ctx->req->on_event)
@@ -739,6 +764,41 @@ at_checkout_release(at_checkout *at)
 	free(at->dag);
 }
 
+/* The end of the run's processes: the scheduler and the runner go (every group still
+ * alive is killed and its leader reaped), then whatever left its stage's process group
+ * but still carries the run's mark in its environment is killed too, and said. */
+static void
+stop_processes(run_ctx *ctx)
+{
+	pid_t pids[8];
+	size_t n;
+	nf_buf list = NF_BUF_INIT;
+
+	nf_sched_free(ctx->sched);
+	ctx->sched = NULL;
+	if (ctx->runner)
+		ctx->runner->ops->free(ctx->runner);
+	ctx->runner = NULL;
+	if (!ctx->spawned)
+		return;
+	n = nf_store_procs_kill_escaped(ctx->store, ctx->run_id, getpid(), nf_proc_start_time(getpid()), pids,
+					NF_ARRAY_SIZE(pids));
+	if (n == 0 || !ctx->req->on_warning)
+		return;
+	for (size_t i = 0; i < n && i < NF_ARRAY_SIZE(pids); i++)
+		nf_buf_printf(&list, "%s%ld", i ? ", " : "", (long)pids[i]);
+	if (n > NF_ARRAY_SIZE(pids))
+		nf_buf_puts(&list, ", ...");
+	{
+		char *msg = xasprintf("killed %zu process%s that had left %s stage's process group (setsid): %s", n,
+				      n == 1 ? "" : "es", n == 1 ? "its" : "their", nf_buf_cstr(&list));
+
+		ctx->req->on_warning(ctx->req->ctx, msg);
+		free(msg);
+	}
+	nf_buf_release(&list);
+}
+
 static void
 today_utc(char out[16])
 {
@@ -766,6 +826,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	*run_id = 0;
 	ctx.req = req;
 	ctx.arena = nf_arena_new();
+	ctx.procs_fd = -1;
+	nf_store_runner_mark(ctx.mark, sizeof(ctx.mark), getpid(), nf_proc_start_time(getpid()));
 	ctx.trigger = req->trigger ? req->trigger : "manual";
 
 	if (req->at && (err = checkout_at(&at, req)) < 0)
@@ -846,8 +908,11 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if (req->on_start)
 		req->on_start(req->ctx, ctx.run_id, info.pipeline, ctx.total);
 
-	if ((err = nf_runner_local_new(&ctx.runner, nf_clock_system())) < 0)
+	/* Each stage's process records its group here before it runs its command. */
+	if ((err = nf_store_procs_open(&ctx.procs_fd, ctx.store, ctx.run_id)) < 0 ||
+	    (err = nf_runner_local_new(&ctx.runner, nf_clock_system())) < 0)
 		goto end_run;
+	nf_runner_local_procs_fd(ctx.runner, ctx.procs_fd);
 	memset(&sopts, 0, sizeof(sopts));
 	sopts.slots = req->jobs > 0 ? req->jobs : ctx.dag->pipeline.concurrency > 0 ? ctx.dag->pipeline.concurrency
 			: (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -875,6 +940,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;
+	stop_processes(&ctx);   /* before the run is recorded as ended: recovery covers a crash till then */
 	record_repro(&ctx);
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
@@ -890,6 +956,11 @@ end_run:
 		} else if (e2 < 0) {
 			err = e2;
 		}
+	}
+	if (ctx.procs_fd >= 0) {
+		close(ctx.procs_fd);
+		ctx.procs_fd = -1;
+		nf_store_procs_remove(ctx.store, ctx.run_id);
 	}
 done:
 	nf_sched_free(ctx.sched);

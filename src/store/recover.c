@@ -1,6 +1,8 @@
 /* recover.c: crash recovery on open. A run still "running" whose ntflow process is gone
  * (or whose pid now belongs to another process) is marked crashed, its nodes' states kept,
- * and any process group of its attempts still alive is killed so no stage outlives it. */
+ * and any process group of its attempts still alive is killed so no stage outlives it:
+ * those the database knows and those only the run's procs record names (procs.c), then
+ * the processes that left their group but still carry the run's environment mark. */
 #include "config.h"
 #include "ntflow/store.h"
 
@@ -16,28 +18,7 @@
 int64_t
 nf_store__proc_start(pid_t pid)
 {
-	char path[64], buf[1024], *p, *end;
-	FILE *f;
-	size_t len;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (!(f = fopen(path, "re")))
-		return 0;
-	len = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[len] = '\0';
-	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
-	if (!(p = strrchr(buf, ')')))
-		return 0;
-	p++;   /* at the space before field 3 */
-	for (field = 3; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return 0;
-	errno = 0;
-	long long v = strtoll(p + 1, &end, 10);
-	return errno || end == p + 1 ? 0 : (int64_t)v;
+	return nf_proc_start_time(pid);
 }
 
 const char *
@@ -70,6 +51,7 @@ nf_store__host(void)
 
 typedef struct dead_run {
 	int64_t id;
+	pid_t pid;
 	int64_t pid_start;
 	bool same_boot;
 } dead_run;
@@ -88,9 +70,41 @@ run_alive(pid_t pid, int64_t pid_start, const char *boot_id)
 	return pid_start == 0 || now_start == 0 || now_start == pid_start;
 }
 
-/* Kills the process groups of a crashed run's attempts that are still alive. A group is
- * only ours when its leader is gone (a pgid cannot be reused while its group lives) or
- * when the leader started when the recorded one did. */
+/* Kills one recorded group of a crashed run if it is still alive and still the recorded
+ * one: a pgid cannot be taken by a new group while its old group lives, so a group whose
+ * leader is gone is ours; a live leader must have started when the recorded one did (or,
+ * with no start recorded, after the run's ntflow did). */
+static void
+kill_group(nf_store *st, const dead_run *run, pid_t pgid, int64_t recorded)
+{
+	int64_t leader;
+
+	if (pgid <= 1 || kill(-pgid, 0) < 0)
+		return;
+	leader = nf_store__proc_start(pgid);
+	if (leader && recorded && leader != recorded)
+		return;
+	if (leader && !recorded && run->pid_start && leader < run->pid_start)
+		return;
+	if (kill(-pgid, SIGKILL) == 0)
+		nf_store__recovered_add(st, "run %lld had crashed: killed leftover process group %ld",
+					(long long)run->id, (long)pgid);
+}
+
+static int
+cmp_rec(const void *a, const void *b)
+{
+	const nf_proc_rec *x = a, *y = b;
+
+	if (x->pgid != y->pgid)
+		return x->pgid < y->pgid ? -1 : 1;
+	return (x->start < y->start) - (x->start > y->start);   /* a recorded start first */
+}
+
+/* Kills what a crashed run left running: the process groups of its attempts, as the
+ * database and the run's procs record (written before each command ran) know them, then
+ * any process still carrying the run's mark in its environment (one that left its
+ * stage's group). The record is removed afterwards. */
 static int
 kill_leftovers(nf_store *st, const dead_run *run)
 {
@@ -98,6 +112,9 @@ kill_leftovers(nf_store *st, const dead_run *run)
 		"SELECT a.pgid, a.pgid_start FROM attempts a JOIN nodes n ON n.id = a.node_id"
 		" WHERE n.run_id = ? AND a.state = 'running' AND a.pgid > 0";
 	sqlite3_stmt *q = NULL;
+	nf_proc_rec *recs = NULL;
+	size_t n = 0, cap = 0, k;
+	pid_t escaped[8];
 	int rc, err = 0;
 
 	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL)) != SQLITE_OK) {
@@ -106,25 +123,27 @@ kill_leftovers(nf_store *st, const dead_run *run)
 	}
 	sqlite3_bind_int64(q, 1, run->id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		pid_t pgid = (pid_t)sqlite3_column_int64(q, 0);
-		int64_t recorded = sqlite3_column_int64(q, 1);
-		int64_t leader;
-
-		if (kill(-pgid, 0) < 0)
-			continue;
-		leader = nf_store__proc_start(pgid);
-		if (leader && recorded && leader != recorded)
-			continue;
-		if (leader && !recorded && run->pid_start && leader < run->pid_start)
-			continue;
-		if (kill(-pgid, SIGKILL) == 0)
-			nf_store__recovered_add(st, "run %lld had crashed: killed leftover process group %ld",
-						(long long)run->id, (long)pgid);
+		recs = xgrow(recs, sizeof(*recs), n + 1, &cap);
+		recs[n++] = (nf_proc_rec){ (pid_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1) };
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
 		err = nf_store__error(st, rc, "cannot recover crashed runs");
+		goto done;
+	}
+	nf_store__procs_read(st, run->id, &recs, &n, &cap);
+	if (n > 1)
+		qsort(recs, n, sizeof(*recs), cmp_rec);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || recs[i].pgid != recs[i - 1].pgid)
+			kill_group(st, run, recs[i].pgid, recs[i].start);
+	k = nf_store_procs_kill_escaped(st, run->id, run->pid, run->pid_start, escaped, NF_ARRAY_SIZE(escaped));
+	for (size_t i = 0; i < k && i < NF_ARRAY_SIZE(escaped); i++)
+		nf_store__recovered_add(st, "run %lld had crashed: killed process %ld, which had left its"
+					" stage's process group", (long long)run->id, (long)escaped[i]);
+	nf_store_procs_remove(st, run->id);
 done:
 	sqlite3_finalize(q);
+	free(recs);
 	return err;
 }
 
@@ -159,6 +178,7 @@ nf_store__recover(nf_store *st)
 		dead = xgrow(dead, sizeof(*dead), ndead + 1, &cap);
 		dead[ndead++] = (dead_run){
 			.id = sqlite3_column_int64(q, 0),
+			.pid = pid,
 			.pid_start = start,
 			.same_boot = boot && strcmp(boot, nf_store__boot_id()) == 0,
 		};
@@ -188,6 +208,8 @@ nf_store__recover(nf_store *st)
 		/* After a reboot every process of the old boot is gone and pids mean nothing. */
 		if (dead[i].same_boot && (err = kill_leftovers(st, &dead[i])) < 0)
 			goto done;
+		if (!dead[i].same_boot)
+			nf_store_procs_remove(st, dead[i].id);
 	}
 	sqlite3_finalize(q);
 	q = NULL;

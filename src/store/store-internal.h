@@ -56,6 +56,15 @@ const char *nf_store__boot_id(void);
 /* This machine's name: a run begun on another host cannot be judged from here. */
 const char *nf_store__host(void);
 
+/* A process group a run recorded (procs.c): its id and its leader's start time. */
+typedef struct nf_proc_rec {
+	pid_t pgid;
+	int64_t start;
+} nf_proc_rec;
+/* Appends the groups of procs/RUN to *recs (grown with xgrow; *n, *cap). A missing file
+ * adds nothing. */
+void nf_store__procs_read(nf_store *st, int64_t run_id, nf_proc_rec **recs, size_t *n, size_t *cap);
+
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);
 

@@ -205,6 +205,25 @@ static const char *const migrations[] = {
 	"  last_seq    INTEGER NOT NULL,"                     /* the last record it covers */
 	"  created_ms  INTEGER NOT NULL"
 	");",
+	/* 6: an alert is identified by pipeline, monitor, rule, severity, condition and the
+	 * data it was computed on (data_key, the monitor's cache key): a later run raising it
+	 * again counts it (seen_count, last seen, last run) instead of adding a row, and
+	 * alert_runs lists every run that raised it. Older alerts have no data key. */
+	"ALTER TABLE alerts ADD COLUMN data_key TEXT;"
+	"ALTER TABLE alerts ADD COLUMN seen_count INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE alerts ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN last_run_id INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE alerts SET last_seen_ms = created_ms, last_run_id = run_id;"
+	"CREATE UNIQUE INDEX alerts_identity ON alerts(pipeline, monitor, rule, severity, expr, data_key)"
+	"  WHERE data_key IS NOT NULL;"
+	"CREATE TABLE alert_runs ("
+	"  alert_id    INTEGER NOT NULL REFERENCES alerts(id),"
+	"  run_id      INTEGER NOT NULL,"                     /* outlives the run's rows */
+	"  seen_ms     INTEGER NOT NULL,"
+	"  PRIMARY KEY (alert_id, run_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX alert_runs_run ON alert_runs(run_id);"
+	"INSERT INTO alert_runs (alert_id, run_id, seen_ms) SELECT id, run_id, created_ms FROM alerts;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

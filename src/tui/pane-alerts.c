@@ -1,5 +1,6 @@
 /* tui/pane-alerts.c: open drift alerts, newest first, coloured by severity, with the value
- * and threshold, and a sparkline of the monitored metric over recent runs. */
+ * and threshold, how many runs raised each, and a sparkline of the monitored metric over
+ * recent runs. The cursor (when the pane has the focus) picks the alert `a` acknowledges. */
 #include "config.h"
 #include "tui-internal.h"
 
@@ -89,7 +90,11 @@ alerts_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 			buf[0] = '\0';
 		x += nf_draw_text(w, y, x, p->w - x, buf);
 		nf_draw_age(age, sizeof(age), now - a->at_ms);
-		snprintf(buf, sizeof(buf), "  run %lld, %s", (long long)a->run_id, age);
+		if (a->count > 1)
+			snprintf(buf, sizeof(buf), "  run %lld, seen %lld times, last %s", (long long)a->run_id,
+				 (long long)a->count, age);
+		else
+			snprintf(buf, sizeof(buf), "  run %lld, %s", (long long)a->run_id, age);
 		wattrset(w, nf_draw_attr(NF_C_DIM));
 		nf_draw_text(w, y, x, p->w - x, buf);
 		wattrset(w, A_NORMAL);

@@ -7,7 +7,7 @@
 
 enum { P_HEADER, P_STAGES, P_GATE, P_REGISTRY, P_ALERTS, P_LOG, P__COUNT };
 enum { MODE_MAIN, MODE_LOG, MODE_HELP };
-enum { PROMPT_NONE, PROMPT_QUIT, PROMPT_CANCEL, PROMPT_FILTER, PROMPT_SEARCH };
+enum { PROMPT_NONE, PROMPT_QUIT, PROMPT_CANCEL, PROMPT_FILTER, PROMPT_SEARCH, PROMPT_ACK };
 
 struct nf_tui {
 	nf_tui_opts opts;
@@ -30,7 +30,8 @@ struct nf_tui {
 	char input[64];
 	size_t ninput;
 	char saved_filter[64];
-	char *prompt_node;
+	char *prompt_node;           /* PROMPT_CANCEL: the node; PROMPT_ACK: "alert 3 (drift/x high)" */
+	int64_t prompt_alert;        /* PROMPT_ACK: the alert that was under the cursor */
 	unsigned pending;            /* NF_V_* not yet drawn */
 	int64_t last_frame, next_poll, last_sec;
 	int frames;

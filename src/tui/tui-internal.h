@@ -65,7 +65,8 @@ typedef struct nf_vversion {
 } nf_vversion;
 
 typedef struct nf_valert {
-	int64_t id, run_id, at_ms;
+	int64_t id, run_id, at_ms;       /* at_ms: when a run last raised it */
+	int64_t count;                   /* how many runs raised it */
 	char *rule, *monitor, *severity, *metric;
 	double value, threshold;
 	bool has_value, has_threshold, acked;

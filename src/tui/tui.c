@@ -315,6 +315,9 @@ footer_text(nf_tui *t, char *out, size_t size)
 	case PROMPT_CANCEL:
 		snprintf(out, size, " Cancel %s? (y/n)", t->prompt_node ? t->prompt_node : "");
 		return;
+	case PROMPT_ACK:
+		snprintf(out, size, " Acknowledge %s? (y/n)", t->prompt_node ? t->prompt_node : "");
+		return;
 	case PROMPT_FILTER:
 		snprintf(out, size, " filter: %s_", t->input);
 		return;
@@ -375,7 +378,7 @@ draw_help(nf_tui *t)
 		"  Tab  Shift-Tab   move the focus between panes (a folded pane opens)",
 		"  c                cancel the selected stage, after y/n (ntflow run only)",
 		"  r                retry a failed or cancelled stage and what it holds up (ntflow run only)",
-		"  a                acknowledge the selected alert",
+		"  a                acknowledge the alert under the cursor, after y/n",
 		"  f  /             filter stages by name; Esc clears the filter",
 		"  ?                this help",
 		"  q                quit (while a run goes on in ntflow run: cancel it or detach)",
@@ -557,6 +560,20 @@ prompt_key(nf_tui *t, int ch)
 		}
 		return;
 	}
+	if (p == PROMPT_ACK) {
+		t->prompt = PROMPT_NONE;
+		if (ch != 'y' && ch != 'Y') {
+			nf_view_message(&t->v, "alert %lld not acknowledged", (long long)t->prompt_alert);
+			return;
+		}
+		if (nf_view_ack_alert(&t->v, t->prompt_alert) < 0)
+			nf_view_message(&t->v, "%s", nf_error_last());
+		else
+			nf_view_message(&t->v, "alert %lld acknowledged", (long long)t->prompt_alert);
+		nf_view_reload_gov(&t->v);   /* look again at once */
+		t->next_poll = 0;
+		return;
+	}
 	/* A line of text: the filter applies as it is typed; a search when Enter is pressed. */
 	if (ch == 27) {
 		if (p == PROMPT_FILTER) {
@@ -707,17 +724,19 @@ handle_key(nf_tui *t, int ch)
 			nf_view_message(&t->v, "retrying %s", t->v.nodes[sel].name);
 		return;
 	case 'a':
+		/* Only the alert the cursor is on, which only the focused alerts pane shows. */
 		if (t->v.nalerts == 0) {
 			nf_view_message(&t->v, "no open alert");
+		} else if (t->focus != P_ALERTS) {
+			nf_view_message(&t->v, "Tab to the alerts pane and put the cursor on the alert to acknowledge");
 		} else {
 			const nf_valert *a = &t->v.alerts[t->v.alert_sel];
 
-			if (nf_view_ack_alert(&t->v, a->id) < 0)
-				nf_view_message(&t->v, "%s", nf_error_last());
-			else
-				nf_view_message(&t->v, "alert %lld acknowledged", (long long)a->id);
-			nf_view_reload_gov(&t->v);   /* look again at once */
-			t->next_poll = 0;
+			free(t->prompt_node);
+			t->prompt_node = xasprintf("alert %lld (%s/%s %s)", (long long)a->id, a->monitor, a->rule,
+						   a->severity);
+			t->prompt_alert = a->id;
+			t->prompt = PROMPT_ACK;
 		}
 		return;
 	case 'f':

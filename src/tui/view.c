@@ -613,7 +613,8 @@ load_alerts(nf_view *v)
 			memset(&a, 0, sizeof(a));
 			a.id = x->id;
 			a.run_id = x->run_id;
-			a.at_ms = x->created_ms;
+			a.at_ms = x->last_seen_ms ? x->last_seen_ms : x->created_ms;
+			a.count = x->count;
 			a.rule = xstrdup(x->rule ? x->rule : "");
 			a.monitor = xstrdup(x->monitor ? x->monitor : "");
 			a.severity = xstrdup(severity_name(x->severity));

@@ -2,8 +2,9 @@
 # t6100-alerts.sh: drift monitors and alerts: a monitor firing a high and a medium alert
 # (shown as the run goes, listed, in JSON, with their values and thresholds), a trigger
 # recorded for on_alert, acknowledgement, de-duplication across a retried monitor,
-# fail_on, a quiet monitor, a cached monitor, a rule naming a missing metric, and no
-# trigger from a run an alert started.
+# fail_on, a quiet monitor, a cached monitor (its alerts counted again, not repeated), a
+# rule naming a missing metric, and no trigger from a run an alert started. t6110 goes
+# further into the identity of an alert.
 . "$(dirname "$0")/lib.sh"
 
 command -v sqlite3 >/dev/null 2>&1 && test_set_prereq SQLITE3
@@ -49,9 +50,9 @@ test_expect_success 'ntflow alerts lists them, oldest first, the high one with a
 	ntflow alerts >out &&
 	cat out &&
 	test_line_count = 3 out &&
-	head -n 1 out | grep -E "^ID +RUN +PIPELINE +MONITOR +RULE +SEVERITY +WHAT +CREATED +STATUS$" &&
-	sed -n 2p out | grep -E "^ 1 +1 +drift +drift +feature-shift +high +max_psi 0.31 > 0.25 .* open \(run requested\)$" &&
-	sed -n 3p out | grep -E "^ 2 +1 +drift +drift +feature-wobble +medium +max_psi 0.31 > 0.1 .* open$"
+	head -n 1 out | grep -E "^ID +RUN +PIPELINE +MONITOR +RULE +SEVERITY +WHAT +COUNT +CREATED +LAST-SEEN +STATUS$" &&
+	sed -n 2p out | grep -E "^ 1 +1 +drift +drift +feature-shift +high +max_psi 0.31 > 0.25 +1 +[-0-9]+ [:0-9]+ +- +open \(run requested\)$" &&
+	sed -n 3p out | grep -E "^ 2 +1 +drift +drift +feature-wobble +medium +max_psi 0.31 > 0.1 +1 .* +- +open$"
 '
 
 test_expect_success 'alerts --json carries the values, the threshold and the rule' '
@@ -130,13 +131,17 @@ test_expect_success 'a quiet monitor raises nothing' '
 	test_line_count = 2 out
 '
 
-test_expect_success 'a cached monitor still raises the alerts of its run' '
+test_expect_success 'a cached monitor raises its alerts again: counted, not repeated' '
 	ntflow run drift.dag --no-tui >out &&
 	grep -E "drift cached" out &&
-	grep -Fx "alert drift/feature-shift high: max_psi 0.31 > 0.25" out &&
+	grep -Fx "alert drift/feature-shift high: max_psi 0.31 > 0.25 (alert 1 again: seen 2 times since run 1, acknowledged, no new trigger)" out &&
+	grep -Fx "alert drift/feature-wobble medium: max_psi 0.31 > 0.1 (alert 2 again: seen 2 times since run 1, no new trigger)" out &&
+	grep "ntflow alerts (2 again)" out &&
 	ntflow alerts --json >a.json &&
-	test "$(json_get a.json "[2].run")" = 3 &&
-	test "$(json_get a.json "[3].run")" = 3
+	test "$(json_get a.json "[0].count")" = 2 &&
+	test "$(json_get a.json "[0].last_run")" = 3 &&
+	test "$(json_get a.json "[1].count")" = 2 &&
+	test_must_fail json_get a.json "[2]"
 '
 
 write_dag failon.dag <<-\EOF
@@ -169,10 +174,11 @@ test_expect_success 'fail_on = "high": the monitor fails saying which alert; a r
 	ntflow show --json >show.json &&
 	test "$(json_get show.json ".stages[0].attempts")" = 2 &&
 	ntflow alerts --json >a.json &&
-	test "$(json_get a.json "[4].run")" = 4 &&
-	test "$(json_get a.json "[5].run")" = 4 &&
-	test "$(json_get a.json "[5].rule")" = feature-wobble &&
-	test_must_fail json_get a.json "[6]"
+	test "$(json_get a.json "[2].run")" = 4 &&
+	test "$(json_get a.json "[3].run")" = 4 &&
+	test "$(json_get a.json "[3].rule")" = feature-wobble &&
+	test "$(json_get a.json "[3].count")" = 1 &&
+	test_must_fail json_get a.json "[4]"
 '
 
 write_dag missing.dag <<-\EOF
@@ -196,18 +202,19 @@ test_expect_success 'a rule reading a metric the monitor did not write fails it,
 '
 
 test_expect_success SQLITE3 'a run started by an alert asks for no further run' '
-	ntflow run drift.dag --no-tui --trigger alert --force drift >out &&
-	grep -F "alert drift/feature-shift high" out &&
-	test "$(sqlite3 .ntflow/state.db "SELECT count(*) FROM triggers")" = 2 &&
+	ntflow run drift.dag --no-tui --trigger alert -p psi=0.4 >out &&
+	grep -Fx "alert drift/feature-shift high: max_psi 0.4 > 0.25" out &&
+	test "$(sqlite3 .ntflow/state.db "SELECT count(*) FROM triggers")" = 1 &&
 	id=$(sqlite3 .ntflow/state.db "SELECT max(id) FROM runs") &&
 	test "$(sqlite3 .ntflow/state.db "SELECT count(*) FROM triggers WHERE run_id = $id")" = 0
 '
 
 test_expect_success 'run --json shows alerts as events; the audit log has alerts and the ack' '
 	ntflow run drift.dag --json --force drift >out &&
-	grep -F "{\"event\":\"alert\",\"monitor\":\"drift\",\"rule\":\"feature-shift\",\"severity\":\"high\",\"summary\":\"max_psi 0.31 > 0.25\"}" out &&
+	grep -F "{\"event\":\"alert\",\"monitor\":\"drift\",\"rule\":\"feature-shift\",\"severity\":\"high\",\"summary\":\"max_psi 0.31 > 0.25\",\"alert\":1,\"count\":3,\"repeat\":true}" out &&
 	ntflow audit show >audit.txt &&
 	grep -E " alert +[0-9a-f]{12}  \{\"alert\":1," audit.txt &&
+	grep -E " alert-repeat +[0-9a-f]{12}  \{\"alert\":1,\"count\":3," audit.txt &&
 	grep -E " alert-ack +[0-9a-f]{12}  \{\"alert\":1,\"by\":\"[^\"]+\",\"monitor\":\"drift\",\"note\":\"retraining now\"" audit.txt &&
 	ntflow audit verify
 '

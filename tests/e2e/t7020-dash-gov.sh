@@ -1,7 +1,7 @@
 #!/bin/sh
 # t7020-dash-gov.sh: `ntflow dash` on a pipeline with a gate, a model and a drift monitor
 # (tmux): the gate table, the registry after two runs (production and candidate, this run's
-# highlighted), an alert from the monitor with its sparkline, a acknowledging it, Tab
+# highlighted), an alert from the monitor with its sparkline, a + y acknowledging it, Tab
 # opening a folded pane (at 80x24 the stages leave the gate one line), and a resize from 160x48 to 80x24 that keeps every pane readable.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-tui.sh"
@@ -99,8 +99,13 @@ test_expect_success 'the gate table, the registry and the alert (160x48), then a
 	tui_resize 160 48 &&
 	tui_wait "|-- registry: clf v2 candidate (this run)" &&
 
-	# a acknowledges the selected alert
+	# a acknowledges the alert under the cursor of the alerts pane, after y
 	tui_keys a &&
+	tui_wait "Tab to the alerts pane" &&
+	tui_keys Tab Tab &&
+	tui_keys a &&
+	tui_wait "Acknowledge alert 1 (drift/feature-shift high)? (y/n)" &&
+	tui_keys y &&
 	tui_wait "alert 1 acknowledged" &&
 	tui_wait "alerts: none open" &&
 	ntflow alerts >alerts &&

@@ -1,5 +1,6 @@
 /* check_alerts.c: unit tests of drift alerts: rules that fire and do not, the values and
- * thresholds recorded, de-duplication per (run, monitor, rule), triggers for on_alert,
+ * thresholds recorded, de-duplication per (run, monitor, rule) and, across runs, by the
+ * identity of the data (a count, no new trigger), triggers for on_alert,
  * rules that cannot be evaluated, production references, acknowledgement, and the metric
  * series and performance record read back from the database. */
 #include "config.h"
@@ -100,11 +101,18 @@ count(const char *sql)
 }
 
 static int
-evaluate(nf_alert **fired, size_t *n, int64_t run, metrics_env *m, bool no_triggers)
+evaluate_key(nf_alert **fired, size_t *n, int64_t run, metrics_env *m, bool no_triggers, const char *key)
 {
-	nf_alert_source src = { "p", run, "drift", nf_dag_find_stage(dag, "drift"), lookup, m, no_triggers };
+	nf_alert_source src = { "p", run, "drift", nf_dag_find_stage(dag, "drift"), lookup, m, no_triggers, key };
 
 	return nf_alerts_evaluate(fired, n, st, NULL, &src);
+}
+
+/* Without a data key: an alert per run. */
+static int
+evaluate(nf_alert **fired, size_t *n, int64_t run, metrics_env *m, bool no_triggers)
+{
+	return evaluate_key(fired, n, run, m, no_triggers, NULL);
 }
 
 START_TEST(test_fire_and_dedup)
@@ -253,6 +261,136 @@ START_TEST(test_ack)
 }
 END_TEST
 
+/* A cached rerun raises the same alerts on the same data: counted on the first alert, no
+ * new row, no new trigger, an alert-repeat audit record; acknowledged stays acknowledged;
+ * new data is a new alert. */
+START_TEST(test_dedup_by_data)
+{
+	metrics_env m = { .max_psi = 0.31, .rows = 1000, .auc = 0.9, .have_auc = true };
+	nf_alert *first, *again, *run_list;
+	size_t n, n2, nrun;
+
+	ck_assert_int_eq(evaluate_key(&first, &n, 1, &m, false, "K1"), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(!first[0].repeat && first[0].count == 1 && first[0].triggered);
+	ck_assert_str_eq(first[0].data_key, "K1");
+	ck_assert_int_eq(first[0].last_run_id, 1);
+	ck_assert_int_eq(first[0].last_seen_ms, first[0].created_ms);
+
+	/* run 2 on the same data (a cached rerun) */
+	ck_assert_int_eq(evaluate_key(&again, &n2, 2, &m, false, "K1"), 0);
+	ck_assert_uint_eq(n2, 2);
+	ck_assert_int_eq(again[0].id, first[0].id);
+	ck_assert_int_eq(again[1].id, first[1].id);
+	ck_assert(again[0].repeat && again[1].repeat);
+	ck_assert_int_eq(again[0].count, 2);
+	ck_assert_int_eq(again[0].run_id, 1);        /* the run that raised it first */
+	ck_assert_int_eq(again[0].last_run_id, 2);
+	ck_assert_int_ge(again[0].last_seen_ms, first[0].created_ms);
+	ck_assert_int_eq(count("SELECT count(*) FROM alerts"), 2);
+	ck_assert_int_eq(count("SELECT count(*) FROM triggers"), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE kind = 'alert'"), 2);
+	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE kind = 'alert-repeat' AND run_id = 2"), 2);
+	nf_alert_list_free(again, n2);
+
+	/* run 2's monitor retried: once per run */
+	ck_assert_int_eq(evaluate_key(&again, &n2, 2, &m, false, "K1"), 0);
+	ck_assert_int_eq(again[0].count, 2);
+	ck_assert(again[0].repeat);
+	ck_assert_int_eq(count("SELECT count(*) FROM audit WHERE kind = 'alert-repeat'"), 2);
+	nf_alert_list_free(again, n2);
+
+	/* show's list for run 2: the alerts it raised again */
+	ck_assert_int_eq(nf_alert_list_run(st, 2, &run_list, &nrun), 0);
+	ck_assert_uint_eq(nrun, 2);
+	ck_assert_int_eq(run_list[0].id, first[0].id);
+	nf_alert_list_free(run_list, nrun);
+
+	/* acknowledged, then raised again on the same data: still acknowledged, counted */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_alert_ack(st, first[0].id, NULL, "alice"), 0);
+	ck_assert_int_eq(evaluate_key(&again, &n2, 3, &m, false, "K1"), 0);
+	ck_assert(again[0].repeat && again[0].acked_ms > 0);
+	ck_assert_int_eq(again[0].count, 3);
+	ck_assert_int_eq(count("SELECT count(*) FROM triggers"), 1);
+	nf_alert_list_free(again, n2);
+
+	/* new data: new alerts, a new trigger */
+	ck_assert_int_eq(evaluate_key(&again, &n2, 4, &m, false, "K2"), 0);
+	ck_assert_uint_eq(n2, 2);
+	ck_assert(!again[0].repeat && again[0].count == 1);
+	ck_assert_int_gt(again[0].id, first[1].id);
+	ck_assert_int_eq(count("SELECT count(*) FROM alerts"), 4);
+	ck_assert_int_eq(count("SELECT count(*) FROM triggers"), 2);
+	nf_alert_list_free(again, n2);
+
+	/* same data, another threshold crossed at another severity: an alert of its own */
+	m.max_psi = 0.15;
+	ck_assert_int_eq(evaluate_key(&again, &n2, 5, &m, false, "K3"), 0);
+	ck_assert_uint_eq(n2, 1);
+	ck_assert_str_eq(again[0].rule, "feature-wobble");
+	nf_alert_list_free(again, n2);
+	ck_assert_int_eq(count("SELECT count(*) FROM alerts"), 5);
+	{
+		nf_audit_report rep;
+
+		ck_assert_int_eq(nf_store_flush(st), 0);
+		ck_assert_int_eq(nf_audit_verify(st, &rep), 0);
+		ck_assert_ptr_null(rep.problem);
+		nf_audit_report_release(&rep);
+	}
+	nf_alert_list_free(first, n);
+}
+END_TEST
+
+#ifdef NF_TEST_HOOKS
+/* Alerts recorded before alerts had an identity: migrated with a count of 1, seen when
+ * created, by the run that raised them; they never merge with new ones. */
+START_TEST(test_migrate_alerts)
+{
+	char dir[] = "/tmp/check_alerts.XXXXXX", *path;
+	metrics_env m = { .max_psi = 0.31, .rows = 1000, .auc = 0.9, .have_auc = true };
+	nf_store *old;
+	nf_alert *all, *fired;
+	size_t n, nf;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/state.db", dir);
+	setenv("NTFLOW_TEST_SCHEMA_VERSION", "5", 1);   /* as the release before identities left it */
+	ck_assert_int_eq(nf_store_open(&old, path, true), 0);
+	unsetenv("NTFLOW_TEST_SCHEMA_VERSION");
+	ck_assert_int_eq(sqlite3_exec(nf_store_db(old),
+				      "INSERT INTO alerts (pipeline, run_id, monitor, rule, severity, expr, created_ms)"
+				      " VALUES ('p', 7, 'drift', 'feature-shift', 'high', 'max_psi > 0.25', 1234)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	nf_store_close(old);
+
+	nf_store_close(st);   /* the fixture's in-memory store: this test uses the file */
+	ck_assert_int_eq(nf_store_open(&st, path, false), 0);
+	ck_assert_int_eq(nf_alert_list(st, false, &all, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(all[0].count, 1);
+	ck_assert_int_eq(all[0].last_seen_ms, 1234);
+	ck_assert_int_eq(all[0].last_run_id, 7);
+	ck_assert_ptr_null(all[0].data_key);
+	nf_alert_list_free(all, n);
+	ck_assert_int_eq(count("SELECT count(*) FROM alert_runs WHERE alert_id = 1 AND run_id = 7"), 1);
+	ck_assert_int_eq(evaluate_key(&fired, &nf, 8, &m, false, "K1"), 0);
+	ck_assert(!fired[0].repeat);
+	ck_assert_int_eq(fired[0].id, 2);
+	nf_alert_list_free(fired, nf);
+	{
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+		int rc = system(cmd);
+
+		(void)rc;
+		free(cmd);
+	}
+	free(path);
+}
+END_TEST
+#endif
+
 /* ---- metric series and the performance record, from rows a run would write ---- */
 
 static void
@@ -345,6 +483,10 @@ alerts_suite(void)
 	tcase_add_test(tc, test_production);
 	tcase_add_test(tc, test_unevaluable);
 	tcase_add_test(tc, test_ack);
+	tcase_add_test(tc, test_dedup_by_data);
+#ifdef NF_TEST_HOOKS
+	tcase_add_test(tc, test_migrate_alerts);
+#endif
 	tcase_add_test(tc, test_series_and_perf);
 	suite_add_tcase(s, tc);
 	return s;

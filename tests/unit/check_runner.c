@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +563,57 @@ START_TEST(test_interrupt)
 }
 END_TEST
 
+/* The procs record: each child appends "PGID START" before its command runs, so the line
+ * is there even for a command that never gets to do anything; a record that cannot be
+ * written fails the attempt, saying why in its log. */
+START_TEST(test_procs_record)
+{
+	nf_runner *r = NULL;
+	char *path = tpath("procs"), *log = tpath("a.log"), *text;
+	nf_job job = { .node = 1, .attempt = 1, .command = "sleep 100", .cpus = 1 };
+	nf_job_result res;
+	long long pg = 0, start = 0, pg2 = 0, start2 = 0;
+	pid_t pgid = 0, pgid2 = 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	nf_runner_local_procs_fd(r, fd);
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	job.node = 2;
+	job.command = "exit 3";
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid2), 0);
+	text = slurp(path);
+	ck_assert_int_eq(sscanf(text, "%lld %lld\n%lld %lld\n", &pg, &start, &pg2, &start2), 4);
+	ck_assert_int_eq(pg, pgid);
+	ck_assert_int_eq(pg2, pgid2);
+	ck_assert_int_gt(start, 0);
+	ck_assert_int_eq(start, nf_proc_start_time(pgid));   /* the shell that runs the command */
+	ck_assert_int_ge(start2, start);
+	free(text);
+	r->ops->free(r);
+
+	/* Nowhere to write: the attempt fails before its command runs. */
+	close(fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	nf_runner_local_procs_fd(r, fd);
+	job.command = "echo ran";
+	job.log_path = log;
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	res = wait_one(r);
+	ck_assert(res.exited);
+	ck_assert_int_eq(res.exit_code, 127);
+	text = slurp(log);
+	ck_assert_msg(strncmp(text, "ntflow: cannot record the process group", 39) == 0, "%s", text);
+	free(text);
+	r->ops->free(r);
+	close(fd);
+	free(path);
+	free(log);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	nf_runner *r = NULL;
@@ -787,6 +839,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_wake_fd);
 	tcase_add_test(tc, test_interrupt);
+	tcase_add_test(tc, test_procs_record);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_sched_real);
 	tcase_add_test(tc, test_sched_interrupt_real);

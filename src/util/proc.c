@@ -1,0 +1,162 @@
+/* proc.c: processes as Linux's /proc shows them: when one started (which tells a live
+ * process from a later one that reused its pid), and the processes whose environment
+ * carries a mark, so that a stage's process that left its process group (setsid, a
+ * daemon) can still be found and killed. Nothing here allocates in a way a vfork child
+ * could not afford except nf_proc_kill_marked, which runs in ntflow itself. */
+#include "config.h"
+#include "ntflow/util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int64_t
+nf_proc_stat_start(const char *stat, size_t len)
+{
+	const char *p = NULL, *end = stat + len;
+	int64_t v = 0;
+	int field = 2;
+
+	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
+	for (const char *c = stat; c < end; c++)
+		if (*c == ')')
+			p = c;
+	if (!p)
+		return 0;
+	for (p++; p < end && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || p >= end || *p < '0' || *p > '9')
+		return 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+int64_t
+nf_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf));
+	close(fd);
+	return len > 0 ? nf_proc_stat_start(buf, (size_t)len) : 0;
+}
+
+/* Whether the NUL-separated environment in env[0, len) holds the entry mark exactly. */
+static bool
+environ_has(const char *env, size_t len, const char *mark, size_t mlen)
+{
+	for (size_t i = 0; i < len;) {
+		const char *e = memchr(env + i, '\0', len - i);
+		size_t elen = e ? (size_t)(e - (env + i)) : len - i;
+
+		if (elen == mlen && memcmp(env + i, mark, mlen) == 0)
+			return true;
+		i += elen + 1;
+	}
+	return false;
+}
+
+/* Reads /proc/PID/environ into b (reset first). False when it cannot be read: another
+ * user's process, a zombie, or one that is gone. */
+static bool
+read_environ(nf_buf *b, const char *pid)
+{
+	char path[64], chunk[4096];
+	ssize_t n;
+	int fd;
+
+	nf_buf_reset(b);
+	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		nf_buf_add(b, chunk, (size_t)n);
+	close(fd);
+	return n == 0;
+}
+
+/* The process group of pid (field 5 of /proc/PID/stat), 0 when unknown. */
+static pid_t
+proc_group(const char *pid)
+{
+	char path[64], buf[1024], *p;
+	ssize_t len;
+	long g = 0;
+	int fd, field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	if (!(p = strrchr(buf, ')')))
+		return 0;
+	for (p++; *p && field < 5; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 5)
+		g = strtol(p, NULL, 10);
+	return (pid_t)g;
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+nf_proc_kill_marked(const char *mark, int sig, const pid_t *skip_groups, size_t nskip, pid_t *killed, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	nf_buf env = NF_BUF_INIT;
+	size_t mlen = strlen(mark), n = 0;
+	pid_t self = getpid();
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		pid_t pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)atol(de->d_name);
+		if (pid <= 1 || pid == self || !read_environ(&env, de->d_name))
+			continue;
+		if (!environ_has(env.buf, env.len, mark, mlen))
+			continue;
+		if (nskip) {
+			pid_t g = proc_group(de->d_name);
+
+			if (g && bsearch(&g, skip_groups, nskip, sizeof(*skip_groups), cmp_pid))
+				continue;
+		}
+		if (kill(pid, sig) < 0)
+			continue;
+		if (killed && n < max)
+			killed[n] = pid;
+		n++;
+	}
+	closedir(d);
+	nf_buf_release(&env);
+	return n;
+}
