@@ -205,6 +205,13 @@ static const char *const migrations[] = {
 	"  last_seq    INTEGER NOT NULL,"                     /* the last record it covers */
 	"  created_ms  INTEGER NOT NULL"
 	");",
+	/* 6: the model registry's rolled-back status. A version a rollback took out of
+	 * production was left archived, its last event a rollback; it is rolled-back now, so
+	 * that nothing returns it to production on its own. */
+	"UPDATE model_versions SET status = 'rolled-back' WHERE status = 'archived' AND EXISTS ("
+	"  SELECT 1 FROM model_events e WHERE e.id = (SELECT max(id) FROM model_events"
+	"   WHERE model = model_versions.model AND version = model_versions.version)"
+	"  AND e.action = 'rollback' AND e.status = 'archived');",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
