@@ -550,9 +550,9 @@ held_back(char **why, nf_store *st, const nf_register_req *req, const nf_model_v
 			if (ev[i].version == v->version && strcmp(ev[i].action, "register") == 0)
 				born = &ev[i];
 		if (e && nf_registry_event_is_human(e) && (!born || born < e))
-			*why = xasprintf("not returned to production: the %s of v%d by %s stands until a model"
+			*why = xasprintf("not returned to production: the %s v%d by %s stands until a model"
 					 " with different bytes passes the gate", strcmp(e->action, "rollback") == 0
-					 ? "rollback" : e->forced ? "forced promotion" : "promotion", prod.version,
+					 ? "rollback to" : e->forced ? "forced promotion of" : "promotion of", prod.version,
 					 e->actor ? e->actor : "a person");
 	}
 	nf_model_version_release(&prod);
