@@ -367,9 +367,10 @@ done:
 	return rc;
 }
 
-/* The files under models/ put back to what the registry says, each repair on stderr;
- * false when some copy could not be restored (also said there). */
-static bool
+/* The files under models/ put back to what the registry says, each repair (and each copy
+ * that could not be restored) on stderr. The command goes on either way: verify reports
+ * what remains, promote and rollback check the copy they place. */
+static void
 reconcile(nf_store *st, const char *state_dir, bool full)
 {
 	nf_reconcile_report rep;
@@ -380,7 +381,6 @@ reconcile(nf_store *st, const char *state_dir, bool full)
 	if (err < 0 && rep.nfailed == 0)
 		nf_cmd_error("%s", nf_error_last());
 	nf_reconcile_report_release(&rep);
-	return err == 0;
 }
 
 static int

@@ -112,6 +112,12 @@ nf_registry_why(const nf_model_version *v, const nf_model_event *ev, size_t n)
 
 	if (strcmp(v->status, "production") == 0)
 		return e ? why_production(v, e) : NULL;
+	if (strcmp(v->status, "rolled-back") == 0 && !e) {
+		/* Rolled back before the status existed: left archived by a rollback event. */
+		for (size_t i = n; i-- > 0 && !e;)
+			if (ev[i].version == v->version && strcmp(ev[i].action, "rollback") == 0)
+				e = &ev[i];
+	}
 	if (strcmp(v->status, "rolled-back") == 0)
 		return e ? xasprintf("rolled back by %s%s%s; only registry promote --force returns it to production",
 				     who(e), colon(e->reason), text(e->reason))

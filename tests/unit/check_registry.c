@@ -84,6 +84,9 @@ START_TEST(test_why_texts)
 	ck_assert_str_eq(brief, "rollback by alice");
 	free(brief);
 	ck_assert_ptr_null(nf_registry_why_brief(&v2, ev, 6));
+	/* rolled back before the status existed: the rollback left it archived */
+	ev[3].status = (char *)"archived";
+	want_why(&v2, ev, 5, "rolled back by alice: bad canary; only registry promote --force returns it to production");
 
 	ev[0] = event(3, "register", "candidate", 4, false, "not promoted: run 4 failed: check failed", NULL);
 	want_why(&v3, ev, 1, "not promoted: run 4 failed: check failed");
