@@ -16,7 +16,7 @@
 extern const nf_cmd nf_cmd_registry;
 
 typedef struct reg_opts {
-	bool json, force;
+	bool json, force, repair;
 	const char *state;
 	const char *reason;
 } reg_opts;
@@ -101,8 +101,24 @@ add_json_text(cJSON *o, const char *key, const char *text)
 	cJSON_AddItemToObject(o, key, v ? v : cJSON_CreateString(text));
 }
 
+/* Why v has its status (registry-why.c), from its model's events. Caller frees; NULL:
+ * nothing to say. */
+static char *
+why_of(nf_store *st, const nf_model_version *v)
+{
+	nf_model_event *ev = NULL;
+	size_t nev = 0;
+	char *why = NULL;
+
+	if (nf_registry_events(st, v->model, v->version, &ev, &nev) == 0)
+		why = nf_registry_why(v, ev, nev);
+	nf_model_event_list_free(ev, nev);
+	nf_error_clear();
+	return why;
+}
+
 static cJSON *
-version_json(const nf_model_version *v)
+version_json(const nf_model_version *v, const char *why)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -130,6 +146,7 @@ version_json(const nf_model_version *v)
 	cJSON_AddBoolToObject(o, "forced", v->forced);
 	add_str_or_null(o, "reason", v->reason);
 	add_str_or_null(o, "actor", v->actor);
+	add_str_or_null(o, "why", why);
 	return o;
 }
 
@@ -163,13 +180,28 @@ cmd_list(nf_store *st, const reg_opts *o, int nargs, char **args)
 	if (o->json) {
 		cJSON *arr = cJSON_CreateArray();
 
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, version_json(&vs[i]));
+		for (size_t i = 0; i < n; i++) {
+			char *why = why_of(st, &vs[i]);
+
+			cJSON_AddItemToArray(arr, version_json(&vs[i], why));
+			free(why);
+		}
 		print_json(arr);
 	} else if (n == 0) {
 		printf("no model versions yet\n");
 	} else {
 		print_table(vs, n);
+		/* Why each champion is the champion. */
+		for (size_t i = 0, shown = 0; i < n; i++) {
+			char *why;
+
+			if (strcmp(vs[i].status, "production") != 0)
+				continue;
+			why = why_of(st, &vs[i]);
+			printf("%s%s v%d is in production: %s\n", shown++ ? "" : "\n", vs[i].model, vs[i].version,
+			       why ? why : "-");
+			free(why);
+		}
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -202,12 +234,14 @@ object_line(const char *json)
 static void
 print_version(const nf_model_version *v, const nf_model_event *ev, size_t nev)
 {
-	char t[32], *params = object_line(v->params_json);
+	char t[32], *params = object_line(v->params_json), *why = nf_registry_why(v, ev, nev);
 	cJSON *metrics = cJSON_Parse(v->metrics_json ? v->metrics_json : "{}");
 
 	printf("model      %s\n", v->model);
 	printf("version    %d\n", v->version);
 	printf("status     %s%s\n", v->status, v->forced && strcmp(v->status, "production") == 0 ? " (forced)" : "");
+	if (why)
+		printf("why        %s\n", why);
 	printf("pipeline   %s\n", *v->pipeline ? v->pipeline : "-");
 	if (v->run_id)
 		printf("run        %lld\n", (long long)v->run_id);
@@ -247,7 +281,7 @@ print_version(const nf_model_version *v, const nf_model_event *ev, size_t nev)
 			const nf_model_event *e = &ev[i];
 
 			nf_store_fmt_local_time(t, sizeof(t), e->at_ms);
-			printf("  %s  %-8s  %-10s", t, e->action, e->status);
+			printf("  %s  %-8s  %-11s", t, e->action, e->status);
 			if (e->run_id)
 				printf("  run %lld", (long long)e->run_id);
 			if (e->forced)
@@ -261,6 +295,7 @@ print_version(const nf_model_version *v, const nf_model_event *ev, size_t nev)
 	}
 	cJSON_Delete(metrics);
 	free(params);
+	free(why);
 }
 
 /* Splits "MODEL@VERSION"; *version 0 when there is no "@". Usage error text or NULL. */
@@ -301,8 +336,10 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 		goto done;
 	}
 	if (o->json) {
-		cJSON *j = version_json(&v), *hist = cJSON_AddArrayToObject(j, "history");
+		char *why = nf_registry_why(&v, ev, nev);
+		cJSON *j = version_json(&v, why), *hist = cJSON_AddArrayToObject(j, "history");
 
+		free(why);
 		for (size_t i = 0; i < nev; i++) {
 			cJSON *e = cJSON_CreateObject();
 
@@ -330,6 +367,22 @@ done:
 	return rc;
 }
 
+/* The files under models/ put back to what the registry says, each repair (and each copy
+ * that could not be restored) on stderr. The command goes on either way: verify reports
+ * what remains, promote and rollback check the copy they place. */
+static void
+reconcile(nf_store *st, const char *state_dir, bool full)
+{
+	nf_reconcile_report rep;
+	int err = nf_registry_reconcile(&rep, st, state_dir, full);
+
+	for (size_t i = 0; i < rep.n; i++)
+		nf_cmd_error("%s", rep.lines[i]);
+	if (err < 0 && rep.nfailed == 0)
+		nf_cmd_error("%s", nf_error_last());
+	nf_reconcile_report_release(&rep);
+}
+
 static int
 cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
 {
@@ -344,6 +397,7 @@ cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, c
 		return usage_error("promote: '%s' is not a version number", args[1]);
 	if (o->reason && !*o->reason)
 		return usage_error("%s", "promote: --reason needs a text");
+	reconcile(st, state_dir, false);
 	actor = nf_registry_actor();
 	if (nf_registry_promote(&v, &previous, st, state_dir, args[0], version, o->force, o->reason, actor) < 0) {
 		nf_cmd_error("%s", nf_error_last());
@@ -372,6 +426,7 @@ cmd_rollback(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, 
 	if (nargs != 1)
 		return nargs ? usage_error("rollback: unexpected argument '%s'", args[1])
 			     : usage_error("%s", "rollback: which model? (registry rollback MODEL)");
+	reconcile(st, state_dir, false);
 	actor = nf_registry_actor();
 	if (nf_registry_rollback(&v, &previous, st, state_dir, args[0], o->reason, actor) < 0) {
 		nf_cmd_error("%s", nf_error_last());
@@ -379,7 +434,7 @@ cmd_rollback(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, 
 	}
 	printf("%s v%d \u2192 production", v.model, v.version);
 	if (previous)
-		printf(" (rolled back from v%d, now archived)", previous);
+		printf(" (v%d rolled back: only registry promote --force returns it)", previous);
 	putchar('\n');
 	rc = NF_EXIT_OK;
 done:
@@ -397,12 +452,14 @@ on_bad(void *ctx, const nf_model_version *v, const char *problem)
 }
 
 static int
-cmd_verify(nf_store *st, const char *state_dir, int nargs, char **args)
+cmd_verify(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
 {
 	size_t checked = 0, nbad = 0;
 
 	if (nargs > 1)
 		return usage_error("verify: unexpected argument '%s'", args[1]);
+	if (o->repair)   /* what remains after the repairs is reported below */
+		reconcile(st, state_dir, true);
 	if (nf_registry_verify(st, state_dir, nargs ? args[0] : NULL, on_bad, NULL, &checked, &nbad) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		return NF_EXIT_FAILED;
@@ -423,6 +480,7 @@ cmd_registry_exec(int argc, char **argv)
 		{ "state",  required_argument, NULL, 'S' },
 		{ "force",  no_argument,       NULL, 'f' },
 		{ "reason", required_argument, NULL, 'r' },
+		{ "repair", no_argument,       NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const subs[] = { "list", "show", "promote", "rollback", "verify" };
@@ -448,6 +506,9 @@ cmd_registry_exec(int argc, char **argv)
 			break;
 		case 'r':
 			o.reason = optarg;
+			break;
+		case 'R':
+			o.repair = true;
 			break;
 		default:
 			return NF_EXIT_USAGE;
@@ -480,6 +541,8 @@ cmd_registry_exec(int argc, char **argv)
 		return usage_error("%s: --force is for promote", sub);
 	if (o.reason && strcmp(sub, "promote") != 0 && strcmp(sub, "rollback") != 0)
 		return usage_error("%s: --reason is for promote and rollback", sub);
+	if (o.repair && strcmp(sub, "verify") != 0)
+		return usage_error("%s: --repair is for verify", sub);
 
 	if (nf_cmd_open_store(&st, &dir, o.state) < 0)
 		goto done;
@@ -500,7 +563,7 @@ cmd_registry_exec(int argc, char **argv)
 	else if (strcmp(sub, "rollback") == 0)
 		rc = cmd_rollback(st, dir, &o, nargs, args);
 	else
-		rc = cmd_verify(st, dir, nargs, args);
+		rc = cmd_verify(st, dir, &o, nargs, args);
 done:
 	nf_store_close(st);
 	free(dir);
@@ -511,31 +574,41 @@ const nf_cmd nf_cmd_registry = {
 	.name    = "registry",
 	.usage   = "registry list [MODEL] [--json] | show MODEL[@VERSION] [--json]\n"
 		   "                | promote MODEL VERSION [--force --reason TEXT] | rollback MODEL [--reason TEXT]\n"
-		   "                | verify [MODEL]   [--state DIR]",
+		   "                | verify [MODEL] [--repair]   [--state DIR]",
 	.summary = "The model registry: versions, promotion, rollback, verification.",
 	.help    =
 		"A run that produces a model block's artifact registers a new version of the model:\n"
 		"its number (1, 2, ...), run, commit, artifact SHA-256 and size, a copy under\n"
 		".ntflow/registry/MODEL/VERSION/, metrics, params and gate outcome. When its gate\n"
-		"passed it goes to production (the previous production version is archived) and is\n"
-		"placed at MODELS_DIR/current/MODEL/; otherwise it is a candidate, placed at\n"
-		"MODELS_DIR/candidates/MODEL/vN/ (models_dir in the pipeline block, default models).\n"
+		"passed in a run that succeeded it goes to production (the previous production\n"
+		"version is archived) and is placed at MODELS_DIR/current/MODEL/; otherwise it is a\n"
+		"candidate, placed at MODELS_DIR/candidates/MODEL/vN/ (models_dir in the pipeline\n"
+		"block, default models). A run that failed or was cancelled never changes production.\n"
+		"A promotion or rollback made here is a person's decision: it stands until a model\n"
+		"with different bytes passes the gate, and a rolled-back version never returns to\n"
+		"production on its own. The files under MODELS_DIR follow the registry: promote,\n"
+		"rollback, verify --repair and every run first put them back to what it says.\n"
 		"\n"
-		"  list [MODEL]           every version (of MODEL), oldest first\n"
-		"  show MODEL[@VERSION]   one version in full with its history (default: the one in\n"
-		"                         production, else the newest)\n"
+		"  list [MODEL]           every version (of MODEL), oldest first, then why each\n"
+		"                         production version is in production\n"
+		"  show MODEL[@VERSION]   one version in full with why it has its status and its\n"
+		"                         history (default: the one in production, else the newest)\n"
 		"  promote MODEL VERSION  make VERSION the production version; a version whose gate\n"
-		"                         did not pass needs --force and --reason TEXT, recorded with\n"
-		"                         who promoted it ($USER); a corrupt version never\n"
+		"                         did not pass, or that was rolled back, needs --force and\n"
+		"                         --reason TEXT, recorded with who promoted it ($USER); a\n"
+		"                         corrupt version never\n"
 		"  rollback MODEL         return the previous production version (the most recently\n"
-		"                         archived one) to production; the current one is archived\n"
+		"                         archived one) to production; the current one becomes\n"
+		"                         rolled-back\n"
 		"  verify [MODEL]         re-hash every version's copy (a mismatch marks the version\n"
 		"                         corrupt) and compare the copies under MODELS_DIR; exit 1 on\n"
 		"                         any problem\n"
 		"\n"
 		"  --json        list and show as JSON (times in UTC, ISO 8601)\n"
-		"  --force       promote past a failed gate (with --reason)\n"
+		"  --force       promote past a failed gate or a rollback (with --reason)\n"
 		"  --reason TEXT why; recorded with the promotion or rollback\n"
+		"  --repair      verify: first put the copies under MODELS_DIR back to what the\n"
+		"                registry says (from the registry's copies), saying what it did\n"
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                root of the git repository holding the current directory)\n",
 	.exec    = cmd_registry_exec,

@@ -189,7 +189,7 @@ on_plan(void *vctx, size_t index, const char *node, const char *command)
 }
 
 static void
-on_registered(void *vctx, const char *model, int version, const char *status)
+on_registered(void *vctx, const char *model, int version, const char *status, const char *note)
 {
 	progress *p = vctx;
 
@@ -200,6 +200,8 @@ on_registered(void *vctx, const char *model, int version, const char *status)
 		cJSON_AddStringToObject(o, "model", model);
 		cJSON_AddNumberToObject(o, "version", version);
 		cJSON_AddStringToObject(o, "status", status);
+		if (note)
+			cJSON_AddStringToObject(o, "note", note);
 		print_json_line(p->out, o);
 	}
 	if (strcmp(status, "unchanged") == 0)
@@ -207,6 +209,8 @@ on_registered(void *vctx, const char *model, int version, const char *status)
 	else
 		nf_buf_printf(&p->registered, "%s%s v%d \u2192 %s", p->registered.len ? ", " : "", model, version,
 			      status);
+	if (note)   /* why the gate's pass did not change production */
+		nf_buf_printf(&p->registered, " (%s)", note);
 }
 
 static void

@@ -23,6 +23,11 @@ typedef struct show_data {
 	size_t ngates;
 	nf_model_version *versions;  /* registry versions this run registered */
 	size_t nversions;
+	nf_model_event *events;      /* the registry events of this run (registered, held, ...) */
+	size_t nevents;
+	nf_model_version *prod;      /* the production version of each model the run touched */
+	char **prod_why;             /* why each is in production */
+	size_t nprod;
 	nf_alert *alerts;            /* drift alerts its monitors raised */
 	size_t nalerts;
 } show_data;
@@ -226,6 +231,18 @@ add_ms_or_null(cJSON *o, const char *key, int64_t ms)
 		cJSON_AddNullToObject(o, key);
 }
 
+/* Why the run left a version it registered a candidate though its gate passed (the note of
+ * its register event), or NULL. Borrowed. */
+static const char *
+version_note(const show_data *d, const nf_model_version *v)
+{
+	for (size_t i = 0; i < d->nevents; i++)
+		if (strcmp(d->events[i].action, "register") == 0 && d->events[i].version == v->version &&
+		    strcmp(d->events[i].model, v->model) == 0)
+			return d->events[i].reason;
+	return NULL;
+}
+
 /* Each gate as a small table: criterion, value, threshold, verdict (and why, when there
  * is more to say than the numbers); gate.c formats it, as for ntflow run's summary. */
 static void
@@ -238,12 +255,29 @@ print_gates(const show_data *d)
 		printf("\n%s", nf_buf_cstr(&b));
 		nf_buf_release(&b);
 	}
-	if (d->nversions) {
-		printf("\nregistered\n");
-		for (size_t i = 0; i < d->nversions; i++)
-			printf("  %s v%d  %s\n", d->versions[i].model, d->versions[i].version,
-			       d->versions[i].status);
+	for (size_t i = 0, shown = 0; i < d->nversions + d->nevents; i++) {
+		const nf_model_version *v = i < d->nversions ? &d->versions[i] : NULL;
+		const nf_model_event *e = v ? NULL : &d->events[i - d->nversions];
+		const char *head = shown ? "" : "\nregistered\n";
+
+		if (v) {
+			const char *note = version_note(d, v);
+
+			printf("%s  %s v%d  %s%s%s\n", head, v->model, v->version, v->status, note ? ": " : "",
+			       note ? note : "");
+		} else if (strcmp(e->action, "held") == 0) {
+			printf("%s  %s v%d  unchanged (%s): %s\n", head, e->model, e->version, e->status,
+			       e->reason ? e->reason : "not promoted");
+		} else if (strcmp(e->action, "promote") == 0 && strcmp(e->status, "production") == 0) {
+			printf("%s  %s v%d  returned to production\n", head, e->model, e->version);
+		} else {
+			continue;
+		}
+		shown++;
 	}
+	for (size_t i = 0; i < d->nprod; i++)
+		printf("%s  %s v%d  %s\n", i ? "" : "\nin production\n", d->prod[i].model, d->prod[i].version,
+		       d->prod_why[i] ? d->prod_why[i] : "-");
 }
 
 static void
@@ -267,6 +301,29 @@ add_gates_json(cJSON *top, const show_data *d)
 		cJSON_AddStringToObject(o, "model", d->versions[i].model);
 		cJSON_AddNumberToObject(o, "version", d->versions[i].version);
 		cJSON_AddStringToObject(o, "status", d->versions[i].status);
+		add_str_or_null(o, "note", version_note(d, &d->versions[i]));
+		cJSON_AddItemToArray(reg, o);
+	}
+	reg = cJSON_AddArrayToObject(top, "held");
+	for (size_t i = 0; i < d->nevents; i++) {
+		cJSON *o;
+
+		if (strcmp(d->events[i].action, "held") != 0)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "model", d->events[i].model);
+		cJSON_AddNumberToObject(o, "version", d->events[i].version);
+		cJSON_AddStringToObject(o, "status", d->events[i].status);
+		add_str_or_null(o, "note", d->events[i].reason);
+		cJSON_AddItemToArray(reg, o);
+	}
+	reg = cJSON_AddArrayToObject(top, "production");
+	for (size_t i = 0; i < d->nprod; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "model", d->prod[i].model);
+		cJSON_AddNumberToObject(o, "version", d->prod[i].version);
+		add_str_or_null(o, "why", d->prod_why[i]);
 		cJSON_AddItemToArray(reg, o);
 	}
 }
@@ -374,6 +431,31 @@ load_versions(show_data *d, nf_store *st, int64_t run_id)
 		}
 	}
 	free(all);
+	if ((err = nf_registry_run_events(st, run_id, &d->events, &d->nevents)) < 0)
+		return err;
+	/* Each model the run touched: its production version now, and why. */
+	for (size_t i = 0; i < d->nevents; i++) {
+		const char *model = d->events[i].model;
+		nf_model_version v;
+		nf_model_event *ev = NULL;
+		size_t nev = 0, k;
+
+		for (k = 0; k < d->nprod && strcmp(d->prod[k].model, model) != 0; k++)
+			;
+		if (k < d->nprod || nf_registry_get(&v, st, model, 0) < 0)
+			continue;
+		if (strcmp(v.status, "production") != 0) {
+			nf_model_version_release(&v);
+			continue;
+		}
+		d->prod = xrealloc(d->prod, (d->nprod + 1) * sizeof(*d->prod));
+		d->prod_why = xrealloc(d->prod_why, (d->nprod + 1) * sizeof(*d->prod_why));
+		d->prod_why[d->nprod] = nf_registry_events(st, model, v.version, &ev, &nev) == 0
+					? nf_registry_why(&v, ev, nev) : NULL;
+		d->prod[d->nprod++] = v;
+		nf_model_event_list_free(ev, nev);
+	}
+	nf_error_clear();
 	return 0;
 }
 
@@ -466,6 +548,11 @@ done:
 	nf_run_repro_release(&d.repro);
 	nf_gate_result_list_free(d.gates, d.ngates);
 	nf_model_version_list_free(d.versions, d.nversions);
+	nf_model_event_list_free(d.events, d.nevents);
+	nf_model_version_list_free(d.prod, d.nprod);
+	for (size_t i = 0; i < d.nprod; i++)
+		free(d.prod_why[i]);
+	free(d.prod_why);
 	nf_alert_list_free(d.alerts, d.nalerts);
 	nf_store_close(st);
 	free(dir);
@@ -481,12 +568,14 @@ const nf_cmd nf_cmd_show = {
 		"attempts, exit code or signal, wall time, CPU time (user+system) and peak RSS of\n"
 		"the latest attempt, and its log; then why nodes failed or were skipped, and the\n"
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
-		"threshold, verdict), the model versions the run registered and the alerts its\n"
-		"monitors raised. When the run started processes, the header says how they were\n"
-		"held: by process group, with no cgroup, so one that calls setsid outlives its\n"
-		"stage's timeout (it is killed at the end of the run; see ntflow(1), PROCESSES).\n\n"
+		"threshold, verdict), the model versions the run registered (and why a passed gate\n"
+		"did not change production: a failed run, a rollback or a person's decision that\n"
+		"stands), the version now in production and why, and the alerts its monitors raised.\n"
+		"When the run started processes, the header says how they were held: by process\n"
+		"group, with no cgroup, so one that calls setsid outlives its stage's timeout (it\n"
+		"is killed at the end of the run; see ntflow(1), PROCESSES).\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
-		"               \"alerts\": [...]}\n"
+		"               \"held\": [...], \"production\": [...], \"alerts\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
 		"  --perf       the performance record instead: per node its wall time, CPU time and\n"
 		"               peak RSS, each against the median of the node's last 5 successful\n"

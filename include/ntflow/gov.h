@@ -226,14 +226,21 @@ int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);
 int nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n);
 void nf_gate_result_list_free(nf_gate_result *g, size_t n);
 
-/* ---- The model registry (src/gov/registry.c, src/gov/artifact.c) ----
+/* ---- The model registry (src/gov/registry.c, registry-why.c, reconcile.c, artifact.c) ----
  * Each run that produced a model's artifact registers a version (1, 2, ... per model) with
  * a copy of the artifact in STATE/registry/MODEL/VERSION/BASENAME, its SHA-256 (a folder:
  * the SHA-256 of a manifest of its files), its metrics, params and gate outcome. Status:
- * candidate, production (at most one per model, enforced by the schema), archived, or
- * corrupt (its copy failed verification; never promoted again). The production artifact is
- * also placed at MODELS_DIR/current/MODEL/BASENAME and candidates at
- * MODELS_DIR/candidates/MODEL/vN/BASENAME, each written to a temporary name and renamed. */
+ * candidate, production (at most one per model, enforced by the schema), archived,
+ * rolled-back (taken out of production by a rollback: it never returns on its own, only by
+ * a forced promotion), or corrupt (its copy failed verification; never promoted again). The
+ * production artifact is also placed at MODELS_DIR/current/MODEL/BASENAME and candidates at
+ * MODELS_DIR/candidates/MODEL/vN/BASENAME, each written to a temporary name and renamed;
+ * the files follow the database (nf_registry_reconcile puts them back after a crash).
+ *
+ * A person's decision (registry promote or rollback) stands until a model with different
+ * bytes passes the gate: a run whose gate passes again for the bytes of a version that is
+ * not in production returns that version to production only when no such decision stands,
+ * the version was not rolled back and the run may change production (req->hold). */
 typedef struct nf_model_version {
 	int64_t id;
 	char *model;
@@ -251,7 +258,7 @@ typedef struct nf_model_version {
 	char *params_json;
 	char *gate;                   /* NULL: the model has no gate */
 	char *gate_outcome;           /* pass, fail, none (no gate, or it did not decide) */
-	char *status;                 /* candidate, production, archived, corrupt */
+	char *status;                 /* candidate, production, archived, rolled-back, corrupt */
 	int64_t created_ms, promoted_ms, archived_ms;
 	bool forced;                  /* promoted by hand past a failed gate */
 	char *reason, *actor;         /* of the last promotion or rollback */
@@ -262,6 +269,9 @@ void nf_model_version_list_free(nf_model_version *v, size_t n);
 /* The audit kind of a version found corrupt by verification or before a promotion
  * (registrations, promotions and rollbacks use NF_AUDIT_REGISTER/PROMOTE/ROLLBACK). */
 #define NF_AUDIT_CORRUPT    "registry-corrupt"
+/* The audit kind of a promotion a run's passed gate asked for and that was not done (a
+ * failed run, a rolled-back version, a person's decision that stands). */
+#define NF_AUDIT_HELD       "promotion-held"
 
 typedef struct nf_register_req {
 	const char *model;
@@ -274,16 +284,22 @@ typedef struct nf_register_req {
 	const char *params_json;      /* NULL: {} */
 	const char *gate;             /* NULL: no gate */
 	bool gate_passed;             /* with a gate: production; else candidate */
+	const char *hold;             /* not NULL: this run may not change production, and why
+	                               * ("run 4 failed: drift failed"); a passed gate then
+	                               * leaves a candidate */
 	const char *gate_outcome;     /* pass, fail, none */
 	const char *state_dir;        /* absolute */
 	const char *models_dir;       /* absolute: ROOT/models */
 } nf_register_req;
 
-/* Registers a new version; with a passed gate it goes to production and the previous
- * production version is archived in the same transaction. Fills *out (may be NULL) and
- * returns 0. An artifact byte-identical to a version of the model (not a corrupt one) is
- * not registered again: returns 1 with that version in *out. */
-int nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req *req);
+/* Registers a new version; with a passed gate (and no hold) it goes to production and the
+ * previous production version is archived in the same transaction. Fills *out (may be NULL)
+ * and returns 0. An artifact byte-identical to a version of the model (not a corrupt one) is
+ * not registered again: with a passed gate that version returns to production (0) unless
+ * something holds it back (see above; recorded as a "held" event); else returns 1 with that
+ * version in *out. *note (may be NULL; caller frees) says why a passed gate did not change
+ * production ("not promoted: run 4 failed: drift failed"), else NULL. */
+int nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_register_req *req);
 /* Versions of one model (NULL: all), by model then version. */
 int nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n);
 /* One version; version 0: the production one, else the newest. NF_ENOTFOUND with
@@ -292,31 +308,54 @@ int nf_registry_get(nf_model_version *out, nf_store *st, const char *model, int 
 /* The metrics of model's production version as an object (caller deletes). NF_ENOPROD. */
 int nf_registry_production_metrics(cJSON **out, nf_store *st, const char *model);
 
-/* Promotes a version to production (archiving the current one, in one transaction) and
- * places its artifact in MODELS_DIR/current/. A version whose gate did not pass needs
- * force and a reason, recorded with actor. The copy is re-hashed first: a mismatch marks
+/* Promotes a version to production (archiving the current one, in one transaction), places
+ * its artifact in MODELS_DIR/current/ and removes its copy under candidates/. A version
+ * whose gate did not pass, or that was rolled back, needs force and a reason, recorded with
+ * actor. The copy is re-hashed first: a mismatch marks
  * it corrupt. NF_ENOTFOUND, NF_EINVALID (already in production, needs --force or a
  * reason), NF_ECORRUPT. *out is the promoted version, *previous (when not NULL) the
  * version number archived (0: none). */
 int nf_registry_promote(nf_model_version *out, int *previous, nf_store *st, const char *state_dir,
 			const char *model, int version, bool force, const char *reason, const char *actor);
-/* Returns the previous production version to production: the most recently archived one
- * that was not itself rolled back; the current one is archived. NF_ENOTFOUND when there
- * is none. *previous: the version taken out of production (0: none). */
+/* Returns the previous production version to production: the most recently archived one;
+ * the current one becomes rolled-back. NF_ENOTFOUND when there is none. *previous: the
+ * version taken out of production (0: none). */
 int nf_registry_rollback(nf_model_version *out, int *previous, nf_store *st, const char *state_dir,
 			 const char *model, const char *reason, const char *actor);
 /* Re-hashes every version's registry copy (of model, NULL: all) and checks the workspace
- * copies of production and candidate versions. Calls bad(ctx, version, problem) for each
- * mismatch; a bad registry copy marks the version corrupt. *checked counts the versions,
- * *nbad the problems. */
+ * copies of production and candidate versions (and that a version no longer a candidate has
+ * no copy left under candidates/). Calls bad(ctx, version, problem) for each mismatch; a bad
+ * registry copy marks the version corrupt. *checked counts the versions, *nbad the
+ * problems. */
 int nf_registry_verify(nf_store *st, const char *state_dir, const char *model,
 		       void (*bad)(void *ctx, const nf_model_version *v, const char *problem), void *ctx,
 		       size_t *checked, size_t *nbad);
 
+/* What nf_registry_reconcile did: one line per copy it repaired or removed ("repaired
+ * models/current/clf: it held clf v2; now clf v3, the production version") and per copy it
+ * could not restore ("cannot restore ..."), in order. */
+typedef struct nf_reconcile_report {
+	char **lines;
+	size_t n;
+	size_t nrepaired, nfailed;
+} nf_reconcile_report;
+void nf_reconcile_report_release(nf_reconcile_report *r);
+/* Makes the files under each models folder the registry knows follow the database: the
+ * production version's copy at MODELS_DIR/current/MODEL/, each candidate's at
+ * MODELS_DIR/candidates/MODEL/vN/, no copy left there of a version that is no longer a
+ * candidate, and no temporary copy a dead process left behind. A copy is rebuilt from the
+ * version's registry copy (a missing registry copy of a file artifact from the cache's
+ * objects), in a temporary folder that is synced and renamed into place. The production
+ * copy is always re-hashed (through the stat cache unless full), candidates' only with full
+ * (else their presence is checked). Returns 0, or NF_ECORRUPT (with the first such line as
+ * message) when some copy could not be restored; *out says what was done either way. */
+int nf_registry_reconcile(nf_reconcile_report *out, nf_store *st, const char *state_dir, bool full);
+
 /* A status change of a version, oldest first (for `registry show`). */
 typedef struct nf_model_event {
+	char *model;
 	int version;
-	char *action;                 /* register, archive, promote, rollback, corrupt */
+	char *action;                 /* register, archive, promote, rollback, corrupt, held */
 	char *status;                 /* the status the version was left in */
 	int64_t run_id;
 	bool forced;
@@ -324,7 +363,26 @@ typedef struct nf_model_event {
 	int64_t at_ms;
 } nf_model_event;
 int nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n);
+/* The registry events a run recorded (its registrations, promotions and held promotions). */
+int nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n);
 void nf_model_event_list_free(nf_model_event *e, size_t n);
+/* The last of n events that left version in status (held events change nothing and are
+ * not counted); NULL when none did. */
+const nf_model_event *nf_registry_last_event(const nf_model_event *ev, size_t n, int version,
+					     const char *status);
+/* Whether an event is a person's decision: a promotion or a rollback made by a command,
+ * not by a run. */
+bool nf_registry_event_is_human(const nf_model_event *e);
+/* Why v has its status, in one line, from the events of its model (ev, n; those of v
+ * alone are enough): "its gate promote passed in run 3", "rolled back to by alice: REASON;
+ * a person's decision: it stands until a model with different bytes passes the gate",
+ * "rolled back by alice: ...", "not promoted: run 4 failed: drift failed". NULL when there
+ * is nothing to say (archived versions). Caller frees. */
+char *nf_registry_why(const nf_model_version *v, const nf_model_event *ev, size_t n);
+/* For a production version, the same in a few words for narrow places (the dashboard):
+ * "gate passed in run 3", "passed again in run 8", "rollback by alice", "forced by bob",
+ * "promoted by bob"; NULL otherwise. Caller frees. */
+char *nf_registry_why_brief(const nf_model_version *v, const nf_model_event *ev, size_t n);
 /* Who is acting: $USER, else the password entry of the real uid, else "uid N". Caller frees. */
 char *nf_registry_actor(void);
 

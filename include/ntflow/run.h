@@ -70,8 +70,11 @@ typedef struct nf_run_request {
 	int wake_fd;
 	/* A model version registered at the end of the run: status is "production" or
 	 * "candidate" ("fraud-clf v3 -> production" in the summary), or "unchanged" when the
-	 * artifact is byte-identical to version (nothing registered). May be NULL. */
-	void (*on_registered)(void *ctx, const char *model, int version, const char *status);
+	 * artifact is byte-identical to version (nothing registered). note, when not NULL, says
+	 * why a passed gate did not change production ("not promoted: run 4 failed: drift
+	 * failed"). May be NULL. */
+	void (*on_registered)(void *ctx, const char *model, int version, const char *status,
+			      const char *note);
 	void *ctx;
 } nf_run_request;
 

@@ -48,6 +48,13 @@ nf_gov__fault(const char *point)
 #endif
 }
 
+void
+nf_gov__crash(const char *point)
+{
+	if (nf_gov__fault(point))
+		raise(SIGKILL);
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -88,9 +95,10 @@ free_names(char **names, size_t n)
 	free(names);
 }
 
-/* Appends the manifest lines of the folder abs (rel: its path inside the artifact). */
+/* Appends the manifest lines of the folder abs (rel: its path inside the artifact); files
+ * are hashed through the stat cache of db when it is set. */
 static int
-manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth)
+manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth, sqlite3 *db)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -111,9 +119,9 @@ manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth)
 			err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", p);
 		} else if (S_ISDIR(sb.st_mode)) {
 			nf_buf_printf(m, "d - 0 - %s\n", r);
-			err = manifest(m, size, p, r, depth + 1);
+			err = manifest(m, size, p, r, depth + 1, db);
 		} else if (S_ISREG(sb.st_mode)) {
-			if ((err = nf_hash_file(hex, p, NULL)) == 0) {
+			if ((err = nf_hash_file(hex, p, db)) == 0) {
 				nf_buf_printf(m, "f %c %lld %s %s\n", sb.st_mode & 0111 ? 'x' : '-',
 					      (long long)sb.st_size, hex, r);
 				*size += sb.st_size;
@@ -138,6 +146,12 @@ manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth)
 int
 nf_artifact_hash(nf_artifact_id *out, const char *path)
 {
+	return nf_artifact_hash_cached(out, path, NULL);
+}
+
+int
+nf_artifact_hash_cached(nf_artifact_id *out, const char *path, sqlite3 *db)
+{
 	struct stat sb;
 	nf_buf m = NF_BUF_INIT;
 	int err;
@@ -151,12 +165,12 @@ nf_artifact_hash(nf_artifact_id *out, const char *path)
 	if (S_ISREG(sb.st_mode)) {
 		out->kind = "file";
 		out->size = sb.st_size;
-		return nf_hash_file(out->sha256, path, NULL);
+		return nf_hash_file(out->sha256, path, db);
 	}
 	if (!S_ISDIR(sb.st_mode))
 		return nf_error_set(NF_EINVALID, "'%s' is neither a file nor a folder", path);
 	out->kind = "dir";
-	if ((err = manifest(&m, &out->size, path, "", 0)) == 0)
+	if ((err = manifest(&m, &out->size, path, "", 0, db)) == 0)
 		nf_sha256_of(out->sha256, m.buf ? m.buf : "", m.len);
 	nf_buf_release(&m);
 	return err;
@@ -349,6 +363,20 @@ beside(const char *path, const char *what)
 			 ++counter);
 }
 
+/* fsync of a folder, so the names written in it (a copy, a rename) are on disk. */
+static int
+sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
+	if (fsync(fd) < 0 && errno != EINVAL)
+		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", path);
+	close(fd);
+	return err;
+}
+
 int
 nf_artifact_place(const char *dir, const char *src, const char *base)
 {
@@ -370,14 +398,16 @@ nf_artifact_place(const char *dir, const char *src, const char *base)
 		goto done;
 	}
 	dst = xasprintf("%s/%s", tmp, base);
-	if ((err = nf_artifact_copy(src, dst)) < 0)
+	if ((err = nf_artifact_copy(src, dst)) < 0 || (err = sync_dir(tmp)) < 0)
 		goto done;
+	nf_gov__crash("place-after-copy");
 	if (lstat(dir, &sb) == 0) {
 		if (rename(dir, old) < 0) {
 			err = nf_error_set_errno(NF_EIO, "cannot replace '%s'", dir);
 			goto done;
 		}
 		had_old = true;
+		nf_gov__crash("place-after-aside");
 	}
 	if (rename(tmp, dir) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, dir);
@@ -385,6 +415,8 @@ nf_artifact_place(const char *dir, const char *src, const char *base)
 			rename(old, dir);   /* put the previous copy back */
 		goto done;
 	}
+	sync_dir(parent);
+	nf_gov__crash("place-after-swap");
 	if (had_old)
 		nf_artifact_remove(old);
 done:

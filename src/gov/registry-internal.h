@@ -4,6 +4,7 @@
 #define NTFLOW_REGISTRY_INTERNAL_H
 
 #include <stdint.h>
+#include "ntflow/store.h"
 #include "ntflow/util.h"
 
 typedef struct sqlite3 sqlite3;
@@ -22,6 +23,8 @@ typedef struct nf_artifact_id {
 } nf_artifact_id;
 /* NF_ENOTFOUND when path does not exist; NF_EINVALID for a socket, device or fifo. */
 int nf_artifact_hash(nf_artifact_id *out, const char *path);
+/* The same, reading files through the stat cache of statcache_db (see nf_hash_file). */
+int nf_artifact_hash_cached(nf_artifact_id *out, const char *path, sqlite3 *statcache_db);
 /* Copies a file or folder (modes kept, symlinks as symlinks) to dst, which must not exist. */
 int nf_artifact_copy(const char *src, const char *dst);
 /* Removes the temporary copies in dir that processes which died (a crash, a kill) left
@@ -36,5 +39,33 @@ int nf_artifact_place(const char *dir, const char *src, const char *base);
 /* The test-only fault hook: true when NTFLOW_FAULT names this point (always false in a
  * build without NF_TEST_HOOKS). */
 bool nf_gov__fault(const char *point);
+/* The test-only crash: the process kills itself with SIGKILL when NTFLOW_FAULT names point
+ * (a no-op in a build without NF_TEST_HOOKS). The points of a promotion, in order:
+ * registry-after-archive (inside the transaction), registry-after-commit (the database
+ * changed, the files not yet), place-after-copy, place-after-aside, place-after-swap (inside
+ * nf_artifact_place), registry-after-place (before a promoted candidate's copy under
+ * candidates/ is removed). */
+void nf_gov__crash(const char *point);
+
+/* Shared by registry.c and reconcile.c. */
+typedef struct nf_model_version nf_model_version;
+/* The workspace folder of a recorded models_dir (absolute, or relative to the parent of the
+ * state directory). Caller frees. */
+char *nf_registry__models_dir(const char *state_dir, const char *recorded);
+/* The base name of v's artifact ("model.json", "model"). Borrowed from v. */
+const char *nf_registry__base(const nf_model_version *v);
+/* Re-hashes v's registry copy: 0 when it matches; NF_ECORRUPT with the problem otherwise
+ * (NF_ENOTFOUND, with the message, when the copy is missing). */
+int nf_registry__check_copy(const char *state_dir, const nf_model_version *v);
+/* The workspace copy of v: MODELS_DIR/current/MODEL (current) or
+ * MODELS_DIR/candidates/MODEL/vN, with the artifact's base name unless folder; *rel as
+ * recorded (relative to the workspace), *abs absolute. Caller frees both. */
+void nf_registry__workspace_path(char **rel, char **abs, const char *state_dir, const nf_model_version *v,
+				 bool current, bool folder);
+/* Places v's registry copy at MODELS_DIR/current/MODEL/ (current) or at
+ * MODELS_DIR/candidates/MODEL/vN/. */
+int nf_registry__place(const char *state_dir, const nf_model_version *v, bool current);
+/* Marks v corrupt (with an event and an audit record) unless it is already. */
+int nf_registry__mark_corrupt(nf_store *st, const nf_model_version *v, const char *problem);
 
 #endif

@@ -288,11 +288,13 @@ add_str_or_null(cJSON *o, const char *key, const char *s)
 		cJSON_AddNullToObject(o, key);
 }
 
-/* Archives the production version of model, if any; *archived is its number (0: none). */
+/* Takes the production version of model, if any, out of production: archived, or
+ * rolled-back by a rollback; *archived is its number (0: none). */
 static int
 archive_production(sqlite3 *db, const char *model, const char *action, const char *reason,
-		   const char *actor, int64_t now, int *archived)
+		   const char *actor, int64_t run_id, int64_t now, int *archived)
 {
+	const char *status = strcmp(action, "rollback") == 0 ? "rolled-back" : "archived";
 	sqlite3_stmt *s = NULL;
 	int rc, err;
 
@@ -308,10 +310,10 @@ archive_production(sqlite3 *db, const char *model, const char *action, const cha
 		return nf_gov__sql_error(db, rc, "cannot read the model registry");
 	if (*archived == 0)
 		return 0;
-	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'archived', archived_ms = ?"
-			    " WHERE model = ? AND version = ?", "iti", now, model, (int64_t)*archived)) < 0)
+	if ((err = exec_sql(db, "UPDATE model_versions SET status = ?, archived_ms = ?"
+			    " WHERE model = ? AND version = ?", "titi", status, now, model, (int64_t)*archived)) < 0)
 		return err;
-	return add_event(db, model, *archived, action, "archived", 0, false, reason, actor, now);
+	return add_event(db, model, *archived, action, status, run_id, false, reason, actor, now);
 }
 
 /* The test-only crash between archiving the old production version and recording the new
@@ -319,14 +321,11 @@ archive_production(sqlite3 *db, const char *model, const char *action, const cha
 static void
 fault_after_archive(void)
 {
-	if (nf_gov__fault("registry-after-archive"))
-		_exit(99);
+	nf_gov__crash("registry-after-archive");
 }
 
-/* The workspace folder of models_dir as recorded: absolute, or relative to the parent of
- * the state directory. Caller frees. */
-static char *
-models_dir_abs(const char *state_dir, const char *rec)
+char *
+nf_registry__models_dir(const char *state_dir, const char *rec)
 {
 	const char *slash;
 
@@ -369,23 +368,22 @@ artifact_base(const char *source)
 	return xstrndup(start, len - (size_t)(start - source));
 }
 
-static const char *
-base_of(const nf_model_version *v)
+const char *
+nf_registry__base(const nf_model_version *v)
 {
 	const char *slash = strrchr(v->artifact_path, '/');
 
 	return slash ? slash + 1 : v->artifact_path;
 }
 
-/* Places the registry copy of v in the workspace: current/MODEL/ or candidates/MODEL/vN/. */
-static int
-place(const char *state_dir, const nf_model_version *v, bool current)
+int
+nf_registry__place(const char *state_dir, const nf_model_version *v, bool current)
 {
-	char *mdir = models_dir_abs(state_dir, v->models_dir);
+	char *mdir = nf_registry__models_dir(state_dir, v->models_dir);
 	char *src = xasprintf("%s/%s", state_dir, v->artifact_path);
 	char *dir = current ? xasprintf("%s/current/%s", mdir, v->model)
 			    : xasprintf("%s/candidates/%s/v%d", mdir, v->model, v->version);
-	int err = nf_artifact_place(dir, src, base_of(v));
+	int err = nf_artifact_place(dir, src, nf_registry__base(v));
 
 	if (err < 0) {
 		char *msg = xstrdup(nf_error_last());
@@ -407,6 +405,7 @@ typedef struct reg_txn {
 	const char *reg_dir;        /* STATE/registry/MODEL */
 	const char *base;
 	const char *mdir_rec;
+	const char *note;           /* why a passed gate left a candidate (the run's hold) */
 	int64_t now;
 	int version;                /* out */
 	char *final;                /* out: STATE/registry/MODEL/VERSION once renamed */
@@ -419,7 +418,7 @@ register_txn(void *vctx, nf_store *st)
 	const nf_register_req *req = t->req;
 	sqlite3 *db = nf_store_db(st);
 	sqlite3_stmt *s = NULL;
-	const char *status = req->gate && req->gate_passed ? "production" : "candidate";
+	const char *status = req->gate && req->gate_passed && !req->hold ? "production" : "candidate";
 	char *apath = NULL;
 	int rc, err, archived = 0;
 
@@ -434,7 +433,7 @@ register_txn(void *vctx, nf_store *st)
 		return nf_gov__sql_error(db, rc, "cannot read the model registry");
 
 	if (strcmp(status, "production") == 0) {
-		if ((err = archive_production(db, req->model, "archive", NULL, NULL, t->now, &archived)) < 0)
+		if ((err = archive_production(db, req->model, "archive", NULL, NULL, 0, t->now, &archived)) < 0)
 			return err;
 		fault_after_archive();
 	}
@@ -451,7 +450,7 @@ register_txn(void *vctx, nf_store *st)
 		       strcmp(status, "production") == 0 ? t->now : (int64_t)0);
 	free(apath);
 	if (err < 0 || (err = add_event(db, req->model, t->version, "register", status, req->run_id, false,
-					 NULL, NULL, t->now)) < 0)
+					 t->note, NULL, t->now)) < 0)
 		return err;
 	{
 		cJSON *p = cJSON_CreateObject();
@@ -467,6 +466,8 @@ register_txn(void *vctx, nf_store *st)
 			cJSON_AddNumberToObject(p, "archived", archived);
 		else
 			cJSON_AddNullToObject(p, "archived");
+		if (t->note)   /* only then: the records of earlier versions keep their shape */
+			cJSON_AddStringToObject(p, "note", t->note);
 		if ((err = audit(st, req->run_id, NF_AUDIT_REGISTER, p)) < 0)
 			return err;
 	}
@@ -480,22 +481,144 @@ register_txn(void *vctx, nf_store *st)
 	return 0;
 }
 
+typedef struct held_txn {
+	const nf_register_req *req;
+	const nf_model_version *v;
+	const char *why;
+} held_txn;
+
+static int
+held_fn(void *vctx, nf_store *st)
+{
+	held_txn *t = vctx;
+	cJSON *p;
+	int err;
+
+	if ((err = add_event(nf_store_db(st), t->v->model, t->v->version, "held", t->v->status, t->req->run_id,
+			     false, t->why, NULL, nf_now_realtime_ms())) < 0)
+		return err;
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "model", t->v->model);
+	cJSON_AddNumberToObject(p, "version", t->v->version);
+	cJSON_AddStringToObject(p, "status", t->v->status);
+	add_str_or_null(p, "gate", t->req->gate);
+	cJSON_AddStringToObject(p, "reason", t->why);
+	return audit(st, t->req->run_id, NF_AUDIT_HELD, p);
+}
+
+/* Why the version v, whose bytes this run's gate passed again, must not go back to
+ * production: the run's own hold, a rollback of v, or a person's decision about the
+ * current production version that still stands (it was made after v was registered: a
+ * version registered since is a model with different bytes). *why NULL: nothing holds it
+ * back. */
+static int
+held_back(char **why, nf_store *st, const nf_register_req *req, const nf_model_version *v)
+{
+	nf_model_event *ev = NULL;
+	nf_model_version prod;
+	size_t nev = 0;
+	int err;
+
+	*why = NULL;
+	if (req->hold) {
+		*why = xasprintf("not returned to production: %s", req->hold);
+		return 0;
+	}
+	if ((err = nf_registry_events(st, v->model, 0, &ev, &nev)) < 0)
+		return err;
+	if (strcmp(v->status, "rolled-back") == 0) {
+		char *how = nf_registry_why(v, ev, nev);
+
+		*why = xasprintf("not returned to production: v%d was %s", v->version,
+				 how ? how : "rolled back; only registry promote --force returns it");
+		free(how);
+		goto done;
+	}
+	err = select_one(&prod, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
+			 " AND status = 'production'", v->model, NULL, 0, false);
+	if (err == NF_ENOTFOUND) {
+		err = 0;
+		goto done;
+	}
+	if (err < 0)
+		goto done;
+	{
+		const nf_model_event *e = nf_registry_last_event(ev, nev, prod.version, "production");
+		const nf_model_event *born = NULL;
+
+		for (size_t i = 0; i < nev && !born; i++)
+			if (ev[i].version == v->version && strcmp(ev[i].action, "register") == 0)
+				born = &ev[i];
+		if (e && nf_registry_event_is_human(e) && (!born || born < e))
+			*why = xasprintf("not returned to production: the %s v%d by %s stands until a model"
+					 " with different bytes passes the gate", strcmp(e->action, "rollback") == 0
+					 ? "rollback to" : e->forced ? "forced promotion of" : "promotion of", prod.version,
+					 e->actor ? e->actor : "a person");
+	}
+	nf_model_version_release(&prod);
+done:
+	nf_model_event_list_free(ev, nev);
+	return err;
+}
+
+static int make_production(nf_model_version *out, int *previous, nf_store *st, const char *state_dir,
+			   nf_model_version *v, const char *action, bool forced, const char *reason,
+			   const char *actor, int64_t run_id);
+
+/* A run's gate passed for bytes version *v already holds: v goes back to production unless
+ * something holds it back (recorded as a held event, the reason in *note). *v is replaced by
+ * the promoted version. */
+static int
+passed_again(nf_model_version *v, char **note, nf_store *st, const nf_register_req *req)
+{
+	nf_model_version p;
+	char *why = NULL, *reason;
+	int err;
+
+	if ((err = held_back(&why, st, req, v)) < 0)
+		return err;
+	if (why) {
+		held_txn t = { req, v, why };
+
+		if ((err = nf_store_atomic(st, held_fn, &t)) < 0) {
+			free(why);
+			return err;
+		}
+		if (note)
+			*note = why;
+		else
+			free(why);
+		return 0;
+	}
+	reason = xasprintf("its bytes passed gate %s again in run %lld", req->gate, (long long)req->run_id);
+	err = make_production(&p, NULL, st, req->state_dir, v, "promote", false, reason, NULL, req->run_id);
+	free(reason);
+	if (err < 0)
+		return err;
+	nf_model_version_release(v);
+	*v = p;
+	return 0;
+}
+
 int
-nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req *req)
+nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_register_req *req)
 {
 	char *reg_dir = xasprintf("%s/registry/%s", req->state_dir, req->model);
 	char *base = artifact_base(req->source_path ? req->source_path : req->artifact);
 	char *tmp = xasprintf("%s/.tmp-%ld", reg_dir, (long)getpid());
 	char *copy = xasprintf("%s/%s", tmp, base);
 	char *mdir_rec = models_dir_rec(req->state_dir, req->models_dir);
+	char *held = NULL;
 	nf_artifact_id id;
 	nf_model_version v = { 0 };
 	reg_txn t = { 0 };
-	bool unchanged = false;
+	bool unchanged = false, passed = req->gate && req->gate_passed;
 	int err;
 
 	if (out)
 		memset(out, 0, sizeof(*out));
+	if (note)
+		*note = NULL;
 	/* The same bytes are one version: a rerun that restored or rebuilt an identical
 	 * artifact registers nothing new. */
 	if ((err = nf_artifact_hash(&id, req->artifact)) < 0)
@@ -505,19 +628,11 @@ nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req 
 			 req->model, id.sha256, 0, false);
 	if (err == 0) {
 		/* This run's gate passed for bytes the registry already holds: that version, not
-		 * a copy of it, goes back to production. */
-		if (req->gate_outcome && strcmp(req->gate_outcome, "pass") == 0 &&
-		    strcmp(v.status, "production") != 0) {
-			nf_model_version p;
-			int version = v.version;
-
-			nf_model_version_release(&v);
-			memset(&v, 0, sizeof(v));
-			err = nf_registry_promote(&p, NULL, st, req->state_dir, req->model, version, true,
-						  "the gate passed again for the same artifact", "ntflow");
-			if (err < 0)
+		 * a copy of it, goes back to production, unless a person decided otherwise. */
+		if (passed && strcmp(v.status, "production") != 0) {
+			if ((err = passed_again(&v, &held, st, req)) < 0)
 				goto done;
-			v = p;
+			unchanged = held != NULL;
 		} else {
 			unchanged = true;
 		}
@@ -535,21 +650,25 @@ nf_registry_register(nf_model_version *out, nf_store *st, const nf_register_req 
 	/* The copy is hashed, not the source: the hash is of what the registry keeps. */
 	if ((err = nf_artifact_copy(req->artifact, copy)) < 0 || (err = nf_artifact_hash(&id, copy)) < 0)
 		goto done;
+	if (passed && req->hold)
+		held = xasprintf("not promoted: %s", req->hold);
 	t.req = req;
 	t.id = &id;
 	t.tmp = tmp;
 	t.reg_dir = reg_dir;
 	t.base = base;
 	t.mdir_rec = mdir_rec;
+	t.note = held;
 	t.now = nf_now_realtime_ms();
 	if ((err = nf_store_atomic(st, register_txn, &t)) < 0) {
 		if (t.final)
 			nf_artifact_remove(t.final);
 		goto done;
 	}
+	nf_gov__crash("registry-after-commit");
 	if ((err = nf_registry_get(&v, st, req->model, t.version)) < 0)
 		goto done;
-	err = place(req->state_dir, &v, strcmp(v.status, "production") == 0);
+	err = nf_registry__place(req->state_dir, &v, strcmp(v.status, "production") == 0);
 done:
 	if (err < 0)
 		nf_artifact_remove(tmp);
@@ -557,7 +676,12 @@ done:
 		*out = v;
 		memset(&v, 0, sizeof(v));
 	}
+	if (err >= 0 && note) {
+		*note = held;
+		held = NULL;
+	}
 	nf_model_version_release(&v);
+	free(held);
 	free(t.final);
 	free(reg_dir);
 	free(base);
@@ -567,16 +691,15 @@ done:
 	return err < 0 ? err : unchanged;
 }
 
-/* Re-hashes v's registry copy. 0 when it matches; NF_ECORRUPT with the problem otherwise. */
-static int
-check_copy(const char *state_dir, const nf_model_version *v)
+int
+nf_registry__check_copy(const char *state_dir, const nf_model_version *v)
 {
 	char *path = xasprintf("%s/%s", state_dir, v->artifact_path);
 	nf_artifact_id id;
 	int err = nf_artifact_hash(&id, path);
 
 	if (err == NF_ENOTFOUND)
-		err = nf_error_set(NF_ECORRUPT, "%s v%d: the registry copy %s is missing", v->model, v->version,
+		err = nf_error_set(NF_ENOTFOUND, "%s v%d: the registry copy %s is missing", v->model, v->version,
 				   v->artifact_path);
 	else if (err < 0)
 		err = nf_error_set(NF_ECORRUPT, "%s v%d: %s", v->model, v->version, nf_error_last());
@@ -614,8 +737,8 @@ corrupt_fn(void *vctx, nf_store *st)
 	return audit(st, 0, NF_AUDIT_CORRUPT, p);
 }
 
-static int
-mark_corrupt(nf_store *st, const nf_model_version *v, const char *problem)
+int
+nf_registry__mark_corrupt(nf_store *st, const nf_model_version *v, const char *problem)
 {
 	corrupt_txn t = { v, problem };
 
@@ -629,10 +752,10 @@ check_before_promotion(nf_store *st, const char *state_dir, const nf_model_versi
 	char *msg;
 	int err;
 
-	if ((err = check_copy(state_dir, v)) == 0)
+	if ((err = nf_registry__check_copy(state_dir, v)) == 0)
 		return 0;
 	msg = xstrdup(nf_error_last());
-	mark_corrupt(st, v, msg);
+	nf_registry__mark_corrupt(st, v, msg);
 	err = nf_error_set(NF_ECORRUPT, "%s; it is now marked corrupt and cannot be promoted", msg);
 	free(msg);
 	return err;
@@ -643,6 +766,7 @@ typedef struct promote_txn {
 	const char *action;         /* promote, rollback */
 	bool forced;
 	const char *reason, *actor;
+	int64_t run_id;             /* a run's gate passed again (0: a person) */
 	int64_t now;
 	int previous;               /* out */
 } promote_txn;
@@ -655,14 +779,15 @@ promote_fn(void *vctx, nf_store *st)
 	cJSON *p;
 	int err;
 
-	if ((err = archive_production(db, t->v->model, t->action, t->reason, t->actor, t->now, &t->previous)) < 0)
+	if ((err = archive_production(db, t->v->model, t->action, t->reason, t->actor, t->run_id, t->now,
+				      &t->previous)) < 0)
 		return err;
 	fault_after_archive();
 	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'production', promoted_ms = ?, forced = ?,"
 			    " reason = ?, actor = ? WHERE id = ?", "ibtti", t->now, (int)t->forced, t->reason,
 			    t->actor, t->v->id)) < 0 ||
-	    (err = add_event(db, t->v->model, t->v->version, t->action, "production", 0, t->forced, t->reason,
-			     t->actor, t->now)) < 0)
+	    (err = add_event(db, t->v->model, t->v->version, t->action, "production", t->run_id, t->forced,
+			     t->reason, t->actor, t->now)) < 0)
 		return err;
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "model", t->v->model);
@@ -675,24 +800,46 @@ promote_fn(void *vctx, nf_store *st)
 	add_str_or_null(p, "reason", t->reason);
 	add_str_or_null(p, "actor", t->actor);
 	cJSON_AddStringToObject(p, "gate_outcome", t->v->gate_outcome ? t->v->gate_outcome : "none");
-	return audit(st, 0, strcmp(t->action, "rollback") == 0 ? NF_AUDIT_ROLLBACK : NF_AUDIT_PROMOTE, p);
+	return audit(st, t->run_id, strcmp(t->action, "rollback") == 0 ? NF_AUDIT_ROLLBACK : NF_AUDIT_PROMOTE, p);
+}
+
+/* Removes a version's copy under candidates/ once it is no longer a candidate (and the
+ * model's candidates folder when that leaves it empty). */
+static int
+remove_candidate_copy(const char *state_dir, const nf_model_version *v)
+{
+	char *mdir = nf_registry__models_dir(state_dir, v->models_dir);
+	char *parent = xasprintf("%s/candidates/%s", mdir, v->model);
+	char *dir = xasprintf("%s/v%d", parent, v->version);
+	int err = nf_artifact_remove(dir);
+
+	if (err == 0)
+		rmdir(parent);   /* fails, as it should, while other candidates remain */
+	free(mdir);
+	free(parent);
+	free(dir);
+	return err;
 }
 
 static int
 make_production(nf_model_version *out, int *previous, nf_store *st, const char *state_dir,
-		nf_model_version *v, const char *action, bool forced, const char *reason, const char *actor)
+		nf_model_version *v, const char *action, bool forced, const char *reason, const char *actor,
+		int64_t run_id)
 {
-	promote_txn t = { v, action, forced, reason, actor, nf_now_realtime_ms(), 0 };
+	promote_txn t = { v, action, forced, reason, actor, run_id, nf_now_realtime_ms(), 0 };
 	int err;
 
 	if ((err = check_before_promotion(st, state_dir, v)) < 0 ||
 	    (err = nf_store_atomic(st, promote_fn, &t)) < 0)
 		return err;
+	nf_gov__crash("registry-after-commit");
 	if (previous)
 		*previous = t.previous;
-	if ((err = nf_registry_get(out, st, v->model, v->version)) < 0)
+	if ((err = nf_registry_get(out, st, v->model, v->version)) < 0 ||
+	    (err = nf_registry__place(state_dir, out, true)) < 0)
 		return err;
-	return place(state_dir, out, true);
+	nf_gov__crash("registry-after-place");
+	return remove_candidate_copy(state_dir, out);
 }
 
 int
@@ -700,7 +847,7 @@ nf_registry_promote(nf_model_version *out, int *previous, nf_store *st, const ch
 		    const char *model, int version, bool force, const char *reason, const char *actor)
 {
 	nf_model_version v;
-	bool needs_force;
+	bool needs_force, rolled_back;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -708,12 +855,17 @@ nf_registry_promote(nf_model_version *out, int *previous, nf_store *st, const ch
 		*previous = 0;
 	if ((err = nf_registry_get(&v, st, model, version)) < 0)
 		return err;
-	needs_force = v.gate && strcmp(v.gate_outcome, "pass") != 0;
+	/* A version a person rolled back returns only by another person's explicit decision. */
+	rolled_back = strcmp(v.status, "rolled-back") == 0;
+	needs_force = rolled_back || (v.gate && strcmp(v.gate_outcome, "pass") != 0);
 	if (strcmp(v.status, "corrupt") == 0)
 		err = nf_error_set(NF_ECORRUPT, "%s v%d is corrupt (its artifact failed verification) and cannot be promoted",
 				   model, version);
 	else if (strcmp(v.status, "production") == 0)
 		err = nf_error_set(NF_EINVALID, "%s v%d is already in production", model, version);
+	else if (needs_force && !force && rolled_back)
+		err = nf_error_set(NF_EINVALID, "%s v%d was rolled back; returning it to production needs --force and --reason TEXT",
+				   model, version);
 	else if (needs_force && !force)
 		err = nf_error_set(NF_EINVALID, "%s v%d %s gate '%s'; promoting it needs --force and --reason TEXT",
 				   model, version, strcmp(v.gate_outcome, "fail") == 0 ? "failed its" : "was not passed by its",
@@ -721,7 +873,7 @@ nf_registry_promote(nf_model_version *out, int *previous, nf_store *st, const ch
 	else if (needs_force && (!reason || !*reason))
 		err = nf_error_set(NF_EINVALID, "a forced promotion needs --reason TEXT (it is recorded with who promoted)");
 	else
-		err = make_production(out, previous, st, state_dir, &v, "promote", needs_force, reason, actor);
+		err = make_production(out, previous, st, state_dir, &v, "promote", needs_force, reason, actor, 0);
 	nf_model_version_release(&v);
 	return err;
 }
@@ -736,13 +888,11 @@ nf_registry_rollback(nf_model_version *out, int *previous, nf_store *st, const c
 	memset(out, 0, sizeof(*out));
 	if (previous)
 		*previous = 0;
-	/* A version taken out of production by a rollback is not a rollback target: rolling
-	 * back twice goes two versions back, not back and forth. */
-	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions v WHERE model = ?"
-			 " AND status = 'archived' AND NOT EXISTS (SELECT 1 FROM model_events e"
-			 "  WHERE e.id = (SELECT max(id) FROM model_events WHERE model = v.model AND version = v.version)"
-			 "  AND e.action = 'rollback' AND e.status = 'archived')"
-			 " ORDER BY archived_ms DESC, version DESC LIMIT 1", model, NULL, 0, false);
+	/* A rolled-back version is not a rollback target: rolling back twice goes two versions
+	 * back, not back and forth. */
+	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
+			 " AND status = 'archived' ORDER BY archived_ms DESC, version DESC LIMIT 1",
+			 model, NULL, 0, false);
 	if (err == NF_ENOTFOUND) {
 		if ((err = no_model(st, model)) == 0)
 			err = nf_error_set(NF_ENOTFOUND, "%s has no earlier production version to roll back to", model);
@@ -750,34 +900,63 @@ nf_registry_rollback(nf_model_version *out, int *previous, nf_store *st, const c
 	}
 	if (err < 0)
 		return err;
-	err = make_production(out, previous, st, state_dir, &v, "rollback", false, reason, actor);
+	err = make_production(out, previous, st, state_dir, &v, "rollback", false, reason, actor, 0);
 	nf_model_version_release(&v);
 	return err;
+}
+
+void
+nf_registry__workspace_path(char **rel, char **abs, const char *state_dir, const nf_model_version *v,
+			    bool current, bool folder)
+{
+	char *mdir = nf_registry__models_dir(state_dir, v->models_dir);
+	char *tail = current ? xasprintf("current/%s", v->model) : xasprintf("candidates/%s/v%d", v->model, v->version);
+
+	if (folder) {
+		*rel = xasprintf("%s/%s", v->models_dir, tail);
+		*abs = xasprintf("%s/%s", mdir, tail);
+	} else {
+		*rel = xasprintf("%s/%s/%s", v->models_dir, tail, nf_registry__base(v));
+		*abs = xasprintf("%s/%s/%s", mdir, tail, nf_registry__base(v));
+	}
+	free(mdir);
+	free(tail);
 }
 
 /* Compares a workspace copy with the version; a problem text (caller frees) or NULL. */
 static char *
 check_workspace(const char *state_dir, const nf_model_version *v, bool current)
 {
-	char *mdir = models_dir_abs(state_dir, v->models_dir);
-	char *rel = current ? xasprintf("%s/current/%s/%s", v->models_dir, v->model, base_of(v))
-			    : xasprintf("%s/candidates/%s/v%d/%s", v->models_dir, v->model, v->version, base_of(v));
-	char *abs = current ? xasprintf("%s/current/%s/%s", mdir, v->model, base_of(v))
-			    : xasprintf("%s/candidates/%s/v%d/%s", mdir, v->model, v->version, base_of(v));
-	char *problem = NULL;
+	char *rel, *abs, *problem = NULL;
 	nf_artifact_id id;
-	int err = nf_artifact_hash(&id, abs);
+	int err;
 
-	if (err == NF_ENOTFOUND) {
-		if (current)
-			problem = xasprintf("%s v%d is in production but %s is missing", v->model, v->version, rel);
-	} else if (err < 0) {
+	nf_registry__workspace_path(&rel, &abs, state_dir, v, current, false);
+	err = nf_artifact_hash(&id, abs);
+	if (err == NF_ENOTFOUND)
+		problem = xasprintf("%s v%d is %s but %s is missing", v->model, v->version,
+				    current ? "in production" : "a candidate", rel);
+	else if (err < 0)
 		problem = xasprintf("%s v%d: %s", v->model, v->version, nf_error_last());
-	} else if (strcmp(id.sha256, v->sha256) != 0 || strcmp(id.kind, v->kind) != 0) {
+	else if (strcmp(id.sha256, v->sha256) != 0 || strcmp(id.kind, v->kind) != 0)
 		problem = xasprintf("%s v%d: %s was modified (sha256 %.12s, expected %.12s)", v->model, v->version,
 				    rel, id.sha256, v->sha256);
-	}
-	free(mdir);
+	free(rel);
+	free(abs);
+	return problem;
+}
+
+/* A copy under candidates/ of a version that is no longer a candidate (it was promoted);
+ * a problem text (caller frees) or NULL. */
+static char *
+check_left_over(const char *state_dir, const nf_model_version *v)
+{
+	char *rel, *abs, *problem = NULL;
+	struct stat sb;
+
+	nf_registry__workspace_path(&rel, &abs, state_dir, v, false, true);
+	if (lstat(abs, &sb) == 0)
+		problem = xasprintf("%s v%d is %s but %s is still there", v->model, v->version, v->status, rel);
 	free(rel);
 	free(abs);
 	return problem;
@@ -804,18 +983,24 @@ nf_registry_verify(nf_store *st, const char *state_dir, const char *model,
 		char *problem;
 
 		(*checked)++;
-		if (check_copy(state_dir, v) < 0) {
+		if (nf_registry__check_copy(state_dir, v) < 0) {
 			problem = xstrdup(nf_error_last());
 			(*nbad)++;
 			if (bad)
 				bad(ctx, v, problem);
-			err = mark_corrupt(st, v, problem);
+			err = nf_registry__mark_corrupt(st, v, problem);
 			free(problem);
 			continue;
 		}
-		if (strcmp(v->status, "production") != 0 && strcmp(v->status, "candidate") != 0)
+		if (strcmp(v->status, "production") == 0 || strcmp(v->status, "candidate") == 0)
+			problem = check_workspace(state_dir, v, strcmp(v->status, "production") == 0);
+		else if (strcmp(v->status, "corrupt") != 0)
+			problem = NULL;
+		else
 			continue;
-		if ((problem = check_workspace(state_dir, v, strcmp(v->status, "production") == 0))) {
+		if (strcmp(v->status, "candidate") != 0 && !problem)
+			problem = check_left_over(state_dir, v);
+		if (problem) {
 			(*nbad)++;
 			if (bad)
 				bad(ctx, v, problem);
@@ -826,8 +1011,11 @@ nf_registry_verify(nf_store *st, const char *state_dir, const char *model,
 	return err;
 }
 
-int
-nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n)
+/* The events sql selects (columns as in EVENT_COLS), bound to model, version or run_id. */
+#define EVENT_COLS "model, version, action, status, run_id, forced, reason, actor, at_ms"
+
+static int
+select_events(nf_store *st, const char *sql, const char *model, int64_t num, nf_model_event **out, size_t *n)
 {
 	sqlite3 *db = nf_store_db(st);
 	sqlite3_stmt *s = NULL;
@@ -837,25 +1025,25 @@ nf_registry_events(nf_store *st, const char *model, int version, nf_model_event 
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = sqlite3_prepare_v2(db, "SELECT version, action, status, run_id, forced, reason, actor, at_ms"
-				     " FROM model_events WHERE model = ?1 AND (?2 = 0 OR version = ?2) ORDER BY id",
-				     -1, &s, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
 		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, version);
+	if (model)
+		sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, model ? 2 : 1, num);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		nf_model_event *x;
 
 		e = xgrow(e, sizeof(*e), ne + 1, &cap);
 		x = &e[ne++];
-		x->version = sqlite3_column_int(s, 0);
-		x->action = col_str(s, 1);
-		x->status = col_str(s, 2);
-		x->run_id = sqlite3_column_int64(s, 3);
-		x->forced = sqlite3_column_int(s, 4) != 0;
-		x->reason = col_str(s, 5);
-		x->actor = col_str(s, 6);
-		x->at_ms = sqlite3_column_int64(s, 7);
+		x->model = col_str(s, 0);
+		x->version = sqlite3_column_int(s, 1);
+		x->action = col_str(s, 2);
+		x->status = col_str(s, 3);
+		x->run_id = sqlite3_column_int64(s, 4);
+		x->forced = sqlite3_column_int(s, 5) != 0;
+		x->reason = col_str(s, 6);
+		x->actor = col_str(s, 7);
+		x->at_ms = sqlite3_column_int64(s, 8);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
@@ -867,10 +1055,25 @@ nf_registry_events(nf_store *st, const char *model, int version, nf_model_event 
 	return 0;
 }
 
+int
+nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n)
+{
+	return select_events(st, "SELECT " EVENT_COLS " FROM model_events WHERE model = ?1"
+			     " AND (?2 = 0 OR version = ?2) ORDER BY id", model, version, out, n);
+}
+
+int
+nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n)
+{
+	return select_events(st, "SELECT " EVENT_COLS " FROM model_events WHERE run_id = ?1 ORDER BY id",
+			     NULL, run_id, out, n);
+}
+
 void
 nf_model_event_list_free(nf_model_event *e, size_t n)
 {
 	for (size_t i = 0; e && i < n; i++) {
+		free(e[i].model);
 		free(e[i].action);
 		free(e[i].status);
 		free(e[i].reason);

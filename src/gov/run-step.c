@@ -240,9 +240,9 @@ models_dir(run_ctx *ctx, const char *dir)
 
 static int
 register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const char *params_json,
-	     const char *commit)
+	     const char *commit, const char *hold)
 {
-	char *rel = NULL, *abs = NULL, *metrics = NULL, *mdir = NULL, *msg;
+	char *rel = NULL, *abs = NULL, *metrics = NULL, *mdir = NULL, *note = NULL, *msg;
 	const nf_pipeline *p = &ctx->dag->pipeline;
 	nf_register_req req;
 	nf_model_version v = { 0 };
@@ -282,27 +282,62 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 	req.gate_passed = strcmp(req.gate_outcome, "pass") == 0;
 	req.state_dir = state_dir;
 	req.models_dir = mdir;
-	if ((err = nf_registry_register(&v, ctx->store, &req)) < 0) {
+	req.hold = hold;
+	if ((err = nf_registry_register(&v, &note, ctx->store, &req)) < 0) {
 		msg = xstrdup(nf_error_last());
 		err = nf_error_set(err, "cannot register model %s: %s", m->name, msg);
 		free(msg);
 		goto done;
 	}
 	if (ctx->req->on_registered)
-		ctx->req->on_registered(ctx->req->ctx, v.model, v.version, err == 1 ? "unchanged" : v.status);
+		ctx->req->on_registered(ctx->req->ctx, v.model, v.version, err == 1 ? "unchanged" : v.status, note);
 	err = 0;
 done:
 	nf_model_version_release(&v);
+	free(note);
 	free(abs);
 	free(metrics);
 	free(mdir);
 	return err;
 }
 
-int
-nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit)
+/* Why a run may not change production ("run 4 failed: drift failed"), or NULL when it
+ * may: it succeeded, or completed with a gate that said no. Caller frees. */
+static char *
+run_hold(run_ctx *ctx, nf_run_status status)
 {
-	char *state_dir;
+	nf_buf b = NF_BUF_INIT;
+	size_t named = 0, more = 0;
+
+	if (status == NF_RUN_SUCCEEDED || status == NF_RUN_GATED)
+		return NULL;
+	if (status == NF_RUN_CANCELLED)
+		return xasprintf("run %lld was cancelled", (long long)ctx->run_id);
+	nf_buf_printf(&b, "run %lld %s", (long long)ctx->run_id, nf_run_status_name(status));
+	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
+		nf_node_info info;
+
+		if (nf_store_node_get(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, &info) < 0)
+			continue;
+		if (info.state == NF_ST_FAILED || info.state == NF_ST_TIMED_OUT || info.state == NF_ST_CANCELLED) {
+			if (named < 3)
+				nf_buf_printf(&b, "%s %s %s", named ? "," : ":", info.name, nf_state_name(info.state));
+			else
+				more++;
+			named++;
+		}
+		nf_node_info_release(&info);
+	}
+	if (more)
+		nf_buf_printf(&b, " and %zu more", more);
+	nf_error_clear();
+	return nf_buf_detach(&b);
+}
+
+int
+nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit, nf_run_status status)
+{
+	char *state_dir, *hold;
 	int err = 0;
 
 	if (ctx->dag->nmodels == 0)
@@ -312,8 +347,32 @@ nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commi
 	state_dir = realpath(ctx->state_dir, NULL);
 	if (!state_dir)
 		state_dir = xstrdup(ctx->state_dir);
+	hold = run_hold(ctx, status);
 	for (size_t i = 0; i < ctx->dag->nmodels && err == 0; i++)
-		err = register_one(ctx, &ctx->dag->models[i], state_dir, params_json, commit);
+		err = register_one(ctx, &ctx->dag->models[i], state_dir, params_json, commit, hold);
+	free(hold);
 	free(state_dir);
 	return err;
+}
+
+void
+nf_run__reconcile_models(run_ctx *ctx)
+{
+	nf_reconcile_report rep;
+	char *state_dir = realpath(ctx->state_dir, NULL);
+
+	int err = nf_registry_reconcile(&rep, ctx->store, state_dir ? state_dir : ctx->state_dir, false);
+
+	for (size_t i = 0; i < rep.n; i++)
+		warn(ctx, rep.lines[i]);
+	if (err < 0 && rep.nfailed == 0) {
+		/* The registry could not even be read. The run goes on. */
+		char *msg = xasprintf("cannot check models/ against the registry: %s", nf_error_last());
+
+		warn(ctx, msg);
+		free(msg);
+	}
+	nf_error_clear();
+	nf_reconcile_report_release(&rep);
+	free(state_dir);
 }

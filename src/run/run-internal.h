@@ -90,7 +90,12 @@ const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
  * or NF_PREP_REJECTED with the failed criteria in nf_error_last(). */
 int nf_run__gate(run_ctx *ctx, const nf_node *node);
 /* After the scheduler: registers a version of each model whose artifact a node of this run
- * produced (succeeded or cached), reporting each through on_registered. */
-int nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit);
+ * produced (succeeded or cached), reporting each through on_registered. A run whose status
+ * is not succeeded or gated never changes production: a passed gate then leaves a candidate. */
+int nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit,
+			    nf_run_status status);
+/* Before the stages: the files under models/ put back to what the registry says, each
+ * repair reported through on_warning. */
+void nf_run__reconcile_models(run_ctx *ctx);
 
 #endif

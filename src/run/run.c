@@ -875,6 +875,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if (req->on_warning)
 		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
 			req->on_warning(req->ctx, *r);
+	nf_run__reconcile_models(&ctx);   /* the files under models/ follow the registry */
 
 	info.pipeline = xstrdup(ctx.dag->has_pipeline ? ctx.dag->pipeline.name : req->dag_path);
 	info.file = xstrdup(req->dag_path);
@@ -935,8 +936,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
 		goto end_run;
 	err = nf_sched_run(ctx.sched, status);
-	if (err == 0 && *status != NF_RUN_CANCELLED)
-		err = nf_run__register_models(&ctx, info.params_json, info.commit);
+	if (err == 0)   /* once the outcome is known: a failed run never changes production */
+		err = nf_run__register_models(&ctx, info.params_json, info.commit, *status);
 end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;

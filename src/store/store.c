@@ -224,6 +224,13 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX alert_runs_run ON alert_runs(run_id);"
 	"INSERT INTO alert_runs (alert_id, run_id, seen_ms) SELECT id, run_id, created_ms FROM alerts;",
+	/* 7: the model registry's rolled-back status. A version a rollback took out of
+	 * production was left archived, its last event a rollback; it is rolled-back now, so
+	 * that nothing returns it to production on its own. */
+	"UPDATE model_versions SET status = 'rolled-back' WHERE status = 'archived' AND EXISTS ("
+	"  SELECT 1 FROM model_events e WHERE e.id = (SELECT max(id) FROM model_events"
+	"   WHERE model = model_versions.model AND version = model_versions.version)"
+	"  AND e.action = 'rollback' AND e.status = 'archived');",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

@@ -1,5 +1,6 @@
 /* tui/pane-registry.c: the pipeline's model versions, newest first: version, status, key
- * metrics and age, the one this run registered highlighted. */
+ * metrics and age, the one this run registered highlighted; without one, the title says
+ * why the production version is in production. */
 #include "config.h"
 #include "tui-internal.h"
 
@@ -15,7 +16,7 @@ status_attr(const char *s)
 		return nf_draw_attr(NF_C_OK) | A_BOLD;
 	if (strcmp(s, "candidate") == 0)
 		return nf_draw_attr(NF_C_RUN);
-	if (strcmp(s, "corrupt") == 0)
+	if (strcmp(s, "corrupt") == 0 || strcmp(s, "rolled-back") == 0)
 		return nf_draw_attr(NF_C_FAIL);
 	return nf_draw_attr(NF_C_DIM);
 }
@@ -44,7 +45,8 @@ registry_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
 	if (mine)
 		snprintf(buf, size, "registry: %s v%d %s (this run)", mine->model, mine->version, mine->status);
 	else if (prod)
-		snprintf(buf, size, "registry: %s v%d in production", prod->model, prod->version);
+		snprintf(buf, size, "registry: %s v%d in production%s%s%s", prod->model, prod->version,
+			 prod->why ? " (" : "", prod->why ? prod->why : "", prod->why ? ")" : "");
 	else if (v->nversions)
 		snprintf(buf, size, "registry: %zu version%s, none in production", v->nversions,
 			 v->nversions == 1 ? "" : "s");

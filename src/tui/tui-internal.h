@@ -60,6 +60,7 @@ typedef struct nf_vcrit {
 
 typedef struct nf_vversion {
 	char *model, *status, *metrics;  /* metrics: "auc 0.934  accuracy 0.91" */
+	char *why;                       /* production: why, briefly (nf_registry_why_brief) */
 	int version;
 	int64_t run_id, created_ms;
 } nf_vversion;

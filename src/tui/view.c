@@ -484,6 +484,7 @@ versions_free(nf_view *v)
 		free(v->versions[i].model);
 		free(v->versions[i].status);
 		free(v->versions[i].metrics);
+		free(v->versions[i].why);
 	}
 	free(v->versions);
 	v->versions = NULL;
@@ -555,6 +556,14 @@ load_registry(nf_view *v)
 		m.metrics = metrics_text(all[i].metrics_json, v);
 		m.run_id = all[i].run_id;
 		m.created_ms = all[i].created_ms;
+		if (strcmp(m.status, "production") == 0) {   /* why the champion is the champion */
+			nf_model_event *ev = NULL;
+			size_t nev = 0;
+
+			if (nf_registry_events(v->st, all[i].model, all[i].version, &ev, &nev) == 0)
+				m.why = nf_registry_why_brief(&all[i], ev, nev);
+			nf_model_event_list_free(ev, nev);
+		}
 		NF_PUSH(v->versions, v->nversions, cap, m);
 	}
 	nf_model_version_list_free(all, n);

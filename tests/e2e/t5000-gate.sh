@@ -124,6 +124,9 @@ test_expect_success 'show prints the gate as a table: criterion, value, threshol
 
 	registered
 	  clf v2  candidate
+
+	in production
+	  clf v1  its gate promote passed in run 1
 	EOF
 	ntflow show 2 >out &&
 	sed -n "/^gate promote/,\$p" out >actual &&

@@ -2,10 +2,11 @@
 # t5010-registry.sh: the model registry after real runs: versions in production and as
 # candidates with their workspace copies, an identical artifact not registered twice,
 # promotion refused without --force and --reason then forced and recorded with who and why,
-# rollback (twice: two versions back, never back and forth), `registry verify` catching an
+# rollback (twice: two versions back, never back and forth; the version rolled back from is
+# rolled-back), `registry verify` catching an
 # edited registry copy (marked corrupt, never promoted) and an edited models/current copy,
 # JSON output, usage errors, and a kill between archiving the old production version and
-# recording the new one that leaves exactly one production version (test builds only).
+# recording the new one (SIGKILL) that leaves exactly one production version (test builds only).
 . "$(dirname "$0")/lib.sh"
 
 grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq FAULTS
@@ -97,7 +98,8 @@ test_expect_success 'registry list: a table of the versions' '
 	head -1 out | grep "^MODEL  VERSION  STATUS      GATE            RUN  COMMIT   SHA256        CREATED$" &&
 	grep "^clf    1        production  promote (pass)  1 " out &&
 	grep "^clf    2        candidate   promote (fail)  2 " out &&
-	test_line_count = 3 out
+	grep "^clf v1 is in production: its gate promote passed in run 1$" out &&
+	test_line_count = 5 out
 '
 
 test_expect_success 'registry show: one version in full, JSON with its history' '
@@ -145,10 +147,10 @@ test_expect_success 'a forced promotion with a reason: production, recorded with
 
 test_expect_success 'rollback: the previous production version returns; a second rollback goes further back' '
 	ntflow registry rollback clf >out &&
-	echo "clf v1 → production (rolled back from v2, now archived)" >expect &&
+	echo "clf v1 → production (v2 rolled back: only registry promote --force returns it)" >expect &&
 	test_cmp expect out &&
 	test "$(productions clf)" = 1 &&
-	test "$(status_of clf 2)" = archived &&
+	test "$(status_of clf 2)" = rolled-back &&
 	diff -r .ntflow/registry/clf/1/model store/models/current/clf/model &&
 	test_expect_code 1 ntflow registry rollback clf 2>err &&
 	echo "ntflow: clf has no earlier production version to roll back to" >expect &&
@@ -215,7 +217,7 @@ test_expect_success 'usage errors exit 2' '
 '
 
 test_expect_success FAULTS 'a run killed between archiving and registering leaves one production version' '
-	test_expect_code 99 env NTFLOW_FAULT=registry-after-archive ntflow run p.dag -p acc=0.95 >out 2>err &&
+	test_expect_code 137 env NTFLOW_FAULT=registry-after-archive ntflow run p.dag -p acc=0.95 >out 2>err &&
 	cat out err &&
 	test "$(productions clf 2>/dev/null)" = 1 &&
 	test "$(status_of clf 3 2>/dev/null)" = none &&
@@ -232,7 +234,7 @@ test_expect_success FAULTS 'a run killed between archiving and registering leave
 '
 
 test_expect_success FAULTS 'a promotion killed at the same point changes nothing' '
-	test_expect_code 99 env NTFLOW_FAULT=registry-after-archive ntflow registry promote clf 1 &&
+	test_expect_code 137 env NTFLOW_FAULT=registry-after-archive ntflow registry promote clf 1 &&
 	test "$(productions clf)" = 3 &&
 	test "$(status_of clf 1)" = archived &&
 	ntflow registry promote clf 1 >out &&

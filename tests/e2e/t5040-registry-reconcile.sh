@@ -1,0 +1,210 @@
+#!/bin/sh
+# t5040-registry-reconcile.sh: the files under models/ follow the registry. A production
+# copy that disagrees is repaired by the next run, a missing one by registry promote (even
+# when it refuses), a missing candidate copy and a copy left under candidates/ by
+# registry verify --repair, a missing registry copy of a file from the cache; a copy whose
+# bytes are nowhere else is reported and the version marked corrupt. A kill at each step of
+# a promotion by a run, by registry promote and by registry rollback (fault injection, test
+# builds only) ends with `ntflow registry verify` clean after the next command.
+. "$(dirname "$0")/lib.sh"
+
+grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq FAULTS
+
+# status_of MODEL VERSION: the status in `ntflow registry list --json`, or none.
+status_of() {
+	ntflow registry list --json >reg.json &&
+	/usr/bin/python3 -c '
+import json, sys
+hit = [v for v in json.load(open("reg.json")) if v["model"] == sys.argv[1] and v["version"] == int(sys.argv[2])]
+print(hit[0]["status"] if hit else "none")
+' "$1" "$2"
+}
+
+# production: the versions of clf in production, space-separated.
+production() {
+	ntflow registry list clf --json >reg.json &&
+	/usr/bin/python3 -c '
+import json
+print(" ".join(str(v["version"]) for v in json.load(open("reg.json")) if v["status"] == "production"))
+'
+}
+
+# current_is VERSION: models/current/clf holds exactly the registry copy of clf VERSION.
+current_is() {
+	test "$(ls -A models/current/clf)" = model.txt &&
+	cmp .ntflow/registry/clf/$1/model.txt models/current/clf/model.txt
+}
+
+test_expect_success 'setup: a gated model and a monitor that runs once the gate passed' '
+	write_dag p.dag <<-\EOF &&
+	pipeline "p" {
+	  params {
+	    acc   = 0.9
+	    check = 0
+	  }
+	}
+
+	stage "train" {
+	  run     = "mkdir -p build && echo weights ${params.acc} >build/model.txt"
+	  outputs = ["build/model.txt"]
+	}
+
+	stage "evaluate" {
+	  needs   = ["train"]
+	  run     = "mkdir -p build/eval && echo {\\\"accuracy\\\": ${params.acc}} >build/eval/metrics.json"
+	  outputs = ["build/eval/"]
+	  metrics = "build/eval/metrics.json"
+	}
+
+	gate "promote" {
+	  needs   = ["evaluate"]
+	  require = ["accuracy >= 0.85"]
+	}
+
+	model "clf" {
+	  artifact = "build/model.txt"
+	  gate     = "promote"
+	}
+
+	monitor "check" {
+	  needs = ["promote"]
+	  run   = "exit ${params.check}"
+	}
+	EOF
+	printf "/.ntflow/\n/build/\n/models/\n" >.gitignore &&
+	git add . && git commit -q -m pipeline &&
+	ntflow run p.dag >out 2>err &&
+	grep "clf v1 → production" out &&
+	ntflow run p.dag -p acc=0.95 >out 2>err &&
+	grep "clf v2 → production" out &&
+	test_expect_code 3 ntflow run p.dag -p acc=0.8 >out 2>err &&
+	grep "clf v3 → candidate" out &&
+	ntflow registry verify
+'
+
+test_expect_success 'models/current disagreeing with the registry: the next run repairs it' '
+	cp .ntflow/registry/clf/1/model.txt models/current/clf/model.txt &&
+	test_expect_code 1 ntflow registry verify clf >out &&
+	grep "^bad  clf v2: models/current/clf/model.txt was modified" out &&
+	ntflow run p.dag -p acc=0.95 >out 2>err &&
+	cat err &&
+	grep "^ntflow: warning: repaired models/current/clf: it held the files of clf v1; now clf v2, the production version$" err &&
+	grep "clf v2 unchanged" out &&
+	ntflow registry verify >out &&
+	grep "^ok 3 versions$" out &&
+	current_is 2
+'
+
+test_expect_success 'a missing models/current is repaired by registry promote, even when it refuses' '
+	rm -rf models/current &&
+	test_expect_code 1 ntflow registry promote clf 2 2>err &&
+	cat err &&
+	grep "^ntflow: repaired models/current/clf: it was missing; now clf v2, the production version$" err &&
+	grep "^ntflow: clf v2 is already in production$" err &&
+	current_is 2
+'
+
+test_expect_success 'registry verify --repair: a missing candidate copy and a left-over one' '
+	rm -rf models/candidates/clf/v3 &&
+	mkdir -p models/candidates/clf/v1 models/candidates/clf/keep &&
+	echo stale >models/candidates/clf/v1/model.txt &&
+	test_expect_code 1 ntflow registry verify >out &&
+	cat out &&
+	grep "^bad  clf v1 is archived but models/candidates/clf/v1 is still there$" out &&
+	grep "^bad  clf v3 is a candidate but models/candidates/clf/v3/model.txt is missing$" out &&
+	test_expect_code 2 ntflow registry list --repair 2>err &&
+	grep "list: --repair is for verify" err &&
+	ntflow registry verify --repair >out 2>err &&
+	cat out err &&
+	grep "^ntflow: removed models/candidates/clf/v1: clf v1 is archived, no longer a candidate$" err &&
+	grep "^ntflow: repaired models/candidates/clf/v3: it was missing; now clf v3, a candidate$" err &&
+	grep "^ok 3 versions$" out &&
+	cmp .ntflow/registry/clf/3/model.txt models/candidates/clf/v3/model.txt &&
+	test_path_is_dir models/candidates/clf/keep &&
+	test_path_is_missing models/candidates/clf/v1
+'
+
+test_expect_success 'a missing registry copy of a file comes back from the cache' '
+	rm .ntflow/registry/clf/2/model.txt &&
+	rm -rf models/current &&
+	ntflow registry verify --repair >out 2>err &&
+	cat err &&
+	grep "^ntflow: restored clf v2.s registry copy registry/clf/2/model.txt from the cache$" err &&
+	grep "^ntflow: repaired models/current/clf: it was missing; now clf v2, the production version$" err &&
+	grep "^ok 3 versions$" out &&
+	current_is 2
+'
+
+# A promotion killed at each of its steps; the next command (named in each case) must leave
+# the files matching the registry, and nothing half-done behind.
+after_kill() {
+	ntflow registry verify >verify.out || { cat verify.out; return 1; }
+	v=$(production) &&
+	current_is "$v" &&
+	! ls -a models/current models/candidates/clf | grep -e "\.tmp-" -e "\.old-"
+}
+
+test_expect_success FAULTS 'a run killed at each step of its promotion: the next run repairs the files' '
+	i=0 &&
+	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap
+	do
+		i=$((i + 1)) &&
+		acc=0.90$i &&
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow run p.dag -p acc=$acc >out 2>err &&
+		case $point in
+		registry-after-archive|place-after-swap) want=0 ;;   # the files still match
+		*) want=1 ;;
+		esac &&
+		test_expect_code $want ntflow registry verify >pre.out &&
+		ntflow run p.dag -p acc=$acc >out 2>err &&
+		cat err &&
+		grep -E "clf v[0-9]+ (→ production|unchanged)" out &&
+		after_kill || { echo "after $point"; return 1; }
+	done
+'
+
+test_expect_success FAULTS 'registry promote killed at each step: verify --repair is clean after' '
+	i=0 &&
+	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap registry-after-place
+	do
+		i=$((i + 1)) &&
+		test_expect_code 3 ntflow run p.dag -p acc=0.7$i >out 2>err &&
+		v=$(sed -n "s/.*clf v\([0-9]*\) → candidate.*/\1/p" out) &&
+		test -n "$v" &&
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow registry promote clf $v --force --reason "kill test" &&
+		case $point in
+		registry-after-archive) want=0 ;;   # the transaction never committed
+		*) want=1 ;;                        # models/current or candidates/ disagree
+		esac &&
+		test_expect_code $want ntflow registry verify >pre.out &&
+		ntflow registry verify --repair >out 2>err &&
+		cat err &&
+		after_kill || { echo "after $point"; return 1; }
+	done
+'
+
+test_expect_success FAULTS 'registry rollback killed at each step: the next run repairs the files' '
+	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap
+	do
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow registry rollback clf --reason "kill test" &&
+		case $point in
+		registry-after-archive|place-after-swap) want=0 ;;
+		*) want=1 ;;
+		esac &&
+		test_expect_code $want ntflow registry verify >pre.out &&
+		test_expect_code 3 ntflow run p.dag -p acc=0.7 >out 2>err &&
+		cat err &&
+		after_kill || { echo "after $point"; return 1; }
+	done
+'
+
+test_expect_success 'a production copy whose bytes are nowhere else is reported, not passed' '
+	v=$(production) &&
+	rm -rf .ntflow/registry/clf/$v .ntflow/cache models/current &&
+	test_expect_code 1 ntflow registry verify --repair >out 2>err &&
+	cat out err &&
+	grep "^ntflow: cannot restore models/current/clf (clf v$v, the production version; it was missing): clf v$v: the registry copy registry/clf/$v/model.txt is missing, and its bytes are nowhere else; .ntflow registry verify. marks it corrupt$" err &&
+	test "$(status_of clf $v)" = corrupt
+'
+
+test_done
