@@ -88,15 +88,17 @@ write_holder(const nf_wslock *l)
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
 		goto done;
 	}
-	for (p = nf_buf_cstr(&b), left = b.len; left > 0 && !err;) {
+	for (p = nf_buf_cstr(&b), left = b.len; left > 0;) {
 		ssize_t w = write(fd, p, left);
 
-		if (w < 0 && errno != EINTR)
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
 			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
-		else if (w > 0) {
-			p += w;
-			left -= (size_t)w;
+			break;
 		}
+		p += w;
+		left -= (size_t)w;
 	}
 	if (close(fd) < 0 && !err)
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
