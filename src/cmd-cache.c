@@ -19,15 +19,19 @@ typedef struct cache_opts {
 	long keep_days, keep_runs;   /* -1: not given */
 } cache_opts;
 
-/* The workspace's store and object store; both NULL on error (reported). */
+/* The workspace's store and object store; both NULL on error (reported). With lock_opts
+ * (the subcommands that remove entries or objects) the workspace's write lock first. */
 static int
-open_cache(nf_store **st, nf_objstore **objs, char **dir, const char *state)
+open_cache(nf_store **st, nf_objstore **objs, char **dir, nf_wslock **lock, const char *state,
+	   const nf_wslock_opts *lock_opts)
 {
 	char *cache_dir;
 	int err;
 
 	*objs = NULL;
-	if ((err = nf_cmd_open_store(st, dir, state)) < 0)
+	*lock = NULL;
+	if ((err = lock_opts ? nf_cmd_open_store_locked(st, dir, lock, state, lock_opts)
+			     : nf_cmd_open_store(st, dir, state)) < 0)
 		return err;
 	cache_dir = xasprintf("%s/cache", *dir);
 	err = nf_objstore_open(objs, cache_dir);
@@ -411,17 +415,29 @@ cmd_cache_exec(int argc, char **argv)
 		{ "keep-days", required_argument, NULL, 'd' },
 		{ "keep-runs", required_argument, NULL, 'r' },
 		{ "state",     required_argument, NULL, 'S' },
+		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const subs[] = { "ls", "verify", "gc" };
 	cache_opts o = { NULL, false, -1, -1 };
+	nf_wslock_opts lock_opts = { .on_wait = nf_cmd_lock_wait_message };
+	bool lock_given = false;
+	nf_wslock *lock = NULL;
 	nf_store *st = NULL;
 	nf_objstore *objs = NULL;
 	const char *sub;
-	char *dir = NULL;
-	int c, rc = NF_EXIT_USAGE;
+	char *dir = NULL, *what = NULL;
+	int c, rc = NF_EXIT_USAGE, err;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_cache, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		int lk = nf_cmd_lock_option(&nf_cmd_cache, &lock_opts, c, optarg);
+
+		if (lk < 0)
+			return NF_EXIT_USAGE;
+		if (lk > 0) {
+			lock_given = true;
+			continue;
+		}
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
@@ -468,9 +484,19 @@ cmd_cache_exec(int argc, char **argv)
 		fprintf(stderr, "ntflow cache: --keep-days and --keep-runs go with 'cache gc'\n");
 		return NF_EXIT_USAGE;
 	}
+	if (lock_given && !strcmp(sub, "ls")) {
+		fprintf(stderr, "ntflow cache: --wait, --no-wait and --wait-timeout go with 'cache gc' and 'cache verify'\n");
+		return NF_EXIT_USAGE;
+	}
 	rc = NF_EXIT_FAILED;
-	if (open_cache(&st, &objs, &dir, o.state) < 0)
+	/* gc and verify remove entries and objects a run may be restoring or writing: they
+	 * take the workspace lock; ls only reads. */
+	if (strcmp(sub, "ls"))
+		lock_opts.what = what = xasprintf("ntflow cache %s", sub);
+	if ((err = open_cache(&st, &objs, &dir, &lock, o.state, strcmp(sub, "ls") ? &lock_opts : NULL)) < 0) {
+		rc = nf_cmd_exit_status(err);
 		goto done;
+	}
 	if (!strcmp(sub, "ls"))
 		rc = cache_ls(st, objs, &o) < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
 	else if (!strcmp(sub, "verify"))
@@ -480,6 +506,8 @@ cmd_cache_exec(int argc, char **argv)
 done:
 	nf_objstore_free(objs);
 	nf_store_close(st);
+	nf_workspace_unlock(lock);
+	free(what);
 	free(dir);
 	return rc;
 }
@@ -487,8 +515,9 @@ done:
 const nf_cmd nf_cmd_cache = {
 	.name    = "cache",
 	.usage   = "cache ls [--json] [--state DIR]\n"
-		   "   or: ntflow cache verify [--state DIR]\n"
-		   "   or: ntflow cache gc [--keep-days N] [--keep-runs N] [--state DIR]",
+		   "   or: ntflow cache verify [--state DIR] [--wait | --no-wait | --wait-timeout DURATION]\n"
+		   "   or: ntflow cache gc [--keep-days N] [--keep-runs N] [--state DIR]\n"
+		   "                       [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "List, check or collect the cache of stage outputs (.ntflow/cache/).",
 	.help    =
 		"  ls           one line per cache entry: its key, node, run and commit, when it\n"
@@ -503,8 +532,13 @@ const nf_cmd nf_cmd_cache = {
 		"    --keep-days N  made, or used by a run started, in the last N days\n"
 		"    --keep-runs N  made or used by one of the last N runs\n"
 		"               What the last successful run of each pipeline used always stays.\n"
-		"               gc refuses to work while a run is in progress.\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
-		"               root of the git repository holding the current directory)\n",
+		"               root of the git repository holding the current directory)\n"
+		"\n"
+		"verify and gc take the workspace lock (one writer per workspace, as a run\n"
+		"does), so they wait for a run in progress; ls only reads:\n"
+		"  --wait       wait while a run or another writer holds it (the default)\n"
+		"  --no-wait    exit 75 at once, naming the holder's run and pid\n"
+		"  --wait-timeout DURATION  wait at most DURATION (30s, 10m), then exit 75\n",
 	.exec    = cmd_cache_exec,
 };

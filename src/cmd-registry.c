@@ -481,17 +481,29 @@ cmd_registry_exec(int argc, char **argv)
 		{ "force",  no_argument,       NULL, 'f' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "repair", no_argument,       NULL, 'R' },
+		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const subs[] = { "list", "show", "promote", "rollback", "verify" };
 	reg_opts o = { 0 };
+	nf_wslock_opts lock_opts = { .on_wait = nf_cmd_lock_wait_message };
+	bool lock_given = false;
+	nf_wslock *lock = NULL;
 	nf_store *st = NULL;
-	char *dir = NULL;
+	char *dir = NULL, *what = NULL;
 	const char *sub;
-	int c, rc = NF_EXIT_FAILED, nargs;
+	int c, rc = NF_EXIT_FAILED, nargs, err;
 	char **args;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_registry, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		int lk = nf_cmd_lock_option(&nf_cmd_registry, &lock_opts, c, optarg);
+
+		if (lk < 0)
+			return NF_EXIT_USAGE;
+		if (lk > 0) {
+			lock_given = true;
+			continue;
+		}
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
@@ -544,8 +556,20 @@ cmd_registry_exec(int argc, char **argv)
 	if (o.repair && strcmp(sub, "verify") != 0)
 		return usage_error("%s: --repair is for verify", sub);
 
-	if (nf_cmd_open_store(&st, &dir, o.state) < 0)
-		goto done;
+	/* What changes the registry (or marks a version corrupt) takes the workspace lock:
+	 * a run registering or promoting a model meanwhile would be undone or misread. */
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0) {
+		if (lock_given)
+			return usage_error("%s: --wait, --no-wait and --wait-timeout are for promote, rollback and verify", sub);
+		if (nf_cmd_open_store(&st, &dir, o.state) < 0)
+			goto done;
+	} else {
+		lock_opts.what = what = xasprintf("ntflow registry %s", sub);
+		if ((err = nf_cmd_open_store_locked(&st, &dir, &lock, o.state, &lock_opts)) < 0) {
+			rc = nf_cmd_exit_status(err);
+			goto done;
+		}
+	}
 	{
 		char *abs = realpath(dir, NULL);
 
@@ -566,6 +590,8 @@ cmd_registry_exec(int argc, char **argv)
 		rc = cmd_verify(st, dir, &o, nargs, args);
 done:
 	nf_store_close(st);
+	nf_workspace_unlock(lock);
+	free(what);
 	free(dir);
 	return rc;
 }
@@ -574,7 +600,7 @@ const nf_cmd nf_cmd_registry = {
 	.name    = "registry",
 	.usage   = "registry list [MODEL] [--json] | show MODEL[@VERSION] [--json]\n"
 		   "                | promote MODEL VERSION [--force --reason TEXT] | rollback MODEL [--reason TEXT]\n"
-		   "                | verify [MODEL] [--repair]   [--state DIR]",
+		   "                | verify [MODEL] [--repair]   [--state DIR] [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "The model registry: versions, promotion, rollback, verification.",
 	.help    =
 		"A run that produces a model block's artifact registers a new version of the model:\n"
@@ -610,6 +636,12 @@ const nf_cmd nf_cmd_registry = {
 		"  --repair      verify: first put the copies under MODELS_DIR back to what the\n"
 		"                registry says (from the registry's copies), saying what it did\n"
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
-		"                root of the git repository holding the current directory)\n",
+		"                root of the git repository holding the current directory)\n"
+		"\n"
+		"promote, rollback and verify take the workspace lock (one writer per workspace,\n"
+		"as a run does); list and show only read:\n"
+		"  --wait        while a run or another writer holds it, wait (the default)\n"
+		"  --no-wait     exit 75 at once, naming the holder's run and pid\n"
+		"  --wait-timeout DURATION  wait at most DURATION (30s, 10m), then exit 75\n",
 	.exec    = cmd_registry_exec,
 };

@@ -284,6 +284,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "at", required_argument, NULL, 'A' },
 		{ "screen", required_argument, NULL, 'O' },
 		{ "size", required_argument, NULL, 'Z' },
+		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	nf_run_request req;
@@ -296,7 +297,14 @@ cmd_run_exec(int argc, char **argv)
 	int c, rc = NF_EXIT_USAGE, err;
 
 	memset(&req, 0, sizeof(req));
+	req.lock.on_wait = nf_cmd_lock_wait_message;
 	while ((c = nf_cmd_getopt(&nf_cmd_run, argc, argv, "j:p:kn", longopts)) != NF_CMD_DONE) {
+		int lk = nf_cmd_lock_option(&nf_cmd_run, &req.lock, c, optarg);
+
+		if (lk < 0)
+			goto done;
+		if (lk > 0)
+			continue;
 		switch (c) {
 		case 'j': {
 			char *end;
@@ -379,7 +387,7 @@ cmd_run_exec(int argc, char **argv)
 	if (err < 0 && run_id == 0) {
 		if (diags.n == 0)
 			nf_cmd_error("%s", nf_error_last());
-		rc = err == NF_EINVALID || err == NF_ECYCLE ? NF_EXIT_USAGE : NF_EXIT_FAILED;
+		rc = err == NF_EINVALID || err == NF_ECYCLE ? NF_EXIT_USAGE : nf_cmd_exit_status(err);
 		goto done;
 	}
 	if (err < 0)
@@ -426,7 +434,8 @@ const nf_cmd nf_cmd_run = {
 	.name = "run",
 	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date YYYY-MM-DD] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
-		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--screen FILE [--size COLSxROWS]]",
+		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--screen FILE [--size COLSxROWS]]\n"
+		 "           [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "Run a pipeline: stages in parallel, with retries, timeouts and a record of everything.",
 	.help =
 	"Options:\n"
@@ -453,6 +462,16 @@ const nf_cmd nf_cmd_run = {
 	"      --state DIR       the state directory (default: NTFLOW_STATE, else .ntflow/\n"
 	"                        at the root of the git repository holding FILE)\n"
 	"      --trigger KIND    record the run as manual, schedule, alert or backfill\n"
+	"      --wait            when another run (or a promotion, rollback or cache gc)\n"
+	"                        holds the workspace lock, wait for it (the default)\n"
+	"      --no-wait         when the workspace lock is held, exit 75 at once\n"
+	"      --wait-timeout DURATION  wait at most DURATION (30s, 10m), then exit 75\n"
+	"\n"
+	"One writer per workspace: the run holds the workspace lock (an flock on\n"
+	".ntflow/lock) from before its first write to its end; a second run waits,\n"
+	"saying once on stderr which run and pid it waits for. Reading commands\n"
+	"(runs, show, dash, logs, registry list) never wait; two clones never wait\n"
+	"for each other.\n"
 	"\n"
 	"A stage whose key (command, env, matrix values, the params it names, its inputs'\n"
 	"git identities and its upstream outputs) matches an earlier successful attempt is\n"
@@ -465,6 +484,7 @@ const nf_cmd nf_cmd_run = {
 	"in their environment (there is no cgroup: they outlive their stage's timeout).\n"
 	"\n"
 	"Exit status: 0 succeeded, 1 a stage failed, 2 usage or DAG error,\n"
-	"3 the gate rejected the model, 130 interrupted.\n",
+	"3 the gate rejected the model, 75 the workspace is locked (--no-wait,\n"
+	"--wait-timeout), 130 interrupted.\n",
 	.exec = cmd_run_exec,
 };

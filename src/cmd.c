@@ -108,6 +108,86 @@ nf_cmd_open_store(nf_store **st, char **dir, const char *state)
 }
 
 int
+nf_cmd_lock_option(const nf_cmd *cmd, nf_wslock_opts *o, int c, const char *arg)
+{
+	int64_t ms;
+
+	switch (c) {
+	case NF_CMD_OPT_WAIT:
+		o->no_wait = false;
+		break;
+	case NF_CMD_OPT_NO_WAIT:
+		o->no_wait = true;
+		break;
+	case NF_CMD_OPT_WAIT_TIMEOUT:
+		if (nf_parse_duration(&ms, arg) < 0 || ms <= 0) {
+			fprintf(stderr, "ntflow %s: --wait-timeout '%s': expected a duration such as 30s, 10m or 2h\n",
+				cmd->name, arg);
+			nf_cmd_usage(cmd, stderr);
+			return -1;
+		}
+		o->no_wait = false;
+		o->timeout_ms = ms;
+		break;
+	default:
+		return 0;
+	}
+	o->on_wait = nf_cmd_lock_wait_message;
+	return 1;
+}
+
+void
+nf_cmd_lock_wait_message(void *ctx, const nf_wslock_holder *holder, const char *message)
+{
+	(void)ctx;
+	(void)holder;
+	nf_cmd_error("%s", message);
+}
+
+int
+nf_cmd_open_store_locked(nf_store **st, char **dir, nf_wslock **lock, const char *state,
+			 const nf_wslock_opts *o)
+{
+	nf_wslock_opts opts = *o;
+	char *ws = NULL;
+	int err;
+
+	*st = NULL;
+	*lock = NULL;
+	*dir = NULL;
+	if (!opts.on_wait)
+		opts.on_wait = nf_cmd_lock_wait_message;
+	if ((err = nf_workspace_resolve(&ws, NULL, state)) == 0)
+		err = nf_workspace_lock(lock, ws, &opts);
+	free(ws);
+	/* No workspace: the store says so as every command does ("no runs yet in DIR"). */
+	if (err == NF_ENOTFOUND)
+		return nf_cmd_open_store(st, dir, state);
+	if (err < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return err;
+	}
+	if ((err = nf_cmd_open_store(st, dir, state)) < 0) {
+		nf_workspace_unlock(*lock);
+		*lock = NULL;
+	}
+	return err;
+}
+
+int
+nf_cmd_exit_status(int err)
+{
+	switch (err) {
+	case NF_EBUSY:
+		return NF_EXIT_BUSY;
+	case NF_EINTR:
+		return NF_EXIT_INTERRUPTED;
+	default:
+		return NF_EXIT_FAILED;
+	}
+}
+
+int
 nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, nf_store *st, const char *dir, const char *arg)
 {
 	int err;

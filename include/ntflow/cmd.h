@@ -62,6 +62,32 @@ extern const nf_cmd nf_cmd_audit;
  * and reports what recovery did; on error reports it and returns the store's code. */
 struct nf_store;
 int nf_cmd_open_store(struct nf_store **st, char **dir, const char *state);
+
+/* The commands that write the workspace (run, registry promote|rollback|verify, cache
+ * gc|verify) take its write lock first and share these long options: --wait (the default),
+ * --no-wait and --wait-timeout DURATION. Put NF_CMD_LOCK_OPTIONS in the longopts. */
+enum { NF_CMD_OPT_WAIT = 0x7f00, NF_CMD_OPT_NO_WAIT, NF_CMD_OPT_WAIT_TIMEOUT };
+#define NF_CMD_LOCK_OPTIONS \
+	{ "wait", no_argument, NULL, NF_CMD_OPT_WAIT }, \
+	{ "no-wait", no_argument, NULL, NF_CMD_OPT_NO_WAIT }, \
+	{ "wait-timeout", required_argument, NULL, NF_CMD_OPT_WAIT_TIMEOUT }
+struct nf_wslock;
+struct nf_wslock_opts;
+struct nf_wslock_holder;
+/* Applies option c (from nf_cmd_getopt) to o when it is one of those: 1 when it was, 0 when
+ * it is another option, -1 after printing a usage error (a bad DURATION). Sets o->on_wait
+ * to print the waiting message on stderr. */
+int nf_cmd_lock_option(const nf_cmd *cmd, struct nf_wslock_opts *o, int c, const char *arg);
+/* Prints "ntflow: MESSAGE" on stderr: the on_wait of nf_wslock_opts for every command. */
+void nf_cmd_lock_wait_message(void *ctx, const struct nf_wslock_holder *holder, const char *message);
+/* nf_cmd_open_store for a command that writes: takes the workspace's write lock as o says
+ * (*lock, released with nf_workspace_unlock after the store is closed), then opens the
+ * store. On error reports it and returns the code (nf_cmd_exit_status maps it). */
+int nf_cmd_open_store_locked(struct nf_store **st, char **dir, struct nf_wslock **lock,
+			     const char *state, const struct nf_wslock_opts *o);
+/* The exit status of a command that failed with err: NF_EXIT_BUSY (the workspace is locked),
+ * NF_EXIT_INTERRUPTED, else NF_EXIT_FAILED. */
+int nf_cmd_exit_status(int err);
 /* Resolves a RUN operand (NULL: the last run) and reports a failure: a malformed id
  * (NF_EINVALID, an NF_EXIT_USAGE) as "ntflow CMD: MSG", others as "ntflow: MSG in DIR". */
 int nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, struct nf_store *st, const char *dir,

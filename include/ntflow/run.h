@@ -54,6 +54,10 @@ typedef struct nf_run_request {
 	const char *const *force;      /* run these stages and what depends on them */
 	size_t nforce;
 	const char *at;                /* run the pipeline as it was at this commit */
+	/* How to take the workspace's write lock (store.h), held from before the run's first
+	 * write to its end: wait (the default) or not, and who is told. lock.what NULL:
+	 * "ntflow run FILE". A dry run without --at writes nothing and takes no lock. */
+	nf_wslock_opts lock;
 	void (*on_event)(void *ctx, const nf_run_event *ev);
 	void (*on_start)(void *ctx, int64_t run_id, const char *pipeline, size_t total);
 	/* --dry-run: called for each node that would run, in start order. */
@@ -90,7 +94,8 @@ void nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd);
 
 /* Runs the pipeline. Returns 0 with *status and *run_id set when a run took place (even a
  * failed one); NF_EINVALID with diagnostics in diags (DAG errors) or a message in
- * nf_error_last() (bad -p, --only, --date); other codes for workspace/store failures. */
+ * nf_error_last() (bad -p, --only, --date); NF_EBUSY or NF_EINTR when the workspace lock
+ * was not had (req->lock); other codes for workspace/store failures. */
 int nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id,
 		   nf_diag_list *diags);
 

@@ -134,6 +134,46 @@ int nf_workspace_resolve(char **state_dir, const char *dag_path, const char *ove
  * there is no database. */
 int nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 			    const char *override, bool create);
+/* The workspace write lock (lock.c): one writer per workspace. A run, and every command that
+ * changes the registry or the cache, holds an flock(2) on STATE_DIR/lock from before its
+ * first write to its end; the kernel releases it when the holder exits, however it exits.
+ * Readers never take it. STATE_DIR/lock.holder says who holds it, for the messages of those
+ * who wait: advisory only, the flock is the truth. */
+typedef struct nf_wslock nf_wslock;
+
+/* Who holds the lock, as its holder file says; a field is 0 or NULL when unknown. */
+typedef struct nf_wslock_holder {
+	pid_t pid;
+	int64_t run_id;          /* 0: not a run, or its run has not begun yet */
+	char *what;              /* "ntflow run dags/retrain.dag", "ntflow cache gc" */
+	char *host;
+	int64_t since_ms;        /* when it took the lock (real time) */
+} nf_wslock_holder;
+
+typedef struct nf_wslock_opts {
+	const char *what;        /* what we are, for the holder file ("ntflow registry promote") */
+	bool no_wait;            /* NF_EBUSY at once when another process holds the lock */
+	int64_t timeout_ms;      /* > 0: NF_EBUSY after waiting this long; 0: wait for ever */
+	/* Called once when the lock is taken and we are going to wait for it (never with
+	 * no_wait), with the holder and "waiting for run 12 (pid 4242, started ...) to release
+	 * the workspace lock in DIR". May be NULL. */
+	void (*on_wait)(void *ctx, const nf_wslock_holder *holder, const char *message);
+	void *ctx;
+} nf_wslock_opts;
+
+/* Takes the write lock of the workspace at state_dir, waiting for it as opts say (opts may
+ * be NULL: wait for ever, silently). NF_ENOTFOUND when state_dir does not exist; NF_EBUSY,
+ * the message naming the holder, with no_wait, after timeout_ms, or at once when the holder
+ * is this process or one of its ancestors (a stage's command cannot wait for its own run);
+ * NF_EINTR when SIGINT or SIGTERM arrived while waiting (caught meanwhile, then the caller's
+ * dispositions are put back); NF_EIO. The lock's descriptor is close-on-exec: no stage
+ * holds it, so a stage that outlives ntflow does not keep it. */
+int nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *opts);
+/* Records the run the holder is, once the run has an id (waiters name it). */
+int nf_workspace_lock_set_run(nf_wslock *lock, int64_t run_id);
+/* Removes the holder file and releases the lock. NULL does nothing. */
+void nf_workspace_unlock(nf_wslock *lock);
+
 /* A stored log path as a path to open: relative ones are relative to the workspace root
  * (the state directory's parent). The caller frees the result. */
 char *nf_store_log_path(const char *state_dir, const char *log_path);

@@ -21,6 +21,7 @@ enum {
 	NF_ECORRUPT  = -8,  /* a damaged database, cache object or artifact */
 	NF_EINTR     = -9,  /* interrupted by a signal */
 	NF_ENOPROD   = -10, /* no model version is in production */
+	NF_EBUSY     = -11, /* the workspace's write lock is held by another process */
 };
 
 /* Exit statuses (DESIGN.md "Run semantics"). */
@@ -29,6 +30,7 @@ enum {
 	NF_EXIT_FAILED      = 1,
 	NF_EXIT_USAGE       = 2,
 	NF_EXIT_GATED       = 3,
+	NF_EXIT_BUSY        = 75,   /* the workspace is locked (--no-wait, --wait-timeout): EX_TEMPFAIL */
 	NF_EXIT_INTERRUPTED = 130,
 };
 

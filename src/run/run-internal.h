@@ -10,6 +10,7 @@ typedef struct run_ctx {
 	nf_dag *dag;
 	nf_graph *graph;
 	nf_store *store;
+	nf_wslock *lock;            /* the workspace's write lock, held to the end */
 	nf_runner *runner;
 	nf_sched *sched;
 	char *root;                 /* project root: stages run here */

@@ -799,6 +799,31 @@ stop_processes(run_ctx *ctx)
 	nf_buf_release(&list);
 }
 
+/* Takes the workspace's write lock before anything in it is written (a --at checkout, the
+ * store's recovery of crashed runs, the run's row, cache objects, outputs); it is held to the
+ * end of the run, so no other writer sees a half-done run. */
+static int
+lock_workspace(run_ctx *ctx)
+{
+	const nf_run_request *req = ctx->req;
+	nf_wslock_opts o = req->lock;
+	char *dir = NULL, *what = NULL;
+	int err;
+
+	if (ctx->lock)
+		return 0;
+	if ((err = nf_workspace_resolve(&dir, req->dag_path, req->state_dir)) < 0 ||
+	    (err = nf_mkdir_p(dir, 0777)) < 0)
+		goto done;
+	if (!o.what)
+		o.what = what = xasprintf("ntflow run %s", req->dag_path);
+	err = nf_workspace_lock(&ctx->lock, dir, &o);
+done:
+	free(what);
+	free(dir);
+	return err;
+}
+
 static void
 today_utc(char out[16])
 {
@@ -830,7 +855,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	nf_store_runner_mark(ctx.mark, sizeof(ctx.mark), getpid(), nf_proc_start_time(getpid()));
 	ctx.trigger = req->trigger ? req->trigger : "manual";
 
-	if (req->at && (err = checkout_at(&at, req)) < 0)
+	if (req->at && ((err = lock_workspace(&ctx)) < 0 || (err = checkout_at(&at, req)) < 0))
 		goto done;
 	if ((err = nf_graph_load(&ctx.dag, &ctx.graph, req->at ? at.dag : req->dag_path, diags)) < 0)
 		goto done;
@@ -870,7 +895,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		goto done;
 	}
 
-	if ((err = nf_store_open_workspace(&ctx.store, &ctx.state_dir, req->dag_path, req->state_dir, true)) < 0)
+	if ((err = lock_workspace(&ctx)) < 0 ||
+	    (err = nf_store_open_workspace(&ctx.store, &ctx.state_dir, req->dag_path, req->state_dir, true)) < 0)
 		goto done;
 	if (req->on_warning)
 		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
@@ -902,6 +928,9 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		goto done;
 	ctx.run_id = info.id;
 	*run_id = info.id;
+	/* Only what waiters are told: a failure is worth a warning, not the run. */
+	if (nf_workspace_lock_set_run(ctx.lock, ctx.run_id) < 0 && req->on_warning)
+		req->on_warning(req->ctx, nf_error_last());
 	if ((err = nf_run__audit_begin(&ctx, &info)) < 0 || (err = build_base_env(&ctx)) < 0)
 		goto end_run;
 	if ((err = nf_store_nodes_add(ctx.store, ctx.run_id, ctx.graph)) < 0 || (err = nf_store_flush(ctx.store)) < 0)
@@ -1004,5 +1033,6 @@ done:
 	free(selected);
 	nf_arena_free(ctx.arena);
 	at_checkout_release(&at);
+	nf_workspace_unlock(ctx.lock);   /* last: the checkout's removal was a write too */
 	return err;
 }

@@ -231,15 +231,22 @@ test_expect_success 'cache gc --keep-days 0 keeps what the last successful run u
 	test "$(tail -n +$((n + 1)) spawns)" = eval
 '
 
-test_expect_success 'cache gc refuses to run while a run is in progress' '
+test_expect_success 'cache gc waits for a run in progress (the workspace lock), or refuses with --no-wait' '
 	ntflow run wait.dag >wait.out 2>&1 &
 	pid=$! &&
+	test_when_finished "touch go" &&
 	wait_for_file held &&
-	test_expect_code 1 ntflow cache gc >out 2>err &&
-	grep "is in progress" err &&
+	test_expect_code 75 ntflow cache gc --no-wait >out 2>err &&
+	test_must_be_empty out &&
+	grep "holds the workspace lock" err &&
+	{ ntflow cache gc >gc.out 2>gc.err & } &&
+	gc=$! &&
+	wait_until "grep -q \"^ntflow: waiting for run\" gc.err" &&
+	test_must_be_empty gc.out &&
 	touch go &&
 	wait $pid &&
-	ntflow cache gc >out
+	wait $gc &&
+	grep "^dropped 0 of" gc.out
 '
 
 test_expect_success 'cache: usage errors exit 2' '
