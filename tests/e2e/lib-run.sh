@@ -37,9 +37,18 @@ wait_until() {
 # wait_for_file FILE [TENTHS]
 wait_for_file() { wait_until "test -e '$1'" "${2:-150}"; }
 
-# procs_with_args ARGS: how many live processes have exactly this command line.
+# procs_with_args ARGS: how many live processes have exactly this command line and run in
+# this test's trash directory (another checkout's suite may be running the same test).
 # (Zombies have no command line, so they do not count.)
-procs_with_args() { ps -eo args= | grep -cxF "$1"; }
+procs_with_args() {
+	n_=0
+	for p_ in $(ps -eo pid=,args= | awk -v a="$1" '{ pid = $1; sub(/^ *[0-9]+ /, ""); if ($0 == a) print pid }'); do
+		case $(readlink "/proc/$p_/cwd" 2>/dev/null) in
+		"$TRASH_DIRECTORY"|"$TRASH_DIRECTORY"/*) n_=$((n_ + 1)) ;;
+		esac
+	done
+	echo $n_
+}
 
 # procs_in_group PGID: how many live (non-zombie) processes are in the process group.
 procs_in_group() { ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { n++ } END { print n + 0 }'; }
