@@ -46,6 +46,10 @@ typedef struct run_ctx {
 	bool dirty;                 /* an input was modified, staged or untracked */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
 
+	/* Declared outputs moved aside around attempts (outputs-step.c). */
+	char *trash;                /* STATE/trash */
+	char **aside;               /* per node: its running attempt's trash folder, or NULL */
+
 	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
 	struct nf_audit *audit;
 	int audit_err;              /* the first failed append of a node record */
@@ -80,6 +84,21 @@ int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
 /* The digest of a node's outputs for downstream keys (computed from the workspace when
  * the node did not run in this run). Borrowed. */
 const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
+
+/* outputs-step.c. Before an attempt is spawned: its declared outputs (and a metrics file
+ * in no declared output) moved aside into ctx->trash/RUN/STAGE[@ID].ATTEMPT/. */
+int nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt);
+/* After an attempt exited 0: each declared output exists ("stage "b" did not write its
+ * output 'out/b'"), a folder one as a folder. */
+int nf_run__outputs_check(run_ctx *ctx, const nf_node *node);
+/* When the attempt's outcome is known: what was moved aside dropped (succeeded) or put
+ * back (anything else); a failure is a warning and leaves the trash for the next run. */
+void nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded);
+/* At the end of the run: every attempt still aside put back, the run's trash removed. */
+void nf_run__outputs_settle_all(run_ctx *ctx);
+/* At the start of a run: trash that crashed runs left behind put back (reported through
+ * on_warning). */
+void nf_run__outputs_recover(run_ctx *ctx);
 
 /* src/gov/run-step.c. A gate node: its criteria evaluated and recorded; NF_PREP_SUCCEEDED,
  * or NF_PREP_REJECTED with the failed criteria in nf_error_last(). */
