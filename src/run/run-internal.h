@@ -45,6 +45,8 @@ typedef struct run_ctx {
 	int64_t *reused;            /* per node: the run whose cached result it reused */
 	bool dirty;                 /* an input was modified, staged or untracked */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
+	const char *identity;       /* the pipeline as cache keys name it: its name, else the
+	                             * DAG file's path from the root */
 
 	/* Declared outputs moved aside around attempts (outputs-step.c). */
 	char *trash;                /* STATE/trash */

@@ -766,6 +766,17 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
 		goto done;
 	}
+	if (ctx.dag->has_pipeline) {
+		ctx.identity = ctx.dag->pipeline.name;
+	} else {
+		/* No name: the file's path from the root, the same wherever the run starts. */
+		char *abs = realpath(ctx.dag->path, NULL);
+		size_t rl = strlen(ctx.root);
+
+		ctx.identity = nf_arena_strdup(ctx.arena, abs && strncmp(abs, ctx.root, rl) == 0 && abs[rl] == '/'
+						 ? abs + rl + 1 : ctx.dag->path);
+		free(abs);
+	}
 	ctx.dag_dir = realpath(ctx.dag->dir, NULL);
 	if (!ctx.dag_dir)
 		ctx.dag_dir = xstrdup(ctx.dag->dir);
