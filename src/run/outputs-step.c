@@ -15,30 +15,47 @@
 
 #include "aside.h"
 
+/* Whether the normalized path m lies in, or holds, one of node's declared outputs. */
+static bool
+overlaps_outputs(run_ctx *ctx, const nf_node *node, const char *m)
+{
+	bool hit = false;
+
+	for (size_t i = 0; i < node->stage->noutputs && !hit; i++) {
+		char *out = NULL, *o = NULL;
+
+		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[i]) == 0 && nf_aside_normalize(&o, out) == 0)
+			hit = nf_aside_holds(o, m) || nf_aside_holds(m, o);
+		free(o);
+	}
+	nf_error_clear();
+	return hit;
+}
+
 /* The metrics file counts as an output when it is in the workspace and in no declared
  * output: a monitor's product is its metrics, and reading last week's file would raise
- * last week's alerts. */
+ * last week's alerts. Not when another node declares it (or a folder holding it) as its
+ * output: then it is that node's product, read here. */
 static const char *
-metrics_as_output(run_ctx *ctx, const nf_node *node, const char *const *outs, size_t nouts)
+metrics_as_output(run_ctx *ctx, const nf_node *node)
 {
 	char *path = NULL, *norm = NULL;
-	bool inside = false;
+	bool theirs = false;
 
-	if (!node->stage->metrics || nf_run__expand(&path, ctx, node, node->stage->metrics) < 0)
-		return NULL;
-	if (nf_aside_normalize(&norm, path) < 0) {
+	if (!node->stage->metrics || nf_run__expand(&path, ctx, node, node->stage->metrics) < 0 ||
+	    nf_aside_normalize(&norm, path) < 0) {
 		nf_error_clear();
 		return NULL;   /* outside the workspace: not ours to move */
 	}
-	for (size_t i = 0; i < nouts && !inside; i++) {
-		char *o = NULL;
-
-		if (nf_aside_normalize(&o, outs[i]) == 0)
-			inside = nf_aside_holds(o, norm);
-		free(o);
+	if (overlaps_outputs(ctx, node, norm)) {
+		free(norm);
+		return NULL;   /* moved with the output holding it */
 	}
+	for (size_t i = 0; i < ctx->graph->nnodes && !theirs; i++)
+		if (i != node->id)
+			theirs = overlaps_outputs(ctx, &ctx->graph->nodes[i], norm);
 	free(norm);
-	return inside ? NULL : path;
+	return theirs ? NULL : path;
 }
 
 int
@@ -57,7 +74,7 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 			goto done;
 		paths[n++] = out;
 	}
-	if ((paths[n] = metrics_as_output(ctx, node, paths, n)) != NULL)
+	if ((paths[n] = metrics_as_output(ctx, node)) != NULL)
 		n++;
 	if (n == 0)
 		goto done;
