@@ -1,9 +1,11 @@
-/* aside.c: declared outputs moved out of the way for one attempt (aside.h). The attempt's
- * folder gets a manifest before anything moves, so at every moment the disk says what to
- * undo: no readable manifest, nothing moved; a manifest, each path that went aside is in
- * the place it names (or, when that place is empty, was never moved or is already back);
- * "dropped", the attempt succeeded and what was moved is only waste. Everything is a
- * rename(2) within one file system, so moving a folder of any size costs the same. */
+/* aside.c: declared outputs moved out of the way for one attempt (aside.h). An attempt that
+ * moves something first writes its manifest, STEM.json, so at every moment the disk says
+ * what to undo: no readable manifest, nothing moved; a manifest, each moved path is where
+ * it names (or, when that place is empty, was never moved or is already back);
+ * STEM.dropped, the attempt succeeded and what was moved is only waste. The moved paths
+ * are STEM.0, STEM.1, ... beside the manifest, in one folder per run, so an attempt costs
+ * no folder of its own. Every move is a rename(2) within one file system, so moving a
+ * folder of any size costs the same. */
 #include "config.h"
 #include "aside.h"
 
@@ -74,12 +76,6 @@ nf_aside_holds(const char *outer, const char *inner)
 	return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
-static char *
-join(const char *dir, const char *name)
-{
-	return xasprintf("%s/%s", dir, name);
-}
-
 /* Writes data to path without a temporary: a manifest cut short by a crash does not parse,
  * and that means nothing was moved, which is true (moves start after it is complete). */
 static int
@@ -107,12 +103,12 @@ write_plain(const char *path, const char *data)
 	return err;
 }
 
-/* Reads dir's manifest (name: NF_ASIDE_MANIFEST or NF_ASIDE_DROPPED). 0 with *out set;
- * NF_ENOTFOUND when there is none; NF_ECORRUPT when it does not parse (a write cut short). */
+/* Reads a manifest (STEM.json or STEM.dropped). 0 with *out set; NF_ENOTFOUND when there
+ * is none; NF_ECORRUPT when it does not parse (a write cut short). */
 static int
-read_manifest(cJSON **out, const char *dir, const char *name)
+read_manifest(cJSON **out, const char *path)
 {
-	char *path = join(dir, name), *text = NULL;
+	char *text = NULL;
 	size_t len;
 	int err;
 
@@ -130,7 +126,6 @@ read_manifest(cJSON **out, const char *dir, const char *name)
 		}
 	}
 	free(text);
-	free(path);
 	return err;
 }
 
@@ -178,17 +173,37 @@ make_parent(const char *abs)
 	return err;
 }
 
+/* The folder holding stem, created when missing (with its parents the first time). */
+static int
+make_stem_folder(const char *stem, struct stat *sb)
+{
+	char *dir = xstrdup(stem), *slash = strrchr(dir, '/');
+	int err = 0;
+
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		err = nf_mkdir_p(dir, 0777);
+	if (err == 0 && stat(dir, sb) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot open '%s'", dir);
+	free(dir);
+	return err;
+}
+
 int
-nf_aside_begin(const char *dir, const char *root, const char *const *paths, size_t n,
-	       const char *keep)
+nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const char *const *paths,
+	       size_t n, const char *keep)
 {
 	cJSON *m = NULL, *outs;
 	char **abs = xcalloc(n + 1, sizeof(*abs)), **to = xcalloc(n + 1, sizeof(*to));
 	char *text = NULL, *mpath = NULL, *msg = NULL;
+	bool *there = xcalloc(n + 1, sizeof(*there));
+	nf_aside_moves moves = { 0, 0 };
 	struct stat dsb, sb;
-	bool made = false;
 	int err = 0;
 
+	if (out)
+		*out = moves;
 	for (size_t i = 0; i < n; i++) {
 		char *norm = NULL;
 
@@ -200,47 +215,49 @@ nf_aside_begin(const char *dir, const char *root, const char *const *paths, size
 			err = nf_error_set(NF_EINVALID, "output '%s' holds the state directory '%s'", paths[i], keep);
 			goto done;
 		}
+		if (lstat(abs[i], &sb) == 0)
+			there[i] = true;
+		else if (errno != ENOENT && errno != ENOTDIR) {
+			err = nf_error_set_errno(NF_EIO, "cannot look at output '%s'", paths[i]);
+			goto done;
+		}
+		if (there[i])
+			moves.moved++;
 	}
-	if ((err = nf_mkdir_p(dir, 0777)) < 0)
+	if (moves.moved == 0)
+		goto done;   /* nothing to move: nothing written either */
+	if ((err = make_stem_folder(stem, &dsb)) < 0)
 		goto done;
-	made = true;
-	if (stat(dir, &dsb) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot open '%s'", dir);
-		goto done;
-	}
 
-	/* Where each existing path goes: into dir, or beside itself on another file system. */
+	/* Where each existing path goes: next to the manifest, or beside itself on another
+	 * file system. */
+	moves.moved = 0;
 	m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "root", root);
 	outs = cJSON_AddArrayToObject(m, "outputs");
 	for (size_t i = 0; i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
 
-		if (lstat(abs[i], &sb) == 0) {
-			if (sb.st_dev == dsb.st_dev) {
-				char name[32];
-
-				snprintf(name, sizeof(name), "%zu", i);
-				to[i] = join(dir, name);
-			} else {
-				to[i] = beside(abs[i]);
-			}
-		} else if (errno != ENOENT && errno != ENOTDIR) {
-			err = nf_error_set_errno(NF_EIO, "cannot look at output '%s'", paths[i]);
-			cJSON_Delete(o);
-			goto done;
+		if (!there[i])
+			continue;
+		if (lstat(abs[i], &sb) == 0 && sb.st_dev != dsb.st_dev) {
+			to[i] = beside(abs[i]);
+			moves.beside++;
+		} else {
+			to[i] = xasprintf("%s.%zu", stem, moves.moved);
 		}
+		moves.moved++;
+		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "path", paths[i]);
-		if (to[i])
-			cJSON_AddStringToObject(o, "aside", to[i]);
-		else
-			cJSON_AddNullToObject(o, "aside");
+		cJSON_AddStringToObject(o, "aside", to[i]);
 		cJSON_AddItemToArray(outs, o);
 	}
 	text = cJSON_PrintUnformatted(m);
-	mpath = join(dir, NF_ASIDE_MANIFEST);
-	if ((err = write_plain(mpath, text)) < 0)
+	mpath = xasprintf("%s.json", stem);
+	if ((err = write_plain(mpath, text)) < 0) {
+		(void)unlink(mpath);
 		goto done;
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		if (!to[i] || rename(abs[i], to[i]) == 0)
@@ -249,19 +266,15 @@ nf_aside_begin(const char *dir, const char *root, const char *const *paths, size
 			continue;   /* inside an output moved before it: it went with that one */
 		err = nf_error_set_errno(NF_EIO, "cannot move output '%s' aside to '%s'", paths[i], to[i]);
 		msg = xstrdup(nf_error_last());
-		if (nf_aside_restore(dir) == 0)
+		if (nf_aside_restore(stem) == 0)
 			nf_error_set(err, "%s", msg);
-		else   /* dir stays for the next run's recovery: say both */
+		else   /* the manifest stays for the next run's recovery: say both */
 			nf_error_set(err, "%s; putting back what had moved failed too: %s", msg, nf_error_last());
-		made = false;   /* restore removed dir, or keeps it on purpose */
 		goto done;
 	}
+	if (out)
+		*out = moves;
 done:
-	if (err < 0 && made) {
-		msg = msg ? msg : xstrdup(nf_error_last());
-		(void)nf_remove_tree(dir);   /* nothing moved yet */
-		nf_error_set(err, "%s", msg);
-	}
 	free(msg);
 	for (size_t i = 0; i < n; i++) {
 		free(abs[i]);
@@ -269,6 +282,7 @@ done:
 	}
 	free(abs);
 	free(to);
+	free(there);
 	if (text)
 		cJSON_free(text);
 	free(mpath);
@@ -276,46 +290,61 @@ done:
 	return err;
 }
 
-/* The moved files a dropped attempt left beside their outputs (the ones in dir go with it). */
+/* Deletes every moved path a manifest lists (the attempt succeeded: they are waste). */
 static void
-delete_beside(const cJSON *m, const char *dir)
+delete_moved(const cJSON *m)
 {
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, "outputs")) {
 		const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "aside"));
 
-		if (to && !nf_aside_holds(dir, to))
-			(void)nf_remove_tree(to);
+		if (to)
+			(void)remove_path(to);
 	}
 }
 
-int
-nf_aside_restore(const char *dir)
+/* Finishes the drop a STEM.dropped stands for. */
+static int
+finish_drop(const char *dropped)
 {
+	cJSON *m = NULL;
+
+	if (read_manifest(&m, dropped) == 0)
+		delete_moved(m);
+	cJSON_Delete(m);
+	if (unlink(dropped) < 0 && errno != ENOENT)
+		return nf_error_set_errno(NF_EIO, "cannot remove '%s'", dropped);
+	return 0;
+}
+
+int
+nf_aside_restore(const char *stem)
+{
+	char *mpath = xasprintf("%s.json", stem), *dpath = xasprintf("%s.dropped", stem);
 	cJSON *m = NULL;
 	const cJSON *outs;
 	const char *root;
 	struct stat sb;
 	int err, first = 0;
 
-	if ((err = read_manifest(&m, dir, NF_ASIDE_MANIFEST)) == NF_ENOTFOUND) {
-		if (read_manifest(&m, dir, NF_ASIDE_DROPPED) == 0)
-			delete_beside(m, dir);   /* it had succeeded: finish the drop */
-		cJSON_Delete(m);
-		return nf_remove_tree(dir);
+	if ((err = read_manifest(&m, mpath)) == NF_ENOTFOUND) {
+		err = finish_drop(dpath);   /* it had succeeded, or moved nothing */
+		goto done;
 	}
-	if (err == NF_ECORRUPT)
-		return nf_remove_tree(dir);   /* cut short before anything moved */
+	if (err == NF_ECORRUPT) {
+		err = remove_path(mpath);   /* cut short before anything moved */
+		goto done;
+	}
 	if (err < 0)
-		return err;
+		goto done;
 	root = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "root"));
 	outs = cJSON_GetObjectItemCaseSensitive(m, "outputs");
 	if (stat(root, &sb) < 0) {
 		/* The tree it ran in is gone (a --at checkout): nothing to put back. */
-		delete_beside(m, dir);
-		cJSON_Delete(m);
-		return nf_remove_tree(dir);
+		delete_moved(m);
+		err = remove_path(mpath);
+		goto done;
 	}
 	/* Last first: a path inside an earlier one goes back after its container. */
 	for (int i = cJSON_GetArraySize(outs) - 1; i >= 0; i--) {
@@ -324,49 +353,66 @@ nf_aside_restore(const char *dir)
 		const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "aside"));
 		char *norm = NULL, *abs;
 
-		if (!path || nf_aside_normalize(&norm, path) < 0)
+		if (!path || !to || nf_aside_normalize(&norm, path) < 0)
 			continue;
 		abs = xasprintf("%s/%s", root, norm);
 		free(norm);
-		if (!to) {
-			err = remove_path(abs);   /* there was nothing: what the attempt wrote goes */
-		} else if (lstat(to, &sb) < 0) {
+		if (lstat(to, &sb) < 0)
 			err = 0;   /* never moved (cut short before it), or already back */
-		} else if ((err = remove_path(abs)) == 0 && (err = make_parent(abs)) == 0 &&
-			   rename(to, abs) < 0) {
+		else if ((err = remove_path(abs)) == 0 && (err = make_parent(abs)) == 0 && rename(to, abs) < 0)
 			err = nf_error_set_errno(NF_EIO, "cannot put output '%s' back from '%s'", path, to);
-		}
 		if (err < 0 && !first)
 			first = err;
 		free(abs);
 	}
+	/* On a failure the manifest stays, for another try; the first message is the one set
+	 * by then only if nothing after it failed, so say it again. */
+	err = first < 0 ? first : remove_path(mpath);
+done:
 	cJSON_Delete(m);
-	if (first < 0) {
-		/* Repeat the first failure's message: the ones after it may have replaced it. */
-		return first;
-	}
-	return nf_remove_tree(dir);
+	free(mpath);
+	free(dpath);
+	return err;
 }
 
 int
-nf_aside_drop(const char *dir)
+nf_aside_drop(const char *stem, const nf_aside_moves *moves)
 {
-	char *from = join(dir, NF_ASIDE_MANIFEST), *to = join(dir, NF_ASIDE_DROPPED);
-	cJSON *m = NULL;
+	char *mpath, *dpath;
 	int err = 0;
 
-	/* Without its manifest the folder says nothing was moved: right, now that the attempt's
-	 * outputs are the ones to keep (only a file left beside its output would leak). */
-	if (rename(from, to) < 0 && errno != ENOENT && unlink(from) < 0 && errno != ENOENT)
-		err = nf_error_set_errno(NF_EIO, "cannot mark '%s' done", dir);
-	free(from);
-	free(to);
-	if (err < 0)
-		return err;
-	if (read_manifest(&m, dir, NF_ASIDE_DROPPED) == 0)
-		delete_beside(m, dir);
-	cJSON_Delete(m);
-	return nf_remove_tree(dir);
+	if (moves && moves->moved == 0)
+		return 0;
+	mpath = xasprintf("%s.json", stem);
+	dpath = xasprintf("%s.dropped", stem);
+	if (moves && moves->beside == 0) {
+		/* Without its manifest what was moved means nothing, which is right now that the
+		 * attempt's outputs are the ones to keep: it is waste, deleted next. */
+		if (unlink(mpath) < 0 && errno != ENOENT) {
+			err = nf_error_set_errno(NF_EIO, "cannot mark '%s' done", mpath);
+			goto done;
+		}
+		for (size_t i = 0; i < moves->moved; i++) {
+			char *to = xasprintf("%s.%zu", stem, i);
+
+			if ((err = remove_path(to)) < 0) {
+				free(to);
+				goto done;
+			}
+			free(to);
+		}
+		goto done;
+	}
+	/* Something lies beside its output: the list is kept to find it again after a crash. */
+	if (rename(mpath, dpath) < 0 && errno != ENOENT) {
+		err = nf_error_set_errno(NF_EIO, "cannot mark '%s' done", mpath);
+		goto done;
+	}
+	err = finish_drop(dpath);
+done:
+	free(mpath);
+	free(dpath);
+	return err;
 }
 
 static int
@@ -407,6 +453,15 @@ free_names(char **names, size_t n)
 	free(names);
 }
 
+static bool
+ends_with(const char *s, const char *suffix, size_t *stem_len)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	*stem_len = n >= k ? n - k : 0;
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
 int
 nf_aside_recover(const char *trash, bool (*live)(void *ctx, int64_t run),
 		 void (*report)(void *ctx, const char *line), void *ctx)
@@ -418,43 +473,59 @@ nf_aside_recover(const char *trash, bool (*live)(void *ctx, int64_t run),
 	for (size_t r = 0; r < nruns; r++) {
 		char *end, *rdir;
 		long long run = strtoll(runs[r], &end, 10);
-		size_t natt = 0;
-		char **atts;
+		size_t nfiles = 0, len;
+		char **files;
+		int failed = 0;
 
 		if (*end || end == runs[r] || run <= 0 || (live && live(ctx, run)))
 			continue;
-		rdir = join(trash, runs[r]);
-		atts = list_dir(rdir, &natt);
-		for (size_t a = 0; a < natt; a++) {
-			char *adir = join(rdir, atts[a]), *mpath = join(adir, NF_ASIDE_MANIFEST);
-			bool had = access(mpath, F_OK) == 0;
-			int err = nf_aside_restore(adir);
+		rdir = xasprintf("%s/%s", trash, runs[r]);
+		files = list_dir(rdir, &nfiles);
+		/* The manifests first (what to put back, what to finish dropping), then whatever
+		 * is left: moved files of attempts that had succeeded. */
+		for (size_t f = 0; f < nfiles; f++) {
+			bool put_back = ends_with(files[f], ".json", &len);
+			char *stem, *line = NULL;
+			const char *dot;
+			int err;
 
+			if (!put_back && !ends_with(files[f], ".dropped", &len))
+				continue;
+			stem = xasprintf("%s/%.*s", rdir, (int)len, files[f]);
+			err = nf_aside_restore(stem);
+			/* "train@x1.2": the node, then the attempt after the last dot. */
+			for (dot = files[f] + len; dot > files[f] && dot[-1] != '.'; dot--)
+				;
+			dot = dot > files[f] ? dot - 1 : NULL;
 			if (err < 0) {
-				if (report) {
-					char *line = xasprintf("run %lld had crashed: %s", run, nf_error_last());
-
-					report(ctx, line);
-					free(line);
-				}
+				line = xasprintf("run %lld had crashed: %s", run, nf_error_last());
+				failed = err;
 				if (!first)
 					first = err;
-			} else if (had && report) {
-				const char *dot = strrchr(atts[a], '.');
-				char *line = dot ? xasprintf("run %lld had crashed: the outputs of %.*s (attempt %s) "
-							     "are back as they were before it", run,
-							     (int)(dot - atts[a]), atts[a], dot + 1)
-						 : xasprintf("run %lld had crashed: the outputs of %s are back as they "
-							     "were before it", run, atts[a]);
-
-				report(ctx, line);
-				free(line);
+			} else if (put_back) {
+				line = dot ? xasprintf("run %lld had crashed: the outputs of %.*s (attempt %.*s) are "
+						       "back as they were before it", run, (int)(dot - files[f]), files[f],
+						       (int)(len - (size_t)(dot - files[f]) - 1), dot + 1)
+					   : xasprintf("run %lld had crashed: the outputs of %.*s are back as they "
+						       "were before it", run, (int)len, files[f]);
 			}
-			free(mpath);
-			free(adir);
+			if (line && report)
+				report(ctx, line);
+			free(line);
+			free(stem);
 		}
-		(void)rmdir(rdir);
-		free_names(atts, natt);
+		if (!failed) {   /* else what is left is still needed */
+			free_names(files, nfiles);
+			files = list_dir(rdir, &nfiles);
+			for (size_t f = 0; f < nfiles; f++) {
+				char *p = xasprintf("%s/%s", rdir, files[f]);
+
+				(void)remove_path(p);
+				free(p);
+			}
+			(void)rmdir(rdir);
+		}
+		free_names(files, nfiles);
 		free(rdir);
 	}
 	free_names(runs, nruns);

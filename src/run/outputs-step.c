@@ -1,9 +1,10 @@
-/* outputs-step.c: a node's declared outputs around each attempt. Before it, they are moved
- * aside into .ntflow/trash/RUN/STAGE[@ID].ATTEMPT/ (aside.c); after it, each must exist
- * again, written by the attempt, or the attempt fails naming it. A successful attempt drops
- * what was moved; any other end (failed, timed out, cancelled, not started) puts it back,
- * so a failed retry never destroys the last good output and a stale one is never taken
- * for new. A run that crashed left its trash behind: the next run puts it back first. */
+/* outputs-step.c: a node's declared outputs around each attempt. Before it, those that
+ * exist are moved aside to .ntflow/trash/RUN/STAGE[@ID].ATTEMPT.N (aside.c); after it,
+ * each must exist again, written by the attempt, or the attempt fails naming it. A
+ * successful attempt drops what was moved; any other end (failed, timed out, cancelled,
+ * not started) puts it back, so a failed retry never destroys the last good output and a
+ * stale one is never taken for new. A run that crashed left its trash behind: the next
+ * run puts it back first. */
 #include "config.h"
 #include "run-internal.h"
 
@@ -63,8 +64,9 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 {
 	const nf_stage *st = node->stage;
 	const char **paths = xcalloc(st->noutputs + 2, sizeof(*paths));
+	nf_aside_moves moves;
 	size_t n = 0;
-	char *dir = NULL;
+	char *stem = NULL;
 	int err = 0;
 
 	for (size_t i = 0; i < st->noutputs; i++) {
@@ -78,15 +80,16 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 		n++;
 	if (n == 0)
 		goto done;
-	dir = xasprintf("%s/%lld/%s%s%s.%d", ctx->trash, (long long)ctx->run_id, st->name,
-			node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
-	if ((err = nf_aside_begin(dir, ctx->root, paths, n, ctx->state_dir)) < 0)
-		goto done;
-	free(ctx->aside[node->id]);
-	ctx->aside[node->id] = dir;
-	dir = NULL;
+	stem = xasprintf("%s/%lld/%s%s%s.%d", ctx->trash, (long long)ctx->run_id, st->name,
+			 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
+	if ((err = nf_aside_begin(&moves, stem, ctx->root, paths, n, ctx->state_dir)) < 0 || moves.moved == 0)
+		goto done;   /* nothing there before: nothing to put back */
+	free(ctx->aside[node->id].stem);
+	ctx->aside[node->id].stem = stem;
+	ctx->aside[node->id].moves = moves;
+	stem = NULL;
 done:
-	free(dir);
+	free(stem);
 	free(paths);
 	return err;
 }
@@ -134,26 +137,26 @@ warn(run_ctx *ctx, const char *fmt, const char *a, const char *b)
 void
 nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 {
-	char *dir = ctx->aside[node->id];
+	char *stem = ctx->aside[node->id].stem;
 
-	if (!dir)
+	if (!stem)
 		return;
-	ctx->aside[node->id] = NULL;
-	if (succeeded ? nf_aside_drop(dir) < 0 : nf_aside_restore(dir) < 0) {
+	ctx->aside[node->id].stem = NULL;
+	if (succeeded ? nf_aside_drop(stem, &ctx->aside[node->id].moves) < 0 : nf_aside_restore(stem) < 0) {
 		/* What could not be put back stays in the trash; the next run tries again. */
 		if (succeeded)
 			warn(ctx, "%s: %s", node->name, nf_error_last());
 		else
 			warn(ctx, "%s: its earlier outputs could not all be put back: %s", node->name, nf_error_last());
 	}
-	free(dir);
+	free(stem);
 }
 
 void
 nf_run__outputs_settle_all(run_ctx *ctx)
 {
 	for (size_t i = 0; ctx->aside && i < ctx->total; i++)
-		if (ctx->aside[i])
+		if (ctx->aside[i].stem)
 			nf_run__outputs_settle(ctx, &ctx->graph->nodes[i], false);
 	if (ctx->trash && ctx->run_id > 0) {
 		char *rdir = xasprintf("%s/%lld", ctx->trash, (long long)ctx->run_id);

@@ -4,6 +4,13 @@
 
 #include "ntflow/cache.h"
 #include "ntflow/run.h"
+#include "aside.h"
+
+/* A node's attempt whose declared outputs are aside (outputs-step.c). */
+typedef struct nf_run_aside {
+	char *stem;                 /* its stem STATE/trash/RUN/STAGE[@ID].ATTEMPT, or NULL: none */
+	nf_aside_moves moves;
+} nf_run_aside;
 
 typedef struct run_ctx {
 	const nf_run_request *req;
@@ -50,7 +57,7 @@ typedef struct run_ctx {
 
 	/* Declared outputs moved aside around attempts (outputs-step.c). */
 	char *trash;                /* STATE/trash */
-	char **aside;               /* per node: its running attempt's trash folder, or NULL */
+	nf_run_aside *aside;        /* per node: its running attempt's outputs aside */
 
 	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
 	struct nf_audit *audit;
@@ -88,7 +95,7 @@ int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
 const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
 
 /* outputs-step.c. Before an attempt is spawned: its declared outputs (and a metrics file
- * in no declared output) moved aside into ctx->trash/RUN/STAGE[@ID].ATTEMPT/. */
+ * in no declared output) that exist moved aside to ctx->trash/RUN/STAGE[@ID].ATTEMPT.N. */
 int nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt);
 /* After an attempt exited 0: each declared output exists ("stage "b" did not write its
  * output 'out/b'"), a folder one as a folder. */

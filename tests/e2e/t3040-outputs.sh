@@ -196,6 +196,22 @@ test_expect_success 'a failing retry puts the last good folder back' '
 	test_path_is_missing .ntflow/trash
 '
 
+test_expect_success 'an output that did not exist keeps what the failed attempt wrote, uncached' '
+	write_dag fresh.dag <<-\EOF &&
+	pipeline "fresh" {}
+
+	stage "fresh" {
+	  run     = "mkdir -p o && echo partial >o/fresh && exit 3"
+	  outputs = ["o/fresh"]
+	}
+	EOF
+	test_expect_code 1 ntflow run fresh.dag --no-tui >out &&
+	test "$(cat o/fresh)" = partial &&
+	test_path_is_missing .ntflow/trash &&
+	ntflow cache ls --json >ls.json &&
+	! grep -F "\"fresh\"" ls.json
+'
+
 test_expect_success 'a timed-out attempt puts the output back too' '
 	write_dag slowfail.dag <<-\EOF &&
 	pipeline "slowfail" {}
@@ -226,8 +242,9 @@ test_expect_success 'a crash mid-attempt leaves the old output aside; the next r
 	test "$(cat o/slow)" = half2 &&
 	run=$(ls .ntflow/trash) &&
 	ls .ntflow/trash/$run >trash.txt &&
-	grep -x "slow.1" trash.txt &&
-	test_path_is_file .ntflow/trash/$run/slow.1/manifest.json &&
+	printf "slow.1.0\nslow.1.json\n" >expect &&
+	test_cmp expect trash.txt &&
+	test "$(cat .ntflow/trash/$run/slow.1.0)" = whole1 &&
 	kill -9 $pid &&
 	{ wait $pid; test $? = 137; } &&
 	test "$(cat o/slow)" = half2 &&
