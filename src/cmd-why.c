@@ -189,7 +189,8 @@ const nf_cmd nf_cmd_why = {
 		"\"param lr changed 0.01 → 0.05\", \"command changed\", \"upstream preprocess\n"
 		"produced different outputs\", \"no earlier run\", \"forced\"). For a cached stage: the\n"
 		"run, commit and day of the result it reused. Gates and stages with cache = false are\n"
-		"never cached, and say so. STAGE is a stage's name (every matrix instance answers)\n"
+		"never cached, and say so; so are stages with neither outputs nor metrics unless they\n"
+		"say cache = true. STAGE is a stage's name (every matrix instance answers)\n"
 		"or one node's name, like 'tune[lr=0.05,l2=0]'.\n\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"               root of the git repository holding the current directory)\n",

@@ -1,13 +1,15 @@
-/* cachekey.h: a stage's cache key — SHA-256 over its expanded command, env, matrix values,
- * the params it names, its inputs' identities and its upstream nodes' output digests —
+/* cachekey.h: a stage's cache key — SHA-256 over its identity (pipeline, stage, matrix
+ * instance), expanded command, env, matrix values, the params it names, its inputs'
+ * identities and its upstream nodes' output digests —
  * kept with its components so that a miss can be explained in words. */
 #ifndef NTFLOW_CACHEKEY_H
 #define NTFLOW_CACHEKEY_H
 
 #include "ntflow/util.h"
 
-/* Bumped whenever what enters the key changes, so old entries simply stop matching. */
-#define NF_CACHE_KEY_SCHEME "ntflow-cache-key-v1"
+/* Bumped whenever what enters the key changes, so old entries simply stop matching.
+ * v2: the stage's identity entered the key (two stages never share an entry). */
+#define NF_CACHE_KEY_SCHEME "ntflow-cache-key-v2"
 
 typedef struct nf_keyb nf_keyb;
 nf_keyb *nf_keyb_new(void);
@@ -18,6 +20,9 @@ void nf_keyb_matrix(nf_keyb *k, const char *name, const char *value);
 void nf_keyb_param(nf_keyb *k, const char *name, const char *value);
 void nf_keyb_input(nf_keyb *k, const char *path, const char *identity);
 void nf_keyb_upstream(nf_keyb *k, const char *node, const char *digest);
+/* Whose key it is: the pipeline's name, the stage's name and its matrix instance id (NULL:
+ * none), so that stages doing the same thing still have keys of their own. */
+void nf_keyb_identity(nf_keyb *k, const char *pipeline, const char *stage, const char *instance);
 /* The key (64 hex) and the components as canonical JSON (sorted keys); caller frees both. */
 void nf_keyb_finish(nf_keyb *k, char key[65], char **components_json);
 

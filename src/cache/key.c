@@ -14,7 +14,9 @@ struct nf_keyb {
 	cJSON *root;
 };
 
-static const char *const sections[] = { "params", "inputs", "upstream", "matrix", "env" };
+/* In the order a miss is explained; identity last, as entries are compared within one
+ * pipeline's stage, where it only changes with the scheme. */
+static const char *const sections[] = { "params", "inputs", "upstream", "matrix", "env", "identity" };
 
 nf_keyb *
 nf_keyb_new(void)
@@ -60,6 +62,14 @@ void nf_keyb_matrix(nf_keyb *k, const char *n, const char *v) { put(k, "matrix",
 void nf_keyb_param(nf_keyb *k, const char *n, const char *v) { put(k, "params", n, v); }
 void nf_keyb_input(nf_keyb *k, const char *p, const char *id) { put(k, "inputs", p, id); }
 void nf_keyb_upstream(nf_keyb *k, const char *n, const char *d) { put(k, "upstream", n, d); }
+
+void
+nf_keyb_identity(nf_keyb *k, const char *pipeline, const char *stage, const char *instance)
+{
+	put(k, "identity", "pipeline", pipeline ? pipeline : "");
+	put(k, "identity", "stage", stage ? stage : "");
+	put(k, "identity", "instance", instance ? instance : "");
+}
 
 static int
 cmp_items(const void *a, const void *b)
@@ -159,6 +169,9 @@ explain_section(const char *section, const cJSON *o, const cJSON *n)
 			return xasprintf("env %s changed", it->string);
 		if (strcmp(section, "upstream") == 0)
 			return xasprintf("upstream %s produced different outputs", it->string);
+		if (strcmp(section, "identity") == 0)
+			return was ? xasprintf("the %s changed (%s → %s)", it->string, was, it->valuestring)
+				   : xasprintf("the %s is new (%s)", it->string, it->valuestring);
 		short_id(a, sizeof(a), was);
 		short_id(b, sizeof(b), it->valuestring);
 		if (!was)

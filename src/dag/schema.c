@@ -30,7 +30,7 @@ const size_t nf_schema_nschedule_macros = NF_ARRAY_SIZE(nf_schema_schedule_macro
 	  "the exit statuses that are retried; others fail at once" }, \
 	{ "cpus", NF_FD_CPUS, NF_AT_INT, false, 1, 4096, NULL, "1", \
 	  "slots the stage takes from the -j limit" }, \
-	{ "cache", NF_FD_CACHE, NF_AT_BOOL, false, 0, 0, NULL, "true", \
+	{ "cache", NF_FD_CACHE, NF_AT_BOOL, false, 0, 0, NULL, "true (false without outputs or metrics)", \
 	  "skip the stage when its inputs are unchanged (false for side effects)" }, \
 	{ "executor", NF_FD_EXECUTOR, NF_AT_ENUM, false, 0, 0, executors, "\"local\"", \
 	  "where the stage runs: a local process or a Slurm job" }

@@ -1,7 +1,8 @@
 /* cache-step.c: the cache inside a run. Before a node's first attempt its key is computed
- * (command, env, matrix values, the params it names, its inputs' git identities, its
- * upstream nodes' output digests); a hit restores the outputs and metrics and costs no
- * process. After a successful attempt the outputs go to the object store and an entry is
+ * (its identity: pipeline, stage and matrix instance; command, env, matrix values, the
+ * params it names, its inputs' git identities, its upstream nodes' output digests); a hit
+ * restores the outputs and metrics and costs no process. A stage with neither outputs nor
+ * metrics is not looked up unless it says cache = true. After a successful attempt the outputs go to the object store and an entry is
  * recorded. Downstream keys use output digests, so an upstream that reran and wrote the
  * same bytes leaves its dependents cached (early cut-off). */
 #include "config.h"
@@ -13,10 +14,28 @@
 
 #include "ntflow/cachekey.h"
 
-static bool
-cacheable(const nf_node *n)
+/* Why a node is not cached, or NULL when it is. A stage that declares neither outputs
+ * nor a metrics file acts outside ntflow's view (a notification, an upload): it is cached
+ * only when it says cache = true itself or through the pipeline's defaults. */
+static const char *
+not_cached_why(const run_ctx *ctx, const nf_node *n)
 {
-	return n->stage->kind != NF_GATE && n->stage->opts.cache;
+	const nf_stage *st = n->stage;
+
+	if (st->kind == NF_GATE)
+		return "a gate";
+	if (!st->opts.cache)
+		return "caching is off for this stage (cache = false)";
+	if (st->noutputs == 0 && !st->metrics &&
+	    !((st->opts.set | ctx->dag->pipeline.defaults.set) & NF_OPT_CACHE))
+		return "not cached: no declared outputs (set cache = true to cache it)";
+	return NULL;
+}
+
+static bool
+cacheable(const run_ctx *ctx, const nf_node *n)
+{
+	return not_cached_why(ctx, n) == NULL;
 }
 
 static void
@@ -224,13 +243,17 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	nf_cache_entry e;
 	int err = 0, hit = 0;
 
-	if (!cacheable(node)) {
+	const char *off = not_cached_why(ctx, node);
+
+	/* Off altogether (gates, cache = false): no key. Without outputs the key is still
+	 * computed, for show and for dependents' keys, but never looked up nor stored. */
+	if (off && (st->kind == NF_GATE || !st->opts.cache)) {
 		if (st->kind != NF_GATE)
-			nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0,
-					    "caching is off for this stage (cache = false)");
+			nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0, off);
 		return 0;
 	}
 	k = nf_keyb_new();
+	nf_keyb_identity(k, ctx->identity, st->name, node->instance);
 	nf_keyb_command(k, command);
 	for (size_t a = 0; a < st->nmatrix; a++)
 		nf_keyb_matrix(k, st->matrix[a].name, nf_value_text(node->matrix[a]));
@@ -268,7 +291,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	free(ctx->comps[node->id]);
 	ctx->comps[node->id] = xstrdup(comps);   /* kept for the entry written after success */
 
-	if (ctx->req->no_cache) {
+	if (off) {
+		reason = xstrdup(off);
+	} else if (ctx->req->no_cache) {
 		reason = xstrdup("forced: --no-cache");
 	} else if (ctx->forced[node->id]) {
 		reason = xstrdup("forced");
@@ -305,7 +330,7 @@ int
 nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 {
 	const char *key = ctx->keys[node->id];
-	bool store = cacheable(node) && key;
+	bool store = cacheable(ctx, node) && key;
 	char *outputs = NULL, *combined = NULL;
 	int err;
 

@@ -4,6 +4,13 @@
 
 #include "ntflow/cache.h"
 #include "ntflow/run.h"
+#include "aside.h"
+
+/* A node's attempt whose declared outputs are aside (outputs-step.c). */
+typedef struct nf_run_aside {
+	char *stem;                 /* its stem STATE/trash/RUN/STAGE[@ID].ATTEMPT, or NULL: none */
+	nf_aside_moves moves;
+} nf_run_aside;
 
 typedef struct run_ctx {
 	const nf_run_request *req;
@@ -51,6 +58,12 @@ typedef struct run_ctx {
 	int procs_fd;
 	char mark[64];
 	bool spawned;               /* a process was started */
+	const char *identity;       /* the pipeline as cache keys name it: its name, else the
+	                             * DAG file's path from the root */
+
+	/* Declared outputs moved aside around attempts (outputs-step.c). */
+	char *trash;                /* STATE/trash */
+	nf_run_aside *aside;        /* per node: its running attempt's outputs aside */
 
 	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
 	struct nf_audit *audit;
@@ -86,6 +99,21 @@ int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
 /* The digest of a node's outputs for downstream keys (computed from the workspace when
  * the node did not run in this run). Borrowed. */
 const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
+
+/* outputs-step.c. Before an attempt is spawned: its declared outputs (and a metrics file
+ * in no declared output) that exist moved aside to ctx->trash/RUN/STAGE[@ID].ATTEMPT.N. */
+int nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt);
+/* After an attempt exited 0: each declared output exists ("stage "b" did not write its
+ * output 'out/b'"), a folder one as a folder. */
+int nf_run__outputs_check(run_ctx *ctx, const nf_node *node);
+/* When the attempt's outcome is known: what was moved aside dropped (succeeded) or put
+ * back (anything else); a failure is a warning and leaves the trash for the next run. */
+void nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded);
+/* At the end of the run: every attempt still aside put back, the run's trash removed. */
+void nf_run__outputs_settle_all(run_ctx *ctx);
+/* At the start of a run: trash that crashed runs left behind put back (reported through
+ * on_warning). */
+void nf_run__outputs_recover(run_ctx *ctx);
 
 /* src/gov/run-step.c. A gate node: its criteria evaluated and recorded; NF_PREP_SUCCEEDED,
  * or NF_PREP_REJECTED with the failed criteria in nf_error_last(). */

@@ -454,6 +454,10 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		ctx->log_paths[node->id] = nf_arena_strdup(ctx->arena,
 			strncmp(log_abs, ctx->root, rl) == 0 && log_abs[rl] == '/' ? log_abs + rl + 1 : log_abs);
 	}
+	/* Last, so that nothing fails between moving the outputs aside and the spawn but the
+	 * spawn itself (whose failure puts them back through on_state). */
+	if ((err = nf_run__outputs_aside(ctx, node, attempt)) < 0)
+		return err;
 	job->node = node->id;
 	job->attempt = attempt;
 	job->command = nf_buf_cstr(&ctx->job_cmd);
@@ -471,26 +475,8 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	const nf_stage *st = node->stage;
 	int err;
 
-	for (size_t i = 0; i < st->noutputs; i++) {
-		char *out, *abs;
-		struct stat sb;
-		size_t len;
-
-		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
-			return err;
-		abs = out[0] == '/' ? xstrdup(out) : xasprintf("%s/%s", ctx->root, out);
-		len = strlen(out);
-		/* stat "dir/" of a file fails with ENOTDIR: look at "dir" to say what it is. */
-		for (size_t al = strlen(abs); al > 1 && abs[al - 1] == '/'; al--)
-			abs[al - 1] = '\0';
-		if (stat(abs, &sb) < 0)
-			err = nf_error_set(NF_EINVALID, "declared output '%s' was not created", out);
-		else if (len && out[len - 1] == '/' && !S_ISDIR(sb.st_mode))
-			err = nf_error_set(NF_EINVALID, "declared output '%s' is not a folder", out);
-		free(abs);
-		if (err < 0)
-			return err;
-	}
+	if ((err = nf_run__outputs_check(ctx, node)) < 0)
+		return err;
 	if (st->metrics) {
 		char *path, *abs;
 		nf_metric_set m;
@@ -563,6 +549,10 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	const char *log = ctx->log_paths[node->id];
 	char why[48];
 
+	/* The attempt's outcome is known: its outputs moved aside are dropped or put back
+	 * before the state is recorded, so a committed success never has a trash to undo. */
+	if (st != NF_ST_RUNNING)
+		nf_run__outputs_settle(ctx, node, st == NF_ST_SUCCEEDED);
 	if (st == NF_ST_CACHED && !reason && ctx->reused[node->id]) {
 		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->reused[node->id]);
 		reason = why;
@@ -863,6 +853,17 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
 		goto done;
 	}
+	if (ctx.dag->has_pipeline) {
+		ctx.identity = ctx.dag->pipeline.name;
+	} else {
+		/* No name: the file's path from the root, the same wherever the run starts. */
+		char *abs = realpath(ctx.dag->path, NULL);
+		size_t rl = strlen(ctx.root);
+
+		ctx.identity = nf_arena_strdup(ctx.arena, abs && strncmp(abs, ctx.root, rl) == 0 && abs[rl] == '/'
+						 ? abs + rl + 1 : ctx.dag->path);
+		free(abs);
+	}
 	ctx.dag_dir = realpath(ctx.dag->dir, NULL);
 	if (!ctx.dag_dir)
 		ctx.dag_dir = xstrdup(ctx.dag->dir);
@@ -889,6 +890,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	ctx.comps = xcalloc(ctx.total + 1, sizeof(*ctx.comps));
 	ctx.out_digest = xcalloc(ctx.total + 1, sizeof(*ctx.out_digest));
 	ctx.reused = xcalloc(ctx.total + 1, sizeof(*ctx.reused));
+	ctx.aside = xcalloc(ctx.total + 1, sizeof(*ctx.aside));
 	if (req->dry_run) {
 		err = plan(&ctx, selected);
 		*status = NF_RUN_SUCCEEDED;
@@ -902,6 +904,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
 			req->on_warning(req->ctx, *r);
 	nf_run__reconcile_models(&ctx);   /* the files under models/ follow the registry */
+	ctx.trash = xasprintf("%s/trash", ctx.state_dir);
+	nf_run__outputs_recover(&ctx);   /* what crashed runs left aside, before this run moves anything */
 
 	info.pipeline = xstrdup(ctx.dag->has_pipeline ? ctx.dag->pipeline.name : req->dag_path);
 	info.file = xstrdup(req->dag_path);
@@ -996,6 +1000,7 @@ done:
 	nf_sched_free(ctx.sched);
 	if (ctx.runner)
 		ctx.runner->ops->free(ctx.runner);
+	nf_run__outputs_settle_all(&ctx);   /* after free: no attempt's process is left to write */
 	nf_store_close(ctx.store);
 	nf_run_info_release(&info);
 	for (size_t i = 0; ctx.metrics && i < ctx.total; i++)
@@ -1017,6 +1022,8 @@ done:
 	free(ctx.comps);
 	free(ctx.out_digest);
 	free(ctx.reused);
+	free(ctx.aside);
+	free(ctx.trash);
 	free(ctx.forced);
 	nf_gitrepo_free(ctx.repo);
 	nf_objstore_free(ctx.objs);

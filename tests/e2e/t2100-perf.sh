@@ -10,7 +10,8 @@ write_dag perf.dag <<-\EOF
 	}
 
 	stage "busy" {
-	  run = "i=0; while [ $i -lt 20000 ]; do i=$((i + 1)); done"
+	  run   = "i=0; while [ $i -lt 20000 ]; do i=$((i + 1)); done"
+	  cache = true   # no outputs: cached only because it says so
 	}
 
 	stage "fixed" {

@@ -271,7 +271,7 @@ test_expect_success 'show: the header, a table of nodes and the metrics' '
 	grep -x "status    succeeded" show.txt &&
 	grep -x "params    seed=7" show.txt &&
 	grep -E "^STAGE +STATE +ATTEMPTS +EXIT +WALL +CPU +MAXRSS +LOG +CACHE$" show.txt &&
-	grep -E "^flaky +succeeded +2 +0 +[0-9.]+m?s +[0-9.]+m?s +[0-9.]+[KMG] +\.ntflow/logs/1/flaky\.2\.log +no earlier run$" show.txt &&
+	grep -E "^flaky +succeeded +2 +0 +[0-9.]+m?s +[0-9.]+m?s +[0-9.]+[KMG] +\.ntflow/logs/1/flaky\.2\.log +not cached: no declared outputs$" show.txt &&
 	grep -E "^  tune\[lr=2\]  score  2$" show.txt
 '
 

@@ -42,7 +42,8 @@ test_expect_success 'setup: two runs, the second rejected by the gate and drifti
 	  matrix {
 	    n = [1, 2, 3, 4, 5, 6, 7, 8]
 	  }
-	  run = "echo shard ${matrix.n}"
+	  run   = "echo shard ${matrix.n}"
+	  cache = true   # no outputs: cached only because it says so
 	}
 
 	monitor "drift" {

@@ -1,0 +1,199 @@
+/* outputs-step.c: a node's declared outputs around each attempt. Before it, those that
+ * exist are moved aside to .ntflow/trash/RUN/STAGE[@ID].ATTEMPT.N (aside.c); after it,
+ * each must exist again, written by the attempt, or the attempt fails naming it. A
+ * successful attempt drops what was moved; any other end (failed, timed out, cancelled,
+ * not started) puts it back, so a failed retry never destroys the last good output and a
+ * stale one is never taken for new. A run that crashed left its trash behind: the next
+ * run puts it back first. */
+#include "config.h"
+#include "run-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aside.h"
+
+/* Whether the normalized path m lies in, or holds, one of node's declared outputs. */
+static bool
+overlaps_outputs(run_ctx *ctx, const nf_node *node, const char *m)
+{
+	bool hit = false;
+
+	for (size_t i = 0; i < node->stage->noutputs && !hit; i++) {
+		char *out = NULL, *o = NULL;
+
+		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[i]) == 0 && nf_aside_normalize(&o, out) == 0)
+			hit = nf_aside_holds(o, m) || nf_aside_holds(m, o);
+		free(o);
+	}
+	nf_error_clear();
+	return hit;
+}
+
+/* The metrics file counts as an output when it is in the workspace and in no declared
+ * output: a monitor's product is its metrics, and reading last week's file would raise
+ * last week's alerts. Not when another node declares it (or a folder holding it) as its
+ * output: then it is that node's product, read here. */
+static const char *
+metrics_as_output(run_ctx *ctx, const nf_node *node)
+{
+	char *path = NULL, *norm = NULL;
+	bool theirs = false;
+
+	if (!node->stage->metrics || nf_run__expand(&path, ctx, node, node->stage->metrics) < 0 ||
+	    nf_aside_normalize(&norm, path) < 0) {
+		nf_error_clear();
+		return NULL;   /* outside the workspace: not ours to move */
+	}
+	if (overlaps_outputs(ctx, node, norm)) {
+		free(norm);
+		return NULL;   /* moved with the output holding it */
+	}
+	for (size_t i = 0; i < ctx->graph->nnodes && !theirs; i++)
+		if (i != node->id)
+			theirs = overlaps_outputs(ctx, &ctx->graph->nodes[i], norm);
+	free(norm);
+	return theirs ? NULL : path;
+}
+
+int
+nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
+{
+	const nf_stage *st = node->stage;
+	const char **paths = xcalloc(st->noutputs + 2, sizeof(*paths));
+	nf_aside_moves moves;
+	size_t n = 0;
+	char *stem = NULL;
+	int err = 0;
+
+	for (size_t i = 0; i < st->noutputs; i++) {
+		char *out = NULL;
+
+		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
+			goto done;
+		paths[n++] = out;
+	}
+	if ((paths[n] = metrics_as_output(ctx, node)) != NULL)
+		n++;
+	if (n == 0)
+		goto done;
+	stem = xasprintf("%s/%lld/%s%s%s.%d", ctx->trash, (long long)ctx->run_id, st->name,
+			 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
+	if ((err = nf_aside_begin(&moves, stem, ctx->root, paths, n, ctx->state_dir)) < 0 || moves.moved == 0)
+		goto done;   /* nothing there before: nothing to put back */
+	free(ctx->aside[node->id].stem);
+	ctx->aside[node->id].stem = stem;
+	ctx->aside[node->id].moves = moves;
+	stem = NULL;
+done:
+	free(stem);
+	free(paths);
+	return err;
+}
+
+int
+nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
+{
+	const nf_stage *st = node->stage;
+	const char *kind = nf_stage_kind_name(st->kind);
+	int err = 0;
+
+	for (size_t i = 0; i < st->noutputs && err == 0; i++) {
+		char *out, *abs;
+		struct stat sb;
+		size_t len;
+
+		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
+			return err;
+		abs = nf_run__abs(ctx, out);
+		len = strlen(out);
+		/* stat "dir/" of a file fails with ENOTDIR: look at "dir" to say what it is. */
+		for (size_t al = strlen(abs); al > 1 && abs[al - 1] == '/'; al--)
+			abs[al - 1] = '\0';
+		if (stat(abs, &sb) < 0)
+			err = nf_error_set(NF_EINVALID, "%s \"%s\" did not write its output '%s'", kind, node->name, out);
+		else if (len && out[len - 1] == '/' && !S_ISDIR(sb.st_mode))
+			err = nf_error_set(NF_EINVALID, "%s \"%s\": declared output '%s' is not a folder", kind, node->name, out);
+		free(abs);
+	}
+	return err;
+}
+
+static void
+warn(run_ctx *ctx, const char *fmt, const char *a, const char *b)
+{
+	char *msg;
+
+	if (!ctx->req->on_warning)
+		return;
+	msg = xasprintf(fmt, a, b);
+	ctx->req->on_warning(ctx->req->ctx, msg);
+	free(msg);
+}
+
+void
+nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
+{
+	char *stem = ctx->aside[node->id].stem;
+
+	if (!stem)
+		return;
+	ctx->aside[node->id].stem = NULL;
+	if (succeeded ? nf_aside_drop(stem, &ctx->aside[node->id].moves) < 0 : nf_aside_restore(stem) < 0) {
+		/* What could not be put back stays in the trash; the next run tries again. */
+		if (succeeded)
+			warn(ctx, "%s: %s", node->name, nf_error_last());
+		else
+			warn(ctx, "%s: its earlier outputs could not all be put back: %s", node->name, nf_error_last());
+	}
+	free(stem);
+}
+
+void
+nf_run__outputs_settle_all(run_ctx *ctx)
+{
+	for (size_t i = 0; ctx->aside && i < ctx->total; i++)
+		if (ctx->aside[i].stem)
+			nf_run__outputs_settle(ctx, &ctx->graph->nodes[i], false);
+	if (ctx->trash && ctx->run_id > 0) {
+		char *rdir = xasprintf("%s/%lld", ctx->trash, (long long)ctx->run_id);
+
+		(void)rmdir(rdir);
+		free(rdir);
+		(void)rmdir(ctx->trash);
+	}
+}
+
+static bool
+run_live(void *vctx, int64_t run)
+{
+	run_ctx *ctx = vctx;
+	nf_run_info info;
+	bool live;
+
+	memset(&info, 0, sizeof(info));
+	live = nf_store_run_get(ctx->store, run, &info) == 0 && info.status == NF_RUN_RUNNING;
+	nf_run_info_release(&info);
+	nf_error_clear();
+	return live;
+}
+
+static void
+report(void *vctx, const char *line)
+{
+	run_ctx *ctx = vctx;
+
+	if (ctx->req->on_warning)
+		ctx->req->on_warning(ctx->req->ctx, line);
+}
+
+void
+nf_run__outputs_recover(run_ctx *ctx)
+{
+	/* A failure to put something back is reported and left for the next run. */
+	(void)nf_aside_recover(ctx->trash, run_live, report, ctx);
+	nf_error_clear();
+}

@@ -1,0 +1,125 @@
+/* check_cachekey.c: unit tests of cache keys (src/cache/key.c): the key is a function of
+ * its components only, in any order they are added; a stage's identity (pipeline, stage,
+ * matrix instance) is one of them, so stages doing the same thing have keys of their own;
+ * and a miss is explained in words, the scheme change included. */
+#include "config.h"
+#include "ntflow/cachekey.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The key of a stage running "./notify.sh" with one input and one upstream. */
+static void
+key_of(char key[65], char **comps, const char *pipeline, const char *stage, const char *instance,
+       bool reversed)
+{
+	nf_keyb *k = nf_keyb_new();
+
+	if (reversed) {
+		nf_keyb_upstream(k, "ingest", "out:abc");
+		nf_keyb_input(k, "notify.sh", "blob:1234");
+		nf_keyb_command(k, "./notify.sh");
+		nf_keyb_identity(k, pipeline, stage, instance);
+	} else {
+		nf_keyb_identity(k, pipeline, stage, instance);
+		nf_keyb_command(k, "./notify.sh");
+		nf_keyb_input(k, "notify.sh", "blob:1234");
+		nf_keyb_upstream(k, "ingest", "out:abc");
+	}
+	nf_keyb_finish(k, key, comps);
+	nf_keyb_free(k);
+}
+
+START_TEST(test_same_components_same_key)
+{
+	char a[65], b[65], *ca, *cb;
+
+	key_of(a, &ca, "retrain", "notify", NULL, false);
+	key_of(b, &cb, "retrain", "notify", NULL, true);
+	ck_assert_str_eq(a, b);
+	ck_assert_str_eq(ca, cb);
+	ck_assert_uint_eq(strlen(a), 64);
+	free(ca);
+	free(cb);
+}
+END_TEST
+
+START_TEST(test_identity_in_the_key)
+{
+	char base[65], other[65], *cbase, *c;
+
+	key_of(base, &cbase, "retrain", "notify", NULL, false);
+	ck_assert(strstr(cbase, "\"identity\":{\"instance\":\"\",\"pipeline\":\"retrain\",\"stage\":\"notify\"}") != NULL);
+	ck_assert(strstr(cbase, "\"scheme\":\"" NF_CACHE_KEY_SCHEME "\"") != NULL);
+	ck_assert_str_eq(NF_CACHE_KEY_SCHEME, "ntflow-cache-key-v2");
+
+	/* Another stage with the same command, inputs and upstream. */
+	key_of(other, &c, "retrain", "notify2", NULL, false);
+	ck_assert_str_ne(base, other);
+	free(c);
+	/* The same stage in another pipeline. */
+	key_of(other, &c, "nightly", "notify", NULL, false);
+	ck_assert_str_ne(base, other);
+	free(c);
+	/* Two matrix instances whose commands do not use the matrix. */
+	key_of(base, &c, "retrain", "notify", "lr-1", false);
+	free(c);
+	key_of(other, &c, "retrain", "notify", "lr-2", false);
+	ck_assert_str_ne(base, other);
+	free(c);
+	free(cbase);
+}
+END_TEST
+
+START_TEST(test_explain)
+{
+	char k1[65], k2[65], *c1, *c2, *why;
+
+	key_of(k1, &c1, "retrain", "notify", NULL, false);
+	key_of(k2, &c2, "nightly", "notify", NULL, false);
+	why = nf_key_explain(c1, c2);
+	ck_assert_str_eq(why, "the pipeline changed (retrain → nightly)");
+	free(why);
+
+	why = nf_key_explain(c1, c1);
+	ck_assert_str_eq(why, "the last result with these inputs is no longer in the cache");
+	free(why);
+
+	/* An entry made under the scheme before: its components have no identity. */
+	why = nf_key_explain("{\"scheme\":\"ntflow-cache-key-v1\",\"command\":\"./notify.sh\"}", c1);
+	ck_assert_str_eq(why, "the cache key scheme changed");
+	free(why);
+
+	why = nf_key_explain(NULL, c1);
+	ck_assert_str_eq(why, "no earlier run");
+	free(why);
+	free(c1);
+	free(c2);
+}
+END_TEST
+
+static Suite *
+cachekey_suite(void)
+{
+	Suite *s = suite_create("cachekey");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_same_components_same_key);
+	tcase_add_test(tc, test_identity_in_the_key);
+	tcase_add_test(tc, test_explain);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cachekey_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
