@@ -35,19 +35,6 @@ nf_gov__sql_error(sqlite3 *db, int rc, const char *what)
 	}
 }
 
-bool
-nf_gov__fault(const char *point)
-{
-#ifdef NF_TEST_HOOKS
-	const char *f = getenv("NTFLOW_FAULT");
-
-	return f && strcmp(f, point) == 0;
-#else
-	(void)point;
-	return false;
-#endif
-}
-
 static int
 cmp_names(const void *a, const void *b)
 {

@@ -319,7 +319,7 @@ archive_production(sqlite3 *db, const char *model, const char *action, const cha
 static void
 fault_after_archive(void)
 {
-	if (nf_gov__fault("registry-after-archive"))
+	if (nf_test_hook("registry-after-archive"))
 		_exit(99);
 }
 
