@@ -5,7 +5,8 @@
 # by default). Inputs that found new paths go to tests/fuzz/bin/work/TARGET/, never into the
 # committed corpus; a crashing input is saved as tests/fuzz/bin/crashes/TARGET-crash-*.
 # Prints a line per target with its executions, executions per second and corpus size, and
-# the crash file, if any; each run's whole log is tests/fuzz/bin/TARGET.log.
+# the crash file, if any; each run's whole log is tests/fuzz/bin/TARGET.out (not .log:
+# tests/summary.sh reads every tests/**/*.log as a test's).
 # The last line counts the targets: "N passed, N failed". Exits 1 when a target crashed (or
 # could not run), 0 otherwise.
 # A crash found: reproduce it with `tests/fuzz/bin/fuzz_TARGET FILE`, fix the code, then copy
@@ -36,7 +37,7 @@ fuzz_stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
 passed=0 failed=0
 for t in "$@"; do
 	prog=$bin/fuzz_$t
-	log=$bin/$t.log
+	log=$bin/$t.out
 	if ! test -x "$prog" || ! test -d "tests/fuzz/corpus/$t"; then
 		echo "fuzz_$t: no $prog or no tests/fuzz/corpus/$t (run 'make fuzz' first)"
 		failed=$((failed + 1))
