@@ -4,6 +4,9 @@
 #
 # NTFLOW_CONFIGURE_FLAGS is passed to ./configure (e.g. --enable-werror); configure reruns
 # when those flags change. Prints little; errors and compiler warnings always show.
+#
+# --clang also installs clang and its sanitizer and libFuzzer runtimes, which only `make fuzz`
+# and CI's clang passes use (the README's commands do not need them).
 set -eu
 
 # Build tools, the libraries configure checks, and what the test suite drives
@@ -13,6 +16,9 @@ set -eu
 PACKAGES="build-essential autoconf automake pkg-config libncurses-dev libgit2-dev
 libsqlite3-dev libcjson-dev libssl-dev check git sqlite3 tmux ninja-build graphviz
 python3-sklearn python3-scipy jq"
+
+# --clang: what `make fuzz` and a clang build with --enable-sanitizers need besides.
+CLANG_PACKAGES="clang libclang-rt-dev"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -29,6 +35,12 @@ quietly() {
 		die "'$*' failed (exit $rc)"
 	fi
 }
+
+case ${1-} in
+--clang) PACKAGES="$PACKAGES $CLANG_PACKAGES" ;;
+'') ;;
+*) die "unknown argument '$1' (usage: scripts/setup.sh [--clang])" ;;
+esac
 
 cd "$(dirname "$0")/.."
 test -f configure.ac || die "run me from an ntflow source tree (no configure.ac in $(pwd))"

@@ -35,6 +35,10 @@ int nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags);
 /* nf_dag_load, keeping the graph it builds to find cycles (the caller frees both), so
  * that a command needing the graph does not build it twice. */
 int nf_graph_load(nf_dag **dag, nf_graph **graph, const char *path, nf_diag_list *diags);
+/* nf_graph_load on len bytes at src (need not be NUL-terminated) instead of a file's content;
+ * path names the source in diagnostics and is where relative paths are resolved from. */
+int nf_graph_load_buffer(nf_dag **dag, nf_graph **graph, const char *path, const char *src, size_t len,
+			 nf_diag_list *diags);
 /* A node by its name ("tune[lr=0.05,l2=0]") or by "stage" when it has one node; else NULL. */
 const nf_node *nf_graph_find(const nf_graph *g, const char *name);
 /* Writes the graph as an indented tree (text), Graphviz (dot) or JSON. */

@@ -103,6 +103,14 @@ int nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *ru
  * Stages run there and relative paths in the file are relative to it. Caller frees. */
 char *nf_project_root(const char *dag_path);
 
+/* The text each parameter of p stands for: its declared default, replaced by the last of
+ * the -p overrides ("NAME=VALUE") naming it. *out maps each name (borrowed from p) to its
+ * text (borrowed from p or copied into a); the caller frees it with nf_strmap_free.
+ * NF_EINVALID with a message quoting the argument for one without '=' or a name, an
+ * unknown name (with a suggestion), a value not of the declared type, or a list. */
+int nf_params_resolve(nf_strmap **out, nf_arena *a, const nf_pipeline *p, const char *const *overrides,
+		      size_t noverrides);
+
 /* Values ${...} can name while a stage starts. */
 typedef struct nf_interp {
 	const nf_dag *dag;

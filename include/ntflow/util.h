@@ -150,6 +150,14 @@ void nf_table_format(nf_buf *out, const nf_table *t);
  * point whatever the locale. */
 double nf_number_value(const char *s, size_t n);
 
+/* Test-only hooks (src/util/hook.c), inert unless built with NF_TEST_HOOKS: ./ntflow has
+ * none by default; tests/ntflow-test, which the test suite drives, has them.
+ * nf_test_hook: true when NTFLOW_FAULT names point, a crash point of the caller's (which
+ * then dies as a crash would, e.g. _exit(99)). nf_test_hook_value: the value of the test-only
+ * variable name (NTFLOW_TEST_...), NULL when unset or empty. */
+bool nf_test_hook(const char *point);
+const char *nf_test_hook_value(const char *name);
+
 /* Milliseconds on the monotonic and the real-time clocks. */
 int64_t nf_now_monotonic_ms(void);
 int64_t nf_now_realtime_ms(void);

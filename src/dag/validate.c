@@ -459,11 +459,9 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 int
 nf_graph_load(nf_dag **out, nf_graph **graph, const char *path, nf_diag_list *diags)
 {
-	nf_dag *dag = NULL;
-	nf_graph *g = NULL;
 	struct stat st;
 	char *src = NULL;
-	size_t len, nerrors = diags->nerrors;
+	size_t len;
 	int err;
 
 	*out = NULL;
@@ -478,8 +476,23 @@ nf_graph_load(nf_dag **out, nf_graph **graph, const char *path, nf_diag_list *di
 			      (long long)st.st_size, NF_DAG_MAX_FILE_SIZE >> 20);
 		return NF_EINVALID;
 	}
-	nf_dag_parse(&dag, path, src, len, diags);
+	err = nf_graph_load_buffer(out, graph, path, src, len, diags);
 	free(src);
+	return err;
+}
+
+int
+nf_graph_load_buffer(nf_dag **out, nf_graph **graph, const char *path, const char *src, size_t len,
+		     nf_diag_list *diags)
+{
+	nf_dag *dag = NULL;
+	nf_graph *g = NULL;
+	size_t nerrors = diags->nerrors;
+
+	*out = NULL;
+	if (graph)
+		*graph = NULL;
+	nf_dag_parse(&dag, path, src, len, diags);
 	if (dag && !diags->full) {
 		nf_dag_validate(dag, diags);
 		/* cycles: the graph reports them; other graph errors (huge matrices) too */

@@ -35,23 +35,10 @@ nf_gov__sql_error(sqlite3 *db, int rc, const char *what)
 	}
 }
 
-bool
-nf_gov__fault(const char *point)
-{
-#ifdef NF_TEST_HOOKS
-	const char *f = getenv("NTFLOW_FAULT");
-
-	return f && strcmp(f, point) == 0;
-#else
-	(void)point;
-	return false;
-#endif
-}
-
 void
 nf_gov__crash(const char *point)
 {
-	if (nf_gov__fault(point))
+	if (nf_test_hook(point))
 		raise(SIGKILL);
 }
 

@@ -36,9 +36,6 @@ int nf_artifact_remove(const char *path);
  * then swapped in with renames, so a reader sees the old or the new content. */
 int nf_artifact_place(const char *dir, const char *src, const char *base);
 
-/* The test-only fault hook: true when NTFLOW_FAULT names this point (always false in a
- * build without NF_TEST_HOOKS). */
-bool nf_gov__fault(const char *point);
 /* The test-only crash: the process kills itself with SIGKILL when NTFLOW_FAULT names point
  * (a no-op in a build without NF_TEST_HOOKS). The points of a promotion, in order:
  * registry-after-archive (inside the transaction), registry-after-commit (the database

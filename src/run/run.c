@@ -210,76 +210,6 @@ done:
 	return err;
 }
 
-/* Fills ctx->params with each declared param's text, then applies the -p overrides,
- * type-checked against the declared default. */
-static int
-resolve_params(run_ctx *ctx)
-{
-	const nf_pipeline *p = &ctx->dag->pipeline;
-	const char **names = xcalloc(p->nparams + 1, sizeof(*names));
-	int err = 0;
-
-	ctx->params = nf_strmap_new(p->nparams);
-	for (size_t i = 0; i < p->nparams; i++) {
-		names[i] = p->params[i].key;
-		nf_strmap_put(ctx->params, p->params[i].key, (void *)nf_value_text(&p->params[i].value));
-	}
-	for (size_t i = 0; i < ctx->req->nparams; i++) {
-		const char *arg = ctx->req->params[i];
-		const char *eq = strchr(arg, '=');
-		const nf_kv *decl = NULL;
-		char *name;
-
-		if (!eq || eq == arg) {
-			err = nf_error_set(NF_EINVALID, "-p '%s': expected NAME=VALUE", arg);
-			goto done;
-		}
-		name = nf_arena_strndup(ctx->arena, arg, (size_t)(eq - arg));
-		for (size_t j = 0; j < p->nparams; j++)
-			if (strcmp(p->params[j].key, name) == 0)
-				decl = &p->params[j];
-		if (!decl) {
-			const char *hint = nf_suggest(name, names, p->nparams);
-
-			if (hint)
-				err = nf_error_set(NF_EINVALID, "-p %s: the pipeline has no parameter '%s'; did you mean '%s'?", arg, name, hint);
-			else
-				err = nf_error_set(NF_EINVALID, "-p %s: the pipeline has no parameter '%s'", arg, name);
-			goto done;
-		}
-		switch (decl->value.kind) {
-		case NF_V_NUMBER: {
-			char *end;
-			double v;
-
-			errno = 0;
-			v = strtod(eq + 1, &end);
-			if (!eq[1] || *end || errno || !isfinite(v)) {
-				err = nf_error_set(NF_EINVALID, "-p %s: parameter '%s' is a number (default %s), not '%s'",
-						   arg, name, decl->value.num_text, eq + 1);
-				goto done;
-			}
-			break;
-		}
-		case NF_V_BOOL:
-			if (strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0) {
-				err = nf_error_set(NF_EINVALID, "-p %s: parameter '%s' is a boolean: true or false", arg, name);
-				goto done;
-			}
-			break;
-		case NF_V_LIST:
-			err = nf_error_set(NF_EINVALID, "-p %s: parameter '%s' is a list and cannot be set with -p", arg, name);
-			goto done;
-		case NF_V_STRING:
-			break;
-		}
-		nf_strmap_put(ctx->params, decl->key, nf_arena_strdup(ctx->arena, eq + 1));
-	}
-done:
-	free(names);
-	return err;
-}
-
 static char *
 params_json(run_ctx *ctx)
 {
@@ -525,21 +455,6 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	return nf_run__cache_store(ctx, node);
 }
 
-/* The test-only fault hook: true when NTFLOW_FAULT names this point (never in a build
- * without NF_TEST_HOOKS). */
-static bool
-fault(const char *point)
-{
-#ifdef NF_TEST_HOOKS
-	const char *f = getenv("NTFLOW_FAULT");
-
-	return f && strcmp(f, point) == 0;
-#else
-	(void)point;
-	return false;
-#endif
-}
-
 static void
 hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
 	      const char *reason, pid_t pgid)
@@ -563,7 +478,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		ctx->spawned = true;
 		/* A crash between the start of a process and the commit of its group: the test
 		 * freezes the run here and kills it from outside once the stage is under way. */
-		if (fault("run-stop-after-spawn"))
+		if (nf_test_hook("run-stop-after-spawn"))
 			raise(SIGSTOP);
 	}
 	if (nf_state_is_final(st))
@@ -879,7 +794,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if ((err = nf_iso_week(ctx.week, ctx.date)) < 0)
 		goto done;
 	ctx.total = ctx.graph->nnodes;
-	if ((err = resolve_params(&ctx)) < 0 || (err = select_nodes(&selected, &ctx)) < 0)
+	if ((err = nf_params_resolve(&ctx.params, ctx.arena, &ctx.dag->pipeline, req->params, req->nparams)) < 0 ||
+	    (err = select_nodes(&selected, &ctx)) < 0)
 		goto done;
 
 	ctx.metrics = xcalloc(ctx.total + 1, sizeof(*ctx.metrics));

@@ -495,12 +495,10 @@ schema_too_new(nf_store *st, int version)
 static int
 target_version(void)
 {
-#ifdef NF_TEST_HOOKS
-	const char *env = getenv("NTFLOW_TEST_SCHEMA_VERSION");
+	const char *env = nf_test_hook_value("NTFLOW_TEST_SCHEMA_VERSION");
 
-	if (env && *env && atoi(env) >= 0 && atoi(env) < NF_STORE_SCHEMA_VERSION)
+	if (env && atoi(env) >= 0 && atoi(env) < NF_STORE_SCHEMA_VERSION)
 		return atoi(env);
-#endif
 	return NF_STORE_SCHEMA_VERSION;
 }
 

@@ -67,8 +67,15 @@ export TZ LC_ALL LANG NO_COLOR TERM GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL \
 ASAN_OPTIONS="abort_on_error=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 UBSAN_OPTIONS="abort_on_error=1:halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export ASAN_OPTIONS UBSAN_OPTIONS
-PATH="$NTFLOW_BUILD_DIR:$NTFLOW_BUILD_DIR/examples/ml:$PATH"
+# tests/ntflow-test is ntflow with the test-only hooks (NTFLOW_FAULT, NTFLOW_TEST_*), which
+# ./ntflow lacks: a script that injects faults calls test_need_hooks, then runs ntflow-test.
+PATH="$NTFLOW_BUILD_DIR:$NTFLOW_BUILD_DIR/tests:$NTFLOW_BUILD_DIR/examples/ml:$PATH"
 export PATH
+test_need_hooks() {
+	test -x "$NTFLOW_BUILD_DIR/tests/ntflow-test" && return 0
+	echo "error: no tests/ntflow-test in $NTFLOW_BUILD_DIR (make check builds it; by hand: make tests/ntflow-test)" >&2
+	exit 99
+}
 
 # ---- the trash directory: a fresh git repository, also $HOME ----
 # Outside the source and build trees, so that nothing the clone holds (its own .ntflow/,

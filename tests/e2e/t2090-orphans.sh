@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
-grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq FAULTS
+test_need_hooks
 command -v setsid >/dev/null 2>&1 && test_set_prereq SETSID
 
 # alive PID: the process exists and is not a zombie.
@@ -48,8 +48,8 @@ test_expect_success 'setup' '
 	git add . && git commit -q -m one
 '
 
-test_expect_success FAULTS 'a crash between spawn and commit leaves no process alive after the next run starts' '
-	NTFLOW_FAULT=run-stop-after-spawn ntflow run hang.dag --no-tui >run1.out 2>&1 &
+test_expect_success 'a crash between spawn and commit leaves no process alive after the next run starts' '
+	NTFLOW_FAULT=run-stop-after-spawn ntflow-test run hang.dag --no-tui >run1.out 2>&1 &
 	pid=$! &&
 	test_when_finished "kill -9 $pid 2>/dev/null; test -s orphan.pid && kill -9 \$(cat orphan.pid) 2>/dev/null; true" &&
 	wait_for_file orphan.pid &&

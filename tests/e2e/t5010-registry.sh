@@ -6,10 +6,10 @@
 # rolled-back), `registry verify` catching an
 # edited registry copy (marked corrupt, never promoted) and an edited models/current copy,
 # JSON output, usage errors, and a kill between archiving the old production version and
-# recording the new one (SIGKILL) that leaves exactly one production version (test builds only).
+# recording the new one (SIGKILL) that leaves exactly one production version (tests/ntflow-test).
 . "$(dirname "$0")/lib.sh"
 
-grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq FAULTS
+test_need_hooks
 
 # status_of MODEL VERSION: the status in `ntflow registry list --json`, or none.
 status_of() {
@@ -216,8 +216,8 @@ test_expect_success 'usage errors exit 2' '
 	test_cmp expect err
 '
 
-test_expect_success FAULTS 'a run killed between archiving and registering leaves one production version' '
-	test_expect_code 137 env NTFLOW_FAULT=registry-after-archive ntflow run p.dag -p acc=0.95 >out 2>err &&
+test_expect_success 'a run killed between archiving and registering leaves one production version' '
+	test_expect_code 137 env NTFLOW_FAULT=registry-after-archive ntflow-test run p.dag -p acc=0.95 >out 2>err &&
 	cat out err &&
 	test "$(productions clf 2>/dev/null)" = 1 &&
 	test "$(status_of clf 3 2>/dev/null)" = none &&
@@ -233,8 +233,8 @@ test_expect_success FAULTS 'a run killed between archiving and registering leave
 	test "$(status_of clf 1)" = archived
 '
 
-test_expect_success FAULTS 'a promotion killed at the same point changes nothing' '
-	test_expect_code 137 env NTFLOW_FAULT=registry-after-archive ntflow registry promote clf 1 &&
+test_expect_success 'a promotion killed at the same point changes nothing' '
+	test_expect_code 137 env NTFLOW_FAULT=registry-after-archive ntflow-test registry promote clf 1 &&
 	test "$(productions clf)" = 3 &&
 	test "$(status_of clf 1)" = archived &&
 	ntflow registry promote clf 1 >out &&

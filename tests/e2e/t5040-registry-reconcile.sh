@@ -8,7 +8,7 @@
 # builds only) ends with `ntflow registry verify` clean after the next command.
 . "$(dirname "$0")/lib.sh"
 
-grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq FAULTS
+test_need_hooks
 
 # status_of MODEL VERSION: the status in `ntflow registry list --json`, or none.
 status_of() {
@@ -144,13 +144,13 @@ after_kill() {
 	! ls -a models/current models/candidates/clf | grep -e "\.tmp-" -e "\.old-"
 }
 
-test_expect_success FAULTS 'a run killed at each step of its promotion: the next run repairs the files' '
+test_expect_success 'a run killed at each step of its promotion: the next run repairs the files' '
 	i=0 &&
 	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap
 	do
 		i=$((i + 1)) &&
 		acc=0.90$i &&
-		test_expect_code 137 env NTFLOW_FAULT=$point ntflow run p.dag -p acc=$acc >out 2>err &&
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow-test run p.dag -p acc=$acc >out 2>err &&
 		case $point in
 		registry-after-archive|place-after-swap) want=0 ;;   # the files still match
 		*) want=1 ;;
@@ -163,7 +163,7 @@ test_expect_success FAULTS 'a run killed at each step of its promotion: the next
 	done
 '
 
-test_expect_success FAULTS 'registry promote killed at each step: verify --repair is clean after' '
+test_expect_success 'registry promote killed at each step: verify --repair is clean after' '
 	i=0 &&
 	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap registry-after-place
 	do
@@ -171,7 +171,7 @@ test_expect_success FAULTS 'registry promote killed at each step: verify --repai
 		test_expect_code 3 ntflow run p.dag -p acc=0.7$i >out 2>err &&
 		v=$(sed -n "s/.*clf v\([0-9]*\) → candidate.*/\1/p" out) &&
 		test -n "$v" &&
-		test_expect_code 137 env NTFLOW_FAULT=$point ntflow registry promote clf $v --force --reason "kill test" &&
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow-test registry promote clf $v --force --reason "kill test" &&
 		case $point in
 		registry-after-archive) want=0 ;;   # the transaction never committed
 		*) want=1 ;;                        # models/current or candidates/ disagree
@@ -183,10 +183,10 @@ test_expect_success FAULTS 'registry promote killed at each step: verify --repai
 	done
 '
 
-test_expect_success FAULTS 'registry rollback killed at each step: the next run repairs the files' '
+test_expect_success 'registry rollback killed at each step: the next run repairs the files' '
 	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap
 	do
-		test_expect_code 137 env NTFLOW_FAULT=$point ntflow registry rollback clf --reason "kill test" &&
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow-test registry rollback clf --reason "kill test" &&
 		case $point in
 		registry-after-archive|place-after-swap) want=0 ;;
 		*) want=1 ;;

@@ -4,7 +4,7 @@
 # plain, failing and governed pipelines; the usage errors of ntflow dash.
 . "$(dirname "$0")/lib.sh"
 
-grep -q "define NF_TEST_HOOKS 1" "$NTFLOW_BUILD_DIR/config.h" 2>/dev/null && test_set_prereq HOOKS
+test_need_hooks
 
 # screen_has FILE TEXT: TEXT was drawn in one piece (escape sequences around it).
 screen_has() {
@@ -126,10 +126,10 @@ test_expect_success 'SIGTERM and SIGINT: dash gives the terminal back and exits 
 	done
 '
 
-test_expect_success HOOKS 'a crash while the screen is held still gives the terminal back' '
-	test_expect_code 134 env NTFLOW_TEST_TUI_CRASH=2 ntflow dash --max-frames 5 --screen crash.screen &&
+test_expect_success 'a crash while the screen is held still gives the terminal back' '
+	test_expect_code 134 env NTFLOW_TEST_TUI_CRASH=2 ntflow-test dash --max-frames 5 --screen crash.screen &&
 	restored crash.screen &&
-	test_expect_code 134 env NTFLOW_TEST_TUI_CRASH=2 ntflow run examples/hello.dag --no-cache --screen crash2.screen &&
+	test_expect_code 134 env NTFLOW_TEST_TUI_CRASH=2 ntflow-test run examples/hello.dag --no-cache --screen crash2.screen &&
 	restored crash2.screen
 '
 
