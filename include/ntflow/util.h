@@ -88,8 +88,6 @@ void nf_buf_puts(nf_buf *b, const char *s);
 void nf_buf_putc(nf_buf *b, char c);
 void nf_buf_printf(nf_buf *b, const char *fmt, ...) NF_PRINTF(2, 3);
 void nf_buf_vprintf(nf_buf *b, const char *fmt, va_list ap);
-/* Appends s quoted for /bin/sh so it reaches the command as one word of data. */
-void nf_buf_add_shell_quoted(nf_buf *b, const char *s);
 /* Appends s as a JSON string literal (with quotes). */
 void nf_buf_add_json_string(nf_buf *b, const char *s);
 const char *nf_buf_cstr(const nf_buf *b);

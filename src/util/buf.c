@@ -62,28 +62,6 @@ nf_buf_printf(nf_buf *b, const char *fmt, ...)
 }
 
 void
-nf_buf_add_shell_quoted(nf_buf *b, const char *s)
-{
-	/* Words made only of these characters need no quotes; anything else is single-quoted,
-	 * with each ' written as '\'' so the value can never end the quoting early. */
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789_-+./,:=@%";
-
-	if (*s && strspn(s, plain) == strlen(s)) {
-		nf_buf_puts(b, s);
-		return;
-	}
-	nf_buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			nf_buf_puts(b, "'\\''");
-		else
-			nf_buf_putc(b, *s);
-	}
-	nf_buf_putc(b, '\'');
-}
-
-void
 nf_buf_add_json_string(nf_buf *b, const char *s)
 {
 	nf_buf_putc(b, '"');
