@@ -475,6 +475,25 @@ START_TEST(test_empty_file)
 }
 END_TEST
 
+/* The file's first list is empty: its items pointer was NULL + 0 while the item stack had
+ * never grown (undefined behaviour that only clang's UBSan reports; this test fails in a
+ * clang --enable-sanitizers build without the fix, and passes everywhere with it). */
+START_TEST(test_empty_first_list)
+{
+	nf_dag *dag = parse_ok("pipeline \"p\" {\n  path = []\n}\n\nstage \"a\" {\n  run     = \"true\"\n"
+			       "  needs   = []\n  inputs  = []\n  outputs = []\n}\n");
+
+	ck_assert_uint_eq(dag->pipeline.npath, 0);
+	ck_assert_uint_eq(dag->nstages, 1);
+	ck_assert_uint_eq(dag->stages[0].nneeds, 0);
+	ck_assert_uint_eq(dag->stages[0].ninputs, 0);
+	nf_dag_free(dag);
+	dag = parse_ok("stage \"a\" {\n  run   = \"true\"\n  needs = []\n}\n");
+	ck_assert_uint_eq(dag->stages[0].nneeds, 0);
+	nf_dag_free(dag);
+}
+END_TEST
+
 /* One message table: a small file and the exact diagnostics of nf_dag_parse. */
 static const struct {
 	const char *name;
@@ -1149,6 +1168,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_syntax_forms);
 	tcase_add_test(tc, test_empty_file);
 	tcase_add_test(tc, test_duration_values);
+	tcase_add_test(tc, test_empty_first_list);
 	tcase_add_loop_test(tc, test_messages, 0, NF_ARRAY_SIZE(messages));
 	tcase_add_test(tc, test_partial_model);
 	tcase_add_test(tc, test_one_pass);
