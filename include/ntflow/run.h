@@ -114,6 +114,7 @@ typedef struct nf_metric_set {
 	char **names;
 	double *values;
 	size_t n, cap;
+	nf_strmap *index;              /* name -> position + 1, so adding and looking up are O(1) */
 	char **warnings;               /* ignored strings/arrays, one line each */
 	size_t nwarnings, wcap;
 } nf_metric_set;
