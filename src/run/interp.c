@@ -156,3 +156,24 @@ done:
 	free(pos);
 	return err;
 }
+
+const char *
+nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len)
+{
+	const char *best = NULL;
+
+	*len = 0;
+	for (size_t i = 0; i < t->nsegs; i++) {
+		char num[32];
+		const char *v;
+
+		if (!t->segs[i].is_ref || !(v = resolve(ip, t->segs[i].text, num, sizeof(num))))
+			continue;
+		if (!best || strlen(v) > *len) {
+			best = t->segs[i].text;
+			*len = strlen(v);
+		}
+	}
+	nf_error_clear();
+	return best;
+}
