@@ -136,10 +136,10 @@ version_json(const nf_model_version *v)
 static void
 print_json(cJSON *o)
 {
-	char *text = cJSON_Print(o);
+	char *text = nf_json_print(o, true);
 
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(o);
 }
 

@@ -64,6 +64,8 @@ nf_buf_printf(nf_buf *b, const char *fmt, ...)
 void
 nf_buf_add_json_string(nf_buf *b, const char *s)
 {
+	const char *end = s + strlen(s);
+
 	nf_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
@@ -73,10 +75,16 @@ nf_buf_add_json_string(nf_buf *b, const char *s)
 		case '\r': nf_buf_puts(b, "\\r"); break;
 		case '\t': nf_buf_puts(b, "\\t"); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20) {
 				nf_buf_printf(b, "\\u%04x", *p);
-			else
+			} else if (*p >= 0x80) {
+				size_t n = nf_utf8_seq_len((const char *)p, end);
+
+				nf_buf_add_utf8_json(b, (const char *)p, n ? n : 1);
+				p += n ? n - 1 : 0;
+			} else {
 				nf_buf_putc(b, (char)*p);
+			}
 		}
 	}
 	nf_buf_putc(b, '"');
