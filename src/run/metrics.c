@@ -23,8 +23,10 @@ nf_metrics_add(nf_metric_set *m, const char *name, double v)
 		m->values[at - 1] = v;
 		return;
 	}
-	m->names = xgrow(m->names, sizeof(*m->names), m->n + 1, &m->cap);
-	m->values = xrealloc(m->values, m->cap * sizeof(*m->values));
+	if (m->n == m->cap) {   /* both arrays grow together, and only when full */
+		m->names = xgrow(m->names, sizeof(*m->names), m->n + 1, &m->cap);
+		m->values = xrealloc(m->values, m->cap * sizeof(*m->values));
+	}
 	m->names[m->n] = xstrdup(name);
 	m->values[m->n] = v;
 	m->n++;
