@@ -288,6 +288,7 @@ static const position positions[] = {
 	{ "here-document", "cat >out <<EOF\n<${params.v}>\nEOF", "<%V>\n" },
 	{ "here-document, line start", "cat >out <<EOF\n${params.v}\nEOF\n", "%V\n" },
 	{ "here-document <<-", "cat >out <<-EOF\n\t${params.v}\n\tEOF", "%V\n" },
+	{ "here-document in $(...)", "printf '%s' \"$(cat <<EOF\n<${params.v}>\nEOF\n)\" >out", "<%V>" },
 	{ "$(...) in double quotes", "printf '%s' \"$(printf '%s' \"<${params.v}>\" '<${params.v}>')\" >out", "<%V><%V>" },
 };
 
