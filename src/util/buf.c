@@ -1,4 +1,4 @@
-/* buf.c: a growable NUL-terminated string, with the quoting ntflow needs for shells and JSON. */
+/* buf.c: a growable NUL-terminated string, and JSON string literals written into one. */
 #include "config.h"
 #include "ntflow/util.h"
 
