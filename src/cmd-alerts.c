@@ -68,9 +68,9 @@ print_json(const nf_alert *as, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, nf_alert_json(&as[i], true));
-	text = cJSON_Print(arr);
+	text = nf_json_print(arr, true);
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(arr);
 }
 

@@ -87,9 +87,9 @@ audit_show(nf_store *st, const char *run_arg, bool json)
 			cJSON_AddNumberToObject(o, "last_seq", (double)roots[i].last_seq);
 			cJSON_AddItemToArray(ra, o);
 		}
-		text = cJSON_Print(top);
+		text = nf_json_print(top, true);
 		printf("%s\n", text);
-		cJSON_free(text);
+		free(text);
 		cJSON_Delete(top);
 	} else if (n == 0) {
 		printf(run ? "no audit records for run %lld\n" : "no audit records yet\n", (long long)run);
@@ -143,9 +143,9 @@ audit_export(nf_store *st, const char *path)
 		char *line;
 
 		cJSON_AddStringToObject(o, "type", "record");
-		line = cJSON_PrintUnformatted(o);
+		line = nf_json_print(o, false);
 		nf_buf_printf(&b, "%s\n", line);
-		cJSON_free(line);
+		free(line);
 		cJSON_Delete(o);
 	}
 	for (size_t i = 0; i < nroots; i++) {
@@ -157,9 +157,9 @@ audit_export(nf_store *st, const char *path)
 		cJSON_AddStringToObject(o, "root", roots[i].root);
 		cJSON_AddNumberToObject(o, "count", (double)roots[i].count);
 		cJSON_AddNumberToObject(o, "last_seq", (double)roots[i].last_seq);
-		line = cJSON_PrintUnformatted(o);
+		line = nf_json_print(o, false);
 		nf_buf_printf(&b, "%s\n", line);
-		cJSON_free(line);
+		free(line);
 		cJSON_Delete(o);
 	}
 	if (strcmp(path, "-") == 0) {

@@ -152,10 +152,10 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 		row[5] = xstrdup(sized ? sz : "missing");
 	}
 	if (o->json) {
-		char *text = cJSON_Print(arr);
+		char *text = nf_json_print(arr, true);
 
 		printf("%s\n", text);
-		cJSON_free(text);
+		free(text);
 		cJSON_Delete(arr);
 	} else if (n > 0) {
 		nf_cmd_print_table(tab);

@@ -62,9 +62,9 @@ print_json(const nf_metric_point *p, size_t n)
 		cJSON_AddNumberToObject(o, "value", p[i].value);
 		cJSON_AddItemToArray(arr, o);
 	}
-	text = cJSON_Print(arr);
+	text = nf_json_print(arr, true);
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(arr);
 }
 

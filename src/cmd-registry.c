@@ -153,10 +153,10 @@ version_json(const nf_model_version *v, const char *why)
 static void
 print_json(cJSON *o)
 {
-	char *text = cJSON_Print(o);
+	char *text = nf_json_print(o, true);
 
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(o);
 }
 

@@ -63,11 +63,11 @@ on_tick(void *vctx, nf_run_ctl *ctl)
 static void
 print_json_line(FILE *out, cJSON *o)
 {
-	char *s = cJSON_PrintUnformatted(o);
+	char *s = nf_json_print(o, false);
 
 	fprintf(out, "%s\n", s);
 	fflush(out);
-	cJSON_free(s);
+	free(s);
 	cJSON_Delete(o);
 }
 

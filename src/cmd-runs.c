@@ -94,9 +94,9 @@ print_json(const nf_run_info *runs, size_t n)
 		cJSON_AddNumberToObject(o, "done", r->ndone);
 		cJSON_AddItemToArray(arr, o);
 	}
-	text = cJSON_Print(arr);
+	text = nf_json_print(arr, true);
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(arr);
 }
 

@@ -98,9 +98,9 @@ print_json(const nf_run_info *run, const nf_perf_row *rows, size_t n)
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
-	text = cJSON_Print(top);
+	text = nf_json_print(top, true);
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(top);
 }
 

@@ -406,9 +406,9 @@ print_json(const show_data *d)
 	}
 	add_gates_json(top, d);
 	nf_show_alerts_json(top, d->alerts, d->nalerts);
-	text = cJSON_Print(top);
+	text = nf_json_print(top, true);
 	printf("%s\n", text);
-	cJSON_free(text);
+	free(text);
 	cJSON_Delete(top);
 }
 

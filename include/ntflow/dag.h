@@ -219,6 +219,28 @@ nf_stage *nf_dag_find_stage(const nf_dag *dag, const char *name);
 /* A literal string's text, or NULL when it holds a ${...} reference. */
 const char *nf_tmpl_literal(const nf_tmpl *t);
 const char *nf_stage_kind_name(nf_stage_kind k);
+
+/* Where a ${...} of a `run` command stands as /bin/sh reads it (src/dag/shell.c; the rules
+ * are man/ntflow-dag.5's QUOTING). */
+typedef enum nf_sh_ctx {
+	NF_SH_BARE,          /* outside quotes: as is when plain, else in '...' */
+	NF_SH_BARE_QUOTED,   /* outside quotes, after '~' or before '=': always in '...' */
+	NF_SH_DQUOTE,        /* inside "...": $ ` " \ escaped */
+	NF_SH_SQUOTE,        /* inside '...': each ' closed, escaped and reopened */
+	NF_SH_HEREDOC,       /* in an unquoted here-document body: $ ` \ escaped, lines guarded */
+	NF_SH_REFUSED,       /* where no quoting keeps a value data */
+} nf_sh_ctx;
+
+typedef struct nf_sh_pos {
+	nf_sh_ctx ctx;
+	const char *why;     /* NF_SH_REFUSED: where it stands ("inside backquotes ...") */
+} nf_sh_pos;
+
+/* Fills pos[i] for each segment of t (t->nsegs entries; literal segments get NF_SH_BARE).
+ * 0, or NF_EINVALID with a message naming the first refused reference. */
+int nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t);
+/* Appends v written for ctx (not NF_SH_REFUSED) so the shell reads exactly its bytes. */
+void nf_sh_quote(nf_buf *out, nf_sh_ctx ctx, const char *v);
 const char *nf_severity_name(nf_severity s);
 void nf_dag_free(nf_dag *dag);
 

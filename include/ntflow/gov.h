@@ -49,7 +49,8 @@ bool nf_audit_keyed(const nf_audit *a);
 int nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_out[65]);
 
 /* payload as canonical JSON: object keys sorted bytewise, no whitespace, strings with
- * \" \\ \n \r \t and \u00XX escapes only, integral numbers below 2^53 without a fraction,
+ * \" \\ \n \r \t and \u00XX escapes only (\u00XX for control characters and for bytes
+ * that are not part of valid UTF-8, so the text is always UTF-8), integral numbers below 2^53 without a fraction,
  * other numbers in the shortest %.15g to %.17g form that reads back the same. Caller frees. */
 char *nf_audit_canonical_json(const cJSON *payload);
 /* A record's hash as defined above (key NULL: SHA-256, else HMAC-SHA256 with key). */

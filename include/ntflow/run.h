@@ -128,6 +128,9 @@ typedef struct nf_interp {
 /* Expands t into out, each ${...} value shell-quoted when shell_quote (for `run`).
  * NF_EINVALID with a message naming the reference when one cannot be resolved. */
 int nf_interp_expand(nf_buf *out, const nf_tmpl *t, const nf_interp *ip, bool shell_quote);
+/* The reference of t whose value is the longest ("params.msg"), with that length in *len;
+ * NULL when t has none that resolves. */
+const char *nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len);
 /* A scalar value as text: numbers as written, true/false, the literal string. */
 const char *nf_value_text(const nf_value *v);
 /* The ISO week of a YYYY-MM-DD date ("2026-W47"); NF_EINVALID for a bad date. */
@@ -138,6 +141,7 @@ typedef struct nf_metric_set {
 	char **names;
 	double *values;
 	size_t n, cap;
+	nf_strmap *index;              /* name -> position + 1, so adding and looking up are O(1) */
 	char **warnings;               /* ignored strings/arrays, one line each */
 	size_t nwarnings, wcap;
 } nf_metric_set;

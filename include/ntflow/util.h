@@ -91,15 +91,26 @@ void nf_buf_puts(nf_buf *b, const char *s);
 void nf_buf_putc(nf_buf *b, char c);
 void nf_buf_printf(nf_buf *b, const char *fmt, ...) NF_PRINTF(2, 3);
 void nf_buf_vprintf(nf_buf *b, const char *fmt, va_list ap);
-/* Appends s quoted for /bin/sh so it reaches the command as one word of data. */
-void nf_buf_add_shell_quoted(nf_buf *b, const char *s);
-/* Appends s as a JSON string literal (with quotes). */
+/* Appends s as a JSON string literal (with quotes); a byte that is not part of valid UTF-8
+ * is written \u00XX, as nf_json_print does. */
 void nf_buf_add_json_string(nf_buf *b, const char *s);
 const char *nf_buf_cstr(const nf_buf *b);
 void nf_buf_reset(nf_buf *b);
 /* Hands the string to the caller (who frees it); b is empty afterwards. */
 char *nf_buf_detach(nf_buf *b);
 void nf_buf_release(nf_buf *b);
+
+/* JSON that strict readers accept (src/util/json.c). The length of the valid UTF-8
+ * sequence at s (1 to 4), or 0 when s starts none (a stray, overlong, surrogate or too
+ * large form); end bounds it. */
+size_t nf_utf8_seq_len(const char *s, const char *end);
+/* Appends len bytes of s, each byte not part of valid UTF-8 written as the JSON escape
+ * \u00XX (for text inside a JSON string); returns how many were. */
+size_t nf_buf_add_utf8_json(nf_buf *b, const char *s, size_t len);
+/* cJSON_Print (pretty) or cJSON_PrintUnformatted, with bytes that are not UTF-8 in strings
+ * written \u00XX: what every JSON output of ntflow goes through. Caller frees (free()). */
+struct cJSON;
+char *nf_json_print(const struct cJSON *j, bool pretty);
 
 /* Reads a whole file, NUL-terminated; *len excludes the NUL. Refuses files over max bytes
  * (0: no limit) with NF_EINVALID. NF_ENOTFOUND when it does not exist. */

@@ -620,9 +620,13 @@ nf_expr_format(nf_buf *out, const nf_expr *e)
 		nf_buf_printf(out, "production.%s", e->name);
 		return;
 	case NF_EX_NEG:
+		/* "- -x" rather than "--x", which reads like a typo; never "-(-x)": each '(' is a
+		 * level of nesting, and 33 minus signs printed so would be 66, past what
+		 * nf_expr_parse reads back (EXPR_MAX_NEST). */
 		nf_buf_putc(out, '-');
-		/* "-(-x)" rather than "--x", which reads like a typo */
-		format_sub(out, e->l, prec(e->l->op) < p || e->l->op == NF_EX_NEG);
+		if (e->l->op == NF_EX_NEG)
+			nf_buf_putc(out, ' ');
+		format_sub(out, e->l, prec(e->l->op) < p);
 		return;
 	case NF_EX_NOT:
 		nf_buf_puts(out, "not ");

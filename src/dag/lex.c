@@ -15,41 +15,12 @@ loc_at(const nf_lexer *lx, const char *at)
 	return l;
 }
 
-/* Length of the valid UTF-8 sequence starting at p (1 to 4), or 0 when p starts none:
- * stray continuation bytes, overlong forms, surrogates and code points past U+10FFFF. */
-static size_t
-utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 /* Checks the non-ASCII byte at p; reports it when it starts no valid character.
  * Returns the number of bytes to step over. */
 static size_t
 check_utf8(nf_lexer *lx, const char *p)
 {
-	size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)lx->end);
+	size_t n = nf_utf8_seq_len(p, lx->end);
 
 	if (n)
 		return n;
@@ -347,7 +318,7 @@ again:
 		}
 		t->kind = NF_TK_ERROR;
 		if ((unsigned char)*p >= 0x80) {
-			size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)lx->end);
+			size_t n = nf_utf8_seq_len(p, lx->end);
 
 			if (n == 0) {
 				nf_diag_error(lx->diags, loc_at(lx, p), "invalid UTF-8 byte 0x%02x", (unsigned char)*p);

@@ -402,7 +402,8 @@ parse_list(parser *p, nf_value *v)
 		sync_item(p);
 	}
 	p->depth--;
-	v->items = p->sv + first;
+	/* Not p->sv + first for an empty list: sv is still NULL when no list had items yet. */
+	v->items = p->nsv > first ? p->sv + first : NULL;
 	v->nitems = p->nsv - first;
 	if (r != PV_OK)
 		p->nsv = first;

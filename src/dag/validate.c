@@ -198,6 +198,23 @@ check_tmpl(vctx *v, const where *w, const nf_tmpl *t)
 			check_ref(v, w, &t->segs[i]);
 }
 
+/* A `run` command: each reference must stand where the shell can be given its value as data. */
+static void
+check_run_quoting(vctx *v, const where *w, const nf_tmpl *t)
+{
+	nf_sh_pos *pos;
+
+	if (!t)
+		return;
+	pos = nf_arena_alloc(v->scratch, (t->nsegs + 1) * sizeof(*pos));
+	if (nf_sh_scan(pos, t) == 0)
+		return;
+	for (size_t i = 0; i < t->nsegs; i++)
+		if (t->segs[i].is_ref && pos[i].ctx == NF_SH_REFUSED)
+			nf_diag_error(&v->diags, t->segs[i].loc, "${%s} in the run command of %s \"%s\" stands %s",
+				      t->segs[i].text, w->kind, w->name, pos[i].why);
+}
+
 static void
 check_value(vctx *v, const where *w, const nf_value *val)
 {
@@ -434,6 +451,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		check_needs(&v, s);
 		check_select(&v, s);
 		check_tmpl(&v, &w, s->run);
+		check_run_quoting(&v, &w, s->run);
 		for (size_t k = 0; k < s->ninputs; k++)
 			check_tmpl(&v, &w, &s->inputs[k]);
 		for (size_t k = 0; k < s->noutputs; k++)

@@ -177,13 +177,11 @@ write_json(nf_buf *out, const nf_graph *g)
 	order = cJSON_AddArrayToObject(root, "order");
 	for (size_t i = 0; i < g->nnodes; i++)
 		cJSON_AddItemToArray(order, cJSON_CreateString(g->nodes[g->order[i]].name));
-	text = cJSON_Print(root);
+	text = nf_json_print(root, true);
 	cJSON_Delete(root);
-	if (!text)
-		return nf_error_set(NF_ERROR, "out of memory printing JSON");
 	nf_buf_puts(out, text);
 	nf_buf_putc(out, '\n');
-	cJSON_free(text);
+	free(text);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* interp.c: expanding ${...} in a stage's strings at the moment it starts. Values that go
- * into `run` are shell-quoted so that a parameter is always data, never shell code. */
+ * into `run` are quoted for the place where they stand in the command (src/dag/shell.c), so
+ * that a value is always data, never shell code. */
 #include "config.h"
 #include "ntflow/run.h"
 
@@ -123,6 +124,16 @@ resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
 int
 nf_interp_expand(nf_buf *out, const nf_tmpl *t, const nf_interp *ip, bool shell_quote)
 {
+	nf_sh_pos *pos = NULL;
+	int err = 0;
+
+	/* Where each reference stands in the command decides how its value is quoted there;
+	 * validate reported the places where none can be (backquotes, comments, ...). */
+	if (shell_quote) {
+		pos = xcalloc(t->nsegs + 1, sizeof(*pos));
+		if ((err = nf_sh_scan(pos, t)) < 0)
+			goto done;
+	}
 	for (size_t i = 0; i < t->nsegs; i++) {
 		const nf_seg *s = &t->segs[i];
 		char num[32];
@@ -132,12 +143,37 @@ nf_interp_expand(nf_buf *out, const nf_tmpl *t, const nf_interp *ip, bool shell_
 			nf_buf_puts(out, s->text);
 			continue;
 		}
-		if (!(v = resolve(ip, s->text, num, sizeof(num))))
-			return NF_EINVALID;
+		if (!(v = resolve(ip, s->text, num, sizeof(num)))) {
+			err = NF_EINVALID;
+			goto done;
+		}
 		if (shell_quote)
-			nf_buf_add_shell_quoted(out, v);
+			nf_sh_quote(out, pos[i].ctx, v);
 		else
 			nf_buf_puts(out, v);
 	}
-	return 0;
+done:
+	free(pos);
+	return err;
+}
+
+const char *
+nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len)
+{
+	const char *best = NULL;
+
+	*len = 0;
+	for (size_t i = 0; i < t->nsegs; i++) {
+		char num[32];
+		const char *v;
+
+		if (!t->segs[i].is_ref || !(v = resolve(ip, t->segs[i].text, num, sizeof(num))))
+			continue;
+		if (!best || strlen(v) > *len) {
+			best = t->segs[i].text;
+			*len = strlen(v);
+		}
+	}
+	nf_error_clear();
+	return best;
 }

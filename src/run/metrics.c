@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,17 +15,22 @@
 void
 nf_metrics_add(nf_metric_set *m, const char *name, double v)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->names[i], name) == 0) {
-			m->values[i] = v;
-			return;
-		}
+	uintptr_t at;
+
+	if (!m->index)
+		m->index = nf_strmap_new(16);
+	if ((at = (uintptr_t)nf_strmap_get(m->index, name)) != 0) {
+		m->values[at - 1] = v;
+		return;
 	}
-	m->names = xgrow(m->names, sizeof(*m->names), m->n + 1, &m->cap);
-	m->values = xrealloc(m->values, m->cap * sizeof(*m->values));
+	if (m->n == m->cap) {   /* both arrays grow together, and only when full */
+		m->names = xgrow(m->names, sizeof(*m->names), m->n + 1, &m->cap);
+		m->values = xrealloc(m->values, m->cap * sizeof(*m->values));
+	}
 	m->names[m->n] = xstrdup(name);
 	m->values[m->n] = v;
 	m->n++;
+	nf_strmap_put(m->index, m->names[m->n - 1], (void *)(uintptr_t)m->n);
 }
 
 static void
@@ -140,13 +146,12 @@ done:
 int
 nf_metrics_get(const nf_metric_set *m, const char *name, double *value)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->names[i], name) == 0) {
-			*value = m->values[i];
-			return 0;
-		}
-	}
-	return NF_ENOTFOUND;
+	uintptr_t at = (uintptr_t)nf_strmap_get(m->index, name);
+
+	if (!at)
+		return NF_ENOTFOUND;
+	*value = m->values[at - 1];
+	return 0;
 }
 
 void
@@ -159,5 +164,6 @@ nf_metric_set_release(nf_metric_set *m)
 	free(m->names);
 	free(m->values);
 	free(m->warnings);
+	nf_strmap_free(m->index);
 	memset(m, 0, sizeof(*m));
 }

@@ -78,6 +78,10 @@ typedef struct run_ctx {
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
+/* exec-size.c. 0 when /bin/sh -c cmd with env fits execve's limits; otherwise NF_EINVALID,
+ * "argument list too long: ..." naming the reference or variable that makes it too large. */
+int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd,
+			    char *const *env);
 
 /* src/gov/run-audit.c. The run-start record (opens ctx->audit; NF_EIO for an unreadable
  * NTFLOW_AUDIT_KEY); a node's final state; the run's end with its Merkle root (closes

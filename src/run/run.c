@@ -371,7 +371,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s%s%s", metrics_path[0] == '/' ? "" : ctx->root,
 					metrics_path[0] == '/' ? "" : "/", metrics_path));
 	}
-	if ((err = add_env_block(ctx, &ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, st->env, st->nenv, node)) < 0)
+	if ((err = add_env_block(ctx, &ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, st->env, st->nenv, node)) < 0 ||
+	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job_cmd), ctx->job_env)) < 0)
 		return err;
 
 	free(ctx->job_log);

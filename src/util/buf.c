@@ -1,4 +1,4 @@
-/* buf.c: a growable NUL-terminated string, with the quoting ntflow needs for shells and JSON. */
+/* buf.c: a growable NUL-terminated string, and JSON string literals written into one. */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -62,30 +62,10 @@ nf_buf_printf(nf_buf *b, const char *fmt, ...)
 }
 
 void
-nf_buf_add_shell_quoted(nf_buf *b, const char *s)
-{
-	/* Words made only of these characters need no quotes; anything else is single-quoted,
-	 * with each ' written as '\'' so the value can never end the quoting early. */
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789_-+./,:=@%";
-
-	if (*s && strspn(s, plain) == strlen(s)) {
-		nf_buf_puts(b, s);
-		return;
-	}
-	nf_buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			nf_buf_puts(b, "'\\''");
-		else
-			nf_buf_putc(b, *s);
-	}
-	nf_buf_putc(b, '\'');
-}
-
-void
 nf_buf_add_json_string(nf_buf *b, const char *s)
 {
+	const char *end = s + strlen(s);
+
 	nf_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
@@ -95,10 +75,16 @@ nf_buf_add_json_string(nf_buf *b, const char *s)
 		case '\r': nf_buf_puts(b, "\\r"); break;
 		case '\t': nf_buf_puts(b, "\\t"); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20) {
 				nf_buf_printf(b, "\\u%04x", *p);
-			else
+			} else if (*p >= 0x80) {
+				size_t n = nf_utf8_seq_len((const char *)p, end);
+
+				nf_buf_add_utf8_json(b, (const char *)p, n ? n : 1);
+				p += n ? n - 1 : 0;
+			} else {
 				nf_buf_putc(b, (char)*p);
+			}
 		}
 	}
 	nf_buf_putc(b, '"');

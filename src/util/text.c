@@ -91,16 +91,21 @@ nf_parse_duration(int64_t *ms, const char *s)
 
 	*ms = 0;
 	while (*p) {
-		char *end;
+		size_t digits = strspn(p, "0123456789"), n = digits;
 		double v, unit;
 
-		if (!isdigit((unsigned char)*p) && *p != '.')
+		/* Decimal digits with an optional fraction, nothing else: strtod would also take
+		 * hex ("0x10"), exponents and "inf", and read ',' as the point in some locales. */
+		if (p[n] == '.') {
+			size_t frac = strspn(p + n + 1, "0123456789");
+
+			digits += frac;
+			n += 1 + frac;
+		}
+		if (!digits)
 			return nf_error_set(NF_EINVALID, "invalid duration \"%s\": expected a number followed by ms, s, m, h or d", s);
-		errno = 0;
-		v = strtod(p, &end);
-		if (end == p || errno)
-			return nf_error_set(NF_EINVALID, "invalid duration \"%s\": expected a number followed by ms, s, m, h or d", s);
-		p = end;
+		v = nf_number_value(p, n);
+		p += n;
 		if (strncmp(p, "ms", 2) == 0) {
 			unit = 1;
 			p += 2;

@@ -131,6 +131,46 @@ START_TEST(test_canonical_json)
 }
 END_TEST
 
+/* Bytes that are not UTF-8 (in keys and values) are \u00XX escapes, so the canonical text,
+ * which is hashed and exported, is always UTF-8; valid characters stay as they are. */
+START_TEST(test_canonical_json_not_utf8)
+{
+	static const struct {
+		const char *value, *want;
+	} cases[] = {
+		{ "a\xff\xfe" "b", "a\\u00ff\\u00fe" "b" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82" },
+		{ "\xc0\x80", "\\u00c0\\u0080" },             /* overlong NUL */
+		{ "\xed\xa0\x80", "\\u00ed\\u00a0\\u0080" },   /* a surrogate */
+		{ "\xf4\x90\x80\x80", "\\u00f4\\u0090\\u0080\\u0080" },   /* past U+10FFFF */
+		{ "x\xe2\x82", "x\\u00e2\\u0082" },           /* cut short */
+		{ "\x80\xc3\xa9", "\\u0080\xc3\xa9" },       /* a stray continuation byte */
+	};
+
+	for (size_t i = 0; i < NF_ARRAY_SIZE(cases); i++) {
+		cJSON *o = cJSON_CreateObject();
+		char *s, *want;
+
+		cJSON_AddStringToObject(o, "k", cases[i].value);
+		cJSON_AddStringToObject(o, cases[i].value, "v");
+		want = xasprintf("{\"%s\":\"v\",\"k\":\"%s\"}", cases[i].want, cases[i].want);
+		s = nf_audit_canonical_json(o);
+		if (strcmp(cases[i].value, "k") > 0) {   /* keys sort bytewise, as stored */
+			free(want);
+			want = xasprintf("{\"k\":\"%s\",\"%s\":\"v\"}", cases[i].want, cases[i].want);
+		}
+		ck_assert_msg(strcmp(s, want) == 0, "case %zu: %s, expected %s", i, s, want);
+		free(s);
+		/* what every JSON output prints goes through the same rule */
+		s = nf_json_print(o, false);
+		ck_assert_msg(strstr(s, cases[i].want) != NULL, "case %zu: printed %s", i, s);
+		free(s);
+		free(want);
+		cJSON_Delete(o);
+	}
+}
+END_TEST
+
 /* ---- chains in a real database ---- */
 
 static char tmpdir[64], dbpath[128], keypath[128];
@@ -442,6 +482,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_merkle_by_hand);
 	tcase_add_test(tc, test_record_hash);
 	tcase_add_test(tc, test_canonical_json);
+	tcase_add_test(tc, test_canonical_json_not_utf8);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("chain");
 	tcase_add_checked_fixture(tc, setup, teardown);

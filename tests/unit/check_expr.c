@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,7 +257,11 @@ START_TEST(test_format)
 	ck_fmt("(a-b)-c", "a - b - c");
 	ck_fmt("a/(b*c)", "a / (b * c)");
 	ck_fmt("-(a+b)", "-(a + b)");
-	ck_fmt("- -a", "-(-a)");
+	ck_fmt("- -a", "- -a");
+	ck_fmt("--a", "- -a");
+	ck_fmt("-(-(a))", "- -a");
+	ck_fmt("a - -b", "a - -b");
+	ck_fmt("-(-a * b)", "-(-a * b)");
 	ck_fmt("-a*b", "-a * b");
 	ck_fmt("not(a<b)", "not a < b");
 	ck_fmt("not (a or b) and c", "not (a or b) and c");
@@ -282,6 +287,136 @@ START_TEST(test_format_roundtrip)
 		free(once);
 		free(twice);
 	}
+}
+END_TEST
+
+/* Same shape, operators, names and numbers (columns aside). */
+static bool
+same_tree(const nf_expr *a, const nf_expr *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->op != b->op)
+		return false;
+	if (a->op == NF_EX_NUM)
+		return a->num == b->num;
+	if (a->op == NF_EX_NAME || a->op == NF_EX_PROD)
+		return strcmp(a->name, b->name) == 0;
+	return same_tree(a->l, b->l) && same_tree(a->r, b->r);
+}
+
+/* text parses; its printing parses to the same tree and prints the same again. */
+static void
+check_reparse(const char *text)
+{
+	nf_arena *a = nf_arena_new();
+	nf_buf once = NF_BUF_INIT, twice = NF_BUF_INIT;
+	nf_expr *e = NULL, *back = NULL;
+
+	ck_assert_msg(nf_expr_parse(&e, a, text, NULL) == 0, "%s: %s", text, nf_error_last());
+	nf_expr_format(&once, e);
+	ck_assert_msg(nf_expr_parse(&back, a, nf_buf_cstr(&once), NULL) == 0, "%s printed as %s, which does not parse: %s",
+		      text, nf_buf_cstr(&once), nf_error_last());
+	ck_assert_msg(same_tree(e, back), "%s printed as %s, which parses to another tree", text, nf_buf_cstr(&once));
+	nf_expr_format(&twice, back);
+	ck_assert_str_eq(nf_buf_cstr(&once), nf_buf_cstr(&twice));
+	nf_buf_release(&once);
+	nf_buf_release(&twice);
+	nf_arena_free(a);
+}
+
+START_TEST(test_format_unary_chains)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	/* every chain the parser takes, up to its 64 levels: minus signs (33 broke the
+	 * printing: "-(-(...))" counts two levels a sign), not, and both mixed */
+	for (int n = 1; n <= 64; n++) {
+		nf_buf_reset(&b);
+		for (int i = 0; i < n; i++)
+			nf_buf_putc(&b, '-');
+		nf_buf_puts(&b, "auc");
+		check_reparse(nf_buf_cstr(&b));
+		nf_buf_reset(&b);
+		for (int i = 0; i < n; i++)
+			nf_buf_puts(&b, i % 2 ? "-(" : "-");
+		nf_buf_puts(&b, "1");
+		for (int i = 0; i < n; i++)
+			if (i % 2)
+				nf_buf_putc(&b, ')');
+		if (n <= 42)   /* n + n/2 levels */
+			check_reparse(nf_buf_cstr(&b));
+		nf_buf_reset(&b);
+		for (int i = 0; i < n; i++)
+			nf_buf_puts(&b, i < n / 2 ? "not " : "-");
+		nf_buf_puts(&b, "x > 1");
+		check_reparse(nf_buf_cstr(&b));
+	}
+	nf_buf_release(&b);
+}
+END_TEST
+
+/* Random expressions as a person might write them (spaces, extra parentheses, unary
+ * chains): every one that parses prints as text that parses back to the same tree. */
+static uint64_t rng_state;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (unsigned)((rng_state * UINT64_C(2685821657736338717)) >> 33) % n;
+}
+
+static void
+random_expr(nf_buf *b, int depth)
+{
+	static const char *const atoms[] = { "auc", "eval.acc", "production.auc", "0", "1", "0.5", "1e-3", "12.25",
+					     "x_1", "1e300", ".5", "3." };
+	static const char *const ops[] = { "+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!=", "and", "or" };
+	unsigned k = depth > 6 ? rnd(3) : rnd(9);
+
+	if (k < 3) {
+		nf_buf_puts(b, atoms[rnd(NF_ARRAY_SIZE(atoms))]);
+	} else if (k == 3 || k == 8) {
+		for (unsigned i = 0, n = 1 + rnd(k == 8 ? 40 : 3); i < n; i++)
+			nf_buf_puts(b, rnd(3) ? "-" : "- ");
+		random_expr(b, depth + 1);
+	} else if (k == 4) {
+		nf_buf_puts(b, "not ");
+		random_expr(b, depth + 1);
+	} else if (k == 5) {
+		nf_buf_putc(b, '(');
+		random_expr(b, depth + 1);
+		nf_buf_putc(b, ')');
+	} else {
+		random_expr(b, depth + 1);
+		nf_buf_printf(b, " %s ", ops[rnd(NF_ARRAY_SIZE(ops))]);
+		random_expr(b, depth + 1);
+	}
+}
+
+START_TEST(test_format_reparses_random)
+{
+	nf_arena *a = nf_arena_new();
+	nf_buf b = NF_BUF_INIT;
+	int parsed = 0;
+
+	rng_state = UINT64_C(0x9e3779b97f4a7c15);
+	for (int i = 0; i < 20000; i++) {
+		nf_expr *e;
+
+		nf_buf_reset(&b);
+		random_expr(&b, 0);
+		if (nf_expr_parse(&e, a, nf_buf_cstr(&b), NULL) != 0)
+			continue;   /* chained comparisons, nesting past the limit */
+		parsed++;
+		check_reparse(nf_buf_cstr(&b));
+	}
+	ck_assert_int_gt(parsed, 5000);
+	nf_buf_release(&b);
+	nf_arena_free(a);
 }
 END_TEST
 
@@ -391,6 +526,8 @@ expr_suite(void)
 	tcase_add_test(tc, test_walk_names);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_format_roundtrip);
+	tcase_add_test(tc, test_format_unary_chains);
+	tcase_add_test(tc, test_format_reparses_random);
 	tcase_add_test(tc, test_parse_errors);
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_columns);

@@ -475,6 +475,25 @@ START_TEST(test_empty_file)
 }
 END_TEST
 
+/* The file's first list is empty: its items pointer was NULL + 0 while the item stack had
+ * never grown (undefined behaviour that only clang's UBSan reports; this test fails in a
+ * clang --enable-sanitizers build without the fix, and passes everywhere with it). */
+START_TEST(test_empty_first_list)
+{
+	nf_dag *dag = parse_ok("pipeline \"p\" {\n  path = []\n}\n\nstage \"a\" {\n  run     = \"true\"\n"
+			       "  needs   = []\n  inputs  = []\n  outputs = []\n}\n");
+
+	ck_assert_uint_eq(dag->pipeline.npath, 0);
+	ck_assert_uint_eq(dag->nstages, 1);
+	ck_assert_uint_eq(dag->stages[0].nneeds, 0);
+	ck_assert_uint_eq(dag->stages[0].ninputs, 0);
+	nf_dag_free(dag);
+	dag = parse_ok("stage \"a\" {\n  run   = \"true\"\n  needs = []\n}\n");
+	ck_assert_uint_eq(dag->stages[0].nneeds, 0);
+	nf_dag_free(dag);
+}
+END_TEST
+
 /* One message table: a small file and the exact diagnostics of nf_dag_parse. */
 static const struct {
 	const char *name;
@@ -634,6 +653,17 @@ static const struct {
 	  "3:11: error: attribute 'cache' expects true or false, found a string; write true without quotes\n" },
 	{ "type_duration", "stage \"a\" {\n  run = \"x\"\n  timeout = \"10x\"\n}\n",
 	  "3:13: error: invalid duration \"10x\": expected a number followed by ms, s, m, h or d\n" },
+	/* decimal digits only: strtod would have read hex, exponents and inf */
+	{ "type_duration_hex", "stage \"a\" {\n  run = \"x\"\n  timeout = \"0x10s\"\n}\n",
+	  "3:13: error: invalid duration \"0x10s\": expected a number followed by ms, s, m, h or d\n" },
+	{ "type_duration_hex_float", "stage \"a\" {\n  run = \"x\"\n  backoff = \"0x1p3s\"\n}\n",
+	  "3:13: error: invalid duration \"0x1p3s\": expected a number followed by ms, s, m, h or d\n" },
+	{ "type_duration_exponent", "stage \"a\" {\n  run = \"x\"\n  grace = \"1e3s\"\n}\n",
+	  "3:11: error: invalid duration \"1e3s\": expected a number followed by ms, s, m, h or d\n" },
+	{ "type_duration_dot", "stage \"a\" {\n  run = \"x\"\n  grace = \".s\"\n}\n",
+	  "3:11: error: invalid duration \".s\": expected a number followed by ms, s, m, h or d\n" },
+	{ "type_duration_sign", "stage \"a\" {\n  run = \"x\"\n  grace = \"1s-2s\"\n}\n",
+	  "3:11: error: invalid duration \"1s-2s\": expected a number followed by ms, s, m, h or d\n" },
 	{ "type_duration_number", "stage \"a\" {\n  run = \"x\"\n  grace = 30\n}\n",
 	  "3:11: error: attribute 'grace' expects a duration like \"30s\", found a number\n" },
 	{ "type_duration_bare", "stage \"a\" {\n  run = \"x\"\n  grace = 30s\n}\n",
@@ -741,6 +771,30 @@ static const struct {
 	{ "unterminated_crlf", "stage \"a\" {\r\n  run = \"x\r\n}\r\n",
 	  "2:9: error: unterminated string\n" },
 };
+
+/* What durations mean; the refused forms are in the message table above. */
+START_TEST(test_duration_values)
+{
+	static const struct {
+		const char *text;
+		int64_t ms;
+	} ok[] = {
+		{ "500ms", 500 }, { "30s", 30000 }, { "10m", 600000 }, { "2h", 7200000 }, { "1d", 86400000 },
+		{ "1h30m", 5400000 }, { "1.5s", 1500 }, { ".5s", 500 }, { "0s", 0 }, { "010s", 10000 },
+	};
+	static const char *const bad[] = { "0x10s", "0X10s", "1e3s", "inf", "infs", "nans", "-1s", "+1s", " 1s",
+					   "1 s", "1,5s", "s", "", "1", "1.2.3s", "1sx", "0x1p3s" };
+	int64_t ms;
+
+	for (size_t i = 0; i < NF_ARRAY_SIZE(ok); i++) {
+		ck_assert_msg(nf_parse_duration(&ms, ok[i].text) == 0, "%s: %s", ok[i].text, nf_error_last());
+		ck_assert_msg(ms == ok[i].ms, "%s: %lld ms", ok[i].text, (long long)ms);
+	}
+	for (size_t i = 0; i < NF_ARRAY_SIZE(bad); i++)
+		ck_assert_msg(nf_parse_duration(&ms, bad[i]) == NF_EINVALID, "\"%s\" was accepted (%lld ms)", bad[i],
+			      (long long)ms);
+}
+END_TEST
 
 START_TEST(test_messages)
 {
@@ -1113,6 +1167,8 @@ parse_suite(void)
 	tcase_add_test(tc, test_run_options);
 	tcase_add_test(tc, test_syntax_forms);
 	tcase_add_test(tc, test_empty_file);
+	tcase_add_test(tc, test_duration_values);
+	tcase_add_test(tc, test_empty_first_list);
 	tcase_add_loop_test(tc, test_messages, 0, NF_ARRAY_SIZE(messages));
 	tcase_add_test(tc, test_partial_model);
 	tcase_add_test(tc, test_one_pass);
