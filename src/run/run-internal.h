@@ -123,8 +123,9 @@ int nf_run__gate(run_ctx *ctx, const nf_node *node);
  * is not succeeded or gated never changes production: a passed gate then leaves a candidate. */
 int nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit,
 			    nf_run_status status);
-/* Before the stages: the files under models/ put back to what the registry says, each
- * repair reported through on_warning. */
-void nf_run__reconcile_models(run_ctx *ctx);
+/* Before the stages: the registry checked against its audit chain (NF_ECORRUPT, and the
+ * run does not start, when it was edited outside ntflow), then the files under models/ put
+ * back to what it says, each repair reported through on_warning. */
+int nf_run__reconcile_models(run_ctx *ctx);
 
 #endif

@@ -819,7 +819,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if (req->on_warning)
 		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
 			req->on_warning(req->ctx, *r);
-	nf_run__reconcile_models(&ctx);   /* the files under models/ follow the registry */
+	if ((err = nf_run__reconcile_models(&ctx)) < 0)   /* the files under models/ follow the registry */
+		goto done;
 	ctx.trash = xasprintf("%s/trash", ctx.state_dir);
 	nf_run__outputs_recover(&ctx);   /* what crashed runs left aside, before this run moves anything */
 
