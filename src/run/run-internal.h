@@ -76,6 +76,8 @@ typedef struct run_ctx {
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */
+int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store-internal.h"
 
@@ -562,6 +563,26 @@ busy_timeout_ms(void)
 	return 5000;
 }
 
+/* The database holds what stages were given (commands, env values): only its owner may
+ * read it. SQLite creates it 0644 under the usual umask, and its -wal and -shm files with
+ * the database's own mode, so narrowing the database right after the open (before the
+ * first statement makes the others) narrows all three; those an older ntflow left are
+ * narrowed too. A chmod that fails (not ours, a read-only file system) is no error. */
+static void
+make_private(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+	for (size_t i = 0; i < NF_ARRAY_SIZE(suffixes); i++) {
+		char *p = xasprintf("%s%s", path, suffixes[i]);
+		struct stat sb;
+
+		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) && sb.st_uid == geteuid())
+			(void)chmod(p, sb.st_mode & 07700);
+		free(p);
+	}
+}
+
 int
 nf_store_open(nf_store **out, const char *path, bool create)
 {
@@ -587,6 +608,8 @@ nf_store_open(nf_store **out, const char *path, bool create)
 			: nf_store__error(st, rc, "cannot open the state database");
 		goto done;
 	}
+	if (!memory)
+		make_private(path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, busy_timeout_ms());
 	/* journal_mode is the first statement to read the file, so a file that is not a
