@@ -110,6 +110,51 @@ find(chain *c, const char *model, int version, bool create)
 
 /* ---- rows as JSON ---- */
 
+/* Whether the n bytes at s are UTF-8 without a NUL: text that any JSON writer and reader
+ * carry unchanged. */
+static bool
+plain_text(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		unsigned cp;
+
+		if (c == 0 || len == 0 || i + len > n)
+			return false;
+		cp = len == 1 ? c : c & (0x7f >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* {"KEY": "hex of the bytes"}. */
+static cJSON *
+hex_json(const char *key, const unsigned char *b, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *h = xmalloc(len * 2 + 1);
+	cJSON *o = cJSON_CreateObject();
+
+	for (size_t k = 0; k < len; k++) {
+		h[2 * k] = hex[b[k] >> 4];
+		h[2 * k + 1] = hex[b[k] & 15];
+	}
+	h[2 * len] = '\0';
+	cJSON_AddStringToObject(o, key, h);
+	free(h);
+	return o;
+}
+
 static cJSON *
 column_json(sqlite3_stmt *s, int i)
 {
@@ -118,26 +163,18 @@ column_json(sqlite3_stmt *s, int i)
 		return cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
 	case SQLITE_FLOAT:
 		return cJSON_CreateNumber(sqlite3_column_double(s, i));
-	case SQLITE_TEXT:
-		return cJSON_CreateString((const char *)sqlite3_column_text(s, i));
-	case SQLITE_BLOB: {
+	case SQLITE_TEXT: {
+		const unsigned char *t = sqlite3_column_text(s, i);
+		size_t len = (size_t)sqlite3_column_bytes(s, i);
+
+		/* Text that is not plain UTF-8 (a -p value, a --reason) as its bytes, so that
+		 * neither the JSON writer's escaping nor a NUL changes what is compared. */
+		return plain_text(t, len) ? cJSON_CreateString((const char *)t) : hex_json("text", t, len);
+	}
+	case SQLITE_BLOB:
 		/* ntflow never writes one: a blob can only be an edit, and must not compare equal
 		 * to the text it holds. */
-		static const char hex[] = "0123456789abcdef";
-		const unsigned char *b = sqlite3_column_blob(s, i);
-		int len = sqlite3_column_bytes(s, i);
-		char *h = xmalloc((size_t)len * 2 + 1);
-		cJSON *o = cJSON_CreateObject();
-
-		for (int k = 0; k < len; k++) {
-			h[2 * k] = hex[b[k] >> 4];
-			h[2 * k + 1] = hex[b[k] & 15];
-		}
-		h[2 * len] = '\0';
-		cJSON_AddStringToObject(o, "blob", h);
-		free(h);
-		return o;
-	}
+		return hex_json("blob", sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
 	default:
 		return cJSON_CreateNull();
 	}
@@ -610,10 +647,25 @@ typedef struct restore_txn {
 	nf_registry_chain_report *out;
 } restore_txn;
 
+static int
+hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
+}
+
 static void
 bind_json(sqlite3_stmt *s, int k, const cJSON *v)
 {
-	if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble)
+	const char *hex = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "text"));
+
+	if (cJSON_IsObject(v) && hex) {
+		size_t len = strlen(hex) / 2;
+		char *b = xmalloc(len + 1);
+
+		for (size_t i = 0; i < len; i++)
+			b[i] = (char)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+		sqlite3_bind_text(s, k, b, (int)len, free);
+	} else if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble)
 		sqlite3_bind_int64(s, k, (int64_t)v->valuedouble);
 	else if (cJSON_IsNumber(v))
 		sqlite3_bind_double(s, k, v->valuedouble);

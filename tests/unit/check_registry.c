@@ -466,10 +466,27 @@ START_TEST(test_chain_swap_refused_and_restored)
 	ck_assert_int_eq(production(), 2);
 	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
 	ck_assert_int_eq(rep.n, 0);
-	ck_assert_int_eq(nf_registry_rollback(&out, NULL, st, state_dir, "clf", NULL, "alice"), 0);
+	/* a reason that is not UTF-8 is recorded as its bytes and put back as they were */
+	ck_assert_int_eq(nf_registry_rollback(&out, NULL, st, state_dir, "clf", "bad \xff\xfe canary", "alice"), 0);
 	ck_assert_int_eq(out.version, 1);
 	nf_model_version_release(&out);
 	want_diffs(none);
+	raw_exec("UPDATE model_versions SET reason = 'bad canary' WHERE version = 1");
+	{
+		static const char *const want[] = {
+			"clf v1: reason is 'bad canary' in the registry, the audit chain says {\"text\":\"62616420fffe2063616e617279\"}",
+			NULL,
+		};
+		want_diffs(want);
+	}
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 1);
+	ck_assert_str_eq(rep.lines[0], "restored clf v1 from the audit chain: reason");
+	nf_registry_chain_report_release(&rep);
+	want_diffs(none);
+	ck_assert_int_eq(nf_registry_get(&out, st, "clf", 1), 0);
+	ck_assert_str_eq(out.reason, "bad \xff\xfe canary");
+	nf_model_version_release(&out);
 }
 END_TEST
 
