@@ -515,14 +515,24 @@ cmp_release(cmp *m)
 static int
 compare(cmp *m, nf_registry_chain_report *out, nf_store *st, const char *model)
 {
+	sqlite3 *db = nf_store_db(st);
 	const cJSON *row;
 	size_t i = 0, nrows;
-	int err;
+	int rc, err;
 
 	memset(m, 0, sizeof(*m));
 	memset(out, 0, sizeof(*out));
-	if ((err = nf_store_flush(st)) < 0 || (err = replay(&m->c, st)) < 0 ||
-	    (err = table_rows(&m->rows, st, model)) < 0)
+	if ((err = nf_store_flush(st)) < 0)
+		return err;
+	/* The chain and the table read in one transaction: a run registering a version
+	 * meanwhile (audit verify takes no lock) must not look like an edit. */
+	if ((rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return nf_gov__sql_error(db, rc, "cannot read the model registry");
+	err = replay(&m->c, st);
+	if (err == 0)
+		err = table_rows(&m->rows, st, model);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (err < 0)
 		return err;
 	for (size_t k = 0; k < m->c.nlines; k++)
 		add_line(out, "%s", m->c.lines[k]);
@@ -677,23 +687,8 @@ bind_json(sqlite3_stmt *s, int k, const cJSON *v)
 		sqlite3_bind_null(s, k);
 }
 
-static int
-run_sql(sqlite3 *db, const char *sql, const char *model, int version)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot restore the model registry");
-	sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, version);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : nf_gov__sql_error(db, rc, "cannot restore the model registry");
-}
-
-/* Writes the columns the chain tells of e: a whole row replaces the table's (inserted
- * anew), a part updates those columns. Column names come from the table itself. */
+/* Writes the columns the chain tells of e: a whole row is inserted anew (the table's was
+ * deleted first), a part updates those columns. Column names come from the table itself. */
 static int
 write_row(sqlite3 *db, const expect *e, const cJSON *cols)
 {
@@ -704,14 +699,7 @@ write_row(sqlite3 *db, const expect *e, const cJSON *cols)
 	const cJSON *col;
 	int rc, err = 0;
 
-	if (e->full) {
-		if ((err = run_sql(db, "DELETE FROM model_versions WHERE model = ? AND version = ?", e->model,
-				   e->version)) < 0)
-			return err;
-		nf_buf_puts(&sql, "INSERT INTO model_versions (");
-	} else {
-		nf_buf_puts(&sql, "UPDATE model_versions SET ");
-	}
+	nf_buf_puts(&sql, e->full ? "INSERT INTO model_versions (" : "UPDATE model_versions SET ");
 	cJSON_ArrayForEach(col, cols) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->row, col->valuestring);
 
@@ -749,6 +737,24 @@ done:
 	return err;
 }
 
+/* Deletes the table's row (by its id, whatever else was edited). */
+static int
+delete_row(sqlite3 *db, const cJSON *row)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "id");
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (!cJSON_IsNumber(id))
+		return 0;
+	if ((rc = sqlite3_prepare_v2(db, "DELETE FROM model_versions WHERE id = ?", -1, &s, NULL)) != SQLITE_OK)
+		return nf_gov__sql_error(db, rc, "cannot restore the model registry");
+	sqlite3_bind_int64(s, 1, (int64_t)id->valuedouble);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : nf_gov__sql_error(db, rc, "cannot restore the model registry");
+}
+
 /* The table's column names, as an array of strings. */
 static int
 table_columns(cJSON **out, sqlite3 *db)
@@ -774,6 +780,39 @@ is_production(const cJSON *row)
 	return s && strcmp(s, "production") == 0;
 }
 
+/* The position of e's row in the table's rows, or -1. */
+static long
+row_of(const cmp *m, const expect *e)
+{
+	const cJSON *row;
+	long at = 0;
+
+	cJSON_ArrayForEach(row, m->rows) {
+		const char *model = str_of(row, "model");
+
+		if (model && strcmp(model, e->model) == 0 && int_of(row, "version") == e->version)
+			return at;
+		at++;
+	}
+	return -1;
+}
+
+/* "status, metrics": the columns of the table's row that differ from what e tells. */
+static char *
+changed_columns(const cJSON *now, const expect *e)
+{
+	nf_buf b = NF_BUF_INIT;
+	const cJSON *col;
+
+	cJSON_ArrayForEach(col, now) {
+		const cJSON *want = cJSON_GetObjectItemCaseSensitive(e->row, col->string);
+
+		if (want && !same(col, want))
+			nf_buf_printf(&b, "%s%s", b.len ? ", " : "", col->string);
+	}
+	return nf_buf_detach(&b);
+}
+
 static int
 restore_fn(void *vctx, nf_store *st)
 {
@@ -788,43 +827,39 @@ restore_fn(void *vctx, nf_store *st)
 	cJSON_AddArrayToObject(p, "rows");
 	if ((err = table_columns(&cols, db)) < 0)
 		goto done;
-	/* Rows the chain never named go; the table's production rows that differ are
-	 * rewritten before another version becomes production (one per model). */
+	/* First every row that goes: those the chain never named, and those the chain holds
+	 * whole that differ (inserted again below), so that no id or production version of
+	 * theirs stands in the way. */
 	cJSON_ArrayForEach(row, m->rows) {
 		const char *model = str_of(row, "model");
 		int version = int_of(row, "version");
+		const expect *e = model && version ? find(&m->c, model, version, false) : NULL;
 
-		if (m->unknown[i++]) {
+		if (m->unknown[i]) {
 			cJSON *r = cJSON_CreateObject();
 
-			if ((err = run_sql(db, "DELETE FROM model_versions WHERE model = ? AND version = ?",
-					   model ? model : "", version)) < 0)
-				goto done;
 			cJSON_AddStringToObject(r, "model", model ? model : "");
 			cJSON_AddNumberToObject(r, "version", version);
 			cJSON_AddItemToArray(removed, r);
 			add_line(t->out, "removed %s v%d: the audit chain never recorded it", model ? model : "?", version);
 		}
+		if ((m->unknown[i] || (m->differs[i] && e && e->full)) && (err = delete_row(db, row)) < 0)
+			goto done;
+		i++;
 	}
+	/* Then the rows the chain tells, production last (one per model). */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t k = 0; k < m->c.n; k++) {
 			expect *e = &m->c.v[k];
-			const cJSON *now = NULL;
-			size_t at = 0;
-			bool differs;
+			long at;
+			const cJSON *now;
+			char *what;
 
 			if (e->gone || is_production(e->row) != (pass == 1))
 				continue;
-			cJSON_ArrayForEach(row, m->rows) {
-				const char *model = str_of(row, "model");
-
-				if (model && strcmp(model, e->model) == 0 && int_of(row, "version") == e->version)
-					break;
-				at++;
-			}
-			now = row;
-			differs = now ? m->differs[at] : true;
-			if (!differs)
+			at = row_of(m, e);
+			now = at >= 0 ? cJSON_GetArrayItem(m->rows, (int)at) : NULL;
+			if (now && !m->differs[at])
 				continue;
 			if (!now && !e->full) {
 				add_line(t->out, "cannot restore %s v%d: the audit chain holds only part of it (recorded"
@@ -834,23 +869,9 @@ restore_fn(void *vctx, nf_store *st)
 			if ((err = write_row(db, e, cols)) < 0 ||
 			    (err = nf_registry__add_rows(p, st, e->model, &e->version, 1)) < 0)
 				goto done;
-			if (!now) {
-				add_line(t->out, "restored %s v%d from the audit chain: its row had been deleted", e->model,
-					 e->version);
-			} else {
-				nf_buf cols_changed = NF_BUF_INIT;
-				const cJSON *col;
-
-				cJSON_ArrayForEach(col, now) {
-					const cJSON *want = cJSON_GetObjectItemCaseSensitive(e->row, col->string);
-
-					if (want && !same(col, want))
-						nf_buf_printf(&cols_changed, "%s%s", cols_changed.len ? ", " : "", col->string);
-				}
-				add_line(t->out, "restored %s v%d from the audit chain: %s", e->model, e->version,
-					 nf_buf_cstr(&cols_changed));
-				nf_buf_release(&cols_changed);
-			}
+			what = now ? changed_columns(now, e) : xstrdup("its row had been deleted");
+			add_line(t->out, "restored %s v%d from the audit chain: %s", e->model, e->version, what);
+			free(what);
 		}
 	}
 	/* The older rows that agreed are recorded whole as well, as a baseline would: after a

@@ -487,6 +487,19 @@ START_TEST(test_chain_swap_refused_and_restored)
 	ck_assert_int_eq(nf_registry_get(&out, st, "clf", 1), 0);
 	ck_assert_str_eq(out.reason, "bad \xff\xfe canary");
 	nf_model_version_release(&out);
+
+	/* rows that swapped ids (and production with them) are put back in one go */
+	raw_exec("UPDATE model_versions SET id = 100 WHERE version = 1; UPDATE model_versions SET id = 1 WHERE version = 2;"
+		 " UPDATE model_versions SET id = 2 WHERE version = 1");
+	raw_exec("UPDATE model_versions SET status = 'archived' WHERE version = 1;"
+		 " UPDATE model_versions SET status = 'production' WHERE version = 2");
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 2);
+	ck_assert_str_eq(rep.lines[0], "restored clf v2 from the audit chain: id, status");
+	ck_assert_str_eq(rep.lines[1], "restored clf v1 from the audit chain: id, status");
+	nf_registry_chain_report_release(&rep);
+	want_diffs(none);
+	ck_assert_int_eq(production(), 1);
 }
 END_TEST
 
