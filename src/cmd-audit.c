@@ -10,6 +10,25 @@
 #include "ntflow/gov.h"
 #include "ntflow/store.h"
 
+/* The chain covers the registry's rows too: replayed, it must give the table as it is. */
+static int
+audit_verify_registry(nf_store *st)
+{
+	nf_registry_chain_report rep;
+	int rc = NF_EXIT_OK;
+
+	if (nf_registry_chain_compare(&rep, st, NULL) < 0) {
+		nf_cmd_error("audit: %s", nf_error_last());
+		return NF_EXIT_FAILED;
+	}
+	for (size_t i = 0; i < rep.n; i++) {
+		nf_cmd_error("audit: %s", rep.lines[i]);
+		rc = NF_EXIT_FAILED;
+	}
+	nf_registry_chain_report_release(&rep);
+	return rc;
+}
+
 static int
 audit_verify(nf_store *st)
 {
@@ -23,9 +42,8 @@ audit_verify(nf_store *st)
 	if (rep.problem) {
 		nf_cmd_error("audit: %s", rep.problem);
 		rc = NF_EXIT_FAILED;
-	} else {
+	} else if ((rc = audit_verify_registry(st)) == NF_EXIT_OK) {
 		printf("ok %zu record%s\n", rep.nrecords, rep.nrecords == 1 ? "" : "s");
-		rc = NF_EXIT_OK;
 	}
 	nf_audit_report_release(&rep);
 	return rc;
@@ -256,10 +274,12 @@ const nf_cmd nf_cmd_audit = {
 	.help    =
 		"Every run start and end, node outcome, gate decision, registry change, alert and\n"
 		"acknowledgement is a record of a SHA-256 hash chain (HMAC-SHA256 when\n"
-		"NTFLOW_AUDIT_KEY names a key file); each finished run stores a Merkle root over\n"
-		"its records. ntflow(1) defines the hashes exactly.\n\n"
+		"NTFLOW_AUDIT_KEY names a key file, private to its owner); each finished run\n"
+		"stores a Merkle root over its records. ntflow(1) defines the hashes exactly.\n\n"
 		"  verify       walk the chain and the roots: 'ok N records' (exit 0), or the first\n"
-		"               record that was edited, deleted or inserted (exit 1)\n"
+		"               record that was edited, deleted or inserted (exit 1); then compare\n"
+		"               the registry's rows with what the chain records (each version and\n"
+		"               column changed outside ntflow, exit 1)\n"
 		"  show         the records, oldest first (* marks an HMAC), then the runs' roots\n"
 		"    --run RUN  only one run's records\n"
 		"    --json     {\"records\": [...], \"roots\": [...]}\n"

@@ -383,6 +383,23 @@ reconcile(nf_store *st, const char *state_dir, bool full)
 	nf_reconcile_report_release(&rep);
 }
 
+/* Nothing acts on a registry edited outside ntflow: each change checks it against the
+ * audit chain first (recording the baseline of older versions, said here). */
+static bool
+chain_agrees(nf_store *st)
+{
+	size_t nbaseline = 0;
+
+	if (nf_registry_chain_check(st, &nbaseline) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return false;
+	}
+	if (nbaseline)
+		nf_cmd_error("recorded a baseline of %zu model version%s in the audit chain (registered before the chain"
+			     " recorded registry rows whole)", nbaseline, nbaseline == 1 ? "" : "s");
+	return true;
+}
+
 static int
 cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
 {
@@ -397,6 +414,8 @@ cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, c
 		return usage_error("promote: '%s' is not a version number", args[1]);
 	if (o->reason && !*o->reason)
 		return usage_error("%s", "promote: --reason needs a text");
+	if (!chain_agrees(st))
+		return NF_EXIT_FAILED;
 	reconcile(st, state_dir, false);
 	actor = nf_registry_actor();
 	if (nf_registry_promote(&v, &previous, st, state_dir, args[0], version, o->force, o->reason, actor) < 0) {
@@ -426,6 +445,8 @@ cmd_rollback(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, 
 	if (nargs != 1)
 		return nargs ? usage_error("rollback: unexpected argument '%s'", args[1])
 			     : usage_error("%s", "rollback: which model? (registry rollback MODEL)");
+	if (!chain_agrees(st))
+		return NF_EXIT_FAILED;
 	reconcile(st, state_dir, false);
 	actor = nf_registry_actor();
 	if (nf_registry_rollback(&v, &previous, st, state_dir, args[0], o->reason, actor) < 0) {
@@ -451,6 +472,37 @@ on_bad(void *ctx, const nf_model_version *v, const char *problem)
 	printf("bad  %s\n", problem);
 }
 
+/* The rows against the audit chain: each difference a "bad" line; with repair, the rows are
+ * first put back to what the chain records (each said on stderr). Whether they agree. */
+static bool
+verify_chain(nf_store *st, const reg_opts *o, const char *model, size_t *nbad)
+{
+	nf_registry_chain_report rep;
+
+	if (o->repair) {
+		if (nf_registry_chain_restore(&rep, st) < 0) {
+			nf_cmd_error("%s", nf_error_last());
+			return false;
+		}
+		for (size_t i = 0; i < rep.n; i++)
+			nf_cmd_error("%s", rep.lines[i]);
+		nf_registry_chain_report_release(&rep);
+	}
+	if (nf_registry_chain_compare(&rep, st, model) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return false;
+	}
+	for (size_t i = 0; i < rep.n; i++)
+		printf("bad  %s\n", rep.lines[i]);
+	*nbad = rep.n;
+	if (rep.n)
+		printf("%zu problem%s: the registry was changed outside ntflow, and nothing acts on it until"
+		       " `ntflow registry verify --repair` puts back what the audit chain records\n", rep.n,
+		       rep.n == 1 ? "" : "s");
+	nf_registry_chain_report_release(&rep);
+	return *nbad == 0 && chain_agrees(st);
+}
+
 static int
 cmd_verify(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
 {
@@ -458,6 +510,8 @@ cmd_verify(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, ch
 
 	if (nargs > 1)
 		return usage_error("verify: unexpected argument '%s'", args[1]);
+	if (!verify_chain(st, o, nargs ? args[0] : NULL, &nbad))
+		return NF_EXIT_FAILED;
 	if (o->repair)   /* what remains after the repairs is reported below */
 		reconcile(st, state_dir, true);
 	if (nf_registry_verify(st, state_dir, nargs ? args[0] : NULL, on_bad, NULL, &checked, &nbad) < 0) {
@@ -626,15 +680,18 @@ const nf_cmd nf_cmd_registry = {
 		"  rollback MODEL         return the previous production version (the most recently\n"
 		"                         archived one) to production; the current one becomes\n"
 		"                         rolled-back\n"
-		"  verify [MODEL]         re-hash every version's copy (a mismatch marks the version\n"
-		"                         corrupt) and compare the copies under MODELS_DIR; exit 1 on\n"
-		"                         any problem\n"
+		"  verify [MODEL]         compare the rows with what the audit chain records (each\n"
+		"                         version and column changed outside ntflow; while any is,\n"
+		"                         runs, promote and rollback refuse), re-hash every version's\n"
+		"                         copy (a mismatch marks the version corrupt) and compare the\n"
+		"                         copies under MODELS_DIR; exit 1 on any problem\n"
 		"\n"
 		"  --json        list and show as JSON (times in UTC, ISO 8601)\n"
 		"  --force       promote past a failed gate or a rollback (with --reason)\n"
 		"  --reason TEXT why; recorded with the promotion or rollback\n"
-		"  --repair      verify: first put the copies under MODELS_DIR back to what the\n"
-		"                registry says (from the registry's copies), saying what it did\n"
+		"  --repair      verify: first put the rows back to what the audit chain records,\n"
+		"                then the copies under MODELS_DIR back to what the registry says\n"
+		"                (from the registry's copies), saying what it did\n"
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                root of the git repository holding the current directory)\n"
 		"\n"

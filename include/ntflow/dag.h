@@ -98,6 +98,7 @@ enum {
 	NF_OPT_CACHE       = 1u << 7,
 	NF_OPT_EXECUTOR    = 1u << 8,
 	NF_OPT_SLURM       = 1u << 9,
+	NF_OPT_SECRET_ENV  = 1u << 10,
 };
 
 /* How a stage is run; defaults in parentheses. */
@@ -114,6 +115,10 @@ typedef struct nf_run_opts {
 	bool cache;                   /* (true) */
 	const char *executor;         /* "local" or "slurm" ("local") */
 	nf_slurm slurm;
+	/* Environment variables the stage needs and whose values are never recorded; a stage's
+	 * list and the defaults' add up (none). */
+	nf_name_ref *secret_env;
+	size_t nsecret_env;
 } nf_run_opts;
 
 typedef enum { NF_STAGE, NF_GATE, NF_MONITOR } nf_stage_kind;
@@ -216,6 +221,9 @@ int nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags);
 int nf_dag_format(nf_buf *out, const char *path, const char *src, size_t len, nf_diag_list *diags);
 
 nf_stage *nf_dag_find_stage(const nf_dag *dag, const char *name);
+/* Whether name is listed in a secret_env of the pipeline (its defaults or any stage): its
+ * value is then kept out of everything ntflow records. */
+bool nf_dag_is_secret(const nf_dag *dag, const char *name);
 /* A literal string's text, or NULL when it holds a ${...} reference. */
 const char *nf_tmpl_literal(const nf_tmpl *t);
 const char *nf_stage_kind_name(nf_stage_kind k);

@@ -31,7 +31,8 @@
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.
- * NF_EIO when NTFLOW_AUDIT_KEY is set but its file cannot be read (or is empty). */
+ * NF_EIO when NTFLOW_AUDIT_KEY is set but its file cannot be read, is empty, or is open to
+ * other users (any group or other permission bit: they could read or replace the key). */
 int nf_audit_append(nf_store *st, int64_t run_id, const char *kind, const cJSON *payload);
 
 /* An open audit log: its prepared statements and the key, for a writer of many records
@@ -43,6 +44,10 @@ void nf_audit_free(nf_audit *a);
 int nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload);
 /* Whether records are HMACs (NTFLOW_AUDIT_KEY was set when the log was opened). */
 bool nf_audit_keyed(const nf_audit *a);
+typedef struct nf_audit_record nf_audit_record;
+/* Whether r's hash matches its contents (with a's key for an HMAC record): 1 yes, 0 no (it
+ * was edited), NF_EINVALID for an HMAC record when a has no key. */
+int nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r);
 /* Ends a run's part of the chain: stores the Merkle root over the run's records so far in
  * audit_roots, then appends the run-end record carrying that root (so the chain protects
  * it). root_out (may be NULL) receives the root. Joins the batch. */
@@ -61,10 +66,10 @@ int nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run
  * One hash: itself; none: SHA-256 of the empty string. NF_ECORRUPT for a malformed hash. */
 int nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n);
 
-typedef struct nf_audit_record {
+struct nf_audit_record {
 	int64_t seq, time_ms, run_id;   /* run_id 0: none */
 	char *kind, *payload, *prev_hash, *hash, *mac_kind;
-} nf_audit_record;
+};
 void nf_audit_record_release(nf_audit_record *r);
 void nf_audit_record_list_free(nf_audit_record *r, size_t n);
 /* The records of a run (run_id <= 0: all), in chain order. */
@@ -351,6 +356,44 @@ void nf_reconcile_report_release(nf_reconcile_report *r);
  * (else their presence is checked). Returns 0, or NF_ECORRUPT (with the first such line as
  * message) when some copy could not be restored; *out says what was done either way. */
 int nf_registry_reconcile(nf_reconcile_report *out, nf_store *st, const char *state_dir, bool full);
+
+/* ---- The registry against its audit chain (src/gov/registry-chain.c) ----
+ * Each change of a model_versions row is recorded in the audit record of the change
+ * (register, promote, rollback, registry-corrupt, registry-baseline, registry-restore),
+ * in the same transaction: the payload's "rows" holds every row the change touched, whole,
+ * as the table holds it after the change ({"COLUMN": value, ...}: text as a string, an
+ * integer or real as a number, NULL as null); a restore's "removed" lists the rows it
+ * deleted ({"model", "version"}). Replaying those records gives what each row must hold; a
+ * difference was made outside ntflow. Records written before rows were recorded tell only
+ * a version's status (a registration also artifact_sha256; a promotion or rollback also
+ * forced, reason and actor): the first check that finds those agreeing records the rows
+ * whole (registry-baseline), blessing the columns no record told. */
+#define NF_AUDIT_BASELINE   "registry-baseline"
+#define NF_AUDIT_RESTORE    "registry-restore"
+
+typedef struct nf_registry_chain_report {
+	char **lines;                 /* one per difference ("clf v2: status is 'production' in the
+	                               * registry, the audit chain says 'archived'"), or per row put back */
+	size_t n;
+	size_t nversions;             /* versions compared (in the table or the chain) */
+	size_t nlegacy;               /* agreeing versions the chain holds only in part */
+} nf_registry_chain_report;
+void nf_registry_chain_report_release(nf_registry_chain_report *r);
+/* Compares the rows of model (NULL: every model) with the audit chain; each difference is a
+ * line of *out: a column that differs (named, with both values), a row the chain never
+ * recorded, a row the chain records that is missing, and a replayed record whose hash does
+ * not match its contents (an HMAC only with NTFLOW_AUDIT_KEY) or that the next record does
+ * not follow. Returns 0 whatever it found, or an error (NF_EIO for a refused key). */
+int nf_registry_chain_compare(nf_registry_chain_report *out, nf_store *st, const char *model);
+/* What every change of the registry does first: NF_ECORRUPT, saying the first difference,
+ * when the registry and its chain differ (nothing is changed); else 0, after recording a
+ * baseline of the versions the chain held only in part (*nbaseline, may be NULL: how many). */
+int nf_registry_chain_check(nf_store *st, size_t *nbaseline);
+/* Puts the rows back to what the chain records, in one transaction with a registry-restore
+ * record: a row the chain never recorded is deleted, a differing or missing one rewritten.
+ * *out has a line per row removed or restored (none when they agreed). NF_ECORRUPT, changing
+ * nothing, when a replayed record itself was edited. */
+int nf_registry_chain_restore(nf_registry_chain_report *out, nf_store *st);
 
 /* A status change of a version, oldest first (for `registry show`). */
 typedef struct nf_model_event {

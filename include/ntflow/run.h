@@ -123,7 +123,13 @@ typedef struct nf_interp {
 	/* stages.S.best.K: 0 and *out, or a negative code with a message. */
 	int (*best)(void *ctx, const char *stage, const char *key, const char **out);
 	void *ctx;
+	/* The text ntflow records (the cache key's command and env, the plan): ${env.NAME} of
+	 * a secret_env name gives NF_SECRET_MASK, set or not, instead of its value. */
+	bool redact;
 } nf_interp;
+
+/* What a secret's value is recorded and shown as. */
+#define NF_SECRET_MASK "***"
 
 /* Expands t into out, each ${...} value shell-quoted when shell_quote (for `run`).
  * NF_EINVALID with a message naming the reference when one cannot be resolved. */

@@ -129,9 +129,14 @@ void nf_metric_list_free(nf_metric *m, size_t n);
  * .git), or beside the file outside git. Without a DAG file (runs, show, logs) the walk
  * starts at the current directory, else it is ./.ntflow. The caller frees *state_dir. */
 int nf_workspace_resolve(char **state_dir, const char *dag_path, const char *override);
-/* Resolves the workspace, creates it when asked, and opens STATE_DIR/state.db.
- * state_dir may be NULL. NF_ENOTFOUND ("no runs yet in DIR") when create is false and
- * there is no database. */
+/* The state directory is private to its owner: created (with missing parents, 0777 less
+ * the umask) as 0700; an existing one of ours with group or other permissions is narrowed
+ * to 0700 (a chmod that fails, as on a read-only file system, is no error). Without create
+ * a missing directory is left missing. */
+int nf_workspace_make_private(const char *state_dir, bool create);
+/* Resolves the workspace, creates it when asked (private: nf_workspace_make_private), and
+ * opens STATE_DIR/state.db. state_dir may be NULL. NF_ENOTFOUND ("no runs yet in DIR") when
+ * create is false and there is no database. */
 int nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 			    const char *override, bool create);
 /* The workspace write lock (lock.c): one writer per workspace. A run, and every command that

@@ -4,11 +4,34 @@
 #include "ntflow/dag.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 nf_stage *
 nf_dag_find_stage(const nf_dag *dag, const char *name)
 {
 	return dag && dag->by_name ? nf_strmap_get(dag->by_name, name) : NULL;
+}
+
+static bool
+listed(const nf_run_opts *o, const char *name)
+{
+	for (size_t i = 0; i < o->nsecret_env; i++)
+		if (strcmp(o->secret_env[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+bool
+nf_dag_is_secret(const nf_dag *dag, const char *name)
+{
+	if (!dag)
+		return false;
+	if (listed(&dag->pipeline.defaults, name))
+		return true;
+	for (size_t i = 0; i < dag->nstages; i++)
+		if (listed(&dag->stages[i].opts, name))
+			return true;
+	return false;
 }
 
 const char *

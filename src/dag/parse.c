@@ -576,6 +576,18 @@ valid_key(const char *s, size_t n)
 	return true;
 }
 
+/* An environment variable's name as a shell takes it: [A-Za-z_][A-Za-z0-9_]*. */
+static bool
+env_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
 /* "max(val_auc)" -> NF_SELECT_MAX, "val_auc". */
 static bool
 parse_select(const char *s, nf_select_kind *kind, const char **metric, nf_arena *a)
@@ -1024,6 +1036,32 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 		o->executor = a->choices[e];
 		o->set |= NF_OPT_EXECUTOR;
 		break;
+	case NF_FD_SECRET_ENV: {
+		nf_name_ref *ns = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
+		nf_strmap *seen = NULL;
+		size_t k = 0;
+
+		for (size_t i = 0; i < v->nitems; i++) {
+			const char *name = want_literal(p, &v->items[i], item_tok(p, v, i), items, "a name in quotes");
+
+			if (!name)
+				continue;
+			if (!env_name_ok(name)) {
+				error_at(p, v->items[i].loc, "invalid environment variable name \"%s\" in secret_env:"
+					 " use letters, digits and '_', not starting with a digit", name);
+				continue;
+			}
+			ns[k].name = name;
+			ns[k].loc = v->items[i].loc;
+			if (!list_has_dup(p, ns, k, &seen))
+				k++;
+		}
+		nf_strmap_free(seen);
+		o->secret_env = ns;
+		o->nsecret_env = k;
+		o->set |= NF_OPT_SECRET_ENV;
+		break;
+	}
 	case NF_FD_PARTITION: b->slurm->partition = s; break;
 	case NF_FD_TIME: b->slurm->time = s; break;
 	case NF_FD_MEM: b->slurm->mem = s; break;
@@ -1705,11 +1743,30 @@ static const nf_run_opts builtin_opts = {
 	.executor = "local",
 };
 
-/* Fills what dst did not set from src (dst->set keeps only what dst wrote). */
+/* Fills what dst did not set from src (dst->set keeps only what dst wrote); secret_env
+ * lists add up instead (a stage cannot make a secret of the defaults public again). */
 static void
-merge_opts(nf_run_opts *dst, const nf_run_opts *src)
+merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 {
 	unsigned own = dst->set;
+
+	if (src->nsecret_env) {
+		nf_name_ref *all = nf_arena_alloc(a, (dst->nsecret_env + src->nsecret_env) * sizeof(nf_name_ref));
+		size_t n = dst->nsecret_env;
+
+		if (n)
+			memcpy(all, dst->secret_env, n * sizeof(nf_name_ref));
+		for (size_t i = 0; i < src->nsecret_env; i++) {
+			bool dup = false;
+
+			for (size_t k = 0; k < dst->nsecret_env && !dup; k++)
+				dup = strcmp(dst->secret_env[k].name, src->secret_env[i].name) == 0;
+			if (!dup)
+				all[n++] = src->secret_env[i];
+		}
+		dst->secret_env = all;
+		dst->nsecret_env = n;
+	}
 
 	if (!(own & NF_OPT_RETRIES))
 		dst->retries = src->retries;
@@ -1742,11 +1799,11 @@ finish(parser *p)
 
 	if (!dag->pipeline.models_dir)
 		dag->pipeline.models_dir = "models";
-	merge_opts(&dag->pipeline.defaults, &builtin_opts);
+	merge_opts(&dag->pipeline.defaults, &builtin_opts, p->a);
 	dag->stages = p->nstages ? p->stages : NULL;
 	dag->nstages = p->nstages;
 	for (size_t i = 0; i < dag->nstages; i++)
-		merge_opts(&dag->stages[i].opts, &dag->pipeline.defaults);
+		merge_opts(&dag->stages[i].opts, &dag->pipeline.defaults, p->a);
 	dag->models = nf_arena_memdup(p->a, p->models, p->nmodels * sizeof(nf_model_decl));
 	dag->nmodels = p->nmodels;
 }

@@ -33,7 +33,9 @@ const size_t nf_schema_nschedule_macros = NF_ARRAY_SIZE(nf_schema_schedule_macro
 	{ "cache", NF_FD_CACHE, NF_AT_BOOL, false, 0, 0, NULL, "true (false without outputs or metrics)", \
 	  "skip the stage when its inputs are unchanged (false for side effects)" }, \
 	{ "executor", NF_FD_EXECUTOR, NF_AT_ENUM, false, 0, 0, executors, "\"local\"", \
-	  "where the stage runs: a local process or a Slurm job" }
+	  "where the stage runs: a local process or a Slurm job" }, \
+	{ "secret_env", NF_FD_SECRET_ENV, NF_AT_NAME_LIST, false, 0, 0, NULL, "none", \
+	  "environment variables the stage needs whose values ntflow never records (shown as ***)" }
 
 static const nf_attr_spec pipeline_attrs[] = {
 	{ "description", NF_FD_DESCRIPTION, NF_AT_STRING, false, 0, 0, NULL, NULL,

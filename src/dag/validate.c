@@ -18,6 +18,8 @@ typedef struct where {
 	const char *kind;
 	const char *name;
 	const nf_stage *stage;   /* NULL for the pipeline and models */
+	bool secrets;            /* a secret_env value may go here: run and env { }, which ntflow
+	                          * records with the value masked; not a path, param or metric */
 } where;
 
 typedef struct vctx {
@@ -179,6 +181,9 @@ check_ref(vctx *v, const where *w, const nf_seg *seg)
 	} else if (!strcmp(ns, "env")) {
 		if (!rest || !*rest)
 			nf_diag_error(&v->diags, seg->loc, "expected ${env.NAME}, found ${%s}", ref);
+		else if (!w->secrets && nf_dag_is_secret(v->dag, rest))
+			nf_diag_error(&v->diags, seg->loc, "${%s} is a secret (secret_env): only run and env { } may use it,"
+				      " since ntflow records the rest as written", ref);
 	} else if (!strcmp(ns, "dag")) {
 		if (!rest || strcmp(rest, "dir") != 0)
 			nf_diag_error(&v->diags, seg->loc, "unknown value in ${%s} (dag.dir)", ref);
@@ -366,7 +371,7 @@ check_needs(vctx *v, const nf_stage *s)
 static void
 check_model(vctx *v, const nf_model_decl *m)
 {
-	where w = { "model", m->name, NULL };
+	where w = { "model", m->name, NULL, false };
 	const nf_stage *g;
 
 	check_tmpl(v, &w, m->artifact);
@@ -422,7 +427,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	vctx v = { .dag = dag, .diags = NF_DIAG_LIST_INIT, .budget = ANCESTOR_BUDGET };
 	nf_strmap *outputs = nf_strmap_new(dag->nstages);
 	const nf_pipeline *pl = &dag->pipeline;
-	where w = { "pipeline", pl->name ? pl->name : "", NULL };
+	where w = { "pipeline", pl->name ? pl->name : "", NULL, false };
 	int err;
 
 	v.scratch = nf_arena_new();
@@ -443,21 +448,24 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	for (size_t i = 0; i < pl->npath; i++)
 		check_tmpl(&v, &w, &pl->path[i]);
 	check_kvs(&v, &w, pl->params, pl->nparams);
+	w.secrets = true;
 	check_kvs(&v, &w, pl->env, pl->nenv);
 	for (size_t i = 0; i < dag->nstages && !v.diags.full; i++) {
 		const nf_stage *s = &dag->stages[i];
 
-		w = (where){ nf_stage_kind_name(s->kind), s->name, s };
+		w = (where){ nf_stage_kind_name(s->kind), s->name, s, false };
 		check_needs(&v, s);
 		check_select(&v, s);
+		w.secrets = true;
 		check_tmpl(&v, &w, s->run);
 		check_run_quoting(&v, &w, s->run);
+		check_kvs(&v, &w, s->env, s->nenv);
+		w.secrets = false;
 		for (size_t k = 0; k < s->ninputs; k++)
 			check_tmpl(&v, &w, &s->inputs[k]);
 		for (size_t k = 0; k < s->noutputs; k++)
 			check_tmpl(&v, &w, &s->outputs[k]);
 		check_tmpl(&v, &w, s->metrics);
-		check_kvs(&v, &w, s->env, s->nenv);
 	}
 	for (size_t i = 0; i < dag->nmodels; i++)
 		check_model(&v, &dag->models[i]);

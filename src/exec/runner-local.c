@@ -249,18 +249,20 @@ open_log(int *out, const char *path)
 
 	if (!path)
 		path = "/dev/null";
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	/* Private to the owner, as the state directory it lives in: a stage's output may hold
+	 * what it was given. */
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		const char *slash = strrchr(path, '/');
 
 		if (slash && slash != path) {
 			char *dir = xstrndup(path, (size_t)(slash - path));
-			int err = nf_mkdir_p(dir, 0755);
+			int err = nf_mkdir_p(dir, 0700);
 
 			free(dir);
 			if (err < 0)
 				return err;
-			fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+			fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
 		}
 	}
 	if ((fd = above_stdio(fd)) < 0)

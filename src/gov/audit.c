@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Key files are small; a large one is a mistake (a data file named by accident). */
 #define AUDIT_KEY_MAX (64 * 1024)
@@ -220,12 +221,17 @@ load_key(unsigned char **key, size_t *keylen)
 	const char *path = getenv("NTFLOW_AUDIT_KEY");
 	char *data = NULL;
 	size_t len = 0;
+	struct stat sb;
 	int err;
 
 	*key = NULL;
 	*keylen = 0;
 	if (!path || !*path)
 		return 0;
+	/* A key others can read lets them forge the chain; one they can write, replace it. */
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077))
+		return nf_error_set(NF_EIO, "NTFLOW_AUDIT_KEY: the key file '%s' is open to other users (mode %04o);"
+				    " make it private: chmod 600 '%s'", path, (unsigned)(sb.st_mode & 07777), path);
 	if ((err = nf_read_file(&data, &len, path, AUDIT_KEY_MAX)) < 0) {
 		char *why = xstrdup(nf_error_last());   /* the message buffer is about to be rewritten */
 
@@ -293,6 +299,24 @@ bool
 nf_audit_keyed(const nf_audit *a)
 {
 	return a->key != NULL;
+}
+
+int
+nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r)
+{
+	bool hmac = strcmp(r->mac_kind, "hmac") == 0;
+	char h[65];
+	int err;
+
+	if (hmac && !a->key)
+		return nf_error_set(NF_EINVALID, "record %" PRId64 " carries an HMAC: set NTFLOW_AUDIT_KEY to the key"
+				    " file to check it", r->seq);
+	if (!hmac && strcmp(r->mac_kind, "plain") != 0)
+		return 0;
+	if ((err = nf_audit_record_hash(h, r->seq, r->time_ms, r->run_id, r->kind, r->payload, r->prev_hash,
+					hmac ? a->key : NULL, a->keylen)) < 0)
+		return err;
+	return strcmp(h, r->hash) == 0;
 }
 
 int

@@ -249,7 +249,9 @@ nf_registry_reconcile(nf_reconcile_report *out, nf_store *st, const char *state_
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = nf_registry_list(st, NULL, &vs, &n)) < 0)
+	/* The files follow the database only when the database is what ntflow wrote: an edited
+	 * row must not put its files in models/. */
+	if ((err = nf_registry_chain_check(st, NULL)) < 0 || (err = nf_registry_list(st, NULL, &vs, &n)) < 0)
 		return err;
 	memset(&r, 0, sizeof(r));
 	r.out = out;

@@ -62,6 +62,11 @@ void nf_registry__workspace_path(char **rel, char **abs, const char *state_dir, 
 /* Places v's registry copy at MODELS_DIR/current/MODEL/ (current) or at
  * MODELS_DIR/candidates/MODEL/vN/. */
 int nf_registry__place(const char *state_dir, const nf_model_version *v, bool current);
+/* Appends to payload's "rows" array (made when missing) the rows of the versions of model
+ * (numbers <= 0 are skipped), whole, as registry-chain.c records them: inside the change's
+ * transaction, after the change. */
+typedef struct cJSON cJSON;
+int nf_registry__add_rows(cJSON *payload, nf_store *st, const char *model, const int *versions, size_t n);
 /* Marks v corrupt (with an event and an audit record) unless it is already. */
 int nf_registry__mark_corrupt(nf_store *st, const nf_model_version *v, const char *problem);
 

@@ -468,6 +468,14 @@ register_txn(void *vctx, nf_store *st)
 			cJSON_AddNullToObject(p, "archived");
 		if (t->note)   /* only then: the records of earlier versions keep their shape */
 			cJSON_AddStringToObject(p, "note", t->note);
+		{
+			int touched[2] = { archived, t->version };
+
+			if ((err = nf_registry__add_rows(p, st, req->model, touched, 2)) < 0) {
+				cJSON_Delete(p);
+				return err;
+			}
+		}
 		if ((err = audit(st, req->run_id, NF_AUDIT_REGISTER, p)) < 0)
 			return err;
 	}
@@ -619,6 +627,9 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 		memset(out, 0, sizeof(*out));
 	if (note)
 		*note = NULL;
+	/* Nothing acts on a registry edited outside ntflow. */
+	if ((err = nf_registry_chain_check(st, NULL)) < 0)
+		goto done;
 	/* The same bytes are one version: a rerun that restored or rebuilt an identical
 	 * artifact registers nothing new. */
 	if ((err = nf_artifact_hash(&id, req->artifact)) < 0)
@@ -734,6 +745,10 @@ corrupt_fn(void *vctx, nf_store *st)
 	cJSON_AddStringToObject(p, "model", t->v->model);
 	cJSON_AddNumberToObject(p, "version", t->v->version);
 	cJSON_AddStringToObject(p, "problem", t->problem);
+	if ((err = nf_registry__add_rows(p, st, t->v->model, &t->v->version, 1)) < 0) {
+		cJSON_Delete(p);
+		return err;
+	}
 	return audit(st, 0, NF_AUDIT_CORRUPT, p);
 }
 
@@ -800,6 +815,14 @@ promote_fn(void *vctx, nf_store *st)
 	add_str_or_null(p, "reason", t->reason);
 	add_str_or_null(p, "actor", t->actor);
 	cJSON_AddStringToObject(p, "gate_outcome", t->v->gate_outcome ? t->v->gate_outcome : "none");
+	{
+		int touched[2] = { t->previous, t->v->version };
+
+		if ((err = nf_registry__add_rows(p, st, t->v->model, touched, 2)) < 0) {
+			cJSON_Delete(p);
+			return err;
+		}
+	}
 	return audit(st, t->run_id, strcmp(t->action, "rollback") == 0 ? NF_AUDIT_ROLLBACK : NF_AUDIT_PROMOTE, p);
 }
 
@@ -853,7 +876,7 @@ nf_registry_promote(nf_model_version *out, int *previous, nf_store *st, const ch
 	memset(out, 0, sizeof(*out));
 	if (previous)
 		*previous = 0;
-	if ((err = nf_registry_get(&v, st, model, version)) < 0)
+	if ((err = nf_registry_chain_check(st, NULL)) < 0 || (err = nf_registry_get(&v, st, model, version)) < 0)
 		return err;
 	/* A version a person rolled back returns only by another person's explicit decision. */
 	rolled_back = strcmp(v.status, "rolled-back") == 0;
@@ -888,6 +911,8 @@ nf_registry_rollback(nf_model_version *out, int *previous, nf_store *st, const c
 	memset(out, 0, sizeof(*out));
 	if (previous)
 		*previous = 0;
+	if ((err = nf_registry_chain_check(st, NULL)) < 0)
+		return err;
 	/* A rolled-back version is not a rollback target: rolling back twice goes two versions
 	 * back, not back and forth. */
 	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
@@ -972,7 +997,8 @@ nf_registry_verify(nf_store *st, const char *state_dir, const char *model,
 	int err;
 
 	*checked = *nbad = 0;
-	if ((err = nf_registry_list(st, model, &vs, &n)) < 0)
+	/* A version is marked corrupt only in a registry that agrees with its chain. */
+	if ((err = nf_registry_chain_check(st, NULL)) < 0 || (err = nf_registry_list(st, model, &vs, &n)) < 0)
 		return err;
 	if (model && n == 0) {
 		free(vs);

@@ -361,13 +361,27 @@ nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commi
 	return err;
 }
 
-void
+int
 nf_run__reconcile_models(run_ctx *ctx)
 {
 	nf_reconcile_report rep;
-	char *state_dir = realpath(ctx->state_dir, NULL);
+	char *state_dir;
+	size_t nbaseline = 0;
+	int err;
 
-	int err = nf_registry_reconcile(&rep, ctx->store, state_dir ? state_dir : ctx->state_dir, false);
+	/* A registry edited outside ntflow stops the run before anything reads or changes it
+	 * (a gate comparing with production's metrics, the files placed under models/). */
+	if ((err = nf_registry_chain_check(ctx->store, &nbaseline)) < 0)
+		return err;
+	if (nbaseline) {
+		char *msg = xasprintf("recorded a baseline of %zu model version%s in the audit chain (registered before"
+				      " the chain recorded registry rows whole)", nbaseline, nbaseline == 1 ? "" : "s");
+
+		warn(ctx, msg);
+		free(msg);
+	}
+	state_dir = realpath(ctx->state_dir, NULL);
+	err = nf_registry_reconcile(&rep, ctx->store, state_dir ? state_dir : ctx->state_dir, false);
 
 	for (size_t i = 0; i < rep.n; i++)
 		warn(ctx, rep.lines[i]);
@@ -381,4 +395,5 @@ nf_run__reconcile_models(run_ctx *ctx)
 	nf_error_clear();
 	nf_reconcile_report_release(&rep);
 	free(state_dir);
+	return 0;
 }

@@ -60,7 +60,7 @@ key_env(nf_keyb *k, run_ctx *ctx, const nf_node *node, const nf_kv *kvs, size_t 
 
 		if (kvs[i].value.kind != NF_V_STRING)
 			nf_keyb_env(k, kvs[i].key, nf_value_text(&kvs[i].value));
-		else if (nf_run__expand(&v, ctx, node, &kvs[i].value.str) == 0)
+		else if (nf_run__expand_recorded(&v, ctx, node, &kvs[i].value.str) == 0)
 			nf_keyb_env(k, kvs[i].key, v);
 		key_params(k, ctx, kvs[i].value.kind == NF_V_STRING ? &kvs[i].value.str : NULL);
 	}

@@ -94,7 +94,9 @@ resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
 			nf_error_set(NF_EINVALID, "unknown run value '%s' in ${%s} (run.id, run.date, run.week, run.trigger)", rest, ref);
 		}
 	} else if (NS("env")) {
-		if (!(v = getenv(rest)))
+		if (ip->redact && nf_dag_is_secret(ip->dag, rest))
+			v = NF_SECRET_MASK;
+		else if (!(v = getenv(rest)))
 			nf_error_set(NF_EINVALID, "environment variable '%s' is not set (${%s})", rest, ref);
 	} else if (NS("dag")) {
 		if (strcmp(rest, "dir") == 0)

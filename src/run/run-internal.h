@@ -76,6 +76,8 @@ typedef struct run_ctx {
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */
+int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
 /* exec-size.c. 0 when /bin/sh -c cmd with env fits execve's limits; otherwise NF_EINVALID,
@@ -127,8 +129,9 @@ int nf_run__gate(run_ctx *ctx, const nf_node *node);
  * is not succeeded or gated never changes production: a passed gate then leaves a candidate. */
 int nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commit,
 			    nf_run_status status);
-/* Before the stages: the files under models/ put back to what the registry says, each
- * repair reported through on_warning. */
-void nf_run__reconcile_models(run_ctx *ctx);
+/* Before the stages: the registry checked against its audit chain (NF_ECORRUPT, and the
+ * run does not start, when it was edited outside ntflow), then the files under models/ put
+ * back to what it says, each repair reported through on_warning. */
+int nf_run__reconcile_models(run_ctx *ctx);
 
 #endif

@@ -92,18 +92,31 @@ interp_init(nf_interp *ip, run_ctx *ctx, const nf_node *node)
 	ip->ctx = ctx;
 }
 
-int
-nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+static int
+expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t, bool redact)
 {
 	nf_buf b = NF_BUF_INIT;
 	nf_interp ip;
 	int err;
 
 	interp_init(&ip, ctx, node);
+	ip.redact = redact;
 	if ((err = nf_interp_expand(&b, t, &ip, false)) == 0)
 		*out = nf_arena_strdup(ctx->arena, nf_buf_cstr(&b));
 	nf_buf_release(&b);
 	return err;
+}
+
+int
+nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+{
+	return expand(out, ctx, node, t, false);
+}
+
+int
+nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+{
+	return expand(out, ctx, node, t, true);
 }
 
 char *
@@ -341,7 +354,15 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if ((err = nf_interp_expand(&ctx->job_cmd, st->run, &ip, true)) < 0)
 		return err;
 	if (attempt == 1) {
-		if ((err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&ctx->job_cmd))) < 0)
+		/* The key holds the command as recorded: a secret's value never reaches the store
+		 * (nor its hash the audit chain), so a new value alone does not rerun the stage. */
+		nf_buf recorded = NF_BUF_INIT;
+
+		ip.redact = true;
+		if ((err = nf_interp_expand(&recorded, st->run, &ip, true)) == 0)
+			err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&recorded));
+		nf_buf_release(&recorded);
+		if (err < 0)
 			return err;
 		if (err == 1)   /* a cached monitor's metrics still raise this run's alerts */
 			return (err = nf_run__alerts(ctx, node)) < 0 ? err : NF_PREP_CACHED;
@@ -578,6 +599,26 @@ nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd)
 		nf_runner_local_wake_fd(ctx->runner, fd);
 }
 
+/* Every secret_env variable a node that may run needs is set, before anything starts: a
+ * stage must not find out halfway through the run. */
+static int
+check_secrets(run_ctx *ctx, const bool *selected)
+{
+	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
+		const nf_node *n = &ctx->graph->nodes[i];
+		const nf_run_opts *o = &n->stage->opts;
+
+		if ((selected && !selected[n->id]) || n->stage->kind == NF_GATE)
+			continue;
+		for (size_t k = 0; k < o->nsecret_env; k++)
+			if (!getenv(o->secret_env[k].name))
+				return nf_error_set(NF_EINVALID, "%s \"%s\" needs the secret %s (secret_env), which is not set"
+						    " in the environment", nf_stage_kind_name(n->stage->kind), n->stage->name,
+						    o->secret_env[k].name);
+	}
+	return 0;
+}
+
 static int
 plan(run_ctx *ctx, const bool *selected)
 {
@@ -589,6 +630,7 @@ plan(run_ctx *ctx, const bool *selected)
 		if (selected && !selected[n->id])
 			continue;
 		interp_init(&ip, ctx, n);
+		ip.redact = true;
 		if (n->stage->kind == NF_GATE) {
 			nf_buf_puts(&cmd, "(gate)");
 		} else if (n->stage->run && nf_interp_expand(&cmd, n->stage->run, &ip, true) < 0) {
@@ -719,7 +761,7 @@ lock_workspace(run_ctx *ctx)
 	if (ctx->lock)
 		return 0;
 	if ((err = nf_workspace_resolve(&dir, req->dag_path, req->state_dir)) < 0 ||
-	    (err = nf_mkdir_p(dir, 0777)) < 0)
+	    (err = nf_workspace_make_private(dir, true)) < 0)
 		goto done;
 	if (!o.what)
 		o.what = what = xasprintf("ntflow run %s", req->dag_path);
@@ -813,6 +855,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		*status = NF_RUN_SUCCEEDED;
 		goto done;
 	}
+	if ((err = check_secrets(&ctx, selected)) < 0)
+		goto done;
 
 	if ((err = lock_workspace(&ctx)) < 0 ||
 	    (err = nf_store_open_workspace(&ctx.store, &ctx.state_dir, req->dag_path, req->state_dir, true)) < 0)
@@ -820,7 +864,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if (req->on_warning)
 		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
 			req->on_warning(req->ctx, *r);
-	nf_run__reconcile_models(&ctx);   /* the files under models/ follow the registry */
+	if ((err = nf_run__reconcile_models(&ctx)) < 0)   /* the files under models/ follow the registry */
+		goto done;
 	ctx.trash = xasprintf("%s/trash", ctx.state_dir);
 	nf_run__outputs_recover(&ctx);   /* what crashed runs left aside, before this run moves anything */
 

@@ -84,7 +84,7 @@ write_holder(const nf_wslock *l)
 	nf_buf_printf(&b, "since %lld\n", (long long)l->since_ms);
 	put_field(&b, "host", nf_store__host());
 	put_field(&b, "what", l->what);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
 		goto done;
 	}
@@ -361,7 +361,7 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 		return nf_error_set(NF_EIO, "the workspace '%s' is not a directory", state_dir);
 	path = xasprintf("%s/lock", state_dir);
 	holder_path = xasprintf("%s/lock.holder", state_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot open the workspace lock '%s'", path);
 		goto done;
 	}

@@ -56,11 +56,11 @@ nf_store_procs_open(int *out, const nf_store *st, int64_t run_id)
 		return 0;
 	slash = strrchr(path, '/');
 	*slash = '\0';
-	err = nf_mkdir_p(path, 0755);
+	err = nf_mkdir_p(path, 0700);
 	*slash = '/';
 	if (err < 0)
 		goto done;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
 		goto done;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store-internal.h"
 
@@ -231,6 +232,10 @@ static const char *const migrations[] = {
 	"  SELECT 1 FROM model_events e WHERE e.id = (SELECT max(id) FROM model_events"
 	"   WHERE model = model_versions.model AND version = model_versions.version)"
 	"  AND e.action = 'rollback' AND e.status = 'archived');",
+	/* 8: the audit records that change registry rows carry the rows whole, and every
+	 * change of the registry replays them first (src/gov/registry-chain.c): found by kind.
+	 * The step also keeps an older ntflow, which records no rows, from writing here. */
+	"CREATE INDEX audit_kind ON audit(kind, seq);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -558,6 +563,26 @@ busy_timeout_ms(void)
 	return 5000;
 }
 
+/* The database holds what stages were given (commands, env values): only its owner may
+ * read it. SQLite creates it 0644 under the usual umask, and its -wal and -shm files with
+ * the database's own mode, so narrowing the database right after the open (before the
+ * first statement makes the others) narrows all three; those an older ntflow left are
+ * narrowed too. A chmod that fails (not ours, a read-only file system) is no error. */
+static void
+make_private(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+	for (size_t i = 0; i < NF_ARRAY_SIZE(suffixes); i++) {
+		char *p = xasprintf("%s%s", path, suffixes[i]);
+		struct stat sb;
+
+		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) && sb.st_uid == geteuid())
+			(void)chmod(p, sb.st_mode & 07700);
+		free(p);
+	}
+}
+
 int
 nf_store_open(nf_store **out, const char *path, bool create)
 {
@@ -583,6 +608,8 @@ nf_store_open(nf_store **out, const char *path, bool create)
 			: nf_store__error(st, rc, "cannot open the state database");
 		goto done;
 	}
+	if (!memory)
+		make_private(path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, busy_timeout_ms());
 	/* journal_mode is the first statement to read the file, so a file that is not a

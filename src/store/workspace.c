@@ -106,6 +106,32 @@ nf_workspace_resolve(char **state_dir, const char *dag_path, const char *overrid
 }
 
 int
+nf_workspace_make_private(const char *state_dir, bool create)
+{
+	struct stat sb;
+	int err;
+
+	if (create && mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+		char *parent = xstrdup(state_dir), *slash = strrchr(parent, '/');
+
+		err = 0;
+		if (errno == ENOENT && slash && slash != parent) {
+			*slash = '\0';
+			err = nf_mkdir_p(parent, 0777);
+		}
+		free(parent);
+		if (err < 0)
+			return err;
+		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+			return nf_error_set_errno(NF_EIO, "cannot create directory '%s'", state_dir);
+	}
+	/* Older workspaces were made 0755 under the usual umask; tightened on the first open. */
+	if (stat(state_dir, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 077) && sb.st_uid == geteuid())
+		(void)chmod(state_dir, sb.st_mode & 07700);
+	return 0;
+}
+
+int
 nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 			const char *override, bool create)
 {
@@ -117,7 +143,7 @@ nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 		*state_dir = NULL;
 	if ((err = nf_workspace_resolve(&dir, dag_path, override)) < 0)
 		goto done;
-	if (create && (err = nf_mkdir_p(dir, 0777)) < 0)
+	if ((err = nf_workspace_make_private(dir, create)) < 0)
 		goto done;
 	path = xasprintf("%s/state.db", dir);
 	if ((err = nf_store_open(out, path, create)) == NF_ENOTFOUND)

@@ -179,6 +179,7 @@ test_expect_success 'with NTFLOW_AUDIT_KEY records are HMACs; verify needs the k
 		cd keyed && git init -q &&
 		cp ../p.dag . &&
 		head -c 32 /dev/urandom >../audit.key &&
+		chmod 600 ../audit.key &&
 		NTFLOW_AUDIT_KEY=../audit.key ntflow run p.dag --no-tui >/dev/null &&
 		NTFLOW_AUDIT_KEY=../audit.key ntflow run p.dag --no-tui >/dev/null &&
 		test "$(sqlite3 .ntflow/state.db "SELECT DISTINCT mac_kind FROM audit")" = hmac &&
@@ -191,6 +192,7 @@ test_expect_success 'with NTFLOW_AUDIT_KEY records are HMACs; verify needs the k
 		echo "ntflow: audit: record 1 carries an HMAC: set NTFLOW_AUDIT_KEY to the key file to verify the audit log" >expect &&
 		test_cmp expect err &&
 		echo wrong >../wrong.key &&
+		chmod 600 ../wrong.key &&
 		NTFLOW_AUDIT_KEY=../wrong.key test_expect_code 1 ntflow audit verify 2>err &&
 		grep "record 1 was edited (its HMAC does not match its contents)" err
 	)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -386,7 +387,7 @@ START_TEST(test_roots_detected)
 }
 END_TEST
 
-/* Writes a key file and points NTFLOW_AUDIT_KEY at it. */
+/* Writes a key file, private to its owner, and points NTFLOW_AUDIT_KEY at it. */
 static void
 use_key(const char *key)
 {
@@ -395,6 +396,7 @@ use_key(const char *key)
 	ck_assert_ptr_nonnull(f);
 	fputs(key, f);
 	fclose(f);
+	ck_assert_int_eq(chmod(keypath, 0600), 0);
 	setenv("NTFLOW_AUDIT_KEY", keypath, 1);
 }
 
@@ -436,6 +438,61 @@ START_TEST(test_hmac)
 	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
 	ck_assert_int_eq(nf_audit_append(st, 0, "x", NULL), NF_EIO);
 	ck_assert_ptr_nonnull(strstr(nf_error_last(), "is empty"));
+	nf_store_close(st);
+}
+END_TEST
+
+/* One record checked on its own: its hash against its contents, with the key for an HMAC. */
+START_TEST(test_record_matches)
+{
+	nf_audit_record *rs;
+	nf_audit *a;
+	nf_store *st;
+	size_t n;
+
+	use_key("k1");
+	st = make_chain(3);
+	ck_assert_int_eq(nf_audit_open(&a, st), 0);
+	ck_assert_int_eq(nf_audit_list(st, 0, &rs, &n), 0);
+	ck_assert_int_eq(nf_audit_record_matches(a, &rs[1]), 1);
+	free(rs[1].payload);
+	rs[1].payload = xstrdup("{\"i\":7}");
+	ck_assert_int_eq(nf_audit_record_matches(a, &rs[1]), 0);
+	nf_audit_free(a);
+	/* without the key an HMAC cannot be told */
+	unsetenv("NTFLOW_AUDIT_KEY");
+	ck_assert_int_eq(nf_audit_open(&a, st), 0);
+	ck_assert_int_eq(nf_audit_record_matches(a, &rs[0]), NF_EINVALID);
+	nf_audit_free(a);
+	nf_audit_record_list_free(rs, n);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A key file others can read (or write) is refused, naming the file and its mode. */
+START_TEST(test_key_mode)
+{
+	nf_audit_report rep;
+	nf_audit *a = NULL;
+	nf_store *st;
+	char want[512];
+
+	use_key("a secret key\n");
+	st = make_chain(2);
+	for (int i = 0; i < 3; i++) {
+		static const mode_t modes[] = { 0640, 0604, 0620 };
+
+		ck_assert_int_eq(chmod(keypath, modes[i]), 0);
+		ck_assert_int_eq(nf_audit_open(&a, st), NF_EIO);
+		ck_assert_ptr_null(a);
+		snprintf(want, sizeof(want), "NTFLOW_AUDIT_KEY: the key file '%s' is open to other users (mode %04o);"
+			 " make it private: chmod 600 '%s'", keypath, (unsigned)modes[i], keypath);
+		ck_assert_str_eq(nf_error_last(), want);
+		ck_assert_int_eq(nf_audit_verify(st, &rep), NF_EIO);
+		ck_assert_int_eq(nf_audit_append(st, 0, "x", NULL), NF_EIO);
+	}
+	ck_assert_int_eq(chmod(keypath, 0400), 0);
+	verify(st, NULL);
 	nf_store_close(st);
 }
 END_TEST
@@ -496,6 +553,8 @@ audit_suite(void)
 	tcase_add_test(tc, test_roots_detected);
 	tcase_add_test(tc, test_hmac);
 	tcase_add_test(tc, test_hmac_forged_plain_chain);
+	tcase_add_test(tc, test_key_mode);
+	tcase_add_test(tc, test_record_matches);
 	suite_add_tcase(s, tc);
 	return s;
 }

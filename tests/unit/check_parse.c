@@ -494,12 +494,47 @@ START_TEST(test_empty_first_list)
 }
 END_TEST
 
+/* secret_env: the defaults' list and a stage's add up; any name listed is a secret of the
+ * pipeline (its values are masked where ntflow records them). */
+START_TEST(test_secret_env)
+{
+	nf_dag *dag = parse_ok(
+		"pipeline \"p\" {\n"
+		"  defaults {\n"
+		"    secret_env = [\"API_TOKEN\"]\n"
+		"  }\n"
+		"}\n"
+		"stage \"a\" {\n"
+		"  run        = \"x\"\n"
+		"  secret_env = [\"DB_PASS\", \"API_TOKEN\"]\n"
+		"}\n"
+		"stage \"b\" {\n"
+		"  run = \"y\"\n"
+		"}\n");
+	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1];
+
+	ck_assert_uint_eq(a->opts.nsecret_env, 2);
+	ck_assert_str_eq(a->opts.secret_env[0].name, "DB_PASS");
+	ck_assert_str_eq(a->opts.secret_env[1].name, "API_TOKEN");
+	ck_assert_uint_eq(b->opts.nsecret_env, 1);
+	ck_assert_str_eq(b->opts.secret_env[0].name, "API_TOKEN");
+	ck_assert(nf_dag_is_secret(dag, "DB_PASS"));
+	ck_assert(nf_dag_is_secret(dag, "API_TOKEN"));
+	ck_assert(!nf_dag_is_secret(dag, "HOME"));
+	nf_dag_free(dag);
+}
+END_TEST
+
 /* One message table: a small file and the exact diagnostics of nf_dag_parse. */
 static const struct {
 	const char *name;
 	const char *src;
 	const char *expect;
 } messages[] = {
+	{ "secret_env_name", "stage \"a\" {\n  run = \"x\"\n  secret_env = [\"OK_1\", \"a-b\", \"OK_1\"]\n}\n",
+	  "3:25: error: invalid environment variable name \"a-b\" in secret_env: use letters, digits and '_',"
+	  " not starting with a digit\n"
+	  "3:32: error: \"OK_1\" is listed twice\n" },
 	{ "missing_equals", "stage \"a\" {\n  run \"x\"\n}\n",
 	  "2:7: error: expected '=' after attribute name 'run', found a string\n" },
 	{ "missing_value_brace", "stage \"a\" { run = }\n",
@@ -1165,6 +1200,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_retrain_stages);
 	tcase_add_test(tc, test_builtin_defaults);
 	tcase_add_test(tc, test_run_options);
+	tcase_add_test(tc, test_secret_env);
 	tcase_add_test(tc, test_syntax_forms);
 	tcase_add_test(tc, test_empty_file);
 	tcase_add_test(tc, test_duration_values);

@@ -3,11 +3,15 @@
  * rollback and a forced promotion standing against the same bytes passing again until
  * different bytes pass, a run's hold leaving a candidate, and the reconciliation of the
  * files under models/ (a copy put back, then nothing to do; a copy whose bytes are nowhere
- * is reported). The registry runs on a state database in a temporary folder. */
+ * is reported), and the registry against its audit chain (edits outside ntflow named by
+ * version and column, refused by every change, put back by a restore; a workspace from
+ * before rows were recorded checked on what its records tell, then sealed by a baseline;
+ * an edited record itself). The registry runs on a state database in a temporary folder. */
 #include "config.h"
 #include "ntflow/gov.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +369,365 @@ START_TEST(test_reconcile)
 }
 END_TEST
 
+/* ---- the registry against its audit chain ---- */
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db = nf_store_db(st);
+
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+}
+
+/* The chain's differences are exactly want (NULL-terminated), in order. */
+static void
+want_diffs(const char *const *want)
+{
+	nf_registry_chain_report rep;
+	size_t n = 0;
+
+	ck_assert_int_eq(nf_registry_chain_compare(&rep, st, NULL), 0);
+	while (want[n])
+		n++;
+	for (size_t i = 0; i < rep.n || i < n; i++)
+		ck_assert_msg(i < rep.n && i < n && strcmp(rep.lines[i], want[i]) == 0, "difference %zu: '%s', expected '%s'",
+			      i, i < rep.n ? rep.lines[i] : "(none)", i < n ? want[i] : "(none)");
+	nf_registry_chain_report_release(&rep);
+}
+
+static void
+read_text(char *out, size_t size, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+START_TEST(test_chain_swap_refused_and_restored)
+{
+	static const char *const none[] = { NULL };
+	static const char *const swapped[] = {
+		"clf v1: status is 'production' in the registry, the audit chain says 'archived'",
+		"clf v2: status is 'archived' in the registry, the audit chain says 'production'",
+		NULL,
+	};
+	nf_registry_chain_report rep;
+	nf_reconcile_report rr;
+	nf_model_version v, out;
+	char path[160], text[64];
+
+	ck_assert_int_eq(reg(&v, NULL, "a", true, NULL, 1), 0);
+	nf_model_version_release(&v);
+	ck_assert_int_eq(reg(&v, NULL, "b", true, NULL, 2), 0);
+	nf_model_version_release(&v);
+	want_diffs(none);
+
+	raw_exec("UPDATE model_versions SET status = 'archived' WHERE version = 2;"
+		 "UPDATE model_versions SET status = 'production' WHERE version = 1");
+	want_diffs(swapped);
+	/* Every change refuses, and changes nothing: not the rows, not models/current. */
+	ck_assert_int_eq(nf_registry_rollback(&out, NULL, st, state_dir, "clf", NULL, "mallory"), NF_ECORRUPT);
+	ck_assert_msg(strstr(nf_error_last(), "the model registry was changed outside ntflow: clf v1: status is"
+			     " 'production' in the registry, the audit chain says 'archived' (and 1 more difference)"),
+		      "%s", nf_error_last());
+	ck_assert_int_eq(nf_registry_promote(&out, NULL, st, state_dir, "clf", 2, false, NULL, "mallory"), NF_ECORRUPT);
+	ck_assert_int_eq(nf_registry_reconcile(&rr, st, state_dir, true), NF_ECORRUPT);
+	ck_assert_int_eq(rr.n, 0);
+	nf_reconcile_report_release(&rr);
+	write_text(artifact, "c");
+	{
+		nf_register_req req;
+
+		memset(&req, 0, sizeof(req));
+		req.model = "clf";
+		req.run_id = 3;
+		req.artifact = artifact;
+		req.source_path = "build/model.txt";
+		req.state_dir = state_dir;
+		req.models_dir = models_dir;
+		ck_assert_int_eq(nf_registry_register(&v, NULL, st, &req), NF_ECORRUPT);
+	}
+	snprintf(path, sizeof(path), "%s/current/clf/model.txt", models_dir);
+	read_text(text, sizeof(text), path);
+	ck_assert_str_eq(text, "b");
+	want_diffs(swapped);
+
+	/* Put back from the chain: said per version, recorded, and then all agrees. */
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 2);
+	ck_assert_str_eq(rep.lines[0], "restored clf v1 from the audit chain: status");
+	ck_assert_str_eq(rep.lines[1], "restored clf v2 from the audit chain: status");
+	nf_registry_chain_report_release(&rep);
+	want_diffs(none);
+	ck_assert_int_eq(production(), 2);
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 0);
+	/* a reason that is not UTF-8 is recorded as its bytes and put back as they were */
+	ck_assert_int_eq(nf_registry_rollback(&out, NULL, st, state_dir, "clf", "bad \xff\xfe canary", "alice"), 0);
+	ck_assert_int_eq(out.version, 1);
+	nf_model_version_release(&out);
+	want_diffs(none);
+	raw_exec("UPDATE model_versions SET reason = 'bad canary' WHERE version = 1");
+	{
+		static const char *const want[] = {
+			"clf v1: reason is 'bad canary' in the registry, the audit chain says {\"text\":\"62616420fffe2063616e617279\"}",
+			NULL,
+		};
+		want_diffs(want);
+	}
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 1);
+	ck_assert_str_eq(rep.lines[0], "restored clf v1 from the audit chain: reason");
+	nf_registry_chain_report_release(&rep);
+	want_diffs(none);
+	ck_assert_int_eq(nf_registry_get(&out, st, "clf", 1), 0);
+	ck_assert_str_eq(out.reason, "bad \xff\xfe canary");
+	nf_model_version_release(&out);
+
+	/* rows that swapped ids (and production with them) are put back in one go */
+	raw_exec("UPDATE model_versions SET id = 100 WHERE version = 1; UPDATE model_versions SET id = 1 WHERE version = 2;"
+		 " UPDATE model_versions SET id = 2 WHERE version = 1");
+	raw_exec("UPDATE model_versions SET status = 'archived' WHERE version = 1;"
+		 " UPDATE model_versions SET status = 'production' WHERE version = 2");
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 2);
+	ck_assert_str_eq(rep.lines[0], "restored clf v2 from the audit chain: id, status");
+	ck_assert_str_eq(rep.lines[1], "restored clf v1 from the audit chain: id, status");
+	nf_registry_chain_report_release(&rep);
+	want_diffs(none);
+	ck_assert_int_eq(production(), 1);
+}
+END_TEST
+
+START_TEST(test_chain_fields_added_deleted)
+{
+	static const char *const edited[] = {
+		"clf v1: artifact_sha256 is 'feed' in the registry, the audit chain says"
+		" 'ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb'",
+		"clf v1: metrics is '{\"auc\":0.99}' in the registry, the audit chain says '{}'",
+		"clf v1: forced is 1 in the registry, the audit chain says 0",
+		"clf v1: reason is 'x' in the registry, the audit chain says null",
+		NULL,
+	};
+	static const char *const none[] = { NULL };
+	nf_registry_chain_report rep;
+	nf_model_version v;
+
+	ck_assert_int_eq(reg(&v, NULL, "a", true, NULL, 1), 0);
+	nf_model_version_release(&v);
+	raw_exec("UPDATE model_versions SET artifact_sha256 = 'feed', metrics = '{\"auc\":0.99}', reason = 'x',"
+		 " forced = 1");
+	want_diffs(edited);
+	/* the same text as a blob is not the same value */
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	nf_registry_chain_report_release(&rep);
+	raw_exec("UPDATE model_versions SET status = CAST(status AS BLOB)");
+	{
+		static const char *const blob[] = {
+			"clf v1: status is {\"blob\":\"70726f64756374696f6e\"} in the registry, the audit chain says"
+			" 'production'",
+			NULL,
+		};
+		want_diffs(blob);
+	}
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	nf_registry_chain_report_release(&rep);
+
+	/* renumbered: v1 is gone and v9 unknown; a row added by hand is unknown too */
+	raw_exec("UPDATE model_versions SET version = 9");
+	raw_exec("INSERT INTO model_versions (model, version, artifact_sha256, artifact_size, artifact_path, status,"
+		 " created_ms) VALUES ('clf', 2, 'x', 1, 'registry/clf/2/m', 'candidate', 5)");
+	{
+		static const char *const want[] = {
+			"clf v2: in the registry, but the audit chain never recorded it (added outside ntflow)",
+			"clf v9: in the registry, but the audit chain never recorded it (added outside ntflow)",
+			"clf v1: the audit chain records it, but the registry has no row for it (deleted outside ntflow)",
+			NULL,
+		};
+		want_diffs(want);
+	}
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 3);
+	ck_assert_str_eq(rep.lines[0], "removed clf v2: the audit chain never recorded it");
+	ck_assert_str_eq(rep.lines[1], "removed clf v9: the audit chain never recorded it");
+	ck_assert_str_eq(rep.lines[2], "restored clf v1 from the audit chain: its row had been deleted");
+	nf_registry_chain_report_release(&rep);
+	want_diffs(none);
+	ck_assert_int_eq(production(), 1);
+}
+END_TEST
+
+/* An audit record of the old shape: what the previous release wrote. */
+static void
+legacy_record(const char *kind, const char *payload)
+{
+	cJSON *p = cJSON_Parse(payload);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(nf_audit_append(st, 0, kind, p), 0);
+	cJSON_Delete(p);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+}
+
+/* A workspace as the previous release left it: v1 registered before the audit chain
+ * existed, v2 and v3 with records of the old shape (no rows). */
+static void
+legacy_workspace(void)
+{
+	nf_registry_chain_report rep;
+
+	raw_exec("INSERT INTO model_versions (model, version, artifact_sha256, artifact_size, artifact_path, status,"
+		 " metrics, created_ms) VALUES"
+		 " ('clf', 1, 'aa', 1, 'registry/clf/1/m', 'archived', '{}', 1),"
+		 " ('clf', 2, 'bb', 1, 'registry/clf/2/m', 'rolled-back', '{}', 2),"
+		 " ('clf', 3, 'cc', 1, 'registry/clf/3/m', 'production', '{\"auc\":0.9}', 3)");
+	raw_exec("UPDATE model_versions SET forced = 0, reason = 'bad', actor = 'alice' WHERE version = 3");
+	legacy_record(NF_AUDIT_REGISTER, "{\"model\":\"clf\",\"version\":2,\"status\":\"production\","
+		      "\"sha256\":\"bb\",\"archived\":1}");
+	legacy_record(NF_AUDIT_REGISTER, "{\"model\":\"clf\",\"version\":3,\"status\":\"candidate\","
+		      "\"sha256\":\"cc\",\"archived\":null}");
+	legacy_record(NF_AUDIT_ROLLBACK, "{\"model\":\"clf\",\"version\":3,\"previous\":2,\"forced\":false,"
+		      "\"reason\":\"bad\",\"actor\":\"alice\"}");
+	ck_assert_int_eq(nf_registry_chain_compare(&rep, st, NULL), 0);
+	ck_assert_int_eq(rep.n, 0);
+	ck_assert_int_eq(rep.nversions, 3);
+	ck_assert_int_eq(rep.nlegacy, 3);
+	nf_registry_chain_report_release(&rep);
+}
+
+START_TEST(test_chain_legacy_baseline)
+{
+	static const char *const none[] = { NULL };
+	nf_registry_chain_report rep;
+	size_t nbase = 9;
+
+	legacy_workspace();
+	/* What the old records tell is checked already; the metrics they never told are not. */
+	raw_exec("UPDATE model_versions SET artifact_sha256 = 'dd', metrics = '{\"auc\":0.99}' WHERE version = 3");
+	{
+		static const char *const want[] = {
+			"clf v3: artifact_sha256 is 'dd' in the registry, the audit chain says 'cc'",
+			NULL,
+		};
+		want_diffs(want);
+	}
+	ck_assert_int_eq(nf_registry_chain_check(st, &nbase), NF_ECORRUPT);
+	ck_assert_int_eq(nbase, 0);
+	raw_exec("UPDATE model_versions SET artifact_sha256 = 'cc' WHERE version = 3");
+
+	/* The first check seals the rows as they are (the metrics edit with them: the price of
+	 * an upgrade); from then on every column counts. */
+	ck_assert_int_eq(nf_registry_chain_check(st, &nbase), 0);
+	ck_assert_int_eq(nbase, 3);
+	ck_assert_int_eq(nf_registry_chain_check(st, &nbase), 0);
+	ck_assert_int_eq(nbase, 0);
+	ck_assert_int_eq(nf_registry_chain_compare(&rep, st, NULL), 0);
+	ck_assert_int_eq(rep.nlegacy, 0);
+	nf_registry_chain_report_release(&rep);
+	raw_exec("UPDATE model_versions SET metrics = '{\"auc\":0.5}' WHERE version = 3");
+	{
+		static const char *const want[] = {
+			"clf v3: metrics is '{\"auc\":0.5}' in the registry, the audit chain says '{\"auc\":0.99}'",
+			NULL,
+		};
+		want_diffs(want);
+	}
+	raw_exec("UPDATE model_versions SET metrics = '{\"auc\":0.99}' WHERE version = 3");
+	want_diffs(none);
+	/* and a row added now is an addition, not an old version */
+	raw_exec("INSERT INTO model_versions (model, version, artifact_sha256, artifact_size, artifact_path, status,"
+		 " created_ms) VALUES ('clf', 4, 'ee', 1, 'registry/clf/4/m', 'candidate', 4)");
+	{
+		static const char *const want[] = {
+			"clf v4: in the registry, but the audit chain never recorded it (added outside ntflow)",
+			NULL,
+		};
+		want_diffs(want);
+	}
+}
+END_TEST
+
+/* A restore in an older workspace puts back what the old records tell, and records every
+ * row whole, as a baseline does. */
+START_TEST(test_chain_legacy_restore)
+{
+	static const char *const none[] = { NULL };
+	nf_registry_chain_report rep;
+
+	legacy_workspace();
+	raw_exec("UPDATE model_versions SET status = 'candidate' WHERE version = 3;"
+		 " UPDATE model_versions SET status = 'production' WHERE version = 1");
+	{
+		static const char *const want[] = {
+			"clf v1: status is 'production' in the registry, the audit chain says 'archived'",
+			"clf v3: status is 'candidate' in the registry, the audit chain says 'production'",
+			NULL,
+		};
+		want_diffs(want);
+	}
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), 0);
+	ck_assert_int_eq(rep.n, 2);
+	ck_assert_str_eq(rep.lines[0], "restored clf v1 from the audit chain: status");
+	ck_assert_str_eq(rep.lines[1], "restored clf v3 from the audit chain: status");
+	nf_registry_chain_report_release(&rep);
+	ck_assert_int_eq(production(), 3);
+	want_diffs(none);
+	ck_assert_int_eq(nf_registry_chain_compare(&rep, st, NULL), 0);
+	ck_assert_int_eq(rep.nlegacy, 0);
+	nf_registry_chain_report_release(&rep);
+	raw_exec("UPDATE model_versions SET metrics = '{}' WHERE version = 3");
+	{
+		static const char *const want[] = {
+			"clf v3: metrics is '{}' in the registry, the audit chain says '{\"auc\":0.9}'",
+			NULL,
+		};
+		want_diffs(want);
+	}
+}
+END_TEST
+
+/* A record rewritten along with the row (its hash not recomputed) is no proof. */
+START_TEST(test_chain_record_edited)
+{
+	nf_registry_chain_report rep;
+	nf_model_version v;
+	int64_t seq;
+	char want[160];
+
+	ck_assert_int_eq(reg(&v, NULL, "a", true, NULL, 1), 0);
+	nf_model_version_release(&v);
+	ck_assert_int_eq(reg(&v, NULL, "b", true, NULL, 2), 0);
+	nf_model_version_release(&v);
+	{
+		sqlite3_stmt *q;
+
+		ck_assert_int_eq(sqlite3_prepare_v2(nf_store_db(st), "SELECT max(seq) FROM audit WHERE kind = 'register'",
+						    -1, &q, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		seq = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	raw_exec("UPDATE audit SET payload = replace(payload, '\"status\":\"production\"', '\"status\":\"archivex\"')"
+		 " WHERE kind = 'register' AND seq = (SELECT max(seq) FROM audit WHERE kind = 'register')");
+	raw_exec("UPDATE model_versions SET status = 'archivex' WHERE version = 2");
+	ck_assert_int_eq(nf_registry_chain_compare(&rep, st, NULL), 0);
+	ck_assert_int_eq(rep.n, 1);
+	snprintf(want, sizeof(want), "audit record %lld (register) was edited: its hash does not match its contents",
+		 (long long)seq);
+	ck_assert_str_eq(rep.lines[0], want);
+	nf_registry_chain_report_release(&rep);
+	ck_assert_int_eq(nf_registry_chain_check(st, NULL), NF_ECORRUPT);
+	ck_assert_int_eq(nf_registry_chain_restore(&rep, st), NF_ECORRUPT);
+	ck_assert_msg(strstr(nf_error_last(), "cannot restore the registry from its audit chain: audit record"), "%s",
+		      nf_error_last());
+	ck_assert_int_eq(rep.n, 0);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -380,6 +743,14 @@ registry_suite(void)
 	tcase_add_test(tc, test_forced_promotion_stands_until_new_bytes);
 	tcase_add_test(tc, test_hold_leaves_a_candidate);
 	tcase_add_test(tc, test_reconcile);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("chain");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_chain_swap_refused_and_restored);
+	tcase_add_test(tc, test_chain_fields_added_deleted);
+	tcase_add_test(tc, test_chain_legacy_baseline);
+	tcase_add_test(tc, test_chain_legacy_restore);
+	tcase_add_test(tc, test_chain_record_edited);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -219,7 +219,9 @@ START_TEST(test_rusage)
 
 	start(r, 1, "sleep 0.2", NULL);
 	res = wait_one(r);
-	ck_assert_int_ge(res.wall_ms, 200);
+	/* The start is read once the child runs (after vfork), in whole milliseconds: the wall
+	 * time can fall a little short of the sleep, never by tens of milliseconds. */
+	ck_assert_int_ge(res.wall_ms, 180);
 	ck_assert_int_lt(res.wall_ms, 5000);
 	ck_assert_int_lt(res.user_ms, 150);
 	r->ops->free(r);
