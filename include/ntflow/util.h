@@ -151,6 +151,11 @@ int nf_path_stat_at(int dirfd, const char *name, const char *what, const char *p
  * in it would climb back out of a symbolic link ("output 'sub/link/..' goes through the
  * symbolic link 'sub/link'; ..."), since there the kernel and the normalized path part. */
 int nf_path_beneath(char **out, const char *root, const char *path, const char *what);
+/* What a run does with a path of its pipeline: nf_path_beneath, then nf_path_parent of the
+ * normalized path, every message naming path as written. *norm (caller frees, also on
+ * NF_ENOTFOUND) is the normalized path, *name its last component (in *norm). */
+int nf_path_open(int *dirfd, const char **name, char **norm, const char *root, const char *path, const char *what,
+		 unsigned flags);
 /* rm -rf of name in the folder dirfd, never following a link (a link is removed itself);
  * nothing there is fine. path names it in messages. */
 int nf_path_remove_at(int dirfd, const char *name, const char *path);

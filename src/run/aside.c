@@ -143,15 +143,14 @@ nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const ch
 	for (size_t i = 0; i < n; i++)
 		dirfd[i] = -1;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = nf_path_beneath(&norm[i], root, paths[i], "output")) < 0)
-			goto done;
-		abs[i] = xasprintf("%s/%s", root, norm[i]);
-		if (keep && nf_path_holds(abs[i], keep)) {
+		/* Found without following a link: never one on the way, nor the output itself. */
+		err = nf_path_open(&dirfd[i], &name[i], &norm[i], root, paths[i], "output", 0);
+		if (norm[i])
+			abs[i] = xasprintf("%s/%s", root, norm[i]);
+		if (abs[i] && keep && nf_path_holds(abs[i], keep)) {
 			err = nf_error_set(NF_EINVALID, "output '%s' holds the state directory '%s'", paths[i], keep);
 			goto done;
 		}
-		/* Found without following a link: never one on the way, nor the output itself. */
-		err = nf_path_parent(&dirfd[i], &name[i], root, norm[i], "output", 0);
 		if (err == 0)
 			err = nf_path_stat_at(dirfd[i], name[i], "output", paths[i], &st[i]);
 		if (err == NF_ENOTFOUND) {
@@ -321,9 +320,11 @@ nf_aside_restore(const char *stem)
 		if (!path || !to || nf_path_normalize(&norm, path, "output") < 0)
 			continue;
 		abs = xasprintf("%s/%s", root, norm);
+		free(norm);
+		norm = NULL;
 		if (lstat(to, &sb) < 0)
 			err = 0;   /* never moved (cut short before it), or already back */
-		else if ((err = nf_path_parent(&dirfd, &name, root, norm, "output", NF_PATH_MKDIR)) == 0 &&
+		else if ((err = nf_path_open(&dirfd, &name, &norm, root, path, "output", NF_PATH_MKDIR)) == 0 &&
 			 (err = nf_path_remove_at(dirfd, name, abs)) == 0 && renameat(AT_FDCWD, to, dirfd, name) < 0)
 			err = nf_error_set_errno(NF_EIO, "cannot put output '%s' back from '%s'", path, to);
 		if (err < 0 && !first)

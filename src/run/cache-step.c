@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ntflow/cachekey.h"
@@ -132,12 +133,7 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
 static int
 output_at(run_ctx *ctx, const char *path, unsigned flags, char **norm, int *dirfd, const char **name)
 {
-	int err;
-
-	*dirfd = -1;
-	if ((err = nf_path_beneath(norm, ctx->root, path, "output")) < 0)
-		return err;
-	return nf_path_parent(dirfd, name, ctx->root, *norm, "output", flags);
+	return nf_path_open(dirfd, name, norm, ctx->root, path, "output", flags);
 }
 
 /* A node's outputs as [{"path","digest","mode"}] and their combined digest; store puts them
@@ -258,8 +254,14 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 			perm = -1;   /* not ours: the mode of what is there, or the default */
 		/* Written only beneath the root, through real folders (made when missing). */
 		if ((err = output_at(ctx, path, NF_PATH_MKDIR, &norm, &dirfd, &name)) == 0) {
+			struct stat sb;
+
+			/* A link where the output goes: said as written (restore refuses it too). */
+			if ((err = nf_path_stat_at(dirfd, name, "output", path, &sb)) == NF_ENOTFOUND)
+				err = 0;
 			abs = nf_run__abs(ctx, norm);
-			err = nf_objstore_restore_at(ctx->objs, digest, (int)perm, dirfd, name, abs, &restored);
+			if (err == 0)
+				err = nf_objstore_restore_at(ctx->objs, digest, (int)perm, dirfd, name, abs, &restored);
 		}
 		if (dirfd >= 0)
 			close(dirfd);

@@ -127,8 +127,7 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 		len = strlen(out);
 		/* Looked at without following a link, on the way or at the end: what the cache
 		 * stores and restores is the output itself, in the project. */
-		if ((err = nf_path_beneath(&norm, ctx->root, out, "output")) == 0 &&
-		    (err = nf_path_parent(&dirfd, &name, ctx->root, norm, "output", 0)) == 0)
+		if ((err = nf_path_open(&dirfd, &name, &norm, ctx->root, out, "output", 0)) == 0)
 			err = nf_path_stat_at(dirfd, name, "output", out, &sb);
 		if (err == NF_ENOTFOUND)
 			err = nf_error_set(NF_EINVALID, "%s \"%s\" did not write its output '%s'", kind, node->name, out);

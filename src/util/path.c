@@ -120,22 +120,23 @@ is_normal(const char *path)
 }
 
 static int
-symlink_error(const char *what, const char *path, size_t upto)
+symlink_error(const char *what, const char *shown, const char *path, size_t upto)
 {
 	return nf_error_set(NF_EINVALID, "%s '%s' goes through the symbolic link '%.*s'; ntflow does not follow "
-			    "links in %ss", what, path, (int)upto, path, what);
+			    "links in %ss", what, shown, (int)upto, path, what);
 }
 
 /* The walk: one openat(O_NOFOLLOW | O_DIRECTORY) per folder on the way, a missing one made
- * with NF_PATH_MKDIR. The reference behaviour, and where every error is worded. */
+ * with NF_PATH_MKDIR. The reference behaviour, and where every error is worded (shown is
+ * the path as its user wrote it, path the normalized one walked). */
 static int
-walk(int *dirfd, int basefd, const char *path, size_t plen, const char *what, unsigned flags)
+walk(int *dirfd, int basefd, const char *path, size_t plen, const char *what, const char *shown, unsigned flags)
 {
 	const char *p = path, *end = path + plen;
 	int fd, err = 0;
 
 	if ((fd = openat(basefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return nf_error_set_errno(NF_EIO, "cannot open the folder holding %s '%s'", what, path);
+		return nf_error_set_errno(NF_EIO, "cannot open the folder holding %s '%s'", what, shown);
 	while (p < end) {
 		const char *e = memchr(p, '/', (size_t)(end - p));
 		size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
@@ -145,7 +146,8 @@ walk(int *dirfd, int basefd, const char *path, size_t plen, const char *what, un
 
 		if (next < 0 && errno == ENOENT && (flags & NF_PATH_MKDIR)) {
 			if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST)
-				err = nf_error_set_errno(NF_EIO, "cannot create the folder '%.*s'", (int)(p + len - path), path);
+				err = nf_error_set_errno(NF_EIO, "%s '%s': cannot create the folder '%.*s'", what, shown,
+							 (int)(p + len - path), path);
 			else
 				next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
@@ -153,13 +155,13 @@ walk(int *dirfd, int basefd, const char *path, size_t plen, const char *what, un
 			int saved = errno;
 
 			if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				err = symlink_error(what, path, (size_t)(p + len - path));
+				err = symlink_error(what, shown, path, (size_t)(p + len - path));
 			else if (saved == ENOENT || saved == ENOTDIR)
-				err = nf_error_set(NF_ENOTFOUND, "%s '%s': '%.*s' is %s", what, path, (int)(p + len - path),
+				err = nf_error_set(NF_ENOTFOUND, "%s '%s': '%.*s' is %s", what, shown, (int)(p + len - path),
 						   path, saved == ENOENT ? "missing" : "not a folder");
 			else {
 				errno = saved;
-				err = nf_error_set_errno(NF_EIO, "%s '%s': cannot open '%.*s'", what, path,
+				err = nf_error_set_errno(NF_EIO, "%s '%s': cannot open '%.*s'", what, shown,
 							 (int)(p + len - path), path);
 			}
 		}
@@ -203,33 +205,40 @@ fast(int *dirfd, int basefd, const char *path, size_t plen)
 }
 #endif
 
-int
-nf_path_parent_at(int *dirfd, const char **name, int basefd, const char *path, const char *what,
-		  unsigned flags)
+static int
+parent_at(int *dirfd, const char **name, int basefd, const char *path, const char *what, const char *shown,
+	  unsigned flags)
 {
 	const char *slash;
 
 	*dirfd = -1;
 	*name = NULL;
 	if (!is_normal(path))
-		return nf_error_set(NF_EINVALID, "%s '%s' is not a plain relative path", what, path);
+		return nf_error_set(NF_EINVALID, "%s '%s' is not a plain relative path", what, shown);
 	slash = strrchr(path, '/');
 	*name = slash ? slash + 1 : path;
 	if (!slash) {
 		if ((*dirfd = openat(basefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-			return nf_error_set_errno(NF_EIO, "cannot open the folder holding %s '%s'", what, path);
+			return nf_error_set_errno(NF_EIO, "cannot open the folder holding %s '%s'", what, shown);
 		return 0;
 	}
 #ifdef NF_HAVE_OPENAT2
 	if (fast(dirfd, basefd, path, (size_t)(slash - path)))
 		return 0;
 #endif
-	return walk(dirfd, basefd, path, (size_t)(slash - path), what, flags);
+	return walk(dirfd, basefd, path, (size_t)(slash - path), what, shown, flags);
 }
 
 int
-nf_path_parent(int *dirfd, const char **name, const char *root, const char *path, const char *what,
-	       unsigned flags)
+nf_path_parent_at(int *dirfd, const char **name, int basefd, const char *path, const char *what,
+		  unsigned flags)
+{
+	return parent_at(dirfd, name, basefd, path, what, path, flags);
+}
+
+static int
+parent(int *dirfd, const char **name, const char *root, const char *path, const char *what, const char *shown,
+       unsigned flags)
 {
 	int rootfd, err;
 
@@ -237,8 +246,32 @@ nf_path_parent(int *dirfd, const char **name, const char *root, const char *path
 	*name = NULL;
 	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(NF_EIO, "cannot open the project root '%s'", root);
-	err = nf_path_parent_at(dirfd, name, rootfd, path, what, flags);
+	err = parent_at(dirfd, name, rootfd, path, what, shown, flags);
 	close(rootfd);
+	return err;
+}
+
+int
+nf_path_parent(int *dirfd, const char **name, const char *root, const char *path, const char *what,
+	       unsigned flags)
+{
+	return parent(dirfd, name, root, path, what, path, flags);
+}
+
+int
+nf_path_open(int *dirfd, const char **name, char **norm, const char *root, const char *path, const char *what,
+	     unsigned flags)
+{
+	int err;
+
+	*dirfd = -1;
+	*name = NULL;
+	if ((err = nf_path_beneath(norm, root, path, what)) < 0)
+		return err;
+	if ((err = parent(dirfd, name, root, *norm, what, path, flags)) < 0 && err != NF_ENOTFOUND) {
+		free(*norm);
+		*norm = NULL;
+	}
 	return err;
 }
 
@@ -277,19 +310,12 @@ nf_path_beneath(char **out, const char *root, const char *path, const char *what
 			struct stat st;
 			int fd;
 
-			err = nf_path_parent(&fd, &name, root, prefix.buf, what, 0);
+			err = parent(&fd, &name, root, prefix.buf, what, path, 0);
 			if (err == 0) {
 				if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-					err = nf_error_set(NF_EINVALID, "%s '%s' goes through the symbolic link '%s'; "
-							   "ntflow does not follow links in %ss", what, path, prefix.buf, what);
+					err = symlink_error(what, path, prefix.buf, prefix.len);
 				close(fd);
-			} else if (err == NF_EINVALID) {
-				char *msg = xstrdup(nf_error_last()), *link = strstr(msg, "symbolic link '");
-
-				err = nf_error_set(NF_EINVALID, "%s '%s' goes through the %s", what, path,
-						   link ? link : "symbolic link");
-				free(msg);
-			} else {
+			} else if (err != NF_EINVALID) {
 				err = 0;   /* missing: nothing to go through */
 				nf_error_clear();
 			}
