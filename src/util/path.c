@@ -196,7 +196,8 @@ fast(int *dirfd, int basefd, const char *path, size_t plen)
 	fd = syscall(SYS_openat2, basefd, dir, &how, sizeof(how));
 	free(dir);
 	if (fd < 0) {
-		if (errno == ENOSYS || errno == EPERM)   /* EPERM: a seccomp filter that knows it not */
+		/* EPERM: a seccomp filter that refuses system calls it does not know. */
+		if (errno == ENOSYS || errno == EPERM)
 			missing = true;
 		return false;
 	}
