@@ -71,13 +71,28 @@ void nf_objstore_free(nf_objstore *s);
 /* Stores a file, or a folder recursively (each file an object, plus a manifest object
  * listing relative path, mode, size and SHA-256, sorted by path). *digest is
  * "file:<sha256>" or "dir:<sha256 of the manifest>". Writes go to a temporary name and
- * are renamed into place, so a crash never leaves an object that looks complete. */
-int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);
-/* The digest the path would have, without storing anything. */
-int nf_objstore_digest(nf_objstore *s, const char *abs_path, char digest[80]);
-/* Makes abs_path equal to digest's content, touching only what differs (a stat check
+ * are renamed into place, so a crash never leaves an object that looks complete.
+ * The path is name in the open folder dirfd (or AT_FDCWD and a path), path names it in
+ * messages and the stat cache; it is not followed when it is a symbolic link (NF_EINVALID:
+ * "output '...' is a symbolic link; ntflow does not follow links in outputs"), nor is any
+ * link below it (stored as a link). *perm (may be NULL) gets a file's permission bits
+ * (-1 for a folder, whose manifest holds its files' bits). */
+int nf_objstore_put_at(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80], int *perm);
+/* The digest it would have, without storing anything. */
+int nf_objstore_digest_at(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80]);
+/* Makes name in dirfd equal to digest's content, touching only what differs (a stat check
  * first, then reflinks where the filesystem has them, else copies; never hard links, which
- * a stage rewriting its output in place would corrupt). *restored counts the files written. */
+ * a stage rewriting its output in place would corrupt). A file gets the permission bits
+ * perm (-1: those of the file it replaces, else the umask's default); files in a folder get
+ * those their manifest records. Never writes through a link: a link where the output should
+ * be is refused (NF_EINVALID), files are created beside their place with O_EXCL |
+ * O_NOFOLLOW and renamed there. *restored counts the files written. */
+int nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dirfd, const char *name,
+			   const char *path, size_t *restored);
+/* The same three for an absolute path (the folders on the way trusted and followed; restore
+ * makes missing ones), e.g. the registry's copies in the state directory. */
+int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);
+int nf_objstore_digest(nf_objstore *s, const char *abs_path, char digest[80]);
 int nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored);
 /* True when every object digest needs is present (and, with deep, re-hashes them). */
 bool nf_objstore_has(nf_objstore *s, const char *digest, bool deep);

@@ -122,6 +122,61 @@ int nf_mkdir_p(const char *path, int mode);
 /* rm -rf: removes path and everything below it (symlinks are removed, not followed). */
 int nf_remove_tree(const char *path);
 
+/* Paths inside the project (src/util/path.c). Every path a pipeline names is relative to
+ * the project root and stays beneath it once interpolated. */
+typedef enum nf_path_why {
+	NF_PATH_INSIDE,     /* a path below the start */
+	NF_PATH_ABSOLUTE,
+	NF_PATH_OUTSIDE,    /* ".." climbs above the start */
+	NF_PATH_TOP,        /* the start itself ("", ".", "a/..") */
+} nf_path_why;
+/* "./a//b/../c/" -> "a/c" (caller frees): "." and empty components dropped, ".." applied,
+ * no trailing '/'. NULL, with *why saying why, when the path is not below its start. */
+char *nf_path_lexical(const char *path, nf_path_why *why);
+/* nf_path_lexical with the message set, naming path as a what ("output"): NF_EINVALID,
+ * "output '../x' is outside the workspace" (or "is an absolute path; outputs are relative to
+ * the project root", "is the whole workspace"). */
+int nf_path_normalize(char **out, const char *path, const char *what);
+/* True when inner is outer or lies below it (both normalized the same way). */
+bool nf_path_holds(const char *outer, const char *inner);
+/* Folders missing on the way are created (mkdir 0777 less the umask). */
+#define NF_PATH_MKDIR 1u
+/* Opens the folder that holds path (normalized: nf_path_lexical's form) beneath the open
+ * folder basefd, following no symbolic link: each folder on the way is a real folder inside
+ * basefd (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, else one openat O_NOFOLLOW per
+ * component). *dirfd is the folder (caller closes), *name path's last component (borrowed
+ * from path). NF_EINVALID when a folder on the way is a symbolic link ("output 'a/l/f' goes
+ * through the symbolic link 'a/l'; ntflow does not follow links in outputs") or path is not
+ * normalized; NF_ENOTFOUND when one is missing (without NF_PATH_MKDIR) or is not a folder. */
+int nf_path_parent_at(int *dirfd, const char **name, int basefd, const char *path, const char *what,
+		      unsigned flags);
+/* The same beneath the folder root (a path). */
+int nf_path_parent(int *dirfd, const char **name, const char *root, const char *path, const char *what,
+		   unsigned flags);
+/* fstatat(dirfd, name) without following a link: 0, NF_ENOTFOUND (no message) when nothing is
+ * there, NF_EINVALID when it is a symbolic link ("output 'o/l' is a symbolic link; ntflow
+ * does not follow links in outputs", path and what naming it). */
+struct stat;
+int nf_path_stat_at(int dirfd, const char *name, const char *what, const char *path, struct stat *st);
+/* nf_path_normalize for a path about to be used beneath root: also refused when a ".."
+ * in it would climb back out of a symbolic link ("output 'sub/link/..' goes through the
+ * symbolic link 'sub/link'; ..."), since there the kernel and the normalized path part. */
+int nf_path_beneath(char **out, const char *root, const char *path, const char *what);
+/* What a run does with a path of its pipeline: nf_path_beneath, then nf_path_parent of the
+ * normalized path, every message naming path as written. *norm (caller frees, also on
+ * NF_ENOTFOUND) is the normalized path, *name its last component (in *norm). */
+int nf_path_open(int *dirfd, const char **name, char **norm, const char *root, const char *path, const char *what,
+		 unsigned flags);
+/* rm -rf of name in the folder dirfd, never following a link (a link is removed itself);
+ * nothing there is fine. path names it in messages. */
+int nf_path_remove_at(int dirfd, const char *name, const char *path);
+/* Where path (relative to root) leads once every symbolic link is followed, relative to root
+ * ("" for the root itself; caller frees); *linked (may be NULL) is true when that differs
+ * from path itself (a link on the way). NF_EINVALID when path is absolute or climbs out of
+ * root, or when a link leads out of it ("input 'data' leads to '/mnt/big', outside the
+ * project, through a symbolic link"). A part that does not exist yet is taken as written. */
+int nf_path_resolve(char **out, bool *linked, const char *root, const char *path, const char *what);
+
 /* Levenshtein distance, giving up (returning max + 1) once it exceeds max. */
 size_t nf_edit_distance(const char *a, const char *b, size_t max);
 /* The candidate nearest to word, if near enough to be a plausible typo; else NULL. */

@@ -31,7 +31,8 @@ bool nf_is_sha256_hex(const char *s);
  * those of the link's target text) or an empty folder (no sha256, size 0). */
 typedef struct nf_manifest_entry {
 	char *path;          /* relative, '/'-separated, no "." or ".." components */
-	unsigned mode;
+	unsigned mode;       /* NF_MODE_FILE, _EXEC (the owner may execute it), _LINK or _DIR */
+	int perm;            /* a file's permission bits (0777), or -1: not recorded (version 1) */
 	uint64_t size;
 	char sha256[65];     /* "" for an empty folder */
 } nf_manifest_entry;
@@ -41,22 +42,37 @@ typedef struct nf_manifest {
 	size_t n, cap;
 } nf_manifest;
 
-/* Called for each regular file (st from lstat) to fill sha256; the object store stores the
- * file here, a content identity only hashes it. */
-typedef int (*nf_manifest_hash_fn)(void *ctx, char sha256[65], const char *abs_path,
-				   const struct stat *st);
+/* The manifest formats: 1 records only a file's executable bit (git's modes); 2 its
+ * permission bits exactly. Content identities of inputs use 1, the object store 2. */
+#define NF_MANIFEST_V1 1
+#define NF_MANIFEST_V2 2
 
-/* Lists the folder abs_dir recursively (not following symlinks), sorted by path. Entries
- * named in skip (NULL-terminated, may be NULL) are left out at every depth. Symlink targets
- * are hashed here; hash_file hashes regular files. Anything else (a FIFO, a socket, a
- * device) is refused with NF_EINVALID. */
-int nf_manifest_scan(nf_manifest *m, const char *abs_dir, const char *const *skip,
-		     nf_manifest_hash_fn hash_file, void *ctx);
-/* The canonical text of m (see hash.c for the format). */
-void nf_manifest_format(nf_buf *out, const nf_manifest *m);
-/* Parses the canonical text; NF_ECORRUPT when it is not one. */
+/* What a scan does with what it finds. file fills sha for the regular file name in the
+ * folder dirfd (st from fstatat, not following links; path names it in messages and the
+ * stat cache); link, when set, is given each symbolic link's target text and its SHA-256. */
+typedef struct nf_manifest_ops {
+	int (*file)(void *ctx, char sha[65], int dirfd, const char *name, const char *path, const struct stat *st);
+	int (*link)(void *ctx, const char *sha, const char *target, size_t len);
+	void *ctx;
+} nf_manifest_ops;
+
+/* Lists the open folder dirfd (path names it) recursively, sorted by path, never following
+ * a symbolic link: each folder is opened with O_NOFOLLOW from its parent's descriptor, each
+ * link recorded as a link. Entries named in skip (NULL-terminated, may be NULL) are left
+ * out at every depth. Anything else than a file, folder or link (a FIFO, a socket, a
+ * device) is refused with NF_EINVALID. dirfd stays open. */
+int nf_manifest_scan_at(nf_manifest *m, int dirfd, const char *path, const char *const *skip,
+			const nf_manifest_ops *ops);
+/* The canonical text of m in the given format version (see manifest.c). */
+void nf_manifest_format(nf_buf *out, const nf_manifest *m, int version);
+/* Parses the canonical text of either version; NF_ECORRUPT when it is not one. */
 int nf_manifest_parse(nf_manifest *m, const char *text, size_t len);
 void nf_manifest_release(nf_manifest *m);
+
+/* hash.c: SHA-256 of the regular file name in the folder dirfd, opened without following a
+ * link (NF_EINVALID for one, or for anything not a regular file), through the stat cache of
+ * db under the key path when db is set. */
+int nf_hash_at(char out[65], int dirfd, const char *name, const char *path, sqlite3 *db);
 
 /* objstore.c, for gc.c: the objects folder, and a folder digest's manifest, read and
  * checked against its name (NF_ENOTFOUND, NF_ECORRUPT). */

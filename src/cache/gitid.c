@@ -10,7 +10,14 @@
  * not cache trees over 4 KiB, and a folder of 10 000 inputs is a 400 KiB tree.
  *
  * Ignored files inside a folder that git sees are not part of the folder's tree OID, as in
- * git; a folder in which git sees nothing at all (every file ignored) is content-hashed. */
+ * git; a folder in which git sees nothing at all (every file ignored) is content-hashed.
+ *
+ * An input is identified where it leads: symbolic links on its way or at its end are
+ * followed (nf_path_resolve), so a tracked link `data/current -> v3` is keyed on what v3
+ * holds, not on the link's text, and retargeting it changes the key. Where it leads must be
+ * inside the project: a link out of it (`data -> /mnt/big`) is refused with a message, as
+ * is an absolute path or one climbing out with "..". Links inside an input folder are part
+ * of the folder's tree as git records them, by their text. */
 #include "config.h"
 #include "ntflow/cache.h"
 #include "cache-internal.h"
@@ -25,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 
 /* Names never part of a content identity: git's own folder and ntflow's state. */
 static const char *const content_skip[] = { ".git", ".ntflow", NULL };
@@ -405,21 +413,24 @@ set_oid(nf_path_id *out, nf_id_kind kind, const char *scheme, const git_oid *oid
 }
 
 static int
-hash_for_manifest(void *ctx, char sha[65], const char *abs, const struct stat *st)
+hash_for_manifest(void *ctx, char sha[65], int dirfd, const char *name, const char *abs, const struct stat *st)
 {
-	return nf_hash_file(sha, abs, ctx);
+	(void)st;
+	return nf_hash_at(sha, dirfd, name, abs, ctx);
 }
 
-/* SHA-256 of a file's content, or of a folder's manifest (see manifest.c). Symlinks are
- * followed: an ignored `data` link to a big disk is identified by what it points to. */
+/* SHA-256 of a file's content, or of a folder's manifest (see manifest.c, version 1: only
+ * the executable bit, as git sees modes). abs is where the input leads (links resolved by
+ * the caller); links inside a folder are listed by their text. */
 static int
 content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
 {
+	nf_manifest_ops ops = { hash_for_manifest, NULL, r->db };
 	struct stat st;
 	nf_manifest m = { NULL, 0, 0 };
 	nf_buf text = NF_BUF_INIT;
 	char sha[65];
-	int err = 0;
+	int fd = -1, err = 0;
 
 	if (stat(abs, &st) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
@@ -438,15 +449,20 @@ content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
 	/* One transaction for the folder's stat cache rows instead of one per file. */
 	if (r->db)
 		sqlite3_exec(r->db, "SAVEPOINT nf_statcache", NULL, NULL, NULL);
-	err = nf_manifest_scan(&m, abs, content_skip, hash_for_manifest, r->db);
+	if ((fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs);
+	else
+		err = nf_manifest_scan_at(&m, fd, abs, content_skip, &ops);
 	if (r->db)
 		sqlite3_exec(r->db, "RELEASE nf_statcache", NULL, NULL, NULL);
 	if (err < 0)
 		goto done;
-	nf_manifest_format(&text, &m);
+	nf_manifest_format(&text, &m, NF_MANIFEST_V1);
 	nf_sha256_buf(sha, text.buf, text.len);
 	set_id(out, NF_ID_CONTENT, "sha256", sha);
 done:
+	if (fd >= 0)
+		close(fd);
 	nf_manifest_release(&m);
 	nf_buf_release(&text);
 	return err;
@@ -647,26 +663,6 @@ done:
 	return err;
 }
 
-/* True when a folder between the work tree and gp is a symlink: git stops there, so what
- * lies beyond (typically `data -> /mnt/big`) is outside the repository. */
-static bool
-through_symlink(const nf_gitrepo *r, const char *gp)
-{
-	nf_buf p = NF_BUF_INIT;
-	bool yes = false;
-
-	nf_buf_puts(&p, r->workdir);
-	for (const char *s = gp, *slash; (slash = strchr(s, '/')) && !yes; s = slash + 1) {
-		struct stat st;
-
-		nf_buf_putc(&p, '/');
-		nf_buf_add(&p, s, (size_t)(slash - s));
-		yes = lstat(p.buf, &st) == 0 && S_ISLNK(st.st_mode);
-	}
-	nf_buf_release(&p);
-	return yes;
-}
-
 static int
 identify_dir(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out)
 {
@@ -710,10 +706,8 @@ identify_file(nf_gitrepo *r, const char *gp, const char *abs, const struct stat 
 		return 0;
 	}
 	if (!se && !git_index_get_bypath(r->index, gp, 0)) {
-		/* Neither dirty nor tracked in the snapshot: behind a symlinked folder, ignored by
-		 * a rule the snapshot did not list, or created since the snapshot. */
-		if (through_symlink(r, gp))
-			return content_id(r, abs, out);
+		/* Neither dirty nor tracked in the snapshot: ignored by a rule the snapshot did
+		 * not list, or created since the snapshot. */
 		if (git_ignore_path_is_ignored(&ignored, r->repo, gp) < 0)
 			return git_fail("cannot read the ignore rules");
 		if (ignored)
@@ -777,13 +771,31 @@ normalize_abs(const char *root, const char *relpath)
 int
 nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 {
-	char *abs = normalize_abs(r->root, relpath);
+	char *rel = NULL, *real = NULL, *abs = NULL;
 	const char *gp = NULL;
+	bool linked = false, there;
 	size_t wlen;
 	struct stat st;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (relpath[0] == '/') {
+		/* An absolute path is taken when it names something in the project. */
+		char *n = normalize_abs(r->root, relpath);
+		size_t rl = strlen(r->root);
+
+		if (!strcmp(n, r->root))
+			rel = xstrdup(".");
+		else if (!strncmp(n, r->root, rl) && n[rl] == '/')
+			rel = xstrdup(n + rl + 1);
+		free(n);
+		if (!rel)
+			return nf_error_set(NF_EINVALID, "input '%s' is outside the project '%s'", relpath, r->root);
+	}
+	/* Where the input leads, links followed; inside the project or refused. */
+	if ((err = nf_path_resolve(&real, &linked, r->root, rel ? rel : relpath, "input")) < 0)
+		goto done;
+	abs = *real ? xasprintf("%s/%s", r->root, real) : xstrdup(r->root);
 	if (r->repo) {
 		wlen = strlen(r->workdir);
 		if (!strcmp(abs, r->workdir))
@@ -793,11 +805,12 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		if (gp && (!strcmp(gp, ".git") || !strncmp(gp, ".git/", 5)))
 			gp = NULL;
 	}
-	if (lstat(abs, &st) < 0) {
-		if (errno != ENOENT && errno != ENOTDIR) {
-			err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs);
-			goto done;
-		}
+	if ((there = lstat(abs, &st) == 0) == false && errno != ENOENT && errno != ENOTDIR) {
+		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs);
+		goto done;
+	}
+	if (!there || S_ISLNK(st.st_mode)) {
+		/* Nothing there, or a link leading nowhere (yet): nothing to read. */
 		if (gp && find_exact(r->dirty, r->ndirty, gp))
 			note_dirty(r, gp);   /* a tracked input deleted from the work tree */
 		out->kind = NF_ID_MISSING;
@@ -810,7 +823,22 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		err = identify_dir(r, gp, abs, out);
 	else
 		err = identify_file(r, gp, abs, &st, out);
+	if (err == 0 && linked && r->repo) {
+		/* The link itself retargeted and not committed: the run is dirty too. */
+		char *lexical = normalize_abs(r->root, rel ? rel : relpath);
+		size_t wl = strlen(r->workdir);
+
+		if (!strncmp(lexical, r->workdir, wl) && lexical[wl] == '/' &&
+		    find_exact(r->dirty, r->ndirty, lexical + wl + 1)) {
+			note_dirty(r, lexical + wl + 1);
+			if (out->kind == NF_ID_CLEAN)
+				out->kind = NF_ID_DIRTY;
+		}
+		free(lexical);
+	}
 done:
+	free(rel);
+	free(real);
 	free(abs);
 	return err;
 }

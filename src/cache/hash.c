@@ -171,11 +171,31 @@ same_stat(const struct stat *a, const struct stat *b)
 	       ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) && ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
 }
 
+/* Hashes the open file fd (st: its stat before reading), through the cache of db under key. */
+static int
+hash_open(char out[65], int fd, const struct stat *st, const char *key, sqlite3 *db)
+{
+	struct stat after;
+	struct timespec now;
+	int err;
+
+	if (db && cache_lookup(db, key, st, out))
+		return 0;
+	if ((err = nf_sha256_fd(out, fd, key)) < 0)
+		return err;
+	if (fstat(fd, &after) < 0)
+		return nf_error_set_errno(NF_EIO, "cannot stat '%s'", key);
+	/* Cache only what was stable while read and is old enough not to be racy. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (db && same_stat(st, &after) && ts_ns(&after.st_mtim) + NF_RACY_NS < ts_ns(&now))
+		cache_store(db, key, &after, out);
+	return 0;
+}
+
 int
 nf_hash_file(char out[65], const char *abs_path, sqlite3 *db)
 {
-	struct stat st, before, after;
-	struct timespec now;
+	struct stat st, before;
 	int fd = -1, err = 0;
 
 	if (stat(abs_path, &st) < 0)
@@ -183,22 +203,36 @@ nf_hash_file(char out[65], const char *abs_path, sqlite3 *db)
 					  "cannot stat '%s'", abs_path);
 	if (!S_ISREG(st.st_mode))
 		return nf_error_set(NF_EINVALID, "cannot hash '%s': not a regular file", abs_path);
-	if (db && cache_lookup(db, abs_path, &st, out))
-		return 0;
 	if ((fd = open(abs_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO,
 					  "cannot open '%s'", abs_path);
-	if (fstat(fd, &before) < 0 || (err = nf_sha256_fd(out, fd, abs_path)) < 0 ||
-	    fstat(fd, &after) < 0) {
-		if (!err)
-			err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs_path);
-		goto done;
+	if (fstat(fd, &before) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs_path);
+	else
+		err = hash_open(out, fd, &before, abs_path, db);
+	close(fd);
+	return err;
+}
+
+int
+nf_hash_at(char out[65], int dirfd, const char *name, const char *path, sqlite3 *db)
+{
+	struct stat st;
+	int fd, err;
+
+	/* O_NONBLOCK: a FIFO put there must not hang the run; a file reads the same. */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		if (errno == ELOOP)
+			return nf_error_set(NF_EINVALID, "cannot hash '%s': it is a symbolic link", path);
+		return nf_error_set_errno(errno == ENOENT || errno == ENOTDIR ? NF_ENOTFOUND : NF_EIO,
+					  "cannot open '%s'", path);
 	}
-	/* Cache only what was stable while read and is old enough not to be racy. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (db && same_stat(&before, &after) && ts_ns(&after.st_mtim) + NF_RACY_NS < ts_ns(&now))
-		cache_store(db, abs_path, &after, out);
-done:
+	if (fstat(fd, &st) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", path);
+	else if (!S_ISREG(st.st_mode))
+		err = nf_error_set(NF_EINVALID, "cannot hash '%s': not a regular file", path);
+	else
+		err = hash_open(out, fd, &st, path, db);
 	close(fd);
 	return err;
 }

@@ -1,16 +1,26 @@
 /* objstore.c: the content-addressed store of stage outputs under .ntflow/cache/objects/, and
  * the restore that makes a workspace path equal to a stored digest, touching only what differs.
  *
- * Layout: objects/ab/<the other 62 hex digits of the SHA-256>, read-only (0444); objects/tmp/
- * holds writes in progress. An object is written to tmp, fsync'ed, renamed into place and its
- * folder fsync'ed, so a crash never leaves an object under its final name that is incomplete;
- * what a crash leaves in tmp is never looked at and `verify` deletes it after an hour.
+ * Layout: objects/ab/<the other 62 hex digits of the SHA-256>, readable by their owner only
+ * (0400: a file a stage kept private stays private in the cache); objects/tmp/ holds writes
+ * in progress. An object is written to tmp, fsync'ed, renamed into place and its folder
+ * fsync'ed, so a crash never leaves an object under its final name that is incomplete; what
+ * a crash leaves in tmp is never looked at and `verify` deletes it after an hour.
  *
  * Digests: "file:<sha256 of the content>" for a file; "dir:<sha256 of the manifest>" for a
- * folder, whose manifest (format in manifest.c: `mode size sha256 path` per line, sorted by
- * path) is itself an object, and so is each file and each symlink's target text. Empty
- * folders are manifest lines. A file digest carries no mode: restoring one keeps the mode of
- * the file it replaces (or the umask's default).
+ * folder, whose manifest (format in manifest.c, version 2: `mode size sha256 path` per line,
+ * sorted by path, the mode holding each file's permission bits) is itself an object, and so
+ * is each file and each symlink's target text. Empty folders are manifest lines. A file
+ * digest carries no mode: the caller records the file's permission bits beside it
+ * (nf_objstore_put_at) and hands them back to restore.
+ *
+ * Outputs are reached from the descriptor of the folder that holds them, which the caller
+ * opened beneath the project root without following a link (nf_path_parent), and nothing
+ * below is followed either: an output that is a symbolic link is refused, a link inside an
+ * output folder is stored as a link, and restore creates every file with O_EXCL | O_NOFOLLOW
+ * beside its place and renames it there, so it never writes through a link. Inside an output
+ * folder, whatever has another type than its manifest entry (a link where a folder should
+ * be included) is removed first and replaced.
  *
  * Restore copies (a reflink through FICLONE where the filesystem can, else bytes) and never
  * hard-links: a stage may rewrite its outputs in place, which would corrupt a linked object. */
@@ -194,7 +204,7 @@ commit_object(nf_objstore *s, int fd, const char *tmp, const char *sha)
 	char *path = object_path(s, sha), *dir = xasprintf("%s/%.2s", s->objects, sha);
 	int dfd = -1, err = 0;
 
-	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0400) < 0 || fsync(fd) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
 		goto done;
 	}
@@ -262,29 +272,30 @@ put_bytes(nf_objstore *s, const void *data, size_t len, const char *sha)
 	return err;
 }
 
-/* Stores a file: hashed first, so a file whose object exists is read once and not written;
- * otherwise copied and hashed again, refusing a file that changed in between. */
+/* Stores the file name in the folder dirfd (opened without following a link): hashed
+ * first, so a file whose object exists is read once and not written; otherwise copied and
+ * hashed again, refusing a file that changed in between. */
 static int
-put_file(nf_objstore *s, char sha[65], const char *abs)
+put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *path)
 {
 	char *tmp = NULL, copied[65];
 	int src = -1, fd = -1, err;
 	bool cloned;
 
-	if ((src = open(abs, O_RDONLY | O_CLOEXEC)) < 0)
-		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", abs);
-	if ((err = nf_sha256_fd(sha, src, abs)) < 0 || object_exists(s, sha))
+	if ((src = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", path);
+	if ((err = nf_sha256_fd(sha, src, path)) < 0 || object_exists(s, sha))
 		goto done;
 	if (lseek(src, 0, SEEK_SET) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot read '%s'", abs);
+		err = nf_error_set_errno(NF_EIO, "cannot read '%s'", path);
 		goto done;
 	}
 	if ((err = new_tmp(s, &tmp, &fd)) < 0)
 		goto done;
-	if ((err = clone_or_copy(fd, src, copied, true, &cloned, abs)) < 0)
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, path)) < 0)
 		goto done;
 	if (strcmp(copied, sha)) {
-		err = nf_error_set(NF_EIO, "cannot store '%s': it changed while being stored", abs);
+		err = nf_error_set(NF_EIO, "cannot store '%s': it changed while being stored", path);
 		goto done;
 	}
 	err = commit_object(s, fd, tmp, sha);
@@ -299,96 +310,105 @@ done:
 }
 
 static int
-put_cb(void *ctx, char sha[65], const char *abs, const struct stat *st)
+put_cb(void *ctx, char sha[65], int dirfd, const char *name, const char *path, const struct stat *st)
 {
-	return put_file(ctx, sha, abs);
+	(void)st;
+	return put_file(ctx, sha, dirfd, name, path);
 }
 
 static int
-digest_cb(void *ctx, char sha[65], const char *abs, const struct stat *st)
+digest_cb(void *ctx, char sha[65], int dirfd, const char *name, const char *path, const struct stat *st)
 {
-	return nf_hash_file(sha, abs, NULL);
+	(void)ctx;
+	(void)st;
+	return nf_hash_at(sha, dirfd, name, path, NULL);
 }
 
-/* Stores each symlink's target text as an object (the manifest names it by its hash). */
+/* Stores a symlink's target text as an object (the manifest names it by its hash). */
 static int
-put_links(nf_objstore *s, const nf_manifest *m, const char *abs_dir)
+put_link_cb(void *ctx, const char *sha, const char *target, size_t len)
 {
-	int err = 0;
-
-	for (size_t i = 0; i < m->n && !err; i++) {
-		const nf_manifest_entry *e = &m->entries[i];
-		char *path, *target;
-		ssize_t n;
-		char sha[65];
-
-		if (e->mode != NF_MODE_LINK)
-			continue;
-		path = xasprintf("%s/%s", abs_dir, e->path);
-		target = xmalloc(e->size + 1);
-		n = readlink(path, target, e->size + 1);
-		if (n < 0 || (uint64_t)n != e->size) {
-			err = nf_error_set(NF_EIO, "cannot store the link '%s': it changed while being stored", path);
-		} else {
-			nf_sha256_buf(sha, target, (size_t)n);
-			if (strcmp(sha, e->sha256))
-				err = nf_error_set(NF_EIO, "cannot store the link '%s': it changed while being stored", path);
-			else
-				err = put_bytes(s, target, (size_t)n, sha);
-		}
-		free(target);
-		free(path);
-	}
-	return err;
+	return put_bytes(ctx, target, len, sha);
 }
 
 static int
-put_or_digest(nf_objstore *s, const char *abs_path, char digest[80], bool store)
+link_refused(const char *path)
 {
+	return nf_error_set(NF_EINVALID, "output '%s' is a symbolic link; ntflow does not follow links in outputs",
+			    path);
+}
+
+static int
+put_or_digest(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80], int *perm,
+	      bool store)
+{
+	nf_manifest_ops ops = { store ? put_cb : digest_cb, store ? put_link_cb : NULL, s };
 	nf_manifest m = { NULL, 0, 0 };
 	nf_buf text = NF_BUF_INIT;
 	struct stat st;
 	char sha[65];
-	int err = 0;
+	int fd = -1, err = 0;
 
 	digest[0] = '\0';
-	if (stat(abs_path, &st) < 0)
+	if (perm)
+		*perm = -1;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return nf_error_set_errno(errno == ENOENT || errno == ENOTDIR ? NF_ENOTFOUND : NF_EIO,
-					  "cannot %s '%s'", store ? "store" : "hash", abs_path);
+					  "cannot %s '%s'", store ? "store" : "hash", path);
+	if (S_ISLNK(st.st_mode))
+		return link_refused(path);
 	if (S_ISREG(st.st_mode)) {
-		if ((err = store ? put_file(s, sha, abs_path) : nf_hash_file(sha, abs_path, NULL)) < 0)
+		if ((err = store ? put_file(s, sha, dirfd, name, path) : nf_hash_at(sha, dirfd, name, path, NULL)) < 0)
 			return err;
 		snprintf(digest, 80, "file:%s", sha);
+		if (perm)
+			*perm = (int)(st.st_mode & 0777);
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return nf_error_set(NF_EINVALID, "cannot %s '%s': not a file or folder",
-				    store ? "store" : "hash", abs_path);
-	if ((err = nf_manifest_scan(&m, abs_path, NULL, store ? put_cb : digest_cb, s)) < 0)
+				    store ? "store" : "hash", path);
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", path);
 		goto done;
-	if (store && (err = put_links(s, &m, abs_path)) < 0)
+	}
+	if ((err = nf_manifest_scan_at(&m, fd, path, NULL, &ops)) < 0)
 		goto done;
-	nf_manifest_format(&text, &m);
+	nf_manifest_format(&text, &m, NF_MANIFEST_V2);
 	nf_sha256_buf(sha, text.buf, text.len);
 	if (store && (err = put_bytes(s, text.buf, text.len, sha)) < 0)
 		goto done;
 	snprintf(digest, 80, "dir:%s", sha);
 done:
+	if (fd >= 0)
+		close(fd);
 	nf_manifest_release(&m);
 	nf_buf_release(&text);
 	return err;
 }
 
 int
+nf_objstore_put_at(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80], int *perm)
+{
+	return put_or_digest(s, dirfd, name, path, digest, perm, true);
+}
+
+int
+nf_objstore_digest_at(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80])
+{
+	return put_or_digest(s, dirfd, name, path, digest, NULL, false);
+}
+
+int
 nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80])
 {
-	return put_or_digest(s, abs_path, digest, true);
+	return put_or_digest(s, AT_FDCWD, abs_path, abs_path, digest, NULL, true);
 }
 
 int
 nf_objstore_digest(nf_objstore *s, const char *abs_path, char digest[80])
 {
-	return put_or_digest(s, abs_path, digest, false);
+	return put_or_digest(s, AT_FDCWD, abs_path, abs_path, digest, NULL, false);
 }
 
 /* Reads a small object (a manifest, a link target) and checks it against its name. */
@@ -447,69 +467,58 @@ nf_objstore__manifest(const nf_objstore *s, const char *sha, nf_manifest *m)
 
 /* ---- restore ---- */
 
-static int
-rm_rf(const char *path)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *de;
-	int err = 0;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : nf_error_set_errno(NF_EIO, "cannot stat '%s'", path);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			return nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
-		return 0;
-	}
-	if (!(d = opendir(path)))
-		return nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", path);
-	while (!err && (de = readdir(d))) {
-		char *child;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		child = xasprintf("%s/%s", path, de->d_name);
-		err = rm_rf(child);
-		free(child);
-	}
-	closedir(d);
-	if (!err && rmdir(path) < 0 && errno != ENOENT)
-		err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
-	return err;
-}
-
-/* A temporary name next to path, so the final rename stays within one filesystem. */
+/* A temporary name beside name (in the same folder), so the final rename stays within one
+ * filesystem. name may be a path when dirfd is AT_FDCWD. */
 static char *
-sibling_tmp(const char *path)
+sibling_tmp(const char *name)
 {
 	static unsigned counter;
-	const char *slash = strrchr(path, '/');
+	const char *slash = strrchr(name, '/');
 
-	return xasprintf("%.*s.ntflow-tmp.%ld.%u.%s", slash ? (int)(slash - path + 1) : 0, path,
-			 (long)getpid(), counter++, slash ? slash + 1 : path);
+	return xasprintf("%.*s.ntflow-tmp.%ld.%u.%s", slash ? (int)(slash - name + 1) : 0, name,
+			 (long)getpid(), counter++, slash ? slash + 1 : name);
 }
 
-/* A file of NF_HASH_BLOCK bytes or more is hashed through the stat cache (when there is
- * one), so that an unchanged big output is not read again on every cached run; a smaller
- * one costs less to read than to look up. */
+/* Whether the file name in dirfd holds sha's content. A file of NF_HASH_BLOCK bytes or more
+ * is hashed through the stat cache (when there is one), under its path, so that an
+ * unchanged big output is not read again on every cached run; a smaller one costs less to
+ * read than to look up. */
 static int
-same_content(const nf_objstore *s, const char *path, const struct stat *st, const char *sha, bool *same)
+same_content(const nf_objstore *s, int dirfd, const char *name, const char *path, const struct stat *st,
+	     const char *sha, bool *same)
 {
 	char got[65];
 	int err;
 
 	*same = false;
-	if ((err = nf_hash_file(got, path, st->st_size >= NF_HASH_BLOCK ? s->statcache : NULL)) < 0)
+	if ((err = nf_hash_at(got, dirfd, name, path, st->st_size >= NF_HASH_BLOCK ? s->statcache : NULL)) < 0)
 		return err == NF_ENOTFOUND ? 0 : err;
 	*same = !strcmp(got, sha);
 	return 0;
 }
 
-/* Makes path a regular file with object sha's content (size bytes, or unknown when mode is
- * 0) and mode's permission bits (0: keep the current file's, else the umask's default). */
+/* The permission bits a restored file gets: perm when recorded (>= 0); else, for an entry
+ * of a version 1 manifest, the umask's default, executable for NF_MODE_EXEC; else (a file
+ * digest from before modes were recorded) the replaced file's, or the umask's default. */
+static mode_t
+restored_perm(const nf_objstore *s, unsigned mode, int perm, bool have, const struct stat *st)
+{
+	if (perm >= 0)
+		return (mode_t)perm;
+	if (mode == NF_MODE_EXEC)
+		return 0777 & ~s->umask;
+	if (mode == NF_MODE_FILE || !have || !S_ISREG(st->st_mode))
+		return 0666 & ~s->umask;
+	return st->st_mode & 07777;
+}
+
+/* Makes name (in the folder dirfd; path names it) a regular file with object sha's content
+ * and the permission bits restored_perm gives. Written to a new file created beside it with
+ * O_EXCL | O_NOFOLLOW and renamed over it: whatever was there, a link included, is replaced,
+ * never written through. */
 static int
-restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, size_t *restored)
+restore_file(nf_objstore *s, const char *sha, int dirfd, const char *name, const char *path, unsigned mode,
+	     int perm_in, size_t *restored)
 {
 	char *obj = object_path(s, sha), *tmp = NULL, copied[65];
 	struct stat ost, st;
@@ -522,23 +531,24 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 			: nf_error_set_errno(NF_EIO, "cannot stat '%s'", obj);
 		goto done;
 	}
-	have = lstat(path, &st) == 0;
-	if (mode == NF_MODE_EXEC)
-		perm = 0777 & ~s->umask;
-	else if (mode == NF_MODE_FILE || !have || !S_ISREG(st.st_mode))
-		perm = 0666 & ~s->umask;
-	else
-		perm = st.st_mode & 07777;
+	have = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	perm = restored_perm(s, mode, perm_in, have, &st);
 	/* The cheap check first: a different size needs no reading. */
 	if (have && S_ISREG(st.st_mode) && st.st_size == ost.st_size &&
-	    (err = same_content(s, path, &st, sha, &same)) < 0)
+	    (err = same_content(s, dirfd, name, path, &st, sha, &same)) < 0)
 		goto done;
 	if (same) {
-		if ((st.st_mode & 07777) != perm && chmod(path, perm) < 0)
-			err = nf_error_set_errno(NF_EIO, "cannot change the mode of '%s'", path);
+		if ((st.st_mode & 07777) != perm) {
+			int cfd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+			if (cfd < 0 || fchmod(cfd, perm) < 0)
+				err = nf_error_set_errno(NF_EIO, "cannot change the mode of '%s'", path);
+			if (cfd >= 0)
+				close(cfd);
+		}
 		goto done;
 	}
-	if (have && S_ISDIR(st.st_mode) && (err = rm_rf(path)) < 0)
+	if (have && S_ISDIR(st.st_mode) && (err = nf_path_remove_at(dirfd, name, path)) < 0)
 		goto done;
 	/* Opened only now: the object is read only when the workspace differs. */
 	if ((src = open(obj, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -546,9 +556,9 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 			: nf_error_set_errno(NF_EIO, "cannot open '%s'", obj);
 		goto done;
 	}
-	tmp = sibling_tmp(path);
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
+	tmp = sibling_tmp(name);
+	if ((fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot create a file beside '%s'", path);
 		free(tmp);
 		tmp = NULL;
 		goto done;
@@ -560,7 +570,7 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);
 		goto done;
 	}
-	if (fchmod(fd, perm) < 0 || rename(tmp, path) < 0) {
+	if (fchmod(fd, perm) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
 		goto done;
 	}
@@ -569,7 +579,7 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 	(*restored)++;
 done:
 	if (tmp) {
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		free(tmp);
 	}
 	if (fd >= 0)
@@ -580,8 +590,10 @@ done:
 	return err;
 }
 
+/* Makes name (in dirfd) the link e records, a new link renamed over whatever is there. */
 static int
-restore_link(nf_objstore *s, const nf_manifest_entry *e, const char *path, size_t *restored)
+restore_link(nf_objstore *s, const nf_manifest_entry *e, int dirfd, const char *name, const char *path,
+	     size_t *restored)
 {
 	char *target = NULL, *tmp = NULL, cur[4096];
 	size_t len;
@@ -591,17 +603,17 @@ restore_link(nf_objstore *s, const nf_manifest_entry *e, const char *path, size_
 
 	if ((err = read_object(s, e->sha256, &target, &len)) < 0)
 		return err;
-	if (lstat(path, &st) == 0) {
-		if (S_ISLNK(st.st_mode) && (n = readlink(path, cur, sizeof(cur))) >= 0 &&
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode) && (n = readlinkat(dirfd, name, cur, sizeof(cur))) >= 0 &&
 		    (size_t)n == len && !memcmp(cur, target, len))
 			goto done;   /* already right */
-		if (S_ISDIR(st.st_mode) && (err = rm_rf(path)) < 0)
+		if (S_ISDIR(st.st_mode) && (err = nf_path_remove_at(dirfd, name, path)) < 0)
 			goto done;
 	}
-	tmp = sibling_tmp(path);
-	if (symlink(target, tmp) < 0 || rename(tmp, path) < 0) {
+	tmp = sibling_tmp(name);
+	if (symlinkat(target, dirfd, tmp) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create the link '%s'", path);
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		goto done;
 	}
 	(*restored)++;
@@ -613,18 +625,24 @@ done:
 
 static char restore_dir_mark;
 
-/* Removes what is under abs (relative path rel) and not in the manifest, and anything whose
- * type differs from its manifest entry, so the writes that follow only create or replace. */
+/* Removes what is in the open folder fd (abs names it; rel is its path in the output) and
+ * not in the manifest, and anything whose type differs from its entry, a link where a
+ * folder should be included, so the writes that follow only create or replace. Nothing is
+ * followed: a link is removed itself. */
 static int
-prune(nf_strmap *want, nf_buf *abs, nf_buf *rel)
+prune(nf_strmap *want, int fd, nf_buf *abs, nf_buf *rel)
 {
 	DIR *d;
 	struct dirent *de;
 	size_t abs_len = abs->len, rel_len = rel->len;
-	int err = 0;
+	int dfd, err = 0;
 
-	if (!(d = opendir(abs->buf)))
-		return nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs->buf);
+	if ((dfd = dup(fd)) < 0 || !(d = fdopendir(dfd))) {
+		err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs->buf);
+		if (dfd >= 0)
+			close(dfd);
+		return err;
+	}
 	while (!err && (de = readdir(d))) {
 		const nf_manifest_entry *e;
 		void *v;
@@ -640,7 +658,7 @@ prune(nf_strmap *want, nf_buf *abs, nf_buf *rel)
 		if (rel_len)
 			nf_buf_putc(rel, '/');
 		nf_buf_puts(rel, de->d_name);
-		if (lstat(abs->buf, &st) < 0)
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		v = nf_strmap_get(want, rel->buf);
 		e = v == &restore_dir_mark ? NULL : v;
@@ -652,10 +670,18 @@ prune(nf_strmap *want, nf_buf *abs, nf_buf *rel)
 			keep = S_ISLNK(st.st_mode);
 		else
 			keep = S_ISREG(st.st_mode);
-		if (!keep)
-			err = rm_rf(abs->buf);
-		else if (S_ISDIR(st.st_mode))
-			err = prune(want, abs, rel);
+		if (!keep) {
+			err = nf_path_remove_at(fd, de->d_name, abs->buf);
+		} else if (S_ISDIR(st.st_mode)) {
+			int cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (cfd < 0) {
+				err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs->buf);
+			} else {
+				err = prune(want, cfd, abs, rel);
+				close(cfd);
+			}
+		}
 	}
 	closedir(d);
 	abs->len = abs_len;
@@ -666,15 +692,51 @@ prune(nf_strmap *want, nf_buf *abs, nf_buf *rel)
 	return err;
 }
 
+/* The folder holding entry path rel of an output folder (the open folder top), reused from
+ * one entry to the next while they share it (entries come sorted by path). */
+typedef struct parent_cache {
+	char *dir;    /* rel's folder, "" for top itself */
+	int fd;
+} parent_cache;
+
 static int
-restore_dir(nf_objstore *s, const char *sha, const char *path, size_t *restored)
+entry_parent(parent_cache *pc, int top, const char *rel, const char *out_path, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t dlen = slash ? (size_t)(slash - rel) : 0;
+	int err;
+
+	*name = slash ? slash + 1 : rel;
+	if (pc->fd >= 0 && strlen(pc->dir) == dlen && !strncmp(pc->dir, rel, dlen))
+		return 0;
+	if (pc->fd >= 0)
+		close(pc->fd);
+	free(pc->dir);
+	pc->dir = NULL;
+	pc->fd = -1;
+	if ((err = nf_path_parent_at(&pc->fd, name, top, rel, "output", NF_PATH_MKDIR)) < 0) {
+		char *msg = xstrdup(nf_error_last());
+
+		err = nf_error_set(err, "cannot restore '%s/%s': %s", out_path, rel, msg);
+		free(msg);
+		return err;
+	}
+	pc->dir = xstrndup(rel, dlen);
+	return 0;
+}
+
+/* Makes name (in dirfd; path names it) a folder equal to manifest sha's: a file there is
+ * removed, the folder made, then everything below it reached from its descriptor. */
+static int
+restore_dir(nf_objstore *s, const char *sha, int dirfd, const char *name, const char *path, size_t *restored)
 {
 	nf_manifest m = { NULL, 0, 0 };
 	nf_strmap *want = NULL;
 	nf_arena *keys = NULL;
 	nf_buf abs = NF_BUF_INIT, rel = NF_BUF_INIT;
+	parent_cache pc = { NULL, -1 };
 	struct stat st;
-	int err;
+	int top = -1, err;
 
 	if ((err = load_manifest(s, sha, &m)) < 0)
 		return err;
@@ -692,31 +754,43 @@ restore_dir(nf_objstore *s, const char *sha, const char *path, size_t *restored)
 				nf_strmap_put(want, dir, &restore_dir_mark);
 		}
 	}
-	/* A folder reached through a symlink (outputs on another disk) is restored in place. */
-	if ((stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) && lstat(path, &st) == 0 && unlink(path) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
+	    (err = nf_path_remove_at(dirfd, name, path)) < 0)
+		goto done;
+	if (mkdirat(dirfd, name, 0777) < 0 && errno != EEXIST) {
+		err = nf_error_set_errno(NF_EIO, "cannot create directory '%s'", path);
 		goto done;
 	}
-	if ((err = nf_mkdir_p(path, 0777)) < 0)
+	if ((top = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", path);
 		goto done;
+	}
 	nf_buf_puts(&abs, path);
-	if ((err = prune(want, &abs, &rel)) < 0)
+	if ((err = prune(want, top, &abs, &rel)) < 0)
 		goto done;
 	for (size_t i = 0; i < m.n && !err; i++) {
 		const nf_manifest_entry *e = &m.entries[i];
 		char *dst = xasprintf("%s/%s", path, e->path);
-		const char *slash = strrchr(dst, '/');
-		char *parent = xstrndup(dst, (size_t)(slash - dst));
+		const char *base;
 
-		if (e->mode == NF_MODE_DIR)
-			err = nf_mkdir_p(dst, 0777);
-		else if ((err = nf_mkdir_p(parent, 0777)) == 0)
-			err = e->mode == NF_MODE_LINK ? restore_link(s, e, dst, restored)
-				: restore_file(s, e->sha256, dst, e->mode, restored);
-		free(parent);
+		if ((err = entry_parent(&pc, top, e->path, path, &base)) == 0) {
+			if (e->mode == NF_MODE_DIR) {
+				if (mkdirat(pc.fd, base, 0777) < 0 && errno != EEXIST)
+					err = nf_error_set_errno(NF_EIO, "cannot create directory '%s'", dst);
+			} else if (e->mode == NF_MODE_LINK) {
+				err = restore_link(s, e, pc.fd, base, dst, restored);
+			} else {
+				err = restore_file(s, e->sha256, pc.fd, base, dst, e->mode, e->perm, restored);
+			}
+		}
 		free(dst);
 	}
 done:
+	if (pc.fd >= 0)
+		close(pc.fd);
+	free(pc.dir);
+	if (top >= 0)
+		close(top);
 	nf_strmap_free(want);
 	nf_arena_free(keys);
 	nf_manifest_release(&m);
@@ -726,29 +800,43 @@ done:
 }
 
 int
-nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored)
+nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dirfd, const char *name,
+		       const char *path, size_t *restored)
 {
-	char sha[65], *parent;
-	const char *slash;
+	char sha[65];
+	struct stat st;
 	bool is_dir;
 	int err;
 
 	*restored = 0;
 	if ((err = parse_digest(digest, &is_dir, sha)) < 0)
 		return err;
+	/* A link where the output should be: neither followed nor silently replaced. */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return link_refused(path);
 	if (is_dir)
-		return restore_dir(s, sha, abs_path, restored);
+		return restore_dir(s, sha, dirfd, name, path, restored);
+	return restore_file(s, sha, dirfd, name, path, 0, perm, restored);
+}
+
+int
+nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored)
+{
+	const char *slash;
+	int err;
+
+	*restored = 0;
 	if ((slash = strrchr(abs_path, '/')) && slash != abs_path) {
+		char *parent = xstrndup(abs_path, (size_t)(slash - abs_path));
 		struct stat pst;
 
 		/* One stat where the folder exists (the usual case), not a mkdir per component. */
-		parent = xstrndup(abs_path, (size_t)(slash - abs_path));
 		err = stat(parent, &pst) == 0 && S_ISDIR(pst.st_mode) ? 0 : nf_mkdir_p(parent, 0777);
 		free(parent);
 		if (err < 0)
 			return err;
 	}
-	return restore_file(s, sha, abs_path, 0, restored);
+	return nf_objstore_restore_at(s, digest, -1, AT_FDCWD, abs_path, abs_path, restored);
 }
 
 /* ---- checks ---- */
@@ -858,7 +946,7 @@ verify_fanout(const nf_objstore *s, const char *fan, void (*bad)(void *, const c
 		if (!good) {
 			if (bad)
 				bad(ctx, sha);
-			rm_rf(path);
+			(void)nf_remove_tree(path);
 		}
 		free(path);
 	}

@@ -1,5 +1,5 @@
 /* validate.c: the cross-reference checks of a parsed pipeline (needs, gates, ${...}, outputs,
- * select), and nf_dag_load, which reads, parses, validates and looks for cycles in one go. */
+ * select, paths that stay in the project), and nf_dag_load, which reads, parses, validates and looks for cycles in one go. */
 #include "config.h"
 #include "ntflow/dag.h"
 
@@ -245,76 +245,74 @@ tmpl_text(nf_buf *out, const nf_tmpl *t)
 		nf_buf_printf(out, t->segs[i].is_ref ? "${%s}" : "%s", t->segs[i].text);
 }
 
-/* Normalizes a relative path ("./a//b/../c/" -> "a/c"); *escapes when ".." climbs above
- * the start. ${...} references count as ordinary names. */
-static void
-normalize_path(nf_buf *out, const char *path, bool *escapes)
+/* A path template as written, ${...} references counting as names: an error at its place
+ * when it is absolute (unless absolute is allowed), climbs out of the project with "..", or
+ * is the project itself (unless top is allowed). noun: "output", "input", "metrics file",
+ * "path folder"; of: 'stage "a"', 'pipeline "p"'. Returns the normalized text (scratch), or
+ * NULL when an error was reported (or the path is absolute and allowed). */
+static const char *
+check_path(vctx *v, const nf_tmpl *t, const char *noun, const char *of, bool absolute, bool top)
 {
-	size_t *starts = NULL, n = 0, cap = 0;
-	const char *p = path;
+	nf_buf text = NF_BUF_INIT;
+	nf_path_why why;
+	char *norm, *r = NULL;
 
-	*escapes = false;
-	nf_buf_reset(out);
-	while (*p) {
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
+	tmpl_text(&text, t);
+	norm = nf_path_lexical(nf_buf_cstr(&text), &why);
+	if (why == NF_PATH_ABSOLUTE && !absolute)
+		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s is an absolute path; %ss are relative to the project root",
+			      noun, text.buf, of, noun);
+	else if (why == NF_PATH_OUTSIDE)
+		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s is outside the workspace", noun, text.buf, of);
+	else if (why == NF_PATH_TOP && !top)
+		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s is the whole workspace", noun, nf_buf_cstr(&text), of);
+	if (norm)
+		r = nf_arena_strdup(v->scratch, norm);
+	free(norm);
+	nf_buf_release(&text);
+	return r;
+}
 
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (n) {
-				out->len = starts[--n];
-				if (out->len)
-					out->len--;   /* the '/' before it */
-				out->buf[out->len] = '\0';
-			} else {
-				*escapes = true;
-			}
-		} else if (len && !(len == 1 && p[0] == '.')) {
-			if (out->len)
-				nf_buf_putc(out, '/');
-			NF_PUSH(starts, n, cap, out->len);
-			nf_buf_add(out, p, len);
-		}
-		p += len;
-		if (*p == '/')
-			p++;
+/* Inputs and a metrics file stay in the project; path folders too, unless written as
+ * absolute paths. Outputs: check_outputs. */
+static void
+check_paths(vctx *v)
+{
+	const nf_pipeline *pl = &v->dag->pipeline;
+	char *of = nf_arena_printf(v->scratch, "pipeline \"%s\"", pl->name ? pl->name : "");
+
+	for (size_t i = 0; i < pl->npath; i++)
+		check_path(v, &pl->path[i], "path folder", of, true, true);
+	for (size_t i = 0; i < v->dag->nstages; i++) {
+		const nf_stage *s = &v->dag->stages[i];
+
+		of = nf_arena_printf(v->scratch, "%s \"%s\"", nf_stage_kind_name(s->kind), s->name);
+		for (size_t k = 0; k < s->ninputs; k++)
+			check_path(v, &s->inputs[k], "input", of, false, true);
+		if (s->metrics)
+			check_path(v, s->metrics, "metrics file", of, false, false);
 	}
-	free(starts);
 }
 
 static void
 check_outputs(vctx *v, nf_strmap *seen)
 {
-	nf_buf text = NF_BUF_INIT, norm = NF_BUF_INIT;
+	nf_buf text = NF_BUF_INIT;
 
 	for (size_t i = 0; i < v->dag->nstages; i++) {
 		const nf_stage *s = &v->dag->stages[i];
 		const char *kind = nf_stage_kind_name(s->kind);
+		const char *of = nf_arena_printf(v->scratch, "%s \"%s\"", kind, s->name);
 
 		for (size_t k = 0; k < s->noutputs; k++) {
 			const nf_tmpl *t = &s->outputs[k];
 			const nf_stage *first;
-			bool escapes;
-			char *key;
+			const char *key;
 
+			if (!(key = check_path(v, t, "output", of, false, false)))
+				continue;
 			nf_buf_reset(&text);
 			tmpl_text(&text, t);
-			if (text.len && text.buf[0] == '/') {
-				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is an absolute path; "
-					      "outputs are relative to the project root", text.buf, kind, s->name);
-				continue;
-			}
-			normalize_path(&norm, nf_buf_cstr(&text), &escapes);
-			if (escapes) {
-				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is outside the workspace",
-					      text.buf, kind, s->name);
-				continue;
-			}
-			if (!norm.len) {
-				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is the whole workspace",
-					      nf_buf_cstr(&text), kind, s->name);
-				continue;
-			}
-			key = nf_arena_strdup(v->scratch, norm.buf);
 			first = nf_strmap_get(seen, key);
 			if (!first) {
 				nf_strmap_put(seen, key, (void *)s);
@@ -322,11 +320,16 @@ check_outputs(vctx *v, nf_strmap *seen)
 				nf_diag_error(&v->diags, t->loc, "%s \"%s\" declares output \"%s\", already declared by %s \"%s\"",
 					      kind, s->name, text.buf, nf_stage_kind_name(first->kind), first->name);
 				for (size_t j = 0; j < first->noutputs; j++) {
-					bool esc;
+					nf_path_why why;
+					char *norm;
+					bool same;
+
 					nf_buf_reset(&text);
 					tmpl_text(&text, &first->outputs[j]);
-					normalize_path(&norm, nf_buf_cstr(&text), &esc);
-					if (!strcmp(nf_buf_cstr(&norm), key)) {
+					norm = nf_path_lexical(nf_buf_cstr(&text), &why);
+					same = norm && !strcmp(norm, key);
+					free(norm);
+					if (same) {
 						nf_diag_note(&v->diags, first->outputs[j].loc, "%s \"%s\" declares it here",
 							     nf_stage_kind_name(first->kind), first->name);
 						break;
@@ -336,7 +339,6 @@ check_outputs(vctx *v, nf_strmap *seen)
 		}
 	}
 	nf_buf_release(&text);
-	nf_buf_release(&norm);
 }
 
 /* The parser checked the matrix itself (values, duplicates); select needs one, and metrics. */
@@ -470,6 +472,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	for (size_t i = 0; i < dag->nmodels; i++)
 		check_model(&v, &dag->models[i]);
 	check_outputs(&v, outputs);
+	check_paths(&v);
 
 	err = v.diags.nerrors ? NF_EINVALID : 0;
 	flush_sorted(diags, &v.diags);

@@ -24,58 +24,6 @@
 /* Manifests are a few paths; a bigger file is not one of ours. */
 #define MANIFEST_MAX (16u << 20)
 
-int
-nf_aside_normalize(char **out, const char *path)
-{
-	nf_buf b = NF_BUF_INIT;
-	size_t *starts = NULL, n = 0, cap = 0;
-	const char *p = path;
-	int err = 0;
-
-	*out = NULL;
-	if (path[0] == '/')
-		return nf_error_set(NF_EINVALID, "output '%s' is an absolute path; outputs are relative to the project root", path);
-	while (*p) {
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (n == 0) {
-				err = nf_error_set(NF_EINVALID, "output '%s' is outside the workspace", path);
-				goto done;
-			}
-			b.len = starts[--n];
-			if (b.len)
-				b.len--;   /* the '/' before it */
-			b.buf[b.len] = '\0';
-		} else if (len && !(len == 1 && p[0] == '.')) {
-			if (b.len)
-				nf_buf_putc(&b, '/');
-			NF_PUSH(starts, n, cap, b.len);
-			nf_buf_add(&b, p, len);
-		}
-		p += len;
-		if (*p == '/')
-			p++;
-	}
-	if (b.len == 0)
-		err = nf_error_set(NF_EINVALID, "output '%s' is the whole workspace", path);
-	else
-		*out = nf_buf_detach(&b);
-done:
-	free(starts);
-	nf_buf_release(&b);
-	return err;
-}
-
-bool
-nf_aside_holds(const char *outer, const char *inner)
-{
-	size_t n = strlen(outer);
-
-	return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
-}
-
 /* Writes data to path without a temporary: a manifest cut short by a crash does not parse,
  * and that means nothing was moved, which is true (moves start after it is complete). */
 static int
@@ -129,16 +77,15 @@ read_manifest(cJSON **out, const char *path)
 	return err;
 }
 
-/* A free name beside abs for it to go aside on its own file system. */
+/* A free name beside name (in the folder dirfd) for it to go aside on its own file system. */
 static char *
-beside(const char *abs)
+beside(int dirfd, const char *name)
 {
-	const char *slash = strrchr(abs, '/');
-	char *base = xasprintf("%.*s/.%s.ntflow-aside", (int)(slash - abs), abs, slash + 1);
+	char *base = xasprintf(".%s.ntflow-aside", name);
 	char *p = xstrdup(base);
 	struct stat sb;
 
-	for (int k = 1; lstat(p, &sb) == 0 || errno != ENOENT; k++) {
+	for (int k = 1; fstatat(dirfd, p, &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT; k++) {
 		free(p);
 		p = xasprintf("%s.%d", base, k);
 	}
@@ -156,21 +103,6 @@ remove_path(const char *abs)
 	if (lstat(abs, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return 0;
 	return nf_remove_tree(abs);
-}
-
-static int
-make_parent(const char *abs)
-{
-	char *parent = xstrdup(abs);
-	char *slash = strrchr(parent, '/');
-	int err = 0;
-
-	if (slash && slash != parent) {
-		*slash = '\0';
-		err = nf_mkdir_p(parent, 0777);
-	}
-	free(parent);
-	return err;
 }
 
 /* The folder holding stem, created when missing (with its parents the first time). */
@@ -196,33 +128,40 @@ nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const ch
 {
 	cJSON *m = NULL, *outs;
 	char **abs = xcalloc(n + 1, sizeof(*abs)), **to = xcalloc(n + 1, sizeof(*to));
+	char **norm = xcalloc(n + 1, sizeof(*norm)), **beside_name = xcalloc(n + 1, sizeof(*beside_name));
+	const char **name = xcalloc(n + 1, sizeof(*name));
+	int *dirfd = xcalloc(n + 1, sizeof(*dirfd));
 	char *text = NULL, *mpath = NULL, *msg = NULL;
+	struct stat *st = xcalloc(n + 1, sizeof(*st));
 	bool *there = xcalloc(n + 1, sizeof(*there));
 	nf_aside_moves moves = { 0, 0 };
-	struct stat dsb, sb;
+	struct stat dsb;
 	int err = 0;
 
 	if (out)
 		*out = moves;
+	for (size_t i = 0; i < n; i++)
+		dirfd[i] = -1;
 	for (size_t i = 0; i < n; i++) {
-		char *norm = NULL;
-
-		if ((err = nf_aside_normalize(&norm, paths[i])) < 0)
-			goto done;
-		abs[i] = xasprintf("%s/%s", root, norm);
-		free(norm);
-		if (keep && nf_aside_holds(abs[i], keep)) {
+		/* Found without following a link: never one on the way, nor the output itself. */
+		err = nf_path_open(&dirfd[i], &name[i], &norm[i], root, paths[i], "output", 0);
+		if (norm[i])
+			abs[i] = xasprintf("%s/%s", root, norm[i]);
+		if (abs[i] && keep && nf_path_holds(abs[i], keep)) {
 			err = nf_error_set(NF_EINVALID, "output '%s' holds the state directory '%s'", paths[i], keep);
 			goto done;
 		}
-		if (lstat(abs[i], &sb) == 0)
-			there[i] = true;
-		else if (errno != ENOENT && errno != ENOTDIR) {
-			err = nf_error_set_errno(NF_EIO, "cannot look at output '%s'", paths[i]);
-			goto done;
+		if (err == 0)
+			err = nf_path_stat_at(dirfd[i], name[i], "output", paths[i], &st[i]);
+		if (err == NF_ENOTFOUND) {
+			err = 0;   /* not there (or a file where a folder on the way should be) */
+			nf_error_clear();
+			continue;
 		}
-		if (there[i])
-			moves.moved++;
+		if (err < 0)
+			goto done;
+		there[i] = true;
+		moves.moved++;
 	}
 	if (moves.moved == 0)
 		goto done;   /* nothing to move: nothing written either */
@@ -240,8 +179,11 @@ nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const ch
 
 		if (!there[i])
 			continue;
-		if (lstat(abs[i], &sb) == 0 && sb.st_dev != dsb.st_dev) {
-			to[i] = beside(abs[i]);
+		if (st[i].st_dev != dsb.st_dev) {
+			const char *slash = strrchr(abs[i], '/');
+
+			beside_name[i] = beside(dirfd[i], name[i]);
+			to[i] = xasprintf("%.*s/%s", (int)(slash - abs[i]), abs[i], beside_name[i]);
 			moves.beside++;
 		} else {
 			to[i] = xasprintf("%s.%zu", stem, moves.moved);
@@ -260,10 +202,19 @@ nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const ch
 	}
 
 	for (size_t i = 0; i < n; i++) {
-		if (!to[i] || rename(abs[i], to[i]) == 0)
+		bool gone = false;
+
+		/* Inside an output moved before it: it went with that one (the folder dirfd[i]
+		 * went too, so renaming from it would take the path out of what was moved). */
+		for (size_t j = 0; j < i && !gone; j++)
+			gone = to[j] && nf_path_holds(norm[j], norm[i]);
+		if (!to[i] || gone)
+			continue;
+		if (beside_name[i] ? renameat(dirfd[i], name[i], dirfd[i], beside_name[i]) == 0
+				   : renameat(dirfd[i], name[i], AT_FDCWD, to[i]) == 0)
 			continue;
 		if (errno == ENOENT)
-			continue;   /* inside an output moved before it: it went with that one */
+			continue;   /* gone since it was looked at */
 		err = nf_error_set_errno(NF_EIO, "cannot move output '%s' aside to '%s'", paths[i], to[i]);
 		msg = xstrdup(nf_error_last());
 		if (nf_aside_restore(stem) == 0)
@@ -279,9 +230,18 @@ done:
 	for (size_t i = 0; i < n; i++) {
 		free(abs[i]);
 		free(to[i]);
+		free(norm[i]);
+		free(beside_name[i]);
+		if (dirfd[i] >= 0)
+			close(dirfd[i]);
 	}
 	free(abs);
 	free(to);
+	free(norm);
+	free(beside_name);
+	free(name);
+	free(dirfd);
+	free(st);
 	free(there);
 	if (text)
 		cJSON_free(text);
@@ -346,23 +306,32 @@ nf_aside_restore(const char *stem)
 		err = remove_path(mpath);
 		goto done;
 	}
-	/* Last first: a path inside an earlier one goes back after its container. */
+	/* Last first: a path inside an earlier one goes back after its container. Each goes
+	 * back through folders found without following a link: an attempt that left one on the
+	 * way gets an error, never a write through it. */
 	for (int i = cJSON_GetArraySize(outs) - 1; i >= 0; i--) {
 		const cJSON *o = cJSON_GetArrayItem(outs, i);
 		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "path"));
 		const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "aside"));
 		char *norm = NULL, *abs;
+		const char *name;
+		int dirfd = -1;
 
-		if (!path || !to || nf_aside_normalize(&norm, path) < 0)
+		if (!path || !to || nf_path_normalize(&norm, path, "output") < 0)
 			continue;
 		abs = xasprintf("%s/%s", root, norm);
 		free(norm);
+		norm = NULL;
 		if (lstat(to, &sb) < 0)
 			err = 0;   /* never moved (cut short before it), or already back */
-		else if ((err = remove_path(abs)) == 0 && (err = make_parent(abs)) == 0 && rename(to, abs) < 0)
+		else if ((err = nf_path_open(&dirfd, &name, &norm, root, path, "output", NF_PATH_MKDIR)) == 0 &&
+			 (err = nf_path_remove_at(dirfd, name, abs)) == 0 && renameat(AT_FDCWD, to, dirfd, name) < 0)
 			err = nf_error_set_errno(NF_EIO, "cannot put output '%s' back from '%s'", path, to);
 		if (err < 0 && !first)
 			first = err;
+		if (dirfd >= 0)
+			close(dirfd);
+		free(norm);
 		free(abs);
 	}
 	/* On a failure the manifest stays, for another try; the first message is the one set

@@ -21,14 +21,19 @@ typedef struct nf_aside_moves {
  * exists, STEM.json is written first (the folder holding it is created if need be),
  * saying where each goes: STEM.N by rename(2), or beside itself (".NAME.ntflow-aside")
  * when it is on another file system than the stem. When none exists nothing is written.
- * *out (may be NULL) counts the moves. NF_EINVALID when a path is absolute, climbs out of
- * root or is root itself, or holds keep (the state directory; may be NULL); NF_EIO when a
- * move fails (what had moved is put back first). Nothing stays moved on error. */
+ * *out (may be NULL) counts the moves. Each path is found beneath root without following a
+ * symbolic link (nf_path_parent), and moved by renameat(2) from the folder so found.
+ * NF_EINVALID when a path is absolute, climbs out of root or is root itself, holds keep (the
+ * state directory; may be NULL), goes through a symbolic link or is one ("output 'o/l' is a
+ * symbolic link; ntflow does not follow links in outputs"); NF_EIO when a move fails (what
+ * had moved is put back first). Nothing stays moved on error. */
 int nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const char *const *paths,
 		   size_t n, const char *keep);
 /* The attempt failed or never ended: each moved path is put back where it was, replacing
  * what the attempt wrote there, and the manifest removed. A path that did not exist before
- * keeps what the attempt wrote (it is moved aside again before the next attempt). No
+ * keeps what the attempt wrote (it is moved aside again before the next attempt). Each goes
+ * back through folders found beneath the root without following a link: one the attempt
+ * left on the way is an error (NF_EINVALID), never written through. No
  * readable manifest: nothing had moved (or the attempt was dropped: the drop is finished).
  * Puts back what it can when one path fails (NF_EIO, naming it) and then keeps the
  * manifest for another try. */
@@ -38,13 +43,6 @@ int nf_aside_restore(const char *stem);
  * deleted. moves is what nf_aside_begin said (NULL: unknown; the manifest is read).
  * NF_EIO when it cannot be marked done. */
 int nf_aside_drop(const char *stem, const nf_aside_moves *moves);
-
-/* A relative path with "." and empty components dropped and ".." applied ("./a//b/../c/"
- * -> "a/c"; caller frees). NF_EINVALID naming it ("output '...' is outside the
- * workspace") when it is absolute, climbs above its start or is the start itself. */
-int nf_aside_normalize(char **out, const char *path);
-/* True when inner is outer or lies below it (both normalized the same way). */
-bool nf_aside_holds(const char *outer, const char *inner);
 
 /* Crash recovery over trash/RUN/: in each run folder for which live(ctx, RUN) is false,
  * every STEM.json is restored and every STEM.dropped finished, report(ctx, line) saying

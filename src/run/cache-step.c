@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ntflow/cachekey.h"
 
@@ -93,6 +95,20 @@ paths_overlap(const char *a, const char *b)
 	return strncmp(a, b, l) == 0 && (la == lb || (la < lb ? b[l] == '/' : a[l] == '/'));
 }
 
+/* An input, once interpolated, is a path in the project: not absolute, no ".." above the
+ * root (the whole project, ".", is fine to read). */
+static int
+check_input(const char *path)
+{
+	nf_path_why why;
+	char *norm = nf_path_lexical(path, &why);
+
+	free(norm);
+	if (why == NF_PATH_ABSOLUTE || why == NF_PATH_OUTSIDE)
+		return nf_path_normalize(&norm, path, "input");
+	return 0;
+}
+
 /* An input that a direct upstream node declares as output is covered by that node's
  * output digest; asking git about it would see a file this very run just wrote. */
 static bool
@@ -111,8 +127,18 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
 	return false;
 }
 
-/* A node's outputs as [{"path","digest"}] and their combined digest; store puts them in
- * the object store, else they are only hashed. */
+/* Opens the folder holding output path beneath the root without following a link:
+ * *norm is the path normalized, *dirfd the folder (with NF_PATH_MKDIR, made when missing),
+ * *name the last component (in *norm). */
+static int
+output_at(run_ctx *ctx, const char *path, unsigned flags, char **norm, int *dirfd, const char **name)
+{
+	return nf_path_open(dirfd, name, norm, ctx->root, path, "output", flags);
+}
+
+/* A node's outputs as [{"path","digest","mode"}] and their combined digest; store puts them
+ * in the object store, else they are only hashed. "mode" is a file's permission bits in
+ * octal ("0600"), restored with it; a folder's are in its manifest. */
 static int
 hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json, char **combined)
 {
@@ -123,24 +149,41 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 	int err = 0;
 
 	for (size_t i = 0; i < st->noutputs; i++) {
-		char *path = NULL, *abs;
+		char *path = NULL, *abs = NULL, *norm = NULL;
 		char digest[80];
+		const char *name;
+		int perm = -1, dirfd = -1;
 		cJSON *o;
 
 		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
 			goto done;
-		abs = nf_run__abs(ctx, path);
-		err = store ? nf_objstore_put(ctx->objs, abs, digest) : nf_objstore_digest(ctx->objs, abs, digest);
+		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
+			abs = nf_run__abs(ctx, norm);
+			err = store ? nf_objstore_put_at(ctx->objs, dirfd, name, abs, digest, &perm)
+				: nf_objstore_digest_at(ctx->objs, dirfd, name, abs, digest);
+		}
+		if (dirfd >= 0)
+			close(dirfd);
+		free(norm);
 		free(abs);
 		if (err < 0) {
-			if (store)
+			if (store) {
+				err = nf_run__stage_error(err, node);
 				goto done;
+			}
 			snprintf(digest, sizeof(digest), "missing");
+			nf_error_clear();
 			err = 0;
 		}
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "path", path);
 		cJSON_AddStringToObject(o, "digest", digest);
+		if (perm >= 0) {
+			char mode[16];
+
+			snprintf(mode, sizeof(mode), "0%03o", (unsigned)perm & 0777u);
+			cJSON_AddStringToObject(o, "mode", mode);
+		}
 		cJSON_AddItemToArray(arr, o);
 		nf_buf_printf(&all, "%s%c%s\n", path, 0, digest);
 	}
@@ -198,13 +241,31 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 	cJSON_ArrayForEach(it, arr) {
 		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
 		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
-		char *abs;
+		const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "mode"));
+		char *abs = NULL, *norm = NULL, *end;
+		const char *name;
 		size_t restored = 0;
+		long perm = mode ? strtol(mode, &end, 8) : -1;
+		int dirfd = -1;
 
 		if (!path)
 			continue;
-		abs = nf_run__abs(ctx, path);
-		err = nf_objstore_restore(ctx->objs, digest, abs, &restored);
+		if (mode && (*end || perm < 0 || perm > 0777))
+			perm = -1;   /* not ours: the mode of what is there, or the default */
+		/* Written only beneath the root, through real folders (made when missing). */
+		if ((err = output_at(ctx, path, NF_PATH_MKDIR, &norm, &dirfd, &name)) == 0) {
+			struct stat sb;
+
+			/* A link where the output goes: said as written (restore refuses it too). */
+			if ((err = nf_path_stat_at(dirfd, name, "output", path, &sb)) == NF_ENOTFOUND)
+				err = 0;
+			abs = nf_run__abs(ctx, norm);
+			if (err == 0)
+				err = nf_objstore_restore_at(ctx->objs, digest, (int)perm, dirfd, name, abs, &restored);
+		}
+		if (dirfd >= 0)
+			close(dirfd);
+		free(norm);
 		free(abs);
 		if (err < 0)
 			goto done;
@@ -270,12 +331,19 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		key_params(k, ctx, &st->inputs[i]);
 		if ((err = nf_run__expand(&path, ctx, node, &st->inputs[i])) < 0)
 			goto done;
+		if ((err = check_input(path)) < 0) {
+			err = nf_run__stage_error(err, node);
+			goto done;
+		}
 		if (produced_upstream(ctx, node, path)) {
 			nf_keyb_input(k, path, "upstream");
 			continue;
 		}
-		if ((err = nf_gitrepo_identify(ctx->repo, path, &id)) < 0)
+		/* Keyed on where it leads: a link's target, which must be in the project. */
+		if ((err = nf_gitrepo_identify(ctx->repo, path, &id)) < 0) {
+			err = nf_run__stage_error(err, node);
 			goto done;
+		}
 		if (id.kind == NF_ID_DIRTY)
 			ctx->dirty = true;
 		nf_keyb_input(k, path, id.id);
@@ -305,6 +373,10 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			ctx->reused[node->id] = e.run_id;
 			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, true, e.run_id, NULL);
 			hit = 1;
+		} else if (err == NF_EINVALID) {
+			/* An output that leads out of the project or through a link: not restored,
+			 * and not run either (moving it aside would refuse the same). */
+			err = nf_run__stage_error(err, node);
 		} else {
 			reason = xasprintf("the cached result of run %lld is incomplete (%s)", (long long)e.run_id,
 					   nf_error_last());

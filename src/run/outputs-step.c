@@ -16,6 +16,16 @@
 
 #include "aside.h"
 
+int
+nf_run__stage_error(int err, const nf_node *node)
+{
+	char *msg = xstrdup(nf_error_last());
+
+	err = nf_error_set(err, "%s \"%s\": %s", nf_stage_kind_name(node->stage->kind), node->name, msg);
+	free(msg);
+	return err;
+}
+
 /* Whether the normalized path m lies in, or holds, one of node's declared outputs. */
 static bool
 overlaps_outputs(run_ctx *ctx, const nf_node *node, const char *m)
@@ -25,8 +35,8 @@ overlaps_outputs(run_ctx *ctx, const nf_node *node, const char *m)
 	for (size_t i = 0; i < node->stage->noutputs && !hit; i++) {
 		char *out = NULL, *o = NULL;
 
-		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[i]) == 0 && nf_aside_normalize(&o, out) == 0)
-			hit = nf_aside_holds(o, m) || nf_aside_holds(m, o);
+		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[i]) == 0 && nf_path_normalize(&o, out, "output") == 0)
+			hit = nf_path_holds(o, m) || nf_path_holds(m, o);
 		free(o);
 	}
 	nf_error_clear();
@@ -44,7 +54,7 @@ metrics_as_output(run_ctx *ctx, const nf_node *node)
 	bool theirs = false;
 
 	if (!node->stage->metrics || nf_run__expand(&path, ctx, node, node->stage->metrics) < 0 ||
-	    nf_aside_normalize(&norm, path) < 0) {
+	    nf_path_normalize(&norm, path, "metrics file") < 0) {
 		nf_error_clear();
 		return NULL;   /* outside the workspace: not ours to move */
 	}
@@ -82,7 +92,11 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 		goto done;
 	stem = xasprintf("%s/%lld/%s%s%s.%d", ctx->trash, (long long)ctx->run_id, st->name,
 			 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
-	if ((err = nf_aside_begin(&moves, stem, ctx->root, paths, n, ctx->state_dir)) < 0 || moves.moved == 0)
+	if ((err = nf_aside_begin(&moves, stem, ctx->root, paths, n, ctx->state_dir)) < 0) {
+		err = nf_run__stage_error(err, node);
+		goto done;
+	}
+	if (moves.moved == 0)
 		goto done;   /* nothing there before: nothing to put back */
 	free(ctx->aside[node->id].stem);
 	ctx->aside[node->id].stem = stem;
@@ -102,22 +116,28 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 	int err = 0;
 
 	for (size_t i = 0; i < st->noutputs && err == 0; i++) {
-		char *out, *abs;
+		char *out, *norm = NULL;
+		const char *name;
 		struct stat sb;
 		size_t len;
+		int dirfd = -1;
 
 		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
 			return err;
-		abs = nf_run__abs(ctx, out);
 		len = strlen(out);
-		/* stat "dir/" of a file fails with ENOTDIR: look at "dir" to say what it is. */
-		for (size_t al = strlen(abs); al > 1 && abs[al - 1] == '/'; al--)
-			abs[al - 1] = '\0';
-		if (stat(abs, &sb) < 0)
+		/* Looked at without following a link, on the way or at the end: what the cache
+		 * stores and restores is the output itself, in the project. */
+		if ((err = nf_path_open(&dirfd, &name, &norm, ctx->root, out, "output", 0)) == 0)
+			err = nf_path_stat_at(dirfd, name, "output", out, &sb);
+		if (err == NF_ENOTFOUND)
 			err = nf_error_set(NF_EINVALID, "%s \"%s\" did not write its output '%s'", kind, node->name, out);
+		else if (err < 0)
+			err = nf_run__stage_error(err, node);
 		else if (len && out[len - 1] == '/' && !S_ISDIR(sb.st_mode))
 			err = nf_error_set(NF_EINVALID, "%s \"%s\": declared output '%s' is not a folder", kind, node->name, out);
-		free(abs);
+		if (dirfd >= 0)
+			close(dirfd);
+		free(norm);
 	}
 	return err;
 }

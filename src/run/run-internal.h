@@ -106,11 +106,15 @@ int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
  * the node did not run in this run). Borrowed. */
 const char *nf_run__out_digest(run_ctx *ctx, const nf_node *node);
 
-/* outputs-step.c. Before an attempt is spawned: its declared outputs (and a metrics file
+/* outputs-step.c. The message set last, said of node: 'stage "b": ...'; returns err. */
+int nf_run__stage_error(int err, const nf_node *node);
+/* Before an attempt is spawned: its declared outputs (and a metrics file
  * in no declared output) that exist moved aside to ctx->trash/RUN/STAGE[@ID].ATTEMPT.N. */
 int nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt);
 /* After an attempt exited 0: each declared output exists ("stage "b" did not write its
- * output 'out/b'"), a folder one as a folder. */
+ * output 'out/b'"), a folder one as a folder, in the project and reached without a symbolic
+ * link ('stage "b": output 'out/l' is a symbolic link; ntflow does not follow links in
+ * outputs'). */
 int nf_run__outputs_check(run_ctx *ctx, const nf_node *node);
 /* When the attempt's outcome is known: what was moved aside dropped (succeeded) or put
  * back (anything else); a failure is a warning and leaves the trash for the next run. */

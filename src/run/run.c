@@ -192,14 +192,22 @@ build_base_env(run_ctx *ctx)
 		env_set(&ctx->base_env, &ctx->nbase_env, &cap, *e);
 	}
 	for (size_t i = 0; i < p->npath; i++) {
-		char *dir = NULL;
+		const nf_tmpl *t = &p->path[i];
+		char *dir = NULL, *real = NULL;
 
-		if ((err = nf_run__expand(&dir, ctx, NULL, &p->path[i])) < 0)
+		if ((err = nf_run__expand(&dir, ctx, NULL, t)) < 0)
 			goto done;
-		if (dir[0] == '/')
+		/* A folder written as an absolute path in the file is used as it is; any other
+		 * must lead into the project once interpolated (a value cannot put a folder of
+		 * its choosing ahead of PATH). */
+		if (t->nsegs && !t->segs[0].is_ref && t->segs[0].text[0] == '/') {
 			nf_buf_printf(&path, "%s:", dir);
-		else
-			nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
+			continue;
+		}
+		if ((err = nf_path_resolve(&real, NULL, ctx->root, dir, "path folder")) < 0)
+			goto done;
+		free(real);
+		nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
 	}
 	nf_buf_puts(&path, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin");
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
@@ -386,11 +394,15 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 						nf_value_text(node->matrix[a])));
 	}
 	if (st->metrics) {
+		char *norm = NULL;
+
 		if ((err = nf_run__expand(&metrics_path, ctx, node, st->metrics)) < 0)
 			return err;
+		if ((err = nf_path_normalize(&norm, metrics_path, "metrics file")) < 0)
+			return nf_run__stage_error(err, node);
+		free(norm);
 		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
-			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s%s%s", metrics_path[0] == '/' ? "" : ctx->root,
-					metrics_path[0] == '/' ? "" : "/", metrics_path));
+			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
 	if ((err = add_env_block(ctx, &ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, st->env, st->nenv, node)) < 0 ||
 	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job_cmd), ctx->job_env)) < 0)
@@ -430,12 +442,16 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	if ((err = nf_run__outputs_check(ctx, node)) < 0)
 		return err;
 	if (st->metrics) {
-		char *path, *abs;
+		char *path, *abs, *real = NULL;
 		nf_metric_set m;
 
 		if ((err = nf_run__expand(&path, ctx, node, st->metrics)) < 0)
 			return err;
-		abs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
+		/* Read where it leads, which must be in the project. */
+		if ((err = nf_path_resolve(&real, NULL, ctx->root, path, "metrics file")) < 0)
+			return nf_run__stage_error(err, node);
+		abs = xasprintf("%s/%s", ctx->root, real);
+		free(real);
 		err = nf_metrics_read(&m, abs);
 		free(abs);
 		if (err < 0) {

@@ -1,5 +1,5 @@
 /* check_aside.c: unit tests of src/run/aside.c, declared outputs moved aside around an
- * attempt: paths checked and normalized, files and folders moved and put back as they
+ * attempt: paths checked (never through a symbolic link), files and folders moved and put back as they
  * were, nothing written when nothing existed, nested outputs, a success dropping the trash,
  * every state a crash can leave (manifest cut short, half the moves done, dropped but not
  * deleted), recovery over a trash of several runs, and an output on another file system. */
@@ -96,47 +96,6 @@ teardown(void)
 	free(base);
 	free(trash);
 }
-
-static void
-ck_normal(const char *path, const char *want)
-{
-	char *out = NULL;
-
-	ck_assert_msg(nf_aside_normalize(&out, path) == 0, "%s: %s", path, nf_error_last());
-	ck_assert_str_eq(out, want);
-	free(out);
-}
-
-static void
-ck_refused(const char *path, const char *msg)
-{
-	char *out = NULL;
-
-	ck_assert_int_eq(nf_aside_normalize(&out, path), NF_EINVALID);
-	ck_assert_ptr_null(out);
-	ck_assert_str_eq(nf_error_last(), msg);
-}
-
-START_TEST(test_normalize)
-{
-	ck_normal("out/b", "out/b");
-	ck_normal("./a//b/../c/", "a/c");
-	ck_normal("build/prep/", "build/prep");
-	ck_normal("a/./b/..", "a");
-	ck_refused("/etc/passwd", "output '/etc/passwd' is an absolute path; outputs are relative to the project root");
-	ck_refused("../x", "output '../x' is outside the workspace");
-	ck_refused("a/../../x", "output 'a/../../x' is outside the workspace");
-	ck_refused(".", "output '.' is the whole workspace");
-	ck_refused("a/..", "output 'a/..' is the whole workspace");
-	ck_refused("", "output '' is the whole workspace");
-
-	ck_assert(nf_aside_holds("a", "a"));
-	ck_assert(nf_aside_holds("a", "a/b"));
-	ck_assert(nf_aside_holds("/r/build", "/r/build/x/y"));
-	ck_assert(!nf_aside_holds("a", "ab"));
-	ck_assert(!nf_aside_holds("a/b", "a"));
-}
-END_TEST
 
 /* A failed attempt: every output that existed is back, whatever the attempt did to it. */
 START_TEST(test_restore_after_failure)
@@ -296,6 +255,66 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* Symbolic links: an output that is one, or one on the way to an output (also undone by a
+ * ".."), is refused before anything moves, and nothing outside the root is touched. */
+START_TEST(test_symlinks_refused)
+{
+	const char *end[] = { "a", "out/link" };
+	const char *middle[] = { "a", "sub/link/dirA" };
+	const char *dotdot[] = { "a", "sub/link/../x" };
+	const char *folder[] = { "dlink/" };
+	char *stem = stem_of(9, "l.1");
+
+	sh("echo a >a && mkdir -p outside/dirA sub out && echo keep >outside/dirA/precious && "
+	   "ln -s ../outside/dirA/precious out/link && ln -s ../outside sub/link && ln -s outside dlink && echo x >x");
+	ck_assert_int_eq(nf_aside_begin(NULL, stem, base, end, 2, NULL), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'out/link' is a symbolic link; ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_aside_begin(NULL, stem, base, middle, 2, NULL), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'sub/link/dirA' goes through the symbolic link 'sub/link'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_aside_begin(NULL, stem, base, dotdot, 2, NULL), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'sub/link/../x' goes through the symbolic link 'sub/link'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_aside_begin(NULL, stem, base, folder, 1, NULL), NF_EINVALID);
+	ck_line("a", "a");
+	ck_line("x", "x");
+	ck_line("outside/dirA/precious", "keep");
+	ck_assert(!exists(".ntflow/trash"));
+	free(stem);
+}
+END_TEST
+
+/* A failed attempt that left a link where a folder on the way was: putting back refuses to
+ * write through it, and keeps the manifest for another try once it is fixed. */
+START_TEST(test_restore_refuses_links)
+{
+	const char *paths[] = { "d/sub/f" };
+	char *stem = stem_of(10, "r.1");
+
+	sh("mkdir -p d/sub elsewhere && echo old >d/sub/f");
+	ck_assert_int_eq(nf_aside_begin(NULL, stem, base, paths, 1, NULL), 0);
+	ck_assert(!exists("d/sub/f"));
+	sh("rm -r d/sub && ln -s ../elsewhere d/sub");
+	ck_assert_int_eq(nf_aside_restore(stem), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'd/sub/f' goes through the symbolic link 'd/sub'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert(!exists("elsewhere/f"));
+	ck_assert(exists(".ntflow/trash/10/r.1.json"));
+	/* The link gone, the next try puts it back. */
+	sh("rm d/sub");
+	ck_assert_msg(nf_aside_restore(stem) == 0, "%s", nf_error_last());
+	ck_line("d/sub/f", "old");
+	/* An output the attempt replaced with a link is itself replaced, not written through. */
+	ck_assert_int_eq(nf_aside_begin(NULL, stem, base, paths, 1, NULL), 0);
+	sh("echo theirs >elsewhere/f && ln -s ../../elsewhere/f d/sub/f");
+	ck_assert_msg(nf_aside_restore(stem) == 0, "%s", nf_error_last());
+	ck_line("d/sub/f", "old");
+	ck_line("elsewhere/f", "theirs");
+	sh("test ! -L d/sub/f");
+	free(stem);
+}
+END_TEST
+
 static bool
 live_six(void *ctx, int64_t run)
 {
@@ -394,7 +413,6 @@ aside_suite(void)
 	Suite *s = suite_create("aside");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, test_normalize);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_restore_after_failure);
 	tcase_add_test(tc, test_nothing_to_move);
@@ -402,6 +420,8 @@ aside_suite(void)
 	tcase_add_test(tc, test_nested_outputs);
 	tcase_add_test(tc, test_crash_states);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_symlinks_refused);
+	tcase_add_test(tc, test_restore_refuses_links);
 	tcase_add_test(tc, test_recover);
 	tcase_add_test(tc, test_other_file_system);
 	suite_add_tcase(s, tc);

@@ -140,7 +140,8 @@ START_TEST(test_clean)
 	ck_git(r, d, "a.txt", NF_ID_CLEAN, "blob", "git rev-parse HEAD:a.txt");
 	ck_git(r, d, "src/sub/y.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/sub/y.py");
 	ck_git(r, d, "src/tool.sh", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/tool.sh");
-	ck_git(r, d, "src/xlink", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/xlink");
+	/* A tracked link is identified by what it leads to, not by its text. */
+	ck_git(r, d, "src/xlink", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
 	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
 	ck_git(r, d, "src/", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
 	ck_git(r, d, "./src//sub/", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/sub");
@@ -174,8 +175,8 @@ START_TEST(test_dirty_files)
 	ck_git(r, d, "new.txt", NF_ID_DIRTY, "blob", "git hash-object new.txt");
 	ck_git(r, d, "src/sub/y.py", NF_ID_DIRTY, "blob", "git hash-object src/sub/y.py");
 	ck_git(r, d, "run.sh", NF_ID_DIRTY, "blob", "git hash-object run.sh");
-	/* A symlink's blob is its target text, as git stores it. */
-	ck_git(r, d, "alink", NF_ID_DIRTY, "blob", "printf a.txt | git hash-object --stdin");
+	/* A link is identified by what it leads to (here a modified file). */
+	ck_git(r, d, "alink", NF_ID_DIRTY, "blob", "git hash-object a.txt");
 	/* Staged then reverted in the work tree: the content is HEAD's again. */
 	ck_git(r, d, "src/x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
 	ck_assert(has_dirty(r, "a.txt"));
@@ -315,21 +316,44 @@ START_TEST(test_ignored)
 }
 END_TEST
 
-/* A folder symlinked out of the work tree (data -> /mnt/big) is content-hashed beyond it. */
+/* A folder symlinked out of the work tree (data -> /mnt/big) is refused, on the way or at the
+ * end; a link that stays inside is identified by what it leads to, and retargeting it (a
+ * commit that changes only the link) changes the identity. */
 START_TEST(test_symlinked_folder)
 {
-	char *d = new_repo(), *other = scratch(), *sum, *expect;
+	char *d = new_repo(), *other = scratch(), *msg;
 	nf_gitrepo *r;
+	nf_path_id id;
 
 	sh(other, "printf 'data' > x.csv");
-	sh(d, "ln -s '%s' data && git add data && git commit -qm link", other);
+	sh(d, "ln -s '%s' data && mkdir -p models/v1 models/v2 && printf one > models/v1/w && printf two > models/v2/w && "
+	      "ln -s v1 models/current && ln -s '%s/models/v2' models/abs && ln -s ../a.txt models/alink && "
+	      "git add -A && git commit -qm link", other, d);
 	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
-	sum = sh_out(other, "sha256sum x.csv | cut -d' ' -f1");
-	expect = xasprintf("sha256:%s", sum);
-	ck_id(r, "data/x.csv", NF_ID_CONTENT, expect);
-	ck_git(r, d, "data", NF_ID_CLEAN, "blob", "git rev-parse HEAD:data");
-	free(expect);
-	free(sum);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "data/x.csv", &id), NF_EINVALID);
+	msg = xasprintf("input 'data/x.csv' leads to '%s/x.csv', outside the project, through a symbolic link", other);
+	ck_assert_str_eq(nf_error_last(), msg);
+	free(msg);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "data", &id), NF_EINVALID);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "data/not-yet.csv", &id), NF_EINVALID);
+	ck_git(r, d, "models/current", NF_ID_CLEAN, "tree", "git rev-parse HEAD:models/v1");
+	ck_git(r, d, "models/current/w", NF_ID_CLEAN, "blob", "git rev-parse HEAD:models/v1/w");
+	ck_git(r, d, "models/abs", NF_ID_CLEAN, "tree", "git rev-parse HEAD:models/v2");
+	ck_git(r, d, "models/alink", NF_ID_CLEAN, "blob", "git rev-parse HEAD:a.txt");
+	nf_gitrepo_free(r);
+	/* Retargeted, not committed: the other folder's identity, and the run is dirty. */
+	sh(d, "ln -sfn v2 models/current");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_git(r, d, "models/current", NF_ID_DIRTY, "tree", "git rev-parse HEAD:models/v2");
+	ck_assert(has_dirty(r, "models/current"));
+	nf_gitrepo_free(r);
+	/* Committed: clean again, still the target's identity. */
+	sh(d, "git add -A && git commit -qm retarget");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_git(r, d, "models/current", NF_ID_CLEAN, "tree", "git rev-parse HEAD:models/v2");
+	/* A link leading nowhere: nothing to read. */
+	sh(d, "ln -s nowhere dangling");
+	ck_id(r, "dangling", NF_ID_MISSING, "missing");
 	nf_gitrepo_free(r);
 	rm_rf(d);
 	rm_rf(other);
@@ -424,8 +448,14 @@ START_TEST(test_subfolder_root)
 	ck_assert_int_eq(nf_gitrepo_open(&r, sub, NULL), 0);
 	ck_git(r, d, "x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
 	ck_git(r, d, "clean", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/clean");
-	ck_git(r, d, "../a.txt", NF_ID_CLEAN, "blob", "git rev-parse HEAD:a.txt");
 	ck_git(r, d, "sub/z.py", NF_ID_DIRTY, "blob", "git hash-object src/sub/z.py");
+	/* In the repository but outside the project (its root is src): refused. */
+	{
+		nf_path_id id;
+
+		ck_assert_int_eq(nf_gitrepo_identify(r, "../a.txt", &id), NF_EINVALID);
+		ck_assert_str_eq(nf_error_last(), "input '../a.txt' is outside the workspace");
+	}
 	ck_assert(has_dirty(r, "sub/z.py"));
 	nf_gitrepo_free(r);
 	free(sub);

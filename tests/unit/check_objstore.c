@@ -1,6 +1,8 @@
 /* check_objstore.c: unit tests of the object store: byte-for-byte round trips of files and
- * folders with their modes, restores that touch only what differs, corruption found by
- * verify, and crash leftovers never taken for objects. */
+ * folders with their permission bits, manifests of version 1 still restored, restores that
+ * touch only what differs, symbolic links never followed (refused where an output should
+ * be, replaced inside one), corruption found by verify, and crash leftovers never taken
+ * for objects. */
 #include "config.h"
 #include "ntflow/cache.h"
 
@@ -145,7 +147,7 @@ START_TEST(test_file_roundtrip)
 	ck_assert_str_eq(digest, expect);
 	obj = object_of(sum);
 	ck_assert_int_eq(stat(obj, &st), 0);
-	ck_assert_int_eq(st.st_mode & 0777, 0444);
+	ck_assert_int_eq(st.st_mode & 0777, 0400);   /* readable by its owner only */
 	ck_assert(nf_objstore_has(s, digest, false));
 	ck_assert(nf_objstore_has(s, digest, true));
 	sh("cp model.pt orig && rm model.pt");
@@ -206,9 +208,10 @@ START_TEST(test_manifest_format)
 	char digest[80], *expect, *got;
 
 	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
-	sh("mkdir -p m/e m/d && printf abc > m/d/f && printf xy > m/x && chmod +x m/x && ln -s d/f m/l");
+	sh("mkdir -p m/e m/d && printf abc > m/d/f && printf xy > m/x && chmod 640 m/d/f && chmod 755 m/x && "
+	   "ln -s d/f m/l");
 	ck_put(s, "m", digest);
-	expect = sh_out("printf 'ntflow-manifest 1\\n100644 3 %%s d/f\\n040000 0 - e\\n120000 3 %%s l\\n"
+	expect = sh_out("printf 'ntflow-manifest 2\\n100640 3 %%s d/f\\n040000 0 - e\\n120000 3 %%s l\\n"
 			"100755 2 %%s x\\n' $(printf abc | sha256sum | cut -c1-64) $(printf d/f | sha256sum | cut -c1-64) "
 			"$(printf xy | sha256sum | cut -c1-64) | sha256sum | cut -c1-64");
 	got = xasprintf("dir:%s", expect);
@@ -480,6 +483,123 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Permission bits go through the cache exactly: a private file stays private, an
+ * executable stays executable, for a file output (the caller keeps its bits) and in a
+ * folder (the manifest keeps them). */
+START_TEST(test_modes)
+{
+	nf_objstore *s;
+	char digest[80], fdigest[80];
+	size_t restored;
+	int perm = -9, root;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("mkdir -p m/sub && printf secret > m/key && chmod 600 m/key && printf run > m/sub/run && chmod 755 m/sub/run && "
+	   "printf group > m/g && chmod 640 m/g && printf ro > m/ro && chmod 444 m/ro && printf own > m/own && chmod 700 m/own && "
+	   "printf secret > single && chmod 600 single");
+	ck_assert_int_ge(root = open(base, O_RDONLY | O_DIRECTORY), 0);
+	ck_assert_msg(nf_objstore_put_at(s, root, "m", "m", digest, &perm) == 0, "%s", nf_error_last());
+	ck_assert_int_eq(perm, -1);   /* a folder: its manifest holds the bits */
+	ck_assert_msg(nf_objstore_put_at(s, root, "single", "single", fdigest, &perm) == 0, "%s", nf_error_last());
+	ck_assert_int_eq(perm, 0600);
+	sh("rm -rf m single");
+	ck_assert_int_eq(nf_objstore_restore_at(s, digest, -1, root, "m", "m", &restored), 0);
+	ck_assert_uint_eq(restored, 5);
+	ck_assert_int_eq(nf_objstore_restore_at(s, fdigest, perm, root, "single", "single", &restored), 0);
+	{
+		char *modes = sh_out("stat -c '%%a' m/key m/sub/run m/g m/ro m/own single | tr '\\n' ' '");
+
+		ck_assert_str_eq(modes, "600 755 640 444 700 600 ");
+		free(modes);
+	}
+	/* Only the bits differ: fixed without writing. */
+	sh("chmod 644 m/key single");
+	ck_assert_int_eq(nf_objstore_restore_at(s, digest, -1, root, "m", "m", &restored), 0);
+	ck_assert_uint_eq(restored, 0);
+	ck_assert_int_eq(nf_objstore_restore_at(s, fdigest, 0600, root, "single", "single", &restored), 0);
+	ck_assert_uint_eq(restored, 0);
+	sh("test $(stat -c %%a m/key) = 600 && test $(stat -c %%a single) = 600");
+	/* Not recorded (a cache entry from before): the replaced file's bits stay. */
+	sh("chmod 640 single && printf other > single");
+	ck_assert_int_eq(nf_objstore_restore_at(s, fdigest, -1, root, "single", "single", &restored), 0);
+	ck_assert_uint_eq(restored, 1);
+	sh("test $(stat -c %%a single) = 640 && test \"$(cat single)\" = secret");
+	close(root);
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* A manifest of version 1 (written before modes were kept) is still restored: the umask's
+ * default bits, executable where it says 100755. */
+START_TEST(test_manifest_v1)
+{
+	nf_objstore *s;
+	char *sha, *digest, *p = at("old");
+	size_t restored;
+	mode_t u = umask(022);
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("printf abc > f && printf xy > x && mkdir -p .ntflow/cache && chmod 600 f");
+	{
+		char d1[80], d2[80], *fp = at("f"), *xp = at("x");
+
+		ck_assert_int_eq(nf_objstore_put(s, fp, d1), 0);   /* the contents, as objects */
+		ck_assert_int_eq(nf_objstore_put(s, xp, d2), 0);
+		free(fp);
+		free(xp);
+	}
+	sh("printf 'ntflow-manifest 1\\n100644 3 %%s a\\n100755 2 %%s sub/x\\n' $(printf abc | sha256sum | cut -c1-64) "
+	   "$(printf xy | sha256sum | cut -c1-64) > v1 && sum=$(sha256sum v1 | cut -c1-64) && "
+	   "mkdir -p .ntflow/cache/objects/$(echo $sum | cut -c1-2) && "
+	   "cp v1 .ntflow/cache/objects/$(echo $sum | cut -c1-2)/$(echo $sum | cut -c3-)");
+	sha = sh_out("sha256sum v1 | cut -c1-64");
+	digest = xasprintf("dir:%s", sha);
+	ck_assert(nf_objstore_has(s, digest, true));
+	ck_assert_msg(nf_objstore_restore(s, digest, p, &restored) == 0, "%s", nf_error_last());
+	ck_assert_uint_eq(restored, 2);
+	sh("test \"$(cat old/a)\" = abc && test $(stat -c %%a old/a) = 644 && test $(stat -c %%a old/sub/x) = 755");
+	umask(u);
+	free(digest);
+	free(sha);
+	free(p);
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* Links: an output that is one is neither stored nor restored through; inside an output
+ * folder a link where a folder or file should be is replaced, never written through. */
+START_TEST(test_links_never_followed)
+{
+	nf_objstore *s;
+	char digest[80], fdigest[80];
+	size_t restored;
+	int root;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	sh("mkdir -p elsewhere out/sub && printf mine > elsewhere/f && printf secret > elsewhere/key && chmod 600 elsewhere/key && "
+	   "printf a > out/sub/a && printf b > out/b && printf v > file && ln -s elsewhere/key keylink && ln -s elsewhere dirlink");
+	ck_assert_int_ge(root = open(base, O_RDONLY | O_DIRECTORY), 0);
+	ck_assert_int_eq(nf_objstore_put_at(s, root, "keylink", "keylink", digest, NULL), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'keylink' is a symbolic link; ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_objstore_digest_at(s, root, "dirlink", "dirlink", digest), NF_EINVALID);
+	ck_assert_int_eq(nf_objstore_put_at(s, root, "out", "out", digest, NULL), 0);
+	ck_assert_int_eq(nf_objstore_put_at(s, root, "file", "file", fdigest, NULL), 0);
+	/* Restoring onto a link: refused, what it points to untouched. */
+	ck_assert_int_eq(nf_objstore_restore_at(s, fdigest, 0644, root, "keylink", "keylink", &restored), NF_EINVALID);
+	ck_assert_int_eq(nf_objstore_restore_at(s, digest, -1, root, "dirlink", "dirlink", &restored), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'dirlink' is a symbolic link; ntflow does not follow links in outputs");
+	sh("test \"$(cat elsewhere/key)\" = secret && test $(stat -c %%a elsewhere/key) = 600 && test ! -e elsewhere/sub && "
+	   "test ! -e elsewhere/b");
+	/* Inside the output: links put where a folder and a file were are replaced. */
+	sh("rm -r out/sub out/b && ln -s ../elsewhere out/sub && ln -s ../elsewhere/f out/b");
+	ck_assert_msg(nf_objstore_restore_at(s, digest, -1, root, "out", "out", &restored) == 0, "%s", nf_error_last());
+	sh("test ! -L out/sub && test \"$(cat out/sub/a)\" = a && test ! -L out/b && test \"$(cat out/b)\" = b && "
+	   "test \"$(cat elsewhere/f)\" = mine && test ! -e elsewhere/a");
+	close(root);
+	nf_objstore_free(s);
+}
+END_TEST
+
 static Suite *
 objstore_suite(void)
 {
@@ -490,6 +610,9 @@ objstore_suite(void)
 	tcase_add_test(tc, test_file_roundtrip);
 	tcase_add_test(tc, test_folder_roundtrip);
 	tcase_add_test(tc, test_manifest_format);
+	tcase_add_test(tc, test_modes);
+	tcase_add_test(tc, test_manifest_v1);
+	tcase_add_test(tc, test_links_never_followed);
 	tcase_add_test(tc, test_restore_only_what_differs);
 	tcase_add_test(tc, test_file_restore_is_a_copy);
 	tcase_add_test(tc, test_verify_corrupt);

@@ -1,0 +1,418 @@
+/* check_path.c: unit tests of src/util/path.c, paths beneath the project root: lexical
+ * normalisation ("..", absolute paths, empty and "." components), the folder holding a path
+ * opened without following a symbolic link (one in the middle, one at the end, one pointing
+ * inside or outside the root), folders made on the way, paths longer than PATH_MAX, removal
+ * that never follows a link, and inputs resolved through links that must stay inside. The
+ * folder tests run twice: through openat2(2) where the kernel has it, and through the walk
+ * of one openat(2) per component (NTFLOW_TEST_NO_OPENAT2, a test-only hook). */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ntflow/util.h"
+
+static char *base;   /* holds root/ (the project) and outside/ */
+static char *root;
+
+static void
+sh(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *full;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	full = xasprintf("cd '%s' && { %s ; }", base, cmd);
+	ck_assert_msg(system(full) == 0, "command failed: %s", cmd);
+	free(full);
+	free(cmd);
+}
+
+static bool
+exists(const char *rel)
+{
+	char *p = xasprintf("%s/%s", base, rel);
+	struct stat sb;
+	bool e = lstat(p, &sb) == 0;
+
+	free(p);
+	return e;
+}
+
+static void
+setup(void)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *tmpl = xasprintf("%s/nf-path.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+
+	ck_assert(mkdtemp(tmpl) != NULL);
+	base = realpath(tmpl, NULL);
+	free(tmpl);
+	root = xasprintf("%s/root", base);
+	sh("mkdir -p root outside && echo secret >outside/f");
+}
+
+static void
+teardown(void)
+{
+	sh("cd / && rm -rf '%s'", base);
+	free(base);
+	free(root);
+	unsetenv("NTFLOW_TEST_NO_OPENAT2");
+}
+
+/* Each folder test runs with openat2 (_i == 0) and with the walk (_i == 1). */
+static void
+pick_mode(int i)
+{
+	if (i)
+		setenv("NTFLOW_TEST_NO_OPENAT2", "1", 1);
+	else
+		unsetenv("NTFLOW_TEST_NO_OPENAT2");
+}
+
+static void
+ck_lexical(const char *path, const char *want, nf_path_why want_why)
+{
+	nf_path_why why = 99;
+	char *got = nf_path_lexical(path, &why);
+
+	ck_assert_msg(why == want_why, "'%s': why %d, expected %d", path, why, want_why);
+	if (want)
+		ck_assert_msg(got && !strcmp(got, want), "'%s' -> '%s', expected '%s'", path, got ? got : "(null)", want);
+	else
+		ck_assert_ptr_null(got);
+	free(got);
+}
+
+START_TEST(test_lexical)
+{
+	char *out = NULL;
+
+	ck_lexical("a", "a", NF_PATH_INSIDE);
+	ck_lexical("./a//b/../c/", "a/c", NF_PATH_INSIDE);
+	ck_lexical("a/b/", "a/b", NF_PATH_INSIDE);
+	ck_lexical("a/./b//./c", "a/b/c", NF_PATH_INSIDE);
+	ck_lexical("a/b/../../c", "c", NF_PATH_INSIDE);
+	ck_lexical("..a/b..", "..a/b..", NF_PATH_INSIDE);   /* names that start with dots */
+	ck_lexical("/etc/passwd", NULL, NF_PATH_ABSOLUTE);
+	ck_lexical("//x", NULL, NF_PATH_ABSOLUTE);
+	ck_lexical("..", NULL, NF_PATH_OUTSIDE);
+	ck_lexical("../x", NULL, NF_PATH_OUTSIDE);
+	ck_lexical("a/../../x", NULL, NF_PATH_OUTSIDE);
+	ck_lexical("a/../b/../../outside/dirA", NULL, NF_PATH_OUTSIDE);
+	ck_lexical("", NULL, NF_PATH_TOP);
+	ck_lexical(".", NULL, NF_PATH_TOP);
+	ck_lexical("./", NULL, NF_PATH_TOP);
+	ck_lexical("a/..", NULL, NF_PATH_TOP);
+	ck_lexical("//", NULL, NF_PATH_ABSOLUTE);
+
+	ck_assert_int_eq(nf_path_normalize(&out, "x/../y/", "output"), 0);
+	ck_assert_str_eq(out, "y");
+	free(out);
+	ck_assert_int_eq(nf_path_normalize(&out, "/tmp/x", "output"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output '/tmp/x' is an absolute path; outputs are relative to the project root");
+	ck_assert_int_eq(nf_path_normalize(&out, "../../outside/dirA", "input"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "input '../../outside/dirA' is outside the workspace");
+	ck_assert_int_eq(nf_path_normalize(&out, "a/..", "output"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'a/..' is the whole workspace");
+	ck_assert_ptr_null(out);
+
+	ck_assert(nf_path_holds("a", "a"));
+	ck_assert(nf_path_holds("a", "a/b"));
+	ck_assert(!nf_path_holds("a", "ab"));
+	ck_assert(!nf_path_holds("a/b", "a"));
+}
+END_TEST
+
+/* The folder fd is the one expected (same inode as rel under root). */
+static void
+ck_is(int fd, const char *rel)
+{
+	struct stat a, b;
+	char *p = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+
+	ck_assert_int_eq(fstat(fd, &a), 0);
+	ck_assert_int_eq(stat(p, &b), 0);
+	ck_assert_msg(a.st_ino == b.st_ino && a.st_dev == b.st_dev, "fd is not %s", p);
+	free(p);
+}
+
+START_TEST(test_parent)
+{
+	const char *name;
+	int fd;
+
+	pick_mode(_i);
+	sh("mkdir -p root/a/b && echo c >root/a/b/c && echo top >root/top");
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "a/b/c", "output", 0), 0);
+	ck_is(fd, "a/b");
+	ck_assert_str_eq(name, "c");
+	close(fd);
+	/* One component: the root itself holds it. */
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "top", "output", 0), 0);
+	ck_is(fd, "");
+	ck_assert_str_eq(name, "top");
+	close(fd);
+	/* What does not exist yet is fine as the last component. */
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "a/b/new", "output", 0), 0);
+	ck_assert_str_eq(name, "new");
+	close(fd);
+	/* A missing folder on the way; created on request. */
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "x/y/z", "output", 0), NF_ENOTFOUND);
+	ck_assert_int_eq(fd, -1);
+	ck_assert(!exists("root/x"));
+	ck_assert_msg(nf_path_parent(&fd, &name, root, "x/y/z", "output", NF_PATH_MKDIR) == 0, "%s", nf_error_last());
+	ck_is(fd, "x/y");
+	close(fd);
+	/* A file where a folder should be. */
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "top/z", "output", 0), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "top/z", "output", NF_PATH_MKDIR), NF_ENOTFOUND);
+	ck_assert_str_eq(nf_error_last(), "output 'top/z': 'top' is not a folder");
+	/* Only normalized relative paths. */
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "a/../a/b", "output", 0), NF_EINVALID);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "/etc/passwd", "output", 0), NF_EINVALID);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "a//b", "output", 0), NF_EINVALID);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "a/./b", "output", 0), NF_EINVALID);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "a/b/", "output", 0), NF_EINVALID);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "", "output", 0), NF_EINVALID);
+	ck_assert_int_eq(fd, -1);
+}
+END_TEST
+
+START_TEST(test_symlink_in_the_middle)
+{
+	const char *name;
+	int fd;
+
+	pick_mode(_i);
+	/* Out of the root, absolute or relative; and one that stays inside: all refused. */
+	sh("mkdir -p root/sub root/real && ln -s '%s/outside' root/sub/abs && ln -s ../../outside root/sub/rel && "
+	   "ln -s ../real root/sub/in && ln -s sub root/top", base);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "sub/abs/dirA", "output", 0), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'sub/abs/dirA' goes through the symbolic link 'sub/abs'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "sub/rel/x/y", "output", NF_PATH_MKDIR), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'sub/rel/x/y' goes through the symbolic link 'sub/rel'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert(!exists("outside/x"));   /* nothing made through it */
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "sub/in/f", "output", NF_PATH_MKDIR), NF_EINVALID);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "top/in/f", "output", 0), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'top/in/f' goes through the symbolic link 'top'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert(!exists("root/real/f"));
+}
+END_TEST
+
+START_TEST(test_symlink_at_the_end)
+{
+	const char *name;
+	struct stat st;
+	int fd;
+
+	pick_mode(_i);
+	sh("mkdir -p root/out && ln -s '%s/outside/f' root/out/link && echo f >root/out/file && "
+	   "ln -s ../outside root/dirlink", base);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "out/link", "output", 0), 0);
+	ck_assert_int_eq(nf_path_stat_at(fd, name, "output", "out/link", &st), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'out/link' is a symbolic link; ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_path_stat_at(fd, "file", "output", "out/file", &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(nf_path_stat_at(fd, "none", "output", "out/none", &st), NF_ENOTFOUND);
+	close(fd);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, "dirlink", "output", 0), 0);
+	ck_assert_int_eq(nf_path_stat_at(fd, name, "output", "dirlink", &st), NF_EINVALID);
+	close(fd);
+}
+END_TEST
+
+/* Longer than PATH_MAX: the kernel refuses it in one call, the walk goes component by
+ * component; 255-byte names are the longest a component may be. */
+START_TEST(test_long_paths)
+{
+	nf_buf p = NF_BUF_INIT;
+	char comp[256];
+	const char *name;
+	struct stat st;
+	int fd;
+
+	pick_mode(_i);
+	memset(comp, 'n', 255);
+	comp[255] = '\0';
+	for (int i = 0; i < 24; i++) {
+		comp[0] = (char)('a' + i);
+		if (p.len)
+			nf_buf_putc(&p, '/');
+		nf_buf_puts(&p, comp);
+	}
+	nf_buf_puts(&p, "/leaf");
+	ck_assert_uint_gt(p.len, PATH_MAX);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, p.buf, "output", 0), NF_ENOTFOUND);
+	ck_assert_msg(nf_path_parent(&fd, &name, root, p.buf, "output", NF_PATH_MKDIR) == 0, "%s", nf_error_last());
+	ck_assert_str_eq(name, "leaf");
+	ck_assert_int_eq(mkdirat(fd, name, 0777), 0);
+	close(fd);
+	ck_assert_int_eq(nf_path_parent(&fd, &name, root, p.buf, "output", 0), 0);
+	ck_assert_int_eq(nf_path_stat_at(fd, name, "output", p.buf, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	close(fd);
+	/* A component over NAME_MAX is an error, not a crash. */
+	nf_buf_reset(&p);
+	for (int i = 0; i < 300; i++)
+		nf_buf_putc(&p, 'x');
+	nf_buf_puts(&p, "/f");
+	ck_assert_int_lt(nf_path_parent(&fd, &name, root, p.buf, "output", NF_PATH_MKDIR), 0);
+	ck_assert_int_eq(fd, -1);
+	/* Removal copes with depth beyond PATH_MAX too. */
+	ck_assert_int_ge(fd = open(root, O_RDONLY | O_DIRECTORY), 0);
+	comp[0] = 'a';
+	ck_assert_msg(nf_path_remove_at(fd, comp, "a...") == 0, "%s", nf_error_last());
+	close(fd);
+	ck_assert(!exists("root/annn"));
+	nf_buf_release(&p);
+}
+END_TEST
+
+/* rm -rf that removes a link and never what it points to. */
+START_TEST(test_remove)
+{
+	int fd = -1;
+
+	sh("mkdir -p root/d/e && echo x >root/d/e/x && ln -s '%s/outside' root/d/out && "
+	   "ln -s ../../outside/f root/d/e/flink && chmod 444 root/d/e/x", base);
+	ck_assert_int_ge(fd = open(root, O_RDONLY | O_DIRECTORY), 0);
+	ck_assert_msg(nf_path_remove_at(fd, "d", "d") == 0, "%s", nf_error_last());
+	ck_assert(!exists("root/d"));
+	ck_assert(exists("outside/f"));
+	ck_assert_int_eq(nf_path_remove_at(fd, "d", "d"), 0);   /* nothing there: fine */
+	sh("ln -s '%s/outside' root/l", base);
+	ck_assert_int_eq(nf_path_remove_at(fd, "l", "l"), 0);
+	ck_assert(!exists("root/l"));
+	ck_assert(exists("outside/f"));
+	close(fd);
+}
+END_TEST
+
+static void
+ck_resolve(const char *path, const char *want, bool want_linked)
+{
+	char *got = NULL;
+	bool linked = !want_linked;
+
+	ck_assert_msg(nf_path_resolve(&got, &linked, root, path, "input") == 0, "%s: %s", path, nf_error_last());
+	ck_assert_msg(!strcmp(got, want), "'%s' -> '%s', expected '%s'", path, got, want);
+	ck_assert_msg(linked == want_linked, "'%s': linked %d", path, linked);
+	free(got);
+}
+
+/* Inputs: links followed, as long as they lead somewhere inside the root. */
+START_TEST(test_resolve)
+{
+	char *got = NULL;
+
+	sh("mkdir -p root/data/v1 root/data/v2 && echo 1 >root/data/v1/x && ln -s v1 root/data/current && "
+	   "ln -s '%s/root/data/v2' root/data/abs && ln -s ../../outside root/data/big && "
+	   "ln -s ../data/current/x root/data/xlink && ln -s ../../outside/f root/data/secret && "
+	   "ln -s .. root/data/up && ln -s nowhere root/data/dangling", base);
+	ck_resolve("data/v1/x", "data/v1/x", false);
+	ck_resolve("./data//v1/", "data/v1", false);
+	ck_resolve("data/current", "data/v1", true);
+	ck_resolve("data/current/x", "data/v1/x", true);
+	ck_resolve("data/abs", "data/v2", true);   /* absolute, but inside */
+	ck_resolve("data/xlink", "data/v1/x", true);
+	ck_resolve("data/new/file", "data/new/file", false);   /* not there yet */
+	ck_resolve("data/current/new", "data/v1/new", true);
+	ck_resolve(".", "", false);
+	/* A dangling link leads nowhere yet: the caller finds the link itself there. */
+	ck_resolve("data/dangling", "data/dangling", false);
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "data/big", "input"), NF_EINVALID);
+	ck_assert_ptr_null(got);
+	{
+		char *want = xasprintf("input 'data/big' leads to '%s/outside', outside the project, through a symbolic link",
+				       base);
+
+		ck_assert_str_eq(nf_error_last(), want);
+		free(want);
+	}
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "data/big/f", "input"), NF_EINVALID);
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "data/big/missing/f", "input"), NF_EINVALID);
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "data/secret", "input"), NF_EINVALID);
+	/* ".." after a link climbs from where the link leads, as the kernel reads it. */
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "data/up/../outside/f", "input"), NF_EINVALID);
+	ck_resolve("data/current/../v2", "data/v2", false);   /* the same place either way */
+	ck_resolve("data/up/data/v1", "data/v1", true);
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "../outside/f", "input"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "input '../outside/f' is outside the workspace");
+	ck_assert_int_eq(nf_path_resolve(&got, NULL, root, "/etc/passwd", "input"), NF_EINVALID);
+}
+END_TEST
+
+/* A ".." after a link would climb out of where the link leads: refused before use. */
+START_TEST(test_beneath)
+{
+	char *out = NULL;
+
+	sh("mkdir -p root/sub/real && ln -s '%s/outside' root/sub/link && ln -s real root/sub/in", base);
+	ck_assert_int_eq(nf_path_beneath(&out, root, "sub/real/../x/", "output"), 0);
+	ck_assert_str_eq(out, "sub/x");
+	free(out);
+	ck_assert_int_eq(nf_path_beneath(&out, root, "missing/../x", "output"), 0);
+	ck_assert_str_eq(out, "x");
+	free(out);
+	ck_assert_int_eq(nf_path_beneath(&out, root, "sub/link/..", "output"), NF_EINVALID);
+	ck_assert_ptr_null(out);
+	ck_assert_str_eq(nf_error_last(), "output 'sub/link/..' goes through the symbolic link 'sub/link'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_path_beneath(&out, root, "sub/link/dirA/../../x", "output"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'sub/link/dirA/../../x' goes through the symbolic link 'sub/link'; "
+			 "ntflow does not follow links in outputs");
+	ck_assert_int_eq(nf_path_beneath(&out, root, "sub/in/../x", "output"), NF_EINVALID);
+	ck_assert_int_eq(nf_path_beneath(&out, root, "../../outside/dirA", "output"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output '../../outside/dirA' is outside the workspace");
+	ck_assert_int_eq(nf_path_beneath(&out, root, "/tmp/x", "output"), NF_EINVALID);
+	ck_assert_int_eq(nf_path_beneath(&out, root, "sub/..", "output"), NF_EINVALID);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+static Suite *
+path_suite(void)
+{
+	Suite *s = suite_create("path");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_lexical);
+	tcase_add_loop_test(tc, test_parent, 0, 2);
+	tcase_add_loop_test(tc, test_symlink_in_the_middle, 0, 2);
+	tcase_add_loop_test(tc, test_symlink_at_the_end, 0, 2);
+	tcase_add_loop_test(tc, test_long_paths, 0, 2);
+	tcase_add_test(tc, test_remove);
+	tcase_add_test(tc, test_beneath);
+	tcase_add_test(tc, test_resolve);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(path_suite());
+	int failed;
+
+	setenv("LC_ALL", "C", 1);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
