@@ -175,6 +175,8 @@ typedef struct nf_pipeline {
 	const char *description;
 	const char *schedule;         /* cron or @weekly...; NULL: none */
 	nf_loc schedule_loc;
+	const char *timezone;         /* of the schedule, a tz database name; NULL: UTC */
+	nf_loc timezone_loc;
 	bool catchup;                 /* (false) */
 	int concurrency;              /* default -j; 0: the number of CPUs */
 	nf_tmpl *path;                /* prepended to PATH, relative to the project root */

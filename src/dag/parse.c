@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ntflow/cron.h"
 #include "ntflow/expr.h"
 #include "lex.h"
 #include "schema.h"
@@ -615,88 +616,20 @@ parse_select(const char *s, nf_select_kind *kind, const char **metric, nf_arena 
 	return true;
 }
 
-/* The shape of a cron schedule: 5 fields of 0-9 * , - / (and month or weekday names in the
- * last two), or a macro. Field values are the scheduler's to check. */
+/* A cron schedule, parsed by src/cron: an error there is reported at its column in the
+ * string, or at the string when it concerns the expression as a whole. */
 static void
 check_schedule(parser *p, const char *s, const nf_token *t)
 {
-	static const char *const field_names[] = { "minute", "hour", "day-of-month", "month", "day-of-week" };
-	static const char *const months[] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-					      "JUL", "AUG", "SEP", "OCT", "NOV", "DEC" };
-	static const char *const days[] = { "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT" };
 	nf_loc at = tok_loc(p, t);
-	size_t i = 0, n = strlen(s);
-	int field = 0;
+	nf_cron_error e;
+	nf_cron c;
 
-	if (s[0] == '@') {
-		const char *near;
-
-		for (size_t k = 0; k < nf_schema_nschedule_macros; k++)
-			if (strcmp(s, nf_schema_schedule_macros[k]) == 0)
-				return;
-		near = nf_suggest(s, nf_schema_schedule_macros, nf_schema_nschedule_macros);
-		if (near)
-			error_at(p, at, "unknown schedule \"%s\"; did you mean \"%s\"?", s, near);
-		else
-			error_at(p, at, "unknown schedule \"%s\": expected @hourly, @daily, @weekly, @monthly or @yearly", s);
+	if (nf_cron_parse(&c, s, &e) == 0)
 		return;
-	}
-	for (;;) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i == n)
-			break;
-		if (field == 5) {
-			at.col = nf_lex_string_col(t, i);
-			error_at(p, at, "invalid schedule \"%s\": expected 5 fields (minute hour day-of-month month day-of-week), found more",
-				 s);
-			return;
-		}
-		for (; i < n && s[i] != ' ' && s[i] != '\t';) {
-			char c = s[i];
-
-			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-				size_t w = i;
-				bool ok = false;
-
-				while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-					i++;
-				if (field == 3 && i - w == 3)
-					for (size_t k = 0; k < 12 && !ok; k++)
-						ok = strncasecmp(s + w, months[k], 3) == 0;
-				if (field == 4 && i - w == 3)
-					for (size_t k = 0; k < 7 && !ok; k++)
-						ok = strncasecmp(s + w, days[k], 3) == 0;
-				if (!ok) {
-					at.col = nf_lex_string_col(t, w);
-					if (field >= 3)
-						error_at(p, at, "invalid name '%.*s' in schedule field %d (%s); expected %s",
-							 (int)(i - w > 20 ? 20 : i - w), s + w, field + 1, field_names[field],
-							 field == 3 ? "JAN to DEC" : "SUN to SAT");
-					else
-						error_at(p, at, "invalid character '%c' in schedule field %d (%s)",
-							 c, field + 1, field_names[field]);
-					return;
-				}
-				continue;
-			}
-			if (!((c >= '0' && c <= '9') || c == '*' || c == ',' || c == '-' || c == '/')) {
-				at.col = nf_lex_string_col(t, i);
-				if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-					error_at(p, at, "invalid character '%c' in schedule field %d (%s)",
-						 c, field + 1, field_names[field]);
-				else
-					error_at(p, at, "invalid byte 0x%02x in schedule field %d (%s)",
-						 (unsigned char)c, field + 1, field_names[field]);
-				return;
-			}
-			i++;
-		}
-		field++;
-	}
-	if (field != 5)
-		error_at(p, at, "invalid schedule \"%s\": expected 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly; found %d",
-			 s, field);
+	if (e.offset >= 0)
+		at.col = nf_lex_string_col(t, (size_t)e.offset);
+	error_at(p, at, "%s", nf_error_last());
 }
 
 /* Parses an expression string into a criterion; reports a syntax error at its column. */
@@ -897,6 +830,17 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 		b->pl->schedule = s;
 		b->pl->schedule_loc = v->loc;
 		break;
+	case NF_FD_TIMEZONE: {
+		nf_tz tz;
+
+		if (nf_tz_open(&tz, s) < 0) {
+			error_at(p, v->loc, "%s", nf_error_last());
+			return;
+		}
+		b->pl->timezone = s;
+		b->pl->timezone_loc = v->loc;
+		break;
+	}
 	case NF_FD_CATCHUP:
 		b->pl->catchup = v->boolean;
 		break;

@@ -11,9 +11,6 @@
 static const char *const executors[] = { "local", "slurm", NULL };
 static const char *const severities[] = { "low", "medium", "high", NULL };
 
-const char *const nf_schema_schedule_macros[] = { "@hourly", "@daily", "@weekly", "@monthly", "@yearly" };
-const size_t nf_schema_nschedule_macros = NF_ARRAY_SIZE(nf_schema_schedule_macros);
-
 /* How a stage is run: shared by stage, monitor and the pipeline's defaults { }. */
 #define RUN_OPTIONS \
 	{ "retries", NF_FD_RETRIES, NF_AT_INT, false, 0, 100, NULL, "0", \
@@ -42,6 +39,8 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "what the pipeline is for" },
 	{ "schedule", NF_FD_SCHEDULE, NF_AT_SCHEDULE, false, 0, 0, NULL, "none",
 	  "when the scheduler starts a run: a 5-field cron expression or @hourly, @daily, @weekly, @monthly, @yearly" },
+	{ "timezone", NF_FD_TIMEZONE, NF_AT_STRING, false, 0, 0, NULL, "\"UTC\"",
+	  "the time zone of the schedule: a tz database name like \"Europe/Berlin\"" },
 	{ "catchup", NF_FD_CATCHUP, NF_AT_BOOL, false, 0, 0, NULL, "false",
 	  "after missed intervals, run once for each (true) or once for all (false)" },
 	{ "concurrency", NF_FD_CONCURRENCY, NF_AT_INT, false, 1, 4096, NULL, "the number of CPUs",

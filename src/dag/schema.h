@@ -38,7 +38,7 @@ typedef enum nf_field {
 	NF_FD_GRACE, NF_FD_RETRY_ON, NF_FD_CPUS, NF_FD_CACHE, NF_FD_EXECUTOR, NF_FD_REQUIRE,
 	NF_FD_ON_ALERT, NF_FD_FAIL_ON, NF_FD_ARTIFACT, NF_FD_GATE, NF_FD_WHEN, NF_FD_SEVERITY,
 	NF_FD_PARTITION, NF_FD_TIME, NF_FD_MEM, NF_FD_GRES, NF_FD_ACCOUNT, NF_FD_QOS,
-	NF_FD_SLURM_CPUS, NF_FD_SECRET_ENV,
+	NF_FD_SLURM_CPUS, NF_FD_SECRET_ENV, NF_FD_TIMEZONE,
 } nf_field;
 
 typedef struct nf_attr_spec {
@@ -79,9 +79,5 @@ bool nf_schema_allows(const nf_block_spec *b, nf_block_id id);
 const char *nf_schema_type_name(const nf_attr_type t);
 /* Appends the choices of an enum as `"a", "b" or "c"` to buf. */
 void nf_schema_choices(char *buf, size_t size, const nf_attr_spec *a);
-
-/* Schedules: the macros a schedule may name. */
-extern const char *const nf_schema_schedule_macros[];
-extern const size_t nf_schema_nschedule_macros;
 
 #endif

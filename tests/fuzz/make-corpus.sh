@@ -10,7 +10,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 out=tests/fuzz/corpus
-for t in dag expr params metrics; do
+for t in dag expr params metrics cron; do
 	mkdir -p "$out/$t"
 	rm -f "$out/$t"/seed-*
 done
@@ -114,6 +114,18 @@ printf '' >"$out/metrics/seed-empty"
 printf ' \n\t\n' >"$out/metrics/seed-blank"
 printf '{"x": 1}\0{"y": 2}' >"$out/metrics/seed-nul"
 
-for t in dag expr params metrics; do
+# ---- cron: the expressions of check_cron's cases and the schedules of the pipelines ----
+{
+	sed -n 's/^[[:space:]]*{ "\([^"]*\)", \(NF_CRON\|-1\|"\).*/\1/p' tests/unit/check_cron.c
+	cat "$out"/dag/seed-* | sed -n 's/^[[:space:]]*schedule *= *"\([^"]*\)".*/\1/p'
+} | LC_ALL=C sort -u | {
+	k=0
+	while IFS= read -r e; do
+		k=$((k + 1))
+		printf '%s' "$e" >"$out/cron/seed-$(printf '%03d' $k)"
+	done
+}
+
+for t in dag expr params metrics cron; do
 	printf '%s: %d files\n' "$t" "$(find "$out/$t" -type f | wc -l)"
 done

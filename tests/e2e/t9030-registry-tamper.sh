@@ -1,5 +1,5 @@
 #!/bin/sh
-# t9010-registry-tamper.sh: the model registry cannot be rewritten unseen. Each edit of
+# t9030-registry-tamper.sh: the model registry cannot be rewritten unseen. Each edit of
 # model_versions made with the sqlite3 shell (production swapped, an artifact and its hash
 # replaced, metrics changed, a row added or deleted) is named by `registry verify` and
 # `audit verify` with the version and the column; promote, rollback and a run refuse and
