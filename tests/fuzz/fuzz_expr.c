@@ -2,7 +2,8 @@
  * parsing (bounded nesting and height), evaluation against metrics that exist or not, a
  * missing production version, the walk over names, and printing. Properties: a failed
  * parse gives a column inside the text (or just past it) and a message; evaluation returns
- * a finite value or a known error. */
+ * a finite value or a known error; what nf_expr_format prints parses back, to an expression
+ * that prints the same (the round trip gate and alert records rely on). */
 #include "config.h"
 #include "fuzz.h"
 
@@ -71,6 +72,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nf_expr_walk_names(e, count_name, &names);
 		nf_expr_format(&out, e);
 		FUZZ_CHECK(out.len > 0);
+		{
+			nf_expr *again = NULL;
+			nf_buf out2 = NF_BUF_INIT;
+			int col2 = 0;
+
+			FUZZ_CHECK(nf_expr_parse(&again, a, nf_buf_cstr(&out), &col2) == 0);
+			nf_expr_format(&out2, again);
+			FUZZ_CHECK(strcmp(nf_buf_cstr(&out), nf_buf_cstr(&out2)) == 0);
+			nf_buf_release(&out2);
+		}
 		nf_buf_release(&out);
 	}
 	free(text);
