@@ -109,7 +109,7 @@ write_all(int fd, const void *data, size_t len, const char *what)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return nf_error_set_errno(NF_EIO, "cannot write '%s'", what);
+			return nf_error_set_io(NF_EIO, what, "cannot write '%s'", what);
 		}
 		p += w;
 		len -= (size_t)w;
@@ -195,7 +195,7 @@ commit_object(nf_objstore *s, int fd, const char *tmp, const char *sha)
 	int dfd = -1, err = 0;
 
 	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot sync '%s'", tmp);
 		goto done;
 	}
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
@@ -236,7 +236,7 @@ new_tmp(nf_objstore *s, char **tmp, int *fd)
 		return err;
 	*tmp = xasprintf("%s/XXXXXX", s->tmp);
 	if ((*fd = mkostemp(*tmp, O_CLOEXEC)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot create a temporary file in '%s'", s->tmp);
+		err = nf_error_set_io(NF_EIO, s->tmp, "cannot create a temporary file in '%s'", s->tmp);
 		free(*tmp);
 		*tmp = NULL;
 		return err;
@@ -548,7 +548,7 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 	}
 	tmp = sibling_tmp(path);
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot create '%s'", tmp);
 		free(tmp);
 		tmp = NULL;
 		goto done;

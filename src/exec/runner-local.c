@@ -264,7 +264,7 @@ open_log(int *out, const char *path)
 		}
 	}
 	if ((fd = above_stdio(fd)) < 0)
-		return nf_error_set_errno(NF_EIO, "cannot open log '%s'", path);
+		return nf_error_set_io(NF_EIO, path, "cannot open log '%s'", path);
 	*out = fd;
 	return 0;
 }
