@@ -105,9 +105,9 @@ nf_workspace_resolve(char **state_dir, const char *dag_path, const char *overrid
 	return 0;
 }
 
-int
-nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
-			const char *override, bool create)
+static int
+open_workspace(nf_store **out, char **state_dir, const char *dag_path, const char *override, bool create,
+	       bool read)
 {
 	char *dir = NULL, *path = NULL;
 	int err;
@@ -120,7 +120,8 @@ nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 	if (create && (err = nf_mkdir_p(dir, 0777)) < 0)
 		goto done;
 	path = xasprintf("%s/state.db", dir);
-	if ((err = nf_store_open(out, path, create)) == NF_ENOTFOUND)
+	err = read ? nf_store_open_read(out, path) : nf_store_open(out, path, create);
+	if (err == NF_ENOTFOUND)
 		err = nf_error_set(NF_ENOTFOUND, "no runs yet in %s", dir);
 	if (err < 0)
 		goto done;
@@ -132,4 +133,17 @@ done:
 	free(path);
 	free(dir);
 	return err;
+}
+
+int
+nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
+			const char *override, bool create)
+{
+	return open_workspace(out, state_dir, dag_path, override, create, false);
+}
+
+int
+nf_store_open_workspace_read(nf_store **out, char **state_dir, const char *dag_path, const char *override)
+{
+	return open_workspace(out, state_dir, dag_path, override, false, true);
 }

@@ -227,7 +227,7 @@ START_TEST(test_garbage_file)
 	for (int i = 0; i < 64; i++)
 		fputs("this is not a database, only some text\n", f);
 	fclose(f);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_ECORRUPT);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_EDAMAGED);
 	ck_assert_ptr_null(st);
 	ck_assert_ptr_nonnull(strstr(nf_error_last(), dbpath));
 	ck_assert_msg(strstr(nf_error_last(), "is not an ntflow state database (file is not a database)"),
