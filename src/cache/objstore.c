@@ -42,6 +42,8 @@ struct nf_objstore {
 	bool made;           /* the folders exist */
 	mode_t umask;
 	sqlite3 *statcache;  /* when set, big workspace files are compared through it */
+	void (*on_repair)(void *ctx, const char *sha256);
+	void *repair_ctx;
 };
 
 int
@@ -62,6 +64,13 @@ void
 nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db)
 {
 	s->statcache = db;
+}
+
+void
+nf_objstore_on_repair(nf_objstore *s, void (*fn)(void *ctx, const char *sha256), void *ctx)
+{
+	s->on_repair = fn;
+	s->repair_ctx = ctx;
 }
 
 void
@@ -216,15 +225,35 @@ done:
 	return err;
 }
 
-static bool
-object_exists(const nf_objstore *s, const char *sha)
-{
-	char *path = object_path(s, sha);
-	struct stat st;
-	bool yes = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+/* What a put finds under an object's name. */
+typedef enum { OBJ_MISSING, OBJ_SOUND, OBJ_CORRUPT } obj_state;
 
+/* Whether object sha (of size bytes) is stored and sound, re-hashing it: a put reaches here
+ * only when a stage produced these bytes again, and a damaged object (a bad disk, an edit)
+ * must then be written anew rather than trusted. A corrupt one is removed. */
+static obj_state
+stored_object(const nf_objstore *s, const char *sha, uint64_t size)
+{
+	char *path = object_path(s, sha), got[65];
+	struct stat st;
+	obj_state state = OBJ_MISSING;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		state = (uint64_t)st.st_size == size && nf_hash_file(got, path, NULL) == 0 && !strcmp(got, sha)
+			? OBJ_SOUND : OBJ_CORRUPT;
+		if (state == OBJ_CORRUPT)
+			unlink(path);
+	}
 	free(path);
-	return yes;
+	return state;
+}
+
+/* After a put wrote again an object that was corrupt. */
+static void
+repaired(const nf_objstore *s, const char *sha)
+{
+	if (s->on_repair)
+		s->on_repair(s->repair_ctx, sha);
 }
 
 static int
@@ -249,14 +278,17 @@ static int
 put_bytes(nf_objstore *s, const void *data, size_t len, const char *sha)
 {
 	char *tmp = NULL;
+	obj_state was = stored_object(s, sha, len);
 	int fd = -1, err;
 
-	if (object_exists(s, sha))
+	if (was == OBJ_SOUND)
 		return 0;
 	if ((err = new_tmp(s, &tmp, &fd)) < 0)
 		return err;
 	if ((err = write_all(fd, data, len, tmp)) < 0 || (err = commit_object(s, fd, tmp, sha)) < 0)
 		unlink(tmp);
+	else if (was == OBJ_CORRUPT)
+		repaired(s, sha);
 	close(fd);
 	free(tmp);
 	return err;
@@ -269,11 +301,15 @@ put_file(nf_objstore *s, char sha[65], const char *abs)
 {
 	char *tmp = NULL, copied[65];
 	int src = -1, fd = -1, err;
+	obj_state was = OBJ_MISSING;
+	struct stat st;
 	bool cloned;
 
 	if ((src = open(abs, O_RDONLY | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", abs);
-	if ((err = nf_sha256_fd(sha, src, abs)) < 0 || object_exists(s, sha))
+	if ((err = nf_sha256_fd(sha, src, abs)) < 0)
+		goto done;
+	if (fstat(src, &st) == 0 && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND)
 		goto done;
 	if (lseek(src, 0, SEEK_SET) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot read '%s'", abs);
@@ -287,7 +323,8 @@ put_file(nf_objstore *s, char sha[65], const char *abs)
 		err = nf_error_set(NF_EIO, "cannot store '%s': it changed while being stored", abs);
 		goto done;
 	}
-	err = commit_object(s, fd, tmp, sha);
+	if ((err = commit_object(s, fd, tmp, sha)) == 0 && was == OBJ_CORRUPT)
+		repaired(s, sha);
 done:
 	if (err < 0 && tmp)
 		unlink(tmp);

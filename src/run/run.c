@@ -801,6 +801,20 @@ today_utc(char out[16])
 	strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
+/* A stage produced again an object the cache held corrupt, and it was written anew. */
+static void
+on_repair(void *vctx, const char *sha256)
+{
+	run_ctx *ctx = vctx;
+	char *msg;
+
+	if (!ctx->req->on_warning)
+		return;
+	msg = xasprintf("run %lld: rewrote corrupt cache object sha256:%s", (long long)ctx->run_id, sha256);
+	ctx->req->on_warning(ctx->req->ctx, msg);
+	free(msg);
+}
+
 static bool
 marker_present(const char *state_dir)
 {
@@ -951,6 +965,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		if (err < 0)
 			goto done;
 		nf_objstore_set_statcache(ctx.objs, nf_store_db(ctx.store));
+		nf_objstore_on_repair(ctx.objs, on_repair, &ctx);
 		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_db(ctx.store))
 			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store));
 		if (err < 0)
