@@ -132,8 +132,13 @@ static int
 copy_new(int fd, const char *path)
 {
 	char buf[65536];
+	struct stat st;
+	off_t at;
 	ssize_t r;
 
+	/* A log cut back to its log_limit: read on from the cut, as tail -f does. */
+	if ((at = lseek(fd, 0, SEEK_CUR)) > 0 && fstat(fd, &st) == 0 && st.st_size < at)
+		lseek(fd, st.st_size, SEEK_SET);
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)

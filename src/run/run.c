@@ -423,6 +423,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->envp = ctx->job_env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
+	job->log_limit = st->opts.log_limit;
 	job->cpus = st->opts.cpus;
 	return NF_PREP_SPAWN;
 }
@@ -522,6 +523,15 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
 	store_failed(ctx);
+	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
+		char size[32], *msg;
+
+		nf_format_bytes(size, sizeof(size), node->stage->opts.log_limit);
+		msg = xasprintf("%s: attempt %d's log was capped at %s (log_limit); the rest was discarded", node->name,
+				attempt, size);
+		ctx->req->on_warning(ctx->req->ctx, msg);
+		free(msg);
+	}
 	/* A command that failed on a full disk (one that exited 0 is failed by hook_finish). */
 	if (res && !(res->exited && res->exit_code == 0) &&
 	    (st == NF_ST_FAILED || st == NF_ST_RETRYING || st == NF_ST_TIMED_OUT) && ctx->req->on_warning) {
