@@ -128,9 +128,9 @@ write_all(int fd, const void *data, size_t len, const char *what)
 
 /* Makes dst's content src's: a reflink when the filesystem shares blocks, else a copy.
  * With sha set, the SHA-256 of what dst received (read back after a reflink only when
- * hash_clone). */
+ * hash_clone). what names src in messages, dst_name dst. */
 static int
-clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const char *what)
+clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const char *what, const char *dst_name)
 {
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char *block = NULL, md[32];
@@ -169,7 +169,7 @@ clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const 
 			break;
 		if (ctx)
 			EVP_DigestUpdate(ctx, block, (size_t)n);
-		if ((err = write_all(dst, block, (size_t)n, what)) < 0)
+		if ((err = write_all(dst, block, (size_t)n, dst_name)) < 0)
 			goto done;
 	}
 	if (ctx) {
@@ -317,7 +317,7 @@ put_file(nf_objstore *s, char sha[65], const char *abs)
 	}
 	if ((err = new_tmp(s, &tmp, &fd)) < 0)
 		goto done;
-	if ((err = clone_or_copy(fd, src, copied, true, &cloned, abs)) < 0)
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, abs, tmp)) < 0)
 		goto done;
 	if (strcmp(copied, sha)) {
 		err = nf_error_set(NF_EIO, "cannot store '%s': it changed while being stored", abs);
@@ -591,7 +591,7 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 		goto done;
 	}
 	/* Checked even after a reflink: a damaged object must not reach the workspace. */
-	if ((err = clone_or_copy(fd, src, copied, true, &cloned, obj)) < 0)
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, obj, tmp)) < 0)
 		goto done;
 	if (strcmp(copied, sha)) {
 		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);

@@ -845,7 +845,8 @@ replay_final_states(run_ctx *ctx)
 
 		if (f->set)
 			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, f->st, f->attempt,
-					    f->has_res ? &f->res : NULL, f->reason, 0, NULL, nf_now_realtime_ms());
+					    f->has_res ? &f->res : NULL, f->reason, 0, ctx->log_paths[i],
+					    nf_now_realtime_ms());
 	}
 }
 
