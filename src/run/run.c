@@ -1052,11 +1052,9 @@ end_run:
 			err = e2;
 		}
 	}
-	if (err == 0 || !ctx.store_err) {
-		/* The marker follows the audit chain's head; the run is recorded either way. */
-		if (nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
-			req->on_warning(req->ctx, nf_error_last());
-	}
+	/* The marker follows the audit chain's head (not from a database that failed). */
+	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
+		req->on_warning(req->ctx, nf_error_last());
 	if (ctx.procs_fd >= 0) {
 		close(ctx.procs_fd);
 		ctx.procs_fd = -1;
