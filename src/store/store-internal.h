@@ -25,6 +25,7 @@ struct nf_store {
 	int last_rc;                 /* the SQLite code of the last error nf_store__error mapped */
 	int fail_code;               /* the first error other than busy (nf_store_failure) */
 	char *fail_msg;
+	unsigned long serious_seen;  /* store.c's count of serious errors SQLite logged, when last looked at */
 	char **recovered;            /* NULL-terminated lines (never NULL after open) */
 	size_t nrecovered, recovered_cap;
 

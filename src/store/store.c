@@ -337,10 +337,14 @@ static const char *const sql_text[SQL__COUNT] = {
 		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
 };
 
-/* The last error SQLite logged in this process (SQLITE_CONFIG_LOG), other than the busy and
- * informational ones: what made SQLite roll a batch back on its own when the statement that
- * failed was run by code that kept its message to itself. */
+/* What SQLite logged in this process (SQLITE_CONFIG_LOG). logged_rc: the last error other
+ * than the busy and informational ones, which made SQLite roll a batch back on its own when
+ * the statement that failed was run by code that kept its message to itself (src/gov/ runs
+ * SQL on the raw handle). serious: how many times a damaged page, a full disk or an I/O
+ * error was met, by whichever code ran the statement, and the last one's code. */
 static int logged_rc;
+static unsigned long serious;
+static int serious_rc;
 
 static void
 sqlite_log(void *arg, int rc, const char *msg)
@@ -354,6 +358,14 @@ sqlite_log(void *arg, int rc, const char *msg)
 	case SQLITE_LOCKED:
 	case SQLITE_SCHEMA:
 	case SQLITE_CONSTRAINT:
+		return;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+		serious++;
+		serious_rc = rc;
+		logged_rc = rc;
 		return;
 	default:
 		logged_rc = rc;
@@ -436,7 +448,14 @@ nf_store__error(nf_store *st, int rc, const char *what)
 int
 nf_store_failure(nf_store *st)
 {
-	if (!st || !st->fail_code)
+	if (!st)
+		return 0;
+	/* Damage, a full disk or an I/O error that code outside the store met on the database
+	 * (and may have reported only as its own failure) is the store's failure too. */
+	if (!st->fail_code && serious != st->serious_seen)
+		store_error(st, serious_rc, "the state database failed", sqlite3_errstr(serious_rc));
+	st->serious_seen = serious;
+	if (!st->fail_code)
 		return 0;
 	return nf_error_set(st->fail_code, "%s", st->fail_msg);
 }
@@ -877,6 +896,7 @@ ok:
 	st->fail_code = 0;
 	free(st->fail_msg);
 	st->fail_msg = NULL;
+	st->serious_seen = serious;
 	*out = st;
 	st = NULL;
 done:
