@@ -3,9 +3,10 @@
 # workspace that has held runs is marked (.ntflow/WORKSPACE: the store's id and the audit
 # head), so an emptied, deleted or swapped state.db is an error (exit 4) for every command,
 # and a run does not start afresh; a garbled page stops a run before any promotion (no
-# deploy, no new version), the run recorded failed with SQLite's message; `ntflow doctor`
-# finds the damage, records lost since the marker saw them, an edited audit record and a
-# corrupt cache object, and says ok on a sound workspace.
+# deploy, no new version), the run recorded failed with SQLite's message, and so does damage
+# met by the registry's own statements; `ntflow doctor` finds the damage, records lost since
+# the marker saw them, an edited audit record and a corrupt cache object, and says ok on a
+# sound workspace.
 . "$(dirname "$0")/lib.sh"
 
 command -v sqlite3 >/dev/null 2>&1 && test_set_prereq SQLITE3
@@ -55,7 +56,7 @@ test_expect_success 'setup: a gated model and a deploy stage' '
 	  cache = false
 	}
 	EOF
-	printf "/.ntflow/\n/build/\n/models/\n/deployed/\n*.db\n*.json\nout\nerr\nexpect\nruns\n/elsewhere/\n/g/\n" >.gitignore &&
+	printf "/.ntflow/\n/build/\n/models/\n/deployed/\n*.db\n*.json\nout\nerr\nexpect\nruns\n/elsewhere/\n/g/\n/g2/\n" >.gitignore &&
 	git add . && git commit -q -m pipeline
 '
 
@@ -151,6 +152,18 @@ test_expect_success SQLITE3 'a garbled page stops the run before any promotion, 
 	ntflow runs >runs &&
 	grep -E "^ *2  p .* failed " runs &&
 	! grep " running " runs
+'
+
+test_expect_success SQLITE3 'damage met by the registry'\''s own statements stops the run too' '
+	git clone -q . g2 && cd g2 &&
+	ntflow run p.dag >out 2>err &&
+	rm -rf deployed &&
+	garble_table model_versions &&
+	test_expect_code 4 ntflow run p.dag -p acc=0.97 >out 2>err &&
+	grep "^ntflow: run 2: stopped: '\''.*/state.db'\'' is damaged (database disk image is malformed)$" err &&
+	test_path_is_missing deployed &&
+	ntflow runs >runs &&
+	grep -E "^ *2  p .* failed " runs
 '
 
 test_expect_success 'ntflow doctor finds the damaged page (exit 4)' '
