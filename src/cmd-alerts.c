@@ -114,7 +114,7 @@ cmd_alerts_exec(int argc, char **argv)
 	size_t n = 0;
 	char *dir = NULL;
 	bool json = false, open_only = false, ack;
-	int c, rc = NF_EXIT_USAGE;
+	int c, oerr, rc = NF_EXIT_USAGE;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_alerts, argc, argv, "m:", longopts)) != NF_CMD_DONE) {
 		switch (c) {
@@ -153,8 +153,10 @@ cmd_alerts_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((oerr = ack ? nf_cmd_open_store_rw(&st, &dir, state) : nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(oerr);
 		goto done;
+	}
 	if (ack) {
 		rc = alerts_ack(st, argv[optind + 1], note);
 		goto done;

@@ -212,7 +212,7 @@ cmd_audit_exec(int argc, char **argv)
 	nf_store *st = NULL;
 	char *dir = NULL;
 	bool json = false;
-	int c, want, rc = NF_EXIT_USAGE;
+	int c, want, oerr, rc = NF_EXIT_USAGE;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_audit, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
@@ -251,8 +251,10 @@ cmd_audit_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((oerr = nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(oerr);
 		goto done;
+	}
 	if (!strcmp(sub, "verify"))
 		rc = audit_verify(st);
 	else if (!strcmp(sub, "show"))

@@ -64,8 +64,10 @@ cmd_dash_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	/* The run named must exist; without one the dashboard follows whatever runs. */
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((err = nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(err);
 		goto done;
+	}
 	if (optind < argc && (err = nf_cmd_run_resolve(&opts.run_id, &nf_cmd_dash, st, dir, argv[optind])) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;

@@ -132,8 +132,13 @@ static int
 copy_new(int fd, const char *path)
 {
 	char buf[65536];
+	struct stat st;
+	off_t at;
 	ssize_t r;
 
+	/* A log cut back to its log_limit: read on from the cut, as tail -f does. */
+	if ((at = lseek(fd, 0, SEEK_CUR)) > 0 && fstat(fd, &st) == 0 && st.st_size < at)
+		lseek(fd, st.st_size, SEEK_SET);
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
@@ -319,8 +324,10 @@ cmd_logs_exec(int argc, char **argv)
 		run_arg = argv[optind++];
 	stage = argv[optind];
 
-	if (nf_cmd_open_store(&c.st, &c.dir, state) < 0)
+	if ((err = nf_cmd_open_store(&c.st, &c.dir, state)) < 0) {
+		rc = nf_cmd_exit_status(err);
 		goto done;
+	}
 	if ((err = nf_cmd_run_resolve(&c.run, &nf_cmd_logs, c.st, c.dir, run_arg)) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;

@@ -119,7 +119,7 @@ cmd_metrics_exec(int argc, char **argv)
 	size_t n = 0;
 	char *dir = NULL;
 	bool json = false, several = false;
-	int c, rc = NF_EXIT_FAILED;
+	int c, oerr, rc = NF_EXIT_FAILED;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_metrics, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
@@ -138,8 +138,10 @@ cmd_metrics_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_metrics, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((oerr = nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(oerr);
 		goto done;
+	}
 	if (nf_metric_series(st, pipeline, node, name, &pts, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;

@@ -615,8 +615,10 @@ cmd_registry_exec(int argc, char **argv)
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0) {
 		if (lock_given)
 			return usage_error("%s: --wait, --no-wait and --wait-timeout are for promote, rollback and verify", sub);
-		if (nf_cmd_open_store(&st, &dir, o.state) < 0)
+		if ((err = nf_cmd_open_store(&st, &dir, o.state)) < 0) {
+			rc = nf_cmd_exit_status(err);
 			goto done;
+		}
 	} else {
 		lock_opts.what = what = xasprintf("ntflow registry %s", sub);
 		if ((err = nf_cmd_open_store_locked(&st, &dir, &lock, o.state, &lock_opts)) < 0) {

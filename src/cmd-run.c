@@ -234,7 +234,7 @@ print_gates(const nf_run_request *req, int64_t run_id)
 	size_t n = 0;
 	nf_buf b = NF_BUF_INIT;
 
-	if (nf_store_open_workspace(&st, NULL, req->dag_path, req->state_dir, false) == 0 &&
+	if (nf_store_open_workspace_read(&st, NULL, req->dag_path, req->state_dir) == 0 &&
 	    nf_gate_list(st, run_id, &gates, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			nf_buf_putc(&b, '\n');
@@ -419,6 +419,8 @@ cmd_run_exec(int argc, char **argv)
 		}
 	}
 	rc = nf_run_status_exit_code(status);
+	if (err == NF_EDAMAGED)   /* the run stopped on a damaged state database */
+		rc = NF_EXIT_DAMAGED;
 done:
 	nf_tui_free(prog.tui);
 	nf_buf_release(&prog.registered);

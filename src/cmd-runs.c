@@ -116,7 +116,7 @@ cmd_runs_exec(int argc, char **argv)
 	size_t n = 0;
 	bool json = false;
 	long limit = 0;
-	int c, rc = NF_EXIT_FAILED;
+	int c, oerr, rc = NF_EXIT_FAILED;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_runs, argc, argv, "n:", longopts)) != NF_CMD_DONE) {
 		switch (c) {
@@ -145,8 +145,10 @@ cmd_runs_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_runs, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((oerr = nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(oerr);
 		goto done;
+	}
 	if (nf_store_run_list(st, (int)limit, &runs, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;

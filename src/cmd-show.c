@@ -500,8 +500,10 @@ cmd_show_exec(int argc, char **argv)
 	}
 	if (optind < argc)
 		arg = argv[optind];
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((err = nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(err);
 		goto done;
+	}
 	if ((err = nf_cmd_run_resolve(&id, &nf_cmd_show, st, dir, arg)) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;

@@ -137,8 +137,10 @@ cmd_why_exec(int argc, char **argv)
 		run_arg = argv[optind++];
 	stage = argv[optind];
 
-	if (nf_cmd_open_store(&st, &dir, state) < 0)
+	if ((err = nf_cmd_open_store(&st, &dir, state)) < 0) {
+		rc = nf_cmd_exit_status(err);
 		goto done;
+	}
 	if ((err = nf_cmd_run_resolve(&run, &nf_cmd_why, st, dir, run_arg)) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;

@@ -93,18 +93,32 @@ nf_cmd_print_table(const nf_table *t)
 	nf_buf_release(&b);
 }
 
-int
-nf_cmd_open_store(nf_store **st, char **dir, const char *state)
+static int
+open_store(nf_store **st, char **dir, const char *state, bool write)
 {
 	int err;
 
-	if ((err = nf_store_open_workspace(st, dir, NULL, state, false)) < 0) {
+	err = write ? nf_store_open_workspace(st, dir, NULL, state, false)
+		    : nf_store_open_workspace_read(st, dir, NULL, state);
+	if (err < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		return err;
 	}
 	for (const char *const *line = nf_store_recovered(*st); *line; line++)
 		nf_cmd_error("%s", *line);
 	return 0;
+}
+
+int
+nf_cmd_open_store(nf_store **st, char **dir, const char *state)
+{
+	return open_store(st, dir, state, false);
+}
+
+int
+nf_cmd_open_store_rw(nf_store **st, char **dir, const char *state)
+{
+	return open_store(st, dir, state, true);
 }
 
 int
@@ -162,12 +176,12 @@ nf_cmd_open_store_locked(nf_store **st, char **dir, nf_wslock **lock, const char
 	free(ws);
 	/* No workspace: the store says so as every command does ("no runs yet in DIR"). */
 	if (err == NF_ENOTFOUND)
-		return nf_cmd_open_store(st, dir, state);
+		return open_store(st, dir, state, true);
 	if (err < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		return err;
 	}
-	if ((err = nf_cmd_open_store(st, dir, state)) < 0) {
+	if ((err = open_store(st, dir, state, true)) < 0) {
 		nf_workspace_unlock(*lock);
 		*lock = NULL;
 	}
@@ -182,6 +196,8 @@ nf_cmd_exit_status(int err)
 		return NF_EXIT_BUSY;
 	case NF_EINTR:
 		return NF_EXIT_INTERRUPTED;
+	case NF_EDAMAGED:
+		return NF_EXIT_DAMAGED;
 	default:
 		return NF_EXIT_FAILED;
 	}

@@ -23,6 +23,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_metrics,
 	&nf_cmd_alerts,
 	&nf_cmd_audit,
+	&nf_cmd_doctor,
 	&nf_cmd_validate,
 	&nf_cmd_graph,
 	&nf_cmd_fmt,
@@ -42,8 +43,8 @@ nf_print_main_help(FILE *f)
 	for (size_t i = 0; i < nf_ncommands; i++)
 		fprintf(f, "  %-10s %s\n", nf_commands[i]->name, nf_commands[i]->summary);
 	fprintf(f, "\nExit status: 0 success, 1 a stage failed, 2 usage or DAG error,\n"
-		   "3 the gate rejected the model, 75 the workspace is locked (--no-wait),\n"
-		   "130 interrupted.\n"
+		   "3 the gate rejected the model, 4 the state database is damaged, missing or\n"
+		   "not the workspace's, 75 the workspace is locked (--no-wait), 130 interrupted.\n"
 		   "'ntflow help COMMAND' shows a command's options; see ntflow(1) and ntflow-dag(5).\n");
 }
 

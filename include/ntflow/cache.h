@@ -68,10 +68,14 @@ int nf_objstore_open(nf_objstore **out, const char *cache_dir);
  * instead of reading them. db must outlive s; NULL turns it off. */
 void nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db);
 void nf_objstore_free(nf_objstore *s);
+/* Calls fn(ctx, sha256) each time a put wrote again an object that was stored but corrupt
+ * (its content no longer matched its name): a stage that reproduced it repairs the store. */
+void nf_objstore_on_repair(nf_objstore *s, void (*fn)(void *ctx, const char *sha256), void *ctx);
 /* Stores a file, or a folder recursively (each file an object, plus a manifest object
  * listing relative path, mode, size and SHA-256, sorted by path). *digest is
  * "file:<sha256>" or "dir:<sha256 of the manifest>". Writes go to a temporary name and
- * are renamed into place, so a crash never leaves an object that looks complete.
+ * are renamed into place, so a crash never leaves an object that looks complete. An object
+ * already stored is re-hashed, and written again when it is corrupt (see on_repair).
  * The path is name in the open folder dirfd (or AT_FDCWD and a path), path names it in
  * messages and the stat cache; it is not followed when it is a symbolic link (NF_EINVALID:
  * "output '...' is a symbolic link; ntflow does not follow links in outputs"), nor is any

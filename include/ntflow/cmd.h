@@ -58,11 +58,16 @@ extern const nf_cmd nf_cmd_cache;
 extern const nf_cmd nf_cmd_metrics;
 extern const nf_cmd nf_cmd_alerts;
 extern const nf_cmd nf_cmd_audit;
+extern const nf_cmd nf_cmd_doctor;
 
 /* For the commands that read the workspace (state: --state DIR or NULL): opens its store
- * and reports what recovery did; on error reports it and returns the store's code. */
+ * for reading (nf_store_open_read: it works on a full disk and a read-only workspace) and
+ * reports what recovery did; on error reports it and returns the store's code
+ * (nf_cmd_exit_status maps it). */
 struct nf_store;
 int nf_cmd_open_store(struct nf_store **st, char **dir, const char *state);
+/* The same for a command that writes without the workspace lock (alerts ack). */
+int nf_cmd_open_store_rw(struct nf_store **st, char **dir, const char *state);
 
 /* The commands that write the workspace (run, registry promote|rollback|verify, cache
  * gc|verify) take its write lock first and share these long options: --wait (the default),
@@ -87,7 +92,8 @@ void nf_cmd_lock_wait_message(void *ctx, const struct nf_wslock_holder *holder, 
 int nf_cmd_open_store_locked(struct nf_store **st, char **dir, struct nf_wslock **lock,
 			     const char *state, const struct nf_wslock_opts *o);
 /* The exit status of a command that failed with err: NF_EXIT_BUSY (the workspace is locked),
- * NF_EXIT_INTERRUPTED, else NF_EXIT_FAILED. */
+ * NF_EXIT_INTERRUPTED, NF_EXIT_DAMAGED (the state database is damaged, missing or not the
+ * workspace's), else NF_EXIT_FAILED. */
 int nf_cmd_exit_status(int err);
 /* Resolves a RUN operand (NULL: the last run) and reports a failure: a malformed id
  * (NF_EINVALID, an NF_EXIT_USAGE) as "ntflow CMD: MSG", others as "ntflow: MSG in DIR". */

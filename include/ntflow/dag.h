@@ -99,6 +99,7 @@ enum {
 	NF_OPT_EXECUTOR    = 1u << 8,
 	NF_OPT_SLURM       = 1u << 9,
 	NF_OPT_SECRET_ENV  = 1u << 10,
+	NF_OPT_LOG_LIMIT   = 1u << 11,
 };
 
 /* How a stage is run; defaults in parentheses. */
@@ -112,6 +113,7 @@ typedef struct nf_run_opts {
 	int *retry_on;                /* exit codes that are retried; none listed = any failure */
 	size_t nretry_on;
 	int cpus;                     /* slots taken (1) */
+	uint64_t log_limit;           /* bytes an attempt's log keeps; 0 = no limit (100 MB) */
 	bool cache;                   /* (true) */
 	const char *executor;         /* "local" or "slurm" ("local") */
 	nf_slurm slurm;

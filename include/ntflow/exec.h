@@ -46,6 +46,7 @@ typedef struct nf_job {
 	char *const *envp;           /* full environment, NULL-terminated */
 	const char *cwd;             /* working directory (the DAG's root) */
 	const char *log_path;        /* stdout and stderr go here (created/truncated) */
+	uint64_t log_limit;          /* > 0: the log keeps at most this many bytes, then a note */
 	int cpus;
 } nf_job;
 
@@ -59,6 +60,7 @@ typedef struct nf_job_result {
 	int64_t wall_ms;
 	int64_t user_ms, sys_ms;
 	long max_rss_kb;
+	bool log_capped;             /* the log reached log_limit: the rest was discarded */
 } nf_job_result;
 
 typedef struct nf_runner nf_runner;
@@ -85,7 +87,11 @@ struct nf_runner {
  * whatever it left running in its process group is SIGKILLed (a finished stage leaves
  * nothing behind). While it runs it reaps every child of the process (wait4(-1)), so other
  * code must not wait for children of its own meanwhile. free() SIGKILLs and reaps every
- * job still running. */
+ * job still running. A job's log_limit is kept by checking the log's size while it runs (at
+ * least every NF_LOG_CHECK_MS) and cutting it back to the limit (the log is opened O_APPEND, so
+ * the stage writes on at the cut); when the job ends the log is cut a last time and, if it
+ * was cut at all, ntflow appends a line saying so. */
+#define NF_LOG_CHECK_MS 200
 int nf_runner_local_new(nf_runner **out, nf_clock *clock);
 /* Makes the local runner's wait() also return (with no results) when fd is readable: the
  * dashboard's terminal, so a key is handled at once while stages run. -1: none (default). */

@@ -11,10 +11,27 @@ typedef struct nf_store nf_store;
 /* Opens (creating when asked) path, sets WAL, busy_timeout and foreign keys, migrates the
  * schema forward, and marks runs left "running" by a dead process as crashed (killing any
  * process group of theirs still alive; what was done is in nf_store_recovered()).
- * ":memory:" opens an in-memory database for tests. NF_ELOCKED, NF_ECORRUPT (not a database,
- * or a schema newer than this binary), NF_ENOTFOUND (no file and create false). */
+ * ":memory:" opens an in-memory database for tests. NF_ELOCKED, NF_EDAMAGED (not a database,
+ * a damaged one, or one the workspace marker refuses), NF_ECORRUPT (a schema newer than this
+ * binary), NF_ENOTFOUND (no file and create false). */
 int nf_store_open(nf_store **out, const char *path, bool create);
+/* Opens path for a command that only reads: read-only (SQLITE_OPEN_READONLY; on a read-only or
+ * full file system, where SQLite cannot make the -shm file, `immutable` when no write-ahead
+ * log is pending), so it works on a full disk and a read-only workspace. Only when the
+ * schema must be migrated or a crashed run recorded does it open read-write to do so; when
+ * that cannot be written it goes on read-only (a crashed run is then only reported, in
+ * nf_store_recovered()). Errors as nf_store_open. */
+int nf_store_open_read(nf_store **out, const char *path);
+/* Whether the store was opened read-only. */
+bool nf_store_readonly(const nf_store *st);
 void nf_store_close(nf_store *st);
+/* The first SQLite error other than busy the store met since it was opened (a damaged page,
+ * a full disk, an I/O error, a batch SQLite rolled back itself): its code (NF_EDAMAGED for
+ * damage) with its message set again, or 0. A run stops at the first one. */
+int nf_store_failure(nf_store *st);
+/* Rolls back the open batch, dropping its writes (after a failure, so that what follows,
+ * such as a run's final state, starts a transaction of its own). */
+void nf_store_abort(nf_store *st);
 /* Lines describing what recovery did on open ("run 12 crashed; killed process group 4242"),
  * NULL-terminated; borrowed. */
 const char *const *nf_store_recovered(const nf_store *st);
@@ -139,6 +156,39 @@ int nf_workspace_make_private(const char *state_dir, bool create);
  * create is false and there is no database. */
 int nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 			    const char *override, bool create);
+/* The same for a command that only reads (nf_store_open_read). */
+int nf_store_open_workspace_read(nf_store **out, char **state_dir, const char *dag_path,
+				 const char *override);
+/* The workspace marker, STATE_DIR/WORKSPACE (marker.c): written when a run begins and updated
+ * when it ends, it names the store a workspace that has held runs uses (a random UUID kept in
+ * the database) and the head of its audit chain then. While it exists, opening a state.db
+ * that is missing or empty, or that is another store, fails with NF_EDAMAGED, naming the
+ * marker to remove to start afresh. */
+#define NF_STORE_ID_SIZE 64
+typedef struct nf_ws_marker {
+	char store_id[NF_STORE_ID_SIZE];
+	int64_t audit_seq;           /* 0: no record yet */
+	char audit_hash[65];         /* that record's hash ("-" or "" when none) */
+} nf_ws_marker;
+/* STATE_DIR/WORKSPACE (caller frees). */
+char *nf_ws_marker_path(const char *state_dir);
+/* NF_ENOTFOUND when there is none; NF_EDAMAGED when unreadable or malformed. */
+int nf_ws_marker_read(nf_ws_marker *m, const char *state_dir);
+int nf_ws_marker_write(const char *state_dir, const nf_ws_marker *m);
+/* Writes the marker of the workspace holding st's database from what it holds now. */
+int nf_store_mark_workspace(nf_store *st);
+/* The store's id (NF_ENOTFOUND for a schema without one). */
+int nf_store_id(nf_store *st, char out[NF_STORE_ID_SIZE]);
+/* The audit chain's last record (seq 0, hash "" when empty), and the hash of record seq
+ * (NF_ENOTFOUND when there is none). */
+int nf_store_audit_head(nf_store *st, int64_t *seq, char hash[65]);
+int nf_store_audit_hash_at(nf_store *st, int64_t seq, char hash[65]);
+
+/* PRAGMA integrity_check (check.c): up to max lines of what it found wrong (none: *n 0);
+ * a page too damaged to read ends the list with SQLite's error. */
+int nf_store_integrity(nf_store *st, int max, char ***problems, size_t *n);
+void nf_store_integrity_free(char **problems, size_t n);
+
 /* The workspace write lock (lock.c): one writer per workspace. A run, and every command that
  * changes the registry or the cache, holds an flock(2) on STATE_DIR/lock from before its
  * first write to its end; the kernel releases it when the holder exits, however it exits.

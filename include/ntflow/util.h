@@ -22,6 +22,8 @@ enum {
 	NF_EINTR     = -9,  /* interrupted by a signal */
 	NF_ENOPROD   = -10, /* no model version is in production */
 	NF_EBUSY     = -11, /* the workspace's write lock is held by another process */
+	NF_EDAMAGED  = -12, /* the workspace's state database is damaged, missing or emptied
+	                     * after runs, or not the one the workspace held (store.h) */
 };
 
 /* Exit statuses (DESIGN.md "Run semantics"). */
@@ -30,6 +32,7 @@ enum {
 	NF_EXIT_FAILED      = 1,
 	NF_EXIT_USAGE       = 2,
 	NF_EXIT_GATED       = 3,
+	NF_EXIT_DAMAGED     = 4,    /* the state database is damaged, missing or not this workspace's */
 	NF_EXIT_BUSY        = 75,   /* the workspace is locked (--no-wait, --wait-timeout): EX_TEMPFAIL */
 	NF_EXIT_INTERRUPTED = 130,
 };
@@ -176,6 +179,20 @@ int nf_path_remove_at(int dirfd, const char *name, const char *path);
  * root, or when a link leads out of it ("input 'data' leads to '/mnt/big', outside the
  * project, through a symbolic link"). A part that does not exist yet is taken as written. */
 int nf_path_resolve(char **out, bool *linked, const char *root, const char *path, const char *what);
+/* The file system holding path (or its nearest existing ancestor), src/util/fs.c: the bytes
+ * we may still write there (root counts the blocks reserved for it) and its size. */
+int nf_fs_space(const char *path, uint64_t *avail, uint64_t *size);
+/* "the file system at /mnt/data (ext4) has 0 bytes free of 20 MB", for messages about a full
+ * disk (caller frees). */
+char *nf_fs_describe(const char *path);
+/* nf_error_set_errno for an I/O error on path; when errno is ENOSPC or EDQUOT the message
+ * also names path's file system and its free space (nf_fs_describe). */
+int nf_error_set_io(int code, const char *path, const char *fmt, ...) NF_PRINTF(3, 4);
+/* "812 bytes", "1.5 KB", "20 MB" (1024-based). */
+void nf_format_bytes(char *out, size_t size, uint64_t n);
+/* "100MB", "512K", "1GB", "4096" -> bytes (B, K/KB, M/MB, G/GB, T/TB; 1024-based; a whole
+ * number). NF_EINVALID when malformed. */
+int nf_parse_size(uint64_t *out, const char *s);
 
 /* Levenshtein distance, giving up (returning max + 1) once it exceeds max. */
 size_t nf_edit_distance(const char *a, const char *b, size_t max);

@@ -52,6 +52,8 @@ struct nf_objstore {
 	bool made;           /* the folders exist */
 	mode_t umask;
 	sqlite3 *statcache;  /* when set, big workspace files are compared through it */
+	void (*on_repair)(void *ctx, const char *sha256);
+	void *repair_ctx;
 };
 
 int
@@ -72,6 +74,13 @@ void
 nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db)
 {
 	s->statcache = db;
+}
+
+void
+nf_objstore_on_repair(nf_objstore *s, void (*fn)(void *ctx, const char *sha256), void *ctx)
+{
+	s->on_repair = fn;
+	s->repair_ctx = ctx;
 }
 
 void
@@ -119,7 +128,7 @@ write_all(int fd, const void *data, size_t len, const char *what)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return nf_error_set_errno(NF_EIO, "cannot write '%s'", what);
+			return nf_error_set_io(NF_EIO, what, "cannot write '%s'", what);
 		}
 		p += w;
 		len -= (size_t)w;
@@ -129,9 +138,9 @@ write_all(int fd, const void *data, size_t len, const char *what)
 
 /* Makes dst's content src's: a reflink when the filesystem shares blocks, else a copy.
  * With sha set, the SHA-256 of what dst received (read back after a reflink only when
- * hash_clone). */
+ * hash_clone). what names src in messages, dst_name dst. */
 static int
-clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const char *what)
+clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const char *what, const char *dst_name)
 {
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char *block = NULL, md[32];
@@ -170,7 +179,7 @@ clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const 
 			break;
 		if (ctx)
 			EVP_DigestUpdate(ctx, block, (size_t)n);
-		if ((err = write_all(dst, block, (size_t)n, what)) < 0)
+		if ((err = write_all(dst, block, (size_t)n, dst_name)) < 0)
 			goto done;
 	}
 	if (ctx) {
@@ -205,7 +214,7 @@ commit_object(nf_objstore *s, int fd, const char *tmp, const char *sha)
 	int dfd = -1, err = 0;
 
 	if (fchmod(fd, 0400) < 0 || fsync(fd) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot sync '%s'", tmp);
 		goto done;
 	}
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
@@ -226,15 +235,35 @@ done:
 	return err;
 }
 
-static bool
-object_exists(const nf_objstore *s, const char *sha)
-{
-	char *path = object_path(s, sha);
-	struct stat st;
-	bool yes = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+/* What a put finds under an object's name. */
+typedef enum { OBJ_MISSING, OBJ_SOUND, OBJ_CORRUPT } obj_state;
 
+/* Whether object sha (of size bytes) is stored and sound, re-hashing it: a put reaches here
+ * only when a stage produced these bytes again, and a damaged object (a bad disk, an edit)
+ * must then be written anew rather than trusted. A corrupt one is removed. */
+static obj_state
+stored_object(const nf_objstore *s, const char *sha, uint64_t size)
+{
+	char *path = object_path(s, sha), got[65];
+	struct stat st;
+	obj_state state = OBJ_MISSING;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		state = (uint64_t)st.st_size == size && nf_hash_file(got, path, NULL) == 0 && !strcmp(got, sha)
+			? OBJ_SOUND : OBJ_CORRUPT;
+		if (state == OBJ_CORRUPT)
+			unlink(path);
+	}
 	free(path);
-	return yes;
+	return state;
+}
+
+/* After a put wrote again an object that was corrupt. */
+static void
+repaired(const nf_objstore *s, const char *sha)
+{
+	if (s->on_repair)
+		s->on_repair(s->repair_ctx, sha);
 }
 
 static int
@@ -246,7 +275,7 @@ new_tmp(nf_objstore *s, char **tmp, int *fd)
 		return err;
 	*tmp = xasprintf("%s/XXXXXX", s->tmp);
 	if ((*fd = mkostemp(*tmp, O_CLOEXEC)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot create a temporary file in '%s'", s->tmp);
+		err = nf_error_set_io(NF_EIO, s->tmp, "cannot create a temporary file in '%s'", s->tmp);
 		free(*tmp);
 		*tmp = NULL;
 		return err;
@@ -259,14 +288,17 @@ static int
 put_bytes(nf_objstore *s, const void *data, size_t len, const char *sha)
 {
 	char *tmp = NULL;
+	obj_state was = stored_object(s, sha, len);
 	int fd = -1, err;
 
-	if (object_exists(s, sha))
+	if (was == OBJ_SOUND)
 		return 0;
 	if ((err = new_tmp(s, &tmp, &fd)) < 0)
 		return err;
 	if ((err = write_all(fd, data, len, tmp)) < 0 || (err = commit_object(s, fd, tmp, sha)) < 0)
 		unlink(tmp);
+	else if (was == OBJ_CORRUPT)
+		repaired(s, sha);
 	close(fd);
 	free(tmp);
 	return err;
@@ -280,11 +312,15 @@ put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *
 {
 	char *tmp = NULL, copied[65];
 	int src = -1, fd = -1, err;
+	obj_state was = OBJ_MISSING;
+	struct stat st;
 	bool cloned;
 
 	if ((src = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", path);
-	if ((err = nf_sha256_fd(sha, src, path)) < 0 || object_exists(s, sha))
+	if ((err = nf_sha256_fd(sha, src, path)) < 0)
+		goto done;
+	if (fstat(src, &st) == 0 && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND)
 		goto done;
 	if (lseek(src, 0, SEEK_SET) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot read '%s'", path);
@@ -292,13 +328,14 @@ put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *
 	}
 	if ((err = new_tmp(s, &tmp, &fd)) < 0)
 		goto done;
-	if ((err = clone_or_copy(fd, src, copied, true, &cloned, path)) < 0)
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, path, tmp)) < 0)
 		goto done;
 	if (strcmp(copied, sha)) {
 		err = nf_error_set(NF_EIO, "cannot store '%s': it changed while being stored", path);
 		goto done;
 	}
-	err = commit_object(s, fd, tmp, sha);
+	if ((err = commit_object(s, fd, tmp, sha)) == 0 && was == OBJ_CORRUPT)
+		repaired(s, sha);
 done:
 	if (err < 0 && tmp)
 		unlink(tmp);
@@ -558,13 +595,13 @@ restore_file(nf_objstore *s, const char *sha, int dirfd, const char *name, const
 	}
 	tmp = sibling_tmp(name);
 	if ((fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot create a file beside '%s'", path);
+		err = nf_error_set_io(NF_EIO, path, "cannot create a file beside '%s'", path);
 		free(tmp);
 		tmp = NULL;
 		goto done;
 	}
 	/* Checked even after a reflink: a damaged object must not reach the workspace. */
-	if ((err = clone_or_copy(fd, src, copied, true, &cloned, obj)) < 0)
+	if ((err = clone_or_copy(fd, src, copied, true, &cloned, obj, tmp)) < 0)
 		goto done;
 	if (strcmp(copied, sha)) {
 		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);

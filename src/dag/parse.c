@@ -724,6 +724,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 	long n = 0;
 	int e = 0;
 	int64_t ms = 0;
+	uint64_t size = 0;
 
 	/* Lists: the shape first. */
 	switch (a->type) {
@@ -772,6 +773,14 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 		if (!(s = want_literal(p, v, vt, what, "a duration like \"30s\"")))
 			return;
 		if (nf_parse_duration(&ms, s) < 0) {
+			error_at(p, v->loc, "%s", nf_error_last());
+			return;
+		}
+		break;
+	case NF_AT_SIZE:
+		if (!(s = want_literal(p, v, vt, what, "a size like \"100MB\"")))
+			return;
+		if (nf_parse_size(&size, s) < 0) {
 			error_at(p, v->loc, "%s", nf_error_last());
 			return;
 		}
@@ -975,6 +984,10 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 	case NF_FD_CACHE:
 		o->cache = v->boolean;
 		o->set |= NF_OPT_CACHE;
+		break;
+	case NF_FD_LOG_LIMIT:
+		o->log_limit = size;
+		o->set |= NF_OPT_LOG_LIMIT;
 		break;
 	case NF_FD_EXECUTOR:
 		o->executor = a->choices[e];
@@ -1683,6 +1696,7 @@ static const nf_run_opts builtin_opts = {
 	.timeout_ms = 0,
 	.grace_ms = 10 * 1000,
 	.cpus = 1,
+	.log_limit = 100 * 1024 * 1024,
 	.cache = true,
 	.executor = "local",
 };
@@ -1728,6 +1742,8 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 	}
 	if (!(own & NF_OPT_CPUS))
 		dst->cpus = src->cpus;
+	if (!(own & NF_OPT_LOG_LIMIT))
+		dst->log_limit = src->log_limit;
 	if (!(own & NF_OPT_CACHE))
 		dst->cache = src->cache;
 	if (!(own & NF_OPT_EXECUTOR))

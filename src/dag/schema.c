@@ -27,6 +27,8 @@ static const char *const severities[] = { "low", "medium", "high", NULL };
 	  "the exit statuses that are retried; others fail at once" }, \
 	{ "cpus", NF_FD_CPUS, NF_AT_INT, false, 1, 4096, NULL, "1", \
 	  "slots the stage takes from the -j limit" }, \
+	{ "log_limit", NF_FD_LOG_LIMIT, NF_AT_SIZE, false, 0, 0, NULL, "\"100MB\"", \
+	  "the most of an attempt's output its log keeps; the rest is discarded, the cut noted (\"0\": no limit)" }, \
 	{ "cache", NF_FD_CACHE, NF_AT_BOOL, false, 0, 0, NULL, "true (false without outputs or metrics)", \
 	  "skip the stage when its inputs are unchanged (false for side effects)" }, \
 	{ "executor", NF_FD_EXECUTOR, NF_AT_ENUM, false, 0, 0, executors, "\"local\"", \
@@ -214,6 +216,7 @@ nf_schema_type_name(const nf_attr_type t)
 	case NF_AT_INT_LIST: return "a list of integers";
 	case NF_AT_BOOL: return "true or false";
 	case NF_AT_DURATION: return "a duration like \"30s\"";
+	case NF_AT_SIZE: return "a size like \"100MB\"";
 	case NF_AT_ENUM: return "a string";
 	case NF_AT_SCHEDULE: return "a schedule string like \"@weekly\" or \"0 3 * * 1\"";
 	case NF_AT_SELECT: return "a string like \"max(auc)\"";

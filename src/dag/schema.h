@@ -17,6 +17,7 @@ typedef enum nf_attr_type {
 	NF_AT_INT_LIST,
 	NF_AT_BOOL,
 	NF_AT_DURATION,       /* "30s": nf_parse_duration */
+	NF_AT_SIZE,           /* "100MB": nf_parse_size */
 	NF_AT_ENUM,
 	NF_AT_SCHEDULE,       /* 5-field cron or @hourly, @daily, @weekly, @monthly, @yearly */
 	NF_AT_SELECT,         /* "max(METRIC)" or "min(METRIC)" */
@@ -38,7 +39,7 @@ typedef enum nf_field {
 	NF_FD_GRACE, NF_FD_RETRY_ON, NF_FD_CPUS, NF_FD_CACHE, NF_FD_EXECUTOR, NF_FD_REQUIRE,
 	NF_FD_ON_ALERT, NF_FD_FAIL_ON, NF_FD_ARTIFACT, NF_FD_GATE, NF_FD_WHEN, NF_FD_SEVERITY,
 	NF_FD_PARTITION, NF_FD_TIME, NF_FD_MEM, NF_FD_GRES, NF_FD_ACCOUNT, NF_FD_QOS,
-	NF_FD_SLURM_CPUS, NF_FD_SECRET_ENV, NF_FD_TIMEZONE,
+	NF_FD_SLURM_CPUS, NF_FD_SECRET_ENV, NF_FD_TIMEZONE, NF_FD_LOG_LIMIT,
 } nf_field;
 
 typedef struct nf_attr_spec {

@@ -122,6 +122,9 @@ typedef struct local_job {
 	int attempt;
 	int64_t start_ms;
 	size_t next_free;
+	char *log_path;              /* set when the log has a limit */
+	uint64_t log_limit;
+	bool capped;
 } local_job;
 
 typedef struct local_runner {
@@ -132,6 +135,7 @@ typedef struct local_runner {
 	size_t njobs, cap;           /* cells used (live or free), capacity */
 	size_t free_head;            /* (size_t)-1: no free cell */
 	size_t running;
+	size_t limited;              /* running jobs whose log has a limit */
 	imap by_pid, by_node;
 	int wake_fd;                 /* -1, or an fd whose input ends a wait early */
 	int procs_fd;                /* -1, or the run's procs record (append) */
@@ -241,17 +245,19 @@ above_stdio(int fd)
 	return moved;
 }
 
-/* Opens the log for writing, making its folder when missing. */
+/* Opens the log for writing, making its folder when missing; append-only when it has a
+ * limit, so that the writes after a cut land at the cut. */
 static int
-open_log(int *out, const char *path)
+open_log(int *out, const char *path, bool append)
 {
+	int flags = O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0);
 	int fd;
 
 	if (!path)
 		path = "/dev/null";
 	/* Private to the owner, as the state directory it lives in: a stage's output may hold
 	 * what it was given. */
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	fd = open(path, flags, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		const char *slash = strrchr(path, '/');
 
@@ -262,11 +268,11 @@ open_log(int *out, const char *path)
 			free(dir);
 			if (err < 0)
 				return err;
-			fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+			fd = open(path, flags, 0600);
 		}
 	}
 	if ((fd = above_stdio(fd)) < 0)
-		return nf_error_set_errno(NF_EIO, "cannot open log '%s'", path);
+		return nf_error_set_io(NF_EIO, path, "cannot open log '%s'", path);
 	*out = fd;
 	return 0;
 }
@@ -287,7 +293,7 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		return nf_error_set(NF_EINVALID, "no command to run");
 	if (imap_find(&lr->by_node, job->node) != (size_t)-1)
 		return nf_error_set(NF_EEXISTS, "node %zu is already running", job->node);
-	if ((err = open_log(&c.log_fd, job->log_path)) < 0)
+	if ((err = open_log(&c.log_fd, job->log_path, job->log_path && job->log_limit > 0)) < 0)
 		return err;
 
 	sigfillset(&all);
@@ -312,12 +318,61 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		slot = lr->njobs;
 		lr->jobs = xgrow(lr->jobs, sizeof(*lr->jobs), ++lr->njobs, &lr->cap);
 	}
-	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0 };
+	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0, NULL, 0, false };
+	if (job->log_path && job->log_limit > 0) {
+		lr->jobs[slot].log_path = xstrdup(job->log_path);
+		lr->jobs[slot].log_limit = job->log_limit;
+		lr->limited++;
+	}
 	imap_put(&lr->by_pid, (uint64_t)pid, slot);
 	imap_put(&lr->by_node, job->node, slot);
 	lr->running++;
 	*pgid = pid;
 	return 0;
+}
+
+/* Cuts a job's log back to its limit when it grew past it. */
+static void
+cut_log(local_job *j)
+{
+	struct stat st;
+
+	if (j->log_path && stat(j->log_path, &st) == 0 && (uint64_t)st.st_size > j->log_limit &&
+	    truncate(j->log_path, (off_t)j->log_limit) == 0)
+		j->capped = true;
+}
+
+static void
+cut_logs(local_runner *lr)
+{
+	for (size_t i = 0; lr->limited && i < lr->njobs; i++)
+		if (lr->jobs[i].pid > 0)
+			cut_log(&lr->jobs[i]);
+}
+
+/* When a job whose log has a limit ended: the last cut, and the note that says so. */
+static void
+close_log(local_runner *lr, local_job *j)
+{
+	char size[32], *note;
+	int fd;
+
+	if (!j->log_path)
+		return;
+	cut_log(j);
+	if (j->capped && (fd = open(j->log_path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+		nf_format_bytes(size, sizeof(size), j->log_limit);
+		note = xasprintf("\nntflow: this log was capped at %s (log_limit): what the stage wrote after that "
+				 "was discarded\n", size);
+		if (write(fd, note, strlen(note)) < 0) {
+			/* A full disk: the cut is still noted in the attempt's record. */
+		}
+		free(note);
+		close(fd);
+	}
+	free(j->log_path);
+	j->log_path = NULL;
+	lr->limited--;
 }
 
 static int64_t
@@ -373,6 +428,8 @@ reap(local_runner *lr, nf_job_result *out, size_t max, size_t *n)
 		res->user_ms = tv_ms(ru.ru_utime);
 		res->sys_ms = tv_ms(ru.ru_stime);
 		res->max_rss_kb = ru.ru_maxrss;
+		close_log(lr, j);
+		res->log_capped = j->capped;
 
 		imap_del(&lr->by_pid, (uint64_t)pid);
 		imap_del(&lr->by_node, j->node);
@@ -396,20 +453,27 @@ local_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t dead
 		struct timespec ts, *tsp = NULL;
 		int interrupted = nf_signals_pending();   /* drains the wake-ups first */
 
+		int64_t left = -1;
+
 		if ((err = reap(lr, out, max, n)) < 0 || *n > 0)
 			return err;
 		if (interrupted > 0)
 			return NF_EINTR;
+		cut_logs(lr);
 		if (deadline_ms >= 0) {
-			int64_t left = deadline_ms - lr->clock->now_ms(lr->clock);
-
+			left = deadline_ms - lr->clock->now_ms(lr->clock);
 			if (left <= 0)
 				return 0;
+		} else if (lr->running == 0) {
+			return 0;   /* nothing could ever wake us */
+		}
+		/* Logs with a limit are looked at while their jobs run. */
+		if (lr->limited > 0 && (left < 0 || left > NF_LOG_CHECK_MS))
+			left = NF_LOG_CHECK_MS;
+		if (left >= 0) {
 			ts.tv_sec = left / 1000;
 			ts.tv_nsec = (long)(left % 1000) * 1000000;
 			tsp = &ts;
-		} else if (lr->running == 0) {
-			return 0;   /* nothing could ever wake us */
 		}
 		if (ppoll(pfd, lr->wake_fd >= 0 ? 2 : 1, tsp, NULL) < 0 && errno != EINTR)
 			return nf_error_set_errno(NF_ERROR, "ppoll");
@@ -447,6 +511,8 @@ local_free(nf_runner *r)
 		if (lr->jobs[i].pid > 0)
 			while (waitpid(lr->jobs[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
+	for (size_t i = 0; i < lr->njobs; i++)
+		free(lr->jobs[i].log_path);
 	if (lr->devnull >= 0)
 		close(lr->devnull);
 	imap_release(&lr->by_pid);

@@ -29,7 +29,7 @@ nf_gov__sql_error(sqlite3 *db, int rc, const char *what)
 		return nf_error_set(NF_ELOCKED, "%s: the state database is locked by another process", what);
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		return nf_error_set(NF_ECORRUPT, "%s: the state database is damaged (%s)", what, msg);
+		return nf_error_set(NF_EDAMAGED, "%s: the state database is damaged (%s)", what, msg);
 	default:
 		return nf_error_set(NF_ERROR, "%s: %s", what, msg);
 	}

@@ -12,6 +12,17 @@ typedef struct nf_run_aside {
 	nf_aside_moves moves;
 } nf_run_aside;
 
+/* A node's last final state, kept to write it again when the batch that held it was lost
+ * (a failure of the state database). */
+typedef struct nf_run_final {
+	bool set;
+	nf_state st;
+	int attempt;
+	bool has_res;
+	nf_job_result res;
+	const char *reason;         /* in the run's arena */
+} nf_run_final;
+
 typedef struct run_ctx {
 	const nf_run_request *req;
 	nf_dag *dag;
@@ -65,6 +76,12 @@ typedef struct run_ctx {
 	char *trash;                /* STATE/trash */
 	nf_run_aside *aside;        /* per node: its running attempt's outputs aside */
 
+	/* The state database's first failure (nf_store_failure), which stopped the run. */
+	int store_err;
+	char *store_msg;
+	nf_run_final *final;        /* per node */
+	char *reserve;              /* STATE/reserve while held (space.c) */
+
 	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
 	struct nf_audit *audit;
 	int audit_err;              /* the first failed append of a node record */
@@ -73,6 +90,24 @@ typedef struct run_ctx {
 
 /* The longest the run's state changes wait in an open batch before being committed. */
 #define NF_RUN_FLUSH_MS 50
+
+/* Space for the run's record on a disk that fills up (space.c): the reserve a run holds
+ * from its start until its final state is written; the least free space on the state
+ * directory's file system for a stage to start; below this, a file system an attempt wrote
+ * to is taken as full (its writes may have failed). */
+#define NF_RUN_RESERVE (1024 * 1024)
+#define NF_RUN_MIN_FREE (1024 * 1024)
+#define NF_RUN_FULL_BELOW (64 * 1024)
+/* Takes the reserve (NF_EIO naming the file system when there is no room for it). */
+int nf_run__reserve_take(run_ctx *ctx);
+/* Gives the reserve back (removes the file); nothing when none is held. */
+void nf_run__reserve_release(run_ctx *ctx);
+/* Before a stage starts: NF_EIO ("not started: the file system at ... has ...") when less
+ * than NF_RUN_MIN_FREE is free where the state directory is. */
+int nf_run__space_check(run_ctx *ctx);
+/* After an attempt: the description of the state directory's or the project's file system
+ * when it is full (caller frees), else NULL. */
+char *nf_run__full_after_attempt(run_ctx *ctx);
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);

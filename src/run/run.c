@@ -343,6 +343,31 @@ node_kind(const nf_node *n)
 	return nf_stage_kind_name(n->stage->kind);
 }
 
+/* Whether the state database has failed (nf_store_failure: any SQLite error but busy). The
+ * first time, the run is stopped as SIGTERM stops it: running stages get SIGTERM, nothing new
+ * starts, no model is registered, and the run ends failed with SQLite's message. */
+static bool
+store_failed(run_ctx *ctx)
+{
+	int err;
+
+	if (ctx->store_err)
+		return true;
+	if (!ctx->store || (err = nf_store_failure(ctx->store)) == 0)
+		return false;
+	ctx->store_err = err;
+	ctx->store_msg = xstrdup(nf_error_last());
+	if (ctx->sched)
+		nf_sched_cancel(ctx->sched, false);
+	if (ctx->req->on_warning) {
+		char *msg = xasprintf("run %lld: stopping: %s", (long long)ctx->run_id, ctx->store_msg);
+
+		ctx->req->on_warning(ctx->req->ctx, msg);
+		free(msg);
+	}
+	return true;
+}
+
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -352,6 +377,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	char *log_abs, *metrics_path = NULL;
 	int err;
 
+	if (store_failed(ctx))
+		return nf_error_set(ctx->store_err, "not started: %s", ctx->store_msg);
 	if (st->kind == NF_GATE)
 		return nf_run__gate(ctx, node);   /* src/gov/run-step.c */
 	if (!st->run)
@@ -418,6 +445,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		ctx->log_paths[node->id] = nf_arena_strdup(ctx->arena,
 			strncmp(log_abs, ctx->root, rl) == 0 && log_abs[rl] == '/' ? log_abs + rl + 1 : log_abs);
 	}
+	if ((err = nf_run__space_check(ctx)) < 0)
+		return err;
 	/* Last, so that nothing fails between moving the outputs aside and the spawn but the
 	 * spawn itself (whose failure puts them back through on_state). */
 	if ((err = nf_run__outputs_aside(ctx, node, attempt)) < 0)
@@ -428,6 +457,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->envp = ctx->job_env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
+	job->log_limit = st->opts.log_limit;
 	job->cpus = st->opts.cpus;
 	return NF_PREP_SPAWN;
 }
@@ -437,8 +467,15 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 {
 	run_ctx *ctx = vctx;
 	const nf_stage *st = node->stage;
+	char *full;
 	int err;
 
+	/* A write that failed for want of space may have gone unnoticed by the command. */
+	if ((full = nf_run__full_after_attempt(ctx))) {
+		err = nf_error_set(NF_EIO, "%s: its log and outputs may be incomplete", full);
+		free(full);
+		return err;
+	}
 	if ((err = nf_run__outputs_check(ctx, node)) < 0)
 		return err;
 	if (st->metrics) {
@@ -510,8 +547,42 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->reused[node->id]);
 		reason = why;
 	}
+	if (nf_state_is_final(st)) {
+		nf_run_final *f = &ctx->final[node->id];
+
+		f->set = true;
+		f->st = st;
+		f->attempt = attempt;
+		f->has_res = res != NULL;
+		if (res)
+			f->res = *res;
+		f->reason = reason ? nf_arena_strdup(ctx->arena, reason) : NULL;
+	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
+	store_failed(ctx);
+	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
+		char size[32], *msg;
+
+		nf_format_bytes(size, sizeof(size), node->stage->opts.log_limit);
+		msg = xasprintf("%s: attempt %d's log was capped at %s (log_limit); the rest was discarded", node->name,
+				attempt, size);
+		ctx->req->on_warning(ctx->req->ctx, msg);
+		free(msg);
+	}
+	/* A command that failed on a full disk (one that exited 0 is failed by hook_finish). */
+	if (res && !(res->exited && res->exit_code == 0) &&
+	    (st == NF_ST_FAILED || st == NF_ST_RETRYING || st == NF_ST_TIMED_OUT) && ctx->req->on_warning) {
+		char *full = nf_run__full_after_attempt(ctx);
+
+		if (full) {
+			char *msg = xasprintf("%s: %s: its log and outputs may be incomplete", node->name, full);
+
+			ctx->req->on_warning(ctx->req->ctx, msg);
+			free(msg);
+			free(full);
+		}
+	}
 	if (st == NF_ST_RUNNING && pgid > 0) {
 		ctx->spawned = true;
 		/* A crash between the start of a process and the commit of its group: the test
@@ -552,7 +623,8 @@ hook_on_tick(void *vctx)
 	/* One commit per loop turn would cost more than the stages at 10 000 quick stages;
 	 * committing at most every 50 ms bounds what a crash can lose to that long. */
 	if (now - ctx->last_flush_ms >= NF_RUN_FLUSH_MS) {
-		nf_store_flush(ctx->store);
+		nf_store_flush(ctx->store);   /* busy: kept open and retried; anything else: below */
+		store_failed(ctx);
 		ctx->last_flush_ms = now;
 	} else {
 		nf_sched_wake_within(ctx->sched, NF_RUN_FLUSH_MS - (now - ctx->last_flush_ms));
@@ -798,6 +870,73 @@ today_utc(char out[16])
 	strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
+/* A stage produced again an object the cache held corrupt, and it was written anew. */
+static void
+on_repair(void *vctx, const char *sha256)
+{
+	run_ctx *ctx = vctx;
+	char *msg;
+
+	if (!ctx->req->on_warning)
+		return;
+	msg = xasprintf("run %lld: rewrote corrupt cache object sha256:%s", (long long)ctx->run_id, sha256);
+	ctx->req->on_warning(ctx->req->ctx, msg);
+	free(msg);
+}
+
+static bool
+marker_present(const char *state_dir)
+{
+	char *path = nf_ws_marker_path(state_dir);
+	bool yes = access(path, F_OK) == 0;
+
+	free(path);
+	return yes;
+}
+
+/* Writes again the final state of every node that reached one, after a failure of the state
+ * database lost the batch that held them (batched: the caller flushes). */
+static void
+replay_final_states(run_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->total; i++) {
+		const nf_run_final *f = &ctx->final[i];
+
+		if (f->set)
+			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, f->st, f->attempt,
+					    f->has_res ? &f->res : NULL, f->reason, 0, ctx->log_paths[i],
+					    nf_now_realtime_ms());
+	}
+}
+
+/* Records the end of the run: what it ran on, the audit's run-end record and the run's
+ * status in one commit. When the state database has failed (or fails at this commit), the
+ * batch is dropped and the status is written first in a commit of its own (so the run is
+ * never left "running" when the database can still take one row), then the nodes' final
+ * states again, then the rest. Returns the first error. */
+static int
+record_end(run_ctx *ctx, nf_run_status *status)
+{
+	int e2, e3;
+
+	if (!store_failed(ctx)) {
+		record_repro(ctx);
+		e3 = nf_run__audit_end(ctx, *status);   /* before run_end's flush: one commit */
+		e2 = nf_store_run_end(ctx->store, ctx->run_id, *status);
+		if (!store_failed(ctx))
+			return e2 < 0 ? e2 : e3;
+		*status = NF_RUN_FAILED;
+	}
+	nf_store_abort(ctx->store);
+	e2 = nf_store_run_end(ctx->store, ctx->run_id, *status);
+	replay_final_states(ctx);
+	record_repro(ctx);
+	e3 = nf_run__audit_end(ctx, *status);
+	if (nf_store_flush(ctx->store) < 0 && e3 == 0)
+		e3 = NF_ERROR;
+	return e2 < 0 ? e2 : e3 < 0 ? e3 : nf_error_set(ctx->store_err, "stopped: %s", ctx->store_msg);
+}
+
 int
 nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id, nf_diag_list *diags)
 {
@@ -866,6 +1005,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	ctx.out_digest = xcalloc(ctx.total + 1, sizeof(*ctx.out_digest));
 	ctx.reused = xcalloc(ctx.total + 1, sizeof(*ctx.reused));
 	ctx.aside = xcalloc(ctx.total + 1, sizeof(*ctx.aside));
+	ctx.final = xcalloc(ctx.total + 1, sizeof(*ctx.final));
 	if (req->dry_run) {
 		err = plan(&ctx, selected);
 		*status = NF_RUN_SUCCEEDED;
@@ -898,6 +1038,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		if (err < 0)
 			goto done;
 		nf_objstore_set_statcache(ctx.objs, nf_store_db(ctx.store));
+		nf_objstore_on_repair(ctx.objs, on_repair, &ctx);
 		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_db(ctx.store))
 			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store));
 		if (err < 0)
@@ -906,7 +1047,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if (nf_gitrepo_head(ctx.repo))
 		info.commit = xstrdup(nf_gitrepo_head(ctx.repo));
 	ctx.pipeline = info.pipeline;
-	if ((err = nf_store_run_begin(ctx.store, &info)) < 0)
+	/* Room for the run's final state, however full the disk gets meanwhile (space.c). */
+	if ((err = nf_run__reserve_take(&ctx)) < 0 || (err = nf_store_run_begin(ctx.store, &info)) < 0)
 		goto done;
 	ctx.run_id = info.id;
 	*run_id = info.id;
@@ -916,6 +1058,9 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if ((err = nf_run__audit_begin(&ctx, &info)) < 0 || (err = build_base_env(&ctx)) < 0)
 		goto end_run;
 	if ((err = nf_store_nodes_add(ctx.store, ctx.run_id, ctx.graph)) < 0 || (err = nf_store_flush(ctx.store)) < 0)
+		goto end_run;
+	/* The workspace now has held a run: from here a missing database is an error. */
+	if (!marker_present(ctx.state_dir) && (err = nf_store_mark_workspace(ctx.store)) < 0)
 		goto end_run;
 	if (req->on_start)
 		req->on_start(req->ctx, ctx.run_id, info.pipeline, ctx.total);
@@ -947,20 +1092,20 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
 		goto end_run;
 	err = nf_sched_run(ctx.sched, status);
+	if (err == 0 && store_failed(&ctx))
+		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
 	if (err == 0)   /* once the outcome is known: a failed run never changes production */
 		err = nf_run__register_models(&ctx, info.params_json, info.commit, *status);
+	if (err == 0 && store_failed(&ctx))
+		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
 end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;
 	stop_processes(&ctx);   /* before the run is recorded as ended: recovery covers a crash till then */
-	record_repro(&ctx);
+	nf_run__reserve_release(&ctx);   /* the room kept for what follows */
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
-		int e3 = nf_run__audit_end(&ctx, *status);   /* before run_end's flush: one commit */
-		int e2 = nf_store_run_end(ctx.store, ctx.run_id, *status);
-
-		if (e2 == 0)
-			e2 = e3;
+		int e2 = record_end(&ctx, status);
 
 		if (msg) {
 			nf_error_set(err, "%s", msg);
@@ -969,6 +1114,9 @@ end_run:
 			err = e2;
 		}
 	}
+	/* The marker follows the audit chain's head (not from a database that failed). */
+	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
+		req->on_warning(req->ctx, nf_error_last());
 	if (ctx.procs_fd >= 0) {
 		close(ctx.procs_fd);
 		ctx.procs_fd = -1;
@@ -1001,6 +1149,9 @@ done:
 	free(ctx.out_digest);
 	free(ctx.reused);
 	free(ctx.aside);
+	free(ctx.final);
+	free(ctx.store_msg);
+	nf_run__reserve_release(&ctx);
 	free(ctx.trash);
 	free(ctx.forced);
 	nf_gitrepo_free(ctx.repo);

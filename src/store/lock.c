@@ -85,7 +85,7 @@ write_holder(const nf_wslock *l)
 	put_field(&b, "host", nf_store__host());
 	put_field(&b, "what", l->what);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot write '%s'", tmp);
 		goto done;
 	}
 	for (p = nf_buf_cstr(&b), left = b.len; left > 0;) {
@@ -94,14 +94,14 @@ write_holder(const nf_wslock *l)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
+			err = nf_error_set_io(NF_EIO, tmp, "cannot write '%s'", tmp);
 			break;
 		}
 		p += w;
 		left -= (size_t)w;
 	}
 	if (close(fd) < 0 && !err)
-		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot write '%s'", tmp);
 	if (!err && rename(tmp, l->holder_path) < 0)
 		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, l->holder_path);
 	if (err)

@@ -147,23 +147,21 @@ done:
 	return err;
 }
 
-int
-nf_store__recover(nf_store *st)
+/* The runs left running by an ntflow process of this host that is gone (*dead, *ndead);
+ * an SQLite code. */
+static int
+find_dead(nf_store *st, dead_run **out, size_t *ndead)
 {
 	static const char find_sql[] =
 		"SELECT id, pid, pid_start, boot_id, host FROM runs WHERE status = 'running'";
-	static const char mark_sql[] =
-		"UPDATE runs SET status = 'crashed', finished_ms = ? WHERE id = ? AND status = 'running'";
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
-	size_t ndead = 0, cap = 0;
-	int rc, err = 0;
-	bool in_tx = false;
+	size_t cap = 0;
+	int rc;
 
-	/* Reading first keeps the common case (nothing to recover) free of write locks, so
-	 * `ntflow runs` next to a live `ntflow run` never waits. */
+	*ndead = 0;
 	if ((rc = sqlite3_prepare_v2(st->db, find_sql, -1, &q, NULL)) != SQLITE_OK)
-		goto fail;
+		goto done;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *boot = (const char *)sqlite3_column_text(q, 3);
 		const char *host = (const char *)sqlite3_column_text(q, 4);
@@ -175,18 +173,49 @@ nf_store__recover(nf_store *st)
 			continue;
 		if (run_alive(pid, start, boot ? boot : ""))
 			continue;
-		dead = xgrow(dead, sizeof(*dead), ndead + 1, &cap);
-		dead[ndead++] = (dead_run){
+		dead = xgrow(dead, sizeof(*dead), *ndead + 1, &cap);
+		dead[(*ndead)++] = (dead_run){
 			.id = sqlite3_column_int64(q, 0),
 			.pid = pid,
 			.pid_start = start,
 			.same_boot = boot && strcmp(boot, nf_store__boot_id()) == 0,
 		};
 	}
-	if (rc != SQLITE_DONE)
-		goto fail;
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+done:
 	sqlite3_finalize(q);
-	q = NULL;
+	*out = dead;
+	return rc;
+}
+
+int
+nf_store__recovery_needed(nf_store *st, bool *needed)
+{
+	dead_run *dead = NULL;
+	size_t ndead = 0;
+	int rc = find_dead(st, &dead, &ndead);
+
+	free(dead);
+	*needed = ndead > 0;
+	return rc == SQLITE_OK ? 0 : nf_store__error(st, rc, "cannot read the runs");
+}
+
+int
+nf_store__recover(nf_store *st)
+{
+	static const char mark_sql[] =
+		"UPDATE runs SET status = 'crashed', finished_ms = ? WHERE id = ? AND status = 'running'";
+	sqlite3_stmt *q = NULL;
+	dead_run *dead = NULL;
+	size_t ndead = 0;
+	int rc, err = 0;
+	bool in_tx = false;
+
+	/* Reading first keeps the common case (nothing to recover) free of write locks, so
+	 * `ntflow runs` next to a live `ntflow run` never waits. */
+	if ((rc = find_dead(st, &dead, &ndead)) != SQLITE_OK)
+		goto fail;
 	if (ndead == 0)
 		goto done;
 

@@ -21,6 +21,11 @@ struct nf_store {
 	char *path;
 	sqlite3_stmt *stmts[SQL__COUNT];
 	bool in_batch;               /* a BEGIN IMMEDIATE is open until the next flush */
+	bool readonly;               /* opened by nf_store_open_read without writing */
+	int last_rc;                 /* the SQLite code of the last error nf_store__error mapped */
+	int fail_code;               /* the first error other than busy (nf_store_failure) */
+	char *fail_msg;
+	unsigned long serious_seen;  /* store.c's count of serious errors SQLite logged, when last looked at */
 	char **recovered;            /* NULL-terminated lines (never NULL after open) */
 	size_t nrecovered, recovered_cap;
 
@@ -46,9 +51,18 @@ int nf_store__node_id(nf_store *st, int64_t run_id, const char *name, int64_t *i
 /* Appends a line to nf_store_recovered(). */
 void nf_store__recovered_add(nf_store *st, const char *fmt, ...) NF_PRINTF(2, 3);
 
+/* The state directory of a database path: its folder (caller frees). */
+char *nf_store__state_dir(const char *db_path);
+/* Before opening db_path: NF_EDAMAGED when the workspace marker exists and the database is
+ * missing or empty. After: NF_EDAMAGED when the store's id is not the marker's. */
+int nf_store__marker_check_file(const char *db_path);
+int nf_store__marker_check_id(nf_store *st);
+
 /* Marks runs whose ntflow process is gone as crashed and kills their leftover process
  * groups (recover.c); called by nf_store_open after migrating. */
 int nf_store__recover(nf_store *st);
+/* Whether nf_store__recover has a run to mark (read only). */
+int nf_store__recovery_needed(nf_store *st, bool *needed);
 /* This process's start time in clock ticks after boot (/proc/self/stat field 22), and
  * the kernel's boot id: together they tell a live ntflow from a reused pid. */
 int64_t nf_store__proc_start(pid_t pid);

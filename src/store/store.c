@@ -236,6 +236,16 @@ static const char *const migrations[] = {
 	 * change of the registry replays them first (src/gov/registry-chain.c): found by kind.
 	 * The step also keeps an older ntflow, which records no rows, from writing here. */
 	"CREATE INDEX audit_kind ON audit(kind, seq);",
+	/* 9: the store's identity, a random UUID made once: the workspace marker
+	 * (STATE_DIR/WORKSPACE, marker.c) names it, so a database swapped for another one, or
+	 * emptied and made anew, is told from the one the workspace held. */
+	"CREATE TABLE meta ("
+	"  key   TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO meta (key, value) SELECT 'store_id', lower(substr(h, 1, 8) || '-' || substr(h, 9, 4)"
+	"  || '-4' || substr(h, 14, 3) || '-' || substr('89ab', 1 + abs(random() % 4), 1) || substr(h, 18, 3)"
+	"  || '-' || substr(h, 21, 12)) FROM (SELECT hex(randomblob(16)) AS h);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -332,23 +342,141 @@ static const char *const sql_text[SQL__COUNT] = {
 		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
 };
 
-int
-nf_store__error(nf_store *st, int rc, const char *what)
+/* What SQLite logged in this process (SQLITE_CONFIG_LOG). logged_rc: the last error other
+ * than the busy and informational ones, which made SQLite roll a batch back on its own when
+ * the statement that failed was run by code that kept its message to itself (src/gov/ runs
+ * SQL on the raw handle). serious: how many times a damaged page, a full disk or an I/O
+ * error was met, by whichever code ran the statement, and the last one's code. */
+static int logged_rc;
+static unsigned long serious;
+static int serious_rc;
+
+static void
+sqlite_log(void *arg, int rc, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+	switch (rc & 0xff) {
+	case SQLITE_NOTICE:
+	case SQLITE_WARNING:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_SCHEMA:
+	case SQLITE_CONSTRAINT:
+		return;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+		serious++;
+		serious_rc = rc;
+		logged_rc = rc;
+		return;
+	default:
+		logged_rc = rc;
+	}
+}
+
+/* Installs the log before SQLite's first use in the process (later it cannot be; then the
+ * messages are only less precise). */
+static void
+log_setup(void)
+{
+	static bool done;
+
+	if (!done) {
+		done = true;
+		(void)sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+	}
+}
+
+/* Whether rc says the database could not be written here (a read-only file system or file,
+ * a full disk, an I/O error), as opposed to damage or a bug. */
+static bool
+cannot_write(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_READONLY:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* nf_store__error with SQLite's message given. */
+static int
+store_error(nf_store *st, int rc, const char *what, const char *msg)
 {
 	const char *path = st && st->path ? st->path : "state database";
-	const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+	int code;
 
+	if (st)
+		st->last_rc = rc;
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return nf_error_set(NF_ELOCKED, "%s: '%s' is locked by another process", what, path);
 	case SQLITE_NOTADB:
-		return nf_error_set(NF_ECORRUPT, "'%s' is not an ntflow state database (%s)", path, msg);
+		code = nf_error_set(NF_EDAMAGED, "'%s' is not an ntflow state database (%s)", path, msg);
+		break;
 	case SQLITE_CORRUPT:
-		return nf_error_set(NF_ECORRUPT, "'%s' is damaged (%s)", path, msg);
+		code = nf_error_set(NF_EDAMAGED, "'%s' is damaged (%s)", path, msg);
+		break;
 	default:
-		return nf_error_set(NF_ERROR, "%s: '%s': %s", what, path, msg);
+		if ((rc & 0xff) == SQLITE_FULL || (st && st->db && sqlite3_system_errno(st->db) == ENOSPC)) {
+			char *fs = nf_fs_describe(path);
+
+			code = nf_error_set(NF_ERROR, "%s: '%s': %s (%s)", what, path, msg, fs);
+			free(fs);
+		} else {
+			code = nf_error_set(NF_ERROR, "%s: '%s': %s", what, path, msg);
+		}
+		break;
 	}
+	if (st && !st->fail_code) {
+		st->fail_code = code;
+		st->fail_msg = xstrdup(nf_error_last());
+	}
+	return code;
+}
+
+int
+nf_store__error(nf_store *st, int rc, const char *what)
+{
+	return store_error(st, rc, what, st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+}
+
+int
+nf_store_failure(nf_store *st)
+{
+	if (!st)
+		return 0;
+	/* Damage, a full disk or an I/O error that code outside the store met on the database
+	 * (and may have reported only as its own failure) is the store's failure too. */
+	if (!st->fail_code && serious != st->serious_seen)
+		store_error(st, serious_rc, "the state database failed", sqlite3_errstr(serious_rc));
+	st->serious_seen = serious;
+	if (!st->fail_code)
+		return 0;
+	return nf_error_set(st->fail_code, "%s", st->fail_msg);
+}
+
+void
+nf_store_abort(nf_store *st)
+{
+	if (st->in_batch && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_batch = false;
+}
+
+bool
+nf_store_readonly(const nf_store *st)
+{
+	return st->readonly;
 }
 
 sqlite3_stmt *
@@ -403,6 +531,16 @@ nf_store_flush(nf_store *st)
 
 	if (!st->in_batch)
 		return 0;
+	/* A statement of the batch that failed on an I/O error, a full disk or a damaged page
+	 * made SQLite roll the whole batch back: its writes are lost, and that is an error
+	 * even though the statement's caller may have gone on. */
+	if (sqlite3_get_autocommit(st->db)) {
+		int why = logged_rc ? logged_rc : SQLITE_ERROR;
+
+		st->in_batch = false;
+		return store_error(st, why, "the state database dropped the writes in progress after an error",
+				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why));
+	}
 	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -583,52 +721,233 @@ make_private(const char *path)
 	}
 }
 
-int
-nf_store_open(nf_store **out, const char *path, bool create)
-{
-	nf_store *st = NULL;
-	bool memory = strcmp(path, ":memory:") == 0;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	struct stat sb;
-	int rc, err = 0;
+typedef enum { OPEN_READ, OPEN_WRITE, OPEN_CREATE } open_mode;
 
-	*out = NULL;
-	if (!memory && !create && stat(path, &sb) < 0) {
-		if (errno == ENOENT)
-			return nf_error_set(NF_ENOTFOUND, "no state database at '%s'", path);
-		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
-	}
-	st = xcalloc(1, sizeof(*st));
+static nf_store *
+store_new(const char *path)
+{
+	nf_store *st = xcalloc(1, sizeof(*st));
+
 	st->path = xstrdup(path);
 	st->recovered = xcalloc(1, sizeof(*st->recovered));
 	st->recovered_cap = 1;
-	if ((rc = sqlite3_open_v2(path, &st->db, flags, NULL)) != SQLITE_OK) {
-		err = rc == SQLITE_CANTOPEN
-			? nf_error_set(NF_EIO, "cannot open '%s': %s", path, sqlite3_errmsg(st->db))
-			: nf_store__error(st, rc, "cannot open the state database");
-		goto done;
+	return st;
+}
+
+/* Drops the connection (and what was prepared on it) to open another on the same store. */
+static void
+disconnect(nf_store *st)
+{
+	for (size_t i = 0; i < SQL__COUNT; i++) {
+		sqlite3_finalize(st->stmts[i]);
+		st->stmts[i] = NULL;
 	}
-	if (!memory)
-		make_private(path);
+	sqlite3_close(st->db);
+	st->db = NULL;
+}
+
+/* A read-write connection with the pragmas every writer uses. */
+static int
+connect_rw(nf_store *st, bool create)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc;
+
+	if ((rc = sqlite3_open_v2(st->path, &st->db, flags, NULL)) != SQLITE_OK) {
+		st->last_rc = rc;
+		return rc == SQLITE_CANTOPEN
+			? nf_error_set(NF_EIO, "cannot open '%s': %s", st->path, sqlite3_errmsg(st->db))
+			: nf_store__error(st, rc, "cannot open the state database");
+	}
+	if (strcmp(st->path, ":memory:") != 0)
+		make_private(st->path);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, busy_timeout_ms());
 	/* journal_mode is the first statement to read the file, so a file that is not a
 	 * database shows up here as SQLITE_NOTADB. */
 	if ((rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK) {
-		err = nf_store__error(st, rc, "cannot open the state database");
-		goto done;
+	    (rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot open the state database");
+	return 0;
+}
+
+/* "file:" URI of path with params (the characters URIs give a meaning to escaped). */
+static char *
+file_uri(const char *path, const char *params)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	nf_buf_puts(&b, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			nf_buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			nf_buf_putc(&b, *p);
 	}
+	nf_buf_printf(&b, "?%s", params);
+	return nf_buf_detach(&b);
+}
+
+/* Whether path's write-ahead log holds nothing (or does not exist): the database file alone
+ * is then the whole database. */
+static bool
+wal_empty(const char *path)
+{
+	char *wal = xasprintf("%s-wal", path);
+	struct stat sb;
+	bool empty = stat(wal, &sb) < 0 ? errno == ENOENT : sb.st_size == 0;
+
+	free(wal);
+	return empty;
+}
+
+/* Opens a read-only connection with params and reads the schema version through it (the
+ * first read of the file: a WAL database needs its -shm here); an SQLite code. */
+static int
+try_ro(nf_store *st, const char *params, int *version)
+{
+	char *uri = file_uri(st->path, params);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(st->db, 1);
+		sqlite3_busy_timeout(st->db, busy_timeout_ms());
+		rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+			*version = sqlite3_column_int(q, 0);
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(q);
+	}
+	return rc;
+}
+
+/* A read-only connection. Where SQLite cannot make or grow the -shm file a WAL database
+ * needs (a read-only file system, a full disk), the database is opened immutable when no log
+ * is pending: the file then holds every committed write. */
+static int
+connect_ro(nf_store *st, int *version)
+{
+	int rc = try_ro(st, "mode=ro", version);
+
+	if (rc != SQLITE_OK && cannot_write(rc) && wal_empty(st->path)) {
+		disconnect(st);
+		rc = try_ro(st, "immutable=1", version);
+	}
+	if (rc != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_CANTOPEN) {
+			st->last_rc = rc;
+			return nf_error_set(NF_EIO, "cannot open '%s' to read it: %s", st->path,
+					    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		}
+		return nf_store__error(st, rc, "cannot read the state database");
+	}
+	make_private(st->path);   /* a reader narrows what an older ntflow left open too */
+	return 0;
+}
+
+/* Opens path as mode says; *rc_out: the SQLite code of the failure, when there was one. */
+static int
+store_open(nf_store **out, const char *path, open_mode mode, int *rc_out)
+{
+	nf_store *st = NULL;
+	bool memory = strcmp(path, ":memory:") == 0, needed = false;
+	struct stat sb;
+	int err = 0, version = 0;
+
+	*out = NULL;
+	*rc_out = SQLITE_OK;
+	log_setup();
+	if (!memory && (err = nf_store__marker_check_file(path)) < 0)
+		return err;
+	if (!memory && mode != OPEN_CREATE && stat(path, &sb) < 0) {
+		if (errno == ENOENT)
+			return nf_error_set(NF_ENOTFOUND, "no state database at '%s'", path);
+		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
+	}
+	st = store_new(path);
+	if (mode == OPEN_READ && !memory) {
+		if ((err = connect_ro(st, &version)) < 0)
+			goto done;
+		if (version > NF_STORE_SCHEMA_VERSION) {
+			err = schema_too_new(st, version);
+			goto done;
+		}
+		if (version >= target_version() && (err = nf_store__recovery_needed(st, &needed)) < 0)
+			goto done;
+		if (version >= target_version() && !needed) {
+			st->readonly = true;
+			goto check;
+		}
+		/* A migration or a crashed run to record: that needs a writer, when one can be. */
+		{
+			nf_store *rw = NULL;
+			int rc;
+
+			if ((err = store_open(&rw, path, OPEN_WRITE, &rc)) == 0) {
+				nf_store_close(st);
+				st = rw;
+				goto ok;
+			}
+			if (!cannot_write(rc))
+				goto done;
+			if (version < target_version()) {
+				char *why = xstrdup(nf_error_last());
+
+				err = nf_error_set(err, "'%s' has schema version %d and must be migrated to %d, which needs "
+						   "write access: %s", path, version, target_version(), why);
+				free(why);
+				goto done;
+			}
+			nf_store__recovered_add(st, "a run's ntflow process is gone, but it cannot be recorded as crashed "
+						"now (%s)", nf_error_last());
+			err = 0;
+			st->readonly = true;
+			goto check;
+		}
+	}
+	if ((err = connect_rw(st, mode == OPEN_CREATE)) < 0)
+		goto done;
 	/* Recovery reads the newest schema; a test's older database skips it. */
 	if ((err = migrate(st)) < 0 ||
 	    (target_version() == NF_STORE_SCHEMA_VERSION && (err = nf_store__recover(st)) < 0))
 		goto done;
+check:
+	if (!memory && (err = nf_store__marker_check_id(st)) < 0)
+		goto done;
+ok:
+	/* Errors met while opening are the opener's, not a failure of the store from now on. */
+	st->fail_code = 0;
+	free(st->fail_msg);
+	st->fail_msg = NULL;
+	st->serious_seen = serious;
 	*out = st;
 	st = NULL;
 done:
+	if (st)
+		*rc_out = st->last_rc;
 	nf_store_close(st);
 	return err;
+}
+
+int
+nf_store_open(nf_store **out, const char *path, bool create)
+{
+	int rc;
+
+	return store_open(out, path, create ? OPEN_CREATE : OPEN_WRITE, &rc);
+}
+
+int
+nf_store_open_read(nf_store **out, const char *path)
+{
+	int rc;
+
+	return store_open(out, path, OPEN_READ, &rc);
 }
 
 void
@@ -647,6 +966,7 @@ nf_store_close(nf_store *st)
 	free(st->recovered);
 	nf_strmap_free(st->names);
 	nf_arena_free(st->names_arena);
+	free(st->fail_msg);
 	free(st->path);
 	free(st);
 }

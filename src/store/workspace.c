@@ -131,9 +131,9 @@ nf_workspace_make_private(const char *state_dir, bool create)
 	return 0;
 }
 
-int
-nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
-			const char *override, bool create)
+static int
+open_workspace(nf_store **out, char **state_dir, const char *dag_path, const char *override, bool create,
+	       bool read)
 {
 	char *dir = NULL, *path = NULL;
 	int err;
@@ -146,7 +146,8 @@ nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
 	if ((err = nf_workspace_make_private(dir, create)) < 0)
 		goto done;
 	path = xasprintf("%s/state.db", dir);
-	if ((err = nf_store_open(out, path, create)) == NF_ENOTFOUND)
+	err = read ? nf_store_open_read(out, path) : nf_store_open(out, path, create);
+	if (err == NF_ENOTFOUND)
 		err = nf_error_set(NF_ENOTFOUND, "no runs yet in %s", dir);
 	if (err < 0)
 		goto done;
@@ -158,4 +159,17 @@ done:
 	free(path);
 	free(dir);
 	return err;
+}
+
+int
+nf_store_open_workspace(nf_store **out, char **state_dir, const char *dag_path,
+			const char *override, bool create)
+{
+	return open_workspace(out, state_dir, dag_path, override, create, false);
+}
+
+int
+nf_store_open_workspace_read(nf_store **out, char **state_dir, const char *dag_path, const char *override)
+{
+	return open_workspace(out, state_dir, dag_path, override, false, true);
 }

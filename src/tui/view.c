@@ -666,9 +666,21 @@ load_alerts(nf_view *v)
 int
 nf_view_ack_alert(nf_view *v, int64_t id)
 {
-	char *actor = nf_registry_actor();
-	int err = nf_alert_ack(v->st, id, "acknowledged in the dashboard", actor);
+	char *actor = nf_registry_actor(), *path = NULL;
+	nf_store *w = NULL;
+	int err;
 
+	/* The dashboard reads through a read-only connection; the one write it makes opens a
+	 * writer of its own for the moment. */
+	if (nf_store_readonly(v->st)) {
+		path = xasprintf("%s/state.db", v->state_dir);
+		if ((err = nf_store_open(&w, path, false)) < 0)
+			goto done;
+	}
+	err = nf_alert_ack(w ? w : v->st, id, "acknowledged in the dashboard", actor);
+done:
+	nf_store_close(w);
+	free(path);
 	free(actor);
 	return err;
 }
@@ -800,7 +812,7 @@ nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live)
 	{
 		char *path = xasprintf("%s/state.db", state_dir);
 
-		err = nf_store_open(&v->st, path, live);
+		err = live ? nf_store_open(&v->st, path, true) : nf_store_open_read(&v->st, path);
 		free(path);
 	}
 	if (err < 0)

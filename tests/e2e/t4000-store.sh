@@ -64,7 +64,7 @@ test_expect_success '--state DIR and NTFLOW_STATE choose the state directory' '
 	test_path_is_missing given
 '
 
-test_expect_success 'a state.db that is not a database is refused, naming it' '
+test_expect_success 'a state.db that is not a database is refused, naming it (exit 4)' '
 	root=$(pwd -P) &&
 	mkdir -p bad &&
 	for i in 1 2 3 4 5 6 7 8; do
@@ -73,7 +73,7 @@ test_expect_success 'a state.db that is not a database is refused, naming it' '
 	cp bad/state.db bad/before &&
 	echo "ntflow: '\''bad/state.db'\'' is not an ntflow state database (file is not a database)" >expect &&
 	for cmd in runs show "logs a"; do
-		test_expect_code 1 ntflow $cmd --state bad >out 2>err &&
+		test_expect_code 4 ntflow $cmd --state bad >out 2>err &&
 		test_must_be_empty out &&
 		test_cmp expect err || return 1
 	done &&
@@ -83,7 +83,7 @@ test_expect_success 'a state.db that is not a database is refused, naming it' '
 test_expect_success 'a truncated database file is refused too, not a crash' '
 	mkdir -p trunc &&
 	head -c 100 /dev/urandom >trunc/state.db &&
-	test_expect_code 1 ntflow runs --state trunc 2>err &&
+	test_expect_code 4 ntflow runs --state trunc 2>err &&
 	grep "^ntflow: '\''trunc/state.db'\''" err
 '
 

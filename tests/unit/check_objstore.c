@@ -286,6 +286,16 @@ collect(void *ctx, const char *sha)
 	nf_buf_putc(b, '\n');
 }
 
+/* Changes byte 1000 of the object file obj, keeping its size. The files are random, so the
+ * new byte is chosen against the old one (a fixed one would be the same one time in 256). */
+static void
+change_byte(const char *obj)
+{
+	sh("chmod u+w '%s' && b=$(od -An -tu1 -j1000 -N1 '%s' | tr -d ' ') && "
+	   "if [ \"$b\" = 90 ]; then c=Y; else c=Z; fi && "
+	   "printf $c | dd of='%s' bs=1 seek=1000 conv=notrunc status=none", obj, obj, obj);
+}
+
 START_TEST(test_verify_corrupt)
 {
 	nf_objstore *s;
@@ -301,7 +311,7 @@ START_TEST(test_verify_corrupt)
 	sum = sh_out("sha256sum out/sub/b.bin | cut -d' ' -f1");
 	obj = object_of(sum);
 	/* Same size, one byte changed: only a deep check or verify sees it. */
-	sh("chmod u+w '%s' && printf Z | dd of='%s' bs=1 seek=1000 conv=notrunc status=none", obj, obj);
+	change_byte(obj);
 	ck_assert(nf_objstore_has(s, digest, false));
 	ck_assert(!nf_objstore_has(s, digest, true));
 	/* restore refuses to copy a corrupt object into the workspace. */
@@ -331,6 +341,49 @@ START_TEST(test_verify_corrupt)
 	free(expect);
 	free(obj);
 	free(sum);
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* A stage that produces again an object the store holds corrupt repairs it: the put
+ * re-hashes what is there, writes it anew and says so once per object. */
+START_TEST(test_put_rewrites_corrupt)
+{
+	nf_objstore *s;
+	char digest[80], *sum, *obj, *manifest_obj, *want;
+	nf_buf repaired = NF_BUF_INIT;
+
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	nf_objstore_on_repair(s, collect, &repaired);
+	make_tree("out");
+	ck_put(s, "out", digest);
+	ck_put(s, "out", digest);   /* sound objects: nothing to say */
+	ck_assert_uint_eq(repaired.len, 0);
+	sum = sh_out("sha256sum out/sub/b.bin | cut -d' ' -f1");
+	obj = object_of(sum);
+	manifest_obj = object_of(digest + 4);
+	/* One object with a byte changed (same size), the manifest cut short. */
+	change_byte(obj);
+	sh("chmod u+w '%s' && truncate -s 10 '%s'", manifest_obj, manifest_obj);
+	ck_assert(!nf_objstore_has(s, digest, true));
+	ck_put(s, "out", digest);
+	ck_assert(nf_objstore_has(s, digest, true));
+	want = xasprintf("%s\n%s\n", sum, digest + 4);
+	ck_assert_str_eq(nf_buf_cstr(&repaired), want);
+	/* A lone file, too. */
+	nf_buf_reset(&repaired);
+	sh("chmod u+w '%s' && printf 'not what it was' > '%s'", obj, obj);
+	ck_put(s, "out/sub/b.bin", digest);
+	ck_assert_str_eq(digest + 5, sum);
+	ck_assert(nf_objstore_has(s, digest, true));
+	free(want);
+	want = xasprintf("%s\n", sum);
+	ck_assert_str_eq(nf_buf_cstr(&repaired), want);
+	free(want);
+	free(manifest_obj);
+	free(obj);
+	free(sum);
+	nf_buf_release(&repaired);
 	nf_objstore_free(s);
 }
 END_TEST
@@ -616,6 +669,7 @@ objstore_suite(void)
 	tcase_add_test(tc, test_restore_only_what_differs);
 	tcase_add_test(tc, test_file_restore_is_a_copy);
 	tcase_add_test(tc, test_verify_corrupt);
+	tcase_add_test(tc, test_put_rewrites_corrupt);
 	tcase_add_test(tc, test_crash_leftovers);
 	tcase_add_test(tc, test_missing_objects);
 	tcase_add_test(tc, test_size);

@@ -227,7 +227,7 @@ START_TEST(test_garbage_file)
 	for (int i = 0; i < 64; i++)
 		fputs("this is not a database, only some text\n", f);
 	fclose(f);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_ECORRUPT);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_EDAMAGED);
 	ck_assert_ptr_null(st);
 	ck_assert_ptr_nonnull(strstr(nf_error_last(), dbpath));
 	ck_assert_msg(strstr(nf_error_last(), "is not an ntflow state database (file is not a database)"),
@@ -807,6 +807,170 @@ START_TEST(test_workspace)
 }
 END_TEST
 
+/* Overwrites page (1-based) of the database file with 'x's: SQLite finds it damaged. */
+static void
+garble_page(const char *path, int64_t page)
+{
+	char junk[4096];
+	FILE *f = fopen(path, "r+b");
+
+	ck_assert_ptr_nonnull(f);
+	memset(junk, 'x', sizeof(junk));
+	ck_assert_int_eq(fseek(f, (long)((page - 1) * (int64_t)sizeof(junk)), SEEK_SET), 0);
+	ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+}
+
+/* ---- the workspace marker ---- */
+
+START_TEST(test_marker)
+{
+	nf_store *st = NULL;
+	nf_ws_marker m;
+	char id[NF_STORE_ID_SIZE], hash[65], *other, *cmd;
+	int64_t seq;
+	struct stat sb;
+
+	ck_assert_int_eq(nf_ws_marker_read(&m, tmpdir), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_store_id(st, id), 0);
+	ck_assert_uint_eq(strlen(id), 36);
+	ck_assert_int_eq(id[14], '4');   /* a version 4 UUID */
+	begin_run(st, "p");
+	raw_exec(dbpath, "INSERT INTO audit (seq, time_ms, kind, payload, prev_hash, hash)"
+		 " VALUES (1, 1, 'run-start', '{}', 'p', 'h1'), (2, 2, 'run-end', '{}', 'h1', 'h2')");
+	ck_assert_int_eq(nf_store_audit_head(st, &seq, hash), 0);
+	ck_assert_int_eq(seq, 2);
+	ck_assert_str_eq(hash, "h2");
+	ck_assert_int_eq(nf_store_mark_workspace(st), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(nf_ws_marker_read(&m, tmpdir), 0);
+	ck_assert_str_eq(m.store_id, id);
+	ck_assert_int_eq(m.audit_seq, 2);
+	ck_assert_str_eq(m.audit_hash, "h2");
+
+	/* The same database opens; emptied or gone, it is refused, and not made anew. */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(truncate(dbpath, 0), 0);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), NF_EDAMAGED);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(nf_error_last(), "is missing or empty, but this workspace has held runs (store ")
+		      && strstr(nf_error_last(), "last audit record 2); restore it from a backup, or remove '")
+		      && strstr(nf_error_last(), "/WORKSPACE' to start afresh"), "%s", nf_error_last());
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), NF_EDAMAGED);
+	ck_assert_int_eq(stat(dbpath, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+	ck_assert_int_eq(unlink(dbpath), 0);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), NF_EDAMAGED);
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), NF_EDAMAGED);
+	ck_assert_int_eq(access(dbpath, F_OK), -1);
+
+	/* Another workspace's database is not this one's. */
+	other = xasprintf("%s/other/state.db", tmpdir);
+	cmd = xasprintf("mkdir '%s/other'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	ck_assert_int_eq(nf_store_open(&st, other, true), 0);
+	nf_store_close(st);
+	cmd = xasprintf("cp '%s' '%s'", other, dbpath);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), NF_EDAMAGED);
+	ck_assert_msg(strstr(nf_error_last(), "is not this workspace's state database: it is store "),
+		      "%s", nf_error_last());
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), NF_EDAMAGED);
+
+	/* Without the marker, it is simply the workspace's database. */
+	free(cmd);
+	cmd = xasprintf("%s/WORKSPACE", tmpdir);
+	ck_assert_int_eq(unlink(cmd), 0);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	nf_store_close(st);
+	free(cmd);
+	free(other);
+}
+END_TEST
+
+/* Any SQLite error but busy is kept: the run stops on it, then writes its end afresh. */
+START_TEST(test_failure_is_kept)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_run_info r;
+	int64_t run, root;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_failure(st), 0);
+	root = raw_int(st, "SELECT rootpage FROM sqlite_master WHERE name = 'attempts'");
+	nf_store_close(st);
+	garble_page(dbpath, root);
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_failure(st), 0);
+	/* The attempt's row goes to the damaged table; the error may show now or at the flush. */
+	if (nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, 42, "x.log", 1000) == 0)
+		ck_assert_int_lt(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_failure(st), NF_EDAMAGED);
+	ck_assert_msg(strstr(nf_error_last(), "is damaged (database disk image is malformed)"), "%s",
+		      nf_error_last());
+	/* A later success does not clear it. */
+	ck_assert_int_eq(nf_store_run_get(st, run, &r), 0);
+	nf_run_info_release(&r);
+	ck_assert_int_eq(nf_store_failure(st), NF_EDAMAGED);
+	/* What is left of the database still takes the run's end. */
+	nf_store_abort(st);
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_FAILED), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), 0);
+	ck_assert_int_eq(nf_store_run_get(st, run, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_FAILED);
+	nf_run_info_release(&r);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A reader opens read-only, unless a crashed run must be recorded. */
+START_TEST(test_open_read)
+{
+	nf_store *st = NULL;
+	nf_run_info r;
+	char sql[256];
+	int64_t run;
+
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_SUCCEEDED), 0);
+	nf_store_close(st);
+
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), 0);
+	ck_assert(nf_store_readonly(st));
+	ck_assert_int_eq(nf_store_run_get(st, run, &r), 0);
+	nf_run_info_release(&r);
+	{
+		nf_run_info info = { .pipeline = "p" };
+
+		ck_assert_int_lt(nf_store_run_begin(st, &info), 0);   /* no write through it */
+	}
+	nf_store_close(st);
+
+	snprintf(sql, sizeof(sql), "UPDATE runs SET status = 'running', pid = %ld, pid_start = 0 WHERE id = %lld",
+		 (long)dead_pid(), (long long)run);
+	raw_exec(dbpath, sql);
+	ck_assert_int_eq(nf_store_open_read(&st, dbpath), 0);
+	ck_assert(!nf_store_readonly(st));
+	ck_assert_str_eq(nf_store_recovered(st)[0], "run 1 had crashed: its ntflow process is gone");
+	ck_assert_int_eq(nf_store_run_get(st, run, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
+	nf_run_info_release(&r);
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	char buf[64], *p;
@@ -843,6 +1007,49 @@ START_TEST(test_format)
 	p = nf_store_log_path("/w/.ntflow", "/abs/x.log");
 	ck_assert_str_eq(p, "/abs/x.log");
 	free(p);
+
+	/* Sizes, as log_limit takes them and messages about a full disk print them. */
+	{
+		static const struct { const char *text; uint64_t bytes; } good[] = {
+			{ "0", 0 }, { "4096", 4096 }, { "512B", 512 }, { "4K", 4096 }, { "4KB", 4096 },
+			{ "100MB", 100ULL << 20 }, { "2G", 2ULL << 30 }, { "1TB", 1ULL << 40 },
+		};
+		static const char *const bad[] = {
+			"", "MB", "1.5MB", "-1", "+1", "0x10", "1e3", "10 MB", "10mb", "10MiB", "99999999999999999999",
+			"99999999999TB",
+		};
+		uint64_t v;
+
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			ck_assert_msg(nf_parse_size(&v, good[i].text) == 0, "%s", good[i].text);
+			ck_assert_uint_eq(v, good[i].bytes);
+		}
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ck_assert_msg(nf_parse_size(&v, bad[i]) == NF_EINVALID, "%s", bad[i]);
+		ck_assert_int_eq(nf_parse_size(&v, "1.5MB"), NF_EINVALID);
+		ck_assert_str_eq(nf_error_last(),
+				 "invalid size \"1.5MB\": expected a whole number followed by B, KB, MB, GB or TB");
+		nf_format_bytes(buf, sizeof(buf), 0);
+		ck_assert_str_eq(buf, "0 bytes");
+		nf_format_bytes(buf, sizeof(buf), 1023);
+		ck_assert_str_eq(buf, "1023 bytes");
+		nf_format_bytes(buf, sizeof(buf), 1536);
+		ck_assert_str_eq(buf, "1.5 KB");
+		nf_format_bytes(buf, sizeof(buf), 20ULL << 20);
+		ck_assert_str_eq(buf, "20 MB");
+		nf_format_bytes(buf, sizeof(buf), 100ULL << 20);
+		ck_assert_str_eq(buf, "100 MB");
+	}
+	/* The file system of a path that does not exist yet is its nearest folder's. */
+	{
+		uint64_t avail = 0, size = 0;
+		char *d = nf_fs_describe("/nonexistent/for/sure");
+
+		ck_assert_int_eq(nf_fs_space("/nonexistent/for/sure", &avail, &size), 0);
+		ck_assert_uint_gt(size, 0);
+		ck_assert_msg(strncmp(d, "the file system at /", 20) == 0 && strstr(d, " free of "), "%s", d);
+		free(d);
+	}
 }
 END_TEST
 
@@ -870,6 +1077,9 @@ store_suite(void)
 	tcase_add_test(tc, test_crash_mid_batch);
 	tcase_add_test(tc, test_close_commits_batch);
 	tcase_add_test(tc, test_workspace);
+	tcase_add_test(tc, test_marker);
+	tcase_add_test(tc, test_failure_is_kept);
+	tcase_add_test(tc, test_open_read);
 	tcase_add_test(tc, test_format);
 	suite_add_tcase(s, tc);
 	return s;

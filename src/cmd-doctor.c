@@ -1,0 +1,265 @@
+/* cmd-doctor.c: `ntflow doctor`, a deep check of the workspace that changes nothing: SQLite's
+ * integrity check of the state database, the database against the workspace marker (the same
+ * store, and the audit record the marker last saw still in the chain with the same hash),
+ * the audit chain and Merkle roots (as `audit verify`), every model version's copy (as
+ * `registry verify`) and every cache entry's objects, re-hashed. One line per check; the
+ * exit status says whether anything is wrong. It opens the database read-only, so it also
+ * works on a full disk or a read-only workspace. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "ntflow/cache.h"
+#include "ntflow/gov.h"
+#include "ntflow/store.h"
+
+typedef struct doctor {
+	nf_store *st;
+	char *dir;
+	size_t problems;
+	bool damaged;                /* the database itself: exit NF_EXIT_DAMAGED */
+} doctor;
+
+/* "CHECK  ok    WHAT" or "CHECK  FAIL  WHAT" (a problem is counted). */
+static void
+report(doctor *d, const char *check, bool ok, const char *fmt, ...) NF_PRINTF(4, 5);
+
+static void
+report(doctor *d, const char *check, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-9s %-4s  ", check, ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!ok)
+		d->problems++;
+}
+
+static void
+check_database(doctor *d)
+{
+	char **probs = NULL;
+	size_t n = 0;
+
+	if (nf_store_integrity(d->st, 20, &probs, &n) < 0) {
+		report(d, "database", false, "%s", nf_error_last());
+		d->damaged = true;
+		return;
+	}
+	if (n == 0) {
+		report(d, "database", true, "PRAGMA integrity_check: ok");
+	} else {
+		d->damaged = true;
+		for (size_t i = 0; i < n; i++) {
+			/* One problem a line; the "*** in database main ***" heading says nothing here. */
+			char *save = NULL;
+
+			for (char *line = strtok_r(probs[i], "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+				if (strncmp(line, "*** in database ", 16) != 0)
+					report(d, "database", false, "PRAGMA integrity_check: %s", line);
+		}
+	}
+	nf_store_integrity_free(probs, n);
+}
+
+static void
+check_marker(doctor *d)
+{
+	nf_ws_marker m;
+	int64_t head = 0;
+	char head_hash[65], hash[65], id[NF_STORE_ID_SIZE];
+	int64_t last_run = 0;
+	int err;
+
+	if ((err = nf_ws_marker_read(&m, d->dir)) == NF_ENOTFOUND) {
+		/* Written when a run begins: a workspace whose runs predate it has none yet. */
+		if (nf_store_run_last(d->st, &last_run) == 0)
+			report(d, "marker", true, "none yet: the next run writes it");
+		else
+			report(d, "marker", true, "none: this workspace has held no run");
+		return;
+	}
+	if (err < 0) {
+		report(d, "marker", false, "%s", nf_error_last());
+		d->damaged = true;
+		return;
+	}
+	if ((err = nf_store_id(d->st, id)) < 0 || strcmp(id, m.store_id) != 0) {
+		report(d, "marker", false, "the database is %s, not the store %s the marker names",
+		       err < 0 ? "of a schema without an id" : id, m.store_id);
+		d->damaged = true;
+		return;
+	}
+	if ((err = nf_store_audit_head(d->st, &head, head_hash)) < 0) {
+		report(d, "marker", false, "%s", nf_error_last());
+		return;
+	}
+	if (m.audit_seq > head) {
+		report(d, "marker", false, "store %s: the audit chain ends at record %lld, but the marker saw record "
+		       "%lld: records are missing (a database restored from an older backup?)", m.store_id,
+		       (long long)head, (long long)m.audit_seq);
+		return;
+	}
+	if (m.audit_seq > 0 && (nf_store_audit_hash_at(d->st, m.audit_seq, hash) < 0 ||
+				strcmp(hash, m.audit_hash) != 0)) {
+		report(d, "marker", false, "store %s: audit record %lld is not the one the marker saw (hash %.12s, "
+		       "the marker says %.12s): the chain was rewritten", m.store_id, (long long)m.audit_seq,
+		       hash[0] ? hash : "none", m.audit_hash);
+		return;
+	}
+	report(d, "marker", true, "store %s; audit record %lld as the marker saw it (the chain ends at %lld)",
+	       m.store_id, (long long)m.audit_seq, (long long)head);
+}
+
+static void
+check_audit(doctor *d)
+{
+	nf_audit_report rep;
+
+	if (nf_audit_verify(d->st, &rep) < 0) {
+		report(d, "audit", false, "%s", nf_error_last());
+		return;
+	}
+	if (rep.problem)
+		report(d, "audit", false, "%s", rep.problem);
+	else
+		report(d, "audit", true, "%zu record%s, %zu Merkle root%s", rep.nrecords, rep.nrecords == 1 ? "" : "s",
+		       rep.nroots, rep.nroots == 1 ? "" : "s");
+	nf_audit_report_release(&rep);
+}
+
+static void
+on_bad_version(void *ctx, const nf_model_version *v, const char *problem)
+{
+	doctor *d = ctx;
+
+	report(d, "registry", false, "%s v%d: %s", v->model, v->version, problem);
+}
+
+static void
+check_registry(doctor *d)
+{
+	size_t checked = 0, nbad = 0;
+	int err = nf_registry_verify(d->st, d->dir, NULL, on_bad_version, d, &checked, &nbad);
+
+	/* Read-only, the doctor cannot mark a bad version corrupt as `registry verify` does: the
+	 * problem was reported, which is all it is here for. */
+	if (err < 0 && !(nbad > 0 && nf_store_readonly(d->st))) {
+		report(d, "registry", false, "%s", nf_error_last());
+		return;
+	}
+	if (nbad == 0)
+		report(d, "registry", true, "%zu version%s: every copy as recorded", checked, checked == 1 ? "" : "s");
+}
+
+static void
+check_cache(doctor *d)
+{
+	nf_cache_entry *e = NULL;
+	nf_objstore *objs = NULL;
+	char *cache_dir = xasprintf("%s/cache", d->dir);
+	size_t n = 0, bad = 0, ndigests = 0;
+
+	if (nf_objstore_open(&objs, cache_dir) < 0 || nf_store_cache_list(d->st, &e, &n) < 0) {
+		report(d, "cache", false, "%s", nf_error_last());
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cJSON *arr = cJSON_Parse(e[i].outputs_json ? e[i].outputs_json : "");
+		const cJSON *it, *list;
+		bool ok = cJSON_IsArray(arr);
+
+		list = ok ? arr : NULL;
+		cJSON_ArrayForEach(it, list) {
+			const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+
+			ndigests++;
+			if (!digest || !nf_objstore_has(objs, digest, true))
+				ok = false;
+		}
+		cJSON_Delete(arr);
+		if (!ok) {
+			bad++;
+			report(d, "cache", false, "entry %.12s (%s, run %lld): an object it needs is missing or corrupt "
+			       "(ntflow cache verify drops it)", e[i].key, e[i].node, (long long)e[i].run_id);
+		}
+	}
+	if (bad == 0)
+		report(d, "cache", true, "%zu entr%s, %zu output%s: every object present and sound", n, n == 1 ? "y" : "ies",
+		       ndigests, ndigests == 1 ? "" : "s");
+done:
+	nf_cache_entry_list_free(e, n);
+	nf_objstore_free(objs);
+	free(cache_dir);
+}
+
+static int
+cmd_doctor_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL;
+	doctor d = { 0 };
+	int c, err, rc;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_doctor, argc, argv, "", longopts)) != NF_CMD_DONE) {
+		switch (c) {
+		case NF_CMD_HELP: return NF_EXIT_OK;
+		case 'S': state = optarg; break;
+		default: return NF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ntflow doctor: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_usage(&nf_cmd_doctor, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if ((err = nf_cmd_open_store(&d.st, &d.dir, state)) < 0)
+		return nf_cmd_exit_status(err);
+	printf("workspace %s\n", d.dir);
+	check_database(&d);
+	check_marker(&d);
+	check_audit(&d);
+	check_registry(&d);
+	check_cache(&d);
+	if (d.problems)
+		printf("%zu problem%s found\n", d.problems, d.problems == 1 ? "" : "s");
+	else
+		printf("no problems found\n");
+	rc = d.damaged ? NF_EXIT_DAMAGED : d.problems ? NF_EXIT_FAILED : NF_EXIT_OK;
+	nf_store_close(d.st);
+	free(d.dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_doctor = {
+	.name    = "doctor",
+	.usage   = "doctor [--state DIR]",
+	.summary = "Check the workspace deeply: database, marker, audit chain, registry and cache.",
+	.help    =
+		"Changes nothing; reads the state database read-only, so it also works on a full\n"
+		"disk or a read-only workspace. One line per check, \"ok\" or \"FAIL\":\n\n"
+		"  database  SQLite's PRAGMA integrity_check (every page, b-tree and index; it\n"
+		"            includes quick_check's tests)\n"
+		"  marker    the database is the store .ntflow/WORKSPACE names, and the audit\n"
+		"            record the marker saw last is still in the chain with the same hash\n"
+		"  audit     the hash chain and the runs' Merkle roots, as 'ntflow audit verify'\n"
+		"  registry  every model version's copy, as 'ntflow registry verify' (which also\n"
+		"            marks a bad version corrupt; the doctor only reports it)\n"
+		"  cache     every cache entry's objects present and re-hashed ('ntflow cache\n"
+		"            verify' drops the entries that fail)\n\n"
+		"Exit status: 0 no problem; 1 a problem in the audit chain (or records missing\n"
+		"since the marker saw them), the registry or the cache; 4 the database itself is\n"
+		"damaged, missing, or not the workspace's.\n\n"
+		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
+		"               root of the git repository holding the current directory)\n",
+	.exec    = cmd_doctor_exec,
+};

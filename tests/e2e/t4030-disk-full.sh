@@ -1,0 +1,173 @@
+#!/bin/sh
+# t4030-disk-full.sh: a full disk, for real, on a 20 MB tmpfs (needs root to mount it; the
+# script is skipped, saying why, where it cannot). A run that fills the disk still writes
+# its final state (failed, naming the file system, its log kept); every reading command
+# works on the full disk; a run on it is refused, naming the file system; no stage starts
+# with less than 1 MB free; ENOSPC on a cache object names the file system; the database
+# meeting the full disk during a run stops it and its final state is still written; and on
+# a read-only workspace the reading commands work too.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+test "$(id -u)" = 0 || test_skip_all "needs root to mount a 20 MB tmpfs"
+MNT=$(mktemp -d "${TMPDIR:-/tmp}/ntflow-full.XXXXXX") || exit 99
+if ! mount -t tmpfs -o size=20m,mode=0755 tmpfs "$MNT" 2>/dev/null; then
+	rmdir "$MNT"
+	test_skip_all "cannot mount a tmpfs here (mount -t tmpfs failed)"
+fi
+trap 'cd /; umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null; rmdir "$MNT" 2>/dev/null; test_cleanup_' EXIT
+P=$MNT/proj
+T=$TRASH_DIRECTORY   # what the tests write besides the project, off the full disk
+
+# fill_to KB: leaves about KB kilobytes free on the tmpfs (a file $MNT/filler takes the rest).
+fill_to() {
+	rm -f "$MNT/filler" &&
+	avail=$(df -k --output=avail "$MNT" | tail -n 1) &&
+	if test "$avail" -gt "$1"; then
+		dd if=/dev/zero of="$MNT/filler" bs=1024 count=$((avail - $1)) status=none
+	fi
+}
+
+# fill_up: no byte left.
+fill_up() {
+	dd if=/dev/zero of="$MNT/filler2" bs=4096 status=none 2>/dev/null
+	test "$(df -k --output=avail "$MNT" | tail -n 1)" -eq 0
+}
+
+test_expect_success 'setup: a project on the tmpfs with a stage that fills it' '
+	mkdir "$P" && cd "$P" &&
+	git init -q -b main . &&
+	write_dag p.dag <<-\EOF &&
+	pipeline "p" {}
+
+	stage "small" {
+	  run     = "mkdir -p build && echo hello >build/small.txt"
+	  outputs = ["build/small.txt"]
+	}
+
+	stage "fill" {
+	  needs   = ["small"]
+	  run     = "echo start; dd if=/dev/zero of=build/big bs=65536 2>&1; echo dd ended"
+	  outputs = ["build/big"]
+	}
+
+	stage "after" {
+	  needs = ["fill"]
+	  run   = "echo after"
+	}
+	EOF
+	write_dag two.dag <<-\EOF &&
+	pipeline "two" {}
+
+	stage "two" {
+	  run     = "mkdir -p out2 && head -c 2097152 /dev/urandom >out2/two.bin"
+	  outputs = ["out2/two.bin"]
+	}
+	EOF
+	printf "/.ntflow/\n/build/\n/out2/\n" >.gitignore &&
+	git add . && git commit -q -m pipeline
+'
+
+test_expect_success 'a run that fills the disk ends failed: its final state written, the file system named' '
+	cd "$P" &&
+	test_expect_code 1 ntflow run p.dag >"$T/out" 2>"$T/err" &&
+	# The attempt that ended on the full disk fails, or (when the database met the full disk
+	# first) the run stops; either way the file system is named and the run is recorded.
+	cat "$T/out" "$T/err" | grep "the file system at $MNT (tmpfs) has [0-9.]* [a-zA-Z]* free of 20 MB" &&
+	grep "^\[[0-9]/3\] after \(skipped\|cancelled\)" "$T/out" &&
+	grep "^run 1 failed in " "$T/out" &&
+	ntflow runs >"$T/runs" 2>"$T/err" &&
+	test_must_be_empty "$T/err" &&
+	grep -E "^ *1  p .* failed " "$T/runs" &&
+	ntflow show 1 --json >"$T/show.json" &&
+	test "$(json_get "$T/show.json" .run.status)" = failed &&
+	case $(stage_field "$T/show.json" fill status) in failed|cancelled) ;; *) false ;; esac &&
+	test "$(stage_field "$T/show.json" small status)" = succeeded &&
+	grep -x start .ntflow/logs/1/fill.1.log &&
+	grep "No space left on device" .ntflow/logs/1/fill.1.log
+'
+
+test_expect_success 'every reading command works on the full disk' '
+	cd "$P" &&
+	fill_up &&
+	for cmd in runs "runs --json" "show 1" "show 1 --json" "logs 1 fill" "audit verify" "audit show" \
+		   "registry list" "cache ls" "why 1 small" alerts doctor; do
+		ntflow $cmd >"$T/out" 2>"$T/err" || { echo "ntflow $cmd failed: $(cat "$T/err")"; return 1; }
+		test_must_be_empty "$T/err" || return 1
+	done &&
+	grep "^no problems found$" "$T/out" &&
+	ntflow runs >"$T/runs" &&
+	grep -E "^ *1  p .* failed " "$T/runs"
+'
+
+test_expect_success 'a run on the full disk is refused, naming the file system' '
+	cd "$P" &&
+	ntflow runs >"$T/before" &&
+	test_expect_code 1 ntflow run p.dag >"$T/out" 2>"$T/err" &&
+	grep "No space left on device (the file system at $MNT (tmpfs) has 0 bytes free of 20 MB)" "$T/err" &&
+	ntflow runs >"$T/after" &&
+	test_cmp "$T/before" "$T/after"
+'
+
+test_expect_success 'no stage starts with less than 1 MB free (besides the reserve)' '
+	cd "$P" &&
+	rm -rf build "$MNT/filler2" &&
+	fill_to 1536 &&
+	test_expect_code 1 ntflow run p.dag >"$T/out" 2>"$T/err" &&
+	grep "^\[[12]/3\] [a-z]* failed: not started: the file system at $MNT (tmpfs) has .* free of 20 MB; no stage starts with less than 1 MB free there, so that the run can still be recorded" "$T/out" &&
+	ntflow runs >"$T/runs" &&
+	grep -E "^ *2  p .* failed " "$T/runs" &&
+	test_path_is_missing .ntflow/reserve
+'
+
+test_expect_success 'ENOSPC on a cache object names the file system' '
+	cd "$P" &&
+	fill_to 4096 &&
+	test_expect_code 1 ntflow run two.dag >"$T/out" 2>"$T/err" &&
+	grep "two failed .*: cannot write '\''$P/.ntflow/cache/objects/tmp/[^'\'']*'\'': No space left on device (the file system at $MNT (tmpfs) has .* free of 20 MB)" "$T/out" &&
+	ntflow runs >"$T/runs" &&
+	grep -E "^ *3  two .* failed " "$T/runs" &&
+	test -z "$(ls .ntflow/cache/objects/tmp)"
+'
+
+test_expect_success 'the database meeting the full disk stops the run; the final state is still written' '
+	cd "$P" &&
+	rm -rf build out2 "$MNT/filler" &&
+	# fill fills the disk, then waits (at most 30 s) for the run to stop it; ticker ends
+	# once the disk is full, so the run must then write to the database.
+	write_dag q.dag <<-\EOF &&
+	pipeline "q" {}
+
+	stage "fill" {
+	  run     = "mkdir -p build; dd if=/dev/zero of=build/big bs=65536 2>&1; touch build/full; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"
+	  outputs = ["build/big"]
+	}
+
+	stage "ticker" {
+	  run = "while ! test -e build/full; do sleep 0.02; done"
+	}
+	EOF
+	test_expect_code 1 ntflow run q.dag >"$T/out" 2>"$T/err" &&
+	grep "^ntflow: run 4: stopped: cannot commit to the state database: '\''$P/.ntflow/state.db'\'': database or disk is full (the file system at $MNT (tmpfs) has [0-9.]* [a-zA-Z]* free of 20 MB)$" "$T/err" &&
+	grep "^\[[12]/2\] fill cancelled" "$T/out" &&
+	ntflow runs >"$T/runs" &&
+	grep -E "^ *4  q .* failed " "$T/runs" &&
+	ntflow show 4 --json >"$T/show.json" &&
+	test "$(stage_field "$T/show.json" fill status)" = cancelled &&
+	test "$(stage_field "$T/show.json" ticker status)" = failed
+'
+
+test_expect_success 'a read-only workspace can be read; a run says why it cannot write' '
+	cd "$P" &&
+	rm -f "$MNT/filler" &&
+	mount -o remount,ro "$MNT" &&
+	test_when_finished "mount -o remount,rw \"$MNT\"" &&
+	for cmd in runs "show 4" "logs 1 fill" "audit verify" "registry list" "cache ls" alerts doctor; do
+		ntflow $cmd >/dev/null 2>"$T/err" || { echo "ntflow $cmd failed: $(cat "$T/err")"; return 1; }
+		test_must_be_empty "$T/err" || return 1
+	done &&
+	test_expect_code 1 ntflow run p.dag >/dev/null 2>"$T/err" &&
+	grep "Read-only file system" "$T/err"
+'
+
+test_done
