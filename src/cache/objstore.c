@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,15 +480,21 @@ rm_rf(const char *path)
 	return err;
 }
 
-/* A temporary name next to path, so the final rename stays within one filesystem. */
+/* A temporary name next to path (".NAME.ntflow-tmp"), so the final rename stays within one
+ * filesystem. One fixed name per path, removed before it is created: what a restore that a
+ * crash cut short left there (a whole copy of a big file) is taken back by the next restore
+ * of that path, instead of staying in the workspace for good under a name of its own.
+ * Restores are made under the workspace lock, so no two use the name at once. */
 static char *
 sibling_tmp(const char *path)
 {
-	static unsigned counter;
 	const char *slash = strrchr(path, '/');
+	char *tmp = xasprintf("%.*s.%s.ntflow-tmp", slash ? (int)(slash - path + 1) : 0, path,
+			      slash ? slash + 1 : path);
 
-	return xasprintf("%.*s.ntflow-tmp.%ld.%u.%s", slash ? (int)(slash - path + 1) : 0, path,
-			 (long)getpid(), counter++, slash ? slash + 1 : path);
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		(void)rm_rf(tmp);   /* a folder there: the create that follows says if it stays */
+	return tmp;
 }
 
 /* A file of NF_HASH_BLOCK bytes or more is hashed through the stat cache (when there is
@@ -560,6 +567,8 @@ restore_file(nf_objstore *s, const char *sha, const char *path, unsigned mode, s
 		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);
 		goto done;
 	}
+	if (nf_test_hook("cache-restore-before-rename"))
+		raise(SIGKILL);   /* the tests' crash with the copy made, not yet in place */
 	if (fchmod(fd, perm) < 0 || rename(tmp, path) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
 		goto done;
