@@ -891,6 +891,13 @@ end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;
 	stop_processes(&ctx);   /* before the run is recorded as ended: recovery covers a crash till then */
+	/* No process of the run is left, so its record goes now: recovery reads it only for a
+	 * run still "running", and once the end below is committed nothing would remove it. */
+	if (ctx.procs_fd >= 0) {
+		close(ctx.procs_fd);
+		ctx.procs_fd = -1;
+		nf_store_procs_remove(ctx.store, ctx.run_id);
+	}
 	record_repro(&ctx);
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
@@ -907,11 +914,8 @@ end_run:
 			err = e2;
 		}
 	}
-	if (ctx.procs_fd >= 0) {
-		close(ctx.procs_fd);
-		ctx.procs_fd = -1;
-		nf_store_procs_remove(ctx.store, ctx.run_id);
-	}
+	if (nf_test_hook("run-after-end"))
+		raise(SIGKILL);   /* the tests' crash once the run's end is recorded */
 done:
 	nf_sched_free(ctx.sched);
 	if (ctx.runner)
