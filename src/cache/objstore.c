@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,16 +505,22 @@ nf_objstore__manifest(const nf_objstore *s, const char *sha, nf_manifest *m)
 
 /* ---- restore ---- */
 
-/* A temporary name beside name (in the same folder), so the final rename stays within one
- * filesystem. name may be a path when dirfd is AT_FDCWD. */
+/* A temporary name beside name in dirfd (in the same folder, so the final rename stays within
+ * one filesystem; name may be a path when dirfd is AT_FDCWD): ".NAME.ntflow-tmp". One fixed
+ * name per path, removed before it is created: what a restore that a crash cut short left
+ * there (a whole copy of a big file) is taken back by the next restore of that path, instead
+ * of staying in the workspace for good under a name of its own. Restores are made under the
+ * workspace lock, so no two use the name at once. path names it in messages. */
 static char *
-sibling_tmp(const char *name)
+sibling_tmp(int dirfd, const char *name, const char *path)
 {
-	static unsigned counter;
 	const char *slash = strrchr(name, '/');
+	char *tmp = xasprintf("%.*s.%s.ntflow-tmp", slash ? (int)(slash - name + 1) : 0, name,
+			      slash ? slash + 1 : name);
 
-	return xasprintf("%.*s.ntflow-tmp.%ld.%u.%s", slash ? (int)(slash - name + 1) : 0, name,
-			 (long)getpid(), counter++, slash ? slash + 1 : name);
+	if (unlinkat(dirfd, tmp, 0) < 0 && (errno == EISDIR || errno == EPERM))
+		(void)nf_path_remove_at(dirfd, tmp, path);   /* the create that follows says if it stays */
+	return tmp;
 }
 
 /* Whether the file name in dirfd holds sha's content. A file of NF_HASH_BLOCK bytes or more
@@ -593,7 +600,7 @@ restore_file(nf_objstore *s, const char *sha, int dirfd, const char *name, const
 			: nf_error_set_errno(NF_EIO, "cannot open '%s'", obj);
 		goto done;
 	}
-	tmp = sibling_tmp(name);
+	tmp = sibling_tmp(dirfd, name, path);
 	if ((fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		err = nf_error_set_io(NF_EIO, path, "cannot create a file beside '%s'", path);
 		free(tmp);
@@ -607,6 +614,8 @@ restore_file(nf_objstore *s, const char *sha, int dirfd, const char *name, const
 		err = nf_error_set(NF_ECORRUPT, "object %s is corrupt (run `ntflow cache verify`)", sha);
 		goto done;
 	}
+	if (nf_test_hook("cache-restore-before-rename"))
+		raise(SIGKILL);   /* the tests' crash with the copy made, not yet in place */
 	if (fchmod(fd, perm) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
 		goto done;
@@ -647,7 +656,7 @@ restore_link(nf_objstore *s, const nf_manifest_entry *e, int dirfd, const char *
 		if (S_ISDIR(st.st_mode) && (err = nf_path_remove_at(dirfd, name, path)) < 0)
 			goto done;
 	}
-	tmp = sibling_tmp(name);
+	tmp = sibling_tmp(dirfd, name, path);
 	if (symlinkat(target, dirfd, tmp) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create the link '%s'", path);
 		unlinkat(dirfd, tmp, 0);

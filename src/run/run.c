@@ -5,6 +5,7 @@
 #include "config.h"
 #include "ntflow/run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -835,6 +836,39 @@ stop_processes(run_ctx *ctx)
 	nf_buf_release(&list);
 }
 
+/* Removes the checkouts of runs --at (worktrees/run-PID) whose ntflow is gone: one killed
+ * before it removed its own left a whole tree there, which nothing else would remove. Only
+ * a run holding the workspace lock makes one, so with the lock held any other is a leftover
+ * (the pid check spares a live one all the same). */
+static void
+sweep_checkouts(const char *state_dir)
+{
+	char *dir = xasprintf("%s/worktrees", state_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char *end, *path;
+		long pid;
+
+		if (strncmp(de->d_name, "run-", 4) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + 4, &end, 10);
+		if (*end || errno || pid <= 0 || pid > INT_MAX || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		(void)nf_remove_tree(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	(void)rmdir(dir);   /* only when empty */
+	nf_error_clear();
+	free(dir);
+}
+
 /* Takes the workspace's write lock before anything in it is written (a --at checkout, the
  * store's recovery of crashed runs, the run's row, cache objects, outputs); it is held to the
  * end of the run, so no other writer sees a half-done run. */
@@ -853,7 +887,8 @@ lock_workspace(run_ctx *ctx)
 		goto done;
 	if (!o.what)
 		o.what = what = xasprintf("ntflow run %s", req->dag_path);
-	err = nf_workspace_lock(&ctx->lock, dir, &o);
+	if ((err = nf_workspace_lock(&ctx->lock, dir, &o)) == 0)
+		sweep_checkouts(dir);
 done:
 	free(what);
 	free(dir);
@@ -1103,6 +1138,13 @@ end_run:
 		*status = NF_RUN_FAILED;
 	stop_processes(&ctx);   /* before the run is recorded as ended: recovery covers a crash till then */
 	nf_run__reserve_release(&ctx);   /* the room kept for what follows */
+	/* No process of the run is left, so its record goes now: recovery reads it only for a
+	 * run still "running", and once the end below is committed nothing would remove it. */
+	if (ctx.procs_fd >= 0) {
+		close(ctx.procs_fd);
+		ctx.procs_fd = -1;
+		nf_store_procs_remove(ctx.store, ctx.run_id);
+	}
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
 		int e2 = record_end(&ctx, status);
@@ -1114,14 +1156,11 @@ end_run:
 			err = e2;
 		}
 	}
+	if (nf_test_hook("run-after-end"))
+		raise(SIGKILL);   /* the tests' crash once the run's end is recorded */
 	/* The marker follows the audit chain's head (not from a database that failed). */
 	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
 		req->on_warning(req->ctx, nf_error_last());
-	if (ctx.procs_fd >= 0) {
-		close(ctx.procs_fd);
-		ctx.procs_fd = -1;
-		nf_store_procs_remove(ctx.store, ctx.run_id);
-	}
 done:
 	nf_sched_free(ctx.sched);
 	if (ctx.runner)

@@ -5,7 +5,8 @@
 # record the child wrote before it ran its command, and kills what the stage left. A process
 # that left its stage's process group with setsid is killed at the end of the run, and after
 # a crash by the next command's recovery (both through the NTFLOW_RUNNER mark in its
-# environment); show says how processes are held.
+# environment); show says how processes are held. A run killed right after its end was
+# recorded leaves no process record.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -116,6 +117,16 @@ test_expect_success SETSID 'after a crash, the next command kills a process that
 	cat runs.err &&
 	grep -x "ntflow: run [0-9]* had crashed: killed process $daemon, which had left its stage.s process group" runs.err &&
 	wait_until "! alive $daemon"
+'
+
+test_expect_success 'a run killed once its end is recorded leaves no process record behind' '
+	test_expect_code 137 env NTFLOW_FAULT=run-after-end ntflow-test run quick.dag --no-tui >out 2>&1 &&
+	ntflow runs --json >runs.json &&
+	test "$(json_get runs.json "[0].status")" = succeeded &&
+	ntflow run quick.dag --no-tui >out 2>err &&
+	cat err &&
+	ls -A .ntflow/procs >left &&
+	test_must_be_empty left
 '
 
 test_done

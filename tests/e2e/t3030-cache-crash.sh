@@ -3,9 +3,13 @@
 # finished keep their cache entries; the killed one has none (its half-written output is
 # never taken for a result), and the stage's process dies with ntflow. The next command
 # that opens the store records the crash; the next run reuses the finished stages without
-# running them, and redoes the killed one and what follows it.
+# running them, and redoes the killed one and what follows it. A kill in the middle of a
+# restore (fault injection, test builds only) leaves no copy beside the output once the next
+# run has restored it.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+test_need_hooks
 
 # b writes half its output, then hangs in run 1 (until killed) and finishes in later runs.
 write_dag p.dag <<\EOF
@@ -82,6 +86,41 @@ test_expect_success 'the store holds only complete objects, and the next run is 
 	n=$(wc -l <spawns) &&
 	ntflow run p.dag >out &&
 	test "$(wc -l <spawns)" = "$n"
+'
+
+write_dag big.dag <<\EOF
+pipeline "big" {
+  params {
+    v = 1
+  }
+}
+
+stage "big" {
+  run     = "mkdir -p data && { echo ${params.v}; seq 1 1000; } >data/big.txt"
+  outputs = ["data/big.txt"]
+}
+EOF
+
+test_expect_success 'a restore killed before its copy was in place leaves nothing beside the output' '
+	echo data/ >>.gitignore &&
+	ntflow run big.dag -p v=1 >out &&
+	ntflow run big.dag -p v=2 >out &&
+	for i in 1 2; do
+		test_expect_code 137 env NTFLOW_FAULT=cache-restore-before-rename \
+			ntflow-test run big.dag -p v=1 >out 2>&1 || return 1
+	done &&
+	head -n 1 data/big.txt >v &&
+	echo 2 >expect &&
+	test_cmp expect v &&
+	ntflow run big.dag -p v=1 >out 2>err &&
+	cat out err &&
+	grep "big cached" out &&
+	ls -A data >actual &&
+	echo big.txt >expect &&
+	test_cmp expect actual &&
+	head -n 1 data/big.txt >v &&
+	echo 1 >expect &&
+	test_cmp expect v
 '
 
 test_done

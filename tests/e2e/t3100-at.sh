@@ -1,8 +1,10 @@
 #!/bin/sh
 # t3100-at.sh: `ntflow run --at COMMIT` runs the pipeline as it was at a past commit, in a
 # temporary checkout, sharing the cache: what is still valid is reused, and what reruns
-# reproduces that commit's outputs byte for byte.
+# reproduces that commit's outputs byte for byte. A run --at killed before it removed its
+# checkout leaves it to the next run, which removes it.
 . "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
 write_dag p.dag <<\EOF
 pipeline "p" {}
@@ -69,6 +71,29 @@ test_expect_success 'a pipeline file that did not exist at the commit' '
 	cp p.dag q.dag && git add q.dag && git commit -q -m three &&
 	test_must_fail ntflow run q.dag --at HEAD~1 2>err &&
 	grep "q.dag. does not exist at commit" err
+'
+
+test_expect_success 'the checkout of a run --at that was killed is removed by the next run' '
+	write_dag hang.dag <<-\EOF &&
+	pipeline "hang" {}
+
+	stage "hang" {
+	  run   = "touch \"$HOME/at.started\" && exec sleep 3000"
+	  cache = false
+	}
+	EOF
+	echo at.started >>.gitignore &&
+	git add hang.dag .gitignore && git commit -q -m hang &&
+	ntflow run hang.dag --at HEAD >out 2>&1 &
+	pid=$! &&
+	test_when_finished "kill -9 $pid 2>/dev/null; ntflow runs >/dev/null 2>&1; true" &&
+	wait_for_file at.started &&
+	kill -9 $pid &&
+	{ wait $pid; test $? = 137; } &&
+	test -n "$(ls .ntflow/worktrees)" &&
+	ntflow run p.dag >out 2>err &&
+	cat err &&
+	test_path_is_missing .ntflow/worktrees
 '
 
 test_done
