@@ -1,18 +1,20 @@
 #!/bin/sh
-# t2200-crash-loop.sh: ntflow killed at random moments. A pipeline of 34 nodes (a stage tree
+# t2200-crash-loop.sh: ntflow killed at random moments. A pipeline of 35 nodes (a stage tree
 # with fan-out and fan-in, file and folder outputs, a 3 MB output, a stage that fails its first
 # attempt and is retried, a matrix with select, a monitor with an alert rule, a metrics file,
-# a gate and a registered model) runs again and again, mostly with a new model (sometimes an
-# earlier one, so cached outputs are restored and an older version returns to production),
-# with 1 to 3 slots, now and then --at HEAD (in a checkout of its own), now and then after a
-# registry rollback. Each run is killed with SIGKILL after a random delay, and now and then
-# the run after it too, before anything else recovered the first (so a crash lands in the
-# recovery of a crash). After the kills:
+# a gate, a registered model and a check that fails for some models, all run with
+# --keep-going) runs again and again, mostly with a new model (sometimes an earlier one, so
+# cached outputs are restored and an older version returns to production), with 1 to 3
+# slots, now and then --at HEAD (in a checkout of its own), now and then after a registry
+# rollback. Each run is killed with SIGKILL after a random delay, and now and then the run
+# after it too, before anything else recovered the first (so a crash lands in the recovery
+# of a crash). After the kills:
 #   - the database passes PRAGMA integrity_check (after each kill);
 #   - the next command (a reading one) records each killed run as crashed, unless its end
 #     was recorded before the kill, and no process of any of them is alive;
 #   - cache verify and audit verify are clean;
-#   - the next run completes; then registry verify is clean, models/current holds the
+#   - the next run completes, with the reference's exit status (0, 1 when the check failed,
+#     3 when the gate said no); then registry verify is clean, models/current holds the
 #     production version's bytes, nothing is left in .ntflow/procs, trash or worktrees, and
 #     the outputs and the distinct alerts are those of an uninterrupted run of the same
 #     parameters in a clone of its own.
@@ -49,12 +51,13 @@ rand() {
 # now_ms: the time in milliseconds.
 now_ms() { date +%s%3N; }
 
-# ---- the pipeline: 31 stages (tune has two instances), a monitor, a gate and a model ----
+# ---- the pipeline: 32 stages (tune has two instances), a monitor, a gate and a model ----
 # src -> shard0,2,4,6 (its rows), bulk (a 3 MB file), flaky (fails its first attempt) and
 # drift (a monitor); static0-5 (never change: cached after the first run) -> shard1,3,5,7;
 # shardN -> featN (a folder); feat* -> merge -> tune (a matrix) -> train -> evaluate
-# (metrics) -> promote (gate) -> publish; evaluate + static5 -> report. Only src, bulk,
-# flaky, drift, tune and what follows see the parameter v.
+# (metrics) -> promote (gate) -> publish; evaluate -> check (fails when v % 7 = 3: the run
+# failed, so its model is held back); evaluate + static5 -> report. Only src, bulk, flaky,
+# drift, tune and what follows see the parameter v.
 gen_dag() {
 	cat <<-\EOF
 	pipeline "crash" {
@@ -172,6 +175,11 @@ gen_dag() {
 	  needs   = ["evaluate", "static5"]
 	  run     = "cat build/eval/metrics.json build/static/s5/a.txt >build/report.txt && sleep 0.02"
 	  outputs = ["build/report.txt"]
+	}
+
+	stage "check" {
+	  needs   = ["evaluate"]
+	  run     = "test $(( ${params.v} % 7 )) != 3"
 	}
 
 	stage "publish" {
@@ -294,7 +302,7 @@ killed_run() {
 	fi
 	at=
 	test "$(rand 5)" = 0 && at="--at HEAD"   # in a checkout of its own
-	ntflow run p.dag --no-tui $at -j $(($(rand 3) + 1)) -p v=$v -p acc=$acc >run.out 2>&1 &
+	ntflow run p.dag --no-tui -k $at -j $(($(rand 3) + 1)) -p v=$v -p acc=$acc >run.out 2>&1 &
 	pid=$!
 	mark_of $pid >>marks   # a zombie at the least until the wait below
 	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
@@ -330,8 +338,11 @@ one_iteration() {
 	else
 		acc=0.9 ref_exit=0 ref_status=succeeded
 	fi
+	if test $((v % 7)) = 3; then
+		ref_exit=1 ref_status=failed   # check fails: the model is held back
+	fi
 	t0=$(now_ms) &&
-	(cd ref && test_expect_code $ref_exit ntflow run p.dag --no-tui -p v=$v -p acc=$acc >../ref.out 2>&1) ||
+	(cd ref && test_expect_code $ref_exit ntflow run p.dag --no-tui -k -p v=$v -p acc=$acc >../ref.out 2>&1) ||
 	{ cat ref.out; return 1; }
 	took=$(( $(now_ms) - t0 ))
 	ntflow runs --json >runs.json &&
@@ -367,7 +378,7 @@ one_iteration() {
 	ntflow audit verify >verify.out 2>&1 || { cat verify.out; return 1; }
 
 	# the next run completes, with the outputs of the uninterrupted run
-	test_expect_code $ref_exit ntflow run p.dag --no-tui -p v=$v -p acc=$acc >next.out 2>&1 ||
+	test_expect_code $ref_exit ntflow run p.dag --no-tui -k -p v=$v -p acc=$acc >next.out 2>&1 ||
 	{ cat next.out; return 1; }
 	grep "^ntflow: warning" next.out
 	ntflow registry verify >verify.out 2>&1 || { cat verify.out; return 1; }
