@@ -179,7 +179,7 @@ gen_dag() {
 
 	stage "check" {
 	  needs   = ["evaluate"]
-	  run     = "test $(( ${params.v} % 7 )) != 3"
+	  run     = "v=${params.v} && test $(( v % 7 )) != 3"
 	}
 
 	stage "publish" {
