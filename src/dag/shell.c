@@ -314,58 +314,50 @@ dollar(scan *s, size_t i, nf_sh_ctx ctx)
 	return j;   /* a literal '$' */
 }
 
-/* After '"': up to and past the closing quote. */
+/* Text where $, ` and \ keep their meaning but nothing else does, from i: the inside of
+ * "..." (in NF_SH_DQUOTE: up to and past the closing quote) or the body of an unquoted
+ * here-document (in NF_SH_HEREDOC: to the end, a '"' being an ordinary byte there). */
 static size_t
-scan_dq(scan *s, size_t i)
+scan_expanding(scan *s, size_t i, nf_sh_ctx in)
 {
 	while (i < s->n) {
 		int ch = s->c[i];
 
-		if (ch == '"') {
-			i++;
-			break;
-		}
+		if (ch == '"' && in == NF_SH_DQUOTE)
+			return i + 1;
 		if (ch == HOLE) {
-			hole(s, i, NF_SH_DQUOTE, NULL);
+			hole(s, i, in, NULL);
 			i++;
 		} else if (ch == '\\') {
 			i = backslash(s, i);
 		} else if (ch == '$') {
-			i = dollar(s, i, NF_SH_DQUOTE);
+			i = dollar(s, i, in);
 		} else if (ch == '`') {
 			i = backquote(s, i + 1);
 		} else {
 			i++;
 		}
 	}
+	return i;
+}
+
+/* After '"': up to and past the closing quote. */
+static size_t
+scan_dq(scan *s, size_t i)
+{
+	i = scan_expanding(s, i, NF_SH_DQUOTE);
 	s->depth--;
 	return i;
 }
 
-/* The body of an unquoted here-document, [i, s->n): like "..." but a '"' is an ordinary
- * byte and there is no closing quote. */
+/* The body of an unquoted here-document, [i, s->n). */
 static void
 scan_heredoc_body(scan *s, size_t i)
 {
 	bool saved = s->in_heredoc;
 
 	s->in_heredoc = true;
-	while (i < s->n) {
-		int ch = s->c[i];
-
-		if (ch == HOLE) {
-			hole(s, i, NF_SH_HEREDOC, NULL);
-			i++;
-		} else if (ch == '\\') {
-			i = backslash(s, i);
-		} else if (ch == '$') {
-			i = dollar(s, i, NF_SH_HEREDOC);
-		} else if (ch == '`') {
-			i = backquote(s, i + 1);
-		} else {
-			i++;
-		}
-	}
+	scan_expanding(s, i, NF_SH_HEREDOC);
 	s->in_heredoc = saved;
 }
 
