@@ -62,6 +62,18 @@ int nf_tz_open(nf_tz *out, const char *name);
  * C library's localtime_r with TZ set for the call and restored after: not thread-safe. */
 int nf_cron_next(const nf_cron *c, const nf_tz *tz, int64_t after, int64_t *next);
 
+/* The last fire time of c strictly before `before`, in *prev (the inverse of nf_cron_next:
+ * nf_cron_next(c, tz, *prev) >= before). NF_ENOTFOUND when none in the past 400 years. */
+int nf_cron_prev(const nf_cron *c, const nf_tz *tz, int64_t before, int64_t *prev);
+
+/* A schedule interval [start, end): a run fired at `end` stands for it, and its logical
+ * date is `start` (Airflow's data interval). Seconds since the epoch. */
+typedef struct nf_cron_span {
+	int64_t start, end;
+} nf_cron_span;
+/* The interval the fire time `fire` closes: [nf_cron_prev(fire), fire). */
+int nf_cron_interval(const nf_cron *c, const nf_tz *tz, int64_t fire, nf_cron_span *out);
+
 /* "2026-11-23T03:00:00Z" for t (seconds since the epoch); out has room for 21 bytes. */
 void nf_time_format_utc(char out[32], int64_t t);
 /* Reads "YYYY-MM-DDTHH:MM:SSZ", "YYYY-MM-DDTHH:MMZ" (the Z optional: UTC either way) or a

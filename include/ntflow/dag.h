@@ -180,6 +180,11 @@ typedef struct nf_pipeline {
 	const char *timezone;         /* of the schedule, a tz database name; NULL: UTC */
 	nf_loc timezone_loc;
 	bool catchup;                 /* (false) */
+	int max_active_runs;          /* (1) */
+	bool overlap_skip;            /* overlap = "skip"; false: "wait" */
+	int64_t start_deadline_ms;    /* 0: none */
+	int64_t alert_cooldown_ms;    /* (1 day; "0s": none) */
+	bool alert_cooldown_set;      /* written in the file (parse only) */
 	int concurrency;              /* default -j; 0: the number of CPUs */
 	nf_tmpl *path;                /* prepended to PATH, relative to the project root */
 	size_t npath;

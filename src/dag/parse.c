@@ -853,6 +853,19 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 	case NF_FD_CATCHUP:
 		b->pl->catchup = v->boolean;
 		break;
+	case NF_FD_MAX_ACTIVE_RUNS:
+		b->pl->max_active_runs = (int)n;
+		break;
+	case NF_FD_OVERLAP:
+		b->pl->overlap_skip = strcmp(a->choices[e], "skip") == 0;
+		break;
+	case NF_FD_START_DEADLINE:
+		b->pl->start_deadline_ms = ms;
+		break;
+	case NF_FD_ALERT_COOLDOWN:
+		b->pl->alert_cooldown_ms = ms;
+		b->pl->alert_cooldown_set = true;
+		break;
 	case NF_FD_CONCURRENCY:
 		b->pl->concurrency = (int)n;
 		break;
@@ -1759,6 +1772,10 @@ finish(parser *p)
 
 	if (!dag->pipeline.models_dir)
 		dag->pipeline.models_dir = "models";
+	if (!dag->pipeline.max_active_runs)
+		dag->pipeline.max_active_runs = 1;
+	if (!dag->pipeline.alert_cooldown_set)
+		dag->pipeline.alert_cooldown_ms = 24 * 3600 * 1000LL;
 	merge_opts(&dag->pipeline.defaults, &builtin_opts, p->a);
 	dag->stages = p->nstages ? p->stages : NULL;
 	dag->nstages = p->nstages;

@@ -10,6 +10,7 @@
 
 static const char *const executors[] = { "local", "slurm", NULL };
 static const char *const severities[] = { "low", "medium", "high", NULL };
+static const char *const overlaps[] = { "wait", "skip", NULL };
 
 /* How a stage is run: shared by stage, monitor and the pipeline's defaults { }. */
 #define RUN_OPTIONS \
@@ -45,6 +46,14 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "the time zone of the schedule: a tz database name like \"Europe/Berlin\"" },
 	{ "catchup", NF_FD_CATCHUP, NF_AT_BOOL, false, 0, 0, NULL, "false",
 	  "after missed intervals, run once for each (true) or once for all (false)" },
+	{ "max_active_runs", NF_FD_MAX_ACTIVE_RUNS, NF_AT_INT, false, 1, 64, NULL, "1",
+	  "the most runs of the pipeline going at once; the scheduler starts no more" },
+	{ "overlap", NF_FD_OVERLAP, NF_AT_ENUM, false, 0, 0, overlaps, "\"wait\"",
+	  "a due run while max_active_runs are going: wait for one to end, or skip the interval" },
+	{ "start_deadline", NF_FD_START_DEADLINE, NF_AT_DURATION, false, 0, 0, NULL, "none",
+	  "an interval whose run cannot start this long after its end is recorded missed, not run" },
+	{ "alert_cooldown", NF_FD_ALERT_COOLDOWN, NF_AT_DURATION, false, 0, 0, NULL, "\"1d\"",
+	  "after a run triggered by an alert, further alerts trigger none for this long" },
 	{ "concurrency", NF_FD_CONCURRENCY, NF_AT_INT, false, 1, 4096, NULL, "the number of CPUs",
 	  "the default of -j: how many slots run at once" },
 	{ "path", NF_FD_PATH, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,

@@ -148,6 +148,35 @@ START_TEST(test_fire_times)
 }
 END_TEST
 
+/* The fire before each expected one is the expected one before it, and the interval a
+ * fire closes starts there: nf_cron_prev inverts nf_cron_next on every case, DST included. */
+START_TEST(test_prev_and_interval)
+{
+	const fire_case *fc = &fire_cases[_i];
+	nf_cron c;
+	nf_tz tz;
+
+	ck_assert_int_eq(nf_cron_parse(&c, fc->expr, NULL), 0);
+	open_zone(&tz, fc->tz);
+	for (int k = 1; k < 3; k++) {
+		int64_t fire, want, got;
+		nf_cron_span span;
+
+		ck_assert_int_eq(nf_time_parse_utc(&fire, fc->want[k]), 0);
+		ck_assert_int_eq(nf_time_parse_utc(&want, fc->want[k - 1]), 0);
+		ck_assert_msg(nf_cron_prev(&c, &tz, fire, &got) == 0, "%s: %s", fc->expr, nf_error_last());
+		ck_assert_msg(got == want, "\"%s\" in %s: the fire before %s is %lld, expected %s", fc->expr, fc->tz,
+			      fc->want[k], (long long)got, fc->want[k - 1]);
+		/* any instant inside the interval has the same previous fire */
+		ck_assert_int_eq(nf_cron_prev(&c, &tz, fire - 1, &got), 0);
+		ck_assert_int_eq(got, want);
+		ck_assert_int_eq(nf_cron_interval(&c, &tz, fire, &span), 0);
+		ck_assert_int_eq(span.start, want);
+		ck_assert_int_eq(span.end, fire);
+	}
+}
+END_TEST
+
 START_TEST(test_case_count)
 {
 	ck_assert_uint_ge(NF_ARRAY_SIZE(fire_cases), 60);
@@ -355,6 +384,7 @@ cron_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_fire_times, 0, (int)NF_ARRAY_SIZE(fire_cases));
+	tcase_add_loop_test(tc, test_prev_and_interval, 0, (int)NF_ARRAY_SIZE(fire_cases));
 	tcase_add_test(tc, test_case_count);
 	tcase_add_loop_test(tc, test_errors, 0, (int)NF_ARRAY_SIZE(error_cases));
 	tcase_add_test(tc, test_parsed_sets);
