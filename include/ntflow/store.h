@@ -287,4 +287,68 @@ typedef struct nf_run_repro {
 int nf_store_run_repro_get(nf_store *st, int64_t run_id, nf_run_repro *out);
 void nf_run_repro_release(nf_run_repro *r);
 
+/* ---- The scheduler's state (src/store/schedules.c) ----
+ * What `ntflow scheduler` decided, per pipeline of the workspace. Times are seconds since
+ * the epoch on the scheduler's clock. */
+typedef struct nf_schedule_row {
+	char *pipeline, *file, *cron, *timezone;
+	char *policy;            /* what a miss does, for --status ("catchup = false, ...") */
+	int64_t last_end;        /* the end of the last interval decided (fired, skipped, missed) */
+	int64_t registered;      /* when the scheduler first saw the pipeline */
+	int64_t updated;
+} nf_schedule_row;
+void nf_schedule_row_release(nf_schedule_row *r);
+void nf_schedule_row_list_free(nf_schedule_row *rows, size_t n);
+/* NF_ENOTFOUND when the pipeline was never scheduled here. */
+int nf_store_schedule_get(nf_store *st, const char *pipeline, nf_schedule_row *out);
+/* Every scheduled pipeline, by name. */
+int nf_store_schedule_list(nf_store *st, nf_schedule_row **out, size_t *n);
+/* Inserts or replaces the pipeline's row (batched: call inside nf_store_atomic with the
+ * decision it goes with). */
+int nf_store_schedule_put(nf_store *st, const nf_schedule_row *r);
+
+/* One decision: registered, fired, caught-up, skipped, missed, waiting, alert, suppressed,
+ * ended (a run the scheduler started has exited), refired. */
+typedef struct nf_schedule_event {
+	int64_t id, time;
+	char *pipeline, *decision, *detail;
+	int64_t interval_start, interval_end;   /* 0, 0: none */
+	int64_t run_id;          /* 0: not known (yet) */
+	pid_t pid;               /* the child `ntflow run`, 0 before it is started */
+	int64_t alert_id;        /* the alert behind a trigger, else 0 */
+	int exit_status;         /* of the child; -1 while it runs or when there is none */
+} nf_schedule_event;
+void nf_schedule_event_release(nf_schedule_event *e);
+void nf_schedule_event_list_free(nf_schedule_event *e, size_t n);
+/* Appends ev (batched, like nf_store_schedule_put); fills ev->id. */
+int nf_store_schedule_event_add(nf_store *st, nf_schedule_event *ev);
+/* Sets the child's pid (when > 0), its run (when > 0) and exit status (when >= 0); committed. */
+int nf_store_schedule_event_update(nf_store *st, int64_t id, pid_t pid, int64_t run_id, int exit_status);
+/* Events newest first: of one pipeline (NULL: all), of one decision (NULL: all), at most
+ * limit (<= 0: all). */
+int nf_store_schedule_events(nf_store *st, const char *pipeline, const char *decision, int limit,
+			     nf_schedule_event **out, size_t *n);
+/* The runs of a pipeline recorded running whose ntflow process is alive on this host (or
+ * that another host recorded running): at most max of them in out (may be NULL); *n is
+ * how many there are. */
+typedef struct nf_active_run {
+	int64_t id;
+	pid_t pid;
+} nf_active_run;
+int nf_store_runs_active(nf_store *st, const char *pipeline, nf_active_run *out, size_t max, size_t *n);
+/* The newest run of a pipeline that process pid recorded (the scheduler's child), or
+ * NF_ENOTFOUND. */
+int nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t *id);
+
+/* A request for a run that an alert made (the triggers table, written by the alert step). */
+typedef struct nf_trigger {
+	int64_t id, run_id, alert_id, created_ms;
+	char *severity;
+} nf_trigger;
+/* The pipeline's triggers the scheduler has not acted on, oldest first (caller frees). */
+int nf_store_triggers_pending(nf_store *st, const char *pipeline, nf_trigger **out, size_t *n);
+void nf_trigger_list_free(nf_trigger *t, size_t n);
+/* Marks a trigger acted on (batched). */
+int nf_store_trigger_consume(nf_store *st, int64_t id);
+
 #endif

@@ -56,9 +56,8 @@ typedef struct dead_run {
 	bool same_boot;
 } dead_run;
 
-/* Whether the ntflow process that wrote a running run is still that process. */
-static bool
-run_alive(pid_t pid, int64_t pid_start, const char *boot_id)
+bool
+nf_store__run_alive(pid_t pid, int64_t pid_start, const char *boot_id)
 {
 	int64_t now_start;
 
@@ -171,7 +170,7 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 		/* Pids of another machine say nothing here: leave its runs to it. */
 		if (host && *host && strcmp(host, nf_store__host()) != 0)
 			continue;
-		if (run_alive(pid, start, boot ? boot : ""))
+		if (nf_store__run_alive(pid, start, boot ? boot : ""))
 			continue;
 		dead = xgrow(dead, sizeof(*dead), *ndead + 1, &cap);
 		dead[(*ndead)++] = (dead_run){

@@ -81,5 +81,8 @@ void nf_store__procs_read(nf_store *st, int64_t run_id, nf_proc_rec **recs, size
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);
+/* Whether the ntflow process that wrote a running run (pid, its start time, the boot it
+ * ran in) is still that process (recover.c). */
+bool nf_store__run_alive(pid_t pid, int64_t pid_start, const char *boot_id);
 
 #endif

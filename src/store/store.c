@@ -246,6 +246,33 @@ static const char *const migrations[] = {
 	"INSERT INTO meta (key, value) SELECT 'store_id', lower(substr(h, 1, 8) || '-' || substr(h, 9, 4)"
 	"  || '-4' || substr(h, 14, 3) || '-' || substr('89ab', 1 + abs(random() % 4), 1) || substr(h, 18, 3)"
 	"  || '-' || substr(h, 21, 12)) FROM (SELECT hex(randomblob(16)) AS h);",
+	/* 10: the scheduler's state: per pipeline the end of the last interval it decided (so
+	 * a restarted daemon neither loses nor repeats one), and each decision it made. Times
+	 * in seconds on the scheduler's clock. */
+	"CREATE TABLE schedules ("
+	"  pipeline      TEXT    PRIMARY KEY,"
+	"  file          TEXT    NOT NULL,"
+	"  cron          TEXT    NOT NULL,"
+	"  timezone      TEXT    NOT NULL,"
+	"  policy        TEXT    NOT NULL DEFAULT '',"     /* on a miss, as --status shows it */
+	"  last_end      INTEGER NOT NULL,"
+	"  registered_s  INTEGER NOT NULL,"
+	"  updated_s     INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE schedule_events ("
+	"  id             INTEGER PRIMARY KEY,"
+	"  time_s         INTEGER NOT NULL,"
+	"  pipeline       TEXT    NOT NULL,"
+	"  decision       TEXT    NOT NULL,"
+	"  interval_start INTEGER NOT NULL DEFAULT 0,"
+	"  interval_end   INTEGER NOT NULL DEFAULT 0,"
+	"  run_id         INTEGER NOT NULL DEFAULT 0,"
+	"  pid            INTEGER NOT NULL DEFAULT 0,"
+	"  alert_id       INTEGER NOT NULL DEFAULT 0,"
+	"  exit_status    INTEGER NOT NULL DEFAULT -1,"
+	"  detail         TEXT    NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX schedule_events_pipeline ON schedule_events(pipeline, decision, id);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

@@ -1,0 +1,976 @@
+/* daemon.c: `ntflow scheduler`: loads the scheduled pipelines of its paths, sleeps on the
+ * wall clock until the nearest fire time, and starts each due run as a child `ntflow run`,
+ * recording every decision in the workspace's store and audit chain before acting on it,
+ * so a restarted daemon neither loses nor repeats an interval. One loop (ppoll) over the
+ * clock, a signalfd and inotify; nothing polls. */
+#include "config.h"
+#include "ntflow/sched.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ntflow/dag.h"
+#include "ntflow/gov.h"
+#include "ntflow/store.h"
+#include "ntflow/util.h"
+
+#define NF_AUDIT_SCHEDULE "schedule"
+#define LOCK_NAME "scheduler.lock"
+
+typedef struct ws {
+	char *dir;                     /* the state directory */
+	nf_store *st;
+	int lockfd;                    /* STATE_DIR/scheduler.lock, flocked while we run */
+} ws;
+
+typedef struct pl {
+	char *file;                    /* the DAG file, as found */
+	char *name;
+	ws *w;
+	nf_sched_policy pol;
+	char *cron, *tz, *policy;      /* as written, for the store and --status */
+	bool scheduled;                /* its current good version has a schedule */
+	bool seen;                     /* found by the latest scan */
+	int64_t last_end;              /* mirrors the store's row */
+	int64_t waiting;               /* the fire time whose wait was recorded (0: none) */
+	int64_t alert_waiting;         /* the trigger whose wait was logged */
+	int64_t last_alert;            /* when the last alert-triggered run started */
+} pl;
+
+typedef struct child {
+	pid_t pid;
+	pl *p;
+	int64_t event;
+	bool alert;
+} child;
+
+typedef struct sched_daemon {
+	const nf_scheduler_opts *o;
+	nf_wallclock *clock;
+	int64_t since;
+	ws **ws;
+	size_t nws, ws_cap;
+	pl **pl;
+	size_t npl, pl_cap;
+	child *kids;
+	size_t nkids, kids_cap;
+	int ino, sigfd;
+	sigset_t oldmask;
+	bool stopping, reload;
+	char **broken;                 /* files whose errors were logged, to say so once */
+	size_t nbroken, broken_cap;
+} sched_daemon;
+
+static void
+say(sched_daemon *d, const char *who, const char *fmt, ...) NF_PRINTF(3, 4);
+
+/* One line of the log: the scheduler's time, the pipeline or file, what happened. */
+static void
+say(sched_daemon *d, const char *who, const char *fmt, ...)
+{
+	char when[32];
+	va_list ap;
+
+	nf_time_format_utc(when, d->clock->now(d->clock));
+	fprintf(d->o->log, "%s %s: ", when, who);
+	va_start(ap, fmt);
+	vfprintf(d->o->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', d->o->log);
+	fflush(d->o->log);
+}
+
+static char *
+iso(int64_t t)
+{
+	char buf[32];
+
+	nf_time_format_utc(buf, t);
+	return xstrdup(buf);
+}
+
+/* ---- workspaces ---- */
+
+static int
+lock_workspace(ws *w, int64_t since)
+{
+	char *path = xasprintf("%s/%s", w->dir, LOCK_NAME), line[64];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), err = 0;
+
+	if (fd < 0) {
+		err = nf_error_set(NF_EIO, "cannot open %s: %s", path, strerror(errno));
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		nf_sched_holder h;
+
+		err = errno == EWOULDBLOCK ? NF_EBUSY : NF_EIO;
+		if (err == NF_EBUSY && nf_scheduler_holder(w->dir, &h) == 0 && h.pid > 0)
+			nf_error_set(NF_EBUSY, "another scheduler (pid %ld) already runs for the workspace %s", h.pid, w->dir);
+		else
+			nf_error_set(err, "cannot lock %s: %s", path, strerror(errno));
+		close(fd);
+		fd = -1;
+	} else {
+		int n = snprintf(line, sizeof(line), "%ld %lld\n", (long)getpid(), (long long)since);
+
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
+			err = nf_error_set(NF_EIO, "cannot write %s: %s", path, strerror(errno));
+	}
+	free(path);
+	w->lockfd = fd;
+	return err;
+}
+
+static void
+ws_free(ws *w)
+{
+	if (!w)
+		return;
+	nf_store_close(w->st);
+	if (w->lockfd >= 0)
+		close(w->lockfd);   /* releases the flock */
+	free(w->dir);
+	free(w);
+}
+
+/* The workspace of a DAG file, opened (and locked) the first time it is met. */
+static int
+workspace_of(sched_daemon *d, const char *file, ws **out)
+{
+	nf_store *st = NULL;
+	char *dir = NULL;
+	ws *w;
+	int err;
+
+	if ((err = nf_store_open_workspace(&st, &dir, file, d->o->state, true)) < 0)
+		return err;
+	for (size_t i = 0; i < d->nws; i++) {
+		if (strcmp(d->ws[i]->dir, dir) == 0) {
+			nf_store_close(st);
+			free(dir);
+			*out = d->ws[i];
+			return 0;
+		}
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->dir = dir;
+	w->st = st;
+	w->lockfd = -1;
+	if ((err = lock_workspace(w, d->since)) < 0) {
+		ws_free(w);
+		return err;
+	}
+	for (const char *const *line = nf_store_recovered(st); *line; line++)
+		say(d, w->dir, "%s", *line);
+	/* A run that ends (or starts) removes (or writes) lock.holder: a slot may be free now. */
+	if (inotify_add_watch(d->ino, w->dir, IN_DELETE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+		say(d, w->dir, "cannot watch the workspace (%s); runs ending elsewhere are noticed at the next event",
+		    strerror(errno));
+	d->ws = xgrow(d->ws, sizeof(*d->ws), d->nws + 1, &d->ws_cap);
+	d->ws[d->nws++] = w;
+	*out = w;
+	return 0;
+}
+
+/* ---- recording decisions ---- */
+
+typedef struct decision {
+	pl *p;
+	const char *what;
+	nf_cron_span span;             /* {0, 0}: none */
+	int64_t last_end;              /* -1: unchanged */
+	int64_t trigger, alert_id;     /* the trigger consumed, its alert */
+	const char *detail;
+	int64_t now;
+	int64_t event;                 /* out */
+} decision;
+
+static void
+add_time(cJSON *o, const char *key, int64_t t)
+{
+	char buf[32];
+
+	nf_time_format_utc(buf, t);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static int
+record_fn(void *ctx, nf_store *st)
+{
+	decision *dc = ctx;
+	pl *p = dc->p;
+	nf_schedule_event ev = {
+		.time = dc->now, .pipeline = p->name, .decision = (char *)dc->what, .detail = (char *)dc->detail,
+		.interval_start = dc->span.start, .interval_end = dc->span.end, .alert_id = dc->alert_id,
+		.exit_status = -1,
+	};
+	cJSON *payload;
+	int err;
+
+	if ((err = nf_store_schedule_event_add(st, &ev)) < 0)
+		return err;
+	dc->event = ev.id;
+	if (dc->last_end >= 0) {
+		nf_schedule_row row = {
+			.pipeline = p->name, .file = p->file, .cron = p->cron, .timezone = p->tz,
+			.policy = p->policy, .last_end = dc->last_end, .registered = dc->now, .updated = dc->now,
+		};
+		nf_schedule_row old;
+
+		if (nf_store_schedule_get(st, p->name, &old) == 0)
+			row.registered = old.registered;
+		nf_schedule_row_release(&old);
+		if ((err = nf_store_schedule_put(st, &row)) < 0)
+			return err;
+	}
+	if (dc->trigger > 0 && (err = nf_store_trigger_consume(st, dc->trigger)) < 0)
+		return err;
+	payload = cJSON_CreateObject();
+	cJSON_AddStringToObject(payload, "pipeline", p->name);
+	cJSON_AddStringToObject(payload, "decision", dc->what);
+	if (dc->span.end) {
+		add_time(payload, "interval_start", dc->span.start);
+		add_time(payload, "interval_end", dc->span.end);
+	}
+	if (dc->alert_id)
+		cJSON_AddNumberToObject(payload, "alert", (double)dc->alert_id);
+	if (dc->detail && *dc->detail)
+		cJSON_AddStringToObject(payload, "detail", dc->detail);
+	add_time(payload, "time", dc->now);
+	err = nf_audit_append(st, 0, NF_AUDIT_SCHEDULE, payload);
+	cJSON_Delete(payload);
+	return err;
+}
+
+/* Records a decision, its new last_end and the trigger it consumes, atomically. */
+static int
+record(decision *dc)
+{
+	int err = nf_store_atomic(dc->p->w->st, record_fn, dc);
+
+	if (err == 0 && dc->last_end >= 0)
+		dc->p->last_end = dc->last_end;
+	return err;
+}
+
+/* ---- children ---- */
+
+static int
+spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int64_t event, pid_t *pid_out)
+{
+	char *start = iso(span->start), *end = iso(span->end);
+	const char *argv[16];
+	int n = 0, err = 0;
+	pid_t pid;
+
+	argv[n++] = d->o->self;
+	argv[n++] = "run";
+	argv[n++] = p->file;
+	argv[n++] = "--trigger";
+	argv[n++] = trigger;
+	argv[n++] = "--date";
+	argv[n++] = start;
+	if (span->end > span->start) {
+		argv[n++] = "--interval-end";
+		argv[n++] = end;
+	}
+	argv[n++] = "--no-tui";
+	if (d->o->state) {
+		argv[n++] = "--state";
+		argv[n++] = d->o->state;
+	}
+	argv[n] = NULL;
+	fflush(d->o->log);
+	if ((pid = fork()) < 0) {
+		err = nf_error_set(NF_EIO, "cannot start a run: %s", strerror(errno));
+	} else if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		int out = fileno(d->o->log);
+
+		/* Its own process group, so a ^C meant for the daemon lets the run finish; the
+		 * signals the daemon reads from its signalfd unblocked again. */
+		setpgid(0, 0);
+		sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
+		if (null >= 0)
+			dup2(null, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		execv(d->o->self, (char *const *)argv);
+		_exit(127);
+	} else {
+		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
+		d->kids[d->nkids++] = (child){ pid, p, event, strcmp(trigger, "alert") == 0 };
+		*pid_out = pid;
+		nf_store_schedule_event_update(p->w->st, event, pid, 0, -1);
+	}
+	free(start);
+	free(end);
+	return err;
+}
+
+static int
+own_runs(const sched_daemon *d, const pl *p, bool alert_only)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < d->nkids; i++)
+		if (d->kids[i].p == p && (!alert_only || d->kids[i].alert))
+			n++;
+	return n;
+}
+
+/* Runs of p going: ours (started or still waiting for the workspace lock) and those the
+ * store shows alive that are not ours (by hand, or left by a scheduler that was killed). */
+static int
+active_runs(sched_daemon *d, pl *p, char *why, size_t whysize)
+{
+	nf_active_run runs[16];
+	size_t n = 0, off = 0;
+	int count = own_runs(d, p, false);
+
+	why[0] = '\0';
+	if (nf_store_runs_active(p->w->st, p->name, runs, NF_ARRAY_SIZE(runs), &n) < 0)
+		n = 0;
+	for (size_t i = 0; i < n && i < NF_ARRAY_SIZE(runs); i++) {
+		bool ours = false;
+
+		for (size_t k = 0; k < d->nkids; k++)
+			ours |= d->kids[k].pid == runs[i].pid;
+		if (ours)
+			continue;
+		count++;
+		if (off < whysize)
+			off += (size_t)snprintf(why + off, whysize - off, "%srun %lld", off ? ", " : "",
+						(long long)runs[i].id);
+	}
+	if (n > NF_ARRAY_SIZE(runs))
+		count += (int)(n - NF_ARRAY_SIZE(runs));
+	return count;
+}
+
+static void
+reap(sched_daemon *d)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < d->nkids; i++) {
+			child k = d->kids[i];
+			int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			int64_t run = 0;
+
+			if (k.pid != pid)
+				continue;
+			d->kids[i] = d->kids[--d->nkids];
+			if (nf_store_run_of_pid(k.p->w->st, k.p->name, pid, &run) < 0)
+				run = 0;
+			nf_store_schedule_event_update(k.p->w->st, k.event, 0, run, code);
+			if (run)
+				say(d, k.p->name, "run %lld ended (exit %d)", (long long)run, code);
+			else
+				say(d, k.p->name, "the run started as process %ld ended (exit %d) before recording a run",
+				    (long)pid, code);
+			break;
+		}
+	}
+}
+
+/* ---- deciding ---- */
+
+static void
+span_text(char *out, size_t size, const nf_cron_span *s)
+{
+	char a[32], b[32];
+
+	nf_time_format_utc(a, s->start);
+	nf_time_format_utc(b, s->end);
+	snprintf(out, size, "%s..%s", a, b);
+}
+
+static void
+step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
+{
+	for (int guard = 0; guard < 10000; guard++) {
+		char why[256], iv[80], detail[400];
+		nf_sched_act act;
+		decision dc = { .p = p, .now = now, .last_end = -1 };
+		int active = active_runs(d, p, why, sizeof(why));
+		pid_t pid = 0;
+
+		if (nf_sched_decide(&p->pol, p->last_end, now, d->since, active, &act) < 0) {
+			say(d, p->name, "%s", nf_error_last());
+			return;
+		}
+		span_text(iv, sizeof(iv), &act.span);
+		switch (act.kind) {
+		case NF_SA_NONE:
+			if (act.wake < *wake)
+				*wake = act.wake;
+			return;
+		case NF_SA_WAIT:
+			if (p->waiting != act.span.end) {
+				snprintf(detail, sizeof(detail), "max_active_runs %d reached: %d going%s%s", p->pol.max_active,
+					 active, *why ? " (" : "", *why ? why : "");
+				if (*why)
+					strcat(detail, ")");
+				dc.what = "waiting";
+				dc.span = act.span;
+				dc.detail = detail;
+				if (record(&dc) == 0) {
+					p->waiting = act.span.end;
+					say(d, p->name, "interval %s waits: %s", iv, detail);
+				} else {
+					say(d, p->name, "cannot record a decision: %s", nf_error_last());
+				}
+			}
+			if (act.wake < *wake)
+				*wake = act.wake;
+			return;
+		case NF_SA_SKIP:
+			snprintf(detail, sizeof(detail), "%lld interval%s not run (%s)", (long long)act.count,
+				 act.count == 1 ? "" : "s", act.why);
+			dc.what = "skipped";
+			break;
+		case NF_SA_MISSED:
+			snprintf(detail, sizeof(detail), "could not start within start_deadline of the interval's end");
+			dc.what = "missed";
+			break;
+		case NF_SA_START:
+			detail[0] = '\0';
+			dc.what = act.catchup ? "caught-up" : "fired";
+			break;
+		}
+		dc.span = act.span;
+		dc.last_end = act.last_end;
+		dc.detail = detail;
+		if (record(&dc) < 0) {
+			say(d, p->name, "cannot record a decision, so nothing is started: %s", nf_error_last());
+			return;
+		}
+		p->waiting = 0;
+		if (act.kind != NF_SA_START) {
+			say(d, p->name, "%s %s: %s", dc.what, iv, detail);
+			continue;
+		}
+		if (spawn(d, p, "schedule", &act.span, dc.event, &pid) < 0)
+			say(d, p->name, "%s %s, but %s", dc.what, iv, nf_error_last());
+		else
+			say(d, p->name, "%s %s: started run process %ld", dc.what, iv, (long)pid);
+	}
+}
+
+static void
+step_alerts(sched_daemon *d, pl *p, int64_t now)
+{
+	nf_trigger *t = NULL;
+	size_t n = 0;
+
+	if (nf_store_triggers_pending(p->w->st, p->name, &t, &n) < 0) {
+		say(d, p->name, "%s", nf_error_last());
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char why[256], detail[256], until_s[32];
+		int active = active_runs(d, p, why, sizeof(why));
+		int64_t until;
+		decision dc = { .p = p, .now = now, .last_end = -1, .trigger = t[i].id, .alert_id = t[i].alert_id };
+		nf_cron_span span = { now, now };
+		pid_t pid = 0;
+
+		switch (nf_sched_alert_decide(&p->pol, now, p->last_alert, active, &until)) {
+		case NF_SAA_WAIT:
+			if (p->alert_waiting != t[i].id) {
+				p->alert_waiting = t[i].id;
+				say(d, p->name, "alert %lld waits: %d run%s going", (long long)t[i].alert_id, active,
+				    active == 1 ? "" : "s");
+			}
+			goto done;
+		case NF_SAA_SUPPRESS:
+			nf_time_format_utc(until_s, until);
+			snprintf(detail, sizeof(detail), "%s alert %lld of run %lld: within alert_cooldown (until %s)",
+				 t[i].severity, (long long)t[i].alert_id, (long long)t[i].run_id, until_s);
+			dc.what = "suppressed";
+			dc.detail = detail;
+			if (record(&dc) == 0)
+				say(d, p->name, "suppressed %s", detail);
+			continue;
+		case NF_SAA_START:
+			snprintf(detail, sizeof(detail), "%s alert %lld of run %lld", t[i].severity,
+				 (long long)t[i].alert_id, (long long)t[i].run_id);
+			dc.what = "alert";
+			dc.span = span;
+			dc.detail = detail;
+			if (record(&dc) < 0) {
+				say(d, p->name, "cannot record a decision, so nothing is started: %s", nf_error_last());
+				goto done;
+			}
+			p->last_alert = now;
+			if (spawn(d, p, "alert", &span, dc.event, &pid) < 0)
+				say(d, p->name, "triggered by %s, but %s", detail, nf_error_last());
+			else
+				say(d, p->name, "triggered by %s: started run process %ld", detail, (long)pid);
+			continue;
+		}
+	}
+done:
+	nf_trigger_list_free(t, n);
+}
+
+/* ---- loading pipelines ---- */
+
+static bool
+broken_logged(sched_daemon *d, const char *file, bool set)
+{
+	for (size_t i = 0; i < d->nbroken; i++) {
+		if (strcmp(d->broken[i], file) == 0) {
+			if (!set) {
+				free(d->broken[i]);
+				d->broken[i] = d->broken[--d->nbroken];
+			}
+			return true;
+		}
+	}
+	if (set) {
+		d->broken = xgrow(d->broken, sizeof(*d->broken), d->nbroken + 1, &d->broken_cap);
+		d->broken[d->nbroken++] = xstrdup(file);
+	}
+	return false;
+}
+
+static pl *
+find_pl(sched_daemon *d, const ws *w, const char *name)
+{
+	for (size_t i = 0; i < d->npl; i++)
+		if (d->pl[i]->w == w && strcmp(d->pl[i]->name, name) == 0)
+			return d->pl[i];
+	return NULL;
+}
+
+static char *
+policy_text(const nf_pipeline *src)
+{
+	char deadline[64] = "";
+
+	if (src->start_deadline_ms > 0)
+		snprintf(deadline, sizeof(deadline), ", missed %llds after its end",
+			 (long long)(src->start_deadline_ms / 1000));
+	return xasprintf("%s%s; overlap %s, max %d", src->catchup ? "catch up every interval" : "run the latest only",
+			 deadline, src->overlap_skip ? "skip" : "wait", src->max_active_runs);
+}
+
+/* Sets p from a good version of its file. */
+static void
+pl_update(pl *p, const char *file, const nf_pipeline *src)
+{
+	char *policy = policy_text(src);
+
+	if (p->policy && (strcmp(p->policy, policy) != 0 || strcmp(p->cron, src->schedule) != 0))
+		p->waiting = 0;
+	free(p->file);
+	free(p->cron);
+	free(p->tz);
+	free(p->policy);
+	p->file = xstrdup(file);
+	p->cron = xstrdup(src->schedule);
+	p->tz = xstrdup(src->timezone ? src->timezone : "UTC");
+	p->policy = policy;
+	/* validated by the load: these do not fail */
+	nf_cron_parse(&p->pol.cron, src->schedule, NULL);
+	nf_tz_open(&p->pol.tz, src->timezone);
+	p->pol.catchup = src->catchup;
+	p->pol.max_active = src->max_active_runs > 0 ? src->max_active_runs : 1;
+	p->pol.overlap_skip = src->overlap_skip;
+	p->pol.deadline = src->start_deadline_ms / 1000;
+	p->pol.cooldown = src->alert_cooldown_ms / 1000;
+	p->scheduled = true;
+}
+
+/* First sight of a pipeline in its workspace: its row (or a new one, "registered"), the
+ * newest alert-triggered run, and what a scheduler that stopped abruptly left undone. */
+static int
+pl_register(sched_daemon *d, pl *p, int64_t now)
+{
+	nf_schedule_row row;
+	nf_schedule_event *ev = NULL;
+	size_t n = 0;
+	int err = nf_store_schedule_get(p->w->st, p->name, &row);
+
+	if (err == NF_ENOTFOUND) {
+		char detail[256];
+		decision dc = { .p = p, .what = "registered", .now = now, .last_end = now, .detail = detail };
+
+		snprintf(detail, sizeof(detail), "%s (%s) from %s", p->cron, p->tz, p->file);
+		if ((err = record(&dc)) < 0)
+			return err;
+		say(d, p->name, "registered: %s", detail);
+		return 0;
+	}
+	if (err < 0)
+		return err;
+	p->last_end = row.last_end;
+	nf_schedule_row_release(&row);
+	if (nf_store_schedule_events(p->w->st, p->name, "alert", 1, &ev, &n) == 0 && n)
+		p->last_alert = ev[0].time;
+	nf_schedule_event_list_free(ev, n);
+	/* Decided and recorded, but the scheduler stopped before it started the run (pid 0):
+	 * start it now, once. */
+	if (nf_store_schedule_events(p->w->st, p->name, NULL, 64, &ev, &n) == 0) {
+		for (size_t i = n; i-- > 0;) {
+			bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0;
+			nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
+			pid_t pid;
+
+			if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0)
+				continue;
+			if (spawn(d, p, "schedule", &span, ev[i].id, &pid) == 0)
+				say(d, p->name, "started run process %ld for %s, decided before the last scheduler stopped",
+				    (long)pid, ev[i].decision);
+		}
+	}
+	nf_schedule_event_list_free(ev, n);
+	return 0;
+}
+
+static void
+load_file(sched_daemon *d, const char *file, int64_t now)
+{
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	nf_dag *dag = NULL;
+	ws *w = NULL;
+	pl *p;
+
+	if (nf_dag_load(&dag, file, &diags) < 0) {
+		/* Say it once per breakage; the pipeline keeps its last good version. */
+		if (!broken_logged(d, file, true)) {
+			say(d, file, "has errors; its last good version stays scheduled");
+			nf_diag_print(&diags, d->o->log);
+			if (!diags.nerrors)
+				say(d, file, "%s", nf_error_last());
+			fflush(d->o->log);
+		}
+		for (size_t i = 0; i < d->npl; i++)
+			if (strcmp(d->pl[i]->file, file) == 0)
+				d->pl[i]->seen = true;
+		goto done;
+	}
+	if (broken_logged(d, file, false))
+		say(d, file, "loads again");
+	if (!dag->has_pipeline || !dag->pipeline.schedule)
+		goto done;
+	if (workspace_of(d, file, &w) < 0) {
+		say(d, file, "%s", nf_error_last());
+		goto done;
+	}
+	p = find_pl(d, w, dag->pipeline.name);
+	if (p && p->seen && strcmp(p->file, file) != 0) {
+		say(d, file, "pipeline '%s' is already scheduled from %s; this file is ignored", p->name, p->file);
+		goto done;
+	}
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		p->name = xstrdup(dag->pipeline.name);
+		p->w = w;
+		pl_update(p, file, &dag->pipeline);
+		if (pl_register(d, p, now) < 0) {
+			say(d, p->name, "cannot be scheduled: %s", nf_error_last());
+			free(p->name);
+			free(p->file);
+			free(p->cron);
+			free(p->tz);
+			free(p->policy);
+			free(p);
+			goto done;
+		}
+		d->pl = xgrow(d->pl, sizeof(*d->pl), d->npl + 1, &d->pl_cap);
+		d->pl[d->npl++] = p;
+	} else {
+		bool was = p->scheduled;
+		char *old = xstrdup(p->cron);
+
+		pl_update(p, file, &dag->pipeline);
+		if (!was)
+			say(d, p->name, "scheduled again: %s (%s)", p->cron, p->tz);
+		else if (strcmp(old, p->cron) != 0)
+			say(d, p->name, "schedule changed to %s (%s)", p->cron, p->tz);
+		free(old);
+	}
+	p->seen = true;
+done:
+	nf_dag_free(dag);
+	nf_diag_list_release(&diags);
+}
+
+static bool
+is_dag_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && strcmp(name + n - 4, ".dag") == 0 && name[0] != '.';
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads every path: files, and the *.dag files of folders (not their subfolders). */
+static void
+scan(sched_daemon *d, int64_t now)
+{
+	for (size_t i = 0; i < d->npl; i++)
+		d->pl[i]->seen = false;
+	for (size_t i = 0; i < d->o->npaths; i++) {
+		const char *path = d->o->paths[i];
+		struct stat sb;
+		DIR *dir;
+		struct dirent *e;
+		char **names = NULL;
+		size_t n = 0, cap = 0;
+
+		if (stat(path, &sb) < 0) {
+			if (!broken_logged(d, path, true))
+				say(d, path, "cannot be read: %s", strerror(errno));
+			for (size_t k = 0; k < d->npl; k++)
+				if (strcmp(d->pl[k]->file, path) == 0)
+					d->pl[k]->seen = true;   /* a file being replaced keeps its pipeline */
+			continue;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			load_file(d, path, now);
+			continue;
+		}
+		if (!(dir = opendir(path)))
+			continue;
+		while ((e = readdir(dir))) {
+			if (!is_dag_name(e->d_name))
+				continue;
+			names = xgrow(names, sizeof(*names), n + 1, &cap);
+			names[n++] = xasprintf("%s/%s", path, e->d_name);
+		}
+		closedir(dir);
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t k = 0; k < n; k++) {
+			load_file(d, names[k], now);
+			free(names[k]);
+		}
+		free(names);
+	}
+	for (size_t i = 0; i < d->npl; i++) {
+		if (!d->pl[i]->seen && d->pl[i]->scheduled) {
+			d->pl[i]->scheduled = false;
+			say(d, d->pl[i]->name, "no longer scheduled (%s is gone or has no schedule)", d->pl[i]->file);
+		}
+	}
+}
+
+/* Watches the folders of the paths, so an edited, added or removed DAG file reloads. */
+static void
+watch_paths(sched_daemon *d)
+{
+	for (size_t i = 0; i < d->o->npaths; i++) {
+		struct stat sb;
+		char *copy = xstrdup(d->o->paths[i]);
+		const char *dir = stat(copy, &sb) == 0 && S_ISDIR(sb.st_mode) ? copy : dirname(copy);
+
+		if (inotify_add_watch(d->ino, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE) < 0)
+			say(d, dir, "cannot watch for changes (%s); send SIGHUP to reload", strerror(errno));
+		free(copy);
+	}
+}
+
+/* ---- the loop ---- */
+
+/* What inotify said: a DAG file changed (reload), or a workspace's lock holder came or
+ * went (decide again: a slot may be free). */
+static void
+read_inotify(sched_daemon *d)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(d->ino, buf, sizeof(buf))) > 0) {
+		for (char *ptr = buf; ptr < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)ptr;
+
+			if (e->len && is_dag_name(e->name))
+				d->reload = true;
+			ptr += sizeof(*e) + e->len;
+		}
+	}
+}
+
+static void
+read_signals(sched_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			d->reload = true;
+			say(d, "scheduler", "SIGHUP: reloading");
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (d->stopping || d->o->cancel_on_exit) {
+				for (size_t i = 0; i < d->nkids; i++)
+					kill(d->kids[i].pid, SIGTERM);
+				if (d->nkids)
+					say(d, "scheduler", "stopping: cancelling %zu run%s", d->nkids, d->nkids == 1 ? "" : "s");
+			} else if (d->nkids) {
+				say(d, "scheduler", "stopping: waiting for %zu run%s to finish (again to cancel)", d->nkids,
+				    d->nkids == 1 ? "" : "s");
+			}
+			d->stopping = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+daemon_free(sched_daemon *d)
+{
+	for (size_t i = 0; i < d->npl; i++) {
+		free(d->pl[i]->name);
+		free(d->pl[i]->file);
+		free(d->pl[i]->cron);
+		free(d->pl[i]->tz);
+		free(d->pl[i]->policy);
+		free(d->pl[i]);
+	}
+	free(d->pl);
+	for (size_t i = 0; i < d->nws; i++)
+		ws_free(d->ws[i]);
+	free(d->ws);
+	free(d->kids);
+	for (size_t i = 0; i < d->nbroken; i++)
+		free(d->broken[i]);
+	free(d->broken);
+	if (d->ino >= 0)
+		close(d->ino);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
+}
+
+static int
+setup(sched_daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &d->oldmask);
+	if ((d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (d->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return nf_error_set(NF_EIO, "cannot set up the scheduler: %s", strerror(errno));
+	return 0;
+}
+
+int
+nf_scheduler_run(const nf_scheduler_opts *o)
+{
+	sched_daemon d = { .o = o, .clock = o->clock, .ino = -1, .sigfd = -1 };
+	int err, nscheduled = 0;
+
+	d.since = d.clock->now(d.clock);
+	if ((err = setup(&d)) < 0)
+		goto done;
+	scan(&d, d.since);
+	/* Refuse to start beside another scheduler, or with nothing to do. */
+	for (size_t i = 0; i < d.npl; i++)
+		nscheduled += d.pl[i]->scheduled;
+	if (nscheduled == 0) {
+		err = nf_error_set(d.nbroken ? NF_EINVALID : NF_ENOTFOUND, "no scheduled pipeline in %s%s",
+				   o->paths[0], o->npaths > 1 ? " ..." : "");
+		goto done;
+	}
+	watch_paths(&d);
+	say(&d, "scheduler", "started (pid %ld, %s), %d pipeline%s scheduled", (long)getpid(), d.clock->desc,
+	    nscheduled, nscheduled == 1 ? "" : "s");
+	for (;;) {
+		struct pollfd fds[3] = {
+			{ d.clock->fd, POLLIN, 0 }, { d.sigfd, POLLIN, 0 }, { d.ino, POLLIN, 0 },
+		};
+		int64_t now, wake = INT64_MAX;
+
+		reap(&d);
+		now = d.clock->now(d.clock);
+		if (d.reload && !d.stopping) {
+			d.reload = false;
+			scan(&d, now);
+		}
+		if (!d.stopping) {
+			for (size_t i = 0; i < d.npl; i++) {
+				if (!d.pl[i]->scheduled)
+					continue;
+				step_schedule(&d, d.pl[i], now, &wake);
+				step_alerts(&d, d.pl[i], now);
+			}
+		}
+		if (d.stopping && d.nkids == 0)
+			break;
+		if ((err = d.clock->arm(d.clock, wake)) < 0)
+			goto done;
+		if (poll(fds, 3, -1) < 0 && errno != EINTR) {
+			err = nf_error_set(NF_EIO, "the scheduler cannot wait: %s", strerror(errno));
+			goto done;
+		}
+		if (fds[0].revents)
+			d.clock->drain(d.clock);
+		if (fds[1].revents)
+			read_signals(&d);
+		if (fds[2].revents)
+			read_inotify(&d);
+	}
+	say(&d, "scheduler", "stopped");
+	err = 0;
+done:
+	daemon_free(&d);
+	return err;
+}
+
+int
+nf_scheduler_holder(const char *state_dir, nf_sched_holder *out)
+{
+	char *path = xasprintf("%s/%s", state_dir, LOCK_NAME), buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	*out = (nf_sched_holder){ 0 };
+	free(path);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		out->running = true;
+		if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			long long since = 0;
+
+			buf[n] = '\0';
+			if (sscanf(buf, "%ld %lld", &out->pid, &since) == 2)
+				out->since = since;
+		}
+	}
+	close(fd);
+	return 0;
+}
