@@ -1,0 +1,273 @@
+#!/bin/sh
+# t8200-scheduler.sh: `ntflow scheduler` under the test clock (NTFLOW_TEST_NOW, a file the
+# test sets): a weekly pipeline over 5 simulated weeks fires 5 runs for the right
+# intervals; a 3-week outage gives 1 run with catchup = false and 3 in order with true; a
+# due run waits while another run of the pipeline holds the workspace, a second scheduler
+# is refused and a killed one's lock is taken over; start_deadline records a late interval
+# missed; a restart, clean or after SIGKILL, neither loses nor repeats a run; a high alert
+# triggers exactly one run and the cooldown suppresses the next; a DAG file edited while
+# the daemon runs is reloaded, and a broken edit keeps the last good version; --status.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+test_need_hooks
+
+set_now() { printf '%s\n' "$1" >now.tmp && mv now.tmp now; }
+
+# start_daemon STATE [ARGS]: a scheduler on STATE's workspace, logging to STATE.log; waits
+# until it has started (the Nth "started" line of the log).
+start_daemon() {
+	sd_state=$1
+	shift
+	sd_n=$(grep -c "scheduler: started" "$sd_state.log" 2>/dev/null || true)
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state "$sd_state" --log "$sd_state.log" "$@" &
+	echo $! >"$sd_state.pid"
+	wait_until "test \$(grep -c 'scheduler: started' $sd_state.log 2>/dev/null || echo 0) -gt ${sd_n:-0}"
+}
+stop_daemon() {  # stop_daemon STATE: SIGTERM, and its exit status must be 0
+	kill -TERM "$(cat "$1.pid")" &&
+	wait "$(cat "$1.pid")"
+}
+kill_daemon() {  # SIGKILL, as a crash or an OOM kill would
+	kill -KILL "$(cat "$1.pid")"
+	wait "$(cat "$1.pid")" 2>/dev/null
+	return 0
+}
+# ended STATE N: N runs the daemon started have ended
+ended() { test "$(grep -c ': run [0-9]* ended' "$1.log" 2>/dev/null || echo 0)" -ge "$2"; }
+sched_runs() { ntflow runs --state "$1" | awk -v t="$2" '$3 == t' | wc -l; }
+
+# weekly FILE NAME [ATTRS...]: Mondays 00:00 UTC; its stage appends the run's interval to
+# NAME.dates (the logical date, the interval's end).
+weekly() {
+	{
+		printf 'pipeline "%s" {\n  schedule = "0 0 * * MON"\n' "$2"
+		f=$1 n=$2
+		shift 2
+		for a in "$@"; do printf '  %s\n' "$a"; done
+		printf '}\n\nstage "a" {\n'
+		printf '  run   = "echo ${run.date} ${run.interval_end} ${run.trigger} >> %s.dates"\n' "$n"
+		printf '  cache = false\n}\n'
+	} >"$f"
+}
+
+test_expect_success 'setup' '
+	printf "*.log\n*.pid\n*.dates\nnow*\nst*/\nrelease\n*.json*\n" >.gitignore &&
+	weekly wk.dag wk &&
+	weekly off.dag off &&
+	weekly on.dag on "catchup = true" &&
+	git add . && git commit -q -m pipelines
+'
+
+test_expect_success 'five simulated weeks fire five runs, each for the week before its fire time' '
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st1 wk.dag &&
+	grep "wk: registered: 0 0 \* \* MON (UTC) from wk.dag" st1.log &&
+	n=0 &&
+	for monday in 02 09 16 23 30; do
+		set_now 2026-11-${monday}T00:00:30Z &&
+		n=$((n + 1)) &&
+		wait_until "ended st1 $n" || return 1
+	done &&
+	stop_daemon st1 &&
+	cat >expect <<-\EOF &&
+	2026-10-26 2026-11-02T00:00:00Z schedule
+	2026-11-02 2026-11-09T00:00:00Z schedule
+	2026-11-09 2026-11-16T00:00:00Z schedule
+	2026-11-16 2026-11-23T00:00:00Z schedule
+	2026-11-23 2026-11-30T00:00:00Z schedule
+	EOF
+	test_cmp expect wk.dates &&
+	test "$(sched_runs st1 schedule)" = 5 &&
+	test "$(grep -c "wk: fired 2026-" st1.log)" = 5 &&
+	grep "scheduler: stopped" st1.log
+'
+
+test_expect_success 'the decisions are in the audit chain, which still verifies' '
+	ntflow audit verify --state st1 &&
+	ntflow audit export - --state st1 >audit.jsonl &&
+	test "$(grep "\"kind\":\"schedule\"" audit.jsonl | grep -c "fired")" = 5
+'
+
+test_expect_success 'a restart neither loses nor repeats: nothing due, nothing runs' '
+	start_daemon st1 wk.dag &&
+	stop_daemon st1 &&
+	test "$(sched_runs st1 schedule)" = 5 &&
+	test_line_count = 5 wk.dates
+'
+
+test_expect_success 'a restart after SIGKILL runs the interval due while it was down, once' '
+	start_daemon st1 wk.dag &&
+	kill_daemon st1 &&
+	set_now 2026-12-07T00:00:30Z &&
+	start_daemon st1 wk.dag &&
+	wait_until "ended st1 6" &&
+	stop_daemon st1 &&
+	test "$(sched_runs st1 schedule)" = 6 &&
+	tail -n 1 wk.dates >last &&
+	echo "2026-11-30 2026-12-07T00:00:00Z schedule" >expect &&
+	test_cmp expect last &&
+	grep "wk: fired 2026-11-30T00:00:00Z..2026-12-07T00:00:00Z" st1.log
+'
+
+test_expect_success 'a 3-week outage with catchup = false: one run, for the latest interval' '
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st2 off.dag &&
+	stop_daemon st2 &&
+	set_now 2026-11-22T00:00:00Z &&
+	start_daemon st2 off.dag &&
+	wait_until "ended st2 1" &&
+	stop_daemon st2 &&
+	echo "2026-11-09 2026-11-16T00:00:00Z schedule" >expect &&
+	test_cmp expect off.dates &&
+	grep "off: skipped 2026-10-26T00:00:00Z..2026-11-09T00:00:00Z: 2 intervals not run (catchup = false)" st2.log &&
+	grep "off: caught-up 2026-11-09T00:00:00Z..2026-11-16T00:00:00Z" st2.log
+'
+
+test_expect_success 'the same outage with catchup = true: three runs, oldest first' '
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st3 on.dag &&
+	stop_daemon st3 &&
+	set_now 2026-11-22T00:00:00Z &&
+	start_daemon st3 on.dag &&
+	wait_until "ended st3 3" &&
+	stop_daemon st3 &&
+	cat >expect <<-\EOF &&
+	2026-10-26 2026-11-02T00:00:00Z schedule
+	2026-11-02 2026-11-09T00:00:00Z schedule
+	2026-11-09 2026-11-16T00:00:00Z schedule
+	EOF
+	test_cmp expect on.dates &&
+	test "$(grep -c "on: caught-up" st3.log)" = 3
+'
+
+test_expect_success '--status: last run, next fire time, what a miss does, no daemon' '
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st3 >status &&
+	cat status &&
+	grep "^scheduler: not running" status &&
+	grep "^on .*0 0 \* \* MON .*2026-11-09T00:00:00Z caught-up: run 3 succeeded .*2026-11-23T00:00:00Z .*catch up every interval" status &&
+	ntflow scheduler --status --state st3 --json >status.json &&
+	test "$(json_get status.json .pipelines[0].last.run)" = 3 &&
+	test "$(json_get status.json .running)" = false
+'
+
+test_expect_success 'an overlapping due run waits while a run of the pipeline holds the workspace' '
+	weekly ov.dag ov &&
+	cat >>ov.dag <<-\EOF &&
+
+	stage "hold" {
+	  needs = ["a"]
+	  run   = "if [ ${run.trigger} = manual ]; then while ! [ -e release ]; do sleep 0.05; done; fi"
+	  cache = false
+	}
+	EOF
+	set_now 2026-11-01T12:00:00Z &&
+	ntflow run ov.dag --state st4 --no-tui >manual.out 2>&1 &
+	echo $! >manual.pid &&
+	wait_until "grep -q manual ov.dates" &&
+	start_daemon st4 ov.dag &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "grep -q \"ov: interval 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z waits: max_active_runs 1 reached: 1 going (run 1)\" st4.log" &&
+	test "$(sched_runs st4 schedule)" = 0 &&
+	status=$(NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st4) &&
+	echo "$status" | grep "^scheduler: running (pid $(cat st4.pid)" &&
+	: >release &&
+	wait "$(cat manual.pid)" &&
+	wait_until "ended st4 1" &&
+	test "$(sched_runs st4 schedule)" = 1 &&
+	grep "ov: fired 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z" st4.log
+'
+
+test_expect_success 'a second scheduler on the workspace is refused (exit 75), naming the first' '
+	test_expect_code 75 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st4 ov.dag 2>err &&
+	grep "another scheduler (pid $(cat st4.pid)) already runs for the workspace" err
+'
+
+test_expect_success 'a killed scheduler leaves no lock behind: the next one starts' '
+	kill_daemon st4 &&
+	start_daemon st4 ov.dag &&
+	stop_daemon st4
+'
+
+test_expect_success 'start_deadline: an interval that could not start in time is recorded missed' '
+	weekly late.dag late "start_deadline = \"6h\"" &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st5 late.dag &&
+	stop_daemon st5 &&
+	set_now 2026-11-02T07:00:00Z &&
+	start_daemon st5 late.dag &&
+	wait_until "grep -q \"late: missed 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z\" st5.log" &&
+	set_now 2026-11-09T05:00:00Z &&
+	wait_until "ended st5 1" &&
+	stop_daemon st5 &&
+	echo "2026-11-02 2026-11-09T00:00:00Z schedule" >expect &&
+	test_cmp expect late.dates
+'
+
+test_expect_success 'a high alert triggers exactly one run; the cooldown suppresses the next' '
+	cat >drift.dag <<-\EOF &&
+	pipeline "drift" {
+	  schedule       = "0 0 * * MON"
+	  alert_cooldown = "30d"
+	}
+
+	stage "a" {
+	  run   = "echo ${run.date} ${run.trigger} >> drift.dates"
+	  cache = false
+	}
+
+	monitor "m" {
+	  needs    = ["a"]
+	  run      = "printf \"{\\\"psi\\\": %s}\" $(cat psi) > m.json"
+	  metrics  = "m.json"
+	  cache    = false
+	  on_alert = "high"
+	  alert "shift" {
+	    when     = "psi > 0.25"
+	    severity = "high"
+	  }
+	  alert "extreme" {
+	    when     = "psi > 0.9"
+	    severity = "high"
+	  }
+	}
+	EOF
+	echo 0.3 >psi &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st6 drift.dag &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "ended st6 2" &&
+	grep "drift: triggered by high alert 1 of run 1" st6.log &&
+	test "$(sched_runs st6 alert)" = 1 &&
+	echo 0.95 >psi &&
+	set_now 2026-11-09T00:00:30Z &&
+	wait_until "grep -q \"drift: suppressed high alert\" st6.log" &&
+	wait_until "ended st6 3" &&
+	stop_daemon st6 &&
+	test "$(sched_runs st6 alert)" = 1 &&
+	test "$(sched_runs st6 schedule)" = 2 &&
+	grep "within alert_cooldown (until 2026-12-02T00:00:30Z)" st6.log
+'
+
+test_expect_success 'an edited DAG file is reloaded; a broken edit keeps the last good version' '
+	weekly ed.dag ed &&
+	mkdir -p eddir && mv ed.dag eddir/ &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st7 eddir &&
+	sed "s/0 0 \* \* MON/0 6 * * MON/" eddir/ed.dag >eddir/ed.tmp && mv eddir/ed.tmp eddir/ed.dag &&
+	wait_until "grep -q \"ed: schedule changed to 0 6 \* \* MON (UTC)\" st7.log" &&
+	echo "this is not a dag" >>eddir/ed.dag &&
+	wait_until "grep -q \"eddir/ed.dag: has errors; its last good version stays scheduled\" st7.log" &&
+	set_now 2026-11-02T06:00:30Z &&
+	wait_until "ended st7 1" &&
+	grep "ed: fired 2026-10-26T06:00:00Z..2026-11-02T06:00:00Z" st7.log &&
+	stop_daemon st7
+'
+
+test_expect_success 'no scheduled pipeline: exit 2 with a message' '
+	printf "stage \"a\" {\n  run = \"true\"\n}\n" >plain.dag &&
+	test_expect_code 2 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st8 plain.dag 2>err &&
+	grep "no scheduled pipeline in plain.dag" err
+'
+
+test_done
