@@ -271,6 +271,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "param", required_argument, NULL, 'p' },
 		{ "date", required_argument, NULL, 'D' },
+		{ "interval-end", required_argument, NULL, 'E' },
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, 'F' },
@@ -319,6 +320,7 @@ cmd_run_exec(int argc, char **argv)
 		}
 		case 'p': NF_PUSH(params, nparams, pcap, optarg); break;
 		case 'D': req.date = optarg; break;
+		case 'E': req.interval_end = optarg; break;
 		case 'k': req.keep_going = true; break;
 		case 'o': NF_PUSH(only, nonly, ocap, optarg); break;
 		case 'F': req.from = optarg; break;
@@ -434,9 +436,10 @@ done:
 
 const nf_cmd nf_cmd_run = {
 	.name = "run",
-	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date YYYY-MM-DD] [--keep-going]\n"
+	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date TIME [--interval-end TIME]] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
-		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--screen FILE [--size COLSxROWS]]\n"
+		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--trigger KIND]\n"
+		 "           [--screen FILE [--size COLSxROWS]]\n"
 		 "           [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "Run a pipeline: stages in parallel, with retries, timeouts and a record of everything.",
 	.help =
@@ -445,8 +448,13 @@ const nf_cmd nf_cmd_run = {
 	"                        concurrency, else the number of CPUs); a stage's cpus\n"
 	"                        counts against the slots\n"
 	"  -p, --param NAME=VALUE  override a parameter (checked against its declared type)\n"
-	"      --date YYYY-MM-DD the run's logical date (default: today, UTC); sets\n"
-	"                        ${run.date} and ${run.week}\n"
+	"      --date TIME       the run's logical date: YYYY-MM-DD (that day's midnight in\n"
+	"                        the pipeline's time zone) or YYYY-MM-DDTHH:MM[:SS]Z (UTC);\n"
+	"                        default: now. Sets ${run.date} (its day in the pipeline's\n"
+	"                        time zone), ${run.week} and ${run.interval_start}\n"
+	"      --interval-end TIME  with --date: the run stands for the interval\n"
+	"                        [--date, TIME) (${run.interval_end}), as a scheduled or\n"
+	"                        backfill run does; TIME must be later than --date\n"
 	"  -k, --keep-going      after a stage fails, keep running independent branches\n"
 	"      --only STAGE      run only this stage (repeatable); its inputs are taken as\n"
 	"                        they are in the workspace\n"
@@ -463,7 +471,9 @@ const nf_cmd nf_cmd_run = {
 	"      --json            one JSON object per state change, then a summary object\n"
 	"      --state DIR       the state directory (default: NTFLOW_STATE, else .ntflow/\n"
 	"                        at the root of the git repository holding FILE)\n"
-	"      --trigger KIND    record the run as manual, schedule, alert or backfill\n"
+	"      --trigger KIND    record the run as manual, schedule, alert or backfill;\n"
+	"                        schedule without --date (a crontab line) runs for the\n"
+	"                        interval closed by the schedule's latest fire time\n"
 	"      --wait            when another run (or a promotion, rollback or cache gc)\n"
 	"                        holds the workspace lock, wait for it (the default)\n"
 	"      --no-wait         when the workspace lock is held, exit 75 at once\n"

@@ -32,10 +32,19 @@ run_duration_ms(const nf_run_info *r)
 }
 
 static void
+add_str_or_null(cJSON *o, const char *name, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, name, s);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static void
 print_table(const nf_run_info *runs, size_t n)
 {
 	static const char *const head[] = {
-		"ID", "PIPELINE", "TRIGGER", "COMMIT", "STATUS", "STARTED", "DURATION",
+		"ID", "PIPELINE", "TRIGGER", "DATE", "COMMIT", "STATUS", "STARTED", "DURATION",
 	};
 	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 
@@ -53,10 +62,11 @@ print_table(const nf_run_info *runs, size_t n)
 		row[0] = xasprintf("%lld", (long long)r->id);
 		row[1] = xstrdup(r->pipeline);
 		row[2] = xstrdup(r->trigger);
-		row[3] = xstrdup(commit);
-		row[4] = xstrdup(nf_run_status_name(r->status));
-		row[5] = xstrdup(started);
-		row[6] = xstrdup(dur);
+		row[3] = xstrdup(r->logical_date && *r->logical_date ? r->logical_date : "-");
+		row[4] = xstrdup(commit);
+		row[5] = xstrdup(nf_run_status_name(r->status));
+		row[6] = xstrdup(started);
+		row[7] = xstrdup(dur);
 	}
 	nf_cmd_print_table(tab);
 	nf_table_free(tab);
@@ -78,6 +88,8 @@ print_json(const nf_run_info *runs, size_t n)
 		cJSON_AddStringToObject(o, "file", r->file);
 		cJSON_AddStringToObject(o, "trigger", r->trigger);
 		cJSON_AddStringToObject(o, "logical_date", r->logical_date);
+		add_str_or_null(o, "interval_start", r->interval_start);
+		add_str_or_null(o, "interval_end", r->interval_end);
 		if (r->commit)
 			cJSON_AddStringToObject(o, "commit", r->commit);
 		else
@@ -174,9 +186,12 @@ const nf_cmd nf_cmd_runs = {
 	.usage   = "runs [--json] [--limit N] [--state DIR]",
 	.summary = "List the recorded runs, newest first.",
 	.help    =
-		"Prints one line per run: id, pipeline, trigger, commit (7 characters, +dirty when\n"
-		"the tree had changes, - outside git), status, start (local time) and duration.\n\n"
-		"  --json         a JSON array of runs (times in UTC, ISO 8601)\n"
+		"Prints one line per run: id, pipeline, trigger, logical date (the day of the\n"
+		"interval the run stands for, in the pipeline's time zone), commit (7 characters,\n"
+		"+dirty when the tree had changes, - outside git), status, start (local time) and\n"
+		"duration.\n\n"
+		"  --json         a JSON array of runs (times in UTC, ISO 8601), each with its\n"
+		"                 logical_date, interval_start and interval_end\n"
 		"  -n, --limit N  only the newest N runs\n"
 		"  --state DIR    the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                 root of the git repository holding the current directory)\n",

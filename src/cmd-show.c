@@ -119,6 +119,8 @@ print_header(const nf_run_info *r)
 	printf("\nstatus    %s\n", nf_run_status_name(r->status));
 	printf("trigger   %s\n", r->trigger);
 	printf("date      %s\n", r->logical_date && *r->logical_date ? r->logical_date : "-");
+	if (r->interval_start && r->interval_end && strcmp(r->interval_start, r->interval_end) != 0)
+		printf("interval  %s .. %s\n", r->interval_start, r->interval_end);
 	printf("commit    %s\n", r->commit ? r->commit : "- (not in git)");
 	printf("dirty     %s\n", r->dirty ? "yes" : "no");
 	printf("params    %s\n", params);
@@ -342,6 +344,8 @@ print_json(const show_data *d)
 	cJSON_AddStringToObject(run, "status", nf_run_status_name(r->status));
 	cJSON_AddStringToObject(run, "trigger", r->trigger);
 	cJSON_AddStringToObject(run, "logical_date", r->logical_date);
+	add_str_or_null(run, "interval_start", r->interval_start);
+	add_str_or_null(run, "interval_end", r->interval_end);
 	add_str_or_null(run, "commit", r->commit);
 	cJSON_AddBoolToObject(run, "dirty", r->dirty);
 	params = cJSON_Parse(r->params_json ? r->params_json : "{}");

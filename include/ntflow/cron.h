@@ -79,5 +79,11 @@ void nf_time_format_utc(char out[32], int64_t t);
 /* Reads "YYYY-MM-DDTHH:MM:SSZ", "YYYY-MM-DDTHH:MMZ" (the Z optional: UTC either way) or a
  * date "YYYY-MM-DD" (its midnight, UTC). NF_EINVALID when malformed or out of range. */
 int nf_time_parse_utc(int64_t *out, const char *s);
+/* As nf_time_parse_utc, except that a bare date "YYYY-MM-DD" stands for the first instant
+ * of that day in zone tz (its midnight; after a DST gap that swallows midnight, the end of
+ * the gap). *date_only (may be NULL) says whether s was a bare date. */
+int nf_time_parse_in(int64_t *out, const char *s, const nf_tz *tz, bool *date_only);
+/* The calendar date "YYYY-MM-DD" of instant t in zone tz; out has room for 11 bytes. */
+void nf_time_format_date(char out[16], const nf_tz *tz, int64_t t);
 
 #endif

@@ -43,7 +43,13 @@ typedef struct nf_run_request {
 	int jobs;                      /* -j; 0: the pipeline's concurrency, else the CPUs */
 	const char *const *params;     /* "name=value" overrides */
 	size_t nparams;
-	const char *date;              /* logical date YYYY-MM-DD; NULL: today (UTC) */
+	/* The interval the run stands for: date is its start, YYYY-MM-DD (that day's midnight
+	 * in the pipeline's time zone) or YYYY-MM-DDTHH:MM[:SS]Z; interval_end its end, the same
+	 * forms, later than the start. No interval_end: the run stands for the instant date. No
+	 * date: now, or with trigger "schedule" the interval closed by the schedule's latest
+	 * fire time. */
+	const char *date;
+	const char *interval_end;
 	const char *trigger;           /* manual (default), schedule, alert, backfill */
 	bool keep_going;
 	bool dry_run;
@@ -117,6 +123,7 @@ typedef struct nf_interp {
 	const nf_node *node;           /* for matrix.*; may be NULL */
 	int64_t run_id;
 	const char *run_date, *run_week, *run_trigger;
+	const char *run_interval_start, *run_interval_end;   /* ISO 8601 UTC */
 	const char *dag_dir;
 	/* params.NAME rendered as text (after -p overrides); NULL when unknown. */
 	const char *(*param)(void *ctx, const char *name);

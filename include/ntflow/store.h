@@ -72,8 +72,11 @@ typedef struct nf_run_info {
 	int64_t id;
 	char *pipeline;
 	char *file;              /* the DAG file as given */
-	char *logical_date;      /* YYYY-MM-DD */
+	char *logical_date;      /* YYYY-MM-DD: the interval's start, its day in the pipeline's zone */
 	char *trigger;           /* manual, schedule, alert, backfill */
+	/* The interval the run stands for, [start, end), ISO 8601 UTC ("2026-11-23T03:00:00Z");
+	 * equal for a manual run; NULL for runs recorded before ntflow kept them. */
+	char *interval_start, *interval_end;
 	char *params_json;       /* {"seed":42,...} */
 	char *commit;            /* full OID, or NULL outside git */
 	bool dirty;
@@ -93,6 +96,10 @@ int nf_store_run_last(nf_store *st, int64_t *id);                      /* NF_ENO
 /* The run a command's RUN operand names: NULL for the last run, else its id. NF_ENOTFOUND
  * ("no runs yet", "no run 42"), NF_EINVALID ("'x' is not a run id"). */
 int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
+/* The newest run of pipeline with this interval_start (ISO 8601 UTC, as recorded) and
+ * trigger schedule, alert or backfill: the scheduler matches an interval to its run.
+ * NF_ENOTFOUND when there is none. */
+int nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id);
 /* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
 int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
 void nf_run_info_list_free(nf_run_info *runs, size_t n);

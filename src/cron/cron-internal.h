@@ -22,5 +22,9 @@ typedef struct nf_cron_zone {
 void nf_cron__enter(nf_cron_zone *z, const nf_tz *tz);
 void nf_cron__leave(nf_cron_zone *z);
 int64_t nf_cron__offset(const nf_cron_zone *z, int64_t t);
+/* The instant at which wall time `wall` (local seconds since the epoch) happens in the
+ * entered zone: its first occurrence, or after a gap the first whole minute from the
+ * change on (next.c). */
+int64_t nf_cron__place(const nf_cron_zone *z, int64_t wall);
 
 #endif

@@ -99,8 +99,8 @@ next_wall(const nf_cron *c, int64_t *wall)
 /* The instant at which wall time `wall` fires: its first occurrence, or after a gap the
  * first whole minute from the change on. Assumes at most one offset change within a day of
  * it, as every zone of the database has. */
-static int64_t
-place(const nf_cron_zone *z, int64_t wall)
+int64_t
+nf_cron__place(const nf_cron_zone *z, int64_t wall)
 {
 	int64_t o1 = nf_cron__offset(z, wall - 86400), o2 = nf_cron__offset(z, wall + 86400);
 	int64_t best = INT64_MAX, lo, hi, before;
@@ -149,7 +149,7 @@ nf_cron_next(const nf_cron *c, const nf_tz *tz, int64_t after, int64_t *next)
 		}
 		if ((err = next_wall(c, &wall)) < 0)
 			break;
-		if ((t = place(&z, wall)) > after) {
+		if ((t = nf_cron__place(&z, wall)) > after) {
 			*next = t;
 			break;
 		}

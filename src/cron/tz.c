@@ -206,3 +206,38 @@ nf_time_parse_utc(int64_t *out, const char *s)
 bad:
 	return nf_error_set(NF_EINVALID, "invalid time '%s': expected YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD (UTC)", s);
 }
+
+int
+nf_time_parse_in(int64_t *out, const char *s, const nf_tz *tz, bool *date_only)
+{
+	nf_cron_zone z;
+	bool bare = strlen(s) == 10;
+	int err;
+
+	if (date_only)
+		*date_only = false;
+	if ((err = nf_time_parse_utc(out, s)) < 0)
+		return err;
+	if (date_only)
+		*date_only = bare;
+	if (!bare || tz->utc)
+		return 0;
+	nf_cron__enter(&z, tz);
+	*out = nf_cron__place(&z, *out);   /* the day's midnight as wall time, placed in the zone */
+	nf_cron__leave(&z);
+	return 0;
+}
+
+void
+nf_time_format_date(char out[16], const nf_tz *tz, int64_t t)
+{
+	nf_cron_zone z;
+	int64_t y;
+	int m, d;
+
+	nf_cron__enter(&z, tz);
+	t += nf_cron__offset(&z, t);
+	nf_cron__leave(&z);
+	nf_cron__civil_from_days(nf_cron__floor_div(t, 86400), &y, &m, &d);
+	snprintf(out, 16, "%04lld-%02d-%02d", (long long)y, m, d);
+}

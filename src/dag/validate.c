@@ -141,7 +141,7 @@ static void
 check_ref(vctx *v, const where *w, const nf_seg *seg)
 {
 	static const char *const namespaces[] = { "params", "matrix", "run", "env", "dag", "stages" };
-	static const char *const run_values[] = { "id", "date", "week", "trigger" };
+	static const char *const run_values[] = { "id", "date", "week", "trigger", "interval_start", "interval_end" };
 	const char *ref = seg->text, *dot = strchr(ref, '.');
 	const char *rest = dot ? dot + 1 : NULL;
 	const nf_pipeline *pl = &v->dag->pipeline;
@@ -177,7 +177,8 @@ check_ref(vctx *v, const where *w, const nf_seg *seg)
 		for (size_t i = 0; rest && i < NF_ARRAY_SIZE(run_values) && !found; i++)
 			found = !strcmp(run_values[i], rest);
 		if (!found)
-			nf_diag_error(&v->diags, seg->loc, "unknown run value in ${%s} (run.id, run.date, run.week, run.trigger)", ref);
+			nf_diag_error(&v->diags, seg->loc, "unknown run value in ${%s} (run.id, run.date, run.week, run.trigger,"
+				      " run.interval_start, run.interval_end)", ref);
 	} else if (!strcmp(ns, "env")) {
 		if (!rest || !*rest)
 			nf_diag_error(&v->diags, seg->loc, "expected ${env.NAME}, found ${%s}", ref);

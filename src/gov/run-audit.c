@@ -24,6 +24,10 @@ nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info)
 	cJSON_AddStringToObject(p, "file", info->file);
 	cJSON_AddStringToObject(p, "trigger", info->trigger);
 	cJSON_AddStringToObject(p, "logical_date", info->logical_date);
+	if (info->interval_start)
+		cJSON_AddStringToObject(p, "interval_start", info->interval_start);
+	if (info->interval_end)
+		cJSON_AddStringToObject(p, "interval_end", info->interval_end);
 	if (info->commit)
 		cJSON_AddStringToObject(p, "commit", info->commit);
 	else

@@ -90,8 +90,13 @@ resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
 			v = ip->run_week;
 		} else if (strcmp(rest, "trigger") == 0) {
 			v = ip->run_trigger;
+		} else if (strcmp(rest, "interval_start") == 0) {
+			v = ip->run_interval_start;
+		} else if (strcmp(rest, "interval_end") == 0) {
+			v = ip->run_interval_end;
 		} else {
-			nf_error_set(NF_EINVALID, "unknown run value '%s' in ${%s} (run.id, run.date, run.week, run.trigger)", rest, ref);
+			nf_error_set(NF_EINVALID, "unknown run value '%s' in ${%s} (run.id, run.date, run.week, run.trigger,"
+				     " run.interval_start, run.interval_end)", rest, ref);
 		}
 	} else if (NS("env")) {
 		if (ip->redact && nf_dag_is_secret(ip->dag, rest))

@@ -35,8 +35,10 @@ typedef struct run_ctx {
 	char *state_dir;
 	char *dag_dir;
 	int64_t run_id;
-	char date[16];
+	char date[16];              /* ${run.date}: the interval's start, its day in the pipeline's zone */
 	char week[16];
+	char interval_start[32];    /* the run's interval [start, end), ISO 8601 UTC (logical.c) */
+	char interval_end[32];
 	const char *trigger;
 	nf_strmap *params;          /* name -> rendered text (arena) */
 	nf_arena *arena;            /* run-lifetime strings */
@@ -123,6 +125,10 @@ int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *
 /* src/gov/run-audit.c. The run-start record (opens ctx->audit; NF_EIO for an unreadable
  * NTFLOW_AUDIT_KEY); a node's final state; the run's end with its Merkle root (closes
  * ctx->audit; reports a failed node record). */
+/* The run's interval and logical date from --date, --interval-end, --trigger schedule and
+ * the pipeline's schedule and time zone (logical.c): fills date, week and interval_*.
+ * NF_EINVALID with a message for a bad value or a schedule run without a schedule. */
+int nf_run__logical(run_ctx *ctx);
 int nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info);
 void nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt,
 			const nf_job_result *res, const char *reason);

@@ -87,6 +87,8 @@ interp_init(nf_interp *ip, run_ctx *ctx, const nf_node *node)
 	ip->run_date = ctx->date;
 	ip->run_week = ctx->week;
 	ip->run_trigger = ctx->trigger;
+	ip->run_interval_start = ctx->interval_start;
+	ip->run_interval_end = ctx->interval_end;
 	ip->dag_dir = ctx->dag_dir;
 	ip->param = ctx_param;
 	ip->best = ctx_best;
@@ -226,6 +228,10 @@ build_base_env(run_ctx *ctx)
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
 	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_START=%s", ctx->interval_start));
+	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_END=%s", ctx->interval_end));
 	err = add_env_block(ctx, &ctx->base_env, &ctx->nbase_env, &cap, p->env, p->nenv, NULL);
 done:
 	nf_buf_release(&path);
@@ -895,16 +901,6 @@ done:
 	return err;
 }
 
-static void
-today_utc(char out[16])
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
 /* A stage produced again an object the cache held corrupt, and it was written anew. */
 static void
 on_repair(void *vctx, const char *sha256)
@@ -1015,16 +1011,7 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	ctx.dag_dir = realpath(ctx.dag->dir, NULL);
 	if (!ctx.dag_dir)
 		ctx.dag_dir = xstrdup(ctx.dag->dir);
-	if (req->date) {
-		snprintf(ctx.date, sizeof(ctx.date), "%s", req->date);
-		if (strlen(req->date) >= sizeof(ctx.date)) {
-			err = nf_error_set(NF_EINVALID, "invalid date '%s': expected YYYY-MM-DD", req->date);
-			goto done;
-		}
-	} else {
-		today_utc(ctx.date);
-	}
-	if ((err = nf_iso_week(ctx.week, ctx.date)) < 0)
+	if ((err = nf_run__logical(&ctx)) < 0)
 		goto done;
 	ctx.total = ctx.graph->nnodes;
 	if ((err = nf_params_resolve(&ctx.params, ctx.arena, &ctx.dag->pipeline, req->params, req->nparams)) < 0 ||
@@ -1063,6 +1050,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	info.pipeline = xstrdup(ctx.dag->has_pipeline ? ctx.dag->pipeline.name : req->dag_path);
 	info.file = xstrdup(req->dag_path);
 	info.logical_date = xstrdup(ctx.date);
+	info.interval_start = xstrdup(ctx.interval_start);
+	info.interval_end = xstrdup(ctx.interval_end);
 	info.trigger = xstrdup(ctx.trigger);
 	info.params_json = params_json(&ctx);
 	{

@@ -17,6 +17,8 @@ nf_run_info_release(nf_run_info *r)
 	free(r->pipeline);
 	free(r->file);
 	free(r->logical_date);
+	free(r->interval_start);
+	free(r->interval_end);
 	free(r->trigger);
 	free(r->params_json);
 	free(r->commit);
@@ -66,6 +68,8 @@ nf_store_run_begin(nf_store *st, nf_run_info *info)
 	sqlite3_bind_int64(q, 11, nf_store__proc_start(pid));
 	sqlite3_bind_text(q, 12, nf_store__boot_id(), -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 13, nf_store__host(), -1, SQLITE_STATIC);
+	bind_text_or_null(q, 14, info->interval_start);
+	bind_text_or_null(q, 15, info->interval_end);
 	if ((err = nf_store__step_done(st, q, "cannot record the run")) < 0)
 		return err;
 	info->id = sqlite3_last_insert_rowid(st->db);
@@ -119,6 +123,8 @@ run_from_row(nf_run_info *r, sqlite3_stmt *q)
 	r->pid = (pid_t)sqlite3_column_int64(q, 11);
 	r->nnodes = sqlite3_column_int(q, 12);
 	r->ndone = sqlite3_column_int(q, 13);
+	r->interval_start = nf_store__col_strdup(q, 14);
+	r->interval_end = nf_store__col_strdup(q, 15);
 }
 
 int
@@ -156,6 +162,29 @@ nf_store_run_last(nf_store *st, int64_t *id)
 		*id = sqlite3_column_int64(q, 0);
 	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		err = nf_error_set(NF_ENOTFOUND, "no runs yet");
+	else
+		err = nf_store__error(st, rc, "cannot read the runs");
+	sqlite3_reset(q);
+	return err;
+}
+
+int
+nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id)
+{
+	sqlite3_stmt *q;
+	int rc, err = 0;
+
+	*id = 0;
+	if (!(q = nf_store__stmt(st, SQL_RUN_FOR_INTERVAL)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, interval_start, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+		*id = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		err = nf_error_set(NF_ENOTFOUND, "no scheduled, alert or backfill run of %s for the interval starting %s",
+				   pipeline, interval_start);
 	else
 		err = nf_store__error(st, rc, "cannot read the runs");
 	sqlite3_reset(q);

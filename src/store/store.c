@@ -246,7 +246,13 @@ static const char *const migrations[] = {
 	"INSERT INTO meta (key, value) SELECT 'store_id', lower(substr(h, 1, 8) || '-' || substr(h, 9, 4)"
 	"  || '-4' || substr(h, 14, 3) || '-' || substr('89ab', 1 + abs(random() % 4), 1) || substr(h, 18, 3)"
 	"  || '-' || substr(h, 21, 12)) FROM (SELECT hex(randomblob(16)) AS h);",
-	/* 10: the scheduler's state: per pipeline the end of the last interval it decided (so
+	/* 10: the interval a run stands for, [interval_start, interval_end) in ISO 8601 UTC
+	 * (equal for a manual run; NULL for runs recorded before), and the index the scheduler
+	 * finds an interval's run by (nf_store_run_for_interval). */
+	"ALTER TABLE runs ADD COLUMN interval_start TEXT;"
+	"ALTER TABLE runs ADD COLUMN interval_end TEXT;"
+	"CREATE INDEX runs_interval ON runs(pipeline, interval_start);",
+	/* 11: the scheduler's state: per pipeline the end of the last interval it decided (so
 	 * a restarted daemon neither loses nor repeats one), and each decision it made. Times
 	 * in seconds on the scheduler's clock. */
 	"CREATE TABLE schedules ("
@@ -286,22 +292,28 @@ static const char *const migrations[] = {
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_INSERT] =
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
-		" started_ms, status, pid, pid_start, boot_id, host) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[SQL_RUN_END] = "UPDATE runs SET status = ?, finished_ms = ? WHERE id = ?",
 	[SQL_RUN_GET] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
 		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
-		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
+		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')),"
+		" interval_start, interval_end"
 		" FROM runs WHERE id = ?",
 	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
+	[SQL_RUN_FOR_INTERVAL] =
+		"SELECT max(id) FROM runs WHERE pipeline = ? AND interval_start = ?"
+		" AND trigger IN ('schedule','alert','backfill')",
 	[SQL_RUN_LIST] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
 		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
-		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
+		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')),"
+		" interval_start, interval_end"
 		" FROM runs ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
 		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state)"

@@ -220,8 +220,8 @@ test_expect_success 'runs: one line per run under a header' '
 	ntflow runs >runs &&
 	cat runs &&
 	test_line_count = 2 runs &&
-	head -n 1 runs | grep -E "^ID  PIPELINE  TRIGGER  COMMIT +STATUS +STARTED +DURATION$" &&
-	tail -n 1 runs | grep -E "^ 1  p +manual  +([0-9a-f]{7}(\+dirty)?|-) +succeeded  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  [0-9.]+m?s$"
+	head -n 1 runs | grep -E "^ID  PIPELINE  TRIGGER  DATE +COMMIT +STATUS +STARTED +DURATION$" &&
+	tail -n 1 runs | grep -E "^ 1  p +manual  +[0-9]{4}-[0-9]{2}-[0-9]{2}  +([0-9a-f]{7}(\+dirty)?|-) +succeeded  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  [0-9.]+m?s$"
 '
 
 test_expect_success 'runs --json' '

@@ -194,7 +194,7 @@ test_expect_success 'promote, rollback, registry verify, cache gc and cache veri
 
 test_expect_success 'SIGINT or SIGTERM while waiting: exit 130, nothing written' '
 	hold_start &&
-	ntflow runs | awk "{ print \$1, \$2, \$5 }" >before &&
+	ntflow runs | awk "{ print \$1, \$2, \$6 }" >before &&
 	{ ntflow run q.dag --no-tui >w.out 2>w.err & } &&
 	waiter=$! &&
 	wait_until "grep -q \"^ntflow: waiting for run $held \" w.err" &&
@@ -209,7 +209,7 @@ test_expect_success 'SIGINT or SIGTERM while waiting: exit 130, nothing written'
 	kill -TERM $waiter &&
 	test_expect_code 130 wait $waiter &&
 	test_must_be_empty w2.out &&
-	ntflow runs | awk "{ print \$1, \$2, \$5 }" >after &&
+	ntflow runs | awk "{ print \$1, \$2, \$6 }" >after &&
 	test_cmp before after &&
 	hold_end
 '

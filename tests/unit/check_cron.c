@@ -377,6 +377,54 @@ START_TEST(test_iso_times)
 }
 END_TEST
 
+/* Dates in a zone: a bare date is its day's first instant there; an instant has a day. */
+START_TEST(test_local_dates)
+{
+	nf_tz utc, berlin, ny, santiago;
+	int64_t t;
+	bool date_only;
+	char buf[32];
+
+	ck_assert_int_eq(nf_tz_open(&utc, NULL), 0);
+	open_zone(&berlin, "Europe/Berlin");
+	open_zone(&ny, "America/New_York");
+	open_zone(&santiago, "America/Santiago");
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-11-23", &utc, &date_only), 0);
+	ck_assert(date_only);
+	nf_time_format_utc(buf, t);
+	ck_assert_str_eq(buf, "2026-11-23T00:00:00Z");
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-11-23", &berlin, NULL), 0);
+	nf_time_format_utc(buf, t);
+	ck_assert_str_eq(buf, "2026-11-22T23:00:00Z");
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-07-01", &berlin, NULL), 0);   /* summer time */
+	nf_time_format_utc(buf, t);
+	ck_assert_str_eq(buf, "2026-06-30T22:00:00Z");
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-11-23", &ny, NULL), 0);
+	nf_time_format_utc(buf, t);
+	ck_assert_str_eq(buf, "2026-11-23T05:00:00Z");
+	/* Chile's clocks skip from midnight to 01:00 on 2026-09-06: the day starts at the change. */
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-09-06", &santiago, NULL), 0);
+	nf_time_format_utc(buf, t);
+	ck_assert_str_eq(buf, "2026-09-06T04:00:00Z");
+	/* A time is UTC whatever the zone. */
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-11-23T03:00:00Z", &berlin, &date_only), 0);
+	ck_assert(!date_only);
+	ck_assert_int_eq(t, 1795402800);
+	ck_assert_int_eq(nf_time_parse_in(&t, "2026-02-30", &berlin, &date_only), NF_EINVALID);
+
+	ck_assert_int_eq(nf_time_parse_utc(&t, "2026-11-23T03:00:00Z"), 0);
+	nf_time_format_date(buf, &utc, t);
+	ck_assert_str_eq(buf, "2026-11-23");
+	nf_time_format_date(buf, &ny, t);
+	ck_assert_str_eq(buf, "2026-11-22");
+	ck_assert_int_eq(nf_time_parse_utc(&t, "2026-11-22T23:00:00Z"), 0);
+	nf_time_format_date(buf, &berlin, t);
+	ck_assert_str_eq(buf, "2026-11-23");
+	nf_time_format_date(buf, &utc, t);
+	ck_assert_str_eq(buf, "2026-11-22");
+}
+END_TEST
+
 static Suite *
 cron_suite(void)
 {
@@ -392,6 +440,7 @@ cron_suite(void)
 	tcase_add_test(tc, test_tz_restored);
 	tcase_add_test(tc, test_zones);
 	tcase_add_test(tc, test_iso_times);
+	tcase_add_test(tc, test_local_dates);
 	suite_add_tcase(s, tc);
 	return s;
 }

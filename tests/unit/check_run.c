@@ -123,6 +123,8 @@ fixture_init(fixture *f)
 	f->ip.run_date = "2026-11-23";
 	f->ip.run_week = "2026-W48";
 	f->ip.run_trigger = "manual";
+	f->ip.run_interval_start = "2026-11-22T23:00:00Z";
+	f->ip.run_interval_end = "2026-11-29T23:00:00Z";
 	f->ip.dag_dir = "/srv/proj/dags";
 	f->ip.param = fake_param;
 	f->ip.best = fake_best;
@@ -224,6 +226,7 @@ START_TEST(test_expand_run_values)
 
 	fixture_init(&f);
 	ck_expand(&f, "${run.id}/${run.date}/${run.week}/${run.trigger}", false, "17/2026-11-23/2026-W48/manual");
+	ck_expand(&f, "${run.interval_start}..${run.interval_end}", false, "2026-11-22T23:00:00Z..2026-11-29T23:00:00Z");
 	f.ip.run_id = 1234567890123LL;
 	ck_expand(&f, "id=${run.id}", true, "id=1234567890123");
 	ck_expand_error(&f, "${run.commit}", "unknown run value 'commit'", "run.id, run.date, run.week, run.trigger");

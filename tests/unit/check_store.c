@@ -190,6 +190,8 @@ START_TEST(test_migrate_forward)
 	ck_assert_int_eq(nf_store_run_get(st, 1, &r), 0);
 	ck_assert_str_eq(r.pipeline, "old");
 	ck_assert_int_eq(r.status, NF_RUN_SUCCEEDED);
+	ck_assert_ptr_null(r.interval_start);   /* recorded before runs had intervals */
+	ck_assert_ptr_null(r.interval_end);
 	nf_run_info_release(&r);
 	nf_store_close(st);
 }
@@ -315,6 +317,59 @@ START_TEST(test_runs)
 		ck_assert(!r.dirty);
 		nf_run_info_release(&r);
 	}
+	nf_store_close(st);
+}
+END_TEST
+
+/* A run of pipeline recorded with trigger and interval [start, end). */
+static int64_t
+begin_interval_run(nf_store *st, const char *pipeline, const char *trigger, const char *start, const char *end)
+{
+	nf_run_info info = {
+		.pipeline = (char *)pipeline, .logical_date = "2026-11-23", .trigger = (char *)trigger,
+		.interval_start = (char *)start, .interval_end = (char *)end,
+	};
+
+	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+	return info.id;
+}
+
+START_TEST(test_run_for_interval)
+{
+	static const char w47[] = "2026-11-16T03:00:00Z", w48[] = "2026-11-23T03:00:00Z", w49[] = "2026-11-30T03:00:00Z";
+	nf_store *st = NULL;
+	nf_run_info r;
+	int64_t sched, backfill, alert, id;
+
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	ck_assert_int_eq(nf_store_run_for_interval(st, "retrain", w48, &id), NF_ENOTFOUND);
+	ck_assert_int_eq(id, 0);
+	ck_assert_str_eq(nf_error_last(), "no scheduled, alert or backfill run of retrain for the interval starting "
+			 "2026-11-23T03:00:00Z");
+
+	/* A manual run for the same instant is not the interval's run; nor is another pipeline's. */
+	begin_interval_run(st, "retrain", "manual", w48, w48);
+	begin_interval_run(st, "other", "schedule", w48, w49);
+	ck_assert_int_eq(nf_store_run_for_interval(st, "retrain", w48, &id), NF_ENOTFOUND);
+
+	sched = begin_interval_run(st, "retrain", "schedule", w48, w49);
+	begin_interval_run(st, "retrain", "schedule", w47, w48);
+	ck_assert_int_eq(nf_store_run_for_interval(st, "retrain", w48, &id), 0);
+	ck_assert_int_eq(id, sched);
+	ck_assert_int_eq(nf_store_run_get(st, id, &r), 0);
+	ck_assert_str_eq(r.interval_start, w48);
+	ck_assert_str_eq(r.interval_end, w49);
+	nf_run_info_release(&r);
+
+	/* The newest of the interval's runs, whichever of the three triggers started it. */
+	backfill = begin_interval_run(st, "retrain", "backfill", w48, w49);
+	ck_assert_int_eq(nf_store_run_for_interval(st, "retrain", w48, &id), 0);
+	ck_assert_int_eq(id, backfill);
+	alert = begin_interval_run(st, "retrain", "alert", w48, w49);
+	begin_interval_run(st, "retrain", "manual", w48, w48);
+	ck_assert_int_eq(nf_store_run_for_interval(st, "retrain", w48, &id), 0);
+	ck_assert_int_eq(id, alert);
+	ck_assert_int_eq(nf_store_run_for_interval(st, "retrain", w49, &id), NF_ENOTFOUND);
 	nf_store_close(st);
 }
 END_TEST
@@ -1068,6 +1123,7 @@ store_suite(void)
 	tcase_add_test(tc, test_garbage_file);
 	tcase_add_test(tc, test_migration_failure_rolls_back);
 	tcase_add_test(tc, test_runs);
+	tcase_add_test(tc, test_run_for_interval);
 	tcase_add_test(tc, test_nodes_batched);
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_metrics);
