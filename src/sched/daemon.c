@@ -25,6 +25,7 @@
 
 #include "ntflow/dag.h"
 #include "ntflow/gov.h"
+#include "ntflow/graph.h"
 #include "ntflow/store.h"
 #include "ntflow/util.h"
 
@@ -43,6 +44,8 @@ typedef struct pl {
 	ws *w;
 	nf_sched_policy pol;
 	char *cron, *tz, *policy;      /* as written, for the store and --status */
+	char *good;                    /* the text of the file's last good version */
+	size_t good_len;
 	bool scheduled;                /* its current good version has a schedule */
 	bool seen;                     /* found by the latest scan */
 	int64_t last_end;              /* mirrors the store's row */
@@ -56,6 +59,7 @@ typedef struct child {
 	pl *p;
 	int64_t event;
 	bool alert;
+	char *snapshot;                /* the last good version it runs, removed when it ends */
 } child;
 
 typedef struct sched_daemon {
@@ -71,6 +75,8 @@ typedef struct sched_daemon {
 	int ino, sigfd;
 	sigset_t oldmask;
 	bool stopping, reload;
+	bool started;                  /* past the first scan */
+	char *start_error;             /* at the first scan: another scheduler holds a workspace */
 	char **broken;                 /* files whose errors were logged, to say so once */
 	size_t nbroken, broken_cap;
 } sched_daemon;
@@ -268,17 +274,54 @@ record(decision *dc)
 
 /* ---- children ---- */
 
+/* The file a run of p reads: p's file while it holds the last good version, else that
+ * version written beside it (same folder, so the workspace and ${dag.dir} are the same),
+ * in *snapshot (the caller removes it when the run ends). */
+static const char *
+file_to_run(sched_daemon *d, pl *p, char **snapshot)
+{
+	char *now = NULL, *copy, *dir, *path;
+	size_t len = 0;
+	int fd;
+
+	*snapshot = NULL;
+	if (!p->good || (nf_read_file(&now, &len, p->file, NF_DAG_MAX_FILE_SIZE) == 0 && len == p->good_len &&
+			 memcmp(now, p->good, len) == 0)) {
+		free(now);
+		return p->file;
+	}
+	free(now);
+	copy = xstrdup(p->file);
+	dir = dirname(copy);
+	path = xasprintf("%s/.%s.last-good", dir, p->name);
+	free(copy);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, p->good, p->good_len) != (ssize_t)p->good_len) {
+		say(d, p->name, "cannot write its last good version to %s (%s); running %s as it is", path,
+		    strerror(errno), p->file);
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		free(path);
+		return p->file;
+	}
+	close(fd);
+	say(d, p->name, "%s has changed since its last good version: running that version (%s)", p->file, path);
+	*snapshot = path;
+	return path;
+}
+
 static int
 spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int64_t event, pid_t *pid_out)
 {
-	char *start = iso(span->start), *end = iso(span->end);
+	char *start = iso(span->start), *end = iso(span->end), *snapshot = NULL;
 	const char *argv[16];
 	int n = 0, err = 0;
 	pid_t pid;
 
 	argv[n++] = d->o->self;
 	argv[n++] = "run";
-	argv[n++] = p->file;
+	argv[n++] = file_to_run(d, p, &snapshot);
 	argv[n++] = "--trigger";
 	argv[n++] = trigger;
 	argv[n++] = "--date";
@@ -296,6 +339,9 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 	fflush(d->o->log);
 	if ((pid = fork()) < 0) {
 		err = nf_error_set(NF_EIO, "cannot start a run: %s", strerror(errno));
+		if (snapshot)
+			unlink(snapshot);
+		free(snapshot);
 	} else if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 		int out = fileno(d->o->log);
@@ -312,7 +358,7 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		_exit(127);
 	} else {
 		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
-		d->kids[d->nkids++] = (child){ pid, p, event, strcmp(trigger, "alert") == 0 };
+		d->kids[d->nkids++] = (child){ pid, p, event, strcmp(trigger, "alert") == 0, snapshot };
 		*pid_out = pid;
 		nf_store_schedule_event_update(p->w->st, event, pid, 0, -1);
 	}
@@ -376,6 +422,10 @@ reap(sched_daemon *d)
 			if (k.pid != pid)
 				continue;
 			d->kids[i] = d->kids[--d->nkids];
+			if (k.snapshot) {
+				unlink(k.snapshot);
+				free(k.snapshot);
+			}
 			if (nf_store_run_of_pid(k.p->w->st, k.p->name, pid, &run) < 0)
 				run = 0;
 			nf_store_schedule_event_update(k.p->w->st, k.event, 0, run, code);
@@ -652,8 +702,12 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 	nf_dag *dag = NULL;
 	ws *w = NULL;
 	pl *p;
+	char *src = NULL;
+	size_t len = 0;
+	int werr;
 
-	if (nf_dag_load(&dag, file, &diags) < 0) {
+	if ((werr = nf_read_file(&src, &len, file, NF_DAG_MAX_FILE_SIZE)) < 0 ||
+	    nf_graph_load_buffer(&dag, NULL, file, src, len, &diags) < 0) {
 		/* Say it once per breakage; the pipeline keeps its last good version. */
 		if (!broken_logged(d, file, true)) {
 			say(d, file, "has errors; its last good version stays scheduled");
@@ -671,7 +725,9 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 		say(d, file, "loads again");
 	if (!dag->has_pipeline || !dag->pipeline.schedule)
 		goto done;
-	if (workspace_of(d, file, &w) < 0) {
+	if ((werr = workspace_of(d, file, &w)) < 0) {
+		if (!d->started && werr == NF_EBUSY && !d->start_error)
+			d->start_error = xstrdup(nf_error_last());
 		say(d, file, "%s", nf_error_last());
 		goto done;
 	}
@@ -695,6 +751,9 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 			free(p);
 			goto done;
 		}
+		p->good = src;
+		p->good_len = len;
+		src = NULL;
 		d->pl = xgrow(d->pl, sizeof(*d->pl), d->npl + 1, &d->pl_cap);
 		d->pl[d->npl++] = p;
 	} else {
@@ -702,6 +761,10 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 		char *old = xstrdup(p->cron);
 
 		pl_update(p, file, &dag->pipeline);
+		free(p->good);
+		p->good = src;
+		p->good_len = len;
+		src = NULL;
 		if (!was)
 			say(d, p->name, "scheduled again: %s (%s)", p->cron, p->tz);
 		else if (strcmp(old, p->cron) != 0)
@@ -710,6 +773,7 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 	}
 	p->seen = true;
 done:
+	free(src);
 	nf_dag_free(dag);
 	nf_diag_list_release(&diags);
 }
@@ -853,9 +917,12 @@ daemon_free(sched_daemon *d)
 		free(d->pl[i]->cron);
 		free(d->pl[i]->tz);
 		free(d->pl[i]->policy);
+		free(d->pl[i]->good);
 		free(d->pl[i]);
 	}
 	free(d->pl);
+	for (size_t i = 0; i < d->nkids; i++)
+		free(d->kids[i].snapshot);   /* a run still going keeps reading it */
 	for (size_t i = 0; i < d->nws; i++)
 		ws_free(d->ws[i]);
 	free(d->ws);
@@ -863,6 +930,7 @@ daemon_free(sched_daemon *d)
 	for (size_t i = 0; i < d->nbroken; i++)
 		free(d->broken[i]);
 	free(d->broken);
+	free(d->start_error);
 	if (d->ino >= 0)
 		close(d->ino);
 	if (d->sigfd >= 0)
@@ -897,7 +965,12 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 	if ((err = setup(&d)) < 0)
 		goto done;
 	scan(&d, d.since);
+	d.started = true;
 	/* Refuse to start beside another scheduler, or with nothing to do. */
+	if (d.start_error) {
+		err = nf_error_set(NF_EBUSY, "%s", d.start_error);
+		goto done;
+	}
 	for (size_t i = 0; i < d.npl; i++)
 		nscheduled += d.pl[i]->scheduled;
 	if (nscheduled == 0) {

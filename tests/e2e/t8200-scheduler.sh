@@ -22,6 +22,7 @@ start_daemon() {
 	sd_n=$(grep -c "scheduler: started" "$sd_state.log" 2>/dev/null || true)
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state "$sd_state" --log "$sd_state.log" "$@" &
 	echo $! >"$sd_state.pid"
+	test_when_finished "kill -KILL $! 2>/dev/null || :"
 	wait_until "test \$(grep -c 'scheduler: started' $sd_state.log 2>/dev/null || echo 0) -gt ${sd_n:-0}"
 }
 stop_daemon() {  # stop_daemon STATE: SIGTERM, and its exit status must be 0
@@ -40,10 +41,10 @@ sched_runs() { ntflow runs --state "$1" | awk -v t="$2" '$3 == t' | wc -l; }
 # weekly FILE NAME [ATTRS...]: Mondays 00:00 UTC; its stage appends the run's interval to
 # NAME.dates (the logical date, the interval's end).
 weekly() {
+	f=$1 n=$2
+	shift 2
 	{
-		printf 'pipeline "%s" {\n  schedule = "0 0 * * MON"\n' "$2"
-		f=$1 n=$2
-		shift 2
+		printf 'pipeline "%s" {\n  schedule = "0 0 * * MON"\n' "$n"
 		for a in "$@"; do printf '  %s\n' "$a"; done
 		printf '}\n\nstage "a" {\n'
 		printf '  run   = "echo ${run.date} ${run.interval_end} ${run.trigger} >> %s.dates"\n' "$n"
@@ -107,7 +108,7 @@ test_expect_success 'a restart after SIGKILL runs the interval due while it was 
 	tail -n 1 wk.dates >last &&
 	echo "2026-11-30 2026-12-07T00:00:00Z schedule" >expect &&
 	test_cmp expect last &&
-	grep "wk: fired 2026-11-30T00:00:00Z..2026-12-07T00:00:00Z" st1.log
+	grep "wk: caught-up 2026-11-30T00:00:00Z..2026-12-07T00:00:00Z" st1.log
 '
 
 test_expect_success 'a 3-week outage with catchup = false: one run, for the latest interval' '
@@ -179,11 +180,14 @@ test_expect_success 'an overlapping due run waits while a run of the pipeline ho
 '
 
 test_expect_success 'a second scheduler on the workspace is refused (exit 75), naming the first' '
+	start_daemon st4 ov.dag &&
 	test_expect_code 75 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st4 ov.dag 2>err &&
-	grep "another scheduler (pid $(cat st4.pid)) already runs for the workspace" err
+	grep "another scheduler (pid $(cat st4.pid)) already runs for the workspace" err &&
+	stop_daemon st4
 '
 
 test_expect_success 'a killed scheduler leaves no lock behind: the next one starts' '
+	start_daemon st4 ov.dag &&
 	kill_daemon st4 &&
 	start_daemon st4 ov.dag &&
 	stop_daemon st4
@@ -261,6 +265,9 @@ test_expect_success 'an edited DAG file is reloaded; a broken edit keeps the las
 	set_now 2026-11-02T06:00:30Z &&
 	wait_until "ended st7 1" &&
 	grep "ed: fired 2026-10-26T06:00:00Z..2026-11-02T06:00:00Z" st7.log &&
+	grep "ed: eddir/ed.dag has changed since its last good version: running that version (eddir/.ed.last-good)" st7.log &&
+	test_path_is_missing eddir/.ed.last-good &&
+	grep "^2026-10-26 " ed.dates &&
 	stop_daemon st7
 '
 
