@@ -13,6 +13,7 @@ extern const nf_cmd nf_cmd_help_entry;
 
 const nf_cmd *const nf_commands[] = {
 	&nf_cmd_run,
+	&nf_cmd_backfill,
 	&nf_cmd_dash,
 	&nf_cmd_runs,
 	&nf_cmd_show,

@@ -51,6 +51,7 @@ extern const nf_cmd nf_cmd_logs;
 extern const nf_cmd nf_cmd_fmt;
 extern const nf_cmd nf_cmd_schedule;
 extern const nf_cmd nf_cmd_run;
+extern const nf_cmd nf_cmd_backfill;
 extern const nf_cmd nf_cmd_dash;
 extern const nf_cmd nf_cmd_registry;
 extern const nf_cmd nf_cmd_why;
