@@ -1,13 +1,28 @@
 /* cmd-dash.c: `ntflow dash`, the dashboard on a run from the state database: the running
- * one, or the last, following it (and newer ones) live; read-only. */
+ * one, or the last, following it (and newer ones) live, or waiting for the first; read-only. */
 #include "config.h"
 #include "ntflow/cmd.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "ntflow/dag.h"
 #include "ntflow/store.h"
 #include "ntflow/tui.h"
+
+/* The operand is a DAG file rather than a RUN: not a number, and a file that exists or a
+ * name ending in .dag (whose load then says what is wrong with it). */
+static bool
+is_dag_file(const char *arg)
+{
+	size_t n = strlen(arg);
+	struct stat sb;
+
+	if (n && strspn(arg, "0123456789") == n)
+		return false;
+	return (stat(arg, &sb) == 0 && !S_ISDIR(sb.st_mode)) || (n > 4 && strcmp(arg + n - 4, ".dag") == 0);
+}
 
 static int
 cmd_dash_exec(int argc, char **argv)
@@ -23,7 +38,7 @@ cmd_dash_exec(int argc, char **argv)
 	nf_store *st = NULL;
 	nf_tui *tui = NULL;
 	char *dir = NULL;
-	const char *state = NULL;
+	const char *state = NULL, *run_arg = NULL;
 	int c, err, rc = NF_EXIT_FAILED;
 
 	memset(&opts, 0, sizeof(opts));
@@ -63,12 +78,40 @@ cmd_dash_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_dash, stderr);
 		return NF_EXIT_USAGE;
 	}
-	/* The run named must exist; without one the dashboard follows whatever runs. */
-	if ((err = nf_cmd_open_store(&st, &dir, state)) < 0) {
-		rc = nf_cmd_exit_status(err);
-		goto done;
+	if (optind < argc && is_dag_file(argv[optind])) {
+		nf_diag_list diags = NF_DIAG_LIST_INIT;
+		nf_dag *dag = NULL;
+
+		opts.dag_path = argv[optind];
+		err = nf_dag_load(&dag, opts.dag_path, &diags);
+		nf_diag_print(&diags, stderr);
+		if (err < 0 && !diags.nerrors)
+			nf_cmd_error("%s", nf_error_last());
+		nf_dag_free(dag);
+		nf_diag_list_release(&diags);
+		if (err < 0)
+			return NF_EXIT_USAGE;
+		run_arg = NULL;
+	} else if (optind < argc) {
+		run_arg = argv[optind];
 	}
-	if (optind < argc && (err = nf_cmd_run_resolve(&opts.run_id, &nf_cmd_dash, st, dir, argv[optind])) < 0) {
+	/* The run named must exist; without one the dashboard follows whatever runs, and
+	 * waits for the first run when there is none yet. */
+	if ((err = nf_store_open_workspace_read(&st, &dir, opts.dag_path, state)) < 0) {
+		if (err != NF_ENOTFOUND || run_arg) {
+			nf_cmd_error("%s", nf_error_last());
+			rc = nf_cmd_exit_status(err);
+			goto done;
+		}
+		if ((err = nf_workspace_resolve(&dir, opts.dag_path, state)) < 0) {
+			nf_cmd_error("%s", nf_error_last());
+			goto done;
+		}
+	} else {
+		for (const char *const *line = nf_store_recovered(st); *line; line++)
+			nf_cmd_error("%s", *line);
+	}
+	if (run_arg && (err = nf_cmd_run_resolve(&opts.run_id, &nf_cmd_dash, st, dir, run_arg)) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}
@@ -93,7 +136,7 @@ done:
 
 const nf_cmd nf_cmd_dash = {
 	.name = "dash",
-	.usage = "dash [RUN] [--state DIR] [--max-frames N] [--screen FILE [--size COLSxROWS]]",
+	.usage = "dash [RUN | FILE] [--state DIR] [--max-frames N] [--screen FILE [--size COLSxROWS]]",
 	.summary = "Watch a run live in the dashboard (the running or last one), read-only.",
 	.help =
 	"Shows RUN (default: the running or last run, and the next one when it starts) as it\n"
@@ -104,8 +147,14 @@ const nf_cmd nf_cmd_dash = {
 	"? help, q quit. Cancelling and retrying stages is done from the dashboard of\n"
 	"`ntflow run` itself.\n"
 	"\n"
+	"With no run yet it waits for the first one (q quits) and then follows it. FILE, a\n"
+	"DAG file, picks the workspace as `ntflow run FILE` does; before the first run the\n"
+	"header names its pipeline. A pipeline with a schedule gets a second header line:\n"
+	"the expression, its zone and the next fire time.\n"
+	"\n"
 	"  --state DIR       the state directory (default: $NTFLOW_STATE, else .ntflow/ at\n"
-	"                    the root of the git repository holding the current directory)\n"
+	"                    the root of the git repository holding FILE, or the current\n"
+	"                    directory)\n"
 	"  --max-frames N    quit after N frames (drawn every 100 ms): for tests\n"
 	"  --screen FILE     draw into FILE (a file or a terminal device) instead of this\n"
 	"                    terminal, as a terminal of --size COLSxROWS (default 100x30),\n"

@@ -11,6 +11,7 @@
 static const struct option schedule_options[] = {
 	{ "next", required_argument, NULL, 'n' },
 	{ "from", required_argument, NULL, 'f' },
+	{ "crontab", no_argument, NULL, 'C' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -26,6 +27,7 @@ cmd_schedule_exec(int argc, char **argv)
 	int64_t from = nf_now_realtime_ms() / 1000, t;
 	long count = 5;
 	int c, rc = NF_EXIT_USAGE;
+	bool crontab = false, times = false;
 	nf_cron cron;
 	nf_tz tz;
 	char *end;
@@ -39,12 +41,17 @@ cmd_schedule_exec(int argc, char **argv)
 					MAX_NEXT);
 				return NF_EXIT_USAGE;
 			}
+			times = true;
 			break;
 		case 'f':
 			if (nf_time_parse_utc(&from, optarg) < 0) {
 				fprintf(stderr, "ntflow schedule: --from: %s\n", nf_error_last());
 				return NF_EXIT_USAGE;
 			}
+			times = true;
+			break;
+		case 'C':
+			crontab = true;
 			break;
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
@@ -56,6 +63,10 @@ cmd_schedule_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_schedule, stderr);
 		return NF_EXIT_USAGE;
 	}
+	if (crontab && times) {
+		fprintf(stderr, "ntflow schedule: --crontab prints no fire times: it takes no --next or --from\n");
+		return NF_EXIT_USAGE;
+	}
 	if (nf_dag_load(&dag, argv[optind], &diags) < 0) {
 		nf_diag_print(&diags, stderr);
 		if (!diags.nerrors)
@@ -65,13 +76,18 @@ cmd_schedule_exec(int argc, char **argv)
 	nf_diag_print(&diags, stderr);
 	pl = &dag->pipeline;
 	if (!dag->has_pipeline || !pl->schedule) {
-		nf_cmd_error("%s: no schedule (a pipeline block with schedule = \"...\")", argv[optind]);
-		rc = NF_EXIT_FAILED;
+		nf_cmd_error("%s: no schedule (a pipeline block with schedule = \"...\")%s", argv[optind],
+			     crontab ? ": there is nothing for cron to run" : "");
+		rc = crontab ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}
 	/* validated by the load: these do not fail */
 	if (nf_cron_parse(&cron, pl->schedule, NULL) < 0 || nf_tz_open(&tz, pl->timezone) < 0) {
 		nf_cmd_error("%s", nf_error_last());
+		goto done;
+	}
+	if (crontab) {
+		rc = nf_schedule_crontab(argv[optind], pl, &cron);
 		goto done;
 	}
 	for (long i = 0; i < count; i++) {
@@ -95,7 +111,7 @@ done:
 
 const nf_cmd nf_cmd_schedule = {
 	.name = "schedule",
-	.usage = "schedule FILE [--next N] [--from TIME]",
+	.usage = "schedule FILE [--next N] [--from TIME] [--crontab]",
 	.summary = "Print the next fire times of a pipeline's schedule.",
 	.help = "Reads the pipeline's schedule (a cron expression or @hourly ... @yearly) and\n"
 		"timezone (default UTC) and prints the next N times it fires after TIME, one per\n"
@@ -106,8 +122,22 @@ const nf_cmd nf_cmd_schedule = {
 		"  -n, --next N      how many times to print (default 5, at most 100000)\n"
 		"  -f, --from TIME   start after TIME: 2026-11-23T03:00:00Z, 2026-11-23T03:00Z or\n"
 		"                    2026-11-23 (midnight), UTC; default now\n"
+		"      --crontab     print instead crontab lines running the pipeline from cron\n"
+		"                    rather than `ntflow scheduler`: CRON_TZ=ZONE (the pipeline's\n"
+		"                    timezone; UTC too, else cron uses the system's), then the\n"
+		"                    schedule in numbers and the command\n"
+		"                      cd ROOT && NTFLOW run FILE --trigger schedule --no-tui\n"
+		"                        >>STATE/cron.log 2>&1\n"
+		"                    with absolute paths (NTFLOW this program, ROOT the project\n"
+		"                    root, STATE its state directory, made if missing; --state\n"
+		"                    STATE is added when $NTFLOW_STATE moves it), quoted for cron\n"
+		"                    and sh (a % is written \\%). CRON_TZ holds for the lines\n"
+		"                    after it; a cron that lacks it reads the system's zone.\n"
+		"                    To install: (crontab -l 2>/dev/null;\n"
+		"                      ntflow schedule FILE --crontab) | crontab -\n"
 		"\n"
-		"Exit status: 0; 1 when the pipeline has no schedule; 2 when the file has errors\n"
-		"or an option is bad.\n",
+		"Exit status: 0; 1 when the pipeline has no schedule (2 with --crontab) or a path\n"
+		"cannot be written on a crontab line; 2 when the file has errors or an option is\n"
+		"bad.\n",
 	.exec = cmd_schedule_exec,
 };

@@ -106,6 +106,12 @@ int nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, struct nf_store *st, cons
 struct cJSON;
 void nf_cmd_json_time(struct cJSON *o, const char *key, int64_t ms);
 
+/* `schedule FILE --crontab` (cmd-schedule-crontab.c): prints the crontab lines that run the
+ * pipeline of dag_path (its parsed schedule cron) from cron; an exit status. */
+struct nf_pipeline;
+struct nf_cron;
+int nf_schedule_crontab(const char *dag_path, const struct nf_pipeline *pl, const struct nf_cron *cron);
+
 /* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
 struct nf_run_info;
 int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);

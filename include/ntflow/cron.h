@@ -74,6 +74,12 @@ typedef struct nf_cron_span {
 /* The interval the fire time `fire` closes: [nf_cron_prev(fire), fire). */
 int nf_cron_interval(const nf_cron *c, const nf_tz *tz, int64_t fire, nf_cron_span *out);
 
+/* Appends c as five numeric fields ("0 3 * * 1" for "0 3 * * MON", "0 0 * * 0" for
+ * @weekly) that Vixie cron and cronie read as nf_cron_parse did: no names or macros, and
+ * each day field starts with '*' exactly when it did (the OR rule). */
+struct nf_buf;
+void nf_cron_format(struct nf_buf *out, const nf_cron *c);
+
 /* "2026-11-23T03:00:00Z" for t (seconds since the epoch); out has room for 21 bytes. */
 void nf_time_format_utc(char out[32], int64_t t);
 /* Reads "YYYY-MM-DDTHH:MM:SSZ", "YYYY-MM-DDTHH:MMZ" (the Z optional: UTC either way) or a

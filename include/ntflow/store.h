@@ -153,6 +153,10 @@ void nf_metric_list_free(nf_metric *m, size_t n);
  * .git), or beside the file outside git. Without a DAG file (runs, show, logs) the walk
  * starts at the current directory, else it is ./.ntflow. The caller frees *state_dir. */
 int nf_workspace_resolve(char **state_dir, const char *dag_path, const char *override);
+/* The project root the default state directory lies in (ROOT/.ntflow): the git repository
+ * holding dag_path (or the current directory without one), else the file's directory (the
+ * current one); absolute. The caller frees *root. */
+int nf_workspace_root(char **root, const char *dag_path);
 /* The state directory is private to its owner: created (with missing parents, 0777 less
  * the umask) as 0700; an existing one of ours with group or other permissions is narrowed
  * to 0700 (a chmod that fails, as on a read-only file system, is no error). Without create

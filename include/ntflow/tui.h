@@ -17,6 +17,8 @@ typedef struct nf_tui_opts {
 	const char *screen;      /* NULL: the terminal; else draw into this file or terminal
 	                          * device as a terminal of cols x rows, reading no keys */
 	int cols, rows;          /* with screen; 0: 100 x 30 */
+	const char *dag_path;    /* `ntflow dash FILE`: its schedule is shown while no run names
+	                          * a DAG file of its own; NULL */
 } nf_tui_opts;
 
 /* Whether `ntflow run` should open the dashboard: stdout and stdin are terminals and TERM
@@ -26,8 +28,9 @@ bool nf_tui_wanted(void);
 int nf_tui_parse_size(const char *s, int *cols, int *rows);
 
 /* Opens the screen (the terminal restored on exit, error, SIGINT, SIGTERM and crashes) and
- * the state database. NF_ENOTFOUND when there is no database (no runs yet) and not live;
- * NF_EIO when the terminal cannot be used. */
+ * the state database. Without a run named, a workspace with no database yet is no error:
+ * the dashboard waits for its first run. NF_ENOTFOUND when run_id names no run (or there
+ * is no database to hold it); NF_EIO when the terminal cannot be used. */
 int nf_tui_new(nf_tui **out, const nf_tui_opts *opts);
 /* `ntflow dash`: follows the run until q, a signal or max_frames. Returns 0, or
  * NF_EINTR after SIGINT/SIGTERM. */

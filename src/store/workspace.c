@@ -84,7 +84,7 @@ int
 nf_workspace_resolve(char **state_dir, const char *dag_path, const char *override)
 {
 	const char *env = getenv("NTFLOW_STATE");
-	char *dir = NULL, *root;
+	char *root;
 	int err;
 
 	*state_dir = NULL;
@@ -96,12 +96,27 @@ nf_workspace_resolve(char **state_dir, const char *dag_path, const char *overrid
 		*state_dir = xstrdup(env);
 		return 0;
 	}
+	if ((err = nf_workspace_root(&root, dag_path)) < 0)
+		return err;
+	*state_dir = xasprintf("%s/.ntflow", strcmp(root, "/") == 0 ? "" : root);
+	free(root);
+	return 0;
+}
+
+int
+nf_workspace_root(char **root, const char *dag_path)
+{
+	char *dir = NULL, *git;
+	int err;
+
+	*root = NULL;
 	if ((err = start_dir(&dir, dag_path)) < 0)
 		return err;
-	root = git_root(dir);
-	*state_dir = xasprintf("%s/.ntflow", strcmp(root ? root : dir, "/") == 0 ? "" : root ? root : dir);
-	free(root);
-	free(dir);
+	if ((git = git_root(dir))) {
+		free(dir);
+		dir = git;
+	}
+	*root = dir;
 	return 0;
 }
 

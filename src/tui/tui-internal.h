@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 #include <curses.h>
+#include "ntflow/cron.h"
 #include "ntflow/tui.h"
 
 /* ---- the view model (view.c) ---- */
@@ -74,7 +75,8 @@ typedef struct nf_valert {
 } nf_valert;
 
 typedef struct nf_view {
-	nf_store *st;
+	nf_store *st;                /* NULL: no state.db yet; waiting for the first run */
+	char *store_error;           /* while waiting: why state.db could not be opened yet */
 	char *state_dir;
 	char *root;                  /* the workspace root (state_dir's parent) */
 	bool follow;                 /* no run named: move to newer runs as they start */
@@ -125,6 +127,12 @@ typedef struct nf_view {
 	char *monitor_metric;        /* first metric named by an alert rule */
 	char **gate_metrics;         /* the metric each gate criterion names first */
 	size_t ngate_metrics;
+	/* the pipeline's schedule, from the run's DAG file or the one `dash FILE` names */
+	char *dag_path;              /* `dash FILE`; NULL */
+	char *pipeline;              /* the pipeline's name in that file; NULL */
+	char *schedule;              /* as written; NULL: none (or the file cannot be read) */
+	nf_cron cron;
+	nf_tz tz;                    /* tz.name: the pipeline's timezone, "UTC" by default */
 
 	/* the log tail of the selected node */
 	char *log_path;              /* absolute; NULL when the node has none */
@@ -141,7 +149,11 @@ typedef struct nf_view {
 	int64_t message_until;       /* monotonic ms */
 } nf_view;
 
-int nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live);
+/* Opens the view of run_id (0: the running or last run, following newer ones). Without a
+ * run named, a missing state.db is no error: the view waits for the first run (st NULL)
+ * and nf_view_poll opens the store once a run has begun. dag_path (may be NULL): the DAG
+ * file whose schedule to show until a run names its own. */
+int nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live, const char *dag_path);
 void nf_view_close(nf_view *v);
 /* Checks data_version and reloads what may have changed; returns NF_V_* bits. */
 unsigned nf_view_poll(nf_view *v);
@@ -161,6 +173,9 @@ unsigned nf_view_log(nf_view *v, size_t max_lines);
 void nf_view_reload_gov(nf_view *v);
 /* Acknowledges an alert (the alerts module's function when it exists). */
 int nf_view_ack_alert(nf_view *v, int64_t id);
+/* The next time the pipeline's schedule fires after now (seconds since the epoch), in
+ * *next: false when there is no schedule (or it never fires again). */
+bool nf_view_next_fire(const nf_view *v, int64_t now, int64_t *next);
 /* Estimated real time the run ends; 0 when unknown. */
 int64_t nf_view_eta(const nf_view *v, int64_t now);
 void nf_view_message(nf_view *v, const char *fmt, ...) NF_PRINTF(2, 3);

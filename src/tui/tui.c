@@ -228,11 +228,11 @@ stack(nf_tui *t, const int *ids, size_t n, int y, int x, int w, int rows)
 static void
 layout(nf_tui *t)
 {
-	int rows = LINES, cols = COLS, body = rows - 2;
+	int rows = LINES, cols = COLS, head = want(t, P_HEADER) > 1 && rows >= 8 ? 2 : 1, body = rows - 1 - head;
 
 	t->relayout = false;
 	t->wide = cols >= WIDE_COLS && body >= 16;
-	pane_place(&t->panes[P_HEADER], 0, 0, 1, cols, false);
+	pane_place(&t->panes[P_HEADER], 0, 0, head, cols, false);
 	if (t->footer)
 		delwin(t->footer);
 	t->footer = newwin(1, cols, rows - 1, 0);
@@ -245,15 +245,15 @@ layout(nf_tui *t)
 		static const int right[] = { P_GATE, P_REGISTRY, P_ALERTS };
 
 		(void)log_h;
-		stack(t, left, 2, 1, 0, lw, body);
-		stack(t, right, 3, 1, lw + 1, cols - lw - 1, body);
+		stack(t, left, 2, head, 0, lw, body);
+		stack(t, right, 3, head, lw + 1, cols - lw - 1, body);
 		/* the right column is not short of room: every pane open */
 		for (int i = P_GATE; i <= P_ALERTS; i++)
 			t->panes[i].collapsed = false;
 	} else {
 		static const int all[] = { P_STAGES, P_GATE, P_REGISTRY, P_ALERTS, P_LOG };
 
-		stack(t, all, 5, 1, 0, cols, body);
+		stack(t, all, 5, head, 0, cols, body);
 	}
 	t->sep_dirty = t->wide;
 	for (int i = 0; i < P__COUNT; i++)
@@ -438,11 +438,12 @@ frame(nf_tui *t)
 		}
 		if (t->sep_dirty && t->wide) {
 			/* the gutter between the two columns */
-			WINDOW *w = newwin(LINES - 2, 1, 1, t->panes[P_GATE].x - 1);
+			int head = t->panes[P_HEADER].h, h = LINES - 1 - head;
+			WINDOW *w = h > 0 ? newwin(h, 1, head, t->panes[P_GATE].x - 1) : NULL;
 
 			if (w) {
 				wattrset(w, nf_draw_attr(NF_C_DIM));
-				for (int y = 0; y < LINES - 2; y++)
+				for (int y = 0; y < h; y++)
 					mvwaddstr(w, y, 0, nf_draw_sym("\xe2\x94\x82", "|"));
 				wnoutrefresh(w);
 				delwin(w);
@@ -854,7 +855,7 @@ nf_tui_new(nf_tui **out, const nf_tui_opts *opts)
 	for (int i = 0; i < P__COUNT; i++)
 		t->panes[i].ops = ops[i];
 	t->focus = P_STAGES;
-	if ((err = nf_view_open(&t->v, opts->state_dir, opts->run_id, opts->live)) < 0) {
+	if ((err = nf_view_open(&t->v, opts->state_dir, opts->run_id, opts->live, opts->dag_path)) < 0) {
 		nf_view_close(&t->v);
 		free(t);
 		return err;

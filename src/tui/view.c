@@ -352,6 +352,9 @@ dag_info_free(nf_view *v)
 	free(v->gate_metrics);
 	v->gate_metrics = NULL;
 	v->ngate_metrics = 0;
+	free(v->pipeline);
+	free(v->schedule);
+	v->pipeline = v->schedule = NULL;
 }
 
 /* The first name in an expression ("max_psi > 0.25" -> "max_psi"). */
@@ -369,8 +372,23 @@ first_name(const char *expr)
 	return p > s ? xstrndup(s, (size_t)(p - s)) : NULL;
 }
 
-/* Retries per stage and the monitored metric, from the run's DAG file when it is still
- * where the run found it (relative to the workspace root or to here). */
+/* The pipeline's name and schedule (parsed, in its zone), when it has one. */
+static void
+load_schedule(nf_view *v, const nf_dag *dag)
+{
+	const nf_pipeline *pl = &dag->pipeline;
+
+	if (!dag->has_pipeline)
+		return;
+	v->pipeline = xstrdup(pl->name);
+	/* validated by the load: these do not fail */
+	if (pl->schedule && nf_cron_parse(&v->cron, pl->schedule, NULL) == 0 && nf_tz_open(&v->tz, pl->timezone) == 0)
+		v->schedule = xstrdup(pl->schedule);
+}
+
+/* Retries per stage, the monitored metric and the schedule, from the run's DAG file when it
+ * is still where the run found it (relative to the workspace root or to here); without a
+ * run (or that file), from the file `dash FILE` names. */
 static void
 load_dag_info(nf_view *v)
 {
@@ -380,18 +398,23 @@ load_dag_info(nf_view *v)
 	size_t cap = 0, mcap = 0, gcap = 0;
 
 	dag_info_free(v);
-	if (!v->have_run || !v->run.file || !*v->run.file)
-		return;
-	if (v->run.file[0] != '/' && v->root) {
-		path = xasprintf("%s/%s", v->root, v->run.file);
-		if (access(path, R_OK) != 0) {
-			free(path);
-			path = NULL;
+	if (v->have_run && v->run.file && *v->run.file) {
+		if (v->run.file[0] != '/' && v->root) {
+			path = xasprintf("%s/%s", v->root, v->run.file);
+			if (access(path, R_OK) != 0) {
+				free(path);
+				path = NULL;
+			}
 		}
+		if (!path && access(v->run.file, R_OK) == 0)
+			path = xstrdup(v->run.file);
 	}
+	if (!path && v->dag_path)
+		path = xstrdup(v->dag_path);
 	if (!path)
-		path = xstrdup(v->run.file);
+		return;
 	if (access(path, R_OK) == 0 && nf_dag_load(&dag, path, &diags) == 0) {
+		load_schedule(v, dag);
 		for (size_t i = 0; i < dag->nstages; i++) {
 			const nf_stage *s = &dag->stages[i];
 
@@ -748,15 +771,62 @@ gov_node_changed(const nf_view *v, const nf_state *before)
 	return false;
 }
 
+/* Opens state.db for reading and learns what its schema has. */
+static int
+open_store(nf_view *v)
+{
+	char *path = xasprintf("%s/state.db", v->state_dir);
+	int err = v->live ? nf_store_open(&v->st, path, true) : nf_store_open_read(&v->st, path);
+
+	free(path);
+	if (err < 0)
+		return err;
+	v->registry_known = table_exists(v, "model_versions");
+	v->alerts_known = table_exists(v, "alerts");
+	v->data_version = data_version(v);
+	return 0;
+}
+
+/* Waiting for the first run of a workspace without state.db: the store is opened once the
+ * workspace marker says a run has begun (its database made and the run recorded), then
+ * the view follows that run. */
+static unsigned
+poll_first_run(nf_view *v)
+{
+	char *marker = nf_ws_marker_path(v->state_dir);
+	bool begun = access(marker, F_OK) == 0;
+	int64_t last = 0;
+
+	free(marker);
+	if (!begun)
+		return 0;
+	if (open_store(v) < 0) {
+		char *why = xstrdup(nf_error_last());
+		bool same = v->store_error && strcmp(v->store_error, why) == 0;
+
+		free(v->store_error);
+		v->store_error = why;
+		return same ? 0 : NF_V_RUN;
+	}
+	free(v->store_error);
+	v->store_error = NULL;
+	if (nf_store_run_last(v->st, &last) == 0 && last > 0)
+		return nf_view_load_run(v, last);
+	return NF_V_ALL;
+}
+
 unsigned
 nf_view_poll(nf_view *v)
 {
-	int64_t dv = data_version(v), last = 0;
+	int64_t dv, last = 0;
 	nf_run_status status = v->run.status;
 	nf_state *before = NULL;
 	size_t nbefore = v->nnodes;
 	unsigned ch = 0;
 
+	if (!v->st)
+		return poll_first_run(v);
+	dv = data_version(v);
 	if (dv == v->data_version) {
 		if (v->gov_stale && nf_now_monotonic_ms() >= v->next_gov_ms)
 			return load_gov(v);
@@ -793,7 +863,7 @@ nf_view_reload_gov(nf_view *v)
 }
 
 int
-nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live)
+nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live, const char *dag_path)
 {
 	int64_t last = 0;
 	char *slash;
@@ -809,17 +879,14 @@ nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live)
 		*slash = '\0';
 	else
 		strcpy(v->root, ".");
-	{
-		char *path = xasprintf("%s/state.db", state_dir);
-
-		err = live ? nf_store_open(&v->st, path, true) : nf_store_open_read(&v->st, path);
-		free(path);
+	v->dag_path = dag_path ? xstrdup(dag_path) : NULL;
+	if ((err = open_store(v)) < 0) {
+		if (err != NF_ENOTFOUND || live || run_id > 0)
+			return err;
+		/* no runs yet: wait for the first (nf_view_poll) */
+		load_dag_info(v);
+		return 0;
 	}
-	if (err < 0)
-		return err;
-	v->registry_known = table_exists(v, "model_versions");
-	v->alerts_known = table_exists(v, "alerts");
-	v->data_version = data_version(v);
 	if (run_id > 0) {
 		nf_run_info probe;
 
@@ -831,6 +898,8 @@ nf_view_open(nf_view *v, const char *state_dir, int64_t run_id, bool live)
 	}
 	if (run_id > 0)
 		nf_view_load_run(v, run_id);
+	else
+		load_dag_info(v);
 	return 0;
 }
 
@@ -855,6 +924,8 @@ nf_view_close(nf_view *v)
 	free(v->log_path);
 	free(v->log_node);
 	nf_store_close(v->st);
+	free(v->store_error);
+	free(v->dag_path);
 	free(v->state_dir);
 	free(v->root);
 	memset(v, 0, sizeof(*v));
@@ -1146,4 +1217,10 @@ nf_view_eta(const nf_view *v, int64_t now)
 	if (parallel < 1.0)
 		parallel = 1.0;
 	return now + (int64_t)((double)remaining / parallel);
+}
+
+bool
+nf_view_next_fire(const nf_view *v, int64_t now, int64_t *next)
+{
+	return v->schedule && nf_cron_next(&v->cron, &v->tz, now, next) == 0;
 }

@@ -11,9 +11,23 @@ screen_has() {
 	grep -a -q -F -e "$2" "$1" || { echo "no '$2' drawn in $1" >&2; return 1; }
 }
 
-test_expect_success 'no runs yet: dash says so' '
-	test_expect_code 1 ntflow dash --screen s.out 2>err &&
-	grep "^ntflow: no runs yet in" err
+test_expect_success 'no runs yet: dash waits for the first (here N frames of it); a run named is an error' '
+	ntflow dash --max-frames 3 --screen s.out 2>err &&
+	test_must_be_empty err &&
+	screen_has s.out "waiting for the first run in $(pwd -P)/.ntflow" &&
+	test_path_is_missing .ntflow &&
+	printf "pipeline \"w\" {\n  schedule = \"@daily\"\n}\nstage \"a\" {\n  run = \"true\"\n}\n" >w.dag &&
+	ntflow dash w.dag --max-frames 3 --screen w.out 2>err &&
+	test_must_be_empty err &&
+	screen_has w.out "waiting for the first run of w in $(pwd -P)/.ntflow" &&
+	screen_has w.out "@daily" &&
+	screen_has w.out "T00:00:00Z, in " &&
+	test_expect_code 1 ntflow dash 1 --screen s.out 2>err &&
+	grep "^ntflow: no runs yet in" err &&
+	printf "stage \"a\" {\n  needs = [\"b\"]\n  run = \"true\"\n}\n" >bad.dag &&
+	test_expect_code 2 ntflow dash bad.dag --screen s.out 2>err &&
+	grep "^bad.dag:" err &&
+	test_path_is_missing .ntflow
 '
 
 test_expect_success 'setup: examples/hello.dag in a repository' '

@@ -155,7 +155,7 @@ test_expect_success 'help: help schedule equals schedule --help; the man page do
 	ntflow help schedule >help.out &&
 	ntflow schedule --help >help2.out &&
 	test_cmp help.out help2.out &&
-	grep "^usage: ntflow schedule FILE \[--next N\] \[--from TIME\]$" help.out &&
+	grep "^usage: ntflow schedule FILE \[--next N\] \[--from TIME\] \[--crontab\]$" help.out &&
 	ntflow --help | grep "^  schedule  *Print the next fire times" &&
 	for opt in next from; do
 		grep "^\.BR \\\\-[nf] \", \" \\\\-\\\\-$opt" "$NTFLOW_SRC_DIR/man/ntflow.1" || return 1

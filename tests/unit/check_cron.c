@@ -422,6 +422,53 @@ START_TEST(test_local_dates)
 	ck_assert_str_eq(buf, "2026-11-23");
 	nf_time_format_date(buf, &utc, t);
 	ck_assert_str_eq(buf, "2026-11-22");
+/* nf_cron_format: numbers only, and read back it is the same schedule (the sets and the
+ * '*' of the day fields the OR rule reads), for the cases below and every fire case. */
+static const struct {
+	const char *expr, *want;
+} format_cases[] = {
+	{ "0 3 * * MON", "0 3 * * 1" },
+	{ "@weekly", "0 0 * * 0" },
+	{ "@hourly", "0 * * * *" },
+	{ "@yearly", "0 0 1 1 *" },
+	{ "*/15 9-17 * JAN,jul MON-FRI", "*/15 9-17 * */6 1-5" },
+	{ "0,1,2,5 0 * * SUN,7", "0-2,5 0 * * 0" },
+	{ "1-30/5 */2 1-31 * 1", "1,6,11,16,21,26 */2 1-31 * 1" },
+	{ "0 0 13 * FRI", "0 0 13 * 5" },
+	{ "0 0 */2 * 1", "0 0 */2 * 1" },           /* dom starts with '*': AND rule kept */
+	{ "0 0 */31 * 1", "0 0 */31 * 1" },
+	{ "0 0 */10,5 * MON", "0 0 */31,5,11,21,31 * 1" },
+	{ "0 0 1 * */3,2", "0 0 1 * */7,2,3,6" },
+	{ "0 0 * * 0-6", "0 0 * * 0-6" },           /* a restricted dow stays restricted */
+	{ "0 0 29 2 *", "0 0 29 2 *" },
+};
+
+static void
+check_round_trip(const char *expr, const char *want)
+{
+	nf_buf b = NF_BUF_INIT;
+	nf_cron c, back;
+
+	ck_assert_msg(nf_cron_parse(&c, expr, NULL) == 0, "%s: %s", expr, nf_error_last());
+	nf_cron_format(&b, &c);
+	if (want)
+		ck_assert_msg(strcmp(nf_buf_cstr(&b), want) == 0, "\"%s\" written \"%s\", expected \"%s\"", expr,
+			      nf_buf_cstr(&b), want);
+	for (const char *p = nf_buf_cstr(&b); *p; p++)
+		ck_assert_msg(!(*p >= 'A' && *p <= 'Z') && *p != '@', "\"%s\" written \"%s\"", expr, nf_buf_cstr(&b));
+	ck_assert_msg(nf_cron_parse(&back, nf_buf_cstr(&b), NULL) == 0, "%s: %s", nf_buf_cstr(&b), nf_error_last());
+	ck_assert_msg(back.minute == c.minute && back.hour == c.hour && back.dom == c.dom && back.month == c.month &&
+			      back.dow == c.dow && back.dom_star == c.dom_star && back.dow_star == c.dow_star,
+		      "\"%s\" written \"%s\" reads back as another schedule", expr, nf_buf_cstr(&b));
+	nf_buf_release(&b);
+}
+
+START_TEST(test_format)
+{
+	for (size_t i = 0; i < NF_ARRAY_SIZE(format_cases); i++)
+		check_round_trip(format_cases[i].expr, format_cases[i].want);
+	for (size_t i = 0; i < NF_ARRAY_SIZE(fire_cases); i++)
+		check_round_trip(fire_cases[i].expr, NULL);
 }
 END_TEST
 
@@ -441,6 +488,7 @@ cron_suite(void)
 	tcase_add_test(tc, test_zones);
 	tcase_add_test(tc, test_iso_times);
 	tcase_add_test(tc, test_local_dates);
+	tcase_add_test(tc, test_format);
 	suite_add_tcase(s, tc);
 	return s;
 }

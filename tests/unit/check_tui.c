@@ -123,7 +123,7 @@ START_TEST(test_view_nodes_groups_rows)
 	nf_view v;
 
 	nf_store_close(st);
-	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false), 0);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false, NULL), 0);
 	ck_assert(v.have_run);
 	ck_assert_int_eq(v.run_id, run);
 	ck_assert_uint_eq(v.nnodes, 5);
@@ -162,7 +162,7 @@ START_TEST(test_view_poll)
 	nf_view v;
 	unsigned ch;
 
-	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false), 0);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false, NULL), 0);
 	/* nothing committed since: nothing to do */
 	ck_assert_uint_eq(nf_view_poll(&v), 0);
 	set_state(st, run, "prep", NF_ST_RUNNING, 1, 0);
@@ -207,7 +207,7 @@ START_TEST(test_view_live_events)
 	nf_run_event ev;
 	nf_view v;
 
-	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, true), 0);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, true, NULL), 0);
 	ck_assert(!v.have_run);   /* live: it waits for the run's start */
 	nf_view_load_run(&v, run);
 	ck_assert_uint_eq(v.nnodes, 5);
@@ -261,7 +261,7 @@ START_TEST(test_view_log_tail)
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	set_state(st, run, "prep", NF_ST_RUNNING, 1, 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
-	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false), 0);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false, NULL), 0);
 	v.sel = 0;
 	/* no file yet */
 	ck_assert_uint_eq(nf_view_log(&v, 3), NF_V_LOG);
@@ -324,15 +324,64 @@ START_TEST(test_view_errors)
 	nf_store *st;
 	char *missing = xasprintf("%s/none", tmpdir);
 
-	ck_assert_int_eq(nf_view_open(&v, missing, 0, false), NF_ENOTFOUND);
+	/* no database: a run named is not found; without one the view waits for the first */
+	ck_assert_int_eq(nf_view_open(&v, missing, 1, false, NULL), NF_ENOTFOUND);
+	nf_view_close(&v);
+	ck_assert_int_eq(nf_view_open(&v, missing, 0, false, NULL), 0);
+	ck_assert_ptr_null(v.st);
+	ck_assert(!v.have_run);
+	ck_assert_uint_eq(nf_view_poll(&v), 0);
 	nf_view_close(&v);
 	st = open_store();
 	make_run(st, dag_text, "p.dag");
 	nf_store_close(st);
-	ck_assert_int_eq(nf_view_open(&v, state_dir, 99, false), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 99, false, NULL), NF_ENOTFOUND);
 	ck_assert_str_eq(nf_error_last(), "no run 99");
 	nf_view_close(&v);
 	free(missing);
+}
+END_TEST
+
+/* Without state.db the view waits (no error) with the schedule of the file it was given;
+ * it opens the store once the workspace marker says a run began, and follows that run,
+ * whose own DAG file then says whether there is a schedule. */
+START_TEST(test_view_waits_for_first_run)
+{
+	static const char sched_dag[] = "pipeline \"w\" {\n  schedule = \"0 3 * * MON\"\n"
+					"  timezone = \"Europe/Berlin\"\n}\nstage \"a\" {\n  run = \"true\"\n}\n";
+	char *dag = xasprintf("%s/w.dag", tmpdir);
+	int64_t next, t, want, run;
+	nf_store *st;
+	nf_view v;
+
+	write_file(dag, sched_dag);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false, dag), 0);
+	ck_assert_ptr_null(v.st);
+	ck_assert(!v.have_run);
+	ck_assert_str_eq(v.pipeline, "w");
+	ck_assert_str_eq(v.schedule, "0 3 * * MON");
+	ck_assert_str_eq(v.tz.name, "Europe/Berlin");
+	ck_assert_int_eq(nf_time_parse_utc(&t, "2026-11-20T00:00:00Z"), 0);
+	ck_assert(nf_view_next_fire(&v, t, &next));
+	ck_assert_int_eq(nf_time_parse_utc(&want, "2026-11-23T02:00:00Z"), 0);
+	ck_assert_int_eq(next, want);
+	ck_assert_uint_eq(nf_view_poll(&v), 0);
+	/* a run's database before its marker: still waiting */
+	st = open_store();
+	run = make_run(st, dag_text, "p.dag");
+	ck_assert_uint_eq(nf_view_poll(&v), 0);
+	ck_assert_ptr_null(v.st);
+	ck_assert_int_eq(nf_store_mark_workspace(st), 0);
+	ck_assert_uint_ne(nf_view_poll(&v), 0);
+	ck_assert_ptr_nonnull(v.st);
+	ck_assert(v.have_run);
+	ck_assert_int_eq(v.run_id, run);
+	ck_assert_str_eq(v.run.pipeline, "p");
+	ck_assert_ptr_null(v.schedule);
+	ck_assert(!nf_view_next_fire(&v, t, &next));
+	nf_store_close(st);
+	nf_view_close(&v);
+	free(dag);
 }
 END_TEST
 
@@ -435,6 +484,7 @@ tui_suite(void)
 	tcase_add_test(tc, test_view_log_tail);
 	tcase_add_test(tc, test_view_eta);
 	tcase_add_test(tc, test_view_errors);
+	tcase_add_test(tc, test_view_waits_for_first_run);
 	tcase_add_test(tc, test_logview);
 	tcase_add_test(tc, test_text_helpers);
 	suite_add_tcase(s, tc);
