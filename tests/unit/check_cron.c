@@ -422,6 +422,9 @@ START_TEST(test_local_dates)
 	ck_assert_str_eq(buf, "2026-11-23");
 	nf_time_format_date(buf, &utc, t);
 	ck_assert_str_eq(buf, "2026-11-22");
+}
+END_TEST
+
 /* nf_cron_format: numbers only, and read back it is the same schedule (the sets and the
  * '*' of the day fields the OR rule reads), for the cases below and every fire case. */
 static const struct {
