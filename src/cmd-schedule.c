@@ -12,6 +12,9 @@ static const struct option schedule_options[] = {
 	{ "next", required_argument, NULL, 'n' },
 	{ "from", required_argument, NULL, 'f' },
 	{ "crontab", no_argument, NULL, 'C' },
+	{ "status", no_argument, NULL, 's' },
+	{ "state", required_argument, NULL, 'S' },
+	{ "json", no_argument, NULL, 'J' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -27,7 +30,8 @@ cmd_schedule_exec(int argc, char **argv)
 	int64_t from = nf_now_realtime_ms() / 1000, t;
 	long count = 5;
 	int c, rc = NF_EXIT_USAGE;
-	bool crontab = false, times = false;
+	bool crontab = false, times = false, status = false, json = false;
+	const char *state = NULL;
 	nf_cron cron;
 	nf_tz tz;
 	char *end;
@@ -53,13 +57,25 @@ cmd_schedule_exec(int argc, char **argv)
 		case 'C':
 			crontab = true;
 			break;
+		case 's':
+			status = true;
+			break;
+		case 'S':
+			state = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
 		default:
 			return NF_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
+	/* the scheduler's view: what `ntflow scheduler --status` prints */
+	if (status && !crontab && !times && argc - optind <= 1)
+		return nf_scheduler_status(optind < argc ? argv[optind] : NULL, state, json);
+	if (argc - optind != 1 || status || state || json) {
 		nf_cmd_usage(&nf_cmd_schedule, stderr);
 		return NF_EXIT_USAGE;
 	}
@@ -111,7 +127,8 @@ done:
 
 const nf_cmd nf_cmd_schedule = {
 	.name = "schedule",
-	.usage = "schedule FILE [--next N] [--from TIME] [--crontab]",
+	.usage = "schedule FILE [--next N] [--from TIME] [--crontab]\n"
+		 "       ntflow schedule --status [FILE] [--json] [--state DIR]",
 	.summary = "Print the next fire times of a pipeline's schedule.",
 	.help = "Reads the pipeline's schedule (a cron expression or @hourly ... @yearly) and\n"
 		"timezone (default UTC) and prints the next N times it fires after TIME, one per\n"
@@ -135,6 +152,10 @@ const nf_cmd nf_cmd_schedule = {
 		"                    after it; a cron that lacks it reads the system's zone.\n"
 		"                    To install: (crontab -l 2>/dev/null;\n"
 		"                      ntflow schedule FILE --crontab) | crontab -\n"
+		"\n"
+		"      --status      what `ntflow scheduler --status` prints: each scheduled\n"
+		"                    pipeline's last and next run, what it does on a miss, and\n"
+		"                    whether a scheduler runs (with FILE: that file's workspace)\n"
 		"\n"
 		"Exit status: 0; 1 when the pipeline has no schedule (2 with --crontab) or a path\n"
 		"cannot be written on a crontab line; 2 when the file has errors or an option is\n"

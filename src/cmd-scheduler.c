@@ -70,8 +70,8 @@ last_run_event(nf_store *st, const char *pipeline, nf_schedule_event *out)
 	return err;
 }
 
-static int
-print_status(const char *state, bool json)
+int
+nf_scheduler_status(const char *dag_path, const char *state, bool json)
 {
 	static const char *const head[] = { "PIPELINE", "SCHEDULE", "LAST RUN", "NEXT", "ON A MISS" };
 	nf_store *st = NULL;
@@ -91,7 +91,7 @@ print_status(const char *state, bool json)
 		now = clock->now(clock);
 		clock->free(clock);
 	}
-	if ((err = nf_store_open_workspace_read(&st, &dir, NULL, state)) < 0) {
+	if ((err = nf_store_open_workspace_read(&st, &dir, dag_path, state)) < 0) {
 		if (err != NF_ENOTFOUND) {
 			nf_cmd_error("%s", nf_error_last());
 			return nf_cmd_exit_status(err);
@@ -102,7 +102,7 @@ print_status(const char *state, bool json)
 		rc = nf_cmd_exit_status(err);
 		goto done;
 	}
-	if (!dir && nf_workspace_resolve(&dir, NULL, state) < 0)
+	if (!dir && nf_workspace_resolve(&dir, dag_path, state) < 0)
 		dir = xstrdup(".ntflow");
 	nf_scheduler_holder(dir, &h);
 	if (json) {
@@ -220,7 +220,7 @@ cmd_scheduler_exec(int argc, char **argv)
 		}
 	}
 	if (status)
-		return print_status(o.state, json);
+		return nf_scheduler_status(optind < argc ? argv[optind] : NULL, o.state, json);
 	if (optind >= argc) {
 		nf_cmd_usage(&nf_cmd_scheduler, stderr);
 		return NF_EXIT_USAGE;
@@ -259,7 +259,7 @@ cmd_scheduler_exec(int argc, char **argv)
 const nf_cmd nf_cmd_scheduler = {
 	.name = "scheduler",
 	.usage = "scheduler PATH... [--log FILE] [--cancel-on-exit] [--state DIR]\n"
-		 "       ntflow scheduler --status [--json] [--state DIR]",
+		 "       ntflow scheduler --status [PATH] [--json] [--state DIR]",
 	.summary = "Start scheduled runs: the daemon behind weekly retraining.",
 	.help = "Loads every pipeline with a schedule from PATH (DAG files, or folders whose\n"
 		"*.dag files are read), sleeps until the nearest fire time and starts each due run\n"
@@ -279,7 +279,8 @@ const nf_cmd nf_cmd_scheduler = {
 		"--cancel-on-exit, cancels them). One scheduler per workspace.\n"
 		"\n"
 		"      --status          what each scheduled pipeline did last and does next, what\n"
-		"                        it does on a miss, and whether a scheduler runs (its pid)\n"
+		"                        it does on a miss, and whether a scheduler runs (its pid);\n"
+		"                        the workspace of PATH, else of the current directory\n"
 		"      --json            with --status: as JSON\n"
 		"      --log FILE        append the decisions and the runs' output to FILE\n"
 		"      --cancel-on-exit  on SIGTERM cancel running runs instead of waiting\n"

@@ -112,6 +112,10 @@ struct nf_pipeline;
 struct nf_cron;
 int nf_schedule_crontab(const char *dag_path, const struct nf_pipeline *pl, const struct nf_cron *cron);
 
+/* `scheduler --status` and `schedule --status` (cmd-scheduler.c): the scheduler's view of
+ * the workspace of dag_path (NULL: the current directory's) or state; an exit status. */
+int nf_scheduler_status(const char *dag_path, const char *state, bool json);
+
 /* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
 struct nf_run_info;
 int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);
