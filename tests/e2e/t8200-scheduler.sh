@@ -271,6 +271,40 @@ test_expect_success 'an edited DAG file is reloaded; a broken edit keeps the las
 	stop_daemon st7
 '
 
+test_expect_success 'SIGTERM lets the running run finish; --cancel-on-exit cancels it; SIGHUP reloads' '
+	weekly slow.dag slow &&
+	cat >>slow.dag <<-\EOF &&
+
+	stage "hold" {
+	  needs = ["a"]
+	  run   = "while ! [ -e release ]; do sleep 0.05; done"
+	  cache = false
+	}
+	EOF
+	rm -f release &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st9 slow.dag &&
+	kill -HUP "$(cat st9.pid)" &&
+	wait_until "grep -q \"scheduler: SIGHUP: reloading\" st9.log" &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "grep -q \"^2026-10-26 .* schedule\" slow.dates" &&
+	kill -TERM "$(cat st9.pid)" &&
+	wait_until "grep -q \"scheduler: stopping: waiting for 1 run to finish\" st9.log" &&
+	kill -0 "$(cat st9.pid)" &&
+	: >release &&
+	wait "$(cat st9.pid)" &&
+	grep ": run 1 ended (exit 0)" st9.log &&
+	rm -f release &&
+	set_now 2026-11-09T00:00:30Z &&
+	start_daemon st9 slow.dag --cancel-on-exit &&
+	wait_until "grep -q \"^2026-11-02 .* schedule\" slow.dates" &&
+	kill -TERM "$(cat st9.pid)" &&
+	wait "$(cat st9.pid)" &&
+	grep "scheduler: stopping: cancelling 1 run" st9.log &&
+	grep ": run 2 ended (exit 130)" st9.log &&
+	ntflow show 2 --state st9 | grep -E "^status +cancelled"
+'
+
 test_expect_success 'no scheduled pipeline: exit 2 with a message' '
 	printf "stage \"a\" {\n  run = \"true\"\n}\n" >plain.dag &&
 	test_expect_code 2 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st8 plain.dag 2>err &&
