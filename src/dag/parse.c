@@ -1027,6 +1027,7 @@ static const nf_run_opts builtin_opts = {
 static void
 merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 {
+	const nf_block_spec *spec = nf_schema_block(NF_BK_DEFAULTS);
 	unsigned own = dst->set;
 
 	if (src->nsecret_env) {
@@ -1047,28 +1048,16 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 		dst->nsecret_env = n;
 	}
 
-	if (!(own & NF_OPT_RETRIES))
-		dst->retries = src->retries;
-	if (!(own & NF_OPT_BACKOFF))
-		dst->backoff_ms = src->backoff_ms;
-	if (!(own & NF_OPT_BACKOFF_MAX))
-		dst->backoff_max_ms = src->backoff_max_ms;
-	if (!(own & NF_OPT_TIMEOUT))
-		dst->timeout_ms = src->timeout_ms;
-	if (!(own & NF_OPT_GRACE))
-		dst->grace_ms = src->grace_ms;
-	if (!(own & NF_OPT_RETRY_ON)) {
-		dst->retry_on = src->retry_on;
-		dst->nretry_on = src->nretry_on;
+	/* The run options are the rows of defaults { }: each one dst did not write is src's. */
+	for (size_t i = 0; i < spec->nattrs; i++) {
+		const nf_attr_spec *r = &spec->attrs[i];
+
+		if ((own & r->set_bit) || r->set_bit == NF_OPT_SECRET_ENV)
+			continue;
+		memcpy((char *)dst + r->off, (const char *)src + r->off, r->size);
+		if (nf_schema_is_list(r->type))
+			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, sizeof(size_t));
 	}
-	if (!(own & NF_OPT_CPUS))
-		dst->cpus = src->cpus;
-	if (!(own & NF_OPT_LOG_LIMIT))
-		dst->log_limit = src->log_limit;
-	if (!(own & NF_OPT_CACHE))
-		dst->cache = src->cache;
-	if (!(own & NF_OPT_EXECUTOR))
-		dst->executor = src->executor;
 	if (!(own & NF_OPT_SLURM))
 		dst->slurm = src->slurm;
 }

@@ -1,6 +1,7 @@
 /* check_schema.c: the schema table drives parsing (src/dag/schema.c, convert.c): every row's
- * target, offsets and converter are consistent with the struct it fills, and writing each
- * attribute in a file stores its value exactly where the row says. */
+ * target, offsets and converter are consistent with the struct it fills, writing each
+ * attribute in a file stores its value exactly where the row says, and a stage inherits
+ * each run option from defaults { } by its row. */
 #include "config.h"
 #include "ntflow/dag.h"
 
@@ -230,6 +231,23 @@ parse_ok(const char *src, bool must)
 	return dag;
 }
 
+/* A run option written in defaults { } is what a stage that does not write it gets. */
+static void
+inherited(const nf_attr_spec *a, const char *line)
+{
+	char *src = xasprintf("pipeline \"p\" {\n  defaults {\n    %s\n  }\n}\nstage \"s\" {\n  run = \"r\"\n}\n", line);
+	nf_dag *dag = parse_ok(src, true);
+	const char *d = (const char *)&dag->pipeline.defaults, *st = (const char *)&dag->stages[0].opts;
+
+	ck_assert_msg(a->set_bit == NF_OPT_SECRET_ENV || memcmp(d + a->off, st + a->off, a->size) == 0,
+		      "%s: a stage does not inherit it from defaults { }", a->name);
+	if (nf_schema_is_list(a->type))
+		ck_assert_msg(memcmp(d + a->count_off, st + a->count_off, sizeof(size_t)) == 0,
+			      "%s: a stage does not inherit its length from defaults { }", a->name);
+	nf_dag_free(dag);
+	free(src);
+}
+
 START_TEST(test_row_stores)
 {
 	row_ref r = row_at(_i);
@@ -305,6 +323,8 @@ START_TEST(test_row_stores)
 		ck_assert_uint_eq(count, 2);
 	}
 	others_unchanged(r.b, a, without, with);
+	if (r.b->id == NF_BK_DEFAULTS)
+		inherited(a, line);
 	/* The value itself, as the converter of the type stores it. */
 	if (!a->setter) {
 		const char *s;
