@@ -514,6 +514,16 @@ convert(nf_parser *p, const nf_attr_spec *a, nf_value *v, const nf_token *vt, co
 	return converters[a->type](&in, out);
 }
 
+/* Notes where the value was written and that it was, as row a says (setters call it too). */
+static void
+mark(void *target, const nf_attr_spec *a, const conv *c)
+{
+	if (a->has_loc)
+		memcpy((char *)target + a->loc_off, &c->loc, sizeof(nf_loc));
+	if (a->set_bit)
+		((nf_run_opts *)target)->set |= a->set_bit;
+}
+
 /* Stores a converted value where row a says. */
 static void
 store(void *target, const nf_attr_spec *a, const conv *c)
@@ -523,10 +533,7 @@ store(void *target, const nf_attr_spec *a, const conv *c)
 	memcpy(base + a->off, &c->u, a->size);
 	if (nf_schema_is_list(a->type))
 		memcpy(base + a->count_off, &c->n, sizeof(size_t));
-	if (a->has_loc)
-		memcpy(base + a->loc_off, &c->loc, sizeof(nf_loc));
-	if (a->set_bit)
-		((nf_run_opts *)target)->set |= a->set_bit;
+	mark(target, a, c);
 }
 
 void
@@ -564,8 +571,10 @@ nf_set_overlap(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, c
 {
 	conv c;
 
-	if (convert(p, a, v, vt, &c))
-		((nf_pipeline *)target)->overlap_skip = strcmp(a->choices[c.choice], "skip") == 0;
+	if (!convert(p, a, v, vt, &c))
+		return;
+	((nf_pipeline *)target)->overlap_skip = strcmp(a->choices[c.choice], "skip") == 0;
+	mark(target, a, &c);
 }
 
 void
@@ -596,6 +605,7 @@ nf_set_select(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, co
 	st->select.kind = k;
 	st->select.metric = metric;
 	st->select.loc = v->loc;
+	mark(target, a, &c);
 }
 
 void
@@ -607,7 +617,7 @@ nf_set_executor(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, 
 	if (!convert(p, a, v, vt, &c))
 		return;
 	o->executor = a->choices[c.choice];
-	o->set |= a->set_bit;
+	mark(target, a, &c);
 }
 
 void

@@ -1048,7 +1048,8 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 		dst->nsecret_env = n;
 	}
 
-	/* The run options are the rows of defaults { }: each one dst did not write is src's. */
+	/* The run options are the rows of defaults { }: each one dst did not write is src's
+	 * (its value, a list's length, where it was written). */
 	for (size_t i = 0; i < spec->nattrs; i++) {
 		const nf_attr_spec *r = &spec->attrs[i];
 
@@ -1057,6 +1058,8 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 		memcpy((char *)dst + r->off, (const char *)src + r->off, r->size);
 		if (nf_schema_is_list(r->type))
 			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, sizeof(size_t));
+		if (r->has_loc)
+			memcpy((char *)dst + r->loc_off, (const char *)src + r->loc_off, sizeof(nf_loc));
 	}
 	if (!(own & NF_OPT_SLURM))
 		dst->slurm = src->slurm;

@@ -244,6 +244,9 @@ inherited(const nf_attr_spec *a, const char *line)
 	if (nf_schema_is_list(a->type))
 		ck_assert_msg(memcmp(d + a->count_off, st + a->count_off, sizeof(size_t)) == 0,
 			      "%s: a stage does not inherit its length from defaults { }", a->name);
+	if (a->has_loc)
+		ck_assert_msg(memcmp(d + a->loc_off, st + a->loc_off, sizeof(nf_loc)) == 0,
+			      "%s: a stage does not inherit where it was written", a->name);
 	nf_dag_free(dag);
 	free(src);
 }
