@@ -1,25 +1,19 @@
-/* parse.c: the .dag parser: recursive descent over the lexer's tokens that checks every
- * attribute against the schema as it goes and fills the typed model in the dag's arena.
+/* parse.c: the .dag parser's syntax half: recursive descent over the lexer's tokens that
+ * checks blocks and attribute names against the schema as it goes; each value is handed with
+ * the struct its block fills to convert.c, which checks its type and stores it there.
  * After an error it skips to the end of the line or past the matching brace and carries on,
  * so one pass reports every problem; nesting is bounded, so no input can overflow the stack. */
 #include "config.h"
-#include "ntflow/dag.h"
+#include "parse.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include "ntflow/cron.h"
-#include "ntflow/expr.h"
-#include "lex.h"
-#include "schema.h"
 
 /* Names of stages, models and alerts end up in file names and messages: kept short. */
 #define MAX_NAME 128
-/* A matrix axis may hold this many values (duplicates are looked for pairwise). */
-#define MAX_AXIS_VALUES 1000
 
 typedef enum {
 	PV_OK,
@@ -27,69 +21,10 @@ typedef enum {
 	PV_HERE,   /* an error was reported; the current token starts something new */
 } pv_result;
 
-typedef struct parser {
-	nf_lexer lx;
-	nf_token tok;               /* the current token */
-	nf_token la[2];             /* lookahead: la[0] follows tok */
-	int nla;
-	nf_dag *dag;
-	nf_arena *a;
-	const char *path;
-	nf_diag_list *diags;
-	bool syntax_only;
-	int depth;                  /* blocks and lists open */
-	bool eof_reported;          /* one "end of the file" error is enough */
-
-	/* The items of the lists being parsed, a stack: values and the tokens they came from. */
-	nf_value *sv;
-	nf_token *st;
-	size_t nsv, capsv, capst;
-
-	/* Stages in file order, in the arena (by_name points into it); models, moved there
-	 * at the end. */
-	nf_stage *stages;
-	size_t nstages, capstages;
-	nf_model_decl *models;
-	size_t nmodels, capmodels;
-	nf_strmap *model_names;     /* name -> index + 1 */
-	nf_loc pipeline_loc;
-} parser;
-
-/* The block being parsed: what it may hold, what was seen, and what it fills. */
-typedef struct blk {
-	const nf_block_spec *spec;  /* NULL: checked for syntax only */
-	nf_loc loc;                 /* of the keyword */
-	const char *name;           /* the label, or NULL */
-	const char *kw;             /* the keyword as written (for blocks of unknown kinds) */
-	int kwlen;
-	struct blk *parent;
-	uint64_t seen;              /* attributes written, by index in spec->attrs */
-	uint64_t tried;             /* ... or attempted with a syntax error (no "missing" then) */
-	nf_loc seen_loc[NF_SCHEMA_MAX_ATTRS];
-	unsigned kids;              /* nested block kinds written, by nf_block_id */
-	nf_loc kid_loc[NF_BK_COUNT];
-	nf_strmap *keys;            /* params/env/matrix: key -> index + 1 */
-
-	nf_pipeline *pl;
-	nf_stage *stage;
-	nf_model_decl *model;
-	nf_run_opts *opts;
-	nf_slurm *slurm;
-	nf_alert_rule *alert;
-
-	nf_kv *kvs;                 /* params, env */
-	size_t nkvs, capkvs;
-	nf_axis *axes;              /* matrix */
-	size_t naxes, capaxes;
-	nf_alert_rule *alerts;      /* a monitor's alert blocks */
-	size_t nalerts, capalerts;
-	nf_strmap *alert_names;
-} blk;
-
 /* ---- tokens and messages ---- */
 
 static void
-advance(parser *p)
+advance(nf_parser *p)
 {
 	if (p->nla > 0) {
 		p->tok = p->la[0];
@@ -102,44 +37,20 @@ advance(parser *p)
 
 /* The token n + 1 places after the current one (n is 0 or 1); valid until advance(). */
 static const nf_token *
-peek(parser *p, int n)
+peek(nf_parser *p, int n)
 {
 	while (p->nla <= n)
 		nf_lex_next(&p->lx, &p->la[p->nla++]);
 	return &p->la[n];
 }
 
-static nf_loc
-tok_loc(const parser *p, const nf_token *t)
-{
-	nf_loc l = { p->path, t->line, t->col };
-
-	return l;
-}
-
-static void
-error_at(parser *p, nf_loc loc, const char *fmt, ...) NF_PRINTF(3, 4);
-
-static void
-error_at(parser *p, nf_loc loc, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	nf_diag_error(p->diags, loc, "%s", msg);
-	free(msg);
-}
-
 /* Reports a syntax error at token t, whose description is appended as "found X"; silent
  * when the lexer already reported t. */
 static void
-syntax_error(parser *p, const nf_token *t, const char *fmt, ...) NF_PRINTF(3, 4);
+syntax_error(nf_parser *p, const nf_token *t, const char *fmt, ...) NF_PRINTF(3, 4);
 
 static void
-syntax_error(parser *p, const nf_token *t, const char *fmt, ...)
+syntax_error(nf_parser *p, const nf_token *t, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg, what[80];
@@ -155,7 +66,7 @@ syntax_error(parser *p, const nf_token *t, const char *fmt, ...)
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	nf_lex_describe(what, sizeof(what), t);
-	nf_diag_error(p->diags, tok_loc(p, t), "%s, found %s", msg, what);
+	nf_diag_error(p->diags, nf_parse_loc(p, t), "%s, found %s", msg, what);
 	free(msg);
 }
 
@@ -169,7 +80,7 @@ tok_is(const nf_token *t, const char *word)
 
 /* "stage \"train\"", "defaults", "alert \"shift\"": how messages name a block. */
 static const char *
-blk_title(const blk *b, char *buf, size_t size)
+blk_title(const nf_pblock *b, char *buf, size_t size)
 {
 	if (b->name)
 		snprintf(buf, size, "%.*s \"%s\"", b->kwlen, b->kw, b->name);
@@ -181,7 +92,7 @@ blk_title(const blk *b, char *buf, size_t size)
 /* Skips to the end of the line, past whatever braces open on the way, or to a '}' that
  * closes the enclosing block (left for the caller). */
 static void
-sync_line(parser *p)
+sync_line(nf_parser *p)
 {
 	int braces = 0, brackets = 0;
 
@@ -216,7 +127,7 @@ sync_line(parser *p)
 }
 
 static void
-eof_in(parser *p, const char *closer, const char *what, nf_loc opened)
+eof_in(nf_parser *p, const char *closer, const char *what, nf_loc opened)
 {
 	if (p->eof_reported || p->diags->full)
 		return;
@@ -226,12 +137,12 @@ eof_in(parser *p, const char *closer, const char *what, nf_loc opened)
 
 /* Called at a '{' or '[' nested too deeply: skips to its match without recursing. */
 static void
-skip_balanced(parser *p)
+skip_balanced(nf_parser *p)
 {
 	nf_token open = p->tok;
 	long depth = 0;
 
-	error_at(p, tok_loc(p, &open), "nesting too deep: more than %d levels of blocks and lists",
+	nf_parse_error(p, nf_parse_loc(p, &open), "nesting too deep: more than %d levels of blocks and lists",
 		 NF_DAG_MAX_DEPTH);
 	for (;;) {
 		switch (p->tok.kind) {
@@ -259,7 +170,7 @@ skip_balanced(parser *p)
 /* ---- values ---- */
 
 static void
-push_item(parser *p, const nf_value *v, const nf_token *t)
+push_item(nf_parser *p, const nf_value *v, const nf_token *t)
 {
 	if (p->nsv == p->capsv) {
 		p->sv = xgrow(p->sv, sizeof(*p->sv), p->nsv + 1, &p->capsv);
@@ -270,11 +181,11 @@ push_item(parser *p, const nf_value *v, const nf_token *t)
 	p->nsv++;
 }
 
-static pv_result parse_value(parser *p, nf_value *v, nf_token *vt);
+static pv_result parse_value(nf_parser *p, nf_value *v, nf_token *vt);
 
 /* Skips a bad list item up to the next ',' or ']' (or the end of the line or block). */
 static void
-sync_item(parser *p)
+sync_item(nf_parser *p)
 {
 	int depth = 0;
 
@@ -320,20 +231,20 @@ ends_list(const nf_token *t)
 }
 
 static void
-unclosed_list(parser *p, const nf_token *open)
+unclosed_list(nf_parser *p, const nf_token *open)
 {
 	if (p->tok.kind == NF_TK_EOF && p->eof_reported)
 		return;
 	syntax_error(p, &p->tok, "expected ']' to close the list");
 	if (p->tok.kind == NF_TK_EOF)
 		p->eof_reported = true;
-	nf_diag_note(p->diags, tok_loc(p, open), "the list starts here");
+	nf_diag_note(p->diags, nf_parse_loc(p, open), "the list starts here");
 }
 
 /* Parses [ item, ... ] with items left on the item stack from the stack height at entry;
  * v->items points at them until the caller pops them. Nested lists are copied to the arena. */
 static pv_result
-parse_list(parser *p, nf_value *v)
+parse_list(nf_parser *p, nf_value *v)
 {
 	nf_token open = p->tok;
 	size_t first = p->nsv;
@@ -412,21 +323,21 @@ parse_list(parser *p, nf_value *v)
 }
 
 static pv_result
-parse_value(parser *p, nf_value *v, nf_token *vt)
+parse_value(nf_parser *p, nf_value *v, nf_token *vt)
 {
 	*vt = p->tok;
 	memset(v, 0, sizeof(*v));
-	v->loc = tok_loc(p, &p->tok);
+	v->loc = nf_parse_loc(p, &p->tok);
 	switch (p->tok.kind) {
 	case NF_TK_STRING:
-		v->kind = NF_V_STRING;   /* decoded when needed: str_of() */
+		v->kind = NF_V_STRING;   /* decoded when needed: nf_parse_str() */
 		advance(p);
 		return PV_OK;
 	case NF_TK_NUMBER:
 		v->kind = NF_V_NUMBER;
 		v->num = nf_number_value(p->tok.text, p->tok.len);
 		if (!isfinite(v->num)) {
-			error_at(p, v->loc, "number '%.*s' is out of range", p->tok.len > 40 ? 40 : (int)p->tok.len,
+			nf_parse_error(p, v->loc, "number '%.*s' is out of range", p->tok.len > 40 ? 40 : (int)p->tok.len,
 				 p->tok.text);
 			advance(p);
 			return PV_HERE;
@@ -446,7 +357,7 @@ parse_value(parser *p, nf_value *v, nf_token *vt)
 		}
 		syntax_error(p, &p->tok, "expected a value (string, number, boolean or list)");
 		if (p->tok.len <= 40)
-			nf_diag_note(p->diags, tok_loc(p, &p->tok), "strings are written in quotes: \"%.*s\"",
+			nf_diag_note(p->diags, nf_parse_loc(p, &p->tok), "strings are written in quotes: \"%.*s\"",
 				     (int)p->tok.len, p->tok.text);
 		return PV_SYNC;
 	default:
@@ -455,22 +366,31 @@ parse_value(parser *p, nf_value *v, nf_token *vt)
 	}
 }
 
-/* ---- checking values against the schema ---- */
+/* ---- what the typed half (convert.c) borrows ---- */
 
-static const char *
-found_kind(const nf_value *v)
+nf_loc
+nf_parse_loc(const nf_parser *p, const nf_token *t)
 {
-	switch (v->kind) {
-	case NF_V_STRING: return "a string";
-	case NF_V_NUMBER: return "a number";
-	case NF_V_BOOL: return "a boolean";
-	case NF_V_LIST: return "a list";
-	}
-	return "a value";
+	nf_loc l = { p->path, t->line, t->col };
+
+	return l;
 }
 
-static const nf_seg *
-first_ref(const nf_tmpl *t)
+void
+nf_parse_error(nf_parser *p, nf_loc loc, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	nf_diag_error(p->diags, loc, "%s", msg);
+	free(msg);
+}
+
+const nf_seg *
+nf_tmpl_first_ref(const nf_tmpl *t)
 {
 	for (size_t i = 0; i < t->nsegs; i++)
 		if (t->segs[i].is_ref)
@@ -478,77 +398,18 @@ first_ref(const nf_tmpl *t)
 	return NULL;
 }
 
-/* Who a message is about: "attribute 'retries'" or "each item of 'retry_on'"; put into words
- * only when there is something to say. */
-typedef struct subj {
-	const char *name;
-	bool item;
-} subj;
-#define SUBJ "%s '%s'"
-#define SUBJ_ARGS(w) ((w).item ? "each item of" : "attribute"), (w).name
-
-/* A string value's segments, decoded into the arena on first use (parse_value only notes
- * the token). t is the token v came from. */
-static nf_tmpl *
-str_of(parser *p, nf_value *v, const nf_token *t)
+nf_tmpl *
+nf_parse_str(nf_parser *p, nf_value *v, const nf_token *t)
 {
 	if (!v->str.loc.file)
 		nf_lex_string_decode(&v->str, p->a, t, p->path);
 	return &v->str;
 }
 
-/* The token of item i of a list value still on the item stack. */
-static const nf_token *
-item_tok(const parser *p, const nf_value *list, size_t i)
+const nf_token *
+nf_parse_item_tok(const nf_parser *p, const nf_value *list, size_t i)
 {
 	return &p->st[(size_t)(list->items - p->sv) + i];
-}
-
-/* A string value without ${...}: its text, or NULL after reporting. */
-static const char *
-want_literal(parser *p, nf_value *v, const nf_token *t, subj w, const char *expects)
-{
-	const nf_seg *ref;
-	const char *body;
-	size_t blen;
-
-	if (v->kind != NF_V_STRING) {
-		error_at(p, v->loc, SUBJ " expects %s, found %s", SUBJ_ARGS(w), expects, found_kind(v));
-		return NULL;
-	}
-	body = nf_lex_string_body(t, &blen);
-	if (!v->str.loc.file && !memchr(body, '\\', blen) && !memchr(body, '$', blen))
-		return nf_arena_strndup(p->a, body, blen);   /* no escapes, no references */
-	if ((ref = first_ref(str_of(p, v, t))) != NULL) {
-		error_at(p, ref->loc, SUBJ " cannot contain ${...} references", SUBJ_ARGS(w));
-		return NULL;
-	}
-	return nf_tmpl_literal(&v->str);
-}
-
-static bool
-want_int(parser *p, const nf_value *v, subj w, long min, long max, long *out)
-{
-	const char *t;
-	char *end;
-	long n;
-
-	if (v->kind != NF_V_NUMBER) {
-		error_at(p, v->loc, SUBJ " expects an integer, found %s", SUBJ_ARGS(w), found_kind(v));
-		return false;
-	}
-	t = v->num_text;
-	if (t[strspn(t, "-0123456789")] != '\0') {
-		error_at(p, v->loc, SUBJ " expects an integer, found %s", SUBJ_ARGS(w), t);
-		return false;
-	}
-	n = strtol(t, &end, 10);
-	if (n < min || n > max || strlen(t) > 18) {
-		error_at(p, v->loc, SUBJ " must be between %ld and %ld, found %s", SUBJ_ARGS(w), min, max, t);
-		return false;
-	}
-	*out = n;
-	return true;
 }
 
 static bool
@@ -566,579 +427,26 @@ valid_name(const char *s)
 	return s[0] != '-';
 }
 
-static bool
-valid_key(const char *s, size_t n)
-{
-	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '-')
-			return false;
-	return true;
-}
-
-/* An environment variable's name as a shell takes it: [A-Za-z_][A-Za-z0-9_]*. */
-static bool
-env_name_ok(const char *s)
-{
-	if (!*s || (*s >= '0' && *s <= '9'))
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return false;
-	return true;
-}
-
-/* "max(val_auc)" -> NF_SELECT_MAX, "val_auc". */
-static bool
-parse_select(const char *s, nf_select_kind *kind, const char **metric, nf_arena *a)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 6 || s[3] != '(' || s[n - 1] != ')')
-		return false;
-	if (strncmp(s, "max", 3) == 0)
-		*kind = NF_SELECT_MAX;
-	else if (strncmp(s, "min", 3) == 0)
-		*kind = NF_SELECT_MIN;
-	else
-		return false;
-	if (!((s[4] >= 'a' && s[4] <= 'z') || (s[4] >= 'A' && s[4] <= 'Z') || s[4] == '_'))
-		return false;
-	for (i = 4; i < n - 1; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.'))
-			return false;
-	}
-	*metric = nf_arena_strndup(a, s + 4, n - 5);
-	return true;
-}
-
-/* A cron schedule, parsed by src/cron: an error there is reported at its column in the
- * string, or at the string when it concerns the expression as a whole. */
-static void
-check_schedule(parser *p, const char *s, const nf_token *t)
-{
-	nf_loc at = tok_loc(p, t);
-	nf_cron_error e;
-	nf_cron c;
-
-	if (nf_cron_parse(&c, s, &e) == 0)
-		return;
-	if (e.offset >= 0)
-		at.col = nf_lex_string_col(t, (size_t)e.offset);
-	error_at(p, at, "%s", nf_error_last());
-}
-
-/* Parses an expression string into a criterion; reports a syntax error at its column. */
-static bool
-want_expr(parser *p, nf_value *v, const nf_token *t, subj w, const char *kind, nf_criterion *out)
-{
-	const char *text = want_literal(p, v, t, w, "an expression in quotes");
-	int col = 0;
-
-	if (!text)
-		return false;
-	out->text = text;
-	out->loc = (nf_loc){ p->path, t->line, t->col + 1 };
-	if (nf_expr_parse(&out->expr, p->a, text, &col) < 0) {
-		nf_loc at = out->loc;
-
-		at.col = nf_lex_string_col(t, col > 0 ? (size_t)col - 1 : 0);
-		error_at(p, at, "%s: %s", kind, nf_error_last());
-		out->expr = NULL;
-		return false;
-	}
-	return true;
-}
-
-static bool
-want_enum(parser *p, nf_value *v, const nf_token *t, const nf_attr_spec *a, subj w, int *index)
-{
-	const char *s = want_literal(p, v, t, w, "a string");
-	const char *near;
-	char choices[128];
-	size_t n = 0;
-
-	if (!s)
-		return false;
-	for (; a->choices[n]; n++) {
-		if (strcmp(s, a->choices[n]) == 0) {
-			*index = (int)n;
-			return true;
-		}
-	}
-	nf_schema_choices(choices, sizeof(choices), a);
-	near = nf_suggest(s, a->choices, n);
-	if (near)
-		error_at(p, v->loc, SUBJ " must be one of %s, found \"%s\"; did you mean \"%s\"?", SUBJ_ARGS(w),
-			 choices, s, near);
-	else
-		error_at(p, v->loc, SUBJ " must be one of %s, found \"%s\"", SUBJ_ARGS(w), choices, s);
-	return false;
-}
-
-/* Reports a name that appears twice in a list (needs); a map once the list is long. */
-static bool
-list_has_dup(parser *p, const nf_name_ref *names, size_t n, nf_strmap **seen)
-{
-	const nf_name_ref *cur = &names[n];
-
-	if (n < 16) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(names[i].name, cur->name) == 0) {
-				error_at(p, cur->loc, "\"%s\" is listed twice", cur->name);
-				return true;
-			}
-		}
-		return false;
-	}
-	if (!*seen) {
-		*seen = nf_strmap_new(2 * n);
-		for (size_t i = 0; i < n; i++)
-			nf_strmap_put(*seen, names[i].name, (void *)&names[i]);
-	}
-	if (nf_strmap_get(*seen, cur->name)) {
-		error_at(p, cur->loc, "\"%s\" is listed twice", cur->name);
-		return true;
-	}
-	nf_strmap_put(*seen, cur->name, (void *)cur);
-	return false;
-}
-
-static nf_severity
-severity_of(int index)
-{
-	return (nf_severity)(NF_SEV_LOW + index);
-}
-
-/* Checks v against attribute a of block b and stores it. */
-static void
-store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
-{
-	subj what = { a->name, false }, items = { a->name, true };
-	nf_run_opts *o = b->opts;
-	const char *s = NULL;
-	long n = 0;
-	int e = 0;
-	int64_t ms = 0;
-	uint64_t size = 0;
-
-	/* Lists: the shape first. */
-	switch (a->type) {
-	case NF_AT_TEMPLATE_LIST:
-	case NF_AT_NAME_LIST:
-	case NF_AT_INT_LIST:
-	case NF_AT_EXPR_LIST:
-		if (v->kind != NF_V_LIST) {
-			error_at(p, v->loc, SUBJ " expects %s, found %s", SUBJ_ARGS(what), nf_schema_type_name(a->type),
-				 found_kind(v));
-			return;
-		}
-		break;
-	default:
-		break;
-	}
-
-	switch (a->type) {
-	case NF_AT_STRING:
-		if (!(s = want_literal(p, v, vt, what, "a string")))
-			return;
-		break;
-	case NF_AT_TEMPLATE:
-		if (v->kind != NF_V_STRING) {
-			error_at(p, v->loc, SUBJ " expects a string, found %s", SUBJ_ARGS(what), found_kind(v));
-			return;
-		}
-		break;
-	case NF_AT_INT:
-		if (!want_int(p, v, what, a->min, a->max, &n))
-			return;
-		break;
-	case NF_AT_BOOL:
-		if (v->kind != NF_V_BOOL) {
-			const char *lit = v->kind == NF_V_STRING ? nf_tmpl_literal(str_of(p, v, vt)) : NULL;
-
-			if (lit && (strcmp(lit, "true") == 0 || strcmp(lit, "false") == 0))
-				error_at(p, v->loc, SUBJ " expects true or false, found a string; write %s without quotes",
-					 SUBJ_ARGS(what), lit);
-			else
-				error_at(p, v->loc, SUBJ " expects true or false, found %s", SUBJ_ARGS(what), found_kind(v));
-			return;
-		}
-		break;
-	case NF_AT_DURATION:
-		if (!(s = want_literal(p, v, vt, what, "a duration like \"30s\"")))
-			return;
-		if (nf_parse_duration(&ms, s) < 0) {
-			error_at(p, v->loc, "%s", nf_error_last());
-			return;
-		}
-		break;
-	case NF_AT_SIZE:
-		if (!(s = want_literal(p, v, vt, what, "a size like \"100MB\"")))
-			return;
-		if (nf_parse_size(&size, s) < 0) {
-			error_at(p, v->loc, "%s", nf_error_last());
-			return;
-		}
-		break;
-	case NF_AT_ENUM:
-		if (!want_enum(p, v, vt, a, what, &e))
-			return;
-		break;
-	case NF_AT_SCHEDULE:
-		if (!(s = want_literal(p, v, vt, what, "a string")))
-			return;
-		check_schedule(p, s, vt);
-		break;
-	case NF_AT_SELECT: {
-		nf_select_kind k;
-		const char *metric;
-
-		if (!(s = want_literal(p, v, vt, what, "a string")))
-			return;
-		if (!parse_select(s, &k, &metric, p->a)) {
-			error_at(p, v->loc, "invalid select \"%s\": expected max(METRIC) or min(METRIC)", s);
-			return;
-		}
-		b->stage->select.kind = k;
-		b->stage->select.metric = metric;
-		b->stage->select.loc = v->loc;
-		return;
-	}
-	case NF_AT_NAME:
-		if (!(s = want_literal(p, v, vt, what, "a name in quotes")))
-			return;
-		break;
-	case NF_AT_EXPR: {
-		nf_criterion c = { NULL, v->loc, NULL };
-
-		if (want_expr(p, v, vt, what, "alert condition", &c))
-			b->alert->when = c;
-		else
-			b->alert->when.text = c.text;
-		return;
-	}
-	default:
-		break;
-	}
-
-	switch (a->field) {
-	case NF_FD_DESCRIPTION:
-		if (b->stage)
-			b->stage->description = s;
-		else if (b->pl)
-			b->pl->description = s;
-		else if (b->model)
-			b->model->description = s;
-		break;
-	case NF_FD_SCHEDULE:
-		b->pl->schedule = s;
-		b->pl->schedule_loc = v->loc;
-		break;
-	case NF_FD_TIMEZONE: {
-		nf_tz tz;
-
-		if (nf_tz_open(&tz, s) < 0) {
-			error_at(p, v->loc, "%s", nf_error_last());
-			return;
-		}
-		b->pl->timezone = s;
-		b->pl->timezone_loc = v->loc;
-		break;
-	}
-	case NF_FD_CATCHUP:
-		b->pl->catchup = v->boolean;
-		break;
-	case NF_FD_MAX_ACTIVE_RUNS:
-		b->pl->max_active_runs = (int)n;
-		break;
-	case NF_FD_OVERLAP:
-		b->pl->overlap_skip = strcmp(a->choices[e], "skip") == 0;
-		break;
-	case NF_FD_START_DEADLINE:
-		b->pl->start_deadline_ms = ms;
-		break;
-	case NF_FD_ALERT_COOLDOWN:
-		b->pl->alert_cooldown_ms = ms;
-		b->pl->alert_cooldown_set = true;
-		break;
-	case NF_FD_CONCURRENCY:
-		b->pl->concurrency = (int)n;
-		break;
-	case NF_FD_MODELS_DIR:
-		b->pl->models_dir = s;
-		break;
-	case NF_FD_RUN:
-		b->stage->run = nf_arena_memdup(p->a, str_of(p, v, vt), sizeof(nf_tmpl));
-		break;
-	case NF_FD_METRICS:
-	case NF_FD_ARTIFACT: {
-		nf_tmpl *t = nf_arena_memdup(p->a, str_of(p, v, vt), sizeof(nf_tmpl));
-
-		if (a->field == NF_FD_ARTIFACT)
-			b->model->artifact = t;
-		else if (b->model)
-			b->model->metrics = t;
-		else
-			b->stage->metrics = t;
-		break;
-	}
-	case NF_FD_PATH:
-	case NF_FD_INPUTS:
-	case NF_FD_OUTPUTS: {
-		nf_tmpl *ts = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_tmpl));
-		size_t k = 0;
-
-		for (size_t i = 0; i < v->nitems; i++) {
-			if (v->items[i].kind != NF_V_STRING) {
-				error_at(p, v->items[i].loc, SUBJ " expects a string, found %s", SUBJ_ARGS(items),
-					 found_kind(&v->items[i]));
-				continue;
-			}
-			ts[k++] = *str_of(p, &v->items[i], item_tok(p, v, i));
-		}
-		if (a->field == NF_FD_PATH) {
-			b->pl->path = ts;
-			b->pl->npath = k;
-		} else if (a->field == NF_FD_INPUTS) {
-			b->stage->inputs = ts;
-			b->stage->ninputs = k;
-		} else {
-			b->stage->outputs = ts;
-			b->stage->noutputs = k;
-		}
-		break;
-	}
-	case NF_FD_NEEDS: {
-		nf_name_ref *ns = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
-		nf_strmap *seen = NULL;
-		size_t k = 0;
-
-		for (size_t i = 0; i < v->nitems; i++) {
-			const char *name = want_literal(p, &v->items[i], item_tok(p, v, i), items, "a name in quotes");
-
-			if (!name)
-				continue;
-			ns[k].name = name;
-			ns[k].loc = v->items[i].loc;
-			if (!list_has_dup(p, ns, k, &seen))
-				k++;
-		}
-		nf_strmap_free(seen);
-		b->stage->needs = ns;
-		b->stage->nneeds = k;
-		break;
-	}
-	case NF_FD_GATE:
-		b->model->gate.name = s;
-		b->model->gate.loc = v->loc;
-		break;
-	case NF_FD_SELECT:
-	case NF_FD_WHEN:
-		break;   /* stored above */
-	case NF_FD_REQUIRE: {
-		nf_criterion *cs = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_criterion));
-
-		for (size_t i = 0; i < v->nitems; i++)
-			want_expr(p, &v->items[i], item_tok(p, v, i), items, "gate expression", &cs[i]);
-		b->stage->require = cs;
-		b->stage->nrequire = v->nitems;
-		break;
-	}
-	case NF_FD_ON_ALERT:
-		b->stage->on_alert = severity_of(e);
-		break;
-	case NF_FD_FAIL_ON:
-		b->stage->fail_on = severity_of(e);
-		break;
-	case NF_FD_SEVERITY:
-		b->alert->severity = severity_of(e);
-		break;
-	case NF_FD_RETRIES:
-		o->retries = (int)n;
-		o->set |= NF_OPT_RETRIES;
-		break;
-	case NF_FD_BACKOFF:
-		o->backoff_ms = ms;
-		o->set |= NF_OPT_BACKOFF;
-		break;
-	case NF_FD_BACKOFF_MAX:
-		o->backoff_max_ms = ms;
-		o->set |= NF_OPT_BACKOFF_MAX;
-		break;
-	case NF_FD_TIMEOUT:
-		o->timeout_ms = ms;
-		o->set |= NF_OPT_TIMEOUT;
-		break;
-	case NF_FD_GRACE:
-		o->grace_ms = ms;
-		o->set |= NF_OPT_GRACE;
-		break;
-	case NF_FD_RETRY_ON: {
-		int *codes = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(int));
-		size_t k = 0;
-
-		for (size_t i = 0; i < v->nitems; i++)
-			if (want_int(p, &v->items[i], items, a->min, a->max, &n))
-				codes[k++] = (int)n;
-		o->retry_on = codes;
-		o->nretry_on = k;
-		o->set |= NF_OPT_RETRY_ON;
-		break;
-	}
-	case NF_FD_CPUS:
-		o->cpus = (int)n;
-		o->set |= NF_OPT_CPUS;
-		break;
-	case NF_FD_CACHE:
-		o->cache = v->boolean;
-		o->set |= NF_OPT_CACHE;
-		break;
-	case NF_FD_LOG_LIMIT:
-		o->log_limit = size;
-		o->set |= NF_OPT_LOG_LIMIT;
-		break;
-	case NF_FD_EXECUTOR:
-		o->executor = a->choices[e];
-		o->set |= NF_OPT_EXECUTOR;
-		break;
-	case NF_FD_SECRET_ENV: {
-		nf_name_ref *ns = nf_arena_alloc(p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
-		nf_strmap *seen = NULL;
-		size_t k = 0;
-
-		for (size_t i = 0; i < v->nitems; i++) {
-			const char *name = want_literal(p, &v->items[i], item_tok(p, v, i), items, "a name in quotes");
-
-			if (!name)
-				continue;
-			if (!env_name_ok(name)) {
-				error_at(p, v->items[i].loc, "invalid environment variable name \"%s\" in secret_env:"
-					 " use letters, digits and '_', not starting with a digit", name);
-				continue;
-			}
-			ns[k].name = name;
-			ns[k].loc = v->items[i].loc;
-			if (!list_has_dup(p, ns, k, &seen))
-				k++;
-		}
-		nf_strmap_free(seen);
-		o->secret_env = ns;
-		o->nsecret_env = k;
-		o->set |= NF_OPT_SECRET_ENV;
-		break;
-	}
-	case NF_FD_PARTITION: b->slurm->partition = s; break;
-	case NF_FD_TIME: b->slurm->time = s; break;
-	case NF_FD_MEM: b->slurm->mem = s; break;
-	case NF_FD_GRES: b->slurm->gres = s; break;
-	case NF_FD_ACCOUNT: b->slurm->account = s; break;
-	case NF_FD_QOS: b->slurm->qos = s; break;
-	case NF_FD_SLURM_CPUS: b->slurm->cpus = (int)n; break;
-	}
-}
-
-static bool
-same_scalar(const nf_value *x, const nf_value *y)
-{
-	if (x->kind != y->kind)
-		return false;
-	if (x->kind == NF_V_NUMBER)
-		return x->num == y->num;
-	if (x->kind == NF_V_BOOL)
-		return x->boolean == y->boolean;
-	return strcmp(nf_tmpl_literal(&x->str), nf_tmpl_literal(&y->str)) == 0;
-}
-
-/* A key = value line inside params { }, env { } or matrix { }. */
-static void
-store_key(parser *p, blk *b, const nf_token *key, nf_value *v, const nf_token *vt)
-{
-	nf_block_id id = b->spec->id;
-	const char *what = id == NF_BK_PARAMS ? "param" : id == NF_BK_ENV ? "environment variable" : "matrix axis";
-	char *name;
-	nf_loc kloc = tok_loc(p, key);
-	size_t prev;
-
-	if (!valid_key(key->text, key->len)) {
-		error_at(p, kloc, "invalid %s name '%.*s': use letters, digits and '_'", what, (int)key->len, key->text);
-		return;
-	}
-	name = nf_arena_strndup(p->a, key->text, key->len);
-	if (!b->keys)
-		b->keys = nf_strmap_new(8);
-	if ((prev = (size_t)(uintptr_t)nf_strmap_get(b->keys, name)) != 0) {
-		error_at(p, kloc, "duplicate %s '%s'", what, name);
-		nf_diag_note(p->diags, id == NF_BK_MATRIX ? b->axes[prev - 1].loc : b->kvs[prev - 1].loc,
-			     "first set here");
-		return;
-	}
-	if (id == NF_BK_MATRIX) {
-		nf_axis ax = { name, kloc, NULL, 0 };
-
-		if (strcmp(name, "id") == 0) {
-			error_at(p, kloc, "a matrix axis cannot be named 'id': ${matrix.id} names the combination");
-			return;
-		}
-		if (v->kind != NF_V_LIST) {
-			error_at(p, v->loc, "matrix axis '%s' expects a list of values, found %s", name, found_kind(v));
-			return;
-		}
-		if (v->nitems == 0) {
-			error_at(p, v->loc, "matrix axis '%s' has no values", name);
-			return;
-		}
-		if (v->nitems > MAX_AXIS_VALUES) {
-			error_at(p, v->loc, "matrix axis '%s' has %zu values; at most %d are allowed", name,
-				 v->nitems, MAX_AXIS_VALUES);
-			return;
-		}
-		for (size_t i = 0; i < v->nitems; i++) {
-			nf_value *it = &v->items[i];
-
-			if (it->kind == NF_V_LIST) {
-				error_at(p, it->loc, "matrix values must be strings, numbers or booleans, found a list");
-				return;
-			}
-			if (it->kind == NF_V_STRING && first_ref(str_of(p, it, item_tok(p, v, i)))) {
-				error_at(p, first_ref(&it->str)->loc, "matrix values cannot contain ${...} references");
-				return;
-			}
-			for (size_t j = 0; j < i; j++) {
-				if (same_scalar(&v->items[j], it)) {
-					error_at(p, it->loc, "duplicate value in matrix axis '%s'", name);
-					nf_diag_note(p->diags, v->items[j].loc, "first listed here");
-					return;
-				}
-			}
-		}
-		ax.values = nf_arena_memdup(p->a, v->items, v->nitems * sizeof(nf_value));
-		ax.nvalues = v->nitems;
-		NF_PUSH(b->axes, b->naxes, b->capaxes, ax);
-		nf_strmap_put(b->keys, name, (void *)(uintptr_t)b->naxes);
-		return;
-	}
-	if (v->kind == NF_V_LIST) {
-		error_at(p, v->loc, "%s '%s' expects a string, number or boolean, found a list", what, name);
-		return;
-	}
-	if (v->kind == NF_V_STRING)
-		str_of(p, v, vt);
-	if (id == NF_BK_PARAMS && v->kind == NF_V_STRING && first_ref(&v->str)) {
-		error_at(p, first_ref(&v->str)->loc, "param '%s' cannot contain ${...} references", name);
-		return;
-	}
-	NF_PUSH(b->kvs, b->nkvs, b->capkvs, ((nf_kv){ name, kloc, *v }));
-	nf_strmap_put(b->keys, name, (void *)(uintptr_t)b->nkvs);
-}
-
 /* ---- blocks ---- */
 
-static bool parse_block(parser *p, blk *parent);
+/* The struct of kind t that block b fills (open_block set it up). */
+static void *
+target_of(nf_pblock *b, nf_target t)
+{
+	switch (t) {
+	case NF_TG_PIPELINE: return b->pl;
+	case NF_TG_STAGE: return b->stage;
+	case NF_TG_MODEL: return b->model;
+	case NF_TG_OPTS: return b->opts;
+	case NF_TG_SLURM: return b->slurm;
+	case NF_TG_ALERT: return b->alert;
+	case NF_TG_NONE:
+	case NF_TG_COUNT: break;
+	}
+	return NULL;
+}
+
+static bool parse_block(nf_parser *p, nf_pblock *parent);
 
 /* Suggestions for a misspelt attribute: the block's attribute names. */
 static const char *
@@ -1152,7 +460,7 @@ suggest_attr(const nf_block_spec *spec, const char *word)
 }
 
 static bool
-parse_attribute(parser *p, blk *b)
+parse_attribute(nf_parser *p, nf_pblock *b)
 {
 	nf_token key = p->tok;
 	const nf_attr_spec *a = NULL;
@@ -1179,28 +487,28 @@ parse_attribute(parser *p, blk *b)
 			store = false;
 			blk_title(b, title, sizeof(title));
 			if (as_block && nf_schema_allows(b->spec, as_block->id))
-				error_at(p, tok_loc(p, &key), "'%s' is a block, not an attribute: write %s { ... }",
+				nf_parse_error(p, nf_parse_loc(p, &key), "'%s' is a block, not an attribute: write %s { ... }",
 					 word, word);
 			else if (near)
-				error_at(p, tok_loc(p, &key), "unknown attribute '%s' in %s; did you mean '%s'?",
+				nf_parse_error(p, nf_parse_loc(p, &key), "unknown attribute '%s' in %s; did you mean '%s'?",
 					 word, title, near);
 			else
-				error_at(p, tok_loc(p, &key), "unknown attribute '%s' in %s", word, title);
+				nf_parse_error(p, nf_parse_loc(p, &key), "unknown attribute '%s' in %s", word, title);
 		} else if (b->seen & (1ull << idx)) {
 			store = false;
-			error_at(p, tok_loc(p, &key), "duplicate attribute '%s'", a->name);
+			nf_parse_error(p, nf_parse_loc(p, &key), "duplicate attribute '%s'", a->name);
 			nf_diag_note(p->diags, b->seen_loc[idx], "first set here");
 		} else {
 			b->seen |= 1ull << idx;
-			b->seen_loc[idx] = tok_loc(p, &key);
+			b->seen_loc[idx] = nf_parse_loc(p, &key);
 		}
 	}
 	r = parse_value(p, &v, &vt);
 	if (r == PV_OK && store) {
 		if (b->spec->free_keys)
-			store_key(p, b, &key, &v, &vt);
+			nf_parse_store_key(p, b, &key, &v, &vt);
 		else
-			store_attr(p, b, a, &v, &vt);
+			nf_parse_store_attr(p, target_of(b, a->target), a, &v, &vt);
 	}
 	p->nsv = first;
 	if (r == PV_SYNC)
@@ -1211,7 +519,7 @@ parse_attribute(parser *p, blk *b)
 /* Notes that key names an attribute of b that was written badly, so that its absence is
  * not reported as well. */
 static void
-mark_tried(blk *b, const nf_token *key)
+mark_tried(nf_pblock *b, const nf_token *key)
 {
 	size_t idx;
 
@@ -1221,7 +529,7 @@ mark_tried(blk *b, const nf_token *key)
 
 /* A block's items up to its '}'. */
 static void
-parse_body(parser *p, blk *b)
+parse_body(nf_parser *p, nf_pblock *b)
 {
 	char title[160];
 
@@ -1289,7 +597,7 @@ parse_body(parser *p, blk *b)
 
 /* The name in quotes after a block keyword: checked, decoded into the arena. */
 static const char *
-block_label(parser *p, const nf_token *t, const char *kind)
+block_label(nf_parser *p, const nf_token *t, const char *kind)
 {
 	nf_tmpl tm;
 	const char *name, *body;
@@ -1301,22 +609,22 @@ block_label(parser *p, const nf_token *t, const char *kind)
 		name = nf_arena_strndup(p->a, body, blen);
 	} else {
 		nf_lex_string_decode(&tm, p->a, t, p->path);
-		if (first_ref(&tm)) {
-			error_at(p, first_ref(&tm)->loc, "the name of a %s cannot contain ${...} references", kind);
+		if (nf_tmpl_first_ref(&tm)) {
+			nf_parse_error(p, nf_tmpl_first_ref(&tm)->loc, "the name of a %s cannot contain ${...} references", kind);
 			return NULL;
 		}
 		name = nf_tmpl_literal(&tm);
 	}
 	if (!*name) {
-		error_at(p, tok_loc(p, t), "the name of a %s cannot be empty", kind);
+		nf_parse_error(p, nf_parse_loc(p, t), "the name of a %s cannot be empty", kind);
 		return NULL;
 	}
 	if (strlen(name) > MAX_NAME) {
-		error_at(p, tok_loc(p, t), "the name of a %s is longer than %d bytes", kind, MAX_NAME);
+		nf_parse_error(p, nf_parse_loc(p, t), "the name of a %s is longer than %d bytes", kind, MAX_NAME);
 		return NULL;
 	}
 	if (!valid_name(name)) {
-		error_at(p, tok_loc(p, t), "invalid %s name \"%s\": use letters, digits, '_' and '-'", kind, name);
+		nf_parse_error(p, nf_parse_loc(p, t), "invalid %s name \"%s\": use letters, digits, '_' and '-'", kind, name);
 		return NULL;
 	}
 	return name;
@@ -1348,7 +656,7 @@ count_stage_lines(const char *src, size_t len)
 }
 
 static nf_stage *
-new_stage(parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
+new_stage(nf_parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
 {
 	nf_stage *s;
 
@@ -1374,7 +682,7 @@ new_stage(parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
 /* Sets up b to fill the model for a block of kind spec (named name) inside parent; false
  * when the block is a duplicate that is only checked for syntax. */
 static bool
-open_block(parser *p, blk *b, blk *parent, const char *name)
+open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 {
 	nf_dag *dag = p->dag;
 	char title[160];
@@ -1384,7 +692,7 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 	switch (b->spec->id) {
 	case NF_BK_PIPELINE:
 		if (dag->has_pipeline) {
-			error_at(p, b->loc, "more than one pipeline block");
+			nf_parse_error(p, b->loc, "more than one pipeline block");
 			nf_diag_note(p->diags, p->pipeline_loc, "the first pipeline block is here");
 			return false;
 		}
@@ -1399,7 +707,7 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 	case NF_BK_GATE:
 	case NF_BK_MONITOR:
 		if ((first = nf_strmap_get(dag->by_name, name)) != NULL) {
-			error_at(p, b->loc, "duplicate stage name \"%s\"", name);
+			nf_parse_error(p, b->loc, "duplicate stage name \"%s\"", name);
 			nf_diag_note(p->diags, first->loc, "first defined here");
 			return false;
 		}
@@ -1409,7 +717,7 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 		return true;
 	case NF_BK_MODEL:
 		if ((prev = (size_t)(uintptr_t)nf_strmap_get(p->model_names, name)) != 0) {
-			error_at(p, b->loc, "duplicate model name \"%s\"", name);
+			nf_parse_error(p, b->loc, "duplicate model name \"%s\"", name);
 			nf_diag_note(p->diags, p->models[prev - 1].loc, "first defined here");
 			return false;
 		}
@@ -1424,7 +732,7 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 		if (!parent->alert_names)
 			parent->alert_names = nf_strmap_new(4);
 		if ((prev = (size_t)(uintptr_t)nf_strmap_get(parent->alert_names, name)) != 0) {
-			error_at(p, b->loc, "duplicate alert \"%s\" in %s", name, blk_title(parent, title, sizeof(title)));
+			nf_parse_error(p, b->loc, "duplicate alert \"%s\" in %s", name, blk_title(parent, title, sizeof(title)));
 			nf_diag_note(p->diags, parent->alerts[prev - 1].loc, "first defined here");
 			return false;
 		}
@@ -1438,7 +746,7 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 	}
 	/* Unnamed nested blocks: at most one of each kind. */
 	if (parent->kids & (1u << b->spec->id)) {
-		error_at(p, b->loc, "duplicate block '%s' in %s", b->spec->kind, blk_title(parent, title, sizeof(title)));
+		nf_parse_error(p, b->loc, "duplicate block '%s' in %s", b->spec->kind, blk_title(parent, title, sizeof(title)));
 		nf_diag_note(p->diags, parent->kid_loc[b->spec->id], "first here");
 		return false;
 	}
@@ -1463,13 +771,13 @@ open_block(parser *p, blk *b, blk *parent, const char *name)
 
 /* The end of a block: required attributes, and the collected items moved into the model. */
 static void
-close_block(parser *p, blk *b, blk *parent)
+close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 {
 	char title[160];
 
 	for (size_t i = 0; i < b->spec->nattrs; i++) {
 		if (b->spec->attrs[i].required && !((b->seen | b->tried) & (1ull << i)))
-			error_at(p, b->loc, "missing attribute '%s' in %s", b->spec->attrs[i].name,
+			nf_parse_error(p, b->loc, "missing attribute '%s' in %s", b->spec->attrs[i].name,
 				 blk_title(b, title, sizeof(title)));
 	}
 	switch (b->spec->id) {
@@ -1509,7 +817,7 @@ close_block(parser *p, blk *b, blk *parent)
 }
 
 static void
-release_block(blk *b)
+release_block(nf_pblock *b)
 {
 	nf_strmap_free(b->keys);
 	nf_strmap_free(b->alert_names);
@@ -1532,18 +840,18 @@ home_of(nf_block_id id)
 /* kind ["name"] { body }, at the top level (parent NULL) or nested. Returns false when the
  * header was bad (reported, line skipped). */
 static bool
-parse_block(parser *p, blk *parent)
+parse_block(nf_parser *p, nf_pblock *parent)
 {
 	static const char *const top_kinds[] = { "pipeline", "stage", "gate", "model", "monitor" };
 	nf_token kw = p->tok, label;
 	const nf_block_spec *spec = NULL;
 	bool check = !p->syntax_only && (!parent || parent->spec);
-	blk b;
+	nf_pblock b;
 	char word[64], title[160];
 	const char *name = NULL;
 
 	memset(&b, 0, sizeof(b));
-	b.loc = tok_loc(p, &kw);
+	b.loc = nf_parse_loc(p, &kw);
 	b.parent = parent;
 	b.kw = kw.text;
 	b.kwlen = kw.len > 40 ? 40 : (int)kw.len;
@@ -1556,12 +864,12 @@ parse_block(parser *p, blk *parent)
 			if (!spec) {
 				near = nf_suggest(word, top_kinds, NF_ARRAY_SIZE(top_kinds));
 				if (near)
-					error_at(p, b.loc, "unknown block kind '%s'; did you mean '%s'?", word, near);
+					nf_parse_error(p, b.loc, "unknown block kind '%s'; did you mean '%s'?", word, near);
 				else
-					error_at(p, b.loc, "unknown block kind '%s' (expected pipeline, stage, gate, model or monitor)",
+					nf_parse_error(p, b.loc, "unknown block kind '%s' (expected pipeline, stage, gate, model or monitor)",
 						 word);
 			} else if (!spec->top) {
-				error_at(p, b.loc, "block '%s' is not allowed at the top level; it goes inside %s",
+				nf_parse_error(p, b.loc, "block '%s' is not allowed at the top level; it goes inside %s",
 					 word, home_of(spec->id));
 				spec = NULL;
 			}
@@ -1572,13 +880,13 @@ parse_block(parser *p, blk *parent)
 			if (spec && nf_schema_allows(parent->spec, spec->id)) {
 				;
 			} else if (!spec && nf_schema_find_attr(parent->spec, kw.text, kw.len, &idx)) {
-				error_at(p, b.loc, "'%s' is an attribute, not a block: write %s = ...", word, word);
+				nf_parse_error(p, b.loc, "'%s' is an attribute, not a block: write %s = ...", word, word);
 				mark_tried(parent, &kw);
 			} else if (spec && (home = home_of(spec->id)) != NULL) {
-				error_at(p, b.loc, "block '%s' is not allowed in %s; it goes inside %s", word, title, home);
+				nf_parse_error(p, b.loc, "block '%s' is not allowed in %s; it goes inside %s", word, title, home);
 				spec = NULL;
 			} else if (spec) {
-				error_at(p, b.loc, "block '%s' is not allowed in %s", word, title);
+				nf_parse_error(p, b.loc, "block '%s' is not allowed in %s", word, title);
 				spec = NULL;
 			} else {
 				const char *cands[NF_BK_COUNT];
@@ -1587,11 +895,11 @@ parse_block(parser *p, blk *parent)
 					cands[i] = nf_schema_block(parent->spec->children[i])->kind;
 				near = nf_suggest(word, cands, parent->spec->nchildren);
 				if (near)
-					error_at(p, b.loc, "unknown block '%s' in %s; did you mean '%s'?", word, title, near);
+					nf_parse_error(p, b.loc, "unknown block '%s' in %s; did you mean '%s'?", word, title, near);
 				else if (parent->spec->nchildren == 0)
-					error_at(p, b.loc, "unknown block '%s' in %s (it holds no blocks)", word, title);
+					nf_parse_error(p, b.loc, "unknown block '%s' in %s (it holds no blocks)", word, title);
 				else
-					error_at(p, b.loc, "unknown block '%s' in %s", word, title);
+					nf_parse_error(p, b.loc, "unknown block '%s' in %s", word, title);
 			}
 		}
 	}
@@ -1601,7 +909,7 @@ parse_block(parser *p, blk *parent)
 	label = p->tok;
 	if (p->tok.kind == NF_TK_STRING) {
 		if (spec && !spec->labeled)
-			error_at(p, tok_loc(p, &p->tok), "block '%s' takes no name", spec->kind);
+			nf_parse_error(p, nf_parse_loc(p, &p->tok), "block '%s' takes no name", spec->kind);
 		else if (spec)
 			name = block_label(p, &p->tok, spec->kind);
 		advance(p);
@@ -1620,10 +928,10 @@ parse_block(parser *p, blk *parent)
 		/* The brace on the next line: say so, and read the block all the same. */
 		advance(p);
 		if (label.kind == NF_TK_STRING)
-			error_at(p, tok_loc(p, &p->tok), "'{' must be on the same line as %s %.*s", word,
+			nf_parse_error(p, nf_parse_loc(p, &p->tok), "'{' must be on the same line as %s %.*s", word,
 				 (int)label.len, label.text);
 		else
-			error_at(p, tok_loc(p, &p->tok), "'{' must be on the same line as '%s'", word);
+			nf_parse_error(p, nf_parse_loc(p, &p->tok), "'{' must be on the same line as '%s'", word);
 	}
 	if (p->tok.kind != NF_TK_LBRACE) {
 		if (label.kind == NF_TK_STRING)
@@ -1654,7 +962,7 @@ parse_block(parser *p, blk *parent)
 }
 
 static void
-parse_file(parser *p)
+parse_file(nf_parser *p)
 {
 	advance(p);
 	for (;;) {
@@ -1669,7 +977,7 @@ parse_file(parser *p)
 			advance(p);
 			continue;
 		case NF_TK_RBRACE:
-			error_at(p, tok_loc(p, &p->tok), "unexpected '}': no block is open");
+			nf_parse_error(p, nf_parse_loc(p, &p->tok), "unexpected '}': no block is open");
 			advance(p);
 			continue;
 		case NF_TK_IDENT:
@@ -1685,7 +993,7 @@ parse_file(parser *p)
 				continue;
 			}
 			if (nx->kind == NF_TK_EQUALS) {
-				error_at(p, tok_loc(p, &p->tok),
+				nf_parse_error(p, nf_parse_loc(p, &p->tok),
 					 "attribute '%.*s' outside any block (expected pipeline, stage, gate, model or monitor)",
 					 p->tok.len > 40 ? 40 : (int)p->tok.len, p->tok.text);
 				sync_line(p);
@@ -1719,6 +1027,7 @@ static const nf_run_opts builtin_opts = {
 static void
 merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 {
+	const nf_block_spec *spec = nf_schema_block(NF_BK_DEFAULTS);
 	unsigned own = dst->set;
 
 	if (src->nsecret_env) {
@@ -1739,34 +1048,25 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 		dst->nsecret_env = n;
 	}
 
-	if (!(own & NF_OPT_RETRIES))
-		dst->retries = src->retries;
-	if (!(own & NF_OPT_BACKOFF))
-		dst->backoff_ms = src->backoff_ms;
-	if (!(own & NF_OPT_BACKOFF_MAX))
-		dst->backoff_max_ms = src->backoff_max_ms;
-	if (!(own & NF_OPT_TIMEOUT))
-		dst->timeout_ms = src->timeout_ms;
-	if (!(own & NF_OPT_GRACE))
-		dst->grace_ms = src->grace_ms;
-	if (!(own & NF_OPT_RETRY_ON)) {
-		dst->retry_on = src->retry_on;
-		dst->nretry_on = src->nretry_on;
+	/* The run options are the rows of defaults { }: each one dst did not write is src's
+	 * (its value, a list's length, where it was written). */
+	for (size_t i = 0; i < spec->nattrs; i++) {
+		const nf_attr_spec *r = &spec->attrs[i];
+
+		if ((own & r->set_bit) || r->set_bit == NF_OPT_SECRET_ENV)
+			continue;
+		memcpy((char *)dst + r->off, (const char *)src + r->off, r->size);
+		if (nf_schema_is_list(r->type))
+			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, sizeof(size_t));
+		if (r->has_loc)
+			memcpy((char *)dst + r->loc_off, (const char *)src + r->loc_off, sizeof(nf_loc));
 	}
-	if (!(own & NF_OPT_CPUS))
-		dst->cpus = src->cpus;
-	if (!(own & NF_OPT_LOG_LIMIT))
-		dst->log_limit = src->log_limit;
-	if (!(own & NF_OPT_CACHE))
-		dst->cache = src->cache;
-	if (!(own & NF_OPT_EXECUTOR))
-		dst->executor = src->executor;
 	if (!(own & NF_OPT_SLURM))
 		dst->slurm = src->slurm;
 }
 
 static void
-finish(parser *p)
+finish(nf_parser *p)
 {
 	nf_dag *dag = p->dag;
 
@@ -1801,7 +1101,7 @@ int
 nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 		  nf_diag_list *diags, bool syntax_only)
 {
-	parser p;
+	nf_parser p;
 	nf_dag *dag = xcalloc(1, sizeof(nf_dag));
 	size_t errors = diags->nerrors;
 

@@ -1,5 +1,7 @@
-/* schema.c: the table of .dag block kinds and attributes: name, type, default and meaning.
- * Unknown names, "did you mean", type checks and the man page all follow this one table. */
+/* schema.c: the table of .dag block kinds and attributes: name, type, where the value is
+ * stored, default and meaning. Unknown names, "did you mean", type checks, storing values into
+ * the model and the man page all follow this one table: a new attribute is one row here, its
+ * field in include/ntflow/dag.h and its item in man/ntflow-dag.5. */
 #include "config.h"
 #include "schema.h"
 
@@ -12,112 +14,132 @@ static const char *const executors[] = { "local", "slurm", NULL };
 static const char *const severities[] = { "low", "medium", "high", NULL };
 static const char *const overlaps[] = { "wait", "skip", NULL };
 
+/* Where a row stores its value: the target struct and field (offsetof, sizeof). */
+#define FIELD(tg, T, f) .target = tg, .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define PL(f) FIELD(NF_TG_PIPELINE, nf_pipeline, f)
+#define ST(f) FIELD(NF_TG_STAGE, nf_stage, f)
+#define MD(f) FIELD(NF_TG_MODEL, nf_model_decl, f)
+#define AL(f) FIELD(NF_TG_ALERT, nf_alert_rule, f)
+#define SL(f) FIELD(NF_TG_SLURM, nf_slurm, f)
+#define OP(f, bit) FIELD(NF_TG_OPTS, nf_run_opts, f), .set_bit = bit
+/* A list's item count, and where the value's location goes. */
+#define COUNT(T, f) .count_off = offsetof(T, f)
+#define LOC(T, f) .has_loc = true, .loc_off = offsetof(T, f)
+#define RANGE(lo, hi) .min = lo, .max = hi
+#define SET(fn) .setter = fn
+#define REQUIRED .required = true
+/* name, type, what it fills, then its default as documented and its meaning. */
+#define ROW(n, t, ...) .name = n, .type = t, __VA_ARGS__
+#define DOC(d, text) .def = d, .doc = text
+
 /* How a stage is run: shared by stage, monitor and the pipeline's defaults { }. */
 #define RUN_OPTIONS \
-	{ "retries", NF_FD_RETRIES, NF_AT_INT, false, 0, 100, NULL, "0", \
-	  "further attempts after a failed one" }, \
-	{ "backoff", NF_FD_BACKOFF, NF_AT_DURATION, false, 0, 0, NULL, "\"1s\"", \
-	  "wait before the first retry; doubled for each further retry, with jitter" }, \
-	{ "backoff_max", NF_FD_BACKOFF_MAX, NF_AT_DURATION, false, 0, 0, NULL, "\"5m\"", \
-	  "the longest wait between attempts" }, \
-	{ "timeout", NF_FD_TIMEOUT, NF_AT_DURATION, false, 0, 0, NULL, "none", \
-	  "per attempt; then SIGTERM to the process group, SIGKILL after grace (\"0s\": none)" }, \
-	{ "grace", NF_FD_GRACE, NF_AT_DURATION, false, 0, 0, NULL, "\"10s\"", \
-	  "time between SIGTERM and SIGKILL when a stage is stopped" }, \
-	{ "retry_on", NF_FD_RETRY_ON, NF_AT_INT_LIST, false, 0, 255, NULL, "any failure", \
-	  "the exit statuses that are retried; others fail at once" }, \
-	{ "cpus", NF_FD_CPUS, NF_AT_INT, false, 1, 4096, NULL, "1", \
-	  "slots the stage takes from the -j limit" }, \
-	{ "log_limit", NF_FD_LOG_LIMIT, NF_AT_SIZE, false, 0, 0, NULL, "\"100MB\"", \
-	  "the most of an attempt's output its log keeps; the rest is discarded, the cut noted (\"0\": no limit)" }, \
-	{ "cache", NF_FD_CACHE, NF_AT_BOOL, false, 0, 0, NULL, "true (false without outputs or metrics)", \
-	  "skip the stage when its inputs are unchanged (false for side effects)" }, \
-	{ "executor", NF_FD_EXECUTOR, NF_AT_ENUM, false, 0, 0, executors, "\"local\"", \
-	  "where the stage runs: a local process or a Slurm job" }, \
-	{ "secret_env", NF_FD_SECRET_ENV, NF_AT_NAME_LIST, false, 0, 0, NULL, "none", \
-	  "environment variables the stage needs whose values ntflow never records (shown as ***)" }
+	{ ROW("retries", NF_AT_INT, OP(retries, NF_OPT_RETRIES), RANGE(0, 100)), DOC("0", \
+	  "further attempts after a failed one") }, \
+	{ ROW("backoff", NF_AT_DURATION, OP(backoff_ms, NF_OPT_BACKOFF)), DOC("\"1s\"", \
+	  "wait before the first retry; doubled for each further retry, with jitter") }, \
+	{ ROW("backoff_max", NF_AT_DURATION, OP(backoff_max_ms, NF_OPT_BACKOFF_MAX)), DOC("\"5m\"", \
+	  "the longest wait between attempts") }, \
+	{ ROW("timeout", NF_AT_DURATION, OP(timeout_ms, NF_OPT_TIMEOUT)), DOC("none", \
+	  "per attempt; then SIGTERM to the process group, SIGKILL after grace (\"0s\": none)") }, \
+	{ ROW("grace", NF_AT_DURATION, OP(grace_ms, NF_OPT_GRACE)), DOC("\"10s\"", \
+	  "time between SIGTERM and SIGKILL when a stage is stopped") }, \
+	{ ROW("retry_on", NF_AT_INT_LIST, OP(retry_on, NF_OPT_RETRY_ON), COUNT(nf_run_opts, nretry_on), \
+	  RANGE(0, 255)), DOC("any failure", \
+	  "the exit statuses that are retried; others fail at once") }, \
+	{ ROW("cpus", NF_AT_INT, OP(cpus, NF_OPT_CPUS), RANGE(1, 4096)), DOC("1", \
+	  "slots the stage takes from the -j limit") }, \
+	{ ROW("log_limit", NF_AT_SIZE, OP(log_limit, NF_OPT_LOG_LIMIT)), DOC("\"100MB\"", \
+	  "the most of an attempt's output its log keeps; the rest is discarded, the cut noted (\"0\": no limit)") }, \
+	{ ROW("cache", NF_AT_BOOL, OP(cache, NF_OPT_CACHE)), DOC("true (false without outputs or metrics)", \
+	  "skip the stage when its inputs are unchanged (false for side effects)") }, \
+	{ ROW("executor", NF_AT_ENUM, OP(executor, NF_OPT_EXECUTOR), SET(nf_set_executor), .choices = executors), \
+	  DOC("\"local\"", "where the stage runs: a local process or a Slurm job") }, \
+	{ ROW("secret_env", NF_AT_NAME_LIST, OP(secret_env, NF_OPT_SECRET_ENV), COUNT(nf_run_opts, nsecret_env), \
+	  SET(nf_set_secret_env)), DOC("none", \
+	  "environment variables the stage needs whose values ntflow never records (shown as ***)") }
 
 static const nf_attr_spec pipeline_attrs[] = {
-	{ "description", NF_FD_DESCRIPTION, NF_AT_STRING, false, 0, 0, NULL, NULL,
-	  "what the pipeline is for" },
-	{ "schedule", NF_FD_SCHEDULE, NF_AT_SCHEDULE, false, 0, 0, NULL, "none",
-	  "when the scheduler starts a run: a 5-field cron expression or @hourly, @daily, @weekly, @monthly, @yearly" },
-	{ "timezone", NF_FD_TIMEZONE, NF_AT_STRING, false, 0, 0, NULL, "\"UTC\"",
-	  "the time zone of the schedule: a tz database name like \"Europe/Berlin\"" },
-	{ "catchup", NF_FD_CATCHUP, NF_AT_BOOL, false, 0, 0, NULL, "false",
-	  "after missed intervals, run once for each (true) or once for all (false)" },
-	{ "max_active_runs", NF_FD_MAX_ACTIVE_RUNS, NF_AT_INT, false, 1, 64, NULL, "1",
-	  "the most runs of the pipeline going at once; the scheduler starts no more" },
-	{ "overlap", NF_FD_OVERLAP, NF_AT_ENUM, false, 0, 0, overlaps, "\"wait\"",
-	  "a due run while max_active_runs are going: wait for one to end, or skip the interval" },
-	{ "start_deadline", NF_FD_START_DEADLINE, NF_AT_DURATION, false, 0, 0, NULL, "none",
-	  "an interval whose run cannot start this long after its end is recorded missed, not run" },
-	{ "alert_cooldown", NF_FD_ALERT_COOLDOWN, NF_AT_DURATION, false, 0, 0, NULL, "\"1d\"",
-	  "after a run triggered by an alert, further alerts trigger none for this long" },
-	{ "concurrency", NF_FD_CONCURRENCY, NF_AT_INT, false, 1, 4096, NULL, "the number of CPUs",
-	  "the default of -j: how many slots run at once" },
-	{ "path", NF_FD_PATH, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,
-	  "folders prepended to PATH for every stage, relative to the project's root" },
-	{ "models_dir", NF_FD_MODELS_DIR, NF_AT_STRING, false, 0, 0, NULL, "\"models\"",
-	  "where promoted models (current/) and candidates (candidates/) are placed" },
+	{ ROW("description", NF_AT_STRING, PL(description)), DOC(NULL,
+	  "what the pipeline is for") },
+	{ ROW("schedule", NF_AT_SCHEDULE, PL(schedule), LOC(nf_pipeline, schedule_loc)), DOC("none",
+	  "when the scheduler starts a run: a 5-field cron expression or @hourly, @daily, @weekly, @monthly, @yearly") },
+	{ ROW("timezone", NF_AT_STRING, PL(timezone), LOC(nf_pipeline, timezone_loc), SET(nf_set_timezone)), DOC("\"UTC\"",
+	  "the time zone of the schedule: a tz database name like \"Europe/Berlin\"") },
+	{ ROW("catchup", NF_AT_BOOL, PL(catchup)), DOC("false",
+	  "after missed intervals, run once for each (true) or once for all (false)") },
+	{ ROW("max_active_runs", NF_AT_INT, PL(max_active_runs), RANGE(1, 64)), DOC("1",
+	  "the most runs of the pipeline going at once; the scheduler starts no more") },
+	{ ROW("overlap", NF_AT_ENUM, PL(overlap_skip), SET(nf_set_overlap), .choices = overlaps), DOC("\"wait\"",
+	  "a due run while max_active_runs are going: wait for one to end, or skip the interval") },
+	{ ROW("start_deadline", NF_AT_DURATION, PL(start_deadline_ms)), DOC("none",
+	  "an interval whose run cannot start this long after its end is recorded missed, not run") },
+	{ ROW("alert_cooldown", NF_AT_DURATION, PL(alert_cooldown_ms), SET(nf_set_alert_cooldown)), DOC("\"1d\"",
+	  "after a run triggered by an alert, further alerts trigger none for this long") },
+	{ ROW("concurrency", NF_AT_INT, PL(concurrency), RANGE(1, 4096)), DOC("the number of CPUs",
+	  "the default of -j: how many slots run at once") },
+	{ ROW("path", NF_AT_TEMPLATE_LIST, PL(path), COUNT(nf_pipeline, npath)), DOC(NULL,
+	  "folders prepended to PATH for every stage, relative to the project's root") },
+	{ ROW("models_dir", NF_AT_STRING, PL(models_dir)), DOC("\"models\"",
+	  "where promoted models (current/) and candidates (candidates/) are placed") },
 };
 
 static const nf_attr_spec stage_attrs[] = {
-	{ "description", NF_FD_DESCRIPTION, NF_AT_STRING, false, 0, 0, NULL, NULL,
-	  "what the stage does" },
-	{ "run", NF_FD_RUN, NF_AT_TEMPLATE, true, 0, 0, NULL, NULL,
-	  "the command, run by /bin/sh -c; interpolated values are shell-quoted" },
-	{ "needs", NF_FD_NEEDS, NF_AT_NAME_LIST, false, 0, 0, NULL, NULL,
-	  "stages, gates and monitors that must finish first" },
-	{ "inputs", NF_FD_INPUTS, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,
-	  "files and folders read; their git identity enters the cache key" },
-	{ "outputs", NF_FD_OUTPUTS, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,
-	  "files and folders written (a trailing / marks a folder); cached and restored" },
-	{ "metrics", NF_FD_METRICS, NF_AT_TEMPLATE, false, 0, 0, NULL, NULL,
-	  "a JSON file of numbers the stage writes; recorded, read by gates" },
-	{ "select", NF_FD_SELECT, NF_AT_SELECT, false, 0, 0, NULL, NULL,
-	  "with a matrix: max(METRIC) or min(METRIC) picks the best instance for ${stages.NAME.best.*}" },
+	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
+	  "what the stage does") },
+	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED), DOC(NULL,
+	  "the command, run by /bin/sh -c; interpolated values are shell-quoted") },
+	{ ROW("needs", NF_AT_NAME_LIST, ST(needs), COUNT(nf_stage, nneeds)), DOC(NULL,
+	  "stages, gates and monitors that must finish first") },
+	{ ROW("inputs", NF_AT_TEMPLATE_LIST, ST(inputs), COUNT(nf_stage, ninputs)), DOC(NULL,
+	  "files and folders read; their git identity enters the cache key") },
+	{ ROW("outputs", NF_AT_TEMPLATE_LIST, ST(outputs), COUNT(nf_stage, noutputs)), DOC(NULL,
+	  "files and folders written (a trailing / marks a folder); cached and restored") },
+	{ ROW("metrics", NF_AT_TEMPLATE, ST(metrics)), DOC(NULL,
+	  "a JSON file of numbers the stage writes; recorded, read by gates") },
+	{ ROW("select", NF_AT_SELECT, ST(select), SET(nf_set_select)), DOC(NULL,
+	  "with a matrix: max(METRIC) or min(METRIC) picks the best instance for ${stages.NAME.best.*}") },
 	RUN_OPTIONS,
 };
 
 static const nf_attr_spec gate_attrs[] = {
-	{ "description", NF_FD_DESCRIPTION, NF_AT_STRING, false, 0, 0, NULL, NULL,
-	  "what the gate decides" },
-	{ "needs", NF_FD_NEEDS, NF_AT_NAME_LIST, false, 0, 0, NULL, NULL,
-	  "the stages whose metrics the criteria read" },
-	{ "require", NF_FD_REQUIRE, NF_AT_EXPR_LIST, false, 0, 0, NULL, NULL,
-	  "criteria that must all hold, e.g. \"auc >= production.auc - 0.02\"" },
+	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
+	  "what the gate decides") },
+	{ ROW("needs", NF_AT_NAME_LIST, ST(needs), COUNT(nf_stage, nneeds)), DOC(NULL,
+	  "the stages whose metrics the criteria read") },
+	{ ROW("require", NF_AT_EXPR_LIST, ST(require), COUNT(nf_stage, nrequire)), DOC(NULL,
+	  "criteria that must all hold, e.g. \"auc >= production.auc - 0.02\"") },
 };
 
 static const nf_attr_spec monitor_attrs[] = {
-	{ "description", NF_FD_DESCRIPTION, NF_AT_STRING, false, 0, 0, NULL, NULL,
-	  "what the monitor watches" },
-	{ "run", NF_FD_RUN, NF_AT_TEMPLATE, true, 0, 0, NULL, NULL,
-	  "the command that measures; it writes the metrics file" },
-	{ "needs", NF_FD_NEEDS, NF_AT_NAME_LIST, false, 0, 0, NULL, NULL,
-	  "stages that must finish first" },
-	{ "inputs", NF_FD_INPUTS, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,
-	  "files and folders read; their git identity enters the cache key" },
-	{ "outputs", NF_FD_OUTPUTS, NF_AT_TEMPLATE_LIST, false, 0, 0, NULL, NULL,
-	  "files and folders written" },
-	{ "metrics", NF_FD_METRICS, NF_AT_TEMPLATE, false, 0, 0, NULL, NULL,
-	  "the JSON file of numbers the alert conditions read" },
-	{ "on_alert", NF_FD_ON_ALERT, NF_AT_ENUM, false, 0, 0, severities, "none",
-	  "alerts at least this severe trigger a run through the scheduler" },
-	{ "fail_on", NF_FD_FAIL_ON, NF_AT_ENUM, false, 0, 0, severities, "none",
-	  "alerts at least this severe make the monitor fail" },
+	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
+	  "what the monitor watches") },
+	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED), DOC(NULL,
+	  "the command that measures; it writes the metrics file") },
+	{ ROW("needs", NF_AT_NAME_LIST, ST(needs), COUNT(nf_stage, nneeds)), DOC(NULL,
+	  "stages that must finish first") },
+	{ ROW("inputs", NF_AT_TEMPLATE_LIST, ST(inputs), COUNT(nf_stage, ninputs)), DOC(NULL,
+	  "files and folders read; their git identity enters the cache key") },
+	{ ROW("outputs", NF_AT_TEMPLATE_LIST, ST(outputs), COUNT(nf_stage, noutputs)), DOC(NULL,
+	  "files and folders written") },
+	{ ROW("metrics", NF_AT_TEMPLATE, ST(metrics)), DOC(NULL,
+	  "the JSON file of numbers the alert conditions read") },
+	{ ROW("on_alert", NF_AT_ENUM, ST(on_alert), .choices = severities, .min = NF_SEV_LOW), DOC("none",
+	  "alerts at least this severe trigger a run through the scheduler") },
+	{ ROW("fail_on", NF_AT_ENUM, ST(fail_on), .choices = severities, .min = NF_SEV_LOW), DOC("none",
+	  "alerts at least this severe make the monitor fail") },
 	RUN_OPTIONS,
 };
 
 static const nf_attr_spec model_attrs[] = {
-	{ "description", NF_FD_DESCRIPTION, NF_AT_STRING, false, 0, 0, NULL, NULL,
-	  "what the model is" },
-	{ "artifact", NF_FD_ARTIFACT, NF_AT_TEMPLATE, true, 0, 0, NULL, NULL,
-	  "the file or folder registered as a new version" },
-	{ "metrics", NF_FD_METRICS, NF_AT_TEMPLATE, false, 0, 0, NULL, NULL,
-	  "the metrics file recorded with the version" },
-	{ "gate", NF_FD_GATE, NF_AT_NAME, false, 0, 0, NULL, "none",
-	  "the gate deciding promotion: pass, production; fail, candidate" },
+	{ ROW("description", NF_AT_STRING, MD(description)), DOC(NULL,
+	  "what the model is") },
+	{ ROW("artifact", NF_AT_TEMPLATE, MD(artifact), REQUIRED), DOC(NULL,
+	  "the file or folder registered as a new version") },
+	{ ROW("metrics", NF_AT_TEMPLATE, MD(metrics)), DOC(NULL,
+	  "the metrics file recorded with the version") },
+	{ ROW("gate", NF_AT_NAME, MD(gate.name), LOC(nf_model_decl, gate.loc)), DOC("none",
+	  "the gate deciding promotion: pass, production; fail, candidate") },
 };
 
 static const nf_attr_spec defaults_attrs[] = {
@@ -125,20 +147,20 @@ static const nf_attr_spec defaults_attrs[] = {
 };
 
 static const nf_attr_spec slurm_attrs[] = {
-	{ "partition", NF_FD_PARTITION, NF_AT_STRING, false, 0, 0, NULL, NULL, "sbatch --partition" },
-	{ "time", NF_FD_TIME, NF_AT_STRING, false, 0, 0, NULL, NULL, "sbatch --time, e.g. \"1:00:00\"" },
-	{ "cpus", NF_FD_SLURM_CPUS, NF_AT_INT, false, 1, 4096, NULL, NULL, "sbatch --cpus-per-task" },
-	{ "mem", NF_FD_MEM, NF_AT_STRING, false, 0, 0, NULL, NULL, "sbatch --mem, e.g. \"8G\"" },
-	{ "gres", NF_FD_GRES, NF_AT_STRING, false, 0, 0, NULL, NULL, "sbatch --gres, e.g. \"gpu:1\"" },
-	{ "account", NF_FD_ACCOUNT, NF_AT_STRING, false, 0, 0, NULL, NULL, "sbatch --account" },
-	{ "qos", NF_FD_QOS, NF_AT_STRING, false, 0, 0, NULL, NULL, "sbatch --qos" },
+	{ ROW("partition", NF_AT_STRING, SL(partition)), DOC(NULL, "sbatch --partition") },
+	{ ROW("time", NF_AT_STRING, SL(time)), DOC(NULL, "sbatch --time, e.g. \"1:00:00\"") },
+	{ ROW("cpus", NF_AT_INT, SL(cpus), RANGE(1, 4096)), DOC(NULL, "sbatch --cpus-per-task") },
+	{ ROW("mem", NF_AT_STRING, SL(mem)), DOC(NULL, "sbatch --mem, e.g. \"8G\"") },
+	{ ROW("gres", NF_AT_STRING, SL(gres)), DOC(NULL, "sbatch --gres, e.g. \"gpu:1\"") },
+	{ ROW("account", NF_AT_STRING, SL(account)), DOC(NULL, "sbatch --account") },
+	{ ROW("qos", NF_AT_STRING, SL(qos)), DOC(NULL, "sbatch --qos") },
 };
 
 static const nf_attr_spec alert_attrs[] = {
-	{ "when", NF_FD_WHEN, NF_AT_EXPR, true, 0, 0, NULL, NULL,
-	  "the condition over the monitor's metrics, e.g. \"max_psi > 0.25\"" },
-	{ "severity", NF_FD_SEVERITY, NF_AT_ENUM, false, 0, 0, severities, "\"medium\"",
-	  "how serious the alert is" },
+	{ ROW("when", NF_AT_EXPR, AL(when), REQUIRED), DOC(NULL,
+	  "the condition over the monitor's metrics, e.g. \"max_psi > 0.25\"") },
+	{ ROW("severity", NF_AT_ENUM, AL(severity), .choices = severities, .min = NF_SEV_LOW), DOC("\"medium\"",
+	  "how serious the alert is") },
 };
 
 static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV };
@@ -148,29 +170,30 @@ static const nf_block_id defaults_children[] = { NF_BK_SLURM };
 
 #define ATTRS(a) a, NF_ARRAY_SIZE(a)
 #define KIDS(k) k, NF_ARRAY_SIZE(k)
+#define TG(t) (1u << (t))
 
 static const nf_block_spec blocks[NF_BK_COUNT] = {
-	{ NF_BK_PIPELINE, "pipeline", true, true, false, ATTRS(pipeline_attrs), KIDS(pipeline_children),
+	{ NF_BK_PIPELINE, "pipeline", true, true, false, TG(NF_TG_PIPELINE), ATTRS(pipeline_attrs), KIDS(pipeline_children),
 	  "the pipeline: its name, schedule, parameters and defaults (at most one per file)" },
-	{ NF_BK_STAGE, "stage", true, true, false, ATTRS(stage_attrs), KIDS(stage_children),
+	{ NF_BK_STAGE, "stage", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_OPTS), ATTRS(stage_attrs), KIDS(stage_children),
 	  "a command to run" },
-	{ NF_BK_GATE, "gate", true, true, false, ATTRS(gate_attrs), NULL, 0,
+	{ NF_BK_GATE, "gate", true, true, false, TG(NF_TG_STAGE), ATTRS(gate_attrs), NULL, 0,
 	  "a promotion decision over the metrics of the stages it needs" },
-	{ NF_BK_MODEL, "model", true, true, false, ATTRS(model_attrs), NULL, 0,
+	{ NF_BK_MODEL, "model", true, true, false, TG(NF_TG_MODEL), ATTRS(model_attrs), NULL, 0,
 	  "a registry entry the pipeline produces" },
-	{ NF_BK_MONITOR, "monitor", true, true, false, ATTRS(monitor_attrs), KIDS(monitor_children),
+	{ NF_BK_MONITOR, "monitor", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_OPTS), ATTRS(monitor_attrs), KIDS(monitor_children),
 	  "a stage whose metrics feed alert rules" },
-	{ NF_BK_PARAMS, "params", false, false, true, NULL, 0, NULL, 0,
+	{ NF_BK_PARAMS, "params", false, false, true, 0, NULL, 0, NULL, 0,
 	  "NAME = value: parameters for ${params.NAME}, overridable with -p NAME=VALUE" },
-	{ NF_BK_DEFAULTS, "defaults", false, false, false, ATTRS(defaults_attrs), KIDS(defaults_children),
+	{ NF_BK_DEFAULTS, "defaults", false, false, false, TG(NF_TG_OPTS), ATTRS(defaults_attrs), KIDS(defaults_children),
 	  "run options every stage and monitor inherits unless it sets them" },
-	{ NF_BK_ENV, "env", false, false, true, NULL, 0, NULL, 0,
+	{ NF_BK_ENV, "env", false, false, true, 0, NULL, 0, NULL, 0,
 	  "NAME = value: environment variables for the stage (or every stage)" },
-	{ NF_BK_MATRIX, "matrix", false, false, true, NULL, 0, NULL, 0,
+	{ NF_BK_MATRIX, "matrix", false, false, true, 0, NULL, 0, NULL, 0,
 	  "NAME = [values]: one instance of the stage per combination" },
-	{ NF_BK_SLURM, "slurm", false, false, false, ATTRS(slurm_attrs), NULL, 0,
+	{ NF_BK_SLURM, "slurm", false, false, false, TG(NF_TG_SLURM), ATTRS(slurm_attrs), NULL, 0,
 	  "sbatch options for executor = \"slurm\"" },
-	{ NF_BK_ALERT, "alert", true, false, false, ATTRS(alert_attrs), NULL, 0,
+	{ NF_BK_ALERT, "alert", true, false, false, TG(NF_TG_ALERT), ATTRS(alert_attrs), NULL, 0,
 	  "an alert rule over the monitor's metrics" },
 };
 
@@ -233,6 +256,51 @@ nf_schema_type_name(const nf_attr_type t)
 	case NF_AT_EXPR_LIST: return "a list of expressions in quotes";
 	}
 	return "a value";
+}
+
+size_t
+nf_schema_storage_size(nf_attr_type t)
+{
+	switch (t) {
+	case NF_AT_STRING:
+	case NF_AT_NAME:
+	case NF_AT_SCHEDULE: return sizeof(const char *);
+	case NF_AT_TEMPLATE: return sizeof(nf_tmpl *);
+	case NF_AT_TEMPLATE_LIST: return sizeof(nf_tmpl *);
+	case NF_AT_NAME_LIST: return sizeof(nf_name_ref *);
+	case NF_AT_INT: return sizeof(int);
+	case NF_AT_INT_LIST: return sizeof(int *);
+	case NF_AT_BOOL: return sizeof(bool);
+	case NF_AT_DURATION: return sizeof(int64_t);
+	case NF_AT_SIZE: return sizeof(uint64_t);
+	case NF_AT_ENUM: return sizeof(int);
+	case NF_AT_SELECT: return 0;
+	case NF_AT_EXPR: return sizeof(nf_criterion);
+	case NF_AT_EXPR_LIST: return sizeof(nf_criterion *);
+	}
+	return 0;
+}
+
+bool
+nf_schema_is_list(nf_attr_type t)
+{
+	return t == NF_AT_TEMPLATE_LIST || t == NF_AT_NAME_LIST || t == NF_AT_INT_LIST || t == NF_AT_EXPR_LIST;
+}
+
+size_t
+nf_schema_target_size(nf_target t)
+{
+	switch (t) {
+	case NF_TG_NONE: return 0;
+	case NF_TG_PIPELINE: return sizeof(nf_pipeline);
+	case NF_TG_STAGE: return sizeof(nf_stage);
+	case NF_TG_MODEL: return sizeof(nf_model_decl);
+	case NF_TG_OPTS: return sizeof(nf_run_opts);
+	case NF_TG_SLURM: return sizeof(nf_slurm);
+	case NF_TG_ALERT: return sizeof(nf_alert_rule);
+	case NF_TG_COUNT: break;
+	}
+	return 0;
 }
 
 void

@@ -1,11 +1,14 @@
 /* schema.h: which blocks and attributes a .dag file may hold, with their types, defaults and
- * meanings (private to src/dag). The parser checks files against it; man/ntflow-dag.5
- * documents the same table, and a unit test keeps the two in step. */
+ * meanings (private to src/dag). The parser checks files against it and stores each value
+ * where its row says (convert.c); man/ntflow-dag.5 documents the same table, and unit tests
+ * keep the two in step (check_parse) and the rows consistent with the model (check_schema). */
 #ifndef NTFLOW_DAG_SCHEMA_H
 #define NTFLOW_DAG_SCHEMA_H
 
 #include <stddef.h>
 #include <stdbool.h>
+
+#include "ntflow/dag.h"
 
 typedef enum nf_attr_type {
 	NF_AT_STRING,         /* a string without ${...} */
@@ -31,28 +34,49 @@ typedef enum nf_block_id {
 	NF_BK_COUNT
 } nf_block_id;
 
-/* Where a parsed attribute is stored (parse.c's switch). */
-typedef enum nf_field {
-	NF_FD_DESCRIPTION, NF_FD_SCHEDULE, NF_FD_CATCHUP, NF_FD_CONCURRENCY, NF_FD_PATH,
-	NF_FD_MODELS_DIR, NF_FD_RUN, NF_FD_NEEDS, NF_FD_INPUTS, NF_FD_OUTPUTS, NF_FD_METRICS,
-	NF_FD_SELECT, NF_FD_RETRIES, NF_FD_BACKOFF, NF_FD_BACKOFF_MAX, NF_FD_TIMEOUT,
-	NF_FD_GRACE, NF_FD_RETRY_ON, NF_FD_CPUS, NF_FD_CACHE, NF_FD_EXECUTOR, NF_FD_REQUIRE,
-	NF_FD_ON_ALERT, NF_FD_FAIL_ON, NF_FD_ARTIFACT, NF_FD_GATE, NF_FD_WHEN, NF_FD_SEVERITY,
-	NF_FD_PARTITION, NF_FD_TIME, NF_FD_MEM, NF_FD_GRES, NF_FD_ACCOUNT, NF_FD_QOS,
-	NF_FD_SLURM_CPUS, NF_FD_SECRET_ENV, NF_FD_TIMEZONE, NF_FD_LOG_LIMIT, NF_FD_MAX_ACTIVE_RUNS,
-	NF_FD_OVERLAP, NF_FD_START_DEADLINE, NF_FD_ALERT_COOLDOWN,
-} nf_field;
+/* The struct an attribute's value goes into; the block being parsed provides it. */
+typedef enum nf_target {
+	NF_TG_NONE,           /* no struct: params, env and matrix keep their own lists */
+	NF_TG_PIPELINE,       /* nf_pipeline */
+	NF_TG_STAGE,          /* nf_stage: stage, gate, monitor */
+	NF_TG_MODEL,          /* nf_model_decl */
+	NF_TG_OPTS,           /* nf_run_opts: a stage's or monitor's, or the pipeline's defaults */
+	NF_TG_SLURM,          /* nf_slurm */
+	NF_TG_ALERT,          /* nf_alert_rule */
+	NF_TG_COUNT
+} nf_target;
 
-typedef struct nf_attr_spec {
+typedef struct nf_parser nf_parser;   /* parse.h */
+struct nf_token;                      /* lex.h */
+typedef struct nf_attr_spec nf_attr_spec;
+
+/* A named setter, for an attribute the converter of its type cannot store alone (a check
+ * beyond the type's, a flag, a field of another shape): converts v (token vt) and stores it
+ * in target, reporting errors. */
+typedef void nf_attr_setter(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v,
+			    const struct nf_token *vt);
+
+/* One attribute. Without a setter, the converter of its type checks the value and stores it
+ * at target + off (size bytes, the type's storage: nf_schema_storage_size), a list's length
+ * at target + count_off, the value's location at target + loc_off when has_loc, and ORs
+ * set_bit into nf_run_opts.set. A new attribute is one row (and its man page item). */
+struct nf_attr_spec {
 	const char *name;
-	nf_field field;
 	nf_attr_type type;
 	bool required;
-	long min, max;                /* NF_AT_INT, NF_AT_INT_LIST */
+	nf_target target;
+	size_t off, size;             /* offsetof and sizeof the field in the target struct */
+	size_t count_off;             /* lists: offsetof the item count (a size_t) */
+	bool has_loc;
+	size_t loc_off;               /* offsetof an nf_loc for the value's location */
+	unsigned set_bit;             /* NF_TG_OPTS: its NF_OPT_* bit */
+	nf_attr_setter *setter;       /* NULL: the type's converter stores the value */
+	long min, max;                /* NF_AT_INT, NF_AT_INT_LIST; NF_AT_ENUM: min is the value
+				       * stored for the first choice (an int), then one up each */
 	const char *const *choices;   /* NF_AT_ENUM, NULL-terminated */
 	const char *def;              /* the default, as the man page shows it; NULL: none */
 	const char *doc;              /* what it means, one line */
-} nf_attr_spec;
+};
 
 typedef struct nf_block_spec {
 	nf_block_id id;
@@ -60,6 +84,7 @@ typedef struct nf_block_spec {
 	bool labeled;                 /* kind "NAME" { ... } */
 	bool top;                     /* a top-level block */
 	bool free_keys;               /* params, env, matrix: any NAME = value */
+	unsigned targets;             /* the nf_target structs it fills, bits 1u << NF_TG_* */
 	const nf_attr_spec *attrs;
 	size_t nattrs;
 	const nf_block_id *children;  /* blocks allowed inside */
@@ -79,7 +104,21 @@ const nf_attr_spec *nf_schema_find_attr(const nf_block_spec *b, const char *name
 bool nf_schema_allows(const nf_block_spec *b, nf_block_id id);
 /* How a type is named in messages: "an integer", "a list of strings". */
 const char *nf_schema_type_name(const nf_attr_type t);
+/* How many bytes the converter of type t stores (lists: the pointer to the items); 0 when
+ * it stores nothing by itself (the attribute needs a setter). */
+size_t nf_schema_storage_size(nf_attr_type t);
+bool nf_schema_is_list(nf_attr_type t);
+/* sizeof the struct a target names; 0 for NF_TG_NONE. */
+size_t nf_schema_target_size(nf_target t);
 /* Appends the choices of an enum as `"a", "b" or "c"` to buf. */
 void nf_schema_choices(char *buf, size_t size, const nf_attr_spec *a);
+
+/* The named setters of the irregular attributes (convert.c). */
+nf_attr_setter nf_set_timezone;     /* a tz database name that opens */
+nf_attr_setter nf_set_overlap;      /* "skip" -> nf_pipeline.overlap_skip */
+nf_attr_setter nf_set_alert_cooldown; /* and nf_pipeline.alert_cooldown_set */
+nf_attr_setter nf_set_select;       /* max(METRIC) or min(METRIC) -> nf_stage.select */
+nf_attr_setter nf_set_executor;     /* the choice's name -> nf_run_opts.executor */
+nf_attr_setter nf_set_secret_env;   /* names of environment variables */
 
 #endif

@@ -1,0 +1,729 @@
+/* convert.c: the typed half of the parser: turns a parsed value into the field its schema
+ * row names. Each attribute type has a converter (checks the value, reports what is wrong,
+ * produces the typed value) and the row's offsets say where it is stored; irregular
+ * attributes have named setters. params { }, env { } and matrix { } keys are here too. */
+#include "config.h"
+#include "parse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntflow/cron.h"
+#include "ntflow/expr.h"
+
+/* A matrix axis may hold this many values (duplicates are looked for pairwise). */
+#define MAX_AXIS_VALUES 1000
+
+static const char *
+found_kind(const nf_value *v)
+{
+	switch (v->kind) {
+	case NF_V_STRING: return "a string";
+	case NF_V_NUMBER: return "a number";
+	case NF_V_BOOL: return "a boolean";
+	case NF_V_LIST: return "a list";
+	}
+	return "a value";
+}
+
+/* Who a message is about: "attribute 'retries'" or "each item of 'retry_on'"; put into words
+ * only when there is something to say. */
+typedef struct subj {
+	const char *name;
+	bool item;
+} subj;
+#define SUBJ "%s '%s'"
+#define SUBJ_ARGS(w) ((w).item ? "each item of" : "attribute"), (w).name
+
+/* ---- checks shared by the converters ---- */
+
+/* A string value without ${...}: its text, or NULL after reporting. */
+static const char *
+want_literal(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char *expects)
+{
+	const nf_seg *ref;
+	const char *body;
+	size_t blen;
+
+	if (v->kind != NF_V_STRING) {
+		nf_parse_error(p, v->loc, SUBJ " expects %s, found %s", SUBJ_ARGS(w), expects, found_kind(v));
+		return NULL;
+	}
+	body = nf_lex_string_body(t, &blen);
+	if (!v->str.loc.file && !memchr(body, '\\', blen) && !memchr(body, '$', blen))
+		return nf_arena_strndup(p->a, body, blen);   /* no escapes, no references */
+	if ((ref = nf_tmpl_first_ref(nf_parse_str(p, v, t))) != NULL) {
+		nf_parse_error(p, ref->loc, SUBJ " cannot contain ${...} references", SUBJ_ARGS(w));
+		return NULL;
+	}
+	return nf_tmpl_literal(&v->str);
+}
+
+static bool
+want_int(nf_parser *p, const nf_value *v, subj w, long min, long max, long *out)
+{
+	const char *t;
+	char *end;
+	long n;
+
+	if (v->kind != NF_V_NUMBER) {
+		nf_parse_error(p, v->loc, SUBJ " expects an integer, found %s", SUBJ_ARGS(w), found_kind(v));
+		return false;
+	}
+	t = v->num_text;
+	if (t[strspn(t, "-0123456789")] != '\0') {
+		nf_parse_error(p, v->loc, SUBJ " expects an integer, found %s", SUBJ_ARGS(w), t);
+		return false;
+	}
+	n = strtol(t, &end, 10);
+	if (n < min || n > max || strlen(t) > 18) {
+		nf_parse_error(p, v->loc, SUBJ " must be between %ld and %ld, found %s", SUBJ_ARGS(w), min, max, t);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+/* An environment variable's name as a shell takes it: [A-Za-z_][A-Za-z0-9_]*. */
+static bool
+env_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+static bool
+valid_key(const char *s, size_t n)
+{
+	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '-')
+			return false;
+	return true;
+}
+
+/* "max(val_auc)" -> NF_SELECT_MAX, "val_auc". */
+static bool
+parse_select(const char *s, nf_select_kind *kind, const char **metric, nf_arena *a)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 6 || s[3] != '(' || s[n - 1] != ')')
+		return false;
+	if (strncmp(s, "max", 3) == 0)
+		*kind = NF_SELECT_MAX;
+	else if (strncmp(s, "min", 3) == 0)
+		*kind = NF_SELECT_MIN;
+	else
+		return false;
+	if (!((s[4] >= 'a' && s[4] <= 'z') || (s[4] >= 'A' && s[4] <= 'Z') || s[4] == '_'))
+		return false;
+	for (i = 4; i < n - 1; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.'))
+			return false;
+	}
+	*metric = nf_arena_strndup(a, s + 4, n - 5);
+	return true;
+}
+
+/* A cron schedule, parsed by src/cron: an error there is reported at its column in the
+ * string, or at the string when it concerns the expression as a whole. */
+static void
+check_schedule(nf_parser *p, const char *s, const nf_token *t)
+{
+	nf_loc at = nf_parse_loc(p, t);
+	nf_cron_error e;
+	nf_cron c;
+
+	if (nf_cron_parse(&c, s, &e) == 0)
+		return;
+	if (e.offset >= 0)
+		at.col = nf_lex_string_col(t, (size_t)e.offset);
+	nf_parse_error(p, at, "%s", nf_error_last());
+}
+
+/* Parses an expression string into a criterion; reports a syntax error at its column. */
+static bool
+want_expr(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char *kind, nf_criterion *out)
+{
+	const char *text = want_literal(p, v, t, w, "an expression in quotes");
+	int col = 0;
+
+	if (!text)
+		return false;
+	out->text = text;
+	out->loc = (nf_loc){ p->path, t->line, t->col + 1 };
+	if (nf_expr_parse(&out->expr, p->a, text, &col) < 0) {
+		nf_loc at = out->loc;
+
+		at.col = nf_lex_string_col(t, col > 0 ? (size_t)col - 1 : 0);
+		nf_parse_error(p, at, "%s: %s", kind, nf_error_last());
+		out->expr = NULL;
+		return false;
+	}
+	return true;
+}
+
+static bool
+want_enum(nf_parser *p, nf_value *v, const nf_token *t, const nf_attr_spec *a, subj w, int *index)
+{
+	const char *s = want_literal(p, v, t, w, "a string");
+	const char *near;
+	char choices[128];
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; a->choices[n]; n++) {
+		if (strcmp(s, a->choices[n]) == 0) {
+			*index = (int)n;
+			return true;
+		}
+	}
+	nf_schema_choices(choices, sizeof(choices), a);
+	near = nf_suggest(s, a->choices, n);
+	if (near)
+		nf_parse_error(p, v->loc, SUBJ " must be one of %s, found \"%s\"; did you mean \"%s\"?",
+			       SUBJ_ARGS(w), choices, s, near);
+	else
+		nf_parse_error(p, v->loc, SUBJ " must be one of %s, found \"%s\"", SUBJ_ARGS(w), choices, s);
+	return false;
+}
+
+/* Reports a name that appears twice in a list (needs); a map once the list is long. */
+static bool
+list_has_dup(nf_parser *p, const nf_name_ref *names, size_t n, nf_strmap **seen)
+{
+	const nf_name_ref *cur = &names[n];
+
+	if (n < 16) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(names[i].name, cur->name) == 0) {
+				nf_parse_error(p, cur->loc, "\"%s\" is listed twice", cur->name);
+				return true;
+			}
+		}
+		return false;
+	}
+	if (!*seen) {
+		*seen = nf_strmap_new(2 * n);
+		for (size_t i = 0; i < n; i++)
+			nf_strmap_put(*seen, names[i].name, (void *)&names[i]);
+	}
+	if (nf_strmap_get(*seen, cur->name)) {
+		nf_parse_error(p, cur->loc, "\"%s\" is listed twice", cur->name);
+		return true;
+	}
+	nf_strmap_put(*seen, cur->name, (void *)cur);
+	return false;
+}
+
+/* ---- the converters, one per type ---- */
+
+/* A converted value: the member of u its type stores, a list's length, the choice of an
+ * enum, and where it was written. */
+typedef struct conv {
+	union {
+		const char *s;
+		nf_tmpl *tmpl;
+		nf_name_ref *names;
+		int i;
+		int *ints;
+		bool b;
+		int64_t ms;
+		uint64_t size;
+		nf_criterion crit;
+		nf_criterion *crits;
+	} u;
+	size_t n;
+	int choice;
+	nf_loc loc;
+} conv;
+
+/* The arguments of every converter: the value, its token, the row and the subjects. */
+typedef struct cv_in {
+	nf_parser *p;
+	nf_value *v;
+	const nf_token *vt;
+	const nf_attr_spec *a;
+	subj what, items;
+} cv_in;
+
+typedef bool converter(const cv_in *in, conv *out);
+
+static bool
+cv_string(const cv_in *in, conv *out)
+{
+	return (out->u.s = want_literal(in->p, in->v, in->vt, in->what, "a string")) != NULL;
+}
+
+static bool
+cv_name(const cv_in *in, conv *out)
+{
+	return (out->u.s = want_literal(in->p, in->v, in->vt, in->what, "a name in quotes")) != NULL;
+}
+
+static bool
+cv_template(const cv_in *in, conv *out)
+{
+	if (in->v->kind != NF_V_STRING) {
+		nf_parse_error(in->p, in->v->loc, SUBJ " expects a string, found %s", SUBJ_ARGS(in->what),
+			       found_kind(in->v));
+		return false;
+	}
+	out->u.tmpl = nf_arena_memdup(in->p->a, nf_parse_str(in->p, in->v, in->vt), sizeof(nf_tmpl));
+	return true;
+}
+
+static bool
+cv_int(const cv_in *in, conv *out)
+{
+	long n;
+
+	if (!want_int(in->p, in->v, in->what, in->a->min, in->a->max, &n))
+		return false;
+	out->u.i = (int)n;
+	return true;
+}
+
+static bool
+cv_bool(const cv_in *in, conv *out)
+{
+	nf_value *v = in->v;
+
+	if (v->kind != NF_V_BOOL) {
+		const char *lit = v->kind == NF_V_STRING ? nf_tmpl_literal(nf_parse_str(in->p, v, in->vt)) : NULL;
+
+		if (lit && (strcmp(lit, "true") == 0 || strcmp(lit, "false") == 0))
+			nf_parse_error(in->p, v->loc, SUBJ " expects true or false, found a string; write %s without quotes",
+				       SUBJ_ARGS(in->what), lit);
+		else
+			nf_parse_error(in->p, v->loc, SUBJ " expects true or false, found %s", SUBJ_ARGS(in->what),
+				       found_kind(v));
+		return false;
+	}
+	out->u.b = v->boolean;
+	return true;
+}
+
+static bool
+cv_duration(const cv_in *in, conv *out)
+{
+	const char *s = want_literal(in->p, in->v, in->vt, in->what, "a duration like \"30s\"");
+
+	if (!s)
+		return false;
+	if (nf_parse_duration(&out->u.ms, s) < 0) {
+		nf_parse_error(in->p, in->v->loc, "%s", nf_error_last());
+		return false;
+	}
+	return true;
+}
+
+static bool
+cv_size(const cv_in *in, conv *out)
+{
+	const char *s = want_literal(in->p, in->v, in->vt, in->what, "a size like \"100MB\"");
+
+	if (!s)
+		return false;
+	if (nf_parse_size(&out->u.size, s) < 0) {
+		nf_parse_error(in->p, in->v->loc, "%s", nf_error_last());
+		return false;
+	}
+	return true;
+}
+
+static bool
+cv_enum(const cv_in *in, conv *out)
+{
+	if (!want_enum(in->p, in->v, in->vt, in->a, in->what, &out->choice))
+		return false;
+	out->u.i = (int)in->a->min + out->choice;
+	return true;
+}
+
+static bool
+cv_schedule(const cv_in *in, conv *out)
+{
+	if (!(out->u.s = want_literal(in->p, in->v, in->vt, in->what, "a string")))
+		return false;
+	check_schedule(in->p, out->u.s, in->vt);   /* reported; the value is kept all the same */
+	return true;
+}
+
+static bool
+cv_select(const cv_in *in, conv *out)
+{
+	return (out->u.s = want_literal(in->p, in->v, in->vt, in->what, "a string")) != NULL;
+}
+
+/* An alert condition is kept even when it does not parse (expr NULL): it was reported. */
+static bool
+cv_expr(const cv_in *in, conv *out)
+{
+	nf_criterion c = { NULL, in->v->loc, NULL };
+
+	want_expr(in->p, in->v, in->vt, in->what, "alert condition", &c);
+	out->u.crit = c;
+	return true;
+}
+
+/* Lists: the shape first. */
+static bool
+want_list(const cv_in *in)
+{
+	if (in->v->kind != NF_V_LIST) {
+		nf_parse_error(in->p, in->v->loc, SUBJ " expects %s, found %s", SUBJ_ARGS(in->what),
+			       nf_schema_type_name(in->a->type), found_kind(in->v));
+		return false;
+	}
+	return true;
+}
+
+static bool
+cv_template_list(const cv_in *in, conv *out)
+{
+	nf_value *v = in->v;
+	nf_tmpl *ts;
+
+	if (!want_list(in))
+		return false;
+	ts = nf_arena_alloc(in->p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_tmpl));
+	for (size_t i = 0; i < v->nitems; i++) {
+		if (v->items[i].kind != NF_V_STRING) {
+			nf_parse_error(in->p, v->items[i].loc, SUBJ " expects a string, found %s", SUBJ_ARGS(in->items),
+				       found_kind(&v->items[i]));
+			continue;
+		}
+		ts[out->n++] = *nf_parse_str(in->p, &v->items[i], nf_parse_item_tok(in->p, v, i));
+	}
+	out->u.tmpl = ts;
+	return true;
+}
+
+/* Names in quotes, each listed once; env_names: each a valid environment variable name. */
+static bool
+name_list(const cv_in *in, conv *out, bool env_names)
+{
+	nf_value *v = in->v;
+	nf_name_ref *ns;
+	nf_strmap *seen = NULL;
+	size_t k = 0;
+
+	if (!want_list(in))
+		return false;
+	ns = nf_arena_alloc(in->p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
+	for (size_t i = 0; i < v->nitems; i++) {
+		const char *name = want_literal(in->p, &v->items[i], nf_parse_item_tok(in->p, v, i), in->items,
+						"a name in quotes");
+
+		if (!name)
+			continue;
+		if (env_names && !env_name_ok(name)) {
+			nf_parse_error(in->p, v->items[i].loc, "invalid environment variable name \"%s\" in %s:"
+				       " use letters, digits and '_', not starting with a digit", name, in->a->name);
+			continue;
+		}
+		ns[k].name = name;
+		ns[k].loc = v->items[i].loc;
+		if (!list_has_dup(in->p, ns, k, &seen))
+			k++;
+	}
+	nf_strmap_free(seen);
+	out->u.names = ns;
+	out->n = k;
+	return true;
+}
+
+static bool
+cv_name_list(const cv_in *in, conv *out)
+{
+	return name_list(in, out, false);
+}
+
+static bool
+cv_int_list(const cv_in *in, conv *out)
+{
+	nf_value *v = in->v;
+	int *codes;
+	long n;
+
+	if (!want_list(in))
+		return false;
+	codes = nf_arena_alloc(in->p->a, (v->nitems ? v->nitems : 1) * sizeof(int));
+	for (size_t i = 0; i < v->nitems; i++)
+		if (want_int(in->p, &v->items[i], in->items, in->a->min, in->a->max, &n))
+			codes[out->n++] = (int)n;
+	out->u.ints = codes;
+	return true;
+}
+
+/* Criteria are kept even when they do not parse (expr NULL): they were reported. */
+static bool
+cv_expr_list(const cv_in *in, conv *out)
+{
+	nf_value *v = in->v;
+	nf_criterion *cs;
+
+	if (!want_list(in))
+		return false;
+	cs = nf_arena_alloc(in->p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_criterion));
+	for (size_t i = 0; i < v->nitems; i++)
+		want_expr(in->p, &v->items[i], nf_parse_item_tok(in->p, v, i), in->items, "gate expression", &cs[i]);
+	out->u.crits = cs;
+	out->n = v->nitems;
+	return true;
+}
+
+static converter *const converters[] = {
+	[NF_AT_STRING] = cv_string,
+	[NF_AT_TEMPLATE] = cv_template,
+	[NF_AT_TEMPLATE_LIST] = cv_template_list,
+	[NF_AT_NAME] = cv_name,
+	[NF_AT_NAME_LIST] = cv_name_list,
+	[NF_AT_INT] = cv_int,
+	[NF_AT_INT_LIST] = cv_int_list,
+	[NF_AT_BOOL] = cv_bool,
+	[NF_AT_DURATION] = cv_duration,
+	[NF_AT_SIZE] = cv_size,
+	[NF_AT_ENUM] = cv_enum,
+	[NF_AT_SCHEDULE] = cv_schedule,
+	[NF_AT_SELECT] = cv_select,
+	[NF_AT_EXPR] = cv_expr,
+	[NF_AT_EXPR_LIST] = cv_expr_list,
+};
+
+/* Converts v by the type of a; false after reporting. */
+static bool
+convert(nf_parser *p, const nf_attr_spec *a, nf_value *v, const nf_token *vt, conv *out)
+{
+	cv_in in = { p, v, vt, a, { a->name, false }, { a->name, true } };
+
+	memset(out, 0, sizeof(*out));
+	out->loc = v->loc;
+	return converters[a->type](&in, out);
+}
+
+/* Notes where the value was written and that it was, as row a says (setters call it too). */
+static void
+mark(void *target, const nf_attr_spec *a, const conv *c)
+{
+	if (a->has_loc)
+		memcpy((char *)target + a->loc_off, &c->loc, sizeof(nf_loc));
+	if (a->set_bit)
+		((nf_run_opts *)target)->set |= a->set_bit;
+}
+
+/* Stores a converted value where row a says. */
+static void
+store(void *target, const nf_attr_spec *a, const conv *c)
+{
+	char *base = target;
+
+	memcpy(base + a->off, &c->u, a->size);
+	if (nf_schema_is_list(a->type))
+		memcpy(base + a->count_off, &c->n, sizeof(size_t));
+	mark(target, a, c);
+}
+
+void
+nf_parse_store_attr(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	conv c;
+
+	if (a->setter) {
+		a->setter(p, target, a, v, vt);
+		return;
+	}
+	if (convert(p, a, v, vt, &c))
+		store(target, a, &c);
+}
+
+/* ---- the named setters ---- */
+
+void
+nf_set_timezone(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_tz tz;
+	conv c;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	if (nf_tz_open(&tz, c.u.s) < 0) {
+		nf_parse_error(p, v->loc, "%s", nf_error_last());
+		return;
+	}
+	store(target, a, &c);
+}
+
+void
+nf_set_overlap(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	conv c;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	((nf_pipeline *)target)->overlap_skip = strcmp(a->choices[c.choice], "skip") == 0;
+	mark(target, a, &c);
+}
+
+void
+nf_set_alert_cooldown(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	conv c;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	store(target, a, &c);
+	((nf_pipeline *)target)->alert_cooldown_set = true;
+}
+
+void
+nf_set_select(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_stage *st = target;
+	nf_select_kind k;
+	const char *metric;
+	conv c;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	if (!parse_select(c.u.s, &k, &metric, p->a)) {
+		nf_parse_error(p, v->loc, "invalid select \"%s\": expected max(METRIC) or min(METRIC)", c.u.s);
+		return;
+	}
+	st->select.kind = k;
+	st->select.metric = metric;
+	st->select.loc = v->loc;
+	mark(target, a, &c);
+}
+
+void
+nf_set_executor(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_run_opts *o = target;
+	conv c;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	o->executor = a->choices[c.choice];
+	mark(target, a, &c);
+}
+
+void
+nf_set_secret_env(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	cv_in in = { p, v, vt, a, { a->name, false }, { a->name, true } };
+	conv c;
+
+	memset(&c, 0, sizeof(c));
+	c.loc = v->loc;
+	if (name_list(&in, &c, true))
+		store(target, a, &c);
+}
+
+/* ---- params { }, env { }, matrix { } ---- */
+
+static bool
+same_scalar(const nf_value *x, const nf_value *y)
+{
+	if (x->kind != y->kind)
+		return false;
+	if (x->kind == NF_V_NUMBER)
+		return x->num == y->num;
+	if (x->kind == NF_V_BOOL)
+		return x->boolean == y->boolean;
+	return strcmp(nf_tmpl_literal(&x->str), nf_tmpl_literal(&y->str)) == 0;
+}
+
+/* A key = value line inside params { }, env { } or matrix { }. */
+void
+nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v, const nf_token *vt)
+{
+	nf_block_id id = b->spec->id;
+	const char *what = id == NF_BK_PARAMS ? "param" : id == NF_BK_ENV ? "environment variable" : "matrix axis";
+	char *name;
+	nf_loc kloc = nf_parse_loc(p, key);
+	size_t prev;
+
+	if (!valid_key(key->text, key->len)) {
+		nf_parse_error(p, kloc, "invalid %s name '%.*s': use letters, digits and '_'", what, (int)key->len, key->text);
+		return;
+	}
+	name = nf_arena_strndup(p->a, key->text, key->len);
+	if (!b->keys)
+		b->keys = nf_strmap_new(8);
+	if ((prev = (size_t)(uintptr_t)nf_strmap_get(b->keys, name)) != 0) {
+		nf_parse_error(p, kloc, "duplicate %s '%s'", what, name);
+		nf_diag_note(p->diags, id == NF_BK_MATRIX ? b->axes[prev - 1].loc : b->kvs[prev - 1].loc,
+			     "first set here");
+		return;
+	}
+	if (id == NF_BK_MATRIX) {
+		nf_axis ax = { name, kloc, NULL, 0 };
+
+		if (strcmp(name, "id") == 0) {
+			nf_parse_error(p, kloc, "a matrix axis cannot be named 'id': ${matrix.id} names the combination");
+			return;
+		}
+		if (v->kind != NF_V_LIST) {
+			nf_parse_error(p, v->loc, "matrix axis '%s' expects a list of values, found %s", name, found_kind(v));
+			return;
+		}
+		if (v->nitems == 0) {
+			nf_parse_error(p, v->loc, "matrix axis '%s' has no values", name);
+			return;
+		}
+		if (v->nitems > MAX_AXIS_VALUES) {
+			nf_parse_error(p, v->loc, "matrix axis '%s' has %zu values; at most %d are allowed", name,
+				 v->nitems, MAX_AXIS_VALUES);
+			return;
+		}
+		for (size_t i = 0; i < v->nitems; i++) {
+			nf_value *it = &v->items[i];
+
+			if (it->kind == NF_V_LIST) {
+				nf_parse_error(p, it->loc, "matrix values must be strings, numbers or booleans, found a list");
+				return;
+			}
+			if (it->kind == NF_V_STRING && nf_tmpl_first_ref(nf_parse_str(p, it, nf_parse_item_tok(p, v, i)))) {
+				nf_parse_error(p, nf_tmpl_first_ref(&it->str)->loc, "matrix values cannot contain ${...} references");
+				return;
+			}
+			for (size_t j = 0; j < i; j++) {
+				if (same_scalar(&v->items[j], it)) {
+					nf_parse_error(p, it->loc, "duplicate value in matrix axis '%s'", name);
+					nf_diag_note(p->diags, v->items[j].loc, "first listed here");
+					return;
+				}
+			}
+		}
+		ax.values = nf_arena_memdup(p->a, v->items, v->nitems * sizeof(nf_value));
+		ax.nvalues = v->nitems;
+		NF_PUSH(b->axes, b->naxes, b->capaxes, ax);
+		nf_strmap_put(b->keys, name, (void *)(uintptr_t)b->naxes);
+		return;
+	}
+	if (v->kind == NF_V_LIST) {
+		nf_parse_error(p, v->loc, "%s '%s' expects a string, number or boolean, found a list", what, name);
+		return;
+	}
+	if (v->kind == NF_V_STRING)
+		nf_parse_str(p, v, vt);
+	if (id == NF_BK_PARAMS && v->kind == NF_V_STRING && nf_tmpl_first_ref(&v->str)) {
+		nf_parse_error(p, nf_tmpl_first_ref(&v->str)->loc, "param '%s' cannot contain ${...} references", name);
+		return;
+	}
+	NF_PUSH(b->kvs, b->nkvs, b->capkvs, ((nf_kv){ name, kloc, *v }));
+	nf_strmap_put(b->keys, name, (void *)(uintptr_t)b->nkvs);
+}
