@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0020-help-man.sh: `ntflow help CMD` and man/ntflow.1 describe the same commands and
+# t0040-help-man.sh: `ntflow help CMD` and man/ntflow.1 describe the same commands and
 # options: every command of `ntflow --help` has an entry in the manual's COMMANDS (or its
 # SYNOPSIS line), every long option its help lists is in that entry (or is one the
 # COMMANDS preamble gives every command), and every command the manual's COMMANDS
