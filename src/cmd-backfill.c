@@ -16,6 +16,7 @@
 
 #include "ntflow/cron.h"
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 #include "ntflow/gov.h"
 #include "ntflow/run.h"
 #include "ntflow/store.h"

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 #include "ntflow/store.h"
 #include "ntflow/tui.h"
 

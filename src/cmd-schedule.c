@@ -5,6 +5,7 @@
 #include "ntflow/cmd.h"
 #include "ntflow/cron.h"
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 
 #include <stdlib.h>
 
