@@ -62,6 +62,11 @@ test_expect_success 'a known exception is let through, and reported once it is g
 	grep "known exception \"src/graph/tok.c src/dag/lex.h\" no longer occurs" out
 '
 
+test_expect_success 'the store does not need the executor: store.h does not include exec.h' '
+	grep "^#include" "$NTFLOW_SRC_DIR/include/ntflow/store.h" >includes &&
+	! grep "ntflow/exec.h" includes
+'
+
 test_expect_success 'the sources of ntflow have no include cycle' '
 	unset CHECK_INCLUDES_KNOWN &&
 	sh "$check" >out 2>&1 || { cat out; false; }
