@@ -103,26 +103,22 @@ cmd_alerts_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "open",  no_argument,       NULL, 'o' },
-		{ "json",  no_argument,       NULL, 'J' },
 		{ "note",  required_argument, NULL, 'm' },
-		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *note = NULL;
+	const char *note = NULL;
 	nf_store *st = NULL;
 	nf_alert *as = NULL;
 	size_t n = 0;
 	char *dir = NULL;
-	bool json = false, open_only = false, ack;
+	bool open_only = false, ack;
 	int c, oerr, rc = NF_EXIT_USAGE;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_alerts, argc, argv, "m:", longopts)) != NF_CMD_DONE) {
 		switch (c) {
 		case NF_CMD_HELP: return NF_EXIT_OK;
 		case 'o': open_only = true; break;
-		case 'J': json = true; break;
 		case 'm': note = optarg; break;
-		case 'S': state = optarg; break;
 		default: return NF_EXIT_USAGE;
 		}
 	}
@@ -144,7 +140,7 @@ cmd_alerts_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_alerts, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if (ack && (json || open_only)) {
+	if (ack && (nf_cmd_opt.json || open_only)) {
 		fprintf(stderr, "ntflow alerts: --json and --open go with the listing, not with 'ack'\n");
 		return NF_EXIT_USAGE;
 	}
@@ -153,7 +149,7 @@ cmd_alerts_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;
-	if ((oerr = ack ? nf_cmd_open_store_rw(&st, &dir, state) : nf_cmd_open_store(&st, &dir, state)) < 0) {
+	if ((oerr = ack ? nf_cmd_open_store_rw(&st, &dir, nf_cmd_opt.state) : nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
@@ -165,7 +161,7 @@ cmd_alerts_exec(int argc, char **argv)
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
-	if (json)
+	if (nf_cmd_opt.json)
 		print_json(as, n);
 	else if (n == 0)
 		printf("no %salerts\n", open_only ? "open " : "");
@@ -181,6 +177,7 @@ done:
 
 const nf_cmd nf_cmd_alerts = {
 	.name    = "alerts",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "alerts [--open] [--json] [--state DIR]\n"
 		   "   or: ntflow alerts ack ID [--note TEXT] [--state DIR]",
 	.summary = "List the drift alerts monitors raised, or acknowledge one.",

@@ -81,7 +81,7 @@ audit_show(nf_store *st, const char *run_arg, bool json)
 	int64_t run = 0;
 	int err, rc = NF_EXIT_FAILED;
 
-	if (run_arg && (err = nf_store_run_resolve(st, run_arg, &run)) < 0) {
+	if (run_arg && (err = nf_cmd_run_lookup(st, run_arg, &run)) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		return err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 	}
@@ -203,23 +203,18 @@ cmd_audit_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "run",   required_argument, NULL, 'r' },
-		{ "json",  no_argument,       NULL, 'J' },
-		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const subs[] = { "verify", "show", "export" };
-	const char *state = NULL, *run = NULL, *sub;
+	const char *run = NULL, *sub;
 	nf_store *st = NULL;
 	char *dir = NULL;
-	bool json = false;
 	int c, want, oerr, rc = NF_EXIT_USAGE;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_audit, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
 		case NF_CMD_HELP: return NF_EXIT_OK;
 		case 'r': run = optarg; break;
-		case 'J': json = true; break;
-		case 'S': state = optarg; break;
 		default: return NF_EXIT_USAGE;
 		}
 	}
@@ -246,19 +241,19 @@ cmd_audit_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_audit, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if ((run || json) && strcmp(sub, "show")) {
+	if ((run || nf_cmd_opt.json) && strcmp(sub, "show")) {
 		fprintf(stderr, "ntflow audit: --run and --json go with 'audit show'\n");
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;
-	if ((oerr = nf_cmd_open_store(&st, &dir, state)) < 0) {
+	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
 	if (!strcmp(sub, "verify"))
 		rc = audit_verify(st);
 	else if (!strcmp(sub, "show"))
-		rc = audit_show(st, run, json);
+		rc = audit_show(st, run, nf_cmd_opt.json);
 	else
 		rc = audit_export(st, argv[optind + 1]);
 done:
@@ -269,6 +264,7 @@ done:
 
 const nf_cmd nf_cmd_audit = {
 	.name    = "audit",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "audit verify [--state DIR]\n"
 		   "   or: ntflow audit show [--run RUN] [--json] [--state DIR]\n"
 		   "   or: ntflow audit export FILE.jsonl [--state DIR]",

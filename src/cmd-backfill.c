@@ -16,6 +16,7 @@
 
 #include "ntflow/cron.h"
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 #include "ntflow/gov.h"
 #include "ntflow/run.h"
 #include "ntflow/store.h"
@@ -472,8 +473,6 @@ cmd_backfill_exec(int argc, char **argv)
 		{ "to", required_argument, NULL, 'T' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "param", required_argument, NULL, 'p' },
-		{ "state", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'J' },
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -506,13 +505,13 @@ cmd_backfill_exec(int argc, char **argv)
 			break;
 		}
 		case 'p': NF_PUSH(o.params, o.nparams, pcap, optarg); break;
-		case 'S': o.state_dir = optarg; break;
-		case 'J': o.json = true; break;
 		case 'k': o.keep_going = true; break;
 		case NF_CMD_HELP: rc = NF_EXIT_OK; goto done;
 		default: goto done;
 		}
 	}
+	o.state_dir = nf_cmd_opt.state;
+	o.json = nf_cmd_opt.json;
 	if (optind + 1 != argc || !o.from || !o.to) {
 		nf_cmd_error(optind + 1 < argc ? "backfill: one pipeline file at a time"
 			     : optind >= argc ? "backfill: which pipeline? (ntflow backfill FILE --from DATE --to DATE)"
@@ -596,6 +595,7 @@ done:
 
 const nf_cmd nf_cmd_backfill = {
 	.name = "backfill",
+	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "backfill FILE --from TIME --to TIME [-j N] [-p NAME=VALUE]... [--keep-going]\n"
 		 "                [--json] [--state DIR]",
 	.summary = "Run a pipeline once per scheduled interval of a past date range.",

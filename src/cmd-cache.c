@@ -411,10 +411,8 @@ static int
 cmd_cache_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json",      no_argument,       NULL, 'J' },
 		{ "keep-days", required_argument, NULL, 'd' },
 		{ "keep-runs", required_argument, NULL, 'r' },
-		{ "state",     required_argument, NULL, 'S' },
 		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -441,9 +439,6 @@ cmd_cache_exec(int argc, char **argv)
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
-		case 'J':
-			o.json = true;
-			break;
 		case 'd':
 			if (!parse_count(&o.keep_days, "--keep-days", optarg))
 				return NF_EXIT_USAGE;
@@ -452,13 +447,12 @@ cmd_cache_exec(int argc, char **argv)
 			if (!parse_count(&o.keep_runs, "--keep-runs", optarg))
 				return NF_EXIT_USAGE;
 			break;
-		case 'S':
-			o.state = optarg;
-			break;
 		default:
 			return NF_EXIT_USAGE;
 		}
 	}
+	o.state = nf_cmd_opt.state;
+	o.json = nf_cmd_opt.json;
 	if (argc - optind != 1) {
 		fprintf(stderr, "ntflow cache: %s\n", argc - optind < 1 ? "which subcommand? (ls, verify or gc)"
 			: "too many arguments");
@@ -514,6 +508,7 @@ done:
 
 const nf_cmd nf_cmd_cache = {
 	.name    = "cache",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "cache ls [--json] [--state DIR]\n"
 		   "   or: ntflow cache verify [--state DIR] [--wait | --no-wait | --wait-timeout DURATION]\n"
 		   "   or: ntflow cache gc [--keep-days N] [--keep-runs N] [--state DIR]\n"

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 #include "ntflow/store.h"
 #include "ntflow/tui.h"
 
@@ -28,7 +29,6 @@ static int
 cmd_dash_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 'S' },
 		{ "max-frames", required_argument, NULL, 'M' },
 		{ "screen", required_argument, NULL, 'O' },
 		{ "size", required_argument, NULL, 'Z' },
@@ -38,15 +38,12 @@ cmd_dash_exec(int argc, char **argv)
 	nf_store *st = NULL;
 	nf_tui *tui = NULL;
 	char *dir = NULL;
-	const char *state = NULL, *run_arg = NULL;
+	const char *run_arg = NULL;
 	int c, err, rc = NF_EXIT_FAILED;
 
 	memset(&opts, 0, sizeof(opts));
 	while ((c = nf_cmd_getopt(&nf_cmd_dash, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
-		case 'S':
-			state = optarg;
-			break;
 		case 'M': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -97,13 +94,13 @@ cmd_dash_exec(int argc, char **argv)
 	}
 	/* The run named must exist; without one the dashboard follows whatever runs, and
 	 * waits for the first run when there is none yet. */
-	if ((err = nf_store_open_workspace_read(&st, &dir, opts.dag_path, state)) < 0) {
+	if ((err = nf_store_open_workspace_read(&st, &dir, opts.dag_path, nf_cmd_opt.state)) < 0) {
 		if (err != NF_ENOTFOUND || run_arg) {
 			nf_cmd_error("%s", nf_error_last());
 			rc = nf_cmd_exit_status(err);
 			goto done;
 		}
-		if ((err = nf_workspace_resolve(&dir, opts.dag_path, state)) < 0) {
+		if ((err = nf_workspace_resolve(&dir, opts.dag_path, nf_cmd_opt.state)) < 0) {
 			nf_cmd_error("%s", nf_error_last());
 			goto done;
 		}
@@ -136,6 +133,7 @@ done:
 
 const nf_cmd nf_cmd_dash = {
 	.name = "dash",
+	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_RUN,
 	.usage = "dash [RUN | FILE] [--state DIR] [--max-frames N] [--screen FILE [--size COLSxROWS]]",
 	.summary = "Watch a run live in the dashboard (the running or last one), read-only.",
 	.help =

@@ -203,17 +203,14 @@ static int
 cmd_doctor_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL;
 	doctor d = { 0 };
 	int c, err, rc;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_doctor, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
 		case NF_CMD_HELP: return NF_EXIT_OK;
-		case 'S': state = optarg; break;
 		default: return NF_EXIT_USAGE;
 		}
 	}
@@ -222,7 +219,7 @@ cmd_doctor_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_doctor, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if ((err = nf_cmd_open_store(&d.st, &d.dir, state)) < 0)
+	if ((err = nf_cmd_open_store(&d.st, &d.dir, nf_cmd_opt.state)) < 0)
 		return nf_cmd_exit_status(err);
 	printf("workspace %s\n", d.dir);
 	check_database(&d);
@@ -242,6 +239,7 @@ cmd_doctor_exec(int argc, char **argv)
 
 const nf_cmd nf_cmd_doctor = {
 	.name    = "doctor",
+	.shared  = NF_CMD_SHARED_STATE,
 	.usage   = "doctor [--state DIR]",
 	.summary = "Check the workspace deeply: database, marker, audit chain, registry and cache.",
 	.help    =

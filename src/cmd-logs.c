@@ -282,11 +282,10 @@ cmd_logs_exec(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "attempt", required_argument, NULL, 'a' },
 		{ "follow",  no_argument,       NULL, 'f' },
-		{ "state",   required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	logs_ctx c = { 0 };
-	const char *state = NULL, *run_arg = NULL, *stage;
+	const char *run_arg = NULL, *stage;
 	char *node = NULL, *end;
 	bool follow_it = false;
 	long v;
@@ -308,9 +307,6 @@ cmd_logs_exec(int argc, char **argv)
 		case 'f':
 			follow_it = true;
 			break;
-		case 'S':
-			state = optarg;
-			break;
 		default:
 			return NF_EXIT_USAGE;
 		}
@@ -324,7 +320,7 @@ cmd_logs_exec(int argc, char **argv)
 		run_arg = argv[optind++];
 	stage = argv[optind];
 
-	if ((err = nf_cmd_open_store(&c.st, &c.dir, state)) < 0) {
+	if ((err = nf_cmd_open_store(&c.st, &c.dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(err);
 		goto done;
 	}
@@ -351,6 +347,7 @@ done:
 
 const nf_cmd nf_cmd_logs = {
 	.name    = "logs",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_RUN,
 	.usage   = "logs [RUN] STAGE [--attempt N] [-f|--follow] [--state DIR]",
 	.summary = "Print or follow the log of a stage of a run (the last by default).",
 	.help    =

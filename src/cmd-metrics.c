@@ -106,30 +106,26 @@ static int
 cmd_metrics_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json",     no_argument,       NULL, 'J' },
 		{ "pipeline", required_argument, NULL, 'P' },
 		{ "name",     required_argument, NULL, 'N' },
 		{ "node",     required_argument, NULL, 'n' },
-		{ "state",    required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *pipeline = NULL, *name = NULL, *node = NULL;
+	const char *pipeline = NULL, *name = NULL, *node = NULL;
 	nf_store *st = NULL;
 	nf_metric_point *pts = NULL;
 	size_t n = 0;
 	char *dir = NULL;
-	bool json = false, several = false;
+	bool several = false;
 	int c, oerr, rc = NF_EXIT_FAILED;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_metrics, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
-		case 'J': json = true; break;
 		case 'P': pipeline = optarg; break;
 		case 'N': name = optarg; break;
 		case 'n': node = optarg; break;
-		case 'S': state = optarg; break;
 		default: return NF_EXIT_USAGE;
 		}
 	}
@@ -138,7 +134,7 @@ cmd_metrics_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_metrics, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if ((oerr = nf_cmd_open_store(&st, &dir, state)) < 0) {
+	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
@@ -152,7 +148,7 @@ cmd_metrics_exec(int argc, char **argv)
 	}
 	for (size_t i = 1; i < n && !several; i++)
 		several = strcmp(pts[i].pipeline, pts[0].pipeline) != 0;
-	if (json)
+	if (nf_cmd_opt.json)
 		print_json(pts, n);
 	else
 		print_table(pts, n, several);
@@ -166,6 +162,7 @@ done:
 
 const nf_cmd nf_cmd_metrics = {
 	.name    = "metrics",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "metrics [--pipeline P] [--name M] [--node NODE] [--json] [--state DIR]",
 	.summary = "Show metrics across runs, oldest run first (a trend per metric).",
 	.help    =

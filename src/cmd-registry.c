@@ -530,8 +530,6 @@ static int
 cmd_registry_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json",   no_argument,       NULL, 'J' },
-		{ "state",  required_argument, NULL, 'S' },
 		{ "force",  no_argument,       NULL, 'f' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "repair", no_argument,       NULL, 'R' },
@@ -561,12 +559,6 @@ cmd_registry_exec(int argc, char **argv)
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
-		case 'J':
-			o.json = true;
-			break;
-		case 'S':
-			o.state = optarg;
-			break;
 		case 'f':
 			o.force = true;
 			break;
@@ -580,6 +572,8 @@ cmd_registry_exec(int argc, char **argv)
 			return NF_EXIT_USAGE;
 		}
 	}
+	o.state = nf_cmd_opt.state;
+	o.json = nf_cmd_opt.json;
 	if (optind >= argc)
 		return usage_error("%s", "which subcommand? (list, show, promote, rollback, verify)");
 	sub = argv[optind];
@@ -654,6 +648,7 @@ done:
 
 const nf_cmd nf_cmd_registry = {
 	.name    = "registry",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "registry list [MODEL] [--json] | show MODEL[@VERSION] [--json]\n"
 		   "                | promote MODEL VERSION [--force --reason TEXT] | rollback MODEL [--reason TEXT]\n"
 		   "                | verify [MODEL] [--repair]   [--state DIR] [--wait | --no-wait | --wait-timeout DURATION]",

@@ -277,8 +277,6 @@ cmd_run_exec(int argc, char **argv)
 		{ "from", required_argument, NULL, 'F' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-tui", no_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "state", required_argument, NULL, 'S' },
 		{ "trigger", required_argument, NULL, 'R' },
 		{ "no-cache", no_argument, NULL, 'C' },
 		{ "force", required_argument, NULL, 'f' },
@@ -336,8 +334,6 @@ cmd_run_exec(int argc, char **argv)
 				goto done;
 			}
 			break;
-		case 'J': prog.json = true; break;
-		case 'S': req.state_dir = optarg; break;
 		case 'R':
 			if (strcmp(optarg, "manual") && strcmp(optarg, "schedule") && strcmp(optarg, "alert") &&
 			    strcmp(optarg, "backfill")) {
@@ -350,6 +346,8 @@ cmd_run_exec(int argc, char **argv)
 		default: goto done;
 		}
 	}
+	prog.json = nf_cmd_opt.json;
+	req.state_dir = nf_cmd_opt.state;
 	if (optind + 1 != argc) {
 		nf_cmd_error(optind >= argc ? "run: which pipeline? (ntflow run FILE)" : "run: one pipeline file at a time");
 		nf_cmd_usage(&nf_cmd_run, stderr);
@@ -436,6 +434,7 @@ done:
 
 const nf_cmd nf_cmd_run = {
 	.name = "run",
+	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date TIME [--interval-end TIME]] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
 		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--trigger KIND]\n"

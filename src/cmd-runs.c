@@ -116,17 +116,13 @@ static int
 cmd_runs_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json",  no_argument,       NULL, 'J' },
 		{ "limit", required_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL;
 	nf_store *st = NULL;
 	char *dir = NULL, *end;
 	nf_run_info *runs = NULL;
 	size_t n = 0;
-	bool json = false;
 	long limit = 0;
 	int c, oerr, rc = NF_EXIT_FAILED;
 
@@ -134,9 +130,6 @@ cmd_runs_exec(int argc, char **argv)
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
-		case 'J':
-			json = true;
-			break;
 		case 'n':
 			errno = 0;
 			limit = strtol(optarg, &end, 10);
@@ -144,9 +137,6 @@ cmd_runs_exec(int argc, char **argv)
 				fprintf(stderr, "ntflow runs: --limit needs a positive number, not '%s'\n", optarg);
 				return NF_EXIT_USAGE;
 			}
-			break;
-		case 'S':
-			state = optarg;
 			break;
 		default:
 			return NF_EXIT_USAGE;
@@ -157,7 +147,7 @@ cmd_runs_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_runs, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if ((oerr = nf_cmd_open_store(&st, &dir, state)) < 0) {
+	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
@@ -169,7 +159,7 @@ cmd_runs_exec(int argc, char **argv)
 		nf_cmd_error("no runs yet in %s", dir);
 		goto done;
 	}
-	if (json)
+	if (nf_cmd_opt.json)
 		print_json(runs, n);
 	else
 		print_table(runs, n);
@@ -183,6 +173,7 @@ done:
 
 const nf_cmd nf_cmd_runs = {
 	.name    = "runs",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "runs [--json] [--limit N] [--state DIR]",
 	.summary = "List the recorded runs, newest first.",
 	.help    =

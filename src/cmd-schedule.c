@@ -5,6 +5,7 @@
 #include "ntflow/cmd.h"
 #include "ntflow/cron.h"
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 
 #include <stdlib.h>
 
@@ -13,8 +14,6 @@ static const struct option schedule_options[] = {
 	{ "from", required_argument, NULL, 'f' },
 	{ "crontab", no_argument, NULL, 'C' },
 	{ "status", no_argument, NULL, 's' },
-	{ "state", required_argument, NULL, 'S' },
-	{ "json", no_argument, NULL, 'J' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -30,8 +29,7 @@ cmd_schedule_exec(int argc, char **argv)
 	int64_t from = nf_now_realtime_ms() / 1000, t;
 	long count = 5;
 	int c, rc = NF_EXIT_USAGE;
-	bool crontab = false, times = false, status = false, json = false;
-	const char *state = NULL;
+	bool crontab = false, times = false, status = false;
 	nf_cron cron;
 	nf_tz tz;
 	char *end;
@@ -60,12 +58,6 @@ cmd_schedule_exec(int argc, char **argv)
 		case 's':
 			status = true;
 			break;
-		case 'S':
-			state = optarg;
-			break;
-		case 'J':
-			json = true;
-			break;
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
 		default:
@@ -74,8 +66,8 @@ cmd_schedule_exec(int argc, char **argv)
 	}
 	/* the scheduler's view: what `ntflow scheduler --status` prints */
 	if (status && !crontab && !times && argc - optind <= 1)
-		return nf_scheduler_status(optind < argc ? argv[optind] : NULL, state, json);
-	if (argc - optind != 1 || status || state || json) {
+		return nf_scheduler_status(optind < argc ? argv[optind] : NULL, nf_cmd_opt.state, nf_cmd_opt.json);
+	if (argc - optind != 1 || status || nf_cmd_opt.state || nf_cmd_opt.json) {
 		nf_cmd_usage(&nf_cmd_schedule, stderr);
 		return NF_EXIT_USAGE;
 	}
@@ -127,6 +119,7 @@ done:
 
 const nf_cmd nf_cmd_schedule = {
 	.name = "schedule",
+	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "schedule FILE [--next N] [--from TIME] [--crontab]\n"
 		 "       ntflow schedule --status [FILE] [--json] [--state DIR]",
 	.summary = "Print the next fire times of a pipeline's schedule.",

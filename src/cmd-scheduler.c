@@ -17,8 +17,6 @@ static const struct option scheduler_options[] = {
 	{ "status", no_argument, NULL, 's' },
 	{ "log", required_argument, NULL, 'l' },
 	{ "cancel-on-exit", no_argument, NULL, 'c' },
-	{ "state", required_argument, NULL, 'S' },
-	{ "json", no_argument, NULL, 'J' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -203,7 +201,7 @@ cmd_scheduler_exec(int argc, char **argv)
 	nf_scheduler_opts o = { 0 };
 	nf_wallclock *clock = NULL;
 	const char *log_path = NULL, *fake;
-	bool status = false, json = false;
+	bool status = false;
 	char self[PATH_MAX];
 	ssize_t len;
 	int c, err, rc;
@@ -213,14 +211,13 @@ cmd_scheduler_exec(int argc, char **argv)
 		case 's': status = true; break;
 		case 'l': log_path = optarg; break;
 		case 'c': o.cancel_on_exit = true; break;
-		case 'S': o.state = optarg; break;
-		case 'J': json = true; break;
 		case NF_CMD_HELP: return NF_EXIT_OK;
 		default: return NF_EXIT_USAGE;
 		}
 	}
+	o.state = nf_cmd_opt.state;
 	if (status)
-		return nf_scheduler_status(optind < argc ? argv[optind] : NULL, o.state, json);
+		return nf_scheduler_status(optind < argc ? argv[optind] : NULL, o.state, nf_cmd_opt.json);
 	if (optind >= argc) {
 		nf_cmd_usage(&nf_cmd_scheduler, stderr);
 		return NF_EXIT_USAGE;
@@ -258,6 +255,7 @@ cmd_scheduler_exec(int argc, char **argv)
 
 const nf_cmd nf_cmd_scheduler = {
 	.name = "scheduler",
+	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "scheduler PATH... [--log FILE] [--cancel-on-exit] [--state DIR]\n"
 		 "       ntflow scheduler --status [PATH] [--json] [--state DIR]",
 	.summary = "Start scheduled runs: the daemon behind weekly retraining.",

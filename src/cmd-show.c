@@ -467,16 +467,14 @@ static int
 cmd_show_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json",  no_argument,       NULL, 'J' },
 		{ "perf",  no_argument,       NULL, 'P' },
-		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *arg = NULL;
+	const char *arg = NULL;
 	show_data d = { 0 };
 	nf_store *st = NULL;
 	char *dir = NULL;
-	bool json = false, perf = false;
+	bool perf = false;
 	int64_t id;
 	int c, err, rc = NF_EXIT_FAILED;
 
@@ -484,14 +482,8 @@ cmd_show_exec(int argc, char **argv)
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
-		case 'J':
-			json = true;
-			break;
 		case 'P':
 			perf = true;
-			break;
-		case 'S':
-			state = optarg;
 			break;
 		default:
 			return NF_EXIT_USAGE;
@@ -504,7 +496,7 @@ cmd_show_exec(int argc, char **argv)
 	}
 	if (optind < argc)
 		arg = argv[optind];
-	if ((err = nf_cmd_open_store(&st, &dir, state)) < 0) {
+	if ((err = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(err);
 		goto done;
 	}
@@ -516,7 +508,7 @@ cmd_show_exec(int argc, char **argv)
 		if (nf_store_run_get(st, id, &d.run) < 0)
 			nf_cmd_error("%s", nf_error_last());
 		else
-			rc = nf_show_perf(st, &d.run, json);
+			rc = nf_show_perf(st, &d.run, nf_cmd_opt.json);
 		goto done;
 	}
 	if (nf_store_run_get(st, id, &d.run) < 0 ||
@@ -534,7 +526,7 @@ cmd_show_exec(int argc, char **argv)
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
-	if (json) {
+	if (nf_cmd_opt.json) {
 		print_json(&d);
 	} else {
 		print_header(&d.run);
@@ -567,6 +559,7 @@ done:
 
 const nf_cmd nf_cmd_show = {
 	.name    = "show",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON | NF_CMD_SHARED_RUN,
 	.usage   = "show [RUN] [--json] [--perf] [--state DIR]",
 	.summary = "Show a run (the last by default) and each of its stages.",
 	.help    =

@@ -106,10 +106,9 @@ static int
 cmd_why_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state = NULL, *run_arg = NULL, *stage;
+	const char *run_arg = NULL, *stage;
 	nf_store *st = NULL;
 	nf_node_info *nodes = NULL;
 	size_t n = 0, hits = 0;
@@ -121,9 +120,6 @@ cmd_why_exec(int argc, char **argv)
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
-		case 'S':
-			state = optarg;
-			break;
 		default:
 			return NF_EXIT_USAGE;
 		}
@@ -137,7 +133,7 @@ cmd_why_exec(int argc, char **argv)
 		run_arg = argv[optind++];
 	stage = argv[optind];
 
-	if ((err = nf_cmd_open_store(&st, &dir, state)) < 0) {
+	if ((err = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
 		rc = nf_cmd_exit_status(err);
 		goto done;
 	}
@@ -183,6 +179,7 @@ done:
 
 const nf_cmd nf_cmd_why = {
 	.name    = "why",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_RUN,
 	.usage   = "why [RUN] STAGE [--state DIR]",
 	.summary = "Say why a stage ran in a run (the last by default), or whose result it reused.",
 	.help    =

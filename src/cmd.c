@@ -3,6 +3,8 @@
 #include "config.h"
 #include "ntflow/cmd.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +14,78 @@
 
 #define MAX_LONGOPTS 64
 
+nf_cmd_opts nf_cmd_opt;
+
+enum { OPT_HELP = 0x7fff, OPT_STATE = 0x7ffe, OPT_JSON = 0x7ffd };
+
+/* Whether arg is a -N RUN operand: a dash and digits only. */
+static bool
+is_run_back(const char *arg)
+{
+	if (arg[0] != '-' || !arg[1])
+		return false;
+	for (const char *p = arg + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/* Whether the option word arg takes the next word as its value. */
+static bool
+takes_next(const char *arg, const char *shortopts, const struct option *longopts)
+{
+	if (arg[1] == '-') {
+		size_t n = strcspn(arg + 2, "=");
+
+		if (arg[2 + n] == '=')
+			return false;
+		for (size_t i = 0; longopts[i].name; i++)   /* getopt_long takes unique prefixes */
+			if (strncmp(longopts[i].name, arg + 2, n) == 0 && longopts[i].has_arg == required_argument)
+				return true;
+		return false;
+	}
+	for (const char *p = arg + 1; *p; p++) {
+		const char *o = *p == ':' ? NULL : strchr(shortopts, *p);
+
+		if (o && o[1] == ':')
+			return p[1] == '\0';   /* -jN carries its value, -j takes the next word */
+	}
+	return false;
+}
+
+/* The -N RUN operands of a command that takes a RUN are moved to the end of argv, where
+ * getopt does not look (the returned count excludes them), so that it does not read them
+ * as options; the words after "--" and option values are left alone. */
+static int
+set_aside_run_back(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		   int *nback)
+{
+	int n = 0;
+
+	for (int i = 1; i < argc - n; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (is_run_back(argv[i])) {
+			char *a = argv[i];
+
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof(*argv));
+			argv[argc - 1] = a;
+			n++;
+			i--;
+		} else if (argv[i][0] == '-' && argv[i][1] && takes_next(argv[i], shortopts, longopts)) {
+			i++;
+		}
+	}
+	*nback = n;
+	return argc - n;
+}
+
 int
 nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 	      const struct option *longopts)
 {
-	struct option all[MAX_LONGOPTS + 2];
+	static int scan_argc, nback;
+	struct option all[MAX_LONGOPTS + 4];
 	size_t n = 0;
 	char sopts[128];
 	int c;
@@ -25,15 +94,43 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 	snprintf(sopts, sizeof(sopts), ":%s", shortopts ? shortopts : "");
 	for (; longopts && longopts[n].name && n < MAX_LONGOPTS; n++)
 		all[n] = longopts[n];
-	all[n++] = (struct option){ "help", no_argument, NULL, 0x7fff };
+	if (cmd->shared & NF_CMD_SHARED_STATE)
+		all[n++] = (struct option){ "state", required_argument, NULL, OPT_STATE };
+	if (cmd->shared & NF_CMD_SHARED_JSON)
+		all[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
+	all[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	all[n] = (struct option){ NULL, 0, NULL, 0 };
 
+	if (optind == 0) {   /* the first call for this command (main resets optind) */
+		nback = 0;
+		scan_argc = argc;
+		if (cmd->shared & NF_CMD_SHARED_RUN)
+			scan_argc = set_aside_run_back(argc, argv, sopts + 1, all, &nback);
+	}
 	opterr = 0;
-	c = getopt_long(argc, argv, sopts, all, NULL);
+	for (;;) {
+		c = getopt_long(scan_argc, argv, sopts, all, NULL);
+		if (c == OPT_STATE)
+			nf_cmd_opt.state = optarg;
+		else if (c == OPT_JSON)
+			nf_cmd_opt.json = true;
+		else
+			break;
+	}
 	switch (c) {
 	case -1:
+		/* The -N set aside go first among the operands, where a RUN is. */
+		for (int k = 0; k < nback; k++) {
+			char *a = argv[scan_argc + k];
+
+			memmove(&argv[optind + k + 1], &argv[optind + k],
+				(size_t)(scan_argc - optind) * sizeof(*argv));
+			argv[optind + k] = a;
+		}
+		scan_argc = argc;
+		nback = 0;
 		return NF_CMD_DONE;
-	case 0x7fff:
+	case OPT_HELP:
 		nf_cmd_help(cmd, stdout);
 		return NF_CMD_HELP;
 	case ':':
@@ -69,6 +166,9 @@ nf_cmd_help(const nf_cmd *cmd, FILE *f)
 		fprintf(f, "\n%s", cmd->help);
 	if (cmd->help && *cmd->help && cmd->help[strlen(cmd->help) - 1] != '\n')
 		fputc('\n', f);
+	if (cmd->shared & NF_CMD_SHARED_RUN)
+		fputs("\nRUN is a run id, last (the last run), or -N: the Nth run counting back from\n"
+		      "the last (-1 the last run, -2 the one before).\n", f);
 }
 
 void
@@ -203,12 +303,45 @@ nf_cmd_exit_status(int err)
 	}
 }
 
+/* The RUN forms the store does not know, `last` and -N (the Nth run back from the last),
+ * and the run ids it does. */
+int
+nf_cmd_run_lookup(nf_store *st, const char *arg, int64_t *id)
+{
+	nf_run_info *runs = NULL;
+	size_t n = 0;
+	long long back;
+	char *end;
+	int err;
+
+	if (arg && strcmp(arg, "last") == 0)
+		arg = NULL;
+	if (!arg || !is_run_back(arg))
+		return nf_store_run_resolve(st, arg, id);
+	errno = 0;
+	back = strtoll(arg + 1, &end, 10);
+	if (errno || *end || back < 1 || back > INT_MAX)
+		return nf_error_set(NF_EINVALID, "'%s' is not a run id (a number, last, or -N: -1 the last run, -2 the one before)", arg);
+	if ((err = nf_store_run_list(st, (int)back, &runs, &n)) < 0)
+		return err;
+	if (n == 0)
+		err = nf_error_set(NF_ENOTFOUND, "no runs yet");
+	else if (n < (size_t)back)
+		err = nf_error_set(NF_ENOTFOUND, "no run %s: there %s only %zu run%s", arg,
+				   n == 1 ? "is" : "are", n, n == 1 ? "" : "s");
+	else
+		*id = runs[back - 1].id;
+	nf_run_info_list_free(runs, n);
+	return err;
+}
+
 int
 nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, nf_store *st, const char *dir, const char *arg)
 {
 	int err;
 
-	if ((err = nf_store_run_resolve(st, arg, id)) < 0) {
+	*id = 0;
+	if ((err = nf_cmd_run_lookup(st, arg, id)) < 0) {
 		if (err == NF_EINVALID)
 			fprintf(stderr, "ntflow %s: %s\n", cmd->name, nf_error_last());
 		else

@@ -141,6 +141,7 @@ dispatch(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	optind = 0;  /* GNU getopt: start afresh on the command's own arguments */
+	nf_cmd_opt = (nf_cmd_opts){ 0 };
 	return cmd->exec(argc - 1, argv + 1);
 }
 

@@ -7,8 +7,29 @@
 #include <stdio.h>
 #include "ntflow/util.h"
 
+/* The options every command shares, parsed once, git-style, by nf_cmd_getopt for the
+ * commands that take them (nf_cmd.shared), and never by the command itself:
+ *   --state DIR  the workspace's state directory (NULL: $NTFLOW_STATE, else .ntflow/)
+ *   --json       the output as JSON
+ *   RUN          an operand naming a run: its id, `last`, or -N, the Nth run counting back
+ *                from the last (-1 the last, -2 the one before); the -N form is taken
+ *                out of option parsing, so the command sees it among its operands and
+ *                hands it to nf_cmd_run_resolve as any other RUN. */
+enum {
+	NF_CMD_SHARED_STATE = 1 << 0,
+	NF_CMD_SHARED_JSON  = 1 << 1,
+	NF_CMD_SHARED_RUN   = 1 << 2,
+};
+typedef struct nf_cmd_opts {
+	const char *state;
+	bool json;
+} nf_cmd_opts;
+/* The shared options of the command being run (main.c resets them before it). */
+extern nf_cmd_opts nf_cmd_opt;
+
 typedef struct nf_cmd {
 	const char *name;
+	unsigned shared;       /* NF_CMD_SHARED_*: the shared options it takes */
 	const char *usage;     /* "validate [-v] FILE..." */
 	const char *summary;   /* one line for `ntflow --help` */
 	const char *help;      /* the body of `ntflow help CMD`: options and behaviour */
@@ -97,10 +118,12 @@ int nf_cmd_open_store_locked(struct nf_store **st, char **dir, struct nf_wslock 
  * NF_EXIT_INTERRUPTED, NF_EXIT_DAMAGED (the state database is damaged, missing or not the
  * workspace's), else NF_EXIT_FAILED. */
 int nf_cmd_exit_status(int err);
-/* Resolves a RUN operand (NULL: the last run) and reports a failure: a malformed id
+/* Resolves a RUN operand (NULL: the last run; a number, `last`, -N) and reports a failure: a malformed id
  * (NF_EINVALID, an NF_EXIT_USAGE) as "ntflow CMD: MSG", others as "ntflow: MSG in DIR". */
 int nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, struct nf_store *st, const char *dir,
 		       const char *arg);
+/* The same without reporting: 0, NF_EINVALID (not a RUN), NF_ENOTFOUND (no such run). */
+int nf_cmd_run_lookup(struct nf_store *st, const char *arg, int64_t *id);
 
 /* Adds key: a real time in ms as ISO 8601 UTC ("2026-11-23T10:43:12Z"), null when unset (<= 0). */
 struct cJSON;

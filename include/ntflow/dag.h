@@ -219,10 +219,8 @@ int nf_dag_parse(nf_dag **out, const char *path, const char *src, size_t len, nf
  * outputs (duplicates, escaping the workspace), select. 0 or NF_EINVALID. */
 int nf_dag_validate(nf_dag *dag, nf_diag_list *diags);
 
-/* Reads path, parses and validates it; the graph checks (cycles) are nf_graph_build's.
- * NF_ENOTFOUND / NF_EIO when the file cannot be read (message in nf_error_last()),
- * NF_EINVALID when diagnostics were reported. */
-int nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags);
+/* Reading a file through parse, validate and the graph's cycle check is nf_dag_load
+ * (graph.h): it needs the graph, which dag does not. */
 
 /* The canonical layout of a file (comments kept): 2-space indents, one attribute per line,
  * '=' aligned within a run of attributes, one blank line between top-level blocks.

@@ -32,6 +32,10 @@ typedef struct nf_graph {
  * reported to diags as "dependency cycle: a -> b -> c -> a" at the first stage's location.
  * Returns 0, NF_ECYCLE, or NF_EINVALID. */
 int nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags);
+/* Reads path, parses and validates it, and builds its graph to find cycles (then freed).
+ * NF_ENOTFOUND / NF_EIO when the file cannot be read (message in nf_error_last()),
+ * NF_EINVALID when diagnostics were reported. */
+int nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags);
 /* nf_dag_load, keeping the graph it builds to find cycles (the caller frees both), so
  * that a command needing the graph does not build it twice. */
 int nf_graph_load(nf_dag **dag, nf_graph **graph, const char *path, nf_diag_list *diags);

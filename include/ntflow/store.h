@@ -4,7 +4,12 @@
 #define NTFLOW_STORE_H
 
 #include <sys/types.h>
-#include "ntflow/exec.h"
+#include "ntflow/state.h"
+#include "ntflow/util.h"
+
+/* What the executor hands over, by pointer only (graph.h, exec.h). */
+typedef struct nf_graph nf_graph;
+typedef struct nf_job_result nf_job_result;
 
 typedef struct nf_store nf_store;
 

@@ -1,13 +1,11 @@
 /* validate.c: the cross-reference checks of a parsed pipeline (needs, gates, ${...}, outputs,
- * select, paths that stay in the project), and nf_dag_load, which reads, parses, validates and looks for cycles in one go. */
+ * select, paths that stay in the project). Reading a file through to its graph is
+ * src/graph/load.c's (nf_dag_load). */
 #include "config.h"
 #include "ntflow/dag.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include "ntflow/graph.h"
 
 /* Checking that a ${stages.S.best.K} user depends on S walks its ancestors; past this many
  * steps in one file the check is skipped rather than let a hostile file cost minutes. */
@@ -484,66 +482,4 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	free(v.seen);
 	free(v.queue);
 	return err;
-}
-
-int
-nf_graph_load(nf_dag **out, nf_graph **graph, const char *path, nf_diag_list *diags)
-{
-	struct stat st;
-	char *src = NULL;
-	size_t len;
-	int err;
-
-	*out = NULL;
-	if (graph)
-		*graph = NULL;
-	if ((err = nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE)) < 0) {
-		if (err != NF_EINVALID)
-			return err;
-		if (stat(path, &st) < 0)
-			st.st_size = 0;
-		nf_diag_error(diags, (nf_loc){ path, 0, 0 }, "file too large (%lld bytes; the limit is %u MiB)",
-			      (long long)st.st_size, NF_DAG_MAX_FILE_SIZE >> 20);
-		return NF_EINVALID;
-	}
-	err = nf_graph_load_buffer(out, graph, path, src, len, diags);
-	free(src);
-	return err;
-}
-
-int
-nf_graph_load_buffer(nf_dag **out, nf_graph **graph, const char *path, const char *src, size_t len,
-		     nf_diag_list *diags)
-{
-	nf_dag *dag = NULL;
-	nf_graph *g = NULL;
-	size_t nerrors = diags->nerrors;
-
-	*out = NULL;
-	if (graph)
-		*graph = NULL;
-	nf_dag_parse(&dag, path, src, len, diags);
-	if (dag && !diags->full) {
-		nf_dag_validate(dag, diags);
-		/* cycles: the graph reports them; other graph errors (huge matrices) too */
-		if (!diags->full)
-			nf_graph_build(&g, dag, diags);
-	}
-	if (diags->nerrors > nerrors || !dag || !g) {
-		nf_graph_free(g);
-		nf_dag_free(dag);
-		return nf_error_set(NF_EINVALID, "'%s' has errors", path);
-	}
-	*out = dag;
-	if (graph)
-		*graph = g;
-	else
-		nf_graph_free(g);
-	return 0;
-}
-
-int
-nf_dag_load(nf_dag **out, const char *path, nf_diag_list *diags)
-{
-	return nf_graph_load(out, NULL, path, diags);
 }

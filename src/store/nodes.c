@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntflow/exec.h"  /* the graph and the job results it records */
 #include "store-internal.h"
 
 void

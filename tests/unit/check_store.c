@@ -3,6 +3,7 @@
  * the workspace lookup and the formatting helpers of the commands. */
 #include "config.h"
 #include "ntflow/store.h"
+#include "ntflow/exec.h"
 
 #include <check.h>
 #include <errno.h>

@@ -2,6 +2,7 @@
  * nf_dag_load: one test per message, each on a small pipeline parsed from a string. */
 #include "config.h"
 #include "ntflow/dag.h"
+#include "ntflow/graph.h"
 
 #include <check.h>
 #include <fcntl.h>
