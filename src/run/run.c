@@ -983,38 +983,6 @@ record_end(run_ctx *ctx, nf_run_status *status)
 	return e2 < 0 ? e2 : e3 < 0 ? e3 : nf_error_set(ctx->store_err, "stopped: %s", ctx->store_msg);
 }
 
-/* The object behind nf_run: the run's context (seen from the dashboard as nf_run_ctl) and
- * what only nf_run_exec uses. */
-struct nf_run {
-	run_ctx ctx;
-	bool executed;
-};
-
-int
-nf_run_new(nf_run **out, const nf_run_request *req, const nf_run_deps *deps)
-{
-	nf_run *run = xcalloc(1, sizeof(*run));
-
-	run->ctx.req = req;
-	if (deps)
-		run->ctx.deps = *deps;
-	run->ctx.procs_fd = -1;
-	*out = run;
-	return 0;
-}
-
-int64_t
-nf_run_id(const nf_run *run)
-{
-	return run ? run->ctx.run_id : 0;
-}
-
-void
-nf_run_free(nf_run *run)
-{
-	free(run);
-}
-
 /* The runner, the store and the repository: the caller's (nf_run_deps), else the run's own. */
 static int
 open_store(run_ctx *ctx)
@@ -1060,6 +1028,176 @@ open_runner(run_ctx *ctx)
 	return 0;
 }
 
+/* The workspace for the run: its lock taken, its store open (crashed runs recovered and
+ * said), the registry's files reconciled, what crashed runs left aside put back, the cache's
+ * object store and the git repository open. */
+static int
+open_workspace(run_ctx *ctx, const at_checkout *at)
+{
+	const nf_run_request *req = ctx->req;
+	char *cache_dir;
+	int err;
+
+	if ((err = lock_workspace(ctx)) < 0 || (err = open_store(ctx)) < 0)
+		return err;
+	if (req->on_warning)
+		for (const char *const *r = nf_store_recovered(ctx->store); r && *r; r++)
+			req->on_warning(req->ctx, *r);
+	if ((err = nf_run__reconcile_models(ctx)) < 0)   /* the files under models/ follow the registry */
+		return err;
+	ctx->trash = xasprintf("%s/trash", ctx->state_dir);
+	nf_run__outputs_recover(ctx);   /* what crashed runs left aside, before this run moves anything */
+	cache_dir = xasprintf("%s/cache", ctx->state_dir);
+	err = nf_objstore_open(&ctx->cache.objs, cache_dir);
+	free(cache_dir);
+	if (err < 0)
+		return err;
+	nf_objstore_set_statcache(ctx->cache.objs, nf_store_db(ctx->store));
+	nf_objstore_on_repair(ctx->cache.objs, on_repair, ctx);
+	return open_repo(ctx, at);
+}
+
+/* The pipeline loaded (at a checkout of --at when at), its root, identity, interval and
+ * parameters resolved, and the nodes --only/--from select (*selected, NULL: all). */
+static int
+load(run_ctx *ctx, bool **selected, const at_checkout *at, nf_diag_list *diags)
+{
+	const nf_run_request *req = ctx->req;
+	int err;
+
+	if ((err = nf_graph_load(&ctx->dag, &ctx->graph, at ? at->dag : req->dag_path, diags)) < 0)
+		return err;
+	if (!(ctx->root = at ? xstrdup(at->dir) : nf_project_root(req->dag_path)))
+		return nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
+	if (ctx->dag->has_pipeline) {
+		ctx->cache.identity = ctx->dag->pipeline.name;
+	} else {
+		/* No name: the file's path from the root, the same wherever the run starts. */
+		char *abs = realpath(ctx->dag->path, NULL);
+		size_t rl = strlen(ctx->root);
+
+		ctx->cache.identity = nf_arena_strdup(ctx->arena, abs && strncmp(abs, ctx->root, rl) == 0 && abs[rl] == '/'
+						      ? abs + rl + 1 : ctx->dag->path);
+		free(abs);
+	}
+	ctx->dag_dir = realpath(ctx->dag->dir, NULL);
+	if (!ctx->dag_dir)
+		ctx->dag_dir = xstrdup(ctx->dag->dir);
+	if ((err = nf_run__logical(ctx)) < 0)
+		return err;
+	ctx->total = ctx->graph->nnodes;
+	ctx->nodes = xcalloc(ctx->total + 1, sizeof(*ctx->nodes));
+	if ((err = nf_params_resolve(&ctx->params, ctx->arena, &ctx->dag->pipeline, req->params, req->nparams)) < 0 ||
+	    (err = select_nodes(selected, ctx)) < 0)
+		return err;
+	return 0;
+}
+
+/* The scheduler over the run's graph with its runner and clock, run to the end. */
+static int
+schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
+{
+	const nf_run_request *req = ctx->req;
+	nf_sched_opts sopts;
+	nf_sched_hooks hooks;
+	int err;
+
+	memset(&sopts, 0, sizeof(sopts));
+	sopts.slots = req->jobs > 0 ? req->jobs : ctx->dag->pipeline.concurrency > 0 ? ctx->dag->pipeline.concurrency
+			: (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (sopts.slots < 1)
+		sopts.slots = 1;
+	sopts.keep_going = req->keep_going;
+	sopts.selected = selected;
+	sopts.seed = (uint64_t)nf_now_realtime_ms() ^ (uint64_t)getpid();
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.ctx = ctx;
+	hooks.prepare = hook_prepare;
+	hooks.finish = hook_finish;
+	hooks.on_state = hook_on_state;
+	hooks.on_tick = hook_on_tick;
+	if (req->on_tick) {
+		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
+		if (req->wake_fd >= 0 && ctx->own_runner)
+			nf_runner_local_wake_fd(ctx->runner, req->wake_fd);
+	}
+	if ((err = nf_sched_new(&ctx->sched, ctx->graph, ctx->runner, ctx->clock, &sopts, &hooks)) < 0)
+		return err;
+	return nf_sched_run(ctx->sched, status);
+}
+
+/* What the run holds, but its arena, checkout and lock, released. */
+static void
+release(run_ctx *ctx)
+{
+	nf_sched_free(ctx->sched);
+	if (ctx->runner && ctx->own_runner)
+		ctx->runner->ops->free(ctx->runner);
+	nf_run__outputs_settle_all(ctx);   /* after free: no attempt's process is left to write */
+	if (ctx->own_store)
+		nf_store_close(ctx->store);
+	for (size_t i = 0; ctx->nodes && i < ctx->total; i++) {
+		nf_run_node *n = &ctx->nodes[i];
+
+		if (n->have_metrics)
+			nf_metric_set_release(&n->metrics);
+		free(n->key);
+		free(n->comps);
+		free(n->out_digest);
+	}
+	free(ctx->nodes);
+	free(ctx->best);
+	free(ctx->store_msg);
+	nf_run__reserve_release(ctx);
+	free(ctx->trash);
+	if (ctx->cache.own_repo)
+		nf_gitrepo_free(ctx->cache.repo);
+	nf_objstore_free(ctx->cache.objs);
+	free(ctx->job.base_env);
+	free(ctx->job.env);
+	free(ctx->job.log);
+	free(ctx->job.reason);
+	nf_buf_release(&ctx->job.cmd);
+	nf_strmap_free(ctx->params);
+	nf_graph_free(ctx->graph);
+	nf_dag_free(ctx->dag);
+	free(ctx->root);
+	free(ctx->state_dir);
+	free(ctx->dag_dir);
+}
+
+/* The object behind nf_run: the run's context (seen from the dashboard as nf_run_ctl) and
+ * what only nf_run_exec uses. */
+struct nf_run {
+	run_ctx ctx;
+	bool executed;
+};
+
+int
+nf_run_new(nf_run **out, const nf_run_request *req, const nf_run_deps *deps)
+{
+	nf_run *run = xcalloc(1, sizeof(*run));
+
+	run->ctx.req = req;
+	if (deps)
+		run->ctx.deps = *deps;
+	run->ctx.procs_fd = -1;
+	*out = run;
+	return 0;
+}
+
+int64_t
+nf_run_id(const nf_run *run)
+{
+	return run ? run->ctx.run_id : 0;
+}
+
+void
+nf_run_free(nf_run *run)
+{
+	free(run);
+}
+
 int
 nf_run_exec(nf_run *run, nf_run_status *status)
 {
@@ -1068,8 +1206,6 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	const nf_run_request *req = run->ctx.req;
 	bool *selected = NULL;
 	nf_run_info info;
-	nf_sched_opts sopts;
-	nf_sched_hooks hooks;
 	nf_diag_list own_diags, *diags = req->diags ? req->diags : &own_diags;
 	int err;
 
@@ -1088,32 +1224,7 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 
 	if (req->at && ((err = lock_workspace(&ctx)) < 0 || (err = checkout_at(&at, req)) < 0))
 		goto done;
-	if ((err = nf_graph_load(&ctx.dag, &ctx.graph, req->at ? at.dag : req->dag_path, diags)) < 0)
-		goto done;
-	if (!(ctx.root = req->at ? xstrdup(at.dir) : nf_project_root(req->dag_path))) {
-		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
-		goto done;
-	}
-	if (ctx.dag->has_pipeline) {
-		ctx.cache.identity = ctx.dag->pipeline.name;
-	} else {
-		/* No name: the file's path from the root, the same wherever the run starts. */
-		char *abs = realpath(ctx.dag->path, NULL);
-		size_t rl = strlen(ctx.root);
-
-		ctx.cache.identity = nf_arena_strdup(ctx.arena, abs && strncmp(abs, ctx.root, rl) == 0 && abs[rl] == '/'
-						 ? abs + rl + 1 : ctx.dag->path);
-		free(abs);
-	}
-	ctx.dag_dir = realpath(ctx.dag->dir, NULL);
-	if (!ctx.dag_dir)
-		ctx.dag_dir = xstrdup(ctx.dag->dir);
-	if ((err = nf_run__logical(&ctx)) < 0)
-		goto done;
-	ctx.total = ctx.graph->nnodes;
-	ctx.nodes = xcalloc(ctx.total + 1, sizeof(*ctx.nodes));
-	if ((err = nf_params_resolve(&ctx.params, ctx.arena, &ctx.dag->pipeline, req->params, req->nparams)) < 0 ||
-	    (err = select_nodes(&selected, &ctx)) < 0)
+	if ((err = load(&ctx, &selected, req->at ? &at : NULL, diags)) < 0)
 		goto done;
 
 	ctx.best = xcalloc(ctx.dag->nstages + 1, sizeof(*ctx.best));
@@ -1125,16 +1236,8 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	if ((err = check_secrets(&ctx, selected)) < 0)
 		goto done;
 
-	if ((err = lock_workspace(&ctx)) < 0 ||
-	    (err = open_store(&ctx)) < 0)
+	if ((err = open_workspace(&ctx, &at)) < 0)
 		goto done;
-	if (req->on_warning)
-		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
-			req->on_warning(req->ctx, *r);
-	if ((err = nf_run__reconcile_models(&ctx)) < 0)   /* the files under models/ follow the registry */
-		goto done;
-	ctx.trash = xasprintf("%s/trash", ctx.state_dir);
-	nf_run__outputs_recover(&ctx);   /* what crashed runs left aside, before this run moves anything */
 
 	info.pipeline = xstrdup(ctx.dag->has_pipeline ? ctx.dag->pipeline.name : req->dag_path);
 	info.file = xstrdup(req->dag_path);
@@ -1143,18 +1246,6 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	info.interval_end = xstrdup(ctx.interval_end);
 	info.trigger = xstrdup(ctx.trigger);
 	info.params_json = params_json(&ctx);
-	{
-		char *cache_dir = xasprintf("%s/cache", ctx.state_dir);
-
-		err = nf_objstore_open(&ctx.cache.objs, cache_dir);
-		free(cache_dir);
-		if (err < 0)
-			goto done;
-		nf_objstore_set_statcache(ctx.cache.objs, nf_store_db(ctx.store));
-		nf_objstore_on_repair(ctx.cache.objs, on_repair, &ctx);
-		if ((err = open_repo(&ctx, &at)) < 0)
-			goto done;
-	}
 	if (nf_gitrepo_head(ctx.cache.repo))
 		info.commit = xstrdup(nf_gitrepo_head(ctx.cache.repo));
 	ctx.pipeline = info.pipeline;
@@ -1180,28 +1271,7 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	if ((err = nf_store_procs_open(&ctx.procs_fd, ctx.store, ctx.run_id)) < 0 ||
 	    (err = open_runner(&ctx)) < 0)
 		goto end_run;
-	memset(&sopts, 0, sizeof(sopts));
-	sopts.slots = req->jobs > 0 ? req->jobs : ctx.dag->pipeline.concurrency > 0 ? ctx.dag->pipeline.concurrency
-			: (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (sopts.slots < 1)
-		sopts.slots = 1;
-	sopts.keep_going = req->keep_going;
-	sopts.selected = selected;
-	sopts.seed = (uint64_t)nf_now_realtime_ms() ^ (uint64_t)getpid();
-	memset(&hooks, 0, sizeof(hooks));
-	hooks.ctx = &ctx;
-	hooks.prepare = hook_prepare;
-	hooks.finish = hook_finish;
-	hooks.on_state = hook_on_state;
-	hooks.on_tick = hook_on_tick;
-	if (req->on_tick) {
-		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
-		if (req->wake_fd >= 0 && ctx.own_runner)
-			nf_runner_local_wake_fd(ctx.runner, req->wake_fd);
-	}
-	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, ctx.clock, &sopts, &hooks)) < 0)
-		goto end_run;
-	err = nf_sched_run(ctx.sched, status);
+	err = schedule(&ctx, selected, status);
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
 	if (err == 0)   /* once the outcome is known: a failed run never changes production */
@@ -1237,41 +1307,8 @@ end_run:
 	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
 		req->on_warning(req->ctx, nf_error_last());
 done:
-	nf_sched_free(ctx.sched);
-	if (ctx.runner && ctx.own_runner)
-		ctx.runner->ops->free(ctx.runner);
-	nf_run__outputs_settle_all(&ctx);   /* after free: no attempt's process is left to write */
-	if (ctx.own_store)
-		nf_store_close(ctx.store);
+	release(&ctx);
 	nf_run_info_release(&info);
-	for (size_t i = 0; ctx.nodes && i < ctx.total; i++) {
-		nf_run_node *n = &ctx.nodes[i];
-
-		if (n->have_metrics)
-			nf_metric_set_release(&n->metrics);
-		free(n->key);
-		free(n->comps);
-		free(n->out_digest);
-	}
-	free(ctx.nodes);
-	free(ctx.best);
-	free(ctx.store_msg);
-	nf_run__reserve_release(&ctx);
-	free(ctx.trash);
-	if (ctx.cache.own_repo)
-		nf_gitrepo_free(ctx.cache.repo);
-	nf_objstore_free(ctx.cache.objs);
-	free(ctx.job.base_env);
-	free(ctx.job.env);
-	free(ctx.job.log);
-	free(ctx.job.reason);
-	nf_buf_release(&ctx.job.cmd);
-	nf_strmap_free(ctx.params);
-	nf_graph_free(ctx.graph);
-	nf_dag_free(ctx.dag);
-	free(ctx.root);
-	free(ctx.state_dir);
-	free(ctx.dag_dir);
 	free(selected);
 	nf_arena_free(ctx.arena);
 	at_checkout_release(&at);
