@@ -149,7 +149,7 @@ on_event(void *vctx, const nf_run_event *ev)
 
 		cJSON_AddStringToObject(o, "event", "state");
 		cJSON_AddStringToObject(o, "node", ev->node);
-		cJSON_AddStringToObject(o, "kind", ev->kind);
+		cJSON_AddStringToObject(o, "kind", nf_stage_kind_name(ev->kind));
 		cJSON_AddStringToObject(o, "state", nf_state_name(ev->state));
 		cJSON_AddNumberToObject(o, "attempt", ev->attempt);
 		cJSON_AddNumberToObject(o, "done", (double)ev->done);
@@ -293,6 +293,7 @@ cmd_run_exec(int argc, char **argv)
 	nf_diag_list diags = NF_DIAG_LIST_INIT;
 	nf_run_status status;
 	int64_t run_id = 0;
+	nf_run *run = NULL;
 	int c, rc = NF_EXIT_USAGE, err;
 
 	memset(&req, 0, sizeof(req));
@@ -377,7 +378,11 @@ cmd_run_exec(int argc, char **argv)
 		req.wake_fd = prog.tui_opts.screen ? -1 : STDIN_FILENO;
 	}
 
-	err = nf_run_execute(&req, &status, &run_id, &diags);
+	req.diags = &diags;
+	if ((err = nf_run_new(&run, &req, NULL)) == 0)
+		err = nf_run_exec(run, &status);
+	run_id = nf_run_id(run);
+	nf_run_free(run);
 	if (prog.tui) {
 		/* "finished — q to exit", then the terminal back, then the summary below. */
 		nf_tui_run_finished(prog.tui, status);

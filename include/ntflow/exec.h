@@ -27,6 +27,9 @@ typedef struct nf_job {
 	const char *log_path;        /* stdout and stderr go here (created/truncated) */
 	uint64_t log_limit;          /* > 0: the log keeps at most this many bytes, then a note */
 	int cpus;
+	/* Set by prepare with NF_PREP_REJECTED: why the gate said no (its failed criteria),
+	 * borrowed until prepare is called again; NULL: no reason given. */
+	const char *reason;
 } nf_job;
 
 /* What a runner reports when an attempt ends. */
@@ -107,8 +110,9 @@ enum {
 
 typedef struct nf_sched_hooks {
 	void *ctx;
-	/* Before each attempt: fill job (command, env, log) and return NF_PREP_*, or a negative
-	 * code to fail the node at once (not retried; the message in nf_error_last()). */
+	/* Before each attempt: fill job (command, env, log; job->reason for a rejection) and
+	 * return NF_PREP_*, or a negative code to fail the node at once (not retried; the
+	 * message in nf_error_last()). */
 	int (*prepare)(void *ctx, const nf_node *node, int attempt, nf_job *job);
 	/* After an attempt exited 0: check outputs, read metrics. 0, or negative to fail the
 	 * attempt (retried like any failure; message in nf_error_last()). May be NULL. */

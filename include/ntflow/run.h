@@ -13,14 +13,15 @@
 typedef struct nf_run_event {
 	int64_t run_id;
 	const char *node;          /* "tune[lr=0.05,l2=0]" */
-	const char *kind;          /* stage, gate, monitor */
+	nf_stage_kind kind;        /* NF_STAGE, NF_GATE, NF_MONITOR */
 	nf_state state;
 	int attempt;               /* 1-based; 0 when none ran */
 	int max_attempts;
 	size_t done, total;        /* nodes in a final state, all nodes */
 	int64_t wall_ms;           /* of the attempt that ended, else 0 */
 	int64_t backoff_ms;        /* RETRYING: the wait before the next attempt */
-	const char *reason;        /* failures and skips; NULL otherwise */
+	const char *reason;        /* failures and skips ("reused run 3" for a cached node); NULL otherwise */
+	int64_t reused_run;        /* CACHED: the run whose result it reused; else 0 */
 	const char *log_path;      /* relative to the project root */
 } nf_run_event;
 
@@ -86,6 +87,8 @@ typedef struct nf_run_request {
 	void (*on_registered)(void *ctx, const char *model, int version, const char *status,
 			      const char *note);
 	void *ctx;
+	/* Where the DAG file's errors go (nf_run_exec returns NF_EINVALID). May be NULL. */
+	nf_diag_list *diags;
 } nf_run_request;
 
 /* For on_tick. Cancel one node (what needs it is skipped), run a failed or cancelled one
@@ -98,12 +101,33 @@ void nf_run_ctl_cancel(nf_run_ctl *ctl);
 /* Stops (-1) or changes the fd that wakes the loop (the dashboard detached or closed). */
 void nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd);
 
-/* Runs the pipeline. Returns 0 with *status and *run_id set when a run took place (even a
- * failed one); NF_EINVALID with diagnostics in diags (DAG errors) or a message in
- * nf_error_last() (bad -p, --only, --date); NF_EBUSY or NF_EINTR when the workspace lock
- * was not had (req->lock); other codes for workspace/store failures. */
-int nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id,
-		   nf_diag_list *diags);
+/* A run of a pipeline as an object (ninja's Builder): made from a request and what it runs
+ * with, executed once, freed. */
+typedef struct nf_run nf_run;
+
+/* What a run works through, passed in so that tests plug in fakes. Every member may be NULL:
+ * the run then makes its own (and frees it). Given ones stay the caller's and outlive the run. */
+typedef struct nf_run_deps {
+	nf_runner *runner;             /* starts every stage; NULL: the local runner (exec.h) */
+	nf_clock *clock;               /* the scheduler's time line; NULL: nf_clock_system() */
+	nf_store *store;               /* the state database; NULL: the workspace's, opened after
+	                                * the lock is taken (and closed at the end) */
+	struct nf_gitrepo *repo;       /* the project's git repository (cache keys, the run's
+	                                * commit); NULL: opened on the project root (or --at) */
+} nf_run_deps;
+
+/* Makes a run of req with deps (NULL: all the run's own). req and deps' members are borrowed
+ * until nf_run_free. Nothing is read, locked or written before nf_run_exec. */
+int nf_run_new(nf_run **out, const nf_run_request *req, const nf_run_deps *deps);
+/* Runs the pipeline (once per object). Returns 0 with *status set, and nf_run_id, when a run
+ * took place (even a failed one); NF_EINVALID with diagnostics in req->diags (DAG errors) or
+ * a message in nf_error_last() (bad -p, --only, --date); NF_EBUSY or NF_EINTR when the
+ * workspace lock was not had (req->lock); other codes for workspace/store failures. Every
+ * resource the run took (lock, store, runner, checkout) is released before it returns. */
+int nf_run_exec(nf_run *run, nf_run_status *status);
+/* The run's id in the store once nf_run_exec recorded its start, else 0. */
+int64_t nf_run_id(const nf_run *run);
+void nf_run_free(nf_run *run);
 
 /* The project root of a DAG file: the top of the git work tree holding it, else its folder.
  * Stages run there and relative paths in the file are relative to it. Caller frees. */

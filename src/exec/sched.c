@@ -350,7 +350,6 @@ start_node(nf_sched *s, size_t n)
 	job.node = n;
 	job.attempt = r->attempts;
 	job.cpus = o->cpus < 1 ? 1 : o->cpus;
-	nf_error_clear();   /* so a rejected gate's reason is its own message, never a stale one */
 	rc = s->hooks.prepare(s->hooks.ctx, node, r->attempts, &job);
 	job.node = n;
 	job.attempt = r->attempts;
@@ -373,8 +372,8 @@ start_node(nf_sched *s, size_t n)
 	case NF_PREP_REJECTED: {
 		nf_buf why = NF_BUF_INIT;
 
-		/* prepare left the failed criteria as the message: the gate's own reason. */
-		msg = *nf_error_last() ? xstrdup(nf_error_last()) : NULL;
+		/* The gate's own reason (its failed criteria), a value prepare gave back. */
+		msg = job.reason ? xstrdup(job.reason) : NULL;
 		set_state(s, n, NF_ST_REJECTED, NULL, msg, 0);
 		free(msg);
 		nf_buf_printf(&why, "gate %s rejected", node->name);

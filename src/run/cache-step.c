@@ -159,8 +159,8 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 			goto done;
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
 			abs = nf_run__abs(ctx, norm);
-			err = store ? nf_objstore_put_at(ctx->objs, dirfd, name, abs, digest, &perm)
-				: nf_objstore_digest_at(ctx->objs, dirfd, name, abs, digest);
+			err = store ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
+				: nf_objstore_digest_at(ctx->cache.objs, dirfd, name, abs, digest);
 		}
 		if (dirfd >= 0)
 			close(dirfd);
@@ -203,8 +203,8 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 {
 	char *json = NULL, *combined = NULL;
 
-	if (ctx->out_digest[node->id])
-		return ctx->out_digest[node->id];
+	if (ctx->nodes[node->id].out_digest)
+		return ctx->nodes[node->id].out_digest;
 	if (node->stage->kind == NF_GATE)
 		return "gate";
 	if (node->stage->noutputs == 0)
@@ -213,7 +213,7 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 	if (hash_outputs(ctx, node, false, &json, &combined) < 0)
 		combined = xstrdup("unknown");
 	free(json);
-	ctx->out_digest[node->id] = combined;
+	ctx->nodes[node->id].out_digest = combined;
 	return combined;
 }
 
@@ -233,7 +233,7 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 	cJSON_ArrayForEach(it, arr) {
 		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
 
-		if (!digest || !nf_objstore_has(ctx->objs, digest, false)) {
+		if (!digest || !nf_objstore_has(ctx->cache.objs, digest, false)) {
 			err = nf_error_set(NF_ENOTFOUND, "an object of cache entry %.12s is missing", e->key);
 			goto done;
 		}
@@ -261,7 +261,7 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 				err = 0;
 			abs = nf_run__abs(ctx, norm);
 			if (err == 0)
-				err = nf_objstore_restore_at(ctx->objs, digest, (int)perm, dirfd, name, abs, &restored);
+				err = nf_objstore_restore_at(ctx->cache.objs, digest, (int)perm, dirfd, name, abs, &restored);
 		}
 		if (dirfd >= 0)
 			close(dirfd);
@@ -279,10 +279,10 @@ static void
 load_entry_metrics(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e)
 {
 	cJSON *o = cJSON_Parse(e->metrics_json ? e->metrics_json : "{}");
-	nf_metric_set *m = &ctx->metrics[node->id];
+	nf_metric_set *m = &ctx->nodes[node->id].metrics;
 	const cJSON *it;
 
-	if (ctx->have_metrics[node->id])
+	if (ctx->nodes[node->id].have_metrics)
 		nf_metric_set_release(m);
 	memset(m, 0, sizeof(*m));
 	cJSON_ArrayForEach(it, o) {
@@ -291,7 +291,7 @@ load_entry_metrics(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e)
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, it->string, it->valuedouble);
 		}
 	}
-	ctx->have_metrics[node->id] = node->stage->metrics != NULL || m->n > 0;
+	ctx->nodes[node->id].have_metrics = node->stage->metrics != NULL || m->n > 0;
 	cJSON_Delete(o);
 }
 
@@ -314,7 +314,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		return 0;
 	}
 	k = nf_keyb_new();
-	nf_keyb_identity(k, ctx->identity, st->name, node->instance);
+	nf_keyb_identity(k, ctx->cache.identity, st->name, node->instance);
 	nf_keyb_command(k, command);
 	for (size_t a = 0; a < st->nmatrix; a++)
 		nf_keyb_matrix(k, st->matrix[a].name, nf_value_text(node->matrix[a]));
@@ -340,12 +340,12 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			continue;
 		}
 		/* Keyed on where it leads: a link's target, which must be in the project. */
-		if ((err = nf_gitrepo_identify(ctx->repo, path, &id)) < 0) {
+		if ((err = nf_gitrepo_identify(ctx->cache.repo, path, &id)) < 0) {
 			err = nf_run__stage_error(err, node);
 			goto done;
 		}
 		if (id.kind == NF_ID_DIRTY)
-			ctx->dirty = true;
+			ctx->cache.dirty = true;
 		nf_keyb_input(k, path, id.id);
 	}
 	for (size_t i = 0; i < node->ndeps; i++) {
@@ -354,23 +354,23 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		nf_keyb_upstream(k, d->name, nf_run__out_digest(ctx, d));
 	}
 	nf_keyb_finish(k, key, &comps);
-	free(ctx->keys[node->id]);
-	ctx->keys[node->id] = xstrdup(key);
-	free(ctx->comps[node->id]);
-	ctx->comps[node->id] = xstrdup(comps);   /* kept for the entry written after success */
+	free(ctx->nodes[node->id].key);
+	ctx->nodes[node->id].key = xstrdup(key);
+	free(ctx->nodes[node->id].comps);
+	ctx->nodes[node->id].comps = xstrdup(comps);   /* kept for the entry written after success */
 
 	if (off) {
 		reason = xstrdup(off);
 	} else if (ctx->req->no_cache) {
 		reason = xstrdup("forced: --no-cache");
-	} else if (ctx->forced[node->id]) {
+	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
 	} else if (nf_store_cache_get(ctx->store, key, &e) == 0) {
 		if ((err = restore_entry(ctx, &e)) == 0) {
 			load_entry_metrics(ctx, node, &e);
-			free(ctx->out_digest[node->id]);
-			ctx->out_digest[node->id] = xstrdup(e.out_digest);
-			ctx->reused[node->id] = e.run_id;
+			free(ctx->nodes[node->id].out_digest);
+			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
+			ctx->nodes[node->id].reused = e.run_id;
 			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, true, e.run_id, NULL);
 			hit = 1;
 		} else if (err == NF_EINVALID) {
@@ -401,27 +401,27 @@ done:
 int
 nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 {
-	const char *key = ctx->keys[node->id];
+	const char *key = ctx->nodes[node->id].key;
 	bool store = cacheable(ctx, node) && key;
 	char *outputs = NULL, *combined = NULL;
 	int err;
 
 	if ((err = hash_outputs(ctx, node, store, &outputs, &combined)) < 0)
 		return err;
-	free(ctx->out_digest[node->id]);
+	free(ctx->nodes[node->id].out_digest);
 	if (node->stage->noutputs == 0) {
 		/* Nothing to compare: dependents see the key, or (no caching) this very run. */
 		free(combined);
 		combined = key ? xasprintf("key:%s", key) : xasprintf("ran:%lld", (long long)ctx->run_id);
 	}
-	ctx->out_digest[node->id] = combined;
+	ctx->nodes[node->id].out_digest = combined;
 	if (store) {
 		nf_cache_entry e;
 		cJSON *m = cJSON_CreateObject();
 		char *ms;
 
-		for (size_t i = 0; ctx->have_metrics[node->id] && i < ctx->metrics[node->id].n; i++)
-			cJSON_AddNumberToObject(m, ctx->metrics[node->id].names[i], ctx->metrics[node->id].values[i]);
+		for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < ctx->nodes[node->id].metrics.n; i++)
+			cJSON_AddNumberToObject(m, ctx->nodes[node->id].metrics.names[i], ctx->nodes[node->id].metrics.values[i]);
 		ms = cJSON_PrintUnformatted(m);
 		memset(&e, 0, sizeof(e));
 		e.key = (char *)key;
@@ -431,9 +431,9 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		e.metrics_json = ms;
 		e.components = NULL;
 		e.run_id = ctx->run_id;
-		e.commit = (char *)nf_gitrepo_head(ctx->repo);
+		e.commit = (char *)nf_gitrepo_head(ctx->cache.repo);
 		e.created_ms = nf_now_realtime_ms();
-		e.components = ctx->comps[node->id] ? ctx->comps[node->id] : "{}";
+		e.components = ctx->nodes[node->id].comps ? ctx->nodes[node->id].comps : "{}";
 		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
 		cJSON_free(ms);
 		cJSON_Delete(m);

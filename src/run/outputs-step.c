@@ -98,9 +98,9 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 	}
 	if (moves.moved == 0)
 		goto done;   /* nothing there before: nothing to put back */
-	free(ctx->aside[node->id].stem);
-	ctx->aside[node->id].stem = stem;
-	ctx->aside[node->id].moves = moves;
+	free(ctx->nodes[node->id].aside.stem);
+	ctx->nodes[node->id].aside.stem = stem;
+	ctx->nodes[node->id].aside.moves = moves;
 	stem = NULL;
 done:
 	free(stem);
@@ -157,12 +157,12 @@ warn(run_ctx *ctx, const char *fmt, const char *a, const char *b)
 void
 nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 {
-	char *stem = ctx->aside[node->id].stem;
+	char *stem = ctx->nodes[node->id].aside.stem;
 
 	if (!stem)
 		return;
-	ctx->aside[node->id].stem = NULL;
-	if (succeeded ? nf_aside_drop(stem, &ctx->aside[node->id].moves) < 0 : nf_aside_restore(stem) < 0) {
+	ctx->nodes[node->id].aside.stem = NULL;
+	if (succeeded ? nf_aside_drop(stem, &ctx->nodes[node->id].aside.moves) < 0 : nf_aside_restore(stem) < 0) {
 		/* What could not be put back stays in the trash; the next run tries again. */
 		if (succeeded)
 			warn(ctx, "%s: %s", node->name, nf_error_last());
@@ -175,8 +175,8 @@ nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 void
 nf_run__outputs_settle_all(run_ctx *ctx)
 {
-	for (size_t i = 0; ctx->aside && i < ctx->total; i++)
-		if (ctx->aside[i].stem)
+	for (size_t i = 0; ctx->nodes && i < ctx->total; i++)
+		if (ctx->nodes[i].aside.stem)
 			nf_run__outputs_settle(ctx, &ctx->graph->nodes[i], false);
 	if (ctx->trash && ctx->run_id > 0) {
 		char *rdir = xasprintf("%s/%lld", ctx->trash, (long long)ctx->run_id);

@@ -23,13 +23,58 @@ typedef struct nf_run_final {
 	const char *reason;         /* in the run's arena */
 } nf_run_final;
 
+/* What the run knows of one node of its graph (ctx->nodes[node->id]). */
+typedef struct nf_run_node {
+	nf_metric_set metrics;      /* read when it succeeded (have_metrics) */
+	bool have_metrics;
+	const char *log_path;       /* the current attempt's log, relative to root (arena) */
+	char *key;                  /* its cache key, once computed */
+	char *comps;                /* the key's components */
+	char *out_digest;           /* the digest of its outputs, for downstream keys */
+	bool forced;                /* --force */
+	int64_t reused;             /* the run whose cached result it reused, else 0 */
+	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c) */
+	nf_run_final final;         /* its last final state */
+} nf_run_node;
+
+/* The cache (cache-step.c). */
+typedef struct nf_run_cache {
+	nf_gitrepo *repo;
+	bool own_repo;              /* opened by the run (not the caller's nf_run_deps) */
+	nf_objstore *objs;
+	bool dirty;                 /* an input was modified, staged or untracked */
+	const char *identity;       /* the pipeline as cache keys name it: its name, else the
+	                             * DAG file's path from the root */
+} nf_run_cache;
+
+/* The strings of the job being started (hook_prepare); borrowed by the runner for one call. */
+typedef struct nf_run_job {
+	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
+	size_t nbase_env;
+	char **env;
+	size_t nenv, env_cap;
+	nf_buf cmd;
+	char *log;
+	char *reason;               /* a rejected gate's reason, handed to the scheduler */
+} nf_run_job;
+
+/* The audit chain (audit-step.c): open from the run's start to its end. */
+typedef struct nf_run_audit {
+	struct nf_audit *chain;
+	int err;                    /* the first failed append of a node record */
+	char *msg;
+} nf_run_audit;
+
 typedef struct run_ctx {
 	const nf_run_request *req;
+	nf_run_deps deps;           /* as the caller gave them; NULL members filled by the run */
+	bool own_runner, own_store;
 	nf_dag *dag;
 	nf_graph *graph;
 	nf_store *store;
 	nf_wslock *lock;            /* the workspace's write lock, held to the end */
 	nf_runner *runner;
+	nf_clock *clock;
 	nf_sched *sched;
 	char *root;                 /* project root: stages run here */
 	char *state_dir;
@@ -42,52 +87,26 @@ typedef struct run_ctx {
 	const char *trigger;
 	nf_strmap *params;          /* name -> rendered text (arena) */
 	nf_arena *arena;            /* run-lifetime strings */
-	nf_metric_set *metrics;     /* per node, read when it succeeded */
-	bool *have_metrics;
+	nf_run_node *nodes;         /* per node id */
 	const nf_node **best;       /* per stage index: the select winner, once computed */
-	char **log_paths;           /* per node: the current attempt's log, relative to root */
 	size_t total;
-	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
-	size_t nbase_env;
-	/* The strings of the job being started; borrowed by the runner for one call. */
-	char **job_env;
-	size_t njob_env, job_env_cap;
-	nf_buf job_cmd;
-	char *job_log;
-
-	/* The cache (cache-step.c). */
-	nf_gitrepo *repo;
-	nf_objstore *objs;
+	nf_run_job job;
+	nf_run_cache cache;
 	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
-	char **keys;                /* per node: its cache key, once computed */
-	char **comps;               /* per node: the key's components */
-	char **out_digest;          /* per node: the digest of its outputs, for downstream keys */
-	bool *forced;               /* per node: --force */
-	int64_t *reused;            /* per node: the run whose cached result it reused */
-	bool dirty;                 /* an input was modified, staged or untracked */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
 	/* The run's processes: the procs record each stage's process appends its group to
 	 * (store.h), and the mark in every stage's environment (NTFLOW_RUNNER=PID.START). */
 	int procs_fd;
 	char mark[64];
 	bool spawned;               /* a process was started */
-	const char *identity;       /* the pipeline as cache keys name it: its name, else the
-	                             * DAG file's path from the root */
 
-	/* Declared outputs moved aside around attempts (outputs-step.c). */
-	char *trash;                /* STATE/trash */
-	nf_run_aside *aside;        /* per node: its running attempt's outputs aside */
+	char *trash;                /* STATE/trash: declared outputs moved aside (outputs-step.c) */
 
 	/* The state database's first failure (nf_store_failure), which stopped the run. */
 	int store_err;
 	char *store_msg;
-	nf_run_final *final;        /* per node */
 	char *reserve;              /* STATE/reserve while held (space.c) */
-
-	/* The audit chain (src/gov/run-audit.c): open from the run's start to its end. */
-	struct nf_audit *audit;
-	int audit_err;              /* the first failed append of a node record */
-	char *audit_msg;
+	nf_run_audit audit;
 } run_ctx;
 
 /* The longest the run's state changes wait in an open batch before being committed. */
@@ -122,7 +141,7 @@ char *nf_run__abs(const run_ctx *ctx, const char *path);
 int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd,
 			    char *const *env);
 
-/* src/gov/run-audit.c. The run-start record (opens ctx->audit; NF_EIO for an unreadable
+/* audit-step.c. The run-start record (opens ctx->audit.chain; NF_EIO for an unreadable
  * NTFLOW_AUDIT_KEY); a node's final state; the run's end with its Merkle root (closes
  * ctx->audit; reports a failed node record). */
 /* The run's interval and logical date from --date, --interval-end, --trigger schedule and
@@ -166,9 +185,16 @@ void nf_run__outputs_settle_all(run_ctx *ctx);
  * on_warning). */
 void nf_run__outputs_recover(run_ctx *ctx);
 
-/* src/gov/run-step.c. A gate node: its criteria evaluated and recorded; NF_PREP_SUCCEEDED,
- * or NF_PREP_REJECTED with the failed criteria in nf_error_last(). */
-int nf_run__gate(run_ctx *ctx, const nf_node *node);
+/* What the run decided for a node about to start, as a value: NF_PREP_* and, for a gate
+ * that said no, why (the failed criteria; caller frees). */
+typedef struct nf_run_prep {
+	int decision;
+	char *reason;
+} nf_run_prep;
+/* gov-step.c. A gate node: its criteria evaluated (nf_gate_evaluate, through a lookup of its
+ * needs' metrics) and recorded; 0 with out->decision NF_PREP_SUCCEEDED, or NF_PREP_REJECTED
+ * with out->reason; a negative code when it could not be recorded. */
+int nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node);
 /* After the scheduler: registers a version of each model whose artifact a node of this run
  * produced (succeeded or cached), reporting each through on_registered. A run whose status
  * is not succeeded or gated never changes production: a passed gate then leaves a candidate. */

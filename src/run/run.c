@@ -51,10 +51,10 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 			const nf_node *n = &ctx->graph->nodes[i];
 			double v;
 
-			if (!ctx->have_metrics[i])
+			if (!ctx->nodes[i].have_metrics)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
 						    stage_name, n->name);
-			if (nf_metrics_get(&ctx->metrics[i], st->select.metric, &v) < 0)
+			if (nf_metrics_get(&ctx->nodes[i].metrics, st->select.metric, &v) < 0)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
 						    stage_name, n->name, st->select.metric);
 			if (!win || (st->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
@@ -145,6 +145,13 @@ env_set(char ***env, size_t *n, size_t *cap, char *kv)
 	(*env)[*n] = NULL;
 }
 
+/* NAME=VALUE in the environment of the job being built. */
+static void
+job_setenv(nf_run_job *job, char *kv)
+{
+	env_set(&job->env, &job->nenv, &job->env_cap, kv);
+}
+
 static char *
 env_name_of(nf_arena *a, const char *prefix, const char *name)
 {
@@ -192,7 +199,7 @@ build_base_env(run_ctx *ctx)
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "NTFLOW_", 7) == 0 && strncmp(*e, "NTFLOW_STATE=", 13) != 0)
 			continue;   /* a stage started by a stage must not see its parent's identity */
-		env_set(&ctx->base_env, &ctx->nbase_env, &cap, *e);
+		env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, *e);
 	}
 	for (size_t i = 0; i < p->npath; i++) {
 		const nf_tmpl *t = &p->path[i];
@@ -213,26 +220,26 @@ build_base_env(run_ctx *ctx)
 		nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
 	}
 	nf_buf_puts(&path, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin");
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
 	for (size_t i = 0; i < p->nparams; i++) {
 		const char *name = p->params[i].key;
 		const char *v = nf_strmap_get(ctx->params, name);
 
-		env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+		env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
 			nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_PARAM_", name), v ? v : ""));
 	}
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_RUN_ID=%lld", (long long)ctx->run_id));
 	/* The mark that finds a stage's processes that left its process group (setsid). */
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_START=%s", ctx->interval_start));
-	env_set(&ctx->base_env, &ctx->nbase_env, &cap,
+	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_END=%s", ctx->interval_end));
-	err = add_env_block(ctx, &ctx->base_env, &ctx->nbase_env, &cap, p->env, p->nenv, NULL);
+	err = add_env_block(ctx, &ctx->job.base_env, &ctx->job.nbase_env, &cap, p->env, p->nenv, NULL);
 done:
 	nf_buf_release(&path);
 	return err;
@@ -329,8 +336,13 @@ select_nodes(bool **out, run_ctx *ctx)
 	int err;
 
 	*out = NULL;
-	ctx->forced = xcalloc(ctx->graph->nnodes + 1, sizeof(*ctx->forced));
-	if ((err = mark_nodes(ctx, ctx->forced, req->force, req->nforce, true)) < 0)
+	sel = xcalloc(ctx->graph->nnodes + 1, sizeof(*sel));
+	err = mark_nodes(ctx, sel, req->force, req->nforce, true);
+	for (size_t i = 0; err == 0 && i < ctx->graph->nnodes; i++)
+		ctx->nodes[i].forced = sel[i];
+	free(sel);
+	sel = NULL;
+	if (err < 0)
 		return err;
 	if (req->nonly == 0 && !req->from)
 		return 0;
@@ -342,12 +354,6 @@ select_nodes(bool **out, run_ctx *ctx)
 	}
 	*out = sel;
 	return 0;
-}
-
-static const char *
-node_kind(const nf_node *n)
-{
-	return nf_stage_kind_name(n->stage->kind);
 }
 
 /* Whether the state database has failed (nf_store_failure: any SQLite error but busy). The
@@ -386,14 +392,21 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 
 	if (store_failed(ctx))
 		return nf_error_set(ctx->store_err, "not started: %s", ctx->store_msg);
-	if (st->kind == NF_GATE)
-		return nf_run__gate(ctx, node);   /* src/gov/run-step.c */
+	if (st->kind == NF_GATE) {
+		nf_run_prep p = { 0, NULL };
+
+		if ((err = nf_run__gate(&p, ctx, node)) < 0)
+			return err;
+		free(ctx->job.reason);
+		job->reason = ctx->job.reason = p.reason;
+		return p.decision;
+	}
 	if (!st->run)
 		return nf_error_set(NF_EINVALID, "%s has no run command", node->name);
 
-	nf_buf_reset(&ctx->job_cmd);
+	nf_buf_reset(&ctx->job.cmd);
 	interp_init(&ip, ctx, node);
-	if ((err = nf_interp_expand(&ctx->job_cmd, st->run, &ip, true)) < 0)
+	if ((err = nf_interp_expand(&ctx->job.cmd, st->run, &ip, true)) < 0)
 		return err;
 	if (attempt == 1) {
 		/* The key holds the command as recorded: a secret's value never reaches the store
@@ -411,19 +424,19 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */
-	ctx->njob_env = 0;
-	for (size_t i = 0; i < ctx->nbase_env; i++)
-		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, ctx->base_env[i]);
-	if (ctx->njob_env == 0)
-		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, "NTFLOW=1");
-	env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, nf_arena_printf(ctx->arena, "NTFLOW_STAGE=%s", st->name));
-	env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, nf_arena_printf(ctx->arena, "NTFLOW_NODE=%s", node->name));
-	env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, nf_arena_printf(ctx->arena, "NTFLOW_ATTEMPT=%d", attempt));
+	ctx->job.nenv = 0;
+	for (size_t i = 0; i < ctx->job.nbase_env; i++)
+		job_setenv(&ctx->job, ctx->job.base_env[i]);
+	if (ctx->job.nenv == 0)
+		job_setenv(&ctx->job, "NTFLOW=1");
+	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_STAGE=%s", st->name));
+	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_NODE=%s", node->name));
+	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_ATTEMPT=%d", attempt));
 	if (node->instance) {
-		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
+		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->arena, "NTFLOW_INSTANCE=%s", node->instance));
 		for (size_t a = 0; a < st->nmatrix; a++)
-			env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
+			job_setenv(&ctx->job,
 				nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_MATRIX_", st->matrix[a].name),
 						nf_value_text(node->matrix[a])));
 	}
@@ -435,21 +448,21 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		if ((err = nf_path_normalize(&norm, metrics_path, "metrics file")) < 0)
 			return nf_run__stage_error(err, node);
 		free(norm);
-		env_set(&ctx->job_env, &ctx->njob_env, &ctx->job_env_cap,
+		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
-	if ((err = add_env_block(ctx, &ctx->job_env, &ctx->njob_env, &ctx->job_env_cap, st->env, st->nenv, node)) < 0 ||
-	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job_cmd), ctx->job_env)) < 0)
+	if ((err = add_env_block(ctx, &ctx->job.env, &ctx->job.nenv, &ctx->job.env_cap, st->env, st->nenv, node)) < 0 ||
+	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
 		return err;
 
-	free(ctx->job_log);
-	ctx->job_log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
+	free(ctx->job.log);
+	ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
 				 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
-	log_abs = ctx->job_log;
+	log_abs = ctx->job.log;
 	{
 		size_t rl = strlen(ctx->root);
 
-		ctx->log_paths[node->id] = nf_arena_strdup(ctx->arena,
+		ctx->nodes[node->id].log_path = nf_arena_strdup(ctx->arena,
 			strncmp(log_abs, ctx->root, rl) == 0 && log_abs[rl] == '/' ? log_abs + rl + 1 : log_abs);
 	}
 	if ((err = nf_run__space_check(ctx)) < 0)
@@ -460,8 +473,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		return err;
 	job->node = node->id;
 	job->attempt = attempt;
-	job->command = nf_buf_cstr(&ctx->job_cmd);
-	job->envp = ctx->job_env;
+	job->command = nf_buf_cstr(&ctx->job.cmd);
+	job->envp = ctx->job.env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
 	job->log_limit = st->opts.log_limit;
@@ -526,10 +539,10 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		}
 		for (size_t i = 0; i < m.n; i++)
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, m.names[i], m.values[i]);
-		if (ctx->have_metrics[node->id])
-			nf_metric_set_release(&ctx->metrics[node->id]);
-		ctx->metrics[node->id] = m;
-		ctx->have_metrics[node->id] = true;
+		if (ctx->nodes[node->id].have_metrics)
+			nf_metric_set_release(&ctx->nodes[node->id].metrics);
+		ctx->nodes[node->id].metrics = m;
+		ctx->nodes[node->id].have_metrics = true;
 		if ((err = nf_run__alerts(ctx, node)) < 0)   /* a monitor's alert rules */
 			return err;
 	}
@@ -543,19 +556,19 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 {
 	run_ctx *ctx = vctx;
 	nf_run_event ev;
-	const char *log = ctx->log_paths[node->id];
+	const char *log = ctx->nodes[node->id].log_path;
 	char why[48];
 
 	/* The attempt's outcome is known: its outputs moved aside are dropped or put back
 	 * before the state is recorded, so a committed success never has a trash to undo. */
 	if (st != NF_ST_RUNNING)
 		nf_run__outputs_settle(ctx, node, st == NF_ST_SUCCEEDED);
-	if (st == NF_ST_CACHED && !reason && ctx->reused[node->id]) {
-		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->reused[node->id]);
+	if (st == NF_ST_CACHED && !reason && ctx->nodes[node->id].reused) {
+		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->nodes[node->id].reused);
 		reason = why;
 	}
 	if (nf_state_is_final(st)) {
-		nf_run_final *f = &ctx->final[node->id];
+		nf_run_final *f = &ctx->nodes[node->id].final;
 
 		f->set = true;
 		f->st = st;
@@ -604,7 +617,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	memset(&ev, 0, sizeof(ev));
 	ev.run_id = ctx->run_id;
 	ev.node = node->name;
-	ev.kind = node_kind(node);
+	ev.kind = node->stage->kind;
 	ev.state = st;
 	ev.attempt = attempt;
 	ev.max_attempts = node->stage->opts.retries + 1;
@@ -612,11 +625,12 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	ev.total = ctx->total;
 	ev.wall_ms = res ? res->wall_ms : 0;
 	if (st == NF_ST_RETRYING && nf_sched_retry_at(ctx->sched, node->id) >= 0) {
-		ev.backoff_ms = nf_sched_retry_at(ctx->sched, node->id) - nf_clock_system()->now_ms(nf_clock_system());
+		ev.backoff_ms = nf_sched_retry_at(ctx->sched, node->id) - ctx->clock->now_ms(ctx->clock);
 		if (ev.backoff_ms < 0)
 			ev.backoff_ms = 0;
 	}
 	ev.reason = reason;
+	ev.reused_run = st == NF_ST_CACHED ? ctx->nodes[node->id].reused : 0;
 	ev.log_path = log;
 	ctx->req->on_event(ctx->req->ctx, &ev);
 }
@@ -690,7 +704,8 @@ nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd)
 {
 	run_ctx *ctx = (run_ctx *)ctl;
 
-	if (ctx->runner)
+	/* Only a runner the run made itself is the local one. */
+	if (ctx->runner && ctx->own_runner)
 		nf_runner_local_wake_fd(ctx->runner, fd);
 }
 
@@ -749,12 +764,12 @@ record_repro(run_ctx *ctx)
 	char dag_sha[65] = "", *json;
 	bool have_sha;
 
-	for (const char *const *p = nf_gitrepo_dirty_paths(ctx->repo); p && *p; p++)
+	for (const char *const *p = nf_gitrepo_dirty_paths(ctx->cache.repo); p && *p; p++)
 		cJSON_AddItemToArray(paths, cJSON_CreateString(*p));
 	json = cJSON_PrintUnformatted(paths);
 	have_sha = nf_hash_file(dag_sha, ctx->dag->path, NULL) == 0;
-	nf_store_run_repro(ctx->store, ctx->run_id, nf_gitrepo_head(ctx->repo), nf_gitrepo_branch(ctx->repo),
-			   ctx->dirty || cJSON_GetArraySize(paths) > 0, json, have_sha ? dag_sha : NULL, PACKAGE_VERSION);
+	nf_store_run_repro(ctx->store, ctx->run_id, nf_gitrepo_head(ctx->cache.repo), nf_gitrepo_branch(ctx->cache.repo),
+			   ctx->cache.dirty || cJSON_GetArraySize(paths) > 0, json, have_sha ? dag_sha : NULL, PACKAGE_VERSION);
 	cJSON_free(json);
 	cJSON_Delete(paths);
 }
@@ -819,7 +834,7 @@ stop_processes(run_ctx *ctx)
 
 	nf_sched_free(ctx->sched);
 	ctx->sched = NULL;
-	if (ctx->runner)
+	if (ctx->runner && ctx->own_runner)
 		ctx->runner->ops->free(ctx->runner);
 	ctx->runner = NULL;
 	if (!ctx->spawned)
@@ -931,11 +946,11 @@ static void
 replay_final_states(run_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->total; i++) {
-		const nf_run_final *f = &ctx->final[i];
+		const nf_run_final *f = &ctx->nodes[i].final;
 
 		if (f->set)
 			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, f->st, f->attempt,
-					    f->has_res ? &f->res : NULL, f->reason, 0, ctx->log_paths[i],
+					    f->has_res ? &f->res : NULL, f->reason, 0, ctx->nodes[i].log_path,
 					    nf_now_realtime_ms());
 	}
 }
@@ -968,66 +983,251 @@ record_end(run_ctx *ctx, nf_run_status *status)
 	return e2 < 0 ? e2 : e3 < 0 ? e3 : nf_error_set(ctx->store_err, "stopped: %s", ctx->store_msg);
 }
 
-int
-nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id, nf_diag_list *diags)
+/* The runner, the store and the repository: the caller's (nf_run_deps), else the run's own. */
+static int
+open_store(run_ctx *ctx)
 {
-	run_ctx ctx;
-	at_checkout at = { NULL, NULL, NULL, "" };
-	bool *selected = NULL;
-	nf_run_info info;
+	const nf_run_request *req = ctx->req;
+	int err;
+
+	if (!ctx->deps.store) {
+		ctx->own_store = true;
+		return nf_store_open_workspace(&ctx->store, &ctx->state_dir, req->dag_path, req->state_dir, true);
+	}
+	ctx->store = ctx->deps.store;
+	if ((err = nf_workspace_resolve(&ctx->state_dir, req->dag_path, req->state_dir)) < 0)
+		return err;
+	return nf_workspace_make_private(ctx->state_dir, true);
+}
+
+static int
+open_repo(run_ctx *ctx, const at_checkout *at)
+{
+	if (ctx->deps.repo) {
+		ctx->cache.repo = ctx->deps.repo;
+		return 0;
+	}
+	ctx->cache.own_repo = true;
+	return ctx->req->at ? nf_gitrepo_open_at(&ctx->cache.repo, at->repo, at->dir, at->oid, nf_store_db(ctx->store))
+			    : nf_gitrepo_open(&ctx->cache.repo, ctx->root, nf_store_db(ctx->store));
+}
+
+static int
+open_runner(run_ctx *ctx)
+{
+	int err;
+
+	if (ctx->deps.runner) {
+		ctx->runner = ctx->deps.runner;
+		return 0;
+	}
+	if ((err = nf_runner_local_new(&ctx->runner, ctx->clock)) < 0)
+		return err;
+	ctx->own_runner = true;
+	nf_runner_local_procs_fd(ctx->runner, ctx->procs_fd);
+	return 0;
+}
+
+/* The workspace for the run: its lock taken, its store open (crashed runs recovered and
+ * said), the registry's files reconciled, what crashed runs left aside put back, the cache's
+ * object store and the git repository open. */
+static int
+open_workspace(run_ctx *ctx, const at_checkout *at)
+{
+	const nf_run_request *req = ctx->req;
+	char *cache_dir;
+	int err;
+
+	if ((err = lock_workspace(ctx)) < 0 || (err = open_store(ctx)) < 0)
+		return err;
+	if (req->on_warning)
+		for (const char *const *r = nf_store_recovered(ctx->store); r && *r; r++)
+			req->on_warning(req->ctx, *r);
+	if ((err = nf_run__reconcile_models(ctx)) < 0)   /* the files under models/ follow the registry */
+		return err;
+	ctx->trash = xasprintf("%s/trash", ctx->state_dir);
+	nf_run__outputs_recover(ctx);   /* what crashed runs left aside, before this run moves anything */
+	cache_dir = xasprintf("%s/cache", ctx->state_dir);
+	err = nf_objstore_open(&ctx->cache.objs, cache_dir);
+	free(cache_dir);
+	if (err < 0)
+		return err;
+	nf_objstore_set_statcache(ctx->cache.objs, nf_store_db(ctx->store));
+	nf_objstore_on_repair(ctx->cache.objs, on_repair, ctx);
+	return open_repo(ctx, at);
+}
+
+/* The pipeline loaded (at a checkout of --at when at), its root, identity, interval and
+ * parameters resolved, and the nodes --only/--from select (*selected, NULL: all). */
+static int
+load(run_ctx *ctx, bool **selected, const at_checkout *at, nf_diag_list *diags)
+{
+	const nf_run_request *req = ctx->req;
+	int err;
+
+	if ((err = nf_graph_load(&ctx->dag, &ctx->graph, at ? at->dag : req->dag_path, diags)) < 0)
+		return err;
+	if (!(ctx->root = at ? xstrdup(at->dir) : nf_project_root(req->dag_path)))
+		return nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
+	if (ctx->dag->has_pipeline) {
+		ctx->cache.identity = ctx->dag->pipeline.name;
+	} else {
+		/* No name: the file's path from the root, the same wherever the run starts. */
+		char *abs = realpath(ctx->dag->path, NULL);
+		size_t rl = strlen(ctx->root);
+
+		ctx->cache.identity = nf_arena_strdup(ctx->arena, abs && strncmp(abs, ctx->root, rl) == 0 && abs[rl] == '/'
+						      ? abs + rl + 1 : ctx->dag->path);
+		free(abs);
+	}
+	ctx->dag_dir = realpath(ctx->dag->dir, NULL);
+	if (!ctx->dag_dir)
+		ctx->dag_dir = xstrdup(ctx->dag->dir);
+	if ((err = nf_run__logical(ctx)) < 0)
+		return err;
+	ctx->total = ctx->graph->nnodes;
+	ctx->nodes = xcalloc(ctx->total + 1, sizeof(*ctx->nodes));
+	if ((err = nf_params_resolve(&ctx->params, ctx->arena, &ctx->dag->pipeline, req->params, req->nparams)) < 0 ||
+	    (err = select_nodes(selected, ctx)) < 0)
+		return err;
+	return 0;
+}
+
+/* The scheduler over the run's graph with its runner and clock, run to the end. */
+static int
+schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
+{
+	const nf_run_request *req = ctx->req;
 	nf_sched_opts sopts;
 	nf_sched_hooks hooks;
 	int err;
 
-	memset(&ctx, 0, sizeof(ctx));
-	memset(&info, 0, sizeof(info));
+	memset(&sopts, 0, sizeof(sopts));
+	sopts.slots = req->jobs > 0 ? req->jobs : ctx->dag->pipeline.concurrency > 0 ? ctx->dag->pipeline.concurrency
+			: (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (sopts.slots < 1)
+		sopts.slots = 1;
+	sopts.keep_going = req->keep_going;
+	sopts.selected = selected;
+	sopts.seed = (uint64_t)nf_now_realtime_ms() ^ (uint64_t)getpid();
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.ctx = ctx;
+	hooks.prepare = hook_prepare;
+	hooks.finish = hook_finish;
+	hooks.on_state = hook_on_state;
+	hooks.on_tick = hook_on_tick;
+	if (req->on_tick) {
+		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
+		if (req->wake_fd >= 0 && ctx->own_runner)
+			nf_runner_local_wake_fd(ctx->runner, req->wake_fd);
+	}
+	if ((err = nf_sched_new(&ctx->sched, ctx->graph, ctx->runner, ctx->clock, &sopts, &hooks)) < 0)
+		return err;
+	return nf_sched_run(ctx->sched, status);
+}
+
+/* What the run holds, but its arena, checkout and lock, released. */
+static void
+release(run_ctx *ctx)
+{
+	nf_sched_free(ctx->sched);
+	if (ctx->runner && ctx->own_runner)
+		ctx->runner->ops->free(ctx->runner);
+	nf_run__outputs_settle_all(ctx);   /* after free: no attempt's process is left to write */
+	if (ctx->own_store)
+		nf_store_close(ctx->store);
+	for (size_t i = 0; ctx->nodes && i < ctx->total; i++) {
+		nf_run_node *n = &ctx->nodes[i];
+
+		if (n->have_metrics)
+			nf_metric_set_release(&n->metrics);
+		free(n->key);
+		free(n->comps);
+		free(n->out_digest);
+	}
+	free(ctx->nodes);
+	free(ctx->best);
+	free(ctx->store_msg);
+	nf_run__reserve_release(ctx);
+	free(ctx->trash);
+	if (ctx->cache.own_repo)
+		nf_gitrepo_free(ctx->cache.repo);
+	nf_objstore_free(ctx->cache.objs);
+	free(ctx->job.base_env);
+	free(ctx->job.env);
+	free(ctx->job.log);
+	free(ctx->job.reason);
+	nf_buf_release(&ctx->job.cmd);
+	nf_strmap_free(ctx->params);
+	nf_graph_free(ctx->graph);
+	nf_dag_free(ctx->dag);
+	free(ctx->root);
+	free(ctx->state_dir);
+	free(ctx->dag_dir);
+}
+
+/* The object behind nf_run: the run's context (seen from the dashboard as nf_run_ctl) and
+ * what only nf_run_exec uses. */
+struct nf_run {
+	run_ctx ctx;
+	bool executed;
+};
+
+int
+nf_run_new(nf_run **out, const nf_run_request *req, const nf_run_deps *deps)
+{
+	nf_run *run = xcalloc(1, sizeof(*run));
+
+	run->ctx.req = req;
+	if (deps)
+		run->ctx.deps = *deps;
+	run->ctx.procs_fd = -1;
+	*out = run;
+	return 0;
+}
+
+int64_t
+nf_run_id(const nf_run *run)
+{
+	return run ? run->ctx.run_id : 0;
+}
+
+void
+nf_run_free(nf_run *run)
+{
+	free(run);
+}
+
+int
+nf_run_exec(nf_run *run, nf_run_status *status)
+{
+	run_ctx ctx;
+	at_checkout at = { NULL, NULL, NULL, "" };
+	const nf_run_request *req = run->ctx.req;
+	bool *selected = NULL;
+	nf_run_info info;
+	nf_diag_list own_diags, *diags = req->diags ? req->diags : &own_diags;
+	int err;
+
 	*status = NF_RUN_FAILED;
-	*run_id = 0;
-	ctx.req = req;
+	if (run->executed)
+		return nf_error_set(NF_EINVALID, "this run was already executed");
+	run->executed = true;
+	memset(&own_diags, 0, sizeof(own_diags));
+	memset(&info, 0, sizeof(info));
+	ctx = run->ctx;
 	ctx.arena = nf_arena_new();
+	ctx.clock = ctx.deps.clock ? ctx.deps.clock : nf_clock_system();
 	ctx.procs_fd = -1;
 	nf_store_runner_mark(ctx.mark, sizeof(ctx.mark), getpid(), nf_proc_start_time(getpid()));
 	ctx.trigger = req->trigger ? req->trigger : "manual";
 
 	if (req->at && ((err = lock_workspace(&ctx)) < 0 || (err = checkout_at(&at, req)) < 0))
 		goto done;
-	if ((err = nf_graph_load(&ctx.dag, &ctx.graph, req->at ? at.dag : req->dag_path, diags)) < 0)
-		goto done;
-	if (!(ctx.root = req->at ? xstrdup(at.dir) : nf_project_root(req->dag_path))) {
-		err = nf_error_set_errno(NF_EIO, "cannot resolve '%s'", req->dag_path);
-		goto done;
-	}
-	if (ctx.dag->has_pipeline) {
-		ctx.identity = ctx.dag->pipeline.name;
-	} else {
-		/* No name: the file's path from the root, the same wherever the run starts. */
-		char *abs = realpath(ctx.dag->path, NULL);
-		size_t rl = strlen(ctx.root);
-
-		ctx.identity = nf_arena_strdup(ctx.arena, abs && strncmp(abs, ctx.root, rl) == 0 && abs[rl] == '/'
-						 ? abs + rl + 1 : ctx.dag->path);
-		free(abs);
-	}
-	ctx.dag_dir = realpath(ctx.dag->dir, NULL);
-	if (!ctx.dag_dir)
-		ctx.dag_dir = xstrdup(ctx.dag->dir);
-	if ((err = nf_run__logical(&ctx)) < 0)
-		goto done;
-	ctx.total = ctx.graph->nnodes;
-	if ((err = nf_params_resolve(&ctx.params, ctx.arena, &ctx.dag->pipeline, req->params, req->nparams)) < 0 ||
-	    (err = select_nodes(&selected, &ctx)) < 0)
+	if ((err = load(&ctx, &selected, req->at ? &at : NULL, diags)) < 0)
 		goto done;
 
-	ctx.metrics = xcalloc(ctx.total + 1, sizeof(*ctx.metrics));
-	ctx.have_metrics = xcalloc(ctx.total + 1, sizeof(*ctx.have_metrics));
-	ctx.log_paths = xcalloc(ctx.total + 1, sizeof(*ctx.log_paths));
 	ctx.best = xcalloc(ctx.dag->nstages + 1, sizeof(*ctx.best));
-	ctx.keys = xcalloc(ctx.total + 1, sizeof(*ctx.keys));
-	ctx.comps = xcalloc(ctx.total + 1, sizeof(*ctx.comps));
-	ctx.out_digest = xcalloc(ctx.total + 1, sizeof(*ctx.out_digest));
-	ctx.reused = xcalloc(ctx.total + 1, sizeof(*ctx.reused));
-	ctx.aside = xcalloc(ctx.total + 1, sizeof(*ctx.aside));
-	ctx.final = xcalloc(ctx.total + 1, sizeof(*ctx.final));
 	if (req->dry_run) {
 		err = plan(&ctx, selected);
 		*status = NF_RUN_SUCCEEDED;
@@ -1036,16 +1236,8 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	if ((err = check_secrets(&ctx, selected)) < 0)
 		goto done;
 
-	if ((err = lock_workspace(&ctx)) < 0 ||
-	    (err = nf_store_open_workspace(&ctx.store, &ctx.state_dir, req->dag_path, req->state_dir, true)) < 0)
+	if ((err = open_workspace(&ctx, &at)) < 0)
 		goto done;
-	if (req->on_warning)
-		for (const char *const *r = nf_store_recovered(ctx.store); r && *r; r++)
-			req->on_warning(req->ctx, *r);
-	if ((err = nf_run__reconcile_models(&ctx)) < 0)   /* the files under models/ follow the registry */
-		goto done;
-	ctx.trash = xasprintf("%s/trash", ctx.state_dir);
-	nf_run__outputs_recover(&ctx);   /* what crashed runs left aside, before this run moves anything */
 
 	info.pipeline = xstrdup(ctx.dag->has_pipeline ? ctx.dag->pipeline.name : req->dag_path);
 	info.file = xstrdup(req->dag_path);
@@ -1054,28 +1246,14 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	info.interval_end = xstrdup(ctx.interval_end);
 	info.trigger = xstrdup(ctx.trigger);
 	info.params_json = params_json(&ctx);
-	{
-		char *cache_dir = xasprintf("%s/cache", ctx.state_dir);
-
-		err = nf_objstore_open(&ctx.objs, cache_dir);
-		free(cache_dir);
-		if (err < 0)
-			goto done;
-		nf_objstore_set_statcache(ctx.objs, nf_store_db(ctx.store));
-		nf_objstore_on_repair(ctx.objs, on_repair, &ctx);
-		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_db(ctx.store))
-			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store));
-		if (err < 0)
-			goto done;
-	}
-	if (nf_gitrepo_head(ctx.repo))
-		info.commit = xstrdup(nf_gitrepo_head(ctx.repo));
+	if (nf_gitrepo_head(ctx.cache.repo))
+		info.commit = xstrdup(nf_gitrepo_head(ctx.cache.repo));
 	ctx.pipeline = info.pipeline;
 	/* Room for the run's final state, however full the disk gets meanwhile (space.c). */
 	if ((err = nf_run__reserve_take(&ctx)) < 0 || (err = nf_store_run_begin(ctx.store, &info)) < 0)
 		goto done;
 	ctx.run_id = info.id;
-	*run_id = info.id;
+	run->ctx.run_id = info.id;
 	/* Only what waiters are told: a failure is worth a warning, not the run. */
 	if (nf_workspace_lock_set_run(ctx.lock, ctx.run_id) < 0 && req->on_warning)
 		req->on_warning(req->ctx, nf_error_last());
@@ -1091,31 +1269,9 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 
 	/* Each stage's process records its group here before it runs its command. */
 	if ((err = nf_store_procs_open(&ctx.procs_fd, ctx.store, ctx.run_id)) < 0 ||
-	    (err = nf_runner_local_new(&ctx.runner, nf_clock_system())) < 0)
+	    (err = open_runner(&ctx)) < 0)
 		goto end_run;
-	nf_runner_local_procs_fd(ctx.runner, ctx.procs_fd);
-	memset(&sopts, 0, sizeof(sopts));
-	sopts.slots = req->jobs > 0 ? req->jobs : ctx.dag->pipeline.concurrency > 0 ? ctx.dag->pipeline.concurrency
-			: (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (sopts.slots < 1)
-		sopts.slots = 1;
-	sopts.keep_going = req->keep_going;
-	sopts.selected = selected;
-	sopts.seed = (uint64_t)nf_now_realtime_ms() ^ (uint64_t)getpid();
-	memset(&hooks, 0, sizeof(hooks));
-	hooks.ctx = &ctx;
-	hooks.prepare = hook_prepare;
-	hooks.finish = hook_finish;
-	hooks.on_state = hook_on_state;
-	hooks.on_tick = hook_on_tick;
-	if (req->on_tick) {
-		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
-		if (req->wake_fd >= 0)
-			nf_runner_local_wake_fd(ctx.runner, req->wake_fd);
-	}
-	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
-		goto end_run;
-	err = nf_sched_run(ctx.sched, status);
+	err = schedule(&ctx, selected, status);
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
 	if (err == 0)   /* once the outcome is known: a failed run never changes production */
@@ -1151,52 +1307,13 @@ end_run:
 	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
 		req->on_warning(req->ctx, nf_error_last());
 done:
-	nf_sched_free(ctx.sched);
-	if (ctx.runner)
-		ctx.runner->ops->free(ctx.runner);
-	nf_run__outputs_settle_all(&ctx);   /* after free: no attempt's process is left to write */
-	nf_store_close(ctx.store);
+	release(&ctx);
 	nf_run_info_release(&info);
-	for (size_t i = 0; ctx.metrics && i < ctx.total; i++)
-		if (ctx.have_metrics[i])
-			nf_metric_set_release(&ctx.metrics[i]);
-	free(ctx.metrics);
-	free(ctx.have_metrics);
-	free(ctx.log_paths);
-	free(ctx.best);
-	for (size_t i = 0; i < ctx.total; i++) {
-		if (ctx.keys)
-			free(ctx.keys[i]);
-		if (ctx.comps)
-			free(ctx.comps[i]);
-		if (ctx.out_digest)
-			free(ctx.out_digest[i]);
-	}
-	free(ctx.keys);
-	free(ctx.comps);
-	free(ctx.out_digest);
-	free(ctx.reused);
-	free(ctx.aside);
-	free(ctx.final);
-	free(ctx.store_msg);
-	nf_run__reserve_release(&ctx);
-	free(ctx.trash);
-	free(ctx.forced);
-	nf_gitrepo_free(ctx.repo);
-	nf_objstore_free(ctx.objs);
-	free(ctx.base_env);
-	free(ctx.job_env);
-	free(ctx.job_log);
-	nf_buf_release(&ctx.job_cmd);
-	nf_strmap_free(ctx.params);
-	nf_graph_free(ctx.graph);
-	nf_dag_free(ctx.dag);
-	free(ctx.root);
-	free(ctx.state_dir);
-	free(ctx.dag_dir);
 	free(selected);
 	nf_arena_free(ctx.arena);
 	at_checkout_release(&at);
 	nf_workspace_unlock(ctx.lock);   /* last: the checkout's removal was a write too */
+	if (!req->diags)
+		nf_diag_list_release(&own_diags);
 	return err;
 }

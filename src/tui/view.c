@@ -965,8 +965,8 @@ nf_view_event(nf_view *v, const nf_run_event *ev)
 	n->retry_at_ms = ev->state == NF_ST_RETRYING ? now + ev->backoff_ms : 0;
 	if (nf_state_is_final(ev->state))
 		n->finished_ms = now;
-	if (ev->state == NF_ST_CACHED && ev->reason && strncmp(ev->reason, "reused run ", 11) == 0)
-		n->reused_run = strtoll(ev->reason + 11, NULL, 10);
+	if (ev->state == NF_ST_CACHED && ev->reused_run)
+		n->reused_run = ev->reused_run;
 	set_str(&n->reason, ev->reason);
 	if (ev->log_path)
 		set_str(&n->log_path, ev->log_path);

@@ -236,10 +236,11 @@ START_TEST(test_view_live_events)
 	ck_assert_int_eq(v.nodes[0].max_attempts, 6);
 	ck_assert_uint_eq(v.ndone, 1);
 	ck_assert_int_eq(v.nodes[0].wall_ms, 1500);
-	/* a cached node says which run it reused */
+	/* a cached node says which run it reused: the event's value, not its text */
 	ev.node = "tune[lr=1]";
 	ev.state = NF_ST_CACHED;
 	ev.reason = "reused run 41";
+	ev.reused_run = 41;
 	nf_view_event(&v, &ev);
 	ck_assert_int_eq(v.nodes[1].reused_run, 41);
 	/* unknown nodes change nothing */

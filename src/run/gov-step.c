@@ -1,8 +1,8 @@
-/* run-step.c: the gate and the registry inside a run: a gate node's criteria evaluated
- * against its needs' metrics and the production version's, and at the end of the run a new
- * registry version for each model whose artifact a node of this run produced. */
+/* gov-step.c: the gate and the registry inside a run, through gov.h: a gate node's criteria
+ * evaluated against its needs' metrics and the production version's, and at the end of the run
+ * a new registry version for each model whose artifact a node of this run produced. */
 #include "config.h"
-#include "../run/run-internal.h"
+#include "run-internal.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ gate_lookup(void *vctx, bool production, const char *name, double *out)
 	for (size_t i = 0; i < ge->gate->ndeps; i++) {
 		size_t d = ge->gate->deps[i];
 
-		if (ge->ctx->have_metrics[d] && nf_metrics_get(&ge->ctx->metrics[d], name, out) == 0)
+		if (ge->ctx->nodes[d].have_metrics && nf_metrics_get(&ge->ctx->nodes[d].metrics, name, out) == 0)
 			return 0;
 	}
 	return NF_ENOTFOUND;
@@ -70,14 +70,14 @@ audit_gate(run_ctx *ctx, const nf_gate_result *r)
 	cJSON_AddStringToObject(p, "gate", r->name);
 	cJSON_AddBoolToObject(p, "passed", r->passed);
 	cJSON_AddItemToObject(p, "criteria", nf_gate_criteria_json(r));
-	err = ctx->audit ? nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_GATE, p)
+	err = ctx->audit.chain ? nf_audit_add(ctx->audit.chain, ctx->run_id, NF_AUDIT_GATE, p)
 			 : nf_audit_append(ctx->store, ctx->run_id, NF_AUDIT_GATE, p);
 	cJSON_Delete(p);
 	return err;
 }
 
 int
-nf_run__gate(run_ctx *ctx, const nf_node *node)
+nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
 	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL };
@@ -90,16 +90,10 @@ nf_run__gate(run_ctx *ctx, const nf_node *node)
 		nf_gate_result_release(&r);
 		return err;
 	}
-	if (!r.passed) {
-		char *why = nf_gate_failure_text(&r);
-
-		/* The scheduler gives this as the rejected gate's reason. */
-		nf_error_set(NF_EINVALID, "%s", why);
-		free(why);
-	}
-	err = r.passed ? NF_PREP_SUCCEEDED : NF_PREP_REJECTED;
+	out->decision = r.passed ? NF_PREP_SUCCEEDED : NF_PREP_REJECTED;
+	out->reason = r.passed ? NULL : nf_gate_failure_text(&r);
 	nf_gate_result_release(&r);
-	return err;
+	return 0;
 }
 
 /* True when the output path out is the artifact or a folder holding it. */
@@ -199,8 +193,8 @@ model_metrics(run_ctx *ctx, const nf_model_decl *m)
 		const nf_node *g = nf_graph_find(ctx->graph, m->gate.name);
 
 		for (size_t i = 0; g && i < g->ndeps; i++)
-			if (ctx->have_metrics[g->deps[i]])
-				add_metrics(&all, &ctx->metrics[g->deps[i]]);
+			if (ctx->nodes[g->deps[i]].have_metrics)
+				add_metrics(&all, &ctx->nodes[g->deps[i]].metrics);
 	}
 	for (size_t i = 0; i < all.n; i++)
 		cJSON_AddNumberToObject(o, all.names[i], all.values[i]);

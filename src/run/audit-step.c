@@ -1,8 +1,8 @@
-/* run-audit.c: the audit chain and drift alerts inside a run: the run's start, each node's
+/* audit-step.c: the audit chain and drift alerts inside a run: the run's start, each node's
  * final state and the run's end (with the Merkle root over its records) appended to the
  * chain, and a monitor's alert rules evaluated once its metrics are read. */
 #include "config.h"
-#include "../run/run-internal.h"
+#include "run-internal.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info)
 	cJSON *p;
 	int err;
 
-	if ((err = nf_audit_open(&ctx->audit, ctx->store)) < 0)
+	if ((err = nf_audit_open(&ctx->audit.chain, ctx->store)) < 0)
 		return err;
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "pipeline", info->pipeline);
@@ -33,7 +33,7 @@ nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info)
 	else
 		cJSON_AddNullToObject(p, "commit");
 	cJSON_AddItemToObject(p, "params", cJSON_Parse(info->params_json ? info->params_json : "{}"));
-	err = nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_RUN_START, p);
+	err = nf_audit_add(ctx->audit.chain, ctx->run_id, NF_AUDIT_RUN_START, p);
 	cJSON_Delete(p);
 	return err;
 }
@@ -43,9 +43,9 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 		   const char *reason)
 {
 	cJSON *p;
-	const char *key = ctx->keys ? ctx->keys[node->id] : NULL;
+	const char *key = ctx->nodes ? ctx->nodes[node->id].key : NULL;
 
-	if (!ctx->audit || ctx->audit_err < 0)
+	if (!ctx->audit.chain || ctx->audit.err < 0)
 		return;
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "node", node->name);
@@ -56,8 +56,8 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 		cJSON_AddStringToObject(p, "cache_key", key);
 	else
 		cJSON_AddNullToObject(p, "cache_key");
-	if (ctx->reused && ctx->reused[node->id])
-		cJSON_AddNumberToObject(p, "reused_run", (double)ctx->reused[node->id]);
+	if (ctx->nodes && ctx->nodes[node->id].reused)
+		cJSON_AddNumberToObject(p, "reused_run", (double)ctx->nodes[node->id].reused);
 	if (res && res->exited)
 		cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
 	else if (res)
@@ -65,8 +65,8 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 	if (reason)
 		cJSON_AddStringToObject(p, "reason", reason);
 	/* on_state cannot fail: the first error fails the run at its end. */
-	if ((ctx->audit_err = nf_audit_add(ctx->audit, ctx->run_id, NF_AUDIT_NODE, p)) < 0)
-		ctx->audit_msg = xstrdup(nf_error_last());
+	if ((ctx->audit.err = nf_audit_add(ctx->audit.chain, ctx->run_id, NF_AUDIT_NODE, p)) < 0)
+		ctx->audit.msg = xstrdup(nf_error_last());
 	cJSON_Delete(p);
 }
 
@@ -75,16 +75,16 @@ nf_run__audit_end(run_ctx *ctx, nf_run_status status)
 {
 	int err = 0;
 
-	if (!ctx->audit)
+	if (!ctx->audit.chain)
 		return 0;
-	if (ctx->audit_err < 0)
-		err = nf_error_set(ctx->audit_err, "%s", ctx->audit_msg ? ctx->audit_msg : "cannot write the audit log");
+	if (ctx->audit.err < 0)
+		err = nf_error_set(ctx->audit.err, "%s", ctx->audit.msg ? ctx->audit.msg : "cannot write the audit log");
 	else
-		err = nf_audit_close_run(ctx->audit, ctx->run_id, nf_run_status_name(status), NULL);
-	nf_audit_free(ctx->audit);
-	ctx->audit = NULL;
-	free(ctx->audit_msg);
-	ctx->audit_msg = NULL;
+		err = nf_audit_close_run(ctx->audit.chain, ctx->run_id, nf_run_status_name(status), NULL);
+	nf_audit_free(ctx->audit.chain);
+	ctx->audit.chain = NULL;
+	free(ctx->audit.msg);
+	ctx->audit.msg = NULL;
 	return err;
 }
 
@@ -121,7 +121,7 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 		*out = item->valuedouble;
 		return 0;
 	}
-	if (me->ctx->have_metrics[me->node->id] && nf_metrics_get(&me->ctx->metrics[me->node->id], name, out) == 0)
+	if (me->ctx->nodes[me->node->id].have_metrics && nf_metrics_get(&me->ctx->nodes[me->node->id].metrics, name, out) == 0)
 		return 0;
 	return NF_ENOTFOUND;
 }
@@ -133,14 +133,14 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 static char *
 monitor_data_key(run_ctx *ctx, const nf_node *node)
 {
-	const nf_metric_set *m = &ctx->metrics[node->id];
+	const nf_metric_set *m = &ctx->nodes[node->id].metrics;
 	cJSON *o;
 	char *json, hex[65];
 
-	if (ctx->keys && ctx->keys[node->id])
-		return xstrdup(ctx->keys[node->id]);
+	if (ctx->nodes[node->id].key)
+		return xstrdup(ctx->nodes[node->id].key);
 	o = cJSON_CreateObject();
-	for (size_t i = 0; ctx->have_metrics[node->id] && i < m->n; i++)
+	for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < m->n; i++)
 		if (!cJSON_GetObjectItemCaseSensitive(o, m->names[i]))
 			cJSON_AddNumberToObject(o, m->names[i], m->values[i]);
 	json = nf_audit_canonical_json(o);
@@ -166,7 +166,7 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 	if (st->kind != NF_MONITOR || st->nalerts == 0)
 		return 0;
 	src.data_key = data_key = monitor_data_key(ctx, node);
-	err = nf_alerts_evaluate(&fired, &n, ctx->store, ctx->audit, &src);
+	err = nf_alerts_evaluate(&fired, &n, ctx->store, ctx->audit.chain, &src);
 	free(data_key);
 	cJSON_Delete(me.prod);
 	if (err < 0 && err != NF_EINVALID)
