@@ -159,37 +159,11 @@ int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND 
  * acknowledged already. Commits at once. */
 int nf_alert_ack(nf_store *st, int64_t id, const char *note, const char *actor);
 
-/* ---- Metric series (src/gov/series.c) ---- */
-typedef struct nf_metric_point {
-	int64_t run_id;
-	char *pipeline;
-	char *logical_date;             /* YYYY-MM-DD */
-	int64_t started_ms;
-	char *node;
-	char *name;
-	double value;
-} nf_metric_point;
-/* The metrics recorded across runs, oldest run first (then node order, then name); pipeline,
- * node and name filter when not NULL: (run_id, value) series for trend charts. */
-int nf_metric_series(nf_store *st, const char *pipeline, const char *node, const char *name,
-		     nf_metric_point **out, size_t *n);
-void nf_metric_point_list_free(nf_metric_point *p, size_t n);
-
 /* ---- The performance record (src/gov/perf.c) ---- */
-typedef struct nf_perf_row {
-	char *node;
-	char *state;                    /* of the node in this run */
-	bool measured;                  /* it ran a process in this run (not cached, skipped) */
-	int64_t wall_ms, cpu_ms;        /* cpu: user + system */
-	long max_rss_kb;
-	size_t nhist;                   /* earlier runs the medians are taken over (0: none) */
-	double med_wall_ms, med_cpu_ms, med_rss_kb;
-} nf_perf_row;
 /* Per node of a run (topological order): its latest attempt's wall, CPU and peak RSS, and
  * the medians over the same node's last `window` successful, non-cached runs of the same
  * pipeline before this one. */
 int nf_perf_record(nf_store *st, int64_t run_id, size_t window, nf_perf_row **out, size_t *n);
-void nf_perf_row_list_free(nf_perf_row *r, size_t n);
 
 /* ---- The promotion gate (src/gov/gate.c) ----
  * A gate evaluates each `require` criterion against its needs' metrics and, through
@@ -197,20 +171,6 @@ void nf_perf_row_list_free(nf_perf_row *r, size_t n);
  * node is a comparison records both sides. A criterion that reads production when no
  * version is in production passes with a note saying so; a missing metric, a division by
  * zero or an unparsed criterion fails it with the message as its note. */
-typedef struct nf_gate_criterion {
-	char *expr;                   /* as written */
-	bool has_left, has_right;     /* each side of a comparison, when it could be evaluated */
-	double left, right;           /* shown as value and threshold */
-	bool passed;
-	char *note;                   /* NULL, or why: "metric 'auc' is missing" */
-} nf_gate_criterion;
-
-typedef struct nf_gate_result {
-	char *name;                   /* the gate node */
-	bool passed;                  /* every criterion passed */
-	nf_gate_criterion *criteria;
-	size_t n;
-} nf_gate_result;
 
 /* Evaluates n criteria through lookup (expr.h's contract: NF_ENOTFOUND, NF_ENOPROD). Never
  * fails: errors become failed criteria. Release *out with nf_gate_result_release. */
@@ -225,12 +185,6 @@ void nf_gate_format_table(nf_buf *out, const nf_gate_result *r);
 /* The criteria as the JSON array ntflow show --json and the audit chain hold: {expr,
  * value, threshold, verdict, note}, null for a missing side or note. Caller deletes it. */
 cJSON *nf_gate_criteria_json(const nf_gate_result *r);
-void nf_gate_result_release(nf_gate_result *r);
-/* Records every criterion of a gate of a run (joins the store's batch). */
-int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);
-/* The gates of a run with their criteria, in the order they were evaluated. */
-int nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n);
-void nf_gate_result_list_free(nf_gate_result *g, size_t n);
 
 /* ---- The model registry (src/gov/registry.c, registry-why.c, reconcile.c, artifact.c) ----
  * Each run that produced a model's artifact registers a version (1, 2, ... per model) with

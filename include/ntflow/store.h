@@ -15,7 +15,7 @@ typedef struct nf_store nf_store;
  * a damaged one, or one the workspace marker refuses), NF_ECORRUPT (a schema newer than this
  * binary), NF_ENOTFOUND (no file and create false). */
 int nf_store_open(nf_store **out, const char *path, bool create);
-/* Opens path for a command that only reads: read-only (SQLITE_OPEN_READONLY; on a read-only or
+/* Opens path for a command that only reads: read-only (SQLite's read-only open; on a read-only or
  * full file system, where SQLite cannot make the -shm file, `immutable` when no write-ahead
  * log is pending), so it works on a full disk and a read-only workspace. Only when the
  * schema must be migrated or a crashed run recorded does it open read-write to do so; when
@@ -35,6 +35,10 @@ void nf_store_abort(nf_store *st);
 /* Lines describing what recovery did on open ("run 12 crashed; killed process group 4242"),
  * NULL-terminated; borrowed. */
 const char *const *nf_store_recovered(const nf_store *st);
+/* The stat cache of content hashes kept in the database (statcache.c), for the cache
+ * module's nf_gitrepo_open, nf_hash_file and nf_objstore_set_statcache; it lives as long as
+ * st. Best effort: on a read-only store lookups may miss and puts do nothing. */
+struct nf_statcache *nf_store_statcache(nf_store *st);
 void *nf_store_db(nf_store *st);   /* the sqlite3 handle, for modules with tables of their own */
 
 /* The record of the process groups a run starts: STATE_DIR/procs/RUN, one line "PGID
@@ -361,5 +365,65 @@ int nf_store_triggers_pending(nf_store *st, const char *pipeline, nf_trigger **o
 void nf_trigger_list_free(nf_trigger *t, size_t n);
 /* Marks a trigger acted on (batched). */
 int nf_store_trigger_consume(nf_store *st, int64_t id);
+
+
+/* ---- Gate results (src/store/gates.c): the criteria of each gate of a run, as evaluated
+ * (gov/gate.c), recorded and read back for show and the dashboard. */
+typedef struct nf_gate_criterion {
+	char *expr;                   /* as written */
+	bool has_left, has_right;     /* each side of a comparison, when it could be evaluated */
+	double left, right;           /* shown as value and threshold */
+	bool passed;
+	char *note;                   /* NULL, or why: "metric 'auc' is missing" */
+} nf_gate_criterion;
+
+typedef struct nf_gate_result {
+	char *name;                   /* the gate node */
+	bool passed;                  /* every criterion passed */
+	nf_gate_criterion *criteria;
+	size_t n;
+} nf_gate_result;
+void nf_gate_result_release(nf_gate_result *r);
+/* Records every criterion of a gate of a run (joins the store's batch). */
+int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);
+/* The gates of a run with their criteria, in the order they were evaluated. */
+int nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n);
+void nf_gate_result_list_free(nf_gate_result *g, size_t n);
+
+/* ---- Metric series (src/store/series.c) ---- */
+typedef struct nf_metric_point {
+	int64_t run_id;
+	char *pipeline;
+	char *logical_date;             /* YYYY-MM-DD */
+	int64_t started_ms;
+	char *node;
+	char *name;
+	double value;
+} nf_metric_point;
+/* The metrics recorded across runs, oldest run first (then node order, then name); pipeline,
+ * node and name filter when not NULL: (run_id, value) series for trend charts. */
+int nf_metric_series(nf_store *st, const char *pipeline, const char *node, const char *name,
+		     nf_metric_point **out, size_t *n);
+void nf_metric_point_list_free(nf_metric_point *p, size_t n);
+
+/* ---- What the performance record reads (src/store/series.c; gov/perf.c takes medians) ---- */
+typedef struct nf_perf_row {
+	char *node;
+	char *state;                    /* of the node in this run */
+	bool measured;                  /* it ran a process in this run (not cached, skipped) */
+	int64_t wall_ms, cpu_ms;        /* cpu: user + system */
+	long max_rss_kb;
+	size_t nhist;                   /* earlier runs the medians are taken over (0: none) */
+	double med_wall_ms, med_cpu_ms, med_rss_kb;
+} nf_perf_row;
+void nf_perf_row_list_free(nf_perf_row *r, size_t n);
+/* The nodes of a run in topological order with their latest attempt's use (node, state,
+ * wall_ms, cpu_ms, max_rss_kb, measured; the medians left 0). */
+int nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n);
+/* The same pipeline's earlier runs' succeeded, non-cached nodes, newest run first: fn gets
+ * each node's name and its latest attempt's wall, CPU (user + sys) and peak RSS. */
+int nf_store_perf_history(nf_store *st, int64_t run_id,
+			  void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
+			  void *ctx);
 
 #endif

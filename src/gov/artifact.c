@@ -85,7 +85,7 @@ free_names(char **names, size_t n)
 /* Appends the manifest lines of the folder abs (rel: its path inside the artifact); files
  * are hashed through the stat cache of db when it is set. */
 static int
-manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth, sqlite3 *db)
+manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth, nf_statcache *db)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -137,7 +137,7 @@ nf_artifact_hash(nf_artifact_id *out, const char *path)
 }
 
 int
-nf_artifact_hash_cached(nf_artifact_id *out, const char *path, sqlite3 *db)
+nf_artifact_hash_cached(nf_artifact_id *out, const char *path, nf_statcache *db)
 {
 	struct stat sb;
 	nf_buf m = NF_BUF_INIT;

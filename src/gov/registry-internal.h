@@ -4,6 +4,7 @@
 #define NTFLOW_REGISTRY_INTERNAL_H
 
 #include <stdint.h>
+#include "ntflow/cache.h"
 #include "ntflow/store.h"
 #include "ntflow/util.h"
 
@@ -23,8 +24,8 @@ typedef struct nf_artifact_id {
 } nf_artifact_id;
 /* NF_ENOTFOUND when path does not exist; NF_EINVALID for a socket, device or fifo. */
 int nf_artifact_hash(nf_artifact_id *out, const char *path);
-/* The same, reading files through the stat cache of statcache_db (see nf_hash_file). */
-int nf_artifact_hash_cached(nf_artifact_id *out, const char *path, sqlite3 *statcache_db);
+/* The same, reading files through the stat cache (see nf_hash_file). */
+int nf_artifact_hash_cached(nf_artifact_id *out, const char *path, nf_statcache *statcache);
 /* Copies a file or folder (modes kept, symlinks as symlinks) to dst, which must not exist. */
 int nf_artifact_copy(const char *src, const char *dst);
 /* Removes the temporary copies in dir that processes which died (a crash, a kill) left

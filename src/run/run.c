@@ -1061,10 +1061,10 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 		free(cache_dir);
 		if (err < 0)
 			goto done;
-		nf_objstore_set_statcache(ctx.objs, nf_store_db(ctx.store));
+		nf_objstore_set_statcache(ctx.objs, nf_store_statcache(ctx.store));
 		nf_objstore_on_repair(ctx.objs, on_repair, &ctx);
-		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_db(ctx.store))
-			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_db(ctx.store));
+		err = req->at ? nf_gitrepo_open_at(&ctx.repo, at.repo, at.dir, at.oid, nf_store_statcache(ctx.store))
+			      : nf_gitrepo_open(&ctx.repo, ctx.root, nf_store_statcache(ctx.store));
 		if (err < 0)
 			goto done;
 	}

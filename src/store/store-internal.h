@@ -4,6 +4,7 @@
 #define NTFLOW_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include "ntflow/cache.h"
 #include "ntflow/store.h"
 
 /* Every statement the store runs more than once, prepared on first use and kept. */
@@ -34,7 +35,19 @@ struct nf_store {
 	int64_t names_run;
 	nf_strmap *names;
 	nf_arena *names_arena;
+
+	/* The stat cache the cache module hashes files through (statcache.c): its interface
+	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
+	 * use without reporting errors: a failure is a miss. */
+	struct nf_store_statcache {
+		nf_statcache ops;
+		nf_store *st;
+		sqlite3_stmt *get, *put;
+	} statcache;
 };
+
+/* Finalizes the stat cache's statements (nf_store_close). */
+void nf_store__statcache_close(nf_store *st);
 
 /* The statement for id, reset and with its bindings cleared; NULL after setting the
  * error when it does not prepare. */

@@ -279,6 +279,16 @@ static const char *const migrations[] = {
 	"  detail         TEXT    NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX schedule_events_pipeline ON schedule_events(pipeline, decision, id);",
+	/* 12: the stat cache of content hashes (statcache.c), which the cache module created
+	 * itself before it came under the migrations: an older store may have it already. */
+	"CREATE TABLE IF NOT EXISTS statcache ("
+	"  path     TEXT PRIMARY KEY,"
+	"  size     INTEGER,"
+	"  mtime_ns INTEGER,"
+	"  inode    INTEGER,"
+	"  ctime_ns INTEGER,"
+	"  sha256   TEXT"
+	");",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -999,6 +1009,7 @@ nf_store_close(nf_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < SQL__COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
+	nf_store__statcache_close(st);
 	sqlite3_close(st->db);
 	for (size_t i = 0; i < st->nrecovered; i++)
 		free(st->recovered[i]);
