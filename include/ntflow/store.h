@@ -426,4 +426,26 @@ int nf_store_perf_history(nf_store *st, int64_t run_id,
 			  void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
 			  void *ctx);
 
+/* ---- The dashboard's reads (src/store/dashboard.c) ----
+ * Quiet: a failure (an older schema, a busy database) is only "nothing to show" (the
+ * message is set, the store is not failed). */
+/* PRAGMA data_version: changes when another connection committed; -1 when unreadable. */
+int64_t nf_store_data_version(nf_store *st);
+/* Whether the database has the table (an older schema may lack a module's tables). */
+bool nf_store_has_table(nf_store *st, const char *name);
+/* A node of a run with its latest attempt, as the dashboard shows it; the strings are
+ * borrowed for the call and may be NULL (name, state included). */
+typedef struct nf_dash_node {
+	const char *name, *stage, *instance, *kind, *state, *reason, *log_path;
+	int attempts;
+	int64_t started_ms, finished_ms, reused_run, wall_ms;
+	int64_t attempt_started_ms;  /* the latest attempt's start, 0 when none */
+} nf_dash_node;
+/* fn for each node of the run in topological order. NF_ERROR when it cannot read. */
+int nf_store_dash_nodes(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const nf_dash_node *n), void *ctx);
+/* fn(node, wall_ms) for each succeeded node (latest attempt) of the pipeline's last `runs`
+ * runs before before_run, ordered by node name (a node's rows together). */
+int nf_store_dash_walls(nf_store *st, const char *pipeline, int64_t before_run, int runs,
+			void (*fn)(void *ctx, const char *node, int64_t wall_ms), void *ctx);
+
 #endif

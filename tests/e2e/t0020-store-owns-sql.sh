@@ -15,7 +15,7 @@ sql_re='"([^"\\]|\\.)*\b(SELECT [a-z_*(]|INSERT (OR [A-Z]+ )?INTO|UPDATE [a-z_]+
 
 # Files still to move behind the store (shrinks to nothing).
 pending="src/gov/alerts.c src/gov/audit.c src/gov/registry.c src/gov/registry-chain.c src/gov/artifact.c
-src/gov/registry-internal.h src/tui/view.c src/store/store.c include/ntflow/store.h"
+src/gov/registry-internal.h src/store/store.c include/ntflow/store.h"
 
 c_files() {
 	find "$src/src" "$src/include" -name '*.[ch]' | sort | grep -v -F "$(printf "%s\n" $pending | sed "s|^|$src/|")"
