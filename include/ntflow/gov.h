@@ -104,29 +104,6 @@ int nf_audit_verify(nf_store *st, nf_audit_report *out);
  * a run; a later run that raises it again (a cached rerun, a rerun on the same data) only
  * counts it (count, last seen, last run; an alert-repeat audit record), acknowledged or
  * not, and asks for no run. Without a data key an alert is one per (run, monitor, rule). */
-typedef struct nf_alert {
-	int64_t id;
-	char *pipeline;
-	int64_t run_id;
-	char *monitor;                  /* the monitor's node name */
-	char *rule;
-	nf_severity severity;
-	char *expr;                     /* the when condition as written */
-	char *values_json;              /* the metrics it read: {"max_psi":0.31} */
-	bool has_value, has_threshold;  /* the sides of a top-level comparison */
-	double value, threshold;
-	char *summary;                  /* "max_psi 0.31 > 0.25" */
-	int64_t created_ms;
-	int64_t acked_ms;               /* 0: open */
-	char *ack_note, *ack_by;
-	bool triggered;                 /* a trigger row was recorded for it */
-	char *data_key;                 /* the identity of its data; NULL: none (one per run) */
-	int64_t count;                  /* how many runs raised it (1: only the first) */
-	int64_t last_seen_ms, last_run_id;
-	bool repeat;                    /* nf_alerts_evaluate: an earlier run raised it; counted */
-} nf_alert;
-void nf_alert_release(nf_alert *a);
-void nf_alert_list_free(nf_alert *a, size_t n);
 
 /* The monitor being judged. lookup reads its metrics (expr.h's contract). */
 typedef struct nf_alert_source {
@@ -150,11 +127,6 @@ typedef struct nf_alert_source {
  * a rule reading production.NAME with nothing in production does not fire. */
 int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *audit,
 		       const nf_alert_source *src);
-/* Alerts oldest first; open_only: not acknowledged. */
-int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
-/* The alerts a run raised, first or again, oldest first (for show). */
-int nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n);
-int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
 /* Acknowledges an open alert (with an audit record). NF_ENOTFOUND, NF_EEXISTS when it was
  * acknowledged already. Commits at once. */
 int nf_alert_ack(nf_store *st, int64_t id, const char *note, const char *actor);

@@ -448,4 +448,50 @@ int nf_store_dash_nodes(nf_store *st, int64_t run_id, void (*fn)(void *ctx, cons
 int nf_store_dash_walls(nf_store *st, const char *pipeline, int64_t before_run, int runs,
 			void (*fn)(void *ctx, const char *node, int64_t wall_ms), void *ctx);
 
+/* ---- Alerts (src/store/alerts.c; gov/alerts.c evaluates the rules and says what an
+ * alert's identity is, see gov.h) ---- */
+typedef struct nf_alert {
+	int64_t id;
+	char *pipeline;
+	int64_t run_id;
+	char *monitor;                  /* the monitor's node name */
+	char *rule;
+	nf_severity severity;
+	char *expr;                     /* the when condition as written */
+	char *values_json;              /* the metrics it read: {"max_psi":0.31} */
+	bool has_value, has_threshold;  /* the sides of a top-level comparison */
+	double value, threshold;
+	char *summary;                  /* "max_psi 0.31 > 0.25" */
+	int64_t created_ms;
+	int64_t acked_ms;               /* 0: open */
+	char *ack_note, *ack_by;
+	bool triggered;                 /* a trigger row was recorded for it */
+	char *data_key;                 /* the identity of its data; NULL: none (one per run) */
+	int64_t count;                  /* how many runs raised it (1: only the first) */
+	int64_t last_seen_ms, last_run_id;
+	bool repeat;                    /* nf_alerts_evaluate: an earlier run raised it; counted */
+} nf_alert;
+void nf_alert_release(nf_alert *a);
+void nf_alert_list_free(nf_alert *a, size_t n);
+/* Alerts oldest first; open_only: not acknowledged. */
+int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
+/* The alerts a run raised, first or again, oldest first (for show). */
+int nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n);
+int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
+/* The alert a fired rule is: by identity (pipeline, monitor, rule, severity, condition,
+ * data key) when it has a data key, else the one its run's monitor raised for the rule;
+ * *id 0 when none. */
+int nf_store_alert_find(nf_store *st, const nf_alert *a, int64_t *id);
+/* A new alert (seen once, by its run); fills a->id. */
+int nf_store_alert_insert(nf_store *st, nf_alert *a);
+/* Notes that run_id raised alert id at ms: 1 when this run had not raised it yet, 0 when
+ * it had (an earlier attempt), negative on an error. */
+int nf_store_alert_sighting(nf_store *st, int64_t id, int64_t run_id, int64_t ms);
+/* One more run raised it: its count, last seen time and last run. */
+int nf_store_alert_count_again(nf_store *st, int64_t id, int64_t run_id, int64_t ms);
+/* The trigger row asking the scheduler for a run (one per alert). */
+int nf_store_alert_trigger(nf_store *st, const nf_alert *a);
+/* Marks the alert acknowledged at now_ms by actor (note may be NULL). */
+int nf_store_alert_ack(nf_store *st, int64_t id, int64_t now_ms, const char *note, const char *actor);
+
 #endif
