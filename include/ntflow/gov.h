@@ -44,7 +44,6 @@ void nf_audit_free(nf_audit *a);
 int nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload);
 /* Whether records are HMACs (NTFLOW_AUDIT_KEY was set when the log was opened). */
 bool nf_audit_keyed(const nf_audit *a);
-typedef struct nf_audit_record nf_audit_record;
 /* Whether r's hash matches its contents (with a's key for an HMAC record): 1 yes, 0 no (it
  * was edited), NF_EINVALID for an HMAC record when a has no key. */
 int nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r);
@@ -66,23 +65,6 @@ int nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run
  * One hash: itself; none: SHA-256 of the empty string. NF_ECORRUPT for a malformed hash. */
 int nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n);
 
-struct nf_audit_record {
-	int64_t seq, time_ms, run_id;   /* run_id 0: none */
-	char *kind, *payload, *prev_hash, *hash, *mac_kind;
-};
-void nf_audit_record_release(nf_audit_record *r);
-void nf_audit_record_list_free(nf_audit_record *r, size_t n);
-/* The records of a run (run_id <= 0: all), in chain order. */
-int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
-
-typedef struct nf_audit_root {
-	int64_t run_id;
-	char root[65];
-	int64_t count, last_seq;        /* the run's records up to last_seq */
-	int64_t created_ms;
-} nf_audit_root;
-/* The Merkle roots of finished runs (run_id <= 0: all), by run. Caller frees *out. */
-int nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n);
 
 typedef struct nf_audit_report {
 	size_t nrecords;                /* records found sound before the first problem */

@@ -494,4 +494,45 @@ int nf_store_alert_trigger(nf_store *st, const nf_alert *a);
 /* Marks the alert acknowledged at now_ms by actor (note may be NULL). */
 int nf_store_alert_ack(nf_store *st, int64_t id, int64_t now_ms, const char *note, const char *actor);
 
+/* ---- The audit chain's rows (src/store/audit.c; gov/audit.c hashes, chains and judges
+ * them, see gov.h) ---- */
+typedef struct nf_audit_record nf_audit_record;
+struct nf_audit_record {
+	int64_t seq, time_ms, run_id;   /* run_id 0: none */
+	char *kind, *payload, *prev_hash, *hash, *mac_kind;
+};
+void nf_audit_record_release(nf_audit_record *r);
+void nf_audit_record_list_free(nf_audit_record *r, size_t n);
+/* The records of a run (run_id <= 0: all), in chain order. */
+int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
+
+typedef struct nf_audit_root {
+	int64_t run_id;
+	char root[65];
+	int64_t count, last_seq;        /* the run's records up to last_seq */
+	int64_t created_ms;
+} nf_audit_root;
+/* The Merkle roots of finished runs (run_id <= 0: all), by run. Caller frees *out. */
+int nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n);
+/* The chain's last record: its seq and hash; *seq 0 and hash untouched when empty. */
+int nf_store_audit_last(nf_store *st, int64_t *seq, char hash[65]);
+/* Appends r (run_id 0: none), joining the batch the caller opened. */
+int nf_store_audit_insert(nf_store *st, const nf_audit_record *r);
+/* The hashes of a run's records up to last_seq (all when last_seq <= 0), in order; max_seq
+ * (may be NULL) the last one's seq. */
+int nf_store_audit_run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, char ***out, size_t *n,
+			      int64_t *max_seq);
+/* Records (or replaces) a run's Merkle root over count records up to last_seq. */
+int nf_store_audit_root_put(nf_store *st, int64_t run_id, const char *root, int64_t count, int64_t last_seq,
+			    int64_t created_ms);
+/* fn for each record in chain order, then fn(ctx, NULL); fn may take the record over (and
+ * zero it). Stops at fn's first non-zero result and returns it. */
+int nf_store_audit_scan(nf_store *st, int (*fn)(void *ctx, nf_audit_record *r), void *ctx);
+/* The first run-end record of a run: 1 with its seq and payload (caller frees), 0 when none. */
+int nf_store_audit_run_end(nf_store *st, int64_t run_id, int64_t *seq, char **payload);
+/* The first run-end record whose run has no Merkle root row: 1 with its seq and run, 0 when none. */
+int nf_store_audit_orphan_end(nf_store *st, int64_t *seq, int64_t *run_id);
+/* Runs fn inside one read transaction (a consistent view while others write); fn's result. */
+int nf_store_read_txn(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx);
+
 #endif

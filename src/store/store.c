@@ -389,6 +389,10 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_METRIC_LIST] =
 		"SELECT n.name, m.name, m.value FROM metrics m JOIN nodes n ON n.id = m.node_id"
 		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
+	[SQL_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+	[SQL_AUDIT_INSERT] =
+		"INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind)"
+		" VALUES (?,?,?,?,?,?,?,?)",
 };
 
 /* What SQLite logged in this process (SQLITE_CONFIG_LOG). logged_rc: the last error other
@@ -621,6 +625,18 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	st->in_batch = false;
+	return err;
+}
+
+int
+nf_store_read_txn(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
+{
+	int rc, err;
+
+	if ((rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot read the state database");
+	err = fn(ctx, st);
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	return err;
 }
 
