@@ -155,30 +155,6 @@ cJSON *nf_gate_criteria_json(const nf_gate_result *r);
  * bytes passes the gate: a run whose gate passes again for the bytes of a version that is
  * not in production returns that version to production only when no such decision stands,
  * the version was not rolled back and the run may change production (req->hold). */
-typedef struct nf_model_version {
-	int64_t id;
-	char *model;
-	int version;
-	char *pipeline;
-	int64_t run_id;               /* 0: none */
-	char *commit;                 /* NULL outside git */
-	char *sha256;
-	int64_t size;                 /* bytes (a folder: the sum of its files) */
-	char *kind;                   /* file, dir */
-	char *artifact_path;          /* the registry copy, relative to the state directory */
-	char *source_path;            /* the artifact as the model block names it */
-	char *models_dir;             /* relative to the state directory's parent, or absolute */
-	char *metrics_json;           /* {"auc":0.93,"eval.f1":0.8} */
-	char *params_json;
-	char *gate;                   /* NULL: the model has no gate */
-	char *gate_outcome;           /* pass, fail, none (no gate, or it did not decide) */
-	char *status;                 /* candidate, production, archived, rolled-back, corrupt */
-	int64_t created_ms, promoted_ms, archived_ms;
-	bool forced;                  /* promoted by hand past a failed gate */
-	char *reason, *actor;         /* of the last promotion or rollback */
-} nf_model_version;
-void nf_model_version_release(nf_model_version *v);
-void nf_model_version_list_free(nf_model_version *v, size_t n);
 
 /* The audit kind of a version found corrupt by verification or before a promotion
  * (registrations, promotions and rollbacks use NF_AUDIT_REGISTER/PROMOTE/ROLLBACK). */
@@ -214,8 +190,6 @@ typedef struct nf_register_req {
  * version in *out. *note (may be NULL; caller frees) says why a passed gate did not change
  * production ("not promoted: run 4 failed: drift failed"), else NULL. */
 int nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_register_req *req);
-/* Versions of one model (NULL: all), by model then version. */
-int nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n);
 /* One version; version 0: the production one, else the newest. NF_ENOTFOUND with
  * "no model 'x' in the registry" or "model 'x' has no version 7". */
 int nf_registry_get(nf_model_version *out, nf_store *st, const char *model, int version);
@@ -303,21 +277,6 @@ int nf_registry_chain_check(nf_store *st, size_t *nbaseline);
  * nothing, when a replayed record itself was edited. */
 int nf_registry_chain_restore(nf_registry_chain_report *out, nf_store *st);
 
-/* A status change of a version, oldest first (for `registry show`). */
-typedef struct nf_model_event {
-	char *model;
-	int version;
-	char *action;                 /* register, archive, promote, rollback, corrupt, held */
-	char *status;                 /* the status the version was left in */
-	int64_t run_id;
-	bool forced;
-	char *reason, *actor;
-	int64_t at_ms;
-} nf_model_event;
-int nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n);
-/* The registry events a run recorded (its registrations, promotions and held promotions). */
-int nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n);
-void nf_model_event_list_free(nf_model_event *e, size_t n);
 /* The last of n events that left version in status (held events change nothing and are
  * not counted); NULL when none did. */
 const nf_model_event *nf_registry_last_event(const nf_model_event *ev, size_t n, int version,

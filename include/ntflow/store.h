@@ -39,7 +39,6 @@ const char *const *nf_store_recovered(const nf_store *st);
  * module's nf_gitrepo_open, nf_hash_file and nf_objstore_set_statcache; it lives as long as
  * st. Best effort: on a read-only store lookups may miss and puts do nothing. */
 struct nf_statcache *nf_store_statcache(nf_store *st);
-void *nf_store_db(nf_store *st);   /* the sqlite3 handle, for modules with tables of their own */
 
 /* The record of the process groups a run starts: STATE_DIR/procs/RUN, one line "PGID
  * START" per attempt (START: the leader's nf_proc_start_time), appended by each stage's
@@ -534,5 +533,91 @@ int nf_store_audit_run_end(nf_store *st, int64_t run_id, int64_t *seq, char **pa
 int nf_store_audit_orphan_end(nf_store *st, int64_t *seq, int64_t *run_id);
 /* Runs fn inside one read transaction (a consistent view while others write); fn's result. */
 int nf_store_read_txn(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx);
+
+/* ---- The model registry's rows (src/store/registry.c; gov/registry.c decides, see gov.h) ---- */
+typedef struct nf_model_version {
+	int64_t id;
+	char *model;
+	int version;
+	char *pipeline;
+	int64_t run_id;               /* 0: none */
+	char *commit;                 /* NULL outside git */
+	char *sha256;
+	int64_t size;                 /* bytes (a folder: the sum of its files) */
+	char *kind;                   /* file, dir */
+	char *artifact_path;          /* the registry copy, relative to the state directory */
+	char *source_path;            /* the artifact as the model block names it */
+	char *models_dir;             /* relative to the state directory's parent, or absolute */
+	char *metrics_json;           /* {"auc":0.93,"eval.f1":0.8} */
+	char *params_json;
+	char *gate;                   /* NULL: the model has no gate */
+	char *gate_outcome;           /* pass, fail, none (no gate, or it did not decide) */
+	char *status;                 /* candidate, production, archived, rolled-back, corrupt */
+	int64_t created_ms, promoted_ms, archived_ms;
+	bool forced;                  /* promoted by hand past a failed gate */
+	char *reason, *actor;         /* of the last promotion or rollback */
+} nf_model_version;
+void nf_model_version_release(nf_model_version *v);
+void nf_model_version_list_free(nf_model_version *v, size_t n);
+/* Versions of one model (NULL: all), by model then version. */
+int nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n);
+/* A status change of a version, oldest first (for `registry show`). */
+typedef struct nf_model_event {
+	char *model;
+	int version;
+	char *action;                 /* register, archive, promote, rollback, corrupt, held */
+	char *status;                 /* the status the version was left in */
+	int64_t run_id;
+	bool forced;
+	char *reason, *actor;
+	int64_t at_ms;
+} nf_model_event;
+int nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n);
+/* The registry events a run recorded (its registrations, promotions and held promotions). */
+int nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n);
+void nf_model_event_list_free(nf_model_event *e, size_t n);
+/* One version: version > 0 that one, else the production one or the newest. NF_ENOTFOUND
+ * (no message) when there is none; the same for the lookups below. */
+int nf_store_model_version(nf_model_version *out, nf_store *st, const char *model, int version);
+/* 1 when the registry has a version of model, 0 when not. */
+int nf_store_model_exists(nf_store *st, const char *model);
+int nf_store_model_production(nf_model_version *out, nf_store *st, const char *model);
+/* The newest version with these bytes that is not corrupt. */
+int nf_store_model_by_sha256(nf_model_version *out, nf_store *st, const char *model, const char *sha256);
+/* The version archived last (a rollback's target; rolled-back ones are not). */
+int nf_store_model_last_archived(nf_model_version *out, nf_store *st, const char *model);
+/* The number of the production version (0: none), and the number a new version gets. */
+int nf_store_model_production_number(nf_store *st, const char *model, int *version);
+int nf_store_model_next_number(nf_store *st, const char *model, int *version);
+/* Writes, inside the caller's transaction (nf_store_atomic). */
+int nf_store_model_event_add(nf_store *st, const char *model, int version, const char *action, const char *status,
+			     int64_t run_id, bool forced, const char *reason, const char *actor, int64_t now);
+/* Takes a version out of production: status archived or rolled-back, archived at now. */
+int nf_store_model_set_archived(nf_store *st, const char *model, int version, const char *status, int64_t now);
+/* A new version's row from v (id, archived_ms, forced, reason and actor are not written). */
+int nf_store_model_insert(nf_store *st, const nf_model_version *v);
+int nf_store_model_mark_corrupt(nf_store *st, int64_t id);
+/* Puts a version in production at now (forced, reason, actor as the decision says). */
+int nf_store_model_promote(nf_store *st, int64_t id, int64_t now, bool forced, const char *reason, const char *actor);
+
+/* ---- The registry's rows whole, as JSON objects by column name (src/store/registry-rows.c),
+ * for the registry's record in the audit chain (gov/registry-chain.c): text that is not
+ * plain UTF-8 as {"text": "hex"}, a blob as {"blob": "hex"}. ---- */
+struct cJSON;
+/* Appends to the array rows the row of each version (<= 0 skipped) of model. */
+int nf_store_model_rows_of(struct cJSON *rows, nf_store *st, const char *model, const int *versions, size_t n);
+/* The table's rows (of model; NULL: all), whole, by model and version: a new array. */
+int nf_store_model_rows(struct cJSON **out, nf_store *st, const char *model);
+/* The table's column names: a new array of strings. */
+int nf_store_model_columns(struct cJSON **out, nf_store *st);
+/* Writes the columns of row that cols names: full inserts the row anew (the table's was
+ * deleted first), else those columns of (model, version) are updated. */
+int nf_store_model_row_write(nf_store *st, bool full, const char *model, int version, const struct cJSON *row,
+			     const struct cJSON *cols);
+int nf_store_model_row_delete(nf_store *st, int64_t id);
+/* fn for each audit record of one of the kinds, oldest first, with the prev_hash of the
+ * record after it (NULL for the last). */
+int nf_store_audit_scan_kinds(nf_store *st, const char *const *kinds, size_t nkinds,
+			      void (*fn)(void *ctx, const nf_audit_record *r, const char *next_prev_hash), void *ctx);
 
 #endif

@@ -1,5 +1,5 @@
-/* registry-internal.h: what the gate and registry files of src/gov share: SQLite error
- * mapping, and the artifact files (copy, hash, place in the workspace, remove). */
+/* registry-internal.h: what the gate and registry files of src/gov share: the artifact
+ * files (copy, hash, place in the workspace, remove). */
 #ifndef NTFLOW_REGISTRY_INTERNAL_H
 #define NTFLOW_REGISTRY_INTERNAL_H
 
@@ -7,12 +7,6 @@
 #include "ntflow/cache.h"
 #include "ntflow/store.h"
 #include "ntflow/util.h"
-
-typedef struct sqlite3 sqlite3;
-
-/* Sets the message "WHAT: sqlite's message" and returns NF_ELOCKED for a busy database,
- * NF_ECORRUPT for a damaged one, NF_ERROR otherwise. */
-int nf_gov__sql_error(sqlite3 *db, int rc, const char *what);
 
 /* An artifact's identity: a file's SHA-256, or for a folder the SHA-256 of its manifest
  * (one line per entry, sorted by path: type, executable bit, size, content hash or link

@@ -12,7 +12,7 @@
 static int
 db_error(nf_store *st, const char *what)
 {
-	return nf_store__error(st, sqlite3_errcode(st->db), what);
+	return nf_store__table_error(st, sqlite3_errcode(st->db), what);
 }
 
 static nf_severity

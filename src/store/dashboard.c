@@ -55,7 +55,7 @@ nf_store_dash_nodes(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const nf
 	sqlite3_stmt *q = prep(st,
 		"SELECT n.name, n.stage, n.instance, n.kind, n.state, n.attempts, n.started_ms,"
 		" n.finished_ms, n.reason, n.reused_run, a.wall_ms, a.log_path, a.started_ms"
-		" FROM nodes n LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" FROM nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT
 		" WHERE n.run_id = ? ORDER BY n.seq");
 
 	if (!q)
@@ -90,7 +90,7 @@ nf_store_dash_walls(nf_store *st, const char *pipeline, int64_t before_run, int 
 {
 	sqlite3_stmt *q = prep(st,
 		"SELECT n.name, a.wall_ms FROM nodes n"
-		" JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" JOIN " NF_SQL_LATEST_ATTEMPT
 		" WHERE n.state = 'succeeded' AND n.run_id IN"
 		"  (SELECT id FROM runs WHERE pipeline = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3)"
 		" ORDER BY n.name");

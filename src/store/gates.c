@@ -69,7 +69,7 @@ nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r)
 	rc = SQLITE_OK;
 done:
 	sqlite3_finalize(s);
-	return rc == SQLITE_OK ? 0 : nf_store__error(st, rc, "cannot record the gate's results");
+	return rc == SQLITE_OK ? 0 : nf_store__table_error(st, rc, "cannot record the gate's results");
 }
 
 int
@@ -87,7 +87,7 @@ nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n)
 			"SELECT g.node, g.expr, g.left_value, g.right_value, g.verdict, g.note"
 			" FROM gate_results g LEFT JOIN nodes n ON n.run_id = g.run_id AND n.name = g.node"
 			" WHERE g.run_id = ? ORDER BY coalesce(n.seq, 0), g.node, g.idx", -1, &s, NULL)) != SQLITE_OK)
-		return nf_store__error(st, rc, "cannot read gate results");
+		return nf_store__table_error(st, rc, "cannot read gate results");
 	sqlite3_bind_int64(s, 1, run_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *node = (const char *)sqlite3_column_text(s, 0);
@@ -119,7 +119,7 @@ nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
 		nf_gate_result_list_free(g, ng);
-		return nf_store__error(st, rc, "cannot read gate results");
+		return nf_store__table_error(st, rc, "cannot read gate results");
 	}
 	*out = g;
 	*n = ng;

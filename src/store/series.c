@@ -47,7 +47,7 @@ nf_metric_series(nf_store *st, const char *pipeline, const char *node, const cha
 			       " WHERE (?1 IS NULL OR m.name = ?1) AND (?2 IS NULL OR r.pipeline = ?2)"
 			       " AND (?3 IS NULL OR n.name = ?3 OR n.stage = ?3)"
 			       " ORDER BY r.id, n.seq, m.name", -1, &q, NULL)) != SQLITE_OK)
-		return nf_store__error(st, rc, "cannot read the metrics");
+		return nf_store__table_error(st, rc, "cannot read the metrics");
 	if (name)
 		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	if (pipeline)
@@ -68,7 +68,7 @@ nf_metric_series(nf_store *st, const char *pipeline, const char *node, const cha
 		p->value = sqlite3_column_double(q, 6);
 	}
 	if (rc != SQLITE_DONE) {
-		err = nf_store__error(st, rc, "cannot read the metrics");
+		err = nf_store__table_error(st, rc, "cannot read the metrics");
 		nf_metric_point_list_free(ps, *n);
 		ps = NULL;
 		*n = 0;
@@ -101,9 +101,9 @@ nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n)
 	if ((rc = sqlite3_prepare_v2(st->db,
 			       "SELECT n.name, n.state, n.cached, coalesce(a.wall_ms, 0),"
 			       " coalesce(a.user_ms, 0) + coalesce(a.sys_ms, 0), coalesce(a.max_rss_kb, 0), n.attempts"
-			       " FROM nodes n LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+			       " FROM nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT
 			       " WHERE n.run_id = ? ORDER BY n.seq", -1, &q, NULL)) != SQLITE_OK)
-		return nf_store__error(st, rc, "cannot read the performance record");
+		return nf_store__table_error(st, rc, "cannot read the performance record");
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		nf_perf_row *r;
@@ -125,7 +125,7 @@ nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n)
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
 		nf_perf_row_list_free(rows, nrows);
-		return nf_store__error(st, rc, "cannot read the performance record");
+		return nf_store__table_error(st, rc, "cannot read the performance record");
 	}
 	*out = rows;
 	*n = nrows;
@@ -143,15 +143,15 @@ nf_store_perf_history(nf_store *st, int64_t run_id,
 	if ((rc = sqlite3_prepare_v2(st->db,
 			       "SELECT n.name, a.wall_ms, a.user_ms + a.sys_ms, a.max_rss_kb FROM runs r"
 			       " JOIN nodes n ON n.run_id = r.id"
-			       " JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+			       " JOIN " NF_SQL_LATEST_ATTEMPT
 			       " WHERE r.pipeline = (SELECT pipeline FROM runs WHERE id = ?1) AND r.id < ?1"
 			       " AND n.state = 'succeeded' AND n.cached = 0"
 			       " ORDER BY r.id DESC", -1, &q, NULL)) != SQLITE_OK)
-		return nf_store__error(st, rc, "cannot read the performance record");
+		return nf_store__table_error(st, rc, "cannot read the performance record");
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
 		   sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3));
 	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : nf_store__error(st, rc, "cannot read the performance record");
+	return rc == SQLITE_DONE ? 0 : nf_store__table_error(st, rc, "cannot read the performance record");
 }

@@ -7,6 +7,11 @@
 #include "ntflow/cache.h"
 #include "ntflow/store.h"
 
+/* A node with its latest attempt (aliases n and a): the one nodes-attempts join every read
+ * of a node's state shares, as "nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT (LEFT keeps the
+ * nodes with no attempt yet) or "JOIN " NF_SQL_LATEST_ATTEMPT. */
+#define NF_SQL_LATEST_ATTEMPT "attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+
 /* Every statement the store runs more than once, prepared on first use and kept. */
 typedef enum {
 	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL,
@@ -56,6 +61,11 @@ sqlite3_stmt *nf_store__stmt(nf_store *st, nf_sql_id id);
 /* Maps an SQLite result code to NF_ELOCKED, NF_ECORRUPT or NF_ERROR and sets the message
  * ("what" says what was being done: "cannot record run"). */
 int nf_store__error(nf_store *st, int rc, const char *what);
+/* The same classification for the tables of the modules above the store (gate results,
+ * metric series, alerts, audit, registry), in the words they always used ("WHAT: the state
+ * database is damaged (...)", "WHAT: SQLite's message") and without failing the store: a
+ * run stops on what the store itself meets, and on damage SQLite logs (nf_store_failure). */
+int nf_store__table_error(nf_store *st, int rc, const char *what);
 /* Opens the batch transaction unless one is open (every batched write calls it first). */
 int nf_store__batch(nf_store *st);
 /* Runs one statement to completion (SQLITE_DONE), then resets it. */
