@@ -8,7 +8,22 @@
 #include <stdint.h>
 #include "ntflow/util.h"
 
-typedef struct sqlite3 sqlite3;
+/* A record of files' content hashes keyed on their stat data, so an unchanged big file is
+ * read once (the store keeps one in its database: nf_store_statcache). A row is trusted
+ * only when size, mtime, inode and ctime all match (hash.c decides). Best effort: a failed
+ * lookup is a miss, a failed put costs a re-read next time. */
+typedef struct nf_statkey {
+	int64_t size, mtime_ns, inode, ctime_ns;
+} nf_statkey;
+typedef struct nf_statcache nf_statcache;
+struct nf_statcache {
+	/* The row of path: true with its stat data and hash (64 hex + NUL) when there is one. */
+	bool (*get)(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65]);
+	void (*put)(nf_statcache *sc, const char *path, const nf_statkey *key, const char *sha);
+	/* Around the puts of one folder: one transaction instead of one per file. */
+	void (*begin)(nf_statcache *sc);
+	void (*end)(nf_statcache *sc);
+};
 
 /* How a path's identity was obtained. */
 typedef enum {
@@ -27,11 +42,10 @@ typedef struct nf_path_id {
 
 typedef struct nf_gitrepo nf_gitrepo;
 
-/* Opens the repository whose work tree is root (or holds it). statcache_db, when not NULL,
- * is where content hashes are cached (table statcache, created if missing) keyed on
- * (path, size, mtime_ns, inode, ctime_ns). With no repository at all *out is still set:
+/* Opens the repository whose work tree is root (or holds it). statcache, when not NULL,
+ * is where content hashes are cached, keyed on (path, size, mtime_ns, inode, ctime_ns). With no repository at all *out is still set:
  * every path is then content-hashed and head is NULL. */
-int nf_gitrepo_open(nf_gitrepo **out, const char *root, sqlite3 *statcache_db);
+int nf_gitrepo_open(nf_gitrepo **out, const char *root, nf_statcache *statcache);
 void nf_gitrepo_free(nf_gitrepo *r);
 bool nf_gitrepo_present(const nf_gitrepo *r);
 /* HEAD's full OID in hex, or NULL (no repository, or no commit yet). Borrowed. */
@@ -56,17 +70,17 @@ int nf_git_checkout_to(char oid_hex[41], const char *repo_root, const char *rev,
 /* Identities for a checkout of commit oid_hex made by nf_git_checkout_to: every path of the
  * commit's tree is clean with its blob or tree OID there, as in a run at that commit. */
 int nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout,
-		       const char *oid_hex, sqlite3 *statcache_db);
+		       const char *oid_hex, nf_statcache *statcache);
 
-/* SHA-256 of a file's content in hex (64 chars + NUL), through the stat cache when db is set. */
-int nf_hash_file(char out[65], const char *abs_path, sqlite3 *statcache_db);
+/* SHA-256 of a file's content in hex (64 chars + NUL), through the stat cache when set. */
+int nf_hash_file(char out[65], const char *abs_path, nf_statcache *statcache);
 
 /* The content-addressed object store. */
 typedef struct nf_objstore nf_objstore;
 int nf_objstore_open(nf_objstore **out, const char *cache_dir);
-/* Lets restore compare big workspace files through the stat cache of db (see nf_hash_file)
- * instead of reading them. db must outlive s; NULL turns it off. */
-void nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db);
+/* Lets restore compare big workspace files through the stat cache sc (see nf_hash_file)
+ * instead of reading them. sc must outlive s; NULL turns it off. */
+void nf_objstore_set_statcache(nf_objstore *s, nf_statcache *sc);
 void nf_objstore_free(nf_objstore *s);
 /* Calls fn(ctx, sha256) each time a put wrote again an object that was stored but corrupt
  * (its content no longer matched its name): a stage that reproduced it repairs the store. */

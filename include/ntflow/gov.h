@@ -44,7 +44,6 @@ void nf_audit_free(nf_audit *a);
 int nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload);
 /* Whether records are HMACs (NTFLOW_AUDIT_KEY was set when the log was opened). */
 bool nf_audit_keyed(const nf_audit *a);
-typedef struct nf_audit_record nf_audit_record;
 /* Whether r's hash matches its contents (with a's key for an HMAC record): 1 yes, 0 no (it
  * was edited), NF_EINVALID for an HMAC record when a has no key. */
 int nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r);
@@ -66,23 +65,6 @@ int nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run
  * One hash: itself; none: SHA-256 of the empty string. NF_ECORRUPT for a malformed hash. */
 int nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n);
 
-struct nf_audit_record {
-	int64_t seq, time_ms, run_id;   /* run_id 0: none */
-	char *kind, *payload, *prev_hash, *hash, *mac_kind;
-};
-void nf_audit_record_release(nf_audit_record *r);
-void nf_audit_record_list_free(nf_audit_record *r, size_t n);
-/* The records of a run (run_id <= 0: all), in chain order. */
-int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
-
-typedef struct nf_audit_root {
-	int64_t run_id;
-	char root[65];
-	int64_t count, last_seq;        /* the run's records up to last_seq */
-	int64_t created_ms;
-} nf_audit_root;
-/* The Merkle roots of finished runs (run_id <= 0: all), by run. Caller frees *out. */
-int nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n);
 
 typedef struct nf_audit_report {
 	size_t nrecords;                /* records found sound before the first problem */
@@ -104,29 +86,6 @@ int nf_audit_verify(nf_store *st, nf_audit_report *out);
  * a run; a later run that raises it again (a cached rerun, a rerun on the same data) only
  * counts it (count, last seen, last run; an alert-repeat audit record), acknowledged or
  * not, and asks for no run. Without a data key an alert is one per (run, monitor, rule). */
-typedef struct nf_alert {
-	int64_t id;
-	char *pipeline;
-	int64_t run_id;
-	char *monitor;                  /* the monitor's node name */
-	char *rule;
-	nf_severity severity;
-	char *expr;                     /* the when condition as written */
-	char *values_json;              /* the metrics it read: {"max_psi":0.31} */
-	bool has_value, has_threshold;  /* the sides of a top-level comparison */
-	double value, threshold;
-	char *summary;                  /* "max_psi 0.31 > 0.25" */
-	int64_t created_ms;
-	int64_t acked_ms;               /* 0: open */
-	char *ack_note, *ack_by;
-	bool triggered;                 /* a trigger row was recorded for it */
-	char *data_key;                 /* the identity of its data; NULL: none (one per run) */
-	int64_t count;                  /* how many runs raised it (1: only the first) */
-	int64_t last_seen_ms, last_run_id;
-	bool repeat;                    /* nf_alerts_evaluate: an earlier run raised it; counted */
-} nf_alert;
-void nf_alert_release(nf_alert *a);
-void nf_alert_list_free(nf_alert *a, size_t n);
 
 /* The monitor being judged. lookup reads its metrics (expr.h's contract). */
 typedef struct nf_alert_source {
@@ -150,46 +109,15 @@ typedef struct nf_alert_source {
  * a rule reading production.NAME with nothing in production does not fire. */
 int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *audit,
 		       const nf_alert_source *src);
-/* Alerts oldest first; open_only: not acknowledged. */
-int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
-/* The alerts a run raised, first or again, oldest first (for show). */
-int nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n);
-int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
 /* Acknowledges an open alert (with an audit record). NF_ENOTFOUND, NF_EEXISTS when it was
  * acknowledged already. Commits at once. */
 int nf_alert_ack(nf_store *st, int64_t id, const char *note, const char *actor);
 
-/* ---- Metric series (src/gov/series.c) ---- */
-typedef struct nf_metric_point {
-	int64_t run_id;
-	char *pipeline;
-	char *logical_date;             /* YYYY-MM-DD */
-	int64_t started_ms;
-	char *node;
-	char *name;
-	double value;
-} nf_metric_point;
-/* The metrics recorded across runs, oldest run first (then node order, then name); pipeline,
- * node and name filter when not NULL: (run_id, value) series for trend charts. */
-int nf_metric_series(nf_store *st, const char *pipeline, const char *node, const char *name,
-		     nf_metric_point **out, size_t *n);
-void nf_metric_point_list_free(nf_metric_point *p, size_t n);
-
 /* ---- The performance record (src/gov/perf.c) ---- */
-typedef struct nf_perf_row {
-	char *node;
-	char *state;                    /* of the node in this run */
-	bool measured;                  /* it ran a process in this run (not cached, skipped) */
-	int64_t wall_ms, cpu_ms;        /* cpu: user + system */
-	long max_rss_kb;
-	size_t nhist;                   /* earlier runs the medians are taken over (0: none) */
-	double med_wall_ms, med_cpu_ms, med_rss_kb;
-} nf_perf_row;
 /* Per node of a run (topological order): its latest attempt's wall, CPU and peak RSS, and
  * the medians over the same node's last `window` successful, non-cached runs of the same
  * pipeline before this one. */
 int nf_perf_record(nf_store *st, int64_t run_id, size_t window, nf_perf_row **out, size_t *n);
-void nf_perf_row_list_free(nf_perf_row *r, size_t n);
 
 /* ---- The promotion gate (src/gov/gate.c) ----
  * A gate evaluates each `require` criterion against its needs' metrics and, through
@@ -197,20 +125,6 @@ void nf_perf_row_list_free(nf_perf_row *r, size_t n);
  * node is a comparison records both sides. A criterion that reads production when no
  * version is in production passes with a note saying so; a missing metric, a division by
  * zero or an unparsed criterion fails it with the message as its note. */
-typedef struct nf_gate_criterion {
-	char *expr;                   /* as written */
-	bool has_left, has_right;     /* each side of a comparison, when it could be evaluated */
-	double left, right;           /* shown as value and threshold */
-	bool passed;
-	char *note;                   /* NULL, or why: "metric 'auc' is missing" */
-} nf_gate_criterion;
-
-typedef struct nf_gate_result {
-	char *name;                   /* the gate node */
-	bool passed;                  /* every criterion passed */
-	nf_gate_criterion *criteria;
-	size_t n;
-} nf_gate_result;
 
 /* Evaluates n criteria through lookup (expr.h's contract: NF_ENOTFOUND, NF_ENOPROD). Never
  * fails: errors become failed criteria. Release *out with nf_gate_result_release. */
@@ -225,12 +139,6 @@ void nf_gate_format_table(nf_buf *out, const nf_gate_result *r);
 /* The criteria as the JSON array ntflow show --json and the audit chain hold: {expr,
  * value, threshold, verdict, note}, null for a missing side or note. Caller deletes it. */
 cJSON *nf_gate_criteria_json(const nf_gate_result *r);
-void nf_gate_result_release(nf_gate_result *r);
-/* Records every criterion of a gate of a run (joins the store's batch). */
-int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);
-/* The gates of a run with their criteria, in the order they were evaluated. */
-int nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n);
-void nf_gate_result_list_free(nf_gate_result *g, size_t n);
 
 /* ---- The model registry (src/gov/registry.c, registry-why.c, reconcile.c, artifact.c) ----
  * Each run that produced a model's artifact registers a version (1, 2, ... per model) with
@@ -247,30 +155,6 @@ void nf_gate_result_list_free(nf_gate_result *g, size_t n);
  * bytes passes the gate: a run whose gate passes again for the bytes of a version that is
  * not in production returns that version to production only when no such decision stands,
  * the version was not rolled back and the run may change production (req->hold). */
-typedef struct nf_model_version {
-	int64_t id;
-	char *model;
-	int version;
-	char *pipeline;
-	int64_t run_id;               /* 0: none */
-	char *commit;                 /* NULL outside git */
-	char *sha256;
-	int64_t size;                 /* bytes (a folder: the sum of its files) */
-	char *kind;                   /* file, dir */
-	char *artifact_path;          /* the registry copy, relative to the state directory */
-	char *source_path;            /* the artifact as the model block names it */
-	char *models_dir;             /* relative to the state directory's parent, or absolute */
-	char *metrics_json;           /* {"auc":0.93,"eval.f1":0.8} */
-	char *params_json;
-	char *gate;                   /* NULL: the model has no gate */
-	char *gate_outcome;           /* pass, fail, none (no gate, or it did not decide) */
-	char *status;                 /* candidate, production, archived, rolled-back, corrupt */
-	int64_t created_ms, promoted_ms, archived_ms;
-	bool forced;                  /* promoted by hand past a failed gate */
-	char *reason, *actor;         /* of the last promotion or rollback */
-} nf_model_version;
-void nf_model_version_release(nf_model_version *v);
-void nf_model_version_list_free(nf_model_version *v, size_t n);
 
 /* The audit kind of a version found corrupt by verification or before a promotion
  * (registrations, promotions and rollbacks use NF_AUDIT_REGISTER/PROMOTE/ROLLBACK). */
@@ -306,8 +190,6 @@ typedef struct nf_register_req {
  * version in *out. *note (may be NULL; caller frees) says why a passed gate did not change
  * production ("not promoted: run 4 failed: drift failed"), else NULL. */
 int nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_register_req *req);
-/* Versions of one model (NULL: all), by model then version. */
-int nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n);
 /* One version; version 0: the production one, else the newest. NF_ENOTFOUND with
  * "no model 'x' in the registry" or "model 'x' has no version 7". */
 int nf_registry_get(nf_model_version *out, nf_store *st, const char *model, int version);
@@ -395,21 +277,6 @@ int nf_registry_chain_check(nf_store *st, size_t *nbaseline);
  * nothing, when a replayed record itself was edited. */
 int nf_registry_chain_restore(nf_registry_chain_report *out, nf_store *st);
 
-/* A status change of a version, oldest first (for `registry show`). */
-typedef struct nf_model_event {
-	char *model;
-	int version;
-	char *action;                 /* register, archive, promote, rollback, corrupt, held */
-	char *status;                 /* the status the version was left in */
-	int64_t run_id;
-	bool forced;
-	char *reason, *actor;
-	int64_t at_ms;
-} nf_model_event;
-int nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n);
-/* The registry events a run recorded (its registrations, promotions and held promotions). */
-int nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n);
-void nf_model_event_list_free(nf_model_event *e, size_t n);
 /* The last of n events that left version in status (held events change nothing and are
  * not counted); NULL when none did. */
 const nf_model_event *nf_registry_last_event(const nf_model_event *ev, size_t n, int version,

@@ -4,6 +4,7 @@
 #define NTFLOW_STORE_H
 
 #include <sys/types.h>
+#include "ntflow/dag.h"
 #include "ntflow/state.h"
 #include "ntflow/util.h"
 
@@ -20,7 +21,7 @@ typedef struct nf_store nf_store;
  * a damaged one, or one the workspace marker refuses), NF_ECORRUPT (a schema newer than this
  * binary), NF_ENOTFOUND (no file and create false). */
 int nf_store_open(nf_store **out, const char *path, bool create);
-/* Opens path for a command that only reads: read-only (SQLITE_OPEN_READONLY; on a read-only or
+/* Opens path for a command that only reads: read-only (SQLite's read-only open; on a read-only or
  * full file system, where SQLite cannot make the -shm file, `immutable` when no write-ahead
  * log is pending), so it works on a full disk and a read-only workspace. Only when the
  * schema must be migrated or a crashed run recorded does it open read-write to do so; when
@@ -40,7 +41,10 @@ void nf_store_abort(nf_store *st);
 /* Lines describing what recovery did on open ("run 12 crashed; killed process group 4242"),
  * NULL-terminated; borrowed. */
 const char *const *nf_store_recovered(const nf_store *st);
-void *nf_store_db(nf_store *st);   /* the sqlite3 handle, for modules with tables of their own */
+/* The stat cache of content hashes kept in the database (statcache.c), for the cache
+ * module's nf_gitrepo_open, nf_hash_file and nf_objstore_set_statcache; it lives as long as
+ * st. Best effort: on a read-only store lookups may miss and puts do nothing. */
+struct nf_statcache *nf_store_statcache(nf_store *st);
 
 /* The record of the process groups a run starts: STATE_DIR/procs/RUN, one line "PGID
  * START" per attempt (START: the leader's nf_proc_start_time), appended by each stage's
@@ -366,5 +370,260 @@ int nf_store_triggers_pending(nf_store *st, const char *pipeline, nf_trigger **o
 void nf_trigger_list_free(nf_trigger *t, size_t n);
 /* Marks a trigger acted on (batched). */
 int nf_store_trigger_consume(nf_store *st, int64_t id);
+
+
+/* ---- Gate results (src/store/gates.c): the criteria of each gate of a run, as evaluated
+ * (gov/gate.c), recorded and read back for show and the dashboard. */
+typedef struct nf_gate_criterion {
+	char *expr;                   /* as written */
+	bool has_left, has_right;     /* each side of a comparison, when it could be evaluated */
+	double left, right;           /* shown as value and threshold */
+	bool passed;
+	char *note;                   /* NULL, or why: "metric 'auc' is missing" */
+} nf_gate_criterion;
+
+typedef struct nf_gate_result {
+	char *name;                   /* the gate node */
+	bool passed;                  /* every criterion passed */
+	nf_gate_criterion *criteria;
+	size_t n;
+} nf_gate_result;
+void nf_gate_result_release(nf_gate_result *r);
+/* Records every criterion of a gate of a run (joins the store's batch). */
+int nf_gate_store(nf_store *st, int64_t run_id, const nf_gate_result *r);
+/* The gates of a run with their criteria, in the order they were evaluated. */
+int nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n);
+void nf_gate_result_list_free(nf_gate_result *g, size_t n);
+
+/* ---- Metric series (src/store/series.c) ---- */
+typedef struct nf_metric_point {
+	int64_t run_id;
+	char *pipeline;
+	char *logical_date;             /* YYYY-MM-DD */
+	int64_t started_ms;
+	char *node;
+	char *name;
+	double value;
+} nf_metric_point;
+/* The metrics recorded across runs, oldest run first (then node order, then name); pipeline,
+ * node and name filter when not NULL: (run_id, value) series for trend charts. */
+int nf_metric_series(nf_store *st, const char *pipeline, const char *node, const char *name,
+		     nf_metric_point **out, size_t *n);
+void nf_metric_point_list_free(nf_metric_point *p, size_t n);
+
+/* ---- What the performance record reads (src/store/series.c; gov/perf.c takes medians) ---- */
+typedef struct nf_perf_row {
+	char *node;
+	char *state;                    /* of the node in this run */
+	bool measured;                  /* it ran a process in this run (not cached, skipped) */
+	int64_t wall_ms, cpu_ms;        /* cpu: user + system */
+	long max_rss_kb;
+	size_t nhist;                   /* earlier runs the medians are taken over (0: none) */
+	double med_wall_ms, med_cpu_ms, med_rss_kb;
+} nf_perf_row;
+void nf_perf_row_list_free(nf_perf_row *r, size_t n);
+/* The nodes of a run in topological order with their latest attempt's use (node, state,
+ * wall_ms, cpu_ms, max_rss_kb, measured; the medians left 0). */
+int nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n);
+/* The same pipeline's earlier runs' succeeded, non-cached nodes, newest run first: fn gets
+ * each node's name and its latest attempt's wall, CPU (user + sys) and peak RSS. */
+int nf_store_perf_history(nf_store *st, int64_t run_id,
+			  void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
+			  void *ctx);
+
+/* ---- The dashboard's reads (src/store/dashboard.c) ----
+ * Quiet: a failure (an older schema, a busy database) is only "nothing to show" (the
+ * message is set, the store is not failed). */
+/* PRAGMA data_version: changes when another connection committed; -1 when unreadable. */
+int64_t nf_store_data_version(nf_store *st);
+/* Whether the database has the table (an older schema may lack a module's tables). */
+bool nf_store_has_table(nf_store *st, const char *name);
+/* A node of a run with its latest attempt, as the dashboard shows it; the strings are
+ * borrowed for the call and may be NULL (name, state included). */
+typedef struct nf_dash_node {
+	const char *name, *stage, *instance, *kind, *state, *reason, *log_path;
+	int attempts;
+	int64_t started_ms, finished_ms, reused_run, wall_ms;
+	int64_t attempt_started_ms;  /* the latest attempt's start, 0 when none */
+} nf_dash_node;
+/* fn for each node of the run in topological order. NF_ERROR when it cannot read. */
+int nf_store_dash_nodes(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const nf_dash_node *n), void *ctx);
+/* fn(node, wall_ms) for each succeeded node (latest attempt) of the pipeline's last `runs`
+ * runs before before_run, ordered by node name (a node's rows together). */
+int nf_store_dash_walls(nf_store *st, const char *pipeline, int64_t before_run, int runs,
+			void (*fn)(void *ctx, const char *node, int64_t wall_ms), void *ctx);
+
+/* ---- Alerts (src/store/alerts.c; gov/alerts.c evaluates the rules and says what an
+ * alert's identity is, see gov.h) ---- */
+typedef struct nf_alert {
+	int64_t id;
+	char *pipeline;
+	int64_t run_id;
+	char *monitor;                  /* the monitor's node name */
+	char *rule;
+	nf_severity severity;
+	char *expr;                     /* the when condition as written */
+	char *values_json;              /* the metrics it read: {"max_psi":0.31} */
+	bool has_value, has_threshold;  /* the sides of a top-level comparison */
+	double value, threshold;
+	char *summary;                  /* "max_psi 0.31 > 0.25" */
+	int64_t created_ms;
+	int64_t acked_ms;               /* 0: open */
+	char *ack_note, *ack_by;
+	bool triggered;                 /* a trigger row was recorded for it */
+	char *data_key;                 /* the identity of its data; NULL: none (one per run) */
+	int64_t count;                  /* how many runs raised it (1: only the first) */
+	int64_t last_seen_ms, last_run_id;
+	bool repeat;                    /* nf_alerts_evaluate: an earlier run raised it; counted */
+} nf_alert;
+void nf_alert_release(nf_alert *a);
+void nf_alert_list_free(nf_alert *a, size_t n);
+/* Alerts oldest first; open_only: not acknowledged. */
+int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
+/* The alerts a run raised, first or again, oldest first (for show). */
+int nf_alert_list_run(nf_store *st, int64_t run_id, nf_alert **out, size_t *n);
+int nf_alert_get(nf_store *st, int64_t id, nf_alert *out);      /* NF_ENOTFOUND "no alert 7" */
+/* The alert a fired rule is: by identity (pipeline, monitor, rule, severity, condition,
+ * data key) when it has a data key, else the one its run's monitor raised for the rule;
+ * *id 0 when none. */
+int nf_store_alert_find(nf_store *st, const nf_alert *a, int64_t *id);
+/* A new alert (seen once, by its run); fills a->id. */
+int nf_store_alert_insert(nf_store *st, nf_alert *a);
+/* Notes that run_id raised alert id at ms: 1 when this run had not raised it yet, 0 when
+ * it had (an earlier attempt), negative on an error. */
+int nf_store_alert_sighting(nf_store *st, int64_t id, int64_t run_id, int64_t ms);
+/* One more run raised it: its count, last seen time and last run. */
+int nf_store_alert_count_again(nf_store *st, int64_t id, int64_t run_id, int64_t ms);
+/* The trigger row asking the scheduler for a run (one per alert). */
+int nf_store_alert_trigger(nf_store *st, const nf_alert *a);
+/* Marks the alert acknowledged at now_ms by actor (note may be NULL). */
+int nf_store_alert_ack(nf_store *st, int64_t id, int64_t now_ms, const char *note, const char *actor);
+
+/* ---- The audit chain's rows (src/store/audit.c; gov/audit.c hashes, chains and judges
+ * them, see gov.h) ---- */
+typedef struct nf_audit_record nf_audit_record;
+struct nf_audit_record {
+	int64_t seq, time_ms, run_id;   /* run_id 0: none */
+	char *kind, *payload, *prev_hash, *hash, *mac_kind;
+};
+void nf_audit_record_release(nf_audit_record *r);
+void nf_audit_record_list_free(nf_audit_record *r, size_t n);
+/* The records of a run (run_id <= 0: all), in chain order. */
+int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
+
+typedef struct nf_audit_root {
+	int64_t run_id;
+	char root[65];
+	int64_t count, last_seq;        /* the run's records up to last_seq */
+	int64_t created_ms;
+} nf_audit_root;
+/* The Merkle roots of finished runs (run_id <= 0: all), by run. Caller frees *out. */
+int nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n);
+/* The chain's last record: its seq and hash; *seq 0 and hash untouched when empty. */
+int nf_store_audit_last(nf_store *st, int64_t *seq, char hash[65]);
+/* Appends r (run_id 0: none), joining the batch the caller opened. */
+int nf_store_audit_insert(nf_store *st, const nf_audit_record *r);
+/* The hashes of a run's records up to last_seq (all when last_seq <= 0), in order; max_seq
+ * (may be NULL) the last one's seq. */
+int nf_store_audit_run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, char ***out, size_t *n,
+			      int64_t *max_seq);
+/* Records (or replaces) a run's Merkle root over count records up to last_seq. */
+int nf_store_audit_root_put(nf_store *st, int64_t run_id, const char *root, int64_t count, int64_t last_seq,
+			    int64_t created_ms);
+/* fn for each record in chain order, then fn(ctx, NULL); fn may take the record over (and
+ * zero it). Stops at fn's first non-zero result and returns it. */
+int nf_store_audit_scan(nf_store *st, int (*fn)(void *ctx, nf_audit_record *r), void *ctx);
+/* The first run-end record of a run: 1 with its seq and payload (caller frees), 0 when none. */
+int nf_store_audit_run_end(nf_store *st, int64_t run_id, int64_t *seq, char **payload);
+/* The first run-end record whose run has no Merkle root row: 1 with its seq and run, 0 when none. */
+int nf_store_audit_orphan_end(nf_store *st, int64_t *seq, int64_t *run_id);
+/* Runs fn inside one read transaction (a consistent view while others write); fn's result. */
+int nf_store_read_txn(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx);
+
+/* ---- The model registry's rows (src/store/registry.c; gov/registry.c decides, see gov.h) ---- */
+typedef struct nf_model_version {
+	int64_t id;
+	char *model;
+	int version;
+	char *pipeline;
+	int64_t run_id;               /* 0: none */
+	char *commit;                 /* NULL outside git */
+	char *sha256;
+	int64_t size;                 /* bytes (a folder: the sum of its files) */
+	char *kind;                   /* file, dir */
+	char *artifact_path;          /* the registry copy, relative to the state directory */
+	char *source_path;            /* the artifact as the model block names it */
+	char *models_dir;             /* relative to the state directory's parent, or absolute */
+	char *metrics_json;           /* {"auc":0.93,"eval.f1":0.8} */
+	char *params_json;
+	char *gate;                   /* NULL: the model has no gate */
+	char *gate_outcome;           /* pass, fail, none (no gate, or it did not decide) */
+	char *status;                 /* candidate, production, archived, rolled-back, corrupt */
+	int64_t created_ms, promoted_ms, archived_ms;
+	bool forced;                  /* promoted by hand past a failed gate */
+	char *reason, *actor;         /* of the last promotion or rollback */
+} nf_model_version;
+void nf_model_version_release(nf_model_version *v);
+void nf_model_version_list_free(nf_model_version *v, size_t n);
+/* Versions of one model (NULL: all), by model then version. */
+int nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n);
+/* A status change of a version, oldest first (for `registry show`). */
+typedef struct nf_model_event {
+	char *model;
+	int version;
+	char *action;                 /* register, archive, promote, rollback, corrupt, held */
+	char *status;                 /* the status the version was left in */
+	int64_t run_id;
+	bool forced;
+	char *reason, *actor;
+	int64_t at_ms;
+} nf_model_event;
+int nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n);
+/* The registry events a run recorded (its registrations, promotions and held promotions). */
+int nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n);
+void nf_model_event_list_free(nf_model_event *e, size_t n);
+/* One version: version > 0 that one, else the production one or the newest. NF_ENOTFOUND
+ * (no message) when there is none; the same for the lookups below. */
+int nf_store_model_version(nf_model_version *out, nf_store *st, const char *model, int version);
+/* 1 when the registry has a version of model, 0 when not. */
+int nf_store_model_exists(nf_store *st, const char *model);
+int nf_store_model_production(nf_model_version *out, nf_store *st, const char *model);
+/* The newest version with these bytes that is not corrupt. */
+int nf_store_model_by_sha256(nf_model_version *out, nf_store *st, const char *model, const char *sha256);
+/* The version archived last (a rollback's target; rolled-back ones are not). */
+int nf_store_model_last_archived(nf_model_version *out, nf_store *st, const char *model);
+/* The number of the production version (0: none), and the number a new version gets. */
+int nf_store_model_production_number(nf_store *st, const char *model, int *version);
+int nf_store_model_next_number(nf_store *st, const char *model, int *version);
+/* Writes, inside the caller's transaction (nf_store_atomic). */
+int nf_store_model_event_add(nf_store *st, const char *model, int version, const char *action, const char *status,
+			     int64_t run_id, bool forced, const char *reason, const char *actor, int64_t now);
+/* Takes a version out of production: status archived or rolled-back, archived at now. */
+int nf_store_model_set_archived(nf_store *st, const char *model, int version, const char *status, int64_t now);
+/* A new version's row from v (id, archived_ms, forced, reason and actor are not written). */
+int nf_store_model_insert(nf_store *st, const nf_model_version *v);
+int nf_store_model_mark_corrupt(nf_store *st, int64_t id);
+/* Puts a version in production at now (forced, reason, actor as the decision says). */
+int nf_store_model_promote(nf_store *st, int64_t id, int64_t now, bool forced, const char *reason, const char *actor);
+
+/* ---- The registry's rows whole, as JSON objects by column name (src/store/registry-rows.c),
+ * for the registry's record in the audit chain (gov/registry-chain.c): text that is not
+ * plain UTF-8 as {"text": "hex"}, a blob as {"blob": "hex"}. ---- */
+struct cJSON;
+/* Appends to the array rows the row of each version (<= 0 skipped) of model. */
+int nf_store_model_rows_of(struct cJSON *rows, nf_store *st, const char *model, const int *versions, size_t n);
+/* The table's rows (of model; NULL: all), whole, by model and version: a new array. */
+int nf_store_model_rows(struct cJSON **out, nf_store *st, const char *model);
+/* The table's column names: a new array of strings. */
+int nf_store_model_columns(struct cJSON **out, nf_store *st);
+/* Writes the columns of row that cols names: full inserts the row anew (the table's was
+ * deleted first), else those columns of (model, version) are updated. */
+int nf_store_model_row_write(nf_store *st, bool full, const char *model, int version, const struct cJSON *row,
+			     const struct cJSON *cols);
+int nf_store_model_row_delete(nf_store *st, int64_t id);
+/* fn for each audit record of one of the kinds, oldest first, with the prev_hash of the
+ * record after it (NULL for the last). */
+int nf_store_audit_scan_kinds(nf_store *st, const char *const *kinds, size_t nkinds,
+			      void (*fn)(void *ctx, const nf_audit_record *r, const char *next_prev_hash), void *ctx);
 
 #endif

@@ -16,8 +16,6 @@ void nf_sha256_hex(char out[65], const unsigned char md[32]);
 void nf_sha256_buf(char out[65], const void *p, size_t n);
 /* SHA-256 of what remains to be read from fd; what names the file in error messages. */
 int nf_sha256_fd(char out[65], int fd, const char *what);
-/* Creates the statcache table if missing (see hash.c). */
-int nf_statcache_init(sqlite3 *db);
 /* True when s is exactly 64 lowercase hex digits. */
 bool nf_is_sha256_hex(const char *s);
 
@@ -71,8 +69,8 @@ void nf_manifest_release(nf_manifest *m);
 
 /* hash.c: SHA-256 of the regular file name in the folder dirfd, opened without following a
  * link (NF_EINVALID for one, or for anything not a regular file), through the stat cache of
- * db under the key path when db is set. */
-int nf_hash_at(char out[65], int dirfd, const char *name, const char *path, sqlite3 *db);
+ * sc under the key path when sc is set. */
+int nf_hash_at(char out[65], int dirfd, const char *name, const char *path, nf_statcache *sc);
 
 /* objstore.c, for gc.c: the objects folder, and a folder digest's manifest, read and
  * checked against its name (NF_ENOTFOUND, NF_ECORRUPT). */

@@ -26,7 +26,6 @@
 #include <git2.h>
 #include <limits.h>
 #include <stdio.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,7 +43,7 @@ typedef struct status_entry {
 
 struct nf_gitrepo {
 	char *root;                  /* realpath of the root given to open */
-	sqlite3 *db;
+	nf_statcache *db;            /* the stat cache, or NULL */
 	bool git_inited;
 	git_repository *repo;        /* NULL: no repository, everything is content-hashed */
 	git_index *index;
@@ -448,13 +447,13 @@ content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
 	}
 	/* One transaction for the folder's stat cache rows instead of one per file. */
 	if (r->db)
-		sqlite3_exec(r->db, "SAVEPOINT nf_statcache", NULL, NULL, NULL);
+		r->db->begin(r->db);
 	if ((fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		err = nf_error_set_errno(NF_EIO, "cannot open the folder '%s'", abs);
 	else
 		err = nf_manifest_scan_at(&m, fd, abs, content_skip, &ops);
 	if (r->db)
-		sqlite3_exec(r->db, "RELEASE nf_statcache", NULL, NULL, NULL);
+		r->db->end(r->db);
 	if (err < 0)
 		goto done;
 	nf_manifest_format(&text, &m, NF_MANIFEST_V1);
@@ -846,7 +845,7 @@ done:
 /* ---- open, refresh, getters ---- */
 
 int
-nf_gitrepo_open(nf_gitrepo **out, const char *root, sqlite3 *statcache_db)
+nf_gitrepo_open(nf_gitrepo **out, const char *root, nf_statcache *statcache_db)
 {
 	nf_gitrepo *r = xcalloc(1, sizeof(*r));
 	git_config *cfg = NULL;
@@ -864,8 +863,6 @@ nf_gitrepo_open(nf_gitrepo **out, const char *root, sqlite3 *statcache_db)
 		err = nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", root);
 		goto done;
 	}
-	if (statcache_db)
-		nf_statcache_init(statcache_db);   /* best effort: the cache only saves work */
 	if ((rc = git_libgit2_init()) < 0) {
 		err = git_fail("cannot initialise libgit2");
 		goto done;
@@ -1014,7 +1011,7 @@ done:
 
 int
 nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout, const char *oid_hex,
-		   sqlite3 *statcache_db)
+		   nf_statcache *statcache_db)
 {
 	nf_gitrepo *r = xcalloc(1, sizeof(*r));
 	git_object *commit = NULL;
@@ -1032,8 +1029,6 @@ nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout
 		err = nf_error_set_errno(NF_EIO, "cannot open '%s'", checkout);
 		goto done;
 	}
-	if (statcache_db)
-		nf_statcache_init(statcache_db);
 	if (git_libgit2_init() < 0) {
 		err = git_fail("cannot initialise libgit2");
 		goto done;

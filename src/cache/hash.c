@@ -1,5 +1,5 @@
-/* hash.c: SHA-256 of file contents behind a stat cache in SQLite, so an unchanged 1 GB data
- * file is read once and afterwards costs one stat and one indexed SELECT.
+/* hash.c: SHA-256 of file contents behind a stat cache (the store keeps it in SQLite), so an
+ * unchanged 1 GB data file is read once and afterwards costs one stat and one lookup.
  *
  * The cache row is trusted only when size, mtime_ns, inode and ctime_ns all match. A file
  * whose mtime is less than NF_RACY_NS old is hashed but not cached: it may still be written
@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,70 +97,37 @@ ts_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
-int
-nf_statcache_init(sqlite3 *db)
+static void
+stat_key(nf_statkey *k, const struct stat *st)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS statcache(path TEXT PRIMARY KEY, "
-			 "size INTEGER, mtime_ns INTEGER, inode INTEGER, ctime_ns INTEGER, sha256 TEXT)",
-			 NULL, NULL, &msg) != SQLITE_OK) {
-		int err = nf_error_set(NF_EIO, "cannot create the stat cache: %s",
-				       msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return err;
-	}
-	return 0;
+	k->size = (int64_t)st->st_size;
+	k->mtime_ns = ts_ns(&st->st_mtim);
+	k->inode = (int64_t)st->st_ino;
+	k->ctime_ns = ts_ns(&st->st_ctim);
 }
 
 /* True (and out filled) when the cache has a row for path matching st. Any failure, a
  * missing table included, is a miss: the cache only ever saves work. */
 static bool
-cache_lookup(sqlite3 *db, const char *path, const struct stat *st, char out[65])
+cache_lookup(nf_statcache *sc, const char *path, const struct stat *st, char out[65])
 {
-	sqlite3_stmt *q = NULL;
-	bool hit = false;
+	nf_statkey want, got;
 
-	if (sqlite3_prepare_v2(db, "SELECT size, mtime_ns, inode, ctime_ns, sha256 FROM statcache "
-			       "WHERE path = ?1", -1, &q, NULL) != SQLITE_OK)
-		goto done;
-	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW &&
-	    sqlite3_column_int64(q, 0) == (int64_t)st->st_size &&
-	    sqlite3_column_int64(q, 1) == ts_ns(&st->st_mtim) &&
-	    sqlite3_column_int64(q, 2) == (int64_t)st->st_ino &&
-	    sqlite3_column_int64(q, 3) == ts_ns(&st->st_ctim) &&
-	    sqlite3_column_bytes(q, 4) == 64) {
-		memcpy(out, sqlite3_column_text(q, 4), 64);
-		out[64] = '\0';
-		hit = nf_is_sha256_hex(out);
-	}
-done:
-	sqlite3_finalize(q);
-	return hit;
+	stat_key(&want, st);
+	if (!sc->get(sc, path, &got, out))
+		return false;
+	return got.size == want.size && got.mtime_ns == want.mtime_ns && got.inode == want.inode &&
+	       got.ctime_ns == want.ctime_ns && nf_is_sha256_hex(out);
 }
 
 /* Best effort: a locked or read-only database costs a re-read next time, nothing more. */
 static void
-cache_store(sqlite3 *db, const char *path, const struct stat *st, const char *sha)
+cache_store(nf_statcache *sc, const char *path, const struct stat *st, const char *sha)
 {
-	static const char sql[] = "INSERT OR REPLACE INTO statcache"
-		"(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-	sqlite3_stmt *q = NULL;
+	nf_statkey k;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
-		if (nf_statcache_init(db) < 0 || sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-			goto done;
-	}
-	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (int64_t)st->st_size);
-	sqlite3_bind_int64(q, 3, ts_ns(&st->st_mtim));
-	sqlite3_bind_int64(q, 4, (int64_t)st->st_ino);
-	sqlite3_bind_int64(q, 5, ts_ns(&st->st_ctim));
-	sqlite3_bind_text(q, 6, sha, 64, SQLITE_STATIC);
-	sqlite3_step(q);
-done:
-	sqlite3_finalize(q);
+	stat_key(&k, st);
+	sc->put(sc, path, &k, sha);
 }
 
 static bool
@@ -173,7 +139,7 @@ same_stat(const struct stat *a, const struct stat *b)
 
 /* Hashes the open file fd (st: its stat before reading), through the cache of db under key. */
 static int
-hash_open(char out[65], int fd, const struct stat *st, const char *key, sqlite3 *db)
+hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statcache *db)
 {
 	struct stat after;
 	struct timespec now;
@@ -193,7 +159,7 @@ hash_open(char out[65], int fd, const struct stat *st, const char *key, sqlite3 
 }
 
 int
-nf_hash_file(char out[65], const char *abs_path, sqlite3 *db)
+nf_hash_file(char out[65], const char *abs_path, nf_statcache *db)
 {
 	struct stat st, before;
 	int fd = -1, err = 0;
@@ -215,7 +181,7 @@ nf_hash_file(char out[65], const char *abs_path, sqlite3 *db)
 }
 
 int
-nf_hash_at(char out[65], int dirfd, const char *name, const char *path, sqlite3 *db)
+nf_hash_at(char out[65], int dirfd, const char *name, const char *path, nf_statcache *db)
 {
 	struct stat st;
 	int fd, err;

@@ -52,7 +52,7 @@ struct nf_objstore {
 	char *tmp;           /* <cache_dir>/objects/tmp */
 	bool made;           /* the folders exist */
 	mode_t umask;
-	sqlite3 *statcache;  /* when set, big workspace files are compared through it */
+	nf_statcache *statcache;  /* when set, big workspace files are compared through it */
 	void (*on_repair)(void *ctx, const char *sha256);
 	void *repair_ctx;
 };
@@ -72,7 +72,7 @@ nf_objstore_open(nf_objstore **out, const char *cache_dir)
 }
 
 void
-nf_objstore_set_statcache(nf_objstore *s, sqlite3 *db)
+nf_objstore_set_statcache(nf_objstore *s, nf_statcache *db)
 {
 	s->statcache = db;
 }

@@ -1,13 +1,12 @@
 /* artifact.c: a model artifact's files: its SHA-256 (a folder's through a manifest of its
  * files), copies into the registry, and the workspace copies under models/ swapped in with
- * renames. Plus the SQLite error mapping and the fault hook the registry shares. */
+ * renames. Plus the fault hook the registry shares. */
 #include "config.h"
 #include "registry-internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +16,6 @@
 
 #include "ntflow/cache.h"
 #include "ntflow/cachekey.h"
-
-int
-nf_gov__sql_error(sqlite3 *db, int rc, const char *what)
-{
-	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return nf_error_set(NF_ELOCKED, "%s: the state database is locked by another process", what);
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return nf_error_set(NF_EDAMAGED, "%s: the state database is damaged (%s)", what, msg);
-	default:
-		return nf_error_set(NF_ERROR, "%s: %s", what, msg);
-	}
-}
 
 void
 nf_gov__crash(const char *point)
@@ -85,7 +67,7 @@ free_names(char **names, size_t n)
 /* Appends the manifest lines of the folder abs (rel: its path inside the artifact); files
  * are hashed through the stat cache of db when it is set. */
 static int
-manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth, sqlite3 *db)
+manifest(nf_buf *m, int64_t *size, const char *abs, const char *rel, int depth, nf_statcache *db)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -137,7 +119,7 @@ nf_artifact_hash(nf_artifact_id *out, const char *path)
 }
 
 int
-nf_artifact_hash_cached(nf_artifact_id *out, const char *path, sqlite3 *db)
+nf_artifact_hash_cached(nf_artifact_id *out, const char *path, nf_statcache *db)
 {
 	struct stat sb;
 	nf_buf m = NF_BUF_INIT;

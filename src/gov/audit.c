@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@ static const char zero_hash[65] =
 
 struct nf_audit {
 	nf_store *st;
-	sqlite3_stmt *head, *insert;
 	unsigned char *key;         /* NULL: plain SHA-256 */
 	size_t keylen;
 };
@@ -250,16 +248,9 @@ load_key(unsigned char **key, size_t *keylen)
 
 /* ---- appending ---- */
 
-static int
-db_error(sqlite3 *db, const char *what)
-{
-	return nf_error_set(NF_ERROR, "%s: %s", what, sqlite3_errmsg(db));
-}
-
 int
 nf_audit_open(nf_audit **out, nf_store *st)
 {
-	sqlite3 *db = nf_store_db(st);
 	nf_audit *a = xcalloc(1, sizeof(*a));
 	int err;
 
@@ -267,14 +258,6 @@ nf_audit_open(nf_audit **out, nf_store *st)
 	a->st = st;
 	if ((err = load_key(&a->key, &a->keylen)) < 0)
 		goto fail;
-	if (sqlite3_prepare_v3(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
-			       SQLITE_PREPARE_PERSISTENT, &a->head, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(db, "INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash,"
-			       " mac_kind) VALUES (?,?,?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT,
-			       &a->insert, NULL) != SQLITE_OK) {
-		err = db_error(db, "cannot prepare the audit log");
-		goto fail;
-	}
 	*out = a;
 	return 0;
 fail:
@@ -287,8 +270,6 @@ nf_audit_free(nf_audit *a)
 {
 	if (!a)
 		return;
-	sqlite3_finalize(a->head);
-	sqlite3_finalize(a->insert);
 	if (a->key)
 		memset(a->key, 0, a->keylen);
 	free(a->key);
@@ -322,47 +303,25 @@ nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r)
 int
 nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload)
 {
-	sqlite3 *db = nf_store_db(a->st);
 	char *text = NULL, prev[65], hash[65];
 	int64_t seq = 1, now = nf_now_realtime_ms();
-	int rc, err;
+	nf_audit_record r;
+	int err;
 
 	/* The head is read inside the batch's write transaction, so no other process can
 	 * append between this read and our insert. */
 	if ((err = nf_store_batch(a->st)) < 0)
 		return err;
 	memcpy(prev, zero_hash, sizeof(prev));
-	sqlite3_reset(a->head);
-	if ((rc = sqlite3_step(a->head)) == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(a->head, 1);
-
-		seq = sqlite3_column_int64(a->head, 0) + 1;
-		snprintf(prev, sizeof(prev), "%s", h ? (const char *)h : "");
-	} else if (rc != SQLITE_DONE) {
-		err = db_error(db, "cannot read the audit log");
-		sqlite3_reset(a->head);
+	if ((err = nf_store_audit_last(a->st, &seq, prev)) < 0)
 		return err;
-	}
-	sqlite3_reset(a->head);
+	seq++;
 	text = payload ? nf_audit_canonical_json(payload) : xstrdup("{}");
 	if ((err = nf_audit_record_hash(hash, seq, now, run_id, kind, text, prev, a->key, a->keylen)) < 0)
 		goto done;
-	sqlite3_reset(a->insert);
-	sqlite3_bind_int64(a->insert, 1, seq);
-	sqlite3_bind_int64(a->insert, 2, now);
-	if (run_id > 0)
-		sqlite3_bind_int64(a->insert, 3, run_id);
-	else
-		sqlite3_bind_null(a->insert, 3);
-	sqlite3_bind_text(a->insert, 4, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(a->insert, 5, text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(a->insert, 6, prev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(a->insert, 7, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(a->insert, 8, a->key ? "hmac" : "plain", -1, SQLITE_STATIC);
-	if (sqlite3_step(a->insert) != SQLITE_DONE)
-		err = db_error(db, "cannot append to the audit log");
-	sqlite3_reset(a->insert);
-	sqlite3_clear_bindings(a->insert);
+	r = (nf_audit_record){ .seq = seq, .time_ms = now, .run_id = run_id, .kind = (char *)kind, .payload = text,
+			       .prev_hash = prev, .hash = hash, .mac_kind = a->key ? "hmac" : "plain" };
+	err = nf_store_audit_insert(a->st, &r);
 done:
 	free(text);
 	return err;
@@ -380,45 +339,6 @@ nf_audit_append(nf_store *st, int64_t run_id, const char *kind, const cJSON *pay
 	return err;
 }
 
-/* The hashes of a run's records up to last_seq (all when last_seq <= 0), in order. */
-static int
-run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, char ***out, size_t *n, int64_t *max_seq)
-{
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL;
-	char **hs = NULL;
-	size_t cap = 0;
-	int rc, err = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (max_seq)
-		*max_seq = 0;
-	if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit WHERE run_id = ?1 AND (?2 <= 0 OR seq <= ?2)"
-			       " ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
-		return db_error(db, "cannot read the audit log");
-	sqlite3_bind_int64(q, 1, run_id);
-	sqlite3_bind_int64(q, 2, last_seq);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(q, 1);
-
-		NF_PUSH(hs, *n, cap, xstrdup(h ? (const char *)h : ""));
-		if (max_seq)
-			*max_seq = sqlite3_column_int64(q, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		err = db_error(db, "cannot read the audit log");
-		for (size_t i = 0; i < *n; i++)
-			free(hs[i]);
-		free(hs);
-		hs = NULL;
-		*n = 0;
-	}
-	sqlite3_finalize(q);
-	*out = hs;
-	return err;
-}
-
 static void
 free_strv(char **v, size_t n)
 {
@@ -430,8 +350,6 @@ free_strv(char **v, size_t n)
 int
 nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_out[65])
 {
-	sqlite3 *db = nf_store_db(a->st);
-	sqlite3_stmt *q = NULL;
 	char **hs = NULL, root[65];
 	size_t n = 0;
 	int64_t last_seq = 0;
@@ -440,23 +358,11 @@ nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_ou
 
 	if ((err = nf_store_batch(a->st)) < 0)
 		return err;
-	if ((err = run_hashes(a->st, run_id, 0, &hs, &n, &last_seq)) < 0 ||
+	if ((err = nf_store_audit_run_hashes(a->st, run_id, 0, &hs, &n, &last_seq)) < 0 ||
 	    (err = nf_audit_merkle_root(root, (const char *const *)hs, n)) < 0)
 		goto done;
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_roots (run_id, root, count, last_seq, created_ms)"
-			       " VALUES (?,?,?,?,?)", -1, &q, NULL) != SQLITE_OK) {
-		err = db_error(db, "cannot record the run's Merkle root");
+	if ((err = nf_store_audit_root_put(a->st, run_id, root, (int64_t)n, last_seq, nf_now_realtime_ms())) < 0)
 		goto done;
-	}
-	sqlite3_bind_int64(q, 1, run_id);
-	sqlite3_bind_text(q, 2, root, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)n);
-	sqlite3_bind_int64(q, 4, last_seq);
-	sqlite3_bind_int64(q, 5, nf_now_realtime_ms());
-	if (sqlite3_step(q) != SQLITE_DONE) {
-		err = db_error(db, "cannot record the run's Merkle root");
-		goto done;
-	}
 	/* The run-end record carries the root, so the chain protects it too. */
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "status", status);
@@ -467,122 +373,7 @@ nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_ou
 		memcpy(root_out, root, 65);
 done:
 	cJSON_Delete(p);
-	sqlite3_finalize(q);
 	free_strv(hs, n);
-	return err;
-}
-
-/* ---- reading ---- */
-
-void
-nf_audit_record_release(nf_audit_record *r)
-{
-	free(r->kind);
-	free(r->payload);
-	free(r->prev_hash);
-	free(r->hash);
-	free(r->mac_kind);
-	memset(r, 0, sizeof(*r));
-}
-
-void
-nf_audit_record_list_free(nf_audit_record *r, size_t n)
-{
-	for (size_t i = 0; r && i < n; i++)
-		nf_audit_record_release(&r[i]);
-	free(r);
-}
-
-static char *
-col_dup(sqlite3_stmt *q, int col)
-{
-	const unsigned char *s = sqlite3_column_text(q, col);
-
-	return xstrdup(s ? (const char *)s : "");
-}
-
-static void
-read_record(sqlite3_stmt *q, nf_audit_record *r)
-{
-	r->seq = sqlite3_column_int64(q, 0);
-	r->time_ms = sqlite3_column_int64(q, 1);
-	r->run_id = sqlite3_column_type(q, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 2);
-	r->kind = col_dup(q, 3);
-	r->payload = col_dup(q, 4);
-	r->prev_hash = col_dup(q, 5);
-	r->hash = col_dup(q, 6);
-	r->mac_kind = col_dup(q, 7);
-}
-
-#define RECORD_COLS "seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind"
-
-int
-nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n)
-{
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL;
-	nf_audit_record *rs = NULL;
-	size_t cap = 0;
-	int rc, err = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT " RECORD_COLS " FROM audit WHERE ?1 <= 0 OR run_id = ?1 ORDER BY seq",
-			       -1, &q, NULL) != SQLITE_OK)
-		return db_error(db, "cannot read the audit log");
-	sqlite3_bind_int64(q, 1, run_id);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		rs = xgrow(rs, sizeof(*rs), *n + 1, &cap);
-		memset(&rs[*n], 0, sizeof(*rs));
-		read_record(q, &rs[(*n)++]);
-	}
-	if (rc != SQLITE_DONE) {
-		err = db_error(db, "cannot read the audit log");
-		nf_audit_record_list_free(rs, *n);
-		rs = NULL;
-		*n = 0;
-	}
-	sqlite3_finalize(q);
-	*out = rs;
-	return err;
-}
-
-int
-nf_audit_roots(nf_store *st, int64_t run_id, nf_audit_root **out, size_t *n)
-{
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL;
-	nf_audit_root *rs = NULL;
-	size_t cap = 0;
-	int rc, err = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT run_id, root, count, last_seq, created_ms FROM audit_roots"
-			       " WHERE ?1 <= 0 OR run_id = ?1 ORDER BY run_id", -1, &q, NULL) != SQLITE_OK)
-		return db_error(db, "cannot read the audit log");
-	sqlite3_bind_int64(q, 1, run_id);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		nf_audit_root *r;
-		const unsigned char *root = sqlite3_column_text(q, 1);
-
-		rs = xgrow(rs, sizeof(*rs), *n + 1, &cap);
-		r = &rs[(*n)++];
-		memset(r, 0, sizeof(*r));
-		r->run_id = sqlite3_column_int64(q, 0);
-		snprintf(r->root, sizeof(r->root), "%s", root ? (const char *)root : "");
-		r->count = sqlite3_column_int64(q, 2);
-		r->last_seq = sqlite3_column_int64(q, 3);
-		r->created_ms = sqlite3_column_int64(q, 4);
-	}
-	if (rc != SQLITE_DONE) {
-		err = db_error(db, "cannot read the audit log");
-		free(rs);
-		rs = NULL;
-		*n = 0;
-	}
-	sqlite3_finalize(q);
-	*out = rs;
 	return err;
 }
 
@@ -690,25 +481,20 @@ judge(walk *w, const nf_audit_record *cur, const nf_audit_record *next)
 static int
 verify_roots(nf_store *st, walk *w)
 {
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL, *endq = NULL;
-	int rc, err = 0;
+	nf_audit_root *roots = NULL;
+	size_t nroots = 0;
+	int64_t orphan_seq = 0, orphan_run = 0;
+	int err;
 
-	if (sqlite3_prepare_v2(db, "SELECT run_id, root, count, last_seq FROM audit_roots ORDER BY run_id",
-			       -1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT seq, payload FROM audit WHERE run_id = ? AND kind = '" NF_AUDIT_RUN_END
-			       "' ORDER BY seq", -1, &endq, NULL) != SQLITE_OK) {
-		err = db_error(db, "cannot read the audit log");
-		goto done;
-	}
-	while (err == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t run = sqlite3_column_int64(q, 0), count = sqlite3_column_int64(q, 2);
-		int64_t last = sqlite3_column_int64(q, 3);
-		const unsigned char *stored = sqlite3_column_text(q, 1);
-		char **hs = NULL, root[65];
+	if ((err = nf_audit_roots(st, 0, &roots, &nroots)) < 0)
+		return err;
+	for (size_t i = 0; err == 0 && i < nroots; i++) {
+		int64_t run = roots[i].run_id, count = roots[i].count, last = roots[i].last_seq, seq;
+		char **hs = NULL, root[65], *payload = NULL;
 		size_t n = 0;
+		int found;
 
-		if ((err = run_hashes(st, run, last, &hs, &n, NULL)) < 0 ||
+		if ((err = nf_store_audit_run_hashes(st, run, last, &hs, &n, NULL)) < 0 ||
 		    (err = nf_audit_merkle_root(root, (const char *const *)hs, n)) < 0) {
 			free_strv(hs, n);
 			break;
@@ -720,17 +506,16 @@ verify_roots(nf_store *st, walk *w)
 		else if ((int64_t)n > count)
 			err = report(w, 0, "run %" PRId64 ": %zu records were inserted (its Merkle root covers %" PRId64
 				     ", there are %zu)", run, n - (size_t)count, count, n);
-		else if (!stored || strcmp((const char *)stored, root) != 0)
+		else if (strcmp(roots[i].root, root) != 0)
 			err = report(w, 0, "run %" PRId64 ": its Merkle root does not match its %zu records (a record or"
 				     " the root was edited)", run, n);
 		if (err)
 			break;
 		/* The run-end record holds the same root inside the chain. */
-		sqlite3_reset(endq);
-		sqlite3_bind_int64(endq, 1, run);
-		if (sqlite3_step(endq) == SQLITE_ROW) {
-			const char *payload = (const char *)sqlite3_column_text(endq, 1);
-			int64_t seq = sqlite3_column_int64(endq, 0);
+		if ((found = nf_store_audit_run_end(st, run, &seq, &payload)) < 0) {
+			err = found;
+			break;
+		} else if (found > 0) {
 			cJSON *p = cJSON_Parse(payload ? payload : "");
 			const char *r = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "merkle_root"));
 
@@ -738,30 +523,17 @@ verify_roots(nf_store *st, walk *w)
 				err = report(w, seq, "run %" PRId64 ": the Merkle root in its run-end record %" PRId64
 					     " does not match its records", run, seq);
 			cJSON_Delete(p);
+			free(payload);
 		} else {
 			err = report(w, 0, "run %" PRId64 ": it has a Merkle root but no run-end record", run);
 		}
 		w->rep->nroots++;
 	}
-	if (err == 0 && rc != SQLITE_DONE)
-		err = db_error(db, "cannot read the audit log");
-	if (err == 0) {
-		/* A run-end record whose root row was deleted. */
-		sqlite3_finalize(q);
-		q = NULL;
-		if (sqlite3_prepare_v2(db, "SELECT a.seq, a.run_id FROM audit a LEFT JOIN audit_roots r"
-				       " ON r.run_id = a.run_id WHERE a.kind = '" NF_AUDIT_RUN_END "'"
-				       " AND r.run_id IS NULL ORDER BY a.seq LIMIT 1", -1, &q, NULL) != SQLITE_OK) {
-			err = db_error(db, "cannot read the audit log");
-			goto done;
-		}
-		if (sqlite3_step(q) == SQLITE_ROW)
-			err = report(w, sqlite3_column_int64(q, 0), "run %" PRId64 ": its Merkle root (table audit_roots)"
-				     " was deleted", (int64_t)sqlite3_column_int64(q, 1));
-	}
-done:
-	sqlite3_finalize(q);
-	sqlite3_finalize(endq);
+	free(roots);
+	/* A run-end record whose root row was deleted. */
+	if (err == 0 && (err = nf_store_audit_orphan_end(st, &orphan_seq, &orphan_run)) > 0)
+		err = report(w, orphan_seq, "run %" PRId64 ": its Merkle root (table audit_roots)"
+			     " was deleted", orphan_run);
 	return err < 0 ? err : 0;
 }
 
@@ -772,15 +544,52 @@ nf_audit_report_release(nf_audit_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The chain as the store reads it: each record is judged once the one after it is known
+ * (an insertion shows in the next record's prev_hash). */
+typedef struct verify_scan {
+	walk *w;
+	nf_audit_record cur;
+	bool have_cur;
+} verify_scan;
+
+static int
+on_record(void *ctx, nf_audit_record *next)
+{
+	verify_scan *v = ctx;
+	int err;
+
+	if (v->have_cur) {
+		if ((err = judge(v->w, &v->cur, next)) != 0)
+			return err;
+		nf_audit_record_release(&v->cur);
+		v->have_cur = false;
+	}
+	if (!next)
+		return 0;
+	v->cur = *next;           /* taken over */
+	memset(next, 0, sizeof(*next));
+	v->have_cur = true;
+	return 0;
+}
+
+/* Inside one read transaction, so a run appending meanwhile does not look like an insertion. */
+static int
+verify_txn(void *ctx, nf_store *st)
+{
+	verify_scan *v = ctx;
+	int err;
+
+	if ((err = nf_store_audit_scan(st, on_record, v)) == 0)
+		err = verify_roots(st, v->w);
+	return err > 0 ? 0 : err;
+}
+
 int
 nf_audit_verify(nf_store *st, nf_audit_report *out)
 {
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL;
-	nf_audit_record cur = { 0 }, next = { 0 };
-	bool have_cur = false;
+	verify_scan v = { 0 };
 	walk w;
-	int rc, err;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
@@ -788,45 +597,10 @@ nf_audit_verify(nf_store *st, nf_audit_report *out)
 	memcpy(w.prev_hash, zero_hash, sizeof(w.prev_hash));
 	if ((err = load_key(&w.key, &w.keylen)) < 0 || (err = nf_store_flush(st)) < 0)
 		return err;
-	/* One transaction, so a run appending meanwhile does not look like an insertion. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		err = db_error(db, "cannot read the audit log");
-		goto done;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT " RECORD_COLS " FROM audit ORDER BY seq", -1, &q, NULL) != SQLITE_OK) {
-		err = db_error(db, "cannot read the audit log");
-		goto done;
-	}
-	/* Each record is judged once the one after it is known (an insertion shows in the
-	 * next record's prev_hash). */
-	for (;;) {
-		rc = sqlite3_step(q);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			err = db_error(db, "cannot read the audit log");
-			goto done;
-		}
-		if (rc == SQLITE_ROW)
-			read_record(q, &next);
-		if (have_cur) {
-			if ((err = judge(&w, &cur, rc == SQLITE_ROW ? &next : NULL)) != 0)
-				break;
-			nf_audit_record_release(&cur);
-		}
-		if (rc == SQLITE_DONE)
-			break;
-		cur = next;
-		memset(&next, 0, sizeof(next));
-		have_cur = true;
-	}
-	if (err == 0)
-		err = verify_roots(st, &w);
-	if (err > 0)
-		err = 0;
-done:
-	sqlite3_finalize(q);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	nf_audit_record_release(&cur);
-	nf_audit_record_release(&next);
+	v.w = &w;
+	err = nf_store_read_txn(st, verify_txn, &v);
+	if (v.have_cur)
+		nf_audit_record_release(&v.cur);
 	if (w.key)
 		memset(w.key, 0, w.keylen);
 	free(w.key);

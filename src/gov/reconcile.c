@@ -121,7 +121,7 @@ fix_copy(rec *r, const nf_model_version *v, bool current)
 			goto done;
 		was = xstrdup("it was missing");
 	} else {
-		err = nf_artifact_hash_cached(&id, abs, r->full ? NULL : nf_store_db(r->st));
+		err = nf_artifact_hash_cached(&id, abs, r->full ? NULL : nf_store_statcache(r->st));
 		if (err == 0 && strcmp(id.sha256, v->sha256) == 0 && strcmp(id.kind, v->kind) == 0)
 			goto done;
 		if (err == NF_ENOTFOUND) {

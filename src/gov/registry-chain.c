@@ -13,7 +13,6 @@
 #include "ntflow/gov.h"
 
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,114 +109,14 @@ find(chain *c, const char *model, int version, bool create)
 
 /* ---- rows as JSON ---- */
 
-/* Whether the n bytes at s are UTF-8 without a NUL: text that any JSON writer and reader
- * carry unchanged. */
-static bool
-plain_text(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		unsigned cp;
-
-		if (c == 0 || len == 0 || i + len > n)
-			return false;
-		cp = len == 1 ? c : c & (0x7f >> len);
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += len;
-	}
-	return true;
-}
-
-/* {"KEY": "hex of the bytes"}. */
-static cJSON *
-hex_json(const char *key, const unsigned char *b, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *h = xmalloc(len * 2 + 1);
-	cJSON *o = cJSON_CreateObject();
-
-	for (size_t k = 0; k < len; k++) {
-		h[2 * k] = hex[b[k] >> 4];
-		h[2 * k + 1] = hex[b[k] & 15];
-	}
-	h[2 * len] = '\0';
-	cJSON_AddStringToObject(o, key, h);
-	free(h);
-	return o;
-}
-
-static cJSON *
-column_json(sqlite3_stmt *s, int i)
-{
-	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_INTEGER:
-		return cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
-	case SQLITE_FLOAT:
-		return cJSON_CreateNumber(sqlite3_column_double(s, i));
-	case SQLITE_TEXT: {
-		const unsigned char *t = sqlite3_column_text(s, i);
-		size_t len = (size_t)sqlite3_column_bytes(s, i);
-
-		/* Text that is not plain UTF-8 (a -p value, a --reason) as its bytes, so that
-		 * neither the JSON writer's escaping nor a NUL changes what is compared. */
-		return plain_text(t, len) ? cJSON_CreateString((const char *)t) : hex_json("text", t, len);
-	}
-	case SQLITE_BLOB:
-		/* ntflow never writes one: a blob can only be an edit, and must not compare equal
-		 * to the text it holds. */
-		return hex_json("blob", sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
-	default:
-		return cJSON_CreateNull();
-	}
-}
-
-static cJSON *
-row_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	for (int i = 0; i < sqlite3_column_count(s); i++)
-		cJSON_AddItemToObject(o, sqlite3_column_name(s, i), column_json(s, i));
-	return o;
-}
-
 int
 nf_registry__add_rows(cJSON *payload, nf_store *st, const char *model, const int *versions, size_t n)
 {
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *s = NULL;
 	cJSON *rows = cJSON_GetObjectItemCaseSensitive(payload, "rows");
-	int rc;
 
 	if (!rows)
 		rows = cJSON_AddArrayToObject(payload, "rows");
-	if ((rc = sqlite3_prepare_v2(db, "SELECT * FROM model_versions WHERE model = ? AND version = ?", -1, &s,
-				     NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	for (size_t i = 0; i < n; i++) {
-		if (versions[i] <= 0)
-			continue;
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 2, versions[i]);
-		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			cJSON_AddItemToArray(rows, row_json(s));
-		else if (rc != SQLITE_DONE)
-			break;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	return 0;
+	return nf_store_model_rows_of(rows, st, model, versions, n);
 }
 
 /* ---- replaying the chain ---- */
@@ -348,9 +247,35 @@ chain_problem(chain *c, const char *fmt, ...)
 	NF_PUSH(c->lines, c->nlines, c->lines_cap, line);
 }
 
-/* The kinds of record that change rows. */
-#define KIND_LIST "'" NF_AUDIT_REGISTER "','" NF_AUDIT_PROMOTE "','" NF_AUDIT_ROLLBACK "','" NF_AUDIT_CORRUPT \
-	"','" NF_AUDIT_BASELINE "','" NF_AUDIT_RESTORE "'"
+/* One record that changes rows, with the prev_hash of the record after it (NULL: last). */
+typedef struct replay_scan {
+	chain *c;
+	nf_audit *a;
+} replay_scan;
+
+static void
+replay_one(void *ctx, const nf_audit_record *r, const char *next)
+{
+	replay_scan *s = ctx;
+	chain *c = s->c;
+	cJSON *p;
+	int ok;
+
+	ok = nf_audit_record_matches(s->a, r);
+	if (ok == 0)
+		chain_problem(c, "audit record %" PRId64 " (%s) was edited: its %s does not match its contents",
+			      r->seq, r->kind, strcmp(r->mac_kind, "hmac") == 0 ? "HMAC" : "hash");
+	else if (ok < 0)
+		nf_error_clear();   /* an HMAC without the key: the rows are still compared */
+	if (next && strcmp(next, r->hash) != 0)
+		chain_problem(c, "audit record %" PRId64 " (%s) was replaced: record %" PRId64 " does not follow it",
+			      r->seq, r->kind, r->seq + 1);
+	if ((p = cJSON_Parse(r->payload)) && cJSON_IsObject(p))
+		replay_record(c, r->kind, p);
+	else
+		chain_problem(c, "audit record %" PRId64 " (%s) was edited: its payload is not JSON", r->seq, r->kind);
+	cJSON_Delete(p);
+}
 
 /* Replays every record that changes rows, oldest first. Each is checked on the way: its
  * hash against its contents (an HMAC only with the key), and that the next record follows
@@ -358,57 +283,17 @@ chain_problem(chain *c, const char *fmt, ...)
 static int
 replay(chain *c, nf_store *st)
 {
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL;
-	nf_audit *a = NULL;
-	int rc, err;
+	static const char *const kinds[] = { NF_AUDIT_REGISTER, NF_AUDIT_PROMOTE, NF_AUDIT_ROLLBACK, NF_AUDIT_CORRUPT,
+					     NF_AUDIT_BASELINE, NF_AUDIT_RESTORE };
+	replay_scan r = { c, NULL };
+	int err;
 
 	memset(c, 0, sizeof(*c));
 	c->index = nf_strmap_new(64);
-	if ((err = nf_audit_open(&a, st)) < 0)
+	if ((err = nf_audit_open(&r.a, st)) < 0)
 		return err;
-	if ((rc = sqlite3_prepare_v2(db, "SELECT seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind,"
-				     " (SELECT b.prev_hash FROM audit b WHERE b.seq = audit.seq + 1)"
-				     " FROM audit WHERE kind IN (" KIND_LIST ") ORDER BY seq", -1, &q, NULL)) != SQLITE_OK) {
-		err = nf_gov__sql_error(db, rc, "cannot read the audit log");
-		goto done;
-	}
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		nf_audit_record r;
-		const unsigned char *next = sqlite3_column_text(q, 8);
-		cJSON *p;
-		int ok;
-
-		memset(&r, 0, sizeof(r));
-		r.seq = sqlite3_column_int64(q, 0);
-		r.time_ms = sqlite3_column_int64(q, 1);
-		r.run_id = sqlite3_column_type(q, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 2);
-		r.kind = xstrdup((const char *)sqlite3_column_text(q, 3));
-		r.payload = xstrdup(sqlite3_column_text(q, 4) ? (const char *)sqlite3_column_text(q, 4) : "");
-		r.prev_hash = xstrdup(sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "");
-		r.hash = xstrdup(sqlite3_column_text(q, 6) ? (const char *)sqlite3_column_text(q, 6) : "");
-		r.mac_kind = xstrdup(sqlite3_column_text(q, 7) ? (const char *)sqlite3_column_text(q, 7) : "");
-		ok = nf_audit_record_matches(a, &r);
-		if (ok == 0)
-			chain_problem(c, "audit record %" PRId64 " (%s) was edited: its %s does not match its contents",
-				      r.seq, r.kind, strcmp(r.mac_kind, "hmac") == 0 ? "HMAC" : "hash");
-		else if (ok < 0)
-			nf_error_clear();   /* an HMAC without the key: the rows are still compared */
-		if (next && strcmp((const char *)next, r.hash) != 0)
-			chain_problem(c, "audit record %" PRId64 " (%s) was replaced: record %" PRId64 " does not follow it",
-				      r.seq, r.kind, r.seq + 1);
-		if ((p = cJSON_Parse(r.payload)) && cJSON_IsObject(p))
-			replay_record(c, r.kind, p);
-		else
-			chain_problem(c, "audit record %" PRId64 " (%s) was edited: its payload is not JSON", r.seq, r.kind);
-		cJSON_Delete(p);
-		nf_audit_record_release(&r);
-	}
-	if (rc != SQLITE_DONE)
-		err = nf_gov__sql_error(db, rc, "cannot read the audit log");
-done:
-	sqlite3_finalize(q);
-	nf_audit_free(a);
+	err = nf_store_audit_scan_kinds(st, kinds, sizeof(kinds) / sizeof(kinds[0]), replay_one, &r);
+	nf_audit_free(r.a);
 	return err;
 }
 
@@ -470,28 +355,6 @@ compare_row(nf_registry_chain_report *out, const expect *e, const cJSON *row)
 	return differ;
 }
 
-/* The table's rows (of model; NULL: all), whole, by model and version. */
-static int
-table_rows(cJSON **out, nf_store *st, const char *model)
-{
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *q = NULL;
-	int rc;
-
-	*out = cJSON_CreateArray();
-	if ((rc = sqlite3_prepare_v2(db, "SELECT * FROM model_versions WHERE ?1 IS NULL OR model = ?1"
-				     " ORDER BY model, version", -1, &q, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	if (model)
-		sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		cJSON_AddItemToArray(*out, row_json(q));
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	return 0;
-}
-
 /* The state of a comparison, kept for a restore or a baseline. */
 typedef struct cmp {
 	chain c;
@@ -512,13 +375,29 @@ cmp_release(cmp *m)
 	memset(m, 0, sizeof(*m));
 }
 
+typedef struct cmp_read {
+	cmp *m;
+	const char *model;
+} cmp_read;
+
+static int
+cmp_read_fn(void *ctx, nf_store *st)
+{
+	cmp_read *r = ctx;
+	int err = replay(&r->m->c, st);
+
+	if (err == 0)
+		err = nf_store_model_rows(&r->m->rows, st, r->model);
+	return err;
+}
+
 static int
 compare(cmp *m, nf_registry_chain_report *out, nf_store *st, const char *model)
 {
-	sqlite3 *db = nf_store_db(st);
+	cmp_read r = { m, model };
 	const cJSON *row;
 	size_t i = 0, nrows;
-	int rc, err;
+	int err;
 
 	memset(m, 0, sizeof(*m));
 	memset(out, 0, sizeof(*out));
@@ -526,13 +405,7 @@ compare(cmp *m, nf_registry_chain_report *out, nf_store *st, const char *model)
 		return err;
 	/* The chain and the table read in one transaction: a run registering a version
 	 * meanwhile (audit verify takes no lock) must not look like an edit. */
-	if ((rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	err = replay(&m->c, st);
-	if (err == 0)
-		err = table_rows(&m->rows, st, model);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (err < 0)
+	if ((err = nf_store_read_txn(st, cmp_read_fn, &r)) < 0)
 		return err;
 	for (size_t k = 0; k < m->c.nlines; k++)
 		add_line(out, "%s", m->c.lines[k]);
@@ -657,119 +530,13 @@ typedef struct restore_txn {
 	nf_registry_chain_report *out;
 } restore_txn;
 
-static int
-hex_digit(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
-}
-
-static void
-bind_json(sqlite3_stmt *s, int k, const cJSON *v)
-{
-	const char *hex = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "text"));
-
-	if (cJSON_IsObject(v) && hex) {
-		size_t len = strlen(hex) / 2;
-		char *b = xmalloc(len + 1);
-
-		for (size_t i = 0; i < len; i++)
-			b[i] = (char)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
-		sqlite3_bind_text(s, k, b, (int)len, free);
-	} else if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble)
-		sqlite3_bind_int64(s, k, (int64_t)v->valuedouble);
-	else if (cJSON_IsNumber(v))
-		sqlite3_bind_double(s, k, v->valuedouble);
-	else if (cJSON_IsString(v))
-		sqlite3_bind_text(s, k, v->valuestring, -1, SQLITE_TRANSIENT);
-	else if (cJSON_IsBool(v))
-		sqlite3_bind_int(s, k, cJSON_IsTrue(v));
-	else
-		sqlite3_bind_null(s, k);
-}
-
-/* Writes the columns the chain tells of e: a whole row is inserted anew (the table's was
- * deleted first), a part updates those columns. Column names come from the table itself. */
-static int
-write_row(sqlite3 *db, const expect *e, const cJSON *cols)
-{
-	nf_buf sql = NF_BUF_INIT, vals = NF_BUF_INIT;
-	const cJSON **bound = NULL;
-	size_t nb = 0, cap = 0;
-	sqlite3_stmt *s = NULL;
-	const cJSON *col;
-	int rc, err = 0;
-
-	nf_buf_puts(&sql, e->full ? "INSERT INTO model_versions (" : "UPDATE model_versions SET ");
-	cJSON_ArrayForEach(col, cols) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->row, col->valuestring);
-
-		if (!v)
-			continue;
-		if (e->full) {
-			nf_buf_printf(&sql, "%s\"%s\"", nb ? ", " : "", col->valuestring);
-			nf_buf_printf(&vals, "%s?", nb ? ", " : "");
-		} else {
-			nf_buf_printf(&sql, "%s\"%s\" = ?", nb ? ", " : "", col->valuestring);
-		}
-		NF_PUSH(bound, nb, cap, v);
-	}
-	if (e->full)
-		nf_buf_printf(&sql, ") VALUES (%s)", nf_buf_cstr(&vals));
-	else
-		nf_buf_printf(&sql, " WHERE model = ?%zu AND version = ?%zu", nb + 1, nb + 2);
-	if ((rc = sqlite3_prepare_v2(db, nf_buf_cstr(&sql), -1, &s, NULL)) != SQLITE_OK) {
-		err = nf_gov__sql_error(db, rc, "cannot restore the model registry");
-		goto done;
-	}
-	for (size_t k = 0; k < nb; k++)
-		bind_json(s, (int)k + 1, bound[k]);
-	if (!e->full) {
-		sqlite3_bind_text(s, (int)nb + 1, e->model, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, (int)nb + 2, e->version);
-	}
-	if ((rc = sqlite3_step(s)) != SQLITE_DONE)
-		err = nf_gov__sql_error(db, rc, "cannot restore the model registry");
-done:
-	sqlite3_finalize(s);
-	nf_buf_release(&sql);
-	nf_buf_release(&vals);
-	free(bound);
-	return err;
-}
-
 /* Deletes the table's row (by its id, whatever else was edited). */
 static int
-delete_row(sqlite3 *db, const cJSON *row)
+delete_row(nf_store *st, const cJSON *row)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "id");
-	sqlite3_stmt *s = NULL;
-	int rc;
 
-	if (!cJSON_IsNumber(id))
-		return 0;
-	if ((rc = sqlite3_prepare_v2(db, "DELETE FROM model_versions WHERE id = ?", -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot restore the model registry");
-	sqlite3_bind_int64(s, 1, (int64_t)id->valuedouble);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : nf_gov__sql_error(db, rc, "cannot restore the model registry");
-}
-
-/* The table's column names, as an array of strings. */
-static int
-table_columns(cJSON **out, sqlite3 *db)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	*out = cJSON_CreateArray();
-	if ((rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('model_versions') ORDER BY cid", -1, &s,
-				     NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cJSON_AddItemToArray(*out, cJSON_CreateString((const char *)sqlite3_column_text(s, 0)));
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : nf_gov__sql_error(db, rc, "cannot read the model registry");
+	return cJSON_IsNumber(id) ? nf_store_model_row_delete(st, (int64_t)id->valuedouble) : 0;
 }
 
 static bool
@@ -818,14 +585,13 @@ restore_fn(void *vctx, nf_store *st)
 {
 	restore_txn *t = vctx;
 	cmp *m = t->m;
-	sqlite3 *db = nf_store_db(st);
 	cJSON *p = cJSON_CreateObject(), *removed = cJSON_AddArrayToObject(p, "removed"), *cols = NULL;
 	const cJSON *row;
 	size_t i = 0;
 	int err;
 
 	cJSON_AddArrayToObject(p, "rows");
-	if ((err = table_columns(&cols, db)) < 0)
+	if ((err = nf_store_model_columns(&cols, st)) < 0)
 		goto done;
 	/* First every row that goes: those the chain never named, and those the chain holds
 	 * whole that differ (inserted again below), so that no id or production version of
@@ -843,7 +609,7 @@ restore_fn(void *vctx, nf_store *st)
 			cJSON_AddItemToArray(removed, r);
 			add_line(t->out, "removed %s v%d: the audit chain never recorded it", model ? model : "?", version);
 		}
-		if ((m->unknown[i] || (m->differs[i] && e && e->full)) && (err = delete_row(db, row)) < 0)
+		if ((m->unknown[i] || (m->differs[i] && e && e->full)) && (err = delete_row(st, row)) < 0)
 			goto done;
 		i++;
 	}
@@ -866,7 +632,7 @@ restore_fn(void *vctx, nf_store *st)
 					 " before rows were recorded whole)", e->model, e->version);
 				continue;
 			}
-			if ((err = write_row(db, e, cols)) < 0 ||
+			if ((err = nf_store_model_row_write(st, e->full, e->model, e->version, e->row, cols)) < 0 ||
 			    (err = nf_registry__add_rows(p, st, e->model, &e->version, 1)) < 0)
 				goto done;
 			what = now ? changed_columns(now, e) : xstrdup("its row had been deleted");

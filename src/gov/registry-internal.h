@@ -1,17 +1,12 @@
-/* registry-internal.h: what the gate and registry files of src/gov share: SQLite error
- * mapping, and the artifact files (copy, hash, place in the workspace, remove). */
+/* registry-internal.h: what the gate and registry files of src/gov share: the artifact
+ * files (copy, hash, place in the workspace, remove). */
 #ifndef NTFLOW_REGISTRY_INTERNAL_H
 #define NTFLOW_REGISTRY_INTERNAL_H
 
 #include <stdint.h>
+#include "ntflow/cache.h"
 #include "ntflow/store.h"
 #include "ntflow/util.h"
-
-typedef struct sqlite3 sqlite3;
-
-/* Sets the message "WHAT: sqlite's message" and returns NF_ELOCKED for a busy database,
- * NF_ECORRUPT for a damaged one, NF_ERROR otherwise. */
-int nf_gov__sql_error(sqlite3 *db, int rc, const char *what);
 
 /* An artifact's identity: a file's SHA-256, or for a folder the SHA-256 of its manifest
  * (one line per entry, sorted by path: type, executable bit, size, content hash or link
@@ -23,8 +18,8 @@ typedef struct nf_artifact_id {
 } nf_artifact_id;
 /* NF_ENOTFOUND when path does not exist; NF_EINVALID for a socket, device or fifo. */
 int nf_artifact_hash(nf_artifact_id *out, const char *path);
-/* The same, reading files through the stat cache of statcache_db (see nf_hash_file). */
-int nf_artifact_hash_cached(nf_artifact_id *out, const char *path, sqlite3 *statcache_db);
+/* The same, reading files through the stat cache (see nf_hash_file). */
+int nf_artifact_hash_cached(nf_artifact_id *out, const char *path, nf_statcache *statcache);
 /* Copies a file or folder (modes kept, symlinks as symlinks) to dst, which must not exist. */
 int nf_artifact_copy(const char *src, const char *dst);
 /* Removes the temporary copies in dir that processes which died (a crash, a kill) left

@@ -5,8 +5,6 @@
 #include "ntflow/gov.h"
 
 #include <pwd.h>
-#include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,158 +13,13 @@
 
 #include "registry-internal.h"
 
-#define VERSION_COLS \
-	"id, model, version, pipeline, run_id, git_commit, artifact_sha256, artifact_size," \
-	" artifact_kind, artifact_path, source_path, models_dir, metrics, params, gate," \
-	" gate_outcome, status, created_ms, promoted_ms, archived_ms, forced, reason, actor"
-
-static char *
-col_str(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
-static void
-read_version(nf_model_version *v, sqlite3_stmt *s)
-{
-	memset(v, 0, sizeof(*v));
-	v->id = sqlite3_column_int64(s, 0);
-	v->model = col_str(s, 1);
-	v->version = sqlite3_column_int(s, 2);
-	v->pipeline = col_str(s, 3);
-	v->run_id = sqlite3_column_int64(s, 4);
-	v->commit = col_str(s, 5);
-	v->sha256 = col_str(s, 6);
-	v->size = sqlite3_column_int64(s, 7);
-	v->kind = col_str(s, 8);
-	v->artifact_path = col_str(s, 9);
-	v->source_path = col_str(s, 10);
-	v->models_dir = col_str(s, 11);
-	v->metrics_json = col_str(s, 12);
-	v->params_json = col_str(s, 13);
-	v->gate = col_str(s, 14);
-	v->gate_outcome = col_str(s, 15);
-	v->status = col_str(s, 16);
-	v->created_ms = sqlite3_column_int64(s, 17);
-	v->promoted_ms = sqlite3_column_int64(s, 18);
-	v->archived_ms = sqlite3_column_int64(s, 19);
-	v->forced = sqlite3_column_int(s, 20) != 0;
-	v->reason = col_str(s, 21);
-	v->actor = col_str(s, 22);
-}
-
-void
-nf_model_version_release(nf_model_version *v)
-{
-	if (!v)
-		return;
-	free(v->model);
-	free(v->pipeline);
-	free(v->commit);
-	free(v->sha256);
-	free(v->kind);
-	free(v->artifact_path);
-	free(v->source_path);
-	free(v->models_dir);
-	free(v->metrics_json);
-	free(v->params_json);
-	free(v->gate);
-	free(v->gate_outcome);
-	free(v->status);
-	free(v->reason);
-	free(v->actor);
-	memset(v, 0, sizeof(*v));
-}
-
-void
-nf_model_version_list_free(nf_model_version *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		nf_model_version_release(&v[i]);
-	free(v);
-}
-
-/* Runs sql (two optional text and one optional integer parameter, in that order) and
- * collects the versions it selects. */
-static int
-select_versions(nf_store *st, const char *sql, const char *text, const char *text2, int64_t num,
-		bool bind_num, nf_model_version **out, size_t *n)
-{
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *s = NULL;
-	nf_model_version *v = NULL;
-	size_t nv = 0, cap = 0;
-	int rc, k = 1;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	if (text)
-		sqlite3_bind_text(s, k++, text, -1, SQLITE_STATIC);
-	if (text2)
-		sqlite3_bind_text(s, k++, text2, -1, SQLITE_STATIC);
-	if (bind_num)
-		sqlite3_bind_int64(s, k++, num);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		v = xgrow(v, sizeof(*v), nv + 1, &cap);
-		read_version(&v[nv++], s);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		nf_model_version_list_free(v, nv);
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	}
-	*out = v;
-	*n = nv;
-	return 0;
-}
-
-/* The one version sql selects into *out, or NF_ENOTFOUND (no message). */
-static int
-select_one(nf_model_version *out, nf_store *st, const char *sql, const char *text, const char *text2,
-	   int64_t num, bool bind_num)
-{
-	nf_model_version *v;
-	size_t n;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	if ((err = select_versions(st, sql, text, text2, num, bind_num, &v, &n)) < 0)
-		return err;
-	if (n == 0) {
-		free(v);
-		return NF_ENOTFOUND;
-	}
-	*out = v[0];
-	for (size_t i = 1; i < n; i++)
-		nf_model_version_release(&v[i]);
-	free(v);
-	return 0;
-}
-
-int
-nf_registry_list(nf_store *st, const char *model, nf_model_version **out, size_t *n)
-{
-	if (model)
-		return select_versions(st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-				       " ORDER BY version", model, NULL, 0, false, out, n);
-	return select_versions(st, "SELECT " VERSION_COLS " FROM model_versions ORDER BY model, version",
-			       NULL, NULL, 0, false, out, n);
-}
-
 static int
 no_model(nf_store *st, const char *model)
 {
-	nf_model_version v;
+	int err = nf_store_model_exists(st, model);
 
-	if (select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ? LIMIT 1",
-		       model, NULL, 0, false) == 0) {
-		nf_model_version_release(&v);
-		return 0;
-	}
+	if (err != 0)
+		return err < 0 ? err : 0;
 	return nf_error_set(NF_ENOTFOUND, "no model '%s' in the registry", model);
 }
 
@@ -175,12 +28,7 @@ nf_registry_get(nf_model_version *out, nf_store *st, const char *model, int vers
 {
 	int err;
 
-	if (version > 0)
-		err = select_one(out, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ? AND version = ?",
-				 model, NULL, version, true);
-	else
-		err = select_one(out, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-				 " ORDER BY status = 'production' DESC, version DESC LIMIT 1", model, NULL, 0, false);
+	err = nf_store_model_version(out, st, model, version);
 	if (err != NF_ENOTFOUND)
 		return err;
 	if ((err = no_model(st, model)) < 0)
@@ -195,8 +43,7 @@ nf_registry_production_metrics(cJSON **out, nf_store *st, const char *model)
 	int err;
 
 	*out = NULL;
-	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-			 " AND status = 'production'", model, NULL, 0, false);
+	err = nf_store_model_production(&v, st, model);
 	if (err == NF_ENOTFOUND)
 		return nf_error_set(NF_ENOPROD, "model '%s' has no version in production", model);
 	if (err < 0)
@@ -225,49 +72,6 @@ nf_registry_actor(void)
 
 /* ---- writes ---- */
 
-/* Runs one statement with its parameters given as a format: 't' text (NULL: null),
- * 'i' int64, 'b' int (bool). */
-static int
-exec_sql(sqlite3 *db, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *s = NULL;
-	va_list ap;
-	int rc, k = 1;
-
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot update the model registry");
-	va_start(ap, fmt);
-	for (const char *f = fmt; *f; f++, k++) {
-		if (*f == 't') {
-			const char *t = va_arg(ap, const char *);
-
-			if (t)
-				sqlite3_bind_text(s, k, t, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(s, k);
-		} else if (*f == 'i') {
-			sqlite3_bind_int64(s, k, va_arg(ap, int64_t));
-		} else {
-			sqlite3_bind_int(s, k, va_arg(ap, int));
-		}
-	}
-	va_end(ap);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return nf_gov__sql_error(db, rc, "cannot update the model registry");
-	return 0;
-}
-
-static int
-add_event(sqlite3 *db, const char *model, int version, const char *action, const char *status,
-	  int64_t run_id, bool forced, const char *reason, const char *actor, int64_t now)
-{
-	return exec_sql(db, "INSERT INTO model_events (model, version, action, status, run_id, forced,"
-			" reason, actor, at_ms) VALUES (?,?,?,?,?,?,?,?,?)", "tittibtti",
-			model, (int64_t)version, action, status, run_id, (int)forced, reason, actor, now);
-}
-
 /* Appends a registry change to the audit chain (inside the change's transaction, so both
  * or neither are recorded). Takes payload. */
 static int
@@ -291,29 +95,19 @@ add_str_or_null(cJSON *o, const char *key, const char *s)
 /* Takes the production version of model, if any, out of production: archived, or
  * rolled-back by a rollback; *archived is its number (0: none). */
 static int
-archive_production(sqlite3 *db, const char *model, const char *action, const char *reason,
+archive_production(nf_store *st, const char *model, const char *action, const char *reason,
 		   const char *actor, int64_t run_id, int64_t now, int *archived)
 {
 	const char *status = strcmp(action, "rollback") == 0 ? "rolled-back" : "archived";
-	sqlite3_stmt *s = NULL;
-	int rc, err;
+	int err;
 
-	*archived = 0;
-	if ((rc = sqlite3_prepare_v2(db, "SELECT version FROM model_versions WHERE model = ?"
-				     " AND status = 'production'", -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*archived = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
+	if ((err = nf_store_model_production_number(st, model, archived)) < 0)
+		return err;
 	if (*archived == 0)
 		return 0;
-	if ((err = exec_sql(db, "UPDATE model_versions SET status = ?, archived_ms = ?"
-			    " WHERE model = ? AND version = ?", "titi", status, now, model, (int64_t)*archived)) < 0)
+	if ((err = nf_store_model_set_archived(st, model, *archived, status, now)) < 0)
 		return err;
-	return add_event(db, model, *archived, action, status, run_id, false, reason, actor, now);
+	return nf_store_model_event_add(st, model, *archived, action, status, run_id, false, reason, actor, now);
 }
 
 /* The test-only crash between archiving the old production version and recording the new
@@ -416,40 +210,32 @@ register_txn(void *vctx, nf_store *st)
 {
 	reg_txn *t = vctx;
 	const nf_register_req *req = t->req;
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *s = NULL;
 	const char *status = req->gate && req->gate_passed && !req->hold ? "production" : "candidate";
 	char *apath = NULL;
-	int rc, err, archived = 0;
+	nf_model_version row;
+	int err, archived = 0;
 
-	if ((rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) + 1 FROM model_versions"
-				     " WHERE model = ?", -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	sqlite3_bind_text(s, 1, req->model, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	t->version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
+	if ((err = nf_store_model_next_number(st, req->model, &t->version)) < 0)
+		return err;
 
 	if (strcmp(status, "production") == 0) {
-		if ((err = archive_production(db, req->model, "archive", NULL, NULL, 0, t->now, &archived)) < 0)
+		if ((err = archive_production(st, req->model, "archive", NULL, NULL, 0, t->now, &archived)) < 0)
 			return err;
 		fault_after_archive();
 	}
 	apath = xasprintf("registry/%s/%d/%s", req->model, t->version, t->base);
-	err = exec_sql(db, "INSERT INTO model_versions (model, version, pipeline, run_id, git_commit,"
-		       " artifact_sha256, artifact_size, artifact_kind, artifact_path, source_path, models_dir,"
-		       " metrics, params, gate, gate_outcome, status, created_ms, promoted_ms)"
-		       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "titittitttttttttii",
-		       req->model, (int64_t)t->version, req->pipeline ? req->pipeline : "", req->run_id,
-		       req->commit, t->id->sha256, t->id->size, t->id->kind, apath, req->source_path,
-		       t->mdir_rec, req->metrics_json ? req->metrics_json : "{}",
-		       req->params_json ? req->params_json : "{}", req->gate,
-		       req->gate_outcome ? req->gate_outcome : "none", status, t->now,
-		       strcmp(status, "production") == 0 ? t->now : (int64_t)0);
+	row = (nf_model_version){
+		.model = (char *)req->model, .version = t->version, .pipeline = (char *)(req->pipeline ? req->pipeline : ""),
+		.run_id = req->run_id, .commit = (char *)req->commit, .sha256 = (char *)t->id->sha256, .size = t->id->size,
+		.kind = (char *)t->id->kind, .artifact_path = apath, .source_path = (char *)req->source_path,
+		.models_dir = (char *)t->mdir_rec, .metrics_json = (char *)(req->metrics_json ? req->metrics_json : "{}"),
+		.params_json = (char *)(req->params_json ? req->params_json : "{}"), .gate = (char *)req->gate,
+		.gate_outcome = (char *)(req->gate_outcome ? req->gate_outcome : "none"), .status = (char *)status,
+		.created_ms = t->now, .promoted_ms = strcmp(status, "production") == 0 ? t->now : (int64_t)0,
+	};
+	err = nf_store_model_insert(st, &row);
 	free(apath);
-	if (err < 0 || (err = add_event(db, req->model, t->version, "register", status, req->run_id, false,
+	if (err < 0 || (err = nf_store_model_event_add(st, req->model, t->version, "register", status, req->run_id, false,
 					 t->note, NULL, t->now)) < 0)
 		return err;
 	{
@@ -502,7 +288,7 @@ held_fn(void *vctx, nf_store *st)
 	cJSON *p;
 	int err;
 
-	if ((err = add_event(nf_store_db(st), t->v->model, t->v->version, "held", t->v->status, t->req->run_id,
+	if ((err = nf_store_model_event_add(st, t->v->model, t->v->version, "held", t->v->status, t->req->run_id,
 			     false, t->why, NULL, nf_now_realtime_ms())) < 0)
 		return err;
 	p = cJSON_CreateObject();
@@ -542,8 +328,7 @@ held_back(char **why, nf_store *st, const nf_register_req *req, const nf_model_v
 		free(how);
 		goto done;
 	}
-	err = select_one(&prod, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-			 " AND status = 'production'", v->model, NULL, 0, false);
+	err = nf_store_model_production(&prod, st, v->model);
 	if (err == NF_ENOTFOUND) {
 		err = 0;
 		goto done;
@@ -634,9 +419,7 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	 * artifact registers nothing new. */
 	if ((err = nf_artifact_hash(&id, req->artifact)) < 0)
 		goto done;
-	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-			 " AND artifact_sha256 = ? AND status != 'corrupt' ORDER BY version DESC LIMIT 1",
-			 req->model, id.sha256, 0, false);
+	err = nf_store_model_by_sha256(&v, st, req->model, id.sha256);
 	if (err == 0) {
 		/* This run's gate passed for bytes the registry already holds: that version, not
 		 * a copy of it, goes back to production, unless a person decided otherwise. */
@@ -730,15 +513,14 @@ static int
 corrupt_fn(void *vctx, nf_store *st)
 {
 	corrupt_txn *t = vctx;
-	sqlite3 *db = nf_store_db(st);
 	int err;
 
 	if (strcmp(t->v->status, "corrupt") == 0)
 		return 0;
 	cJSON *p;
 
-	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'corrupt' WHERE id = ?", "i", t->v->id)) < 0 ||
-	    (err = add_event(db, t->v->model, t->v->version, "corrupt", "corrupt", 0, false, t->problem, NULL,
+	if ((err = nf_store_model_mark_corrupt(st, t->v->id)) < 0 ||
+	    (err = nf_store_model_event_add(st, t->v->model, t->v->version, "corrupt", "corrupt", 0, false, t->problem, NULL,
 			     nf_now_realtime_ms())) < 0)
 		return err;
 	p = cJSON_CreateObject();
@@ -790,18 +572,15 @@ static int
 promote_fn(void *vctx, nf_store *st)
 {
 	promote_txn *t = vctx;
-	sqlite3 *db = nf_store_db(st);
 	cJSON *p;
 	int err;
 
-	if ((err = archive_production(db, t->v->model, t->action, t->reason, t->actor, t->run_id, t->now,
+	if ((err = archive_production(st, t->v->model, t->action, t->reason, t->actor, t->run_id, t->now,
 				      &t->previous)) < 0)
 		return err;
 	fault_after_archive();
-	if ((err = exec_sql(db, "UPDATE model_versions SET status = 'production', promoted_ms = ?, forced = ?,"
-			    " reason = ?, actor = ? WHERE id = ?", "ibtti", t->now, (int)t->forced, t->reason,
-			    t->actor, t->v->id)) < 0 ||
-	    (err = add_event(db, t->v->model, t->v->version, t->action, "production", t->run_id, t->forced,
+	if ((err = nf_store_model_promote(st, t->v->id, t->now, t->forced, t->reason, t->actor)) < 0 ||
+	    (err = nf_store_model_event_add(st, t->v->model, t->v->version, t->action, "production", t->run_id, t->forced,
 			     t->reason, t->actor, t->now)) < 0)
 		return err;
 	p = cJSON_CreateObject();
@@ -915,9 +694,7 @@ nf_registry_rollback(nf_model_version *out, int *previous, nf_store *st, const c
 		return err;
 	/* A rolled-back version is not a rollback target: rolling back twice goes two versions
 	 * back, not back and forth. */
-	err = select_one(&v, st, "SELECT " VERSION_COLS " FROM model_versions WHERE model = ?"
-			 " AND status = 'archived' ORDER BY archived_ms DESC, version DESC LIMIT 1",
-			 model, NULL, 0, false);
+	err = nf_store_model_last_archived(&v, st, model);
 	if (err == NF_ENOTFOUND) {
 		if ((err = no_model(st, model)) == 0)
 			err = nf_error_set(NF_ENOTFOUND, "%s has no earlier production version to roll back to", model);
@@ -1035,75 +812,4 @@ nf_registry_verify(nf_store *st, const char *state_dir, const char *model,
 	}
 	nf_model_version_list_free(vs, n);
 	return err;
-}
-
-/* The events sql selects (columns as in EVENT_COLS), bound to model, version or run_id. */
-#define EVENT_COLS "model, version, action, status, run_id, forced, reason, actor, at_ms"
-
-static int
-select_events(nf_store *st, const char *sql, const char *model, int64_t num, nf_model_event **out, size_t *n)
-{
-	sqlite3 *db = nf_store_db(st);
-	sqlite3_stmt *s = NULL;
-	nf_model_event *e = NULL;
-	size_t ne = 0, cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	if (model)
-		sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, model ? 2 : 1, num);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		nf_model_event *x;
-
-		e = xgrow(e, sizeof(*e), ne + 1, &cap);
-		x = &e[ne++];
-		x->model = col_str(s, 0);
-		x->version = sqlite3_column_int(s, 1);
-		x->action = col_str(s, 2);
-		x->status = col_str(s, 3);
-		x->run_id = sqlite3_column_int64(s, 4);
-		x->forced = sqlite3_column_int(s, 5) != 0;
-		x->reason = col_str(s, 6);
-		x->actor = col_str(s, 7);
-		x->at_ms = sqlite3_column_int64(s, 8);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		nf_model_event_list_free(e, ne);
-		return nf_gov__sql_error(db, rc, "cannot read the model registry");
-	}
-	*out = e;
-	*n = ne;
-	return 0;
-}
-
-int
-nf_registry_events(nf_store *st, const char *model, int version, nf_model_event **out, size_t *n)
-{
-	return select_events(st, "SELECT " EVENT_COLS " FROM model_events WHERE model = ?1"
-			     " AND (?2 = 0 OR version = ?2) ORDER BY id", model, version, out, n);
-}
-
-int
-nf_registry_run_events(nf_store *st, int64_t run_id, nf_model_event **out, size_t *n)
-{
-	return select_events(st, "SELECT " EVENT_COLS " FROM model_events WHERE run_id = ?1 ORDER BY id",
-			     NULL, run_id, out, n);
-}
-
-void
-nf_model_event_list_free(nf_model_event *e, size_t n)
-{
-	for (size_t i = 0; e && i < n; i++) {
-		free(e[i].model);
-		free(e[i].action);
-		free(e[i].status);
-		free(e[i].reason);
-		free(e[i].actor);
-	}
-	free(e);
 }

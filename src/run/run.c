@@ -1008,8 +1008,8 @@ open_repo(run_ctx *ctx, const at_checkout *at)
 		return 0;
 	}
 	ctx->cache.own_repo = true;
-	return ctx->req->at ? nf_gitrepo_open_at(&ctx->cache.repo, at->repo, at->dir, at->oid, nf_store_db(ctx->store))
-			    : nf_gitrepo_open(&ctx->cache.repo, ctx->root, nf_store_db(ctx->store));
+	return ctx->req->at ? nf_gitrepo_open_at(&ctx->cache.repo, at->repo, at->dir, at->oid, nf_store_statcache(ctx->store))
+			    : nf_gitrepo_open(&ctx->cache.repo, ctx->root, nf_store_statcache(ctx->store));
 }
 
 static int
@@ -1052,7 +1052,7 @@ open_workspace(run_ctx *ctx, const at_checkout *at)
 	free(cache_dir);
 	if (err < 0)
 		return err;
-	nf_objstore_set_statcache(ctx->cache.objs, nf_store_db(ctx->store));
+	nf_objstore_set_statcache(ctx->cache.objs, nf_store_statcache(ctx->store));
 	nf_objstore_on_repair(ctx->cache.objs, on_repair, ctx);
 	return open_repo(ctx, at);
 }

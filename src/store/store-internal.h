@@ -4,7 +4,13 @@
 #define NTFLOW_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include "ntflow/cache.h"
 #include "ntflow/store.h"
+
+/* A node with its latest attempt (aliases n and a): the one nodes-attempts join every read
+ * of a node's state shares, as "nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT (LEFT keeps the
+ * nodes with no attempt yet) or "JOIN " NF_SQL_LATEST_ATTEMPT. */
+#define NF_SQL_LATEST_ATTEMPT "attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
 
 /* Every statement the store runs more than once, prepared on first use and kept. */
 typedef enum {
@@ -13,6 +19,7 @@ typedef enum {
 	SQL_NODE_LIST, SQL_NODE_GET, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
 	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LAST, SQL_CACHE_LIST, SQL_CACHE_DELETE,
 	SQL_NODE_CACHE, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
+	SQL_AUDIT_LAST, SQL_AUDIT_INSERT,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -34,7 +41,19 @@ struct nf_store {
 	int64_t names_run;
 	nf_strmap *names;
 	nf_arena *names_arena;
+
+	/* The stat cache the cache module hashes files through (statcache.c): its interface
+	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
+	 * use without reporting errors: a failure is a miss. */
+	struct nf_store_statcache {
+		nf_statcache ops;
+		nf_store *st;
+		sqlite3_stmt *get, *put;
+	} statcache;
 };
+
+/* Finalizes the stat cache's statements (nf_store_close). */
+void nf_store__statcache_close(nf_store *st);
 
 /* The statement for id, reset and with its bindings cleared; NULL after setting the
  * error when it does not prepare. */
@@ -42,6 +61,11 @@ sqlite3_stmt *nf_store__stmt(nf_store *st, nf_sql_id id);
 /* Maps an SQLite result code to NF_ELOCKED, NF_ECORRUPT or NF_ERROR and sets the message
  * ("what" says what was being done: "cannot record run"). */
 int nf_store__error(nf_store *st, int rc, const char *what);
+/* The same classification for the tables of the modules above the store (gate results,
+ * metric series, alerts, audit, registry), in the words they always used ("WHAT: the state
+ * database is damaged (...)", "WHAT: SQLite's message") and without failing the store: a
+ * run stops on what the store itself meets, and on damage SQLite logs (nf_store_failure). */
+int nf_store__table_error(nf_store *st, int rc, const char *what);
 /* Opens the batch transaction unless one is open (every batched write calls it first). */
 int nf_store__batch(nf_store *st);
 /* Runs one statement to completion (SQLITE_DONE), then resets it. */

@@ -279,6 +279,16 @@ static const char *const migrations[] = {
 	"  detail         TEXT    NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX schedule_events_pipeline ON schedule_events(pipeline, decision, id);",
+	/* 12: the stat cache of content hashes (statcache.c), which the cache module created
+	 * itself before it came under the migrations: an older store may have it already. */
+	"CREATE TABLE IF NOT EXISTS statcache ("
+	"  path     TEXT PRIMARY KEY,"
+	"  size     INTEGER,"
+	"  mtime_ns INTEGER,"
+	"  inode    INTEGER,"
+	"  ctime_ns INTEGER,"
+	"  sha256   TEXT"
+	");",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -339,11 +349,11 @@ static const char *const sql_text[SQL__COUNT] = {
 		" pgid_start = coalesce(?14, pgid_start), reason = coalesce(?15, reason)",
 	[SQL_NODE_LIST] =
 		"SELECT " NODE_COLS " FROM nodes n"
-		" LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" LEFT JOIN " NF_SQL_LATEST_ATTEMPT
 		" WHERE n.run_id = ? ORDER BY n.seq",
 	[SQL_NODE_GET] =
 		"SELECT " NODE_COLS " FROM nodes n"
-		" LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
+		" LEFT JOIN " NF_SQL_LATEST_ATTEMPT
 		" WHERE n.run_id = ? AND n.name = ?",
 	[SQL_ATTEMPT_LIST] =
 		"SELECT n.name, n.stage, n.instance, n.kind, a.state, a.attempt, a.exit_code,"
@@ -379,6 +389,10 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_METRIC_LIST] =
 		"SELECT n.name, m.name, m.value FROM metrics m JOIN nodes n ON n.id = m.node_id"
 		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
+	[SQL_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+	[SQL_AUDIT_INSERT] =
+		"INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind)"
+		" VALUES (?,?,?,?,?,?,?,?)",
 };
 
 /* What SQLite logged in this process (SQLITE_CONFIG_LOG). logged_rc: the last error other
@@ -446,9 +460,10 @@ cannot_write(int rc)
 	}
 }
 
-/* nf_store__error with SQLite's message given. */
+/* The one error mapper: nf_store__error (table false) and nf_store__table_error (true)
+ * with SQLite's message given. */
 static int
-store_error(nf_store *st, int rc, const char *what, const char *msg)
+store_error(nf_store *st, int rc, const char *what, const char *msg, bool table)
 {
 	const char *path = st && st->path ? st->path : "state database";
 	int code;
@@ -458,14 +473,22 @@ store_error(nf_store *st, int rc, const char *what, const char *msg)
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+		if (table)
+			return nf_error_set(NF_ELOCKED, "%s: the state database is locked by another process", what);
 		return nf_error_set(NF_ELOCKED, "%s: '%s' is locked by another process", what, path);
 	case SQLITE_NOTADB:
+		if (table)
+			return nf_error_set(NF_EDAMAGED, "%s: the state database is damaged (%s)", what, msg);
 		code = nf_error_set(NF_EDAMAGED, "'%s' is not an ntflow state database (%s)", path, msg);
 		break;
 	case SQLITE_CORRUPT:
+		if (table)
+			return nf_error_set(NF_EDAMAGED, "%s: the state database is damaged (%s)", what, msg);
 		code = nf_error_set(NF_EDAMAGED, "'%s' is damaged (%s)", path, msg);
 		break;
 	default:
+		if (table)
+			return nf_error_set(NF_ERROR, "%s: %s", what, msg);
 		if ((rc & 0xff) == SQLITE_FULL || (st && st->db && sqlite3_system_errno(st->db) == ENOSPC)) {
 			char *fs = nf_fs_describe(path);
 
@@ -486,7 +509,13 @@ store_error(nf_store *st, int rc, const char *what, const char *msg)
 int
 nf_store__error(nf_store *st, int rc, const char *what)
 {
-	return store_error(st, rc, what, st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	return store_error(st, rc, what, st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), false);
+}
+
+int
+nf_store__table_error(nf_store *st, int rc, const char *what)
+{
+	return store_error(st, rc, what, st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), true);
 }
 
 int
@@ -497,7 +526,7 @@ nf_store_failure(nf_store *st)
 	/* Damage, a full disk or an I/O error that code outside the store met on the database
 	 * (and may have reported only as its own failure) is the store's failure too. */
 	if (!st->fail_code && serious != st->serious_seen)
-		store_error(st, serious_rc, "the state database failed", sqlite3_errstr(serious_rc));
+		store_error(st, serious_rc, "the state database failed", sqlite3_errstr(serious_rc), false);
 	st->serious_seen = serious;
 	if (!st->fail_code)
 		return 0;
@@ -578,7 +607,7 @@ nf_store_flush(nf_store *st)
 
 		st->in_batch = false;
 		return store_error(st, why, "the state database dropped the writes in progress after an error",
-				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why));
+				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why), false);
 	}
 	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
@@ -614,6 +643,18 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 	return err;
 }
 
+int
+nf_store_read_txn(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
+{
+	int rc, err;
+
+	if ((rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot read the state database");
+	err = fn(ctx, st);
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	return err;
+}
+
 void
 nf_store__recovered_add(nf_store *st, const char *fmt, ...)
 {
@@ -633,12 +674,6 @@ const char *const *
 nf_store_recovered(const nf_store *st)
 {
 	return (const char *const *)st->recovered;
-}
-
-void *
-nf_store_db(nf_store *st)
-{
-	return st->db;
 }
 
 char *
@@ -999,6 +1034,7 @@ nf_store_close(nf_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < SQL__COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
+	nf_store__statcache_close(st);
 	sqlite3_close(st->db);
 	for (size_t i = 0; i < st->nrecovered; i++)
 		free(st->recovered[i]);

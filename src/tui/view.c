@@ -1,5 +1,5 @@
 /* view.c: the dashboard's view model: one run as the panes see it, read from the state
- * database (cheaply: PRAGMA data_version says whether anything was committed since the
+ * database (cheaply: the data version says whether anything was committed since the
  * last look) and, inside `ntflow run`, updated by the run's events as they happen. */
 #include "config.h"
 #include "tui-internal.h"
@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sqlite3.h>
 #include <cjson/cJSON.h>
 
 #include "ntflow/dag.h"
@@ -40,45 +39,10 @@ nf_view_message(nf_view *v, const char *fmt, ...)
 	v->message_until = nf_now_monotonic_ms() + 5000;
 }
 
-static sqlite3 *
-db_of(nf_view *v)
-{
-	return nf_store_db(v->st);
-}
-
-/* Prepares sql; NULL (and nothing else) when it does not, e.g. a table an older schema lacks. */
-static sqlite3_stmt *
-prep(nf_view *v, const char *sql)
-{
-	sqlite3_stmt *q = NULL;
-
-	if (sqlite3_prepare_v2(db_of(v), sql, -1, &q, NULL) != SQLITE_OK) {
-		sqlite3_finalize(q);
-		return NULL;
-	}
-	return q;
-}
-
-static bool
-table_exists(nf_view *v, const char *name)
-{
-	sqlite3_stmt *q = prep(v, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-	bool yes = false;
-
-	if (!q)
-		return false;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
-	return yes;
-}
-
 static char *
-col_dup(sqlite3_stmt *q, int col)
+str_dup(const char *s)
 {
-	const unsigned char *s = sqlite3_column_text(q, col);
-
-	return s ? xstrdup((const char *)s) : NULL;
+	return s ? xstrdup(s) : NULL;
 }
 
 static nf_state
@@ -93,13 +57,7 @@ state_parse(const char *s)
 static int64_t
 data_version(nf_view *v)
 {
-	sqlite3_stmt *q = prep(v, "PRAGMA data_version");
-	int64_t dv = -1;
-
-	if (q && sqlite3_step(q) == SQLITE_ROW)
-		dv = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return dv;
+	return nf_store_data_version(v->st);
 }
 
 /* ---- nodes ---- */
@@ -172,80 +130,90 @@ build_groups(nf_view *v)
 		v->groups[g].expanded = v->groups[g].count <= 8;
 }
 
+/* Where load_nodes is while the store hands it the run's nodes. */
+typedef struct nodes_load {
+	nf_view *v;
+	size_t i;
+	bool rebuild;
+	unsigned changed;
+} nodes_load;
+
+static void
+load_node(void *ctx, const nf_dash_node *row)
+{
+	nodes_load *l = ctx;
+	nf_view *v = l->v;
+	size_t i = l->i;
+	nf_vnode *n;
+	nf_state st;
+
+	if (!row->name)
+		return;
+	if (!l->rebuild && (i >= v->nnodes || strcmp(v->nodes[i].name, row->name) != 0)) {
+		/* A different node set: start over from this row. */
+		l->rebuild = true;
+		for (size_t k = i; k < v->nnodes; k++) {
+			free(v->nodes[k].name);
+			free(v->nodes[k].stage);
+			free(v->nodes[k].instance);
+			free(v->nodes[k].kind);
+			free(v->nodes[k].reason);
+			free(v->nodes[k].log_path);
+		}
+		v->nnodes = i;
+	}
+	if (l->rebuild) {
+		size_t cap = v->nnodes;
+
+		v->nodes = xgrow(v->nodes, sizeof(*v->nodes), i + 1, &cap);
+		n = &v->nodes[i];
+		memset(n, 0, sizeof(*n));
+		n->name = xstrdup(row->name);
+		n->stage = str_dup(row->stage);
+		n->instance = str_dup(row->instance);
+		n->kind = str_dup(row->kind);
+		n->median_ms = -1;
+		n->max_attempts = stage_max(v, n->stage ? n->stage : "");
+		if (!n->stage)
+			n->stage = xstrdup(row->name);
+		if (!n->kind)
+			n->kind = xstrdup("stage");
+		v->nnodes = i + 1;
+	}
+	n = &v->nodes[i];
+	st = state_parse(row->state);
+	if (st != n->state || row->attempts != n->attempt ||
+	    row->finished_ms != n->finished_ms || row->attempt_started_ms != n->attempt_ms)
+		l->changed |= NF_V_NODES;
+	n->state = st;
+	n->attempt = row->attempts;
+	n->started_ms = row->started_ms;
+	n->finished_ms = row->finished_ms;
+	n->reused_run = row->reused_run;
+	n->wall_ms = row->wall_ms;
+	n->attempt_ms = row->attempt_started_ms;
+	if (!n->attempt_ms)
+		n->attempt_ms = n->started_ms;
+	set_str(&n->reason, row->reason);
+	set_str(&n->log_path, row->log_path);
+	l->i++;
+}
+
 /* Reads the nodes of the run; rebuilds the list when the set of nodes changed, else
  * updates in place. Returns NF_V_NODES (and NF_V_ROWS on a rebuild) or 0. */
 static unsigned
 load_nodes(nf_view *v)
 {
-	sqlite3_stmt *q = prep(v,
-		"SELECT n.name, n.stage, n.instance, n.kind, n.state, n.attempts, n.started_ms,"
-		" n.finished_ms, n.reason, n.reused_run, a.wall_ms, a.log_path, a.started_ms"
-		" FROM nodes n LEFT JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
-		" WHERE n.run_id = ? ORDER BY n.seq");
-	size_t i = 0;
-	bool rebuild = false;
-	unsigned changed = 0;
+	nodes_load l = { .v = v };
+	size_t i;
+	bool rebuild;
+	unsigned changed;
 
-	if (!q)
+	if (nf_store_dash_nodes(v->st, v->run_id, load_node, &l) < 0)
 		return 0;
-	sqlite3_bind_int64(q, 1, v->run_id);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(q, 0);
-		nf_vnode *n;
-		nf_state st;
-
-		if (!name)
-			continue;
-		if (!rebuild && (i >= v->nnodes || strcmp(v->nodes[i].name, name) != 0)) {
-			/* A different node set: start over from this row. */
-			rebuild = true;
-			for (size_t k = i; k < v->nnodes; k++) {
-				free(v->nodes[k].name);
-				free(v->nodes[k].stage);
-				free(v->nodes[k].instance);
-				free(v->nodes[k].kind);
-				free(v->nodes[k].reason);
-				free(v->nodes[k].log_path);
-			}
-			v->nnodes = i;
-		}
-		if (rebuild) {
-			size_t cap = v->nnodes;
-
-			v->nodes = xgrow(v->nodes, sizeof(*v->nodes), i + 1, &cap);
-			n = &v->nodes[i];
-			memset(n, 0, sizeof(*n));
-			n->name = xstrdup(name);
-			n->stage = col_dup(q, 1);
-			n->instance = col_dup(q, 2);
-			n->kind = col_dup(q, 3);
-			n->median_ms = -1;
-			n->max_attempts = stage_max(v, n->stage ? n->stage : "");
-			if (!n->stage)
-				n->stage = xstrdup(name);
-			if (!n->kind)
-				n->kind = xstrdup("stage");
-			v->nnodes = i + 1;
-		}
-		n = &v->nodes[i];
-		st = state_parse((const char *)sqlite3_column_text(q, 4));
-		if (st != n->state || sqlite3_column_int(q, 5) != n->attempt ||
-		    sqlite3_column_int64(q, 7) != n->finished_ms || sqlite3_column_int64(q, 12) != n->attempt_ms)
-			changed |= NF_V_NODES;
-		n->state = st;
-		n->attempt = sqlite3_column_int(q, 5);
-		n->started_ms = sqlite3_column_int64(q, 6);
-		n->finished_ms = sqlite3_column_int64(q, 7);
-		n->reused_run = sqlite3_column_int64(q, 9);
-		n->wall_ms = sqlite3_column_int64(q, 10);
-		n->attempt_ms = sqlite3_column_int64(q, 12);
-		if (!n->attempt_ms)
-			n->attempt_ms = n->started_ms;
-		set_str(&n->reason, (const char *)sqlite3_column_text(q, 8));
-		set_str(&n->log_path, (const char *)sqlite3_column_text(q, 11));
-		i++;
-	}
-	sqlite3_finalize(q);
+	i = l.i;
+	rebuild = l.rebuild;
+	changed = l.changed;
 	if (i < v->nnodes) {   /* fewer rows than before: another run */
 		for (size_t k = i; k < v->nnodes; k++) {
 			nf_vnode *n = &v->nodes[k];
@@ -284,53 +252,60 @@ cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The wall times of one node at a time, as the store hands them over (by node name). */
+typedef struct walls_load {
+	nf_view *v;
+	char *cur;
+	int64_t *walls;
+	size_t nw, cap;
+} walls_load;
+
+/* The median of the walls gathered for l->cur, onto its node. */
+static void
+walls_flush(walls_load *l)
+{
+	nf_view *v = l->v;
+	void *idx;
+
+	if (!l->cur)
+		return;
+	idx = v->by_name ? nf_strmap_get(v->by_name, l->cur) : NULL;
+	if (idx && l->nw) {
+		qsort(l->walls, l->nw, sizeof(*l->walls), cmp_i64);
+		v->nodes[(uintptr_t)idx - 1].median_ms = l->nw % 2 ? l->walls[l->nw / 2]
+			: (l->walls[l->nw / 2 - 1] + l->walls[l->nw / 2]) / 2;
+	}
+	l->nw = 0;
+	free(l->cur);
+	l->cur = NULL;
+}
+
+static void
+walls_add(void *ctx, const char *name, int64_t wall_ms)
+{
+	walls_load *l = ctx;
+
+	if (l->cur && strcmp(name, l->cur) != 0)
+		walls_flush(l);
+	if (!l->cur)
+		l->cur = xstrdup(name);
+	NF_PUSH(l->walls, l->nw, l->cap, wall_ms);
+}
+
 /* Each node's median wall time over the pipeline's recent successful runs. */
 static void
 load_medians(nf_view *v)
 {
-	sqlite3_stmt *q = prep(v,
-		"SELECT n.name, a.wall_ms FROM nodes n"
-		" JOIN attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
-		" WHERE n.state = 'succeeded' AND n.run_id IN"
-		"  (SELECT id FROM runs WHERE pipeline = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3)"
-		" ORDER BY n.name");
-	int64_t *walls = NULL;
-	size_t nw = 0, cap = 0;
-	char *cur = NULL;
+	walls_load l = { .v = v };
 
 	for (size_t i = 0; i < v->nnodes; i++)
 		v->nodes[i].median_ms = -1;
-	if (!q || !v->have_run)
-		goto done;
-	sqlite3_bind_text(q, 1, v->run.pipeline, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, v->run_id);
-	sqlite3_bind_int(q, 3, HISTORY_RUNS);
-	for (;;) {
-		int rc = sqlite3_step(q);
-		const char *name = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-
-		if (cur && (!name || strcmp(name, cur) != 0)) {
-			void *idx = v->by_name ? nf_strmap_get(v->by_name, cur) : NULL;
-
-			if (idx && nw) {
-				qsort(walls, nw, sizeof(*walls), cmp_i64);
-				v->nodes[(uintptr_t)idx - 1].median_ms = nw % 2 ? walls[nw / 2]
-					: (walls[nw / 2 - 1] + walls[nw / 2]) / 2;
-			}
-			nw = 0;
-			free(cur);
-			cur = NULL;
-		}
-		if (!name)
-			break;
-		if (!cur)
-			cur = xstrdup(name);
-		NF_PUSH(walls, nw, cap, sqlite3_column_int64(q, 1));
-	}
-done:
-	sqlite3_finalize(q);
-	free(cur);
-	free(walls);
+	if (!v->have_run)
+		return;
+	if (nf_store_dash_walls(v->st, v->run.pipeline, v->run_id, HISTORY_RUNS, walls_add, &l) == 0)
+		walls_flush(&l);
+	free(l.cur);
+	free(l.walls);
 }
 
 /* ---- the DAG file, for what the database does not keep ---- */
@@ -781,8 +756,8 @@ open_store(nf_view *v)
 	free(path);
 	if (err < 0)
 		return err;
-	v->registry_known = table_exists(v, "model_versions");
-	v->alerts_known = table_exists(v, "alerts");
+	v->registry_known = nf_store_has_table(v->st, "model_versions");
+	v->alerts_known = nf_store_has_table(v->st, "alerts");
 	v->data_version = data_version(v);
 	return 0;
 }
@@ -838,7 +813,7 @@ nf_view_poll(nf_view *v)
 	if (v->run_id <= 0)
 		return 0;
 	if (!v->alerts_known)
-		v->alerts_known = table_exists(v, "alerts");
+		v->alerts_known = nf_store_has_table(v->st, "alerts");
 	ch |= load_run_row(v);
 	if (!v->live) {
 		before = xcalloc(nbefore + 1, sizeof(*before));

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* The store's internals: these tests reach the raw database, to tamper with it as someone
+ * editing state.db would, or to look at what no typed function shows. */
+#include "../../src/store/store-internal.h"
 
 static const char dag_text[] =
 	"monitor \"drift\" {\n"
@@ -93,7 +96,7 @@ count(const char *sql)
 	sqlite3_stmt *q;
 	int64_t v;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(nf_store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(st->db, sql, -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
 	v = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
@@ -359,7 +362,7 @@ START_TEST(test_migrate_alerts)
 	setenv("NTFLOW_TEST_SCHEMA_VERSION", "5", 1);   /* as the release before identities left it */
 	ck_assert_int_eq(nf_store_open(&old, path, true), 0);
 	unsetenv("NTFLOW_TEST_SCHEMA_VERSION");
-	ck_assert_int_eq(sqlite3_exec(nf_store_db(old),
+	ck_assert_int_eq(sqlite3_exec(old->db,
 				      "INSERT INTO alerts (pipeline, run_id, monitor, rule, severity, expr, created_ms)"
 				      " VALUES ('p', 7, 'drift', 'feature-shift', 'high', 'max_psi > 0.25', 1234)",
 				      NULL, NULL, NULL), SQLITE_OK);
@@ -396,8 +399,8 @@ END_TEST
 static void
 exec_sql(const char *sql)
 {
-	ck_assert_msg(sqlite3_exec(nf_store_db(st), sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
-		      sqlite3_errmsg(nf_store_db(st)));
+	ck_assert_msg(sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(st->db));
 }
 
 /* Run id with one node "train" that took wall/cpu/rss, in state (cached when cached). */

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* The store's internals: these tests reach the raw database, to tamper with it as someone
+ * editing state.db would, or to look at what no typed function shows. */
+#include "../../src/store/store-internal.h"
 
 static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -200,7 +203,7 @@ teardown(void)
 static void
 raw_exec(nf_store *st, const char *sql)
 {
-	sqlite3 *db = nf_store_db(st);
+	sqlite3 *db = st->db;
 
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
 }

@@ -3,6 +3,7 @@
  * content hashes must equal sha256sum and come from the stat cache when the file is unchanged. */
 #include "config.h"
 #include "ntflow/cache.h"
+#include "ntflow/store.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -501,76 +502,97 @@ START_TEST(test_open_errors)
 END_TEST
 
 static int64_t
-count_rows(sqlite3 *db)
+count_rows(const char *dbpath)
 {
+	sqlite3 *db;
 	sqlite3_stmt *q;
 	int64_t n;
 
-	/* No table yet is no row yet: it is created when the first row is written. */
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM statcache", -1, &q, NULL) != SQLITE_OK)
-		return 0;
+	/* A second connection to the store's file: the store keeps the table (migration 12). */
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM statcache", -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
 	n = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
+	sqlite3_close(db);
 	return n;
+}
+
+static void
+raw_exec(const char *dbpath, const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 }
 
 /* The stat cache answers without reading while (size, mtime, inode, ctime) are unchanged. */
 START_TEST(test_statcache)
 {
 	char *d = scratch(), *path = xasprintf("%s/data.csv", d), *real;
+	char *dbpath = xasprintf("%s/state.db", d);
 	static const char fake[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	char out[65];
-	sqlite3 *db;
+	nf_store *st;
+	nf_statcache *db;
 
-	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	db = nf_store_statcache(st);
 	sh(d, "printf 'a,b\\n1,2\\n' > data.csv");
 	real = sh_out(d, "sha256sum data.csv | cut -d' ' -f1");
 	/* A file written just now may change again within the same tick: hashed, not cached. */
 	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
 	ck_assert_str_eq(out, real);
-	ck_assert_int_eq(count_rows(db), 0);
+	ck_assert_int_eq(count_rows(dbpath), 0);
 	/* An older file is cached; a fake sha256 put in its row is what comes back. */
 	sh(d, "touch -d '2020-01-01 00:00:00' data.csv");
 	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
 	ck_assert_str_eq(out, real);
-	ck_assert_int_eq(count_rows(db), 1);
-	ck_assert_int_eq(sqlite3_exec(db, "UPDATE statcache SET sha256 = "
-				      "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
-				      NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(count_rows(dbpath), 1);
+	raw_exec(dbpath, "UPDATE statcache SET sha256 = "
+		 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
 	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
 	ck_assert_str_eq(out, fake);
+	/* A row whose hash is not 64 hex digits is a miss. */
+	raw_exec(dbpath, "UPDATE statcache SET sha256 = 'short'");
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, real);
 	/* Touched: the stat data differs, the file is read again. */
 	sh(d, "touch data.csv");
 	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
 	ck_assert_str_eq(out, real);
-	/* Without a database every call reads. */
+	/* Without a cache every call reads. */
 	ck_assert_int_eq(nf_hash_file(out, path, NULL), 0);
 	ck_assert_str_eq(out, real);
-	sqlite3_close(db);
+	nf_store_close(st);
 	free(real);
+	free(dbpath);
 	free(path);
 	rm_rf(d);
 }
 END_TEST
 
-/* Identities of ignored files go through the cache given to open (table created there). */
+/* Identities of ignored files go through the cache given to open. */
 START_TEST(test_statcache_via_repo)
 {
 	char *d = new_repo();
+	char *dbpath = xasprintf("%s/.git/state.db", d);
 	nf_gitrepo *r;
 	nf_path_id id;
-	sqlite3 *db;
+	nf_store *st;
 
-	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
 	sh(d, "mkdir -p big && printf 1 > big/a && printf 2 > big/b && touch -d '2020-01-01' big/a big/b");
-	ck_assert_int_eq(nf_gitrepo_open(&r, d, db), 0);
-	ck_assert_int_eq(count_rows(db), 0);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, nf_store_statcache(st)), 0);
+	ck_assert_int_eq(count_rows(dbpath), 0);
 	ck_assert_int_eq(nf_gitrepo_identify(r, "big", &id), 0);
 	ck_assert_int_eq(id.kind, NF_ID_CONTENT);
-	ck_assert_int_eq(count_rows(db), 2);
+	ck_assert_int_eq(count_rows(dbpath), 2);
 	nf_gitrepo_free(r);
-	sqlite3_close(db);
+	nf_store_close(st);
+	free(dbpath);
 	rm_rf(d);
 }
 END_TEST

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* The store's internals: these tests reach the raw database, to tamper with it as someone
+ * editing state.db would, or to look at what no typed function shows. */
+#include "../../src/store/store-internal.h"
 
 /* ---- why, from events built by hand ---- */
 
@@ -374,7 +377,7 @@ END_TEST
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db = nf_store_db(st);
+	sqlite3 *db = st->db;
 
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
 }
@@ -705,7 +708,7 @@ START_TEST(test_chain_record_edited)
 	{
 		sqlite3_stmt *q;
 
-		ck_assert_int_eq(sqlite3_prepare_v2(nf_store_db(st), "SELECT max(seq) FROM audit WHERE kind = 'register'",
+		ck_assert_int_eq(sqlite3_prepare_v2(st->db, "SELECT max(seq) FROM audit WHERE kind = 'register'",
 						    -1, &q, NULL), SQLITE_OK);
 		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
 		seq = sqlite3_column_int64(q, 0);

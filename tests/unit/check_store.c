@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+/* The store's internals: these tests reach the raw database, to tamper with it as someone
+ * editing state.db would, or to look at what no typed function shows. */
+#include "../../src/store/store-internal.h"
 
 /* ---- fixtures ---- */
 
@@ -61,7 +64,7 @@ raw_int(nf_store *st, const char *sql)
 	sqlite3_stmt *q;
 	int64_t v = -1;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(nf_store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(st->db, sql, -1, &q, NULL), SQLITE_OK);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		v = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
@@ -155,7 +158,7 @@ START_TEST(test_reopen)
 	{
 		sqlite3_stmt *q;
 
-		sqlite3_prepare_v2(nf_store_db(st), "PRAGMA journal_mode", -1, &q, NULL);
+		sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &q, NULL);
 		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
 		ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
 		sqlite3_finalize(q);
