@@ -1004,6 +1004,7 @@ store_attr(parser *p, blk *b, const nf_attr_spec *a, nf_value *v, const nf_token
 		break;
 	case NF_FD_EXECUTOR:
 		o->executor = a->choices[e];
+		o->executor_loc = v->loc;
 		o->set |= NF_OPT_EXECUTOR;
 		break;
 	case NF_FD_SECRET_ENV: {
@@ -1759,8 +1760,10 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 		dst->log_limit = src->log_limit;
 	if (!(own & NF_OPT_CACHE))
 		dst->cache = src->cache;
-	if (!(own & NF_OPT_EXECUTOR))
+	if (!(own & NF_OPT_EXECUTOR)) {
 		dst->executor = src->executor;
+		dst->executor_loc = src->executor_loc;
+	}
 	if (!(own & NF_OPT_SLURM))
 		dst->slurm = src->slurm;
 }
