@@ -34,9 +34,41 @@ int nf_run_status_exit_code(nf_run_status s);
 typedef struct nf_clock nf_clock;
 struct nf_clock {
 	int64_t (*now_ms)(nf_clock *c);
+	/* A virtual clock (tests) sets it: the event loop then never sleeps but moves the clock
+	 * to its next wake-up with skip_to. NULL for the real clock. */
+	void (*skip_to)(nf_clock *c, int64_t when_ms);
 };
 /* The process-wide CLOCK_MONOTONIC clock (static; never freed). */
 nf_clock *nf_clock_system(void);
+
+/* The event loop (loop.c, after redis's ae.c): whoever owns an event source registers it,
+ * a readable descriptor (the local runner's signal pipe, the dashboard's terminal) or a
+ * timer on the loop's clock (a log check, the dashboard's tick, the state batch's flush).
+ * nf_loop_turn sleeps until a file is ready, the soonest timer is due or deadline_ms comes,
+ * then calls the ready files' handlers and the due timers', soonest first (equal times: in
+ * the order they were added). A handler may add or remove any event; a removed one is not
+ * called afterwards, in the same turn either. Timers fire once. */
+typedef struct nf_loop nf_loop;
+typedef void (*nf_loop_file_fn)(nf_loop *l, int fd, void *ctx);
+typedef void (*nf_loop_timer_fn)(nf_loop *l, int64_t id, void *ctx);
+/* clock NULL: nf_clock_system(). */
+int nf_loop_new(nf_loop **out, nf_clock *clock);
+void nf_loop_free(nf_loop *l);
+nf_clock *nf_loop_clock(nf_loop *l);
+/* Calls fn when fd is readable (or hung up). NF_EEXISTS when fd is already watched. */
+int nf_loop_add_file(nf_loop *l, int fd, nf_loop_file_fn fn, void *ctx);
+void nf_loop_del_file(nf_loop *l, int fd);
+/* A one-shot timer at when_ms on the loop's clock; returns its id (> 0), never reused. */
+int64_t nf_loop_add_timer(nf_loop *l, int64_t when_ms, nf_loop_timer_fn fn, void *ctx);
+/* Disarms a timer; an id that fired or was removed already is ignored. */
+void nf_loop_del_timer(nf_loop *l, int64_t id);
+/* From a handler: end this turn after the handler (events not yet called wait for the next
+ * turn); err < 0 is what nf_loop_turn returns. */
+void nf_loop_stop(nf_loop *l, int err);
+/* One turn (deadline_ms -1: none). Returns how many handlers ran (0: the deadline came), or
+ * a negative code: ppoll failed, a handler stopped the loop with an error, or a virtual
+ * clock would wait for ever. With no timer, no deadline and no file it returns 0 at once. */
+int nf_loop_turn(nf_loop *l, int64_t deadline_ms);
 
 /* One attempt the scheduler asks a runner to start. All strings borrowed for the call. */
 typedef struct nf_job {

@@ -492,7 +492,7 @@ END_TEST
 START_TEST(test_new_errors)
 {
 	tgraph *t = tg_new(1);
-	fake_clock c = { { fake_now }, 0 };
+	fake_clock c = { { fake_now, NULL }, 0 };
 	fake_runner fr = { .base.ops = &fake_ops, .clock = &c };
 	nf_sched_opts opts = { .slots = 0 };
 	nf_sched_hooks hooks = { .prepare = h_prepare };
