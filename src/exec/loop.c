@@ -263,6 +263,10 @@ nf_loop_turn(nf_loop *l, int64_t deadline_ms)
 			return 0;   /* nothing could ever wake us */
 		}
 		rc = ppoll(l->pfds, nf, tsp, NULL);
+		/* A signal ended the sleep: its handler wrote to a watched pipe before returning,
+		 * so look again without waiting rather than report a turn where nothing ran. */
+		if (rc < 0 && errno == EINTR)
+			rc = poll(l->pfds, nf, 0);
 	}
 	if (rc < 0 && errno != EINTR)
 		return nf_error_set_errno(NF_ERROR, "ppoll");

@@ -690,8 +690,8 @@ nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd)
 {
 	run_ctx *ctx = (run_ctx *)ctl;
 
-	if (ctx->runner)
-		nf_runner_local_wake_fd(ctx->runner, fd);
+	if (ctx->sched)
+		nf_sched_wake_fd(ctx->sched, fd);
 }
 
 /* Every secret_env variable a node that may run needs is set, before anything starts: a
@@ -1108,13 +1108,12 @@ nf_run_execute(const nf_run_request *req, nf_run_status *status, int64_t *run_id
 	hooks.finish = hook_finish;
 	hooks.on_state = hook_on_state;
 	hooks.on_tick = hook_on_tick;
-	if (req->on_tick) {
+	if (req->on_tick)
 		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
-		if (req->wake_fd >= 0)
-			nf_runner_local_wake_fd(ctx.runner, req->wake_fd);
-	}
 	if ((err = nf_sched_new(&ctx.sched, ctx.graph, ctx.runner, nf_clock_system(), &sopts, &hooks)) < 0)
 		goto end_run;
+	if (req->on_tick && req->wake_fd >= 0)
+		nf_sched_wake_fd(ctx.sched, req->wake_fd);
 	err = nf_sched_run(ctx.sched, status);
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
