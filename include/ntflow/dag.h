@@ -115,7 +115,8 @@ typedef struct nf_run_opts {
 	int cpus;                     /* slots taken (1) */
 	uint64_t log_limit;           /* bytes an attempt's log keeps; 0 = no limit (100 MB) */
 	bool cache;                   /* (true) */
-	const char *executor;         /* "local" or "slurm" ("local") */
+	const char *executor;         /* "local" or "slurm" ("local"); validate refuses "slurm" (not built yet) */
+	nf_loc executor_loc;          /* of the executor value that set it (defaults' when inherited) */
 	nf_slurm slurm;
 	/* Environment variables the stage needs and whose values are never recorded; a stage's
 	 * list and the defaults' add up (none). */

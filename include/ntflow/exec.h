@@ -1,7 +1,7 @@
 /* exec.h: the executor. A scheduler that starts ready nodes critical-path first within a
  * slot limit, retries with back-off, enforces timeouts and reacts to interruption; it talks
- * to the world only through a runner (start, wait, signal) and a clock, so tests plug in
- * fakes and the Slurm issue adds a second runner. */
+ * to the world only through runners (start, attach to its event loop, signal) and a clock,
+ * so tests plug in fakes and the Slurm issue adds a second runner. */
 #ifndef NTFLOW_EXEC_H
 #define NTFLOW_EXEC_H
 
@@ -13,9 +13,41 @@
 typedef struct nf_clock nf_clock;
 struct nf_clock {
 	int64_t (*now_ms)(nf_clock *c);
+	/* A virtual clock (tests) sets it: the event loop then never sleeps but moves the clock
+	 * to its next wake-up with skip_to. NULL for the real clock. */
+	void (*skip_to)(nf_clock *c, int64_t when_ms);
 };
 /* The process-wide CLOCK_MONOTONIC clock (static; never freed). */
 nf_clock *nf_clock_system(void);
+
+/* The event loop (loop.c, after redis's ae.c): whoever owns an event source registers it,
+ * a readable descriptor (the local runner's signal pipe, the dashboard's terminal) or a
+ * timer on the loop's clock (a log check, the dashboard's tick, the state batch's flush).
+ * nf_loop_turn sleeps until a file is ready, the soonest timer is due or deadline_ms comes,
+ * then calls the ready files' handlers and the due timers', soonest first (equal times: in
+ * the order they were added). A handler may add or remove any event; a removed one is not
+ * called afterwards, in the same turn either. Timers fire once. */
+typedef struct nf_loop nf_loop;
+typedef void (*nf_loop_file_fn)(nf_loop *l, int fd, void *ctx);
+typedef void (*nf_loop_timer_fn)(nf_loop *l, int64_t id, void *ctx);
+/* clock NULL: nf_clock_system(). */
+int nf_loop_new(nf_loop **out, nf_clock *clock);
+void nf_loop_free(nf_loop *l);
+nf_clock *nf_loop_clock(nf_loop *l);
+/* Calls fn when fd is readable (or hung up). NF_EEXISTS when fd is already watched. */
+int nf_loop_add_file(nf_loop *l, int fd, nf_loop_file_fn fn, void *ctx);
+void nf_loop_del_file(nf_loop *l, int fd);
+/* A one-shot timer at when_ms on the loop's clock; returns its id (> 0), never reused. */
+int64_t nf_loop_add_timer(nf_loop *l, int64_t when_ms, nf_loop_timer_fn fn, void *ctx);
+/* Disarms a timer; an id that fired or was removed already is ignored. */
+void nf_loop_del_timer(nf_loop *l, int64_t id);
+/* From a handler: end this turn after the handler (events not yet called wait for the next
+ * turn); err < 0 is what nf_loop_turn returns. */
+void nf_loop_stop(nf_loop *l, int err);
+/* One turn (deadline_ms -1: none). Returns how many handlers ran (0: the deadline came), or
+ * a negative code: ppoll failed, a handler stopped the loop with an error, or a virtual
+ * clock would wait for ever. With no timer, no deadline and no file it returns 0 at once. */
+int nf_loop_turn(nf_loop *l, int64_t deadline_ms);
 
 /* One attempt the scheduler asks a runner to start. All strings borrowed for the call. */
 typedef struct nf_job {
@@ -46,14 +78,21 @@ typedef struct nf_job_result {
 } nf_job_result;
 
 typedef struct nf_runner nf_runner;
+/* How a runner reports an attempt that ended: from a handler of the loop it is attached to.
+ * res is borrowed for the call. */
+typedef void (*nf_job_done_fn)(void *ctx, const nf_job_result *res);
 typedef struct nf_runner_ops {
+	/* What opts.executor names to choose this runner ("local"). */
 	const char *name;
 	/* Starts a job without blocking; *pgid receives its process group (0 when none). */
 	int (*start)(nf_runner *r, const nf_job *job, pid_t *pgid);
-	/* Waits until at least one job ended, an interrupting signal arrived, or the clock
-	 * reaches deadline_ms (-1: no deadline). Fills up to max results, *n their count.
-	 * Returns 0, NF_EINTR when SIGINT/SIGTERM arrived (see nf_signals_take), or an error. */
-	int (*wait)(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms);
+	/* Registers the runner's event sources with loop (one loop at a time): from then on
+	 * each attempt that ends is reported by done(ctx, res), called from a handler of loop
+	 * (never from start, signal or detach). Never blocks. */
+	int (*attach)(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx);
+	/* Takes its event sources off the loop again (no-op when not attached); attempts
+	 * that end meanwhile are reported after the next attach. */
+	void (*detach)(nf_runner *r);
 	/* Sends sig to the job's whole process group. */
 	int (*signal)(nf_runner *r, size_t node, int sig);
 	void (*free)(nf_runner *r);
@@ -64,20 +103,19 @@ struct nf_runner {
 
 /* The local runner: vfork+execve of /bin/sh -c into a new process group with
  * PR_SET_PDEATHSIG, stdin from /dev/null, stdout+stderr to the log (its folder is created;
- * NULL log_path: /dev/null; NULL envp: environ; NULL cwd: ours); reaped with wait4 from a
- * ppoll loop on a self-pipe fed by SIGCHLD, SIGINT and SIGTERM. When a job's shell exits,
- * whatever it left running in its process group is SIGKILLed (a finished stage leaves
- * nothing behind). While it runs it reaps every child of the process (wait4(-1)), so other
- * code must not wait for children of its own meanwhile. free() SIGKILLs and reaps every
- * job still running. A job's log_limit is kept by checking the log's size while it runs (at
- * least every NF_LOG_CHECK_MS) and cutting it back to the limit (the log is opened O_APPEND, so
- * the stage writes on at the cut); when the job ends the log is cut a last time and, if it
- * was cut at all, ntflow appends a line saying so. */
+ * NULL log_path: /dev/null; NULL envp: environ; NULL cwd: ours). Attached to a loop, it
+ * watches the signal self-pipe (SIGCHLD, SIGINT, SIGTERM; nf_signals_*): each time it is
+ * readable the runner drains it, then reaps with wait4, so a SIGCHLD arriving at any point
+ * leaves a byte that wakes the next turn. When a job's shell exits, whatever it left running
+ * in its process group is SIGKILLed (a finished stage leaves nothing behind). While attached
+ * it reaps every child of the process (wait4(-1)), so other code must not wait for children
+ * of its own meanwhile. free() SIGKILLs and reaps every job still running. A job's log_limit
+ * is kept by a loop timer checking the log's size every NF_LOG_CHECK_MS while such jobs run
+ * and cutting it back to the limit (the log is opened O_APPEND, so the stage writes on at
+ * the cut); when the job ends the log is cut a last time and, if it was cut at all, ntflow
+ * appends a line saying so. */
 #define NF_LOG_CHECK_MS 200
 int nf_runner_local_new(nf_runner **out, nf_clock *clock);
-/* Makes the local runner's wait() also return (with no results) when fd is readable: the
- * dashboard's terminal, so a key is handled at once while stages run. -1: none (default). */
-void nf_runner_local_wake_fd(nf_runner *r, int fd);
 /* Makes each child of the local runner append "PGID START\n" (its new process group and
  * its start time in clock ticks after boot) to fd before it execs its command; a child
  * that cannot write it fails (exit 127, the reason in its log). fd: an O_APPEND file that
@@ -88,11 +126,14 @@ void nf_runner_local_procs_fd(nf_runner *r, int fd);
 int nf_signals_install(void);
 /* The read end of the self-pipe (for poll). */
 int nf_signals_fd(void);
-/* Drains the pipe; returns how many SIGINT/SIGTERM arrived since the last call. */
+/* How many SIGINT/SIGTERM arrived since the last call (the scheduler, after each turn of
+ * its loop). Counts only: the pipe is drained by whoever watches it (the local runner), so
+ * a SIGCHLD byte is never consumed here. */
 int nf_signals_take(void);
-/* Drains the pipe; returns how many SIGINT/SIGTERM arrived since the last nf_signals_take,
- * without taking them (runners use it to return NF_EINTR; the scheduler takes them). */
+/* How many SIGINT/SIGTERM arrived since the last nf_signals_take, without taking them. */
 int nf_signals_pending(void);
+/* Empties the pipe (its watcher, before it looks at what woke it). */
+void nf_signals_drain(void);
 /* How many SIGINT/SIGTERM arrived since the handlers were installed (the dashboard closes
  * at the end of a run cancelled by Ctrl-C instead of waiting for q). */
 int nf_signals_seen(void);
@@ -141,8 +182,16 @@ typedef struct nf_sched_opts {
 	                              * node counts as satisfied for its users (--only/--from: its
 	                              * outputs are assumed present from earlier runs). */
 	uint64_t seed;               /* jitter; fixed in tests */
+	/* More runners besides the one given to nf_sched_new (borrowed). A node runs on the
+	 * runner whose ops->name is its opts.executor (NULL executor: nf_sched_new's runner);
+	 * one named by no runner fails at its start. At most 255 runners in all. */
+	nf_runner *const *runners;
+	size_t nrunners;
 } nf_sched_opts;
 
+/* The scheduler owns an event loop on its clock (nf_sched_loop); nf_sched_run attaches
+ * every runner to it, waits in nf_loop_turn until a job ends, a timer is due or a watched
+ * descriptor is readable, and detaches them at its end. */
 typedef struct nf_sched nf_sched;
 int nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clock,
 		 const nf_sched_opts *opts, const nf_sched_hooks *hooks);
@@ -159,6 +208,12 @@ int nf_sched_run(nf_sched *s, nf_run_status *status);
 /* From on_tick: make the loop wake within ms and call on_tick again even if nothing
  * changed, for work on_tick put off (the run commits its batch at most every 50 ms). */
 void nf_sched_wake_within(nf_sched *s, int64_t ms);
+/* Makes the loop also wake (and call on_tick) when fd is readable: the dashboard's
+ * terminal, so a key is handled at once while stages run. Replaces the previous one; -1:
+ * none (default). Callable before nf_sched_run and from its hooks. */
+void nf_sched_wake_fd(nf_sched *s, int fd);
+/* The scheduler's event loop, for other event sources of the run (alive till nf_sched_free). */
+nf_loop *nf_sched_loop(nf_sched *s);
 /* Asks the loop to cancel: SIGTERM to every running group, SIGKILL after its grace
  * (at once when hard). Safe from hooks. */
 void nf_sched_cancel(nf_sched *s, bool hard);

@@ -53,7 +53,7 @@ static const char *const overlaps[] = { "wait", "skip", NULL };
 	  "the most of an attempt's output its log keeps; the rest is discarded, the cut noted (\"0\": no limit)") }, \
 	{ ROW("cache", NF_AT_BOOL, OP(cache, NF_OPT_CACHE)), DOC("true (false without outputs or metrics)", \
 	  "skip the stage when its inputs are unchanged (false for side effects)") }, \
-	{ ROW("executor", NF_AT_ENUM, OP(executor, NF_OPT_EXECUTOR), SET(nf_set_executor), .choices = executors), \
+	{ ROW("executor", NF_AT_ENUM, OP(executor, NF_OPT_EXECUTOR), LOC(nf_run_opts, executor_loc), SET(nf_set_executor), .choices = executors), \
 	  DOC("\"local\"", "where the stage runs: a local process or a Slurm job") }, \
 	{ ROW("secret_env", NF_AT_NAME_LIST, OP(secret_env, NF_OPT_SECRET_ENV), COUNT(nf_run_opts, nsecret_env), \
 	  SET(nf_set_secret_env)), DOC("none", \

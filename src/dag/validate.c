@@ -352,6 +352,26 @@ check_select(vctx *v, const nf_stage *s)
 			      nf_stage_kind_name(s->kind), s->name);
 }
 
+/* The executors this build can run stages with; the language also knows "slurm", which
+ * is refused here rather than run locally in silence. */
+static const char *const built_executors[] = { "local" };
+
+/* An executor set in o (once: a stage that inherits the defaults' is reported there). */
+static void
+check_executor(vctx *v, const nf_run_opts *o, const nf_run_opts *inherited)
+{
+	if (!o->executor || !(o->set & NF_OPT_EXECUTOR))
+		return;
+	if (inherited && inherited->executor_loc.line == o->executor_loc.line &&
+	    inherited->executor_loc.col == o->executor_loc.col)
+		return;
+	for (size_t i = 0; i < NF_ARRAY_SIZE(built_executors); i++)
+		if (strcmp(o->executor, built_executors[i]) == 0)
+			return;
+	nf_diag_error(&v->diags, o->executor_loc, "executor \"%s\" is not available in this build (not yet "
+		      "implemented); only \"local\" runs stages", o->executor);
+}
+
 static void
 check_needs(vctx *v, const nf_stage *s)
 {
@@ -446,6 +466,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	for (size_t i = 0; i < dag->nmodels; i++)
 		nf_strmap_put(v.models, dag->models[i].name, &dag->models[i]);
 
+	check_executor(&v, &pl->defaults, NULL);
 	for (size_t i = 0; i < pl->npath; i++)
 		check_tmpl(&v, &w, &pl->path[i]);
 	check_kvs(&v, &w, pl->params, pl->nparams);
@@ -457,6 +478,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		w = (where){ nf_stage_kind_name(s->kind), s->name, s, false };
 		check_needs(&v, s);
 		check_select(&v, s);
+		check_executor(&v, &s->opts, &pl->defaults);
 		w.secrets = true;
 		check_tmpl(&v, &w, s->run);
 		check_run_quoting(&v, &w, s->run);

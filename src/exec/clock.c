@@ -10,7 +10,7 @@ system_now_ms(nf_clock *c)
 	return nf_now_monotonic_ms();
 }
 
-static nf_clock system_clock = { system_now_ms };
+static nf_clock system_clock = { system_now_ms, NULL };
 
 nf_clock *
 nf_clock_system(void)

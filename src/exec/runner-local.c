@@ -3,14 +3,13 @@
  * with PR_SET_PDEATHSIG so a SIGKILLed ntflow takes its direct children along, stdin from
  * /dev/null and stdout+stderr in the attempt's log. Before it execs, the child appends its
  * group to the run's procs record, so a crash of ntflow at any later point leaves no group
- * that recovery cannot find. Ends are reaped from a ppoll loop on the signal self-pipe; a
- * pid -> job hash keeps each event O(1). */
+ * that recovery cannot find. Attached to an event loop, it watches the signal self-pipe and
+ * reaps when it is readable; a pid -> job hash keeps each event O(1). */
 #include "config.h"
 #include "ntflow/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,9 +136,14 @@ typedef struct local_runner {
 	size_t running;
 	size_t limited;              /* running jobs whose log has a limit */
 	imap by_pid, by_node;
-	int wake_fd;                 /* -1, or an fd whose input ends a wait early */
 	int procs_fd;                /* -1, or the run's procs record (append) */
+	nf_loop *loop;               /* attached to: NULL when not */
+	nf_job_done_fn done;
+	void *done_ctx;
+	int64_t log_timer;           /* the log check's timer on loop, 0 when none */
 } local_runner;
+
+static void arm_log_check(local_runner *lr);
 
 /* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
 typedef struct child_spec {
@@ -323,6 +327,7 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		lr->jobs[slot].log_path = xstrdup(job->log_path);
 		lr->jobs[slot].log_limit = job->log_limit;
 		lr->limited++;
+		arm_log_check(lr);
 	}
 	imap_put(&lr->by_pid, (uint64_t)pid, slot);
 	imap_put(&lr->by_node, job->node, slot);
@@ -381,14 +386,15 @@ tv_ms(struct timeval tv)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Reaps ended children without blocking, up to max results. Unknown children (not
- * started here) are reaped and dropped: while a run goes on, the runner owns them all. */
+/* Reaps ended children without blocking and reports each through done. Unknown children
+ * (not started here) are reaped and dropped: while attached, the runner owns them all. */
 static int
-reap(local_runner *lr, nf_job_result *out, size_t max, size_t *n)
+reap(local_runner *lr)
 {
-	while (*n < max) {
+	for (;;) {
 		siginfo_t si;
 		struct rusage ru;
+		nf_job_result res;
 		int status;
 		size_t cell;
 		pid_t pid;
@@ -416,20 +422,19 @@ reap(local_runner *lr, nf_job_result *out, size_t max, size_t *n)
 
 		size_t slot = lr->by_pid.vals[cell];
 		local_job *j = &lr->jobs[slot];
-		nf_job_result *res = &out[(*n)++];
 
-		memset(res, 0, sizeof(*res));
-		res->node = j->node;
-		res->attempt = j->attempt;
-		res->exited = WIFEXITED(status);
-		res->exit_code = res->exited ? WEXITSTATUS(status) : 0;
-		res->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-		res->wall_ms = lr->clock->now_ms(lr->clock) - j->start_ms;
-		res->user_ms = tv_ms(ru.ru_utime);
-		res->sys_ms = tv_ms(ru.ru_stime);
-		res->max_rss_kb = ru.ru_maxrss;
+		memset(&res, 0, sizeof(res));
+		res.node = j->node;
+		res.attempt = j->attempt;
+		res.exited = WIFEXITED(status);
+		res.exit_code = res.exited ? WEXITSTATUS(status) : 0;
+		res.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		res.wall_ms = lr->clock->now_ms(lr->clock) - j->start_ms;
+		res.user_ms = tv_ms(ru.ru_utime);
+		res.sys_ms = tv_ms(ru.ru_stime);
+		res.max_rss_kb = ru.ru_maxrss;
 		close_log(lr, j);
-		res->log_capped = j->capped;
+		res.log_capped = j->capped;
 
 		imap_del(&lr->by_pid, (uint64_t)pid);
 		imap_del(&lr->by_node, j->node);
@@ -437,49 +442,81 @@ reap(local_runner *lr, nf_job_result *out, size_t max, size_t *n)
 		j->next_free = lr->free_head;
 		lr->free_head = slot;
 		lr->running--;
+		lr->done(lr->done_ctx, &res);
 	}
-	return 0;
+}
+
+/* The signal pipe is readable: drain it first, then reap, so that a SIGCHLD coming after
+ * the reap leaves a byte that wakes the next turn. Interrupts are only counted by the
+ * pipe's handler: the scheduler takes them after the turn. */
+static void
+on_signal_pipe(nf_loop *l, int fd, void *ctx)
+{
+	local_runner *lr = ctx;
+	int err;
+
+	(void)fd;
+	nf_signals_drain();
+	if ((err = reap(lr)) < 0)
+		nf_loop_stop(l, err);
+}
+
+static void
+on_log_check(nf_loop *l, int64_t id, void *ctx)
+{
+	local_runner *lr = ctx;
+
+	(void)l;
+	(void)id;
+	lr->log_timer = 0;
+	cut_logs(lr);
+	arm_log_check(lr);
+}
+
+/* While jobs with a log limit run on an attached runner, their logs are looked at every
+ * NF_LOG_CHECK_MS. */
+static void
+arm_log_check(local_runner *lr)
+{
+	nf_clock *c;
+
+	if (!lr->loop || lr->limited == 0 || lr->log_timer)
+		return;
+	c = nf_loop_clock(lr->loop);
+	lr->log_timer = nf_loop_add_timer(lr->loop, c->now_ms(c) + NF_LOG_CHECK_MS, on_log_check, lr);
+}
+
+static void
+local_detach(nf_runner *r)
+{
+	local_runner *lr = (local_runner *)r;
+
+	if (!lr->loop)
+		return;
+	nf_loop_del_file(lr->loop, nf_signals_fd());
+	nf_loop_del_timer(lr->loop, lr->log_timer);
+	lr->log_timer = 0;
+	lr->loop = NULL;
+	lr->done = NULL;
+	lr->done_ctx = NULL;
 }
 
 static int
-local_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms)
+local_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
 {
 	local_runner *lr = (local_runner *)r;
-	struct pollfd pfd[2] = { { nf_signals_fd(), POLLIN, 0 }, { lr->wake_fd, POLLIN, 0 } };
 	int err;
 
-	*n = 0;
-	for (;;) {
-		struct timespec ts, *tsp = NULL;
-		int interrupted = nf_signals_pending();   /* drains the wake-ups first */
-
-		int64_t left = -1;
-
-		if ((err = reap(lr, out, max, n)) < 0 || *n > 0)
-			return err;
-		if (interrupted > 0)
-			return NF_EINTR;
-		cut_logs(lr);
-		if (deadline_ms >= 0) {
-			left = deadline_ms - lr->clock->now_ms(lr->clock);
-			if (left <= 0)
-				return 0;
-		} else if (lr->running == 0) {
-			return 0;   /* nothing could ever wake us */
-		}
-		/* Logs with a limit are looked at while their jobs run. */
-		if (lr->limited > 0 && (left < 0 || left > NF_LOG_CHECK_MS))
-			left = NF_LOG_CHECK_MS;
-		if (left >= 0) {
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
-			tsp = &ts;
-		}
-		if (ppoll(pfd, lr->wake_fd >= 0 ? 2 : 1, tsp, NULL) < 0 && errno != EINTR)
-			return nf_error_set_errno(NF_ERROR, "ppoll");
-		if (lr->wake_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			return reap(lr, out, max, n);
-	}
+	if (!done)
+		return nf_error_set(NF_EINVALID, "attaching a runner needs a done callback");
+	local_detach(r);
+	if ((err = nf_loop_add_file(loop, nf_signals_fd(), on_signal_pipe, lr)) < 0)
+		return err;
+	lr->loop = loop;
+	lr->done = done;
+	lr->done_ctx = ctx;
+	arm_log_check(lr);
+	return 0;
 }
 
 static int
@@ -503,6 +540,7 @@ local_free(nf_runner *r)
 
 	if (!lr)
 		return;
+	local_detach(r);
 	/* Nothing we started may outlive us: kill every group, then reap the leaders. */
 	for (size_t i = 0; i < lr->njobs; i++)
 		if (lr->jobs[i].pid > 0)
@@ -522,12 +560,6 @@ local_free(nf_runner *r)
 }
 
 void
-nf_runner_local_wake_fd(nf_runner *r, int fd)
-{
-	((local_runner *)r)->wake_fd = fd;
-}
-
-void
 nf_runner_local_procs_fd(nf_runner *r, int fd)
 {
 	((local_runner *)r)->procs_fd = fd;
@@ -536,7 +568,8 @@ nf_runner_local_procs_fd(nf_runner *r, int fd)
 static const nf_runner_ops local_ops = {
 	.name = "local",
 	.start = local_start,
-	.wait = local_wait,
+	.attach = local_attach,
+	.detach = local_detach,
 	.signal = local_signal,
 	.free = local_free,
 };
@@ -554,7 +587,6 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->base.ops = &local_ops;
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
-	lr->wake_fd = -1;
 	lr->procs_fd = -1;
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	if (lr->devnull < 0) {

@@ -1,8 +1,9 @@
 /* sched.c: the scheduler loop. It keeps a state per node and a count of unfinished
  * dependencies, a ready queue ordered by critical path, and a queue of timers (attempt
  * timeouts, SIGKILL after the grace, ends of back-off). Each turn it fills the free slots,
- * sleeps in the runner until a job ends, a timer is due or a signal arrives, then handles
- * what happened. Work per event is proportional to the node's own edges: finishing a node
+ * sleeps in its event loop (the runners' sources, the dashboard's terminal and tick, the
+ * run's flush) until a job ends, a timer is due or a signal arrives, then handles what
+ * happened. Work per event is proportional to the node's own edges: finishing a node
  * walks only its users; only failure-stop and cancel look at every node, once. */
 #include "config.h"
 #include "ntflow/exec.h"
@@ -25,6 +26,7 @@ typedef struct node_rt {
 	bool user_cancel;            /* cancelled on its own by nf_sched_cancel_node */
 	int attempts;                /* attempts prepared so far */
 	int attempt_base;            /* attempts before the last nf_sched_retry: retries count from here */
+	uint8_t runner;              /* index in runners[] of the running attempt's runner */
 	uint32_t gen;                /* bumped to make the node's queued timers stale */
 	size_t pending;              /* dependencies not yet satisfied */
 	int64_t timer_when;
@@ -36,10 +38,18 @@ typedef struct timer_ent {
 	uint32_t gen;
 } timer_ent;
 
+#define MAX_RUNNERS 255
+
 struct nf_sched {
 	const nf_graph *g;
-	nf_runner *runner;
+	nf_runner **runners;         /* [0]: nf_sched_new's, then opts.runners (no duplicate) */
+	size_t nrunners;
 	nf_clock *clock;
+	nf_loop *loop;
+	nf_job_result *results;      /* reported by the runners during a turn */
+	size_t nresults, results_cap;
+	int wake_fd;                 /* nf_sched_wake_fd, or -1 */
+	int64_t tick_timer, wake_timer;   /* loop timer ids, 0: none */
 	nf_sched_opts opts;
 	nf_sched_hooks hooks;
 	node_rt *rt;
@@ -52,7 +62,7 @@ struct nf_sched {
 	bool poked;                  /* a hook retried or cancelled a node: look again before sleeping */
 	bool cancelling, cancel_req, hard_req;
 	bool dirty;                  /* a state changed since the last on_tick */
-	int64_t wake_at;             /* nf_sched_wake_within: wake by then and call on_tick; 0 none */
+	int64_t wake_at;             /* nf_sched_wake_within: wake_timer's time */
 	bool ran;
 	int interrupts;
 	uint64_t rng;
@@ -60,8 +70,6 @@ struct nf_sched {
 	size_t *stack;
 	size_t stack_cap;
 };
-
-#define NRESULTS 64
 
 static const nf_run_opts default_opts = { .cpus = 1 };
 
@@ -189,6 +197,34 @@ clear_timer(nf_sched *s, size_t n)
 {
 	s->rt[n].gen++;
 	s->rt[n].timer = T_NONE;
+}
+
+/* Signals go to the runner that started the node's attempt. */
+static int
+node_signal(nf_sched *s, size_t n, int sig)
+{
+	nf_runner *r = s->runners[s->rt[n].runner];
+
+	return r->ops->signal(r, n, sig);
+}
+
+/* The runner opts.executor names, or NULL (the message set). */
+static nf_runner *
+runner_for(nf_sched *s, size_t n, uint8_t *idx)
+{
+	const char *want = opts_of(s, n)->executor;
+
+	if (!want) {
+		*idx = 0;
+		return s->runners[0];
+	}
+	for (size_t i = 0; i < s->nrunners; i++)
+		if (strcmp(s->runners[i]->ops->name, want) == 0) {
+			*idx = (uint8_t)i;
+			return s->runners[i];
+		}
+	nf_error_set(NF_ENOTFOUND, "no runner for executor \"%s\" in this run", want);
+	return NULL;
 }
 
 static void
@@ -323,11 +359,11 @@ apply_cancel(nf_sched *s)
 		r->cancel_sent = true;
 		if (hard) {
 			clear_timer(s, n);
-			(void)s->runner->ops->signal(s->runner, n, SIGKILL);
+			(void)node_signal(s, n, SIGKILL);
 		} else {
 			int64_t kill_at = t + opts_of(s, n)->grace_ms;
 
-			(void)s->runner->ops->signal(s->runner, n, SIGTERM);
+			(void)node_signal(s, n, SIGTERM);
 			if (r->timer != T_KILL || r->timer_when > kill_at)
 				set_timer(s, n, T_KILL, kill_at);
 		}
@@ -354,9 +390,13 @@ start_node(nf_sched *s, size_t n)
 	job.node = n;
 	job.attempt = r->attempts;
 	switch (rc) {
-	case NF_PREP_SPAWN:
-		if (s->runner->ops->start(s->runner, &job, &pgid) < 0)
+	case NF_PREP_SPAWN: {
+		uint8_t idx = 0;
+		nf_runner *runner = runner_for(s, n, &idx);
+
+		if (!runner || runner->ops->start(runner, &job, &pgid) < 0)
 			break;
+		r->runner = idx;
 		s->free_slots -= need_slots(s, n);
 		s->running++;
 		r->timed_out = r->cancel_sent = false;
@@ -364,6 +404,7 @@ start_node(nf_sched *s, size_t n)
 		if (o->timeout_ms > 0)
 			set_timer(s, n, T_TIMEOUT, now_ms(s) + o->timeout_ms);
 		return;
+	}
 	case NF_PREP_SUCCEEDED:
 	case NF_PREP_CACHED:
 		set_state(s, n, rc == NF_PREP_CACHED ? NF_ST_CACHED : NF_ST_SUCCEEDED, NULL, NULL, 0);
@@ -552,12 +593,12 @@ fire_timers(nf_sched *s)
 			if (r->st != NF_ST_RUNNING)
 				break;
 			r->timed_out = true;
-			(void)s->runner->ops->signal(s->runner, e.node, SIGTERM);
+			(void)node_signal(s, e.node, SIGTERM);
 			set_timer(s, e.node, T_KILL, e.when + opts_of(s, e.node)->grace_ms);
 			break;
 		case T_KILL:
 			if (r->st == NF_ST_RUNNING)
-				(void)s->runner->ops->signal(s->runner, e.node, SIGKILL);
+				(void)node_signal(s, e.node, SIGKILL);
 			break;
 		case T_BACKOFF:
 			if (r->st == NF_ST_RETRYING && !s->stopping && !s->cancelling)
@@ -592,6 +633,51 @@ tick(nf_sched *s)
 	s->dirty = false;
 }
 
+/* ---- the event loop's handlers: they only note what happened; the scheduler acts on it
+ * between turns, where no hook or runner call is under way ---- */
+
+static void
+on_job_done(void *ctx, const nf_job_result *res)
+{
+	nf_sched *s = ctx;
+
+	s->results = xgrow(s->results, sizeof(*s->results), s->nresults + 1, &s->results_cap);
+	s->results[s->nresults++] = *res;
+}
+
+/* tick_ms: wake at least that often (on_tick is called on every turn). */
+static void
+on_tick_timer(nf_loop *l, int64_t id, void *ctx)
+{
+	nf_sched *s = ctx;
+
+	(void)id;
+	s->tick_timer = nf_loop_add_timer(l, now_ms(s) + s->hooks.tick_ms, on_tick_timer, s);
+}
+
+/* nf_sched_wake_within's moment came: what on_tick put off is due. */
+static void
+on_wake_timer(nf_loop *l, int64_t id, void *ctx)
+{
+	nf_sched *s = ctx;
+
+	(void)l;
+	(void)id;
+	s->wake_timer = 0;
+	s->wake_at = 0;
+	s->dirty = true;
+}
+
+static void
+on_wake_fd(nf_loop *l, int fd, void *ctx)
+{
+	nf_sched *s = ctx;
+
+	(void)l;
+	(void)fd;
+	s->dirty = true;   /* on_tick reads it */
+}
+
 int
 nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clock,
 	     const nf_sched_opts *opts, const nf_sched_hooks *hooks)
@@ -606,11 +692,29 @@ nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clo
 				    opts->slots);
 	if (!hooks->prepare)
 		return nf_error_set(NF_EINVALID, "scheduler needs a prepare hook");
+	if (opts->nrunners >= MAX_RUNNERS)
+		return nf_error_set(NF_EINVALID, "too many runners (%zu)", opts->nrunners + 1);
+	for (size_t i = 0; i < opts->nrunners; i++)
+		if (!opts->runners[i])
+			return nf_error_set(NF_EINVALID, "scheduler given a NULL runner");
 	s = xcalloc(1, sizeof(*s));
 	s->g = g;
-	s->runner = runner;
+	s->runners = xcalloc(opts->nrunners + 1, sizeof(*s->runners));
+	s->runners[s->nrunners++] = runner;
+	for (size_t i = 0; i < opts->nrunners; i++) {
+		size_t k = 0;
+
+		while (k < s->nrunners && s->runners[k] != opts->runners[i])
+			k++;
+		if (k == s->nrunners)
+			s->runners[s->nrunners++] = opts->runners[i];
+	}
 	s->clock = clock ? clock : nf_clock_system();
+	nf_loop_new(&s->loop, s->clock);
+	s->wake_fd = -1;
 	s->opts = *opts;
+	s->opts.runners = NULL;   /* borrowed: only runners[] is used */
+	s->opts.nrunners = 0;
 	s->hooks = *hooks;
 	s->rt = xcalloc(g->nnodes ? g->nnodes : 1, sizeof(*s->rt));
 	s->free_slots = opts->slots;
@@ -621,18 +725,44 @@ nf_sched_new(nf_sched **out, const nf_graph *g, nf_runner *runner, nf_clock *clo
 	return 0;
 }
 
+static int
+attach_runners(nf_sched *s)
+{
+	for (size_t i = 0; i < s->nrunners; i++) {
+		nf_runner *r = s->runners[i];
+		int err = r->ops->attach(r, s->loop, on_job_done, s);
+
+		if (err < 0) {
+			while (i-- > 0)
+				s->runners[i]->ops->detach(s->runners[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void
+detach_runners(nf_sched *s)
+{
+	for (size_t i = 0; i < s->nrunners; i++)
+		s->runners[i]->ops->detach(s->runners[i]);
+}
+
 int
 nf_sched_run(nf_sched *s, nf_run_status *status)
 {
 	const nf_graph *g = s->g;
-	nf_job_result results[NRESULTS];
 	int err = 0;
 
 	*status = NF_RUN_FAILED;
 	if (s->ran)
 		return nf_error_set(NF_ERROR, "a scheduler runs only once");
 	s->ran = true;
+	if ((err = attach_runners(s)) < 0)
+		return err;
 	s->looping = true;
+	if (s->hooks.tick_ms > 0)
+		s->tick_timer = nf_loop_add_timer(s->loop, now_ms(s) + s->hooks.tick_ms, on_tick_timer, s);
 
 	for (size_t n = 0; n < g->nnodes; n++) {
 		s->rt[n].st = NF_ST_WAITING;
@@ -651,8 +781,8 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 			make_ready(s, n);
 
 	for (;;) {
-		size_t nres = 0;
 		int64_t deadline;
+		int k;
 
 		apply_cancel(s);
 		start_ready(s);
@@ -673,31 +803,19 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 					   g->nnodes - s->nfinal);
 			goto done;
 		}
-		if (s->hooks.tick_ms > 0 && (deadline < 0 || deadline > now_ms(s) + s->hooks.tick_ms))
-			deadline = now_ms(s) + s->hooks.tick_ms;
-		if (s->wake_at > 0 && (deadline < 0 || deadline > s->wake_at))
-			deadline = s->wake_at;
-		err = s->runner->ops->wait(s->runner, results, NRESULTS, &nres, deadline);
-		if (err == NF_EINTR) {
-			int k = nf_signals_take();
-
-			if (k > 0) {
-				s->interrupts += k;
-				s->cancel_req = true;
-				if (s->cancelling || s->interrupts >= 2)
-					s->hard_req = true;
-			}
-			err = 0;
-		} else if (err < 0) {
+		if ((err = nf_loop_turn(s->loop, deadline)) < 0)
 			goto done;
+		err = 0;
+		if ((k = nf_signals_take()) > 0) {
+			s->interrupts += k;
+			s->cancel_req = true;
+			if (s->cancelling || s->interrupts >= 2)
+				s->hard_req = true;
 		}
-		for (size_t i = 0; i < nres; i++)
-			handle_result(s, &results[i]);
+		for (size_t i = 0; i < s->nresults; i++)
+			handle_result(s, &s->results[i]);
+		s->nresults = 0;
 		fire_timers(s);
-		if (s->wake_at > 0 && now_ms(s) >= s->wake_at) {
-			s->wake_at = 0;
-			s->dirty = true;   /* what on_tick put off is due */
-		}
 		tick(s);
 	}
 	if (s->cancelling)
@@ -712,6 +830,9 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 		*status = NF_RUN_SUCCEEDED;
 done:
 	s->looping = false;
+	nf_loop_del_timer(s->loop, s->tick_timer);
+	s->tick_timer = 0;
+	detach_runners(s);
 	tick(s);
 	return err;
 }
@@ -721,8 +842,27 @@ nf_sched_wake_within(nf_sched *s, int64_t ms)
 {
 	int64_t at = now_ms(s) + (ms > 0 ? ms : 0);
 
-	if (s->wake_at == 0 || at < s->wake_at)
-		s->wake_at = at;
+	if (s->wake_timer && at >= s->wake_at)
+		return;
+	nf_loop_del_timer(s->loop, s->wake_timer);
+	s->wake_at = at;
+	s->wake_timer = nf_loop_add_timer(s->loop, at, on_wake_timer, s);
+}
+
+void
+nf_sched_wake_fd(nf_sched *s, int fd)
+{
+	if (s->wake_fd >= 0)
+		nf_loop_del_file(s->loop, s->wake_fd);
+	s->wake_fd = -1;
+	if (fd >= 0 && nf_loop_add_file(s->loop, fd, on_wake_fd, s) == 0)
+		s->wake_fd = fd;
+}
+
+nf_loop *
+nf_sched_loop(nf_sched *s)
+{
+	return s->loop;
 }
 
 void
@@ -751,7 +891,7 @@ nf_sched_cancel_node(nf_sched *s, size_t n)
 		if (r->cancel_sent)
 			return 0;
 		r->cancel_sent = r->user_cancel = true;
-		(void)s->runner->ops->signal(s->runner, n, SIGTERM);
+		(void)node_signal(s, n, SIGTERM);
 		set_timer(s, n, T_KILL, now_ms(s) + opts_of(s, n)->grace_ms);
 		break;
 	case NF_ST_WAITING:
@@ -889,6 +1029,9 @@ nf_sched_free(nf_sched *s)
 {
 	if (!s)
 		return;
+	nf_loop_free(s->loop);
+	free(s->runners);
+	free(s->results);
 	nf_heap_release(&s->ready);
 	nf_heap_release(&s->timers);
 	nf_buf_release(&s->reason);

@@ -1,6 +1,6 @@
 /* signals.c: the self-pipe that turns SIGCHLD, SIGINT and SIGTERM into readable bytes, so the
- * runner can sleep in ppoll() on one descriptor plus a deadline and never miss a signal that
- * arrives between a check and the sleep. Interrupts are also counted, so the scheduler can
+ * event loop can watch one descriptor and never miss a signal that arrives between a check
+ * and the sleep. Interrupts are also counted, so the scheduler can
  * tell a first Ctrl-C (cancel gracefully) from a second (kill now). */
 #include "config.h"
 #include "ntflow/exec.h"
@@ -64,8 +64,8 @@ nf_signals_fd(void)
 	return pipe_fds[0];
 }
 
-static void
-drain(void)
+void
+nf_signals_drain(void)
 {
 	char buf[64];
 
@@ -78,7 +78,6 @@ drain(void)
 int
 nf_signals_pending(void)
 {
-	drain();
 	return interrupts - taken;
 }
 
@@ -88,13 +87,13 @@ nf_signals_seen(void)
 	return interrupts;
 }
 
+/* Counts only, never drains: the pipe's watcher (the local runner) drains it before it
+ * reaps, so a SIGCHLD byte taken here could leave a child unreaped till the next one. */
 int
 nf_signals_take(void)
 {
-	int n;
+	int n = interrupts - taken;
 
-	drain();
-	n = interrupts - taken;
 	taken += n;
 	return n;
 }

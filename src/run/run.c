@@ -704,9 +704,8 @@ nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd)
 {
 	run_ctx *ctx = (run_ctx *)ctl;
 
-	/* Only a runner the run made itself is the local one. */
-	if (ctx->runner && ctx->own_runner)
-		nf_runner_local_wake_fd(ctx->runner, fd);
+	if (ctx->sched)
+		nf_sched_wake_fd(ctx->sched, fd);
 }
 
 /* Every secret_env variable a node that may run needs is set, before anything starts: a
@@ -1116,13 +1115,13 @@ schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
 	hooks.finish = hook_finish;
 	hooks.on_state = hook_on_state;
 	hooks.on_tick = hook_on_tick;
-	if (req->on_tick) {
+	if (req->on_tick)
 		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
-		if (req->wake_fd >= 0 && ctx->own_runner)
-			nf_runner_local_wake_fd(ctx->runner, req->wake_fd);
-	}
 	if ((err = nf_sched_new(&ctx->sched, ctx->graph, ctx->runner, ctx->clock, &sopts, &hooks)) < 0)
 		return err;
+	/* the dashboard's terminal wakes the scheduler's loop */
+	if (req->on_tick && req->wake_fd >= 0)
+		nf_sched_wake_fd(ctx->sched, req->wake_fd);
 	return nf_sched_run(ctx->sched, status);
 }
 

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -961,14 +960,30 @@ nf_tui_free(nf_tui *t)
 
 /* ---- ntflow dash ---- */
 
+/* A key is waiting: the turn ends and the next one reads it. */
+static void
+on_terminal(nf_loop *l, int fd, void *ctx)
+{
+	(void)l;
+	(void)fd;
+	(void)ctx;
+}
+
 int
 nf_tui_loop(nf_tui *t)
 {
+	nf_clock *clock;
+	nf_loop *loop;
 	int err = 0;
 
+	nf_loop_new(&loop, NULL);
+	clock = nf_loop_clock(loop);
+	if (t->interactive && (err = nf_loop_add_file(loop, STDIN_FILENO, on_terminal, t)) < 0) {
+		nf_loop_free(loop);
+		return err;
+	}
 	while (!t->quit && t->on) {
 		int64_t now = nf_now_monotonic_ms(), timeout;
-		struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 
 		if (got_signal) {
 			err = nf_error_set(NF_EINTR, "interrupted");
@@ -1000,11 +1015,14 @@ nf_tui_loop(nf_tui *t)
 			timeout = t->v.message_until - now;
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(&pfd, t->interactive ? 1 : 0, (int)timeout) < 0 && errno != EINTR) {
-			err = nf_error_set_errno(NF_EIO, "poll");
+		/* A signal ends the turn too (ppoll's EINTR), and got_signal is seen above. */
+		if ((err = nf_loop_turn(loop, clock->now_ms(clock) + timeout)) < 0) {
+			err = nf_error_set(NF_EIO, "%s", nf_error_last());
 			break;
 		}
+		err = 0;
 	}
+	nf_loop_free(loop);
 	return err;
 }
 

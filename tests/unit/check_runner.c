@@ -1,6 +1,7 @@
 /* check_runner.c: unit tests of the local runner with real processes: logs, exit codes and
  * signals, rusage, process groups (grandchildren get the signals and never outlive their
- * stage), PR_SET_PDEATHSIG, cwd, environment, stdin, deadlines, interrupts and errors; and
+ * stage), PR_SET_PDEATHSIG, cwd, environment, stdin, deadlines, the log check timer,
+ * interrupts and errors, all through an event loop the runner is attached to (rwait); and
  * the scheduler driving it for real (timeouts, Ctrl-C). */
 #include "config.h"
 #include "ntflow/exec.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +134,52 @@ ck_dies(pid_t pid)
 	ck_assert_msg(is_dead(pid), "process %d is still alive", (int)pid);
 }
 
+/* Results the runner reported, kept for the next rwait. */
+static nf_job_result sink[128];
+static size_t nsink;
+
+static void
+sink_done(void *ctx, const nf_job_result *res)
+{
+	(void)ctx;
+	ck_assert_uint_lt(nsink, NF_ARRAY_SIZE(sink));
+	sink[nsink++] = *res;
+}
+
+/* The runner on an event loop of its own: turns it until a result came, an interrupt is
+ * pending or deadline_ms (-1: none) passed. Up to max results go to out, the rest wait for
+ * the next call. Returns 0, NF_EINTR (an interrupt pending, left to nf_signals_take) or the
+ * loop's error. */
+static int
+rwait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline_ms)
+{
+	nf_loop *l = NULL;
+	int err = 0;
+
+	*n = 0;
+	ck_assert_int_eq(nf_loop_new(&l, NULL), 0);
+	ck_assert_int_eq(r->ops->attach(r, l, sink_done, NULL), 0);
+	while (nsink == 0 && nf_signals_pending() == 0) {
+		int k = nf_loop_turn(l, deadline_ms);
+
+		if (k < 0)
+			err = k;
+		if (k <= 0)
+			break;   /* an error, or the deadline came */
+	}
+	r->ops->detach(r);
+	nf_loop_free(l);
+	while (*n < max && *n < nsink) {
+		out[*n] = sink[*n];
+		++*n;
+	}
+	memmove(sink, sink + *n, (nsink - *n) * sizeof(*sink));
+	nsink -= *n;
+	if (err == 0 && *n == 0 && nf_signals_pending() > 0)
+		err = NF_EINTR;
+	return err;
+}
+
 /* Waits (no deadline) until one result comes. */
 static nf_job_result
 wait_one(nf_runner *r)
@@ -141,7 +189,7 @@ wait_one(nf_runner *r)
 	int err;
 
 	do {
-		err = r->ops->wait(r, res, 1, &n, -1);
+		err = rwait(r, res, 1, &n, -1);
 		ck_assert_msg(err == 0, "wait: %d %s", err, nf_error_last());
 	} while (n == 0);
 	return res[0];
@@ -464,7 +512,7 @@ START_TEST(test_many_jobs)
 		nf_job_result res[8];
 		size_t n = 0;
 
-		ck_assert_int_eq(r->ops->wait(r, res, 8, &n, -1), 0);
+		ck_assert_int_eq(rwait(r, res, 8, &n, -1), 0);
 		for (size_t k = 0; k < n; k++) {
 			size_t i = res[k].node / 7;
 
@@ -475,12 +523,12 @@ START_TEST(test_many_jobs)
 		}
 		got += n;
 	}
-	/* nothing left: wait without a deadline returns at once */
+	/* nothing left: a wait ends at its deadline */
 	{
 		nf_job_result res[1];
 		size_t n = 9;
 
-		ck_assert_int_eq(r->ops->wait(r, res, 1, &n, -1), 0);
+		ck_assert_int_eq(rwait(r, res, 1, &n, nf_clock_system()->now_ms(nf_clock_system()) + 20), 0);
 		ck_assert_uint_eq(n, 0);
 	}
 	r->ops->free(r);
@@ -499,46 +547,87 @@ START_TEST(test_deadline)
 	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
 	start(r, 0, "sleep 100", NULL);
 	t0 = c->now_ms(c);
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, t0 + 150), 0);
+	ck_assert_int_eq(rwait(r, res, 2, &n, t0 + 150), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_ge(c->now_ms(c) - t0, 150);
 	ck_assert_int_lt(c->now_ms(c) - t0, 2000);
 	/* a deadline in the past returns at once */
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, 0), 0);
+	ck_assert_int_eq(rwait(r, res, 2, &n, 0), 0);
 	ck_assert_uint_eq(n, 0);
+	r->ops->free(r);
+}
+END_TEST
+
+/* A log with a limit is cut back by the loop's check timer while its job still runs. */
+START_TEST(test_log_check)
+{
+	nf_runner *r = NULL;
+	nf_clock *c = nf_clock_system();
+	char *log = tpath("big.log");
+	nf_job job = { .node = 0, .attempt = 1, .log_path = log, .log_limit = 100, .cpus = 1,
+		       .command = "head -c 5000 /dev/zero; touch wrote; sleep 100", .cwd = tmpdir };
+	char *wrote = tpath("wrote");
+	nf_job_result res[1];
+	struct stat st;
+	size_t n = 9;
+	pid_t pgid;
+	int i;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	/* the job writes, then only sleeps: the cut can only come from the timer */
+	for (i = 0; i < 500 && access(wrote, F_OK) != 0; i++)
+		sleep_ms(10);
+	ck_assert_int_eq(access(wrote, F_OK), 0);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(rwait(r, res, 1, &n, c->now_ms(c) + NF_LOG_CHECK_MS), 0);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(stat(log, &st), 0);
+		if (st.st_size <= 100)
+			break;
+	}
+	ck_assert_int_eq(st.st_size, 100);
+	ck_assert_int_eq(r->ops->signal(r, 0, SIGKILL), 0);
+	res[0] = wait_one(r);
+	ck_assert(res[0].log_capped);
+	r->ops->free(r);
+	free(log);
+	free(wrote);
+}
+END_TEST
+
+/* The scheduler's nf_signals_take only counts: a SIGCHLD byte in the pipe stays for the
+ * runner, which reaps on the next turn. */
+START_TEST(test_take_keeps_sigchld)
+{
+	nf_runner *r = NULL;
+	nf_clock *c = nf_clock_system();
+	nf_job_result res[1];
+	siginfo_t si;
+	size_t n = 0;
+	int i;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
+	start(r, 4, "exit 5", NULL);
+	/* ended (a zombie, SIGCHLD sent) before anything watches the pipe */
+	for (i = 0; i < 500; i++) {
+		memset(&si, 0, sizeof(si));
+		ck_assert_int_eq(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+		if (si.si_pid)
+			break;
+		sleep_ms(10);
+	}
+	ck_assert_int_ne(si.si_pid, 0);
+	ck_assert_int_eq(nf_signals_take(), 0);
+	/* one turn with a far deadline: the byte wakes it at once */
+	ck_assert_int_eq(rwait(r, res, 1, &n, c->now_ms(c) + 60000), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(res[0].exit_code, 5);
 	r->ops->free(r);
 }
 END_TEST
 
 /* SIGINT wakes the wait with NF_EINTR until the scheduler takes it. */
-/* A wake fd (the dashboard's terminal) ends a wait early with no results. */
-START_TEST(test_wake_fd)
-{
-	nf_runner *r = NULL;
-	nf_clock *c = nf_clock_system();
-	nf_job_result res[2];
-	size_t n = 9;
-	int64_t t0;
-	int p[2];
-
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
-	nf_runner_local_wake_fd(r, p[0]);
-	start(r, 0, "sleep 100", NULL);
-	ck_assert_int_eq(write(p[1], "k", 1), 1);
-	t0 = c->now_ms(c);
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, t0 + 5000), 0);
-	ck_assert_uint_eq(n, 0);
-	ck_assert_int_lt(c->now_ms(c) - t0, 1000);
-	nf_runner_local_wake_fd(r, -1);
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, c->now_ms(c) + 50), 0);
-	ck_assert_uint_eq(n, 0);
-	r->ops->free(r);
-	close(p[0]);
-	close(p[1]);
-}
-END_TEST
-
 START_TEST(test_interrupt)
 {
 	nf_runner *r = NULL;
@@ -550,15 +639,15 @@ START_TEST(test_interrupt)
 	start(r, 0, "sleep 100", NULL);
 	raise(SIGINT);
 	raise(SIGTERM);
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, -1), NF_EINTR);
+	ck_assert_int_eq(rwait(r, res, 2, &n, -1), NF_EINTR);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(nf_signals_pending(), 2);
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, -1), NF_EINTR);
+	ck_assert_int_eq(rwait(r, res, 2, &n, -1), NF_EINTR);
 	ck_assert_int_eq(nf_signals_take(), 2);
 	ck_assert_int_eq(nf_signals_take(), 0);
 	ck_assert_int_eq(nf_signals_install(), 0);   /* idempotent */
 	ck_assert_int_eq(r->ops->signal(r, 0, SIGKILL), 0);
-	ck_assert_int_eq(r->ops->wait(r, res, 2, &n, -1), 0);
+	ck_assert_int_eq(rwait(r, res, 2, &n, -1), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(res[0].term_signal, SIGKILL);
 	r->ops->free(r);
@@ -839,7 +928,8 @@ runner_suite(void)
 	tcase_add_test(tc, test_signal_state_reset);
 	tcase_add_test(tc, test_many_jobs);
 	tcase_add_test(tc, test_deadline);
-	tcase_add_test(tc, test_wake_fd);
+	tcase_add_test(tc, test_log_check);
+	tcase_add_test(tc, test_take_keeps_sigchld);
 	tcase_add_test(tc, test_interrupt);
 	tcase_add_test(tc, test_procs_record);
 	tcase_add_test(tc, test_errors);

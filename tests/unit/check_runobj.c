@@ -31,11 +31,21 @@ fake_now(nf_clock *c)
 	return ((fake_clock *)c)->now;
 }
 
+/* The loop never sleeps on a fake clock: it moves the clock to its next wake-up. */
+static void
+fake_skip(nf_clock *c, int64_t when)
+{
+	if (when > ((fake_clock *)c)->now)
+		((fake_clock *)c)->now = when;
+}
+
 typedef struct fjob {
 	size_t node;
 	int attempt;
 	int64_t start, end;
 	int code;
+	int sig;
+	int64_t timer;               /* the loop timer of its end */
 } fjob;
 
 typedef struct fake_runner {
@@ -44,7 +54,12 @@ typedef struct fake_runner {
 	fjob *running;
 	size_t nrunning, cap;
 	size_t starts;               /* attempts started */
+	nf_loop *loop;               /* attached to */
+	nf_job_done_fn done;
+	void *done_ctx;
 } fake_runner;
+
+static void fake_end(nf_loop *l, int64_t id, void *ctx);
 
 static void
 write_file(const char *cwd, const char *rel, const char *text)
@@ -95,44 +110,53 @@ static int
 fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 {
 	fake_runner *f = (fake_runner *)r;
-	fjob j = { job->node, job->attempt, f->clock->now, f->clock->now + 10, perform(job) };
+	fjob j = { job->node, job->attempt, f->clock->now, f->clock->now + 10, perform(job), 0, 0 };
 
+	ck_assert_msg(f->loop != NULL, "start before attach");
+	j.timer = nf_loop_add_timer(f->loop, j.end, fake_end, f);
 	NF_PUSH(f->running, f->nrunning, f->cap, j);
 	f->starts++;
 	*pgid = (pid_t)(INT_MAX - (int)job->node);   /* no such process */
 	return 0;
 }
 
+/* A job's end came: report it. */
+static void
+fake_end(nf_loop *l, int64_t id, void *ctx)
+{
+	fake_runner *f = ctx;
+
+	(void)l;
+	for (size_t i = 0; i < f->nrunning; i++) {
+		fjob *j = &f->running[i];
+		nf_job_result res;
+
+		if (j->timer != id)
+			continue;
+		res = (nf_job_result){ .node = j->node, .attempt = j->attempt, .exited = j->sig == 0,
+				       .exit_code = j->code, .term_signal = j->sig, .wall_ms = j->end - j->start };
+		*j = f->running[--f->nrunning];
+		f->done(f->done_ctx, &res);
+		return;
+	}
+	ck_abort_msg("a job end fired for no job");
+}
+
 static int
-fake_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline)
+fake_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
 {
 	fake_runner *f = (fake_runner *)r;
-	int64_t soonest = INT64_MAX;
 
-	*n = 0;
-	for (size_t i = 0; i < f->nrunning; i++)
-		if (f->running[i].end < soonest)
-			soonest = f->running[i].end;
-	if (deadline >= 0 && deadline < soonest) {
-		if (deadline > f->clock->now)
-			f->clock->now = deadline;
-		return 0;
-	}
-	ck_assert_msg(soonest != INT64_MAX, "wait without deadline and nothing that ends");
-	if (soonest > f->clock->now)
-		f->clock->now = soonest;
-	for (size_t i = 0; i < f->nrunning && *n < max;) {
-		fjob *j = &f->running[i];
-
-		if (j->end != soonest) {
-			i++;
-			continue;
-		}
-		out[(*n)++] = (nf_job_result){ .node = j->node, .attempt = j->attempt, .exited = true,
-					       .exit_code = j->code, .wall_ms = j->end - j->start };
-		*j = f->running[--f->nrunning];
-	}
+	f->loop = loop;
+	f->done = done;
+	f->done_ctx = ctx;
 	return 0;
+}
+
+static void
+fake_detach(nf_runner *r)
+{
+	((fake_runner *)r)->loop = NULL;
 }
 
 static int
@@ -141,11 +165,15 @@ fake_signal(nf_runner *r, size_t node, int sig)
 	fake_runner *f = (fake_runner *)r;
 
 	for (size_t i = 0; i < f->nrunning; i++) {
-		if (f->running[i].node == node) {
-			f->running[i].end = f->clock->now;
-			f->running[i].code = 128 + sig;
-			return 0;
-		}
+		fjob *j = &f->running[i];
+
+		if (j->node != node)
+			continue;
+		j->end = f->clock->now;
+		j->sig = sig;
+		nf_loop_del_timer(f->loop, j->timer);
+		j->timer = nf_loop_add_timer(f->loop, j->end, fake_end, f);
+		return 0;
 	}
 	return nf_error_set(NF_ENOTFOUND, "node %zu is not running", node);
 }
@@ -156,7 +184,8 @@ fake_free(nf_runner *r)
 	free(((fake_runner *)r)->running);
 }
 
-static const nf_runner_ops fake_ops = { "fake", fake_start, fake_wait, fake_signal, fake_free };
+/* named "local": it stands in for the runner stages of executor "local" get */
+static const nf_runner_ops fake_ops = { "local", fake_start, fake_attach, fake_detach, fake_signal, fake_free };
 
 /* ---- a project, a store and what the run reported ---- */
 
@@ -246,6 +275,7 @@ proj_new(const char *dag_text)
 	write_file(p->dir, "p.dag", dag_text);
 	ck_assert_int_eq(nf_store_open(&p->store, ":memory:", true), 0);
 	p->clock.base.now_ms = fake_now;
+	p->clock.base.skip_to = fake_skip;
 	p->clock.now = 1000;
 	p->fr.base.ops = &fake_ops;
 	p->fr.clock = &p->clock;

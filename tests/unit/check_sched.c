@@ -6,9 +6,11 @@
 #include "ntflow/exec.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- graphs by hand ---- */
 
@@ -108,6 +110,14 @@ fake_now(nf_clock *c)
 	return ((fake_clock *)c)->now;
 }
 
+/* A virtual clock: the scheduler's loop moves it to its next wake-up. */
+static void
+fake_skip(nf_clock *c, int64_t when)
+{
+	if (when > ((fake_clock *)c)->now)
+		((fake_clock *)c)->now = when;
+}
+
 /* What one attempt does: run dur ms (-1: for ever) then exit with code, or die of sig. */
 typedef struct step {
 	int64_t dur;
@@ -125,6 +135,7 @@ typedef struct fjob {
 	int64_t start, end;          /* end INT64_MAX: not yet */
 	bool exited, ignore_term;
 	int code, sig;
+	int64_t timer;               /* the loop timer at end, 0: none (runs for ever) */
 } fjob;
 
 typedef struct ev {
@@ -152,8 +163,13 @@ typedef struct fake_runner {
 	/* interrupt injection: raise SIGINT when the clock passes these times */
 	int64_t intr_at[2];
 	int nintr;
-	int wait_error;              /* returned by wait when non-zero */
+	int wait_error;              /* the loop stops with it at once when non-zero */
+	nf_loop *loop;               /* attached to */
+	nf_job_done_fn done;
+	void *done_ctx;
 } fake_runner;
+
+static void fake_end(nf_loop *l, int64_t id, void *ctx);
 
 static int
 fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
@@ -173,7 +189,11 @@ fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		return nf_error_set(NF_EIO, "cannot spawn for test");
 	j = (fjob){ job->node, job->attempt, f->clock->now,
 		    st.dur < 0 ? INT64_MAX : f->clock->now + st.dur,
-		    st.sig == 0, st.ignore_term, st.code, st.sig };
+		    st.sig == 0, st.ignore_term, st.code, st.sig, 0 };
+	if (!f->loop)
+		ck_abort_msg("start before attach");
+	if (st.dur >= 0)
+		j.timer = nf_loop_add_timer(f->loop, j.end, fake_end, f);
 	NF_PUSH(f->running, f->nrunning, f->cap, j);
 	f->total_starts++;
 	f->cpus_used += f->cpus ? f->cpus[job->node] : 1;
@@ -188,51 +208,72 @@ fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	return 0;
 }
 
-static int
-fake_wait(nf_runner *r, nf_job_result *out, size_t max, size_t *n, int64_t deadline)
+/* A job's end came: report it. */
+static void
+fake_end(nf_loop *l, int64_t id, void *ctx)
 {
-	fake_runner *f = (fake_runner *)r;
-	int64_t soonest = INT64_MAX;
+	fake_runner *f = ctx;
 
-	*n = 0;
-	if (f->wait_error)
-		return nf_error_set(f->wait_error, "fake runner broke");
-	for (size_t i = 0; i < f->nrunning; i++)
-		if (f->running[i].end < soonest)
-			soonest = f->running[i].end;
-	/* An interrupt due before anything else happens. */
-	if (f->nintr > 0 && f->intr_at[0] <= soonest && (deadline < 0 || f->intr_at[0] <= deadline)) {
-		if (f->intr_at[0] > f->clock->now)
-			f->clock->now = f->intr_at[0];
-		f->intr_at[0] = f->intr_at[1];
-		f->nintr--;
-		raise(SIGINT);
-		return NF_EINTR;
-	}
-	if (deadline >= 0 && deadline < soonest) {
-		if (deadline > f->clock->now)
-			f->clock->now = deadline;
-		return 0;
-	}
-	if (soonest == INT64_MAX)
-		ck_abort_msg("wait without deadline and nothing that ends");
-	if (soonest > f->clock->now)
-		f->clock->now = soonest;
-	for (size_t i = 0; i < f->nrunning && *n < max;) {
+	(void)l;
+	for (size_t i = 0; i < f->nrunning; i++) {
 		fjob *j = &f->running[i];
+		nf_job_result res;
 
-		if (j->end != soonest) {
-			i++;
+		if (j->timer != id)
 			continue;
-		}
-		out[(*n)++] = (nf_job_result){ .node = j->node, .attempt = j->attempt,
-					       .exited = j->exited, .exit_code = j->code,
-					       .term_signal = j->sig, .wall_ms = j->end - j->start,
-					       .user_ms = 1, .sys_ms = 1, .max_rss_kb = 100 };
+		res = (nf_job_result){ .node = j->node, .attempt = j->attempt,
+				       .exited = j->exited, .exit_code = j->code,
+				       .term_signal = j->sig, .wall_ms = j->end - j->start,
+				       .user_ms = 1, .sys_ms = 1, .max_rss_kb = 100 };
 		f->cpus_used -= f->cpus ? f->cpus[j->node] : 1;
 		*j = f->running[--f->nrunning];
+		f->done(f->done_ctx, &res);
+		return;
 	}
+	ck_abort_msg("a job end fired for no job");
+}
+
+/* An injected Ctrl-C: the signal, and the turn ends as a real one's would. */
+static void
+fake_interrupt(nf_loop *l, int64_t id, void *ctx)
+{
+	(void)id;
+	(void)ctx;
+	raise(SIGINT);
+	nf_loop_stop(l, 0);
+}
+
+static void
+fake_broken(nf_loop *l, int64_t id, void *ctx)
+{
+	fake_runner *f = ctx;
+
+	(void)id;
+	nf_loop_stop(l, nf_error_set(f->wait_error, "fake runner broke"));
+}
+
+static int
+fake_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	f->loop = loop;
+	f->done = done;
+	f->done_ctx = ctx;
+	/* Armed first, so an interrupt comes before job ends due at the same moment. */
+	for (int i = 0; i < f->nintr && i < 2; i++)
+		nf_loop_add_timer(loop, f->intr_at[i], fake_interrupt, f);
+	if (f->wait_error)
+		nf_loop_add_timer(loop, f->clock->now, fake_broken, f);
 	return 0;
+}
+
+static void
+fake_detach(nf_runner *r)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	f->loop = NULL;
 }
 
 static int
@@ -253,6 +294,8 @@ fake_signal(nf_runner *r, size_t node, int sig)
 			j->end = f->clock->now;
 			j->exited = false;
 			j->sig = sig;
+			nf_loop_del_timer(f->loop, j->timer);
+			j->timer = nf_loop_add_timer(f->loop, j->end, fake_end, f);
 		}
 		return 0;
 	}
@@ -269,7 +312,10 @@ fake_free(nf_runner *r)
 	free(f->cpus);
 }
 
-static const nf_runner_ops fake_ops = { "fake", fake_start, fake_wait, fake_signal, fake_free };
+static const nf_runner_ops other_ops = { "other", fake_start, fake_attach, fake_detach, fake_signal,
+					fake_free };
+static const nf_runner_ops fake_ops = { "fake", fake_start, fake_attach, fake_detach, fake_signal,
+				       fake_free };
 
 /* ---- hooks ---- */
 
@@ -286,6 +332,10 @@ typedef struct harness {
 	size_t nstates, states_cap;
 	bool quiet;
 	int ticks;
+	int ticks_at0;               /* on_tick calls while the clock was at 0 */
+	int wake_fd;                 /* > 0: on_tick drains it (the dashboard reading keys) */
+	int wake_reads;
+	int wake_write;              /* > 0: the first on_tick writes a key here */
 	size_t cancel_node;          /* this node reaching cancel_state calls nf_sched_cancel */
 	nf_state cancel_state;
 	bool cancel_hard;
@@ -357,6 +407,16 @@ h_on_tick(void *ctx)
 	harness *h = ctx;
 
 	h->ticks++;
+	if (h->clock.now == 0)
+		h->ticks_at0++;
+	if (h->wake_fd > 0) {
+		char c;
+
+		while (read(h->wake_fd, &c, 1) == 1)
+			h->wake_reads++;
+	}
+	if (h->wake_write > 0 && h->ticks == 1 && write(h->wake_write, "k", 1) != 1)
+		ck_abort_msg("cannot write a key");
 	if (h->act && h->clock.now >= h->act_at) {
 		h->act_rc = h->act == 1 ? nf_sched_cancel_node(h->s, h->act_node) : nf_sched_retry(h->s, h->act_node);
 		h->act = 0;
@@ -374,6 +434,7 @@ h_new(size_t n)
 
 	h->t = tg_new(n);
 	h->clock.base.now_ms = fake_now;
+	h->clock.base.skip_to = fake_skip;
 	h->fr.base.ops = &fake_ops;
 	h->fr.clock = &h->clock;
 	h->fr.script = xcalloc(n, sizeof(*h->fr.script));
@@ -492,7 +553,7 @@ END_TEST
 START_TEST(test_new_errors)
 {
 	tgraph *t = tg_new(1);
-	fake_clock c = { { fake_now }, 0 };
+	fake_clock c = { { fake_now, NULL }, 0 };
 	fake_runner fr = { .base.ops = &fake_ops, .clock = &c };
 	nf_sched_opts opts = { .slots = 0 };
 	nf_sched_hooks hooks = { .prepare = h_prepare };
@@ -1194,6 +1255,105 @@ START_TEST(test_runner_error)
 }
 END_TEST
 
+/* The dashboard's terminal: readable, it wakes the loop and on_tick runs at once, before
+ * the clock moves. */
+START_TEST(test_wake_fd)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	h->wake_fd = p[0];
+	h->fr.script[0][0] = (step){ 1000, 0, 0, false };
+	tg_crit(h->t);
+	ck_assert_int_eq(nf_sched_new(&h->s, &h->t->g, &h->fr.base, &h->clock.base, &h->opts,
+				      &h->hooks), 0);
+	ck_assert_ptr_nonnull(nf_sched_loop(h->s));
+	nf_sched_wake_fd(h->s, p[0]);
+	h->wake_write = p[1];   /* a key pressed after the first tick */
+	ck_assert_int_eq(nf_sched_run(h->s, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	/* the tick after the start, and the key's */
+	ck_assert_int_eq(h->ticks_at0, 2);
+	ck_assert_int_eq(h->wake_reads, 1);
+	ck_assert_int_eq(h->clock.now, 1000);
+	nf_sched_wake_fd(h->s, -1);
+	h_free(h);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* Without a wake fd the same run ticks once at 0. */
+START_TEST(test_no_wake_fd)
+{
+	harness *h = h_new(1);
+	nf_run_status st;
+
+	h->fr.script[0][0] = (step){ 1000, 0, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->ticks_at0, 1);
+	h_free(h);
+}
+END_TEST
+
+/* Each node runs on the runner its executor names, and its signals go there too. */
+START_TEST(test_several_runners)
+{
+	harness *h = h_new(3);
+	fake_runner other = { .base.ops = &other_ops };
+	nf_runner *extra[] = { &other.base, &h->fr.base };   /* the default again: ignored */
+	nf_run_status st;
+
+	other.clock = &h->clock;
+	other.script = xcalloc(3, sizeof(*other.script));
+	other.script[1][0] = (step){ -1, 0, 0, false };
+	h->opts.slots = 3;
+	h->opts.runners = extra;
+	h->opts.nrunners = 2;
+	h->t->stages[1].opts.executor = "other";
+	h->t->stages[1].opts.timeout_ms = 100;
+	h->t->stages[1].opts.grace_ms = 50;
+	h->t->stages[2].opts.executor = "fake";
+	h->opts.keep_going = true;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_SUCCEEDED);
+	ck_state(h, 1, NF_ST_TIMED_OUT);
+	ck_state(h, 2, NF_ST_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.nstarts, 2);
+	ck_assert_uint_eq(other.nstarts, 1);
+	ck_assert_uint_eq(other.starts[0].node, 1);
+	ck_assert_uint_eq(h->fr.nsigs, 0);
+	ck_assert_uint_eq(other.nsigs, 1);
+	ck_assert_int_eq(other.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(other.sigs[0].t, 100);
+	ck_assert_ptr_null(other.loop);   /* detached at the end */
+	other.base.ops->free(&other.base);
+	h_free(h);
+}
+END_TEST
+
+/* An executor no runner of the run answers to fails its node, never runs it elsewhere. */
+START_TEST(test_unknown_executor)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->t->stages[0].opts.executor = "slurm";
+	tg_edge(h->t, 0, 1);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_FAILED);
+	ck_reason(h, 0, "no runner for executor \"slurm\" in this run");
+	ck_state(h, 1, NF_ST_SKIPPED);
+	ck_assert_uint_eq(h->fr.nstarts, 0);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_cycle)
 {
 	harness *h = h_new(3);
@@ -1288,6 +1448,10 @@ sched_suite(void)
 	tcase_add_test(tc, test_retry_node_errors);
 	tcase_add_test(tc, test_interrupts);
 	tcase_add_test(tc, test_runner_error);
+	tcase_add_test(tc, test_wake_fd);
+	tcase_add_test(tc, test_no_wake_fd);
+	tcase_add_test(tc, test_several_runners);
+	tcase_add_test(tc, test_unknown_executor);
 	tcase_add_test(tc, test_cycle);
 	tcase_add_test(tc, test_big_chain);
 	tcase_add_test(tc, test_big_wide);
