@@ -479,7 +479,6 @@ cmd_backfill_exec(int argc, char **argv)
 	bf_opts o;
 	size_t pcap = 0, nrows = 0;
 	bool pending = false;
-	nf_diag_list diags = NF_DIAG_LIST_INIT;
 	nf_dag *dag = NULL;
 	bf_row *rows = NULL;
 	const nf_pipeline *pl;
@@ -520,13 +519,8 @@ cmd_backfill_exec(int argc, char **argv)
 		goto done;
 	}
 	o.dag_path = argv[optind];
-	if (nf_dag_load(&dag, o.dag_path, &diags) < 0) {
-		nf_diag_print(&diags, stderr);
-		if (!diags.nerrors)
-			nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_load_dag(&dag, o.dag_path) < 0)
 		goto done;
-	}
-	nf_diag_print(&diags, stderr);
 	pl = &dag->pipeline;
 	if (!dag->has_pipeline || !pl->schedule) {
 		nf_cmd_error("backfill: %s has no schedule: backfill runs one run per interval of the pipeline's"
@@ -588,7 +582,6 @@ done:
 	}
 	free(rows);
 	nf_dag_free(dag);
-	nf_diag_list_release(&diags);
 	free(o.params);
 	return rc;
 }

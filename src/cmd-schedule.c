@@ -23,7 +23,6 @@ static const struct option schedule_options[] = {
 static int
 cmd_schedule_exec(int argc, char **argv)
 {
-	nf_diag_list diags = NF_DIAG_LIST_INIT;
 	const nf_pipeline *pl;
 	nf_dag *dag = NULL;
 	int64_t from = nf_now_realtime_ms() / 1000, t;
@@ -75,13 +74,8 @@ cmd_schedule_exec(int argc, char **argv)
 		fprintf(stderr, "ntflow schedule: --crontab prints no fire times: it takes no --next or --from\n");
 		return NF_EXIT_USAGE;
 	}
-	if (nf_dag_load(&dag, argv[optind], &diags) < 0) {
-		nf_diag_print(&diags, stderr);
-		if (!diags.nerrors)
-			nf_cmd_error("%s", nf_error_last());
+	if (nf_cmd_load_dag(&dag, argv[optind]) < 0)
 		goto done;
-	}
-	nf_diag_print(&diags, stderr);
 	pl = &dag->pipeline;
 	if (!dag->has_pipeline || !pl->schedule) {
 		nf_cmd_error("%s: no schedule (a pipeline block with schedule = \"...\")%s", argv[optind],
@@ -113,7 +107,6 @@ cmd_schedule_exec(int argc, char **argv)
 	rc = fflush(stdout) == 0 ? NF_EXIT_OK : NF_EXIT_FAILED;
 done:
 	nf_dag_free(dag);
-	nf_diag_list_release(&diags);
 	return rc;
 }
 

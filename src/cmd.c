@@ -2,6 +2,7 @@
  * of them accept options the same way. */
 #include "config.h"
 #include "ntflow/cmd.h"
+#include "ntflow/graph.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -361,4 +362,17 @@ nf_cmd_json_time(cJSON *o, const char *key, int64_t ms)
 	}
 	nf_store_fmt_iso_utc(buf, sizeof(buf), ms);
 	cJSON_AddStringToObject(o, key, buf);
+}
+
+int
+nf_cmd_load_dag(nf_dag **dag, const char *path)
+{
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	int err = nf_dag_load(dag, path, &diags);
+
+	nf_diag_print(&diags, stderr);
+	if (err < 0 && !diags.nerrors)
+		nf_cmd_error("%s", nf_error_last());
+	nf_diag_list_release(&diags);
+	return err;
 }

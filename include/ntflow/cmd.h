@@ -135,6 +135,12 @@ struct nf_pipeline;
 struct nf_cron;
 int nf_schedule_crontab(const char *dag_path, const struct nf_pipeline *pl, const struct nf_cron *cron);
 
+/* Loads a DAG file for a command (nf_dag_load), printing its diagnostics, warnings
+ * included, on stderr; on an error without diagnostics (an unreadable file) the message.
+ * NF_EINVALID or the load's code. */
+struct nf_dag;
+int nf_cmd_load_dag(struct nf_dag **dag, const char *path);
+
 /* `scheduler --status` and `schedule --status` (cmd-scheduler.c): the scheduler's view of
  * the workspace of dag_path (NULL: the current directory's) or state; an exit status. */
 int nf_scheduler_status(const char *dag_path, const char *state, bool json);

@@ -152,7 +152,9 @@ ws_free(ws *w)
 	free(w);
 }
 
-/* The workspace of a DAG file, opened (and locked) the first time it is met. */
+/* The workspace of a DAG file, locked and then opened the first time it is met (a reload
+ * only resolves the path). The scheduler lock comes first, so a second scheduler neither
+ * opens the store nor runs its recovery. */
 static int
 workspace_of(sched_daemon *d, const char *file, ws **out)
 {
@@ -161,24 +163,28 @@ workspace_of(sched_daemon *d, const char *file, ws **out)
 	ws *w;
 	int err;
 
-	if ((err = nf_store_open_workspace(&st, &dir, file, d->o->state, true)) < 0)
+	if ((err = nf_workspace_resolve(&dir, file, d->o->state)) < 0)
 		return err;
 	for (size_t i = 0; i < d->nws; i++) {
 		if (strcmp(d->ws[i]->dir, dir) == 0) {
-			nf_store_close(st);
 			free(dir);
 			*out = d->ws[i];
 			return 0;
 		}
 	}
+	if ((err = nf_workspace_make_private(dir, true)) < 0) {
+		free(dir);
+		return err;
+	}
 	w = xcalloc(1, sizeof(*w));
 	w->dir = dir;
-	w->st = st;
 	w->lockfd = -1;
-	if ((err = lock_workspace(w, d->since)) < 0) {
+	if ((err = lock_workspace(w, d->since)) < 0 ||
+	    (err = nf_store_open_workspace(&w->st, NULL, file, d->o->state, true)) < 0) {
 		ws_free(w);
 		return err;
 	}
+	st = w->st;
 	for (const char *const *line = nf_store_recovered(st); *line; line++)
 		say(d, w->dir, "%s", *line);
 	/* A run that ends (or starts) removes (or writes) lock.holder: a slot may be free now. */
@@ -360,7 +366,11 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
 		d->kids[d->nkids++] = (child){ pid, p, event, strcmp(trigger, "alert") == 0, snapshot };
 		*pid_out = pid;
-		nf_store_schedule_event_update(p->w->st, event, pid, 0, -1);
+		/* Without its pid a restart would take the decision for one never started and
+		 * start it again: say so, the run itself goes on. */
+		if (nf_store_schedule_event_update(p->w->st, event, pid, 0, -1) < 0)
+			say(d, p->name, "cannot record the run process %ld (%s); a restart before it ends may start"
+			    " its interval again", (long)pid, nf_error_last());
 	}
 	free(start);
 	free(end);
@@ -428,7 +438,8 @@ reap(sched_daemon *d)
 			}
 			if (nf_store_run_of_pid(k.p->w->st, k.p->name, pid, &run) < 0)
 				run = 0;
-			nf_store_schedule_event_update(k.p->w->st, k.event, 0, run, code);
+			if (nf_store_schedule_event_update(k.p->w->st, k.event, 0, run, code) < 0)
+				say(d, k.p->name, "cannot record the end of process %ld: %s", (long)pid, nf_error_last());
 			if (run)
 				say(d, k.p->name, "run %lld ended (exit %d)", (long long)run, code);
 			else

@@ -18,26 +18,9 @@
 
 #include "ntflow/gov.h"
 
+#include "fake-clock.h"
+
 /* ---- fake clock and fake runner ---- */
-
-typedef struct fake_clock {
-	nf_clock base;
-	int64_t now;
-} fake_clock;
-
-static int64_t
-fake_now(nf_clock *c)
-{
-	return ((fake_clock *)c)->now;
-}
-
-/* The loop never sleeps on a fake clock: it moves the clock to its next wake-up. */
-static void
-fake_skip(nf_clock *c, int64_t when)
-{
-	if (when > ((fake_clock *)c)->now)
-		((fake_clock *)c)->now = when;
-}
 
 typedef struct fjob {
 	size_t node;

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "ntflow/exec.h"
 
+#include "fake-clock.h"
+
 #include <check.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -98,25 +100,6 @@ tg_free(tgraph *t)
 }
 
 /* ---- fake clock and fake runner ---- */
-
-typedef struct fake_clock {
-	nf_clock base;
-	int64_t now;
-} fake_clock;
-
-static int64_t
-fake_now(nf_clock *c)
-{
-	return ((fake_clock *)c)->now;
-}
-
-/* A virtual clock: the scheduler's loop moves it to its next wake-up. */
-static void
-fake_skip(nf_clock *c, int64_t when)
-{
-	if (when > ((fake_clock *)c)->now)
-		((fake_clock *)c)->now = when;
-}
 
 /* What one attempt does: run dur ms (-1: for ever) then exit with code, or die of sig. */
 typedef struct step {
