@@ -975,6 +975,7 @@ record_end(run_ctx *ctx, nf_run_status *status)
 	nf_store_abort(ctx->store);
 	e2 = nf_store_run_end(ctx->store, ctx->run_id, *status);
 	replay_final_states(ctx);
+	nf_store_run_summarize(ctx->store, ctx->run_id);   /* the counts of the states replayed */
 	record_repro(ctx);
 	e3 = nf_run__audit_end(ctx, *status);
 	if (nf_store_flush(ctx->store) < 0 && e3 == 0)

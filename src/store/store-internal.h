@@ -12,9 +12,17 @@
  * nodes with no attempt yet) or "JOIN " NF_SQL_LATEST_ATTEMPT. */
 #define NF_SQL_LATEST_ATTEMPT "attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
 
+/* The node states a listing counts as done. */
+#define NF_SQL_DONE_STATES "('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')"
+/* The summary a run's row keeps once it has ended (migration 13): its node counts, set from
+ * its nodes by the statement that ends it; an UPDATE's SET list. */
+#define NF_SQL_RUN_SUMMARY \
+	"nodes_total = (SELECT count(*) FROM nodes WHERE run_id = runs.id)," \
+	" nodes_done = (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN " NF_SQL_DONE_STATES ")"
+
 /* Every statement the store runs more than once, prepared on first use and kept. */
 typedef enum {
-	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL,
+	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL, SQL_RUN_SUMMARY,
 	SQL_NODE_INSERT, SQL_NODE_ID, SQL_NODE_UPDATE, SQL_ATTEMPT_UPSERT,
 	SQL_NODE_LIST, SQL_NODE_GET, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
 	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LAST, SQL_CACHE_LIST, SQL_CACHE_DELETE,
@@ -102,6 +110,9 @@ typedef struct nf_proc_rec {
 /* Appends the groups of procs/RUN to *recs (grown with xgrow; *n, *cap). A missing file
  * adds nothing. */
 void nf_store__procs_read(nf_store *st, int64_t run_id, nf_proc_rec **recs, size_t *n, size_t *cap);
+
+/* The statement nf_store_perf_history runs per node (series.c; check_store reads its plan). */
+extern const char nf_store__perf_history_sql[];
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);

@@ -289,9 +289,30 @@ static const char *const migrations[] = {
 	"  ctime_ns INTEGER,"
 	"  sha256   TEXT"
 	");",
+	/* 13: history reads that do not grow with the history. A finished run keeps its node
+	 * counts in its row (written with its end, nf_store_run_end, and by recovery), so
+	 * `ntflow runs` reads one row per run instead of counting every node of every run;
+	 * runs recorded before are summed here once. nodes_perf finds a node's last successful,
+	 * non-cached runs by name, newest first (`show --perf`), instead of scanning each earlier
+	 * run of the pipeline. */
+	"ALTER TABLE runs ADD COLUMN nodes_total INTEGER;"
+	"ALTER TABLE runs ADD COLUMN nodes_done INTEGER;"
+	"UPDATE runs SET nodes_total = (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
+	"  nodes_done = (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
+	"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
+	"  WHERE status != 'running';"
+	"CREATE INDEX nodes_perf ON nodes(name, run_id) WHERE state = 'succeeded' AND cached = 0;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
+
+/* A run's node counts for the listings: from its summary once it has ended, counted while
+ * it runs (CASE evaluates the count only for a row without a summary). */
+#define NF_SQL_RUN_COUNTS \
+	"CASE WHEN runs.nodes_total IS NULL THEN (SELECT count(*) FROM nodes WHERE run_id = runs.id)" \
+	" ELSE runs.nodes_total END," \
+	" CASE WHEN runs.nodes_done IS NULL THEN (SELECT count(*) FROM nodes WHERE run_id = runs.id" \
+	" AND state IN " NF_SQL_DONE_STATES ") ELSE runs.nodes_done END"
 
 /* Node columns shared by the listings: the node row and its latest attempt. */
 #define NODE_COLS \
@@ -304,13 +325,13 @@ static const char *const sql_text[SQL__COUNT] = {
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end)"
 		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[SQL_RUN_END] = "UPDATE runs SET status = ?, finished_ms = ? WHERE id = ?",
+	[SQL_RUN_END] =
+		"UPDATE runs SET status = ?, finished_ms = ?, " NF_SQL_RUN_SUMMARY " WHERE id = ?",
+	[SQL_RUN_SUMMARY] = "UPDATE runs SET " NF_SQL_RUN_SUMMARY " WHERE id = ? AND status != 'running'",
 	[SQL_RUN_GET] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
-		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')),"
+		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end"
 		" FROM runs WHERE id = ?",
 	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
@@ -320,9 +341,7 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_LIST] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
-		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')),"
+		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end"
 		" FROM runs ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
