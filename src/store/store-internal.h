@@ -36,6 +36,13 @@ struct nf_store {
 	char *path;
 	sqlite3_stmt *stmts[SQL__COUNT];
 	bool in_batch;               /* a BEGIN IMMEDIATE is open until the next flush */
+	unsigned long batch_gen;     /* counts the batches begun (nf_store__batch) */
+	/* The audit chain's head as this connection last read or wrote it inside the batch
+	 * numbered audit_head_gen: no other process can append while the batch's write lock
+	 * is held, so a run's records read it once per batch, not once per record (audit.c). */
+	unsigned long audit_head_gen;
+	int64_t audit_head_seq;
+	char audit_head_hash[65];
 	bool readonly;               /* opened by nf_store_open_read without writing */
 	int last_rc;                 /* the SQLite code of the last error nf_store__error mapped */
 	int fail_code;               /* the first error other than busy (nf_store_failure) */

@@ -608,6 +608,7 @@ nf_store__batch(nf_store *st)
 	if (rc != SQLITE_OK)
 		return nf_store__error(st, rc, "cannot write to the state database");
 	st->in_batch = true;
+	st->batch_gen++;
 	return 0;
 }
 
