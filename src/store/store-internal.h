@@ -27,7 +27,7 @@ typedef enum {
 	SQL_NODE_LIST, SQL_NODE_GET, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
 	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LAST, SQL_CACHE_LIST, SQL_CACHE_DELETE,
 	SQL_NODE_CACHE, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
-	SQL_AUDIT_LAST, SQL_AUDIT_INSERT,
+	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -57,6 +57,16 @@ struct nf_store {
 	nf_strmap *names;
 	nf_arena *names_arena;
 
+	/* The process groups started in the open batch whose leader's start time is still to
+	 * be recorded (nodes.c): read from /proc when the batch is committed, not at the spawn,
+	 * where the read waits for the child's exec; an attempt that ended meanwhile needs none. */
+	struct nf_store_start {
+		int64_t node_id;
+		int attempt;
+		pid_t pgid;
+	} *starts;
+	size_t nstarts, starts_cap;
+
 	/* The stat cache the cache module hashes files through (statcache.c): its interface
 	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
 	 * use without reporting errors: a failure is a miss. */
@@ -66,6 +76,11 @@ struct nf_store {
 		sqlite3_stmt *get, *put;
 	} statcache;
 };
+
+/* Records the start times of the process groups started in the batch (before its COMMIT),
+ * or forgets them (drop: the batch is rolled back). */
+int nf_store__starts_write(nf_store *st);
+void nf_store__starts_drop(nf_store *st);
 
 /* Finalizes the stat cache's statements (nf_store_close). */
 void nf_store__statcache_close(nf_store *st);

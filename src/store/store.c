@@ -409,6 +409,9 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT n.name, m.name, m.value FROM metrics m JOIN nodes n ON n.id = m.node_id"
 		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
 	[SQL_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+	[SQL_ATTEMPT_START] =
+		"UPDATE attempts SET pgid_start = ? WHERE node_id = ? AND attempt = ? AND pgid = ?"
+		" AND pgid_start = 0 AND state = 'running'",
 	[SQL_AUDIT_INSERT] =
 		"INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind)"
 		" VALUES (?,?,?,?,?,?,?,?)",
@@ -558,6 +561,7 @@ nf_store_abort(nf_store *st)
 	if (st->in_batch && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_batch = false;
+	nf_store__starts_drop(st);
 }
 
 bool
@@ -629,6 +633,8 @@ nf_store_flush(nf_store *st)
 		return store_error(st, why, "the state database dropped the writes in progress after an error",
 				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why), false);
 	}
+	if (st->nstarts && (rc = nf_store__starts_write(st)) < 0)
+		return rc;
 	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -1050,6 +1056,8 @@ nf_store_close(nf_store *st)
 	if (!st)
 		return;
 	/* Whatever the executor recorded since the last flush is kept on a clean close. */
+	if (st->in_batch && !sqlite3_get_autocommit(st->db))
+		(void)nf_store__starts_write(st);
 	if (st->in_batch && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < SQL__COUNT; i++)
@@ -1061,6 +1069,7 @@ nf_store_close(nf_store *st)
 	free(st->recovered);
 	nf_strmap_free(st->names);
 	nf_arena_free(st->names_arena);
+	free(st->starts);
 	free(st->fail_msg);
 	free(st->path);
 	free(st);

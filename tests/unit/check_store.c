@@ -680,6 +680,48 @@ START_TEST(test_recover_kills_group)
 }
 END_TEST
 
+/* The start time of a stage's process group is read when the batch is committed, not at the
+ * spawn (where reading /proc/PGID/stat waits for the child's exec): a group still running
+ * then has it in its committed attempt; an attempt that ended within the batch is not looked
+ * up at all; a rolled-back batch forgets its groups. */
+START_TEST(test_group_start_at_commit)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_job_result res = { .exited = true, .exit_code = 0, .wall_ms = 5 };
+	pid_t live = spawn_group(), gone = dead_pid();
+	int64_t run;
+	char sql[160];
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, live, "l1", 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_RUNNING, 1, NULL, NULL, gone, "l2", 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_SUCCEEDED, 1, &res, NULL, 0, NULL, 1005), 0);
+	/* Not read at the spawn. */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM attempts WHERE pgid_start != 0"), 0);
+	ck_assert_uint_eq(st->nstarts, 1);   /* the ended attempt's group is not looked up */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	snprintf(sql, sizeof(sql), "SELECT pgid_start = %lld FROM attempts WHERE pgid = %ld",
+		 (long long)nf_store__proc_start(live), (long)live);
+	ck_assert_int_gt(nf_store__proc_start(live), 0);
+	ck_assert_int_eq(raw_int(st, sql), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM attempts WHERE pgid_start != 0"), 1);
+
+	/* A batch rolled back forgets the groups it started. */
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.2]", NF_ST_RUNNING, 1, NULL, NULL, live, "l3", 2000), 0);
+	ck_assert_uint_eq(st->nstarts, 1);
+	nf_store_abort(st);
+	ck_assert_uint_eq(st->nstarts, 0);
+	nf_store_close(st);
+	kill(-live, SIGKILL);
+	waitpid(live, NULL, 0);
+}
+END_TEST
+
 /* ---- locking and crashes mid-batch ---- */
 
 START_TEST(test_locked)
@@ -1359,6 +1401,7 @@ store_suite(void)
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_recover_dead_pid);
 	tcase_add_test(tc, test_recover_kills_group);
+	tcase_add_test(tc, test_group_start_at_commit);
 	tcase_add_test(tc, test_locked);
 	tcase_add_test(tc, test_crash_mid_batch);
 	tcase_add_test(tc, test_close_commits_batch);
