@@ -98,8 +98,12 @@ void nf_run_info_release(nf_run_info *r);
 
 /* Starts a run (status running, pid = getpid()); fills info->id and started_ms. Committed at once. */
 int nf_store_run_begin(nf_store *st, nf_run_info *info);
-/* Ends it: status and finished time. Flushes the batch first. */
+/* Ends it: status and finished time, and the summary the listings read (its node counts,
+ * taken from its nodes as they are now). Flushes the batch first. */
 int nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status);
+/* Takes an ended run's summary again from its nodes, after nodes were written once it ended
+ * (a run whose database failed writes its status first). Batched. */
+int nf_store_run_summarize(nf_store *st, int64_t run_id);
 int nf_store_run_get(nf_store *st, int64_t id, nf_run_info *out);     /* NF_ENOTFOUND */
 int nf_store_run_last(nf_store *st, int64_t *id);                      /* NF_ENOTFOUND when none */
 /* The run a command's RUN operand names: NULL for the last run, else its id. NF_ENOTFOUND
@@ -425,9 +429,11 @@ void nf_perf_row_list_free(nf_perf_row *r, size_t n);
 /* The nodes of a run in topological order with their latest attempt's use (node, state,
  * wall_ms, cpu_ms, max_rss_kb, measured; the medians left 0). */
 int nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n);
-/* The same pipeline's earlier runs' succeeded, non-cached nodes, newest run first: fn gets
- * each node's name and its latest attempt's wall, CPU (user + sys) and peak RSS. */
-int nf_store_perf_history(nf_store *st, int64_t run_id,
+/* For each node of the run, in its order, the same node in the pipeline's earlier runs where
+ * it succeeded without the cache, newest run first, at most window of them (index
+ * nodes_perf: the cost does not grow with the history): fn gets the node's name and that
+ * run's latest attempt's wall, CPU (user + sys) and peak RSS. */
+int nf_store_perf_history(nf_store *st, int64_t run_id, size_t window,
 			  void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
 			  void *ctx);
 

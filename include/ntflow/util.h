@@ -75,6 +75,8 @@ char *xvasprintf(const char *fmt, va_list ap);
 typedef struct nf_arena nf_arena;
 nf_arena *nf_arena_new(void);
 void nf_arena_free(nf_arena *a);
+/* Frees everything allocated in a, keeping one chunk for what comes next. */
+void nf_arena_reset(nf_arena *a);
 void *nf_arena_alloc(nf_arena *a, size_t n);
 /* A copy of n elements of size elem in the arena (NULL when n is 0). */
 void *nf_arena_memdup(nf_arena *a, const void *p, size_t n);

@@ -855,7 +855,9 @@ parse_block(nf_parser *p, nf_pblock *parent)
 	b.parent = parent;
 	b.kw = kw.text;
 	b.kwlen = kw.len > 40 ? 40 : (int)kw.len;
-	snprintf(word, sizeof(word), "%.*s", kw.len > 40 ? 40 : (int)kw.len, kw.text);
+	/* The keyword for messages, at most 40 bytes (a copy, not snprintf: once per block). */
+	memcpy(word, kw.text, (size_t)b.kwlen);
+	word[b.kwlen] = '\0';
 	if (check) {
 		const char *near, *home;
 

@@ -247,10 +247,13 @@ tmpl_text(nf_buf *out, const nf_tmpl *t)
 /* A path template as written, ${...} references counting as names: an error at its place
  * when it is absolute (unless absolute is allowed), climbs out of the project with "..", or
  * is the project itself (unless top is allowed). noun: "output", "input", "metrics file",
- * "path folder"; of: 'stage "a"', 'pipeline "p"'. Returns the normalized text (scratch), or
+ * "path folder"; kind and name say whose it is ('stage "a"', 'pipeline "p"'), put together
+ * only for a message (at 100 000 stages formatting it for every stage cost a quarter of
+ * validate). Returns the normalized text (scratch), or
  * NULL when an error was reported (or the path is absolute and allowed). */
 static const char *
-check_path(vctx *v, const nf_tmpl *t, const char *noun, const char *of, bool absolute, bool top)
+check_path(vctx *v, const nf_tmpl *t, const char *noun, const char *kind, const char *name, bool absolute,
+	   bool top)
 {
 	nf_buf text = NF_BUF_INIT;
 	nf_path_why why;
@@ -259,12 +262,14 @@ check_path(vctx *v, const nf_tmpl *t, const char *noun, const char *of, bool abs
 	tmpl_text(&text, t);
 	norm = nf_path_lexical(nf_buf_cstr(&text), &why);
 	if (why == NF_PATH_ABSOLUTE && !absolute)
-		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s is an absolute path; %ss are relative to the project root",
-			      noun, text.buf, of, noun);
+		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s \"%s\" is an absolute path; %ss are relative to the project root",
+			      noun, text.buf, kind, name, noun);
 	else if (why == NF_PATH_OUTSIDE)
-		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s is outside the workspace", noun, text.buf, of);
+		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s \"%s\" is outside the workspace", noun, text.buf, kind,
+			      name);
 	else if (why == NF_PATH_TOP && !top)
-		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s is the whole workspace", noun, nf_buf_cstr(&text), of);
+		nf_diag_error(&v->diags, t->loc, "%s \"%s\" of %s \"%s\" is the whole workspace", noun, nf_buf_cstr(&text),
+			      kind, name);
 	if (norm)
 		r = nf_arena_strdup(v->scratch, norm);
 	free(norm);
@@ -278,18 +283,18 @@ static void
 check_paths(vctx *v)
 {
 	const nf_pipeline *pl = &v->dag->pipeline;
-	char *of = nf_arena_printf(v->scratch, "pipeline \"%s\"", pl->name ? pl->name : "");
+	const char *plname = pl->name ? pl->name : "";
 
 	for (size_t i = 0; i < pl->npath; i++)
-		check_path(v, &pl->path[i], "path folder", of, true, true);
+		check_path(v, &pl->path[i], "path folder", "pipeline", plname, true, true);
 	for (size_t i = 0; i < v->dag->nstages; i++) {
 		const nf_stage *s = &v->dag->stages[i];
+		const char *kind = nf_stage_kind_name(s->kind);
 
-		of = nf_arena_printf(v->scratch, "%s \"%s\"", nf_stage_kind_name(s->kind), s->name);
 		for (size_t k = 0; k < s->ninputs; k++)
-			check_path(v, &s->inputs[k], "input", of, false, true);
+			check_path(v, &s->inputs[k], "input", kind, s->name, false, true);
 		if (s->metrics)
-			check_path(v, s->metrics, "metrics file", of, false, false);
+			check_path(v, s->metrics, "metrics file", kind, s->name, false, false);
 	}
 }
 
@@ -301,14 +306,13 @@ check_outputs(vctx *v, nf_strmap *seen)
 	for (size_t i = 0; i < v->dag->nstages; i++) {
 		const nf_stage *s = &v->dag->stages[i];
 		const char *kind = nf_stage_kind_name(s->kind);
-		const char *of = nf_arena_printf(v->scratch, "%s \"%s\"", kind, s->name);
 
 		for (size_t k = 0; k < s->noutputs; k++) {
 			const nf_tmpl *t = &s->outputs[k];
 			const nf_stage *first;
 			const char *key;
 
-			if (!(key = check_path(v, t, "output", of, false, false)))
+			if (!(key = check_path(v, t, "output", kind, s->name, false, false)))
 				continue;
 			nf_buf_reset(&text);
 			tmpl_text(&text, t);

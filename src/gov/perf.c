@@ -70,8 +70,8 @@ nf_perf_record(nf_store *st, int64_t run_id, size_t window, nf_perf_row **out, s
 	for (size_t i = 0; i < nrows; i++)
 		nf_strmap_put(h.by_name, rows[i].node, (void *)(uintptr_t)(i + 1));
 	h.hist = xcalloc(nrows * window + 1, sizeof(*h.hist));
-	/* The same node's history in one pass over the pipeline's earlier runs, newest first. */
-	if ((err = nf_store_perf_history(st, run_id, add_sample, &h)) < 0)
+	/* Each node's last window runs that did real work, newest first, found by index. */
+	if ((err = nf_store_perf_history(st, run_id, window, add_sample, &h)) < 0)
 		goto done;
 	for (size_t i = 0; i < nrows; i++) {
 		nf_perf_row *r = &rows[i];

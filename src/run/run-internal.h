@@ -56,6 +56,8 @@ typedef struct nf_run_job {
 	nf_buf cmd;
 	char *log;
 	char *reason;               /* a rejected gate's reason, handed to the scheduler */
+	nf_arena *arena;            /* the job's own environment strings: emptied at each job,
+	                             * so a run of 100 000 stages does not keep them all */
 } nf_run_job;
 
 /* The audit chain (audit-step.c): open from the run's start to its end. */

@@ -167,7 +167,7 @@ env_name_of(nf_arena *a, const char *prefix, const char *name)
 }
 
 static int
-add_env_block(run_ctx *ctx, char ***env, size_t *n, size_t *cap, const nf_kv *kvs, size_t nkv,
+add_env_block(run_ctx *ctx, nf_arena *arena, char ***env, size_t *n, size_t *cap, const nf_kv *kvs, size_t nkv,
 	      const nf_node *node)
 {
 	for (size_t i = 0; i < nkv; i++) {
@@ -182,7 +182,7 @@ add_env_block(run_ctx *ctx, char ***env, size_t *n, size_t *cap, const nf_kv *kv
 		} else {
 			v = nf_value_text(&kvs[i].value);
 		}
-		env_set(env, n, cap, nf_arena_printf(ctx->arena, "%s=%s", kvs[i].key, v));
+		env_set(env, n, cap, nf_arena_printf(arena, "%s=%s", kvs[i].key, v));
 	}
 	return 0;
 }
@@ -239,7 +239,7 @@ build_base_env(run_ctx *ctx)
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_START=%s", ctx->interval_start));
 	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_END=%s", ctx->interval_end));
-	err = add_env_block(ctx, &ctx->job.base_env, &ctx->job.nbase_env, &cap, p->env, p->nenv, NULL);
+	err = add_env_block(ctx, ctx->arena, &ctx->job.base_env, &ctx->job.nbase_env, &cap, p->env, p->nenv, NULL);
 done:
 	nf_buf_release(&path);
 	return err;
@@ -424,20 +424,23 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */
+	if (!ctx->job.arena)
+		ctx->job.arena = nf_arena_new();
+	nf_arena_reset(ctx->job.arena);
 	ctx->job.nenv = 0;
 	for (size_t i = 0; i < ctx->job.nbase_env; i++)
 		job_setenv(&ctx->job, ctx->job.base_env[i]);
 	if (ctx->job.nenv == 0)
 		job_setenv(&ctx->job, "NTFLOW=1");
-	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_STAGE=%s", st->name));
-	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_NODE=%s", node->name));
-	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_ATTEMPT=%d", attempt));
+	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_STAGE=%s", st->name));
+	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_NODE=%s", node->name));
+	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_ATTEMPT=%d", attempt));
 	if (node->instance) {
 		job_setenv(&ctx->job,
-			nf_arena_printf(ctx->arena, "NTFLOW_INSTANCE=%s", node->instance));
+			nf_arena_printf(ctx->job.arena, "NTFLOW_INSTANCE=%s", node->instance));
 		for (size_t a = 0; a < st->nmatrix; a++)
 			job_setenv(&ctx->job,
-				nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_MATRIX_", st->matrix[a].name),
+				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", st->matrix[a].name),
 						nf_value_text(node->matrix[a])));
 	}
 	if (st->metrics) {
@@ -449,9 +452,9 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 			return nf_run__stage_error(err, node);
 		free(norm);
 		job_setenv(&ctx->job,
-			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
+			nf_arena_printf(ctx->job.arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
-	if ((err = add_env_block(ctx, &ctx->job.env, &ctx->job.nenv, &ctx->job.env_cap, st->env, st->nenv, node)) < 0 ||
+	if ((err = add_env_block(ctx, ctx->job.arena, &ctx->job.env, &ctx->job.nenv, &ctx->job.env_cap, st->env, st->nenv, node)) < 0 ||
 	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
 		return err;
 
@@ -610,8 +613,14 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		if (nf_test_hook("run-stop-after-spawn"))
 			raise(SIGSTOP);
 	}
-	if (nf_state_is_final(st))
+	if (nf_state_is_final(st)) {
 		nf_run__audit_node(ctx, node, st, attempt, res, reason);
+		/* Its cache entry is written and its record made: the key and its components
+		 * (about 0.5 KB a node) are not read again. */
+		free(ctx->nodes[node->id].key);
+		free(ctx->nodes[node->id].comps);
+		ctx->nodes[node->id].key = ctx->nodes[node->id].comps = NULL;
+	}
 	if (!ctx->req->on_event)
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -975,6 +984,7 @@ record_end(run_ctx *ctx, nf_run_status *status)
 	nf_store_abort(ctx->store);
 	e2 = nf_store_run_end(ctx->store, ctx->run_id, *status);
 	replay_final_states(ctx);
+	nf_store_run_summarize(ctx->store, ctx->run_id);   /* the counts of the states replayed */
 	record_repro(ctx);
 	e3 = nf_run__audit_end(ctx, *status);
 	if (nf_store_flush(ctx->store) < 0 && e3 == 0)
@@ -1154,6 +1164,7 @@ release(run_ctx *ctx)
 	nf_objstore_free(ctx->cache.objs);
 	free(ctx->job.base_env);
 	free(ctx->job.env);
+	nf_arena_free(ctx->job.arena);
 	free(ctx->job.log);
 	free(ctx->job.reason);
 	nf_buf_release(&ctx->job.cmd);

@@ -16,20 +16,47 @@ db_error(nf_store *st, const char *what)
 	return nf_store__table_error(st, sqlite3_errcode(st->db), what);
 }
 
+/* Whether the head kept in the store is the chain's: read or written in the batch still
+ * open (one SQLite did not roll back on an error). */
+static bool
+head_known(nf_store *st)
+{
+	return st->in_batch && st->audit_head_gen == st->batch_gen && st->audit_head_gen != 0 &&
+	       !sqlite3_get_autocommit(st->db);
+}
+
+static void
+head_set(nf_store *st, int64_t seq, const char *hash)
+{
+	if (!st->in_batch || sqlite3_get_autocommit(st->db) || strlen(hash) != 64) {
+		st->audit_head_gen = 0;
+		return;
+	}
+	st->audit_head_gen = st->batch_gen;
+	st->audit_head_seq = seq;
+	memcpy(st->audit_head_hash, hash, 65);
+}
+
 int
 nf_store_audit_last(nf_store *st, int64_t *seq, char hash[65])
 {
-	sqlite3_stmt *q = nf_store__stmt(st, SQL_AUDIT_LAST);
+	sqlite3_stmt *q;
 	int rc;
 
 	*seq = 0;
-	if (!q)
+	if (head_known(st)) {
+		*seq = st->audit_head_seq;
+		memcpy(hash, st->audit_head_hash, 65);
+		return 0;
+	}
+	if (!(q = nf_store__stmt(st, SQL_AUDIT_LAST)))
 		return NF_ERROR;
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const unsigned char *h = sqlite3_column_text(q, 1);
 
 		*seq = sqlite3_column_int64(q, 0);
 		snprintf(hash, 65, "%s", h ? (const char *)h : "");
+		head_set(st, *seq, hash);
 	} else if (rc != SQLITE_DONE) {
 		sqlite3_reset(q);
 		return db_error(st, "cannot read the audit log");
@@ -61,6 +88,10 @@ nf_store_audit_insert(nf_store *st, const nf_audit_record *r)
 		err = db_error(st, "cannot append to the audit log");
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
+	if (err == 0)
+		head_set(st, r->seq, r->hash);
+	else
+		st->audit_head_gen = 0;
 	return err;
 }
 

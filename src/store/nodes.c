@@ -153,6 +153,19 @@ bind_opt_text(sqlite3_stmt *q, int col, const char *s)
 		sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC);
 }
 
+/* An attempt of node id ended: its group's start is not needed any more (the group may be
+ * gone and its id taken by another). */
+static void
+start_forget(nf_store *st, int64_t id)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < st->nstarts; i++)
+		if (st->starts[i].node_id != id)
+			st->starts[k++] = st->starts[i];
+	st->nstarts = k;
+}
+
 int
 nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state state,
 		    int attempt, const nf_job_result *res, const char *reason, pid_t pgid,
@@ -203,12 +216,49 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 			sqlite3_bind_int64(q, 4, now_ms);
 	}
 	bind_opt_text(q, 12, log_path);
-	if (pgid > 0) {
+	if (pgid > 0)
 		sqlite3_bind_int64(q, 13, pgid);
-		if (!res)
-			sqlite3_bind_int64(q, 14, nf_store__proc_start(pgid));
+	if ((err = nf_store__step_done(st, q, "cannot record an attempt")) < 0)
+		return err;
+	if (pgid > 0 && !res) {
+		st->starts = xgrow(st->starts, sizeof(*st->starts), st->nstarts + 1, &st->starts_cap);
+		st->starts[st->nstarts++] = (struct nf_store_start){ id, attempt, pgid };
+	} else if (res) {
+		start_forget(st, id);
 	}
-	return nf_store__step_done(st, q, "cannot record an attempt");
+	return 0;
+}
+
+int
+nf_store__starts_write(nf_store *st)
+{
+	sqlite3_stmt *q;
+	int err = 0;
+
+	for (size_t i = 0; i < st->nstarts && err == 0; i++) {
+		const struct nf_store_start *s = &st->starts[i];
+		int64_t start = nf_store__proc_start(s->pgid);
+
+		if (start == 0)
+			continue;   /* gone (not yet reaped) or no /proc: recovery judges without it */
+		if (!(q = nf_store__stmt(st, SQL_ATTEMPT_START))) {
+			err = NF_ERROR;
+			break;
+		}
+		sqlite3_bind_int64(q, 1, start);
+		sqlite3_bind_int64(q, 2, s->node_id);
+		sqlite3_bind_int(q, 3, s->attempt);
+		sqlite3_bind_int64(q, 4, s->pgid);
+		err = nf_store__step_done(st, q, "cannot record an attempt");
+	}
+	st->nstarts = 0;
+	return err;
+}
+
+void
+nf_store__starts_drop(nf_store *st)
+{
+	st->nstarts = 0;
 }
 
 /* Fills n from a row of SQL_NODE_LIST / SQL_ATTEMPT_LIST (same column order). */

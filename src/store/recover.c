@@ -204,7 +204,8 @@ int
 nf_store__recover(nf_store *st)
 {
 	static const char mark_sql[] =
-		"UPDATE runs SET status = 'crashed', finished_ms = ? WHERE id = ? AND status = 'running'";
+		"UPDATE runs SET status = 'crashed', finished_ms = ?, " NF_SQL_RUN_SUMMARY
+		" WHERE id = ? AND status = 'running'";
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
 	size_t ndead = 0;

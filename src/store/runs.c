@@ -100,6 +100,20 @@ nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status)
 	return 0;
 }
 
+int
+nf_store_run_summarize(nf_store *st, int64_t run_id)
+{
+	sqlite3_stmt *q;
+	int err;
+
+	if ((err = nf_store__batch(st)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_RUN_SUMMARY)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	return nf_store__step_done(st, q, "cannot record the end of the run");
+}
+
 /* Fills r from a row of SQL_RUN_GET / SQL_RUN_LIST. */
 static void
 run_from_row(nf_run_info *r, sqlite3_stmt *q)

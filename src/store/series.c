@@ -132,26 +132,45 @@ nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n)
 	return 0;
 }
 
+/* A node's last runs of the same pipeline where it succeeded without the cache, newest
+ * first: the partial index nodes_perf (name, run_id) walks them backwards from the run, so
+ * a long history costs nothing (check_store asserts the plan). ?1 name, ?2 run, ?3 window. */
+const char nf_store__perf_history_sql[] =
+	"SELECT a.wall_ms, a.user_ms + a.sys_ms, a.max_rss_kb FROM nodes h"
+	" JOIN runs r ON r.id = h.run_id"
+	" JOIN attempts a ON a.node_id = h.id AND a.attempt = h.attempts"
+	" WHERE h.name = ?1 AND h.run_id < ?2 AND h.state = 'succeeded' AND h.cached = 0"
+	" AND r.pipeline = (SELECT pipeline FROM runs WHERE id = ?2)"
+	" ORDER BY h.run_id DESC LIMIT ?3";
+
 int
-nf_store_perf_history(nf_store *st, int64_t run_id,
+nf_store_perf_history(nf_store *st, int64_t run_id, size_t window,
 		      void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
 		      void *ctx)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *names = NULL, *q = NULL;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(st->db,
-			       "SELECT n.name, a.wall_ms, a.user_ms + a.sys_ms, a.max_rss_kb FROM runs r"
-			       " JOIN nodes n ON n.run_id = r.id"
-			       " JOIN " NF_SQL_LATEST_ATTEMPT
-			       " WHERE r.pipeline = (SELECT pipeline FROM runs WHERE id = ?1) AND r.id < ?1"
-			       " AND n.state = 'succeeded' AND n.cached = 0"
-			       " ORDER BY r.id DESC", -1, &q, NULL)) != SQLITE_OK)
-		return nf_store__table_error(st, rc, "cannot read the performance record");
-	sqlite3_bind_int64(q, 1, run_id);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
-		   sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3));
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT name FROM nodes WHERE run_id = ? ORDER BY seq",
+				     -1, &names, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(st->db, nf_store__perf_history_sql, -1, &q, NULL)) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_int64(names, 1, run_id);
+	sqlite3_bind_int64(q, 2, run_id);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)window);
+	while ((rc = sqlite3_step(names)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(names, 0);
+
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			fn(ctx, name, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+			   sqlite3_column_int64(q, 2));
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			goto done;
+	}
+done:
+	sqlite3_finalize(names);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : nf_store__table_error(st, rc, "cannot read the performance record");
 }

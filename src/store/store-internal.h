@@ -12,14 +12,22 @@
  * nodes with no attempt yet) or "JOIN " NF_SQL_LATEST_ATTEMPT. */
 #define NF_SQL_LATEST_ATTEMPT "attempts a ON a.node_id = n.id AND a.attempt = n.attempts"
 
+/* The node states a listing counts as done. */
+#define NF_SQL_DONE_STATES "('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')"
+/* The summary a run's row keeps once it has ended (migration 13): its node counts, set from
+ * its nodes by the statement that ends it; an UPDATE's SET list. */
+#define NF_SQL_RUN_SUMMARY \
+	"nodes_total = (SELECT count(*) FROM nodes WHERE run_id = runs.id)," \
+	" nodes_done = (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN " NF_SQL_DONE_STATES ")"
+
 /* Every statement the store runs more than once, prepared on first use and kept. */
 typedef enum {
-	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL,
+	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL, SQL_RUN_SUMMARY,
 	SQL_NODE_INSERT, SQL_NODE_ID, SQL_NODE_UPDATE, SQL_ATTEMPT_UPSERT,
 	SQL_NODE_LIST, SQL_NODE_GET, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
 	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LAST, SQL_CACHE_LIST, SQL_CACHE_DELETE,
 	SQL_NODE_CACHE, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
-	SQL_AUDIT_LAST, SQL_AUDIT_INSERT,
+	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -28,6 +36,13 @@ struct nf_store {
 	char *path;
 	sqlite3_stmt *stmts[SQL__COUNT];
 	bool in_batch;               /* a BEGIN IMMEDIATE is open until the next flush */
+	unsigned long batch_gen;     /* counts the batches begun (nf_store__batch) */
+	/* The audit chain's head as this connection last read or wrote it inside the batch
+	 * numbered audit_head_gen: no other process can append while the batch's write lock
+	 * is held, so a run's records read it once per batch, not once per record (audit.c). */
+	unsigned long audit_head_gen;
+	int64_t audit_head_seq;
+	char audit_head_hash[65];
 	bool readonly;               /* opened by nf_store_open_read without writing */
 	int last_rc;                 /* the SQLite code of the last error nf_store__error mapped */
 	int fail_code;               /* the first error other than busy (nf_store_failure) */
@@ -42,6 +57,16 @@ struct nf_store {
 	nf_strmap *names;
 	nf_arena *names_arena;
 
+	/* The process groups started in the open batch whose leader's start time is still to
+	 * be recorded (nodes.c): read from /proc when the batch is committed, not at the spawn,
+	 * where the read waits for the child's exec; an attempt that ended meanwhile needs none. */
+	struct nf_store_start {
+		int64_t node_id;
+		int attempt;
+		pid_t pgid;
+	} *starts;
+	size_t nstarts, starts_cap;
+
 	/* The stat cache the cache module hashes files through (statcache.c): its interface
 	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
 	 * use without reporting errors: a failure is a miss. */
@@ -51,6 +76,11 @@ struct nf_store {
 		sqlite3_stmt *get, *put;
 	} statcache;
 };
+
+/* Records the start times of the process groups started in the batch (before its COMMIT),
+ * or forgets them (drop: the batch is rolled back). */
+int nf_store__starts_write(nf_store *st);
+void nf_store__starts_drop(nf_store *st);
 
 /* Finalizes the stat cache's statements (nf_store_close). */
 void nf_store__statcache_close(nf_store *st);
@@ -102,6 +132,9 @@ typedef struct nf_proc_rec {
 /* Appends the groups of procs/RUN to *recs (grown with xgrow; *n, *cap). A missing file
  * adds nothing. */
 void nf_store__procs_read(nf_store *st, int64_t run_id, nf_proc_rec **recs, size_t *n, size_t *cap);
+
+/* The statement nf_store_perf_history runs per node (series.c; check_store reads its plan). */
+extern const char nf_store__perf_history_sql[];
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);

@@ -289,9 +289,30 @@ static const char *const migrations[] = {
 	"  ctime_ns INTEGER,"
 	"  sha256   TEXT"
 	");",
+	/* 13: history reads that do not grow with the history. A finished run keeps its node
+	 * counts in its row (written with its end, nf_store_run_end, and by recovery), so
+	 * `ntflow runs` reads one row per run instead of counting every node of every run;
+	 * runs recorded before are summed here once. nodes_perf finds a node's last successful,
+	 * non-cached runs by name, newest first (`show --perf`), instead of scanning each earlier
+	 * run of the pipeline. */
+	"ALTER TABLE runs ADD COLUMN nodes_total INTEGER;"
+	"ALTER TABLE runs ADD COLUMN nodes_done INTEGER;"
+	"UPDATE runs SET nodes_total = (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
+	"  nodes_done = (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
+	"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
+	"  WHERE status != 'running';"
+	"CREATE INDEX nodes_perf ON nodes(name, run_id) WHERE state = 'succeeded' AND cached = 0;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
+
+/* A run's node counts for the listings: from its summary once it has ended, counted while
+ * it runs (CASE evaluates the count only for a row without a summary). */
+#define NF_SQL_RUN_COUNTS \
+	"CASE WHEN runs.nodes_total IS NULL THEN (SELECT count(*) FROM nodes WHERE run_id = runs.id)" \
+	" ELSE runs.nodes_total END," \
+	" CASE WHEN runs.nodes_done IS NULL THEN (SELECT count(*) FROM nodes WHERE run_id = runs.id" \
+	" AND state IN " NF_SQL_DONE_STATES ") ELSE runs.nodes_done END"
 
 /* Node columns shared by the listings: the node row and its latest attempt. */
 #define NODE_COLS \
@@ -304,13 +325,13 @@ static const char *const sql_text[SQL__COUNT] = {
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end)"
 		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[SQL_RUN_END] = "UPDATE runs SET status = ?, finished_ms = ? WHERE id = ?",
+	[SQL_RUN_END] =
+		"UPDATE runs SET status = ?, finished_ms = ?, " NF_SQL_RUN_SUMMARY " WHERE id = ?",
+	[SQL_RUN_SUMMARY] = "UPDATE runs SET " NF_SQL_RUN_SUMMARY " WHERE id = ? AND status != 'running'",
 	[SQL_RUN_GET] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
-		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')),"
+		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end"
 		" FROM runs WHERE id = ?",
 	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
@@ -320,9 +341,7 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_LIST] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id),"
-		" (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN"
-		"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected')),"
+		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end"
 		" FROM runs ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
@@ -390,6 +409,9 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT n.name, m.name, m.value FROM metrics m JOIN nodes n ON n.id = m.node_id"
 		" WHERE n.run_id = ? ORDER BY n.seq, m.name",
 	[SQL_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+	[SQL_ATTEMPT_START] =
+		"UPDATE attempts SET pgid_start = ? WHERE node_id = ? AND attempt = ? AND pgid = ?"
+		" AND pgid_start = 0 AND state = 'running'",
 	[SQL_AUDIT_INSERT] =
 		"INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind)"
 		" VALUES (?,?,?,?,?,?,?,?)",
@@ -539,6 +561,7 @@ nf_store_abort(nf_store *st)
 	if (st->in_batch && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_batch = false;
+	nf_store__starts_drop(st);
 }
 
 bool
@@ -589,6 +612,7 @@ nf_store__batch(nf_store *st)
 	if (rc != SQLITE_OK)
 		return nf_store__error(st, rc, "cannot write to the state database");
 	st->in_batch = true;
+	st->batch_gen++;
 	return 0;
 }
 
@@ -609,6 +633,8 @@ nf_store_flush(nf_store *st)
 		return store_error(st, why, "the state database dropped the writes in progress after an error",
 				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why), false);
 	}
+	if (st->nstarts && (rc = nf_store__starts_write(st)) < 0)
+		return rc;
 	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -1030,6 +1056,8 @@ nf_store_close(nf_store *st)
 	if (!st)
 		return;
 	/* Whatever the executor recorded since the last flush is kept on a clean close. */
+	if (st->in_batch && !sqlite3_get_autocommit(st->db))
+		(void)nf_store__starts_write(st);
 	if (st->in_batch && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < SQL__COUNT; i++)
@@ -1041,6 +1069,7 @@ nf_store_close(nf_store *st)
 	free(st->recovered);
 	nf_strmap_free(st->names);
 	nf_arena_free(st->names_arena);
+	free(st->starts);
 	free(st->fail_msg);
 	free(st->path);
 	free(st);

@@ -37,6 +37,27 @@ nf_arena_free(nf_arena *a)
 	free(a);
 }
 
+void
+nf_arena_reset(nf_arena *a)
+{
+	chunk *keep = NULL;
+
+	if (!a)
+		return;
+	for (chunk *c = a->head, *next; c; c = next) {
+		next = c->next;
+		if (!keep && c->size == ARENA_CHUNK)
+			keep = c;   /* one chunk of the usual size serves the next use */
+		else
+			free(c);
+	}
+	if (keep) {
+		keep->used = 0;
+		keep->next = NULL;
+	}
+	a->head = keep;
+}
+
 void *
 nf_arena_alloc(nf_arena *a, size_t n)
 {

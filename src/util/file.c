@@ -36,7 +36,9 @@ nf_read_file(char **out, size_t *len, const char *path, size_t max)
 				   path, (long long)sb.st_size, max);
 		goto done;
 	}
-	cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 1 : 4096;
+	/* A regular file's size and room for the read that finds its end and for a NUL, so a
+	 * file read whole is never copied into a buffer twice its size. */
+	cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 2 : 4096;
 	data = xmalloc(cap);
 	for (;;) {
 		ssize_t r;

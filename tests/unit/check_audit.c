@@ -250,6 +250,84 @@ verify(nf_store *st, const char *want)
 	return bad;
 }
 
+static void
+add_node(nf_audit *a, int64_t run, int i)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "i", i);
+	ck_assert_int_eq(nf_audit_add(a, run, NF_AUDIT_NODE, p), 0);
+	cJSON_Delete(p);
+}
+
+/* Statements that read the chain's head (SQL_AUDIT_LAST), counted through the trace hook. */
+static int head_reads;
+
+static int
+count_head_reads(unsigned kind, void *ctx, void *stmt, void *x)
+{
+	const char *sql = sqlite3_sql((sqlite3_stmt *)stmt);
+
+	(void)kind;
+	(void)ctx;
+	(void)x;
+	if (sql && strstr(sql, "FROM audit ORDER BY seq DESC LIMIT 1"))
+		head_reads++;
+	return 0;
+}
+
+/* The head of the chain is read once per batch, not once per record; the chain stays
+ * sound when two chain handles of one store append in turn within a batch, when another
+ * connection (another process) appends between two batches, and after a batch that was
+ * rolled back. */
+START_TEST(test_head_once_per_batch)
+{
+	nf_store *st = NULL, *other = NULL;
+	nf_audit *a = NULL, *b = NULL, *o = NULL;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_audit_open(&a, st), 0);
+	ck_assert_int_eq(nf_audit_open(&b, st), 0);
+	sqlite3_trace_v2(st->db, SQLITE_TRACE_STMT, count_head_reads, NULL);
+	for (int i = 0; i < 10; i++)
+		add_node(a, 1, i);
+	ck_assert_int_eq(head_reads, 1);
+	add_node(b, 0, 10);   /* a registry change during the run appends through its own handle */
+	add_node(a, 1, 11);
+	ck_assert_int_eq(head_reads, 1);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	ck_assert_int_eq(nf_store_open(&other, dbpath, false), 0);
+	ck_assert_int_eq(nf_audit_open(&o, other), 0);
+	add_node(o, 0, 12);
+	ck_assert_int_eq(nf_store_flush(other), 0);
+	add_node(a, 1, 13);   /* a new batch reads the head again: record 13 follows 12 */
+	ck_assert_int_eq(head_reads, 2);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	add_node(a, 1, 14);
+	nf_store_abort(st);   /* the batch and its record dropped */
+	add_node(a, 1, 15);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_audit_close_run(a, 1, "succeeded", NULL), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	sqlite3_trace_v2(st->db, 0, NULL, NULL);
+	ck_assert_int_eq(verify(st, NULL), 0);
+	{
+		nf_audit_report rep;
+
+		ck_assert_int_eq(nf_audit_verify(st, &rep), 0);
+		ck_assert_uint_eq(rep.nrecords, 16);   /* 0..13, 15 and the run's end; 14 rolled back */
+		nf_audit_report_release(&rep);
+	}
+	nf_audit_free(o);
+	nf_audit_free(b);
+	nf_audit_free(a);
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_chain_sound)
 {
 	nf_store *st = make_chain(8);
@@ -547,6 +625,7 @@ audit_suite(void)
 	tc = tcase_create("chain");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_chain_sound);
+	tcase_add_test(tc, test_head_once_per_batch);
 	tcase_add_test(tc, test_edit_detected);
 	tcase_add_test(tc, test_delete_detected);
 	tcase_add_test(tc, test_delete_run_record_detected);

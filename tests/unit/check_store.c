@@ -680,6 +680,48 @@ START_TEST(test_recover_kills_group)
 }
 END_TEST
 
+/* The start time of a stage's process group is read when the batch is committed, not at the
+ * spawn (where reading /proc/PGID/stat waits for the child's exec): a group still running
+ * then has it in its committed attempt; an attempt that ended within the batch is not looked
+ * up at all; a rolled-back batch forgets its groups. */
+START_TEST(test_group_start_at_commit)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_job_result res = { .exited = true, .exit_code = 0, .wall_ms = 5 };
+	pid_t live = spawn_group(), gone = dead_pid();
+	int64_t run;
+	char sql[160];
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, live, "l1", 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_RUNNING, 1, NULL, NULL, gone, "l2", 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_SUCCEEDED, 1, &res, NULL, 0, NULL, 1005), 0);
+	/* Not read at the spawn. */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM attempts WHERE pgid_start != 0"), 0);
+	ck_assert_uint_eq(st->nstarts, 1);   /* the ended attempt's group is not looked up */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	snprintf(sql, sizeof(sql), "SELECT pgid_start = %lld FROM attempts WHERE pgid = %ld",
+		 (long long)nf_store__proc_start(live), (long)live);
+	ck_assert_int_gt(nf_store__proc_start(live), 0);
+	ck_assert_int_eq(raw_int(st, sql), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM attempts WHERE pgid_start != 0"), 1);
+
+	/* A batch rolled back forgets the groups it started. */
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.2]", NF_ST_RUNNING, 1, NULL, NULL, live, "l3", 2000), 0);
+	ck_assert_uint_eq(st->nstarts, 1);
+	nf_store_abort(st);
+	ck_assert_uint_eq(st->nstarts, 0);
+	nf_store_close(st);
+	kill(-live, SIGKILL);
+	waitpid(live, NULL, 0);
+}
+END_TEST
+
 /* ---- locking and crashes mid-batch ---- */
 
 START_TEST(test_locked)
@@ -1112,6 +1154,232 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* ---- history reads: the run summary and the perf index (migration 13) ---- */
+
+/* The listing's node counts of run id. */
+static void
+list_counts(nf_store *st, int64_t id, int *nnodes, int *ndone)
+{
+	nf_run_info *list;
+	size_t n;
+
+	*nnodes = *ndone = -1;
+	ck_assert_int_eq(nf_store_run_list(st, 0, &list, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (list[i].id == id) {
+			*nnodes = list[i].nnodes;
+			*ndone = list[i].ndone;
+		}
+	nf_run_info_list_free(list, n);
+}
+
+/* A workspace of the schema before the summary, with an ended run and one still running
+ * (by this very process), is migrated: the ended run gets its counts, the running one none
+ * and is still counted live; the listing shows the same counts before and after. */
+START_TEST(test_migrate_run_summary)
+{
+	nf_store *st = NULL;
+	char sql[1024];
+	int nnodes, ndone;
+
+	setenv("NTFLOW_TEST_SCHEMA_VERSION", "12", 1);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	unsetenv("NTFLOW_TEST_SCHEMA_VERSION");
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 12);
+	nf_store_close(st);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO runs (id, pipeline, started_ms, finished_ms, status) VALUES (1, 'p', 1, 2, 'failed');"
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, pid_start, boot_id, host)"
+		 " VALUES (2, 'p', 3, 'running', %d, %lld, '%s', '%s');"
+		 "INSERT INTO nodes (run_id, seq, name, stage, kind, state) VALUES"
+		 " (1, 0, 'a', 'a', 'stage', 'succeeded'), (1, 1, 'b', 'b', 'stage', 'cached'),"
+		 " (1, 2, 'c', 'c', 'stage', 'failed'), (1, 3, 'd', 'd', 'stage', 'waiting'),"
+		 " (2, 0, 'a', 'a', 'stage', 'succeeded'), (2, 1, 'b', 'b', 'stage', 'running');",
+		 (int)getpid(), (long long)nf_store__proc_start(getpid()), nf_store__boot_id(), nf_store__host());
+	raw_exec(dbpath, sql);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 13);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_total FROM runs WHERE id = 1"), 4);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_done FROM runs WHERE id = 1"), 3);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_total IS NULL AND nodes_done IS NULL FROM runs WHERE id = 2"), 1);
+	list_counts(st, 1, &nnodes, &ndone);
+	ck_assert_int_eq(nnodes, 4);
+	ck_assert_int_eq(ndone, 3);
+	list_counts(st, 2, &nnodes, &ndone);
+	ck_assert_int_eq(nnodes, 2);
+	ck_assert_int_eq(ndone, 1);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A run's end writes its summary, and the listings read it rather than counting nodes (a
+ * summary changed by hand shows); recovery of a crashed run writes it too; a run whose
+ * nodes were written after its end (nf_store_run_summarize) is counted again. */
+START_TEST(test_run_summary)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_run_info r;
+	int64_t run, dead;
+	int nnodes, ndone;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_total IS NULL FROM runs"), 1);   /* running: counted live */
+	list_counts(st, run, &nnodes, &ndone);
+	ck_assert_int_eq(nnodes, 3);
+	ck_assert_int_eq(ndone, 1);
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_FAILED), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_total FROM runs"), 3);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_done FROM runs"), 1);
+
+	raw_exec(dbpath, "UPDATE runs SET nodes_total = 30, nodes_done = 10");
+	list_counts(st, run, &nnodes, &ndone);
+	ck_assert_int_eq(nnodes, 30);
+	ck_assert_int_eq(ndone, 10);
+	ck_assert_int_eq(nf_store_run_get(st, run, &r), 0);
+	ck_assert_int_eq(r.nnodes, 30);
+	ck_assert_int_eq(r.ndone, 10);
+	nf_run_info_release(&r);
+
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_SKIPPED, 0, NULL, NULL, 0, NULL, 2000), 0);
+	ck_assert_int_eq(nf_store_run_summarize(st, run), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	list_counts(st, run, &nnodes, &ndone);
+	ck_assert_int_eq(nnodes, 3);
+	ck_assert_int_eq(ndone, 2);
+
+	/* A run whose ntflow died, recovered at the next open: crashed, with its counts. */
+	dead = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, dead, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_state(st, dead, "prep", NF_ST_CACHED, 0, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	nf_store_close(st);
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "UPDATE runs SET pid = %d WHERE id = %lld", (int)dead_pid(), (long long)dead);
+		raw_exec(dbpath, sql);
+	}
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT status = 'crashed' AND nodes_total = 3 AND nodes_done = 1"
+				     " FROM runs WHERE id = 2"), 1);
+	nf_store_close(st);
+}
+END_TEST
+
+/* The whole plan of sql as one string. */
+static char *
+query_plan(nf_store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	char *plan = xstrdup(""), *next;
+	char *explain = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+
+	ck_assert_msg(sqlite3_prepare_v2(st->db, explain, -1, &q, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(st->db));
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		next = xasprintf("%s%s\n", plan, (const char *)sqlite3_column_text(q, 3));
+		free(plan);
+		plan = next;
+	}
+	sqlite3_finalize(q);
+	free(explain);
+	return plan;
+}
+
+/* `show --perf` finds a node's history through nodes_perf, never by scanning nodes or
+ * runs; `runs` reads no table but runs when every listed run has its summary. */
+START_TEST(test_history_query_plans)
+{
+	nf_store *st = NULL;
+	char *plan;
+
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	plan = query_plan(st, nf_store__perf_history_sql);
+	ck_assert_msg(strstr(plan, "SEARCH h USING INDEX nodes_perf (name=? AND run_id<?)"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "TEMP B-TREE"), "%s", plan);   /* walked in order, no sort */
+	free(plan);
+	nf_store_close(st);
+}
+END_TEST
+
+/* The perf history through the index gives what a scan of every earlier run gave: per node
+ * the newest `window` earlier runs of the same pipeline where it succeeded without the
+ * cache; another pipeline's node of the same name, a cached, a failed node and later runs
+ * do not count. */
+typedef struct perf_seen {
+	char names[32][16];
+	int64_t walls[32];
+	size_t n;
+} perf_seen;
+
+static void
+perf_collect(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb)
+{
+	perf_seen *s = ctx;
+
+	(void)cpu_ms;
+	(void)rss_kb;
+	ck_assert_uint_lt(s->n, 32);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", node);
+	s->walls[s->n++] = wall_ms;
+}
+
+static void
+perf_run(nf_store *st, const char *pipeline, test_graph *t, nf_state prep_state, int64_t wall)
+{
+	nf_job_result res = { .exited = true, .exit_code = 0, .wall_ms = wall, .user_ms = 1, .max_rss_kb = 7 };
+	int64_t run = begin_run(st, pipeline);
+
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t->g), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 1, NULL, NULL, 0, NULL, 1000), 0);
+	if (prep_state == NF_ST_FAILED)
+		res.exit_code = 1;
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", prep_state, 1, &res, NULL, 0, NULL, 1000 + wall), 0);
+	if (prep_state == NF_ST_CACHED)
+		ck_assert_int_eq(nf_store_node_cache(st, run, "prep", "k", "{}", true, 1, NULL), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_RUNNING, 1, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_SUCCEEDED, 1, &res, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_SUCCEEDED), 0);
+}
+
+START_TEST(test_perf_history)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	perf_seen seen = { 0 };
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, ":memory:", true), 0);
+	perf_run(st, "p", &t, NF_ST_SUCCEEDED, 10);    /* 1: beyond the window for tune */
+	perf_run(st, "p", &t, NF_ST_SUCCEEDED, 20);    /* 2 */
+	perf_run(st, "q", &t, NF_ST_SUCCEEDED, 999);   /* 3: another pipeline */
+	perf_run(st, "p", &t, NF_ST_CACHED, 40);       /* 4: prep cached */
+	perf_run(st, "p", &t, NF_ST_FAILED, 50);       /* 5: prep failed */
+	perf_run(st, "p", &t, NF_ST_SUCCEEDED, 60);    /* 6 */
+	perf_run(st, "p", &t, NF_ST_SUCCEEDED, 70);    /* 7: the run looked at */
+	perf_run(st, "p", &t, NF_ST_SUCCEEDED, 80);    /* 8: later */
+	ck_assert_int_eq(nf_store_perf_history(st, 7, 3, perf_collect, &seen), 0);
+	/* In the run's order: prep (seq 0), tune[lr=0.2] (none), tune[lr=0.1]. */
+	ck_assert_uint_eq(seen.n, 6);
+	ck_assert_str_eq(seen.names[0], "prep");
+	ck_assert_int_eq(seen.walls[0], 60);
+	ck_assert_int_eq(seen.walls[1], 20);
+	ck_assert_int_eq(seen.walls[2], 10);
+	for (size_t i = 3; i < 6; i++)
+		ck_assert_str_eq(seen.names[i], "tune[lr=0.1]");
+	ck_assert_int_eq(seen.walls[3], 60);
+	ck_assert_int_eq(seen.walls[4], 50);
+	ck_assert_int_eq(seen.walls[5], 40);
+	nf_store_close(st);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1133,6 +1401,7 @@ store_suite(void)
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_recover_dead_pid);
 	tcase_add_test(tc, test_recover_kills_group);
+	tcase_add_test(tc, test_group_start_at_commit);
 	tcase_add_test(tc, test_locked);
 	tcase_add_test(tc, test_crash_mid_batch);
 	tcase_add_test(tc, test_close_commits_batch);
@@ -1141,6 +1410,10 @@ store_suite(void)
 	tcase_add_test(tc, test_failure_is_kept);
 	tcase_add_test(tc, test_open_read);
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_migrate_run_summary);
+	tcase_add_test(tc, test_run_summary);
+	tcase_add_test(tc, test_history_query_plans);
+	tcase_add_test(tc, test_perf_history);
 	suite_add_tcase(s, tc);
 	return s;
 }
