@@ -164,6 +164,48 @@ done:
 	return err;
 }
 
+int
+nf_interp_words(nf_buf *out, size_t *nwords, const nf_tmpl *t, const nf_interp *ip)
+{
+	bool in_word = false;
+
+	*nwords = 0;
+	for (size_t i = 0; i < t->nsegs; i++) {
+		const nf_seg *s = &t->segs[i];
+		char num[32];
+		const char *v;
+
+		if (s->is_ref) {
+			if (!(v = resolve(ip, s->text, num, sizeof(num))))
+				return NF_EINVALID;
+			/* The value joins the word it stands in, blanks and all, as its quoted form
+			 * does in the shell (an empty value alone is an empty word, like ''). */
+			if (!in_word) {
+				in_word = true;
+				++*nwords;
+			}
+			nf_buf_puts(out, v);
+			continue;
+		}
+		for (const char *p = s->text; *p; p++) {
+			if (nf_argv_is_blank((unsigned char)*p)) {
+				if (in_word)
+					nf_buf_putc(out, '\0');
+				in_word = false;
+				continue;
+			}
+			if (!in_word) {
+				in_word = true;
+				++*nwords;
+			}
+			nf_buf_putc(out, *p);
+		}
+	}
+	if (in_word)
+		nf_buf_putc(out, '\0');
+	return 0;
+}
+
 const char *
 nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len)
 {

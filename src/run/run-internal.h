@@ -51,9 +51,14 @@ typedef struct nf_run_cache {
 typedef struct nf_run_job {
 	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
 	size_t nbase_env;
+	nf_strmap *base_index;      /* NAME -> its position in base_env + 1 */
 	char **env;
 	size_t nenv, env_cap;
 	nf_buf cmd;
+	nf_buf words;               /* a command exec'd without the shell: its words, NUL-ended */
+	char **argv;                /* pointing into words, when direct */
+	bool direct;                /* false: through /bin/sh -c */
+	size_t argv_cap;
 	char *log;
 	char *reason;               /* a rejected gate's reason, handed to the scheduler */
 } nf_run_job;

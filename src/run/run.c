@@ -128,13 +128,27 @@ nf_run__abs(const run_ctx *ctx, const char *path)
 	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
 }
 
-/* NAME=VALUE, replacing an earlier NAME in env. */
-static void
-env_set(char ***env, size_t *n, size_t *cap, char *kv)
+/* The NAME of NAME=VALUE as a key: in buf when it fits, else NULL. */
+static const char *
+env_key(char *buf, size_t size, const char *kv)
 {
 	size_t klen = (size_t)(strchr(kv, '=') - kv);
 
-	for (size_t i = 0; i < *n; i++) {
+	if (klen >= size)
+		return NULL;
+	memcpy(buf, kv, klen);
+	buf[klen] = '\0';
+	return buf;
+}
+
+/* NAME=VALUE, replacing an earlier NAME among env[from..n) (a scan: for the few names a
+ * stage adds). */
+static void
+env_set(char ***env, size_t *n, size_t *cap, size_t from, char *kv)
+{
+	size_t klen = (size_t)(strchr(kv, '=') - kv);
+
+	for (size_t i = from; i < *n; i++) {
 		if (strncmp((*env)[i], kv, klen + 1) == 0) {
 			(*env)[i] = kv;
 			return;
@@ -145,11 +159,46 @@ env_set(char ***env, size_t *n, size_t *cap, char *kv)
 	(*env)[*n] = NULL;
 }
 
-/* NAME=VALUE in the environment of the job being built. */
+/* NAME=VALUE in the run's base environment, through its index: building it is O(env). */
+static void
+base_setenv(run_ctx *ctx, size_t *cap, char *kv)
+{
+	nf_run_job *job = &ctx->job;
+	char key[256];
+	const char *k = env_key(key, sizeof(key), kv);
+	size_t at;
+
+	if (!k) {   /* a name this long is rare: found by a scan */
+		env_set(&job->base_env, &job->nbase_env, cap, 0, kv);
+		return;
+	}
+	if ((at = (size_t)(uintptr_t)nf_strmap_get(job->base_index, k)) > 0) {
+		job->base_env[at - 1] = kv;
+		return;
+	}
+	env_set(&job->base_env, &job->nbase_env, cap, job->nbase_env, kv);
+	nf_strmap_put(job->base_index, nf_arena_strdup(ctx->arena, k), (void *)(uintptr_t)job->nbase_env);
+}
+
+/* NAME=VALUE in the environment of the job being built, which starts as a copy of the base:
+ * a base name is replaced where its index says, a new one appended after a scan of what
+ * the stage added (a handful), so a stage's environment costs O(env), not O(env^2). */
 static void
 job_setenv(nf_run_job *job, char *kv)
 {
-	env_set(&job->env, &job->nenv, &job->env_cap, kv);
+	char key[256];
+	const char *k = env_key(key, sizeof(key), kv);
+	size_t at;
+
+	if (!k) {
+		env_set(&job->env, &job->nenv, &job->env_cap, 0, kv);
+		return;
+	}
+	if ((at = (size_t)(uintptr_t)nf_strmap_get(job->base_index, k)) > 0) {
+		job->env[at - 1] = kv;
+		return;
+	}
+	env_set(&job->env, &job->nenv, &job->env_cap, job->nbase_env, kv);
 }
 
 static char *
@@ -166,13 +215,13 @@ env_name_of(nf_arena *a, const char *prefix, const char *name)
 	return s;
 }
 
+/* A pipeline's env { } into the base (node NULL) or a stage's into the job's environment. */
 static int
-add_env_block(run_ctx *ctx, char ***env, size_t *n, size_t *cap, const nf_kv *kvs, size_t nkv,
-	      const nf_node *node)
+add_env_block(run_ctx *ctx, size_t *base_cap, const nf_kv *kvs, size_t nkv, const nf_node *node)
 {
 	for (size_t i = 0; i < nkv; i++) {
 		const char *v;
-		char *exp = NULL;
+		char *exp = NULL, *kv;
 		int err;
 
 		if (kvs[i].value.kind == NF_V_STRING) {
@@ -182,7 +231,11 @@ add_env_block(run_ctx *ctx, char ***env, size_t *n, size_t *cap, const nf_kv *kv
 		} else {
 			v = nf_value_text(&kvs[i].value);
 		}
-		env_set(env, n, cap, nf_arena_printf(ctx->arena, "%s=%s", kvs[i].key, v));
+		kv = nf_arena_printf(ctx->arena, "%s=%s", kvs[i].key, v);
+		if (node)
+			job_setenv(&ctx->job, kv);
+		else
+			base_setenv(ctx, base_cap, kv);
 	}
 	return 0;
 }
@@ -196,10 +249,11 @@ build_base_env(run_ctx *ctx)
 	const char *old_path = getenv("PATH");
 	int err = 0;
 
+	ctx->job.base_index = nf_strmap_new(128);
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "NTFLOW_", 7) == 0 && strncmp(*e, "NTFLOW_STATE=", 13) != 0)
 			continue;   /* a stage started by a stage must not see its parent's identity */
-		env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, *e);
+		base_setenv(ctx, &cap, *e);
 	}
 	for (size_t i = 0; i < p->npath; i++) {
 		const nf_tmpl *t = &p->path[i];
@@ -220,26 +274,26 @@ build_base_env(run_ctx *ctx)
 		nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
 	}
 	nf_buf_puts(&path, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin");
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
 	for (size_t i = 0; i < p->nparams; i++) {
 		const char *name = p->params[i].key;
 		const char *v = nf_strmap_get(ctx->params, name);
 
-		env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+		base_setenv(ctx, &cap,
 			nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_PARAM_", name), v ? v : ""));
 	}
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_RUN_ID=%lld", (long long)ctx->run_id));
 	/* The mark that finds a stage's processes that left its process group (setsid). */
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+	base_setenv(ctx, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
+	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_START=%s", ctx->interval_start));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_END=%s", ctx->interval_end));
-	err = add_env_block(ctx, &ctx->job.base_env, &ctx->job.nbase_env, &cap, p->env, p->nenv, NULL);
+	err = add_env_block(ctx, &cap, p->env, p->nenv, NULL);
 done:
 	nf_buf_release(&path);
 	return err;
@@ -381,6 +435,36 @@ store_failed(run_ctx *ctx)
 	return true;
 }
 
+/* A command with no shell syntax is exec'd as its words, without /bin/sh (as GNU make
+ * does): ctx->job.argv when ctx->job.direct, else /bin/sh -c. Its values are the same as in the shell
+ * command, each inside the word it stands in. */
+static int
+job_words(run_ctx *ctx, const nf_node *node)
+{
+	nf_run_job *job = &ctx->job;
+	nf_interp ip;
+	size_t n = 0;
+	const char *p;
+	int err;
+
+	job->direct = false;
+	if (!nf_argv_direct(node->stage->run))
+		return 0;
+	nf_buf_reset(&job->words);
+	interp_init(&ip, ctx, node);
+	if ((err = nf_interp_words(&job->words, &n, node->stage->run, &ip)) < 0)
+		return err;
+	job->argv = xgrow(job->argv, sizeof(*job->argv), n + 1, &job->argv_cap);
+	p = job->words.buf;
+	for (size_t i = 0; i < n; i++) {
+		job->argv[i] = (char *)p;
+		p += strlen(p) + 1;
+	}
+	job->argv[n] = NULL;
+	job->direct = true;
+	return 0;
+}
+
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -424,9 +508,11 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */
-	ctx->job.nenv = 0;
-	for (size_t i = 0; i < ctx->job.nbase_env; i++)
-		job_setenv(&ctx->job, ctx->job.base_env[i]);
+	ctx->job.env = xgrow(ctx->job.env, sizeof(*ctx->job.env), ctx->job.nbase_env + 1, &ctx->job.env_cap);
+	if (ctx->job.nbase_env)
+		memcpy(ctx->job.env, ctx->job.base_env, ctx->job.nbase_env * sizeof(*ctx->job.env));
+	ctx->job.nenv = ctx->job.nbase_env;
+	ctx->job.env[ctx->job.nenv] = NULL;
 	if (ctx->job.nenv == 0)
 		job_setenv(&ctx->job, "NTFLOW=1");
 	job_setenv(&ctx->job, nf_arena_printf(ctx->arena, "NTFLOW_STAGE=%s", st->name));
@@ -451,10 +537,12 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
-	if ((err = add_env_block(ctx, &ctx->job.env, &ctx->job.nenv, &ctx->job.env_cap, st->env, st->nenv, node)) < 0 ||
+	if ((err = add_env_block(ctx, NULL, st->env, st->nenv, node)) < 0 ||
 	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
 		return err;
 
+	if ((err = job_words(ctx, node)) < 0)
+		return err;
 	free(ctx->job.log);
 	ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
 				 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
@@ -474,6 +562,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->node = node->id;
 	job->attempt = attempt;
 	job->command = nf_buf_cstr(&ctx->job.cmd);
+	job->argv = ctx->job.direct ? ctx->job.argv : NULL;
 	job->envp = ctx->job.env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
@@ -495,6 +584,10 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		err = nf_error_set(NF_EIO, "%s: its log and outputs may be incomplete", full);
 		free(full);
 		return err;
+	}
+	if (res->log_errno) {
+		errno = res->log_errno;
+		return nf_error_set_errno(NF_EIO, "cannot write the log '%s'", ctx->nodes[node->id].log_path);
 	}
 	if ((err = nf_run__outputs_check(ctx, node)) < 0)
 		return err;
@@ -1154,6 +1247,9 @@ release(run_ctx *ctx)
 	nf_objstore_free(ctx->cache.objs);
 	free(ctx->job.base_env);
 	free(ctx->job.env);
+	nf_strmap_free(ctx->job.base_index);
+	nf_buf_release(&ctx->job.words);
+	free(ctx->job.argv);
 	free(ctx->job.log);
 	free(ctx->job.reason);
 	nf_buf_release(&ctx->job.cmd);
