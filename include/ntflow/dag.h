@@ -135,7 +135,12 @@ typedef struct nf_stage {
 	size_t index;                 /* position in nf_dag.stages */
 	const char *description;
 
-	nf_tmpl *run;                 /* NULL for a gate (and until written) */
+	nf_tmpl *run;                 /* NULL for a gate (and until written); for run = [...],
+	                               * its words' segments joined by blanks (for what reads
+	                               * only the references: keys, checks) */
+	nf_tmpl *run_words;           /* run = [...]: one template per argv word, exec'd directly */
+	size_t nrun_words;
+	bool run_list;                /* run was written as a list of words */
 	nf_name_ref *needs;
 	size_t nneeds;
 	nf_tmpl *inputs;

@@ -206,6 +206,43 @@ nf_interp_words(nf_buf *out, size_t *nwords, const nf_tmpl *t, const nf_interp *
 	return 0;
 }
 
+/* v as a JSON string. */
+static void
+json_string(nf_buf *out, const char *v)
+{
+	nf_buf_putc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			nf_buf_printf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			nf_buf_printf(out, "\\u%04x", *p);
+		else
+			nf_buf_putc(out, (char)*p);
+	}
+	nf_buf_putc(out, '"');
+}
+
+int
+nf_interp_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
+{
+	nf_buf word = NF_BUF_INIT;
+	int err = 0;
+
+	if (!st->run_list)
+		return nf_interp_expand(out, st->run, ip, true);
+	nf_buf_putc(out, '[');
+	for (size_t i = 0; i < st->nrun_words && err == 0; i++) {
+		nf_buf_reset(&word);
+		if ((err = nf_interp_expand(&word, &st->run_words[i], ip, false)) == 0) {
+			nf_buf_puts(out, i ? ", " : "");
+			json_string(out, nf_buf_cstr(&word));
+		}
+	}
+	nf_buf_putc(out, ']');
+	nf_buf_release(&word);
+	return err;
+}
+
 const char *
 nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len)
 {

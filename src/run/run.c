@@ -448,12 +448,21 @@ job_words(run_ctx *ctx, const nf_node *node)
 	int err;
 
 	job->direct = false;
-	if (!nf_argv_direct(node->stage->run))
+	if (!node->stage->run_list && !nf_argv_direct(node->stage->run))
 		return 0;
 	nf_buf_reset(&job->words);
 	interp_init(&ip, ctx, node);
-	if ((err = nf_interp_words(&job->words, &n, node->stage->run, &ip)) < 0)
+	if (node->stage->run_list) {
+		/* Each element one word, whatever its value holds. */
+		for (size_t i = 0; i < node->stage->nrun_words; i++) {
+			if ((err = nf_interp_expand(&job->words, &node->stage->run_words[i], &ip, false)) < 0)
+				return err;
+			nf_buf_putc(&job->words, '\0');
+		}
+		n = node->stage->nrun_words;
+	} else if ((err = nf_interp_words(&job->words, &n, node->stage->run, &ip)) < 0) {
 		return err;
+	}
 	job->argv = xgrow(job->argv, sizeof(*job->argv), n + 1, &job->argv_cap);
 	p = job->words.buf;
 	for (size_t i = 0; i < n; i++) {
@@ -490,7 +499,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 
 	nf_buf_reset(&ctx->job.cmd);
 	interp_init(&ip, ctx, node);
-	if ((err = nf_interp_expand(&ctx->job.cmd, st->run, &ip, true)) < 0)
+	if ((err = nf_interp_command(&ctx->job.cmd, st, &ip)) < 0)
 		return err;
 	if (attempt == 1) {
 		/* The key holds the command as recorded: a secret's value never reaches the store
@@ -498,7 +507,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		nf_buf recorded = NF_BUF_INIT;
 
 		ip.redact = true;
-		if ((err = nf_interp_expand(&recorded, st->run, &ip, true)) == 0)
+		if ((err = nf_interp_command(&recorded, st, &ip)) == 0)
 			err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&recorded));
 		nf_buf_release(&recorded);
 		if (err < 0)
@@ -835,7 +844,7 @@ plan(run_ctx *ctx, const bool *selected)
 		ip.redact = true;
 		if (n->stage->kind == NF_GATE) {
 			nf_buf_puts(&cmd, "(gate)");
-		} else if (n->stage->run && nf_interp_expand(&cmd, n->stage->run, &ip, true) < 0) {
+		} else if (n->stage->run && nf_interp_command(&cmd, n->stage, &ip) < 0) {
 			/* Values known only while running (a matrix winner) stay as written. */
 			nf_buf_reset(&cmd);
 			for (size_t s = 0; s < n->stage->run->nsegs; s++)
