@@ -53,7 +53,8 @@ int nf_loop_turn(nf_loop *l, int64_t deadline_ms);
 typedef struct nf_job {
 	size_t node;
 	int attempt;                 /* 1-based */
-	const char *command;         /* run through /bin/sh -c (when argv is NULL) */
+	const char *command;         /* run through /bin/sh -c when argv is NULL; always set,
+	                              * to the same command (argv's words shell-quoted) */
 	/* NULL, or the words to exec directly (no shell; argv[0] searched in envp's PATH as
 	 * execvp does, a file without #! run by /bin/sh), NULL-terminated. */
 	char *const *argv;

@@ -741,7 +741,7 @@ nf_set_run(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const
 
 	if (v->kind != NF_V_LIST) {
 		if (v->kind != NF_V_STRING) {
-			nf_parse_error(p, v->loc, "%s expects a string or a list of strings, found %s", a->name,
+			nf_parse_error(p, v->loc, "attribute '%s' expects a string or a list of strings, found %s", a->name,
 				       found_kind(v));
 			return;
 		}
@@ -752,10 +752,12 @@ nf_set_run(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const
 	list.type = NF_AT_TEMPLATE_LIST;
 	if (!convert(p, &list, v, vt, &c))
 		return;
-	if (c.n == 0) {
+	if (v->nitems == 0) {
 		nf_parse_error(p, v->loc, "%s = [] has no words: the first is the program to run", a->name);
 		return;
 	}
+	if (c.n < v->nitems)
+		return;   /* an item that is no string was reported */
 	for (size_t i = 0; i < c.n; i++)
 		nsegs += c.u.tmpl[i].nsegs + 1;
 	joined = nf_arena_alloc(p->a, sizeof(*joined));

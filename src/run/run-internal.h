@@ -47,6 +47,10 @@ typedef struct nf_run_cache {
 	                             * DAG file's path from the root */
 } nf_run_cache;
 
+/* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
+ * nodes each (K = node number / NF_LOG_FANOUT). */
+#define NF_LOG_FANOUT 1000
+
 /* The strings of the job being started (hook_prepare); borrowed by the runner for one call. */
 typedef struct nf_run_job {
 	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */

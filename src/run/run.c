@@ -474,6 +474,29 @@ job_words(run_ctx *ctx, const nf_node *node)
 	return 0;
 }
 
+/* The command a runner that takes a string gets: a list's words each shell-quoted, so
+ * that /bin/sh -c gives the program exactly these arguments (the local runner execs the
+ * words themselves). */
+static int
+job_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
+{
+	nf_buf word = NF_BUF_INIT;
+	int err = 0;
+
+	if (!st->run_list)
+		return nf_interp_expand(out, st->run, ip, true);
+	for (size_t i = 0; i < st->nrun_words && err == 0; i++) {
+		nf_buf_reset(&word);
+		if ((err = nf_interp_expand(&word, &st->run_words[i], ip, false)) == 0) {
+			if (i)
+				nf_buf_putc(out, ' ');
+			nf_sh_quote(out, NF_SH_BARE, nf_buf_cstr(&word));
+		}
+	}
+	nf_buf_release(&word);
+	return err;
+}
+
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -499,7 +522,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 
 	nf_buf_reset(&ctx->job.cmd);
 	interp_init(&ip, ctx, node);
-	if ((err = nf_interp_command(&ctx->job.cmd, st, &ip)) < 0)
+	if ((err = job_command(&ctx->job.cmd, st, &ip)) < 0)
 		return err;
 	if (attempt == 1) {
 		/* The key holds the command as recorded: a secret's value never reaches the store
@@ -553,8 +576,15 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if ((err = job_words(ctx, node)) < 0)
 		return err;
 	free(ctx->job.log);
-	ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
-				 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
+	/* A run of more than NF_LOG_FANOUT nodes spreads its logs over folders of at most that
+	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
+	if (ctx->graph->nnodes > NF_LOG_FANOUT)
+		ctx->job.log = xasprintf("%s/logs/%lld/%zu/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id,
+					 node->id / NF_LOG_FANOUT, st->name, node->instance ? "@" : "",
+					 node->instance ? node->instance : "", attempt);
+	else
+		ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
+					 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
 	log_abs = ctx->job.log;
 	{
 		size_t rl = strlen(ctx->root);
