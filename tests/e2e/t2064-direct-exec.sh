@@ -184,4 +184,20 @@ test_expect_success 'a stage that prints nothing has no log; ntflow logs says so
 	grep -x "\[hi\]" log
 '
 
+test_expect_success 'a run of more than 1000 nodes puts its logs in folders of 1000' '
+	i=0 &&
+	while test $i -lt 1000; do
+		printf "stage \"s%d\" {\n  run = \"true\"\n}\n" $i || return 1
+		i=$((i + 1))
+	done >big.dag &&
+	printf "stage \"last\" {\n  run = \"./tool.sh out-last 0 last\"\n}\n" >>big.dag &&
+	git add big.dag && git commit -q -m big &&
+	ntflow run --no-tui -j 2 big.dag >out &&
+	run=$(ntflow runs --json | json_get /dev/stdin "[0].id") &&
+	test_path_is_file .ntflow/logs/$run/1/last.1.log &&
+	test "$(find .ntflow/logs/$run -type f | wc -l)" = 1 &&
+	ntflow logs last >log &&
+	grep -x "\[last\]" log
+'
+
 test_done
