@@ -144,6 +144,7 @@ typedef struct local_runner {
 	size_t running;
 	imap by_pid, by_node, by_fd;
 	int procs_fd;                /* -1, or the run's procs record (append) */
+	pid_t self;                  /* getpid(), for the child's check that we still live */
 	nf_loop *loop;               /* attached to: NULL when not */
 	nf_job_done_fn done;
 	void *done_ctx;
@@ -163,6 +164,7 @@ typedef struct child_spec {
 	const char *cwd;
 	int devnull, out_fd, procs_fd;
 	pid_t parent;
+	volatile long long *start;   /* the parent's: the child's start time, read for the record */
 } child_spec;
 
 /* Writes the pieces of a message, up to a NULL, to fd 2 (the log). */
@@ -203,7 +205,7 @@ child_fail(const char *what, int err)
  * can be found and told from a later process that reuses the id. No allocation, no stdio:
  * the parent's memory is shared until execve. */
 static void
-child_record(int fd)
+child_record(int fd, volatile long long *start)
 {
 	char stat[1024], line[48], digits[24];
 	long long v[2];
@@ -217,6 +219,7 @@ child_record(int fd)
 		close(sfd);
 	v[0] = (long long)getpid();
 	v[1] = len > 0 ? (long long)nf_proc_stat_start(stat, (size_t)len) : 0;
+	*start = v[1];   /* the parent's memory (vfork): it records the attempt without /proc */
 	for (int k = 0; k < 2; k++) {
 		int d = 0;
 
@@ -329,7 +332,7 @@ child_exec(const child_spec *c)
 	if (dup2(c->devnull, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->out_fd, 2) < 0)
 		child_fail("dup2", errno);
 	if (c->procs_fd >= 0)
-		child_record(c->procs_fd);   /* after the dup2s: a failure is said in the log */
+		child_record(c->procs_fd, c->start);   /* after the dup2s: a failure is said in the log */
 	if (c->cwd && chdir(c->cwd) < 0)
 		child_fail(c->cwd, errno);
 	nf_signals_reset_child();
@@ -499,7 +502,9 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	local_runner *lr = (local_runner *)r;
 	child_spec c = { { "sh", "-c", job->command, NULL }, job->argv, NULL, NULL,
 			 job->envp ? job->envp : environ, job->cwd, lr->devnull, lr->devnull_w, lr->procs_fd,
-			 getpid() };
+			 lr->self, NULL };
+	volatile long long start = 0;   /* written by the vfork child: volatile, or the compiler
+					 * may keep its 0 across vfork */
 	int pipefd[2] = { -1, -1 };
 	sigset_t all, old;
 	size_t slot;
@@ -533,6 +538,7 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		c.out_fd = pipefd[1];
 	}
 
+	c.start = &start;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = vfork();
@@ -550,6 +556,8 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	}
 	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH then: fine. */
 	(void)setpgid(pid, pid);
+	if (start > 0)
+		nf_proc_note_start(pid, (int64_t)start);
 
 	if (lr->free_head != (size_t)-1) {
 		slot = lr->free_head;
@@ -802,6 +810,7 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
 	lr->procs_fd = -1;
+	lr->self = getpid();
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	lr->devnull_w = lr->devnull < 0 ? -1 : above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
 	if (lr->devnull < 0 || lr->devnull_w < 0) {

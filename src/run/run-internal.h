@@ -76,6 +76,8 @@ typedef struct nf_run_audit {
 
 typedef struct run_ctx {
 	const nf_run_request *req;
+	int root_fs;                /* the root's file system: 0 not looked at yet, 1 the state
+	                             * directory's, 2 another (space.c) */
 	nf_run_deps deps;           /* as the caller gave them; NULL members filled by the run */
 	bool own_runner, own_store;
 	nf_dag *dag;
