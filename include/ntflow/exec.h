@@ -21,8 +21,8 @@ struct nf_clock {
 nf_clock *nf_clock_system(void);
 
 /* The event loop (loop.c, after redis's ae.c): whoever owns an event source registers it,
- * a readable descriptor (the local runner's signal pipe, the dashboard's terminal) or a
- * timer on the loop's clock (a log check, the dashboard's tick, the state batch's flush).
+ * a readable descriptor (the local runner's signal pipe and its jobs' output pipes, the dashboard's terminal) or a
+ * timer on the loop's clock (the dashboard's tick, the state batch's flush).
  * nf_loop_turn sleeps until a file is ready, the soonest timer is due or deadline_ms comes,
  * then calls the ready files' handlers and the due timers', soonest first (equal times: in
  * the order they were added). A handler may add or remove any event; a removed one is not

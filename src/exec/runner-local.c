@@ -439,11 +439,12 @@ output_close(local_runner *lr, local_job *j)
 }
 
 /* Reads what is in a job's pipe: a few reads a turn while it runs (one chatty job does not
- * hold up the loop), all of it once it ended. */
+ * hold up the loop), all of it once it ended, as much as a pipe holds and then some (a
+ * process that left the group and writes on could otherwise keep us reading for ever). */
 static void
 output_pump(local_runner *lr, local_job *j, bool all)
 {
-	for (int k = 0; j->out_fd >= 0 && (all || k < 4); k++) {
+	for (int k = 0; j->out_fd >= 0 && k < (all ? 64 : 4); k++) {
 		ssize_t n = read(j->out_fd, lr->iobuf, sizeof(lr->iobuf));
 
 		if (n > 0) {
