@@ -21,6 +21,8 @@ typedef struct logs_ctx {
 	int64_t run;
 	const char *node;     /* the node's full name */
 	int attempt;          /* 0: follow the latest */
+	int silent;           /* > 0: this attempt printed nothing, so it has no log file */
+	nf_state state;       /* the node's, when silent is set */
 } logs_ctx;
 
 /* Finds the node STAGE names: a node's full name, or a stage with a single node. */
@@ -127,6 +129,14 @@ attempt_log(char **path, int *which, nf_state *state, logs_ctx *c)
 	return err;
 }
 
+/* A log is created at its attempt's first byte: an attempt that started and has no file
+ * printed nothing (yet). */
+static bool
+printed_nothing(const char *path, int which)
+{
+	return which > 0 && access(path, F_OK) < 0 && errno == ENOENT;
+}
+
 /* Copies what fd has beyond its offset to stdout. */
 static int
 copy_new(int fd, const char *path)
@@ -201,6 +211,10 @@ follow(logs_ctx *c)
 			if ((err = attempt_log(&latest, &latest_which, &state, c)) < 0)
 				goto done;
 			final = nf_state_is_final(state) || !run_going(c);
+			if (latest && !path && printed_nothing(latest, latest_which)) {
+				c->silent = latest_which;
+				c->state = state;
+			}
 			/* A new attempt (or the first): finish the old file, switch to the new one. */
 			if (latest && (!path || latest_which != which) && access(latest, R_OK) == 0) {
 				if (fd >= 0) {
@@ -216,6 +230,7 @@ follow(logs_ctx *c)
 				path = latest;
 				latest = NULL;
 				which = latest_which;
+				c->silent = 0;
 				if ((err = open_log(&fd, path)) < 0)
 					goto done;
 				wd = inotify_add_watch(ino, path, IN_MODIFY | IN_CLOSE_WRITE);
@@ -224,6 +239,8 @@ follow(logs_ctx *c)
 		}
 		if (fd >= 0 && (err = copy_new(fd, path)) < 0)
 			goto done;
+		if (final && !path && c->silent)
+			break;
 		if (final && !path) {
 			err = nf_error_set(NF_ENOTFOUND, "%s in run %lld has no log (it is %s)", c->node,
 					   (long long)c->run, nf_state_name(state));
@@ -264,6 +281,11 @@ print_once(logs_ctx *c)
 		else
 			err = nf_error_set(NF_ENOTFOUND, "%s in run %lld has no log (it is %s)", c->node,
 					   (long long)c->run, nf_state_name(state));
+		goto done;
+	}
+	if (printed_nothing(path, which)) {
+		c->silent = which;
+		c->state = state;
 		goto done;
 	}
 	if ((err = open_log(&fd, path)) < 0)
@@ -337,6 +359,9 @@ cmd_logs_exec(int argc, char **argv)
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
+	if (c.silent)
+		fprintf(stderr, "ntflow: %s printed nothing in attempt %d of run %lld%s (no log)\n", node, c.silent,
+			(long long)c.run, nf_state_is_final(c.state) ? "" : " so far");
 	rc = NF_EXIT_OK;
 done:
 	nf_store_close(c.st);
@@ -352,7 +377,8 @@ const nf_cmd nf_cmd_logs = {
 	.summary = "Print or follow the log of a stage of a run (the last by default).",
 	.help    =
 		"STAGE is a node's name, like 'tune[lr=0.05,l2=0]', or a stage's name when it has\n"
-		"a single node. The log is that of the latest attempt unless --attempt is given.\n\n"
+		"a single node. The log is that of the latest attempt unless --attempt is given.\n"
+		"An attempt that printed nothing has no log: logs says so on stderr and exits 0.\n\n"
 		"  --attempt N   the log of attempt N\n"
 		"  -f, --follow  keep printing what is written until the stage has finished (a new\n"
 		"                attempt's log follows the old one's)\n"

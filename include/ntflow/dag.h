@@ -135,7 +135,12 @@ typedef struct nf_stage {
 	size_t index;                 /* position in nf_dag.stages */
 	const char *description;
 
-	nf_tmpl *run;                 /* NULL for a gate (and until written) */
+	nf_tmpl *run;                 /* NULL for a gate (and until written); for run = [...],
+	                               * its words' segments joined by blanks (for what reads
+	                               * only the references: keys, checks) */
+	nf_tmpl *run_words;           /* run = [...]: one template per argv word, exec'd directly */
+	size_t nrun_words;
+	bool run_list;                /* run was written as a list of words */
 	nf_name_ref *needs;
 	size_t nneeds;
 	nf_tmpl *inputs;
@@ -258,6 +263,18 @@ int nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t);
 /* Appends v written for ctx (not NF_SH_REFUSED) so the shell reads exactly its bytes. */
 void nf_sh_quote(nf_buf *out, nf_sh_ctx ctx, const char *v);
 const char *nf_severity_name(nf_severity s);
+/* Whether a `run` template can be exec'd without /bin/sh (src/dag/argv.c): no shell syntax
+ * in its literal text (quotes, $, ;, |, &, <, >, (, ), backquotes, backslashes, globs *?[,
+ * braces, a line break, '#' or '~' at a word's start, '=' in the first word), at least one
+ * word, and a first word that is literal and names no reserved word or shell built-in
+ * (cd, exec, exit, echo, ...). Its words are then split on blanks and tabs, each ${...}
+ * staying inside the word it stands in (nf_interp_words). */
+bool nf_argv_direct(const nf_tmpl *t);
+/* The same for a command with no ${...}. */
+bool nf_argv_direct_text(const char *cmd);
+/* The blanks that separate words: space and tab. */
+bool nf_argv_is_blank(int c);
+
 void nf_dag_free(nf_dag *dag);
 
 #endif

@@ -21,8 +21,8 @@ struct nf_clock {
 nf_clock *nf_clock_system(void);
 
 /* The event loop (loop.c, after redis's ae.c): whoever owns an event source registers it,
- * a readable descriptor (the local runner's signal pipe, the dashboard's terminal) or a
- * timer on the loop's clock (a log check, the dashboard's tick, the state batch's flush).
+ * a readable descriptor (the local runner's signal pipe and its jobs' output pipes, the dashboard's terminal) or a
+ * timer on the loop's clock (the dashboard's tick, the state batch's flush).
  * nf_loop_turn sleeps until a file is ready, the soonest timer is due or deadline_ms comes,
  * then calls the ready files' handlers and the due timers', soonest first (equal times: in
  * the order they were added). A handler may add or remove any event; a removed one is not
@@ -53,10 +53,15 @@ int nf_loop_turn(nf_loop *l, int64_t deadline_ms);
 typedef struct nf_job {
 	size_t node;
 	int attempt;                 /* 1-based */
-	const char *command;         /* run through /bin/sh -c */
+	const char *command;         /* run through /bin/sh -c when argv is NULL; always set,
+	                              * to the same command (argv's words shell-quoted) */
+	/* NULL, or the words to exec directly (no shell; argv[0] searched in envp's PATH as
+	 * execvp does, a file without #! run by /bin/sh), NULL-terminated. */
+	char *const *argv;
 	char *const *envp;           /* full environment, NULL-terminated */
 	const char *cwd;             /* working directory (the DAG's root) */
-	const char *log_path;        /* stdout and stderr go here (created/truncated) */
+	const char *log_path;        /* stdout and stderr go here, created (truncated) at the
+	                              * first byte: no file when the job writes nothing */
 	uint64_t log_limit;          /* > 0: the log keeps at most this many bytes, then a note */
 	int cpus;
 	/* Set by prepare with NF_PREP_REJECTED: why the gate said no (its failed criteria),
@@ -75,6 +80,8 @@ typedef struct nf_job_result {
 	int64_t user_ms, sys_ms;
 	long max_rss_kb;
 	bool log_capped;             /* the log reached log_limit: the rest was discarded */
+	int log_errno;               /* 0, or why the log could not be written (what the job
+	                              * wrote from then on was discarded) */
 } nf_job_result;
 
 typedef struct nf_runner nf_runner;
@@ -101,20 +108,23 @@ struct nf_runner {
 	const nf_runner_ops *ops;
 };
 
-/* The local runner: vfork+execve of /bin/sh -c into a new process group with
- * PR_SET_PDEATHSIG, stdin from /dev/null, stdout+stderr to the log (its folder is created;
- * NULL log_path: /dev/null; NULL envp: environ; NULL cwd: ours). Attached to a loop, it
- * watches the signal self-pipe (SIGCHLD, SIGINT, SIGTERM; nf_signals_*): each time it is
- * readable the runner drains it, then reaps with wait4, so a SIGCHLD arriving at any point
- * leaves a byte that wakes the next turn. When a job's shell exits, whatever it left running
- * in its process group is SIGKILLed (a finished stage leaves nothing behind). While attached
- * it reaps every child of the process (wait4(-1)), so other code must not wait for children
- * of its own meanwhile. free() SIGKILLs and reaps every job still running. A job's log_limit
- * is kept by a loop timer checking the log's size every NF_LOG_CHECK_MS while such jobs run
- * and cutting it back to the limit (the log is opened O_APPEND, so the stage writes on at
- * the cut); when the job ends the log is cut a last time and, if it was cut at all, ntflow
- * appends a line saying so. */
-#define NF_LOG_CHECK_MS 200
+/* The local runner: vfork+execve into a new process group with PR_SET_PDEATHSIG, stdin
+ * from /dev/null; the job's words exec'd directly (nf_job.argv) or /bin/sh -c COMMAND. A
+ * program not found ends the attempt with status 127 and "ntflow: NAME: not found" in its
+ * log (126 and "Permission denied" for one that cannot be run), as sh would. stdout+stderr
+ * go through a pipe the runner reads on its loop into the log, which is created at the first
+ * byte (its folder is made at start; NULL log_path: /dev/null; NULL envp: environ; NULL
+ * cwd: ours); a log that cannot be written is reported in the result (log_errno). Attached
+ * to a loop, it watches the signal self-pipe (SIGCHLD, SIGINT, SIGTERM; nf_signals_*) and
+ * the jobs' pipes: each time the signal pipe is readable the runner drains it, then reaps
+ * with wait4, so a SIGCHLD arriving at any point leaves a byte that wakes the next turn.
+ * When a job's leader exits, whatever it left running in its process group is SIGKILLed (a
+ * finished stage leaves nothing behind) and what is left in its pipe goes to the log. While
+ * attached it reaps every child of the process (wait4(-1)), so other code must not wait for
+ * children of its own meanwhile; while detached, a job that fills its pipe waits. free()
+ * SIGKILLs and reaps every job still running. A job's log keeps at most log_limit bytes
+ * (the rest is read and discarded); when the job ends, if anything was cut, ntflow appends
+ * a line saying so. */
 int nf_runner_local_new(nf_runner **out, nf_clock *clock);
 /* Makes each child of the local runner append "PGID START\n" (its new process group and
  * its start time in clock ticks after boot) to fd before it execs its command; a child

@@ -165,6 +165,14 @@ typedef struct nf_interp {
 /* Expands t into out, each ${...} value shell-quoted when shell_quote (for `run`).
  * NF_EINVALID with a message naming the reference when one cannot be resolved. */
 int nf_interp_expand(nf_buf *out, const nf_tmpl *t, const nf_interp *ip, bool shell_quote);
+/* A stage's command as ntflow records and shows it (the cache key, the store, the plan):
+ * a string's expansion with its values shell-quoted; a list's words as a JSON array
+ * (["python3", "train.py", "a b"]), so that ["a b"], ["a", "b"] and "a b" all differ. */
+int nf_interp_command(nf_buf *out, const nf_stage *st, const nf_interp *ip);
+/* The words of a command nf_argv_direct accepts, appended to out each ending in a NUL,
+ * their count in *nwords: t split on blanks, each ${...} value inside the word it stands in,
+ * never split. NF_EINVALID as nf_interp_expand. */
+int nf_interp_words(nf_buf *out, size_t *nwords, const nf_tmpl *t, const nf_interp *ip);
 /* The reference of t whose value is the longest ("params.msg"), with that length in *len;
  * NULL when t has none that resolves. */
 const char *nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len);

@@ -251,6 +251,9 @@ int64_t nf_now_realtime_ms(void);
  * boot (field 22 of /proc/PID/stat), 0 when it is gone or unreadable: with the pid it
  * tells a process from a later one that reused the pid. */
 int64_t nf_proc_start_time(pid_t pid);
+/* Tells nf_proc_start_time the start of a child just spawned, which the child read from its
+ * own /proc/self/stat: the next question about pid is answered from this, once. */
+void nf_proc_note_start(pid_t pid, int64_t start);
 /* The start time field of the text of a /proc/PID/stat file in stat[0, len), 0 when it is
  * not there. Async-signal-safe (a vfork child reads its own). */
 int64_t nf_proc_stat_start(const char *stat, size_t len);

@@ -727,3 +727,52 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 	NF_PUSH(b->kvs, b->nkvs, b->capkvs, ((nf_kv){ name, kloc, *v }));
 	nf_strmap_put(b->keys, name, (void *)(uintptr_t)b->nkvs);
 }
+
+/* run = "..." as any template; run = ["prog", "arg", ...] one template per word, the words
+ * also joined by blanks into run for what reads only their references. */
+void
+nf_set_run(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_stage *st = target;
+	nf_attr_spec list = *a;
+	nf_tmpl *joined;
+	size_t nsegs = 0;
+	conv c;
+
+	if (v->kind != NF_V_LIST) {
+		if (v->kind != NF_V_STRING) {
+			nf_parse_error(p, v->loc, "attribute '%s' expects a string or a list of strings, found %s", a->name,
+				       found_kind(v));
+			return;
+		}
+		if (convert(p, a, v, vt, &c))
+			store(target, a, &c);
+		return;
+	}
+	list.type = NF_AT_TEMPLATE_LIST;
+	if (!convert(p, &list, v, vt, &c))
+		return;
+	if (v->nitems == 0) {
+		nf_parse_error(p, v->loc, "%s = [] has no words: the first is the program to run", a->name);
+		return;
+	}
+	if (c.n < v->nitems)
+		return;   /* an item that is no string was reported */
+	for (size_t i = 0; i < c.n; i++)
+		nsegs += c.u.tmpl[i].nsegs + 1;
+	joined = nf_arena_alloc(p->a, sizeof(*joined));
+	joined->segs = nf_arena_alloc(p->a, nsegs * sizeof(nf_seg));
+	joined->nsegs = 0;
+	joined->loc = c.u.tmpl[0].loc;
+	for (size_t i = 0; i < c.n; i++) {
+		if (i > 0)
+			joined->segs[joined->nsegs++] = (nf_seg){ " ", false, c.u.tmpl[i].loc };
+		for (size_t k = 0; k < c.u.tmpl[i].nsegs; k++)
+			joined->segs[joined->nsegs++] = c.u.tmpl[i].segs[k];
+	}
+	st->run = joined;
+	st->run_words = c.u.tmpl;
+	st->nrun_words = c.n;
+	st->run_list = true;
+	mark(target, a, &c);
+}

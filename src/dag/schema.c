@@ -87,8 +87,9 @@ static const nf_attr_spec pipeline_attrs[] = {
 static const nf_attr_spec stage_attrs[] = {
 	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
 	  "what the stage does") },
-	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED), DOC(NULL,
-	  "the command, run by /bin/sh -c; interpolated values are shell-quoted") },
+	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED, SET(nf_set_run)), DOC(NULL,
+	  "the command: a string, exec'd directly without shell syntax, else by /bin/sh -c with values"
+	  " shell-quoted; or a list of words, always exec'd directly") },
 	{ ROW("needs", NF_AT_NAME_LIST, ST(needs), COUNT(nf_stage, nneeds)), DOC(NULL,
 	  "stages, gates and monitors that must finish first") },
 	{ ROW("inputs", NF_AT_TEMPLATE_LIST, ST(inputs), COUNT(nf_stage, ninputs)), DOC(NULL,
@@ -114,7 +115,7 @@ static const nf_attr_spec gate_attrs[] = {
 static const nf_attr_spec monitor_attrs[] = {
 	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
 	  "what the monitor watches") },
-	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED), DOC(NULL,
+	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED, SET(nf_set_run)), DOC(NULL,
 	  "the command that measures; it writes the metrics file") },
 	{ ROW("needs", NF_AT_NAME_LIST, ST(needs), COUNT(nf_stage, nneeds)), DOC(NULL,
 	  "stages that must finish first") },

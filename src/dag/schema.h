@@ -120,5 +120,6 @@ nf_attr_setter nf_set_alert_cooldown; /* and nf_pipeline.alert_cooldown_set */
 nf_attr_setter nf_set_select;       /* max(METRIC) or min(METRIC) -> nf_stage.select */
 nf_attr_setter nf_set_executor;     /* the choice's name -> nf_run_opts.executor */
 nf_attr_setter nf_set_secret_env;   /* names of environment variables */
+nf_attr_setter nf_set_run;          /* a string, or a list of words -> nf_stage.run_words */
 
 #endif

@@ -1,10 +1,14 @@
-/* runner-local.c: the local runner. Each attempt is /bin/sh -c COMMAND started with
- * vfork+execve in a process group of its own (so one kill reaches everything it spawned),
- * with PR_SET_PDEATHSIG so a SIGKILLed ntflow takes its direct children along, stdin from
- * /dev/null and stdout+stderr in the attempt's log. Before it execs, the child appends its
- * group to the run's procs record, so a crash of ntflow at any later point leaves no group
- * that recovery cannot find. Attached to an event loop, it watches the signal self-pipe and
- * reaps when it is readable; a pid -> job hash keeps each event O(1). */
+/* runner-local.c: the local runner. Each attempt is started with vfork+execve in a process
+ * group of its own (so one kill reaches everything it spawned), with PR_SET_PDEATHSIG so a
+ * SIGKILLed ntflow takes its direct children along, and stdin from /dev/null. A job given as
+ * words (nf_job.argv) is exec'd directly, its program searched in the job's PATH as execvp
+ * does; any other is /bin/sh -c COMMAND. stdout+stderr go into a pipe that the runner reads
+ * from its event loop, creating the attempt's log at the first byte: a stage that prints
+ * nothing leaves no file, nothing is created in the log folder before vfork, and the log
+ * limit is kept as the bytes arrive. Before it execs, the child appends its group to the
+ * run's procs record, so a crash of ntflow at any later point leaves no group that recovery
+ * cannot find. Attached to an event loop, it watches the signal self-pipe and reaps when it
+ * is readable; pid -> job and fd -> job hashes keep each event O(1). */
 #include "config.h"
 #include "ntflow/exec.h"
 
@@ -121,8 +125,11 @@ typedef struct local_job {
 	int attempt;
 	int64_t start_ms;
 	size_t next_free;
-	char *log_path;              /* set when the log has a limit */
-	uint64_t log_limit;
+	char *log_path;              /* NULL: the output goes to /dev/null */
+	int out_fd;                  /* the output pipe's read end; -1 once closed */
+	int log_fd;                  /* -1 until the first byte arrives */
+	uint64_t log_limit, written;
+	int log_errno;               /* the log could not be written: the rest is discarded */
 	bool capped;
 } local_job;
 
@@ -130,29 +137,47 @@ typedef struct local_runner {
 	nf_runner base;
 	nf_clock *clock;
 	int devnull;                 /* read-only, kept open for every child's stdin */
+	int devnull_w;               /* the output of a job without a log */
 	local_job *jobs;
 	size_t njobs, cap;           /* cells used (live or free), capacity */
 	size_t free_head;            /* (size_t)-1: no free cell */
 	size_t running;
-	size_t limited;              /* running jobs whose log has a limit */
-	imap by_pid, by_node;
+	imap by_pid, by_node, by_fd;
 	int procs_fd;                /* -1, or the run's procs record (append) */
+	pid_t self;                  /* getpid(), for the child's check that we still live */
 	nf_loop *loop;               /* attached to: NULL when not */
 	nf_job_done_fn done;
 	void *done_ctx;
-	int64_t log_timer;           /* the log check's timer on loop, 0 when none */
+	char *log_dir;               /* the folder of the last log, known to exist */
+	const char **xargv;          /* "/bin/sh", SCRIPT, the words after the first: ENOEXEC */
+	size_t xargv_cap;
+	char iobuf[65536];           /* one read of a job's output */
 } local_runner;
-
-static void arm_log_check(local_runner *lr);
 
 /* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
 typedef struct child_spec {
-	const char *argv[4];
+	const char *argv[4];         /* sh -c COMMAND */
+	char *const *words;          /* non-NULL: exec these directly instead */
+	const char *path;            /* PATH of the job's environment (words without a '/') */
+	const char **xargv;          /* words[0] run by /bin/sh when the kernel refuses it (ENOEXEC) */
 	char *const *envp;
 	const char *cwd;
-	int devnull, log_fd, procs_fd;
+	int devnull, out_fd, procs_fd;
 	pid_t parent;
+	volatile long long *start;   /* the parent's: the child's start time, read for the record */
 } child_spec;
+
+/* Writes the pieces of a message, up to a NULL, to fd 2 (the log). */
+static void
+child_say(const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	ssize_t r;
+
+	for (int i = 0; i < 3 && parts[i]; i++)
+		r = write(2, parts[i], strlen(parts[i]));
+	(void)r;
+}
 
 static void
 child_fail(const char *what, int err)
@@ -180,7 +205,7 @@ child_fail(const char *what, int err)
  * can be found and told from a later process that reuses the id. No allocation, no stdio:
  * the parent's memory is shared until execve. */
 static void
-child_record(int fd)
+child_record(int fd, volatile long long *start)
 {
 	char stat[1024], line[48], digits[24];
 	long long v[2];
@@ -194,6 +219,7 @@ child_record(int fd)
 		close(sfd);
 	v[0] = (long long)getpid();
 	v[1] = len > 0 ? (long long)nf_proc_stat_start(stat, (size_t)len) : 0;
+	*start = v[1];   /* the parent's memory (vfork): it records the attempt without /proc */
 	for (int k = 0; k < 2; k++) {
 		int d = 0;
 
@@ -210,6 +236,86 @@ child_record(int fd)
 		child_fail("cannot record the process group in the run's procs file", errno);
 }
 
+/* execve as the shell does it for a simple command: a file no format of the kernel's (a
+ * script without #!) is run by /bin/sh. Returns with errno set when it could not. */
+static void
+child_execve(const child_spec *c, const char *file)
+{
+	execve(file, c->words, c->envp);
+	if (errno == ENOEXEC) {
+		c->xargv[1] = file;   /* the parent's scratch array: it waits until we exec */
+		execve("/bin/sh", (char *const *)c->xargv, c->envp);
+		errno = ENOEXEC;
+	}
+}
+
+/* Execs c->words as execvp does, with the PATH of the job's environment rather than ours,
+ * and when that fails says so as sh would, with sh's status: 127 for a program not found,
+ * 126 for one found but not runnable ("ntflow: NAME: not found" where dash says
+ * "sh: 1: NAME: not found"). */
+NF_NORETURN static void
+child_direct(const child_spec *c)
+{
+	const char *file = c->words[0], *p;
+	size_t flen = strlen(file);
+	char buf[4096], num[16];
+	bool eacces = false;
+	int err = ENOENT, i;
+
+	if (strchr(file, '/')) {
+		child_execve(c, file);
+		err = errno;
+	} else {
+		for (p = c->path;; p++) {
+			const char *end = p;
+			size_t n;
+
+			while (*end && *end != ':')
+				end++;
+			n = (size_t)(end - p);
+			/* An empty entry is the current folder, as for execvp. */
+			if ((n ? n : 1) + 1 + flen < sizeof(buf)) {
+				if (n)
+					memcpy(buf, p, n);
+				else
+					buf[n++] = '.';
+				buf[n++] = '/';
+				memcpy(buf + n, file, flen + 1);
+				child_execve(c, buf);
+				if (errno == EACCES)
+					eacces = true;
+				else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+					 errno != ETIMEDOUT && errno != ELOOP && errno != ENAMETOOLONG) {
+					err = errno;
+					break;
+				}
+			}
+			if (!*(p = end))
+				break;
+		}
+		if (err == ENOENT && eacces)
+			err = EACCES;
+	}
+	if (err == ENOENT || err == ENOTDIR) {
+		child_say("ntflow: ", file, ": not found\n");
+		_exit(127);
+	}
+	if (err == EACCES) {
+		child_say("ntflow: ", file, ": Permission denied\n");
+		_exit(126);
+	}
+	i = (int)sizeof(num);
+	num[--i] = '\0';
+	num[--i] = ')';
+	do {
+		num[--i] = (char)('0' + err % 10);
+		err /= 10;
+	} while (err && i > 1);
+	child_say("ntflow: ", file, ": cannot execute (errno ");
+	child_say(num + i, "\n", NULL);
+	_exit(126);
+}
+
 /* The child between vfork and execve: async-signal-safe calls only. Every signal is
  * blocked on entry (the parent blocked them), so no handler of ours runs in this child
  * and touches the shared memory. */
@@ -223,13 +329,15 @@ child_exec(const child_spec *c)
 	/* The parent may have died before prctl took effect: then nobody would kill us. */
 	if (getppid() != c->parent)
 		_exit(127);
-	if (dup2(c->devnull, 0) < 0 || dup2(c->log_fd, 1) < 0 || dup2(c->log_fd, 2) < 0)
+	if (dup2(c->devnull, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->out_fd, 2) < 0)
 		child_fail("dup2", errno);
 	if (c->procs_fd >= 0)
-		child_record(c->procs_fd);   /* after the dup2s: a failure is said in the log */
+		child_record(c->procs_fd, c->start);   /* after the dup2s: a failure is said in the log */
 	if (c->cwd && chdir(c->cwd) < 0)
 		child_fail(c->cwd, errno);
 	nf_signals_reset_child();
+	if (c->words)
+		child_direct(c);
 	execve("/bin/sh", (char *const *)c->argv, c->envp);
 	child_fail("/bin/sh", errno);
 	_exit(127);
@@ -249,57 +357,189 @@ above_stdio(int fd)
 	return moved;
 }
 
-/* Opens the log for writing, making its folder when missing; append-only when it has a
- * limit, so that the writes after a cut land at the cut. */
+/* Makes the folder of a log exist, once per folder in a row (a run's logs share one). */
 static int
-open_log(int *out, const char *path, bool append)
+log_folder(local_runner *lr, const char *path)
 {
-	int flags = O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0);
-	int fd;
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	int err;
 
-	if (!path)
-		path = "/dev/null";
-	/* Private to the owner, as the state directory it lives in: a stage's output may hold
-	 * what it was given. */
-	fd = open(path, flags, 0600);
+	if (n == 0 || (lr->log_dir && strlen(lr->log_dir) == n && memcmp(lr->log_dir, path, n) == 0))
+		return 0;
+	free(lr->log_dir);
+	lr->log_dir = xstrndup(path, n);
+	/* Private to the owner, as the state directory it lives in. */
+	if ((err = nf_mkdir_p(lr->log_dir, 0700)) < 0) {
+		free(lr->log_dir);
+		lr->log_dir = NULL;
+	}
+	return err;
+}
+
+/* Creates (truncates) a job's log at its first byte; on failure the output is discarded and
+ * the reason reported with the job's result. */
+static void
+open_log(local_runner *lr, local_job *j)
+{
+	/* Private to the owner: a stage's output may hold what it was given. */
+	int fd = open(j->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+
 	if (fd < 0 && errno == ENOENT) {
-		const char *slash = strrchr(path, '/');
+		/* The folder went away since the job started. */
+		free(lr->log_dir);
+		lr->log_dir = NULL;
+		if (log_folder(lr, j->log_path) == 0)
+			fd = open(j->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	}
+	if (fd < 0)
+		j->log_errno = errno ? errno : EIO;
+	j->log_fd = fd;
+}
 
-		if (slash && slash != path) {
-			char *dir = xstrndup(path, (size_t)(slash - path));
-			int err = nf_mkdir_p(dir, 0700);
+/* Keeps what the job wrote, up to its limit. */
+static void
+log_write(local_runner *lr, local_job *j, const char *p, size_t n)
+{
+	if (j->log_limit > 0 && j->written + n > j->log_limit) {
+		j->capped = true;
+		n = (size_t)(j->log_limit - j->written);
+	}
+	if (n == 0 || j->log_errno)
+		return;
+	if (j->log_fd < 0 && (open_log(lr, j), j->log_fd < 0))
+		return;
+	j->written += n;
+	while (n > 0) {
+		ssize_t w = write(j->log_fd, p, n);
 
-			free(dir);
-			if (err < 0)
-				return err;
-			fd = open(path, flags, 0600);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			j->log_errno = w < 0 ? errno : EIO;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void on_output(nf_loop *l, int fd, void *ctx);
+
+static void
+output_close(local_runner *lr, local_job *j)
+{
+	if (j->out_fd < 0)
+		return;
+	if (lr->loop)
+		nf_loop_del_file(lr->loop, j->out_fd);
+	imap_del(&lr->by_fd, (uint64_t)j->out_fd);
+	close(j->out_fd);
+	j->out_fd = -1;
+}
+
+/* Reads what is in a job's pipe: a few reads a turn while it runs (one chatty job does not
+ * hold up the loop), all of it once it ended, as much as a pipe holds and then some (a
+ * process that left the group and writes on could otherwise keep us reading for ever). */
+static void
+output_pump(local_runner *lr, local_job *j, bool all)
+{
+	for (int k = 0; j->out_fd >= 0 && k < (all ? 64 : 4); k++) {
+		ssize_t n = read(j->out_fd, lr->iobuf, sizeof(lr->iobuf));
+
+		if (n > 0) {
+			log_write(lr, j, lr->iobuf, (size_t)n);
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return;
+		} else {
+			output_close(lr, j);   /* the end, or an error no read will mend */
 		}
 	}
-	if ((fd = above_stdio(fd)) < 0)
-		return nf_error_set_io(NF_EIO, path, "cannot open log '%s'", path);
-	*out = fd;
-	return 0;
+}
+
+static void
+on_output(nf_loop *l, int fd, void *ctx)
+{
+	local_runner *lr = ctx;
+	size_t cell = imap_find(&lr->by_fd, (uint64_t)fd);
+
+	(void)l;
+	if (cell != (size_t)-1)
+		output_pump(lr, &lr->jobs[lr->by_fd.vals[cell]], false);
+}
+
+/* The words after the first, behind "/bin/sh" and a hole for the script: the arguments
+ * of a file the kernel will not run (no #!), as execvp gives it to the shell. */
+static const char **
+script_argv(local_runner *lr, char *const *words)
+{
+	size_t n = 0;
+
+	while (words[n])
+		n++;
+	lr->xargv = xgrow(lr->xargv, sizeof(*lr->xargv), n + 2, &lr->xargv_cap);
+	lr->xargv[0] = "/bin/sh";
+	lr->xargv[1] = words[0];
+	for (size_t i = 1; i <= n; i++)
+		lr->xargv[i + 1] = words[i];
+	return lr->xargv;
+}
+
+/* PATH=... of envp (O(env): once per start), or execvp's default. */
+static const char *
+env_path(char *const *envp)
+{
+	for (; *envp; envp++)
+		if (strncmp(*envp, "PATH=", 5) == 0)
+			return *envp + 5;
+	return "/bin:/usr/bin";
 }
 
 static int
 local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 {
 	local_runner *lr = (local_runner *)r;
-	child_spec c = { { "sh", "-c", job->command, NULL }, job->envp ? job->envp : environ,
-			 job->cwd, lr->devnull, -1, lr->procs_fd, getpid() };
+	child_spec c = { { "sh", "-c", job->command, NULL }, job->argv, NULL, NULL,
+			 job->envp ? job->envp : environ, job->cwd, lr->devnull, lr->devnull_w, lr->procs_fd,
+			 lr->self, NULL };
+	volatile long long start = 0;   /* written by the vfork child: volatile, or the compiler
+					 * may keep its 0 across vfork */
+	int pipefd[2] = { -1, -1 };
 	sigset_t all, old;
 	size_t slot;
 	pid_t pid;
 	int err, saved;
 
 	*pgid = 0;
-	if (!job->command)
+	if (!job->command && !(job->argv && job->argv[0]))
 		return nf_error_set(NF_EINVALID, "no command to run");
 	if (imap_find(&lr->by_node, job->node) != (size_t)-1)
 		return nf_error_set(NF_EEXISTS, "node %zu is already running", job->node);
-	if ((err = open_log(&c.log_fd, job->log_path, job->log_path && job->log_limit > 0)) < 0)
-		return err;
+	if (job->argv && job->argv[0]) {
+		c.path = strchr(job->argv[0], '/') ? "" : env_path(c.envp);
+		c.xargv = script_argv(lr, job->argv);
+	} else {
+		c.words = NULL;
+	}
+	if (job->log_path) {
+		if ((err = log_folder(lr, job->log_path)) < 0)
+			return err;
+		if (pipe2(pipefd, O_CLOEXEC) < 0 || (pipefd[0] = above_stdio(pipefd[0])) < 0 ||
+		    (pipefd[1] = above_stdio(pipefd[1])) < 0) {
+			err = nf_error_set_errno(NF_EIO, "cannot make a pipe for the log '%s'", job->log_path);
+			if (pipefd[0] >= 0)
+				close(pipefd[0]);
+			if (pipefd[1] >= 0)
+				close(pipefd[1]);
+			return err;
+		}
+		(void)fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+		c.out_fd = pipefd[1];
+	}
 
+	c.start = &start;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = vfork();
@@ -307,13 +547,18 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		child_exec(&c);
 	saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(c.log_fd);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
 	if (pid < 0) {
+		if (pipefd[0] >= 0)
+			close(pipefd[0]);
 		errno = saved;
 		return nf_error_set_errno(NF_ERROR, "cannot start a process");
 	}
 	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH then: fine. */
 	(void)setpgid(pid, pid);
+	if (start > 0)
+		nf_proc_note_start(pid, (int64_t)start);
 
 	if (lr->free_head != (size_t)-1) {
 		slot = lr->free_head;
@@ -322,62 +567,43 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		slot = lr->njobs;
 		lr->jobs = xgrow(lr->jobs, sizeof(*lr->jobs), ++lr->njobs, &lr->cap);
 	}
-	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0, NULL, 0, false };
-	if (job->log_path && job->log_limit > 0) {
-		lr->jobs[slot].log_path = xstrdup(job->log_path);
-		lr->jobs[slot].log_limit = job->log_limit;
-		lr->limited++;
-		arm_log_check(lr);
-	}
+	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0,
+				      job->log_path ? xstrdup(job->log_path) : NULL, pipefd[0], -1,
+				      job->log_limit, 0, 0, false };
 	imap_put(&lr->by_pid, (uint64_t)pid, slot);
 	imap_put(&lr->by_node, job->node, slot);
+	if (pipefd[0] >= 0) {
+		imap_put(&lr->by_fd, (uint64_t)pipefd[0], slot);
+		if (lr->loop)
+			(void)nf_loop_add_file(lr->loop, pipefd[0], on_output, lr);   /* a new fd: never NF_EEXISTS */
+	}
 	lr->running++;
 	*pgid = pid;
 	return 0;
 }
 
-/* Cuts a job's log back to its limit when it grew past it. */
-static void
-cut_log(local_job *j)
-{
-	struct stat st;
-
-	if (j->log_path && stat(j->log_path, &st) == 0 && (uint64_t)st.st_size > j->log_limit &&
-	    truncate(j->log_path, (off_t)j->log_limit) == 0)
-		j->capped = true;
-}
-
-static void
-cut_logs(local_runner *lr)
-{
-	for (size_t i = 0; lr->limited && i < lr->njobs; i++)
-		if (lr->jobs[i].pid > 0)
-			cut_log(&lr->jobs[i]);
-}
-
-/* When a job whose log has a limit ended: the last cut, and the note that says so. */
+/* When a job ended: the rest of its output, and the note that says when the log was cut. */
 static void
 close_log(local_runner *lr, local_job *j)
 {
-	char size[32], *note;
-	int fd;
+	output_pump(lr, j, true);
+	output_close(lr, j);
+	if (j->capped && j->log_fd >= 0) {
+		char size[32], *note;
 
-	if (!j->log_path)
-		return;
-	cut_log(j);
-	if (j->capped && (fd = open(j->log_path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
 		nf_format_bytes(size, sizeof(size), j->log_limit);
 		note = xasprintf("\nntflow: this log was capped at %s (log_limit): what the stage wrote after that "
 				 "was discarded\n", size);
-		if (write(fd, note, strlen(note)) < 0) {
+		if (write(j->log_fd, note, strlen(note)) < 0) {
 			/* A full disk: the cut is still noted in the attempt's record. */
 		}
 		free(note);
-		close(fd);
 	}
+	if (j->log_fd >= 0)
+		close(j->log_fd);
+	j->log_fd = -1;
 	free(j->log_path);
 	j->log_path = NULL;
-	lr->limited--;
 }
 
 static int64_t
@@ -433,8 +659,11 @@ reap(local_runner *lr)
 		res.user_ms = tv_ms(ru.ru_utime);
 		res.sys_ms = tv_ms(ru.ru_stime);
 		res.max_rss_kb = ru.ru_maxrss;
+		/* What the group wrote before it ended is in the pipe; a process that left the
+		 * group (setsid) and still holds it is not waited for. */
 		close_log(lr, j);
 		res.log_capped = j->capped;
+		res.log_errno = j->log_errno;
 
 		imap_del(&lr->by_pid, (uint64_t)pid);
 		imap_del(&lr->by_node, j->node);
@@ -462,31 +691,6 @@ on_signal_pipe(nf_loop *l, int fd, void *ctx)
 }
 
 static void
-on_log_check(nf_loop *l, int64_t id, void *ctx)
-{
-	local_runner *lr = ctx;
-
-	(void)l;
-	(void)id;
-	lr->log_timer = 0;
-	cut_logs(lr);
-	arm_log_check(lr);
-}
-
-/* While jobs with a log limit run on an attached runner, their logs are looked at every
- * NF_LOG_CHECK_MS. */
-static void
-arm_log_check(local_runner *lr)
-{
-	nf_clock *c;
-
-	if (!lr->loop || lr->limited == 0 || lr->log_timer)
-		return;
-	c = nf_loop_clock(lr->loop);
-	lr->log_timer = nf_loop_add_timer(lr->loop, c->now_ms(c) + NF_LOG_CHECK_MS, on_log_check, lr);
-}
-
-static void
 local_detach(nf_runner *r)
 {
 	local_runner *lr = (local_runner *)r;
@@ -494,8 +698,9 @@ local_detach(nf_runner *r)
 	if (!lr->loop)
 		return;
 	nf_loop_del_file(lr->loop, nf_signals_fd());
-	nf_loop_del_timer(lr->loop, lr->log_timer);
-	lr->log_timer = 0;
+	for (size_t i = 0; i < lr->njobs; i++)
+		if (lr->jobs[i].pid > 0 && lr->jobs[i].out_fd >= 0)
+			nf_loop_del_file(lr->loop, lr->jobs[i].out_fd);
 	lr->loop = NULL;
 	lr->done = NULL;
 	lr->done_ctx = NULL;
@@ -512,10 +717,16 @@ local_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
 	local_detach(r);
 	if ((err = nf_loop_add_file(loop, nf_signals_fd(), on_signal_pipe, lr)) < 0)
 		return err;
+	for (size_t i = 0; i < lr->njobs; i++)
+		if (lr->jobs[i].pid > 0 && lr->jobs[i].out_fd >= 0 &&
+		    (err = nf_loop_add_file(loop, lr->jobs[i].out_fd, on_output, lr)) < 0) {
+			lr->loop = loop;
+			local_detach(r);
+			return err;
+		}
 	lr->loop = loop;
 	lr->done = done;
 	lr->done_ctx = ctx;
-	arm_log_check(lr);
 	return 0;
 }
 
@@ -549,12 +760,24 @@ local_free(nf_runner *r)
 		if (lr->jobs[i].pid > 0)
 			while (waitpid(lr->jobs[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
-	for (size_t i = 0; i < lr->njobs; i++)
+	for (size_t i = 0; i < lr->njobs; i++) {
+		if (lr->jobs[i].pid <= 0)
+			continue;
+		if (lr->jobs[i].out_fd >= 0)
+			close(lr->jobs[i].out_fd);
+		if (lr->jobs[i].log_fd >= 0)
+			close(lr->jobs[i].log_fd);
 		free(lr->jobs[i].log_path);
+	}
 	if (lr->devnull >= 0)
 		close(lr->devnull);
+	if (lr->devnull_w >= 0)
+		close(lr->devnull_w);
 	imap_release(&lr->by_pid);
 	imap_release(&lr->by_node);
+	imap_release(&lr->by_fd);
+	free(lr->log_dir);
+	free(lr->xargv);
 	free(lr->jobs);
 	free(lr);
 }
@@ -588,9 +811,13 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
 	lr->procs_fd = -1;
+	lr->self = getpid();
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-	if (lr->devnull < 0) {
+	lr->devnull_w = lr->devnull < 0 ? -1 : above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
+	if (lr->devnull < 0 || lr->devnull_w < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot open '/dev/null'");
+		if (lr->devnull >= 0)
+			close(lr->devnull);
 		free(lr);
 		return err;
 	}

@@ -27,10 +27,17 @@ max_string(void)
 static size_t
 max_total(void)
 {
-	long arg_max = sysconf(_SC_ARG_MAX);
-	size_t limit = arg_max > 0 ? (size_t)arg_max : (size_t)128 << 10;
+	/* sysconf asks the kernel for the stack limit each time: once per process is enough. */
+	static size_t limit;
+	long arg_max;
 
-	return limit < ARGS_CAP ? limit : ARGS_CAP;
+	if (limit == 0) {
+		arg_max = sysconf(_SC_ARG_MAX);
+		limit = arg_max > 0 ? (size_t)arg_max : (size_t)128 << 10;
+		if (limit > ARGS_CAP)
+			limit = ARGS_CAP;
+	}
+	return limit;
 }
 
 /* The parameter whose environment variable is the NAME of "NAME=VALUE", or NULL. */

@@ -164,6 +164,85 @@ done:
 	return err;
 }
 
+int
+nf_interp_words(nf_buf *out, size_t *nwords, const nf_tmpl *t, const nf_interp *ip)
+{
+	bool in_word = false;
+
+	*nwords = 0;
+	for (size_t i = 0; i < t->nsegs; i++) {
+		const nf_seg *s = &t->segs[i];
+		char num[32];
+		const char *v;
+
+		if (s->is_ref) {
+			if (!(v = resolve(ip, s->text, num, sizeof(num))))
+				return NF_EINVALID;
+			/* The value joins the word it stands in, blanks and all, as its quoted form
+			 * does in the shell (an empty value alone is an empty word, like ''). */
+			if (!in_word) {
+				in_word = true;
+				++*nwords;
+			}
+			nf_buf_puts(out, v);
+			continue;
+		}
+		for (const char *p = s->text; *p; p++) {
+			if (nf_argv_is_blank((unsigned char)*p)) {
+				if (in_word)
+					nf_buf_putc(out, '\0');
+				in_word = false;
+				continue;
+			}
+			if (!in_word) {
+				in_word = true;
+				++*nwords;
+			}
+			nf_buf_putc(out, *p);
+		}
+	}
+	if (in_word)
+		nf_buf_putc(out, '\0');
+	return 0;
+}
+
+/* v as a JSON string. */
+static void
+json_string(nf_buf *out, const char *v)
+{
+	nf_buf_putc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			nf_buf_printf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			nf_buf_printf(out, "\\u%04x", *p);
+		else
+			nf_buf_putc(out, (char)*p);
+	}
+	nf_buf_putc(out, '"');
+}
+
+int
+nf_interp_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
+{
+	nf_buf word = NF_BUF_INIT;
+	int err = 0;
+
+	if (!st->run_list)
+		return nf_interp_expand(out, st->run, ip, true);
+	nf_buf_putc(out, '[');
+	for (size_t i = 0; i < st->nrun_words && err == 0; i++) {
+		nf_buf_reset(&word);
+		if ((err = nf_interp_expand(&word, &st->run_words[i], ip, false)) == 0) {
+			nf_buf_puts(out, i ? ", " : "");
+			json_string(out, nf_buf_cstr(&word));
+		}
+	}
+	nf_buf_putc(out, ']');
+	nf_buf_release(&word);
+	return err;
+}
+
 const char *
 nf_interp_largest_ref(const nf_tmpl *t, const nf_interp *ip, size_t *len)
 {

@@ -47,13 +47,22 @@ typedef struct nf_run_cache {
 	                             * DAG file's path from the root */
 } nf_run_cache;
 
+/* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
+ * nodes each (K = node number / NF_LOG_FANOUT). */
+#define NF_LOG_FANOUT 1000
+
 /* The strings of the job being started (hook_prepare); borrowed by the runner for one call. */
 typedef struct nf_run_job {
 	char **base_env;            /* environ with PATH, NTFLOW_PARAM_* and pipeline env */
 	size_t nbase_env;
+	nf_strmap *base_index;      /* NAME -> its position in base_env + 1 */
 	char **env;
 	size_t nenv, env_cap;
 	nf_buf cmd;
+	nf_buf words;               /* a command exec'd without the shell: its words, NUL-ended */
+	char **argv;                /* pointing into words, when direct */
+	bool direct;                /* false: through /bin/sh -c */
+	size_t argv_cap;
 	char *log;
 	char *reason;               /* a rejected gate's reason, handed to the scheduler */
 	nf_arena *arena;            /* the job's own environment strings: emptied at each job,
@@ -69,6 +78,8 @@ typedef struct nf_run_audit {
 
 typedef struct run_ctx {
 	const nf_run_request *req;
+	int root_fs;                /* the root's file system: 0 not looked at yet, 1 the state
+	                             * directory's, 2 another (space.c) */
 	nf_run_deps deps;           /* as the caller gave them; NULL members filled by the run */
 	bool own_runner, own_store;
 	nf_dag *dag;

@@ -128,13 +128,27 @@ nf_run__abs(const run_ctx *ctx, const char *path)
 	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
 }
 
-/* NAME=VALUE, replacing an earlier NAME in env. */
-static void
-env_set(char ***env, size_t *n, size_t *cap, char *kv)
+/* The NAME of NAME=VALUE as a key: in buf when it fits, else NULL. */
+static const char *
+env_key(char *buf, size_t size, const char *kv)
 {
 	size_t klen = (size_t)(strchr(kv, '=') - kv);
 
-	for (size_t i = 0; i < *n; i++) {
+	if (klen >= size)
+		return NULL;
+	memcpy(buf, kv, klen);
+	buf[klen] = '\0';
+	return buf;
+}
+
+/* NAME=VALUE, replacing an earlier NAME among env[from..n) (a scan: for the few names a
+ * stage adds). */
+static void
+env_set(char ***env, size_t *n, size_t *cap, size_t from, char *kv)
+{
+	size_t klen = (size_t)(strchr(kv, '=') - kv);
+
+	for (size_t i = from; i < *n; i++) {
 		if (strncmp((*env)[i], kv, klen + 1) == 0) {
 			(*env)[i] = kv;
 			return;
@@ -145,11 +159,46 @@ env_set(char ***env, size_t *n, size_t *cap, char *kv)
 	(*env)[*n] = NULL;
 }
 
-/* NAME=VALUE in the environment of the job being built. */
+/* NAME=VALUE in the run's base environment, through its index: building it is O(env). */
+static void
+base_setenv(run_ctx *ctx, size_t *cap, char *kv)
+{
+	nf_run_job *job = &ctx->job;
+	char key[256];
+	const char *k = env_key(key, sizeof(key), kv);
+	size_t at;
+
+	if (!k) {   /* a name this long is rare: found by a scan */
+		env_set(&job->base_env, &job->nbase_env, cap, 0, kv);
+		return;
+	}
+	if ((at = (size_t)(uintptr_t)nf_strmap_get(job->base_index, k)) > 0) {
+		job->base_env[at - 1] = kv;
+		return;
+	}
+	env_set(&job->base_env, &job->nbase_env, cap, job->nbase_env, kv);
+	nf_strmap_put(job->base_index, nf_arena_strdup(ctx->arena, k), (void *)(uintptr_t)job->nbase_env);
+}
+
+/* NAME=VALUE in the environment of the job being built, which starts as a copy of the base:
+ * a base name is replaced where its index says, a new one appended after a scan of what
+ * the stage added (a handful), so a stage's environment costs O(env), not O(env^2). */
 static void
 job_setenv(nf_run_job *job, char *kv)
 {
-	env_set(&job->env, &job->nenv, &job->env_cap, kv);
+	char key[256];
+	const char *k = env_key(key, sizeof(key), kv);
+	size_t at;
+
+	if (!k) {
+		env_set(&job->env, &job->nenv, &job->env_cap, 0, kv);
+		return;
+	}
+	if ((at = (size_t)(uintptr_t)nf_strmap_get(job->base_index, k)) > 0) {
+		job->env[at - 1] = kv;
+		return;
+	}
+	env_set(&job->env, &job->nenv, &job->env_cap, job->nbase_env, kv);
 }
 
 static char *
@@ -166,13 +215,13 @@ env_name_of(nf_arena *a, const char *prefix, const char *name)
 	return s;
 }
 
+/* A pipeline's env { } into the base (node NULL) or a stage's into the job's environment. */
 static int
-add_env_block(run_ctx *ctx, nf_arena *arena, char ***env, size_t *n, size_t *cap, const nf_kv *kvs, size_t nkv,
-	      const nf_node *node)
+add_env_block(run_ctx *ctx, size_t *base_cap, const nf_kv *kvs, size_t nkv, const nf_node *node)
 {
 	for (size_t i = 0; i < nkv; i++) {
 		const char *v;
-		char *exp = NULL;
+		char *exp = NULL, *kv;
 		int err;
 
 		if (kvs[i].value.kind == NF_V_STRING) {
@@ -182,7 +231,11 @@ add_env_block(run_ctx *ctx, nf_arena *arena, char ***env, size_t *n, size_t *cap
 		} else {
 			v = nf_value_text(&kvs[i].value);
 		}
-		env_set(env, n, cap, nf_arena_printf(arena, "%s=%s", kvs[i].key, v));
+		kv = nf_arena_printf(node ? ctx->job.arena : ctx->arena, "%s=%s", kvs[i].key, v);
+		if (node)
+			job_setenv(&ctx->job, kv);
+		else
+			base_setenv(ctx, base_cap, kv);
 	}
 	return 0;
 }
@@ -196,10 +249,11 @@ build_base_env(run_ctx *ctx)
 	const char *old_path = getenv("PATH");
 	int err = 0;
 
+	ctx->job.base_index = nf_strmap_new(128);
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "NTFLOW_", 7) == 0 && strncmp(*e, "NTFLOW_STATE=", 13) != 0)
 			continue;   /* a stage started by a stage must not see its parent's identity */
-		env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, *e);
+		base_setenv(ctx, &cap, *e);
 	}
 	for (size_t i = 0; i < p->npath; i++) {
 		const nf_tmpl *t = &p->path[i];
@@ -220,26 +274,26 @@ build_base_env(run_ctx *ctx)
 		nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
 	}
 	nf_buf_puts(&path, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin");
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
 	for (size_t i = 0; i < p->nparams; i++) {
 		const char *name = p->params[i].key;
 		const char *v = nf_strmap_get(ctx->params, name);
 
-		env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+		base_setenv(ctx, &cap,
 			nf_arena_printf(ctx->arena, "%s=%s", env_name_of(ctx->arena, "NTFLOW_PARAM_", name), v ? v : ""));
 	}
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_RUN_ID=%lld", (long long)ctx->run_id));
 	/* The mark that finds a stage's processes that left its process group (setsid). */
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+	base_setenv(ctx, &cap, nf_arena_strdup(ctx->arena, ctx->mark));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_DATE=%s", ctx->date));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "NTFLOW_RUN_WEEK=%s", ctx->week));
+	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "NTFLOW_TRIGGER=%s", ctx->trigger));
+	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_START=%s", ctx->interval_start));
-	env_set(&ctx->job.base_env, &ctx->job.nbase_env, &cap,
+	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_END=%s", ctx->interval_end));
-	err = add_env_block(ctx, ctx->arena, &ctx->job.base_env, &ctx->job.nbase_env, &cap, p->env, p->nenv, NULL);
+	err = add_env_block(ctx, &cap, p->env, p->nenv, NULL);
 done:
 	nf_buf_release(&path);
 	return err;
@@ -381,6 +435,68 @@ store_failed(run_ctx *ctx)
 	return true;
 }
 
+/* A command with no shell syntax is exec'd as its words, without /bin/sh (as GNU make
+ * does): ctx->job.argv when ctx->job.direct, else /bin/sh -c. Its values are the same as in the shell
+ * command, each inside the word it stands in. */
+static int
+job_words(run_ctx *ctx, const nf_node *node)
+{
+	nf_run_job *job = &ctx->job;
+	nf_interp ip;
+	size_t n = 0;
+	const char *p;
+	int err;
+
+	job->direct = false;
+	if (!node->stage->run_list && !nf_argv_direct(node->stage->run))
+		return 0;
+	nf_buf_reset(&job->words);
+	interp_init(&ip, ctx, node);
+	if (node->stage->run_list) {
+		/* Each element one word, whatever its value holds. */
+		for (size_t i = 0; i < node->stage->nrun_words; i++) {
+			if ((err = nf_interp_expand(&job->words, &node->stage->run_words[i], &ip, false)) < 0)
+				return err;
+			nf_buf_putc(&job->words, '\0');
+		}
+		n = node->stage->nrun_words;
+	} else if ((err = nf_interp_words(&job->words, &n, node->stage->run, &ip)) < 0) {
+		return err;
+	}
+	job->argv = xgrow(job->argv, sizeof(*job->argv), n + 1, &job->argv_cap);
+	p = job->words.buf;
+	for (size_t i = 0; i < n; i++) {
+		job->argv[i] = (char *)p;
+		p += strlen(p) + 1;
+	}
+	job->argv[n] = NULL;
+	job->direct = true;
+	return 0;
+}
+
+/* The command a runner that takes a string gets: a list's words each shell-quoted, so
+ * that /bin/sh -c gives the program exactly these arguments (the local runner execs the
+ * words themselves). */
+static int
+job_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
+{
+	nf_buf word = NF_BUF_INIT;
+	int err = 0;
+
+	if (!st->run_list)
+		return nf_interp_expand(out, st->run, ip, true);
+	for (size_t i = 0; i < st->nrun_words && err == 0; i++) {
+		nf_buf_reset(&word);
+		if ((err = nf_interp_expand(&word, &st->run_words[i], ip, false)) == 0) {
+			if (i)
+				nf_buf_putc(out, ' ');
+			nf_sh_quote(out, NF_SH_BARE, nf_buf_cstr(&word));
+		}
+	}
+	nf_buf_release(&word);
+	return err;
+}
+
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -406,7 +522,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 
 	nf_buf_reset(&ctx->job.cmd);
 	interp_init(&ip, ctx, node);
-	if ((err = nf_interp_expand(&ctx->job.cmd, st->run, &ip, true)) < 0)
+	if ((err = job_command(&ctx->job.cmd, st, &ip)) < 0)
 		return err;
 	if (attempt == 1) {
 		/* The key holds the command as recorded: a secret's value never reaches the store
@@ -414,7 +530,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		nf_buf recorded = NF_BUF_INIT;
 
 		ip.redact = true;
-		if ((err = nf_interp_expand(&recorded, st->run, &ip, true)) == 0)
+		if ((err = nf_interp_command(&recorded, st, &ip)) == 0)
 			err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&recorded));
 		nf_buf_release(&recorded);
 		if (err < 0)
@@ -427,9 +543,11 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if (!ctx->job.arena)
 		ctx->job.arena = nf_arena_new();
 	nf_arena_reset(ctx->job.arena);
-	ctx->job.nenv = 0;
-	for (size_t i = 0; i < ctx->job.nbase_env; i++)
-		job_setenv(&ctx->job, ctx->job.base_env[i]);
+	ctx->job.env = xgrow(ctx->job.env, sizeof(*ctx->job.env), ctx->job.nbase_env + 1, &ctx->job.env_cap);
+	if (ctx->job.nbase_env)
+		memcpy(ctx->job.env, ctx->job.base_env, ctx->job.nbase_env * sizeof(*ctx->job.env));
+	ctx->job.nenv = ctx->job.nbase_env;
+	ctx->job.env[ctx->job.nenv] = NULL;
 	if (ctx->job.nenv == 0)
 		job_setenv(&ctx->job, "NTFLOW=1");
 	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_STAGE=%s", st->name));
@@ -454,13 +572,22 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->job.arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
-	if ((err = add_env_block(ctx, ctx->job.arena, &ctx->job.env, &ctx->job.nenv, &ctx->job.env_cap, st->env, st->nenv, node)) < 0 ||
+	if ((err = add_env_block(ctx, NULL, st->env, st->nenv, node)) < 0 ||
 	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
 		return err;
 
+	if ((err = job_words(ctx, node)) < 0)
+		return err;
 	free(ctx->job.log);
-	ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
-				 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
+	/* A run of more than NF_LOG_FANOUT nodes spreads its logs over folders of at most that
+	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
+	if (ctx->graph->nnodes > NF_LOG_FANOUT)
+		ctx->job.log = xasprintf("%s/logs/%lld/%zu/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id,
+					 node->id / NF_LOG_FANOUT, st->name, node->instance ? "@" : "",
+					 node->instance ? node->instance : "", attempt);
+	else
+		ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
+					 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
 	log_abs = ctx->job.log;
 	{
 		size_t rl = strlen(ctx->root);
@@ -477,6 +604,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->node = node->id;
 	job->attempt = attempt;
 	job->command = nf_buf_cstr(&ctx->job.cmd);
+	job->argv = ctx->job.direct ? ctx->job.argv : NULL;
 	job->envp = ctx->job.env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
@@ -498,6 +626,10 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		err = nf_error_set(NF_EIO, "%s: its log and outputs may be incomplete", full);
 		free(full);
 		return err;
+	}
+	if (res->log_errno) {
+		errno = res->log_errno;
+		return nf_error_set_errno(NF_EIO, "cannot write the log '%s'", ctx->nodes[node->id].log_path);
 	}
 	if ((err = nf_run__outputs_check(ctx, node)) < 0)
 		return err;
@@ -751,7 +883,7 @@ plan(run_ctx *ctx, const bool *selected)
 		ip.redact = true;
 		if (n->stage->kind == NF_GATE) {
 			nf_buf_puts(&cmd, "(gate)");
-		} else if (n->stage->run && nf_interp_expand(&cmd, n->stage->run, &ip, true) < 0) {
+		} else if (n->stage->run && nf_interp_command(&cmd, n->stage, &ip) < 0) {
 			/* Values known only while running (a matrix winner) stay as written. */
 			nf_buf_reset(&cmd);
 			for (size_t s = 0; s < n->stage->run->nsegs; s++)
@@ -1165,6 +1297,9 @@ release(run_ctx *ctx)
 	free(ctx->job.base_env);
 	free(ctx->job.env);
 	nf_arena_free(ctx->job.arena);
+	nf_strmap_free(ctx->job.base_index);
+	nf_buf_release(&ctx->job.words);
+	free(ctx->job.argv);
 	free(ctx->job.log);
 	free(ctx->job.reason);
 	nf_buf_release(&ctx->job.cmd);

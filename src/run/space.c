@@ -99,9 +99,11 @@ nf_run__full_after_attempt(run_ctx *ctx)
 	char *fs = full_fs(ctx->state_dir);
 	struct stat a, b;
 
-	/* The outputs' file system, when it is another one. */
-	if (!fs && ctx->root && (!ctx->state_dir || stat(ctx->root, &a) < 0 || stat(ctx->state_dir, &b) < 0 ||
-				 a.st_dev != b.st_dev))
+	/* The outputs' file system, when it is another one (found once per run). */
+	if (!fs && ctx->root && ctx->root_fs == 0)
+		ctx->root_fs = !ctx->state_dir || stat(ctx->root, &a) < 0 || stat(ctx->state_dir, &b) < 0 ||
+			       a.st_dev != b.st_dev ? 2 : 1;
+	if (!fs && ctx->root && ctx->root_fs == 2)
 		fs = full_fs(ctx->root);
 	return fs;
 }

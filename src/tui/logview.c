@@ -123,7 +123,7 @@ nf_logview_draw(nf_logview *lv, WINDOW *w, int rows, int cols, const char *foote
 		       last, lv->nlines, lv->follow ? "  [following]" : "", lv->truncated ? "  (start cut)" : "");
 	wattrset(w, A_NORMAL);
 	if (lv->size == -1)
-		nf_draw_text(w, 1, 1, cols - 1, "(no log file)");
+		nf_draw_text(w, 1, 1, cols - 1, "(no log file: nothing printed)");
 	for (int r = 0; r < body && lv->top + (size_t)r < lv->nlines; r++) {
 		const char *line = lv->lines[lv->top + (size_t)r];
 

@@ -33,7 +33,12 @@ log_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		return;
 	if (v->log_path && v->nlog_lines == 0) {
 		wattrset(w, nf_draw_attr(NF_C_DIM));
-		nf_draw_text(w, 1, 2, p->w - 2, v->log_size == -2 ? "(no log file yet)" : "(empty)");
+		ssize_t sel = nf_view_sel_node(v);
+		/* A log is created at the attempt's first byte: no file means nothing printed. */
+		bool ended = sel >= 0 && nf_state_is_final(v->nodes[sel].state);
+
+		nf_draw_text(w, 1, 2, p->w - 2, v->log_size != -2 ? "(empty)" :
+			     ended ? "(it printed nothing: no log)" : "(nothing printed yet)");
 		wattrset(w, A_NORMAL);
 		return;
 	}

@@ -42,11 +42,12 @@ existing_abs(const char *path)
 int
 nf_fs_space(const char *path, uint64_t *avail, uint64_t *size)
 {
-	char *abs = existing_abs(path);
+	char *abs = NULL;
 	struct statvfs sv;
 	int err = 0;
 
-	if (statvfs(abs, &sv) < 0) {
+	/* The path itself when it exists (a run asks before each stage: no realpath then). */
+	if ((!path || !*path || statvfs(path, &sv) < 0) && statvfs((abs = existing_abs(path)), &sv) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot read the free space of '%s'", abs);
 	} else {
 		uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;

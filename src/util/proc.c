@@ -39,6 +39,23 @@ nf_proc_stat_start(const char *stat, size_t len)
 	return v;
 }
 
+/* Start times the local runner's children found for themselves (nf_proc_note_start), each
+ * answered once: recording a spawned attempt then costs no read of /proc. */
+static struct {
+	pid_t pid;
+	int64_t start;
+} noted[8];
+
+void
+nf_proc_note_start(pid_t pid, int64_t start)
+{
+	static size_t next;
+
+	noted[next].pid = pid;
+	noted[next].start = start;
+	next = (next + 1) % NF_ARRAY_SIZE(noted);
+}
+
 int64_t
 nf_proc_start_time(pid_t pid)
 {
@@ -46,6 +63,12 @@ nf_proc_start_time(pid_t pid)
 	ssize_t len;
 	int fd;
 
+	for (size_t i = 0; i < NF_ARRAY_SIZE(noted); i++) {
+		if (noted[i].pid == pid && pid > 0) {
+			noted[i].pid = 0;   /* once: a later question may be about a reused pid */
+			return noted[i].start;
+		}
+	}
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;

@@ -73,7 +73,7 @@ stage "mx" {
   matrix {
     k = ["a"]
   }
-  run = "env | grep '^NTFLOW_' | sort >env-mx.txt"
+  run = "env | grep '^NTFLOW_' | sort >env-mx.txt && echo matrix-said"
 }
 EOF
 
@@ -158,10 +158,10 @@ test_expect_success 'show --json: the run succeeded, each stage with attempts, e
 	test "$(json_get last.json .run.id)" = 1
 '
 
-test_expect_success 'logs are written at .ntflow/logs/RUN/STAGE.ATTEMPT.log' '
+test_expect_success 'logs are written at .ntflow/logs/RUN/STAGE.ATTEMPT.log, only when the stage printed' '
 	test_path_is_file .ntflow/logs/1/one.1.log &&
 	test_path_is_file .ntflow/logs/1/two.1.log &&
-	test_path_is_file .ntflow/logs/1/three.1.log &&
+	test_path_is_missing .ntflow/logs/1/three.1.log &&
 	grep -x out-of-one .ntflow/logs/1/one.1.log &&
 	grep -x err-of-one .ntflow/logs/1/one.1.log &&
 	grep -x out-of-two .ntflow/logs/1/two.1.log
@@ -359,7 +359,9 @@ test_expect_success 'the workspace is .ntflow at the repository root; a matrix l
 	test_path_is_missing dags/.ntflow &&
 	inst=$(sed -n "s/^NTFLOW_INSTANCE=//p" env-mx.txt) &&
 	test_path_is_file ".ntflow/logs/$run/mx@$inst.1.log" &&
-	test_path_is_file ".ntflow/logs/$run/plain.1.log"
+	grep -x matrix-said ".ntflow/logs/$run/mx@$inst.1.log" &&
+	# plain printed nothing: it has no log
+	test_path_is_missing ".ntflow/logs/$run/plain.1.log"
 '
 
 test_expect_success 'the run records the git commit it ran at' '

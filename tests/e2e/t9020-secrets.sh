@@ -39,7 +39,7 @@ test_expect_success 'setup: a pipeline whose stage uses a secret three ways, and
 	pipeline "plain" {}
 
 	stage "modes" {
-	  run   = "stat -c \"%a %n\" .ntflow .ntflow/state.db .ntflow/state.db-wal .ntflow/state.db-shm >modes.txt"
+	  run   = "stat -c \"%a %n\" .ntflow .ntflow/state.db .ntflow/state.db-wal .ntflow/state.db-shm >modes.txt && echo logged"
 	  cache = false
 	}
 	EOF

@@ -215,6 +215,35 @@ START_TEST(test_retrain_pipeline)
 }
 END_TEST
 
+/* run as a list of words: one template per word, the words also joined for their references;
+ * a string stays a string. */
+START_TEST(test_run_list)
+{
+	nf_dag *dag = parse_ok("stage \"a\" {\n  run = [\"python3\", \"t.py\", \"--seed\", \"${params.seed}\", \"a b\"]\n}\n"
+			       "stage \"b\" {\n  run = \"touch x\"\n}\n");
+	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1];
+	char *t;
+
+	ck_assert(a->run_list);
+	ck_assert_uint_eq(a->nrun_words, 5);
+	t = tmpl_text(&a->run_words[3]);
+	ck_assert_str_eq(t, "${params.seed}");
+	free(t);
+	t = tmpl_text(&a->run_words[4]);
+	ck_assert_str_eq(t, "a b");
+	free(t);
+	t = tmpl_text(a->run);
+	ck_assert_str_eq(t, "python3 t.py --seed ${params.seed} a b");
+	free(t);
+	ck_assert(!b->run_list);
+	ck_assert_uint_eq(b->nrun_words, 0);
+	t = tmpl_text(b->run);
+	ck_assert_str_eq(t, "touch x");
+	free(t);
+	nf_dag_free(dag);
+}
+END_TEST
+
 START_TEST(test_retrain_stages)
 {
 	static const char *const names[] = { "ingest", "preprocess", "tune", "train", "evaluate",
@@ -665,7 +694,7 @@ static const struct {
 	{ "name_ref", "stage \"a${params.x}\" {\n  run = \"x\"\n}\n",
 	  "1:9: error: the name of a stage cannot contain ${...} references\n" },
 	{ "type_string", "stage \"a\" {\n  run = 1\n}\n",
-	  "2:9: error: attribute 'run' expects a string, found a number\n" },
+	  "2:9: error: attribute 'run' expects a string or a list of strings, found a number\n" },
 	{ "type_literal_ref", "stage \"a\" {\n  run = \"x\"\n  description = \"${params.x}\"\n}\n",
 	  "3:18: error: attribute 'description' cannot contain ${...} references\n" },
 	{ "type_literal_number", "stage \"a\" {\n  run = \"x\"\n  description = 1\n}\n",
@@ -723,6 +752,12 @@ static const struct {
 	  "3:18: error: each item of 'retry_on' expects an integer, found a string\n"
 	  "3:23: error: each item of 'retry_on' must be between 0 and 255, found 256\n"
 	  "3:28: error: each item of 'retry_on' must be between 0 and 255, found -1\n" },
+	{ "run_list_empty", "stage \"a\" {\n  run = []\n}\n",
+	  "2:9: error: run = [] has no words: the first is the program to run\n" },
+	{ "run_number", "stage \"a\" {\n  run = 3\n}\n",
+	  "2:9: error: attribute 'run' expects a string or a list of strings, found a number\n" },
+	{ "run_list_number", "stage \"a\" {\n  run = [\"a\", 3]\n}\n",
+	  "2:15: error: each item of 'run' expects a string, found a number\n" },
 	{ "needs_twice", "stage \"a\" {\n  run = \"x\"\n  needs = [\"b\", \"c\", \"b\"]\n}\n",
 	  "3:22: error: \"b\" is listed twice\n" },
 	{ "select_bad", "stage \"a\" {\n  run = \"x\"\n  select = \"best(auc)\"\n}\n",
@@ -849,7 +884,7 @@ START_TEST(test_partial_model)
 	char *msgs = parse(src, sizeof(src) - 1, &dag);
 
 	ck_assert_str_eq(msgs, "3:13: error: attribute 'retries' expects an integer, found a string\n"
-			       "6:9: error: attribute 'run' expects a string, found a number\n");
+			       "6:9: error: attribute 'run' expects a string or a list of strings, found a number\n");
 	ck_assert_uint_eq(dag->nstages, 2);
 	ck_assert_str_eq(nf_tmpl_literal(dag->stages[0].run), "x");
 	ck_assert_ptr_null(dag->stages[1].run);
@@ -961,7 +996,7 @@ START_TEST(test_deep_nesting)
 		src = nf_buf_detach(&b);
 	}
 	ck_parse_msgs(src, len, "3:74: error: nesting too deep: more than 64 levels of blocks and lists\n"
-				    "5:19: error: attribute 'run' expects a string, found a list\n");
+				    "5:19: error: run = [] has no words: the first is the program to run\n");
 	free(src);
 	src = repeat("stage \"a\" {\n  run = \"x\"\n", "y {\n", 10000, "", &len);
 	ck_parse_msgs(src, len, "3:1: error: unknown block 'y' in stage \"a\"\n"
@@ -1198,6 +1233,7 @@ parse_suite(void)
 
 	tcase_add_test(tc, test_retrain_pipeline);
 	tcase_add_test(tc, test_retrain_stages);
+	tcase_add_test(tc, test_run_list);
 	tcase_add_test(tc, test_builtin_defaults);
 	tcase_add_test(tc, test_run_options);
 	tcase_add_test(tc, test_secret_env);
