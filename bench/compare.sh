@@ -9,7 +9,8 @@
 #   NTFLOW   the ntflow binary (default: ntflow on PATH; `make bench` gives ./ntflow)
 #   SIZES    task counts (default "1000 10000 100000"; QUICK=1: "200")
 #   SHAPES   shapes (default "chain wide layered")
-#   BIG      the shapes run at sizes above 10000 (default "layered")
+#   BIG      the shapes run at sizes above BIG_ABOVE (default "layered"; BIG_ABOVE 10000)
+#   FLOORS   the spawn floors run (default "floor-exec floor-sh"; "" for none)
 #   TOOLS    tools besides the floors (default "ntflow ninja make snakemake")
 #   REPS     pairs (rounds of every tool) per size (default: 3 up to 10000, 1 above)
 #   J        parallelism of every tool and floor (default 2)
@@ -36,6 +37,8 @@ else
 fi
 shapes=${SHAPES-"chain wide layered"}
 big=${BIG-layered}
+big_above=${BIG_ABOVE-10000}
+floors=${FLOORS-"floor-exec floor-sh"}
 tools=${TOOLS-"ntflow ninja make snakemake"}
 j=${J-2}
 incr_max=${INCR_MAX-10000}
@@ -49,6 +52,8 @@ for n in $sizes; do case $n in ''|*[!0-9]*) die "SIZES: $n is not a number" ;; e
 	[ "$n" -ge 3 ] || die "SIZES: at least 3 tasks"; done
 for s in $shapes $big; do case $s in chain|wide|layered) ;; *) die "unknown shape $s" ;; esac; done
 for t in $tools; do case $t in ntflow|ninja|make|snakemake) ;; *) die "unknown tool $t" ;; esac; done
+for t in $floors; do case $t in floor-exec|floor-sh) ;; *) die "unknown floor $t" ;; esac; done
+case $big_above in ''|*[!0-9]*) die "BIG_ABOVE must be a number" ;; esac
 case $j in ''|*[!0-9]*|0) die "J must be a positive number" ;; esac
 has() { case " $tools " in *" $1 "*) return 0 ;; esac; return 1; }
 command -v cc >/dev/null 2>&1 || die "no cc to build the spawn floor"
@@ -77,8 +82,14 @@ else
 	trap 'rm -rf "$work"' EXIT
 fi
 trap 'exit 130' INT TERM
-cc -std=c11 -O2 -o "$work/spawn-floor" "$here/spawn-floor.c" || die "cannot build spawn-floor.c"
+# ntflow takes the root of the git repository holding the .dag as its workspace: the run
+# folders must not be inside one, or its stages would run at that repository's root.
+if top=$(git -C "$work" rev-parse --show-toplevel 2>/dev/null); then
+	die "TMPDIR ($work) is inside the git repository $top; set TMPDIR to a folder outside any"
+fi
+cc -std=c11 -O2 -o "$work/spawn-floor" "$here/spawn-floor.c" & cc1=$!
 cc -std=c11 -O2 -o "$work/measure" "$here/measure.c" || die "cannot build measure.c"
+wait "$cc1" || die "cannot build spawn-floor.c"
 measure="$work/measure"
 fs=$(df -PT "$work" | awk 'NR == 2 { print $2 " (" $7 ")" }')
 res="$work/results"    # shape n scenario tool rep wall own all rss
@@ -93,7 +104,7 @@ snake_at() {    # snake_at SHAPE N: whether Snakemake runs in this block
 	case " $snake_big " in *" $1 "*) return 0 ;; esac
 	return 1
 }
-shapes_at() { if [ "$1" -gt 10000 ]; then echo "$big"; else echo "$shapes"; fi; }
+shapes_at() { if [ "$1" -gt "$big_above" ]; then echo "$big"; else echo "$shapes"; fi; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # A rough estimate from this kind of 2-core machine: ms a task per round (floors and
@@ -111,7 +122,7 @@ for n in $sizes; do
 		fi
 	done
 done
-echo "compare.sh: sizes $sizes; shapes $shapes (above 10000: $big); tools: floors $tools; -j $j"
+echo "compare.sh: sizes $sizes; shapes $shapes (above $big_above: $big); tools: $floors $tools; -j $j"
 echo "compare.sh: run folders in $work on $fs; estimated duration about $((estimate / 60 + 1)) min"
 
 # record SHAPE N SCENARIO TOOL REP FILE: the last line of FILE (from measure) into results
@@ -157,7 +168,7 @@ for n in $sizes; do
 		"$here/gen-compare.sh" "$shape" "$n" prop "$blk/tpl-prop" >/dev/null
 		[ "$tasks" -eq "$n" ] || die "the generator made $tasks tasks, not $n"
 		snake=0; snake_at "$shape" "$n" && snake=1
-		list="floor-exec floor-sh"
+		list=$floors
 		for t in $tools; do [ "$t" = snakemake ] && [ $snake = 0 ] || list="$list $t"; done
 
 		# validate alone: ntflow validate against ninja loading the same graph
@@ -295,8 +306,8 @@ fi
 mem=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 report="$work/report.md"
 awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v kernel="$(uname -sr) $(uname -m)" -v nproc="$(nproc)" \
-	-v mem="$mem" -v fs="$fs" -v nfver="$nfver" -v ninjaver="$(ver ninja --version)" \
-	-v makever="$(ver make --version)" -v smver="$(ver snakemake --version)" \
+	-v mem="$mem" -v fs="$fs" -v nfver="$nfver" -v ninjaver="$(has ninja && ver ninja --version)" \
+	-v makever="$(has make && ver make --version)" -v smver="$(has snakemake && ver snakemake --version)" \
 	-v ccver="$(ver cc --version)" -v j="$j" -v label="${LABEL-}" -v sto="$snake_timeout" \
 	-v checks="$work/checks" -v blocks="$work/blocks" '
 function med(key,   k, i, m, t, a) {   # median of vals[key, 1..cnt[key]]
@@ -341,7 +352,7 @@ END {
 	print "# bench/compare.sh results\n"
 	if (label != "") print label "\n"
 	printf "- date: %s\n- machine: %s, nproc %s, memory %s; run folders on %s\n", date, kernel, nproc, mem, fs
-	printf "- ntflow: %s\n- ninja %s; %s; snakemake %s (`--scheduler greedy --cores %s`, time-out %s s); %s\n", nfver, ninjaver, makever, smver, j, sto, ccver
+	printf "- ntflow: %s\n- ninja %s; %s; snakemake %s (`--scheduler greedy --cores %s`, time-out %s s); %s\n", nfver, ninjaver, makever == "" ? "make not run" : makever, smver == "" ? "not run" : smver, j, sto, ccver
 	printf "- every tool and floor at -j %s; medians of the rounds; ratios are medians of the per-round ratios\n\n", j
 	print "## Wall time, seconds\n"
 	print "full: from clean; noop: again, nothing to do (ntflow: every stage `cached`, the run recorded); incr: the first root'"'"'s input changed, it and its descendants rerun (count checked for every tool); floor-exec / floor-sh: `bench/spawn-floor.c` starting the same number of `touch` processes directly / through `/bin/sh -c`, nothing else.\n"
