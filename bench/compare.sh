@@ -12,7 +12,8 @@
 #   BIG      the shapes run at sizes above BIG_ABOVE (default "layered"; BIG_ABOVE 10000)
 #   FLOORS   the spawn floors run (default "floor-exec floor-sh"; "" for none)
 #   TOOLS    tools besides the floors (default "ntflow ninja make snakemake")
-#   REPS     pairs (rounds of every tool) per size (default: 3 up to 10000, 1 above)
+#   REPS     rounds of every tool per shape and size (default: 3 up to 1000 and for
+#            layered up to 10000 (the graph of the targets), else 1)
 #   J        parallelism of every tool and floor (default 2)
 #   INCR_MAX largest size with an incremental run (default 10000)
 #   SNAKE_MAX, SNAKE_BIG, SNAKE_REPS, SNAKE_TIMEOUT  Snakemake runs up to SNAKE_MAX tasks
@@ -97,7 +98,12 @@ res="$work/results"    # shape n scenario tool rep wall own all rss
 : >"$work/blocks"      # shape n load-start load-end
 : >"$work/checks"      # lines for the report: reruns, state sizes
 
-reps_for() { if [ -n "$reps_all" ]; then echo "$reps_all"; elif [ "$1" -le 10000 ]; then echo 3; else echo 1; fi; }
+# reps_for SHAPE N: the rounds of a block
+reps_for() {
+	if [ -n "$reps_all" ]; then echo "$reps_all"
+	elif [ "$2" -le 1000 ] || { [ "$1" = layered ] && [ "$2" -le 10000 ]; }; then echo 3
+	else echo 1; fi
+}
 snake_at() {    # snake_at SHAPE N: whether Snakemake runs in this block
 	has snakemake && [ "$2" -le "$snake_max" ] || return 1
 	[ "$2" -le 1000 ] && return 0
@@ -107,18 +113,20 @@ snake_at() {    # snake_at SHAPE N: whether Snakemake runs in this block
 shapes_at() { if [ "$1" -gt "$big_above" ]; then echo "$big"; else echo "$shapes"; fi; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# A rough estimate from this kind of 2-core machine: ms a task per round (floors and
-# tools in full, no-op and incremental runs), Snakemake 20 ms a task up to its time-out.
+# A rough estimate from a quiet 2-core machine, in tenths of a millisecond a task: 42 for
+# a round of full and no-op runs of every tool and floor, 33 for each incremental round
+# and the build before them; Snakemake 180 (full and no-op) and 130 (incremental), each
+# run at most its time-out.
 estimate=0
 for n in $sizes; do
-	r=$(reps_for "$n")
 	for s in $(shapes_at "$n"); do
-		per=5
-		[ "$n" -le "$incr_max" ] && per=$((per + 3))
-		estimate=$((estimate + n * per * r / 1000 + n * 3 / 1000))
+		r=$(reps_for "$s" "$n")
+		estimate=$((estimate + n * 42 * r / 10000))
+		[ "$n" -le "$incr_max" ] && estimate=$((estimate + n * 33 * (r + 1) / 10000))
 		if snake_at "$s" "$n"; then
-			sn=$((n * 40 / 1000 * snake_reps)); [ "$sn" -gt $((snake_timeout * 2)) ] && sn=$((snake_timeout * 2))
-			estimate=$((estimate + sn))
+			sn=$((n * 180 / 10000)); [ "$sn" -gt $((snake_timeout * 2)) ] && sn=$((snake_timeout * 2))
+			[ "$n" -le 1000 ] && sn=$((sn + n * 130 / 10000))
+			estimate=$((estimate + sn * snake_reps))
 		fi
 	done
 done
@@ -155,8 +163,8 @@ timed_out() { [ "$(tail -1 "$1" | cut -d' ' -f1 | cut -d. -f1)" -ge "$snake_time
 outputs() { find "$1/out" -type f | wc -l; }
 
 for n in $sizes; do
-	reps=$(reps_for "$n")
 	for shape in $(shapes_at "$n"); do
+		reps=$(reps_for "$shape" "$n")
 		echo
 		echo "== $shape, $n tasks, $reps round(s), load $(loadavg)"
 		load0=$(loadavg)
