@@ -107,6 +107,21 @@ int nf_objstore_digest_at(nf_objstore *s, int dirfd, const char *name, const cha
  * O_NOFOLLOW and renamed there. *restored counts the files written. */
 int nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dirfd, const char *name,
 			   const char *path, size_t *restored);
+/* What a store did, for tests and benchmarks: objects written and those found already
+ * stored (no write), objects renamed into place and not yet synced, syncs of a batch and
+ * the fsync calls they made. */
+typedef struct nf_objstore_stats {
+	uint64_t written, skipped, pending, syncs, fsyncs;
+} nf_objstore_stats;
+void nf_objstore_get_stats(const nf_objstore *s, nf_objstore_stats *out);
+/* With defer, puts leave what they wrote pending and the caller calls nf_objstore_sync
+ * before it commits anything that names those objects (the run: before each commit of its
+ * batch); without (the default), each put syncs before it returns. */
+void nf_objstore_defer_sync(nf_objstore *s, bool defer);
+/* Makes every pending object durable: each fsync'ed, then each folder that received one
+ * (and objects/ when a fan-out folder was made), once for the whole batch. On failure the
+ * objects stay pending and the error is returned (NF_EIO). */
+int nf_objstore_sync(nf_objstore *s);
 /* The same three for an absolute path (the folders on the way trusted and followed; restore
  * makes missing ones), e.g. the registry's copies in the state directory. */
 int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);

@@ -76,6 +76,11 @@ int nf_store_batch(nf_store *st);
  * it returns 0 and rolling back otherwise: for changes that must be atomic and durable at
  * once, such as a promotion and the archive of the previous version. */
 int nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx);
+/* Has fn(ctx) called before every commit of a write transaction (the batch, an atomic one,
+ * the close's): the run makes the cache objects its entries name durable there, once per
+ * batch (nf_objstore_sync). When fn fails the transaction is rolled back, not committed,
+ * and the store has failed (nf_store_failure). fn NULL removes it. */
+void nf_store_before_commit(nf_store *st, int (*fn)(void *ctx), void *ctx);
 
 typedef struct nf_run_info {
 	int64_t id;

@@ -3,9 +3,19 @@
  *
  * Layout: objects/ab/<the other 62 hex digits of the SHA-256>, readable by their owner only
  * (0400: a file a stage kept private stays private in the cache); objects/tmp/ holds writes
- * in progress. An object is written to tmp, fsync'ed, renamed into place and its folder
- * fsync'ed, so a crash never leaves an object under its final name that is incomplete; what
- * a crash leaves in tmp is never looked at and `verify` deletes it after an hour.
+ * in progress. An object is written to tmp and renamed into place; what a crash leaves in
+ * tmp is never looked at and `verify` deletes it after an hour. An object already stored
+ * (and sound) is never written again: no temporary file, no rename, no sync.
+ *
+ * Durability is per batch, not per object: a new object joins the pending list, and
+ * nf_objstore_sync makes the whole list durable at once (each object fsync'ed, then each
+ * folder that received one, then objects/ when a fan-out folder was made). The run calls it
+ * before each commit of the state database (nf_store_before_commit), so a committed cache
+ * entry never names an object that a crash could lose, and pays one round of syncs per
+ * batch instead of two fsyncs per object (docs/reliability.md). An object renamed into place
+ * but not yet synced may be torn by a crash: nothing committed names it, a later put finds
+ * it corrupt and writes it anew, and restore and verify re-hash what they read. Without
+ * nf_objstore_defer_sync, each put syncs what it wrote before it returns.
  *
  * Digests: "file:<sha256 of the content>" for a file; "dir:<sha256 of the manifest>" for a
  * folder, whose manifest (format in manifest.c, version 2: `mode size sha256 path` per line,
@@ -55,6 +65,11 @@ struct nf_objstore {
 	nf_statcache *statcache;  /* when set, big workspace files are compared through it */
 	void (*on_repair)(void *ctx, const char *sha256);
 	void *repair_ctx;
+	bool defer;          /* the caller syncs (nf_objstore_sync) before it commits */
+	char **pending;      /* objects renamed into place since the last sync */
+	size_t npending, pending_cap;
+	bool fanout_made;    /* a fan-out folder was created since the last sync */
+	nf_objstore_stats stats;
 };
 
 int
@@ -85,10 +100,79 @@ nf_objstore_on_repair(nf_objstore *s, void (*fn)(void *ctx, const char *sha256),
 }
 
 void
+nf_objstore_defer_sync(nf_objstore *s, bool defer)
+{
+	s->defer = defer;
+}
+
+void
+nf_objstore_get_stats(const nf_objstore *s, nf_objstore_stats *out)
+{
+	*out = s->stats;
+	out->pending = s->npending;
+}
+
+static int
+fsync_path(nf_objstore *s, const char *path, bool dir)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0)), err = 0;
+
+	if (fd < 0)
+		return nf_error_set_errno(NF_EIO, "cannot sync '%s'", path);
+	s->stats.fsyncs++;
+	if (fsync(fd) < 0)
+		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", path);
+	close(fd);
+	return err;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+nf_objstore_sync(nf_objstore *s)
+{
+	int err = 0;
+
+	if (s->npending == 0 && !s->fanout_made)
+		return 0;
+	/* Sorted, so the objects of one fan-out folder are next to each other and each folder
+	 * is synced once, after its objects. */
+	qsort(s->pending, s->npending, sizeof(*s->pending), cmp_str);
+	for (size_t i = 0; i < s->npending && !err; i++)
+		err = fsync_path(s, s->pending[i], false);
+	for (size_t i = 0; i < s->npending && !err; i++) {
+		size_t dl = (size_t)(strrchr(s->pending[i], '/') - s->pending[i]);
+
+		if (i + 1 < s->npending && !strncmp(s->pending[i], s->pending[i + 1], dl + 1))
+			continue;   /* the next one is in the same folder */
+		s->pending[i][dl] = '\0';
+		err = fsync_path(s, s->pending[i], true);
+		s->pending[i][dl] = '/';
+	}
+	if (!err && s->fanout_made)
+		err = fsync_path(s, s->objects, true);
+	if (err < 0)
+		return err;   /* kept pending: the store fails and commits none of it */
+	for (size_t i = 0; i < s->npending; i++)
+		free(s->pending[i]);
+	s->npending = 0;
+	s->fanout_made = false;
+	s->stats.syncs++;
+	return 0;
+}
+
+void
 nf_objstore_free(nf_objstore *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->npending; i++)
+		free(s->pending[i]);
+	free(s->pending);
 	free(s->objects);
 	free(s->tmp);
 	free(s);
@@ -206,19 +290,21 @@ make_dirs(nf_objstore *s)
 	return 0;
 }
 
-/* Moves a finished temporary file (fd open on it) to the object's name: read-only, synced,
- * renamed, and the rename synced. An object already there is left alone. */
+/* Moves a finished temporary file (fd open on it) to the object's name, read-only, and adds
+ * it to the pending list: it is made durable with the batch (nf_objstore_sync). */
 static int
 commit_object(nf_objstore *s, int fd, const char *tmp, const char *sha)
 {
 	char *path = object_path(s, sha), *dir = xasprintf("%s/%.2s", s->objects, sha);
-	int dfd = -1, err = 0;
+	int err = 0;
 
-	if (fchmod(fd, 0400) < 0 || fsync(fd) < 0) {
-		err = nf_error_set_io(NF_EIO, tmp, "cannot sync '%s'", tmp);
+	if (fchmod(fd, 0400) < 0) {
+		err = nf_error_set_io(NF_EIO, tmp, "cannot write '%s'", tmp);
 		goto done;
 	}
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0777) == 0)
+		s->fanout_made = true;
+	else if (errno != EEXIST) {
 		err = nf_error_set_errno(NF_EIO, "cannot create directory '%s'", dir);
 		goto done;
 	}
@@ -226,11 +312,10 @@ commit_object(nf_objstore *s, int fd, const char *tmp, const char *sha)
 		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, path);
 		goto done;
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-		fsync(dfd);
+	NF_PUSH(s->pending, s->npending, s->pending_cap, path);
+	path = NULL;
+	s->stats.written++;
 done:
-	if (dfd >= 0)
-		close(dfd);
 	free(path);
 	free(dir);
 	return err;
@@ -292,8 +377,10 @@ put_bytes(nf_objstore *s, const void *data, size_t len, const char *sha)
 	obj_state was = stored_object(s, sha, len);
 	int fd = -1, err;
 
-	if (was == OBJ_SOUND)
+	if (was == OBJ_SOUND) {
+		s->stats.skipped++;
 		return 0;
+	}
 	if ((err = new_tmp(s, &tmp, &fd)) < 0)
 		return err;
 	if ((err = write_all(fd, data, len, tmp)) < 0 || (err = commit_object(s, fd, tmp, sha)) < 0)
@@ -321,8 +408,10 @@ put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", path);
 	if ((err = nf_sha256_fd(sha, src, path)) < 0)
 		goto done;
-	if (fstat(src, &st) == 0 && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND)
+	if (fstat(src, &st) == 0 && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND) {
+		s->stats.skipped++;
 		goto done;
+	}
 	if (lseek(src, 0, SEEK_SET) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot read '%s'", path);
 		goto done;
@@ -425,10 +514,21 @@ done:
 	return err;
 }
 
+/* A put: what it wrote synced before it returns unless the caller syncs the batch. */
+static int
+put(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80], int *perm)
+{
+	int err = put_or_digest(s, dirfd, name, path, digest, perm, true);
+
+	if (err == 0 && !s->defer)
+		err = nf_objstore_sync(s);
+	return err;
+}
+
 int
 nf_objstore_put_at(nf_objstore *s, int dirfd, const char *name, const char *path, char digest[80], int *perm)
 {
-	return put_or_digest(s, dirfd, name, path, digest, perm, true);
+	return put(s, dirfd, name, path, digest, perm);
 }
 
 int
@@ -440,7 +540,7 @@ nf_objstore_digest_at(nf_objstore *s, int dirfd, const char *name, const char *p
 int
 nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80])
 {
-	return put_or_digest(s, AT_FDCWD, abs_path, abs_path, digest, NULL, true);
+	return put(s, AT_FDCWD, abs_path, abs_path, digest, NULL);
 }
 
 int

@@ -50,6 +50,11 @@ struct nf_store {
 		nf_store *st;
 		sqlite3_stmt *get, *put;
 	} statcache;
+
+	/* Called before each commit (nf_store_before_commit): what the rows about to be
+	 * committed refer to outside the database is made durable first. */
+	int (*before_commit)(void *ctx);
+	void *before_commit_ctx;
 };
 
 /* Finalizes the stat cache's statements (nf_store_close). */

@@ -592,10 +592,37 @@ nf_store__batch(nf_store *st)
 	return 0;
 }
 
+void
+nf_store_before_commit(nf_store *st, int (*fn)(void *ctx), void *ctx)
+{
+	st->before_commit = fn;
+	st->before_commit_ctx = ctx;
+}
+
+/* Before a COMMIT: the hook, and on its failure the transaction rolled back and the store
+ * failed. A failed fsync cannot be retried safely (the kernel may have dropped the pages it
+ * could not write and report the next fsync clean), so nothing that refers to what it was
+ * to make durable may be committed, now or later. */
+static int
+pre_commit(nf_store *st)
+{
+	int err;
+
+	if (!st->before_commit || (err = st->before_commit(st->before_commit_ctx)) >= 0)
+		return 0;
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_batch = false;
+	if (!st->fail_code) {
+		st->fail_code = err;
+		st->fail_msg = xstrdup(nf_error_last());
+	}
+	return err;
+}
+
 int
 nf_store_flush(nf_store *st)
 {
-	int rc;
+	int rc, err;
 
 	if (!st->in_batch)
 		return 0;
@@ -609,6 +636,8 @@ nf_store_flush(nf_store *st)
 		return store_error(st, why, "the state database dropped the writes in progress after an error",
 				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why), false);
 	}
+	if ((err = pre_commit(st)) < 0)
+		return err;
 	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -635,6 +664,8 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 		st->in_batch = false;
 		return err;
 	}
+	if ((err = pre_commit(st)) < 0)
+		return err;
 	if ((rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
 		err = nf_store__error(st, rc, "cannot commit to the state database");
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1030,7 +1061,8 @@ nf_store_close(nf_store *st)
 	if (!st)
 		return;
 	/* Whatever the executor recorded since the last flush is kept on a clean close. */
-	if (st->in_batch && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (st->in_batch && !sqlite3_get_autocommit(st->db) &&
+	    (pre_commit(st) < 0 || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < SQL__COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);

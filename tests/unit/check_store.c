@@ -784,6 +784,91 @@ START_TEST(test_close_commits_batch)
 }
 END_TEST
 
+/* ---- the hook before each commit (the run syncs its cache objects there) ---- */
+
+typedef struct commit_probe {
+	int calls;
+	int64_t visible;   /* cache entries another connection saw when the hook ran */
+	int fail;
+} commit_probe;
+
+static int
+count_entries(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n = -1;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM cache_entries", -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+static int
+probe_commit(void *vctx)
+{
+	commit_probe *p = vctx;
+
+	p->calls++;
+	p->visible = count_entries();   /* another process's view: nothing committed yet */
+	if (p->fail)
+		return nf_error_set(NF_EIO, "cannot sync (probe)");
+	return 0;
+}
+
+static void
+put_entry(nf_store *st, const char *key)
+{
+	nf_cache_entry e = { .key = (char *)key, .node = "a", .outputs_json = "[]", .out_digest = "out:x",
+			     .metrics_json = "{}", .components = "{}", .run_id = 1, .created_ms = 1 };
+
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+}
+
+START_TEST(test_before_commit)
+{
+	nf_store *st = NULL;
+	commit_probe p = { 0, -1, 0 };
+	nf_cache_entry got;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_before_commit(st, probe_commit, &p);
+	/* Two entries in one batch: one call, before the commit (the other connection saw none). */
+	put_entry(st, "k1");
+	put_entry(st, "k2");
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(p.calls, 1);
+	ck_assert_int_eq(p.visible, 0);
+	ck_assert_int_eq(count_entries(), 2);
+	/* Nothing open: no commit, no call. */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(p.calls, 1);
+	/* A hook that fails: the batch is rolled back, never committed, and the store failed. */
+	p.fail = 1;
+	put_entry(st, "k3");
+	ck_assert_int_lt(nf_store_flush(st), 0);
+	ck_assert_int_eq(p.calls, 2);
+	ck_assert_int_eq(count_entries(), 2);
+	ck_assert_int_eq(nf_store_cache_get(st, "k3", &got), NF_ENOTFOUND);
+	ck_assert_int_lt(nf_store_failure(st), 0);
+	ck_assert_ptr_nonnull(strstr(nf_error_last(), "cannot sync (probe)"));
+	nf_store_close(st);
+	/* The close's commit goes through the hook too. */
+	p.fail = 0;
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_before_commit(st, probe_commit, &p);
+	put_entry(st, "k4");
+	nf_store_close(st);
+	ck_assert_int_eq(p.calls, 3);
+	ck_assert_int_eq(p.visible, 2);
+	ck_assert_int_eq(count_entries(), 3);
+}
+END_TEST
+
 /* ---- workspace and formatting ---- */
 
 START_TEST(test_workspace)
@@ -1136,6 +1221,7 @@ store_suite(void)
 	tcase_add_test(tc, test_locked);
 	tcase_add_test(tc, test_crash_mid_batch);
 	tcase_add_test(tc, test_close_commits_batch);
+	tcase_add_test(tc, test_before_commit);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
 	tcase_add_test(tc, test_failure_is_kept);
