@@ -246,11 +246,11 @@ clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const 
 		return 0;
 	}
 #endif
-	if (sha && (!(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))) {
+	if (sha && (!(ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(ctx, nf_sha256_md(), NULL))) {
 		err = nf_error_set(NF_ERROR, "cannot hash '%s': SHA-256 is not available", what);
 		goto done;
 	}
-	block = xmalloc(NF_HASH_BLOCK);
+	block = nf_hash_block();   /* the process's: nothing else hashes while this copies */
 	for (;;) {
 		ssize_t n = read(src, block, NF_HASH_BLOCK);
 
@@ -273,7 +273,6 @@ clone_or_copy(int dst, int src, char *sha, bool hash_clone, bool *cloned, const 
 	}
 done:
 	EVP_MD_CTX_free(ctx);
-	free(block);
 	return err;
 }
 
@@ -623,10 +622,10 @@ sibling_tmp(int dirfd, const char *name, const char *path)
 	return tmp;
 }
 
-/* Whether the file name in dirfd holds sha's content. A file of NF_HASH_BLOCK bytes or more
- * is hashed through the stat cache (when there is one), under its path, so that an
- * unchanged big output is not read again on every cached run; a smaller one costs less to
- * read than to look up. */
+/* Whether the file name in dirfd (st: its lstat) holds sha's content. Through the stat cache
+ * (when there is one) under its path: a file whose size, mtime, inode and ctime match its row
+ * is not opened, so a fully cached run reads none of its outputs; a file without a row is
+ * hashed, and gets one when it is old enough not to be racy (hash.c). */
 static int
 same_content(const nf_objstore *s, int dirfd, const char *name, const char *path, const struct stat *st,
 	     const char *sha, bool *same)
@@ -635,7 +634,8 @@ same_content(const nf_objstore *s, int dirfd, const char *name, const char *path
 	int err;
 
 	*same = false;
-	if ((err = nf_hash_at(got, dirfd, name, path, st->st_size >= NF_HASH_BLOCK ? s->statcache : NULL)) < 0)
+	if (!nf_hash_cached(s->statcache, path, st, got) &&
+	    (err = nf_hash_at(got, dirfd, name, path, s->statcache)) < 0)
 		return err == NF_ENOTFOUND ? 0 : err;
 	*same = !strcmp(got, sha);
 	return 0;
