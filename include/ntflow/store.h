@@ -283,8 +283,6 @@ void nf_cache_entry_list_free(nf_cache_entry *e, size_t n);
 int nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out);
 /* Adds an entry (batched). */
 int nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e);
-/* The components of the newest entry of a node of a pipeline (caller frees), or NF_ENOTFOUND. */
-int nf_store_cache_last_components(nf_store *st, const char *pipeline, const char *node, char **out);
 int nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n);
 int nf_store_cache_delete(nf_store *st, const char *key);
 
@@ -292,11 +290,17 @@ int nf_store_cache_delete(nf_store *st, const char *key);
  * why it ran (batched). */
 int nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *key,
 			const char *components, bool cached, int64_t reused_run, const char *miss_reason);
+/* Records a node's key and components as a miss whose explanation is computed when it is
+ * read (nf_store_node_cache_get, through nf_key_explain): the run of the entry of pipeline's
+ * node its key is compared with, the last one stored, is noted in the same statement, and no
+ * text is built during the run (batched). */
+int nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
+			     const char *components, const char *pipeline);
 typedef struct nf_node_cache_info {
 	char *key;               /* NULL: the node has no key (gates, cache = false) */
 	bool cached;
 	int64_t reused_run;      /* 0 when none */
-	char *miss_reason;
+	char *miss_reason;       /* recorded, or explained from the components compared with */
 	char *components;
 } nf_node_cache_info;
 int nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_cache_info *out);

@@ -300,9 +300,10 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 {
 	const nf_stage *st = node->stage;
 	nf_keyb *k;
-	char key[65], *comps = NULL, *reason = NULL, *last = NULL;
+	char key[65], *comps = NULL, *reason = NULL;
 	nf_cache_entry e;
 	int err = 0, hit = 0;
+	bool lazy = false;
 
 	const char *off = not_cached_why(ctx, node);
 
@@ -385,16 +386,16 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		}
 		nf_cache_entry_release(&e);
 	} else {
-		nf_store_cache_last_components(ctx->store, ctx->pipeline, node->name, &last);
-		reason = nf_key_explain(last, comps);
+		/* Explained when asked (why, show): the store notes which entry it is compared with. */
+		nf_store_node_cache_miss(ctx->store, ctx->run_id, node->name, key, comps, ctx->pipeline);
+		lazy = true;
 	}
-	if (!hit)
+	if (!hit && !lazy)
 		nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, false, 0, reason);
 done:
 	nf_keyb_free(k);
 	free(comps);
 	free(reason);
-	free(last);
 	return err < 0 ? err : hit;
 }
 

@@ -289,6 +289,10 @@ static const char *const migrations[] = {
 	"  ctime_ns INTEGER,"
 	"  sha256   TEXT"
 	");",
+	/* 13: a cache miss's explanation computed when asked (why, show), not during the run:
+	 * the run records the raw fact, the run of the entry its key is compared with (0: there
+	 * was none), and miss_reason stays NULL (cache.c). */
+	"ALTER TABLE nodes ADD COLUMN miss_prev_run INTEGER;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -367,19 +371,23 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_CACHE_PUT] =
 		"INSERT OR REPLACE INTO cache_entries (key, pipeline, node, outputs, out_digest, metrics,"
 		" components, run_id, git_commit, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
-	[SQL_CACHE_LAST] =
-		"SELECT components FROM cache_entries WHERE pipeline = ? AND node = ?"
-		" ORDER BY created_ms DESC, run_id DESC LIMIT 1",
 	[SQL_CACHE_LIST] =
 		"SELECT key, node, outputs, out_digest, metrics, components, run_id, git_commit, created_ms"
 		" FROM cache_entries ORDER BY created_ms, node",
 	[SQL_CACHE_DELETE] = "DELETE FROM cache_entries WHERE key = ?",
 	[SQL_NODE_CACHE] =
-		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?"
-		" WHERE id = ?",
+		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?,"
+		" miss_prev_run = NULL WHERE id = ?",
+	[SQL_NODE_CACHE_MISS] =
+		"UPDATE nodes SET cache_key = ?1, components = ?2, cached = 0, reused_run = NULL, miss_reason = NULL,"
+		" miss_prev_run = COALESCE((SELECT run_id FROM cache_entries WHERE pipeline = ?3 AND node = ?4"
+		" ORDER BY created_ms DESC, run_id DESC LIMIT 1), 0) WHERE id = ?5",
 	[SQL_NODE_CACHE_GET] =
-		"SELECT cache_key, cached, reused_run, miss_reason, components FROM nodes"
-		" WHERE run_id = ? AND name = ?",
+		"SELECT n.cache_key, n.cached, n.reused_run, n.miss_reason, n.components, n.miss_prev_run,"
+		" COALESCE((SELECT p.components FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
+		" (SELECT e.components FROM cache_entries e WHERE e.run_id = n.miss_prev_run AND e.node = n.name"
+		" LIMIT 1))"
+		" FROM nodes n WHERE n.run_id = ? AND n.name = ?",
 	[SQL_RUN_REPRO] =
 		"UPDATE runs SET git_commit = ?, branch = ?, dirty = ?, dirty_paths = ?, dag_sha256 = ?,"
 		" ntflow_version = ? WHERE id = ?",

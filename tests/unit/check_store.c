@@ -4,6 +4,7 @@
 #include "config.h"
 #include "ntflow/store.h"
 #include "ntflow/exec.h"
+#include "ntflow/cachekey.h"
 
 #include <check.h>
 #include <errno.h>
@@ -869,6 +870,54 @@ START_TEST(test_before_commit)
 }
 END_TEST
 
+/* A miss is recorded as raw facts (the run whose entry the key was compared with) and
+ * explained when read: nothing is parsed or built during the run. */
+START_TEST(test_miss_explained_lazily)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_cache_info ci;
+	const char *a = "{\"command\":\"x\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{},"
+			"\"params\":{\"seed\":\"1\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}";
+	const char *b = "{\"command\":\"x\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{},"
+			"\"params\":{\"seed\":\"2\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}";
+	nf_cache_entry e = { .key = "k1", .node = "prep", .outputs_json = "[]", .out_digest = "out:x",
+			     .metrics_json = "{}", .components = (char *)a, .created_ms = 1 };
+	int64_t r1, r2;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r1, "prep", "k1", a, "p"), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r1, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "no earlier run");
+	nf_node_cache_info_release(&ci);
+	e.run_id = r1;
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r2, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r2, "prep", "k2", b, "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	/* Nothing but the fact is written; the words come when asked. */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE miss_reason IS NOT NULL"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT miss_prev_run FROM nodes WHERE cache_key = 'k2'"), r1);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r2, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "param seed changed 1 → 2");
+	ck_assert(!ci.cached);
+	ck_assert_str_eq(ci.key, "k2");
+	nf_node_cache_info_release(&ci);
+	/* A reason known at lookup is kept as recorded. */
+	ck_assert_int_eq(nf_store_node_cache(st, r2, "prep", "k2", b, false, 0, "forced"), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r2, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "forced");
+	nf_node_cache_info_release(&ci);
+	nf_store_close(st);
+}
+END_TEST
+
 /* ---- workspace and formatting ---- */
 
 START_TEST(test_workspace)
@@ -1222,6 +1271,7 @@ store_suite(void)
 	tcase_add_test(tc, test_crash_mid_batch);
 	tcase_add_test(tc, test_close_commits_batch);
 	tcase_add_test(tc, test_before_commit);
+	tcase_add_test(tc, test_miss_explained_lazily);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
 	tcase_add_test(tc, test_failure_is_kept);
