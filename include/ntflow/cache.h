@@ -122,6 +122,13 @@ void nf_objstore_defer_sync(nf_objstore *s, bool defer);
  * (and objects/ when a fan-out folder was made), once for the whole batch. On failure the
  * objects stay pending and the error is returned (NF_EIO). */
 int nf_objstore_sync(nf_objstore *s);
+/* True when the file path, whose lstat is st, already is what restoring the file digest with
+ * perm (-1: any) would make it, known from the stat cache alone (its row matches st's size,
+ * mtime, inode and ctime): the cached path's check, with no further stat and nothing read.
+ * False means "not known": restore then decides. */
+struct stat;
+bool nf_objstore_matches(const nf_objstore *s, const char *digest, int perm, const char *path,
+			 const struct stat *st);
 /* The same three for an absolute path (the folders on the way trusted and followed; restore
  * makes missing ones), e.g. the registry's copies in the state directory. */
 int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);

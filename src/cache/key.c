@@ -101,6 +101,14 @@ json_string(nf_buf *b, const char *s)
 
 	nf_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const unsigned char *run = p;
+
+		while (*p >= 32 && *p != '"' && *p != '\\')
+			p++;   /* a run that needs no escape, added at once */
+		if (p > run)
+			nf_buf_add(b, run, (size_t)(p - run));
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"': nf_buf_puts(b, "\\\""); break;
 		case '\\': nf_buf_puts(b, "\\\\"); break;

@@ -965,6 +965,21 @@ nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dirfd, 
 	return restore_file(s, sha, dirfd, name, path, 0, perm, restored);
 }
 
+bool
+nf_objstore_matches(const nf_objstore *s, const char *digest, int perm, const char *path, const struct stat *st)
+{
+	char sha[65], got[65];
+	bool is_dir;
+
+	if (!S_ISREG(st->st_mode) || parse_digest(digest, &is_dir, sha) < 0 || is_dir) {
+		nf_error_clear();
+		return false;
+	}
+	if (perm >= 0 && (st->st_mode & 07777) != (mode_t)perm)
+		return false;
+	return nf_hash_cached(s->statcache, path, st, got) && !strcmp(got, sha);
+}
+
 int
 nf_objstore_restore(nf_objstore *s, const char *digest, const char *abs_path, size_t *restored)
 {

@@ -255,12 +255,17 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 		/* Written only beneath the root, through real folders (made when missing). */
 		if ((err = output_at(ctx, path, NF_PATH_MKDIR, &norm, &dirfd, &name)) == 0) {
 			struct stat sb;
+			bool there = true;
 
 			/* A link where the output goes: said as written (restore refuses it too). */
-			if ((err = nf_path_stat_at(dirfd, name, "output", path, &sb)) == NF_ENOTFOUND)
+			if ((err = nf_path_stat_at(dirfd, name, "output", path, &sb)) == NF_ENOTFOUND) {
 				err = 0;
+				there = false;
+			}
 			abs = nf_run__abs(ctx, norm);
-			if (err == 0)
+			/* Unchanged since it was stored or restored (the stat cache says so): nothing
+			 * to read or write. */
+			if (err == 0 && !(there && nf_objstore_matches(ctx->cache.objs, digest, (int)perm, abs, &sb)))
 				err = nf_objstore_restore_at(ctx->cache.objs, digest, (int)perm, dirfd, name, abs, &restored);
 		}
 		if (dirfd >= 0)
