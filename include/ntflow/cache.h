@@ -109,18 +109,19 @@ int nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dir
 			   const char *path, size_t *restored);
 /* What a store did, for tests and benchmarks: objects written and those found already
  * stored (no write), objects renamed into place and not yet synced, syncs of a batch and
- * the fsync calls they made. */
+ * the fsync and syncfs calls they made. */
 typedef struct nf_objstore_stats {
-	uint64_t written, skipped, pending, syncs, fsyncs;
+	uint64_t written, skipped, pending, syncs, fsyncs, syncfs;
 } nf_objstore_stats;
 void nf_objstore_get_stats(const nf_objstore *s, nf_objstore_stats *out);
 /* With defer, puts leave what they wrote pending and the caller calls nf_objstore_sync
  * before it commits anything that names those objects (the run: before each commit of its
  * batch); without (the default), each put syncs before it returns. */
 void nf_objstore_defer_sync(nf_objstore *s, bool defer);
-/* Makes every pending object durable: each fsync'ed, then each folder that received one
- * (and objects/ when a fan-out folder was made), once for the whole batch. On failure the
- * objects stay pending and the error is returned (NF_EIO). */
+/* Makes every pending object durable, once for the whole batch: with one syncfs of their
+ * file system (Linux; a batch of two objects or more and at most 64 MB), else each fsync'ed,
+ * then each folder that received one (and objects/ when a fan-out folder was made). On
+ * failure the objects stay pending and the error is returned (NF_EIO). */
 int nf_objstore_sync(nf_objstore *s);
 /* True when the file path, whose lstat is st, already is what restoring the file digest with
  * perm (-1: any) would make it, known from the stat cache alone (its row matches st's size,
