@@ -377,7 +377,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			free(ctx->nodes[node->id].out_digest);
 			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
 			ctx->nodes[node->id].reused = e.run_id;
-			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, true, e.run_id, NULL);
+			/* The key says which entry; its components are the entry's (and the reused
+			 * run's node row): not written again with every cached rerun. */
+			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, NULL, true, e.run_id, NULL);
 			hit = 1;
 		} else if (err == NF_EINVALID) {
 			/* An output that leads out of the project or through a link: not restored,
