@@ -296,6 +296,9 @@ int nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const ch
  * text is built during the run (batched). */
 int nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
 			     const char *components, const char *pipeline);
+/* Calls fn(ctx, key) with the cache key of each node of a run that has one (those it created
+ * and those it reused), in one query: what gc protects, without explaining every miss. */
+int nf_store_run_cache_keys(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const char *key), void *ctx);
 typedef struct nf_node_cache_info {
 	char *key;               /* NULL: the node has no key (gates, cache = false) */
 	bool cached;

@@ -185,6 +185,23 @@ nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const c
 }
 
 int
+nf_store_run_cache_keys(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!(q = nf_store__stmt(st, SQL_RUN_CACHE_KEYS)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return nf_store__error(st, rc, "cannot read the run's cache keys");
+	return 0;
+}
+
+int
 nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_cache_info *out)
 {
 	sqlite3_stmt *q;

@@ -382,6 +382,8 @@ static const char *const sql_text[SQL__COUNT] = {
 		"UPDATE nodes SET cache_key = ?1, components = ?2, cached = 0, reused_run = NULL, miss_reason = NULL,"
 		" miss_prev_run = COALESCE((SELECT run_id FROM cache_entries WHERE pipeline = ?3 AND node = ?4"
 		" ORDER BY created_ms DESC, run_id DESC LIMIT 1), 0) WHERE id = ?5",
+	[SQL_RUN_CACHE_KEYS] =
+		"SELECT cache_key FROM nodes WHERE run_id = ? AND cache_key IS NOT NULL",
 	[SQL_NODE_CACHE_GET] =
 		"SELECT n.cache_key, n.cached, n.reused_run, n.miss_reason, n.components, n.miss_prev_run,"
 		" COALESCE((SELECT p.components FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
