@@ -8,8 +8,9 @@
  * (and sound) is never written again: no temporary file, no rename, no sync.
  *
  * Durability is per batch, not per object: a new object joins the pending list, and
- * nf_objstore_sync makes the whole list durable at once (each object fsync'ed, then each
- * folder that received one, then objects/ when a fan-out folder was made). The run calls it
+ * nf_objstore_sync makes the whole list durable at once (one syncfs of the file system for a
+ * batch of small objects, else each object fsync'ed, then each folder that received one, then
+ * objects/ when a fan-out folder was made). The run calls it
  * before each commit of the state database (nf_store_before_commit), so a committed cache
  * entry never names an object that a crash could lose, and pays one round of syncs per
  * batch instead of two fsyncs per object (docs/reliability.md). An object renamed into place
@@ -133,9 +134,9 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A batch of more objects than this, or of more bytes, is synced object by object: syncfs
- * would also wait for whatever else is dirty on the file system (the stages' own outputs),
- * which then costs more than one flush per object saves. */
+/* A batch of fewer objects than SYNCFS_MIN_OBJECTS, or of more bytes than SYNCFS_MAX_BYTES,
+ * is synced object by object: syncfs would also wait for whatever else is dirty on the file
+ * system (the stages' own outputs), which then costs more than one flush per object saves. */
 #define SYNCFS_MIN_OBJECTS 2
 #define SYNCFS_MAX_BYTES (64u * 1024 * 1024)
 
