@@ -262,25 +262,17 @@ strset_has(const strset *s, const char *k)
 	return k && nf_strmap_get(s->map, k) != NULL;
 }
 
+static void
+add_key(void *keys, const char *key)
+{
+	strset_add(keys, key);
+}
+
 /* Adds the cache keys of a run's nodes (those it created and those it reused) to keys. */
 static int
 add_run_keys(nf_store *st, int64_t run, strset *keys)
 {
-	nf_node_info *nodes = NULL;
-	size_t n = 0;
-	int err;
-
-	if ((err = nf_store_node_list(st, run, &nodes, &n)) < 0)
-		return err;
-	for (size_t i = 0; i < n && !err; i++) {
-		nf_node_cache_info ci;
-
-		if ((err = nf_store_node_cache_get(st, run, nodes[i].name, &ci)) == 0)
-			strset_add(keys, ci.key);
-		nf_node_cache_info_release(&ci);
-	}
-	nf_node_info_list_free(nodes, n);
-	return err;
+	return nf_store_run_cache_keys(st, run, add_key, keys);
 }
 
 typedef struct mark_ctx {

@@ -107,6 +107,29 @@ int nf_objstore_digest_at(nf_objstore *s, int dirfd, const char *name, const cha
  * O_NOFOLLOW and renamed there. *restored counts the files written. */
 int nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dirfd, const char *name,
 			   const char *path, size_t *restored);
+/* What a store did, for tests and benchmarks: objects written and those found already
+ * stored (no write), objects renamed into place and not yet synced, syncs of a batch and
+ * the fsync and syncfs calls they made. */
+typedef struct nf_objstore_stats {
+	uint64_t written, skipped, pending, syncs, fsyncs, syncfs;
+} nf_objstore_stats;
+void nf_objstore_get_stats(const nf_objstore *s, nf_objstore_stats *out);
+/* With defer, puts leave what they wrote pending and the caller calls nf_objstore_sync
+ * before it commits anything that names those objects (the run: before each commit of its
+ * batch); without (the default), each put syncs before it returns. */
+void nf_objstore_defer_sync(nf_objstore *s, bool defer);
+/* Makes every pending object durable, once for the whole batch: with one syncfs of their
+ * file system (Linux; a batch of two objects or more and at most 64 MB), else each fsync'ed,
+ * then each folder that received one (and objects/ when a fan-out folder was made). On
+ * failure the objects stay pending and the error is returned (NF_EIO). */
+int nf_objstore_sync(nf_objstore *s);
+/* True when the file path, whose lstat is st, already is what restoring the file digest with
+ * perm (-1: any) would make it, known from the stat cache alone (its row matches st's size,
+ * mtime, inode and ctime): the cached path's check, with no further stat and nothing read.
+ * False means "not known": restore then decides. */
+struct stat;
+bool nf_objstore_matches(const nf_objstore *s, const char *digest, int perm, const char *path,
+			 const struct stat *st);
 /* The same three for an absolute path (the folders on the way trusted and followed; restore
  * makes missing ones), e.g. the registry's copies in the state directory. */
 int nf_objstore_put(nf_objstore *s, const char *abs_path, char digest[80]);

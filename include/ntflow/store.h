@@ -76,6 +76,11 @@ int nf_store_batch(nf_store *st);
  * it returns 0 and rolling back otherwise: for changes that must be atomic and durable at
  * once, such as a promotion and the archive of the previous version. */
 int nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx);
+/* Has fn(ctx) called before every commit of a write transaction (the batch, an atomic one,
+ * the close's): the run makes the cache objects its entries name durable there, once per
+ * batch (nf_objstore_sync). When fn fails the transaction is rolled back, not committed,
+ * and the store has failed (nf_store_failure). fn NULL removes it. */
+void nf_store_before_commit(nf_store *st, int (*fn)(void *ctx), void *ctx);
 
 typedef struct nf_run_info {
 	int64_t id;
@@ -282,8 +287,6 @@ void nf_cache_entry_list_free(nf_cache_entry *e, size_t n);
 int nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out);
 /* Adds an entry (batched). */
 int nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e);
-/* The components of the newest entry of a node of a pipeline (caller frees), or NF_ENOTFOUND. */
-int nf_store_cache_last_components(nf_store *st, const char *pipeline, const char *node, char **out);
 int nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n);
 int nf_store_cache_delete(nf_store *st, const char *key);
 
@@ -291,11 +294,20 @@ int nf_store_cache_delete(nf_store *st, const char *key);
  * why it ran (batched). */
 int nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *key,
 			const char *components, bool cached, int64_t reused_run, const char *miss_reason);
+/* Records a node's key and components as a miss whose explanation is computed when it is
+ * read (nf_store_node_cache_get, through nf_key_explain): the run of the entry of pipeline's
+ * node its key is compared with, the last one stored, is noted in the same statement, and no
+ * text is built during the run (batched). */
+int nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
+			     const char *components, const char *pipeline);
+/* Calls fn(ctx, key) with the cache key of each node of a run that has one (those it created
+ * and those it reused), in one query: what gc protects, without explaining every miss. */
+int nf_store_run_cache_keys(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const char *key), void *ctx);
 typedef struct nf_node_cache_info {
 	char *key;               /* NULL: the node has no key (gates, cache = false) */
 	bool cached;
 	int64_t reused_run;      /* 0 when none */
-	char *miss_reason;
+	char *miss_reason;       /* recorded, or explained from the components compared with */
 	char *components;
 } nf_node_cache_info;
 int nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_cache_info *out);

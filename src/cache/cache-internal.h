@@ -16,6 +16,12 @@ void nf_sha256_hex(char out[65], const unsigned char md[32]);
 void nf_sha256_buf(char out[65], const void *p, size_t n);
 /* SHA-256 of what remains to be read from fd; what names the file in error messages. */
 int nf_sha256_fd(char out[65], int fd, const char *what);
+/* The SHA-256 implementation, fetched once per process (EVP_MD_fetch). */
+struct evp_md_st;
+const struct evp_md_st *nf_sha256_md(void);
+/* The process's NF_HASH_BLOCK buffer for reading files to hash; valid until the next call of a
+ * function of src/cache that hashes a file. */
+unsigned char *nf_hash_block(void);
 /* True when s is exactly 64 lowercase hex digits. */
 bool nf_is_sha256_hex(const char *s);
 
@@ -71,6 +77,10 @@ void nf_manifest_release(nf_manifest *m);
  * link (NF_EINVALID for one, or for anything not a regular file), through the stat cache of
  * sc under the key path when sc is set. */
 int nf_hash_at(char out[65], int dirfd, const char *name, const char *path, nf_statcache *sc);
+
+/* The hash the stat cache sc holds for the regular file path whose lstat is st, without
+ * opening it: true (out filled) when its row matches st's size, mtime, inode and ctime. */
+bool nf_hash_cached(nf_statcache *sc, const char *path, const struct stat *st, char out[65]);
 
 /* objstore.c, for gc.c: the objects folder, and a folder digest's manifest, read and
  * checked against its name (NF_ENOTFOUND, NF_ECORRUPT). */

@@ -43,6 +43,8 @@ typedef struct status_entry {
 
 struct nf_gitrepo {
 	char *root;                  /* realpath of the root given to open */
+	int rootfd;                  /* root, open once for the fast path of identify (-1: none) */
+	bool rootfd_tried;
 	nf_statcache *db;            /* the stat cache, or NULL */
 	bool git_inited;
 	git_repository *repo;        /* NULL: no repository, everything is content-hashed */
@@ -767,6 +769,44 @@ normalize_abs(const char *root, const char *relpath)
 	return nf_buf_detach(&out);
 }
 
+/* The common case of identify, without a symbolic link on the way nor at the end: relpath
+ * (relative, without "..") opened beneath the root following no link (one openat2 on the
+ * root's descriptor, kept open), and its last component looked at: then it leads to itself
+ * (*real, its normalized form) and *st is its lstat. False (nothing set) otherwise, and
+ * nf_path_resolve, which reads each link on the way (and realpaths the root), decides. */
+static bool
+plain_path(nf_gitrepo *r, const char *relpath, char **real, struct stat *st)
+{
+	nf_path_why why;
+	const char *name;
+	char *norm;
+	int dfd;
+	bool ok;
+
+	for (const char *p = relpath; (p = strstr(p, "..")); p += 2)
+		if ((p == relpath || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return false;
+	if (!r->rootfd_tried) {
+		r->rootfd_tried = true;
+		r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (r->rootfd < 0 || !(norm = nf_path_lexical(relpath, &why)))
+		return false;
+	if (nf_path_parent_at(&dfd, &name, r->rootfd, norm, "input", 0) < 0) {
+		nf_error_clear();
+		free(norm);
+		return false;
+	}
+	ok = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st->st_mode);
+	close(dfd);
+	if (!ok) {
+		free(norm);
+		return false;
+	}
+	*real = norm;
+	return true;
+}
+
 int
 nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 {
@@ -792,8 +832,13 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 			return nf_error_set(NF_EINVALID, "input '%s' is outside the project '%s'", relpath, r->root);
 	}
 	/* Where the input leads, links followed; inside the project or refused. */
-	if ((err = nf_path_resolve(&real, &linked, r->root, rel ? rel : relpath, "input")) < 0)
-		goto done;
+	if (!rel && plain_path(r, relpath, &real, &st)) {
+		there = true;
+	} else {
+		if ((err = nf_path_resolve(&real, &linked, r->root, rel ? rel : relpath, "input")) < 0)
+			goto done;
+		there = false;
+	}
 	abs = *real ? xasprintf("%s/%s", r->root, real) : xstrdup(r->root);
 	if (r->repo) {
 		wlen = strlen(r->workdir);
@@ -804,7 +849,7 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		if (gp && (!strcmp(gp, ".git") || !strncmp(gp, ".git/", 5)))
 			gp = NULL;
 	}
-	if ((there = lstat(abs, &st) == 0) == false && errno != ENOENT && errno != ENOTDIR) {
+	if (!there && (there = lstat(abs, &st) == 0) == false && errno != ENOENT && errno != ENOTDIR) {
 		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs);
 		goto done;
 	}
@@ -930,6 +975,8 @@ nf_gitrepo_free(nf_gitrepo *r)
 	for (size_t i = 0; i < r->nseen; i++)
 		free(r->seen[i]);
 	free(r->seen);
+	if (r->rootfd_tried && r->rootfd >= 0)
+		close(r->rootfd);
 	git_index_free(r->index);
 	git_repository_free(r->repo);
 	if (r->git_inited)

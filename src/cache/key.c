@@ -10,25 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct nf_keyb {
-	cJSON *root;
-};
+/* A member of a section: kept as given, sorted and de-duplicated at finish. */
+typedef struct key_member {
+	char *name, *value;
+	size_t seq;          /* the order of puts: of two with one name the later wins */
+} key_member;
 
 /* In the order a miss is explained; identity last, as entries are compared within one
  * pipeline's stage, where it only changes with the scheme. */
 static const char *const sections[] = { "params", "inputs", "upstream", "matrix", "env", "identity" };
+enum { SEC_PARAMS, SEC_INPUTS, SEC_UPSTREAM, SEC_MATRIX, SEC_ENV, SEC_IDENTITY, NSEC };
+
+/* The components are written straight as the canonical JSON text, without building a cJSON
+ * tree per stage: the same bytes cJSON_PrintUnformatted gives for the object with its keys
+ * sorted at every level (check_cachekey holds the two equal), so keys stay those of earlier
+ * versions. */
+struct nf_keyb {
+	char *command;
+	key_member *m[NSEC];
+	size_t n[NSEC], cap[NSEC];
+	size_t seq;
+};
 
 nf_keyb *
 nf_keyb_new(void)
 {
-	nf_keyb *k = xcalloc(1, sizeof(*k));
-
-	k->root = cJSON_CreateObject();
-	cJSON_AddStringToObject(k->root, "scheme", NF_CACHE_KEY_SCHEME);
-	cJSON_AddStringToObject(k->root, "command", "");
-	for (size_t i = 0; i < NF_ARRAY_SIZE(sections); i++)
-		cJSON_AddItemToObject(k->root, sections[i], cJSON_CreateObject());
-	return k;
+	return xcalloc(1, sizeof(nf_keyb));
 }
 
 void
@@ -36,73 +43,115 @@ nf_keyb_free(nf_keyb *k)
 {
 	if (!k)
 		return;
-	cJSON_Delete(k->root);
+	free(k->command);
+	for (int s = 0; s < NSEC; s++) {
+		for (size_t i = 0; i < k->n[s]; i++) {
+			free(k->m[s][i].name);
+			free(k->m[s][i].value);
+		}
+		free(k->m[s]);
+	}
 	free(k);
 }
 
 void
 nf_keyb_command(nf_keyb *k, const char *command)
 {
-	cJSON_ReplaceItemInObjectCaseSensitive(k->root, "command", cJSON_CreateString(command));
+	free(k->command);
+	k->command = xstrdup(command);
 }
 
 static void
-put(nf_keyb *k, const char *section, const char *name, const char *value)
+put(nf_keyb *k, int sec, const char *name, const char *value)
 {
-	cJSON *sec = cJSON_GetObjectItemCaseSensitive(k->root, section);
+	key_member m = { xstrdup(name), xstrdup(value), k->seq++ };
 
-	if (cJSON_GetObjectItemCaseSensitive(sec, name))
-		cJSON_ReplaceItemInObjectCaseSensitive(sec, name, cJSON_CreateString(value));
-	else
-		cJSON_AddItemToObject(sec, name, cJSON_CreateString(value));
+	NF_PUSH(k->m[sec], k->n[sec], k->cap[sec], m);
 }
 
-void nf_keyb_env(nf_keyb *k, const char *n, const char *v) { put(k, "env", n, v); }
-void nf_keyb_matrix(nf_keyb *k, const char *n, const char *v) { put(k, "matrix", n, v); }
-void nf_keyb_param(nf_keyb *k, const char *n, const char *v) { put(k, "params", n, v); }
-void nf_keyb_input(nf_keyb *k, const char *p, const char *id) { put(k, "inputs", p, id); }
-void nf_keyb_upstream(nf_keyb *k, const char *n, const char *d) { put(k, "upstream", n, d); }
+void nf_keyb_env(nf_keyb *k, const char *n, const char *v) { put(k, SEC_ENV, n, v); }
+void nf_keyb_matrix(nf_keyb *k, const char *n, const char *v) { put(k, SEC_MATRIX, n, v); }
+void nf_keyb_param(nf_keyb *k, const char *n, const char *v) { put(k, SEC_PARAMS, n, v); }
+void nf_keyb_input(nf_keyb *k, const char *p, const char *id) { put(k, SEC_INPUTS, p, id); }
+void nf_keyb_upstream(nf_keyb *k, const char *n, const char *d) { put(k, SEC_UPSTREAM, n, d); }
 
 void
 nf_keyb_identity(nf_keyb *k, const char *pipeline, const char *stage, const char *instance)
 {
-	put(k, "identity", "pipeline", pipeline ? pipeline : "");
-	put(k, "identity", "stage", stage ? stage : "");
-	put(k, "identity", "instance", instance ? instance : "");
+	put(k, SEC_IDENTITY, "pipeline", pipeline ? pipeline : "");
+	put(k, SEC_IDENTITY, "stage", stage ? stage : "");
+	put(k, SEC_IDENTITY, "instance", instance ? instance : "");
 }
 
 static int
-cmp_items(const void *a, const void *b)
+cmp_members(const void *a, const void *b)
 {
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	const key_member *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
 
-	return strcmp(x->string, y->string);
+	return c ? c : (x->seq < y->seq ? -1 : x->seq > y->seq);
 }
 
-/* Re-links every object's members in sorted order. */
+/* A JSON string as cJSON prints it: '"', '\\' and the control characters escaped (\b \f \n
+ * \r \t by name, the others as \u00xx), every other byte as it is. */
 static void
-sort_object(cJSON *o)
+json_string(nf_buf *b, const char *s)
 {
-	size_t n = 0, i = 0;
-	cJSON **items;
+	static const char hex[] = "0123456789abcdef";
 
-	for (cJSON *it = o->child; it; it = it->next) {
-		n++;
-		if (cJSON_IsObject(it))
-			sort_object(it);
+	nf_buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const unsigned char *run = p;
+
+		while (*p >= 32 && *p != '"' && *p != '\\')
+			p++;   /* a run that needs no escape, added at once */
+		if (p > run)
+			nf_buf_add(b, run, (size_t)(p - run));
+		if (!*p)
+			break;
+		switch (*p) {
+		case '"': nf_buf_puts(b, "\\\""); break;
+		case '\\': nf_buf_puts(b, "\\\\"); break;
+		case '\b': nf_buf_puts(b, "\\b"); break;
+		case '\f': nf_buf_puts(b, "\\f"); break;
+		case '\n': nf_buf_puts(b, "\\n"); break;
+		case '\r': nf_buf_puts(b, "\\r"); break;
+		case '\t': nf_buf_puts(b, "\\t"); break;
+		default:
+			if (*p < 32) {
+				nf_buf_puts(b, "\\u00");
+				nf_buf_putc(b, hex[*p >> 4]);
+				nf_buf_putc(b, hex[*p & 15]);
+			} else {
+				nf_buf_putc(b, (char)*p);
+			}
+		}
 	}
-	if (n < 2)
-		return;
-	items = xmalloc(n * sizeof(*items));
-	for (cJSON *it = o->child; it; it = it->next)
-		items[i++] = it;
-	qsort(items, n, sizeof(*items), cmp_items);
-	for (i = 0; i < n; i++) {
-		items[i]->prev = i ? items[i - 1] : items[n - 1];  /* cJSON: head's prev is the tail */
-		items[i]->next = i + 1 < n ? items[i + 1] : NULL;
+	nf_buf_putc(b, '"');
+}
+
+/* "name":{members sorted by name, the last put of a name kept} */
+static void
+json_section(nf_buf *b, nf_keyb *k, int sec)
+{
+	key_member *m = k->m[sec];
+	size_t n = k->n[sec];
+	bool first = true;
+
+	qsort(m, n, sizeof(*m), cmp_members);
+	json_string(b, sections[sec]);
+	nf_buf_puts(b, ":{");
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(m[i].name, m[i + 1].name))
+			continue;   /* replaced by a later put */
+		if (!first)
+			nf_buf_putc(b, ',');
+		first = false;
+		json_string(b, m[i].name);
+		nf_buf_putc(b, ':');
+		json_string(b, m[i].value);
 	}
-	o->child = items[0];
-	free(items);
+	nf_buf_putc(b, '}');
 }
 
 void
@@ -111,20 +160,36 @@ nf_sha256_of(char out[65], const void *data, size_t len)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	EVP_Digest(data, len, md, &mdlen, nf_sha256_md(), NULL);
 	nf_sha256_hex(out, md);
 }
 
 void
 nf_keyb_finish(nf_keyb *k, char key[65], char **components_json)
 {
-	char *s;
+	nf_buf b = NF_BUF_INIT;
 
-	sort_object(k->root);
-	s = cJSON_PrintUnformatted(k->root);
-	nf_sha256_of(key, s, strlen(s));
-	*components_json = xstrdup(s);
-	cJSON_free(s);
+	/* The top-level keys in strcmp order: command, env, identity, inputs, matrix, params,
+	 * scheme, upstream. */
+	nf_buf_puts(&b, "{\"command\":");
+	json_string(&b, k->command ? k->command : "");
+	nf_buf_putc(&b, ',');
+	json_section(&b, k, SEC_ENV);
+	nf_buf_putc(&b, ',');
+	json_section(&b, k, SEC_IDENTITY);
+	nf_buf_putc(&b, ',');
+	json_section(&b, k, SEC_INPUTS);
+	nf_buf_putc(&b, ',');
+	json_section(&b, k, SEC_MATRIX);
+	nf_buf_putc(&b, ',');
+	json_section(&b, k, SEC_PARAMS);
+	nf_buf_puts(&b, ",\"scheme\":");
+	json_string(&b, NF_CACHE_KEY_SCHEME);
+	nf_buf_putc(&b, ',');
+	json_section(&b, k, SEC_UPSTREAM);
+	nf_buf_putc(&b, '}');
+	nf_sha256_of(key, b.buf, b.len);
+	*components_json = nf_buf_detach(&b);
 }
 
 static const char *

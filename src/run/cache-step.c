@@ -255,12 +255,17 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 		/* Written only beneath the root, through real folders (made when missing). */
 		if ((err = output_at(ctx, path, NF_PATH_MKDIR, &norm, &dirfd, &name)) == 0) {
 			struct stat sb;
+			bool there = true;
 
 			/* A link where the output goes: said as written (restore refuses it too). */
-			if ((err = nf_path_stat_at(dirfd, name, "output", path, &sb)) == NF_ENOTFOUND)
+			if ((err = nf_path_stat_at(dirfd, name, "output", path, &sb)) == NF_ENOTFOUND) {
 				err = 0;
+				there = false;
+			}
 			abs = nf_run__abs(ctx, norm);
-			if (err == 0)
+			/* Unchanged since it was stored or restored (the stat cache says so): nothing
+			 * to read or write. */
+			if (err == 0 && !(there && nf_objstore_matches(ctx->cache.objs, digest, (int)perm, abs, &sb)))
 				err = nf_objstore_restore_at(ctx->cache.objs, digest, (int)perm, dirfd, name, abs, &restored);
 		}
 		if (dirfd >= 0)
@@ -300,9 +305,10 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 {
 	const nf_stage *st = node->stage;
 	nf_keyb *k;
-	char key[65], *comps = NULL, *reason = NULL, *last = NULL;
+	char key[65], *comps = NULL, *reason = NULL;
 	nf_cache_entry e;
 	int err = 0, hit = 0;
+	bool lazy = false;
 
 	const char *off = not_cached_why(ctx, node);
 
@@ -371,7 +377,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			free(ctx->nodes[node->id].out_digest);
 			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
 			ctx->nodes[node->id].reused = e.run_id;
-			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, true, e.run_id, NULL);
+			/* The key says which entry; its components are the entry's (and the reused
+			 * run's node row): not written again with every cached rerun. */
+			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, NULL, true, e.run_id, NULL);
 			hit = 1;
 		} else if (err == NF_EINVALID) {
 			/* An output that leads out of the project or through a link: not restored,
@@ -385,16 +393,16 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		}
 		nf_cache_entry_release(&e);
 	} else {
-		nf_store_cache_last_components(ctx->store, ctx->pipeline, node->name, &last);
-		reason = nf_key_explain(last, comps);
+		/* Explained when asked (why, show): the store notes which entry it is compared with. */
+		nf_store_node_cache_miss(ctx->store, ctx->run_id, node->name, key, comps, ctx->pipeline);
+		lazy = true;
 	}
-	if (!hit)
+	if (!hit && !lazy)
 		nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, false, 0, reason);
 done:
 	nf_keyb_free(k);
 	free(comps);
 	free(reason);
-	free(last);
 	return err < 0 ? err : hit;
 }
 

@@ -1056,6 +1056,17 @@ done:
 	return err;
 }
 
+/* The store's hook before each commit: the cache objects of the batch made durable. */
+static int
+sync_objects(void *objs)
+{
+	int err = nf_objstore_sync(objs);
+
+	if (nf_test_hook("cache-sync-fail"))
+		err = nf_error_set(NF_EIO, "cannot sync the cache objects (test hook)");
+	return err;
+}
+
 /* A stage produced again an object the cache held corrupt, and it was written anew. */
 static void
 on_repair(void *vctx, const char *sha256)
@@ -1195,6 +1206,10 @@ open_workspace(run_ctx *ctx, const at_checkout *at)
 		return err;
 	nf_objstore_set_statcache(ctx->cache.objs, nf_store_statcache(ctx->store));
 	nf_objstore_on_repair(ctx->cache.objs, on_repair, ctx);
+	/* The objects the run stores are synced once per batch, before the commit that holds
+	 * the entries naming them (docs/reliability.md), not one by one. */
+	nf_objstore_defer_sync(ctx->cache.objs, true);
+	nf_store_before_commit(ctx->store, sync_objects, ctx->cache.objs);
 	return open_repo(ctx, at);
 }
 
@@ -1275,6 +1290,13 @@ release(run_ctx *ctx)
 	if (ctx->runner && ctx->own_runner)
 		ctx->runner->ops->free(ctx->runner);
 	nf_run__outputs_settle_all(ctx);   /* after free: no attempt's process is left to write */
+	if (ctx->store && ctx->cache.objs) {
+		/* Nothing the batch still holds is committed naming an object that is not durable
+		 * (the close commits it): synced, or else dropped. */
+		if (nf_objstore_sync(ctx->cache.objs) < 0)
+			nf_store_abort(ctx->store);
+		nf_store_before_commit(ctx->store, NULL, NULL);
+	}
 	if (ctx->own_store)
 		nf_store_close(ctx->store);
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntflow/cachekey.h"
 #include "store-internal.h"
 
 void
@@ -91,28 +92,6 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 }
 
 int
-nf_store_cache_last_components(nf_store *st, const char *pipeline, const char *node, char **out)
-{
-	sqlite3_stmt *q;
-	int rc, err = 0;
-
-	*out = NULL;
-	if (!(q = nf_store__stmt(st, SQL_CACHE_LAST)))
-		return NF_ERROR;
-	sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		*out = nf_store__col_strdup(q, 0);
-	else if (rc == SQLITE_DONE)
-		err = NF_ENOTFOUND;
-	else
-		err = nf_store__error(st, rc, "cannot read the cache");
-	sqlite3_reset(q);
-	return err;
-}
-
-int
 nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n)
 {
 	sqlite3_stmt *q;
@@ -186,6 +165,43 @@ nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *
 }
 
 int
+nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
+			 const char *components, const char *pipeline)
+{
+	sqlite3_stmt *q;
+	int64_t id;
+	int err;
+
+	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE_MISS)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, components, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, id);
+	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+}
+
+int
+nf_store_run_cache_keys(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!(q = nf_store__stmt(st, SQL_RUN_CACHE_KEYS)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return nf_store__error(st, rc, "cannot read the run's cache keys");
+	return 0;
+}
+
+int
 nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_cache_info *out)
 {
 	sqlite3_stmt *q;
@@ -203,6 +219,12 @@ nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_
 		out->reused_run = sqlite3_column_int64(q, 2);
 		out->miss_reason = nf_store__col_strdup(q, 3);
 		out->components = nf_store__col_strdup(q, 4);
+		/* Recorded lazily: explained now from the components the key was compared with. */
+		if (!out->miss_reason && sqlite3_column_type(q, 5) != SQLITE_NULL) {
+			const char *prev = sqlite3_column_int64(q, 5) > 0 ? (const char *)sqlite3_column_text(q, 6) : NULL;
+
+			out->miss_reason = nf_key_explain(prev, out->components);
+		}
 	} else if (rc == SQLITE_DONE) {
 		err = nf_error_set(NF_ENOTFOUND, "run %lld has no stage '%s'", (long long)run_id, node);
 	} else {

@@ -25,8 +25,8 @@ typedef enum {
 	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL, SQL_RUN_SUMMARY,
 	SQL_NODE_INSERT, SQL_NODE_ID, SQL_NODE_UPDATE, SQL_ATTEMPT_UPSERT,
 	SQL_NODE_LIST, SQL_NODE_GET, SQL_ATTEMPT_LIST, SQL_METRIC_PUT, SQL_METRIC_LIST,
-	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LAST, SQL_CACHE_LIST, SQL_CACHE_DELETE,
-	SQL_NODE_CACHE, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
+	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LIST, SQL_CACHE_DELETE,
+	SQL_NODE_CACHE, SQL_NODE_CACHE_MISS, SQL_RUN_CACHE_KEYS, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
 	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
 	SQL__COUNT
 } nf_sql_id;
@@ -75,6 +75,11 @@ struct nf_store {
 		nf_store *st;
 		sqlite3_stmt *get, *put;
 	} statcache;
+
+	/* Called before each commit (nf_store_before_commit): what the rows about to be
+	 * committed refer to outside the database is made durable first. */
+	int (*before_commit)(void *ctx);
+	void *before_commit_ctx;
 };
 
 /* Records the start times of the process groups started in the batch (before its COMMIT),

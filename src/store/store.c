@@ -302,6 +302,10 @@ static const char *const migrations[] = {
 	"   ('succeeded','cached','failed','timed-out','skipped','cancelled','rejected'))"
 	"  WHERE status != 'running';"
 	"CREATE INDEX nodes_perf ON nodes(name, run_id) WHERE state = 'succeeded' AND cached = 0;",
+	/* 14: a cache miss's explanation computed when asked (why, show), not during the run:
+	 * the run records the raw fact, the run of the entry its key is compared with (0: there
+	 * was none), and miss_reason stays NULL (cache.c). */
+	"ALTER TABLE nodes ADD COLUMN miss_prev_run INTEGER;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -386,19 +390,25 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_CACHE_PUT] =
 		"INSERT OR REPLACE INTO cache_entries (key, pipeline, node, outputs, out_digest, metrics,"
 		" components, run_id, git_commit, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
-	[SQL_CACHE_LAST] =
-		"SELECT components FROM cache_entries WHERE pipeline = ? AND node = ?"
-		" ORDER BY created_ms DESC, run_id DESC LIMIT 1",
 	[SQL_CACHE_LIST] =
 		"SELECT key, node, outputs, out_digest, metrics, components, run_id, git_commit, created_ms"
 		" FROM cache_entries ORDER BY created_ms, node",
 	[SQL_CACHE_DELETE] = "DELETE FROM cache_entries WHERE key = ?",
 	[SQL_NODE_CACHE] =
-		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?"
-		" WHERE id = ?",
+		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?,"
+		" miss_prev_run = NULL WHERE id = ?",
+	[SQL_NODE_CACHE_MISS] =
+		"UPDATE nodes SET cache_key = ?1, components = ?2, cached = 0, reused_run = NULL, miss_reason = NULL,"
+		" miss_prev_run = COALESCE((SELECT run_id FROM cache_entries WHERE pipeline = ?3 AND node = ?4"
+		" ORDER BY created_ms DESC, run_id DESC LIMIT 1), 0) WHERE id = ?5",
+	[SQL_RUN_CACHE_KEYS] =
+		"SELECT cache_key FROM nodes WHERE run_id = ? AND cache_key IS NOT NULL",
 	[SQL_NODE_CACHE_GET] =
-		"SELECT cache_key, cached, reused_run, miss_reason, components FROM nodes"
-		" WHERE run_id = ? AND name = ?",
+		"SELECT n.cache_key, n.cached, n.reused_run, n.miss_reason, n.components, n.miss_prev_run,"
+		" COALESCE((SELECT p.components FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
+		" (SELECT e.components FROM cache_entries e WHERE e.run_id = n.miss_prev_run AND e.node = n.name"
+		" LIMIT 1))"
+		" FROM nodes n WHERE n.run_id = ? AND n.name = ?",
 	[SQL_RUN_REPRO] =
 		"UPDATE runs SET git_commit = ?, branch = ?, dirty = ?, dirty_paths = ?, dag_sha256 = ?,"
 		" ntflow_version = ? WHERE id = ?",
@@ -616,10 +626,37 @@ nf_store__batch(nf_store *st)
 	return 0;
 }
 
+void
+nf_store_before_commit(nf_store *st, int (*fn)(void *ctx), void *ctx)
+{
+	st->before_commit = fn;
+	st->before_commit_ctx = ctx;
+}
+
+/* Before a COMMIT: the hook, and on its failure the transaction rolled back and the store
+ * failed. A failed fsync cannot be retried safely (the kernel may have dropped the pages it
+ * could not write and report the next fsync clean), so nothing that refers to what it was
+ * to make durable may be committed, now or later. */
+static int
+pre_commit(nf_store *st)
+{
+	int err;
+
+	if (!st->before_commit || (err = st->before_commit(st->before_commit_ctx)) >= 0)
+		return 0;
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_batch = false;
+	if (!st->fail_code) {
+		st->fail_code = err;
+		st->fail_msg = xstrdup(nf_error_last());
+	}
+	return err;
+}
+
 int
 nf_store_flush(nf_store *st)
 {
-	int rc;
+	int rc, err;
 
 	if (!st->in_batch)
 		return 0;
@@ -635,6 +672,8 @@ nf_store_flush(nf_store *st)
 	}
 	if (st->nstarts && (rc = nf_store__starts_write(st)) < 0)
 		return rc;
+	if ((err = pre_commit(st)) < 0)
+		return err;
 	/* A failed COMMIT (busy) leaves the transaction open, so the next flush retries it. */
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
@@ -661,6 +700,8 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 		st->in_batch = false;
 		return err;
 	}
+	if ((err = pre_commit(st)) < 0)
+		return err;
 	if ((rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
 		err = nf_store__error(st, rc, "cannot commit to the state database");
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1058,7 +1099,8 @@ nf_store_close(nf_store *st)
 	/* Whatever the executor recorded since the last flush is kept on a clean close. */
 	if (st->in_batch && !sqlite3_get_autocommit(st->db))
 		(void)nf_store__starts_write(st);
-	if (st->in_batch && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (st->in_batch && !sqlite3_get_autocommit(st->db) &&
+	    (pre_commit(st) < 0 || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < SQL__COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);

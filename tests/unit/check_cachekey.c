@@ -72,6 +72,41 @@ START_TEST(test_identity_in_the_key)
 }
 END_TEST
 
+/* The components are written without cJSON now: the same bytes, hence the same keys, as the
+ * cJSON tree sorted and printed that earlier versions used (the values below are what they
+ * gave), escapes, duplicate names (the last wins), bytes above 127 and empty sections too. */
+START_TEST(test_key_bytes_unchanged)
+{
+	nf_keyb *k = nf_keyb_new();
+	char key[65], *c;
+
+	nf_keyb_identity(k, "retrain", "tune", "lr-0.1");
+	nf_keyb_command(k, "echo \"a\\b\"\t\x01\x1f\x7f caf\xc3\xa9 /x");
+	nf_keyb_param(k, "seed", "42");
+	nf_keyb_param(k, "seed", "7");
+	nf_keyb_param(k, "Alpha", "");
+	nf_keyb_input(k, "data/b.csv", "blob:1234");
+	nf_keyb_input(k, "data/a.csv", "sha256:ff");
+	nf_keyb_upstream(k, "prep", "out:abc");
+	nf_keyb_env(k, "Z\n", "v\r\f\b");
+	nf_keyb_finish(k, key, &c);
+	ck_assert_str_eq(c, "{\"command\":\"echo \\\"a\\\\b\\\"\\t\\u0001\\u001f\x7f caf\xc3\xa9 /x\","
+			 "\"env\":{\"Z\\n\":\"v\\r\\f\\b\"},"
+			 "\"identity\":{\"instance\":\"lr-0.1\",\"pipeline\":\"retrain\",\"stage\":\"tune\"},"
+			 "\"inputs\":{\"data/a.csv\":\"sha256:ff\",\"data/b.csv\":\"blob:1234\"},\"matrix\":{},"
+			 "\"params\":{\"Alpha\":\"\",\"seed\":\"7\"},\"scheme\":\"ntflow-cache-key-v2\","
+			 "\"upstream\":{\"prep\":\"out:abc\"}}");
+	ck_assert_str_eq(key, "45d7a3558f5eee0abdb6fd54b5c044d705ce0ac2a1e220f36427c49109469f5e");
+	free(c);
+	nf_keyb_free(k);
+	k = nf_keyb_new();
+	nf_keyb_finish(k, key, &c);
+	ck_assert_str_eq(key, "d18848539de98f84fed38d41e34137afcee11a452d0f8a4e0a9d5c5d0a5a53bc");
+	free(c);
+	nf_keyb_free(k);
+}
+END_TEST
+
 START_TEST(test_explain)
 {
 	char k1[65], k2[65], *c1, *c2, *why;
@@ -108,6 +143,7 @@ cachekey_suite(void)
 	tcase_add_test(tc, test_same_components_same_key);
 	tcase_add_test(tc, test_identity_in_the_key);
 	tcase_add_test(tc, test_explain);
+	tcase_add_test(tc, test_key_bytes_unchanged);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -133,6 +133,103 @@ ck_same_tree(const char *a, const char *b)
 	   "cd .. && cmp .la .lb && cmp .xa .xb", a, b);
 }
 
+/* Deferred sync: new objects are written once, never when already stored (no temporary
+ * file either), and made durable in one round for the whole batch. */
+START_TEST(test_sync_batch)
+{
+	nf_objstore *s;
+	nf_objstore_stats st;
+	char d1[80], d2[80], d3[80], again[80], *tmpdir;
+	size_t fanouts;
+	uint64_t before;
+
+	sh("printf one >f1 && printf two >f2 && printf three >f3 && printf one >dup");
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	nf_objstore_defer_sync(s, true);
+	ck_put(s, "f1", d1);
+	ck_put(s, "f2", d2);
+	ck_put(s, "f3", d3);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.written, 3);
+	ck_assert_int_eq(st.pending, 3);
+	ck_assert_int_eq(st.fsyncs, 0);
+	ck_assert_int_eq(st.syncs, 0);
+	/* Stored already (the same file, the same bytes elsewhere): not written again. */
+	ck_put(s, "f1", again);
+	ck_put(s, "dup", again);
+	ck_assert_str_eq(again, d1);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.written, 3);
+	ck_assert_int_eq(st.skipped, 2);
+	ck_assert_int_eq(st.pending, 3);
+	tmpdir = xasprintf("%s/objects/tmp", cache);
+	ck_assert_str_eq(sh_out("ls -A '%s' | wc -l", tmpdir), "0");   /* no temporary file left */
+	free(tmpdir);
+	/* One sync for the batch: on Linux one syncfs; elsewhere each object, each fan-out
+	 * folder once, and objects/. */
+	fanouts = 1 + (strncmp(d1 + 5, d2 + 5, 2) != 0) +
+		  (strncmp(d3 + 5, d1 + 5, 2) != 0 && strncmp(d3 + 5, d2 + 5, 2) != 0);
+	ck_assert_int_eq(nf_objstore_sync(s), 0);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.syncs, 1);
+	ck_assert_int_eq(st.pending, 0);
+#ifdef __linux__
+	ck_assert_int_eq(st.syncfs, 1);
+	ck_assert_int_eq(st.fsyncs, 0);
+	(void)fanouts;
+#else
+	ck_assert_int_eq(st.fsyncs, 3 + fanouts + 1);
+#endif
+	/* Nothing pending: nothing to do. */
+	ck_assert_int_eq(nf_objstore_sync(s), 0);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.syncs, 1);
+	ck_assert_int_le(st.fsyncs + st.syncfs, 3 + fanouts + 1);
+	ck_assert(nf_objstore_has(s, d1, true) && nf_objstore_has(s, d2, true) && nf_objstore_has(s, d3, true));
+	/* Not deferred: a put syncs what it wrote before it returns; one object alone is
+	 * fsync'ed with its folder (syncfs would wait for the whole file system). */
+	nf_objstore_defer_sync(s, false);
+	sh("printf four >f4");
+	before = st.fsyncs;
+	ck_put(s, "f4", again);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.written, 4);
+	ck_assert_int_eq(st.pending, 0);
+	ck_assert_int_eq(st.syncs, 2);
+	ck_assert_uint_ge(st.fsyncs, before + 2);
+	nf_objstore_free(s);
+}
+END_TEST
+
+/* A folder: its files and manifest are pending objects of the batch; stored again, nothing
+ * is written. */
+START_TEST(test_sync_folder_skip)
+{
+	nf_objstore *s;
+	nf_objstore_stats st;
+	char d[80], again[80];
+
+	make_tree("out");
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	nf_objstore_defer_sync(s, true);
+	ck_put(s, "out", d);
+	nf_objstore_get_stats(s, &st);
+	/* a.txt and sub/same.txt share one object; two link targets; the manifest. */
+	ck_assert_int_eq(st.written, 7);
+	ck_assert_int_eq(st.pending, 7);
+	ck_assert_int_eq(nf_objstore_sync(s), 0);
+	ck_put(s, "out", again);
+	ck_assert_str_eq(again, d);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.written, 7);
+	ck_assert_int_eq(st.pending, 0);
+	ck_assert_int_eq(nf_objstore_sync(s), 0);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.syncs, 1);
+	nf_objstore_free(s);
+}
+END_TEST
+
 START_TEST(test_file_roundtrip)
 {
 	nf_objstore *s;
@@ -661,6 +758,8 @@ objstore_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_file_roundtrip);
+	tcase_add_test(tc, test_sync_batch);
+	tcase_add_test(tc, test_sync_folder_skip);
 	tcase_add_test(tc, test_folder_roundtrip);
 	tcase_add_test(tc, test_manifest_format);
 	tcase_add_test(tc, test_modes);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "ntflow/store.h"
 #include "ntflow/exec.h"
+#include "ntflow/cachekey.h"
 
 #include <check.h>
 #include <errno.h>
@@ -826,6 +827,139 @@ START_TEST(test_close_commits_batch)
 }
 END_TEST
 
+/* ---- the hook before each commit (the run syncs its cache objects there) ---- */
+
+typedef struct commit_probe {
+	int calls;
+	int64_t visible;   /* cache entries another connection saw when the hook ran */
+	int fail;
+} commit_probe;
+
+static int
+count_entries(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n = -1;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM cache_entries", -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+static int
+probe_commit(void *vctx)
+{
+	commit_probe *p = vctx;
+
+	p->calls++;
+	p->visible = count_entries();   /* another process's view: nothing committed yet */
+	if (p->fail)
+		return nf_error_set(NF_EIO, "cannot sync (probe)");
+	return 0;
+}
+
+static void
+put_entry(nf_store *st, const char *key)
+{
+	nf_cache_entry e = { .key = (char *)key, .node = "a", .outputs_json = "[]", .out_digest = "out:x",
+			     .metrics_json = "{}", .components = "{}", .run_id = 1, .created_ms = 1 };
+
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+}
+
+START_TEST(test_before_commit)
+{
+	nf_store *st = NULL;
+	commit_probe p = { 0, -1, 0 };
+	nf_cache_entry got;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_before_commit(st, probe_commit, &p);
+	/* Two entries in one batch: one call, before the commit (the other connection saw none). */
+	put_entry(st, "k1");
+	put_entry(st, "k2");
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(p.calls, 1);
+	ck_assert_int_eq(p.visible, 0);
+	ck_assert_int_eq(count_entries(), 2);
+	/* Nothing open: no commit, no call. */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(p.calls, 1);
+	/* A hook that fails: the batch is rolled back, never committed, and the store failed. */
+	p.fail = 1;
+	put_entry(st, "k3");
+	ck_assert_int_lt(nf_store_flush(st), 0);
+	ck_assert_int_eq(p.calls, 2);
+	ck_assert_int_eq(count_entries(), 2);
+	ck_assert_int_eq(nf_store_cache_get(st, "k3", &got), NF_ENOTFOUND);
+	ck_assert_int_lt(nf_store_failure(st), 0);
+	ck_assert_ptr_nonnull(strstr(nf_error_last(), "cannot sync (probe)"));
+	nf_store_close(st);
+	/* The close's commit goes through the hook too. */
+	p.fail = 0;
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_before_commit(st, probe_commit, &p);
+	put_entry(st, "k4");
+	nf_store_close(st);
+	ck_assert_int_eq(p.calls, 3);
+	ck_assert_int_eq(p.visible, 2);
+	ck_assert_int_eq(count_entries(), 3);
+}
+END_TEST
+
+/* A miss is recorded as raw facts (the run whose entry the key was compared with) and
+ * explained when read: nothing is parsed or built during the run. */
+START_TEST(test_miss_explained_lazily)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_cache_info ci;
+	const char *a = "{\"command\":\"x\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{},"
+			"\"params\":{\"seed\":\"1\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}";
+	const char *b = "{\"command\":\"x\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{},"
+			"\"params\":{\"seed\":\"2\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}";
+	nf_cache_entry e = { .key = "k1", .node = "prep", .outputs_json = "[]", .out_digest = "out:x",
+			     .metrics_json = "{}", .components = (char *)a, .created_ms = 1 };
+	int64_t r1, r2;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r1, "prep", "k1", a, "p"), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r1, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "no earlier run");
+	nf_node_cache_info_release(&ci);
+	e.run_id = r1;
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r2, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r2, "prep", "k2", b, "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	/* Nothing but the fact is written; the words come when asked. */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE miss_reason IS NOT NULL"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT miss_prev_run FROM nodes WHERE cache_key = 'k2'"), r1);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r2, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "param seed changed 1 → 2");
+	ck_assert(!ci.cached);
+	ck_assert_str_eq(ci.key, "k2");
+	nf_node_cache_info_release(&ci);
+	/* A reason known at lookup is kept as recorded. */
+	ck_assert_int_eq(nf_store_node_cache(st, r2, "prep", "k2", b, false, 0, "forced"), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r2, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "forced");
+	nf_node_cache_info_release(&ci);
+	nf_store_close(st);
+}
+END_TEST
+
 /* ---- workspace and formatting ---- */
 
 START_TEST(test_workspace)
@@ -1405,6 +1539,8 @@ store_suite(void)
 	tcase_add_test(tc, test_locked);
 	tcase_add_test(tc, test_crash_mid_batch);
 	tcase_add_test(tc, test_close_commits_batch);
+	tcase_add_test(tc, test_before_commit);
+	tcase_add_test(tc, test_miss_explained_lazily);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
 	tcase_add_test(tc, test_failure_is_kept);
