@@ -62,6 +62,14 @@ typedef struct nf_job {
 	/* Set by prepare with NF_PREP_REJECTED: why the gate said no (its failed criteria),
 	 * borrowed until prepare is called again; NULL: no reason given. */
 	const char *reason;
+	/* For a runner that submits elsewhere (Slurm): the stage's name and its matrix
+	 * instance (NULL: none) for the job's name, and the submission's options (sbatch
+	 * arguments, NULL-terminated; NULL: none). The local runner ignores them. */
+	const char *stage, *instance;
+	char *const *submit_args;
+	/* The stage's timeout and grace (0: none), set by the scheduler for a runner that
+	 * keeps the timeout itself (own_timeout). */
+	int64_t timeout_ms, grace_ms;
 } nf_job;
 
 /* What a runner reports when an attempt ends. */
@@ -75,6 +83,13 @@ typedef struct nf_job_result {
 	int64_t user_ms, sys_ms;
 	long max_rss_kb;
 	bool log_capped;             /* the log reached log_limit: the rest was discarded */
+	/* Set by a runner whose system ended the attempt on a time limit of its own (Slurm's
+	 * TIMEOUT): the node is timed out, as when the scheduler's timeout fired. */
+	bool timed_out;
+	/* The runner's own account of a failure ("cancelled outside ntflow (Slurm job 12
+	 * CANCELLED)", "sbatch failed: ..."), used as the reason instead of "exit N"; NULL
+	 * otherwise. Borrowed for the done call. */
+	const char *message;
 } nf_job_result;
 
 typedef struct nf_runner nf_runner;
@@ -84,6 +99,10 @@ typedef void (*nf_job_done_fn)(void *ctx, const nf_job_result *res);
 typedef struct nf_runner_ops {
 	/* What opts.executor names to choose this runner ("local"). */
 	const char *name;
+	/* true: the runner keeps each job's timeout_ms itself, counted from when the job really
+	 * starts (a Slurm job waits in a queue first), and reports a job it stopped for it with
+	 * timed_out; the scheduler then sets no timeout timer for its jobs. */
+	bool own_timeout;
 	/* Starts a job without blocking; *pgid receives its process group (0 when none). */
 	int (*start)(nf_runner *r, const nf_job *job, pid_t *pgid);
 	/* Registers the runner's event sources with loop (one loop at a time): from then on
