@@ -132,7 +132,8 @@ nf_slurm_parse_sbatch(uint64_t *job_id, const char *text)
 	return 0;
 }
 
-/* Splits line (len) at '|' into at most max fields; returns how many. */
+/* Splits line (len) at '|' into at most max fields, the last one the rest of the line;
+ * returns how many. */
 static size_t
 split(const char **f, size_t *flen, size_t max, const char *line, size_t len)
 {
@@ -140,7 +141,8 @@ split(const char **f, size_t *flen, size_t max, const char *line, size_t len)
 	const char *p = line, *end = line + len;
 
 	while (n < max && p <= end) {
-		const char *bar = memchr(p, '|', (size_t)(end - p));
+		/* The last field takes the rest of the line. */
+		const char *bar = n + 1 < max ? memchr(p, '|', (size_t)(end - p)) : NULL;
 
 		f[n] = p;
 		flen[n] = bar ? (size_t)(bar - p) : (size_t)(end - p);
