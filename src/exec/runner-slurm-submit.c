@@ -139,8 +139,10 @@ env_name_ok(const char *kv)
 	for (const char *p = kv; p < eq; p++)
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
 			return false;
-	/* Slurm's own variables are the job's, set by slurmstepd. */
-	return strncmp(kv, "SLURM_", 6) != 0;
+	/* Slurm's own variables are the job's, set by slurmstepd. NTFLOW_RUNNER marks the
+	 * local processes of a run, which a crashed or ending run's cleanup kills wherever they
+	 * went: a Slurm job is Slurm's to stop (scancel), even on a node that is this host. */
+	return strncmp(kv, "SLURM_", 6) != 0 && strncmp(kv, "NTFLOW_RUNNER=", 14) != 0;
 }
 
 /* The attempt's own script: its environment, its folder, its command. */
@@ -190,9 +192,8 @@ write_task_script(slurm_runner *sr, sjob *j, char **path_out)
 	return err;
 }
 
-/* The folder of path, made when missing. */
-static int
-make_parent(const char *path)
+int
+nf_slurm__make_parent(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir;
@@ -249,7 +250,7 @@ submit_group(slurm_runner *sr, sjob **g, size_t k)
 		char *task = NULL;
 
 		/* The log's folder and the workspace must exist before the job starts. */
-		if (make_parent(g[i]->log_path) < 0 || write_task_script(sr, g[i], &task) < 0) {
+		if (nf_slurm__make_parent(g[i]->log_path) < 0 || write_task_script(sr, g[i], &task) < 0) {
 			fail_group(sr, g, k, "cannot prepare the Slurm job: %s", nf_error_last());
 			goto done;
 		}

@@ -408,8 +408,10 @@ adopt_log(const sjob *j, const adopt_ent *a)
 	size_t len = 0;
 	FILE *f;
 
-	if (!(f = fopen(j->log_path, "w")))
+	if (nf_slurm__make_parent(j->log_path) < 0 || !(f = fopen(j->log_path, "w"))) {
+		nf_error_clear();
 		return;
+	}
 	note = xasprintf("ntflow: adopted Slurm job %llu (%s), which finished before the ntflow that submitted it "
 			 "was killed; its log follows\n", (unsigned long long)a->job_id, a->name);
 	fputs(note, f);

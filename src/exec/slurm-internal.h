@@ -66,6 +66,8 @@ void nf_slurm__submit_some(slurm_runner *sr);
 void nf_slurm__finish(slurm_runner *sr, sjob *j, nf_slurm_phase phase, const char *msg, const nf_slurm_rec *rec);
 /* Single-quotes s for sh into b. */
 void nf_slurm__quote(nf_buf *b, const char *s);
+/* The folder of path, made when missing. */
+int nf_slurm__make_parent(const char *path);
 /* The first line of a command's output, for messages. */
 void nf_slurm__first_line(char *out, size_t cap, const char *text);
 

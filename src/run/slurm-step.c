@@ -32,6 +32,8 @@ hook_submit(void *vctx, size_t node, int attempt, uint64_t job_id, uint64_t arra
 	nf_store_slurm_job_add(ctx->store, ctx->run_id, ctx->graph->nodes[node].name, attempt, array_id ? array_id : job_id,
 			       task, submitted_ms, name, key, log);
 	free(log);
+	/* Committed soon even if no state changes: a kill -9 right after must find the job. */
+	nf_sched_wake_within(ctx->sched, 0);
 }
 
 static void
@@ -40,6 +42,7 @@ hook_status(void *vctx, size_t node, int attempt, const char *state, const char 
 	run_ctx *ctx = vctx;
 
 	nf_store_slurm_job_status(ctx->store, ctx->run_id, ctx->graph->nodes[node].name, attempt, state, reason);
+	nf_sched_wake_within(ctx->sched, 0);   /* show and the dashboard read it from the store */
 }
 
 static void
