@@ -22,7 +22,7 @@ pipeline "crash" {
   }
 }
 stage "quick" {
-  run     = "mkdir -p build && echo quick-done >build/quick.txt"
+  run     = "echo quick-done; mkdir -p build && echo quick-done >build/quick.txt"
   outputs = ["build/quick.txt"]
 }
 stage "long" {
