@@ -442,6 +442,7 @@ bool nf_store_has_table(nf_store *st, const char *name);
  * borrowed for the call and may be NULL (name, state included). */
 typedef struct nf_dash_node {
 	const char *name, *stage, *instance, *kind, *state, *reason, *log_path;
+	const char *slurm;           /* its latest attempt's Slurm job: "job 12 PENDING (Resources)" */
 	int attempts;
 	int64_t started_ms, finished_ms, reused_run, wall_ms;
 	int64_t attempt_started_ms;  /* the latest attempt's start, 0 when none */

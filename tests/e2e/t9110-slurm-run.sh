@@ -4,7 +4,8 @@
 # rejected submission (invalid partition) retried then failed with sbatch's message; a
 # matrix of 4 as one array whose tasks run at the same time; a mixed pipeline (local
 # stages around one on Slurm); a job cancelled with scancel from outside; Ctrl-C cancels
-# every job; a 50-instance matrix is one sbatch call and each instance ends with its own
+# every job; show gives each Slurm stage its job id, state and reason and logs -f follows a
+# running job's log; a 50-instance matrix is one sbatch call and each instance ends with its own
 # state. Skipped (77) when no cluster can start (not root, packages not installable).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
@@ -162,6 +163,43 @@ test_expect_success 'Ctrl-C cancels every job of the run' '
 	test_expect_code 130 wait $pid &&
 	grep "cancelled" out &&
 	test -z "$(squeue_names)"
+'
+
+write_dag busy.dag <<\EOF2
+pipeline "busy" {
+  concurrency = 8
+  defaults {
+    executor = "slurm"
+    slurm {
+      poll = "250ms"
+      cpus = 40
+    }
+  }
+}
+stage "talk" {
+  run = "for i in 1 2 3; do echo line $i; sleep 1; done"
+}
+stage "queued" {
+  run = "echo queued ran"
+}
+EOF2
+
+test_expect_success 'show gives each Slurm stage its job, state and reason; logs -f follows a running job' '
+	ntflow run busy.dag --no-tui >out 2>&1 &
+	pid=$! &&
+	# 40 + 40 CPUs on a node of 64: one waits for the other.
+	wait_until "ntflow show 2>/dev/null | grep -q \"job [0-9]*  *PENDING (Resources)\"" 300 &&
+	wait_until "ntflow show | grep -q \"talk  *job [0-9]*  *RUNNING\"" 300 &&
+	ntflow logs -f talk >follow &&
+	printf "line 1\nline 2\nline 3\n" >expect &&
+	test_cmp expect follow &&
+	wait $pid &&
+	ntflow show >show &&
+	grep "^slurm jobs" show &&
+	grep "talk  *job [0-9]*  *COMPLETED  ntflow-[0-9]*-talk" show &&
+	ntflow show --json >show.json &&
+	test "$(json_get show.json .stages[0].slurm.state)" = COMPLETED &&
+	json_get show.json .stages[0].slurm.job_id | grep "^[0-9][0-9]*$"
 '
 
 write_dag fifty.dag <<\EOF2
