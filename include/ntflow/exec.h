@@ -99,10 +99,6 @@ typedef void (*nf_job_done_fn)(void *ctx, const nf_job_result *res);
 typedef struct nf_runner_ops {
 	/* What opts.executor names to choose this runner ("local"). */
 	const char *name;
-	/* true: the runner keeps each job's timeout_ms itself, counted from when the job really
-	 * starts (a Slurm job waits in a queue first), and reports a job it stopped for it with
-	 * timed_out; the scheduler then sets no timeout timer for its jobs. */
-	bool own_timeout;
 	/* Starts a job without blocking; *pgid receives its process group (0 when none). */
 	int (*start)(nf_runner *r, const nf_job *job, pid_t *pgid);
 	/* Registers the runner's event sources with loop (one loop at a time): from then on
@@ -118,6 +114,10 @@ typedef struct nf_runner_ops {
 } nf_runner_ops;
 struct nf_runner {
 	const nf_runner_ops *ops;
+	/* true: the runner keeps each job's timeout_ms itself, counted from when the job really
+	 * starts (a Slurm job waits in a queue first), and reports a job it stopped for it with
+	 * timed_out; the scheduler then sets no timeout timer for its jobs. */
+	bool own_timeout;
 };
 
 /* The local runner: vfork+execve of /bin/sh -c into a new process group with

@@ -110,7 +110,9 @@ int nf_slurm_cancel(uint64_t job_id);
 
 /* Runs argv (argv[0] looked up in PATH) and collects stdout and stderr; *status is the
  * exit status (127 when it could not start). Blocks until it ends: for quick commands
- * (squeue, sbatch, scancel, ~10 ms). out/err are the caller's; either may be NULL. */
+ * (squeue, sbatch, scancel, ~10 ms), killed after NF_SLURM_EXEC_TIMEOUT_MS (then *err says
+ * so). out/err are the caller's; either may be NULL. */
+#define NF_SLURM_EXEC_TIMEOUT_MS 10000
 int nf_slurm_exec(int *status, char **out, char **err, char *const argv[]);
 
 #endif

@@ -58,6 +58,8 @@ nf_slurm_exec(int *status, char **out, char **err, char *const argv[])
 	posix_spawn_file_actions_t fa;
 	nf_buf bo = NF_BUF_INIT, be = NF_BUF_INIT;
 	struct pollfd pf[2];
+	int64_t deadline;
+	bool killed = false;
 	pid_t pid;
 
 	*status = 127;
@@ -86,14 +88,26 @@ nf_slurm_exec(int *status, char **out, char **err, char *const argv[])
 	}
 	pf[0] = (struct pollfd){ po[0], POLLIN, 0 };
 	pf[1] = (struct pollfd){ pe[0], POLLIN, 0 };
+	deadline = nf_now_monotonic_ms() + NF_SLURM_EXEC_TIMEOUT_MS;
 	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
 		char buf[4096];
+		int64_t left = deadline - nf_now_monotonic_ms();
+		int pr;
 
-		if (poll(pf, 2, -1) < 0) {
+		/* A controller that does not answer makes squeue retry for 18 s and sbatch for
+		 * 9 s: the loop waits no longer than the deadline. */
+		if (left <= 0) {
+			(void)kill(pid, SIGKILL);
+			killed = true;
+			break;
+		}
+		if ((pr = poll(pf, 2, (int)left)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (pr == 0)
+			continue;
 		for (int i = 0; i < 2; i++) {
 			ssize_t r;
 
@@ -109,6 +123,11 @@ nf_slurm_exec(int *status, char **out, char **err, char *const argv[])
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	if (killed) {
+		nf_buf_reset(&be);
+		nf_buf_printf(&be, "%s did not answer within %ds (is the Slurm controller up?)", argv[0],
+			      NF_SLURM_EXEC_TIMEOUT_MS / 1000);
+	}
 	/* posix_spawnp of a missing file: the child exits 127 without a word. */
 	if (*status == 127 && !be.len)
 		nf_buf_printf(&be, "cannot run %s: not found in PATH", argv[0]);

@@ -17,7 +17,7 @@
 
 /* After this many polls in a row whose squeue failed (the controller does not answer), the
  * live jobs end failed with its message instead of waiting for ever. */
-#define SQUEUE_MAX_FAILURES 5
+#define SQUEUE_MAX_FAILURES 3
 /* Polls in a row that must miss a job everywhere before it counts as vanished. */
 #define VANISH_MISSES 2
 /* The next submission turn when the burst left jobs queued. */
@@ -648,7 +648,6 @@ nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, const char *na
 
 static const nf_runner_ops slurm_ops = {
 	.name = "slurm",
-	.own_timeout = true,
 	.start = slurm_start,
 	.attach = slurm_attach,
 	.detach = slurm_detach,
@@ -666,6 +665,7 @@ nf_runner_slurm_new(nf_runner **out, nf_clock *clock, const nf_slurm_runner_opts
 		return nf_error_set(NF_EINVALID, "the Slurm runner needs a folder for its scripts");
 	sr = xcalloc(1, sizeof(*sr));
 	sr->base.ops = &slurm_ops;
+	sr->base.own_timeout = true;
 	sr->clock = clock ? clock : nf_clock_system();
 	sr->o = *opts;
 	sr->o.dir = xstrdup(opts->dir);

@@ -403,7 +403,7 @@ start_node(nf_sched *s, size_t n)
 		s->running++;
 		r->timed_out = r->cancel_sent = false;
 		set_state(s, n, NF_ST_RUNNING, NULL, NULL, pgid);
-		if (o->timeout_ms > 0 && !runner->ops->own_timeout)
+		if (o->timeout_ms > 0 && !runner->own_timeout)
 			set_timer(s, n, T_TIMEOUT, now_ms(s) + o->timeout_ms);
 		return;
 	}

@@ -180,7 +180,7 @@ stage "talk" {
   run = "for i in 1 2 3; do echo line $i; sleep 1; done"
 }
 stage "queued" {
-  run = "echo queued ran"
+  run = "echo queued ran; sleep 2"
 }
 EOF2
 
