@@ -141,7 +141,7 @@ set_status(slurm_runner *sr, sjob *j, const char *state, const char *reason)
 
 /* The record of j among recs (an array task: its own, else the array's pending tasks). */
 static const nf_slurm_rec *
-find_rec(const sjob *j, const nf_slurm_rec *recs, size_t n, bool by_raw)
+find_rec(const sjob *j, const nf_slurm_rec *recs, size_t n)
 {
 	const nf_slurm_rec *pending = NULL;
 
@@ -150,9 +150,6 @@ find_rec(const sjob *j, const nf_slurm_rec *recs, size_t n, bool by_raw)
 
 		if (j->task < 0) {
 			if (r->job_id == j->job_id && r->array_id == 0)
-				return r;
-		} else if (by_raw) {
-			if (j->raw_id && r->job_id == j->raw_id)
 				return r;
 		} else if (r->array_id == j->job_id) {
 			if (r->task == j->task)
@@ -177,13 +174,9 @@ apply_rec(slurm_runner *sr, sjob *j, const nf_slurm_rec *r)
 		j->raw_id = r->job_id;
 	j->misses = 0;
 	ph = nf_slurm_judge(r, j->cancel_sent, msg, sizeof(msg));
-	/* judge names the job by the record; an array task's pending record names the array. */
-	if (nf_slurm_phase_live(ph)) {
-		set_status(sr, j, r->state, r->reason);
-		return true;
-	}
 	set_status(sr, j, r->state, r->reason);
-	nf_slurm__finish(sr, j, ph, msg, r);
+	if (!nf_slurm_phase_live(ph))
+		nf_slurm__finish(sr, j, ph, msg, r);
 	return true;
 }
 
@@ -268,7 +261,7 @@ look_elsewhere(slurm_runner *sr)
 			char *argv[] = { "scontrol", "-o", "show", "job", label, NULL };
 
 			if (query(&recs, &n, argv, nf_slurm_parse_scontrol, why, sizeof(why)) &&
-			    apply_rec(sr, j, find_rec(j, recs, n, false))) {
+			    apply_rec(sr, j, find_rec(j, recs, n))) {
 				free(recs);
 				continue;
 			}
@@ -309,7 +302,7 @@ poll_jobs(slurm_runner *sr)
 	for (size_t i = 0; i < sr->njobs; i++) {
 		sjob *j = sr->jobs[i];
 
-		if (j->st != SJ_SUBMITTED || apply_rec(sr, j, find_rec(j, recs, n, false)))
+		if (j->st != SJ_SUBMITTED || apply_rec(sr, j, find_rec(j, recs, n)))
 			continue;
 		j->misses++;
 		missing = true;

@@ -20,7 +20,9 @@ slurm_start() {
 	if ! out=$("$NTFLOW_SRC_DIR/tests/slurm/cluster.sh" start "$slurm_dir_" 2>&1); then
 		rm -rf "$slurm_dir_"
 		slurm_dir_=
-		test_skip_all "skipped: no Slurm cluster: $(printf '%s\n' "$out" | grep '^skipped:' | sed 's/^skipped: //' | tail -1)"
+		why=$(printf '%s\n' "$out" | grep '^skipped:' | sed 's/^skipped: //' | tail -1)
+		test -n "$why" || why="tests/slurm/cluster.sh start failed: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+		test_skip_all "skipped: no Slurm cluster: $why"
 	fi
 	SLURM_CONF=$slurm_dir_/slurm.conf
 	export SLURM_CONF

@@ -5,7 +5,9 @@
 # killed: the next `ntflow run` adopts the finished job (its outputs checked and cached, no
 # new sbatch for it) and cancels the running one before submitting it again. A stage over
 # its slurm.time of one minute ends timed-out when Slurm stops it (TIMEOUT; Slurm enforces
-# limits about every 30 s: this test takes 60 to 100 s). Skipped (77) without a cluster.
+# limits about every 30 s: this test takes 60 to 100 s). A controller that does not answer
+# fails the attempt with sbatch's message, retried as any failure. Skipped (77) without a
+# cluster.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-slurm.sh"
@@ -87,6 +89,25 @@ test_expect_success 'a stage over its Slurm time limit ends timed-out' '
 	grep "over timed-out.*timed out: Slurm job [0-9]* reached its time limit (TIMEOUT)" out &&
 	grep "started" .ntflow/logs/*/over.1.log &&
 	grep -i "time limit" .ntflow/logs/*/over.1.log
+'
+
+write_dag down.dag <<\EOF2
+pipeline "down" {
+}
+stage "nowhere" {
+  executor = "slurm"
+  retries  = 1
+  backoff  = "10ms"
+  run      = "true"
+}
+EOF2
+
+# Last: it stops the cluster's controller.
+test_expect_success 'a controller that does not answer fails the attempt, retried, with the reason' '
+	kill $(awk "/^slurmctld /{ print \$2 }" "$slurm_dir_/pids") &&
+	test_expect_code 1 ntflow run down.dag --no-tui >out 2>&1 &&
+	grep "nowhere retrying.*sbatch failed: .*[Uu]nable to contact slurm controller" out &&
+	grep "nowhere failed.*sbatch failed: .*[Uu]nable to contact slurm controller" out
 '
 
 test_done

@@ -60,8 +60,10 @@ wait_for() {
 # Stops the daemons named in DIR/pids (their PIDs, as start wrote them), newest first.
 stop() {
 	[ -f "$dir/pids" ] || return 0
-	# Jobs first, so no slurmstepd outlives its slurmd.
-	SLURM_CONF="$dir/slurm.conf" scancel --quiet --user="$(id -un)" 2>/dev/null &&
+	# Jobs first, so no slurmstepd outlives its slurmd (when the controller still runs).
+	ctld=$(awk '/^slurmctld /{ print $2 }' "$dir/pids")
+	[ -n "$ctld" ] && kill -0 "$ctld" 2>/dev/null &&
+		SLURM_CONF="$dir/slurm.conf" scancel --quiet --user="$(id -un)" 2>/dev/null &&
 		wait_for "test -z \"\$(SLURM_CONF='$dir/slurm.conf' squeue -h -t running,completing 2>/dev/null)\"" 100
 	for pid in $(tac "$dir/pids" 2>/dev/null | awk '{ print $2 }'); do
 		kill "$pid" 2>/dev/null
