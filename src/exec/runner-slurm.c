@@ -437,6 +437,9 @@ try_adopt(slurm_runner *sr, sjob *j)
 		j->task = -1;
 		snprintf(j->name, sizeof(j->name), "%s", a->name);
 		adopt_log(j, a);
+		if (sr->o.hooks.on_submit)
+			sr->o.hooks.on_submit(sr->o.hooks.ctx, j->node, j->attempt, a->job_id, 0, -1, a->submitted_ms,
+					      a->name);
 		sr->queued--;
 		sr->live++;   /* finish counts it down */
 		j->st = SJ_SUBMITTED;
@@ -631,10 +634,11 @@ slurm_free(nf_runner *r)
 }
 
 void
-nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, const char *name, const char *old_log)
+nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, const char *name, const char *old_log,
+		      int64_t submitted_ms)
 {
 	slurm_runner *sr = (slurm_runner *)r;
-	adopt_ent a = { node, job_id, xstrdup(name), old_log ? xstrdup(old_log) : NULL };
+	adopt_ent a = { node, job_id, xstrdup(name), old_log ? xstrdup(old_log) : NULL, submitted_ms };
 
 	NF_PUSH(sr->adopt, sr->nadopt, sr->adopt_cap, a);
 }

@@ -39,6 +39,7 @@ typedef struct adopt_ent {
 	size_t node;
 	uint64_t job_id;
 	char *name, *old_log;
+	int64_t submitted_ms;
 } adopt_ent;
 
 typedef struct slurm_runner {

@@ -124,6 +124,7 @@ settle_crashed(run_ctx *ctx)
 			free(a->name);
 			free(a->log);
 			a->job_id = r->job_id;
+			a->submitted_ms = r->submitted_ms;
 			a->key = xstrdup(r->cache_key);
 			a->name = xstrdup(r->name);
 			a->log = xstrdup(r->log);
@@ -183,7 +184,7 @@ nf_run__slurm_adopt(run_ctx *ctx, const nf_node *node, int attempt)
 	a = &ctx->slurm_adopt[node->id];
 	if (!a->key || !ctx->nodes[node->id].key || strcmp(a->key, ctx->nodes[node->id].key) != 0)
 		return false;
-	nf_runner_slurm_adopt(ctx->slurm, node->id, a->job_id, a->name, a->log);
+	nf_runner_slurm_adopt(ctx->slurm, node->id, a->job_id, a->name, a->log, a->submitted_ms);
 	return true;
 }
 

@@ -61,6 +61,9 @@ test_expect_success 'the next run adopts the finished job and cancels the runnin
 	grep "long succeeded" out2 &&
 	grep "quick-done" .ntflow/logs/2/quick.1.log &&
 	grep "adopted Slurm job" .ntflow/logs/2/quick.1.log &&
+	# run 2 names the job it adopted, that of run 1
+	ntflow show 2 >show2 &&
+	grep "quick  *job [0-9]*  *COMPLETED  ntflow-1-quick" show2 &&
 	test -z "$(squeue_names)"
 '
 
