@@ -18,6 +18,8 @@ slurm_start() {
 		test_skip_all "skipped: cannot make a folder for the Slurm cluster"
 	trap 'slurm_stop_' EXIT
 	if ! out=$("$NTFLOW_SRC_DIR/tests/slurm/cluster.sh" start "$slurm_dir_" 2>&1); then
+		# Whatever it started goes, before its folder does.
+		"$NTFLOW_SRC_DIR/tests/slurm/cluster.sh" stop "$slurm_dir_" >/dev/null 2>&1
 		rm -rf "$slurm_dir_"
 		slurm_dir_=
 		why=$(printf '%s\n' "$out" | grep '^skipped:' | sed 's/^skipped: //' | tail -1)

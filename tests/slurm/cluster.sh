@@ -136,6 +136,10 @@ NodeName=$host CPUs=64 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 	: >"$dir/pids"
+	# A start that fails halfway (a skip, a signal) leaves no daemon behind.
+	trap 'rc=$?; [ $rc = 0 ] || stop; exit $rc' EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
 	munged --socket="$dir/sock/munge.sock" --key-file="$dir/munge.key" --pid-file="$dir/munged.pid" \
 		--log-file="$dir/log/munged.log" --seed-file="$dir/munged.seed" >"$dir/log/munged.out" 2>&1 ||
 		skip "munged does not start: $(tail -1 "$dir/log/munged.out")"
@@ -153,6 +157,7 @@ EOF
 		stop
 		skip "the Slurm node did not become idle in 30s: $why"
 	fi
+	trap - EXIT TERM INT
 	echo "SLURM_CONF=$dir/slurm.conf"
 }
 
