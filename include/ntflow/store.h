@@ -69,6 +69,9 @@ size_t nf_store_procs_kill_escaped(nf_store *st, int64_t run_id, pid_t pid, int6
 /* Commits the open batch (if any). Writes below open a transaction lazily; the executor
  * calls this once per loop turn. */
 int nf_store_flush(nf_store *st);
+/* How many node-state statements (node UPDATEs, attempt upserts) this connection has run:
+ * nf_store_node_state merges a node's changes within a batch into one of each (tests). */
+unsigned long nf_store_state_writes(const nf_store *st);
 /* Opens the batch transaction if none is open, for modules with tables of their own
  * (gate results, registry, alerts, audit) whose writes join the executor's batch. */
 int nf_store_batch(nf_store *st);

@@ -15,6 +15,7 @@ prep(nf_store *st, const char *sql)
 {
 	sqlite3_stmt *q = NULL;
 
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
 		nf_error_set(NF_ERROR, "cannot read the state database: %s", sqlite3_errmsg(st->db));
 		sqlite3_finalize(q);

@@ -83,6 +83,7 @@ nf_gate_list(nf_store *st, int64_t run_id, nf_gate_result **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	/* Ordered by when each gate's node started, then the criterion's position. */
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
 	if ((rc = sqlite3_prepare_v2(st->db,
 			"SELECT g.node, g.expr, g.left_value, g.right_value, g.verdict, g.note"
 			" FROM gate_results g LEFT JOIN nodes n ON n.run_id = g.run_id AND n.name = g.node"

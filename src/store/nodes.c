@@ -146,11 +146,91 @@ attempt_outcome(nf_state state, const char *reason)
 	return nf_state_name(NF_ST_FAILED);
 }
 
-static void
-bind_opt_text(sqlite3_stmt *q, int col, const char *s)
+/* A node's pending state: what its UPDATEs of the batch add up to. A later call's state
+ * and reason replace the earlier's; started_ms is the first running's, finished_ms the
+ * last final state's (0: keep the row's). */
+struct nf_store_pnode {
+	int64_t id;
+	nf_state state;
+	int attempts;
+	const char *reason;
+	int64_t started_ms, finished_ms;
+	int last_att;                /* patts index of its latest pending attempt, or -1 */
+};
+
+/* An attempt's pending upsert: each field given by a call replaces the earlier one, as
+ * the upsert's coalesce() would have (PA_* say which are given). */
+enum { PA_START = 1, PA_FINISH = 2, PA_EXIT = 4, PA_SIGNAL = 8, PA_RES = 16, PA_LOG = 32, PA_PGID = 64 };
+struct nf_store_patt {
+	int64_t node_id;
+	int attempt;
+	int prev;                    /* the node's previous pending attempt, or -1 */
+	unsigned set;
+	const char *state, *log_path, *reason;
+	int64_t started_ms, finished_ms, wall_ms, user_ms, sys_ms, max_rss_kb, pgid;
+	int exit_code, term_signal;
+};
+
+static size_t
+pindex_slot(int64_t id, size_t cap)
 {
-	if (s)
-		sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC);
+	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static void
+pindex_put(nf_store *st, size_t i)
+{
+	size_t k = pindex_slot(st->pnodes[i].id, st->pindex_cap);
+
+	while (st->pindex[k])
+		k = (k + 1) & (st->pindex_cap - 1);
+	st->pindex[k] = (uint32_t)i + 1;
+}
+
+/* The pending record of node id, made (as "keep everything") when there is none. */
+static struct nf_store_pnode *
+pnode_get(nf_store *st, int64_t id)
+{
+	size_t k;
+
+	if (st->pindex_cap) {
+		for (k = pindex_slot(id, st->pindex_cap); st->pindex[k]; k = (k + 1) & (st->pindex_cap - 1))
+			if (st->pnodes[st->pindex[k] - 1].id == id)
+				return &st->pnodes[st->pindex[k] - 1];
+	}
+	if (2 * (st->npnodes + 1) > st->pindex_cap) {   /* keep the table at most half full */
+		free(st->pindex);
+		st->pindex_cap = st->pindex_cap ? 2 * st->pindex_cap : 256;
+		st->pindex = xcalloc(st->pindex_cap, sizeof(*st->pindex));
+		for (size_t i = 0; i < st->npnodes; i++)
+			pindex_put(st, i);
+	}
+	st->pnodes = xgrow(st->pnodes, sizeof(*st->pnodes), st->npnodes + 1, &st->pnodes_cap);
+	st->pnodes[st->npnodes] = (struct nf_store_pnode){ .id = id, .last_att = -1 };
+	pindex_put(st, st->npnodes);
+	return &st->pnodes[st->npnodes++];
+}
+
+static struct nf_store_patt *
+patt_get(nf_store *st, struct nf_store_pnode *pn, int attempt)
+{
+	for (int i = pn->last_att; i >= 0; i = st->patts[i].prev)
+		if (st->patts[i].attempt == attempt)
+			return &st->patts[i];
+	st->patts = xgrow(st->patts, sizeof(*st->patts), st->npatts + 1, &st->patts_cap);
+	st->patts[st->npatts] = (struct nf_store_patt){ .node_id = pn->id, .attempt = attempt, .prev = pn->last_att };
+	pn->last_att = (int)st->npatts;
+	return &st->patts[st->npatts++];
+}
+
+static const char *
+pending_str(nf_store *st, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (!st->pending_arena)
+		st->pending_arena = nf_arena_new();
+	return nf_arena_strdup(st->pending_arena, s);
 }
 
 /* An attempt of node id ended: its group's start is not needed any more (the group may be
@@ -171,55 +251,65 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 		    int attempt, const nf_job_result *res, const char *reason, pid_t pgid,
 		    const char *log_path, int64_t now_ms)
 {
-	sqlite3_stmt *q;
+	struct nf_store_pnode *pn;
+	struct nf_store_patt *pa;
 	int64_t id;
 	int err;
 
 	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
-	if (!(q = nf_store__stmt(st, SQL_NODE_UPDATE)))
-		return NF_ERROR;
-	sqlite3_bind_text(q, 1, nf_state_name(state), -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, attempt > 0 ? attempt : 0);
-	bind_opt_text(q, 3, reason);
-	sqlite3_bind_int64(q, 4, now_ms);
-	sqlite3_bind_int(q, 5, nf_state_is_final(state));
-	sqlite3_bind_int64(q, 6, id);
-	if ((err = nf_store__step_done(st, q, "cannot record a stage's state")) < 0)
-		return err;
+	/* Nothing is written here: the record is merged into the node's pending one, which
+	 * the batch writes once (nf_store__nodes_sync). */
+	pn = pnode_get(st, id);
+	pn->state = state;
+	if (attempt > pn->attempts)
+		pn->attempts = attempt;
+	pn->reason = pending_str(st, reason);
+	if (now_ms > 0 && state == NF_ST_RUNNING && pn->started_ms == 0)
+		pn->started_ms = now_ms;
+	if (now_ms > 0 && nf_state_is_final(state))
+		pn->finished_ms = now_ms;
 
 	/* An attempt row is born when the attempt starts and completed when it ends; the
-	 * upsert also covers a runner that reports an end without a start. Unbound
-	 * parameters are NULL, which the statement reads as "keep". */
+	 * upsert also covers a runner that reports an end without a start. */
 	if (attempt < 1 || (state != NF_ST_RUNNING && !res))
 		return 0;
-	if (!(q = nf_store__stmt(st, SQL_ATTEMPT_UPSERT)))
-		return NF_ERROR;
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int(q, 2, attempt);
+	pa = patt_get(st, pn, attempt);
 	if (res) {
-		sqlite3_bind_text(q, 3, attempt_outcome(state, reason), -1, SQLITE_STATIC);
-		if (now_ms > 0)
-			sqlite3_bind_int64(q, 5, now_ms);
-		if (res->exited)
-			sqlite3_bind_int(q, 6, res->exit_code);
-		else
-			sqlite3_bind_int(q, 7, res->term_signal);
-		sqlite3_bind_int64(q, 8, res->wall_ms);
-		sqlite3_bind_int64(q, 9, res->user_ms);
-		sqlite3_bind_int64(q, 10, res->sys_ms);
-		sqlite3_bind_int64(q, 11, res->max_rss_kb);
-		bind_opt_text(q, 15, reason);
+		pa->state = attempt_outcome(state, reason);
+		if (now_ms > 0) {
+			pa->finished_ms = now_ms;
+			pa->set |= PA_FINISH;
+		}
+		if (res->exited) {
+			pa->exit_code = res->exit_code;
+			pa->set |= PA_EXIT;
+		} else {
+			pa->term_signal = res->term_signal;
+			pa->set |= PA_SIGNAL;
+		}
+		pa->wall_ms = res->wall_ms;
+		pa->user_ms = res->user_ms;
+		pa->sys_ms = res->sys_ms;
+		pa->max_rss_kb = res->max_rss_kb;
+		pa->set |= PA_RES;
+		if (reason)
+			pa->reason = pending_str(st, reason);
 	} else {
-		sqlite3_bind_text(q, 3, nf_state_name(NF_ST_RUNNING), -1, SQLITE_STATIC);
-		if (now_ms > 0)
-			sqlite3_bind_int64(q, 4, now_ms);
+		pa->state = nf_state_name(NF_ST_RUNNING);
+		if (now_ms > 0) {
+			pa->started_ms = now_ms;
+			pa->set |= PA_START;
+		}
 	}
-	bind_opt_text(q, 12, log_path);
-	if (pgid > 0)
-		sqlite3_bind_int64(q, 13, pgid);
-	if ((err = nf_store__step_done(st, q, "cannot record an attempt")) < 0)
-		return err;
+	if (log_path) {
+		pa->log_path = pending_str(st, log_path);
+		pa->set |= PA_LOG;
+	}
+	if (pgid > 0) {
+		pa->pgid = pgid;
+		pa->set |= PA_PGID;
+	}
 	if (pgid > 0 && !res) {
 		st->starts = xgrow(st->starts, sizeof(*st->starts), st->nstarts + 1, &st->starts_cap);
 		st->starts[st->nstarts++] = (struct nf_store_start){ id, attempt, pgid };
@@ -227,6 +317,102 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 		start_forget(st, id);
 	}
 	return 0;
+}
+
+static int
+pnode_write(nf_store *st, const struct nf_store_pnode *pn)
+{
+	sqlite3_stmt *q;
+
+	if (!(q = nf_store__stmt(st, SQL_NODE_UPDATE)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, nf_state_name(pn->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, pn->attempts);
+	if (pn->reason)
+		sqlite3_bind_text(q, 3, pn->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, pn->started_ms);
+	sqlite3_bind_int64(q, 5, pn->finished_ms);
+	sqlite3_bind_int64(q, 6, pn->id);
+	st->state_writes++;
+	return nf_store__step_done(st, q, "cannot record a stage's state");
+}
+
+/* Unbound parameters are NULL, which the upsert reads as "keep". */
+static int
+patt_write(nf_store *st, const struct nf_store_patt *pa)
+{
+	sqlite3_stmt *q;
+
+	if (!(q = nf_store__stmt(st, SQL_ATTEMPT_UPSERT)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, pa->node_id);
+	sqlite3_bind_int(q, 2, pa->attempt);
+	sqlite3_bind_text(q, 3, pa->state, -1, SQLITE_STATIC);
+	if (pa->set & PA_START)
+		sqlite3_bind_int64(q, 4, pa->started_ms);
+	if (pa->set & PA_FINISH)
+		sqlite3_bind_int64(q, 5, pa->finished_ms);
+	if (pa->set & PA_EXIT)
+		sqlite3_bind_int(q, 6, pa->exit_code);
+	if (pa->set & PA_SIGNAL)
+		sqlite3_bind_int(q, 7, pa->term_signal);
+	if (pa->set & PA_RES) {
+		sqlite3_bind_int64(q, 8, pa->wall_ms);
+		sqlite3_bind_int64(q, 9, pa->user_ms);
+		sqlite3_bind_int64(q, 10, pa->sys_ms);
+		sqlite3_bind_int64(q, 11, pa->max_rss_kb);
+	}
+	if (pa->set & PA_LOG)
+		sqlite3_bind_text(q, 12, pa->log_path, -1, SQLITE_STATIC);
+	if (pa->set & PA_PGID)
+		sqlite3_bind_int64(q, 13, pa->pgid);
+	if (pa->reason)
+		sqlite3_bind_text(q, 15, pa->reason, -1, SQLITE_STATIC);
+	st->state_writes++;
+	return nf_store__step_done(st, q, "cannot record an attempt");
+}
+
+int
+nf_store__nodes_sync(nf_store *st)
+{
+	int err = 0;
+
+	if (st->npnodes == 0)
+		return 0;
+	for (size_t i = 0; i < st->npnodes && err == 0; i++)
+		err = pnode_write(st, &st->pnodes[i]);
+	for (size_t i = 0; i < st->npatts && err == 0; i++)
+		err = patt_write(st, &st->patts[i]);
+	/* Written or failed: a failed statement fails the batch (nf_store_flush sees it
+	 * rolled back), so the records are not kept for a retry either way. */
+	nf_store__nodes_drop(st);
+	return err;
+}
+
+void
+nf_store__nodes_drop(nf_store *st)
+{
+	if (st->npnodes)
+		memset(st->pindex, 0, st->pindex_cap * sizeof(*st->pindex));
+	st->npnodes = 0;
+	st->npatts = 0;
+	if (st->pending_arena)
+		nf_arena_reset(st->pending_arena);
+}
+
+void
+nf_store__nodes_free(nf_store *st)
+{
+	free(st->pnodes);
+	free(st->patts);
+	free(st->pindex);
+	nf_arena_free(st->pending_arena);
+}
+
+unsigned long
+nf_store_state_writes(const nf_store *st)
+{
+	return st->state_writes;
 }
 
 int

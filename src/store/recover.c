@@ -116,6 +116,7 @@ kill_leftovers(nf_store *st, const dead_run *run)
 	pid_t escaped[8];
 	int rc, err = 0;
 
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
 	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL)) != SQLITE_OK) {
 		err = nf_store__error(st, rc, "cannot recover crashed runs");
 		goto done;

@@ -41,6 +41,7 @@ nf_metric_series(nf_store *st, const char *pipeline, const char *node, const cha
 	*out = NULL;
 	*n = 0;
 	/* By name first when one is given: the metrics_name index finds its rows directly. */
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
 	if ((rc = sqlite3_prepare_v2(st->db,
 			       "SELECT r.id, r.pipeline, r.logical_date, r.started_ms, n.name, m.name, m.value"
 			       " FROM metrics m JOIN nodes n ON n.id = m.node_id JOIN runs r ON r.id = n.run_id"
@@ -98,6 +99,7 @@ nf_store_perf_rows(nf_store *st, int64_t run_id, nf_perf_row **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
 	if ((rc = sqlite3_prepare_v2(st->db,
 			       "SELECT n.name, n.state, n.cached, coalesce(a.wall_ms, 0),"
 			       " coalesce(a.user_ms, 0) + coalesce(a.sys_ms, 0), coalesce(a.max_rss_kb, 0), n.attempts"
@@ -151,6 +153,7 @@ nf_store_perf_history(nf_store *st, int64_t run_id, size_t window,
 	sqlite3_stmt *names = NULL, *q = NULL;
 	int rc;
 
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
 	if ((rc = sqlite3_prepare_v2(st->db, "SELECT name FROM nodes WHERE run_id = ? ORDER BY seq",
 				     -1, &names, NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_prepare_v2(st->db, nf_store__perf_history_sql, -1, &q, NULL)) != SQLITE_OK)

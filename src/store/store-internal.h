@@ -67,6 +67,19 @@ struct nf_store {
 	} *starts;
 	size_t nstarts, starts_cap;
 
+	/* The node-state writes of the open batch, coalesced per node and per attempt
+	 * (nodes.c): a stage's ready -> running -> succeeded within one batch costs one node
+	 * UPDATE and one attempt upsert, written before anything reads the state tables
+	 * (nf_store__nodes_sync) and before the batch commits. */
+	struct nf_store_pnode *pnodes;
+	size_t npnodes, pnodes_cap;
+	struct nf_store_patt *patts;
+	size_t npatts, patts_cap;
+	uint32_t *pindex;            /* open addressing: node id -> pnodes index + 1 */
+	size_t pindex_cap;           /* a power of 2, or 0 */
+	nf_arena *pending_arena;     /* the pending records' strings */
+	unsigned long state_writes;  /* node UPDATEs and attempt upserts stepped (tests) */
+
 	/* The stat cache the cache module hashes files through (statcache.c): its interface
 	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
 	 * use without reporting errors: a failure is a miss. */
@@ -85,6 +98,12 @@ struct nf_store {
 /* Records the start times of the process groups started in the batch (before its COMMIT),
  * or forgets them (drop: the batch is rolled back). */
 int nf_store__starts_write(nf_store *st);
+/* Writes the pending node-state records of the batch (before a COMMIT, and before a
+ * statement that reads the state of nodes or attempts), or forgets them (rollback). */
+int nf_store__nodes_sync(nf_store *st);
+void nf_store__nodes_drop(nf_store *st);
+/* Frees the pending records' memory (nf_store_close). */
+void nf_store__nodes_free(nf_store *st);
 void nf_store__starts_drop(nf_store *st);
 
 /* Finalizes the stat cache's statements (nf_store_close). */

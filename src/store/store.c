@@ -372,8 +372,8 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_NODE_ID] = "SELECT id FROM nodes WHERE run_id = ? AND name = ?",
 	[SQL_NODE_UPDATE] =
 		"UPDATE nodes SET state = ?1, attempts = max(attempts, ?2), reason = ?3,"
-		" started_ms = CASE WHEN ?4 > 0 AND started_ms = 0 AND ?1 = 'running' THEN ?4 ELSE started_ms END,"
-		" finished_ms = CASE WHEN ?4 > 0 AND ?5 THEN ?4 ELSE finished_ms END"
+		" started_ms = CASE WHEN ?4 > 0 AND started_ms = 0 THEN ?4 ELSE started_ms END,"
+		" finished_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE finished_ms END"
 		" WHERE id = ?6",
 	[SQL_ATTEMPT_UPSERT] =
 		"INSERT INTO attempts (node_id, attempt, state, started_ms, finished_ms, exit_code,"
@@ -590,6 +590,7 @@ nf_store_abort(nf_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_batch = false;
 	nf_store__starts_drop(st);
+	nf_store__nodes_drop(st);
 }
 
 bool
@@ -598,12 +599,41 @@ nf_store_readonly(const nf_store *st)
 	return st->readonly;
 }
 
+/* Whether statement id may read or write what the pending node-state records change (a
+ * node's state, attempts, reason, times; the attempts table): those records are written
+ * first so that it sees them. A statement that names neither table does not; of those that
+ * do, these touch only other columns (the cache's and metrics' per-stage writes). */
+static bool
+stmt_sees_state(nf_sql_id id)
+{
+	static signed char known[SQL__COUNT];
+
+	if (!known[id]) {
+		bool sees = strstr(sql_text[id], "nodes") || strstr(sql_text[id], "attempts");
+
+		switch (id) {
+		case SQL_NODE_UPDATE: case SQL_ATTEMPT_UPSERT: case SQL_NODE_INSERT: case SQL_NODE_ID:
+		case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_RUN_CACHE_KEYS:
+		case SQL_NODE_CACHE_GET: case SQL_METRIC_PUT:
+			sees = false;
+			break;
+		default:
+			break;
+		}
+		known[id] = sees ? 1 : -1;
+	}
+	return known[id] > 0;
+}
+
 sqlite3_stmt *
 nf_store__stmt(nf_store *st, nf_sql_id id)
 {
-	sqlite3_stmt *q = st->stmts[id];
+	sqlite3_stmt *q;
 	int rc;
 
+	if (st->npnodes && stmt_sees_state(id) && nf_store__nodes_sync(st) < 0)
+		return NULL;
+	q = st->stmts[id];
 	if (q) {
 		sqlite3_reset(q);
 		sqlite3_clear_bindings(q);
@@ -685,9 +715,12 @@ nf_store_flush(nf_store *st)
 		int why = logged_rc ? logged_rc : SQLITE_ERROR;
 
 		st->in_batch = false;
+		nf_store__nodes_drop(st);
 		return store_error(st, why, "the state database dropped the writes in progress after an error",
 				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why), false);
 	}
+	if ((err = nf_store__nodes_sync(st)) < 0)
+		return err;
 	if (st->nstarts && (rc = nf_store__starts_write(st)) < 0)
 		return rc;
 	if ((err = pre_commit(st)) < 0)
@@ -713,9 +746,10 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 
 	if ((err = nf_store_flush(st)) < 0 || (err = nf_store__batch(st)) < 0)
 		return err;
-	if ((err = fn(ctx, st)) < 0) {
+	if ((err = fn(ctx, st)) < 0 || (err = nf_store__nodes_sync(st)) < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		st->in_batch = false;
+		nf_store__nodes_drop(st);
 		return err;
 	}
 	if ((err = pre_commit(st)) < 0)
@@ -1115,8 +1149,10 @@ nf_store_close(nf_store *st)
 	if (!st)
 		return;
 	/* Whatever the executor recorded since the last flush is kept on a clean close. */
-	if (st->in_batch && !sqlite3_get_autocommit(st->db))
+	if (st->in_batch && !sqlite3_get_autocommit(st->db)) {
+		(void)nf_store__nodes_sync(st);
 		(void)nf_store__starts_write(st);
+	}
 	if (st->in_batch && !sqlite3_get_autocommit(st->db) &&
 	    (pre_commit(st) < 0 || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1130,6 +1166,7 @@ nf_store_close(nf_store *st)
 	nf_strmap_free(st->names);
 	nf_arena_free(st->names_arena);
 	free(st->starts);
+	nf_store__nodes_free(st);
 	free(st->fail_msg);
 	free(st->path);
 	free(st);

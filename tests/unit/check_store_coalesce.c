@@ -1,0 +1,226 @@
+/* check_store_coalesce.c: unit tests of the coalesced node-state writes: the changes of a
+ * node within one batch cost one node UPDATE and one attempt upsert, reads within the
+ * batch see them, a commit writes them and a rollback forgets them. */
+#include "config.h"
+#include "ntflow/store.h"
+#include "ntflow/exec.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+static char dbpath[128];
+
+static void
+tmp_setup(void)
+{
+	strcpy(tmpdir, "/tmp/check_coalesce.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
+	unsetenv("NTFLOW_BUSY_TIMEOUT_MS");
+	unsetenv("NTFLOW_STATE");
+}
+
+static void
+tmp_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+/* Three independent stages a, b, c. */
+typedef struct test_graph {
+	nf_stage stage;
+	nf_node nodes[3];
+	nf_graph g;
+} test_graph;
+
+static void
+graph_init(test_graph *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->stage = (nf_stage){ .kind = NF_STAGE, .name = "s" };
+	t->nodes[0] = (nf_node){ .id = 0, .stage = &t->stage, .name = "a" };
+	t->nodes[1] = (nf_node){ .id = 1, .stage = &t->stage, .name = "b" };
+	t->nodes[2] = (nf_node){ .id = 2, .stage = &t->stage, .name = "c" };
+	t->g = (nf_graph){ .nodes = t->nodes, .nnodes = 3 };
+}
+
+static int64_t
+begin(nf_store *st, test_graph *t)
+{
+	nf_run_info info = { .pipeline = (char *)"p", .file = (char *)"p.dag", .trigger = (char *)"manual" };
+
+	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, info.id, &t->g), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	return info.id;
+}
+
+static const nf_job_result ok = { .exited = true, .exit_code = 0, .wall_ms = 7, .user_ms = 2, .sys_ms = 1,
+				  .max_rss_kb = 512 };
+
+/* A stage's life: ready, running (attempt 1), succeeded. */
+static void
+life(nf_store *st, int64_t run, const char *name, int64_t t0)
+{
+	char log[32];
+
+	snprintf(log, sizeof(log), "logs/%s.1.log", name);
+	ck_assert_int_eq(nf_store_node_state(st, run, name, NF_ST_READY, 0, NULL, NULL, 0, NULL, t0), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, name, NF_ST_RUNNING, 1, NULL, NULL, 4000 + (pid_t)t0, log,
+					     t0 + 1), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, name, NF_ST_SUCCEEDED, 1, &ok, NULL, 0, NULL, t0 + 9), 0);
+}
+
+START_TEST(test_one_update_per_node_and_batch)
+{
+	nf_store *st = NULL, *other = NULL;
+	test_graph t;
+	nf_node_info *nodes, *att;
+	size_t n, na;
+	unsigned long w0;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin(st, &t);
+	w0 = nf_store_state_writes(st);
+	life(st, run, "a", 100);
+	life(st, run, "b", 200);
+	life(st, run, "c", 300);
+	/* Nine changes, nothing written yet: the batch writes them at its commit. */
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	/* One node UPDATE and one attempt upsert per node, not one per change (15). */
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 6);
+
+	/* What another process reads is what the nine statements would have left. */
+	ck_assert_int_eq(nf_store_open(&other, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_node_list(other, run, &nodes, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t0 = 100 * (int64_t)(i + 1);
+
+		ck_assert_int_eq(nodes[i].state, NF_ST_SUCCEEDED);
+		ck_assert_int_eq(nodes[i].attempts, 1);
+		ck_assert_int_eq(nodes[i].started_ms, t0 + 1);
+		ck_assert_int_eq(nodes[i].finished_ms, t0 + 9);
+		ck_assert_int_eq(nodes[i].exit_code, 0);
+		ck_assert_int_eq(nodes[i].wall_ms, 7);
+		ck_assert_int_eq(nodes[i].max_rss_kb, 512);
+		ck_assert_int_eq(nodes[i].pgid, 4000 + t0);
+		ck_assert_ptr_nonnull(nodes[i].log_path);
+		ck_assert_ptr_null(nodes[i].reason);
+	}
+	ck_assert_str_eq(nodes[1].log_path, "logs/b.1.log");
+	nf_node_info_list_free(nodes, n);
+	ck_assert_int_eq(nf_store_attempt_list(other, run, "c", &att, &na), 0);
+	ck_assert_uint_eq(na, 1);
+	ck_assert_int_eq(att[0].state, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(att[0].started_ms, 301);
+	ck_assert_int_eq(att[0].finished_ms, 309);
+	nf_node_info_list_free(att, na);
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_reads_see_pending)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_info info, *nodes;
+	size_t n;
+	unsigned long w0;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin(st, &t);
+	w0 = nf_store_state_writes(st);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_RUNNING, 1, NULL, NULL, 77, "l", 10), 0);
+	/* A read in the same batch sees the change: the pending records are written first. */
+	ck_assert_int_eq(nf_store_node_get(st, run, "a", &info), 0);
+	ck_assert_int_eq(info.state, NF_ST_RUNNING);
+	ck_assert_int_eq(info.pgid, 77);
+	nf_node_info_release(&info);
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 2);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_FAILED, 1, &ok, "exit 1", 0, NULL, 20), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "b", NF_ST_SKIPPED, 0, NULL, "needs failed stage a", 0,
+					     NULL, 20), 0);
+	ck_assert_int_eq(nf_store_node_list(st, run, &nodes, &n), 0);
+	ck_assert_int_eq(nodes[0].state, NF_ST_FAILED);
+	ck_assert_str_eq(nodes[0].reason, "exit 1");
+	ck_assert_int_eq(nodes[1].state, NF_ST_SKIPPED);
+	ck_assert_int_eq(nodes[1].finished_ms, 20);
+	nf_node_info_list_free(nodes, n);
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 5);
+	/* Nothing is left to write at the commit. */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 5);
+	nf_store_close(st);
+}
+END_TEST
+
+START_TEST(test_abort_forgets_pending)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_info info;
+	unsigned long w0;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin(st, &t);
+	w0 = nf_store_state_writes(st);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_RUNNING, 1, NULL, NULL, 5, "l", 10), 0);
+	nf_store_abort(st);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 0);
+	ck_assert_int_eq(nf_store_node_get(st, run, "a", &info), 0);
+	ck_assert_int_eq(info.state, NF_ST_WAITING);
+	nf_node_info_release(&info);
+	/* A clean close keeps what is pending, as it keeps the rest of the batch. */
+	ck_assert_int_eq(nf_store_node_state(st, run, "c", NF_ST_CANCELLED, 0, NULL, NULL, 0, NULL, 30), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_node_get(st, run, "c", &info), 0);
+	ck_assert_int_eq(info.state, NF_ST_CANCELLED);
+	nf_node_info_release(&info);
+	nf_store_close(st);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("store_coalesce");
+	TCase *tc = tcase_create("coalesce");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_one_update_per_node_and_batch);
+	tcase_add_test(tc, test_reads_see_pending);
+	tcase_add_test(tc, test_abort_forgets_pending);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
