@@ -138,7 +138,8 @@ json_section(nf_buf *b, nf_keyb *k, int sec)
 	size_t n = k->n[sec];
 	bool first = true;
 
-	qsort(m, n, sizeof(*m), cmp_members);
+	if (n > 1)   /* an empty section has no array: qsort's pointer must not be null */
+		qsort(m, n, sizeof(*m), cmp_members);
 	json_string(b, sections[sec]);
 	nf_buf_puts(b, ":{");
 	for (size_t i = 0; i < n; i++) {
