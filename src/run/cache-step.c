@@ -26,10 +26,10 @@ not_cached_why(const run_ctx *ctx, const nf_node *n)
 
 	if (st->kind == NF_GATE)
 		return "a gate";
-	if (!st->opts.cache)
+	if (!st->opts->cache)
 		return "caching is off for this stage (cache = false)";
 	if (st->noutputs == 0 && !st->metrics &&
-	    !((st->opts.set | ctx->dag->pipeline.defaults.set) & NF_OPT_CACHE))
+	    !((st->opts->set | ctx->dag->pipeline.defaults.set) & NF_OPT_CACHE))
 		return "not cached: no declared outputs (set cache = true to cache it)";
 	return NULL;
 }
@@ -314,7 +314,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 
 	/* Off altogether (gates, cache = false): no key. Without outputs the key is still
 	 * computed, for show and for dependents' keys, but never looked up nor stored. */
-	if (off && (st->kind == NF_GATE || !st->opts.cache)) {
+	if (off && (st->kind == NF_GATE || !st->opts->cache)) {
 		if (st->kind != NF_GATE)
 			nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0, off);
 		return 0;

@@ -608,8 +608,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->envp = ctx->job.env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
-	job->log_limit = st->opts.log_limit;
-	job->cpus = st->opts.cpus;
+	job->log_limit = st->opts->log_limit;
+	job->cpus = st->opts->cpus;
 	return NF_PREP_SPAWN;
 }
 
@@ -719,7 +719,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
 		char size[32], *msg;
 
-		nf_format_bytes(size, sizeof(size), node->stage->opts.log_limit);
+		nf_format_bytes(size, sizeof(size), node->stage->opts->log_limit);
 		msg = xasprintf("%s: attempt %d's log was capped at %s (log_limit); the rest was discarded", node->name,
 				attempt, size);
 		ctx->req->on_warning(ctx->req->ctx, msg);
@@ -761,7 +761,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	ev.kind = node->stage->kind;
 	ev.state = st;
 	ev.attempt = attempt;
-	ev.max_attempts = node->stage->opts.retries + 1;
+	ev.max_attempts = node->stage->opts->retries + 1;
 	ev.done = nf_sched_done(ctx->sched);
 	ev.total = ctx->total;
 	ev.wall_ms = res ? res->wall_ms : 0;
@@ -856,7 +856,7 @@ check_secrets(run_ctx *ctx, const bool *selected)
 {
 	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
 		const nf_node *n = &ctx->graph->nodes[i];
-		const nf_run_opts *o = &n->stage->opts;
+		const nf_run_opts *o = n->stage->opts;
 
 		if ((selected && !selected[n->id]) || n->stage->kind == NF_GATE)
 			continue;
