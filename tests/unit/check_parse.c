@@ -1132,6 +1132,55 @@ START_TEST(test_matrix_limit)
 }
 END_TEST
 
+/* Run options are held once for every stage that writes none (issue 15, memory per node):
+ * those stages share one struct with the defaults merged in and no bit of their own set; a
+ * stage that writes one gets its own, merged, and a slurm block alone makes it its own too.
+ * A needs entry naming a stage already read shares that stage's name string. */
+START_TEST(test_shared_options)
+{
+	nf_dag *dag = parse_ok("pipeline \"p\" {\n  defaults {\n    retries = 2\n    secret_env = [\"TOKEN\"]\n  }\n}\n"
+			       "stage \"a\" { run = \"true\" }\n"
+			       "stage \"b\" {\n  needs = [\"a\"]\n  run = \"true\"\n}\n"
+			       "stage \"c\" {\n  needs = [\"a\", \"b\", \"later\"]\n  run = \"true\"\n  cpus = 3\n}\n"
+			       "gate \"g\" {\n  needs = [\"c\"]\n  require = [\"x > 1\"]\n}\n"
+			       "stage \"later\" { run = \"true\" }\n");
+	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1], *c = &dag->stages[2], *g = &dag->stages[3];
+
+	ck_assert_ptr_nonnull(a->opts);
+	ck_assert_ptr_eq(a->opts, b->opts);
+	ck_assert_ptr_eq(a->opts, g->opts);
+	ck_assert_ptr_ne(a->opts, &dag->pipeline.defaults);
+	ck_assert_uint_eq(a->opts->set, 0);
+	ck_assert_int_eq(a->opts->retries, 2);
+	ck_assert_int_eq(a->opts->cpus, 1);
+	ck_assert_int_eq(a->opts->grace_ms, 10000);
+	ck_assert_str_eq(a->opts->executor, "local");
+	ck_assert_uint_eq(a->opts->nsecret_env, 1);
+	ck_assert(nf_dag_is_secret(dag, "TOKEN"));
+
+	ck_assert_ptr_ne(c->opts, a->opts);
+	ck_assert_uint_eq(c->opts->set, NF_OPT_CPUS);
+	ck_assert_int_eq(c->opts->cpus, 3);
+	ck_assert_int_eq(c->opts->retries, 2);
+	ck_assert_uint_eq(c->opts->nsecret_env, 1);
+
+	ck_assert_ptr_eq(b->needs[0].name, a->name);
+	ck_assert_ptr_eq(c->needs[0].name, a->name);
+	ck_assert_ptr_eq(c->needs[1].name, b->name);
+	ck_assert_str_eq(c->needs[2].name, "later");   /* not read yet: its own copy */
+	ck_assert_int_eq(c->needs[1].loc.line, 13);
+	nf_dag_free(dag);
+
+	dag = parse_ok("stage \"s\" {\n  run = \"true\"\n  slurm {\n    partition = \"gpu\"\n  }\n}\n"
+		       "stage \"t\" { run = \"true\" }\n");
+	ck_assert_ptr_ne(dag->stages[0].opts, dag->stages[1].opts);
+	ck_assert(dag->stages[0].opts->slurm.present);
+	ck_assert_str_eq(dag->stages[0].opts->slurm.partition, "gpu");
+	ck_assert(!dag->stages[1].opts->slurm.present);
+	nf_dag_free(dag);
+}
+END_TEST
+
 START_TEST(test_accessors)
 {
 	nf_tmpl empty = { NULL, 0, { NULL, 0, 0 } };
@@ -1253,6 +1302,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_more_stages_than_counted);
 	tcase_add_test(tc, test_matrix_limit);
 	tcase_add_test(tc, test_accessors);
+	tcase_add_test(tc, test_shared_options);
 	tcase_add_test(tc, test_schema_and_man_page);
 	suite_add_tcase(s, tc);
 	return s;
