@@ -54,7 +54,7 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 			if (!ctx->nodes[i].have_metrics)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
 						    stage_name, n->name);
-			if (nf_metrics_get(&ctx->nodes[i].metrics, st->select.metric, &v) < 0)
+			if (nf_metrics_get(ctx->nodes[i].metrics, st->select.metric, &v) < 0)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
 						    stage_name, n->name, st->select.metric);
 			if (!win || (st->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
@@ -674,15 +674,30 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		}
 		for (size_t i = 0; i < m.n; i++)
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, m.names[i], m.values[i]);
-		if (ctx->nodes[node->id].have_metrics)
-			nf_metric_set_release(&ctx->nodes[node->id].metrics);
-		ctx->nodes[node->id].metrics = m;
-		ctx->nodes[node->id].have_metrics = true;
+		nf_run__keep_metrics(ctx, node, &m, true);
 		if ((err = nf_run__alerts(ctx, node)) < 0)   /* a monitor's alert rules */
 			return err;
 	}
 	(void)res;
 	return nf_run__cache_store(ctx, node);
+}
+
+void
+nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool keep)
+{
+	nf_run_node *n = &ctx->nodes[node->id];
+
+	if (n->metrics)
+		nf_metric_set_release(n->metrics);
+	n->have_metrics = keep;
+	if (!keep) {
+		nf_metric_set_release(m);
+		return;
+	}
+	if (!n->metrics)
+		n->metrics = xmalloc(sizeof(*n->metrics));
+	*n->metrics = *m;
+	memset(m, 0, sizeof(*m));
 }
 
 static void
@@ -1302,8 +1317,9 @@ release(run_ctx *ctx)
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++) {
 		nf_run_node *n = &ctx->nodes[i];
 
-		if (n->have_metrics)
-			nf_metric_set_release(&n->metrics);
+		if (n->metrics)
+			nf_metric_set_release(n->metrics);
+		free(n->metrics);
 		free(n->key);
 		free(n->comps);
 		free(n->out_digest);
