@@ -21,6 +21,7 @@ diag util
 expr dag
 cachekey cache
 state exec
+slurm exec
 '
 
 # Known exceptions, to be deleted when the change that removes them lands: one per line,

@@ -279,6 +279,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "no-tui", no_argument, NULL, 'T' },
 		{ "trigger", required_argument, NULL, 'R' },
 		{ "no-cache", no_argument, NULL, 'C' },
+		{ "executor", required_argument, NULL, 'X' },
 		{ "force", required_argument, NULL, 'f' },
 		{ "at", required_argument, NULL, 'A' },
 		{ "screen", required_argument, NULL, 'O' },
@@ -324,6 +325,13 @@ cmd_run_exec(int argc, char **argv)
 		case 'o': NF_PUSH(only, nonly, ocap, optarg); break;
 		case 'F': req.from = optarg; break;
 		case 'C': req.no_cache = true; break;
+		case 'X':
+			if (strcmp(optarg, "local") && strcmp(optarg, "slurm")) {
+				nf_cmd_error("--executor '%s': expected local or slurm", optarg);
+				goto done;
+			}
+			req.executor = optarg;
+			break;
 		case 'f': NF_PUSH(force, nforce, fcap, optarg); break;
 		case 'A': req.at = optarg; break;
 		case 'n': req.dry_run = true; break;
@@ -442,6 +450,7 @@ const nf_cmd nf_cmd_run = {
 	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date TIME [--interval-end TIME]] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
+		 "           [--executor NAME]\n"
 		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--trigger KIND]\n"
 		 "           [--screen FILE [--size COLSxROWS]]\n"
 		 "           [--wait | --no-wait | --wait-timeout DURATION]",
@@ -468,6 +477,9 @@ const nf_cmd nf_cmd_run = {
 	"      --no-cache        run every stage; reuse nothing (results are still stored)\n"
 	"      --at COMMIT       run the pipeline as it was at COMMIT, in a temporary\n"
 	"                        checkout under .ntflow/worktrees/, with the same cache\n"
+	"      --executor NAME   run every stage with executor NAME (local or slurm),\n"
+	"                        whatever the file says; slurm submits each stage with\n"
+	"                        sbatch (see ntflow-dag(5), slurm)\n"
 	"  -n, --dry-run         print what would run, in order, and run nothing\n"
 	"      --no-tui          plain progress lines (the default without a terminal)\n"
 	"      --screen FILE     draw the dashboard into FILE (a file or terminal device) as\n"

@@ -30,7 +30,65 @@ typedef struct show_data {
 	size_t nprod;
 	nf_alert *alerts;            /* drift alerts its monitors raised */
 	size_t nalerts;
+	nf_slurm_job_row *slurm;     /* its Slurm jobs, by node and attempt */
+	size_t nslurm;
 } show_data;
+
+/* The Slurm job of a node's latest attempt, or NULL. */
+static const nf_slurm_job_row *
+slurm_job(const show_data *d, const char *node)
+{
+	const nf_slurm_job_row *last = NULL;
+
+	for (size_t i = 0; i < d->nslurm; i++)
+		if (strcmp(d->slurm[i].node, node) == 0)
+			last = &d->slurm[i];
+	return last;
+}
+
+/* "12" or "12_3". */
+static void
+slurm_id(char *out, size_t size, const nf_slurm_job_row *j)
+{
+	if (j->task >= 0)
+		snprintf(out, size, "%llu_%ld", (unsigned long long)j->job_id, j->task);
+	else
+		snprintf(out, size, "%llu", (unsigned long long)j->job_id);
+}
+
+/* Each Slurm node's job: its id, name, state and reason ("PENDING (Resources)"). */
+static void
+print_slurm(const show_data *d)
+{
+	size_t w = 0, wid = 0;
+	char id[48];
+
+	if (!d->nslurm)
+		return;
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const nf_slurm_job_row *j = slurm_job(d, d->nodes[i].name);
+
+		if (!j)
+			continue;
+		slurm_id(id, sizeof(id), j);
+		if (strlen(d->nodes[i].name) > w)
+			w = strlen(d->nodes[i].name);
+		if (strlen(id) > wid)
+			wid = strlen(id);
+	}
+	printf("\nslurm jobs\n");
+	for (size_t i = 0; i < d->nnodes; i++) {
+		const nf_slurm_job_row *j = slurm_job(d, d->nodes[i].name);
+
+		if (!j)
+			continue;
+		slurm_id(id, sizeof(id), j);
+		printf("  %-*s  job %-*s  %s", (int)w, d->nodes[i].name, (int)wid, id, j->state);
+		if (j->reason[0] && strcmp(j->reason, "None") != 0)
+			printf(" (%s)", j->reason);
+		printf("  %s\n", j->name);
+	}
+}
 
 /* The CACHE cell: "run 41" for a reused result, else the miss reason without its details
  * (`ntflow why` has them), cut to a column's width on a character boundary. */
@@ -368,6 +426,7 @@ print_json(const show_data *d)
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const nf_node_info *n = &d->nodes[i];
 		cJSON *o = cJSON_CreateObject(), *metrics;
+		const nf_slurm_job_row *sj;
 		char sig[32];
 
 		cJSON_AddStringToObject(o, "name", n->name);
@@ -400,6 +459,19 @@ print_json(const show_data *d)
 		else
 			cJSON_AddNullToObject(o, "reused_run");
 		add_str_or_null(o, "miss_reason", d->cache[i].miss_reason);
+		if ((sj = slurm_job(d, n->name))) {
+			cJSON *so = cJSON_AddObjectToObject(o, "slurm");
+			char id[48];
+
+			slurm_id(id, sizeof(id), sj);
+			cJSON_AddStringToObject(so, "job_id", id);
+			cJSON_AddStringToObject(so, "name", sj->name);
+			cJSON_AddStringToObject(so, "state", sj->state);
+			cJSON_AddStringToObject(so, "reason", sj->reason);
+			cJSON_AddNumberToObject(so, "submitted_ms", (double)sj->submitted_ms);
+		} else {
+			cJSON_AddNullToObject(o, "slurm");
+		}
 		metrics = cJSON_AddObjectToObject(o, "metrics");
 		/* Metrics come in node order, so one pass over both lists pairs them. */
 		while (m < d->nmetrics && strcmp(d->metrics[m].node, n->name) == 0) {
@@ -522,7 +594,8 @@ cmd_show_exec(int argc, char **argv)
 		nf_store_node_cache_get(st, id, d.nodes[i].name, &d.cache[i]);
 	nf_store_run_repro_get(st, id, &d.repro);
 	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0 ||
-	    nf_alert_list_run(st, id, &d.alerts, &d.nalerts) < 0) {
+	    nf_alert_list_run(st, id, &d.alerts, &d.nalerts) < 0 ||
+	    nf_store_slurm_jobs_of_run(st, id, &d.slurm, &d.nslurm) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
@@ -532,6 +605,7 @@ cmd_show_exec(int argc, char **argv)
 		print_header(&d.run);
 		print_processes(&d);
 		print_nodes(&d);
+		print_slurm(&d);
 		print_gates(&d);
 		nf_show_alerts_text(d.alerts, d.nalerts);
 	}
@@ -552,6 +626,7 @@ done:
 		free(d.prod_why[i]);
 	free(d.prod_why);
 	nf_alert_list_free(d.alerts, d.nalerts);
+	nf_slurm_job_rows_free(d.slurm, d.nslurm);
 	nf_store_close(st);
 	free(dir);
 	return rc;

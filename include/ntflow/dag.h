@@ -81,8 +81,11 @@ typedef struct nf_alert_rule {
 typedef struct nf_slurm {
 	bool present;
 	nf_loc loc;
-	const char *partition, *time, *mem, *gres, *account, *qos;
+	const char *partition, *time, *mem, *gres, *account, *qos, *constraint;
 	int cpus;                     /* 0: not set */
+	nf_tmpl *extra;               /* more sbatch options, each one argument ("--exclusive") */
+	size_t nextra;
+	int64_t poll_ms;              /* how often squeue is asked; 0: not set (2s) */
 } nf_slurm;
 
 /* Bits of nf_run_opts.set: which attributes were written (a stage inherits the rest from
@@ -115,7 +118,7 @@ typedef struct nf_run_opts {
 	int cpus;                     /* slots taken (1) */
 	uint64_t log_limit;           /* bytes an attempt's log keeps; 0 = no limit (100 MB) */
 	bool cache;                   /* (true) */
-	const char *executor;         /* "local" or "slurm" ("local"); validate refuses "slurm" (not built yet) */
+	const char *executor;         /* "local" or "slurm" ("local") */
 	nf_loc executor_loc;          /* of the executor value that set it (defaults' when inherited) */
 	nf_slurm slurm;
 	/* Environment variables the stage needs and whose values are never recorded; a stage's

@@ -67,6 +67,14 @@ typedef struct nf_job {
 	/* Set by prepare with NF_PREP_REJECTED: why the gate said no (its failed criteria),
 	 * borrowed until prepare is called again; NULL: no reason given. */
 	const char *reason;
+	/* For a runner that submits elsewhere (Slurm): the stage's name and its matrix
+	 * instance (NULL: none) for the job's name, and the submission's options (sbatch
+	 * arguments, NULL-terminated; NULL: none). The local runner ignores them. */
+	const char *stage, *instance;
+	char *const *submit_args;
+	/* The stage's timeout and grace (0: none), set by the scheduler for a runner that
+	 * keeps the timeout itself (own_timeout). */
+	int64_t timeout_ms, grace_ms;
 } nf_job;
 
 /* What a runner reports when an attempt ends. */
@@ -82,6 +90,13 @@ typedef struct nf_job_result {
 	bool log_capped;             /* the log reached log_limit: the rest was discarded */
 	int log_errno;               /* 0, or why the log could not be written (what the job
 	                              * wrote from then on was discarded) */
+	/* Set by a runner whose system ended the attempt on a time limit of its own (Slurm's
+	 * TIMEOUT): the node is timed out, as when the scheduler's timeout fired. */
+	bool timed_out;
+	/* The runner's own account of a failure ("cancelled outside ntflow (Slurm job 12
+	 * CANCELLED)", "sbatch failed: ..."), used as the reason instead of "exit N"; NULL
+	 * otherwise. Borrowed for the done call. */
+	const char *message;
 } nf_job_result;
 
 typedef struct nf_runner nf_runner;
@@ -106,6 +121,10 @@ typedef struct nf_runner_ops {
 } nf_runner_ops;
 struct nf_runner {
 	const nf_runner_ops *ops;
+	/* true: the runner keeps each job's timeout_ms itself, counted from when the job really
+	 * starts (a Slurm job waits in a queue first), and reports a job it stopped for it with
+	 * timed_out; the scheduler then sets no timeout timer for its jobs. */
+	bool own_timeout;
 };
 
 /* The local runner: vfork+execve into a new process group with PR_SET_PDEATHSIG, stdin

@@ -54,6 +54,7 @@ typedef struct nf_run_request {
 	const char *trigger;           /* manual (default), schedule, alert, backfill */
 	bool keep_going;
 	bool dry_run;
+	const char *executor;          /* --executor: every stage runs there ("local", "slurm"); NULL: the file's */
 	const char *const *only;       /* run only these stages (or nodes) */
 	size_t nonly;
 	const char *from;              /* run this stage and everything downstream */

@@ -460,6 +460,7 @@ bool nf_store_has_table(nf_store *st, const char *name);
  * borrowed for the call and may be NULL (name, state included). */
 typedef struct nf_dash_node {
 	const char *name, *stage, *instance, *kind, *state, *reason, *log_path;
+	const char *slurm;           /* its latest attempt's Slurm job: "job 12 PENDING (Resources)" */
 	int attempts;
 	int64_t started_ms, finished_ms, reused_run, wall_ms;
 	int64_t attempt_started_ms;  /* the latest attempt's start, 0 when none */
@@ -643,5 +644,30 @@ int nf_store_model_row_delete(nf_store *st, int64_t id);
  * record after it (NULL for the last). */
 int nf_store_audit_scan_kinds(nf_store *st, const char *const *kinds, size_t nkinds,
 			      void (*fn)(void *ctx, const nf_audit_record *r, const char *next_prev_hash), void *ctx);
+
+/* The Slurm jobs of runs (slurm-jobs.c). A row: a run's attempt of a node on Slurm, its job
+ * id (an array task: the array's id and task >= 0), when it was submitted (wall clock, ms),
+ * its job name, the attempt's cache key and log, and the last state and reason Slurm gave. */
+typedef struct nf_slurm_job_row {
+	int64_t run_id;
+	char *node;
+	int attempt;
+	uint64_t job_id;
+	long task;
+	int64_t submitted_ms;
+	char *name, *cache_key, *log, *state, *reason;
+} nf_slurm_job_row;
+/* Batched, as the node states. */
+int nf_store_slurm_job_add(nf_store *st, int64_t run_id, const char *node, int attempt, uint64_t job_id, long task,
+			   int64_t submitted_ms, const char *name, const char *cache_key, const char *log);
+int nf_store_slurm_job_status(nf_store *st, int64_t run_id, const char *node, int attempt, const char *state,
+			      const char *reason);
+/* The run ended and its jobs are over (or said to be): they are no longer a crash's. */
+int nf_store_slurm_jobs_settle(nf_store *st, int64_t run_id);
+/* The rows of a run, by node and attempt; the caller frees with nf_slurm_job_rows_free. */
+int nf_store_slurm_jobs_of_run(nf_store *st, int64_t run_id, nf_slurm_job_row **out, size_t *n);
+/* The rows no run settled (runs that were killed), but except_run's. */
+int nf_store_slurm_jobs_unsettled(nf_store *st, int64_t except_run, nf_slurm_job_row **out, size_t *n);
+void nf_slurm_job_rows_free(nf_slurm_job_row *r, size_t n);
 
 #endif

@@ -155,6 +155,11 @@ static const nf_attr_spec slurm_attrs[] = {
 	{ ROW("gres", NF_AT_STRING, SL(gres)), DOC(NULL, "sbatch --gres, e.g. \"gpu:1\"") },
 	{ ROW("account", NF_AT_STRING, SL(account)), DOC(NULL, "sbatch --account") },
 	{ ROW("qos", NF_AT_STRING, SL(qos)), DOC(NULL, "sbatch --qos") },
+	{ ROW("constraint", NF_AT_STRING, SL(constraint)), DOC(NULL, "sbatch --constraint, e.g. \"avx2\"") },
+	{ ROW("extra", NF_AT_TEMPLATE_LIST, SL(extra), COUNT(nf_slurm, nextra)), DOC(NULL,
+	  "more sbatch options, one argument each, e.g. [\"--exclusive\"]") },
+	{ ROW("poll", NF_AT_DURATION, SL(poll_ms)), DOC("\"2s\"",
+	  "how often ntflow asks squeue about the run's jobs (one call for all of them)") },
 };
 
 static const nf_attr_spec alert_attrs[] = {

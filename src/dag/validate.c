@@ -356,9 +356,9 @@ check_select(vctx *v, const nf_stage *s)
 			      nf_stage_kind_name(s->kind), s->name);
 }
 
-/* The executors this build can run stages with; the language also knows "slurm", which
- * is refused here rather than run locally in silence. */
-static const char *const built_executors[] = { "local" };
+/* The executors this build can run stages with: one the language knows but the build
+ * cannot run is refused here rather than run locally in silence. */
+static const char *const built_executors[] = { "local", "slurm" };
 
 /* An executor set in o (once: a stage that inherits the defaults' is reported there). */
 static void
@@ -373,7 +373,7 @@ check_executor(vctx *v, const nf_run_opts *o, const nf_run_opts *inherited)
 		if (strcmp(o->executor, built_executors[i]) == 0)
 			return;
 	nf_diag_error(&v->diags, o->executor_loc, "executor \"%s\" is not available in this build (not yet "
-		      "implemented); only \"local\" runs stages", o->executor);
+		      "implemented); only \"local\" and \"slurm\" run stages", o->executor);
 }
 
 static void

@@ -394,6 +394,8 @@ start_node(nf_sched *s, size_t n)
 		uint8_t idx = 0;
 		nf_runner *runner = runner_for(s, n, &idx);
 
+		job.timeout_ms = o->timeout_ms;
+		job.grace_ms = o->grace_ms;
 		if (!runner || runner->ops->start(runner, &job, &pgid) < 0)
 			break;
 		r->runner = idx;
@@ -401,7 +403,7 @@ start_node(nf_sched *s, size_t n)
 		s->running++;
 		r->timed_out = r->cancel_sent = false;
 		set_state(s, n, NF_ST_RUNNING, NULL, NULL, pgid);
-		if (o->timeout_ms > 0)
+		if (o->timeout_ms > 0 && !runner->own_timeout)
 			set_timer(s, n, T_TIMEOUT, now_ms(s) + o->timeout_ms);
 		return;
 	}
@@ -532,7 +534,9 @@ handle_result(nf_sched *s, const nf_job_result *res)
 	}
 
 	nf_buf_reset(&s->reason);
-	ok = !r->timed_out && res->exited && res->exit_code == 0;
+	if (res->timed_out)
+		r->timed_out = true;   /* the runner's own time limit (Slurm's --time) */
+	ok = !r->timed_out && !res->message && res->exited && res->exit_code == 0;
 	if (ok && s->hooks.finish && s->hooks.finish(s->hooks.ctx, &s->g->nodes[n], res) < 0) {
 		ok = false;
 		hook_failed = true;
@@ -544,7 +548,9 @@ handle_result(nf_sched *s, const nf_job_result *res)
 		return;
 	}
 
-	if (r->timed_out) {
+	if (res->message && !hook_failed) {
+		nf_buf_puts(&s->reason, res->message);
+	} else if (r->timed_out) {
 		nf_buf_puts(&s->reason, "timed out after ");
 		add_duration(&s->reason, o->timeout_ms);
 	} else if (hook_failed) {

@@ -77,6 +77,13 @@ typedef struct nf_run_audit {
 	char *msg;
 } nf_run_audit;
 
+/* A finished Slurm job of a killed run that the node with the same cache key may adopt. */
+typedef struct nf_run_slurm_adopt {
+	uint64_t job_id;
+	int64_t submitted_ms;
+	char *key, *name, *log;
+} nf_run_slurm_adopt;
+
 typedef struct run_ctx {
 	const nf_run_request *req;
 	int root_fs;                /* the root's file system: 0 not looked at yet, 1 the state
@@ -121,6 +128,8 @@ typedef struct run_ctx {
 	char *store_msg;
 	char *reserve;              /* STATE/reserve while held (space.c) */
 	nf_run_audit audit;
+	nf_runner *slurm;           /* the Slurm runner, when a node runs there (slurm-step.c) */
+	nf_run_slurm_adopt *slurm_adopt;   /* per node id, when slurm */
 } run_ctx;
 
 /* The longest the run's state changes wait in an open batch before being committed. */
@@ -222,5 +231,16 @@ int nf_run__register_models(run_ctx *ctx, const char *params_json, const char *c
  * run does not start, when it was edited outside ntflow), then the files under models/ put
  * back to what it says, each repair reported through on_warning. */
 int nf_run__reconcile_models(run_ctx *ctx);
+
+/* slurm-step.c. The Slurm runner, made when a selected node runs on Slurm, after the jobs
+ * of killed runs were cancelled (live) or offered for adoption (finished). */
+int nf_run__slurm_open(run_ctx *ctx, const bool *selected);
+/* A node's sbatch options (NULL-terminated, in the arena; NULL when not on Slurm). */
+int nf_run__slurm_args(run_ctx *ctx, const nf_node *node, char ***out);
+/* Attempt 1 of node takes over a killed run's finished job with its cache key: true when
+ * it does (its outputs must stay where they are). */
+bool nf_run__slurm_adopt(run_ctx *ctx, const nf_node *node, int attempt);
+/* Frees the runner (cancelling what is live) and settles the run's jobs in the store. */
+void nf_run__slurm_close(run_ctx *ctx);
 
 #endif

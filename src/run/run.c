@@ -503,7 +503,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	run_ctx *ctx = vctx;
 	const nf_stage *st = node->stage;
 	nf_interp ip;
-	char *log_abs, *metrics_path = NULL;
+	char *log_abs, *metrics_path = NULL, **slurm_args = NULL;
 	int err;
 
 	if (store_failed(ctx))
@@ -597,9 +597,12 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	}
 	if ((err = nf_run__space_check(ctx)) < 0)
 		return err;
+	if ((err = nf_run__slurm_args(ctx, node, &slurm_args)) < 0)
+		return err;
 	/* Last, so that nothing fails between moving the outputs aside and the spawn but the
-	 * spawn itself (whose failure puts them back through on_state). */
-	if ((err = nf_run__outputs_aside(ctx, node, attempt)) < 0)
+	 * spawn itself (whose failure puts them back through on_state). A killed run's job
+	 * that is adopted made the outputs that are there: they stay. */
+	if (!nf_run__slurm_adopt(ctx, node, attempt) && (err = nf_run__outputs_aside(ctx, node, attempt)) < 0)
 		return err;
 	job->node = node->id;
 	job->attempt = attempt;
@@ -610,6 +613,9 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->log_path = log_abs;
 	job->log_limit = st->opts->log_limit;
 	job->cpus = st->opts->cpus;
+	job->stage = st->name;
+	job->instance = node->instance;
+	job->submit_args = slurm_args;
 	return NF_PREP_SPAWN;
 }
 
@@ -992,6 +998,7 @@ stop_processes(run_ctx *ctx)
 	if (ctx->runner && ctx->own_runner)
 		ctx->runner->ops->free(ctx->runner);
 	ctx->runner = NULL;
+	nf_run__slurm_close(ctx);
 	if (!ctx->spawned)
 		return;
 	n = nf_store_procs_kill_escaped(ctx->store, ctx->run_id, getpid(), nf_proc_start_time(getpid()), pids,
@@ -1256,6 +1263,14 @@ load(run_ctx *ctx, bool **selected, const at_checkout *at, nf_diag_list *diags)
 		ctx->dag_dir = xstrdup(ctx->dag->dir);
 	if ((err = nf_run__logical(ctx)) < 0)
 		return err;
+	if (req->executor) {
+		/* --executor: every stage runs there, whatever the file says. */
+		if (strcmp(req->executor, "local") != 0 && strcmp(req->executor, "slurm") != 0)
+			return nf_error_set(NF_EINVALID, "unknown executor '%s' (--executor): \"local\" or \"slurm\"",
+					    req->executor);
+		for (size_t i = 0; i < ctx->dag->nstages; i++)
+			ctx->dag->stages[i].opts->executor = req->executor;   /* shared ones too */
+	}
 	ctx->total = ctx->graph->nnodes;
 	ctx->nodes = xcalloc(ctx->total + 1, sizeof(*ctx->nodes));
 	if ((err = nf_params_resolve(&ctx->params, ctx->arena, &ctx->dag->pipeline, req->params, req->nparams)) < 0 ||
@@ -1281,6 +1296,10 @@ schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
 	sopts.keep_going = req->keep_going;
 	sopts.selected = selected;
 	sopts.seed = (uint64_t)nf_now_realtime_ms() ^ (uint64_t)getpid();
+	if (ctx->slurm) {
+		sopts.runners = &ctx->slurm;
+		sopts.nrunners = 1;
+	}
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.ctx = ctx;
 	hooks.prepare = hook_prepare;
@@ -1304,6 +1323,7 @@ release(run_ctx *ctx)
 	nf_sched_free(ctx->sched);
 	if (ctx->runner && ctx->own_runner)
 		ctx->runner->ops->free(ctx->runner);
+	nf_run__slurm_close(ctx);
 	nf_run__outputs_settle_all(ctx);   /* after free: no attempt's process is left to write */
 	if (ctx->store && ctx->cache.objs) {
 		/* Nothing the batch still holds is committed naming an object that is not durable
@@ -1452,7 +1472,7 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 
 	/* Each stage's process records its group here before it runs its command. */
 	if ((err = nf_store_procs_open(&ctx.procs_fd, ctx.store, ctx.run_id)) < 0 ||
-	    (err = open_runner(&ctx)) < 0)
+	    (err = open_runner(&ctx)) < 0 || (err = nf_run__slurm_open(&ctx, selected)) < 0)
 		goto end_run;
 	err = schedule(&ctx, selected, status);
 	if (err == 0 && store_failed(&ctx))

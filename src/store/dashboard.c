@@ -52,11 +52,20 @@ nf_store_has_table(nf_store *st, const char *name)
 int
 nf_store_dash_nodes(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const nf_dash_node *n), void *ctx)
 {
-	sqlite3_stmt *q = prep(st,
-		"SELECT n.name, n.stage, n.instance, n.kind, n.state, n.attempts, n.started_ms,"
-		" n.finished_ms, n.reason, n.reused_run, a.wall_ms, a.log_path, a.started_ms"
-		" FROM nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT
-		" WHERE n.run_id = ? ORDER BY n.seq");
+	/* A store from before the Slurm executor has no slurm_jobs: its nodes all the same. */
+	bool slurm = nf_store_has_table(st, "slurm_jobs");
+	sqlite3_stmt *q = prep(st, slurm
+		? "SELECT n.name, n.stage, n.instance, n.kind, n.state, n.attempts, n.started_ms,"
+		  " n.finished_ms, n.reason, n.reused_run, a.wall_ms, a.log_path, a.started_ms,"
+		  " (SELECT 'job ' || s.job_id || CASE WHEN s.task >= 0 THEN '_' || s.task ELSE '' END || ' '"
+		  "   || s.state || CASE WHEN s.reason IN ('', 'None') THEN '' ELSE ' (' || s.reason || ')' END"
+		  "  FROM slurm_jobs s WHERE s.run_id = n.run_id AND s.node = n.name AND s.attempt = n.attempts)"
+		  " FROM nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT
+		  " WHERE n.run_id = ? ORDER BY n.seq"
+		: "SELECT n.name, n.stage, n.instance, n.kind, n.state, n.attempts, n.started_ms,"
+		  " n.finished_ms, n.reason, n.reused_run, a.wall_ms, a.log_path, a.started_ms, NULL"
+		  " FROM nodes n LEFT JOIN " NF_SQL_LATEST_ATTEMPT
+		  " WHERE n.run_id = ? ORDER BY n.seq");
 
 	if (!q)
 		return NF_ERROR;
@@ -76,6 +85,7 @@ nf_store_dash_nodes(nf_store *st, int64_t run_id, void (*fn)(void *ctx, const nf
 			.wall_ms = sqlite3_column_int64(q, 10),
 			.log_path = (const char *)sqlite3_column_text(q, 11),
 			.attempt_started_ms = sqlite3_column_int64(q, 12),
+			.slurm = (const char *)sqlite3_column_text(q, 13),
 		};
 
 		fn(ctx, &n);

@@ -306,6 +306,24 @@ static const char *const migrations[] = {
 	 * the run records the raw fact, the run of the entry its key is compared with (0: there
 	 * was none), and miss_reason stays NULL (cache.c). */
 	"ALTER TABLE nodes ADD COLUMN miss_prev_run INTEGER;",
+	/* 15: the Slurm jobs of each run (slurm-jobs.c): an id never names a job alone (ids
+	 * restart when a cluster's state is wiped), so with its submission time and name. */
+	"CREATE TABLE slurm_jobs ("
+	"  run_id       INTEGER NOT NULL,"
+	"  node         TEXT    NOT NULL,"
+	"  attempt      INTEGER NOT NULL,"
+	"  job_id       INTEGER NOT NULL,"                  /* a single job's, or its array's */
+	"  task         INTEGER NOT NULL DEFAULT -1,"       /* the array task, -1: none */
+	"  submitted_ms INTEGER NOT NULL,"
+	"  name         TEXT    NOT NULL,"
+	"  cache_key    TEXT    NOT NULL DEFAULT '',"
+	"  log          TEXT    NOT NULL DEFAULT '',"
+	"  state        TEXT    NOT NULL DEFAULT 'PENDING',"
+	"  reason       TEXT    NOT NULL DEFAULT '',"
+	"  settled      INTEGER NOT NULL DEFAULT 0,"        /* 1: its run ended and saw to it */
+	"  PRIMARY KEY (run_id, node, attempt)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX slurm_jobs_unsettled ON slurm_jobs(settled, run_id);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

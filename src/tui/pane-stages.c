@@ -77,6 +77,11 @@ info_text(char *out, size_t size, const nf_vnode *n, int64_t now)
 			snprintf(out, size, "%s", n->reason);
 		return;
 	default:
+		/* A Slurm job says where it is: "job 12 PENDING (Resources)". */
+		if (n->slurm && (n->state == NF_ST_RUNNING || n->state == NF_ST_READY)) {
+			snprintf(out, size, "%s", n->slurm);
+			return;
+		}
 		if (n->median_ms >= 0) {
 			nf_draw_duration(d, sizeof(d), n->median_ms);
 			snprintf(out, size, "usually %s", d);

@@ -37,6 +37,7 @@ typedef struct nf_vnode {
 	int64_t reused_run;          /* cached: the run it reused; 0 */
 	char *reason;
 	char *log_path;              /* relative to the workspace root, or absolute */
+	char *slurm;                 /* on Slurm: "job 12 PENDING (Resources)" (from the store) */
 	size_t group;                /* index in nf_view.groups */
 } nf_vnode;
 

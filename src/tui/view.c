@@ -74,6 +74,7 @@ nodes_free(nf_view *v)
 		free(n->kind);
 		free(n->reason);
 		free(n->log_path);
+		free(n->slurm);
 	}
 	free(v->nodes);
 	v->nodes = NULL;
@@ -159,6 +160,7 @@ load_node(void *ctx, const nf_dash_node *row)
 			free(v->nodes[k].kind);
 			free(v->nodes[k].reason);
 			free(v->nodes[k].log_path);
+			free(v->nodes[k].slurm);
 		}
 		v->nnodes = i;
 	}
@@ -196,6 +198,9 @@ load_node(void *ctx, const nf_dash_node *row)
 		n->attempt_ms = n->started_ms;
 	set_str(&n->reason, row->reason);
 	set_str(&n->log_path, row->log_path);
+	if ((row->slurm || n->slurm) && (!row->slurm || !n->slurm || strcmp(row->slurm, n->slurm) != 0))
+		l->changed |= NF_V_NODES;
+	set_str(&n->slurm, row->slurm);
 	l->i++;
 }
 
@@ -224,6 +229,7 @@ load_nodes(nf_view *v)
 			free(n->kind);
 			free(n->reason);
 			free(n->log_path);
+			free(n->slurm);
 		}
 		v->nnodes = i;
 		rebuild = true;

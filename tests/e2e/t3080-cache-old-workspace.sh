@@ -2,8 +2,8 @@
 # t3080-cache-old-workspace.sh: issue 15 changed how cache keys are written (no cJSON tree),
 # how objects are synced (once per batch) and how a miss is explained (when asked, schema step
 # 14), but not the keys nor the layout: a workspace left by the release before (its keys are
-# the ones below, as it computed them; its database at schema 12, made here by taking steps 13
-# and 14 back by hand) still hits its cache, and `why` still explains.
+# the ones below, as it computed them; its database at schema 12, made here by taking steps 13 to 15
+# back by hand) still hits its cache, and `why` still explains.
 . "$(dirname "$0")/lib.sh"
 
 write_dag p.dag <<\EOF
@@ -45,7 +45,7 @@ test_expect_success 'the keys are those the release before computed' '
 
 test_expect_success 'a workspace at the schema before (12) is migrated and hits its cache' '
 	sqlite3 .ntflow/state.db "ALTER TABLE nodes DROP COLUMN miss_prev_run; DELETE FROM statcache;
-		DROP INDEX nodes_perf; ALTER TABLE runs DROP COLUMN nodes_total; ALTER TABLE runs DROP COLUMN nodes_done;
+		DROP TABLE slurm_jobs; DROP INDEX nodes_perf; ALTER TABLE runs DROP COLUMN nodes_total; ALTER TABLE runs DROP COLUMN nodes_done;
 		UPDATE nodes SET miss_reason = '"'"'no earlier run'"'"'; PRAGMA user_version = 12" &&
 	rm -rf build &&
 	ntflow run p.dag >out 2>err &&
