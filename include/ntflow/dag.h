@@ -160,7 +160,10 @@ typedef struct nf_stage {
 	} select;
 	nf_kv *env;
 	size_t nenv;
-	nf_run_opts opts;             /* after nf_dag_parse: the pipeline's defaults already merged in */
+	/* After nf_dag_parse: the pipeline's defaults already merged in; never NULL. A stage
+	 * that writes no run option points at one struct shared by all such stages (held once,
+	 * not 200 bytes a stage): treat it as read-only. */
+	nf_run_opts *opts;
 
 	nf_criterion *require;        /* gate */
 	size_t nrequire;

@@ -411,6 +411,28 @@ cv_template_list(const cv_in *in, conv *out)
 	return true;
 }
 
+/* The name of a stage already read when v (token t) is a plain string naming one: its
+ * needs then share the stage's copy of the name instead of each holding their own
+ * (a stage is usually needed by several). NULL otherwise. */
+static const char *
+stage_name(nf_parser *p, const nf_value *v, const nf_token *t)
+{
+	char key[128];
+	const nf_stage *s;
+	const char *body;
+	size_t blen;
+
+	if (v->kind != NF_V_STRING || v->str.loc.file)
+		return NULL;
+	body = nf_lex_string_body(t, &blen);
+	if (blen >= sizeof(key) || memchr(body, '\\', blen) || memchr(body, '$', blen))
+		return NULL;
+	memcpy(key, body, blen);
+	key[blen] = '\0';
+	s = nf_strmap_get(p->dag->by_name, key);
+	return s ? s->name : NULL;
+}
+
 /* Names in quotes, each listed once; env_names: each a valid environment variable name. */
 static bool
 name_list(const cv_in *in, conv *out, bool env_names)
@@ -424,8 +446,11 @@ name_list(const cv_in *in, conv *out, bool env_names)
 		return false;
 	ns = nf_arena_alloc(in->p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
 	for (size_t i = 0; i < v->nitems; i++) {
-		const char *name = want_literal(in->p, &v->items[i], nf_parse_item_tok(in->p, v, i), in->items,
-						"a name in quotes");
+		const nf_token *t = nf_parse_item_tok(in->p, v, i);
+		const char *name = env_names ? NULL : stage_name(in->p, &v->items[i], t);
+
+		if (!name)
+			name = want_literal(in->p, &v->items[i], t, in->items, "a name in quotes");
 
 		if (!name)
 			continue;

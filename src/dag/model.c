@@ -29,7 +29,7 @@ nf_dag_is_secret(const nf_dag *dag, const char *name)
 	if (listed(&dag->pipeline.defaults, name))
 		return true;
 	for (size_t i = 0; i < dag->nstages; i++)
-		if (listed(&dag->stages[i].opts, name))
+		if (listed(dag->stages[i].opts, name))
 			return true;
 	return false;
 }

@@ -679,6 +679,17 @@ new_stage(nf_parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
 	return s;
 }
 
+/* A stage's run options as its block wrote them: a copy in the arena when it wrote any;
+ * NULL (the shared defaults, set by finish) when it wrote none, as almost every stage. */
+static void
+keep_stage_opts(nf_parser *p, nf_stage *s)
+{
+	static const nf_run_opts none;
+
+	s->opts = memcmp(&p->stage_opts, &none, sizeof(none)) == 0 ? NULL :
+		nf_arena_memdup(p->a, &p->stage_opts, sizeof(p->stage_opts));
+}
+
 /* Sets up b to fill the model for a block of kind spec (named name) inside parent; false
  * when the block is a duplicate that is only checked for syntax. */
 static bool
@@ -713,7 +724,9 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 		}
 		b->stage = new_stage(p, b->spec->id == NF_BK_STAGE ? NF_STAGE :
 				     b->spec->id == NF_BK_GATE ? NF_GATE : NF_MONITOR, name, b->loc);
-		b->opts = &b->stage->opts;
+		/* Written into the parser's scratch struct; kept only if the stage writes any. */
+		memset(&p->stage_opts, 0, sizeof(p->stage_opts));
+		b->opts = &p->stage_opts;
 		return true;
 	case NF_BK_MODEL:
 		if ((prev = (size_t)(uintptr_t)nf_strmap_get(p->model_names, name)) != 0) {
@@ -959,6 +972,8 @@ parse_block(nf_parser *p, nf_pblock *parent)
 	p->depth--;
 	if (b.spec && !p->diags->full)
 		close_block(p, &b, parent);
+	if (b.stage)
+		keep_stage_opts(p, b.stage);
 	release_block(&b);
 	return true;
 }
@@ -1071,6 +1086,7 @@ static void
 finish(nf_parser *p)
 {
 	nf_dag *dag = p->dag;
+	nf_run_opts *shared;
 
 	if (!dag->pipeline.models_dir)
 		dag->pipeline.models_dir = "models";
@@ -1081,8 +1097,17 @@ finish(nf_parser *p)
 	merge_opts(&dag->pipeline.defaults, &builtin_opts, p->a);
 	dag->stages = p->nstages ? p->stages : NULL;
 	dag->nstages = p->nstages;
-	for (size_t i = 0; i < dag->nstages; i++)
-		merge_opts(&dag->stages[i].opts, &dag->pipeline.defaults, p->a);
+	/* What a stage that writes no option runs with: the defaults, none of them its own. */
+	shared = nf_arena_alloc(p->a, sizeof(nf_run_opts));
+	merge_opts(shared, &dag->pipeline.defaults, p->a);
+	for (size_t i = 0; i < dag->nstages; i++) {
+		nf_stage *s = &dag->stages[i];
+
+		if (s->opts)
+			merge_opts(s->opts, &dag->pipeline.defaults, p->a);
+		else
+			s->opts = shared;
+	}
 	dag->models = nf_arena_memdup(p->a, p->models, p->nmodels * sizeof(nf_model_decl));
 	dag->nmodels = p->nmodels;
 }

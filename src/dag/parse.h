@@ -33,6 +33,7 @@ struct nf_parser {
 	nf_model_decl *models;
 	size_t nmodels, capmodels;
 	nf_strmap *model_names;     /* name -> index + 1 */
+	nf_run_opts stage_opts;     /* the open stage block's run options, as written */
 	nf_loc pipeline_loc;
 };
 

@@ -482,7 +482,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		w = (where){ nf_stage_kind_name(s->kind), s->name, s, false };
 		check_needs(&v, s);
 		check_select(&v, s);
-		check_executor(&v, &s->opts, &pl->defaults);
+		check_executor(&v, s->opts, &pl->defaults);
 		w.secrets = true;
 		check_tmpl(&v, &w, s->run);
 		if (!s->run_list)   /* a list's words reach the program as they are: no shell */

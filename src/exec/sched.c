@@ -78,7 +78,7 @@ opts_of(const nf_sched *s, size_t n)
 {
 	const nf_stage *st = s->g->nodes[n].stage;
 
-	return st ? &st->opts : &default_opts;
+	return st && st->opts ? st->opts : &default_opts;
 }
 
 /* Slots a node takes: its cpus, at least 1, at most all of them (so it can run alone). */

@@ -377,7 +377,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	/* critical path, sinks first: a stage's cpus plus the longest path among its users */
 	for (size_t k = sg.norder; k-- > 0;) {
 		size_t s = sg.order[k];
-		int64_t best = 0, cpus = dag->stages[s].opts.cpus > 0 ? dag->stages[s].opts.cpus : 1;
+		int64_t best = 0, cpus = dag->stages[s].opts->cpus > 0 ? dag->stages[s].opts->cpus : 1;
 
 		for (size_t u = sg.user_at[s]; u < sg.user_at[s + 1]; u++)
 			if (g->stage_count[sg.user[u]] && crit[sg.user[u]] > best)

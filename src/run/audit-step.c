@@ -121,7 +121,7 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 		*out = item->valuedouble;
 		return 0;
 	}
-	if (me->ctx->nodes[me->node->id].have_metrics && nf_metrics_get(&me->ctx->nodes[me->node->id].metrics, name, out) == 0)
+	if (me->ctx->nodes[me->node->id].have_metrics && nf_metrics_get(me->ctx->nodes[me->node->id].metrics, name, out) == 0)
 		return 0;
 	return NF_ENOTFOUND;
 }
@@ -133,7 +133,7 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 static char *
 monitor_data_key(run_ctx *ctx, const nf_node *node)
 {
-	const nf_metric_set *m = &ctx->nodes[node->id].metrics;
+	const nf_metric_set *m = ctx->nodes[node->id].metrics;
 	cJSON *o;
 	char *json, hex[65];
 

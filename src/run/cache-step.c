@@ -26,10 +26,10 @@ not_cached_why(const run_ctx *ctx, const nf_node *n)
 
 	if (st->kind == NF_GATE)
 		return "a gate";
-	if (!st->opts.cache)
+	if (!st->opts->cache)
 		return "caching is off for this stage (cache = false)";
 	if (st->noutputs == 0 && !st->metrics &&
-	    !((st->opts.set | ctx->dag->pipeline.defaults.set) & NF_OPT_CACHE))
+	    !((st->opts->set | ctx->dag->pipeline.defaults.set) & NF_OPT_CACHE))
 		return "not cached: no declared outputs (set cache = true to cache it)";
 	return NULL;
 }
@@ -284,19 +284,16 @@ static void
 load_entry_metrics(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e)
 {
 	cJSON *o = cJSON_Parse(e->metrics_json ? e->metrics_json : "{}");
-	nf_metric_set *m = &ctx->nodes[node->id].metrics;
+	nf_metric_set set = { 0 }, *m = &set;
 	const cJSON *it;
 
-	if (ctx->nodes[node->id].have_metrics)
-		nf_metric_set_release(m);
-	memset(m, 0, sizeof(*m));
 	cJSON_ArrayForEach(it, o) {
 		if (cJSON_IsNumber(it)) {
 			nf_metrics_add(m, it->string, it->valuedouble);
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, it->string, it->valuedouble);
 		}
 	}
-	ctx->nodes[node->id].have_metrics = node->stage->metrics != NULL || m->n > 0;
+	nf_run__keep_metrics(ctx, node, m, node->stage->metrics != NULL || m->n > 0);
 	cJSON_Delete(o);
 }
 
@@ -314,7 +311,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 
 	/* Off altogether (gates, cache = false): no key. Without outputs the key is still
 	 * computed, for show and for dependents' keys, but never looked up nor stored. */
-	if (off && (st->kind == NF_GATE || !st->opts.cache)) {
+	if (off && (st->kind == NF_GATE || !st->opts->cache)) {
 		if (st->kind != NF_GATE)
 			nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0, off);
 		return 0;
@@ -428,8 +425,8 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		cJSON *m = cJSON_CreateObject();
 		char *ms;
 
-		for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < ctx->nodes[node->id].metrics.n; i++)
-			cJSON_AddNumberToObject(m, ctx->nodes[node->id].metrics.names[i], ctx->nodes[node->id].metrics.values[i]);
+		for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < ctx->nodes[node->id].metrics->n; i++)
+			cJSON_AddNumberToObject(m, ctx->nodes[node->id].metrics->names[i], ctx->nodes[node->id].metrics->values[i]);
 		ms = cJSON_PrintUnformatted(m);
 		memset(&e, 0, sizeof(e));
 		e.key = (char *)key;

@@ -54,7 +54,7 @@ gate_lookup(void *vctx, bool production, const char *name, double *out)
 	for (size_t i = 0; i < ge->gate->ndeps; i++) {
 		size_t d = ge->gate->deps[i];
 
-		if (ge->ctx->nodes[d].have_metrics && nf_metrics_get(&ge->ctx->nodes[d].metrics, name, out) == 0)
+		if (ge->ctx->nodes[d].have_metrics && nf_metrics_get(ge->ctx->nodes[d].metrics, name, out) == 0)
 			return 0;
 	}
 	return NF_ENOTFOUND;
@@ -194,7 +194,7 @@ model_metrics(run_ctx *ctx, const nf_model_decl *m)
 
 		for (size_t i = 0; g && i < g->ndeps; i++)
 			if (ctx->nodes[g->deps[i]].have_metrics)
-				add_metrics(&all, &ctx->nodes[g->deps[i]].metrics);
+				add_metrics(&all, ctx->nodes[g->deps[i]].metrics);
 	}
 	for (size_t i = 0; i < all.n; i++)
 		cJSON_AddNumberToObject(o, all.names[i], all.values[i]);

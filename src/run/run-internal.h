@@ -25,13 +25,14 @@ typedef struct nf_run_final {
 
 /* What the run knows of one node of its graph (ctx->nodes[node->id]). */
 typedef struct nf_run_node {
-	nf_metric_set metrics;      /* read when it succeeded (have_metrics) */
-	bool have_metrics;
+	nf_metric_set *metrics;     /* read when it succeeded (have_metrics); out of line, as
+	                             * most nodes have none (issue 15: 64 bytes a node) */
+	bool have_metrics;          /* then metrics is set */
+	bool forced;                /* --force */
 	const char *log_path;       /* the current attempt's log, relative to root (arena) */
 	char *key;                  /* its cache key, once computed */
 	char *comps;                /* the key's components */
 	char *out_digest;           /* the digest of its outputs, for downstream keys */
-	bool forced;                /* --force */
 	int64_t reused;             /* the run whose cached result it reused, else 0 */
 	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c) */
 	nf_run_final final;         /* its last final state */
@@ -178,6 +179,10 @@ int nf_run__audit_end(run_ctx *ctx, nf_run_status status);
  * recorded and reported (on_alert); NF_EINVALID when one at least as severe as its fail_on
  * fired, or a rule could not be evaluated. */
 int nf_run__alerts(run_ctx *ctx, const nf_node *node);
+
+/* run.c. Makes *m the node's metrics when keep (taken over: *m is left empty), releasing
+ * what it held before; else releases both. */
+void nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool keep);
 
 /* cache-step.c. Before a node's first attempt: computes its key and, on a hit, restores
  * its outputs and metrics and returns 1 (the node is cached); 0 when it must run. */

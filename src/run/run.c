@@ -54,7 +54,7 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 			if (!ctx->nodes[i].have_metrics)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
 						    stage_name, n->name);
-			if (nf_metrics_get(&ctx->nodes[i].metrics, st->select.metric, &v) < 0)
+			if (nf_metrics_get(ctx->nodes[i].metrics, st->select.metric, &v) < 0)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
 						    stage_name, n->name, st->select.metric);
 			if (!win || (st->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
@@ -611,8 +611,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->envp = ctx->job.env;
 	job->cwd = ctx->root;
 	job->log_path = log_abs;
-	job->log_limit = st->opts.log_limit;
-	job->cpus = st->opts.cpus;
+	job->log_limit = st->opts->log_limit;
+	job->cpus = st->opts->cpus;
 	job->stage = st->name;
 	job->instance = node->instance;
 	job->submit_args = slurm_args;
@@ -680,15 +680,30 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		}
 		for (size_t i = 0; i < m.n; i++)
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, m.names[i], m.values[i]);
-		if (ctx->nodes[node->id].have_metrics)
-			nf_metric_set_release(&ctx->nodes[node->id].metrics);
-		ctx->nodes[node->id].metrics = m;
-		ctx->nodes[node->id].have_metrics = true;
+		nf_run__keep_metrics(ctx, node, &m, true);
 		if ((err = nf_run__alerts(ctx, node)) < 0)   /* a monitor's alert rules */
 			return err;
 	}
 	(void)res;
 	return nf_run__cache_store(ctx, node);
+}
+
+void
+nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool keep)
+{
+	nf_run_node *n = &ctx->nodes[node->id];
+
+	if (n->metrics)
+		nf_metric_set_release(n->metrics);
+	n->have_metrics = keep;
+	if (!keep) {
+		nf_metric_set_release(m);
+		return;
+	}
+	if (!n->metrics)
+		n->metrics = xmalloc(sizeof(*n->metrics));
+	*n->metrics = *m;
+	memset(m, 0, sizeof(*m));
 }
 
 static void
@@ -725,7 +740,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
 		char size[32], *msg;
 
-		nf_format_bytes(size, sizeof(size), node->stage->opts.log_limit);
+		nf_format_bytes(size, sizeof(size), node->stage->opts->log_limit);
 		msg = xasprintf("%s: attempt %d's log was capped at %s (log_limit); the rest was discarded", node->name,
 				attempt, size);
 		ctx->req->on_warning(ctx->req->ctx, msg);
@@ -767,7 +782,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	ev.kind = node->stage->kind;
 	ev.state = st;
 	ev.attempt = attempt;
-	ev.max_attempts = node->stage->opts.retries + 1;
+	ev.max_attempts = node->stage->opts->retries + 1;
 	ev.done = nf_sched_done(ctx->sched);
 	ev.total = ctx->total;
 	ev.wall_ms = res ? res->wall_ms : 0;
@@ -862,7 +877,7 @@ check_secrets(run_ctx *ctx, const bool *selected)
 {
 	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
 		const nf_node *n = &ctx->graph->nodes[i];
-		const nf_run_opts *o = &n->stage->opts;
+		const nf_run_opts *o = n->stage->opts;
 
 		if ((selected && !selected[n->id]) || n->stage->kind == NF_GATE)
 			continue;
@@ -1254,7 +1269,7 @@ load(run_ctx *ctx, bool **selected, const at_checkout *at, nf_diag_list *diags)
 			return nf_error_set(NF_EINVALID, "unknown executor '%s' (--executor): \"local\" or \"slurm\"",
 					    req->executor);
 		for (size_t i = 0; i < ctx->dag->nstages; i++)
-			ctx->dag->stages[i].opts.executor = req->executor;
+			ctx->dag->stages[i].opts->executor = req->executor;   /* shared ones too */
 	}
 	ctx->total = ctx->graph->nnodes;
 	ctx->nodes = xcalloc(ctx->total + 1, sizeof(*ctx->nodes));
@@ -1322,8 +1337,9 @@ release(run_ctx *ctx)
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++) {
 		nf_run_node *n = &ctx->nodes[i];
 
-		if (n->have_metrics)
-			nf_metric_set_release(&n->metrics);
+		if (n->metrics)
+			nf_metric_set_release(n->metrics);
+		free(n->metrics);
 		free(n->key);
 		free(n->comps);
 		free(n->out_digest);

@@ -18,7 +18,7 @@
 static bool
 on_slurm(const nf_node *n)
 {
-	return n->stage->kind != NF_GATE && n->stage->opts.executor && strcmp(n->stage->opts.executor, "slurm") == 0;
+	return n->stage->kind != NF_GATE && n->stage->opts->executor && strcmp(n->stage->opts->executor, "slurm") == 0;
 }
 
 static void
@@ -151,8 +151,8 @@ nf_run__slurm_open(run_ctx *ctx, const bool *selected)
 		if ((selected && !selected[i]) || !on_slurm(n))
 			continue;
 		any = true;
-		if (n->stage->opts.slurm.poll_ms > 0 && (poll == 0 || n->stage->opts.slurm.poll_ms < poll))
-			poll = n->stage->opts.slurm.poll_ms;
+		if (n->stage->opts->slurm.poll_ms > 0 && (poll == 0 || n->stage->opts->slurm.poll_ms < poll))
+			poll = n->stage->opts->slurm.poll_ms;
 	}
 	if (!any)
 		return 0;
@@ -198,7 +198,7 @@ push_opt(run_ctx *ctx, char ***v, size_t *n, size_t *cap, const char *flag, cons
 int
 nf_run__slurm_args(run_ctx *ctx, const nf_node *node, char ***out)
 {
-	const nf_run_opts *o = &node->stage->opts;
+	const nf_run_opts *o = node->stage->opts;
 	const nf_slurm *sl = &o->slurm;
 	char **v = NULL, num[32];
 	size_t n = 0, cap = 0;

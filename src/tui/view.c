@@ -400,7 +400,7 @@ load_dag_info(nf_view *v)
 			const nf_stage *s = &dag->stages[i];
 
 			v->stage_max = xgrow(v->stage_max, sizeof(*v->stage_max), v->nstage_max + 1, &mcap);
-			v->stage_max[v->nstage_max] = s->opts.retries + 1;
+			v->stage_max[v->nstage_max] = s->opts->retries + 1;
 			NF_PUSH(v->stage_names, v->nstage_max, cap, xstrdup(s->name));
 			if (!v->monitor_metric && s->kind == NF_MONITOR && s->nalerts > 0)
 				v->monitor_metric = first_name(s->alerts[0].when.text);

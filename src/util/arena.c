@@ -58,18 +58,20 @@ nf_arena_reset(nf_arena *a)
 	a->head = keep;
 }
 
-void *
-nf_arena_alloc(nf_arena *a, size_t n)
+/* n bytes at a multiple of align (a power of two, at most ARENA_ALIGN): strings take
+ * align 1, so a short name costs its length and not a 16-byte slot. Not zeroed. */
+static void *
+arena_get(nf_arena *a, size_t n, size_t align)
 {
 	chunk *c = a->head;
-	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
 	void *p;
 
-	if (need == 0)
-		need = ARENA_ALIGN;
-	if (!c || c->size - c->used < need) {
+	if (n == 0)
+		n = 1;
+	if (!c || at > c->size || c->size - at < n) {
 		/* Large requests get a chunk of their own so the current one keeps its free space. */
-		size_t size = need > ARENA_CHUNK / 4 ? need : ARENA_CHUNK;
+		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
 		chunk *nc = xmalloc(sizeof(chunk) + size);
 
 		nc->used = 0;
@@ -82,9 +84,18 @@ nf_arena_alloc(nf_arena *a, size_t n)
 			a->head = nc;
 		}
 		c = nc;
+		at = 0;
 	}
-	p = c->data + c->used;
-	c->used += need;
+	p = c->data + at;
+	c->used = at + n;
+	return p;
+}
+
+void *
+nf_arena_alloc(nf_arena *a, size_t n)
+{
+	void *p = arena_get(a, n, ARENA_ALIGN);
+
 	memset(p, 0, n);
 	return p;
 }
@@ -104,7 +115,7 @@ nf_arena_memdup(nf_arena *a, const void *p, size_t n)
 char *
 nf_arena_strndup(nf_arena *a, const char *s, size_t n)
 {
-	char *p = nf_arena_alloc(a, n + 1);
+	char *p = arena_get(a, n + 1, 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';

@@ -112,7 +112,7 @@ dump(const nf_dag *dag)
 		}
 		nf_buf_printf(&b, " select=%d/%s", s->select.kind, s->select.metric ? s->select.metric : "-");
 		dump_kvs(&b, "env", s->env, s->nenv);
-		dump_opts(&b, &s->opts);
+		dump_opts(&b, s->opts);
 		for (size_t k = 0; k < s->nrequire; k++)
 			nf_buf_printf(&b, " require=%s", s->require[k].text);
 		for (size_t k = 0; k < s->nalerts; k++)

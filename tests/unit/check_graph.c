@@ -49,7 +49,8 @@ tstage(nf_dag *d, nf_stage_kind kind, const char *name, const char *needs)
 	s->name = nf_arena_strdup(d->arena, name);
 	s->index = d->nstages++;
 	s->loc = (nf_loc){ d->path, (int)s->index + 1, 1 };
-	s->opts.cpus = 1;
+	s->opts = nf_arena_alloc(d->arena, sizeof(nf_run_opts));
+	s->opts->cpus = 1;
 	s->needs = nf_arena_alloc(d->arena, cap * sizeof(nf_name_ref));
 	for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
 		s->needs[s->nneeds++] = (nf_name_ref){ n, s->loc };
@@ -403,14 +404,14 @@ START_TEST(test_crit)
 	/* a -> b(4 cpus) -> d ; a -> c -> d ; a -> m[2 instances] ; e alone */
 	tstage(d, NF_STAGE, "a", "");
 	s = tstage(d, NF_STAGE, "b", "a");
-	s->opts.cpus = 4;
+	s->opts->cpus = 4;
 	tstage(d, NF_STAGE, "c", "a");
 	tstage(d, NF_GATE, "d", "b,c");
 	s = tstage(d, NF_STAGE, "m", "a");
 	taxis(d, s, "k", "1,2");
-	s->opts.cpus = 2;
+	s->opts->cpus = 2;
 	s = tstage(d, NF_STAGE, "e", "");
-	s->opts.cpus = 0;   /* unset counts as one */
+	s->opts->cpus = 0;   /* unset counts as one */
 	g = build_ok(d);
 	ck_assert_int_eq(nf_graph_find(g, "d")->crit, 1);
 	ck_assert_int_eq(nf_graph_find(g, "b")->crit, 5);

@@ -313,15 +313,15 @@ START_TEST(test_retrain_stages)
 	ck_assert_int_eq(s->require[2].expr->r->l->op, NF_EX_PROD);
 
 	s = nf_dag_find_stage(dag, "deploy");
-	ck_assert_uint_eq(s->opts.set, NF_OPT_CACHE);
-	ck_assert(!s->opts.cache);
-	ck_assert_int_eq(s->opts.retries, 2);            /* the pipeline's defaults */
-	ck_assert_int_eq(s->opts.backoff_ms, 2000);
-	ck_assert_int_eq(s->opts.timeout_ms, 600000);
-	ck_assert_int_eq(s->opts.backoff_max_ms, 300000);  /* built in */
-	ck_assert_int_eq(s->opts.cpus, 1);
-	ck_assert_str_eq(s->opts.executor, "local");
-	ck_assert(!s->opts.slurm.present);
+	ck_assert_uint_eq(s->opts->set, NF_OPT_CACHE);
+	ck_assert(!s->opts->cache);
+	ck_assert_int_eq(s->opts->retries, 2);            /* the pipeline's defaults */
+	ck_assert_int_eq(s->opts->backoff_ms, 2000);
+	ck_assert_int_eq(s->opts->timeout_ms, 600000);
+	ck_assert_int_eq(s->opts->backoff_max_ms, 300000);  /* built in */
+	ck_assert_int_eq(s->opts->cpus, 1);
+	ck_assert_str_eq(s->opts->executor, "local");
+	ck_assert(!s->opts->slurm.present);
 
 	s = nf_dag_find_stage(dag, "drift");
 	ck_assert_int_eq(s->kind, NF_MONITOR);
@@ -333,7 +333,7 @@ START_TEST(test_retrain_stages)
 	ck_assert_int_eq(s->alerts[1].severity, NF_SEV_MEDIUM);   /* the default */
 	ck_assert_int_eq(s->on_alert, NF_SEV_HIGH);
 	ck_assert_int_eq(s->fail_on, NF_SEV_NONE);
-	ck_assert(s->opts.cache);
+	ck_assert(s->opts->cache);
 
 	ck_assert_uint_eq(dag->nmodels, 1);
 	ck_assert_str_eq(dag->models[0].name, "fraud-clf");
@@ -348,7 +348,7 @@ END_TEST
 START_TEST(test_builtin_defaults)
 {
 	nf_dag *dag = parse_ok("stage \"a\" { run = \"true\" }\n");
-	const nf_run_opts *o = &dag->stages[0].opts;
+	const nf_run_opts *o = dag->stages[0].opts;
 
 	ck_assert(!dag->has_pipeline);
 	ck_assert_ptr_null(dag->pipeline.name);
@@ -420,35 +420,35 @@ START_TEST(test_run_options)
 	ck_assert_str_eq(dag->pipeline.env[0].key, "PYTHONHASHSEED");
 	ck_assert_int_eq(dag->pipeline.env[0].value.kind, NF_V_NUMBER);
 	ck_assert_str_eq(nf_tmpl_literal(&dag->pipeline.env[1].value.str), "fast");
-	ck_assert_int_eq(a->opts.retries, 3);
-	ck_assert_int_eq(a->opts.backoff_ms, 500);
-	ck_assert_int_eq(a->opts.backoff_max_ms, 5400000);
-	ck_assert_int_eq(a->opts.timeout_ms, 7200000);
-	ck_assert_int_eq(a->opts.grace_ms, 86400000);
-	ck_assert_uint_eq(a->opts.nretry_on, 3);
-	ck_assert_int_eq(a->opts.retry_on[2], 255);
-	ck_assert_int_eq(a->opts.cpus, 4);
-	ck_assert(!a->opts.cache);
-	ck_assert_str_eq(a->opts.executor, "local");
-	ck_assert(a->opts.slurm.present);
-	ck_assert_int_eq(a->opts.slurm.loc.line, 29);
-	ck_assert_str_eq(a->opts.slurm.partition, "gpu");
-	ck_assert_str_eq(a->opts.slurm.time, "1:00:00");
-	ck_assert_int_eq(a->opts.slurm.cpus, 8);
-	ck_assert_str_eq(a->opts.slurm.mem, "16G");
-	ck_assert_str_eq(a->opts.slurm.gres, "gpu:1");
-	ck_assert_str_eq(a->opts.slurm.account, "ml");
-	ck_assert_str_eq(a->opts.slurm.qos, "high");
-	ck_assert_uint_eq(a->opts.set, 0x3ff);
+	ck_assert_int_eq(a->opts->retries, 3);
+	ck_assert_int_eq(a->opts->backoff_ms, 500);
+	ck_assert_int_eq(a->opts->backoff_max_ms, 5400000);
+	ck_assert_int_eq(a->opts->timeout_ms, 7200000);
+	ck_assert_int_eq(a->opts->grace_ms, 86400000);
+	ck_assert_uint_eq(a->opts->nretry_on, 3);
+	ck_assert_int_eq(a->opts->retry_on[2], 255);
+	ck_assert_int_eq(a->opts->cpus, 4);
+	ck_assert(!a->opts->cache);
+	ck_assert_str_eq(a->opts->executor, "local");
+	ck_assert(a->opts->slurm.present);
+	ck_assert_int_eq(a->opts->slurm.loc.line, 29);
+	ck_assert_str_eq(a->opts->slurm.partition, "gpu");
+	ck_assert_str_eq(a->opts->slurm.time, "1:00:00");
+	ck_assert_int_eq(a->opts->slurm.cpus, 8);
+	ck_assert_str_eq(a->opts->slurm.mem, "16G");
+	ck_assert_str_eq(a->opts->slurm.gres, "gpu:1");
+	ck_assert_str_eq(a->opts->slurm.account, "ml");
+	ck_assert_str_eq(a->opts->slurm.qos, "high");
+	ck_assert_uint_eq(a->opts->set, 0x3ff);
 	ck_assert_uint_eq(a->nenv, 1);
 	ck_tmpl(&a->env[0].value.str, "build/${params.x}");
 	/* b inherits the pipeline's defaults, slurm block included. */
-	ck_assert_uint_eq(b->opts.set, 0);
-	ck_assert_str_eq(b->opts.executor, "slurm");
-	ck_assert_uint_eq(b->opts.nretry_on, 1);
-	ck_assert_int_eq(b->opts.retry_on[0], 75);
-	ck_assert_str_eq(b->opts.slurm.partition, "cpu");
-	ck_assert(b->opts.slurm.present);
+	ck_assert_uint_eq(b->opts->set, 0);
+	ck_assert_str_eq(b->opts->executor, "slurm");
+	ck_assert_uint_eq(b->opts->nretry_on, 1);
+	ck_assert_int_eq(b->opts->retry_on[0], 75);
+	ck_assert_str_eq(b->opts->slurm.partition, "cpu");
+	ck_assert(b->opts->slurm.present);
 	nf_dag_free(dag);
 }
 END_TEST
@@ -542,11 +542,11 @@ START_TEST(test_secret_env)
 		"}\n");
 	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1];
 
-	ck_assert_uint_eq(a->opts.nsecret_env, 2);
-	ck_assert_str_eq(a->opts.secret_env[0].name, "DB_PASS");
-	ck_assert_str_eq(a->opts.secret_env[1].name, "API_TOKEN");
-	ck_assert_uint_eq(b->opts.nsecret_env, 1);
-	ck_assert_str_eq(b->opts.secret_env[0].name, "API_TOKEN");
+	ck_assert_uint_eq(a->opts->nsecret_env, 2);
+	ck_assert_str_eq(a->opts->secret_env[0].name, "DB_PASS");
+	ck_assert_str_eq(a->opts->secret_env[1].name, "API_TOKEN");
+	ck_assert_uint_eq(b->opts->nsecret_env, 1);
+	ck_assert_str_eq(b->opts->secret_env[0].name, "API_TOKEN");
 	ck_assert(nf_dag_is_secret(dag, "DB_PASS"));
 	ck_assert(nf_dag_is_secret(dag, "API_TOKEN"));
 	ck_assert(!nf_dag_is_secret(dag, "HOME"));
@@ -1132,6 +1132,55 @@ START_TEST(test_matrix_limit)
 }
 END_TEST
 
+/* Run options are held once for every stage that writes none (issue 15, memory per node):
+ * those stages share one struct with the defaults merged in and no bit of their own set; a
+ * stage that writes one gets its own, merged, and a slurm block alone makes it its own too.
+ * A needs entry naming a stage already read shares that stage's name string. */
+START_TEST(test_shared_options)
+{
+	nf_dag *dag = parse_ok("pipeline \"p\" {\n  defaults {\n    retries = 2\n    secret_env = [\"TOKEN\"]\n  }\n}\n"
+			       "stage \"a\" { run = \"true\" }\n"
+			       "stage \"b\" {\n  needs = [\"a\"]\n  run = \"true\"\n}\n"
+			       "stage \"c\" {\n  needs = [\"a\", \"b\", \"later\"]\n  run = \"true\"\n  cpus = 3\n}\n"
+			       "gate \"g\" {\n  needs = [\"c\"]\n  require = [\"x > 1\"]\n}\n"
+			       "stage \"later\" { run = \"true\" }\n");
+	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1], *c = &dag->stages[2], *g = &dag->stages[3];
+
+	ck_assert_ptr_nonnull(a->opts);
+	ck_assert_ptr_eq(a->opts, b->opts);
+	ck_assert_ptr_eq(a->opts, g->opts);
+	ck_assert_ptr_ne(a->opts, &dag->pipeline.defaults);
+	ck_assert_uint_eq(a->opts->set, 0);
+	ck_assert_int_eq(a->opts->retries, 2);
+	ck_assert_int_eq(a->opts->cpus, 1);
+	ck_assert_int_eq(a->opts->grace_ms, 10000);
+	ck_assert_str_eq(a->opts->executor, "local");
+	ck_assert_uint_eq(a->opts->nsecret_env, 1);
+	ck_assert(nf_dag_is_secret(dag, "TOKEN"));
+
+	ck_assert_ptr_ne(c->opts, a->opts);
+	ck_assert_uint_eq(c->opts->set, NF_OPT_CPUS);
+	ck_assert_int_eq(c->opts->cpus, 3);
+	ck_assert_int_eq(c->opts->retries, 2);
+	ck_assert_uint_eq(c->opts->nsecret_env, 1);
+
+	ck_assert_ptr_eq(b->needs[0].name, a->name);
+	ck_assert_ptr_eq(c->needs[0].name, a->name);
+	ck_assert_ptr_eq(c->needs[1].name, b->name);
+	ck_assert_str_eq(c->needs[2].name, "later");   /* not read yet: its own copy */
+	ck_assert_int_eq(c->needs[1].loc.line, 13);
+	nf_dag_free(dag);
+
+	dag = parse_ok("stage \"s\" {\n  run = \"true\"\n  slurm {\n    partition = \"gpu\"\n  }\n}\n"
+		       "stage \"t\" { run = \"true\" }\n");
+	ck_assert_ptr_ne(dag->stages[0].opts, dag->stages[1].opts);
+	ck_assert(dag->stages[0].opts->slurm.present);
+	ck_assert_str_eq(dag->stages[0].opts->slurm.partition, "gpu");
+	ck_assert(!dag->stages[1].opts->slurm.present);
+	nf_dag_free(dag);
+}
+END_TEST
+
 START_TEST(test_accessors)
 {
 	nf_tmpl empty = { NULL, 0, { NULL, 0, 0 } };
@@ -1253,6 +1302,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_more_stages_than_counted);
 	tcase_add_test(tc, test_matrix_limit);
 	tcase_add_test(tc, test_accessors);
+	tcase_add_test(tc, test_shared_options);
 	tcase_add_test(tc, test_schema_and_man_page);
 	suite_add_tcase(s, tc);
 	return s;

@@ -882,6 +882,7 @@ typedef struct real_run {
 	nf_graph g;
 	nf_node nodes[RN];
 	nf_stage stages[RN];
+	nf_run_opts opts[RN];         /* each stage's own (a parsed one may share the defaults') */
 	size_t edge_dep[1], edge_user[1];
 	const char *cmds[RN];
 	char *logs[RN];
@@ -929,8 +930,9 @@ real_init(real_run *rr, size_t n, bool chain)
 	for (size_t i = 0; i < n; i++) {
 		rr->nodes[i] = (nf_node){ .id = i, .stage = &rr->stages[i], .name = names[i], .crit = 1 };
 		rr->stages[i].name = names[i];
-		rr->stages[i].opts.cpus = 1;
-		rr->stages[i].opts.grace_ms = 10000;
+		rr->stages[i].opts = &rr->opts[i];
+		rr->stages[i].opts->cpus = 1;
+		rr->stages[i].opts->grace_ms = 10000;
 	}
 	if (chain) {
 		rr->edge_dep[0] = 0;
@@ -978,8 +980,8 @@ START_TEST(test_sched_real)
 	rr.cmds[0] = "echo hello >a.out";
 	rr.cmds[1] = "cat a.out >b.out";
 	rr.cmds[2] = "trap '' TERM; sleep 30";
-	rr.stages[2].opts.timeout_ms = 200;
-	rr.stages[2].opts.grace_ms = 100;
+	rr.stages[2].opts->timeout_ms = 200;
+	rr.stages[2].opts->grace_ms = 100;
 	ck_assert_int_eq(real_go(&rr, 2, true, &st, &ms), 0);
 	ck_assert_int_eq(st, NF_RUN_FAILED);
 	ck_assert_int_eq(rr.final[0], NF_ST_SUCCEEDED);
@@ -1013,7 +1015,7 @@ START_TEST(test_sched_interrupt_real)
 	rr.cmds[0] = "sleep 30";
 	rr.cmds[1] = "trap '' TERM; sleep 30";
 	rr.cmds[2] = "sleep 0.2";
-	rr.stages[1].opts.grace_ms = 300;
+	rr.stages[1].opts->grace_ms = 300;
 	rr.interrupts = 1;
 	ck_assert_int_eq(real_go(&rr, 3, false, &st, &ms), 0);
 	ck_assert_int_eq(st, NF_RUN_CANCELLED);

@@ -20,6 +20,7 @@
 typedef struct tgraph {
 	nf_graph g;
 	nf_stage *stages;
+	nf_run_opts *opts;            /* each stage's own */
 	size_t *ndeps_cap, *nusers_cap;
 } tgraph;
 
@@ -32,6 +33,7 @@ tg_new(size_t n)
 	t->g.nodes = xcalloc(n, sizeof(nf_node));
 	t->g.order = xcalloc(n, sizeof(size_t));
 	t->stages = xcalloc(n, sizeof(nf_stage));
+	t->opts = xcalloc(n, sizeof(nf_run_opts));
 	t->ndeps_cap = xcalloc(n, sizeof(size_t));
 	t->nusers_cap = xcalloc(n, sizeof(size_t));
 	for (size_t i = 0; i < n; i++) {
@@ -41,8 +43,9 @@ tg_new(size_t n)
 		t->g.order[i] = i;
 		t->stages[i].name = t->g.nodes[i].name;
 		t->stages[i].index = i;
-		t->stages[i].opts.cpus = 1;
-		t->stages[i].opts.grace_ms = 10000;
+		t->stages[i].opts = &t->opts[i];
+		t->stages[i].opts->cpus = 1;
+		t->stages[i].opts->grace_ms = 10000;
 	}
 	return t;
 }
@@ -79,7 +82,7 @@ tg_crit(tgraph *t)
 			if (t->g.nodes[n->users[k]].crit > best)
 				best = t->g.nodes[n->users[k]].crit;
 		}
-		n->crit = best + (t->stages[i].opts.cpus < 1 ? 1 : t->stages[i].opts.cpus);
+		n->crit = best + (t->stages[i].opts->cpus < 1 ? 1 : t->stages[i].opts->cpus);
 	}
 }
 
@@ -94,6 +97,7 @@ tg_free(tgraph *t)
 	free(t->g.nodes);
 	free(t->g.order);
 	free(t->stages);
+	free(t->opts);
 	free(t->ndeps_cap);
 	free(t->nusers_cap);
 	free(t);
@@ -438,7 +442,7 @@ h_run(harness *h, nf_run_status *status)
 {
 	tg_crit(h->t);
 	for (size_t i = 0; i < h->t->g.nnodes; i++) {
-		int c = h->t->stages[i].opts.cpus;
+		int c = h->t->stages[i].opts->cpus;
 		h->fr.cpus[i] = c < 1 ? 1 : c > h->opts.slots ? h->opts.slots : c;
 	}
 	h->fr.quiet = h->quiet;
@@ -591,8 +595,8 @@ START_TEST(test_slots_cpus)
 	nf_run_status st;
 
 	h->opts.slots = 2;
-	h->t->stages[0].opts.cpus = 2;
-	h->t->stages[3].opts.cpus = 4;
+	h->t->stages[0].opts->cpus = 2;
+	h->t->stages[3].opts->cpus = 4;
 	ck_assert_int_eq(h_run(h, &st), 0);
 	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
 	/* crit: n3 = 4, n0 = 2, n1 = n2 = 1 */
@@ -630,9 +634,9 @@ run_backoff(uint64_t seed, int64_t *t2, int64_t *t3)
 	nf_run_status st;
 
 	h->opts.seed = seed;
-	h->t->stages[0].opts.retries = 2;
-	h->t->stages[0].opts.backoff_ms = 1000;
-	h->t->stages[0].opts.backoff_max_ms = 60000;
+	h->t->stages[0].opts->retries = 2;
+	h->t->stages[0].opts->backoff_ms = 1000;
+	h->t->stages[0].opts->backoff_max_ms = 60000;
 	h->fr.script[0][0] = (step){ 10, 1, 0, false };
 	h->fr.script[0][1] = (step){ 10, 1, 0, false };
 	ck_assert_int_eq(h_run(h, &st), 0);
@@ -678,11 +682,11 @@ START_TEST(test_timeout_kill)
 	harness *h = h_new(2);
 	nf_run_status st;
 
-	h->t->stages[0].opts.timeout_ms = 1000;
-	h->t->stages[0].opts.grace_ms = 500;
-	h->t->stages[0].opts.retries = 1;
-	h->t->stages[0].opts.nretry_on = 1;
-	h->t->stages[0].opts.retry_on = codes;   /* so the timeout is not retried */
+	h->t->stages[0].opts->timeout_ms = 1000;
+	h->t->stages[0].opts->grace_ms = 500;
+	h->t->stages[0].opts->retries = 1;
+	h->t->stages[0].opts->nretry_on = 1;
+	h->t->stages[0].opts->retry_on = codes;   /* so the timeout is not retried */
 	h->fr.script[0][0] = (step){ -1, 0, 0, true };
 	tg_edge(h->t, 0, 1);
 	ck_assert_int_eq(h_run(h, &st), 0);
@@ -707,8 +711,8 @@ START_TEST(test_timeout_retry)
 	harness *h = h_new(1);
 	nf_run_status st;
 
-	h->t->stages[0].opts.timeout_ms = 1000;
-	h->t->stages[0].opts.retries = 1;
+	h->t->stages[0].opts->timeout_ms = 1000;
+	h->t->stages[0].opts->retries = 1;
 	h->fr.script[0][0] = (step){ -1, 0, 0, false };
 	ck_assert_int_eq(h_run(h, &st), 0);
 	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
@@ -730,9 +734,9 @@ START_TEST(test_retry_on)
 	nf_run_status st;
 
 	for (int i = 0; i < 2; i++) {
-		h->t->stages[i].opts.retries = 3;
-		h->t->stages[i].opts.nretry_on = 2;
-		h->t->stages[i].opts.retry_on = codes;
+		h->t->stages[i].opts->retries = 3;
+		h->t->stages[i].opts->nretry_on = 2;
+		h->t->stages[i].opts->retry_on = codes;
 	}
 	h->opts.keep_going = true;
 	h->fr.script[0][0] = (step){ 10, 75, 0, false };
@@ -756,7 +760,7 @@ START_TEST(test_retries_exhausted)
 	harness *h = h_new(1);
 	nf_run_status st;
 
-	h->t->stages[0].opts.retries = 2;
+	h->t->stages[0].opts->retries = 2;
 	for (int a = 0; a < 3; a++)
 		h->fr.script[0][a] = (step){ 10, 2 + a, 0, false };
 	ck_assert_int_eq(h_run(h, &st), 0);
@@ -829,8 +833,8 @@ START_TEST(test_stop_while_retrying)
 	nf_run_status st;
 
 	h->opts.slots = 2;
-	h->t->stages[0].opts.retries = 1;
-	h->t->stages[0].opts.backoff_ms = 100000;
+	h->t->stages[0].opts->retries = 1;
+	h->t->stages[0].opts->backoff_ms = 100000;
 	h->fr.script[0][0] = (step){ 5, 9, 0, false };
 	h->fr.script[1][0] = (step){ 10, 1, 0, false };
 	ck_assert_int_eq(h_run(h, &st), 0);
@@ -911,7 +915,7 @@ START_TEST(test_prepare_errors)
 
 	h->opts.keep_going = true;
 	for (int i = 0; i < 3; i++)
-		h->t->stages[i].opts.retries = 3;
+		h->t->stages[i].opts->retries = 3;
 	h->decision[0] = NF_EIO;
 	h->decision[1] = 100;     /* the fake runner refuses to start it */
 	h->decision[2] = 42;      /* not a decision */
@@ -934,7 +938,7 @@ START_TEST(test_finish_failure)
 	harness *h = h_new(1);
 	nf_run_status st;
 
-	h->t->stages[0].opts.retries = 1;
+	h->t->stages[0].opts->retries = 1;
 	h->finish_fail[0] = 1 << 1;
 	ck_assert_int_eq(h_run(h, &st), 0);
 	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
@@ -975,7 +979,7 @@ START_TEST(test_cancel)
 	nf_run_status st;
 
 	h->opts.slots = 3;
-	h->t->stages[0].opts.grace_ms = 300;
+	h->t->stages[0].opts->grace_ms = 300;
 	h->fr.script[0][0] = (step){ -1, 0, 0, true };
 	h->fr.script[1][0] = (step){ 5, 0, 0, false };
 	h->fr.script[2][0] = (step){ 1000, 0, 0, false };
@@ -1128,8 +1132,8 @@ START_TEST(test_retry_node)
 
 	h->opts.slots = 2;
 	h->hooks.tick_ms = 10;
-	h->t->stages[0].opts.retries = 1;
-	h->t->stages[0].opts.backoff_ms = 5;
+	h->t->stages[0].opts->retries = 1;
+	h->t->stages[0].opts->backoff_ms = 5;
 	h->fr.script[0][0] = (step){ 10, 1, 0, false };
 	h->fr.script[0][1] = (step){ 10, 2, 0, false };
 	h->fr.script[0][2] = (step){ 10, 0, 0, false };
@@ -1204,7 +1208,7 @@ START_TEST(test_interrupts)
 
 	ck_assert_int_eq(nf_signals_install(), 0);
 	h->opts.slots = 2;
-	h->t->stages[0].opts.grace_ms = 10000;
+	h->t->stages[0].opts->grace_ms = 10000;
 	h->fr.script[0][0] = (step){ -1, 0, 0, true };
 	h->fr.script[1][0] = (step){ -1, 0, 0, true };
 	h->fr.intr_at[0] = 100;
@@ -1296,10 +1300,10 @@ START_TEST(test_several_runners)
 	h->opts.slots = 3;
 	h->opts.runners = extra;
 	h->opts.nrunners = 2;
-	h->t->stages[1].opts.executor = "other";
-	h->t->stages[1].opts.timeout_ms = 100;
-	h->t->stages[1].opts.grace_ms = 50;
-	h->t->stages[2].opts.executor = "fake";
+	h->t->stages[1].opts->executor = "other";
+	h->t->stages[1].opts->timeout_ms = 100;
+	h->t->stages[1].opts->grace_ms = 50;
+	h->t->stages[2].opts->executor = "fake";
 	h->opts.keep_going = true;
 	ck_assert_int_eq(h_run(h, &st), 0);
 	ck_assert_int_eq(st, NF_RUN_FAILED);
@@ -1325,7 +1329,7 @@ START_TEST(test_unknown_executor)
 	harness *h = h_new(2);
 	nf_run_status st;
 
-	h->t->stages[0].opts.executor = "slurm";
+	h->t->stages[0].opts->executor = "slurm";
 	tg_edge(h->t, 0, 1);
 	ck_assert_int_eq(h_run(h, &st), 0);
 	ck_assert_int_eq(st, NF_RUN_FAILED);

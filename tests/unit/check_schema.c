@@ -173,8 +173,8 @@ target_in(nf_dag *dag, const nf_block_spec *b, const nf_attr_spec *a)
 	case NF_TG_STAGE: return (char *)&dag->stages[0];
 	case NF_TG_MODEL: return (char *)&dag->models[0];
 	case NF_TG_OPTS:
-		return b->id == NF_BK_DEFAULTS ? (char *)&dag->pipeline.defaults : (char *)&dag->stages[0].opts;
-	case NF_TG_SLURM: return (char *)&dag->stages[0].opts.slurm;
+		return b->id == NF_BK_DEFAULTS ? (char *)&dag->pipeline.defaults : (char *)dag->stages[0].opts;
+	case NF_TG_SLURM: return (char *)&dag->stages[0].opts->slurm;
 	case NF_TG_ALERT: return (char *)&dag->stages[0].alerts[0];
 	default:
 		ck_abort_msg("%s.%s: no target", b->kind, a->name);
@@ -237,7 +237,7 @@ inherited(const nf_attr_spec *a, const char *line)
 {
 	char *src = xasprintf("pipeline \"p\" {\n  defaults {\n    %s\n  }\n}\nstage \"s\" {\n  run = \"r\"\n}\n", line);
 	nf_dag *dag = parse_ok(src, true);
-	const char *d = (const char *)&dag->pipeline.defaults, *st = (const char *)&dag->stages[0].opts;
+	const char *d = (const char *)&dag->pipeline.defaults, *st = (const char *)dag->stages[0].opts;
 
 	ck_assert_msg(a->set_bit == NF_OPT_SECRET_ENV || memcmp(d + a->off, st + a->off, a->size) == 0,
 		      "%s: a stage does not inherit it from defaults { }", a->name);
