@@ -136,6 +136,62 @@ settle_crashed(run_ctx *ctx)
 	nf_slurm_job_rows_free(rows, n);
 }
 
+/* The run id in a job name of ntflow's ("ntflow-RUN-stage"), 0 when it is none. */
+static int64_t
+name_run(const char *name)
+{
+	char *end;
+	long long id;
+
+	if (strncmp(name, "ntflow-", 7) != 0 || name[7] < '1' || name[7] > '9')
+		return 0;
+	id = strtoll(name + 7, &end, 10);
+	return *end == '-' ? (int64_t)id : 0;
+}
+
+/* Jobs no record knows: a run killed after sbatch returned and before its record was
+ * committed left a job only Slurm knows. The workspace lock is held, so any live job of
+ * this workspace (it runs in the project root, or in a checkout of --at under the state
+ * directory) named after another run of it belongs to a dead run: cancelled. One squeue. */
+static void
+sweep_unrecorded(run_ctx *ctx)
+{
+	char *argv[] = { "squeue", "--me", "-h", "-o", "%F|%j|%Z", NULL };
+	char *out = NULL, *err = NULL, *line, *save = NULL;
+	char *checkouts = xasprintf("%s/worktrees/", ctx->state_dir);
+	int status = 0;
+
+	if (nf_slurm_exec(&status, &out, &err, argv) < 0 || status != 0) {
+		warn(ctx, "cannot look for jobs of killed runs: squeue: %s", err && *err ? err : nf_error_last());
+		goto done;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *name = strchr(line, '|'), *dir = name ? strchr(name + 1, '|') : NULL;
+		unsigned long long id;
+		int64_t run;
+
+		if (!dir)
+			continue;
+		*name++ = '\0';
+		*dir++ = '\0';
+		id = strtoull(line, NULL, 10);
+		run = name_run(name);
+		if (!id || !run || run == ctx->run_id ||
+		    (strcmp(dir, ctx->root) != 0 && strncmp(dir, checkouts, strlen(checkouts)) != 0))
+			continue;
+		if (nf_slurm_cancel(id) < 0)
+			warn(ctx, "could not cancel Slurm job %llu (%s, of killed run %lld, never recorded): %s", id,
+			     name, (long long)run, nf_error_last());
+		else
+			warn(ctx, "cancelled Slurm job %llu (%s, of killed run %lld, never recorded)", id, name,
+			     (long long)run);
+	}
+done:
+	free(checkouts);
+	free(out);
+	free(err);
+}
+
 int
 nf_run__slurm_open(run_ctx *ctx, const bool *selected)
 {
@@ -171,6 +227,7 @@ nf_run__slurm_open(run_ctx *ctx, const bool *selected)
 	if (err < 0)
 		return err;
 	settle_crashed(ctx);
+	sweep_unrecorded(ctx);
 	return nf_store_flush(ctx->store);
 }
 
