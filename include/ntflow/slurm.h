@@ -97,15 +97,17 @@ int nf_runner_slurm_new(nf_runner **out, nf_clock *clock, const nf_slurm_runner_
 /* The attempt 1 of node takes over job_id (named name) of a crashed run instead of
  * submitting: when Slurm reports it COMPLETED under that name, the attempt ends with exit 0
  * at once (on_submit tells of the job, submitted_ms its first submission) and old_log (when
- * readable) is copied into the attempt's log; otherwise the attempt is submitted as usual. */
-void nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, const char *name, const char *old_log,
-			   int64_t submitted_ms);
+ * readable) is copied into the attempt's log; otherwise the attempt is submitted as usual.
+ * task >= 0: job_id is an array job and the attempt takes over that task of it. */
+void nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, long task, const char *name,
+			   const char *old_log, int64_t submitted_ms);
 
-/* Asks Slurm (squeue, then sacct -c, then scontrol) about job_id; 0 with *out when found
+/* Asks Slurm (squeue, then sacct -c, then scontrol) about job_id (task >= 0: that task of
+ * the array job job_id); 0 with *out when found
  * under name (NULL: any), NF_ENOTFOUND when no tool knows it (or knows it by another name:
  * the ids were reused after the cluster's state was wiped), another code when the tools
  * fail. */
-int nf_slurm_query(nf_slurm_rec *out, uint64_t job_id, const char *name);
+int nf_slurm_query(nf_slurm_rec *out, uint64_t job_id, long task, const char *name);
 /* scancel job_id; 0 or a code with scancel's message. */
 int nf_slurm_cancel(uint64_t job_id);
 

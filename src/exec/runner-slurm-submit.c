@@ -327,6 +327,10 @@ submit_group(slurm_runner *sr, sjob **g, size_t k)
 		fail_group(sr, g, k, "sbatch failed: %s", line);
 		goto done;
 	}
+	/* A crash after Slurm took the job and before the run recorded it: the next run must
+	 * find the job by its name (nf_run__slurm_open). */
+	if (nf_test_hook("slurm-after-sbatch"))
+		raise(SIGKILL);   /* the tests' kill -9 at the worst moment */
 	for (size_t i = 0; i < k; i++) {
 		sjob *j = g[i];
 

@@ -395,7 +395,7 @@ free_strv(char **v)
 
 /* Copies old_log into the attempt's log with a note first. */
 static void
-adopt_log(const sjob *j, const adopt_ent *a)
+adopt_log(const sjob *j, const adopt_ent *a, const char *label)
 {
 	char *text = NULL, *note;
 	size_t len = 0;
@@ -405,8 +405,8 @@ adopt_log(const sjob *j, const adopt_ent *a)
 		nf_error_clear();
 		return;
 	}
-	note = xasprintf("ntflow: adopted Slurm job %llu (%s), which finished before the ntflow that submitted it "
-			 "was killed; its log follows\n", (unsigned long long)a->job_id, a->name);
+	note = xasprintf("ntflow: adopted Slurm job %s (%s), which finished before the ntflow that submitted it "
+			 "was killed; its log follows\n", label, a->name);
 	fputs(note, f);
 	if (a->old_log && nf_read_file(&text, &len, a->old_log, 0) == 0)
 		fwrite(text, 1, len, f);
@@ -421,33 +421,34 @@ static bool
 try_adopt(slurm_runner *sr, sjob *j)
 {
 	nf_slurm_rec rec;
-	char msg[240];
+	char msg[240], label[48];
 
 	for (size_t i = 0; i < sr->nadopt; i++) {
 		adopt_ent *a = &sr->adopt[i];
 
 		if (a->node != j->node || j->attempt != 1)
 			continue;
-		if (nf_slurm_query(&rec, a->job_id, a->name) < 0 ||
+		if (nf_slurm_query(&rec, a->job_id, a->task, a->name) < 0 ||
 		    nf_slurm_judge(&rec, false, msg, sizeof(msg)) != NF_SLURM_SUCCEEDED) {
 			nf_error_clear();
 			return false;
 		}
 		j->job_id = a->job_id;
-		j->task = -1;
+		j->task = a->task;
 		snprintf(j->name, sizeof(j->name), "%s", a->name);
-		adopt_log(j, a);
+		job_label(label, sizeof(label), j);
+		adopt_log(j, a, label);
 		if (sr->o.hooks.on_submit)
-			sr->o.hooks.on_submit(sr->o.hooks.ctx, j->node, j->attempt, a->job_id, 0, -1, a->submitted_ms,
-					      a->name);
+			sr->o.hooks.on_submit(sr->o.hooks.ctx, j->node, j->attempt, a->task < 0 ? a->job_id : 0,
+					      a->task < 0 ? 0 : a->job_id, a->task, a->submitted_ms, a->name);
 		sr->queued--;
 		sr->live++;   /* finish counts it down */
 		j->st = SJ_SUBMITTED;
 		set_status(sr, j, rec.state, rec.reason);
 		nf_slurm__finish(sr, j, NF_SLURM_SUCCEEDED, NULL, &rec);
 		if (sr->o.hooks.on_warning) {
-			char *w = xasprintf("adopted Slurm job %llu (%s) of a killed run: it had finished, so it is not "
-					    "submitted again", (unsigned long long)a->job_id, a->name);
+			char *w = xasprintf("adopted Slurm job %s (%s) of a killed run: it had finished, so it is not "
+					    "submitted again", label, a->name);
 
 			sr->o.hooks.on_warning(sr->o.hooks.ctx, w);
 			free(w);
@@ -634,11 +635,11 @@ slurm_free(nf_runner *r)
 }
 
 void
-nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, const char *name, const char *old_log,
+nf_runner_slurm_adopt(nf_runner *r, size_t node, uint64_t job_id, long task, const char *name, const char *old_log,
 		      int64_t submitted_ms)
 {
 	slurm_runner *sr = (slurm_runner *)r;
-	adopt_ent a = { node, job_id, xstrdup(name), old_log ? xstrdup(old_log) : NULL, submitted_ms };
+	adopt_ent a = { node, job_id, task, xstrdup(name), old_log ? xstrdup(old_log) : NULL, submitted_ms };
 
 	NF_PUSH(sr->adopt, sr->nadopt, sr->adopt_cap, a);
 }
@@ -691,16 +692,17 @@ nf_slurm_cancel(uint64_t job_id)
 
 /* The record of job_id (under name) among recs. */
 static const nf_slurm_rec *
-pick(const nf_slurm_rec *recs, size_t n, uint64_t job_id, const char *name)
+pick(const nf_slurm_rec *recs, size_t n, uint64_t job_id, long task, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (recs[i].job_id == job_id && (!name || strcmp(recs[i].name, name) == 0))
+		if ((task < 0 ? recs[i].job_id == job_id : recs[i].array_id == job_id && recs[i].task == task) &&
+		    (!name || strcmp(recs[i].name, name) == 0))
 			return &recs[i];
 	return NULL;
 }
 
 int
-nf_slurm_query(nf_slurm_rec *out, uint64_t job_id, const char *name)
+nf_slurm_query(nf_slurm_rec *out, uint64_t job_id, long task, const char *name)
 {
 	char id[32], why[200];
 	char *sq[] = { "squeue", "-h", "-t", "all", "-j", id, "-O", NF_SLURM_SQUEUE_FORMAT, NULL };
@@ -711,7 +713,10 @@ nf_slurm_query(nf_slurm_rec *out, uint64_t job_id, const char *name)
 								       nf_slurm_parse_scontrol };
 	bool any_ok = false;
 
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)job_id);
+	if (task >= 0)
+		snprintf(id, sizeof(id), "%llu_%ld", (unsigned long long)job_id, task);
+	else
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)job_id);
 	why[0] = '\0';
 	for (size_t t = 0; t < NF_ARRAY_SIZE(tools); t++) {
 		nf_slurm_rec *recs = NULL;
@@ -724,7 +729,7 @@ nf_slurm_query(nf_slurm_rec *out, uint64_t job_id, const char *name)
 		/* sacct -c lists every job that ever had the id: the last one is the newest. */
 		r = NULL;
 		for (size_t i = n; i > 0 && !r; i--)
-			r = pick(&recs[i - 1], 1, job_id, name);
+			r = pick(&recs[i - 1], 1, job_id, task, name);
 		if (r) {
 			*out = *r;
 			free(recs);

@@ -38,6 +38,7 @@ typedef struct sjob {
 typedef struct adopt_ent {
 	size_t node;
 	uint64_t job_id;
+	long task;                   /* -1, or the task of the array job job_id */
 	char *name, *old_log;
 	int64_t submitted_ms;
 } adopt_ent;

@@ -80,6 +80,7 @@ typedef struct nf_run_audit {
 /* A finished Slurm job of a killed run that the node with the same cache key may adopt. */
 typedef struct nf_run_slurm_adopt {
 	uint64_t job_id;
+	long task;                  /* -1, or the task of the array job job_id */
 	int64_t submitted_ms;
 	char *key, *name, *log;
 } nf_run_slurm_adopt;

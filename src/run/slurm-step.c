@@ -3,9 +3,10 @@
  * gives no time) into sbatch options, records each job in the store as it is submitted, and
  * at the start of a run deals with the jobs a killed run left behind: one still queued or
  * running is cancelled before anything starts (its attempt is not waited for: the new run
- * submits its own), one that finished successfully is adopted by the node with the same
- * cache key, which then takes its result (outputs checked and cached) instead of
- * submitting again. */
+ * submits its own), one that finished successfully (a single job, or one task of an array)
+ * is adopted by the node with the same cache key, which then takes its result (outputs
+ * checked and cached) instead of submitting again; a live job named after another run of
+ * this workspace that no record knows (a kill between sbatch and the commit) is cancelled. */
 #include "config.h"
 #include "run-internal.h"
 
@@ -70,6 +71,87 @@ warn(run_ctx *ctx, const char *fmt, ...)
 	nf_buf_release(&b);
 }
 
+/* The run id in a job name of ntflow's ("ntflow-RUN-stage"), 0 when it is none. */
+static int64_t
+name_run(const char *name)
+{
+	char *end;
+	long long id;
+
+	if (strncmp(name, "ntflow-", 7) != 0 || name[7] < '1' || name[7] > '9')
+		return 0;
+	id = strtoll(name + 7, &end, 10);
+	return *end == '-' ? (int64_t)id : 0;
+}
+
+/* Jobs no record knows: a run killed after sbatch returned and before its record was
+ * committed left a job only Slurm knows. The workspace lock is held, so any live job of
+ * this workspace (it runs in the project root, or in a checkout of --at under the state
+ * directory) named after another run of it belongs to a dead run: cancelled. One squeue. */
+static void
+sweep_unrecorded(run_ctx *ctx, const nf_slurm_job_row *rows, size_t nrows)
+{
+	char *argv[] = { "squeue", "--me", "-h", "-t", "PENDING,RUNNING,CONFIGURING", "-o", "%F|%j|%Z", NULL };
+	char *out = NULL, *err = NULL, *line, *save = NULL;
+	char *checkouts = xasprintf("%s/worktrees/", ctx->state_dir);
+	int status = 0;
+
+	if (nf_slurm_exec(&status, &out, &err, argv) < 0 || status != 0) {
+		warn(ctx, "cannot look for jobs of killed runs: squeue: %s", err && *err ? err : nf_error_last());
+		goto done;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *name = strchr(line, '|'), *dir = name ? strchr(name + 1, '|') : NULL;
+		unsigned long long id;
+		int64_t run;
+		size_t k;
+
+		if (!dir)
+			continue;
+		*name++ = '\0';
+		*dir++ = '\0';
+		id = strtoull(line, NULL, 10);
+		run = name_run(name);
+		if (!id || !run || run == ctx->run_id ||
+		    (strcmp(dir, ctx->root) != 0 && strncmp(dir, checkouts, strlen(checkouts)) != 0))
+			continue;
+		for (k = 0; k < nrows && rows[k].job_id != id; k++)
+			;
+		if (k < nrows)
+			continue;   /* recorded: settle_crashed dealt with it */
+		if (nf_slurm_cancel(id) < 0)
+			warn(ctx, "could not cancel Slurm job %llu (%s, of killed run %lld, never recorded): %s", id,
+			     name, (long long)run, nf_error_last());
+		else
+			warn(ctx, "cancelled Slurm job %llu (%s, of killed run %lld, never recorded)", id, name,
+			     (long long)run);
+	}
+done:
+	free(checkouts);
+	free(out);
+	free(err);
+}
+
+/* Offers the finished job (or array task) of row r to node, with the same cache key. */
+static void
+offer(run_ctx *ctx, const nf_node *node, const nf_slurm_job_row *r)
+{
+	nf_run_slurm_adopt *a;
+
+	if (!node || !on_slurm(node) || !r->cache_key[0])
+		return;
+	a = &ctx->slurm_adopt[node->id];
+	free(a->key);
+	free(a->name);
+	free(a->log);
+	a->job_id = r->job_id;
+	a->task = r->task;
+	a->submitted_ms = r->submitted_ms;
+	a->key = xstrdup(r->cache_key);
+	a->name = xstrdup(r->name);
+	a->log = xstrdup(r->log);
+}
+
 /* The jobs of killed runs: cancel the live ones, offer the finished ones for adoption. */
 static void
 settle_crashed(run_ctx *ctx)
@@ -91,16 +173,24 @@ settle_crashed(run_ctx *ctx)
 		int err;
 
 		if (r->task >= 0) {
-			/* An array task of a killed run: cancelled when live, never adopted. */
+			/* An array task of a killed run: adopted, per task, when it finished
+			 * successfully; otherwise cancelled if still live (a pending task may be
+			 * known only as part of its array's range, so scancel -t settles it). */
 			char *argv[] = { "scancel", "-t", "PENDING,RUNNING,CONFIGURING", label, NULL };
 			int status = 0;
 
 			snprintf(label, sizeof(label), "%llu_%ld", (unsigned long long)r->job_id, r->task);
+			if (nf_slurm_query(&rec, r->job_id, r->task, r->name) == 0 &&
+			    nf_slurm_judge(&rec, false, msg, sizeof(msg)) == NF_SLURM_SUCCEEDED) {
+				offer(ctx, node, r);
+				continue;
+			}
+			nf_error_clear();
 			(void)nf_slurm_exec(&status, NULL, NULL, argv);
 			continue;
 		}
 		snprintf(label, sizeof(label), "%llu", (unsigned long long)r->job_id);
-		if ((err = nf_slurm_query(&rec, r->job_id, r->name)) == NF_ENOTFOUND) {
+		if ((err = nf_slurm_query(&rec, r->job_id, -1, r->name)) == NF_ENOTFOUND) {
 			nf_error_clear();
 			continue;   /* gone, or the id now names another job */
 		}
@@ -117,19 +207,11 @@ settle_crashed(run_ctx *ctx)
 			else
 				warn(ctx, "cancelled Slurm job %s (%s of killed run %lld, still %s): this run submits "
 				     "it again", label, r->node, (long long)r->run_id, rec.state);
-		} else if (ph == NF_SLURM_SUCCEEDED && node && on_slurm(node) && r->cache_key[0]) {
-			nf_run_slurm_adopt *a = &ctx->slurm_adopt[node->id];
-
-			free(a->key);
-			free(a->name);
-			free(a->log);
-			a->job_id = r->job_id;
-			a->submitted_ms = r->submitted_ms;
-			a->key = xstrdup(r->cache_key);
-			a->name = xstrdup(r->name);
-			a->log = xstrdup(r->log);
+		} else if (ph == NF_SLURM_SUCCEEDED) {
+			offer(ctx, node, r);
 		}
 	}
+	sweep_unrecorded(ctx, rows, n);
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].run_id != last_run)
 			nf_store_slurm_jobs_settle(ctx->store, last_run = rows[i].run_id);
@@ -184,7 +266,7 @@ nf_run__slurm_adopt(run_ctx *ctx, const nf_node *node, int attempt)
 	a = &ctx->slurm_adopt[node->id];
 	if (!a->key || !ctx->nodes[node->id].key || strcmp(a->key, ctx->nodes[node->id].key) != 0)
 		return false;
-	nf_runner_slurm_adopt(ctx->slurm, node->id, a->job_id, a->name, a->log, a->submitted_ms);
+	nf_runner_slurm_adopt(ctx->slurm, node->id, a->job_id, a->task, a->name, a->log, a->submitted_ms);
 	return true;
 }
 

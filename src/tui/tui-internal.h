@@ -115,6 +115,7 @@ typedef struct nf_view {
 	nf_valert *alerts;
 	size_t nalerts;
 	bool alerts_known;
+	bool slurm_run;              /* live: the run has Slurm jobs in the store */
 	double *spark;               /* the monitored metric over recent runs, oldest first */
 	size_t nspark;
 	char *spark_metric;

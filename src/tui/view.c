@@ -204,6 +204,54 @@ load_node(void *ctx, const nf_dash_node *row)
 	l->i++;
 }
 
+/* A live run's node from the store: only its Slurm job, which events do not carry. Rows
+ * come in the order the events made the nodes in, mostly: l->i is tried first. */
+static void
+load_slurm_node(void *ctx, const nf_dash_node *row)
+{
+	nodes_load *l = ctx;
+	nf_view *v = l->v;
+	nf_vnode *n = NULL;
+
+	if (l->i < v->nnodes && strcmp(v->nodes[l->i].name, row->name) == 0)
+		n = &v->nodes[l->i];
+	for (size_t k = 0; !n && k < v->nnodes; k++)
+		if (strcmp(v->nodes[k].name, row->name) == 0)
+			n = &v->nodes[k];
+	l->i++;
+	if (!n)
+		return;
+	if ((row->slurm || n->slurm) && (!row->slurm || !n->slurm || strcmp(row->slurm, n->slurm) != 0))
+		l->changed |= NF_V_NODES;
+	set_str(&n->slurm, row->slurm);
+}
+
+/* ntflow run's own dashboard: its nodes come from events, but a Slurm job's id, state and
+ * reason come from the same store rows as dash's (one source), read once the run has any. */
+static unsigned
+load_slurm(nf_view *v)
+{
+	nodes_load l = { .v = v };
+
+	if (!v->slurm_run) {
+		nf_slurm_job_row *rows = NULL;
+		size_t n = 0;
+
+		if (nf_store_slurm_jobs_of_run(v->st, v->run_id, &rows, &n) < 0) {
+			nf_error_clear();
+			return 0;
+		}
+		nf_slurm_job_rows_free(rows, n);
+		if (!(v->slurm_run = n > 0))
+			return 0;
+	}
+	if (nf_store_dash_nodes(v->st, v->run_id, load_slurm_node, &l) < 0) {
+		nf_error_clear();
+		return 0;
+	}
+	return l.changed;
+}
+
 /* Reads the nodes of the run; rebuilds the list when the set of nodes changed, else
  * updates in place. Returns NF_V_NODES (and NF_V_ROWS on a rebuild) or 0. */
 static unsigned
@@ -826,6 +874,8 @@ nf_view_poll(nf_view *v)
 		for (size_t i = 0; i < nbefore; i++)
 			before[i] = v->nodes[i].state;
 		ch |= load_nodes(v);
+	} else {
+		ch |= load_slurm(v);
 	}
 	v->gov_stale = true;
 	if (status != v->run.status || (before && (nbefore != v->nnodes || gov_node_changed(v, before))) ||
