@@ -33,7 +33,10 @@ hook_submit(void *vctx, size_t node, int attempt, uint64_t job_id, uint64_t arra
 	nf_store_slurm_job_add(ctx->store, ctx->run_id, ctx->graph->nodes[node].name, attempt, array_id ? array_id : job_id,
 			       task, submitted_ms, name, key, log);
 	free(log);
-	/* Committed soon even if no state changes: a kill -9 right after must find the job. */
+	/* A job lives on outside ntflow: its record is committed now, not with the next batch
+	 * (up to 50 ms later), so a kill -9 right after finds it; a failure is taken by the
+	 * next turn's check of the store, which the wake brings at once. */
+	(void)nf_store_flush(ctx->store);
 	nf_sched_wake_within(ctx->sched, 0);
 }
 

@@ -40,6 +40,7 @@ test_expect_success 'kill -9 with one job finished and one running' '
 	pid=$! &&
 	# Frozen once both are submitted: it cannot see the quick one end.
 	wait_until "test \$(squeue -h -t all -o %j | grep -c ntflow-1-) = 2" 300 &&
+	wait_until "test \$(sqlite3 .ntflow/state.db \"SELECT count(*) FROM slurm_jobs WHERE run_id = 1\" 2>/dev/null) = 2" 300 &&
 	kill -STOP $pid &&
 	wait_until "test -f build/quick.txt" 300 &&
 	wait_until "squeue -h -t running -o %j | grep -q ntflow-1-long" 300 &&

@@ -139,7 +139,7 @@ START_TEST(test_sync_batch)
 {
 	nf_objstore *s;
 	nf_objstore_stats st;
-	char d1[80], d2[80], d3[80], again[80], *tmpdir;
+	char d1[80], d2[80], d3[80], again[80], *tmpdir, *out;
 	size_t fanouts;
 	uint64_t before;
 
@@ -163,7 +163,9 @@ START_TEST(test_sync_batch)
 	ck_assert_int_eq(st.skipped, 2);
 	ck_assert_int_eq(st.pending, 3);
 	tmpdir = xasprintf("%s/objects/tmp", cache);
-	ck_assert_str_eq(sh_out("ls -A '%s' | wc -l", tmpdir), "0");   /* no temporary file left */
+	out = sh_out("ls -A '%s' | wc -l", tmpdir);
+	ck_assert_str_eq(out, "0");   /* no temporary file left */
+	free(out);
 	free(tmpdir);
 	/* One sync for the batch: on Linux one syncfs; elsewhere each object, each fan-out
 	 * folder once, and objects/. */
