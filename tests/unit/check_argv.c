@@ -4,6 +4,7 @@
  * quotes and metacharacters included. */
 #include "config.h"
 #include "ntflow/run.h"
+#include "tmpl-fixture.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -11,42 +12,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Splits s into literal and ${ref} segments (a reference: "${", a lower-case letter, then
- * letters, digits, '_' and dots, then "}"); any other "${" is literal text. */
-static nf_tmpl
-tmpl(nf_arena *a, const char *s)
-{
-	nf_tmpl t = { 0 };
-	nf_seg segs[64];
-	nf_buf lit = NF_BUF_INIT;
-	size_t n = 0, len = 0;
-
-	for (;;) {
-		bool ref = s[0] == '$' && s[1] == '{' && s[2] >= 'a' && s[2] <= 'z' &&
-			   (len = strspn(s + 2, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")) > 0 &&
-			   s[2 + len] == '}';
-
-		if (!*s || ref) {
-			if (lit.len) {
-				ck_assert_uint_lt(n, NF_ARRAY_SIZE(segs));
-				segs[n++] = (nf_seg){ nf_arena_strdup(a, nf_buf_cstr(&lit)), false, { NULL, 1, 1 } };
-				nf_buf_reset(&lit);
-			}
-			if (!*s)
-				break;
-			ck_assert_uint_lt(n, NF_ARRAY_SIZE(segs));
-			segs[n++] = (nf_seg){ nf_arena_strndup(a, s + 2, len), true, { NULL, 1, 1 } };
-			s += len + 3;
-		} else {
-			nf_buf_putc(&lit, *s++);
-		}
-	}
-	nf_buf_release(&lit);
-	t.segs = nf_arena_memdup(a, segs, n * sizeof(*segs));
-	t.nsegs = n;
-	return t;
-}
 
 static bool
 direct(const char *cmd)

@@ -4,6 +4,7 @@
  * The seed is printed; NTFLOW_SHELL_SEED=N repeats a run. */
 #include "config.h"
 #include "ntflow/run.h"
+#include "tmpl-fixture.h"
 
 #include <check.h>
 #include <errno.h>
@@ -18,43 +19,6 @@
 
 #define DEFAULT_SEED UINT64_C(20261123)
 #define ITERATIONS 300
-
-/* Splits s into literal and ${ref} segments: a reference is "${", a lower-case letter, then
- * letters, digits, '_' and dots, then "}" (${a}, ${env.HOME}); any other "${" (${HOME},
- * ${x:-y}) is literal text. */
-static nf_tmpl
-tmpl(nf_arena *a, const char *s)
-{
-	nf_tmpl t = { 0 };
-	nf_seg segs[64];
-	nf_buf lit = NF_BUF_INIT;
-	size_t n = 0, len = 0;
-
-	for (;;) {
-		bool ref = s[0] == '$' && s[1] == '{' && s[2] >= 'a' && s[2] <= 'z' &&
-			   (len = strspn(s + 2, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")) > 0 &&
-			   s[2 + len] == '}';
-
-		if (!*s || ref) {
-			if (lit.len) {
-				ck_assert_uint_lt(n, NF_ARRAY_SIZE(segs));
-				segs[n++] = (nf_seg){ nf_arena_strdup(a, nf_buf_cstr(&lit)), false, { NULL, 1, 1 } };
-				nf_buf_reset(&lit);
-			}
-			if (!*s)
-				break;
-			ck_assert_uint_lt(n, NF_ARRAY_SIZE(segs));
-			segs[n++] = (nf_seg){ nf_arena_strndup(a, s + 2, len), true, { NULL, 1, 1 } };
-			s += len + 3;
-		} else {
-			nf_buf_putc(&lit, *s++);
-		}
-	}
-	nf_buf_release(&lit);
-	t.segs = nf_arena_memdup(a, segs, n * sizeof(*segs));
-	t.nsegs = n;
-	return t;
-}
 
 /* The contexts of t's references, in order, as letters: b (bare), q (bare, always quoted),
  * d ("..."), s ('...'), h (here-document), x (refused). */
