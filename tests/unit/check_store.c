@@ -23,28 +23,7 @@
 
 /* ---- fixtures ---- */
 
-static char tmpdir[64];
-static char dbpath[128];
-
-static void
-tmp_setup(void)
-{
-	strcpy(tmpdir, "/tmp/check_store.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
-	unsetenv("NTFLOW_BUSY_TIMEOUT_MS");
-	unsetenv("NTFLOW_STATE");
-}
-
-static void
-tmp_teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
+#include "store-fixture.h"
 
 /* Runs SQL on the file through a connection of its own (the way another process would). */
 static void

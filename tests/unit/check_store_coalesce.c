@@ -11,28 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[64];
-static char dbpath[128];
-
-static void
-tmp_setup(void)
-{
-	strcpy(tmpdir, "/tmp/check_coalesce.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
-	unsetenv("NTFLOW_BUSY_TIMEOUT_MS");
-	unsetenv("NTFLOW_STATE");
-}
-
-static void
-tmp_teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
+#include "store-fixture.h"
 
 /* Three independent stages a, b, c. */
 typedef struct test_graph {
