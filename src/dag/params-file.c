@@ -457,7 +457,10 @@ json_members(pf_reader *r, const cJSON *obj, const char *prefix)
 			/* The number as written ("0.10", "1e-3"), as params { } keeps it. */
 			while (vtext && vtext[len] && strchr("+-.0123456789eE", vtext[len]))
 				len++;
-			v.num_text = len ? nf_arena_strndup(r->a, vtext, len) : nf_arena_printf(r->a, "%.17g", it->valuedouble);
+			v.num_text = len ? nf_arena_strndup(r->a, vtext, len) : NULL;
+			/* The scan found another place (a key spelled with escapes): cJSON's value. */
+			if (!v.num_text || strtod(v.num_text, NULL) != it->valuedouble)
+				v.num_text = nf_arena_printf(r->a, "%.17g", it->valuedouble);
 		} else if (cJSON_IsBool(it)) {
 			v.kind = NF_V_BOOL;
 			v.boolean = cJSON_IsTrue(it);
