@@ -170,8 +170,14 @@ yaml_scalar_value(pf_reader *r, const yaml_event_t *ev, nf_loc at)
 static bool
 yaml_next(pf_reader *r, yaml_parser_t *ps, yaml_event_t *ev)
 {
-	if (yaml_parser_parse(ps, ev))
-		return true;
+	if (yaml_parser_parse(ps, ev)) {
+		/* "\0" in a double-quoted scalar: no key or value holds one (C strings, argv). */
+		if (ev->type != YAML_SCALAR_EVENT || !memchr(ev->data.scalar.value, '\0', ev->data.scalar.length))
+			return true;
+		error_at(r, loc_at(r, ev->start_mark.line, ev->start_mark.column), "a NUL byte (\\0) cannot be a param's text");
+		yaml_event_delete(ev);
+		return false;
+	}
 	/* libyaml's marks count from 0; the problem's mark is where it noticed. */
 	error_at(r, loc_at(r, ps->problem_mark.line, ps->problem_mark.column), "%s%s%s",
 		 ps->problem ? ps->problem : "invalid YAML", ps->context ? " " : "", ps->context ? ps->context : "");
@@ -529,19 +535,25 @@ int
 nf_params_file_parse(nf_kv **out, size_t *n, nf_arena *a, const char *file, const char *src, size_t len,
 		     nf_diag_list *diags)
 {
-	pf_reader r = { .a = a, .file = file, .diags = diags, .src = src, .cursor = src };
+	/* A copy that ends in a NUL: the JSON key scan reads C strings (src need not end so). */
+	char *text = xmalloc(len + 1);
+	pf_reader r = { .a = a, .file = file, .diags = diags, .src = text, .cursor = text };
 	bool json;
 
 	*out = NULL;
 	*n = 0;
+	if (len)
+		memcpy(text, src, len);
+	text[len] = '\0';
 	r.seen = nf_strmap_new(16);
 	nf_params_file_kind(file, &json);
-	if (memchr(src, '\0', len))
-		error_at(&r, json_loc(&r, memchr(src, '\0', len)), "a params file is text: it holds a NUL byte");
+	if (memchr(text, '\0', len))
+		error_at(&r, json_loc(&r, memchr(text, '\0', len)), "a params file is text: it holds a NUL byte");
 	else if (json)
-		read_json(&r, src, len);
+		read_json(&r, text, len);
 	else
-		read_yaml(&r, src, len);
+		read_yaml(&r, text, len);
+	free(text);
 	nf_strmap_free(r.seen);
 	if (r.failed) {
 		free(r.kvs);
