@@ -2,7 +2,7 @@
  * key = value pairs: YAML and JSON nesting flattened with dots, scalars typed (numbers kept
  * as written, booleans, null, quoted strings stay strings), lists kept as JSON text, a "${"
  * kept as data, and errors at the params file's line and column (bad syntax, a duplicate
- * key, a top level that is not a mapping, an alias, a NUL byte). */
+ * key, a top level that is not a mapping, an alias, a NUL byte raw or as YAML's \\0). */
 #include "config.h"
 
 #include <check.h>
@@ -161,6 +161,7 @@ START_TEST(test_errors_have_places)
 		{ "params.yaml", "a: &x 1\nb: *x\n", "params.yaml:2:4: YAML aliases" },
 		{ "params.yaml", "a: 1\n---\nb: 2\n", "params.yaml:3:1: a params file holds one document" },
 		{ "p.json", "{\n  \"a\": 1,\n  \"b\": }\n", "p.json:3:8: invalid JSON" },
+		{ "params.yaml", "a: \"x\\0y\"\n", "params.yaml:1:4: a NUL byte" },
 		{ "p.json", "{\"a\": 1} x", "p.json:1:10: invalid JSON: text after" },
 		{ "p.json", "[1]", "p.json:1:1: a params file must hold an object" },
 		{ "p.json", "{\"a\": {\"b\": 1}, \"a.b\": 2}", "p.json:1:17: duplicate param 'a.b'" },
