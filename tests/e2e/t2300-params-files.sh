@@ -165,4 +165,29 @@ test_expect_success 'the gate reads params bare and as ${params.*}; both agree' 
 	grep -E "auc >= \\\$\{params.gate.min_auc\} +0.9 +0.95 +fail" out
 '
 
+# Before params files: a params { } value compared bare validated, then failed at run time
+# as a missing metric; ${params.*} was refused. Both read the param now.
+test_expect_success 'the gate reads a params { } value too' '
+	cat >inline.dag <<-\EOF &&
+	pipeline "inline" {
+	  params {
+	    min_auc = 0.5
+	  }
+	}
+	stage "ev" {
+	  run     = "echo {\\\"auc\\\": 0.9} >m.json"
+	  metrics = "m.json"
+	}
+	gate "g" {
+	  needs   = ["ev"]
+	  require = ["auc >= params.min_auc", "auc >= ${params.min_auc}"]
+	}
+	EOF
+	ntflow run --no-tui inline.dag >out &&
+	grep -E "auc >= params.min_auc +0.9 +0.5 +pass" out &&
+	test_expect_code 3 ntflow run --no-tui -p min_auc=0.95 inline.dag >out &&
+	grep -E "auc >= params.min_auc +0.9 +0.95 +fail" out &&
+	grep -E "auc >= \\\$\{params.min_auc\} +0.9 +0.95 +fail" out
+'
+
 test_done

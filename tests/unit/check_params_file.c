@@ -2,7 +2,7 @@
  * key = value pairs: YAML and JSON nesting flattened with dots, scalars typed (numbers kept
  * as written, booleans, null, quoted strings stay strings), lists kept as JSON text, a "${"
  * kept as data, and errors at the params file's line and column (bad syntax, a duplicate
- * key, a top level that is not a mapping, an alias, a NUL byte raw or as YAML's \\0). */
+ * key, a top level that is not a mapping, an alias, a NUL byte raw or as YAML's \0). */
 #include "config.h"
 
 #include <check.h>
