@@ -17,7 +17,7 @@ set -eu
 # executor's tests, which start a private single-node cluster (tests/slurm/cluster.sh; apt
 # starts nothing).
 PACKAGES="build-essential autoconf automake pkg-config libncurses-dev libgit2-dev
-libsqlite3-dev libcjson-dev libssl-dev check git sqlite3 tmux ninja-build graphviz
+libsqlite3-dev libcjson-dev libssl-dev libyaml-dev check git sqlite3 tmux ninja-build graphviz
 python3-sklearn python3-scipy jq python3-croniter tzdata slurmctld slurmd slurm-client munge"
 
 # --clang: what `make fuzz` and a clang build with --enable-sanitizers need besides.

@@ -160,6 +160,10 @@ typedef struct nf_stage {
 	} select;
 	nf_kv *env;
 	size_t nenv;
+	/* params = [...]: the param keys (or sections: every key under "train.") the stage
+	 * depends on; none listed: the keys its templates reference. */
+	nf_name_ref *param_keys;
+	size_t nparam_keys;
 	/* After nf_dag_parse: the pipeline's defaults already merged in; never NULL. A stage
 	 * that writes no run option points at one struct shared by all such stages (held once,
 	 * not 200 bytes a stage): treat it as read-only. */
@@ -200,8 +204,10 @@ typedef struct nf_pipeline {
 	int concurrency;              /* default -j; 0: the number of CPUs */
 	nf_tmpl *path;                /* prepended to PATH, relative to the project root */
 	size_t npath;
-	nf_kv *params;
+	nf_kv *params;                /* params { }, then each params file's keys (flattened) */
 	size_t nparams;
+	nf_name_ref *params_files;    /* YAML or JSON files, relative to the project root */
+	size_t nparams_files;
 	nf_kv *env;
 	size_t nenv;
 	nf_run_opts defaults;
@@ -230,6 +236,22 @@ int nf_dag_parse(nf_dag **out, const char *path, const char *src, size_t len, nf
 /* Cross-reference checks on a parsed model: duplicate names, needs, ${...} references,
  * outputs (duplicates, escaping the workspace), select. 0 or NF_EINVALID. */
 int nf_dag_validate(nf_dag *dag, nf_diag_list *diags);
+
+/* Reads the pipeline's params_files beneath root (src/dag/params-file.c) and appends their
+ * keys, flattened with dots, to dag->pipeline.params: one namespace with params { }, a key
+ * set in two places is an error naming both. Errors carry the params file's line and column
+ * (the .dag attribute's for a file that is missing). Run between parse and validate.
+ * 0 or NF_EINVALID. */
+int nf_dag_read_params_files(nf_dag *dag, const char *root, nf_diag_list *diags);
+/* One params file's text (src, len) as flattened key = value pairs in arena a; file names it
+ * in messages and its extension says YAML or JSON. 0 or NF_EINVALID with diagnostics. */
+int nf_params_file_parse(nf_kv **out, size_t *n, nf_arena *a, const char *file, const char *src, size_t len,
+			 nf_diag_list *diags);
+/* Whether path names a params file (.yaml, .yml, .json); *json says which. */
+bool nf_params_file_kind(const char *path, bool *json);
+/* Whether a stage depends on param key: listed in its params (or under a listed section),
+ * or, with none listed, referenced by its templates. */
+bool nf_stage_uses_param(const nf_stage *s, const char *key);
 
 /* Reading a file through parse, validate and the graph's cycle check is nf_dag_load
  * (graph.h): it needs the graph, which dag does not. */

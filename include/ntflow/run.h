@@ -130,9 +130,7 @@ int nf_run_exec(nf_run *run, nf_run_status *status);
 int64_t nf_run_id(const nf_run *run);
 void nf_run_free(nf_run *run);
 
-/* The project root of a DAG file: the top of the git work tree holding it, else its folder.
- * Stages run there and relative paths in the file are relative to it. Caller frees. */
-char *nf_project_root(const char *dag_path);
+/* nf_project_root (the project root of a DAG file) is in util.h. */
 
 /* The text each parameter of p stands for: its declared default, replaced by the last of
  * the -p overrides ("NAME=VALUE") naming it. *out maps each name (borrowed from p) to its

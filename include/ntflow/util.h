@@ -181,6 +181,10 @@ int nf_path_remove_at(int dirfd, const char *name, const char *path);
  * root, or when a link leads out of it ("input 'data' leads to '/mnt/big', outside the
  * project, through a symbolic link"). A part that does not exist yet is taken as written. */
 int nf_path_resolve(char **out, bool *linked, const char *root, const char *path, const char *what);
+/* The project root of a DAG file (src/util/root.c): the top of the git work tree holding it,
+ * else its folder. Stages run there and relative paths in the file (params files too) are
+ * relative to it. NULL when dag_path does not exist. Caller frees. */
+char *nf_project_root(const char *dag_path);
 /* The file system holding path (or its nearest existing ancestor), src/util/fs.c: the bytes
  * we may still write there (root counts the blocks reserved for it) and its size. */
 int nf_fs_space(const char *path, uint64_t *avail, uint64_t *size);

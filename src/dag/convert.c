@@ -151,18 +151,61 @@ check_schedule(nf_parser *p, const char *s, const nf_token *t)
 	nf_parse_error(p, at, "%s", nf_error_last());
 }
 
+/* A gate criterion may write a param as ${params.NAME} as well as bare params.NAME: both read
+ * the param's value (gov-step.c). When the string holds ${params.*} (and no escapes), its
+ * text as written, with *parsed the same text where each "${" is two blanks and its "}"
+ * one, so that the expression reads params.NAME at the very column it was written; a
+ * reference to another namespace is reported (*reported). NULL when the string holds no ${
+ * or was reported. */
+static const char *
+gate_params_text(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char **parsed, bool *reported)
+{
+	size_t blen;
+	const char *body = nf_lex_string_body(t, &blen);
+	const nf_tmpl *tm;
+	char *pad;
+
+	*parsed = NULL;
+	if (memchr(body, '\\', blen) || !memmem(body, blen, "${", 2) || memmem(body, blen, "$${", 3))
+		return NULL;
+	tm = nf_parse_str(p, v, t);
+	for (size_t i = 0; i < tm->nsegs; i++) {
+		if (tm->segs[i].is_ref && strncmp(tm->segs[i].text, "params.", 7) != 0) {
+			nf_parse_error(p, tm->segs[i].loc, SUBJ " can reference only ${params.NAME}, not ${%s}",
+				       SUBJ_ARGS(w), tm->segs[i].text);
+			*reported = true;
+			return NULL;
+		}
+	}
+	pad = nf_arena_strndup(p->a, body, blen);
+	for (char *q = pad; (q = strstr(q, "${")) != NULL;) {
+		char *close = strchr(q, '}');
+
+		q[0] = q[1] = ' ';
+		if (!close)
+			break;
+		*close = ' ';
+		q = close + 1;
+	}
+	*parsed = pad;
+	return nf_arena_strndup(p->a, body, blen);
+}
+
 /* Parses an expression string into a criterion; reports a syntax error at its column. */
 static bool
 want_expr(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char *kind, nf_criterion *out)
 {
-	const char *text = want_literal(p, v, t, w, "an expression in quotes");
+	const char *text = NULL, *parsed;
+	bool reported = false;
 	int col = 0;
 
-	if (!text)
+	if (strcmp(kind, "gate expression") == 0 && v->kind == NF_V_STRING)
+		text = gate_params_text(p, v, t, w, &parsed, &reported);
+	if (reported || (!text && !(text = parsed = want_literal(p, v, t, w, "an expression in quotes"))))
 		return false;
 	out->text = text;
 	out->loc = (nf_loc){ p->path, t->line, t->col + 1 };
-	if (nf_expr_parse(&out->expr, p->a, text, &col) < 0) {
+	if (nf_expr_parse(&out->expr, p->a, parsed, &col) < 0) {
 		nf_loc at = out->loc;
 
 		at.col = nf_lex_string_col(t, col > 0 ? (size_t)col - 1 : 0);

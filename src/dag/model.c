@@ -44,6 +44,43 @@ nf_tmpl_literal(const nf_tmpl *t)
 	return NULL;
 }
 
+static bool
+tmpl_reads(const nf_tmpl *t, const char *key)
+{
+	for (size_t i = 0; t && i < t->nsegs; i++)
+		if (t->segs[i].is_ref && strncmp(t->segs[i].text, "params.", 7) == 0 &&
+		    strcmp(t->segs[i].text + 7, key) == 0)
+			return true;
+	return false;
+}
+
+bool
+nf_stage_uses_param(const nf_stage *s, const char *key)
+{
+	size_t n;
+
+	if (s->nparam_keys) {
+		for (size_t i = 0; i < s->nparam_keys; i++) {
+			n = strlen(s->param_keys[i].name);
+			if (strncmp(key, s->param_keys[i].name, n) == 0 && (key[n] == '\0' || key[n] == '.'))
+				return true;
+		}
+		return false;
+	}
+	if (tmpl_reads(s->run, key) || tmpl_reads(s->metrics, key))
+		return true;
+	for (size_t i = 0; i < s->ninputs; i++)
+		if (tmpl_reads(&s->inputs[i], key))
+			return true;
+	for (size_t i = 0; i < s->noutputs; i++)
+		if (tmpl_reads(&s->outputs[i], key))
+			return true;
+	for (size_t i = 0; i < s->nenv; i++)
+		if (s->env[i].value.kind == NF_V_STRING && tmpl_reads(&s->env[i].value.str, key))
+			return true;
+	return false;
+}
+
 const char *
 nf_stage_kind_name(nf_stage_kind k)
 {

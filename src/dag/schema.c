@@ -82,6 +82,8 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "folders prepended to PATH for every stage, relative to the project's root") },
 	{ ROW("models_dir", NF_AT_STRING, PL(models_dir)), DOC("\"models\"",
 	  "where promoted models (current/) and candidates (candidates/) are placed") },
+	{ ROW("params_files", NF_AT_NAME_LIST, PL(params_files), COUNT(nf_pipeline, nparams_files)), DOC(NULL,
+	  "YAML or JSON files of params, relative to the project's root; nested keys flattened with dots (${params.train.n_est})") },
 };
 
 static const nf_attr_spec stage_attrs[] = {
@@ -100,6 +102,8 @@ static const nf_attr_spec stage_attrs[] = {
 	  "a JSON file of numbers the stage writes; recorded, read by gates") },
 	{ ROW("select", NF_AT_SELECT, ST(select), SET(nf_set_select)), DOC(NULL,
 	  "with a matrix: max(METRIC) or min(METRIC) picks the best instance for ${stages.NAME.best.*}") },
+	{ ROW("params", NF_AT_NAME_LIST, ST(param_keys), COUNT(nf_stage, nparam_keys)), DOC("the params its templates reference",
+	  "the param keys (or sections: all keys under one) the stage depends on; only their values enter its cache key") },
 	RUN_OPTIONS,
 };
 
@@ -129,6 +133,8 @@ static const nf_attr_spec monitor_attrs[] = {
 	  "alerts at least this severe trigger a run through the scheduler") },
 	{ ROW("fail_on", NF_AT_ENUM, ST(fail_on), .choices = severities, .min = NF_SEV_LOW), DOC("none",
 	  "alerts at least this severe make the monitor fail") },
+	{ ROW("params", NF_AT_NAME_LIST, ST(param_keys), COUNT(nf_stage, nparam_keys)), DOC("the params its templates reference",
+	  "the param keys (or sections: all keys under one) the stage depends on; only their values enter its cache key") },
 	RUN_OPTIONS,
 };
 

@@ -3,6 +3,7 @@
  * src/graph/load.c's (nf_dag_load). */
 #include "config.h"
 #include "ntflow/dag.h"
+#include "ntflow/expr.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,76 @@ check_needs(vctx *v, const nf_stage *s)
 	}
 }
 
+/* Whether key is a param, or a section (a prefix ending at a dot) of one. */
+static bool
+param_or_section(const nf_pipeline *pl, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; i < pl->nparams; i++) {
+		const char *k = pl->params[i].key;
+
+		if (strncmp(k, key, n) == 0 && (k[n] == '\0' || k[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* params = [...]: each a key or a section of the pipeline's params. */
+static void
+check_param_keys(vctx *v, const nf_stage *s)
+{
+	const nf_pipeline *pl = &v->dag->pipeline;
+
+	for (size_t k = 0; k < s->nparam_keys; k++) {
+		const nf_name_ref *n = &s->param_keys[k];
+
+		if (!param_or_section(pl, n->name))
+			error_hint(v, n->loc, nf_suggest(n->name, v->param_names, pl->nparams),
+				   "%s \"%s\" depends on unknown param \"%s\"", nf_stage_kind_name(s->kind), s->name, n->name);
+	}
+}
+
+typedef struct gate_names {
+	vctx *v;
+	const nf_stage *gate;
+	const nf_criterion *crit;
+} gate_names;
+
+/* A params.NAME a gate criterion reads must be a param whose value is a number. */
+static void
+check_gate_name(void *vctx_, bool prod, const char *name, int col)
+{
+	gate_names *gn = vctx_;
+	const nf_pipeline *pl = &gn->v->dag->pipeline;
+	nf_loc at = gn->crit->loc;
+	const nf_kv *kv = NULL;
+
+	if (prod || strncmp(name, "params.", 7) != 0)
+		return;
+	at.col += col - 1;
+	for (size_t i = 0; i < pl->nparams && !kv; i++)
+		if (strcmp(pl->params[i].key, name + 7) == 0)
+			kv = &pl->params[i];
+	if (!kv)
+		error_hint(gn->v, at, nf_suggest(name + 7, gn->v->param_names, pl->nparams),
+			   "gate \"%s\" reads unknown param \"%s\"", gn->gate->name, name + 7);
+	else if (kv->value.kind != NF_V_NUMBER)
+		nf_diag_error(&gn->v->diags, at, "gate \"%s\" compares with param \"%s\", which is not a number",
+			      gn->gate->name, name + 7);
+}
+
+static void
+check_gate_params(vctx *v, const nf_stage *s)
+{
+	for (size_t k = 0; k < s->nrequire; k++) {
+		gate_names gn = { v, s, &s->require[k] };
+
+		if (s->require[k].expr)
+			nf_expr_walk_names(s->require[k].expr, check_gate_name, &gn);
+	}
+}
+
 static void
 check_model(vctx *v, const nf_model_decl *m)
 {
@@ -482,6 +553,8 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		w = (where){ nf_stage_kind_name(s->kind), s->name, s, false };
 		check_needs(&v, s);
 		check_select(&v, s);
+		check_param_keys(&v, s);
+		check_gate_params(&v, s);
 		check_executor(&v, s->opts, &pl->defaults);
 		w.secrets = true;
 		check_tmpl(&v, &w, s->run);

@@ -39,12 +39,21 @@ nf_graph_load_buffer(nf_dag **out, nf_graph **graph, const char *path, const cha
 	nf_dag *dag = NULL;
 	nf_graph *g = NULL;
 	size_t nerrors = diags->nerrors;
+	bool params_ok = true;
 
 	*out = NULL;
 	if (graph)
 		*graph = NULL;
 	nf_dag_parse(&dag, path, src, len, diags);
-	if (dag && !diags->full) {
+	if (dag && !diags->full && dag->pipeline.nparams_files) {
+		/* Params files before validation: ${params.*} and stage params name their keys.
+		 * When one cannot be read, validation would only add unknown-param noise. */
+		char *root = nf_project_root(path);
+
+		params_ok = nf_dag_read_params_files(dag, root, diags) == 0;
+		free(root);
+	}
+	if (dag && !diags->full && params_ok) {
 		nf_dag_validate(dag, diags);
 		/* cycles: the graph reports them; other graph errors (huge matrices) too */
 		if (!diags->full)

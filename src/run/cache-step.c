@@ -321,6 +321,18 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	nf_keyb_command(k, command);
 	for (size_t a = 0; a < st->nmatrix; a++)
 		nf_keyb_matrix(k, st->matrix[a].name, nf_value_text(node->matrix[a]));
+	/* The params the stage declares (params = [...], a section standing for its keys);
+	 * whether declared or not, those its templates reference (their values are in the
+	 * command and paths anyway). Only these: editing another key leaves the stage cached. */
+	for (size_t i = 0; st->nparam_keys && i < ctx->dag->pipeline.nparams; i++) {
+		const char *name = ctx->dag->pipeline.params[i].key;
+
+		if (nf_stage_uses_param(st, name)) {
+			const char *v = nf_strmap_get(ctx->params, name);
+
+			nf_keyb_param(k, name, v ? v : "");
+		}
+	}
 	key_params(k, ctx, st->run);
 	key_params(k, ctx, st->metrics);
 	for (size_t i = 0; i < st->noutputs; i++)

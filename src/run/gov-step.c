@@ -51,6 +51,17 @@ gate_lookup(void *vctx, bool production, const char *name, double *out)
 		*out = item->valuedouble;
 		return 0;
 	}
+	/* params.NAME (or ${params.NAME}) is the param's value in this run, -p included;
+	 * validation made sure it is a number. */
+	if (strncmp(name, "params.", 7) == 0) {
+		const char *text = nf_strmap_get(ge->ctx->params, name + 7);
+		char *end;
+
+		if (!text)
+			return NF_ENOTFOUND;
+		*out = strtod(text, &end);
+		return *text && !*end ? 0 : NF_ENOTFOUND;
+	}
 	for (size_t i = 0; i < ge->gate->ndeps; i++) {
 		size_t d = ge->gate->deps[i];
 

@@ -1,7 +1,7 @@
 /* root.c: where a pipeline's project lives: the top of the git work tree holding the DAG
  * file (stages run there and the file's paths are relative to it), else the file's folder. */
 #include "config.h"
-#include "ntflow/run.h"
+#include "ntflow/util.h"
 
 #include <limits.h>
 #include <stdlib.h>
