@@ -31,6 +31,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_schedule,
 	&nf_cmd_scheduler,
 	&nf_cmd_help_entry,
+	&nf_cmd_complete,
 };
 const size_t nf_ncommands = NF_ARRAY_SIZE(nf_commands);
 
@@ -119,7 +120,7 @@ dispatch(int argc, char **argv)
 		return NF_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("ntflow %s\n", PACKAGE_VERSION);
+		nf_print_version(stdout);
 		return NF_EXIT_OK;
 	}
 	if (argv[1][0] == '-') {
