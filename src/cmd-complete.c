@@ -446,12 +446,14 @@ complete(char **words, int nwords, int cword)
 	const char *operands[16];
 	bool options_done = false;
 
+	if (nwords < 1 || cword > nwords)
+		return;
 	if (cword <= 1) {
 		print_kind(&n, ARG_COMMAND, cur, NULL, NULL);
 		printf("--help\n--version\n");
 		return;
 	}
-	for (size_t i = 0; i < nf_ncommands; i++)
+	for (size_t i = 0; nwords > 1 && i < nf_ncommands; i++)
 		if (strcmp(nf_commands[i]->name, words[1]) == 0)
 			cmd = nf_commands[i];
 	if (!cmd)

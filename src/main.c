@@ -12,6 +12,7 @@
 extern const nf_cmd nf_cmd_help_entry;
 
 const nf_cmd *const nf_commands[] = {
+	&nf_cmd_init,
 	&nf_cmd_run,
 	&nf_cmd_backfill,
 	&nf_cmd_dash,
