@@ -87,6 +87,7 @@ extern const nf_cmd nf_cmd_doctor;
 extern const nf_cmd nf_cmd_scheduler;
 extern const nf_cmd nf_cmd_complete;
 extern const nf_cmd nf_cmd_init;
+extern const nf_cmd nf_cmd_export;
 
 /* For the commands that read the workspace (state: --state DIR or NULL): opens its store
  * for reading (nf_store_open_read: it works on a full disk and a read-only workspace) and
