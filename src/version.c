@@ -3,12 +3,12 @@
  * not the headers it was built against). */
 #include "config.h"
 #include "ntflow/cmd.h"
+#include "ntflow/store.h"
 
 #include <cjson/cJSON.h>
 #include <curses.h>
 #include <git2.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 #include <string.h>
 
 void
@@ -23,7 +23,7 @@ nf_print_version(FILE *f)
 	git_libgit2_version(&major, &minor, &rev);
 	fprintf(f, "ntflow %s\n", PACKAGE_VERSION);
 	fprintf(f, "libgit2 %d.%d.%d\n", major, minor, rev);
-	fprintf(f, "SQLite %s\n", sqlite3_libversion());
+	fprintf(f, "SQLite %s\n", nf_store_sqlite_version());
 	fprintf(f, "OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
 	fprintf(f, "ncurses %s\n", curses);
 	fprintf(f, "cJSON %s\n", cJSON_Version());

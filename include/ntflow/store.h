@@ -510,6 +510,8 @@ typedef struct nf_pipeline_health {
 	int64_t last_success_ms;      /* finished_ms of its newest succeeded run; 0: none */
 	int cached, ran;              /* nodes of the newest run reused from the cache / run */
 } nf_pipeline_health;
+/* The version of the SQLite library the store runs on ("3.40.1"). */
+const char *nf_store_sqlite_version(void);
 /* One per pipeline that has runs, by name. */
 int nf_store_pipeline_health(nf_store *st, nf_pipeline_health **out, size_t *n);
 void nf_pipeline_health_list_free(nf_pipeline_health *p, size_t n);

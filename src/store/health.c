@@ -1,5 +1,6 @@
 /* health.c: what monitoring reads of a workspace (ntflow export --prometheus): per pipeline
- * its newest run, how its nodes were decided, and the end of its newest successful run. */
+ * its newest run, how its nodes were decided, and the end of its newest successful run; and
+ * the SQLite the store runs on (ntflow --version). */
 #include "config.h"
 #include "ntflow/store.h"
 
@@ -7,6 +8,12 @@
 #include <string.h>
 
 #include "store-internal.h"
+
+const char *
+nf_store_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}
 
 void
 nf_pipeline_health_list_free(nf_pipeline_health *p, size_t n)
