@@ -27,7 +27,18 @@ cmd_help_exec(int argc, char **argv)
 			return NF_EXIT_OK;
 		}
 	}
-	nf_cmd_error("no help for '%s': not an ntflow command (see 'ntflow --help')", argv[optind]);
+	{
+		const char *names[64];
+		size_t n = 0;
+		const char *hint;
+
+		for (; n < nf_ncommands && n < NF_ARRAY_SIZE(names); n++)
+			names[n] = nf_commands[n]->name;
+		if ((hint = nf_suggest(argv[optind], names, n)))
+			nf_cmd_error("no help for '%s': not an ntflow command; did you mean '%s'?", argv[optind], hint);
+		else
+			nf_cmd_error("no help for '%s': not an ntflow command (see 'ntflow --help')", argv[optind]);
+	}
 	return NF_EXIT_USAGE;
 }
 

@@ -2,6 +2,7 @@
  * `ntflow scheduler --status`, what it did last and will do next for each pipeline. */
 #include "config.h"
 #include "ntflow/cmd.h"
+#include "ntflow/gov.h"
 #include "ntflow/sched.h"
 #include "ntflow/store.h"
 
@@ -17,6 +18,7 @@ static const struct option scheduler_options[] = {
 	{ "status", no_argument, NULL, 's' },
 	{ "log", required_argument, NULL, 'l' },
 	{ "cancel-on-exit", no_argument, NULL, 'c' },
+	{ "textfile", required_argument, NULL, 't' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -200,7 +202,8 @@ cmd_scheduler_exec(int argc, char **argv)
 {
 	nf_scheduler_opts o = { 0 };
 	nf_wallclock *clock = NULL;
-	const char *log_path = NULL, *fake;
+	const char *log_path = NULL, *fake, *textfile = NULL;
+	char *textfile_path = NULL;
 	bool status = false;
 	char self[PATH_MAX];
 	ssize_t len;
@@ -211,6 +214,7 @@ cmd_scheduler_exec(int argc, char **argv)
 		case 's': status = true; break;
 		case 'l': log_path = optarg; break;
 		case 'c': o.cancel_on_exit = true; break;
+		case 't': textfile = optarg; break;
 		case NF_CMD_HELP: return NF_EXIT_OK;
 		default: return NF_EXIT_USAGE;
 		}
@@ -230,9 +234,15 @@ cmd_scheduler_exec(int argc, char **argv)
 	}
 	self[len] = '\0';
 	o.self = self;
+	if (textfile && nf_prometheus_textfile_path(&textfile_path, textfile) < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return NF_EXIT_USAGE;
+	}
+	o.textfile = textfile_path;
 	o.log = stderr;
 	if (log_path && !(o.log = fopen(log_path, "ae"))) {
 		nf_cmd_error("cannot open the log %s: %s", log_path, strerror(errno));
+		free(textfile_path);
 		return NF_EXIT_FAILED;
 	}
 	/* Test builds read the time from a file the test sets (tests/ntflow-test only). */
@@ -250,13 +260,14 @@ cmd_scheduler_exec(int argc, char **argv)
 		clock->free(clock);
 	if (o.log != stderr)
 		fclose(o.log);
+	free(textfile_path);
 	return rc;
 }
 
 const nf_cmd nf_cmd_scheduler = {
 	.name = "scheduler",
 	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
-	.usage = "scheduler PATH... [--log FILE] [--cancel-on-exit] [--state DIR]\n"
+	.usage = "scheduler PATH... [--log FILE] [--cancel-on-exit] [--textfile PATH] [--state DIR]\n"
 		 "       ntflow scheduler --status [PATH] [--json] [--state DIR]",
 	.summary = "Start scheduled runs: the daemon behind weekly retraining.",
 	.help = "Loads every pipeline with a schedule from PATH (DAG files, or folders whose\n"
@@ -282,6 +293,9 @@ const nf_cmd nf_cmd_scheduler = {
 		"      --json            with --status: as JSON\n"
 		"      --log FILE        append the decisions and the runs' output to FILE\n"
 		"      --cancel-on-exit  on SIGTERM cancel running runs instead of waiting\n"
+		"      --textfile PATH   rewrite the Prometheus metrics of `ntflow export --prometheus`\n"
+		"                        at start and after every run (PATH a file, or a folder:\n"
+		"                        PATH/ntflow.prom), for node_exporter's textfile collector\n"
 		"      --state DIR       the workspace's state directory (default: each file's)\n"
 		"\n"
 		"Exit status: 0 after SIGTERM; 2 when no path holds a scheduled pipeline; 75\n"

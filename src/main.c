@@ -12,6 +12,7 @@
 extern const nf_cmd nf_cmd_help_entry;
 
 const nf_cmd *const nf_commands[] = {
+	&nf_cmd_init,
 	&nf_cmd_run,
 	&nf_cmd_backfill,
 	&nf_cmd_dash,
@@ -25,12 +26,14 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_alerts,
 	&nf_cmd_audit,
 	&nf_cmd_doctor,
+	&nf_cmd_export,
 	&nf_cmd_validate,
 	&nf_cmd_graph,
 	&nf_cmd_fmt,
 	&nf_cmd_schedule,
 	&nf_cmd_scheduler,
 	&nf_cmd_help_entry,
+	&nf_cmd_complete,
 };
 const size_t nf_ncommands = NF_ARRAY_SIZE(nf_commands);
 
@@ -119,7 +122,7 @@ dispatch(int argc, char **argv)
 		return NF_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("ntflow %s\n", PACKAGE_VERSION);
+		nf_print_version(stdout);
 		return NF_EXIT_OK;
 	}
 	if (argv[1][0] == '-') {

@@ -62,6 +62,9 @@ void nf_cmd_print_table(const nf_table *t);
 /* The command table (main.c). */
 extern const nf_cmd *const nf_commands[];
 extern const size_t nf_ncommands;
+/* Prints `ntflow --version`: ntflow's version, then one line per library it runs with
+ * (version.c). */
+void nf_print_version(FILE *f);
 
 /* commands */
 extern const nf_cmd nf_cmd_validate;
@@ -82,6 +85,9 @@ extern const nf_cmd nf_cmd_alerts;
 extern const nf_cmd nf_cmd_audit;
 extern const nf_cmd nf_cmd_doctor;
 extern const nf_cmd nf_cmd_scheduler;
+extern const nf_cmd nf_cmd_complete;
+extern const nf_cmd nf_cmd_init;
+extern const nf_cmd nf_cmd_export;
 
 /* For the commands that read the workspace (state: --state DIR or NULL): opens its store
  * for reading (nf_store_open_read: it works on a full disk and a read-only workspace) and

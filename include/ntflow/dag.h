@@ -212,6 +212,9 @@ typedef struct nf_pipeline {
 	size_t nenv;
 	nf_run_opts defaults;
 	const char *models_dir;       /* ("models") */
+	/* Hooks: shell commands run after the event (src/run/hooks.c); NULL: none. */
+	const char *on_success, *on_failure, *on_gated, *on_promote, *on_alert;
+	int64_t hook_timeout_ms;      /* (1 minute) */
 } nf_pipeline;
 
 typedef struct nf_dag {

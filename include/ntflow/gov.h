@@ -294,6 +294,18 @@ char *nf_registry_why(const nf_model_version *v, const nf_model_event *ev, size_
  * "gate passed in run 3", "passed again in run 8", "rollback by alice", "forced by bob",
  * "promoted by bob"; NULL otherwise. Caller frees. */
 char *nf_registry_why_brief(const nf_model_version *v, const nf_model_event *ev, size_t n);
+/* ---- Prometheus (src/gov/prometheus.c) ---- */
+/* The health of the workspaces' stores in Prometheus' text format (node_exporter's textfile
+ * collector): each pipeline's newest run (status, id, start, duration), its last success,
+ * its cache hit ratio and stage durations, each model's production version and metrics,
+ * the open alerts by severity. Appended to out. */
+int nf_prometheus_render(nf_buf *out, struct nf_store *const *stores, size_t nstores, int64_t now_ms);
+/* The same written to path through a temporary file and a rename. */
+int nf_prometheus_write(const char *path, struct nf_store *const *stores, size_t nstores, int64_t now_ms);
+/* --textfile PATH: PATH/ntflow.prom when PATH is a folder, else PATH, whose folder must
+ * exist. Caller frees *out. */
+int nf_prometheus_textfile_path(char **out, const char *path);
+
 /* Who is acting: $USER, else the password entry of the real uid, else "uid N". Caller frees. */
 char *nf_registry_actor(void);
 

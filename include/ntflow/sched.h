@@ -92,6 +92,7 @@ typedef struct nf_scheduler_opts {
 	FILE *log;                     /* one line per decision */
 	bool cancel_on_exit;           /* SIGTERM cancels running runs instead of waiting */
 	const char *self;              /* the ntflow binary children run */
+	const char *textfile;          /* --textfile: Prometheus metrics rewritten after each run, or NULL */
 	nf_wallclock *clock;           /* borrowed */
 } nf_scheduler_opts;
 

@@ -500,6 +500,22 @@ typedef struct nf_alert {
 } nf_alert;
 void nf_alert_release(nf_alert *a);
 void nf_alert_list_free(nf_alert *a, size_t n);
+/* ---- Monitoring (src/store/health.c) ---- */
+/* A pipeline as monitoring sees it: its newest run and the end of its newest success. */
+typedef struct nf_pipeline_health {
+	char *pipeline;
+	int64_t last_run;             /* the id of its newest run */
+	nf_run_status last_status;
+	int64_t last_started_ms, last_finished_ms;   /* finished 0 while running */
+	int64_t last_success_ms;      /* finished_ms of its newest succeeded run; 0: none */
+	int cached, ran;              /* nodes of the newest run reused from the cache / run */
+} nf_pipeline_health;
+/* The version of the SQLite library the store runs on ("3.40.1"). */
+const char *nf_store_sqlite_version(void);
+/* One per pipeline that has runs, by name. */
+int nf_store_pipeline_health(nf_store *st, nf_pipeline_health **out, size_t *n);
+void nf_pipeline_health_list_free(nf_pipeline_health *p, size_t n);
+
 /* Alerts oldest first; open_only: not acknowledged. */
 int nf_alert_list(nf_store *st, bool open_only, nf_alert **out, size_t *n);
 /* The alerts a run raised, first or again, oldest first (for show). */

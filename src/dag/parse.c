@@ -1090,6 +1090,8 @@ finish(nf_parser *p)
 
 	if (!dag->pipeline.models_dir)
 		dag->pipeline.models_dir = "models";
+	if (!dag->pipeline.hook_timeout_ms)
+		dag->pipeline.hook_timeout_ms = 60 * 1000;
 	if (!dag->pipeline.max_active_runs)
 		dag->pipeline.max_active_runs = 1;
 	if (!dag->pipeline.alert_cooldown_set)

@@ -84,6 +84,18 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "where promoted models (current/) and candidates (candidates/) are placed") },
 	{ ROW("params_files", NF_AT_NAME_LIST, PL(params_files), COUNT(nf_pipeline, nparams_files)), DOC(NULL,
 	  "YAML or JSON files of params, relative to the project's root; nested keys flattened with dots (${params.train.n_est})") },
+	{ ROW("on_success", NF_AT_STRING, PL(on_success)), DOC(NULL,
+	  "a shell command run after a run succeeded (see HOOKS)") },
+	{ ROW("on_failure", NF_AT_STRING, PL(on_failure)), DOC(NULL,
+	  "a shell command run after a run failed, was cancelled or crashed") },
+	{ ROW("on_gated", NF_AT_STRING, PL(on_gated)), DOC(NULL,
+	  "a shell command run after a run whose gate kept its model out of production") },
+	{ ROW("on_promote", NF_AT_STRING, PL(on_promote)), DOC(NULL,
+	  "a shell command run for each model version a run put in production") },
+	{ ROW("on_alert", NF_AT_STRING, PL(on_alert)), DOC(NULL,
+	  "a shell command run for each new alert a run's monitors raised") },
+	{ ROW("hook_timeout", NF_AT_DURATION, PL(hook_timeout_ms)), DOC("\"1m\"",
+	  "the longest a hook may run; then SIGTERM, and SIGKILL 2 s later") },
 };
 
 static const nf_attr_spec stage_attrs[] = {

@@ -181,6 +181,9 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 
 			ctx->req->on_alert(ctx->req->ctx, &ra);
 		}
+		if (!fired[i].repeat)
+			nf_run__hook_alert(ctx, node->name, fired[i].rule, nf_severity_name(fired[i].severity),
+					   fired[i].summary, fired[i].id);
 		if (st->fail_on != NF_SEV_NONE && fired[i].severity >= st->fail_on &&
 		    (!worst || fired[i].severity > worst->severity))
 			worst = &fired[i];

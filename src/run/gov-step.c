@@ -302,6 +302,8 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 	}
 	if (ctx->req->on_registered)
 		ctx->req->on_registered(ctx->req->ctx, v.model, v.version, err == 1 ? "unchanged" : v.status, note);
+	if (err != 1 && v.status && strcmp(v.status, "production") == 0)
+		nf_run__hook_promoted(ctx, v.model, v.version);
 	err = 0;
 done:
 	nf_model_version_release(&v);

@@ -131,7 +131,21 @@ typedef struct run_ctx {
 	nf_run_audit audit;
 	nf_runner *slurm;           /* the Slurm runner, when a node runs there (slurm-step.c) */
 	nf_run_slurm_adopt *slurm_adopt;   /* per node id, when slurm */
+	/* The events the pipeline's hooks fire on, kept for the run's end (hooks.c). */
+	struct nf_run_hook_event *hook_events;
+	size_t nhook_events, hook_events_cap;
 } run_ctx;
+
+/* hooks.c. The pipeline's hooks: an event is noted while the run goes (a version promoted,
+ * a new alert) and every hook runs once the run's outcome is recorded (nf_run__hooks),
+ * after the event, never changing the outcome. */
+typedef enum { NF_HOOK_ALERT, NF_HOOK_PROMOTE, NF_HOOK_SUCCESS, NF_HOOK_FAILURE, NF_HOOK_GATED } nf_run_hook_kind;
+typedef struct nf_run_hook_event nf_run_hook_event;
+void nf_run__hook_promoted(run_ctx *ctx, const char *model, int version);
+void nf_run__hook_alert(run_ctx *ctx, const char *monitor, const char *rule, const char *severity,
+			const char *summary, int64_t id);
+void nf_run__hooks(run_ctx *ctx, nf_run_status status);
+void nf_run__hook_events_free(run_ctx *ctx);
 
 /* The longest the run's state changes wait in an open batch before being committed. */
 #define NF_RUN_FLUSH_MS 50

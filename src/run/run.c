@@ -1506,10 +1506,14 @@ end_run:
 	}
 	if (nf_test_hook("run-after-end"))
 		raise(SIGKILL);   /* the tests' crash once the run's end is recorded */
+	/* After the outcome is recorded, whatever it is; not from a database that failed. */
+	if (!ctx.store_err)
+		nf_run__hooks(&ctx, *status);
 	/* The marker follows the audit chain's head (not from a database that failed). */
 	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
 		req->on_warning(req->ctx, nf_error_last());
 done:
+	nf_run__hook_events_free(&ctx);
 	release(&ctx);
 	nf_run_info_release(&info);
 	free(selected);

@@ -417,10 +417,29 @@ active_runs(sched_daemon *d, pl *p, char *why, size_t whysize)
 	return count;
 }
 
+/* With --textfile: the workspaces' health for Prometheus, rewritten whole (at start and
+ * after each run), so a stale file means a dead scheduler, which its timestamp shows. */
 static void
+export_textfile(sched_daemon *d)
+{
+	nf_store **stores;
+	int64_t now = d->clock->now(d->clock);
+
+	if (!d->o->textfile)
+		return;
+	stores = xcalloc(d->nws + 1, sizeof(*stores));
+	for (size_t i = 0; i < d->nws; i++)
+		stores[i] = d->ws[i]->st;
+	if (nf_prometheus_write(d->o->textfile, stores, d->nws, now * 1000) < 0)
+		say(d, "scheduler", "cannot write the metrics for Prometheus: %s", nf_error_last());
+	free(stores);
+}
+
+/* Reaps the runs that ended; how many did. */
+static int
 reap(sched_daemon *d)
 {
-	int status;
+	int status, ended = 0;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -432,6 +451,7 @@ reap(sched_daemon *d)
 			if (k.pid != pid)
 				continue;
 			d->kids[i] = d->kids[--d->nkids];
+			ended++;
 			if (k.snapshot) {
 				unlink(k.snapshot);
 				free(k.snapshot);
@@ -448,6 +468,7 @@ reap(sched_daemon *d)
 			break;
 		}
 	}
+	return ended;
 }
 
 /* ---- deciding ---- */
@@ -990,6 +1011,7 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		goto done;
 	}
 	watch_paths(&d);
+	export_textfile(&d);
 	say(&d, "scheduler", "started (pid %ld, %s), %d pipeline%s scheduled", (long)getpid(), d.clock->desc,
 	    nscheduled, nscheduled == 1 ? "" : "s");
 	for (;;) {
@@ -998,7 +1020,8 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		};
 		int64_t now, wake = INT64_MAX;
 
-		reap(&d);
+		if (reap(&d) > 0)
+			export_textfile(&d);
 		now = d.clock->now(d.clock);
 		if (d.reload && !d.stopping) {
 			d.reload = false;

@@ -50,9 +50,14 @@ test_expect_success 'kill -9 with one job finished and one running' '
 	! grep "quick succeeded" out1
 '
 
+# hold stays until the next run has cancelled the killed run's long job and submitted its
+# own: removed earlier, the old job could finish first and be adopted instead.
 test_expect_success 'the next run adopts the finished job and cancels the running one first' '
+	{ ntflow run crash.dag --no-tui >out2 2>&1 & } &&
+	pid=$! &&
+	wait_until "test \$(sbatch_calls) = 3" 300 &&
 	rm hold &&
-	ntflow run crash.dag --no-tui >out2 2>&1 &&
+	wait $pid &&
 	# one new submission: long; quick was adopted, not submitted again
 	test "$(sbatch_calls)" = 3 &&
 	tail -1 .sbatch-calls | grep -- "--job-name=ntflow-2-long" &&

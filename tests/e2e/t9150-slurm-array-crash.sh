@@ -45,9 +45,14 @@ test_expect_success 'kill -9 with one array task finished and two running' '
 	! grep "succeeded" out1
 '
 
+# hold stays until the next run has cancelled the killed run's two waiting tasks and
+# submitted its own: removed earlier, they could finish first and be adopted too.
 test_expect_success 'the next run adopts the finished task and resubmits only the others' '
+	{ ntflow run arr.dag --no-tui >out2 2>&1 & } &&
+	pid=$! &&
+	wait_until "test \$(sbatch_calls) = 2" 300 &&
 	rm hold &&
-	ntflow run arr.dag --no-tui >out2 2>&1 &&
+	wait $pid &&
 	test "$(sbatch_calls)" = 2 &&
 	tail -1 .sbatch-calls | grep -- "--array=0-1" &&
 	tail -1 .sbatch-calls | grep -- "--job-name=ntflow-2-sq" &&
