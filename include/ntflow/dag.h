@@ -266,6 +266,8 @@ bool nf_dag_is_secret(const nf_dag *dag, const char *name);
 /* A literal string's text, or NULL when it holds a ${...} reference. */
 const char *nf_tmpl_literal(const nf_tmpl *t);
 const char *nf_stage_kind_name(nf_stage_kind k);
+/* Whether output number out of s is written in list (its persist or uncached), alike. */
+bool nf_stage_output_in(const nf_stage *s, size_t out, const nf_tmpl *list, size_t n);
 
 /* Where a ${...} of a `run` command stands as /bin/sh reads it (src/dag/shell.c; the rules
  * are man/ntflow-dag.5's QUOTING). */
