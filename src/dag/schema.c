@@ -102,7 +102,7 @@ static const nf_attr_spec stage_attrs[] = {
 	  "with a matrix: max(METRIC) or min(METRIC) picks the best instance for ${stages.NAME.best.*}") },
 	{ ROW("dir", NF_AT_TEMPLATE, ST(dir)), DOC("the project root",
 	  "the folder the command runs in, relative to the project root; paths stay relative to the root") },
-	{ ROW("foreach", NF_AT_TEMPLATE_LIST, ST(foreach), SET(nf_set_foreach)), DOC(NULL,
+	{ ROW("foreach", NF_AT_TEMPLATE_LIST, ST(foreach), COUNT(nf_stage, nforeach), SET(nf_set_foreach)), DOC(NULL,
 	  "one instance STAGE@KEY per element of a list, ${item} and ${key} its value (or a foreach { } block)") },
 	{ ROW("persist", NF_AT_TEMPLATE_LIST, ST(persist), COUNT(nf_stage, npersist)), DOC(NULL,
 	  "outputs left in place (not moved aside) before the stage runs; still cached after") },

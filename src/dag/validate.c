@@ -233,7 +233,7 @@ check_ref(vctx *v, const where *w, const nf_seg *seg)
 		check_item_ref(v, w, seg, ns, rest);
 	} else {
 		error_hint(v, seg->loc, nf_suggest(ns, namespaces, NF_ARRAY_SIZE(namespaces)),
-			   "unknown namespace \"%s\" in ${%s} (params, matrix, run, env, dag, stages, item, key)", ns, ref);
+			   "unknown namespace \"%s\" in ${%s} (params, matrix, run, env, dag, stages)", ns, ref);
 	}
 }
 
