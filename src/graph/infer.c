@@ -46,7 +46,18 @@ run_constant(const char *ref)
  * first instance-dependent reference is known; NULL when nothing is (or it leaves the
  * project: validate reports that). */
 static const char *
+path_key_as(nf_arena *a, const nf_tmpl *t, bool *exact, bool no_refs);
+
+static const char *
 path_key(nf_arena *a, const nf_tmpl *t, bool *exact)
+{
+	return path_key_as(a, t, exact, false);
+}
+
+/* path_key, with no_refs: every reference counts as unknown (the folder a path surely lies
+ * in, whatever the values). */
+static const char *
+path_key_as(nf_arena *a, const nf_tmpl *t, bool *exact, bool no_refs)
 {
 	nf_buf text = NF_BUF_INIT;
 	nf_path_why why;
@@ -56,7 +67,7 @@ path_key(nf_arena *a, const nf_tmpl *t, bool *exact)
 	for (size_t i = 0; i < t->nsegs && *exact; i++) {
 		if (!t->segs[i].is_ref)
 			nf_buf_puts(&text, t->segs[i].text);
-		else if (run_constant(t->segs[i].text))
+		else if (!no_refs && run_constant(t->segs[i].text))
 			nf_buf_printf(&text, "${%s}", t->segs[i].text);
 		else
 			*exact = false;
@@ -101,8 +112,15 @@ index_outputs(out_index *ix, const nf_dag *dag)
 			if (!key)
 				continue;
 			if (exact) {
+				const char *folder;
+				bool whole;
+
 				if (!nf_strmap_get(ix->exact, key))
 					nf_strmap_put(ix->exact, key, (void *)(uintptr_t)(s + 1));
+				/* "data/${run.week}.csv" may be any file in data/: so for the missing check */
+				if (!nf_tmpl_literal(&st->outputs[k]) && (folder = path_key_as(ix->a, &st->outputs[k], &whole, true)) &&
+				    !nf_strmap_get(ix->folders, folder))
+					nf_strmap_put(ix->folders, folder, (void *)(uintptr_t)(s + 1));
 			} else if (!nf_strmap_get(ix->folders, key)) {
 				nf_strmap_put(ix->folders, key, (void *)(uintptr_t)(s + 1));
 			}
