@@ -632,7 +632,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->command = nf_buf_cstr(&ctx->job.cmd);
 	job->argv = ctx->job.direct ? ctx->job.argv : NULL;
 	job->envp = ctx->job.env;
-	job->cwd = ctx->root;
+	job->cwd = job->root = ctx->root;
 	if (st->dir && (err = job_dir(ctx, node, &job->cwd)) < 0)
 		return err;
 	job->log_path = log_abs;

@@ -115,11 +115,8 @@ sweep_unrecorded(run_ctx *ctx, const nf_slurm_job_row *rows, size_t nrows)
 		*dir++ = '\0';
 		id = strtoull(line, NULL, 10);
 		run = name_run(name);
-		/* (a stage with dir = "..." runs in a folder of the root) */
 		if (!id || !run || run == ctx->run_id ||
-		    (strcmp(dir, ctx->root) != 0 && !(strncmp(dir, ctx->root, strlen(ctx->root)) == 0 &&
-						       dir[strlen(ctx->root)] == '/') &&
-		     strncmp(dir, checkouts, strlen(checkouts)) != 0))
+		    (strcmp(dir, ctx->root) != 0 && strncmp(dir, checkouts, strlen(checkouts)) != 0))
 			continue;
 		for (k = 0; k < nrows && rows[k].job_id != id; k++)
 			;
