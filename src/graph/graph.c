@@ -1,7 +1,8 @@
 /* graph.c: the run graph: matrix and foreach expansion into instance nodes, edges from
  * `needs` and inferred from files (infer.c),
  * topological order, cycle detection and critical-path lengths. The ordering work runs
- * on stages (a matrix stage's instances share their edges), then is spread to nodes. */
+ * on stages (a stage's instances share their edges, but for needs of one instance,
+ * "train@us"), then is spread to nodes. */
 #include "config.h"
 #include "ntflow/graph.h"
 

@@ -77,6 +77,17 @@ test_expect_success 'a cached output that is gone is restored while uncached one
 	test_path_is_file model.txt
 '
 
+test_expect_success 'cache verify, doctor and gc keep an entry whose uncached output is not stored' '
+	ntflow cache verify >out &&
+	grep "; 0 of 2 cache entries dropped" out &&
+	ntflow doctor >out 2>&1 &&
+	grep "^cache  *ok  *2 entries, 4 outputs: every object present and sound" out &&
+	ntflow cache gc >out &&
+	grep "^dropped 0 of 2 cache entries" out &&
+	ntflow run --no-tui p.dag >out 2>err &&
+	grep "train cached" out
+'
+
 test_expect_success 'persist and uncached must name outputs' '
 	cat >bad.dag <<-\EOF &&
 	stage "a" {
