@@ -60,6 +60,8 @@ each_digest(const nf_cache_entry *e, int (*fn)(void *ctx, const char *digest), v
 			err = nf_error_set(NF_ECORRUPT, "cache entry %.12s has an output without a digest", e->key);
 			break;
 		}
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+			continue;   /* uncached = [...]: hashed, never in the store */
 		if ((err = fn(ctx, d)) < 0)
 			break;
 	}

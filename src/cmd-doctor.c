@@ -179,6 +179,8 @@ check_cache(doctor *d)
 		cJSON_ArrayForEach(it, list) {
 			const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
 
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+				continue;   /* uncached = [...]: never in the store */
 			ndigests++;
 			if (!digest || !nf_objstore_has(objs, digest, true))
 				ok = false;

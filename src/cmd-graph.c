@@ -68,14 +68,18 @@ const nf_cmd nf_cmd_graph = {
 	.name = "graph",
 	.usage = "graph FILE [--format text|dot|json]",
 	.summary = "Print the run graph of a pipeline as text, Graphviz dot or JSON.",
-	.help = "One node per stage, gate, monitor and matrix instance, in topological order.\n"
+	.help = "One node per stage, gate, monitor and matrix or foreach instance (STAGE@KEY), in\n"
+		"topological order. Edges come from needs and from files: a stage reading another\n"
+		"stage's output depends on it (an inferred edge).\n"
 		"\n"
 		"  -f, --format FORMAT   text (default): each stage with its kind, critical-path\n"
-		"                        length and needs, and its matrix instances with their ids;\n"
+		"                        length and needs (inferred ones marked \"(inferred)\"), and\n"
+		"                        its matrix or foreach instances with their ids;\n"
 		"                        dot: Graphviz (render with `dot -Tsvg`), gates as diamonds,\n"
-		"                        monitors as hexagons, a cluster per matrix stage;\n"
-		"                        json: nodes (name, stage, kind, instance, matrix, deps, crit)\n"
-		"                        and order\n"
+		"                        monitors as hexagons, a cluster per matrix or foreach stage,\n"
+		"                        inferred edges dashed;\n"
+		"                        json: nodes (name, stage, kind, instance, matrix, item,\n"
+		"                        deps, inferred, crit) and order\n"
 		"\n"
 		"Exit status: 0, or 2 when the file has errors.\n",
 	.exec = cmd_graph_exec,

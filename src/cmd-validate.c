@@ -4,6 +4,9 @@
 #include "ntflow/cmd.h"
 #include "ntflow/dag.h"
 #include "ntflow/graph.h"
+#include "ntflow/run.h"
+
+#include <stdlib.h>
 
 static const struct option validate_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
@@ -20,6 +23,14 @@ validate_file(const char *path, bool verbose)
 	int err;
 
 	err = nf_dag_load(&dag, path, &diags);
+	if (err == 0) {
+		/* inputs that nothing makes and that are not there: a run would fail on them */
+		char *root = nf_project_root(path);
+
+		if (root)
+			err = nf_graph_check_inputs(dag, root, &diags);
+		free(root);
+	}
 	nf_diag_print(&diags, stderr);
 	if (err < 0 && !diags.nerrors)
 		nf_cmd_error("%s", nf_error_last());
@@ -65,7 +76,9 @@ const nf_cmd nf_cmd_validate = {
 	.usage = "validate [-v] FILE...",
 	.summary = "Check pipeline files and print every problem with its line and column.",
 	.help = "Checks syntax, attribute names and types, durations, cron schedules, needs,\n"
-		"${...} references, outputs and dependency cycles. Every problem is printed to\n"
+		"${...} references, outputs and dependency cycles (needs and the dependencies\n"
+		"inferred from files), and that every input written without ${...} exists or is\n"
+		"the output of some stage. Every problem is printed to\n"
 		"standard error as FILE:LINE:COL: error: MESSAGE (with note: lines where useful),\n"
 		"all problems of a file in one pass. Silent on success.\n"
 		"\n"

@@ -58,6 +58,9 @@ explain(nf_store *st, const nf_node_info *n, const nf_node_cache_info *c)
 
 	if (strcmp(n->kind, "gate") == 0)
 		return xasprintf("a gate: evaluated in every run, never cached (%s)", nf_state_name(n->state));
+	/* frozen = true: never run, never looked up (src/run/cache-step.c's nf_run__frozen) */
+	if (c->miss_reason && strncmp(c->miss_reason, "frozen:", 7) == 0)
+		return xstrdup(c->miss_reason);
 	if (c->cached || n->state == NF_ST_CACHED)
 		return explain_cached(st, c);
 	if (!c->miss_reason) {

@@ -55,6 +55,16 @@ typedef struct nf_name_ref {
 	nf_loc loc;
 } nf_name_ref;
 
+/* One instance of foreach: an element of foreach = [...] (value set, nfields 0; ${item} and
+ * ${key} are its text), or an instance "KEY" { F = value ... } block (${item.F}). */
+typedef struct nf_foreach_item {
+	const char *key;              /* ${key}; the node is STAGE@KEY */
+	nf_loc loc;
+	nf_value value;               /* the list form's element */
+	nf_kv *fields;                /* the named form's fields */
+	size_t nfields;
+} nf_foreach_item;
+
 typedef struct nf_axis {          /* one key of matrix { } */
 	const char *name;
 	nf_loc loc;
@@ -153,6 +163,16 @@ typedef struct nf_stage {
 	nf_tmpl *metrics;             /* NULL: none */
 	nf_axis *matrix;
 	size_t nmatrix;
+	nf_foreach_item *foreach;     /* foreach = [...] or foreach { instance "K" { } }; NULL: none */
+	size_t nforeach;
+	bool foreach_named;           /* the block form: ${item.F} */
+	nf_loc foreach_loc;
+	nf_tmpl *dir;                 /* the command's working folder, relative to the root; NULL: the root */
+	nf_tmpl *persist;             /* outputs not moved aside before an attempt */
+	size_t npersist;
+	nf_tmpl *uncached;            /* outputs hashed and checked, not stored in the cache */
+	size_t nuncached;
+	bool frozen;                  /* never run: its outputs must exist */
 	struct {
 		nf_select_kind kind;
 		const char *metric;
@@ -271,6 +291,8 @@ bool nf_dag_is_secret(const nf_dag *dag, const char *name);
 /* A literal string's text, or NULL when it holds a ${...} reference. */
 const char *nf_tmpl_literal(const nf_tmpl *t);
 const char *nf_stage_kind_name(nf_stage_kind k);
+/* Whether output number out of s is written in list (its persist or uncached), alike. */
+bool nf_stage_output_in(const nf_stage *s, size_t out, const nf_tmpl *list, size_t n);
 
 /* Where a ${...} of a `run` command stands as /bin/sh reads it (src/dag/shell.c; the rules
  * are man/ntflow-dag.5's QUOTING). */

@@ -59,7 +59,9 @@ typedef struct nf_job {
 	 * execvp does, a file without #! run by /bin/sh), NULL-terminated. */
 	char *const *argv;
 	char *const *envp;           /* full environment, NULL-terminated */
-	const char *cwd;             /* working directory (the DAG's root) */
+	const char *cwd;             /* working directory (the DAG's root, or a stage's dir) */
+	const char *root;            /* the DAG's root when cwd is a folder in it (a Slurm job's
+	                              * --chdir, which says whose job it is); NULL: cwd */
 	const char *log_path;        /* stdout and stderr go here, created (truncated) at the
 	                              * first byte: no file when the job writes nothing */
 	uint64_t log_limit;          /* > 0: the log keeps at most this many bytes, then a note */

@@ -1,5 +1,6 @@
-/* graph.h: the run graph of a pipeline: one node per stage, gate, monitor and matrix
- * instance, edges from `needs`, topological order and each node's critical-path length. */
+/* graph.h: the run graph of a pipeline: one node per stage, gate, monitor and matrix or
+ * foreach instance, edges from `needs` and inferred from files (an input that is another
+ * stage's output), topological order and each node's critical-path length. */
 #ifndef NTFLOW_GRAPH_H
 #define NTFLOW_GRAPH_H
 
@@ -11,8 +12,10 @@ typedef struct nf_node {
 	const char *name;              /* "train", or "tune[lr=0.05,l2=0]" for a matrix instance */
 	const char *instance;          /* matrix.id: stable, short, path-safe ("lr-0.05_l2-0"); NULL when no matrix */
 	const nf_value **matrix;       /* per axis of stage->matrix, the chosen value; NULL when no matrix */
+	const nf_foreach_item *item;   /* a foreach instance ("train@us": instance is its key); else NULL */
 	size_t *deps;                  /* nodes this one needs */
 	size_t ndeps;
+	const unsigned char *dep_inferred; /* per dep, 1 when inferred from files, not needs; NULL: none is */
 	size_t *users;                 /* nodes that need this one */
 	size_t nusers;
 	int64_t crit;                  /* longest path to a sink, counted in cpus of the nodes on it */
@@ -28,7 +31,7 @@ typedef struct nf_graph {
 	size_t *stage_count;           /* per dag stage index: its number of nodes (matrix size) */
 } nf_graph;
 
-/* Expands matrices, resolves needs, orders topologically and computes crit. A cycle is
+/* Expands matrices and foreach, resolves needs, infers edges from files, orders topologically and computes crit. A cycle is
  * reported to diags as "dependency cycle: a -> b -> c -> a" at the first stage's location.
  * Returns 0, NF_ECYCLE, or NF_EINVALID. */
 int nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags);
@@ -43,7 +46,11 @@ int nf_graph_load(nf_dag **dag, nf_graph **graph, const char *path, nf_diag_list
  * path names the source in diagnostics and is where relative paths are resolved from. */
 int nf_graph_load_buffer(nf_dag **dag, nf_graph **graph, const char *path, const char *src, size_t len,
 			 nf_diag_list *diags);
-/* A node by its name ("tune[lr=0.05,l2=0]") or by "stage" when it has one node; else NULL. */
+/* validate's check of inputs: an input written without ${...} that no stage declares as
+ * an output (nor lies in, nor holds one) and that is absent under root is an error at its
+ * place. 0, or NF_EINVALID when any was reported. */
+int nf_graph_check_inputs(const nf_dag *dag, const char *root, nf_diag_list *diags);
+/* A node by its name ("tune[lr=0.05,l2=0]", "train@us") or by "stage" when it has one node; else NULL. */
 const nf_node *nf_graph_find(const nf_graph *g, const char *name);
 /* Writes the graph as an indented tree (text), Graphviz (dot) or JSON. */
 int nf_graph_write(nf_buf *out, const nf_graph *g, const char *format);

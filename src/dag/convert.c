@@ -719,7 +719,8 @@ void
 nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v, const nf_token *vt)
 {
 	nf_block_id id = b->spec->id;
-	const char *what = id == NF_BK_PARAMS ? "param" : id == NF_BK_ENV ? "environment variable" : "matrix axis";
+	const char *what = id == NF_BK_PARAMS ? "param" : id == NF_BK_ENV ? "environment variable" :
+		id == NF_BK_INSTANCE ? "foreach field" : "matrix axis";
 	char *name;
 	nf_loc kloc = nf_parse_loc(p, key);
 	size_t prev;
@@ -788,8 +789,8 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 	}
 	if (v->kind == NF_V_STRING)
 		nf_parse_str(p, v, vt);
-	if (id == NF_BK_PARAMS && v->kind == NF_V_STRING && nf_tmpl_first_ref(&v->str)) {
-		nf_parse_error(p, nf_tmpl_first_ref(&v->str)->loc, "param '%s' cannot contain ${...} references", name);
+	if ((id == NF_BK_PARAMS || id == NF_BK_INSTANCE) && v->kind == NF_V_STRING && nf_tmpl_first_ref(&v->str)) {
+		nf_parse_error(p, nf_tmpl_first_ref(&v->str)->loc, "%s '%s' cannot contain ${...} references", what, name);
 		return;
 	}
 	NF_PUSH(b->kvs, b->nkvs, b->capkvs, ((nf_kv){ name, kloc, *v }));
@@ -843,4 +844,96 @@ nf_set_run(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const
 	st->nrun_words = c.n;
 	st->run_list = true;
 	mark(target, a, &c);
+}
+
+/* The text a foreach element stands for as ${key}: a number as written, a string, true or
+ * false. */
+static const char *
+scalar_text(nf_arena *a, const nf_value *v)
+{
+	if (v->kind == NF_V_NUMBER)
+		return v->num_text ? v->num_text : nf_arena_printf(a, "%g", v->num);
+	if (v->kind == NF_V_BOOL)
+		return v->boolean ? "true" : "false";
+	return nf_tmpl_literal(&v->str);
+}
+
+bool
+nf_foreach_key_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return n > 0 && n <= 64 && s[0] != '.' && s[0] != '-';
+}
+
+/* foreach = ["us", "eu"]: one instance per element, each a string without ${...}, a number
+ * or a boolean whose text names the instance (STAGE@TEXT), listed once. */
+void
+nf_set_foreach(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_stage *st = target;
+	nf_foreach_item *items;
+	nf_strmap *seen;
+	size_t n = 0;
+
+	(void)vt;
+	if (st->foreach) {
+		nf_parse_error(p, v->loc, "foreach is written twice (a block and a list)");
+		return;
+	}
+	if (v->kind != NF_V_LIST) {
+		nf_parse_error(p, v->loc, "attribute '%s' expects a list of values, found %s", a->name, found_kind(v));
+		return;
+	}
+	if (v->nitems == 0) {
+		nf_parse_error(p, v->loc, "foreach = [] has no elements");
+		return;
+	}
+	if (v->nitems > MAX_AXIS_VALUES) {
+		nf_parse_error(p, v->loc, "foreach has %zu elements; at most %d are allowed", v->nitems, MAX_AXIS_VALUES);
+		return;
+	}
+	items = nf_arena_alloc(p->a, v->nitems * sizeof(*items));
+	seen = nf_strmap_new(v->nitems);
+	for (size_t i = 0; i < v->nitems; i++) {
+		nf_value *it = &v->items[i];
+		const nf_foreach_item *first;
+		const char *key;
+
+		if (it->kind == NF_V_LIST) {
+			nf_parse_error(p, it->loc, "foreach elements must be strings, numbers or booleans, found a list");
+			continue;
+		}
+		if (it->kind == NF_V_STRING && nf_tmpl_first_ref(nf_parse_str(p, it, nf_parse_item_tok(p, v, i)))) {
+			nf_parse_error(p, nf_tmpl_first_ref(&it->str)->loc, "foreach elements cannot contain ${...} references");
+			continue;
+		}
+		key = scalar_text(p->a, it);
+		if (!nf_foreach_key_ok(key)) {
+			nf_parse_error(p, it->loc, "foreach element \"%s\" cannot name an instance: use letters, digits,"
+				       " '_', '-' and '.' (at most 64)", key);
+			continue;
+		}
+		if ((first = nf_strmap_get(seen, key))) {
+			nf_parse_error(p, it->loc, "duplicate foreach element \"%s\"", key);
+			nf_diag_note(p->diags, first->loc, "first listed here");
+			continue;
+		}
+		items[n] = (nf_foreach_item){ key, it->loc, *it, NULL, 0 };
+		nf_strmap_put(seen, key, &items[n]);
+		n++;
+	}
+	nf_strmap_free(seen);
+	if (n < v->nitems)
+		return;
+	st->foreach = items;
+	st->nforeach = n;
+	st->foreach_loc = v->loc;
 }

@@ -81,6 +81,32 @@ nf_stage_uses_param(const nf_stage *s, const char *key)
 	return false;
 }
 
+/* Whether two templates are written alike (the same segments). */
+static bool
+same_tmpl(const nf_tmpl *a, const nf_tmpl *b)
+{
+	nf_buf x = NF_BUF_INIT, y = NF_BUF_INIT;
+	bool same;
+
+	for (size_t i = 0; i < a->nsegs; i++)
+		nf_buf_printf(&x, a->segs[i].is_ref ? "${%s}" : "%s", a->segs[i].text);
+	for (size_t i = 0; i < b->nsegs; i++)
+		nf_buf_printf(&y, b->segs[i].is_ref ? "${%s}" : "%s", b->segs[i].text);
+	same = !strcmp(nf_buf_cstr(&x), nf_buf_cstr(&y));
+	nf_buf_release(&x);
+	nf_buf_release(&y);
+	return same;
+}
+
+bool
+nf_stage_output_in(const nf_stage *s, size_t out, const nf_tmpl *list, size_t n)
+{
+	for (size_t i = 0; i < n && out < s->noutputs; i++)
+		if (same_tmpl(&s->outputs[out], &list[i]))
+			return true;
+	return false;
+}
+
 const char *
 nf_stage_kind_name(nf_stage_kind k)
 {

@@ -754,6 +754,20 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 		b->alert->loc = b->loc;
 		b->alert->severity = NF_SEV_MEDIUM;
 		return true;
+	case NF_BK_INSTANCE:
+		if (!nf_foreach_key_ok(name)) {
+			nf_parse_error(p, b->loc, "instance \"%s\" cannot be named so: use letters, digits, '_', '-' and '.'"
+				       " (at most 64)", name);
+			return false;
+		}
+		if (!parent->item_names)
+			parent->item_names = nf_strmap_new(8);
+		if ((prev = (size_t)(uintptr_t)nf_strmap_get(parent->item_names, name)) != 0) {
+			nf_parse_error(p, b->loc, "duplicate instance \"%s\" in foreach", name);
+			nf_diag_note(p->diags, parent->items[prev - 1].loc, "first defined here");
+			return false;
+		}
+		return true;
 	default:
 		break;
 	}
@@ -820,6 +834,29 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 		parent->stage->matrix = nf_arena_memdup(p->a, b->axes, b->naxes * sizeof(nf_axis));
 		parent->stage->nmatrix = b->naxes;
 		break;
+	case NF_BK_INSTANCE: {
+		nf_foreach_item it = { b->name, b->loc, { 0 }, nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv)),
+				       b->nkvs };
+
+		NF_PUSH(parent->items, parent->nitems, parent->capitems, it);
+		nf_strmap_put(parent->item_names, b->name, (void *)(uintptr_t)parent->nitems);
+		break;
+	}
+	case NF_BK_FOREACH:
+		if (parent->stage->foreach) {
+			nf_parse_error(p, b->loc, "foreach is written twice in %s (a list and a block)",
+				       blk_title(parent, title, sizeof(title)));
+			break;
+		}
+		if (!b->nitems) {
+			nf_parse_error(p, b->loc, "foreach { } holds no instance \"NAME\" { ... } block");
+			break;
+		}
+		parent->stage->foreach = nf_arena_memdup(p->a, b->items, b->nitems * sizeof(nf_foreach_item));
+		parent->stage->nforeach = b->nitems;
+		parent->stage->foreach_named = true;
+		parent->stage->foreach_loc = b->loc;
+		break;
 	case NF_BK_ALERT:
 		NF_PUSH(parent->alerts, parent->nalerts, parent->capalerts, *b->alert);
 		nf_strmap_put(parent->alert_names, b->alert->name, (void *)(uintptr_t)parent->nalerts);
@@ -838,6 +875,8 @@ release_block(nf_pblock *b)
 	free(b->axes);
 	free(b->alerts);
 	free(b->alert);
+	free(b->items);
+	nf_strmap_free(b->item_names);
 }
 
 /* Where a block kind may appear, for "not allowed here" messages. */

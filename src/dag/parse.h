@@ -67,6 +67,9 @@ typedef struct nf_pblock {
 	nf_alert_rule *alerts;      /* a monitor's alert blocks */
 	size_t nalerts, capalerts;
 	nf_strmap *alert_names;
+	nf_foreach_item *items;     /* a foreach block's instances */
+	size_t nitems, capitems;
+	nf_strmap *item_names;
 } nf_pblock;
 
 /* Reports an error at loc. */
@@ -83,7 +86,9 @@ const nf_seg *nf_tmpl_first_ref(const nf_tmpl *t);
 /* convert.c: checks v (token vt) against attribute a and stores it in target, the struct
  * of type a->target; errors are reported and nothing is stored. */
 void nf_parse_store_attr(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt);
-/* convert.c: a key = value line inside params { }, env { } or matrix { }. */
+/* convert.c: whether s may name a foreach instance (STAGE@s): letters, digits, '_', '-', '.'. */
+bool nf_foreach_key_ok(const char *s);
+/* convert.c: a key = value line inside params { }, env { }, matrix { } or instance { }. */
 void nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v, const nf_token *vt);
 
 #endif

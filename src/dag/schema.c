@@ -116,6 +116,16 @@ static const nf_attr_spec stage_attrs[] = {
 	  "with a matrix: max(METRIC) or min(METRIC) picks the best instance for ${stages.NAME.best.*}") },
 	{ ROW("params", NF_AT_NAME_LIST, ST(param_keys), COUNT(nf_stage, nparam_keys)), DOC("the params its templates reference",
 	  "the param keys (or sections: all keys under one) the stage depends on; only their values enter its cache key") },
+	{ ROW("dir", NF_AT_TEMPLATE, ST(dir)), DOC("the project root",
+	  "the folder the command runs in, relative to the project root; paths stay relative to the root") },
+	{ ROW("foreach", NF_AT_TEMPLATE_LIST, ST(foreach), COUNT(nf_stage, nforeach), SET(nf_set_foreach)), DOC(NULL,
+	  "one instance STAGE@KEY per element of a list, ${item} and ${key} its value (or a foreach { } block)") },
+	{ ROW("persist", NF_AT_TEMPLATE_LIST, ST(persist), COUNT(nf_stage, npersist)), DOC(NULL,
+	  "outputs left in place (not moved aside) before the stage runs; still cached after") },
+	{ ROW("uncached", NF_AT_TEMPLATE_LIST, ST(uncached), COUNT(nf_stage, nuncached)), DOC(NULL,
+	  "outputs hashed and checked but not stored in the cache; a skip needs them present and unchanged") },
+	{ ROW("frozen", NF_AT_BOOL, ST(frozen)), DOC("false",
+	  "never run the stage; its outputs must exist, and it counts as succeeded") },
 	RUN_OPTIONS,
 };
 
@@ -188,7 +198,8 @@ static const nf_attr_spec alert_attrs[] = {
 };
 
 static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV };
-static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM };
+static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH };
+static const nf_block_id foreach_children[] = { NF_BK_INSTANCE };
 static const nf_block_id monitor_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_ALERT };
 static const nf_block_id defaults_children[] = { NF_BK_SLURM };
 
@@ -219,6 +230,10 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "sbatch options for executor = \"slurm\"" },
 	{ NF_BK_ALERT, "alert", true, false, false, TG(NF_TG_ALERT), ATTRS(alert_attrs), NULL, 0,
 	  "an alert rule over the monitor's metrics" },
+	{ NF_BK_FOREACH, "foreach", false, false, false, 0, NULL, 0, KIDS(foreach_children),
+	  "instance blocks: one instance of the stage each, STAGE@NAME" },
+	{ NF_BK_INSTANCE, "instance", true, false, true, 0, NULL, 0, NULL, 0,
+	  "NAME = value: the fields of one foreach instance, ${item.NAME}; its label is ${key}" },
 };
 
 const nf_block_spec *

@@ -31,6 +31,7 @@ typedef enum nf_attr_type {
 typedef enum nf_block_id {
 	NF_BK_PIPELINE, NF_BK_STAGE, NF_BK_GATE, NF_BK_MODEL, NF_BK_MONITOR,
 	NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_MATRIX, NF_BK_SLURM, NF_BK_ALERT,
+	NF_BK_FOREACH, NF_BK_INSTANCE,
 	NF_BK_COUNT
 } nf_block_id;
 
@@ -121,5 +122,6 @@ nf_attr_setter nf_set_select;       /* max(METRIC) or min(METRIC) -> nf_stage.se
 nf_attr_setter nf_set_executor;     /* the choice's name -> nf_run_opts.executor */
 nf_attr_setter nf_set_secret_env;   /* names of environment variables */
 nf_attr_setter nf_set_run;          /* a string, or a list of words -> nf_stage.run_words */
+nf_attr_setter nf_set_foreach;      /* a list of scalars -> nf_stage.foreach */
 
 #endif

@@ -136,10 +136,51 @@ check_stages_ref(vctx *v, const where *w, const nf_seg *seg, const char *rest)
 			      w->kind, w->name, seg->text, s->name);
 }
 
+/* ${key}, ${item} and ${item.F}: only in a stage with foreach; ${item} for a list's
+ * elements, ${item.F} for named instances, each of which must have the field F. */
+static void
+check_item_ref(vctx *v, const where *w, const nf_seg *seg, const char *ns, const char *rest)
+{
+	const nf_stage *s = w->stage;
+
+	if (!s || !s->nforeach) {
+		nf_diag_error(&v->diags, seg->loc, "${%s} in %s \"%s\", which has no foreach", seg->text, w->kind, w->name);
+		return;
+	}
+	if (!strcmp(ns, "key")) {
+		if (rest)
+			nf_diag_error(&v->diags, seg->loc, "expected ${key}, found ${%s}", seg->text);
+		return;
+	}
+	if (!rest && s->foreach_named) {
+		nf_diag_error(&v->diags, seg->loc, "the instances of %s \"%s\" have fields: write ${item.FIELD}"
+			      " (or ${key} for the instance's name)", w->kind, w->name);
+		return;
+	}
+	if (rest && !s->foreach_named) {
+		nf_diag_error(&v->diags, seg->loc, "${%s}: the foreach of %s \"%s\" is a list of plain values; write ${item}",
+			      seg->text, w->kind, w->name);
+		return;
+	}
+	for (size_t i = 0; rest && i < s->nforeach; i++) {
+		const nf_foreach_item *it = &s->foreach[i];
+		bool found = false;
+
+		for (size_t f = 0; f < it->nfields && !found; f++)
+			found = !strcmp(it->fields[f].key, rest);
+		if (!found) {
+			nf_diag_error(&v->diags, seg->loc, "${%s}: instance \"%s\" of %s \"%s\" has no field \"%s\"",
+				      seg->text, it->key, w->kind, w->name, rest);
+			nf_diag_note(&v->diags, it->loc, "instance \"%s\" is here", it->key);
+			return;
+		}
+	}
+}
+
 static void
 check_ref(vctx *v, const where *w, const nf_seg *seg)
 {
-	static const char *const namespaces[] = { "params", "matrix", "run", "env", "dag", "stages" };
+	static const char *const namespaces[] = { "params", "matrix", "run", "env", "dag", "stages", "item", "key" };
 	static const char *const run_values[] = { "id", "date", "week", "trigger", "interval_start", "interval_end" };
 	const char *ref = seg->text, *dot = strchr(ref, '.');
 	const char *rest = dot ? dot + 1 : NULL;
@@ -189,6 +230,8 @@ check_ref(vctx *v, const where *w, const nf_seg *seg)
 			nf_diag_error(&v->diags, seg->loc, "unknown value in ${%s} (dag.dir)", ref);
 	} else if (!strcmp(ns, "stages")) {
 		check_stages_ref(v, w, seg, rest ? rest : "");
+	} else if (!strcmp(ns, "key") || !strcmp(ns, "item")) {
+		check_item_ref(v, w, seg, ns, rest);
 	} else {
 		error_hint(v, seg->loc, nf_suggest(ns, namespaces, NF_ARRAY_SIZE(namespaces)),
 			   "unknown namespace \"%s\" in ${%s} (params, matrix, run, env, dag, stages)", ns, ref);
@@ -377,14 +420,80 @@ check_executor(vctx *v, const nf_run_opts *o, const nf_run_opts *inherited)
 		      "implemented); only \"local\" and \"slurm\" run stages", o->executor);
 }
 
+/* needs = ["train@us"]: one instance of a foreach stage. */
+static void
+check_instance_need(vctx *v, const nf_stage *s, const nf_name_ref *n, const char *at)
+{
+	char *name = nf_arena_strndup(v->scratch, n->name, (size_t)(at - n->name));
+	const nf_stage *d = nf_strmap_get(v->dag->by_name, name);
+
+	if (!d) {
+		error_hint(v, n->loc, nf_suggest(name, v->stage_names, v->dag->nstages),
+			   "%s \"%s\" needs unknown stage \"%s\"", nf_stage_kind_name(s->kind), s->name, name);
+		return;
+	}
+	if (!d->nforeach) {
+		nf_diag_error(&v->diags, n->loc, "%s \"%s\" needs \"%s\", but %s \"%s\" has no foreach instances",
+			      nf_stage_kind_name(s->kind), s->name, n->name, nf_stage_kind_name(d->kind), d->name);
+		return;
+	}
+	for (size_t i = 0; i < d->nforeach; i++)
+		if (!strcmp(d->foreach[i].key, at + 1))
+			return;
+	nf_diag_error(&v->diags, n->loc, "%s \"%s\" needs \"%s\": %s \"%s\" has no instance \"%s\"",
+		      nf_stage_kind_name(s->kind), s->name, n->name, nf_stage_kind_name(d->kind), d->name, at + 1);
+}
+
+/* persist and uncached name outputs of the stage, as written there; at most one of matrix
+ * and foreach; dir stays in the project. */
+static void
+check_stage_lang(vctx *v, const nf_stage *s)
+{
+	const char *kind = nf_stage_kind_name(s->kind);
+	const struct { const nf_tmpl *list; size_t n; const char *name; } sub[] = {
+		{ s->persist, s->npersist, "persist" }, { s->uncached, s->nuncached, "uncached" },
+	};
+	nf_buf a = NF_BUF_INIT, b = NF_BUF_INIT;
+
+	if (s->nmatrix && s->nforeach)
+		nf_diag_error(&v->diags, s->foreach_loc, "%s \"%s\" has both matrix and foreach; use one of them",
+			      kind, s->name);
+	if (s->dir)
+		check_path(v, s->dir, "dir", kind, s->name, false, true);
+	for (size_t j = 0; j < NF_ARRAY_SIZE(sub); j++) {
+		for (size_t i = 0; i < sub[j].n; i++) {
+			bool found = false;
+
+			nf_buf_reset(&a);
+			tmpl_text(&a, &sub[j].list[i]);
+			for (size_t k = 0; k < s->noutputs && !found; k++) {
+				nf_buf_reset(&b);
+				tmpl_text(&b, &s->outputs[k]);
+				found = !strcmp(nf_buf_cstr(&a), nf_buf_cstr(&b));
+			}
+			if (!found)
+				nf_diag_error(&v->diags, sub[j].list[i].loc, "%s \"%s\" of %s \"%s\" is not one of its outputs"
+					      " (write it in outputs too, the same way)", sub[j].name, nf_buf_cstr(&a), kind, s->name);
+		}
+	}
+	nf_buf_release(&a);
+	nf_buf_release(&b);
+}
+
 static void
 check_needs(vctx *v, const nf_stage *s)
 {
 	for (size_t k = 0; k < s->nneeds; k++) {
 		const nf_name_ref *n = &s->needs[k];
 
+		const char *at = strchr(n->name, '@');
+
 		if (nf_strmap_get(v->dag->by_name, n->name))
 			continue;
+		if (at) {
+			check_instance_need(v, s, n, at);
+			continue;
+		}
 		if (nf_strmap_get(v->models, n->name))
 			nf_diag_error(&v->diags, n->loc, "%s \"%s\" needs \"%s\", which is a model, not a stage",
 				      nf_stage_kind_name(s->kind), s->name, n->name);
@@ -555,6 +664,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		check_select(&v, s);
 		check_param_keys(&v, s);
 		check_gate_params(&v, s);
+		check_stage_lang(&v, s);
 		check_executor(&v, s->opts, &pl->defaults);
 		w.secrets = true;
 		check_tmpl(&v, &w, s->run);
@@ -567,6 +677,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		for (size_t k = 0; k < s->noutputs; k++)
 			check_tmpl(&v, &w, &s->outputs[k]);
 		check_tmpl(&v, &w, s->metrics);
+		check_tmpl(&v, &w, s->dir);
 	}
 	for (size_t i = 0; i < dag->nmodels; i++)
 		check_model(&v, &dag->models[i]);

@@ -289,7 +289,7 @@ submit_group(slurm_runner *sr, sjob **g, size_t k)
 	}
 	nf_slurm_job_name(g[0]->name, sizeof(g[0]->name), sr->o.run_id, g[0]->stage, k == 1 ? g[0]->instance : NULL);
 	opt_name = xasprintf("--job-name=%s", g[0]->name);
-	opt_dir = xasprintf("--chdir=%s", g[0]->cwd);
+	opt_dir = xasprintf("--chdir=%s", g[0]->root);   /* the script cds on to a stage's dir */
 	NF_PUSH(argv, n, cap, (char *)"sbatch");
 	NF_PUSH(argv, n, cap, (char *)"--parsable");
 	NF_PUSH(argv, n, cap, opt_name);

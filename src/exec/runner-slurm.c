@@ -477,6 +477,7 @@ slurm_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	j->instance = job->instance ? xstrdup(job->instance) : NULL;
 	j->command = xstrdup(job->command);
 	j->cwd = xstrdup(job->cwd);
+	j->root = xstrdup(job->root && job->root[0] == '/' ? job->root : job->cwd);
 	j->log_path = xstrdup(job->log_path);
 	j->env = copy_strv(job->envp);
 	j->args = copy_strv(job->submit_args);
@@ -618,6 +619,7 @@ slurm_free(nf_runner *r)
 		free(j->instance);
 		free(j->command);
 		free(j->cwd);
+		free(j->root);
 		free(j->log_path);
 		free(j->slurm_out);
 		free_strv(j->env);

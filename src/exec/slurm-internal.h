@@ -17,6 +17,7 @@ typedef struct sjob {
 	int attempt;
 	sjob_state st;
 	char *stage, *instance, *command, *cwd, *log_path;
+	char *root;   /* --chdir: the workspace (the script cds to cwd) */
 	char **env;                  /* NAME=VALUE, NULL-terminated */
 	char **args;                 /* sbatch options, NULL-terminated */
 	int64_t timeout_ms, grace_ms;   /* kept by the batch script (timeout(1)); 0: none */

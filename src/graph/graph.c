@@ -1,6 +1,8 @@
-/* graph.c: the run graph: matrix expansion into instance nodes, edges from `needs`,
+/* graph.c: the run graph: matrix and foreach expansion into instance nodes, edges from
+ * `needs` and inferred from files (infer.c),
  * topological order, cycle detection and critical-path lengths. The ordering work runs
- * on stages (a matrix stage's instances share their edges), then is spread to nodes. */
+ * on stages (a stage's instances share their edges, but for needs of one instance,
+ * "train@us"), then is spread to nodes. */
 #include "config.h"
 #include "ntflow/graph.h"
 
@@ -8,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "infer.h"
 
 /* A stage may expand to at most this many instances, and all `deps` arrays together may
  * hold at most this many entries, so a hostile file cannot ask for terabytes. */
@@ -27,11 +31,15 @@ typedef struct graph_impl {
 } graph_impl;
 
 /* Stage-level adjacency in compressed rows: the deps of stage i are
- * dep[dep_at[i] .. dep_at[i+1]), users likewise. */
+ * dep[dep_at[i] .. dep_at[i+1]), users likewise. An edge may stand for every instance of
+ * the stage it names or for one (needs = ["train@us"]): its sel is ALL or the instance's
+ * index. */
+#define ALL SIZE_MAX
 typedef struct stage_graph {
 	size_t n;
-	size_t *dep_at, *dep;
-	size_t *user_at, *user;
+	size_t *dep_at, *dep, *dep_sel, *dep_input;
+	unsigned char *dep_inf;        /* inferred from files (dep_input: which input) */
+	size_t *user_at, *user, *user_sel;
 	size_t *order;                 /* stages in topological order */
 	size_t norder;
 } stage_graph;
@@ -41,49 +49,116 @@ stage_graph_release(stage_graph *sg)
 {
 	free(sg->dep_at);
 	free(sg->dep);
+	free(sg->dep_sel);
+	free(sg->dep_input);
+	free(sg->dep_inf);
 	free(sg->user_at);
 	free(sg->user);
+	free(sg->user_sel);
 	free(sg->order);
 }
 
+/* The index of instance key of foreach stage d, or ALL when it has none. */
+static size_t
+instance_index(const nf_stage *d, const char *key)
+{
+	for (size_t c = 0; c < d->nforeach; c++)
+		if (!strcmp(d->foreach[c].key, key))
+			return c;
+	return ALL;
+}
+
+typedef struct dep_rows {
+	stage_graph *sg;
+	size_t ndep, cap, capsel, capin, capinf;
+	size_t *nusers;
+} dep_rows;
+
+static void
+push_dep(dep_rows *r, size_t d, size_t sel, bool inferred, size_t input)
+{
+	stage_graph *sg = r->sg;
+	size_t n = r->ndep;
+
+	sg->dep = xgrow(sg->dep, sizeof(size_t), n + 1, &r->cap);
+	sg->dep_sel = xgrow(sg->dep_sel, sizeof(size_t), n + 1, &r->capsel);
+	sg->dep_input = xgrow(sg->dep_input, sizeof(size_t), n + 1, &r->capin);
+	sg->dep_inf = xgrow(sg->dep_inf, 1, n + 1, &r->capinf);
+	sg->dep[n] = d;
+	sg->dep_sel[n] = sel;
+	sg->dep_input[n] = input;
+	sg->dep_inf[n] = inferred;
+	r->ndep = n + 1;
+	r->nusers[d]++;
+}
+
 /* Resolves `needs` to stage indexes (unknown names were reported by nf_dag_validate and are
- * skipped here; a name listed twice gives one edge) and builds the reverse rows. */
+ * skipped here; a name listed twice gives one edge), adds the edges inferred from files
+ * that needs does not already give, then the needs of single instances, and builds the
+ * reverse rows. */
 static void
 stage_graph_init(stage_graph *sg, const nf_dag *dag)
 {
-	size_t n = dag->nstages, ndep = 0, cap = 0;
+	size_t n = dag->nstages, nedges = 0, e = 0;
 	size_t *stamp = xcalloc(n ? n : 1, sizeof(size_t));
-	size_t *nusers = xcalloc(n + 1, sizeof(size_t));
+	dep_rows r = { .sg = sg, .nusers = xcalloc(n + 1, sizeof(size_t)) };
+	nf_infer_edge *edges = NULL;
+	size_t *nusers = r.nusers;
+	char name[160];
 
 	memset(sg, 0, sizeof(*sg));
+	nf_infer_edges(dag, &edges, &nedges);
 	sg->n = n;
 	sg->dep_at = xmalloc((n + 1) * sizeof(size_t));
 	for (size_t i = 0; i < n; i++) {
 		const nf_stage *s = &dag->stages[i];
 
-		sg->dep_at[i] = ndep;
+		sg->dep_at[i] = r.ndep;
 		for (size_t k = 0; k < s->nneeds; k++) {
 			const nf_stage *d = nf_strmap_get(dag->by_name, s->needs[k].name);
 
 			if (!d || stamp[d->index] == i + 1)
 				continue;
 			stamp[d->index] = i + 1;
-			NF_PUSH(sg->dep, ndep, cap, d->index);
-			nusers[d->index]++;
+			push_dep(&r, d->index, ALL, false, 0);
+		}
+		for (; e < nedges && edges[e].user == i; e++) {
+			if (stamp[edges[e].dep] == i + 1)
+				continue;
+			stamp[edges[e].dep] = i + 1;
+			push_dep(&r, edges[e].dep, ALL, true, edges[e].input);
+		}
+		for (size_t k = 0; k < s->nneeds; k++) {
+			const char *at = strchr(s->needs[k].name, '@');
+			const nf_stage *d;
+			size_t c;
+
+			if (!at || (size_t)(at - s->needs[k].name) >= sizeof(name))
+				continue;
+			memcpy(name, s->needs[k].name, (size_t)(at - s->needs[k].name));
+			name[at - s->needs[k].name] = '\0';
+			if (!(d = nf_strmap_get(dag->by_name, name)) || stamp[d->index] == i + 1 ||
+			    (c = instance_index(d, at + 1)) == ALL)
+				continue;
+			push_dep(&r, d->index, c, false, 0);
 		}
 	}
-	sg->dep_at[n] = ndep;
+	sg->dep_at[n] = r.ndep;
+	free(edges);
 
 	sg->user_at = xmalloc((n + 1) * sizeof(size_t));
-	sg->user = xmalloc((ndep ? ndep : 1) * sizeof(size_t));
+	sg->user = xmalloc((r.ndep ? r.ndep : 1) * sizeof(size_t));
+	sg->user_sel = xmalloc((r.ndep ? r.ndep : 1) * sizeof(size_t));
 	sg->user_at[0] = 0;
 	for (size_t i = 0; i < n; i++)
 		sg->user_at[i + 1] = sg->user_at[i] + nusers[i];
 	memset(nusers, 0, n * sizeof(size_t));   /* now: users filled so far */
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = sg->dep_at[i]; k < sg->dep_at[i + 1]; k++) {
-			size_t d = sg->dep[k];
-			sg->user[sg->user_at[d] + nusers[d]++] = i;
+			size_t d = sg->dep[k], at = sg->user_at[d] + nusers[d]++;
+
+			sg->user[at] = i;
+			sg->user_sel[at] = sg->dep_sel[k];
 		}
 	free(stamp);
 	free(nusers);
@@ -159,6 +234,26 @@ report_cycle(const stage_graph *sg, const nf_dag *dag, nf_diag_list *diags)
 		nf_buf_printf(&msg, "%s%s", i ? " -> " : "", dag->stages[path[at]].name);
 	}
 	nf_diag_error(diags, dag->stages[path[first]].loc, "dependency cycle: %s", nf_buf_cstr(&msg));
+	/* an edge the file does not write is explained where the input that makes it is */
+	for (size_t i = seen_at[cur]; i < len; i++) {
+		size_t from = path[i], to = i + 1 < len ? path[i + 1] : cur;
+
+		for (size_t k = sg->dep_at[from]; k < sg->dep_at[from + 1]; k++) {
+			const nf_stage *u = &dag->stages[from];
+
+			if (sg->dep[k] != to || !sg->dep_inf[k])
+				continue;
+			nf_buf_reset(&msg);
+			for (size_t g = 0; g < u->inputs[sg->dep_input[k]].nsegs; g++) {
+				const nf_seg *seg = &u->inputs[sg->dep_input[k]].segs[g];
+				nf_buf_printf(&msg, seg->is_ref ? "${%s}" : "%s", seg->text);
+			}
+			nf_diag_note(diags, u->inputs[sg->dep_input[k]].loc, "%s \"%s\" needs \"%s\" through this input"
+				     " (\"%s\"), inferred from the outputs of \"%s\"", nf_stage_kind_name(u->kind), u->name,
+				     dag->stages[to].name, nf_buf_cstr(&msg), dag->stages[to].name);
+			break;
+		}
+	}
 	nf_buf_release(&msg);
 	free(ordered);
 	free(seen_at);
@@ -285,6 +380,17 @@ expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 	free(texts);
 }
 
+/* Names the nodes of a foreach stage STAGE@KEY; the key is also the instance id. */
+static void
+expand_foreach(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
+{
+	for (size_t c = 0; c < count; c++) {
+		nodes[c].item = &s->foreach[c];
+		nodes[c].instance = s->foreach[c].key;
+		nodes[c].name = nf_arena_printf(g->pub.arena, "%s@%s", s->name, s->foreach[c].key);
+	}
+}
+
 /* Counts each stage's instances; false (with a diagnostic) when a matrix is too big. */
 static bool
 count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
@@ -306,6 +412,8 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 			if (count > GRAPH_MAX_INSTANCES)
 				count = GRAPH_MAX_INSTANCES + 1;
 		}
+		if (s->nforeach)
+			count = s->nforeach;
 		if (count > GRAPH_MAX_INSTANCES) {
 			nf_diag_error(diags, s->loc, "the matrix of stage \"%s\" has more than %d combinations",
 				      s->name, GRAPH_MAX_INSTANCES);
@@ -320,26 +428,64 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 	return ok;
 }
 
-/* The node ids of every instance of the stages in sg's row [at, end): shared by all
- * instances of one stage. Returns NULL when the rows would exceed the edge budget. */
+/* The node ids a row of sg names: every instance of a stage, or one (sel). NULL when the
+ * rows would exceed the edge budget (or are empty). inf, when not NULL, is set to a flag per
+ * id (inferred edge) if any entry of the row has one. c: with a users row, the instance
+ * whose users these are (entries for another instance are left out). */
 static size_t *
-expand_row(nf_graph *g, const size_t *row, size_t at, size_t end, size_t *n, size_t *budget)
+expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned char *rinf, size_t at, size_t end,
+	   size_t c, size_t *n, const unsigned char **inf, size_t *budget)
 {
 	size_t total = 0, *ids, j = 0;
+	bool any_inf = false;
+	unsigned char *flags = NULL;
 
-	for (size_t k = at; k < end; k++)
-		total += g->stage_count[row[k]];
+#define SEL(k) (sel ? sel[k] : ALL)
+#define SKIP(k) (c != ALL && SEL(k) != ALL && SEL(k) != c)
+#define SINGLE(k) (c == ALL && SEL(k) != ALL)
+	for (size_t k = at; k < end; k++) {
+		if (SKIP(k))
+			continue;
+		total += SINGLE(k) ? 1 : g->stage_count[row[k]];
+		any_inf |= rinf && rinf[k];
+	}
 	*n = total;
+	if (inf)
+		*inf = NULL;
 	if (total > *budget)
 		return NULL;
 	*budget -= total;
 	if (!total)
 		return NULL;
 	ids = nf_arena_alloc(g->arena, total * sizeof(size_t));
-	for (size_t k = at; k < end; k++)
-		for (size_t c = 0; c < g->stage_count[row[k]]; c++)
-			ids[j++] = g->stage_first[row[k]] + c;
+	if (any_inf && inf)
+		*inf = flags = nf_arena_alloc(g->arena, total);
+	for (size_t k = at; k < end; k++) {
+		size_t from = SINGLE(k) ? SEL(k) : 0, to = SINGLE(k) ? SEL(k) + 1 : g->stage_count[row[k]];
+
+		if (SKIP(k))
+			continue;
+		for (size_t i = from; i < to; i++) {
+			if (flags)
+				flags[j] = rinf[k];
+			ids[j++] = g->stage_first[row[k]] + i;
+		}
+	}
+#undef SEL
+#undef SKIP
+#undef SINGLE
 	return ids;
+}
+
+/* Whether some user of stage s needs one of its instances only: its users then differ by
+ * instance. */
+static bool
+users_by_instance(const stage_graph *sg, size_t s)
+{
+	for (size_t k = sg->user_at[s]; k < sg->user_at[s + 1]; k++)
+		if (sg->user_sel[k] != ALL)
+			return true;
+	return false;
 }
 
 int
@@ -388,9 +534,16 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	for (size_t s = 0; s < n; s++) {
 		const nf_stage *st = &dag->stages[s];
 		size_t first = g->stage_first[s], count = g->stage_count[s], ndeps, nusers;
-		size_t *deps = expand_row(g, sg.dep, sg.dep_at[s], sg.dep_at[s + 1], &ndeps, &budget);
-		size_t *users = expand_row(g, sg.user, sg.user_at[s], sg.user_at[s + 1], &nusers, &budget);
+		const unsigned char *inf;
+		size_t *deps = expand_row(g, sg.dep, sg.dep_sel, sg.dep_inf, sg.dep_at[s], sg.dep_at[s + 1], ALL,
+					  &ndeps, &inf, &budget);
+		bool by_instance = users_by_instance(&sg, s);
+		/* users shared by every instance, unless some user needs one instance only */
+		size_t *users = by_instance ? NULL : expand_row(g, sg.user, NULL, NULL, sg.user_at[s], sg.user_at[s + 1],
+								ALL, &nusers, NULL, &budget);
 
+		if (by_instance)
+			nusers = 0;
 		if ((ndeps && !deps) || (nusers && !users)) {
 			nf_diag_error(diags, st->loc, "the graph has more than %u edges", GRAPH_MAX_EDGES);
 			err = NF_EINVALID;
@@ -404,12 +557,25 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 			nd->name = st->name;
 			nd->deps = deps;
 			nd->ndeps = ndeps;
+			nd->dep_inferred = inf;
 			nd->users = users;
 			nd->nusers = nusers;
 			nd->crit = crit[s];
+			if (by_instance) {
+				nd->users = expand_row(g, sg.user, sg.user_sel, NULL, sg.user_at[s], sg.user_at[s + 1], c,
+						       &nd->nusers, NULL, &budget);
+				if (nd->nusers && !nd->users) {
+					nf_diag_error(diags, st->loc, "the graph has more than %u edges", GRAPH_MAX_EDGES);
+					err = NF_EINVALID;
+					goto done;
+				}
+			}
 		}
-		if (st->nmatrix && count) {
-			expand_matrix(gi, st, &g->nodes[first], count);
+		if ((st->nmatrix || st->nforeach) && count) {
+			if (st->nforeach)
+				expand_foreach(gi, st, &g->nodes[first], count);
+			else
+				expand_matrix(gi, st, &g->nodes[first], count);
 			for (size_t c = 0; c < count; c++)
 				nf_strmap_put(gi->instances, g->nodes[first + c].name, &g->nodes[first + c]);
 		}

@@ -13,8 +13,9 @@ graph_title(const nf_graph *g)
 	return g->dag->has_pipeline && g->dag->pipeline.name ? g->dag->pipeline.name : g->dag->path;
 }
 
-/* "needs: a, tune (6 instances)": the deps of a node grouped back into stages; the deps of a
- * node are the instances of each needed stage, consecutive. */
+/* "needs: a, tune (6 instances), train@us, prep (inferred)": the deps of a node grouped
+ * back into stages (the deps of a node are the instances of each needed stage,
+ * consecutive); an edge inferred from files says so. */
 static void
 text_needs(nf_buf *out, const nf_graph *g, const nf_node *nd)
 {
@@ -25,12 +26,19 @@ text_needs(nf_buf *out, const nf_graph *g, const nf_node *nd)
 	nf_buf_puts(out, "  needs: ");
 	while (k < nd->ndeps) {
 		const nf_node *d = &g->nodes[nd->deps[k]];
-		size_t count = g->stage_count[d->stage->index];
+		size_t run = 1;
 
-		nf_buf_printf(out, "%s%s", k ? ", " : "", d->stage->name);
-		if (d->instance)
-			nf_buf_printf(out, " (%zu instance%s)", count, count == 1 ? "" : "s");
-		k += count ? count : 1;
+		while (k + run < nd->ndeps && g->nodes[nd->deps[k + run]].stage == d->stage)
+			run++;
+		if (d->instance && run == 1 && d->item)
+			nf_buf_printf(out, "%s%s", k ? ", " : "", d->name);
+		else
+			nf_buf_printf(out, "%s%s", k ? ", " : "", d->stage->name);
+		if (d->instance && run > 1)
+			nf_buf_printf(out, " (%zu instances)", run);
+		if (nd->dep_inferred && nd->dep_inferred[k])
+			nf_buf_puts(out, " (inferred)");
+		k += run;
 	}
 	nf_buf_putc(out, '\n');
 }
@@ -50,6 +58,8 @@ write_text(nf_buf *out, const nf_graph *g)
 			nf_buf_printf(out, "\n%s  [%s", s->name, nf_stage_kind_name(s->kind));
 			if (s->nmatrix)
 				nf_buf_printf(out, ", matrix of %zu", count);
+			else if (s->nforeach)
+				nf_buf_printf(out, ", foreach of %zu", count);
 			nf_buf_printf(out, ", crit %lld]\n", (long long)nd->crit);
 			text_needs(out, g, nd);
 		}
@@ -78,7 +88,9 @@ static void
 dot_node(nf_buf *out, const nf_node *nd, const char *indent)
 {
 	nf_buf_printf(out, "%sn%zu [label=", indent, nd->id);
-	if (nd->instance) {
+	if (nd->item) {
+		dot_string(out, nd->instance);   /* inside its stage's cluster, the key says enough */
+	} else if (nd->instance) {
 		/* inside its stage's cluster the values say enough: "lr=0.05,l2=0" */
 		size_t skip = strlen(nd->stage->name) + 1;
 		char *values = xstrndup(nd->name + skip, strlen(nd->name) - skip - 1);
@@ -106,7 +118,7 @@ write_dot(nf_buf *out, const nf_graph *g)
 		const nf_stage *st = &dag->stages[s];
 		size_t first = g->stage_first[s], count = g->stage_count[s];
 
-		if (!st->nmatrix) {
+		if (!st->nmatrix && !st->nforeach) {
 			for (size_t c = 0; c < count; c++)
 				dot_node(out, &g->nodes[first + c], "\t");
 			continue;
@@ -120,8 +132,9 @@ write_dot(nf_buf *out, const nf_graph *g)
 	}
 	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *nd = &g->nodes[i];
-		for (size_t k = 0; k < nd->ndeps; k++)
-			nf_buf_printf(out, "\tn%zu -> n%zu;\n", nd->deps[k], nd->id);
+		for (size_t k = 0; k < nd->ndeps; k++)   /* inferred from files: dashed */
+			nf_buf_printf(out, "\tn%zu -> n%zu%s;\n", nd->deps[k], nd->id,
+				      nd->dep_inferred && nd->dep_inferred[k] ? " [style=dashed]" : "");
 	}
 	nf_buf_puts(out, "}\n");
 }
@@ -154,13 +167,25 @@ write_json(nf_buf *out, const nf_graph *g)
 	nodes = cJSON_AddArrayToObject(root, "nodes");
 	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *nd = &g->nodes[i];
-		cJSON *o = cJSON_CreateObject(), *deps;
+		cJSON *o = cJSON_CreateObject(), *deps, *inferred;
 
 		cJSON_AddItemToArray(nodes, o);
 		cJSON_AddStringToObject(o, "name", nd->name);
 		cJSON_AddStringToObject(o, "stage", nd->stage->name);
 		cJSON_AddStringToObject(o, "kind", nf_stage_kind_name(nd->stage->kind));
-		if (nd->instance) {
+		if (nd->item) {
+			cJSON *it;
+
+			cJSON_AddStringToObject(o, "instance", nd->instance);
+			cJSON_AddNullToObject(o, "matrix");
+			if (nd->stage->foreach_named) {
+				it = cJSON_AddObjectToObject(o, "item");
+				for (size_t k = 0; k < nd->item->nfields; k++)
+					cJSON_AddItemToObject(it, nd->item->fields[k].key, json_value(&nd->item->fields[k].value));
+			} else {
+				cJSON_AddItemToObject(o, "item", json_value(&nd->item->value));
+			}
+		} else if (nd->instance) {
 			cJSON *m = cJSON_AddObjectToObject(o, "matrix");
 			cJSON_AddStringToObject(o, "instance", nd->instance);
 			for (size_t k = 0; k < nd->stage->nmatrix; k++)
@@ -172,6 +197,11 @@ write_json(nf_buf *out, const nf_graph *g)
 		deps = cJSON_AddArrayToObject(o, "deps");
 		for (size_t k = 0; k < nd->ndeps; k++)
 			cJSON_AddItemToArray(deps, cJSON_CreateString(g->nodes[nd->deps[k]].name));
+		/* the deps inferred from files rather than written in needs */
+		inferred = cJSON_AddArrayToObject(o, "inferred");
+		for (size_t k = 0; nd->dep_inferred && k < nd->ndeps; k++)
+			if (nd->dep_inferred[k])
+				cJSON_AddItemToArray(inferred, cJSON_CreateString(g->nodes[nd->deps[k]].name));
 		cJSON_AddNumberToObject(o, "crit", (double)nd->crit);
 	}
 	order = cJSON_AddArrayToObject(root, "order");

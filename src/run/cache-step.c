@@ -153,13 +153,16 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		char digest[80];
 		const char *name;
 		int perm = -1, dirfd = -1;
+		/* uncached: hashed, so that a skip can check it, never stored */
+		bool uncached = nf_stage_output_in(st, i, st->uncached, st->nuncached);
+		bool put = store && !uncached;
 		cJSON *o;
 
 		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
 			goto done;
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
 			abs = nf_run__abs(ctx, norm);
-			err = store ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
+			err = put ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
 				: nf_objstore_digest_at(ctx->cache.objs, dirfd, name, abs, digest);
 		}
 		if (dirfd >= 0)
@@ -178,6 +181,8 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "path", path);
 		cJSON_AddStringToObject(o, "digest", digest);
+		if (uncached)
+			cJSON_AddTrueToObject(o, "uncached");
 		if (perm >= 0) {
 			char mode[16];
 
@@ -233,6 +238,8 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 	cJSON_ArrayForEach(it, arr) {
 		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
 
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+			continue;   /* not in the store: uncached_changed checked it is in place */
 		if (!digest || !nf_objstore_has(ctx->cache.objs, digest, false)) {
 			err = nf_error_set(NF_ENOTFOUND, "an object of cache entry %.12s is missing", e->key);
 			goto done;
@@ -248,7 +255,7 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 		long perm = mode ? strtol(mode, &end, 8) : -1;
 		int dirfd = -1;
 
-		if (!path)
+		if (!path || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
 			continue;
 		if (mode && (*end || perm < 0 || perm > 0777))
 			perm = -1;   /* not ours: the mode of what is there, or the default */
@@ -278,6 +285,46 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 done:
 	cJSON_Delete(arr);
 	return err;
+}
+
+/* An entry's uncached outputs must be in place with the digest recorded (the store cannot
+ * bring them back): the reason to rerun when one is not (caller frees), else NULL. */
+static char *
+uncached_changed(run_ctx *ctx, const nf_cache_entry *e)
+{
+	cJSON *arr = cJSON_Parse(e->outputs_json);
+	const cJSON *it;
+	char *why = NULL;
+
+	cJSON_ArrayForEach(it, arr) {
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
+		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+		char now[80], *norm = NULL, *abs = NULL;
+		const char *name;
+		int dirfd = -1, err;
+
+		if (!path || !digest || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+			continue;
+		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
+			abs = nf_run__abs(ctx, norm);
+			err = nf_objstore_digest_at(ctx->cache.objs, dirfd, name, abs, now);
+		}
+		if (dirfd >= 0)
+			close(dirfd);
+		free(norm);
+		free(abs);
+		if (err < 0) {
+			nf_error_clear();
+			why = xasprintf("uncached output '%s' is missing (it is not in the cache)", path);
+		} else if (strcmp(now, digest) != 0) {
+			why = xasprintf("uncached output '%s' changed since run %lld (it is not in the cache)", path,
+					(long long)e->run_id);
+		}
+		if (why)
+			break;
+	}
+	cJSON_Delete(arr);
+	return why;
 }
 
 static void
@@ -333,6 +380,17 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			nf_keyb_param(k, name, v ? v : "");
 		}
 	}
+	/* a foreach instance's fields and the folder the command runs in, when there are */
+	for (size_t a = 0; node->item && a < node->item->nfields; a++)
+		nf_keyb_matrix(k, nf_arena_printf(ctx->arena, "item.%s", node->item->fields[a].key),
+			       nf_value_text(&node->item->fields[a].value));
+	if (st->dir) {
+		char *dir = NULL;
+
+		if ((err = nf_run__expand(&dir, ctx, node, st->dir)) < 0)
+			goto done;
+		nf_keyb_matrix(k, "dir", dir);
+	}
 	key_params(k, ctx, st->run);
 	key_params(k, ctx, st->metrics);
 	for (size_t i = 0; i < st->noutputs; i++)
@@ -381,7 +439,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
 	} else if (nf_store_cache_get(ctx->store, key, &e) == 0) {
-		if ((err = restore_entry(ctx, &e)) == 0) {
+		if ((reason = uncached_changed(ctx, &e)) != NULL) {
+			;   /* rerun: an uncached output is not as the entry left it */
+		} else if ((err = restore_entry(ctx, &e)) == 0) {
 			load_entry_metrics(ctx, node, &e);
 			free(ctx->nodes[node->id].out_digest);
 			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
@@ -413,6 +473,45 @@ done:
 	free(comps);
 	free(reason);
 	return err < 0 ? err : hit;
+}
+
+int
+nf_run__frozen(run_ctx *ctx, const nf_node *node)
+{
+	const nf_stage *st = node->stage;
+	char *json = NULL, *combined = NULL;
+	int err = 0;
+
+	for (size_t i = 0; i < st->noutputs && err == 0; i++) {
+		char *path = NULL, *norm = NULL;
+		const char *name;
+		struct stat sb;
+		int dirfd = -1;
+
+		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
+			return err;
+		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0)
+			err = nf_path_stat_at(dirfd, name, "output", path, &sb);
+		if (dirfd >= 0)
+			close(dirfd);
+		free(norm);
+		if (err == NF_ENOTFOUND)
+			err = nf_error_set(NF_EINVALID, "%s \"%s\" is frozen (frozen = true), but its output '%s' does not"
+					   " exist: a frozen stage is never run to make it", nf_stage_kind_name(st->kind),
+					   node->name, path);
+		else if (err < 0)
+			err = nf_run__stage_error(err, node);
+	}
+	if (err < 0)
+		return err;
+	if ((err = hash_outputs(ctx, node, false, &json, &combined)) < 0)
+		return err;
+	free(json);
+	free(ctx->nodes[node->id].out_digest);
+	ctx->nodes[node->id].out_digest = st->noutputs ? combined : (free(combined), xstrdup("frozen"));
+	nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0,
+			    "frozen: never run (frozen = true); its outputs are used as they are");
+	return 0;
 }
 
 int

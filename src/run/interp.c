@@ -64,6 +64,22 @@ matrix_value(const nf_node *node, const char *key)
 	return NULL;
 }
 
+/* ${key}, ${item} and ${item.F} of a foreach instance. */
+static const char *
+item_value(const nf_node *node, bool key, const char *field)
+{
+	const nf_foreach_item *it = node ? node->item : NULL;
+
+	if (!it)
+		return NULL;
+	if (key || (!field && !node->stage->foreach_named))
+		return it->key;
+	for (size_t i = 0; field && i < it->nfields; i++)
+		if (strcmp(it->fields[i].key, field) == 0)
+			return nf_value_text(&it->fields[i].value);
+	return NULL;
+}
+
 /* Resolves one reference to its text; NULL with a message when it cannot be. */
 static const char *
 resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
@@ -80,6 +96,9 @@ resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
 	} else if (NS("matrix")) {
 		if (!(v = matrix_value(ip->node, rest)))
 			nf_error_set(NF_EINVALID, "unknown matrix key '%s' in ${%s}", rest, ref);
+	} else if (NS("key") || NS("item")) {
+		if (!(v = item_value(ip->node, NS("key"), dot ? rest : NULL)))
+			nf_error_set(NF_EINVALID, "no foreach value for ${%s}", ref);
 	} else if (NS("run")) {
 		if (strcmp(rest, "id") == 0) {
 			snprintf(num, numsize, "%lld", (long long)ip->run_id);

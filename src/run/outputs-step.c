@@ -82,6 +82,9 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 	for (size_t i = 0; i < st->noutputs; i++) {
 		char *out = NULL;
 
+		/* persist: the command builds on what is there (a checkpoint, a state folder) */
+		if (nf_stage_output_in(st, i, st->persist, st->npersist))
+			continue;
 		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
 			goto done;
 		paths[n++] = out;

@@ -202,6 +202,9 @@ void nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, b
 /* cache-step.c. Before a node's first attempt: computes its key and, on a hit, restores
  * its outputs and metrics and returns 1 (the node is cached); 0 when it must run. */
 int nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command);
+/* A frozen stage (frozen = true): never run; its outputs must be there, and their digests
+ * feed its dependents' keys. 0, or NF_EINVALID naming the first missing output. */
+int nf_run__frozen(run_ctx *ctx, const nf_node *node);
 /* After a successful attempt: stores the outputs and records the entry. */
 int nf_run__cache_store(run_ctx *ctx, const nf_node *node);
 /* The digest of a node's outputs for downstream keys (computed from the workspace when

@@ -497,6 +497,27 @@ job_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
 	return err;
 }
 
+/* The folder a stage with dir = "..." runs in: beneath the root once interpolated and its
+ * links followed, and there (a missing one is the stage's error, not a silent mkdir). */
+static int
+job_dir(run_ctx *ctx, const nf_node *node, const char **cwd)
+{
+	char *dir = NULL, *real = NULL;
+	struct stat sb;
+	int err;
+
+	if ((err = nf_run__expand(&dir, ctx, node, node->stage->dir)) < 0)
+		return err;
+	if ((err = nf_path_resolve(&real, NULL, ctx->root, dir, "dir")) < 0)
+		return nf_run__stage_error(err, node);
+	*cwd = *real ? nf_arena_printf(ctx->job.arena, "%s/%s", ctx->root, real) : ctx->root;
+	free(real);
+	if (stat(*cwd, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return nf_error_set(NF_EINVALID, "%s \"%s\": its dir '%s' is not a folder", nf_stage_kind_name(node->stage->kind),
+				    node->name, dir);
+	return 0;
+}
+
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -519,6 +540,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	}
 	if (!st->run)
 		return nf_error_set(NF_EINVALID, "%s has no run command", node->name);
+	if (st->frozen)
+		return (err = nf_run__frozen(ctx, node)) < 0 ? err : NF_PREP_CACHED;
 
 	nf_buf_reset(&ctx->job.cmd);
 	interp_init(&ip, ctx, node);
@@ -609,7 +632,9 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->command = nf_buf_cstr(&ctx->job.cmd);
 	job->argv = ctx->job.direct ? ctx->job.argv : NULL;
 	job->envp = ctx->job.env;
-	job->cwd = ctx->root;
+	job->cwd = job->root = ctx->root;
+	if (st->dir && (err = job_dir(ctx, node, &job->cwd)) < 0)
+		return err;
 	job->log_path = log_abs;
 	job->log_limit = st->opts->log_limit;
 	job->cpus = st->opts->cpus;

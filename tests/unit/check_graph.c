@@ -550,6 +550,194 @@ START_TEST(test_write_json)
 }
 END_TEST
 
+/* A graph from .dag text (parse, validate, build): the graph, or NULL with *msgs set. */
+static nf_graph *
+load_text(const char *src, nf_dag **dag, char **msgs)
+{
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	nf_graph *g = NULL;
+	nf_buf b = NF_BUF_INIT;
+
+	nf_graph_load_buffer(dag, &g, "t.dag", src, strlen(src), &diags);
+	for (size_t i = 0; i < diags.n; i++)
+		nf_buf_printf(&b, "%d:%d: %s\n", diags.items[i].line, diags.items[i].col, diags.items[i].msg);
+	*msgs = nf_buf_detach(&b);
+	nf_diag_list_release(&diags);
+	return g;
+}
+
+/* foreach instances are nodes STAGE@KEY; needs of one instance makes an edge from it
+ * alone, and only that instance counts the user among its users. */
+START_TEST(test_foreach)
+{
+	nf_dag *dag;
+	char *msgs;
+	nf_graph *g = load_text("stage \"t\" {\n"
+				"  foreach = [\"us\", \"eu\", \"asia\"]\n"
+				"  run     = \"x ${item}\"\n"
+				"}\n"
+				"stage \"one\" {\n"
+				"  needs = [\"t@eu\"]\n"
+				"  run   = \"y\"\n"
+				"}\n"
+				"stage \"all\" {\n"
+				"  needs = [\"t\", \"t@us\"]\n"
+				"  run   = \"z\"\n"
+				"}\n", &dag, &msgs);
+	const nf_node *us, *eu, *asia, *one, *all;
+	nf_buf b = NF_BUF_INIT;
+
+	ck_assert_msg(g != NULL, "%s", msgs);
+	ck_assert_uint_eq(g->nnodes, 5);
+	us = nf_graph_find(g, "t@us");
+	eu = nf_graph_find(g, "t@eu");
+	asia = nf_graph_find(g, "t@asia");
+	one = nf_graph_find(g, "one");
+	all = nf_graph_find(g, "all");
+	ck_assert(us && eu && asia && one && all);
+	ck_assert_ptr_null(nf_graph_find(g, "t"));
+	ck_assert_str_eq(eu->instance, "eu");
+	ck_assert_str_eq(eu->item->key, "eu");
+	ck_assert_ptr_null(eu->matrix);
+	ck_assert_uint_eq(one->ndeps, 1);
+	ck_assert_uint_eq(one->deps[0], eu->id);
+	ck_assert_uint_eq(all->ndeps, 3);   /* "t" covers "t@us": one edge each */
+	ck_assert_uint_eq(us->nusers, 1);
+	ck_assert_uint_eq(us->users[0], all->id);
+	ck_assert_uint_eq(eu->nusers, 2);
+	ck_assert_uint_eq(asia->nusers, 1);
+	ck_assert_int_eq(nf_graph_write(&b, g, "text"), 0);
+	ck_assert_str_eq(nf_buf_cstr(&b),
+		"t.dag: 3 stages, 5 nodes in topological order; crit is the critical path in cpus\n"
+		"\n"
+		"t  [stage, foreach of 3, crit 2]\n"
+		"  - t@us  id us\n"
+		"  - t@eu  id eu\n"
+		"  - t@asia  id asia\n"
+		"\n"
+		"one  [stage, crit 1]\n"
+		"  needs: t@eu\n"
+		"\n"
+		"all  [stage, crit 1]\n"
+		"  needs: t (3 instances)\n");
+	nf_buf_reset(&b);
+	ck_assert_int_eq(nf_graph_write(&b, g, "dot"), 0);
+	ck_assert(strstr(nf_buf_cstr(&b), "\t\tn1 [label=\"eu\"];\n"));
+	nf_buf_release(&b);
+	free(msgs);
+	nf_graph_free(g);
+	nf_dag_free(dag);
+}
+END_TEST
+
+/* Edges inferred from files: an output read as it is, inside an output folder, a folder
+ * holding outputs, a templated path by its folder; never from what cannot be matched. */
+START_TEST(test_inferred_edges)
+{
+	nf_dag *dag;
+	char *msgs;
+	nf_graph *g = load_text("stage \"prep\" {\n"
+				"  run     = \"p\"\n"
+				"  outputs = [\"build/prep/\", \"data/${run.week}.csv\"]\n"
+				"}\n"
+				"stage \"tune\" {\n"
+				"  matrix {\n"
+				"    lr = [1, 2]\n"
+				"  }\n"
+				"  run     = \"t\"\n"
+				"  inputs  = [\"./build//prep/train.csv\"]\n"
+				"  outputs = [\"build/tune/${matrix.id}/\"]\n"
+				"}\n"
+				"stage \"pick\" {\n"
+				"  run     = \"k\"\n"
+				"  inputs  = [\"build/tune\", \"data/${run.week}.csv\"]\n"
+				"}\n"
+				"stage \"guess\" {\n"
+				"  run     = \"g\"\n"
+				"  inputs  = [\"build/tune/lr-1/m.json\", \"data/2026-W01.csv\", \"build/prepared\"]\n"
+				"}\n"
+				"stage \"sub\" {\n"
+				"  matrix {\n"
+				"    lr = [1, 2]\n"
+				"  }\n"
+				"  run     = \"s\"\n"
+				"  inputs  = [\"build/prep/${matrix.id}/x\"]\n"
+				"}\n"
+				"stage \"all\" {\n"
+				"  needs  = [\"prep\"]\n"
+				"  run    = \"a\"\n"
+				"  inputs = [\"build\"]\n"
+				"}\n", &dag, &msgs);
+	nf_buf b = NF_BUF_INIT;
+	cJSON *root, *n;
+
+	ck_assert_msg(g != NULL, "%s", msgs);
+	ck_assert_int_eq(nf_graph_write(&b, g, "text"), 0);
+	ck_assert_str_eq(nf_buf_cstr(&b),
+		"t.dag: 6 stages, 8 nodes in topological order; crit is the critical path in cpus\n"
+		"\n"
+		"prep  [stage, crit 3]\n"
+		"\n"
+		"guess  [stage, crit 1]\n"
+		"\n"
+		"tune  [stage, matrix of 2, crit 2]\n"
+		"  needs: prep (inferred)\n"
+		"  - tune[lr=1]  id lr-1\n"
+		"  - tune[lr=2]  id lr-2\n"
+		"\n"
+		"sub  [stage, matrix of 2, crit 1]\n"
+		"  needs: prep (inferred)\n"
+		"  - sub[lr=1]  id lr-1\n"
+		"  - sub[lr=2]  id lr-2\n"
+		"\n"
+		"pick  [stage, crit 1]\n"
+		"  needs: tune (2 instances) (inferred), prep (inferred)\n"
+		"\n"
+		"all  [stage, crit 1]\n"
+		"  needs: prep, tune (2 instances) (inferred)\n");
+	nf_buf_reset(&b);
+	ck_assert_int_eq(nf_graph_write(&b, g, "dot"), 0);
+	ck_assert(strstr(nf_buf_cstr(&b), "\tn0 -> n1 [style=dashed];\n"));
+	nf_buf_reset(&b);
+	ck_assert_int_eq(nf_graph_write(&b, g, "json"), 0);
+	root = cJSON_Parse(nf_buf_cstr(&b));
+	n = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "nodes"), 7);
+	ck_assert_str_eq(cJSON_GetObjectItem(n, "name")->valuestring, "all");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(n, "deps")), 3);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(n, "inferred")), 2);
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(n, "inferred"), 0)->valuestring, "tune[lr=1]");
+	cJSON_Delete(root);
+	nf_buf_release(&b);
+	free(msgs);
+	nf_graph_free(g);
+	nf_dag_free(dag);
+}
+END_TEST
+
+/* A cycle made by inferred edges is a cycle, with a note at each input that makes one. */
+START_TEST(test_inferred_cycle)
+{
+	nf_dag *dag;
+	char *msgs;
+	nf_graph *g = load_text("stage \"a\" {\n"
+				"  run     = \"x\"\n"
+				"  inputs  = [\"b.txt\"]\n"
+				"  outputs = [\"a.txt\"]\n"
+				"}\n"
+				"stage \"b\" {\n"
+				"  needs   = [\"a\"]\n"
+				"  run     = \"y\"\n"
+				"  outputs = [\"b.txt\"]\n"
+				"}\n", &dag, &msgs);
+
+	ck_assert_ptr_null(g);
+	ck_assert_str_eq(msgs,
+		"1:1: dependency cycle: a -> b -> a\n"
+		"3:14: stage \"a\" needs \"b\" through this input (\"b.txt\"), inferred from the outputs of \"b\"\n");
+	free(msgs);
+}
+END_TEST
+
 static Suite *
 graph_suite(void)
 {
@@ -557,6 +745,9 @@ graph_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_topo_order);
+	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_inferred_edges);
+	tcase_add_test(tc, test_inferred_cycle);
 	tcase_add_test(tc, test_matrix_expansion);
 	tcase_add_test(tc, test_matrix_single_and_kinds);
 	tcase_add_test(tc, test_instance_ids);

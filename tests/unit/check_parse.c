@@ -845,7 +845,84 @@ static const struct {
 	  "1:7: error: the name of a stage is longer than 128 bytes\n" },
 	{ "unterminated_crlf", "stage \"a\" {\r\n  run = \"x\r\n}\r\n",
 	  "2:9: error: unterminated string\n" },
+	/* foreach (issue 17) */
+	{ "foreach_dup", "stage \"a\" {\n  run = \"x\"\n  foreach = [\"us\", 1, \"us\"]\n}\n",
+	  "3:23: error: duplicate foreach element \"us\"\n"
+	  "3:14: note: first listed here\n" },
+	{ "foreach_bad_key", "stage \"a\" {\n  run = \"x\"\n  foreach = [\"a b\", [1]]\n}\n",
+	  "3:14: error: foreach element \"a b\" cannot name an instance: use letters, digits, '_', '-' and '.' (at most 64)\n"
+	  "3:21: error: foreach elements must be strings, numbers or booleans, found a list\n" },
+	{ "foreach_ref", "stage \"a\" {\n  run = \"x\"\n  foreach = [\"${params.x}\"]\n}\n",
+	  "3:15: error: foreach elements cannot contain ${...} references\n" },
+	{ "foreach_empty", "stage \"a\" {\n  run = \"x\"\n  foreach = []\n}\n",
+	  "3:13: error: foreach = [] has no elements\n" },
+	{ "foreach_not_list", "stage \"a\" {\n  run = \"x\"\n  foreach = \"us\"\n}\n",
+	  "3:13: error: attribute 'foreach' expects a list of values, found a string\n" },
+	{ "foreach_twice", "stage \"a\" {\n  run = \"x\"\n  foreach {\n    instance \"us\" { r = 1 }\n  }\n"
+	  "  foreach = [\"eu\"]\n}\n",
+	  "6:13: error: foreach is written twice (a block and a list)\n" },
+	{ "foreach_block_empty", "stage \"a\" {\n  run = \"x\"\n  foreach {\n  }\n}\n",
+	  "3:3: error: foreach { } holds no instance \"NAME\" { ... } block\n" },
+	{ "foreach_instance_dup", "stage \"a\" {\n  run = \"x\"\n  foreach {\n    instance \"us\" { r = 1 }\n"
+	  "    instance \"us\" { r = 2 }\n  }\n}\n",
+	  "5:5: error: duplicate instance \"us\" in foreach\n"
+	  "4:5: note: first defined here\n" },
+	{ "foreach_field_ref", "stage \"a\" {\n  run = \"x\"\n  foreach {\n    instance \"us\" { r = \"${run.id}\" }\n  }\n}\n",
+	  "4:26: error: foreach field 'r' cannot contain ${...} references\n" },
+	{ "instance_outside", "stage \"a\" {\n  run = \"x\"\n  instance \"us\" { r = 1 }\n}\n",
+	  "3:3: error: block 'instance' is not allowed in stage \"a\"; it goes inside foreach\n" },
 };
+
+/* foreach in both forms, dir, persist, uncached and frozen reach the model. */
+START_TEST(test_language_17)
+{
+	nf_dag *dag = parse_ok(
+		"stage \"a\" {\n"
+		"  foreach  = [\"us\", 2, true]\n"
+		"  run      = \"x ${item}\"\n"
+		"  dir      = \"sub/${key}\"\n"
+		"  outputs  = [\"o/${key}\", \"s/\"]\n"
+		"  persist  = [\"s/\"]\n"
+		"  uncached = [\"o/${key}\"]\n"
+		"  frozen   = true\n"
+		"}\n"
+		"stage \"b\" {\n"
+		"  foreach {\n"
+		"    instance \"us\" {\n"
+		"      region = \"us\"\n"
+		"      rows   = 100\n"
+		"    }\n"
+		"    instance \"eu\" { region = \"eu\" }\n"
+		"  }\n"
+		"  run = \"y\"\n"
+		"}\n");
+	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1];
+
+	ck_assert_uint_eq(a->nforeach, 3);
+	ck_assert(!a->foreach_named);
+	ck_assert_str_eq(a->foreach[0].key, "us");
+	ck_assert_str_eq(a->foreach[1].key, "2");
+	ck_assert_str_eq(a->foreach[2].key, "true");
+	ck_assert_int_eq(a->foreach[1].value.kind, NF_V_NUMBER);
+	ck_tmpl(a->dir, "sub/${key}");
+	ck_assert_uint_eq(a->npersist, 1);
+	ck_tmpl(&a->persist[0], "s/");
+	ck_assert_uint_eq(a->nuncached, 1);
+	ck_assert(a->frozen);
+	ck_assert(nf_stage_output_in(a, 1, a->persist, a->npersist));
+	ck_assert(!nf_stage_output_in(a, 0, a->persist, a->npersist));
+	ck_assert(nf_stage_output_in(a, 0, a->uncached, a->nuncached));
+	ck_assert_uint_eq(b->nforeach, 2);
+	ck_assert(b->foreach_named);
+	ck_assert_str_eq(b->foreach[0].key, "us");
+	ck_assert_uint_eq(b->foreach[0].nfields, 2);
+	ck_assert_str_eq(b->foreach[0].fields[1].key, "rows");
+	ck_assert_str_eq(b->foreach[0].fields[1].value.num_text, "100");
+	ck_assert_str_eq(b->foreach[1].key, "eu");
+	ck_assert(!b->frozen && !b->dir && !b->npersist);
+	nf_dag_free(dag);
+}
+END_TEST
 
 /* What durations mean; the refused forms are in the message table above. */
 START_TEST(test_duration_values)
@@ -1294,6 +1371,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_syntax_forms);
 	tcase_add_test(tc, test_empty_file);
 	tcase_add_test(tc, test_duration_values);
+	tcase_add_test(tc, test_language_17);
 	tcase_add_test(tc, test_empty_first_list);
 	tcase_add_loop_test(tc, test_messages, 0, NF_ARRAY_SIZE(messages));
 	tcase_add_test(tc, test_partial_model);

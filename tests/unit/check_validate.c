@@ -392,6 +392,106 @@ START_TEST(test_load_unreadable)
 }
 END_TEST
 
+/* foreach references, needs of one instance, persist and uncached, matrix with foreach, dir. */
+START_TEST(test_language_17)
+{
+	ck_valid("stage \"t\" {\n"
+		 "  foreach  = [\"us\", \"eu\"]\n"
+		 "  dir      = \"sub/${item}\"\n"
+		 "  run      = \"x ${item} ${key}\"\n"
+		 "  outputs  = [\"o/${key}\", \"s/\"]\n"
+		 "  persist  = [\"s/\"]\n"
+		 "  uncached = [\"o/${key}\"]\n"
+		 "}\n"
+		 "stage \"u\" {\n"
+		 "  needs = [\"t@eu\", \"t\"]\n"
+		 "  foreach {\n"
+		 "    instance \"a\" { f = 1 }\n"
+		 "  }\n"
+		 "  run   = \"x ${item.f} ${key}\"\n"
+		 "}\n");
+	ck_messages("stage \"t\" {\n"
+		    "  foreach = [\"us\"]\n"
+		    "  run     = \"x ${item.f} ${key.x}\"\n"
+		    "  outputs = [\"o\"]\n"
+		    "  persist = [\"o/\", \"p\"]\n"
+		    "  uncached = [\"q\"]\n"
+		    "  dir     = \"../up\"\n"
+		    "  matrix {\n"
+		    "    lr = [1]\n"
+		    "  }\n"
+		    "}\n",
+		    "2:13: error: stage \"t\" has both matrix and foreach; use one of them\n"
+		    "3:16: error: ${item.f}: the foreach of stage \"t\" is a list of plain values; write ${item}\n"
+		    "3:26: error: expected ${key}, found ${key.x}\n"
+		    "5:14: error: persist \"o/\" of stage \"t\" is not one of its outputs (write it in outputs too, the same way)\n"
+		    "5:20: error: persist \"p\" of stage \"t\" is not one of its outputs (write it in outputs too, the same way)\n"
+		    "6:15: error: uncached \"q\" of stage \"t\" is not one of its outputs (write it in outputs too, the same way)\n"
+		    "7:13: error: dir \"../up\" of stage \"t\" is outside the workspace\n");
+	ck_messages("stage \"t\" {\n"
+		    "  foreach = [\"us\"]\n"
+		    "  run     = \"x\"\n"
+		    "}\n"
+		    "stage \"u\" {\n"
+		    "  needs = [\"t@xx\", \"v@us\", \"nope@us\"]\n"
+		    "  run   = \"x\"\n"
+		    "}\n"
+		    "stage \"v\" { run = \"${key}\" }\n",
+		    "6:12: error: stage \"u\" needs \"t@xx\": stage \"t\" has no instance \"xx\"\n"
+		    "6:20: error: stage \"u\" needs \"v@us\", but stage \"v\" has no foreach instances\n"
+		    "6:28: error: stage \"u\" needs unknown stage \"nope\"\n"
+		    "9:20: error: ${key} in stage \"v\", which has no foreach\n");
+	ck_messages("stage \"u\" {\n"
+		    "  foreach {\n"
+		    "    instance \"a\" { f = 1 }\n"
+		    "    instance \"b\" { g = 1 }\n"
+		    "  }\n"
+		    "  run   = \"x ${item} ${item.f}\"\n"
+		    "}\n",
+		    "6:14: error: the instances of stage \"u\" have fields: write ${item.FIELD} (or ${key} for the instance's name)\n"
+		    "6:22: error: ${item.f}: instance \"b\" of stage \"u\" has no field \"f\"\n"
+		    "4:5: note: instance \"b\" is here\n");
+}
+END_TEST
+
+/* Inputs that nothing makes and that are not on disk; what counts as made. */
+START_TEST(test_missing_inputs)
+{
+	const char *src =
+		"stage \"a\" {\n"
+		"  run     = \"x\"\n"
+		"  outputs = [\"build/prep/\", \"build/tune/${matrix.id}/\", \"data/${run.week}.csv\"]\n"
+		"  matrix {\n"
+		"    lr = [1]\n"
+		"  }\n"
+		"}\n"
+		"stage \"b\" {\n"
+		"  run    = \"y\"\n"
+		"  inputs = [\"build/prep/train.csv\", \"build/tune/lr-1/m.json\", \"build\", \"t.dag\",\n"
+		"            \"data/2026-W01.csv\", \"nothing/here\", \"data/${run.week}.csv\", \"build/x\"]\n"
+		"}\n";
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	nf_dag *dag = NULL;
+	char dir[] = "/tmp/check_validate.XXXXXX", *path, *text;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = xasprintf("%s/t.dag", dir);
+	ck_assert_int_eq(nf_write_file_atomic(path, src, strlen(src)), 0);
+	ck_assert_int_eq(nf_dag_load(&dag, path, &diags), 0);
+	ck_assert_int_eq(nf_graph_check_inputs(dag, dir, &diags), NF_EINVALID);
+	text = diag_text(&diags);
+	ck_assert_str_eq(text,
+			 "11:34: error: input \"nothing/here\" of stage \"b\" does not exist and no stage declares it as an output\n"
+			 "11:74: error: input \"build/x\" of stage \"b\" does not exist and no stage declares it as an output\n");
+	free(text);
+	nf_diag_list_release(&diags);
+	nf_dag_free(dag);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+END_TEST
+
 static Suite *
 validate_suite(void)
 {
@@ -413,6 +513,8 @@ validate_suite(void)
 	tcase_add_test(tc, test_select);
 	tcase_add_test(tc, test_load_cycle_and_all_errors);
 	tcase_add_test(tc, test_load_unreadable);
+	tcase_add_test(tc, test_language_17);
+	tcase_add_test(tc, test_missing_inputs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,145 @@
+#!/bin/sh
+# t2320-inferred-deps.sh: issue 17's dependencies inferred from files. A stage whose input
+# is another stage's output waits for it without `needs` (it used to start at the same time
+# and fail); an input inside an output folder, and a folder holding outputs, count too;
+# `graph` marks inferred edges in its three forms; a cycle made by them is reported like
+# any other; `validate` reports an input that nothing makes and that is not there, with its
+# file:line:col, and exit 2.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+# make writes build/data/part.csv a moment after it starts; use reads it, and all a folder
+# holding it; neither names make in needs.
+write_dag p.dag <<\EOF
+stage "make" {
+  run     = "sleep 0.3 && mkdir -p build/data && echo 1,2 >build/data/part.csv && touch make.done"
+  outputs = ["build/data/"]
+}
+
+stage "use" {
+  run     = "test -e make.done && cat build/data/part.csv >use.txt"
+  inputs  = ["build/data/part.csv"]
+  outputs = ["use.txt"]
+}
+
+stage "all" {
+  run     = "ls build >all.txt"
+  inputs  = ["build/"]
+  outputs = ["all.txt"]
+}
+EOF
+
+test_expect_success 'setup' '
+	printf "/.ntflow/\n/build/\n*.txt\n*.done\n" >.gitignore &&
+	git add . && git commit -q -m pipeline
+'
+
+test_expect_success 'a stage reading another stage'"'"'s output waits for it, without needs' '
+	ntflow validate p.dag &&
+	ntflow run --no-tui -j 4 p.dag >out 2>err &&
+	echo 1,2 >expect &&
+	test_cmp expect use.txt &&
+	echo data >expect &&
+	test_cmp expect all.txt &&
+	show_json &&
+	test "$(stage_field show.json use status)" = succeeded
+'
+
+test_expect_success 'a change upstream reruns the reader (the upstream digest is in its key)' '
+	ntflow run --no-tui -j 4 p.dag >out 2>err &&
+	grep "use cached" out &&
+	sed -i "s/echo 1,2/echo 3,4/" p.dag &&
+	ntflow run --no-tui -j 4 p.dag >out 2>err &&
+	grep "use succeeded" out &&
+	echo 3,4 >expect &&
+	test_cmp expect use.txt
+'
+
+test_expect_success 'graph marks inferred edges: text, dot and json' '
+	ntflow graph p.dag >g.txt &&
+	grep -x "  needs: make (inferred)" g.txt &&
+	ntflow graph --format dot p.dag >g.dot &&
+	grep -F "n0 -> n1 [style=dashed];" g.dot &&
+	ntflow graph --format json p.dag >g.json &&
+	test "$(json_get g.json ".nodes[1].inferred[0]")" = make
+'
+
+test_expect_success 'needs and an inferred edge to the same stage: one edge, not marked inferred' '
+	sed "s/^  inputs  = \[\"build\/data\/part.csv\"\]/  needs   = [\"make\"]\n&/" p.dag >n.dag &&
+	grep "needs   = \[\"make\"\]" n.dag &&
+	ntflow graph n.dag >g.txt &&
+	grep -x "  needs: make" g.txt
+'
+
+test_expect_success 'a cycle made by inferred edges is reported, with the input that makes it' '
+	cat >cyc.dag <<-\EOF &&
+	stage "a" {
+	  run     = "true"
+	  inputs  = ["b.out"]
+	  outputs = ["a.out"]
+	}
+	stage "b" {
+	  run     = "true"
+	  inputs  = ["a.out"]
+	  outputs = ["b.out"]
+	}
+	EOF
+	test_expect_code 2 ntflow validate cyc.dag 2>err &&
+	cat >expect <<-\EOF &&
+	cyc.dag:1:1: error: dependency cycle: a -> b -> a
+	cyc.dag:3:14: note: stage "a" needs "b" through this input ("b.out"), inferred from the outputs of "b"
+	cyc.dag:8:14: note: stage "b" needs "a" through this input ("a.out"), inferred from the outputs of "a"
+	EOF
+	test_cmp expect err
+'
+
+test_expect_success 'validate: an input nothing makes and that is not there is an error at its place' '
+	cat >miss.dag <<-\EOF &&
+	stage "a" {
+	  run     = "true"
+	  inputs  = ["p.dag", "data/raw.csv", "build/data/part.csv", "data/${run.week}.csv"]
+	  outputs = ["a.out"]
+	}
+	EOF
+	test_expect_code 2 ntflow validate miss.dag 2>err &&
+	echo "miss.dag:3:23: error: input \"data/raw.csv\" of stage \"a\" does not exist and no stage declares it as an output" >expect &&
+	test_cmp expect err &&
+	mkdir data && touch data/raw.csv &&
+	ntflow validate miss.dag
+'
+
+test_expect_success 'templated paths: inferred from the folder before a per-instance value' '
+	cat >tpl.dag <<-\EOF &&
+	stage "tune" {
+	  matrix {
+	    lr = [1, 2]
+	  }
+	  run     = "mkdir -p build/tune/${matrix.id} && echo ${matrix.lr} >build/tune/${matrix.id}/m"
+	  outputs = ["build/tune/${matrix.id}/"]
+	}
+	stage "pick" {
+	  run     = "cat build/tune/*/m | sort >pick.txt"
+	  inputs  = ["build/tune/"]
+	  outputs = ["pick.txt"]
+	}
+	stage "week" {
+	  run     = "echo w >w-${run.week}.txt"
+	  outputs = ["w-${run.week}.txt"]
+	}
+	stage "read" {
+	  run     = "cat w-${run.week}.txt >read.txt"
+	  inputs  = ["w-${run.week}.txt"]
+	  outputs = ["read.txt"]
+	}
+	EOF
+	ntflow graph tpl.dag >g.txt &&
+	grep -x "  needs: tune (2 instances) (inferred)" g.txt &&
+	grep -x "  needs: week (inferred)" g.txt &&
+	ntflow run --no-tui -j 4 tpl.dag >out 2>err &&
+	printf "1\n2\n" >expect &&
+	test_cmp expect pick.txt &&
+	echo w >expect &&
+	test_cmp expect read.txt
+'
+
+test_done
