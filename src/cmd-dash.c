@@ -121,6 +121,9 @@ cmd_dash_exec(int argc, char **argv)
 	}
 	err = nf_tui_loop(tui);
 	nf_tui_end(tui);
+	if (err == 0 && nf_tui_detached(tui))   /* Ctrl-C: leaving, never stopping the run */
+		printf("ntflow: detached; run %lld goes on (ntflow dash %lld to watch it again)\n",
+		       (long long)nf_tui_run_shown(tui), (long long)nf_tui_run_shown(tui));
 	rc = err == NF_EINTR ? NF_EXIT_INTERRUPTED : err < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
 	if (err < 0 && err != NF_EINTR)
 		nf_cmd_error("%s", nf_error_last());

@@ -189,6 +189,17 @@ load_node(void *ctx, const nf_dash_node *row)
 		l->changed |= NF_V_NODES;
 	n->state = st;
 	n->attempt = row->attempts;
+	{
+		/* After a retry from a dashboard the attempts go on past the budget: counted in
+		 * budgets (4/6), as nf_view_event counts them, so every dashboard says the same. */
+		int base = stage_max(v, n->stage);
+
+		if (base > 0) {
+			n->max_attempts = base;
+			while (n->attempt > n->max_attempts)
+				n->max_attempts += base;
+		}
+	}
 	n->started_ms = row->started_ms;
 	n->finished_ms = row->finished_ms;
 	n->reused_run = row->reused_run;
