@@ -76,7 +76,7 @@ nf_run_bg_started(nf_run_bg *bg, const char *dag_path, const char *state_overrid
 	bg->run_id = run_id;
 	dir = xasprintf("%s/executor", bg->state_dir);
 	log = nf_run_executor_path(bg->state_dir, run_id, "log");
-	if (nf_mkdir_p(dir, 0777) < 0 || (fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	if (nf_mkdir_p(dir, 0700) < 0 || (fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", log);
 		goto done;
 	}

@@ -31,7 +31,7 @@ nf_run_control_open(const char *state_dir, int64_t run_id, int *fd)
 	int err = 0;
 
 	*fd = -1;
-	if (nf_mkdir_p(dir, 0777) < 0) {
+	if (nf_mkdir_p(dir, 0700) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", dir);
 		goto done;
 	}
