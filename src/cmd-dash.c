@@ -122,7 +122,7 @@ cmd_dash_exec(int argc, char **argv)
 	}
 	err = nf_tui_loop(tui);
 	nf_tui_end(tui);
-	if (err == 0 && nf_tui_detached(tui))   /* Ctrl-C: leaving, never stopping the run */
+	if (nf_tui_detached(tui))   /* Ctrl-C: leaving, never stopping the run */
 		printf("ntflow: detached; run %lld goes on (ntflow dash %lld to watch it again)\n",
 		       (long long)nf_tui_run_shown(tui), (long long)nf_tui_run_shown(tui));
 	rc = err == NF_EINTR ? NF_EXIT_INTERRUPTED : err < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
@@ -148,8 +148,8 @@ const nf_cmd nf_cmd_dash = {
 	"a acknowledge the alert under the cursor of the alerts pane (after y/n), f filter,\n"
 	"? help, q quit. It only reads, but on a run started on a terminal or with\n"
 	"`ntflow run --detach` c (cancel a stage) and r (retry one) act on the run through\n"
-	"its executor's control channel. q quits; Ctrl-C leaves too, saying \"detached;\n"
-	"run N goes on\" (exit 0): the run never stops with the dashboard.\n"
+	"its executor's control channel. q quits; Ctrl-C leaves too (exit 130), saying\n"
+	"\"detached; run N goes on\": the run never stops with the dashboard.\n"
 	"\n"
 	"With no run yet it waits for the first one (q quits) and then follows it. FILE, a\n"
 	"DAG file, picks the workspace as `ntflow run FILE` does; before the first run the\n"

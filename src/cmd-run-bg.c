@@ -98,6 +98,15 @@ done:
 	return err;
 }
 
+/* A command of a client the run refused (retry of a stage that has not failed): the
+ * executor's log says why. */
+static void
+on_control_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "ntflow: control: %s\n", msg);
+}
+
 void
 nf_run_bg_tick(nf_run_bg *bg, nf_run_ctl *ctl)
 {
@@ -109,7 +118,7 @@ nf_run_bg_tick(nf_run_bg *bg, nf_run_ctl *ctl)
 		nf_run_ctl_wake_fd(ctl, bg->ctl_fd);
 		woken = true;
 	}
-	nf_run_control_read(bg->ctl_fd, ctl);
+	nf_run_control_read(bg->ctl_fd, ctl, on_control_error, NULL);
 }
 
 void

@@ -60,9 +60,9 @@ nf_run_control_close(const char *state_dir, int64_t run_id, int fd)
 	free(path);
 }
 
-/* One command line; what fails is said on stderr (the executor's log). */
+/* One command line; what fails goes to on_error. */
 static void
-apply(nf_run_ctl *ctl, char *line)
+apply(nf_run_ctl *ctl, char *line, void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
 	int err = 0;
 
@@ -74,12 +74,12 @@ apply(nf_run_ctl *ctl, char *line)
 		err = nf_run_ctl_retry_node(ctl, line + 11);
 	else
 		err = nf_error_set(NF_EINVALID, "unknown control command '%s'", line);
-	if (err < 0)
-		fprintf(stderr, "ntflow: control: %s\n", nf_error_last());
+	if (err < 0 && on_error)
+		on_error(ctx, nf_error_last());
 }
 
 void
-nf_run_control_read(int fd, nf_run_ctl *ctl)
+nf_run_control_read(int fd, nf_run_ctl *ctl, void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
 	char buf[4 * LINE_MAX_LEN];
 	ssize_t n;
@@ -91,7 +91,7 @@ nf_run_control_read(int fd, nf_run_ctl *ctl)
 		while ((nl = strchr(line, '\n'))) {
 			*nl = '\0';
 			if (*line)
-				apply(ctl, line);
+				apply(ctl, line, on_error, ctx);
 			line = nl + 1;
 		}
 	}

@@ -531,6 +531,8 @@ open_log(nf_tui *t)
 static int
 act(nf_tui *t, const char *cmd, const char *node)
 {
+	int err;
+
 	if (t->ctl) {
 		if (strcmp(cmd, "cancel") == 0) {
 			nf_run_ctl_cancel(t->ctl);
@@ -541,7 +543,16 @@ act(nf_tui *t, const char *cmd, const char *node)
 	}
 	if (t->opts.live)
 		return nf_error_set(NF_EINVALID, "the run has ended");
-	return nf_run_control_send(t->v.state_dir, t->v.run_id, cmd, node);
+	if ((err = nf_run_control_send(t->v.state_dir, t->v.run_id, cmd, node)) == 0)
+		return 0;
+	/* The client of an executor without its channel can still cancel the whole run, as
+	 * Ctrl-C does. */
+	if (t->opts.executor > 0 && !t->exec_done && strcmp(cmd, "cancel") == 0 &&
+	    kill(t->opts.executor, SIGTERM) == 0) {
+		nf_error_clear();
+		return 0;
+	}
+	return err;
 }
 
 static void
@@ -1068,12 +1079,10 @@ nf_tui_loop(nf_tui *t)
 			got_signal = 0;
 			t->cancel_asked = true;
 			nf_view_message(&t->v, "cancelling the run (Ctrl-C again stops its stages at once)");
-		} else if (got_signal == SIGINT && t->opts.executor <= 0 && !t->opts.live) {
-			/* `ntflow dash`: Ctrl-C only leaves; the run, in a process of its own, goes on. */
-			got_signal = 0;
-			t->detached = anything_active(t);
-			break;
 		} else if (got_signal) {
+			/* `ntflow dash`: Ctrl-C only leaves; a run going on, in a process of its own,
+			 * goes on. */
+			t->detached = got_signal == SIGINT && !t->opts.live && anything_active(t);
 			err = nf_error_set(NF_EINTR, "interrupted");
 			break;
 		}

@@ -135,7 +135,7 @@ test_expect_success 'Ctrl-C in the dashboard of a detached run detaches; the run
 	tui_wait "^ slow | run 4 | manual" &&
 	tui_wait "^\* b  *running" &&
 	tui_keys C-c &&
-	tui_wait "^dash-status=0" &&
+	tui_wait "^dash-status=130" &&
 	tui_wait "^ntflow: detached; run 4 goes on" &&
 	test "$(status_of 4)" = running &&
 	touch release &&
