@@ -1,5 +1,6 @@
 /* cmd-dash.c: `ntflow dash`, the dashboard on a run from the state database: the running
- * one, or the last, following it (and newer ones) live, or waiting for the first; read-only. */
+ * one, or the last, following it (and newer ones) live, or waiting for the first. It only
+ * reads, but for c and r writes to a detached run's control channel. */
 #include "config.h"
 #include "ntflow/cmd.h"
 
@@ -121,6 +122,9 @@ cmd_dash_exec(int argc, char **argv)
 	}
 	err = nf_tui_loop(tui);
 	nf_tui_end(tui);
+	if (nf_tui_detached(tui))   /* Ctrl-C: leaving, never stopping the run */
+		printf("ntflow: detached; run %lld goes on (ntflow dash %lld to watch it again)\n",
+		       (long long)nf_tui_run_shown(tui), (long long)nf_tui_run_shown(tui));
 	rc = err == NF_EINTR ? NF_EXIT_INTERRUPTED : err < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
 	if (err < 0 && err != NF_EINTR)
 		nf_cmd_error("%s", nf_error_last());
@@ -135,15 +139,17 @@ const nf_cmd nf_cmd_dash = {
 	.name = "dash",
 	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_RUN,
 	.usage = "dash [RUN | FILE] [--state DIR] [--max-frames N] [--screen FILE [--size COLSxROWS]]",
-	.summary = "Watch a run live in the dashboard (the running or last one), read-only.",
+	.summary = "Watch a run live in the dashboard (the running or last one); attach to a detached run.",
 	.help =
 	"Shows RUN (default: the running or last run, and the next one when it starts) as it\n"
 	"goes: its stages on a timeline, the gate, the model registry, drift alerts and the\n"
 	"log of the selected stage. It reads the state database a few times a second and\n"
 	"draws only what changed. Keys: j/k select, Enter the whole log, Tab next pane,\n"
 	"a acknowledge the alert under the cursor of the alerts pane (after y/n), f filter,\n"
-	"? help, q quit. Cancelling and retrying stages is done from the dashboard of\n"
-	"`ntflow run` itself.\n"
+	"? help, q quit. It only reads, but on a run started on a terminal or with\n"
+	"`ntflow run --detach` c (cancel a stage) and r (retry one) act on the run through\n"
+	"its executor's control channel. q quits; Ctrl-C leaves too (exit 130), saying\n"
+	"\"detached; run N goes on\": the run never stops with the dashboard.\n"
 	"\n"
 	"With no run yet it waits for the first one (q quits) and then follows it. FILE, a\n"
 	"DAG file, picks the workspace as `ntflow run FILE` does; before the first run the\n"

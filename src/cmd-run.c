@@ -11,6 +11,7 @@
 
 #include "ntflow/gov.h"
 #include "ntflow/tui.h"
+#include "cmd-run-bg.h"
 
 
 typedef struct progress {
@@ -26,6 +27,7 @@ typedef struct progress {
 	nf_tui *tui;
 	nf_tui_opts tui_opts;
 	const nf_run_request *req;
+	nf_run_bg *bg;              /* this process is the executor of a client or of --detach */
 } progress;
 
 /* Opens the dashboard on the run that starts; false (plain lines) when it cannot. */
@@ -56,6 +58,8 @@ on_tick(void *vctx, nf_run_ctl *ctl)
 {
 	progress *p = vctx;
 
+	if (p->bg)
+		nf_run_bg_tick(p->bg, ctl);
 	if (p->tui)
 		nf_tui_run_tick(p->tui, ctl);
 }
@@ -76,6 +80,8 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 {
 	progress *p = vctx;
 
+	if (p->bg && nf_run_bg_started(p->bg, p->req->dag_path, p->req->state_dir, run_id) < 0)
+		fprintf(stderr, "ntflow: %s\n", nf_error_last());
 	if (p->want_tui && open_tui(p, run_id, pipeline, total))
 		return;
 	if (p->json) {
@@ -284,10 +290,13 @@ cmd_run_exec(int argc, char **argv)
 		{ "at", required_argument, NULL, 'A' },
 		{ "screen", required_argument, NULL, 'O' },
 		{ "size", required_argument, NULL, 'Z' },
+		{ "detach", no_argument, NULL, 'B' },
 		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	nf_run_request req;
+	nf_run_bg bg = { .ready_fd = -1, .ctl_fd = -1 };
+	bool detach = false;
 	progress prog = { .json = false, .out = stdout, .registered = NF_BUF_INIT };
 	const char **params = NULL, **only = NULL, **force = NULL;
 	size_t nparams = 0, pcap = 0, nonly = 0, ocap = 0, nforce = 0, fcap = 0;
@@ -336,6 +345,7 @@ cmd_run_exec(int argc, char **argv)
 		case 'A': req.at = optarg; break;
 		case 'n': req.dry_run = true; break;
 		case 'T': prog.no_tui = true; break;
+		case 'B': detach = true; break;
 		case 'O': prog.tui_opts.screen = optarg; break;
 		case 'Z':
 			if (nf_tui_parse_size(optarg, &prog.tui_opts.cols, &prog.tui_opts.rows) < 0) {
@@ -380,6 +390,30 @@ cmd_run_exec(int argc, char **argv)
 	prog.started_ms = nf_now_monotonic_ms();
 	/* The dashboard on a terminal (or drawn into --screen FILE), unless asked for lines. */
 	prog.want_tui = !prog.json && !prog.no_tui && !req.dry_run && (prog.tui_opts.screen || nf_tui_wanted());
+	if (detach && prog.tui_opts.screen) {
+		nf_cmd_error("run: --detach draws no dashboard; --screen is for one drawn here");
+		goto done;
+	}
+	/* On a terminal (and with --detach) the run's executor is a process of its own: the
+	 * dashboard is its client, and leaving it gives the prompt back while the run goes on. */
+	if (!req.dry_run && (detach || (prog.want_tui && !prog.tui_opts.screen))) {
+		if ((err = nf_run_bg_fork(&bg)) < 0) {
+			nf_cmd_error("%s", nf_error_last());
+			goto done;
+		}
+		if (!bg.child) {
+			if (nf_run_bg_wait_start(&bg, &rc))
+				rc = detach ? nf_run_bg_detached(&bg, req.dag_path, req.state_dir, prog.json)
+					: nf_run_bg_attach(&bg, req.dag_path, req.state_dir);
+			goto done;
+		}
+		/* The executor: progress lines (JSON with --json) into its log. */
+		prog.want_tui = false;
+		prog.bg = &bg;
+		req.on_tick = on_tick;
+		req.tick_ms = 250;
+		req.wake_fd = -1;
+	}
 	if (prog.want_tui) {
 		req.on_tick = on_tick;
 		req.tick_ms = 100;
@@ -391,6 +425,8 @@ cmd_run_exec(int argc, char **argv)
 		err = nf_run_exec(run, &status);
 	run_id = nf_run_id(run);
 	nf_run_free(run);
+	if (prog.bg)
+		nf_run_bg_end(prog.bg);   /* no client can act on it any more */
 	if (prog.tui) {
 		/* "finished — q to exit", then the terminal back, then the summary below. */
 		nf_tui_run_finished(prog.tui, status);
@@ -451,7 +487,7 @@ const nf_cmd nf_cmd_run = {
 	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date TIME [--interval-end TIME]] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
 		 "           [--executor NAME]\n"
-		 "           [--dry-run] [--no-tui] [--json] [--state DIR] [--trigger KIND]\n"
+		 "           [--dry-run] [--no-tui] [--detach] [--json] [--state DIR] [--trigger KIND]\n"
 		 "           [--screen FILE [--size COLSxROWS]]\n"
 		 "           [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "Run a pipeline: stages in parallel, with retries, timeouts and a record of everything.",
@@ -483,6 +519,8 @@ const nf_cmd nf_cmd_run = {
 	"                        sbatch (see ntflow-dag(5), slurm)\n"
 	"  -n, --dry-run         print what would run, in order, and run nothing\n"
 	"      --no-tui          plain progress lines (the default without a terminal)\n"
+	"      --detach          start the run in the background, say how to watch it\n"
+	"                        (ntflow dash RUN) and where its lines go, exit 0\n"
 	"      --screen FILE     draw the dashboard into FILE (a file or terminal device) as\n"
 	"                        a terminal of --size COLSxROWS (default 100x30): for tests\n"
 	"      --json            one JSON object per state change, then a summary object\n"
@@ -505,6 +543,12 @@ const nf_cmd nf_cmd_run = {
 	"A stage whose key (command, env, matrix values, the params it depends on, its inputs'\n"
 	"git identities and its upstream outputs) matches an earlier successful attempt is\n"
 	"not run: its outputs are restored from .ntflow/cache/ ('ntflow why' explains).\n"
+	"\n"
+	"On a terminal the run's executor is a process of its own (as tmux's server) and\n"
+	"the dashboard its client: q then d detaches, giving the prompt back while the\n"
+	"run goes on (its lines in .ntflow/executor/RUN.log); ntflow dash attaches again.\n"
+	"Attached to the end, the exit status is the run's. Without a terminal one\n"
+	"process runs the pipeline and prints lines.\n"
 	"\n"
 	"Each attempt's output goes to .ntflow/logs/RUN/STAGE.ATTEMPT.log. SIGINT or\n"
 	"SIGTERM cancels the run: running stages get SIGTERM, then SIGKILL after their\n"

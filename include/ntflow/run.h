@@ -102,6 +102,21 @@ void nf_run_ctl_cancel(nf_run_ctl *ctl);
 /* Stops (-1) or changes the fd that wakes the loop (the dashboard detached or closed). */
 void nf_run_ctl_wake_fd(nf_run_ctl *ctl, int fd);
 
+/* The control channel of a run whose executor is a process of its own (`ntflow run` on a
+ * terminal, `--detach`; control.c): the named pipe STATE_DIR/executor/RUN.ctl that any
+ * dashboard writes "cancel", "cancel-node NODE" or "retry-node NODE" to. The executor
+ * opens it (control_open: a non-blocking fd to pass to nf_run_ctl_wake_fd), reads and applies
+ * what came (control_read, from on_tick; a command refused goes to on_error), and removes it at its end (control_close).
+ * control_send: NF_ENOTFOUND when no executor reads it (the run ended, was killed, or has no
+ * channel). executor_path: STATE_DIR/executor/RUN.EXT (EXT "ctl", or "log" for the
+ * executor's own output). */
+char *nf_run_executor_path(const char *state_dir, int64_t run_id, const char *ext);
+int nf_run_control_open(const char *state_dir, int64_t run_id, int *fd);
+void nf_run_control_read(int fd, nf_run_ctl *ctl, void (*on_error)(void *ctx, const char *msg), void *ctx);
+void nf_run_control_close(const char *state_dir, int64_t run_id, int fd);
+int nf_run_control_send(const char *state_dir, int64_t run_id, const char *cmd, const char *node);
+bool nf_run_control_available(const char *state_dir, int64_t run_id);
+
 /* A run of a pipeline as an object (ninja's Builder): made from a request and what it runs
  * with, executed once, freed. */
 typedef struct nf_run nf_run;

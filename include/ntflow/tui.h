@@ -5,6 +5,7 @@
 #define NTFLOW_TUI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 #include "ntflow/run.h"
 
 typedef struct nf_tui nf_tui;
@@ -19,6 +20,11 @@ typedef struct nf_tui_opts {
 	int cols, rows;          /* with screen; 0: 100 x 30 */
 	const char *dag_path;    /* `ntflow dash FILE`: its schedule is shown while no run names
 	                          * a DAG file of its own; NULL */
+	pid_t executor;          /* > 0: the dashboard of `ntflow run`, a client of the run
+	                          * run_id whose executor is this child process: c, r and q act
+	                          * on the run through its control channel, Ctrl-C is passed on
+	                          * to it (cancels), the loop ends when it has ended (after q
+	                          * unless cancelled) or when the user detaches */
 } nf_tui_opts;
 
 /* Whether `ntflow run` should open the dashboard: stdout and stdin are terminals and TERM
@@ -48,6 +54,11 @@ void nf_tui_run_warning(nf_tui *t, const char *msg);
 void nf_tui_run_finished(nf_tui *t, nf_run_status status);
 /* The user chose to detach: the run goes on without the dashboard and without lines. */
 bool nf_tui_detached(const nf_tui *t);
+/* The run shown (0: none yet). */
+int64_t nf_tui_run_shown(const nf_tui *t);
+/* With opts.executor: whether the executor has ended (reaped by the loop), and its wait
+ * status. */
+bool nf_tui_executor_status(const nf_tui *t, int *wstatus);
 
 /* Restores the terminal (idempotent); the view stays readable for the summary. */
 void nf_tui_end(nf_tui *t);

@@ -261,6 +261,9 @@ void nf_proc_note_start(pid_t pid, int64_t start);
 /* The start time field of the text of a /proc/PID/stat file in stat[0, len), 0 when it is
  * not there. Async-signal-safe (a vfork child reads its own). */
 int64_t nf_proc_stat_start(const char *stat, size_t len);
+/* Whether pid has ended and waits to be reaped (a zombie): a detached process killed while
+ * its parent (init, or a container's first process) has not yet waited for it. */
+bool nf_proc_zombie(pid_t pid);
 /* Sends sig to every process (but ourselves and init) whose environment, as it was when
  * it started its program (/proc/PID/environ), holds the entry mark ("NAME=VALUE")
  * exactly, and whose process group is not one of skip_groups (sorted ascending; nskip of

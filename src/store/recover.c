@@ -63,7 +63,7 @@ nf_store__run_alive(pid_t pid, int64_t pid_start, const char *boot_id)
 
 	if (strcmp(boot_id, nf_store__boot_id()) != 0 || pid <= 0)
 		return false;
-	if (kill(pid, 0) < 0 && errno != EPERM)
+	if ((kill(pid, 0) < 0 && errno != EPERM) || nf_proc_zombie(pid))
 		return false;
 	now_start = nf_store__proc_start(pid);
 	return pid_start == 0 || now_start == 0 || now_start == pid_start;

@@ -51,6 +51,12 @@ nf_tui_detached(const nf_tui *t)
 	return t->detached;
 }
 
+int64_t
+nf_tui_run_shown(const nf_tui *t)
+{
+	return t->v.have_run ? t->v.run_id : 0;
+}
+
 void
 nf_tui_run_finished(nf_tui *t, nf_run_status status)
 {

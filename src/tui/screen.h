@@ -39,6 +39,10 @@ struct nf_tui {
 	bool cancel_asked;           /* q, then c: the whole run */
 	nf_run_status final_status;
 	nf_run_ctl *ctl;             /* during a tick of the run */
+	/* The dashboard of `ntflow run` as a client of its executor process (opts.executor):
+	 * whether the executor has ended, and its wait status. */
+	bool exec_done;
+	int exec_status;
 	char **warnings;
 	size_t nwarnings, wcap;
 };

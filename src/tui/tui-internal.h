@@ -28,6 +28,7 @@ typedef struct nf_vnode {
 	nf_state state;
 	int attempt;
 	int max_attempts;            /* 0: unknown */
+	int budget;                  /* attempts of the stage's retry budget (1 + retries); 0: unknown */
 	int64_t started_ms;          /* real time of the first start; 0: never ran */
 	int64_t attempt_ms;          /* real time the current attempt started */
 	int64_t finished_ms;         /* real time it ended; 0 while not final */

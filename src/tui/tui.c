@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FRAME_MS 100                 /* at most 10 frames a second */
@@ -290,16 +291,23 @@ draw_pane(nf_tui *t, nf_pane *p)
 	p->dirty = false;
 }
 
+/* The dashboard of `ntflow run`: in its process, or as the client of its executor. */
+static bool
+runs_it(const nf_tui *t)
+{
+	return t->opts.live || t->opts.executor > 0;
+}
+
 static const char *
 hints(nf_tui *t)
 {
 	if (t->mode == MODE_LOG)
 		return " j/k PgUp/PgDn scroll  g/G top/end  / search  n/N next/prev  q back";
-	if (t->opts.live && t->finished && !t->interactive)
+	if (runs_it(t) && t->finished && !t->interactive)
 		return " finished";
-	if (t->opts.live && t->finished)
+	if (runs_it(t) && t->finished)
 		return " finished \xe2\x80\x94 q to exit   j/k select  Enter log  Tab pane  ? help";
-	if (t->opts.live)
+	if (runs_it(t))
 		return " q quit  ? help  j/k move  Enter log  Tab pane  c cancel  r retry  a ack  f filter";
 	return " q quit  ? help  j/k move  Enter log  Tab pane  a ack  f filter  (read-only)";
 }
@@ -355,9 +363,9 @@ draw_footer(nf_tui *t, bool force)
 		return;
 	snprintf(t->footer_text, sizeof(t->footer_text), "%s", buf);
 	werase(t->footer);
-	wattrset(t->footer, t->prompt ? A_BOLD : (t->opts.live && t->finished) ? A_REVERSE | A_BOLD
+	wattrset(t->footer, t->prompt ? A_BOLD : (runs_it(t) && t->finished) ? A_REVERSE | A_BOLD
 		 : nf_draw_attr(NF_C_DIM));
-	if (t->prompt || (t->opts.live && t->finished))
+	if (t->prompt || (runs_it(t) && t->finished))
 		mvwhline(t->footer, 0, 0, ' ', COLS);
 	nf_draw_text(t->footer, 0, 0, COLS, buf);
 	wattrset(t->footer, A_NORMAL);
@@ -517,10 +525,45 @@ open_log(nf_tui *t)
 	free(title);
 }
 
+/* Cancels the run ("cancel"), a node ("cancel-node") or retries one ("retry-node"): through
+ * the run's ctl during a tick inside `ntflow run`, else through the control channel of the
+ * run's executor process (a client, or `ntflow dash` on a run started that way). */
+static int
+act(nf_tui *t, const char *cmd, const char *node)
+{
+	int err;
+
+	if (t->ctl) {
+		if (strcmp(cmd, "cancel") == 0) {
+			nf_run_ctl_cancel(t->ctl);
+			return 0;
+		}
+		return strcmp(cmd, "cancel-node") == 0 ? nf_run_ctl_cancel_node(t->ctl, node)
+			: nf_run_ctl_retry_node(t->ctl, node);
+	}
+	if (t->opts.live)
+		return nf_error_set(NF_EINVALID, "the run has ended");
+	if ((err = nf_run_control_send(t->v.state_dir, t->v.run_id, cmd, node)) == 0)
+		return 0;
+	/* The client of an executor without its channel can still cancel the whole run, as
+	 * Ctrl-C does. */
+	if (t->opts.executor > 0 && !t->exec_done && strcmp(cmd, "cancel") == 0 &&
+	    kill(t->opts.executor, SIGTERM) == 0) {
+		nf_error_clear();
+		return 0;
+	}
+	return err;
+}
+
 static void
 detach(nf_tui *t)
 {
 	t->detached = true;
+	if (t->opts.executor > 0) {
+		/* A client: leaving is all; `ntflow run` says how to come back. */
+		t->quit = true;
+		return;
+	}
 	if (t->ctl)
 		nf_run_ctl_wake_fd(t->ctl, -1);
 	nf_tui_end(t);
@@ -538,10 +581,13 @@ prompt_key(nf_tui *t, int ch)
 
 	if (p == PROMPT_QUIT) {
 		t->prompt = PROMPT_NONE;
-		if (ch == 'c' && t->ctl) {
-			nf_run_ctl_cancel(t->ctl);
-			t->cancel_asked = true;
-			nf_view_message(&t->v, "cancelling the run");
+		if (ch == 'c') {
+			if (act(t, "cancel", NULL) < 0) {
+				nf_view_message(&t->v, "%s", nf_error_last());
+			} else {
+				t->cancel_asked = true;
+				nf_view_message(&t->v, "cancelling the run");
+			}
 		} else if (ch == 'd') {
 			detach(t);
 		}
@@ -551,9 +597,7 @@ prompt_key(nf_tui *t, int ch)
 		t->prompt = PROMPT_NONE;
 		if (ch != 'y' && ch != 'Y') {
 			nf_view_message(&t->v, "%s not cancelled", t->prompt_node);
-		} else if (!t->ctl) {
-			nf_view_message(&t->v, "the run has ended");
-		} else if (nf_run_ctl_cancel_node(t->ctl, t->prompt_node) < 0) {
+		} else if (act(t, "cancel-node", t->prompt_node) < 0) {
 			nf_view_message(&t->v, "%s", nf_error_last());
 		} else {
 			nf_view_message(&t->v, "cancelling %s", t->prompt_node);
@@ -634,7 +678,18 @@ focus_next(nf_tui *t, int dir)
 static bool
 run_going(const nf_tui *t)
 {
-	return t->opts.live && !t->finished;
+	return runs_it(t) && !t->finished;
+}
+
+/* c and r act: in `ntflow run`'s dashboard while the run goes on, and in `ntflow dash` on a
+ * running run whose executor has a control channel (started on a terminal or --detach). */
+static bool
+controllable(const nf_tui *t)
+{
+	if (runs_it(t))
+		return run_going(t);
+	return t->v.have_run && t->v.run.status == NF_RUN_RUNNING &&
+	       nf_run_control_available(t->v.state_dir, t->v.run_id);
 }
 
 static void
@@ -698,7 +753,7 @@ handle_key(nf_tui *t, int ch)
 		open_log(t);
 		return;
 	case 'c':
-		if (!run_going(t))
+		if (!controllable(t))
 			nf_view_message(&t->v, t->opts.live ? "the run has ended"
 					: "read-only: cancel from the terminal running it (ntflow run)");
 		else if (sel < 0)
@@ -713,13 +768,13 @@ handle_key(nf_tui *t, int ch)
 		}
 		return;
 	case 'r':
-		if (!run_going(t))
+		if (!controllable(t))
 			nf_view_message(&t->v, t->opts.live ? "the run has ended; start a new one with ntflow run --from STAGE"
 					: "read-only: retry from the terminal running it (ntflow run)");
 		else if (sel < 0)
 			nf_view_message(&t->v, "no stage selected");
-		else if (!t->ctl || nf_run_ctl_retry_node(t->ctl, t->v.nodes[sel].name) < 0)
-			nf_view_message(&t->v, "%s", t->ctl ? nf_error_last() : "the run has ended");
+		else if (act(t, "retry-node", t->v.nodes[sel].name) < 0)
+			nf_view_message(&t->v, "%s", nf_error_last());
 		else
 			nf_view_message(&t->v, "retrying %s", t->v.nodes[sel].name);
 		return;
@@ -969,6 +1024,38 @@ on_terminal(nf_loop *l, int fd, void *ctx)
 	(void)ctx;
 }
 
+/* The client's executor has ended: the last picture from the store, then "finished — q to
+ * exit", or the end at once when the run was cancelled from here or nobody reads keys.
+ * True when the loop should end. */
+static bool
+reap_executor(nf_tui *t)
+{
+	int st;
+
+	if (t->opts.executor <= 0 || t->exec_done || waitpid(t->opts.executor, &st, WNOHANG) != t->opts.executor)
+		return false;
+	t->exec_done = true;
+	t->exec_status = st;
+	t->finished = true;
+	nf_view_reload_gov(&t->v);
+	t->pending |= nf_view_poll(&t->v);
+	t->final_status = t->v.run.status;
+	t->next_poll = 0;
+	if (!t->interactive || t->cancel_asked) {
+		nf_tui__first_frame(t);
+		return true;
+	}
+	return false;
+}
+
+bool
+nf_tui_executor_status(const nf_tui *t, int *wstatus)
+{
+	if (t->exec_done)
+		*wstatus = t->exec_status;
+	return t->exec_done;
+}
+
 int
 nf_tui_loop(nf_tui *t)
 {
@@ -985,10 +1072,22 @@ nf_tui_loop(nf_tui *t)
 	while (!t->quit && t->on) {
 		int64_t now = nf_now_monotonic_ms(), timeout;
 
-		if (got_signal) {
+		if (got_signal && t->opts.executor > 0 && !t->exec_done && got_signal != SIGHUP) {
+			/* The client of a run started here: Ctrl-C cancels the run as it always did
+			 * (a second one stops its stages at once), by passing it on. */
+			kill(t->opts.executor, got_signal);
+			got_signal = 0;
+			t->cancel_asked = true;
+			nf_view_message(&t->v, "cancelling the run (Ctrl-C again stops its stages at once)");
+		} else if (got_signal) {
+			/* `ntflow dash`: Ctrl-C only leaves; a run going on, in a process of its own,
+			 * goes on. */
+			t->detached = got_signal == SIGINT && !t->opts.live && anything_active(t);
 			err = nf_error_set(NF_EINTR, "interrupted");
 			break;
 		}
+		if (reap_executor(t))
+			break;
 		read_keys(t);
 		if (t->quit || !t->on)
 			break;

@@ -176,6 +176,7 @@ load_node(void *ctx, const nf_dash_node *row)
 		n->kind = str_dup(row->kind);
 		n->median_ms = -1;
 		n->max_attempts = stage_max(v, n->stage ? n->stage : "");
+		n->budget = n->max_attempts;
 		if (!n->stage)
 			n->stage = xstrdup(row->name);
 		if (!n->kind)
@@ -189,6 +190,13 @@ load_node(void *ctx, const nf_dash_node *row)
 		l->changed |= NF_V_NODES;
 	n->state = st;
 	n->attempt = row->attempts;
+	if (n->budget > 0) {
+		/* After a retry from a dashboard the attempts go on past the budget: counted in
+		 * budgets (4/6), as nf_view_event counts them, so every dashboard says the same. */
+		n->max_attempts = n->budget;
+		while (n->attempt > n->max_attempts)
+			n->max_attempts += n->budget;
+	}
 	n->started_ms = row->started_ms;
 	n->finished_ms = row->finished_ms;
 	n->reused_run = row->reused_run;

@@ -77,6 +77,28 @@ nf_proc_start_time(pid_t pid)
 	return len > 0 ? nf_proc_stat_start(buf, (size_t)len) : 0;
 }
 
+bool
+nf_proc_zombie(pid_t pid)
+{
+	char path[64], buf[512];
+	const char *paren;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	/* "pid (comm) state ...": comm may hold spaces and parentheses. */
+	if (!(paren = strrchr(buf, ')')) || paren[1] != ' ')
+		return false;
+	return paren[2] == 'Z' || paren[2] == 'X';
+}
+
 /* Whether the NUL-separated environment in env[0, len) holds the entry mark exactly. */
 static bool
 environ_has(const char *env, size_t len, const char *mark, size_t mlen)

@@ -2,7 +2,7 @@
 # t7010-dash-keys.sh: the keys of the dashboard in `ntflow run` (tmux): a retry shown as
 # 2/3, f filtering, r retrying a failed stage and what it held up within the same run,
 # c + y cancelling a running one, Enter showing the whole log, ? the help, q asking
-# whether to cancel or detach while the run goes on.
+# whether to cancel or detach while the run goes on (detaching gives the prompt back).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-tui.sh"
 
@@ -114,7 +114,7 @@ test_expect_success 'Ctrl-C cancels the run; the screen closes at its end with t
 	grep "^run [0-9]* of keys cancelled in" screen
 '
 
-test_expect_success 'q then d detaches: the run goes on without the screen' '
+test_expect_success 'q then d detaches: the prompt is back (exit 0), the run goes on, ntflow dash cancels it' '
 	rm -f release flaky.n &&
 	tui_start 100 30 &&
 	tui_type "ntflow run keys.dag; echo status=\$?" &&
@@ -123,10 +123,19 @@ test_expect_success 'q then d detaches: the run goes on without the screen' '
 	tui_wait "c cancel it, d detach" &&
 	tui_keys d &&
 	tui_wait "^ntflow: detached; run 4 goes on" &&
+	tui_wait "^status=0" &&
 	ntflow runs >runs &&
 	grep "^ *4 .*running" runs &&
-	tui_keys C-c &&
-	tui_wait "^status=130"
+	tui_type "ntflow dash 4; echo dash-status=\$?" &&
+	tui_wait "^\* hang  *running" &&
+	tui_keys f h a n g Enter c &&
+	tui_wait "Cancel hang? (y/n)" &&
+	tui_keys y &&
+	tui_wait "^/ hang  *cancelled" &&
+	touch release &&
+	tui_wait "| cancelled" &&
+	tui_keys q &&
+	tui_wait "^dash-status=0"
 '
 
 test_done
