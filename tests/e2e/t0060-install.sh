@@ -34,8 +34,11 @@ test_expect_success 'make install DESTDIR=... lays out the files' '
 	test "$(wc -l <installed)" -gt 15
 '
 
-test_expect_success 'the installed ntflow runs and validates the installed pipeline' '
-	"$PWD/dest$bindir/ntflow" validate "$PWD/dest$prefix/share/ntflow/dags/retrain.dag"
+# In a project copied from the installed folder (its inputs, the ntml sources, are
+# relative to that root).
+test_expect_success 'the installed ntflow validates the installed pipeline' '
+	cp -R "$PWD/dest$prefix/share/ntflow" project &&
+	(cd project && git init -q && "$OLDPWD/dest$bindir/ntflow" validate dags/retrain.dag)
 '
 
 test_expect_success 'make uninstall removes every file install put' '
