@@ -59,6 +59,7 @@ typedef struct nf_pblock {
 	nf_run_opts *opts;
 	nf_slurm *slurm;
 	nf_alert_rule *alert;
+	nf_plot *plot;
 
 	nf_kv *kvs;                 /* params, env */
 	size_t nkvs, capkvs;
@@ -67,6 +68,9 @@ typedef struct nf_pblock {
 	nf_alert_rule *alerts;      /* a monitor's alert blocks */
 	size_t nalerts, capalerts;
 	nf_strmap *alert_names;
+	nf_plot *plots;             /* a stage's plot blocks */
+	size_t nplots, capplots;
+	nf_strmap *plot_names;      /* name -> index + 1 */
 } nf_pblock;
 
 /* Reports an error at loc. */

@@ -3,6 +3,7 @@
  * src/graph/load.c's (nf_dag_load). */
 #include "config.h"
 #include "ntflow/dag.h"
+#include "schema.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -494,6 +495,11 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		for (size_t k = 0; k < s->noutputs; k++)
 			check_tmpl(&v, &w, &s->outputs[k]);
 		check_tmpl(&v, &w, s->metrics);
+		for (size_t k = 0; k < s->nplots; k++) {
+			check_tmpl(&v, &w, s->plots[k].data);
+			check_tmpl(&v, &w, s->plots[k].image);
+		}
+		nf_plot_check(s, &v.diags);
 	}
 	for (size_t i = 0; i < dag->nmodels; i++)
 		check_model(&v, &dag->models[i]);
