@@ -31,8 +31,9 @@ nf_scale_map(const nf_scale *s, double v)
 size_t
 nf_scale_nice(double *lo, double *hi, size_t want, double *ticks, size_t max)
 {
-	double span, raw, mag, step, first, last;
+	double span, raw, mag, step, first, last, m;
 	size_t n = 0;
+	int e;
 
 	if (!isfinite(*lo) || !isfinite(*hi)) {
 		*lo = 0;
@@ -54,17 +55,18 @@ nf_scale_nice(double *lo, double *hi, size_t want, double *ticks, size_t max)
 		want = 2;
 	span = *hi - *lo;
 	raw = span / (double)(want - 1);
-	mag = pow(10, floor(log10(raw)));
-	step = raw / mag < 1.5 ? mag : raw / mag < 3 ? 2 * mag : raw / mag < 7 ? 5 * mag : 10 * mag;
-	first = floor(*lo / step) * step;
-	last = ceil(*hi / step) * step;
-	*lo = first;
-	*hi = last;
-	for (double t = first; t <= last + step * 0.5 && n < max; t += step) {
-		double r = round(t / step) * step;   /* no 0.30000000000000004 */
-
-		ticks[n++] = fabs(r) < step * 1e-9 ? 0 : r;
-	}
+	e = (int)floor(log10(raw));
+	mag = pow(10, e);
+	m = raw / mag < 1.5 ? 1 : raw / mag < 3 ? 2 : raw / mag < 7 ? 5 : 10;
+	step = m * mag;
+	first = floor(*lo / step);
+	last = ceil(*hi / step);
+	/* Each tick as k * m over (or times) a power of ten: 3 * 2 / 10 is the double nearest
+	 * 0.6, where 3 * 0.2 would be 0.6000000000000001. */
+	for (double k = first; k <= last && n < max; k++)
+		ticks[n++] = e >= 0 ? k * m * pow(10, e) : k * m / pow(10, -e);
+	*lo = e >= 0 ? first * m * pow(10, e) : first * m / pow(10, -e);
+	*hi = e >= 0 ? last * m * pow(10, e) : last * m / pow(10, -e);
 	return n;
 }
 
