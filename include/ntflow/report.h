@@ -64,9 +64,11 @@ typedef struct nf_chart {
 	bool diagonal;                /* roc: the chance line from (0,0) to (1,1) */
 	bool unit_axes;               /* both axes [0, 1] (roc) */
 	bool integer_x;               /* x ticks on whole numbers only (versions, runs) */
+	double width;                 /* pixels; 0: 520 */
 } nf_chart;
 /* Appends c as an <svg> with axes, ticks, gridlines, a legend when there is more than one
- * series, and a <title> per point (the browser's tooltip). */
+ * series, and a <title> per point (the browser's tooltip). Bars of more than 6 categories
+ * get their labels slanted. */
 void nf_svg_chart(nf_buf *out, const nf_chart *c);
 
 /* ---- Plot data (src/report/data.c) ---- */

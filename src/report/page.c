@@ -22,8 +22,8 @@ static const char css[] =
 	"table{border-collapse:collapse;margin:4px 0}th,td{border-bottom:1px solid #e6e9ee;padding:3px 10px;"
 	"text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}td.num{text-align:right;"
 	"font-variant-numeric:tabular-nums}"
-	".pass,.status-succeeded,.verdict-pass{color:#1b7f3b;font-weight:600}"
-	".fail,.status-failed,.status-crashed,.verdict-fail{color:#c0392b;font-weight:600}"
+	".pass,.status-succeeded,td.verdict-pass{color:#1b7f3b;font-weight:600}"
+	".fail,.status-failed,.status-crashed,td.verdict-fail{color:#c0392b;font-weight:600}"
 	".status-rejected,.status-gated,.status-cancelled{color:#b9770e;font-weight:600}"
 	".changed{background:#fff4d6}.up{color:#1b7f3b}.down{color:#c0392b}"
 	".grid-charts{display:flex;flex-wrap:wrap;gap:14px}"
@@ -59,6 +59,7 @@ static const char css[] =
 	"b.key-succeeded{color:#59a14f}b.key-cached{color:#a0cbe8}b.key-failed{color:#e15759}"
 	"b.key-timed-out{color:#b9770e}b.key-skipped{color:#c9ced6}b.key-cancelled{color:#9aa1ad}"
 	"b.key-running{color:#f28e2b}b.key-rejected{color:#edc948}"
+	"details summary{cursor:pointer;color:#5b6475;margin:4px 0}caption{text-align:left;padding:4px 0;font-weight:600}"
 	".note{color:#5b6475;font-size:12px}footer{color:#7a8394;font-size:12px;margin-top:24px}";
 
 void

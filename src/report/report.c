@@ -22,6 +22,8 @@
 #define GANTT_TOP 10.0
 #define GANTT_AXIS 34.0
 #define MAX_METRIC_CHARTS 8
+/* charts of a model's metrics over versions, and a monitor's metrics that no alert reads */
+#define MAX_PLAIN_CHARTS 4
 
 static void
 empty_note(nf_buf *out, const char *s)
@@ -214,6 +216,9 @@ metrics(nf_buf *out, nf_store *st, const nf_run_info *run)
 	if (nf_store_metric_list(st, run->id, &m, &n) < 0 || n == 0) {
 		empty_note(out, "No stage recorded metrics in this run.");
 	} else {
+		/* a long list folds away (details needs no script) */
+		if (n > 12)
+			nf_buf_printf(out, "<details class=\"metrics\"><summary>%zu metrics</summary>\n", n);
 		nf_buf_puts(out, "<table class=\"metrics\"><thead><tr><th>node</th><th>metric</th><th>value</th></tr>"
 			    "</thead><tbody>\n");
 		for (size_t i = 0; i < n; i++) {
@@ -224,6 +229,8 @@ metrics(nf_buf *out, nf_store *st, const nf_run_info *run)
 			nf_buf_puts(out, "</tr>\n");
 		}
 		nf_buf_puts(out, "</tbody></table>\n");
+		if (n > 12)
+			nf_buf_puts(out, "</details>\n");
 	}
 	nf_metric_list_free(m, n);
 	nf_rpt_section_end(out);
@@ -304,7 +311,7 @@ model_history(nf_buf *out, nf_store *st, const nf_run_info *run, const char *mod
 		nf_buf_puts(out, "</tr>\n");
 		mj[i] = cJSON_Parse(v[i].metrics_json ? v[i].metrics_json : "{}");
 		cJSON_ArrayForEach(m, mj[i]) {
-			if (cJSON_IsNumber(m) && nkeys < MAX_METRIC_CHARTS && !has_str(keys, nkeys, m->string))
+			if (cJSON_IsNumber(m) && nkeys < MAX_PLAIN_CHARTS && !has_str(keys, nkeys, m->string))
 				keys[nkeys++] = m->string;
 		}
 	}
@@ -508,9 +515,17 @@ drift(nf_buf *out, nf_store *st, const nf_run_info *run, const nf_report_opts *o
 				break;
 			}
 		}
+		/* the metrics an alert rule reads first (with their thresholds), then a few more */
 		for (size_t k = first; k < np; k++)
-			if (nnames < MAX_METRIC_CHARTS && !has_str(names, nnames, p[k].name))
+			for (size_t t = 0; t < ts.n; t++)
+				if (nnames < MAX_METRIC_CHARTS && strcmp(ts.t[t].monitor, nodes[i].stage) == 0 &&
+				    strcmp(ts.t[t].metric, p[k].name) == 0 && !has_str(names, nnames, p[k].name))
+					names[nnames++] = p[k].name;
+		for (size_t k = first, plain = 0; k < np && plain < MAX_PLAIN_CHARTS; k++)
+			if (nnames < MAX_METRIC_CHARTS && !has_str(names, nnames, p[k].name)) {
 				names[nnames++] = p[k].name;
+				plain++;
+			}
 		nf_buf_puts(out, "<h3>monitor ");
 		nf_html_escape(out, nodes[i].name);
 		nf_buf_puts(out, "</h3>\n<div class=\"grid-charts\">\n");
@@ -607,6 +622,7 @@ perf(nf_buf *out, nf_store *st, const nf_run_info *run, const nf_report_opts *o)
 		s_rss[1] = (nf_series){ hist, xi, rss_med, m, false };
 		nf_buf_puts(out, "<div class=\"grid-charts\">\n");
 		c.kind = NF_CHART_BAR;
+		c.width = m > 6 ? 1080 : 0;   /* one per row when there are many nodes */
 		c.xcats = cats;
 		c.nxcats = m;
 		c.nseries = 2;

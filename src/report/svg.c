@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define W 560.0
-#define H 300.0
+#define W_DEFAULT 520.0
+#define H_PLOT 300.0
+#define ROTATED_EXTRA 70.0   /* room for bar labels drawn slanted */
 #define ML 64.0      /* room for the y ticks and label */
 #define MR 16.0
 #define MT 30.0      /* the title */
@@ -126,6 +127,9 @@ void
 nf_svg_chart(nf_buf *out, const nf_chart *c)
 {
 	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+	/* many categories: their labels slanted, the chart taller by what they take */
+	bool slant = c->kind == NF_CHART_BAR && c->nxcats > 6;
+	double W = c->width > 0 ? c->width : W_DEFAULT, H = H_PLOT + (slant ? ROTATED_EXTRA : 0);
 	double xt[MAX_TICKS], yt[MAX_TICKS], h, top, bottom, left = ML, right = W - MR;
 	size_t nxt, nyt, rows = c->nseries > 1 ? (c->nseries + 2) / 3 : 0, npoints = 0;
 	nf_scale sx, sy;
@@ -159,9 +163,9 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 		xlo = ylo = 0;
 		xhi = yhi = 1;
 	}
-	h = H + rows * LEGEND_ROW;
+	h = H + (rows ? 8 : 0) + rows * LEGEND_ROW;
 	top = MT;
-	bottom = H - MB;
+	bottom = H - MB - (slant ? ROTATED_EXTRA : 0);
 	nyt = nf_scale_nice(&ylo, &yhi, 6, yt, MAX_TICKS);
 	if (bars) {
 		nxt = 0;
@@ -216,7 +220,18 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 			double x = nf_scale_map(&sx, (double)i);
 
 			line(out, x, bottom, x, bottom + 4, "tick");
-			text(out, x, bottom + 16, "middle", "ticklabel", c->xcats[i]);
+			if (slant) {
+				char xb[48], yb[48];
+
+				nf_svg_coord(xb, sizeof(xb), x + 3);
+				nf_svg_coord(yb, sizeof(yb), bottom + 12);
+				nf_buf_printf(out, "<text x=\"%s\" y=\"%s\" transform=\"rotate(-35 %s %s)\" text-anchor=\"end\""
+					      " class=\"ticklabel\">", xb, yb, xb, yb);
+				nf_html_escape(out, c->xcats[i]);
+				nf_buf_puts(out, "</text>");
+			} else {
+				text(out, x, bottom + 16, "middle", "ticklabel", c->xcats[i]);
+			}
 		}
 	} else {
 		for (size_t i = 0; i < nxt; i++) {
@@ -232,7 +247,7 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 	line(out, left, bottom, right, bottom, "domain");
 	nf_buf_puts(out, "</g>");
 	if (c->xlabel)
-		text(out, (left + right) / 2, bottom + 34, "middle", "axislabel", c->xlabel);
+		text(out, (left + right) / 2, bottom + 34 + (slant ? ROTATED_EXTRA : 0), "middle", "axislabel", c->xlabel);
 	if (c->ylabel) {
 		char b[48];
 
@@ -327,7 +342,7 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 	if (rows) {
 		nf_buf_puts(out, "<g class=\"legend\">");
 		for (size_t k = 0; k < c->nseries; k++) {
-			double x = left + (double)(k % 3) * ((right - left) / 3), y = H - 4 + (double)(k / 3) * LEGEND_ROW;
+			double x = left + (double)(k % 3) * ((right - left) / 3), y = H + 10 + (double)(k / 3) * LEGEND_ROW;
 
 			nf_buf_printf(out, "<g class=\"s%zu%s\">", k % NCOLOURS, c->series[k].dashed ? " dashed" : "");
 			line(out, x, y - 4, x + 18, y - 4, "swatch");
