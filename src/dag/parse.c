@@ -840,9 +840,7 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 		nf_strmap_put(parent->alert_names, b->alert->name, (void *)(uintptr_t)parent->nalerts);
 		break;
 	case NF_BK_PLOT:
-		/* data or image, not both nor neither; the rest is checked by nf_dag_validate. */
-		if (!b->plot->data == !b->plot->image)
-			nf_parse_error(p, b->loc, "%s needs exactly one of 'data' and 'image'", blk_title(b, title, sizeof(title)));
+		/* data or image, the columns: checked by nf_dag_validate (plot-check.c) */
 		NF_PUSH(parent->plots, parent->nplots, parent->capplots, *b->plot);
 		nf_strmap_put(parent->plot_names, b->plot->name, (void *)(uintptr_t)parent->nplots);
 		break;

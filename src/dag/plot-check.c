@@ -55,8 +55,10 @@ nf_plot_check(const nf_stage *s, nf_diag_list *diags)
 		const char *attr = pl->data ? "data" : "image";
 		char *path;
 
-		if (!file)
-			continue;   /* reported by the parser */
+		if (!pl->data == !pl->image) {
+			nf_diag_error(diags, pl->loc, "plot \"%s\" needs exactly one of 'data' and 'image'", pl->name);
+			continue;
+		}
 		if (!(path = norm_text(file))) {
 			nf_diag_error(diags, file->loc, "%s of plot \"%s\" in stage \"%s\" is not a path inside the project",
 				      attr, pl->name, s->name);

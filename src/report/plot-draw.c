@@ -298,9 +298,13 @@ add_side(chart_data *cd, const side *s, bool compare, bool bars, bool roc)
 		}
 		cd->series = realloc(cd->series, (cd->nseries + 1) * sizeof(nf_series));
 		se = &cd->series[cd->nseries++];
-		se->name = compare ? cd_name(cd, xasprintf("%s (run %lld)", ys[k], (long long)s->run)) : ys[k];
-		if (!compare)
-			cd_name(cd, ys[k]), ys[k] = NULL;   /* the name now lives in cd */
+		/* the name is cd's to free; ys[k] is handed over when used as it is */
+		if (compare) {
+			se->name = cd_name(cd, xasprintf("%s (run %lld)", ys[k], (long long)s->run));
+		} else {
+			se->name = cd_name(cd, ys[k]);
+			ys[k] = NULL;
+		}
 		se->x = x;
 		se->y = y;
 		se->n = t->nrows;

@@ -327,7 +327,7 @@ static const char *const migrations[] = {
 	/* 16: the plots a run's nodes declared (plots.c): the data or image file's path and its
 	 * SHA-256 when the node ended, so `ntflow report` finds the bytes of that run (in the
 	 * workspace while unchanged, else in the object store) and draws them as declared. */
-	"CREATE TABLE plots ("
+	"CREATE TABLE IF NOT EXISTS plots ("
 	"  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
 	"  node     TEXT    NOT NULL,"
 	"  name     TEXT    NOT NULL,"
