@@ -15,10 +15,13 @@ set -eu
 # jq for examples/simulate-weeks.sh, croniter to cross-check cron schedules, tzdata for
 # their time zones, and a Slurm controller, node daemon, client and munge for the Slurm
 # executor's tests, which start a private single-node cluster (tests/slurm/cluster.sh; apt
-# starts nothing), zsh to check the zsh completion and man-db to render the man pages.
+# starts nothing), zsh to check the zsh completion, man-db to render the man pages, and for
+# `ntflow report`'s tests headless Chromium (the page's DOM and a screenshot), tidy (HTML
+# validity) and locales (a German LC_NUMERIC built with localedef).
 PACKAGES="build-essential autoconf automake pkg-config libncurses-dev libgit2-dev
 libsqlite3-dev libcjson-dev libssl-dev libyaml-dev check git sqlite3 tmux ninja-build graphviz
-python3-sklearn python3-scipy jq python3-croniter tzdata slurmctld slurmd slurm-client munge zsh man-db"
+python3-sklearn python3-scipy jq python3-croniter tzdata slurmctld slurmd slurm-client munge zsh man-db
+chromium tidy locales"
 
 # --clang: what `make fuzz` and a clang build with --enable-sanitizers need besides.
 CLANG_PACKAGES="clang libclang-rt-dev"

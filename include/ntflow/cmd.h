@@ -81,6 +81,7 @@ extern const nf_cmd nf_cmd_registry;
 extern const nf_cmd nf_cmd_why;
 extern const nf_cmd nf_cmd_cache;
 extern const nf_cmd nf_cmd_metrics;
+extern const nf_cmd nf_cmd_report;
 extern const nf_cmd nf_cmd_alerts;
 extern const nf_cmd nf_cmd_audit;
 extern const nf_cmd nf_cmd_doctor;

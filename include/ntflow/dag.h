@@ -88,6 +88,24 @@ typedef struct nf_alert_rule {
 	nf_severity severity;         /* default medium */
 } nf_alert_rule;
 
+/* A plot "NAME" { } block of a stage: a chart of a data file the stage writes, or an image it
+ * writes, shown by `ntflow report` (man/ntflow-dag.5, PLOTS). */
+typedef enum { NF_PLOT_LINEAR = 0, NF_PLOT_SCATTER, NF_PLOT_CONFUSION, NF_PLOT_ROC, NF_PLOT_BAR } nf_plot_template;
+
+typedef struct nf_plot {
+	const char *name;
+	nf_loc loc;
+	nf_tmpl *data;                /* a CSV, TSV or JSON (a list of objects) file; NULL with image */
+	nf_tmpl *image;               /* a PNG, JPEG, GIF or SVG file; NULL with data */
+	const char *x;                /* the column on the x axis (confusion: the actual class) */
+	nf_name_ref *y;               /* the columns on the y axis (confusion: the predicted class) */
+	size_t ny;
+	int template_;                /* nf_plot_template (linear) */
+	const char *title;            /* NULL: the plot's name */
+} nf_plot;
+/* "linear", "scatter", ...: a template's name. */
+const char *nf_plot_template_name(int t);
+
 typedef struct nf_slurm {
 	bool present;
 	nf_loc loc;
@@ -196,6 +214,9 @@ typedef struct nf_stage {
 	size_t nalerts;
 	nf_severity on_alert;         /* a triggered run on alerts at least this severe (none) */
 	nf_severity fail_on;          /* the monitor fails on alerts at least this severe (none) */
+
+	nf_plot *plots;               /* stage: its plot blocks, in file order */
+	size_t nplots;
 } nf_stage;
 
 typedef struct nf_model_decl {

@@ -452,6 +452,25 @@ int nf_store_perf_history(nf_store *st, int64_t run_id, size_t window,
 			  void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
 			  void *ctx);
 
+/* ---- Plots (src/store/plots.c): what a run's nodes declared in their plot blocks, with
+ * the file as it was when the node ended, for `ntflow report`. ---- */
+typedef struct nf_plot_row {
+	char *node, *name;
+	int idx;                        /* its place among the node's plot blocks */
+	char *kind;                     /* data, image */
+	char *path;                     /* relative to the project root */
+	char *digest;                   /* SHA-256 of the file (64 hex); "" when it was missing */
+	char *template_;                /* linear, scatter, confusion, roc, bar */
+	char *x;
+	char *y_json;                   /* ["train_loss","val_loss"] */
+	char *title;                    /* "" when none */
+} nf_plot_row;
+/* Records (or replaces) a plot of a node of a run (batched). */
+int nf_store_plot_put(nf_store *st, int64_t run_id, const nf_plot_row *p);
+/* The plots of a run, in node order then as declared (by name within a node). */
+int nf_store_plot_list(nf_store *st, int64_t run_id, nf_plot_row **out, size_t *n);
+void nf_plot_row_list_free(nf_plot_row *p, size_t n);
+
 /* ---- The dashboard's reads (src/store/dashboard.c) ----
  * Quiet: a failure (an older schema, a busy database) is only "nothing to show" (the
  * message is set, the store is not failed). */

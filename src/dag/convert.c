@@ -937,3 +937,35 @@ nf_set_foreach(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, c
 	st->nforeach = n;
 	st->foreach_loc = v->loc;
 }
+
+/* y = "col" or y = ["a", "b"]: one column name or several. */
+void
+nf_set_plot_y(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	cv_in in = { p, v, vt, a, { a->name, false }, { a->name, true } };
+	conv c;
+
+	memset(&c, 0, sizeof(c));
+	c.loc = v->loc;
+	if (v->kind == NF_V_STRING) {
+		const char *s = want_literal(p, v, vt, in.what, "a string");
+
+		if (!s)
+			return;
+		c.u.names = nf_arena_alloc(p->a, sizeof(nf_name_ref));
+		c.u.names[0].name = s;
+		c.u.names[0].loc = v->loc;
+		c.n = 1;
+		store(target, a, &c);
+		return;
+	}
+	if (v->kind != NF_V_LIST) {
+		nf_parse_error(p, v->loc, "attribute '%s' expects a string or a list of strings, found %s", a->name,
+			       found_kind(v));
+		return;
+	}
+	if (name_list(&in, &c, false) && c.n > 0)
+		store(target, a, &c);
+	else if (c.n == 0 && v->nitems == 0)
+		nf_parse_error(p, v->loc, "%s = [] names no column", a->name);
+}

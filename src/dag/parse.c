@@ -440,6 +440,7 @@ target_of(nf_pblock *b, nf_target t)
 	case NF_TG_OPTS: return b->opts;
 	case NF_TG_SLURM: return b->slurm;
 	case NF_TG_ALERT: return b->alert;
+	case NF_TG_PLOT: return b->plot;
 	case NF_TG_NONE:
 	case NF_TG_COUNT: break;
 	}
@@ -768,6 +769,18 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 			return false;
 		}
 		return true;
+	case NF_BK_PLOT:
+		if (!parent->plot_names)
+			parent->plot_names = nf_strmap_new(4);
+		if ((prev = (size_t)(uintptr_t)nf_strmap_get(parent->plot_names, name)) != 0) {
+			nf_parse_error(p, b->loc, "duplicate plot \"%s\" in %s", name, blk_title(parent, title, sizeof(title)));
+			nf_diag_note(p->diags, parent->plots[prev - 1].loc, "first defined here");
+			return false;
+		}
+		b->plot = xcalloc(1, sizeof(nf_plot));
+		b->plot->name = name;
+		b->plot->loc = b->loc;
+		return true;
 	default:
 		break;
 	}
@@ -813,6 +826,8 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 		/* (select without a matrix is nf_dag_validate's to report) */
 		b->stage->alerts = nf_arena_memdup(p->a, b->alerts, b->nalerts * sizeof(nf_alert_rule));
 		b->stage->nalerts = b->nalerts;
+		b->stage->plots = nf_arena_memdup(p->a, b->plots, b->nplots * sizeof(nf_plot));
+		b->stage->nplots = b->nplots;
 		break;
 	case NF_BK_PARAMS:
 		parent->pl->params = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));
@@ -861,6 +876,11 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 		NF_PUSH(parent->alerts, parent->nalerts, parent->capalerts, *b->alert);
 		nf_strmap_put(parent->alert_names, b->alert->name, (void *)(uintptr_t)parent->nalerts);
 		break;
+	case NF_BK_PLOT:
+		/* data or image, the columns: checked by nf_dag_validate (plot-check.c) */
+		NF_PUSH(parent->plots, parent->nplots, parent->capplots, *b->plot);
+		nf_strmap_put(parent->plot_names, b->plot->name, (void *)(uintptr_t)parent->nplots);
+		break;
 	default:
 		break;
 	}
@@ -877,6 +897,9 @@ release_block(nf_pblock *b)
 	free(b->alert);
 	free(b->items);
 	nf_strmap_free(b->item_names);
+	nf_strmap_free(b->plot_names);
+	free(b->plots);
+	free(b->plot);
 }
 
 /* Where a block kind may appear, for "not allowed here" messages. */

@@ -59,6 +59,7 @@ typedef struct nf_pblock {
 	nf_run_opts *opts;
 	nf_slurm *slurm;
 	nf_alert_rule *alert;
+	nf_plot *plot;
 
 	nf_kv *kvs;                 /* params, env */
 	size_t nkvs, capkvs;
@@ -70,6 +71,9 @@ typedef struct nf_pblock {
 	nf_foreach_item *items;     /* a foreach block's instances */
 	size_t nitems, capitems;
 	nf_strmap *item_names;
+	nf_plot *plots;             /* a stage's plot blocks */
+	size_t nplots, capplots;
+	nf_strmap *plot_names;      /* name -> index + 1 */
 } nf_pblock;
 
 /* Reports an error at loc. */

@@ -13,6 +13,8 @@
 static const char *const executors[] = { "local", "slurm", NULL };
 static const char *const severities[] = { "low", "medium", "high", NULL };
 static const char *const overlaps[] = { "wait", "skip", NULL };
+/* In the order of nf_plot_template. */
+static const char *const plot_templates[] = { "linear", "scatter", "confusion", "roc", "bar", NULL };
 
 /* Where a row stores its value: the target struct and field (offsetof, sizeof). */
 #define FIELD(tg, T, f) .target = tg, .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
@@ -21,6 +23,7 @@ static const char *const overlaps[] = { "wait", "skip", NULL };
 #define MD(f) FIELD(NF_TG_MODEL, nf_model_decl, f)
 #define AL(f) FIELD(NF_TG_ALERT, nf_alert_rule, f)
 #define SL(f) FIELD(NF_TG_SLURM, nf_slurm, f)
+#define PT(f) FIELD(NF_TG_PLOT, nf_plot, f)
 #define OP(f, bit) FIELD(NF_TG_OPTS, nf_run_opts, f), .set_bit = bit
 /* A list's item count, and where the value's location goes. */
 #define COUNT(T, f) .count_off = offsetof(T, f)
@@ -197,8 +200,23 @@ static const nf_attr_spec alert_attrs[] = {
 	  "how serious the alert is") },
 };
 
+static const nf_attr_spec plot_attrs[] = {
+	{ ROW("data", NF_AT_TEMPLATE, PT(data)), DOC(NULL,
+	  "the data file the stage writes: CSV, TSV (by extension .tsv) or JSON (a list of objects)") },
+	{ ROW("image", NF_AT_TEMPLATE, PT(image)), DOC(NULL,
+	  "an image the stage writes (PNG, JPEG, GIF or SVG), shown as it is, instead of data") },
+	{ ROW("x", NF_AT_STRING, PT(x)), DOC(NULL,
+	  "the column on the x axis (confusion: the actual class; roc: default \"fpr\")") },
+	{ ROW("y", NF_AT_NAME_LIST, PT(y), COUNT(nf_plot, ny), SET(nf_set_plot_y)), DOC(NULL,
+	  "the column, or a list of columns, on the y axis (confusion: the predicted class; roc: default \"tpr\")") },
+	{ ROW("template", NF_AT_ENUM, PT(template_), .choices = plot_templates), DOC("\"linear\"",
+	  "how the data is drawn: lines, points, a confusion matrix, an ROC curve or bars") },
+	{ ROW("title", NF_AT_STRING, PT(title)), DOC("the plot's name",
+	  "the title shown above the plot") },
+};
+
 static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV };
-static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH };
+static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH, NF_BK_PLOT };
 static const nf_block_id foreach_children[] = { NF_BK_INSTANCE };
 static const nf_block_id monitor_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_ALERT };
 static const nf_block_id defaults_children[] = { NF_BK_SLURM };
@@ -234,6 +252,8 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "instance blocks: one instance of the stage each, STAGE@NAME" },
 	{ NF_BK_INSTANCE, "instance", true, false, true, 0, NULL, 0, NULL, 0,
 	  "NAME = value: the fields of one foreach instance, ${item.NAME}; its label is ${key}" },
+	{ NF_BK_PLOT, "plot", true, false, false, TG(NF_TG_PLOT), ATTRS(plot_attrs), NULL, 0,
+	  "a chart of a data file the stage writes, or an image it writes, for ntflow report" },
 };
 
 const nf_block_spec *
@@ -337,6 +357,7 @@ nf_schema_target_size(nf_target t)
 	case NF_TG_OPTS: return sizeof(nf_run_opts);
 	case NF_TG_SLURM: return sizeof(nf_slurm);
 	case NF_TG_ALERT: return sizeof(nf_alert_rule);
+	case NF_TG_PLOT: return sizeof(nf_plot);
 	case NF_TG_COUNT: break;
 	}
 	return 0;
@@ -355,4 +376,10 @@ nf_schema_choices(char *buf, size_t size, const nf_attr_spec *a)
 
 		len += (size_t)snprintf(buf + len, size - len, "%s\"%s\"", sep, a->choices[i]);
 	}
+}
+
+const char *
+nf_plot_template_name(int t)
+{
+	return t >= 0 && t < (int)NF_ARRAY_SIZE(plot_templates) - 1 ? plot_templates[t] : "linear";
 }

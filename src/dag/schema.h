@@ -32,6 +32,7 @@ typedef enum nf_block_id {
 	NF_BK_PIPELINE, NF_BK_STAGE, NF_BK_GATE, NF_BK_MODEL, NF_BK_MONITOR,
 	NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_MATRIX, NF_BK_SLURM, NF_BK_ALERT,
 	NF_BK_FOREACH, NF_BK_INSTANCE,
+	NF_BK_PLOT,
 	NF_BK_COUNT
 } nf_block_id;
 
@@ -44,6 +45,7 @@ typedef enum nf_target {
 	NF_TG_OPTS,           /* nf_run_opts: a stage's or monitor's, or the pipeline's defaults */
 	NF_TG_SLURM,          /* nf_slurm */
 	NF_TG_ALERT,          /* nf_alert_rule */
+	NF_TG_PLOT,           /* nf_plot */
 	NF_TG_COUNT
 } nf_target;
 
@@ -123,5 +125,9 @@ nf_attr_setter nf_set_executor;     /* the choice's name -> nf_run_opts.executor
 nf_attr_setter nf_set_secret_env;   /* names of environment variables */
 nf_attr_setter nf_set_run;          /* a string, or a list of words -> nf_stage.run_words */
 nf_attr_setter nf_set_foreach;      /* a list of scalars -> nf_stage.foreach */
+nf_attr_setter nf_set_plot_y;       /* a column name, or a list of them -> nf_plot.y */
+/* The checks of s's plot blocks against the stage (plot-check.c, from nf_dag_validate): data
+ * and image files inside its outputs, the columns each template needs. */
+void nf_plot_check(const nf_stage *s, nf_diag_list *diags);
 
 #endif

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "ntflow/dag.h"
 #include "ntflow/expr.h"
+#include "schema.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +679,11 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 			check_tmpl(&v, &w, &s->outputs[k]);
 		check_tmpl(&v, &w, s->metrics);
 		check_tmpl(&v, &w, s->dir);
+		for (size_t k = 0; k < s->nplots; k++) {
+			check_tmpl(&v, &w, s->plots[k].data);
+			check_tmpl(&v, &w, s->plots[k].image);
+		}
+		nf_plot_check(s, &v.diags);
 	}
 	for (size_t i = 0; i < dag->nmodels; i++)
 		check_model(&v, &dag->models[i]);

@@ -195,6 +195,10 @@ int nf_run__audit_end(run_ctx *ctx, nf_run_status status);
  * fired, or a rule could not be evaluated. */
 int nf_run__alerts(run_ctx *ctx, const nf_node *node);
 
+/* plots-step.c. After a node ended well (ran or was cached): each of its plot blocks
+ * recorded with the run, with its file's SHA-256 ("" when the stage did not write it). */
+int nf_run__plots(run_ctx *ctx, const nf_node *node);
+
 /* run.c. Makes *m the node's metrics when keep (taken over: *m is left empty), releasing
  * what it held before; else releases both. */
 void nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool keep);

@@ -559,7 +559,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		if (err < 0)
 			return err;
 		if (err == 1)   /* a cached monitor's metrics still raise this run's alerts */
-			return (err = nf_run__alerts(ctx, node)) < 0 ? err : NF_PREP_CACHED;
+			return (err = nf_run__alerts(ctx, node)) < 0 || (err = nf_run__plots(ctx, node)) < 0 ? err :
+			       NF_PREP_CACHED;
 	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */
@@ -710,6 +711,8 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 			return err;
 	}
 	(void)res;
+	if ((err = nf_run__plots(ctx, node)) < 0)
+		return err;
 	return nf_run__cache_store(ctx, node);
 }
 

@@ -324,6 +324,23 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (run_id, node, attempt)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX slurm_jobs_unsettled ON slurm_jobs(settled, run_id);",
+	/* 16: the plots a run's nodes declared (plots.c): the data or image file's path and its
+	 * SHA-256 when the node ended, so `ntflow report` finds the bytes of that run (in the
+	 * workspace while unchanged, else in the object store) and draws them as declared. */
+	"CREATE TABLE IF NOT EXISTS plots ("
+	"  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  node     TEXT    NOT NULL,"
+	"  name     TEXT    NOT NULL,"
+	"  idx      INTEGER NOT NULL DEFAULT 0,"            /* its place among the node's plots */
+	"  kind     TEXT    NOT NULL,"                      /* data, image */
+	"  path     TEXT    NOT NULL,"
+	"  digest   TEXT    NOT NULL DEFAULT '',"           /* 64 hex; '': the file was missing */
+	"  template TEXT    NOT NULL DEFAULT 'linear',"
+	"  x        TEXT    NOT NULL DEFAULT '',"
+	"  y        TEXT    NOT NULL DEFAULT '[]',"         /* a JSON array of column names */
+	"  title    TEXT    NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (run_id, node, name)"
+	") WITHOUT ROWID;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

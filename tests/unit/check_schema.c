@@ -133,6 +133,8 @@ file_with(const nf_block_spec *b, const char *line, int *at)
 	bool run = !line || strncmp(line, "run ", 4) != 0;
 	bool artifact = !line || strncmp(line, "artifact ", 9) != 0;
 	bool when = !line || strncmp(line, "when ", 5) != 0;
+	/* a plot names a data file, unless the line writes it (validate wants one of data and image) */
+	bool data = !line || strncmp(line, "data ", 5) != 0;
 
 	if (!line)
 		line = "";
@@ -160,6 +162,10 @@ file_with(const nf_block_spec *b, const char *line, int *at)
 		*at = when ? 5 : 4;
 		return xasprintf("monitor \"m\" {\n  run = \"r\"\n  alert \"a\" {\n%s    %s\n  }\n}\n",
 				 when ? "    when = \"x > 1\"\n" : "", line);
+	case NF_BK_PLOT:
+		*at = data ? 5 : 4;
+		return xasprintf("stage \"s\" {\n  run = \"r\"\n  plot \"p\" {\n%s    %s\n  }\n}\n",
+				 data ? "    data = \"d\"\n" : "", line);
 	default:
 		ck_abort_msg("block %s holds no attributes", b->kind);
 	}
@@ -178,6 +184,7 @@ target_in(nf_dag *dag, const nf_block_spec *b, const nf_attr_spec *a)
 		return b->id == NF_BK_DEFAULTS ? (char *)&dag->pipeline.defaults : (char *)dag->stages[0].opts;
 	case NF_TG_SLURM: return (char *)&dag->stages[0].opts->slurm;
 	case NF_TG_ALERT: return (char *)&dag->stages[0].alerts[0];
+	case NF_TG_PLOT: return (char *)&dag->stages[0].plots[0];
 	default:
 		ck_abort_msg("%s.%s: no target", b->kind, a->name);
 	}
