@@ -124,6 +124,13 @@ int nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *in
 /* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
 int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
 void nf_run_info_list_free(nf_run_info *runs, size_t n);
+/* Comparing runs (compare.c): the newest run of run_id's pipeline before it (NF_ENOTFOUND
+ * when it is the first), and fn(node, outputs) for each node of a run that succeeded or was
+ * cached, in order, with the outputs of the cache entry its key names (a JSON array of
+ * {"path","digest"}; nodes without an entry, as with cache = false or after gc, are left out). */
+int nf_store_run_prev_of_pipeline(nf_store *st, int64_t run_id, int64_t *prev);
+int nf_store_run_outputs(nf_store *st, int64_t run_id,
+			 void (*fn)(void *ctx, const char *node, const char *outputs_json), void *ctx);
 
 /* One node of a run: its latest attempt's state (one row per attempt in the attempts table). */
 typedef struct nf_node_info {
