@@ -442,8 +442,8 @@ const nf_cmd nf_cmd_diff = {
 	.help    =
 		"Compares run A with run B (DVC's params diff and metrics diff): the params whose\n"
 		"values differ, the metrics with B's change from A and that change in percent of A,\n"
-		"the decision of each stage (ran, cached, failed, skipped, cancelled; a gate passed
-or rejected) and\n"
+		"the decision of each stage (ran, cached, failed, skipped, cancelled; a gate passed\n"
+		"or rejected) and "
 		"the digest of each output of the stages that succeeded or were cached (from the\n"
 		"cache entry the stage's key names: a stage with cache = false, or whose entry gc\n"
 		"removed, has none). Metrics are named as `runs --metrics` names them: METRIC, or\n"
