@@ -10,6 +10,14 @@
 
 #include "store-internal.h"
 
+/* runs_pipeline (pipeline, id): the newest id below run_id of the same pipeline. */
+const char nf_store__prev_run_sql[] =
+	"SELECT max(id) FROM runs WHERE pipeline = (SELECT pipeline FROM runs WHERE id = ?1) AND id < ?1";
+/* A node's key names the entry of the result it ran to or reused (cached). */
+const char nf_store__run_outputs_sql[] =
+	"SELECT n.name, e.outputs FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
+	" WHERE n.run_id = ? AND n.state IN ('succeeded','cached') ORDER BY n.seq";
+
 int
 nf_store_run_prev_of_pipeline(nf_store *st, int64_t run_id, int64_t *prev)
 {
@@ -17,10 +25,7 @@ nf_store_run_prev_of_pipeline(nf_store *st, int64_t run_id, int64_t *prev)
 	int rc, err = 0;
 
 	*prev = 0;
-	/* runs_pipeline (pipeline, id): the newest id below run_id of the same pipeline. */
-	if ((rc = sqlite3_prepare_v2(st->db,
-				     "SELECT max(id) FROM runs WHERE pipeline = (SELECT pipeline FROM runs WHERE id = ?1)"
-				     " AND id < ?1", -1, &q, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(st->db, nf_store__prev_run_sql, -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the runs");
 	sqlite3_bind_int64(q, 1, run_id);
 	rc = sqlite3_step(q);
@@ -42,11 +47,7 @@ nf_store_run_outputs(nf_store *st, int64_t run_id,
 	int rc, err = 0;
 
 	(void)nf_store__nodes_sync(st);   /* it reads nodes: see the batch's pending writes */
-	/* A node's key names the entry of the result it ran to or reused (cached). */
-	if ((rc = sqlite3_prepare_v2(st->db,
-				     "SELECT n.name, e.outputs FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
-				     " WHERE n.run_id = ? AND n.state IN ('succeeded','cached') ORDER BY n.seq",
-				     -1, &q, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(st->db, nf_store__run_outputs_sql, -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the run's outputs");
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)

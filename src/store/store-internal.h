@@ -159,6 +159,11 @@ void nf_store__procs_read(nf_store *st, int64_t run_id, nf_proc_rec **recs, size
 
 /* The statement nf_store_perf_history runs per node (series.c; check_store reads its plan). */
 extern const char nf_store__perf_history_sql[];
+/* The statements comparing runs (compare.c), and the text of store.c's statement id: for
+ * check_store, which reads their query plans. */
+extern const char nf_store__prev_run_sql[];
+extern const char nf_store__run_outputs_sql[];
+const char *nf_store__sql(nf_sql_id id);
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);
