@@ -368,7 +368,7 @@ split_list(const char *arg, char **buf, size_t *n)
 	return items;
 }
 
-enum { OPT_PARAMS = 0x100, OPT_METRICS, OPT_SORT_BY, OPT_CSV };
+enum { OPT_PARAMS = 0x100, OPT_METRICS, OPT_SORT_BY, OPT_CSV, OPT_PIPELINE };
 
 /* getopt_long takes an optional argument only as --params=K; runs has no operands, so a
  * word after --params or --metrics that is not an option is its value: joined into one. */
@@ -406,11 +406,12 @@ cmd_runs_exec(int argc, char **argv)
 		{ "metrics", optional_argument, NULL, OPT_METRICS },
 		{ "sort-by", required_argument, NULL, OPT_SORT_BY },
 		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "pipeline", required_argument, NULL, OPT_PIPELINE },
 		{ NULL, 0, NULL, 0 },
 	};
 	nf_store *st = NULL;
 	char *dir = NULL, *end, *pbuf = NULL, *mbuf = NULL, **args;
-	const char *parg = NULL, *marg = NULL, *sort_by = NULL, **ppick = NULL, **mpick = NULL;
+	const char *parg = NULL, *marg = NULL, *sort_by = NULL, *pipeline = NULL, **ppick = NULL, **mpick = NULL;
 	nf_run_info *list = NULL;
 	nf_cmp_run *runs = NULL;
 	columns cl = { 0 };
@@ -450,6 +451,9 @@ cmd_runs_exec(int argc, char **argv)
 		case OPT_CSV:
 			csv = true;
 			break;
+		case OPT_PIPELINE:
+			pipeline = optarg;
+			break;
 		default:
 			rc = NF_EXIT_USAGE;
 			goto done;
@@ -471,12 +475,15 @@ cmd_runs_exec(int argc, char **argv)
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
-	if (nf_store_run_list(st, (int)limit, &list, &n) < 0) {
+	if (nf_store_run_list_of(st, pipeline, (int)limit, &list, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
 	if (n == 0) {
-		nf_cmd_error("no runs yet in %s", dir);
+		if (pipeline)
+			nf_cmd_error("no runs of pipeline '%s' in %s", pipeline, dir);
+		else
+			nf_cmd_error("no runs yet in %s", dir);
 		goto done;
 	}
 	runs = xcalloc(n, sizeof(*runs));
@@ -530,7 +537,7 @@ const nf_cmd nf_cmd_runs = {
 	.name    = "runs",
 	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "runs [--params [KEY,...]] [--metrics [METRIC,...]] [--sort-by NAME] [--json | --csv]\n"
-		   "            [--limit N] [--state DIR]",
+		   "            [--pipeline NAME] [--limit N] [--state DIR]",
 	.summary = "List the recorded runs, newest first.",
 	.help    =
 		"Prints one line per run: id, pipeline, trigger, logical date (the day of the\n"
@@ -556,6 +563,7 @@ const nf_cmd nf_cmd_runs = {
 		"                        params and metrics objects when asked for (null: none)\n"
 		"  --csv                 the same columns as CSV (RFC 4180: CRLF line ends, fields\n"
 		"                        with a comma, quote or line break quoted), full precision\n"
+		"  --pipeline NAME       only the runs of that pipeline\n"
 		"  -n, --limit N         only the newest N runs\n"
 		"  --state DIR           the state directory (default: $NTFLOW_STATE, else .ntflow/ at\n"
 		"                        the root of the git repository holding the current directory)\n",

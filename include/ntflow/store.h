@@ -123,6 +123,8 @@ int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
 int nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id);
 /* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
 int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
+/* The same for one pipeline's runs (pipeline NULL: all), through the runs_pipeline index. */
+int nf_store_run_list_of(nf_store *st, const char *pipeline, int limit, nf_run_info **out, size_t *n);
 void nf_run_info_list_free(nf_run_info *runs, size_t n);
 /* Comparing runs (compare.c): the newest run of run_id's pipeline before it (NF_ENOTFOUND
  * when it is the first), and fn(node, outputs) for each node of a run that succeeded or was

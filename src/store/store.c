@@ -371,6 +371,12 @@ static const char *const sql_text[SQL__COUNT] = {
 		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end"
 		" FROM runs ORDER BY id DESC LIMIT ?",
+	[SQL_RUN_LIST_OF] =   /* runs_pipeline (pipeline, id), newest first */
+		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
+		" started_ms, finished_ms, status, pid,"
+		" " NF_SQL_RUN_COUNTS ","
+		" interval_start, interval_end"
+		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
 		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state)"
 		" VALUES (?,?,?,?,?,?,'waiting')",

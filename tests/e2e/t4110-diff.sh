@@ -169,6 +169,20 @@ assert len(d[\"stages\"]) == 4 and len(d[\"outputs\"]) == 3, d
 "
 '
 
+test_expect_success 'runs --pipeline lists one pipeline'"'"'s runs' '
+	ntflow runs --pipeline other --params --metrics >actual &&
+	cat >expect <<-EOF &&
+	ID  PIPELINE  STATUS     COMMIT
+	 5  other     succeeded  $(git rev-parse --short=7 HEAD)
+	 3  other     succeeded  $(git rev-parse --short=7 HEAD)
+	EOF
+	test_cmp expect actual &&
+	ntflow runs --pipeline exp --limit 2 >actual &&
+	test "$(awk "NR > 1 { print \$1 }" actual | tr "\n" " ")" = "7 6 " &&
+	test_expect_code 1 ntflow runs --pipeline nope 2>err &&
+	grep "no runs of pipeline .nope." err
+'
+
 test_expect_success 'an unknown run exits 1, a malformed one 2' '
 	test_expect_code 1 ntflow diff 1 99 2>err &&
 	grep "no run 99" err &&

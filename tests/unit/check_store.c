@@ -1533,6 +1533,11 @@ START_TEST(test_history_query_plans)
 	plan = query_plan(st, nf_store__sql(SQL_NODE_CACHE_GET));
 	ck_assert_msg(!strstr(plan, "SCAN p") && !strstr(plan, "SCAN q") && !strstr(plan, "SCAN n"), "%s", plan);
 	free(plan);
+	/* runs --pipeline: one pipeline's runs, newest first, from the index. */
+	plan = query_plan(st, nf_store__sql(SQL_RUN_LIST_OF));
+	ck_assert_msg(strstr(plan, "runs_pipeline (pipeline=?)"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "SCAN") && !strstr(plan, "TEMP B-TREE"), "%s", plan);
+	free(plan);
 	/* diff: the previous run of a pipeline, a run's outputs. */
 	plan = query_plan(st, nf_store__prev_run_sql);
 	ck_assert_msg(strstr(plan, "runs_pipeline (pipeline=? AND id<?)"), "%s", plan);
