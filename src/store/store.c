@@ -327,8 +327,9 @@ static const char *const migrations[] = {
 	/* 16: a cache miss is compared with the same node in the previous run of its pipeline
 	 * where it ran or was cached (SQL_NODE_CACHE_MISS), not with the newest cache entry,
 	 * which may be a run in between: found by name, newest run first, among the nodes that
-	 * got a key, so the lookup does not grow with the history. */
-	"CREATE INDEX nodes_keyed ON nodes(name, run_id) WHERE cache_key IS NOT NULL;",
+	 * got a key, so the lookup does not grow with the history. IF NOT EXISTS: creating it
+	 * twice is harmless, as when a store's user_version was lowered by hand. */
+	"CREATE INDEX IF NOT EXISTS nodes_keyed ON nodes(name, run_id) WHERE cache_key IS NOT NULL;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
