@@ -231,8 +231,23 @@ object_line(const char *json)
 	return nf_buf_detach(&b);
 }
 
+/* Whether the run that registered v ran on a tree with uncommitted changes: 1, 0, or -1
+ * when its record is gone (or it has none). */
+static int
+run_dirty(nf_store *st, const nf_model_version *v)
+{
+	nf_run_info r;
+	int dirty;
+
+	if (v->run_id <= 0 || nf_store_run_get(st, v->run_id, &r) < 0)
+		return -1;
+	dirty = r.dirty;
+	nf_run_info_release(&r);
+	return dirty;
+}
+
 static void
-print_version(const nf_model_version *v, const nf_model_event *ev, size_t nev)
+print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, size_t nev)
 {
 	char t[32], *params = object_line(v->params_json), *why = nf_registry_why(v, ev, nev);
 	cJSON *metrics = cJSON_Parse(v->metrics_json ? v->metrics_json : "{}");
@@ -247,7 +262,9 @@ print_version(const nf_model_version *v, const nf_model_event *ev, size_t nev)
 		printf("run        %lld\n", (long long)v->run_id);
 	else
 		printf("run        -\n");
-	printf("commit     %s\n", v->commit ? v->commit : "- (not in git)");
+	/* The commit alone does not give the model back when the run's tree had changes. */
+	printf("commit     %s%s\n", v->commit ? v->commit : "- (not in git)",
+	       v->commit && dirty == 1 ? " +dirty (the run had uncommitted changes)" : "");
 	printf("artifact   %s (%s, %lld bytes)\n", v->source_path, v->kind, (long long)v->size);
 	printf("sha256     %s\n", v->sha256);
 	printf("copy       %s\n", v->artifact_path);
@@ -337,9 +354,15 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 	}
 	if (o->json) {
 		char *why = nf_registry_why(&v, ev, nev);
-		cJSON *j = version_json(&v, why), *hist = cJSON_AddArrayToObject(j, "history");
+		cJSON *j = version_json(&v, why), *hist;
+		int dirty = run_dirty(st, &v);
 
 		free(why);
+		if (dirty >= 0)
+			cJSON_AddBoolToObject(j, "dirty", dirty);
+		else
+			cJSON_AddNullToObject(j, "dirty");
+		hist = cJSON_AddArrayToObject(j, "history");
 		for (size_t i = 0; i < nev; i++) {
 			cJSON *e = cJSON_CreateObject();
 
@@ -357,7 +380,7 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 		}
 		print_json(j);
 	} else {
-		print_version(&v, ev, nev);
+		print_version(&v, run_dirty(st, &v), ev, nev);
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -669,7 +692,10 @@ const nf_cmd nf_cmd_registry = {
 		"  list [MODEL]           every version (of MODEL), oldest first, then why each\n"
 		"                         production version is in production\n"
 		"  show MODEL[@VERSION]   one version in full with why it has its status and its\n"
-		"                         history (default: the one in production, else the newest)\n"
+		"                         history (default: the one in production, else the newest);\n"
+		"                         its params and commit are those of the run that made it\n"
+		"                         (every value it used, -p included; +dirty when its tree had\n"
+		"                         uncommitted changes)\n"
 		"  promote MODEL VERSION  make VERSION the production version; a version whose gate\n"
 		"                         did not pass, or that was rolled back, needs --force and\n"
 		"                         --reason TEXT, recorded with who promoted it ($USER); a\n"

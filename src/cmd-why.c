@@ -1,6 +1,6 @@
 /* cmd-why.c: `ntflow why`, why a stage ran in a run (the first difference between its cache
- * key and the stage's previous entry, recorded when the run looked it up) or which earlier
- * run's result it reused. A matrix stage gets one answer per instance. */
+ * key and the same stage's in the previous run of the pipeline that ran or reused it, noted
+ * when the run looked it up) or which earlier run's result it reused. A matrix stage gets one answer per instance. */
 #include "config.h"
 #include "ntflow/cmd.h"
 
@@ -186,14 +186,16 @@ const nf_cmd nf_cmd_why = {
 	.usage   = "why [RUN] STAGE [--state DIR]",
 	.summary = "Say why a stage ran in a run (the last by default), or whose result it reused.",
 	.help    =
-		"For a stage that ran: the first difference between its cache key and the stage's\n"
-		"previous entry, in words (\"input data/train.csv changed (blob 3e4f1a2 → 9a1b7c0)\",\n"
-		"\"param lr changed 0.01 → 0.05\", \"command changed\", \"upstream preprocess\n"
-		"produced different outputs\", \"no earlier run\", \"forced\"). For a cached stage: the\n"
-		"run, commit and day of the result it reused. Gates and stages with cache = false are\n"
-		"never cached, and say so; so are stages with neither outputs nor metrics unless they\n"
-		"say cache = true. STAGE is a stage's name (every matrix instance answers)\n"
-		"or one node's name, like 'tune[lr=0.05,l2=0]'.\n\n"
+		"For a stage that ran: the first difference between its cache key and the same\n"
+		"stage's in the previous run of the pipeline where it ran or was cached (a failed\n"
+		"run in between left no result and is passed over), in words (\"input\n"
+		"data/train.csv changed (blob 3e4f1a2 → 9a1b7c0)\", \"param lr changed 0.01 → 0.05\",\n"
+		"\"command changed\", \"upstream preprocess produced different outputs\", \"no\n"
+		"earlier run\", \"forced\"). For a cached stage: the run, commit and day of the\n"
+		"result it reused. Gates and stages with cache = false are never cached, and say\n"
+		"so; so are stages with neither outputs nor metrics unless they say cache = true.\n"
+		"STAGE is a stage's name (every matrix instance answers) or one node's name, like\n"
+		"'tune[lr=0.05,l2=0]'.\n\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"               root of the git repository holding the current directory)\n",
 	.exec    = cmd_why_exec,

@@ -17,6 +17,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_backfill,
 	&nf_cmd_dash,
 	&nf_cmd_runs,
+	&nf_cmd_diff,
 	&nf_cmd_show,
 	&nf_cmd_registry,
 	&nf_cmd_logs,

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "ntflow/util.h"
+#include "ntflow/store.h"   /* nf_run_info in nf_cmp_run */
 
 /* The options every command shares, parsed once, git-style, by nf_cmd_getopt for the
  * commands that take them (nf_cmd.shared), and never by the command itself:
@@ -89,6 +90,7 @@ extern const nf_cmd nf_cmd_scheduler;
 extern const nf_cmd nf_cmd_complete;
 extern const nf_cmd nf_cmd_init;
 extern const nf_cmd nf_cmd_export;
+extern const nf_cmd nf_cmd_diff;
 
 /* For the commands that read the workspace (state: --state DIR or NULL): opens its store
  * for reading (nf_store_open_read: it works on a full disk and a read-only workspace) and
@@ -162,5 +164,41 @@ void nf_show_alerts_json(struct cJSON *top, const struct nf_alert *alerts, size_
 /* An alert as JSON: whole for `ntflow alerts --json` (with run, pipeline, created and the
  * acknowledgement), else the fields show --json gives. Caller deletes it. */
 struct cJSON *nf_alert_json(const struct nf_alert *a, bool whole);
+
+
+/* Comparing runs (cmd-compare.c), for `runs --params --metrics` and `diff`. A run with its
+ * params (the runs row's JSON object: flattened key -> value) and metrics; each metric's
+ * column name is bare METRIC when a single node gives that metric among the runs loaded
+ * together, else NODE.METRIC. */
+struct nf_metric;
+typedef struct nf_cmp_run {
+	struct nf_run_info info;      /* filled by the caller (nf_store_run_get / run_list) */
+	struct cJSON *params;         /* an object, never NULL once loaded */
+	struct nf_metric *metrics;
+	size_t nmetrics;
+	char **mcols;                 /* the column name of each metric */
+} nf_cmp_run;
+/* Loads params and metrics of runs whose info is filled, naming the metrics over all n. */
+int nf_cmp_runs_load(struct nf_store *st, nf_cmp_run *runs, size_t n);
+void nf_cmp_run_release(nf_cmp_run *r);
+/* A metric's value by column name, a param by key (NULL when the run has none). */
+const double *nf_cmp_metric(const nf_cmp_run *r, const char *column);
+const struct cJSON *nf_cmp_param(const nf_cmp_run *r, const char *key);
+/* A param value as text ("-" for NULL, a list as JSON text), a number as text (brief: 6
+ * significant digits, else the shortest text that reads back the same). Caller frees. */
+char *nf_cmp_param_text(const struct cJSON *v);
+char *nf_cmp_number_text(double v, bool brief);
+bool nf_cmp_param_equal(const struct cJSON *a, const struct cJSON *b);
+/* Appends s to b as one CSV field (RFC 4180 quoting). */
+void nf_cmp_csv_field(nf_buf *b, const char *s);
+/* The columns to show, in order of first appearance over the runs: every metric column
+ * (pick NULL) or those matching a picked name (equal, or NODE.NAME); every param key (pick
+ * NULL) or those equal to a picked key or under it as a section. A pick nothing matches
+ * still gets its column. Free with nf_cmp_columns_free. */
+void nf_cmp_metric_columns(const nf_cmp_run *runs, size_t n, const char *const *pick, size_t npick,
+			   char ***out, size_t *nout);
+void nf_cmp_param_columns(const nf_cmp_run *runs, size_t n, const char *const *pick, size_t npick,
+			  char ***out, size_t *nout);
+void nf_cmp_columns_free(char **cols, size_t n);
 
 #endif

@@ -123,7 +123,16 @@ int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
 int nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id);
 /* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
 int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
+/* The same for one pipeline's runs (pipeline NULL: all), through the runs_pipeline index. */
+int nf_store_run_list_of(nf_store *st, const char *pipeline, int limit, nf_run_info **out, size_t *n);
 void nf_run_info_list_free(nf_run_info *runs, size_t n);
+/* Comparing runs (compare.c): the newest run of run_id's pipeline before it (NF_ENOTFOUND
+ * when it is the first), and fn(node, outputs) for each node of a run that succeeded or was
+ * cached, in order, with the outputs of the cache entry its key names (a JSON array of
+ * {"path","digest"}; nodes without an entry, as with cache = false or after gc, are left out). */
+int nf_store_run_prev_of_pipeline(nf_store *st, int64_t run_id, int64_t *prev);
+int nf_store_run_outputs(nf_store *st, int64_t run_id,
+			 void (*fn)(void *ctx, const char *node, const char *outputs_json), void *ctx);
 
 /* One node of a run: its latest attempt's state (one row per attempt in the attempts table). */
 typedef struct nf_node_info {
@@ -298,9 +307,9 @@ int nf_store_cache_delete(nf_store *st, const char *key);
 int nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *key,
 			const char *components, bool cached, int64_t reused_run, const char *miss_reason);
 /* Records a node's key and components as a miss whose explanation is computed when it is
- * read (nf_store_node_cache_get, through nf_key_explain): the run of the entry of pipeline's
- * node its key is compared with, the last one stored, is noted in the same statement, and no
- * text is built during the run (batched). */
+ * read (nf_store_node_cache_get, through nf_key_explain): the run its key is compared with,
+ * the previous run of pipeline where the same node ran or was cached (index nodes_keyed), is
+ * noted in the same statement, and no text is built during the run (batched). */
 int nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
 			     const char *components, const char *pipeline);
 /* Calls fn(ctx, key) with the cache key of each node of a run that has one (those it created

@@ -208,6 +208,12 @@ nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interv
 int
 nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n)
 {
+	return nf_store_run_list_of(st, NULL, limit, out, n);
+}
+
+int
+nf_store_run_list_of(nf_store *st, const char *pipeline, int limit, nf_run_info **out, size_t *n)
+{
 	sqlite3_stmt *q;
 	nf_run_info *runs = NULL;
 	size_t count = 0, cap = 0;
@@ -215,9 +221,14 @@ nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (!(q = nf_store__stmt(st, SQL_RUN_LIST)))
+	if (!(q = nf_store__stmt(st, pipeline ? SQL_RUN_LIST_OF : SQL_RUN_LIST)))
 		return NF_ERROR;
-	sqlite3_bind_int(q, 1, limit > 0 ? limit : -1);
+	if (pipeline) {
+		sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 2, limit > 0 ? limit : -1);
+	} else {
+		sqlite3_bind_int(q, 1, limit > 0 ? limit : -1);
+	}
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		runs = xgrow(runs, sizeof(*runs), count + 1, &cap);
 		runs[count] = (nf_run_info){ 0 };

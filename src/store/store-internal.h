@@ -28,6 +28,7 @@ typedef enum {
 	SQL_CACHE_GET, SQL_CACHE_PUT, SQL_CACHE_LIST, SQL_CACHE_DELETE,
 	SQL_NODE_CACHE, SQL_NODE_CACHE_MISS, SQL_RUN_CACHE_KEYS, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
 	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
+	SQL_RUN_LIST_OF,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -159,6 +160,11 @@ void nf_store__procs_read(nf_store *st, int64_t run_id, nf_proc_rec **recs, size
 
 /* The statement nf_store_perf_history runs per node (series.c; check_store reads its plan). */
 extern const char nf_store__perf_history_sql[];
+/* The statements comparing runs (compare.c), and the text of store.c's statement id: for
+ * check_store, which reads their query plans. */
+extern const char nf_store__prev_run_sql[];
+extern const char nf_store__run_outputs_sql[];
+const char *nf_store__sql(nf_sql_id id);
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);

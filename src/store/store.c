@@ -341,6 +341,12 @@ static const char *const migrations[] = {
 	"  title    TEXT    NOT NULL DEFAULT '',"
 	"  PRIMARY KEY (run_id, node, name)"
 	") WITHOUT ROWID;",
+	/* 17: a cache miss is compared with the same node in the previous run of its pipeline
+	 * where it ran or was cached (SQL_NODE_CACHE_MISS), not with the newest cache entry,
+	 * which may be a run in between: found by name, newest run first, among the nodes that
+	 * got a key, so the lookup does not grow with the history. IF NOT EXISTS: creating it
+	 * twice is harmless, as when a store's user_version was lowered by hand. */
+	"CREATE INDEX IF NOT EXISTS nodes_keyed ON nodes(name, run_id) WHERE cache_key IS NOT NULL;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -383,6 +389,12 @@ static const char *const sql_text[SQL__COUNT] = {
 		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end"
 		" FROM runs ORDER BY id DESC LIMIT ?",
+	[SQL_RUN_LIST_OF] =   /* runs_pipeline (pipeline, id), newest first */
+		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
+		" started_ms, finished_ms, status, pid,"
+		" " NF_SQL_RUN_COUNTS ","
+		" interval_start, interval_end"
+		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
 		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state)"
 		" VALUES (?,?,?,?,?,?,'waiting')",
@@ -434,13 +446,18 @@ static const char *const sql_text[SQL__COUNT] = {
 		" miss_prev_run = NULL WHERE id = ?",
 	[SQL_NODE_CACHE_MISS] =
 		"UPDATE nodes SET cache_key = ?1, components = ?2, cached = 0, reused_run = NULL, miss_reason = NULL,"
-		" miss_prev_run = COALESCE((SELECT run_id FROM cache_entries WHERE pipeline = ?3 AND node = ?4"
-		" ORDER BY created_ms DESC, run_id DESC LIMIT 1), 0) WHERE id = ?5",
+		" miss_prev_run = COALESCE((SELECT p.run_id FROM nodes p JOIN runs r ON r.id = p.run_id"
+		" WHERE p.name = ?4 AND p.cache_key IS NOT NULL AND p.run_id < nodes.run_id"
+		" AND p.state IN ('succeeded','cached') AND r.pipeline = ?3"
+		" ORDER BY p.run_id DESC LIMIT 1), 0) WHERE id = ?5",
 	[SQL_RUN_CACHE_KEYS] =
 		"SELECT cache_key FROM nodes WHERE run_id = ? AND cache_key IS NOT NULL",
 	[SQL_NODE_CACHE_GET] =
 		"SELECT n.cache_key, n.cached, n.reused_run, n.miss_reason, n.components, n.miss_prev_run,"
-		" COALESCE((SELECT p.components FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
+		" COALESCE((SELECT COALESCE(p.components,"
+		"  (SELECT e.components FROM cache_entries e WHERE e.key = p.cache_key),"
+		"  (SELECT q.components FROM nodes q WHERE q.run_id = p.reused_run AND q.name = p.name))"
+		" FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
 		" (SELECT e.components FROM cache_entries e WHERE e.run_id = n.miss_prev_run AND e.node = n.name"
 		" LIMIT 1))"
 		" FROM nodes n WHERE n.run_id = ? AND n.name = ?",
@@ -461,6 +478,12 @@ static const char *const sql_text[SQL__COUNT] = {
 		"INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind)"
 		" VALUES (?,?,?,?,?,?,?,?)",
 };
+
+const char *
+nf_store__sql(nf_sql_id id)
+{
+	return sql_text[id];
+}
 
 /* What SQLite logged in this process (SQLITE_CONFIG_LOG). logged_rc: the last error other
  * than the busy and informational ones, which made SQLite roll a batch back on its own when

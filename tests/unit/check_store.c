@@ -914,6 +914,7 @@ START_TEST(test_miss_explained_lazily)
 	ck_assert_int_eq(nf_store_node_cache_get(st, r1, "prep", &ci), 0);
 	ck_assert_str_eq(ci.miss_reason, "no earlier run");
 	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(nf_store_node_state(st, r1, "prep", NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
 	e.run_id = r1;
 	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
@@ -935,6 +936,112 @@ START_TEST(test_miss_explained_lazily)
 	ck_assert_int_eq(nf_store_node_cache_get(st, r2, "prep", &ci), 0);
 	ck_assert_str_eq(ci.miss_reason, "forced");
 	nf_node_cache_info_release(&ci);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A miss is compared with the same node in the previous run of its pipeline where it ran or
+ * was cached (a cached one: with its entry's components), not with the newest entry: runs of
+ * another param value in between, a failed run, another pipeline's node of the same name and
+ * later runs do not count. */
+static int64_t
+keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, const char *comps, nf_state state,
+	  int64_t reused)
+{
+	int64_t run = begin_run(st, pipeline);
+
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t->g), 0);
+	if (state == NF_ST_CACHED) {
+		ck_assert_int_eq(nf_store_node_cache(st, run, "prep", key, NULL, true, reused, NULL), 0);
+	} else {
+		ck_assert_int_eq(nf_store_node_cache_miss(st, run, "prep", key, comps, pipeline), 0);
+		if (state == NF_ST_SUCCEEDED) {
+			nf_cache_entry e = { .key = (char *)key, .node = "prep", .outputs_json = "[]", .out_digest = "out:x",
+					     .metrics_json = "{}", .components = (char *)comps, .run_id = run,
+					     .created_ms = run };
+
+			ck_assert_int_eq(nf_store_cache_put(st, pipeline, &e), 0);
+		}
+	}
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", state, 1, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_run_end(st, run, state == NF_ST_FAILED ? NF_RUN_FAILED : NF_RUN_SUCCEEDED), 0);
+	return run;
+}
+
+#define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
+	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
+
+START_TEST(test_miss_previous_run)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_cache_info ci;
+	int64_t r1, r3, r6;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = keyed_run(st, &t, "p", "k1", COMPS("1", "x"), NF_ST_SUCCEEDED, 0);
+	keyed_run(st, &t, "p", "k2", COMPS("2", "x"), NF_ST_SUCCEEDED, 0);       /* another value */
+	r3 = keyed_run(st, &t, "p", "k1", NULL, NF_ST_CACHED, r1);              /* back to 1: cached */
+	keyed_run(st, &t, "q", "kq", COMPS("9", "q"), NF_ST_SUCCEEDED, 0);      /* another pipeline */
+	keyed_run(st, &t, "p", "k5", COMPS("5", "x"), NF_ST_FAILED, 0);         /* failed: no result */
+	r6 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r6, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r6, "prep", "k6", COMPS("1", "y"), "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT miss_prev_run FROM nodes WHERE cache_key = 'k6'"), r3);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r6, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "command changed");   /* not "param seed changed 2 → 1" */
+	nf_node_cache_info_release(&ci);
+	/* The entry gone (gc), the cached node's reused run still says what it was. */
+	raw_exec(dbpath, "DELETE FROM cache_entries WHERE key = 'k1'");
+	ck_assert_int_eq(nf_store_node_cache_get(st, r6, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "command changed");
+	nf_node_cache_info_release(&ci);
+	nf_store_close(st);
+}
+END_TEST
+
+/* Comparing runs: the previous run of a pipeline, and the outputs of a run's nodes from the
+ * entries their keys name (a cached node's too; a failed one has none). */
+typedef struct outputs_seen {
+	char text[256];
+} outputs_seen;
+
+static void
+outputs_collect(void *ctx, const char *node, const char *outputs)
+{
+	outputs_seen *s = ctx;
+	size_t len = strlen(s->text);
+
+	snprintf(s->text + len, sizeof(s->text) - len, "%s=%s;", node, outputs);
+}
+
+START_TEST(test_compare_reads)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	outputs_seen seen = { "" };
+	int64_t r1, r2, r3, r4, prev;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = keyed_run(st, &t, "p", "k1", COMPS("1", "x"), NF_ST_SUCCEEDED, 0);
+	r2 = keyed_run(st, &t, "q", "kq", COMPS("1", "q"), NF_ST_SUCCEEDED, 0);
+	r3 = keyed_run(st, &t, "p", "k1", NULL, NF_ST_CACHED, r1);
+	r4 = keyed_run(st, &t, "p", "k4", COMPS("4", "x"), NF_ST_FAILED, 0);
+	ck_assert_int_eq(nf_store_run_prev_of_pipeline(st, r4, &prev), 0);
+	ck_assert_int_eq(prev, r3);
+	ck_assert_int_eq(nf_store_run_prev_of_pipeline(st, r3, &prev), 0);
+	ck_assert_int_eq(prev, r1);
+	ck_assert_int_eq(nf_store_run_prev_of_pipeline(st, r2, &prev), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_store_run_prev_of_pipeline(st, r1, &prev), NF_ENOTFOUND);
+	raw_exec(dbpath, "UPDATE cache_entries SET outputs = '[{\"path\":\"m\",\"digest\":\"file:ab\"}]' WHERE key = 'k1'");
+	ck_assert_int_eq(nf_store_run_outputs(st, r3, outputs_collect, &seen), 0);
+	ck_assert_str_eq(seen.text, "prep=[{\"path\":\"m\",\"digest\":\"file:ab\"}];");
+	seen.text[0] = '\0';
+	ck_assert_int_eq(nf_store_run_outputs(st, r4, outputs_collect, &seen), 0);
+	ck_assert_str_eq(seen.text, "");
 	nf_store_close(st);
 }
 END_TEST
@@ -1417,6 +1524,29 @@ START_TEST(test_history_query_plans)
 	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
 	ck_assert_msg(!strstr(plan, "TEMP B-TREE"), "%s", plan);   /* walked in order, no sort */
 	free(plan);
+	/* A miss finds the previous run of its node through nodes_keyed, newest first. */
+	plan = query_plan(st, nf_store__sql(SQL_NODE_CACHE_MISS));
+	ck_assert_msg(strstr(plan, "SEARCH p USING INDEX nodes_keyed (name=? AND run_id<?)"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "TEMP B-TREE"), "%s", plan);
+	free(plan);
+	plan = query_plan(st, nf_store__sql(SQL_NODE_CACHE_GET));
+	ck_assert_msg(!strstr(plan, "SCAN p") && !strstr(plan, "SCAN q") && !strstr(plan, "SCAN n"), "%s", plan);
+	free(plan);
+	/* runs --pipeline: one pipeline's runs, newest first, from the index. */
+	plan = query_plan(st, nf_store__sql(SQL_RUN_LIST_OF));
+	ck_assert_msg(strstr(plan, "runs_pipeline (pipeline=?)"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "SCAN") && !strstr(plan, "TEMP B-TREE"), "%s", plan);
+	free(plan);
+	/* diff: the previous run of a pipeline, a run's outputs. */
+	plan = query_plan(st, nf_store__prev_run_sql);
+	ck_assert_msg(strstr(plan, "runs_pipeline (pipeline=? AND id<?)"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
+	free(plan);
+	plan = query_plan(st, nf_store__run_outputs_sql);
+	ck_assert_msg(strstr(plan, "nodes_run_seq (run_id=?)"), "%s", plan);
+	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
+	free(plan);
 	nf_store_close(st);
 }
 END_TEST
@@ -1520,6 +1650,8 @@ store_suite(void)
 	tcase_add_test(tc, test_close_commits_batch);
 	tcase_add_test(tc, test_before_commit);
 	tcase_add_test(tc, test_miss_explained_lazily);
+	tcase_add_test(tc, test_miss_previous_run);
+	tcase_add_test(tc, test_compare_reads);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
 	tcase_add_test(tc, test_failure_is_kept);
