@@ -862,7 +862,8 @@ handle_mouse(nf_tui *t)
 	if (wheel) {
 		for (int k = 0; k < 3 && p->ops->on_action; k++)
 			p->ops->on_action(p, &t->v, wheel);
-	} else if (p->ops->on_click && !t->relayout) {
+	} else if (p->ops->on_click) {
+		/* the row the user saw: the pane's place before focusing lays the screen out again */
 		p->ops->on_click(p, &t->v, me.y - p->y);
 	}
 	t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
@@ -1076,7 +1077,7 @@ nf_tui_new(nf_tui **out, const nf_tui_opts *opts)
 	nf_draw_init(false, false);
 	if (t->interactive) {
 		/* clicks and the wheel; presses at once, not held back to tell a click */
-		mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED
+		mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
 			  | BUTTON5_PRESSED
 #endif
