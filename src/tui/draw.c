@@ -246,6 +246,23 @@ nf_draw_text_cut(WINDOW *w, int y, int x, int width, const char *s)
 }
 
 void
+nf_draw_select_row(WINDOW *w, int y, int width)
+{
+	/* each cell reversed in its own colour and weight (mvwchgat would set one for all) */
+	for (int x = 0; x < width; x++) {
+		cchar_t c;
+		wchar_t wch[CCHARW_MAX + 1];
+		attr_t attrs;
+		short pair;
+
+		if (mvwin_wch(w, y, x, &c) == ERR || getcchar(&c, wch, &attrs, &pair, NULL) == ERR)
+			continue;
+		if (setcchar(&c, wch, (attrs & ~A_DIM) | A_REVERSE, pair, NULL) == OK)
+			mvwadd_wch(w, y, x, &c);
+	}
+}
+
+void
 nf_draw_position(WINDOW *w, int width, size_t sel, size_t n, int body, bool focused)
 {
 	char buf[48];

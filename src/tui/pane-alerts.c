@@ -100,7 +100,7 @@ alerts_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		nf_draw_text(w, y, x, p->w - x, buf);
 		wattrset(w, A_NORMAL);
 		if (p->focused && (size_t)(p->top + r) == v->alert_sel)
-			mvwchgat(w, y, 0, p->w, A_REVERSE, 0, NULL);
+			nf_draw_select_row(w, y, p->w);
 	}
 	nf_draw_position(w, p->w, v->alert_sel, v->nalerts, body, p->focused);
 }

@@ -106,7 +106,7 @@ registry_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		if (mine)
 			mvwchgat(w, y, 0, 2 + vw, A_BOLD, 0, NULL);
 		if (p->focused && (size_t)(p->top + r) == v->reg_sel)
-			mvwchgat(w, y, 0, p->w, A_REVERSE, 0, NULL);
+			nf_draw_select_row(w, y, p->w);
 	}
 	nf_draw_position(w, p->w, v->reg_sel, v->nversions, body, p->focused);
 }

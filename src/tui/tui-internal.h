@@ -257,6 +257,8 @@ void nf_draw_title(WINDOW *w, int y, int width, const char *title, bool focused)
 void nf_draw_fit(char *out, size_t size, const char *s, int width);
 /* nf_draw_text, with an ellipsis in the last column when s is longer than width. */
 int nf_draw_text_cut(WINDOW *w, int y, int x, int width, const char *s);
+/* Reverses row y of w over width columns, each cell keeping its colour (a selected row). */
+void nf_draw_select_row(WINDOW *w, int y, int width);
 /* A "[12/300]" position indicator at the right end of a title line when n rows do not fit
  * in the pane's body rows. */
 void nf_draw_position(WINDOW *w, int width, size_t sel, size_t n, int body, bool focused);
