@@ -158,6 +158,126 @@ nf_draw_printf(WINDOW *w, int y, int x, int width, const char *fmt, ...)
 	return nf_draw_text(w, y, x, width, buf);
 }
 
+/* bytes of the first n code points of s */
+static size_t
+prefix_bytes(const char *s, int n)
+{
+	const char *p = s;
+
+	while (*p && n-- > 0) {
+		p++;
+		while (((unsigned char)*p & 0xc0) == 0x80)
+			p++;
+	}
+	return (size_t)(p - s);
+}
+
+/* "[a=1,b=2,c=3]" shortened to width by whole values: "[a=1,…]"; NULL when not even "[…]" fits. */
+static char *
+fit_bracket(const char *br, int width, const char *ell)
+{
+	nf_buf b = NF_BUF_INIT;
+	const char *p = br + 1;
+
+	if (width < 3)
+		return NULL;
+	nf_buf_putc(&b, '[');
+	for (;;) {
+		const char *comma = strchr(p, ','), *end = comma ? comma : strchr(p, ']');
+		int have = nf_draw_width(nf_buf_cstr(&b));
+
+		if (!end || have + (int)(end - p) + 1 + 2 > width)   /* the value, its comma, "…]" */
+			break;
+		nf_buf_add(&b, p, (size_t)(end - p));
+		nf_buf_putc(&b, ',');
+		p = end + 1;
+	}
+	nf_buf_printf(&b, "%s]", ell);
+	return nf_buf_detach(&b);
+}
+
+void
+nf_draw_fit(char *out, size_t size, const char *s, int width)
+{
+	const char *ell = nf_draw_sym("\xe2\x80\xa6", "~");
+	const char *br = strchr(s, '[');
+	int stage = br ? (int)(br - s) : 0;
+	char *inner;
+
+	if (width <= 0 || size == 0) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	if (nf_draw_width(s) <= width) {
+		snprintf(out, size, "%s", s);
+		return;
+	}
+	if (!br || (stage > 0 && stage + 1 >= width)) {
+		/* plain, or not even the stage's name fits: the name cut, the bracket left out */
+		snprintf(out, size, "%.*s%s", (int)prefix_bytes(s, br && stage < width - 1 ? stage : width - 1), s, ell);
+		return;
+	}
+	/* An instance: its stage's name cut to leave the whole bracket, else the bracket cut
+	 * between values, its closing ']' kept. */
+	if (nf_draw_width(br) <= width - 2 && stage > 0) {
+		snprintf(out, size, "%.*s%s%s", (int)prefix_bytes(s, width - 1 - nf_draw_width(br)), s, ell, br);
+		return;
+	}
+	inner = fit_bracket(br, width - stage, ell);
+	if (inner)
+		snprintf(out, size, "%.*s%s", stage, s, inner);
+	else
+		snprintf(out, size, "%.*s%s", (int)prefix_bytes(s, width - 1), s, ell);
+	free(inner);
+}
+
+int
+nf_draw_text_cut(WINDOW *w, int y, int x, int width, const char *s)
+{
+	if (width > 1 && nf_draw_width(s) > width) {
+		char *cut = xasprintf("%.*s%s", (int)prefix_bytes(s, width - 1), s, nf_draw_sym("\xe2\x80\xa6", "~"));
+		int n = nf_draw_text(w, y, x, width, cut);
+
+		free(cut);
+		return n;
+	}
+	return nf_draw_text(w, y, x, width, s);
+}
+
+void
+nf_draw_select_row(WINDOW *w, int y, int width)
+{
+	/* each cell reversed in its own colour and weight (mvwchgat would set one for all) */
+	for (int x = 0; x < width; x++) {
+		cchar_t c;
+		wchar_t wch[CCHARW_MAX + 1];
+		attr_t attrs;
+		short pair;
+
+		if (mvwin_wch(w, y, x, &c) == ERR || getcchar(&c, wch, &attrs, &pair, NULL) == ERR)
+			continue;
+		if (setcchar(&c, wch, (attrs & ~A_DIM) | A_REVERSE, pair, NULL) == OK)
+			mvwadd_wch(w, y, x, &c);
+	}
+}
+
+void
+nf_draw_position(WINDOW *w, int width, size_t sel, size_t n, int body, bool focused)
+{
+	char buf[48];
+	int len;
+
+	if (n == 0 || body <= 0 || n <= (size_t)body)
+		return;
+	len = snprintf(buf, sizeof(buf), " [%zu/%zu] ", sel + 1, n);
+	if (len + 8 > width)
+		return;
+	wattrset(w, focused ? A_REVERSE | A_BOLD : nf_draw_attr(NF_C_TITLE));
+	nf_draw_text(w, 0, width - len - 2, len, buf);
+	wattrset(w, A_NORMAL);
+}
+
 void
 nf_draw_title(WINDOW *w, int y, int width, const char *title, bool focused)
 {

@@ -24,6 +24,7 @@ struct nf_tui {
 	char footer_text[256];       /* as last drawn */
 	WINDOW *full;                /* the log view and the help */
 	int mode;
+	int help_top, help_lines;    /* the ? overlay's first line shown, and how many it has */
 	bool full_dirty, sep_dirty, relayout;
 	nf_logview lv;
 	int prompt;

@@ -5,10 +5,13 @@
  * callbacks (live.c), so the scheduler's loop stays the only loop. */
 #include "config.h"
 #include "screen.h"
+#include "keys.h"
+#include "ntflow/dag.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,81 +141,78 @@ want(nf_tui *t, int i)
 	return n < 1 ? 1 : n;
 }
 
-/* Heights for a column of panes in rows: each gets at least one (its title with a summary),
- * the focused one first its wish, the stages as much as they can use, the log the rest. */
+/* Heights for a column of panes in rows. Each pane gets its title line (a summary when it
+ * gets no more); the stages and the log a few rows; the focused pane what it wants; then
+ * every pane grows towards its content one row in turn, so that panes that do not all fit
+ * share the rows fairly and none is capped while rows stay blank; what is left after every
+ * pane has its content goes to the log (or the column's last pane). */
 static void
 stack(nf_tui *t, const int *ids, size_t n, int y, int x, int w, int rows)
 {
-	int h[P__COUNT] = { 0 }, left = rows;
-	int stages_want = 0, log_min = 3;
+	int h[P__COUNT] = { 0 }, wants[P__COUNT] = { 0 }, left = rows;
+	bool grew;
 
 	for (size_t k = 0; k < n; k++) {
 		h[ids[k]] = 1;
+		wants[ids[k]] = want(t, ids[k]);
 		left--;
 	}
-	/* The stages and the log before the rest. */
-	for (size_t k = 0; k < n; k++) {
-		if (ids[k] == P_STAGES) {
-			stages_want = want(t, P_STAGES);
-			int give = stages_want < 6 ? stages_want : 6;
+	/* a first look at the stages and the log */
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int id = ids[k], give = id == P_STAGES ? (wants[id] < 6 ? wants[id] : 6) - 1 : id == P_LOG ? 2 : 0;
 
-			give = give - 1 < left ? give - 1 : left;
-			h[P_STAGES] += give > 0 ? give : 0;
-			left -= give > 0 ? give : 0;
-		}
-	}
-	for (size_t k = 0; k < n; k++) {
-		if (ids[k] == P_LOG && left > 0) {
-			int give = log_min - 1 < left ? log_min - 1 : left;
-
-			h[P_LOG] += give;
+		give = give < left ? give : left;
+		if (give > 0) {
+			h[id] += give;
 			left -= give;
 		}
 	}
-	/* The focused pane, then the stages up to half the column, then the others in order. */
-	for (int pass = 0; pass < 3; pass++) {
-		for (size_t k = 0; k < n && left > 0; k++) {
-			int id = ids[k], more;
+	/* the focused pane, whole when it fits */
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int id = ids[k], more = wants[id] - h[id];
 
-			if (id == P_LOG || (pass == 0 && (size_t)id != t->focus) ||
-			    (pass == 1 && id != P_STAGES) || (pass == 2 && id == P_STAGES))
-				continue;
-			more = want(t, id) - h[id];
-			if (id == P_STAGES && pass == 1 && h[id] + more > rows / 2)
-				more = rows / 2 - h[id];
-			if (id != P_STAGES && more > 8)
-				more = 8;
-			if (more <= 0)
-				continue;
-			/* A pane opens fully or stays on its line (the stages may get part). */
-			if (more > left && id != P_STAGES)
-				continue;
-			if (more > left)
-				more = left;
+		if ((size_t)id != t->focus || more <= 0)
+			continue;
+		more = more < left ? more : left;
+		h[id] += more;
+		left -= more;
+	}
+	/* everyone towards its content, a row at a time; the stages two for the others' one */
+	do {
+		grew = false;
+		for (size_t k = 0; k < n && left > 0; k++) {
+			int id = ids[k];
+
+			for (int r = 0; r < (id == P_STAGES ? 2 : 1) && left > 0 && h[id] < wants[id]; r++) {
+				h[id]++;
+				left--;
+				grew = true;
+			}
+		}
+	} while (grew && left > 0);
+	/* A pane the others crowd out opens fully or stays on its line (half a gate table says
+	 * little); the stages, the log and the focused pane scroll, so they may get part. */
+	for (size_t k = 0; k < n; k++) {
+		int id = ids[k];
+
+		if (id != P_STAGES && id != P_LOG && (size_t)id != t->focus && h[id] > 1 && h[id] < wants[id]) {
+			left += h[id] - 1;
+			h[id] = 1;
+		}
+	}
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int id = ids[k], more = wants[id] - h[id];
+
+		if ((id == P_STAGES || (size_t)id == t->focus) && more > 0) {
+			more = more < left ? more : left;
 			h[id] += more;
 			left -= more;
 		}
-	}
-	if (left > 0 && stages_want > h[P_STAGES]) {
-		int more = stages_want - h[P_STAGES] < left ? stages_want - h[P_STAGES] : left;
-
-		h[P_STAGES] += more;
-		left -= more;
 	}
 	for (size_t k = 0; k < n && left > 0; k++) {
 		if (ids[k] == P_LOG) {
 			h[P_LOG] += left;
 			left = 0;
-		}
-	}
-	/* A column without the log: the panes take what they still want, the last the rest. */
-	for (size_t k = 0; k < n && left > 0; k++) {
-		int more = want(t, ids[k]) - h[ids[k]];
-
-		if (more > 0) {
-			more = more < left ? more : left;
-			h[ids[k]] += more;
-			left -= more;
 		}
 	}
 	if (left > 0)
@@ -298,18 +298,28 @@ runs_it(const nf_tui *t)
 	return t->opts.live || t->opts.executor > 0;
 }
 
-static const char *
-hints(nf_tui *t)
+static bool run_going(const nf_tui *t);
+static bool controllable(const nf_tui *t);
+static nf_key_ctx focus_ctx(const nf_tui *t);
+
+/* The footer's hints, from the key table: those of the main screen and the focused pane. */
+static void
+hints(nf_tui *t, char *out, size_t size, bool keep)
 {
-	if (t->mode == MODE_LOG)
-		return " j/k PgUp/PgDn scroll  g/G top/end  / search  n/N next/prev  q back";
-	if (runs_it(t) && t->finished && !t->interactive)
-		return " finished";
+	nf_buf b = NF_BUF_INIT;
+
+	if (runs_it(t) && t->finished && !t->interactive) {
+		snprintf(out, size, " finished");
+		return;
+	}
 	if (runs_it(t) && t->finished)
-		return " finished \xe2\x80\x94 q to exit   j/k select  Enter log  Tab pane  ? help";
-	if (runs_it(t))
-		return " q quit  ? help  j/k move  Enter log  Tab pane  c cancel  r retry  a ack  f filter";
-	return " q quit  ? help  j/k move  Enter log  Tab pane  a ack  f filter  (read-only)";
+		nf_buf_puts(&b, " finished \xe2\x80\x94 q to exit ");
+	nf_keys_hints(&b, t->mode == MODE_LOG ? NF_KC_LOGVIEW : focus_ctx(t), controllable(t), keep);
+	if (!runs_it(t) && !controllable(t) && t->mode != MODE_LOG && !keep)
+		nf_buf_puts(&b, "  (read-only)");
+	/* one space before the first hint, as before every line of the footer */
+	snprintf(out, size, "%s", nf_buf_cstr(&b) + (b.len > 1 && b.buf[0] == ' ' && b.buf[1] == ' '));
+	nf_buf_release(&b);
 }
 
 static void
@@ -335,17 +345,25 @@ footer_text(nf_tui *t, char *out, size_t size)
 		break;
 	}
 	if (t->v.message[0] && nf_now_monotonic_ms() < t->v.message_until) {
-		snprintf(out, size, " %s", t->v.message);
-		return;
-	}
-	t->v.message[0] = '\0';
-	snprintf(out, size, "%s", hints(t));
-	/* ASCII terminals get a plain dash. */
-	if (!nf_draw_utf8()) {
-		char *em = strstr(out, "\xe2\x80\x94");
+		/* A message until it expires; the way out and the help stay in front of it. */
+		char keep[96];
 
-		if (em) {
-			em[0] = '-';
+		nf_buf b = NF_BUF_INIT;
+
+		hints(t, keep, sizeof(keep), true);
+		nf_buf_printf(&b, "%s  \xe2\x94\x82 %s", keep, t->v.message);
+		snprintf(out, size, "%s", nf_buf_cstr(&b));   /* the screen cuts it anyway */
+		nf_buf_release(&b);
+	} else {
+		t->v.message[0] = '\0';
+		hints(t, out, size, false);
+	}
+	/* ASCII terminals get a plain dash and bar. */
+	if (!nf_draw_utf8()) {
+		char *em;
+
+		while ((em = strstr(out, "\xe2\x80\x94")) || (em = strstr(out, "\xe2\x94\x82"))) {
+			em[0] = em[2] == '\x94' ? '-' : '|';
 			memmove(em + 1, em + 3, strlen(em + 3) + 1);
 		}
 	}
@@ -372,57 +390,56 @@ draw_footer(nf_tui *t, bool force)
 	wnoutrefresh(t->footer);
 }
 
+/* The ? overlay: every key of the table, wrapped at 80 columns (or the screen's width),
+ * the state symbols, scrolled with the keys that move. */
 static void
 draw_help(nf_tui *t)
 {
-	static const char *const lines[] = {
-		"ntflow dashboard keys",
-		"",
-		"  j k  Up Down     select a stage (a row of the focused pane)",
-		"  PgUp PgDn g G    page, first, last",
-		"  Space h l        fold or open a matrix stage",
-		"  Enter            the selected stage's whole log (PgUp/PgDn, g/G, / search, q back)",
-		"  Tab  Shift-Tab   move the focus between panes (a folded pane opens)",
-		"  c                cancel the selected stage, after y/n (ntflow run only)",
-		"  r                retry a failed or cancelled stage and what it holds up (ntflow run only)",
-		"  a                acknowledge the alert under the cursor, after y/n",
-		"  f  /             filter stages by name; Esc clears the filter",
-		"  ?                this help",
-		"  q                quit (while a run goes on in ntflow run: cancel it or detach)",
-		"",
-		"States: . waiting  o ready  * running  ~ retrying  + succeeded  = cached",
-		"        x failed  T timed-out  - skipped  / cancelled  ! rejected",
-		"",
-		"Any key goes back.",
-	};
 	WINDOW *w = t->full;
+	nf_buf b = NF_BUF_INIT;
+	int width = COLS - 2 < 80 ? COLS - 2 : 80, body = LINES - 2, y = 0, n = 0;
+	const char *p;
 
+	nf_buf_puts(&b, "ntflow dashboard keys\n\n");
+	nf_keys_help(&b, width);
+	nf_buf_puts(&b, "\nThe mouse: a click selects a row or focuses a pane; the wheel scrolls.\n");
+	nf_buf_puts(&b, "\nStates:\n");
+	for (int s = 0; s < NF_ST__COUNT; s++) {
+		nf_buf_printf(&b, "  %s %s", nf_draw_state_symbol((nf_state)s), nf_state_name((nf_state)s));
+		if (s % 6 == 5 || s == NF_ST__COUNT - 1)
+			nf_buf_putc(&b, '\n');
+	}
+	for (p = nf_buf_cstr(&b); *p; p = strchr(p, '\n') + 1) {
+		n++;
+		if (!strchr(p, '\n'))
+			break;
+	}
+	t->help_lines = n;
+	if (t->help_top > n - body)
+		t->help_top = n - body > 0 ? n - body : 0;
 	werase(w);
-	for (size_t i = 0; i < NF_ARRAY_SIZE(lines) && (int)i < LINES; i++) {
-		wattrset(w, i == 0 ? A_BOLD : A_NORMAL);
-		nf_draw_text(w, (int)i + 1, 2, COLS - 2, lines[i]);
-	}
-	if (nf_draw_utf8()) {
-		/* the symbols this terminal shows */
-		char buf[256];
-		int x = 10;
+	p = nf_buf_cstr(&b);
+	for (int i = 0; *p && y < body; i++) {
+		const char *nl = strchr(p, '\n');
+		char line[256];
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
-		wattrset(w, A_NORMAL);
-		mvwhline(w, 15, 0, ' ', COLS);
-		mvwhline(w, 16, 0, ' ', COLS);
-		nf_draw_text(w, 15, 2, 8, "States:");
-		for (int s = 0; s < NF_ST__COUNT; s++) {
-			int y = s < 6 ? 15 : 16;
-
-			if (s == 6)
-				x = 10;
-			snprintf(buf, sizeof(buf), "%s %s", nf_draw_state_symbol((nf_state)s), nf_state_name((nf_state)s));
-			wattrset(w, nf_draw_state_attr((nf_state)s));
-			x += nf_draw_text(w, y, x, COLS - x, buf) + 2;
+		if (i >= t->help_top) {
+			snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+			wattrset(w, i == 0 || (len && line[len - 1] == ':' && line[0] != ' ') ? A_BOLD : A_NORMAL);
+			nf_draw_text(w, y + 1, 1, COLS - 1, line);
+			y++;
 		}
-		wattrset(w, A_NORMAL);
+		if (!nl)
+			break;
+		p = nl + 1;
 	}
+	wattrset(w, nf_draw_attr(NF_C_DIM));
+	nf_draw_printf(w, LINES - 1, 1, COLS - 1, "%s", n > body ? "j/k PgUp/PgDn scroll; any other key goes back"
+		       : "Any key goes back.");
+	wattrset(w, A_NORMAL);
 	wnoutrefresh(w);
+	nf_buf_release(&b);
 }
 
 static void
@@ -692,67 +709,80 @@ controllable(const nf_tui *t)
 	       nf_run_control_available(t->v.state_dir, t->v.run_id);
 }
 
-static void
-handle_key(nf_tui *t, int ch)
+static nf_key_ctx
+focus_ctx(const nf_tui *t)
 {
-	ssize_t sel;
+	switch (t->focus) {
+	case P_STAGES: return NF_KC_STAGES;
+	case P_REGISTRY: return NF_KC_REGISTRY;
+	case P_ALERTS: return NF_KC_ALERTS;
+	default: return NF_KC_PANE;
+	}
+}
 
-	if (ch == KEY_RESIZE) {
-		t->relayout = true;
-		clearok(curscr, TRUE);
-		if (t->mode != MODE_MAIN)
-			set_mode(t, t->mode);
-		all_dirty(t);
+/* `o` in the log view: the log in $PAGER (less when unset), the screen given back to it
+ * meanwhile, as git and tig do. */
+static void
+open_pager(nf_tui *t)
+{
+	const char *pager = getenv("PAGER");
+	char *cmd;
+	int rc;
+
+	if (!t->lv.path || t->lv.size < 0) {
+		nf_view_message(&t->v, "no log file to page");
 		return;
 	}
-	if (t->prompt) {
-		prompt_key(t, ch);
+	if (!t->interactive) {
+		nf_view_message(&t->v, "no terminal for a pager");
 		return;
 	}
-	if (t->mode == MODE_HELP) {
-		set_mode(t, MODE_MAIN);
-		return;
+	if (!pager || !*pager)
+		pager = "less";
+	{
+		nf_buf q = NF_BUF_INIT;
+
+		nf_sh_quote(&q, NF_SH_BARE_QUOTED, t->lv.path);
+		cmd = xasprintf("%s %s", pager, nf_buf_cstr(&q));
+		nf_buf_release(&q);
 	}
-	if (t->mode == MODE_LOG) {
-		switch (nf_logview_on_key(&t->lv, ch, LINES)) {
-		case NF_LOGVIEW_CLOSE:
-			set_mode(t, MODE_MAIN);
-			return;
-		case NF_LOGVIEW_SEARCH:
-			start_prompt(t, PROMPT_SEARCH, NULL);
-			break;
-		case NF_LOGVIEW_NOMATCH:
-			nf_view_message(&t->v, "no more matches for '%s'", t->lv.search);
-			break;
-		default:
-			break;
-		}
-		t->full_dirty = true;
-		return;
-	}
-	sel = nf_view_sel_node(&t->v);
-	switch (ch) {
-	case 'q':
+	def_prog_mode();
+	endwin();
+	rc = system(cmd);
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	all_dirty(t);
+	if (rc != 0)
+		nf_view_message(&t->v, "%s exited with status %d", pager, WIFEXITED(rc) ? WEXITSTATUS(rc) : rc);
+	free(cmd);
+}
+
+static void
+main_action(nf_tui *t, const nf_key_binding *b)
+{
+	ssize_t sel = nf_view_sel_node(&t->v);
+
+	switch (b->action) {
+	case NF_A_QUIT:
 		if (run_going(t))
 			t->prompt = PROMPT_QUIT;
 		else
 			t->quit = true;
 		return;
-	case '?':
+	case NF_A_HELP:
+		t->help_top = 0;
 		set_mode(t, MODE_HELP);
 		return;
-	case '\t':
+	case NF_A_FOCUS_NEXT:
 		focus_next(t, 1);
 		return;
-	case KEY_BTAB:
+	case NF_A_FOCUS_PREV:
 		focus_next(t, -1);
 		return;
-	case '\n':
-	case '\r':
-	case KEY_ENTER:
+	case NF_A_LOG:
 		open_log(t);
 		return;
-	case 'c':
+	case NF_A_CANCEL:
 		if (!controllable(t))
 			nf_view_message(&t->v, t->opts.live ? "the run has ended"
 					: "read-only: cancel from the terminal running it (ntflow run)");
@@ -767,7 +797,7 @@ handle_key(nf_tui *t, int ch)
 			t->prompt = PROMPT_CANCEL;
 		}
 		return;
-	case 'r':
+	case NF_A_RETRY:
 		if (!controllable(t))
 			nf_view_message(&t->v, t->opts.live ? "the run has ended; start a new one with ntflow run --from STAGE"
 					: "read-only: retry from the terminal running it (ntflow run)");
@@ -778,7 +808,7 @@ handle_key(nf_tui *t, int ch)
 		else
 			nf_view_message(&t->v, "retrying %s", t->v.nodes[sel].name);
 		return;
-	case 'a':
+	case NF_A_ACK:
 		/* Only the alert the cursor is on, which only the focused alerts pane shows. */
 		if (t->v.nalerts == 0) {
 			nf_view_message(&t->v, "no open alert");
@@ -794,14 +824,27 @@ handle_key(nf_tui *t, int ch)
 			t->prompt = PROMPT_ACK;
 		}
 		return;
-	case 'f':
-	case '/':
+	case NF_A_FILTER:
 		snprintf(t->saved_filter, sizeof(t->saved_filter), "%s", t->v.filter);
 		start_prompt(t, PROMPT_FILTER, t->v.filter);
 		return;
-	case 27:
-		if (t->v.filter[0]) {
+	case NF_A_STATE_FILTER:
+		t->v.state_filter = (t->v.state_filter + 1) % NF_SF__COUNT;
+		t->v.sel_auto = false;
+		nf_view_rows(&t->v);
+		nf_view_message(&t->v, "showing %s stages", nf_view_state_filter_names[t->v.state_filter]);
+		t->pending |= NF_V_ROWS;
+		return;
+	case NF_A_SORT:
+		t->v.sort = (t->v.sort + 1) % NF_SORT__COUNT;
+		nf_view_rows(&t->v);
+		nf_view_message(&t->v, "stages by %s", nf_view_sort_names[t->v.sort]);
+		t->pending |= NF_V_ROWS;
+		return;
+	case NF_A_CLEAR:
+		if (t->v.filter[0] || t->v.state_filter) {
 			t->v.filter[0] = '\0';
+			t->v.state_filter = NF_SF_ALL;
 			nf_view_rows(&t->v);
 			t->pending |= NF_V_ROWS;
 		}
@@ -810,16 +853,140 @@ handle_key(nf_tui *t, int ch)
 		break;
 	}
 	{
+		/* What moves acts on the focused pane, and only there. */
 		nf_pane *p = &t->panes[t->focus];
-		bool used = p->ops->on_key && p->ops->on_key(p, &t->v, ch);
 
-		if (!used && t->focus != P_STAGES)
-			used = nf_pane_stages.on_key(&t->panes[P_STAGES], &t->v, ch);
-		if (used) {
+		if (p->ops->on_action && p->ops->on_action(p, &t->v, b->action)) {
 			t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
 			t->pending |= nf_view_log(&t->v, 400);
 		}
 	}
+}
+
+/* The pane at screen position (y, x), or -1. */
+static int
+pane_at(const nf_tui *t, int y, int x)
+{
+	for (int i = 0; i < P__COUNT; i++) {
+		const nf_pane *p = &t->panes[i];
+
+		if (p->win && y >= p->y && y < p->y + p->h && x >= p->x && x < p->x + p->w)
+			return i;
+	}
+	return -1;
+}
+
+/* A click focuses the pane under it and selects the row; the wheel scrolls that pane (or
+ * the log view, or the help). */
+static void
+handle_mouse(nf_tui *t)
+{
+	MEVENT me;
+	int wheel = 0, i;
+	nf_pane *p;
+
+	if (getmouse(&me) != OK)
+		return;
+	if (me.bstate & BUTTON4_PRESSED)
+		wheel = NF_A_UP;
+#ifdef BUTTON5_PRESSED
+	else if (me.bstate & BUTTON5_PRESSED)
+		wheel = NF_A_DOWN;
+#endif
+	if (t->mode == MODE_LOG) {
+		for (int k = 0; wheel && k < 3; k++)
+			nf_logview_on_action(&t->lv, wheel, LINES);
+		t->full_dirty = true;
+		return;
+	}
+	if (t->mode == MODE_HELP) {
+		if (wheel)
+			t->help_top += wheel == NF_A_UP ? (t->help_top > 3 ? -3 : -t->help_top) : 3;
+		t->full_dirty = true;
+		return;
+	}
+	if (t->prompt || (i = pane_at(t, me.y, me.x)) < 0)
+		return;
+	p = &t->panes[i];
+	if (!(me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED)) && !wheel)
+		return;
+	if ((size_t)i != t->focus && p->ops->focusable) {
+		t->focus = (size_t)i;
+		t->relayout = !t->wide;
+		all_dirty(t);
+	}
+	if (wheel) {
+		for (int k = 0; k < 3 && p->ops->on_action; k++)
+			p->ops->on_action(p, &t->v, wheel);
+	} else if (p->ops->on_click) {
+		/* the row the user saw: the pane's place before focusing lays the screen out again */
+		p->ops->on_click(p, &t->v, me.y - p->y);
+	}
+	t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
+	t->pending |= nf_view_log(&t->v, 400);
+}
+
+static void
+handle_key(nf_tui *t, int ch)
+{
+	const nf_key_binding *b;
+
+	if (ch == KEY_RESIZE) {
+		t->relayout = true;
+		clearok(curscr, TRUE);
+		if (t->mode != MODE_MAIN)
+			set_mode(t, t->mode);
+		all_dirty(t);
+		return;
+	}
+	if (ch == KEY_MOUSE) {
+		handle_mouse(t);
+		return;
+	}
+	if (t->prompt) {
+		prompt_key(t, ch);
+		return;
+	}
+	if (t->mode == MODE_HELP) {
+		/* the keys that move scroll the help; any other goes back */
+		b = nf_keys_find(ch, NF_KC_LOGVIEW, false);
+		if (b && b->action >= NF_A_UP && b->action <= NF_A_BOTTOM) {
+			size_t top = (size_t)t->help_top;
+
+			nf_view_list_move(&top, (size_t)(t->help_lines > LINES - 2 ? t->help_lines - (LINES - 2) + 1 : 1),
+					  b->action, LINES - 3);
+			t->help_top = (int)top;
+			t->full_dirty = true;
+			return;
+		}
+		set_mode(t, MODE_MAIN);
+		return;
+	}
+	if (t->mode == MODE_LOG) {
+		if (!(b = nf_keys_find(ch, NF_KC_LOGVIEW, false)))
+			return;
+		if (b->action == NF_A_PAGER) {
+			open_pager(t);
+			return;
+		}
+		switch (nf_logview_on_action(&t->lv, b->action, LINES)) {
+		case NF_LOGVIEW_CLOSE:
+			set_mode(t, MODE_MAIN);
+			return;
+		case NF_LOGVIEW_SEARCH:
+			start_prompt(t, PROMPT_SEARCH, NULL);
+			break;
+		case NF_LOGVIEW_NOMATCH:
+			nf_view_message(&t->v, "no more matches for '%s'", t->lv.search);
+			break;
+		default:
+			break;
+		}
+		t->full_dirty = true;
+		return;
+	}
+	if ((b = nf_keys_find(ch, focus_ctx(t), t->panes[t->focus].ops->on_action != NULL)))
+		main_action(t, b);
 }
 
 static void
@@ -846,12 +1013,18 @@ anything_active(const nf_tui *t)
 static void
 turn(nf_tui *t, int64_t now)
 {
+	if ((t->pending & NF_V_NODES) && (t->v.sort != NF_SORT_DAG || t->v.state_filter)) {
+		nf_view_rows(&t->v);   /* states and times moved rows */
+		t->pending |= NF_V_ROWS;
+	}
 	if ((t->pending & NF_V_NODES) && nf_view_autoselect(&t->v))
 		t->pending |= NF_V_ROWS;
 	if (now >= t->next_poll) {
 		unsigned ch = nf_view_poll(&t->v);
 
 		t->next_poll = now + POLL_MS;
+		if ((ch & NF_V_NODES) && (t->v.sort != NF_SORT_DAG || t->v.state_filter))
+			nf_view_rows(&t->v);
 		if ((ch & (NF_V_NODES | NF_V_ROWS)) && nf_view_autoselect(&t->v))
 			ch |= NF_V_ROWS;
 		t->pending |= ch;
@@ -867,6 +1040,9 @@ turn(nf_tui *t, int64_t now)
 			t->last_sec = sec;
 			t->pending |= NF_V_CLOCK;
 		}
+		/* tenths of a second on the running stages: the stages pane alone, at the frame rate */
+		if (anything_active(t) && t->mode == MODE_MAIN && now - t->last_frame >= FRAME_MS)
+			t->pending |= NF_V_TENTH;
 	}
 	if (t->v.message[0] && now >= t->v.message_until)
 		t->pending |= NF_V_CLOCK;   /* the footer goes back to the hints */
@@ -955,6 +1131,15 @@ nf_tui_new(nf_tui **out, const nf_tui_opts *opts)
 	nodelay(stdscr, TRUE);
 	leaveok(stdscr, TRUE);
 	nf_draw_init(false, false);
+	if (t->interactive) {
+		/* clicks and the wheel; presses at once, not held back to tell a click */
+		mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+			  | BUTTON5_PRESSED
+#endif
+			  , NULL);
+		mouseinterval(0);
+	}
 	wnoutrefresh(stdscr);
 	t->relayout = true;
 	t->pending = NF_V_ALL;
