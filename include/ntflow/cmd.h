@@ -82,6 +82,7 @@ extern const nf_cmd nf_cmd_alerts;
 extern const nf_cmd nf_cmd_audit;
 extern const nf_cmd nf_cmd_doctor;
 extern const nf_cmd nf_cmd_scheduler;
+extern const nf_cmd nf_cmd_import;
 
 /* For the commands that read the workspace (state: --state DIR or NULL): opens its store
  * for reading (nf_store_open_read: it works on a full disk and a read-only workspace) and
