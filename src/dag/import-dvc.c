@@ -1466,31 +1466,28 @@ nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const cha
 	}
 	im.nstages = (size_t)(stages->data.mapping.pairs.top - stages->data.mapping.pairs.start);
 	im.stages = xcalloc(im.nstages ? im.nstages : 1, sizeof(*im.stages));
-	for (size_t i = 0; i < im.nstages; i++) {
-		yaml_node_pair_t *p = &stages->data.mapping.pairs.start[i];
-		dstage *st = &im.stages[i];
-		const char *k = sval(ynode(d, p->key));
-		char *n;
+	/* names the .dag allows stay; the others are mapped, never onto a name already taken */
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < im.nstages; i++) {
+			yaml_node_pair_t *p = &stages->data.mapping.pairs.start[i];
+			dstage *st = &im.stages[i];
+			const char *k = sval(ynode(d, p->key));
+			char *n;
 
-		st->dvc_name = k ? k : "";
-		n = dag_name(&im, st->dvc_name, false);
-		if (nf_strmap_get(im.names, n)) {
-			for (int s = 2;; s++) {
-				char *m = nf_arena_printf(im.a, "%s_%d", n, s);
-
-				if (!nf_strmap_get(im.names, m)) {
-					n = m;
-					break;
-				}
-			}
+			st->dvc_name = k ? k : "";
+			n = dag_name(&im, st->dvc_name, false);
+			if ((pass == 0) != !strcmp(n, st->dvc_name) || (pass == 0 && nf_strmap_get(im.names, n)))
+				continue;
+			for (int s = 2; nf_strmap_get(im.names, n); s++)
+				n = nf_arena_printf(im.a, "%s_%d", dag_name(&im, st->dvc_name, false), s);
+			nf_strmap_put(im.names, n, st);
+			st->name = n;
+			im.cur = &st->pre;
+			if (strcmp(n, st->dvc_name))
+				note(&im, ynode(d, p->key),
+				     "DVC stage \"%s\" is \"%s\" here (names are letters, digits, '_' and '-')",
+				     st->dvc_name, n);
 		}
-		nf_strmap_put(im.names, n, st);
-		st->name = n;
-		im.cur = &st->pre;
-		if (strcmp(n, st->dvc_name))
-			note(&im, ynode(d, p->key), "DVC stage \"%s\" is \"%s\" here (names are letters, digits, '_' and '-')",
-			     st->dvc_name, n);
-	}
 	for (size_t i = 0; i < im.nstages; i++) {
 		yaml_node_pair_t *p = &stages->data.mapping.pairs.start[i];
 
