@@ -1022,13 +1022,13 @@ stage_params(imp *im, yaml_document_t *d, yaml_node_t *list, nf_buf *body, char 
  * that is not plain words in a subshell "( ... )" so that what it does to its shell (cd,
  * exit, set, a trailing comment) stays its own, as in DVC. */
 static void
-stage_cmd(imp *im, yaml_document_t *d, yaml_node_t *cmd, nf_buf *b)
+stage_cmd(imp *im, yaml_document_t *d, yaml_node_t *cmd, const yaml_node_t *stage_key, nf_buf *b)
 {
 	size_t n;
 
 	im->in_cmd = true;
 	if (!cmd || is_null(cmd)) {
-		note(im, cmd, "the stage has no cmd");
+		note(im, cmd ? cmd : stage_key, "the stage has no cmd");
 		goto done;
 	}
 	if (is_scalar(cmd)) {
@@ -1059,7 +1059,8 @@ stage_cmd(imp *im, yaml_document_t *d, yaml_node_t *cmd, nf_buf *b)
 			nf_buf_putc(b, '(');
 		put_tmpl_inner(im, b, s, e);
 		if (wrap)
-			nf_buf_puts(b, strchr(s, '#') || strchr(s, '\n') || strchr(s, '\\') ? "\\n)" : ")");
+			/* a comment, a line break or a trailing backslash would swallow the ')' */
+			nf_buf_puts(b, strchr(s, '#') || strchr(s, '\n') || (*s && s[strlen(s) - 1] == '\\') ? "\\n)" : ")");
 	}
 	nf_buf_puts(b, "\"\n");
 done:
@@ -1255,7 +1256,7 @@ stage_translate(imp *im, dstage *st, yaml_document_t *d, yaml_node_t *def, const
 		put_str(b, sval(v));
 		nf_buf_putc(b, '\n');
 	}
-	stage_cmd(im, d, yget(d, body, "cmd"), b);
+	stage_cmd(im, d, yget(d, body, "cmd"), key_node, b);
 	if (im->stage_dir && *im->stage_dir) {
 		nf_buf_puts(b, "dir = ");
 		put_tmpl(im, b, im->stage_dir, v);
