@@ -22,6 +22,7 @@ typedef struct ydoc {
 	yaml_document_t doc;
 	bool loaded;
 	bool used;                     /* a stage or a reference reads it: it goes in params_files */
+	bool noted;                    /* its absence was noted */
 } ydoc;
 
 /* An inline var (vars: [{name: value}]), flattened: "model.lr" -> params "model_lr". */
@@ -972,6 +973,10 @@ stage_params(imp *im, yaml_document_t *d, yaml_node_t *list, nf_buf *body, char 
 		if (is_scalar(e)) {
 			f = file_doc(im, deflt);
 			f->used = true;
+			if (im->o->root && !f->loaded && !f->noted) {
+				f->noted = true;
+				note(im, e, "params file '%s' (DVC's default, in the stage's wdir) could not be read", deflt);
+			}
 			NF_PUSH(*keys, *nkeys, *ckeys, nf_arena_printf(im->a, "\"%s\"", sval(e)));
 			continue;
 		}
