@@ -136,7 +136,8 @@ cmd_import_exec(int argc, char **argv)
 	prefix = !strncmp(dir, root, rl) && (dir[rl] == '/' || dir[rl] == '\0') ? dir + rl + (dir[rl] == '/') : "";
 	name = pipeline_name(prefix);
 	o.path = in;
-	o.out_name = to_stdout ? NULL : out;
+	shown = to_stdout ? default_output(in) : xstrdup(out);
+	o.out_name = shown;
 	o.prefix = prefix;
 	o.root = root;
 	o.name = name;
@@ -163,7 +164,6 @@ cmd_import_exec(int argc, char **argv)
 	}
 	/* The result is checked as `ntflow validate` checks a file: where it is written, so
 	 * that paths are resolved from the project root (stdout: as dvc.dag beside the input). */
-	shown = to_stdout ? default_output(in) : xstrdup(out);
 	if (nf_graph_load_buffer(&dag, &g, shown, nf_buf_cstr(&text), text.len, &diags) < 0) {
 		nf_diag_print(&diags, stderr);
 		if (!diags.nerrors)
