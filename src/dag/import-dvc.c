@@ -8,6 +8,7 @@
 #include "ntflow/dag.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #define MAX_DVC_FILE (16u << 20)
 #define MAX_NAME_LEN 128
+#define MAX_JSON_TEXT (1u << 20)   /* a vars list as JSON text, at most */
 
 /* A YAML file read whole (dvc.yaml, params.yaml, a vars file). */
 typedef struct ydoc {
@@ -155,7 +157,8 @@ dag_number(const char *s)
 static bool
 is_number(const yaml_node_t *n)
 {
-	return is_plain(n) && dag_number(sval(n));
+	/* the .dag also wants it finite in a double (1e999 is not) */
+	return is_plain(n) && dag_number(sval(n)) && isfinite(strtod(sval(n), NULL));
 }
 
 /* The value of key in mapping m, or NULL. */
@@ -293,9 +296,12 @@ put_scalar(nf_buf *b, const yaml_node_t *n)
 
 /* A value as JSON text (how the language carries lists of params). */
 static void
-put_json(nf_buf *b, yaml_document_t *d, const yaml_node_t *n)
+put_json(nf_buf *b, yaml_document_t *d, const yaml_node_t *n, int depth)
 {
-	if (!n || is_null(n)) {
+	if (depth > NF_DAG_MAX_DEPTH || b->len > MAX_JSON_TEXT) {
+		/* absurd nesting, or aliases repeating a node till the text explodes: cut short */
+		nf_buf_puts(b, "null");
+	} else if (!n || is_null(n)) {
 		nf_buf_puts(b, "null");
 	} else if (n->type == YAML_SCALAR_NODE) {
 		if (ybool(n) >= 0 || is_number(n))
@@ -307,7 +313,7 @@ put_json(nf_buf *b, yaml_document_t *d, const yaml_node_t *n)
 		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
 			if (i > n->data.sequence.items.start)
 				nf_buf_puts(b, ", ");
-			put_json(b, d, ynode(d, *i));
+			put_json(b, d, ynode(d, *i), depth + 1);
 		}
 		nf_buf_putc(b, ']');
 	} else {
@@ -317,7 +323,7 @@ put_json(nf_buf *b, yaml_document_t *d, const yaml_node_t *n)
 				nf_buf_puts(b, ", ");
 			nf_buf_add_json_string(b, sval(ynode(d, p->key)) ? sval(ynode(d, p->key)) : "");
 			nf_buf_puts(b, ": ");
-			put_json(b, d, ynode(d, p->value));
+			put_json(b, d, ynode(d, p->value), depth + 1);
 		}
 		nf_buf_putc(b, '}');
 	}
@@ -342,6 +348,28 @@ dag_name(imp *im, const char *s, bool for_key)
 		memmove(r + 1, r, n + 1);
 		r[0] = '_';
 	}
+	return r;
+}
+
+/* The text of a mapping key ("?" when it is no scalar: YAML allows any node as a key). */
+static const char *
+kval(yaml_document_t *d, int key)
+{
+	const char *k = sval(ynode(d, key));
+
+	return k ? k : "?";
+}
+
+/* s as a quoted .dag string, in the arena. */
+static char *
+qstr(imp *im, const char *s)
+{
+	nf_buf b = NF_BUF_INIT;
+	char *r;
+
+	put_str(&b, s);
+	r = nf_arena_strdup(im->a, nf_buf_cstr(&b));
+	nf_buf_release(&b);
 	return r;
 }
 
@@ -434,8 +462,12 @@ file_doc(imp *im, const char *rel)
 }
 
 static void
-flatten_vars(imp *im, yaml_document_t *d, yaml_node_t *m, const char *prefix)
+flatten_vars(imp *im, yaml_document_t *d, yaml_node_t *m, const char *prefix, int depth)
 {
+	if (depth > NF_DAG_MAX_DEPTH) {
+		note(im, m, "vars nested deeper than %d levels are not carried over", NF_DAG_MAX_DEPTH);
+		return;
+	}
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		const char *k = sval(ynode(d, p->key));
 		yaml_node_t *v = ynode(d, p->value);
@@ -446,7 +478,7 @@ flatten_vars(imp *im, yaml_document_t *d, yaml_node_t *m, const char *prefix)
 			continue;
 		key = *prefix ? nf_arena_printf(im->a, "%s.%s", prefix, k) : nf_arena_strdup(im->a, k);
 		if (v && v->type == YAML_MAPPING_NODE) {
-			flatten_vars(im, d, v, key);
+			flatten_vars(im, d, v, key, depth + 1);
 			continue;
 		}
 		iv.key = key;
@@ -506,6 +538,37 @@ shell_plain(const char *v)
 
 /* ---- templates ---- */
 
+/* A DVC reference ntflow cannot stand for, kept as the literal text ${ref}. */
+static void
+put_literal_ref(nf_buf *b, const char *ref)
+{
+	char *t = xasprintf("${%s}", ref);
+
+	esc(b, t, strlen(t));
+	free(t);
+}
+
+/* Whether ref is a reference the .dag can write: names of letters, digits, '_' and '-'
+ * separated by single dots. */
+static bool
+dag_ref(const char *ref)
+{
+	bool name = false;
+
+	for (const char *p = ref; *p; p++) {
+		if (*p == '.') {
+			if (!name)
+				return false;
+			name = false;
+		} else if (isalnum((unsigned char)*p) || *p == '_' || *p == '-') {
+			name = true;
+		} else {
+			return false;
+		}
+	}
+	return name;
+}
+
 /* Translates the inside of a DVC ${...} into a .dag reference (or text), appended to b. */
 static void
 translate_ref(imp *im, nf_buf *b, const char *inner, const yaml_node_t *at, bool quoted)
@@ -522,9 +585,12 @@ translate_ref(imp *im, nf_buf *b, const char *inner, const yaml_node_t *at, bool
 	end = ref + strlen(ref);
 	while (end > ref && end[-1] == ' ')
 		*--end = '\0';
-	if (strchr(ref, '[')) {
-		note(im, at, "${%s}: an index into a list has no equivalent; write the value or a params key", ref);
-		nf_buf_printf(b, "$${%s}", ref);
+	if (!dag_ref(ref)) {
+		if (strchr(ref, '['))
+			note(im, at, "${%s}: an index into a list has no equivalent; write the value or a params key", ref);
+		else
+			note(im, at, "${%s} is no name a .dag reference can hold; kept as text", ref);
+		put_literal_ref(b, ref);
 		return;
 	}
 	dot = strchr(ref, '.');
@@ -555,7 +621,7 @@ translate_ref(imp *im, nf_buf *b, const char *inner, const yaml_node_t *at, bool
 			}
 		}
 		note(im, at, "${%s} has no equivalent in this foreach", ref);
-		nf_buf_printf(b, "$${%s}", ref);
+		put_literal_ref(b, ref);
 		return;
 	}
 	if (im->fe != FE_NONE && !strcmp(ref, "key")) {
@@ -569,7 +635,7 @@ translate_ref(imp *im, nf_buf *b, const char *inner, const yaml_node_t *at, bool
 			     ref);
 		else
 			note(im, at, "${%s} is not a single value", ref);
-		nf_buf_printf(b, "$${%s}", ref);
+		put_literal_ref(b, ref);
 		return;
 	}
 	if (var) {
@@ -977,7 +1043,7 @@ stage_params(imp *im, yaml_document_t *d, yaml_node_t *list, nf_buf *body, char 
 				f->noted = true;
 				note(im, e, "params file '%s' (DVC's default, in the stage's wdir) could not be read", deflt);
 			}
-			NF_PUSH(*keys, *nkeys, *ckeys, nf_arena_printf(im->a, "\"%s\"", sval(e)));
+			NF_PUSH(*keys, *nkeys, *ckeys, qstr(im, sval(e)));
 			continue;
 		}
 		if (!(file = single_key(d, e, &v)) || !(rel = join_path(im, im->stage_dir, file))) {
@@ -998,7 +1064,7 @@ stage_params(imp *im, yaml_document_t *d, yaml_node_t *list, nf_buf *body, char 
 			for (yaml_node_item_t *k = v->data.sequence.items.start; k < v->data.sequence.items.top; k++)
 				if (sval(ynode(d, *k)))
 					NF_PUSH(*keys, *nkeys, *ckeys,
-						nf_arena_printf(im->a, "\"%s\"", sval(ynode(d, *k))));
+						qstr(im, sval(ynode(d, *k))));
 			continue;
 		}
 		/* FILE: with no keys: every key of the file, its sections */
@@ -1016,7 +1082,7 @@ stage_params(imp *im, yaml_document_t *d, yaml_node_t *list, nf_buf *body, char 
 			for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++)
 				if (sval(ynode(&f->doc, p->key)))
 					NF_PUSH(*keys, *nkeys, *ckeys,
-						nf_arena_printf(im->a, "\"%s\"", sval(ynode(&f->doc, p->key))));
+						qstr(im, sval(ynode(&f->doc, p->key))));
 		}
 	}
 	(void)body;
@@ -1131,10 +1197,10 @@ stage_foreach(imp *im, yaml_document_t *d, yaml_node_t *fe, nf_buf *b)
 					yaml_node_t *v = ynode(idoc, p->value);
 
 					if (!is_scalar(v)) {
-						note(im, v, "foreach field '%s' is not a single value", sval(ynode(idoc, p->key)));
+						note(im, v, "foreach field '%s' is not a single value", kval(idoc, p->key));
 						continue;
 					}
-					nf_buf_printf(b, "%s = ", dag_name(im, sval(ynode(idoc, p->key)), true));
+					nf_buf_printf(b, "%s = ", dag_name(im, kval(idoc, p->key), true));
 					put_scalar(b, v);
 					nf_buf_putc(b, '\n');
 				}
@@ -1172,10 +1238,10 @@ stage_foreach(imp *im, yaml_document_t *d, yaml_node_t *fe, nf_buf *b)
 					yaml_node_t *v = ynode(idoc, q->value);
 
 					if (!is_scalar(v)) {
-						note(im, v, "foreach field '%s' is not a single value", sval(ynode(idoc, q->key)));
+						note(im, v, "foreach field '%s' is not a single value", kval(idoc, q->key));
 						continue;
 					}
-					nf_buf_printf(b, "%s = ", dag_name(im, sval(ynode(idoc, q->key)), true));
+					nf_buf_printf(b, "%s = ", dag_name(im, kval(idoc, q->key), true));
 					put_scalar(b, v);
 					nf_buf_putc(b, '\n');
 				}
@@ -1202,10 +1268,10 @@ stage_matrix(imp *im, yaml_document_t *d, yaml_node_t *mx, nf_buf *b)
 		yaml_node_t *v = ynode(d, p->value);
 
 		if (!v || v->type != YAML_SEQUENCE_NODE) {
-			note(im, v, "matrix axis '%s' is not a list of values", sval(ynode(d, p->key)));
+			note(im, v, "matrix axis '%s' is not a list of values", kval(d, p->key));
 			continue;
 		}
-		nf_buf_printf(b, "%s = [", dag_name(im, sval(ynode(d, p->key)), true));
+		nf_buf_printf(b, "%s = [", dag_name(im, kval(d, p->key), true));
 		for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
 			if (i > v->data.sequence.items.start)
 				nf_buf_puts(b, ", ");
@@ -1395,6 +1461,58 @@ top_plots(imp *im, yaml_document_t *d, yaml_node_t *list, nf_buf *pre)
 
 /* ---- the whole file ---- */
 
+typedef struct note_line {
+	size_t line, col, order;
+	const char *text;
+	size_t len;
+} note_line;
+
+static int
+note_cmp(const void *pa, const void *pb)
+{
+	const note_line *a = pa, *b = pb;
+
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* The notes from start on in the order of dvc.yaml's lines (they are made in the order the
+ * .dag is written, the pipeline block last); a note without a line stays first. */
+static void
+sort_notes(nf_buf *notes, size_t start, size_t plen)
+{
+	note_line *v = NULL;
+	size_t n = 0, cap = 0;
+	char *copy;
+	nf_buf sorted = NF_BUF_INIT;
+
+	if (notes->len <= start)
+		return;
+	copy = xstrndup(notes->buf + start, notes->len - start);
+	for (char *p = copy; *p;) {
+		char *nl = strchr(p, '\n');
+		note_line l = { 0, 0, n, p, nl ? (size_t)(nl + 1 - p) : strlen(p) };
+
+		/* "PATH:LINE:COL: ..." */
+		if (l.len <= plen || sscanf(p + plen, ":%zu:%zu:", &l.line, &l.col) != 2)
+			l.line = l.col = 0;
+		NF_PUSH(v, n, cap, l);
+		p += l.len;
+	}
+	qsort(v, n, sizeof(*v), note_cmp);
+	for (size_t i = 0; i < n; i++)
+		nf_buf_add(&sorted, v[i].text, v[i].len);
+	notes->len = start;
+	nf_buf_add(notes, sorted.buf, sorted.len);
+	nf_buf_release(&sorted);
+	free(v);
+	free(copy);
+}
+
+
 static void
 load_vars(imp *im, yaml_document_t *d, yaml_node_t *vars)
 {
@@ -1406,7 +1524,7 @@ load_vars(imp *im, yaml_document_t *d, yaml_node_t *vars)
 		yaml_node_t *e = ynode(d, *i);
 
 		if (e->type == YAML_MAPPING_NODE) {
-			flatten_vars(im, d, e, "");
+			flatten_vars(im, d, e, "", 0);
 		} else if (is_scalar(e)) {
 			char *f = nf_arena_strdup(im->a, sval(e)), *colon = strchr(f, ':'), *rel;
 			ydoc *doc;
@@ -1438,11 +1556,13 @@ nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const cha
 	yaml_node_t *root, *stages, *v;
 	yaml_document_t *d = &im.dvc.doc;
 	nf_buf pre = NF_BUF_INIT, pl = NF_BUF_INIT;
+	size_t notes_start;
 	int rc = 0;
 
 	im.o = o;
 	im.a = nf_arena_new();
 	im.notes = notes;
+	notes_start = notes->len;
 	im.names = nf_strmap_new(16);
 	if (yload(d, err, sizeof(err), src, len) < 0) {
 		rc = nf_error_set(NF_EINVALID, "%s:%s", o->path, err);
@@ -1539,7 +1659,7 @@ nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const cha
 			} else {
 				nf_buf json = NF_BUF_INIT;
 
-				put_json(&json, iv->doc, iv->node);
+				put_json(&json, iv->doc, iv->node, 0);
 				put_str(&pl, nf_buf_cstr(&json));
 				nf_buf_putc(&pl, '\n');
 				nf_buf_release(&json);
@@ -1549,8 +1669,18 @@ nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const cha
 	}
 	nf_buf_puts(&pl, "}\n");
 
-	nf_buf_printf(out, "# %s: imported from %s by `ntflow import`; see \"ntflow help import\".\n",
-		      o->out_name ? o->out_name : "pipeline", o->path);
+	sort_notes(notes, notes_start, strlen(o->path));
+	{
+		/* a comment is one line, whatever the files are called */
+		char *head = xasprintf("# %s: imported from %s by `ntflow import`; see \"ntflow help import\".",
+				       o->out_name ? o->out_name : "pipeline", o->path);
+
+		for (char *q = head; *q; q++)
+			if (*q == '\n' || *q == '\r')
+				*q = ' ';
+		nf_buf_printf(out, "%s\n", head);
+		free(head);
+	}
 	nf_buf_puts(out, "# Dependencies between stages are inferred from their inputs and outputs, as in DVC.\n\n");
 	nf_buf_add(out, pre.buf ? pre.buf : "", pre.len);
 	if (pre.len)

@@ -360,6 +360,32 @@ START_TEST(test_reads_files_from_root)
 }
 END_TEST
 
+START_TEST(test_odd_references_and_keys)
+{
+	/* what a .dag cannot hold as a reference or a name stays text, and the text parses
+	 * (both found by fuzz_import: a tab in ${...}, a quote in a params key) */
+	const char *yaml = "stages:\n"
+			   "  s:\n"
+			   "    cmd: \"echo ${a\\tb} ${x\\\"y} ${list[0]}\"\n"
+			   "    params: [\"k\\\"ey\"]\n";
+	char *notes, *text = import(yaml, "", NULL, &notes), *run;
+	nf_buf f = NF_BUF_INIT;
+	nf_diag_list diags = NF_DIAG_LIST_INIT;
+
+	ck_assert_int_eq(nf_dag_format(&f, "t.dag", text, strlen(text), &diags), 0);
+	HAS(text, "params = [\"k\\\"ey\"]\n");
+	HAS(notes, "is no name a .dag reference can hold");
+	HAS(notes, "${list[0]}: an index into a list has no equivalent");
+	run = strstr(text, "run = ");
+	ck_assert_ptr_nonnull(run);
+	HAS(run, "run = \"echo $${a\\tb} $${x\\\"y} $${list[0]}\"\n");
+	nf_buf_release(&f);
+	nf_diag_list_release(&diags);
+	free(text);
+	free(notes);
+}
+END_TEST
+
 START_TEST(test_not_a_pipeline)
 {
 	nf_buf out = NF_BUF_INIT, notes = NF_BUF_INIT;
@@ -389,6 +415,7 @@ import_suite(void)
 	tcase_add_test(tc, test_names_and_notes);
 	tcase_add_test(tc, test_top_level_plots_attach);
 	tcase_add_test(tc, test_reads_files_from_root);
+	tcase_add_test(tc, test_odd_references_and_keys);
 	tcase_add_test(tc, test_not_a_pipeline);
 	suite_add_tcase(s, tc);
 	return s;
