@@ -48,6 +48,12 @@ typedef struct dstage {
 	const char *metrics;
 	const char **plots;            /* plot names taken */
 	size_t nplots, cplots;
+	char **ins;                    /* deps, root-relative, DVC's ${...} as written */
+	size_t nins, cins;
+	int fe;                        /* its foreach (fe_kind), the items iterated */
+	yaml_document_t *fe_doc;
+	yaml_node_t *fe_items;
+	nf_buf needs;                  /* a needs line when one is written */
 } dstage;
 
 typedef struct imp {
@@ -1340,14 +1346,16 @@ stage_translate(imp *im, dstage *st, yaml_document_t *d, yaml_node_t *def, const
 			for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
 				yaml_node_t *e = ynode(d, *i), *o = NULL;
 				const char *p = is_scalar(e) ? sval(e) : single_key(d, e, &o);
-				char *q;
+				char *q, *norm = NULL;
 
 				if (!p) {
 					note(im, e, "an entry of deps is not a path");
 					continue;
 				}
-				if ((q = path_tmpl(im, p, e, NULL)))
+				if ((q = path_tmpl(im, p, e, &norm)))
 					NF_PUSH(ins.outs, ins.nouts, ins.couts, q);
+				if (q)
+					NF_PUSH(st->ins, st->nins, st->cins, norm);
 			}
 		}
 	}
@@ -1386,9 +1394,147 @@ stage_translate(imp *im, dstage *st, yaml_document_t *d, yaml_node_t *def, const
 	}
 	nf_buf_add(b, plots.buf ? plots.buf : "", plots.len);
 	nf_buf_release(&plots);
+	if (im->fe == FE_LIST || im->fe == FE_NAMED || im->fe == FE_NAMED_VALUE) {
+		st->fe = (int)im->fe;
+		st->fe_doc = im->fe_doc;
+		st->fe_items = im->fe_items;
+	}
 	acc_free(&acc);
 	acc_free(&ins);
 	free(keys);
+}
+
+/* ---- needs through foreach templates ---- */
+
+/* The number of instances of st's foreach (1 without one). */
+static size_t
+instance_count(const dstage *st)
+{
+	const yaml_node_t *it = st->fe_items;
+
+	if (!st->fe || !it)
+		return 1;
+	if (it->type == YAML_SEQUENCE_NODE)
+		return (size_t)(it->data.sequence.items.top - it->data.sequence.items.start);
+	return (size_t)(it->data.mapping.pairs.top - it->data.mapping.pairs.start);
+}
+
+/* Instance k's name (as the .dag names it) and the node of its item. */
+static const char *
+instance_of(imp *im, const dstage *st, size_t k, yaml_node_t **item)
+{
+	yaml_document_t *d = st->fe_doc;
+	yaml_node_t *it = st->fe_items;
+
+	if (it->type == YAML_SEQUENCE_NODE) {
+		*item = ynode(d, it->data.sequence.items.start[k]);
+		if (st->fe == FE_LIST)
+			return sval(*item);
+		return nf_arena_printf(im->a, "%zu", k);
+	}
+	*item = ynode(d, it->data.mapping.pairs.start[k].value);
+	return dag_name(im, kval(d, it->data.mapping.pairs.start[k].key), false);
+}
+
+/* A DVC path with instance k's ${item}, ${key} and ${item.F} put in; NULL when a reference
+ * stays that cannot be (the path then matches nothing). */
+static char *
+expand_path(imp *im, const dstage *st, size_t k, const char *path)
+{
+	nf_buf b = NF_BUF_INIT;
+	yaml_node_t *item = NULL;
+	const char *name = st->fe ? instance_of(im, st, k, &item) : NULL, *p = path;
+	char *r = NULL;
+
+	while (*p) {
+		const char *d = strstr(p, "${"), *close, *val = NULL;
+		char *ref;
+
+		if (!d) {
+			nf_buf_puts(&b, p);
+			break;
+		}
+		nf_buf_add(&b, p, (size_t)(d - p));
+		if (!(close = strchr(d, '}')) || !st->fe)
+			goto done;
+		ref = nf_arena_strndup(im->a, d + 2, (size_t)(close - d - 2));
+		while (*ref == ' ')
+			ref++;
+		for (char *e = ref + strlen(ref); e > ref && e[-1] == ' ';)
+			*--e = '\0';
+		if (!strcmp(ref, "key"))
+			val = name;
+		else if (!strcmp(ref, "item") && is_scalar(item))
+			val = sval(item);
+		else if (!strncmp(ref, "item.", 5) && item && item->type == YAML_MAPPING_NODE)
+			val = sval(yget(st->fe_doc, item, ref + 5));
+		if (!val)
+			goto done;
+		nf_buf_puts(&b, val);
+		p = close + 1;
+	}
+	r = nf_arena_strdup(im->a, nf_buf_cstr(&b));
+	if (*r && r[strlen(r) - 1] == '/')
+		r[strlen(r) - 1] = '\0';
+done:
+	nf_buf_release(&b);
+	return r;
+}
+
+/* Writes st's needs on the stages whose outputs it reads through a foreach's ${item} or
+ * ${key}, on either side: dependency inference matches the paths as written and cannot
+ * expand those, the importer can (it knows the items). An edge between paths written
+ * without ${...} is left to the inference. */
+static void
+write_needs(imp *im, dstage *st)
+{
+	nf_buf list = NF_BUF_INIT;
+	size_t nneeds = 0;
+
+	for (size_t a = 0; a < im->nstages; a++) {
+		dstage *up = &im->stages[a];
+		size_t nup = instance_count(up), hit = 0;
+		bool *used;
+
+		if (up == st || !up->nouts)
+			continue;
+		used = xcalloc(nup, sizeof(*used));
+		for (size_t o = 0; o < up->nouts; o++)
+			for (size_t i = 0; i < st->nins; i++) {
+				if (!strstr(up->outs[o], "${") && !strstr(st->ins[i], "${"))
+					continue;
+				for (size_t ku = 0; ku < nup; ku++)
+					for (size_t kc = 0; kc < instance_count(st) && !used[ku]; kc++) {
+						char *out = expand_path(im, up, ku, up->outs[o]);
+						char *in = expand_path(im, st, kc, st->ins[i]);
+
+						if (out && in && (nf_path_holds(out, in) || nf_path_holds(in, out))) {
+							used[ku] = true;
+							hit++;
+						}
+					}
+			}
+		if (!up->fe || hit == nup) {
+			if (hit)
+				nf_buf_printf(&list, "%s\"%s\"", nneeds++ ? ", " : "", up->name);
+		} else {
+			for (size_t ku = 0; ku < nup; ku++) {
+				yaml_node_t *item;
+
+				if (used[ku])
+					nf_buf_printf(&list, "%s\"%s@%s\"", nneeds++ ? ", " : "", up->name,
+						      instance_of(im, up, ku, &item));
+			}
+		}
+		free(used);
+	}
+	if (nneeds) {
+		im->cur = &st->needs;
+		note(im, NULL, "stage \"%s\": needs written out: the paths that link it to them go through a foreach's ${item} or ${key}, which the inference of dependencies does not expand",
+		     st->name);
+		nf_buf_printf(&st->needs, "needs = [%s]\n", nf_buf_cstr(&list));
+	}
+	nf_buf_release(&list);
 }
 
 /* ---- top-level plots ---- */
@@ -1621,6 +1767,8 @@ nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const cha
 	}
 	if ((v = yget(d, root, "plots")))
 		top_plots(&im, d, v, &pre);
+	for (size_t i = 0; i < im.nstages; i++)
+		write_needs(&im, &im.stages[i]);
 
 	/* the pipeline block */
 	nf_buf_printf(&pl, "pipeline \"%s\" {\n", o->name ? o->name : "dvc");
@@ -1692,6 +1840,7 @@ nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const cha
 		nf_buf_putc(out, '\n');
 		nf_buf_add(out, st->pre.buf ? st->pre.buf : "", st->pre.len);
 		nf_buf_printf(out, "stage \"%s\" {\n", st->name);
+		nf_buf_add(out, st->needs.buf ? st->needs.buf : "", st->needs.len);
 		nf_buf_add(out, st->body.buf ? st->body.buf : "", st->body.len);
 		nf_buf_puts(out, "}\n");
 	}
@@ -1701,6 +1850,8 @@ done:
 		nf_buf_release(&im.stages[i].body);
 		free(im.stages[i].outs);
 		free(im.stages[i].plots);
+		free(im.stages[i].ins);
+		nf_buf_release(&im.stages[i].needs);
 	}
 	free(im.stages);
 	for (size_t i = 0; i < im.nfiles; i++)

@@ -28,6 +28,8 @@ stage "a" {
   frozen   = false
   plot "p" {
     data = "o/${item}.txt"
+    x    = "a"
+    y    = "b"
   }
 }
 EOS
@@ -82,7 +84,8 @@ project() {
 	EOS
 	chmod +x src/*.sh &&
 	echo frozen >ref.txt &&
-	printf ".ntflow/\ndata/\nfeatures/\nmodel/\neval/\nregions/\n" >.gitignore &&
+	mkdir model && echo "the model and its log" >model/README &&
+	printf ".ntflow/\ndata/\nfeatures/\nmodel/model.txt\nmodel/log/\neval/\nregions/\n" >.gitignore &&
 	git add . && git commit -q -m project )
 }
 
@@ -191,6 +194,7 @@ test_expect_success 'setup: the same project twice, one with a dvc.yaml' '
 	}
 
 	stage "train" {
+	  needs   = ["featurize"]
 	  run     = "../src/train.sh ${params.train.n_est}"
 	  dir     = "model"
 	  inputs  = ["features/a.txt", "features/b.txt", "src/train.sh"]
@@ -237,6 +241,7 @@ test_expect_success 'the import carries every construct and validates' '
 	grep "^  foreach *= \[\"a\", \"b\"\]" imp/dvc.dag &&
 	grep "^    instance \"eu\" {" imp/dvc.dag &&
 	grep "^  dir *= \"model\"" imp/dvc.dag &&
+	grep "^  needs *= \[\"featurize\"\]" imp/dvc.dag &&
 	grep "^  inputs *= \[\"features/a.txt\", \"features/b.txt\", \"src/train.sh\"\]" imp/dvc.dag &&
 	grep "^  persist *= \[\"model/log\"\]" imp/dvc.dag &&
 	grep "^  uncached *= \[\"eval/report.html\"\]" imp/dvc.dag &&

@@ -386,6 +386,41 @@ START_TEST(test_odd_references_and_keys)
 }
 END_TEST
 
+START_TEST(test_needs_through_foreach)
+{
+	/* paths linked through ${item}/${key}: inference cannot expand them, the importer can;
+	 * literal paths are left to the inference */
+	const char *yaml = "stages:\n"
+			   "  feat:\n"
+			   "    foreach: [a, b]\n"
+			   "    do:\n"
+			   "      cmd: ./f ${item}\n"
+			   "      outs: [\"features/${item}.txt\"]\n"
+			   "  named:\n"
+			   "    foreach: {us: {f: x}, eu: {f: y}}\n"
+			   "    do:\n"
+			   "      cmd: ./n\n"
+			   "      outs: [\"out/${key}/${item.f}\"]\n"
+			   "  only_a:\n"
+			   "    cmd: ./o\n"
+			   "    deps: [features/a.txt, out/eu/y/part]\n"
+			   "  all:\n"
+			   "    cmd: ./all\n"
+			   "    deps: [features]\n"
+			   "    outs: [all.txt]\n"
+			   "  literal:\n"
+			   "    cmd: ./l\n"
+			   "    deps: [all.txt]\n";
+	char *text = import(yaml, "", NULL, NULL);
+
+	HAS(text, "stage \"only_a\" {\n# ntflow import: stage \"only_a\": needs written out");
+	HAS(text, "needs = [\"feat@a\", \"named@eu\"]\nrun = \"./o\"\n");
+	HAS(text, "needs = [\"feat\"]\nrun = \"./all\"\n");
+	HAS(text, "stage \"literal\" {\nrun = \"./l\"\n");
+	free(text);
+}
+END_TEST
+
 START_TEST(test_not_a_pipeline)
 {
 	nf_buf out = NF_BUF_INIT, notes = NF_BUF_INIT;
@@ -416,6 +451,7 @@ import_suite(void)
 	tcase_add_test(tc, test_top_level_plots_attach);
 	tcase_add_test(tc, test_reads_files_from_root);
 	tcase_add_test(tc, test_odd_references_and_keys);
+	tcase_add_test(tc, test_needs_through_foreach);
 	tcase_add_test(tc, test_not_a_pipeline);
 	suite_add_tcase(s, tc);
 	return s;
