@@ -1303,6 +1303,8 @@ stage_translate(imp *im, dstage *st, yaml_document_t *d, yaml_node_t *def, const
 
 	im->cur = b;
 	im->fe = FE_NONE;
+	im->fe_doc = NULL;
+	im->fe_items = NULL;
 	if (!def || def->type != YAML_MAPPING_NODE) {
 		note(im, key_node, "stage '%s' is not a mapping", st->dvc_name);
 		return;
@@ -1394,7 +1396,7 @@ stage_translate(imp *im, dstage *st, yaml_document_t *d, yaml_node_t *def, const
 	}
 	nf_buf_add(b, plots.buf ? plots.buf : "", plots.len);
 	nf_buf_release(&plots);
-	if (im->fe == FE_LIST || im->fe == FE_NAMED || im->fe == FE_NAMED_VALUE) {
+	if ((im->fe == FE_LIST || im->fe == FE_NAMED || im->fe == FE_NAMED_VALUE) && im->fe_items) {
 		st->fe = (int)im->fe;
 		st->fe_doc = im->fe_doc;
 		st->fe_items = im->fe_items;
