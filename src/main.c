@@ -32,6 +32,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_validate,
 	&nf_cmd_graph,
 	&nf_cmd_fmt,
+	&nf_cmd_import,
 	&nf_cmd_schedule,
 	&nf_cmd_scheduler,
 	&nf_cmd_help_entry,

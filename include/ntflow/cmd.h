@@ -91,6 +91,7 @@ extern const nf_cmd nf_cmd_complete;
 extern const nf_cmd nf_cmd_init;
 extern const nf_cmd nf_cmd_export;
 extern const nf_cmd nf_cmd_diff;
+extern const nf_cmd nf_cmd_import;
 
 /* For the commands that read the workspace (state: --state DIR or NULL): opens its store
  * for reading (nf_store_open_read: it works on a full disk and a read-only workspace) and

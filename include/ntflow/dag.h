@@ -305,6 +305,22 @@ bool nf_stage_uses_param(const nf_stage *s, const char *key);
  * 0, or NF_EINVALID with diagnostics when the file does not parse. */
 int nf_dag_format(nf_buf *out, const char *path, const char *src, size_t len, nf_diag_list *diags);
 
+/* `ntflow import` (src/dag/import-dvc.c): a DVC pipeline (dvc.yaml) as .dag text. */
+typedef struct nf_dvc_import {
+	const char *path;      /* the dvc.yaml as named in notes and the header comment */
+	const char *out_name;  /* the .dag's name, for its header comment (NULL: "pipeline") */
+	const char *prefix;    /* the dvc.yaml's folder from the project root ("" at the root):
+	                        * DVC's paths are relative to it, the .dag's to the root */
+	const char *root;      /* the project root on disk, where params and vars files are read
+	                        * and folders told from files; NULL: nothing is read */
+	const char *name;      /* the pipeline's name (NULL: "dvc") */
+} nf_dvc_import;
+/* Appends to out the .dag text standing for the dvc.yaml in src (len bytes), and to notes
+ * one line per thing it could not carry over ("dvc.yaml:LINE:COL: what"), each also a
+ * "# ntflow import: what" comment at its place in the text. 0, or NF_EINVALID (not YAML,
+ * no stages mapping) with the message set. The text is not validated here. */
+int nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const char *src, size_t len);
+
 nf_stage *nf_dag_find_stage(const nf_dag *dag, const char *name);
 /* Whether name is listed in a secret_env of the pipeline (its defaults or any stage): its
  * value is then kept out of everything ntflow records. */

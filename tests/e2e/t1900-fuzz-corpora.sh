@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 corpus=$NTFLOW_SRC_DIR/tests/fuzz/corpus
-for t in dag expr params metrics cron params_file; do
+for t in dag expr params metrics cron params_file import; do
 	test_expect_success "fuzz_$t: each file of tests/fuzz/corpus/$t" '
 		test -x "$NTFLOW_BUILD_DIR/tests/fuzz/fuzz_'$t'" &&
 		"$NTFLOW_BUILD_DIR/tests/fuzz/fuzz_'$t'" "$corpus/'$t'" >out &&

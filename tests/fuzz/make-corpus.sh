@@ -10,7 +10,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 out=tests/fuzz/corpus
-for t in dag expr params metrics cron; do
+for t in dag expr params metrics cron import; do
 	mkdir -p "$out/$t"
 	rm -f "$out/$t"/seed-*
 done
@@ -126,6 +126,15 @@ printf '{"x": 1}\0{"y": 2}' >"$out/metrics/seed-nul"
 	done
 }
 
-for t in dag expr params metrics cron; do
+# ---- import: the dvc.yaml files the end-to-end tests write (`cat >X.yaml <<-\EOS`) ----
+for f in tests/e2e/t*.sh; do
+	awk -v dir="$out/import" -v base="seed-$(basename "$f" .sh)" '
+		/cat >[^ ]*\.yaml <</ { n++; file = sprintf("%s/%s-%02d.yaml", dir, base, n); inside = 1; next }
+		inside && /^\t*\\?EOS$/ { inside = 0; close(file); next }
+		inside { sub(/^\t+/, ""); print > file }
+	' "$f"
+done
+
+for t in dag expr params metrics cron import; do
 	printf '%s: %d files\n' "$t" "$(find "$out/$t" -type f | wc -l)"
 done

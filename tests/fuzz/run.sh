@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/fuzz/run.sh [-t SECONDS] [TARGET...]: runs the libFuzzer builds of the fuzz targets
 # (`make fuzz` first) for SECONDS each (default 60), one after the other, each starting from
-# its committed corpus, tests/fuzz/corpus/TARGET/. TARGETs: dag, expr, params, metrics, cron, params_file (all
+# its committed corpus, tests/fuzz/corpus/TARGET/. TARGETs: dag, expr, params, metrics, cron, params_file, import (all
 # by default). Inputs that found new paths go to tests/fuzz/bin/work/TARGET/, never into the
 # committed corpus; a crashing input is saved as tests/fuzz/bin/crashes/TARGET-crash-*.
 # Prints a line per target with its executions, executions per second and corpus size, and
@@ -22,7 +22,7 @@ while test $# -gt 0; do
 	*) break ;;
 	esac
 done
-test $# -gt 0 || set -- dag expr params metrics cron params_file
+test $# -gt 0 || set -- dag expr params metrics cron params_file import
 
 cd "$(dirname "$0")/../.."
 bin=tests/fuzz/bin
