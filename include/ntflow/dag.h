@@ -187,6 +187,15 @@ typedef struct nf_model_decl {
 	nf_name_ref gate;             /* name NULL: no gate, every version stays a candidate */
 } nf_model_decl;
 
+/* lineage { } in the pipeline: where the run's OpenLineage events go (src/gov/lineage.c). */
+typedef struct nf_lineage {
+	bool present;                 /* the block was written */
+	const char *file;             /* JSON Lines appended, relative to the project root; NULL: none */
+	const char *url;              /* an OpenLineage HTTP endpoint (POST); NULL: none */
+	const char *ns;               /* the jobs' namespace ("ntflow") */
+	int64_t timeout_ms;           /* the longest one POST may take (5 s) */
+} nf_lineage;
+
 typedef struct nf_pipeline {
 	const char *name;
 	nf_loc loc;
@@ -212,6 +221,7 @@ typedef struct nf_pipeline {
 	size_t nenv;
 	nf_run_opts defaults;
 	const char *models_dir;       /* ("models") */
+	nf_lineage lineage;
 } nf_pipeline;
 
 typedef struct nf_dag {

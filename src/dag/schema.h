@@ -31,6 +31,7 @@ typedef enum nf_attr_type {
 typedef enum nf_block_id {
 	NF_BK_PIPELINE, NF_BK_STAGE, NF_BK_GATE, NF_BK_MODEL, NF_BK_MONITOR,
 	NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_MATRIX, NF_BK_SLURM, NF_BK_ALERT,
+	NF_BK_LINEAGE,
 	NF_BK_COUNT
 } nf_block_id;
 
