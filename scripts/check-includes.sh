@@ -22,6 +22,7 @@ expr dag
 cachekey cache
 state exec
 slurm exec
+lineage gov
 '
 
 # Known exceptions, to be deleted when the change that removes them lands: one per line,

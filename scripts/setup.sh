@@ -12,6 +12,7 @@ set -eu
 # Build tools, the libraries configure checks, and what the test suite drives
 # (git, sqlite3, tmux for the dashboard tests, graphviz for `graph --format dot`,
 # scikit-learn/scipy to cross-check the ntml stage tool and run examples/sklearn/,
+# jsonschema to validate OpenLineage events (tests/lineage/),
 # jq for examples/simulate-weeks.sh, croniter to cross-check cron schedules, tzdata for
 # their time zones, and a Slurm controller, node daemon, client and munge for the Slurm
 # executor's tests, which start a private single-node cluster (tests/slurm/cluster.sh; apt
@@ -19,8 +20,8 @@ set -eu
 # `ntflow report`'s tests headless Chromium (the page's DOM and a screenshot), tidy (HTML
 # validity) and locales (a German LC_NUMERIC built with localedef).
 PACKAGES="build-essential autoconf automake pkg-config libncurses-dev libgit2-dev
-libsqlite3-dev libcjson-dev libssl-dev libyaml-dev check git sqlite3 tmux ninja-build graphviz
-python3-sklearn python3-scipy jq python3-croniter tzdata slurmctld slurmd slurm-client munge zsh man-db
+libsqlite3-dev libcjson-dev libssl-dev libyaml-dev libcurl4-openssl-dev check git sqlite3 tmux ninja-build graphviz
+python3-sklearn python3-scipy python3-jsonschema jq python3-croniter tzdata slurmctld slurmd slurm-client munge zsh man-db
 chromium tidy locales"
 
 # --clang: what `make fuzz` and a clang build with --enable-sanitizers need besides.

@@ -228,6 +228,15 @@ typedef struct nf_model_decl {
 	nf_name_ref gate;             /* name NULL: no gate, every version stays a candidate */
 } nf_model_decl;
 
+/* lineage { } in the pipeline: where the run's OpenLineage events go (src/gov/lineage.c). */
+typedef struct nf_lineage {
+	bool present;                 /* the block was written */
+	const char *file;             /* JSON Lines appended, relative to the project root; NULL: none */
+	const char *url;              /* an OpenLineage HTTP endpoint (POST); NULL: none */
+	const char *ns;               /* the jobs' namespace ("ntflow") */
+	int64_t timeout_ms;           /* the longest one POST may take (5 s) */
+} nf_lineage;
+
 typedef struct nf_pipeline {
 	const char *name;
 	nf_loc loc;
@@ -256,6 +265,7 @@ typedef struct nf_pipeline {
 	/* Hooks: shell commands run after the event (src/run/hooks.c); NULL: none. */
 	const char *on_success, *on_failure, *on_gated, *on_promote, *on_alert;
 	int64_t hook_timeout_ms;      /* (1 minute) */
+	nf_lineage lineage;
 } nf_pipeline;
 
 typedef struct nf_dag {

@@ -796,6 +796,10 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 	case NF_BK_DEFAULTS:
 		b->opts = &parent->pl->defaults;
 		break;
+	case NF_BK_LINEAGE:
+		b->pl = parent->pl;
+		b->pl->lineage.present = true;
+		break;
 	case NF_BK_SLURM:
 		b->opts = parent->opts;
 		b->slurm = &parent->opts->slurm;
@@ -1156,6 +1160,10 @@ finish(nf_parser *p)
 		dag->pipeline.hook_timeout_ms = 60 * 1000;
 	if (!dag->pipeline.max_active_runs)
 		dag->pipeline.max_active_runs = 1;
+	if (!dag->pipeline.lineage.ns)
+		dag->pipeline.lineage.ns = "ntflow";
+	if (dag->pipeline.lineage.timeout_ms <= 0)
+		dag->pipeline.lineage.timeout_ms = 5000;
 	if (!dag->pipeline.alert_cooldown_set)
 		dag->pipeline.alert_cooldown_ms = 24 * 3600 * 1000LL;
 	merge_opts(&dag->pipeline.defaults, &builtin_opts, p->a);

@@ -200,6 +200,18 @@ static const nf_attr_spec alert_attrs[] = {
 	  "how serious the alert is") },
 };
 
+/* Stored in the pipeline's nf_lineage (open_block points the block at the pipeline). */
+static const nf_attr_spec lineage_attrs[] = {
+	{ ROW("file", NF_AT_STRING, PL(lineage.file)), DOC(NULL,
+	  "a JSON Lines file the run appends its OpenLineage events to, relative to the project's root") },
+	{ ROW("url", NF_AT_STRING, PL(lineage.url)), DOC(NULL,
+	  "an OpenLineage HTTP endpoint the events are posted to, e.g. \"http://marquez:5000/api/v1/lineage\"") },
+	{ ROW("namespace", NF_AT_STRING, PL(lineage.ns)), DOC("\"ntflow\"",
+	  "the namespace of the pipeline's jobs") },
+	{ ROW("timeout", NF_AT_DURATION, PL(lineage.timeout_ms)), DOC("\"5s\"",
+	  "the longest one event's POST may take; past it the endpoint is given up for the run") },
+};
+
 static const nf_attr_spec plot_attrs[] = {
 	{ ROW("data", NF_AT_TEMPLATE, PT(data)), DOC(NULL,
 	  "the data file the stage writes: CSV, TSV (by extension .tsv) or JSON (a list of objects)") },
@@ -215,7 +227,7 @@ static const nf_attr_spec plot_attrs[] = {
 	  "the title shown above the plot") },
 };
 
-static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV };
+static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE };
 static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH, NF_BK_PLOT };
 static const nf_block_id foreach_children[] = { NF_BK_INSTANCE };
 static const nf_block_id monitor_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_ALERT };
@@ -254,6 +266,8 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "NAME = value: the fields of one foreach instance, ${item.NAME}; its label is ${key}" },
 	{ NF_BK_PLOT, "plot", true, false, false, TG(NF_TG_PLOT), ATTRS(plot_attrs), NULL, 0,
 	  "a chart of a data file the stage writes, or an image it writes, for ntflow report" },
+	{ NF_BK_LINEAGE, "lineage", false, false, false, TG(NF_TG_PIPELINE), ATTRS(lineage_attrs), NULL, 0,
+	  "where the runs' OpenLineage events go: a file, an HTTP endpoint or both" },
 };
 
 const nf_block_spec *

@@ -134,6 +134,7 @@ typedef struct run_ctx {
 	/* The events the pipeline's hooks fire on, kept for the run's end (hooks.c). */
 	struct nf_run_hook_event *hook_events;
 	size_t nhook_events, hook_events_cap;
+	struct nf_run_lineage *lineage;    /* the OpenLineage events (lineage-step.c); NULL: none */
 } run_ctx;
 
 /* hooks.c. The pipeline's hooks: an event is noted while the run goes (a version promoted,
@@ -264,5 +265,14 @@ int nf_run__slurm_args(run_ctx *ctx, const nf_node *node, char ***out);
 bool nf_run__slurm_adopt(run_ctx *ctx, const nf_node *node, int attempt);
 /* Frees the runner (cancelling what is live) and settles the run's jobs in the store. */
 void nf_run__slurm_close(run_ctx *ctx);
+
+/* lineage-step.c. With the pipeline's lineage { } only (else nothing): the run's START sent
+ * once its id is known; a node's state change as its event, kept; at the run's end (after it
+ * is recorded) the kept events and the run's end sent, error being the run's failure (NULL:
+ * none). A destination that fails is one warning (on_warning), never the run's failure. */
+void nf_run__lineage_begin(run_ctx *ctx);
+void nf_run__lineage_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+			  const char *reason);
+void nf_run__lineage_end(run_ctx *ctx, nf_run_status status, const char *error);
 
 #endif

@@ -794,6 +794,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		if (nf_test_hook("run-stop-after-spawn"))
 			raise(SIGSTOP);
 	}
+	nf_run__lineage_node(ctx, node, st, attempt, res, reason);
 	if (nf_state_is_final(st)) {
 		nf_run__audit_node(ctx, node, st, attempt, res, reason);
 		/* Its cache entry is written and its record made: the key and its components
@@ -1497,6 +1498,7 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 		goto end_run;
 	if (req->on_start)
 		req->on_start(req->ctx, ctx.run_id, info.pipeline, ctx.total);
+	nf_run__lineage_begin(&ctx);
 
 	/* Each stage's process records its group here before it runs its command. */
 	if ((err = nf_store_procs_open(&ctx.procs_fd, ctx.store, ctx.run_id)) < 0 ||
@@ -1525,6 +1527,7 @@ end_run:
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
 		int e2 = record_end(&ctx, status);
 
+		nf_run__lineage_end(&ctx, *status, msg);   /* once the outcome is recorded */
 		if (msg) {
 			nf_error_set(err, "%s", msg);
 			free(msg);

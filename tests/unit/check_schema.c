@@ -155,6 +155,9 @@ file_with(const nf_block_spec *b, const char *line, int *at)
 	case NF_BK_DEFAULTS:
 		*at = 3;
 		return xasprintf("pipeline \"p\" {\n  defaults {\n    %s\n  }\n}\n", line);
+	case NF_BK_LINEAGE:
+		*at = 3;
+		return xasprintf("pipeline \"p\" {\n  lineage {\n    %s\n  }\n}\n", line);
 	case NF_BK_SLURM:
 		*at = 4;
 		return xasprintf("stage \"s\" {\n  run = \"r\"\n  slurm {\n    %s\n  }\n}\n", line);
