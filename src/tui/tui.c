@@ -293,15 +293,17 @@ draw_pane(nf_tui *t, nf_pane *p)
 static const char *
 hints(nf_tui *t)
 {
+	if (t->mode == MODE_PAGE)
+		return t->page.keys ? t->page.keys : " q back";
 	if (t->mode == MODE_LOG)
 		return " j/k PgUp/PgDn scroll  g/G top/end  / search  n/N next/prev  q back";
 	if (t->opts.live && t->finished && !t->interactive)
 		return " finished";
 	if (t->opts.live && t->finished)
-		return " finished \xe2\x80\x94 q to exit   j/k select  Enter log  Tab pane  ? help";
+		return " finished \xe2\x80\x94 q to exit   j/k select  Enter detail  Tab pane  R runs  ? help";
 	if (t->opts.live)
-		return " q quit  ? help  j/k move  Enter log  Tab pane  c cancel  r retry  a ack  f filter";
-	return " q quit  ? help  j/k move  Enter log  Tab pane  a ack  f filter  (read-only)";
+		return " q quit  ? help  j/k move  Enter detail  Tab pane  c cancel  r retry  a ack  f filter  R runs";
+	return " q quit  ? help  j/k move  Enter detail  Tab pane  a ack  f filter  R runs  (read-only)";
 }
 
 static void
@@ -316,6 +318,10 @@ footer_text(nf_tui *t, char *out, size_t size)
 		return;
 	case PROMPT_ACK:
 		snprintf(out, size, " Acknowledge %s? (y/n)", t->prompt_node ? t->prompt_node : "");
+		return;
+	case PROMPT_PROMOTE:
+	case PROMPT_ROLLBACK:
+		nf_tui__views_prompt_text(t, out, size);
 		return;
 	case PROMPT_FILTER:
 		snprintf(out, size, " filter: %s_", t->input);
@@ -373,7 +379,9 @@ draw_help(nf_tui *t)
 		"  j k  Up Down     select a stage (a row of the focused pane)",
 		"  PgUp PgDn g G    page, first, last",
 		"  Space h l        fold or open a matrix stage",
-		"  Enter            the selected stage's whole log (PgUp/PgDn, g/G, / search, q back)",
+		"  Enter  d         the selected stage's detail (l its log, q back); in the registry: the version's",
+		"  R  L             the runs list (Enter opens a run); back to the live (latest) run",
+		"  P  B             registry pane: promote the version under the cursor, roll back; after y/n",
 		"  Tab  Shift-Tab   move the focus between panes (a folded pane opens)",
 		"  c                cancel the selected stage, after y/n (ntflow run only)",
 		"  r                retry a failed or cancelled stage and what it holds up (ntflow run only)",
@@ -400,11 +408,11 @@ draw_help(nf_tui *t)
 		int x = 10;
 
 		wattrset(w, A_NORMAL);
-		mvwhline(w, 15, 0, ' ', COLS);
-		mvwhline(w, 16, 0, ' ', COLS);
-		nf_draw_text(w, 15, 2, 8, "States:");
+		mvwhline(w, 17, 0, ' ', COLS);
+		mvwhline(w, 18, 0, ' ', COLS);
+		nf_draw_text(w, 17, 2, 8, "States:");
 		for (int s = 0; s < NF_ST__COUNT; s++) {
-			int y = s < 6 ? 15 : 16;
+			int y = s < 6 ? 17 : 18;
 
 			if (s == 6)
 				x = 10;
@@ -451,12 +459,23 @@ frame(nf_tui *t)
 		}
 		draw_footer(t, false);
 	} else {
+		char foot[256];
+
+		if (t->mode == MODE_PAGE) {
+			/* the footer's prompt or message comes and goes: drawn when it changed */
+			footer_text(t, foot, sizeof(foot));
+			if (strcmp(foot, t->footer_text) != 0)
+				t->full_dirty = true;
+		}
 		if (t->full_dirty) {
 			if (t->mode == MODE_HELP)
 				draw_help(t);
+			else if (t->mode == MODE_PAGE) {
+				snprintf(t->footer_text, sizeof(t->footer_text), "%s", foot);
+				nf_page_draw(&t->page, t->full, LINES, COLS, foot);
+				wnoutrefresh(t->full);
+			}
 			else {
-				char foot[256];
-
 				footer_text(t, foot, sizeof(foot));
 				nf_logview_draw(&t->lv, t->full, LINES, COLS, foot);
 				wnoutrefresh(t->full);
@@ -486,8 +505,8 @@ all_dirty(nf_tui *t)
 
 /* ---- keys ---- */
 
-static void
-set_mode(nf_tui *t, int mode)
+void
+nf_tui__set_mode(nf_tui *t, int mode)
 {
 	t->mode = mode;
 	if (t->full)
@@ -496,25 +515,6 @@ set_mode(nf_tui *t, int mode)
 	if (mode != MODE_MAIN)
 		t->full = newwin(LINES, COLS, 0, 0);
 	all_dirty(t);
-}
-
-static void
-open_log(nf_tui *t)
-{
-	ssize_t n = nf_view_sel_node(&t->v);
-	const nf_vnode *node;
-	char *path, *title;
-
-	if (n < 0)
-		return;
-	node = &t->v.nodes[n];
-	path = node->log_path ? nf_store_log_path(t->v.state_dir, node->log_path) : NULL;
-	title = node->attempt > 0 ? xasprintf("log %s, attempt %d", node->name, node->attempt)
-		: xasprintf("log %s", node->name);
-	set_mode(t, MODE_LOG);
-	nf_logview_open(&t->lv, path, title, LINES);
-	free(path);
-	free(title);
 }
 
 static void
@@ -536,6 +536,8 @@ prompt_key(nf_tui *t, int ch)
 {
 	int p = t->prompt;
 
+	if (nf_tui__views_prompt(t, ch))
+		return;
 	if (p == PROMPT_QUIT) {
 		t->prompt = PROMPT_NONE;
 		if (ch == 'c' && t->ctl) {
@@ -646,7 +648,7 @@ handle_key(nf_tui *t, int ch)
 		t->relayout = true;
 		clearok(curscr, TRUE);
 		if (t->mode != MODE_MAIN)
-			set_mode(t, t->mode);
+			nf_tui__set_mode(t, t->mode);
 		all_dirty(t);
 		return;
 	}
@@ -655,13 +657,18 @@ handle_key(nf_tui *t, int ch)
 		return;
 	}
 	if (t->mode == MODE_HELP) {
-		set_mode(t, MODE_MAIN);
+		nf_tui__set_mode(t, MODE_MAIN);
+		return;
+	}
+	if (t->mode == MODE_PAGE) {
+		nf_tui__page_key(t, ch);
 		return;
 	}
 	if (t->mode == MODE_LOG) {
 		switch (nf_logview_on_key(&t->lv, ch, LINES)) {
 		case NF_LOGVIEW_CLOSE:
-			set_mode(t, MODE_MAIN);
+			if (!nf_tui__log_closed(t))
+				nf_tui__set_mode(t, MODE_MAIN);
 			return;
 		case NF_LOGVIEW_SEARCH:
 			start_prompt(t, PROMPT_SEARCH, NULL);
@@ -684,7 +691,7 @@ handle_key(nf_tui *t, int ch)
 			t->quit = true;
 		return;
 	case '?':
-		set_mode(t, MODE_HELP);
+		nf_tui__set_mode(t, MODE_HELP);
 		return;
 	case '\t':
 		focus_next(t, 1);
@@ -695,7 +702,12 @@ handle_key(nf_tui *t, int ch)
 	case '\n':
 	case '\r':
 	case KEY_ENTER:
-		open_log(t);
+	case 'd':
+	case 'R':
+	case 'L':
+	case 'P':
+	case 'B':
+		nf_tui__views_key(t, ch);
 		return;
 	case 'c':
 		if (!run_going(t))
@@ -824,7 +836,7 @@ frame_due(nf_tui *t, int64_t now)
 		return false;
 	if (t->pending || t->relayout || t->full_dirty)
 		return true;
-	if (t->footer && t->mode == MODE_MAIN) {
+	if ((t->footer && t->mode == MODE_MAIN) || t->mode == MODE_PAGE) {
 		char buf[sizeof(t->footer_text)];
 
 		footer_text(t, buf, sizeof(buf));
@@ -952,6 +964,7 @@ nf_tui_free(nf_tui *t)
 		return;
 	nf_tui_end(t);
 	nf_logview_release(&t->lv);
+	nf_page_release(&t->page);
 	nf_view_close(&t->v);
 	nf_tui__free_warnings(t);
 	free(t->prompt_node);
