@@ -84,6 +84,9 @@ key_section(nf_page *p, const cJSON *comp, const char *section, const char *labe
 	cJSON_ArrayForEach(it, sec) {
 		const char *val = cJSON_IsString(it) ? it->valuestring : "";
 
+		if (!*val)
+			continue;   /* a plain stage's empty matrix instance */
+
 		if (ids) {
 			short_id(buf, sizeof(buf), val);
 			nf_page_add(p, 0, 0, "  %-9s %-34s %s", label, it->string, buf);
@@ -254,8 +257,14 @@ nf_detail_stage(nf_page *p, nf_view *v, const char *node)
 	nf_page_begin(p, NF_PAGE_STAGE, title);
 	free(title);
 	p->node = xstrdup(node);
+	memset(&e, 0, sizeof(e));
+	if (ci.key && nf_store_cache_get(v->st, ci.key, &e) == 0)
+		have_entry = true;
+	/* a cached node keeps only its key: the entry it reused has the components */
 	if (ci.components)
 		comp = cJSON_Parse(ci.components);
+	else if (have_entry && e.components)
+		comp = cJSON_Parse(e.components);
 	cmd = cJSON_GetObjectItemCaseSensitive(comp, "command");
 	nf_page_add(p, NF_C_TITLE, 0, "command");
 	nf_page_add(p, cJSON_IsString(cmd) ? 0 : NF_C_DIM, 0, "  %s",
@@ -287,9 +296,6 @@ nf_detail_stage(nf_page *p, nf_view *v, const char *node)
 			key_section(p, comp, "inputs", "", true);
 	}
 	nf_page_add(p, NF_C_TITLE, 0, "outputs");
-	memset(&e, 0, sizeof(e));
-	if (ci.key && nf_store_cache_get(v->st, ci.key, &e) == 0)
-		have_entry = true;
 	if (have_entry)
 		outputs_lines(p, v, e.outputs_json);
 	else
