@@ -43,13 +43,15 @@ nf_view_registry_act(nf_view *v, char **done, const char *model, int version)
 		err = nf_registry_rollback(&out, &previous, st, dir, model, NULL, actor);
 	if (err < 0)
 		goto done;
-	if (version)
-		*done = previous ? xasprintf("%s v%d \xe2\x86\x92 production (v%d archived)", out.model, out.version, previous)
-			: xasprintf("%s v%d \xe2\x86\x92 production", out.model, out.version);
-	else
-		*done = previous ? xasprintf("%s v%d \xe2\x86\x92 production (v%d rolled back)", out.model, out.version,
-					     previous)
-			: xasprintf("%s v%d \xe2\x86\x92 production", out.model, out.version);
+	{
+		const char *arrow = nf_draw_sym("\xe2\x86\x92", "->");
+
+		if (!previous)
+			*done = xasprintf("%s v%d %s production", out.model, out.version, arrow);
+		else
+			*done = xasprintf("%s v%d %s production (v%d %s)", out.model, out.version, arrow, previous,
+					  version ? "archived" : "rolled back");
+	}
 done:
 	nf_reconcile_report_release(&rep);
 	nf_model_version_release(&out);
