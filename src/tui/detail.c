@@ -321,7 +321,6 @@ nf_detail_stage(nf_page *p, nf_view *v, const char *node)
 			    : n.attempts ? "it printed nothing" : "it did not run");
 	}
 	p->run_id = log_run;
-	p->keys = xstrdup(" j/k scroll  l log  q/Esc back");
 	if (have_entry)
 		nf_cache_entry_release(&e);
 	cJSON_Delete(comp);
@@ -428,7 +427,6 @@ nf_detail_version(nf_page *p, nf_view *v, const char *model, int version)
 		    m.sha256 ? m.sha256 : "-");
 	nf_page_add(p, NF_C_TITLE, 0, "params");
 	json_lines(p, m.params_json);
-	p->keys = xstrdup(" j/k scroll  P promote  B rollback  q/Esc back");
 	free(why);
 	nf_model_event_list_free(ev, nev);
 	nf_model_version_release(&m);

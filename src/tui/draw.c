@@ -158,6 +158,65 @@ nf_draw_printf(WINDOW *w, int y, int x, int width, const char *fmt, ...)
 	return nf_draw_text(w, y, x, width, buf);
 }
 
+/* bytes of the first n code points of s */
+static size_t
+prefix_bytes(const char *s, int n)
+{
+	const char *p = s;
+
+	while (*p && n-- > 0) {
+		p++;
+		while (((unsigned char)*p & 0xc0) == 0x80)
+			p++;
+	}
+	return (size_t)(p - s);
+}
+
+void
+nf_draw_fit(char *out, size_t size, const char *s, int width)
+{
+	const char *ell = nf_draw_sym("\xe2\x80\xa6", "~");
+	const char *br = strchr(s, '[');
+	int keep;
+
+	if (width <= 0 || size == 0) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	if (nf_draw_width(s) <= width) {
+		snprintf(out, size, "%s", s);
+		return;
+	}
+	keep = width - 1;
+	/* An instance: its stage part is cut, or the whole bracket goes; never half of it. */
+	if (br && nf_draw_width(br) <= width - 2) {
+		int stage = width - 1 - nf_draw_width(br);
+
+		snprintf(out, size, "%.*s%s%s", (int)prefix_bytes(s, stage), s, ell, br);
+		return;
+	}
+	if (br && (int)(br - s) <= keep)
+		keep = (int)(br - s);   /* the stage's name, then the ellipsis for the bracket */
+	snprintf(out, size, "%.*s%s", (int)prefix_bytes(s, keep), s, ell);
+}
+
+void
+nf_draw_position(WINDOW *w, int width, size_t sel, size_t n, int body, bool focused)
+{
+	char buf[48];
+	int len;
+
+	if (n == 0 || body <= 0 || n <= (size_t)body)
+		return;
+	len = snprintf(buf, sizeof(buf), " [%zu/%zu] ", sel + 1, n);
+	if (len + 8 > width)
+		return;
+	wattrset(w, focused ? A_REVERSE | A_BOLD : nf_draw_attr(NF_C_TITLE));
+	nf_draw_text(w, 0, width - len - 2, len, buf);
+	wattrset(w, A_NORMAL);
+}
+
 void
 nf_draw_title(WINDOW *w, int y, int width, const char *title, bool focused)
 {

@@ -1,7 +1,9 @@
-/* tui/logview.c: a whole log in a scrollable screen (PgUp/PgDn, g/G, / search, n/N), that
- * follows the file's end while it grows and the view is at the bottom, like `less +F`. */
+/* tui/logview.c: a whole log in a scrollable screen (PgUp/PgDn, g/G, / search with every
+ * match highlighted, n/N, w wrap), that follows the file's end while it grows and the view
+ * is at the bottom, like `less +F`. */
 #include "config.h"
 #include "logview.h"
+#include "keys.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,28 +111,86 @@ nf_logview_poll(nf_logview *lv, int rows)
 	return true;
 }
 
+/* code points in the first n bytes of s */
+static int
+cols_of(const char *s, size_t n)
+{
+	int c = 0;
+
+	for (size_t i = 0; i < n && s[i]; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* Reverses every match of the search in line (drawn from row y, cols wide, wrapped or
+ * not); the current match's line is underlined as well, so n and N show where they are. */
+static void
+highlight(const nf_logview *lv, WINDOW *w, const char *line, int y, int rows_used, int cols)
+{
+	size_t len = strlen(lv->search);
+	const char *p = line, *m;
+
+	if (!len)
+		return;
+	while ((m = strcasestr(p, lv->search))) {
+		int c0 = cols_of(line, (size_t)(m - line)), n = cols_of(m, len);
+
+		for (int c = c0; c < c0 + n; c++) {
+			int r = lv->wrap ? c / cols : 0, x = lv->wrap ? c % cols : c;
+
+			if (r < rows_used && x < cols)
+				mvwchgat(w, y + r, x, 1, A_REVERSE | A_BOLD, 0, NULL);
+		}
+		p = m + len;
+	}
+}
+
 void
 nf_logview_draw(nf_logview *lv, WINDOW *w, int rows, int cols, const char *footer)
 {
-	int body = rows - 2;
-	size_t last;
+	int body = rows - 2, y = 1;
+	size_t last = lv->top;
 
 	werase(w);
-	wattrset(w, A_REVERSE);
-	mvwhline(w, 0, 0, ' ', cols);
-	last = lv->top + (size_t)body < lv->nlines ? lv->top + (size_t)body : lv->nlines;
-	nf_draw_printf(w, 0, 0, cols, " %s  lines %zu-%zu of %zu%s%s", lv->title, lv->nlines ? lv->top + 1 : 0,
-		       last, lv->nlines, lv->follow ? "  [following]" : "", lv->truncated ? "  (start cut)" : "");
-	wattrset(w, A_NORMAL);
 	if (lv->size == -1)
 		nf_draw_text(w, 1, 1, cols - 1, "(no log file: nothing printed)");
-	for (int r = 0; r < body && lv->top + (size_t)r < lv->nlines; r++) {
-		const char *line = lv->lines[lv->top + (size_t)r];
+	for (size_t i = lv->top; y <= body && i < lv->nlines; i++) {
+		const char *line = lv->lines[i];
+		int width = nf_draw_width(line), used = 1;
 
-		nf_draw_text(w, r + 1, 0, cols, line);
-		if ((ssize_t)(lv->top + (size_t)r) == lv->match)
-			mvwchgat(w, r + 1, 0, cols, A_REVERSE, 0, NULL);
+		if (lv->wrap && cols > 0 && width > cols) {
+			/* a long line over as many rows as it needs (as many as are left) */
+			const char *p = line;
+
+			used = 0;
+			while (*p && y + used <= body) {
+				int n = nf_draw_text(w, y + used, 0, cols, p);
+				size_t skip = 0;
+
+				for (int c = 0; c < n && p[skip]; c++) {
+					skip++;
+					while (((unsigned char)p[skip] & 0xc0) == 0x80)
+						skip++;
+				}
+				p += skip;
+				used++;
+			}
+		} else {
+			nf_draw_text(w, y, 0, cols, line);
+		}
+		if ((ssize_t)i == lv->match)
+			for (int r = 0; r < used; r++)
+				mvwchgat(w, y + r, 0, cols, A_UNDERLINE, 0, NULL);
+		highlight(lv, w, line, y, used, cols);
+		y += used;
+		last = i + 1;
 	}
+	lv->shown = last - lv->top;
+	wattrset(w, A_REVERSE);
+	mvwhline(w, 0, 0, ' ', cols);
+	nf_draw_printf(w, 0, 0, cols, " %s  lines %zu-%zu of %zu%s%s%s", lv->title, lv->nlines ? lv->top + 1 : 0,
+		       last, lv->nlines, lv->follow ? "  [following]" : "", lv->wrap ? "  [wrap]" : "",
+		       lv->truncated ? "  (start cut)" : "");
 	wattrset(w, nf_draw_attr(NF_C_DIM));
 	mvwhline(w, rows - 1, 0, ' ', cols);
 	nf_draw_text(w, rows - 1, 0, cols, footer);
@@ -161,49 +221,46 @@ nf_logview_search(nf_logview *lv, const char *text, int rows)
 }
 
 int
-nf_logview_on_key(nf_logview *lv, int key, int rows)
+nf_logview_on_action(nf_logview *lv, int action, int rows)
 {
 	size_t body = rows > 2 ? (size_t)rows - 2 : 1;
 	size_t max_top = lv->nlines > body ? lv->nlines - body : 0;
 
-	switch (key) {
-	case 'q':
-	case 27:
-	case KEY_LEFT:
+	switch (action) {
+	case NF_A_BACK:
 		return NF_LOGVIEW_CLOSE;
-	case '/':
+	case NF_A_SEARCH:
 		return NF_LOGVIEW_SEARCH;
-	case 'n':
-	case 'N':
-		if (!lv->search[0] || !find(lv, lv->match + (key == 'n' ? 1 : -1), key == 'n' ? 1 : -1, rows))
+	case NF_A_NEXT:
+	case NF_A_PREV:
+		if (!lv->search[0] || !find(lv, lv->match + (action == NF_A_NEXT ? 1 : -1), action == NF_A_NEXT ? 1 : -1,
+					    rows))
 			return NF_LOGVIEW_NOMATCH;
 		return NF_LOGVIEW_OK;
-	case 'j':
-	case KEY_DOWN:
-	case '\n':
+	case NF_A_WRAP:
+		lv->wrap = !lv->wrap;
+		return NF_LOGVIEW_OK;
+	case NF_A_DOWN:
 		if (lv->top < max_top)
 			lv->top++;
 		break;
-	case 'k':
-	case KEY_UP:
+	case NF_A_UP:
 		if (lv->top > 0)
 			lv->top--;
 		break;
-	case KEY_NPAGE:
-	case ' ':
-	case 'f':
+	case NF_A_PGDN:
+		/* wrapped: a page is what the screen showed */
+		if (lv->wrap && lv->shown > 0)
+			body = lv->shown;
 		lv->top = lv->top + body < max_top ? lv->top + body : max_top;
 		break;
-	case KEY_PPAGE:
-	case 'b':
+	case NF_A_PGUP:
 		lv->top = lv->top > body ? lv->top - body : 0;
 		break;
-	case 'g':
-	case KEY_HOME:
+	case NF_A_TOP:
 		lv->top = 0;
 		break;
-	case 'G':
-	case KEY_END:
+	case NF_A_BOTTOM:
 		lv->top = max_top;
 		break;
 	default:

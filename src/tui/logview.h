@@ -16,6 +16,8 @@ typedef struct nf_logview {
 	struct timespec mtime;
 	char search[64];
 	ssize_t match;               /* line of the last match, -1 */
+	bool wrap;                   /* long lines over several rows (w) */
+	size_t shown;                /* lines the last frame showed */
 } nf_logview;
 
 /* What a key did. */
@@ -28,7 +30,8 @@ void nf_logview_open(nf_logview *lv, const char *path, const char *title, int ro
 /* Re-reads a grown file; true when the screen must be drawn again. */
 bool nf_logview_poll(nf_logview *lv, int rows);
 void nf_logview_draw(nf_logview *lv, WINDOW *w, int rows, int cols, const char *footer);
-int nf_logview_on_key(nf_logview *lv, int key, int rows);
+/* An action of the key table (NF_A_*, keys.h) in the log view: NF_LOGVIEW_*. */
+int nf_logview_on_action(nf_logview *lv, int action, int rows);
 /* Finds text from the current match (or the top) on; true when found. */
 bool nf_logview_search(nf_logview *lv, const char *text, int rows);
 void nf_logview_release(nf_logview *lv);

@@ -2,6 +2,7 @@
  * to fit, a cursor on pickable lines when the page has them, and a footer of hints. */
 #include "config.h"
 #include "page.h"
+#include "keys.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,7 +18,6 @@ nf_page_release(nf_page *p)
 	free(p->roles);
 	free(p->ids);
 	free(p->title);
-	free(p->keys);
 	free(p->node);
 	free(p->log_path);
 	free(p->log_title);
@@ -142,41 +142,32 @@ page_move(nf_page *p, long delta, size_t body)
 }
 
 int
-nf_page_on_key(nf_page *p, int key, int rows)
+nf_page_on_action(nf_page *p, int action, int rows)
 {
 	long body = (long)body_rows(rows);
 
-	switch (key) {
-	case 'q':
-	case 27:
-	case KEY_LEFT:
+	switch (action) {
+	case NF_A_BACK:
 		return NF_PAGE_CLOSE;
-	case 'j':
-	case KEY_DOWN:
+	case NF_A_DOWN:
 		page_move(p, 1, (size_t)body);
 		return NF_PAGE_OK;
-	case 'k':
-	case KEY_UP:
+	case NF_A_UP:
 		page_move(p, -1, (size_t)body);
 		return NF_PAGE_OK;
-	case KEY_NPAGE:
-	case ' ':
+	case NF_A_PGDN:
 		page_move(p, body - 1, (size_t)body);
 		return NF_PAGE_OK;
-	case KEY_PPAGE:
+	case NF_A_PGUP:
 		page_move(p, -(body - 1), (size_t)body);
 		return NF_PAGE_OK;
-	case 'g':
-	case KEY_HOME:
+	case NF_A_TOP:
 		page_move(p, -(long)p->n, (size_t)body);
 		return NF_PAGE_OK;
-	case 'G':
-	case KEY_END:
+	case NF_A_BOTTOM:
 		page_move(p, (long)p->n, (size_t)body);
 		return NF_PAGE_OK;
-	case '\n':
-	case '\r':
-	case KEY_ENTER:
+	case NF_A_OPEN:
 		return nf_page_picked(p) > 0 ? NF_PAGE_PICK : NF_PAGE_UNUSED;
 	default:
 		return NF_PAGE_UNUSED;

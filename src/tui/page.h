@@ -10,7 +10,6 @@ enum { NF_PAGE_STAGE = 1, NF_PAGE_VERSION, NF_PAGE_RUNS };
 typedef struct nf_page {
 	int kind;                    /* NF_PAGE_*; 0: none open */
 	char *title;                 /* the first line, reversed */
-	char *keys;                  /* the footer's hints */
 	char **lines;
 	int *roles;                  /* NF_C_* colour of each line; 0: plain */
 	int64_t *ids;                /* what picking the line opens (a run id); 0: not pickable */
@@ -37,8 +36,9 @@ void nf_page_add(nf_page *p, int role, int64_t id, const char *fmt, ...) NF_PRIN
 /* Puts the cursor on the pickable line with this id (else the first pickable one). */
 void nf_page_select(nf_page *p, int64_t id);
 void nf_page_draw(nf_page *p, WINDOW *w, int rows, int cols, const char *footer);
-/* j/k, arrows, PgUp/PgDn, g/G move; q and Esc close; Enter on a pickable line picks. */
-int nf_page_on_key(nf_page *p, int key, int rows);
+/* An action of the key table's NF_KC_PAGE bindings (keys.h): the moves, NF_A_BACK (closes),
+ * NF_A_OPEN (picks the line under the cursor, when pickable). */
+int nf_page_on_action(nf_page *p, int action, int rows);
 /* The id of the line under the cursor; 0 when none. */
 int64_t nf_page_picked(const nf_page *p);
 

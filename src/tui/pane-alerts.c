@@ -1,8 +1,9 @@
-/* tui/pane-alerts.c: open drift alerts, newest first, coloured by severity, with the value
+/* tui/pane-alerts.c: open drift alerts, by severity then newest first, coloured by severity, with the value
  * and threshold, how many runs raised each, and a sparkline of the monitored metric over
  * recent runs. The cursor (when the pane has the focus) picks the alert `a` acknowledges. */
 #include "config.h"
 #include "tui-internal.h"
+#include "keys.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -101,23 +102,24 @@ alerts_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		if (p->focused && (size_t)(p->top + r) == v->alert_sel)
 			mvwchgat(w, y, 0, p->w, A_REVERSE, 0, NULL);
 	}
+	nf_draw_position(w, p->w, v->alert_sel, v->nalerts, body, p->focused);
 }
 
 static bool
-alerts_on_key(nf_pane *p, nf_view *v, int key)
+alerts_on_action(nf_pane *p, nf_view *v, int action)
 {
-	(void)p;
-	if (key == 'j' || key == KEY_DOWN) {
-		if (v->alert_sel + 1 < v->nalerts)
-			v->alert_sel++;
-		return true;
-	}
-	if (key == 'k' || key == KEY_UP) {
-		if (v->alert_sel > 0)
-			v->alert_sel--;
-		return true;
-	}
-	return false;
+	return nf_view_list_move(&v->alert_sel, v->nalerts, action, p->h > 2 ? p->h - 2 : 1);
+}
+
+static bool
+alerts_on_click(nf_pane *p, nf_view *v, int row)
+{
+	size_t r;
+
+	if (row < 1 || (r = (size_t)p->top + (size_t)row - 1) >= v->nalerts)
+		return false;
+	v->alert_sel = r;
+	return true;
 }
 
 static int
@@ -131,7 +133,8 @@ const nf_pane_ops nf_pane_alerts = {
 	.title = "alerts",
 	.draw = alerts_draw,
 	.summary = alerts_summary,
-	.on_key = alerts_on_key,
+	.on_action = alerts_on_action,
+	.on_click = alerts_on_click,
 	.want_rows = alerts_want,
 	.deps = NF_V_ALERTS | NF_V_CLOCK,
 	.min_rows = 2,

@@ -4,6 +4,7 @@
  * highlighted. Enter opens a version (views.c), P promotes it and B rolls back, after y/n. */
 #include "config.h"
 #include "tui-internal.h"
+#include "keys.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -134,23 +135,24 @@ registry_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		if (p->focused && i == v->reg_sel)
 			mvwchgat(w, y, 0, p->w, A_REVERSE, 0, NULL);
 	}
+	nf_draw_position(w, p->w, v->reg_sel, v->nversions, body, p->focused);
 }
 
 static bool
-registry_on_key(nf_pane *p, nf_view *v, int key)
+registry_on_action(nf_pane *p, nf_view *v, int action)
 {
-	(void)p;
-	if (key == 'j' || key == KEY_DOWN) {
-		if (v->reg_sel + 1 < v->nversions)
-			v->reg_sel++;
-		return true;
-	}
-	if (key == 'k' || key == KEY_UP) {
-		if (v->reg_sel > 0)
-			v->reg_sel--;
-		return true;
-	}
-	return false;
+	return nf_view_list_move(&v->reg_sel, v->nversions, action, p->h > 2 ? p->h - 2 : 1);
+}
+
+static bool
+registry_on_click(nf_pane *p, nf_view *v, int row)
+{
+	size_t r;
+
+	if (row < 1 || (r = (size_t)p->top + (size_t)row - 1) >= v->nversions)
+		return false;
+	v->reg_sel = r;
+	return true;
 }
 
 static int
@@ -164,7 +166,8 @@ const nf_pane_ops nf_pane_registry = {
 	.title = "registry",
 	.draw = registry_draw,
 	.summary = registry_summary,
-	.on_key = registry_on_key,
+	.on_action = registry_on_action,
+	.on_click = registry_on_click,
 	.want_rows = registry_want,
 	.deps = NF_V_REG | NF_V_CLOCK,
 	.min_rows = 2,

@@ -4,6 +4,7 @@
  * countdown or the failure. */
 #include "config.h"
 #include "tui-internal.h"
+#include "keys.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -95,13 +96,15 @@ time_text(char *out, size_t size, const nf_vnode *n, int64_t now)
 {
 	out[0] = '\0';
 	if (n->state == NF_ST_RUNNING && n->attempt_ms) {
-		/* Whole seconds while it runs: the column changes once a second, not ten times. */
-		int64_t s = (now - n->attempt_ms) / 1000;
+		/* Tenths of a second while it runs (the column alone is redrawn ten times a second). */
+		int64_t ms = now - n->attempt_ms;
 
-		if (s < 60)
-			snprintf(out, size, "%llds", (long long)(s < 0 ? 0 : s));
+		if (ms < 0)
+			ms = 0;
+		if (ms < 60000)
+			snprintf(out, size, "%lld.%llds", (long long)(ms / 1000), (long long)(ms / 100 % 10));
 		else
-			nf_draw_duration(out, size, s * 1000);
+			nf_draw_duration(out, size, ms);
 	} else if (nf_state_is_final(n->state) && n->state != NF_ST_CACHED && (n->wall_ms > 0 || n->started_ms)) {
 		nf_draw_duration(out, size, n->wall_ms);
 	} else if (n->state == NF_ST_RETRYING && n->wall_ms > 0) {
@@ -111,27 +114,34 @@ time_text(char *out, size_t size, const nf_vnode *n, int64_t now)
 
 static void
 draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf_vnode *n,
-	  bool indent, int64_t now, int64_t t0, int64_t t1)
+	  bool indent, int64_t now, int64_t t0, int64_t t1, attr_t sel)
 {
 	char buf[160];
 	int x = 0;
 
-	wattrset(w, nf_draw_state_attr(n->state));
+	if (sel) {
+		/* the selected row reversed from edge to edge, each part in its own colour */
+		wattrset(w, sel);
+		mvwhline(w, y, 0, ' ', width);
+	}
+	wattrset(w, nf_draw_state_attr(n->state) | sel);
 	nf_draw_text(w, y, x, 1, nf_draw_state_symbol(n->state));
-	wattrset(w, A_NORMAL);
+	wattrset(w, sel);
 	x += 2;
 	if (indent) {
 		/* An instance: its matrix values are the interesting part of its name. */
 		const char *br = strchr(n->name, '[');
 
-		nf_draw_printf(w, y, x, c->name, "  %s", br ? br : n->name);
+		nf_draw_fit(buf, sizeof(buf), br ? br : n->name, c->name - 2);
+		nf_draw_printf(w, y, x, c->name, "  %s", buf);
 	} else {
-		nf_draw_text(w, y, x, c->name, n->name);
+		nf_draw_fit(buf, sizeof(buf), n->name, c->name);
+		nf_draw_text(w, y, x, c->name, buf);
 	}
 	x += c->name + 1;
-	wattrset(w, nf_draw_state_attr(n->state));
+	wattrset(w, nf_draw_state_attr(n->state) | sel);
 	nf_draw_text(w, y, x, c->state, nf_state_name(n->state));
-	wattrset(w, A_NORMAL);
+	wattrset(w, sel);
 	x += c->state;
 	if (n->state == NF_ST_CACHED || n->state == NF_ST_SKIPPED || strcmp(n->kind, "gate") == 0)
 		buf[0] = '\0';   /* nothing ran */
@@ -151,15 +161,15 @@ draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf
 
 		/* A node that never ran has no bar: its reason may use the room. */
 		if (n->started_ms && to) {
-			nf_draw_bar(w, y, x, c->bar, t0, t1, n->started_ms, to, nf_draw_state_attr(n->state));
+			nf_draw_bar(w, y, x, c->bar, t0, t1, n->started_ms, to, nf_draw_state_attr(n->state) | sel);
 			x += c->bar + 1;
 		}
 	}
 	info_text(buf, sizeof(buf), n, now);
 	if (n->state == NF_ST_FAILED || n->state == NF_ST_TIMED_OUT)
-		wattrset(w, nf_draw_attr(NF_C_FAIL));
+		wattrset(w, nf_draw_attr(NF_C_FAIL) | sel);
 	else
-		wattrset(w, nf_draw_attr(NF_C_DIM));
+		wattrset(w, (sel ? A_NORMAL : nf_draw_attr(NF_C_DIM)) | sel);
 	nf_draw_text(w, y, x, width - x, buf);
 	wattrset(w, A_NORMAL);
 	(void)v;
@@ -167,7 +177,7 @@ draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf
 
 /* A folded or open matrix stage: the state of the group is its worst or busiest member. */
 static void
-draw_group(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf_vgroup *g)
+draw_group(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf_vgroup *g, attr_t sel)
 {
 	size_t count[NF_ST__COUNT] = { 0 };
 	nf_state st = NF_ST_SUCCEEDED;
@@ -190,22 +200,32 @@ draw_group(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const n
 		st = NF_ST_SKIPPED;
 	else if (count[NF_ST_CANCELLED])
 		st = NF_ST_CANCELLED;
-	wattrset(w, nf_draw_state_attr(st));
+	if (sel) {
+		wattrset(w, sel);
+		mvwhline(w, y, 0, ' ', width);
+	}
+	wattrset(w, nf_draw_state_attr(st) | sel);
 	nf_draw_text(w, y, x, 1, nf_draw_state_symbol(st));
-	wattrset(w, A_NORMAL);
+	wattrset(w, sel);
 	x += 2;
-	nf_draw_printf(w, y, x, c->name, "%s %s (%zu)", g->expanded ? nf_draw_sym("\xe2\x96\xbe", "-")
-		       : nf_draw_sym("\xe2\x96\xb8", "+"), g->stage, g->count);
+	{
+		char name[128];
+
+		nf_draw_fit(name, sizeof(name), g->stage, c->name - 8);
+		nf_draw_printf(w, y, x, c->name, "%s %s (%zu)", g->expanded ? nf_draw_sym("\xe2\x96\xbe", "-")
+			       : nf_draw_sym("\xe2\x96\xb8", "+"), name, g->count);
+	}
 	x += c->name + 1;
-	wattrset(w, nf_draw_state_attr(st));
+	wattrset(w, nf_draw_state_attr(st) | sel);
 	nf_draw_text(w, y, x, c->state, nf_state_name(st));
-	wattrset(w, A_NORMAL);
+	wattrset(w, sel);
 	x += c->state + c->att + c->time + 1 + (c->bar ? c->bar + 1 : 0);
 	for (int s = 0; s < NF_ST__COUNT; s++)
 		if (count[s])
 			nf_buf_printf(&b, "%s%zu %s", b.len ? ", " : "", count[s], nf_state_name((nf_state)s));
-	wattrset(w, nf_draw_attr(NF_C_DIM));
+	wattrset(w, (sel ? A_NORMAL : nf_draw_attr(NF_C_DIM)) | sel);
 	nf_draw_text(w, y, x, width - x, nf_buf_cstr(&b));
+	wattrset(w, sel);
 	wattrset(w, A_NORMAL);
 	nf_buf_release(&b);
 }
@@ -218,8 +238,10 @@ stages_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 	cols c = columns(p->w);
 	char title[128];
 
-	snprintf(title, sizeof(title), "stages %zu/%zu%s%s%s", v->ndone, v->nnodes,
-		 v->filter[0] ? "  filter: " : "", v->filter, v->sel_auto ? "" : "");
+	snprintf(title, sizeof(title), "stages %zu/%zu%s%s%s%s%s%s", v->ndone, v->nnodes,
+		 v->filter[0] ? "  filter: " : "", v->filter,
+		 v->state_filter ? "  only " : "", v->state_filter ? nf_view_state_filter_names[v->state_filter] : "",
+		 v->sort ? "  by " : "", v->sort ? nf_view_sort_names[v->sort] : "");
 	nf_draw_title(w, 0, p->w, title, p->focused);
 	if (!v->have_run || body <= 0)
 		return;
@@ -244,18 +266,20 @@ stages_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		p->top = v->nrows > (size_t)body ? (int)(v->nrows - (size_t)body) : 0;
 	for (int r = 0; r < body && (size_t)(p->top + r) < v->nrows; r++) {
 		const nf_vrow *row = &v->rows[p->top + r];
-		bool selected = (size_t)(p->top + r) == v->sel;
+		attr_t sel = (size_t)(p->top + r) == v->sel ? A_REVERSE : A_NORMAL;
 
 		if (row->node < 0)
-			draw_group(w, r + 1, p->w, &c, v, &v->groups[row->group]);
+			draw_group(w, r + 1, p->w, &c, v, &v->groups[row->group], sel);
 		else
 			draw_node(w, r + 1, p->w, &c, v, &v->nodes[row->node],
-				  v->nodes[row->node].instance != NULL && v->groups[row->group].count > 1, now, t0, t1);
-		if (selected)
-			mvwchgat(w, r + 1, 0, p->w, A_REVERSE, 0, NULL);
+				  v->nodes[row->node].instance != NULL && v->groups[row->group].count > 1, now, t0, t1,
+				  sel);
 	}
-	if (v->nrows == 0 && v->filter[0])
-		nf_draw_printf(w, 1, 2, p->w - 2, "no node matches '%s' (Esc clears the filter)", v->filter);
+	nf_draw_position(w, p->w, v->sel, v->nrows, body, p->focused);
+	if (v->nrows == 0 && (v->filter[0] || v->state_filter))
+		nf_draw_printf(w, 1, 2, p->w - 2, "no node matches%s%s%s%s (Esc clears the filters)",
+			       v->filter[0] ? " '" : "", v->filter, v->filter[0] ? "'" : "",
+			       v->state_filter ? (v->state_filter == NF_SF_FAILED ? ", none failed" : ", none running") : "");
 }
 
 static void
@@ -266,48 +290,41 @@ stages_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
 }
 
 static bool
-stages_on_key(nf_pane *p, nf_view *v, int key)
+stages_on_action(nf_pane *p, nf_view *v, int action)
 {
 	int page = p->h > 2 ? p->h - 2 : 1;
-	size_t old = v->sel;
 	nf_vgroup *g;
 
 	if (v->nrows == 0)
 		return false;
-	switch (key) {
-	case 'j':
-	case KEY_DOWN:
+	switch (action) {
+	case NF_A_DOWN:
 		if (v->sel + 1 < v->nrows)
 			v->sel++;
 		break;
-	case 'k':
-	case KEY_UP:
+	case NF_A_UP:
 		if (v->sel > 0)
 			v->sel--;
 		break;
-	case KEY_NPAGE:
+	case NF_A_PGDN:
 		v->sel = v->sel + (size_t)page < v->nrows ? v->sel + (size_t)page : v->nrows - 1;
 		break;
-	case KEY_PPAGE:
+	case NF_A_PGUP:
 		v->sel = v->sel > (size_t)page ? v->sel - (size_t)page : 0;
 		break;
-	case 'g':
-	case KEY_HOME:
+	case NF_A_TOP:
 		v->sel = 0;
 		break;
-	case 'G':
-	case KEY_END:
+	case NF_A_BOTTOM:
 		v->sel = v->nrows - 1;
 		break;
-	case ' ':
-	case 'l':
-	case 'h':
-	case KEY_RIGHT:
-	case KEY_LEFT:
+	case NF_A_FOLD_TOGGLE:
+	case NF_A_UNFOLD:
+	case NF_A_FOLD:
 		g = &v->groups[v->rows[v->sel].group];
 		if (g->count < 2)
 			return false;
-		g->expanded = key == ' ' ? !g->expanded : (key == 'l' || key == KEY_RIGHT);
+		g->expanded = action == NF_A_FOLD_TOGGLE ? !g->expanded : action == NF_A_UNFOLD;
 		/* Folding from an instance: land on its group's line. */
 		if (!g->expanded)
 			while (v->sel > 0 && v->rows[v->sel].node >= 0 && v->rows[v->sel].group == v->rows[v->sel - 1].group)
@@ -319,7 +336,18 @@ stages_on_key(nf_pane *p, nf_view *v, int key)
 		return false;
 	}
 	v->sel_auto = false;
-	(void)old;
+	return true;
+}
+
+static bool
+stages_on_click(nf_pane *p, nf_view *v, int row)
+{
+	size_t r;
+
+	if (row < 1 || (r = (size_t)p->top + (size_t)row - 1) >= v->nrows)
+		return false;
+	v->sel = r;
+	v->sel_auto = false;
 	return true;
 }
 
@@ -334,9 +362,10 @@ const nf_pane_ops nf_pane_stages = {
 	.title = "stages",
 	.draw = stages_draw,
 	.summary = stages_summary,
-	.on_key = stages_on_key,
+	.on_action = stages_on_action,
+	.on_click = stages_on_click,
 	.want_rows = stages_want,
-	.deps = NF_V_RUN | NF_V_NODES | NF_V_ROWS | NF_V_CLOCK,
+	.deps = NF_V_RUN | NF_V_NODES | NF_V_ROWS | NF_V_CLOCK | NF_V_TENTH,
 	.min_rows = 3,
 	.focusable = true,
 };

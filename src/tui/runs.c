@@ -74,7 +74,6 @@ nf_runs_page(nf_page *p, nf_view *v)
 	if (n == 0)
 		nf_page_add(p, NF_C_DIM, 0, "  no runs yet");
 	nf_page_select(p, v->run_id);
-	p->keys = xstrdup(" j/k move  Enter open the run  L the live (latest) run  q/Esc back");
 	nf_model_version_list_free(vers, nvers);
 	nf_run_info_list_free(runs, n);
 	return 0;

@@ -26,6 +26,7 @@ struct nf_tui {
 	char footer_text[256];       /* as last drawn */
 	WINDOW *full;                /* the log view and the help */
 	int mode;
+	int help_top, help_lines;    /* the ? overlay's first line shown, and how many it has */
 	bool full_dirty, sep_dirty, relayout;
 	nf_logview lv;
 	nf_page page;                /* MODE_PAGE: the stage detail, a version, the runs list */
@@ -54,10 +55,10 @@ void nf_tui__tick(nf_tui *t, nf_run_ctl *ctl);
 void nf_tui__first_frame(nf_tui *t);
 int nf_tui__wait_quit(nf_tui *t);
 void nf_tui__set_mode(nf_tui *t, int mode);
-/* views.c, for tui.c: the keys that open pages (true when used), a page's keys, the log
+/* views.c, for tui.c: the actions that open pages (true when it was one), a page's keys, the log
  * closing (true: back to the page it came from), the registry prompts (true when it was
  * one) and their text. */
-bool nf_tui__views_key(nf_tui *t, int ch);
+bool nf_tui__views_action(nf_tui *t, int action);
 void nf_tui__page_key(nf_tui *t, int ch);
 bool nf_tui__log_closed(nf_tui *t);
 bool nf_tui__views_prompt(nf_tui *t, int ch);

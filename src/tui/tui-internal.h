@@ -20,7 +20,8 @@ enum {
 	NF_V_ALERTS = 1u << 5,
 	NF_V_LOG    = 1u << 6,
 	NF_V_CLOCK  = 1u << 7,   /* a second went by while something runs */
-	NF_V_ALL    = 0xffu,
+	NF_V_TENTH  = 1u << 8,   /* a tenth of a second went by while a stage runs */
+	NF_V_ALL    = 0x1ffu,
 };
 
 typedef struct nf_vnode {
@@ -47,6 +48,12 @@ typedef struct nf_vgroup {
 	size_t first, count;         /* nodes [first, first + count) */
 	bool expanded;
 } nf_vgroup;
+
+/* The orders of the stages pane (s) and its state filters (F), in the order the keys go. */
+enum { NF_SORT_DAG, NF_SORT_START, NF_SORT_NAME, NF_SORT_STATE, NF_SORT_DURATION, NF_SORT__COUNT };
+enum { NF_SF_ALL, NF_SF_FAILED, NF_SF_RUNNING, NF_SF__COUNT };
+extern const char *const nf_view_sort_names[NF_SORT__COUNT];
+extern const char *const nf_view_state_filter_names[NF_SF__COUNT];
 
 /* A visible row of the stages pane: a group header (node == -1) or a node. */
 typedef struct nf_vrow {
@@ -101,6 +108,8 @@ typedef struct nf_view {
 	size_t sel;                  /* selected row */
 	bool sel_auto;               /* follow the most interesting node until the user moves */
 	char filter[64];
+	int sort;                    /* NF_SORT_*: the order of the stage rows */
+	int state_filter;            /* NF_SF_*: all, failed only, running only */
 
 	nf_vcrit *crits;
 	size_t ncrits;
@@ -170,6 +179,9 @@ void nf_view_rows(nf_view *v);
 ssize_t nf_view_sel_node(const nf_view *v);
 /* Moves the automatic selection to the most interesting node; true when it moved. */
 bool nf_view_autoselect(nf_view *v);
+/* Moves a list cursor *sel over n rows for a moving action (NF_A_UP ... NF_A_BOTTOM; page:
+ * the rows of a page); true when the action is one of those. */
+bool nf_view_list_move(size_t *sel, size_t n, int action, int page);
 /* Re-reads the log of the selected node when it grew or the node changed; NF_V_LOG or 0. */
 unsigned nf_view_log(nf_view *v, size_t max_lines);
 /* Reloads the gate, registry and alerts at the next poll. */
@@ -197,8 +209,11 @@ typedef struct nf_pane_ops {
 	void (*draw)(nf_pane *p, const nf_view *v, WINDOW *w);
 	/* One line for a collapsed pane (the title line's text). */
 	void (*summary)(nf_pane *p, const nf_view *v, char *buf, size_t size);
-	/* A key while the pane has the focus: true when it was used. */
-	bool (*on_key)(nf_pane *p, nf_view *v, int key);
+	/* An action of the key table (NF_A_*, keys.h) while the pane has the focus: true when
+	 * it was used. */
+	bool (*on_action)(nf_pane *p, nf_view *v, int action);
+	/* A mouse click on row (0: the title line) of the pane: true when it selected one. */
+	bool (*on_click)(nf_pane *p, nf_view *v, int row);
 	void (*on_resize)(nf_pane *p, int rows, int cols);
 	/* Rows it would like (title included) for this view; the layout may give fewer. */
 	int (*want_rows)(const nf_pane *p, const nf_view *v);
@@ -242,6 +257,12 @@ int nf_draw_text(WINDOW *w, int y, int x, int width, const char *s);
 int nf_draw_printf(WINDOW *w, int y, int x, int width, const char *fmt, ...) NF_PRINTF(5, 6);
 /* A title line: "── title ─────" across the width, reversed when focused. */
 void nf_draw_title(WINDOW *w, int y, int width, const char *title, bool focused);
+/* s cut to width columns with an ellipsis at the end when it is longer; a matrix instance's
+ * name ("train[lr=0.1,seed=2]") is cut before its bracket, never inside it. */
+void nf_draw_fit(char *out, size_t size, const char *s, int width);
+/* A "[12/300]" position indicator at the right end of a title line when n rows do not fit
+ * in the pane's body rows. */
+void nf_draw_position(WINDOW *w, int width, size_t sel, size_t n, int body, bool focused);
 /* Display columns of a UTF-8 string (one per code point). */
 int nf_draw_width(const char *s);
 /* Compact durations: "850ms", "4.2s", "3m05s", "1h02m"; "-" for < 0. */

@@ -5,10 +5,13 @@
  * callbacks (live.c), so the scheduler's loop stays the only loop. */
 #include "config.h"
 #include "screen.h"
+#include "keys.h"
+#include "ntflow/dag.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,20 +293,28 @@ draw_pane(nf_tui *t, nf_pane *p)
 	p->dirty = false;
 }
 
-static const char *
-hints(nf_tui *t)
+static bool run_going(const nf_tui *t);
+static nf_key_ctx focus_ctx(const nf_tui *t);
+
+/* The footer's hints, from the key table: those of the main screen and the focused pane. */
+static void
+hints(nf_tui *t, char *out, size_t size, bool keep)
 {
-	if (t->mode == MODE_PAGE)
-		return t->page.keys ? t->page.keys : " q back";
-	if (t->mode == MODE_LOG)
-		return " j/k PgUp/PgDn scroll  g/G top/end  / search  n/N next/prev  q back";
-	if (t->opts.live && t->finished && !t->interactive)
-		return " finished";
+	nf_buf b = NF_BUF_INIT;
+
+	if (t->opts.live && t->finished && !t->interactive) {
+		snprintf(out, size, " finished");
+		return;
+	}
 	if (t->opts.live && t->finished)
-		return " finished \xe2\x80\x94 q to exit   j/k select  Enter detail  Tab pane  R runs  ? help";
-	if (t->opts.live)
-		return " q quit  ? help  j/k move  Enter detail  Tab pane  c cancel  r retry  a ack  f filter  R runs";
-	return " q quit  ? help  j/k move  Enter detail  Tab pane  a ack  f filter  R runs  (read-only)";
+		nf_buf_puts(&b, " finished \xe2\x80\x94 q to exit ");
+	nf_keys_hints(&b, t->mode == MODE_LOG ? NF_KC_LOGVIEW : t->mode == MODE_PAGE ? NF_KC_PAGE : focus_ctx(t),
+		      run_going(t), keep);
+	if (!t->opts.live && t->mode == MODE_MAIN && !keep)
+		nf_buf_puts(&b, "  (read-only)");
+	/* one space before the first hint, as before every line of the footer */
+	snprintf(out, size, "%s", nf_buf_cstr(&b) + (b.len > 1 && b.buf[0] == ' ' && b.buf[1] == ' '));
+	nf_buf_release(&b);
 }
 
 static void
@@ -333,17 +344,25 @@ footer_text(nf_tui *t, char *out, size_t size)
 		break;
 	}
 	if (t->v.message[0] && nf_now_monotonic_ms() < t->v.message_until) {
-		snprintf(out, size, " %s", t->v.message);
-		return;
-	}
-	t->v.message[0] = '\0';
-	snprintf(out, size, "%s", hints(t));
-	/* ASCII terminals get a plain dash. */
-	if (!nf_draw_utf8()) {
-		char *em = strstr(out, "\xe2\x80\x94");
+		/* A message until it expires; the way out and the help stay in front of it. */
+		char keep[96];
 
-		if (em) {
-			em[0] = '-';
+		nf_buf b = NF_BUF_INIT;
+
+		hints(t, keep, sizeof(keep), true);
+		nf_buf_printf(&b, "%s  \xe2\x94\x82 %s", keep, t->v.message);
+		snprintf(out, size, "%s", nf_buf_cstr(&b));   /* the screen cuts it anyway */
+		nf_buf_release(&b);
+	} else {
+		t->v.message[0] = '\0';
+		hints(t, out, size, false);
+	}
+	/* ASCII terminals get a plain dash and bar. */
+	if (!nf_draw_utf8()) {
+		char *em;
+
+		while ((em = strstr(out, "\xe2\x80\x94")) || (em = strstr(out, "\xe2\x94\x82"))) {
+			em[0] = em[2] == '\x94' ? '-' : '|';
 			memmove(em + 1, em + 3, strlen(em + 3) + 1);
 		}
 	}
@@ -370,59 +389,56 @@ draw_footer(nf_tui *t, bool force)
 	wnoutrefresh(t->footer);
 }
 
+/* The ? overlay: every key of the table, wrapped at 80 columns (or the screen's width),
+ * the state symbols, scrolled with the keys that move. */
 static void
 draw_help(nf_tui *t)
 {
-	static const char *const lines[] = {
-		"ntflow dashboard keys",
-		"",
-		"  j k  Up Down     select a stage (a row of the focused pane)",
-		"  PgUp PgDn g G    page, first, last",
-		"  Space h l        fold or open a matrix stage",
-		"  Enter  d         the selected stage's detail (l its log, q back); in the registry: the version's",
-		"  R  L             the runs list (Enter opens a run); back to the live (latest) run",
-		"  P  B             registry pane: promote the version under the cursor, roll back; after y/n",
-		"  Tab  Shift-Tab   move the focus between panes (a folded pane opens)",
-		"  c                cancel the selected stage, after y/n (ntflow run only)",
-		"  r                retry a failed or cancelled stage and what it holds up (ntflow run only)",
-		"  a                acknowledge the alert under the cursor, after y/n",
-		"  f  /             filter stages by name; Esc clears the filter",
-		"  ?                this help",
-		"  q                quit (while a run goes on in ntflow run: cancel it or detach)",
-		"",
-		"States: . waiting  o ready  * running  ~ retrying  + succeeded  = cached",
-		"        x failed  T timed-out  - skipped  / cancelled  ! rejected",
-		"",
-		"Any key goes back.",
-	};
 	WINDOW *w = t->full;
+	nf_buf b = NF_BUF_INIT;
+	int width = COLS - 2 < 80 ? COLS - 2 : 80, body = LINES - 2, y = 0, n = 0;
+	const char *p;
 
+	nf_buf_puts(&b, "ntflow dashboard keys\n\n");
+	nf_keys_help(&b, width);
+	nf_buf_puts(&b, "\nThe mouse: a click selects a row or focuses a pane; the wheel scrolls.\n");
+	nf_buf_puts(&b, "\nStates:\n");
+	for (int s = 0; s < NF_ST__COUNT; s++) {
+		nf_buf_printf(&b, "  %s %s", nf_draw_state_symbol((nf_state)s), nf_state_name((nf_state)s));
+		if (s % 6 == 5 || s == NF_ST__COUNT - 1)
+			nf_buf_putc(&b, '\n');
+	}
+	for (p = nf_buf_cstr(&b); *p; p = strchr(p, '\n') + 1) {
+		n++;
+		if (!strchr(p, '\n'))
+			break;
+	}
+	t->help_lines = n;
+	if (t->help_top > n - body)
+		t->help_top = n - body > 0 ? n - body : 0;
 	werase(w);
-	for (size_t i = 0; i < NF_ARRAY_SIZE(lines) && (int)i < LINES; i++) {
-		wattrset(w, i == 0 ? A_BOLD : A_NORMAL);
-		nf_draw_text(w, (int)i + 1, 2, COLS - 2, lines[i]);
-	}
-	if (nf_draw_utf8()) {
-		/* the symbols this terminal shows */
-		char buf[256];
-		int x = 10;
+	p = nf_buf_cstr(&b);
+	for (int i = 0; *p && y < body; i++) {
+		const char *nl = strchr(p, '\n');
+		char line[256];
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
-		wattrset(w, A_NORMAL);
-		mvwhline(w, 17, 0, ' ', COLS);
-		mvwhline(w, 18, 0, ' ', COLS);
-		nf_draw_text(w, 17, 2, 8, "States:");
-		for (int s = 0; s < NF_ST__COUNT; s++) {
-			int y = s < 6 ? 17 : 18;
-
-			if (s == 6)
-				x = 10;
-			snprintf(buf, sizeof(buf), "%s %s", nf_draw_state_symbol((nf_state)s), nf_state_name((nf_state)s));
-			wattrset(w, nf_draw_state_attr((nf_state)s));
-			x += nf_draw_text(w, y, x, COLS - x, buf) + 2;
+		if (i >= t->help_top) {
+			snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+			wattrset(w, i == 0 || (len && line[len - 1] == ':' && line[0] != ' ') ? A_BOLD : A_NORMAL);
+			nf_draw_text(w, y + 1, 1, COLS - 1, line);
+			y++;
 		}
-		wattrset(w, A_NORMAL);
+		if (!nl)
+			break;
+		p = nl + 1;
 	}
+	wattrset(w, nf_draw_attr(NF_C_DIM));
+	nf_draw_printf(w, LINES - 1, 1, COLS - 1, "%s", n > body ? "j/k PgUp/PgDn scroll; any other key goes back"
+		       : "Any key goes back.");
+	wattrset(w, A_NORMAL);
 	wnoutrefresh(w);
+	nf_buf_release(&b);
 }
 
 static void
@@ -474,8 +490,7 @@ frame(nf_tui *t)
 				snprintf(t->footer_text, sizeof(t->footer_text), "%s", foot);
 				nf_page_draw(&t->page, t->full, LINES, COLS, foot);
 				wnoutrefresh(t->full);
-			}
-			else {
+			} else {
 				footer_text(t, foot, sizeof(foot));
 				nf_logview_draw(&t->lv, t->full, LINES, COLS, foot);
 				wnoutrefresh(t->full);
@@ -639,10 +654,236 @@ run_going(const nf_tui *t)
 	return t->opts.live && !t->finished;
 }
 
+static nf_key_ctx
+focus_ctx(const nf_tui *t)
+{
+	switch (t->focus) {
+	case P_STAGES: return NF_KC_STAGES;
+	case P_REGISTRY: return NF_KC_REGISTRY;
+	case P_ALERTS: return NF_KC_ALERTS;
+	default: return NF_KC_PANE;
+	}
+}
+
+/* `o` in the log view: the log in $PAGER (less when unset), the screen given back to it
+ * meanwhile, as git and tig do. */
+static void
+open_pager(nf_tui *t)
+{
+	const char *pager = getenv("PAGER");
+	char *cmd;
+	int rc;
+
+	if (!t->lv.path || t->lv.size < 0) {
+		nf_view_message(&t->v, "no log file to page");
+		return;
+	}
+	if (!t->interactive) {
+		nf_view_message(&t->v, "no terminal for a pager");
+		return;
+	}
+	if (!pager || !*pager)
+		pager = "less";
+	{
+		nf_buf q = NF_BUF_INIT;
+
+		nf_sh_quote(&q, NF_SH_BARE_QUOTED, t->lv.path);
+		cmd = xasprintf("%s %s", pager, nf_buf_cstr(&q));
+		nf_buf_release(&q);
+	}
+	def_prog_mode();
+	endwin();
+	rc = system(cmd);
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	all_dirty(t);
+	if (rc != 0)
+		nf_view_message(&t->v, "%s exited with status %d", pager, WIFEXITED(rc) ? WEXITSTATUS(rc) : rc);
+	free(cmd);
+}
+
+static void
+main_action(nf_tui *t, const nf_key_binding *b)
+{
+	ssize_t sel = nf_view_sel_node(&t->v);
+
+	switch (b->action) {
+	case NF_A_QUIT:
+		if (run_going(t))
+			t->prompt = PROMPT_QUIT;
+		else
+			t->quit = true;
+		return;
+	case NF_A_HELP:
+		t->help_top = 0;
+		nf_tui__set_mode(t, MODE_HELP);
+		return;
+	case NF_A_FOCUS_NEXT:
+		focus_next(t, 1);
+		return;
+	case NF_A_FOCUS_PREV:
+		focus_next(t, -1);
+		return;
+	case NF_A_DETAIL:
+	case NF_A_RUNS:
+	case NF_A_LIVE:
+	case NF_A_PROMOTE:
+	case NF_A_ROLLBACK:
+		nf_tui__views_action(t, b->action);
+		return;
+	case NF_A_CANCEL:
+		if (!run_going(t))
+			nf_view_message(&t->v, t->opts.live ? "the run has ended"
+					: "read-only: cancel from the terminal running it (ntflow run)");
+		else if (sel < 0)
+			nf_view_message(&t->v, "no stage selected");
+		else if (nf_state_is_final(t->v.nodes[sel].state))
+			nf_view_message(&t->v, "%s has already ended (%s)", t->v.nodes[sel].name,
+					nf_state_name(t->v.nodes[sel].state));
+		else {
+			free(t->prompt_node);
+			t->prompt_node = xstrdup(t->v.nodes[sel].name);
+			t->prompt = PROMPT_CANCEL;
+		}
+		return;
+	case NF_A_RETRY:
+		if (!run_going(t))
+			nf_view_message(&t->v, t->opts.live ? "the run has ended; start a new one with ntflow run --from STAGE"
+					: "read-only: retry from the terminal running it (ntflow run)");
+		else if (sel < 0)
+			nf_view_message(&t->v, "no stage selected");
+		else if (!t->ctl || nf_run_ctl_retry_node(t->ctl, t->v.nodes[sel].name) < 0)
+			nf_view_message(&t->v, "%s", t->ctl ? nf_error_last() : "the run has ended");
+		else
+			nf_view_message(&t->v, "retrying %s", t->v.nodes[sel].name);
+		return;
+	case NF_A_ACK:
+		/* Only the alert the cursor is on, which only the focused alerts pane shows. */
+		if (t->v.nalerts == 0) {
+			nf_view_message(&t->v, "no open alert");
+		} else if (t->focus != P_ALERTS) {
+			nf_view_message(&t->v, "Tab to the alerts pane and put the cursor on the alert to acknowledge");
+		} else {
+			const nf_valert *a = &t->v.alerts[t->v.alert_sel];
+
+			free(t->prompt_node);
+			t->prompt_node = xasprintf("alert %lld (%s/%s %s)", (long long)a->id, a->monitor, a->rule,
+						   a->severity);
+			t->prompt_alert = a->id;
+			t->prompt = PROMPT_ACK;
+		}
+		return;
+	case NF_A_FILTER:
+		snprintf(t->saved_filter, sizeof(t->saved_filter), "%s", t->v.filter);
+		start_prompt(t, PROMPT_FILTER, t->v.filter);
+		return;
+	case NF_A_STATE_FILTER:
+		t->v.state_filter = (t->v.state_filter + 1) % NF_SF__COUNT;
+		t->v.sel_auto = false;
+		nf_view_rows(&t->v);
+		nf_view_message(&t->v, "showing %s stages", nf_view_state_filter_names[t->v.state_filter]);
+		t->pending |= NF_V_ROWS;
+		return;
+	case NF_A_SORT:
+		t->v.sort = (t->v.sort + 1) % NF_SORT__COUNT;
+		nf_view_rows(&t->v);
+		nf_view_message(&t->v, "stages by %s", nf_view_sort_names[t->v.sort]);
+		t->pending |= NF_V_ROWS;
+		return;
+	case NF_A_CLEAR:
+		if (t->v.filter[0] || t->v.state_filter) {
+			t->v.filter[0] = '\0';
+			t->v.state_filter = NF_SF_ALL;
+			nf_view_rows(&t->v);
+			t->pending |= NF_V_ROWS;
+		}
+		return;
+	default:
+		break;
+	}
+	{
+		/* What moves acts on the focused pane, and only there. */
+		nf_pane *p = &t->panes[t->focus];
+
+		if (p->ops->on_action && p->ops->on_action(p, &t->v, b->action)) {
+			t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
+			t->pending |= nf_view_log(&t->v, 400);
+		}
+	}
+}
+
+/* The pane at screen position (y, x), or -1. */
+static int
+pane_at(const nf_tui *t, int y, int x)
+{
+	for (int i = 0; i < P__COUNT; i++) {
+		const nf_pane *p = &t->panes[i];
+
+		if (p->win && y >= p->y && y < p->y + p->h && x >= p->x && x < p->x + p->w)
+			return i;
+	}
+	return -1;
+}
+
+/* A click focuses the pane under it and selects the row; the wheel scrolls that pane (or
+ * the log view, or the help). */
+static void
+handle_mouse(nf_tui *t)
+{
+	MEVENT me;
+	int wheel = 0, i;
+	nf_pane *p;
+
+	if (getmouse(&me) != OK)
+		return;
+	if (me.bstate & BUTTON4_PRESSED)
+		wheel = NF_A_UP;
+#ifdef BUTTON5_PRESSED
+	else if (me.bstate & BUTTON5_PRESSED)
+		wheel = NF_A_DOWN;
+#endif
+	if (t->mode == MODE_LOG) {
+		for (int k = 0; wheel && k < 3; k++)
+			nf_logview_on_action(&t->lv, wheel, LINES);
+		t->full_dirty = true;
+		return;
+	}
+	if (t->mode == MODE_PAGE) {
+		for (int k = 0; wheel && k < 3; k++)
+			nf_page_on_action(&t->page, wheel, LINES);
+		t->full_dirty = true;
+		return;
+	}
+	if (t->mode == MODE_HELP) {
+		if (wheel)
+			t->help_top += wheel == NF_A_UP ? (t->help_top > 3 ? -3 : -t->help_top) : 3;
+		t->full_dirty = true;
+		return;
+	}
+	if (t->prompt || (i = pane_at(t, me.y, me.x)) < 0)
+		return;
+	p = &t->panes[i];
+	if (!(me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED)) && !wheel)
+		return;
+	if ((size_t)i != t->focus && p->ops->focusable) {
+		t->focus = (size_t)i;
+		t->relayout = !t->wide;
+		all_dirty(t);
+	}
+	if (wheel) {
+		for (int k = 0; k < 3 && p->ops->on_action; k++)
+			p->ops->on_action(p, &t->v, wheel);
+	} else if (p->ops->on_click && !t->relayout) {
+		p->ops->on_click(p, &t->v, me.y - p->y);
+	}
+	t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
+	t->pending |= nf_view_log(&t->v, 400);
+}
+
 static void
 handle_key(nf_tui *t, int ch)
 {
-	ssize_t sel;
+	const nf_key_binding *b;
 
 	if (ch == KEY_RESIZE) {
 		t->relayout = true;
@@ -652,11 +893,26 @@ handle_key(nf_tui *t, int ch)
 		all_dirty(t);
 		return;
 	}
+	if (ch == KEY_MOUSE) {
+		handle_mouse(t);
+		return;
+	}
 	if (t->prompt) {
 		prompt_key(t, ch);
 		return;
 	}
 	if (t->mode == MODE_HELP) {
+		/* the keys that move scroll the help; any other goes back */
+		b = nf_keys_find(ch, NF_KC_LOGVIEW, false);
+		if (b && b->action >= NF_A_UP && b->action <= NF_A_BOTTOM) {
+			size_t top = (size_t)t->help_top;
+
+			nf_view_list_move(&top, (size_t)(t->help_lines > LINES - 2 ? t->help_lines - (LINES - 2) + 1 : 1),
+					  b->action, LINES - 3);
+			t->help_top = (int)top;
+			t->full_dirty = true;
+			return;
+		}
 		nf_tui__set_mode(t, MODE_MAIN);
 		return;
 	}
@@ -665,7 +921,13 @@ handle_key(nf_tui *t, int ch)
 		return;
 	}
 	if (t->mode == MODE_LOG) {
-		switch (nf_logview_on_key(&t->lv, ch, LINES)) {
+		if (!(b = nf_keys_find(ch, NF_KC_LOGVIEW, false)))
+			return;
+		if (b->action == NF_A_PAGER) {
+			open_pager(t);
+			return;
+		}
+		switch (nf_logview_on_action(&t->lv, b->action, LINES)) {
 		case NF_LOGVIEW_CLOSE:
 			if (!nf_tui__log_closed(t))
 				nf_tui__set_mode(t, MODE_MAIN);
@@ -682,101 +944,8 @@ handle_key(nf_tui *t, int ch)
 		t->full_dirty = true;
 		return;
 	}
-	sel = nf_view_sel_node(&t->v);
-	switch (ch) {
-	case 'q':
-		if (run_going(t))
-			t->prompt = PROMPT_QUIT;
-		else
-			t->quit = true;
-		return;
-	case '?':
-		nf_tui__set_mode(t, MODE_HELP);
-		return;
-	case '\t':
-		focus_next(t, 1);
-		return;
-	case KEY_BTAB:
-		focus_next(t, -1);
-		return;
-	case '\n':
-	case '\r':
-	case KEY_ENTER:
-	case 'd':
-	case 'R':
-	case 'L':
-	case 'P':
-	case 'B':
-		nf_tui__views_key(t, ch);
-		return;
-	case 'c':
-		if (!run_going(t))
-			nf_view_message(&t->v, t->opts.live ? "the run has ended"
-					: "read-only: cancel from the terminal running it (ntflow run)");
-		else if (sel < 0)
-			nf_view_message(&t->v, "no stage selected");
-		else if (nf_state_is_final(t->v.nodes[sel].state))
-			nf_view_message(&t->v, "%s has already ended (%s)", t->v.nodes[sel].name,
-					nf_state_name(t->v.nodes[sel].state));
-		else {
-			free(t->prompt_node);
-			t->prompt_node = xstrdup(t->v.nodes[sel].name);
-			t->prompt = PROMPT_CANCEL;
-		}
-		return;
-	case 'r':
-		if (!run_going(t))
-			nf_view_message(&t->v, t->opts.live ? "the run has ended; start a new one with ntflow run --from STAGE"
-					: "read-only: retry from the terminal running it (ntflow run)");
-		else if (sel < 0)
-			nf_view_message(&t->v, "no stage selected");
-		else if (!t->ctl || nf_run_ctl_retry_node(t->ctl, t->v.nodes[sel].name) < 0)
-			nf_view_message(&t->v, "%s", t->ctl ? nf_error_last() : "the run has ended");
-		else
-			nf_view_message(&t->v, "retrying %s", t->v.nodes[sel].name);
-		return;
-	case 'a':
-		/* Only the alert the cursor is on, which only the focused alerts pane shows. */
-		if (t->v.nalerts == 0) {
-			nf_view_message(&t->v, "no open alert");
-		} else if (t->focus != P_ALERTS) {
-			nf_view_message(&t->v, "Tab to the alerts pane and put the cursor on the alert to acknowledge");
-		} else {
-			const nf_valert *a = &t->v.alerts[t->v.alert_sel];
-
-			free(t->prompt_node);
-			t->prompt_node = xasprintf("alert %lld (%s/%s %s)", (long long)a->id, a->monitor, a->rule,
-						   a->severity);
-			t->prompt_alert = a->id;
-			t->prompt = PROMPT_ACK;
-		}
-		return;
-	case 'f':
-	case '/':
-		snprintf(t->saved_filter, sizeof(t->saved_filter), "%s", t->v.filter);
-		start_prompt(t, PROMPT_FILTER, t->v.filter);
-		return;
-	case 27:
-		if (t->v.filter[0]) {
-			t->v.filter[0] = '\0';
-			nf_view_rows(&t->v);
-			t->pending |= NF_V_ROWS;
-		}
-		return;
-	default:
-		break;
-	}
-	{
-		nf_pane *p = &t->panes[t->focus];
-		bool used = p->ops->on_key && p->ops->on_key(p, &t->v, ch);
-
-		if (!used && t->focus != P_STAGES)
-			used = nf_pane_stages.on_key(&t->panes[P_STAGES], &t->v, ch);
-		if (used) {
-			t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
-			t->pending |= nf_view_log(&t->v, 400);
-		}
-	}
+	if ((b = nf_keys_find(ch, focus_ctx(t), t->panes[t->focus].ops->on_action != NULL)))
+		main_action(t, b);
 }
 
 static void
@@ -803,12 +972,18 @@ anything_active(const nf_tui *t)
 static void
 turn(nf_tui *t, int64_t now)
 {
+	if ((t->pending & NF_V_NODES) && (t->v.sort != NF_SORT_DAG || t->v.state_filter)) {
+		nf_view_rows(&t->v);   /* states and times moved rows */
+		t->pending |= NF_V_ROWS;
+	}
 	if ((t->pending & NF_V_NODES) && nf_view_autoselect(&t->v))
 		t->pending |= NF_V_ROWS;
 	if (now >= t->next_poll) {
 		unsigned ch = nf_view_poll(&t->v);
 
 		t->next_poll = now + POLL_MS;
+		if ((ch & NF_V_NODES) && (t->v.sort != NF_SORT_DAG || t->v.state_filter))
+			nf_view_rows(&t->v);
 		if ((ch & (NF_V_NODES | NF_V_ROWS)) && nf_view_autoselect(&t->v))
 			ch |= NF_V_ROWS;
 		t->pending |= ch;
@@ -824,6 +999,9 @@ turn(nf_tui *t, int64_t now)
 			t->last_sec = sec;
 			t->pending |= NF_V_CLOCK;
 		}
+		/* tenths of a second on the running stages: the stages pane alone, at the frame rate */
+		if (anything_active(t) && t->mode == MODE_MAIN && now - t->last_frame >= FRAME_MS)
+			t->pending |= NF_V_TENTH;
 	}
 	if (t->v.message[0] && now >= t->v.message_until)
 		t->pending |= NF_V_CLOCK;   /* the footer goes back to the hints */
@@ -912,6 +1090,15 @@ nf_tui_new(nf_tui **out, const nf_tui_opts *opts)
 	nodelay(stdscr, TRUE);
 	leaveok(stdscr, TRUE);
 	nf_draw_init(false, false);
+	if (t->interactive) {
+		/* clicks and the wheel; presses at once, not held back to tell a click */
+		mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+			  | BUTTON5_PRESSED
+#endif
+			  , NULL);
+		mouseinterval(0);
+	}
 	wnoutrefresh(stdscr);
 	t->relayout = true;
 	t->pending = NF_V_ALL;

@@ -3,6 +3,7 @@
  * last look) and, inside `ntflow run`, updated by the run's events as they happen. */
 #include "config.h"
 #include "tui-internal.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -654,6 +655,26 @@ severity_name(nf_severity s)
 	}
 }
 
+static int
+severity_rank(const char *s)
+{
+	return !s ? 3 : strcmp(s, "high") == 0 ? 0 : strcmp(s, "medium") == 0 ? 1 : strcmp(s, "low") == 0 ? 2 : 3;
+}
+
+/* As the man page says: by severity, then the most recently raised first. */
+static int
+alert_order(const void *a, const void *b)
+{
+	const nf_valert *x = a, *y = b;
+	int rx = severity_rank(x->severity), ry = severity_rank(y->severity);
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	if (x->at_ms != y->at_ms)
+		return x->at_ms > y->at_ms ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
 static unsigned
 load_alerts(nf_view *v)
 {
@@ -661,6 +682,8 @@ load_alerts(nf_view *v)
 	nf_metric_point *pts = NULL;
 	size_t n = 0, cap = 0, npts = 0, scap = 0;
 	int64_t last_run = -1;
+	/* the cursor stays on its alert when the list is read again */
+	int64_t under = v->alert_sel < v->nalerts ? v->alerts[v->alert_sel].id : 0;
 
 	alerts_free(v);
 	free(v->spark);
@@ -715,6 +738,11 @@ load_alerts(nf_view *v)
 			v->nspark = SPARK_RUNS;
 		}
 	}
+	if (v->nalerts > 1)
+		qsort(v->alerts, v->nalerts, sizeof(*v->alerts), alert_order);
+	for (size_t i = 0; under && i < v->nalerts; i++)
+		if (v->alerts[i].id == under)
+			v->alert_sel = i;
 	if (v->alert_sel >= v->nalerts)
 		v->alert_sel = v->nalerts ? v->nalerts - 1 : 0;
 	return NF_V_ALERTS;
@@ -1017,10 +1045,120 @@ nf_view_event(nf_view *v, const nf_run_event *ev)
 
 /* ---- rows, selection ---- */
 
+const char *const nf_view_sort_names[NF_SORT__COUNT] = {
+	[NF_SORT_DAG] = "order in the DAG", [NF_SORT_START] = "start", [NF_SORT_NAME] = "name",
+	[NF_SORT_STATE] = "state", [NF_SORT_DURATION] = "duration",
+};
+const char *const nf_view_state_filter_names[NF_SF__COUNT] = {
+	[NF_SF_ALL] = "all", [NF_SF_FAILED] = "failed", [NF_SF_RUNNING] = "running",
+};
+
 static bool
 matches(const nf_view *v, const nf_vnode *n)
 {
+	if (v->state_filter == NF_SF_FAILED && n->state != NF_ST_FAILED && n->state != NF_ST_TIMED_OUT)
+		return false;
+	if (v->state_filter == NF_SF_RUNNING && n->state != NF_ST_RUNNING && n->state != NF_ST_RETRYING)
+		return false;
 	return !v->filter[0] || strcasestr(n->name, v->filter) != NULL;
+}
+
+/* Where a state sorts: what needs a look first (failures, then what runs), then the rest. */
+static int
+state_rank(nf_state s)
+{
+	switch (s) {
+	case NF_ST_FAILED: case NF_ST_TIMED_OUT: return 0;
+	case NF_ST_RUNNING: return 1;
+	case NF_ST_RETRYING: return 2;
+	case NF_ST_READY: return 3;
+	case NF_ST_WAITING: return 4;
+	case NF_ST_CANCELLED: case NF_ST_REJECTED: return 5;
+	case NF_ST_SKIPPED: return 6;
+	case NF_ST_SUCCEEDED: return 7;
+	default: return 8;
+	}
+}
+
+/* A node's running time so far (or its last attempt's). */
+static int64_t
+duration_of(const nf_vnode *n, int64_t now)
+{
+	if (n->state == NF_ST_RUNNING && n->attempt_ms)
+		return now - n->attempt_ms;
+	return n->wall_ms;
+}
+
+/* The sort key of group g: of its first node by the order, its busiest for the rest. */
+typedef struct sort_ctx {
+	const nf_view *v;
+	int64_t now;
+} sort_ctx;
+static sort_ctx sorting;   /* qsort has no context argument; the view is sorted by one thread */
+
+static int
+node_cmp(const nf_vnode *a, const nf_vnode *b, size_t ia, size_t ib)
+{
+	int64_t x, y;
+	int c;
+
+	switch (sorting.v->sort) {
+	case NF_SORT_START:
+		/* what never started goes last, in the DAG's order */
+		x = a->started_ms ? a->started_ms : INT64_MAX;
+		y = b->started_ms ? b->started_ms : INT64_MAX;
+		if (x != y)
+			return x < y ? -1 : 1;
+		break;
+	case NF_SORT_NAME:
+		if ((c = strcmp(a->name, b->name)) != 0)
+			return c;
+		break;
+	case NF_SORT_STATE:
+		if ((c = state_rank(a->state) - state_rank(b->state)) != 0)
+			return c;
+		break;
+	case NF_SORT_DURATION:
+		x = duration_of(a, sorting.now);
+		y = duration_of(b, sorting.now);
+		if (x != y)
+			return x > y ? -1 : 1;
+		break;
+	default:
+		break;
+	}
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* a group's representative for the sort: the node that sorts first among its own */
+static size_t
+group_key(const nf_view *v, const nf_vgroup *g)
+{
+	size_t best = g->first;
+
+	for (size_t i = g->first + 1; i < g->first + g->count; i++)
+		if (node_cmp(&v->nodes[i], &v->nodes[best], i, best) < 0)
+			best = i;
+	return best;
+}
+
+static int
+group_order(const void *pa, const void *pb)
+{
+	const nf_view *v = sorting.v;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	size_t ka = group_key(v, &v->groups[a]), kb = group_key(v, &v->groups[b]);
+	int c = node_cmp(&v->nodes[ka], &v->nodes[kb], ka, kb);
+
+	return c ? c : a < b ? -1 : a > b;
+}
+
+static int
+node_order(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	return node_cmp(&sorting.v->nodes[a], &sorting.v->nodes[b], a, b);
 }
 
 void
@@ -1029,9 +1167,18 @@ nf_view_rows(nf_view *v)
 	ssize_t keep = v->nrows ? nf_view_sel_node(v) : -1;
 	size_t keep_group = v->sel < v->nrows ? v->rows[v->sel].group : 0;
 	bool keep_is_group = v->sel < v->nrows && v->rows[v->sel].node < 0;
+	bool filtered = v->filter[0] || v->state_filter;
+	size_t *order = xmalloc((v->ngroups + 1) * sizeof(*order)), *inst = NULL, ninst_cap = 0;
 
+	for (size_t g = 0; g < v->ngroups; g++)
+		order[g] = g;
+	sorting.v = v;
+	sorting.now = nf_now_realtime_ms();
+	if (v->sort != NF_SORT_DAG && v->ngroups > 1)
+		qsort(order, v->ngroups, sizeof(*order), group_order);
 	v->nrows = 0;
-	for (size_t g = 0; g < v->ngroups; g++) {
+	for (size_t k = 0; k < v->ngroups; k++) {
+		size_t g = order[k];
 		const nf_vgroup *gr = &v->groups[g];
 		bool any = false;
 
@@ -1046,15 +1193,25 @@ nf_view_rows(nf_view *v)
 		}
 		v->rows = xgrow(v->rows, sizeof(*v->rows), v->nrows + 1, &v->rows_cap);
 		v->rows[v->nrows++] = (nf_vrow){ g, -1 };
-		if (!gr->expanded && !v->filter[0])
+		if (!gr->expanded && !filtered)
 			continue;
-		for (size_t i = gr->first; i < gr->first + gr->count; i++) {
+		inst = xgrow(inst, sizeof(*inst), gr->count, &ninst_cap);
+		for (size_t i = 0; i < gr->count; i++)
+			inst[i] = gr->first + i;
+		if (v->sort != NF_SORT_DAG && gr->count > 1)
+			qsort(inst, gr->count, sizeof(*inst), node_order);
+		for (size_t j = 0; j < gr->count; j++) {
+			size_t i = inst[j];
+
 			if (!matches(v, &v->nodes[i]))
 				continue;
 			v->rows = xgrow(v->rows, sizeof(*v->rows), v->nrows + 1, &v->rows_cap);
 			v->rows[v->nrows++] = (nf_vrow){ g, (ssize_t)i };
 		}
 	}
+	free(order);
+	free(inst);
+	sorting.v = NULL;
 	/* Keep the selection on the same node (or group) when the rows move. */
 	v->sel = 0;
 	for (size_t r = 0; r < v->nrows; r++) {
@@ -1066,6 +1223,22 @@ nf_view_rows(nf_view *v)
 		if (keep >= 0 && v->rows[r].node < 0 && v->rows[r].group == v->nodes[keep].group &&
 		    !v->groups[v->rows[r].group].expanded)
 			v->sel = r;
+	}
+}
+
+bool
+nf_view_list_move(size_t *sel, size_t n, int action, int page)
+{
+	size_t step = page > 0 ? (size_t)page : 1;
+
+	switch (action) {
+	case NF_A_DOWN: if (*sel + 1 < n) (*sel)++; return true;
+	case NF_A_UP: if (*sel > 0) (*sel)--; return true;
+	case NF_A_PGDN: *sel = *sel + step < n ? *sel + step : n ? n - 1 : 0; return true;
+	case NF_A_PGUP: *sel = *sel > step ? *sel - step : 0; return true;
+	case NF_A_TOP: *sel = 0; return true;
+	case NF_A_BOTTOM: *sel = n ? n - 1 : 0; return true;
+	default: return false;
 	}
 }
 

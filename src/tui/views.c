@@ -5,6 +5,7 @@
  * version under the cursor or roll the model back, after y/n. tui.c routes the keys here. */
 #include "config.h"
 #include "screen.h"
+#include "keys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,24 +119,21 @@ ask_registry(nf_tui *t, bool promote)
 }
 
 bool
-nf_tui__views_key(nf_tui *t, int ch)
+nf_tui__views_action(nf_tui *t, int action)
 {
-	switch (ch) {
-	case '\n':
-	case '\r':
-	case KEY_ENTER:
-	case 'd':
+	switch (action) {
+	case NF_A_DETAIL:
 		open_detail(t);
 		return true;
-	case 'R':
+	case NF_A_RUNS:
 		open_runs(t);
 		return true;
-	case 'L':
+	case NF_A_LIVE:
 		back_to_live(t);
 		return true;
-	case 'P':
-	case 'B':
-		ask_registry(t, ch == 'P');
+	case NF_A_PROMOTE:
+	case NF_A_ROLLBACK:
+		ask_registry(t, action == NF_A_PROMOTE);
 		return true;
 	default:
 		return false;
@@ -145,26 +143,34 @@ nf_tui__views_key(nf_tui *t, int ch)
 void
 nf_tui__page_key(nf_tui *t, int ch)
 {
+	const nf_key_binding *b = nf_keys_find(ch, NF_KC_PAGE, false);
 	int r;
 
-	if (t->page.kind == NF_PAGE_STAGE && ch == 'l') {
+	if (!b)
+		return;
+	switch (b->action) {
+	case NF_A_PAGE_LOG:
+		if (t->page.kind != NF_PAGE_STAGE)
+			return;
 		if (t->page.log_path)
 			open_page_log(t);
 		else
 			nf_view_message(&t->v, "%s has no log", t->page.node);
 		t->full_dirty = true;
 		return;
-	}
-	if (t->page.kind == NF_PAGE_VERSION && (ch == 'P' || ch == 'B')) {
-		ask_registry(t, ch == 'P');
+	case NF_A_PROMOTE:
+	case NF_A_ROLLBACK:
+		if (t->page.kind == NF_PAGE_VERSION)
+			ask_registry(t, b->action == NF_A_PROMOTE);
 		return;
-	}
-	if (t->page.kind == NF_PAGE_RUNS && ch == 'L') {
+	case NF_A_LIVE:
 		nf_tui__set_mode(t, MODE_MAIN);
 		back_to_live(t);
 		return;
+	default:
+		break;
 	}
-	r = nf_page_on_key(&t->page, ch, LINES);
+	r = nf_page_on_action(&t->page, b->action, LINES);
 	if (r == NF_PAGE_CLOSE) {
 		nf_tui__set_mode(t, MODE_MAIN);
 		return;

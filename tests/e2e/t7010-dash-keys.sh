@@ -75,7 +75,7 @@ test_expect_success 'retry as 2/3, r, c + y, Enter, ?, q (100x30)' '
 	# ? shows every key; any key goes back
 	tui_keys "?" &&
 	tui_wait "ntflow dashboard keys" &&
-	tui_wait "acknowledge the alert under the cursor, after y/n" &&
+	tui_wait "Acknowledge the alert under the cursor of the alerts pane" &&
 	tui_keys x &&
 	tui_wait "stages" &&
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "logview.h"
 #include "ntflow/graph.h"
 
@@ -36,6 +37,15 @@ tmp_teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+/* A key in the log view, through the key table as the dashboard reads it. */
+static int
+lv_key(nf_logview *lv, int key, int rows)
+{
+	const nf_key_binding *b = nf_keys_find(key, NF_KC_LOGVIEW, false);
+
+	return b ? nf_logview_on_action(lv, b->action, rows) : NF_LOGVIEW_UNUSED;
 }
 
 static void
@@ -402,19 +412,19 @@ START_TEST(test_logview)
 	ck_assert_uint_eq(lv.nlines, 100);
 	ck_assert_uint_eq(lv.top, 90);
 	ck_assert(lv.follow);
-	ck_assert_int_eq(nf_logview_on_key(&lv, 'g', 12), NF_LOGVIEW_OK);
+	ck_assert_int_eq(lv_key(&lv, 'g', 12), NF_LOGVIEW_OK);
 	ck_assert_uint_eq(lv.top, 0);
 	ck_assert(!lv.follow);
-	ck_assert_int_eq(nf_logview_on_key(&lv, KEY_NPAGE, 12), NF_LOGVIEW_OK);
+	ck_assert_int_eq(lv_key(&lv, KEY_NPAGE, 12), NF_LOGVIEW_OK);
 	ck_assert_uint_eq(lv.top, 10);
-	ck_assert_int_eq(nf_logview_on_key(&lv, KEY_PPAGE, 12), NF_LOGVIEW_OK);
+	ck_assert_int_eq(lv_key(&lv, KEY_PPAGE, 12), NF_LOGVIEW_OK);
 	ck_assert_uint_eq(lv.top, 0);
 	ck_assert(nf_logview_search(&lv, "ANSWER", 12));
 	ck_assert_int_eq(lv.match, 41);
-	ck_assert_int_eq(nf_logview_on_key(&lv, 'n', 12), NF_LOGVIEW_NOMATCH);
+	ck_assert_int_eq(lv_key(&lv, 'n', 12), NF_LOGVIEW_NOMATCH);
 	ck_assert(!nf_logview_search(&lv, "absent", 12));
-	ck_assert_int_eq(nf_logview_on_key(&lv, '/', 12), NF_LOGVIEW_SEARCH);
-	ck_assert_int_eq(nf_logview_on_key(&lv, 'G', 12), NF_LOGVIEW_OK);
+	ck_assert_int_eq(lv_key(&lv, '/', 12), NF_LOGVIEW_SEARCH);
+	ck_assert_int_eq(lv_key(&lv, 'G', 12), NF_LOGVIEW_OK);
 	ck_assert(lv.follow);
 	/* at the end it follows the file as it grows */
 	nf_buf_puts(&b, "line 101\n");
@@ -424,8 +434,8 @@ START_TEST(test_logview)
 	ck_assert_uint_eq(lv.nlines, 101);
 	ck_assert_uint_eq(lv.top, 91);
 	ck_assert(!nf_logview_poll(&lv, 12));
-	ck_assert_int_eq(nf_logview_on_key(&lv, 'q', 12), NF_LOGVIEW_CLOSE);
-	ck_assert_int_eq(nf_logview_on_key(&lv, 'Z', 12), NF_LOGVIEW_UNUSED);
+	ck_assert_int_eq(lv_key(&lv, 'q', 12), NF_LOGVIEW_CLOSE);
+	ck_assert_int_eq(lv_key(&lv, 'Z', 12), NF_LOGVIEW_UNUSED);
 	/* a node without a log */
 	nf_logview_open(&lv, NULL, "log", 12);
 	ck_assert_uint_eq(lv.nlines, 0);
@@ -472,6 +482,198 @@ START_TEST(test_text_helpers)
 }
 END_TEST
 
+
+/* Sorting the stage rows (s) and the state filter (F): groups move as a whole, their
+ * instances sort among themselves, and the failed-only filter opens a folded group. */
+START_TEST(test_view_sort_and_state_filter)
+{
+	nf_store *st = open_store();
+	int64_t run = make_run(st, dag_text, "p.dag");
+	nf_view v;
+
+	set_state(st, run, "prep", NF_ST_SUCCEEDED, 1, 50);
+	set_state(st, run, "tune[lr=1]", NF_ST_SUCCEEDED, 1, 300);
+	set_state(st, run, "tune[lr=2]", NF_ST_FAILED, 1, 10);
+	set_state(st, run, "tune[lr=3]", NF_ST_RUNNING, 1, 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	nf_store_close(st);
+	ck_assert_int_eq(nf_view_open(&v, state_dir, 0, false, NULL), 0);
+	/* by name: prep, report, then the tune group */
+	v.sort = NF_SORT_NAME;
+	nf_view_rows(&v);
+	ck_assert_uint_eq(v.nrows, 6);
+	ck_assert_str_eq(v.nodes[v.rows[0].node].name, "prep");
+	ck_assert_str_eq(v.nodes[v.rows[1].node].name, "report");
+	ck_assert_int_eq(v.rows[2].node, -1);
+	/* by state: the failed instance's group first, and in it the failure first */
+	v.sort = NF_SORT_STATE;
+	nf_view_rows(&v);
+	ck_assert_int_eq(v.rows[0].node, -1);
+	ck_assert_str_eq(v.nodes[v.rows[1].node].name, "tune[lr=2]");
+	ck_assert_str_eq(v.nodes[v.rows[2].node].name, "tune[lr=3]");
+	ck_assert_str_eq(v.nodes[v.rows[4].node].name, "report");   /* waiting before succeeded */
+	ck_assert_str_eq(v.nodes[v.rows[5].node].name, "prep");
+	/* by duration, longest first: lr=1's 300 ms before prep's 50 */
+	v.sort = NF_SORT_DURATION;
+	v.groups[1].expanded = true;
+	nf_view_rows(&v);
+	ck_assert_int_eq(v.rows[0].node, -1);
+	ck_assert_str_eq(v.nodes[v.rows[1].node].name, "tune[lr=1]");
+	ck_assert_str_eq(v.nodes[v.rows[4].node].name, "prep");
+	ck_assert_str_eq(v.nodes[v.rows[5].node].name, "report");
+	/* the order of the DAG again */
+	v.sort = NF_SORT_DAG;
+	nf_view_rows(&v);
+	ck_assert_str_eq(v.nodes[v.rows[0].node].name, "prep");
+	/* failed only: the group with the one failed instance, even folded */
+	v.groups[1].expanded = false;
+	v.state_filter = NF_SF_FAILED;
+	nf_view_rows(&v);
+	ck_assert_uint_eq(v.nrows, 2);
+	ck_assert_str_eq(v.nodes[v.rows[1].node].name, "tune[lr=2]");
+	v.state_filter = NF_SF_RUNNING;
+	nf_view_rows(&v);
+	ck_assert_uint_eq(v.nrows, 2);
+	ck_assert_str_eq(v.nodes[v.rows[1].node].name, "tune[lr=3]");
+	/* with the name filter too */
+	snprintf(v.filter, sizeof(v.filter), "prep");
+	nf_view_rows(&v);
+	ck_assert_uint_eq(v.nrows, 0);
+	nf_view_close(&v);
+}
+END_TEST
+
+/* The key table: one binding per key and context, every action bound, the pane's own
+ * binding before the focused pane's and the main screen's. */
+START_TEST(test_keys_table)
+{
+	bool bound[NF_A__COUNT] = { false };
+	nf_buf b = NF_BUF_INIT;
+	const char *p;
+
+	for (size_t i = 0; i < nf_nkeys; i++) {
+		ck_assert_ptr_nonnull(nf_keys[i].name);
+		ck_assert_ptr_nonnull(nf_keys[i].help);
+		ck_assert_int_lt(nf_keys[i].ctx, NF_KC__COUNT);
+		bound[nf_keys[i].action] = true;
+		for (size_t j = i + 1; j < nf_nkeys; j++)
+			ck_assert_msg(nf_keys[i].key != nf_keys[j].key || nf_keys[i].ctx != nf_keys[j].ctx,
+				      "%s is bound twice in one context", nf_keys[i].name);
+	}
+	for (int a = NF_A_NONE + 1; a < NF_A__COUNT; a++)
+		ck_assert_msg(bound[a], "action %d has no key", a);
+	/* g moves the focused pane, wherever it is; in the log view it is the log's */
+	ck_assert_int_eq(nf_keys_find('g', NF_KC_REGISTRY, true)->ctx, NF_KC_PANE);
+	ck_assert_int_eq(nf_keys_find('g', NF_KC_LOGVIEW, false)->ctx, NF_KC_LOGVIEW);
+	ck_assert_ptr_null(nf_keys_find('g', NF_KC_ALERTS, false));   /* a pane that does not move */
+	ck_assert_int_eq(nf_keys_find(' ', NF_KC_STAGES, true)->action, NF_A_FOLD_TOGGLE);
+	ck_assert_ptr_null(nf_keys_find(' ', NF_KC_ALERTS, true));
+	ck_assert_int_eq(nf_keys_find('q', NF_KC_ALERTS, true)->action, NF_A_QUIT);
+	ck_assert_ptr_null(nf_keys_find('Z', NF_KC_STAGES, true));
+	/* the footer: the run's own keys only while it runs here; the way out always first */
+	nf_keys_hints(&b, NF_KC_STAGES, false, false);
+	ck_assert_msg(strncmp(nf_buf_cstr(&b), "  q quit  ? help  Tab pane  Enter detail", 40) == 0, "%s",
+		      nf_buf_cstr(&b));
+	ck_assert_ptr_null(strstr(nf_buf_cstr(&b), "cancel"));
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "j/k move"));
+	b.len = 0;
+	nf_keys_hints(&b, NF_KC_STAGES, true, false);
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "c cancel  r retry"));
+	b.len = 0;
+	nf_keys_hints(&b, NF_KC_STAGES, true, true);
+	ck_assert_str_eq(nf_buf_cstr(&b), "  q quit  ? help");
+	/* the views: P and B in the registry pane only; a page's keys are its own */
+	ck_assert_int_eq(nf_keys_find('P', NF_KC_REGISTRY, true)->action, NF_A_PROMOTE);
+	ck_assert_int_eq(nf_keys_find('B', NF_KC_REGISTRY, true)->action, NF_A_ROLLBACK);
+	ck_assert_ptr_null(nf_keys_find('P', NF_KC_STAGES, true));
+	ck_assert_int_eq(nf_keys_find('d', NF_KC_STAGES, true)->action, NF_A_DETAIL);
+	ck_assert_int_eq(nf_keys_find('R', NF_KC_ALERTS, true)->action, NF_A_RUNS);
+	ck_assert_int_eq(nf_keys_find('l', NF_KC_PAGE, false)->action, NF_A_PAGE_LOG);
+	ck_assert_ptr_null(nf_keys_find('c', NF_KC_PAGE, false));
+	b.len = 0;
+	nf_keys_hints(&b, NF_KC_PAGE, false, false);
+	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k move  Enter open  l log  L live  q back");
+	b.len = 0;
+	nf_keys_hints(&b, NF_KC_LOGVIEW, false, false);
+	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k scroll  g top  G end  / search  n next  w wrap  o pager  q back");
+	/* the overlay: no line wider than 80 columns on a wide screen, nor than 60 on a narrow one */
+	for (int width = 60; width <= 200; width += 140) {
+		b.len = 0;
+		nf_keys_help(&b, width);
+		for (p = nf_buf_cstr(&b); *p;) {
+			const char *nl = strchr(p, '\n');
+
+			ck_assert_ptr_nonnull(nl);
+			ck_assert_msg(nl - p <= (width > 80 ? 80 : width), "too wide at %d: %.*s", width, (int)(nl - p), p);
+			p = nl + 1;
+		}
+	}
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "  j k Down Up     Move the cursor one row in the focused pane."));
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "In the log view:\n"));
+	nf_buf_release(&b);
+}
+END_TEST
+
+#define MAN_BEGIN ".\\\" BEGIN KEYS"
+#define MAN_END ".\\\" END KEYS\n"
+
+/* The man page's list of keys is the table's: generated from it, never written by hand.
+ * NTFLOW_UPDATE_MAN=1 writes the table's list into man/ntflow.1 (then the test passes). */
+START_TEST(test_keys_man_page)
+{
+	const char *srcdir = getenv("NTFLOW_SRC_DIR");
+	char *path, *man = NULL;
+	const char *begin, *body, *end;
+	nf_buf want = NF_BUF_INIT;
+	size_t len;
+
+	if (!srcdir || !*srcdir)
+		srcdir = NF_TOP_SRCDIR;
+	path = xasprintf("%s/man/ntflow.1", srcdir);
+	ck_assert_int_eq(nf_read_file(&man, &len, path, 0), 0);
+	nf_keys_man(&want);
+	begin = strstr(man, MAN_BEGIN);
+	ck_assert_msg(begin, "man/ntflow.1 has no '%s' line", MAN_BEGIN);
+	body = strchr(begin, '\n') + 1;
+	end = strstr(body, MAN_END);
+	ck_assert_msg(end, "man/ntflow.1 has no '%s' line", MAN_END);
+	if (getenv("NTFLOW_UPDATE_MAN") && *getenv("NTFLOW_UPDATE_MAN")) {
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fwrite(man, 1, (size_t)(body - man), f);
+		fputs(nf_buf_cstr(&want), f);
+		fputs(end, f);
+		ck_assert_int_eq(fclose(f), 0);
+	} else {
+		ck_assert_msg((size_t)(end - body) == want.len && memcmp(body, nf_buf_cstr(&want), want.len) == 0,
+			      "man/ntflow.1's keys differ from src/tui/keys.c's table; "
+			      "NTFLOW_UPDATE_MAN=1 tests/unit/check_tui writes them");
+	}
+	nf_buf_release(&want);
+	free(man);
+	free(path);
+}
+END_TEST
+
+/* Names cut with an ellipsis (~ without UTF-8), an instance's bracket kept whole or left out. */
+START_TEST(test_draw_fit)
+{
+	char buf[64];
+
+	nf_draw_fit(buf, sizeof(buf), "prep", 10);
+	ck_assert_str_eq(buf, "prep");
+	nf_draw_fit(buf, sizeof(buf), "a_very_long_stage_name", 10);
+	ck_assert_str_eq(buf, "a_very_lo~");
+	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 18);
+	ck_assert_str_eq(buf, "t~[lr=0.05,seed=2]");
+	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 12);
+	ck_assert_str_eq(buf, "train~");
+	nf_draw_fit(buf, sizeof(buf), "[lr=0.05,seed=2]", 8);
+	ck_assert_str_eq(buf, "~");
+}
+END_TEST
+
 static Suite *
 tui_suite(void)
 {
@@ -488,6 +690,10 @@ tui_suite(void)
 	tcase_add_test(tc, test_view_waits_for_first_run);
 	tcase_add_test(tc, test_logview);
 	tcase_add_test(tc, test_text_helpers);
+	tcase_add_test(tc, test_view_sort_and_state_filter);
+	tcase_add_test(tc, test_keys_table);
+	tcase_add_test(tc, test_keys_man_page);
+	tcase_add_test(tc, test_draw_fit);
 	suite_add_tcase(s, tc);
 	return s;
 }
