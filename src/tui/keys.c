@@ -125,16 +125,19 @@ const nf_key_binding nf_keys[] = {
 	{ 'G', "G", NF_KC_PAGE, NF_A_BOTTOM, 0, NULL, H_PMOVE },
 	{ KEY_HOME, "Home", NF_KC_PAGE, NF_A_TOP, 0, NULL, H_PMOVE },
 	{ KEY_END, "End", NF_KC_PAGE, NF_A_BOTTOM, 0, NULL, H_PMOVE },
-	{ '\r', "Enter", NF_KC_PAGE, NF_A_OPEN, 0, "open", H_OPEN },
-	{ '\n', "Enter", NF_KC_PAGE, NF_A_OPEN, 0, NULL, H_OPEN },
-	{ KEY_ENTER, "Enter", NF_KC_PAGE, NF_A_OPEN, 0, NULL, H_OPEN },
-	{ 'l', "l", NF_KC_PAGE, NF_A_PAGE_LOG, 0, "log", H_PLOG },
-	{ 'L', "L", NF_KC_PAGE, NF_A_LIVE, 0, "live", H_LIVE },
-	{ 'P', "P", NF_KC_PAGE, NF_A_PROMOTE, 0, NULL, H_PROMOTE },
-	{ 'B', "B", NF_KC_PAGE, NF_A_ROLLBACK, 0, NULL, H_ROLLBACK },
 	{ 'q', "q", NF_KC_PAGE, NF_A_BACK, NF_KF_KEEP, "back", H_PBACK },
 	{ 27, "Esc", NF_KC_PAGE, NF_A_BACK, 0, NULL, H_PBACK },
 	{ KEY_LEFT, "Left", NF_KC_PAGE, NF_A_BACK, 0, NULL, H_PBACK },
+
+	{ 'l', "l", NF_KC_PAGE_STAGE, NF_A_PAGE_LOG, 0, "log", H_PLOG },
+
+	{ 'P', "P", NF_KC_PAGE_VERSION, NF_A_PROMOTE, 0, "promote", H_PROMOTE },
+	{ 'B', "B", NF_KC_PAGE_VERSION, NF_A_ROLLBACK, 0, "rollback", H_ROLLBACK },
+
+	{ '\r', "Enter", NF_KC_PAGE_RUNS, NF_A_OPEN, 0, "open", H_OPEN },
+	{ '\n', "Enter", NF_KC_PAGE_RUNS, NF_A_OPEN, 0, NULL, H_OPEN },
+	{ KEY_ENTER, "Enter", NF_KC_PAGE_RUNS, NF_A_OPEN, 0, NULL, H_OPEN },
+	{ 'L', "L", NF_KC_PAGE_RUNS, NF_A_LIVE, 0, "live", H_LIVE },
 };
 const size_t nf_nkeys = NF_ARRAY_SIZE(nf_keys);
 
@@ -146,6 +149,9 @@ static const char *const ctx_titles[NF_KC__COUNT] = {
 	[NF_KC_ALERTS] = "In the alerts pane",
 	[NF_KC_LOGVIEW] = "In the log view",
 	[NF_KC_PAGE] = "In a detail page or the runs list",
+	[NF_KC_PAGE_STAGE] = "In a stage's detail",
+	[NF_KC_PAGE_VERSION] = "In a model version's detail",
+	[NF_KC_PAGE_RUNS] = "In the runs list",
 };
 
 const char *
@@ -170,6 +176,8 @@ nf_keys_find(int key, nf_key_ctx ctx, bool pane)
 
 	if (b || ctx == NF_KC_LOGVIEW || ctx == NF_KC_PAGE)
 		return b;
+	if (ctx >= NF_KC_PAGE_STAGE && ctx <= NF_KC_PAGE_RUNS)
+		return find_in(key, NF_KC_PAGE);
 	if (pane && (b = find_in(key, NF_KC_PANE)))
 		return b;
 	return find_in(key, NF_KC_MAIN);
@@ -233,6 +241,11 @@ void
 nf_keys_hints(nf_buf *out, nf_key_ctx ctx, bool live, bool keep)
 {
 	if (ctx == NF_KC_LOGVIEW || ctx == NF_KC_PAGE) {
+		hints_of(out, ctx, live, keep);
+		return;
+	}
+	if (ctx >= NF_KC_PAGE_STAGE && ctx <= NF_KC_PAGE_RUNS) {
+		hints_of(out, NF_KC_PAGE, live, keep);
 		hints_of(out, ctx, live, keep);
 		return;
 	}

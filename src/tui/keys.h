@@ -18,7 +18,10 @@ typedef enum nf_key_ctx {
 	NF_KC_REGISTRY,
 	NF_KC_ALERTS,
 	NF_KC_LOGVIEW,               /* the full-screen log (l in a stage's detail) */
-	NF_KC_PAGE,                  /* a full-screen page: a stage's or a version's detail, the runs list */
+	NF_KC_PAGE,                  /* any full-screen page: moving, going back */
+	NF_KC_PAGE_STAGE,            /* a stage's detail */
+	NF_KC_PAGE_VERSION,          /* a model version's detail */
+	NF_KC_PAGE_RUNS,             /* the runs list */
 	NF_KC__COUNT
 } nf_key_ctx;
 
@@ -57,7 +60,8 @@ typedef struct nf_key_binding {
 extern const nf_key_binding nf_keys[];
 extern const size_t nf_nkeys;
 
-/* The binding of key where ctx has the focus (NF_KC_LOGVIEW or NF_KC_PAGE alone, or a pane's context, with
+/* The binding of key where ctx has the focus (NF_KC_LOGVIEW alone; a page's context with
+ * NF_KC_PAGE after it; or a pane's context, with
  * NF_KC_PANE and NF_KC_MAIN after it; pane false: a pane that does not scroll); NULL. */
 const nf_key_binding *nf_keys_find(int key, nf_key_ctx ctx, bool pane);
 /* The footer's hints for ctx ("  q quit  ? help  j/k move ..."); live: the NF_KF_LIVE ones

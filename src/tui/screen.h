@@ -60,6 +60,8 @@ void nf_tui__set_mode(nf_tui *t, int mode);
  * one) and their text. */
 bool nf_tui__views_action(nf_tui *t, int action);
 void nf_tui__page_key(nf_tui *t, int ch);
+/* The key table's context (nf_key_ctx) of the page shown. */
+int nf_tui__page_ctx(const nf_tui *t);
 bool nf_tui__log_closed(nf_tui *t);
 bool nf_tui__views_prompt(nf_tui *t, int ch);
 void nf_tui__views_prompt_text(nf_tui *t, char *out, size_t size);

@@ -308,7 +308,7 @@ hints(nf_tui *t, char *out, size_t size, bool keep)
 	}
 	if (t->opts.live && t->finished)
 		nf_buf_puts(&b, " finished \xe2\x80\x94 q to exit ");
-	nf_keys_hints(&b, t->mode == MODE_LOG ? NF_KC_LOGVIEW : t->mode == MODE_PAGE ? NF_KC_PAGE : focus_ctx(t),
+	nf_keys_hints(&b, t->mode == MODE_LOG ? NF_KC_LOGVIEW : t->mode == MODE_PAGE ? (nf_key_ctx)nf_tui__page_ctx(t) : focus_ctx(t),
 		      run_going(t), keep);
 	if (!t->opts.live && t->mode == MODE_MAIN && !keep)
 		nf_buf_puts(&b, "  (read-only)");

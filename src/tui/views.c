@@ -140,18 +140,27 @@ nf_tui__views_action(nf_tui *t, int action)
 	}
 }
 
+int
+nf_tui__page_ctx(const nf_tui *t)
+{
+	switch (t->page.kind) {
+	case NF_PAGE_STAGE: return NF_KC_PAGE_STAGE;
+	case NF_PAGE_VERSION: return NF_KC_PAGE_VERSION;
+	case NF_PAGE_RUNS: return NF_KC_PAGE_RUNS;
+	default: return NF_KC_PAGE;
+	}
+}
+
 void
 nf_tui__page_key(nf_tui *t, int ch)
 {
-	const nf_key_binding *b = nf_keys_find(ch, NF_KC_PAGE, false);
+	const nf_key_binding *b = nf_keys_find(ch, (nf_key_ctx)nf_tui__page_ctx(t), false);
 	int r;
 
 	if (!b)
 		return;
 	switch (b->action) {
 	case NF_A_PAGE_LOG:
-		if (t->page.kind != NF_PAGE_STAGE)
-			return;
 		if (t->page.log_path)
 			open_page_log(t);
 		else
@@ -160,8 +169,7 @@ nf_tui__page_key(nf_tui *t, int ch)
 		return;
 	case NF_A_PROMOTE:
 	case NF_A_ROLLBACK:
-		if (t->page.kind == NF_PAGE_VERSION)
-			ask_registry(t, b->action == NF_A_PROMOTE);
+		ask_registry(t, b->action == NF_A_PROMOTE);
 		return;
 	case NF_A_LIVE:
 		nf_tui__set_mode(t, MODE_MAIN);

@@ -80,7 +80,7 @@ open_registry() {
 
 test_expect_success 'Enter on a version: metrics, gate criteria, run, commit, params' '
 	open_registry &&
-	tui_keys G j j j j j j j j j j j &&
+	tui_keys G k &&
 	tui_wait "^  v2  *archived" &&
 	tui_keys Enter &&
 	tui_wait "^ clf v2 | archived" &&

@@ -588,11 +588,14 @@ START_TEST(test_keys_table)
 	ck_assert_ptr_null(nf_keys_find('P', NF_KC_STAGES, true));
 	ck_assert_int_eq(nf_keys_find('d', NF_KC_STAGES, true)->action, NF_A_DETAIL);
 	ck_assert_int_eq(nf_keys_find('R', NF_KC_ALERTS, true)->action, NF_A_RUNS);
-	ck_assert_int_eq(nf_keys_find('l', NF_KC_PAGE, false)->action, NF_A_PAGE_LOG);
-	ck_assert_ptr_null(nf_keys_find('c', NF_KC_PAGE, false));
+	ck_assert_int_eq(nf_keys_find('l', NF_KC_PAGE_STAGE, false)->action, NF_A_PAGE_LOG);
+	ck_assert_int_eq(nf_keys_find('q', NF_KC_PAGE_STAGE, false)->action, NF_A_BACK);
+	ck_assert_ptr_null(nf_keys_find('l', NF_KC_PAGE_RUNS, false));
+	ck_assert_ptr_null(nf_keys_find('c', NF_KC_PAGE_STAGE, false));
+	ck_assert_int_eq(nf_keys_find('P', NF_KC_PAGE_VERSION, false)->action, NF_A_PROMOTE);
 	b.len = 0;
-	nf_keys_hints(&b, NF_KC_PAGE, false, false);
-	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k move  Enter open  l log  L live  q back");
+	nf_keys_hints(&b, NF_KC_PAGE_RUNS, false, false);
+	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k move  q back  Enter open  L live");
 	b.len = 0;
 	nf_keys_hints(&b, NF_KC_LOGVIEW, false, false);
 	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k scroll  g top  G end  / search  n next  w wrap  o pager  q back");
