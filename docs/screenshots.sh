@@ -3,8 +3,9 @@
 # dags/retrain.dag and examples/ml it runs four weeks without the dashboard (so the
 # registry, the alerts and the usual durations have a history), then a fifth in a private
 # tmux server at 120x40, captures the screen with its colours (capture-pane -e) while the
-# tuning runs and when the run has finished, and turns each capture into HTML (Debian's
-# aha) and PNG (headless chromium).
+# tuning runs and when the run has finished, then the finished run again at 80x24 and at
+# 200x60 (the window resized: the panes lay themselves out again), and turns each capture
+# into HTML (Debian's aha) and PNG (headless chromium) of the terminal's size.
 #
 # usage: docs/screenshots.sh [BUILD_DIR]   (from anywhere; BUILD_DIR holds ntflow and
 #        examples/ml/ntml, default: the source tree). Needs tmux, aha and chromium.
@@ -52,8 +53,26 @@ tmux -L $sock new-window -d -e LC_ALL=C.UTF-8 -e LANG=C.UTF-8 \
 	"cd '$work' && unset NO_COLOR && ntflow run dags/retrain.dag --date 2026-11-02 --no-cache; sleep 600"
 screen '●   \[lr=0.05' dashboard-running
 screen 'finished' dashboard
+# the same screen at the smallest size it supports and on a large terminal
+for size in 80x24 200x60; do
+	tmux -L $sock resize-window -t :1 -x "${size%x*}" -y "${size#*x}"
+	i=0
+	while test "$(tmux -L $sock display -p -t :1 '#{window_width}x#{window_height}')" != "$size" ||
+		! tmux -L $sock capture-pane -p -t :1 | grep -q 'finished'; do
+		i=$((i + 1))
+		test $i -lt 600 || { echo "screenshots: no $size screen" >&2; exit 1; }
+		sleep 0.02
+	done
+	sleep 0.3   # the frame after the resize (at most ten a second)
+	tmux -L $sock capture-pane -e -p -t :1 >"$work/dashboard-$size.ans"
+done
 
-for name in dashboard-running dashboard; do
+for name in dashboard-running dashboard dashboard-80x24 dashboard-200x60; do
+	case $name in
+	*-80x24) cols=80 rows=24 ;;
+	*-200x60) cols=200 rows=60 ;;
+	*) cols=120 rows=40 ;;
+	esac
 	# aha knows no faint text: dim becomes grey; a dark grey page, DejaVu Sans Mono
 	perl -pe 's/\e\[([0-9;]*)m/"\e[" . join(";", map { $_ eq "2" ? "38;5;245" : $_ } split(";", $1)) . "m"/ge' \
 		"$work/$name.ans" |
@@ -61,7 +80,9 @@ for name in dashboard-running dashboard; do
 		sed -e 's/background-color:black/background-color:#1c1c1c/' \
 		    -e "s/<pre>/<pre style=\"font-family: 'DejaVu Sans Mono', monospace; font-size: 14px; line-height: 17px; margin: 10px;\">/" \
 		>"$work/$name.html"
-	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1050,720 \
+	# DejaVu Sans Mono at 14px: 8.43px a column, 17px a line, and the page's margins
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+		--window-size=$((cols * 843 / 100 + 30)),$((rows * 17 + 40)) \
 		--screenshot="$out/$name.png" "file://$work/$name.html" >/dev/null 2>&1
 	echo "screenshots: $out/$name.png"
 done

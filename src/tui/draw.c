@@ -172,12 +172,37 @@ prefix_bytes(const char *s, int n)
 	return (size_t)(p - s);
 }
 
+/* "[a=1,b=2,c=3]" shortened to width by whole values: "[a=1,…]"; NULL when not even "[…]" fits. */
+static char *
+fit_bracket(const char *br, int width, const char *ell)
+{
+	nf_buf b = NF_BUF_INIT;
+	const char *p = br + 1;
+
+	if (width < 3)
+		return NULL;
+	nf_buf_putc(&b, '[');
+	for (;;) {
+		const char *comma = strchr(p, ','), *end = comma ? comma : strchr(p, ']');
+		int have = nf_draw_width(nf_buf_cstr(&b));
+
+		if (!end || have + (int)(end - p) + 1 + 2 > width)   /* the value, its comma, "…]" */
+			break;
+		nf_buf_add(&b, p, (size_t)(end - p));
+		nf_buf_putc(&b, ',');
+		p = end + 1;
+	}
+	nf_buf_printf(&b, "%s]", ell);
+	return nf_buf_detach(&b);
+}
+
 void
 nf_draw_fit(char *out, size_t size, const char *s, int width)
 {
 	const char *ell = nf_draw_sym("\xe2\x80\xa6", "~");
 	const char *br = strchr(s, '[');
-	int keep;
+	int stage = br ? (int)(br - s) : 0;
+	char *inner;
 
 	if (width <= 0 || size == 0) {
 		if (size)
@@ -188,17 +213,36 @@ nf_draw_fit(char *out, size_t size, const char *s, int width)
 		snprintf(out, size, "%s", s);
 		return;
 	}
-	keep = width - 1;
-	/* An instance: its stage part is cut, or the whole bracket goes; never half of it. */
-	if (br && nf_draw_width(br) <= width - 2) {
-		int stage = width - 1 - nf_draw_width(br);
-
-		snprintf(out, size, "%.*s%s%s", (int)prefix_bytes(s, stage), s, ell, br);
+	if (!br || (stage > 0 && stage + 1 >= width)) {
+		/* plain, or not even the stage's name fits: the name cut, the bracket left out */
+		snprintf(out, size, "%.*s%s", (int)prefix_bytes(s, br && stage < width - 1 ? stage : width - 1), s, ell);
 		return;
 	}
-	if (br && (int)(br - s) <= keep)
-		keep = (int)(br - s);   /* the stage's name, then the ellipsis for the bracket */
-	snprintf(out, size, "%.*s%s", (int)prefix_bytes(s, keep), s, ell);
+	/* An instance: its stage's name cut to leave the whole bracket, else the bracket cut
+	 * between values, its closing ']' kept. */
+	if (nf_draw_width(br) <= width - 2 && stage > 0) {
+		snprintf(out, size, "%.*s%s%s", (int)prefix_bytes(s, width - 1 - nf_draw_width(br)), s, ell, br);
+		return;
+	}
+	inner = fit_bracket(br, width - stage, ell);
+	if (inner)
+		snprintf(out, size, "%.*s%s", stage, s, inner);
+	else
+		snprintf(out, size, "%.*s%s", (int)prefix_bytes(s, width - 1), s, ell);
+	free(inner);
+}
+
+int
+nf_draw_text_cut(WINDOW *w, int y, int x, int width, const char *s)
+{
+	if (width > 1 && nf_draw_width(s) > width) {
+		char *cut = xasprintf("%.*s%s", (int)prefix_bytes(s, width - 1), s, nf_draw_sym("\xe2\x80\xa6", "~"));
+		int n = nf_draw_text(w, y, x, width, cut);
+
+		free(cut);
+		return n;
+	}
+	return nf_draw_text(w, y, x, width, s);
 }
 
 void

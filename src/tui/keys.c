@@ -204,15 +204,20 @@ named_before(size_t i, size_t k)
 	return false;
 }
 
+enum { ALL_HINTS, KEEP_HINTS, OTHER_HINTS };
+
 static bool
-hinted(size_t k, bool live, bool keep)
+hinted(size_t k, bool live, int which)
 {
-	return nf_keys[k].hint && (live || !(nf_keys[k].flags & NF_KF_LIVE)) && (!keep || (nf_keys[k].flags & NF_KF_KEEP));
+	bool kept = (nf_keys[k].flags & NF_KF_KEEP) != 0;
+
+	return nf_keys[k].hint && (live || !(nf_keys[k].flags & NF_KF_LIVE)) &&
+		(which == ALL_HINTS || kept == (which == KEEP_HINTS));
 }
 
 /* "  j/k move  g top  G end": per item, the keys with a hint, those sharing one joined by '/' */
 static void
-hints_of(nf_buf *out, nf_key_ctx ctx, bool live, bool keep)
+hints_of(nf_buf *out, nf_key_ctx ctx, bool live, int keep)
 {
 	for (size_t i = 0; i < nf_nkeys; i = item_end(i)) {
 		size_t e = item_end(i);
@@ -241,19 +246,24 @@ void
 nf_keys_hints(nf_buf *out, nf_key_ctx ctx, bool live, bool keep)
 {
 	if (ctx == NF_KC_LOGVIEW || ctx == NF_KC_PAGE) {
-		hints_of(out, ctx, live, keep);
+		hints_of(out, ctx, live, keep ? KEEP_HINTS : ALL_HINTS);
 		return;
 	}
 	if (ctx >= NF_KC_PAGE_STAGE && ctx <= NF_KC_PAGE_RUNS) {
-		hints_of(out, NF_KC_PAGE, live, keep);
-		hints_of(out, ctx, live, keep);
+		/* the way out first, then what the page does */
+		hints_of(out, NF_KC_PAGE, live, keep ? KEEP_HINTS : ALL_HINTS);
+		if (!keep)
+			hints_of(out, ctx, live, ALL_HINTS);
 		return;
 	}
-	/* the way out and the help first: they must fit on any terminal */
-	hints_of(out, NF_KC_MAIN, live, keep);
-	hints_of(out, NF_KC_PANE, live, keep);
+	/* the way out and the help first, then how to move: they must fit on any terminal */
+	hints_of(out, NF_KC_MAIN, live, KEEP_HINTS);
+	if (keep)
+		return;
+	hints_of(out, NF_KC_PANE, live, ALL_HINTS);
 	if (ctx != NF_KC_MAIN && ctx != NF_KC_PANE)
-		hints_of(out, ctx, live, keep);
+		hints_of(out, ctx, live, ALL_HINTS);
+	hints_of(out, NF_KC_MAIN, live, OTHER_HINTS);
 }
 
 /* The keys of an item as the overlay writes them: "j k Down Up". */

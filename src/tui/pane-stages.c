@@ -170,7 +170,7 @@ draw_node(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const nf
 		wattrset(w, nf_draw_attr(NF_C_FAIL) | sel);
 	else
 		wattrset(w, (sel ? A_NORMAL : nf_draw_attr(NF_C_DIM)) | sel);
-	nf_draw_text(w, y, x, width - x, buf);
+	nf_draw_text_cut(w, y, x, width - x, buf);
 	wattrset(w, A_NORMAL);
 	(void)v;
 }
@@ -230,6 +230,16 @@ draw_group(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const n
 	nf_buf_release(&b);
 }
 
+/* "stages 4/6  filter: tr  only failed  by name" */
+static void
+title_text(char *out, size_t size, const nf_view *v)
+{
+	snprintf(out, size, "stages %zu/%zu%s%s%s%s%s%s", v->ndone, v->nnodes,
+		 v->filter[0] ? "  filter: " : "", v->filter,
+		 v->state_filter ? "  only " : "", v->state_filter ? nf_view_state_filter_names[v->state_filter] : "",
+		 v->sort ? "  by " : "", v->sort ? nf_view_sort_names[v->sort] : "");
+}
+
 static void
 stages_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 {
@@ -238,10 +248,7 @@ stages_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 	cols c = columns(p->w);
 	char title[128];
 
-	snprintf(title, sizeof(title), "stages %zu/%zu%s%s%s%s%s%s", v->ndone, v->nnodes,
-		 v->filter[0] ? "  filter: " : "", v->filter,
-		 v->state_filter ? "  only " : "", v->state_filter ? nf_view_state_filter_names[v->state_filter] : "",
-		 v->sort ? "  by " : "", v->sort ? nf_view_sort_names[v->sort] : "");
+	title_text(title, sizeof(title), v);
 	nf_draw_title(w, 0, p->w, title, p->focused);
 	if (!v->have_run || body <= 0)
 		return;
@@ -286,7 +293,7 @@ static void
 stages_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
 {
 	(void)p;
-	snprintf(buf, size, "stages %zu/%zu", v->ndone, v->nnodes);
+	title_text(buf, size, v);
 }
 
 static bool
@@ -355,6 +362,8 @@ static int
 stages_want(const nf_pane *p, const nf_view *v)
 {
 	(void)p;
+	if (v->nrows == 0 && (v->filter[0] || v->state_filter))
+		return 2;   /* the line saying nothing matches */
 	return (int)(v->nrows < 200 ? v->nrows : 200) + 1;
 }
 

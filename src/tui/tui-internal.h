@@ -260,6 +260,8 @@ void nf_draw_title(WINDOW *w, int y, int width, const char *title, bool focused)
 /* s cut to width columns with an ellipsis at the end when it is longer; a matrix instance's
  * name ("train[lr=0.1,seed=2]") is cut before its bracket, never inside it. */
 void nf_draw_fit(char *out, size_t size, const char *s, int width);
+/* nf_draw_text, with an ellipsis in the last column when s is longer than width. */
+int nf_draw_text_cut(WINDOW *w, int y, int x, int width, const char *s);
 /* A "[12/300]" position indicator at the right end of a title line when n rows do not fit
  * in the pane's body rows. */
 void nf_draw_position(WINDOW *w, int width, size_t sel, size_t n, int body, bool focused);

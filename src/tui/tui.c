@@ -140,81 +140,78 @@ want(nf_tui *t, int i)
 	return n < 1 ? 1 : n;
 }
 
-/* Heights for a column of panes in rows: each gets at least one (its title with a summary),
- * the focused one first its wish, the stages as much as they can use, the log the rest. */
+/* Heights for a column of panes in rows. Each pane gets its title line (a summary when it
+ * gets no more); the stages and the log a few rows; the focused pane what it wants; then
+ * every pane grows towards its content one row in turn, so that panes that do not all fit
+ * share the rows fairly and none is capped while rows stay blank; what is left after every
+ * pane has its content goes to the log (or the column's last pane). */
 static void
 stack(nf_tui *t, const int *ids, size_t n, int y, int x, int w, int rows)
 {
-	int h[P__COUNT] = { 0 }, left = rows;
-	int stages_want = 0, log_min = 3;
+	int h[P__COUNT] = { 0 }, wants[P__COUNT] = { 0 }, left = rows;
+	bool grew;
 
 	for (size_t k = 0; k < n; k++) {
 		h[ids[k]] = 1;
+		wants[ids[k]] = want(t, ids[k]);
 		left--;
 	}
-	/* The stages and the log before the rest. */
-	for (size_t k = 0; k < n; k++) {
-		if (ids[k] == P_STAGES) {
-			stages_want = want(t, P_STAGES);
-			int give = stages_want < 6 ? stages_want : 6;
+	/* a first look at the stages and the log */
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int id = ids[k], give = id == P_STAGES ? (wants[id] < 6 ? wants[id] : 6) - 1 : id == P_LOG ? 2 : 0;
 
-			give = give - 1 < left ? give - 1 : left;
-			h[P_STAGES] += give > 0 ? give : 0;
-			left -= give > 0 ? give : 0;
-		}
-	}
-	for (size_t k = 0; k < n; k++) {
-		if (ids[k] == P_LOG && left > 0) {
-			int give = log_min - 1 < left ? log_min - 1 : left;
-
-			h[P_LOG] += give;
+		give = give < left ? give : left;
+		if (give > 0) {
+			h[id] += give;
 			left -= give;
 		}
 	}
-	/* The focused pane, then the stages up to half the column, then the others in order. */
-	for (int pass = 0; pass < 3; pass++) {
-		for (size_t k = 0; k < n && left > 0; k++) {
-			int id = ids[k], more;
+	/* the focused pane, whole when it fits */
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int id = ids[k], more = wants[id] - h[id];
 
-			if (id == P_LOG || (pass == 0 && (size_t)id != t->focus) ||
-			    (pass == 1 && id != P_STAGES) || (pass == 2 && id == P_STAGES))
-				continue;
-			more = want(t, id) - h[id];
-			if (id == P_STAGES && pass == 1 && h[id] + more > rows / 2)
-				more = rows / 2 - h[id];
-			if (id != P_STAGES && more > 8)
-				more = 8;
-			if (more <= 0)
-				continue;
-			/* A pane opens fully or stays on its line (the stages may get part). */
-			if (more > left && id != P_STAGES)
-				continue;
-			if (more > left)
-				more = left;
+		if ((size_t)id != t->focus || more <= 0)
+			continue;
+		more = more < left ? more : left;
+		h[id] += more;
+		left -= more;
+	}
+	/* everyone towards its content, a row at a time; the stages two for the others' one */
+	do {
+		grew = false;
+		for (size_t k = 0; k < n && left > 0; k++) {
+			int id = ids[k];
+
+			for (int r = 0; r < (id == P_STAGES ? 2 : 1) && left > 0 && h[id] < wants[id]; r++) {
+				h[id]++;
+				left--;
+				grew = true;
+			}
+		}
+	} while (grew && left > 0);
+	/* A pane the others crowd out opens fully or stays on its line (half a gate table says
+	 * little); the stages, the log and the focused pane scroll, so they may get part. */
+	for (size_t k = 0; k < n; k++) {
+		int id = ids[k];
+
+		if (id != P_STAGES && id != P_LOG && (size_t)id != t->focus && h[id] > 1 && h[id] < wants[id]) {
+			left += h[id] - 1;
+			h[id] = 1;
+		}
+	}
+	for (size_t k = 0; k < n && left > 0; k++) {
+		int id = ids[k], more = wants[id] - h[id];
+
+		if ((id == P_STAGES || (size_t)id == t->focus) && more > 0) {
+			more = more < left ? more : left;
 			h[id] += more;
 			left -= more;
 		}
-	}
-	if (left > 0 && stages_want > h[P_STAGES]) {
-		int more = stages_want - h[P_STAGES] < left ? stages_want - h[P_STAGES] : left;
-
-		h[P_STAGES] += more;
-		left -= more;
 	}
 	for (size_t k = 0; k < n && left > 0; k++) {
 		if (ids[k] == P_LOG) {
 			h[P_LOG] += left;
 			left = 0;
-		}
-	}
-	/* A column without the log: the panes take what they still want, the last the rest. */
-	for (size_t k = 0; k < n && left > 0; k++) {
-		int more = want(t, ids[k]) - h[ids[k]];
-
-		if (more > 0) {
-			more = more < left ? more : left;
-			h[ids[k]] += more;
-			left -= more;
 		}
 	}
 	if (left > 0)
@@ -873,7 +870,8 @@ handle_mouse(nf_tui *t)
 	if (wheel) {
 		for (int k = 0; k < 3 && p->ops->on_action; k++)
 			p->ops->on_action(p, &t->v, wheel);
-	} else if (p->ops->on_click && !t->relayout) {
+	} else if (p->ops->on_click) {
+		/* the row the user saw: the pane's place before focusing lays the screen out again */
 		p->ops->on_click(p, &t->v, me.y - p->y);
 	}
 	t->pending |= NF_V_ROWS | NF_V_REG | NF_V_ALERTS;
@@ -1092,7 +1090,7 @@ nf_tui_new(nf_tui **out, const nf_tui_opts *opts)
 	nf_draw_init(false, false);
 	if (t->interactive) {
 		/* clicks and the wheel; presses at once, not held back to tell a click */
-		mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED
+		mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
 			  | BUTTON5_PRESSED
 #endif

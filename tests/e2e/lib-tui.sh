@@ -76,3 +76,17 @@ tui_mask() {
 	    -e 's/[0-9]\{4\}-W[0-9][0-9]/WEEK/g' -e 's/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]/DATE/g' \
 	    -e 's/  *[#|][#|]*/ BAR/g' -e 's/  *TIME/ TIME/g' -e 's/  *$//'
 }
+
+# tui_click COL ROW: a left click at the 0-based cell, as the terminal reports it (xterm's
+# X10 encoding, what kmous says for tmux's terminal type): the press, then the release.
+tui_mouse_() {
+	tmux -L "$tui" send-keys -t "$tui_target" -l "$(printf '\033[M%s%s%s' "$1" \
+		"$(printf "\\$(printf %o $((33 + $2)))")" "$(printf "\\$(printf %o $((33 + $3)))")")"
+}
+tui_click() { tui_mouse_ " " "$1" "$2" && tui_mouse_ "#" "$1" "$2"; }
+# tui_wheel up|down COL ROW: one notch of the wheel over the cell.
+tui_wheel() {
+	case $1 in up) tui_mouse_ "\`" "$2" "$3" ;; down) tui_mouse_ a "$2" "$3" ;; esac
+}
+# tui_row PATTERN: the 0-based screen row of the first line matching the grep pattern.
+tui_row() { tui_screen | grep -n -e "$1" | head -1 | cut -d: -f1 | awk '{ print $1 - 1 }'; }

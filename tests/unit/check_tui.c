@@ -572,7 +572,7 @@ START_TEST(test_keys_table)
 	ck_assert_ptr_null(nf_keys_find('Z', NF_KC_STAGES, true));
 	/* the footer: the run's own keys only while it runs here; the way out always first */
 	nf_keys_hints(&b, NF_KC_STAGES, false, false);
-	ck_assert_msg(strncmp(nf_buf_cstr(&b), "  q quit  ? help  Tab pane  Enter detail", 40) == 0, "%s",
+	ck_assert_msg(strncmp(nf_buf_cstr(&b), "  q quit  ? help  j/k move  Tab pane  Enter detail", 50) == 0, "%s",
 		      nf_buf_cstr(&b));
 	ck_assert_ptr_null(strstr(nf_buf_cstr(&b), "cancel"));
 	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "j/k move"));
@@ -668,12 +668,20 @@ START_TEST(test_draw_fit)
 	ck_assert_str_eq(buf, "prep");
 	nf_draw_fit(buf, sizeof(buf), "a_very_long_stage_name", 10);
 	ck_assert_str_eq(buf, "a_very_lo~");
+	/* the stage's name gives way to the whole bracket */
 	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 18);
 	ck_assert_str_eq(buf, "t~[lr=0.05,seed=2]");
-	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 12);
-	ck_assert_str_eq(buf, "train~");
-	nf_draw_fit(buf, sizeof(buf), "[lr=0.05,seed=2]", 8);
-	ck_assert_str_eq(buf, "~");
+	/* then the bracket loses whole values, never half of one, and keeps its ']' */
+	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 16);
+	ck_assert_str_eq(buf, "train[lr=0.05,~]");
+	nf_draw_fit(buf, sizeof(buf), "[lr=0.01,l2=0.001]", 17);
+	ck_assert_str_eq(buf, "[lr=0.01,~]");
+	nf_draw_fit(buf, sizeof(buf), "[lr=0.01,l2=0.001]", 8);
+	ck_assert_str_eq(buf, "[~]");
+	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 8);
+	ck_assert_str_eq(buf, "train[~]");
+	nf_draw_fit(buf, sizeof(buf), "train[lr=0.05,seed=2]", 5);
+	ck_assert_str_eq(buf, "trai~");
 }
 END_TEST
 
