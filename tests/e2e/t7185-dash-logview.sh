@@ -45,6 +45,11 @@ test_expect_success 'search highlights every match; w wraps; o pages (100x30)' '
 	tui_wait_not "\[wrap\]" &&
 	tui_wait_not "TAIL" &&
 	tui_keys o &&
+	# the view is on the screen before and after the pager: wait for what it wrote
+	i=0 &&
+	while ! cmp -s .ntflow/logs/1/talk.1.log paged.out; do
+		i=$((i + 1)) && test $i -lt 150 && sleep 0.1 || break
+	done &&
 	tui_wait "^ log talk, attempt 1 " &&
 	test_cmp .ntflow/logs/1/talk.1.log paged.out &&
 	tui_keys q &&
