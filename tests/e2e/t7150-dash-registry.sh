@@ -62,7 +62,9 @@ test_expect_success 'production on screen at 80x24 with 13 versions, pinned whil
 	grep "^> v13  *candidate" top &&
 	# on a terminal too short for them all, to the oldest: v3 stays on the first row
 	tui_resize 80 14 &&
-	tui_wait_not "^  v12 " &&
+	# drawn again at the new size: the header back on the first row
+	tui_wait "^ m | run 13 | manual" &&
+	tui_wait "^\* v3  *production" &&
 	tui_keys G &&
 	tui_wait "^  v1  *archived" &&
 	tui_screen >bottom &&
