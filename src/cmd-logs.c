@@ -23,7 +23,35 @@ typedef struct logs_ctx {
 	int attempt;          /* 0: follow the latest */
 	int silent;           /* > 0: this attempt printed nothing, so it has no log file */
 	nf_state state;       /* the node's, when silent is set */
+	int64_t reused_by;    /* > 0: the node was cached in this run, and run is the one
+	                       * whose result (and log) it reused */
 } logs_ctx;
+
+/* A cached node has no log of its own: its log is that of the run whose result it reused
+ * (that run's node may itself have been cached: follow the chain a few steps). */
+static void
+use_reused_run(logs_ctx *c)
+{
+	for (int hop = 0; hop < 8; hop++) {
+		nf_node_info node;
+		nf_node_cache_info ci;
+		int64_t reused = 0;
+
+		if (nf_store_node_get(c->st, c->run, c->node, &node) < 0)
+			return;
+		if (node.state == NF_ST_CACHED && nf_store_node_cache_get(c->st, c->run, c->node, &ci) == 0) {
+			reused = ci.reused_run;
+			nf_node_cache_info_release(&ci);
+		}
+		nf_node_info_release(&node);
+		if (reused <= 0 || reused == c->run || nf_store_node_get(c->st, reused, c->node, &node) < 0)
+			return;
+		nf_node_info_release(&node);
+		if (!c->reused_by)
+			c->reused_by = c->run;
+		c->run = reused;
+	}
+}
 
 /* Finds the node STAGE names: a node's full name, or a stage with a single node. */
 static int
@@ -355,6 +383,10 @@ cmd_logs_exec(int argc, char **argv)
 		goto done;
 	}
 	c.node = node;
+	use_reused_run(&c);
+	if (c.reused_by)
+		fprintf(stderr, "ntflow: %s was cached in run %lld: log of run %lld, whose result it reused\n", node,
+			(long long)c.reused_by, (long long)c.run);
 	if ((follow_it ? follow(&c) : print_once(&c)) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
@@ -378,7 +410,9 @@ const nf_cmd nf_cmd_logs = {
 	.help    =
 		"STAGE is a node's name, like 'tune[lr=0.05,l2=0]', or a stage's name when it has\n"
 		"a single node. The log is that of the latest attempt unless --attempt is given.\n"
-		"An attempt that printed nothing has no log: logs says so on stderr and exits 0.\n\n"
+		"An attempt that printed nothing has no log: logs says so on stderr and exits 0.\n"
+		"A cached stage did not run: its log is that of the run whose result it reused,\n"
+		"which logs names on stderr (\"cached in run 14: log of run 12\").\n\n"
 		"  --attempt N   the log of attempt N\n"
 		"  -f, --follow  keep printing what is written until the stage has finished (a new\n"
 		"                attempt's log follows the old one's)\n"

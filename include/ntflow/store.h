@@ -324,6 +324,10 @@ typedef struct nf_node_cache_info {
 } nf_node_cache_info;
 int nf_store_node_cache_get(nf_store *st, int64_t run_id, const char *node, nf_node_cache_info *out);
 void nf_node_cache_info_release(nf_node_cache_info *c);
+/* Why node n ran in its run, or whose result it reused, in words (why.c): "ran: input
+ * data/x.csv changed (...)", "cached: reused the result of run 41 (commit abc1234,
+ * 2026-11-20)", "not run: skipped (...)". What `ntflow why` prints. Caller frees. */
+char *nf_store_node_why(nf_store *st, const nf_node_info *n, const nf_node_cache_info *c);
 
 /* What a run ran on, for reproducing it: commit, branch, dirty paths (JSON array), the DAG
  * file's SHA-256 and ntflow's version. */

@@ -12,7 +12,25 @@
 	"(the prompt comes back, the run goes on in its executor, and ntflow dash attaches again)."
 #define H_FOCUS "Move the focus to the next or previous pane; a folded pane opens. Keys that move " \
 	"act on the focused pane only."
-#define H_LOG "The selected stage's whole log, in the log view."
+#define H_DETAIL "The selected stage's detail: its expanded command, why it ran or whose result it " \
+	"reused (as ntflow why says), its cache key's components, inputs with their git ids, " \
+	"outputs with their sizes, metrics and each attempt (start, wall, CPU, peak RSS, exit " \
+	"status or signal, the retry's reason); in the registry pane, the version under the " \
+	"cursor: why it has its status, metrics, gate criteria, run, commit and params."
+#define H_RUNS "The runs list: every run of the workspace, newest first, with its status, " \
+	"trigger, logical date, duration, gate and model version."
+#define H_LIVE "Back to the live run (in ntflow dash: the latest, followed again) after an " \
+	"older one was opened from the runs list; the header says when one is."
+#define H_PROMOTE "Promote the version under the cursor to production, after y, as ntflow registry " \
+	"promote does and under the workspace lock, never waiting for it: while a run holds it " \
+	"the footer says who and nothing changes."
+#define H_ROLLBACK "Roll the model back to its previous production version, after y, as ntflow " \
+	"registry rollback does (the same lock)."
+#define H_PMOVE "Move in the page (the cursor, in the runs list)."
+#define H_OPEN "Open the run under the cursor (the runs list)."
+#define H_PLOG "The stage's whole log, in the log view (a cached stage's: the log of the run " \
+	"whose result it reused); q comes back here."
+#define H_PBACK "Back to the main screen."
 #define H_CANCEL "Cancel the selected stage, after y: a running one gets SIGTERM, then SIGKILL " \
 	"after its grace period (ntflow run, and ntflow dash on a run started on a terminal or with --detach)."
 #define H_RETRY "Run a failed, timed-out or cancelled stage again within the same run, with " \
@@ -40,9 +58,10 @@ const nf_key_binding nf_keys[] = {
 	{ '?', "?", NF_KC_MAIN, NF_A_HELP, NF_KF_KEEP, "help", "This help." },
 	{ '\t', "Tab", NF_KC_MAIN, NF_A_FOCUS_NEXT, 0, "pane", H_FOCUS },
 	{ KEY_BTAB, "Shift-Tab", NF_KC_MAIN, NF_A_FOCUS_PREV, 0, NULL, H_FOCUS },
-	{ '\r', "Enter", NF_KC_MAIN, NF_A_LOG, 0, "log", H_LOG },
-	{ '\n', "Enter", NF_KC_MAIN, NF_A_LOG, 0, NULL, H_LOG },
-	{ KEY_ENTER, "Enter", NF_KC_MAIN, NF_A_LOG, 0, NULL, H_LOG },
+	{ '\r', "Enter", NF_KC_MAIN, NF_A_DETAIL, 0, "detail", H_DETAIL },
+	{ '\n', "Enter", NF_KC_MAIN, NF_A_DETAIL, 0, NULL, H_DETAIL },
+	{ KEY_ENTER, "Enter", NF_KC_MAIN, NF_A_DETAIL, 0, NULL, H_DETAIL },
+	{ 'd', "d", NF_KC_MAIN, NF_A_DETAIL, 0, NULL, H_DETAIL },
 	{ 'c', "c", NF_KC_MAIN, NF_A_CANCEL, NF_KF_LIVE, "cancel", H_CANCEL },
 	{ 'r', "r", NF_KC_MAIN, NF_A_RETRY, NF_KF_LIVE, "retry", H_RETRY },
 	{ 'a', "a", NF_KC_MAIN, NF_A_ACK, 0, "ack", H_ACK },
@@ -51,6 +70,8 @@ const nf_key_binding nf_keys[] = {
 	{ 'F', "F", NF_KC_MAIN, NF_A_STATE_FILTER, 0, "failed", H_STATE },
 	{ 's', "s", NF_KC_MAIN, NF_A_SORT, 0, "sort", H_SORT },
 	{ 27, "Esc", NF_KC_MAIN, NF_A_CLEAR, 0, NULL, H_CLEAR },
+	{ 'R', "R", NF_KC_MAIN, NF_A_RUNS, 0, "runs", H_RUNS },
+	{ 'L', "L", NF_KC_MAIN, NF_A_LIVE, 0, NULL, H_LIVE },
 
 	{ 'j', "j", NF_KC_PANE, NF_A_DOWN, 0, "move", H_MOVE },
 	{ 'k', "k", NF_KC_PANE, NF_A_UP, 0, "move", H_MOVE },
@@ -68,6 +89,9 @@ const nf_key_binding nf_keys[] = {
 	{ 'h', "h", NF_KC_STAGES, NF_A_FOLD, 0, NULL, H_FOLD },
 	{ KEY_LEFT, "Left", NF_KC_STAGES, NF_A_FOLD, 0, NULL, H_FOLD },
 	{ ' ', "Space", NF_KC_STAGES, NF_A_FOLD_TOGGLE, 0, NULL, H_FOLD },
+
+	{ 'P', "P", NF_KC_REGISTRY, NF_A_PROMOTE, 0, "promote", H_PROMOTE },
+	{ 'B', "B", NF_KC_REGISTRY, NF_A_ROLLBACK, 0, "rollback", H_ROLLBACK },
 
 	{ 'j', "j", NF_KC_LOGVIEW, NF_A_DOWN, 0, "scroll", H_LSCROLL },
 	{ 'k', "k", NF_KC_LOGVIEW, NF_A_UP, 0, "scroll", H_LSCROLL },
@@ -89,6 +113,31 @@ const nf_key_binding nf_keys[] = {
 	{ 'q', "q", NF_KC_LOGVIEW, NF_A_BACK, NF_KF_KEEP, "back", H_BACK },
 	{ 27, "Esc", NF_KC_LOGVIEW, NF_A_BACK, 0, NULL, H_BACK },
 	{ KEY_LEFT, "Left", NF_KC_LOGVIEW, NF_A_BACK, 0, NULL, H_BACK },
+
+	{ 'j', "j", NF_KC_PAGE, NF_A_DOWN, 0, "move", H_PMOVE },
+	{ 'k', "k", NF_KC_PAGE, NF_A_UP, 0, "move", H_PMOVE },
+	{ KEY_DOWN, "Down", NF_KC_PAGE, NF_A_DOWN, 0, NULL, H_PMOVE },
+	{ KEY_UP, "Up", NF_KC_PAGE, NF_A_UP, 0, NULL, H_PMOVE },
+	{ KEY_NPAGE, "PgDn", NF_KC_PAGE, NF_A_PGDN, 0, NULL, H_PMOVE },
+	{ ' ', "Space", NF_KC_PAGE, NF_A_PGDN, 0, NULL, H_PMOVE },
+	{ KEY_PPAGE, "PgUp", NF_KC_PAGE, NF_A_PGUP, 0, NULL, H_PMOVE },
+	{ 'g', "g", NF_KC_PAGE, NF_A_TOP, 0, NULL, H_PMOVE },
+	{ 'G', "G", NF_KC_PAGE, NF_A_BOTTOM, 0, NULL, H_PMOVE },
+	{ KEY_HOME, "Home", NF_KC_PAGE, NF_A_TOP, 0, NULL, H_PMOVE },
+	{ KEY_END, "End", NF_KC_PAGE, NF_A_BOTTOM, 0, NULL, H_PMOVE },
+	{ 'q', "q", NF_KC_PAGE, NF_A_BACK, NF_KF_KEEP, "back", H_PBACK },
+	{ 27, "Esc", NF_KC_PAGE, NF_A_BACK, 0, NULL, H_PBACK },
+	{ KEY_LEFT, "Left", NF_KC_PAGE, NF_A_BACK, 0, NULL, H_PBACK },
+
+	{ 'l', "l", NF_KC_PAGE_STAGE, NF_A_PAGE_LOG, 0, "log", H_PLOG },
+
+	{ 'P', "P", NF_KC_PAGE_VERSION, NF_A_PROMOTE, 0, "promote", H_PROMOTE },
+	{ 'B', "B", NF_KC_PAGE_VERSION, NF_A_ROLLBACK, 0, "rollback", H_ROLLBACK },
+
+	{ '\r', "Enter", NF_KC_PAGE_RUNS, NF_A_OPEN, 0, "open", H_OPEN },
+	{ '\n', "Enter", NF_KC_PAGE_RUNS, NF_A_OPEN, 0, NULL, H_OPEN },
+	{ KEY_ENTER, "Enter", NF_KC_PAGE_RUNS, NF_A_OPEN, 0, NULL, H_OPEN },
+	{ 'L', "L", NF_KC_PAGE_RUNS, NF_A_LIVE, 0, "live", H_LIVE },
 };
 const size_t nf_nkeys = NF_ARRAY_SIZE(nf_keys);
 
@@ -99,6 +148,10 @@ static const char *const ctx_titles[NF_KC__COUNT] = {
 	[NF_KC_REGISTRY] = "In the registry pane",
 	[NF_KC_ALERTS] = "In the alerts pane",
 	[NF_KC_LOGVIEW] = "In the log view",
+	[NF_KC_PAGE] = "In a detail page or the runs list",
+	[NF_KC_PAGE_STAGE] = "In a stage's detail",
+	[NF_KC_PAGE_VERSION] = "In a model version's detail",
+	[NF_KC_PAGE_RUNS] = "In the runs list",
 };
 
 const char *
@@ -121,8 +174,10 @@ nf_keys_find(int key, nf_key_ctx ctx, bool pane)
 {
 	const nf_key_binding *b = find_in(key, ctx);
 
-	if (b || ctx == NF_KC_LOGVIEW)
+	if (b || ctx == NF_KC_LOGVIEW || ctx == NF_KC_PAGE)
 		return b;
+	if (ctx >= NF_KC_PAGE_STAGE && ctx <= NF_KC_PAGE_RUNS)
+		return find_in(key, NF_KC_PAGE);
 	if (pane && (b = find_in(key, NF_KC_PANE)))
 		return b;
 	return find_in(key, NF_KC_MAIN);
@@ -190,8 +245,15 @@ hints_of(nf_buf *out, nf_key_ctx ctx, bool live, int keep)
 void
 nf_keys_hints(nf_buf *out, nf_key_ctx ctx, bool live, bool keep)
 {
-	if (ctx == NF_KC_LOGVIEW) {
-		hints_of(out, NF_KC_LOGVIEW, live, keep ? KEEP_HINTS : ALL_HINTS);
+	if (ctx == NF_KC_LOGVIEW || ctx == NF_KC_PAGE) {
+		hints_of(out, ctx, live, keep ? KEEP_HINTS : ALL_HINTS);
+		return;
+	}
+	if (ctx >= NF_KC_PAGE_STAGE && ctx <= NF_KC_PAGE_RUNS) {
+		/* the way out first, then what the page does */
+		hints_of(out, NF_KC_PAGE, live, keep ? KEEP_HINTS : ALL_HINTS);
+		if (!keep)
+			hints_of(out, ctx, live, ALL_HINTS);
 		return;
 	}
 	/* the way out and the help first, then how to move: they must fit on any terminal */

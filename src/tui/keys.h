@@ -17,14 +17,18 @@ typedef enum nf_key_ctx {
 	NF_KC_STAGES,                /* the stages pane has the focus */
 	NF_KC_REGISTRY,
 	NF_KC_ALERTS,
-	NF_KC_LOGVIEW,               /* the full-screen log (Enter) */
+	NF_KC_LOGVIEW,               /* the full-screen log (l in a stage's detail) */
+	NF_KC_PAGE,                  /* any full-screen page: moving, going back */
+	NF_KC_PAGE_STAGE,            /* a stage's detail */
+	NF_KC_PAGE_VERSION,          /* a model version's detail */
+	NF_KC_PAGE_RUNS,             /* the runs list */
 	NF_KC__COUNT
 } nf_key_ctx;
 
 typedef enum nf_key_action {
 	NF_A_NONE,
 	/* the main screen */
-	NF_A_QUIT, NF_A_HELP, NF_A_FOCUS_NEXT, NF_A_FOCUS_PREV, NF_A_LOG, NF_A_CANCEL, NF_A_RETRY,
+	NF_A_QUIT, NF_A_HELP, NF_A_FOCUS_NEXT, NF_A_FOCUS_PREV, NF_A_CANCEL, NF_A_RETRY,
 	NF_A_ACK, NF_A_FILTER, NF_A_STATE_FILTER, NF_A_SORT, NF_A_CLEAR,
 	/* moving in a list (a pane or the log view) */
 	NF_A_UP, NF_A_DOWN, NF_A_PGUP, NF_A_PGDN, NF_A_TOP, NF_A_BOTTOM,
@@ -32,6 +36,9 @@ typedef enum nf_key_action {
 	NF_A_FOLD, NF_A_UNFOLD, NF_A_FOLD_TOGGLE,
 	/* the log view */
 	NF_A_BACK, NF_A_SEARCH, NF_A_NEXT, NF_A_PREV, NF_A_WRAP, NF_A_PAGER,
+	/* the pages (views.c): a detail, the runs list, back to the live run; the registry's
+	 * decisions; in a page: open the run under the cursor, the stage's log */
+	NF_A_DETAIL, NF_A_RUNS, NF_A_LIVE, NF_A_PROMOTE, NF_A_ROLLBACK, NF_A_OPEN, NF_A_PAGE_LOG,
 	NF_A__COUNT
 } nf_key_action;
 
@@ -53,7 +60,8 @@ typedef struct nf_key_binding {
 extern const nf_key_binding nf_keys[];
 extern const size_t nf_nkeys;
 
-/* The binding of key where ctx has the focus (NF_KC_LOGVIEW, or a pane's context, with
+/* The binding of key where ctx has the focus (NF_KC_LOGVIEW alone; a page's context with
+ * NF_KC_PAGE after it; or a pane's context, with
  * NF_KC_PANE and NF_KC_MAIN after it; pane false: a pane that does not scroll); NULL. */
 const nf_key_binding *nf_keys_find(int key, nf_key_ctx ctx, bool pane);
 /* The footer's hints for ctx ("  q quit  ? help  j/k move ..."); live: the NF_KF_LIVE ones

@@ -13,6 +13,7 @@ nf_tui_run_start(nf_tui *t, int64_t run_id, const char *pipeline, size_t total)
 {
 	(void)pipeline;
 	(void)total;
+	t->live_run = run_id;
 	t->pending |= nf_view_load_run(&t->v, run_id);
 	if (t->on)
 		nf_tui__first_frame(t);
@@ -23,8 +24,8 @@ nf_tui_run_event(nf_tui *t, const nf_run_event *ev)
 {
 	unsigned ch;
 
-	if (t->detached)
-		return;
+	if (t->detached || (ev->run_id && ev->run_id != t->v.run_id))
+		return;   /* an older run is shown (the runs list): L reloads this one */
 	/* The selection follows at the next tick: a thousand events must not walk the rows a
 	 * thousand times. */
 	ch = nf_view_event(&t->v, ev);

@@ -100,6 +100,13 @@ header_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 	wattrset(w, status_attr(v->run.status));
 	x += nf_draw_text(w, 0, x, width - x, nf_run_status_name(v->run.status));
 	wattrset(w, A_NORMAL);
+	if (v->picked_run) {
+		/* a run picked from the runs list (R): say so, and the way back */
+		wattrset(w, A_REVERSE);
+		x += nf_draw_printf(w, 0, x, width - x, "%solder run: L back to the %s one", sep,
+				    v->live ? "live" : "latest");
+		wattrset(w, A_NORMAL);
+	}
 	if (v->run.status == NF_RUN_RUNNING && (eta = nf_view_eta(v, now)) > 0) {
 		nf_draw_duration(dur, sizeof(dur), eta - now);
 		snprintf(buf, sizeof(buf), "%sETA %s", sep, dur);

@@ -1,6 +1,7 @@
-/* tui/pane-registry.c: the pipeline's model versions, newest first: version, status, key
- * metrics and age, the one this run registered highlighted; without one, the title says
- * why the production version is in production. */
+/* tui/pane-registry.c: the pipeline's model versions: the production one pinned on the
+ * first row (marked, with why it is the champion) however far the list scrolls, then the
+ * others newest first: version, status, key metrics and age, the one this run registered
+ * highlighted. Enter opens a version (views.c), P promotes it and B rolls back, after y/n. */
 #include "config.h"
 #include "tui-internal.h"
 #include "keys.h"
@@ -20,6 +21,12 @@ status_attr(const char *s)
 	if (strcmp(s, "corrupt") == 0 || strcmp(s, "rolled-back") == 0)
 		return nf_draw_attr(NF_C_FAIL);
 	return nf_draw_attr(NF_C_DIM);
+}
+
+static bool
+is_production(const nf_vversion *m)
+{
+	return m->status && strcmp(m->status, "production") == 0;
 }
 
 static bool
@@ -43,7 +50,10 @@ registry_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
 		if (!prod && v->versions[i].status && strcmp(v->versions[i].status, "production") == 0)
 			prod = &v->versions[i];
 	}
-	if (mine)
+	if (mine && prod && prod != mine)
+		snprintf(buf, size, "registry: %s v%d %s (this run); production v%d", mine->model, mine->version,
+			 mine->status, prod->version);
+	else if (mine)
 		snprintf(buf, size, "registry: %s v%d %s (this run)", mine->model, mine->version, mine->status);
 	else if (prod)
 		snprintf(buf, size, "registry: %s v%d in production%s%s%s", prod->model, prod->version,
@@ -62,6 +72,7 @@ registry_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 	bool models = several_models(v);
 	char title[160], ver[96], age[32];
 	int body = p->h - 1, vw = models ? 18 : 5;
+	size_t npinned = 0;
 
 	registry_summary(p, v, title, sizeof(title));
 	nf_draw_title(w, 0, p->w, title, p->focused);
@@ -72,20 +83,34 @@ registry_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		wattrset(w, A_NORMAL);
 		return;
 	}
-	if (v->reg_sel < (size_t)p->top)
+	/* The production versions come first (view.c) and stay on the first rows; the rest
+	 * scroll below them. */
+	while (npinned < v->nversions && npinned + 1 < (size_t)(body > 0 ? body : 1) &&
+	       is_production(&v->versions[npinned]))
+		npinned++;
+	if (p->top < (int)npinned)
+		p->top = (int)npinned;
+	if (v->reg_sel >= npinned && v->reg_sel < (size_t)p->top)
 		p->top = (int)v->reg_sel;
-	if (body > 0 && v->reg_sel >= (size_t)(p->top + body))
-		p->top = (int)v->reg_sel - body + 1;
-	for (int r = 0; r < body && (size_t)(p->top + r) < v->nversions; r++) {
-		const nf_vversion *m = &v->versions[p->top + r];
-		bool mine = m->run_id == v->run_id;
+	if (body > (int)npinned && v->reg_sel >= (size_t)p->top + (size_t)(body - (int)npinned))
+		p->top = (int)v->reg_sel - (body - (int)npinned) + 1;
+	for (int r = 0; r < body; r++) {
+		size_t i = (size_t)r < npinned ? (size_t)r : (size_t)p->top + (size_t)r - npinned;
+		const nf_vversion *m;
+		bool mine;
 		int x = 0, y = r + 1;
+
+		if (i >= v->nversions)
+			break;
+		m = &v->versions[i];
+		mine = m->run_id == v->run_id;
 
 		if (models)
 			snprintf(ver, sizeof(ver), "%s v%d", m->model, m->version);
 		else
 			snprintf(ver, sizeof(ver), "v%d", m->version);
-		nf_draw_text(w, y, x, 1, mine ? nf_draw_sym("\xe2\x96\xb6", ">") : " ");
+		nf_draw_text(w, y, x, 1, mine ? nf_draw_sym("\xe2\x96\xb6", ">")
+			     : is_production(m) ? nf_draw_sym("\xe2\x98\x85", "*") : " ");
 		x += 2;
 		wattrset(w, mine ? A_BOLD : A_NORMAL);
 		nf_draw_text(w, y, x, vw, ver);
@@ -98,14 +123,16 @@ registry_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		{
 			int aw = (int)strlen(age) + (mine ? 10 : 0), mw = p->w - x - aw - 2;
 
-			nf_draw_text(w, y, x, mw, m->metrics ? m->metrics : "");
+			if (is_production(m) && m->why)
+				x += nf_draw_printf(w, y, x, mw, "(%s) ", m->why);
+			nf_draw_text(w, y, x, p->w - x - aw - 2, m->metrics ? m->metrics : "");
 			wattrset(w, nf_draw_attr(NF_C_DIM));
 			nf_draw_printf(w, y, p->w - aw - 1, aw + 1, " %s%s", age, mine ? " this run" : "");
 			wattrset(w, A_NORMAL);
 		}
 		if (mine)
 			mvwchgat(w, y, 0, 2 + vw, A_BOLD, 0, NULL);
-		if (p->focused && (size_t)(p->top + r) == v->reg_sel)
+		if (p->focused && i == v->reg_sel)
 			nf_draw_select_row(w, y, p->w);
 	}
 	nf_draw_position(w, p->w, v->reg_sel, v->nversions, body, p->focused);

@@ -4,10 +4,12 @@
 #define NTFLOW_TUI_SCREEN_H
 
 #include "logview.h"
+#include "page.h"
 
 enum { P_HEADER, P_STAGES, P_GATE, P_REGISTRY, P_ALERTS, P_LOG, P__COUNT };
-enum { MODE_MAIN, MODE_LOG, MODE_HELP };
-enum { PROMPT_NONE, PROMPT_QUIT, PROMPT_CANCEL, PROMPT_FILTER, PROMPT_SEARCH, PROMPT_ACK };
+enum { MODE_MAIN, MODE_LOG, MODE_HELP, MODE_PAGE };
+enum { PROMPT_NONE, PROMPT_QUIT, PROMPT_CANCEL, PROMPT_FILTER, PROMPT_SEARCH, PROMPT_ACK,
+       PROMPT_PROMOTE, PROMPT_ROLLBACK };
 
 struct nf_tui {
 	nf_tui_opts opts;
@@ -27,6 +29,10 @@ struct nf_tui {
 	int help_top, help_lines;    /* the ? overlay's first line shown, and how many it has */
 	bool full_dirty, sep_dirty, relayout;
 	nf_logview lv;
+	nf_page page;                /* MODE_PAGE: the stage detail, a version, the runs list */
+	int64_t live_run;            /* ntflow run: the run going on; 0 */
+	bool log_from_page;          /* the log was opened from the stage detail: q goes back there */
+	int prompt_version;          /* PROMPT_PROMOTE: the version (prompt_node: the model) */
 	int prompt;
 	char input[64];
 	size_t ninput;
@@ -52,6 +58,17 @@ struct nf_tui {
 void nf_tui__tick(nf_tui *t, nf_run_ctl *ctl);
 void nf_tui__first_frame(nf_tui *t);
 int nf_tui__wait_quit(nf_tui *t);
+void nf_tui__set_mode(nf_tui *t, int mode);
+/* views.c, for tui.c: the actions that open pages (true when it was one), a page's keys, the log
+ * closing (true: back to the page it came from), the registry prompts (true when it was
+ * one) and their text. */
+bool nf_tui__views_action(nf_tui *t, int action);
+void nf_tui__page_key(nf_tui *t, int ch);
+/* The key table's context (nf_key_ctx) of the page shown. */
+int nf_tui__page_ctx(const nf_tui *t);
+bool nf_tui__log_closed(nf_tui *t);
+bool nf_tui__views_prompt(nf_tui *t, int ch);
+void nf_tui__views_prompt_text(nf_tui *t, char *out, size_t size);
 /* live.c, for nf_tui_free */
 void nf_tui__free_warnings(nf_tui *t);
 

@@ -89,6 +89,7 @@ typedef struct nf_view {
 	char *state_dir;
 	char *root;                  /* the workspace root (state_dir's parent) */
 	bool follow;                 /* no run named: move to newer runs as they start */
+	int64_t picked_run;          /* > 0: a run opened from the runs list, not the one followed */
 	bool live;                   /* nodes come from events; the database adds the rest */
 	int64_t run_id;              /* 0: none yet */
 	nf_run_info run;
@@ -188,6 +189,10 @@ unsigned nf_view_log(nf_view *v, size_t max_lines);
 void nf_view_reload_gov(nf_view *v);
 /* Acknowledges an alert (the alerts module's function when it exists). */
 int nf_view_ack_alert(nf_view *v, int64_t id);
+/* Promotes model's version (version 0: rolls the model back) as `ntflow registry promote`
+ * and `rollback` do, under the workspace lock, never waiting for it: NF_EBUSY naming the
+ * holder while a run holds it. *done (caller frees) says what changed (regact.c). */
+int nf_view_registry_act(nf_view *v, char **done, const char *model, int version);
 /* The next time the pipeline's schedule fires after now (seconds since the epoch), in
  * *next: false when there is no schedule (or it never fires again). */
 bool nf_view_next_fire(const nf_view *v, int64_t now, int64_t *next);

@@ -314,8 +314,9 @@ hints(nf_tui *t, char *out, size_t size, bool keep)
 	}
 	if (runs_it(t) && t->finished)
 		nf_buf_puts(&b, " finished \xe2\x80\x94 q to exit ");
-	nf_keys_hints(&b, t->mode == MODE_LOG ? NF_KC_LOGVIEW : focus_ctx(t), controllable(t), keep);
-	if (!runs_it(t) && !controllable(t) && t->mode != MODE_LOG && !keep)
+	nf_keys_hints(&b, t->mode == MODE_LOG ? NF_KC_LOGVIEW : t->mode == MODE_PAGE ? (nf_key_ctx)nf_tui__page_ctx(t) : focus_ctx(t),
+		      controllable(t), keep);
+	if (!runs_it(t) && !controllable(t) && t->mode == MODE_MAIN && !keep)
 		nf_buf_puts(&b, "  (read-only)");
 	/* one space before the first hint, as before every line of the footer */
 	snprintf(out, size, "%s", nf_buf_cstr(&b) + (b.len > 1 && b.buf[0] == ' ' && b.buf[1] == ' '));
@@ -334,6 +335,10 @@ footer_text(nf_tui *t, char *out, size_t size)
 		return;
 	case PROMPT_ACK:
 		snprintf(out, size, " Acknowledge %s? (y/n)", t->prompt_node ? t->prompt_node : "");
+		return;
+	case PROMPT_PROMOTE:
+	case PROMPT_ROLLBACK:
+		nf_tui__views_prompt_text(t, out, size);
 		return;
 	case PROMPT_FILTER:
 		snprintf(out, size, " filter: %s_", t->input);
@@ -476,12 +481,22 @@ frame(nf_tui *t)
 		}
 		draw_footer(t, false);
 	} else {
+		char foot[256];
+
+		if (t->mode == MODE_PAGE) {
+			/* the footer's prompt or message comes and goes: drawn when it changed */
+			footer_text(t, foot, sizeof(foot));
+			if (strcmp(foot, t->footer_text) != 0)
+				t->full_dirty = true;
+		}
 		if (t->full_dirty) {
 			if (t->mode == MODE_HELP)
 				draw_help(t);
-			else {
-				char foot[256];
-
+			else if (t->mode == MODE_PAGE) {
+				snprintf(t->footer_text, sizeof(t->footer_text), "%s", foot);
+				nf_page_draw(&t->page, t->full, LINES, COLS, foot);
+				wnoutrefresh(t->full);
+			} else {
 				footer_text(t, foot, sizeof(foot));
 				nf_logview_draw(&t->lv, t->full, LINES, COLS, foot);
 				wnoutrefresh(t->full);
@@ -511,8 +526,8 @@ all_dirty(nf_tui *t)
 
 /* ---- keys ---- */
 
-static void
-set_mode(nf_tui *t, int mode)
+void
+nf_tui__set_mode(nf_tui *t, int mode)
 {
 	t->mode = mode;
 	if (t->full)
@@ -521,25 +536,6 @@ set_mode(nf_tui *t, int mode)
 	if (mode != MODE_MAIN)
 		t->full = newwin(LINES, COLS, 0, 0);
 	all_dirty(t);
-}
-
-static void
-open_log(nf_tui *t)
-{
-	ssize_t n = nf_view_sel_node(&t->v);
-	const nf_vnode *node;
-	char *path, *title;
-
-	if (n < 0)
-		return;
-	node = &t->v.nodes[n];
-	path = node->log_path ? nf_store_log_path(t->v.state_dir, node->log_path) : NULL;
-	title = node->attempt > 0 ? xasprintf("log %s, attempt %d", node->name, node->attempt)
-		: xasprintf("log %s", node->name);
-	set_mode(t, MODE_LOG);
-	nf_logview_open(&t->lv, path, title, LINES);
-	free(path);
-	free(title);
 }
 
 /* Cancels the run ("cancel"), a node ("cancel-node") or retries one ("retry-node"): through
@@ -596,6 +592,8 @@ prompt_key(nf_tui *t, int ch)
 {
 	int p = t->prompt;
 
+	if (nf_tui__views_prompt(t, ch))
+		return;
 	if (p == PROMPT_QUIT) {
 		t->prompt = PROMPT_NONE;
 		if (ch == 'c') {
@@ -771,7 +769,7 @@ main_action(nf_tui *t, const nf_key_binding *b)
 		return;
 	case NF_A_HELP:
 		t->help_top = 0;
-		set_mode(t, MODE_HELP);
+		nf_tui__set_mode(t, MODE_HELP);
 		return;
 	case NF_A_FOCUS_NEXT:
 		focus_next(t, 1);
@@ -779,8 +777,12 @@ main_action(nf_tui *t, const nf_key_binding *b)
 	case NF_A_FOCUS_PREV:
 		focus_next(t, -1);
 		return;
-	case NF_A_LOG:
-		open_log(t);
+	case NF_A_DETAIL:
+	case NF_A_RUNS:
+	case NF_A_LIVE:
+	case NF_A_PROMOTE:
+	case NF_A_ROLLBACK:
+		nf_tui__views_action(t, b->action);
 		return;
 	case NF_A_CANCEL:
 		if (!controllable(t))
@@ -899,6 +901,12 @@ handle_mouse(nf_tui *t)
 		t->full_dirty = true;
 		return;
 	}
+	if (t->mode == MODE_PAGE) {
+		for (int k = 0; wheel && k < 3; k++)
+			nf_page_on_action(&t->page, wheel, LINES);
+		t->full_dirty = true;
+		return;
+	}
 	if (t->mode == MODE_HELP) {
 		if (wheel)
 			t->help_top += wheel == NF_A_UP ? (t->help_top > 3 ? -3 : -t->help_top) : 3;
@@ -935,7 +943,7 @@ handle_key(nf_tui *t, int ch)
 		t->relayout = true;
 		clearok(curscr, TRUE);
 		if (t->mode != MODE_MAIN)
-			set_mode(t, t->mode);
+			nf_tui__set_mode(t, t->mode);
 		all_dirty(t);
 		return;
 	}
@@ -959,7 +967,11 @@ handle_key(nf_tui *t, int ch)
 			t->full_dirty = true;
 			return;
 		}
-		set_mode(t, MODE_MAIN);
+		nf_tui__set_mode(t, MODE_MAIN);
+		return;
+	}
+	if (t->mode == MODE_PAGE) {
+		nf_tui__page_key(t, ch);
 		return;
 	}
 	if (t->mode == MODE_LOG) {
@@ -971,7 +983,8 @@ handle_key(nf_tui *t, int ch)
 		}
 		switch (nf_logview_on_action(&t->lv, b->action, LINES)) {
 		case NF_LOGVIEW_CLOSE:
-			set_mode(t, MODE_MAIN);
+			if (!nf_tui__log_closed(t))
+				nf_tui__set_mode(t, MODE_MAIN);
 			return;
 		case NF_LOGVIEW_SEARCH:
 			start_prompt(t, PROMPT_SEARCH, NULL);
@@ -1055,7 +1068,7 @@ frame_due(nf_tui *t, int64_t now)
 		return false;
 	if (t->pending || t->relayout || t->full_dirty)
 		return true;
-	if (t->footer && t->mode == MODE_MAIN) {
+	if ((t->footer && t->mode == MODE_MAIN) || t->mode == MODE_PAGE) {
 		char buf[sizeof(t->footer_text)];
 
 		footer_text(t, buf, sizeof(buf));
@@ -1192,6 +1205,7 @@ nf_tui_free(nf_tui *t)
 		return;
 	nf_tui_end(t);
 	nf_logview_release(&t->lv);
+	nf_page_release(&t->page);
 	nf_view_close(&t->v);
 	nf_tui__free_warnings(t);
 	free(t->prompt_node);

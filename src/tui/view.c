@@ -585,10 +585,15 @@ metrics_text(const char *json, const nf_view *v)
 }
 
 static int
-newest_first(const void *a, const void *b)
+production_then_newest(const void *a, const void *b)
 {
 	const nf_model_version *x = a, *y = b;
+	bool px = x->status && strcmp(x->status, "production") == 0;
+	bool py = y->status && strcmp(y->status, "production") == 0;
 
+	/* the production version first: the pane keeps it pinned on top */
+	if (px != py)
+		return px ? -1 : 1;
 	if (x->created_ms != y->created_ms)
 		return x->created_ms > y->created_ms ? -1 : 1;
 	return x->version > y->version ? -1 : x->version < y->version;
@@ -604,7 +609,7 @@ load_registry(nf_view *v)
 	if (!v->have_run || nf_registry_list(v->st, NULL, &all, &n) < 0)
 		return NF_V_REG;
 	if (n > 1)
-		qsort(all, n, sizeof(*all), newest_first);
+		qsort(all, n, sizeof(*all), production_then_newest);
 	for (size_t i = 0; i < n && v->nversions < 50; i++) {
 		nf_vversion m;
 

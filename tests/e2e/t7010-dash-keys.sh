@@ -1,8 +1,8 @@
 #!/bin/sh
 # t7010-dash-keys.sh: the keys of the dashboard in `ntflow run` (tmux): a retry shown as
 # 2/3, f filtering, r retrying a failed stage and what it held up within the same run,
-# c + y cancelling a running one, Enter showing the whole log, ? the help, q asking
-# whether to cancel or detach while the run goes on (detaching gives the prompt back).
+# c + y cancelling a running one, Enter the stage's detail and l there its whole log, ? the help,
+# q asking whether to cancel or detach while the run goes on (detaching gives the prompt back).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-tui.sh"
 
@@ -59,12 +59,16 @@ test_expect_success 'retry as 2/3, r, c + y, Enter, ?, q (100x30)' '
 	tui_wait "^/ hang  *cancelled" &&
 	tui_keys Escape &&
 
-	# Enter: the whole log of the selected stage, q back
+	# Enter: the detail of the selected stage; l there its whole log; q back, q back
 	tui_keys f f l a k y Enter &&
 	tui_wait "filter: flaky" &&
 	tui_keys Enter &&
-	tui_wait "^ log flaky, attempt 2 " &&
+	tui_wait "^ flaky | run 1 | " &&
+	tui_keys l &&
+	tui_wait "^ log flaky, attempt 2" &&
 	tui_wait "^flaky attempt 2" &&
+	tui_keys q &&
+	tui_wait "^ flaky | run 1 | " &&
 	tui_keys q &&
 	tui_wait "stages .*filter: flaky" &&
 

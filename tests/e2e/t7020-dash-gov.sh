@@ -72,7 +72,7 @@ test_expect_success 'the gate table, the registry and the alert (160x48), then a
 	grep "+ auc >= 0.8  *0.91  *0.8  *pass" wide &&
 	grep "registry: clf v2 candidate (this run)" wide &&
 	grep "> v2  *candidate  *accuracy 0.7  auc 0.91 .*this run" wide &&
-	grep "  v1  *production  *accuracy 0.9  auc 0.91" wide &&
+	grep "\* v1  *production  *(gate passed in run 1) accuracy 0.9 " wide &&
 	grep "alerts: 1 open (1 high, 0 medium, 0 low)  max_psi .:# 0.31" wide &&
 	grep "! high   feature-shift  max_psi 0.31 > 0.25  run 3" wide &&
 	grep "^! promote  *rejected .*accuracy >= 0.85" wide &&
@@ -85,7 +85,7 @@ test_expect_success 'the gate table, the registry and the alert (160x48), then a
 	grep "stages 12/12" narrow &&
 	grep "^= - shard (8)  *cached" narrow &&
 	grep "^-- gate promote: FAIL 1/2 -" narrow &&
-	grep "^-- registry: clf v2 candidate (this run) -" narrow &&
+	grep "^-- registry: clf v2 candidate (this run); production v1 -" narrow &&
 	grep "^-- alerts: 1 open (1 high, 0 medium, 0 low)  max_psi .:# 0.31 -" narrow &&
 	grep "^-- log " narrow &&
 	grep "^ q quit" narrow &&

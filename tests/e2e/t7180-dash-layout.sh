@@ -17,7 +17,7 @@ test_expect_success 'setup: a gated pipeline run thirteen times, each registerin
 '
 
 # versions: how many registry rows ("v12  candidate ...") the screen shows
-versions() { tui_screen | grep -c -E "(^|[|]). v[0-9]+ +[a-z-]+ +accuracy"; }
+versions() { tui_screen | grep -c -E "(^|[|]). v[0-9]+ +[a-z-]+ +(\([^)]*\) )?accuracy"; }
 
 test_expect_success 'at 120x60 (stacked) the registry shows all thirteen versions' '
 	tui_start 120 60 &&

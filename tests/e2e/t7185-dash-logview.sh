@@ -26,6 +26,8 @@ test_expect_success 'search highlights every match; w wraps; o pages (100x30)' '
 	tui_type "PAGER=$(pwd)/pager.sh ntflow dash; echo status=\$?" &&
 	tui_wait "log talk #1" &&
 	tui_keys Enter &&
+	tui_wait "^ talk | run 1 | succeeded" &&
+	tui_keys l &&
 	tui_wait "^ log talk, attempt 1 " &&
 	tui_wait "^three NEEDLE" &&
 	# the long line is cut at the edge until w
@@ -43,8 +45,15 @@ test_expect_success 'search highlights every match; w wraps; o pages (100x30)' '
 	tui_wait_not "\[wrap\]" &&
 	tui_wait_not "TAIL" &&
 	tui_keys o &&
+	# the view is on the screen before and after the pager: wait for what it wrote
+	i=0 &&
+	while ! cmp -s .ntflow/logs/1/talk.1.log paged.out; do
+		i=$((i + 1)) && test $i -lt 150 && sleep 0.1 || break
+	done &&
 	tui_wait "^ log talk, attempt 1 " &&
 	test_cmp .ntflow/logs/1/talk.1.log paged.out &&
+	tui_keys q &&
+	tui_wait "^ talk | run 1 | succeeded" &&
 	tui_keys q &&
 	tui_wait "stages 1/1" &&
 	tui_keys q &&

@@ -572,7 +572,7 @@ START_TEST(test_keys_table)
 	ck_assert_ptr_null(nf_keys_find('Z', NF_KC_STAGES, true));
 	/* the footer: the run's own keys only while it runs here; the way out always first */
 	nf_keys_hints(&b, NF_KC_STAGES, false, false);
-	ck_assert_msg(strncmp(nf_buf_cstr(&b), "  q quit  ? help  j/k move  Tab pane  Enter log", 47) == 0, "%s",
+	ck_assert_msg(strncmp(nf_buf_cstr(&b), "  q quit  ? help  j/k move  Tab pane  Enter detail", 50) == 0, "%s",
 		      nf_buf_cstr(&b));
 	ck_assert_ptr_null(strstr(nf_buf_cstr(&b), "cancel"));
 	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "j/k move"));
@@ -582,6 +582,20 @@ START_TEST(test_keys_table)
 	b.len = 0;
 	nf_keys_hints(&b, NF_KC_STAGES, true, true);
 	ck_assert_str_eq(nf_buf_cstr(&b), "  q quit  ? help");
+	/* the views: P and B in the registry pane only; a page's keys are its own */
+	ck_assert_int_eq(nf_keys_find('P', NF_KC_REGISTRY, true)->action, NF_A_PROMOTE);
+	ck_assert_int_eq(nf_keys_find('B', NF_KC_REGISTRY, true)->action, NF_A_ROLLBACK);
+	ck_assert_ptr_null(nf_keys_find('P', NF_KC_STAGES, true));
+	ck_assert_int_eq(nf_keys_find('d', NF_KC_STAGES, true)->action, NF_A_DETAIL);
+	ck_assert_int_eq(nf_keys_find('R', NF_KC_ALERTS, true)->action, NF_A_RUNS);
+	ck_assert_int_eq(nf_keys_find('l', NF_KC_PAGE_STAGE, false)->action, NF_A_PAGE_LOG);
+	ck_assert_int_eq(nf_keys_find('q', NF_KC_PAGE_STAGE, false)->action, NF_A_BACK);
+	ck_assert_ptr_null(nf_keys_find('l', NF_KC_PAGE_RUNS, false));
+	ck_assert_ptr_null(nf_keys_find('c', NF_KC_PAGE_STAGE, false));
+	ck_assert_int_eq(nf_keys_find('P', NF_KC_PAGE_VERSION, false)->action, NF_A_PROMOTE);
+	b.len = 0;
+	nf_keys_hints(&b, NF_KC_PAGE_RUNS, false, false);
+	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k move  q back  Enter open  L live");
 	b.len = 0;
 	nf_keys_hints(&b, NF_KC_LOGVIEW, false, false);
 	ck_assert_str_eq(nf_buf_cstr(&b), "  j/k scroll  g top  G end  / search  n next  w wrap  o pager  q back");
