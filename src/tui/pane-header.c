@@ -104,7 +104,7 @@ header_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 		/* a run picked from the runs list (R): say so, and the way back */
 		wattrset(w, A_REVERSE);
 		x += nf_draw_printf(w, 0, x, width - x, "%solder run: L back to the %s one", sep,
-				    v->live ? "live" : "latest");
+				    v->live || v->run_dash ? "live" : "latest");
 		wattrset(w, A_NORMAL);
 	}
 	if (v->run.status == NF_RUN_RUNNING && (eta = nf_view_eta(v, now)) > 0) {

@@ -91,6 +91,8 @@ typedef struct nf_view {
 	bool follow;                 /* no run named: move to newer runs as they start */
 	int64_t picked_run;          /* > 0: a run opened from the runs list, not the one followed */
 	bool live;                   /* nodes come from events; the database adds the rest */
+	bool run_dash;               /* the dashboard of `ntflow run` (in its process or as its
+	                              * executor's client): its home is the live run */
 	int64_t run_id;              /* 0: none yet */
 	nf_run_info run;
 	bool have_run;

@@ -1103,6 +1103,7 @@ nf_tui_new(nf_tui **out, const nf_tui_opts *opts)
 		free(t);
 		return err;
 	}
+	t->v.run_dash = opts->live || opts->executor > 0;
 	if (opts->screen) {
 		const char *term = getenv("TERM");
 

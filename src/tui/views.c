@@ -189,7 +189,7 @@ nf_tui__page_key(nf_tui *t, int ch)
 		nf_tui__set_mode(t, MODE_MAIN);
 		show_run(t, id);
 		nf_view_message(&t->v, "run %lld%s%s", (long long)id, t->v.picked_run ? ": L goes back to the " : "",
-				t->v.picked_run ? (t->opts.live ? "live run" : "latest run") : "");
+				t->v.picked_run ? (t->v.run_dash ? "live run" : "latest run") : "");
 		return;
 	}
 	t->full_dirty = true;
