@@ -94,6 +94,45 @@ start() {
 	mungekey --create --keyfile="$dir/munge.key" >/dev/null 2>&1 ||
 		dd if=/dev/urandom of="$dir/munge.key" bs=1024 count=1 2>/dev/null
 	chmod 600 "$dir/munge.key"
+	: >"$dir/pids"
+	# A start that fails halfway (a skip, a signal) leaves no daemon behind.
+	trap 'rc=$?; [ $rc = 0 ] || stop; exit $rc' EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	munged --socket="$dir/sock/munge.sock" --key-file="$dir/munge.key" --pid-file="$dir/munged.pid" \
+		--log-file="$dir/log/munged.log" --seed-file="$dir/munged.seed" >"$dir/log/munged.out" 2>&1 ||
+		skip "munged does not start: $(tail -1 "$dir/log/munged.out")"
+	wait_for "test -s '$dir/munged.pid'" 50 || skip "munged wrote no pid file"
+	echo "munged $(cat "$dir/munged.pid")" >>"$dir/pids"
+	export SLURM_CONF="$dir/slurm.conf"
+	# Ports are chosen free, but another cluster starting at the same moment may take one
+	# first: a daemon that dies is started again on other ports, at most 3 times.
+	for attempt in 1 2 3; do
+		if daemons; then
+			trap - EXIT TERM INT
+			echo "SLURM_CONF=$dir/slurm.conf"
+			return 0
+		fi
+	done
+	why=$(tail -2 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" 2>/dev/null | tr '\n' ' ')
+	stop
+	skip "the Slurm node did not become idle (3 tries of 30 s): $why"
+}
+
+# Whether process $1 runs: a child of ours that exited stays a zombie until waited for, and
+# kill -0 still reaches that.
+alive() {
+	case $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) in
+	''|Z|X) return 1 ;;
+	esac
+	return 0
+}
+
+# Writes slurm.conf with two free ports, starts slurmctld and slurmd and waits up to 30 s for
+# the node to be idle; each probe is bounded (a sinfo that reaches no controller retries for
+# a long time) and a daemon that died ends the wait at once. 1 when it failed (the two
+# daemons are stopped then).
+daemons() {
 	ctld_port=$(free_port "")
 	d_port=$(free_port "$ctld_port")
 	cat >"$dir/slurm.conf" <<EOF
@@ -135,30 +174,26 @@ DependencyParameters=kill_invalid_depend
 NodeName=$host CPUs=64 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-	: >"$dir/pids"
-	# A start that fails halfway (a skip, a signal) leaves no daemon behind.
-	trap 'rc=$?; [ $rc = 0 ] || stop; exit $rc' EXIT
-	trap 'exit 143' TERM
-	trap 'exit 130' INT
-	munged --socket="$dir/sock/munge.sock" --key-file="$dir/munge.key" --pid-file="$dir/munged.pid" \
-		--log-file="$dir/log/munged.log" --seed-file="$dir/munged.seed" >"$dir/log/munged.out" 2>&1 ||
-		skip "munged does not start: $(tail -1 "$dir/log/munged.out")"
-	wait_for "test -s '$dir/munged.pid'" 50 || skip "munged wrote no pid file"
-	echo "munged $(cat "$dir/munged.pid")" >>"$dir/pids"
-	export SLURM_CONF="$dir/slurm.conf"
 	# -D: in the foreground, so the PID we start is the daemon's; setsid + stdin closed so
 	# that it outlives this script and no test's terminal.
 	setsid slurmctld -D -i </dev/null >"$dir/log/slurmctld.out" 2>&1 &
-	echo "slurmctld $!" >>"$dir/pids"
+	ctld=$!
+	echo "slurmctld $ctld" >>"$dir/pids"
 	setsid slurmd -D -N "$host" </dev/null >"$dir/log/slurmd.out" 2>&1 &
-	echo "slurmd $!" >>"$dir/pids"
-	if ! wait_for "sinfo -h -o %T | grep -q idle" 300; then
-		why=$(tail -2 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" 2>/dev/null | tr '\n' ' ')
-		stop
-		skip "the Slurm node did not become idle in 30s: $why"
-	fi
-	trap - EXIT TERM INT
-	echo "SLURM_CONF=$dir/slurm.conf"
+	sd=$!
+	echo "slurmd $sd" >>"$dir/pids"
+	end=$(( $(date +%s) + 30 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		alive "$ctld" && alive "$sd" || break
+		timeout 5 sinfo -h -o %T 2>/dev/null | grep -q idle && return 0
+		sleep 0.2
+	done
+	for pid in $sd $ctld; do
+		kill "$pid" 2>/dev/null
+		wait_for "! alive $pid" 50 || kill -9 "$pid" 2>/dev/null
+	done
+	grep -v "^slurm" "$dir/pids" >"$dir/pids.tmp"; mv "$dir/pids.tmp" "$dir/pids"
+	return 1
 }
 
 case $cmd in
