@@ -38,9 +38,11 @@ test_expect_success 'the shipped pipeline runs without a warning' '
 '
 
 # A clone of the tree as it is: git clone of a checkout with its uncommitted changes laid
-# over it (committed there, so that the clone is clean), else (a release tarball) a copy.
+# over it (committed there, so that the clone is clean), else (a release tarball, also one
+# unpacked inside a checkout by make distcheck) a copy.
 test_expect_success 'a fresh clone with the build linked in, ntflow not on PATH' '
-	if git -C "$NTFLOW_SRC_DIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	top=$(git -C "$NTFLOW_SRC_DIR" rev-parse --show-toplevel 2>/dev/null) || top= &&
+	if test -n "$top" && test "$(cd "$top" && pwd -P)" = "$(cd "$NTFLOW_SRC_DIR" && pwd -P)"; then
 		git clone -q "$NTFLOW_SRC_DIR" clone &&
 		(cd "$NTFLOW_SRC_DIR" && git ls-files -z -m -o --exclude-standard) >changed &&
 		if test -s changed; then
