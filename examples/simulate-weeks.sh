@@ -7,9 +7,10 @@
 #
 # usage: examples/simulate-weeks.sh [--from YYYY-MM-DD] [--weeks N] [-- BACKFILL_OPTIONS...]
 #
-# The default quarter is the 13 weeks from Monday 2026-09-07 (2026-W37 .. 2026-W49; @weekly
-# fires on Sunday midnight, so each week's run stands for the interval starting on its
-# Sunday, and weeks that have not ended yet are left out). The data drift as
+# The default is the 11 weeks from Monday 2026-09-07 to Sunday 2026-11-22 (2026-W37 ..
+# 2026-W47; @weekly fires on Sunday midnight, so each week's run stands for the interval
+# starting on its Sunday). All of them have ended, so the table is the same whatever day it
+# runs (README.md prints it); with a later range, weeks that have not ended yet are left out. The data drift as
 # examples/ml/README.md describes, so the table shows drift alerts growing and the gate
 # rejecting the models of the weeks in which the fraud pattern changes. Each run is
 # recorded as a backfill in this workspace's .ntflow/ (the registry sees every verdict).
@@ -20,7 +21,7 @@ die() { printf 'simulate-weeks: error: %s\n' "$*" >&2; exit 1; }
 usage() { sed -n 's/^# usage: /usage: /p' "$0" >&2; exit 2; }
 
 cd "$(dirname "$0")/.."
-from=2026-09-07 weeks=13
+from=2026-09-07 weeks=11
 while test $# -gt 0; do
 	case $1 in
 	--from) test $# -ge 2 || usage; from=$2; shift 2 ;;

@@ -115,3 +115,9 @@ fi
 jobs=$(nproc 2>/dev/null || echo 2)
 make -s -j"$jobs" >/dev/null || die "the build failed (rerun 'make' to see it again)"
 say "built ./ntflow"
+# README.md types `ntflow` from here on: say how to get it on PATH (a script cannot set the
+# caller's PATH).
+case ":$PATH:" in
+*":$PWD:"*) ;;
+*) say "to type 'ntflow' as README.md does: export PATH=\"$PWD:\$PATH\"" ;;
+esac

@@ -45,8 +45,8 @@ const char ntml_help_drift[] =
 	"  --out FILE   output JSON; missing folders are created\n"
 	"\n"
 	"Output: {\"features\": {NAME: {\"psi\", \"ks\", \"ks_p\"}, ...}, \"max_psi\", \"max_ks\",\n"
-	"\"most_drifted\" (the feature with the largest psi), \"label_share_ref\",\n"
-	"\"label_share_cur\", \"n_ref\", \"n_cur\"}.\n";
+	"\"label_share_ref\", \"label_share_cur\", \"n_ref\", \"n_cur\"}: numbers only, so that\n"
+	"the file can be a stage's metrics; the feature with the largest psi is named on stdout.\n";
 
 /* Pulls column COL of T out into a new sorted array. */
 static double *
@@ -204,14 +204,15 @@ drift(const char *ref_path, const char *cur_path, const char *out)
 	}
 	cJSON_AddNumberToObject(root, "max_psi", max_psi);
 	cJSON_AddNumberToObject(root, "max_ks", max_ks);
-	cJSON_AddStringToObject(root, "most_drifted", most);
+	/* No "most_drifted" string here: every value of a metrics file is a number (ntflow
+	 * warned about the string on every run); the name goes to stdout, the stage's log. */
 	cJSON_AddNumberToObject(root, "label_share_ref", ntml_table_label_share(ref));
 	cJSON_AddNumberToObject(root, "label_share_cur", ntml_table_label_share(cur));
 	cJSON_AddNumberToObject(root, "n_ref", (double)ref->nrow);
 	cJSON_AddNumberToObject(root, "n_cur", (double)cur->nrow);
 	if (ntml_json_write(out, root) < 0)
 		goto done;
-	printf("ntml drift: %s vs %s: max_psi %.4f (%s), max_ks %.4f, label share %.4f -> %.4f "
+	printf("ntml drift: %s vs %s: max_psi %.4f (most drifted: %s), max_ks %.4f, label share %.4f -> %.4f "
 	       "-> %s\n", cur_path, ref_path, max_psi, most, max_ks, ntml_table_label_share(ref),
 	       ntml_table_label_share(cur), out);
 	err = 0;
