@@ -4,6 +4,7 @@
 #include "ntflow/cmd.h"
 #include "ntflow/run.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -373,6 +374,12 @@ cmd_run_exec(int argc, char **argv)
 		goto done;
 	}
 	req.dag_path = argv[optind];
+	/* A DAG file that cannot be read is a usage/DAG error (2) as in validate, found here
+	 * before any executor process or workspace exists. */
+	if (access(req.dag_path, R_OK) != 0) {
+		nf_cmd_error("cannot open '%s': %s", req.dag_path, strerror(errno));
+		goto done;
+	}
 	req.params = params;
 	req.nparams = nparams;
 	req.only = only;

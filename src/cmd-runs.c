@@ -471,19 +471,26 @@ cmd_runs_exec(int argc, char **argv)
 		rc = NF_EXIT_USAGE;
 		goto done;
 	}
-	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
+	/* Finding nothing is no failure: no workspace yet or no run listed exits 0 with an
+	 * empty list ([] with --json, the header with --csv) and says so on stderr. */
+	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0 && oerr != NF_ENOTFOUND) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
-	if (nf_store_run_list_of(st, pipeline, (int)limit, &list, &n) < 0) {
+	if (st && nf_store_run_list_of(st, pipeline, (int)limit, &list, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
 	if (n == 0) {
-		if (pipeline)
+		if (st && pipeline)
 			nf_cmd_error("no runs of pipeline '%s' in %s", pipeline, dir);
-		else
+		else if (st)
 			nf_cmd_error("no runs yet in %s", dir);
+		if (nf_cmd_opt.json)
+			puts("[]");
+		else if (csv)
+			print_csv(NULL, 0, &cl);
+		rc = NF_EXIT_OK;
 		goto done;
 	}
 	runs = xcalloc(n, sizeof(*runs));
