@@ -401,7 +401,7 @@ static int
 cmd_runs_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "limit", required_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ "params", optional_argument, NULL, OPT_PARAMS },
 		{ "metrics", optional_argument, NULL, OPT_METRICS },
 		{ "sort-by", required_argument, NULL, OPT_SORT_BY },
@@ -429,6 +429,9 @@ cmd_runs_exec(int argc, char **argv)
 			rc = NF_EXIT_OK;
 			goto done;
 		case 'n':
+			nf_cmd_deprecated_short(&nf_cmd_runs, 'n', "--limit");
+			/* fall through */
+		case 'L':
 			errno = 0;
 			limit = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || limit < 1 || limit > 1000000000) {
@@ -571,7 +574,7 @@ const nf_cmd nf_cmd_runs = {
 		"  --csv                 the same columns as CSV (RFC 4180: CRLF line ends, fields\n"
 		"                        with a comma, quote or line break quoted), full precision\n"
 		"  --pipeline NAME       only the runs of that pipeline\n"
-		"  -n, --limit N         only the newest N runs\n"
+		"      --limit N         only the newest N runs\n"
 		"  --state DIR           the state directory (default: $NTFLOW_STATE, else .ntflow/ at\n"
 		"                        the root of the git repository holding the current directory)\n",
 	.exec    = cmd_runs_exec,

@@ -154,6 +154,13 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 }
 
 void
+nf_cmd_deprecated_short(const nf_cmd *cmd, char letter, const char *instead)
+{
+	fprintf(stderr, "ntflow %s: -%c is deprecated and goes in the next release (-n means --dry-run "
+		"and -f --follow in every command); use %s\n", cmd->name, letter, instead);
+}
+
+void
 nf_cmd_usage(const nf_cmd *cmd, FILE *f)
 {
 	fprintf(f, "usage: ntflow %s\n", cmd->usage);

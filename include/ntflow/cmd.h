@@ -51,6 +51,10 @@ enum {
  * resets getopt's state before each command. */
 int nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 		  const struct option *longopts);
+/* One meaning per short option letter in every command: -n is --dry-run, -f is --follow.
+ * A command whose old short option gave the letter another meaning keeps it working for one
+ * release and calls this: "ntflow CMD: -X is deprecated (...); use --LONG" on stderr. */
+void nf_cmd_deprecated_short(const nf_cmd *cmd, char letter, const char *instead);
 /* Prints "usage: ntflow USAGE" to f. */
 void nf_cmd_usage(const nf_cmd *cmd, FILE *f);
 /* Prints the full help of a command to f. */

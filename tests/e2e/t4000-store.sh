@@ -9,13 +9,14 @@
 
 command -v sqlite3 >/dev/null 2>&1 && test_set_prereq SQLITE3
 
-test_expect_success 'runs, show and logs say there are no runs yet (exit 1)' '
+test_expect_success 'runs lists nothing (exit 0, [] with --json); show and logs say there are no runs yet (exit 1)' '
 	root=$(pwd -P) &&
 	echo "ntflow: no runs yet in $root/.ntflow" >expect &&
-	test_expect_code 1 ntflow runs >out 2>err &&
+	test_expect_code 0 ntflow runs >out 2>err &&
 	test_must_be_empty out &&
 	test_cmp expect err &&
-	test_expect_code 1 ntflow runs --json 2>err &&
+	test_expect_code 0 ntflow runs --json >out 2>err &&
+	echo "[]" >expect.json && test_cmp expect.json out &&
 	test_cmp expect err &&
 	test_expect_code 1 ntflow show 2>err &&
 	test_cmp expect err &&
@@ -28,7 +29,7 @@ test_expect_success 'the workspace is at the root of the repository, from a subd
 	root=$(pwd -P) &&
 	mkdir -p deep/er &&
 	echo "ntflow: no runs yet in $root/.ntflow" >expect &&
-	(cd deep/er && test_expect_code 1 ntflow runs 2>../../err) &&
+	(cd deep/er && test_expect_code 0 ntflow runs 2>../../err) &&
 	test_cmp expect err
 '
 
@@ -41,24 +42,24 @@ test_expect_success 'outside any git repository it is ./.ntflow' '
 		# The build tree itself may sit in a git checkout: then its root is the answer.
 		top=$(env -u GIT_CEILING_DIRECTORIES git rev-parse --show-toplevel 2>/dev/null || echo "$here") &&
 		echo "ntflow: no runs yet in $top/.ntflow" >expect &&
-		test_expect_code 1 ntflow runs 2>err &&
+		test_expect_code 0 ntflow runs 2>err &&
 		test_cmp expect err
 	)
 '
 
 test_expect_success '--state DIR and NTFLOW_STATE choose the state directory' '
 	echo "ntflow: no runs yet in elsewhere" >expect &&
-	test_expect_code 1 ntflow runs --state elsewhere 2>err &&
+	test_expect_code 0 ntflow runs --state elsewhere 2>err &&
 	test_cmp expect err &&
 	test_expect_code 1 ntflow show --state=elsewhere 2>err &&
 	test_cmp expect err &&
 	test_expect_code 1 ntflow logs a --state elsewhere 2>err &&
 	test_cmp expect err &&
 	echo "ntflow: no runs yet in /nonexistent/st" >expect &&
-	NTFLOW_STATE=/nonexistent/st test_expect_code 1 ntflow runs 2>err &&
+	NTFLOW_STATE=/nonexistent/st test_expect_code 0 ntflow runs 2>err &&
 	test_cmp expect err &&
 	echo "ntflow: no runs yet in given" >expect &&
-	NTFLOW_STATE=/nonexistent/st test_expect_code 1 ntflow runs --state given 2>err &&
+	NTFLOW_STATE=/nonexistent/st test_expect_code 0 ntflow runs --state given 2>err &&
 	test_cmp expect err &&
 	test_path_is_missing elsewhere &&
 	test_path_is_missing given
@@ -99,7 +100,7 @@ test_expect_success SQLITE3 'an empty database is migrated and has no runs' '
 	mkdir -p empty &&
 	: >empty/state.db &&
 	echo "ntflow: no runs yet in empty" >expect &&
-	test_expect_code 1 ntflow runs --state empty 2>err &&
+	test_expect_code 0 ntflow runs --state empty 2>err &&
 	test_cmp expect err &&
 	test "$(sqlite3 empty/state.db "PRAGMA journal_mode")" = wal &&
 	sqlite3 empty/state.db "SELECT name FROM sqlite_master WHERE type = '\''table'\'' ORDER BY name" >tables &&
