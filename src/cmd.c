@@ -81,6 +81,25 @@ set_aside_run_back(int argc, char **argv, const char *shortopts, const struct op
 	return argc - n;
 }
 
+/* "unknown option '--jsn'; did you mean '--json'?": the nearest of the command's long
+ * options (getopt's own message names no alternative). */
+static void
+unknown_long(const nf_cmd *cmd, const char *arg, const struct option *all, size_t n)
+{
+	const char *names[MAX_LONGOPTS + 4];
+	char word[64];
+	const char *hint;
+	size_t len = strcspn(arg + 2, "=");
+
+	for (size_t i = 0; i < n; i++)
+		names[i] = all[i].name;
+	snprintf(word, sizeof(word), "%.*s", (int)(len < sizeof(word) ? len : sizeof(word) - 1), arg + 2);
+	if (arg[0] == '-' && arg[1] == '-' && (hint = nf_suggest(word, names, n)))
+		fprintf(stderr, "ntflow %s: unknown option '%s'; did you mean '--%s'?\n", cmd->name, arg, hint);
+	else
+		fprintf(stderr, "ntflow %s: unknown option '%s'\n", cmd->name, arg);
+}
+
 int
 nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 	      const struct option *longopts)
@@ -142,10 +161,12 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 		nf_cmd_usage(cmd, stderr);
 		return NF_CMD_BAD;
 	case '?':
-		if (optopt)
-			fprintf(stderr, "ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
+		if (!optopt)
+			unknown_long(cmd, argv[optind - 1], all, n);
+		else if (optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0)   /* --flag=value */
+			fprintf(stderr, "ntflow %s: option '%s' takes no value\n", cmd->name, argv[optind - 1]);
 		else
-			fprintf(stderr, "ntflow %s: unknown option '%s'\n", cmd->name, argv[optind - 1]);
+			fprintf(stderr, "ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
 		nf_cmd_usage(cmd, stderr);
 		return NF_CMD_BAD;
 	default:
