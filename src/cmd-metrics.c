@@ -52,7 +52,7 @@ print_json(const nf_metric_point *p, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(o, "run", (double)p[i].run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)p[i].run_id);
 		cJSON_AddStringToObject(o, "pipeline", p[i].pipeline);
 		cJSON_AddStringToObject(o, "logical_date", p[i].logical_date);
 		nf_store_fmt_iso_utc(t, sizeof(t), p[i].started_ms);

@@ -127,9 +127,9 @@ version_json(const nf_model_version *v, const char *why)
 	cJSON_AddStringToObject(o, "status", v->status);
 	cJSON_AddStringToObject(o, "pipeline", v->pipeline);
 	if (v->run_id)
-		cJSON_AddNumberToObject(o, "run", (double)v->run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)v->run_id);
 	else
-		cJSON_AddNullToObject(o, "run");
+		cJSON_AddNullToObject(o, "run_id");
 	add_str_or_null(o, "commit", v->commit);
 	cJSON_AddStringToObject(o, "artifact", v->source_path);
 	cJSON_AddStringToObject(o, "kind", v->kind);
@@ -395,9 +395,9 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 			cJSON_AddStringToObject(e, "action", ev[i].action);
 			cJSON_AddStringToObject(e, "status", ev[i].status);
 			if (ev[i].run_id)
-				cJSON_AddNumberToObject(e, "run", (double)ev[i].run_id);
+				cJSON_AddNumberToObject(e, "run_id", (double)ev[i].run_id);
 			else
-				cJSON_AddNullToObject(e, "run");
+				cJSON_AddNullToObject(e, "run_id");
 			cJSON_AddBoolToObject(e, "forced", ev[i].forced);
 			add_str_or_null(e, "reason", ev[i].reason);
 			add_str_or_null(e, "actor", ev[i].actor);

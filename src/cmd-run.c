@@ -89,7 +89,7 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "event", "start");
-		cJSON_AddNumberToObject(o, "run", (double)run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)run_id);
 		cJSON_AddStringToObject(o, "pipeline", pipeline);
 		cJSON_AddNumberToObject(o, "nodes", (double)total);
 		print_json_line(p->out, o);
@@ -460,7 +460,7 @@ cmd_run_exec(int argc, char **argv)
 			cJSON *o = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(o, "event", "end");
-			cJSON_AddNumberToObject(o, "run", (double)run_id);
+			cJSON_AddNumberToObject(o, "run_id", (double)run_id);
 			cJSON_AddStringToObject(o, "status", nf_run_status_name(status));
 			print_json_line(stdout, o);
 		} else if (prog.tui) {

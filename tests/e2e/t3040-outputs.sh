@@ -162,7 +162,7 @@ test_expect_success 'the stale output was out of sight while the stage ran, and 
 	import json, sys
 	entries = json.load(open(sys.argv[1]))
 	bs = [e for e in entries if e["node"] == "b"]
-	assert [e["run"] for e in bs] == [1], bs
+	assert [e["run_id"] for e in bs] == [1], bs
 	PY
 '
 
@@ -341,7 +341,7 @@ test_expect_success 'with cache = true each stage and each instance has an entry
 	assert [s["status"] for s in stages] == ["succeeded"] * 5, stages
 	keys = [s["cache_key"] for s in stages]
 	assert len(set(keys)) == 5, keys
-	entries = [e for e in json.load(open(sys.argv[2])) if e["run"] == run]
+	entries = [e for e in json.load(open(sys.argv[2])) if e["run_id"] == run]
 	assert sorted(e["key"] for e in entries) == sorted(keys), entries
 	PY
 	ntflow run same-cached.dag --no-tui -j 1 >out &&

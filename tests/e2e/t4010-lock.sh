@@ -69,7 +69,7 @@ cache_entries() {
 import json, sys
 for e in sorted(json.load(sys.stdin), key=lambda e: (e["node"], e["key"])):
     outs = " ".join("%s=%s" % (o["path"], o["digest"]) for o in e["outputs"])
-    print(e["node"], e["key"], e["run"], e["commit"], outs)
+    print(e["node"], e["key"], e["run_id"], e["commit"], outs)
 '
 }
 

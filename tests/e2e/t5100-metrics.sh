@@ -66,8 +66,8 @@ test_expect_success 'nested objects are dotted names; all pipelines add a column
 
 test_expect_success 'metrics --json is the series the trend charts read' '
 	ntflow metrics --name auc --pipeline eval --json >m.json &&
-	test "$(json_get m.json "[0].run")" = 1 &&
-	test "$(json_get m.json "[2].run")" = 4 &&
+	test "$(json_get m.json "[0].run_id")" = 1 &&
+	test "$(json_get m.json "[2].run_id")" = 4 &&
 	test "$(json_get m.json "[2].value")" = 0.9 &&
 	test "$(json_get m.json "[2].node")" = evaluate &&
 	test "$(json_get m.json "[2].pipeline")" = eval &&

@@ -106,7 +106,7 @@ test_expect_success 'the drift monitor raised a high and a medium alert' '
 	ntflow alerts --json >alerts.json &&
 	/usr/bin/python3 - <<-\EOF
 	import json
-	got = sorted((a["run"], a["monitor"], a["rule"], a["severity"]) for a in json.load(open("alerts.json")))
+	got = sorted((a["run_id"], a["monitor"], a["rule"], a["severity"]) for a in json.load(open("alerts.json")))
 	assert got == [(1, "drift", "feature-shift", "high"), (1, "drift", "feature-wobble", "medium")], got
 	EOF
 '
