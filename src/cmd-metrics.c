@@ -202,7 +202,7 @@ const nf_cmd nf_cmd_metrics = {
 		"  --name M      only metric M (\"auc\", \"eval.auc\")\n"
 		"  --node NODE   only this stage (all its matrix instances) or node (\"tune[lr=0.1]\")\n"
 		"  --run RUN     only the metrics of run RUN\n"
-		"  --json        a JSON array of {run, pipeline, logical_date, started, node, name,\n"
+		"  --json        a JSON array of {run_id, pipeline, logical_date, started, node, name,\n"
 		"                value} (started in UTC, ISO 8601)\n"
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                root of the git repository holding the current directory)\n\n"

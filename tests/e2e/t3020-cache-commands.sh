@@ -178,7 +178,7 @@ test_expect_success 'after verify the stage reruns; writing the same bytes, its 
 	show_json &&
 	test "$(stage_field show.json "tune[lr=1]" cached)" = true &&
 	test "$(stage_field show.json "tune[lr=2]" cached)" = true &&
-	test "$(stage_field show.json eval status)" = cached &&
+	test "$(stage_field show.json eval state)" = cached &&
 	ntflow cache verify >out
 '
 

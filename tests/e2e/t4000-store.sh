@@ -256,7 +256,7 @@ test_expect_success 'show --json: the run and every node' '
 	json_get show.json ".stages[0].cpu_ms" | grep -E "^[0-9]+$" &&
 	json_get show.json ".stages[0].max_rss_kb" | grep -E "^[1-9][0-9]*$" &&
 	test_path_is_file "$(json_get show.json ".stages[0].log")" &&
-	test "$(stage_field show.json flaky status)" = succeeded &&
+	test "$(stage_field show.json flaky state)" = succeeded &&
 	test "$(stage_field show.json flaky attempts)" = 2 &&
 	test "$(stage_field show.json "tune[lr=2]" stage)" = tune &&
 	test "$(stage_field show.json "tune[lr=2]" metrics)" = "{\"score\": 2}" &&
@@ -311,7 +311,7 @@ test_expect_success 'a failed run: exit codes and signals recorded, newest run l
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.id)" = 2 &&
 	test "$(json_get show.json .run.status)" = failed &&
-	test "$(stage_field show.json three status)" = failed &&
+	test "$(stage_field show.json three state)" = failed &&
 	test "$(stage_field show.json three exit_code)" = 3 &&
 	test "$(stage_field show.json three reason)" = "exit 3" &&
 	test "$(stage_field show.json term exit_code)" = null &&
@@ -354,7 +354,7 @@ test_expect_success 'a run left running by a killed ntflow is crashed, its stage
 	echo $! >run.pid &&
 	wait_for_file hang.ready &&
 	test_when_finished "kill -9 -\$(cat hang.pgid) 2>/dev/null; true" &&
-	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json hang status)\" = running" &&
+	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json hang state)\" = running" &&
 	kill -9 $(cat run.pid) &&
 	{ wait $(cat run.pid); true; } &&
 	ntflow runs >runs 2>err &&
@@ -367,7 +367,7 @@ test_expect_success 'a run left running by a killed ntflow is crashed, its stage
 	ntflow show $id --json >s.json 2>err &&
 	test_must_be_empty err &&
 	test "$(json_get s.json .run.status)" = crashed &&
-	test "$(stage_field s.json hang status)" = running
+	test "$(stage_field s.json hang state)" = running
 '
 
 test_done

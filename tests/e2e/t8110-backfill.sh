@@ -126,7 +126,7 @@ test_expect_success 'a rerun of a week reuses the cache; --to takes in its whole
 	grep -E "^2026-09-14 +9 +succeeded +passed +clf v2 promoted +-$" out &&
 	test_must_be_empty seen.log &&
 	ntflow show 9 --json >show.json &&
-	test "$(stage_field show.json train status)" = cached &&
+	test "$(stage_field show.json train state)" = cached &&
 	test "$(json_get show.json .run.trigger)" = backfill
 '
 
