@@ -79,7 +79,7 @@ test_expect_success 'a second run reruns nothing' '
 	/usr/bin/python3 -c "
 import json
 doc = json.load(open(\"show.json\"))
-ran = [s[\"name\"] for s in doc[\"stages\"] if s[\"kind\"] != \"gate\" and s[\"status\"] != \"cached\"]
+ran = [s[\"name\"] for s in doc[\"stages\"] if s[\"kind\"] != \"gate\" and s[\"state\"] != \"cached\"]
 assert not ran, ran
 " &&
 	test_path_is_missing .ntflow/logs/2
