@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "ntflow/store.h"
@@ -212,12 +214,33 @@ nf_cmd_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* The columns a listing may take: $COLUMNS when set (a number), else the terminal's width
+ * when standard output is one, else 0: no limit, so a pipe or a file gets whole lines. */
+static size_t
+table_max_width(void)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long v;
+
+	if (env && *env) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (!errno && !*end && v > 0 && v < 100000)
+			return (size_t)v;
+	}
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
 void
 nf_cmd_print_table(const nf_table *t)
 {
 	nf_buf b = NF_BUF_INIT;
 
-	nf_table_format(&b, t);
+	nf_table_format_fit(&b, t, table_max_width());
 	fputs(nf_buf_cstr(&b), stdout);
 	nf_buf_release(&b);
 }

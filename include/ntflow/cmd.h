@@ -61,7 +61,8 @@ void nf_cmd_usage(const nf_cmd *cmd, FILE *f);
 void nf_cmd_help(const nf_cmd *cmd, FILE *f);
 /* Prints "ntflow: MSG" to stderr (MSG formatted); the way commands report errors. */
 void nf_cmd_error(const char *fmt, ...) NF_PRINTF(1, 2);
-/* Prints a listing's table (util.h) to stdout. */
+/* Prints a listing's table (util.h) to stdout, fitted to $COLUMNS or the terminal's width
+ * (the widest column cut with an ellipsis); whole lines when stdout is no terminal. */
 void nf_cmd_print_table(const nf_table *t);
 
 /* The command table (main.c). */

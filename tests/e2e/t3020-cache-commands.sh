@@ -143,7 +143,7 @@ assert ev[\"outputs\"][0][\"digest\"].startswith(\"file:\"), ev
 pr = [x for x in e if x[\"node\"] == \"prep\"][0]
 assert pr[\"outputs\"][0][\"digest\"].startswith(\"dir:\"), pr
 assert pr[\"size_bytes\"] > 51 + 2, pr
-assert len(pr[\"key\"]) == 64 and len(pr[\"commit\"]) == 40 and pr[\"run\"] == 1, pr
+assert len(pr[\"key\"]) == 64 and len(pr[\"commit\"]) == 40 and pr[\"run_id\"] == 1, pr
 "
 '
 

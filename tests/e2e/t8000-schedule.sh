@@ -160,7 +160,7 @@ test_expect_success 'help: help schedule equals schedule --help; the man page do
 	grep "^usage: ntflow schedule FILE \[--next N\] \[--from TIME\] \[--crontab\]$" help.out &&
 	ntflow --help | grep "^  schedule  *Print the next fire times" &&
 	for opt in next from; do
-		grep "^\.BR \\\\-[nf] \", \" \\\\-\\\\-$opt" "$NTFLOW_SRC_DIR/man/ntflow.1" || return 1
+		grep "^\.BR \\\\-\\\\-$opt \" \"" "$NTFLOW_SRC_DIR/man/ntflow.1" || return 1
 	done &&
 	grep "^\.B ntflow schedule$" "$NTFLOW_SRC_DIR/man/ntflow.1" &&
 	grep "^\.SH SCHEDULES$" "$NTFLOW_SRC_DIR/man/ntflow-dag.5"
