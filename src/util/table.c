@@ -1,5 +1,9 @@
 /* table.c: the aligned text tables of the listing commands (runs, show, registry, alerts,
- * metrics, cache ls), so every listing pads, aligns and spaces its columns the same way. */
+ * metrics, cache ls), so every listing pads, aligns and spaces its columns the same way,
+ * and fits them to a width by cutting the widest column with an ellipsis. libsmartcols does
+ * that too, but would be one more library at run time for the forty lines of fit() and
+ * put_cell(), and would replace this table in every listing whose exact layout tests and
+ * scripts read; the tree view it offers for graph is not needed (graph's text is a tree). */
 #include "config.h"
 #include "ntflow/util.h"
 
