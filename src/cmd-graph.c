@@ -25,9 +25,9 @@ cmd_graph_exec(int argc, char **argv)
 	while ((c = nf_cmd_getopt(&nf_cmd_graph, argc, argv, "f:F:", graph_options)) != NF_CMD_DONE) {
 		switch (c) {
 		case 'f':
-			nf_cmd_deprecated_short(&nf_cmd_graph, 'f', "-F or --format");
-			/* fall through */
 		case 'F':
+			if (c == 'f')
+				nf_cmd_deprecated_short(&nf_cmd_graph, 'f', "-F or --format");
 			format = optarg;
 			break;
 		case NF_CMD_HELP:

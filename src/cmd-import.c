@@ -107,9 +107,9 @@ cmd_import_exec(int argc, char **argv)
 			out_arg = optarg;
 			break;
 		case 'f':
-			nf_cmd_deprecated_short(&nf_cmd_import, 'f', "--force");
-			/* fall through */
 		case 'O':
+			if (c == 'f')
+				nf_cmd_deprecated_short(&nf_cmd_import, 'f', "--force");
 			force = true;
 			break;
 		case NF_CMD_HELP:

@@ -429,9 +429,9 @@ cmd_runs_exec(int argc, char **argv)
 			rc = NF_EXIT_OK;
 			goto done;
 		case 'n':
-			nf_cmd_deprecated_short(&nf_cmd_runs, 'n', "--limit");
-			/* fall through */
 		case 'L':
+			if (c == 'n')
+				nf_cmd_deprecated_short(&nf_cmd_runs, 'n', "--limit");
 			errno = 0;
 			limit = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || limit < 1 || limit > 1000000000) {

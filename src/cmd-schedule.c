@@ -36,9 +36,9 @@ cmd_schedule_exec(int argc, char **argv)
 	while ((c = nf_cmd_getopt(&nf_cmd_schedule, argc, argv, "n:f:", schedule_options)) != NF_CMD_DONE) {
 		switch (c) {
 		case 'n':
-			nf_cmd_deprecated_short(&nf_cmd_schedule, 'n', "--next");
-			/* fall through */
 		case 'N':
+			if (c == 'n')
+				nf_cmd_deprecated_short(&nf_cmd_schedule, 'n', "--next");
 			count = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || count < 1 || count > MAX_NEXT) {
 				fprintf(stderr, "ntflow schedule: --next '%s': expected a number from 1 to %d\n", optarg,
@@ -48,9 +48,9 @@ cmd_schedule_exec(int argc, char **argv)
 			times = true;
 			break;
 		case 'f':
-			nf_cmd_deprecated_short(&nf_cmd_schedule, 'f', "--from");
-			/* fall through */
 		case 'F':
+			if (c == 'f')
+				nf_cmd_deprecated_short(&nf_cmd_schedule, 'f', "--from");
 			if (nf_time_parse_utc(&from, optarg) < 0) {
 				fprintf(stderr, "ntflow schedule: --from: %s\n", nf_error_last());
 				return NF_EXIT_USAGE;
