@@ -56,7 +56,8 @@ record_json(const nf_audit_record *r, bool parsed_payload)
 	cJSON *o = cJSON_CreateObject(), *p;
 
 	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
-	cJSON_AddNumberToObject(o, "time_ms", (double)r->time_ms);
+	nf_cmd_json_time(o, "time", r->time_ms);
+	cJSON_AddNumberToObject(o, "time_ms", (double)r->time_ms);   /* the value hashed */
 	if (r->run_id > 0)
 		cJSON_AddNumberToObject(o, "run_id", (double)r->run_id);
 	else

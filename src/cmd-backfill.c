@@ -376,9 +376,9 @@ print_json(const bf_row *rows, size_t n)
 		cJSON_AddStringToObject(o, "interval_end", r->end);
 		cJSON_AddStringToObject(o, "logical_date", r->date);
 		if (r->run_id)
-			cJSON_AddNumberToObject(o, "run", (double)r->run_id);
+			cJSON_AddNumberToObject(o, "run_id", (double)r->run_id);
 		else
-			cJSON_AddNullToObject(o, "run");
+			cJSON_AddNullToObject(o, "run_id");
 		cJSON_AddStringToObject(o, "status", r->status ? r->status : "not run");
 		if (r->ran)
 			cJSON_AddNumberToObject(o, "exit_code", r->exit_code);

@@ -128,7 +128,7 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 
 			cJSON_AddStringToObject(x, "key", e[i].key);
 			cJSON_AddStringToObject(x, "node", e[i].node);
-			cJSON_AddNumberToObject(x, "run", (double)e[i].run_id);
+			cJSON_AddNumberToObject(x, "run_id", (double)e[i].run_id);
 			if (e[i].commit)
 				cJSON_AddStringToObject(x, "commit", e[i].commit);
 			else

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const struct option graph_options[] = {
-	{ "format", required_argument, NULL, 'f' },
+	{ "format", required_argument, NULL, 'F' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -22,9 +22,12 @@ cmd_graph_exec(int argc, char **argv)
 	nf_graph *g = NULL;
 	int c, rc = NF_EXIT_USAGE, err;
 
-	while ((c = nf_cmd_getopt(&nf_cmd_graph, argc, argv, "f:", graph_options)) != NF_CMD_DONE) {
+	while ((c = nf_cmd_getopt(&nf_cmd_graph, argc, argv, "f:F:", graph_options)) != NF_CMD_DONE) {
 		switch (c) {
 		case 'f':
+		case 'F':
+			if (c == 'f')
+				nf_cmd_deprecated_short(&nf_cmd_graph, 'f', "-F or --format");
 			format = optarg;
 			break;
 		case NF_CMD_HELP:
@@ -72,7 +75,7 @@ const nf_cmd nf_cmd_graph = {
 		"topological order. Edges come from needs and from files: a stage reading another\n"
 		"stage's output depends on it (an inferred edge).\n"
 		"\n"
-		"  -f, --format FORMAT   text (default): each stage with its kind, critical-path\n"
+		"  -F, --format FORMAT   text (default): each stage with its kind, critical-path\n"
 		"                        length and needs (inferred ones marked \"(inferred)\"), and\n"
 		"                        its matrix or foreach instances with their ids;\n"
 		"                        dot: Graphviz (render with `dot -Tsvg`), gates as diamonds,\n"

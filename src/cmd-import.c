@@ -16,7 +16,7 @@
 
 static const struct option import_options[] = {
 	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
+	{ "force", no_argument, NULL, 'O' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +107,9 @@ cmd_import_exec(int argc, char **argv)
 			out_arg = optarg;
 			break;
 		case 'f':
+		case 'O':
+			if (c == 'f')
+				nf_cmd_deprecated_short(&nf_cmd_import, 'f', "--force");
 			force = true;
 			break;
 		case NF_CMD_HELP:
@@ -209,7 +212,7 @@ const nf_cmd nf_cmd_import = {
 		"\n"
 		"  -o, --output FILE   write FILE (default: dvc.dag beside dvc.yaml); - for\n"
 		"                      standard output\n"
-		"  -f, --force         overwrite FILE when it exists (never done otherwise)\n"
+		"      --force         overwrite FILE when it exists (never done otherwise)\n"
 		"\n"
 		"Exit status: 0 written and valid, 2 usage error, unreadable or not a DVC\n"
 		"pipeline, FILE exists, or the result does not validate (its errors printed).\n",

@@ -167,7 +167,7 @@ cmd_init_exec(int argc, char **argv)
 {
 	extern const nf_cmd nf_cmd_init;
 	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool force = false;
@@ -179,7 +179,9 @@ cmd_init_exec(int argc, char **argv)
 	while ((c = nf_cmd_getopt(&nf_cmd_init, argc, argv, "f", longopts)) != NF_CMD_DONE) {
 		if (c == NF_CMD_HELP)
 			return NF_EXIT_OK;
-		if (c != 'f')
+		if (c == 'f')
+			nf_cmd_deprecated_short(&nf_cmd_init, 'f', "--force");
+		else if (c != 'O')
 			return NF_EXIT_USAGE;
 		force = true;
 	}
@@ -225,12 +227,12 @@ out:
 
 const nf_cmd nf_cmd_init = {
 	.name = "init",
-	.usage = "init [DIR] [-f|--force]",
+	.usage = "init [DIR] [--force]",
 	.summary = "Start a project: a starter pipeline and a .gitignore.",
 	.help = "Writes DIR/dags/pipeline.dag (DIR: the current folder), a commented pipeline that runs\n"
 		"as it is: preprocess, train, evaluate, a gate, the model it registers, deploy and a\n"
 		"drift monitor, retrained @weekly. Adds /.ntflow/, /build/ and /models/ to\n"
 		"DIR/.gitignore when they are missing, and prints the next commands to type.\n"
-		"  -f, --force  replace an existing dags/pipeline.dag (never done otherwise: exit 1)\n",
+		"      --force  replace an existing dags/pipeline.dag (never done otherwise: exit 1)\n",
 	.exec = cmd_init_exec,
 };

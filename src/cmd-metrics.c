@@ -52,7 +52,7 @@ print_json(const nf_metric_point *p, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(o, "run", (double)p[i].run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)p[i].run_id);
 		cJSON_AddStringToObject(o, "pipeline", p[i].pipeline);
 		cJSON_AddStringToObject(o, "logical_date", p[i].logical_date);
 		nf_store_fmt_iso_utc(t, sizeof(t), p[i].started_ms);
@@ -109,15 +109,17 @@ cmd_metrics_exec(int argc, char **argv)
 		{ "pipeline", required_argument, NULL, 'P' },
 		{ "name",     required_argument, NULL, 'N' },
 		{ "node",     required_argument, NULL, 'n' },
+		{ "run",      required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pipeline = NULL, *name = NULL, *node = NULL;
+	const char *pipeline = NULL, *name = NULL, *node = NULL, *run_arg = NULL;
+	int64_t run_id = 0;
 	nf_store *st = NULL;
 	nf_metric_point *pts = NULL;
 	size_t n = 0;
 	char *dir = NULL;
 	bool several = false;
-	int c, oerr, rc = NF_EXIT_FAILED;
+	int c, oerr, err = 0, rc = NF_EXIT_FAILED;
 
 	while ((c = nf_cmd_getopt(&nf_cmd_metrics, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
@@ -126,6 +128,7 @@ cmd_metrics_exec(int argc, char **argv)
 		case 'P': pipeline = optarg; break;
 		case 'N': name = optarg; break;
 		case 'n': node = optarg; break;
+		case 'R': run_arg = optarg; break;
 		default: return NF_EXIT_USAGE;
 		}
 	}
@@ -134,16 +137,41 @@ cmd_metrics_exec(int argc, char **argv)
 		nf_cmd_usage(&nf_cmd_metrics, stderr);
 		return NF_EXIT_USAGE;
 	}
-	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
+	/* Finding nothing is no failure: exit 0 with [] (--json) or no lines, saying on stderr
+	 * what there is (a suggestion for a misspelt name). */
+	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0 && oerr != NF_ENOTFOUND) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
-	if (nf_metric_series(st, pipeline, node, name, &pts, &n) < 0) {
+	if (run_arg && (!st || (err = nf_cmd_run_resolve(&run_id, &nf_cmd_metrics, st, dir, run_arg)) < 0)) {
+		rc = st && err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;   /* no runs: none to name */
+		goto done;
+	}
+	if (st && nf_metric_series(st, pipeline, node, name, &pts, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
+	if (run_id) {   /* --run: that run's points only */
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (pts[i].run_id == run_id) {
+				pts[k++] = pts[i];
+			} else {
+				free(pts[i].pipeline);
+				free(pts[i].logical_date);
+				free(pts[i].node);
+				free(pts[i].name);
+			}
+		}
+		n = k;
+	}
 	if (n == 0) {
-		report_empty(st, pipeline, node, name);
+		if (st)
+			report_empty(st, pipeline, node, name);
+		if (nf_cmd_opt.json)
+			puts("[]");
+		rc = NF_EXIT_OK;
 		goto done;
 	}
 	for (size_t i = 1; i < n && !several; i++)
@@ -162,8 +190,8 @@ done:
 
 const nf_cmd nf_cmd_metrics = {
 	.name    = "metrics",
-	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
-	.usage   = "metrics [--pipeline P] [--name M] [--node NODE] [--json] [--state DIR]",
+	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON | NF_CMD_SHARED_RUN,
+	.usage   = "metrics [--pipeline P] [--name M] [--node NODE] [--run RUN] [--json] [--state DIR]",
 	.summary = "Show metrics across runs, oldest run first (a trend per metric).",
 	.help    =
 		"Prints one line per run and metric: run id, logical date, node, metric name and\n"
@@ -173,10 +201,12 @@ const nf_cmd nf_cmd_metrics = {
 		"  --pipeline P  only runs of pipeline P\n"
 		"  --name M      only metric M (\"auc\", \"eval.auc\")\n"
 		"  --node NODE   only this stage (all its matrix instances) or node (\"tune[lr=0.1]\")\n"
-		"  --json        a JSON array of {run, pipeline, logical_date, started, node, name,\n"
+		"  --run RUN     only the metrics of run RUN\n"
+		"  --json        a JSON array of {run_id, pipeline, logical_date, started, node, name,\n"
 		"                value} (started in UTC, ISO 8601)\n"
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                root of the git repository holding the current directory)\n\n"
-		"Exit status 1 when nothing matched (with a suggestion for a misspelt name).\n",
+		"Nothing matched is no failure: exit 0, no lines ([] with --json), and a note on\n"
+		"stderr (with a suggestion for a misspelt name).\n",
 	.exec    = cmd_metrics_exec,
 };

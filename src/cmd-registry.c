@@ -127,9 +127,9 @@ version_json(const nf_model_version *v, const char *why)
 	cJSON_AddStringToObject(o, "status", v->status);
 	cJSON_AddStringToObject(o, "pipeline", v->pipeline);
 	if (v->run_id)
-		cJSON_AddNumberToObject(o, "run", (double)v->run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)v->run_id);
 	else
-		cJSON_AddNullToObject(o, "run");
+		cJSON_AddNullToObject(o, "run_id");
 	add_str_or_null(o, "commit", v->commit);
 	cJSON_AddStringToObject(o, "artifact", v->source_path);
 	cJSON_AddStringToObject(o, "kind", v->kind);
@@ -327,9 +327,35 @@ split_ref(const char *arg, char **model, int *version)
 		return NULL;
 	}
 	if (at == arg || !(*version = parse_version(at + 1)))
-		return "show: '%s' is not MODEL or MODEL@VERSION";
+		return "'%s' is not MODEL or MODEL@VERSION";
 	*model = xstrndup(arg, (size_t)(at - arg));
 	return NULL;
+}
+
+/* Reports err from a registry call on model: its message, with "did you mean" naming the
+ * nearest model the registry holds when there is no such model. */
+static void
+report_model_error(nf_store *st, const char *model)
+{
+	char *msg = xstrdup(nf_error_last());
+	nf_model_version *vs = NULL;
+	const char **names = NULL;
+	size_t n = 0, nn = 0, cap = 0;
+	const char *hint = NULL;
+
+	if (model && nf_store_model_exists(st, model) == 0 && nf_registry_list(st, NULL, &vs, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (!nn || strcmp(names[nn - 1], vs[i].model) != 0)   /* listed by model */
+				NF_PUSH(names, nn, cap, vs[i].model);
+		hint = nf_suggest(model, names, nn);
+	}
+	if (hint)
+		nf_cmd_error("%s; did you mean '%s'?", msg, hint);
+	else
+		nf_cmd_error("%s", msg);
+	free(names);
+	nf_model_version_list_free(vs, n);
+	free(msg);
 }
 
 static int
@@ -349,7 +375,7 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 		return usage_error(bad, args[0]);
 	if (nf_registry_get(&v, st, model, version) < 0 ||
 	    nf_registry_events(st, model, v.version, &ev, &nev) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+		report_model_error(st, model);
 		goto done;
 	}
 	if (o->json) {
@@ -369,9 +395,9 @@ cmd_show(nf_store *st, const reg_opts *o, int nargs, char **args)
 			cJSON_AddStringToObject(e, "action", ev[i].action);
 			cJSON_AddStringToObject(e, "status", ev[i].status);
 			if (ev[i].run_id)
-				cJSON_AddNumberToObject(e, "run", (double)ev[i].run_id);
+				cJSON_AddNumberToObject(e, "run_id", (double)ev[i].run_id);
 			else
-				cJSON_AddNullToObject(e, "run");
+				cJSON_AddNullToObject(e, "run_id");
 			cJSON_AddBoolToObject(e, "forced", ev[i].forced);
 			add_str_or_null(e, "reason", ev[i].reason);
 			add_str_or_null(e, "actor", ev[i].actor);
@@ -427,22 +453,38 @@ static int
 cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
 {
 	nf_model_version v = { 0 };
-	char *actor;
-	int version, previous = 0, rc = NF_EXIT_FAILED;
+	char *actor = NULL, *model = NULL;
+	const char *bad;
+	int version = 0, previous = 0, rc = NF_EXIT_FAILED;
 
-	if (nargs != 2)
-		return nargs > 2 ? usage_error("promote: unexpected argument '%s'", args[2])
-				 : usage_error("%s", "promote: which version? (registry promote MODEL VERSION)");
-	if (!(version = parse_version(args[1])))
+	/* MODEL@VERSION as everywhere a version is named; MODEL VERSION as before. */
+	if (nargs < 1 || nargs > 2)
+		return nargs ? usage_error("promote: unexpected argument '%s'", args[2])
+			     : usage_error("%s", "promote: which version? (registry promote MODEL@VERSION)");
+	if ((bad = split_ref(args[0], &model, &version)))
+		return usage_error(bad, args[0]);
+	if (nargs == 2 && version) {
+		free(model);
+		return usage_error("promote: unexpected argument '%s'", args[1]);
+	}
+	if (nargs == 2 && !(version = parse_version(args[1]))) {
+		free(model);
 		return usage_error("promote: '%s' is not a version number", args[1]);
-	if (o->reason && !*o->reason)
+	}
+	if (!version) {
+		free(model);
+		return usage_error("promote: which version of '%s'? (registry promote MODEL@VERSION)", args[0]);
+	}
+	if (o->reason && !*o->reason) {
+		free(model);
 		return usage_error("%s", "promote: --reason needs a text");
+	}
 	if (!chain_agrees(st))
-		return NF_EXIT_FAILED;
+		goto done;
 	reconcile(st, state_dir, false);
 	actor = nf_registry_actor();
-	if (nf_registry_promote(&v, &previous, st, state_dir, args[0], version, o->force, o->reason, actor) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_registry_promote(&v, &previous, st, state_dir, model, version, o->force, o->reason, actor) < 0) {
+		report_model_error(st, model);
 		goto done;
 	}
 	printf("%s v%d \u2192 production", v.model, v.version);
@@ -455,25 +497,39 @@ cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, c
 done:
 	nf_model_version_release(&v);
 	free(actor);
+	free(model);
 	return rc;
 }
 
+/* rollback MODEL@VERSION says which version is being rolled back: it is refused unless
+ * VERSION is the one in production, so that a rollback typed while a run promoted a newer
+ * version does not roll back the wrong one. */
 static int
 cmd_rollback(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, char **args)
 {
 	nf_model_version v = { 0 };
-	char *actor;
-	int previous = 0, rc = NF_EXIT_FAILED;
+	char *actor = NULL, *model = NULL;
+	const char *bad;
+	int version = 0, current = 0, previous = 0, rc = NF_EXIT_FAILED;
 
 	if (nargs != 1)
 		return nargs ? usage_error("rollback: unexpected argument '%s'", args[1])
-			     : usage_error("%s", "rollback: which model? (registry rollback MODEL)");
+			     : usage_error("%s", "rollback: which model? (registry rollback MODEL[@VERSION])");
+	if ((bad = split_ref(args[0], &model, &version)))
+		return usage_error(bad, args[0]);
 	if (!chain_agrees(st))
-		return NF_EXIT_FAILED;
+		goto done;
 	reconcile(st, state_dir, false);
+	if (version && nf_store_model_production_number(st, model, &current) == 0 && current != version) {
+		if (current)
+			nf_cmd_error("rollback %s: v%d is not in production (v%d is)", args[0], version, current);
+		else
+			nf_cmd_error("rollback %s: v%d is not in production (no version is)", args[0], version);
+		goto done;
+	}
 	actor = nf_registry_actor();
-	if (nf_registry_rollback(&v, &previous, st, state_dir, args[0], o->reason, actor) < 0) {
-		nf_cmd_error("%s", nf_error_last());
+	if (nf_registry_rollback(&v, &previous, st, state_dir, model, o->reason, actor) < 0) {
+		report_model_error(st, model);
 		goto done;
 	}
 	printf("%s v%d \u2192 production", v.model, v.version);
@@ -484,6 +540,7 @@ cmd_rollback(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, 
 done:
 	nf_model_version_release(&v);
 	free(actor);
+	free(model);
 	return rc;
 }
 
@@ -673,7 +730,7 @@ const nf_cmd nf_cmd_registry = {
 	.name    = "registry",
 	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage   = "registry list [MODEL] [--json] | show MODEL[@VERSION] [--json]\n"
-		   "                | promote MODEL VERSION [--force --reason TEXT] | rollback MODEL [--reason TEXT]\n"
+		   "                | promote MODEL@VERSION [--force --reason TEXT] | rollback MODEL[@VERSION] [--reason TEXT]\n"
 		   "                | verify [MODEL] [--repair]   [--state DIR] [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "The model registry: versions, promotion, rollback, verification.",
 	.help    =
@@ -696,13 +753,15 @@ const nf_cmd nf_cmd_registry = {
 		"                         its params and commit are those of the run that made it\n"
 		"                         (every value it used, -p included; +dirty when its tree had\n"
 		"                         uncommitted changes)\n"
-		"  promote MODEL VERSION  make VERSION the production version; a version whose gate\n"
-		"                         did not pass, or that was rolled back, needs --force and\n"
-		"                         --reason TEXT, recorded with who promoted it ($USER); a\n"
-		"                         corrupt version never\n"
-		"  rollback MODEL         return the previous production version (the most recently\n"
+		"  promote MODEL@VERSION  make VERSION the production version (MODEL VERSION works\n"
+		"                         too); a version whose gate did not pass, or that was\n"
+		"                         rolled back, needs --force and --reason TEXT, recorded\n"
+		"                         with who promoted it ($USER); a corrupt version never\n"
+		"  rollback MODEL[@VERSION]\n"
+		"                         return the previous production version (the most recently\n"
 		"                         archived one) to production; the current one becomes\n"
-		"                         rolled-back\n"
+		"                         rolled-back. With @VERSION, only when VERSION is the one\n"
+		"                         in production (it names what is rolled back)\n"
 		"  verify [MODEL]         compare the rows with what the audit chain records (each\n"
 		"                         version and column changed outside ntflow; while any is,\n"
 		"                         runs, promote and rollback refuse), re-hash every version's\n"

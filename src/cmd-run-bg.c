@@ -222,7 +222,7 @@ print_detached(const char *state_dir, int64_t run_id, pid_t pid, bool json)
 		char *s;
 
 		cJSON_AddStringToObject(o, "event", "detached");
-		cJSON_AddNumberToObject(o, "run", (double)run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)run_id);
 		cJSON_AddNumberToObject(o, "pid", (double)pid);
 		cJSON_AddStringToObject(o, "log", log);
 		s = nf_json_print(o, false);

@@ -4,6 +4,7 @@
 #include "ntflow/cmd.h"
 #include "ntflow/run.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "event", "start");
-		cJSON_AddNumberToObject(o, "run", (double)run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)run_id);
 		cJSON_AddStringToObject(o, "pipeline", pipeline);
 		cJSON_AddNumberToObject(o, "nodes", (double)total);
 		print_json_line(p->out, o);
@@ -373,6 +374,12 @@ cmd_run_exec(int argc, char **argv)
 		goto done;
 	}
 	req.dag_path = argv[optind];
+	/* A DAG file that cannot be read is a usage/DAG error (2) as in validate, found here
+	 * before any executor process or workspace exists. */
+	if (access(req.dag_path, R_OK) != 0) {
+		nf_cmd_error("cannot open '%s': %s", req.dag_path, strerror(errno));
+		goto done;
+	}
 	req.params = params;
 	req.nparams = nparams;
 	req.only = only;
@@ -453,7 +460,7 @@ cmd_run_exec(int argc, char **argv)
 			cJSON *o = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(o, "event", "end");
-			cJSON_AddNumberToObject(o, "run", (double)run_id);
+			cJSON_AddNumberToObject(o, "run_id", (double)run_id);
 			cJSON_AddStringToObject(o, "status", nf_run_status_name(status));
 			print_json_line(stdout, o);
 		} else if (prog.tui) {

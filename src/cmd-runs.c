@@ -401,7 +401,7 @@ static int
 cmd_runs_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "limit", required_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ "params", optional_argument, NULL, OPT_PARAMS },
 		{ "metrics", optional_argument, NULL, OPT_METRICS },
 		{ "sort-by", required_argument, NULL, OPT_SORT_BY },
@@ -429,6 +429,9 @@ cmd_runs_exec(int argc, char **argv)
 			rc = NF_EXIT_OK;
 			goto done;
 		case 'n':
+		case 'L':
+			if (c == 'n')
+				nf_cmd_deprecated_short(&nf_cmd_runs, 'n', "--limit");
 			errno = 0;
 			limit = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || limit < 1 || limit > 1000000000) {
@@ -471,19 +474,26 @@ cmd_runs_exec(int argc, char **argv)
 		rc = NF_EXIT_USAGE;
 		goto done;
 	}
-	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {
+	/* Finding nothing is no failure: no workspace yet or no run listed exits 0 with an
+	 * empty list ([] with --json, the header with --csv) and says so on stderr. */
+	if ((oerr = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0 && oerr != NF_ENOTFOUND) {
 		rc = nf_cmd_exit_status(oerr);
 		goto done;
 	}
-	if (nf_store_run_list_of(st, pipeline, (int)limit, &list, &n) < 0) {
+	if (st && nf_store_run_list_of(st, pipeline, (int)limit, &list, &n) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
 	if (n == 0) {
-		if (pipeline)
+		if (st && pipeline)
 			nf_cmd_error("no runs of pipeline '%s' in %s", pipeline, dir);
-		else
+		else if (st)
 			nf_cmd_error("no runs yet in %s", dir);
+		if (nf_cmd_opt.json)
+			puts("[]");
+		else if (csv)
+			print_csv(NULL, 0, &cl);
+		rc = NF_EXIT_OK;
 		goto done;
 	}
 	runs = xcalloc(n, sizeof(*runs));
@@ -564,7 +574,7 @@ const nf_cmd nf_cmd_runs = {
 		"  --csv                 the same columns as CSV (RFC 4180: CRLF line ends, fields\n"
 		"                        with a comma, quote or line break quoted), full precision\n"
 		"  --pipeline NAME       only the runs of that pipeline\n"
-		"  -n, --limit N         only the newest N runs\n"
+		"      --limit N         only the newest N runs\n"
 		"  --state DIR           the state directory (default: $NTFLOW_STATE, else .ntflow/ at\n"
 		"                        the root of the git repository holding the current directory)\n",
 	.exec    = cmd_runs_exec,

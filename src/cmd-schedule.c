@@ -10,8 +10,8 @@
 #include <stdlib.h>
 
 static const struct option schedule_options[] = {
-	{ "next", required_argument, NULL, 'n' },
-	{ "from", required_argument, NULL, 'f' },
+	{ "next", required_argument, NULL, 'N' },
+	{ "from", required_argument, NULL, 'F' },
 	{ "crontab", no_argument, NULL, 'C' },
 	{ "status", no_argument, NULL, 's' },
 	{ NULL, 0, NULL, 0 },
@@ -36,6 +36,9 @@ cmd_schedule_exec(int argc, char **argv)
 	while ((c = nf_cmd_getopt(&nf_cmd_schedule, argc, argv, "n:f:", schedule_options)) != NF_CMD_DONE) {
 		switch (c) {
 		case 'n':
+		case 'N':
+			if (c == 'n')
+				nf_cmd_deprecated_short(&nf_cmd_schedule, 'n', "--next");
 			count = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || count < 1 || count > MAX_NEXT) {
 				fprintf(stderr, "ntflow schedule: --next '%s': expected a number from 1 to %d\n", optarg,
@@ -45,6 +48,9 @@ cmd_schedule_exec(int argc, char **argv)
 			times = true;
 			break;
 		case 'f':
+		case 'F':
+			if (c == 'f')
+				nf_cmd_deprecated_short(&nf_cmd_schedule, 'f', "--from");
 			if (nf_time_parse_utc(&from, optarg) < 0) {
 				fprintf(stderr, "ntflow schedule: --from: %s\n", nf_error_last());
 				return NF_EXIT_USAGE;
@@ -122,8 +128,8 @@ const nf_cmd nf_cmd_schedule = {
 		"ntflow-dag(5) describes: a skipped time fires at the end of the gap, a repeated\n"
 		"time fires once.\n"
 		"\n"
-		"  -n, --next N      how many times to print (default 5, at most 100000)\n"
-		"  -f, --from TIME   start after TIME: 2026-11-23T03:00:00Z, 2026-11-23T03:00Z or\n"
+		"      --next N      how many times to print (default 5, at most 100000)\n"
+		"      --from TIME   start after TIME: 2026-11-23T03:00:00Z, 2026-11-23T03:00Z or\n"
 		"                    2026-11-23 (midnight), UTC; default now\n"
 		"      --crontab     print instead crontab lines running the pipeline from cron\n"
 		"                    rather than `ntflow scheduler`: CRON_TZ=ZONE (the pipeline's\n"

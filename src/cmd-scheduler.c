@@ -161,7 +161,7 @@ nf_scheduler_status(const char *dag_path, const char *state, bool json)
 
 				cJSON_AddStringToObject(l, "decision", ev.decision);
 				if (ev.run_id)
-					cJSON_AddNumberToObject(l, "run", (double)ev.run_id);
+					cJSON_AddNumberToObject(l, "run_id", (double)ev.run_id);
 				if (status)
 					cJSON_AddStringToObject(l, "status", status);
 				cJSON_AddStringToObject(l, "text", last);

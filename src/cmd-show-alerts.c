@@ -45,7 +45,7 @@ nf_alert_json(const struct nf_alert *a, bool whole)
 
 	cJSON_AddNumberToObject(o, "id", (double)a->id);
 	if (whole) {
-		cJSON_AddNumberToObject(o, "run", (double)a->run_id);
+		cJSON_AddNumberToObject(o, "run_id", (double)a->run_id);
 		cJSON_AddStringToObject(o, "pipeline", a->pipeline);
 	}
 	cJSON_AddStringToObject(o, "monitor", a->monitor);

@@ -63,7 +63,7 @@ print_json(const nf_run_info *run, const nf_perf_row *rows, size_t n)
 	cJSON *top = cJSON_CreateObject(), *arr;
 	char *text;
 
-	cJSON_AddNumberToObject(top, "run", (double)run->id);
+	cJSON_AddNumberToObject(top, "run_id", (double)run->id);
 	cJSON_AddStringToObject(top, "pipeline", run->pipeline);
 	cJSON_AddNumberToObject(top, "window", PERF_WINDOW);
 	arr = cJSON_AddArrayToObject(top, "perf");

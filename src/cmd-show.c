@@ -433,7 +433,7 @@ print_json(const show_data *d)
 		cJSON_AddStringToObject(o, "stage", n->stage);
 		add_str_or_null(o, "instance", n->instance);
 		cJSON_AddStringToObject(o, "kind", n->kind);
-		cJSON_AddStringToObject(o, "status", nf_state_name(n->state));
+		cJSON_AddStringToObject(o, "state", nf_state_name(n->state));
 		cJSON_AddNumberToObject(o, "attempts", n->attempts);
 		if (n->exit_code >= 0)
 			cJSON_AddNumberToObject(o, "exit_code", n->exit_code);
@@ -448,7 +448,9 @@ print_json(const show_data *d)
 		cJSON_AddNumberToObject(o, "wall_ms", (double)n->wall_ms);
 		cJSON_AddNumberToObject(o, "cpu_ms", (double)(n->user_ms + n->sys_ms));
 		cJSON_AddNumberToObject(o, "max_rss_kb", (double)n->max_rss_kb);
-		add_ms_or_null(o, "started_ms", n->started_ms);
+		nf_cmd_json_time(o, "started", n->started_ms);
+		nf_cmd_json_time(o, "finished", n->finished_ms);
+		add_ms_or_null(o, "started_ms", n->started_ms);   /* to the ms, for ordering */
 		add_ms_or_null(o, "finished_ms", n->finished_ms);
 		add_str_or_null(o, "log", n->log_path);
 		add_str_or_null(o, "reason", n->reason);

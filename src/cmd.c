@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "ntflow/store.h"
@@ -81,6 +83,25 @@ set_aside_run_back(int argc, char **argv, const char *shortopts, const struct op
 	return argc - n;
 }
 
+/* "unknown option '--jsn'; did you mean '--json'?": the nearest of the command's long
+ * options (getopt's own message names no alternative). */
+static void
+unknown_long(const nf_cmd *cmd, const char *arg, const struct option *all, size_t n)
+{
+	const char *names[MAX_LONGOPTS + 4];
+	char word[64];
+	const char *hint;
+	size_t len = strcspn(arg + 2, "=");
+
+	for (size_t i = 0; i < n; i++)
+		names[i] = all[i].name;
+	snprintf(word, sizeof(word), "%.*s", (int)(len < sizeof(word) ? len : sizeof(word) - 1), arg + 2);
+	if (arg[0] == '-' && arg[1] == '-' && (hint = nf_suggest(word, names, n)))
+		fprintf(stderr, "ntflow %s: unknown option '%s'; did you mean '--%s'?\n", cmd->name, arg, hint);
+	else
+		fprintf(stderr, "ntflow %s: unknown option '%s'\n", cmd->name, arg);
+}
+
 int
 nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 	      const struct option *longopts)
@@ -142,15 +163,24 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 		nf_cmd_usage(cmd, stderr);
 		return NF_CMD_BAD;
 	case '?':
-		if (optopt)
-			fprintf(stderr, "ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
+		if (!optopt)
+			unknown_long(cmd, argv[optind - 1], all, n);
+		else if (optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0)   /* --flag=value */
+			fprintf(stderr, "ntflow %s: option '%s' takes no value\n", cmd->name, argv[optind - 1]);
 		else
-			fprintf(stderr, "ntflow %s: unknown option '%s'\n", cmd->name, argv[optind - 1]);
+			fprintf(stderr, "ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
 		nf_cmd_usage(cmd, stderr);
 		return NF_CMD_BAD;
 	default:
 		return c;
 	}
+}
+
+void
+nf_cmd_deprecated_short(const nf_cmd *cmd, char letter, const char *instead)
+{
+	fprintf(stderr, "ntflow %s: -%c is deprecated and goes in the next release (-n means --dry-run "
+		"and -f --follow in every command); use %s\n", cmd->name, letter, instead);
 }
 
 void
@@ -184,12 +214,33 @@ nf_cmd_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* The columns a listing may take: $COLUMNS when set (a number), else the terminal's width
+ * when standard output is one, else 0: no limit, so a pipe or a file gets whole lines. */
+static size_t
+table_max_width(void)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long v;
+
+	if (env && *env) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (!errno && !*end && v > 0 && v < 100000)
+			return (size_t)v;
+	}
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
 void
 nf_cmd_print_table(const nf_table *t)
 {
 	nf_buf b = NF_BUF_INIT;
 
-	nf_table_format(&b, t);
+	nf_table_format_fit(&b, t, table_max_width());
 	fputs(nf_buf_cstr(&b), stdout);
 	nf_buf_release(&b);
 }

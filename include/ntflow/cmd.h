@@ -51,13 +51,18 @@ enum {
  * resets getopt's state before each command. */
 int nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 		  const struct option *longopts);
+/* One meaning per short option letter in every command: -n is --dry-run, -f is --follow.
+ * A command whose old short option gave the letter another meaning keeps it working for one
+ * release and calls this: "ntflow CMD: -X is deprecated (...); use --LONG" on stderr. */
+void nf_cmd_deprecated_short(const nf_cmd *cmd, char letter, const char *instead);
 /* Prints "usage: ntflow USAGE" to f. */
 void nf_cmd_usage(const nf_cmd *cmd, FILE *f);
 /* Prints the full help of a command to f. */
 void nf_cmd_help(const nf_cmd *cmd, FILE *f);
 /* Prints "ntflow: MSG" to stderr (MSG formatted); the way commands report errors. */
 void nf_cmd_error(const char *fmt, ...) NF_PRINTF(1, 2);
-/* Prints a listing's table (util.h) to stdout. */
+/* Prints a listing's table (util.h) to stdout, fitted to $COLUMNS or the terminal's width
+ * (the widest column cut with an ellipsis); whole lines when stdout is no terminal. */
 void nf_cmd_print_table(const nf_table *t);
 
 /* The command table (main.c). */

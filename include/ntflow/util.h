@@ -234,6 +234,10 @@ char **nf_table_add_row(nf_table *t);
 size_t nf_table_width(const nf_table *t, size_t col);
 /* Appends the table to out. */
 void nf_table_format(nf_buf *out, const nf_table *t);
+/* The same fitted to max terminal columns (0: no limit): the widest column is cut, its
+ * cells ending in an ellipsis, then the next widest, down to 3 characters and the
+ * ellipsis (or its heading's width) each. Widths count UTF-8 characters. */
+void nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max);
 
 /* The value of the number written in [s, s+n) ("0.5", "1e-3"), with '.' as the decimal
  * point whatever the locale. */

@@ -1,5 +1,9 @@
 /* table.c: the aligned text tables of the listing commands (runs, show, registry, alerts,
- * metrics, cache ls), so every listing pads, aligns and spaces its columns the same way. */
+ * metrics, cache ls), so every listing pads, aligns and spaces its columns the same way,
+ * and fits them to a width by cutting the widest column with an ellipsis. libsmartcols does
+ * that too, but would be one more library at run time for the forty lines of fit() and
+ * put_cell(), and would replace this table in every listing whose exact layout tests and
+ * scripts read; the tree view it offers for graph is not needed (graph's text is a tree). */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -64,35 +68,111 @@ cell_text(const nf_table *t, size_t row, size_t col)
 	return s ? s : "";
 }
 
+/* The columns a text takes on a terminal: its UTF-8 code points (the tables hold no wide
+ * or combining characters: names, numbers, times and paths). */
+static size_t
+text_cols(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The bytes of s's first cols code points. */
+static size_t
+prefix_bytes(const char *s, size_t cols)
+{
+	size_t i = 0;
+
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && cols-- == 0)
+			break;
+	return i;
+}
+
 size_t
 nf_table_width(const nf_table *t, size_t col)
 {
 	size_t w = 0;
 
 	for (size_t i = 0; col < t->ncols && i <= t->nrows; i++)
-		if (strlen(cell_text(t, i, col)) > w)
-			w = strlen(cell_text(t, i, col));
+		if (text_cols(cell_text(t, i, col)) > w)
+			w = text_cols(cell_text(t, i, col));
 	return w;
+}
+
+/* The narrowest a cut column gets: 3 characters and the ellipsis, or its heading. */
+static size_t
+min_width(const nf_table *t, size_t c)
+{
+	size_t h = text_cols(t->head[c] ? t->head[c] : "");
+
+	return h > 4 ? h : 4;
+}
+
+/* Narrows the widest columns, one at a time, until the line fits max columns or none can
+ * be narrowed further (then the lines stay wider than max). */
+static void
+fit(const nf_table *t, size_t *width, size_t max)
+{
+	for (;;) {
+		size_t total = t->ncols ? 2 * (t->ncols - 1) : 0, widest = t->ncols;
+
+		for (size_t c = 0; c < t->ncols; c++) {
+			total += width[c];
+			if (width[c] > min_width(t, c) && (widest == t->ncols || width[c] > width[widest]))
+				widest = c;
+		}
+		if (total <= max || widest == t->ncols)
+			return;
+		if (width[widest] - min_width(t, widest) >= total - max)
+			width[widest] -= total - max;
+		else
+			width[widest] = min_width(t, widest);
+	}
+}
+
+/* Appends cell s in w columns: padded on the left (right-aligned) or the right (unless
+ * last), or cut to w - 1 characters and an ellipsis when longer. */
+static void
+put_cell(nf_buf *out, const char *s, size_t w, bool right, bool last)
+{
+	size_t n = text_cols(s);
+
+	if (n > w) {
+		nf_buf_printf(out, "%.*s\u2026", (int)prefix_bytes(s, w - 1), s);
+		return;
+	}
+	for (size_t k = n; right && k < w; k++)
+		nf_buf_putc(out, ' ');
+	nf_buf_puts(out, s);
+	for (size_t k = n; !right && !last && k < w; k++)
+		nf_buf_putc(out, ' ');
 }
 
 void
 nf_table_format(nf_buf *out, const nf_table *t)
 {
+	nf_table_format_fit(out, t, 0);
+}
+
+void
+nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max)
+{
 	size_t *width = xcalloc(t->ncols ? t->ncols : 1, sizeof(*width));
 
 	for (size_t c = 0; c < t->ncols; c++)
 		width[c] = nf_table_width(t, c);
+	if (max)
+		fit(t, width, max);
 	for (size_t i = 0; i <= t->nrows; i++) {
 		for (size_t c = 0; c < t->ncols; c++) {
-			const char *sep = c ? "  " : "";
-
+			if (c)
+				nf_buf_puts(out, "  ");
 			/* The last column is not padded: no blanks at the ends of lines. */
-			if (t->right[c])
-				nf_buf_printf(out, "%s%*s", sep, (int)width[c], cell_text(t, i, c));
-			else if (c == t->ncols - 1)
-				nf_buf_printf(out, "%s%s", sep, cell_text(t, i, c));
-			else
-				nf_buf_printf(out, "%s%-*s", sep, (int)width[c], cell_text(t, i, c));
+			put_cell(out, cell_text(t, i, c), width[c], t->right[c], c == t->ncols - 1);
 		}
 		nf_buf_putc(out, '\n');
 	}

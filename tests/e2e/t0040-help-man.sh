@@ -2,8 +2,10 @@
 # t0040-help-man.sh: `ntflow help CMD` and man/ntflow.1 describe the same commands and
 # options: every command of `ntflow --help` has an entry in the manual's COMMANDS (or its
 # SYNOPSIS line), every long option its help lists is in that entry (or is one the
-# COMMANDS preamble gives every command), and every command the manual's COMMANDS
-# describes exists.
+# COMMANDS preamble gives every command), every short option its help pairs with a long
+# one (-F, --format) is paired so in that entry, every subcommand (ntflow complete) has an
+# entry of its own with the options completion offers for it, and every command the
+# manual's COMMANDS describes exists.
 . "$(dirname "$0")/lib.sh"
 
 MAN=$NTFLOW_SRC_DIR/man/ntflow.1
@@ -38,6 +40,52 @@ test_expect_success 'every command and long option of the help is in the manual'
 			esc=$(printf "%s" "$o" | sed "s/-/\\\\\\\\-/g")
 			grep -q -- "$esc" "section.$c" || echo "$c: $o is in its help, not in its entry" >>problems
 		done <"opts.$c"
+	done <cmds &&
+	cat problems &&
+	test_must_be_empty problems
+'
+
+test_expect_success 'every short option of a help is paired with its long option in the manual' '
+	ntflow --help | awk "/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print \$1 } f && /^\$/ { exit }" >cmds &&
+	: >problems &&
+	while read c; do
+		test "$c" = help && continue
+		ntflow help "$c" | sed -n "s/^ *\\(-[a-zA-Z0-9]\\), \\(--[a-z][a-z-]*\\).*/\\1 \\2/p" >pairs &&
+		while read s l; do
+			es=$(printf "%s" "$s" | sed "s/-/\\\\\\\\-/g") &&
+			el=$(printf "%s" "$l" | sed "s/-/\\\\\\\\-/g") &&
+			grep -- "$es" "section.$c" | grep -q -- "$el" ||
+				echo "$c: $s, $l is not paired in its entry" >>problems
+		done <pairs
+	done <cmds &&
+	cat problems &&
+	test_must_be_empty problems
+'
+
+test_expect_success 'every subcommand has an entry with the options it takes' '
+	: >problems &&
+	while read c; do
+		test "$c" = help && continue
+		ntflow complete 2 ntflow "$c" "" | grep "^[a-z]" | grep -vx last >subs || continue
+		while read sub; do
+			awk -v e="$c $sub" "
+				/^\\.SH / { in_cmds = (\$0 == \".SH COMMANDS\"); next }
+				!in_cmds { next }
+				/^\\.RS/ { depth++ } /^\\.RE/ { depth-- }
+				depth == 0 && prev == \".TP\" && /^\\.B / { on = (\$0 == \".B \" e || index(\$0, \".B \" e \" \") == 1) }
+				on { print }
+				{ prev = \$0 }
+			" "$MAN" >"entry.$c.$sub" &&
+			if ! test -s "entry.$c.$sub"; then
+				echo "$c $sub: no entry in COMMANDS" >>problems
+				continue
+			fi &&
+			ntflow complete 3 ntflow "$c" "$sub" -- | grep "^--" | grep -v "^--help$\\|^--state$" >"opts.$c.$sub" &&
+			while read o; do
+				esc=$(printf "%s" "$o" | sed "s/-/\\\\\\\\-/g")
+				grep -q -- "$esc\\($\\|[^a-z\\\\]\\)" "section.$c" || echo "$c $sub: $o is not in its entries" >>problems
+			done <"opts.$c.$sub"
+		done <subs
 	done <cmds &&
 	cat problems &&
 	test_must_be_empty problems

@@ -145,7 +145,7 @@ test_expect_success 'show --json: the run succeeded, each stage with attempts, e
 	test "$(json_get show.json .run.params.word)" = hello &&
 	for s in one two three
 	do
-		test "$(stage_field show.json $s status)" = succeeded &&
+		test "$(stage_field show.json $s state)" = succeeded &&
 		test "$(stage_field show.json $s attempts)" = 1 &&
 		test "$(stage_field show.json $s exit_code)" = 0 &&
 		wall=$(stage_field show.json $s wall_ms) &&
@@ -290,9 +290,9 @@ test_expect_success '--only runs just the named stage' '
 	echo two >expect &&
 	test_cmp expect order &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json two status)" = succeeded &&
-	test "$(stage_field show.json one status)" != succeeded &&
-	test "$(stage_field show.json three status)" != succeeded
+	test "$(stage_field show.json two state)" = succeeded &&
+	test "$(stage_field show.json one state)" != succeeded &&
+	test "$(stage_field show.json three state)" != succeeded
 '
 
 test_expect_success '--only twice runs both' '

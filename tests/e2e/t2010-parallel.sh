@@ -75,7 +75,7 @@ test_expect_success 'show --json of the -j 2 run: all four succeeded' '
 	ntflow show --json >show.json &&
 	for s in a b c d
 	do
-		test "$(stage_field show.json $s status)" = succeeded || return 1
+		test "$(stage_field show.json $s state)" = succeeded || return 1
 	done &&
 	wall=$(stage_field show.json b wall_ms) &&
 	num_le 900 "$wall" && num_lt "$wall" 10000

@@ -89,7 +89,7 @@ test_expect_success 'a flaky stage succeeds on its third attempt' '
 test_expect_success 'show --json: attempts 3, succeeded, exit code 0' '
 	ntflow show --json >show.json &&
 	test "$(stage_field show.json flaky attempts)" = 3 &&
-	test "$(stage_field show.json flaky status)" = succeeded &&
+	test "$(stage_field show.json flaky state)" = succeeded &&
 	test "$(stage_field show.json flaky exit_code)" = 0 &&
 	test "$(json_get show.json .run.status)" = succeeded
 '
@@ -134,7 +134,7 @@ test_expect_success 'backoff 2s, one retry: two attempts, exit 1, well under 10s
 	num_lt "$took" 10 &&
 	ntflow show --json >show.json &&
 	test "$(stage_field show.json always attempts)" = 2 &&
-	test "$(stage_field show.json always status)" = failed &&
+	test "$(stage_field show.json always state)" = failed &&
 	test "$(stage_field show.json always exit_code)" = 1 &&
 	test "$(json_get show.json .run.status)" = failed
 '
@@ -145,7 +145,7 @@ test_expect_success 'retry_on = [3]: exit 3 is retried' '
 	test_cmp expect n3 &&
 	ntflow show --json >show.json &&
 	test "$(stage_field show.json three attempts)" = 2 &&
-	test "$(stage_field show.json three status)" = succeeded
+	test "$(stage_field show.json three state)" = succeeded
 '
 
 test_expect_success 'retry_on = [3]: exit 4 is not retried' '
@@ -154,7 +154,7 @@ test_expect_success 'retry_on = [3]: exit 4 is not retried' '
 	test_cmp expect n4 &&
 	ntflow show --json >show.json &&
 	test "$(stage_field show.json four attempts)" = 1 &&
-	test "$(stage_field show.json four status)" = failed &&
+	test "$(stage_field show.json four state)" = failed &&
 	test "$(stage_field show.json four exit_code)" = 4 &&
 	! grep retrying out
 '
@@ -168,10 +168,10 @@ test_expect_success 'a final failure: exit 1, [x/y] NAME failed: exit 4, depende
 	! grep -E "next running" out &&
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.status)" = failed &&
-	test "$(stage_field show.json bad status)" = failed &&
+	test "$(stage_field show.json bad state)" = failed &&
 	test "$(stage_field show.json bad attempts)" = 1 &&
 	test "$(stage_field show.json bad exit_code)" = 4 &&
-	test "$(stage_field show.json next status)" = skipped &&
+	test "$(stage_field show.json next state)" = skipped &&
 	ntflow runs >runs &&
 	grep -E "failed" runs
 '

@@ -68,9 +68,9 @@ test_expect_success 'a stage ignoring SIGTERM is killed after timeout + grace' '
 test_expect_success 'it is recorded timed-out, with a reason in the progress line' '
 	grep -E "^\[[0-9]+/2\] stubborn timed-out.*: timed out after 1s" out &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json stubborn status)" = timed-out &&
+	test "$(stage_field show.json stubborn state)" = timed-out &&
 	test "$(stage_field show.json stubborn attempts)" = 1 &&
-	test "$(stage_field show.json after status)" = skipped &&
+	test "$(stage_field show.json after state)" = skipped &&
 	test "$(json_get show.json .run.status)" = failed &&
 	wall=$(stage_field show.json stubborn wall_ms) &&
 	num_le 1900 "$wall" && num_lt "$wall" 10000
@@ -91,7 +91,7 @@ test_expect_success 'a stage that exits on SIGTERM: timed-out, without waiting f
 	num_lt "$took" 8 &&
 	test_path_is_missing polite.survived &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json polite status)" = timed-out &&
+	test "$(stage_field show.json polite state)" = timed-out &&
 	grep -E "polite timed-out" out &&
 	test "$(procs_with_args "sleep 30.5")" = 0
 '
@@ -100,7 +100,7 @@ test_expect_success 'a timed-out attempt is retried like a failure' '
 	ntflow run retried.dag --no-tui >out &&
 	cat out &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json slow-once status)" = succeeded &&
+	test "$(stage_field show.json slow-once state)" = succeeded &&
 	test "$(stage_field show.json slow-once attempts)" = 2 &&
 	grep -E "slow-once retrying.*timed out after 1s" out &&
 	run=$(json_get show.json .run.id) &&
@@ -113,7 +113,7 @@ test_expect_success 'the timeout of defaults { } applies' '
 	test_expect_code 1 ntflow run inherited.dag --no-tui >out &&
 	num_lt "$(seconds_since "$start")" 10 &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json sleeper status)" = timed-out
+	test "$(stage_field show.json sleeper state)" = timed-out
 '
 
 test_done

@@ -46,12 +46,12 @@ test_expect_success 'without --keep-going: the running stage finishes, nothing n
 test_expect_success 'show --json: bad failed, slow succeeded, the rest never ran' '
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.status)" = failed &&
-	test "$(stage_field show.json bad status)" = failed &&
-	test "$(stage_field show.json slow status)" = succeeded &&
-	test "$(stage_field show.json bad_next status)" = skipped &&
+	test "$(stage_field show.json bad state)" = failed &&
+	test "$(stage_field show.json slow state)" = succeeded &&
+	test "$(stage_field show.json bad_next state)" = skipped &&
 	for s in slow_next slow_last
 	do
-		st=$(stage_field show.json $s status) &&
+		st=$(stage_field show.json $s state) &&
 		case $st in skipped|cancelled) ;; *) echo "$s: $st"; false ;; esac || return 1
 	done
 '
@@ -71,12 +71,12 @@ test_expect_success 'with --keep-going: the independent branch runs to its end' 
 test_expect_success 'show --json after --keep-going: dependents of the failure skipped' '
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.status)" = failed &&
-	test "$(stage_field show.json bad status)" = failed &&
-	test "$(stage_field show.json bad_next status)" = skipped &&
+	test "$(stage_field show.json bad state)" = failed &&
+	test "$(stage_field show.json bad_next state)" = skipped &&
 	test "$(stage_field show.json bad_next attempts)" = 0 &&
-	test "$(stage_field show.json slow status)" = succeeded &&
-	test "$(stage_field show.json slow_next status)" = succeeded &&
-	test "$(stage_field show.json slow_last status)" = succeeded
+	test "$(stage_field show.json slow state)" = succeeded &&
+	test "$(stage_field show.json slow_next state)" = succeeded &&
+	test "$(stage_field show.json slow_last state)" = succeeded
 '
 
 test_expect_success '-k is --keep-going' '

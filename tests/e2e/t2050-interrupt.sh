@@ -104,8 +104,8 @@ for sig in INT TERM; do
 	test_expect_success "SIG$sig: the run and its stages are recorded cancelled" '
 		ntflow show --json >show.json &&
 		test "$(json_get show.json .run.status)" = cancelled &&
-		test "$(stage_field show.json p1 status)" = cancelled &&
-		test "$(stage_field show.json p2 status)" = cancelled &&
+		test "$(stage_field show.json p1 state)" = cancelled &&
+		test "$(stage_field show.json p2 state)" = cancelled &&
 		run=$(json_get show.json .run.id) &&
 		ntflow runs >runs &&
 		cat runs &&

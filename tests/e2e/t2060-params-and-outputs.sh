@@ -125,9 +125,9 @@ test_expect_success 'a missing declared output fails the stage, naming the outpu
 	! grep -E "build/made\.txt|build/dir/" out &&
 	test_path_is_missing after.ran &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json make status)" = failed &&
+	test "$(stage_field show.json make state)" = failed &&
 	test "$(stage_field show.json make exit_code)" = 0 &&
-	test "$(stage_field show.json after status)" = skipped
+	test "$(stage_field show.json after state)" = skipped
 '
 
 test_expect_success 'a folder output (trailing /) that is a file fails the stage' '

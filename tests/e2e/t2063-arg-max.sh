@@ -28,7 +28,7 @@ test_expect_success 'a command over 128 KiB names the reference that makes it so
 	grep -F "say failed: argument list too long: the command is 200019 bytes, over the limit of 131071 for one argument; \${params.msg} alone is 100000" out &&
 	! grep "exit 127" out &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json say status)" = failed
+	test "$(stage_field show.json say state)" = failed
 '
 
 test_expect_success 'a command just under the limit runs' '

@@ -67,12 +67,12 @@ test_expect_success 'show --json: three tune instances succeeded, with their met
 	test "$(stage_count show.json tune)" = 3 &&
 	for lr in 0.1 0.2 0.3
 	do
-		test "$(stage_field show.json tune status $(cat ids/$lr))" = succeeded || return 1
+		test "$(stage_field show.json tune state $(cat ids/$lr))" = succeeded || return 1
 	done &&
 	stage_field show.json tune metrics "$(cat ids/0.2)" >m.json &&
 	cat m.json &&
 	test "$(json_get m.json .score)" = 0.9 &&
-	test "$(stage_field show.json train status)" = succeeded
+	test "$(stage_field show.json train state)" = succeeded
 '
 
 test_expect_success 'min(nested.loss) over NTFLOW_METRICS_FILE: the winner is lr=0.3' '
@@ -101,8 +101,8 @@ test_expect_success 'a truncated or missing metrics file fails the instance, nam
 	grep -E "^\[[0-9]+/4\] tune\[lr=0\.2\] succeeded" out &&
 	test_path_is_missing best.txt &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json tune status "$id3")" = failed &&
-	test "$(stage_field show.json train status)" = skipped
+	test "$(stage_field show.json tune state "$id3")" = failed &&
+	test "$(stage_field show.json train state)" = skipped
 '
 
 test_expect_success 'an instance without the selected metric: the dependent fails, naming it' '

@@ -39,7 +39,7 @@ test_expect_success 'flaky took three attempts, slow timed out once, everything 
 	/usr/bin/python3 -c "
 import json
 doc = json.load(open(\"show.json\"))
-bad = [(s[\"name\"], s.get(\"instance\"), s[\"status\"]) for s in doc[\"stages\"] if s[\"status\"] != \"succeeded\"]
+bad = [(s[\"name\"], s.get(\"instance\"), s[\"state\"]) for s in doc[\"stages\"] if s[\"state\"] != \"succeeded\"]
 assert not bad, bad
 "
 '

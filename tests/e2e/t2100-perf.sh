@@ -41,7 +41,7 @@ test_expect_success 'six more runs: each against the median of the 5 before it' 
 
 test_expect_success 'show --perf --json: the numbers and the medians' '
 	ntflow show 7 --perf --json >p.json &&
-	test "$(json_get p.json .run)" = 7 &&
+	test "$(json_get p.json .run_id)" = 7 &&
 	test "$(json_get p.json .window)" = 5 &&
 	test "$(json_get p.json ".perf[0].node")" = busy &&
 	test "$(json_get p.json ".perf[0].history")" = 5 &&

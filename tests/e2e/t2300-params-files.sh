@@ -69,7 +69,7 @@ EOF
 states() {
 	ntflow show "$1" --json >show.json &&
 	for s in prepare featurize train evaluate; do
-		printf '%s=%s ' "$s" "$(stage_field show.json "$s" status)"
+		printf '%s=%s ' "$s" "$(stage_field show.json "$s" state)"
 	done && echo
 }
 

@@ -42,7 +42,7 @@ test_expect_success 'a stage reading another stage'"'"'s output waits for it, wi
 	echo data >expect &&
 	test_cmp expect all.txt &&
 	show_json &&
-	test "$(stage_field show.json use status)" = succeeded
+	test "$(stage_field show.json use state)" = succeeded
 '
 
 test_expect_success 'a change upstream reruns the reader (the upstream digest is in its key)' '

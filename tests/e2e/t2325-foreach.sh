@@ -75,8 +75,8 @@ test_expect_success 'a run expands ${item}, ${key} and ${item.FIELD} per instanc
 
 test_expect_success 'show, why and logs name the instances STAGE@KEY' '
 	show_json &&
-	test "$(stage_field show.json report@big status)" = succeeded &&
-	test "$(stage_field show.json gen@3 status)" = succeeded &&
+	test "$(stage_field show.json report@big state)" = succeeded &&
+	test "$(stage_field show.json gen@3 state)" = succeeded &&
 	ntflow why 1 report@small >why.txt &&
 	grep "^report@small: ran" why.txt &&
 	ntflow why 1 report >why.txt &&

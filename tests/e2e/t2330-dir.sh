@@ -46,7 +46,7 @@ test_expect_success 'the command runs in dir; paths stay relative to the root' '
 	echo hello >expect &&
 	test_cmp expect build/out.txt &&
 	show_json &&
-	test "$(stage_field show.json build status)" = succeeded
+	test "$(stage_field show.json build state)" = succeeded
 '
 
 test_expect_success 'another dir is another cache key' '

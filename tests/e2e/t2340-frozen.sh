@@ -41,7 +41,7 @@ test_expect_success 'with its output there, it is not run and its dependents use
 	echo "fetch: frozen: never run (frozen = true); its outputs are used as they are" >expect &&
 	test_cmp expect why.txt &&
 	show_json &&
-	test "$(stage_field show.json clean status)" = succeeded
+	test "$(stage_field show.json clean state)" = succeeded
 '
 
 test_expect_success 'the frozen output'"'"'s bytes feed the dependents'"'"' keys' '

@@ -265,7 +265,7 @@ decisions() {
 	    name, inst = s.get("name") or "", s.get("instance")
 	    if inst and "@" not in name and "[" not in name:
 	        name += "@" + inst
-	    out.append("%s %s" % (name, s["status"]))
+	    out.append("%s %s" % (name, s["state"]))
 	print("\n".join(sorted(out)))
 	PY
 }

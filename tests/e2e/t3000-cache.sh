@@ -77,7 +77,7 @@ test_expect_success 'setup: a committed pipeline, its inputs and code' '
 	test "$(spawns_since 0)" = "ingest prep report train " &&
 	show_json &&
 	for s in ingest prep train report; do
-		test "$(stage_field show.json $s status)" = succeeded &&
+		test "$(stage_field show.json $s state)" = succeeded &&
 		test "$(stage_field show.json $s cached)" = false &&
 		test "$(stage_field show.json $s reused_run)" = null &&
 		test "$(stage_field show.json $s miss_reason)" = "no earlier run" &&
@@ -102,7 +102,7 @@ test_expect_success 'a second run of the unchanged pipeline: all cached, no proc
 	grep -x "\[1/4\] ingest cached: reused run 1" out &&
 	show_json &&
 	for s in ingest prep train report; do
-		test "$(stage_field show.json $s status)" = cached &&
+		test "$(stage_field show.json $s state)" = cached &&
 		test "$(stage_field show.json $s cached)" = true &&
 		test "$(stage_field show.json $s reused_run)" = 1 &&
 		test "$(stage_field show.json $s miss_reason)" = null &&
@@ -124,7 +124,7 @@ test_expect_success 'editing a file that is no declared input keeps everything c
 	test "$(nspawns)" = "$n" &&
 	show_json &&
 	for s in ingest prep train report; do
-		test "$(stage_field show.json $s status)" = cached || return 1
+		test "$(stage_field show.json $s state)" = cached || return 1
 	done
 '
 
@@ -138,7 +138,7 @@ test_expect_success 'a commit without content changes keeps everything cached' '
 	test "$(json_get show.json .run.commit)" = "$(git rev-parse HEAD)" &&
 	test "$(json_get show.json .run.dirty)" = false &&
 	for s in ingest prep train report; do
-		test "$(stage_field show.json $s status)" = cached &&
+		test "$(stage_field show.json $s state)" = cached &&
 		test "$(stage_field show.json $s reused_run)" = 1 || return 1
 	done
 '
@@ -153,7 +153,7 @@ test_expect_success 'editing an input reruns its stage and its dependents; why n
 	cat out &&
 	test "$(spawns_since $n)" = "ingest prep train " &&
 	show_json &&
-	test "$(stage_field show.json report status)" = cached &&
+	test "$(stage_field show.json report state)" = cached &&
 	test "$(stage_field show.json ingest miss_reason)" = "input data/raw.csv changed (blob $old → $new)" &&
 	echo "ingest: ran: input data/raw.csv changed (blob $old → $new)" >expect &&
 	ntflow why ingest >actual &&
@@ -212,7 +212,7 @@ test_expect_success 'deleted outputs are restored from the store without running
 	test "$(cat build/report.txt)" = "$(printf "one\ntwo")" &&
 	show_json &&
 	for s in ingest prep train report; do
-		test "$(stage_field show.json $s status)" = cached || return 1
+		test "$(stage_field show.json $s state)" = cached || return 1
 	done
 '
 
@@ -234,8 +234,8 @@ test_expect_success '--force STAGE reruns it and its dependents, the rest is cac
 	ntflow why prep >actual &&
 	test_cmp expect actual &&
 	show_json &&
-	test "$(stage_field show.json ingest status)" = cached &&
-	test "$(stage_field show.json report status)" = cached &&
+	test "$(stage_field show.json ingest state)" = cached &&
+	test "$(stage_field show.json report state)" = cached &&
 	test "$(stage_field show.json train miss_reason)" = forced
 '
 
@@ -260,8 +260,8 @@ test_expect_success 'cache = false: the stage runs every time, the others are ca
 	ntflow run side.dag >out &&
 	test "$(sort side-spawns | tr "\n" " ")" = "deploy deploy make " &&
 	show_json &&
-	test "$(stage_field show.json make status)" = cached &&
-	test "$(stage_field show.json deploy status)" = succeeded &&
+	test "$(stage_field show.json make state)" = cached &&
+	test "$(stage_field show.json deploy state)" = succeeded &&
 	test "$(stage_field show.json deploy cached)" = false &&
 	test "$(stage_field show.json deploy cache_key)" = null &&
 	echo "deploy: ran: caching is off for this stage (cache = false)" >expect &&

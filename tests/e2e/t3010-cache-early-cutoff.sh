@@ -50,11 +50,11 @@ test_expect_success 'the upstream command changes but writes the same bytes: onl
 	cat out &&
 	test "$(spawns_since $n)" = "gen " &&
 	show_json &&
-	test "$(stage_field show.json gen status)" = succeeded &&
+	test "$(stage_field show.json gen state)" = succeeded &&
 	test "$(stage_field show.json gen miss_reason)" = "command changed" &&
-	test "$(stage_field show.json use status)" = cached &&
+	test "$(stage_field show.json use state)" = cached &&
 	test "$(stage_field show.json use reused_run)" = 1 &&
-	test "$(stage_field show.json last status)" = cached &&
+	test "$(stage_field show.json last state)" = cached &&
 	echo "gen: ran: command changed" >expect &&
 	ntflow why gen >actual &&
 	test_cmp expect actual &&
@@ -72,7 +72,7 @@ test_expect_success 'new bytes upstream: the dependent reruns, says why, and wri
 	ntflow why use >actual &&
 	test_cmp expect actual &&
 	show_json &&
-	test "$(stage_field show.json last status)" = cached &&
+	test "$(stage_field show.json last state)" = cached &&
 	test "$(cat build/use.txt)" = HELLOWORLD
 '
 

@@ -143,7 +143,7 @@ assert ev[\"outputs\"][0][\"digest\"].startswith(\"file:\"), ev
 pr = [x for x in e if x[\"node\"] == \"prep\"][0]
 assert pr[\"outputs\"][0][\"digest\"].startswith(\"dir:\"), pr
 assert pr[\"size_bytes\"] > 51 + 2, pr
-assert len(pr[\"key\"]) == 64 and len(pr[\"commit\"]) == 40 and pr[\"run\"] == 1, pr
+assert len(pr[\"key\"]) == 64 and len(pr[\"commit\"]) == 40 and pr[\"run_id\"] == 1, pr
 "
 '
 
@@ -178,7 +178,7 @@ test_expect_success 'after verify the stage reruns; writing the same bytes, its 
 	show_json &&
 	test "$(stage_field show.json "tune[lr=1]" cached)" = true &&
 	test "$(stage_field show.json "tune[lr=2]" cached)" = true &&
-	test "$(stage_field show.json eval status)" = cached &&
+	test "$(stage_field show.json eval state)" = cached &&
 	ntflow cache verify >out
 '
 

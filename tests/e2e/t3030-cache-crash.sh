@@ -49,9 +49,9 @@ test_expect_success 'kill -9 ntflow while b runs, after a and side finished' '
 	ntflow run p.dag -j 4 >run1.out 2>&1 &
 	pid=$! &&
 	wait_for_file b.started &&
-	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json side status)\" = succeeded" &&
-	test "$(stage_field s.json a status)" = succeeded &&
-	test "$(stage_field s.json b status)" = running &&
+	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json side state)\" = succeeded" &&
+	test "$(stage_field s.json a state)" = succeeded &&
+	test "$(stage_field s.json b state)" = running &&
 	kill -9 $pid &&
 	{ wait $pid; test $? = 137; } &&
 	wait_until "test \$(hung) = 0" &&
@@ -70,11 +70,11 @@ test_expect_success 'the rerun reuses a and side, redoes b and c' '
 	test "$(hung)" = 0 &&
 	test "$(tail -n +$((n + 1)) spawns | sort | tr "\n" " ")" = "b c " &&
 	show_json &&
-	test "$(stage_field show.json a status)" = cached &&
+	test "$(stage_field show.json a state)" = cached &&
 	test "$(stage_field show.json a reused_run)" = 1 &&
-	test "$(stage_field show.json side status)" = cached &&
-	test "$(stage_field show.json b status)" = succeeded &&
-	test "$(stage_field show.json c status)" = succeeded &&
+	test "$(stage_field show.json side state)" = cached &&
+	test "$(stage_field show.json b state)" = succeeded &&
+	test "$(stage_field show.json c state)" = succeeded &&
 	test "$(cat build/c.txt)" = half &&
 	ntflow show 1 --json >s1.json &&
 	test "$(json_get s1.json .run.status)" = crashed

@@ -148,7 +148,7 @@ test_expect_success 'a stage that stops writing its output fails, naming it' '
 	cat out &&
 	grep -F "b failed" out | grep -F "stage \"b\" did not write its output '\''o/b'\''" &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json b status)" = failed &&
+	test "$(stage_field show.json b state)" = failed &&
 	test "$(stage_field show.json b exit_code)" = 0 &&
 	test "$(stage_field show.json b reason)" = "stage \"b\" did not write its output '\''o/b'\''" &&
 	ntflow show >show.txt &&
@@ -162,7 +162,7 @@ test_expect_success 'the stale output was out of sight while the stage ran, and 
 	import json, sys
 	entries = json.load(open(sys.argv[1]))
 	bs = [e for e in entries if e["node"] == "b"]
-	assert [e["run"] for e in bs] == [1], bs
+	assert [e["run_id"] for e in bs] == [1], bs
 	PY
 '
 
@@ -296,7 +296,7 @@ test_expect_success 'a metrics file another stage declares as its output is not 
 	ntflow run shared.dag --no-tui >out &&
 	ntflow run shared.dag --no-tui >out &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json watch status)" = succeeded &&
+	test "$(stage_field show.json watch state)" = succeeded &&
 	test "$(stage_field show.json watch metrics)" = "{\"auc\": 0.9}"
 '
 
@@ -305,20 +305,20 @@ test_expect_success 'a monitor with a metrics file and no outputs is still cache
 	ntflow run monitor.dag --no-tui -p psi=0.05 >out &&
 	ntflow run monitor.dag --no-tui -p psi=0.05 >out &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json drift status)" = cached
+	test "$(stage_field show.json drift state)" = cached
 '
 
 test_expect_success 'two stages with the same command and no outputs both run, in every run' '
 	ntflow run same.dag --no-tui -j 1 >out &&
 	test "$(spawned spawns)" = 2 &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json n1 status)" = succeeded &&
-	test "$(stage_field show.json n2 status)" = succeeded &&
+	test "$(stage_field show.json n1 state)" = succeeded &&
+	test "$(stage_field show.json n2 state)" = succeeded &&
 	ntflow run same.dag --no-tui -j 1 >out &&
 	test "$(spawned spawns)" = 4 &&
 	ntflow show --json >show.json &&
-	test "$(stage_field show.json n1 status)" = succeeded &&
-	test "$(stage_field show.json n2 status)" = succeeded &&
+	test "$(stage_field show.json n1 state)" = succeeded &&
+	test "$(stage_field show.json n2 state)" = succeeded &&
 	test "$(stage_field show.json n2 miss_reason)" = "not cached: no declared outputs (set cache = true to cache it)" &&
 	echo "n1: ran: not cached: no declared outputs (set cache = true to cache it)" >expect &&
 	ntflow why n1 >actual &&
@@ -338,10 +338,10 @@ test_expect_success 'with cache = true each stage and each instance has an entry
 	import json, sys
 	show = json.load(open(sys.argv[1]))
 	stages, run = show["stages"], show["run"]["id"]
-	assert [s["status"] for s in stages] == ["succeeded"] * 5, stages
+	assert [s["state"] for s in stages] == ["succeeded"] * 5, stages
 	keys = [s["cache_key"] for s in stages]
 	assert len(set(keys)) == 5, keys
-	entries = [e for e in json.load(open(sys.argv[2])) if e["run"] == run]
+	entries = [e for e in json.load(open(sys.argv[2])) if e["run_id"] == run]
 	assert sorted(e["key"] for e in entries) == sorted(keys), entries
 	PY
 	ntflow run same-cached.dag --no-tui -j 1 >out &&
@@ -351,7 +351,7 @@ test_expect_success 'with cache = true each stage and each instance has an entry
 	import json, sys
 	one = json.load(open(sys.argv[1]))
 	two = json.load(open(sys.argv[2]))["stages"]
-	assert [s["status"] for s in two] == ["cached"] * 5, two
+	assert [s["state"] for s in two] == ["cached"] * 5, two
 	assert [s["cache_key"] for s in one["stages"]] == [s["cache_key"] for s in two]
 	assert [s["reused_run"] for s in two] == [one["run"]["id"]] * 5, two
 	PY

@@ -9,13 +9,14 @@
 
 command -v sqlite3 >/dev/null 2>&1 && test_set_prereq SQLITE3
 
-test_expect_success 'runs, show and logs say there are no runs yet (exit 1)' '
+test_expect_success 'runs lists nothing (exit 0, [] with --json); show and logs say there are no runs yet (exit 1)' '
 	root=$(pwd -P) &&
 	echo "ntflow: no runs yet in $root/.ntflow" >expect &&
-	test_expect_code 1 ntflow runs >out 2>err &&
+	test_expect_code 0 ntflow runs >out 2>err &&
 	test_must_be_empty out &&
 	test_cmp expect err &&
-	test_expect_code 1 ntflow runs --json 2>err &&
+	test_expect_code 0 ntflow runs --json >out 2>err &&
+	echo "[]" >expect.json && test_cmp expect.json out &&
 	test_cmp expect err &&
 	test_expect_code 1 ntflow show 2>err &&
 	test_cmp expect err &&
@@ -28,7 +29,7 @@ test_expect_success 'the workspace is at the root of the repository, from a subd
 	root=$(pwd -P) &&
 	mkdir -p deep/er &&
 	echo "ntflow: no runs yet in $root/.ntflow" >expect &&
-	(cd deep/er && test_expect_code 1 ntflow runs 2>../../err) &&
+	(cd deep/er && test_expect_code 0 ntflow runs 2>../../err) &&
 	test_cmp expect err
 '
 
@@ -41,24 +42,24 @@ test_expect_success 'outside any git repository it is ./.ntflow' '
 		# The build tree itself may sit in a git checkout: then its root is the answer.
 		top=$(env -u GIT_CEILING_DIRECTORIES git rev-parse --show-toplevel 2>/dev/null || echo "$here") &&
 		echo "ntflow: no runs yet in $top/.ntflow" >expect &&
-		test_expect_code 1 ntflow runs 2>err &&
+		test_expect_code 0 ntflow runs 2>err &&
 		test_cmp expect err
 	)
 '
 
 test_expect_success '--state DIR and NTFLOW_STATE choose the state directory' '
 	echo "ntflow: no runs yet in elsewhere" >expect &&
-	test_expect_code 1 ntflow runs --state elsewhere 2>err &&
+	test_expect_code 0 ntflow runs --state elsewhere 2>err &&
 	test_cmp expect err &&
 	test_expect_code 1 ntflow show --state=elsewhere 2>err &&
 	test_cmp expect err &&
 	test_expect_code 1 ntflow logs a --state elsewhere 2>err &&
 	test_cmp expect err &&
 	echo "ntflow: no runs yet in /nonexistent/st" >expect &&
-	NTFLOW_STATE=/nonexistent/st test_expect_code 1 ntflow runs 2>err &&
+	NTFLOW_STATE=/nonexistent/st test_expect_code 0 ntflow runs 2>err &&
 	test_cmp expect err &&
 	echo "ntflow: no runs yet in given" >expect &&
-	NTFLOW_STATE=/nonexistent/st test_expect_code 1 ntflow runs --state given 2>err &&
+	NTFLOW_STATE=/nonexistent/st test_expect_code 0 ntflow runs --state given 2>err &&
 	test_cmp expect err &&
 	test_path_is_missing elsewhere &&
 	test_path_is_missing given
@@ -99,7 +100,7 @@ test_expect_success SQLITE3 'an empty database is migrated and has no runs' '
 	mkdir -p empty &&
 	: >empty/state.db &&
 	echo "ntflow: no runs yet in empty" >expect &&
-	test_expect_code 1 ntflow runs --state empty 2>err &&
+	test_expect_code 0 ntflow runs --state empty 2>err &&
 	test_cmp expect err &&
 	test "$(sqlite3 empty/state.db "PRAGMA journal_mode")" = wal &&
 	sqlite3 empty/state.db "SELECT name FROM sqlite_master WHERE type = '\''table'\'' ORDER BY name" >tables &&
@@ -255,7 +256,7 @@ test_expect_success 'show --json: the run and every node' '
 	json_get show.json ".stages[0].cpu_ms" | grep -E "^[0-9]+$" &&
 	json_get show.json ".stages[0].max_rss_kb" | grep -E "^[1-9][0-9]*$" &&
 	test_path_is_file "$(json_get show.json ".stages[0].log")" &&
-	test "$(stage_field show.json flaky status)" = succeeded &&
+	test "$(stage_field show.json flaky state)" = succeeded &&
 	test "$(stage_field show.json flaky attempts)" = 2 &&
 	test "$(stage_field show.json "tune[lr=2]" stage)" = tune &&
 	test "$(stage_field show.json "tune[lr=2]" metrics)" = "{\"score\": 2}" &&
@@ -310,7 +311,7 @@ test_expect_success 'a failed run: exit codes and signals recorded, newest run l
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.id)" = 2 &&
 	test "$(json_get show.json .run.status)" = failed &&
-	test "$(stage_field show.json three status)" = failed &&
+	test "$(stage_field show.json three state)" = failed &&
 	test "$(stage_field show.json three exit_code)" = 3 &&
 	test "$(stage_field show.json three reason)" = "exit 3" &&
 	test "$(stage_field show.json term exit_code)" = null &&
@@ -353,7 +354,7 @@ test_expect_success 'a run left running by a killed ntflow is crashed, its stage
 	echo $! >run.pid &&
 	wait_for_file hang.ready &&
 	test_when_finished "kill -9 -\$(cat hang.pgid) 2>/dev/null; true" &&
-	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json hang status)\" = running" &&
+	wait_until "ntflow show --json >s.json && test \"\$(stage_field s.json hang state)\" = running" &&
 	kill -9 $(cat run.pid) &&
 	{ wait $(cat run.pid); true; } &&
 	ntflow runs >runs 2>err &&
@@ -366,7 +367,7 @@ test_expect_success 'a run left running by a killed ntflow is crashed, its stage
 	ntflow show $id --json >s.json 2>err &&
 	test_must_be_empty err &&
 	test "$(json_get s.json .run.status)" = crashed &&
-	test "$(stage_field s.json hang status)" = running
+	test "$(stage_field s.json hang state)" = running
 '
 
 test_done

@@ -81,8 +81,8 @@ test_expect_success 'a run that fills the disk ends failed: its final state writ
 	grep -E "^ *1  p .* failed " "$T/runs" &&
 	ntflow show 1 --json >"$T/show.json" &&
 	test "$(json_get "$T/show.json" .run.status)" = failed &&
-	case $(stage_field "$T/show.json" fill status) in failed|cancelled) ;; *) false ;; esac &&
-	test "$(stage_field "$T/show.json" small status)" = succeeded &&
+	case $(stage_field "$T/show.json" fill state) in failed|cancelled) ;; *) false ;; esac &&
+	test "$(stage_field "$T/show.json" small state)" = succeeded &&
 	grep -x start .ntflow/logs/1/fill.1.log &&
 	grep "No space left on device" .ntflow/logs/1/fill.1.log
 '
@@ -153,8 +153,8 @@ test_expect_success 'the database meeting the full disk stops the run; the final
 	ntflow runs >"$T/runs" &&
 	grep -E "^ *4  q .* failed " "$T/runs" &&
 	ntflow show 4 --json >"$T/show.json" &&
-	test "$(stage_field "$T/show.json" fill status)" = cancelled &&
-	test "$(stage_field "$T/show.json" ticker status)" = failed
+	test "$(stage_field "$T/show.json" fill state)" = cancelled &&
+	test "$(stage_field "$T/show.json" ticker state)" = failed
 '
 
 test_expect_success 'a read-only workspace can be read; a run says why it cannot write' '

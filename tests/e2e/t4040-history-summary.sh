@@ -56,14 +56,14 @@ check_history() {
 	for i, r in runs.items():
 	    st = shows[i]["stages"]
 	    assert r["nodes"] == len(st), (i, r)
-	    assert r["done"] == sum(s["status"] in done_states for s in st), (i, r)
+	    assert r["done"] == sum(s["state"] in done_states for s in st), (i, r)
 	    perf = out("show", str(i), "--perf", "--json")["perf"]
 	    assert [p["node"] for p in perf] == [s["name"] for s in st], (i, perf)
 	    for p in perf:
 	        hist = [shows[j] for j in sorted(runs, reverse=True) if j < i and
 	                runs[j]["pipeline"] == r["pipeline"]]
 	        walls = [s["wall_ms"] for sh in hist for s in sh["stages"]
-	                 if s["name"] == p["node"] and s["status"] == "succeeded" and not s["cached"]][:5]
+	                 if s["name"] == p["node"] and s["state"] == "succeeded" and not s["cached"]][:5]
 	        assert p["history"] == len(walls), (i, p, walls)
 	        if walls:
 	            assert p["median_wall_ms"] == statistics.median(walls), (i, p, walls)

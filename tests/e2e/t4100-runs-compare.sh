@@ -48,7 +48,7 @@ test_expect_success 'four runs, two of the same params (the last one cached)' '
 	ntflow run -p n_est=20 -p seed=3 p.dag >out &&
 	ntflow run -p n_est=40 p.dag >out &&
 	ntflow show --json >show.json &&
-	test "$(json_get show.json .stages[1].status)" = cached
+	test "$(json_get show.json .stages[1].state)" = cached
 '
 
 test_expect_success 'runs --params --metrics: a row per run, ambiguous metrics as STAGE.METRIC' '

@@ -43,7 +43,7 @@ test_expect_success 'a version registered with -p: the params and commit of its 
 	v = json.load(open("v.json"))
 	r = json.load(open("runs.json"))[0]
 	assert v["params"] == r["params"] == {"acc": 0.95, "check": 0}, (v["params"], r["params"])
-	assert v["commit"] == r["commit"] and v["run"] == r["id"] and v["dirty"] is False, v
+	assert v["commit"] == r["commit"] and v["run_id"] == r["id"] and v["dirty"] is False, v
 	EOF
 '
 

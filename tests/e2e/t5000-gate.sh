@@ -104,8 +104,8 @@ test_expect_success 'accuracy below 0.85: exit 3, run gated, deploy skipped, ver
 	test_path_is_missing deployed.txt &&
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.status)" = gated &&
-	test "$(stage_field show.json promote status)" = rejected &&
-	test "$(stage_field show.json deploy status)" = skipped &&
+	test "$(stage_field show.json promote state)" = rejected &&
+	test "$(stage_field show.json deploy state)" = skipped &&
 	test "$(stage_field show.json deploy reason)" = "gate promote rejected" &&
 	test "$(registry_status clf 1)" = production &&
 	test "$(registry_status clf 2)" = candidate &&

@@ -117,7 +117,7 @@ test_expect_success 'registry show: one version in full, JSON with its history' 
 	test "$(json_get show.json .metrics.accuracy)" = 0.9 &&
 	test "$(json_get show.json .params.acc)" = 0.9 &&
 	test "$(json_get show.json .history[0].action)" = register &&
-	test "$(json_get show.json .run)" = 1
+	test "$(json_get show.json .run_id)" = 1
 '
 
 test_expect_success 'promoting a candidate that failed its gate needs --force, then --reason' '

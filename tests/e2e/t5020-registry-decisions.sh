@@ -23,8 +23,8 @@ test_expect_success 'rollback then a cached rerun keeps the rolled-back choice' 
 	ntflow run p.dag --date 2026-09-07 -p acc=0.95 >out 2>err &&
 	cat out err &&
 	ntflow show --json >show.json &&
-	test "$(json_get show.json ".stages[0].status")" = cached &&
-	test "$(json_get show.json ".stages[1].status")" = cached &&
+	test "$(json_get show.json ".stages[0].state")" = cached &&
+	test "$(json_get show.json ".stages[1].state")" = cached &&
 	test "$(json_get show.json ".gates[0].passed")" = true &&
 	test "$(production)" = 1 &&
 	current_is 1 &&

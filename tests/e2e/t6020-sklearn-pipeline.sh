@@ -29,7 +29,7 @@ test_expect_success 'the pipeline succeeds and the gate passes' '
 	test "$(stage_count show.json tune)" = 4 &&
 	test "$(json_get show.json .gates[0].name)" = promote &&
 	test "$(json_get show.json .gates[0].passed)" = true &&
-	test "$(stage_field show.json evaluate status)" = succeeded
+	test "$(stage_field show.json evaluate state)" = succeeded
 '
 
 test_expect_success 'the metrics are a real model'"'"'s and the model file loads' '
@@ -79,7 +79,7 @@ test_expect_success 'a second run reruns nothing' '
 	/usr/bin/python3 -c "
 import json
 doc = json.load(open(\"show.json\"))
-ran = [s[\"name\"] for s in doc[\"stages\"] if s[\"kind\"] != \"gate\" and s[\"status\"] != \"cached\"]
+ran = [s[\"name\"] for s in doc[\"stages\"] if s[\"kind\"] != \"gate\" and s[\"state\"] != \"cached\"]
 assert not ran, ran
 " &&
 	test_path_is_missing .ntflow/logs/2

@@ -12,7 +12,7 @@ not_cached() {
 import json, sys
 doc = json.load(open(sys.argv[1]))
 print(" ".join(sorted(s["name"].split("[")[0] for s in doc["stages"]
-                      if s["kind"] != "gate" and s["status"] != "cached")))
+                      if s["kind"] != "gate" and s["state"] != "cached")))
 ' "$1"
 }
 
@@ -66,7 +66,7 @@ test_expect_success 'a week after the drift: the run succeeds, the gate passes, 
 	grep "^gate promote: passed$" end &&
 	grep -E "^  accuracy >= 0.85 +0.9185 +0.85 +pass$" end &&
 	grep "^next: ntflow registry list (model versions); ntflow alerts (2 new);" end &&
-	test "$(stage_field show.json deploy status)" = succeeded &&
+	test "$(stage_field show.json deploy state)" = succeeded &&
 	test_path_is_file data/weekly/2026-W48.csv &&
 	test_path_is_file data/reference.csv &&
 	cmp build/model/model.json models/serving/fraud-clf.json
@@ -106,7 +106,7 @@ test_expect_success 'the drift monitor raised a high and a medium alert' '
 	ntflow alerts --json >alerts.json &&
 	/usr/bin/python3 - <<-\EOF
 	import json
-	got = sorted((a["run"], a["monitor"], a["rule"], a["severity"]) for a in json.load(open("alerts.json")))
+	got = sorted((a["run_id"], a["monitor"], a["rule"], a["severity"]) for a in json.load(open("alerts.json")))
 	assert got == [(1, "drift", "feature-shift", "high"), (1, "drift", "feature-wobble", "medium")], got
 	EOF
 '
@@ -141,7 +141,7 @@ test_expect_success 'a week of the concept drift: the gate rejects the model, ex
 	show_json 4 &&
 	test "$(json_get show.json .run.status)" = gated &&
 	test "$(gate_verdicts show.json)" = "rejected fail pass fail" &&
-	test "$(stage_field show.json deploy status)" = skipped &&
+	test "$(stage_field show.json deploy state)" = skipped &&
 	test_path_is_file data/weekly/2026-W43.csv &&
 	! cmp -s build/model/model.json models/serving/fraud-clf.json
 '

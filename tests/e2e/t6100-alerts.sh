@@ -61,7 +61,7 @@ test_expect_success 'alerts --json carries the values, the threshold and the rul
 	test "$(json_get a.json "[0].severity")" = high &&
 	test "$(json_get a.json "[0].pipeline")" = drift &&
 	test "$(json_get a.json "[0].monitor")" = drift &&
-	test "$(json_get a.json "[0].run")" = 1 &&
+	test "$(json_get a.json "[0].run_id")" = 1 &&
 	test "$(json_get a.json "[0].when")" = "max_psi > 0.25" &&
 	test "$(json_get a.json "[0].values.max_psi")" = 0.31 &&
 	test "$(json_get a.json "[0].value")" = 0.31 &&
@@ -174,8 +174,8 @@ test_expect_success 'fail_on = "high": the monitor fails saying which alert; a r
 	ntflow show --json >show.json &&
 	test "$(json_get show.json ".stages[0].attempts")" = 2 &&
 	ntflow alerts --json >a.json &&
-	test "$(json_get a.json "[2].run")" = 4 &&
-	test "$(json_get a.json "[3].run")" = 4 &&
+	test "$(json_get a.json "[2].run_id")" = 4 &&
+	test "$(json_get a.json "[3].run_id")" = 4 &&
 	test "$(json_get a.json "[3].rule")" = feature-wobble &&
 	test "$(json_get a.json "[3].count")" = 1 &&
 	test_must_fail json_get a.json "[4]"

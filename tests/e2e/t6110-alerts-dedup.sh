@@ -58,7 +58,7 @@ test_expect_success SQLITE3 'a cached rerun raises no new alert and fires no tri
 	grep -Fx "alert drift/feature-shift high: max_psi 0.31 > 0.25 (alert 1 again: seen 2 times since run 1, no new trigger)" out &&
 	grep "ntflow alerts (2 again)" out &&
 	test "$(json_get a.json "[0].count")" = 2 &&
-	test "$(json_get a.json "[0].run")" = 1 &&
+	test "$(json_get a.json "[0].run_id")" = 1 &&
 	test "$(json_get a.json "[0].last_run")" = 2 &&
 	test "$(json_get a.json "[0].open")" = true
 '

@@ -113,7 +113,7 @@ test_expect_success 'run --detach --json: one object naming the run, its pid and
 	rm -f release &&
 	ntflow run slow.dag --no-cache --detach --json >out &&
 	test "$(json_get out .event)" = detached &&
-	test "$(json_get out .run)" = 3 &&
+	test "$(json_get out .run_id)" = 3 &&
 	test "$(json_get out .log)" = "$(pwd -P)/.ntflow/executor/3.log" &&
 	touch release &&
 	wait_status 3 succeeded

@@ -28,14 +28,16 @@ test_expect_success 'the weekly retraining: Mondays 03:00 UTC' '
 	test_cmp expect actual
 '
 
-test_expect_success '--from is exclusive; 5 times by default; --from=, -n and -f alike' '
+test_expect_success '--from is exclusive; 5 times by default; --from=, and the deprecated -n and -f alike' '
 	ntflow schedule weekly.dag --from 2026-11-23T03:00:00Z >actual &&
 	test_line_count = 5 actual &&
 	head -n 1 actual >first &&
 	echo 2026-11-30T03:00:00Z >expect &&
 	test_cmp expect first &&
-	ntflow schedule -n 5 -f 2026-11-23T03:00Z weekly.dag >actual2 &&
+	ntflow schedule -n 5 -f 2026-11-23T03:00Z weekly.dag >actual2 2>err &&
 	test_cmp actual actual2 &&
+	grep "^ntflow schedule: -n is deprecated.*use --next" err &&
+	grep "^ntflow schedule: -f is deprecated.*use --from" err &&
 	ntflow schedule --next=5 --from=2026-11-23T03:00:00 weekly.dag >actual3 &&
 	test_cmp actual actual3
 '
@@ -158,7 +160,7 @@ test_expect_success 'help: help schedule equals schedule --help; the man page do
 	grep "^usage: ntflow schedule FILE \[--next N\] \[--from TIME\] \[--crontab\]$" help.out &&
 	ntflow --help | grep "^  schedule  *Print the next fire times" &&
 	for opt in next from; do
-		grep "^\.BR \\\\-[nf] \", \" \\\\-\\\\-$opt" "$NTFLOW_SRC_DIR/man/ntflow.1" || return 1
+		grep "^\.BR \\\\-\\\\-$opt \" \"" "$NTFLOW_SRC_DIR/man/ntflow.1" || return 1
 	done &&
 	grep "^\.B ntflow schedule$" "$NTFLOW_SRC_DIR/man/ntflow.1" &&
 	grep "^\.SH SCHEDULES$" "$NTFLOW_SRC_DIR/man/ntflow-dag.5"

@@ -126,7 +126,7 @@ test_expect_success 'a rerun of a week reuses the cache; --to takes in its whole
 	grep -E "^2026-09-14 +9 +succeeded +passed +clf v2 promoted +-$" out &&
 	test_must_be_empty seen.log &&
 	ntflow show 9 --json >show.json &&
-	test "$(stage_field show.json train status)" = cached &&
+	test "$(stage_field show.json train state)" = cached &&
 	test "$(json_get show.json .run.trigger)" = backfill
 '
 
@@ -135,7 +135,7 @@ test_expect_success '--json: one object per interval' '
 	test "$(json_get out.json "[0].interval_start")" = 2026-09-07T00:00:00Z &&
 	test "$(json_get out.json "[0].interval_end")" = 2026-09-14T00:00:00Z &&
 	test "$(json_get out.json "[0].logical_date")" = 2026-09-07 &&
-	test "$(json_get out.json "[0].run")" = 10 &&
+	test "$(json_get out.json "[0].run_id")" = 10 &&
 	test "$(json_get out.json "[0].status")" = gated &&
 	test "$(json_get out.json "[0].gate")" = failed &&
 	test "$(json_get out.json "[0].alerts")" = 1 &&

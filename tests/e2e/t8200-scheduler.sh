@@ -148,7 +148,7 @@ test_expect_success '--status: last run, next fire time, what a miss does, no da
 	grep "^scheduler: not running" status &&
 	grep "^on .*0 0 \* \* MON .*2026-11-09T00:00:00Z caught-up: run 3 succeeded .*2026-11-23T00:00:00Z .*catch up every interval" status &&
 	ntflow scheduler --status --state st3 --json >status.json &&
-	test "$(json_get status.json .pipelines[0].last.run)" = 3 &&
+	test "$(json_get status.json .pipelines[0].last.run_id)" = 3 &&
 	test "$(json_get status.json .running)" = false
 '
 

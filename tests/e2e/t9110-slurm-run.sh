@@ -229,7 +229,7 @@ test_expect_success 'a 50-instance matrix is one sbatch call; each instance ends
 	ntflow show --json >show.json &&
 	i=0 && failed=0 && succeeded=0 &&
 	while test $i -lt 50; do
-		st=$(json_get show.json ".stages[$i].status") &&
+		st=$(json_get show.json ".stages[$i].state") &&
 		name=$(json_get show.json ".stages[$i].name") &&
 		x=${name#many[i=} && x=${x%]} &&
 		if test $((x % 7)) = 3; then want=failed; else want=succeeded; fi &&
