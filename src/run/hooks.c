@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ntflow/exec.h"
 #include "ntflow/gov.h"
 
 extern char **environ;
@@ -139,7 +140,7 @@ run_hook(const char *cmd, const char *root, const char *state_dir, char **env, c
 	 int64_t timeout_ms, int *status, bool *timed_out, int64_t *wall_ms)
 {
 	char *in_path = xasprintf("%s/hook-stdin-XXXXXX", state_dir);
-	int in = mkstemp(in_path);
+	int in = mkostemp(in_path, O_CLOEXEC);
 	int64_t start = mono_ms(), kill_at;
 	pid_t pid;
 	bool termed = false;
@@ -162,6 +163,9 @@ run_hook(const char *cmd, const char *root, const char *state_dir, char **env, c
 		return;
 	}
 	if (pid == 0) {
+		/* ntflow's signal handlers and blocked mask are not the hook's: a blocked SIGTERM
+		 * would outlive the timeout's. */
+		nf_signals_reset_child();
 		setpgid(0, 0);
 		if (dup2(in, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || chdir(root) < 0)
 			_exit(127);

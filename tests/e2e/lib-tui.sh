@@ -90,3 +90,46 @@ tui_wheel() {
 }
 # tui_row PATTERN: the 0-based screen row of the first line matching the grep pattern.
 tui_row() { tui_screen | grep -n -e "$1" | head -1 | cut -d: -f1 | awk '{ print $1 - 1 }'; }
+
+# gated_dag FILE NAME: a pipeline NAME whose stage "train" writes a model and its accuracy
+# (${params.acc}, 0.9), gate "check" (accuracy >= 0.85) and model "clf" behind it: each run
+# with -p acc=... registers a version, rejected below 0.85 (t7140, t7150).
+gated_dag() {
+	write_dag "$1" <<-EOF
+	pipeline "$2" {
+	  params {
+	    acc = 0.9
+	  }
+	}
+
+	stage "train" {
+	  run     = "mkdir -p build && echo w \${params.acc} >build/model.txt && echo {\\\\\\"accuracy\\\\\\": \${params.acc}} >build/m.json"
+	  outputs = ["build/model.txt", "build/m.json"]
+	  metrics = "build/m.json"
+	}
+
+	gate "check" {
+	  needs   = ["train"]
+	  require = ["accuracy >= 0.85"]
+	}
+
+	model "clf" {
+	  artifact = "build/model.txt"
+	  metrics  = "build/m.json"
+	  gate     = "check"
+	}
+	EOF
+}
+
+# hold_dag: hold.dag, one stage that waits until the file "go" exists, never cached: a run
+# that stays live until the test lets it end.
+hold_dag() {
+	write_dag hold.dag <<-\EOF
+	pipeline "hold" {}
+
+	stage "wait" {
+	  run   = "while [ ! -f go ]; do sleep 0.05; done; echo went"
+	  cache = false
+	}
+	EOF
+}

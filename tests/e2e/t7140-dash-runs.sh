@@ -8,38 +8,8 @@
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-tui.sh"
 
 test_expect_success 'setup: three runs, the third rejected by the gate' '
-	write_dag r.dag <<-\EOF &&
-	pipeline "r" {
-	  params {
-	    acc = 0.9
-	  }
-	}
-
-	stage "train" {
-	  run     = "mkdir -p build && echo w ${params.acc} >build/model.txt && echo {\\\"accuracy\\\": ${params.acc}} >build/m.json"
-	  outputs = ["build/model.txt", "build/m.json"]
-	  metrics = "build/m.json"
-	}
-
-	gate "check" {
-	  needs   = ["train"]
-	  require = ["accuracy >= 0.85"]
-	}
-
-	model "clf" {
-	  artifact = "build/model.txt"
-	  metrics  = "build/m.json"
-	  gate     = "check"
-	}
-	EOF
-	write_dag hold.dag <<-\EOF &&
-	pipeline "hold" {}
-
-	stage "wait" {
-	  run   = "while [ ! -f go ]; do sleep 0.05; done; echo went"
-	  cache = false
-	}
-	EOF
+	gated_dag r.dag r &&
+	hold_dag &&
 	git add r.dag hold.dag && git commit -q -m r &&
 	ntflow run r.dag --no-tui &&
 	ntflow run r.dag --no-tui -p acc=0.95 &&

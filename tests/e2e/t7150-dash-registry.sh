@@ -9,38 +9,8 @@
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-tui.sh"
 
 test_expect_success 'setup: 13 versions, v3 in production, v4-v13 rejected candidates' '
-	write_dag m.dag <<-\EOF &&
-	pipeline "m" {
-	  params {
-	    acc = 0.9
-	  }
-	}
-
-	stage "train" {
-	  run     = "mkdir -p build && echo w ${params.acc} >build/model.txt && echo {\\\"accuracy\\\": ${params.acc}} >build/m.json"
-	  outputs = ["build/model.txt", "build/m.json"]
-	  metrics = "build/m.json"
-	}
-
-	gate "check" {
-	  needs   = ["train"]
-	  require = ["accuracy >= 0.85"]
-	}
-
-	model "clf" {
-	  artifact = "build/model.txt"
-	  metrics  = "build/m.json"
-	  gate     = "check"
-	}
-	EOF
-	write_dag hold.dag <<-\EOF &&
-	pipeline "hold" {}
-
-	stage "wait" {
-	  run   = "while [ ! -f go ]; do sleep 0.05; done"
-	  cache = false
-	}
-	EOF
+	gated_dag m.dag m &&
+	hold_dag &&
 	git add m.dag hold.dag && git commit -q -m m &&
 	for acc in 0.9 0.91 0.92; do ntflow run m.dag --no-tui -p acc=$acc >/dev/null || return 1; done &&
 	for acc in 0.50 0.51 0.52 0.53 0.54 0.55 0.56 0.57 0.58 0.59; do
