@@ -271,9 +271,11 @@ typedef struct nf_pipeline {
 	nf_lineage lineage;
 	/* CPU budgets per phase (gov/budget.c): the baseline a run's phases are compared with,
 	 * a run id or the median of the last N runs; and the reduction that meets the target. */
-	int64_t cpu_baseline_run;     /* cpu_baseline = RUN; 0: not that form */
-	int cpu_baseline_median;      /* cpu_baseline = "median:N"; 0: not that form */
-	nf_loc cpu_baseline_loc;      /* file NULL: cpu_baseline not written */
+	struct {
+		int64_t run;              /* cpu_baseline = RUN; 0: not that form */
+		int median;               /* cpu_baseline = "median:N"; 0: not that form */
+		nf_loc loc;               /* file NULL: cpu_baseline not written */
+	} cpu_baseline;
 	double cpu_target_pct;        /* cpu_target_reduction = "30%" -> 30 */
 	nf_loc cpu_target_loc;        /* file NULL: not written */
 } nf_pipeline;

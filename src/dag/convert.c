@@ -731,10 +731,10 @@ nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value 
 	long n;
 
 	if (v->kind == NF_V_NUMBER) {
-		if (!want_int(p, v, w, 1, 999999999999L, &n))
+		if (!want_int(p, v, w, 1, 2147483647L, &n))
 			return;
-		pl->cpu_baseline_run = n;
-		pl->cpu_baseline_loc = v->loc;
+		pl->cpu_baseline.run = n;
+		pl->cpu_baseline.loc = v->loc;
 		return;
 	}
 	if (v->kind != NF_V_STRING) {
@@ -754,8 +754,8 @@ nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value 
 		nf_parse_error(p, v->loc, "cpu_baseline \"%s\": N must be between 1 and %d", s, MAX_BASELINE_RUNS);
 		return;
 	}
-	pl->cpu_baseline_median = (int)n;
-	pl->cpu_baseline_loc = v->loc;
+	pl->cpu_baseline.median = (int)n;
+	pl->cpu_baseline.loc = v->loc;
 }
 
 /* cpu_target_reduction = "30%": a percentage above 0 and at most 100. */

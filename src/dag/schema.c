@@ -99,7 +99,7 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "a shell command run for each new alert a run's monitors raised") },
 	{ ROW("hook_timeout", NF_AT_DURATION, PL(hook_timeout_ms)), DOC("\"1m\"",
 	  "the longest a hook may run; then SIGTERM, and SIGKILL 2 s later") },
-	{ ROW("cpu_baseline", NF_AT_STRING, PL(cpu_baseline_run), SET(nf_set_cpu_baseline)), DOC("none",
+	{ ROW("cpu_baseline", NF_AT_STRING, PL(cpu_baseline), SET(nf_set_cpu_baseline)), DOC("none",
 	  "what each phase's CPU is compared with: a run id, or \"median:N\", the median of the last N runs") },
 	{ ROW("cpu_target_reduction", NF_AT_STRING, PL(cpu_target_pct), SET(nf_set_cpu_target)), DOC("none",
 	  "the CPU reduction per phase against cpu_baseline that meets the target, e.g. \"30%\"") },

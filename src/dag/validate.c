@@ -632,11 +632,11 @@ flush_sorted(nf_diag_list *dst, nf_diag_list *src)
 static void
 check_cpu_budget(vctx *v, const nf_pipeline *pl)
 {
-	if (pl->cpu_target_loc.file && !pl->cpu_baseline_loc.file)
+	if (pl->cpu_target_loc.file && !pl->cpu_baseline.loc.file)
 		nf_diag_error(&v->diags, pl->cpu_target_loc,
 			      "cpu_target_reduction needs a cpu_baseline to compare with (a run id or \"median:N\")");
-	if (pl->cpu_baseline_loc.file && !pl->cpu_target_loc.file)
-		nf_diag_error(&v->diags, pl->cpu_baseline_loc,
+	if (pl->cpu_baseline.loc.file && !pl->cpu_target_loc.file)
+		nf_diag_error(&v->diags, pl->cpu_baseline.loc,
 			      "cpu_baseline needs a cpu_target_reduction (e.g. \"30%%\") to say whether it is met");
 }
 

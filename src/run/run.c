@@ -1512,9 +1512,9 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 		err = nf_run__register_models(&ctx, info.params_json, info.commit, *status);
 	if (err == 0 && !store_failed(&ctx)) {   /* every attempt has ended: CPU per phase */
 		const nf_pipeline *pl = &ctx.dag->pipeline;
-		nf_cpu_budget b = { pl->cpu_baseline_run, pl->cpu_baseline_median, pl->cpu_target_pct };
+		nf_cpu_budget b = { pl->cpu_baseline.run, pl->cpu_baseline.median, pl->cpu_target_pct };
 
-		err = nf_budget_record(ctx.store, ctx.run_id, ctx.pipeline, pl->cpu_baseline_loc.file ? &b : NULL);
+		err = nf_budget_record(ctx.store, ctx.run_id, ctx.pipeline, pl->cpu_baseline.loc.file ? &b : NULL);
 	}
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);

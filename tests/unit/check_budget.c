@@ -168,8 +168,8 @@ START_TEST(test_attributes)
 			  "}\n", &dag);
 
 	ck_assert_str_eq(msgs, "");
-	ck_assert_int_eq(dag->pipeline.cpu_baseline_median, 5);
-	ck_assert_int_eq(dag->pipeline.cpu_baseline_run, 0);
+	ck_assert_int_eq(dag->pipeline.cpu_baseline.median, 5);
+	ck_assert_int_eq(dag->pipeline.cpu_baseline.run, 0);
 	ck_assert_double_eq(dag->pipeline.cpu_target_pct, 30);
 	ck_assert_str_eq(nf_stage_phase(nf_dag_find_stage(dag, "a")), "training");
 	ck_assert_str_eq(nf_stage_phase(nf_dag_find_stage(dag, "b")), NF_PHASE_DEFAULT);
@@ -180,8 +180,8 @@ START_TEST(test_attributes)
 	msgs = load("pipeline \"p\" {\n  cpu_baseline = 12\n  cpu_target_reduction = \"12.5%\"\n}\n"
 		    "stage \"a\" { run = \"true\" }\n", &dag);
 	ck_assert_str_eq(msgs, "");
-	ck_assert_int_eq(dag->pipeline.cpu_baseline_run, 12);
-	ck_assert_int_eq(dag->pipeline.cpu_baseline_median, 0);
+	ck_assert_int_eq(dag->pipeline.cpu_baseline.run, 12);
+	ck_assert_int_eq(dag->pipeline.cpu_baseline.median, 0);
 	ck_assert_double_eq(dag->pipeline.cpu_target_pct, 12.5);
 	nf_dag_free(dag);
 	free(msgs);
