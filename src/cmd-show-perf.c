@@ -1,6 +1,7 @@
 /* cmd-show-perf.c: `ntflow show RUN --perf`, the performance record of a run: each node's
  * wall time, CPU time (user + system) and peak RSS, each next to the median of the same
- * node's last 5 successful runs that were not cached, and how far it is from it. */
+ * node's last 5 successful runs that were not cached, and how far it is from it; then the
+ * CPU and wall time per phase with the CPU budget recorded at the run's end. */
 #include "config.h"
 #include "ntflow/cmd.h"
 
@@ -57,8 +58,89 @@ pct(double cur, double med)
 	return med > 0 ? (cur - med) / med * 100.0 : 0;
 }
 
+/* The budget columns of a phase: baseline, its CPU, the reduction, the target, the verdict. */
 static void
-print_json(const nf_run_info *run, const nf_perf_row *rows, size_t n)
+budget_cells(char **cell, const nf_phase_row *p)
+{
+	char b[32];
+
+	if (!p->status) {
+		for (int i = 0; i < 5; i++)
+			cell[i] = xstrdup("-");
+		return;
+	}
+	cell[0] = xstrdup(p->baseline && *p->baseline ? p->baseline : "-");
+	fmt_secs(b, sizeof(b), (double)p->baseline_cpu_ms);
+	cell[1] = xstrdup(p->has_baseline_cpu ? b : "-");
+	cell[2] = p->has_reduction ? xasprintf("%.1f%%", p->reduction_pct) : xstrdup("-");
+	cell[3] = xasprintf("%g%%", p->target_pct);
+	cell[4] = xstrdup(p->status);
+}
+
+void
+nf_show_phases_json(cJSON *top, const nf_phase_row *ph, size_t nph)
+{
+	cJSON *arr = cJSON_AddArrayToObject(top, "phases");
+
+	for (size_t i = 0; i < nph; i++) {
+		const nf_phase_row *p = &ph[i];
+		cJSON *o = cJSON_CreateObject(), *b;
+
+		cJSON_AddStringToObject(o, "phase", p->phase);
+		cJSON_AddNumberToObject(o, "nodes", p->nodes);
+		cJSON_AddNumberToObject(o, "ran", p->ran);
+		cJSON_AddNumberToObject(o, "cached", p->cached);
+		cJSON_AddNumberToObject(o, "cpu_ms", (double)p->cpu_ms);
+		cJSON_AddNumberToObject(o, "wall_ms", (double)p->wall_ms);
+		if (!p->status) {
+			cJSON_AddNullToObject(o, "budget");
+		} else {
+			b = cJSON_AddObjectToObject(o, "budget");
+			cJSON_AddStringToObject(b, "baseline", p->baseline ? p->baseline : "");
+			if (p->has_baseline_cpu)
+				cJSON_AddNumberToObject(b, "baseline_cpu_ms", (double)p->baseline_cpu_ms);
+			else
+				cJSON_AddNullToObject(b, "baseline_cpu_ms");
+			if (p->has_reduction)
+				cJSON_AddNumberToObject(b, "reduction_pct", round(p->reduction_pct * 10.0) / 10.0);
+			else
+				cJSON_AddNullToObject(b, "reduction_pct");
+			cJSON_AddNumberToObject(b, "target_pct", p->target_pct);
+			cJSON_AddStringToObject(b, "status", p->status);
+			if (!strcmp(p->status, "met") || !strcmp(p->status, "missed"))
+				cJSON_AddBoolToObject(b, "met", strcmp(p->status, "met") == 0);
+			else
+				cJSON_AddNullToObject(b, "met");
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
+void
+nf_show_budget_text(const nf_phase_row *ph, size_t nph)
+{
+	for (size_t i = 0; i < nph; i++) {
+		const nf_phase_row *p = &ph[i];
+		char cpu[32], base[32];
+
+		if (!p->status)
+			continue;
+		fmt_secs(cpu, sizeof(cpu), (double)p->cpu_ms);
+		fmt_secs(base, sizeof(base), (double)p->baseline_cpu_ms);
+		if (strcmp(p->status, "not compared") == 0)
+			printf("cpu budget %s: %s, not compared: %d of %d stages ran (%d cached)\n", p->phase, cpu,
+			       p->ran, p->nodes, p->cached);
+		else if (!p->has_reduction)
+			printf("cpu budget %s: %s, no baseline (%s%s)\n", p->phase, cpu, p->baseline,
+			       p->has_baseline_cpu ? ": under 10 ms of CPU" : ": not enough earlier runs");
+		else
+			printf("cpu budget %s: %s against %s (%s): %.1f%% reduction, target %g%%: %s\n", p->phase, cpu,
+			       base, p->baseline, p->reduction_pct, p->target_pct, p->status);
+	}
+}
+
+static void
+print_json(const nf_run_info *run, const nf_perf_row *rows, size_t n, const nf_phase_row *ph, size_t nph)
 {
 	cJSON *top = cJSON_CreateObject(), *arr;
 	char *text;
@@ -98,10 +180,41 @@ print_json(const nf_run_info *run, const nf_perf_row *rows, size_t n)
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
+	nf_show_phases_json(top, ph, nph);
 	text = nf_json_print(top, true);
 	printf("%s\n", text);
 	free(text);
 	cJSON_Delete(top);
+}
+
+/* CPU (every attempt's user + system) and wall span per phase, with the recorded budget. */
+static void
+print_phases(const nf_phase_row *ph, size_t nph)
+{
+	static const char *const head[] = {
+		"PHASE", "STAGES", "RAN", "CPU", "WALL", "BASELINE", "BASE CPU", "REDUCTION", "TARGET", "BUDGET",
+	};
+	nf_table *tab;
+
+	if (nph == 0)
+		return;
+	tab = nf_table_new(NF_ARRAY_SIZE(head), head);
+	printf("\nCPU per phase (user + system of every attempt; wall from its first start to its last end)\n\n");
+	for (size_t i = 0; i < nph; i++) {
+		const nf_phase_row *p = &ph[i];
+		char **row = nf_table_add_row(tab), b[32];
+
+		row[0] = xstrdup(p->phase);
+		row[1] = xasprintf("%d", p->nodes);
+		row[2] = xasprintf("%d", p->ran);
+		fmt_secs(b, sizeof(b), (double)p->cpu_ms);
+		row[3] = xstrdup(b);
+		fmt_secs(b, sizeof(b), (double)p->wall_ms);
+		row[4] = xstrdup(b);
+		budget_cells(row + 5, p);
+	}
+	nf_cmd_print_table(tab);
+	nf_table_free(tab);
 }
 
 static void
@@ -140,16 +253,22 @@ int
 nf_show_perf(nf_store *st, const nf_run_info *run, bool json)
 {
 	nf_perf_row *rows = NULL;
-	size_t n = 0;
+	nf_phase_row *ph = NULL;
+	size_t n = 0, nph = 0;
 
-	if (nf_perf_record(st, run->id, PERF_WINDOW, &rows, &n) < 0) {
+	if (nf_perf_record(st, run->id, PERF_WINDOW, &rows, &n) < 0 ||
+	    nf_store_phase_totals(st, run->id, &ph, &nph) < 0) {
 		nf_cmd_error("%s", nf_error_last());
+		nf_perf_row_list_free(rows, n);
 		return NF_EXIT_FAILED;
 	}
-	if (json)
-		print_json(run, rows, n);
-	else
+	if (json) {
+		print_json(run, rows, n, ph, nph);
+	} else {
 		print_table(run, rows, n);
+		print_phases(ph, nph);
+	}
 	nf_perf_row_list_free(rows, n);
+	nf_phase_row_list_free(ph, nph);
 	return NF_EXIT_OK;
 }

@@ -32,6 +32,8 @@ typedef struct show_data {
 	size_t nalerts;
 	nf_slurm_job_row *slurm;     /* its Slurm jobs, by node and attempt */
 	size_t nslurm;
+	nf_phase_row *phases;        /* CPU per phase, with the budget recorded at its end */
+	size_t nphases;
 } show_data;
 
 /* The Slurm job of a node's latest attempt, or NULL. */
@@ -484,6 +486,7 @@ print_json(const show_data *d)
 	}
 	add_gates_json(top, d);
 	nf_show_alerts_json(top, d->alerts, d->nalerts);
+	nf_show_phases_json(top, d->phases, d->nphases);
 	text = nf_json_print(top, true);
 	printf("%s\n", text);
 	free(text);
@@ -597,7 +600,8 @@ cmd_show_exec(int argc, char **argv)
 	nf_store_run_repro_get(st, id, &d.repro);
 	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0 ||
 	    nf_alert_list_run(st, id, &d.alerts, &d.nalerts) < 0 ||
-	    nf_store_slurm_jobs_of_run(st, id, &d.slurm, &d.nslurm) < 0) {
+	    nf_store_slurm_jobs_of_run(st, id, &d.slurm, &d.nslurm) < 0 ||
+	    nf_store_phase_totals(st, id, &d.phases, &d.nphases) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
@@ -609,6 +613,7 @@ cmd_show_exec(int argc, char **argv)
 		print_nodes(&d);
 		print_slurm(&d);
 		print_gates(&d);
+		nf_show_budget_text(d.phases, d.nphases);
 		nf_show_alerts_text(d.alerts, d.nalerts);
 	}
 	rc = NF_EXIT_OK;
@@ -629,6 +634,7 @@ done:
 	free(d.prod_why);
 	nf_alert_list_free(d.alerts, d.nalerts);
 	nf_slurm_job_rows_free(d.slurm, d.nslurm);
+	nf_phase_row_list_free(d.phases, d.nphases);
 	nf_store_close(st);
 	free(dir);
 	return rc;
@@ -646,16 +652,19 @@ const nf_cmd nf_cmd_show = {
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
 		"threshold, verdict), the model versions the run registered (and why a passed gate\n"
 		"did not change production: a failed run, a rollback or a person's decision that\n"
-		"stands), the version now in production and why, and the alerts its monitors raised.\n"
+		"stands), the version now in production and why, the CPU budget of each phase when\n"
+		"the pipeline sets cpu_baseline, and the alerts its monitors raised.\n"
 		"When the run started processes, the header says how they were held: by process\n"
 		"group, with no cgroup, so one that calls setsid outlives its stage's timeout (it\n"
 		"is killed at the end of the run; see ntflow(1), PROCESSES).\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
-		"               \"held\": [...], \"production\": [...], \"alerts\": [...]}\n"
+		"               \"held\": [...], \"production\": [...], \"alerts\": [...],\n"
+		"               \"phases\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
 		"  --perf       the performance record instead: per node its wall time, CPU time and\n"
 		"               peak RSS, each against the median of the node's last 5 successful\n"
-		"               runs of the pipeline that were not cached (\"-32% (1.78s)\")\n"
+		"               runs of the pipeline that were not cached (\"-32% (1.78s)\"); then\n"
+		"               CPU and wall time per phase and the CPU budget of each\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"               root of the git repository holding the current directory)\n",
 	.exec    = cmd_show_exec,

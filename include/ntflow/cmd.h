@@ -163,6 +163,11 @@ int nf_scheduler_status(const char *dag_path, const char *state, bool json);
 /* `show RUN --perf` (cmd-show-perf.c): prints the run's performance record; an exit status. */
 struct nf_run_info;
 int nf_show_perf(struct nf_store *st, const struct nf_run_info *run, bool json);
+/* The CPU per phase of a run with its budget (cmd-show-perf.c): `show`'s budget lines (none
+ * when the run recorded no budget), or "phases" in top. */
+struct nf_phase_row;
+void nf_show_budget_text(const struct nf_phase_row *ph, size_t n);
+void nf_show_phases_json(struct cJSON *top, const struct nf_phase_row *ph, size_t n);
 /* The alerts of a run in `show` (cmd-show-alerts.c): a section of text, or "alerts" in top. */
 struct nf_alert;
 void nf_show_alerts_text(const struct nf_alert *alerts, size_t n);

@@ -217,6 +217,9 @@ typedef struct nf_stage {
 
 	nf_plot *plots;               /* stage: its plot blocks, in file order */
 	size_t nplots;
+
+	const char *phase;            /* stage, monitor: the phase its CPU counts in (NULL: "other") */
+	nf_loc phase_loc;
 } nf_stage;
 
 typedef struct nf_model_decl {
@@ -266,6 +269,15 @@ typedef struct nf_pipeline {
 	const char *on_success, *on_failure, *on_gated, *on_promote, *on_alert;
 	int64_t hook_timeout_ms;      /* (1 minute) */
 	nf_lineage lineage;
+	/* CPU budgets per phase (gov/budget.c): the baseline a run's phases are compared with,
+	 * a run id or the median of the last N runs; and the reduction that meets the target. */
+	struct {
+		int64_t run;              /* cpu_baseline = RUN; 0: not that form */
+		int median;               /* cpu_baseline = "median:N"; 0: not that form */
+		nf_loc loc;               /* file NULL: cpu_baseline not written */
+	} cpu_baseline;
+	double cpu_target_pct;        /* cpu_target_reduction = "30%" -> 30 */
+	nf_loc cpu_target_loc;        /* file NULL: not written */
 } nf_pipeline;
 
 typedef struct nf_dag {
@@ -363,6 +375,9 @@ int nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t);
 /* Appends v written for ctx (not NF_SH_REFUSED) so the shell reads exactly its bytes. */
 void nf_sh_quote(nf_buf *out, nf_sh_ctx ctx, const char *v);
 const char *nf_severity_name(nf_severity s);
+/* The phase a stage's CPU counts in: its phase attribute, else "other" (gov/budget.c). */
+#define NF_PHASE_DEFAULT "other"
+const char *nf_stage_phase(const nf_stage *s);
 /* Whether a `run` template can be exec'd without /bin/sh (src/dag/argv.c): no shell syntax
  * in its literal text (quotes, $, ;, |, &, <, >, (, ), backquotes, backslashes, globs *?[,
  * braces, a line break, '#' or '~' at a word's start, '=' in the first word), at least one

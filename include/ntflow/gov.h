@@ -119,6 +119,40 @@ int nf_alert_ack(nf_store *st, int64_t id, const char *note, const char *actor);
  * pipeline before this one. */
 int nf_perf_record(nf_store *st, int64_t run_id, size_t window, nf_perf_row **out, size_t *n);
 
+/* ---- CPU budgets per phase (src/gov/budget.c) ----
+ * A run's CPU per phase (its stages' phase attribute, "other" without) is compared with a
+ * baseline: one earlier run's (cpu_baseline = RUN) or the median of the last N earlier runs
+ * (cpu_baseline = "median:N"), counting only phases in which every stage ran a process:
+ * a cached stage did no work, so neither zero nor the reused attempt's CPU says anything
+ * about the change being measured (man/ntflow-dag.5, CPU BUDGETS). */
+typedef struct nf_cpu_budget {
+	int64_t run;                  /* cpu_baseline = RUN; 0: the median form */
+	int median;                   /* cpu_baseline = "median:N" */
+	double target_pct;            /* cpu_target_reduction */
+} nf_cpu_budget;
+
+typedef enum {
+	NF_BUDGET_NOT_COMPARED,       /* a stage of the phase did not run here (cached, skipped, failed) */
+	NF_BUDGET_NO_BASELINE,        /* fewer earlier runs than asked, or a baseline of 0 ms */
+	NF_BUDGET_MET,
+	NF_BUDGET_MISSED,
+} nf_budget_status;
+const char *nf_budget_status_name(nf_budget_status s);
+/* A baseline below this many ms of CPU is no baseline: too small to measure a reduction on. */
+#define NF_BUDGET_MIN_MS 10
+
+/* The verdict for one phase: complete says every stage of it ran in this run; hist holds the
+ * phase's CPU in the earlier runs the baseline reads (nhist of them; need are required: 1
+ * for a run id, N for the median); cpu_ms is this run's. Sets *baseline_ms (the median of
+ * hist) when there is one and *reduction_pct when it could be computed (has_* say which):
+ * met when the reduction, to a tenth of a percent, is at least target_pct. */
+nf_budget_status nf_budget_judge(bool complete, const int64_t *hist, size_t nhist, size_t need, int64_t cpu_ms,
+				 double target_pct, bool *has_baseline, int64_t *baseline_ms,
+				 bool *has_reduction, double *reduction_pct);
+/* At a run's end: records each phase's CPU and wall time and, when b is not NULL, its
+ * baseline, reduction and verdict (joins the batch). */
+int nf_budget_record(nf_store *st, int64_t run_id, const char *pipeline, const nf_cpu_budget *b);
+
 /* ---- The promotion gate (src/gov/gate.c) ----
  * A gate evaluates each `require` criterion against its needs' metrics and, through
  * production.NAME, the metrics of the model version in production. A criterion whose top

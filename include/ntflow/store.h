@@ -465,6 +465,38 @@ int nf_store_perf_history(nf_store *st, int64_t run_id, size_t window,
 			  void (*fn)(void *ctx, const char *node, int64_t wall_ms, int64_t cpu_ms, int64_t rss_kb),
 			  void *ctx);
 
+/* ---- CPU per phase (src/store/budget.c; gov/budget.c decides the budgets) ---- */
+typedef struct nf_phase_row {
+	int64_t run_id;
+	char *logical_date;             /* the run's (nf_store_phase_series only) */
+	char *phase;                    /* a stage's phase attribute, or "other" */
+	int nodes;                      /* the stages and monitors in it (gates have no process) */
+	int ran;                        /* of them, those that succeeded running a process */
+	int cached;                     /* those whose result came from the cache */
+	int64_t cpu_ms;                 /* user + system of every attempt of its nodes */
+	int64_t wall_ms;                /* from its first node's start to its last node's end */
+	/* The budget, as recorded at the run's end (status NULL: none recorded). */
+	char *baseline;                 /* "run 12", "median of 5" */
+	bool has_baseline_cpu;
+	int64_t baseline_cpu_ms;
+	bool has_reduction;
+	double reduction_pct;           /* (baseline - cpu) / baseline * 100 */
+	double target_pct;
+	char *status;                   /* met, missed, no baseline, not compared */
+} nf_phase_row;
+void nf_phase_row_list_free(nf_phase_row *r, size_t n);
+/* The phases of a run, in the order their first node is run, as its nodes and attempts
+ * stand now (a run going included), each with the budget recorded at its end, if any. */
+int nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *n);
+/* Records the phases of a run that ended (batched: one commit with the run's end). */
+int nf_store_phase_record(nf_store *st, int64_t run_id, const char *pipeline, const nf_phase_row *rows, size_t n);
+/* The CPU of phase in the pipeline's runs before before_run where every node of it ran,
+ * newest first, at most limit of them; only_run > 0: that run's alone. *n gets the count. */
+int nf_store_phase_history(nf_store *st, const char *pipeline, const char *phase, int64_t before_run,
+			   int64_t only_run, size_t limit, int64_t *cpu_ms, size_t *n);
+/* Every recorded phase of the pipeline's runs, oldest run first (the report's series). */
+int nf_store_phase_series(nf_store *st, const char *pipeline, nf_phase_row **out, size_t *n);
+
 /* ---- Plots (src/store/plots.c): what a run's nodes declared in their plot blocks, with
  * the file as it was when the node ended, for `ntflow report`. ---- */
 typedef struct nf_plot_row {

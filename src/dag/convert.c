@@ -700,6 +700,91 @@ nf_set_secret_env(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 		store(target, a, &c);
 }
 
+/* A phase is named as stages are: it is a key of show --perf's table and of the budgets. */
+void
+nf_set_phase(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_stage *st = target;
+	conv c;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	if (!nf_parse_valid_name(c.u.s)) {
+		nf_parse_error(p, v->loc, "invalid phase name \"%s\": use letters, digits, '_' and '-'", c.u.s);
+		return;
+	}
+	st->phase = c.u.s;
+	st->phase_loc = v->loc;
+}
+
+/* The most runs "median:N" may take. */
+#define MAX_BASELINE_RUNS 100
+
+/* cpu_baseline = 12 (a run id) or "median:N" (the median of the last N runs, 1..100). */
+void
+nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_pipeline *pl = target;
+	subj w = { a->name, false };
+	const char *s;
+	char *end;
+	long n;
+
+	if (v->kind == NF_V_NUMBER) {
+		if (!want_int(p, v, w, 1, 2147483647L, &n))
+			return;
+		pl->cpu_baseline.run = n;
+		pl->cpu_baseline.loc = v->loc;
+		return;
+	}
+	if (v->kind != NF_V_STRING) {
+		nf_parse_error(p, v->loc, SUBJ " expects a run id or \"median:N\", found %s", SUBJ_ARGS(w),
+			       found_kind(v));
+		return;
+	}
+	if (!(s = want_literal(p, v, vt, w, "a run id or \"median:N\"")))
+		return;
+	if (strncmp(s, "median:", 7) != 0 || s[7] < '0' || s[7] > '9' ||
+	    (n = strtol(s + 7, &end, 10), *end != '\0') || strlen(s + 7) > 4) {
+		nf_parse_error(p, v->loc, "invalid cpu_baseline \"%s\": expected a run id (cpu_baseline = 12)"
+			       " or \"median:N\", the median of the last N runs", s);
+		return;
+	}
+	if (n < 1 || n > MAX_BASELINE_RUNS) {
+		nf_parse_error(p, v->loc, "cpu_baseline \"%s\": N must be between 1 and %d", s, MAX_BASELINE_RUNS);
+		return;
+	}
+	pl->cpu_baseline.median = (int)n;
+	pl->cpu_baseline.loc = v->loc;
+}
+
+/* cpu_target_reduction = "30%": a percentage above 0 and at most 100. */
+void
+nf_set_cpu_target(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	nf_pipeline *pl = target;
+	conv c;
+	char *end;
+	double pct;
+	size_t n;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	n = strlen(c.u.s);
+	if (n < 2 || c.u.s[n - 1] != '%' || !((c.u.s[0] >= '0' && c.u.s[0] <= '9') || c.u.s[0] == '.') ||
+	    (pct = strtod(c.u.s, &end), end != c.u.s + n - 1)) {
+		nf_parse_error(p, v->loc, "invalid cpu_target_reduction \"%s\": expected a percentage like \"30%%\"",
+			       c.u.s);
+		return;
+	}
+	if (!(pct > 0 && pct <= 100)) {
+		nf_parse_error(p, v->loc, "cpu_target_reduction \"%s\" must be above 0%% and at most 100%%", c.u.s);
+		return;
+	}
+	pl->cpu_target_pct = pct;
+	pl->cpu_target_loc = v->loc;
+}
+
 /* ---- params { }, env { }, matrix { } ---- */
 
 static bool

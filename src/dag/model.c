@@ -130,6 +130,12 @@ nf_severity_name(nf_severity s)
 	return "none";
 }
 
+const char *
+nf_stage_phase(const nf_stage *s)
+{
+	return s->phase ? s->phase : NF_PHASE_DEFAULT;
+}
+
 void
 nf_dag_free(nf_dag *dag)
 {

@@ -412,9 +412,11 @@ nf_parse_item_tok(const nf_parser *p, const nf_value *list, size_t i)
 	return &p->st[(size_t)(list->items - p->sv) + i];
 }
 
-static bool
-valid_name(const char *s)
+bool
+nf_parse_valid_name(const char *s)
 {
+	if (strlen(s) > MAX_NAME)
+		return false;
 	if (!*s)
 		return false;
 	for (const char *q = s; *q; q++) {
@@ -624,7 +626,7 @@ block_label(nf_parser *p, const nf_token *t, const char *kind)
 		nf_parse_error(p, nf_parse_loc(p, t), "the name of a %s is longer than %d bytes", kind, MAX_NAME);
 		return NULL;
 	}
-	if (!valid_name(name)) {
+	if (!nf_parse_valid_name(name)) {
 		nf_parse_error(p, nf_parse_loc(p, t), "invalid %s name \"%s\": use letters, digits, '_' and '-'", kind, name);
 		return NULL;
 	}

@@ -92,6 +92,9 @@ const nf_seg *nf_tmpl_first_ref(const nf_tmpl *t);
 void nf_parse_store_attr(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt);
 /* convert.c: whether s may name a foreach instance (STAGE@s): letters, digits, '_', '-', '.'. */
 bool nf_foreach_key_ok(const char *s);
+/* Whether s is a name as blocks are named: letters, digits, '_' and '-', not starting with
+ * '-', at most 128 bytes (a stage's phase is checked the same way). */
+bool nf_parse_valid_name(const char *s);
 /* convert.c: a key = value line inside params { }, env { }, matrix { } or instance { }. */
 void nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v, const nf_token *vt);
 

@@ -99,6 +99,10 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "a shell command run for each new alert a run's monitors raised") },
 	{ ROW("hook_timeout", NF_AT_DURATION, PL(hook_timeout_ms)), DOC("\"1m\"",
 	  "the longest a hook may run; then SIGTERM, and SIGKILL 2 s later") },
+	{ ROW("cpu_baseline", NF_AT_STRING, PL(cpu_baseline), SET(nf_set_cpu_baseline)), DOC("none",
+	  "what each phase's CPU is compared with: a run id, or \"median:N\", the median of the last N runs") },
+	{ ROW("cpu_target_reduction", NF_AT_STRING, PL(cpu_target_pct), SET(nf_set_cpu_target)), DOC("none",
+	  "the CPU reduction per phase against cpu_baseline that meets the target, e.g. \"30%\"") },
 };
 
 static const nf_attr_spec stage_attrs[] = {
@@ -129,6 +133,8 @@ static const nf_attr_spec stage_attrs[] = {
 	  "outputs hashed and checked but not stored in the cache; a skip needs them present and unchanged") },
 	{ ROW("frozen", NF_AT_BOOL, ST(frozen)), DOC("false",
 	  "never run the stage; its outputs must exist, and it counts as succeeded") },
+	{ ROW("phase", NF_AT_STRING, ST(phase), SET(nf_set_phase)), DOC("\"other\"",
+	  "the phase the stage's CPU time counts in (show --perf, cpu_baseline), e.g. \"training\"") },
 	RUN_OPTIONS,
 };
 
@@ -158,6 +164,8 @@ static const nf_attr_spec monitor_attrs[] = {
 	  "alerts at least this severe trigger a run through the scheduler") },
 	{ ROW("fail_on", NF_AT_ENUM, ST(fail_on), .choices = severities, .min = NF_SEV_LOW), DOC("none",
 	  "alerts at least this severe make the monitor fail") },
+	{ ROW("phase", NF_AT_STRING, ST(phase), SET(nf_set_phase)), DOC("\"other\"",
+	  "the phase the stage's CPU time counts in (show --perf, cpu_baseline), e.g. \"training\"") },
 	{ ROW("params", NF_AT_NAME_LIST, ST(param_keys), COUNT(nf_stage, nparam_keys)), DOC("the params its templates reference",
 	  "the param keys (or sections: all keys under one) the stage depends on; only their values enter its cache key") },
 	RUN_OPTIONS,

@@ -126,7 +126,10 @@ nf_attr_setter nf_set_executor;     /* the choice's name -> nf_run_opts.executor
 nf_attr_setter nf_set_secret_env;   /* names of environment variables */
 nf_attr_setter nf_set_run;          /* a string, or a list of words -> nf_stage.run_words */
 nf_attr_setter nf_set_foreach;      /* a list of scalars -> nf_stage.foreach */
-nf_attr_setter nf_set_plot_y;       /* a column name, or a list of them -> nf_plot.y */
+nf_attr_setter nf_set_plot_y;
+nf_attr_setter nf_set_phase;        /* a name, as stage names are -> nf_stage.phase */
+nf_attr_setter nf_set_cpu_baseline; /* RUN or "median:N" -> nf_pipeline.cpu_baseline */
+nf_attr_setter nf_set_cpu_target;   /* "30%" -> nf_pipeline.cpu_target_pct */       /* a column name, or a list of them -> nf_plot.y */
 /* The checks of s's plot blocks against the stage (plot-check.c, from nf_dag_validate): data
  * and image files inside its outputs, the columns each template needs. */
 void nf_plot_check(const nf_stage *s, nf_diag_list *diags);

@@ -627,6 +627,19 @@ flush_sorted(nf_diag_list *dst, nf_diag_list *src)
 	free(groups);
 }
 
+/* A CPU budget is a baseline and a target together: either alone would record nothing
+ * that says met or missed. */
+static void
+check_cpu_budget(vctx *v, const nf_pipeline *pl)
+{
+	if (pl->cpu_target_loc.file && !pl->cpu_baseline.loc.file)
+		nf_diag_error(&v->diags, pl->cpu_target_loc,
+			      "cpu_target_reduction needs a cpu_baseline to compare with (a run id or \"median:N\")");
+	if (pl->cpu_baseline.loc.file && !pl->cpu_target_loc.file)
+		nf_diag_error(&v->diags, pl->cpu_baseline.loc,
+			      "cpu_baseline needs a cpu_target_reduction (e.g. \"30%%\") to say whether it is met");
+}
+
 int
 nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 {
@@ -657,6 +670,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	check_kvs(&v, &w, pl->params, pl->nparams);
 	w.secrets = true;
 	check_kvs(&v, &w, pl->env, pl->nenv);
+	check_cpu_budget(&v, pl);
 	for (size_t i = 0; i < dag->nstages && !v.diags.full; i++) {
 		const nf_stage *s = &dag->stages[i];
 

@@ -29,4 +29,8 @@ void nf_rpt_run_header(nf_buf *out, nf_store *st, const nf_run_info *run);
 void nf_rpt_plot(nf_buf *out, const nf_report_opts *o, const nf_plot_row *a, int64_t run_a, const nf_plot_row *b,
 		 int64_t run_b);
 
+/* The section "CPU per phase over time" (phases.c): the pipeline's runs up to run, the last
+ * o->history of them, each phase's CPU and the budget each run recorded. */
+void nf_rpt_phases(nf_buf *out, nf_store *st, const nf_run_info *run, const nf_report_opts *o);
+
 #endif

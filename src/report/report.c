@@ -710,6 +710,7 @@ nf_report_html(nf_buf *out, nf_store *st, int64_t run_id, const nf_report_opts *
 	registry(out, st, &run);
 	drift(out, st, &run, &o);
 	perf(out, st, &run, &o);
+	nf_rpt_phases(out, st, &run, &o);
 	nf_rpt_page_end(out, &o);
 	free(title);
 	nf_run_info_release(&run);

@@ -21,6 +21,7 @@
 #include "ntflow/cache.h"
 #include "ntflow/cachekey.h"
 #include "ntflow/expr.h"
+#include "ntflow/gov.h"
 #include "run-internal.h"
 
 extern char **environ;
@@ -1509,6 +1510,12 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
 	if (err == 0)   /* once the outcome is known: a failed run never changes production */
 		err = nf_run__register_models(&ctx, info.params_json, info.commit, *status);
+	if (err == 0 && !store_failed(&ctx)) {   /* every attempt has ended: CPU per phase */
+		const nf_pipeline *pl = &ctx.dag->pipeline;
+		nf_cpu_budget b = { pl->cpu_baseline.run, pl->cpu_baseline.median, pl->cpu_target_pct };
+
+		err = nf_budget_record(ctx.store, ctx.run_id, ctx.pipeline, pl->cpu_baseline.loc.file ? &b : NULL);
+	}
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
 end_run:

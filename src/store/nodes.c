@@ -99,6 +99,10 @@ nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 		else
 			sqlite3_bind_null(q, 5);
 		sqlite3_bind_text(q, 6, kind_name(node->stage->kind), -1, SQLITE_STATIC);
+		if (node->stage->phase)   /* matrix and foreach instances share their stage's */
+			sqlite3_bind_text(q, 7, node->stage->phase, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(q, 7);
 		if ((err = nf_store__step_done(st, q, "cannot record the run's stages")) < 0)
 			return err;
 		nf_strmap_put(st->names, nf_arena_strdup(st->names_arena, node->name),

@@ -347,6 +347,30 @@ static const char *const migrations[] = {
 	 * got a key, so the lookup does not grow with the history. IF NOT EXISTS: creating it
 	 * twice is harmless, as when a store's user_version was lowered by hand. */
 	"CREATE INDEX IF NOT EXISTS nodes_keyed ON nodes(name, run_id) WHERE cache_key IS NOT NULL;",
+	/* 18 (i20-cpu; renumbered on merge): CPU budgets per phase. Each node keeps the phase of
+	 * its stage (NULL: "other"), and each run's end records per phase its CPU (every
+	 * attempt's user + system), its wall span and, when the pipeline sets cpu_baseline, the
+	 * baseline, the reduction and the verdict (gov/budget.c). A phase where every node ran
+	 * (ran = nodes) may serve as a later run's baseline: the partial index finds the last N
+	 * of them without reading the rest of the history. */
+	"ALTER TABLE nodes ADD COLUMN phase TEXT;"
+	"CREATE TABLE cpu_phases ("
+	"  run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  pipeline        TEXT    NOT NULL,"
+	"  phase           TEXT    NOT NULL,"
+	"  nodes           INTEGER NOT NULL,"               /* stages and monitors in the phase */
+	"  ran             INTEGER NOT NULL,"               /* of them, succeeded running a process */
+	"  cached          INTEGER NOT NULL,"
+	"  cpu_ms          INTEGER NOT NULL,"
+	"  wall_ms         INTEGER NOT NULL,"
+	"  baseline        TEXT,"                           /* "run 12", "median of 5"; NULL: no budget */
+	"  baseline_cpu_ms INTEGER,"                        /* NULL: no baseline */
+	"  reduction_pct   REAL,"
+	"  target_pct      REAL,"
+	"  status          TEXT,"                           /* met | missed | no baseline | not compared */
+	"  PRIMARY KEY (run_id, phase)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX cpu_phases_complete ON cpu_phases(pipeline, phase, run_id) WHERE ran = nodes;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -396,8 +420,8 @@ static const char *const sql_text[SQL__COUNT] = {
 		" interval_start, interval_end"
 		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
-		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state)"
-		" VALUES (?,?,?,?,?,?,'waiting')",
+		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state, phase)"
+		" VALUES (?,?,?,?,?,?,'waiting',?)",
 	[SQL_NODE_ID] = "SELECT id FROM nodes WHERE run_id = ? AND name = ?",
 	[SQL_NODE_UPDATE] =
 		"UPDATE nodes SET state = ?1, attempts = max(attempts, ?2), reason = ?3,"

@@ -1,0 +1,233 @@
+/* budget.c: CPU per phase: a run's phases summed from its nodes and attempts, the rows of
+ * cpu_phases recorded at each run's end, the baselines later runs read from them and the
+ * series the report draws. What the numbers mean is decided in gov/budget.c. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+void
+nf_phase_row_list_free(nf_phase_row *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		free(r[i].logical_date);
+		free(r[i].phase);
+		free(r[i].baseline);
+		free(r[i].status);
+	}
+	free(r);
+}
+
+static char *
+col_or_null(sqlite3_stmt *q, int col)
+{
+	return sqlite3_column_type(q, col) == SQLITE_NULL ? NULL : nf_store__col_strdup(q, col);
+}
+
+/* Columns from `col` on: baseline, baseline_cpu_ms, reduction_pct, target_pct, status. */
+static void
+read_budget(nf_phase_row *r, sqlite3_stmt *q, int col)
+{
+	free(r->baseline);
+	free(r->status);
+	r->baseline = col_or_null(q, col);
+	r->has_baseline_cpu = sqlite3_column_type(q, col + 1) != SQLITE_NULL;
+	r->baseline_cpu_ms = sqlite3_column_int64(q, col + 1);
+	r->has_reduction = sqlite3_column_type(q, col + 2) != SQLITE_NULL;
+	r->reduction_pct = sqlite3_column_double(q, col + 2);
+	r->target_pct = sqlite3_column_double(q, col + 3);
+	r->status = col_or_null(q, col + 4);
+}
+
+/* A node that succeeded running a process in this run: not cached, not frozen (no attempt). */
+#define RAN "(n.state = 'succeeded' AND n.cached = 0 AND n.attempts > 0)"
+#define DID_RUN "(n.cached = 0 AND n.attempts > 0)"
+
+int
+nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	nf_phase_row *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!nf_store_has_table(st, "cpu_phases"))
+		return 0;   /* a database of an older schema opened read-only: no phases */
+	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
+	if ((rc = sqlite3_prepare_v2(st->db,
+			"SELECT coalesce(n.phase, 'other'), count(*), sum(" RAN "),"
+			" sum(n.cached <> 0 OR n.state = 'cached'),"
+			" coalesce(sum((SELECT sum(a.user_ms + a.sys_ms) FROM attempts a WHERE a.node_id = n.id)), 0),"
+			" coalesce(max(CASE WHEN " DID_RUN " THEN n.finished_ms END)"
+			" - min(CASE WHEN " DID_RUN " THEN n.started_ms END), 0)"
+			" FROM nodes n WHERE n.run_id = ?1 AND n.kind <> 'gate'"
+			" GROUP BY coalesce(n.phase, 'other') ORDER BY min(n.seq)", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		nf_phase_row *r;
+
+		rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
+		r = &rows[nrows++];
+		memset(r, 0, sizeof(*r));
+		r->run_id = run_id;
+		r->phase = nf_store__col_strdup(q, 0);
+		r->nodes = sqlite3_column_int(q, 1);
+		r->ran = sqlite3_column_int(q, 2);
+		r->cached = sqlite3_column_int(q, 3);
+		r->cpu_ms = sqlite3_column_int64(q, 4);
+		r->wall_ms = sqlite3_column_int64(q, 5);
+		if (r->wall_ms < 0)
+			r->wall_ms = 0;   /* a node still running has no end yet */
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	/* The budgets recorded at the run's end, by phase. */
+	if ((rc = sqlite3_prepare_v2(st->db,
+			"SELECT phase, baseline, baseline_cpu_ms, reduction_pct, target_pct, status"
+			" FROM cpu_phases WHERE run_id = ?1", -1, &q, NULL)) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *phase = (const char *)sqlite3_column_text(q, 0);
+
+		for (size_t i = 0; phase && i < nrows; i++)
+			if (strcmp(rows[i].phase, phase) == 0)
+				read_budget(&rows[i], q, 1);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	*out = rows;
+	*n = nrows;
+	return 0;
+fail:
+	sqlite3_finalize(q);
+	nf_phase_row_list_free(rows, nrows);
+	return nf_store__table_error(st, rc, "cannot read the CPU per phase");
+}
+
+int
+nf_store_phase_record(nf_store *st, int64_t run_id, const char *pipeline, const nf_phase_row *rows, size_t n)
+{
+	sqlite3_stmt *q = NULL;
+	int err, rc = SQLITE_DONE;
+
+	if ((err = nf_store_batch(st)) < 0)
+		return err;
+	if ((rc = sqlite3_prepare_v2(st->db,
+			"INSERT OR REPLACE INTO cpu_phases (run_id, pipeline, phase, nodes, ran, cached, cpu_ms,"
+			" wall_ms, baseline, baseline_cpu_ms, reduction_pct, target_pct, status)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot record the CPU per phase");
+	rc = SQLITE_DONE;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		const nf_phase_row *r = &rows[i];
+
+		sqlite3_bind_int64(q, 1, run_id);
+		sqlite3_bind_text(q, 2, pipeline, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, r->phase, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 4, r->nodes);
+		sqlite3_bind_int(q, 5, r->ran);
+		sqlite3_bind_int(q, 6, r->cached);
+		sqlite3_bind_int64(q, 7, r->cpu_ms);
+		sqlite3_bind_int64(q, 8, r->wall_ms);
+		if (r->status) {
+			sqlite3_bind_text(q, 9, r->baseline ? r->baseline : "", -1, SQLITE_STATIC);
+			if (r->has_baseline_cpu)
+				sqlite3_bind_int64(q, 10, r->baseline_cpu_ms);
+			else
+				sqlite3_bind_null(q, 10);
+			if (r->has_reduction)
+				sqlite3_bind_double(q, 11, r->reduction_pct);
+			else
+				sqlite3_bind_null(q, 11);
+			sqlite3_bind_double(q, 12, r->target_pct);
+			sqlite3_bind_text(q, 13, r->status, -1, SQLITE_STATIC);
+		} else {
+			for (int c = 9; c <= 13; c++)
+				sqlite3_bind_null(q, c);
+		}
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : nf_store__table_error(st, rc, "cannot record the CPU per phase");
+}
+
+int
+nf_store_phase_history(nf_store *st, const char *pipeline, const char *phase, int64_t before_run,
+		       int64_t only_run, size_t limit, int64_t *cpu_ms, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(st->db,
+			"SELECT cpu_ms FROM cpu_phases WHERE pipeline = ?1 AND phase = ?2 AND run_id < ?3"
+			" AND ran = nodes AND (?4 = 0 OR run_id = ?4) ORDER BY run_id DESC LIMIT ?5",
+			-1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the CPU baseline");
+	sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, phase, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, before_run);
+	sqlite3_bind_int64(q, 4, only_run);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < limit)
+		cpu_ms[(*n)++] = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : nf_store__table_error(st, rc, "cannot read the CPU baseline");
+}
+
+int
+nf_store_phase_series(nf_store *st, const char *pipeline, nf_phase_row **out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	nf_phase_row *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!nf_store_has_table(st, "cpu_phases"))
+		return 0;
+	if ((rc = sqlite3_prepare_v2(st->db,
+			"SELECT c.run_id, r.logical_date, c.phase, c.nodes, c.ran, c.cached, c.cpu_ms, c.wall_ms,"
+			" c.baseline, c.baseline_cpu_ms, c.reduction_pct, c.target_pct, c.status"
+			" FROM cpu_phases c JOIN runs r ON r.id = c.run_id WHERE c.pipeline = ?1"
+			" ORDER BY c.run_id, c.phase", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
+	sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		nf_phase_row *r;
+
+		rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
+		r = &rows[nrows++];
+		memset(r, 0, sizeof(*r));
+		r->run_id = sqlite3_column_int64(q, 0);
+		r->logical_date = nf_store__col_strdup(q, 1);
+		r->phase = nf_store__col_strdup(q, 2);
+		r->nodes = sqlite3_column_int(q, 3);
+		r->ran = sqlite3_column_int(q, 4);
+		r->cached = sqlite3_column_int(q, 5);
+		r->cpu_ms = sqlite3_column_int64(q, 6);
+		r->wall_ms = sqlite3_column_int64(q, 7);
+		read_budget(r, q, 8);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		nf_phase_row_list_free(rows, nrows);
+		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
+	}
+	*out = rows;
+	*n = nrows;
+	return 0;
+}

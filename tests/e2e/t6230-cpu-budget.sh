@@ -1,0 +1,195 @@
+#!/bin/sh
+# t6230-cpu-budget.sh: CPU budgets per phase (issue 20). A pipeline whose training phase
+# (two matrix instances, each a fixed count of awk loop iterations) burns about half a
+# second of CPU: show --perf sums CPU and wall per phase; with cpu_baseline = "median:3"
+# and cpu_target_reduction = "30%" the first three runs have no baseline, a fourth run of
+# the same work misses the target and a run with half the loop count meets it; a run id as
+# baseline; a cached phase is not compared; the report draws CPU per phase over time; and
+# bad attributes are errors at file:line:col. CPU is measured, so the checks are ratios
+# with wide margins (about 0% and 50% against a 30% target), never times.
+. "$(dirname "$0")/lib.sh"
+
+HALF=6000000
+
+write_dag cpu.dag <<-\EOF
+	pipeline "cpu" {
+	  cpu_baseline         = "median:3"
+	  cpu_target_reduction = "30%"
+	  params {
+	    loops = 12000000
+	  }
+	}
+
+	stage "ingest" {
+	  phase   = "ingest"
+	  run     = "echo rows > rows.txt"
+	  outputs = ["rows.txt"]
+	}
+
+	stage "train" {
+	  needs = ["ingest"]
+	  phase = "training"
+	  matrix {
+	    seed = [1, 2]
+	  }
+	  run   = "awk 'BEGIN { for (i = 0; i < ${params.loops}; i++) s += i * ${matrix.seed}; print s }'"
+	  cache = false
+	}
+
+	stage "publish" {
+	  needs = ["train"]
+	  run   = "true"
+	}
+	EOF
+
+# The field of the phase named $2 in the JSON file $1 (show --json or show --perf --json).
+phase_get() {
+	/usr/bin/python3 - "$1" "$2" "$3" <<-\PY
+	import json, sys
+	doc = json.load(open(sys.argv[1]))
+	p = [p for p in doc["phases"] if p["phase"] == sys.argv[2]][0]
+	v = p
+	for k in sys.argv[3].split("."):
+	    v = v[k]
+	print(v if isinstance(v, str) else json.dumps(v))
+	PY
+}
+
+test_expect_success 'setup' '
+	git add cpu.dag && git commit -q -m cpu
+'
+
+test_expect_success 'three runs: each phase summed, no baseline yet (median of 3)' '
+	for i in 1 2 3; do ntflow run cpu.dag --no-tui --force train >/dev/null || return 1; done &&
+	ntflow show 3 --json >s3.json &&
+	test "$(phase_get s3.json training nodes)" = 2 &&
+	test "$(phase_get s3.json training ran)" = 2 &&
+	test "$(phase_get s3.json training budget.status)" = "no baseline" &&
+	test "$(phase_get s3.json training budget.met)" = null &&
+	test "$(phase_get s3.json training budget.baseline)" = "median of 3" &&
+	test "$(phase_get s3.json training budget.baseline_cpu_ms)" = null &&
+	cpu=$(phase_get s3.json training cpu_ms) &&
+	echo "training CPU: $cpu ms" &&
+	test "$cpu" -ge 300 &&
+	ntflow show 3 >out &&
+	grep -E "^cpu budget training: [0-9.]+s, no baseline \(median of 3: not enough earlier runs\)$" out
+'
+
+test_expect_success 'the phase CPU is the sum of its instances'\'' attempts' '
+	ntflow show 3 --json >s3.json &&
+	/usr/bin/python3 - s3.json <<-\PY
+	import json, sys
+	doc = json.load(open(sys.argv[1]))
+	train = sum(s["cpu_ms"] for s in doc["stages"] if s["stage"] == "train")
+	phase = [p for p in doc["phases"] if p["phase"] == "training"][0]
+	assert phase["cpu_ms"] == train, (phase, train)
+	other = [p for p in doc["phases"] if p["phase"] == "other"][0]
+	assert other["nodes"] == 1, other    # publish; a stage without phase is in "other"
+	PY
+'
+
+test_expect_success 'the same work again: the target is missed' '
+	ntflow run cpu.dag --no-tui --force train >/dev/null &&
+	ntflow show --json >s4.json &&
+	test "$(phase_get s4.json training budget.status)" = missed &&
+	test "$(phase_get s4.json training budget.met)" = false &&
+	red=$(phase_get s4.json training budget.reduction_pct) &&
+	echo "reduction with the same work: $red%" &&
+	/usr/bin/python3 -c "import sys; assert float(sys.argv[1]) < 30" "$red" &&
+	ntflow show >out &&
+	grep -E "^cpu budget training: [0-9.]+s against [0-9.]+s \(median of 3\): -?[0-9.]+% reduction, target 30%: missed$" out
+'
+
+test_expect_success 'a cached phase did no work: not compared' '
+	test "$(phase_get s4.json ingest cached)" = 1 &&
+	test "$(phase_get s4.json ingest budget.status)" = "not compared" &&
+	grep -Fx "cpu budget ingest: 0.00s, not compared: 0 of 1 stages ran (1 cached)" out
+'
+
+test_expect_success 'half the loop count: a reduction of 30% or more, the target met' '
+	ntflow run cpu.dag --no-tui --force train -p loops=$HALF >/dev/null &&
+	ntflow show --json >s5.json &&
+	test "$(phase_get s5.json training budget.status)" = met &&
+	test "$(phase_get s5.json training budget.met)" = true &&
+	red=$(phase_get s5.json training budget.reduction_pct) &&
+	base=$(phase_get s5.json training budget.baseline_cpu_ms) &&
+	cpu=$(phase_get s5.json training cpu_ms) &&
+	echo "reduction with half the work: $red% ($cpu ms against $base ms)" &&
+	/usr/bin/python3 -c "import sys; r, c, b = map(float, sys.argv[1:]); assert r >= 30 and abs(r - (b - c) / b * 100) < 0.1" \
+		"$red" "$cpu" "$base"
+'
+
+test_expect_success 'show --perf: CPU and wall per phase with the budget' '
+	ntflow show --perf >out &&
+	cat out &&
+	grep -E "^PHASE +STAGES +RAN +CPU +WALL +BASELINE +BASE CPU +REDUCTION +TARGET +BUDGET$" out &&
+	grep -E "^training +2 +2 +[0-9.]+s +[0-9.]+s +median of 3 +[0-9.]+s +[0-9.]+% +30% +met$" out &&
+	grep -E "^ingest +1 +0 +0\.00s +0\.00s +median of 3 +- +- +30% +not compared$" out &&
+	ntflow show --perf --json >p.json &&
+	test "$(phase_get p.json training budget.status)" = met &&
+	phase_get p.json training wall_ms | grep -E "^[1-9][0-9]*$"
+'
+
+test_expect_success 'cpu_baseline = RUN: against that run alone' '
+	sed "s/cpu_baseline         = \"median:3\"/cpu_baseline         = 4/" cpu.dag >cpu2.dag &&
+	mv cpu2.dag cpu.dag &&
+	ntflow run cpu.dag --no-tui --force train -p loops=$HALF >/dev/null &&
+	ntflow show --json >s6.json &&
+	test "$(phase_get s6.json training budget.baseline)" = "run 4" &&
+	test "$(phase_get s6.json training budget.baseline_cpu_ms)" = "$(phase_get s4.json training cpu_ms)" &&
+	test "$(phase_get s6.json training budget.status)" = met &&
+	sed "s/cpu_baseline         = 4/cpu_baseline         = 99/" cpu.dag >cpu2.dag &&
+	mv cpu2.dag cpu.dag &&
+	ntflow run cpu.dag --no-tui --force train >/dev/null &&
+	ntflow show --json >s7.json &&
+	test "$(phase_get s7.json training budget.status)" = "no baseline"
+'
+
+test_expect_success 'report --html: CPU per phase over time and the verdicts' '
+	ntflow report 5 --html r.html >/dev/null &&
+	grep -F "<section id=\"cpu-phases\">" r.html &&
+	grep -F "id=\"cpu-phases-chart\"" r.html &&
+	/usr/bin/python3 - r.html <<-\PY
+	import re, sys
+	html = open(sys.argv[1]).read()
+	table = html[html.index("<table class=\"cpu-phases\">"):]
+	table = table[:table.index("</table>")]
+	rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+	training = {int(r[0]): r for r in rows if r and r[2] == "training"}
+	assert sorted(training) == [1, 2, 3, 4, 5], sorted(training)   # up to the run shown
+	assert training[3][-1] == "no baseline", training[3]
+	assert training[4][-1] == "missed", training[4]
+	assert training[5][-1] == "met", training[5]
+	assert "<tr class=\"current\"><td class=\"num\">5</td>" in table
+	PY
+'
+
+test_expect_success 'bad attributes: errors at file:line:col' '
+	cat >bad.dag <<-\EOF &&
+	pipeline "bad" {
+	  cpu_baseline         = "median:0"
+	  cpu_target_reduction = "thirty"
+	}
+
+	stage "a" {
+	  run   = "true"
+	  phase = "two words"
+	}
+	EOF
+	test_expect_code 2 ntflow validate bad.dag 2>err &&
+	cat err &&
+	grep -Fx "bad.dag:2:26: error: cpu_baseline \"median:0\": N must be between 1 and 100" err &&
+	grep -Fx "bad.dag:3:26: error: invalid cpu_target_reduction \"thirty\": expected a percentage like \"30%\"" err &&
+	grep -Fx "bad.dag:8:11: error: invalid phase name \"two words\": use letters, digits, '\''_'\'' and '\''-'\''" err &&
+	cat >half.dag <<-\EOF &&
+	pipeline "half" {
+	  cpu_target_reduction = "30%"
+	}
+
+	stage "a" { run = "true" }
+	EOF
+	test_expect_code 2 ntflow validate half.dag 2>err &&
+	grep -Fx "half.dag:2:26: error: cpu_target_reduction needs a cpu_baseline to compare with (a run id or \"median:N\")" err
+'
+
+test_done
