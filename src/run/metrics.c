@@ -118,7 +118,7 @@ flatten(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *path
 		char *name = prefix ? xasprintf("%s.%s", prefix, it->string) : xstrdup(it->string);
 		int err = 0;
 
-		if (!prefix && strcmp(it->string, "slices") == 0) {
+		if (!prefix && strncmp(it->string, "slices", 7) == 0) {
 			err = read_slices(m, it, path);
 		} else if (cJSON_IsNumber(it)) {
 			if (!isfinite(it->valuedouble))
