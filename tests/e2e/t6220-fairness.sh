@@ -1,10 +1,11 @@
 #!/bin/sh
 # t6220-fairness.sh: fairness across data slices. The shipped dags/retrain.dag over the weeks
 # around 2026-W38, in which ntml gen degrades the APAC region's labels: its fairness criterion
-# max_gap(accuracy) <= 0.10 rejects that week and passes the weeks before and after, show names
-# the regions, and the per-region metrics agree with scikit-learn. Then, on small pipelines: a
-# slice function without slices fails the gate with a note, validate checks the functions'
-# names and arity at file:line:col, and a badly shaped "slices" fails its stage clearly.
+# max_gap(accuracy) <= 0.10 rejects that week and passes the weeks before and after, show and
+# why name the regions, and the per-region metrics agree with examples/sklearn's (scikit-learn).
+# Then, on small pipelines: a slice function without slices fails the gate with a note,
+# validate checks the functions' names and arity at file:line:col, and a badly shaped
+# "slices" fails its stage clearly.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -87,28 +88,24 @@ test_expect_success 'show and why list each slice and which slices gave the gap'
 	grep -E "^  2  2026-09-20  evaluate  accuracy\[region=APAC\]  0.7421686747\$" m.txt
 '
 
-test_expect_success SKLEARN 'the per-region metrics agree with scikit-learn on the same rows' '
+test_expect_success SKLEARN 'the per-region metrics agree with examples/sklearn on the same rows' '
 	ntml predict --model build/model/model.json --in build/prep/test.csv --out p.csv &&
-	/usr/bin/python3 - <<-\EOF
-	import csv, json
-	from sklearn import metrics
-	rows = list(csv.DictReader(open("build/prep/test.csv")))
+	SKLEARN_DIR="$NTFLOW_SRC_DIR/examples/sklearn" /usr/bin/python3 - <<-\EOF
+	import csv, json, os, sys
+	sys.path.insert(0, os.environ["SKLEARN_DIR"])
+	from common import read_csv, read_slices
+	from evaluate import slices_of
+	_, _, y = read_csv("build/prep/test.csv")
+	regions = read_slices("build/prep/test.csv")
 	p = [float(r["p"]) for r in csv.DictReader(open("p.csv"))]
+	want = slices_of(y, p, regions)
 	got = json.load(open("build/eval/metrics.json"))["slices"]
-	assert sorted(got) == ["region=APAC", "region=EU", "region=US"], got
-	for region in ("APAC", "EU", "US"):
-	    idx = [i for i, r in enumerate(rows) if r["region"] == region]
-	    y = [int(rows[i]["label"]) for i in idx]
-	    q = [p[i] for i in idx]
-	    yhat = [int(v >= 0.5) for v in q]
-	    want = {"accuracy": metrics.accuracy_score(y, yhat),
-	            "precision": metrics.precision_score(y, yhat, zero_division=0),
-	            "recall": metrics.recall_score(y, yhat, zero_division=0),
-	            "auc": metrics.roc_auc_score(y, q), "n": len(y)}
-	    for k, v in want.items():
-	        g = got["region=" + region][k]
-	        print(region, k, g, v)
-	        assert abs(g - v) <= 1e-9, (region, k, g, v)
+	assert sorted(got) == sorted(want) == ["region=APAC", "region=EU", "region=US"], (got, want)
+	for s in sorted(want):
+	    assert sorted(got[s]) == sorted(want[s]), (s, got[s], want[s])
+	    for k in sorted(want[s]):
+	        print("%-11s %-9s ntml %.12f sklearn %.12f" % (s, k, got[s][k], want[s][k]))
+	        assert abs(got[s][k] - want[s][k]) <= 1e-9, (s, k)
 	EOF
 '
 
