@@ -61,9 +61,10 @@ const char ntml_schedule[] = NTML_SCHEDULE;
 const char ntml_help_gen[] =
 	"usage: ntml gen --week YYYY-Www [--rows N] [--seed S] --out FILE\n"
 	"\n"
-	"Write one ISO week of synthetic card transactions as CSV: eight numeric features and\n"
-	"a 0/1 label drawn from a known logistic model. The output depends only on the week\n"
-	"and the seed (xoshiro256** seeded through splitmix64; never the C library's rand).\n"
+	"Write one ISO week of synthetic card transactions as CSV: eight numeric features,\n"
+	"a 0/1 label drawn from a known logistic model and the merchant's region. The output\n"
+	"depends only on the week and the seed (xoshiro256** seeded through splitmix64; never\n"
+	"the C library's rand).\n"
 	"\n"
 	"Options:\n"
 	"  --week YYYY-Www  ISO week of the data (e.g. 2026-W40); required\n"
@@ -81,8 +82,6 @@ const char ntml_help_gen[] =
 	"  distance_km       log-normal, exp(N(2.3, 1.1)), distance from the home address\n"
 	"  n_declines_7d     Poisson(0.2 + 0.1 n_tx_24h), declined attempts in 7 days\n"
 	"  velocity_ratio    exp(e), this amount over the customer's usual amount\n"
-	"  region            the merchant's region, EU, US or APAC: a slice of the data for\n"
-	"                    ntml eval, not a feature of the label model (see below)\n"
 	"  label             1 = fraud: P(label = 1) = 1 / (1 + exp(-z)), with z on the\n"
 	"                    scaled features s(x) = (x - centre) / scale (centre, scale:\n"
 	"                    amount 55, 55; n_tx_24h 2, 1.4; merchant_risk 0.25, 0.14;\n"
@@ -96,6 +95,8 @@ const char ntml_help_gen[] =
 	"                     + 0.5 foreign_share - 1.1 account_age_days + 0.3 distance_km\n"
 	"                     + 1.5 n_declines_7d + 0.4 velocity_ratio\n"
 	"    (card testing: many small transactions replace large unusual ones)\n"
+	"  region            the merchant's region, EU, US or APAC: a slice of the data for\n"
+	"                    ntml eval, not a feature of the label model (see below)\n"
 	"\n"
 	NTML_SCHEDULE;
 
@@ -290,7 +291,7 @@ write_week(const char *out, long k, uint64_t seed, int year, int week, long rows
 	}
 	for (int j = 0; j < NFEAT; j++)
 		fprintf(f, "%s,", feature_names[j]);
-	fprintf(f, "%s,%s\n", NTML_SLICE, NTML_LABEL);
+	fprintf(f, "%s,%s\n", NTML_LABEL, NTML_SLICE);   /* the slice last: the label stays column 9 */
 	for (long i = 0; i < rows; i++) {
 		double x[NFEAT];
 		int label = draw_row(x, &r, d, t, noise);
@@ -301,8 +302,8 @@ write_week(const char *out, long k, uint64_t seed, int year, int week, long rows
 		if (k == DEGRADED_WEEK && g == DEGRADED_REGION && u_degrade < DEGRADED_NOISE)
 			label = !label;
 		pos += label;
-		fprintf(f, "%.2f,%d,%.4f,%.4f,%.1f,%.2f,%d,%.4f,%s,%d\n", x[0], (int)x[1], x[2], x[3],
-			x[4], x[5], (int)x[6], x[7], regions[g], label);
+		fprintf(f, "%.2f,%d,%.4f,%.4f,%.1f,%.2f,%d,%.4f,%d,%s\n", x[0], (int)x[1], x[2], x[3],
+			x[4], x[5], (int)x[6], x[7], label, regions[g]);
 	}
 	if (fflush(f) != 0 || ferror(f)) {
 		err = ntml_fail("cannot write '%s': %s", out, strerror(errno));

@@ -36,7 +36,7 @@ test_expect_success 'setup: a repository holding the pipeline and the ntml sourc
 test_expect_success 'ntml gen: a region column, APAC degraded in 2026-W38 only' '
 	ntml gen --week 2026-W38 --rows 4000 --out w38.csv >/dev/null &&
 	ntml gen --week 2026-W39 --rows 4000 --out w39.csv >/dev/null &&
-	head -n 1 w38.csv | grep ",region,label\$" &&
+	head -n 1 w38.csv | grep ",label,region\$" &&
 	/usr/bin/python3 - <<-\EOF
 	import csv
 	for f in ("w38.csv", "w39.csv"):
