@@ -152,7 +152,20 @@ test_expect_success 'validate checks the functions'"'"' names and arity at file:
 	cat err &&
 	grep -F "bad.dag:9:6: error: gate expression: unknown function '\''maxgap'\''; the functions are max_gap(METRIC), min(METRIC) and max(METRIC)" err &&
 	grep -F "bad.dag:10:18: error: gate expression: min() takes one metric name, got more" err &&
-	grep -F "bad.dag:11:10: error: gate expression: max() takes one metric name, got none" err
+	grep -F "bad.dag:11:10: error: gate expression: max() takes one metric name, got none" err &&
+	write_dag alert.dag <<-\EOF &&
+	pipeline "p" {}
+	monitor "m" {
+	  run     = "true"
+	  metrics = "m.json"
+	  alert "gap" {
+	    when = "max_psi > 1 or max_gap(accuracy) > 0.1"
+	  }
+	}
+	EOF
+	test_expect_code 2 ntflow validate alert.dag 2>err &&
+	cat err &&
+	grep -F "alert.dag:6:28: error: alert \"gap\" of monitor \"m\": max_gap(accuracy) reads slices, which only a gate criterion has" err
 '
 
 test_expect_success 'a badly shaped slices object fails its stage with a clear error' '
