@@ -73,7 +73,7 @@ test_expect_success 'the week after, W39, passes again' '
 	test "$(json_get show.json .gates[0].passed)" = true
 '
 
-test_expect_success 'show and why list each slice and which slices gave the gap' '
+test_expect_success 'show, why, metrics and the report list each slice and which slices gave the gap' '
 	ntflow show 2 >show.txt &&
 	for r in APAC EU US; do
 		grep -E "^  evaluate +accuracy\[region=$r\] +0\.[0-9]+\$" show.txt || return 1
@@ -85,7 +85,12 @@ test_expect_success 'show and why list each slice and which slices gave the gap'
 	ntflow metrics --pipeline retrain --node evaluate --name "accuracy[region=APAC]" >m.txt &&
 	cat m.txt &&
 	test_line_count = 4 m.txt &&
-	grep -E "^  2  2026-09-20  evaluate  accuracy\[region=APAC\]  0.7421686747\$" m.txt
+	grep -E "^  2  2026-09-20  evaluate  accuracy\[region=APAC\]  0.7421686747\$" m.txt &&
+	ntflow report 2 --html r.html &&
+	for r in APAC EU US; do
+		grep -F "accuracy[region=$r]</td>" r.html || return 1
+	done &&
+	grep -F "max_gap(accuracy): lowest region=APAC 0.742169, highest region=US 0.908621" r.html
 '
 
 test_expect_success SKLEARN 'the per-region metrics agree with examples/sklearn on the same rows' '
