@@ -12,7 +12,8 @@
 # starting on its Sunday). All of them have ended, so the table is the same whatever day it
 # runs (README.md prints it); with a later range, weeks that have not ended yet are left out. The data drift as
 # examples/ml/README.md describes, so the table shows drift alerts growing and the gate
-# rejecting the models of the weeks in which the fraud pattern changes. Each run is
+# rejecting the models of the weeks in which the fraud pattern changes, and of 2026-W38, in
+# which one merchant region's labels degrade (its fairness criterion, max_gap(accuracy)). Each run is
 # recorded as a backfill in this workspace's .ntflow/ (the registry sees every verdict).
 # NTFLOW names the ntflow binary (default: ./ntflow of an in-tree build, else ntflow on PATH).
 set -eu

@@ -1,5 +1,5 @@
-/* csv.c: reading ntml's numeric CSV tables (a header, comma-separated numbers, no quoting),
- * either strictly (the first bad cell is an error naming file:line and column) or dropping
+/* csv.c: reading ntml's numeric CSV tables (a header, comma-separated numbers, no quoting;
+ * the one text column is the slice column, `region`), either strictly (the first bad cell is an error naming file:line and column) or dropping
  * and counting bad rows, as `ntml prep` does. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -122,6 +122,25 @@ parse_cell(double *out, const char *cell, int is_label)
 	return CELL_OK;
 }
 
+/* A slice cell: its level's index (a new value becomes a new level). */
+static enum cell_status
+slice_cell(ntml_table *t, double *out, const char *cell)
+{
+	size_t i;
+
+	if (!*cell)
+		return CELL_MISSING;
+	for (i = 0; i < t->nlevels; i++)
+		if (!strcmp(t->levels[i], cell))
+			break;
+	if (i == t->nlevels) {
+		t->levels = ntml_xrealloc(t->levels, (t->nlevels + 1) * sizeof(*t->levels));
+		t->levels[t->nlevels++] = ntml_xstrdup(cell);
+	}
+	*out = (double)i;
+	return CELL_OK;
+}
+
 int
 ntml_table_read(ntml_table **out, const char *path, int mode, int need_label)
 {
@@ -133,6 +152,7 @@ ntml_table_read(ntml_table **out, const char *path, int mode, int need_label)
 	*out = NULL;
 	t->path = ntml_xstrdup(path);
 	t->label = -1;
+	t->slice = -1;
 	if (slurp(&buf, &len, path) < 0)
 		goto done;
 	p = buf;
@@ -162,6 +182,8 @@ ntml_table_read(ntml_table **out, const char *path, int mode, int need_label)
 		t->names[j] = ntml_xstrdup(fields[j]);
 		if (!strcmp(fields[j], NTML_LABEL))
 			t->label = (int)j;
+		if (!strcmp(fields[j], NTML_SLICE))
+			t->slice = (int)j;
 	}
 	if (t->label < 0 && need_label) {
 		err = ntml_fail("%s: no '%s' column in the header", path, NTML_LABEL);
@@ -192,7 +214,8 @@ ntml_table_read(ntml_table **out, const char *path, int mode, int need_label)
 		}
 		for (size_t j = 0; j < t->ncol && !bad; j++) {
 			int is_label = (int)j == t->label;
-			enum cell_status st = parse_cell(&row[j], fields[j], is_label);
+			enum cell_status st = (int)j == t->slice ? slice_cell(t, &row[j], fields[j])
+								 : parse_cell(&row[j], fields[j], is_label);
 
 			if (st == CELL_OK)
 				continue;
@@ -245,9 +268,18 @@ ntml_table_free(ntml_table *t)
 	for (size_t j = 0; j < t->ncol && t->names; j++)
 		free(t->names[j]);
 	free(t->names);
+	for (size_t i = 0; i < t->nlevels; i++)
+		free(t->levels[i]);
+	free(t->levels);
 	free(t->v);
 	free(t->path);
 	free(t);
+}
+
+int
+ntml_table_is_feature(const ntml_table *t, size_t j)
+{
+	return (int)j != t->label && (int)j != t->slice;
 }
 
 int

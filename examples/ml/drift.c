@@ -182,7 +182,7 @@ drift(const char *ref_path, const char *cur_path, const char *out)
 					      ((double)ref->nrow + (double)cur->nrow);
 	const char *most = NULL;
 	for (size_t j = 0; j < ref->ncol; j++) {
-		if ((int)j == ref->label)
+		if (!ntml_table_is_feature(ref, j))
 			continue;
 		double *r = sorted_column(ref, (int)j);
 		double *c = sorted_column(cur, ntml_table_col(cur, ref->names[j]));

@@ -1,6 +1,7 @@
 /* gen.c: `ntml gen`, one ISO week of synthetic fraud-like transactions whose features drift
  * slowly from week to week and whose fraud pattern changes during a documented episode, so
- * that a quarter of weekly runs shows drift alerts and a rejected model. */
+ * that a quarter of weekly runs shows drift alerts and a rejected model; each row has a
+ * merchant region, and in one documented week one region's labels degrade. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -26,6 +27,9 @@
 #define CONCEPT_START    12   /* 2026-W39, the last week of the old pattern */
 #define CONCEPT_WEEKS    7    /* 2026-W46 is the first week with only the new pattern */
 #define CONCEPT_NOISE    0.05 /* peak share of flipped labels, in the middle of the change */
+#define DEGRADED_WEEK    11   /* 2026-W38: region APAC's labels are flipped ... */
+#define DEGRADED_REGION  2    /* (regions[2]) */
+#define DEGRADED_NOISE   0.20 /* ... with this probability (a broken upstream feed) */
 
 #define NTML_SCHEDULE \
 	"Drift schedule (k = ISO weeks since the base week 2026-W27; d = k clamped to [0, 52]):\n" \
@@ -45,16 +49,22 @@
 	"  With --rows 20000 --seed 42 and 2026-W36 as the drift reference: max PSI passes\n" \
 	"  0.10 from 2026-W42 and 0.25 from 2026-W45 (feature amount); a model trained and\n" \
 	"  tested on 2026-W40..W45 scores clearly worse (accuracy < 0.85 in W41..W44, AUC\n" \
-	"  more than 0.02 below the W39 model's), and the weeks from 2026-W46 on pass again.\n"
+	"  more than 0.02 below the W39 model's), and the weeks from 2026-W46 on pass again.\n" \
+	"  Region: EU, US or APAC with probabilities 0.5, 0.3, 0.2, from a stream of its own\n" \
+	"  (so the other columns are the same with or without it). In 2026-W38 only, the\n" \
+	"  labels of APAC rows are flipped with probability 0.20 (a broken feed): the model's\n" \
+	"  APAC accuracy falls about 0.15 below the other regions' (a gap over 0.10, which no\n" \
+	"  other week of 2026-W37..W47 comes near) while its overall accuracy stays above 0.85.\n"
 
 const char ntml_schedule[] = NTML_SCHEDULE;
 
 const char ntml_help_gen[] =
 	"usage: ntml gen --week YYYY-Www [--rows N] [--seed S] --out FILE\n"
 	"\n"
-	"Write one ISO week of synthetic card transactions as CSV: eight numeric features and\n"
-	"a 0/1 label drawn from a known logistic model. The output depends only on the week\n"
-	"and the seed (xoshiro256** seeded through splitmix64; never the C library's rand).\n"
+	"Write one ISO week of synthetic card transactions as CSV: eight numeric features,\n"
+	"a 0/1 label drawn from a known logistic model and the merchant's region. The output\n"
+	"depends only on the week and the seed (xoshiro256** seeded through splitmix64; never\n"
+	"the C library's rand).\n"
 	"\n"
 	"Options:\n"
 	"  --week YYYY-Www  ISO week of the data (e.g. 2026-W40); required\n"
@@ -85,6 +95,8 @@ const char ntml_help_gen[] =
 	"                     + 0.5 foreign_share - 1.1 account_age_days + 0.3 distance_km\n"
 	"                     + 1.5 n_declines_7d + 0.4 velocity_ratio\n"
 	"    (card testing: many small transactions replace large unusual ones)\n"
+	"  region            the merchant's region, EU, US or APAC: a slice of the data for\n"
+	"                    ntml eval, not a feature of the label model (see below)\n"
 	"\n"
 	NTML_SCHEDULE;
 
@@ -99,6 +111,9 @@ static const double model_scale[NFEAT] = { 55, 1.4, 0.14, 0.11, 420, 20, 0.7, 0.
 static const double old_weights[NFEAT] = { 1.1, 0.4, 1.1, 1.2, -0.8, 0.9, 0.8, 1.6 };
 static const double new_weights[NFEAT] = { -1.2, 2.0, 1.3, 0.5, -1.1, 0.3, 1.5, 0.4 };
 static const double old_bias = -2.9, new_bias = -2.9;
+
+static const char *const regions[] = { "EU", "US", "APAC" };
+static const double region_share[] = { 0.5, 0.3, 0.2 };
 
 /* Days from 1970-01-01 to a proleptic Gregorian date. */
 static long
@@ -258,12 +273,14 @@ write_week(const char *out, long k, uint64_t seed, int year, int week, long rows
 	double noise = CONCEPT_NOISE * sin(M_PI * t);
 	int to_stdout = !strcmp(out, "-");
 	FILE *f = NULL;
-	ntml_rng r;
+	ntml_rng r, rr;
 	long pos = 0;
 	int err = -1;
 
 	/* The week enters the seed, so every week is its own stream for the same seed. */
 	ntml_rng_seed(&r, seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(year * 100 + week));
+	/* The region has a stream of its own, so adding it left every other column as it was. */
+	ntml_rng_seed(&rr, (seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(year * 100 + week)) ^ 0x5265676e5265676eULL);
 	if (to_stdout) {
 		f = stdout;
 	} else if (ntml_mkdirs_for(out) < 0) {
@@ -274,14 +291,19 @@ write_week(const char *out, long k, uint64_t seed, int year, int week, long rows
 	}
 	for (int j = 0; j < NFEAT; j++)
 		fprintf(f, "%s,", feature_names[j]);
-	fprintf(f, "%s\n", NTML_LABEL);
+	fprintf(f, "%s,%s\n", NTML_LABEL, NTML_SLICE);   /* the slice last: the label stays column 9 */
 	for (long i = 0; i < rows; i++) {
 		double x[NFEAT];
 		int label = draw_row(x, &r, d, t, noise);
+		/* Two uniforms per row whatever the week, as draw_row does for the label. */
+		double u_region = ntml_rng_uniform(&rr), u_degrade = ntml_rng_uniform(&rr);
+		int g = u_region < region_share[0] ? 0 : u_region < region_share[0] + region_share[1] ? 1 : 2;
 
+		if (k == DEGRADED_WEEK && g == DEGRADED_REGION && u_degrade < DEGRADED_NOISE)
+			label = !label;
 		pos += label;
-		fprintf(f, "%.2f,%d,%.4f,%.4f,%.1f,%.2f,%d,%.4f,%d\n", x[0], (int)x[1], x[2], x[3],
-			x[4], x[5], (int)x[6], x[7], label);
+		fprintf(f, "%.2f,%d,%.4f,%.4f,%.1f,%.2f,%d,%.4f,%d,%s\n", x[0], (int)x[1], x[2], x[3],
+			x[4], x[5], (int)x[6], x[7], label, regions[g]);
 	}
 	if (fflush(f) != 0 || ferror(f)) {
 		err = ntml_fail("cannot write '%s': %s", out, strerror(errno));

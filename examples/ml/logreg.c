@@ -537,14 +537,14 @@ train(const train_opts *o)
 	    ntml_table_read(&vt, o->val, NTML_CSV_STRICT, 1) < 0 ||
 	    ntml_table_check_classes(vt) < 0)
 		goto done;
-	if (tt->ncol < 2) {
+	if (tt->ncol < 2u + (tt->slice >= 0)) {
 		err = ntml_fail("%s: no feature columns besides '%s'", o->train, NTML_LABEL);
 		goto done;
 	}
-	m.k = tt->ncol - 1;
+	m.k = tt->ncol - 1 - (tt->slice >= 0);
 	m.names = ntml_xcalloc(m.k, sizeof(*m.names));
 	for (size_t j = 0, k = 0; j < tt->ncol; j++)
-		if ((int)j != tt->label)
+		if (ntml_table_is_feature(tt, j))
 			m.names[k++] = tt->names[j];  /* borrowed from the table */
 	if (extract(&x, &y, tt, m.names, m.k, "the training file") < 0 ||
 	    extract(&vx, &vy, vt, m.names, m.k, "the training file") < 0)
@@ -743,10 +743,11 @@ ntml_cmd_train(int argc, char **argv)
 
 /* ---- predict and eval ---- */
 
-/* Loads the model and scores every row of IN; *y gets the labels when need_label. */
+/* Loads the model and scores every row of IN; *y gets the labels when need_label, and
+ * *tout (when not NULL) the table, for its slice column. */
 static int
 score_file(double **pout, double **yout, size_t *nout, const char *model_path, const char *in,
-	   const char *scaler, int need_label)
+	   const char *scaler, int need_label, ntml_table **tout)
 {
 	model *m = NULL;
 	ntml_table *t = NULL;
@@ -767,6 +768,10 @@ score_file(double **pout, double **yout, size_t *nout, const char *model_path, c
 		p[i] = sigmoid(score(m, x + i * m->k));
 	*pout = p;
 	*nout = t->nrow;
+	if (tout) {
+		*tout = t;
+		t = NULL;
+	}
 	err = 0;
 done:
 	if (err < 0 && yout) {
@@ -787,7 +792,7 @@ predict(const char *model_path, const char *in, const char *scaler, const char *
 	FILE *f = NULL;
 	int to_stdout = !strcmp(out, "-"), err = -1;
 
-	if (score_file(&p, NULL, &n, model_path, in, scaler, 0) < 0)
+	if (score_file(&p, NULL, &n, model_path, in, scaler, 0, NULL) < 0)
 		goto done;
 	if (to_stdout) {
 		f = stdout;
@@ -812,6 +817,44 @@ done:
 	return err;
 }
 
+/* The metrics of one slice of the test rows (those of level g of the slice column):
+ * accuracy, precision, recall, AUC (when the slice has both classes), ECE and n. */
+static void
+slice_metrics(cJSON *obj, const double *p, const double *y, size_t n, const ntml_table *t, size_t g)
+{
+	double *sp = ntml_xmalloc((n ? n : 1) * sizeof(*sp)), *sy = ntml_xmalloc((n ? n : 1) * sizeof(*sy));
+	size_t m = 0, tp = 0, fp = 0, tn = 0, fn = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((size_t)t->v[i * t->ncol + t->slice] != g)
+			continue;
+		sp[m] = p[i];
+		sy[m] = y[i];
+		m++;
+	}
+	for (size_t i = 0; i < m; i++) {
+		int pred = sp[i] >= 0.5;
+
+		if (pred && sy[i])
+			tp++;
+		else if (pred)
+			fp++;
+		else if (sy[i])
+			fn++;
+		else
+			tn++;
+	}
+	cJSON_AddNumberToObject(obj, "accuracy", (double)(tp + tn) / (double)m);
+	cJSON_AddNumberToObject(obj, "precision", tp + fp ? (double)tp / (double)(tp + fp) : 0.0);
+	cJSON_AddNumberToObject(obj, "recall", tp + fn ? (double)tp / (double)(tp + fn) : 0.0);
+	if (tp + fn > 0 && tn + fp > 0)
+		cJSON_AddNumberToObject(obj, "auc", roc_auc(sp, sy, m));
+	cJSON_AddNumberToObject(obj, "ece", expected_calibration_error(sp, sy, m));
+	cJSON_AddNumberToObject(obj, "n", (double)m);
+	free(sp);
+	free(sy);
+}
+
 static int
 evaluate(const char *model_path, const char *in, const char *scaler, const char *out)
 {
@@ -819,9 +862,10 @@ evaluate(const char *model_path, const char *in, const char *scaler, const char 
 	size_t n = 0, tp = 0, fp = 0, tn = 0, fn = 0;
 	double brier = 0;
 	cJSON *root = NULL;
+	ntml_table *t = NULL;
 	int err = -1;
 
-	if (score_file(&p, &y, &n, model_path, in, scaler, 1) < 0)
+	if (score_file(&p, &y, &n, model_path, in, scaler, 1, &t) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		int pred = p[i] >= 0.5;
@@ -860,6 +904,17 @@ evaluate(const char *model_path, const char *in, const char *scaler, const char 
 	cJSON_AddNumberToObject(conf, "fp", (double)fp);
 	cJSON_AddNumberToObject(conf, "tn", (double)tn);
 	cJSON_AddNumberToObject(conf, "fn", (double)fn);
+	if (t->slice >= 0) {   /* per region: "slices": {"region=EU": {...}, ...} */
+		cJSON *slices = cJSON_AddObjectToObject(root, "slices");
+
+		for (size_t g = 0; g < t->nlevels; g++) {
+			char *name = ntml_xmalloc(strlen(NTML_SLICE) + strlen(t->levels[g]) + 2);
+
+			sprintf(name, "%s=%s", NTML_SLICE, t->levels[g]);
+			slice_metrics(cJSON_AddObjectToObject(slices, name), p, y, n, t, g);
+			free(name);
+		}
+	}
 	if (ntml_json_write(out, root) < 0)
 		goto done;
 	printf("ntml eval: %s: n %zu, accuracy %.4f, auc %.4f, logloss %.4f, brier %.4f, ece %.4f "
@@ -867,6 +922,7 @@ evaluate(const char *model_path, const char *in, const char *scaler, const char 
 	err = 0;
 done:
 	cJSON_Delete(root);
+	ntml_table_free(t);
 	free(p);
 	free(y);
 	return err;

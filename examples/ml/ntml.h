@@ -13,6 +13,9 @@
 #define NTML_EXIT_USAGE 2
 
 #define NTML_LABEL "label"
+/* The slice column: a category per row (the merchant region), never a feature; ntml eval
+ * writes its metrics per value of it. */
+#define NTML_SLICE "region"
 
 /* Errors: a function that fails sets the message and returns -1; main prints it. */
 int ntml_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +56,9 @@ typedef struct {
 	size_t nrow;
 	double *v;          /* nrow * ncol values */
 	int label;          /* column of NTML_LABEL, or -1 */
+	int slice;          /* column of NTML_SLICE, or -1: its cells are indexes into levels */
+	char **levels;      /* the slice column's values, in order of first appearance */
+	size_t nlevels;
 	size_t rows_in;     /* data lines read (including dropped ones) */
 	size_t drop_width;  /* dropped: wrong number of fields */
 	size_t drop_missing;/* dropped: an empty cell */
@@ -69,6 +75,8 @@ enum {
 int ntml_table_read(ntml_table **out, const char *path, int mode, int need_label);
 void ntml_table_free(ntml_table *t);
 int ntml_table_col(const ntml_table *t, const char *name);
+/* Whether column j is a feature: neither the label nor the slice column. */
+int ntml_table_is_feature(const ntml_table *t, size_t j);
 /* 0 when both classes occur in the label column, else -1 with a message. */
 int ntml_table_check_classes(const ntml_table *t);
 double ntml_table_label_share(const ntml_table *t);

@@ -135,6 +135,8 @@ write_split(const char *path, const ntml_table *t, const size_t *rows, size_t n,
 
 			if ((int)j == t->label)
 				fprintf(f, "%d%c", (int)x[j], sep);
+			else if ((int)j == t->slice)
+				fprintf(f, "%s%c", t->levels[(size_t)x[j]], sep);
 			else
 				fprintf(f, "%.10g%c", (x[j] - mean[j]) / sd[j], sep);
 		}
@@ -212,7 +214,7 @@ prep(const char *in, const char *dir, uint64_t seed, const double *frac)
 	cJSON *jmean = cJSON_AddObjectToObject(scaler, "mean");
 	cJSON *jsd = cJSON_AddObjectToObject(scaler, "std");
 	for (size_t j = 0; j < t->ncol; j++) {
-		if ((int)j == t->label)
+		if (!ntml_table_is_feature(t, j))
 			continue;
 		cJSON_AddItemToArray(names, cJSON_CreateString(t->names[j]));
 		cJSON_AddNumberToObject(jmean, t->names[j], mean[j]);

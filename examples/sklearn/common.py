@@ -7,17 +7,36 @@ import os
 import numpy as np
 
 
+# The slice column of ntml's data (the merchant region): a category, never a feature.
+SLICE = "region"
+
+
 def read_csv(path):
-    """Returns (feature names, X, y) from a CSV file with a header and a 'label' column."""
+    """Returns (feature names, X, y) from a CSV file with a header and a 'label' column;
+    a 'region' column (ntml gen's slice column) is left out of the features."""
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     header, body = rows[0], rows[1:]
     if "label" not in header:
         raise SystemExit("%s: no 'label' column" % path)
+    if SLICE in header:
+        s = header.index(SLICE)
+        header = header[:s] + header[s + 1:]
+        body = [r[:s] + r[s + 1:] for r in body]
     data = np.array(body, dtype=float)
     k = header.index("label")
     names = [h for i, h in enumerate(header) if i != k]
     return names, np.delete(data, k, axis=1), data[:, k].astype(int)
+
+
+def read_slices(path):
+    """The slice column's value of each row ('region'), or None when the file has none."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if SLICE not in rows[0]:
+        return None
+    s = rows[0].index(SLICE)
+    return [r[s] for r in rows[1:]]
 
 
 def write_csv(path, names, X, y):

@@ -164,6 +164,11 @@ int nf_budget_record(nf_store *st, int64_t run_id, const char *pipeline, const n
  * fails: errors become failed criteria. Release *out with nf_gate_result_release. */
 void nf_gate_evaluate(nf_gate_result *out, const char *name, const nf_criterion *require, size_t n,
 		      nf_expr_lookup_fn lookup, void *ctx);
+/* The same with the metrics' slices for max_gap/min/max (expr.h). A criterion that uses one
+ * with no slices of its metric fails with a note saying so; one that evaluated notes which
+ * slices gave the value ("max_gap(accuracy): lowest region=APAC 0.71, highest ..."). */
+void nf_gate_evaluate_slices(nf_gate_result *out, const char *name, const nf_criterion *require, size_t n,
+			     nf_expr_lookup_fn lookup, nf_expr_slices_fn slices, void *ctx);
 /* The failed criteria in one line, for the rejected gate's reason:
  * "accuracy >= 0.85 (0.8 vs 0.85); ece <= 0.08: metric 'ece' is missing". Caller frees. */
 char *nf_gate_failure_text(const nf_gate_result *r);

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include "ntflow/exec.h"
+#include "ntflow/expr.h"
 #include "ntflow/store.h"
 
 /* A state change as the caller sees it (progress lines, JSON lines, the dashboard). */
@@ -195,7 +196,9 @@ const char *nf_value_text(const nf_value *v);
 /* The ISO week of a YYYY-MM-DD date ("2026-W47"); NF_EINVALID for a bad date. */
 int nf_iso_week(char out[16], const char *date);
 
-/* Metrics read from a JSON file: nested objects of numbers flattened to dotted names. */
+/* Metrics read from a JSON file: nested objects of numbers flattened to dotted names. The
+ * top-level "slices" object holds the metrics per slice of the data ({"region=EU":
+ * {"accuracy": 0.91}}), kept as METRIC[SLICE] ("accuracy[region=EU]"). */
 typedef struct nf_metric_set {
 	char **names;
 	double *values;
@@ -212,6 +215,10 @@ int nf_metrics_read(nf_metric_set *out, const char *path);
 void nf_metrics_add(nf_metric_set *m, const char *name, double value);
 /* Looks a metric up: 0 and *value, or NF_ENOTFOUND. */
 int nf_metrics_get(const nf_metric_set *m, const char *name, double *value);
+/* The values of metric per slice (the METRIC[SLICE] entries), in file order: *out (NULL
+ * when none; nf_metrics_slices_free) and *n. */
+void nf_metrics_slices(const nf_metric_set *m, const char *metric, nf_expr_slice **out, size_t *n);
+void nf_metrics_slices_free(nf_expr_slice *s, size_t n);
 void nf_metric_set_release(nf_metric_set *m);
 
 #endif

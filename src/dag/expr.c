@@ -1,5 +1,6 @@
 /* expr.c: gate criteria and alert conditions: a recursive-descent parser with bounded
- * depth (hostile input gets an error, never a stack overflow), evaluation and printing. */
+ * depth (hostile input gets an error, never a stack overflow), evaluation and printing;
+ * the slice functions (max_gap, min, max) read a metric's values over the data's slices. */
 #include "config.h"
 #include "ntflow/expr.h"
 
@@ -17,7 +18,7 @@
 
 typedef enum {
 	T_END, T_NUM, T_NAME, T_LP, T_RP, T_PLUS, T_MINUS, T_STAR, T_SLASH,
-	T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE, T_AND, T_OR, T_NOT, T_BAD,
+	T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE, T_AND, T_OR, T_NOT, T_COMMA, T_BAD,
 } tok_kind;
 
 typedef struct {
@@ -163,6 +164,7 @@ next(parser *ps)
 	switch (*s) {
 	case '(': t->kind = T_LP; break;
 	case ')': t->kind = T_RP; break;
+	case ',': t->kind = T_COMMA; break;
 	case '+': t->kind = T_PLUS; break;
 	case '-': t->kind = T_MINUS; break;
 	case '*': t->kind = T_STAR; break;
@@ -235,6 +237,72 @@ binary(parser *ps, nf_expr_op op, nf_expr *l, int hl, nf_expr *r, int hr, int *h
 	return node(ps, op, l->col, l, r);
 }
 
+static const struct {
+	const char *name;
+	nf_expr_fn fn;
+} functions[] = {
+	{ "max_gap", NF_FN_MAX_GAP },
+	{ "min", NF_FN_MIN },
+	{ "max", NF_FN_MAX },
+};
+
+const char *
+nf_expr_fn_name(nf_expr_fn fn)
+{
+	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
+		if (functions[i].fn == fn)
+			return functions[i].name;
+	return "?";
+}
+
+/* NAME(METRIC), the current token being the '(' after the name t: a slice function. Its
+ * one argument is a metric name, not an expression: the function reads that metric in
+ * each slice, which an arbitrary expression has no meaning for. */
+static nf_expr *
+parse_call(parser *ps, const token *t)
+{
+	const char *fname = NULL;
+	nf_expr *e;
+	token arg;
+
+	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]) && !fname; i++)
+		if (strlen(functions[i].name) == t->len && !memcmp(functions[i].name, t->start, t->len))
+			fname = functions[i].name;
+	if (!fname) {
+		fail(ps, t->col, "unknown function '%.*s'; the functions are max_gap(METRIC), min(METRIC) and "
+		     "max(METRIC) over the metric's slices", (int)t->len, t->start);
+		return NULL;
+	}
+	next(ps);
+	arg = ps->tok;
+	if (arg.kind == T_RP) {
+		fail(ps, arg.col, "%s() takes one metric name, got none", fname);
+		return NULL;
+	}
+	if (arg.kind != T_NAME || (arg.len > 11 && !memcmp(arg.start, "production.", 11))) {
+		fail(ps, arg.col, "%s() takes a metric name of this run (the metric it reads in each slice)",
+		     fname);
+		return NULL;
+	}
+	next(ps);
+	if (ps->tok.kind == T_COMMA) {
+		fail(ps, ps->tok.col, "%s() takes one metric name, got more", fname);
+		return NULL;
+	}
+	if (ps->tok.kind != T_RP) {
+		fail(ps, ps->tok.col, "expected ')' after %s()'s metric name (its argument is a name, not an "
+		     "expression)", fname);
+		return NULL;
+	}
+	next(ps);
+	e = node(ps, NF_EX_CALL, t->col, NULL, NULL);
+	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
+		if (functions[i].name == fname)
+			e->fn = functions[i].fn;
+	e->name = nf_arena_strndup(ps->arena, arg.start, arg.len);
+	return e;
+}
+
 static nf_expr *
 parse_primary(parser *ps, int *h)
 {
@@ -251,6 +319,10 @@ parse_primary(parser *ps, int *h)
 		next(ps);
 		return e;
 	case T_NAME:
+		if (ps->p[strspn(ps->p, " \t\r\n")] == '(') {
+			next(ps);
+			return parse_call(ps, &t);
+		}
 		if (t.len > 11 && !memcmp(t.start, "production.", 11)) {
 			e = node(ps, NF_EX_PROD, t.col, NULL, NULL);
 			e->name = nf_arena_strndup(ps->arena, t.start + 11, t.len - 11);
@@ -467,7 +539,47 @@ lookup_name(const nf_expr *e, nf_expr_lookup_fn lookup, void *ctx, double *out)
 }
 
 int
+nf_expr_call(const nf_expr *call, nf_expr_slices_fn slices, void *ctx, double *out,
+	     const nf_expr_slice **all, size_t *lo, size_t *hi)
+{
+	const nf_expr_slice *s = NULL;
+	size_t n = 0, a = 0, b = 0;
+	int err;
+
+	*out = 0;
+	if (slices && (err = slices(ctx, call->name, &s, &n)) < 0)
+		return err;
+	if (n == 0)
+		return nf_error_set(NF_ENOTFOUND, "%s(%s): the metrics have no slices with metric '%s'",
+				    nf_expr_fn_name(call->fn), call->name, call->name);
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(s[i].value))
+			return nf_error_set(NF_EINVALID, "metric '%s' of slice '%s' is not a finite number",
+					    call->name, s[i].slice);
+		if (s[i].value < s[a].value)
+			a = i;
+		if (s[i].value > s[b].value)
+			b = i;
+	}
+	*out = call->fn == NF_FN_MIN ? s[a].value : call->fn == NF_FN_MAX ? s[b].value : s[b].value - s[a].value;
+	if (all)
+		*all = s;
+	if (lo)
+		*lo = a;
+	if (hi)
+		*hi = b;
+	return 0;
+}
+
+int
 nf_expr_eval(const nf_expr *e, nf_expr_lookup_fn lookup, void *ctx, double *out)
+{
+	return nf_expr_eval_slices(e, lookup, NULL, ctx, out);
+}
+
+int
+nf_expr_eval_slices(const nf_expr *e, nf_expr_lookup_fn lookup, nf_expr_slices_fn slices, void *ctx,
+		    double *out)
 {
 	double l = 0, r = 0, v = 0;
 	int err;
@@ -480,30 +592,32 @@ nf_expr_eval(const nf_expr *e, nf_expr_lookup_fn lookup, void *ctx, double *out)
 	case NF_EX_NAME:
 	case NF_EX_PROD:
 		return lookup_name(e, lookup, ctx, out);
+	case NF_EX_CALL:
+		return nf_expr_call(e, slices, ctx, out, NULL, NULL, NULL);
 	case NF_EX_NEG:
 	case NF_EX_NOT:
-		if ((err = nf_expr_eval(e->l, lookup, ctx, &l)) < 0)
+		if ((err = nf_expr_eval_slices(e->l, lookup, slices, ctx, &l)) < 0)
 			return err;
 		*out = e->op == NF_EX_NEG ? -l : (l == 0.0);
 		return 0;
 	case NF_EX_AND:
 	case NF_EX_OR:
 		/* short-circuit, so `n > 0 and errors / n < 0.1` is safe */
-		if ((err = nf_expr_eval(e->l, lookup, ctx, &l)) < 0)
+		if ((err = nf_expr_eval_slices(e->l, lookup, slices, ctx, &l)) < 0)
 			return err;
 		if ((e->op == NF_EX_AND) == (l == 0.0)) {
 			*out = e->op == NF_EX_OR;
 			return 0;
 		}
-		if ((err = nf_expr_eval(e->r, lookup, ctx, &r)) < 0)
+		if ((err = nf_expr_eval_slices(e->r, lookup, slices, ctx, &r)) < 0)
 			return err;
 		*out = r != 0.0;
 		return 0;
 	default:
 		break;
 	}
-	if ((err = nf_expr_eval(e->l, lookup, ctx, &l)) < 0 ||
-	    (err = nf_expr_eval(e->r, lookup, ctx, &r)) < 0)
+	if ((err = nf_expr_eval_slices(e->l, lookup, slices, ctx, &l)) < 0 ||
+	    (err = nf_expr_eval_slices(e->r, lookup, slices, ctx, &r)) < 0)
 		return err;
 	switch (e->op) {
 	case NF_EX_ADD: v = l + r; break;
@@ -540,6 +654,19 @@ nf_expr_walk_names(const nf_expr *e, void (*fn)(void *ctx, bool prod, const char
 	}
 	nf_expr_walk_names(e->l, fn, ctx);
 	nf_expr_walk_names(e->r, fn, ctx);
+}
+
+void
+nf_expr_walk_calls(const nf_expr *e, void (*fn)(void *ctx, const nf_expr *call), void *ctx)
+{
+	if (!e)
+		return;
+	if (e->op == NF_EX_CALL) {
+		fn(ctx, e);
+		return;
+	}
+	nf_expr_walk_calls(e->l, fn, ctx);
+	nf_expr_walk_calls(e->r, fn, ctx);
 }
 
 /* Binding strength, weakest first; printing adds parentheses where a child binds weaker. */
@@ -618,6 +745,9 @@ nf_expr_format(nf_buf *out, const nf_expr *e)
 		return;
 	case NF_EX_PROD:
 		nf_buf_printf(out, "production.%s", e->name);
+		return;
+	case NF_EX_CALL:
+		nf_buf_printf(out, "%s(%s)", nf_expr_fn_name(e->fn), e->name);
 		return;
 	case NF_EX_NEG:
 		/* "- -x" rather than "--x", which reads like a typo; never "-(-x)": each '(' is a

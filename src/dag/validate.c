@@ -563,6 +563,36 @@ check_gate_name(void *vctx_, bool prod, const char *name, int col)
 			      gn->gate->name, name + 7);
 }
 
+/* Alert conditions read one monitor's metrics without slices (gov/alerts.c), so a slice
+ * function there could never be evaluated: said at validation, not at the first alert. */
+typedef struct alert_calls {
+	vctx *v;
+	const nf_stage *s;
+	const nf_alert_rule *rule;
+} alert_calls;
+
+static void
+check_alert_call(void *vctx_, const nf_expr *call)
+{
+	alert_calls *ac = vctx_;
+	nf_loc at = ac->rule->when.loc;
+
+	at.col += call->col - 1;
+	nf_diag_error(&ac->v->diags, at, "alert \"%s\" of monitor \"%s\": %s(%s) reads slices, which only a gate "
+		      "criterion has", ac->rule->name, ac->s->name, nf_expr_fn_name(call->fn), call->name);
+}
+
+static void
+check_alert_calls(vctx *v, const nf_stage *s)
+{
+	for (size_t k = 0; k < s->nalerts; k++) {
+		alert_calls ac = { v, s, &s->alerts[k] };
+
+		if (s->alerts[k].when.expr)
+			nf_expr_walk_calls(s->alerts[k].when.expr, check_alert_call, &ac);
+	}
+}
+
 static void
 check_gate_params(vctx *v, const nf_stage *s)
 {
@@ -679,6 +709,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		check_select(&v, s);
 		check_param_keys(&v, s);
 		check_gate_params(&v, s);
+		check_alert_calls(&v, s);
 		check_stage_lang(&v, s);
 		check_executor(&v, s->opts, &pl->defaults);
 		w.secrets = true;

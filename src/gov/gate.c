@@ -1,5 +1,6 @@
 /* gate.c: the promotion gate: each criterion evaluated to a verdict with the two sides of
- * its comparison (the store records them in gate_results: src/store/gates.c). */
+ * its comparison (the store records them in gate_results: src/store/gates.c), and for the
+ * slice functions the slices that gave the value. */
 #include "config.h"
 #include "ntflow/gov.h"
 
@@ -33,8 +34,37 @@ is_comparison(nf_expr_op op)
 	       op == NF_EX_EQ || op == NF_EX_NE;
 }
 
+typedef struct call_note {
+	nf_expr_slices_fn slices;
+	void *ctx;
+	nf_buf b;
+} call_note;
+
+/* "max_gap(accuracy): lowest region=APAC 0.71, highest region=EU 0.89": which slices gave
+ * a slice function's value, for show and why. */
 static void
-evaluate_one(nf_gate_criterion *c, const nf_criterion *crit, nf_expr_lookup_fn lookup, void *ctx)
+note_call(void *vctx, const nf_expr *call)
+{
+	call_note *cn = vctx;
+	const nf_expr_slice *all;
+	size_t lo, hi;
+	double v;
+
+	if (nf_expr_call(call, cn->slices, cn->ctx, &v, &all, &lo, &hi) < 0)
+		return;
+	if (cn->b.len)
+		nf_buf_puts(&cn->b, "; ");
+	nf_buf_printf(&cn->b, "%s(%s)", nf_expr_fn_name(call->fn), call->name);
+	if (call->fn == NF_FN_MAX_GAP)
+		nf_buf_printf(&cn->b, ": lowest %s %.6g, highest %s %.6g", all[lo].slice, all[lo].value,
+			      all[hi].slice, all[hi].value);
+	else
+		nf_buf_printf(&cn->b, " in %s", all[call->fn == NF_FN_MIN ? lo : hi].slice);
+}
+
+static void
+evaluate_one(nf_gate_criterion *c, const nf_criterion *crit, nf_expr_lookup_fn lookup,
+	     nf_expr_slices_fn slices, void *ctx)
 {
 	const nf_expr *e = crit->expr;
 	double v = 0;
@@ -45,16 +75,22 @@ evaluate_one(nf_gate_criterion *c, const nf_criterion *crit, nf_expr_lookup_fn l
 		c->note = xstrdup("the criterion did not parse");
 		return;
 	}
-	err = nf_expr_eval(e, lookup, ctx, &v);
+	err = nf_expr_eval_slices(e, lookup, slices, ctx, &v);
 	if (err < 0)
 		c->note = xstrdup(nf_error_last());
 	if (is_comparison(e->op)) {
 		/* Each side on its own: a side that cannot be evaluated just stays unknown. */
-		c->has_left = nf_expr_eval(e->l, lookup, ctx, &c->left) == 0;
-		c->has_right = nf_expr_eval(e->r, lookup, ctx, &c->right) == 0;
+		c->has_left = nf_expr_eval_slices(e->l, lookup, slices, ctx, &c->left) == 0;
+		c->has_right = nf_expr_eval_slices(e->r, lookup, slices, ctx, &c->right) == 0;
 	}
 	if (err == 0) {
+		call_note cn = { slices, ctx, NF_BUF_INIT };
+
 		c->passed = v != 0.0;
+		nf_expr_walk_calls(e, note_call, &cn);
+		if (cn.b.len)
+			c->note = nf_buf_detach(&cn.b);
+		nf_buf_release(&cn.b);
 	} else if (err == NF_ENOPROD) {
 		name_check nc = { lookup, ctx, NULL };
 
@@ -74,13 +110,20 @@ void
 nf_gate_evaluate(nf_gate_result *out, const char *name, const nf_criterion *require, size_t n,
 		 nf_expr_lookup_fn lookup, void *ctx)
 {
+	nf_gate_evaluate_slices(out, name, require, n, lookup, NULL, ctx);
+}
+
+void
+nf_gate_evaluate_slices(nf_gate_result *out, const char *name, const nf_criterion *require, size_t n,
+			nf_expr_lookup_fn lookup, nf_expr_slices_fn slices, void *ctx)
+{
 	memset(out, 0, sizeof(*out));
 	out->name = xstrdup(name);
 	out->criteria = xcalloc(n + 1, sizeof(*out->criteria));
 	out->n = n;
 	out->passed = true;
 	for (size_t i = 0; i < n; i++) {
-		evaluate_one(&out->criteria[i], &require[i], lookup, ctx);
+		evaluate_one(&out->criteria[i], &require[i], lookup, slices, ctx);
 		out->passed &= out->criteria[i].passed;
 	}
 	nf_error_clear();
@@ -99,7 +142,9 @@ nf_gate_failure_text(const nf_gate_result *r)
 		if (b.len)
 			nf_buf_puts(&b, "; ");
 		nf_buf_puts(&b, c->expr);
-		if (c->note)
+		if (c->note && c->has_left && c->has_right)   /* evaluated: the slices that gave it */
+			nf_buf_printf(&b, " (%.6g vs %.6g; %s)", c->left, c->right, c->note);
+		else if (c->note)
 			nf_buf_printf(&b, ": %s", c->note);
 		else if (c->has_left && c->has_right)
 			nf_buf_printf(&b, " (%.6g vs %.6g)", c->left, c->right);

@@ -28,7 +28,30 @@ typedef struct gate_env {
 	bool loaded;
 	int prod_err;
 	cJSON *prod;                /* the production version's metrics, read on first use */
+	nf_expr_slice *slices;      /* the last gate_slices answer */
+	size_t nslices;
 } gate_env;
+
+/* A metric's slices in the first of the gate's needs that has any (as gate_lookup takes
+ * the first need that has the metric). */
+static int
+gate_slices(void *vctx, const char *metric, const nf_expr_slice **out, size_t *n)
+{
+	gate_env *ge = vctx;
+
+	nf_metrics_slices_free(ge->slices, ge->nslices);
+	ge->slices = NULL;
+	ge->nslices = 0;
+	for (size_t i = 0; i < ge->gate->ndeps && !ge->nslices; i++) {
+		size_t d = ge->gate->deps[i];
+
+		if (ge->ctx->nodes[d].have_metrics)
+			nf_metrics_slices(ge->ctx->nodes[d].metrics, metric, &ge->slices, &ge->nslices);
+	}
+	*out = ge->slices;
+	*n = ge->nslices;
+	return 0;
+}
 
 static int
 gate_lookup(void *vctx, bool production, const char *name, double *out)
@@ -91,12 +114,13 @@ int
 nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
-	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL };
+	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL, NULL, 0 };
 	nf_gate_result r;
 	int err;
 
-	nf_gate_evaluate(&r, node->name, st->require, st->nrequire, gate_lookup, &ge);
+	nf_gate_evaluate_slices(&r, node->name, st->require, st->nrequire, gate_lookup, gate_slices, &ge);
 	cJSON_Delete(ge.prod);
+	nf_metrics_slices_free(ge.slices, ge.nslices);
 	if ((err = nf_gate_store(ctx->store, ctx->run_id, &r)) < 0 || (err = audit_gate(ctx, &r)) < 0) {
 		nf_gate_result_release(&r);
 		return err;

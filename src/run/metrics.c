@@ -1,5 +1,6 @@
 /* metrics.c: reading a stage's metrics file (JSON) into named numbers; nested objects
- * become dotted names, and anything unreadable is an error that names the file and place. */
+ * become dotted names, the per-slice metrics under "slices" become METRIC[SLICE], and
+ * anything unreadable is an error that names the file and place. */
 #include "config.h"
 #include "ntflow/run.h"
 
@@ -39,6 +40,75 @@ add_warning(nf_metric_set *m, char *msg)
 	NF_PUSH(m->warnings, m->nwarnings, m->wcap, msg);
 }
 
+/* One slice's metrics (the object under "slices" -> slice), named METRIC[slice]. Unlike
+ * the top level, where a string beside the numbers is a note worth a warning, a slice
+ * holds only metrics: anything else is an error, so a gate on the slices never reads a
+ * slice that silently lost its value. */
+static int
+flatten_slice(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *slice, const char *path,
+	      int depth)
+{
+	if (depth > 32)
+		return nf_error_set(NF_EINVALID, "%s: metrics nested deeper than 32 levels", path);
+	for (const cJSON *it = obj->child; it; it = it->next) {
+		char *name = prefix ? xasprintf("%s.%s", prefix, it->string) : xstrdup(it->string);
+		int err = 0;
+
+		if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+			char *full = xasprintf("%s[%s]", name, slice);
+
+			nf_metrics_add(m, full, it->valuedouble);
+			free(full);
+		} else if (cJSON_IsBool(it)) {
+			char *full = xasprintf("%s[%s]", name, slice);
+
+			nf_metrics_add(m, full, cJSON_IsTrue(it) ? 1.0 : 0.0);
+			free(full);
+		} else if (cJSON_IsObject(it)) {
+			err = flatten_slice(m, it, name, slice, path, depth + 1);
+		} else {
+			err = nf_error_set(NF_EINVALID, "%s: metric '%s' of slice '%s' is %s, not a number", path, name,
+					   slice, cJSON_IsNumber(it) ? "not finite" : cJSON_IsString(it) ? "a string" :
+					   cJSON_IsNull(it) ? "null" : "an array");
+		}
+		free(name);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static const char *
+json_kind(const cJSON *it)
+{
+	return cJSON_IsNumber(it) ? "a number" : cJSON_IsString(it) ? "a string" : cJSON_IsArray(it) ? "an array" :
+	       cJSON_IsBool(it) ? "a boolean" : cJSON_IsNull(it) ? "null" : "an object";
+}
+
+/* "slices": {"region=EU": {...}, ...}: an object of objects, each slice named by a
+ * non-empty key without brackets (they delimit it in METRIC[SLICE]). */
+static int
+read_slices(nf_metric_set *m, const cJSON *slices, const char *path)
+{
+	if (!cJSON_IsObject(slices))
+		return nf_error_set(NF_EINVALID, "%s: 'slices' must be an object of slices, each an object of metrics "
+				    "(\"slices\": {\"region=EU\": {\"accuracy\": 0.91}}), not %s", path,
+				    json_kind(slices));
+	for (const cJSON *s = slices->child; s; s = s->next) {
+		int err;
+
+		if (!*s->string || strpbrk(s->string, "[]"))
+			return nf_error_set(NF_EINVALID, "%s: slice name '%s' must be non-empty and without '[' or ']'",
+					    path, s->string);
+		if (!cJSON_IsObject(s))
+			return nf_error_set(NF_EINVALID, "%s: slice '%s' must be an object of metrics, not %s", path,
+					    s->string, json_kind(s));
+		if ((err = flatten_slice(m, s, NULL, s->string, path, 0)) < 0)
+			return err;
+	}
+	return 0;
+}
+
 static int
 flatten(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *path, int depth)
 {
@@ -48,7 +118,9 @@ flatten(nf_metric_set *m, const cJSON *obj, const char *prefix, const char *path
 		char *name = prefix ? xasprintf("%s.%s", prefix, it->string) : xstrdup(it->string);
 		int err = 0;
 
-		if (cJSON_IsNumber(it)) {
+		if (!prefix && strncmp(it->string, "slices", 7) == 0) {
+			err = read_slices(m, it, path);
+		} else if (cJSON_IsNumber(it)) {
 			if (!isfinite(it->valuedouble))
 				err = nf_error_set(NF_EINVALID, "%s: metric '%s' is not a finite number", path, name);
 			else
@@ -152,6 +224,33 @@ nf_metrics_get(const nf_metric_set *m, const char *name, double *value)
 		return NF_ENOTFOUND;
 	*value = m->values[at - 1];
 	return 0;
+}
+
+void
+nf_metrics_slices(const nf_metric_set *m, const char *metric, nf_expr_slice **out, size_t *n)
+{
+	size_t ml = strlen(metric), cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *name = m->names[i];
+		size_t len = strlen(name);
+
+		if (len > ml + 2 && strncmp(name, metric, ml) == 0 && name[ml] == '[' && name[len - 1] == ']') {
+			nf_expr_slice s = { xstrndup(name + ml + 1, len - ml - 2), m->values[i] };
+
+			NF_PUSH(*out, *n, cap, s);
+		}
+	}
+}
+
+void
+nf_metrics_slices_free(nf_expr_slice *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)s[i].slice);
+	free(s);
 }
 
 void

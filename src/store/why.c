@@ -52,6 +52,10 @@ nf_store_node_why(nf_store *st, const nf_node_info *n, const nf_node_cache_info 
 {
 	const char *how;
 
+	/* A rejected gate says why: its failed criteria, with the slices behind a max_gap. */
+	if (strcmp(n->kind, "gate") == 0 && n->reason && *n->reason)
+		return xasprintf("a gate: evaluated in every run, never cached (%s: %s)", nf_state_name(n->state),
+				 n->reason);
 	if (strcmp(n->kind, "gate") == 0)
 		return xasprintf("a gate: evaluated in every run, never cached (%s)", nf_state_name(n->state));
 	/* frozen = true: never run, never looked up (src/run/cache-step.c's nf_run__frozen) */

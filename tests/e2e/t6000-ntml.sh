@@ -109,7 +109,7 @@ test_expect_success 'gen writes the header and N rows, and is deterministic for 
 	ntml gen --week 2026-W36 --rows 3000 --seed 42 --out a/w36.csv >out &&
 	grep "^ntml gen: 2026-W36: 3000 rows" out &&
 	head -n 1 a/w36.csv >actual &&
-	echo "amount,n_tx_24h,merchant_risk,foreign_share,account_age_days,distance_km,n_declines_7d,velocity_ratio,label" >expect &&
+	echo "amount,n_tx_24h,merchant_risk,foreign_share,account_age_days,distance_km,n_declines_7d,velocity_ratio,label,region" >expect &&
 	test_cmp expect actual &&
 	test_line_count = 3001 a/w36.csv &&
 	ntml gen --week 2026-W36 --rows 3000 --seed 42 --out b.csv &&
@@ -123,7 +123,8 @@ test_expect_success 'gen writes the header and N rows, and is deterministic for 
 '
 
 test_expect_success 'gen: every value is a number, labels are 0/1 with both classes' '
-	awk -F, "NR > 1 { for (i = 1; i <= NF; i++) if (\$i !~ /^-?[0-9]+(\\.[0-9]+)?\$/) { print \"bad: \" \$0; exit 1 } }" a/w36.csv &&
+	awk -F, "NR > 1 { for (i = 1; i <= 9; i++) if (\$i !~ /^-?[0-9]+(\\.[0-9]+)?\$/) { print \"bad: \" \$0; exit 1 } }" a/w36.csv &&
+		awk -F, "NR > 1 && (NF != 10 || \$10 !~ /^(EU|US|APAC)\$/) { print \"bad region: \" \$0; exit 1 }" a/w36.csv &&
 	awk -F, "NR > 1 && \$9 != 0 && \$9 != 1 { exit 1 }" a/w36.csv &&
 	pos=$(count_label a/w36.csv 1) &&
 	test "$pos" -gt 300 && test "$pos" -lt 1500 &&
@@ -207,11 +208,11 @@ test_expect_success 'prep: the same seed gives the same split, another seed anot
 test_expect_success 'prep drops and counts rows with missing or unparsable values' '
 	{
 		head -n 41 w.csv &&
-		echo "12.5,,0.3,0.1,100.0,3.2,0,1.0,0" &&
-		echo "12.5,abc,0.3,0.1,100.0,3.2,0,1.0,1" &&
-		echo "12.5,1,0.3,0.1,100.0,3.2,0,1.0,2" &&
+		echo "12.5,,0.3,0.1,100.0,3.2,0,1.0,0,EU" &&
+		echo "12.5,abc,0.3,0.1,100.0,3.2,0,1.0,1,EU" &&
+		echo "12.5,1,0.3,0.1,100.0,3.2,0,1.0,2,EU" &&
 		echo "12.5,1,0.3,0.1,100.0,3.2,0,1.0" &&
-		echo "12.5,1,0.3,0.1,nan,3.2,0,1.0,0" &&
+		echo "12.5,1,0.3,0.1,nan,3.2,0,1.0,0,EU" &&
 		echo &&
 		sed -n "42,201p" w.csv
 	} >dirty.csv &&
@@ -366,12 +367,12 @@ test_expect_success 'bad input: a non-numeric cell names file:line and column' '
 	sed "7s/^[^,]*,/,/" w.csv >badw.csv &&
 	test_expect_code 1 ntml drift --ref w.csv --cur badw.csv --out x.json 2>err &&
 	grep "^ntml: badw.csv:7: column .amount.: missing value" err &&
-	sed "9s/,[01]\$/,7/" w.csv >badlabel.csv &&
+	sed "9s/,[01],\([A-Z]*\)\$/,7,\1/" w.csv >badlabel.csv &&
 	test_expect_code 1 ntml drift --ref badlabel.csv --cur w.csv --out x.json 2>err &&
 	grep "^ntml: badlabel.csv:9: column .label.: expected 0 or 1, got .7." err &&
-	sed "3s/,[01]\$//" p/train.csv >badwidth.csv &&
+	sed "3s/,[A-Z]*\$//" p/train.csv >badwidth.csv &&
 	test_expect_code 1 ntml train --train badwidth.csv --val p/val.csv --lr 0.1 --l2 0 --out x 2>err &&
-	grep "^ntml: badwidth.csv:3: expected 9 fields, got 8" err &&
+	grep "^ntml: badwidth.csv:3: expected 10 fields, got 9" err &&
 	# prep drops such rows instead
 	ntml prep --in badw.csv --out pb >/dev/null &&
 	test "$(json_get pb/prep.json .rows_dropped)" = 1 &&

@@ -60,9 +60,9 @@ test_expect_success 'a week after the drift: the run succeeds, the gate passes, 
 	test "$(json_get show.json .run.status)" = succeeded &&
 	test "$(json_get show.json .run.logical_date)" = 2026-11-23 &&
 	test "$(stage_count show.json tune)" = 6 &&
-	test "$(gate_verdicts show.json)" = "passed pass pass pass" &&
+	test "$(gate_verdicts show.json)" = "passed pass pass pass pass" &&
 	grep -E "^run 1 succeeded in .*: fraud-clf v1 \S+ production" out &&
-	tail -n 8 out >end &&
+	tail -n 9 out >end &&
 	grep "^gate promote: passed$" end &&
 	grep -E "^  accuracy >= 0.85 +0.9185 +0.85 +pass$" end &&
 	grep "^next: ntflow registry list (model versions); ntflow alerts (2 new);" end &&
@@ -140,7 +140,7 @@ test_expect_success 'a week of the concept drift: the gate rejects the model, ex
 	cat out err &&
 	show_json 4 &&
 	test "$(json_get show.json .run.status)" = gated &&
-	test "$(gate_verdicts show.json)" = "rejected fail pass fail" &&
+	test "$(gate_verdicts show.json)" = "rejected fail pass fail pass" &&
 	test "$(stage_field show.json deploy state)" = skipped &&
 	test_path_is_file data/weekly/2026-W43.csv &&
 	! cmp -s build/model/model.json models/serving/fraud-clf.json

@@ -242,12 +242,12 @@ test_expect_success 'backfill over eight weeks of dags/retrain.dag prints its ta
 	ntflow backfill dags/retrain.dag --from 2026-09-07 --to 2026-11-01 >out 2>err &&
 	cat out err &&
 	sed -n "/^INTERVAL/,\$p" out >table &&
-	# examples/ml/README.md: the fraud pattern changes from 2026-W40 on, and the data drift
-	# away from the reference week
+	# examples/ml/README.md: one region degrades in 2026-W38, the fraud pattern changes from
+	# 2026-W40 on, and the data drift away from the reference week
 	cat >expect <<-\EOF &&
 	INTERVAL    RUN  STATUS     GATE    MODEL                   ALERTS
 	2026-09-13    1  succeeded  passed  fraud-clf v1 promoted   -
-	2026-09-20    2  succeeded  passed  fraud-clf v2 promoted   -
+	2026-09-20    2  gated      failed  fraud-clf v2 candidate  -
 	2026-09-27    3  succeeded  passed  fraud-clf v3 promoted   -
 	2026-10-04    4  gated      failed  fraud-clf v4 candidate  -
 	2026-10-11    5  gated      failed  fraud-clf v5 candidate  -
