@@ -152,6 +152,13 @@ nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *
 
 	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
+	/* A hit: written with the node's state at the sync, one row write instead of two
+	 * (a cached rerun writes nothing else per stage). */
+	if (cached && key && !components && !miss_reason) {
+		nf_store__node_hit(st, id, key, reused_run);
+		return 0;
+	}
+	nf_store__node_hit_forget(st, id);
 	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE)))
 		return NF_ERROR;
 	bind_opt(q, 1, key);
@@ -174,6 +181,7 @@ nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const c
 
 	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
+	nf_store__node_hit_forget(st, id);
 	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE_MISS)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);

@@ -29,6 +29,7 @@ typedef enum {
 	SQL_NODE_CACHE, SQL_NODE_CACHE_MISS, SQL_RUN_CACHE_KEYS, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
 	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
 	SQL_RUN_LIST_OF,
+	SQL_NODE_UPDATE_HIT,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -102,6 +103,11 @@ int nf_store__starts_write(nf_store *st);
 /* Writes the pending node-state records of the batch (before a COMMIT, and before a
  * statement that reads the state of nodes or attempts), or forgets them (rollback). */
 int nf_store__nodes_sync(nf_store *st);
+/* A cache hit's columns of node row id (key, reused_run; cached = 1, no components or
+ * reason), kept with its pending state and written by the same UPDATE at the sync. */
+void nf_store__node_hit(nf_store *st, int64_t id, const char *key, int64_t reused_run);
+/* A write of node id's cache columns that replaces a pending hit's. */
+void nf_store__node_hit_forget(nf_store *st, int64_t id);
 void nf_store__nodes_drop(nf_store *st);
 /* Frees the pending records' memory (nf_store_close). */
 void nf_store__nodes_free(nf_store *st);

@@ -477,6 +477,13 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_AUDIT_INSERT] =
 		"INSERT INTO audit (seq, time_ms, run_id, kind, payload, prev_hash, hash, mac_kind)"
 		" VALUES (?,?,?,?,?,?,?,?)",
+	/* SQL_NODE_UPDATE and SQL_NODE_CACHE of a cache hit in one row write */
+	[SQL_NODE_UPDATE_HIT] =
+		"UPDATE nodes SET state = ?1, attempts = max(attempts, ?2), reason = ?3,"
+		" started_ms = CASE WHEN ?4 > 0 AND started_ms = 0 THEN ?4 ELSE started_ms END,"
+		" finished_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE finished_ms END,"
+		" cache_key = ?7, components = NULL, cached = 1, reused_run = ?8, miss_reason = NULL,"
+		" miss_prev_run = NULL WHERE id = ?6",
 };
 
 const char *
@@ -648,13 +655,16 @@ stmt_sees_state(nf_sql_id id)
 {
 	static signed char known[SQL__COUNT];
 
+	if ((unsigned)id >= SQL__COUNT)
+		return true;   /* never: it keeps gcc's bounds check of known[] quiet */
 	if (!known[id]) {
 		bool sees = strstr(sql_text[id], "nodes") || strstr(sql_text[id], "attempts");
 
 		switch (id) {
-		case SQL_NODE_UPDATE: case SQL_ATTEMPT_UPSERT: case SQL_NODE_INSERT: case SQL_NODE_ID:
-		case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_RUN_CACHE_KEYS:
-		case SQL_NODE_CACHE_GET: case SQL_METRIC_PUT:
+		/* SQL_RUN_CACHE_KEYS and SQL_NODE_CACHE_GET read the cache columns a pending
+		 * hit holds (nf_store__node_hit): they see it written first. */
+		case SQL_NODE_UPDATE: case SQL_NODE_UPDATE_HIT: case SQL_ATTEMPT_UPSERT: case SQL_NODE_INSERT:
+		case SQL_NODE_ID: case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_METRIC_PUT:
 			sees = false;
 			break;
 		default:
