@@ -168,6 +168,7 @@ nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *
 		sqlite3_bind_int64(q, 4, reused_run);
 	bind_opt(q, 5, miss_reason);
 	sqlite3_bind_int64(q, 6, id);
+	st->state_writes++;
 	return nf_store__step_done(st, q, "cannot record the stage's cache key");
 }
 
@@ -189,6 +190,7 @@ nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const c
 	sqlite3_bind_text(q, 3, pipeline, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, node, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 5, id);
+	st->state_writes++;
 	return nf_store__step_done(st, q, "cannot record the stage's cache key");
 }
 

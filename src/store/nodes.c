@@ -357,6 +357,7 @@ hit_write(nf_store *st, const struct nf_store_pnode *pn)
 	if (pn->hit_reused > 0)
 		sqlite3_bind_int64(q, 4, pn->hit_reused);
 	sqlite3_bind_int64(q, 6, pn->id);
+	st->state_writes++;
 	return nf_store__step_done(st, q, "cannot record the stage's cache key");
 }
 

@@ -80,7 +80,8 @@ struct nf_store {
 	uint32_t *pindex;            /* open addressing: node id -> pnodes index + 1 */
 	size_t pindex_cap;           /* a power of 2, or 0 */
 	nf_arena *pending_arena;     /* the pending records' strings */
-	unsigned long state_writes;  /* node UPDATEs and attempt upserts stepped (tests) */
+	unsigned long state_writes;  /* node UPDATEs (cache columns included) and attempt
+	                              * upserts stepped (tests) */
 
 	/* The stat cache the cache module hashes files through (statcache.c): its interface
 	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
