@@ -4,8 +4,10 @@
  * plain chain under a key, and tampered run roots. */
 #include "config.h"
 #include "ntflow/gov.h"
+#include "ntflow/cachekey.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -117,6 +119,22 @@ START_TEST(test_record_hash)
 	ck_assert_int_eq(nf_audit_record_hash(h, 1, 1000, 7, "node", "{\"a\":1}", zeros,
 					      (const unsigned char *)"secret", 6), 0);
 	ck_assert_str_eq(h, "df9de434a5f243c3326e5d8e48d83f4272f9a764064328922c754b1fab9eb11b");
+	/* The numbers as printf("%" PRId64) writes them (they are formatted without it): zero,
+	 * negative, the extremes. */
+	{
+		const int64_t nums[][3] = { { 0, 0, 0 }, { -1, -1000, 9 }, { INT64_MAX, INT64_MIN, 1234567890123 } };
+
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			char want[65], *msg = xasprintf("%" PRId64 "|%" PRId64 "|%" PRId64 "|node|{}|%s", nums[i][0],
+						       nums[i][1], nums[i][2], zeros);
+
+			nf_sha256_of(want, msg, strlen(msg));
+			ck_assert_int_eq(nf_audit_record_hash(h, nums[i][0], nums[i][1], nums[i][2], "node", "{}", zeros,
+							      NULL, 0), 0);
+			ck_assert_str_eq(h, want);
+			free(msg);
+		}
+	}
 }
 END_TEST
 
