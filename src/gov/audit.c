@@ -341,9 +341,9 @@ nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r)
 }
 
 int
-nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload)
+nf_audit_add_text(nf_audit *a, int64_t run_id, const char *kind, const char *text)
 {
-	char *text = NULL, prev[65], hash[65];
+	char prev[65], hash[65];
 	int64_t seq = 1, now = nf_now_realtime_ms();
 	nf_audit_record r;
 	int err;
@@ -356,15 +356,72 @@ nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload
 	if ((err = nf_store_audit_last(a->st, &seq, prev)) < 0)
 		return err;
 	seq++;
-	text = payload ? nf_audit_canonical_json(payload) : xstrdup("{}");
 	if ((err = nf_audit_record_hash(hash, seq, now, run_id, kind, text, prev, a->key, a->keylen)) < 0)
-		goto done;
-	r = (nf_audit_record){ .seq = seq, .time_ms = now, .run_id = run_id, .kind = (char *)kind, .payload = text,
-			       .prev_hash = prev, .hash = hash, .mac_kind = a->key ? "hmac" : "plain" };
-	err = nf_store_audit_insert(a->st, &r);
-done:
+		return err;
+	r = (nf_audit_record){ .seq = seq, .time_ms = now, .run_id = run_id, .kind = (char *)kind,
+			       .payload = (char *)text, .prev_hash = prev, .hash = hash,
+			       .mac_kind = a->key ? "hmac" : "plain" };
+	return nf_store_audit_insert(a->st, &r);
+}
+
+int
+nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload)
+{
+	char *text = payload ? nf_audit_canonical_json(payload) : xstrdup("{}");
+	int err = nf_audit_add_text(a, run_id, kind, text);
+
 	free(text);
 	return err;
+}
+
+/* "name": with the comma before it when it is not the first member */
+static void
+member(nf_buf *b, const char *name)
+{
+	if (b->len > 1)
+		nf_buf_putc(b, ',');
+	nf_buf_add_json_string(b, name);
+	nf_buf_putc(b, ':');
+}
+
+char *
+nf_audit_node_payload(const nf_audit_node *n)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	/* The members in canonical (bytewise) order; the values as canon() writes them. */
+	nf_buf_putc(&b, '{');
+	member(&b, "attempt");
+	put_int(&b, n->attempt, '\0');
+	member(&b, "cache_key");
+	if (n->cache_key)
+		nf_buf_add_json_string(&b, n->cache_key);
+	else
+		nf_buf_puts(&b, "null");
+	if (n->has_exit) {
+		member(&b, "exit_code");
+		put_int(&b, n->exit_code, '\0');
+	}
+	member(&b, "kind");
+	nf_buf_add_json_string(&b, n->kind);
+	member(&b, "node");
+	nf_buf_add_json_string(&b, n->node);
+	if (n->reason) {
+		member(&b, "reason");
+		nf_buf_add_json_string(&b, n->reason);
+	}
+	if (n->reused_run) {
+		member(&b, "reused_run");
+		put_int(&b, n->reused_run, '\0');
+	}
+	if (n->has_signal) {
+		member(&b, "signal");
+		put_int(&b, n->signal, '\0');
+	}
+	member(&b, "state");
+	nf_buf_add_json_string(&b, n->state);
+	nf_buf_putc(&b, '}');
+	return nf_buf_detach(&b);
 }
 
 int
