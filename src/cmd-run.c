@@ -18,6 +18,7 @@
 typedef struct progress {
 	bool json;
 	FILE *out;
+	bool out_tty;               /* out is a terminal: each line shown as it comes */
 	int64_t started_ms;
 	nf_buf registered;          /* "fraud-clf v3 → production, ..." for the summary line */
 	int64_t *alert_ids;         /* the alerts this run raised (each once), for the last line */
@@ -184,7 +185,10 @@ on_event(void *vctx, const nf_run_event *ev)
 	if ((ev->state == NF_ST_FAILED || ev->state == NF_ST_TIMED_OUT || ev->state == NF_ST_RETRYING) && ev->log_path)
 		fprintf(p->out, " (log: %s)", ev->log_path);
 	fputc('\n', p->out);
-	fflush(p->out);
+	/* A cached node's line waits in the buffer unless a terminal shows it: a cached rerun
+	 * of 10 000 stages wrote 10 000 times. The next other line or the run's end flushes. */
+	if (ev->state != NF_ST_CACHED || p->out_tty)
+		fflush(p->out);
 }
 
 static void
@@ -229,6 +233,7 @@ on_warning(void *vctx, const char *msg)
 		nf_tui_run_warning(p->tui, msg);   /* printed after the screen is gone */
 		return;
 	}
+	fflush(p->out);   /* after the lines before it, when both go to one file */
 	fprintf(stderr, "ntflow: warning: %s\n", msg);
 }
 
@@ -428,8 +433,10 @@ cmd_run_exec(int argc, char **argv)
 	}
 
 	req.diags = &diags;
+	prog.out_tty = isatty(fileno(prog.out));
 	if ((err = nf_run_new(&run, &req, NULL)) == 0)
 		err = nf_run_exec(run, &status);
+	fflush(prog.out);   /* the cached nodes' last lines, before anything on stderr */
 	run_id = nf_run_id(run);
 	nf_run_free(run);
 	if (prog.bg)

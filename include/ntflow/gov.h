@@ -42,6 +42,22 @@ int nf_audit_open(nf_audit **out, nf_store *st);
 void nf_audit_free(nf_audit *a);
 /* Like nf_audit_append, through an open log. */
 int nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload);
+/* Like nf_audit_add, with the payload given as canonical JSON text (as
+ * nf_audit_canonical_json writes it; not checked). */
+int nf_audit_add_text(nf_audit *a, int64_t run_id, const char *kind, const char *canonical);
+/* A node record's payload (NF_AUDIT_NODE), the fields a run writes for each node's final
+ * state; nf_audit_node_payload writes it as canonical JSON without a cJSON tree (a cached
+ * rerun writes one per stage). Caller frees. */
+typedef struct nf_audit_node {
+	const char *node, *kind, *state;
+	int attempt;
+	const char *cache_key;      /* NULL: "cache_key":null */
+	int64_t reused_run;         /* 0: absent */
+	bool has_exit, has_signal;  /* "exit_code" / "signal" present */
+	int exit_code, signal;
+	const char *reason;         /* NULL: absent */
+} nf_audit_node;
+char *nf_audit_node_payload(const nf_audit_node *n);
 /* Whether records are HMACs (NTFLOW_AUDIT_KEY was set when the log was opened). */
 bool nf_audit_keyed(const nf_audit *a);
 /* Whether r's hash matches its contents (with a's key for an HMAC record): 1 yes, 0 no (it

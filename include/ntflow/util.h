@@ -172,6 +172,23 @@ int nf_path_beneath(char **out, const char *root, const char *path, const char *
  * NF_ENOTFOUND) is the normalized path, *name its last component (in *norm). */
 int nf_path_open(int *dirfd, const char **name, char **norm, const char *root, const char *path, const char *what,
 		 unsigned flags);
+/* The folders that hold outputs, opened once each and reused (src/util/dircache.c) while
+ * nothing can have changed the tree: the caller stops the cache (closing them) before
+ * anything may move, replace or remove a folder beneath root. One folder in use at a time. */
+typedef struct nf_dircache nf_dircache;
+nf_dircache *nf_dircache_new(const char *root);
+void nf_dircache_free(nf_dircache *c);
+/* nf_path_open beneath the cache's root, the same checks and messages; *dirfd is released
+ * with nf_dircache_release, never closed by the caller. */
+int nf_dircache_open(nf_dircache *c, int *dirfd, const char **name, char **norm, const char *path,
+		     const char *what, unsigned flags);
+/* Closes dirfd unless the cache keeps it. */
+void nf_dircache_release(const nf_dircache *c, int dirfd);
+/* Closes every kept folder; from now on each open walks anew (as nf_path_open). */
+void nf_dircache_stop(nf_dircache *c);
+bool nf_dircache_stopped(const nf_dircache *c);
+/* How many opens were answered by a kept folder (for tests). */
+size_t nf_dircache_hits(const nf_dircache *c);
 /* rm -rf of name in the folder dirfd, never following a link (a link is removed itself);
  * nothing there is fine. path names it in messages. */
 int nf_path_remove_at(int dirfd, const char *name, const char *path);

@@ -42,32 +42,28 @@ void
 nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
 		   const char *reason)
 {
-	cJSON *p;
-	const char *key = ctx->nodes ? ctx->nodes[node->id].key : NULL;
+	nf_audit_node n = { 0 };
+	char *payload;
 
 	if (!ctx->audit.chain || ctx->audit.err < 0)
 		return;
-	p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "node", node->name);
-	cJSON_AddStringToObject(p, "kind", nf_stage_kind_name(node->stage->kind));
-	cJSON_AddStringToObject(p, "state", nf_state_name(st));
-	cJSON_AddNumberToObject(p, "attempt", attempt);
-	if (key)
-		cJSON_AddStringToObject(p, "cache_key", key);
-	else
-		cJSON_AddNullToObject(p, "cache_key");
-	if (ctx->nodes && ctx->nodes[node->id].reused)
-		cJSON_AddNumberToObject(p, "reused_run", (double)ctx->nodes[node->id].reused);
-	if (res && res->exited)
-		cJSON_AddNumberToObject(p, "exit_code", res->exit_code);
-	else if (res)
-		cJSON_AddNumberToObject(p, "signal", res->term_signal);
-	if (reason)
-		cJSON_AddStringToObject(p, "reason", reason);
+	n.node = node->name;
+	n.kind = nf_stage_kind_name(node->stage->kind);
+	n.state = nf_state_name(st);
+	n.attempt = attempt;
+	n.cache_key = ctx->nodes ? ctx->nodes[node->id].key : NULL;
+	n.reused_run = ctx->nodes ? ctx->nodes[node->id].reused : 0;
+	n.has_exit = res && res->exited;
+	n.exit_code = n.has_exit ? res->exit_code : 0;
+	n.has_signal = res && !res->exited;
+	n.signal = n.has_signal ? res->term_signal : 0;
+	n.reason = reason;
+	/* Written as canonical JSON straight away: a cached rerun writes one per stage. */
+	payload = nf_audit_node_payload(&n);
 	/* on_state cannot fail: the first error fails the run at its end. */
-	if ((ctx->audit.err = nf_audit_add(ctx->audit.chain, ctx->run_id, NF_AUDIT_NODE, p)) < 0)
+	if ((ctx->audit.err = nf_audit_add_text(ctx->audit.chain, ctx->run_id, NF_AUDIT_NODE, payload)) < 0)
 		ctx->audit.msg = xstrdup(nf_error_last());
-	cJSON_Delete(p);
+	free(payload);
 }
 
 int

@@ -129,11 +129,62 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
 
 /* Opens the folder holding output path beneath the root without following a link:
  * *norm is the path normalized, *dirfd the folder (with NF_PATH_MKDIR, made when missing),
- * *name the last component (in *norm). */
+ * *name the last component (in *norm). Released with output_done. While the run is
+ * settled (nothing restored, run or moved yet) the folder stays open for the next output
+ * in it. */
 static int
 output_at(run_ctx *ctx, const char *path, unsigned flags, char **norm, int *dirfd, const char **name)
 {
+	if (!ctx->cache.dirs && !ctx->cache.unsettled)
+		ctx->cache.dirs = nf_dircache_new(ctx->root);
+	if (ctx->cache.dirs)
+		return nf_dircache_open(ctx->cache.dirs, dirfd, name, norm, path, "output", flags);
 	return nf_path_open(dirfd, name, norm, ctx->root, path, "output", flags);
+}
+
+static void
+output_done(run_ctx *ctx, int dirfd)
+{
+	if (ctx->cache.dirs)
+		nf_dircache_release(ctx->cache.dirs, dirfd);
+	else if (dirfd >= 0)
+		close(dirfd);
+}
+
+void
+nf_run__cache_unsettle(run_ctx *ctx)
+{
+	ctx->cache.unsettled = true;
+	nf_dircache_free(ctx->cache.dirs);
+	ctx->cache.dirs = NULL;
+	nf_strmap_free(ctx->cache.present);
+	ctx->cache.present = NULL;
+}
+
+void
+nf_run__cache_release(run_ctx *ctx)
+{
+	nf_dircache_free(ctx->cache.dirs);
+	ctx->cache.dirs = NULL;
+	nf_strmap_free(ctx->cache.present);
+	ctx->cache.present = NULL;
+}
+
+/* nf_objstore_has, each digest looked at once while the run is settled: objects are
+ * immutable, and nothing but a restore (which unsettles) removes a damaged one. */
+static bool
+object_present(run_ctx *ctx, const char *digest)
+{
+	if (ctx->cache.present && nf_strmap_get(ctx->cache.present, digest))
+		return true;
+	if (!nf_objstore_has(ctx->cache.objs, digest, false))
+		return false;
+	if (!ctx->cache.unsettled) {
+		if (!ctx->cache.present)
+			ctx->cache.present = nf_strmap_new(64);
+		nf_strmap_put(ctx->cache.present, nf_arena_strdup(ctx->arena, digest), (void *)1);
+	}
+	return true;
 }
 
 /* A node's outputs as [{"path","digest","mode"}] and their combined digest; store puts them
@@ -165,8 +216,7 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 			err = put ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
 				: nf_objstore_digest_at(ctx->cache.objs, dirfd, name, abs, digest);
 		}
-		if (dirfd >= 0)
-			close(dirfd);
+		output_done(ctx, dirfd);
 		free(norm);
 		free(abs);
 		if (err < 0) {
@@ -222,25 +272,23 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 	return combined;
 }
 
-/* Restores an entry's outputs when all their objects are present. 0, or NF_ENOTFOUND when
- * an object is missing (the entry is then useless), or another error. */
+/* Restores an entry's outputs (arr: its outputs_json parsed) when all their objects are
+ * present. 0, or NF_ENOTFOUND when an object is missing (the entry is then useless), or
+ * another error. */
 static int
-restore_entry(run_ctx *ctx, const nf_cache_entry *e)
+restore_entry(run_ctx *ctx, const nf_cache_entry *e, const cJSON *arr)
 {
-	cJSON *arr = cJSON_Parse(e->outputs_json);
 	const cJSON *it;
 	int err = 0;
 
-	if (!cJSON_IsArray(arr)) {
-		cJSON_Delete(arr);
+	if (!cJSON_IsArray(arr))
 		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key);
-	}
 	cJSON_ArrayForEach(it, arr) {
 		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
 
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
 			continue;   /* not in the store: uncached_changed checked it is in place */
-		if (!digest || !nf_objstore_has(ctx->cache.objs, digest, false)) {
+		if (!digest || !object_present(ctx, digest)) {
 			err = nf_error_set(NF_ENOTFOUND, "an object of cache entry %.12s is missing", e->key);
 			goto done;
 		}
@@ -272,27 +320,31 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e)
 			abs = nf_run__abs(ctx, norm);
 			/* Unchanged since it was stored or restored (the stat cache says so): nothing
 			 * to read or write. */
-			if (err == 0 && !(there && nf_objstore_matches(ctx->cache.objs, digest, (int)perm, abs, &sb)))
+			if (err == 0 && !(there && nf_objstore_matches(ctx->cache.objs, digest, (int)perm, abs, &sb))) {
 				err = nf_objstore_restore_at(ctx->cache.objs, digest, (int)perm, dirfd, name, abs, &restored);
+				/* The tree changed (a folder output may have been replaced): the folders
+				 * kept open are stale from here on. */
+				output_done(ctx, dirfd);
+				dirfd = -1;
+				nf_run__cache_unsettle(ctx);
+			}
 		}
-		if (dirfd >= 0)
-			close(dirfd);
+		output_done(ctx, dirfd);
 		free(norm);
 		free(abs);
 		if (err < 0)
 			goto done;
 	}
 done:
-	cJSON_Delete(arr);
 	return err;
 }
 
-/* An entry's uncached outputs must be in place with the digest recorded (the store cannot
- * bring them back): the reason to rerun when one is not (caller frees), else NULL. */
+/* An entry's uncached outputs (arr: its outputs_json parsed) must be in place with the
+ * digest recorded (the store cannot bring them back): the reason to rerun when one is not
+ * (caller frees), else NULL. */
 static char *
-uncached_changed(run_ctx *ctx, const nf_cache_entry *e)
+uncached_changed(run_ctx *ctx, const nf_cache_entry *e, const cJSON *arr)
 {
-	cJSON *arr = cJSON_Parse(e->outputs_json);
 	const cJSON *it;
 	char *why = NULL;
 
@@ -309,8 +361,7 @@ uncached_changed(run_ctx *ctx, const nf_cache_entry *e)
 			abs = nf_run__abs(ctx, norm);
 			err = nf_objstore_digest_at(ctx->cache.objs, dirfd, name, abs, now);
 		}
-		if (dirfd >= 0)
-			close(dirfd);
+		output_done(ctx, dirfd);
 		free(norm);
 		free(abs);
 		if (err < 0) {
@@ -323,7 +374,6 @@ uncached_changed(run_ctx *ctx, const nf_cache_entry *e)
 		if (why)
 			break;
 	}
-	cJSON_Delete(arr);
 	return why;
 }
 
@@ -359,8 +409,10 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	/* Off altogether (gates, cache = false): no key. Without outputs the key is still
 	 * computed, for show and for dependents' keys, but never looked up nor stored. */
 	if (off && (st->kind == NF_GATE || !st->opts->cache)) {
-		if (st->kind != NF_GATE)
+		if (st->kind != NF_GATE) {
 			nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0, off);
+			nf_run__cache_unsettle(ctx);   /* it runs next */
+		}
 		return 0;
 	}
 	k = nf_keyb_new();
@@ -439,9 +491,11 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
 	} else if (nf_store_cache_get(ctx->store, key, &e) == 0) {
-		if ((reason = uncached_changed(ctx, &e)) != NULL) {
+		cJSON *outs = cJSON_Parse(e.outputs_json);   /* read once, for both checks */
+
+		if ((reason = uncached_changed(ctx, &e, outs)) != NULL) {
 			;   /* rerun: an uncached output is not as the entry left it */
-		} else if ((err = restore_entry(ctx, &e)) == 0) {
+		} else if ((err = restore_entry(ctx, &e, outs)) == 0) {
 			load_entry_metrics(ctx, node, &e);
 			free(ctx->nodes[node->id].out_digest);
 			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
@@ -460,6 +514,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			nf_store_cache_delete(ctx->store, key);
 			err = 0;
 		}
+		cJSON_Delete(outs);
 		nf_cache_entry_release(&e);
 	} else {
 		/* Explained when asked (why, show): the store notes which entry it is compared with. */
@@ -468,6 +523,8 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	}
 	if (!hit && !lazy)
 		nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, false, 0, reason);
+	if (!hit)
+		nf_run__cache_unsettle(ctx);   /* it runs next: its outputs are moved aside first */
 done:
 	nf_keyb_free(k);
 	free(comps);
@@ -492,8 +549,7 @@ nf_run__frozen(run_ctx *ctx, const nf_node *node)
 			return err;
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0)
 			err = nf_path_stat_at(dirfd, name, "output", path, &sb);
-		if (dirfd >= 0)
-			close(dirfd);
+		output_done(ctx, dirfd);
 		free(norm);
 		if (err == NF_ENOTFOUND)
 			err = nf_error_set(NF_EINVALID, "%s \"%s\" is frozen (frozen = true), but its output '%s' does not"

@@ -46,6 +46,13 @@ typedef struct nf_run_cache {
 	bool dirty;                 /* an input was modified, staged or untracked */
 	const char *identity;       /* the pipeline as cache keys name it: its name, else the
 	                             * DAG file's path from the root */
+	/* While every node so far was cached without writing anything (a no-op rerun), the
+	 * folders of outputs stay open and the objects found present are not looked at again;
+	 * the first node that restores, runs or moves an output aside ends both
+	 * (nf_run__cache_unsettle), as a stage may then change the tree. */
+	nf_dircache *dirs;          /* NULL: not opened yet, or stopped */
+	bool unsettled;
+	nf_strmap *present;         /* object digests seen in the store (keys in the run's arena) */
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
@@ -168,6 +175,12 @@ int nf_run__space_check(run_ctx *ctx);
 /* After an attempt: the description of the state directory's or the project's file system
  * when it is full (caller frees), else NULL. */
 char *nf_run__full_after_attempt(run_ctx *ctx);
+
+/* cache-step.c. The tree may change from now on (a node restores, runs or moves outputs
+ * aside): outputs' folders are walked anew and objects looked at again. */
+void nf_run__cache_unsettle(run_ctx *ctx);
+/* Frees what nf_run_cache holds for the lookups (the folders kept open, the memo). */
+void nf_run__cache_release(run_ctx *ctx);
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);

@@ -788,6 +788,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 			free(full);
 		}
 	}
+	if (st == NF_ST_RUNNING)
+		nf_run__cache_unsettle(ctx);   /* a stage may change any folder from now on */
 	if (st == NF_ST_RUNNING && pgid > 0) {
 		ctx->spawned = true;
 		/* A crash between the start of a process and the commit of its group: the test
@@ -1381,6 +1383,7 @@ release(run_ctx *ctx)
 	free(ctx->trash);
 	if (ctx->cache.own_repo)
 		nf_gitrepo_free(ctx->cache.repo);
+	nf_run__cache_release(ctx);
 	nf_objstore_free(ctx->cache.objs);
 	free(ctx->job.base_env);
 	free(ctx->job.env);

@@ -160,6 +160,9 @@ struct nf_store_pnode {
 	const char *reason;
 	int64_t started_ms, finished_ms;
 	int last_att;                /* patts index of its latest pending attempt, or -1 */
+	bool stated;                 /* a state was given (not only a cache hit) */
+	const char *hit_key;         /* a pending cache hit (nf_store__node_hit), else NULL */
+	int64_t hit_reused;
 };
 
 /* An attempt's pending upsert: each field given by a call replaces the earlier one, as
@@ -265,6 +268,7 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 	/* Nothing is written here: the record is merged into the node's pending one, which
 	 * the batch writes once (nf_store__nodes_sync). */
 	pn = pnode_get(st, id);
+	pn->stated = true;
 	pn->state = state;
 	if (attempt > pn->attempts)
 		pn->attempts = attempt;
@@ -323,13 +327,58 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 	return 0;
 }
 
+void
+nf_store__node_hit(nf_store *st, int64_t id, const char *key, int64_t reused_run)
+{
+	struct nf_store_pnode *pn = pnode_get(st, id);
+
+	pn->hit_key = pending_str(st, key);
+	pn->hit_reused = reused_run;
+}
+
+void
+nf_store__node_hit_forget(nf_store *st, int64_t id)
+{
+	if (!st->pindex_cap)
+		return;
+	for (size_t k = pindex_slot(id, st->pindex_cap); st->pindex[k]; k = (k + 1) & (st->pindex_cap - 1))
+		if (st->pnodes[st->pindex[k] - 1].id == id) {
+			st->pnodes[st->pindex[k] - 1].hit_key = NULL;
+			return;
+		}
+}
+
+/* A hit without a state yet (the batch synced between the two): its columns alone. */
+static int
+hit_write(nf_store *st, const struct nf_store_pnode *pn)
+{
+	sqlite3_stmt *q;
+
+	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, pn->hit_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, 1);
+	if (pn->hit_reused > 0)
+		sqlite3_bind_int64(q, 4, pn->hit_reused);
+	sqlite3_bind_int64(q, 6, pn->id);
+	st->state_writes++;
+	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+}
+
 static int
 pnode_write(nf_store *st, const struct nf_store_pnode *pn)
 {
 	sqlite3_stmt *q;
 
-	if (!(q = nf_store__stmt(st, SQL_NODE_UPDATE)))
+	if (!pn->stated)
+		return pn->hit_key ? hit_write(st, pn) : 0;
+	if (!(q = nf_store__stmt(st, pn->hit_key ? SQL_NODE_UPDATE_HIT : SQL_NODE_UPDATE)))
 		return NF_ERROR;
+	if (pn->hit_key) {
+		sqlite3_bind_text(q, 7, pn->hit_key, -1, SQLITE_STATIC);
+		if (pn->hit_reused > 0)
+			sqlite3_bind_int64(q, 8, pn->hit_reused);
+	}
 	sqlite3_bind_text(q, 1, nf_state_name(pn->state), -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, pn->attempts);
 	if (pn->reason)

@@ -29,6 +29,7 @@ typedef enum {
 	SQL_NODE_CACHE, SQL_NODE_CACHE_MISS, SQL_RUN_CACHE_KEYS, SQL_NODE_CACHE_GET, SQL_RUN_REPRO, SQL_RUN_REPRO_GET,
 	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
 	SQL_RUN_LIST_OF,
+	SQL_NODE_UPDATE_HIT,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -79,7 +80,8 @@ struct nf_store {
 	uint32_t *pindex;            /* open addressing: node id -> pnodes index + 1 */
 	size_t pindex_cap;           /* a power of 2, or 0 */
 	nf_arena *pending_arena;     /* the pending records' strings */
-	unsigned long state_writes;  /* node UPDATEs and attempt upserts stepped (tests) */
+	unsigned long state_writes;  /* node UPDATEs (cache columns included) and attempt
+	                              * upserts stepped (tests) */
 
 	/* The stat cache the cache module hashes files through (statcache.c): its interface
 	 * first, so a pointer to it is one to the store's. Its statements are prepared on first
@@ -102,6 +104,11 @@ int nf_store__starts_write(nf_store *st);
 /* Writes the pending node-state records of the batch (before a COMMIT, and before a
  * statement that reads the state of nodes or attempts), or forgets them (rollback). */
 int nf_store__nodes_sync(nf_store *st);
+/* A cache hit's columns of node row id (key, reused_run; cached = 1, no components or
+ * reason), kept with its pending state and written by the same UPDATE at the sync. */
+void nf_store__node_hit(nf_store *st, int64_t id, const char *key, int64_t reused_run);
+/* A write of node id's cache columns that replaces a pending hit's. */
+void nf_store__node_hit_forget(nf_store *st, int64_t id);
 void nf_store__nodes_drop(nf_store *st);
 /* Frees the pending records' memory (nf_store_close). */
 void nf_store__nodes_free(nf_store *st);

@@ -32,7 +32,10 @@ nf_buf_puts(nf_buf *b, const char *s)
 void
 nf_buf_putc(nf_buf *b, char c)
 {
-	nf_buf_add(b, &c, 1);
+	if (b->len + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->buf[b->len++] = c;
+	b->buf[b->len] = '\0';
 }
 
 void
@@ -68,6 +71,15 @@ nf_buf_add_json_string(nf_buf *b, const char *s)
 
 	nf_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const unsigned char *run = p;
+
+		/* A run that needs no escape, added at once (names, keys, digests: all of them). */
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			nf_buf_add(b, run, (size_t)(p - run));
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"': nf_buf_puts(b, "\\\""); break;
 		case '\\': nf_buf_puts(b, "\\\\"); break;

@@ -4,8 +4,10 @@
  * plain chain under a key, and tampered run roots. */
 #include "config.h"
 #include "ntflow/gov.h"
+#include "ntflow/cachekey.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -117,6 +119,22 @@ START_TEST(test_record_hash)
 	ck_assert_int_eq(nf_audit_record_hash(h, 1, 1000, 7, "node", "{\"a\":1}", zeros,
 					      (const unsigned char *)"secret", 6), 0);
 	ck_assert_str_eq(h, "df9de434a5f243c3326e5d8e48d83f4272f9a764064328922c754b1fab9eb11b");
+	/* The numbers as printf("%" PRId64) writes them (they are formatted without it): zero,
+	 * negative, the extremes. */
+	{
+		const int64_t nums[][3] = { { 0, 0, 0 }, { -1, -1000, 9 }, { INT64_MAX, INT64_MIN, 1234567890123 } };
+
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			char want[65], *msg = xasprintf("%" PRId64 "|%" PRId64 "|%" PRId64 "|node|{}|%s", nums[i][0],
+						       nums[i][1], nums[i][2], zeros);
+
+			nf_sha256_of(want, msg, strlen(msg));
+			ck_assert_int_eq(nf_audit_record_hash(h, nums[i][0], nums[i][1], nums[i][2], "node", "{}", zeros,
+							      NULL, 0), 0);
+			ck_assert_str_eq(h, want);
+			free(msg);
+		}
+	}
 }
 END_TEST
 
@@ -132,6 +150,58 @@ START_TEST(test_canonical_json)
 			    "\"big\":12345678901234,\"n\":-42,\"t\":\"q\\\"\\t\\u0001\"}");
 	free(s);
 	cJSON_Delete(o);
+}
+END_TEST
+
+/* A node record's payload written without cJSON is the canonical JSON of the same object,
+ * byte for byte, whichever members are present. */
+START_TEST(test_node_payload)
+{
+	static const char *const names[] = { "train", "tune[lr=0.1]", "q\"uo\\te\n\x01", "caf\xc3\xa9 \xff" };
+
+	for (int mask = 0; mask < 32; mask++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			nf_audit_node n = { .node = names[i], .kind = "stage", .state = "cached", .attempt = mask };
+			cJSON *o = cJSON_CreateObject();
+			char *want, *got;
+
+			if (mask & 1)
+				n.cache_key = "83758e6137040d63477c1d93c7954ee5d5158c5d2023f70898375afb1ba84644";
+			if (mask & 2)
+				n.reused_run = 4096 + mask;
+			if (mask & 4) {
+				n.has_exit = true;
+				n.exit_code = mask & 8 ? -1 : 3;
+			} else if (mask & 8) {
+				n.has_signal = true;
+				n.signal = 9;
+			}
+			if (mask & 16)
+				n.reason = names[(i + 2) % 4];
+			cJSON_AddStringToObject(o, "node", n.node);
+			cJSON_AddStringToObject(o, "kind", n.kind);
+			cJSON_AddStringToObject(o, "state", n.state);
+			cJSON_AddNumberToObject(o, "attempt", n.attempt);
+			if (n.cache_key)
+				cJSON_AddStringToObject(o, "cache_key", n.cache_key);
+			else
+				cJSON_AddNullToObject(o, "cache_key");
+			if (n.reused_run)
+				cJSON_AddNumberToObject(o, "reused_run", (double)n.reused_run);
+			if (n.has_exit)
+				cJSON_AddNumberToObject(o, "exit_code", n.exit_code);
+			if (n.has_signal)
+				cJSON_AddNumberToObject(o, "signal", n.signal);
+			if (n.reason)
+				cJSON_AddStringToObject(o, "reason", n.reason);
+			want = nf_audit_canonical_json(o);
+			got = nf_audit_node_payload(&n);
+			ck_assert_str_eq(got, want);
+			free(want);
+			free(got);
+			cJSON_Delete(o);
+		}
+	}
 }
 END_TEST
 
@@ -620,6 +690,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_merkle_by_hand);
 	tcase_add_test(tc, test_record_hash);
 	tcase_add_test(tc, test_canonical_json);
+	tcase_add_test(tc, test_node_payload);
 	tcase_add_test(tc, test_canonical_json_not_utf8);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("chain");

@@ -4,7 +4,9 @@
  * inside or outside the root), folders made on the way, paths longer than PATH_MAX, removal
  * that never follows a link, and inputs resolved through links that must stay inside. The
  * folder tests run twice: through openat2(2) where the kernel has it, and through the walk
- * of one openat(2) per component (NTFLOW_TEST_NO_OPENAT2, a test-only hook). */
+ * of one openat(2) per component (NTFLOW_TEST_NO_OPENAT2, a test-only hook). The folder
+ * cache (src/util/dircache.c): one walk per folder, the same refusals and messages, and a
+ * walk anew once stopped. */
 #include "config.h"
 
 #include <check.h>
@@ -385,6 +387,99 @@ START_TEST(test_beneath)
 }
 END_TEST
 
+/* The folder cache answers a second output in a folder without a walk, refuses what
+ * nf_path_open refuses with its words, and after nf_dircache_stop sees a folder replaced. */
+START_TEST(test_dircache)
+{
+	nf_dircache *c;
+	const char *name;
+	char *norm = NULL;
+	struct stat sb;
+	int fd;
+
+	pick_mode(_i);
+	sh("mkdir -p root/out root/sub outside/out && touch root/out/a root/out/b root/top outside/out/only-outside && "
+	   "ln -s '%s/outside' root/link", base);
+	c = nf_dircache_new(root);
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "out/a", "output", 0), 0);
+	ck_assert_str_eq(name, "a");
+	ck_assert_int_eq(fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW), 0);
+	nf_dircache_release(c, fd);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), FD_CLOEXEC);   /* kept open */
+	free(norm);
+	ck_assert_uint_eq(nf_dircache_hits(c), 0);
+	/* The same folder, written another way: no walk. */
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "./out//b", "output", 0), 0);
+	ck_assert_str_eq(norm, "out/b");
+	ck_assert_str_eq(name, "b");
+	ck_assert_uint_eq(nf_dircache_hits(c), 1);
+	nf_dircache_release(c, fd);
+	free(norm);
+	/* The root itself holds "top". */
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "top", "output", 0), 0);
+	ck_assert_str_eq(name, "top");
+	ck_assert_int_eq(fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW), 0);
+	nf_dircache_release(c, fd);
+	free(norm);
+	/* Refused as nf_path_open refuses, every time: nothing of it is kept. */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "link/out/x", "output", 0), NF_EINVALID);
+		ck_assert_str_eq(nf_error_last(), "output 'link/out/x' goes through the symbolic link 'link'; "
+				 "ntflow does not follow links in outputs");
+		ck_assert_int_eq(fd, -1);
+		ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "../x", "output", 0), NF_EINVALID);
+		ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "missing/x", "output", 0), NF_ENOTFOUND);
+		free(norm);
+		norm = NULL;
+	}
+	/* Kept open, the folder is the one opened first even after out/ is replaced by a link
+	 * (why a run stops the cache before anything may change the tree)... */
+	sh("mv root/out root/old-out && ln -s '%s/outside/out' root/out", base);
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "out/a", "output", 0), 0);
+	ck_assert_int_eq(fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW), 0);
+	nf_dircache_release(c, fd);
+	free(norm);
+	/* ...and once stopped, each open walks anew and refuses the link. */
+	nf_dircache_stop(c);
+	ck_assert(nf_dircache_stopped(c));
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "out/a", "output", 0), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "output 'out/a' goes through the symbolic link 'out'; "
+			 "ntflow does not follow links in outputs");
+	free(norm);
+	norm = NULL;
+	sh("rm root/out && mkdir root/out && touch root/out/new");
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "out/new", "output", 0), 0);
+	ck_assert_int_eq(fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW), 0);
+	nf_dircache_release(c, fd);   /* not kept: closed */
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	free(norm);
+	nf_dircache_free(c);
+}
+END_TEST
+
+/* More folders than the cache keeps: it starts over, every open still right. */
+START_TEST(test_dircache_many_folders)
+{
+	nf_dircache *c = nf_dircache_new(root);
+	const char *name;
+	char *norm = NULL, path[32];
+	struct stat sb;
+	int fd;
+
+	sh("cd root && for i in $(seq 0 149); do mkdir d$i && touch d$i/f; done");
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 150; i++) {
+			snprintf(path, sizeof(path), "d%d/f", i);
+			ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, path, "output", 0), 0);
+			ck_assert_int_eq(fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW), 0);
+			nf_dircache_release(c, fd);
+			free(norm);
+		}
+	}
+	nf_dircache_free(c);
+}
+END_TEST
+
 static Suite *
 path_suite(void)
 {
@@ -400,6 +495,8 @@ path_suite(void)
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_beneath);
 	tcase_add_test(tc, test_resolve);
+	tcase_add_loop_test(tc, test_dircache, 0, 2);
+	tcase_add_test(tc, test_dircache_many_folders);
 	suite_add_tcase(s, tc);
 	return s;
 }

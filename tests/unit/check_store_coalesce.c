@@ -1,6 +1,7 @@
 /* check_store_coalesce.c: unit tests of the coalesced node-state writes: the changes of a
  * node within one batch cost one node UPDATE and one attempt upsert, reads within the
- * batch see them, a commit writes them and a rollback forgets them. */
+ * batch see them, a commit writes them and a rollback forgets them; a cache hit's columns
+ * go with the node's state in the same UPDATE. */
 #include "config.h"
 #include "ntflow/store.h"
 #include "ntflow/exec.h"
@@ -178,6 +179,99 @@ START_TEST(test_abort_forgets_pending)
 }
 END_TEST
 
+/* A cache hit (the cached rerun's only record per stage besides its state) and the node's
+ * cached state: one row write at the commit, with every column as two writes left them. */
+START_TEST(test_cache_hit_with_state)
+{
+	nf_store *st = NULL, *other = NULL;
+	test_graph t;
+	nf_node_info info;
+	nf_node_cache_info ci;
+	unsigned long w0;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin(st, &t);
+	w0 = nf_store_state_writes(st);
+	/* a: cached, reusing run 1 */
+	ck_assert_int_eq(nf_store_node_cache(st, run, "a", "k-a", NULL, true, 1, NULL), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_CACHED, 0, NULL, "reused run 1", 0, NULL, 50), 0);
+	/* b: a hit replaced by a miss in the same batch (the later write wins) */
+	ck_assert_int_eq(nf_store_node_cache(st, run, "b", "k-b", NULL, true, 1, NULL), 0);
+	ck_assert_int_eq(nf_store_node_cache(st, run, "b", "k-b2", "{}", false, 0, "forced"), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "b", NF_ST_SUCCEEDED, 1, &ok, NULL, 0, NULL, 60), 0);
+	/* c: a hit whose state comes in a later batch */
+	ck_assert_int_eq(nf_store_node_cache(st, run, "c", "k-c", NULL, true, 1, NULL), 0);
+	/* b's miss was written at once (1); then a's hit with its state in one UPDATE (1, not
+	 * 2), b's state and its attempt (2), c's hit alone (1) */
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 1 + 1 + 2 + 1);
+
+	ck_assert_int_eq(nf_store_open(&other, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_node_get(other, run, "a", &info), 0);
+	ck_assert_int_eq(info.state, NF_ST_CACHED);
+	ck_assert_int_eq(info.finished_ms, 50);
+	ck_assert_str_eq(info.reason, "reused run 1");
+	nf_node_info_release(&info);
+	ck_assert_int_eq(nf_store_node_cache_get(other, run, "a", &ci), 0);
+	ck_assert_str_eq(ci.key, "k-a");
+	ck_assert(ci.cached);
+	ck_assert_int_eq(ci.reused_run, 1);
+	ck_assert_ptr_null(ci.components);
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(nf_store_node_cache_get(other, run, "b", &ci), 0);
+	ck_assert_str_eq(ci.key, "k-b2");
+	ck_assert(!ci.cached);
+	ck_assert_int_eq(ci.reused_run, 0);
+	ck_assert_str_eq(ci.miss_reason, "forced");
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(nf_store_node_get(other, run, "c", &info), 0);
+	ck_assert_int_eq(info.state, NF_ST_WAITING);
+	nf_node_info_release(&info);
+	ck_assert_int_eq(nf_store_node_cache_get(other, run, "c", &ci), 0);
+	ck_assert_str_eq(ci.key, "k-c");
+	ck_assert(ci.cached);
+	nf_node_cache_info_release(&ci);
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A pending hit is seen by a read of the same batch, and by the run's cache keys (what gc
+ * keeps). */
+static void
+count_key(void *ctx, const char *key)
+{
+	(void)key;
+	(*(int *)ctx)++;
+}
+
+START_TEST(test_cache_hit_reads_see_pending)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_cache_info ci;
+	int keys = 0;
+	int64_t run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin(st, &t);
+	ck_assert_int_eq(nf_store_node_cache(st, run, "a", "k-a", NULL, true, 1, NULL), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_CACHED, 0, NULL, NULL, 0, NULL, 50), 0);
+	ck_assert_int_eq(nf_store_node_cache(st, run, "b", "k-b", NULL, true, 1, NULL), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, run, "a", &ci), 0);
+	ck_assert_str_eq(ci.key, "k-a");
+	ck_assert(ci.cached);
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(nf_store_run_cache_keys(st, run, count_key, &keys), 0);
+	ck_assert_int_eq(keys, 2);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	nf_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -188,6 +282,8 @@ suite(void)
 	tcase_add_test(tc, test_one_update_per_node_and_batch);
 	tcase_add_test(tc, test_reads_see_pending);
 	tcase_add_test(tc, test_abort_forgets_pending);
+	tcase_add_test(tc, test_cache_hit_with_state);
+	tcase_add_test(tc, test_cache_hit_reads_see_pending);
 	suite_add_tcase(s, tc);
 	return s;
 }

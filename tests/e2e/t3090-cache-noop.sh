@@ -1,0 +1,102 @@
+#!/bin/sh
+# t3090-cache-noop.sh: the fully cached rerun (issue 15). Every stage is `cached`, its line
+# printed even when the lines wait in a buffer (stdout is a file), the run recorded with its
+# audit records; while nothing has changed the tree the folders of outputs stay open, and
+# once a stage of the run replaces a folder, a later cached stage restores its output into
+# the new folder, not into the one opened before.
+. "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+test_expect_success 'setup: outputs in the root, in out/ and in out/deep/, and a run' '
+	printf ".ntflow/\nout/\nout2/\nroot-*.txt\n" >.gitignore &&
+	cat >p.dag <<-\EOF &&
+	pipeline "noop" {}
+
+	stage "a" {
+	  matrix {
+	    i = [1, 2, 3, 4, 5, 6]
+	  }
+	  run     = "mkdir -p out/deep && echo a${matrix.i} >out/a${matrix.i}.txt && echo d >out/deep/a${matrix.i}.txt"
+	  outputs = ["out/a${matrix.i}.txt", "out/deep/a${matrix.i}.txt"]
+	}
+
+	stage "top" {
+	  run     = "echo top >root-top.txt"
+	  outputs = ["root-top.txt"]
+	}
+	EOF
+	git add . && git commit -q -m one &&
+	ntflow run p.dag >out1 &&
+	grep "^run 1 succeeded" out1
+'
+
+test_expect_success 'the rerun: every stage cached, each line printed, the run recorded and its audit chain sound' '
+	ntflow run p.dag >out2.log 2>err &&
+	test "$(grep -c "^\[[0-9]*/7\] [^ ]* cached: reused run 1" out2.log)" = 7 &&
+	tail -2 out2.log | head -1 | grep "^run 2 succeeded" &&
+	test_must_be_empty err &&
+	show_json 2 &&
+	for s in "a[i=1]" "a[i=6]" top; do
+		test "$(stage_field show.json "$s" state)" = cached &&
+		test "$(stage_field show.json "$s" reused_run)" = 1 || return 1
+	done &&
+	ntflow audit verify >verify &&
+	grep "^ok" verify
+'
+
+test_expect_success 'a cached output changed in place is restored, and the rest stays cached' '
+	echo changed >out/deep/a3.txt &&
+	rm out/a5.txt &&
+	ntflow run p.dag >out3.log &&
+	test "$(cat out/deep/a3.txt)" = d &&
+	test "$(cat out/a5.txt)" = a5 &&
+	test "$(grep -c " cached: reused run 1" out3.log)" = 7
+'
+
+test_expect_success 'an output folder replaced by a link: refused as before' '
+	mv out out-real &&
+	ln -s out-real out &&
+	test_must_fail ntflow run p.dag >out4.log 2>&1 &&
+	grep "symbolic link" out4.log &&
+	rm out && mv out-real out
+'
+
+# "first" reruns (its input changed) and replaces out2/ by a new folder, writing the same
+# bytes as before; "second" needs it, so its key is unchanged: cached, its output restored
+# into the new out2/.
+test_expect_success 'a stage of the run replaces a folder: a later cached stage restores into the new one' '
+	cat >q.dag <<-\EOF &&
+	pipeline "swap" {}
+
+	stage "early" {
+	  run     = "mkdir -p out2 && echo e >out2/early.txt"
+	  outputs = ["out2/early.txt"]
+	}
+
+	stage "first" {
+	  needs   = ["early"]
+	  inputs  = ["in.txt"]
+	  run     = "rm -rf out2 && mkdir out2 && echo same >out2/first.txt"
+	  outputs = ["out2/first.txt"]
+	}
+
+	stage "second" {
+	  needs   = ["first"]
+	  run     = "echo s >out2/second.txt"
+	  outputs = ["out2/second.txt"]
+	}
+	EOF
+	echo 1 >in.txt &&
+	git add q.dag in.txt && git commit -q -m q &&
+	ntflow run q.dag >q1.log &&
+	echo 2 >in.txt && git commit -q -a -m in2 &&
+	ntflow run q.dag >q2.log &&
+	cat q2.log &&
+	grep "early cached" q2.log &&
+	grep "first succeeded" q2.log &&
+	grep "second cached" q2.log &&
+	test "$(cat out2/first.txt)" = same &&
+	test "$(cat out2/second.txt)" = s
+'
+
+test_done
