@@ -779,9 +779,13 @@ spawner_start(local_runner *lr)
 	lr->exits = ex[0];
 	(void)fcntl(lr->exits, F_SETFL, O_NONBLOCK);
 	if (exec_err || read_all(lr->ctl, &ready, 1) < 0 || ready != 'R') {
-		errno = exec_err ? exec_err : EPROTO;
-		err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s' (set NTFLOW_SPAWN, or "
-					 "reinstall ntflow)", lr->spawner_path);
+		errno = exec_err;
+		if (exec_err)
+			err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s' (set NTFLOW_SPAWN, or "
+						 "reinstall ntflow)", lr->spawner_path);
+		else
+			err = nf_error_set(NF_ERROR, "the process spawner '%s' ended before it was ready: is it "
+					   "ntflow-spawn?", lr->spawner_path);
 		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
 			;
 		lr->spawner = 0;
