@@ -650,7 +650,7 @@ local_free(nf_runner *r)
 		return;
 	local_detach(r);
 	/* Nothing we started may outlive us: kill every group; the spawner, seeing its requests
-	 * end, kills what is left, reaps the leaders and exits, and we wait for that. */
+	 * end, kills the leaders left, reaps them and exits, and we wait for that. */
 	for (size_t i = 0; i < lr->njobs; i++)
 		if (lr->jobs[i].pid > 0)
 			(void)kill(-lr->jobs[i].pid, SIGKILL);

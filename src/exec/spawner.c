@@ -7,7 +7,8 @@
  * stage with vfork as spawn-child.c says, replies with the pid and start time, and on the
  * stage's exit sends its wait status and rusage. It dies with ntflow (PDEATHSIG, set by the
  * runner) and its stages with it (theirs); when the runner closes the requests socket it
- * kills what is left of its stages' groups, reaps them and exits. One exit is held at a
+ * kills the stages left (their leaders: the runner kills their groups), reaps them and
+ * exits. One exit is held at a
  * time when the exits socket is full: the others wait as zombies until it drains. */
 #include "config.h"
 #include "spawn-child.h"
@@ -103,12 +104,14 @@ write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* Kills every group left and reaps its leader, then exits: the runner has gone. */
+/* The runner has gone: kills every child left (the leaders, as PR_SET_PDEATHSIG would;
+ * their groups are the runner's to kill, which it did when it ended normally, and the next
+ * run's recovery's after a crash), reaps them and exits. */
 NF_NORETURN static void
 finish(int code)
 {
 	for (size_t i = 0; i < sp.n; i++)
-		(void)kill(-sp.pids[i], SIGKILL);
+		(void)kill(sp.pids[i], SIGKILL);
 	for (size_t i = 0; i < sp.n; i++)
 		while (waitpid(sp.pids[i], NULL, 0) < 0 && errno == EINTR)
 			;

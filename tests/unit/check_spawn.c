@@ -237,7 +237,8 @@ START_TEST(test_shell_procs_record)
 }
 END_TEST
 
-/* The end of the requests: the spawner kills every group it started, reaps and exits. */
+/* The end of the requests: the spawner kills every child it started (the leader; the
+ * runner kills the groups), reaps them and exits. */
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
