@@ -420,9 +420,8 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	if (job->log_path) {
 		if ((err = log_folder(lr, job->log_path)) < 0)
 			return err;
-		if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
 			return nf_error_set_errno(NF_EIO, "cannot make a pipe for the log '%s'", job->log_path);
-		}
 		(void)fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	}
 
