@@ -129,21 +129,24 @@ struct nf_runner {
 	bool own_timeout;
 };
 
-/* The local runner: vfork+execve into a new process group with PR_SET_PDEATHSIG, stdin
- * from /dev/null; the job's words exec'd directly (nf_job.argv) or /bin/sh -c COMMAND. A
+/* The local runner: each job started by ntflow-spawn, the process spawner it execs at its
+ * creation (found through $NTFLOW_SPAWN, beside /proc/self/exe, then in pkglibexecdir; none:
+ * an error, and no runner), so that a job's rusage (max_rss_kb) is its own and not ours:
+ * vfork+execve into a new process group with PR_SET_PDEATHSIG, stdin from /dev/null; the job's words exec'd directly (nf_job.argv) or /bin/sh -c COMMAND. A
  * program not found ends the attempt with status 127 and "ntflow: NAME: not found" in its
  * log (126 and "Permission denied" for one that cannot be run), as sh would. stdout+stderr
  * go through a pipe the runner reads on its loop into the log, which is created at the first
  * byte (its folder is made at start; NULL log_path: /dev/null; NULL envp: environ; NULL
  * cwd: ours); a log that cannot be written is reported in the result (log_errno). Attached
- * to a loop, it watches the signal self-pipe (SIGCHLD, SIGINT, SIGTERM; nf_signals_*) and
- * the jobs' pipes: each time the signal pipe is readable the runner drains it, then reaps
- * with wait4, so a SIGCHLD arriving at any point leaves a byte that wakes the next turn.
+ * to a loop, it watches the spawner's exits (each job's wait status and rusage, which
+ * wait in their socket until then), the signal self-pipe (SIGCHLD, SIGINT, SIGTERM;
+ * nf_signals_*: it drains it and reaps the spawner should it die) and the jobs' pipes.
  * When a job's leader exits, whatever it left running in its process group is SIGKILLed (a
- * finished stage leaves nothing behind) and what is left in its pipe goes to the log. While
- * attached it reaps every child of the process (wait4(-1)), so other code must not wait for
- * children of its own meanwhile; while detached, a job that fills its pipe waits. free()
- * SIGKILLs and reaps every job still running. A job's log keeps at most log_limit bytes
+ * finished stage leaves nothing behind) and what is left in its pipe goes to the log. Jobs
+ * are not children of this process: other code may wait for its own children. While
+ * detached, a job that fills its pipe waits. If the spawner dies, the running jobs end
+ * killed (SIGKILL, max_rss_kb 0) and later starts fail. free() SIGKILLs every job's group
+ * still running and waits for the spawner, which reaps them. A job's log keeps at most log_limit bytes
  * (the rest is read and discarded); when the job ends, if anything was cut, ntflow appends
  * a line saying so. */
 int nf_runner_local_new(nf_runner **out, nf_clock *clock);

@@ -1,24 +1,31 @@
-/* runner-local.c: the local runner. Each attempt is started with vfork+execve in a process
- * group of its own (so one kill reaches everything it spawned), with PR_SET_PDEATHSIG so a
- * SIGKILLed ntflow takes its direct children along, and stdin from /dev/null. A job given as
- * words (nf_job.argv) is exec'd directly, its program searched in the job's PATH as execvp
- * does; any other is /bin/sh -c COMMAND. stdout+stderr go into a pipe that the runner reads
- * from its event loop, creating the attempt's log at the first byte: a stage that prints
- * nothing leaves no file, nothing is created in the log folder before vfork, and the log
- * limit is kept as the bytes arrive. Before it execs, the child appends its group to the
- * run's procs record, so a crash of ntflow at any later point leaves no group that recovery
- * cannot find. Attached to an event loop, it watches the signal self-pipe and reaps when it
- * is readable; pid -> job and fd -> job hashes keep each event O(1). */
+/* runner-local.c: the local runner. Each attempt is started by ntflow-spawn (spawner.c), a
+ * small process the runner execs once and talks to over two sockets (spawn-proto.h): why
+ * not vfork from ntflow itself is that Linux's execve keeps the high-water RSS of the
+ * memory a process leaves, a vfork child's being ntflow's, so every stage's MAXRSS would
+ * be at least ntflow's peak; from the spawner it is the stage's own. The spawner starts
+ * each attempt as ntflow did (spawn-child.c): a process group of its own (one kill reaches
+ * everything it spawned, and the runner, same uid, signals it directly), PR_SET_PDEATHSIG
+ * (the spawner dies with ntflow, the stage with the spawner), stdin from /dev/null, its
+ * group appended to the run's procs record before it execs; words (nf_job.argv) exec'd
+ * directly with the job's PATH, any other job /bin/sh -c COMMAND. stdout+stderr go into a
+ * pipe the runner makes and reads from its event loop, creating the attempt's log at the
+ * first byte: a stage that prints nothing leaves no file, and the log limit is kept as the
+ * bytes arrive. Attached to an event loop, it watches the spawner's exits socket (each
+ * exit: pid, wait status, rusage) and the signal self-pipe (the spawner's own death);
+ * pid -> job and fd -> job hashes keep each event O(1). Without the spawner there is no
+ * local runner: nf_runner_local_new fails and says where it looked. */
 #include "config.h"
 #include "ntflow/exec.h"
+#include "spawn-proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,204 +151,16 @@ typedef struct local_runner {
 	size_t running;
 	imap by_pid, by_node, by_fd;
 	int procs_fd;                /* -1, or the run's procs record (append) */
-	pid_t self;                  /* getpid(), for the child's check that we still live */
+	pid_t spawner;               /* ntflow-spawn; 0 once reaped */
+	char *spawner_path;
+	int ctl, exits;              /* its sockets: requests and replies, exits; -1 once closed */
+	bool spawner_lost;           /* it died: no more starts */
 	nf_loop *loop;               /* attached to: NULL when not */
 	nf_job_done_fn done;
 	void *done_ctx;
 	char *log_dir;               /* the folder of the last log, known to exist */
-	const char **xargv;          /* "/bin/sh", SCRIPT, the words after the first: ENOEXEC */
-	size_t xargv_cap;
 	char iobuf[65536];           /* one read of a job's output */
 } local_runner;
-
-/* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
-typedef struct child_spec {
-	const char *argv[4];         /* sh -c COMMAND */
-	char *const *words;          /* non-NULL: exec these directly instead */
-	const char *path;            /* PATH of the job's environment (words without a '/') */
-	const char **xargv;          /* words[0] run by /bin/sh when the kernel refuses it (ENOEXEC) */
-	char *const *envp;
-	const char *cwd;
-	int devnull, out_fd, procs_fd;
-	pid_t parent;
-	volatile long long *start;   /* the parent's: the child's start time, read for the record */
-} child_spec;
-
-/* Writes the pieces of a message, up to a NULL, to fd 2 (the log). */
-static void
-child_say(const char *a, const char *b, const char *c)
-{
-	const char *parts[3] = { a, b, c };
-	ssize_t r;
-
-	for (int i = 0; i < 3 && parts[i]; i++)
-		r = write(2, parts[i], strlen(parts[i]));
-	(void)r;
-}
-
-static void
-child_fail(const char *what, int err)
-{
-	/* Into the log (already on fd 2 when this can happen); strerror is not safe here. */
-	char num[16];
-	int i = (int)sizeof(num);
-	ssize_t r;
-
-	num[--i] = '\n';
-	do {
-		num[--i] = (char)('0' + err % 10);
-		err /= 10;
-	} while (err && i > 0);
-	r = write(2, "ntflow: ", 8);
-	r = write(2, what, strlen(what));
-	r = write(2, ": errno ", 8);
-	r = write(2, num + i, sizeof(num) - (size_t)i);
-	(void)r;
-	_exit(127);
-}
-
-/* Appends "PGID START\n" for the child's new group to the procs record, START being its
- * start time from /proc/self/stat: after this, whatever the command starts in the group
- * can be found and told from a later process that reuses the id. No allocation, no stdio:
- * the parent's memory is shared until execve. */
-static void
-child_record(int fd, volatile long long *start)
-{
-	char stat[1024], line[48], digits[24];
-	long long v[2];
-	ssize_t len;
-	size_t n = 0;
-	int sfd;
-
-	/* Without /proc the start is 0: recovery then judges by the run's own start. */
-	len = (sfd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0 ? -1 : read(sfd, stat, sizeof(stat));
-	if (sfd >= 0)
-		close(sfd);
-	v[0] = (long long)getpid();
-	v[1] = len > 0 ? (long long)nf_proc_stat_start(stat, (size_t)len) : 0;
-	*start = v[1];   /* the parent's memory (vfork): it records the attempt without /proc */
-	for (int k = 0; k < 2; k++) {
-		int d = 0;
-
-		do {
-			digits[d++] = (char)('0' + v[k] % 10);
-			v[k] /= 10;
-		} while (v[k] > 0);
-		while (d > 0)
-			line[n++] = digits[--d];
-		line[n++] = k == 0 ? ' ' : '\n';
-	}
-	/* O_APPEND: one write, one whole line, even if another ntflow wrote the same file. */
-	if (write(fd, line, n) != (ssize_t)n)
-		child_fail("cannot record the process group in the run's procs file", errno);
-}
-
-/* execve as the shell does it for a simple command: a file no format of the kernel's (a
- * script without #!) is run by /bin/sh. Returns with errno set when it could not. */
-static void
-child_execve(const child_spec *c, const char *file)
-{
-	execve(file, c->words, c->envp);
-	if (errno == ENOEXEC) {
-		c->xargv[1] = file;   /* the parent's scratch array: it waits until we exec */
-		execve("/bin/sh", (char *const *)c->xargv, c->envp);
-		errno = ENOEXEC;
-	}
-}
-
-/* Execs c->words as execvp does, with the PATH of the job's environment rather than ours,
- * and when that fails says so as sh would, with sh's status: 127 for a program not found,
- * 126 for one found but not runnable ("ntflow: NAME: not found" where dash says
- * "sh: 1: NAME: not found"). */
-NF_NORETURN static void
-child_direct(const child_spec *c)
-{
-	const char *file = c->words[0], *p;
-	size_t flen = strlen(file);
-	char buf[4096], num[16];
-	bool eacces = false;
-	int err = ENOENT, i;
-
-	if (strchr(file, '/')) {
-		child_execve(c, file);
-		err = errno;
-	} else {
-		for (p = c->path;; p++) {
-			const char *end = p;
-			size_t n;
-
-			while (*end && *end != ':')
-				end++;
-			n = (size_t)(end - p);
-			/* An empty entry is the current folder, as for execvp. */
-			if ((n ? n : 1) + 1 + flen < sizeof(buf)) {
-				if (n)
-					memcpy(buf, p, n);
-				else
-					buf[n++] = '.';
-				buf[n++] = '/';
-				memcpy(buf + n, file, flen + 1);
-				child_execve(c, buf);
-				if (errno == EACCES)
-					eacces = true;
-				else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
-					 errno != ETIMEDOUT && errno != ELOOP && errno != ENAMETOOLONG) {
-					err = errno;
-					break;
-				}
-			}
-			if (!*(p = end))
-				break;
-		}
-		if (err == ENOENT && eacces)
-			err = EACCES;
-	}
-	if (err == ENOENT || err == ENOTDIR) {
-		child_say("ntflow: ", file, ": not found\n");
-		_exit(127);
-	}
-	if (err == EACCES) {
-		child_say("ntflow: ", file, ": Permission denied\n");
-		_exit(126);
-	}
-	i = (int)sizeof(num);
-	num[--i] = '\0';
-	num[--i] = ')';
-	do {
-		num[--i] = (char)('0' + err % 10);
-		err /= 10;
-	} while (err && i > 1);
-	child_say("ntflow: ", file, ": cannot execute (errno ");
-	child_say(num + i, "\n", NULL);
-	_exit(126);
-}
-
-/* The child between vfork and execve: async-signal-safe calls only. Every signal is
- * blocked on entry (the parent blocked them), so no handler of ours runs in this child
- * and touches the shared memory. */
-NF_NORETURN static void
-child_exec(const child_spec *c)
-{
-	if (setpgid(0, 0) < 0)
-		child_fail("setpgid", errno);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		child_fail("prctl", errno);
-	/* The parent may have died before prctl took effect: then nobody would kill us. */
-	if (getppid() != c->parent)
-		_exit(127);
-	if (dup2(c->devnull, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->out_fd, 2) < 0)
-		child_fail("dup2", errno);
-	if (c->procs_fd >= 0)
-		child_record(c->procs_fd, c->start);   /* after the dup2s: a failure is said in the log */
-	if (c->cwd && chdir(c->cwd) < 0)
-		child_fail(c->cwd, errno);
-	nf_signals_reset_child();
-	if (c->words)
-		child_direct(c);
-	execve("/bin/sh", (char *const *)c->argv, c->envp);
-	child_fail("/bin/sh", errno);
-	_exit(127);
-}
 
 /* Moves fd above 2 when it is 0-2 (our own stdio was closed), so the child's dup2 onto
  * 0-2 never lands on itself and always clears close-on-exec. -1 on failure. */
@@ -470,95 +289,152 @@ on_output(nf_loop *l, int fd, void *ctx)
 		output_pump(lr, &lr->jobs[lr->by_fd.vals[cell]], false);
 }
 
-/* The words after the first, behind "/bin/sh" and a hole for the script: the arguments
- * of a file the kernel will not run (no #!), as execvp gives it to the shell. */
-static const char **
-script_argv(local_runner *lr, char *const *words)
+/* Reads exactly n bytes of a reply; 0, or -1 at the spawner's end (or an error). */
+static int
+read_all(int fd, void *buf, size_t n)
 {
-	size_t n = 0;
+	char *p = buf;
 
-	while (words[n])
-		n++;
-	lr->xargv = xgrow(lr->xargv, sizeof(*lr->xargv), n + 2, &lr->xargv_cap);
-	lr->xargv[0] = "/bin/sh";
-	lr->xargv[1] = words[0];
-	for (size_t i = 1; i <= n; i++)
-		lr->xargv[i + 1] = words[i];
-	return lr->xargv;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
 }
 
-/* PATH=... of envp (O(env): once per start), or execvp's default. */
-static const char *
-env_path(char *const *envp)
+static int
+lost_error(local_runner *lr)
 {
-	for (; *envp; envp++)
-		if (strncmp(*envp, "PATH=", 5) == 0)
-			return *envp + 5;
-	return "/bin:/usr/bin";
+	lr->spawner_lost = true;
+	return nf_error_set(NF_ERROR, "the process spawner '%s' has gone: cannot start a process", lr->spawner_path);
+}
+
+/* Sends the request for job (its output into out_fd) and reads the reply: the child's pid
+ * and start time. */
+static int
+spawn_request(local_runner *lr, const nf_job *job, int out_fd, pid_t *pid, int64_t *start)
+{
+	char *const *envp = job->envp ? job->envp : environ;
+	char *const *words = job->argv && job->argv[0] ? job->argv : NULL;
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 0, 0, 0 };
+	nf_spawn_reply rep;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct msghdr msg = { 0 };
+	struct iovec iov[2];
+	int fds[2] = { out_fd, lr->procs_fd };
+	size_t len = 0, off = 0;
+	char *strs, *p;
+	ssize_t w;
+
+	/* The strings: the words (or the command), the environment, the cwd. */
+	if (words) {
+		req.flags |= NF_SPAWN_WORDS;
+		for (; words[req.nargs]; req.nargs++)
+			len += strlen(words[req.nargs]) + 1;
+	} else {
+		req.nargs = 1;
+		len += strlen(job->command) + 1;
+	}
+	for (; envp[req.nenv]; req.nenv++)
+		len += strlen(envp[req.nenv]) + 1;
+	if (job->cwd) {
+		req.flags |= NF_SPAWN_CWD;
+		len += strlen(job->cwd) + 1;
+	}
+	if (lr->procs_fd >= 0)
+		req.flags |= NF_SPAWN_PROCS;
+	req.len = len;
+	p = strs = xmalloc(len ? len : 1);
+	for (uint32_t k = 0; k < req.nargs; k++)
+		p = stpcpy(p, words ? words[k] : job->command) + 1;
+	for (uint32_t k = 0; k < req.nenv; k++)
+		p = stpcpy(p, envp[k]) + 1;
+	if (job->cwd)
+		p = stpcpy(p, job->cwd) + 1;
+
+	/* The fds go with the first bytes; a stream may take the rest in pieces. */
+	iov[0] = (struct iovec){ &req, sizeof(req) };
+	iov[1] = (struct iovec){ strs, len };
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = CMSG_SPACE((lr->procs_fd >= 0 ? 2 : 1) * sizeof(int));
+	memset(ctl.buf, 0, sizeof(ctl.buf));
+	CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN((lr->procs_fd >= 0 ? 2 : 1) * sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, (lr->procs_fd >= 0 ? 2 : 1) * sizeof(int));
+	while ((w = sendmsg(lr->ctl, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (w > 0) {
+		off = (size_t)w;
+		while (off < sizeof(req) + len) {
+			const char *from = off < sizeof(req) ? (const char *)&req + off : strs + (off - sizeof(req));
+			size_t n = off < sizeof(req) ? sizeof(req) - off : len - (off - sizeof(req));
+
+			if ((w = send(lr->ctl, from, n, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	free(strs);
+	if (off < sizeof(req) + len || read_all(lr->ctl, &rep, sizeof(rep)) < 0)
+		return lost_error(lr);
+	if (rep.err) {
+		errno = rep.err;
+		return nf_error_set_errno(NF_ERROR, "cannot start a process");
+	}
+	*pid = (pid_t)rep.pid;
+	*start = rep.start;
+	return 0;
 }
 
 static int
 local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 {
 	local_runner *lr = (local_runner *)r;
-	child_spec c = { { "sh", "-c", job->command, NULL }, job->argv, NULL, NULL,
-			 job->envp ? job->envp : environ, job->cwd, lr->devnull, lr->devnull_w, lr->procs_fd,
-			 lr->self, NULL };
-	volatile long long start = 0;   /* written by the vfork child: volatile, or the compiler
-					 * may keep its 0 across vfork */
 	int pipefd[2] = { -1, -1 };
-	sigset_t all, old;
+	int64_t start = 0;
 	size_t slot;
-	pid_t pid;
-	int err, saved;
+	pid_t pid = 0;
+	int err;
 
 	*pgid = 0;
 	if (!job->command && !(job->argv && job->argv[0]))
 		return nf_error_set(NF_EINVALID, "no command to run");
 	if (imap_find(&lr->by_node, job->node) != (size_t)-1)
 		return nf_error_set(NF_EEXISTS, "node %zu is already running", job->node);
-	if (job->argv && job->argv[0]) {
-		c.path = strchr(job->argv[0], '/') ? "" : env_path(c.envp);
-		c.xargv = script_argv(lr, job->argv);
-	} else {
-		c.words = NULL;
-	}
+	if (lr->spawner_lost)
+		return lost_error(lr);
 	if (job->log_path) {
 		if ((err = log_folder(lr, job->log_path)) < 0)
 			return err;
-		if (pipe2(pipefd, O_CLOEXEC) < 0 || (pipefd[0] = above_stdio(pipefd[0])) < 0 ||
-		    (pipefd[1] = above_stdio(pipefd[1])) < 0) {
-			err = nf_error_set_errno(NF_EIO, "cannot make a pipe for the log '%s'", job->log_path);
-			if (pipefd[0] >= 0)
-				close(pipefd[0]);
-			if (pipefd[1] >= 0)
-				close(pipefd[1]);
-			return err;
-		}
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			return nf_error_set_errno(NF_EIO, "cannot make a pipe for the log '%s'", job->log_path);
 		(void)fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-		c.out_fd = pipefd[1];
 	}
 
-	c.start = &start;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = vfork();
-	if (pid == 0)
-		child_exec(&c);
-	saved = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, &pid, &start);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
-	if (pid < 0) {
+	if (err < 0) {
 		if (pipefd[0] >= 0)
 			close(pipefd[0]);
-		errno = saved;
-		return nf_error_set_errno(NF_ERROR, "cannot start a process");
+		return err;
 	}
-	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH then: fine. */
-	(void)setpgid(pid, pid);
 	if (start > 0)
-		nf_proc_note_start(pid, (int64_t)start);
+		nf_proc_note_start(pid, start);
 
 	if (lr->free_head != (size_t)-1) {
 		slot = lr->free_head;
@@ -606,88 +482,102 @@ close_log(local_runner *lr, local_job *j)
 	j->log_path = NULL;
 }
 
-static int64_t
-tv_ms(struct timeval tv)
+/* A job ended (the spawner said so, or it died): its result through done. */
+static void
+job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sys_us, long max_rss_kb)
 {
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	local_job *j = &lr->jobs[slot];
+	nf_job_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.node = j->node;
+	res.attempt = j->attempt;
+	res.exited = WIFEXITED(status);
+	res.exit_code = res.exited ? WEXITSTATUS(status) : 0;
+	res.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	res.wall_ms = lr->clock->now_ms(lr->clock) - j->start_ms;
+	res.user_ms = user_us / 1000;
+	res.sys_ms = sys_us / 1000;
+	res.max_rss_kb = max_rss_kb;
+	/* What the group wrote before it ended is in the pipe; a process that left the
+	 * group (setsid) and still holds it is not waited for. */
+	close_log(lr, j);
+	res.log_capped = j->capped;
+	res.log_errno = j->log_errno;
+
+	imap_del(&lr->by_pid, (uint64_t)j->pid);
+	imap_del(&lr->by_node, j->node);
+	j->pid = 0;
+	j->next_free = lr->free_head;
+	lr->free_head = slot;
+	lr->running--;
+	lr->done(lr->done_ctx, &res);
 }
 
-/* Reaps ended children without blocking and reports each through done. Unknown children
- * (not started here) are reaped and dropped: while attached, the runner owns them all. */
-static int
-reap(local_runner *lr)
+static void on_exits(nf_loop *l, int fd, void *ctx);
+
+/* The spawner died (killed by someone: it leaves only with ntflow or the runner). Its
+ * stages died with it (PDEATHSIG), what they left is killed here; each ends killed, its
+ * MAXRSS unknown (0), the reason in its log; later starts fail. */
+static void
+spawner_lost(local_runner *lr)
 {
-	for (;;) {
-		siginfo_t si;
-		struct rusage ru;
-		nf_job_result res;
-		int status;
-		size_t cell;
-		pid_t pid;
+	static const char note[] = "\nntflow: the process spawner (ntflow-spawn) died: the stage was killed\n";
 
-		memset(&si, 0, sizeof(si));
-		/* Look before reaping: while the leader is a zombie its pid, and so the group
-		 * id, cannot be reused, so killing what it left behind is race-free. */
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return 0;
-			return nf_error_set_errno(NF_ERROR, "waitid");
+	lr->spawner_lost = true;
+	if (lr->exits >= 0) {
+		if (lr->loop)
+			nf_loop_del_file(lr->loop, lr->exits);
+		close(lr->exits);
+		lr->exits = -1;
+	}
+	for (size_t i = 0; i < lr->njobs && lr->done; i++)
+		if (lr->jobs[i].pid > 0) {
+			(void)kill(-lr->jobs[i].pid, SIGKILL);
+			output_pump(lr, &lr->jobs[i], true);
+			log_write(lr, &lr->jobs[i], note, sizeof(note) - 1);
+			job_ended(lr, i, SIGKILL, 0, 0, 0);   /* a wait status: killed by SIGKILL */
 		}
-		if (si.si_pid == 0)
-			return 0;
-		pid = si.si_pid;
-		cell = imap_find(&lr->by_pid, (uint64_t)pid);
-		if (cell != (size_t)-1)
-			(void)kill(-pid, SIGKILL);   /* leftovers of a finished stage */
-		if (wait4(pid, &status, WNOHANG, &ru) <= 0)
+}
+
+/* The exits socket is readable: each exit the spawner sent, reported through done. */
+static void
+on_exits(nf_loop *l, int fd, void *ctx)
+{
+	local_runner *lr = ctx;
+
+	(void)l;
+	while (lr->done) {
+		nf_spawn_exit ex;
+		ssize_t n = recv(fd, &ex, sizeof(ex), MSG_DONTWAIT);
+		size_t cell;
+
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (cell == (size_t)-1)
-			continue;
-
-		size_t slot = lr->by_pid.vals[cell];
-		local_job *j = &lr->jobs[slot];
-
-		memset(&res, 0, sizeof(res));
-		res.node = j->node;
-		res.attempt = j->attempt;
-		res.exited = WIFEXITED(status);
-		res.exit_code = res.exited ? WEXITSTATUS(status) : 0;
-		res.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-		res.wall_ms = lr->clock->now_ms(lr->clock) - j->start_ms;
-		res.user_ms = tv_ms(ru.ru_utime);
-		res.sys_ms = tv_ms(ru.ru_stime);
-		res.max_rss_kb = ru.ru_maxrss;
-		/* What the group wrote before it ended is in the pipe; a process that left the
-		 * group (setsid) and still holds it is not waited for. */
-		close_log(lr, j);
-		res.log_capped = j->capped;
-		res.log_errno = j->log_errno;
-
-		imap_del(&lr->by_pid, (uint64_t)pid);
-		imap_del(&lr->by_node, j->node);
-		j->pid = 0;
-		j->next_free = lr->free_head;
-		lr->free_head = slot;
-		lr->running--;
-		lr->done(lr->done_ctx, &res);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n != (ssize_t)sizeof(ex)) {
+			spawner_lost(lr);
+			return;
+		}
+		if ((cell = imap_find(&lr->by_pid, (uint64_t)ex.pid)) != (size_t)-1)
+			job_ended(lr, lr->by_pid.vals[cell], ex.status, ex.user_us, ex.sys_us, (long)ex.max_rss_kb);
 	}
 }
 
-/* The signal pipe is readable: drain it first, then reap, so that a SIGCHLD coming after
- * the reap leaves a byte that wakes the next turn. Interrupts are only counted by the
- * pipe's handler: the scheduler takes them after the turn. */
+/* The signal pipe is readable: drain it, and reap the spawner if it died (its exits socket
+ * says so to the jobs). Interrupts are only counted by the pipe's handler: the scheduler
+ * takes them after the turn. */
 static void
 on_signal_pipe(nf_loop *l, int fd, void *ctx)
 {
 	local_runner *lr = ctx;
-	int err;
 
+	(void)l;
 	(void)fd;
 	nf_signals_drain();
-	if ((err = reap(lr)) < 0)
-		nf_loop_stop(l, err);
+	if (lr->spawner > 0 && waitpid(lr->spawner, NULL, WNOHANG) == lr->spawner)
+		lr->spawner = 0;
 }
 
 static void
@@ -698,6 +588,8 @@ local_detach(nf_runner *r)
 	if (!lr->loop)
 		return;
 	nf_loop_del_file(lr->loop, nf_signals_fd());
+	if (lr->exits >= 0)
+		nf_loop_del_file(lr->loop, lr->exits);
 	for (size_t i = 0; i < lr->njobs; i++)
 		if (lr->jobs[i].pid > 0 && lr->jobs[i].out_fd >= 0)
 			nf_loop_del_file(lr->loop, lr->jobs[i].out_fd);
@@ -717,14 +609,18 @@ local_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
 	local_detach(r);
 	if ((err = nf_loop_add_file(loop, nf_signals_fd(), on_signal_pipe, lr)) < 0)
 		return err;
+	lr->loop = loop;
+	if (lr->exits >= 0 && (err = nf_loop_add_file(loop, lr->exits, on_exits, lr)) < 0) {
+		nf_loop_del_file(loop, nf_signals_fd());
+		lr->loop = NULL;
+		return err;
+	}
 	for (size_t i = 0; i < lr->njobs; i++)
 		if (lr->jobs[i].pid > 0 && lr->jobs[i].out_fd >= 0 &&
 		    (err = nf_loop_add_file(loop, lr->jobs[i].out_fd, on_output, lr)) < 0) {
-			lr->loop = loop;
 			local_detach(r);
 			return err;
 		}
-	lr->loop = loop;
 	lr->done = done;
 	lr->done_ctx = ctx;
 	return 0;
@@ -752,14 +648,18 @@ local_free(nf_runner *r)
 	if (!lr)
 		return;
 	local_detach(r);
-	/* Nothing we started may outlive us: kill every group, then reap the leaders. */
+	/* Nothing we started may outlive us: kill every group; the spawner, seeing its requests
+	 * end, kills the leaders left, reaps them and exits, and we wait for that. */
 	for (size_t i = 0; i < lr->njobs; i++)
 		if (lr->jobs[i].pid > 0)
 			(void)kill(-lr->jobs[i].pid, SIGKILL);
-	for (size_t i = 0; i < lr->njobs; i++)
-		if (lr->jobs[i].pid > 0)
-			while (waitpid(lr->jobs[i].pid, NULL, 0) < 0 && errno == EINTR)
-				;
+	if (lr->ctl >= 0)
+		close(lr->ctl);
+	if (lr->exits >= 0)
+		close(lr->exits);
+	if (lr->spawner > 0)
+		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
+			;
 	for (size_t i = 0; i < lr->njobs; i++) {
 		if (lr->jobs[i].pid <= 0)
 			continue;
@@ -777,7 +677,7 @@ local_free(nf_runner *r)
 	imap_release(&lr->by_node);
 	imap_release(&lr->by_fd);
 	free(lr->log_dir);
-	free(lr->xargv);
+	free(lr->spawner_path);
 	free(lr->jobs);
 	free(lr);
 }
@@ -797,6 +697,110 @@ static const nf_runner_ops local_ops = {
 	.free = local_free,
 };
 
+/* Where ntflow-spawn is: $NTFLOW_SPAWN, else beside the running program (the build tree),
+ * else where `make install` puts it. */
+static char *
+spawner_path(void)
+{
+	const char *env = getenv("NTFLOW_SPAWN");
+	char self[PATH_MAX], *path;
+	ssize_t n;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			path = xasprintf("%.*s/ntflow-spawn", (int)(slash - self), self);
+			if (access(path, X_OK) == 0)
+				return path;
+			free(path);
+		}
+	}
+	return xstrdup(NF_PKGLIBEXECDIR "/ntflow-spawn");
+}
+
+/* Execs the spawner with its two sockets on fds 3 and 4 and waits until it is ready. */
+static int
+spawner_start(local_runner *lr)
+{
+	int ctl[2] = { -1, -1 }, ex[2] = { -1, -1 }, mine[2] = { -1, -1 }, err = 0;
+	volatile int exec_err = 0;   /* written by the vfork child */
+	char pidtext[24], ready;
+	const char *argv[3] = { "ntflow-spawn", pidtext, NULL };
+	sigset_t all, old;
+	pid_t self = getpid();
+
+	lr->spawner_path = spawner_path();
+	snprintf(pidtext, sizeof(pidtext), "%d", (int)self);
+	/* Its ends above 4, so that the child's dup2 onto 3 and 4 overwrites neither. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ex) < 0 ||
+	    (mine[0] = fcntl(ctl[1], F_DUPFD_CLOEXEC, 5)) < 0 || (mine[1] = fcntl(ex[1], F_DUPFD_CLOEXEC, 5)) < 0) {
+		err = nf_error_set_errno(NF_ERROR, "cannot make the sockets of the process spawner");
+		goto done;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	lr->spawner = vfork();
+	if (lr->spawner == 0) {
+		/* A group of its own: a Ctrl-C at the terminal is ntflow's to handle, not the
+		 * spawner's to die of (its stages would die with it). */
+		if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self ||
+		    dup2(lr->devnull, 0) < 0 || dup2(lr->devnull_w, 1) < 0 || dup2(lr->devnull_w, 2) < 0 ||
+		    dup2(mine[0], NF_SPAWN_CTL_FD) < 0 || dup2(mine[1], NF_SPAWN_EXIT_FD) < 0) {
+			exec_err = errno ? errno : ESRCH;
+			_exit(127);
+		}
+		nf_signals_reset_child();
+		execve(lr->spawner_path, (char *const *)argv, environ);
+		exec_err = errno;
+		_exit(127);
+	}
+	err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (lr->spawner < 0) {
+		errno = err;
+		lr->spawner = 0;
+		err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s'", lr->spawner_path);
+		goto done;
+	}
+	err = 0;
+	close(ctl[1]);
+	close(ex[1]);
+	close(mine[0]);
+	close(mine[1]);
+	ctl[1] = ex[1] = mine[0] = mine[1] = -1;
+	lr->ctl = ctl[0];
+	lr->exits = ex[0];
+	(void)fcntl(lr->exits, F_SETFL, O_NONBLOCK);
+	if (exec_err || read_all(lr->ctl, &ready, 1) < 0 || ready != 'R') {
+		errno = exec_err;
+		if (exec_err)
+			err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s' (set NTFLOW_SPAWN, or "
+						 "reinstall ntflow)", lr->spawner_path);
+		else
+			err = nf_error_set(NF_ERROR, "the process spawner '%s' ended before it was ready: is it "
+					   "ntflow-spawn?", lr->spawner_path);
+		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
+			;
+		lr->spawner = 0;
+	}
+done:
+	if (err < 0) {
+		int fds[] = { ctl[0], ctl[1], ex[0], ex[1], mine[0], mine[1] };
+
+		for (size_t i = 0; i < NF_ARRAY_SIZE(fds); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		lr->ctl = lr->exits = -1;
+	}
+	return err;
+}
+
 int
 nf_runner_local_new(nf_runner **out, nf_clock *clock)
 {
@@ -811,7 +815,7 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
 	lr->procs_fd = -1;
-	lr->self = getpid();
+	lr->ctl = lr->exits = -1;
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	lr->devnull_w = lr->devnull < 0 ? -1 : above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
 	if (lr->devnull < 0 || lr->devnull_w < 0) {
@@ -819,6 +823,10 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 		if (lr->devnull >= 0)
 			close(lr->devnull);
 		free(lr);
+		return err;
+	}
+	if ((err = spawner_start(lr)) < 0) {
+		local_free(&lr->base);
 		return err;
 	}
 	*out = &lr->base;

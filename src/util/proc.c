@@ -16,29 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int64_t
-nf_proc_stat_start(const char *stat, size_t len)
-{
-	const char *p = NULL, *end = stat + len;
-	int64_t v = 0;
-	int field = 2;
-
-	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
-	for (const char *c = stat; c < end; c++)
-		if (*c == ')')
-			p = c;
-	if (!p)
-		return 0;
-	for (p++; p < end && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 22 || p >= end || *p < '0' || *p > '9')
-		return 0;
-	for (; p < end && *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
 /* Start times the local runner's children found for themselves (nf_proc_note_start), each
  * answered once: recording a spawned attempt then costs no read of /proc. */
 static struct {

@@ -71,6 +71,9 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 # ./ntflow lacks: a script that injects faults calls test_need_hooks, then runs ntflow-test.
 PATH="$NTFLOW_BUILD_DIR:$NTFLOW_BUILD_DIR/tests:$NTFLOW_BUILD_DIR/examples/ml:$PATH"
 export PATH
+# The process spawner of the build (./ntflow finds it beside itself, tests/ntflow-test not).
+NTFLOW_SPAWN=$NTFLOW_BUILD_DIR/ntflow-spawn
+export NTFLOW_SPAWN
 test_need_hooks() {
 	test -x "$NTFLOW_BUILD_DIR/tests/ntflow-test" && return 0
 	echo "error: no tests/ntflow-test in $NTFLOW_BUILD_DIR (make check builds it; by hand: make tests/ntflow-test)" >&2

@@ -1,5 +1,6 @@
 #!/bin/sh
-# t0060-install.sh: `make install DESTDIR=...` lays out ntflow, both man pages, the bash and
+# t0060-install.sh: `make install DESTDIR=...` lays out ntflow, its process spawner
+# (LIBEXECDIR/ntflow/ntflow-spawn), both man pages, the bash and
 # zsh completions, the scheduler's systemd user unit (its ExecStart naming the installed
 # ntflow) and the examples under DATADIR/ntflow/, without ntml in bin; the installed
 # scripts keep their modes; `make uninstall` removes every file it put; both man pages
@@ -19,6 +20,7 @@ test_expect_success 'make install DESTDIR=... lays out the files' '
 	d=$PWD/dest$prefix &&
 	test -x "$PWD/dest$bindir/ntflow" &&
 	test_path_is_missing "$PWD/dest$bindir/ntml" &&
+	test -x "$d/libexec/ntflow/ntflow-spawn" &&
 	test -f "$d/share/man/man1/ntflow.1" &&
 	test -f "$d/share/man/man5/ntflow-dag.5" &&
 	test -f "$d/share/bash-completion/completions/ntflow" &&

@@ -397,6 +397,111 @@ START_TEST(test_rusage)
 }
 END_TEST
 
+/* MAXRSS is the stage's own peak, not ours: with this process made large (96 MB touched),
+ * a `true` stage reports well under 4 MB and one that allocates 16 MB at least that (its
+ * peak, about 25 MB, short of ours). Started by vfork from here, both would report our 96 MB: execve keeps the
+ * high-water RSS of the memory it leaves, a vfork child's being its parent's. */
+START_TEST(test_rusage_own_peak)
+{
+	size_t ballast_len = (size_t)96 << 20;
+	char *ballast = xmalloc(ballast_len);
+	nf_runner *r = NULL;
+	nf_job_result res;
+
+	memset(ballast, 1, ballast_len);
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	start(r, 0, "true", NULL);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	ck_assert_int_gt(res.max_rss_kb, 0);
+	ck_assert_msg(res.max_rss_kb < 4096, "a true stage reports %ld kB", res.max_rss_kb);
+	start(r, 1, "awk 'BEGIN { s = \"x\"; while (length(s) < 16777216) s = s s; print length(s) }' >/dev/null", NULL);
+	res = wait_one(r);
+	ck_assert(res.exited && res.exit_code == 0);
+	ck_assert_int_ge(res.max_rss_kb, 16384);
+	ck_assert_int_lt(res.max_rss_kb, 96 * 1024);   /* its own, not ours */
+	r->ops->free(r);
+	free(ballast);
+}
+END_TEST
+
+/* Without its spawner there is no local runner, and the error says where it looked. */
+START_TEST(test_no_spawner)
+{
+	char *saved = getenv("NTFLOW_SPAWN") ? xstrdup(getenv("NTFLOW_SPAWN")) : NULL;
+	char *missing = tpath("no-such-spawner");
+	nf_runner *r = NULL;
+
+	setenv("NTFLOW_SPAWN", missing, 1);
+	ck_assert_int_lt(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(nf_error_last(), "cannot start the process spawner") &&
+		      strstr(nf_error_last(), missing) && strstr(nf_error_last(), "No such file"), "%s",
+		      nf_error_last());
+	/* a program that is no spawner (it exits at once) is refused too */
+	setenv("NTFLOW_SPAWN", "/bin/true", 1);
+	ck_assert_int_lt(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_msg(strstr(nf_error_last(), "'/bin/true' ended before it was ready"), "%s", nf_error_last());
+	if (saved)
+		setenv("NTFLOW_SPAWN", saved, 1);
+	else
+		unsetenv("NTFLOW_SPAWN");
+	free(saved);
+	free(missing);
+}
+END_TEST
+
+/* Our child running ntflow-spawn, or 0. */
+static pid_t
+find_spawner(void)
+{
+	char cmd[128];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d -x ntflow-spawn", (int)getpid());
+	if ((f = popen(cmd, "r"))) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		pclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* The spawner killed under a running stage: the stage dies too (and what it left), it ends
+ * killed with the reason in its log, and later starts fail rather than hang. */
+START_TEST(test_spawner_lost)
+{
+	char *log = tpath("lost.log"), *pidf = tpath("pid"), *text;
+	char *cmd = xasprintf("echo started; sleep 100 & echo $! >'%s'; wait", pidf);
+	nf_job job = { .node = 2, .attempt = 1, .command = "true" };
+	nf_runner *r = NULL;
+	nf_job_result res;
+	pid_t spawner, bg, pgid;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_int_gt(spawner = find_spawner(), 0);
+	start(r, 1, cmd, log);
+	bg = wait_pid_file(pidf);
+	ck_assert_int_eq(kill(spawner, SIGKILL), 0);
+	res = wait_one(r);
+	ck_assert_uint_eq(res.node, 1);
+	ck_assert(!res.exited);
+	ck_assert_int_eq(res.term_signal, SIGKILL);
+	ck_assert_int_eq(res.max_rss_kb, 0);   /* unknown */
+	ck_dies(bg);
+	text = slurp(log);
+	ck_assert_msg(strstr(text, "started\n") && strstr(text, "process spawner (ntflow-spawn) died"), "%s", text);
+	ck_assert_int_lt(r->ops->start(r, &job, &pgid), 0);
+	ck_assert_msg(strstr(nf_error_last(), "has gone"), "%s", nf_error_last());
+	r->ops->free(r);
+	free(text);
+	free(cmd);
+	free(pidf);
+	free(log);
+}
+END_TEST
+
 /* A signal to the job reaches its whole group: the leader traps TERM and lives on, and
  * reports that its background child died of it. */
 START_TEST(test_group_signal)
@@ -718,30 +823,25 @@ START_TEST(test_log_check)
 }
 END_TEST
 
-/* The scheduler's nf_signals_take only counts: a SIGCHLD byte in the pipe stays for the
- * runner, which reaps on the next turn. */
-START_TEST(test_take_keeps_sigchld)
+/* An exit that came while nothing watched waits in the spawner's exits socket, and the
+ * scheduler's nf_signals_take (which only counts) takes nothing from it: one turn with a
+ * far deadline reports it at once. */
+START_TEST(test_exit_waits_for_the_loop)
 {
 	nf_runner *r = NULL;
 	nf_clock *c = nf_clock_system();
+	nf_job job = { .node = 4, .attempt = 1, .command = "exit 5" };
 	nf_job_result res[1];
-	siginfo_t si;
+	pid_t pgid = 0;
 	size_t n = 0;
-	int i;
 
 	ck_assert_int_eq(nf_runner_local_new(&r, c), 0);
-	start(r, 4, "exit 5", NULL);
-	/* ended (a zombie, SIGCHLD sent) before anything watches the pipe */
-	for (i = 0; i < 500; i++) {
-		memset(&si, 0, sizeof(si));
-		ck_assert_int_eq(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT), 0);
-		if (si.si_pid)
-			break;
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);
+	/* ended and reaped by the spawner (its exit then sent) before anything watches */
+	for (int i = 0; i < 500 && kill(pgid, 0) == 0; i++)
 		sleep_ms(10);
-	}
-	ck_assert_int_ne(si.si_pid, 0);
+	ck_assert_int_ne(kill(pgid, 0), 0);
 	ck_assert_int_eq(nf_signals_take(), 0);
-	/* one turn with a far deadline: the byte wakes it at once */
 	ck_assert_int_eq(rwait(r, res, 1, &n, c->now_ms(c) + 60000), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(res[0].exit_code, 5);
@@ -1060,6 +1160,9 @@ runner_suite(void)
 	tcase_add_test(tc, test_direct_not_found);
 	tcase_add_test(tc, test_no_output_no_log);
 	tcase_add_test(tc, test_rusage);
+	tcase_add_test(tc, test_rusage_own_peak);
+	tcase_add_test(tc, test_no_spawner);
+	tcase_add_test(tc, test_spawner_lost);
 	tcase_add_test(tc, test_group_signal);
 	tcase_add_test(tc, test_group_kill);
 	tcase_add_test(tc, test_leftovers_killed);
@@ -1070,7 +1173,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_many_jobs);
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_log_check);
-	tcase_add_test(tc, test_take_keeps_sigchld);
+	tcase_add_test(tc, test_exit_waits_for_the_loop);
 	tcase_add_test(tc, test_interrupt);
 	tcase_add_test(tc, test_procs_record);
 	tcase_add_test(tc, test_errors);

@@ -1,0 +1,46 @@
+/* spawn-proto.h: the protocol between the local runner and ntflow-spawn, its process
+ * spawner (src/exec/spawner.c). The runner execs the spawner once, with two sockets:
+ * fd 3, the requests (a stream: a request may carry an environment of any size) and their
+ * replies, and fd 4, the exits (datagrams, one nf_spawn_exit each). A request is an
+ * nf_spawn_req whose first byte carries the fds (SCM_RIGHTS: the output, then the procs
+ * record when NF_SPAWN_PROCS), then len bytes of NUL-terminated strings: the nargs words
+ * (or the one command for sh -c), the nenv environment entries, the cwd (NF_SPAWN_CWD).
+ * The reply is an nf_spawn_reply, sent before any exit of that child. Both ends are the same
+ * build, so the structs go as they are in memory. Why a separate process at all: see
+ * runner-local.c. */
+#ifndef NF_EXEC_SPAWN_PROTO_H
+#define NF_EXEC_SPAWN_PROTO_H
+
+#include <stdint.h>
+
+#define NF_SPAWN_MAGIC UINT32_C(0x6e667370)   /* "nfsp" */
+#define NF_SPAWN_CTL_FD 3
+#define NF_SPAWN_EXIT_FD 4
+
+enum {
+	NF_SPAWN_WORDS = 1,          /* exec the words directly (execvp-like), not sh -c */
+	NF_SPAWN_CWD = 2,            /* a cwd follows the environment */
+	NF_SPAWN_PROCS = 4,          /* a second fd: the run's procs record (append) */
+};
+
+typedef struct nf_spawn_req {
+	uint32_t magic;
+	uint32_t flags;
+	uint32_t nargs, nenv;
+	uint64_t len;                /* bytes of strings after the header */
+} nf_spawn_req;
+
+typedef struct nf_spawn_reply {
+	int32_t err;                 /* 0, or the errno of a spawn that failed (vfork, a bad request) */
+	int32_t pid;                 /* the child, leader of its own process group */
+	int64_t start;               /* its start time (clock ticks since boot, /proc); 0: unknown */
+} nf_spawn_reply;
+
+typedef struct nf_spawn_exit {
+	int32_t pid;
+	int32_t status;              /* as wait4 gives it */
+	int64_t user_us, sys_us;
+	int64_t max_rss_kb;          /* the child's own tree: its peak, and its reaped descendants' */
+} nf_spawn_exit;
+
+#endif

@@ -1,0 +1,386 @@
+/* spawner.c: ntflow-spawn, the local runner's process spawner, a program of its own. Linux's
+ * execve keeps the high-water RSS of the memory a process leaves in its rusage, and a
+ * vfork child leaves its parent's: a stage started by ntflow itself would report ntflow's
+ * peak (11 MB, 137 MB at 100 000 nodes) as its MAXRSS. Started from this small process
+ * (libc only, a few hundred KB), a stage's MAXRSS is its own. The runner execs it once
+ * (runner-local.c), with the protocol of spawn-proto.h on fds 3 and 4: it starts each
+ * stage with vfork as spawn-child.c says, replies with the pid and start time, and on the
+ * stage's exit sends its wait status and rusage. It dies with ntflow (PDEATHSIG, set by the
+ * runner) and its stages with it (theirs); when the runner closes the requests socket it
+ * kills the stages left (their leaders: the runner kills their groups), reaps them and
+ * exits. One exit is held at a
+ * time when the exits socket is full: the others wait as zombies until it drains. */
+#include "config.h"
+#include "spawn-child.h"
+#include "spawn-proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_REQ_BYTES (UINT64_C(1) << 30)   /* far beyond ARG_MAX: a broken request */
+
+static int sigpipe_w = -1;
+
+static struct {
+	pid_t *pids;                 /* the live children, unordered */
+	size_t n, cap;
+	char *buf;                   /* the strings of the last request */
+	size_t buf_cap;
+	char **ptrs;                 /* words, NULL, environment, NULL */
+	size_t ptrs_cap;
+	const char **xargv;
+	size_t xargv_cap;
+	int devnull;
+	pid_t self;
+} sp;
+
+static void
+on_sigchld(int sig)
+{
+	int saved = errno;
+	ssize_t r = write(sigpipe_w, "c", 1);   /* a full pipe already says it */
+
+	(void)sig;
+	(void)r;
+	errno = saved;
+}
+
+/* Grows *p to hold n items of size; exits on no memory (the runner then sees the sockets
+ * close and reports it). */
+static void *
+grow(void *p, size_t size, size_t n, size_t *cap)
+{
+	if (n <= *cap)
+		return p;
+	*cap = n < 16 ? 16 : n * 2;
+	if (!(p = realloc(p, *cap * size)))
+		_exit(70);
+	return p;
+}
+
+/* Reads exactly n bytes; 0, or -1 on EOF or an error. */
+static int
+read_all(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The runner has gone: kills every child left (the leaders, as PR_SET_PDEATHSIG would;
+ * their groups are the runner's to kill, which it did when it ended normally, and the next
+ * run's recovery's after a crash), reaps them and exits. */
+NF_NORETURN static void
+finish(int code)
+{
+	for (size_t i = 0; i < sp.n; i++)
+		(void)kill(sp.pids[i], SIGKILL);
+	for (size_t i = 0; i < sp.n; i++)
+		while (waitpid(sp.pids[i], NULL, 0) < 0 && errno == EINTR)
+			;
+	_exit(code);
+}
+
+/* The PATH of an environment, or execvp's default. */
+static const char *
+env_path(char *const *envp)
+{
+	for (; *envp; envp++)
+		if (strncmp(*envp, "PATH=", 5) == 0)
+			return *envp + 5;
+	return "/bin:/usr/bin";
+}
+
+/* Reads one request with its fds (fds[0] the output, fds[1] the procs record or -1).
+ * 0; -1 at the end of the requests (or a broken one, which ends them too). */
+static int
+read_request(nf_spawn_req *req, int fds[2])
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { req, sizeof(*req) };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cm;
+	ssize_t r;
+	int want;
+
+	fds[0] = fds[1] = -1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	do
+		r = recvmsg(NF_SPAWN_CTL_FD, &msg, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			memcpy(fds, CMSG_DATA(cm), (k > 2 ? 2 : k) * sizeof(int));
+		}
+	if ((size_t)r < sizeof(*req) && read_all(NF_SPAWN_CTL_FD, (char *)req + r, sizeof(*req) - (size_t)r) < 0)
+		return -1;
+	want = req->flags & NF_SPAWN_PROCS ? 2 : 1;
+	if (req->magic != NF_SPAWN_MAGIC || req->len > MAX_REQ_BYTES || fds[0] < 0 || (want == 2) != (fds[1] >= 0) ||
+	    req->nargs == 0)
+		return -1;
+	sp.buf = grow(sp.buf, 1, (size_t)req->len + 1, &sp.buf_cap);
+	if (read_all(NF_SPAWN_CTL_FD, sp.buf, (size_t)req->len) < 0)
+		return -1;
+	sp.buf[req->len] = '\0';
+	return 0;
+}
+
+/* Splits the request's strings into words, environment and cwd in c. -1 when they do not
+ * add up (a broken request). */
+static int
+parse_request(const nf_spawn_req *req, nf_spawn_child *c)
+{
+	size_t nargs = req->nargs, nenv = req->nenv, nstr = nargs + nenv + (req->flags & NF_SPAWN_CWD ? 1 : 0);
+	char *p = sp.buf, *end = sp.buf + req->len;
+
+	if (nargs > MAX_REQ_BYTES || nenv > MAX_REQ_BYTES)
+		return -1;
+	/* words, NULL, environment, NULL */
+	sp.ptrs = grow(sp.ptrs, sizeof(*sp.ptrs), nargs + nenv + 2, &sp.ptrs_cap);
+	for (size_t i = 0; i < nstr; i++) {
+		char *s = p;
+
+		if (p >= end)
+			return -1;
+		p += strlen(p) + 1;   /* buf[len] is a NUL: an unterminated last string overshoots */
+		if (i < nargs)
+			sp.ptrs[i] = s;
+		else if (i < nargs + nenv)
+			sp.ptrs[i + 1] = s;
+		else
+			c->cwd = s;
+	}
+	if (p != end)
+		return -1;
+	sp.ptrs[nargs] = NULL;
+	sp.ptrs[nargs + nenv + 1] = NULL;
+	c->envp = sp.ptrs + req->nargs + 1;
+	if (req->flags & NF_SPAWN_WORDS) {
+		c->words = sp.ptrs;
+		c->path = strchr(sp.ptrs[0], '/') ? "" : env_path(c->envp);
+		/* "/bin/sh", a hole for the script, the words after the first: the arguments of a
+		 * file the kernel will not run (no #!), as execvp gives it to the shell. */
+		sp.xargv = grow(sp.xargv, sizeof(*sp.xargv), req->nargs + 2, &sp.xargv_cap);
+		sp.xargv[0] = "/bin/sh";
+		for (size_t i = 0; i <= req->nargs; i++)
+			sp.xargv[i + 1] = sp.ptrs[i];
+		c->xargv = sp.xargv;
+	} else {
+		if (req->nargs != 1)
+			return -1;
+		c->argv[0] = "sh";
+		c->argv[1] = "-c";
+		c->argv[2] = sp.ptrs[0];
+		c->argv[3] = NULL;
+	}
+	return 0;
+}
+
+/* One request: start its child, reply. */
+static void
+serve(void)
+{
+	nf_spawn_req req;
+	nf_spawn_child c;
+	nf_spawn_reply rep = { 0, 0, 0 };
+	volatile long long start = 0;   /* written by the vfork child */
+	int fds[2], saved;
+	sigset_t all, old;
+	pid_t pid;
+
+	memset(&c, 0, sizeof(c));
+	if (read_request(&req, fds) < 0 || parse_request(&req, &c) < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		finish(0);
+	}
+	c.devnull = sp.devnull;
+	c.out_fd = fds[0];
+	c.procs_fd = fds[1];
+	c.parent = sp.self;
+	c.start = &start;
+	sp.pids = grow(sp.pids, sizeof(*sp.pids), sp.n + 1, &sp.cap);
+	/* Every signal blocked, so no handler of ours runs in the child on the shared memory. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		nf_spawn_child_exec(&c);
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (pid < 0) {
+		rep.err = saved;
+	} else {
+		/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
+		(void)setpgid(pid, pid);
+		sp.pids[sp.n++] = pid;
+		rep.pid = pid;
+		rep.start = start;
+	}
+	if (write_all(NF_SPAWN_CTL_FD, &rep, sizeof(rep)) < 0)
+		finish(0);
+}
+
+/* Reaps one ended child into *ex. 1: one; 0: none ended. */
+static int
+reap_one(nf_spawn_exit *ex)
+{
+	for (;;) {
+		siginfo_t si;
+		struct rusage ru;
+		int status;
+		pid_t pid;
+
+		memset(&si, 0, sizeof(si));
+		/* Look before reaping: while the leader is a zombie its pid, and so the group
+		 * id, cannot be reused, so killing what it left behind is race-free. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;   /* ECHILD */
+		}
+		if (si.si_pid == 0)
+			return 0;
+		pid = si.si_pid;
+		(void)kill(-pid, SIGKILL);   /* leftovers of a finished stage */
+		if (wait4(pid, &status, WNOHANG, &ru) <= 0)
+			continue;
+		for (size_t i = 0; i < sp.n; i++)
+			if (sp.pids[i] == pid) {
+				sp.pids[i] = sp.pids[--sp.n];
+				break;
+			}
+		ex->pid = pid;
+		ex->status = status;
+		ex->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+		ex->sys_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+		ex->max_rss_kb = ru.ru_maxrss;
+		return 1;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa = { 0 };
+	nf_spawn_exit held;
+	bool holding = false, reap_wanted = true;
+	int sp_pipe[2];
+	char *end;
+	long parent;
+
+	/* Started by the runner with its pid: by hand it would only wait for requests. */
+	parent = argc == 2 ? strtol(argv[1], &end, 10) : 0;
+	if (argc != 2 || *end || parent <= 1 || getppid() != (pid_t)parent) {
+		static const char msg[] = "ntflow-spawn: ntflow's process spawner, started by ntflow itself\n";
+		ssize_t r = write(2, msg, sizeof(msg) - 1);
+
+		(void)r;
+		return 2;
+	}
+	sp.self = getpid();
+	if ((sp.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || pipe2(sp_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return 71;
+	sigpipe_w = sp_pipe[1];
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* The stages must not inherit the sockets: a stage holding them would keep the runner
+	 * from seeing our end. */
+	(void)fcntl(NF_SPAWN_CTL_FD, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFL, O_NONBLOCK);
+	if (write_all(NF_SPAWN_CTL_FD, "R", 1) < 0)   /* ready: the runner waits for this */
+		return 0;
+	for (;;) {
+		struct pollfd pf[3] = { { NF_SPAWN_CTL_FD, POLLIN, 0 }, { sp_pipe[0], POLLIN, 0 },
+					{ NF_SPAWN_EXIT_FD, holding ? POLLOUT : 0, 0 } };
+		char drain[64];
+
+		/* Send what ended, as far as the socket takes it. */
+		while (holding || reap_wanted) {
+			if (!holding && !(holding = reap_one(&held))) {
+				reap_wanted = false;
+				break;
+			}
+			if (send(NF_SPAWN_EXIT_FD, &held, sizeof(held), MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(held)) {
+				holding = false;
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)
+				break;
+			finish(0);   /* the runner is gone */
+		}
+		pf[2].events = holding ? POLLOUT : 0;
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			finish(71);
+		}
+		if (pf[1].revents & POLLIN) {
+			while (read(sp_pipe[0], drain, sizeof(drain)) > 0)
+				;
+			reap_wanted = true;
+		}
+		if (pf[2].revents & (POLLERR | POLLHUP))
+			finish(0);
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR))
+			serve();
+	}
+}

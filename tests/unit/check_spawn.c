@@ -1,0 +1,332 @@
+/* check_spawn.c: unit tests of ntflow-spawn's protocol (src/exec/spawn-proto.h), driving the
+ * real program ($NTFLOW_SPAWN, the build's) as the local runner does: the ready byte, a
+ * request of words with environment, cwd and output fd and its reply and exit; sh -c with
+ * the procs record; a stage's rusage its own; the end of the requests killing what is
+ * left; a broken request ending the spawner; and the refusal of a start by hand. */
+#include "config.h"
+#include "ntflow/util.h"
+#include "../../src/exec/spawn-proto.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+typedef struct spawner {
+	pid_t pid;
+	int ctl, exits;
+} spawner;
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_spawn.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+	int rc = system(cmd);
+
+	(void)rc;
+	free(cmd);
+}
+
+static const char *
+spawn_path(void)
+{
+	const char *p = getenv("NTFLOW_SPAWN");
+
+	ck_assert_msg(p && *p, "NTFLOW_SPAWN names the build's ntflow-spawn (make check sets it)");
+	return p;
+}
+
+/* Starts the spawner on two fresh sockets, as the runner does, and reads its ready byte. */
+static spawner
+sp_start(void)
+{
+	int ctl[2], ex[2];
+	spawner s;
+	char ready = 0, pid[24];
+	const char *path = spawn_path();   /* here: Check's asserts write to fd 3 */
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ex), 0);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	s.pid = fork();
+	ck_assert_int_ge(s.pid, 0);
+	if (s.pid == 0) {
+		int a = fcntl(ctl[1], F_DUPFD, 10), b = fcntl(ex[1], F_DUPFD, 10);
+
+		if (a < 0 || b < 0 || dup2(a, NF_SPAWN_CTL_FD) < 0 || dup2(b, NF_SPAWN_EXIT_FD) < 0)
+			_exit(99);
+		execl(path, "ntflow-spawn", pid, (char *)NULL);
+		_exit(98);
+	}
+	close(ctl[1]);
+	close(ex[1]);
+	s.ctl = ctl[0];
+	s.exits = ex[0];
+	ck_assert_int_eq(read(s.ctl, &ready, 1), 1);
+	ck_assert_int_eq(ready, 'R');
+	return s;
+}
+
+/* Sends a request: strs[0..n) joined with NULs, the fds with the header. */
+static void
+sp_send(spawner *s, nf_spawn_req req, const char *const *strs, size_t n, const int *fds, size_t nfds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct msghdr msg = { 0 };
+	struct iovec iov = { &req, sizeof(req) };
+	char body[4096];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(strs[i]) + 1;
+
+		ck_assert_uint_lt(len + l, sizeof(body));
+		memcpy(body + len, strs[i], l);
+		len += l;
+	}
+	if (req.len == 0)
+		req.len = len;
+	memset(ctl.buf, 0, sizeof(ctl.buf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), fds, nfds * sizeof(int));
+	ck_assert_int_eq(sendmsg(s->ctl, &msg, MSG_NOSIGNAL), (ssize_t)sizeof(req));
+	if (len)
+		ck_assert_int_eq(send(s->ctl, body, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static nf_spawn_reply
+sp_reply(spawner *s)
+{
+	nf_spawn_reply rep;
+
+	ck_assert_int_eq(read(s->ctl, &rep, sizeof(rep)), (ssize_t)sizeof(rep));
+	return rep;
+}
+
+static nf_spawn_exit
+sp_exit(spawner *s)
+{
+	nf_spawn_exit ex;
+
+	ck_assert_int_eq(recv(s->exits, &ex, sizeof(ex), 0), (ssize_t)sizeof(ex));
+	return ex;
+}
+
+/* Closes the requests and waits for the spawner; its wait status. */
+static int
+sp_stop(spawner *s)
+{
+	int status = -1;
+
+	close(s->ctl);
+	close(s->exits);
+	ck_assert_int_eq(waitpid(s->pid, &status, 0), s->pid);
+	return status;
+}
+
+static char *
+read_fd(int fd)
+{
+	static char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return buf;
+}
+
+START_TEST(test_words_env_cwd)
+{
+	spawner s = sp_start();
+	const char *strs[] = { "sh", "-c", "echo \"$X\"; pwd; echo err >&2; exit 3", "X=hello", "PATH=/usr/bin:/bin",
+			       tmpdir };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS | NF_SPAWN_CWD, 3, 2, 0 };
+	nf_spawn_reply rep;
+	nf_spawn_exit ex;
+	char *want = xasprintf("hello\n%s\nerr\n", tmpdir);
+	int out[2];
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	sp_send(&s, req, strs, 6, &out[1], 1);
+	close(out[1]);
+	rep = sp_reply(&s);
+	ck_assert_int_eq(rep.err, 0);
+	ck_assert_int_gt(rep.pid, 0);
+	ck_assert_int_eq(rep.start, 0);   /* read for the procs record only */
+	ck_assert_str_eq(read_fd(out[0]), want);   /* EOF: the spawner kept no copy */
+	ex = sp_exit(&s);
+	ck_assert_int_eq(ex.pid, rep.pid);
+	ck_assert(WIFEXITED(ex.status));
+	ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
+	ck_assert_int_gt(ex.max_rss_kb, 0);
+	ck_assert_int_lt(ex.max_rss_kb, 8192);
+	/* a program not found: sh's status and message, in the output */
+	{
+		const char *nf[] = { "no-such-program-here", "PATH=/usr/bin:/bin" };
+		nf_spawn_req r2 = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 1, 1, 0 };
+
+		ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+		sp_send(&s, r2, nf, 2, &out[1], 1);
+		close(out[1]);
+		ck_assert_int_eq(sp_reply(&s).err, 0);
+		ck_assert_str_eq(read_fd(out[0]), "ntflow: no-such-program-here: not found\n");
+		ex = sp_exit(&s);
+		ck_assert_int_eq(WEXITSTATUS(ex.status), 127);
+		close(out[0]);
+	}
+	ck_assert(WIFEXITED(sp_stop(&s)));
+	free(want);
+}
+END_TEST
+
+/* sh -c with the procs record: the child appends "PGID START" before it execs. */
+START_TEST(test_shell_procs_record)
+{
+	spawner s = sp_start();
+	char *path = xasprintf("%s/procs", tmpdir);
+	const char *strs[] = { "exit 0", "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0 };
+	int fds[2] = { open("/dev/null", O_WRONLY | O_CLOEXEC), open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) };
+	nf_spawn_reply rep;
+	char *text = NULL;
+	size_t len;
+	long long pg = 0, start = 0;
+
+	ck_assert_int_ge(fds[0], 0);
+	ck_assert_int_ge(fds[1], 0);
+	sp_send(&s, req, strs, 2, fds, 2);
+	close(fds[0]);
+	close(fds[1]);
+	rep = sp_reply(&s);
+	ck_assert_int_eq(rep.err, 0);
+	ck_assert_int_eq(sp_exit(&s).pid, rep.pid);
+	ck_assert_int_eq(nf_read_file(&text, &len, path, 0), 0);
+	ck_assert_int_eq(sscanf(text, "%lld %lld\n", &pg, &start), 2);
+	ck_assert_int_eq(pg, rep.pid);
+	ck_assert_int_gt(start, 0);
+	ck_assert_int_eq(start, rep.start);
+	ck_assert(WIFEXITED(sp_stop(&s)));
+	free(text);
+	free(path);
+}
+END_TEST
+
+/* The end of the requests: the spawner kills every child it started (the leader; the
+ * runner kills the groups), reaps them and exits. */
+START_TEST(test_end_kills)
+{
+	spawner s = sp_start();
+	const char *strs[] = { "sleep 100", "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0 };
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	nf_spawn_reply rep;
+	int status;
+
+	sp_send(&s, req, strs, 2, &devnull, 1);
+	rep = sp_reply(&s);
+	ck_assert_int_gt(rep.pid, 0);
+	ck_assert_int_eq(kill(rep.pid, 0), 0);
+	status = sp_stop(&s);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_ne(kill(rep.pid, 0), 0);   /* gone: reaped by the spawner before it left */
+	close(devnull);
+}
+END_TEST
+
+/* A request that does not add up (bad magic, strings short of their count, no fd) ends
+ * the spawner without starting anything. */
+START_TEST(test_broken_requests)
+{
+	const char *strs[] = { "true", "PATH=/bin" };
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	nf_spawn_req bad[] = {
+		{ 0x12345678, 0, 1, 1, 0 },
+		{ NF_SPAWN_MAGIC, 0, 1, 5, 0 },            /* five environment entries, one sent */
+		{ NF_SPAWN_MAGIC, 0, 2, 0, 0 },            /* sh -c takes one command */
+		{ NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0 },   /* a procs record promised, not sent */
+	};
+
+	for (size_t i = 0; i < NF_ARRAY_SIZE(bad); i++) {
+		spawner s = sp_start();
+		nf_spawn_reply rep;
+		int status;
+
+		sp_send(&s, bad[i], strs, 2, &devnull, 1);
+		/* the end (or a reset: it left what it had not read) */
+		ck_assert_msg(read(s.ctl, &rep, sizeof(rep)) <= 0, "request %zu got a reply", i);
+		status = sp_stop(&s);
+		ck_assert(WIFEXITED(status));
+	}
+	close(devnull);
+}
+END_TEST
+
+/* By hand (no parent pid, or not its parent's), it says what it is and does nothing. */
+START_TEST(test_by_hand)
+{
+	char *cmd = xasprintf("'%s' 2>&1; echo \"rc=$?\"; '%s' 1 2>/dev/null; echo \"rc=$?\"", spawn_path(),
+			      spawn_path());
+	FILE *f = popen(cmd, "r");
+	char *out;
+
+	ck_assert_ptr_nonnull(f);
+	out = read_fd(fileno(f));
+	pclose(f);
+	ck_assert_str_eq(out, "ntflow-spawn: ntflow's process spawner, started by ntflow itself\nrc=2\nrc=2\n");
+	free(cmd);
+}
+END_TEST
+
+static Suite *
+spawn_suite(void)
+{
+	Suite *s = suite_create("spawn");
+	TCase *tc = tcase_create("protocol");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_words_env_cwd);
+	tcase_add_test(tc, test_shell_procs_record);
+	tcase_add_test(tc, test_end_kills);
+	tcase_add_test(tc, test_broken_requests);
+	tcase_add_test(tc, test_by_hand);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(spawn_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
