@@ -81,6 +81,30 @@ typedef struct nf_criterion {
 
 typedef enum { NF_SEV_NONE = 0, NF_SEV_LOW, NF_SEV_MEDIUM, NF_SEV_HIGH } nf_severity;
 
+/* A gate's criterion { } block: a criterion whose failure is a violation of a type, high
+ * when severe_when holds and medium otherwise (man/ntflow-dag.5, VIOLATIONS AND RISK). A
+ * gate evaluates these first, in file order, then its require list. */
+typedef struct nf_gate_check {
+	nf_loc loc;                   /* of the block keyword */
+	nf_criterion require;         /* what must hold */
+	const char *violation;        /* the violation's type; NULL: the gate's name */
+	nf_loc violation_loc;
+	nf_criterion severe_when;     /* text NULL: a violation is never high */
+} nf_gate_check;
+
+/* risk { } in the pipeline: a score computed from a gate's metrics and the tiers it falls in
+ * (score <= low: low; <= normal: normal; <= high: high; above every bound: elevated). A
+ * bound not written is skipped (its loc.line is 0); with none the run has a score, no tier. */
+typedef struct nf_risk {
+	bool present;
+	nf_loc loc;
+	nf_criterion score;           /* the expression, e.g. "1 - accuracy" */
+	const char *gate;             /* whose metrics it reads; NULL: the pipeline's first model's gate, else its first gate */
+	nf_loc gate_loc;
+	double low, normal, high;
+	nf_loc low_loc, normal_loc, high_loc;
+} nf_risk;
+
 typedef struct nf_alert_rule {
 	const char *name;
 	nf_loc loc;
@@ -209,6 +233,8 @@ typedef struct nf_stage {
 
 	nf_criterion *require;        /* gate */
 	size_t nrequire;
+	nf_gate_check *checks;        /* gate: its criterion { } blocks, evaluated before require */
+	size_t nchecks;
 
 	nf_alert_rule *alerts;        /* monitor */
 	size_t nalerts;
@@ -278,6 +304,8 @@ typedef struct nf_pipeline {
 	} cpu_baseline;
 	double cpu_target_pct;        /* cpu_target_reduction = "30%" -> 30 */
 	nf_loc cpu_target_loc;        /* file NULL: not written */
+	nf_tmpl *cohort;              /* the cohort a run belongs to, e.g. "${run.month}"; NULL: none */
+	nf_risk risk;
 } nf_pipeline;
 
 typedef struct nf_dag {
@@ -378,6 +406,12 @@ const char *nf_severity_name(nf_severity s);
 /* The phase a stage's CPU counts in: its phase attribute, else "other" (gov/budget.c). */
 #define NF_PHASE_DEFAULT "other"
 const char *nf_stage_phase(const nf_stage *s);
+/* The risk tier a score falls in as r's bounds say: "low", "normal", "high" or "elevated";
+ * NULL when r has no bound. */
+const char *nf_risk_tier(const nf_risk *r, double score);
+/* The gate whose metrics r reads: r->gate, else the gate of the first model that has one,
+ * else the first gate of the file; NULL when there is none. */
+const nf_stage *nf_risk_gate(const nf_dag *dag);
 /* Whether a `run` template can be exec'd without /bin/sh (src/dag/argv.c): no shell syntax
  * in its literal text (quotes, $, ;, |, &, <, >, (, ), backquotes, backslashes, globs *?[,
  * braces, a line break, '#' or '~' at a word's start, '=' in the first word), at least one

@@ -371,6 +371,33 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (run_id, phase)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX cpu_phases_complete ON cpu_phases(pipeline, phase, run_id) WHERE ran = nodes;",
+	/* 19: cohorts, violations and risk (violations.c): the cohort a run and the version it
+	 * registered belong to, the run's risk score and tier, and each failed gate criterion
+	 * as a typed violation with its severity; run_id outlives the run's rows, so a
+	 * violation keeps its cohort itself. IF NOT EXISTS: the table and index survive a
+	 * user_version lowered by hand (the columns must be dropped for that). */
+	"ALTER TABLE runs ADD COLUMN cohort TEXT;"
+	"ALTER TABLE runs ADD COLUMN risk_score REAL;"
+	"ALTER TABLE runs ADD COLUMN risk_tier TEXT;"
+	"ALTER TABLE model_versions ADD COLUMN cohort TEXT;"
+	"CREATE TABLE IF NOT EXISTS violations ("
+	"  id         INTEGER PRIMARY KEY,"
+	"  pipeline   TEXT    NOT NULL,"
+	"  run_id     INTEGER NOT NULL,"                      /* outlives the run's rows */
+	"  cohort     TEXT,"
+	"  gate       TEXT    NOT NULL,"
+	"  idx        INTEGER NOT NULL,"                      /* criterion position in the gate */
+	"  expr       TEXT    NOT NULL,"
+	"  type       TEXT    NOT NULL,"                      /* calibration, low_accuracy, ... */
+	"  severity   TEXT    NOT NULL,"                      /* low | medium | high */
+	"  value      REAL,"                                  /* the comparison's two sides */
+	"  threshold  REAL,"
+	"  model      TEXT,"                                  /* the version the run registered */
+	"  version    INTEGER,"
+	"  created_ms INTEGER NOT NULL,"
+	"  UNIQUE (run_id, gate, idx)"
+	");"
+	"CREATE INDEX IF NOT EXISTS violations_cohort ON violations(pipeline, cohort, created_ms);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -392,8 +419,8 @@ static const char *const migrations[] = {
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_INSERT] =
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
-		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end, cohort)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[SQL_RUN_END] =
 		"UPDATE runs SET status = ?, finished_ms = ?, " NF_SQL_RUN_SUMMARY " WHERE id = ?",
 	[SQL_RUN_SUMMARY] = "UPDATE runs SET " NF_SQL_RUN_SUMMARY " WHERE id = ? AND status != 'running'",
@@ -401,7 +428,7 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end"
+		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs WHERE id = ?",
 	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
 	[SQL_RUN_FOR_INTERVAL] =
@@ -411,13 +438,13 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end"
+		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs ORDER BY id DESC LIMIT ?",
 	[SQL_RUN_LIST_OF] =   /* runs_pipeline (pipeline, id), newest first */
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end"
+		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
 		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state, phase)"
