@@ -180,6 +180,7 @@ typedef struct nf_register_req {
 	const char *gate_outcome;     /* pass, fail, none */
 	const char *state_dir;        /* absolute */
 	const char *models_dir;       /* absolute: ROOT/models */
+	const char *cohort;           /* the run's cohort; NULL: none */
 } nf_register_req;
 
 /* Registers a new version; with a passed gate (and no hold) it goes to production and the

@@ -101,6 +101,10 @@ typedef struct nf_run_info {
 	nf_run_status status;
 	pid_t pid;               /* ntflow's pid while running */
 	int nnodes, ndone;       /* for listings */
+	char *cohort;            /* the cohort it belongs to; NULL: none */
+	bool has_risk;           /* the pipeline's risk block scored it */
+	double risk_score;
+	char *risk_tier;         /* low, normal, high, elevated; NULL: not scored */
 } nf_run_info;
 void nf_run_info_release(nf_run_info *r);
 
@@ -121,6 +125,12 @@ int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
  * trigger schedule, alert or backfill: the scheduler matches an interval to its run.
  * NF_ENOTFOUND when there is none. */
 int nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id);
+/* The runs of pipeline (NULL: all) whose logical date (YYYY-MM-DD) lies in [from, to]
+ * (either NULL: open), oldest first, with cohort and risk (violations.c). */
+int nf_store_run_window(nf_store *st, const char *pipeline, const char *from, const char *to,
+			nf_run_info **out, size_t *n);
+/* Records a run's risk score and tier (batched). */
+int nf_store_run_set_risk(nf_store *st, int64_t run_id, double score, const char *tier);
 /* The newest limit runs (all when limit <= 0), newest first; caller frees with nf_run_info_list_free. */
 int nf_store_run_list(nf_store *st, int limit, nf_run_info **out, size_t *n);
 /* The same for one pipeline's runs (pipeline NULL: all), through the runs_pipeline index. */
@@ -532,6 +542,42 @@ typedef struct nf_alert {
 } nf_alert;
 void nf_alert_release(nf_alert *a);
 void nf_alert_list_free(nf_alert *a, size_t n);
+/* ---- Violations (src/store/violations.c): each failed gate criterion of a run, typed and
+ * graded (gov/violations.c decides type and severity, see gov.h) ---- */
+typedef struct nf_violation {
+	int64_t id;
+	char *pipeline;
+	int64_t run_id;
+	char *cohort;                   /* the run's cohort; NULL: none */
+	char *gate;                     /* the gate's node name */
+	int idx;                        /* the criterion's position in the gate */
+	char *expr;                     /* the criterion as written */
+	char *type;                     /* calibration, low_accuracy, ... (default: the gate's name) */
+	nf_severity severity;           /* low, medium, high */
+	bool has_value, has_threshold;  /* the sides of the criterion's comparison */
+	double value, threshold;
+	char *model;                    /* the version the run registered; NULL: none */
+	int version;
+	int64_t created_ms;
+	char *logical_date;             /* read: the run's logical date (its created day once gone) */
+} nf_violation;
+void nf_violation_release(nf_violation *v);
+void nf_violation_list_free(nf_violation *v, size_t n);
+/* What nf_store_violation_list selects; a NULL or 0 field does not filter. Dates are
+ * logical dates, YYYY-MM-DD, both ends included. */
+typedef struct nf_violation_filter {
+	const char *pipeline;
+	const char *cohort;
+	const char *from, *to;
+	int64_t run_id;
+} nf_violation_filter;
+/* Records (or replaces: one per run, gate and criterion) a violation (batched). */
+int nf_store_violation_put(nf_store *st, const nf_violation *v);
+/* The version run_id registered: written on its violations (batched). */
+int nf_store_violation_set_model(nf_store *st, int64_t run_id, const char *model, int version);
+/* The violations f selects, by logical date, run, gate and criterion. */
+int nf_store_violation_list(nf_store *st, const nf_violation_filter *f, nf_violation **out, size_t *n);
+
 /* ---- Monitoring (src/store/health.c) ---- */
 /* A pipeline as monitoring sees it: its newest run and the end of its newest success. */
 typedef struct nf_pipeline_health {
@@ -632,6 +678,7 @@ typedef struct nf_model_version {
 	int64_t created_ms, promoted_ms, archived_ms;
 	bool forced;                  /* promoted by hand past a failed gate */
 	char *reason, *actor;         /* of the last promotion or rollback */
+	char *cohort;                 /* its run's cohort; NULL: none */
 } nf_model_version;
 void nf_model_version_release(nf_model_version *v);
 void nf_model_version_list_free(nf_model_version *v, size_t n);

@@ -232,6 +232,7 @@ register_txn(void *vctx, nf_store *st)
 		.params_json = (char *)(req->params_json ? req->params_json : "{}"), .gate = (char *)req->gate,
 		.gate_outcome = (char *)(req->gate_outcome ? req->gate_outcome : "none"), .status = (char *)status,
 		.created_ms = t->now, .promoted_ms = strcmp(status, "production") == 0 ? t->now : (int64_t)0,
+		.cohort = (char *)req->cohort,
 	};
 	err = nf_store_model_insert(st, &row);
 	free(apath);

@@ -13,7 +13,7 @@
 #define VERSION_COLS \
 	"id, model, version, pipeline, run_id, git_commit, artifact_sha256, artifact_size," \
 	" artifact_kind, artifact_path, source_path, models_dir, metrics, params, gate," \
-	" gate_outcome, status, created_ms, promoted_ms, archived_ms, forced, reason, actor"
+	" gate_outcome, status, created_ms, promoted_ms, archived_ms, forced, reason, actor, cohort"
 
 static void
 read_version(nf_model_version *v, sqlite3_stmt *s)
@@ -42,6 +42,7 @@ read_version(nf_model_version *v, sqlite3_stmt *s)
 	v->forced = sqlite3_column_int(s, 20) != 0;
 	v->reason = nf_store__col_strdup(s, 21);
 	v->actor = nf_store__col_strdup(s, 22);
+	v->cohort = nf_store__col_strdup(s, 23);
 }
 
 void
@@ -64,6 +65,7 @@ nf_model_version_release(nf_model_version *v)
 	free(v->status);
 	free(v->reason);
 	free(v->actor);
+	free(v->cohort);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -281,11 +283,11 @@ nf_store_model_insert(nf_store *st, const nf_model_version *v)
 {
 	return exec_sql(st, "INSERT INTO model_versions (model, version, pipeline, run_id, git_commit,"
 			" artifact_sha256, artifact_size, artifact_kind, artifact_path, source_path, models_dir,"
-			" metrics, params, gate, gate_outcome, status, created_ms, promoted_ms)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "titittitttttttttii",
+			" metrics, params, gate, gate_outcome, status, created_ms, promoted_ms, cohort)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "titittitttttttttiit",
 			v->model, (int64_t)v->version, v->pipeline, v->run_id, v->commit, v->sha256, v->size, v->kind,
 			v->artifact_path, v->source_path, v->models_dir, v->metrics_json, v->params_json, v->gate,
-			v->gate_outcome, v->status, v->created_ms, v->promoted_ms);
+			v->gate_outcome, v->status, v->created_ms, v->promoted_ms, v->cohort);
 }
 
 int

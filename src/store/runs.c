@@ -22,6 +22,8 @@ nf_run_info_release(nf_run_info *r)
 	free(r->trigger);
 	free(r->params_json);
 	free(r->commit);
+	free(r->cohort);
+	free(r->risk_tier);
 	*r = (nf_run_info){ 0 };
 }
 
@@ -70,6 +72,7 @@ nf_store_run_begin(nf_store *st, nf_run_info *info)
 	sqlite3_bind_text(q, 13, nf_store__host(), -1, SQLITE_STATIC);
 	bind_text_or_null(q, 14, info->interval_start);
 	bind_text_or_null(q, 15, info->interval_end);
+	bind_text_or_null(q, 16, info->cohort);
 	if ((err = nf_store__step_done(st, q, "cannot record the run")) < 0)
 		return err;
 	info->id = sqlite3_last_insert_rowid(st->db);
@@ -139,6 +142,10 @@ run_from_row(nf_run_info *r, sqlite3_stmt *q)
 	r->ndone = sqlite3_column_int(q, 13);
 	r->interval_start = nf_store__col_strdup(q, 14);
 	r->interval_end = nf_store__col_strdup(q, 15);
+	r->cohort = nf_store__col_strdup(q, 16);
+	r->has_risk = sqlite3_column_type(q, 17) != SQLITE_NULL;
+	r->risk_score = r->has_risk ? sqlite3_column_double(q, 17) : 0;
+	r->risk_tier = nf_store__col_strdup(q, 18);
 }
 
 int

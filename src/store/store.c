@@ -347,6 +347,32 @@ static const char *const migrations[] = {
 	 * got a key, so the lookup does not grow with the history. IF NOT EXISTS: creating it
 	 * twice is harmless, as when a store's user_version was lowered by hand. */
 	"CREATE INDEX IF NOT EXISTS nodes_keyed ON nodes(name, run_id) WHERE cache_key IS NOT NULL;",
+	/* 18: cohorts, violations and risk (violations.c): the cohort a run and the version it
+	 * registered belong to, the run's risk score and tier, and each failed gate criterion
+	 * as a typed violation with its severity; run_id outlives the run's rows, so a
+	 * violation keeps its cohort itself. */
+	"ALTER TABLE runs ADD COLUMN cohort TEXT;"
+	"ALTER TABLE runs ADD COLUMN risk_score REAL;"
+	"ALTER TABLE runs ADD COLUMN risk_tier TEXT;"
+	"ALTER TABLE model_versions ADD COLUMN cohort TEXT;"
+	"CREATE TABLE violations ("
+	"  id         INTEGER PRIMARY KEY,"
+	"  pipeline   TEXT    NOT NULL,"
+	"  run_id     INTEGER NOT NULL,"                      /* outlives the run's rows */
+	"  cohort     TEXT,"
+	"  gate       TEXT    NOT NULL,"
+	"  idx        INTEGER NOT NULL,"                      /* criterion position in the gate */
+	"  expr       TEXT    NOT NULL,"
+	"  type       TEXT    NOT NULL,"                      /* calibration, low_accuracy, ... */
+	"  severity   TEXT    NOT NULL,"                      /* low | medium | high */
+	"  value      REAL,"                                  /* the comparison's two sides */
+	"  threshold  REAL,"
+	"  model      TEXT,"                                  /* the version the run registered */
+	"  version    INTEGER,"
+	"  created_ms INTEGER NOT NULL,"
+	"  UNIQUE (run_id, gate, idx)"
+	");"
+	"CREATE INDEX violations_cohort ON violations(pipeline, cohort, created_ms);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -368,8 +394,8 @@ static const char *const migrations[] = {
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_INSERT] =
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
-		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		" started_ms, status, pid, pid_start, boot_id, host, interval_start, interval_end, cohort)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[SQL_RUN_END] =
 		"UPDATE runs SET status = ?, finished_ms = ?, " NF_SQL_RUN_SUMMARY " WHERE id = ?",
 	[SQL_RUN_SUMMARY] = "UPDATE runs SET " NF_SQL_RUN_SUMMARY " WHERE id = ? AND status != 'running'",
@@ -377,7 +403,7 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end"
+		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs WHERE id = ?",
 	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
 	[SQL_RUN_FOR_INTERVAL] =
@@ -387,13 +413,13 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end"
+		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs ORDER BY id DESC LIMIT ?",
 	[SQL_RUN_LIST_OF] =   /* runs_pipeline (pipeline, id), newest first */
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end"
+		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
 		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state)"
