@@ -11,6 +11,7 @@
 
 #include "ntflow/report.h"
 #include "ntflow/store.h"
+#include "cmd-report-drift.h"
 
 /* The project root: the state directory's parent, as for logs and plot files. */
 static char *
@@ -47,6 +48,8 @@ cmd_report_exec(int argc, char **argv)
 	size_t nops = 0;
 	int c, err, rc = NF_EXIT_FAILED;
 
+	if (argc > 1 && strcmp(argv[1], "drift") == 0)
+		return nf_cmd_report_drift(argc - 1, argv + 1);
 	while ((c = nf_cmd_getopt(&nf_cmd_report, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
 		case NF_CMD_HELP:

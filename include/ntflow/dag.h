@@ -266,6 +266,9 @@ typedef struct nf_pipeline {
 	const char *on_success, *on_failure, *on_gated, *on_promote, *on_alert;
 	int64_t hook_timeout_ms;      /* (1 minute) */
 	nf_lineage lineage;
+	/* drift_report { tolerance { METRIC = T } }: numbers >= 0 (ntflow report drift). */
+	nf_kv *drift_tolerance;
+	size_t ndrift_tolerance;
 } nf_pipeline;
 
 typedef struct nf_dag {

@@ -172,7 +172,7 @@ typedef struct nf_drift_report {
  * comparisons, verdicts and recommendations (the rule table in drift.c). pipeline may be
  * NULL. The caller frees *out with nf_drift_report_free. */
 int nf_drift_build(nf_drift_report **out, const char *pipeline, const char *from, const char *to,
-		   const nf_drift_run *runs, size_t nruns, const nf_drift_violation *v, size_t nv,
+		   const nf_drift_run *runs, size_t nruns, const nf_violation *v, size_t nv,
 		   const nf_drift_tolerance *tol, size_t ntol);
 void nf_drift_report_free(nf_drift_report *r);
 /* The rule table, for the documentation and its test: the advice for a violation type, a

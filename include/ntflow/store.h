@@ -769,7 +769,8 @@ int nf_store_slurm_jobs_unsettled(nf_store *st, int64_t except_run, nf_slurm_job
 void nf_slurm_job_rows_free(nf_slurm_job_row *r, size_t n);
 
 /* ---- The cohort drift report's reads (drift.c): the runs whose logical date falls in a
- * window, with their cohort, risk and the metrics the gate judged, and their violations.
+ * window, with their cohort, risk, actions and the metrics the gate judged (their violations:
+ * nf_store_violation_list).
  * Dates are YYYY-MM-DD (the runs' logical dates, ${run.date}); the window is [from, to]. */
 typedef struct nf_drift_run {
 	int64_t id;
@@ -787,20 +788,10 @@ typedef struct nf_drift_run {
 	double *metric_values;
 	size_t nmetrics;
 } nf_drift_run;
-typedef struct nf_drift_violation {
-	int64_t run_id;
-	char *cohort;                 /* NULL: none */
-	char *type;                   /* calibration, low_accuracy, ... */
-	char *severity;               /* low, medium, high */
-} nf_drift_violation;
 /* The runs of pipeline (NULL: every pipeline) with from <= logical date <= to, oldest first
  * (by date, then id). The caller frees with nf_drift_run_list_free. */
 int nf_store_drift_runs(nf_store *st, const char *pipeline, const char *from, const char *to, nf_drift_run **out,
 			size_t *n);
 void nf_drift_run_list_free(nf_drift_run *r, size_t n);
-/* The violations recorded for those runs, in run order. Freed with nf_drift_violation_list_free. */
-int nf_store_drift_violations(nf_store *st, const char *pipeline, const char *from, const char *to,
-			      nf_drift_violation **out, size_t *n);
-void nf_drift_violation_list_free(nf_drift_violation *v, size_t n);
 
 #endif

@@ -800,6 +800,9 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 		b->pl = parent->pl;
 		b->pl->lineage.present = true;
 		break;
+	case NF_BK_DRIFT_REPORT:
+		b->pl = parent->pl;
+		break;
 	case NF_BK_SLURM:
 		b->opts = parent->opts;
 		b->slurm = &parent->opts->slurm;
@@ -836,6 +839,10 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 	case NF_BK_PARAMS:
 		parent->pl->params = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));
 		parent->pl->nparams = b->nkvs;
+		break;
+	case NF_BK_TOLERANCE:
+		parent->pl->drift_tolerance = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));
+		parent->pl->ndrift_tolerance = b->nkvs;
 		break;
 	case NF_BK_ENV: {
 		nf_kv *kvs = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));

@@ -227,7 +227,9 @@ static const nf_attr_spec plot_attrs[] = {
 	  "the title shown above the plot") },
 };
 
-static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE };
+static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE,
+							 NF_BK_DRIFT_REPORT };
+static const nf_block_id drift_report_children[] = { NF_BK_TOLERANCE };
 static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH, NF_BK_PLOT };
 static const nf_block_id foreach_children[] = { NF_BK_INSTANCE };
 static const nf_block_id monitor_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_ALERT };
@@ -268,6 +270,10 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "a chart of a data file the stage writes, or an image it writes, for ntflow report" },
 	{ NF_BK_LINEAGE, "lineage", false, false, false, TG(NF_TG_PIPELINE), ATTRS(lineage_attrs), NULL, 0,
 	  "where the runs' OpenLineage events go: a file, an HTTP endpoint or both" },
+	{ NF_BK_DRIFT_REPORT, "drift_report", false, false, false, 0, NULL, 0, KIDS(drift_report_children),
+	  "what ntflow report drift compares between cohorts" },
+	{ NF_BK_TOLERANCE, "tolerance", false, false, true, 0, NULL, 0, NULL, 0,
+	  "METRIC = number: how far a metric's cohort mean may move before it is drift" },
 };
 
 const nf_block_spec *

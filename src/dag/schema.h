@@ -34,6 +34,7 @@ typedef enum nf_block_id {
 	NF_BK_FOREACH, NF_BK_INSTANCE,
 	NF_BK_PLOT,
 	NF_BK_LINEAGE,
+	NF_BK_DRIFT_REPORT, NF_BK_TOLERANCE,
 	NF_BK_COUNT
 } nf_block_id;
 

@@ -42,7 +42,6 @@ static const struct { const char *metric, *advice; } metric_rules[] = {
 };
 static const char metric_default[] = "compare the data of the two cohorts' runs for the shift";
 
-static const char *const severity_names[NF_DRIFT_NSEV] = { "low", "medium", "high" };
 static const char *const tier_names[NF_DRIFT_NTIERS] = { "low", "normal", "high", "elevated" };
 
 const char *
@@ -170,12 +169,13 @@ cohort_add(nf_drift_report *r, size_t *cap, const nf_drift_run *run)
 }
 
 static int
-severity_index(const char *s)
+severity_index(nf_severity s)
 {
-	for (int i = 0; i < NF_DRIFT_NSEV; i++)
-		if (s && strcmp(s, severity_names[i]) == 0)
-			return i;
-	return NF_DRIFT_SEV_MEDIUM;   /* the contract's default for a criterion without severe_when */
+	switch (s) {
+	case NF_SEV_LOW: return NF_DRIFT_SEV_LOW;
+	case NF_SEV_HIGH: return NF_DRIFT_SEV_HIGH;
+	default: return NF_DRIFT_SEV_MEDIUM;   /* the contract's default: no severe_when */
+	}
 }
 
 static int
@@ -234,7 +234,7 @@ cohort_take_run(nf_drift_report *r, nf_drift_cohort *c, const nf_drift_run *run,
 
 /* The violations of c's runs: by type (with the runs they hit) and by severity. */
 static void
-cohort_take_violations(nf_drift_cohort *c, const nf_drift_violation *v, size_t nv)
+cohort_take_violations(nf_drift_cohort *c, const nf_violation *v, size_t nv)
 {
 	size_t cap = 0;
 	int64_t *hit = NULL;      /* runs with a violation */
@@ -382,7 +382,7 @@ recommend(nf_drift_report *r)
 
 int
 nf_drift_build(nf_drift_report **out, const char *pipeline, const char *from, const char *to,
-	       const nf_drift_run *runs, size_t nruns, const nf_drift_violation *v, size_t nv,
+	       const nf_drift_run *runs, size_t nruns, const nf_violation *v, size_t nv,
 	       const nf_drift_tolerance *tol, size_t ntol)
 {
 	nf_drift_report *r;
