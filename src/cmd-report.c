@@ -135,8 +135,9 @@ const nf_cmd nf_cmd_report = {
 	.name    = "report",
 	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_RUN,
 	.usage   = "report [RUN] --html FILE [--history N] [--state DIR]\n"
-		   "       report --compare [RUN_A RUN_B] --html FILE [--state DIR]",
-	.summary = "Write a run (or two runs compared) as one self-contained HTML page.",
+		   "       report --compare [RUN_A RUN_B] --html FILE [--state DIR]\n"
+		   "       report drift --from DATE --to DATE [--pipeline NAME] [--json | --html FILE] [--state DIR]",
+	.summary = "Write a run (or two runs compared) as one HTML page; the cohort drift report.",
 	.help    =
 		"Writes one HTML file with its CSS and SVG charts inline: no script, nothing\n"
 		"loaded from elsewhere, so it can be mailed, archived or attached to a ticket.\n"
@@ -160,6 +161,21 @@ const nf_cmd nf_cmd_report = {
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                root of the git repository holding the current directory)\n\n"
 		"RUN is a run id, `last`, or -N (the Nth run back). Exit status 1 for an unknown\n"
-		"run or a file that cannot be written.\n",
+		"run or a file that cannot be written.\n\n"
+		"report drift: the cohort drift report of the runs whose logical date (${run.date})\n"
+		"lies in [--from, --to]. Per cohort, in time order: its runs (promoted, gated,\n"
+		"failed), its violations by type and severity, its mean risk score and risk\n"
+		"tiers, and the mean of each tracked metric (those of the model version each run\n"
+		"registered). Between cohorts (each with the one before, then each with the\n"
+		"first): each metric's difference with a has-drift verdict against the\n"
+		"tolerances of the pipeline's drift_report { tolerance { METRIC = T } }; then the\n"
+		"recommendations of the rules that fired (one per violation type, risk tier and\n"
+		"drifting metric; ntflow(1) lists them).\n\n"
+		"  --from DATE       the first logical date (YYYY-MM-DD)\n"
+		"  --to DATE         the last logical date, included\n"
+		"  --pipeline NAME   the pipeline (needed when the window holds several)\n"
+		"  --json            the report as JSON (\"schema\": 1; ntflow(1), JSON OUTPUT)\n"
+		"  --html FILE       the report as one HTML page in the run report's frame\n\n"
+		"A window without runs is an empty report (exit 0). A bad date exits 2.\n",
 	.exec    = cmd_report_exec,
 };
