@@ -43,6 +43,7 @@ typedef struct bf_row {
 
 typedef struct bf_opts {
 	const char *dag_path, *state_dir, *from, *to, *jobs;
+	const char *cohort;           /* --cohort, passed on to every run */
 	const char **params;
 	size_t nparams;
 	bool json, keep_going;
@@ -190,6 +191,10 @@ spawn_run(pid_t *pid, const bf_opts *o, const bf_row *r)
 	for (size_t i = 0; i < o->nparams; i++) {
 		NF_PUSH(argv, argc, cap, "-p");
 		NF_PUSH(argv, argc, cap, o->params[i]);
+	}
+	if (o->cohort) {
+		NF_PUSH(argv, argc, cap, "--cohort");
+		NF_PUSH(argv, argc, cap, o->cohort);
 	}
 	if (o->state_dir) {
 		NF_PUSH(argv, argc, cap, "--state");
@@ -474,6 +479,7 @@ cmd_backfill_exec(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "param", required_argument, NULL, 'p' },
 		{ "keep-going", no_argument, NULL, 'k' },
+		{ "cohort", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bf_opts o;
@@ -505,6 +511,7 @@ cmd_backfill_exec(int argc, char **argv)
 		}
 		case 'p': NF_PUSH(o.params, o.nparams, pcap, optarg); break;
 		case 'k': o.keep_going = true; break;
+		case 'H': o.cohort = optarg; break;
 		case NF_CMD_HELP: rc = NF_EXIT_OK; goto done;
 		default: goto done;
 		}
@@ -590,7 +597,7 @@ const nf_cmd nf_cmd_backfill = {
 	.name = "backfill",
 	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "backfill FILE --from TIME --to TIME [-j N] [-p NAME=VALUE]... [--keep-going]\n"
-		 "                [--json] [--state DIR]",
+		 "                [--cohort ID] [--json] [--state DIR]",
 	.summary = "Run a pipeline once per scheduled interval of a past date range.",
 	.help =
 	"One run per interval of the pipeline's schedule whose start lies between --from\n"
@@ -607,6 +614,8 @@ const nf_cmd nf_cmd_backfill = {
 	"                        YYYY-MM-DDTHH:MM[:SS]Z (UTC)\n"
 	"  -j, --jobs N          each run's slots, as run -j\n"
 	"  -p, --param NAME=VALUE  override a parameter in every run (repeatable)\n"
+	"      --cohort ID       record every run in cohort ID, whatever the pipeline's\n"
+	"                        cohort template says\n"
 	"  -k, --keep-going      after a run fails, go on with the later intervals (without it\n"
 	"                        none starts; the table shows them as not run)\n"
 	"      --json            the table as a JSON array, and no progress lines\n"

@@ -292,6 +292,7 @@ cmd_run_exec(int argc, char **argv)
 		{ "screen", required_argument, NULL, 'O' },
 		{ "size", required_argument, NULL, 'Z' },
 		{ "detach", no_argument, NULL, 'B' },
+		{ "cohort", required_argument, NULL, 'H' },
 		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -347,6 +348,13 @@ cmd_run_exec(int argc, char **argv)
 		case 'n': req.dry_run = true; break;
 		case 'T': prog.no_tui = true; break;
 		case 'B': detach = true; break;
+		case 'H':
+			if (nf_cohort_check(optarg) < 0) {
+				nf_cmd_error("--cohort: %s", nf_error_last());
+				goto done;
+			}
+			req.cohort = optarg;
+			break;
 		case 'O': prog.tui_opts.screen = optarg; break;
 		case 'Z':
 			if (nf_tui_parse_size(optarg, &prog.tui_opts.cols, &prog.tui_opts.rows) < 0) {
@@ -491,7 +499,7 @@ done:
 const nf_cmd nf_cmd_run = {
 	.name = "run",
 	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
-	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date TIME [--interval-end TIME]] [--keep-going]\n"
+	.usage = "run FILE [-j N] [-p NAME=VALUE]... [--date TIME [--interval-end TIME]] [--cohort ID] [--keep-going]\n"
 		 "           [--only STAGE]... [--from STAGE] [--force STAGE]... [--no-cache] [--at COMMIT]\n"
 		 "           [--executor NAME]\n"
 		 "           [--dry-run] [--no-tui] [--detach] [--json] [--state DIR] [--trigger KIND]\n"
@@ -512,6 +520,8 @@ const nf_cmd nf_cmd_run = {
 	"      --interval-end TIME  with --date: the run stands for the interval\n"
 	"                        [--date, TIME) (${run.interval_end}), as a scheduled or\n"
 	"                        backfill run does; TIME must be later than --date\n"
+	"      --cohort ID       record the run (and the model version it registers) in\n"
+	"                        cohort ID, whatever the pipeline's cohort template says\n"
 	"  -k, --keep-going      after a stage fails, keep running independent branches\n"
 	"      --only STAGE      run only this stage (repeatable); its inputs are taken as\n"
 	"                        they are in the workspace\n"

@@ -81,6 +81,30 @@ typedef struct nf_criterion {
 
 typedef enum { NF_SEV_NONE = 0, NF_SEV_LOW, NF_SEV_MEDIUM, NF_SEV_HIGH } nf_severity;
 
+/* A gate's criterion { } block: a criterion whose failure is a violation of a type, high
+ * when severe_when holds and medium otherwise (man/ntflow-dag.5, VIOLATIONS AND RISK). A
+ * gate evaluates its require list first, then these in file order. */
+typedef struct nf_gate_check {
+	nf_loc loc;                   /* of the block keyword */
+	nf_criterion require;         /* what must hold */
+	const char *violation;        /* the violation's type; NULL: the gate's name */
+	nf_loc violation_loc;
+	nf_criterion severe_when;     /* text NULL: a violation is never high */
+} nf_gate_check;
+
+/* risk { } in the pipeline: a score computed from a gate's metrics and the tiers it falls in
+ * (score <= low: low; <= normal: normal; <= high: high; above every bound: elevated). A
+ * bound not written is skipped (its loc.line is 0); with none the run has a score, no tier. */
+typedef struct nf_risk {
+	bool present;
+	nf_loc loc;
+	nf_criterion score;           /* the expression, e.g. "1 - accuracy" */
+	const char *gate;             /* whose metrics it reads; NULL: the pipeline's first model's gate, else its first gate */
+	nf_loc gate_loc;
+	double low, normal, high;
+	nf_loc low_loc, normal_loc, high_loc;
+} nf_risk;
+
 typedef struct nf_alert_rule {
 	const char *name;
 	nf_loc loc;
@@ -209,6 +233,8 @@ typedef struct nf_stage {
 
 	nf_criterion *require;        /* gate */
 	size_t nrequire;
+	nf_gate_check *checks;        /* gate: its criterion { } blocks, after require */
+	size_t nchecks;
 
 	nf_alert_rule *alerts;        /* monitor */
 	size_t nalerts;
@@ -266,6 +292,8 @@ typedef struct nf_pipeline {
 	const char *on_success, *on_failure, *on_gated, *on_promote, *on_alert;
 	int64_t hook_timeout_ms;      /* (1 minute) */
 	nf_lineage lineage;
+	nf_tmpl *cohort;              /* the cohort a run belongs to, e.g. "${run.month}"; NULL: none */
+	nf_risk risk;
 	/* drift_report { tolerance { METRIC = T } }: numbers >= 0 (ntflow report drift). */
 	nf_kv *drift_tolerance;
 	size_t ndrift_tolerance;
@@ -366,6 +394,12 @@ int nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t);
 /* Appends v written for ctx (not NF_SH_REFUSED) so the shell reads exactly its bytes. */
 void nf_sh_quote(nf_buf *out, nf_sh_ctx ctx, const char *v);
 const char *nf_severity_name(nf_severity s);
+/* The risk tier a score falls in as r's bounds say: "low", "normal", "high" or "elevated";
+ * NULL when r has no bound. */
+const char *nf_risk_tier(const nf_risk *r, double score);
+/* The gate whose metrics r reads: r->gate, else the gate of the first model that has one,
+ * else the first gate of the file; NULL when there is none. */
+const nf_stage *nf_risk_gate(const nf_dag *dag);
 /* Whether a `run` template can be exec'd without /bin/sh (src/dag/argv.c): no shell syntax
  * in its literal text (quotes, $, ;, |, &, <, >, (, ), backquotes, backslashes, globs *?[,
  * braces, a line break, '#' or '~' at a word's start, '=' in the first word), at least one

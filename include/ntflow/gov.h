@@ -113,6 +113,14 @@ int nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit 
  * acknowledged already. Commits at once. */
 int nf_alert_ack(nf_store *st, int64_t id, const char *note, const char *actor);
 
+/* Records an alert raised by something other than a monitor's rule (a gate's high-severity
+ * violation, an elevated risk tier, see below): the caller fills a (pipeline, run_id,
+ * monitor: the node that raised it, rule, severity, expr, values_json, the comparison's
+ * sides, summary, created_ms, data_key) and the alert is recorded, deduplicated by identity
+ * and audited as a rule's is, with a trigger row when want_trigger. *a becomes the alert as
+ * stored (repeat set when an earlier run raised it). Joins the batch. */
+int nf_alert_raise(nf_store *st, nf_audit *audit, nf_alert *a, bool want_trigger);
+
 /* ---- The performance record (src/gov/perf.c) ---- */
 /* Per node of a run (topological order): its latest attempt's wall, CPU and peak RSS, and
  * the medians over the same node's last `window` successful, non-cached runs of the same
@@ -139,6 +147,45 @@ void nf_gate_format_table(nf_buf *out, const nf_gate_result *r);
 /* The criteria as the JSON array ntflow show --json and the audit chain hold: {expr,
  * value, threshold, verdict, note}, null for a missing side or note. Caller deletes it. */
 cJSON *nf_gate_criteria_json(const nf_gate_result *r);
+
+/* ---- Cohorts, violations and risk (src/gov/violations.c) ----
+ * A run belongs to a cohort (ntflow run --cohort, else the pipeline's cohort template). Each
+ * criterion of a gate that fails is a violation: of the type its criterion { } names (a
+ * require string's, and a block's without one: the gate's name), high when its severe_when
+ * holds and medium otherwise. The pipeline's risk { } scores the run from a gate's metrics
+ * and puts the score in a tier. A high violation and an elevated tier each raise an alert
+ * (nf_alert_raise) named after the gate: rule "violation:TYPE" or "risk:elevated". */
+#define NF_AUDIT_VIOLATION  "violation"
+#define NF_AUDIT_RISK       "risk"
+
+/* Whether id can name a cohort: 1 to 128 bytes of printable text (no control characters).
+ * NF_EINVALID with the reason. */
+int nf_cohort_check(const char *id);
+/* A failed criterion's severity: high when severe_when (NULL or unparsed: never) evaluates
+ * true through lookup, else medium (also when it cannot be evaluated). */
+nf_severity nf_violation_severity(const nf_criterion *severe_when, nf_expr_lookup_fn lookup, void *ctx);
+
+/* A gate just evaluated in a run: what the violations of its failed criteria need. */
+typedef struct nf_violation_source {
+	const char *pipeline;
+	int64_t run_id;
+	const char *cohort;             /* NULL: none */
+	const nf_stage *gate;           /* its require strings, then its criterion { } blocks */
+	const nf_gate_result *result;   /* its verdicts, in that order */
+	nf_expr_lookup_fn lookup;       /* the gate's metrics, for severe_when */
+	void *ctx;
+} nf_violation_source;
+/* Records a violation (and its audit record, through audit when not NULL) for each failed
+ * criterion of src->result; *out (may be NULL) receives them, *n their count. Joins the
+ * batch. */
+int nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audit,
+			 const nf_violation_source *src);
+/* The run's risk: r's score evaluated through lookup and its tier (nf_risk_tier). The
+ * score's error (a missing metric: NF_ENOTFOUND, NF_ENOPROD, NF_EINVALID) is returned with
+ * its message. */
+int nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_lookup_fn lookup, void *ctx);
+/* Records a run's risk (and its audit record). Joins the batch. */
+int nf_risk_record(nf_store *st, nf_audit *audit, int64_t run_id, const nf_risk *r, double score, const char *tier);
 
 /* ---- The model registry (src/gov/registry.c, registry-why.c, reconcile.c, artifact.c) ----
  * Each run that produced a model's artifact registers a version (1, 2, ... per model) with

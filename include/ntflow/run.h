@@ -52,6 +52,7 @@ typedef struct nf_run_request {
 	const char *date;
 	const char *interval_end;
 	const char *trigger;           /* manual (default), schedule, alert, backfill */
+	const char *cohort;            /* --cohort: the run's cohort; NULL: the pipeline's cohort template */
 	bool keep_going;
 	bool dry_run;
 	const char *executor;          /* --executor: every stage runs there ("local", "slurm"); NULL: the file's */

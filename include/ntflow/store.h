@@ -573,8 +573,9 @@ typedef struct nf_violation_filter {
 } nf_violation_filter;
 /* Records (or replaces: one per run, gate and criterion) a violation (batched). */
 int nf_store_violation_put(nf_store *st, const nf_violation *v);
-/* The version run_id registered: written on its violations (batched). */
-int nf_store_violation_set_model(nf_store *st, int64_t run_id, const char *model, int version);
+/* The version run_id registered: written on the violations of its gate (NULL: of every
+ * gate) (batched). */
+int nf_store_violation_set_model(nf_store *st, int64_t run_id, const char *gate, const char *model, int version);
 /* The violations f selects, by logical date, run, gate and criterion. */
 int nf_store_violation_list(nf_store *st, const nf_violation_filter *f, nf_violation **out, size_t *n);
 

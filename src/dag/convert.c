@@ -199,7 +199,7 @@ want_expr(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char *kind
 	bool reported = false;
 	int col = 0;
 
-	if (strcmp(kind, "gate expression") == 0 && v->kind == NF_V_STRING)
+	if ((strcmp(kind, "gate expression") == 0 || strcmp(kind, "risk score") == 0) && v->kind == NF_V_STRING)
 		text = gate_params_text(p, v, t, w, &parsed, &reported);
 	if (reported || (!text && !(text = parsed = want_literal(p, v, t, w, "an expression in quotes"))))
 		return false;
@@ -286,6 +286,7 @@ typedef struct conv {
 		uint64_t size;
 		nf_criterion crit;
 		nf_criterion *crits;
+		double num;
 	} u;
 	size_t n;
 	int choice;
@@ -418,6 +419,18 @@ cv_expr(const cv_in *in, conv *out)
 
 	want_expr(in->p, in->v, in->vt, in->what, "alert condition", &c);
 	out->u.crit = c;
+	return true;
+}
+
+static bool
+cv_number(const cv_in *in, conv *out)
+{
+	if (in->v->kind != NF_V_NUMBER) {
+		nf_parse_error(in->p, in->v->loc, SUBJ " expects a number, found %s", SUBJ_ARGS(in->what),
+			       found_kind(in->v));
+		return false;
+	}
+	out->u.num = in->v->num;
 	return true;
 }
 
@@ -569,6 +582,7 @@ static converter *const converters[] = {
 	[NF_AT_SELECT] = cv_select,
 	[NF_AT_EXPR] = cv_expr,
 	[NF_AT_EXPR_LIST] = cv_expr_list,
+	[NF_AT_NUMBER] = cv_number,
 };
 
 /* Converts v by the type of a; false after reporting. */
@@ -698,6 +712,43 @@ nf_set_secret_env(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 	c.loc = v->loc;
 	if (name_list(&in, &c, true))
 		store(target, a, &c);
+}
+
+/* A criterion { }'s require and severe_when and the risk score read a gate's metrics as
+ * its require list does, ${params.NAME} included; kept even when it does not parse (the
+ * error is reported), as an alert condition is. */
+void
+nf_set_gate_expr(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	subj w = { a->name, false };
+	nf_criterion c = { NULL, v->loc, NULL };
+	conv cv;
+
+	want_expr(p, v, vt, w, strcmp(a->name, "score") == 0 ? "risk score" : "gate expression", &c);
+	memset(&cv, 0, sizeof(cv));
+	cv.u.crit = c;
+	cv.loc = v->loc;
+	store(target, a, &cv);
+}
+
+void
+nf_set_violation(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
+{
+	conv c;
+	const char *t;
+
+	if (!convert(p, a, v, vt, &c))
+		return;
+	for (t = c.u.s; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') || *t == '_' ||
+		      *t == '-'))
+			break;
+	if (!*c.u.s || *t || strlen(c.u.s) > 64) {
+		nf_parse_error(p, v->loc, "invalid violation type \"%s\": use letters, digits, '_' and '-' (at most 64)",
+			       c.u.s);
+		return;
+	}
+	store(target, a, &c);
 }
 
 /* ---- params { }, env { }, matrix { } ---- */

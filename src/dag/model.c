@@ -130,6 +130,37 @@ nf_severity_name(nf_severity s)
 	return "none";
 }
 
+const char *
+nf_risk_tier(const nf_risk *r, double score)
+{
+	/* The bounds increase (validate.c); one not written is skipped; none: no tier. */
+	if (!r->low_loc.line && !r->normal_loc.line && !r->high_loc.line)
+		return NULL;
+	if (r->low_loc.line && score <= r->low)
+		return "low";
+	if (r->normal_loc.line && score <= r->normal)
+		return "normal";
+	if (r->high_loc.line && score <= r->high)
+		return "high";
+	return "elevated";
+}
+
+const nf_stage *
+nf_risk_gate(const nf_dag *dag)
+{
+	const nf_stage *g;
+
+	if (dag->pipeline.risk.gate)
+		return (g = nf_dag_find_stage(dag, dag->pipeline.risk.gate)) && g->kind == NF_GATE ? g : NULL;
+	for (size_t i = 0; i < dag->nmodels; i++)
+		if (dag->models[i].gate.name && (g = nf_dag_find_stage(dag, dag->models[i].gate.name)) && g->kind == NF_GATE)
+			return g;
+	for (size_t i = 0; i < dag->nstages; i++)
+		if (dag->stages[i].kind == NF_GATE)
+			return &dag->stages[i];
+	return NULL;
+}
+
 void
 nf_dag_free(nf_dag *dag)
 {

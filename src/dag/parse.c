@@ -441,6 +441,7 @@ target_of(nf_pblock *b, nf_target t)
 	case NF_TG_SLURM: return b->slurm;
 	case NF_TG_ALERT: return b->alert;
 	case NF_TG_PLOT: return b->plot;
+	case NF_TG_CHECK: return b->check;
 	case NF_TG_NONE:
 	case NF_TG_COUNT: break;
 	}
@@ -781,6 +782,11 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 		b->plot->name = name;
 		b->plot->loc = b->loc;
 		return true;
+	case NF_BK_CRITERION:
+		/* Unnamed, and as many as the gate has criteria. */
+		b->check = xcalloc(1, sizeof(nf_gate_check));
+		b->check->loc = b->loc;
+		return true;
 	default:
 		break;
 	}
@@ -799,6 +805,14 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 	case NF_BK_LINEAGE:
 		b->pl = parent->pl;
 		b->pl->lineage.present = true;
+		break;
+	case NF_BK_RISK:
+		b->pl = parent->pl;
+		b->pl->risk.present = true;
+		b->pl->risk.loc = b->loc;
+		break;
+	case NF_BK_TIERS:
+		b->pl = parent->pl;
 		break;
 	case NF_BK_DRIFT_REPORT:
 		b->pl = parent->pl;
@@ -835,6 +849,13 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 		b->stage->nalerts = b->nalerts;
 		b->stage->plots = nf_arena_memdup(p->a, b->plots, b->nplots * sizeof(nf_plot));
 		b->stage->nplots = b->nplots;
+		break;
+	case NF_BK_GATE:
+		b->stage->checks = nf_arena_memdup(p->a, b->checks, b->nchecks * sizeof(nf_gate_check));
+		b->stage->nchecks = b->nchecks;
+		break;
+	case NF_BK_CRITERION:
+		NF_PUSH(parent->checks, parent->nchecks, parent->capchecks, *b->check);
 		break;
 	case NF_BK_PARAMS:
 		parent->pl->params = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));
@@ -911,6 +932,8 @@ release_block(nf_pblock *b)
 	nf_strmap_free(b->plot_names);
 	free(b->plots);
 	free(b->plot);
+	free(b->checks);
+	free(b->check);
 }
 
 /* Where a block kind may appear, for "not allowed here" messages. */

@@ -60,6 +60,7 @@ typedef struct nf_pblock {
 	nf_slurm *slurm;
 	nf_alert_rule *alert;
 	nf_plot *plot;
+	nf_gate_check *check;       /* a criterion { } being parsed */
 
 	nf_kv *kvs;                 /* params, env */
 	size_t nkvs, capkvs;
@@ -74,6 +75,8 @@ typedef struct nf_pblock {
 	nf_plot *plots;             /* a stage's plot blocks */
 	size_t nplots, capplots;
 	nf_strmap *plot_names;      /* name -> index + 1 */
+	nf_gate_check *checks;      /* a gate's criterion blocks */
+	size_t nchecks, capchecks;
 } nf_pblock;
 
 /* Reports an error at loc. */

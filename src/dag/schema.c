@@ -24,6 +24,7 @@ static const char *const plot_templates[] = { "linear", "scatter", "confusion", 
 #define AL(f) FIELD(NF_TG_ALERT, nf_alert_rule, f)
 #define SL(f) FIELD(NF_TG_SLURM, nf_slurm, f)
 #define PT(f) FIELD(NF_TG_PLOT, nf_plot, f)
+#define CK(f) FIELD(NF_TG_CHECK, nf_gate_check, f)
 #define OP(f, bit) FIELD(NF_TG_OPTS, nf_run_opts, f), .set_bit = bit
 /* A list's item count, and where the value's location goes. */
 #define COUNT(T, f) .count_off = offsetof(T, f)
@@ -99,6 +100,8 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "a shell command run for each new alert a run's monitors raised") },
 	{ ROW("hook_timeout", NF_AT_DURATION, PL(hook_timeout_ms)), DOC("\"1m\"",
 	  "the longest a hook may run; then SIGTERM, and SIGKILL 2 s later") },
+	{ ROW("cohort", NF_AT_TEMPLATE, PL(cohort)), DOC("none",
+	  "the cohort each run belongs to, e.g. \"${run.month}\" or \"${params.arm}\"; ntflow run --cohort overrides it") },
 };
 
 static const nf_attr_spec stage_attrs[] = {
@@ -139,6 +142,33 @@ static const nf_attr_spec gate_attrs[] = {
 	  "the stages whose metrics the criteria read") },
 	{ ROW("require", NF_AT_EXPR_LIST, ST(require), COUNT(nf_stage, nrequire)), DOC(NULL,
 	  "criteria that must all hold, e.g. \"auc >= production.auc - 0.02\"") },
+};
+
+/* A gate's criterion { } block (a violation type and when it is severe). */
+static const nf_attr_spec criterion_attrs[] = {
+	{ ROW("require", NF_AT_EXPR, CK(require), REQUIRED, SET(nf_set_gate_expr)), DOC(NULL,
+	  "the criterion that must hold, e.g. \"ece <= 0.08\"") },
+	{ ROW("violation", NF_AT_STRING, CK(violation), LOC(nf_gate_check, violation_loc), SET(nf_set_violation)),
+	  DOC("the gate's name", "the type of the violation its failure is, e.g. \"calibration\"") },
+	{ ROW("severe_when", NF_AT_EXPR, CK(severe_when), SET(nf_set_gate_expr)), DOC("never",
+	  "when it holds the violation is high, else medium, e.g. \"ece > 0.15\"") },
+};
+
+/* Stored in the pipeline's nf_risk (open_block points the blocks at the pipeline). */
+static const nf_attr_spec risk_attrs[] = {
+	{ ROW("score", NF_AT_EXPR, PL(risk.score), REQUIRED, SET(nf_set_gate_expr)), DOC(NULL,
+	  "the run's risk score over the gate's metrics, e.g. \"1 - accuracy\"") },
+	{ ROW("gate", NF_AT_NAME, PL(risk.gate), LOC(nf_pipeline, risk.gate_loc)), DOC("the first model's gate",
+	  "the gate whose metrics the score reads; the score is computed when it is evaluated") },
+};
+
+static const nf_attr_spec tiers_attrs[] = {
+	{ ROW("low", NF_AT_NUMBER, PL(risk.low), LOC(nf_pipeline, risk.low_loc)), DOC("none",
+	  "a score at most this is low risk") },
+	{ ROW("normal", NF_AT_NUMBER, PL(risk.normal), LOC(nf_pipeline, risk.normal_loc)), DOC("none",
+	  "a score at most this (and above low) is normal") },
+	{ ROW("high", NF_AT_NUMBER, PL(risk.high), LOC(nf_pipeline, risk.high_loc)), DOC("none",
+	  "a score at most this (and above normal) is high; above every bound, elevated") },
 };
 
 static const nf_attr_spec monitor_attrs[] = {
@@ -227,8 +257,10 @@ static const nf_attr_spec plot_attrs[] = {
 	  "the title shown above the plot") },
 };
 
-static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE,
+static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE, NF_BK_RISK,
 							 NF_BK_DRIFT_REPORT };
+static const nf_block_id gate_children[] = { NF_BK_CRITERION };
+static const nf_block_id risk_children[] = { NF_BK_TIERS };
 static const nf_block_id drift_report_children[] = { NF_BK_TOLERANCE };
 static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH, NF_BK_PLOT };
 static const nf_block_id foreach_children[] = { NF_BK_INSTANCE };
@@ -244,7 +276,7 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "the pipeline: its name, schedule, parameters and defaults (at most one per file)" },
 	{ NF_BK_STAGE, "stage", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_OPTS), ATTRS(stage_attrs), KIDS(stage_children),
 	  "a command to run" },
-	{ NF_BK_GATE, "gate", true, true, false, TG(NF_TG_STAGE), ATTRS(gate_attrs), NULL, 0,
+	{ NF_BK_GATE, "gate", true, true, false, TG(NF_TG_STAGE), ATTRS(gate_attrs), KIDS(gate_children),
 	  "a promotion decision over the metrics of the stages it needs" },
 	{ NF_BK_MODEL, "model", true, true, false, TG(NF_TG_MODEL), ATTRS(model_attrs), NULL, 0,
 	  "a registry entry the pipeline produces" },
@@ -270,6 +302,12 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "a chart of a data file the stage writes, or an image it writes, for ntflow report" },
 	{ NF_BK_LINEAGE, "lineage", false, false, false, TG(NF_TG_PIPELINE), ATTRS(lineage_attrs), NULL, 0,
 	  "where the runs' OpenLineage events go: a file, an HTTP endpoint or both" },
+	{ NF_BK_CRITERION, "criterion", false, false, false, TG(NF_TG_CHECK), ATTRS(criterion_attrs), NULL, 0,
+	  "a criterion of the gate whose failure is a violation of a type, high when severe_when holds" },
+	{ NF_BK_RISK, "risk", false, false, false, TG(NF_TG_PIPELINE), ATTRS(risk_attrs), KIDS(risk_children),
+	  "each run's risk score and its tier" },
+	{ NF_BK_TIERS, "tiers", false, false, false, TG(NF_TG_PIPELINE), ATTRS(tiers_attrs), NULL, 0,
+	  "the risk tiers' upper bounds, increasing" },
 	{ NF_BK_DRIFT_REPORT, "drift_report", false, false, false, 0, NULL, 0, KIDS(drift_report_children),
 	  "what ntflow report drift compares between cohorts" },
 	{ NF_BK_TOLERANCE, "tolerance", false, false, true, 0, NULL, 0, NULL, 0,
@@ -333,6 +371,7 @@ nf_schema_type_name(const nf_attr_type t)
 	case NF_AT_SELECT: return "a string like \"max(auc)\"";
 	case NF_AT_EXPR: return "an expression in quotes";
 	case NF_AT_EXPR_LIST: return "a list of expressions in quotes";
+	case NF_AT_NUMBER: return "a number";
 	}
 	return "a value";
 }
@@ -356,6 +395,7 @@ nf_schema_storage_size(nf_attr_type t)
 	case NF_AT_SELECT: return 0;
 	case NF_AT_EXPR: return sizeof(nf_criterion);
 	case NF_AT_EXPR_LIST: return sizeof(nf_criterion *);
+	case NF_AT_NUMBER: return sizeof(double);
 	}
 	return 0;
 }
@@ -378,6 +418,7 @@ nf_schema_target_size(nf_target t)
 	case NF_TG_SLURM: return sizeof(nf_slurm);
 	case NF_TG_ALERT: return sizeof(nf_alert_rule);
 	case NF_TG_PLOT: return sizeof(nf_plot);
+	case NF_TG_CHECK: return sizeof(nf_gate_check);
 	case NF_TG_COUNT: break;
 	}
 	return 0;

@@ -26,6 +26,7 @@ typedef enum nf_attr_type {
 	NF_AT_SELECT,         /* "max(METRIC)" or "min(METRIC)" */
 	NF_AT_EXPR,           /* an expression (expr.h) in a string */
 	NF_AT_EXPR_LIST,
+	NF_AT_NUMBER,         /* a number (double) */
 } nf_attr_type;
 
 typedef enum nf_block_id {
@@ -34,6 +35,7 @@ typedef enum nf_block_id {
 	NF_BK_FOREACH, NF_BK_INSTANCE,
 	NF_BK_PLOT,
 	NF_BK_LINEAGE,
+	NF_BK_CRITERION, NF_BK_RISK, NF_BK_TIERS,
 	NF_BK_DRIFT_REPORT, NF_BK_TOLERANCE,
 	NF_BK_COUNT
 } nf_block_id;
@@ -48,6 +50,7 @@ typedef enum nf_target {
 	NF_TG_SLURM,          /* nf_slurm */
 	NF_TG_ALERT,          /* nf_alert_rule */
 	NF_TG_PLOT,           /* nf_plot */
+	NF_TG_CHECK,          /* nf_gate_check: a gate's criterion { } */
 	NF_TG_COUNT
 } nf_target;
 
@@ -128,6 +131,8 @@ nf_attr_setter nf_set_secret_env;   /* names of environment variables */
 nf_attr_setter nf_set_run;          /* a string, or a list of words -> nf_stage.run_words */
 nf_attr_setter nf_set_foreach;      /* a list of scalars -> nf_stage.foreach */
 nf_attr_setter nf_set_plot_y;       /* a column name, or a list of them -> nf_plot.y */
+nf_attr_setter nf_set_gate_expr;    /* an expression over a gate's metrics (${params.*} allowed) */
+nf_attr_setter nf_set_violation;    /* a violation type: letters, digits, '_', '-' */
 /* The checks of s's plot blocks against the stage (plot-check.c, from nf_dag_validate): data
  * and image files inside its outputs, the columns each template needs. */
 void nf_plot_check(const nf_stage *s, nf_diag_list *diags);

@@ -182,7 +182,8 @@ static void
 check_ref(vctx *v, const where *w, const nf_seg *seg)
 {
 	static const char *const namespaces[] = { "params", "matrix", "run", "env", "dag", "stages", "item", "key" };
-	static const char *const run_values[] = { "id", "date", "week", "trigger", "interval_start", "interval_end" };
+	static const char *const run_values[] = { "id", "date", "week", "month", "quarter", "trigger", "interval_start",
+						  "interval_end" };
 	const char *ref = seg->text, *dot = strchr(ref, '.');
 	const char *rest = dot ? dot + 1 : NULL;
 	const nf_pipeline *pl = &v->dag->pipeline;
@@ -218,8 +219,8 @@ check_ref(vctx *v, const where *w, const nf_seg *seg)
 		for (size_t i = 0; rest && i < NF_ARRAY_SIZE(run_values) && !found; i++)
 			found = !strcmp(run_values[i], rest);
 		if (!found)
-			nf_diag_error(&v->diags, seg->loc, "unknown run value in ${%s} (run.id, run.date, run.week, run.trigger,"
-				      " run.interval_start, run.interval_end)", ref);
+			nf_diag_error(&v->diags, seg->loc, "unknown run value in ${%s} (run.id, run.date, run.week, run.month,"
+				      " run.quarter, run.trigger, run.interval_start, run.interval_end)", ref);
 	} else if (!strcmp(ns, "env")) {
 		if (!rest || !*rest)
 			nf_diag_error(&v->diags, seg->loc, "expected ${env.NAME}, found ${%s}", ref);
@@ -572,6 +573,124 @@ check_gate_params(vctx *v, const nf_stage *s)
 		if (s->require[k].expr)
 			nf_expr_walk_names(s->require[k].expr, check_gate_name, &gn);
 	}
+	for (size_t k = 0; k < s->nchecks; k++) {
+		gate_names gn = { v, s, &s->checks[k].require };
+		gate_names gs = { v, s, &s->checks[k].severe_when };
+
+		if (s->checks[k].require.expr)
+			nf_expr_walk_names(s->checks[k].require.expr, check_gate_name, &gn);
+		if (s->checks[k].severe_when.expr)
+			nf_expr_walk_names(s->checks[k].severe_when.expr, check_gate_name, &gs);
+	}
+}
+
+/* The metric names an expression reads (production ones as "production.NAME"), in scratch. */
+typedef struct name_set {
+	vctx *v;
+	const char **names;
+	size_t n, cap;
+} name_set;
+
+static void
+collect_name(void *ctx, bool prod, const char *name, int col)
+{
+	name_set *ns = ctx;
+	const char *full = prod ? nf_arena_printf(ns->v->scratch, "production.%s", name) : name;
+
+	(void)col;
+	if (ns->n == ns->cap) {
+		const char **bigger = nf_arena_alloc(ns->v->scratch, (2 * ns->cap + 4) * sizeof(char *));
+
+		if (ns->n)
+			memcpy(bigger, ns->names, ns->n * sizeof(char *));
+		ns->names = bigger;
+		ns->cap = 2 * ns->cap + 4;
+	}
+	ns->names[ns->n++] = full;
+}
+
+typedef struct severe_names {
+	name_set *req;
+	vctx *v;
+	const nf_stage *gate;
+	const nf_gate_check *c;
+} severe_names;
+
+/* A metric severe_when reads that its criterion does not is known to be wrong: the two
+ * judge the same measurement (a misspelt "acuracy" would never make a violation high). */
+static void
+check_severe_name(void *ctx, bool prod, const char *name, int col)
+{
+	severe_names *sn = ctx;
+	const char *full = prod ? nf_arena_printf(sn->v->scratch, "production.%s", name) : name;
+	nf_loc at = sn->c->severe_when.loc;
+
+	if (!prod && strncmp(name, "params.", 7) == 0)
+		return;
+	for (size_t i = 0; i < sn->req->n; i++)
+		if (strcmp(sn->req->names[i], full) == 0)
+			return;
+	at.col += col - 1;
+	error_hint(sn->v, at, nf_suggest(full, sn->req->names, sn->req->n),
+		   "severe_when of a criterion of gate \"%s\" reads \"%s\", which its require does not", sn->gate->name,
+		   full);
+}
+
+static void
+check_gate_checks(vctx *v, const nf_stage *s)
+{
+	for (size_t k = 0; k < s->nchecks; k++) {
+		const nf_gate_check *c = &s->checks[k];
+		name_set req = { v, NULL, 0, 0 };
+		severe_names sn = { &req, v, s, c };
+
+		if (!c->require.expr || !c->severe_when.expr)
+			continue;
+		nf_expr_walk_names(c->require.expr, collect_name, &req);
+		nf_expr_walk_names(c->severe_when.expr, check_severe_name, &sn);
+	}
+}
+
+/* risk { }: a gate to read, a score over names that can be, tiers that increase. */
+static void
+check_risk(vctx *v)
+{
+	const nf_risk *r = &v->dag->pipeline.risk;
+	const nf_stage *g;
+	const struct {
+		const char *name;
+		double bound;
+		nf_loc loc;
+	} tiers[] = { { "low", r->low, r->low_loc }, { "normal", r->normal, r->normal_loc }, { "high", r->high, r->high_loc } };
+	int prev = -1;
+
+	if (!r->present)
+		return;
+	if (r->gate) {
+		g = nf_strmap_get(v->dag->by_name, r->gate);
+		if (!g)
+			error_hint(v, r->gate_loc, nf_suggest(r->gate, v->gate_names, v->ngates),
+				   "risk reads unknown gate \"%s\"", r->gate);
+		else if (g->kind != NF_GATE)
+			nf_diag_error(&v->diags, r->gate_loc, "risk reads \"%s\" as its gate, but it is a %s", r->gate,
+				      nf_stage_kind_name(g->kind));
+	} else if (!nf_risk_gate(v->dag)) {
+		nf_diag_error(&v->diags, r->loc, "risk needs a gate: its score reads the metrics a gate reads");
+	}
+	if (r->score.expr) {
+		gate_names gn = { v, nf_risk_gate(v->dag), &r->score };
+
+		if (gn.gate)
+			nf_expr_walk_names(r->score.expr, check_gate_name, &gn);
+	}
+	for (int i = 0; i < 3; i++) {
+		if (!tiers[i].loc.line)
+			continue;
+		if (prev >= 0 && !(tiers[i].bound > tiers[prev].bound))
+			nf_diag_error(&v->diags, tiers[i].loc, "risk tiers must increase: %s (%g) is not above %s (%g)",
+				      tiers[i].name, tiers[i].bound, tiers[prev].name, tiers[prev].bound);
+		prev = i;
+	}
 }
 
 static void
@@ -655,6 +774,12 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	for (size_t i = 0; i < pl->npath; i++)
 		check_tmpl(&v, &w, &pl->path[i]);
 	check_kvs(&v, &w, pl->params, pl->nparams);
+	check_tmpl(&v, &w, pl->cohort);
+	for (size_t i = 0; pl->cohort && i < pl->cohort->nsegs; i++)
+		if (pl->cohort->segs[i].is_ref && strcmp(pl->cohort->segs[i].text, "run.id") == 0)
+			nf_diag_error(&v.diags, pl->cohort->segs[i].loc, "the cohort cannot use ${run.id}: a run's cohort"
+				      " is decided before it has an id");
+	check_risk(&v);
 	w.secrets = true;
 	check_kvs(&v, &w, pl->env, pl->nenv);
 	for (size_t i = 0; i < dag->nstages && !v.diags.full; i++) {
@@ -665,6 +790,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		check_select(&v, s);
 		check_param_keys(&v, s);
 		check_gate_params(&v, s);
+		check_gate_checks(&v, s);
 		check_stage_lang(&v, s);
 		check_executor(&v, s->opts, &pl->defaults);
 		w.secrets = true;

@@ -160,6 +160,16 @@ record_alert(nf_store *st, nf_audit *audit, nf_alert *a, bool want_trigger)
 	return 0;
 }
 
+int
+nf_alert_raise(nf_store *st, nf_audit *audit, nf_alert *a, bool want_trigger)
+{
+	int err;
+
+	if ((err = nf_store_batch(st)) < 0)
+		return err;
+	return record_alert(st, audit, a, want_trigger);
+}
+
 /* Evaluates one rule; *fires set when it did. */
 static int
 evaluate_rule(nf_alert *a, bool *fires, const nf_alert_source *src, const nf_alert_rule *rule)

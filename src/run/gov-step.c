@@ -92,12 +92,24 @@ nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
 	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL };
+	/* The require strings, then the criterion { } blocks: one numbering for the results
+	 * and the violations. */
+	nf_criterion *all = xcalloc(st->nrequire + st->nchecks + 1, sizeof(*all));
 	nf_gate_result r;
 	int err;
 
-	nf_gate_evaluate(&r, node->name, st->require, st->nrequire, gate_lookup, &ge);
+	memcpy(all, st->require, st->nrequire * sizeof(*all));
+	for (size_t i = 0; i < st->nchecks; i++)
+		all[st->nrequire + i] = st->checks[i].require;
+	nf_gate_evaluate(&r, node->name, all, st->nrequire + st->nchecks, gate_lookup, &ge);
+	free(all);
+	err = nf_gate_store(ctx->store, ctx->run_id, &r);
+	if (err == 0)
+		err = audit_gate(ctx, &r);
+	if (err == 0)
+		err = nf_run__gate_findings(ctx, node, &r, gate_lookup, &ge);
 	cJSON_Delete(ge.prod);
-	if ((err = nf_gate_store(ctx->store, ctx->run_id, &r)) < 0 || (err = audit_gate(ctx, &r)) < 0) {
+	if (err < 0) {
 		nf_gate_result_release(&r);
 		return err;
 	}
@@ -294,10 +306,17 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 	req.state_dir = state_dir;
 	req.models_dir = mdir;
 	req.hold = hold;
+	req.cohort = ctx->cohort;
 	if ((err = nf_registry_register(&v, &note, ctx->store, &req)) < 0) {
 		msg = xstrdup(nf_error_last());
 		err = nf_error_set(err, "cannot register model %s: %s", m->name, msg);
 		free(msg);
+		goto done;
+	}
+	/* The violations of the model's gate name the version (an unchanged one too). */
+	if (m->gate.name && (prod = nf_store_violation_set_model(ctx->store, ctx->run_id, m->gate.name, v.model,
+								  v.version)) < 0) {
+		err = prod;
 		goto done;
 	}
 	if (ctx->req->on_registered)

@@ -107,6 +107,14 @@ resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
 			v = ip->run_date;
 		} else if (strcmp(rest, "week") == 0) {
 			v = ip->run_week;
+		} else if ((strcmp(rest, "month") == 0 || strcmp(rest, "quarter") == 0) && ip->run_date &&
+			   strlen(ip->run_date) >= 7) {
+			/* Of the logical date, YYYY-MM-DD: YYYY-MM, or YYYY-QN. */
+			if (rest[0] == 'm')
+				snprintf(num, numsize, "%.7s", ip->run_date);
+			else
+				snprintf(num, numsize, "%.4s-Q%d", ip->run_date, (atoi(ip->run_date + 5) - 1) / 3 + 1);
+			v = num;
 		} else if (strcmp(rest, "trigger") == 0) {
 			v = ip->run_trigger;
 		} else if (strcmp(rest, "interval_start") == 0) {
@@ -114,8 +122,8 @@ resolve(const nf_interp *ip, const char *ref, char *num, size_t numsize)
 		} else if (strcmp(rest, "interval_end") == 0) {
 			v = ip->run_interval_end;
 		} else {
-			nf_error_set(NF_EINVALID, "unknown run value '%s' in ${%s} (run.id, run.date, run.week, run.trigger,"
-				     " run.interval_start, run.interval_end)", rest, ref);
+			nf_error_set(NF_EINVALID, "unknown run value '%s' in ${%s} (run.id, run.date, run.week, run.month,"
+				     " run.quarter, run.trigger, run.interval_start, run.interval_end)", rest, ref);
 		}
 	} else if (NS("env")) {
 		if (ip->redact && nf_dag_is_secret(ip->dag, rest))

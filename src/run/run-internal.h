@@ -3,6 +3,7 @@
 #define NTFLOW_RUN_INTERNAL_H
 
 #include "ntflow/cache.h"
+#include "ntflow/expr.h"
 #include "ntflow/run.h"
 #include "aside.h"
 
@@ -115,6 +116,7 @@ typedef struct run_ctx {
 	nf_run_job job;
 	nf_run_cache cache;
 	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
+	const char *cohort;         /* the run's cohort (--cohort, else the pipeline's template); NULL: none */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
 	/* The run's processes: the procs record each stage's process appends its group to
 	 * (store.h), and the mark in every stage's environment (NTFLOW_RUNNER=PID.START). */
@@ -143,6 +145,10 @@ typedef struct run_ctx {
 typedef enum { NF_HOOK_ALERT, NF_HOOK_PROMOTE, NF_HOOK_SUCCESS, NF_HOOK_FAILURE, NF_HOOK_GATED } nf_run_hook_kind;
 typedef struct nf_run_hook_event nf_run_hook_event;
 void nf_run__hook_promoted(run_ctx *ctx, const char *model, int version);
+/* cohort-step.c. After gate's criteria were evaluated into r (lookup reads its metrics):
+ * its violations, the run's risk when risk { } reads this gate, and their alerts. */
+int nf_run__gate_findings(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf_expr_lookup_fn lookup,
+			  void *lctx);
 void nf_run__hook_alert(run_ctx *ctx, const char *monitor, const char *rule, const char *severity,
 			const char *summary, int64_t id);
 void nf_run__hooks(run_ctx *ctx, nf_run_status status);

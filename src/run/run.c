@@ -22,6 +22,7 @@
 #include "ntflow/cachekey.h"
 #include "ntflow/expr.h"
 #include "run-internal.h"
+#include "ntflow/gov.h"
 
 extern char **environ;
 
@@ -1430,6 +1431,39 @@ nf_run_free(nf_run *run)
 	free(run);
 }
 
+/* The run's cohort: --cohort, else the pipeline's template expanded with the run's values
+ * (${run.id} is not known yet: validate refuses it there); NULL without either. An empty
+ * result is no cohort. */
+static int
+run_cohort(run_ctx *ctx, char **out)
+{
+	const nf_tmpl *t = ctx->dag->has_pipeline ? ctx->dag->pipeline.cohort : NULL;
+	char *msg, *text = NULL;
+	int err;
+
+	*out = NULL;
+	if (ctx->req->cohort) {
+		*out = *ctx->req->cohort ? xstrdup(ctx->req->cohort) : NULL;
+		return 0;
+	}
+	if (!t)
+		return 0;
+	if ((err = nf_run__expand_recorded(&text, ctx, NULL, t)) < 0) {
+		msg = xstrdup(nf_error_last());
+		err = nf_error_set(err, "cannot name the run's cohort: %s", msg);
+		free(msg);
+		return err;
+	}
+	if ((err = nf_cohort_check(text)) < 0 && *text) {
+		msg = xstrdup(nf_error_last());
+		err = nf_error_set(err, "cannot name the run's cohort \"%s\": %s", text, msg);
+		free(msg);
+		return err;
+	}
+	*out = *text ? xstrdup(text) : NULL;   /* text is the run's arena's */
+	return 0;
+}
+
 int
 nf_run_exec(nf_run *run, nf_run_status *status)
 {
@@ -1481,6 +1515,9 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	if (nf_gitrepo_head(ctx.cache.repo))
 		info.commit = xstrdup(nf_gitrepo_head(ctx.cache.repo));
 	ctx.pipeline = info.pipeline;
+	if ((err = run_cohort(&ctx, &info.cohort)) < 0)
+		goto done;
+	ctx.cohort = info.cohort;
 	/* Room for the run's final state, however full the disk gets meanwhile (space.c). */
 	if ((err = nf_run__reserve_take(&ctx)) < 0 || (err = nf_store_run_begin(ctx.store, &info)) < 0)
 		goto done;

@@ -102,19 +102,21 @@ nf_store_violation_put(nf_store *st, const nf_violation *v)
 }
 
 int
-nf_store_violation_set_model(nf_store *st, int64_t run_id, const char *model, int version)
+nf_store_violation_set_model(nf_store *st, int64_t run_id, const char *gate, const char *model, int version)
 {
 	sqlite3_stmt *q = NULL;
 	int err, rc;
 
 	if ((err = nf_store_batch(st)) < 0)
 		return err;
-	if ((rc = sqlite3_prepare_v2(st->db, "UPDATE violations SET model = ?, version = ? WHERE run_id = ?", -1, &q,
+	if ((rc = sqlite3_prepare_v2(st->db, "UPDATE violations SET model = ?, version = ? WHERE run_id = ? AND (?4 IS NULL OR gate = ?4)",
+				     -1, &q,
 				     NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot record the violation's model version");
 	sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, version);
 	sqlite3_bind_int64(q, 3, run_id);
+	bind_text_or_null(q, 4, gate);
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : nf_store__table_error(st, rc, "cannot record the violation's model version");

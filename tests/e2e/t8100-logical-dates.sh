@@ -171,7 +171,7 @@ test_expect_success 'validate knows the run.* values' '
 	stage "a" { run = "echo ${run.interval}" }
 	EOF
 	test_expect_code 2 ntflow validate bad.dag 2>err &&
-	grep "unknown run value in \${run.interval} (run.id, run.date, run.week, run.trigger, run.interval_start, run.interval_end)" err
+	grep "unknown run value in \${run.interval} (run.id, run.date, run.week, run.month, run.quarter, run.trigger, run.interval_start, run.interval_end)" err
 '
 
 test_done

@@ -193,7 +193,7 @@ END_TEST
 START_TEST(test_other_namespaces)
 {
 	ck_messages("stage \"a\" { run = \"${run.weak} ${dag.path} ${env} ${parms.x} ${zzz.y}\" }\n",
-		    "1:20: error: unknown run value in ${run.weak} (run.id, run.date, run.week, run.trigger, run.interval_start, run.interval_end)\n"
+		    "1:20: error: unknown run value in ${run.weak} (run.id, run.date, run.week, run.month, run.quarter, run.trigger, run.interval_start, run.interval_end)\n"
 		    "1:32: error: unknown value in ${dag.path} (dag.dir)\n"
 		    "1:44: error: expected ${env.NAME}, found ${env}\n"
 		    "1:51: error: unknown namespace \"parms\" in ${parms.x} (params, matrix, run, env, dag, stages); did you mean \"params\"?\n"
