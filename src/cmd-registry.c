@@ -59,26 +59,36 @@ gate_cell(const nf_model_version *v)
 static void
 print_table(const nf_model_version *vs, size_t n)
 {
-	static const char *const head[] = {
-		"MODEL", "VERSION", "STATUS", "GATE", "RUN", "COMMIT", "SHA256", "CREATED",
-	};
-	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
+	/* COHORT only when a version listed has one: registries without cohorts stay as they were. */
+	const char *head[9] = { "MODEL", "VERSION", "STATUS", "GATE", "COHORT", "RUN", "COMMIT", "SHA256", "CREATED" };
+	bool cohorts = false;
+	size_t nh = 0;
+	nf_table *tab;
 
+	for (size_t i = 0; i < n; i++)
+		cohorts |= vs[i].cohort != NULL;
+	for (size_t c = 0; c < NF_ARRAY_SIZE(head); c++)
+		if (c != 4 || cohorts)
+			head[nh++] = head[c];
+	tab = nf_table_new(nh, head);
 	for (size_t i = 0; i < n; i++) {
 		const nf_model_version *v = &vs[i];
 		char **row = nf_table_add_row(tab);
 		char t[32];
+		size_t k = 0;
 
 		nf_store_fmt_local_time(t, sizeof(t), v->created_ms);
-		row[0] = xstrdup(v->model);
-		row[1] = xasprintf("%d", v->version);
-		row[2] = v->forced && strcmp(v->status, "production") == 0 ? xstrdup("production (forced)")
-									     : xstrdup(v->status);
-		row[3] = gate_cell(v);
-		row[4] = v->run_id ? xasprintf("%lld", (long long)v->run_id) : xstrdup("-");
-		row[5] = v->commit ? xasprintf("%.7s", v->commit) : xstrdup("-");
-		row[6] = xasprintf("%.12s", v->sha256);
-		row[7] = xstrdup(t);
+		row[k++] = xstrdup(v->model);
+		row[k++] = xasprintf("%d", v->version);
+		row[k++] = v->forced && strcmp(v->status, "production") == 0 ? xstrdup("production (forced)")
+									       : xstrdup(v->status);
+		row[k++] = gate_cell(v);
+		if (cohorts)
+			row[k++] = xstrdup(v->cohort ? v->cohort : "-");
+		row[k++] = v->run_id ? xasprintf("%lld", (long long)v->run_id) : xstrdup("-");
+		row[k++] = v->commit ? xasprintf("%.7s", v->commit) : xstrdup("-");
+		row[k++] = xasprintf("%.12s", v->sha256);
+		row[k++] = xstrdup(t);
 	}
 	nf_cmd_print_table(tab);
 	nf_table_free(tab);
@@ -138,6 +148,7 @@ version_json(const nf_model_version *v, const char *why)
 	cJSON_AddStringToObject(o, "copy", v->artifact_path);
 	add_str_or_null(o, "gate", v->gate);
 	cJSON_AddStringToObject(o, "gate_outcome", v->gate_outcome);
+	add_str_or_null(o, "cohort", v->cohort);
 	add_json_text(o, "metrics", v->metrics_json);
 	add_json_text(o, "params", v->params_json);
 	nf_cmd_json_time(o, "created", v->created_ms);
@@ -272,6 +283,8 @@ print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, si
 		printf("gate       %s: %s\n", v->gate, v->gate_outcome);
 	else
 		printf("gate       - (the model has no gate)\n");
+	if (v->cohort)
+		printf("cohort     %s\n", v->cohort);
 	nf_store_fmt_local_time(t, sizeof(t), v->created_ms);
 	printf("created    %s\n", t);
 	nf_store_fmt_local_time(t, sizeof(t), v->promoted_ms);

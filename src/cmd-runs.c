@@ -42,33 +42,58 @@ add_str_or_null(cJSON *o, const char *name, const char *s)
 		cJSON_AddNullToObject(o, name);
 }
 
+/* "0.41 elevated": a run's risk score and tier; "-" when it has none. Caller frees. */
+static char *
+risk_text(const nf_run_info *r)
+{
+	if (!r->has_risk)
+		return xstrdup("-");
+	return r->risk_tier ? xasprintf("%.3g %s", r->risk_score, r->risk_tier) : xasprintf("%.3g", r->risk_score);
+}
+
 static void
 print_table(const nf_cmp_run *cruns, size_t n)
 {
-	static const char *const head[] = {
-		"ID", "PIPELINE", "TRIGGER", "DATE", "COMMIT", "STATUS", "STARTED", "DURATION",
-	};
-	nf_table *tab = nf_table_new(NF_ARRAY_SIZE(head), head);
+	/* COHORT and RISK only when a run listed has one: listings of pipelines without
+	 * cohorts stay as they were. */
+	const char *head[10] = { "ID", "PIPELINE", "TRIGGER", "DATE", "COHORT", "COMMIT", "STATUS", "STARTED",
+				 "DURATION", "RISK" };
+	bool cohorts = false, risks = false;
+	size_t nh = 0;
+	nf_table *tab;
 
+	for (size_t i = 0; i < n; i++) {
+		cohorts |= cruns[i].info.cohort != NULL;
+		risks |= cruns[i].info.has_risk;
+	}
+	for (size_t c = 0; c < NF_ARRAY_SIZE(head); c++)
+		if ((c != 4 || cohorts) && (c != 9 || risks))
+			head[nh++] = head[c];
+	tab = nf_table_new(nh, head);
 	nf_table_align_right(tab, 0);   /* the id */
 	for (size_t i = 0; i < n; i++) {
 		const nf_run_info *r = &cruns[i].info;
 		char commit[64], started[32], dur[32] = "-";
 		int64_t d = run_duration_ms(r);
 		char **row = nf_table_add_row(tab);
+		size_t k = 0;
 
 		short_commit(commit, sizeof(commit), r);
 		nf_store_fmt_local_time(started, sizeof(started), r->started_ms);
 		if (d >= 0)
 			nf_format_duration(dur, sizeof(dur), d);
-		row[0] = xasprintf("%lld", (long long)r->id);
-		row[1] = xstrdup(r->pipeline);
-		row[2] = xstrdup(r->trigger);
-		row[3] = xstrdup(r->logical_date && *r->logical_date ? r->logical_date : "-");
-		row[4] = xstrdup(commit);
-		row[5] = xstrdup(nf_run_status_name(r->status));
-		row[6] = xstrdup(started);
-		row[7] = xstrdup(dur);
+		row[k++] = xasprintf("%lld", (long long)r->id);
+		row[k++] = xstrdup(r->pipeline);
+		row[k++] = xstrdup(r->trigger);
+		row[k++] = xstrdup(r->logical_date && *r->logical_date ? r->logical_date : "-");
+		if (cohorts)
+			row[k++] = xstrdup(r->cohort ? r->cohort : "-");
+		row[k++] = xstrdup(commit);
+		row[k++] = xstrdup(nf_run_status_name(r->status));
+		row[k++] = xstrdup(started);
+		row[k++] = xstrdup(dur);
+		if (risks)
+			row[k++] = risk_text(r);
 	}
 	nf_cmd_print_table(tab);
 	nf_table_free(tab);
@@ -99,6 +124,12 @@ print_json(const nf_cmp_run *runs, size_t n, const columns *cl)
 		cJSON_AddStringToObject(o, "logical_date", r->logical_date);
 		add_str_or_null(o, "interval_start", r->interval_start);
 		add_str_or_null(o, "interval_end", r->interval_end);
+		add_str_or_null(o, "cohort", r->cohort);
+		if (r->has_risk)
+			cJSON_AddNumberToObject(o, "risk_score", r->risk_score);
+		else
+			cJSON_AddNullToObject(o, "risk_score");
+		add_str_or_null(o, "risk_tier", r->risk_tier);
 		if (r->commit)
 			cJSON_AddStringToObject(o, "commit", r->commit);
 		else

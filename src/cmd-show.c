@@ -30,6 +30,8 @@ typedef struct show_data {
 	size_t nprod;
 	nf_alert *alerts;            /* drift alerts its monitors raised */
 	size_t nalerts;
+	nf_violation *violations;    /* its failed gate criteria */
+	size_t nviolations;
 	nf_slurm_job_row *slurm;     /* its Slurm jobs, by node and attempt */
 	size_t nslurm;
 } show_data;
@@ -177,6 +179,10 @@ print_header(const nf_run_info *r)
 	printf("\nstatus    %s\n", nf_run_status_name(r->status));
 	printf("trigger   %s\n", r->trigger);
 	printf("date      %s\n", r->logical_date && *r->logical_date ? r->logical_date : "-");
+	if (r->cohort)
+		printf("cohort    %s\n", r->cohort);
+	if (r->has_risk)
+		printf("risk      %g%s%s\n", r->risk_score, r->risk_tier ? " " : "", r->risk_tier ? r->risk_tier : "");
 	if (r->interval_start && r->interval_end && strcmp(r->interval_start, r->interval_end) != 0)
 		printf("interval  %s .. %s\n", r->interval_start, r->interval_end);
 	printf("commit    %s\n", r->commit ? r->commit : "- (not in git)");
@@ -404,6 +410,12 @@ print_json(const show_data *d)
 	cJSON_AddStringToObject(run, "logical_date", r->logical_date);
 	add_str_or_null(run, "interval_start", r->interval_start);
 	add_str_or_null(run, "interval_end", r->interval_end);
+	add_str_or_null(run, "cohort", r->cohort);
+	if (r->has_risk)
+		cJSON_AddNumberToObject(run, "risk_score", r->risk_score);
+	else
+		cJSON_AddNullToObject(run, "risk_score");
+	add_str_or_null(run, "risk_tier", r->risk_tier);
 	add_str_or_null(run, "commit", r->commit);
 	cJSON_AddBoolToObject(run, "dirty", r->dirty);
 	params = cJSON_Parse(r->params_json ? r->params_json : "{}");
@@ -484,6 +496,12 @@ print_json(const show_data *d)
 	}
 	add_gates_json(top, d);
 	nf_show_alerts_json(top, d->alerts, d->nalerts);
+	{
+		cJSON *vs = cJSON_AddArrayToObject(top, "violations");
+
+		for (size_t i = 0; i < d->nviolations; i++)
+			cJSON_AddItemToArray(vs, nf_violation_json(&d->violations[i]));
+	}
 	text = nf_json_print(top, true);
 	printf("%s\n", text);
 	free(text);
@@ -597,6 +615,7 @@ cmd_show_exec(int argc, char **argv)
 	nf_store_run_repro_get(st, id, &d.repro);
 	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0 ||
 	    nf_alert_list_run(st, id, &d.alerts, &d.nalerts) < 0 ||
+	    nf_store_violation_list(st, &(nf_violation_filter){ .run_id = id }, &d.violations, &d.nviolations) < 0 ||
 	    nf_store_slurm_jobs_of_run(st, id, &d.slurm, &d.nslurm) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
@@ -609,6 +628,7 @@ cmd_show_exec(int argc, char **argv)
 		print_nodes(&d);
 		print_slurm(&d);
 		print_gates(&d);
+		nf_show_violations_text(d.violations, d.nviolations);
 		nf_show_alerts_text(d.alerts, d.nalerts);
 	}
 	rc = NF_EXIT_OK;
@@ -628,6 +648,7 @@ done:
 		free(d.prod_why[i]);
 	free(d.prod_why);
 	nf_alert_list_free(d.alerts, d.nalerts);
+	nf_violation_list_free(d.violations, d.nviolations);
 	nf_slurm_job_rows_free(d.slurm, d.nslurm);
 	nf_store_close(st);
 	free(dir);
@@ -646,12 +667,15 @@ const nf_cmd nf_cmd_show = {
 		"metrics each node recorded; then each gate as a table (criterion, value,\n"
 		"threshold, verdict), the model versions the run registered (and why a passed gate\n"
 		"did not change production: a failed run, a rollback or a person's decision that\n"
-		"stands), the version now in production and why, and the alerts its monitors raised.\n"
+		"stands), the version now in production and why, the gate's failed criteria as\n"
+		"violations (type, severity; see ntflow violations) and the alerts the run raised.\n"
+		"The header names the run's cohort and risk score and tier when it has them.\n"
 		"When the run started processes, the header says how they were held: by process\n"
 		"group, with no cgroup, so one that calls setsid outlives its stage's timeout (it\n"
 		"is killed at the end of the run; see ntflow(1), PROCESSES).\n\n"
 		"  --json       {\"run\": {...}, \"stages\": [...], \"gates\": [...], \"registered\": [...],\n"
-		"               \"held\": [...], \"production\": [...], \"alerts\": [...]}\n"
+		"               \"held\": [...], \"production\": [...], \"alerts\": [...],\n"
+		"               \"violations\": [...]}\n"
 		"               (times in UTC, ISO 8601)\n"
 		"  --perf       the performance record instead: per node its wall time, CPU time and\n"
 		"               peak RSS, each against the median of the node's last 5 successful\n"

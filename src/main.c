@@ -26,6 +26,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_metrics,
 	&nf_cmd_report,
 	&nf_cmd_alerts,
+	&nf_cmd_violations,
 	&nf_cmd_audit,
 	&nf_cmd_doctor,
 	&nf_cmd_export,

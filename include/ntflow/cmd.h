@@ -89,6 +89,7 @@ extern const nf_cmd nf_cmd_cache;
 extern const nf_cmd nf_cmd_metrics;
 extern const nf_cmd nf_cmd_report;
 extern const nf_cmd nf_cmd_alerts;
+extern const nf_cmd nf_cmd_violations;
 extern const nf_cmd nf_cmd_audit;
 extern const nf_cmd nf_cmd_doctor;
 extern const nf_cmd nf_cmd_scheduler;
@@ -170,6 +171,11 @@ void nf_show_alerts_json(struct cJSON *top, const struct nf_alert *alerts, size_
 /* An alert as JSON: whole for `ntflow alerts --json` (with run, pipeline, created and the
  * acknowledgement), else the fields show --json gives. Caller deletes it. */
 struct cJSON *nf_alert_json(const struct nf_alert *a, bool whole);
+/* A run's violations in `show` (cmd-violations.c), and a violation as JSON for show --json
+ * and `ntflow violations --json`. Caller deletes the object. */
+struct nf_violation;
+void nf_show_violations_text(const struct nf_violation *v, size_t n);
+struct cJSON *nf_violation_json(const struct nf_violation *v);
 
 
 /* Comparing runs (cmd-compare.c), for `runs --params --metrics` and `diff`. A run with its

@@ -1,4 +1,4 @@
-/* tui/pane-header.c: the top line: pipeline, run, trigger, commit, elapsed, progress, status
+/* tui/pane-header.c: the top line: pipeline, run, trigger, cohort, commit, elapsed, progress, status
  * and the estimated end (or, before the first run, what the dashboard waits for); a second
  * line for a pipeline with a schedule: the expression, its zone and the next fire time. */
 #include "config.h"
@@ -90,6 +90,10 @@ header_draw(nf_pane *p, const nf_view *v, WINDOW *w)
 	wattrset(w, A_NORMAL);
 	snprintf(buf, sizeof(buf), "%srun %lld%s%s", sep, (long long)v->run.id, sep, v->run.trigger);
 	x += nf_draw_text(w, 0, x, width - x, buf);
+	if (v->run.cohort) {
+		snprintf(buf, sizeof(buf), "%scohort %s", sep, v->run.cohort);
+		x += nf_draw_text(w, 0, x, width - x, buf);
+	}
 	if (v->run.commit) {
 		snprintf(buf, sizeof(buf), "%s%.8s%s", sep, v->run.commit, v->run.dirty ? "+dirty" : "");
 		x += nf_draw_text(w, 0, x, width - x, buf);

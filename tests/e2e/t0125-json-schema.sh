@@ -32,6 +32,11 @@ test_expect_success PYTHON3 'setup: runs with a gate, a model, a monitor alert a
 	gate "g" {
 	  needs   = ["evaluate"]
 	  require = ["accuracy >= 0.85"]
+	  criterion {
+	    require     = "accuracy >= 0.82"
+	    violation   = "low_accuracy"
+	    severe_when = "accuracy < 0.7"
+	  }
 	}
 	model "clf" {
 	  artifact = "build/m.txt"
@@ -63,6 +68,7 @@ test_expect_success PYTHON3 'setup: runs with a gate, a model, a monitor alert a
 	ntflow diff 1 2 --json >diff.json &&
 	ntflow audit show --json >audit.json &&
 	ntflow alerts --json >alerts.json &&
+	ntflow violations --json >violations.json &&
 	ntflow cache ls --json >cache.json &&
 	ntflow registry list --json >registry.json &&
 	ntflow registry show clf@1 --json >registry-show.json &&
@@ -123,7 +129,7 @@ test_expect_success PYTHON3 'every output has only the fields ntflow(1) lists fo
 		show-perf=show-perf.json metrics=metrics.json diff=diff.json audit=audit.json \
 		alerts=alerts.json cache=cache.json registry=registry.json registry-show=registry-show.json \
 		scheduler=scheduler.json backfill=backfill.json graph=graph.json \
-		report-drift=report-drift.json >problems &&
+		violations=violations.json report-drift=report-drift.json >problems &&
 	cat problems &&
 	test_must_be_empty problems
 '

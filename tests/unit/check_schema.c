@@ -135,6 +135,8 @@ file_with(const nf_block_spec *b, const char *line, int *at)
 	bool when = !line || strncmp(line, "when ", 5) != 0;
 	/* a plot names a data file, unless the line writes it (validate wants one of data and image) */
 	bool data = !line || strncmp(line, "data ", 5) != 0;
+	bool req = !line || strncmp(line, "require ", 8) != 0;
+	bool score = !line || strncmp(line, "score ", 6) != 0;
 
 	if (!line)
 		line = "";
@@ -165,6 +167,18 @@ file_with(const nf_block_spec *b, const char *line, int *at)
 		*at = when ? 5 : 4;
 		return xasprintf("monitor \"m\" {\n  run = \"r\"\n  alert \"a\" {\n%s    %s\n  }\n}\n",
 				 when ? "    when = \"x > 1\"\n" : "", line);
+	case NF_BK_CRITERION:
+		*at = req ? 4 : 3;
+		return xasprintf("gate \"g\" {\n  criterion {\n%s    %s\n  }\n}\n",
+				 req ? "    require = \"x > 1\"\n" : "", line);
+	case NF_BK_RISK:
+		*at = score ? 4 : 3;
+		return xasprintf("pipeline \"p\" {\n  risk {\n%s    %s\n  }\n}\n",
+				 score ? "    score = \"1 - x\"\n" : "", line);
+	case NF_BK_TIERS:
+		*at = 5;
+		return xasprintf("pipeline \"p\" {\n  risk {\n    score = \"1 - x\"\n    tiers {\n      %s\n    }\n  }\n}\n",
+				 line);
 	case NF_BK_PLOT:
 		*at = data ? 5 : 4;
 		return xasprintf("stage \"s\" {\n  run = \"r\"\n  plot \"p\" {\n%s    %s\n  }\n}\n",
@@ -188,6 +202,7 @@ target_in(nf_dag *dag, const nf_block_spec *b, const nf_attr_spec *a)
 	case NF_TG_SLURM: return (char *)&dag->stages[0].opts->slurm;
 	case NF_TG_ALERT: return (char *)&dag->stages[0].alerts[0];
 	case NF_TG_PLOT: return (char *)&dag->stages[0].plots[0];
+	case NF_TG_CHECK: return (char *)&dag->stages[0].checks[0];
 	default:
 		ck_abort_msg("%s.%s: no target", b->kind, a->name);
 	}
@@ -313,6 +328,7 @@ START_TEST(test_row_stores)
 	case NF_AT_SELECT: snprintf(value, sizeof(value), "\"max(auc)\""); break;
 	case NF_AT_EXPR: snprintf(value, sizeof(value), "\"y < 2\""); break;
 	case NF_AT_EXPR_LIST: snprintf(value, sizeof(value), "[\"y < 2\", \"z > 0\"]"); break;
+	case NF_AT_NUMBER: snprintf(value, sizeof(value), "7.25"); break;
 	}
 	line = xasprintf("%s = %s", a->name, value);
 	src = file_with(r.b, line, &at);
@@ -411,6 +427,13 @@ START_TEST(test_row_stores)
 			memcpy(&cs, field, sizeof(cs));
 			ck_assert_str_eq(cs[1].text, "z > 0");
 			ck_assert_ptr_nonnull(cs[1].expr);
+			break;
+		}
+		case NF_AT_NUMBER: {
+			double d;
+
+			memcpy(&d, field, sizeof(d));
+			ck_assert(d == 7.25);
 			break;
 		}
 		case NF_AT_SELECT:
