@@ -176,10 +176,11 @@ int nf_drift_build(nf_drift_report **out, const char *pipeline, const char *from
 		   const nf_drift_tolerance *tol, size_t ntol);
 void nf_drift_report_free(nf_drift_report *r);
 /* The rule table, for the documentation and its test: the advice for a violation type, a
- * risk tier and a drifting metric (NULL: no rule fires for that tier). */
+ * risk tier (NULL: no rule fires for that tier) and a metric that drifted by delta (a move in
+ * the direction in which the metric improves gets the advice for an improvement). */
 const char *nf_drift_advice_violation(const char *type);
 const char *nf_drift_advice_tier(const char *tier);
-const char *nf_drift_advice_metric(const char *metric);
+const char *nf_drift_advice_metric(const char *metric, double delta);
 /* "YYYY-MM-DD" that is a real calendar date. */
 bool nf_drift_date_ok(const char *s);
 /* The report as text (tables), as JSON (the documented shape, "schema": 1) and as one HTML

@@ -29,18 +29,22 @@ static const struct { const char *tier, *advice; } tier_rules[] = {
 	{ "elevated", "hold promotions and review the model and its data before the next run" },
 };
 
-/* One rule per drifting metric: "METRIC moved by D from cohort A to cohort B (tolerance T): ADVICE". */
-static const struct { const char *metric, *advice; } metric_rules[] = {
-	{ "accuracy",  "retrain with more recent data and compare the cohorts' feature distributions" },
-	{ "auc",       "retrain with more recent data and compare the cohorts' feature distributions" },
-	{ "f1",        "retrain with more recent data and compare the cohorts' feature distributions" },
-	{ "precision", "retrain with more recent data and check the decision threshold" },
-	{ "recall",    "retrain with more recent data and check the decision threshold" },
-	{ "ece",       "recalibrate or retrain with more recent data" },
-	{ "brier",     "recalibrate or retrain with more recent data" },
-	{ "logloss",   "recalibrate or retrain with more recent data" },
+/* One rule per drifting metric: "METRIC moved by D from cohort A to cohort B (tolerance T):
+ * ADVICE". better: the direction in which the metric improves (+1 up, -1 down, 0 unknown);
+ * a move that way is still drift (the data changed) but calls for another advice. */
+static const struct { const char *metric; int better; const char *advice; } metric_rules[] = {
+	{ "accuracy",  +1, "retrain with more recent data and compare the cohorts' feature distributions" },
+	{ "auc",       +1, "retrain with more recent data and compare the cohorts' feature distributions" },
+	{ "f1",        +1, "retrain with more recent data and compare the cohorts' feature distributions" },
+	{ "precision", +1, "retrain with more recent data and check the decision threshold" },
+	{ "recall",    +1, "retrain with more recent data and check the decision threshold" },
+	{ "ece",       -1, "recalibrate or retrain with more recent data" },
+	{ "brier",     -1, "recalibrate or retrain with more recent data" },
+	{ "logloss",   -1, "recalibrate or retrain with more recent data" },
 };
 static const char metric_default[] = "compare the data of the two cohorts' runs for the shift";
+static const char metric_improved[] = "an improvement: check that it holds before taking the later cohort as the"
+				      " baseline";
 
 static const char *const tier_names[NF_DRIFT_NTIERS] = { "low", "normal", "high", "elevated" };
 
@@ -63,11 +67,15 @@ nf_drift_advice_tier(const char *tier)
 }
 
 const char *
-nf_drift_advice_metric(const char *metric)
+nf_drift_advice_metric(const char *metric, double delta)
 {
-	for (size_t i = 0; i < NF_ARRAY_SIZE(metric_rules); i++)
-		if (strcmp(metric_rules[i].metric, metric) == 0)
-			return metric_rules[i].advice;
+	for (size_t i = 0; i < NF_ARRAY_SIZE(metric_rules); i++) {
+		if (strcmp(metric_rules[i].metric, metric) != 0)
+			continue;
+		if ((metric_rules[i].better > 0 && delta > 0) || (metric_rules[i].better < 0 && delta < 0))
+			return metric_improved;
+		return metric_rules[i].advice;
+	}
 	return metric_default;
 }
 
@@ -374,7 +382,7 @@ recommend(nf_drift_report *r)
 				rec_add(r, &cap, xasprintf("drift:%s", r->metrics[m]), c->id,
 					xasprintf("%s moved by %s from cohort %s to cohort %s (tolerance %s): %s", r->metrics[m],
 						  dv, label(r->cohorts[cmp->from].id), label(c->id), tv,
-						  nf_drift_advice_metric(r->metrics[m])));
+						  nf_drift_advice_metric(r->metrics[m], d->delta)));
 			}
 		}
 	}

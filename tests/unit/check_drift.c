@@ -288,7 +288,10 @@ START_TEST(test_recommendations)
 	ck_assert_str_eq(rec->text, "accuracy moved by -0.096 from cohort 2026-09 to cohort 2026-10 (tolerance 0.02):"
 				    " retrain with more recent data and compare the cohorts' feature distributions");
 	ck_assert_ptr_nonnull(find_rec(r, "drift:ece", "2026-10"));
-	ck_assert_ptr_nonnull(find_rec(r, "drift:accuracy", "2026-11"));   /* back up from October */
+	rec = find_rec(r, "drift:accuracy", "2026-11");   /* back up from October: an improvement */
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_str_eq(rec->text, "accuracy moved by +0.106 from cohort 2026-10 to cohort 2026-11 (tolerance 0.02):"
+				    " an improvement: check that it holds before taking the later cohort as the baseline");
 	/* nothing for the stable cohort, and the November baseline comparison did not drift */
 	for (size_t i = 0; i < r->nrecs; i++)
 		ck_assert(strcmp(r->recs[i].cohort, "2026-09") != 0);
@@ -300,8 +303,11 @@ START_TEST(test_recommendations)
 	ck_assert_ptr_null(nf_drift_advice_tier("low"));
 	ck_assert_ptr_null(nf_drift_advice_tier("normal"));
 	ck_assert_ptr_nonnull(nf_drift_advice_tier("elevated"));
-	ck_assert_str_eq(nf_drift_advice_metric("ece"), "recalibrate or retrain with more recent data");
-	ck_assert_ptr_nonnull(nf_drift_advice_metric("val_loss"));
+	ck_assert_str_eq(nf_drift_advice_metric("ece", +0.02), "recalibrate or retrain with more recent data");
+	ck_assert_ptr_nonnull(strstr(nf_drift_advice_metric("ece", -0.02), "an improvement"));
+	ck_assert_ptr_nonnull(strstr(nf_drift_advice_metric("accuracy", +0.05), "an improvement"));
+	ck_assert_ptr_nonnull(strstr(nf_drift_advice_metric("accuracy", -0.05), "retrain"));
+	ck_assert_ptr_nonnull(strstr(nf_drift_advice_metric("val_loss", 1), "compare the data"));
 }
 END_TEST
 
