@@ -330,7 +330,8 @@ fmt_delta(char *out, size_t size, double d)
 
 /* The rules, cohort by cohort in time order: its violation types, its risk tiers; then the
  * metrics that drifted into it (from the cohort before it; and from the first cohort when the
- * step from the one before stayed within tolerance: a slow drift). */
+ * step from the one before stayed within tolerance, a slow drift, or went the other way, a
+ * recovery that falls short). */
 static void
 recommend(nf_drift_report *r)
 {
@@ -368,12 +369,15 @@ recommend(nf_drift_report *r)
 
 				if (!d->drift)
 					continue;
-				if (cmp->baseline) {   /* said already for the step from the cohort before? */
+				if (cmp->baseline) {   /* said already for the step from the cohort before, same way? */
 					bool said = false;
 
-					for (size_t q = 0; q < r->ncomparisons; q++)
-						said = said || (!r->comparisons[q].baseline && r->comparisons[q].to == i &&
-								r->comparisons[q].deltas[m].drift);
+					for (size_t q = 0; q < r->ncomparisons; q++) {
+						const nf_drift_comparison *step = &r->comparisons[q];
+
+						said = said || (!step->baseline && step->to == i && step->deltas[m].drift &&
+								(step->deltas[m].delta < 0) == (d->delta < 0));
+					}
 					if (said)
 						continue;
 				}

@@ -292,6 +292,35 @@ START_TEST(test_recommendations)
 	ck_assert_ptr_nonnull(rec);
 	ck_assert_str_eq(rec->text, "accuracy moved by +0.106 from cohort 2026-10 to cohort 2026-11 (tolerance 0.02):"
 				    " an improvement: check that it holds before taking the later cohort as the baseline");
+	/* a recovery that falls short of the first cohort is said against the first cohort */
+	{
+		nf_drift_run short_runs[3] = { quarter[0], quarter[3], quarter[9] };
+		nf_drift_report *r2 = NULL;
+
+		ck_assert_int_eq(nf_drift_build(&r2, NULL, "2026-09-01", "2026-11-30", short_runs, 3, NULL, 0,
+						(nf_drift_tolerance[]){ { "accuracy", 0.005 } }, 1), 0);
+		/* 0.90 -> 0.87 -> 0.91: up from October (an improvement), up from September too: said once */
+		ck_assert_ptr_nonnull(find_rec(r2, "drift:accuracy", "2026-11"));
+		ck_assert_uint_eq(r2->nrecs, 2);
+		nf_drift_report_free(r2);
+		/* 0.90 -> 0.87 -> 0.88: up from October, still down from September: said both ways */
+		short_runs[2] = mkrun(12, "2026-11-15", "2026-11", NF_RUN_SUCCEEDED, true, 0.88, 0.02, NULL);
+		ck_assert_int_eq(nf_drift_build(&r2, NULL, "2026-09-01", "2026-11-30", short_runs, 3, NULL, 0,
+						(nf_drift_tolerance[]){ { "accuracy", 0.005 } }, 1), 0);
+		ck_assert_uint_eq(r2->nrecs, 3);
+		ck_assert_ptr_nonnull(strstr(r2->recs[1].text, "an improvement"));
+		ck_assert_str_eq(r2->recs[2].text, "accuracy moved by -0.02 from cohort 2026-09 to cohort 2026-11"
+						   " (tolerance 0.005): retrain with more recent data and compare the"
+						   " cohorts' feature distributions");
+		nf_drift_report_free(r2);
+		free(short_runs[2].pipeline);
+		free(short_runs[2].date);
+		free(short_runs[2].cohort);
+		for (size_t k = 0; k < short_runs[2].nmetrics; k++)
+			free(short_runs[2].metric_names[k]);
+		free(short_runs[2].metric_names);
+		free(short_runs[2].metric_values);
+	}
 	/* nothing for the stable cohort, and the November baseline comparison did not drift */
 	for (size_t i = 0; i < r->nrecs; i++)
 		ck_assert(strcmp(r->recs[i].cohort, "2026-09") != 0);
