@@ -83,7 +83,7 @@ typedef enum { NF_SEV_NONE = 0, NF_SEV_LOW, NF_SEV_MEDIUM, NF_SEV_HIGH } nf_seve
 
 /* A gate's criterion { } block: a criterion whose failure is a violation of a type, high
  * when severe_when holds and medium otherwise (man/ntflow-dag.5, VIOLATIONS AND RISK). A
- * gate evaluates its require list first, then these in file order. */
+ * gate evaluates these first, in file order, then its require list. */
 typedef struct nf_gate_check {
 	nf_loc loc;                   /* of the block keyword */
 	nf_criterion require;         /* what must hold */
@@ -233,7 +233,7 @@ typedef struct nf_stage {
 
 	nf_criterion *require;        /* gate */
 	size_t nrequire;
-	nf_gate_check *checks;        /* gate: its criterion { } blocks, after require */
+	nf_gate_check *checks;        /* gate: its criterion { } blocks, evaluated before require */
 	size_t nchecks;
 
 	nf_alert_rule *alerts;        /* monitor */

@@ -170,7 +170,7 @@ typedef struct nf_violation_source {
 	const char *pipeline;
 	int64_t run_id;
 	const char *cohort;             /* NULL: none */
-	const nf_stage *gate;           /* its require strings, then its criterion { } blocks */
+	const nf_stage *gate;           /* its criterion { } blocks, then its require strings */
 	const nf_gate_result *result;   /* its verdicts, in that order */
 	nf_expr_lookup_fn lookup;       /* the gate's metrics, for severe_when */
 	void *ctx;

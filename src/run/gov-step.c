@@ -92,15 +92,15 @@ nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
 	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL };
-	/* The require strings, then the criterion { } blocks: one numbering for the results
+	/* The criterion { } blocks, then the require strings: one numbering for the results
 	 * and the violations. */
 	nf_criterion *all = xcalloc(st->nrequire + st->nchecks + 1, sizeof(*all));
 	nf_gate_result r;
 	int err;
 
-	memcpy(all, st->require, st->nrequire * sizeof(*all));
 	for (size_t i = 0; i < st->nchecks; i++)
-		all[st->nrequire + i] = st->checks[i].require;
+		all[i] = st->checks[i].require;
+	memcpy(all + st->nchecks, st->require, st->nrequire * sizeof(*all));
 	nf_gate_evaluate(&r, node->name, all, st->nrequire + st->nchecks, gate_lookup, &ge);
 	free(all);
 	err = nf_gate_store(ctx->store, ctx->run_id, &r);
