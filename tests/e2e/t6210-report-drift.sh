@@ -42,8 +42,9 @@ test_expect_success 'setup: the shipped pipeline, one cohort per month, and a si
 # OUTPUT, report-drift); then each cohort against the runs' records (runs.json, metrics.json).
 test_expect_success PYTHON3 'setup: the checker of the JSON' '
 	cat >check.py <<-\EOF
-	import json, sys
+	import json, re, sys
 	rep = json.load(open(sys.argv[1]))
+	dag = open("dags/retrain.dag").read()
 	runs = {r["id"]: r for r in json.load(open("runs.json"))}
 	mets = json.load(open("metrics.json"))
 	num = (int, float)
@@ -97,6 +98,25 @@ test_expect_success PYTHON3 'setup: the checker of the JSON' '
 	    keys(r["tiers"], ["low", "normal", "high", "elevated"], "tiers")
 	    assert sum(r["tiers"].values()) <= a["runs"] and r["scored"] <= a["runs"]
 	    assert (r["mean"] is None) == (r["scored"] == 0)
+	    # the shipped gate types its criteria (accuracy >= 0.85: low_accuracy, high below 0.70;
+	    # ece <= 0.08: calibration, high above 0.15) and scores risk as 1 - accuracy with tiers
+	    # 0.05, 0.15, 0.30: the statistics follow from the metrics
+	    acc = {i: value[(i, "accuracy")] for i in ids if (i, "accuracy") in value}
+	    ece = {i: value[(i, "ece")] for i in ids if (i, "ece") in value}
+	    types = {t["type"]: t for t in v["by_type"]}
+	    if re.search("violation *= *\"low_accuracy\"", dag):
+	        bad = [x for x in acc.values() if x < 0.85]
+	        t = types.get("low_accuracy", {"runs": 0, "by_severity": {"high": 0}})
+	        assert t["runs"] == len(bad), (c["cohort"], t, bad)
+	        assert t["by_severity"]["high"] == sum(x < 0.70 for x in bad)
+	    if re.search("violation *= *\"calibration\"", dag):
+	        bad = [x for x in ece.values() if x > 0.08]
+	        assert types.get("calibration", {"runs": 0})["runs"] == len(bad), (c["cohort"], bad)
+	    if re.search("score *= *\"1 - accuracy\"", dag):
+	        assert r["scored"] == len(acc) and abs(r["mean"] - sum(1 - x for x in acc.values()) / len(acc)) < 1e-9
+	        tier = lambda x: "low" if x <= 0.05 else "normal" if x <= 0.15 else "high" if x <= 0.30 else "elevated"
+	        for name in r["tiers"]:
+	            assert r["tiers"][name] == sum(tier(1 - x) == name for x in acc.values()), (c["cohort"], r)
 	    keys(c["metrics"], list(tol), "metrics")
 	    for name, e in c["metrics"].items():
 	        keys(e, ["mean", "runs"], "metrics." + name)
