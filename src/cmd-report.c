@@ -35,10 +35,11 @@ cmd_report_exec(int argc, char **argv)
 		{ "html",    required_argument, NULL, 'H' },
 		{ "compare", no_argument,       NULL, 'c' },
 		{ "history", required_argument, NULL, 'n' },
+		{ "json",    no_argument,       NULL, 'j' },   /* report drift's: refused below */
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *html = NULL, *ops[2] = { NULL, NULL };
-	bool compare = false;
+	bool compare = false, json = false;
 	long history = 20;
 	nf_store *st = NULL;
 	nf_buf page = NF_BUF_INIT;
@@ -56,6 +57,7 @@ cmd_report_exec(int argc, char **argv)
 			return NF_EXIT_OK;
 		case 'H': html = optarg; break;
 		case 'c': compare = true; break;
+		case 'j': json = true; break;
 		case 'n':
 			history = strtol(optarg, &end, 10);
 			if (*end || end == optarg || history < 1 || history > 10000) {
@@ -74,6 +76,11 @@ cmd_report_exec(int argc, char **argv)
 			return NF_EXIT_USAGE;
 		}
 		ops[nops++] = argv[optind];
+	}
+	if (json) {
+		fprintf(stderr, "ntflow report: --json is for report drift; a run's report is --html FILE\n");
+		nf_cmd_usage(&nf_cmd_report, stderr);
+		return NF_EXIT_USAGE;
 	}
 	if (!html) {
 		fprintf(stderr, "ntflow report: say where the page goes: --html FILE ('-' for standard output)\n");
