@@ -511,7 +511,13 @@ cmd_backfill_exec(int argc, char **argv)
 		}
 		case 'p': NF_PUSH(o.params, o.nparams, pcap, optarg); break;
 		case 'k': o.keep_going = true; break;
-		case 'H': o.cohort = optarg; break;
+		case 'H':
+			if (nf_cohort_check(optarg) < 0) {
+				nf_cmd_error("backfill: --cohort: %s", nf_error_last());
+				goto done;
+			}
+			o.cohort = optarg;
+			break;
 		case NF_CMD_HELP: rc = NF_EXIT_OK; goto done;
 		default: goto done;
 		}

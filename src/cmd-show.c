@@ -394,6 +394,19 @@ add_gates_json(cJSON *top, const show_data *d)
 	}
 }
 
+/* The violations, when the pipeline types them (a criterion block's): a require string's
+ * failure, typed by its gate's name, is in the gate's table already. */
+static void
+print_violations(const show_data *d)
+{
+	for (size_t i = 0; i < d->nviolations; i++) {
+		if (strcmp(d->violations[i].type, d->violations[i].gate) != 0) {
+			nf_show_violations_text(d->violations, d->nviolations);
+			return;
+		}
+	}
+}
+
 static void
 print_json(const show_data *d)
 {
@@ -628,7 +641,7 @@ cmd_show_exec(int argc, char **argv)
 		print_nodes(&d);
 		print_slurm(&d);
 		print_gates(&d);
-		nf_show_violations_text(d.violations, d.nviolations);
+		print_violations(&d);
 		nf_show_alerts_text(d.alerts, d.nalerts);
 	}
 	rc = NF_EXIT_OK;
@@ -668,7 +681,8 @@ const nf_cmd nf_cmd_show = {
 		"threshold, verdict), the model versions the run registered (and why a passed gate\n"
 		"did not change production: a failed run, a rollback or a person's decision that\n"
 		"stands), the version now in production and why, the gate's failed criteria as\n"
-		"violations (type, severity; see ntflow violations) and the alerts the run raised.\n"
+		"violations when criterion blocks type them (type, severity; see ntflow\n"
+		"violations) and the alerts the run raised.\n"
 		"The header names the run's cohort and risk score and tier when it has them.\n"
 		"When the run started processes, the header says how they were held: by process\n"
 		"group, with no cgroup, so one that calls setsid outlives its stage's timeout (it\n"

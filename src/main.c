@@ -50,7 +50,7 @@ nf_print_main_help(FILE *f)
 		   "ntflow runs machine-learning retraining pipelines written as .dag files.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < nf_ncommands; i++)
-		fprintf(f, "  %-10s %s\n", nf_commands[i]->name, nf_commands[i]->summary);
+		fprintf(f, "  %-11s %s\n", nf_commands[i]->name, nf_commands[i]->summary);
 	fprintf(f, "\nExit status: 0 success, 1 a stage failed, 2 usage or DAG error,\n"
 		   "3 the gate rejected the model, 4 the state database is damaged, missing or\n"
 		   "not the workspace's, 75 the workspace is locked (--no-wait), 130 interrupted.\n"

@@ -350,12 +350,13 @@ static const char *const migrations[] = {
 	/* 18: cohorts, violations and risk (violations.c): the cohort a run and the version it
 	 * registered belong to, the run's risk score and tier, and each failed gate criterion
 	 * as a typed violation with its severity; run_id outlives the run's rows, so a
-	 * violation keeps its cohort itself. */
+	 * violation keeps its cohort itself. IF NOT EXISTS: the table and index survive a
+	 * user_version lowered by hand (the columns must be dropped for that). */
 	"ALTER TABLE runs ADD COLUMN cohort TEXT;"
 	"ALTER TABLE runs ADD COLUMN risk_score REAL;"
 	"ALTER TABLE runs ADD COLUMN risk_tier TEXT;"
 	"ALTER TABLE model_versions ADD COLUMN cohort TEXT;"
-	"CREATE TABLE violations ("
+	"CREATE TABLE IF NOT EXISTS violations ("
 	"  id         INTEGER PRIMARY KEY,"
 	"  pipeline   TEXT    NOT NULL,"
 	"  run_id     INTEGER NOT NULL,"                      /* outlives the run's rows */
@@ -372,7 +373,7 @@ static const char *const migrations[] = {
 	"  created_ms INTEGER NOT NULL,"
 	"  UNIQUE (run_id, gate, idx)"
 	");"
-	"CREATE INDEX violations_cohort ON violations(pipeline, cohort, created_ms);",
+	"CREATE INDEX IF NOT EXISTS violations_cohort ON violations(pipeline, cohort, created_ms);",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

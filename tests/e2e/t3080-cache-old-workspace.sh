@@ -46,6 +46,8 @@ test_expect_success 'the keys are those the release before computed' '
 test_expect_success 'a workspace at the schema before (12) is migrated and hits its cache' '
 	sqlite3 .ntflow/state.db "ALTER TABLE nodes DROP COLUMN miss_prev_run; DELETE FROM statcache;
 		DROP TABLE slurm_jobs; DROP INDEX nodes_perf; ALTER TABLE runs DROP COLUMN nodes_total; ALTER TABLE runs DROP COLUMN nodes_done;
+		ALTER TABLE runs DROP COLUMN cohort; ALTER TABLE runs DROP COLUMN risk_score;
+		ALTER TABLE runs DROP COLUMN risk_tier; ALTER TABLE model_versions DROP COLUMN cohort;
 		UPDATE nodes SET miss_reason = '"'"'no earlier run'"'"'; PRAGMA user_version = 12" &&
 	rm -rf build &&
 	ntflow run p.dag >out 2>err &&

@@ -100,6 +100,8 @@ test_expect_success SQLITE3 'each ended run has its summary; counted instead, ru
 test_expect_success SQLITE3 'a workspace of the schema before is migrated: summaries backfilled, same output' '
 	sqlite3 .ntflow/state.db "DROP TABLE slurm_jobs; DROP INDEX nodes_perf; ALTER TABLE runs DROP COLUMN nodes_total;
 		ALTER TABLE runs DROP COLUMN nodes_done; ALTER TABLE nodes DROP COLUMN miss_prev_run;
+		ALTER TABLE runs DROP COLUMN cohort; ALTER TABLE runs DROP COLUMN risk_score;
+		ALTER TABLE runs DROP COLUMN risk_tier; ALTER TABLE model_versions DROP COLUMN cohort;
 		PRAGMA user_version = 12" &&
 	ntflow runs --json >migrated.json &&
 	test "$(sqlite3 .ntflow/state.db "PRAGMA user_version")" -ge 13 &&

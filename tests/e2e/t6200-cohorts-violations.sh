@@ -243,10 +243,12 @@ test_expect_success 'a medium violation and a high tier raise no alert' '
 	test_line_count = 2 ../hook.log
 '
 
-test_expect_success '--cohort must name a cohort' '
+test_expect_success 'run --cohort and backfill --cohort must name a cohort' '
 	cd small &&
 	test_expect_code 2 ntflow run p.dag --cohort "" --no-tui 2>err &&
-	grep "cohort cannot be empty" err
+	grep "cohort cannot be empty" err &&
+	test_expect_code 2 ntflow backfill p.dag --from 2026-11-01 --to 2026-11-08 --cohort "$(printf "a\tb")" 2>err &&
+	grep "backfill: --cohort: a cohort cannot hold control characters" err
 '
 
 test_done

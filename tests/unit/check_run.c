@@ -229,7 +229,10 @@ START_TEST(test_expand_run_values)
 	ck_expand(&f, "${run.interval_start}..${run.interval_end}", false, "2026-11-22T23:00:00Z..2026-11-29T23:00:00Z");
 	f.ip.run_id = 1234567890123LL;
 	ck_expand(&f, "id=${run.id}", true, "id=1234567890123");
-	ck_expand_error(&f, "${run.commit}", "unknown run value 'commit'", "run.id, run.date, run.week, run.trigger");
+	/* the month and quarter of the logical date (cohorts: ${run.month}, ${run.quarter}) */
+	ck_expand(&f, "${run.month} ${run.quarter}", false, "2026-11 2026-Q4");
+	ck_expand_error(&f, "${run.commit}", "unknown run value 'commit'",
+			"run.id, run.date, run.week, run.month, run.quarter, run.trigger");
 	ck_expand_error(&f, "${run}", "unknown run value ''");
 	fixture_release(&f);
 }
