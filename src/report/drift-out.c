@@ -341,7 +341,7 @@ html_cohorts(nf_buf *out, const nf_drift_report *r)
 		snprintf(dates, sizeof(dates), "%s .. %s", c->first_date, c->last_date);
 		nf_buf_puts(out, "<tr>");
 		nf_rpt_td(out, "cohort", label(c->id));
-		nf_rpt_td(out, NULL, dates);
+		nf_rpt_td(out, "dates", dates);
 		td_count(out, c->runs);
 		td_count(out, c->promoted);
 		td_count(out, c->gated);
