@@ -11,6 +11,7 @@
 
 #include "ntflow/report.h"
 #include "ntflow/store.h"
+#include "cmd-report-drift.h"
 
 /* The project root: the state directory's parent, as for logs and plot files. */
 static char *
@@ -34,10 +35,11 @@ cmd_report_exec(int argc, char **argv)
 		{ "html",    required_argument, NULL, 'H' },
 		{ "compare", no_argument,       NULL, 'c' },
 		{ "history", required_argument, NULL, 'n' },
+		{ "json",    no_argument,       NULL, 'j' },   /* report drift's: refused below */
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *html = NULL, *ops[2] = { NULL, NULL };
-	bool compare = false;
+	bool compare = false, json = false;
 	long history = 20;
 	nf_store *st = NULL;
 	nf_buf page = NF_BUF_INIT;
@@ -47,12 +49,15 @@ cmd_report_exec(int argc, char **argv)
 	size_t nops = 0;
 	int c, err, rc = NF_EXIT_FAILED;
 
+	if (argc > 1 && strcmp(argv[1], "drift") == 0)
+		return nf_cmd_report_drift(argc - 1, argv + 1);
 	while ((c = nf_cmd_getopt(&nf_cmd_report, argc, argv, "", longopts)) != NF_CMD_DONE) {
 		switch (c) {
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
 		case 'H': html = optarg; break;
 		case 'c': compare = true; break;
+		case 'j': json = true; break;
 		case 'n':
 			history = strtol(optarg, &end, 10);
 			if (*end || end == optarg || history < 1 || history > 10000) {
@@ -71,6 +76,11 @@ cmd_report_exec(int argc, char **argv)
 			return NF_EXIT_USAGE;
 		}
 		ops[nops++] = argv[optind];
+	}
+	if (json) {
+		fprintf(stderr, "ntflow report: --json is for report drift; a run's report is --html FILE\n");
+		nf_cmd_usage(&nf_cmd_report, stderr);
+		return NF_EXIT_USAGE;
 	}
 	if (!html) {
 		fprintf(stderr, "ntflow report: say where the page goes: --html FILE ('-' for standard output)\n");
@@ -132,8 +142,9 @@ const nf_cmd nf_cmd_report = {
 	.name    = "report",
 	.shared  = NF_CMD_SHARED_STATE | NF_CMD_SHARED_RUN,
 	.usage   = "report [RUN] --html FILE [--history N] [--state DIR]\n"
-		   "       report --compare [RUN_A RUN_B] --html FILE [--state DIR]",
-	.summary = "Write a run (or two runs compared) as one self-contained HTML page.",
+		   "       report --compare [RUN_A RUN_B] --html FILE [--state DIR]\n"
+		   "       report drift --from DATE --to DATE [--pipeline NAME] [--json | --html FILE] [--state DIR]",
+	.summary = "Write a run (or two runs compared) as one HTML page; the cohort drift report.",
 	.help    =
 		"Writes one HTML file with its CSS and SVG charts inline: no script, nothing\n"
 		"loaded from elsewhere, so it can be mailed, archived or attached to a ticket.\n"
@@ -158,6 +169,21 @@ const nf_cmd nf_cmd_report = {
 		"  --state DIR   the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"                root of the git repository holding the current directory)\n\n"
 		"RUN is a run id, `last`, or -N (the Nth run back). Exit status 1 for an unknown\n"
-		"run or a file that cannot be written.\n",
+		"run or a file that cannot be written.\n\n"
+		"report drift: the cohort drift report of the runs whose logical date (${run.date})\n"
+		"lies in [--from, --to]. Per cohort, in time order: its runs (promoted, gated,\n"
+		"failed), its violations by type and severity, its mean risk score and risk\n"
+		"tiers, and the mean of each tracked metric (those of the model version each run\n"
+		"registered). Between cohorts (each with the one before, then each with the\n"
+		"first): each metric's difference with a has-drift verdict against the\n"
+		"tolerances of the pipeline's drift_report { tolerance { METRIC = T } }; then the\n"
+		"recommendations of the rules that fired (one per violation type, risk tier and\n"
+		"drifting metric; ntflow(1) lists them).\n\n"
+		"  --from DATE       the first logical date (YYYY-MM-DD)\n"
+		"  --to DATE         the last logical date, included\n"
+		"  --pipeline NAME   the pipeline (needed when the window holds several)\n"
+		"  --json            the report as JSON (\"schema\": 1; ntflow(1), JSON OUTPUT)\n"
+		"  --html FILE       the report as one HTML page in the run report's frame\n\n"
+		"A window without runs is an empty report (exit 0). A bad date exits 2.\n",
 	.exec    = cmd_report_exec,
 };

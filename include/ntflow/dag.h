@@ -306,6 +306,9 @@ typedef struct nf_pipeline {
 	nf_loc cpu_target_loc;        /* file NULL: not written */
 	nf_tmpl *cohort;              /* the cohort a run belongs to, e.g. "${run.month}"; NULL: none */
 	nf_risk risk;
+	/* drift_report { tolerance { METRIC = T } }: numbers >= 0 (ntflow report drift). */
+	nf_kv *drift_tolerance;
+	size_t ndrift_tolerance;
 } nf_pipeline;
 
 typedef struct nf_dag {

@@ -102,4 +102,91 @@ int nf_report_html(nf_buf *out, nf_store *st, int64_t run_id, const nf_report_op
 /* The page comparing runs a and b: their plots overlaid, params and metrics diffed. */
 int nf_report_compare_html(nf_buf *out, nf_store *st, int64_t a, int64_t b, const nf_report_opts *o);
 
+/* ---- The cohort drift report (src/report/drift.c: the model and its rules; drift-out.c:
+ * text, JSON and HTML). Built from values (the store's runs and violations of a window and
+ * the tolerances the pipeline declares), never from strings another module formatted. ---- */
+#define NF_DRIFT_SCHEMA 1            /* the JSON's "schema": bumped only by a breaking change */
+typedef struct nf_drift_tolerance {  /* drift_report { tolerance { METRIC = T } } */
+	const char *metric;
+	double tolerance;             /* a cohort mean moving by more than this is drift */
+} nf_drift_tolerance;
+enum { NF_DRIFT_SEV_LOW, NF_DRIFT_SEV_MEDIUM, NF_DRIFT_SEV_HIGH, NF_DRIFT_NSEV };
+enum { NF_DRIFT_TIER_LOW, NF_DRIFT_TIER_NORMAL, NF_DRIFT_TIER_HIGH, NF_DRIFT_TIER_ELEVATED, NF_DRIFT_NTIERS };
+typedef struct nf_drift_vtype {      /* one violation type within a cohort */
+	char *type;
+	size_t count;                 /* violations of this type */
+	size_t runs;                  /* runs with at least one */
+	size_t severity[NF_DRIFT_NSEV];
+} nf_drift_vtype;
+typedef struct nf_drift_mean {       /* one tracked metric within a cohort */
+	double mean;                  /* NaN when no run of the cohort has it */
+	size_t runs;                  /* the runs averaged */
+} nf_drift_mean;
+typedef struct nf_drift_cohort {
+	char *id;                     /* NULL: the runs without a cohort */
+	char *first_date, *last_date; /* of its runs in the window */
+	int64_t *run_ids;
+	size_t runs, promoted, gated, failed;
+	size_t violations, violating_runs;
+	size_t severity[NF_DRIFT_NSEV];
+	nf_drift_vtype *types;        /* by count, then name */
+	size_t ntypes;
+	double risk_mean;             /* NaN when no run has a risk score */
+	size_t risk_scored;
+	size_t tiers[NF_DRIFT_NTIERS];
+	nf_drift_mean *metrics;       /* indexed as nf_drift_report.metrics */
+} nf_drift_cohort;
+typedef struct nf_drift_delta {      /* one metric between two cohorts */
+	double from, to, delta;       /* NaN when a side has no value */
+	bool has_tolerance;
+	double tolerance;
+	bool drift;                   /* |delta| > tolerance */
+} nf_drift_delta;
+typedef struct nf_drift_comparison {
+	size_t from, to;              /* cohort indexes */
+	bool baseline;                /* against the first cohort; false: consecutive */
+	nf_drift_delta *deltas;       /* indexed as nf_drift_report.metrics */
+	bool has_drift;
+} nf_drift_comparison;
+typedef struct nf_drift_rec {
+	char *rule;                   /* "violation:calibration", "tier:elevated", "drift:accuracy" */
+	char *cohort;                 /* the cohort it is about (NULL: the runs without one) */
+	char *text;
+} nf_drift_rec;
+typedef struct nf_drift_report {
+	char *pipeline;               /* NULL: every pipeline */
+	char *from, *to;
+	nf_drift_cohort *cohorts;     /* in time order: by their first run's date */
+	size_t ncohorts;
+	char **metrics;               /* the tracked metrics: declared tolerances first, then the rest by name */
+	nf_drift_tolerance *tolerances; /* per metric; has[i] says whether one was declared */
+	bool *has_tolerance;
+	size_t nmetrics;
+	nf_drift_comparison *comparisons; /* consecutive pairs, then each later cohort against the first */
+	size_t ncomparisons;
+	nf_drift_rec *recs;
+	size_t nrecs;
+	bool has_drift;               /* some comparison drifted */
+} nf_drift_report;
+/* Builds the report of runs (oldest first) and their violations over [from, to]: cohorts,
+ * comparisons, verdicts and recommendations (the rule table in drift.c). pipeline may be
+ * NULL. The caller frees *out with nf_drift_report_free. */
+int nf_drift_build(nf_drift_report **out, const char *pipeline, const char *from, const char *to,
+		   const nf_drift_run *runs, size_t nruns, const nf_violation *v, size_t nv,
+		   const nf_drift_tolerance *tol, size_t ntol);
+void nf_drift_report_free(nf_drift_report *r);
+/* The rule table, for the documentation and its test: the advice for a violation type, a
+ * risk tier (NULL: no rule fires for that tier) and a metric that drifted by delta (a move in
+ * the direction in which the metric improves gets the advice for an improvement). */
+const char *nf_drift_advice_violation(const char *type);
+const char *nf_drift_advice_tier(const char *tier);
+const char *nf_drift_advice_metric(const char *metric, double delta);
+/* "YYYY-MM-DD" that is a real calendar date. */
+bool nf_drift_date_ok(const char *s);
+/* The report as text (tables), as JSON (the documented shape, "schema": 1) and as one HTML
+ * page in the run report's frame (o: its footer). */
+void nf_drift_text(nf_buf *out, const nf_drift_report *r);
+void nf_drift_json(nf_buf *out, const nf_drift_report *r);
+void nf_drift_html(nf_buf *out, const nf_drift_report *r, const nf_report_opts *o);
+
 #endif

@@ -801,4 +801,30 @@ int nf_store_slurm_jobs_of_run(nf_store *st, int64_t run_id, nf_slurm_job_row **
 int nf_store_slurm_jobs_unsettled(nf_store *st, int64_t except_run, nf_slurm_job_row **out, size_t *n);
 void nf_slurm_job_rows_free(nf_slurm_job_row *r, size_t n);
 
+/* ---- The cohort drift report's reads (drift.c): the runs whose logical date falls in a
+ * window, with their cohort, risk, actions and the metrics the gate judged (their violations:
+ * nf_store_violation_list).
+ * Dates are YYYY-MM-DD (the runs' logical dates, ${run.date}); the window is [from, to]. */
+typedef struct nf_drift_run {
+	int64_t id;
+	char *pipeline;
+	char *date;                   /* the logical date */
+	char *cohort;                 /* NULL: the run has none */
+	nf_run_status status;
+	bool promoted;                /* a model version it registered went to production by its gate */
+	bool has_risk;                /* risk_score holds the run's risk score */
+	double risk_score;
+	char *risk_tier;              /* low, normal, high, elevated; NULL: none */
+	/* The metrics of the first model version the run registered (its model block's metrics
+	 * file: the numbers its gate judged); none when it registered no version. */
+	char **metric_names;
+	double *metric_values;
+	size_t nmetrics;
+} nf_drift_run;
+/* The runs of pipeline (NULL: every pipeline) with from <= logical date <= to, oldest first
+ * (by date, then id). The caller frees with nf_drift_run_list_free. */
+int nf_store_drift_runs(nf_store *st, const char *pipeline, const char *from, const char *to, nf_drift_run **out,
+			size_t *n);
+void nf_drift_run_list_free(nf_drift_run *r, size_t n);
+
 #endif

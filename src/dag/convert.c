@@ -856,7 +856,7 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 {
 	nf_block_id id = b->spec->id;
 	const char *what = id == NF_BK_PARAMS ? "param" : id == NF_BK_ENV ? "environment variable" :
-		id == NF_BK_INSTANCE ? "foreach field" : "matrix axis";
+		id == NF_BK_INSTANCE ? "foreach field" : id == NF_BK_TOLERANCE ? "tolerance" : "matrix axis";
 	char *name;
 	nf_loc kloc = nf_parse_loc(p, key);
 	size_t prev;
@@ -921,6 +921,12 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 	}
 	if (v->kind == NF_V_LIST) {
 		nf_parse_error(p, v->loc, "%s '%s' expects a string, number or boolean, found a list", what, name);
+		return;
+	}
+	if (id == NF_BK_TOLERANCE && (v->kind != NF_V_NUMBER || !(v->num >= 0))) {
+		/* a cohort mean moving by more than this is drift: a distance, so never negative */
+		nf_parse_error(p, v->loc, "tolerance '%s' expects a number >= 0, found %s", name,
+			       v->kind == NF_V_NUMBER ? "a negative number" : found_kind(v));
 		return;
 	}
 	if (v->kind == NF_V_STRING)

@@ -816,6 +816,9 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 	case NF_BK_TIERS:
 		b->pl = parent->pl;
 		break;
+	case NF_BK_DRIFT_REPORT:
+		b->pl = parent->pl;
+		break;
 	case NF_BK_SLURM:
 		b->opts = parent->opts;
 		b->slurm = &parent->opts->slurm;
@@ -859,6 +862,10 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 	case NF_BK_PARAMS:
 		parent->pl->params = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));
 		parent->pl->nparams = b->nkvs;
+		break;
+	case NF_BK_TOLERANCE:
+		parent->pl->drift_tolerance = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));
+		parent->pl->ndrift_tolerance = b->nkvs;
 		break;
 	case NF_BK_ENV: {
 		nf_kv *kvs = nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv));

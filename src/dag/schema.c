@@ -265,9 +265,11 @@ static const nf_attr_spec plot_attrs[] = {
 	  "the title shown above the plot") },
 };
 
-static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE, NF_BK_RISK };
+static const nf_block_id pipeline_children[] = { NF_BK_PARAMS, NF_BK_DEFAULTS, NF_BK_ENV, NF_BK_LINEAGE, NF_BK_RISK,
+							 NF_BK_DRIFT_REPORT };
 static const nf_block_id gate_children[] = { NF_BK_CRITERION };
 static const nf_block_id risk_children[] = { NF_BK_TIERS };
+static const nf_block_id drift_report_children[] = { NF_BK_TOLERANCE };
 static const nf_block_id stage_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_FOREACH, NF_BK_PLOT };
 static const nf_block_id foreach_children[] = { NF_BK_INSTANCE };
 static const nf_block_id monitor_children[] = { NF_BK_MATRIX, NF_BK_ENV, NF_BK_SLURM, NF_BK_ALERT };
@@ -314,6 +316,10 @@ static const nf_block_spec blocks[NF_BK_COUNT] = {
 	  "each run's risk score and its tier" },
 	{ NF_BK_TIERS, "tiers", false, false, false, TG(NF_TG_PIPELINE), ATTRS(tiers_attrs), NULL, 0,
 	  "the risk tiers' upper bounds, increasing" },
+	{ NF_BK_DRIFT_REPORT, "drift_report", false, false, false, 0, NULL, 0, KIDS(drift_report_children),
+	  "what ntflow report drift compares between cohorts" },
+	{ NF_BK_TOLERANCE, "tolerance", false, false, true, 0, NULL, 0, NULL, 0,
+	  "METRIC = number: how far a metric's cohort mean may move before it is drift" },
 };
 
 const nf_block_spec *

@@ -36,6 +36,7 @@ typedef enum nf_block_id {
 	NF_BK_PLOT,
 	NF_BK_LINEAGE,
 	NF_BK_CRITERION, NF_BK_RISK, NF_BK_TIERS,
+	NF_BK_DRIFT_REPORT, NF_BK_TOLERANCE,
 	NF_BK_COUNT
 } nf_block_id;
 

@@ -60,6 +60,7 @@ static const char css[] =
 	"b.key-timed-out{color:#b9770e}b.key-skipped{color:#c9ced6}b.key-cancelled{color:#9aa1ad}"
 	"b.key-running{color:#f28e2b}b.key-rejected{color:#edc948}"
 	"details summary{cursor:pointer;color:#5b6475;margin:4px 0}caption{text-align:left;padding:4px 0;font-weight:600}"
+	"td.cohort,td.dates{white-space:nowrap}"
 	".note{color:#5b6475;font-size:12px}footer{color:#7a8394;font-size:12px;margin-top:24px}";
 
 void

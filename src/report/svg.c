@@ -134,6 +134,7 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 	size_t nxt, nyt, rows = c->nseries > 1 ? (c->nseries + 2) / 3 : 0, npoints = 0;
 	nf_scale sx, sy;
 	bool bars = c->kind == NF_CHART_BAR;
+	bool cats = bars || c->nxcats > 0;   /* x values are indexes of xcats: labelled ticks */
 
 	for (size_t k = 0; k < c->nseries; k++)
 		for (size_t i = 0; i < c->series[k].n; i++) {
@@ -153,9 +154,11 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 			yhi = fmax(yhi, c->hlines[k].y);
 		}
 	}
-	if (bars) {   /* bars stand on zero; categories sit at 0 .. n-1, half a step in */
+	if (bars) {   /* bars stand on zero */
 		ylo = fmin(ylo, 0);
 		yhi = fmax(yhi, 0);
+	}
+	if (cats) {   /* categories sit at 0 .. n-1, half a step in */
 		xlo = -0.5;
 		xhi = (double)(c->nxcats ? c->nxcats : 1) - 0.5;
 	}
@@ -167,7 +170,7 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 	top = MT;
 	bottom = H - MB - (slant ? ROTATED_EXTRA : 0);
 	nyt = nf_scale_nice(&ylo, &yhi, 6, yt, MAX_TICKS);
-	if (bars) {
+	if (cats) {
 		nxt = 0;
 	} else {
 		nxt = nf_scale_nice(&xlo, &xhi, c->integer_x ? 6 : 7, xt, MAX_TICKS);
@@ -215,7 +218,7 @@ nf_svg_chart(nf_buf *out, const nf_chart *c)
 	}
 	line(out, left, top, left, bottom, "domain");
 	nf_buf_puts(out, "</g><g class=\"axis x\">");
-	if (bars) {
+	if (cats) {
 		for (size_t i = 0; i < c->nxcats; i++) {
 			double x = nf_scale_map(&sx, (double)i);
 

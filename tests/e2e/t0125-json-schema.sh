@@ -73,7 +73,8 @@ test_expect_success PYTHON3 'setup: runs with a gate, a model, a monitor alert a
 	ntflow registry list --json >registry.json &&
 	ntflow registry show clf@1 --json >registry-show.json &&
 	ntflow scheduler --status --json >scheduler.json &&
-	ntflow graph p.dag --format json >graph.json
+	ntflow graph p.dag --format json >graph.json &&
+	ntflow report drift --from 2000-01-01 --to 2099-12-31 --json >report-drift.json
 '
 
 test_expect_success PYTHON3 'every output has only the fields ntflow(1) lists for its objects' '
@@ -128,7 +129,7 @@ test_expect_success PYTHON3 'every output has only the fields ntflow(1) lists fo
 		show-perf=show-perf.json metrics=metrics.json diff=diff.json audit=audit.json \
 		alerts=alerts.json cache=cache.json registry=registry.json registry-show=registry-show.json \
 		scheduler=scheduler.json backfill=backfill.json graph=graph.json \
-		violations=violations.json >problems &&
+		violations=violations.json report-drift=report-drift.json >problems &&
 	cat problems &&
 	test_must_be_empty problems
 '
