@@ -123,7 +123,8 @@ nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 
 	for (size_t i = 0; i < st->nchecks; i++)
 		all[i] = st->checks[i].require;
-	memcpy(all + st->nchecks, st->require, st->nrequire * sizeof(*all));
+	if (st->nrequire)   /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(all + st->nchecks, st->require, st->nrequire * sizeof(*all));
 	nf_gate_evaluate_slices(&r, node->name, all, st->nrequire + st->nchecks, gate_lookup, gate_slices, &ge);
 	free(all);
 	err = nf_gate_store(ctx->store, ctx->run_id, &r);
