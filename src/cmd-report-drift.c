@@ -32,24 +32,51 @@ root_of(const char *state_dir)
 }
 
 /* The tolerances the pipeline file of run_id declares, as the file is now: *tol (borrowing
- * from *dag). A file that cannot be read or parsed declares none; a warning says so. */
-static void
-read_tolerances(nf_dag **dag, nf_drift_tolerance **tol, size_t *ntol, nf_store *st, int64_t run_id, const char *root)
+ * from *dag). Returns false when they cannot be read (no file recorded, the file missing or
+ * unreadable, a file that does not parse, or one that declares another pipeline than the
+ * report's): the report then has no verdict, and stderr says why (the errno text, the
+ * parser's file:line:col diagnostics). */
+static bool
+read_tolerances(nf_dag **dag, nf_drift_tolerance **tol, size_t *ntol, nf_store *st, int64_t run_id,
+		const char *pipeline, const char *root)
 {
 	nf_run_info run = { 0 };
 	char *path = NULL, *src = NULL;
 	size_t len;
 	nf_diag_list diags = NF_DIAG_LIST_INIT;
+	bool ok = false;
 
 	*dag = NULL;
 	*tol = NULL;
 	*ntol = 0;
-	if (nf_store_run_get(st, run_id, &run) < 0 || !run.file || !*run.file)
+	if (nf_store_run_get(st, run_id, &run) < 0) {
+		fprintf(stderr, "ntflow report drift: cannot read the tolerances: %s\n", nf_error_last());
 		goto done;
+	}
+	if (!run.file || !*run.file) {
+		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s': run %lld recorded no"
+			" pipeline file\n", run.pipeline, (long long)run_id);
+		goto done;
+	}
 	path = run.file[0] == '/' ? xstrdup(run.file) : xasprintf("%s/%s", root, run.file);
-	if (nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE) < 0 || nf_dag_parse(dag, path, src, len, &diags) < 0) {
-		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s' from %s: no metric"
-			" gets a verdict\n", run.pipeline, run.file);
+	if (nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE) < 0) {
+		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s': %s\n", run.pipeline,
+			nf_error_last());
+		goto done;
+	}
+	if (nf_dag_parse(dag, path, src, len, &diags) < 0) {
+		nf_diag_print(&diags, stderr);
+		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s': %s does not parse\n",
+			run.pipeline, run.file);
+		nf_dag_free(*dag);
+		*dag = NULL;
+		goto done;
+	}
+	/* the newest run's file may since have been turned into another pipeline's */
+	if (!(*dag)->pipeline.name || strcmp((*dag)->pipeline.name, pipeline) != 0) {
+		fprintf(stderr, "ntflow report drift: %s:%d:%d: the file declares pipeline '%s', not '%s': its tolerances"
+			" do not apply\n", path, (*dag)->pipeline.loc.line, (*dag)->pipeline.loc.col,
+			(*dag)->pipeline.name ? (*dag)->pipeline.name : "", pipeline);
 		nf_dag_free(*dag);
 		*dag = NULL;
 		goto done;
@@ -60,11 +87,31 @@ read_tolerances(nf_dag **dag, nf_drift_tolerance **tol, size_t *ntol, nf_store *
 
 		(*tol)[(*ntol)++] = (nf_drift_tolerance){ kv->key, kv->value.num };
 	}
+	ok = true;
 done:
 	nf_diag_list_release(&diags);
 	nf_run_info_release(&run);
 	free(path);
 	free(src);
+	return ok;
+}
+
+/* A tolerance naming a metric that no run of the window has (a typo such as "accurcy")
+ * would silently track nothing: a warning names it and where it is written. */
+static void
+warn_unknown_metrics(const nf_dag *dag, const nf_drift_run *runs, size_t nruns, const char *from, const char *to)
+{
+	for (size_t i = 0; dag && i < dag->pipeline.ndrift_tolerance; i++) {
+		const nf_kv *kv = &dag->pipeline.drift_tolerance[i];
+		bool seen = false;
+
+		for (size_t r = 0; r < nruns && !seen; r++)
+			for (size_t k = 0; k < runs[r].nmetrics && !seen; k++)
+				seen = strcmp(runs[r].metric_names[k], kv->key) == 0;
+		if (!seen)
+			fprintf(stderr, "%s:%d:%d: warning: tolerance '%s': no run from %s to %s has a metric of that"
+				" name\n", kv->loc.file ? kv->loc.file : "?", kv->loc.line, kv->loc.col, kv->key, from, to);
+	}
 }
 
 static int
@@ -89,7 +136,7 @@ nf_cmd_report_drift(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *from = NULL, *to = NULL, *pipeline = NULL, *html = NULL;
-	bool json = false;
+	bool json = false, unknown = false;
 	nf_store *st = NULL;
 	char *dir = NULL, *root = NULL;
 	nf_drift_run *runs = NULL;
@@ -116,9 +163,9 @@ nf_cmd_report_drift(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!from || !to)
 		return usage_error("%s", "say which logical dates: --from DATE --to DATE (YYYY-MM-DD)");
-	if (!nf_drift_date_ok(from))
+	if (!nf_date_ok(from))
 		return usage_error("--from wants a date YYYY-MM-DD, not '%s'", from);
-	if (!nf_drift_date_ok(to))
+	if (!nf_date_ok(to))
 		return usage_error("--to wants a date YYYY-MM-DD, not '%s'", to);
 	if (strcmp(from, to) > 0) {
 		fprintf(stderr, "ntflow report drift: the window ends (%s) before it begins (%s)\n", to, from);
@@ -145,13 +192,18 @@ nf_cmd_report_drift(int argc, char **argv)
 			goto done;
 		}
 	}
-	if (nruns)
-		read_tolerances(&dag, &tol, &ntol, st, runs[nruns - 1].id, root);
+	if (nruns) {
+		unknown = !read_tolerances(&dag, &tol, &ntol, st, runs[nruns - 1].id, runs[0].pipeline, root);
+		warn_unknown_metrics(dag, runs, nruns, from, to);
+	}
 	if ((err = nf_drift_build(&rep, pipeline ? pipeline : nruns ? runs[0].pipeline : NULL, from, to, runs, nruns, v,
 				  nv, tol, ntol)) < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
+	rep->unknown = unknown;
+	if (unknown)
+		fprintf(stderr, "ntflow report drift: no metric gets a verdict: has drift is unknown\n");
 	if (html) {
 		nf_report_opts ro = { .state_dir = dir, .root = root, .now_ms = nf_now_realtime_ms() };
 
@@ -163,7 +215,7 @@ nf_cmd_report_drift(int argc, char **argv)
 			}
 			printf("wrote %s: %zu cohort%s from %s to %s (%zu KB)\n", html, rep->ncohorts,
 			       rep->ncohorts == 1 ? "" : "s", from, to, (out.len + 1023) / 1024);
-			rc = NF_EXIT_OK;
+			rc = unknown ? NF_EXIT_FAILED : NF_EXIT_OK;
 			goto done;
 		}
 	} else if (json) {
@@ -175,7 +227,7 @@ nf_cmd_report_drift(int argc, char **argv)
 		nf_cmd_error("cannot write the report to standard output");
 		goto done;
 	}
-	rc = NF_EXIT_OK;
+	rc = unknown ? NF_EXIT_FAILED : NF_EXIT_OK;   /* the report is out, its verdict is not */
 done:
 	nf_buf_release(&out);
 	nf_drift_report_free(rep);

@@ -184,6 +184,12 @@ const nf_cmd nf_cmd_report = {
 		"  --pipeline NAME   the pipeline (needed when the window holds several)\n"
 		"  --json            the report as JSON (\"schema\": 1; ntflow(1), JSON OUTPUT)\n"
 		"  --html FILE       the report as one HTML page in the run report's frame\n\n"
-		"A window without runs is an empty report (exit 0). A bad date exits 2.\n",
+		"Runs without a cohort show as \"-\". A tolerance naming a metric no run of the\n"
+		"window has is a warning (with its file:line:col). When the tolerances cannot\n"
+		"be read (the pipeline file gone, not parsing, or declaring another pipeline),\n"
+		"stderr says why, the report says \"Has drift: unknown (no tolerances)\" (JSON\n"
+		"has_drift null) and the exit status is 1. A comparison where a cohort has no\n"
+		"mean for a metric has no verdict (\"-\", null). A window without runs is an\n"
+		"empty report (exit 0). A bad date exits 2.\n",
 	.exec    = cmd_report_exec,
 };

@@ -114,21 +114,6 @@ print_table(const nf_violation *vs, size_t n)
 	nf_table_free(tab);
 }
 
-/* YYYY-MM-DD with a month and a day that can be. */
-static bool
-is_date(const char *s)
-{
-	int y, m, d;
-	char tail;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	return sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
 static int
 cmd_violations_exec(int argc, char **argv)
 {
@@ -151,7 +136,7 @@ cmd_violations_exec(int argc, char **argv)
 		case 'c': f.cohort = optarg; break;
 		case 'P': f.pipeline = optarg; break;
 		case 's':
-			if (!is_date(optarg)) {
+			if (!nf_date_ok(optarg)) {   /* the check report drift --from makes */
 				nf_cmd_error("violations: --since '%s': expected a date, YYYY-MM-DD", optarg);
 				return NF_EXIT_USAGE;
 			}

@@ -140,7 +140,8 @@ typedef struct nf_drift_delta {      /* one metric between two cohorts */
 	double from, to, delta;       /* NaN when a side has no value */
 	bool has_tolerance;
 	double tolerance;
-	bool drift;                   /* |delta| > tolerance */
+	bool verdict;                 /* a tolerance and both means: drift is a verdict; else none ("-", null) */
+	bool drift;                   /* verdict and |delta| > tolerance */
 } nf_drift_delta;
 typedef struct nf_drift_comparison {
 	size_t from, to;              /* cohort indexes */
@@ -166,7 +167,9 @@ typedef struct nf_drift_report {
 	size_t ncomparisons;
 	nf_drift_rec *recs;
 	size_t nrecs;
-	bool has_drift;               /* some comparison drifted */
+	bool has_drift;               /* some comparison drifted (real verdicts only) */
+	bool unknown;                 /* set by the caller when the tolerances could not be read:
+				       * has_drift is unknown ("unknown (no tolerances)", null) */
 } nf_drift_report;
 /* Builds the report of runs (oldest first) and their violations over [from, to]: cohorts,
  * comparisons, verdicts and recommendations (the rule table in drift.c). pipeline may be
@@ -181,8 +184,6 @@ void nf_drift_report_free(nf_drift_report *r);
 const char *nf_drift_advice_violation(const char *type);
 const char *nf_drift_advice_tier(const char *tier);
 const char *nf_drift_advice_metric(const char *metric, double delta);
-/* "YYYY-MM-DD" that is a real calendar date. */
-bool nf_drift_date_ok(const char *s);
 /* The report as text (tables), as JSON (the documented shape, "schema": 1) and as one HTML
  * page in the run report's frame (o: its footer). */
 void nf_drift_text(nf_buf *out, const nf_drift_report *r);

@@ -271,6 +271,8 @@ const char *nf_test_hook_value(const char *name);
 /* Milliseconds on the monotonic and the real-time clocks. */
 int64_t nf_now_monotonic_ms(void);
 int64_t nf_now_realtime_ms(void);
+/* "YYYY-MM-DD" that is a real calendar date (src/util/time.c). */
+bool nf_date_ok(const char *s);
 
 /* Processes (src/util/proc.c, Linux /proc). A process's start time in clock ticks after
  * boot (field 22 of /proc/PID/stat), 0 when it is gone or unreadable: with the pid it

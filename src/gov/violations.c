@@ -15,6 +15,9 @@ nf_cohort_check(const char *id)
 
 	if (n == 0)
 		return nf_error_set(NF_EINVALID, "a cohort cannot be empty");
+	/* "-" marks the runs without a cohort in every table (violations, report drift) */
+	if (strcmp(id, "-") == 0)
+		return nf_error_set(NF_EINVALID, "a cohort cannot be \"-\": it marks the runs without one");
 	if (n > 128)
 		return nf_error_set(NF_EINVALID, "a cohort is at most 128 bytes, not %zu", n);
 	for (const unsigned char *c = (const unsigned char *)id; *c; c++)

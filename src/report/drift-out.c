@@ -12,10 +12,18 @@
 static const char *const sev_names[NF_DRIFT_NSEV] = { "low", "medium", "high" };
 static const char *const tier_names[NF_DRIFT_NTIERS] = { "low", "normal", "high", "elevated" };
 
+/* The runs without a cohort: "-", which nf_cohort_check refuses as a cohort's name. */
 static const char *
 label(const char *cohort)
 {
-	return cohort ? cohort : "(none)";
+	return cohort ? cohort : "-";
+}
+
+/* "yes", "no", or "unknown (no tolerances)" when the caller could not read them. */
+static const char *
+has_drift_text(const nf_drift_report *r)
+{
+	return r->unknown ? "unknown (no tolerances)" : r->has_drift ? "yes" : "no";
 }
 
 /* A number for people ("-" for none) and a signed one for differences. */
@@ -141,7 +149,7 @@ text_comparisons(nf_buf *out, const nf_drift_report *r)
 			row[4] = num(d->to);
 			row[5] = signed_num(d->delta);
 			row[6] = d->has_tolerance ? num(d->tolerance) : xstrdup("-");
-			row[7] = xstrdup(!d->has_tolerance ? "-" : d->drift ? "yes" : "no");
+			row[7] = xstrdup(!d->verdict ? "-" : d->drift ? "yes" : "no");
 		}
 	}
 	nf_buf_puts(out, "\nBetween cohorts\n");
@@ -167,7 +175,7 @@ nf_drift_text(nf_buf *out, const nf_drift_report *r)
 	if (r->nmetrics)
 		text_metrics(out, r);
 	text_comparisons(out, r);
-	nf_buf_printf(out, "\nHas drift: %s\n", r->has_drift ? "yes" : "no");
+	nf_buf_printf(out, "\nHas drift: %s\n", has_drift_text(r));
 	nf_buf_puts(out, "\nRecommendations\n");
 	if (r->nrecs == 0)
 		nf_buf_puts(out, "  none\n");
@@ -250,7 +258,7 @@ nf_drift_json(nf_buf *out, const nf_drift_report *r)
 	cJSON_AddItemToObject(o, "pipeline", jstr(r->pipeline));
 	cJSON_AddStringToObject(o, "from", r->from);
 	cJSON_AddStringToObject(o, "to", r->to);
-	cJSON_AddBoolToObject(o, "has_drift", r->has_drift);
+	cJSON_AddItemToObject(o, "has_drift", r->unknown ? cJSON_CreateNull() : cJSON_CreateBool(r->has_drift));
 	arr = cJSON_AddArrayToObject(o, "tracked");
 	for (size_t m = 0; m < r->nmetrics; m++) {
 		cJSON *e = cJSON_CreateObject();
@@ -271,7 +279,7 @@ nf_drift_json(nf_buf *out, const nf_drift_report *r)
 		cJSON_AddItemToObject(e, "from", jstr(r->cohorts[cmp->from].id));
 		cJSON_AddItemToObject(e, "to", jstr(r->cohorts[cmp->to].id));
 		cJSON_AddStringToObject(e, "kind", cmp->baseline ? "baseline" : "consecutive");
-		cJSON_AddBoolToObject(e, "has_drift", cmp->has_drift);
+		cJSON_AddItemToObject(e, "has_drift", r->unknown ? cJSON_CreateNull() : cJSON_CreateBool(cmp->has_drift));
 		ms = cJSON_AddArrayToObject(e, "metrics");
 		for (size_t m = 0; m < r->nmetrics; m++) {
 			const nf_drift_delta *d = &cmp->deltas[m];
@@ -282,7 +290,7 @@ nf_drift_json(nf_buf *out, const nf_drift_report *r)
 			cJSON_AddItemToObject(x, "to", jnum(d->to));
 			cJSON_AddItemToObject(x, "delta", jnum(d->delta));
 			cJSON_AddItemToObject(x, "tolerance", d->has_tolerance ? cJSON_CreateNumber(d->tolerance) : cJSON_CreateNull());
-			cJSON_AddBoolToObject(x, "drift", d->drift);
+			cJSON_AddItemToObject(x, "drift", d->verdict ? cJSON_CreateBool(d->drift) : cJSON_CreateNull());
 			cJSON_AddItemToArray(ms, x);
 		}
 		cJSON_AddItemToArray(arr, e);
@@ -449,8 +457,8 @@ html_comparisons(nf_buf *out, const nf_drift_report *r)
 	static const char *const head[] = { "from", "to", "metric", "from mean", "to mean", "delta", "tolerance", "drift" };
 
 	nf_rpt_section(out, "comparisons", "Between cohorts");
-	nf_buf_printf(out, "<p class=\"verdict %s\">Has drift: %s</p>\n", r->has_drift ? "fail" : "pass",
-		      r->has_drift ? "yes" : "no");
+	nf_buf_printf(out, "<p class=\"verdict %s\">Has drift: %s</p>\n",
+		      r->unknown ? "unknown" : r->has_drift ? "fail" : "pass", has_drift_text(r));
 	if (!r->ncomparisons || !r->nmetrics) {
 		nf_buf_printf(out, "<p class=\"note\">%s</p>\n",
 			      r->ncohorts < 2 ? "One cohort: nothing to compare." : "No tracked metric.");
@@ -476,8 +484,8 @@ html_comparisons(nf_buf *out, const nf_drift_report *r)
 			nf_rpt_td_num(out, d->to);
 			nf_rpt_td(out, "num", delta);
 			nf_rpt_td(out, "num", tol);
-			nf_rpt_td(out, !d->has_tolerance ? NULL : d->drift ? "fail" : "pass",
-				  !d->has_tolerance ? "-" : d->drift ? "yes" : "no");
+			nf_rpt_td(out, !d->verdict ? NULL : d->drift ? "fail" : "pass",
+				  !d->verdict ? "-" : d->drift ? "yes" : "no");
 			nf_buf_puts(out, "</tr>\n");
 			free(from);
 			free(delta);

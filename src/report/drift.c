@@ -79,27 +79,6 @@ nf_drift_advice_metric(const char *metric, double delta)
 	return metric_default;
 }
 
-bool
-nf_drift_date_ok(const char *s)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d;
-
-	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return false;
-	for (size_t i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1 || m < 1 || m > 12 || d < 1)
-		return false;
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return d <= 29;
-	return d <= mdays[m - 1];
-}
-
 /* ---- Building ---- */
 
 static bool
@@ -108,10 +87,11 @@ same_cohort(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* The runs without a cohort: "-", which nf_cohort_check refuses as a cohort's name. */
 static const char *
 label(const char *cohort)
 {
-	return cohort ? cohort : "(none)";
+	return cohort ? cohort : "-";
 }
 
 static int
@@ -303,7 +283,8 @@ compare(nf_drift_report *r, size_t *cap, size_t from, size_t to, bool baseline)
 		d->has_tolerance = r->has_tolerance[m];
 		d->tolerance = r->tolerances[m].tolerance;
 		/* a hair of slack so that a difference printed equal to the tolerance is not drift */
-		d->drift = d->has_tolerance && !isnan(d->delta) && fabs(d->delta) > d->tolerance + 1e-9;
+		d->verdict = d->has_tolerance && !isnan(d->delta);   /* a missing mean is no verdict, not "no" */
+		d->drift = d->verdict && fabs(d->delta) > d->tolerance + 1e-9;
 		cmp.has_drift = cmp.has_drift || d->drift;
 	}
 	r->has_drift = r->has_drift || cmp.has_drift;
@@ -402,8 +383,8 @@ nf_drift_build(nf_drift_report **out, const char *pipeline, const char *from, co
 	double **sums;
 
 	*out = NULL;
-	if (!nf_drift_date_ok(from) || !nf_drift_date_ok(to))
-		return nf_error_set(NF_EINVALID, "a date is YYYY-MM-DD, not '%s'", nf_drift_date_ok(from) ? to : from);
+	if (!nf_date_ok(from) || !nf_date_ok(to))
+		return nf_error_set(NF_EINVALID, "a date is YYYY-MM-DD, not '%s'", nf_date_ok(from) ? to : from);
 	if (strcmp(from, to) > 0)
 		return nf_error_set(NF_EINVALID, "the window ends (%s) before it begins (%s)", to, from);
 	r = xcalloc(1, sizeof(*r));

@@ -365,6 +365,9 @@ START_TEST(test_cohort_check)
 	ck_assert_int_eq(nf_cohort_check("arm b (control)"), 0);
 	ck_assert_int_eq(nf_cohort_check(""), NF_EINVALID);
 	ck_assert_int_eq(nf_cohort_check("a\tb"), NF_EINVALID);
+	/* "-" marks the runs without a cohort in the tables: no cohort may look like them */
+	ck_assert_int_eq(nf_cohort_check("-"), NF_EINVALID);
+	ck_assert_int_eq(nf_cohort_check("(none)"), 0);
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	ck_assert_int_eq(nf_cohort_check(big), NF_EINVALID);

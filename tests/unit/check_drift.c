@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "ntflow/gov.h"
 #include "ntflow/report.h"
 
 /* A run for the fixtures: its cohort, status and gate metrics (accuracy, ece), its risk. */
@@ -121,18 +122,18 @@ find_rec(const nf_drift_report *r, const char *rule, const char *cohort)
 
 START_TEST(test_dates)
 {
-	ck_assert(nf_drift_date_ok("2026-10-01"));
-	ck_assert(nf_drift_date_ok("2028-02-29"));
-	ck_assert(nf_drift_date_ok("2000-02-29"));
-	ck_assert(!nf_drift_date_ok("1900-02-29"));
-	ck_assert(!nf_drift_date_ok("2026-02-29"));
-	ck_assert(!nf_drift_date_ok("2026-04-31"));
-	ck_assert(!nf_drift_date_ok("2026-13-01"));
-	ck_assert(!nf_drift_date_ok("2026-1-01"));
-	ck_assert(!nf_drift_date_ok("2026-10-01T00"));
-	ck_assert(!nf_drift_date_ok("yesterday"));
-	ck_assert(!nf_drift_date_ok(""));
-	ck_assert(!nf_drift_date_ok(NULL));
+	ck_assert(nf_date_ok("2026-10-01"));
+	ck_assert(nf_date_ok("2028-02-29"));
+	ck_assert(nf_date_ok("2000-02-29"));
+	ck_assert(!nf_date_ok("1900-02-29"));
+	ck_assert(!nf_date_ok("2026-02-29"));
+	ck_assert(!nf_date_ok("2026-04-31"));
+	ck_assert(!nf_date_ok("2026-13-01"));
+	ck_assert(!nf_date_ok("2026-1-01"));
+	ck_assert(!nf_date_ok("2026-10-01T00"));
+	ck_assert(!nf_date_ok("yesterday"));
+	ck_assert(!nf_date_ok(""));
+	ck_assert(!nf_date_ok(NULL));
 }
 END_TEST
 
@@ -373,9 +374,71 @@ START_TEST(test_slow_drift)
 }
 END_TEST
 
+START_TEST(test_missing_mean)
+{
+	/* a cohort whose runs lack a tracked metric has no mean: its comparisons get no verdict
+	 * (delta and drift null, "-" in text), not "no drift", and has-drift counts only the
+	 * real verdicts */
+	nf_drift_run runs[3];
+	nf_drift_report *r = NULL;
+	nf_buf b = NF_BUF_INIT;
+	cJSON *j, *m;
+
+	runs[0] = mkrun(1, "2026-09-06", "2026-09", NF_RUN_SUCCEEDED, true, 0.90, 0.01, NULL);
+	runs[1] = mkrun(2, "2026-10-04", "2026-10", NF_RUN_SUCCEEDED, true, NAN, NAN, NULL);
+	runs[2] = mkrun(3, "2026-11-01", "2026-11", NF_RUN_SUCCEEDED, true, 0.90, 0.01, NULL);
+	ck_assert_int_eq(nf_drift_build(&r, NULL, "2026-09-01", "2026-11-30", runs, 3, NULL, 0, tol2, 2), 0);
+	ck_assert_uint_eq(r->ncomparisons, 3);
+	for (size_t k = 0; k < 2; k++) {   /* 09 -> 10 and 10 -> 11: no mean on one side */
+		ck_assert(isnan(r->comparisons[k].deltas[0].delta));
+		ck_assert(!r->comparisons[k].deltas[0].verdict);
+		ck_assert(!r->comparisons[k].deltas[0].drift);
+	}
+	ck_assert(r->comparisons[2].baseline && r->comparisons[2].deltas[0].verdict);   /* 09 -> 11 */
+	ck_assert(!r->comparisons[2].deltas[0].drift);
+	ck_assert(!r->has_drift);
+	nf_drift_json(&b, r);
+	j = cJSON_Parse(nf_buf_cstr(&b));
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "comparisons"), 0), "metrics"), 0);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "delta")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "drift")));
+	m = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "comparisons"), 2), "metrics"), 0);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(m, "drift")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "has_drift")));
+	cJSON_Delete(j);
+	nf_buf_reset(&b);
+	nf_drift_text(&b, r);
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "0.02       -\n"));
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "0.02       no\n"));
+	/* the caller could not read the tolerances: has drift is unknown, not "no" */
+	r->unknown = true;
+	nf_buf_reset(&b);
+	nf_drift_text(&b, r);
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "\nHas drift: unknown (no tolerances)\n"));
+	nf_buf_reset(&b);
+	nf_drift_json(&b, r);
+	j = cJSON_Parse(nf_buf_cstr(&b));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "has_drift")));
+	cJSON_Delete(j);
+	nf_buf_release(&b);
+	nf_drift_report_free(r);
+	for (int i = 0; i < 3; i++) {
+		free(runs[i].pipeline);
+		free(runs[i].date);
+		free(runs[i].cohort);
+		free(runs[i].risk_tier);
+		for (size_t k = 0; k < runs[i].nmetrics; k++)
+			free(runs[i].metric_names[k]);
+		free(runs[i].metric_names);
+		free(runs[i].metric_values);
+	}
+}
+END_TEST
+
 START_TEST(test_no_cohort)
 {
-	/* runs without a cohort form one group of their own, "(none)" in text, null in JSON */
+	/* runs without a cohort form one group of their own, "-" in text (a mark nf_cohort_check
+	 * refuses, so that a cohort named "(none)" cannot pass for them), null in JSON */
 	nf_drift_run runs[2];
 	nf_drift_report *r = NULL;
 	nf_buf b = NF_BUF_INIT;
@@ -387,7 +450,9 @@ START_TEST(test_no_cohort)
 	ck_assert_uint_eq(r->ncohorts, 1);
 	ck_assert_ptr_null(r->cohorts[0].id);
 	nf_drift_text(&b, r);
-	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "(none)"));
+	ck_assert_ptr_null(strstr(nf_buf_cstr(&b), "(none)"));
+	ck_assert_ptr_nonnull(strstr(nf_buf_cstr(&b), "\n- "));   /* the row of the cohort table */
+	ck_assert_int_lt(nf_cohort_check("-"), 0);
 	nf_buf_reset(&b);
 	nf_drift_json(&b, r);
 	j = cJSON_Parse(nf_buf_cstr(&b));
@@ -544,6 +609,7 @@ drift_suite(void)
 	tcase_add_test(tc, test_recommendations);
 	tcase_add_test(tc, test_slow_drift);
 	tcase_add_test(tc, test_no_cohort);
+	tcase_add_test(tc, test_missing_mean);
 	tcase_add_test(tc, test_json_shape);
 	tcase_add_test(tc, test_text_html);
 	suite_add_tcase(s, tc);
