@@ -744,11 +744,13 @@ nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value 
 	char *end;
 	long n;
 
+	/* Written, even when invalid: validate.c then does not add "cpu_target_reduction
+	 * needs a cpu_baseline" to the error already reported here. */
+	pl->cpu_baseline.loc = v->loc;
 	if (v->kind == NF_V_NUMBER) {
 		if (!want_int(p, v, w, 1, 2147483647L, &n))
 			return;
 		pl->cpu_baseline.run = n;
-		pl->cpu_baseline.loc = v->loc;
 		return;
 	}
 	if (v->kind != NF_V_STRING) {
@@ -769,7 +771,6 @@ nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value 
 		return;
 	}
 	pl->cpu_baseline.median = (int)n;
-	pl->cpu_baseline.loc = v->loc;
 }
 
 /* cpu_target_reduction = "30%": a percentage above 0 and at most 100. */
@@ -782,6 +783,7 @@ nf_set_cpu_target(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 	double pct;
 	size_t n;
 
+	pl->cpu_target_loc = v->loc;   /* written, even when invalid: no cascading error */
 	if (!convert(p, a, v, vt, &c))
 		return;
 	n = strlen(c.u.s);
@@ -796,7 +798,6 @@ nf_set_cpu_target(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 		return;
 	}
 	pl->cpu_target_pct = pct;
-	pl->cpu_target_loc = v->loc;
 }
 
 /* A criterion { }'s require and severe_when and the risk score read a gate's metrics as
