@@ -107,6 +107,10 @@ nf_show_phases_json(cJSON *top, const nf_phase_row *ph, size_t nph)
 				cJSON_AddNullToObject(b, "reduction_pct");
 			cJSON_AddNumberToObject(b, "target_pct", p->target_pct);
 			cJSON_AddStringToObject(b, "status", p->status);
+			if (p->reason)
+				cJSON_AddStringToObject(b, "reason", p->reason);
+			else
+				cJSON_AddNullToObject(b, "reason");
 			if (!strcmp(p->status, "met") || !strcmp(p->status, "missed"))
 				cJSON_AddBoolToObject(b, "met", strcmp(p->status, "met") == 0);
 			else
@@ -131,8 +135,10 @@ nf_show_budget_text(const nf_phase_row *ph, size_t nph)
 			printf("cpu budget %s: %s, not compared: %d of %d stages ran (%d cached)\n", p->phase, cpu,
 			       p->ran, p->nodes, p->cached);
 		else if (!p->has_reduction)
-			printf("cpu budget %s: %s, no baseline (%s%s)\n", p->phase, cpu, p->baseline,
-			       p->has_baseline_cpu ? ": under 10 ms of CPU" : ": not enough earlier runs");
+			/* A run recorded before reasons were: only the two reasons of that time. */
+			printf("cpu budget %s: %s, no baseline (%s: %s)\n", p->phase, cpu, p->baseline,
+			       p->reason ? p->reason
+			       : p->has_baseline_cpu ? "under 10 ms of CPU" : "not enough earlier runs");
 		else
 			printf("cpu budget %s: %s against %s (%s): %.1f%% reduction, target %g%%: %s\n", p->phase, cpu,
 			       base, p->baseline, p->reduction_pct, p->target_pct, p->status);

@@ -300,10 +300,10 @@ typedef struct nf_pipeline {
 	struct {
 		int64_t run;              /* cpu_baseline = RUN; 0: not that form */
 		int median;               /* cpu_baseline = "median:N"; 0: not that form */
-		nf_loc loc;               /* file NULL: cpu_baseline not written */
+		nf_loc loc;               /* file NULL: cpu_baseline not written (set when invalid too) */
 	} cpu_baseline;
 	double cpu_target_pct;        /* cpu_target_reduction = "30%" -> 30 */
-	nf_loc cpu_target_loc;        /* file NULL: not written */
+	nf_loc cpu_target_loc;        /* file NULL: not written (set when invalid too) */
 	nf_tmpl *cohort;              /* the cohort a run belongs to, e.g. "${run.month}"; NULL: none */
 	nf_risk risk;
 	/* drift_report { tolerance { METRIC = T } }: numbers >= 0 (ntflow report drift). */

@@ -493,6 +493,7 @@ typedef struct nf_phase_row {
 	double reduction_pct;           /* (baseline - cpu) / baseline * 100 */
 	double target_pct;
 	char *status;                   /* met, missed, no baseline, not compared */
+	char *reason;                   /* no baseline: why ("no such run", ...); else NULL */
 } nf_phase_row;
 void nf_phase_row_list_free(nf_phase_row *r, size_t n);
 /* The phases of a run, in the order their first node is run, as its nodes and attempts

@@ -744,11 +744,13 @@ nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value 
 	char *end;
 	long n;
 
+	/* Written, even when invalid: validate.c then does not add "cpu_target_reduction
+	 * needs a cpu_baseline" to the error already reported here. */
+	pl->cpu_baseline.loc = v->loc;
 	if (v->kind == NF_V_NUMBER) {
 		if (!want_int(p, v, w, 1, 2147483647L, &n))
 			return;
 		pl->cpu_baseline.run = n;
-		pl->cpu_baseline.loc = v->loc;
 		return;
 	}
 	if (v->kind != NF_V_STRING) {
@@ -769,7 +771,6 @@ nf_set_cpu_baseline(nf_parser *p, void *target, const nf_attr_spec *a, nf_value 
 		return;
 	}
 	pl->cpu_baseline.median = (int)n;
-	pl->cpu_baseline.loc = v->loc;
 }
 
 /* cpu_target_reduction = "30%": a percentage above 0 and at most 100. */
@@ -782,6 +783,7 @@ nf_set_cpu_target(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 	double pct;
 	size_t n;
 
+	pl->cpu_target_loc = v->loc;   /* written, even when invalid: no cascading error */
 	if (!convert(p, a, v, vt, &c))
 		return;
 	n = strlen(c.u.s);
@@ -796,7 +798,6 @@ nf_set_cpu_target(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 		return;
 	}
 	pl->cpu_target_pct = pct;
-	pl->cpu_target_loc = v->loc;
 }
 
 /* A criterion { }'s require and severe_when and the risk score read a gate's metrics as
@@ -861,11 +862,32 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 	nf_loc kloc = nf_parse_loc(p, key);
 	size_t prev;
 
-	if (!valid_key(key->text, key->len)) {
-		nf_parse_error(p, kloc, "invalid %s name '%.*s': use letters, digits and '_'", what, (int)key->len, key->text);
+	if (key->kind == NF_TK_STRING) {
+		/* Only in tolerance { } (parse.c): the metric's name as written, any characters
+		 * but those that no metric name holds. */
+		size_t blen;
+		const char *body = nf_lex_string_body(key, &blen);
+		bool bad;
+
+		if (key->unterminated)
+			return;   /* reported by the lexer */
+		bad = blen == 0 || memchr(body, '\\', blen) || memchr(body, '$', blen);
+
+		for (size_t i = 0; i < blen && !bad; i++)
+			bad = (unsigned char)body[i] < 0x20 || body[i] == 0x7f;
+		if (bad) {
+			nf_parse_error(p, kloc, "invalid %s name %.*s: the metric's name in quotes, not empty, "
+				       "without '\\', '$' or control characters", what, (int)key->len, key->text);
+			return;
+		}
+		name = nf_arena_strndup(p->a, body, blen);
+	} else if (!valid_key(key->text, key->len)) {
+		nf_parse_error(p, kloc, "invalid %s name '%.*s': use letters, digits and '_'%s", what, (int)key->len,
+			       key->text, id == NF_BK_TOLERANCE ? ", or the metric's name in quotes" : "");
 		return;
+	} else {
+		name = nf_arena_strndup(p->a, key->text, key->len);
 	}
-	name = nf_arena_strndup(p->a, key->text, key->len);
 	if (!b->keys)
 		b->keys = nf_strmap_new(8);
 	if ((prev = (size_t)(uintptr_t)nf_strmap_get(b->keys, name)) != 0) {

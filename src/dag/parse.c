@@ -557,6 +557,12 @@ parse_body(nf_parser *p, nf_pblock *b)
 			return;
 		case NF_TK_IDENT:
 			break;
+		case NF_TK_STRING:
+			/* tolerance { "eval.auc" = 0.1 }: a metric's name may hold dots and brackets
+			 * (a slice's METRIC[SLICE]) that no bare key can; only there (convert.c). */
+			if (b->kwlen == 9 && memcmp(b->kw, "tolerance", 9) == 0 && peek(p, 0)->kind == NF_TK_EQUALS)
+				break;
+			/* fall through */
 		default:
 			syntax_error(p, &p->tok, "expected an attribute or a block in %s", blk_title(b, title, sizeof(title)));
 			sync_line(p);

@@ -63,6 +63,41 @@ nf_budget_judge(bool complete, const int64_t *hist, size_t nhist, size_t need, i
 	return round(*reduction_pct * 10.0) >= round(target_pct * 10.0) ? NF_BUDGET_MET : NF_BUDGET_MISSED;
 }
 
+/* Why a phase has no baseline (man/ntflow-dag.5, CPU BUDGETS), decided now: the run named
+ * as baseline may be deleted later, and "not enough earlier runs" would then mislead. */
+static int
+no_baseline_reason(nf_store *st, int64_t run_id, const char *pipeline, const nf_cpu_budget *b,
+		   bool has_baseline, char **reason)
+{
+	nf_run_info info;
+	int err;
+
+	*reason = NULL;
+	if (has_baseline) {
+		*reason = xstrdup("under 10 ms of CPU");
+		return 0;
+	}
+	if (!b->run) {
+		*reason = xstrdup("not enough earlier runs");
+		return 0;
+	}
+	if ((err = nf_store_run_get(st, b->run, &info)) == NF_ENOTFOUND) {
+		nf_error_clear();
+		*reason = xstrdup("no such run");
+		return 0;
+	}
+	if (err < 0)
+		return err;
+	if (!info.pipeline || strcmp(info.pipeline, pipeline) != 0)
+		*reason = xasprintf("of another pipeline, %s", info.pipeline ? info.pipeline : "?");
+	else if (b->run >= run_id)
+		*reason = xstrdup("not earlier than this run");
+	else
+		*reason = xstrdup("the whole phase did not run in it");
+	nf_run_info_release(&info);
+	return 0;
+}
+
 int
 nf_budget_record(nf_store *st, int64_t run_id, const char *pipeline, const nf_cpu_budget *b)
 {
@@ -89,6 +124,11 @@ nf_budget_record(nf_store *st, int64_t run_id, const char *pipeline, const nf_cp
 		r->baseline = b->run ? xasprintf("run %lld", (long long)b->run) : xasprintf("median of %d", b->median);
 		r->status = xstrdup(nf_budget_status_name(s));
 		r->target_pct = b->target_pct;
+		free(r->reason);
+		r->reason = NULL;
+		if (s == NF_BUDGET_NO_BASELINE &&
+		    (err = no_baseline_reason(st, run_id, pipeline, b, r->has_baseline_cpu, &r->reason)) < 0)
+			goto done;
 	}
 	err = nf_store_phase_record(st, run_id, pipeline, rows, n);
 done:

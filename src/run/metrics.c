@@ -40,6 +40,35 @@ add_warning(nf_metric_set *m, char *msg)
 	NF_PUSH(m->warnings, m->nwarnings, m->wcap, msg);
 }
 
+/* A name with a control character (a newline, a tab, an escape) would break the lines of
+ * the gate table and of every listing that shows it: refused under "slices", where names
+ * come from code that builds them from data values (a region read from the data set). */
+static bool
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* s for an error message, its control characters escaped as JSON escapes them: the
+ * message must not break the line it is printed on either. Caller frees. */
+static char *
+shown(const char *s)
+{
+	nf_buf b = NF_BUF_INIT;
+	char *q;
+	size_t n;
+
+	nf_buf_add_json_string(&b, s);
+	q = nf_buf_detach(&b);
+	n = strlen(q);   /* at least the two quotes */
+	memmove(q, q + 1, n - 2);
+	q[n - 2] = '\0';
+	return q;
+}
+
 /* One slice's metrics (the object under "slices" -> slice), named METRIC[slice]. Unlike
  * the top level, where a string beside the numbers is a note worth a warning, a slice
  * holds only metrics: anything else is an error, so a gate on the slices never reads a
@@ -54,7 +83,14 @@ flatten_slice(nf_metric_set *m, const cJSON *obj, const char *prefix, const char
 		char *name = prefix ? xasprintf("%s.%s", prefix, it->string) : xstrdup(it->string);
 		int err = 0;
 
-		if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+		if (has_control(it->string)) {
+			char *a = shown(name), *b = shown(slice);
+
+			err = nf_error_set(NF_EINVALID, "%s: metric name '%s' of slice '%s' must be without control "
+					   "characters", path, a, b);
+			free(a);
+			free(b);
+		} else if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
 			char *full = xasprintf("%s[%s]", name, slice);
 
 			nf_metrics_add(m, full, it->valuedouble);
@@ -97,9 +133,14 @@ read_slices(nf_metric_set *m, const cJSON *slices, const char *path)
 	for (const cJSON *s = slices->child; s; s = s->next) {
 		int err;
 
-		if (!*s->string || strpbrk(s->string, "[]"))
-			return nf_error_set(NF_EINVALID, "%s: slice name '%s' must be non-empty and without '[' or ']'",
-					    path, s->string);
+		if (!*s->string || strpbrk(s->string, "[]") || has_control(s->string)) {
+			char *a = shown(s->string);
+
+			err = nf_error_set(NF_EINVALID, "%s: slice name '%s' must be non-empty and without '[', ']' "
+					   "or control characters", path, a);
+			free(a);
+			return err;
+		}
 		if (!cJSON_IsObject(s))
 			return nf_error_set(NF_EINVALID, "%s: slice '%s' must be an object of metrics, not %s", path,
 					    s->string, json_kind(s));

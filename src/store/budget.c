@@ -17,6 +17,7 @@ nf_phase_row_list_free(nf_phase_row *r, size_t n)
 		free(r[i].phase);
 		free(r[i].baseline);
 		free(r[i].status);
+		free(r[i].reason);
 	}
 	free(r);
 }
@@ -27,12 +28,13 @@ col_or_null(sqlite3_stmt *q, int col)
 	return sqlite3_column_type(q, col) == SQLITE_NULL ? NULL : nf_store__col_strdup(q, col);
 }
 
-/* Columns from `col` on: baseline, baseline_cpu_ms, reduction_pct, target_pct, status. */
+/* Columns from `col` on: baseline, baseline_cpu_ms, reduction_pct, target_pct, status, reason. */
 static void
 read_budget(nf_phase_row *r, sqlite3_stmt *q, int col)
 {
 	free(r->baseline);
 	free(r->status);
+	free(r->reason);
 	r->baseline = col_or_null(q, col);
 	r->has_baseline_cpu = sqlite3_column_type(q, col + 1) != SQLITE_NULL;
 	r->baseline_cpu_ms = sqlite3_column_int64(q, col + 1);
@@ -40,6 +42,22 @@ read_budget(nf_phase_row *r, sqlite3_stmt *q, int col)
 	r->reduction_pct = sqlite3_column_double(q, col + 2);
 	r->target_pct = sqlite3_column_double(q, col + 3);
 	r->status = col_or_null(q, col + 4);
+	r->reason = col_or_null(q, col + 5);
+}
+
+/* The reason column, or NULL in a database of an older schema opened read-only (no
+ * migration ran): its "no baseline" rows then say no why, as when they were recorded. */
+static const char *
+reason_col(nf_store *st, const char *prefix)
+{
+	sqlite3_stmt *q = NULL;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM pragma_table_info('cpu_phases') WHERE name = 'reason'", -1,
+			       &q, NULL) == SQLITE_OK)
+		yes = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return !yes ? "NULL" : *prefix ? "c.reason" : "reason";
 }
 
 /* A node that succeeded running a process in this run: not cached, not frozen (no attempt). */
@@ -52,6 +70,7 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	sqlite3_stmt *q = NULL;
 	nf_phase_row *rows = NULL;
 	size_t nrows = 0, cap = 0;
+	char *sql;
 	int rc;
 
 	*out = NULL;
@@ -90,9 +109,11 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	if (rc != SQLITE_DONE)
 		goto fail;
 	/* The budgets recorded at the run's end, by phase. */
-	if ((rc = sqlite3_prepare_v2(st->db,
-			"SELECT phase, baseline, baseline_cpu_ms, reduction_pct, target_pct, status"
-			" FROM cpu_phases WHERE run_id = ?1", -1, &q, NULL)) != SQLITE_OK)
+	sql = xasprintf("SELECT phase, baseline, baseline_cpu_ms, reduction_pct, target_pct, status, %s"
+			" FROM cpu_phases WHERE run_id = ?1", reason_col(st, ""));
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -125,8 +146,8 @@ nf_store_phase_record(nf_store *st, int64_t run_id, const char *pipeline, const 
 		return err;
 	if ((rc = sqlite3_prepare_v2(st->db,
 			"INSERT OR REPLACE INTO cpu_phases (run_id, pipeline, phase, nodes, ran, cached, cpu_ms,"
-			" wall_ms, baseline, baseline_cpu_ms, reduction_pct, target_pct, status)"
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL)) != SQLITE_OK)
+			" wall_ms, baseline, baseline_cpu_ms, reduction_pct, target_pct, status, reason)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot record the CPU per phase");
 	rc = SQLITE_DONE;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
@@ -152,8 +173,12 @@ nf_store_phase_record(nf_store *st, int64_t run_id, const char *pipeline, const 
 				sqlite3_bind_null(q, 11);
 			sqlite3_bind_double(q, 12, r->target_pct);
 			sqlite3_bind_text(q, 13, r->status, -1, SQLITE_STATIC);
+			if (r->reason)
+				sqlite3_bind_text(q, 14, r->reason, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(q, 14);
 		} else {
-			for (int c = 9; c <= 13; c++)
+			for (int c = 9; c <= 14; c++)
 				sqlite3_bind_null(q, c);
 		}
 		rc = sqlite3_step(q);
@@ -193,17 +218,20 @@ nf_store_phase_series(nf_store *st, const char *pipeline, nf_phase_row **out, si
 	sqlite3_stmt *q = NULL;
 	nf_phase_row *rows = NULL;
 	size_t nrows = 0, cap = 0;
+	char *sql;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (!nf_store_has_table(st, "cpu_phases"))
 		return 0;
-	if ((rc = sqlite3_prepare_v2(st->db,
-			"SELECT c.run_id, r.logical_date, c.phase, c.nodes, c.ran, c.cached, c.cpu_ms, c.wall_ms,"
-			" c.baseline, c.baseline_cpu_ms, c.reduction_pct, c.target_pct, c.status"
+	sql = xasprintf("SELECT c.run_id, r.logical_date, c.phase, c.nodes, c.ran, c.cached, c.cpu_ms, c.wall_ms,"
+			" c.baseline, c.baseline_cpu_ms, c.reduction_pct, c.target_pct, c.status, %s"
 			" FROM cpu_phases c JOIN runs r ON r.id = c.run_id WHERE c.pipeline = ?1"
-			" ORDER BY c.run_id, c.phase", -1, &q, NULL)) != SQLITE_OK)
+			" ORDER BY c.run_id, c.phase", reason_col(st, "c."));
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
 	sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

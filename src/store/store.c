@@ -398,6 +398,10 @@ static const char *const migrations[] = {
 	"  UNIQUE (run_id, gate, idx)"
 	");"
 	"CREATE INDEX IF NOT EXISTS violations_cohort ON violations(pipeline, cohort, created_ms);",
+	/* 20 (fixc; renumbered on merge): why a phase has no baseline ("no such run", "of another
+	 * pipeline", ...), decided at the run's end (gov/budget.c): show cannot tell later, as
+	 * the baseline run may since have been deleted. NULL: none, or recorded before this. */
+	"ALTER TABLE cpu_phases ADD COLUMN reason TEXT;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

@@ -69,6 +69,7 @@ test_expect_success 'three runs: each phase summed, no baseline yet (median of 3
 	test "$(phase_get s3.json training budget.met)" = null &&
 	test "$(phase_get s3.json training budget.baseline)" = "median of 3" &&
 	test "$(phase_get s3.json training budget.baseline_cpu_ms)" = null &&
+	test "$(phase_get s3.json training budget.reason)" = "not enough earlier runs" &&
 	cpu=$(phase_get s3.json training cpu_ms) &&
 	echo "training CPU: $cpu ms" &&
 	test "$cpu" -ge 300 &&
@@ -143,7 +144,31 @@ test_expect_success 'cpu_baseline = RUN: against that run alone' '
 	mv cpu2.dag cpu.dag &&
 	ntflow run cpu.dag --no-tui --force train >/dev/null &&
 	ntflow show --json >s7.json &&
-	test "$(phase_get s7.json training budget.status)" = "no baseline"
+	test "$(phase_get s7.json training budget.status)" = "no baseline" &&
+	test "$(phase_get s7.json training budget.reason)" = "no such run" &&
+	ntflow show >out &&
+	grep -E "^cpu budget training: [0-9.]+s, no baseline \(run 99: no such run\)$" out
+'
+
+test_expect_success 'cpu_baseline = RUN of another pipeline: no baseline, and show says why' '
+	write_dag other.dag <<-\EOF &&
+	pipeline "other" {}
+	stage "a" {
+	  phase = "training"
+	  run   = "true"
+	  cache = false
+	}
+	EOF
+	ntflow run other.dag --no-tui >/dev/null &&
+	other=$(ntflow show --json | /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)[\"run\"][\"id\"])") &&
+	sed "s/cpu_baseline         = 99/cpu_baseline         = $other/" cpu.dag >cpu2.dag &&
+	ntflow run cpu2.dag --no-tui --force train -p loops=$QUARTER >/dev/null &&
+	ntflow show --json >s8.json &&
+	test "$(phase_get s8.json training budget.status)" = "no baseline" &&
+	test "$(phase_get s8.json training budget.reason)" = "of another pipeline, other" &&
+	ntflow show >out &&
+	grep -E "^cpu budget training: [0-9.]+s, no baseline \(run $other: of another pipeline, other\)$" out &&
+	rm cpu2.dag
 '
 
 test_expect_success 'report --html: CPU per phase over time and the verdicts' '

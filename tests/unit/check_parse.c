@@ -554,6 +554,25 @@ START_TEST(test_secret_env)
 }
 END_TEST
 
+/* drift_report { tolerance { } }: a metric named in quotes, a dotted one or a slice's
+ * METRIC[SLICE], beside bare names, in the order written. */
+START_TEST(test_tolerance_quoted)
+{
+	nf_dag *dag = parse_ok("pipeline \"p\" {\n  drift_report {\n    tolerance {\n      accuracy = 0.02\n"
+			       "      \"eval.auc\" = 0.1\n      \"accuracy[region=EU]\" = 0.05\n    }\n  }\n}\n"
+			       "stage \"a\" { run = \"true\" }\n");
+
+	ck_assert_uint_eq(dag->pipeline.ndrift_tolerance, 3);
+	ck_assert_str_eq(dag->pipeline.drift_tolerance[0].key, "accuracy");
+	ck_assert_str_eq(dag->pipeline.drift_tolerance[1].key, "eval.auc");
+	ck_assert_double_eq(dag->pipeline.drift_tolerance[1].value.num, 0.1);
+	ck_assert_str_eq(dag->pipeline.drift_tolerance[2].key, "accuracy[region=EU]");
+	ck_assert_double_eq(dag->pipeline.drift_tolerance[2].value.num, 0.05);
+	ck_assert_uint_eq(dag->pipeline.drift_tolerance[1].loc.line, 5);
+	nf_dag_free(dag);
+}
+END_TEST
+
 /* One message table: a small file and the exact diagnostics of nf_dag_parse. */
 static const struct {
 	const char *name;
@@ -566,6 +585,19 @@ static const struct {
 	  "3:32: error: \"OK_1\" is listed twice\n" },
 	{ "missing_equals", "stage \"a\" {\n  run \"x\"\n}\n",
 	  "2:7: error: expected '=' after attribute name 'run', found a string\n" },
+	/* tolerance { } takes a metric's name in quotes (dots, a slice's brackets); nowhere else */
+	{ "tolerance_quoted_bad", "pipeline \"p\" {\n  drift_report {\n    tolerance {\n      \"\" = 1\n"
+	  "      \"a$b\" = 1\n      \"x.y\" = 1\n      \"x.y\" = 2\n    }\n  }\n}\n",
+	  "4:7: error: invalid tolerance name \"\": the metric's name in quotes, not empty, without '\\', '$' or"
+	  " control characters\n"
+	  "5:7: error: invalid tolerance name \"a$b\": the metric's name in quotes, not empty, without '\\', '$' or"
+	  " control characters\n"
+	  "7:7: error: duplicate tolerance 'x.y'\n"
+	  "6:7: note: first set here\n" },
+	{ "tolerance_bare_bad", "pipeline \"p\" {\n  drift_report {\n    tolerance {\n      a-b = 1\n    }\n  }\n}\n",
+	  "4:7: error: invalid tolerance name 'a-b': use letters, digits and '_', or the metric's name in quotes\n" },
+	{ "quoted_key_in_params", "pipeline \"p\" {\n  params {\n    \"a.b\" = 1\n  }\n}\n",
+	  "3:5: error: expected an attribute or a block in params, found a string\n" },
 	{ "missing_value_brace", "stage \"a\" { run = }\n",
 	  "1:19: error: expected a value (string, number, boolean or list), found '}'\n" },
 	{ "missing_value_eol", "stage \"a\" {\n  run =\n}\n",
@@ -1389,6 +1421,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_accessors);
 	tcase_add_test(tc, test_shared_options);
 	tcase_add_test(tc, test_schema_and_man_page);
+	tcase_add_test(tc, test_tolerance_quoted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -205,8 +205,20 @@ START_TEST(test_metrics_bad_slices)
 	       "metric 'accuracy' of slice 'region=EU' is a string, not a number");
 	ck_bad("{\"slices\": {\"region=EU\": {\"a\": {\"b\": null}}}}",
 	       "metric 'a.b' of slice 'region=EU' is null, not a number");
-	ck_bad("{\"slices\": {\"\": {\"accuracy\": 1}}}", "slice name '' must be non-empty and without '[' or ']'");
-	ck_bad("{\"slices\": {\"a]\": {\"accuracy\": 1}}}", "slice name 'a]' must be non-empty and without '[' or ']'");
+	ck_bad("{\"slices\": {\"\": {\"accuracy\": 1}}}",
+	       "slice name '' must be non-empty and without '[', ']' or control characters");
+	ck_bad("{\"slices\": {\"a]\": {\"accuracy\": 1}}}",
+	       "slice name 'a]' must be non-empty and without '[', ']' or control characters");
+	/* A control character would break the lines of the gate table; the message shows it
+	 * escaped, so it does not break its own line either. */
+	ck_bad("{\"slices\": {\"a\\nb\": {\"accuracy\": 1}}}",
+	       "slice name 'a\\nb' must be non-empty and without '[', ']' or control characters");
+	ck_bad("{\"slices\": {\"a\\u0001\": {\"accuracy\": 1}}}",
+	       "slice name 'a\\u0001' must be non-empty and without '[', ']' or control characters");
+	ck_bad("{\"slices\": {\"r=EU\": {\"acc\\tx\": 1}}}",
+	       "metric name 'acc\\tx' of slice 'r=EU' must be without control characters");
+	ck_bad("{\"slices\": {\"r=EU\": {\"conf\": {\"t\\rp\": 1}}}}",
+	       "metric name 'conf.t\\rp' of slice 'r=EU' must be without control characters");
 }
 END_TEST
 
