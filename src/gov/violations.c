@@ -24,14 +24,14 @@ nf_cohort_check(const char *id)
 }
 
 nf_severity
-nf_violation_severity(const nf_criterion *severe_when, nf_expr_lookup_fn lookup, void *ctx)
+nf_violation_severity(const nf_criterion *severe_when, nf_expr_lookup_fn lookup, nf_expr_slices_fn slices, void *ctx)
 {
 	double v = 0;
 
 	if (!severe_when || !severe_when->expr)
 		return NF_SEV_MEDIUM;
 	/* A severe_when that cannot be judged (a metric missing) does not make it high. */
-	if (nf_expr_eval(severe_when->expr, lookup, ctx, &v) < 0)
+	if (nf_expr_eval_slices(severe_when->expr, lookup, slices, ctx, &v) < 0)
 		return NF_SEV_MEDIUM;
 	return v != 0.0 ? NF_SEV_HIGH : NF_SEV_MEDIUM;
 }
@@ -95,7 +95,7 @@ nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audi
 		v.idx = (int)i;
 		v.expr = xstrdup(c->expr);
 		v.type = xstrdup(chk && chk->violation ? chk->violation : g->name);
-		v.severity = chk ? nf_violation_severity(&chk->severe_when, src->lookup, src->ctx) : NF_SEV_MEDIUM;
+		v.severity = chk ? nf_violation_severity(&chk->severe_when, src->lookup, src->slices, src->ctx) : NF_SEV_MEDIUM;
 		v.has_value = c->has_left;
 		v.value = c->left;
 		v.has_threshold = c->has_right;
@@ -117,7 +117,8 @@ nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audi
 }
 
 int
-nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_lookup_fn lookup, void *ctx)
+nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_lookup_fn lookup,
+		 nf_expr_slices_fn slices, void *ctx)
 {
 	int err;
 
@@ -125,7 +126,7 @@ nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_loo
 	*tier = NULL;
 	if (!r->score.expr)
 		return nf_error_set(NF_EINVALID, "the risk score '%s' did not parse", r->score.text ? r->score.text : "");
-	if ((err = nf_expr_eval(r->score.expr, lookup, ctx, score)) < 0)
+	if ((err = nf_expr_eval_slices(r->score.expr, lookup, slices, ctx, score)) < 0)
 		return err;
 	*tier = nf_risk_tier(r, *score);
 	return 0;

@@ -131,7 +131,7 @@ nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 	if (err == 0)
 		err = audit_gate(ctx, &r);
 	if (err == 0)
-		err = nf_run__gate_findings(ctx, node, &r, gate_lookup, &ge);
+		err = nf_run__gate_findings(ctx, node, &r, gate_lookup, gate_slices, &ge);
 	cJSON_Delete(ge.prod);
 	nf_metrics_slices_free(ge.slices, ge.nslices);
 	if (err < 0) {

