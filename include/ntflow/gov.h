@@ -213,8 +213,8 @@ cJSON *nf_gate_criteria_json(const nf_gate_result *r);
 #define NF_AUDIT_VIOLATION  "violation"
 #define NF_AUDIT_RISK       "risk"
 
-/* Whether id can name a cohort: 1 to 128 bytes of printable text (no control characters).
- * NF_EINVALID with the reason. */
+/* Whether id can name a cohort: 1 to 128 bytes of valid UTF-8 with no control characters
+ * (C0, DEL, C1). NF_EINVALID with the reason and the rule. */
 int nf_cohort_check(const char *id);
 /* A failed criterion's severity: high when severe_when (NULL or unparsed: never) evaluates
  * true through lookup and slices (max_gap/min/max, as the gate; NULL: none), else medium

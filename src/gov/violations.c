@@ -8,18 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What every refusal of a cohort says, so the rule is read where it was broken. */
+#define COHORT_RULE "a cohort is 1 to 128 bytes of valid UTF-8 with no control characters"
+
 int
 nf_cohort_check(const char *id)
 {
-	size_t n = strlen(id);
+	const char *end = id + strlen(id);
+	size_t n = (size_t)(end - id);
 
 	if (n == 0)
-		return nf_error_set(NF_EINVALID, "a cohort cannot be empty");
+		return nf_error_set(NF_EINVALID, "a cohort cannot be empty (" COHORT_RULE ")");
 	if (n > 128)
-		return nf_error_set(NF_EINVALID, "a cohort is at most 128 bytes, not %zu", n);
-	for (const unsigned char *c = (const unsigned char *)id; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return nf_error_set(NF_EINVALID, "a cohort cannot hold control characters");
+		return nf_error_set(NF_EINVALID, "a cohort is at most 128 bytes, not %zu (" COHORT_RULE ")", n);
+	for (const char *p = id; p < end;) {
+		const unsigned char *c = (const unsigned char *)p;
+		size_t len = nf_utf8_seq_len(p, end);
+
+		/* Listings, JSON and the audit chain quote it as text: no bytes that are not. */
+		if (len == 0)
+			return nf_error_set(NF_EINVALID, "a cohort must be valid UTF-8, byte %zu is 0x%02x (" COHORT_RULE ")",
+					    (size_t)(p - id) + 1, *c);
+		/* C0, DEL and the C1 controls (U+0080..U+009F, 0xc2 0x80..0x9f) alike. */
+		if (*c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0))
+			return nf_error_set(NF_EINVALID, "a cohort cannot hold control characters, byte %zu is one ("
+					    COHORT_RULE ")", (size_t)(p - id) + 1);
+		p += len;
+	}
 	return 0;
 }
 

@@ -66,4 +66,30 @@ test_expect_success 'severe_when and the risk score read max_gap: a high violati
 	test "$(json_get runs.json [0].risk_score)" = 0.5 &&
 	test "$(json_get runs.json [0].risk_tier)" = elevated
 '
+test_expect_success 'a 10 KB cohort expansion is refused quoting 64 bytes and the rule' '
+	test_expect_code 2 ntflow run p.dag -p arm="$(printf "%010240d" 7)" --no-tui >out 2>err &&
+	cat err &&
+	test "$(wc -c <err)" -lt 400 &&
+	q=$(printf "%064d" 0) &&
+	grep -F "cannot name the run'\''s cohort \"$q…\": a cohort is at most 128 bytes, not 10240 (a cohort is 1 to 128 bytes of valid UTF-8 with no control characters)" err &&
+	ntflow runs --json >runs.json &&
+	test "$(grep -c "\"id\":" runs.json)" = 1
+'
+
+test_expect_success 'a cohort that is not UTF-8 is refused, from --cohort and from the template' '
+	test_expect_code 2 ntflow run p.dag --cohort "$(printf "\377\376")" --no-tui 2>err &&
+	cat err &&
+	grep "ntflow: --cohort: a cohort must be valid UTF-8, byte 1 is 0xff (a cohort is 1 to 128 bytes" err &&
+	test_expect_code 2 ntflow backfill p.dag --from 2026-11-01 --to 2026-11-08 --cohort "$(printf "ok\300\257")" 2>err &&
+	grep "backfill: --cohort: a cohort must be valid UTF-8, byte 3 is 0xc0" err &&
+	test_expect_code 2 ntflow run p.dag -p arm="$(printf "arm-\377")" --no-tui 2>err &&
+	cat err &&
+	grep -F "cannot name the run'\''s cohort \"arm-\\xff\": a cohort must be valid UTF-8, byte 5 is 0xff" err &&
+	test_expect_code 2 ntflow run p.dag -p arm="$(printf "arm-\302\205")" --no-tui 2>err &&
+	grep -F "cohort \"arm-\\xc2\\x85\": a cohort cannot hold control characters, byte 5 is one" err &&
+	test_expect_code 3 ntflow run p.dag --cohort "région Île" --date 2026-11-09 --no-tui >out 2>&1 &&
+	ntflow runs --json >runs.json &&
+	grep "\"cohort\":[[:space:]]*\"région Île\"" runs.json
+'
+
 test_done

@@ -368,6 +368,19 @@ START_TEST(test_cohort_check)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	ck_assert_int_eq(nf_cohort_check(big), NF_EINVALID);
+	/* Valid UTF-8 only, without C1 controls; a character may end at byte 128. */
+	ck_assert_int_eq(nf_cohort_check("r\xc3\xa9gion \xe2\x82\xac \xf0\x9f\x93\x88"), 0);
+	ck_assert_int_eq(nf_cohort_check("\xff\xfe"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "a cohort must be valid UTF-8, byte 1 is 0xff (a cohort is 1 to 128 bytes"
+					  " of valid UTF-8 with no control characters)");
+	ck_assert_int_eq(nf_cohort_check("ok\xc3"), NF_EINVALID);            /* cut short */
+	ck_assert_int_eq(nf_cohort_check("\xc0\xaf"), NF_EINVALID);         /* overlong */
+	ck_assert_int_eq(nf_cohort_check("\xed\xa0\x80"), NF_EINVALID);     /* a surrogate */
+	ck_assert_int_eq(nf_cohort_check("a\xc2\x85" "b"), NF_EINVALID);       /* NEL, a C1 control */
+	ck_assert_int_eq(nf_cohort_check("a\x7f"), NF_EINVALID);
+	memset(big, 'x', 126);
+	memcpy(big + 126, "\xc3\xa9", 3);
+	ck_assert_int_eq(nf_cohort_check(big), 0);
 }
 END_TEST
 
