@@ -212,6 +212,7 @@ cJSON *nf_gate_criteria_json(const nf_gate_result *r);
  * (nf_alert_raise) named after the gate: rule "violation:TYPE" or "risk:elevated". */
 #define NF_AUDIT_VIOLATION  "violation"
 #define NF_AUDIT_RISK       "risk"
+#define NF_AUDIT_VIOLATION_MODEL "violation-model"   /* the version a violation's run registered */
 
 /* Whether id can name a cohort: 1 to 128 bytes of valid UTF-8 with no control characters
  * (C0, DEL, C1). NF_EINVALID with the reason and the rule. */
@@ -238,6 +239,11 @@ typedef struct nf_violation_source {
  * batch. */
 int nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audit,
 			 const nf_violation_source *src);
+/* The version run_id registered (model, version): written on the violations of its gate
+ * (NULL: of every gate), and a violation-model record (pipeline, gate, criterion, type,
+ * model, version) for each in the audit chain, through audit when not NULL. Joins the batch. */
+int nf_violations_set_model(nf_store *st, nf_audit *audit, int64_t run_id, const char *gate, const char *model,
+			    int version);
 /* The run's risk: r's score evaluated through lookup and slices (NULL: none) and its tier
  * (nf_risk_tier). The score's error (a missing metric: NF_ENOTFOUND, NF_ENOPROD,
  * NF_EINVALID) is returned with its message. */

@@ -132,6 +132,40 @@ nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audi
 }
 
 int
+nf_violations_set_model(nf_store *st, nf_audit *audit, int64_t run_id, const char *gate, const char *model,
+			int version)
+{
+	nf_violation_filter f = { .run_id = run_id };
+	nf_violation *v = NULL;
+	size_t n = 0;
+	int err;
+
+	if ((err = nf_store_violation_set_model(st, run_id, gate, model, version)) < 0 ||
+	    (err = nf_store_violation_list(st, &f, &v, &n)) < 0)
+		return err;
+	/* The violation's record was written when its gate decided, before the run registered
+	 * a version; this one names it, so the chain has what the violations table has. */
+	for (size_t i = 0; i < n && err == 0; i++) {
+		cJSON *p;
+
+		if (gate && strcmp(v[i].gate, gate) != 0)
+			continue;
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "pipeline", v[i].pipeline);
+		cJSON_AddStringToObject(p, "gate", v[i].gate);
+		cJSON_AddNumberToObject(p, "criterion", v[i].idx);
+		cJSON_AddStringToObject(p, "type", v[i].type);
+		cJSON_AddStringToObject(p, "model", model);
+		cJSON_AddNumberToObject(p, "version", version);
+		err = audit ? nf_audit_add(audit, run_id, NF_AUDIT_VIOLATION_MODEL, p)
+			    : nf_audit_append(st, run_id, NF_AUDIT_VIOLATION_MODEL, p);
+		cJSON_Delete(p);
+	}
+	nf_violation_list_free(v, n);
+	return err;
+}
+
+int
 nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_lookup_fn lookup,
 		 nf_expr_slices_fn slices, void *ctx)
 {

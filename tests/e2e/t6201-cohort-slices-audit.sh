@@ -66,6 +66,27 @@ test_expect_success 'severe_when and the risk score read max_gap: a high violati
 	test "$(json_get runs.json [0].risk_score)" = 0.5 &&
 	test "$(json_get runs.json [0].risk_tier)" = elevated
 '
+test_expect_success PYTHON3 'the audit chain names the model version of each violation, as violations --json does' '
+	ntflow violations --json >v.json &&
+	test "$(json_get v.json [0].model)" = clf &&
+	test "$(json_get v.json [0].version)" = 1 &&
+	ntflow audit show --json >audit.json &&
+	"$PY" - <<-\EOF &&
+	import json
+	a = json.load(open("audit.json"))
+	recs = a["records"] if isinstance(a, dict) else a
+	def payload(r):
+	    p = r["payload"]
+	    return json.loads(p) if isinstance(p, str) else p
+	kinds = [r["kind"] for r in recs if r["run_id"] == 1]
+	assert kinds.index("violation") < kinds.index("violation-model"), kinds
+	vm = [payload(r) for r in recs if r["kind"] == "violation-model"]
+	assert vm == [{"pipeline": "p", "gate": "promote", "criterion": 0, "type": "fairness",
+	               "model": "clf", "version": 1}], vm
+	EOF
+	ntflow audit verify
+'
+
 test_expect_success 'a 10 KB cohort expansion is refused quoting 64 bytes and the rule' '
 	test_expect_code 2 ntflow run p.dag -p arm="$(printf "%010240d" 7)" --no-tui >out 2>err &&
 	cat err &&
