@@ -529,6 +529,7 @@ const nf_cmd nf_cmd_run = {
 	"                        backfill run does; TIME must be later than --date\n"
 	"      --cohort ID       record the run (and the model version it registers) in\n"
 	"                        cohort ID, whatever the pipeline's cohort template says\n"
+	"                        (1 to 128 bytes of valid UTF-8, no control characters)\n"
 	"  -k, --keep-going      after a stage fails, keep running independent branches\n"
 	"      --only STAGE      run only this stage (repeatable); its inputs are taken as\n"
 	"                        they are in the workspace\n"
