@@ -212,13 +212,16 @@ cJSON *nf_gate_criteria_json(const nf_gate_result *r);
  * (nf_alert_raise) named after the gate: rule "violation:TYPE" or "risk:elevated". */
 #define NF_AUDIT_VIOLATION  "violation"
 #define NF_AUDIT_RISK       "risk"
+#define NF_AUDIT_VIOLATION_MODEL "violation-model"   /* the version a violation's run registered */
 
-/* Whether id can name a cohort: 1 to 128 bytes of printable text (no control characters).
- * NF_EINVALID with the reason. */
+/* Whether id can name a cohort: 1 to 128 bytes of valid UTF-8 with no control characters
+ * (C0, DEL, C1). NF_EINVALID with the reason and the rule. */
 int nf_cohort_check(const char *id);
 /* A failed criterion's severity: high when severe_when (NULL or unparsed: never) evaluates
- * true through lookup, else medium (also when it cannot be evaluated). */
-nf_severity nf_violation_severity(const nf_criterion *severe_when, nf_expr_lookup_fn lookup, void *ctx);
+ * true through lookup and slices (max_gap/min/max, as the gate; NULL: none), else medium
+ * (also when it cannot be evaluated). */
+nf_severity nf_violation_severity(const nf_criterion *severe_when, nf_expr_lookup_fn lookup, nf_expr_slices_fn slices,
+				  void *ctx);
 
 /* A gate just evaluated in a run: what the violations of its failed criteria need. */
 typedef struct nf_violation_source {
@@ -229,16 +232,23 @@ typedef struct nf_violation_source {
 	const nf_gate_result *result;   /* its verdicts, in that order */
 	nf_expr_lookup_fn lookup;       /* the gate's metrics, for severe_when */
 	void *ctx;
+	nf_expr_slices_fn slices;       /* their slices, called with ctx (NULL: none) */
 } nf_violation_source;
 /* Records a violation (and its audit record, through audit when not NULL) for each failed
  * criterion of src->result; *out (may be NULL) receives them, *n their count. Joins the
  * batch. */
 int nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audit,
 			 const nf_violation_source *src);
-/* The run's risk: r's score evaluated through lookup and its tier (nf_risk_tier). The
- * score's error (a missing metric: NF_ENOTFOUND, NF_ENOPROD, NF_EINVALID) is returned with
- * its message. */
-int nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_lookup_fn lookup, void *ctx);
+/* The version run_id registered (model, version): written on the violations of its gate
+ * (NULL: of every gate), and a violation-model record (pipeline, gate, criterion, type,
+ * model, version) for each in the audit chain, through audit when not NULL. Joins the batch. */
+int nf_violations_set_model(nf_store *st, nf_audit *audit, int64_t run_id, const char *gate, const char *model,
+			    int version);
+/* The run's risk: r's score evaluated through lookup and slices (NULL: none) and its tier
+ * (nf_risk_tier). The score's error (a missing metric: NF_ENOTFOUND, NF_ENOPROD,
+ * NF_EINVALID) is returned with its message. */
+int nf_risk_evaluate(double *score, const char **tier, const nf_risk *r, nf_expr_lookup_fn lookup,
+		     nf_expr_slices_fn slices, void *ctx);
 /* Records a run's risk (and its audit record). Joins the batch. */
 int nf_risk_record(nf_store *st, nf_audit *audit, int64_t run_id, const nf_risk *r, double score, const char *tier);
 

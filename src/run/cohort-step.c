@@ -121,10 +121,11 @@ violation_alert(run_ctx *ctx, const nf_node *gate, const nf_violation *v, const 
 }
 
 static int
-record_violations(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf_expr_lookup_fn lookup, void *lctx)
+record_violations(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf_expr_lookup_fn lookup,
+		  nf_expr_slices_fn slices, void *lctx)
 {
 	const nf_stage *st = gate->stage;
-	nf_violation_source src = { ctx->pipeline, ctx->run_id, ctx->cohort, st, r, lookup, lctx };
+	nf_violation_source src = { ctx->pipeline, ctx->run_id, ctx->cohort, st, r, lookup, lctx, slices };
 	nf_violation *v = NULL;
 	size_t n = 0;
 	int err;
@@ -142,7 +143,7 @@ record_violations(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf
 }
 
 static int
-record_risk(run_ctx *ctx, const nf_node *gate, nf_expr_lookup_fn lookup, void *lctx)
+record_risk(run_ctx *ctx, const nf_node *gate, nf_expr_lookup_fn lookup, nf_expr_slices_fn slices, void *lctx)
 {
 	const nf_risk *r = &ctx->dag->pipeline.risk;
 	const char *tier;
@@ -153,7 +154,7 @@ record_risk(run_ctx *ctx, const nf_node *gate, nf_expr_lookup_fn lookup, void *l
 
 	if (!ctx->dag->has_pipeline || !r->present || nf_risk_gate(ctx->dag) != gate->stage)
 		return 0;
-	if (nf_risk_evaluate(&score, &tier, r, lookup, lctx) < 0) {
+	if (nf_risk_evaluate(&score, &tier, r, lookup, slices, lctx) < 0) {
 		/* No score is recorded: the run's risk stays unknown, which listings show. */
 		msg = xasprintf("risk score (%s): %s; the run has no risk tier", r->score.text, nf_error_last());
 		warn(ctx, msg);
@@ -181,11 +182,12 @@ record_risk(run_ctx *ctx, const nf_node *gate, nf_expr_lookup_fn lookup, void *l
 
 int
 nf_run__gate_findings(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf_expr_lookup_fn lookup,
-		      void *lctx)
+		      nf_expr_slices_fn slices, void *lctx)
 {
 	int err;
 
-	if ((err = record_violations(ctx, gate, r, lookup, lctx)) < 0)
+	/* severe_when and the score read slices (max_gap(accuracy)) as the gate's criteria do. */
+	if ((err = record_violations(ctx, gate, r, lookup, slices, lctx)) < 0)
 		return err;
-	return record_risk(ctx, gate, lookup, lctx);
+	return record_risk(ctx, gate, lookup, slices, lctx);
 }

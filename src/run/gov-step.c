@@ -131,7 +131,7 @@ nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 	if (err == 0)
 		err = audit_gate(ctx, &r);
 	if (err == 0)
-		err = nf_run__gate_findings(ctx, node, &r, gate_lookup, &ge);
+		err = nf_run__gate_findings(ctx, node, &r, gate_lookup, gate_slices, &ge);
 	cJSON_Delete(ge.prod);
 	nf_metrics_slices_free(ge.slices, ge.nslices);
 	if (err < 0) {
@@ -339,8 +339,8 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 		goto done;
 	}
 	/* The violations of the model's gate name the version (an unchanged one too). */
-	if (m->gate.name && (prod = nf_store_violation_set_model(ctx->store, ctx->run_id, m->gate.name, v.model,
-								  v.version)) < 0) {
+	if (m->gate.name && (prod = nf_violations_set_model(ctx->store, ctx->audit.chain, ctx->run_id, m->gate.name,
+							     v.model, v.version)) < 0) {
 		err = prod;
 		goto done;
 	}

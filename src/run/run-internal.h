@@ -152,10 +152,11 @@ typedef struct run_ctx {
 typedef enum { NF_HOOK_ALERT, NF_HOOK_PROMOTE, NF_HOOK_SUCCESS, NF_HOOK_FAILURE, NF_HOOK_GATED } nf_run_hook_kind;
 typedef struct nf_run_hook_event nf_run_hook_event;
 void nf_run__hook_promoted(run_ctx *ctx, const char *model, int version);
-/* cohort-step.c. After gate's criteria were evaluated into r (lookup reads its metrics):
- * its violations, the run's risk when risk { } reads this gate, and their alerts. */
+/* cohort-step.c. After gate's criteria were evaluated into r (lookup reads its metrics,
+ * slices their slices, both with lctx): its violations, the run's risk when risk { } reads
+ * this gate, and their alerts. */
 int nf_run__gate_findings(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf_expr_lookup_fn lookup,
-			  void *lctx);
+			  nf_expr_slices_fn slices, void *lctx);
 void nf_run__hook_alert(run_ctx *ctx, const char *monitor, const char *rule, const char *severity,
 			const char *summary, int64_t id);
 void nf_run__hooks(run_ctx *ctx, nf_run_status status);

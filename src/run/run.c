@@ -1435,6 +1435,36 @@ nf_run_free(nf_run *run)
 	free(run);
 }
 
+/* A refused cohort as its error quotes it: "..." with at most its first 64 bytes, cut at a
+ * character and followed by an ellipsis when there is more (an expansion can be kilobytes),
+ * each byte that is a control or not UTF-8 as \xNN. Caller frees. */
+static char *
+cohort_quote(const char *text)
+{
+	const char *end = text + strlen(text), *p = text;
+	nf_buf b = NF_BUF_INIT;
+
+	nf_buf_add(&b, "\"", 1);
+	while (p < end && p - text < 64) {
+		const unsigned char *c = (const unsigned char *)p;
+		size_t n = nf_utf8_seq_len(p, end);
+
+		if (n > 1 && p + n - text > 64)
+			break;   /* a character that the cut would split */
+		if (n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0)) {
+			nf_buf_printf(&b, "\\x%02x", *c);
+			p++;
+		} else {
+			if (*c == '"' || *c == '\\')
+				nf_buf_add(&b, "\\", 1);
+			nf_buf_add(&b, p, n);
+			p += n;
+		}
+	}
+	nf_buf_add(&b, p < end ? "…\"" : "\"", p < end ? 4 : 1);
+	return nf_buf_detach(&b);
+}
+
 /* The run's cohort: --cohort, else the pipeline's template expanded with the run's values
  * (${run.id} is not known yet: validate refuses it there); NULL without either. An empty
  * result is no cohort. */
@@ -1459,8 +1489,11 @@ run_cohort(run_ctx *ctx, char **out)
 		return err;
 	}
 	if ((err = nf_cohort_check(text)) < 0 && *text) {
+		char *quoted = cohort_quote(text);
+
 		msg = xstrdup(nf_error_last());
-		err = nf_error_set(err, "cannot name the run's cohort \"%s\": %s", text, msg);
+		err = nf_error_set(err, "cannot name the run's cohort %s: %s", quoted, msg);
+		free(quoted);
 		free(msg);
 		return err;
 	}

@@ -125,14 +125,14 @@ START_TEST(test_tiers)
 	/* The gate it reads: the only gate here. */
 	ck_assert_ptr_eq(nf_risk_gate(dag), nf_dag_find_stage(dag, "promote"));
 	/* The score over the gate's metrics. */
-	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, &m), 0);
+	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, NULL, &m), 0);
 	ck_assert(fabs(score - 0.41) < 1e-9);
 	ck_assert_str_eq(tier, "elevated");
 	m.accuracy = 0.9;
-	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, &m), 0);
+	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, NULL, &m), 0);
 	ck_assert_str_eq(tier, "normal");
 	m.has_accuracy = false;
-	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, &m), NF_ENOTFOUND);
+	ck_assert_int_eq(nf_risk_evaluate(&score, &tier, r, lookup, NULL, &m), NF_ENOTFOUND);
 	ck_assert_ptr_null(tier);
 	nf_dag_free(dag);
 }
@@ -148,17 +148,17 @@ START_TEST(test_severity)
 	ck_assert_uint_eq(g->nchecks, 3);
 	ck_assert_str_eq(g->checks[0].violation, "low_accuracy");
 	ck_assert_ptr_null(g->checks[2].violation);
-	ck_assert_int_eq(nf_violation_severity(acc, lookup, &m), NF_SEV_HIGH);
-	ck_assert_int_eq(nf_violation_severity(ece, lookup, &m), NF_SEV_HIGH);
+	ck_assert_int_eq(nf_violation_severity(acc, lookup, NULL, &m), NF_SEV_HIGH);
+	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_HIGH);
 	m.accuracy = 0.70;   /* severe_when is "accuracy < 0.70": the bound itself is medium */
 	m.ece = 0.15;
-	ck_assert_int_eq(nf_violation_severity(acc, lookup, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(ece, lookup, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(acc, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_MEDIUM);
 	/* Nothing to judge: a missing metric, no severe_when, none written. */
 	m.has_ece = false;
-	ck_assert_int_eq(nf_violation_severity(ece, lookup, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(&g->checks[2].severe_when, lookup, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(NULL, lookup, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(&g->checks[2].severe_when, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(NULL, lookup, NULL, &m), NF_SEV_MEDIUM);
 	nf_dag_free(dag);
 }
 END_TEST
@@ -183,7 +183,7 @@ gate_run(const nf_dag *dag, int64_t run, const char *cohort, metrics *m, nf_viol
 	const nf_stage *g = nf_dag_find_stage(dag, "promote");
 	nf_criterion all[4];
 	nf_gate_result r;
-	nf_violation_source src = { "p", run, cohort, g, &r, lookup, m };
+	nf_violation_source src = { "p", run, cohort, g, &r, lookup, m, NULL };
 
 	for (size_t i = 0; i < g->nchecks; i++)
 		all[i] = g->checks[i].require;
@@ -371,6 +371,19 @@ START_TEST(test_cohort_check)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	ck_assert_int_eq(nf_cohort_check(big), NF_EINVALID);
+	/* Valid UTF-8 only, without C1 controls; a character may end at byte 128. */
+	ck_assert_int_eq(nf_cohort_check("r\xc3\xa9gion \xe2\x82\xac \xf0\x9f\x93\x88"), 0);
+	ck_assert_int_eq(nf_cohort_check("\xff\xfe"), NF_EINVALID);
+	ck_assert_str_eq(nf_error_last(), "a cohort must be valid UTF-8, byte 1 is 0xff (a cohort is 1 to 128 bytes"
+					  " of valid UTF-8 with no control characters)");
+	ck_assert_int_eq(nf_cohort_check("ok\xc3"), NF_EINVALID);            /* cut short */
+	ck_assert_int_eq(nf_cohort_check("\xc0\xaf"), NF_EINVALID);         /* overlong */
+	ck_assert_int_eq(nf_cohort_check("\xed\xa0\x80"), NF_EINVALID);     /* a surrogate */
+	ck_assert_int_eq(nf_cohort_check("a\xc2\x85" "b"), NF_EINVALID);       /* NEL, a C1 control */
+	ck_assert_int_eq(nf_cohort_check("a\x7f"), NF_EINVALID);
+	memset(big, 'x', 126);
+	memcpy(big + 126, "\xc3\xa9", 3);
+	ck_assert_int_eq(nf_cohort_check(big), 0);
 }
 END_TEST
 
