@@ -2,11 +2,11 @@
 # t6230-cpu-budget.sh: CPU budgets per phase (issue 20). A pipeline whose training phase
 # (two matrix instances, each a fixed count of awk loop iterations) burns about half a
 # second of CPU: show --perf sums CPU and wall per phase; with cpu_baseline = "median:3"
-# and cpu_target_reduction = "30%" the first three runs have no baseline, a fourth run of
+# and cpu_target_reduction = "25%" the first three runs have no baseline, a fourth run of
 # the same work misses the target and a run with half the loop count meets it; a run id as
 # baseline; a cached phase is not compared; the report draws CPU per phase over time; and
 # bad attributes are errors at file:line:col. CPU is measured, so the checks are ratios
-# with wide margins (about 0% and 50% against a 30% target), never times.
+# with wide margins (about 0% and 50% against a 25% target, 25 points either side), never times.
 . "$(dirname "$0")/lib.sh"
 
 HALF=6000000
@@ -15,7 +15,7 @@ QUARTER=3000000   # where the check is not the halving itself: a margin that loa
 write_dag cpu.dag <<-\EOF
 	pipeline "cpu" {
 	  cpu_baseline         = "median:3"
-	  cpu_target_reduction = "30%"
+	  cpu_target_reduction = "25%"
 	  params {
 	    loops = 12000000
 	  }
@@ -72,7 +72,8 @@ test_expect_success 'three runs: each phase summed, no baseline yet (median of 3
 	test "$(phase_get s3.json training budget.reason)" = "not enough earlier runs" &&
 	cpu=$(phase_get s3.json training cpu_ms) &&
 	echo "training CPU: $cpu ms" &&
-	test "$cpu" -ge 300 &&
+	# measurable: above the 10 ms under which a phase has no baseline
+	test "$cpu" -ge 50 &&
 	ntflow show 3 >out &&
 	grep -E "^cpu budget training: [0-9.]+s, no baseline \(median of 3: not enough earlier runs\)$" out
 '
@@ -97,9 +98,9 @@ test_expect_success 'the same work again: the target is missed' '
 	test "$(phase_get s4.json training budget.met)" = false &&
 	red=$(phase_get s4.json training budget.reduction_pct) &&
 	echo "reduction with the same work: $red%" &&
-	/usr/bin/python3 -c "import sys; assert float(sys.argv[1]) < 30" "$red" &&
+	/usr/bin/python3 -c "import sys; assert float(sys.argv[1]) < 25" "$red" &&
 	ntflow show >out &&
-	grep -E "^cpu budget training: [0-9.]+s against [0-9.]+s \(median of 3\): -?[0-9.]+% reduction, target 30%: missed$" out
+	grep -E "^cpu budget training: [0-9.]+s against [0-9.]+s \(median of 3\): -?[0-9.]+% reduction, target 25%: missed$" out
 '
 
 test_expect_success 'a cached phase did no work: not compared' '
@@ -108,7 +109,7 @@ test_expect_success 'a cached phase did no work: not compared' '
 	grep -Fx "cpu budget ingest: 0.00s, not compared: 0 of 1 stages ran (1 cached)" out
 '
 
-test_expect_success 'half the loop count: a reduction of 30% or more, the target met' '
+test_expect_success 'half the loop count: a reduction of 25% or more, the target met' '
 	ntflow run cpu.dag --no-tui --force train -p loops=$HALF >/dev/null &&
 	ntflow show --json >s5.json &&
 	test "$(phase_get s5.json training budget.status)" = met &&
@@ -117,7 +118,7 @@ test_expect_success 'half the loop count: a reduction of 30% or more, the target
 	base=$(phase_get s5.json training budget.baseline_cpu_ms) &&
 	cpu=$(phase_get s5.json training cpu_ms) &&
 	echo "reduction with half the work: $red% ($cpu ms against $base ms)" &&
-	/usr/bin/python3 -c "import sys; r, c, b = map(float, sys.argv[1:]); assert r >= 30 and abs(r - (b - c) / b * 100) < 0.1" \
+	/usr/bin/python3 -c "import sys; r, c, b = map(float, sys.argv[1:]); assert r >= 25 and abs(r - (b - c) / b * 100) < 0.1" \
 		"$red" "$cpu" "$base"
 '
 
@@ -125,8 +126,8 @@ test_expect_success 'show --perf: CPU and wall per phase with the budget' '
 	ntflow show --perf >out &&
 	cat out &&
 	grep -E "^PHASE +STAGES +RAN +CPU +WALL +BASELINE +BASE CPU +REDUCTION +TARGET +BUDGET$" out &&
-	grep -E "^training +2 +2 +[0-9.]+s +[0-9.]+s +median of 3 +[0-9.]+s +[0-9.]+% +30% +met$" out &&
-	grep -E "^ingest +1 +0 +0\.00s +0\.00s +median of 3 +- +- +30% +not compared$" out &&
+	grep -E "^training +2 +2 +[0-9.]+s +[0-9.]+s +median of 3 +[0-9.]+s +[0-9.]+% +25% +met$" out &&
+	grep -E "^ingest +1 +0 +0\.00s +0\.00s +median of 3 +- +- +25% +not compared$" out &&
 	ntflow show --perf --json >p.json &&
 	test "$(phase_get p.json training budget.status)" = met &&
 	phase_get p.json training wall_ms | grep -E "^[1-9][0-9]*$"
