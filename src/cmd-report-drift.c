@@ -16,21 +16,6 @@
 
 extern const nf_cmd nf_cmd_report;
 
-/* The project root: the state directory's parent (as cmd-report.c). */
-static char *
-root_of(const char *state_dir)
-{
-	char *abs = realpath(state_dir, NULL), *slash;
-
-	if (!abs)
-		abs = xstrdup(state_dir);
-	if ((slash = strrchr(abs, '/')) && slash != abs)
-		*slash = '\0';
-	else if (slash)
-		slash[1] = '\0';
-	return abs;
-}
-
 /* The tolerances the pipeline file of run_id declares, as the file is now: *tol (borrowing
  * from *dag). Returns false when they cannot be read (no file recorded, the file missing or
  * unreadable, a file that does not parse, or one that declares another pipeline than the
@@ -177,7 +162,7 @@ nf_cmd_report_drift(int argc, char **argv)
 		rc = nf_cmd_exit_status(err);
 		goto done;
 	}
-	root = root_of(dir);
+	root = nf_cmd_project_root(dir);
 	if ((err = nf_store_drift_runs(st, pipeline, from, to, &runs, &nruns)) < 0 ||
 	    (err = nf_store_violation_list(st, &(nf_violation_filter){ .pipeline = pipeline, .from = from, .to = to },
 					   &v, &nv)) < 0) {

@@ -13,21 +13,6 @@
 #include "ntflow/store.h"
 #include "cmd-report-drift.h"
 
-/* The project root: the state directory's parent, as for logs and plot files. */
-static char *
-root_of(const char *state_dir)
-{
-	char *abs = realpath(state_dir, NULL), *slash;
-
-	if (!abs)
-		abs = xstrdup(state_dir);
-	if ((slash = strrchr(abs, '/')) && slash != abs)
-		*slash = '\0';
-	else if (slash)
-		slash[1] = '\0';
-	return abs;
-}
-
 static int
 cmd_report_exec(int argc, char **argv)
 {
@@ -105,7 +90,7 @@ cmd_report_exec(int argc, char **argv)
 			goto done;
 		}
 	}
-	root = root_of(dir);
+	root = nf_cmd_project_root(dir);
 	ro.state_dir = dir;
 	ro.root = root;
 	ro.history = (size_t)history;

@@ -261,6 +261,20 @@ open_store(nf_store **st, char **dir, const char *state, bool write)
 	return 0;
 }
 
+char *
+nf_cmd_project_root(const char *state_dir)
+{
+	char *abs = realpath(state_dir, NULL), *slash;
+
+	if (!abs)
+		abs = xstrdup(state_dir);
+	if ((slash = strrchr(abs, '/')) && slash != abs)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	return abs;
+}
+
 int
 nf_cmd_open_store(nf_store **st, char **dir, const char *state)
 {

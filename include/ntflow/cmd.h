@@ -107,6 +107,9 @@ struct nf_store;
 int nf_cmd_open_store(struct nf_store **st, char **dir, const char *state);
 /* The same for a command that writes without the workspace lock (alerts ack). */
 int nf_cmd_open_store_rw(struct nf_store **st, char **dir, const char *state);
+/* The project root of a state directory: its parent, absolute when it resolves (logs, plot
+ * and pipeline files are relative to it). Caller frees. */
+char *nf_cmd_project_root(const char *state_dir);
 
 /* The commands that write the workspace (run, registry promote|rollback|verify, cache
  * gc|verify) take its write lock first and share these long options: --wait (the default),

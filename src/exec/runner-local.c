@@ -289,25 +289,6 @@ on_output(nf_loop *l, int fd, void *ctx)
 		output_pump(lr, &lr->jobs[lr->by_fd.vals[cell]], false);
 }
 
-/* Reads exactly n bytes of a reply; 0, or -1 at the spawner's end (or an error). */
-static int
-read_all(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static int
 lost_error(local_runner *lr)
 {
@@ -389,7 +370,7 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, pid_t *pid, int64
 		}
 	}
 	free(strs);
-	if (off < sizeof(req) + len || read_all(lr->ctl, &rep, sizeof(rep)) < 0)
+	if (off < sizeof(req) + len || nf_spawn_read_all(lr->ctl, &rep, sizeof(rep)) < 0)
 		return lost_error(lr);
 	if (rep.err) {
 		errno = rep.err;
@@ -777,7 +758,7 @@ spawner_start(local_runner *lr)
 	lr->ctl = ctl[0];
 	lr->exits = ex[0];
 	(void)fcntl(lr->exits, F_SETFL, O_NONBLOCK);
-	if (exec_err || read_all(lr->ctl, &ready, 1) < 0 || ready != 'R') {
+	if (exec_err || nf_spawn_read_all(lr->ctl, &ready, 1) < 0 || ready != 'R') {
 		errno = exec_err;
 		if (exec_err)
 			err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s' (set NTFLOW_SPAWN, or "

@@ -11,7 +11,10 @@
 #ifndef NF_EXEC_SPAWN_PROTO_H
 #define NF_EXEC_SPAWN_PROTO_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #define NF_SPAWN_MAGIC UINT32_C(0x6e667370)   /* "nfsp" */
 #define NF_SPAWN_CTL_FD 3
@@ -42,5 +45,25 @@ typedef struct nf_spawn_exit {
 	int64_t user_us, sys_us;
 	int64_t max_rss_kb;          /* the child's own tree: its peak, and its reaped descendants' */
 } nf_spawn_exit;
+
+/* Reads exactly n bytes from either end's socket: 0, or -1 on EOF or an error. Inline here
+ * because the spawner links nothing of ntflow's. */
+static inline int
+nf_spawn_read_all(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
 
 #endif

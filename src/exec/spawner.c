@@ -67,25 +67,6 @@ grow(void *p, size_t size, size_t n, size_t *cap)
 	return p;
 }
 
-/* Reads exactly n bytes; 0, or -1 on EOF or an error. */
-static int
-read_all(int fd, void *buf, size_t n)
-{
-	char *p = buf;
-
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static int
 write_all(int fd, const void *buf, size_t n)
 {
@@ -159,14 +140,14 @@ read_request(nf_spawn_req *req, int fds[2])
 
 			memcpy(fds, CMSG_DATA(cm), (k > 2 ? 2 : k) * sizeof(int));
 		}
-	if ((size_t)r < sizeof(*req) && read_all(NF_SPAWN_CTL_FD, (char *)req + r, sizeof(*req) - (size_t)r) < 0)
+	if ((size_t)r < sizeof(*req) && nf_spawn_read_all(NF_SPAWN_CTL_FD, (char *)req + r, sizeof(*req) - (size_t)r) < 0)
 		return -1;
 	want = req->flags & NF_SPAWN_PROCS ? 2 : 1;
 	if (req->magic != NF_SPAWN_MAGIC || req->len > MAX_REQ_BYTES || fds[0] < 0 || (want == 2) != (fds[1] >= 0) ||
 	    req->nargs == 0)
 		return -1;
 	sp.buf = grow(sp.buf, 1, (size_t)req->len + 1, &sp.buf_cap);
-	if (read_all(NF_SPAWN_CTL_FD, sp.buf, (size_t)req->len) < 0)
+	if (nf_spawn_read_all(NF_SPAWN_CTL_FD, sp.buf, (size_t)req->len) < 0)
 		return -1;
 	sp.buf[req->len] = '\0';
 	return 0;

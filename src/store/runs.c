@@ -117,9 +117,9 @@ nf_store_run_summarize(nf_store *st, int64_t run_id)
 	return nf_store__step_done(st, q, "cannot record the end of the run");
 }
 
-/* Fills r from a row of SQL_RUN_GET / SQL_RUN_LIST. */
-static void
-run_from_row(nf_run_info *r, sqlite3_stmt *q)
+/* Fills r from a row of SQL_RUN_GET / SQL_RUN_LIST (and violations.c's window). */
+void
+nf_store__run_from_row(nf_run_info *r, sqlite3_stmt *q)
 {
 	const char *status = (const char *)sqlite3_column_text(q, 10);
 
@@ -160,7 +160,7 @@ nf_store_run_get(nf_store *st, int64_t id, nf_run_info *out)
 	sqlite3_bind_int64(q, 1, id);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
-		run_from_row(out, q);
+		nf_store__run_from_row(out, q);
 	else if (rc == SQLITE_DONE)
 		err = nf_error_set(NF_ENOTFOUND, "no run %lld", (long long)id);
 	else
@@ -239,7 +239,7 @@ nf_store_run_list_of(nf_store *st, const char *pipeline, int limit, nf_run_info 
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		runs = xgrow(runs, sizeof(*runs), count + 1, &cap);
 		runs[count] = (nf_run_info){ 0 };
-		run_from_row(&runs[count++], q);
+		nf_store__run_from_row(&runs[count++], q);
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE) {

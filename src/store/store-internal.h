@@ -175,6 +175,8 @@ const char *nf_store__sql(nf_sql_id id);
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);
+/* Fills r from a row of the runs columns in SQL_RUN_GET's order (runs.c); the caller zeroes r first. */
+void nf_store__run_from_row(nf_run_info *r, sqlite3_stmt *q);
 /* Whether the ntflow process that wrote a running run (pid, its start time, the boot it
  * ran in) is still that process (recover.c). */
 bool nf_store__run_alive(pid_t pid, int64_t pid_start, const char *boot_id);

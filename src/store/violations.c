@@ -9,7 +9,7 @@
 
 #include "store-internal.h"
 
-/* A window's run columns, in run_from_row's order (runs.c reads the same list). */
+/* A window's run columns, in nf_store__run_from_row's order (runs.c). */
 #define WINDOW_RUN_COLS \
 	"id, pipeline, file, logical_date, trigger, params, git_commit, dirty, started_ms, finished_ms," \
 	" status, pid, coalesce(nodes_total, 0), coalesce(nodes_done, 0), interval_start, interval_end," \
@@ -209,35 +209,6 @@ nf_store_run_set_risk(nf_store *st, int64_t run_id, double score, const char *ti
 	return 0;
 }
 
-static void
-run_from_window_row(nf_run_info *r, sqlite3_stmt *q)
-{
-	const char *status = (const char *)sqlite3_column_text(q, 10);
-
-	*r = (nf_run_info){ 0 };
-	r->id = sqlite3_column_int64(q, 0);
-	r->pipeline = nf_store__col_strdup(q, 1);
-	r->file = nf_store__col_strdup(q, 2);
-	r->logical_date = nf_store__col_strdup(q, 3);
-	r->trigger = nf_store__col_strdup(q, 4);
-	r->params_json = nf_store__col_strdup(q, 5);
-	r->commit = nf_store__col_strdup(q, 6);
-	r->dirty = sqlite3_column_int(q, 7) != 0;
-	r->started_ms = sqlite3_column_int64(q, 8);
-	r->finished_ms = sqlite3_column_int64(q, 9);
-	if (!status || nf_run_status_parse(&r->status, status) < 0)
-		r->status = NF_RUN_CRASHED;
-	r->pid = (pid_t)sqlite3_column_int64(q, 11);
-	r->nnodes = sqlite3_column_int(q, 12);
-	r->ndone = sqlite3_column_int(q, 13);
-	r->interval_start = nf_store__col_strdup(q, 14);
-	r->interval_end = nf_store__col_strdup(q, 15);
-	r->cohort = nf_store__col_strdup(q, 16);
-	r->has_risk = sqlite3_column_type(q, 17) != SQLITE_NULL;
-	r->risk_score = r->has_risk ? sqlite3_column_double(q, 17) : 0;
-	r->risk_tier = nf_store__col_strdup(q, 18);
-}
-
 int
 nf_store_run_window(nf_store *st, const char *pipeline, const char *from, const char *to, nf_run_info **out,
 		    size_t *n)
@@ -260,7 +231,8 @@ nf_store_run_window(nf_store *st, const char *pipeline, const char *from, const 
 	bind_text_or_null(q, 3, to);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		runs = xgrow(runs, sizeof(*runs), count + 1, &cap);
-		run_from_window_row(&runs[count++], q);
+		runs[count] = (nf_run_info){ 0 };
+		nf_store__run_from_row(&runs[count++], q);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
