@@ -81,10 +81,14 @@ test_expect_success 'a run that fills the disk ends failed: its final state writ
 	grep -E "^ *1  p .* failed " "$T/runs" &&
 	ntflow show 1 --json >"$T/show.json" &&
 	test "$(json_get "$T/show.json" .run.status)" = failed &&
-	case $(stage_field "$T/show.json" fill state) in failed|cancelled) ;; *) false ;; esac &&
+	fill=$(stage_field "$T/show.json" fill state) &&
+	case $fill in failed|cancelled) ;; *) false ;; esac &&
 	test "$(stage_field "$T/show.json" small state)" = succeeded &&
 	grep -x start .ntflow/logs/1/fill.1.log &&
-	grep "No space left on device" .ntflow/logs/1/fill.1.log
+	# dd says why it failed; a run stopped by the database first may kill it before it can
+	if test "$fill" = failed; then
+		grep "No space left on device" .ntflow/logs/1/fill.1.log
+	fi
 '
 
 test_expect_success 'every reading command works on the full disk' '
