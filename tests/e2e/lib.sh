@@ -370,6 +370,19 @@ test_line_count() {
 # write_dag FILE: writes stdin to FILE (in a body, `<<-\EOF` strips the leading tabs).
 write_dag() { cat >"$1"; }
 
+# The shipped pipeline in the current repository, committed: dags/retrain.dag and the ntml
+# sources (ntml itself comes from the build, on PATH), with the workspace's files ignored.
+shipped_pipeline_repo() {
+	mkdir -p dags examples/ml &&
+	cp "$NTFLOW_SRC_DIR/dags/retrain.dag" dags/ &&
+	cp "$NTFLOW_SRC_DIR"/examples/ml/*.c "$NTFLOW_SRC_DIR"/examples/ml/*.h \
+		"$NTFLOW_SRC_DIR"/examples/ml/deploy.sh examples/ml/ &&
+	chmod -R u+w dags examples &&
+	printf "/.ntflow/\n/data/\n/build/\n/models/\n" >.gitignore &&
+	git add .gitignore dags examples &&
+	git commit -q -m "the retraining pipeline"
+}
+
 # json_get FILE EXPR: prints the value at EXPR (.a.b[0], .["odd key"]) like `jq -r`:
 # strings raw, anything else as JSON. Fails when a key or index is missing.
 json_get() {

@@ -38,14 +38,7 @@ print("passed" if g[0]["passed"] else "rejected", *[c["verdict"] for c in g[0]["
 }
 
 test_expect_success 'setup: a repository holding the pipeline and the ntml sources' '
-	mkdir -p dags examples/ml &&
-	cp "$NTFLOW_SRC_DIR/dags/retrain.dag" dags/ &&
-	cp "$NTFLOW_SRC_DIR"/examples/ml/*.c "$NTFLOW_SRC_DIR"/examples/ml/*.h \
-		"$NTFLOW_SRC_DIR"/examples/ml/deploy.sh examples/ml/ &&
-	chmod -R u+w dags examples &&
-	printf "/.ntflow/\n/data/\n/build/\n/models/\n" >.gitignore &&
-	git add .gitignore dags examples &&
-	git commit -q -m "the retraining pipeline" &&
+	shipped_pipeline_repo &&
 	ntflow validate dags/retrain.dag &&
 	ntflow fmt --check dags/retrain.dag &&
 	command -v ntml

@@ -19,14 +19,7 @@ weeks="2026-08-31 2026-09-07 2026-09-14 2026-09-21 2026-09-28 2026-10-05 2026-10
 2026-10-19 2026-10-26 2026-11-02 2026-11-09 2026-11-16 2026-11-23"
 
 test_expect_success 'setup: a repository holding the shipped pipeline and the ntml sources' '
-	mkdir -p dags examples/ml &&
-	cp "$NTFLOW_SRC_DIR/dags/retrain.dag" dags/ &&
-	cp "$NTFLOW_SRC_DIR"/examples/ml/*.c "$NTFLOW_SRC_DIR"/examples/ml/*.h \
-		"$NTFLOW_SRC_DIR"/examples/ml/deploy.sh examples/ml/ &&
-	chmod -R u+w dags examples &&
-	printf "/.ntflow/\n/data/\n/build/\n/models/\n" >.gitignore &&
-	git add .gitignore dags examples &&
-	git commit -q -m "the retraining pipeline" &&
+	shipped_pipeline_repo &&
 	ntflow validate dags/retrain.dag &&
 	command -v ntml
 '

@@ -21,14 +21,7 @@ print(c[0]["verdict"], "%.4f" % c[0]["value"], c[0]["threshold"], c[0]["note"])
 }
 
 test_expect_success 'setup: a repository holding the pipeline and the ntml sources' '
-	mkdir -p dags examples/ml &&
-	cp "$NTFLOW_SRC_DIR/dags/retrain.dag" dags/ &&
-	cp "$NTFLOW_SRC_DIR"/examples/ml/*.c "$NTFLOW_SRC_DIR"/examples/ml/*.h \
-		"$NTFLOW_SRC_DIR"/examples/ml/deploy.sh examples/ml/ &&
-	chmod -R u+w dags examples &&
-	printf "/.ntflow/\n/data/\n/build/\n/models/\n" >.gitignore &&
-	git add .gitignore dags examples &&
-	git commit -q -m "the retraining pipeline" &&
+	shipped_pipeline_repo &&
 	grep -F "\"max_gap(accuracy) <= 0.10\"" dags/retrain.dag &&
 	ntflow validate dags/retrain.dag
 '

@@ -226,14 +226,7 @@ test_expect_success 'bad dates, --from after --to, no schedule: usage errors, no
 test_expect_success 'setup: the shipped retraining pipeline and ntml' '
 	mkdir -p retrain && cd retrain &&
 	git init -q &&
-	mkdir -p dags examples/ml &&
-	cp "$NTFLOW_SRC_DIR/dags/retrain.dag" dags/ &&
-	cp "$NTFLOW_SRC_DIR"/examples/ml/*.c "$NTFLOW_SRC_DIR"/examples/ml/*.h \
-		"$NTFLOW_SRC_DIR"/examples/ml/deploy.sh examples/ml/ &&
-	chmod -R u+w dags examples &&
-	printf "/.ntflow/\n/data/\n/build/\n/models/\n" >.gitignore &&
-	git add .gitignore dags examples &&
-	git commit -q -m "the retraining pipeline" &&
+	shipped_pipeline_repo &&
 	command -v ntml
 '
 
