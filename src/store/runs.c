@@ -35,8 +35,8 @@ nf_run_info_list_free(nf_run_info *runs, size_t n)
 	free(runs);
 }
 
-static void
-bind_text_or_null(sqlite3_stmt *q, int col, const char *s)
+void
+nf_store__bind_text_or_null(sqlite3_stmt *q, int col, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC);
@@ -62,7 +62,7 @@ nf_store_run_begin(nf_store *st, nf_run_info *info)
 	sqlite3_bind_text(q, 3, info->logical_date ? info->logical_date : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, info->trigger ? info->trigger : "manual", -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, info->params_json ? info->params_json : "{}", -1, SQLITE_STATIC);
-	bind_text_or_null(q, 6, info->commit);
+	nf_store__bind_text_or_null(q, 6, info->commit);
 	sqlite3_bind_int(q, 7, info->dirty);
 	sqlite3_bind_int64(q, 8, now);
 	sqlite3_bind_text(q, 9, nf_run_status_name(NF_RUN_RUNNING), -1, SQLITE_STATIC);
@@ -70,9 +70,9 @@ nf_store_run_begin(nf_store *st, nf_run_info *info)
 	sqlite3_bind_int64(q, 11, nf_store__proc_start(pid));
 	sqlite3_bind_text(q, 12, nf_store__boot_id(), -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 13, nf_store__host(), -1, SQLITE_STATIC);
-	bind_text_or_null(q, 14, info->interval_start);
-	bind_text_or_null(q, 15, info->interval_end);
-	bind_text_or_null(q, 16, info->cohort);
+	nf_store__bind_text_or_null(q, 14, info->interval_start);
+	nf_store__bind_text_or_null(q, 15, info->interval_end);
+	nf_store__bind_text_or_null(q, 16, info->cohort);
 	if ((err = nf_store__step_done(st, q, "cannot record the run")) < 0)
 		return err;
 	info->id = sqlite3_last_insert_rowid(st->db);

@@ -175,6 +175,8 @@ const char *nf_store__sql(nf_sql_id id);
 
 /* A column as a new string (NULL for SQL NULL). */
 char *nf_store__col_strdup(sqlite3_stmt *q, int col);
+/* Binds s, or NULL when s is NULL (SQLITE_STATIC: s outlives the step). */
+void nf_store__bind_text_or_null(sqlite3_stmt *q, int col, const char *s);
 /* Fills r from a row of the runs columns in SQL_RUN_GET's order (runs.c); the caller zeroes r first. */
 void nf_store__run_from_row(nf_run_info *r, sqlite3_stmt *q);
 /* Whether the ntflow process that wrote a running run (pid, its start time, the boot it

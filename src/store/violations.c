@@ -34,15 +34,6 @@ severity_parse(const char *s)
 	return NF_SEV_MEDIUM;
 }
 
-static void
-bind_text_or_null(sqlite3_stmt *q, int col, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(q, col, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, col);
-}
-
 void
 nf_violation_release(nf_violation *v)
 {
@@ -81,7 +72,7 @@ nf_store_violation_put(nf_store *st, const nf_violation *v)
 		return nf_store__table_error(st, rc, "cannot record the violation");
 	sqlite3_bind_text(q, 1, v->pipeline ? v->pipeline : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, v->run_id);
-	bind_text_or_null(q, 3, v->cohort);
+	nf_store__bind_text_or_null(q, 3, v->cohort);
 	sqlite3_bind_text(q, 4, v->gate ? v->gate : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 5, v->idx);
 	sqlite3_bind_text(q, 6, v->expr ? v->expr : "", -1, SQLITE_STATIC);
@@ -92,7 +83,7 @@ nf_store_violation_put(nf_store *st, const nf_violation *v)
 		sqlite3_bind_double(q, 9, v->value);
 	if (v->has_threshold)
 		sqlite3_bind_double(q, 10, v->threshold);
-	bind_text_or_null(q, 11, v->model);
+	nf_store__bind_text_or_null(q, 11, v->model);
 	if (v->model)
 		sqlite3_bind_int(q, 12, v->version);
 	sqlite3_bind_int64(q, 13, v->created_ms);
@@ -116,7 +107,7 @@ nf_store_violation_set_model(nf_store *st, int64_t run_id, const char *gate, con
 	sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, version);
 	sqlite3_bind_int64(q, 3, run_id);
-	bind_text_or_null(q, 4, gate);
+	nf_store__bind_text_or_null(q, 4, gate);
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : nf_store__table_error(st, rc, "cannot record the violation's model version");
@@ -166,10 +157,10 @@ nf_store_violation_list(nf_store *st, const nf_violation_filter *f, nf_violation
 			" AND (?5 IS NULL OR v.run_id = ?5)"
 			" ORDER BY " VIOLATION_DAY ", v.run_id, v.gate, v.idx", -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the violations");
-	bind_text_or_null(q, 1, f->pipeline);
-	bind_text_or_null(q, 2, f->cohort);
-	bind_text_or_null(q, 3, f->from);
-	bind_text_or_null(q, 4, f->to);
+	nf_store__bind_text_or_null(q, 1, f->pipeline);
+	nf_store__bind_text_or_null(q, 2, f->cohort);
+	nf_store__bind_text_or_null(q, 3, f->from);
+	nf_store__bind_text_or_null(q, 4, f->to);
 	if (f->run_id > 0)
 		sqlite3_bind_int64(q, 5, f->run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -198,7 +189,7 @@ nf_store_run_set_risk(nf_store *st, int64_t run_id, double score, const char *ti
 				     NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot record the run's risk");
 	sqlite3_bind_double(q, 1, score);
-	bind_text_or_null(q, 2, tier);
+	nf_store__bind_text_or_null(q, 2, tier);
 	sqlite3_bind_int64(q, 3, run_id);
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
@@ -226,9 +217,9 @@ nf_store_run_window(nf_store *st, const char *pipeline, const char *from, const 
 			" AND (?3 IS NULL OR logical_date <= ?3)"
 			" ORDER BY logical_date, id", -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the runs");
-	bind_text_or_null(q, 1, pipeline);
-	bind_text_or_null(q, 2, from);
-	bind_text_or_null(q, 3, to);
+	nf_store__bind_text_or_null(q, 1, pipeline);
+	nf_store__bind_text_or_null(q, 2, from);
+	nf_store__bind_text_or_null(q, 3, to);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		runs = xgrow(runs, sizeof(*runs), count + 1, &cap);
 		runs[count] = (nf_run_info){ 0 };
