@@ -97,18 +97,3 @@ nf_signals_take(void)
 	taken += n;
 	return n;
 }
-
-/* Runs in a vfork child: only async-signal-safe calls. execve would reset caught signals
- * anyway, but ignored ones (SIGPIPE, SIGINT under nohup) and the mask survive it. */
-void
-nf_signals_reset_child(void)
-{
-	struct sigaction sa = { 0 };
-	sigset_t none;
-
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);   /* EINVAL for KILL, STOP and libc's own: fine */
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-}

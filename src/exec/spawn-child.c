@@ -5,9 +5,11 @@
  * it execs (so a crash of ntflow at any later point leaves no group that recovery cannot
  * find), then the command: words exec'd directly with the job's PATH as execvp does, or
  * /bin/sh -c COMMAND. Async-signal-safe calls only: the spawner's memory is shared until
- * execve. Part of ntflow-spawn only, which links libc and nf_proc_stat_start alone. */
+ * execve. Part of ntflow-spawn only, which links libc, nf_proc_stat_start and
+ * nf_signals_reset_child alone. */
 #include "config.h"
 #include "spawn-child.h"
+#include "ntflow/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,21 +17,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
-
-/* execve would reset caught signals anyway, but ignored ones and the mask survive it (as
- * nf_signals_reset_child does for ntflow's hooks). */
-static void
-reset_signals(void)
-{
-	struct sigaction sa = { 0 };
-	sigset_t none;
-
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);   /* EINVAL for KILL, STOP and libc's own: fine */
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-}
 
 /* Writes the pieces of a message, up to a NULL, to fd 2 (the log). */
 static void
@@ -199,7 +186,7 @@ nf_spawn_child_exec(const nf_spawn_child *c)
 		child_record(c->procs_fd, c->start);   /* after the dup2s: a failure is said in the log */
 	if (c->cwd && chdir(c->cwd) < 0)
 		child_fail(c->cwd, errno);
-	reset_signals();
+	nf_signals_reset_child();
 	if (c->words)
 		child_direct(c);
 	execve("/bin/sh", (char *const *)c->argv, c->envp);
