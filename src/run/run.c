@@ -1111,12 +1111,21 @@ done:
 	return err;
 }
 
-/* The store's hook before each commit: the cache objects of the batch made durable. */
+/* The store's hook before each commit: the audit records of the batch's cached nodes
+ * written (so a commit never holds a node's state without its record), and the cache
+ * objects of the batch made durable. */
 static int
-sync_objects(void *objs)
+before_commit(void *vctx)
 {
-	int err = nf_objstore_sync(objs);
+	run_ctx *ctx = vctx;
+	int err;
 
+	if (ctx->audit.chain && ctx->audit.err == 0 && (err = nf_audit_flush(ctx->audit.chain)) < 0) {
+		ctx->audit.err = err;
+		ctx->audit.msg = xstrdup(nf_error_last());
+		return err;
+	}
+	err = nf_objstore_sync(ctx->cache.objs);
 	if (nf_test_hook("cache-sync-fail"))
 		err = nf_error_set(NF_EIO, "cannot sync the cache objects (test hook)");
 	return err;
@@ -1264,7 +1273,7 @@ open_workspace(run_ctx *ctx, const at_checkout *at)
 	/* The objects the run stores are synced once per batch, before the commit that holds
 	 * the entries naming them (docs/reliability.md), not one by one. */
 	nf_objstore_defer_sync(ctx->cache.objs, true);
-	nf_store_before_commit(ctx->store, sync_objects, ctx->cache.objs);
+	nf_store_before_commit(ctx->store, before_commit, ctx);
 	return open_repo(ctx, at);
 }
 
