@@ -187,6 +187,16 @@ object_present(run_ctx *ctx, const char *digest)
 	return true;
 }
 
+/* Whether the store held no cache entry when the run's first lookup came (see empty). An
+ * error reading it: looked up as usual. */
+static bool
+cache_empty(run_ctx *ctx)
+{
+	if (ctx->cache.empty == 0)
+		ctx->cache.empty = nf_store_cache_any(ctx->store) == 0 ? 1 : -1;
+	return ctx->cache.empty > 0;
+}
+
 /* A node's outputs as [{"path","digest","mode"}] and their combined digest; store puts them
  * in the object store, else they are only hashed. "mode" is a file's permission bits in
  * octal ("0600"), restored with it; a folder's are in its manifest. */
@@ -490,7 +500,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		reason = xstrdup("forced: --no-cache");
 	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
-	} else if (nf_store_cache_get(ctx->store, key, &e) == 0) {
+	} else if (!cache_empty(ctx) && nf_store_cache_get(ctx->store, key, &e) == 0) {
 		cJSON *outs = cJSON_Parse(e.outputs_json);   /* read once, for both checks */
 
 		if ((reason = uncached_changed(ctx, &e, outs)) != NULL) {

@@ -54,6 +54,11 @@ typedef struct nf_run_cache {
 	nf_dircache *dirs;          /* NULL: not opened yet, or stopped */
 	bool unsettled;
 	nf_strmap *present;         /* object digests seen in the store (keys in the run's arena) */
+	/* At the first lookup: 1 when the store held no cache entry at all (the workspace's
+	 * first run), so no lookup of this run can hit (a key names its node, and an entry
+	 * this run writes is never looked up again by its own node); -1 otherwise; 0 not
+	 * known yet. */
+	int empty;
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
@@ -125,6 +130,7 @@ typedef struct run_ctx {
 	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
 	const char *cohort;         /* the run's cohort (--cohort, else the pipeline's template); NULL: none */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
+	unsigned unflushed;         /* stage results recorded since (NF_RUN_FLUSH_STAGES) */
 	/* The run's processes: the procs record each stage's process appends its group to
 	 * (store.h), and the mark in every stage's environment (NTFLOW_RUNNER=PID.START). */
 	int procs_fd;
@@ -162,8 +168,12 @@ void nf_run__hook_alert(run_ctx *ctx, const char *monitor, const char *rule, con
 void nf_run__hooks(run_ctx *ctx, nf_run_status status);
 void nf_run__hook_events_free(run_ctx *ctx);
 
-/* The longest the run's state changes wait in an open batch before being committed. */
-#define NF_RUN_FLUSH_MS 50
+/* The longest the run's state changes wait in an open batch before being committed, and
+ * the most stage results (final states) one waits for: a commit costs as much as the
+ * writes of several quick stages, so it is shared by up to NF_RUN_FLUSH_STAGES of them; a
+ * crash loses at most that batch, whose stages simply run again. */
+#define NF_RUN_FLUSH_MS 250
+#define NF_RUN_FLUSH_STAGES 64
 
 /* Space for the run's record on a disk that fills up (space.c): the reserve a run holds
  * from its start until its final state is written; the least free space on the state
