@@ -204,11 +204,13 @@ static int
 hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json, char **combined)
 {
 	const nf_stage *st = node->stage;
-	cJSON *arr = cJSON_CreateArray();
-	nf_buf all = NF_BUF_INIT;
-	char hex[65], *s;
+	/* The JSON written straight into a buffer, byte for byte as cJSON printed the tree it
+	 * replaces (which cost a dozen allocations per output). */
+	nf_buf json = NF_BUF_INIT, all = NF_BUF_INIT;
+	char hex[65];
 	int err = 0;
 
+	nf_buf_putc(&json, '[');
 	for (size_t i = 0; i < st->noutputs; i++) {
 		char *path = NULL, *abs = NULL, *norm = NULL;
 		char digest[80];
@@ -217,7 +219,6 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		/* uncached: hashed, so that a skip can check it, never stored */
 		bool uncached = nf_stage_output_in(st, i, st->uncached, st->nuncached);
 		bool put = store && !uncached;
-		cJSON *o;
 
 		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
 			goto done;
@@ -238,27 +239,23 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 			nf_error_clear();
 			err = 0;
 		}
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", path);
-		cJSON_AddStringToObject(o, "digest", digest);
+		nf_buf_puts(&json, i ? ",{\"path\":" : "{\"path\":");
+		nf_cachekey_json_string(&json, path);
+		nf_buf_puts(&json, ",\"digest\":");
+		nf_cachekey_json_string(&json, digest);
 		if (uncached)
-			cJSON_AddTrueToObject(o, "uncached");
-		if (perm >= 0) {
-			char mode[16];
-
-			snprintf(mode, sizeof(mode), "0%03o", (unsigned)perm & 0777u);
-			cJSON_AddStringToObject(o, "mode", mode);
-		}
-		cJSON_AddItemToArray(arr, o);
+			nf_buf_puts(&json, ",\"uncached\":true");
+		if (perm >= 0)
+			nf_buf_printf(&json, ",\"mode\":\"0%03o\"", (unsigned)perm & 0777u);
+		nf_buf_putc(&json, '}');
 		nf_buf_printf(&all, "%s%c%s\n", path, 0, digest);
 	}
+	nf_buf_putc(&json, ']');
 	nf_sha256_of(hex, all.buf ? all.buf : "", all.len);
 	*combined = xasprintf("out:%s", hex);
-	s = cJSON_PrintUnformatted(arr);
-	*outputs_json = xstrdup(s);
-	cJSON_free(s);
+	*outputs_json = nf_buf_detach(&json);
 done:
-	cJSON_Delete(arr);
+	nf_buf_release(&json);
 	nf_buf_release(&all);
 	return err;
 }
