@@ -9,6 +9,7 @@
 #include "run-internal.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,7 +140,7 @@ output_at(run_ctx *ctx, const char *path, unsigned flags, char **norm, int *dirf
 		ctx->cache.dirs = nf_dircache_new(ctx->root);
 	if (ctx->cache.dirs)
 		return nf_dircache_open(ctx->cache.dirs, dirfd, name, norm, path, "output", flags);
-	return nf_path_open(dirfd, name, norm, ctx->root, path, "output", flags);
+	return nf_path_open_at(dirfd, name, norm, nf_run__root_fd(ctx), ctx->root, path, "output", flags);
 }
 
 static void
@@ -161,9 +162,22 @@ nf_run__cache_unsettle(run_ctx *ctx)
 	ctx->cache.present = NULL;
 }
 
+int
+nf_run__root_fd(run_ctx *ctx)
+{
+	if (!ctx->cache.rootfd_tried) {
+		ctx->cache.rootfd_tried = true;
+		ctx->cache.rootfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return ctx->cache.rootfd;
+}
+
 void
 nf_run__cache_release(run_ctx *ctx)
 {
+	if (ctx->cache.rootfd_tried && ctx->cache.rootfd >= 0)
+		close(ctx->cache.rootfd);
+	ctx->cache.rootfd_tried = false;
 	nf_dircache_free(ctx->cache.dirs);
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);

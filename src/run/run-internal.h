@@ -59,6 +59,10 @@ typedef struct nf_run_cache {
 	 * this run writes is never looked up again by its own node); -1 otherwise; 0 not
 	 * known yet. */
 	int empty;
+	/* The project root's folder, opened at the first output looked at (nf_run__root_fd)
+	 * and kept for the run: every output is found from it. */
+	int rootfd;
+	bool rootfd_tried;
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
@@ -203,6 +207,9 @@ void nf_run__cache_release(run_ctx *ctx);
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */
 int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* cache-step.c: the project root's folder for the run (nf_run_cache.rootfd), or -1 when it
+ * cannot be opened (each open then goes by the root's path, and says why). */
+int nf_run__root_fd(run_ctx *ctx);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
 /* exec-size.c. 0 when /bin/sh -c cmd with env fits execve's limits; otherwise NF_EINVALID,
