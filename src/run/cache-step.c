@@ -259,10 +259,18 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		nf_cachekey_json_string(&json, digest);
 		if (uncached)
 			nf_buf_puts(&json, ",\"uncached\":true");
-		if (perm >= 0)
-			nf_buf_printf(&json, ",\"mode\":\"0%03o\"", (unsigned)perm & 0777u);
+		if (perm >= 0) {
+			char mode[] = ",\"mode\":\"0000\"";   /* "0%03o", without a printf per output */
+
+			mode[10] = (char)('0' + ((perm >> 6) & 7));
+			mode[11] = (char)('0' + ((perm >> 3) & 7));
+			mode[12] = (char)('0' + (perm & 7));
+			nf_buf_puts(&json, mode);
+		}
 		nf_buf_putc(&json, '}');
-		nf_buf_printf(&all, "%s%c%s\n", path, 0, digest);
+		nf_buf_add(&all, path, strlen(path) + 1);   /* the path and its NUL */
+		nf_buf_puts(&all, digest);
+		nf_buf_putc(&all, '\n');
 	}
 	nf_buf_putc(&json, ']');
 	nf_sha256_of(hex, all.buf ? all.buf : "", all.len);
