@@ -112,6 +112,7 @@ int nf_objstore_restore_at(nf_objstore *s, const char *digest, int perm, int dir
  * the fsync and syncfs calls they made. */
 typedef struct nf_objstore_stats {
 	uint64_t written, skipped, pending, syncs, fsyncs, syncfs;
+	uint64_t verified;   /* stored objects a put re-hashed (not trusted by their stat) */
 } nf_objstore_stats;
 void nf_objstore_get_stats(const nf_objstore *s, nf_objstore_stats *out);
 /* With defer, puts leave what they wrote pending and the caller calls nf_objstore_sync

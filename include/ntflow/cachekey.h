@@ -35,4 +35,9 @@ char *nf_key_explain(const char *old_json, const char *new_json);
 /* SHA-256 of data as 64 hex characters. */
 void nf_sha256_of(char out[65], const void *data, size_t len);
 
+/* Appends s as a JSON string literal exactly as cJSON prints it ('"', '\\' and the control
+ * characters escaped, every other byte as it is), for JSON that cJSON reads back and that
+ * must not depend on which of the two wrote it (keys, an entry's outputs). */
+void nf_cachekey_json_string(nf_buf *b, const char *s);
+
 #endif

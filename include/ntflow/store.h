@@ -307,6 +307,9 @@ void nf_cache_entry_release(nf_cache_entry *e);
 void nf_cache_entry_list_free(nf_cache_entry *e, size_t n);
 /* 0 and *out, or NF_ENOTFOUND. */
 int nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out);
+/* 1 when the store holds at least one cache entry, 0 when none (a workspace's first run:
+ * no lookup can hit), or a negative error. */
+int nf_store_cache_any(nf_store *st);
 /* Adds an entry (batched). */
 int nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e);
 int nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n);

@@ -172,6 +172,10 @@ int nf_path_beneath(char **out, const char *root, const char *path, const char *
  * NF_ENOTFOUND) is the normalized path, *name its last component (in *norm). */
 int nf_path_open(int *dirfd, const char **name, char **norm, const char *root, const char *path, const char *what,
 		 unsigned flags);
+/* The same from rootfd, root's folder opened by the caller (a run opens it once for all its
+ * outputs instead of once per output); rootfd < 0: as nf_path_open. */
+int nf_path_open_at(int *dirfd, const char **name, char **norm, int rootfd, const char *root, const char *path,
+		    const char *what, unsigned flags);
 /* The folders that hold outputs, opened once each and reused (src/util/dircache.c) while
  * nothing can have changed the tree: the caller stops the cache (closing them) before
  * anything may move, replace or remove a folder beneath root. One folder in use at a time. */

@@ -66,14 +66,17 @@ nf_hash_block(void)
 	return sha256_block;
 }
 
+/* Through the process's context too: EVP_Digest would make, initialise and free one per
+ * call (a key, an output list, a manifest: several per stage). */
 void
 nf_sha256_buf(char out[65], const void *p, size_t n)
 {
+	EVP_MD_CTX *ctx = sha256_begin();
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 
-	if (!EVP_Digest(p, n, md, &mdlen, nf_sha256_md(), NULL) || mdlen != 32)
-		abort();
+	if (!ctx || !EVP_DigestUpdate(ctx, p, n) || !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32)
+		abort();   /* as nf_sha256_md: no SHA-256, nothing sensible to go on with */
 	nf_sha256_hex(out, md);
 }
 

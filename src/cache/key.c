@@ -94,8 +94,8 @@ cmp_members(const void *a, const void *b)
 
 /* A JSON string as cJSON prints it: '"', '\\' and the control characters escaped (\b \f \n
  * \r \t by name, the others as \u00xx), every other byte as it is. */
-static void
-json_string(nf_buf *b, const char *s)
+void
+nf_cachekey_json_string(nf_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -140,7 +140,7 @@ json_section(nf_buf *b, nf_keyb *k, int sec)
 
 	if (n > 1)   /* an empty section has no array: qsort's pointer must not be null */
 		qsort(m, n, sizeof(*m), cmp_members);
-	json_string(b, sections[sec]);
+	nf_cachekey_json_string(b, sections[sec]);
 	nf_buf_puts(b, ":{");
 	for (size_t i = 0; i < n; i++) {
 		if (i + 1 < n && !strcmp(m[i].name, m[i + 1].name))
@@ -148,9 +148,9 @@ json_section(nf_buf *b, nf_keyb *k, int sec)
 		if (!first)
 			nf_buf_putc(b, ',');
 		first = false;
-		json_string(b, m[i].name);
+		nf_cachekey_json_string(b, m[i].name);
 		nf_buf_putc(b, ':');
-		json_string(b, m[i].value);
+		nf_cachekey_json_string(b, m[i].value);
 	}
 	nf_buf_putc(b, '}');
 }
@@ -158,11 +158,7 @@ json_section(nf_buf *b, nf_keyb *k, int sec)
 void
 nf_sha256_of(char out[65], const void *data, size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	EVP_Digest(data, len, md, &mdlen, nf_sha256_md(), NULL);
-	nf_sha256_hex(out, md);
+	nf_sha256_buf(out, data, len);
 }
 
 void
@@ -173,7 +169,7 @@ nf_keyb_finish(nf_keyb *k, char key[65], char **components_json)
 	/* The top-level keys in strcmp order: command, env, identity, inputs, matrix, params,
 	 * scheme, upstream. */
 	nf_buf_puts(&b, "{\"command\":");
-	json_string(&b, k->command ? k->command : "");
+	nf_cachekey_json_string(&b, k->command ? k->command : "");
 	nf_buf_putc(&b, ',');
 	json_section(&b, k, SEC_ENV);
 	nf_buf_putc(&b, ',');
@@ -185,7 +181,7 @@ nf_keyb_finish(nf_keyb *k, char key[65], char **components_json)
 	nf_buf_putc(&b, ',');
 	json_section(&b, k, SEC_PARAMS);
 	nf_buf_puts(&b, ",\"scheme\":");
-	json_string(&b, NF_CACHE_KEY_SCHEME);
+	nf_cachekey_json_string(&b, NF_CACHE_KEY_SCHEME);
 	nf_buf_putc(&b, ',');
 	json_section(&b, k, SEC_UPSTREAM);
 	nf_buf_putc(&b, '}');

@@ -58,6 +58,19 @@
 /* Leftovers in objects/tmp younger than this may be a put in progress in another process. */
 #define TMP_MAX_AGE_S 3600
 
+/* An object whose last change (mtime or ctime) is less than this old when a put re-hashes
+ * it is not trusted by its stat afterwards: it may still be rewritten within the same
+ * timestamp tick without its stat changing ("racy git"). NTFLOW_TEST_OBJECT_RACY_NS (test
+ * builds) sets another margin. */
+#define OBJ_RACY_NS (2LL * 1000000000LL)
+
+/* An object a put found sound (re-hashed), with its stat then: while its stat is the same,
+ * the process trusts it without reading it again. */
+typedef struct obj_trust {
+	char sha[65];
+	struct stat st;
+} obj_trust;
+
 struct nf_objstore {
 	char *objects;       /* <cache_dir>/objects */
 	char *tmp;           /* <cache_dir>/objects/tmp */
@@ -72,6 +85,10 @@ struct nf_objstore {
 	uint64_t pending_bytes;
 	bool fanout_made;    /* a fan-out folder was created since the last sync */
 	nf_objstore_stats stats;
+	int objects_fd;      /* objects/, opened at the first put that needs it, or -1 */
+	nf_strmap *trusted;  /* sha -> obj_trust (in arena) */
+	nf_arena *arena;
+	int64_t racy_ns;
 };
 
 int
@@ -79,11 +96,14 @@ nf_objstore_open(nf_objstore **out, const char *cache_dir)
 {
 	nf_objstore *s = xcalloc(1, sizeof(*s));
 	mode_t u = umask(0);
+	const char *racy = nf_test_hook_value("NTFLOW_TEST_OBJECT_RACY_NS");
 
 	umask(u);
 	s->umask = u;
 	s->objects = xasprintf("%s/objects", cache_dir);
 	s->tmp = xasprintf("%s/objects/tmp", cache_dir);
+	s->objects_fd = -1;
+	s->racy_ns = racy ? strtoll(racy, NULL, 10) : OBJ_RACY_NS;
 	*out = s;
 	return 0;
 }
@@ -227,6 +247,10 @@ nf_objstore_free(nf_objstore *s)
 	free(s->pending);
 	free(s->objects);
 	free(s->tmp);
+	if (s->objects_fd >= 0)
+		close(s->objects_fd);
+	nf_strmap_free(s->trusted);
+	nf_arena_free(s->arena);
 	free(s);
 }
 
@@ -376,23 +400,82 @@ done:
 /* What a put finds under an object's name. */
 typedef enum { OBJ_MISSING, OBJ_SOUND, OBJ_CORRUPT } obj_state;
 
-/* Whether object sha (of size bytes) is stored and sound, re-hashing it: a put reaches here
- * only when a stage produced these bytes again, and a damaged object (a bad disk, an edit)
- * must then be written anew rather than trusted. A corrupt one is removed. */
-static obj_state
-stored_object(const nf_objstore *s, const char *sha, uint64_t size)
+/* objects/, kept open for the puts of the process (their stat and reads go relative to
+ * it), or -1 when it does not exist yet. */
+static int
+objects_dir(nf_objstore *s)
 {
-	char *path = object_path(s, sha), got[65];
-	struct stat st;
-	obj_state state = OBJ_MISSING;
+	if (s->objects_fd < 0)
+		s->objects_fd = open(s->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return s->objects_fd;
+}
 
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		state = (uint64_t)st.st_size == size && nf_hash_file(got, path, NULL) == 0 && !strcmp(got, sha)
-			? OBJ_SOUND : OBJ_CORRUPT;
-		if (state == OBJ_CORRUPT)
-			unlink(path);
+static int64_t
+stat_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static bool
+same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       stat_ns(&a->st_mtim) == stat_ns(&b->st_mtim) && stat_ns(&a->st_ctim) == stat_ns(&b->st_ctim);
+}
+
+/* Object sha, just re-hashed sound with stat st (taken before the read), trusted from now
+ * on while its stat stays st, unless it changed too recently for its stat to tell. */
+static void
+trust(nf_objstore *s, const char *sha, const struct stat *st)
+{
+	struct timespec now;
+	int64_t changed = stat_ns(&st->st_mtim) > stat_ns(&st->st_ctim) ? stat_ns(&st->st_mtim) : stat_ns(&st->st_ctim);
+	obj_trust *t;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (changed + s->racy_ns >= stat_ns(&now))
+		return;
+	if (!s->trusted) {
+		s->trusted = nf_strmap_new(64);
+		s->arena = nf_arena_new();
 	}
-	free(path);
+	if (!(t = nf_strmap_get(s->trusted, sha))) {
+		t = nf_arena_alloc(s->arena, sizeof(*t));
+		memcpy(t->sha, sha, 65);
+		nf_strmap_put(s->trusted, t->sha, t);
+	}
+	t->st = *st;
+}
+
+/* Whether object sha (of size bytes) is stored and sound: a put reaches here only when a
+ * stage produced these bytes again, and a damaged object (a bad disk, an edit) must then be
+ * written anew rather than trusted. It is re-hashed unless this process re-hashed it before
+ * and its stat (size, times, inode) is unchanged since (trust). A corrupt one is removed. */
+static obj_state
+stored_object(nf_objstore *s, const char *sha, uint64_t size)
+{
+	char rel[68], got[65];
+	struct stat st;
+	const obj_trust *t;
+	obj_state state = OBJ_CORRUPT;
+	int dfd = objects_dir(s), fd;
+
+	snprintf(rel, sizeof(rel), "%.2s/%s", sha, sha + 2);
+	if (dfd < 0 || fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return OBJ_MISSING;
+	if ((uint64_t)st.st_size == size && s->trusted && (t = nf_strmap_get(s->trusted, sha)) &&
+	    same_stat(&t->st, &st))
+		return OBJ_SOUND;
+	if ((uint64_t)st.st_size == size && (fd = openat(dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		s->stats.verified++;
+		if (fstat(fd, &st) == 0 && nf_sha256_fd(got, fd, rel) == 0 && !strcmp(got, sha))
+			state = OBJ_SOUND;
+		close(fd);
+	}
+	if (state == OBJ_SOUND)
+		trust(s, sha, &st);
+	else
+		unlinkat(dfd, rel, 0);
 	return state;
 }
 

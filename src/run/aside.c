@@ -126,6 +126,13 @@ int
 nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const char *const *paths,
 	       size_t n, const char *keep)
 {
+	return nf_aside_begin_at(out, stem, -1, root, paths, n, keep);
+}
+
+int
+nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char *root,
+		  const char *const *paths, size_t n, const char *keep)
+{
 	cJSON *m = NULL, *outs;
 	char **abs = xcalloc(n + 1, sizeof(*abs)), **to = xcalloc(n + 1, sizeof(*to));
 	char **norm = xcalloc(n + 1, sizeof(*norm)), **beside_name = xcalloc(n + 1, sizeof(*beside_name));
@@ -144,7 +151,7 @@ nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const ch
 		dirfd[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		/* Found without following a link: never one on the way, nor the output itself. */
-		err = nf_path_open(&dirfd[i], &name[i], &norm[i], root, paths[i], "output", 0);
+		err = nf_path_open_at(&dirfd[i], &name[i], &norm[i], rootfd, root, paths[i], "output", 0);
 		if (norm[i])
 			abs[i] = xasprintf("%s/%s", root, norm[i]);
 		if (abs[i] && keep && nf_path_holds(abs[i], keep)) {

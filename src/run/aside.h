@@ -29,6 +29,9 @@ typedef struct nf_aside_moves {
  * had moved is put back first). Nothing stays moved on error. */
 int nf_aside_begin(nf_aside_moves *out, const char *stem, const char *root, const char *const *paths,
 		   size_t n, const char *keep);
+/* The same with rootfd, root's folder opened by the caller (< 0: opened for each path). */
+int nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char *root,
+		      const char *const *paths, size_t n, const char *keep);
 /* The attempt failed or never ended: each moved path is put back where it was, replacing
  * what the attempt wrote there, and the manifest removed. A path that did not exist before
  * keeps what the attempt wrote (it is moved aside again before the next attempt). Each goes

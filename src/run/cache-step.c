@@ -9,6 +9,7 @@
 #include "run-internal.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,7 +140,7 @@ output_at(run_ctx *ctx, const char *path, unsigned flags, char **norm, int *dirf
 		ctx->cache.dirs = nf_dircache_new(ctx->root);
 	if (ctx->cache.dirs)
 		return nf_dircache_open(ctx->cache.dirs, dirfd, name, norm, path, "output", flags);
-	return nf_path_open(dirfd, name, norm, ctx->root, path, "output", flags);
+	return nf_path_open_at(dirfd, name, norm, nf_run__root_fd(ctx), ctx->root, path, "output", flags);
 }
 
 static void
@@ -161,9 +162,22 @@ nf_run__cache_unsettle(run_ctx *ctx)
 	ctx->cache.present = NULL;
 }
 
+int
+nf_run__root_fd(run_ctx *ctx)
+{
+	if (!ctx->cache.rootfd_tried) {
+		ctx->cache.rootfd_tried = true;
+		ctx->cache.rootfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return ctx->cache.rootfd;
+}
+
 void
 nf_run__cache_release(run_ctx *ctx)
 {
+	if (ctx->cache.rootfd_tried && ctx->cache.rootfd >= 0)
+		close(ctx->cache.rootfd);
+	ctx->cache.rootfd_tried = false;
 	nf_dircache_free(ctx->cache.dirs);
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
@@ -187,6 +201,16 @@ object_present(run_ctx *ctx, const char *digest)
 	return true;
 }
 
+/* Whether the store held no cache entry when the run's first lookup came (see empty). An
+ * error reading it: looked up as usual. */
+static bool
+cache_empty(run_ctx *ctx)
+{
+	if (ctx->cache.empty == 0)
+		ctx->cache.empty = nf_store_cache_any(ctx->store) == 0 ? 1 : -1;
+	return ctx->cache.empty > 0;
+}
+
 /* A node's outputs as [{"path","digest","mode"}] and their combined digest; store puts them
  * in the object store, else they are only hashed. "mode" is a file's permission bits in
  * octal ("0600"), restored with it; a folder's are in its manifest. */
@@ -194,11 +218,13 @@ static int
 hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json, char **combined)
 {
 	const nf_stage *st = node->stage;
-	cJSON *arr = cJSON_CreateArray();
-	nf_buf all = NF_BUF_INIT;
-	char hex[65], *s;
+	/* The JSON written straight into a buffer, byte for byte as cJSON printed the tree it
+	 * replaces (which cost a dozen allocations per output). */
+	nf_buf json = NF_BUF_INIT, all = NF_BUF_INIT;
+	char hex[65];
 	int err = 0;
 
+	nf_buf_putc(&json, '[');
 	for (size_t i = 0; i < st->noutputs; i++) {
 		char *path = NULL, *abs = NULL, *norm = NULL;
 		char digest[80];
@@ -207,7 +233,6 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		/* uncached: hashed, so that a skip can check it, never stored */
 		bool uncached = nf_stage_output_in(st, i, st->uncached, st->nuncached);
 		bool put = store && !uncached;
-		cJSON *o;
 
 		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
 			goto done;
@@ -228,27 +253,31 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 			nf_error_clear();
 			err = 0;
 		}
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", path);
-		cJSON_AddStringToObject(o, "digest", digest);
+		nf_buf_puts(&json, i ? ",{\"path\":" : "{\"path\":");
+		nf_cachekey_json_string(&json, path);
+		nf_buf_puts(&json, ",\"digest\":");
+		nf_cachekey_json_string(&json, digest);
 		if (uncached)
-			cJSON_AddTrueToObject(o, "uncached");
+			nf_buf_puts(&json, ",\"uncached\":true");
 		if (perm >= 0) {
-			char mode[16];
+			char mode[] = ",\"mode\":\"0000\"";   /* "0%03o", without a printf per output */
 
-			snprintf(mode, sizeof(mode), "0%03o", (unsigned)perm & 0777u);
-			cJSON_AddStringToObject(o, "mode", mode);
+			mode[10] = (char)('0' + ((perm >> 6) & 7));
+			mode[11] = (char)('0' + ((perm >> 3) & 7));
+			mode[12] = (char)('0' + (perm & 7));
+			nf_buf_puts(&json, mode);
 		}
-		cJSON_AddItemToArray(arr, o);
-		nf_buf_printf(&all, "%s%c%s\n", path, 0, digest);
+		nf_buf_putc(&json, '}');
+		nf_buf_add(&all, path, strlen(path) + 1);   /* the path and its NUL */
+		nf_buf_puts(&all, digest);
+		nf_buf_putc(&all, '\n');
 	}
+	nf_buf_putc(&json, ']');
 	nf_sha256_of(hex, all.buf ? all.buf : "", all.len);
 	*combined = xasprintf("out:%s", hex);
-	s = cJSON_PrintUnformatted(arr);
-	*outputs_json = xstrdup(s);
-	cJSON_free(s);
+	*outputs_json = nf_buf_detach(&json);
 done:
-	cJSON_Delete(arr);
+	nf_buf_release(&json);
 	nf_buf_release(&all);
 	return err;
 }
@@ -493,7 +522,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		reason = xstrdup("forced: --no-cache");
 	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
-	} else if (nf_store_cache_get(ctx->store, key, &e) == 0) {
+	} else if (!cache_empty(ctx) && nf_store_cache_get(ctx->store, key, &e) == 0) {
 		cJSON *outs = cJSON_Parse(e.outputs_json);   /* read once, for both checks */
 
 		if ((reason = uncached_changed(ctx, &e, outs)) != NULL) {

@@ -95,7 +95,7 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 		goto done;
 	stem = xasprintf("%s/%lld/%s%s%s.%d", ctx->trash, (long long)ctx->run_id, st->name,
 			 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
-	if ((err = nf_aside_begin(&moves, stem, ctx->root, paths, n, ctx->state_dir)) < 0) {
+	if ((err = nf_aside_begin_at(&moves, stem, nf_run__root_fd(ctx), ctx->root, paths, n, ctx->state_dir)) < 0) {
 		err = nf_run__stage_error(err, node);
 		goto done;
 	}
@@ -130,7 +130,7 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 		len = strlen(out);
 		/* Looked at without following a link, on the way or at the end: what the cache
 		 * stores and restores is the output itself, in the project. */
-		if ((err = nf_path_open(&dirfd, &name, &norm, ctx->root, out, "output", 0)) == 0)
+		if ((err = nf_path_open_at(&dirfd, &name, &norm, nf_run__root_fd(ctx), ctx->root, out, "output", 0)) == 0)
 			err = nf_path_stat_at(dirfd, name, "output", out, &sb);
 		if (err == NF_ENOTFOUND)
 			err = nf_error_set(NF_EINVALID, "%s \"%s\" did not write its output '%s'", kind, node->name, out);

@@ -54,6 +54,15 @@ typedef struct nf_run_cache {
 	nf_dircache *dirs;          /* NULL: not opened yet, or stopped */
 	bool unsettled;
 	nf_strmap *present;         /* object digests seen in the store (keys in the run's arena) */
+	/* At the first lookup: 1 when the store held no cache entry at all (the workspace's
+	 * first run), so no lookup of this run can hit (a key names its node, and an entry
+	 * this run writes is never looked up again by its own node); -1 otherwise; 0 not
+	 * known yet. */
+	int empty;
+	/* The project root's folder, opened at the first output looked at (nf_run__root_fd)
+	 * and kept for the run: every output is found from it. */
+	int rootfd;
+	bool rootfd_tried;
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
@@ -125,6 +134,7 @@ typedef struct run_ctx {
 	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
 	const char *cohort;         /* the run's cohort (--cohort, else the pipeline's template); NULL: none */
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
+	unsigned unflushed;         /* stage results recorded since (NF_RUN_FLUSH_STAGES) */
 	/* The run's processes: the procs record each stage's process appends its group to
 	 * (store.h), and the mark in every stage's environment (NTFLOW_RUNNER=PID.START). */
 	int procs_fd;
@@ -162,8 +172,12 @@ void nf_run__hook_alert(run_ctx *ctx, const char *monitor, const char *rule, con
 void nf_run__hooks(run_ctx *ctx, nf_run_status status);
 void nf_run__hook_events_free(run_ctx *ctx);
 
-/* The longest the run's state changes wait in an open batch before being committed. */
-#define NF_RUN_FLUSH_MS 50
+/* The longest the run's state changes wait in an open batch before being committed, and
+ * the most stage results (final states) one waits for: a commit costs as much as the
+ * writes of several quick stages, so it is shared by up to NF_RUN_FLUSH_STAGES of them; a
+ * crash loses at most that batch, whose stages simply run again. */
+#define NF_RUN_FLUSH_MS 250
+#define NF_RUN_FLUSH_STAGES 64
 
 /* Space for the run's record on a disk that fills up (space.c): the reserve a run holds
  * from its start until its final state is written; the least free space on the state
@@ -193,6 +207,9 @@ void nf_run__cache_release(run_ctx *ctx);
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */
 int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* cache-step.c: the project root's folder for the run (nf_run_cache.rootfd), or -1 when it
+ * cannot be opened (each open then goes by the root's path, and says why). */
+int nf_run__root_fd(run_ctx *ctx);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
 /* exec-size.c. 0 when /bin/sh -c cmd with env fits execve's limits; otherwise NF_EINVALID,

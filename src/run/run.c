@@ -766,6 +766,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
+	if (nf_state_is_final(st))
+		ctx->unflushed++;
 	store_failed(ctx);
 	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
 		char size[32], *msg;
@@ -837,11 +839,13 @@ hook_on_tick(void *vctx)
 	int64_t now = nf_now_monotonic_ms();
 
 	/* One commit per loop turn would cost more than the stages at 10 000 quick stages;
-	 * committing at most every 50 ms bounds what a crash can lose to that long. */
-	if (now - ctx->last_flush_ms >= NF_RUN_FLUSH_MS) {
+	 * committing when NF_RUN_FLUSH_STAGES results wait, or NF_RUN_FLUSH_MS after the last
+	 * commit, bounds what a crash can lose to that many stages or that long. */
+	if (now - ctx->last_flush_ms >= NF_RUN_FLUSH_MS || ctx->unflushed >= NF_RUN_FLUSH_STAGES) {
 		nf_store_flush(ctx->store);   /* busy: kept open and retried; anything else: below */
 		store_failed(ctx);
 		ctx->last_flush_ms = now;
+		ctx->unflushed = 0;
 	} else {
 		nf_sched_wake_within(ctx->sched, NF_RUN_FLUSH_MS - (now - ctx->last_flush_ms));
 	}

@@ -92,6 +92,22 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 }
 
 int
+nf_store_cache_any(nf_store *st)
+{
+	sqlite3_stmt *q;
+	int rc, any;
+
+	if (!(q = nf_store__stmt(st, SQL_CACHE_ANY)))
+		return NF_ERROR;
+	rc = sqlite3_step(q);
+	any = rc == SQLITE_ROW && sqlite3_column_int(q, 0) != 0;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW)
+		return nf_store__error(st, rc, "cannot read the cache");
+	return any;
+}
+
+int
 nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n)
 {
 	sqlite3_stmt *q;
@@ -176,22 +192,15 @@ int
 nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
 			 const char *components, const char *pipeline)
 {
-	sqlite3_stmt *q;
 	int64_t id;
 	int err;
 
 	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
-	nf_store__node_hit_forget(st, id);
-	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE_MISS)))
-		return NF_ERROR;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, components, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, pipeline, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, node, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, id);
-	st->state_writes++;
-	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+	/* Written with the node's state at the sync, like a hit: one row write instead of two
+	 * (a stage that runs writes its state in the same batch, most of the time). */
+	nf_store__node_miss(st, id, key, components, pipeline, node);
+	return 0;
 }
 
 int

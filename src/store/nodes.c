@@ -194,6 +194,8 @@ struct nf_store_pnode {
 	bool stated;                 /* a state was given (not only a cache hit) */
 	const char *hit_key;         /* a pending cache hit (nf_store__node_hit), else NULL */
 	int64_t hit_reused;
+	const char *miss_key;        /* a pending cache miss (nf_store__node_miss), else NULL */
+	const char *miss_comps, *miss_pipeline, *miss_name;
 };
 
 /* An attempt's pending upsert: each field given by a call replaces the earlier one, as
@@ -365,6 +367,20 @@ nf_store__node_hit(nf_store *st, int64_t id, const char *key, int64_t reused_run
 
 	pn->hit_key = pending_str(st, key);
 	pn->hit_reused = reused_run;
+	pn->miss_key = NULL;
+}
+
+void
+nf_store__node_miss(nf_store *st, int64_t id, const char *key, const char *components,
+		    const char *pipeline, const char *name)
+{
+	struct nf_store_pnode *pn = pnode_get(st, id);
+
+	pn->hit_key = NULL;
+	pn->miss_key = pending_str(st, key);
+	pn->miss_comps = pending_str(st, components);
+	pn->miss_pipeline = pending_str(st, pipeline);
+	pn->miss_name = pending_str(st, name);
 }
 
 void
@@ -375,6 +391,7 @@ nf_store__node_hit_forget(nf_store *st, int64_t id)
 	for (size_t k = pindex_slot(id, st->pindex_cap); st->pindex[k]; k = (k + 1) & (st->pindex_cap - 1))
 		if (st->pnodes[st->pindex[k] - 1].id == id) {
 			st->pnodes[st->pindex[k] - 1].hit_key = NULL;
+			st->pnodes[st->pindex[k] - 1].miss_key = NULL;
 			return;
 		}
 }
@@ -396,19 +413,42 @@ hit_write(nf_store *st, const struct nf_store_pnode *pn)
 	return nf_store__step_done(st, q, "cannot record the stage's cache key");
 }
 
+/* The same for a miss: SQL_NODE_CACHE_MISS, as nf_store_node_cache_miss wrote it before. */
+static int
+miss_write(nf_store *st, const struct nf_store_pnode *pn)
+{
+	sqlite3_stmt *q;
+
+	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE_MISS)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, pn->miss_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pn->miss_comps, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, pn->miss_pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, pn->miss_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, pn->id);
+	st->state_writes++;
+	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+}
+
 static int
 pnode_write(nf_store *st, const struct nf_store_pnode *pn)
 {
 	sqlite3_stmt *q;
+	nf_sql_id id = pn->hit_key ? SQL_NODE_UPDATE_HIT : pn->miss_key ? SQL_NODE_UPDATE_MISS : SQL_NODE_UPDATE;
 
 	if (!pn->stated)
-		return pn->hit_key ? hit_write(st, pn) : 0;
-	if (!(q = nf_store__stmt(st, pn->hit_key ? SQL_NODE_UPDATE_HIT : SQL_NODE_UPDATE)))
+		return pn->hit_key ? hit_write(st, pn) : pn->miss_key ? miss_write(st, pn) : 0;
+	if (!(q = nf_store__stmt(st, id)))
 		return NF_ERROR;
 	if (pn->hit_key) {
 		sqlite3_bind_text(q, 7, pn->hit_key, -1, SQLITE_STATIC);
 		if (pn->hit_reused > 0)
 			sqlite3_bind_int64(q, 8, pn->hit_reused);
+	} else if (pn->miss_key) {
+		sqlite3_bind_text(q, 7, pn->miss_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 8, pn->miss_comps, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 9, pn->miss_pipeline, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 10, pn->miss_name, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_text(q, 1, nf_state_name(pn->state), -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, pn->attempts);

@@ -34,6 +34,8 @@ typedef enum {
 	SQL_RUN_LIST_OF,
 	SQL_NODE_UPDATE_HIT,
 	SQL_NODE_INSERT_MANY, SQL_NODE_MAX_ID,
+	SQL_NODE_UPDATE_MISS,
+	SQL_CACHE_ANY,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -111,7 +113,11 @@ int nf_store__nodes_sync(nf_store *st);
 /* A cache hit's columns of node row id (key, reused_run; cached = 1, no components or
  * reason), kept with its pending state and written by the same UPDATE at the sync. */
 void nf_store__node_hit(nf_store *st, int64_t id, const char *key, int64_t reused_run);
-/* A write of node id's cache columns that replaces a pending hit's. */
+/* A cache miss's columns of node row id (key, components; the run of the same stage
+ * compared with, found by name and pipeline), kept with its pending state in the same way. */
+void nf_store__node_miss(nf_store *st, int64_t id, const char *key, const char *components,
+			 const char *pipeline, const char *name);
+/* A write of node id's cache columns that replaces a pending hit's or miss's. */
 void nf_store__node_hit_forget(nf_store *st, int64_t id);
 void nf_store__nodes_drop(nf_store *st);
 /* Frees the pending records' memory (nf_store_close). */

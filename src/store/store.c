@@ -556,6 +556,18 @@ static const char *const sql_text[SQL__COUNT] = {
 		" finished_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE finished_ms END,"
 		" cache_key = ?7, components = NULL, cached = 1, reused_run = ?8, miss_reason = NULL,"
 		" miss_prev_run = NULL WHERE id = ?6",
+	/* SQL_NODE_UPDATE and SQL_NODE_CACHE_MISS in one row write. */
+	[SQL_NODE_UPDATE_MISS] =
+		"UPDATE nodes SET state = ?1, attempts = max(attempts, ?2), reason = ?3,"
+		" started_ms = CASE WHEN ?4 > 0 AND started_ms = 0 THEN ?4 ELSE started_ms END,"
+		" finished_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE finished_ms END,"
+		" cache_key = ?7, components = ?8, cached = 0, reused_run = NULL, miss_reason = NULL,"
+		" miss_prev_run = COALESCE((SELECT p.run_id FROM nodes p JOIN runs r ON r.id = p.run_id"
+		" WHERE p.name = ?10 AND p.cache_key IS NOT NULL AND p.run_id < nodes.run_id"
+		" AND p.state IN ('succeeded','cached') AND r.pipeline = ?9"
+		" ORDER BY p.run_id DESC LIMIT 1), 0) WHERE id = ?6",
+	[SQL_CACHE_ANY] =
+		"SELECT EXISTS (SELECT 1 FROM cache_entries)",
 };
 
 const char *
@@ -737,6 +749,7 @@ stmt_sees_state(nf_sql_id id)
 		 * hit holds (nf_store__node_hit): they see it written first. */
 		case SQL_NODE_UPDATE: case SQL_NODE_UPDATE_HIT: case SQL_ATTEMPT_UPSERT: case SQL_NODE_INSERT:
 		case SQL_NODE_INSERT_MANY: case SQL_NODE_MAX_ID:
+		case SQL_NODE_UPDATE_MISS:
 		case SQL_NODE_ID: case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_METRIC_PUT:
 			sees = false;
 			break;

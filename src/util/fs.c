@@ -52,8 +52,13 @@ nf_fs_space(const char *path, uint64_t *avail, uint64_t *size)
 	} else {
 		uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
 
-		/* Root may write into the blocks a file system reserves for it. */
-		*avail = (uint64_t)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * unit;
+		/* Root may write into the blocks a file system reserves for it. ntflow never
+		 * changes its user: asked once per process, not twice per stage. */
+		static int is_root = -1;
+
+		if (is_root < 0)
+			is_root = geteuid() == 0;
+		*avail = (uint64_t)(is_root ? sv.f_bfree : sv.f_bavail) * unit;
 		*size = (uint64_t)sv.f_blocks * unit;
 	}
 	free(abs);

@@ -277,6 +277,25 @@ nf_path_open(int *dirfd, const char **name, char **norm, const char *root, const
 }
 
 int
+nf_path_open_at(int *dirfd, const char **name, char **norm, int rootfd, const char *root, const char *path,
+		const char *what, unsigned flags)
+{
+	int err;
+
+	if (rootfd < 0)
+		return nf_path_open(dirfd, name, norm, root, path, what, flags);
+	*dirfd = -1;
+	*name = NULL;
+	if ((err = nf_path_beneath(norm, root, path, what)) < 0)
+		return err;
+	if ((err = parent_at(dirfd, name, rootfd, *norm, what, path, flags)) < 0 && err != NF_ENOTFOUND) {
+		free(*norm);
+		*norm = NULL;
+	}
+	return err;
+}
+
+int
 nf_path_stat_at(int dirfd, const char *name, const char *what, const char *path, struct stat *st)
 {
 	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {

@@ -5,7 +5,9 @@
 # that opens the store records the crash; the next run reuses the finished stages without
 # running them, and redoes the killed one and what follows it. A kill in the middle of a
 # restore (fault injection, test builds only) leaves no copy beside the output once the next
-# run has restored it.
+# run has restored it. Stage results are committed in batches (up to 64 stages or 250 ms): a
+# kill in the middle of many quick stages loses the results not committed yet, and the next
+# run reruns exactly those stages, reusing every one the killed run had committed.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -121,6 +123,55 @@ test_expect_success 'a restore killed before its copy was in place leaves nothin
 	head -n 1 data/big.txt >v &&
 	echo 1 >expect &&
 	test_cmp expect v
+'
+
+# many.dag: 400 independent quick stages, each noting its spawn in mspawns.
+i=0
+while test $i -lt 400; do
+	printf 'stage "m%d" {\n  run     = "echo m%d >>mspawns && touch build/m/%d"\n  outputs = ["build/m/%d"]\n}\n\n' \
+		$i $i $i $i
+	i=$((i + 1))
+done >many.body
+{ echo 'pipeline "many" {}'; echo; cat many.body; } >many.dag
+
+# names STATE FILE: the stages of show --json FILE in STATE, one a line, sorted.
+names() {
+	/usr/bin/python3 - "$@" <<\PY
+import json, sys
+state, path = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    doc = json.load(f)
+print("\n".join(sorted(s["name"] for s in doc["stages"] if s["state"] == state)))
+PY
+}
+
+test_expect_success 'kill -9 amid quick stages: the rerun reruns exactly the stages not committed' '
+	printf "mspawns\n" >>.gitignore &&
+	mkdir -p build/m &&
+	git add many.dag .gitignore && git commit -q -m many &&
+	ntflow run many.dag -j 2 --no-tui >many1.out 2>&1 &
+	pid=$! &&
+	wait_until "test \$(wc -l <mspawns) -ge 200" 600 &&
+	kill -9 $pid &&
+	{ wait $pid; test $? = 137; } &&
+	ntflow show --json >m1.json &&
+	test "$(json_get m1.json .run.status)" = crashed &&
+	names succeeded m1.json >committed &&
+	test $(wc -l <committed) -gt 0 &&
+	test $(wc -l <committed) -lt 400 &&
+	sort -u mspawns >spawned1 &&
+	comm -23 committed spawned1 >never &&
+	test_must_be_empty never &&
+	n=$(wc -l <mspawns) &&
+	ntflow run many.dag -j 2 --no-tui >many2.out 2>&1 &&
+	tail -n +$((n + 1)) mspawns | sort >rerun &&
+	i=0 && while test $i -lt 400; do echo m$i; i=$((i + 1)); done | sort >all &&
+	comm -23 all committed >expect &&
+	test_cmp expect rerun &&
+	ntflow show --json >m2.json &&
+	names cached m2.json >cached &&
+	test_cmp committed cached &&
+	test $(ls build/m | wc -l) = 400
 '
 
 test_done

@@ -1,8 +1,8 @@
 /* check_objstore.c: unit tests of the object store: byte-for-byte round trips of files and
  * folders with their permission bits, manifests of version 1 still restored, restores that
  * touch only what differs, symbolic links never followed (refused where an output should
- * be, replaced inside one), corruption found by verify, and crash leftovers never taken
- * for objects. */
+ * be, replaced inside one), corruption found by verify, a stored object re-hashed by a put
+ * until its stat can be trusted, and crash leftovers never taken for objects. */
 #include "config.h"
 #include "ntflow/cache.h"
 
@@ -446,6 +446,59 @@ END_TEST
 
 /* A stage that produces again an object the store holds corrupt repairs it: the put
  * re-hashes what is there, writes it anew and says so once per object. */
+/* A put of bytes already stored re-hashes the object the first time, then trusts its stat;
+ * an object changed too recently for its stat to tell (the racy margin, 2 s unless
+ * NTFLOW_TEST_OBJECT_RACY_NS says otherwise) is re-hashed every time, and one changed
+ * behind the store's back (its stat differs) is re-hashed, found corrupt and written anew. */
+START_TEST(test_put_trusts_stat)
+{
+	nf_objstore *s;
+	nf_objstore_stats st;
+	char digest[80], *sum, *obj, *got;
+
+	sh("printf abc >f");
+	/* Fresh objects (the default margin): re-hashed at each put. */
+	unsetenv("NTFLOW_TEST_OBJECT_RACY_NS");
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	ck_put(s, "f", digest);
+	ck_put(s, "f", digest);
+	ck_put(s, "f", digest);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.written, 1);
+	ck_assert_int_eq(st.verified, 2);
+	nf_objstore_free(s);
+
+	/* No margin: re-hashed once by this handle, then trusted while its stat holds. */
+	setenv("NTFLOW_TEST_OBJECT_RACY_NS", "0", 1);
+	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
+	ck_put(s, "f", digest);
+	ck_put(s, "f", digest);
+	ck_put(s, "f", digest);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.written, 0);
+	ck_assert_int_eq(st.verified, 1);
+
+	/* Changed behind its back (same size): the stat differs, so it is re-hashed and
+	 * rewritten. The pause puts the change in a later timestamp tick than the trust. */
+	sum = sh_out("sha256sum f | cut -d' ' -f1");
+	obj = object_of(sum);
+	usleep(50 * 1000);
+	sh("chmod u+w '%s' && printf xyz > '%s'", obj, obj);
+	ck_put(s, "f", digest);
+	nf_objstore_get_stats(s, &st);
+	ck_assert_int_eq(st.verified, 2);
+	ck_assert_int_eq(st.written, 1);
+	got = sh_out("cat '%s'", obj);
+	ck_assert_str_eq(got, "abc");
+	ck_assert(nf_objstore_has(s, digest, true));
+	unsetenv("NTFLOW_TEST_OBJECT_RACY_NS");
+	free(got);
+	free(obj);
+	free(sum);
+	nf_objstore_free(s);
+}
+END_TEST
+
 START_TEST(test_put_rewrites_corrupt)
 {
 	nf_objstore *s;
@@ -771,6 +824,7 @@ objstore_suite(void)
 	tcase_add_test(tc, test_file_restore_is_a_copy);
 	tcase_add_test(tc, test_verify_corrupt);
 	tcase_add_test(tc, test_put_rewrites_corrupt);
+	tcase_add_test(tc, test_put_trusts_stat);
 	tcase_add_test(tc, test_crash_leftovers);
 	tcase_add_test(tc, test_missing_objects);
 	tcase_add_test(tc, test_size);

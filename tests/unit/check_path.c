@@ -387,6 +387,44 @@ START_TEST(test_beneath)
 }
 END_TEST
 
+/* nf_path_open_at from the root's folder opened once: the same answers and words as
+ * nf_path_open, for as many paths as asked. */
+START_TEST(test_open_at)
+{
+	const char *name;
+	char *norm = NULL;
+	int rootfd, fd;
+
+	pick_mode(_i);
+	sh("mkdir -p root/sub/real && ln -s '%s/outside' root/sub/link && echo x >root/sub/real/f", base);
+	ck_assert((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(nf_path_open_at(&fd, &name, &norm, rootfd, root, "sub/x/../real/f", "output", 0), 0);
+		ck_assert_str_eq(norm, "sub/real/f");
+		ck_assert_str_eq(name, "f");
+		ck_assert_int_eq(faccessat(fd, name, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+		close(fd);
+		free(norm);
+		ck_assert_int_eq(nf_path_open_at(&fd, &name, &norm, rootfd, root, "sub/link/f", "output", 0), NF_EINVALID);
+		ck_assert_str_eq(nf_error_last(), "output 'sub/link/f' goes through the symbolic link 'sub/link'; "
+				 "ntflow does not follow links in outputs");
+		ck_assert_ptr_null(norm);
+		ck_assert_int_eq(nf_path_open_at(&fd, &name, &norm, rootfd, root, "../outside/f", "output", 0), NF_EINVALID);
+		ck_assert_str_eq(nf_error_last(), "output '../outside/f' is outside the workspace");
+		ck_assert_int_eq(nf_path_open_at(&fd, &name, &norm, rootfd, root, "new/dir/f", "output", NF_PATH_MKDIR), 0);
+		ck_assert(exists("root/new/dir"));
+		close(fd);
+		free(norm);
+		norm = NULL;
+	}
+	/* rootfd < 0: by the root's path, as nf_path_open. */
+	ck_assert_int_eq(nf_path_open_at(&fd, &name, &norm, -1, root, "sub/real/f", "output", 0), 0);
+	close(fd);
+	free(norm);
+	close(rootfd);
+}
+END_TEST
+
 /* The folder cache answers a second output in a folder without a walk, refuses what
  * nf_path_open refuses with its words, and after nf_dircache_stop sees a folder replaced. */
 START_TEST(test_dircache)
@@ -494,6 +532,7 @@ path_suite(void)
 	tcase_add_loop_test(tc, test_long_paths, 0, 2);
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_beneath);
+	tcase_add_loop_test(tc, test_open_at, 0, 2);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_loop_test(tc, test_dircache, 0, 2);
 	tcase_add_test(tc, test_dircache_many_folders);

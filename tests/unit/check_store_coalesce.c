@@ -1,12 +1,13 @@
 /* check_store_coalesce.c: unit tests of the coalesced node-state writes: the changes of a
  * node within one batch cost one node UPDATE and one attempt upsert, reads within the
- * batch see them, a commit writes them and a rollback forgets them; a cache hit's columns
- * go with the node's state in the same UPDATE. */
+ * batch see them, a commit writes them and a rollback forgets them; a cache hit's or miss's
+ * columns go with the node's state in the same UPDATE. */
 #include "config.h"
 #include "ntflow/store.h"
 #include "ntflow/exec.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,23 @@ begin(nf_store *st, test_graph *t)
 	ck_assert_int_eq(nf_store_nodes_add(st, info.id, &t->g), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
 	return info.id;
+}
+
+/* One number read through a connection of its own (as another process would read it). */
+static int64_t
+raw_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
 }
 
 static const nf_job_result ok = { .exited = true, .exit_code = 0, .wall_ms = 7, .user_ms = 2, .sys_ms = 1,
@@ -238,6 +256,74 @@ START_TEST(test_cache_hit_with_state)
 }
 END_TEST
 
+/* A miss (key, components, the earlier run it is compared with) goes with the node's state
+ * in one UPDATE; one whose state comes in a later batch is written alone; one replaced by a
+ * hit before the sync is not written; reads of the batch see it. nf_store_cache_any tells
+ * whether the store holds any cache entry (a first run's lookups are skipped when not). */
+START_TEST(test_cache_miss_with_state)
+{
+	nf_store *st = NULL, *other = NULL;
+	test_graph t;
+	nf_node_cache_info ci;
+	nf_cache_entry e = { .key = "k-0", .node = "a", .outputs_json = "[]", .out_digest = "out:x",
+			     .metrics_json = "{}", .components = "{}", .created_ms = 1 };
+	unsigned long w0;
+	int64_t r1, run;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_store_cache_any(st), 0);
+	/* An earlier run where a succeeded with key k-0: the run a miss is compared with. */
+	r1 = begin(st, &t);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r1, "a", "k-0", "{}", "p"), 0);
+	ck_assert_int_eq(nf_store_node_state(st, r1, "a", NF_ST_SUCCEEDED, 1, &ok, NULL, 0, NULL, 5), 0);
+	e.run_id = r1;
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(nf_store_run_end(st, r1, NF_RUN_SUCCEEDED), 0);
+	ck_assert_int_eq(nf_store_cache_any(st), 1);
+
+	run = begin(st, &t);
+	w0 = nf_store_state_writes(st);
+	/* a: a miss, then it runs and succeeds in the same batch */
+	ck_assert_int_eq(nf_store_node_cache_miss(st, run, "a", "k-a", "{\"x\":1}", "p"), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_RUNNING, 1, NULL, NULL, 0, "l", 10), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "a", NF_ST_SUCCEEDED, 1, &ok, NULL, 0, NULL, 20), 0);
+	/* b: a miss replaced by a hit before the sync */
+	ck_assert_int_eq(nf_store_node_cache_miss(st, run, "b", "k-b", "{}", "p"), 0);
+	ck_assert_int_eq(nf_store_node_cache(st, run, "b", "k-b", NULL, true, r1, NULL), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "b", NF_ST_CACHED, 0, NULL, NULL, 0, NULL, 30), 0);
+	/* c: a miss whose state comes in a later batch */
+	ck_assert_int_eq(nf_store_node_cache_miss(st, run, "c", "k-c", "{}", "p"), 0);
+	/* a read of the batch sees a's miss */
+	ck_assert_int_eq(nf_store_node_cache_get(st, run, "a", &ci), 0);
+	ck_assert_str_eq(ci.key, "k-a");
+	ck_assert(!ci.cached);
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	/* a: its state with its miss (1) and its attempt (1); b: its state with its hit (1);
+	 * c: its miss alone (1) */
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 2 + 1 + 1);
+
+	ck_assert_int_eq(nf_store_open(&other, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(other, run, "a", &ci), 0);
+	ck_assert_str_eq(ci.key, "k-a");
+	ck_assert_str_eq(ci.components, "{\"x\":1}");
+	ck_assert(!ci.cached);
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(raw_int("SELECT miss_prev_run FROM nodes WHERE cache_key = 'k-a'"), r1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM nodes WHERE cache_key = 'k-a' AND state = 'succeeded'"), 1);
+	ck_assert_int_eq(nf_store_node_cache_get(other, run, "b", &ci), 0);
+	ck_assert(ci.cached);
+	ck_assert_int_eq(ci.reused_run, r1);
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(raw_int("SELECT miss_prev_run FROM nodes WHERE cache_key = 'k-c'"), 0);
+	nf_store_close(other);
+	ck_assert_int_eq(nf_store_cache_delete(st, "k-0"), 0);
+	ck_assert_int_eq(nf_store_cache_any(st), 0);
+	nf_store_close(st);
+}
+END_TEST
+
 /* A pending hit is seen by a read of the same batch, and by the run's cache keys (what gc
  * keeps). */
 static void
@@ -284,6 +370,7 @@ suite(void)
 	tcase_add_test(tc, test_abort_forgets_pending);
 	tcase_add_test(tc, test_cache_hit_with_state);
 	tcase_add_test(tc, test_cache_hit_reads_see_pending);
+	tcase_add_test(tc, test_cache_miss_with_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
