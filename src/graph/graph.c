@@ -62,8 +62,8 @@ stage_graph_release(stage_graph *sg)
 static size_t
 instance_index(const nf_stage *d, const char *key)
 {
-	for (size_t c = 0; c < d->nforeach; c++)
-		if (!strcmp(d->foreach[c].key, key))
+	for (size_t c = 0; c < nf_more(d)->nforeach; c++)
+		if (!strcmp(nf_more(d)->foreach[c].key, key))
 			return c;
 	return ALL;
 }
@@ -302,8 +302,8 @@ hashed_id(nf_arena *a, const nf_stage *s, const nf_value **vals, const char **te
 	unsigned int mdlen = 0;
 	char hex[11];
 
-	for (size_t k = 0; k < s->nmatrix; k++)
-		nf_buf_printf(&canon, "%s=%c:%s\n", s->matrix[k].name, value_kind_letter(vals[k]), texts[k]);
+	for (size_t k = 0; k < nf_more(s)->nmatrix; k++)
+		nf_buf_printf(&canon, "%s=%c:%s\n", nf_more(s)->matrix[k].name, value_kind_letter(vals[k]), texts[k]);
 	if (!EVP_Digest(canon.buf ? canon.buf : "", canon.len, md, &mdlen, EVP_sha256(), NULL)) {
 		fprintf(stderr, "ntflow: SHA-256 is unavailable in OpenSSL\n");
 		abort();
@@ -326,29 +326,29 @@ static void
 expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 {
 	nf_arena *a = g->pub.arena;
-	const char **texts = xcalloc(s->nmatrix, sizeof(char *));
+	const char **texts = xcalloc(nf_more(s)->nmatrix, sizeof(char *));
 	bool *hash = xcalloc(count, sizeof(bool));
 	nf_strmap *ids = nf_strmap_new(count);
 	nf_buf name = NF_BUF_INIT, id = NF_BUF_INIT;
 
 	for (size_t i = 0; i < count; i++) {
 		nf_node *nd = &nodes[i];
-		const nf_value **vals = nf_arena_alloc(a, s->nmatrix * sizeof(*vals));
+		const nf_value **vals = nf_arena_alloc(a, nf_more(s)->nmatrix * sizeof(*vals));
 		size_t rest = i;
 		nf_node *other;
 
 		/* row-major: the last axis varies fastest */
-		for (size_t k = s->nmatrix; k-- > 0;) {
-			vals[k] = &s->matrix[k].values[rest % s->matrix[k].nvalues];
-			rest /= s->matrix[k].nvalues;
+		for (size_t k = nf_more(s)->nmatrix; k-- > 0;) {
+			vals[k] = &nf_more(s)->matrix[k].values[rest % nf_more(s)->matrix[k].nvalues];
+			rest /= nf_more(s)->matrix[k].nvalues;
 		}
 		nf_buf_reset(&name);
 		nf_buf_reset(&id);
 		nf_buf_printf(&name, "%s[", s->name);
-		for (size_t k = 0; k < s->nmatrix; k++) {
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
 			texts[k] = value_text(a, vals[k]);
-			nf_buf_printf(&name, "%s%s=%s", k ? "," : "", s->matrix[k].name, texts[k]);
-			nf_buf_printf(&id, "%s%s-", k ? "_" : "", s->matrix[k].name);
+			nf_buf_printf(&name, "%s%s=%s", k ? "," : "", nf_more(s)->matrix[k].name, texts[k]);
+			nf_buf_printf(&id, "%s%s-", k ? "_" : "", nf_more(s)->matrix[k].name);
 			for (const char *c = texts[k]; *c; c++)
 				nf_buf_putc(&id, path_safe(*c) ? *c : '_');
 		}
@@ -369,7 +369,7 @@ expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		if (!hash[i])
 			continue;
-		for (size_t k = 0; k < s->nmatrix; k++)
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++)
 			texts[k] = value_text(a, nodes[i].matrix[k]);
 		nodes[i].instance = hashed_id(a, s, nodes[i].matrix, texts);
 	}
@@ -385,9 +385,9 @@ static void
 expand_foreach(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 {
 	for (size_t c = 0; c < count; c++) {
-		nodes[c].item = &s->foreach[c];
-		nodes[c].instance = s->foreach[c].key;
-		nodes[c].name = nf_arena_printf(g->pub.arena, "%s@%s", s->name, s->foreach[c].key);
+		nodes[c].item = &nf_more(s)->foreach[c];
+		nodes[c].instance = nf_more(s)->foreach[c].key;
+		nodes[c].name = nf_arena_printf(g->pub.arena, "%s@%s", s->name, nf_more(s)->foreach[c].key);
 	}
 }
 
@@ -402,8 +402,8 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 		const nf_stage *s = &dag->stages[i];
 		size_t count = 1;
 
-		for (size_t k = 0; k < s->nmatrix; k++) {
-			size_t nv = s->matrix[k].nvalues;
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
+			size_t nv = nf_more(s)->matrix[k].nvalues;
 
 			if (count && nv > GRAPH_MAX_INSTANCES)
 				count = GRAPH_MAX_INSTANCES + 1;
@@ -412,8 +412,8 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 			if (count > GRAPH_MAX_INSTANCES)
 				count = GRAPH_MAX_INSTANCES + 1;
 		}
-		if (s->nforeach)
-			count = s->nforeach;
+		if (nf_more(s)->nforeach)
+			count = nf_more(s)->nforeach;
 		if (count > GRAPH_MAX_INSTANCES) {
 			nf_diag_error(diags, s->loc, "the matrix of stage \"%s\" has more than %d combinations",
 				      s->name, GRAPH_MAX_INSTANCES);
@@ -571,8 +571,8 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 				}
 			}
 		}
-		if ((st->nmatrix || st->nforeach) && count) {
-			if (st->nforeach)
+		if ((nf_more(st)->nmatrix || nf_more(st)->nforeach) && count) {
+			if (nf_more(st)->nforeach)
 				expand_foreach(gi, st, &g->nodes[first], count);
 			else
 				expand_matrix(gi, st, &g->nodes[first], count);

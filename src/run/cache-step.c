@@ -205,7 +205,7 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		const char *name;
 		int perm = -1, dirfd = -1;
 		/* uncached: hashed, so that a skip can check it, never stored */
-		bool uncached = nf_stage_output_in(st, i, st->uncached, st->nuncached);
+		bool uncached = nf_stage_output_in(st, i, nf_more(st)->uncached, nf_more(st)->nuncached);
 		bool put = store && !uncached;
 		cJSON *o;
 
@@ -418,12 +418,12 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	k = nf_keyb_new();
 	nf_keyb_identity(k, ctx->cache.identity, st->name, node->instance);
 	nf_keyb_command(k, command);
-	for (size_t a = 0; a < st->nmatrix; a++)
-		nf_keyb_matrix(k, st->matrix[a].name, nf_value_text(node->matrix[a]));
+	for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
+		nf_keyb_matrix(k, nf_more(st)->matrix[a].name, nf_value_text(node->matrix[a]));
 	/* The params the stage declares (params = [...], a section standing for its keys);
 	 * whether declared or not, those its templates reference (their values are in the
 	 * command and paths anyway). Only these: editing another key leaves the stage cached. */
-	for (size_t i = 0; st->nparam_keys && i < ctx->dag->pipeline.nparams; i++) {
+	for (size_t i = 0; nf_more(st)->nparam_keys && i < ctx->dag->pipeline.nparams; i++) {
 		const char *name = ctx->dag->pipeline.params[i].key;
 
 		if (nf_stage_uses_param(st, name)) {

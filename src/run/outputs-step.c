@@ -83,7 +83,7 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 		char *out = NULL;
 
 		/* persist: the command builds on what is there (a checkpoint, a state folder) */
-		if (nf_stage_output_in(st, i, st->persist, st->npersist))
+		if (nf_stage_output_in(st, i, nf_more(st)->persist, nf_more(st)->npersist))
 			continue;
 		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
 			goto done;

@@ -44,7 +44,7 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 
 	if (!st)
 		return nf_error_set(NF_EINVALID, "unknown stage '%s' in ${stages.%s.best.%s}", stage_name, stage_name, key);
-	if (st->select.kind == NF_SELECT_NONE || st->nmatrix == 0)
+	if (nf_more(st)->select.kind == NF_SELECT_NONE || nf_more(st)->nmatrix == 0)
 		return nf_error_set(NF_EINVALID, "stage '%s' has no matrix with select, so it has no best instance", stage_name);
 	if (!(win = ctx->best[st->index])) {
 		size_t first = ctx->graph->stage_first[st->index], count = ctx->graph->stage_count[st->index];
@@ -56,18 +56,18 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 			if (!ctx->nodes[i].have_metrics)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
 						    stage_name, n->name);
-			if (nf_metrics_get(ctx->nodes[i].metrics, st->select.metric, &v) < 0)
+			if (nf_metrics_get(ctx->nodes[i].metrics, nf_more(st)->select.metric, &v) < 0)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
-						    stage_name, n->name, st->select.metric);
-			if (!win || (st->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
+						    stage_name, n->name, nf_more(st)->select.metric);
+			if (!win || (nf_more(st)->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
 				win = n;
 				best_v = v;
 			}
 		}
 		ctx->best[st->index] = win;
 	}
-	for (size_t a = 0; a < st->nmatrix; a++) {
-		if (strcmp(st->matrix[a].name, key) == 0) {
+	for (size_t a = 0; a < nf_more(st)->nmatrix; a++) {
+		if (strcmp(nf_more(st)->matrix[a].name, key) == 0) {
 			*out = nf_value_text(win->matrix[a]);
 			return 0;
 		}
@@ -582,9 +582,9 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if (node->instance) {
 		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->job.arena, "NTFLOW_INSTANCE=%s", node->instance));
-		for (size_t a = 0; a < st->nmatrix; a++)
+		for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
 			job_setenv(&ctx->job,
-				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", st->matrix[a].name),
+				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", nf_more(st)->matrix[a].name),
 						nf_value_text(node->matrix[a])));
 	}
 	if (st->metrics) {
