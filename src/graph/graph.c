@@ -17,6 +17,8 @@
  * hold at most this many entries, so a hostile file cannot ask for terabytes. */
 #define GRAPH_MAX_INSTANCES 10000
 #define GRAPH_MAX_EDGES (16u << 20)
+/* Node ids are uint32_t (graph.h). */
+#define GRAPH_MAX_NODES (UINT32_MAX - 1u)
 /* A cycle longer than this is printed as its first and last stages. */
 #define CYCLE_SHOWN 20
 /* A readable matrix.id longer than this is replaced by a hash. */
@@ -420,8 +422,13 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 			ok = false;
 			count = 0;
 		}
-		g->stage_first[i] = total;
-		g->stage_count[i] = count;
+		if (total + count > GRAPH_MAX_NODES) {
+			nf_diag_error(diags, s->loc, "the graph has more than %u nodes", GRAPH_MAX_NODES);
+			ok = false;
+			count = 0;
+		}
+		g->stage_first[i] = (uint32_t)total;
+		g->stage_count[i] = (uint32_t)count;
 		total += count;
 	}
 	g->nnodes = total;
@@ -432,11 +439,12 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
  * rows would exceed the edge budget (or are empty). inf, when not NULL, is set to a flag per
  * id (inferred edge) if any entry of the row has one. c: with a users row, the instance
  * whose users these are (entries for another instance are left out). */
-static size_t *
+static uint32_t *
 expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned char *rinf, size_t at, size_t end,
-	   size_t c, size_t *n, const unsigned char **inf, size_t *budget)
+	   size_t c, uint32_t *n, const unsigned char **inf, size_t *budget)
 {
-	size_t total = 0, *ids, j = 0;
+	size_t total = 0, j = 0;
+	uint32_t *ids;
 	bool any_inf = false;
 	unsigned char *flags = NULL;
 
@@ -449,15 +457,17 @@ expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned cha
 		total += SINGLE(k) ? 1 : g->stage_count[row[k]];
 		any_inf |= rinf && rinf[k];
 	}
-	*n = total;
 	if (inf)
 		*inf = NULL;
-	if (total > *budget)
+	if (total > *budget) {
+		*n = 1;   /* any non-zero: the caller reports the budget */
 		return NULL;
+	}
+	*n = (uint32_t)total;   /* at most the budget, GRAPH_MAX_EDGES */
 	*budget -= total;
 	if (!total)
 		return NULL;
-	ids = nf_arena_alloc(g->arena, total * sizeof(size_t));
+	ids = nf_arena_alloc(g->arena, total * sizeof(*ids));
 	if (any_inf && inf)
 		*inf = flags = nf_arena_alloc(g->arena, total);
 	for (size_t k = at; k < end; k++) {
@@ -468,7 +478,7 @@ expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned cha
 		for (size_t i = from; i < to; i++) {
 			if (flags)
 				flags[j] = rinf[k];
-			ids[j++] = g->stage_first[row[k]] + i;
+			ids[j++] = g->stage_first[row[k]] + (uint32_t)i;
 		}
 	}
 #undef SEL
@@ -501,8 +511,8 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	*out = NULL;
 	g->dag = dag;
 	g->arena = nf_arena_new();
-	g->stage_first = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(size_t));
-	g->stage_count = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(size_t));
+	g->stage_first = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(uint32_t));
+	g->stage_count = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(uint32_t));
 	stage_graph_init(&sg, dag);
 	stage_graph_sort(&sg);
 	if (sg.norder < n) {
@@ -516,7 +526,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	}
 
 	g->nodes = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(nf_node));
-	g->order = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(size_t));
+	g->order = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(uint32_t));
 	gi->instances = nf_strmap_new(16);
 	crit = xcalloc(n ? n : 1, sizeof(int64_t));
 
@@ -533,13 +543,14 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 
 	for (size_t s = 0; s < n; s++) {
 		const nf_stage *st = &dag->stages[s];
-		size_t first = g->stage_first[s], count = g->stage_count[s], ndeps, nusers;
+		size_t first = g->stage_first[s], count = g->stage_count[s];
+		uint32_t ndeps, nusers;
 		const unsigned char *inf;
-		size_t *deps = expand_row(g, sg.dep, sg.dep_sel, sg.dep_inf, sg.dep_at[s], sg.dep_at[s + 1], ALL,
+		uint32_t *deps = expand_row(g, sg.dep, sg.dep_sel, sg.dep_inf, sg.dep_at[s], sg.dep_at[s + 1], ALL,
 					  &ndeps, &inf, &budget);
 		bool by_instance = users_by_instance(&sg, s);
 		/* users shared by every instance, unless some user needs one instance only */
-		size_t *users = by_instance ? NULL : expand_row(g, sg.user, NULL, NULL, sg.user_at[s], sg.user_at[s + 1],
+		uint32_t *users = by_instance ? NULL : expand_row(g, sg.user, NULL, NULL, sg.user_at[s], sg.user_at[s + 1],
 								ALL, &nusers, NULL, &budget);
 
 		if (by_instance)
@@ -552,7 +563,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 		for (size_t c = 0; c < count; c++) {
 			nf_node *nd = &g->nodes[first + c];
 
-			nd->id = first + c;
+			nd->id = (uint32_t)(first + c);
 			nd->stage = (nf_stage *)st;
 			nd->name = st->name;
 			nd->deps = deps;
@@ -582,7 +593,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	}
 	for (size_t k = 0; k < sg.norder; k++)
 		for (size_t c = 0; c < g->stage_count[sg.order[k]]; c++)
-			g->order[j++] = g->stage_first[sg.order[k]] + c;
+			g->order[j++] = g->stage_first[sg.order[k]] + (uint32_t)c;
 
 done:
 	free(crit);

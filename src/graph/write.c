@@ -87,7 +87,7 @@ dot_string(nf_buf *out, const char *s)
 static void
 dot_node(nf_buf *out, const nf_node *nd, const char *indent)
 {
-	nf_buf_printf(out, "%sn%zu [label=", indent, nd->id);
+	nf_buf_printf(out, "%sn%zu [label=", indent, (size_t)nd->id);
 	if (nd->item) {
 		dot_string(out, nd->instance);   /* inside its stage's cluster, the key says enough */
 	} else if (nd->instance) {
@@ -133,7 +133,7 @@ write_dot(nf_buf *out, const nf_graph *g)
 	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *nd = &g->nodes[i];
 		for (size_t k = 0; k < nd->ndeps; k++)   /* inferred from files: dashed */
-			nf_buf_printf(out, "\tn%zu -> n%zu%s;\n", nd->deps[k], nd->id,
+			nf_buf_printf(out, "\tn%zu -> n%zu%s;\n", (size_t)nd->deps[k], (size_t)nd->id,
 				      nd->dep_inferred && nd->dep_inferred[k] ? " [style=dashed]" : "");
 	}
 	nf_buf_puts(out, "}\n");

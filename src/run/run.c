@@ -609,7 +609,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
 	if (ctx->graph->nnodes > NF_LOG_FANOUT)
 		ctx->job.log = xasprintf("%s/logs/%lld/%zu/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id,
-					 node->id / NF_LOG_FANOUT, st->name, node->instance ? "@" : "",
+					 (size_t)(node->id / NF_LOG_FANOUT), st->name, node->instance ? "@" : "",
 					 node->instance ? node->instance : "", attempt);
 	else
 		ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,

@@ -55,7 +55,7 @@ raw_int(nf_store *st, const char *sql)
 typedef struct test_graph {
 	nf_stage stages[2];
 	nf_node nodes[3];
-	size_t order[3];
+	uint32_t order[3];
 	nf_graph g;
 } test_graph;
 
