@@ -1346,7 +1346,13 @@ schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
 	/* the dashboard's terminal wakes the scheduler's loop */
 	if (req->on_tick && req->wake_fd >= 0)
 		nf_sched_wake_fd(ctx->sched, req->wake_fd);
-	return nf_sched_run(ctx->sched, status);
+	err = nf_sched_run(ctx->sched, status);
+	/* Scheduling is over: its per-node state goes now, not when the run ends, so that it
+	 * is not held while the end reads the run's records back (the audit root, budgets).
+	 * Every attempt has ended, or is killed here as stop_processes would. */
+	nf_sched_free(ctx->sched);
+	ctx->sched = NULL;
+	return err;
 }
 
 /* What the run holds, but its arena, checkout and lock, released. */
