@@ -36,12 +36,14 @@ typedef struct graph_impl {
  * dep[dep_at[i] .. dep_at[i+1]), users likewise. An edge may stand for every instance of
  * the stage it names or for one (needs = ["train@us"]): its sel is ALL or the instance's
  * index. */
-#define ALL SIZE_MAX
+#define ALL UINT32_MAX
+/* 32-bit rows: stage indexes, edge offsets and instance indexes stay far below 2^32 (a
+ * file is at most NF_DAG_MAX_FILE_SIZE), and these rows are the peak of a large build. */
 typedef struct stage_graph {
 	size_t n;
-	size_t *dep_at, *dep, *dep_sel, *dep_input;
+	uint32_t *dep_at, *dep, *dep_sel, *dep_input;
 	unsigned char *dep_inf;        /* inferred from files (dep_input: which input) */
-	size_t *user_at, *user, *user_sel;
+	uint32_t *user_at, *user, *user_sel;
 	size_t *order;                 /* stages in topological order */
 	size_t norder;
 } stage_graph;
@@ -82,13 +84,13 @@ push_dep(dep_rows *r, size_t d, size_t sel, bool inferred, size_t input)
 	stage_graph *sg = r->sg;
 	size_t n = r->ndep;
 
-	sg->dep = xgrow(sg->dep, sizeof(size_t), n + 1, &r->cap);
-	sg->dep_sel = xgrow(sg->dep_sel, sizeof(size_t), n + 1, &r->capsel);
-	sg->dep_input = xgrow(sg->dep_input, sizeof(size_t), n + 1, &r->capin);
+	sg->dep = xgrow(sg->dep, sizeof(*sg->dep), n + 1, &r->cap);
+	sg->dep_sel = xgrow(sg->dep_sel, sizeof(*sg->dep_sel), n + 1, &r->capsel);
+	sg->dep_input = xgrow(sg->dep_input, sizeof(*sg->dep_input), n + 1, &r->capin);
 	sg->dep_inf = xgrow(sg->dep_inf, 1, n + 1, &r->capinf);
-	sg->dep[n] = d;
-	sg->dep_sel[n] = sel;
-	sg->dep_input[n] = input;
+	sg->dep[n] = (uint32_t)d;
+	sg->dep_sel[n] = (uint32_t)sel;
+	sg->dep_input[n] = (uint32_t)input;
 	sg->dep_inf[n] = inferred;
 	r->ndep = n + 1;
 	r->nusers[d]++;
@@ -111,11 +113,11 @@ stage_graph_init(stage_graph *sg, const nf_dag *dag)
 	memset(sg, 0, sizeof(*sg));
 	nf_infer_edges(dag, &edges, &nedges);
 	sg->n = n;
-	sg->dep_at = xmalloc((n + 1) * sizeof(size_t));
+	sg->dep_at = xmalloc((n + 1) * sizeof(*sg->dep_at));
 	for (size_t i = 0; i < n; i++) {
 		const nf_stage *s = &dag->stages[i];
 
-		sg->dep_at[i] = r.ndep;
+		sg->dep_at[i] = (uint32_t)r.ndep;
 		for (size_t k = 0; k < s->nneeds; k++) {
 			const nf_stage *d = nf_strmap_get(dag->by_name, s->needs[k].name);
 
@@ -145,21 +147,21 @@ stage_graph_init(stage_graph *sg, const nf_dag *dag)
 			push_dep(&r, d->index, c, false, 0);
 		}
 	}
-	sg->dep_at[n] = r.ndep;
+	sg->dep_at[n] = (uint32_t)r.ndep;
 	free(edges);
 
-	sg->user_at = xmalloc((n + 1) * sizeof(size_t));
-	sg->user = xmalloc((r.ndep ? r.ndep : 1) * sizeof(size_t));
-	sg->user_sel = xmalloc((r.ndep ? r.ndep : 1) * sizeof(size_t));
+	sg->user_at = xmalloc((n + 1) * sizeof(*sg->user_at));
+	sg->user = xmalloc((r.ndep ? r.ndep : 1) * sizeof(*sg->user));
+	sg->user_sel = xmalloc((r.ndep ? r.ndep : 1) * sizeof(*sg->user_sel));
 	sg->user_at[0] = 0;
 	for (size_t i = 0; i < n; i++)
-		sg->user_at[i + 1] = sg->user_at[i] + nusers[i];
+		sg->user_at[i + 1] = sg->user_at[i] + (uint32_t)nusers[i];
 	memset(nusers, 0, n * sizeof(size_t));   /* now: users filled so far */
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = sg->dep_at[i]; k < sg->dep_at[i + 1]; k++) {
 			size_t d = sg->dep[k], at = sg->user_at[d] + nusers[d]++;
 
-			sg->user[at] = i;
+			sg->user[at] = (uint32_t)i;
 			sg->user_sel[at] = sg->dep_sel[k];
 		}
 	free(stamp);
@@ -440,7 +442,7 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
  * id (inferred edge) if any entry of the row has one. c: with a users row, the instance
  * whose users these are (entries for another instance are left out). */
 static uint32_t *
-expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned char *rinf, size_t at, size_t end,
+expand_row(nf_graph *g, const uint32_t *row, const uint32_t *sel, const unsigned char *rinf, size_t at, size_t end,
 	   size_t c, uint32_t *n, const unsigned char **inf, size_t *budget)
 {
 	size_t total = 0, j = 0;
