@@ -221,6 +221,11 @@ int nf_parse_size(uint64_t *out, const char *s);
 size_t nf_edit_distance(const char *a, const char *b, size_t max);
 /* The candidate nearest to word, if near enough to be a plausible typo; else NULL. */
 const char *nf_suggest(const char *word, const char *const *cands, size_t n);
+/* n bytes as 2n lower-case hex digits and a NUL at out (2n + 1 bytes). */
+void nf_hex_encode(char *out, const unsigned char *in, size_t n);
+/* The first 2n characters of hex, lower-case hex digits, as n bytes at out: 0, or -1 (out
+ * then undefined) when one is not; a digest kept as bytes writes back as the same text. */
+int nf_hex_decode(unsigned char *out, size_t n, const char *hex);
 
 /* "30s", "10m", "2h", "1h30m", "500ms", "1d" -> milliseconds. NF_EINVALID when malformed. */
 int nf_parse_duration(int64_t *ms, const char *s);

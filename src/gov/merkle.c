@@ -63,20 +63,8 @@ nf_merkle_add_hex(nf_merkle *m, const char *hex)
 {
 	unsigned char leaf[32];
 
-	for (int i = 0; i < 64; i++) {
-		char c = hex ? hex[i] : '\0';
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (v < 0)
-			return nf_error_set(NF_ECORRUPT, "audit record hash '%s' is not 64 hex digits",
-					    hex ? hex : "(null)");
-		if (i % 2 == 0)
-			leaf[i / 2] = (unsigned char)(v << 4);
-		else
-			leaf[i / 2] |= (unsigned char)v;
-	}
-	if (hex[64] != '\0')
-		return nf_error_set(NF_ECORRUPT, "audit record hash '%s' is not 64 hex digits", hex);
+	if (!hex || nf_hex_decode(leaf, sizeof(leaf), hex) < 0 || hex[64] != '\0')
+		return nf_error_set(NF_ECORRUPT, "audit record hash '%s' is not 64 hex digits", hex ? hex : "(null)");
 	nf_merkle_add(m, leaf);
 	return 0;
 }
@@ -87,7 +75,6 @@ nf_merkle_add_hex(nf_merkle *m, const char *hex)
 void
 nf_merkle_root(const nf_merkle *m, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char carry[32], md[32];
 	bool have_carry = false;
 
@@ -107,9 +94,5 @@ nf_merkle_root(const nf_merkle *m, char out[65])
 		}
 		memcpy(md, carry, 32);
 	}
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	nf_hex_encode(out, md, sizeof(md));
 }

@@ -253,13 +253,45 @@ done:
 	return err;
 }
 
+/* Holds digest (taken) as node's output digest: "out:" and 64 hex digits, as almost every
+ * node's is, as its 32 bytes in the node (a run of 100 000 nodes holds them all to its
+ * end), anything else as the string. */
+static void
+set_out_digest(run_ctx *ctx, const nf_node *node, char *digest)
+{
+	nf_run_node *n = &ctx->nodes[node->id];
+
+	free(n->out_digest);
+	n->out_digest = NULL;
+	n->out_is_raw = strlen(digest) == 4 + 64 && strncmp(digest, "out:", 4) == 0 &&
+			nf_hex_decode(n->out_raw, sizeof(n->out_raw), digest + 4) == 0;
+	if (n->out_is_raw)
+		free(digest);
+	else
+		n->out_digest = digest;
+}
+
+/* node's output digest as held, or NULL; a raw one written out in ctx (till the next call). */
+static const char *
+held_out_digest(run_ctx *ctx, const nf_node *node)
+{
+	const nf_run_node *n = &ctx->nodes[node->id];
+
+	if (!n->out_is_raw)
+		return n->out_digest;
+	memcpy(ctx->out_digest_text, "out:", 4);
+	nf_hex_encode(ctx->out_digest_text + 4, n->out_raw, sizeof(n->out_raw));
+	return ctx->out_digest_text;
+}
+
 const char *
 nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 {
 	char *json = NULL, *combined = NULL;
+	const char *held = held_out_digest(ctx, node);
 
-	if (ctx->nodes[node->id].out_digest)
-		return ctx->nodes[node->id].out_digest;
+	if (held)
+		return held;
 	if (node->stage->kind == NF_GATE)
 		return "gate";
 	if (node->stage->noutputs == 0)
@@ -268,8 +300,8 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 	if (hash_outputs(ctx, node, false, &json, &combined) < 0)
 		combined = xstrdup("unknown");
 	free(json);
-	ctx->nodes[node->id].out_digest = combined;
-	return combined;
+	set_out_digest(ctx, node, combined);
+	return held_out_digest(ctx, node);
 }
 
 /* Restores an entry's outputs (arr: its outputs_json parsed) when all their objects are
@@ -497,8 +529,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			;   /* rerun: an uncached output is not as the entry left it */
 		} else if ((err = restore_entry(ctx, &e, outs)) == 0) {
 			load_entry_metrics(ctx, node, &e);
-			free(ctx->nodes[node->id].out_digest);
-			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
+			set_out_digest(ctx, node, xstrdup(e.out_digest));
 			ctx->nodes[node->id].reused = e.run_id;
 			/* The key says which entry; its components are the entry's (and the reused
 			 * run's node row): not written again with every cached rerun. */
@@ -563,8 +594,7 @@ nf_run__frozen(run_ctx *ctx, const nf_node *node)
 	if ((err = hash_outputs(ctx, node, false, &json, &combined)) < 0)
 		return err;
 	free(json);
-	free(ctx->nodes[node->id].out_digest);
-	ctx->nodes[node->id].out_digest = st->noutputs ? combined : (free(combined), xstrdup("frozen"));
+	set_out_digest(ctx, node, st->noutputs ? combined : (free(combined), xstrdup("frozen")));
 	nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0,
 			    "frozen: never run (frozen = true); its outputs are used as they are");
 	return 0;
@@ -580,13 +610,11 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 
 	if ((err = hash_outputs(ctx, node, store, &outputs, &combined)) < 0)
 		return err;
-	free(ctx->nodes[node->id].out_digest);
 	if (node->stage->noutputs == 0) {
 		/* Nothing to compare: dependents see the key, or (no caching) this very run. */
 		free(combined);
 		combined = key ? xasprintf("key:%s", key) : xasprintf("ran:%lld", (long long)ctx->run_id);
 	}
-	ctx->nodes[node->id].out_digest = combined;
 	if (store) {
 		nf_cache_entry e;
 		cJSON *m = cJSON_CreateObject();
@@ -610,6 +638,7 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		cJSON_free(ms);
 		cJSON_Delete(m);
 	}
+	set_out_digest(ctx, node, combined);
 	free(outputs);
 	return err;
 }

@@ -33,7 +33,10 @@ typedef struct nf_run_node {
 	const char *log_path;       /* the current attempt's log, relative to root (arena) */
 	char *key;                  /* its cache key, once computed */
 	char *comps;                /* the key's components */
-	char *out_digest;           /* the digest of its outputs, for downstream keys */
+	char *out_digest;           /* the digest of its outputs, for downstream keys, when
+	                             * not out_raw (cache-step.c's set_out_digest) */
+	unsigned char out_raw[32];  /* out_is_raw: "out:HEX" as its bytes (not 80 bytes of heap) */
+	bool out_is_raw;
 	int64_t reused;             /* the run whose cached result it reused, else 0 */
 	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c) */
 	nf_run_final final;         /* its last final state */
@@ -118,6 +121,7 @@ typedef struct run_ctx {
 	nf_strmap *params;          /* name -> rendered text (arena) */
 	nf_arena *arena;            /* run-lifetime strings */
 	nf_run_node *nodes;         /* per node id */
+	char out_digest_text[4 + 64 + 1];   /* a node's raw output digest written out (cache-step.c) */
 	const nf_node **best;       /* per stage index: the select winner, once computed */
 	size_t total;
 	nf_run_job job;

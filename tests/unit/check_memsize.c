@@ -131,6 +131,25 @@ START_TEST(test_merkle_bad_hash)
 }
 END_TEST
 
+/* Digests held as bytes (a node's output digest, a Merkle leaf) write back as the same text;
+ * text that would not (upper case, short) is refused, and so kept as text. */
+START_TEST(test_hex_round_trip)
+{
+	const char *h = "00ff10a5b7c9d2e3f4a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b";
+	unsigned char raw[32];
+	char back[65];
+
+	ck_assert_int_eq(nf_hex_decode(raw, sizeof(raw), h), 0);
+	ck_assert_uint_eq(raw[0], 0x00);
+	ck_assert_uint_eq(raw[1], 0xff);
+	nf_hex_encode(back, raw, sizeof(raw));
+	ck_assert_str_eq(back, h);
+	ck_assert_int_eq(nf_hex_decode(raw, sizeof(raw), "00FF10a5b7c9d2e3f4a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b"), -1);
+	ck_assert_int_eq(nf_hex_decode(raw, sizeof(raw), "00ff"), -1);
+	ck_assert_int_eq(nf_hex_decode(raw, sizeof(raw), ""), -1);
+}
+END_TEST
+
 /* The 16-byte slots recompute a key's hash when the map grows: every key still found. */
 START_TEST(test_strmap_grow)
 {
@@ -165,6 +184,7 @@ memsize_suite(void)
 	tcase_add_test(tc, test_plain_stages_share_more);
 	tcase_add_test(tc, test_merkle_streaming_equals_batch);
 	tcase_add_test(tc, test_merkle_bad_hash);
+	tcase_add_test(tc, test_hex_round_trip);
 	tcase_add_test(tc, test_strmap_grow);
 	suite_add_tcase(s, tc);
 	return s;
