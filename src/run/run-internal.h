@@ -14,14 +14,18 @@ typedef struct nf_run_aside {
 } nf_run_aside;
 
 /* A node's last final state, kept to write it again when the batch that held it was lost
- * (a failure of the state database). */
+ * (a failure of the state database): of its result, what the store records (56 bytes a
+ * node, not a whole nf_job_result). */
 typedef struct nf_run_final {
-	bool set;
-	nf_state st;
-	int attempt;
-	bool has_res;
-	nf_job_result res;
 	const char *reason;         /* in the run's arena */
+	int64_t wall_ms, user_ms, sys_ms;
+	long max_rss_kb;
+	int attempt;
+	int code;                   /* has_res: the exit code when exited, else the signal */
+	uint8_t st;                 /* nf_state */
+	bool set;
+	bool has_res;
+	bool exited;
 } nf_run_final;
 
 /* What the run knows of one node of its graph (ctx->nodes[node->id]). */
@@ -30,13 +34,13 @@ typedef struct nf_run_node {
 	                             * most nodes have none (issue 15: 64 bytes a node) */
 	bool have_metrics;          /* then metrics is set */
 	bool forced;                /* --force */
+	bool out_is_raw;            /* out_raw holds its output digest */
 	const char *log_path;       /* the current attempt's log, relative to root (arena) */
 	char *key;                  /* its cache key, once computed */
 	char *comps;                /* the key's components */
 	char *out_digest;           /* the digest of its outputs, for downstream keys, when
 	                             * not out_raw (cache-step.c's set_out_digest) */
 	unsigned char out_raw[32];  /* out_is_raw: "out:HEX" as its bytes (not 80 bytes of heap) */
-	bool out_is_raw;
 	int64_t reused;             /* the run whose cached result it reused, else 0 */
 	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c) */
 	nf_run_final final;         /* its last final state */

@@ -757,11 +757,17 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		nf_run_final *f = &ctx->nodes[node->id].final;
 
 		f->set = true;
-		f->st = st;
+		f->st = (uint8_t)st;
 		f->attempt = attempt;
 		f->has_res = res != NULL;
-		if (res)
-			f->res = *res;
+		if (res) {
+			f->exited = res->exited;
+			f->code = res->exited ? res->exit_code : res->term_signal;
+			f->wall_ms = res->wall_ms;
+			f->user_ms = res->user_ms;
+			f->sys_ms = res->sys_ms;
+			f->max_rss_kb = res->max_rss_kb;
+		}
 		f->reason = reason ? nf_arena_strdup(ctx->arena, reason) : NULL;
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
@@ -1153,10 +1159,14 @@ replay_final_states(run_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->total; i++) {
 		const nf_run_final *f = &ctx->nodes[i].final;
+		nf_job_result res = { .node = i, .attempt = f->attempt, .exited = f->exited,
+				      .exit_code = f->exited ? f->code : 0, .term_signal = f->exited ? 0 : f->code,
+				      .wall_ms = f->wall_ms, .user_ms = f->user_ms, .sys_ms = f->sys_ms,
+				      .max_rss_kb = f->max_rss_kb };
 
 		if (f->set)
-			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, f->st, f->attempt,
-					    f->has_res ? &f->res : NULL, f->reason, 0, ctx->nodes[i].log_path,
+			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st,
+					    f->attempt, f->has_res ? &res : NULL, f->reason, 0, ctx->nodes[i].log_path,
 					    nf_now_realtime_ms());
 	}
 }
