@@ -204,7 +204,7 @@ want_expr(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char *kind
 	if (reported || (!text && !(text = parsed = want_literal(p, v, t, w, "an expression in quotes"))))
 		return false;
 	out->text = text;
-	out->loc = (nf_loc){ p->path, t->line, t->col + 1 };
+	out->loc = nf_loc_at(p->path, t->line, t->col + 1);
 	if (nf_expr_parse(&out->expr, p->a, parsed, &col) < 0) {
 		nf_loc at = out->loc;
 

@@ -371,7 +371,7 @@ parse_value(nf_parser *p, nf_value *v, nf_token *vt)
 nf_loc
 nf_parse_loc(const nf_parser *p, const nf_token *t)
 {
-	nf_loc l = { p->path, t->line, t->col };
+	nf_loc l = nf_loc_at(p->path, t->line, t->col);
 
 	return l;
 }
@@ -1267,7 +1267,7 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	p.model_names = nf_strmap_new(8);
 	if (len > NF_DAG_MAX_FILE_SIZE) {
 		dag->by_name = nf_strmap_new(1);
-		nf_loc at = { dag->path, 0, 0 };
+		nf_loc at = nf_loc_at(dag->path, 0, 0);
 
 		nf_diag_error(diags, at, "file too large (%zu bytes; the limit is %u MiB)", len,
 			      NF_DAG_MAX_FILE_SIZE >> 20);

@@ -771,7 +771,7 @@ flush_sorted(nf_diag_list *dst, nf_diag_list *src)
 	for (size_t i = 0; i < ng; i++)
 		for (size_t k = groups[i]; k < src->n && (k == groups[i] || src->items[k].level == NF_DIAG_NOTE); k++) {
 			const nf_diag *d = &src->items[k];
-			nf_diag_add(dst, d->level, (nf_loc){ d->file, d->line, d->col }, "%s", d->msg);
+			nf_diag_add(dst, d->level, nf_loc_at(d->file, d->line, d->col), "%s", d->msg);
 		}
 	free(groups);
 }

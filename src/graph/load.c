@@ -71,7 +71,7 @@ nf_graph_load(nf_dag **out, nf_graph **graph, const char *path, nf_diag_list *di
 			return err;
 		if (stat(path, &st) < 0)
 			st.st_size = 0;
-		nf_diag_error(diags, (nf_loc){ path, 0, 0 }, "file too large (%lld bytes; the limit is %u MiB)",
+		nf_diag_error(diags, nf_loc_at(path, 0, 0), "file too large (%lld bytes; the limit is %u MiB)",
 			      (long long)st.st_size, NF_DAG_MAX_FILE_SIZE >> 20);
 		return NF_EINVALID;
 	}

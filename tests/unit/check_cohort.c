@@ -103,7 +103,7 @@ START_TEST(test_tiers)
 {
 	nf_dag *dag = parse(pipeline_src);
 	const nf_risk *r = &dag->pipeline.risk;
-	nf_risk only_high = { .high = 0.3, .high_loc = { "t", 1, 1 } }, none = { 0 };
+	nf_risk only_high = { .high = 0.3, .high_loc = nf_loc_at("t", 1, 1) }, none = { 0 };
 	const char *tier;
 	double score;
 	metrics m = { .accuracy = 0.59, .has_accuracy = true };

@@ -48,7 +48,7 @@ tstage(nf_dag *d, nf_stage_kind kind, const char *name, const char *needs)
 	s->kind = kind;
 	s->name = nf_arena_strdup(d->arena, name);
 	s->index = d->nstages++;
-	s->loc = (nf_loc){ d->path, (int)s->index + 1, 1 };
+	s->loc = nf_loc_at(d->path, (int)s->index + 1, 1);
 	s->opts = nf_arena_alloc(d->arena, sizeof(nf_run_opts));
 	s->opts->cpus = 1;
 	s->needs = nf_arena_alloc(d->arena, cap * sizeof(nf_name_ref));

@@ -1299,7 +1299,7 @@ END_TEST
 
 START_TEST(test_accessors)
 {
-	nf_tmpl empty = { NULL, 0, { NULL, 0, 0 } };
+	nf_tmpl empty = { NULL, 0, { 0, 0, 0 } };
 	nf_dag *dag;
 
 	ck_assert_str_eq(nf_tmpl_literal(&empty), "");
