@@ -195,12 +195,13 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 {
 	const nf_stage *st = node->stage;
 	cJSON *arr = cJSON_CreateArray();
-	nf_buf all = NF_BUF_INIT;
+	nf_buf all = NF_BUF_INIT, pb = NF_BUF_INIT;
 	char hex[65], *s;
 	int err = 0;
 
 	for (size_t i = 0; i < st->noutputs; i++) {
-		char *path = NULL, *abs = NULL, *norm = NULL;
+		char *abs = NULL, *norm = NULL;
+		const char *path;
 		char digest[80];
 		const char *name;
 		int perm = -1, dirfd = -1;
@@ -209,8 +210,9 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 		bool put = store && !uncached;
 		cJSON *o;
 
-		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
+		if ((err = nf_run__expand_buf(&pb, ctx, node, &st->outputs[i])) < 0)
 			goto done;
+		path = nf_buf_cstr(&pb);
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
 			abs = nf_run__abs(ctx, norm);
 			err = put ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
@@ -250,6 +252,7 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 done:
 	cJSON_Delete(arr);
 	nf_buf_release(&all);
+	nf_buf_release(&pb);
 	return err;
 }
 

@@ -116,17 +116,19 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
 	const char *kind = nf_stage_kind_name(st->kind);
+	nf_buf ob = NF_BUF_INIT;
 	int err = 0;
 
 	for (size_t i = 0; i < st->noutputs && err == 0; i++) {
-		char *out, *norm = NULL;
-		const char *name;
+		char *norm = NULL;
+		const char *name, *out;
 		struct stat sb;
 		size_t len;
 		int dirfd = -1;
 
-		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
-			return err;
+		if ((err = nf_run__expand_buf(&ob, ctx, node, &st->outputs[i])) < 0)
+			break;
+		out = nf_buf_cstr(&ob);
 		len = strlen(out);
 		/* Looked at without following a link, on the way or at the end: what the cache
 		 * stores and restores is the output itself, in the project. */
@@ -142,6 +144,7 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 			close(dirfd);
 		free(norm);
 	}
+	nf_buf_release(&ob);
 	return err;
 }
 

@@ -199,6 +199,9 @@ void nf_run__cache_release(run_ctx *ctx);
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* nf_run__expand into out (emptied first) rather than the run's arena: for a path looked
+ * at and dropped, which a run of 100 000 stages would otherwise keep to its end. */
+int nf_run__expand_buf(nf_buf *out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */
 int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* An absolute path for a path relative to the project root (caller frees). */

@@ -119,6 +119,16 @@ nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 }
 
 int
+nf_run__expand_buf(nf_buf *out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+{
+	nf_interp ip;
+
+	interp_init(&ip, ctx, node);
+	nf_buf_reset(out);
+	return nf_interp_expand(out, t, &ip, false);
+}
+
+int
 nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 {
 	return expand(out, ctx, node, t, true);
