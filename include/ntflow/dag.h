@@ -198,6 +198,7 @@ typedef struct nf_stage_more {
 	nf_gate_check *checks;        /* gate: its criterion { } blocks, evaluated before require */
 	nf_alert_rule *alerts;        /* monitor */
 	nf_plot *plots;               /* stage: its plot blocks, in file order */
+	nf_kv *env;                   /* env { } */
 	struct {
 		nf_select_kind kind;
 		const char *metric;
@@ -206,7 +207,7 @@ typedef struct nf_stage_more {
 	nf_loc foreach_loc;
 	nf_loc phase_loc;
 	/* Counts are bounded by the file's size (NF_DAG_MAX_FILE_SIZE). */
-	uint32_t nmatrix, nforeach, npersist, nuncached, nparam_keys, nrequire, nchecks, nalerts, nplots;
+	uint32_t nmatrix, nforeach, npersist, nuncached, nparam_keys, nrequire, nchecks, nalerts, nplots, nenv;
 	nf_severity on_alert;         /* a triggered run on alerts at least this severe (none) */
 	nf_severity fail_on;          /* the monitor fails on alerts at least this severe (none) */
 	bool foreach_named;           /* the block form: ${item.F} */
@@ -227,7 +228,6 @@ typedef struct nf_stage {
 	nf_tmpl *outputs;
 	nf_tmpl *metrics;             /* NULL: none */
 	nf_tmpl *dir;                 /* the command's working folder, relative to the root; NULL: the root */
-	nf_kv *env;
 	/* After nf_dag_parse: the pipeline's defaults already merged in; never NULL. A stage
 	 * that writes no run option points at one struct shared by all such stages (held once,
 	 * not 200 bytes a stage): treat it as read-only. */
@@ -236,7 +236,7 @@ typedef struct nf_stage {
 	/* The rarely written attributes; NULL: none written. Read through nf_more(s). */
 	const nf_stage_more *more;
 	uint32_t index;               /* position in nf_dag.stages */
-	uint32_t nrun_words, nneeds, ninputs, noutputs, nenv;
+	uint32_t nrun_words, nneeds, ninputs, noutputs;
 	uint8_t kind;                 /* nf_stage_kind */
 	bool run_list;                /* run was written as a list of words */
 	bool frozen;                  /* never run: its outputs must exist */

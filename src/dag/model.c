@@ -75,8 +75,8 @@ nf_stage_uses_param(const nf_stage *s, const char *key)
 	for (size_t i = 0; i < s->noutputs; i++)
 		if (tmpl_reads(&s->outputs[i], key))
 			return true;
-	for (size_t i = 0; i < s->nenv; i++)
-		if (s->env[i].value.kind == NF_V_STRING && tmpl_reads(&s->env[i].value.str, key))
+	for (size_t i = 0; i < nf_more(s)->nenv; i++)
+		if (nf_more(s)->env[i].value.kind == NF_V_STRING && tmpl_reads(&nf_more(s)->env[i].value.str, key))
 			return true;
 	return false;
 }

@@ -891,8 +891,9 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 			parent->pl->env = kvs;
 			parent->pl->nenv = b->nkvs;
 		} else {
-			parent->stage->env = kvs;
-			parent->stage->nenv = (uint32_t)b->nkvs;
+			more = nf_stage_more_mut(parent->stage, p->a);
+			more->env = kvs;
+			more->nenv = (uint32_t)b->nkvs;
 		}
 		break;
 	}

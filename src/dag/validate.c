@@ -842,7 +842,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		check_tmpl(&v, &w, s->run);
 		if (!s->run_list)   /* a list's words reach the program as they are: no shell */
 			check_run_quoting(&v, &w, s->run);
-		check_kvs(&v, &w, s->env, s->nenv);
+		check_kvs(&v, &w, nf_more(s)->env, nf_more(s)->nenv);
 		w.secrets = false;
 		for (size_t k = 0; k < s->ninputs; k++)
 			check_tmpl(&v, &w, &s->inputs[k]);

@@ -483,7 +483,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	for (size_t i = 0; i < st->noutputs; i++)
 		key_params(k, ctx, &st->outputs[i]);
 	key_env(k, ctx, node, ctx->dag->pipeline.env, ctx->dag->pipeline.nenv);
-	key_env(k, ctx, node, st->env, st->nenv);
+	key_env(k, ctx, node, nf_more(st)->env, nf_more(st)->nenv);
 	for (size_t i = 0; i < st->ninputs; i++) {
 		char *path = NULL;
 		nf_path_id id;

@@ -608,7 +608,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->job.arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
-	if ((err = add_env_block(ctx, NULL, st->env, st->nenv, node)) < 0 ||
+	if ((err = add_env_block(ctx, NULL, nf_more(st)->env, nf_more(st)->nenv, node)) < 0 ||
 	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
 		return err;
 

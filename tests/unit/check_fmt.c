@@ -111,7 +111,7 @@ dump(const nf_dag *dag)
 				dump_value(&b, &nf_more(s)->matrix[k].values[j]);
 		}
 		nf_buf_printf(&b, " select=%d/%s", nf_more(s)->select.kind, nf_more(s)->select.metric ? nf_more(s)->select.metric : "-");
-		dump_kvs(&b, "env", s->env, s->nenv);
+		dump_kvs(&b, "env", nf_more(s)->env, nf_more(s)->nenv);
 		dump_opts(&b, s->opts);
 		for (size_t k = 0; k < nf_more(s)->nrequire; k++)
 			nf_buf_printf(&b, " require=%s", nf_more(s)->require[k].text);

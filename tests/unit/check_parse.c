@@ -440,8 +440,8 @@ START_TEST(test_run_options)
 	ck_assert_str_eq(a->opts->slurm.account, "ml");
 	ck_assert_str_eq(a->opts->slurm.qos, "high");
 	ck_assert_uint_eq(a->opts->set, 0x3ff);
-	ck_assert_uint_eq(a->nenv, 1);
-	ck_tmpl(&a->env[0].value.str, "build/${params.x}");
+	ck_assert_uint_eq(nf_more(a)->nenv, 1);
+	ck_tmpl(&nf_more(a)->env[0].value.str, "build/${params.x}");
 	/* b inherits the pipeline's defaults, slurm block included. */
 	ck_assert_uint_eq(b->opts->set, 0);
 	ck_assert_str_eq(b->opts->executor, "slurm");
