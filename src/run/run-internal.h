@@ -42,7 +42,8 @@ typedef struct nf_run_node {
 	                             * not out_raw (cache-step.c's set_out_digest) */
 	unsigned char out_raw[32];  /* out_is_raw: "out:HEX" as its bytes (not 80 bytes of heap) */
 	int64_t reused;             /* the run whose cached result it reused, else 0 */
-	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c) */
+	nf_run_aside *aside;        /* its running attempt's outputs aside (outputs-step.c);
+	                             * NULL: none, as for most (none were there before) */
 	nf_run_final final;         /* its last final state */
 } nf_run_node;
 
