@@ -1192,7 +1192,7 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 			continue;
 		memcpy((char *)dst + r->off, (const char *)src + r->off, r->size);
 		if (nf_schema_is_list(r->type))
-			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, sizeof(size_t));
+			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, r->count_size);
 		if (r->has_loc)
 			memcpy((char *)dst + r->loc_off, (const char *)src + r->loc_off, sizeof(nf_loc));
 	}
