@@ -71,7 +71,8 @@ char *xvasprintf(const char *fmt, va_list ap);
 #define NF_PUSH(items, n, cap, value) \
 	do { (items) = xgrow((items), sizeof(*(items)), (n) + 1, &(cap)); (items)[(n)++] = (value); } while (0)
 
-/* Arena: many small allocations freed at once. Memory is zeroed. */
+/* Arena: many small allocations freed at once. Memory is zeroed; nf_arena_alloc aligns a
+ * block to 16 bytes, or to 8 when its size is no multiple of 16. */
 typedef struct nf_arena nf_arena;
 nf_arena *nf_arena_new(void);
 void nf_arena_free(nf_arena *a);
