@@ -133,6 +133,28 @@ START_TEST(test_merkle_bad_hash)
 }
 END_TEST
 
+/* A loc names its file by number: the same path, wherever its string lives, is one
+ * number; none is 0; a column past 65535 is held as 65535. */
+START_TEST(test_loc_files)
+{
+	char copy[] = "dags/a.dag";
+	nf_loc a = nf_loc_at("dags/a.dag", 3, 7), b = nf_loc_at(copy, 4, 1), c = nf_loc_at("dags/b.dag", 1, 1);
+	nf_loc none = nf_loc_at(NULL, 0, 0), wide = nf_loc_at("dags/a.dag", 1, 70000);
+
+	ck_assert_uint_eq(a.file, b.file);
+	ck_assert_uint_ne(a.file, c.file);
+	ck_assert_str_eq(nf_loc_file(a), "dags/a.dag");
+	ck_assert_str_eq(nf_loc_file(c), "dags/b.dag");
+	copy[0] = 'x';   /* the table keeps its own copy */
+	ck_assert_str_eq(nf_loc_file(b), "dags/a.dag");
+	ck_assert_int_eq(a.line, 3);
+	ck_assert_int_eq(a.col, 7);
+	ck_assert_uint_eq(none.file, 0);
+	ck_assert_ptr_null(nf_loc_file(none));
+	ck_assert_int_eq(wide.col, 65535);
+}
+END_TEST
+
 /* Digests held as bytes (a node's output digest, a Merkle leaf) write back as the same text;
  * text that would not (upper case, short) is refused, and so kept as text. */
 START_TEST(test_hex_round_trip)
@@ -186,6 +208,7 @@ memsize_suite(void)
 	tcase_add_test(tc, test_plain_stages_share_more);
 	tcase_add_test(tc, test_merkle_streaming_equals_batch);
 	tcase_add_test(tc, test_merkle_bad_hash);
+	tcase_add_test(tc, test_loc_files);
 	tcase_add_test(tc, test_hex_round_trip);
 	tcase_add_test(tc, test_strmap_grow);
 	suite_add_tcase(s, tc);
