@@ -16,6 +16,9 @@
 #            layered up to 10000 (the graph of the targets), else 1)
 #   J        parallelism of every tool and floor (default 2)
 #   INCR_MAX largest size with an incremental run (default 10000)
+#   SH_MAX, SH_SHAPES  the "full, sh" run (every command `touch out/NAME && :`, which needs
+#            a shell, for floor-sh, ntflow, ninja and make) up to SH_MAX tasks (default
+#            10000; 0: none) for the shapes in SH_SHAPES (default "layered")
 #   SNAKE_MAX, SNAKE_BIG, SNAKE_REPS, SNAKE_TIMEOUT  Snakemake runs up to SNAKE_MAX tasks
 #            (default 10000), above 1000 only for the shapes in SNAKE_BIG (default
 #            "layered"), SNAKE_REPS rounds (default 1) and at most SNAKE_TIMEOUT seconds a
@@ -43,6 +46,8 @@ floors=${FLOORS-"floor-exec floor-sh"}
 tools=${TOOLS-"ntflow ninja make snakemake"}
 j=${J-2}
 incr_max=${INCR_MAX-10000}
+sh_max=${SH_MAX-10000}
+sh_shapes=${SH_SHAPES-layered}
 snake_max=${SNAKE_MAX-10000}
 snake_big=${SNAKE_BIG-layered}
 snake_reps=${SNAKE_REPS-1}
@@ -55,6 +60,8 @@ for s in $shapes $big; do case $s in chain|wide|layered) ;; *) die "unknown shap
 for t in $tools; do case $t in ntflow|ninja|make|snakemake) ;; *) die "unknown tool $t" ;; esac; done
 for t in $floors; do case $t in floor-exec|floor-sh) ;; *) die "unknown floor $t" ;; esac; done
 case $big_above in ''|*[!0-9]*) die "BIG_ABOVE must be a number" ;; esac
+case $sh_max in ''|*[!0-9]*) die "SH_MAX must be a number" ;; esac
+for s in $sh_shapes; do case $s in chain|wide|layered) ;; *) die "SH_SHAPES: unknown shape $s" ;; esac; done
 case $j in ''|*[!0-9]*|0) die "J must be a positive number" ;; esac
 has() { case " $tools " in *" $1 "*) return 0 ;; esac; return 1; }
 command -v cc >/dev/null 2>&1 || die "no cc to build the spawn floor"
@@ -92,6 +99,15 @@ cc -std=c11 -O2 -o "$work/spawn-floor" "$here/spawn-floor.c" & cc1=$!
 cc -std=c11 -O2 -o "$work/measure" "$here/measure.c" || die "cannot build measure.c"
 wait "$cc1" || die "cannot build spawn-floor.c"
 measure="$work/measure"
+# ntflow starts its stages from a process of its own, ntflow-spawn: measure wraps it (NTFLOW_SPAWN)
+# to add its own CPU to ntflow's, when the spawner beside the binary is found
+spawner_real=""
+if has ntflow && [ -x "$(dirname "$ntflow")/ntflow-spawn" ]; then
+	spawner_real=$(dirname "$ntflow")/ntflow-spawn
+	ln -s "$measure" "$work/ntflow-spawn"
+else
+	echo "compare.sh: no ntflow-spawn beside $ntflow: its CPU is left out of ntflow's own" >&2
+fi
 fs=$(df -PT "$work" | awk 'NR == 2 { print $2 " (" $7 ")" }')
 res="$work/results"    # shape n scenario tool rep wall own all rss
 : >"$res"
@@ -110,6 +126,11 @@ snake_at() {    # snake_at SHAPE N: whether Snakemake runs in this block
 	case " $snake_big " in *" $1 "*) return 0 ;; esac
 	return 1
 }
+sh_at() {    # sh_at SHAPE N: whether the "full, sh" run is made in this block
+	[ "$2" -le "$sh_max" ] || return 1
+	case " $sh_shapes " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 shapes_at() { if [ "$1" -gt "$big_above" ]; then echo "$big"; else echo "$shapes"; fi; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -123,6 +144,7 @@ for n in $sizes; do
 		r=$(reps_for "$s" "$n")
 		estimate=$((estimate + n * 42 * r / 10000))
 		[ "$n" -le "$incr_max" ] && estimate=$((estimate + n * 33 * (r + 1) / 10000))
+		sh_at "$s" "$n" && estimate=$((estimate + n * 36 * r / 10000))
 		if snake_at "$s" "$n"; then
 			sn=$((n * 180 / 10000)); [ "$sn" -gt $((snake_timeout * 2)) ] && sn=$((snake_timeout * 2))
 			[ "$n" -le 1000 ] && sn=$((sn + n * 130 / 10000))
@@ -136,14 +158,25 @@ echo "compare.sh: run folders in $work on $fs; estimated duration about $((estim
 # record SHAPE N SCENARIO TOOL REP FILE: the last line of FILE (from measure) into results
 record() { echo "$1 $2 $3 $4 $5 $(tail -1 "$6")" >>"$res"; }
 
+# record_spawner SHAPE N SCENARIO TOOL REP FILE: ntflow-spawn's own CPU in that run, as the
+# own CPU of a tool "spawner"
+record_spawner() {
+	[ "$4" = ntflow ] && [ -s "$6.spawn" ] || return 0
+	echo "$1 $2 $3 spawner $5 0 $(awk '{ s += $1 } END { print s }' "$6.spawn") 0 0" >>"$res"
+}
+
 # run_tool TOOL DIR TIMES LOG [NTFLOW-SUBCOMMAND...]: one measured run of TOOL in DIR
 run_tool() {
 	t=$1 d=$2 times=$3 log=$4
 	shift 4
 	case $t in
 	floor-exec) set -- "$work/spawn-floor" exec "$n" "$j" ;;
-	floor-sh) set -- "$work/spawn-floor" sh "$n" "$j" ;;
-	ntflow) set -- "$ntflow" run -j "$j" --no-tui --state "$d/.ntflow" bench.dag ;;
+	floor-sh) set -- "$work/spawn-floor" "$floor_sh" "$n" "$j" ;;
+	ntflow)
+		set -- "$ntflow" run -j "$j" --no-tui --state "$d/.ntflow" bench.dag
+		: >"$times.spawn"
+		[ -n "$spawner_real" ] && set -- env NTFLOW_SPAWN="$work/ntflow-spawn" \
+			MEASURE_SPAWN_REAL="$spawner_real" MEASURE_SPAWN_OUT="$times.spawn" "$@" ;;
 	ninja) set -- ninja -j "$j" ;;
 	make) set -- make -j "$j" ;;
 	snakemake)
@@ -196,6 +229,7 @@ for n in $sizes; do
 		done
 
 		# full run from clean, then the no-op in the same folder, round by round
+		floor_sh=sh
 		r=1
 		while [ "$r" -le "$reps" ]; do
 			for t in $list; do
@@ -216,6 +250,7 @@ for n in $sizes; do
 				made=$(outputs "$d")
 				[ "$made" -eq "$n" ] || die "$t made $made outputs, expected $n ($d)"
 				record "$shape" "$n" full "$t" "$r" "$blk/f.$t"
+				record_spawner "$shape" "$n" full "$t" "$r" "$blk/f.$t"
 				printf '%8.3f s' "$(tail -1 "$blk/f.$t" | cut -d' ' -f1)"
 				case $t in floor-*) echo; continue ;; esac
 				if [ "$t" = ntflow ]; then
@@ -249,6 +284,33 @@ for n in $sizes; do
 			done
 			r=$((r + 1))
 		done
+
+		# full, sh: every command needs a shell, so every tool pays /bin/sh -c (floor-sh too)
+		if sh_at "$shape" "$n"; then
+			"$here/gen-compare.sh" "$shape" "$n" sh "$blk/tpl-sh" >/dev/null
+			floor_sh=sh-and
+			r=1
+			while [ "$r" -le "$reps" ]; do
+				for t in floor-sh ntflow ninja make; do
+					case " $floors $tools " in *" $t "*) ;; *) continue ;; esac
+					d="$blk/fullsh.$t.$r"
+					mkdir -p "$d"
+					case $t in floor-*) mkdir -p "$d/out" ;; *) cp -R "$blk/tpl-sh/." "$d/" ;; esac
+					printf '  round %d full, sh %-10s ' "$r" "$t"
+					if ! run_tool "$t" "$d" "$blk/s.$t" "$d/fullsh.log"; then
+						tail -5 "$d/fullsh.log" >&2
+						die "$t failed in $d"
+					fi
+					made=$(outputs "$d")
+					[ "$made" -eq "$n" ] || die "$t made $made outputs, expected $n ($d)"
+					record "$shape" "$n" fullsh "$t" "$r" "$blk/s.$t"
+					record_spawner "$shape" "$n" fullsh "$t" "$r" "$blk/s.$t"
+					printf '%8.3f s\n' "$(tail -1 "$blk/s.$t" | cut -d' ' -f1)"
+					rm -rf "$d"
+				done
+				r=$((r + 1))
+			done
+		fi
 
 		# incremental: the first root's input changes by content; every descendant reruns
 		if [ "$n" -le "$incr_max" ]; then
@@ -307,7 +369,7 @@ done
 ver() { "$@" 2>/dev/null | head -1 || echo "?"; }
 nfver="-"
 if has ntflow; then
-	nfver=$("$ntflow" --version 2>/dev/null || echo "?")
+	nfver=$("$ntflow" --version 2>/dev/null | head -1 || echo "?")
 	src=$(cd "$here/.." && git describe --always --dirty 2>/dev/null || true)
 	[ -n "$src" ] && nfver="$nfver (source tree $src)"
 fi
@@ -356,6 +418,14 @@ END {
 		if (f[3] == "reruns") reruns[f[1] " " f[2]] = f[4]
 		else { sb = f[1] " " f[2]; add(sb SUBSEP "db", f[5]); add(sb SUBSEP "dbrun", f[6]); add(sb SUBSEP "files", f[7]); add(sb SUBSEP "filesrun", f[8]) }
 	}
+	# ntflow and its process spawner together, round by round
+	for (k in data) {
+		split(k, f, SUBSEP)
+		if (f[3] != "spawner" || f[5] != 2 || data[f[1], f[2], "ntflow", f[4], 2] == "") continue
+		v = data[f[1], f[2], "ntflow", f[4], 2] + data[k]
+		data[f[1], f[2], "ntflow+spawner", f[4], 2] = v
+		add(f[1] SUBSEP f[2] SUBSEP "ntflow+spawner" SUBSEP 2, v)
+	}
 	while ((getline l < blocks) > 0) { split(l, f, " "); loads[f[1] " " f[2]] = f[3] " " f[4] " " f[5] " → " f[6] " " f[7] " " f[8] }
 	print "# bench/compare.sh results\n"
 	if (label != "") print label "\n"
@@ -363,36 +433,37 @@ END {
 	printf "- ntflow: %s\n- ninja %s; %s; snakemake %s (`--scheduler greedy --cores %s`, time-out %s s); %s\n", nfver, ninjaver, makever == "" ? "make not run" : makever, smver == "" ? "not run" : smver, j, sto, ccver
 	printf "- every tool and floor at -j %s; medians of the rounds; ratios are medians of the per-round ratios\n\n", j
 	print "## Wall time, seconds\n"
-	print "full: from clean; noop: again, nothing to do (ntflow: every stage `cached`, the run recorded); incr: the first root'"'"'s input changed, it and its descendants rerun (count checked for every tool); floor-exec / floor-sh: `bench/spawn-floor.c` starting the same number of `touch` processes directly / through `/bin/sh -c`, nothing else.\n"
+	print "full: from clean; full, sh: the same with every command `touch out/NAME && :`, which needs a shell, so every tool runs it through `/bin/sh -c` (its floor-sh likewise); noop: again, nothing to do (ntflow: every stage `cached`, the run recorded); incr: the first root'"'"'s input changed, it and its descendants rerun (count checked for every tool); floor-exec / floor-sh: `bench/spawn-floor.c` starting the same number of `touch` processes directly / through `/bin/sh -c`, nothing else.\n"
 	print "| shape | tasks | run | floor-exec | floor-sh | make | ninja | ntflow | snakemake | ntflow/ninja | ntflow/floor-exec | ntflow/floor-sh | snakemake/ntflow | load 1/5/15 start → end |"
 	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (b = 1; b <= nb; b++) {
 		blk = order[b]; split(blk, bs, " ")
-		for (s = 1; s <= 3; s++) {
-			sc = s == 1 ? "full" : s == 2 ? "noop" : "incr"
+		for (s = 1; s <= 4; s++) {
+			sc = s == 1 ? "full" : s == 2 ? "fullsh" : s == 3 ? "noop" : "incr"
 			if (!cnt[blk SUBSEP sc SUBSEP "ntflow" SUBSEP 1] && !cnt[blk SUBSEP sc SUBSEP "ninja" SUBSEP 1]) continue
-			rl = sc == "incr" ? sprintf("incr (%s reruns)", reruns[blk]) : sc
+			rl = sc == "incr" ? sprintf("incr (%s reruns)", reruns[blk]) : sc == "fullsh" ? "full, sh" : sc
 			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", bs[1], bs[2], rl,
-				sc == "full" ? wall(sc, "floor-exec") : "", sc == "full" ? wall(sc, "floor-sh") : "",
+				sc == "full" ? wall(sc, "floor-exec") : "", sc ~ /^full/ ? wall(sc, "floor-sh") : "",
 				wall(sc, "make"), wall(sc, "ninja"), wall(sc, "ntflow"), wall(sc, "snakemake"),
 				fmt_ratio(pratio(sc, "ntflow", "ninja", 1), blk SUBSEP sc SUBSEP "ntflow/ninja" SUBSEP 1),
 				sc == "full" ? fmt_ratio(pratio(sc, "ntflow", "floor-exec", 1), "") : "",
-				sc == "full" ? fmt_ratio(pratio(sc, "ntflow", "floor-sh", 1), "") : "",
+				sc ~ /^full/ ? fmt_ratio(pratio(sc, "ntflow", "floor-sh", 1), "") : "",
 				fmt_ratio(pratio(sc, "snakemake", "ntflow", 1), blk SUBSEP sc SUBSEP "snakemake/ntflow" SUBSEP 1),
 				s == 1 ? loads[blk] : ""
 		}
 	}
 	print "\n## Full run: own CPU and peak RSS\n"
-	print "own CPU: the tool'"'"'s task clock without its children (`perf stat --no-inherit -e task-clock`'"'"'s counter, read by `bench/measure.c`); peak RSS: the largest of the tool and the processes it waited for (`/usr/bin/time`'"'"'s %M). ntflow state: the size of `.ntflow/state.db*` after the full run, its growth and the files added under `.ntflow/` by the no-op run, and the files under `.ntflow/` after the full run.\n"
-	print "| shape | tasks | own µs/task: make | ninja | ntflow | ntflow/ninja | peak RSS MB: make | ninja | ntflow | ntflow/ninja | ntflow: db KB | db KB per no-op run | .ntflow files | files per no-op run |"
-	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	print "own CPU: the tool'"'"'s task clock without its children (`perf stat --no-inherit -e task-clock`'"'"'s counter, read by `bench/measure.c`); ntflow starts its stages from a small process of its own, `ntflow-spawn` (where ninja and make fork in their own process): its own CPU, read the same way by `measure.c` wrapped around it, is shown apart and added to ntflow'"'"'s (+spawn); peak RSS: the largest of the tool and the processes it waited for (`/usr/bin/time`'"'"'s %M). ntflow state: the size of `.ntflow/state.db*` after the full run, its growth and the files added under `.ntflow/` by the no-op run, and the files under `.ntflow/` after the full run.\n"
+	print "| shape | tasks | own µs/task: make | ninja | ntflow | ntflow-spawn | ntflow +spawn | ntflow/ninja | ntflow +spawn/ninja | peak RSS MB: make | ninja | ntflow | ntflow/ninja | ntflow: db KB | db KB per no-op run | .ntflow files | files per no-op run |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (b = 1; b <= nb; b++) {
 		blk = order[b]; split(blk, bs, " "); n = bs[2]
 		if (!cnt[blk SUBSEP "full" SUBSEP "ntflow" SUBSEP 1] && !cnt[blk SUBSEP "full" SUBSEP "ninja" SUBSEP 1]) continue
 		row = sprintf("| %s | %s |", bs[1], n)
+		split("make ninja ntflow spawner ntflow+spawner", T, " ")
+		for (i = 1; i <= 5; i++) { k = blk SUBSEP "full" SUBSEP T[i] SUBSEP 2; row = row (cnt[k] ? sprintf(" %.0f |", med(k) * 1e6 / n) : " – |") }
+		row = row " " fmt_ratio(pratio("full", "ntflow", "ninja", 2), "") " | " fmt_ratio(pratio("full", "ntflow+spawner", "ninja", 2), "") " |"
 		split("make ninja ntflow", T, " ")
-		for (i = 1; i <= 3; i++) { k = blk SUBSEP "full" SUBSEP T[i] SUBSEP 2; row = row (cnt[k] ? sprintf(" %.0f |", med(k) * 1e6 / n) : " – |") }
-		row = row " " fmt_ratio(pratio("full", "ntflow", "ninja", 2), "") " |"
 		for (i = 1; i <= 3; i++) { k = blk SUBSEP "full" SUBSEP T[i] SUBSEP 4; row = row (cnt[k] ? sprintf(" %.1f |", med(k) / 1024) : " – |") }
 		row = row " " fmt_ratio(pratio("full", "ntflow", "ninja", 4), "") " |"
 		if (cnt[blk SUBSEP "db"]) row = row sprintf(" %.0f | %.1f | %d | %d |", med(blk SUBSEP "db") / 1024, med(blk SUBSEP "dbrun") / 1024, med(blk SUBSEP "files"), med(blk SUBSEP "filesrun"))
@@ -418,7 +489,11 @@ END {
 	blk = "layered 10000"
 	target("full run ≤ 1.05× the exec floor", pratio("full", "ntflow", "floor-exec", 1), 1.05, "le", "ntflow/floor-exec")
 	target("full run ntflow/ninja ≤ 0.75", pratio("full", "ntflow", "ninja", 1), 0.75, "le", "ntflow/ninja")
-	target("own CPU per stage ≤ ninja'"'"'s", pratio("full", "ntflow", "ninja", 2), 1, "le", "ntflow/ninja")
+	target("a command that needs a shell: full run ≤ 1.05× ninja", pratio("fullsh", "ntflow", "ninja", 1), 1.05, "le", "ntflow/ninja")
+	if (cnt[blk SUBSEP "full" SUBSEP "ntflow+spawner" SUBSEP 2])
+		target("own CPU per stage ≤ ninja'"'"'s", pratio("full", "ntflow+spawner", "ninja", 2), 1, "le", "(ntflow + ntflow-spawn)/ninja")
+	else
+		target("own CPU per stage ≤ ninja'"'"'s", pratio("full", "ntflow", "ninja", 2), 1, "le", "ntflow (without ntflow-spawn)/ninja")
 	target("fully cached rerun ≤ 3× ninja'"'"'s no-op", pratio("noop", "ntflow", "ninja", 1), 3, "le", "ntflow/ninja")
 	target("incremental ≤ 1.1× ninja", pratio("incr", "ntflow", "ninja", 1), 1.1, "le", "ntflow/ninja")
 	target("Snakemake/ntflow ≥ 20 on the full run", pratio("full", "snakemake", "ntflow", 1), 20, "ge", "snakemake/ntflow")

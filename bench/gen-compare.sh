@@ -14,15 +14,17 @@
 #                   included: a root `cp in/NAME.txt out/NAME`, a task with one parent
 #                   `cp out/P out/NAME`, with more `sort -m -u -o out/NAME out/P...`, and a
 #                   task nothing needs `touch out/NAME` (incremental run)
+#          sh       every command is `touch out/NAME && :`, which needs a shell (the
+#                   `&&`): every tool runs it through /bin/sh -c (full run, "full, sh")
 #   DIR    made if missing; gets the four files, out/, and in/ROOT.txt for each root
 #          (prop). Prints "TASKS EDGES DESCENDANTS-OF-THE-FIRST-ROOT".
-# Every command is shell-free: no quotes, $, ;, |, &, redirections or globs.
+# Every command of touch and prop is shell-free: no quotes, $, ;, |, &, redirections or globs.
 set -eu
-usage() { echo "usage: $0 chain|wide|layered N touch|prop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 chain|wide|layered N touch|prop|sh DIR" >&2; exit 2; }
 [ $# -eq 4 ] || usage
 case $1 in chain|wide|layered) ;; *) usage ;; esac
 case $2 in ''|*[!0-9]*) usage ;; esac
-case $3 in touch|prop) ;; *) usage ;; esac
+case $3 in touch|prop|sh) ;; *) usage ;; esac
 [ "$2" -ge 3 ] || { echo "$0: N must be at least 3" >&2; exit 2; }
 mkdir -p "$4/out" "$4/in"
 cd "$4"
@@ -70,7 +72,8 @@ exec awk -v shape="$1" -v n="$2" -v kind="$3" 'BEGIN {
 	printf "# %s\nwildcard_constraints:\n    n=\"[^/]+\"\nD = {}\nC = {}\n", hdr >sm
 	for (i = 0; i < n; i++) {
 		t = name[i]
-		if (kind == "touch" || (nc[i] == 0 && np[i] > 0)) cmd = "touch out/" t
+		if (kind == "sh") cmd = "touch out/" t " && :"
+		else if (kind == "touch" || (nc[i] == 0 && np[i] > 0)) cmd = "touch out/" t
 		else if (np[i] == 0) cmd = "cp in/" t ".txt out/" t
 		else if (np[i] == 1) cmd = "cp out/" name[par[i, 0]] " out/" t
 		else {

@@ -1,8 +1,10 @@
 /* bench/spawn-floor.c: the spawn floor of bench/compare.sh: starts N `touch out/fI`
  * processes, at most J at a time, directly (exec) or through `/bin/sh -c` (sh), and does
- * nothing else, so that no scheduler can run the same commands faster.
+ * nothing else, so that no scheduler can run the same commands faster. sh-and runs
+ * `/bin/sh -c 'touch out/fI && :'`, a command the shell cannot exec in its own place: the
+ * floor of compare.sh's "full, sh" run.
  *
- * usage: spawn-floor exec|sh N J      (in the folder where out/ is made)
+ * usage: spawn-floor exec|sh|sh-and N J      (in the folder where out/ is made)
  * Exits 0 when every process exited 0. Built by bench/compare.sh with `cc -O2`.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -42,13 +44,15 @@ main(int argc, char **argv)
 {
 	char touch[4096], target[64], cmd[96];
 	long n, j, started = 0, running = 0, failed = 0;
-	int use_sh;
+	int use_sh, and;
 
-	if (argc != 4 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "sh") != 0)) {
-		fprintf(stderr, "usage: spawn-floor exec|sh N J\n");
+	if (argc != 4 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "sh") != 0 &&
+			  strcmp(argv[1], "sh-and") != 0)) {
+		fprintf(stderr, "usage: spawn-floor exec|sh|sh-and N J\n");
 		return 2;
 	}
-	use_sh = strcmp(argv[1], "sh") == 0;
+	and = strcmp(argv[1], "sh-and") == 0;
+	use_sh = and || strcmp(argv[1], "sh") == 0;
 	n = strtol(argv[2], NULL, 10);
 	j = strtol(argv[3], NULL, 10);
 	if (n < 1 || j < 1) {
@@ -71,7 +75,7 @@ main(int argc, char **argv)
 			int rc;
 
 			snprintf(target, sizeof target, "out/f%ld", started);
-			snprintf(cmd, sizeof cmd, "touch out/f%ld", started);
+			snprintf(cmd, sizeof cmd, "touch out/f%ld%s", started, and ? " && :" : "");
 			rc = use_sh ? posix_spawn(&pid, "/bin/sh", NULL, NULL, sh_argv, environ)
 				    : posix_spawn(&pid, touch, NULL, NULL, exec_argv, environ);
 			if (rc != 0) {

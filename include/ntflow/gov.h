@@ -21,6 +21,10 @@
 #define NF_AUDIT_RUN_START  "run-start"
 #define NF_AUDIT_RUN_END    "run-end"
 #define NF_AUDIT_NODE       "node"
+/* Cached nodes' outcomes, up to NF_AUDIT_NODES_MAX in one record:
+ * {"nodes":[P,...]}, each P a node record's payload (nf_audit_defer_node). */
+#define NF_AUDIT_NODES      "nodes"
+#define NF_AUDIT_NODES_MAX  256
 #define NF_AUDIT_GATE       "gate"
 #define NF_AUDIT_REGISTER   "register"
 #define NF_AUDIT_PROMOTE    "promote"
@@ -58,6 +62,16 @@ typedef struct nf_audit_node {
 	const char *reason;         /* NULL: absent */
 } nf_audit_node;
 char *nf_audit_node_payload(const nf_audit_node *n);
+/* Queues n (of run run_id) for a "nodes" record instead of a record of its own: a cached
+ * rerun would otherwise write, hash and insert one record per stage. The queue is written
+ * when it holds NF_AUDIT_NODES_MAX nodes, before any other record of this log (so the
+ * chain keeps the order of events), by nf_audit_close_run and by nf_audit_flush, which the
+ * writer calls before each commit (nf_store_before_commit) so that every commit holds the
+ * records of the nodes it holds. nf_audit_free drops what is queued. */
+int nf_audit_defer_node(nf_audit *a, int64_t run_id, const nf_audit_node *n);
+/* Appends the queued nodes as one "nodes" record (nothing when none is queued; a NULL log
+ * is none). Joins the batch. */
+int nf_audit_flush(nf_audit *a);
 /* Whether records are HMACs (NTFLOW_AUDIT_KEY was set when the log was opened). */
 bool nf_audit_keyed(const nf_audit *a);
 /* Whether r's hash matches its contents (with a's key for an HMAC record): 1 yes, 0 no (it

@@ -25,6 +25,11 @@ struct nf_audit {
 	nf_store *st;
 	unsigned char *key;         /* NULL: plain SHA-256 */
 	size_t keylen;
+	/* Node records deferred (nf_audit_defer_node): the payload of the "nodes" record so
+	 * far, without its closing "]}", how many nodes it lists, and their run. */
+	nf_buf pend;
+	size_t npend;
+	int64_t pend_run;
 };
 
 /* SHA-256, fetched once per process: EVP_sha256() in a digest call makes OpenSSL 3 look
@@ -313,6 +318,7 @@ nf_audit_free(nf_audit *a)
 	if (a->key)
 		memset(a->key, 0, a->keylen);
 	free(a->key);
+	nf_buf_release(&a->pend);   /* deferred nodes not flushed are dropped, as a rollback would */
 	free(a);
 }
 
@@ -340,8 +346,9 @@ nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r)
 	return strcmp(h, r->hash) == 0;
 }
 
-int
-nf_audit_add_text(nf_audit *a, int64_t run_id, const char *kind, const char *text)
+/* One record appended at the chain's head. */
+static int
+add_one(nf_audit *a, int64_t run_id, const char *kind, const char *text)
 {
 	char prev[65], hash[65];
 	int64_t seq = 1, now = nf_now_realtime_ms();
@@ -365,6 +372,17 @@ nf_audit_add_text(nf_audit *a, int64_t run_id, const char *kind, const char *tex
 }
 
 int
+nf_audit_add_text(nf_audit *a, int64_t run_id, const char *kind, const char *text)
+{
+	int err;
+
+	/* The deferred nodes first, so that the chain keeps the order things happened in. */
+	if ((err = nf_audit_flush(a)) < 0)
+		return err;
+	return add_one(a, run_id, kind, text);
+}
+
+int
 nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload)
 {
 	char *text = payload ? nf_audit_canonical_json(payload) : xstrdup("{}");
@@ -374,14 +392,56 @@ nf_audit_add(nf_audit *a, int64_t run_id, const char *kind, const cJSON *payload
 	return err;
 }
 
-/* "name": with the comma before it when it is not the first member */
+/* "name": with the comma before it when it is not the first member of the object that
+ * starts at *first (set to false by the first member) */
 static void
-member(nf_buf *b, const char *name)
+member(nf_buf *b, bool *first, const char *name)
 {
-	if (b->len > 1)
+	if (!*first)
 		nf_buf_putc(b, ',');
+	*first = false;
 	nf_buf_add_json_string(b, name);
 	nf_buf_putc(b, ':');
+}
+
+/* A node record's payload object appended to b: the members in canonical (bytewise) order,
+ * the values as canon() writes them. */
+static void
+node_object(nf_buf *b, const nf_audit_node *n)
+{
+	bool first = true;
+
+	nf_buf_putc(b, '{');
+	member(b, &first, "attempt");
+	put_int(b, n->attempt, '\0');
+	member(b, &first, "cache_key");
+	if (n->cache_key)
+		nf_buf_add_json_string(b, n->cache_key);
+	else
+		nf_buf_puts(b, "null");
+	if (n->has_exit) {
+		member(b, &first, "exit_code");
+		put_int(b, n->exit_code, '\0');
+	}
+	member(b, &first, "kind");
+	nf_buf_add_json_string(b, n->kind);
+	member(b, &first, "node");
+	nf_buf_add_json_string(b, n->node);
+	if (n->reason) {
+		member(b, &first, "reason");
+		nf_buf_add_json_string(b, n->reason);
+	}
+	if (n->reused_run) {
+		member(b, &first, "reused_run");
+		put_int(b, n->reused_run, '\0');
+	}
+	if (n->has_signal) {
+		member(b, &first, "signal");
+		put_int(b, n->signal, '\0');
+	}
+	member(b, &first, "state");
+	nf_buf_add_json_string(b, n->state);
+	nf_buf_putc(b, '}');
 }
 
 char *
@@ -389,39 +449,40 @@ nf_audit_node_payload(const nf_audit_node *n)
 {
 	nf_buf b = NF_BUF_INIT;
 
-	/* The members in canonical (bytewise) order; the values as canon() writes them. */
-	nf_buf_putc(&b, '{');
-	member(&b, "attempt");
-	put_int(&b, n->attempt, '\0');
-	member(&b, "cache_key");
-	if (n->cache_key)
-		nf_buf_add_json_string(&b, n->cache_key);
-	else
-		nf_buf_puts(&b, "null");
-	if (n->has_exit) {
-		member(&b, "exit_code");
-		put_int(&b, n->exit_code, '\0');
-	}
-	member(&b, "kind");
-	nf_buf_add_json_string(&b, n->kind);
-	member(&b, "node");
-	nf_buf_add_json_string(&b, n->node);
-	if (n->reason) {
-		member(&b, "reason");
-		nf_buf_add_json_string(&b, n->reason);
-	}
-	if (n->reused_run) {
-		member(&b, "reused_run");
-		put_int(&b, n->reused_run, '\0');
-	}
-	if (n->has_signal) {
-		member(&b, "signal");
-		put_int(&b, n->signal, '\0');
-	}
-	member(&b, "state");
-	nf_buf_add_json_string(&b, n->state);
-	nf_buf_putc(&b, '}');
+	node_object(&b, n);
 	return nf_buf_detach(&b);
+}
+
+int
+nf_audit_defer_node(nf_audit *a, int64_t run_id, const nf_audit_node *n)
+{
+	int err;
+
+	if (a->npend && a->pend_run != run_id && (err = nf_audit_flush(a)) < 0)
+		return err;
+	/* {"nodes":[...]} is canonical as it stands: one key, the objects canonical. */
+	nf_buf_puts(&a->pend, a->npend ? "," : "{\"nodes\":[");
+	node_object(&a->pend, n);
+	a->pend_run = run_id;
+	if (++a->npend == NF_AUDIT_NODES_MAX)
+		return nf_audit_flush(a);
+	return 0;
+}
+
+int
+nf_audit_flush(nf_audit *a)
+{
+	int err;
+
+	if (!a || !a->npend)
+		return 0;
+	nf_buf_puts(&a->pend, "]}");
+	err = add_one(a, a->pend_run, NF_AUDIT_NODES, nf_buf_cstr(&a->pend));
+	/* Written or not, the nodes are not written again: a failed append fails the batch
+	 * (its commit is refused), and a retry would put them twice in the chain. */
+	nf_buf_reset(&a->pend);
+	a->npend = 0;
+	return err;
 }
 
 int
@@ -460,7 +521,7 @@ nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_ou
 	cJSON *p = NULL;
 	int err;
 
-	if ((err = nf_store_batch(a->st)) < 0)
+	if ((err = nf_audit_flush(a)) < 0 || (err = nf_store_batch(a->st)) < 0)
 		return err;
 	/* streaming (merkle.c): a run's record hashes are never all held */
 	nf_merkle_init(&m);

@@ -1,5 +1,5 @@
 /* audit-step.c: the audit chain and drift alerts inside a run: the run's start, each node's
- * final state and the run's end (with the Merkle root over its records) appended to the
+ * final state (cached nodes gathered into "nodes" records) and the run's end (with the Merkle root over its records) appended to the
  * chain, and a monitor's alert rules evaluated once its metrics are read. */
 #include "config.h"
 #include "run-internal.h"
@@ -58,12 +58,20 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 	n.has_signal = res && !res->exited;
 	n.signal = n.has_signal ? res->term_signal : 0;
 	n.reason = reason;
-	/* Written as canonical JSON straight away: a cached rerun writes one per stage. */
-	payload = nf_audit_node_payload(&n);
+	/* A cached node's record waits for a "nodes" record of up to 256 (written before the
+	 * commit that holds the node's state): a cached rerun would otherwise write, hash and
+	 * insert one per stage. A node that ran keeps a record of its own. */
+	if (st == NF_ST_CACHED) {
+		ctx->audit.err = nf_audit_defer_node(ctx->audit.chain, ctx->run_id, &n);
+	} else {
+		/* Written as canonical JSON straight away, without a cJSON tree. */
+		payload = nf_audit_node_payload(&n);
+		ctx->audit.err = nf_audit_add_text(ctx->audit.chain, ctx->run_id, NF_AUDIT_NODE, payload);
+		free(payload);
+	}
 	/* on_state cannot fail: the first error fails the run at its end. */
-	if ((ctx->audit.err = nf_audit_add_text(ctx->audit.chain, ctx->run_id, NF_AUDIT_NODE, payload)) < 0)
+	if (ctx->audit.err < 0)
 		ctx->audit.msg = xstrdup(nf_error_last());
-	free(payload);
 }
 
 int

@@ -415,7 +415,10 @@ uncached_changed(run_ctx *ctx, const nf_cache_entry *e, const cJSON *arr)
 static void
 load_entry_metrics(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e)
 {
-	cJSON *o = cJSON_Parse(e->metrics_json ? e->metrics_json : "{}");
+	/* Most entries have none: "{}" not parsed (two parses per cached stage were 3% of a
+	 * cached rerun). */
+	bool none = !e->metrics_json || strcmp(e->metrics_json, "{}") == 0;
+	cJSON *o = none ? NULL : cJSON_Parse(e->metrics_json);
 	nf_metric_set set = { 0 }, *m = &set;
 	const cJSON *it;
 

@@ -64,12 +64,19 @@ reason_col(nf_store *st, const char *prefix)
 #define RAN "(n.state = 'succeeded' AND n.cached = 0 AND n.attempts > 0)"
 #define DID_RUN "(n.cached = 0 AND n.attempts > 0)"
 
+/* The first start and last end of a phase's nodes that ran (any: one did). */
+typedef struct phase_span {
+	int64_t first_start, last_end;
+	bool any;
+} phase_span;
+
 int
 nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *n)
 {
 	sqlite3_stmt *q = NULL;
 	nf_phase_row *rows = NULL;
-	size_t nrows = 0, cap = 0;
+	phase_span *span = NULL;
+	size_t nrows = 0, cap = 0, span_cap = 0;
 	char *sql;
 	int rc;
 
@@ -78,34 +85,63 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	if (!nf_store_has_table(st, "cpu_phases"))
 		return 0;   /* a database of an older schema opened read-only: no phases */
 	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
+	/* The nodes in the order of index nodes_run_seq, summed here by phase (a handful), not
+	 * by a GROUP BY, which sorted every node row of the run (6.5% of a cached rerun of
+	 * 10 000 stages, and its peak of memory at 100 000). Phases come in the order of their
+	 * first node, as ORDER BY min(seq) gave them. */
 	if ((rc = sqlite3_prepare_v2(st->db,
-			"SELECT coalesce(n.phase, 'other'), count(*), sum(" RAN "),"
-			" sum(n.cached <> 0 OR n.state = 'cached'),"
-			" coalesce(sum((SELECT sum(a.user_ms + a.sys_ms) FROM attempts a WHERE a.node_id = n.id)), 0),"
-			" coalesce(max(CASE WHEN " DID_RUN " THEN n.finished_ms END)"
-			" - min(CASE WHEN " DID_RUN " THEN n.started_ms END), 0)"
-			" FROM nodes n WHERE n.run_id = ?1 AND n.kind <> 'gate'"
-			" GROUP BY coalesce(n.phase, 'other') ORDER BY min(n.seq)", -1, &q, NULL)) != SQLITE_OK)
+			"SELECT coalesce(n.phase, 'other'), " RAN ", (n.cached <> 0 OR n.state = 'cached'),"
+			" (SELECT sum(a.user_ms + a.sys_ms) FROM attempts a WHERE a.node_id = n.id),"
+			" " DID_RUN ", n.started_ms, n.finished_ms"
+			" FROM nodes n WHERE n.run_id = ?1 AND n.kind <> 'gate' ORDER BY n.seq", -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		nf_phase_row *r;
+		const char *phase = (const char *)sqlite3_column_text(q, 0);
+		nf_phase_row *r = NULL;
 
-		rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
-		r = &rows[nrows++];
-		memset(r, 0, sizeof(*r));
-		r->run_id = run_id;
-		r->phase = nf_store__col_strdup(q, 0);
-		r->nodes = sqlite3_column_int(q, 1);
-		r->ran = sqlite3_column_int(q, 2);
-		r->cached = sqlite3_column_int(q, 3);
-		r->cpu_ms = sqlite3_column_int64(q, 4);
-		r->wall_ms = sqlite3_column_int64(q, 5);
-		if (r->wall_ms < 0)
-			r->wall_ms = 0;   /* a node still running has no end yet */
+		if (!phase) {   /* never NULL (coalesce) but when SQLite ran out of memory */
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		/* The node before is most often of the same phase. */
+		for (size_t i = nrows; i-- > 0;)
+			if (strcmp(rows[i].phase, phase) == 0) {
+				r = &rows[i];
+				break;
+			}
+		if (!r) {
+			rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
+			span = xgrow(span, sizeof(*span), nrows + 1, &span_cap);
+			span[nrows] = (phase_span){ 0, 0, false };
+			r = &rows[nrows++];
+			memset(r, 0, sizeof(*r));
+			r->run_id = run_id;
+			r->phase = xstrdup(phase);
+		}
+		r->nodes++;
+		r->ran += sqlite3_column_int(q, 1);
+		r->cached += sqlite3_column_int(q, 2);
+		r->cpu_ms += sqlite3_column_int64(q, 3);
+		if (sqlite3_column_int(q, 4)) {   /* the wall time spans the nodes that ran */
+			phase_span *sp = &span[r - rows];
+			int64_t started = sqlite3_column_int64(q, 5), finished = sqlite3_column_int64(q, 6);
+
+			if (!sp->any || started < sp->first_start)
+				sp->first_start = started;
+			if (!sp->any || finished > sp->last_end)
+				sp->last_end = finished;
+			sp->any = true;
+		}
 	}
 	sqlite3_finalize(q);
 	q = NULL;
+	for (size_t i = 0; i < nrows; i++) {
+		rows[i].wall_ms = span[i].any ? span[i].last_end - span[i].first_start : 0;
+		if (rows[i].wall_ms < 0)
+			rows[i].wall_ms = 0;   /* a node still running has no end yet */
+	}
+	free(span);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	/* The budgets recorded at the run's end, by phase. */

@@ -75,38 +75,69 @@ names_reset(nf_store *st, int64_t run_id, size_t hint)
 	st->names_run = run_id;
 }
 
+/* Binds node (at position seq, row id id) to the 8 parameters from first on. */
+static void
+bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, const nf_node *node)
+{
+	sqlite3_bind_int64(q, first, id);
+	sqlite3_bind_int64(q, first + 1, run_id);
+	sqlite3_bind_int64(q, first + 2, (sqlite3_int64)seq);
+	sqlite3_bind_text(q, first + 3, node->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, first + 4, node->stage->name, -1, SQLITE_STATIC);
+	if (node->instance)
+		sqlite3_bind_text(q, first + 5, node->instance, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, first + 5);
+	sqlite3_bind_text(q, first + 6, kind_name(node->stage->kind), -1, SQLITE_STATIC);
+	if (node->stage->phase)   /* matrix and foreach instances share their stage's */
+		sqlite3_bind_text(q, first + 7, node->stage->phase, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, first + 7);
+}
+
 int
 nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 {
-	sqlite3_stmt *q;
-	int err;
+	sqlite3_stmt *q, *many = NULL;
+	int64_t base = 0;
+	size_t i = 0;
+	int rc, err;
 
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
-	if (!(q = nf_store__stmt(st, SQL_NODE_INSERT)))
+	/* The row ids given, not left to SQLite: the batch's write transaction keeps other
+	 * writers out, and the name map needs each row's id, which a statement of many rows
+	 * (one per NF_STORE_NODES_PER_INSERT nodes, not one per node) does not report. */
+	if (!(q = nf_store__stmt(st, SQL_NODE_MAX_ID)))
 		return NF_ERROR;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		base = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW)
+		return nf_store__error(st, rc, "cannot record the run's stages");
 	if (st->names_run != run_id || !st->names)
 		names_reset(st, run_id, g->nnodes);
-	for (size_t i = 0; i < g->nnodes; i++) {
-		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
-
-		sqlite3_bind_int64(q, 1, run_id);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
-		sqlite3_bind_text(q, 3, node->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, node->stage->name, -1, SQLITE_STATIC);
-		if (node->instance)
-			sqlite3_bind_text(q, 5, node->instance, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(q, 5);
-		sqlite3_bind_text(q, 6, kind_name(node->stage->kind), -1, SQLITE_STATIC);
-		if (node->stage->phase)   /* matrix and foreach instances share their stage's */
-			sqlite3_bind_text(q, 7, node->stage->phase, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(q, 7);
+	if (g->nnodes >= NF_STORE_NODES_PER_INSERT && !(many = nf_store__stmt(st, SQL_NODE_INSERT_MANY)))
+		return NF_ERROR;
+	for (; i + NF_STORE_NODES_PER_INSERT <= g->nnodes; i += NF_STORE_NODES_PER_INSERT) {
+		for (size_t k = 0; k < NF_STORE_NODES_PER_INSERT; k++)
+			bind_node(many, 1 + 8 * (int)k, base + 1 + (int64_t)(i + k), run_id, i + k,
+				  &g->nodes[g->order ? g->order[i + k] : i + k]);
+		if ((err = nf_store__step_done(st, many, "cannot record the run's stages")) < 0)
+			return err;
+	}
+	if (i < g->nnodes && !(q = nf_store__stmt(st, SQL_NODE_INSERT)))
+		return NF_ERROR;
+	for (; i < g->nnodes; i++) {
+		bind_node(q, 1, base + 1 + (int64_t)i, run_id, i, &g->nodes[g->order ? g->order[i] : i]);
 		if ((err = nf_store__step_done(st, q, "cannot record the run's stages")) < 0)
 			return err;
+	}
+	for (i = 0; i < g->nnodes; i++) {
+		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
+
 		nf_strmap_put(st->names, nf_arena_strdup(st->names_arena, node->name),
-			      (void *)(uintptr_t)sqlite3_last_insert_rowid(st->db));
+			      (void *)(uintptr_t)(base + 1 + (int64_t)i));
 	}
 	return 0;
 }

@@ -20,6 +20,9 @@
 	"nodes_total = (SELECT count(*) FROM nodes WHERE run_id = runs.id)," \
 	" nodes_done = (SELECT count(*) FROM nodes WHERE run_id = runs.id AND state IN " NF_SQL_DONE_STATES ")"
 
+/* The rows of a run's nodes one SQL_NODE_INSERT_MANY writes. */
+#define NF_STORE_NODES_PER_INSERT 64
+
 /* Every statement the store runs more than once, prepared on first use and kept. */
 typedef enum {
 	SQL_RUN_INSERT, SQL_RUN_END, SQL_RUN_GET, SQL_RUN_LAST, SQL_RUN_LIST, SQL_RUN_FOR_INTERVAL, SQL_RUN_SUMMARY,
@@ -30,6 +33,7 @@ typedef enum {
 	SQL_AUDIT_LAST, SQL_AUDIT_INSERT, SQL_ATTEMPT_START,
 	SQL_RUN_LIST_OF,
 	SQL_NODE_UPDATE_HIT,
+	SQL_NODE_INSERT_MANY, SQL_NODE_MAX_ID,
 	SQL__COUNT
 } nf_sql_id;
 

@@ -420,6 +420,18 @@ static const char *const migrations[] = {
 	"n.started_ms, n.finished_ms, a.wall_ms, a.user_ms, a.sys_ms, a.max_rss_kb, a.log_path, " \
 	"n.reason, a.pgid"
 
+/* A node's row as SQL_NODE_INSERT and SQL_NODE_INSERT_MANY write it, and that text repeated
+ * (R63: 63 times, for NF_STORE_NODES_PER_INSERT rows in one statement). */
+#define NODE_ROW "(?,?,?,?,?,?,?,'waiting',?)"
+#define R1(x) x
+#define R2(x) x x
+#define R4(x) R2(x) R2(x)
+#define R8(x) R4(x) R4(x)
+#define R16(x) R8(x) R8(x)
+#define R32(x) R16(x) R16(x)
+#define R63(x) R32(x) R16(x) R8(x) R4(x) R2(x) R1(x)
+_Static_assert(NF_STORE_NODES_PER_INSERT == 64, "SQL_NODE_INSERT_MANY writes R63 rows after the first");
+
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_INSERT] =
 		"INSERT INTO runs (pipeline, file, logical_date, trigger, params, git_commit, dirty,"
@@ -451,8 +463,13 @@ static const char *const sql_text[SQL__COUNT] = {
 		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	[SQL_NODE_INSERT] =
-		"INSERT INTO nodes (run_id, seq, name, stage, instance, kind, state, phase)"
-		" VALUES (?,?,?,?,?,?,'waiting',?)",
+		"INSERT INTO nodes (id, run_id, seq, name, stage, instance, kind, state, phase)"
+		" VALUES " NODE_ROW,
+	/* NF_STORE_NODES_PER_INSERT rows */
+	[SQL_NODE_INSERT_MANY] =
+		"INSERT INTO nodes (id, run_id, seq, name, stage, instance, kind, state, phase)"
+		" VALUES " NODE_ROW R63("," NODE_ROW),
+	[SQL_NODE_MAX_ID] = "SELECT coalesce(max(id), 0) FROM nodes",
 	[SQL_NODE_ID] = "SELECT id FROM nodes WHERE run_id = ? AND name = ?",
 	[SQL_NODE_UPDATE] =
 		"UPDATE nodes SET state = ?1, attempts = max(attempts, ?2), reason = ?3,"
@@ -719,6 +736,7 @@ stmt_sees_state(nf_sql_id id)
 		/* SQL_RUN_CACHE_KEYS and SQL_NODE_CACHE_GET read the cache columns a pending
 		 * hit holds (nf_store__node_hit): they see it written first. */
 		case SQL_NODE_UPDATE: case SQL_NODE_UPDATE_HIT: case SQL_ATTEMPT_UPSERT: case SQL_NODE_INSERT:
+		case SQL_NODE_INSERT_MANY: case SQL_NODE_MAX_ID:
 		case SQL_NODE_ID: case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_METRIC_PUT:
 			sees = false;
 			break;

@@ -48,6 +48,17 @@ test_expect_success 'every command is shell-free and the same for every tool' '
 	test "$(cat p/in/s0_0.txt)" = "s0_0 0"
 '
 
+test_expect_success 'kind sh: every command needs a shell, the same in every file' '
+	"$gen" layered 130 sh s >/dev/null &&
+	git init -q s && ntflow validate s/bench.dag &&
+	sed -n "s/^  run     = \"\(.*\)\"$/\1/p" s/bench.dag >dag.cmds &&
+	test_line_count = 130 dag.cmds &&
+	test "$(grep -c "^touch out/s[0-9]*_[0-9]* && :$" dag.cmds)" = 130 &&
+	sed -n "s/^  cmd = //p" s/build.ninja >ninja.cmds &&
+	sed -n "s/^	//p" s/Makefile >make.cmds &&
+	test_cmp dag.cmds ninja.cmds && test_cmp dag.cmds make.cmds
+'
+
 test_expect_success 'a bad shape, size or kind is refused' '
 	test_expect_code 2 "$gen" ring 10 touch x 2>err && grep "^usage:" err &&
 	test_expect_code 2 "$gen" chain 2 touch x 2>err && grep "at least 3" err &&
@@ -86,6 +97,14 @@ test_expect_success BENCH_TOOLS 'compare.sh runs every shape and writes the repo
 	grep "^| chain | 20 | incr (20 reruns) |" report.md &&
 	grep "^| wide | 20 | incr (20 reruns) |" report.md &&
 	grep "^| layered | 20 | incr (1 reruns) |" report.md &&
+	# the run whose commands need a shell: layered only, with its floor-sh
+	grep "^| layered | 20 | full, sh |" report.md >row &&
+	awk -F"|" "{ exit !(\$6 ~ /[0-9]/ && \$8 ~ /[0-9]/ && \$9 ~ /[0-9]/ && \$11 ~ /[0-9]/ && \$13 ~ /[0-9]/) }" row &&
+	! grep "^| chain | 20 | full, sh |" report.md &&
+	# ntflow-spawn measured through measure.c: its own CPU, and the sum with ntflow'"'"'s
+	grep "^| layered | 20 | [0-9]" report.md >cpu &&
+	awk -F"|" "{ exit !(\$7 ~ /^ [0-9]+ $/ && \$8 ~ /^ [0-9]+ $/ && \$7 + 0 > 0 && \$8 + 0 > \$6 + 0) }" cpu &&
+	grep "^| a command that needs a shell: full run ≤ 1.05× ninja | not measured |" report.md &&
 	grep "^| full run ntflow/ninja ≤ 0.75 | not measured |" report.md &&
 	! ls -d "$tmp"/nfcompare.* 2>/dev/null
 '

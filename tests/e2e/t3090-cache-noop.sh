@@ -3,7 +3,8 @@
 # printed even when the lines wait in a buffer (stdout is a file), the run recorded with its
 # audit records; while nothing has changed the tree the folders of outputs stay open, and
 # once a stage of the run replaces a folder, a later cached stage restores its output into
-# the new folder, not into the one opened before.
+# the new folder, not into the one opened before; the DAG file's hash taken through the stat
+# cache, and taken again once the file changed.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -97,6 +98,21 @@ test_expect_success 'a stage of the run replaces a folder: a later cached stage 
 	grep "second cached" q2.log &&
 	test "$(cat out2/first.txt)" = same &&
 	test "$(cat out2/second.txt)" = s
+'
+
+test_expect_success 'the DAG file hashed through the stat cache: an edit of the same size is seen' '
+	touch -d "1 minute ago" q.dag &&
+	ntflow run q.dag >/dev/null &&
+	ntflow run q.dag >/dev/null &&
+	{ ! command -v sqlite3 >/dev/null ||
+	  test "$(sqlite3 .ntflow/state.db "SELECT count(*) FROM statcache WHERE path = \"$(pwd -P)/q.dag\"")" = 1; } &&
+	show_json 8 &&
+	test "$(json_get show.json .run.dag_sha256)" = "$(sha256sum q.dag | cut -c1-64)" &&
+	sed "s/echo s >/echo t >/" q.dag >q.new && cat q.new >q.dag && rm q.new &&
+	touch -d "1 minute ago" q.dag &&
+	ntflow run q.dag >/dev/null &&
+	show_json 9 &&
+	test "$(json_get show.json .run.dag_sha256)" = "$(sha256sum q.dag | cut -c1-64)"
 '
 
 test_done

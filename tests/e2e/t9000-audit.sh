@@ -1,6 +1,6 @@
 #!/bin/sh
-# t9000-audit.sh: the audit log: runs leave their start, node outcomes (with cache keys) and
-# end in a hash chain with a Merkle root per run; `audit verify` says ok, then names the
+# t9000-audit.sh: the audit log: runs leave their start, node outcomes (with cache keys; the
+# cached nodes of a run together in a "nodes" record) and end in a hash chain with a Merkle root per run; `audit verify` says ok, then names the
 # record a test edited, deleted or inserted with the sqlite3 shell (exit 1); `audit show`
 # and `audit export` (checked here by an independent script that follows ntflow(1)); with
 # NTFLOW_AUDIT_KEY the records are HMACs, and recomputing the plain SHA-256 chain after an
@@ -41,22 +41,23 @@ test_expect_success 'an empty log verifies' '
 	test_cmp expect out
 '
 
-test_expect_success 'two runs: start, each node, end; audit verify says ok' '
+test_expect_success 'two runs: start, the cached nodes, each node that ran, end; audit verify says ok' '
 	ntflow run p.dag --no-tui >/dev/null &&
 	ntflow run p.dag --no-tui >/dev/null &&
 	ntflow audit verify >out &&
-	echo "ok 8 records" >expect &&
+	echo "ok 7 records" >expect &&
 	test_cmp expect out &&
 	test "$(db "SELECT group_concat(kind, \",\") FROM (SELECT kind FROM audit ORDER BY seq)")" = \
-		"run-start,node,node,run-end,run-start,node,node,run-end"
+		"run-start,nodes,node,run-end,run-start,nodes,run-end"
 '
 
 test_expect_success 'node records carry their cache keys (and the run they reused); the run-end its Merkle root' '
 	ntflow audit show --run 2 --json >a.json &&
-	test "$(json_get a.json ".records[1].kind")" = node &&
-	test "$(json_get a.json ".records[1].payload.node")" = prep &&
-	test "$(json_get a.json ".records[1].payload.state")" = cached &&
-	test "$(json_get a.json ".records[1].payload.reused_run")" = 1 &&
+	test "$(json_get a.json ".records[1].kind")" = nodes &&
+	test "$(json_get a.json ".records[1].payload.nodes[0].node")" = prep &&
+	test "$(json_get a.json ".records[1].payload.nodes[0].state")" = cached &&
+	test "$(json_get a.json ".records[1].payload.nodes[0].reused_run")" = 1 &&
+	test "$(json_get a.json ".records[2].kind")" = node &&
 	test "$(json_get a.json ".records[2].payload.node")" = train &&
 	test "$(json_get a.json ".records[2].payload.state")" = succeeded &&
 	test "$(json_get a.json ".records[2].payload.exit_code")" = 0 &&
@@ -65,9 +66,10 @@ test_expect_success 'node records carry their cache keys (and the run they reuse
 	test "$(json_get a.json ".records[3].payload.records")" = 3 &&
 	test "$(json_get a.json ".records[3].payload.merkle_root")" = "$(json_get a.json ".roots[0].root")" &&
 	ntflow audit show --run 3 --json >b.json &&
-	test "$(json_get b.json ".records[2].payload.state")" = cached &&
-	test "$(json_get b.json ".records[2].payload.reused_run")" = 2 &&
-	test "$(json_get b.json ".records[2].payload.cache_key")" = "$(json_get a.json ".records[2].payload.cache_key")"
+	test "$(json_get b.json ".records[1].payload.nodes[1].node")" = train &&
+	test "$(json_get b.json ".records[1].payload.nodes[1].state")" = cached &&
+	test "$(json_get b.json ".records[1].payload.nodes[1].reused_run")" = 2 &&
+	test "$(json_get b.json ".records[1].payload.nodes[1].cache_key")" = "$(json_get a.json ".records[2].payload.cache_key")"
 '
 
 test_expect_success 'audit show: one line per record, then the roots' '
@@ -75,16 +77,16 @@ test_expect_success 'audit show: one line per record, then the roots' '
 	head -n 1 out | grep -E "^SEQ +TIME +RUN +KIND +HASH +PAYLOAD$" &&
 	grep -E "^  1  [0-9-]{10} [0-9:]{8}     2  run-start  [0-9a-f]{12}  \{\"commit\":" out &&
 	grep -E "^run 2: Merkle root [0-9a-f]{64} over 3 records$" out &&
-	grep -E "^run 3: Merkle root [0-9a-f]{64} over 3 records$" out &&
+	grep -E "^run 3: Merkle root [0-9a-f]{64} over 2 records$" out &&
 	ntflow audit show --run 3 >out &&
-	test_line_count = 6 out
+	test_line_count = 5 out
 '
 
 test_expect_success 'audit export: JSON lines an independent script verifies' '
 	ntflow audit export log.jsonl >out &&
-	echo "8 records and 2 roots written to log.jsonl" >expect &&
+	echo "7 records and 2 roots written to log.jsonl" >expect &&
 	test_cmp expect out &&
-	test_line_count = 10 log.jsonl &&
+	test_line_count = 9 log.jsonl &&
 	/usr/bin/python3 - log.jsonl <<-\PY
 	# The definitions of ntflow(1): hash = SHA-256("SEQ|TIME_MS|RUN_ID|KIND|PAYLOAD|PREV_HASH"),
 	# a Merkle parent = SHA-256(left || right), an odd last node moves up unchanged.
@@ -129,14 +131,14 @@ test_expect_success 'a deleted record: verify names it' '
 '
 
 test_expect_success 'the last record of a run deleted: its Merkle root catches it' '
-	db "DELETE FROM audit WHERE seq = 8" &&
+	db "DELETE FROM audit WHERE seq = 7" &&
 	test_expect_code 1 ntflow audit verify 2>err &&
 	echo "ntflow: audit: run 3: it has a Merkle root but no run-end record" >expect &&
 	test_cmp expect err &&
 	restore &&
-	db "DELETE FROM audit WHERE seq = 7" &&
+	db "DELETE FROM audit WHERE seq = 6" &&
 	test_expect_code 1 ntflow audit verify 2>err &&
-	grep "record 7 was deleted" err &&
+	grep "record 6 was deleted" err &&
 	restore
 '
 
@@ -184,7 +186,7 @@ test_expect_success 'with NTFLOW_AUDIT_KEY records are HMACs; verify needs the k
 		NTFLOW_AUDIT_KEY=../audit.key ntflow run p.dag --no-tui >/dev/null &&
 		test "$(sqlite3 .ntflow/state.db "SELECT DISTINCT mac_kind FROM audit")" = hmac &&
 		NTFLOW_AUDIT_KEY=../audit.key ntflow audit verify >out &&
-		echo "ok 8 records" >expect &&
+		echo "ok 7 records" >expect &&
 		test_cmp expect out &&
 		ntflow audit show >out &&
 		grep -E " run-start +[0-9a-f]{12}\* " out &&

@@ -398,6 +398,75 @@ START_TEST(test_head_once_per_batch)
 }
 END_TEST
 
+/* Cached nodes deferred: a "nodes" record per NF_AUDIT_NODES_MAX, written when full, before
+ * any other record of the log (the order of events kept), at nf_audit_flush and when the run
+ * is closed; its payload lists each node's record payload; the chain and root verify; a
+ * queue nobody flushed is dropped by nf_audit_free. */
+START_TEST(test_deferred_nodes)
+{
+	nf_store *st = NULL;
+	nf_audit *a = NULL;
+	nf_audit_record *rs = NULL;
+	size_t n = 0;
+	nf_audit_node node = { .node = "a", .kind = "task", .state = "cached", .attempt = 0,
+			       .cache_key = "k", .reused_run = 1 };
+	char *one = nf_audit_node_payload(&node), *want;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_audit_open(&a, st), 0);
+	ck_assert_int_eq(nf_audit_add_text(a, 2, NF_AUDIT_RUN_START, "{}"), 0);
+	for (int i = 0; i < NF_AUDIT_NODES_MAX + 2; i++)
+		ck_assert_int_eq(nf_audit_defer_node(a, 2, &node), 0);
+	ck_assert_int_eq(nf_audit_list(st, 2, &rs, &n), 0);
+	ck_assert_uint_eq(n, 2);   /* the start and the first full "nodes" record */
+	ck_assert_str_eq(rs[1].kind, NF_AUDIT_NODES);
+	ck_assert_int_eq(strncmp(rs[1].payload, "{\"nodes\":[{", 11), 0);
+	nf_audit_record_list_free(rs, n);
+	ck_assert_int_eq(nf_audit_add_text(a, 2, NF_AUDIT_NODE, "{}"), 0);   /* the two queued first */
+	ck_assert_int_eq(nf_audit_defer_node(a, 2, &node), 0);
+	ck_assert_int_eq(nf_audit_flush(a), 0);
+	ck_assert_int_eq(nf_audit_flush(a), 0);   /* nothing queued: nothing written */
+	ck_assert_int_eq(nf_audit_defer_node(a, 2, &node), 0);
+	ck_assert_int_eq(nf_audit_close_run(a, 2, "succeeded", NULL), 0);
+	ck_assert_int_eq(nf_audit_defer_node(a, 3, &node), 0);   /* dropped by nf_audit_free */
+	nf_audit_free(a);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+
+	ck_assert_int_eq(nf_audit_list(st, 0, &rs, &n), 0);
+	ck_assert_uint_eq(n, 7);
+	ck_assert_str_eq(rs[2].kind, NF_AUDIT_NODES);
+	want = xasprintf("{\"nodes\":[%s,%s]}", one, one);
+	ck_assert_str_eq(rs[2].payload, want);
+	free(want);
+	ck_assert_str_eq(rs[3].kind, NF_AUDIT_NODE);
+	want = xasprintf("{\"nodes\":[%s]}", one);
+	ck_assert_str_eq(rs[4].kind, NF_AUDIT_NODES);
+	ck_assert_str_eq(rs[4].payload, want);
+	ck_assert_str_eq(rs[5].payload, want);   /* the one close_run wrote */
+	ck_assert_str_eq(rs[6].kind, NF_AUDIT_RUN_END);
+	ck_assert_ptr_nonnull(strstr(rs[6].payload, "\"records\":6"));
+	free(want);
+	{
+		/* The payload is canonical JSON as the writer of a cJSON tree makes it. */
+		cJSON *j = cJSON_Parse(rs[1].payload);
+		char *c = nf_audit_canonical_json(j);
+
+		ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "nodes")), NF_AUDIT_NODES_MAX);
+		ck_assert_str_eq(c, rs[1].payload);
+		free(c);
+		cJSON_Delete(j);
+	}
+	nf_audit_record_list_free(rs, n);
+	ck_assert_int_eq(verify(st, NULL), 0);
+	/* One node inside a "nodes" record changed: the record is named. */
+	raw_exec(st, "UPDATE audit SET payload = replace(payload, '\"node\":\"a\",', '\"node\":\"b\",')"
+		     " WHERE seq = 3");
+	ck_assert_int_eq(verify(st, "record 3 was edited"), 3);
+	free(one);
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_chain_sound)
 {
 	nf_store *st = make_chain(8);
@@ -697,6 +766,7 @@ audit_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_chain_sound);
 	tcase_add_test(tc, test_head_once_per_batch);
+	tcase_add_test(tc, test_deferred_nodes);
 	tcase_add_test(tc, test_edit_detected);
 	tcase_add_test(tc, test_delete_detected);
 	tcase_add_test(tc, test_delete_run_record_detected);

@@ -392,6 +392,24 @@ START_TEST(test_no_repo)
 }
 END_TEST
 
+/* A linked worktree, whose .git is a file naming the repository's folder, opened at a
+ * subfolder: found (libgit2 is started only when a .git is at or above the root). */
+START_TEST(test_linked_worktree)
+{
+	char *d = new_repo(), *sub = xasprintf("%s/wt/src", d);
+	nf_gitrepo *r;
+
+	sh(d, "git worktree add -q wt && test -f wt/.git");
+	ck_assert_int_eq(nf_gitrepo_open(&r, sub, NULL), 0);
+	ck_assert(nf_gitrepo_present(r));
+	ck_assert_ptr_nonnull(nf_gitrepo_head(r));
+	ck_git(r, d, "x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
+	nf_gitrepo_free(r);
+	free(sub);
+	rm_rf(d);
+}
+END_TEST
+
 /* No commit yet: no HEAD, a branch name, everything dirty with working-tree OIDs. */
 START_TEST(test_empty_repo)
 {
@@ -622,6 +640,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_ignored);
 	tcase_add_test(tc, test_symlinked_folder);
 	tcase_add_test(tc, test_no_repo);
+	tcase_add_test(tc, test_linked_worktree);
 	tcase_add_test(tc, test_empty_repo);
 	tcase_add_test(tc, test_missing_and_detached);
 	tcase_add_test(tc, test_subfolder_root);

@@ -421,6 +421,67 @@ START_TEST(test_nodes_batched)
 }
 END_TEST
 
+/* More nodes than one statement writes (NF_STORE_NODES_PER_INSERT): each row in topological
+ * order with its stage and instance, under the id the name map gives (a state change through
+ * the map lands on the right row), after the rows of an earlier run. */
+START_TEST(test_nodes_many)
+{
+	enum { N = 2 * NF_STORE_NODES_PER_INSERT + 22 };
+	nf_store *st = NULL;
+	test_graph t;
+	nf_stage stage = { .kind = NF_STAGE, .name = "w", .phase = "work" };
+	nf_node *nodes = xcalloc(N, sizeof(*nodes));
+	uint32_t *order = xcalloc(N, sizeof(*order));
+	char names[N][16], inst[N][16];
+	nf_graph g = { .nodes = nodes, .nnodes = N, .order = order };
+	nf_node_info *info;
+	size_t n;
+	int64_t r1, r2;
+
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "w[i=%zu]", i);
+		snprintf(inst[i], sizeof(inst[i]), "i-%zu", i);
+		nodes[i] = (nf_node){ .id = i, .stage = &stage, .name = names[i], .instance = i % 2 ? inst[i] : NULL };
+		order[i] = N - 1 - i;   /* the topological order is the ids' reversed */
+	}
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r2, &g), 0);
+	for (size_t i = 0; i < N; i += 7)
+		ck_assert_int_eq(nf_store_node_state(st, r2, names[i], NF_ST_SKIPPED, 0, NULL, names[i], 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes"), N + 3);
+	ck_assert_int_eq(nf_store_node_list(st, r2, &info, &n), 0);
+	ck_assert_uint_eq(n, N);
+	for (size_t i = 0; i < N; i++) {
+		size_t id = N - 1 - i;
+
+		ck_assert_str_eq(info[i].name, names[id]);
+		ck_assert_str_eq(info[i].stage, "w");
+		ck_assert_str_eq(info[i].kind, "stage");
+		if (id % 2)
+			ck_assert_str_eq(info[i].instance, inst[id]);
+		else
+			ck_assert_ptr_null(info[i].instance);
+		ck_assert_int_eq(info[i].state, id % 7 ? NF_ST_WAITING : NF_ST_SKIPPED);
+		if (id % 7 == 0)
+			ck_assert_str_eq(info[i].reason, names[id]);
+	}
+	nf_node_info_list_free(info, n);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE phase = 'work' AND run_id = 2"), N);
+	ck_assert_int_eq(nf_store_node_list(st, r1, &info, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(info[0].name, "prep");
+	nf_node_info_list_free(info, n);
+	nf_store_close(st);
+	free(order);
+	free(nodes);
+}
+END_TEST
+
 START_TEST(test_attempts)
 {
 	nf_store *st = NULL;
@@ -1640,6 +1701,7 @@ store_suite(void)
 	tcase_add_test(tc, test_runs);
 	tcase_add_test(tc, test_run_for_interval);
 	tcase_add_test(tc, test_nodes_batched);
+	tcase_add_test(tc, test_nodes_many);
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_recover_dead_pid);
