@@ -95,7 +95,7 @@ warn_unknown_metrics(const nf_dag *dag, const nf_drift_run *runs, size_t nruns, 
 				seen = strcmp(runs[r].metric_names[k], kv->key) == 0;
 		if (!seen)
 			fprintf(stderr, "%s:%d:%d: warning: tolerance '%s': no run from %s to %s has a metric of that"
-				" name\n", kv->loc.file ? kv->loc.file : "?", kv->loc.line, kv->loc.col, kv->key, from, to);
+				" name\n", nf_loc_file(kv->loc) ? nf_loc_file(kv->loc) : "?", kv->loc.line, kv->loc.col, kv->key, from, to);
 	}
 }
 

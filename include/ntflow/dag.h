@@ -182,71 +182,76 @@ typedef struct nf_run_opts {
 typedef enum { NF_STAGE, NF_GATE, NF_MONITOR } nf_stage_kind;
 typedef enum { NF_SELECT_NONE = 0, NF_SELECT_MAX, NF_SELECT_MIN } nf_select_kind;
 
-/* A stage, gate or monitor block. */
-typedef struct nf_stage {
-	nf_stage_kind kind;
-	const char *name;
-	nf_loc loc;                   /* of the block keyword */
-	size_t index;                 /* position in nf_dag.stages */
+/* What few stages write (a description, foreach, matrix, a gate's criteria, a monitor's
+ * alerts, plots...), kept apart from nf_stage so that the many plain stages of a large
+ * pipeline do not each carry room for it: nf_more(s) reads it, never NULL. */
+typedef struct nf_stage_more {
 	const char *description;
-
-	nf_tmpl *run;                 /* NULL for a gate (and until written); for run = [...],
-	                               * its words' segments joined by blanks (for what reads
-	                               * only the references: keys, checks) */
-	nf_tmpl *run_words;           /* run = [...]: one template per argv word, exec'd directly */
-	size_t nrun_words;
-	bool run_list;                /* run was written as a list of words */
-	nf_name_ref *needs;
-	size_t nneeds;
-	nf_tmpl *inputs;
-	size_t ninputs;
-	nf_tmpl *outputs;
-	size_t noutputs;
-	nf_tmpl *metrics;             /* NULL: none */
 	nf_axis *matrix;
-	size_t nmatrix;
 	nf_foreach_item *foreach;     /* foreach = [...] or foreach { instance "K" { } }; NULL: none */
-	size_t nforeach;
-	bool foreach_named;           /* the block form: ${item.F} */
-	nf_loc foreach_loc;
-	nf_tmpl *dir;                 /* the command's working folder, relative to the root; NULL: the root */
 	nf_tmpl *persist;             /* outputs not moved aside before an attempt */
-	size_t npersist;
 	nf_tmpl *uncached;            /* outputs hashed and checked, not stored in the cache */
-	size_t nuncached;
-	bool frozen;                  /* never run: its outputs must exist */
+	/* params = [...]: the param keys (or sections: every key under "train.") the stage
+	 * depends on; none listed: the keys its templates reference. */
+	nf_name_ref *param_keys;
+	nf_criterion *require;        /* gate */
+	nf_gate_check *checks;        /* gate: its criterion { } blocks, evaluated before require */
+	nf_alert_rule *alerts;        /* monitor */
+	nf_plot *plots;               /* stage: its plot blocks, in file order */
+	nf_kv *env;                   /* env { } */
 	struct {
 		nf_select_kind kind;
 		const char *metric;
 		nf_loc loc;
 	} select;
-	nf_kv *env;
-	size_t nenv;
-	/* params = [...]: the param keys (or sections: every key under "train.") the stage
-	 * depends on; none listed: the keys its templates reference. */
-	nf_name_ref *param_keys;
-	size_t nparam_keys;
+	nf_loc foreach_loc;
+	nf_loc phase_loc;
+	/* Counts are bounded by the file's size (NF_DAG_MAX_FILE_SIZE). */
+	uint32_t nmatrix, nforeach, npersist, nuncached, nparam_keys, nrequire, nchecks, nalerts, nplots, nenv;
+	nf_severity on_alert;         /* a triggered run on alerts at least this severe (none) */
+	nf_severity fail_on;          /* the monitor fails on alerts at least this severe (none) */
+	bool foreach_named;           /* the block form: ${item.F} */
+} nf_stage_more;
+
+/* A stage, gate or monitor block. Pointers first, then the 32-bit counts: this struct is
+ * held once per stage, and a generated pipeline may have 100 000 of them (its size is
+ * bounded by tests/unit/check_memsize.c). */
+typedef struct nf_stage {
+	const char *name;
+	nf_loc loc;                   /* of the block keyword */
+	nf_tmpl *run;                 /* NULL for a gate (and until written); for run = [...],
+	                               * its words' segments joined by blanks (for what reads
+	                               * only the references: keys, checks) */
+	nf_tmpl *run_words;           /* run = [...]: one template per argv word, exec'd directly */
+	nf_name_ref *needs;
+	nf_tmpl *inputs;
+	nf_tmpl *outputs;
+	nf_tmpl *metrics;             /* NULL: none */
+	nf_tmpl *dir;                 /* the command's working folder, relative to the root; NULL: the root */
 	/* After nf_dag_parse: the pipeline's defaults already merged in; never NULL. A stage
 	 * that writes no run option points at one struct shared by all such stages (held once,
 	 * not 200 bytes a stage): treat it as read-only. */
 	nf_run_opts *opts;
-
-	nf_criterion *require;        /* gate */
-	size_t nrequire;
-	nf_gate_check *checks;        /* gate: its criterion { } blocks, evaluated before require */
-	size_t nchecks;
-
-	nf_alert_rule *alerts;        /* monitor */
-	size_t nalerts;
-	nf_severity on_alert;         /* a triggered run on alerts at least this severe (none) */
-	nf_severity fail_on;          /* the monitor fails on alerts at least this severe (none) */
-
-	nf_plot *plots;               /* stage: its plot blocks, in file order */
-	size_t nplots;
-
 	const char *phase;            /* stage, monitor: the phase its CPU counts in (NULL: "other") */
-	nf_loc phase_loc;
+	/* The rarely written attributes; NULL: none written. Read through nf_more(s). */
+	const nf_stage_more *more;
+	uint32_t index;               /* position in nf_dag.stages */
+	uint32_t nrun_words, nneeds, ninputs, noutputs;
+	uint8_t kind;                 /* nf_stage_kind */
+	bool run_list;                /* run was written as a list of words */
+	bool frozen;                  /* never run: its outputs must exist */
 } nf_stage;
+
+/* The shared instance nf_more returns for a stage that wrote none of those attributes. */
+extern const nf_stage_more nf_stage_more_none;
+/* s's rarely written attributes; never NULL (read-only). */
+static inline const nf_stage_more *
+nf_more(const nf_stage *s)
+{
+	return s->more ? s->more : &nf_stage_more_none;
+}
+/* s's own nf_stage_more, allocated in a on the first write (the parser's). */
+nf_stage_more *nf_stage_more_mut(nf_stage *s, nf_arena *a);
 
 typedef struct nf_model_decl {
 	const char *name;

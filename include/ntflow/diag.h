@@ -6,12 +6,19 @@
 #include <stdio.h>
 #include "ntflow/util.h"
 
-/* A position in a source file; line and col count from 1 (col in bytes). file is borrowed. */
+/* A position in a source file; line and col count from 1 (col in bytes). 8 bytes, as a
+ * large pipeline holds about ten a stage: the file is a number in a process-wide table of
+ * the paths named (nf_loc_at adds a path once; nf_loc_file reads it; 0: no file), and a
+ * column past 65535 is held as 65535. */
 typedef struct nf_loc {
-	const char *file;
 	int line;
-	int col;
+	uint16_t col;
+	uint16_t file;
 } nf_loc;
+/* The loc of line and col in file (NULL: none). */
+nf_loc nf_loc_at(const char *file, int line, int col);
+/* loc's file, or NULL when it has none (an unset loc). Lives as long as the process. */
+const char *nf_loc_file(nf_loc loc);
 
 typedef enum { NF_DIAG_ERROR, NF_DIAG_WARNING, NF_DIAG_NOTE } nf_diag_level;
 

@@ -95,6 +95,21 @@ int nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run
  * One hash: itself; none: SHA-256 of the empty string. NF_ECORRUPT for a malformed hash. */
 int nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n);
 
+/* The same root computed streaming (src/gov/merkle.c): leaves added in order, one node
+ * per level held, so a run's hundreds of thousands of record hashes are never all held. */
+#define NF_MERKLE_LEVELS 64
+typedef struct nf_merkle {
+	unsigned char node[NF_MERKLE_LEVELS][32];   /* level L's pending left node, when bit L of have */
+	uint64_t have;
+	size_t n;                                    /* leaves added */
+} nf_merkle;
+void nf_merkle_init(nf_merkle *m);
+void nf_merkle_add(nf_merkle *m, const unsigned char leaf[32]);
+/* Adds a leaf written as 64 lower-case hex digits; NF_ECORRUPT (message set) otherwise. */
+int nf_merkle_add_hex(nf_merkle *m, const char *hex);
+/* The root of the leaves added so far (nf_audit_merkle_root's), as hex. */
+void nf_merkle_root(const nf_merkle *m, char out[65]);
+
 
 typedef struct nf_audit_report {
 	size_t nrecords;                /* records found sound before the first problem */

@@ -6,19 +6,21 @@
 
 #include "ntflow/dag.h"
 
+/* Node ids are uint32_t: a graph has at most a few million nodes, and the edge lists
+ * (three or so ids a node, each way) are half of what a large graph holds. */
 typedef struct nf_node {
-	size_t id;                     /* index in nf_graph.nodes */
 	nf_stage *stage;               /* borrowed from the dag */
 	const char *name;              /* "train", or "tune[lr=0.05,l2=0]" for a matrix instance */
 	const char *instance;          /* matrix.id: stable, short, path-safe ("lr-0.05_l2-0"); NULL when no matrix */
 	const nf_value **matrix;       /* per axis of stage->matrix, the chosen value; NULL when no matrix */
 	const nf_foreach_item *item;   /* a foreach instance ("train@us": instance is its key); else NULL */
-	size_t *deps;                  /* nodes this one needs */
-	size_t ndeps;
+	uint32_t *deps;                /* nodes this one needs */
 	const unsigned char *dep_inferred; /* per dep, 1 when inferred from files, not needs; NULL: none is */
-	size_t *users;                 /* nodes that need this one */
-	size_t nusers;
+	uint32_t *users;               /* nodes that need this one */
 	int64_t crit;                  /* longest path to a sink, counted in cpus of the nodes on it */
+	uint32_t id;                   /* index in nf_graph.nodes */
+	uint32_t ndeps;
+	uint32_t nusers;
 } nf_node;
 
 typedef struct nf_graph {
@@ -26,9 +28,9 @@ typedef struct nf_graph {
 	nf_arena *arena;
 	nf_node *nodes;
 	size_t nnodes;
-	size_t *order;                 /* node ids in a topological order (file order where free) */
-	size_t *stage_first;           /* per dag stage index: its first node id */
-	size_t *stage_count;           /* per dag stage index: its number of nodes (matrix size) */
+	uint32_t *order;               /* node ids in a topological order (file order where free) */
+	uint32_t *stage_first;         /* per dag stage index: its first node id */
+	uint32_t *stage_count;         /* per dag stage index: its number of nodes (matrix size) */
 } nf_graph;
 
 /* Expands matrices and foreach, resolves needs, infers edges from files, orders topologically and computes crit. A cycle is

@@ -680,6 +680,11 @@ int nf_store_audit_insert(nf_store *st, const nf_audit_record *r);
  * (may be NULL) the last one's seq. */
 int nf_store_audit_run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, char ***out, size_t *n,
 			      int64_t *max_seq);
+/* The same hashes one at a time: fn(ctx, hash) for each in order (hash borrowed for the
+ * call; "" for a NULL one), stopping at fn's first non-zero result, which is returned;
+ * *n the hashes passed, *max_seq (may be NULL) the last one's seq. */
+int nf_store_audit_run_hashes_each(nf_store *st, int64_t run_id, int64_t last_seq,
+				   int (*fn)(void *ctx, const char *hash), void *ctx, size_t *n, int64_t *max_seq);
 /* Records (or replaces) a run's Merkle root over count records up to last_seq. */
 int nf_store_audit_root_put(nf_store *st, int64_t run_id, const char *root, int64_t count, int64_t last_seq,
 			    int64_t created_ms);

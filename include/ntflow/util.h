@@ -71,7 +71,8 @@ char *xvasprintf(const char *fmt, va_list ap);
 #define NF_PUSH(items, n, cap, value) \
 	do { (items) = xgrow((items), sizeof(*(items)), (n) + 1, &(cap)); (items)[(n)++] = (value); } while (0)
 
-/* Arena: many small allocations freed at once. Memory is zeroed. */
+/* Arena: many small allocations freed at once. Memory is zeroed; nf_arena_alloc aligns a
+ * block to 16 bytes, or to 8 when its size is no multiple of 16. */
 typedef struct nf_arena nf_arena;
 nf_arena *nf_arena_new(void);
 void nf_arena_free(nf_arena *a);
@@ -225,6 +226,11 @@ int nf_parse_size(uint64_t *out, const char *s);
 size_t nf_edit_distance(const char *a, const char *b, size_t max);
 /* The candidate nearest to word, if near enough to be a plausible typo; else NULL. */
 const char *nf_suggest(const char *word, const char *const *cands, size_t n);
+/* n bytes as 2n lower-case hex digits and a NUL at out (2n + 1 bytes). */
+void nf_hex_encode(char *out, const unsigned char *in, size_t n);
+/* The first 2n characters of hex, lower-case hex digits, as n bytes at out: 0, or -1 (out
+ * then undefined) when one is not; a digest kept as bytes writes back as the same text. */
+int nf_hex_decode(unsigned char *out, size_t n, const char *hex);
 
 /* "30s", "10m", "2h", "1h30m", "500ms", "1d" -> milliseconds. NF_EINVALID when malformed. */
 int nf_parse_duration(int64_t *ms, const char *s);

@@ -204,7 +204,7 @@ want_expr(nf_parser *p, nf_value *v, const nf_token *t, subj w, const char *kind
 	if (reported || (!text && !(text = parsed = want_literal(p, v, t, w, "an expression in quotes"))))
 		return false;
 	out->text = text;
-	out->loc = (nf_loc){ p->path, t->line, t->col + 1 };
+	out->loc = nf_loc_at(p->path, t->line, t->col + 1);
 	if (nf_expr_parse(&out->expr, p->a, parsed, &col) < 0) {
 		nf_loc at = out->loc;
 
@@ -614,7 +614,15 @@ store(void *target, const nf_attr_spec *a, const conv *c)
 
 	memcpy(base + a->off, &c->u, a->size);
 	if (nf_schema_is_list(a->type))
-		memcpy(base + a->count_off, &c->n, sizeof(size_t));
+	{
+		if (a->count_size == sizeof(uint32_t)) {
+			uint32_t n = (uint32_t)c->n;   /* bounded by the file's size */
+
+			memcpy(base + a->count_off, &n, sizeof(n));
+		} else {
+			memcpy(base + a->count_off, &c->n, sizeof(size_t));
+		}
+	}
 	mark(target, a, c);
 }
 
@@ -673,7 +681,7 @@ nf_set_alert_cooldown(nf_parser *p, void *target, const nf_attr_spec *a, nf_valu
 void
 nf_set_select(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
 {
-	nf_stage *st = target;
+	nf_stage_more *st = target;
 	nf_select_kind k;
 	const char *metric;
 	conv c;
@@ -728,7 +736,7 @@ nf_set_phase(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, con
 		return;
 	}
 	st->phase = c.u.s;
-	st->phase_loc = v->loc;
+	nf_stage_more_mut(st, p->a)->phase_loc = v->loc;
 }
 
 /* The most runs "median:N" may take. */
@@ -1042,7 +1050,7 @@ nf_foreach_key_ok(const char *s)
 void
 nf_set_foreach(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
 {
-	nf_stage *st = target;
+	nf_stage_more *st = target;
 	nf_foreach_item *items;
 	nf_strmap *seen;
 	size_t n = 0;
@@ -1098,7 +1106,7 @@ nf_set_foreach(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, c
 	if (n < v->nitems)
 		return;
 	st->foreach = items;
-	st->nforeach = n;
+	st->nforeach = (uint32_t)n;
 	st->foreach_loc = v->loc;
 }
 

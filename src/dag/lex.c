@@ -10,7 +10,7 @@
 static nf_loc
 loc_at(const nf_lexer *lx, const char *at)
 {
-	nf_loc l = { lx->path, lx->line, (int)(at - lx->line_start) + 1 };
+	nf_loc l = nf_loc_at(lx->path, lx->line, (int)(at - lx->line_start) + 1);
 
 	return l;
 }
@@ -406,7 +406,7 @@ decode(const nf_token *t, const char *path, nf_seg *segs, char *text, size_t *ns
 			if (segs) { \
 				segs[ns].text = text + nt; \
 				segs[ns].is_ref = false; \
-				segs[ns].loc = (nf_loc){ path, t->line, t->col + 1 + (int)(i) }; \
+				segs[ns].loc = nf_loc_at(path, t->line, t->col + 1 + (int)(i)); \
 			} \
 			ns++; \
 			in_lit = true; \
@@ -453,7 +453,7 @@ decode(const nf_token *t, const char *path, nf_seg *segs, char *text, size_t *ns
 				if (segs) {
 					segs[ns].text = text + nt;
 					segs[ns].is_ref = true;
-					segs[ns].loc = (nf_loc){ path, t->line, t->col + 1 + (int)i };
+					segs[ns].loc = nf_loc_at(path, t->line, t->col + 1 + (int)i);
 				}
 				ns++;
 				for (size_t k = 0; k < n; k++)
@@ -481,7 +481,7 @@ nf_lex_string_decode(nf_tmpl *out, nf_arena *a, const nf_token *t, const char *p
 	size_t blen, ns, nt;
 	const char *b = nf_lex_string_body(t, &blen);
 
-	out->loc = (nf_loc){ path, t->line, t->col };
+	out->loc = nf_loc_at(path, t->line, t->col);
 	if (blen == 0) {
 		out->segs = NULL;
 		out->nsegs = 0;
@@ -492,7 +492,7 @@ nf_lex_string_decode(nf_tmpl *out, nf_arena *a, const nf_token *t, const char *p
 		out->segs = nf_arena_alloc(a, sizeof(nf_seg));
 		out->segs[0].text = nf_arena_strndup(a, b, blen);
 		out->segs[0].is_ref = false;
-		out->segs[0].loc = (nf_loc){ path, t->line, t->col + 1 };
+		out->segs[0].loc = nf_loc_at(path, t->line, t->col + 1);
 		out->nsegs = 1;
 		return;
 	}

@@ -59,10 +59,10 @@ nf_stage_uses_param(const nf_stage *s, const char *key)
 {
 	size_t n;
 
-	if (s->nparam_keys) {
-		for (size_t i = 0; i < s->nparam_keys; i++) {
-			n = strlen(s->param_keys[i].name);
-			if (strncmp(key, s->param_keys[i].name, n) == 0 && (key[n] == '\0' || key[n] == '.'))
+	if (nf_more(s)->nparam_keys) {
+		for (size_t i = 0; i < nf_more(s)->nparam_keys; i++) {
+			n = strlen(nf_more(s)->param_keys[i].name);
+			if (strncmp(key, nf_more(s)->param_keys[i].name, n) == 0 && (key[n] == '\0' || key[n] == '.'))
 				return true;
 		}
 		return false;
@@ -75,8 +75,8 @@ nf_stage_uses_param(const nf_stage *s, const char *key)
 	for (size_t i = 0; i < s->noutputs; i++)
 		if (tmpl_reads(&s->outputs[i], key))
 			return true;
-	for (size_t i = 0; i < s->nenv; i++)
-		if (s->env[i].value.kind == NF_V_STRING && tmpl_reads(&s->env[i].value.str, key))
+	for (size_t i = 0; i < nf_more(s)->nenv; i++)
+		if (nf_more(s)->env[i].value.kind == NF_V_STRING && tmpl_reads(&nf_more(s)->env[i].value.str, key))
 			return true;
 	return false;
 }
@@ -105,6 +105,17 @@ nf_stage_output_in(const nf_stage *s, size_t out, const nf_tmpl *list, size_t n)
 		if (same_tmpl(&s->outputs[out], &list[i]))
 			return true;
 	return false;
+}
+
+const nf_stage_more nf_stage_more_none;
+
+nf_stage_more *
+nf_stage_more_mut(nf_stage *s, nf_arena *a)
+{
+	if (!s->more)
+		s->more = nf_arena_alloc(a, sizeof(nf_stage_more));
+	/* allocated here, in the arena: never the const shared instance */
+	return (nf_stage_more *)s->more;
 }
 
 const char *

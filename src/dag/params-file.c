@@ -33,7 +33,7 @@ typedef struct pf_reader {
 static nf_loc
 loc_at(const pf_reader *r, size_t line0, size_t col0)
 {
-	return (nf_loc){ r->file, (int)line0 + 1, (int)col0 + 1 };
+	return nf_loc_at(r->file, (int)line0 + 1, (int)col0 + 1);
 }
 
 static void
@@ -622,7 +622,7 @@ nf_dag_read_params_files(nf_dag *dag, const char *root, nf_diag_list *diags)
 
 			if (prev) {
 				nf_diag_error(diags, kvs[i].loc, "param '%s' is set twice: here and at %s:%d:%d",
-					      kvs[i].key, all[prev - 1].loc.file, all[prev - 1].loc.line, all[prev - 1].loc.col);
+					      kvs[i].key, nf_loc_file(all[prev - 1].loc), all[prev - 1].loc.line, all[prev - 1].loc.col);
 				nf_diag_note(diags, all[prev - 1].loc, "first set here");
 				continue;
 			}

@@ -371,7 +371,7 @@ parse_value(nf_parser *p, nf_value *v, nf_token *vt)
 nf_loc
 nf_parse_loc(const nf_parser *p, const nf_token *t)
 {
-	nf_loc l = { p->path, t->line, t->col };
+	nf_loc l = nf_loc_at(p->path, t->line, t->col);
 
 	return l;
 }
@@ -433,9 +433,10 @@ nf_parse_valid_name(const char *s)
 
 /* The struct of kind t that block b fills (open_block set it up). */
 static void *
-target_of(nf_pblock *b, nf_target t)
+target_of(nf_parser *p, nf_pblock *b, nf_target t)
 {
 	switch (t) {
+	case NF_TG_MORE: return nf_stage_more_mut(b->stage, p->a);
 	case NF_TG_PIPELINE: return b->pl;
 	case NF_TG_STAGE: return b->stage;
 	case NF_TG_MODEL: return b->model;
@@ -512,7 +513,7 @@ parse_attribute(nf_parser *p, nf_pblock *b)
 		if (b->spec->free_keys)
 			nf_parse_store_key(p, b, &key, &v, &vt);
 		else
-			nf_parse_store_attr(p, target_of(b, a->target), a, &v, &vt);
+			nf_parse_store_attr(p, target_of(p, b, a->target), a, &v, &vt);
 	}
 	p->nsv = first;
 	if (r == PV_SYNC)
@@ -684,7 +685,7 @@ new_stage(nf_parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
 	s->kind = kind;
 	s->name = name;
 	s->loc = loc;
-	s->index = p->nstages++;
+	s->index = (uint32_t)p->nstages++;
 	nf_strmap_put(p->dag->by_name, name, s);
 	return s;
 }
@@ -843,6 +844,7 @@ static void
 close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 {
 	char title[160];
+	nf_stage_more *more;
 
 	for (size_t i = 0; i < b->spec->nattrs; i++) {
 		if (b->spec->attrs[i].required && !((b->seen | b->tried) & (1ull << i)))
@@ -853,14 +855,23 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 	case NF_BK_STAGE:
 	case NF_BK_MONITOR:
 		/* (select without a matrix is nf_dag_validate's to report) */
-		b->stage->alerts = nf_arena_memdup(p->a, b->alerts, b->nalerts * sizeof(nf_alert_rule));
-		b->stage->nalerts = b->nalerts;
-		b->stage->plots = nf_arena_memdup(p->a, b->plots, b->nplots * sizeof(nf_plot));
-		b->stage->nplots = b->nplots;
+		if (b->nalerts) {
+			more = nf_stage_more_mut(b->stage, p->a);
+			more->alerts = nf_arena_memdup(p->a, b->alerts, b->nalerts * sizeof(nf_alert_rule));
+			more->nalerts = (uint32_t)b->nalerts;
+		}
+		if (b->nplots) {
+			more = nf_stage_more_mut(b->stage, p->a);
+			more->plots = nf_arena_memdup(p->a, b->plots, b->nplots * sizeof(nf_plot));
+			more->nplots = (uint32_t)b->nplots;
+		}
 		break;
 	case NF_BK_GATE:
-		b->stage->checks = nf_arena_memdup(p->a, b->checks, b->nchecks * sizeof(nf_gate_check));
-		b->stage->nchecks = b->nchecks;
+		if (b->nchecks) {
+			more = nf_stage_more_mut(b->stage, p->a);
+			more->checks = nf_arena_memdup(p->a, b->checks, b->nchecks * sizeof(nf_gate_check));
+			more->nchecks = (uint32_t)b->nchecks;
+		}
 		break;
 	case NF_BK_CRITERION:
 		NF_PUSH(parent->checks, parent->nchecks, parent->capchecks, *b->check);
@@ -880,14 +891,16 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 			parent->pl->env = kvs;
 			parent->pl->nenv = b->nkvs;
 		} else {
-			parent->stage->env = kvs;
-			parent->stage->nenv = b->nkvs;
+			more = nf_stage_more_mut(parent->stage, p->a);
+			more->env = kvs;
+			more->nenv = (uint32_t)b->nkvs;
 		}
 		break;
 	}
 	case NF_BK_MATRIX:
-		parent->stage->matrix = nf_arena_memdup(p->a, b->axes, b->naxes * sizeof(nf_axis));
-		parent->stage->nmatrix = b->naxes;
+		more = nf_stage_more_mut(parent->stage, p->a);
+		more->matrix = nf_arena_memdup(p->a, b->axes, b->naxes * sizeof(nf_axis));
+		more->nmatrix = (uint32_t)b->naxes;
 		break;
 	case NF_BK_INSTANCE: {
 		nf_foreach_item it = { b->name, b->loc, { 0 }, nf_arena_memdup(p->a, b->kvs, b->nkvs * sizeof(nf_kv)),
@@ -898,7 +911,7 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 		break;
 	}
 	case NF_BK_FOREACH:
-		if (parent->stage->foreach) {
+		if (nf_more(parent->stage)->foreach) {
 			nf_parse_error(p, b->loc, "foreach is written twice in %s (a list and a block)",
 				       blk_title(parent, title, sizeof(title)));
 			break;
@@ -907,10 +920,11 @@ close_block(nf_parser *p, nf_pblock *b, nf_pblock *parent)
 			nf_parse_error(p, b->loc, "foreach { } holds no instance \"NAME\" { ... } block");
 			break;
 		}
-		parent->stage->foreach = nf_arena_memdup(p->a, b->items, b->nitems * sizeof(nf_foreach_item));
-		parent->stage->nforeach = b->nitems;
-		parent->stage->foreach_named = true;
-		parent->stage->foreach_loc = b->loc;
+		more = nf_stage_more_mut(parent->stage, p->a);
+		more->foreach = nf_arena_memdup(p->a, b->items, b->nitems * sizeof(nf_foreach_item));
+		more->nforeach = (uint32_t)b->nitems;
+		more->foreach_named = true;
+		more->foreach_loc = b->loc;
 		break;
 	case NF_BK_ALERT:
 		NF_PUSH(parent->alerts, parent->nalerts, parent->capalerts, *b->alert);
@@ -1178,7 +1192,7 @@ merge_opts(nf_run_opts *dst, const nf_run_opts *src, nf_arena *a)
 			continue;
 		memcpy((char *)dst + r->off, (const char *)src + r->off, r->size);
 		if (nf_schema_is_list(r->type))
-			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, sizeof(size_t));
+			memcpy((char *)dst + r->count_off, (const char *)src + r->count_off, r->count_size);
 		if (r->has_loc)
 			memcpy((char *)dst + r->loc_off, (const char *)src + r->loc_off, sizeof(nf_loc));
 	}
@@ -1254,7 +1268,7 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	p.model_names = nf_strmap_new(8);
 	if (len > NF_DAG_MAX_FILE_SIZE) {
 		dag->by_name = nf_strmap_new(1);
-		nf_loc at = { dag->path, 0, 0 };
+		nf_loc at = nf_loc_at(dag->path, 0, 0);
 
 		nf_diag_error(diags, at, "file too large (%zu bytes; the limit is %u MiB)", len,
 			      NF_DAG_MAX_FILE_SIZE >> 20);

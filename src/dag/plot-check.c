@@ -49,8 +49,8 @@ kept_by_stage(const nf_stage *s, const char *path)
 void
 nf_plot_check(const nf_stage *s, nf_diag_list *diags)
 {
-	for (size_t i = 0; i < s->nplots; i++) {
-		const nf_plot *pl = &s->plots[i];
+	for (size_t i = 0; i < nf_more(s)->nplots; i++) {
+		const nf_plot *pl = &nf_more(s)->plots[i];
 		const nf_tmpl *file = pl->data ? pl->data : pl->image;
 		const char *attr = pl->data ? "data" : "image";
 		char *path;

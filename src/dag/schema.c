@@ -20,6 +20,7 @@ static const char *const plot_templates[] = { "linear", "scatter", "confusion", 
 #define FIELD(tg, T, f) .target = tg, .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
 #define PL(f) FIELD(NF_TG_PIPELINE, nf_pipeline, f)
 #define ST(f) FIELD(NF_TG_STAGE, nf_stage, f)
+#define MO(f) FIELD(NF_TG_MORE, nf_stage_more, f)
 #define MD(f) FIELD(NF_TG_MODEL, nf_model_decl, f)
 #define AL(f) FIELD(NF_TG_ALERT, nf_alert_rule, f)
 #define SL(f) FIELD(NF_TG_SLURM, nf_slurm, f)
@@ -27,7 +28,7 @@ static const char *const plot_templates[] = { "linear", "scatter", "confusion", 
 #define CK(f) FIELD(NF_TG_CHECK, nf_gate_check, f)
 #define OP(f, bit) FIELD(NF_TG_OPTS, nf_run_opts, f), .set_bit = bit
 /* A list's item count, and where the value's location goes. */
-#define COUNT(T, f) .count_off = offsetof(T, f)
+#define COUNT(T, f) .count_off = offsetof(T, f), .count_size = sizeof(((T *)0)->f)
 #define LOC(T, f) .has_loc = true, .loc_off = offsetof(T, f)
 #define RANGE(lo, hi) .min = lo, .max = hi
 #define SET(fn) .setter = fn
@@ -109,7 +110,7 @@ static const nf_attr_spec pipeline_attrs[] = {
 };
 
 static const nf_attr_spec stage_attrs[] = {
-	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
+	{ ROW("description", NF_AT_STRING, MO(description)), DOC(NULL,
 	  "what the stage does") },
 	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED, SET(nf_set_run)), DOC(NULL,
 	  "the command: a string, exec'd directly without shell syntax, else by /bin/sh -c with values"
@@ -122,17 +123,17 @@ static const nf_attr_spec stage_attrs[] = {
 	  "files and folders written (a trailing / marks a folder); cached and restored") },
 	{ ROW("metrics", NF_AT_TEMPLATE, ST(metrics)), DOC(NULL,
 	  "a JSON file of numbers the stage writes; recorded, read by gates") },
-	{ ROW("select", NF_AT_SELECT, ST(select), SET(nf_set_select)), DOC(NULL,
+	{ ROW("select", NF_AT_SELECT, MO(select), SET(nf_set_select)), DOC(NULL,
 	  "with a matrix: max(METRIC) or min(METRIC) picks the best instance for ${stages.NAME.best.*}") },
-	{ ROW("params", NF_AT_NAME_LIST, ST(param_keys), COUNT(nf_stage, nparam_keys)), DOC("the params its templates reference",
+	{ ROW("params", NF_AT_NAME_LIST, MO(param_keys), COUNT(nf_stage_more, nparam_keys)), DOC("the params its templates reference",
 	  "the param keys (or sections: all keys under one) the stage depends on; only their values enter its cache key") },
 	{ ROW("dir", NF_AT_TEMPLATE, ST(dir)), DOC("the project root",
 	  "the folder the command runs in, relative to the project root; paths stay relative to the root") },
-	{ ROW("foreach", NF_AT_TEMPLATE_LIST, ST(foreach), COUNT(nf_stage, nforeach), SET(nf_set_foreach)), DOC(NULL,
+	{ ROW("foreach", NF_AT_TEMPLATE_LIST, MO(foreach), COUNT(nf_stage_more, nforeach), SET(nf_set_foreach)), DOC(NULL,
 	  "one instance STAGE@KEY per element of a list, ${item} and ${key} its value (or a foreach { } block)") },
-	{ ROW("persist", NF_AT_TEMPLATE_LIST, ST(persist), COUNT(nf_stage, npersist)), DOC(NULL,
+	{ ROW("persist", NF_AT_TEMPLATE_LIST, MO(persist), COUNT(nf_stage_more, npersist)), DOC(NULL,
 	  "outputs left in place (not moved aside) before the stage runs; still cached after") },
-	{ ROW("uncached", NF_AT_TEMPLATE_LIST, ST(uncached), COUNT(nf_stage, nuncached)), DOC(NULL,
+	{ ROW("uncached", NF_AT_TEMPLATE_LIST, MO(uncached), COUNT(nf_stage_more, nuncached)), DOC(NULL,
 	  "outputs hashed and checked but not stored in the cache; a skip needs them present and unchanged") },
 	{ ROW("frozen", NF_AT_BOOL, ST(frozen)), DOC("false",
 	  "never run the stage; its outputs must exist, and it counts as succeeded") },
@@ -142,11 +143,11 @@ static const nf_attr_spec stage_attrs[] = {
 };
 
 static const nf_attr_spec gate_attrs[] = {
-	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
+	{ ROW("description", NF_AT_STRING, MO(description)), DOC(NULL,
 	  "what the gate decides") },
 	{ ROW("needs", NF_AT_NAME_LIST, ST(needs), COUNT(nf_stage, nneeds)), DOC(NULL,
 	  "the stages whose metrics the criteria read") },
-	{ ROW("require", NF_AT_EXPR_LIST, ST(require), COUNT(nf_stage, nrequire)), DOC(NULL,
+	{ ROW("require", NF_AT_EXPR_LIST, MO(require), COUNT(nf_stage_more, nrequire)), DOC(NULL,
 	  "criteria that must all hold, e.g. \"auc >= production.auc - 0.02\"") },
 };
 
@@ -178,7 +179,7 @@ static const nf_attr_spec tiers_attrs[] = {
 };
 
 static const nf_attr_spec monitor_attrs[] = {
-	{ ROW("description", NF_AT_STRING, ST(description)), DOC(NULL,
+	{ ROW("description", NF_AT_STRING, MO(description)), DOC(NULL,
 	  "what the monitor watches") },
 	{ ROW("run", NF_AT_TEMPLATE, ST(run), REQUIRED, SET(nf_set_run)), DOC(NULL,
 	  "the command that measures; it writes the metrics file") },
@@ -190,13 +191,13 @@ static const nf_attr_spec monitor_attrs[] = {
 	  "files and folders written") },
 	{ ROW("metrics", NF_AT_TEMPLATE, ST(metrics)), DOC(NULL,
 	  "the JSON file of numbers the alert conditions read") },
-	{ ROW("on_alert", NF_AT_ENUM, ST(on_alert), .choices = severities, .min = NF_SEV_LOW), DOC("none",
+	{ ROW("on_alert", NF_AT_ENUM, MO(on_alert), .choices = severities, .min = NF_SEV_LOW), DOC("none",
 	  "alerts at least this severe trigger a run through the scheduler") },
-	{ ROW("fail_on", NF_AT_ENUM, ST(fail_on), .choices = severities, .min = NF_SEV_LOW), DOC("none",
+	{ ROW("fail_on", NF_AT_ENUM, MO(fail_on), .choices = severities, .min = NF_SEV_LOW), DOC("none",
 	  "alerts at least this severe make the monitor fail") },
 	{ ROW("phase", NF_AT_STRING, ST(phase), SET(nf_set_phase)), DOC("\"other\"",
 	  "the phase the stage's CPU time counts in (show --perf, cpu_baseline), e.g. \"training\"") },
-	{ ROW("params", NF_AT_NAME_LIST, ST(param_keys), COUNT(nf_stage, nparam_keys)), DOC("the params its templates reference",
+	{ ROW("params", NF_AT_NAME_LIST, MO(param_keys), COUNT(nf_stage_more, nparam_keys)), DOC("the params its templates reference",
 	  "the param keys (or sections: all keys under one) the stage depends on; only their values enter its cache key") },
 	RUN_OPTIONS,
 };
@@ -282,13 +283,13 @@ static const nf_block_id defaults_children[] = { NF_BK_SLURM };
 static const nf_block_spec blocks[NF_BK_COUNT] = {
 	{ NF_BK_PIPELINE, "pipeline", true, true, false, TG(NF_TG_PIPELINE), ATTRS(pipeline_attrs), KIDS(pipeline_children),
 	  "the pipeline: its name, schedule, parameters and defaults (at most one per file)" },
-	{ NF_BK_STAGE, "stage", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_OPTS), ATTRS(stage_attrs), KIDS(stage_children),
+	{ NF_BK_STAGE, "stage", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_MORE) | TG(NF_TG_OPTS), ATTRS(stage_attrs), KIDS(stage_children),
 	  "a command to run" },
-	{ NF_BK_GATE, "gate", true, true, false, TG(NF_TG_STAGE), ATTRS(gate_attrs), KIDS(gate_children),
+	{ NF_BK_GATE, "gate", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_MORE), ATTRS(gate_attrs), KIDS(gate_children),
 	  "a promotion decision over the metrics of the stages it needs" },
 	{ NF_BK_MODEL, "model", true, true, false, TG(NF_TG_MODEL), ATTRS(model_attrs), NULL, 0,
 	  "a registry entry the pipeline produces" },
-	{ NF_BK_MONITOR, "monitor", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_OPTS), ATTRS(monitor_attrs), KIDS(monitor_children),
+	{ NF_BK_MONITOR, "monitor", true, true, false, TG(NF_TG_STAGE) | TG(NF_TG_MORE) | TG(NF_TG_OPTS), ATTRS(monitor_attrs), KIDS(monitor_children),
 	  "a stage whose metrics feed alert rules" },
 	{ NF_BK_PARAMS, "params", false, false, true, 0, NULL, 0, NULL, 0,
 	  "NAME = value: parameters for ${params.NAME}, overridable with -p NAME=VALUE" },
@@ -427,6 +428,7 @@ nf_schema_target_size(nf_target t)
 	case NF_TG_ALERT: return sizeof(nf_alert_rule);
 	case NF_TG_PLOT: return sizeof(nf_plot);
 	case NF_TG_CHECK: return sizeof(nf_gate_check);
+	case NF_TG_MORE: return sizeof(nf_stage_more);
 	case NF_TG_COUNT: break;
 	}
 	return 0;

@@ -51,6 +51,7 @@ typedef enum nf_target {
 	NF_TG_ALERT,          /* nf_alert_rule */
 	NF_TG_PLOT,           /* nf_plot */
 	NF_TG_CHECK,          /* nf_gate_check: a gate's criterion { } */
+	NF_TG_MORE,           /* nf_stage_more: a stage's rarely written attributes */
 	NF_TG_COUNT
 } nf_target;
 
@@ -66,7 +67,7 @@ typedef void nf_attr_setter(nf_parser *p, void *target, const nf_attr_spec *a, n
 
 /* One attribute. Without a setter, the converter of its type checks the value and stores it
  * at target + off (size bytes, the type's storage: nf_schema_storage_size), a list's length
- * at target + count_off, the value's location at target + loc_off when has_loc, and ORs
+ * at target + count_off (count_size bytes), the value's location at target + loc_off when has_loc, and ORs
  * set_bit into nf_run_opts.set. A new attribute is one row (and its man page item). */
 struct nf_attr_spec {
 	const char *name;
@@ -74,7 +75,8 @@ struct nf_attr_spec {
 	bool required;
 	nf_target target;
 	size_t off, size;             /* offsetof and sizeof the field in the target struct */
-	size_t count_off;             /* lists: offsetof the item count (a size_t) */
+	size_t count_off;             /* lists: offsetof the item count */
+	size_t count_size;            /* its sizeof: a size_t, or a uint32_t (nf_stage's) */
 	bool has_loc;
 	size_t loc_off;               /* offsetof an nf_loc for the value's location */
 	unsigned set_bit;             /* NF_TG_OPTS: its NF_OPT_* bit */

@@ -93,9 +93,9 @@ depends_on(vctx *v, const nf_stage *s, const nf_stage *anc)
 static bool
 has_key(const nf_stage *s, const char *key, const char **cands)
 {
-	for (size_t k = 0; k < s->nmatrix; k++) {
-		cands[k] = s->matrix[k].name;
-		if (!strcmp(s->matrix[k].name, key))
+	for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
+		cands[k] = nf_more(s)->matrix[k].name;
+		if (!strcmp(nf_more(s)->matrix[k].name, key))
 			return true;
 	}
 	return false;
@@ -120,15 +120,15 @@ check_stages_ref(vctx *v, const where *w, const nf_seg *seg, const char *rest)
 			   "unknown stage \"%s\" in ${%s}", name, seg->text);
 		return;
 	}
-	if (!s->nmatrix || s->select.kind == NF_SELECT_NONE) {
+	if (!nf_more(s)->nmatrix || nf_more(s)->select.kind == NF_SELECT_NONE) {
 		nf_diag_error(&v->diags, seg->loc, "${%s} needs a best instance, but %s \"%s\" has no %s",
 			      seg->text, nf_stage_kind_name(s->kind), s->name,
-			      s->nmatrix ? "select" : "matrix");
+			      nf_more(s)->nmatrix ? "select" : "matrix");
 		return;
 	}
-	cands = nf_arena_alloc(v->scratch, s->nmatrix * sizeof(char *));
+	cands = nf_arena_alloc(v->scratch, nf_more(s)->nmatrix * sizeof(char *));
 	if (strcmp(key, "id") != 0 && !has_key(s, key, cands)) {
-		error_hint(v, seg->loc, nf_suggest(key, cands, s->nmatrix),
+		error_hint(v, seg->loc, nf_suggest(key, cands, nf_more(s)->nmatrix),
 			   "unknown matrix key \"%s\" of stage \"%s\" in ${%s}", key, s->name, seg->text);
 		return;
 	}
@@ -144,7 +144,7 @@ check_item_ref(vctx *v, const where *w, const nf_seg *seg, const char *ns, const
 {
 	const nf_stage *s = w->stage;
 
-	if (!s || !s->nforeach) {
+	if (!s || !nf_more(s)->nforeach) {
 		nf_diag_error(&v->diags, seg->loc, "${%s} in %s \"%s\", which has no foreach", seg->text, w->kind, w->name);
 		return;
 	}
@@ -153,18 +153,18 @@ check_item_ref(vctx *v, const where *w, const nf_seg *seg, const char *ns, const
 			nf_diag_error(&v->diags, seg->loc, "expected ${key}, found ${%s}", seg->text);
 		return;
 	}
-	if (!rest && s->foreach_named) {
+	if (!rest && nf_more(s)->foreach_named) {
 		nf_diag_error(&v->diags, seg->loc, "the instances of %s \"%s\" have fields: write ${item.FIELD}"
 			      " (or ${key} for the instance's name)", w->kind, w->name);
 		return;
 	}
-	if (rest && !s->foreach_named) {
+	if (rest && !nf_more(s)->foreach_named) {
 		nf_diag_error(&v->diags, seg->loc, "${%s}: the foreach of %s \"%s\" is a list of plain values; write ${item}",
 			      seg->text, w->kind, w->name);
 		return;
 	}
-	for (size_t i = 0; rest && i < s->nforeach; i++) {
-		const nf_foreach_item *it = &s->foreach[i];
+	for (size_t i = 0; rest && i < nf_more(s)->nforeach; i++) {
+		const nf_foreach_item *it = &nf_more(s)->foreach[i];
 		bool found = false;
 
 		for (size_t f = 0; f < it->nfields && !found; f++)
@@ -205,12 +205,12 @@ check_ref(vctx *v, const where *w, const nf_seg *seg)
 	} else if (!strcmp(ns, "matrix")) {
 		if (!rest || !*rest) {
 			nf_diag_error(&v->diags, seg->loc, "expected ${matrix.KEY}, found ${%s}", ref);
-		} else if (!w->stage || !w->stage->nmatrix) {
+		} else if (!w->stage || !nf_more(w->stage)->nmatrix) {
 			nf_diag_error(&v->diags, seg->loc, "${%s} in %s \"%s\", which has no matrix", ref, w->kind, w->name);
 		} else if (strcmp(rest, "id") != 0) {
-			cands = nf_arena_alloc(v->scratch, w->stage->nmatrix * sizeof(char *));
+			cands = nf_arena_alloc(v->scratch, nf_more(w->stage)->nmatrix * sizeof(char *));
 			if (!has_key(w->stage, rest, cands))
-				error_hint(v, seg->loc, nf_suggest(rest, cands, w->stage->nmatrix),
+				error_hint(v, seg->loc, nf_suggest(rest, cands, nf_more(w->stage)->nmatrix),
 					   "unknown matrix key \"%s\" in ${%s}", rest, ref);
 		}
 	} else if (!strcmp(ns, "run")) {
@@ -394,11 +394,11 @@ check_outputs(vctx *v, nf_strmap *seen)
 static void
 check_select(vctx *v, const nf_stage *s)
 {
-	if (s->select.kind != NF_SELECT_NONE && !s->nmatrix)
-		nf_diag_error(&v->diags, s->select.loc, "%s \"%s\" has select but no matrix to select from",
+	if (nf_more(s)->select.kind != NF_SELECT_NONE && !nf_more(s)->nmatrix)
+		nf_diag_error(&v->diags, nf_more(s)->select.loc, "%s \"%s\" has select but no matrix to select from",
 			      nf_stage_kind_name(s->kind), s->name);
-	else if (s->select.kind != NF_SELECT_NONE && !s->metrics)
-		nf_diag_error(&v->diags, s->select.loc, "%s \"%s\" has select but no metrics file to compare instances by",
+	else if (nf_more(s)->select.kind != NF_SELECT_NONE && !s->metrics)
+		nf_diag_error(&v->diags, nf_more(s)->select.loc, "%s \"%s\" has select but no metrics file to compare instances by",
 			      nf_stage_kind_name(s->kind), s->name);
 }
 
@@ -434,13 +434,13 @@ check_instance_need(vctx *v, const nf_stage *s, const nf_name_ref *n, const char
 			   "%s \"%s\" needs unknown stage \"%s\"", nf_stage_kind_name(s->kind), s->name, name);
 		return;
 	}
-	if (!d->nforeach) {
+	if (!nf_more(d)->nforeach) {
 		nf_diag_error(&v->diags, n->loc, "%s \"%s\" needs \"%s\", but %s \"%s\" has no foreach instances",
 			      nf_stage_kind_name(s->kind), s->name, n->name, nf_stage_kind_name(d->kind), d->name);
 		return;
 	}
-	for (size_t i = 0; i < d->nforeach; i++)
-		if (!strcmp(d->foreach[i].key, at + 1))
+	for (size_t i = 0; i < nf_more(d)->nforeach; i++)
+		if (!strcmp(nf_more(d)->foreach[i].key, at + 1))
 			return;
 	nf_diag_error(&v->diags, n->loc, "%s \"%s\" needs \"%s\": %s \"%s\" has no instance \"%s\"",
 		      nf_stage_kind_name(s->kind), s->name, n->name, nf_stage_kind_name(d->kind), d->name, at + 1);
@@ -453,12 +453,12 @@ check_stage_lang(vctx *v, const nf_stage *s)
 {
 	const char *kind = nf_stage_kind_name(s->kind);
 	const struct { const nf_tmpl *list; size_t n; const char *name; } sub[] = {
-		{ s->persist, s->npersist, "persist" }, { s->uncached, s->nuncached, "uncached" },
+		{ nf_more(s)->persist, nf_more(s)->npersist, "persist" }, { nf_more(s)->uncached, nf_more(s)->nuncached, "uncached" },
 	};
 	nf_buf a = NF_BUF_INIT, b = NF_BUF_INIT;
 
-	if (s->nmatrix && s->nforeach)
-		nf_diag_error(&v->diags, s->foreach_loc, "%s \"%s\" has both matrix and foreach; use one of them",
+	if (nf_more(s)->nmatrix && nf_more(s)->nforeach)
+		nf_diag_error(&v->diags, nf_more(s)->foreach_loc, "%s \"%s\" has both matrix and foreach; use one of them",
 			      kind, s->name);
 	if (s->dir)
 		check_path(v, s->dir, "dir", kind, s->name, false, true);
@@ -526,8 +526,8 @@ check_param_keys(vctx *v, const nf_stage *s)
 {
 	const nf_pipeline *pl = &v->dag->pipeline;
 
-	for (size_t k = 0; k < s->nparam_keys; k++) {
-		const nf_name_ref *n = &s->param_keys[k];
+	for (size_t k = 0; k < nf_more(s)->nparam_keys; k++) {
+		const nf_name_ref *n = &nf_more(s)->param_keys[k];
 
 		if (!param_or_section(pl, n->name))
 			error_hint(v, n->loc, nf_suggest(n->name, v->param_names, pl->nparams),
@@ -586,31 +586,31 @@ check_alert_call(void *vctx_, const nf_expr *call)
 static void
 check_alert_calls(vctx *v, const nf_stage *s)
 {
-	for (size_t k = 0; k < s->nalerts; k++) {
-		alert_calls ac = { v, s, &s->alerts[k] };
+	for (size_t k = 0; k < nf_more(s)->nalerts; k++) {
+		alert_calls ac = { v, s, &nf_more(s)->alerts[k] };
 
-		if (s->alerts[k].when.expr)
-			nf_expr_walk_calls(s->alerts[k].when.expr, check_alert_call, &ac);
+		if (nf_more(s)->alerts[k].when.expr)
+			nf_expr_walk_calls(nf_more(s)->alerts[k].when.expr, check_alert_call, &ac);
 	}
 }
 
 static void
 check_gate_params(vctx *v, const nf_stage *s)
 {
-	for (size_t k = 0; k < s->nrequire; k++) {
-		gate_names gn = { v, s, &s->require[k] };
+	for (size_t k = 0; k < nf_more(s)->nrequire; k++) {
+		gate_names gn = { v, s, &nf_more(s)->require[k] };
 
-		if (s->require[k].expr)
-			nf_expr_walk_names(s->require[k].expr, check_gate_name, &gn);
+		if (nf_more(s)->require[k].expr)
+			nf_expr_walk_names(nf_more(s)->require[k].expr, check_gate_name, &gn);
 	}
-	for (size_t k = 0; k < s->nchecks; k++) {
-		gate_names gn = { v, s, &s->checks[k].require };
-		gate_names gs = { v, s, &s->checks[k].severe_when };
+	for (size_t k = 0; k < nf_more(s)->nchecks; k++) {
+		gate_names gn = { v, s, &nf_more(s)->checks[k].require };
+		gate_names gs = { v, s, &nf_more(s)->checks[k].severe_when };
 
-		if (s->checks[k].require.expr)
-			nf_expr_walk_names(s->checks[k].require.expr, check_gate_name, &gn);
-		if (s->checks[k].severe_when.expr)
-			nf_expr_walk_names(s->checks[k].severe_when.expr, check_gate_name, &gs);
+		if (nf_more(s)->checks[k].require.expr)
+			nf_expr_walk_names(nf_more(s)->checks[k].require.expr, check_gate_name, &gn);
+		if (nf_more(s)->checks[k].severe_when.expr)
+			nf_expr_walk_names(nf_more(s)->checks[k].severe_when.expr, check_gate_name, &gs);
 	}
 }
 
@@ -669,8 +669,8 @@ check_severe_name(void *ctx, bool prod, const char *name, int col)
 static void
 check_gate_checks(vctx *v, const nf_stage *s)
 {
-	for (size_t k = 0; k < s->nchecks; k++) {
-		const nf_gate_check *c = &s->checks[k];
+	for (size_t k = 0; k < nf_more(s)->nchecks; k++) {
+		const nf_gate_check *c = &nf_more(s)->checks[k];
 		name_set req = { v, NULL, 0, 0 };
 		severe_names sn = { &req, v, s, c };
 
@@ -771,7 +771,7 @@ flush_sorted(nf_diag_list *dst, nf_diag_list *src)
 	for (size_t i = 0; i < ng; i++)
 		for (size_t k = groups[i]; k < src->n && (k == groups[i] || src->items[k].level == NF_DIAG_NOTE); k++) {
 			const nf_diag *d = &src->items[k];
-			nf_diag_add(dst, d->level, (nf_loc){ d->file, d->line, d->col }, "%s", d->msg);
+			nf_diag_add(dst, d->level, nf_loc_at(d->file, d->line, d->col), "%s", d->msg);
 		}
 	free(groups);
 }
@@ -842,7 +842,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 		check_tmpl(&v, &w, s->run);
 		if (!s->run_list)   /* a list's words reach the program as they are: no shell */
 			check_run_quoting(&v, &w, s->run);
-		check_kvs(&v, &w, s->env, s->nenv);
+		check_kvs(&v, &w, nf_more(s)->env, nf_more(s)->nenv);
 		w.secrets = false;
 		for (size_t k = 0; k < s->ninputs; k++)
 			check_tmpl(&v, &w, &s->inputs[k]);
@@ -850,9 +850,9 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 			check_tmpl(&v, &w, &s->outputs[k]);
 		check_tmpl(&v, &w, s->metrics);
 		check_tmpl(&v, &w, s->dir);
-		for (size_t k = 0; k < s->nplots; k++) {
-			check_tmpl(&v, &w, s->plots[k].data);
-			check_tmpl(&v, &w, s->plots[k].image);
+		for (size_t k = 0; k < nf_more(s)->nplots; k++) {
+			check_tmpl(&v, &w, nf_more(s)->plots[k].data);
+			check_tmpl(&v, &w, nf_more(s)->plots[k].image);
 		}
 		nf_plot_check(s, &v.diags);
 	}

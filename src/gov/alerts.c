@@ -227,8 +227,8 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 
 	*fired = NULL;
 	*nfired = 0;
-	for (size_t i = 0; i < stage->nalerts; i++) {
-		const nf_alert_rule *rule = &stage->alerts[i];
+	for (size_t i = 0; i < nf_more(stage)->nalerts; i++) {
+		const nf_alert_rule *rule = &nf_more(stage)->alerts[i];
 		nf_alert a;
 		bool fires;
 
@@ -242,8 +242,8 @@ nf_alerts_evaluate(nf_alert **fired, size_t *nfired, nf_store *st, nf_audit *aud
 			continue;
 		a.data_key = src->data_key ? xstrdup(src->data_key) : NULL;
 		if ((err = nf_store_batch(st)) < 0 ||
-		    (err = record_alert(st, audit, &a, !src->no_triggers && stage->on_alert != NF_SEV_NONE &&
-					a.severity >= stage->on_alert)) < 0) {
+		    (err = record_alert(st, audit, &a, !src->no_triggers && nf_more(stage)->on_alert != NF_SEV_NONE &&
+					a.severity >= nf_more(stage)->on_alert)) < 0) {
 			nf_alert_release(&a);
 			nf_alert_list_free(out, n);
 			free(bad);

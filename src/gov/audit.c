@@ -505,10 +505,17 @@ free_strv(char **v, size_t n)
 	free(v);
 }
 
+static int
+merkle_leaf(void *ctx, const char *hash)
+{
+	return nf_merkle_add_hex(ctx, hash);
+}
+
 int
 nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_out[65])
 {
-	char **hs = NULL, root[65];
+	char root[65];
+	nf_merkle m;
 	size_t n = 0;
 	int64_t last_seq = 0;
 	cJSON *p = NULL;
@@ -516,9 +523,11 @@ nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_ou
 
 	if ((err = nf_audit_flush(a)) < 0 || (err = nf_store_batch(a->st)) < 0)
 		return err;
-	if ((err = nf_store_audit_run_hashes(a->st, run_id, 0, &hs, &n, &last_seq)) < 0 ||
-	    (err = nf_audit_merkle_root(root, (const char *const *)hs, n)) < 0)
+	/* streaming (merkle.c): a run's record hashes are never all held */
+	nf_merkle_init(&m);
+	if ((err = nf_store_audit_run_hashes_each(a->st, run_id, 0, merkle_leaf, &m, &n, &last_seq)) < 0)
 		goto done;
+	nf_merkle_root(&m, root);
 	if ((err = nf_store_audit_root_put(a->st, run_id, root, (int64_t)n, last_seq, nf_now_realtime_ms())) < 0)
 		goto done;
 	/* The run-end record carries the root, so the chain protects it too. */
@@ -531,7 +540,6 @@ nf_audit_close_run(nf_audit *a, int64_t run_id, const char *status, char root_ou
 		memcpy(root_out, root, 65);
 done:
 	cJSON_Delete(p);
-	free_strv(hs, n);
 	return err;
 }
 

@@ -100,7 +100,7 @@ nf_violations_record(nf_violation **out, size_t *n, nf_store *st, nf_audit *audi
 		*n = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const nf_gate_criterion *c = &r->criteria[i];
-		const nf_gate_check *chk = i < g->nchecks ? &g->checks[i] : NULL;
+		const nf_gate_check *chk = i < nf_more(g)->nchecks ? &nf_more(g)->checks[i] : NULL;
 		nf_violation v;
 
 		if (c->passed)

@@ -17,6 +17,8 @@
  * hold at most this many entries, so a hostile file cannot ask for terabytes. */
 #define GRAPH_MAX_INSTANCES 10000
 #define GRAPH_MAX_EDGES (16u << 20)
+/* Node ids are uint32_t (graph.h). */
+#define GRAPH_MAX_NODES (UINT32_MAX - 1u)
 /* A cycle longer than this is printed as its first and last stages. */
 #define CYCLE_SHOWN 20
 /* A readable matrix.id longer than this is replaced by a hash. */
@@ -34,12 +36,14 @@ typedef struct graph_impl {
  * dep[dep_at[i] .. dep_at[i+1]), users likewise. An edge may stand for every instance of
  * the stage it names or for one (needs = ["train@us"]): its sel is ALL or the instance's
  * index. */
-#define ALL SIZE_MAX
+#define ALL UINT32_MAX
+/* 32-bit rows: stage indexes, edge offsets and instance indexes stay far below 2^32 (a
+ * file is at most NF_DAG_MAX_FILE_SIZE), and these rows are the peak of a large build. */
 typedef struct stage_graph {
 	size_t n;
-	size_t *dep_at, *dep, *dep_sel, *dep_input;
+	uint32_t *dep_at, *dep, *dep_sel, *dep_input;
 	unsigned char *dep_inf;        /* inferred from files (dep_input: which input) */
-	size_t *user_at, *user, *user_sel;
+	uint32_t *user_at, *user, *user_sel;
 	size_t *order;                 /* stages in topological order */
 	size_t norder;
 } stage_graph;
@@ -62,8 +66,8 @@ stage_graph_release(stage_graph *sg)
 static size_t
 instance_index(const nf_stage *d, const char *key)
 {
-	for (size_t c = 0; c < d->nforeach; c++)
-		if (!strcmp(d->foreach[c].key, key))
+	for (size_t c = 0; c < nf_more(d)->nforeach; c++)
+		if (!strcmp(nf_more(d)->foreach[c].key, key))
 			return c;
 	return ALL;
 }
@@ -80,13 +84,13 @@ push_dep(dep_rows *r, size_t d, size_t sel, bool inferred, size_t input)
 	stage_graph *sg = r->sg;
 	size_t n = r->ndep;
 
-	sg->dep = xgrow(sg->dep, sizeof(size_t), n + 1, &r->cap);
-	sg->dep_sel = xgrow(sg->dep_sel, sizeof(size_t), n + 1, &r->capsel);
-	sg->dep_input = xgrow(sg->dep_input, sizeof(size_t), n + 1, &r->capin);
+	sg->dep = xgrow(sg->dep, sizeof(*sg->dep), n + 1, &r->cap);
+	sg->dep_sel = xgrow(sg->dep_sel, sizeof(*sg->dep_sel), n + 1, &r->capsel);
+	sg->dep_input = xgrow(sg->dep_input, sizeof(*sg->dep_input), n + 1, &r->capin);
 	sg->dep_inf = xgrow(sg->dep_inf, 1, n + 1, &r->capinf);
-	sg->dep[n] = d;
-	sg->dep_sel[n] = sel;
-	sg->dep_input[n] = input;
+	sg->dep[n] = (uint32_t)d;
+	sg->dep_sel[n] = (uint32_t)sel;
+	sg->dep_input[n] = (uint32_t)input;
 	sg->dep_inf[n] = inferred;
 	r->ndep = n + 1;
 	r->nusers[d]++;
@@ -109,11 +113,11 @@ stage_graph_init(stage_graph *sg, const nf_dag *dag)
 	memset(sg, 0, sizeof(*sg));
 	nf_infer_edges(dag, &edges, &nedges);
 	sg->n = n;
-	sg->dep_at = xmalloc((n + 1) * sizeof(size_t));
+	sg->dep_at = xmalloc((n + 1) * sizeof(*sg->dep_at));
 	for (size_t i = 0; i < n; i++) {
 		const nf_stage *s = &dag->stages[i];
 
-		sg->dep_at[i] = r.ndep;
+		sg->dep_at[i] = (uint32_t)r.ndep;
 		for (size_t k = 0; k < s->nneeds; k++) {
 			const nf_stage *d = nf_strmap_get(dag->by_name, s->needs[k].name);
 
@@ -143,21 +147,21 @@ stage_graph_init(stage_graph *sg, const nf_dag *dag)
 			push_dep(&r, d->index, c, false, 0);
 		}
 	}
-	sg->dep_at[n] = r.ndep;
+	sg->dep_at[n] = (uint32_t)r.ndep;
 	free(edges);
 
-	sg->user_at = xmalloc((n + 1) * sizeof(size_t));
-	sg->user = xmalloc((r.ndep ? r.ndep : 1) * sizeof(size_t));
-	sg->user_sel = xmalloc((r.ndep ? r.ndep : 1) * sizeof(size_t));
+	sg->user_at = xmalloc((n + 1) * sizeof(*sg->user_at));
+	sg->user = xmalloc((r.ndep ? r.ndep : 1) * sizeof(*sg->user));
+	sg->user_sel = xmalloc((r.ndep ? r.ndep : 1) * sizeof(*sg->user_sel));
 	sg->user_at[0] = 0;
 	for (size_t i = 0; i < n; i++)
-		sg->user_at[i + 1] = sg->user_at[i] + nusers[i];
+		sg->user_at[i + 1] = sg->user_at[i] + (uint32_t)nusers[i];
 	memset(nusers, 0, n * sizeof(size_t));   /* now: users filled so far */
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = sg->dep_at[i]; k < sg->dep_at[i + 1]; k++) {
 			size_t d = sg->dep[k], at = sg->user_at[d] + nusers[d]++;
 
-			sg->user[at] = i;
+			sg->user[at] = (uint32_t)i;
 			sg->user_sel[at] = sg->dep_sel[k];
 		}
 	free(stamp);
@@ -302,8 +306,8 @@ hashed_id(nf_arena *a, const nf_stage *s, const nf_value **vals, const char **te
 	unsigned int mdlen = 0;
 	char hex[11];
 
-	for (size_t k = 0; k < s->nmatrix; k++)
-		nf_buf_printf(&canon, "%s=%c:%s\n", s->matrix[k].name, value_kind_letter(vals[k]), texts[k]);
+	for (size_t k = 0; k < nf_more(s)->nmatrix; k++)
+		nf_buf_printf(&canon, "%s=%c:%s\n", nf_more(s)->matrix[k].name, value_kind_letter(vals[k]), texts[k]);
 	if (!EVP_Digest(canon.buf ? canon.buf : "", canon.len, md, &mdlen, EVP_sha256(), NULL)) {
 		fprintf(stderr, "ntflow: SHA-256 is unavailable in OpenSSL\n");
 		abort();
@@ -326,29 +330,29 @@ static void
 expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 {
 	nf_arena *a = g->pub.arena;
-	const char **texts = xcalloc(s->nmatrix, sizeof(char *));
+	const char **texts = xcalloc(nf_more(s)->nmatrix, sizeof(char *));
 	bool *hash = xcalloc(count, sizeof(bool));
 	nf_strmap *ids = nf_strmap_new(count);
 	nf_buf name = NF_BUF_INIT, id = NF_BUF_INIT;
 
 	for (size_t i = 0; i < count; i++) {
 		nf_node *nd = &nodes[i];
-		const nf_value **vals = nf_arena_alloc(a, s->nmatrix * sizeof(*vals));
+		const nf_value **vals = nf_arena_alloc(a, nf_more(s)->nmatrix * sizeof(*vals));
 		size_t rest = i;
 		nf_node *other;
 
 		/* row-major: the last axis varies fastest */
-		for (size_t k = s->nmatrix; k-- > 0;) {
-			vals[k] = &s->matrix[k].values[rest % s->matrix[k].nvalues];
-			rest /= s->matrix[k].nvalues;
+		for (size_t k = nf_more(s)->nmatrix; k-- > 0;) {
+			vals[k] = &nf_more(s)->matrix[k].values[rest % nf_more(s)->matrix[k].nvalues];
+			rest /= nf_more(s)->matrix[k].nvalues;
 		}
 		nf_buf_reset(&name);
 		nf_buf_reset(&id);
 		nf_buf_printf(&name, "%s[", s->name);
-		for (size_t k = 0; k < s->nmatrix; k++) {
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
 			texts[k] = value_text(a, vals[k]);
-			nf_buf_printf(&name, "%s%s=%s", k ? "," : "", s->matrix[k].name, texts[k]);
-			nf_buf_printf(&id, "%s%s-", k ? "_" : "", s->matrix[k].name);
+			nf_buf_printf(&name, "%s%s=%s", k ? "," : "", nf_more(s)->matrix[k].name, texts[k]);
+			nf_buf_printf(&id, "%s%s-", k ? "_" : "", nf_more(s)->matrix[k].name);
 			for (const char *c = texts[k]; *c; c++)
 				nf_buf_putc(&id, path_safe(*c) ? *c : '_');
 		}
@@ -369,7 +373,7 @@ expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		if (!hash[i])
 			continue;
-		for (size_t k = 0; k < s->nmatrix; k++)
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++)
 			texts[k] = value_text(a, nodes[i].matrix[k]);
 		nodes[i].instance = hashed_id(a, s, nodes[i].matrix, texts);
 	}
@@ -385,9 +389,9 @@ static void
 expand_foreach(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 {
 	for (size_t c = 0; c < count; c++) {
-		nodes[c].item = &s->foreach[c];
-		nodes[c].instance = s->foreach[c].key;
-		nodes[c].name = nf_arena_printf(g->pub.arena, "%s@%s", s->name, s->foreach[c].key);
+		nodes[c].item = &nf_more(s)->foreach[c];
+		nodes[c].instance = nf_more(s)->foreach[c].key;
+		nodes[c].name = nf_arena_printf(g->pub.arena, "%s@%s", s->name, nf_more(s)->foreach[c].key);
 	}
 }
 
@@ -402,8 +406,8 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 		const nf_stage *s = &dag->stages[i];
 		size_t count = 1;
 
-		for (size_t k = 0; k < s->nmatrix; k++) {
-			size_t nv = s->matrix[k].nvalues;
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
+			size_t nv = nf_more(s)->matrix[k].nvalues;
 
 			if (count && nv > GRAPH_MAX_INSTANCES)
 				count = GRAPH_MAX_INSTANCES + 1;
@@ -412,16 +416,21 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
 			if (count > GRAPH_MAX_INSTANCES)
 				count = GRAPH_MAX_INSTANCES + 1;
 		}
-		if (s->nforeach)
-			count = s->nforeach;
+		if (nf_more(s)->nforeach)
+			count = nf_more(s)->nforeach;
 		if (count > GRAPH_MAX_INSTANCES) {
 			nf_diag_error(diags, s->loc, "the matrix of stage \"%s\" has more than %d combinations",
 				      s->name, GRAPH_MAX_INSTANCES);
 			ok = false;
 			count = 0;
 		}
-		g->stage_first[i] = total;
-		g->stage_count[i] = count;
+		if (total + count > GRAPH_MAX_NODES) {
+			nf_diag_error(diags, s->loc, "the graph has more than %u nodes", GRAPH_MAX_NODES);
+			ok = false;
+			count = 0;
+		}
+		g->stage_first[i] = (uint32_t)total;
+		g->stage_count[i] = (uint32_t)count;
 		total += count;
 	}
 	g->nnodes = total;
@@ -432,11 +441,12 @@ count_instances(nf_graph *g, const nf_dag *dag, nf_diag_list *diags)
  * rows would exceed the edge budget (or are empty). inf, when not NULL, is set to a flag per
  * id (inferred edge) if any entry of the row has one. c: with a users row, the instance
  * whose users these are (entries for another instance are left out). */
-static size_t *
-expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned char *rinf, size_t at, size_t end,
-	   size_t c, size_t *n, const unsigned char **inf, size_t *budget)
+static uint32_t *
+expand_row(nf_graph *g, const uint32_t *row, const uint32_t *sel, const unsigned char *rinf, size_t at, size_t end,
+	   size_t c, uint32_t *n, const unsigned char **inf, size_t *budget)
 {
-	size_t total = 0, *ids, j = 0;
+	size_t total = 0, j = 0;
+	uint32_t *ids;
 	bool any_inf = false;
 	unsigned char *flags = NULL;
 
@@ -449,15 +459,17 @@ expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned cha
 		total += SINGLE(k) ? 1 : g->stage_count[row[k]];
 		any_inf |= rinf && rinf[k];
 	}
-	*n = total;
 	if (inf)
 		*inf = NULL;
-	if (total > *budget)
+	if (total > *budget) {
+		*n = 1;   /* any non-zero: the caller reports the budget */
 		return NULL;
+	}
+	*n = (uint32_t)total;   /* at most the budget, GRAPH_MAX_EDGES */
 	*budget -= total;
 	if (!total)
 		return NULL;
-	ids = nf_arena_alloc(g->arena, total * sizeof(size_t));
+	ids = nf_arena_alloc(g->arena, total * sizeof(*ids));
 	if (any_inf && inf)
 		*inf = flags = nf_arena_alloc(g->arena, total);
 	for (size_t k = at; k < end; k++) {
@@ -468,7 +480,7 @@ expand_row(nf_graph *g, const size_t *row, const size_t *sel, const unsigned cha
 		for (size_t i = from; i < to; i++) {
 			if (flags)
 				flags[j] = rinf[k];
-			ids[j++] = g->stage_first[row[k]] + i;
+			ids[j++] = g->stage_first[row[k]] + (uint32_t)i;
 		}
 	}
 #undef SEL
@@ -501,8 +513,8 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	*out = NULL;
 	g->dag = dag;
 	g->arena = nf_arena_new();
-	g->stage_first = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(size_t));
-	g->stage_count = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(size_t));
+	g->stage_first = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(uint32_t));
+	g->stage_count = nf_arena_alloc(g->arena, (n ? n : 1) * sizeof(uint32_t));
 	stage_graph_init(&sg, dag);
 	stage_graph_sort(&sg);
 	if (sg.norder < n) {
@@ -516,7 +528,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	}
 
 	g->nodes = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(nf_node));
-	g->order = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(size_t));
+	g->order = nf_arena_alloc(g->arena, (g->nnodes ? g->nnodes : 1) * sizeof(uint32_t));
 	gi->instances = nf_strmap_new(16);
 	crit = xcalloc(n ? n : 1, sizeof(int64_t));
 
@@ -533,13 +545,14 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 
 	for (size_t s = 0; s < n; s++) {
 		const nf_stage *st = &dag->stages[s];
-		size_t first = g->stage_first[s], count = g->stage_count[s], ndeps, nusers;
+		size_t first = g->stage_first[s], count = g->stage_count[s];
+		uint32_t ndeps, nusers;
 		const unsigned char *inf;
-		size_t *deps = expand_row(g, sg.dep, sg.dep_sel, sg.dep_inf, sg.dep_at[s], sg.dep_at[s + 1], ALL,
+		uint32_t *deps = expand_row(g, sg.dep, sg.dep_sel, sg.dep_inf, sg.dep_at[s], sg.dep_at[s + 1], ALL,
 					  &ndeps, &inf, &budget);
 		bool by_instance = users_by_instance(&sg, s);
 		/* users shared by every instance, unless some user needs one instance only */
-		size_t *users = by_instance ? NULL : expand_row(g, sg.user, NULL, NULL, sg.user_at[s], sg.user_at[s + 1],
+		uint32_t *users = by_instance ? NULL : expand_row(g, sg.user, NULL, NULL, sg.user_at[s], sg.user_at[s + 1],
 								ALL, &nusers, NULL, &budget);
 
 		if (by_instance)
@@ -552,7 +565,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 		for (size_t c = 0; c < count; c++) {
 			nf_node *nd = &g->nodes[first + c];
 
-			nd->id = first + c;
+			nd->id = (uint32_t)(first + c);
 			nd->stage = (nf_stage *)st;
 			nd->name = st->name;
 			nd->deps = deps;
@@ -571,8 +584,8 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 				}
 			}
 		}
-		if ((st->nmatrix || st->nforeach) && count) {
-			if (st->nforeach)
+		if ((nf_more(st)->nmatrix || nf_more(st)->nforeach) && count) {
+			if (nf_more(st)->nforeach)
 				expand_foreach(gi, st, &g->nodes[first], count);
 			else
 				expand_matrix(gi, st, &g->nodes[first], count);
@@ -582,7 +595,7 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 	}
 	for (size_t k = 0; k < sg.norder; k++)
 		for (size_t c = 0; c < g->stage_count[sg.order[k]]; c++)
-			g->order[j++] = g->stage_first[sg.order[k]] + c;
+			g->order[j++] = g->stage_first[sg.order[k]] + (uint32_t)c;
 
 done:
 	free(crit);

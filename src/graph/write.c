@@ -56,9 +56,9 @@ write_text(nf_buf *out, const nf_graph *g)
 
 		if (nd->id == g->stage_first[s->index]) {
 			nf_buf_printf(out, "\n%s  [%s", s->name, nf_stage_kind_name(s->kind));
-			if (s->nmatrix)
+			if (nf_more(s)->nmatrix)
 				nf_buf_printf(out, ", matrix of %zu", count);
-			else if (s->nforeach)
+			else if (nf_more(s)->nforeach)
 				nf_buf_printf(out, ", foreach of %zu", count);
 			nf_buf_printf(out, ", crit %lld]\n", (long long)nd->crit);
 			text_needs(out, g, nd);
@@ -87,7 +87,7 @@ dot_string(nf_buf *out, const char *s)
 static void
 dot_node(nf_buf *out, const nf_node *nd, const char *indent)
 {
-	nf_buf_printf(out, "%sn%zu [label=", indent, nd->id);
+	nf_buf_printf(out, "%sn%zu [label=", indent, (size_t)nd->id);
 	if (nd->item) {
 		dot_string(out, nd->instance);   /* inside its stage's cluster, the key says enough */
 	} else if (nd->instance) {
@@ -118,7 +118,7 @@ write_dot(nf_buf *out, const nf_graph *g)
 		const nf_stage *st = &dag->stages[s];
 		size_t first = g->stage_first[s], count = g->stage_count[s];
 
-		if (!st->nmatrix && !st->nforeach) {
+		if (!nf_more(st)->nmatrix && !nf_more(st)->nforeach) {
 			for (size_t c = 0; c < count; c++)
 				dot_node(out, &g->nodes[first + c], "\t");
 			continue;
@@ -133,7 +133,7 @@ write_dot(nf_buf *out, const nf_graph *g)
 	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *nd = &g->nodes[i];
 		for (size_t k = 0; k < nd->ndeps; k++)   /* inferred from files: dashed */
-			nf_buf_printf(out, "\tn%zu -> n%zu%s;\n", nd->deps[k], nd->id,
+			nf_buf_printf(out, "\tn%zu -> n%zu%s;\n", (size_t)nd->deps[k], (size_t)nd->id,
 				      nd->dep_inferred && nd->dep_inferred[k] ? " [style=dashed]" : "");
 	}
 	nf_buf_puts(out, "}\n");
@@ -178,7 +178,7 @@ write_json(nf_buf *out, const nf_graph *g)
 
 			cJSON_AddStringToObject(o, "instance", nd->instance);
 			cJSON_AddNullToObject(o, "matrix");
-			if (nd->stage->foreach_named) {
+			if (nf_more(nd->stage)->foreach_named) {
 				it = cJSON_AddObjectToObject(o, "item");
 				for (size_t k = 0; k < nd->item->nfields; k++)
 					cJSON_AddItemToObject(it, nd->item->fields[k].key, json_value(&nd->item->fields[k].value));
@@ -188,8 +188,8 @@ write_json(nf_buf *out, const nf_graph *g)
 		} else if (nd->instance) {
 			cJSON *m = cJSON_AddObjectToObject(o, "matrix");
 			cJSON_AddStringToObject(o, "instance", nd->instance);
-			for (size_t k = 0; k < nd->stage->nmatrix; k++)
-				cJSON_AddItemToObject(m, nd->stage->matrix[k].name, json_value(nd->matrix[k]));
+			for (size_t k = 0; k < nf_more(nd->stage)->nmatrix; k++)
+				cJSON_AddItemToObject(m, nf_more(nd->stage)->matrix[k].name, json_value(nd->matrix[k]));
 		} else {
 			cJSON_AddNullToObject(o, "instance");
 			cJSON_AddNullToObject(o, "matrix");

@@ -448,10 +448,10 @@ collect_thresholds(thresholds *ts, nf_store *st, const nf_run_info *run, const n
 		for (size_t i = 0; dag && i < dag->nstages; i++) {
 			const nf_stage *s = &dag->stages[i];
 
-			for (size_t k = 0; k < s->nalerts; k++) {
-				char *label = xasprintf("%s (%s)", s->alerts[k].name, nf_severity_name(s->alerts[k].severity));
+			for (size_t k = 0; k < nf_more(s)->nalerts; k++) {
+				char *label = xasprintf("%s (%s)", nf_more(s)->alerts[k].name, nf_severity_name(nf_more(s)->alerts[k].severity));
 
-				walk_thresholds(ts, s->alerts[k].when.expr, s->name, label);
+				walk_thresholds(ts, nf_more(s)->alerts[k].when.expr, s->name, label);
 				free(label);
 			}
 		}

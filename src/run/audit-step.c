@@ -167,7 +167,7 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 	char *unevaluable = NULL, *data_key;
 	int err;
 
-	if (st->kind != NF_MONITOR || st->nalerts == 0)
+	if (st->kind != NF_MONITOR || nf_more(st)->nalerts == 0)
 		return 0;
 	src.data_key = data_key = monitor_data_key(ctx, node);
 	err = nf_alerts_evaluate(&fired, &n, ctx->store, ctx->audit.chain, &src);
@@ -188,7 +188,7 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 		if (!fired[i].repeat)
 			nf_run__hook_alert(ctx, node->name, fired[i].rule, nf_severity_name(fired[i].severity),
 					   fired[i].summary, fired[i].id);
-		if (st->fail_on != NF_SEV_NONE && fired[i].severity >= st->fail_on &&
+		if (nf_more(st)->fail_on != NF_SEV_NONE && fired[i].severity >= nf_more(st)->fail_on &&
 		    (!worst || fired[i].severity > worst->severity))
 			worst = &fired[i];
 	}
@@ -196,7 +196,7 @@ nf_run__alerts(run_ctx *ctx, const nf_node *node)
 		err = nf_error_set(NF_EINVALID, "%s", unevaluable);
 	else if (worst)
 		err = nf_error_set(NF_EINVALID, "alert %s (%s) fired: %s, and fail_on = \"%s\"", worst->rule,
-				   nf_severity_name(worst->severity), worst->summary, nf_severity_name(st->fail_on));
+				   nf_severity_name(worst->severity), worst->summary, nf_severity_name(nf_more(st)->fail_on));
 	free(unevaluable);
 	nf_alert_list_free(fired, n);
 	return err;

@@ -220,22 +220,24 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 	const nf_stage *st = node->stage;
 	/* The JSON written straight into a buffer, byte for byte as cJSON printed the tree it
 	 * replaces (which cost a dozen allocations per output). */
-	nf_buf json = NF_BUF_INIT, all = NF_BUF_INIT;
+	nf_buf json = NF_BUF_INIT, all = NF_BUF_INIT, pb = NF_BUF_INIT;
 	char hex[65];
 	int err = 0;
 
 	nf_buf_putc(&json, '[');
 	for (size_t i = 0; i < st->noutputs; i++) {
-		char *path = NULL, *abs = NULL, *norm = NULL;
+		char *abs = NULL, *norm = NULL;
+		const char *path;
 		char digest[80];
 		const char *name;
 		int perm = -1, dirfd = -1;
 		/* uncached: hashed, so that a skip can check it, never stored */
-		bool uncached = nf_stage_output_in(st, i, st->uncached, st->nuncached);
+		bool uncached = nf_stage_output_in(st, i, nf_more(st)->uncached, nf_more(st)->nuncached);
 		bool put = store && !uncached;
 
-		if ((err = nf_run__expand(&path, ctx, node, &st->outputs[i])) < 0)
+		if ((err = nf_run__expand_buf(&pb, ctx, node, &st->outputs[i])) < 0)
 			goto done;
+		path = nf_buf_cstr(&pb);
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
 			abs = nf_run__abs(ctx, norm);
 			err = put ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
@@ -279,16 +281,49 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 done:
 	nf_buf_release(&json);
 	nf_buf_release(&all);
+	nf_buf_release(&pb);
 	return err;
+}
+
+/* Holds digest (taken) as node's output digest: "out:" and 64 hex digits, as almost every
+ * node's is, as its 32 bytes in the node (a run of 100 000 nodes holds them all to its
+ * end), anything else as the string. */
+static void
+set_out_digest(run_ctx *ctx, const nf_node *node, char *digest)
+{
+	nf_run_node *n = &ctx->nodes[node->id];
+
+	free(n->out_digest);
+	n->out_digest = NULL;
+	n->out_is_raw = strlen(digest) == 4 + 64 && strncmp(digest, "out:", 4) == 0 &&
+			nf_hex_decode(n->out_raw, sizeof(n->out_raw), digest + 4) == 0;
+	if (n->out_is_raw)
+		free(digest);
+	else
+		n->out_digest = digest;
+}
+
+/* node's output digest as held, or NULL; a raw one written out in ctx (till the next call). */
+static const char *
+held_out_digest(run_ctx *ctx, const nf_node *node)
+{
+	const nf_run_node *n = &ctx->nodes[node->id];
+
+	if (!n->out_is_raw)
+		return n->out_digest;
+	memcpy(ctx->out_digest_text, "out:", 4);
+	nf_hex_encode(ctx->out_digest_text + 4, n->out_raw, sizeof(n->out_raw));
+	return ctx->out_digest_text;
 }
 
 const char *
 nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 {
 	char *json = NULL, *combined = NULL;
+	const char *held = held_out_digest(ctx, node);
 
-	if (ctx->nodes[node->id].out_digest)
-		return ctx->nodes[node->id].out_digest;
+	if (held)
+		return held;
 	if (node->stage->kind == NF_GATE)
 		return "gate";
 	if (node->stage->noutputs == 0)
@@ -297,8 +332,8 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 	if (hash_outputs(ctx, node, false, &json, &combined) < 0)
 		combined = xstrdup("unknown");
 	free(json);
-	ctx->nodes[node->id].out_digest = combined;
-	return combined;
+	set_out_digest(ctx, node, combined);
+	return held_out_digest(ctx, node);
 }
 
 /* Restores an entry's outputs (arr: its outputs_json parsed) when all their objects are
@@ -450,12 +485,12 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	k = nf_keyb_new();
 	nf_keyb_identity(k, ctx->cache.identity, st->name, node->instance);
 	nf_keyb_command(k, command);
-	for (size_t a = 0; a < st->nmatrix; a++)
-		nf_keyb_matrix(k, st->matrix[a].name, nf_value_text(node->matrix[a]));
+	for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
+		nf_keyb_matrix(k, nf_more(st)->matrix[a].name, nf_value_text(node->matrix[a]));
 	/* The params the stage declares (params = [...], a section standing for its keys);
 	 * whether declared or not, those its templates reference (their values are in the
 	 * command and paths anyway). Only these: editing another key leaves the stage cached. */
-	for (size_t i = 0; st->nparam_keys && i < ctx->dag->pipeline.nparams; i++) {
+	for (size_t i = 0; nf_more(st)->nparam_keys && i < ctx->dag->pipeline.nparams; i++) {
 		const char *name = ctx->dag->pipeline.params[i].key;
 
 		if (nf_stage_uses_param(st, name)) {
@@ -480,7 +515,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	for (size_t i = 0; i < st->noutputs; i++)
 		key_params(k, ctx, &st->outputs[i]);
 	key_env(k, ctx, node, ctx->dag->pipeline.env, ctx->dag->pipeline.nenv);
-	key_env(k, ctx, node, st->env, st->nenv);
+	key_env(k, ctx, node, nf_more(st)->env, nf_more(st)->nenv);
 	for (size_t i = 0; i < st->ninputs; i++) {
 		char *path = NULL;
 		nf_path_id id;
@@ -529,8 +564,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			;   /* rerun: an uncached output is not as the entry left it */
 		} else if ((err = restore_entry(ctx, &e, outs)) == 0) {
 			load_entry_metrics(ctx, node, &e);
-			free(ctx->nodes[node->id].out_digest);
-			ctx->nodes[node->id].out_digest = xstrdup(e.out_digest);
+			set_out_digest(ctx, node, xstrdup(e.out_digest));
 			ctx->nodes[node->id].reused = e.run_id;
 			/* The key says which entry; its components are the entry's (and the reused
 			 * run's node row): not written again with every cached rerun. */
@@ -595,8 +629,7 @@ nf_run__frozen(run_ctx *ctx, const nf_node *node)
 	if ((err = hash_outputs(ctx, node, false, &json, &combined)) < 0)
 		return err;
 	free(json);
-	free(ctx->nodes[node->id].out_digest);
-	ctx->nodes[node->id].out_digest = st->noutputs ? combined : (free(combined), xstrdup("frozen"));
+	set_out_digest(ctx, node, st->noutputs ? combined : (free(combined), xstrdup("frozen")));
 	nf_store_node_cache(ctx->store, ctx->run_id, node->name, NULL, NULL, false, 0,
 			    "frozen: never run (frozen = true); its outputs are used as they are");
 	return 0;
@@ -612,13 +645,11 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 
 	if ((err = hash_outputs(ctx, node, store, &outputs, &combined)) < 0)
 		return err;
-	free(ctx->nodes[node->id].out_digest);
 	if (node->stage->noutputs == 0) {
 		/* Nothing to compare: dependents see the key, or (no caching) this very run. */
 		free(combined);
 		combined = key ? xasprintf("key:%s", key) : xasprintf("ran:%lld", (long long)ctx->run_id);
 	}
-	ctx->nodes[node->id].out_digest = combined;
 	if (store) {
 		nf_cache_entry e;
 		cJSON *m = cJSON_CreateObject();
@@ -642,6 +673,7 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		cJSON_free(ms);
 		cJSON_Delete(m);
 	}
+	set_out_digest(ctx, node, combined);
 	free(outputs);
 	return err;
 }

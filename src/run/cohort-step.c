@@ -135,8 +135,8 @@ record_violations(run_ctx *ctx, const nf_node *gate, const nf_gate_result *r, nf
 	for (size_t i = 0; i < n && err == 0; i++) {
 		size_t k = (size_t)v[i].idx;
 
-		if (v[i].severity == NF_SEV_HIGH && k < st->nchecks)
-			err = violation_alert(ctx, gate, &v[i], &st->checks[k], lookup, lctx);
+		if (v[i].severity == NF_SEV_HIGH && k < nf_more(st)->nchecks)
+			err = violation_alert(ctx, gate, &v[i], &nf_more(st)->checks[k], lookup, lctx);
 	}
 	nf_violation_list_free(v, n);
 	return err;

@@ -117,15 +117,15 @@ nf_run__gate(nf_run_prep *out, run_ctx *ctx, const nf_node *node)
 	gate_env ge = { ctx, node, model_of_gate(ctx->dag, st->name), false, 0, NULL, NULL, 0 };
 	/* The criterion { } blocks, then the require strings: one numbering for the results
 	 * and the violations. */
-	nf_criterion *all = xcalloc(st->nrequire + st->nchecks + 1, sizeof(*all));
+	nf_criterion *all = xcalloc(nf_more(st)->nrequire + nf_more(st)->nchecks + 1, sizeof(*all));
 	nf_gate_result r;
 	int err;
 
-	for (size_t i = 0; i < st->nchecks; i++)
-		all[i] = st->checks[i].require;
-	if (st->nrequire)   /* memcpy from NULL is undefined even for 0 bytes */
-		memcpy(all + st->nchecks, st->require, st->nrequire * sizeof(*all));
-	nf_gate_evaluate_slices(&r, node->name, all, st->nrequire + st->nchecks, gate_lookup, gate_slices, &ge);
+	for (size_t i = 0; i < nf_more(st)->nchecks; i++)
+		all[i] = nf_more(st)->checks[i].require;
+	if (nf_more(st)->nrequire)   /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(all + nf_more(st)->nchecks, nf_more(st)->require, nf_more(st)->nrequire * sizeof(*all));
+	nf_gate_evaluate_slices(&r, node->name, all, nf_more(st)->nrequire + nf_more(st)->nchecks, gate_lookup, gate_slices, &ge);
 	free(all);
 	err = nf_gate_store(ctx->store, ctx->run_id, &r);
 	if (err == 0)

@@ -58,8 +58,8 @@ matrix_value(const nf_node *node, const char *key)
 		return NULL;
 	if (strcmp(key, "id") == 0)
 		return node->instance;
-	for (size_t i = 0; i < node->stage->nmatrix; i++)
-		if (strcmp(node->stage->matrix[i].name, key) == 0)
+	for (size_t i = 0; i < nf_more(node->stage)->nmatrix; i++)
+		if (strcmp(nf_more(node->stage)->matrix[i].name, key) == 0)
 			return nf_value_text(node->matrix[i]);
 	return NULL;
 }
@@ -72,7 +72,7 @@ item_value(const nf_node *node, bool key, const char *field)
 
 	if (!it)
 		return NULL;
-	if (key || (!field && !node->stage->foreach_named))
+	if (key || (!field && !nf_more(node->stage)->foreach_named))
 		return it->key;
 	for (size_t i = 0; field && i < it->nfields; i++)
 		if (strcmp(it->fields[i].key, field) == 0)

@@ -83,7 +83,7 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 		char *out = NULL;
 
 		/* persist: the command builds on what is there (a checkpoint, a state folder) */
-		if (nf_stage_output_in(st, i, st->persist, st->npersist))
+		if (nf_stage_output_in(st, i, nf_more(st)->persist, nf_more(st)->npersist))
 			continue;
 		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
 			goto done;
@@ -101,9 +101,11 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 	}
 	if (moves.moved == 0)
 		goto done;   /* nothing there before: nothing to put back */
-	free(ctx->nodes[node->id].aside.stem);
-	ctx->nodes[node->id].aside.stem = stem;
-	ctx->nodes[node->id].aside.moves = moves;
+	if (!ctx->nodes[node->id].aside)
+		ctx->nodes[node->id].aside = xcalloc(1, sizeof(nf_run_aside));
+	free(ctx->nodes[node->id].aside->stem);
+	ctx->nodes[node->id].aside->stem = stem;
+	ctx->nodes[node->id].aside->moves = moves;
 	stem = NULL;
 done:
 	free(stem);
@@ -116,17 +118,19 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 {
 	const nf_stage *st = node->stage;
 	const char *kind = nf_stage_kind_name(st->kind);
+	nf_buf ob = NF_BUF_INIT;
 	int err = 0;
 
 	for (size_t i = 0; i < st->noutputs && err == 0; i++) {
-		char *out, *norm = NULL;
-		const char *name;
+		char *norm = NULL;
+		const char *name, *out;
 		struct stat sb;
 		size_t len;
 		int dirfd = -1;
 
-		if ((err = nf_run__expand(&out, ctx, node, &st->outputs[i])) < 0)
-			return err;
+		if ((err = nf_run__expand_buf(&ob, ctx, node, &st->outputs[i])) < 0)
+			break;
+		out = nf_buf_cstr(&ob);
 		len = strlen(out);
 		/* Looked at without following a link, on the way or at the end: what the cache
 		 * stores and restores is the output itself, in the project. */
@@ -142,6 +146,7 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 			close(dirfd);
 		free(norm);
 	}
+	nf_buf_release(&ob);
 	return err;
 }
 
@@ -160,12 +165,13 @@ warn(run_ctx *ctx, const char *fmt, const char *a, const char *b)
 void
 nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 {
-	char *stem = ctx->nodes[node->id].aside.stem;
+	nf_run_aside *as = ctx->nodes[node->id].aside;
+	char *stem = as ? as->stem : NULL;
 
-	if (!stem)
+	if (!as)
 		return;
-	ctx->nodes[node->id].aside.stem = NULL;
-	if (succeeded ? nf_aside_drop(stem, &ctx->nodes[node->id].aside.moves) < 0 : nf_aside_restore(stem) < 0) {
+	ctx->nodes[node->id].aside = NULL;
+	if (succeeded ? nf_aside_drop(stem, &as->moves) < 0 : nf_aside_restore(stem) < 0) {
 		/* What could not be put back stays in the trash; the next run tries again. */
 		if (succeeded)
 			warn(ctx, "%s: %s", node->name, nf_error_last());
@@ -173,13 +179,14 @@ nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 			warn(ctx, "%s: its earlier outputs could not all be put back: %s", node->name, nf_error_last());
 	}
 	free(stem);
+	free(as);
 }
 
 void
 nf_run__outputs_settle_all(run_ctx *ctx)
 {
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++)
-		if (ctx->nodes[i].aside.stem)
+		if (ctx->nodes[i].aside)
 			nf_run__outputs_settle(ctx, &ctx->graph->nodes[i], false);
 	if (ctx->trash && ctx->run_id > 0) {
 		char *rdir = xasprintf("%s/%lld", ctx->trash, (long long)ctx->run_id);

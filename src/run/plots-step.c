@@ -16,8 +16,8 @@ nf_run__plots(run_ctx *ctx, const nf_node *node)
 	const nf_stage *st = node->stage;
 	int err = 0;
 
-	for (size_t i = 0; i < st->nplots && err == 0; i++) {
-		const nf_plot *pl = &st->plots[i];
+	for (size_t i = 0; i < nf_more(st)->nplots && err == 0; i++) {
+		const nf_plot *pl = &nf_more(st)->plots[i];
 		char *path, *norm = NULL, *abs, sha[65] = "";
 		cJSON *y = cJSON_CreateArray();
 		nf_plot_row row = { 0 };

@@ -14,14 +14,18 @@ typedef struct nf_run_aside {
 } nf_run_aside;
 
 /* A node's last final state, kept to write it again when the batch that held it was lost
- * (a failure of the state database). */
+ * (a failure of the state database): of its result, what the store records (56 bytes a
+ * node, not a whole nf_job_result). */
 typedef struct nf_run_final {
-	bool set;
-	nf_state st;
-	int attempt;
-	bool has_res;
-	nf_job_result res;
 	const char *reason;         /* in the run's arena */
+	int64_t wall_ms, user_ms, sys_ms;
+	long max_rss_kb;
+	int attempt;
+	int code;                   /* has_res: the exit code when exited, else the signal */
+	uint8_t st;                 /* nf_state */
+	bool set;
+	bool has_res;
+	bool exited;
 } nf_run_final;
 
 /* What the run knows of one node of its graph (ctx->nodes[node->id]). */
@@ -30,12 +34,16 @@ typedef struct nf_run_node {
 	                             * most nodes have none (issue 15: 64 bytes a node) */
 	bool have_metrics;          /* then metrics is set */
 	bool forced;                /* --force */
+	bool out_is_raw;            /* out_raw holds its output digest */
 	const char *log_path;       /* the current attempt's log, relative to root (arena) */
 	char *key;                  /* its cache key, once computed */
 	char *comps;                /* the key's components */
-	char *out_digest;           /* the digest of its outputs, for downstream keys */
+	char *out_digest;           /* the digest of its outputs, for downstream keys, when
+	                             * not out_raw (cache-step.c's set_out_digest) */
+	unsigned char out_raw[32];  /* out_is_raw: "out:HEX" as its bytes (not 80 bytes of heap) */
 	int64_t reused;             /* the run whose cached result it reused, else 0 */
-	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c) */
+	nf_run_aside *aside;        /* its running attempt's outputs aside (outputs-step.c);
+	                             * NULL: none, as for most (none were there before) */
 	nf_run_final final;         /* its last final state */
 } nf_run_node;
 
@@ -127,6 +135,7 @@ typedef struct run_ctx {
 	nf_strmap *params;          /* name -> rendered text (arena) */
 	nf_arena *arena;            /* run-lifetime strings */
 	nf_run_node *nodes;         /* per node id */
+	char out_digest_text[4 + 64 + 1];   /* a node's raw output digest written out (cache-step.c) */
 	const nf_node **best;       /* per stage index: the select winner, once computed */
 	size_t total;
 	nf_run_job job;
@@ -205,6 +214,9 @@ void nf_run__cache_release(run_ctx *ctx);
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
+/* nf_run__expand into out (emptied first) rather than the run's arena: for a path looked
+ * at and dropped, which a run of 100 000 stages would otherwise keep to its end. */
+int nf_run__expand_buf(nf_buf *out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */
 int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* cache-step.c: the project root's folder for the run (nf_run_cache.rootfd), or -1 when it

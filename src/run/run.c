@@ -44,7 +44,7 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 
 	if (!st)
 		return nf_error_set(NF_EINVALID, "unknown stage '%s' in ${stages.%s.best.%s}", stage_name, stage_name, key);
-	if (st->select.kind == NF_SELECT_NONE || st->nmatrix == 0)
+	if (nf_more(st)->select.kind == NF_SELECT_NONE || nf_more(st)->nmatrix == 0)
 		return nf_error_set(NF_EINVALID, "stage '%s' has no matrix with select, so it has no best instance", stage_name);
 	if (!(win = ctx->best[st->index])) {
 		size_t first = ctx->graph->stage_first[st->index], count = ctx->graph->stage_count[st->index];
@@ -56,18 +56,18 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 			if (!ctx->nodes[i].have_metrics)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
 						    stage_name, n->name);
-			if (nf_metrics_get(ctx->nodes[i].metrics, st->select.metric, &v) < 0)
+			if (nf_metrics_get(ctx->nodes[i].metrics, nf_more(st)->select.metric, &v) < 0)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
-						    stage_name, n->name, st->select.metric);
-			if (!win || (st->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
+						    stage_name, n->name, nf_more(st)->select.metric);
+			if (!win || (nf_more(st)->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
 				win = n;
 				best_v = v;
 			}
 		}
 		ctx->best[st->index] = win;
 	}
-	for (size_t a = 0; a < st->nmatrix; a++) {
-		if (strcmp(st->matrix[a].name, key) == 0) {
+	for (size_t a = 0; a < nf_more(st)->nmatrix; a++) {
+		if (strcmp(nf_more(st)->matrix[a].name, key) == 0) {
 			*out = nf_value_text(win->matrix[a]);
 			return 0;
 		}
@@ -116,6 +116,16 @@ int
 nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 {
 	return expand(out, ctx, node, t, false);
+}
+
+int
+nf_run__expand_buf(nf_buf *out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
+{
+	nf_interp ip;
+
+	interp_init(&ip, ctx, node);
+	nf_buf_reset(out);
+	return nf_interp_expand(out, t, &ip, false);
 }
 
 int
@@ -582,9 +592,9 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if (node->instance) {
 		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->job.arena, "NTFLOW_INSTANCE=%s", node->instance));
-		for (size_t a = 0; a < st->nmatrix; a++)
+		for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
 			job_setenv(&ctx->job,
-				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", st->matrix[a].name),
+				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", nf_more(st)->matrix[a].name),
 						nf_value_text(node->matrix[a])));
 	}
 	if (st->metrics) {
@@ -598,7 +608,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		job_setenv(&ctx->job,
 			nf_arena_printf(ctx->job.arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
-	if ((err = add_env_block(ctx, NULL, st->env, st->nenv, node)) < 0 ||
+	if ((err = add_env_block(ctx, NULL, nf_more(st)->env, nf_more(st)->nenv, node)) < 0 ||
 	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
 		return err;
 
@@ -609,7 +619,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
 	if (ctx->graph->nnodes > NF_LOG_FANOUT)
 		ctx->job.log = xasprintf("%s/logs/%lld/%zu/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id,
-					 node->id / NF_LOG_FANOUT, st->name, node->instance ? "@" : "",
+					 (size_t)(node->id / NF_LOG_FANOUT), st->name, node->instance ? "@" : "",
 					 node->instance ? node->instance : "", attempt);
 	else
 		ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
@@ -757,11 +767,17 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		nf_run_final *f = &ctx->nodes[node->id].final;
 
 		f->set = true;
-		f->st = st;
+		f->st = (uint8_t)st;
 		f->attempt = attempt;
 		f->has_res = res != NULL;
-		if (res)
-			f->res = *res;
+		if (res) {
+			f->exited = res->exited;
+			f->code = res->exited ? res->exit_code : res->term_signal;
+			f->wall_ms = res->wall_ms;
+			f->user_ms = res->user_ms;
+			f->sys_ms = res->sys_ms;
+			f->max_rss_kb = res->max_rss_kb;
+		}
 		f->reason = reason ? nf_arena_strdup(ctx->arena, reason) : NULL;
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
@@ -1170,10 +1186,14 @@ replay_final_states(run_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->total; i++) {
 		const nf_run_final *f = &ctx->nodes[i].final;
+		nf_job_result res = { .node = i, .attempt = f->attempt, .exited = f->exited,
+				      .exit_code = f->exited ? f->code : 0, .term_signal = f->exited ? 0 : f->code,
+				      .wall_ms = f->wall_ms, .user_ms = f->user_ms, .sys_ms = f->sys_ms,
+				      .max_rss_kb = f->max_rss_kb };
 
 		if (f->set)
-			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, f->st, f->attempt,
-					    f->has_res ? &f->res : NULL, f->reason, 0, ctx->nodes[i].log_path,
+			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st,
+					    f->attempt, f->has_res ? &res : NULL, f->reason, 0, ctx->nodes[i].log_path,
 					    nf_now_realtime_ms());
 	}
 }
@@ -1363,7 +1383,13 @@ schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
 	/* the dashboard's terminal wakes the scheduler's loop */
 	if (req->on_tick && req->wake_fd >= 0)
 		nf_sched_wake_fd(ctx->sched, req->wake_fd);
-	return nf_sched_run(ctx->sched, status);
+	err = nf_sched_run(ctx->sched, status);
+	/* Scheduling is over: its per-node state goes now, not when the run ends, so that it
+	 * is not held while the end reads the run's records back (the audit root, budgets).
+	 * Every attempt has ended, or is killed here as stop_processes would. */
+	nf_sched_free(ctx->sched);
+	ctx->sched = NULL;
+	return err;
 }
 
 /* What the run holds, but its arena, checkout and lock, released. */

@@ -134,6 +134,36 @@ nf_store_audit_run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, char *
 }
 
 int
+nf_store_audit_run_hashes_each(nf_store *st, int64_t run_id, int64_t last_seq,
+			       int (*fn)(void *ctx, const char *hash), void *ctx, size_t *n, int64_t *max_seq)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, err = 0;
+
+	*n = 0;
+	if (max_seq)
+		*max_seq = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM audit WHERE run_id = ?1 AND (?2 <= 0 OR seq <= ?2)"
+			       " ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
+		return db_error(st, "cannot read the audit log");
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_int64(q, 2, last_seq);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_text(q, 1);
+
+		if ((err = fn(ctx, h ? (const char *)h : "")) != 0)
+			break;
+		++*n;
+		if (max_seq)
+			*max_seq = sqlite3_column_int64(q, 0);
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = db_error(st, "cannot read the audit log");
+	sqlite3_finalize(q);
+	return err;
+}
+
+int
 nf_store_audit_root_put(nf_store *st, int64_t run_id, const char *root, int64_t count, int64_t last_seq,
 			int64_t created_ms)
 {

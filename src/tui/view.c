@@ -459,10 +459,10 @@ load_dag_info(nf_view *v)
 			v->stage_max = xgrow(v->stage_max, sizeof(*v->stage_max), v->nstage_max + 1, &mcap);
 			v->stage_max[v->nstage_max] = s->opts->retries + 1;
 			NF_PUSH(v->stage_names, v->nstage_max, cap, xstrdup(s->name));
-			if (!v->monitor_metric && s->kind == NF_MONITOR && s->nalerts > 0)
-				v->monitor_metric = first_name(s->alerts[0].when.text);
-			for (size_t k = 0; s->kind == NF_GATE && k < s->nrequire; k++) {
-				char *m = first_name(s->require[k].text);
+			if (!v->monitor_metric && s->kind == NF_MONITOR && nf_more(s)->nalerts > 0)
+				v->monitor_metric = first_name(nf_more(s)->alerts[0].when.text);
+			for (size_t k = 0; s->kind == NF_GATE && k < nf_more(s)->nrequire; k++) {
+				char *m = first_name(nf_more(s)->require[k].text);
 
 				if (m)
 					NF_PUSH(v->gate_metrics, v->ngate_metrics, gcap, m);

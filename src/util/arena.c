@@ -94,7 +94,10 @@ arena_get(nf_arena *a, size_t n, size_t align)
 void *
 nf_arena_alloc(nf_arena *a, size_t n)
 {
-	void *p = arena_get(a, n, ARENA_ALIGN);
+	/* A size that is no multiple of 16 holds no type aligned to 16 (a type's size is a
+	 * multiple of its alignment), so 8 serves it: a 24-byte template, segment or name
+	 * list, of which a large pipeline holds several a stage, then takes 24 bytes, not 32. */
+	void *p = arena_get(a, n, n % ARENA_ALIGN == 0 ? ARENA_ALIGN : 8);
 
 	memset(p, 0, n);
 	return p;

@@ -1,9 +1,48 @@
-/* diag.c: collecting compiler-style diagnostics and printing them in the order they arose. */
+/* diag.c: collecting compiler-style diagnostics and printing them in the order they arose,
+ * and the table of the files source locations name. */
 #include "config.h"
 #include "ntflow/diag.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The paths locations name, each once; a loc's file is its index + 1. A process reads
+ * few files (a pipeline, its params files), so a scan, after the last one found, will do;
+ * the copies live as long as the process (reachable, not leaked). */
+static char **loc_files;
+static size_t nloc_files, loc_files_cap;
+static size_t loc_last;   /* index + 1 of the last path found */
+
+nf_loc
+nf_loc_at(const char *file, int line, int col)
+{
+	nf_loc loc = { line, (uint16_t)(col < 0 ? 0 : col > UINT16_MAX ? UINT16_MAX : col), 0 };
+	size_t i;
+
+	if (!file)
+		return loc;
+	if (loc_last && strcmp(loc_files[loc_last - 1], file) == 0) {
+		loc.file = (uint16_t)loc_last;
+		return loc;
+	}
+	for (i = 0; i < nloc_files && strcmp(loc_files[i], file) != 0; i++)
+		;
+	if (i == nloc_files) {
+		if (nloc_files == UINT16_MAX)
+			i = nloc_files - 1;   /* full: the last one stands for the rest (never in practice) */
+		else
+			NF_PUSH(loc_files, nloc_files, loc_files_cap, xstrdup(file));
+	}
+	loc_last = i + 1;
+	loc.file = (uint16_t)loc_last;
+	return loc;
+}
+
+const char *
+nf_loc_file(nf_loc loc)
+{
+	return loc.file && loc.file <= nloc_files ? loc_files[loc.file - 1] : NULL;
+}
 
 static void
 diag_vadd(nf_diag_list *l, nf_diag_level level, nf_loc loc, const char *fmt, va_list ap)
@@ -14,7 +53,7 @@ diag_vadd(nf_diag_list *l, nf_diag_level level, nf_loc loc, const char *fmt, va_
 		return;
 	if (level == NF_DIAG_ERROR && l->nerrors >= NF_DIAG_MAX_ERRORS) {
 		d.level = NF_DIAG_ERROR;
-		d.file = loc.file ? xstrdup(loc.file) : NULL;
+		d.file = nf_loc_file(loc) ? xstrdup(nf_loc_file(loc)) : NULL;
 		d.line = loc.line;
 		d.col = loc.col;
 		d.msg = xasprintf("too many errors (%d); giving up on this file", NF_DIAG_MAX_ERRORS);
@@ -23,7 +62,7 @@ diag_vadd(nf_diag_list *l, nf_diag_level level, nf_loc loc, const char *fmt, va_
 		return;
 	}
 	d.level = level;
-	d.file = loc.file ? xstrdup(loc.file) : NULL;
+	d.file = nf_loc_file(loc) ? xstrdup(nf_loc_file(loc)) : NULL;
 	d.line = loc.line;
 	d.col = loc.col;
 	d.msg = xvasprintf(fmt, ap);

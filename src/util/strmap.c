@@ -6,17 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 16 bytes, and one byte of the key's hash beside (tags[i]): a map of 100 000 names is
+ * mostly its slots. The whole hash is not kept: a grow recomputes it for the keys it moves,
+ * and the tag spares a probe the strcmp of all but one in 256 different keys. */
 typedef struct slot {
 	const char *key;
 	void *value;
-	uint64_t hash;
 } slot;
 
 struct nf_strmap {
 	slot *slots;
+	uint8_t *tags;
 	size_t cap;   /* a power of two */
 	size_t count;
 };
+
+#define TAG(h) ((uint8_t)((h) >> 56))
 
 static uint64_t
 hash_str(const char *s)
@@ -39,6 +44,7 @@ nf_strmap_new(size_t hint)
 	while (m->cap < hint * 2)
 		m->cap *= 2;
 	m->slots = xcalloc(m->cap, sizeof(slot));
+	m->tags = xcalloc(m->cap, 1);
 	return m;
 }
 
@@ -48,17 +54,19 @@ nf_strmap_free(nf_strmap *m)
 	if (!m)
 		return;
 	free(m->slots);
+	free(m->tags);
 	free(m);
 }
 
-static slot *
-find_slot(slot *slots, size_t cap, const char *key, uint64_t h)
+/* The index of key's slot, or of the empty one where it would go. */
+static size_t
+find_slot(const slot *slots, const uint8_t *tags, size_t cap, const char *key, uint64_t h)
 {
 	size_t i = (size_t)h & (cap - 1);
 
-	while (slots[i].key && (slots[i].hash != h || strcmp(slots[i].key, key) != 0))
+	while (slots[i].key && (tags[i] != TAG(h) || strcmp(slots[i].key, key) != 0))
 		i = (i + 1) & (cap - 1);
-	return &slots[i];
+	return i;
 }
 
 static void
@@ -66,12 +74,21 @@ grow(nf_strmap *m)
 {
 	size_t ncap = m->cap * 2;
 	slot *ns = xcalloc(ncap, sizeof(slot));
+	uint8_t *nt = xcalloc(ncap, 1);
 
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->slots[i].key)
-			*find_slot(ns, ncap, m->slots[i].key, m->slots[i].hash) = m->slots[i];
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->slots[i].key) {
+			uint64_t h = hash_str(m->slots[i].key);
+			size_t at = find_slot(ns, nt, ncap, m->slots[i].key, h);
+
+			ns[at] = m->slots[i];
+			nt[at] = TAG(h);
+		}
+	}
 	free(m->slots);
+	free(m->tags);
 	m->slots = ns;
+	m->tags = nt;
 	m->cap = ncap;
 }
 
@@ -79,16 +96,18 @@ void *
 nf_strmap_put(nf_strmap *m, const char *key, void *value)
 {
 	uint64_t h = hash_str(key);
+	size_t at;
 	slot *s;
 	void *old;
 
 	if ((m->count + 1) * 4 > m->cap * 3)
 		grow(m);
-	s = find_slot(m->slots, m->cap, key, h);
+	at = find_slot(m->slots, m->tags, m->cap, key, h);
+	s = &m->slots[at];
 	if (!s->key) {
 		s->key = key;
-		s->hash = h;
 		s->value = value;
+		m->tags[at] = TAG(h);
 		m->count++;
 		return NULL;
 	}
@@ -104,7 +123,7 @@ nf_strmap_get(const nf_strmap *m, const char *key)
 
 	if (!m)
 		return NULL;
-	s = find_slot(m->slots, m->cap, key, hash_str(key));
+	s = &m->slots[find_slot(m->slots, m->tags, m->cap, key, hash_str(key))];
 	return s->key ? s->value : NULL;
 }
 

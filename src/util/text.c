@@ -1,4 +1,5 @@
-/* text.c: "did you mean" suggestions and durations, the small text helpers of messages. */
+/* text.c: "did you mean" suggestions and durations, the small text helpers of messages, and
+ * hex digests written out and read back. */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -171,4 +172,33 @@ nf_number_value(const char *s, size_t n)
 	if (copy != small)
 		free(copy);
 	return v;
+}
+
+void
+nf_hex_encode(char *out, const unsigned char *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+nf_hex_decode(unsigned char *out, size_t n, const char *hex)
+{
+	for (size_t i = 0; i < 2 * n; i++) {
+		char c = hex[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return -1;   /* the NUL of a short string too */
+		if (i % 2 == 0)
+			out[i / 2] = (unsigned char)(v << 4);
+		else
+			out[i / 2] |= (unsigned char)v;
+	}
+	return 0;
 }

@@ -103,7 +103,7 @@ START_TEST(test_tiers)
 {
 	nf_dag *dag = parse(pipeline_src);
 	const nf_risk *r = &dag->pipeline.risk;
-	nf_risk only_high = { .high = 0.3, .high_loc = { "t", 1, 1 } }, none = { 0 };
+	nf_risk only_high = { .high = 0.3, .high_loc = nf_loc_at("t", 1, 1) }, none = { 0 };
 	const char *tier;
 	double score;
 	metrics m = { .accuracy = 0.59, .has_accuracy = true };
@@ -142,12 +142,12 @@ START_TEST(test_severity)
 {
 	nf_dag *dag = parse(pipeline_src);
 	const nf_stage *g = nf_dag_find_stage(dag, "promote");
-	const nf_criterion *acc = &g->checks[0].severe_when, *ece = &g->checks[1].severe_when;
+	const nf_criterion *acc = &nf_more(g)->checks[0].severe_when, *ece = &nf_more(g)->checks[1].severe_when;
 	metrics m = { .accuracy = 0.69, .ece = 0.2, .has_accuracy = true, .has_ece = true };
 
-	ck_assert_uint_eq(g->nchecks, 3);
-	ck_assert_str_eq(g->checks[0].violation, "low_accuracy");
-	ck_assert_ptr_null(g->checks[2].violation);
+	ck_assert_uint_eq(nf_more(g)->nchecks, 3);
+	ck_assert_str_eq(nf_more(g)->checks[0].violation, "low_accuracy");
+	ck_assert_ptr_null(nf_more(g)->checks[2].violation);
 	ck_assert_int_eq(nf_violation_severity(acc, lookup, NULL, &m), NF_SEV_HIGH);
 	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_HIGH);
 	m.accuracy = 0.70;   /* severe_when is "accuracy < 0.70": the bound itself is medium */
@@ -157,7 +157,7 @@ START_TEST(test_severity)
 	/* Nothing to judge: a missing metric, no severe_when, none written. */
 	m.has_ece = false;
 	ck_assert_int_eq(nf_violation_severity(ece, lookup, NULL, &m), NF_SEV_MEDIUM);
-	ck_assert_int_eq(nf_violation_severity(&g->checks[2].severe_when, lookup, NULL, &m), NF_SEV_MEDIUM);
+	ck_assert_int_eq(nf_violation_severity(&nf_more(g)->checks[2].severe_when, lookup, NULL, &m), NF_SEV_MEDIUM);
 	ck_assert_int_eq(nf_violation_severity(NULL, lookup, NULL, &m), NF_SEV_MEDIUM);
 	nf_dag_free(dag);
 }
@@ -185,10 +185,10 @@ gate_run(const nf_dag *dag, int64_t run, const char *cohort, metrics *m, nf_viol
 	nf_gate_result r;
 	nf_violation_source src = { "p", run, cohort, g, &r, lookup, m, NULL };
 
-	for (size_t i = 0; i < g->nchecks; i++)
-		all[i] = g->checks[i].require;
-	all[g->nchecks] = g->require[0];
-	nf_gate_evaluate(&r, g->name, all, g->nchecks + g->nrequire, lookup, m);
+	for (size_t i = 0; i < nf_more(g)->nchecks; i++)
+		all[i] = nf_more(g)->checks[i].require;
+	all[nf_more(g)->nchecks] = nf_more(g)->require[0];
+	nf_gate_evaluate(&r, g->name, all, nf_more(g)->nchecks + nf_more(g)->nrequire, lookup, m);
 	ck_assert_int_eq(nf_violations_record(v, n, st, NULL, &src), 0);
 	nf_gate_result_release(&r);
 	ck_assert_int_eq(nf_store_flush(st), 0);

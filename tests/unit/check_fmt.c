@@ -91,7 +91,7 @@ dump(const nf_dag *dag)
 		const nf_stage *s = &dag->stages[i];
 
 		nf_buf_printf(&b, "%s %s desc=%s run=", nf_stage_kind_name(s->kind), s->name,
-			      s->description ? s->description : "-");
+			      nf_more(s)->description ? nf_more(s)->description : "-");
 		dump_tmpl(&b, s->run);
 		for (size_t k = 0; k < s->nneeds; k++)
 			nf_buf_printf(&b, " needs=%s", s->needs[k].name);
@@ -105,21 +105,21 @@ dump(const nf_dag *dag)
 		}
 		nf_buf_puts(&b, " metrics=");
 		dump_tmpl(&b, s->metrics);
-		for (size_t k = 0; k < s->nmatrix; k++) {
-			nf_buf_printf(&b, " axis %s=", s->matrix[k].name);
-			for (size_t j = 0; j < s->matrix[k].nvalues; j++)
-				dump_value(&b, &s->matrix[k].values[j]);
+		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
+			nf_buf_printf(&b, " axis %s=", nf_more(s)->matrix[k].name);
+			for (size_t j = 0; j < nf_more(s)->matrix[k].nvalues; j++)
+				dump_value(&b, &nf_more(s)->matrix[k].values[j]);
 		}
-		nf_buf_printf(&b, " select=%d/%s", s->select.kind, s->select.metric ? s->select.metric : "-");
-		dump_kvs(&b, "env", s->env, s->nenv);
+		nf_buf_printf(&b, " select=%d/%s", nf_more(s)->select.kind, nf_more(s)->select.metric ? nf_more(s)->select.metric : "-");
+		dump_kvs(&b, "env", nf_more(s)->env, nf_more(s)->nenv);
 		dump_opts(&b, s->opts);
-		for (size_t k = 0; k < s->nrequire; k++)
-			nf_buf_printf(&b, " require=%s", s->require[k].text);
-		for (size_t k = 0; k < s->nalerts; k++)
-			nf_buf_printf(&b, " alert %s when=%s sev=%s", s->alerts[k].name, s->alerts[k].when.text,
-				      nf_severity_name(s->alerts[k].severity));
-		nf_buf_printf(&b, " on_alert=%s fail_on=%s\n", nf_severity_name(s->on_alert),
-			      nf_severity_name(s->fail_on));
+		for (size_t k = 0; k < nf_more(s)->nrequire; k++)
+			nf_buf_printf(&b, " require=%s", nf_more(s)->require[k].text);
+		for (size_t k = 0; k < nf_more(s)->nalerts; k++)
+			nf_buf_printf(&b, " alert %s when=%s sev=%s", nf_more(s)->alerts[k].name, nf_more(s)->alerts[k].when.text,
+				      nf_severity_name(nf_more(s)->alerts[k].severity));
+		nf_buf_printf(&b, " on_alert=%s fail_on=%s\n", nf_severity_name(nf_more(s)->on_alert),
+			      nf_severity_name(nf_more(s)->fail_on));
 	}
 	for (size_t i = 0; i < dag->nmodels; i++) {
 		const nf_model_decl *m = &dag->models[i];

@@ -48,13 +48,13 @@ tstage(nf_dag *d, nf_stage_kind kind, const char *name, const char *needs)
 	s->kind = kind;
 	s->name = nf_arena_strdup(d->arena, name);
 	s->index = d->nstages++;
-	s->loc = (nf_loc){ d->path, (int)s->index + 1, 1 };
+	s->loc = nf_loc_at(d->path, (int)s->index + 1, 1);
 	s->opts = nf_arena_alloc(d->arena, sizeof(nf_run_opts));
 	s->opts->cpus = 1;
 	s->needs = nf_arena_alloc(d->arena, cap * sizeof(nf_name_ref));
 	for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
 		s->needs[s->nneeds++] = (nf_name_ref){ n, s->loc };
-	s->matrix = nf_arena_alloc(d->arena, AXES_MAX * sizeof(nf_axis));
+	nf_stage_more_mut(s, d->arena)->matrix = nf_arena_alloc(d->arena, AXES_MAX * sizeof(nf_axis));
 	nf_strmap_put(d->by_name, s->name, s);
 	return s;
 }
@@ -63,7 +63,8 @@ tstage(nf_dag *d, nf_stage_kind kind, const char *name, const char *needs)
 static void
 taxis(nf_dag *d, nf_stage *s, const char *name, const char *values)
 {
-	nf_axis *ax = &s->matrix[s->nmatrix++];
+	nf_stage_more *m = nf_stage_more_mut(s, d->arena);
+	nf_axis *ax = &m->matrix[m->nmatrix++];
 	char *list = nf_arena_strdup(d->arena, values), *save = NULL;
 	size_t cap = 1;
 
@@ -198,8 +199,8 @@ START_TEST(test_matrix_expansion)
 	n = &g->nodes[4];
 	ck_assert_str_eq(n->name, "tune[lr=0.05,l2=0.001]");
 	ck_assert_str_eq(n->instance, "lr-0.05_l2-0.001");
-	ck_assert_ptr_eq(n->matrix[0], &tune->matrix[0].values[1]);
-	ck_assert_ptr_eq(n->matrix[1], &tune->matrix[1].values[1]);
+	ck_assert_ptr_eq(n->matrix[0], &nf_more(tune)->matrix[0].values[1]);
+	ck_assert_ptr_eq(n->matrix[1], &nf_more(tune)->matrix[1].values[1]);
 	ck_assert_str_eq(g->nodes[5].instance, "lr-2e-1_l2-0");
 	ck_assert_ptr_eq(nf_graph_find(g, "tune[lr=0.05,l2=0.001]"), n);
 	ck_assert_ptr_null(nf_graph_find(g, "tune"));   /* six nodes: no single one */

@@ -88,7 +88,7 @@ START_TEST(test_yaml_flattened)
 	ck_assert_str_eq(p.kvs[0].value.num_text, "0.20");   /* as written */
 	ck_assert_int_eq(p.kvs[0].loc.line, 2);
 	ck_assert_int_eq(p.kvs[0].loc.col, 10);
-	ck_assert_str_eq(p.kvs[0].loc.file, "params.yaml");
+	ck_assert_str_eq(nf_loc_file(p.kvs[0].loc), "params.yaml");
 	ck_assert_int_eq(find(&p, "train.n_est")->value.kind, NF_V_NUMBER);
 	ck_assert(find(&p, "train.deep.lr")->value.num == 1e-3);
 	ck_assert_int_eq(find(&p, "train.fast")->value.kind, NF_V_BOOL);

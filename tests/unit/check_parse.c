@@ -286,31 +286,31 @@ START_TEST(test_retrain_stages)
 	ck_assert_str_eq(nf_tmpl_literal(&s->inputs[0]), "examples/ml/");
 
 	s = nf_dag_find_stage(dag, "tune");
-	ck_assert_uint_eq(s->nmatrix, 2);
-	ck_assert_str_eq(s->matrix[0].name, "lr");
-	ck_assert_uint_eq(s->matrix[0].nvalues, 3);
-	ck_assert_str_eq(s->matrix[0].values[1].num_text, "0.05");
-	ck_assert(s->matrix[0].values[1].num == 0.05);
-	ck_assert_str_eq(s->matrix[1].name, "l2");
-	ck_assert_uint_eq(s->matrix[1].nvalues, 2);
-	ck_assert_str_eq(s->matrix[1].values[0].num_text, "0.0");
-	ck_assert_int_eq(s->select.kind, NF_SELECT_MAX);
-	ck_assert_str_eq(s->select.metric, "val_auc");
-	ck_assert_int_eq(s->select.loc.line, 42);
+	ck_assert_uint_eq(nf_more(s)->nmatrix, 2);
+	ck_assert_str_eq(nf_more(s)->matrix[0].name, "lr");
+	ck_assert_uint_eq(nf_more(s)->matrix[0].nvalues, 3);
+	ck_assert_str_eq(nf_more(s)->matrix[0].values[1].num_text, "0.05");
+	ck_assert(nf_more(s)->matrix[0].values[1].num == 0.05);
+	ck_assert_str_eq(nf_more(s)->matrix[1].name, "l2");
+	ck_assert_uint_eq(nf_more(s)->matrix[1].nvalues, 2);
+	ck_assert_str_eq(nf_more(s)->matrix[1].values[0].num_text, "0.0");
+	ck_assert_int_eq(nf_more(s)->select.kind, NF_SELECT_MAX);
+	ck_assert_str_eq(nf_more(s)->select.metric, "val_auc");
+	ck_assert_int_eq(nf_more(s)->select.loc.line, 42);
 	ck_tmpl(s->metrics, "build/tune/${matrix.id}/metrics.json");
 
 	s = nf_dag_find_stage(dag, "promote");
 	ck_assert_int_eq(s->kind, NF_GATE);
 	ck_assert_ptr_null(s->run);
-	ck_assert_uint_eq(s->nrequire, 3);
-	ck_assert_str_eq(s->require[0].text, "accuracy >= 0.85");
-	ck_assert_int_eq(s->require[0].loc.line, 61);
-	ck_assert_int_eq(s->require[0].loc.col, 6);
-	ck_assert_ptr_nonnull(s->require[0].expr);
-	ck_assert_int_eq(s->require[0].expr->op, NF_EX_GE);
-	ck_assert_int_eq(s->require[2].expr->op, NF_EX_GE);
-	ck_assert_int_eq(s->require[2].expr->r->op, NF_EX_SUB);
-	ck_assert_int_eq(s->require[2].expr->r->l->op, NF_EX_PROD);
+	ck_assert_uint_eq(nf_more(s)->nrequire, 3);
+	ck_assert_str_eq(nf_more(s)->require[0].text, "accuracy >= 0.85");
+	ck_assert_int_eq(nf_more(s)->require[0].loc.line, 61);
+	ck_assert_int_eq(nf_more(s)->require[0].loc.col, 6);
+	ck_assert_ptr_nonnull(nf_more(s)->require[0].expr);
+	ck_assert_int_eq(nf_more(s)->require[0].expr->op, NF_EX_GE);
+	ck_assert_int_eq(nf_more(s)->require[2].expr->op, NF_EX_GE);
+	ck_assert_int_eq(nf_more(s)->require[2].expr->r->op, NF_EX_SUB);
+	ck_assert_int_eq(nf_more(s)->require[2].expr->r->l->op, NF_EX_PROD);
 
 	s = nf_dag_find_stage(dag, "deploy");
 	ck_assert_uint_eq(s->opts->set, NF_OPT_CACHE);
@@ -325,14 +325,14 @@ START_TEST(test_retrain_stages)
 
 	s = nf_dag_find_stage(dag, "drift");
 	ck_assert_int_eq(s->kind, NF_MONITOR);
-	ck_assert_uint_eq(s->nalerts, 2);
-	ck_assert_str_eq(s->alerts[0].name, "feature-shift");
-	ck_assert_str_eq(s->alerts[0].when.text, "max_psi > 0.25");
-	ck_assert_int_eq(s->alerts[0].when.expr->op, NF_EX_GT);
-	ck_assert_int_eq(s->alerts[0].severity, NF_SEV_HIGH);
-	ck_assert_int_eq(s->alerts[1].severity, NF_SEV_MEDIUM);   /* the default */
-	ck_assert_int_eq(s->on_alert, NF_SEV_HIGH);
-	ck_assert_int_eq(s->fail_on, NF_SEV_NONE);
+	ck_assert_uint_eq(nf_more(s)->nalerts, 2);
+	ck_assert_str_eq(nf_more(s)->alerts[0].name, "feature-shift");
+	ck_assert_str_eq(nf_more(s)->alerts[0].when.text, "max_psi > 0.25");
+	ck_assert_int_eq(nf_more(s)->alerts[0].when.expr->op, NF_EX_GT);
+	ck_assert_int_eq(nf_more(s)->alerts[0].severity, NF_SEV_HIGH);
+	ck_assert_int_eq(nf_more(s)->alerts[1].severity, NF_SEV_MEDIUM);   /* the default */
+	ck_assert_int_eq(nf_more(s)->on_alert, NF_SEV_HIGH);
+	ck_assert_int_eq(nf_more(s)->fail_on, NF_SEV_NONE);
 	ck_assert(s->opts->cache);
 
 	ck_assert_uint_eq(dag->nmodels, 1);
@@ -440,8 +440,8 @@ START_TEST(test_run_options)
 	ck_assert_str_eq(a->opts->slurm.account, "ml");
 	ck_assert_str_eq(a->opts->slurm.qos, "high");
 	ck_assert_uint_eq(a->opts->set, 0x3ff);
-	ck_assert_uint_eq(a->nenv, 1);
-	ck_tmpl(&a->env[0].value.str, "build/${params.x}");
+	ck_assert_uint_eq(nf_more(a)->nenv, 1);
+	ck_tmpl(&nf_more(a)->env[0].value.str, "build/${params.x}");
 	/* b inherits the pipeline's defaults, slurm block included. */
 	ck_assert_uint_eq(b->opts->set, 0);
 	ck_assert_str_eq(b->opts->executor, "slurm");
@@ -481,13 +481,13 @@ START_TEST(test_syntax_forms)
 	ck_assert_uint_eq(b->noutputs, 0);
 	ck_assert_uint_eq(b->ninputs, 2);
 	ck_assert_str_eq(nf_tmpl_literal(b->run), "echo \"$1\" ${HOME} \\");
-	ck_assert_uint_eq(b->nmatrix, 1);
-	ck_assert_uint_eq(b->matrix[0].nvalues, 4);
-	ck_assert(b->matrix[0].values[1].num == -2500);
-	ck_assert_int_eq(b->matrix[0].values[2].kind, NF_V_BOOL);
-	ck_assert(b->matrix[0].values[2].boolean);
-	ck_assert_int_eq(b->matrix[0].values[3].kind, NF_V_STRING);
-	ck_assert_str_eq(nf_tmpl_literal(&b->matrix[0].values[3].str), "s");
+	ck_assert_uint_eq(nf_more(b)->nmatrix, 1);
+	ck_assert_uint_eq(nf_more(b)->matrix[0].nvalues, 4);
+	ck_assert(nf_more(b)->matrix[0].values[1].num == -2500);
+	ck_assert_int_eq(nf_more(b)->matrix[0].values[2].kind, NF_V_BOOL);
+	ck_assert(nf_more(b)->matrix[0].values[2].boolean);
+	ck_assert_int_eq(nf_more(b)->matrix[0].values[3].kind, NF_V_STRING);
+	ck_assert_str_eq(nf_tmpl_literal(&nf_more(b)->matrix[0].values[3].str), "s");
 	nf_dag_free(dag);
 }
 END_TEST
@@ -932,28 +932,28 @@ START_TEST(test_language_17)
 		"}\n");
 	const nf_stage *a = &dag->stages[0], *b = &dag->stages[1];
 
-	ck_assert_uint_eq(a->nforeach, 3);
-	ck_assert(!a->foreach_named);
-	ck_assert_str_eq(a->foreach[0].key, "us");
-	ck_assert_str_eq(a->foreach[1].key, "2");
-	ck_assert_str_eq(a->foreach[2].key, "true");
-	ck_assert_int_eq(a->foreach[1].value.kind, NF_V_NUMBER);
+	ck_assert_uint_eq(nf_more(a)->nforeach, 3);
+	ck_assert(!nf_more(a)->foreach_named);
+	ck_assert_str_eq(nf_more(a)->foreach[0].key, "us");
+	ck_assert_str_eq(nf_more(a)->foreach[1].key, "2");
+	ck_assert_str_eq(nf_more(a)->foreach[2].key, "true");
+	ck_assert_int_eq(nf_more(a)->foreach[1].value.kind, NF_V_NUMBER);
 	ck_tmpl(a->dir, "sub/${key}");
-	ck_assert_uint_eq(a->npersist, 1);
-	ck_tmpl(&a->persist[0], "s/");
-	ck_assert_uint_eq(a->nuncached, 1);
+	ck_assert_uint_eq(nf_more(a)->npersist, 1);
+	ck_tmpl(&nf_more(a)->persist[0], "s/");
+	ck_assert_uint_eq(nf_more(a)->nuncached, 1);
 	ck_assert(a->frozen);
-	ck_assert(nf_stage_output_in(a, 1, a->persist, a->npersist));
-	ck_assert(!nf_stage_output_in(a, 0, a->persist, a->npersist));
-	ck_assert(nf_stage_output_in(a, 0, a->uncached, a->nuncached));
-	ck_assert_uint_eq(b->nforeach, 2);
-	ck_assert(b->foreach_named);
-	ck_assert_str_eq(b->foreach[0].key, "us");
-	ck_assert_uint_eq(b->foreach[0].nfields, 2);
-	ck_assert_str_eq(b->foreach[0].fields[1].key, "rows");
-	ck_assert_str_eq(b->foreach[0].fields[1].value.num_text, "100");
-	ck_assert_str_eq(b->foreach[1].key, "eu");
-	ck_assert(!b->frozen && !b->dir && !b->npersist);
+	ck_assert(nf_stage_output_in(a, 1, nf_more(a)->persist, nf_more(a)->npersist));
+	ck_assert(!nf_stage_output_in(a, 0, nf_more(a)->persist, nf_more(a)->npersist));
+	ck_assert(nf_stage_output_in(a, 0, nf_more(a)->uncached, nf_more(a)->nuncached));
+	ck_assert_uint_eq(nf_more(b)->nforeach, 2);
+	ck_assert(nf_more(b)->foreach_named);
+	ck_assert_str_eq(nf_more(b)->foreach[0].key, "us");
+	ck_assert_uint_eq(nf_more(b)->foreach[0].nfields, 2);
+	ck_assert_str_eq(nf_more(b)->foreach[0].fields[1].key, "rows");
+	ck_assert_str_eq(nf_more(b)->foreach[0].fields[1].value.num_text, "100");
+	ck_assert_str_eq(nf_more(b)->foreach[1].key, "eu");
+	ck_assert(!b->frozen && !b->dir && !nf_more(b)->npersist);
 	nf_dag_free(dag);
 }
 END_TEST
@@ -1299,7 +1299,7 @@ END_TEST
 
 START_TEST(test_accessors)
 {
-	nf_tmpl empty = { NULL, 0, { NULL, 0, 0 } };
+	nf_tmpl empty = { NULL, 0, { 0, 0, 0 } };
 	nf_dag *dag;
 
 	ck_assert_str_eq(nf_tmpl_literal(&empty), "");

@@ -85,6 +85,7 @@ fake_best(void *ctx, const char *stage, const char *key, const char **out)
 typedef struct fixture {
 	nf_arena *a;
 	nf_stage stage;
+	nf_stage_more more;
 	nf_axis axes[2];
 	nf_value lr, opt;
 	const nf_value *vals[2];
@@ -110,8 +111,9 @@ fixture_init(fixture *f)
 	f->axes[1].nvalues = 1;
 	f->stage.kind = NF_STAGE;
 	f->stage.name = "tune";
-	f->stage.matrix = f->axes;
-	f->stage.nmatrix = 2;
+	f->stage.more = &f->more;
+	f->more.matrix = f->axes;
+	f->more.nmatrix = 2;
 	f->vals[0] = &f->lr;
 	f->vals[1] = &f->opt;
 	f->node.stage = &f->stage;

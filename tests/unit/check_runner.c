@@ -983,7 +983,7 @@ typedef struct real_run {
 	nf_node nodes[RN];
 	nf_stage stages[RN];
 	nf_run_opts opts[RN];         /* each stage's own (a parsed one may share the defaults') */
-	size_t edge_dep[1], edge_user[1];
+	uint32_t edge_dep[1], edge_user[1];
 	const char *cmds[RN];
 	char *logs[RN];
 	int interrupts;              /* raise this many SIGINTs when the last node succeeds */

@@ -31,7 +31,7 @@ tg_new(size_t n)
 
 	t->g.nnodes = n;
 	t->g.nodes = xcalloc(n, sizeof(nf_node));
-	t->g.order = xcalloc(n, sizeof(size_t));
+	t->g.order = xcalloc(n, sizeof(uint32_t));
 	t->stages = xcalloc(n, sizeof(nf_stage));
 	t->opts = xcalloc(n, sizeof(nf_run_opts));
 	t->ndeps_cap = xcalloc(n, sizeof(size_t));
@@ -78,7 +78,7 @@ tg_crit(tgraph *t)
 
 		for (size_t k = 0; k < n->nusers; k++) {
 			if (n->users[k] <= i)
-				ck_abort_msg("edge %zu -> %zu goes backwards", i, n->users[k]);
+				ck_abort_msg("edge %zu -> %zu goes backwards", i, (size_t)n->users[k]);
 			if (t->g.nodes[n->users[k]].crit > best)
 				best = t->g.nodes[n->users[k]].crit;
 		}

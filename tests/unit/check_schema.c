@@ -54,8 +54,9 @@ START_TEST(test_rows_consistent)
 					      "%s.%s: field of %zu bytes, its type's converter stores %zu", b->kind,
 					      a->name, a->size, nf_schema_storage_size(a->type));
 			if (nf_schema_is_list(a->type)) {
-				ck_assert_msg(a->count_off + sizeof(size_t) <= whole &&
-					      !overlaps(a->count_off, sizeof(size_t), a->off, a->size),
+				ck_assert_msg((a->count_size == sizeof(size_t) || a->count_size == sizeof(uint32_t)) &&
+					      a->count_off + a->count_size <= whole &&
+					      !overlaps(a->count_off, a->count_size, a->off, a->size),
 					      "%s.%s: bad count field", b->kind, a->name);
 			} else {
 				ck_assert_msg(a->count_off == 0, "%s.%s: a count for a scalar", b->kind, a->name);
@@ -200,9 +201,10 @@ target_in(nf_dag *dag, const nf_block_spec *b, const nf_attr_spec *a)
 	case NF_TG_OPTS:
 		return b->id == NF_BK_DEFAULTS ? (char *)&dag->pipeline.defaults : (char *)dag->stages[0].opts;
 	case NF_TG_SLURM: return (char *)&dag->stages[0].opts->slurm;
-	case NF_TG_ALERT: return (char *)&dag->stages[0].alerts[0];
-	case NF_TG_PLOT: return (char *)&dag->stages[0].plots[0];
-	case NF_TG_CHECK: return (char *)&dag->stages[0].checks[0];
+	case NF_TG_ALERT: return (char *)&nf_more(&dag->stages[0])->alerts[0];
+	case NF_TG_PLOT: return (char *)&nf_more(&dag->stages[0])->plots[0];
+	case NF_TG_CHECK: return (char *)&nf_more(&dag->stages[0])->checks[0];
+	case NF_TG_MORE: return (char *)nf_more(&dag->stages[0]);
 	default:
 		ck_abort_msg("%s.%s: no target", b->kind, a->name);
 	}
@@ -239,7 +241,7 @@ others_unchanged(const nf_block_spec *b, const nf_attr_spec *a, nf_dag *without,
 				      b->kind, o->name, a->name);
 		}
 		if (nf_schema_is_list(o->type))
-			ck_assert_msg(memcmp(x + o->count_off, y + o->count_off, sizeof(size_t)) == 0,
+			ck_assert_msg(memcmp(x + o->count_off, y + o->count_off, o->count_size) == 0,
 				      "%s.%s: writing %s changed its length", b->kind, o->name, a->name);
 	}
 }
@@ -269,7 +271,7 @@ inherited(const nf_attr_spec *a, const char *line)
 	ck_assert_msg(a->set_bit == NF_OPT_SECRET_ENV || memcmp(d + a->off, st + a->off, a->size) == 0,
 		      "%s: a stage does not inherit it from defaults { }", a->name);
 	if (nf_schema_is_list(a->type))
-		ck_assert_msg(memcmp(d + a->count_off, st + a->count_off, sizeof(size_t)) == 0,
+		ck_assert_msg(memcmp(d + a->count_off, st + a->count_off, a->count_size) == 0,
 			      "%s: a stage does not inherit its length from defaults { }", a->name);
 	if (a->has_loc)
 		ck_assert_msg(memcmp(d + a->loc_off, st + a->loc_off, sizeof(nf_loc)) == 0,
@@ -351,9 +353,15 @@ START_TEST(test_row_stores)
 		ck_assert_int_eq(loc.line, at);
 	}
 	if (nf_schema_is_list(a->type)) {
-		size_t count;
+		size_t count = 0;
+		uint32_t count32 = 0;
 
-		memcpy(&count, target_in(with, r.b, a) + a->count_off, sizeof(count));
+		if (a->count_size == sizeof(count32)) {
+			memcpy(&count32, target_in(with, r.b, a) + a->count_off, sizeof(count32));
+			count = count32;
+		} else {
+			memcpy(&count, target_in(with, r.b, a) + a->count_off, sizeof(count));
+		}
 		ck_assert_uint_eq(count, 2);
 	}
 	others_unchanged(r.b, a, without, with);

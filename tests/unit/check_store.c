@@ -55,7 +55,7 @@ raw_int(nf_store *st, const char *sql)
 typedef struct test_graph {
 	nf_stage stages[2];
 	nf_node nodes[3];
-	size_t order[3];
+	uint32_t order[3];
 	nf_graph g;
 } test_graph;
 
@@ -431,7 +431,7 @@ START_TEST(test_nodes_many)
 	test_graph t;
 	nf_stage stage = { .kind = NF_STAGE, .name = "w", .phase = "work" };
 	nf_node *nodes = xcalloc(N, sizeof(*nodes));
-	size_t *order = xcalloc(N, sizeof(*order));
+	uint32_t *order = xcalloc(N, sizeof(*order));
 	char names[N][16], inst[N][16];
 	nf_graph g = { .nodes = nodes, .nnodes = N, .order = order };
 	nf_node_info *info;

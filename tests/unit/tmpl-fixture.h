@@ -28,13 +28,13 @@ tmpl(nf_arena *a, const char *s)
 		if (!*s || ref) {
 			if (lit.len) {
 				ck_assert_uint_lt(n, NF_ARRAY_SIZE(segs));
-				segs[n++] = (nf_seg){ nf_arena_strdup(a, nf_buf_cstr(&lit)), false, { NULL, 1, 1 } };
+				segs[n++] = (nf_seg){ nf_arena_strdup(a, nf_buf_cstr(&lit)), false, { 1, 1, 0 } };
 				nf_buf_reset(&lit);
 			}
 			if (!*s)
 				break;
 			ck_assert_uint_lt(n, NF_ARRAY_SIZE(segs));
-			segs[n++] = (nf_seg){ nf_arena_strndup(a, s + 2, len), true, { NULL, 1, 1 } };
+			segs[n++] = (nf_seg){ nf_arena_strndup(a, s + 2, len), true, { 1, 1, 0 } };
 			s += len + 3;
 		} else {
 			nf_buf_putc(&lit, *s++);
