@@ -189,6 +189,10 @@ void nf_run__cache_unsettle(run_ctx *ctx);
 /* Frees what nf_run_cache holds for the lookups (the folders kept open, the memo). */
 void nf_run__cache_release(run_ctx *ctx);
 
+/* preload-step.c. Before the scheduler starts: the stat-cache rows of the selected nodes'
+ * declared outputs read at once (nf_store_statcache_preload). Best effort. */
+void nf_run__statcache_preload(run_ctx *ctx, const bool *selected);
+
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* The same as ntflow records it: a secret_env value as NF_SECRET_MASK. */

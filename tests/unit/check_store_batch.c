@@ -1,0 +1,198 @@
+/* check_store_batch.c: unit tests of the store's batched reads and writes for a cached
+ * rerun: each batched form must give what the row-by-row one gives (the stat cache's
+ * preloaded rows). */
+#include "config.h"
+#include "ntflow/store.h"
+#include "ntflow/cache.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-fixture.h"
+
+#define NPATHS 2000
+
+static char *
+path_of(int i)
+{
+	return xasprintf("/w/out/%04d%s", i, i % 7 ? "" : ".big");
+}
+
+static void
+sha_of(char sha[65], int i)
+{
+	for (int k = 0; k < 64; k++)
+		sha[k] = "0123456789abcdef"[(i * 31 + k) % 16];
+	sha[64] = '\0';
+}
+
+/* A table of NPATHS rows: path i has a row unless i % 5 == 0. */
+static void
+fill_table(void)
+{
+	nf_store *st = NULL;
+	nf_statcache *sc;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	sc->begin(sc);
+	for (int i = 0; i < NPATHS; i++) {
+		char *p = path_of(i), sha[65];
+		nf_statkey k = { 100 + i, 1000000LL * i, 7000 + i, 2000000LL * i };
+
+		sha_of(sha, i);
+		if (i % 5)
+			sc->put(sc, p, &k, sha);
+		free(p);
+	}
+	sc->end(sc);
+	nf_store_close(st);
+}
+
+typedef struct got {
+	bool hit;
+	nf_statkey key;
+	char sha[65];
+} got;
+
+/* The gets of paths first..first+n (and NPATHS + 10 paths beyond the table) on a store
+ * that preloads the paths [pfirst, pfirst + pn) first (pn 0: no preload), into out. */
+static void
+gets(got *out, int first, int n, int pfirst, int pn)
+{
+	nf_store *st = NULL;
+	nf_statcache *sc;
+	char **pp = xcalloc((size_t)pn + 1, sizeof(*pp));
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	for (int i = 0; i < pn; i++)
+		pp[i] = path_of(pfirst + i);
+	if (pn)
+		nf_store_statcache_preload(st, (const char *const *)pp, (size_t)pn);
+	for (int i = 0; i < n; i++) {
+		char *p = path_of(first + i);
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].hit = sc->get(sc, p, &out[i].key, out[i].sha);
+		free(p);
+	}
+	nf_store_close(st);
+	for (int i = 0; i < pn; i++)
+		free(pp[i]);
+	free(pp);
+}
+
+static void
+assert_same(const got *a, const got *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(a[i].hit, b[i].hit);
+		if (!a[i].hit)
+			continue;
+		ck_assert_int_eq(a[i].key.size, b[i].key.size);
+		ck_assert_int_eq(a[i].key.mtime_ns, b[i].key.mtime_ns);
+		ck_assert_int_eq(a[i].key.inode, b[i].key.inode);
+		ck_assert_int_eq(a[i].key.ctime_ns, b[i].key.ctime_ns);
+		ck_assert_str_eq(a[i].sha, b[i].sha);
+	}
+}
+
+/* Few paths among many rows (1600): read 64 to a statement through the path index. */
+START_TEST(test_statcache_preload_few)
+{
+	int n = NPATHS + 10;
+	got *plain = xcalloc((size_t)n, sizeof(*plain)), *pre = xcalloc((size_t)n, sizeof(*pre));
+
+	fill_table();
+	gets(plain, 0, n, 0, 0);
+	/* 150 preloaded (beyond the table's end too), every path asked */
+	gets(pre, 0, n, NPATHS - 140, 150);
+	assert_same(plain, pre, n);
+	ck_assert(plain[1].hit && !plain[0].hit);
+	free(plain);
+	free(pre);
+}
+END_TEST
+
+/* About as many paths as rows: the table read whole. */
+START_TEST(test_statcache_preload_most)
+{
+	int n = NPATHS + 10;
+	got *plain = xcalloc((size_t)n, sizeof(*plain)), *pre = xcalloc((size_t)n, sizeof(*pre));
+
+	fill_table();
+	gets(plain, 0, n, 0, 0);
+	gets(pre, 0, n, 3, NPATHS);
+	assert_same(plain, pre, n);
+	free(plain);
+	free(pre);
+}
+END_TEST
+
+/* A preloaded path is answered from memory (a row written by another handle since is not
+ * seen: what the preload read stays true of the file), and a put through the cache itself
+ * replaces it. */
+START_TEST(test_statcache_preload_memory_and_put)
+{
+	nf_store *st = NULL, *other = NULL;
+	nf_statcache *sc, *osc;
+	const char *paths[] = { "/w/a", "/w/b", "/w/a" };
+	nf_statkey k1 = { 1, 2, 3, 4 }, k2 = { 5, 6, 7, 8 }, got_k;
+	char sha1[65], sha2[65], got_sha[65];
+
+	sha_of(sha1, 1);
+	sha_of(sha2, 2);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	sc->put(sc, "/w/a", &k1, sha1);
+	nf_store_statcache_preload(st, paths, 3);
+	ck_assert_int_eq(nf_store_open(&other, dbpath, true), 0);
+	osc = nf_store_statcache(other);
+	osc->put(osc, "/w/a", &k2, sha2);
+	osc->put(osc, "/w/b", &k2, sha2);
+	ck_assert(sc->get(sc, "/w/a", &got_k, got_sha));
+	ck_assert_int_eq(got_k.size, 1);
+	ck_assert_str_eq(got_sha, sha1);
+	ck_assert(!sc->get(sc, "/w/b", &got_k, got_sha));
+	/* not preloaded: asked of the table */
+	osc->put(osc, "/w/c", &k2, sha2);
+	ck_assert(sc->get(sc, "/w/c", &got_k, got_sha));
+	ck_assert_int_eq(got_k.inode, 7);
+	sc->put(sc, "/w/b", &k1, sha1);
+	ck_assert(sc->get(sc, "/w/b", &got_k, got_sha));
+	ck_assert_int_eq(got_k.ctime_ns, 4);
+	ck_assert_str_eq(got_sha, sha1);
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("store_batch");
+	TCase *tc = tcase_create("statcache");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_statcache_preload_few);
+	tcase_add_test(tc, test_statcache_preload_most);
+	tcase_add_test(tc, test_statcache_preload_memory_and_put);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
