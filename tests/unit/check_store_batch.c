@@ -1,9 +1,10 @@
 /* check_store_batch.c: unit tests of the store's batched reads and writes for a cached
  * rerun: each batched form must give what the row-by-row one gives (the stat cache's
- * preloaded rows). */
+ * preloaded rows, the CPU per phase read from one range of attempts). */
 #include "config.h"
 #include "ntflow/store.h"
 #include "ntflow/cache.h"
+#include "ntflow/exec.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -170,6 +171,77 @@ START_TEST(test_statcache_preload_memory_and_put)
 }
 END_TEST
 
+/* The CPU per phase from the run's attempts read in one range: each phase's the sum of its
+ * nodes' attempts (two attempts for some, none for cached ones), a gate's and another
+ * run's attempts left out. */
+START_TEST(test_phase_totals_attempts)
+{
+	enum { N = 40 };
+	nf_store *st = NULL;
+	nf_stage sa = { .kind = NF_STAGE, .name = "a", .phase = "train" };
+	nf_stage sb = { .kind = NF_STAGE, .name = "b", .phase = "prep" };
+	nf_stage sc = { .kind = NF_STAGE, .name = "c" };
+	nf_stage sg = { .kind = NF_GATE, .name = "g" };
+	nf_node nodes[N];
+	char names[N][16];
+	nf_graph g;
+	int64_t runs[2];
+	int64_t want[2][3] = { { 0 } };   /* per run: train, prep, other */
+	const char *pn[3] = { "train", "prep", "other" };
+
+	memset(nodes, 0, sizeof(nodes));
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%02d", i);
+		nodes[i] = (nf_node){ .id = (size_t)i, .name = names[i],
+				      .stage = i == N - 1 ? &sg : i % 3 == 0 ? &sa : i % 3 == 1 ? &sb : &sc };
+	}
+	g = (nf_graph){ .nodes = nodes, .nnodes = N };
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	for (int r = 0; r < 2; r++) {
+		nf_run_info info = { .pipeline = (char *)"p", .file = (char *)"p.dag", .trigger = (char *)"manual" };
+
+		ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+		ck_assert_int_eq(nf_store_nodes_add(st, info.id, &g), 0);
+		runs[r] = info.id;
+		for (int i = 0; i < N; i++) {
+			int natt = i % 5 == 0 ? 0 : i % 4 == 0 ? 2 : 1;
+
+			if (natt == 0) {
+				ck_assert_int_eq(nf_store_node_state(st, info.id, names[i], NF_ST_CACHED, 0, NULL, NULL, 0,
+								     NULL, 5), 0);
+				continue;
+			}
+			for (int a = 1; a <= natt; a++) {
+				nf_job_result res = { .exited = true, .exit_code = a == natt ? 0 : 1,
+						      .user_ms = 10 * i + a + r * 1000, .sys_ms = i + 100 * a };
+
+				ck_assert_int_eq(nf_store_node_state(st, info.id, names[i], NF_ST_RUNNING, a, NULL, NULL,
+								     0, NULL, 10), 0);
+				ck_assert_int_eq(nf_store_node_state(st, info.id, names[i],
+								     a == natt ? NF_ST_SUCCEEDED : NF_ST_FAILED, a, &res,
+								     NULL, 0, NULL, 20), 0);
+				if (i != N - 1)
+					want[r][i % 3] += res.user_ms + res.sys_ms;
+			}
+		}
+		ck_assert_int_eq(nf_store_flush(st), 0);
+	}
+	for (int r = 0; r < 2; r++) {
+		nf_phase_row *rows = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(nf_store_phase_totals(st, runs[r], &rows, &n), 0);
+		ck_assert_uint_eq(n, 3);
+		for (size_t i = 0; i < n; i++)
+			for (int k = 0; k < 3; k++)
+				if (!strcmp(rows[i].phase, pn[k]))
+					ck_assert_int_eq(rows[i].cpu_ms, want[r][k]);
+		nf_phase_row_list_free(rows, n);
+	}
+	nf_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -181,6 +253,11 @@ suite(void)
 	tcase_add_test(tc, test_statcache_preload_few);
 	tcase_add_test(tc, test_statcache_preload_most);
 	tcase_add_test(tc, test_statcache_preload_memory_and_put);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("phases");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_phase_totals_attempts);
 	suite_add_tcase(s, tc);
 	return s;
 }
