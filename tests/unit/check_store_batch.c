@@ -242,6 +242,51 @@ START_TEST(test_phase_totals_attempts)
 }
 END_TEST
 
+/* A run whose node ids are far apart (another run's many nodes between them): its
+ * attempts read node by node, the same sums. */
+START_TEST(test_phase_totals_wide_ids)
+{
+	enum { NB = 1200 };
+	nf_store *st = NULL;
+	nf_stage sa = { .kind = NF_STAGE, .name = "a", .phase = "train" };
+	nf_node first = { .id = 0, .stage = &sa, .name = "x" }, second = { .id = 0, .stage = &sa, .name = "y" };
+	nf_node *many = xcalloc(NB, sizeof(*many));
+	char (*names)[16] = xcalloc(NB, sizeof(*names));
+	nf_graph g1 = { .nodes = &first, .nnodes = 1 }, g2 = { .nodes = &second, .nnodes = 1 };
+	nf_graph gb;
+	nf_run_info a = { .pipeline = (char *)"p", .file = (char *)"p.dag", .trigger = (char *)"manual" };
+	nf_run_info b = a;
+	nf_job_result rx = { .exited = true, .user_ms = 7, .sys_ms = 3 }, ry = { .exited = true, .user_ms = 20 };
+	nf_phase_row *rows = NULL;
+	size_t n = 0;
+
+	for (int i = 0; i < NB; i++) {
+		snprintf(names[i], sizeof(names[i]), "b%04d", i);
+		many[i] = (nf_node){ .id = (size_t)i, .stage = &sa, .name = names[i] };
+	}
+	gb = (nf_graph){ .nodes = many, .nnodes = NB };
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_store_run_begin(st, &a), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, a.id, &g1), 0);
+	ck_assert_int_eq(nf_store_run_begin(st, &b), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, b.id, &gb), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, a.id, &g2), 0);
+	ck_assert_int_eq(nf_store_node_state(st, a.id, "x", NF_ST_SUCCEEDED, 1, &rx, NULL, 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_node_state(st, a.id, "y", NF_ST_SUCCEEDED, 1, &ry, NULL, 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_node_state(st, b.id, "b0007", NF_ST_SUCCEEDED, 1, &ry, NULL, 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_phase_totals(st, a.id, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(rows[0].phase, "train");
+	ck_assert_int_eq(rows[0].nodes, 2);
+	ck_assert_int_eq(rows[0].cpu_ms, 30);
+	nf_phase_row_list_free(rows, n);
+	nf_store_close(st);
+	free(many);
+	free(names);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -258,6 +303,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_phase_totals_attempts);
+	tcase_add_test(tc, test_phase_totals_wide_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
