@@ -45,6 +45,10 @@ const char *const *nf_store_recovered(const nf_store *st);
  * module's nf_gitrepo_open, nf_hash_file and nf_objstore_set_statcache; it lives as long as
  * st. Best effort: on a read-only store lookups may miss and puts do nothing. */
 struct nf_statcache *nf_store_statcache(nf_store *st);
+/* Reads the stat-cache rows of paths (n of them) in a few statements, so that a get of one
+ * of these paths afterwards is a lookup in memory, not a query; a put keeps it current.
+ * Best effort, like the stat cache itself: a failed read leaves the paths to the queries. */
+void nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n);
 
 /* The record of the process groups a run starts: STATE_DIR/procs/RUN, one line "PGID
  * START" per attempt (START: the leader's nf_proc_start_time), appended by each stage's

@@ -212,6 +212,10 @@ void nf_run__cache_unsettle(run_ctx *ctx);
 /* Frees what nf_run_cache holds for the lookups (the folders kept open, the memo). */
 void nf_run__cache_release(run_ctx *ctx);
 
+/* preload-step.c. Before the scheduler starts: the stat-cache rows of the selected nodes'
+ * declared outputs read at once (nf_store_statcache_preload). Best effort. */
+void nf_run__statcache_preload(run_ctx *ctx, const bool *selected);
+
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* nf_run__expand into out (emptied first) rather than the run's arena: for a path looked

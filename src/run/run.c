@@ -1621,6 +1621,7 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	if ((err = nf_store_procs_open(&ctx.procs_fd, ctx.store, ctx.run_id)) < 0 ||
 	    (err = open_runner(&ctx)) < 0 || (err = nf_run__slurm_open(&ctx, selected)) < 0)
 		goto end_run;
+	nf_run__statcache_preload(&ctx, selected);
 	err = schedule(&ctx, selected, status);
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);

@@ -70,9 +70,61 @@ typedef struct phase_span {
 	bool any;
 } phase_span;
 
+/* A node of the run read by nf_store_phase_totals: its id and its phase's row. */
+typedef struct node_phase {
+	int64_t id;
+	size_t row;
+} node_phase;
+
+static int
+node_phase_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const node_phase *)a)->id, y = ((const node_phase *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The CPU of the attempts of the nodes np (n of them, sorted by id) added to their phases'
+ * rows. A run's nodes have ids of one range (nodes.c gives them together), so their
+ * attempts are read in one ordered range of attempts' key, not looked up node by node; a
+ * range much wider than the nodes (other runs' nodes inside) is read node by node. */
+static int
+add_attempts_cpu(nf_store *st, nf_phase_row *rows, const node_phase *np, size_t n)
+{
+	sqlite3_stmt *q = NULL;
+	bool range;
+	int rc;
+
+	if (!n)
+		return SQLITE_DONE;
+	range = (uint64_t)(np[n - 1].id - np[0].id) <= 4 * (uint64_t)n + 1024;
+	if ((rc = sqlite3_prepare_v2(st->db, range
+			? "SELECT node_id, sum(user_ms + sys_ms) FROM attempts WHERE node_id BETWEEN ?1 AND ?2 GROUP BY node_id"
+			: "SELECT node_id, sum(user_ms + sys_ms) FROM attempts WHERE node_id = ?1", -1, &q, NULL)) != SQLITE_OK)
+		return rc;
+	rc = SQLITE_DONE;
+	for (size_t i = 0; i < (range ? 1 : n) && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(q, 1, range ? np[0].id : np[i].id);
+		if (range)
+			sqlite3_bind_int64(q, 2, np[n - 1].id);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			node_phase key = { sqlite3_column_int64(q, 0), 0 };
+			const node_phase *hit = bsearch(&key, np, n, sizeof(*np), node_phase_cmp);
+
+			if (hit)   /* not a gate's nor another run's node */
+				rows[hit->row].cpu_ms += sqlite3_column_int64(q, 1);
+		}
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int
 nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *n)
 {
+	node_phase *np = NULL;
+	size_t nnp = 0, np_cap = 0;
 	sqlite3_stmt *q = NULL;
 	nf_phase_row *rows = NULL;
 	phase_span *span = NULL;
@@ -91,7 +143,7 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	 * first node, as ORDER BY min(seq) gave them. */
 	if ((rc = sqlite3_prepare_v2(st->db,
 			"SELECT coalesce(n.phase, 'other'), " RAN ", (n.cached <> 0 OR n.state = 'cached'),"
-			" (SELECT sum(a.user_ms + a.sys_ms) FROM attempts a WHERE a.node_id = n.id),"
+			" n.id,"
 			" " DID_RUN ", n.started_ms, n.finished_ms"
 			" FROM nodes n WHERE n.run_id = ?1 AND n.kind <> 'gate' ORDER BY n.seq", -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
@@ -122,7 +174,7 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 		r->nodes++;
 		r->ran += sqlite3_column_int(q, 1);
 		r->cached += sqlite3_column_int(q, 2);
-		r->cpu_ms += sqlite3_column_int64(q, 3);
+		NF_PUSH(np, nnp, np_cap, ((node_phase){ sqlite3_column_int64(q, 3), (size_t)(r - rows) }));
 		if (sqlite3_column_int(q, 4)) {   /* the wall time spans the nodes that ran */
 			phase_span *sp = &span[r - rows];
 			int64_t started = sqlite3_column_int64(q, 5), finished = sqlite3_column_int64(q, 6);
@@ -142,6 +194,17 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 			rows[i].wall_ms = 0;   /* a node still running has no end yet */
 	}
 	free(span);
+	if (rc == SQLITE_DONE) {
+		size_t k = 1;
+
+		/* Read in seq order, given ids in that order: sorted already but where not. */
+		while (k < nnp && np[k - 1].id < np[k].id)
+			k++;
+		if (k < nnp)
+			qsort(np, nnp, sizeof(*np), node_phase_cmp);
+		rc = add_attempts_cpu(st, rows, np, nnp);
+	}
+	free(np);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	/* The budgets recorded at the run's end, by phase. */

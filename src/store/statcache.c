@@ -5,6 +5,7 @@
 #include "config.h"
 #include "ntflow/store.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "store-internal.h"
@@ -19,14 +20,35 @@ prepared(nf_store *st, sqlite3_stmt **q, const char *sql)
 	return *q;
 }
 
+/* A preloaded path's row, or its absence (have false); known once the read that looked
+ * for it completed (a failed read leaves the path to the queries). */
+struct sc_row {
+	const char *path;   /* the map's key */
+	bool known, have;
+	nf_statkey key;
+	char sha[65];
+};
+
+/* Paths a preload statement asks for at once: the IN list of batch_stmt's statement. */
+#define SC_BATCH 64
+
 static bool
 sc_get(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65])
 {
 	struct nf_store_statcache *c = (struct nf_store_statcache *)sc;
-	sqlite3_stmt *q = prepared(c->st, &c->get, "SELECT size, mtime_ns, inode, ctime_ns, sha256"
-				   " FROM statcache WHERE path = ?1");
+	struct sc_row *r = c->rows ? nf_strmap_get(c->rows, path) : NULL;
+	sqlite3_stmt *q;
 	bool hit = false;
 
+	if (r && r->known) {
+		if (r->have) {
+			*key = r->key;
+			memcpy(sha, r->sha, 65);
+		}
+		return r->have;
+	}
+	q = prepared(c->st, &c->get, "SELECT size, mtime_ns, inode, ctime_ns, sha256"
+				   " FROM statcache WHERE path = ?1");
 	if (!q)
 		return false;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
@@ -48,9 +70,19 @@ static void
 sc_put(nf_statcache *sc, const char *path, const nf_statkey *key, const char *sha)
 {
 	struct nf_store_statcache *c = (struct nf_store_statcache *)sc;
-	sqlite3_stmt *q = prepared(c->st, &c->put, "INSERT OR REPLACE INTO statcache"
-				   "(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	struct sc_row *r = c->rows ? nf_strmap_get(c->rows, path) : NULL;
+	sqlite3_stmt *q;
 
+	/* The preloaded row follows the table's (even when the write below fails: what it
+	 * says stays true of the file in this process). */
+	if (r) {
+		r->known = r->have = true;
+		r->key = *key;
+		memcpy(r->sha, sha, 64);
+		r->sha[64] = '\0';
+	}
+	q = prepared(c->st, &c->put, "INSERT OR REPLACE INTO statcache"
+				   "(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	if (!q)
 		return;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
@@ -76,6 +108,122 @@ sc_end(nf_statcache *sc)
 	sqlite3_exec(((struct nf_store_statcache *)sc)->st->db, "RELEASE nf_statcache", NULL, NULL, NULL);
 }
 
+/* The statement reading the rows of up to SC_BATCH paths (unbound ones are NULL, which
+ * matches no path). */
+static sqlite3_stmt *
+batch_stmt(nf_store *st)
+{
+	nf_buf sql = NF_BUF_INIT;
+
+	if (!st->statcache.batch) {
+		nf_buf_puts(&sql, "SELECT path, size, mtime_ns, inode, ctime_ns, sha256 FROM statcache WHERE path IN (");
+		for (int i = 1; i <= SC_BATCH; i++)
+			nf_buf_printf(&sql, i > 1 ? ", ?%d" : "?%d", i);
+		nf_buf_putc(&sql, ')');
+		prepared(st, &st->statcache.batch, nf_buf_cstr(&sql));
+		nf_buf_release(&sql);
+	}
+	return st->statcache.batch;
+}
+
+/* The rows q returns (path, size, mtime_ns, inode, ctime_ns, sha256) put into the entries
+ * of the map not yet known; the others are skipped. The last step's result. */
+static int
+fill(struct nf_store_statcache *c, sqlite3_stmt *q)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct sc_row *r = nf_strmap_get(c->rows, (const char *)sqlite3_column_text(q, 0));
+
+		if (!r || r->known || sqlite3_column_bytes(q, 5) != 64)
+			continue;
+		r->have = true;
+		r->key.size = sqlite3_column_int64(q, 1);
+		r->key.mtime_ns = sqlite3_column_int64(q, 2);
+		r->key.inode = sqlite3_column_int64(q, 3);
+		r->key.ctime_ns = sqlite3_column_int64(q, 4);
+		memcpy(r->sha, sqlite3_column_text(q, 5), 64);
+		r->sha[64] = '\0';
+	}
+	return rc;
+}
+
+/* The number of rows of the table (counted from its pages, without reading a row), or -1. */
+static int64_t
+row_count(nf_store *st)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM statcache", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+void
+nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
+{
+	struct nf_store_statcache *c;
+	struct sc_row **fresh;
+	size_t nfresh = 0;
+	int64_t rows;
+	sqlite3_stmt *q = NULL;
+	int rc = SQLITE_DONE;
+
+	if (!st || !n || !nf_store_statcache(st))
+		return;
+	c = &st->statcache;
+	if (!c->rows) {
+		c->rows = nf_strmap_new(n);
+		c->rows_arena = nf_arena_new();
+	}
+	/* Each path entered without a row (not known yet): what the reads find fills it. */
+	fresh = xmalloc(n * sizeof(*fresh));
+	for (size_t i = 0; i < n; i++) {
+		struct sc_row *r;
+		char *p;
+
+		if (nf_strmap_get(c->rows, paths[i]))
+			continue;
+		p = nf_arena_strdup(c->rows_arena, paths[i]);
+		r = nf_arena_alloc(c->rows_arena, sizeof(*r));
+		memset(r, 0, sizeof(*r));
+		r->path = p;
+		nf_strmap_put(c->rows, p, r);
+		fresh[nfresh++] = r;
+	}
+	rows = nfresh ? row_count(st) : -1;
+	if (rows >= 0 && (uint64_t)rows <= 2 * (uint64_t)nfresh + 1024) {
+		/* Not many more rows than paths: the whole table read in its order costs less
+		 * than a seek in the path index per path. */
+		if (sqlite3_prepare_v2(st->db, "SELECT path, size, mtime_ns, inode, ctime_ns, sha256 FROM statcache",
+				       -1, &q, NULL) == SQLITE_OK)
+			rc = fill(c, q);
+		else
+			rc = SQLITE_ERROR;
+		sqlite3_finalize(q);
+	} else if (rows >= 0 && (q = batch_stmt(st))) {
+		/* SC_BATCH paths a statement, looked up in the path index. */
+		for (size_t i = 0; i < nfresh && rc == SQLITE_DONE; i += SC_BATCH) {
+			for (size_t k = i; k < nfresh && k < i + SC_BATCH; k++)
+				sqlite3_bind_text(q, (int)(k - i + 1), fresh[k]->path, -1,
+						  SQLITE_STATIC);
+			rc = fill(c, q);
+			sqlite3_reset(q);
+			sqlite3_clear_bindings(q);
+		}
+	} else {
+		rc = SQLITE_ERROR;
+	}
+	/* A failed read leaves these paths to the queries: their entries may lack a row. */
+	for (size_t i = 0; i < nfresh && rc == SQLITE_DONE; i++)
+		fresh[i]->known = true;
+	free(fresh);
+}
+
 nf_statcache *
 nf_store_statcache(nf_store *st)
 {
@@ -96,5 +244,10 @@ nf_store__statcache_close(nf_store *st)
 {
 	sqlite3_finalize(st->statcache.get);
 	sqlite3_finalize(st->statcache.put);
-	st->statcache.get = st->statcache.put = NULL;
+	sqlite3_finalize(st->statcache.batch);
+	st->statcache.get = st->statcache.put = st->statcache.batch = NULL;
+	nf_strmap_free(st->statcache.rows);
+	nf_arena_free(st->statcache.rows_arena);
+	st->statcache.rows = NULL;
+	st->statcache.rows_arena = NULL;
 }

@@ -95,7 +95,11 @@ struct nf_store {
 	struct nf_store_statcache {
 		nf_statcache ops;
 		nf_store *st;
-		sqlite3_stmt *get, *put;
+		sqlite3_stmt *get, *put, *batch;
+		/* The rows of the paths nf_store_statcache_preload read (path -> struct
+		 * sc_row, one without a row too): a get of such a path asks no SQL. */
+		nf_strmap *rows;
+		nf_arena *rows_arena;
 	} statcache;
 
 	/* Called before each commit (nf_store_before_commit): what the rows about to be

@@ -1,0 +1,321 @@
+/* check_store_batch.c: unit tests of the store's batched reads and writes for a cached
+ * rerun: each batched form must give what the row-by-row one gives (the stat cache's
+ * preloaded rows, the CPU per phase read from one range of attempts). */
+#include "config.h"
+#include "ntflow/store.h"
+#include "ntflow/cache.h"
+#include "ntflow/exec.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-fixture.h"
+
+#define NPATHS 2000
+
+static char *
+path_of(int i)
+{
+	return xasprintf("/w/out/%04d%s", i, i % 7 ? "" : ".big");
+}
+
+static void
+sha_of(char sha[65], int i)
+{
+	for (int k = 0; k < 64; k++)
+		sha[k] = "0123456789abcdef"[(i * 31 + k) % 16];
+	sha[64] = '\0';
+}
+
+/* A table of NPATHS rows: path i has a row unless i % 5 == 0. */
+static void
+fill_table(void)
+{
+	nf_store *st = NULL;
+	nf_statcache *sc;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	sc->begin(sc);
+	for (int i = 0; i < NPATHS; i++) {
+		char *p = path_of(i), sha[65];
+		nf_statkey k = { 100 + i, 1000000LL * i, 7000 + i, 2000000LL * i };
+
+		sha_of(sha, i);
+		if (i % 5)
+			sc->put(sc, p, &k, sha);
+		free(p);
+	}
+	sc->end(sc);
+	nf_store_close(st);
+}
+
+typedef struct got {
+	bool hit;
+	nf_statkey key;
+	char sha[65];
+} got;
+
+/* The gets of paths first..first+n (and NPATHS + 10 paths beyond the table) on a store
+ * that preloads the paths [pfirst, pfirst + pn) first (pn 0: no preload), into out. */
+static void
+gets(got *out, int first, int n, int pfirst, int pn)
+{
+	nf_store *st = NULL;
+	nf_statcache *sc;
+	char **pp = xcalloc((size_t)pn + 1, sizeof(*pp));
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	for (int i = 0; i < pn; i++)
+		pp[i] = path_of(pfirst + i);
+	if (pn)
+		nf_store_statcache_preload(st, (const char *const *)pp, (size_t)pn);
+	for (int i = 0; i < n; i++) {
+		char *p = path_of(first + i);
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].hit = sc->get(sc, p, &out[i].key, out[i].sha);
+		free(p);
+	}
+	nf_store_close(st);
+	for (int i = 0; i < pn; i++)
+		free(pp[i]);
+	free(pp);
+}
+
+static void
+assert_same(const got *a, const got *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(a[i].hit, b[i].hit);
+		if (!a[i].hit)
+			continue;
+		ck_assert_int_eq(a[i].key.size, b[i].key.size);
+		ck_assert_int_eq(a[i].key.mtime_ns, b[i].key.mtime_ns);
+		ck_assert_int_eq(a[i].key.inode, b[i].key.inode);
+		ck_assert_int_eq(a[i].key.ctime_ns, b[i].key.ctime_ns);
+		ck_assert_str_eq(a[i].sha, b[i].sha);
+	}
+}
+
+/* Few paths among many rows (1600): read 64 to a statement through the path index. */
+START_TEST(test_statcache_preload_few)
+{
+	int n = NPATHS + 10;
+	got *plain = xcalloc((size_t)n, sizeof(*plain)), *pre = xcalloc((size_t)n, sizeof(*pre));
+
+	fill_table();
+	gets(plain, 0, n, 0, 0);
+	/* 150 preloaded (beyond the table's end too), every path asked */
+	gets(pre, 0, n, NPATHS - 140, 150);
+	assert_same(plain, pre, n);
+	ck_assert(plain[1].hit && !plain[0].hit);
+	free(plain);
+	free(pre);
+}
+END_TEST
+
+/* About as many paths as rows: the table read whole. */
+START_TEST(test_statcache_preload_most)
+{
+	int n = NPATHS + 10;
+	got *plain = xcalloc((size_t)n, sizeof(*plain)), *pre = xcalloc((size_t)n, sizeof(*pre));
+
+	fill_table();
+	gets(plain, 0, n, 0, 0);
+	gets(pre, 0, n, 3, NPATHS);
+	assert_same(plain, pre, n);
+	free(plain);
+	free(pre);
+}
+END_TEST
+
+/* A preloaded path is answered from memory (a row written by another handle since is not
+ * seen: what the preload read stays true of the file), and a put through the cache itself
+ * replaces it. */
+START_TEST(test_statcache_preload_memory_and_put)
+{
+	nf_store *st = NULL, *other = NULL;
+	nf_statcache *sc, *osc;
+	const char *paths[] = { "/w/a", "/w/b", "/w/a" };
+	nf_statkey k1 = { 1, 2, 3, 4 }, k2 = { 5, 6, 7, 8 }, got_k;
+	char sha1[65], sha2[65], got_sha[65];
+
+	sha_of(sha1, 1);
+	sha_of(sha2, 2);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	sc->put(sc, "/w/a", &k1, sha1);
+	nf_store_statcache_preload(st, paths, 3);
+	ck_assert_int_eq(nf_store_open(&other, dbpath, true), 0);
+	osc = nf_store_statcache(other);
+	osc->put(osc, "/w/a", &k2, sha2);
+	osc->put(osc, "/w/b", &k2, sha2);
+	ck_assert(sc->get(sc, "/w/a", &got_k, got_sha));
+	ck_assert_int_eq(got_k.size, 1);
+	ck_assert_str_eq(got_sha, sha1);
+	ck_assert(!sc->get(sc, "/w/b", &got_k, got_sha));
+	/* not preloaded: asked of the table */
+	osc->put(osc, "/w/c", &k2, sha2);
+	ck_assert(sc->get(sc, "/w/c", &got_k, got_sha));
+	ck_assert_int_eq(got_k.inode, 7);
+	sc->put(sc, "/w/b", &k1, sha1);
+	ck_assert(sc->get(sc, "/w/b", &got_k, got_sha));
+	ck_assert_int_eq(got_k.ctime_ns, 4);
+	ck_assert_str_eq(got_sha, sha1);
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
+/* The CPU per phase from the run's attempts read in one range: each phase's the sum of its
+ * nodes' attempts (two attempts for some, none for cached ones), a gate's and another
+ * run's attempts left out. */
+START_TEST(test_phase_totals_attempts)
+{
+	enum { N = 40 };
+	nf_store *st = NULL;
+	nf_stage sa = { .kind = NF_STAGE, .name = "a", .phase = "train" };
+	nf_stage sb = { .kind = NF_STAGE, .name = "b", .phase = "prep" };
+	nf_stage sc = { .kind = NF_STAGE, .name = "c" };
+	nf_stage sg = { .kind = NF_GATE, .name = "g" };
+	nf_node nodes[N];
+	char names[N][16];
+	nf_graph g;
+	int64_t runs[2];
+	int64_t want[2][3] = { { 0 } };   /* per run: train, prep, other */
+	const char *pn[3] = { "train", "prep", "other" };
+
+	memset(nodes, 0, sizeof(nodes));
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%02d", i);
+		nodes[i] = (nf_node){ .id = (size_t)i, .name = names[i],
+				      .stage = i == N - 1 ? &sg : i % 3 == 0 ? &sa : i % 3 == 1 ? &sb : &sc };
+	}
+	g = (nf_graph){ .nodes = nodes, .nnodes = N };
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	for (int r = 0; r < 2; r++) {
+		nf_run_info info = { .pipeline = (char *)"p", .file = (char *)"p.dag", .trigger = (char *)"manual" };
+
+		ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+		ck_assert_int_eq(nf_store_nodes_add(st, info.id, &g), 0);
+		runs[r] = info.id;
+		for (int i = 0; i < N; i++) {
+			int natt = i % 5 == 0 ? 0 : i % 4 == 0 ? 2 : 1;
+
+			if (natt == 0) {
+				ck_assert_int_eq(nf_store_node_state(st, info.id, names[i], NF_ST_CACHED, 0, NULL, NULL, 0,
+								     NULL, 5), 0);
+				continue;
+			}
+			for (int a = 1; a <= natt; a++) {
+				nf_job_result res = { .exited = true, .exit_code = a == natt ? 0 : 1,
+						      .user_ms = 10 * i + a + r * 1000, .sys_ms = i + 100 * a };
+
+				ck_assert_int_eq(nf_store_node_state(st, info.id, names[i], NF_ST_RUNNING, a, NULL, NULL,
+								     0, NULL, 10), 0);
+				ck_assert_int_eq(nf_store_node_state(st, info.id, names[i],
+								     a == natt ? NF_ST_SUCCEEDED : NF_ST_FAILED, a, &res,
+								     NULL, 0, NULL, 20), 0);
+				if (i != N - 1)
+					want[r][i % 3] += res.user_ms + res.sys_ms;
+			}
+		}
+		ck_assert_int_eq(nf_store_flush(st), 0);
+	}
+	for (int r = 0; r < 2; r++) {
+		nf_phase_row *rows = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(nf_store_phase_totals(st, runs[r], &rows, &n), 0);
+		ck_assert_uint_eq(n, 3);
+		for (size_t i = 0; i < n; i++)
+			for (int k = 0; k < 3; k++)
+				if (!strcmp(rows[i].phase, pn[k]))
+					ck_assert_int_eq(rows[i].cpu_ms, want[r][k]);
+		nf_phase_row_list_free(rows, n);
+	}
+	nf_store_close(st);
+}
+END_TEST
+
+/* A run whose node ids are far apart (another run's many nodes between them): its
+ * attempts read node by node, the same sums. */
+START_TEST(test_phase_totals_wide_ids)
+{
+	enum { NB = 1200 };
+	nf_store *st = NULL;
+	nf_stage sa = { .kind = NF_STAGE, .name = "a", .phase = "train" };
+	nf_node first = { .id = 0, .stage = &sa, .name = "x" }, second = { .id = 0, .stage = &sa, .name = "y" };
+	nf_node *many = xcalloc(NB, sizeof(*many));
+	char (*names)[16] = xcalloc(NB, sizeof(*names));
+	nf_graph g1 = { .nodes = &first, .nnodes = 1 }, g2 = { .nodes = &second, .nnodes = 1 };
+	nf_graph gb;
+	nf_run_info a = { .pipeline = (char *)"p", .file = (char *)"p.dag", .trigger = (char *)"manual" };
+	nf_run_info b = a;
+	nf_job_result rx = { .exited = true, .user_ms = 7, .sys_ms = 3 }, ry = { .exited = true, .user_ms = 20 };
+	nf_phase_row *rows = NULL;
+	size_t n = 0;
+
+	for (int i = 0; i < NB; i++) {
+		snprintf(names[i], sizeof(names[i]), "b%04d", i);
+		many[i] = (nf_node){ .id = (size_t)i, .stage = &sa, .name = names[i] };
+	}
+	gb = (nf_graph){ .nodes = many, .nnodes = NB };
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_store_run_begin(st, &a), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, a.id, &g1), 0);
+	ck_assert_int_eq(nf_store_run_begin(st, &b), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, b.id, &gb), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, a.id, &g2), 0);
+	ck_assert_int_eq(nf_store_node_state(st, a.id, "x", NF_ST_SUCCEEDED, 1, &rx, NULL, 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_node_state(st, a.id, "y", NF_ST_SUCCEEDED, 1, &ry, NULL, 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_node_state(st, b.id, "b0007", NF_ST_SUCCEEDED, 1, &ry, NULL, 0, NULL, 5), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_phase_totals(st, a.id, &rows, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(rows[0].phase, "train");
+	ck_assert_int_eq(rows[0].nodes, 2);
+	ck_assert_int_eq(rows[0].cpu_ms, 30);
+	nf_phase_row_list_free(rows, n);
+	nf_store_close(st);
+	free(many);
+	free(names);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("store_batch");
+	TCase *tc = tcase_create("statcache");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_statcache_preload_few);
+	tcase_add_test(tc, test_statcache_preload_most);
+	tcase_add_test(tc, test_statcache_preload_memory_and_put);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("phases");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_phase_totals_attempts);
+	tcase_add_test(tc, test_phase_totals_wide_ids);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
