@@ -95,41 +95,38 @@ nf_store_audit_insert(nf_store *st, const nf_audit_record *r)
 	return err;
 }
 
+/* Collects the hashes nf_store_audit_run_hashes_each streams. */
+struct hash_list {
+	char **hs;
+	size_t n, cap;
+};
+
+static int
+push_hash(void *ctx, const char *hash)
+{
+	struct hash_list *l = ctx;
+
+	NF_PUSH(l->hs, l->n, l->cap, xstrdup(hash));
+	return 0;
+}
+
 /* The hashes of a run's records up to last_seq (all when last_seq <= 0), in order. */
 int
 nf_store_audit_run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, char ***out, size_t *n, int64_t *max_seq)
 {
-	sqlite3_stmt *q = NULL;
-	char **hs = NULL;
-	size_t cap = 0;
-	int rc, err = 0;
+	struct hash_list l = { 0 };
+	size_t seen;
+	int err = nf_store_audit_run_hashes_each(st, run_id, last_seq, push_hash, &l, &seen, max_seq);
 
-	*out = NULL;
-	*n = 0;
-	if (max_seq)
-		*max_seq = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM audit WHERE run_id = ?1 AND (?2 <= 0 OR seq <= ?2)"
-			       " ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
-		return db_error(st, "cannot read the audit log");
-	sqlite3_bind_int64(q, 1, run_id);
-	sqlite3_bind_int64(q, 2, last_seq);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(q, 1);
-
-		NF_PUSH(hs, *n, cap, xstrdup(h ? (const char *)h : ""));
-		if (max_seq)
-			*max_seq = sqlite3_column_int64(q, 0);
+	if (err < 0) {
+		for (size_t i = 0; i < l.n; i++)
+			free(l.hs[i]);
+		free(l.hs);
+		l.hs = NULL;
+		l.n = 0;
 	}
-	if (rc != SQLITE_DONE) {
-		err = db_error(st, "cannot read the audit log");
-		for (size_t i = 0; i < *n; i++)
-			free(hs[i]);
-		free(hs);
-		hs = NULL;
-		*n = 0;
-	}
-	sqlite3_finalize(q);
-	*out = hs;
+	*out = l.hs;
+	*n = l.n;
 	return err;
 }
 
