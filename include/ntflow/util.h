@@ -304,4 +304,8 @@ bool nf_proc_zombie(pid_t pid);
 size_t nf_proc_kill_marked(const char *mark, int sig, const pid_t *skip_groups, size_t nskip, pid_t *killed,
 			   size_t max);
 
+/* The process's SHA-256 implementation (OpenSSL's EVP_MD), fetched once (src/util/sha256.c). */
+struct evp_md_st;
+const struct evp_md_st *nf_sha256_md(void);
+
 #endif

@@ -16,9 +16,6 @@ void nf_sha256_hex(char out[65], const unsigned char md[32]);
 void nf_sha256_buf(char out[65], const void *p, size_t n);
 /* SHA-256 of what remains to be read from fd; what names the file in error messages. */
 int nf_sha256_fd(char out[65], int fd, const char *what);
-/* The SHA-256 implementation, fetched once per process (EVP_MD_fetch). */
-struct evp_md_st;
-const struct evp_md_st *nf_sha256_md(void);
 /* The process's NF_HASH_BLOCK buffer for reading files to hash; valid until the next call of a
  * function of src/cache that hashes a file. */
 unsigned char *nf_hash_block(void);

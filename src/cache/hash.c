@@ -35,17 +35,8 @@ nf_sha256_hex(char out[65], const unsigned char md[32])
  * process, instead of an implicit fetch, a context and a 64 KiB buffer per file: ntflow
  * hashes from one thread, and no hash is ever interrupted by another (each runs to its end
  * before the next starts). */
-static EVP_MD *sha256_md;
 static EVP_MD_CTX *sha256_ctx;
 static unsigned char *sha256_block;
-
-const EVP_MD *
-nf_sha256_md(void)
-{
-	if (!sha256_md && !(sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)))
-		abort();   /* an OpenSSL without SHA-256: nothing sensible to go on with */
-	return sha256_md;
-}
 
 /* The process's context, initialised for a new SHA-256. */
 static EVP_MD_CTX *

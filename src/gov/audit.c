@@ -32,19 +32,6 @@ struct nf_audit {
 	int64_t pend_run;
 };
 
-/* SHA-256, fetched once per process: EVP_sha256() in a digest call makes OpenSSL 3 look
- * the algorithm up again each time, which cost two thirds of hashing a record. Never freed
- * (it lives as long as the process). */
-static const EVP_MD *
-sha256(void)
-{
-	static EVP_MD *md;
-
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	return md ? md : EVP_sha256();
-}
-
 /* ---- canonical JSON ---- */
 
 static int
@@ -198,10 +185,10 @@ nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run_id,
 	nf_buf_putc(&msg, '|');
 	nf_buf_puts(&msg, prev_hash);
 	if (key)
-		ok = HMAC(sha256(), key, (int)keylen, (const unsigned char *)nf_buf_cstr(&msg), msg.len,
+		ok = HMAC(nf_sha256_md(), key, (int)keylen, (const unsigned char *)nf_buf_cstr(&msg), msg.len,
 			  md, &mdlen) != NULL;
 	else
-		ok = EVP_Digest(nf_buf_cstr(&msg), msg.len, md, &mdlen, sha256(), NULL) == 1;
+		ok = EVP_Digest(nf_buf_cstr(&msg), msg.len, md, &mdlen, nf_sha256_md(), NULL) == 1;
 	nf_buf_release(&msg);
 	if (!ok || mdlen != 32)
 		return nf_error_set(NF_ERROR, "cannot compute the audit record's %s", key ? "HMAC-SHA256" : "SHA-256");
@@ -219,7 +206,7 @@ nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n)
 		unsigned char md[32];
 		unsigned int mdlen = 0;
 
-		EVP_Digest("", 0, md, &mdlen, sha256(), NULL);
+		EVP_Digest("", 0, md, &mdlen, nf_sha256_md(), NULL);
 		to_hex(out, md);
 		return 0;
 	}
@@ -243,7 +230,7 @@ nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n)
 
 				memcpy(pair, level[i], 32);
 				memcpy(pair + 32, level[i + 1], 32);
-				EVP_Digest(pair, 64, level[k], &mdlen, sha256(), NULL);
+				EVP_Digest(pair, 64, level[k], &mdlen, nf_sha256_md(), NULL);
 			} else {
 				memmove(level[k], level[i], 32);
 			}

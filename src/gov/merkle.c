@@ -10,17 +10,6 @@
 
 #include "ntflow/util.h"
 
-/* SHA-256 fetched once (as audit.c does; it lives as long as the process). */
-static const EVP_MD *
-sha256(void)
-{
-	static EVP_MD *md;
-
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	return md ? md : EVP_sha256();
-}
-
 static void
 hash_pair(unsigned char out[32], const unsigned char left[32], const unsigned char right[32])
 {
@@ -29,7 +18,7 @@ hash_pair(unsigned char out[32], const unsigned char left[32], const unsigned ch
 
 	memcpy(pair, left, 32);
 	memcpy(pair + 32, right, 32);
-	EVP_Digest(pair, 64, out, &mdlen, sha256(), NULL);
+	EVP_Digest(pair, 64, out, &mdlen, nf_sha256_md(), NULL);
 }
 
 void
@@ -81,7 +70,7 @@ nf_merkle_root(const nf_merkle *m, char out[65])
 	if (m->n == 0) {
 		unsigned int mdlen = 0;
 
-		EVP_Digest("", 0, md, &mdlen, sha256(), NULL);
+		EVP_Digest("", 0, md, &mdlen, nf_sha256_md(), NULL);
 	} else {
 		for (unsigned level = 0; level < NF_MERKLE_LEVELS; level++) {
 			if (!(m->have & (UINT64_C(1) << level)))
