@@ -167,7 +167,10 @@ typedef struct nf_node_info {
 } nf_node_info;
 void nf_node_info_release(nf_node_info *n);
 
-/* Registers the run's nodes up front (state waiting), in topological order. Batched. */
+/* Registers the run's nodes up front, in topological order: their row ids are given now,
+ * their rows inserted by the batch's next sync (before a statement that reads or refers to
+ * nodes, at the latest its commit), each waiting or as its node is by then. g must stay
+ * valid until then (nf_store_flush, or nf_store_close). */
 int nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g);
 /* Records a state change of a node (batched). started_ms/finished_ms: real time, 0 = keep. */
 int nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state state,

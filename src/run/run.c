@@ -1608,7 +1608,9 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 		req->on_warning(req->ctx, nf_error_last());
 	if ((err = nf_run__audit_begin(&ctx, &info)) < 0 || (err = build_base_env(&ctx)) < 0)
 		goto end_run;
-	if ((err = nf_store_nodes_add(ctx.store, ctx.run_id, ctx.graph)) < 0 || (err = nf_store_flush(ctx.store)) < 0)
+	/* Not flushed here: the rows go in with the first batch, each as its node is by then,
+	 * so a node found cached before it is written once (nf_store_nodes_add). */
+	if ((err = nf_store_nodes_add(ctx.store, ctx.run_id, ctx.graph)) < 0)
 		goto end_run;
 	/* The workspace now has held a run: from here a missing database is an error. */
 	if (!marker_present(ctx.state_dir) && (err = nf_store_mark_workspace(ctx.store)) < 0)

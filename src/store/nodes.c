@@ -76,8 +76,32 @@ names_reset(nf_store *st, int64_t run_id, size_t hint)
 }
 
 /* Binds node (at position seq, row id id) to the 8 parameters from first on. */
+/* A node's pending state: what its UPDATEs of the batch add up to. A later call's state
+ * and reason replace the earlier's; started_ms is the first running's, finished_ms the
+ * last final state's (0: keep the row's). */
+struct nf_store_pnode {
+	int64_t id;
+	nf_state state;
+	int attempts;
+	const char *reason;
+	int64_t started_ms, finished_ms;
+	int last_att;                /* patts index of its latest pending attempt, or -1 */
+	bool stated;                 /* a state was given (not only a cache hit) */
+	bool inserted;               /* its row was inserted with its state and hit (unwritten_write) */
+	const char *hit_key;         /* a pending cache hit (nf_store__node_hit), else NULL */
+	int64_t hit_reused;
+	const char *miss_key;        /* a pending cache miss (nf_store__node_miss), else NULL */
+	const char *miss_comps, *miss_pipeline, *miss_name;
+};
+
+/* The parameters of a row of SQL_NODE_INSERT(_MANY). */
+enum { NODE_COLS = 16 };
+
+/* Binds the row of node (id, its run's seq-th) from first: waiting, or what pn holds
+ * (its state, attempts, reason, times and cache hit) when it is given. */
 static void
-bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, const nf_node *node)
+bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, const nf_node *node,
+	  const struct nf_store_pnode *pn)
 {
 	sqlite3_bind_int64(q, first, id);
 	sqlite3_bind_int64(q, first + 1, run_id);
@@ -93,21 +117,88 @@ bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, co
 		sqlite3_bind_text(q, first + 7, node->stage->phase, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, first + 7);
+	sqlite3_bind_text(q, first + 8, pn && pn->stated ? nf_state_name(pn->state) : "waiting", -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, first + 9, pn && pn->stated ? pn->attempts : 0);
+	if (pn && pn->stated && pn->reason)
+		sqlite3_bind_text(q, first + 10, pn->reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, first + 10);
+	sqlite3_bind_int64(q, first + 11, pn && pn->stated && pn->started_ms > 0 ? pn->started_ms : 0);
+	sqlite3_bind_int64(q, first + 12, pn && pn->stated && pn->finished_ms > 0 ? pn->finished_ms : 0);
+	if (pn && pn->hit_key) {
+		sqlite3_bind_text(q, first + 13, pn->hit_key, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, first + 14, 1);
+	} else {
+		sqlite3_bind_null(q, first + 13);
+		sqlite3_bind_int(q, first + 14, 0);
+	}
+	if (pn && pn->hit_key && pn->hit_reused > 0)
+		sqlite3_bind_int64(q, first + 15, pn->hit_reused);
+	else
+		sqlite3_bind_null(q, first + 15);
+}
+
+static struct nf_store_pnode *pnode_find(nf_store *st, int64_t id);
+
+/* Inserts the rows nf_store_nodes_add left (st->unwritten), 64 a statement, each as its
+ * pending record has it; what the insert wrote of that record (its state and cache hit) is
+ * then not written again (inserted). A miss's columns and the attempts are written by the
+ * sync after it, as for any row. */
+static int
+unwritten_write(nf_store *st)
+{
+	const nf_graph *g = st->unwritten;
+	int64_t run_id = st->unwritten_run, base = st->unwritten_base;
+	sqlite3_stmt *q = NULL, *many = NULL;
+	size_t i = 0;
+	int err;
+
+	st->unwritten = NULL;   /* written, or the batch failed with the statement below */
+	if (g->nnodes >= NF_STORE_NODES_PER_INSERT && !(many = nf_store__stmt(st, SQL_NODE_INSERT_MANY)))
+		return NF_ERROR;
+	for (; i + NF_STORE_NODES_PER_INSERT <= g->nnodes; i += NF_STORE_NODES_PER_INSERT) {
+		for (size_t k = 0; k < NF_STORE_NODES_PER_INSERT; k++) {
+			int64_t id = base + 1 + (int64_t)(i + k);
+			struct nf_store_pnode *pn = pnode_find(st, id);
+
+			bind_node(many, 1 + NODE_COLS * (int)k, id, run_id, i + k,
+				  &g->nodes[g->order ? g->order[i + k] : i + k], pn);
+			if (pn)
+				pn->inserted = true;
+		}
+		if ((err = nf_store__step_done(st, many, "cannot record the run's stages")) < 0)
+			return err;
+	}
+	if (i < g->nnodes && !(q = nf_store__stmt(st, SQL_NODE_INSERT)))
+		return NF_ERROR;
+	for (; i < g->nnodes; i++) {
+		int64_t id = base + 1 + (int64_t)i;
+		struct nf_store_pnode *pn = pnode_find(st, id);
+
+		bind_node(q, 1, id, run_id, i, &g->nodes[g->order ? g->order[i] : i], pn);
+		if (pn)
+			pn->inserted = true;
+		if ((err = nf_store__step_done(st, q, "cannot record the run's stages")) < 0)
+			return err;
+	}
+	return 0;
 }
 
 int
 nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 {
-	sqlite3_stmt *q, *many = NULL;
+	sqlite3_stmt *q;
 	int64_t base = 0;
-	size_t i = 0;
 	int rc, err;
 
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
+	/* The rows of an earlier call first: their ids are below this call's. */
+	if (st->unwritten && (err = nf_store__nodes_sync(st)) < 0)
+		return err;
 	/* The row ids given, not left to SQLite: the batch's write transaction keeps other
-	 * writers out, and the name map needs each row's id, which a statement of many rows
-	 * (one per NF_STORE_NODES_PER_INSERT nodes, not one per node) does not report. */
+	 * writers out until its rows are inserted (by its sync, unwritten_write), and the name
+	 * map needs each row's id. */
 	if (!(q = nf_store__stmt(st, SQL_NODE_MAX_ID)))
 		return NF_ERROR;
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
@@ -117,27 +208,16 @@ nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 		return nf_store__error(st, rc, "cannot record the run's stages");
 	if (st->names_run != run_id || !st->names)
 		names_reset(st, run_id, g->nnodes);
-	if (g->nnodes >= NF_STORE_NODES_PER_INSERT && !(many = nf_store__stmt(st, SQL_NODE_INSERT_MANY)))
-		return NF_ERROR;
-	for (; i + NF_STORE_NODES_PER_INSERT <= g->nnodes; i += NF_STORE_NODES_PER_INSERT) {
-		for (size_t k = 0; k < NF_STORE_NODES_PER_INSERT; k++)
-			bind_node(many, 1 + 8 * (int)k, base + 1 + (int64_t)(i + k), run_id, i + k,
-				  &g->nodes[g->order ? g->order[i + k] : i + k]);
-		if ((err = nf_store__step_done(st, many, "cannot record the run's stages")) < 0)
-			return err;
-	}
-	if (i < g->nnodes && !(q = nf_store__stmt(st, SQL_NODE_INSERT)))
-		return NF_ERROR;
-	for (; i < g->nnodes; i++) {
-		bind_node(q, 1, base + 1 + (int64_t)i, run_id, i, &g->nodes[g->order ? g->order[i] : i]);
-		if ((err = nf_store__step_done(st, q, "cannot record the run's stages")) < 0)
-			return err;
-	}
-	for (i = 0; i < g->nnodes; i++) {
+	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
 
 		nf_strmap_put(st->names, nf_arena_strdup(st->names_arena, node->name),
 			      (void *)(uintptr_t)(base + 1 + (int64_t)i));
+	}
+	if (g->nnodes) {
+		st->unwritten = g;
+		st->unwritten_run = run_id;
+		st->unwritten_base = base;
 	}
 	return 0;
 }
@@ -181,23 +261,6 @@ attempt_outcome(nf_state state, const char *reason)
 	return nf_state_name(NF_ST_FAILED);
 }
 
-/* A node's pending state: what its UPDATEs of the batch add up to. A later call's state
- * and reason replace the earlier's; started_ms is the first running's, finished_ms the
- * last final state's (0: keep the row's). */
-struct nf_store_pnode {
-	int64_t id;
-	nf_state state;
-	int attempts;
-	const char *reason;
-	int64_t started_ms, finished_ms;
-	int last_att;                /* patts index of its latest pending attempt, or -1 */
-	bool stated;                 /* a state was given (not only a cache hit) */
-	const char *hit_key;         /* a pending cache hit (nf_store__node_hit), else NULL */
-	int64_t hit_reused;
-	const char *miss_key;        /* a pending cache miss (nf_store__node_miss), else NULL */
-	const char *miss_comps, *miss_pipeline, *miss_name;
-};
-
 /* An attempt's pending upsert: each field given by a call replaces the earlier one, as
  * the upsert's coalesce() would have (PA_* say which are given). */
 enum { PA_START = 1, PA_FINISH = 2, PA_EXIT = 4, PA_SIGNAL = 8, PA_RES = 16, PA_LOG = 32, PA_PGID = 64 };
@@ -227,17 +290,26 @@ pindex_put(nf_store *st, size_t i)
 	st->pindex[k] = (uint32_t)i + 1;
 }
 
+/* The pending record of node id, or NULL. */
+static struct nf_store_pnode *
+pnode_find(nf_store *st, int64_t id)
+{
+	if (!st->pindex_cap)
+		return NULL;
+	for (size_t k = pindex_slot(id, st->pindex_cap); st->pindex[k]; k = (k + 1) & (st->pindex_cap - 1))
+		if (st->pnodes[st->pindex[k] - 1].id == id)
+			return &st->pnodes[st->pindex[k] - 1];
+	return NULL;
+}
+
 /* The pending record of node id, made (as "keep everything") when there is none. */
 static struct nf_store_pnode *
 pnode_get(nf_store *st, int64_t id)
 {
-	size_t k;
+	struct nf_store_pnode *pn = pnode_find(st, id);
 
-	if (st->pindex_cap) {
-		for (k = pindex_slot(id, st->pindex_cap); st->pindex[k]; k = (k + 1) & (st->pindex_cap - 1))
-			if (st->pnodes[st->pindex[k] - 1].id == id)
-				return &st->pnodes[st->pindex[k] - 1];
-	}
+	if (pn)
+		return pn;
 	if (2 * (st->npnodes + 1) > st->pindex_cap) {   /* keep the table at most half full */
 		free(st->pindex);
 		st->pindex_cap = st->pindex_cap ? 2 * st->pindex_cap : 256;
@@ -386,14 +458,12 @@ nf_store__node_miss(nf_store *st, int64_t id, const char *key, const char *compo
 void
 nf_store__node_hit_forget(nf_store *st, int64_t id)
 {
-	if (!st->pindex_cap)
-		return;
-	for (size_t k = pindex_slot(id, st->pindex_cap); st->pindex[k]; k = (k + 1) & (st->pindex_cap - 1))
-		if (st->pnodes[st->pindex[k] - 1].id == id) {
-			st->pnodes[st->pindex[k] - 1].hit_key = NULL;
-			st->pnodes[st->pindex[k] - 1].miss_key = NULL;
-			return;
-		}
+	struct nf_store_pnode *pn = pnode_find(st, id);
+
+	if (pn) {
+		pn->hit_key = NULL;
+		pn->miss_key = NULL;
+	}
 }
 
 /* A hit without a state yet (the batch synced between the two): its columns alone. */
@@ -436,6 +506,8 @@ pnode_write(nf_store *st, const struct nf_store_pnode *pn)
 	sqlite3_stmt *q;
 	nf_sql_id id = pn->hit_key ? SQL_NODE_UPDATE_HIT : pn->miss_key ? SQL_NODE_UPDATE_MISS : SQL_NODE_UPDATE;
 
+	if (pn->inserted)   /* its state and hit went in with its row: a miss's columns are left */
+		return pn->miss_key ? miss_write(st, pn) : 0;
 	if (!pn->stated)
 		return pn->hit_key ? hit_write(st, pn) : pn->miss_key ? miss_write(st, pn) : 0;
 	if (!(q = nf_store__stmt(st, id)))
@@ -501,6 +573,10 @@ nf_store__nodes_sync(nf_store *st)
 {
 	int err = 0;
 
+	if (st->unwritten && (err = unwritten_write(st)) < 0) {
+		nf_store__nodes_drop(st);
+		return err;
+	}
 	if (st->npnodes == 0)
 		return 0;
 	for (size_t i = 0; i < st->npnodes && err == 0; i++)
@@ -519,6 +595,7 @@ nf_store__nodes_drop(nf_store *st)
 	if (st->npnodes)
 		memset(st->pindex, 0, st->pindex_cap * sizeof(*st->pindex));
 	st->npnodes = 0;
+	st->unwritten = NULL;   /* a batch rolled back: the rows are gone with it */
 	st->npatts = 0;
 	if (st->pending_arena)
 		nf_arena_reset(st->pending_arena);

@@ -65,6 +65,13 @@ struct nf_store {
 	nf_strmap *names;
 	nf_arena *names_arena;
 
+	/* The rows of the last nf_store_nodes_add, not yet inserted (nodes.c): the batch's
+	 * sync inserts them, each with what it holds by then, so that a node found cached
+	 * before the batch commits is written once, not inserted waiting and then updated.
+	 * unwritten is the caller's graph (NULL: none), kept valid until the sync. */
+	const struct nf_graph *unwritten;
+	int64_t unwritten_run, unwritten_base;
+
 	/* The process groups started in the open batch whose leader's start time is still to
 	 * be recorded (nodes.c): read from /proc when the batch is committed, not at the spawn,
 	 * where the read waits for the child's exec; an attempt that ended meanwhile needs none. */

@@ -422,7 +422,7 @@ static const char *const migrations[] = {
 
 /* A node's row as SQL_NODE_INSERT and SQL_NODE_INSERT_MANY write it, and that text repeated
  * (R63: 63 times, for NF_STORE_NODES_PER_INSERT rows in one statement). */
-#define NODE_ROW "(?,?,?,?,?,?,?,'waiting',?)"
+#define NODE_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 #define R1(x) x
 #define R2(x) x x
 #define R4(x) R2(x) R2(x)
@@ -462,13 +462,15 @@ static const char *const sql_text[SQL__COUNT] = {
 		" " NF_SQL_RUN_COUNTS ","
 		" interval_start, interval_end, cohort, risk_score, risk_tier"
 		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
+	/* A row as the batch's sync finds its node (nodes.c: NODE_COLS parameters): waiting,
+	 * or with the state, attempts, times and cache hit it has reached by then. */
 	[SQL_NODE_INSERT] =
-		"INSERT INTO nodes (id, run_id, seq, name, stage, instance, kind, state, phase)"
-		" VALUES " NODE_ROW,
+		"INSERT INTO nodes (id, run_id, seq, name, stage, instance, kind, phase, state, attempts,"
+		" reason, started_ms, finished_ms, cache_key, cached, reused_run) VALUES " NODE_ROW,
 	/* NF_STORE_NODES_PER_INSERT rows */
 	[SQL_NODE_INSERT_MANY] =
-		"INSERT INTO nodes (id, run_id, seq, name, stage, instance, kind, state, phase)"
-		" VALUES " NODE_ROW R63("," NODE_ROW),
+		"INSERT INTO nodes (id, run_id, seq, name, stage, instance, kind, phase, state, attempts,"
+		" reason, started_ms, finished_ms, cache_key, cached, reused_run) VALUES " NODE_ROW R63("," NODE_ROW),
 	[SQL_NODE_MAX_ID] = "SELECT coalesce(max(id), 0) FROM nodes",
 	[SQL_NODE_ID] = "SELECT id FROM nodes WHERE run_id = ? AND name = ?",
 	[SQL_NODE_UPDATE] =
@@ -761,13 +763,31 @@ stmt_sees_state(nf_sql_id id)
 	return known[id] > 0;
 }
 
+/* Whether statement id reads or writes the rows of nodes, or rows that refer to them (an
+ * attempt, a metric: foreign keys): the rows nf_store_nodes_add left are inserted first. */
+static bool
+stmt_touches_nodes(nf_sql_id id)
+{
+	static signed char known[SQL__COUNT];
+
+	if ((unsigned)id >= SQL__COUNT)
+		return true;
+	if (!known[id])
+		known[id] = strstr(sql_text[id], "nodes") || strstr(sql_text[id], "attempts") ||
+				    strstr(sql_text[id], "metrics")
+			    ? 1
+			    : -1;
+	return known[id] > 0;
+}
+
 sqlite3_stmt *
 nf_store__stmt(nf_store *st, nf_sql_id id)
 {
 	sqlite3_stmt *q;
 	int rc;
 
-	if (st->npnodes && stmt_sees_state(id) && nf_store__nodes_sync(st) < 0)
+	if (((st->npnodes && stmt_sees_state(id)) || (st->unwritten && stmt_touches_nodes(id))) &&
+	    nf_store__nodes_sync(st) < 0)
 		return NULL;
 	q = st->stmts[id];
 	if (q) {

@@ -910,14 +910,16 @@ nf_view_poll(nf_view *v)
 	if (!v->alerts_known)
 		v->alerts_known = nf_store_has_table(v->st, "alerts");
 	ch |= load_run_row(v);
-	if (!v->live) {
+	/* Live, the run's events move its nodes; their rows are read once, when its first batch
+	 * has committed them (a run begins before its rows are written: nf_store_nodes_add). */
+	if (!v->live || v->nnodes == 0) {
 		before = xcalloc(nbefore + 1, sizeof(*before));
 		for (size_t i = 0; i < nbefore; i++)
 			before[i] = v->nodes[i].state;
 		ch |= load_nodes(v);
-	} else {
-		ch |= load_slurm(v);
 	}
+	if (v->live)
+		ch |= load_slurm(v);
 	v->gov_stale = true;
 	if (status != v->run.status || (before && (nbefore != v->nnodes || gov_node_changed(v, before))) ||
 	    nf_now_monotonic_ms() >= v->next_gov_ms)

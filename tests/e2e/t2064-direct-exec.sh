@@ -102,8 +102,8 @@ test_expect_success 'both give the same outputs, exit statuses, retries and logs
 	test_cmp expect out-direct &&
 	test_line_count = 2 out-direct.count &&
 	test_line_count = 2 out-shell.count &&
-	grep "^\[./.\] direct failed .*: exit 3" out &&
-	grep "^\[./.\] shell failed .*: exit 3" out &&
+	grep "^\[./.\] direct failed\( [0-9.]*m\?s\)\?: exit 3" out &&
+	grep "^\[./.\] shell failed\( [0-9.]*m\?s\)\?: exit 3" out &&
 	for a in 1 2; do
 		test_cmp .ntflow/logs/1/direct.$a.log .ntflow/logs/1/shell.$a.log || return 1
 	done &&

@@ -1,7 +1,8 @@
 /* check_store_coalesce.c: unit tests of the coalesced node-state writes: the changes of a
  * node within one batch cost one node UPDATE and one attempt upsert, reads within the
  * batch see them, a commit writes them and a rollback forgets them; a cache hit's or miss's
- * columns go with the node's state in the same UPDATE. */
+ * columns go with the node's state in the same UPDATE; a run's rows go in with its first
+ * batch, a node cached by then in one INSERT. */
 #include "config.h"
 #include "ntflow/store.h"
 #include "ntflow/exec.h"
@@ -358,6 +359,78 @@ START_TEST(test_cache_hit_reads_see_pending)
 }
 END_TEST
 
+/* The rows of a run go in with its first batch, each as its node is by then: nodes found
+ * cached before the commit are inserted with their state and hit, with no UPDATE (one
+ * each before); a metric (a foreign key to its node's row) and a read within the batch
+ * see the rows; a node still waiting is inserted waiting. 130 nodes: two statements of
+ * 64 rows and two of one. */
+START_TEST(test_rows_written_once)
+{
+	enum { N = 130 };
+	nf_store *st = NULL, *other = NULL;
+	nf_stage stage = { .kind = NF_STAGE, .name = "s" };
+	nf_node nodes[N];
+	char names[N][8];
+	nf_graph g = { .nodes = nodes, .nnodes = N };
+	nf_run_info run = { .pipeline = (char *)"p", .file = (char *)"p.dag", .trigger = (char *)"manual" };
+	nf_node_info *got, info;
+	nf_node_cache_info ci;
+	nf_metric *m;
+	size_t n, nm;
+	unsigned long w0;
+
+	memset(nodes, 0, sizeof(nodes));
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%03d", i);
+		nodes[i] = (nf_node){ .id = (uint32_t)i, .stage = &stage, .name = names[i] };
+	}
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_store_run_begin(st, &run), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, run.id, &g), 0);
+	w0 = nf_store_state_writes(st);
+	for (int i = 0; i < N - 2; i++) {
+		ck_assert_int_eq(nf_store_node_cache(st, run.id, names[i], "k", NULL, true, 1, NULL), 0);
+		ck_assert_int_eq(nf_store_node_state(st, run.id, names[i], NF_ST_CACHED, 0, NULL, "reused", 0, NULL,
+						     1000 + i), 0);
+	}
+	/* the next to last runs; the last is still waiting at the commit */
+	ck_assert_int_eq(nf_store_node_state(st, run.id, names[N - 2], NF_ST_RUNNING, 1, NULL, NULL, 0, NULL, 77), 0);
+	ck_assert_int_eq(nf_store_metric_put(st, run.id, names[3], "acc", 0.5), 0);
+	ck_assert_int_eq(nf_store_metric_list(st, run.id, &m, &nm), 0);
+	ck_assert_uint_eq(nm, 1);
+	nf_metric_list_free(m, nm);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	/* the attempt of the running node only: no node row UPDATE */
+	ck_assert_uint_eq(nf_store_state_writes(st) - w0, 1);
+
+	ck_assert_int_eq(nf_store_open(&other, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_node_list(other, run.id, &got, &n), 0);
+	ck_assert_uint_eq(n, N);
+	for (size_t i = 0; i < N - 2; i++) {
+		ck_assert_str_eq(got[i].name, names[i]);
+		ck_assert_int_eq(got[i].state, NF_ST_CACHED);
+		ck_assert_int_eq(got[i].finished_ms, 1000 + (int64_t)i);
+		ck_assert_str_eq(got[i].reason, "reused");
+	}
+	ck_assert_int_eq(got[N - 2].state, NF_ST_RUNNING);
+	ck_assert_int_eq(got[N - 2].started_ms, 77);
+	ck_assert_int_eq(got[N - 2].attempts, 1);
+	ck_assert_int_eq(got[N - 1].state, NF_ST_WAITING);
+	ck_assert_int_eq(got[N - 1].attempts, 0);
+	nf_node_info_list_free(got, n);
+	ck_assert_int_eq(nf_store_node_cache_get(other, run.id, names[70], &ci), 0);
+	ck_assert_str_eq(ci.key, "k");
+	ck_assert(ci.cached);
+	ck_assert_int_eq(ci.reused_run, 1);
+	nf_node_cache_info_release(&ci);
+	ck_assert_int_eq(nf_store_node_get(other, run.id, names[N - 1], &info), 0);
+	ck_assert_int_eq(info.state, NF_ST_WAITING);
+	nf_node_info_release(&info);
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -371,6 +444,7 @@ suite(void)
 	tcase_add_test(tc, test_cache_hit_with_state);
 	tcase_add_test(tc, test_cache_hit_reads_see_pending);
 	tcase_add_test(tc, test_cache_miss_with_state);
+	tcase_add_test(tc, test_rows_written_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
