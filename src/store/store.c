@@ -774,9 +774,9 @@ stmt_touches_nodes(nf_sql_id id)
 		return true;
 	if (!known[id])
 		known[id] = strstr(sql_text[id], "nodes") || strstr(sql_text[id], "attempts") ||
-				    strstr(sql_text[id], "metrics")
+				    strstr(sql_text[id], "INTO metrics") || strstr(sql_text[id], "FROM metrics")
 			    ? 1
-			    : -1;
+			    : -1;   /* the table, not a column of that name (cache_entries.metrics) */
 	return known[id] > 0;
 }
 
