@@ -3,14 +3,19 @@
 # (two matrix instances, each a fixed count of awk loop iterations) burns about half a
 # second of CPU: show --perf sums CPU and wall per phase; with cpu_baseline = "median:3"
 # and cpu_target_reduction = "25%" the first three runs have no baseline, a fourth run of
-# the same work misses the target and a run with half the loop count meets it; a run id as
-# baseline; a cached phase is not compared; the report draws CPU per phase over time; and
-# bad attributes are errors at file:line:col. CPU is measured, so the checks are ratios
-# with wide margins (about 0% and 50% against a 25% target, 25 points either side), never times.
+# twice the work misses the target and a run with a quarter of the loop count meets it; a
+# run id as baseline; a cached phase is not compared; the report draws CPU per phase over
+# time; and bad attributes are errors at file:line:col. CPU is measured, so the checks are
+# ratios with wide margins, never times: about -100% and 75% against a 25% target. The same
+# work measured under the suite's load on a shared 2-core machine varied from 203 to 353 ms
+# an instance (190 alone): a run of the same work once measured 27% under the median of
+# three loaded runs and "met" the target, so 0% and 50% (25 points either side) were not
+# wide enough. Now a check goes wrong only if load inflates the baseline 2.7 times against
+# the run checked (missed) or that run 3 times against the baseline (met).
 . "$(dirname "$0")/lib.sh"
 
-HALF=6000000
-QUARTER=3000000   # where the check is not the halving itself: a margin that load cannot eat
+DOUBLE=24000000   # twice the work: a reduction of about -100%, 125 points from the target
+QUARTER=3000000   # a quarter of the work: about 75%, 50 points from the target
 
 write_dag cpu.dag <<-\EOF
 	pipeline "cpu" {
@@ -91,13 +96,13 @@ test_expect_success 'the phase CPU is the sum of its instances'\'' attempts' '
 	PY
 '
 
-test_expect_success 'the same work again: the target is missed' '
-	ntflow run cpu.dag --no-tui --force train >/dev/null &&
+test_expect_success 'twice the work: the target is missed' '
+	ntflow run cpu.dag --no-tui --force train -p loops=$DOUBLE >/dev/null &&
 	ntflow show --json >s4.json &&
 	test "$(phase_get s4.json training budget.status)" = missed &&
 	test "$(phase_get s4.json training budget.met)" = false &&
 	red=$(phase_get s4.json training budget.reduction_pct) &&
-	echo "reduction with the same work: $red%" &&
+	echo "reduction with twice the work: $red%" &&
 	/usr/bin/python3 -c "import sys; assert float(sys.argv[1]) < 25" "$red" &&
 	ntflow show >out &&
 	grep -E "^cpu budget training: [0-9.]+s against [0-9.]+s \(median of 3\): -?[0-9.]+% reduction, target 25%: missed$" out
@@ -109,15 +114,15 @@ test_expect_success 'a cached phase did no work: not compared' '
 	grep -Fx "cpu budget ingest: 0.00s, not compared: 0 of 1 stages ran (1 cached)" out
 '
 
-test_expect_success 'half the loop count: a reduction of 25% or more, the target met' '
-	ntflow run cpu.dag --no-tui --force train -p loops=$HALF >/dev/null &&
+test_expect_success 'a quarter of the loop count: a reduction of 25% or more, the target met' '
+	ntflow run cpu.dag --no-tui --force train -p loops=$QUARTER >/dev/null &&
 	ntflow show --json >s5.json &&
 	test "$(phase_get s5.json training budget.status)" = met &&
 	test "$(phase_get s5.json training budget.met)" = true &&
 	red=$(phase_get s5.json training budget.reduction_pct) &&
 	base=$(phase_get s5.json training budget.baseline_cpu_ms) &&
 	cpu=$(phase_get s5.json training cpu_ms) &&
-	echo "reduction with half the work: $red% ($cpu ms against $base ms)" &&
+	echo "reduction with a quarter of the work: $red% ($cpu ms against $base ms)" &&
 	/usr/bin/python3 -c "import sys; r, c, b = map(float, sys.argv[1:]); assert r >= 25 and abs(r - (b - c) / b * 100) < 0.1" \
 		"$red" "$cpu" "$base"
 '
