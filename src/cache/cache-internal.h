@@ -19,6 +19,9 @@ int nf_sha256_fd(char out[65], int fd, const char *what);
 /* The process's NF_HASH_BLOCK buffer for reading files to hash; valid until the next call of a
  * function of src/cache that hashes a file. */
 unsigned char *nf_hash_block(void);
+/* How long after its last change (st: its stat) a file's stat data cannot be trusted to
+ * tell a later change ("racy git"): 100 ms on a filesystem with fine times, else 2 s. */
+int64_t nf_racy_ns(const struct stat *st);
 /* True when s is exactly 64 lowercase hex digits. */
 bool nf_is_sha256_hex(const char *s);
 

@@ -2,7 +2,7 @@
  * unchanged 1 GB data file is read once and afterwards costs one stat and one lookup.
  *
  * The cache row is trusted only when size, mtime_ns, inode and ctime_ns all match. A file
- * whose mtime is less than NF_RACY_NS old is hashed but not cached: it may still be written
+ * whose mtime is less than nf_racy_ns old is hashed but not cached: it may still be written
  * within the same timestamp tick without its stat data changing ("racy git"). */
 #include "config.h"
 #include "ntflow/cache.h"
@@ -17,7 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NF_RACY_NS (2LL * 1000000000LL)
+/* The racy margins (nf_racy_ns): well above the kernel's clock tick (at most 10 ms), which
+ * is the granule of a fine filesystem's times; and a coarse filesystem's 1 or 2 s. */
+#define NF_RACY_FINE_NS (100LL * 1000000LL)
+#define NF_RACY_COARSE_NS (2LL * 1000000000LL)
+
+/* A time with digits below the millisecond comes from a filesystem that keeps fine times
+ * (ext4, xfs, btrfs, tmpfs); one without is taken as coarse (FAT keeps 2 s, ext3 and some
+ * network filesystems 1 s). One fine time in a thousand has no such digits: it gets the
+ * coarse margin, which costs a re-hash, never a wrong answer. */
+int64_t
+nf_racy_ns(const struct stat *st)
+{
+	return st->st_mtim.tv_nsec % 1000000 != 0 ? NF_RACY_FINE_NS : NF_RACY_COARSE_NS;
+}
 
 void
 nf_sha256_hex(char out[65], const unsigned char md[32])
@@ -177,7 +190,7 @@ hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statc
 		return nf_error_set_errno(NF_EIO, "cannot stat '%s'", key);
 	/* Cache only what was stable while read and is old enough not to be racy. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (db && same_stat(st, &after) && ts_ns(&after.st_mtim) + NF_RACY_NS < ts_ns(&now))
+	if (db && same_stat(st, &after) && ts_ns(&after.st_mtim) + nf_racy_ns(&after) < ts_ns(&now))
 		cache_store(db, key, &after, out);
 	return 0;
 }

@@ -58,11 +58,10 @@
 /* Leftovers in objects/tmp younger than this may be a put in progress in another process. */
 #define TMP_MAX_AGE_S 3600
 
-/* An object whose last change (mtime or ctime) is less than this old when a put re-hashes
- * it is not trusted by its stat afterwards: it may still be rewritten within the same
- * timestamp tick without its stat changing ("racy git"). NTFLOW_TEST_OBJECT_RACY_NS (test
- * builds) sets another margin. */
-#define OBJ_RACY_NS (2LL * 1000000000LL)
+/* An object whose last change (mtime or ctime) is less than nf_racy_ns old when a put
+ * re-hashes it is not trusted by its stat afterwards: it may still be rewritten within the
+ * same timestamp tick without its stat changing ("racy git"). NTFLOW_TEST_OBJECT_RACY_NS
+ * (test builds) sets another margin. */
 
 /* An object a put found sound (re-hashed), with its stat then: while its stat is the same,
  * the process trusts it without reading it again. */
@@ -88,7 +87,7 @@ struct nf_objstore {
 	int objects_fd;      /* objects/, opened at the first put that needs it, or -1 */
 	nf_strmap *trusted;  /* sha -> obj_trust (in arena) */
 	nf_arena *arena;
-	int64_t racy_ns;
+	int64_t racy_ns;     /* the margin NTFLOW_TEST_OBJECT_RACY_NS sets, or -1: nf_racy_ns */
 };
 
 int
@@ -103,7 +102,7 @@ nf_objstore_open(nf_objstore **out, const char *cache_dir)
 	s->objects = xasprintf("%s/objects", cache_dir);
 	s->tmp = xasprintf("%s/objects/tmp", cache_dir);
 	s->objects_fd = -1;
-	s->racy_ns = racy ? strtoll(racy, NULL, 10) : OBJ_RACY_NS;
+	s->racy_ns = racy ? strtoll(racy, NULL, 10) : -1;
 	*out = s;
 	return 0;
 }
@@ -433,7 +432,7 @@ trust(nf_objstore *s, const char *sha, const struct stat *st)
 	obj_trust *t;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (changed + s->racy_ns >= stat_ns(&now))
+	if (changed + (s->racy_ns >= 0 ? s->racy_ns : nf_racy_ns(st)) >= stat_ns(&now))
 		return;
 	if (!s->trusted) {
 		s->trusted = nf_strmap_new(64);

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../src/cache/cache-internal.h"
+
 static char *base;     /* scratch folder of the test */
 static char *cache;    /* base/.ntflow/cache */
 
@@ -444,11 +446,79 @@ START_TEST(test_verify_corrupt)
 }
 END_TEST
 
+/* A stat cache of one row, counting its puts. */
+typedef struct one_row {
+	nf_statcache ops;
+	bool have;
+	nf_statkey key;
+	char sha[65];
+	int puts;
+} one_row;
+
+static bool
+one_get(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65])
+{
+	one_row *r = (one_row *)sc;
+
+	(void)path;
+	if (!r->have)
+		return false;
+	*key = r->key;
+	memcpy(sha, r->sha, 65);
+	return true;
+}
+
+static void
+one_put(nf_statcache *sc, const char *path, const nf_statkey *key, const char *sha)
+{
+	one_row *r = (one_row *)sc;
+
+	(void)path;
+	r->have = true;
+	r->key = *key;
+	memcpy(r->sha, sha, 65);
+	r->puts++;
+}
+
+static void one_edge(nf_statcache *sc) { (void)sc; }
+
+/* The racy margin follows the filesystem's times: 100 ms where they have digits below the
+ * millisecond, 2 s where they do not; a file hashed within it is not cached, one hashed
+ * after it is (here 150 ms after its write where the filesystem keeps fine times). */
+START_TEST(test_racy_margin)
+{
+	struct stat st;
+	one_row r = { .ops = { one_get, one_put, one_edge, one_edge } };
+	char out[65], *path;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mtim.tv_nsec = 123456789;
+	ck_assert_int_eq(nf_racy_ns(&st), 100LL * 1000000);
+	st.st_mtim.tv_nsec = 0;
+	ck_assert_int_eq(nf_racy_ns(&st), 2LL * 1000000000);
+	st.st_mtim.tv_nsec = 500000000;   /* half a second: a coarse filesystem's too */
+	ck_assert_int_eq(nf_racy_ns(&st), 2LL * 1000000000);
+
+	sh("printf fresh >g");
+	path = xasprintf("%s/g", base);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(nf_hash_file(out, path, &r.ops), 0);
+	ck_assert_int_eq(r.puts, 0);   /* just written: its stat cannot tell yet */
+	if (st.st_mtim.tv_nsec % 1000000 != 0) {
+		usleep(150 * 1000);
+		ck_assert_int_eq(nf_hash_file(out, path, &r.ops), 0);
+		ck_assert_int_eq(r.puts, 1);
+		ck_assert_str_eq(r.sha, out);
+	}
+	free(path);
+}
+END_TEST
+
 /* A stage that produces again an object the store holds corrupt repairs it: the put
  * re-hashes what is there, writes it anew and says so once per object. */
 /* A put of bytes already stored re-hashes the object the first time, then trusts its stat;
- * an object changed too recently for its stat to tell (the racy margin, 2 s unless
- * NTFLOW_TEST_OBJECT_RACY_NS says otherwise) is re-hashed every time, and one changed
+ * an object changed too recently for its stat to tell (the racy margin: nf_racy_ns, or
+ * what NTFLOW_TEST_OBJECT_RACY_NS says) is re-hashed every time, and one changed
  * behind the store's back (its stat differs) is re-hashed, found corrupt and written anew. */
 START_TEST(test_put_trusts_stat)
 {
@@ -457,8 +527,8 @@ START_TEST(test_put_trusts_stat)
 	char digest[80], *sum, *obj, *got;
 
 	sh("printf abc >f");
-	/* Fresh objects (the default margin): re-hashed at each put. */
-	unsetenv("NTFLOW_TEST_OBJECT_RACY_NS");
+	/* Fresh objects (a margin of 2 s, a coarse filesystem's): re-hashed at each put. */
+	setenv("NTFLOW_TEST_OBJECT_RACY_NS", "2000000000", 1);
 	ck_assert_int_eq(nf_objstore_open(&s, cache), 0);
 	ck_put(s, "f", digest);
 	ck_put(s, "f", digest);
@@ -825,6 +895,7 @@ objstore_suite(void)
 	tcase_add_test(tc, test_verify_corrupt);
 	tcase_add_test(tc, test_put_rewrites_corrupt);
 	tcase_add_test(tc, test_put_trusts_stat);
+	tcase_add_test(tc, test_racy_margin);
 	tcase_add_test(tc, test_crash_leftovers);
 	tcase_add_test(tc, test_missing_objects);
 	tcase_add_test(tc, test_size);
