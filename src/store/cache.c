@@ -185,7 +185,9 @@ nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *
 	bind_opt(q, 5, miss_reason);
 	sqlite3_bind_int64(q, 6, id);
 	st->state_writes++;
-	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+	if ((err = nf_store__step_done(st, q, "cannot record the stage's cache key")) < 0 || cached || !key)
+		return err;
+	return nf_store__node_first_keyed(st, id);
 }
 
 int

@@ -483,11 +483,23 @@ hit_write(nf_store *st, const struct nf_store_pnode *pn)
 	return nf_store__step_done(st, q, "cannot record the stage's cache key");
 }
 
+int
+nf_store__node_first_keyed(nf_store *st, int64_t id)
+{
+	sqlite3_stmt *q;
+
+	if (!(q = nf_store__stmt(st, SQL_NODE_FIRST_KEYED)))
+		return NF_ERROR;
+	sqlite3_bind_int64(q, 1, id);
+	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+}
+
 /* The same for a miss: SQL_NODE_CACHE_MISS, as nf_store_node_cache_miss wrote it before. */
 static int
 miss_write(nf_store *st, const struct nf_store_pnode *pn)
 {
 	sqlite3_stmt *q;
+	int err;
 
 	if (!(q = nf_store__stmt(st, SQL_NODE_CACHE_MISS)))
 		return NF_ERROR;
@@ -497,13 +509,16 @@ miss_write(nf_store *st, const struct nf_store_pnode *pn)
 	sqlite3_bind_text(q, 4, pn->miss_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 5, pn->id);
 	st->state_writes++;
-	return nf_store__step_done(st, q, "cannot record the stage's cache key");
+	if ((err = nf_store__step_done(st, q, "cannot record the stage's cache key")) < 0)
+		return err;
+	return nf_store__node_first_keyed(st, pn->id);
 }
 
 static int
 pnode_write(nf_store *st, const struct nf_store_pnode *pn)
 {
 	sqlite3_stmt *q;
+	int err;
 	nf_sql_id id = pn->hit_key ? SQL_NODE_UPDATE_HIT : pn->miss_key ? SQL_NODE_UPDATE_MISS : SQL_NODE_UPDATE;
 
 	if (pn->inserted)   /* its state and hit went in with its row: a miss's columns are left */
@@ -530,7 +545,9 @@ pnode_write(nf_store *st, const struct nf_store_pnode *pn)
 	sqlite3_bind_int64(q, 5, pn->finished_ms);
 	sqlite3_bind_int64(q, 6, pn->id);
 	st->state_writes++;
-	return nf_store__step_done(st, q, "cannot record a stage's state");
+	if ((err = nf_store__step_done(st, q, "cannot record a stage's state")) < 0 || !pn->miss_key)
+		return err;
+	return nf_store__node_first_keyed(st, pn->id);
 }
 
 /* Unbound parameters are NULL, which the upsert reads as "keep". */

@@ -36,6 +36,7 @@ typedef enum {
 	SQL_NODE_INSERT_MANY, SQL_NODE_MAX_ID,
 	SQL_NODE_UPDATE_MISS,
 	SQL_CACHE_ANY,
+	SQL_NODE_FIRST_KEYED,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -121,6 +122,9 @@ int nf_store__starts_write(nf_store *st);
 /* Writes the pending node-state records of the batch (before a COMMIT, and before a
  * statement that reads the state of nodes or attempts), or forgets them (rollback). */
 int nf_store__nodes_sync(nf_store *st);
+/* Node row id got a key by a miss: its run becomes the first keyed one of its (pipeline,
+ * node) unless an earlier is known (node_first_keyed). */
+int nf_store__node_first_keyed(nf_store *st, int64_t id);
 /* A cache hit's columns of node row id (key, reused_run; cached = 1, no components or
  * reason), kept with its pending state and written by the same UPDATE at the sync. */
 void nf_store__node_hit(nf_store *st, int64_t id, const char *key, int64_t reused_run);

@@ -402,9 +402,42 @@ static const char *const migrations[] = {
 	 * pipeline", ...), decided at the run's end (gov/budget.c): show cannot tell later, as
 	 * the baseline run may since have been deleted. NULL: none, or recorded before this. */
 	"ALTER TABLE cpu_phases ADD COLUMN reason TEXT;",
+	/* 21 (i15): where a miss's previous run is looked for, instead of the index nodes_keyed
+	 * (a node's name, then its run): that index took a new entry for every keyed node of
+	 * every run, spread by name over all its pages, so each run rewrote nearly every page
+	 * of an index that held every run before it (a cached rerun of 10 000 stages after 20
+	 * runs wrote 29 MB, 22 of them for it). node_first_keyed holds, per (pipeline, node),
+	 * the first run where the node got a key by a miss, written when a miss is recorded
+	 * (nodes.c), never by a cached rerun: the previous run is found by walking the
+	 * pipeline's runs back from the miss to that one (MISS_PREV_RUN), and a node without a
+	 * row never had one. Filled from the history; IF NOT EXISTS and the upsert keep the
+	 * step harmless run twice (a user_version lowered by hand). */
+	"CREATE TABLE IF NOT EXISTS node_first_keyed ("
+	"  pipeline TEXT    NOT NULL,"
+	"  name     TEXT    NOT NULL,"
+	"  run_id   INTEGER NOT NULL,"
+	"  PRIMARY KEY (pipeline, name)"
+	") WITHOUT ROWID;"
+	"INSERT INTO node_first_keyed (pipeline, name, run_id)"
+	" SELECT r.pipeline, p.name, min(p.run_id) FROM nodes p JOIN runs r ON r.id = p.run_id"
+	" WHERE p.cache_key IS NOT NULL GROUP BY r.pipeline, p.name"
+	" ON CONFLICT (pipeline, name) DO UPDATE SET run_id = excluded.run_id"
+	" WHERE excluded.run_id < node_first_keyed.run_id;"
+	"DROP INDEX IF EXISTS nodes_keyed;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
+
+/* The previous run of pipeline P (a parameter) where node N got a key and succeeded or was
+ * cached, before the row's own run, or 0: the pipeline's runs walked newest first down to
+ * the first where the node got a key (node_first_keyed), each probed for the node
+ * (runs_pipeline, then the (run_id, name) key); usually the run before has it. No row in
+ * node_first_keyed: the node never had a key, and nothing is walked. */
+#define MISS_PREV_RUN(P, N) \
+	"COALESCE((SELECT (SELECT r.id FROM runs r JOIN nodes p ON p.run_id = r.id AND p.name = " N \
+	"  WHERE r.pipeline = " P " AND r.id < nodes.run_id AND r.id >= k.run_id" \
+	"  AND p.cache_key IS NOT NULL AND p.state IN ('succeeded','cached') ORDER BY r.id DESC LIMIT 1)" \
+	" FROM node_first_keyed k WHERE k.pipeline = " P " AND k.name = " N "), 0)"
 
 /* A run's node counts for the listings: from its summary once it has ended, counted while
  * it runs (CASE evaluates the count only for a row without a summary). */
@@ -520,10 +553,7 @@ static const char *const sql_text[SQL__COUNT] = {
 		" miss_prev_run = NULL WHERE id = ?",
 	[SQL_NODE_CACHE_MISS] =
 		"UPDATE nodes SET cache_key = ?1, components = ?2, cached = 0, reused_run = NULL, miss_reason = NULL,"
-		" miss_prev_run = COALESCE((SELECT p.run_id FROM nodes p JOIN runs r ON r.id = p.run_id"
-		" WHERE p.name = ?4 AND p.cache_key IS NOT NULL AND p.run_id < nodes.run_id"
-		" AND p.state IN ('succeeded','cached') AND r.pipeline = ?3"
-		" ORDER BY p.run_id DESC LIMIT 1), 0) WHERE id = ?5",
+		" miss_prev_run = " MISS_PREV_RUN("?3", "?4") " WHERE id = ?5",
 	[SQL_RUN_CACHE_KEYS] =
 		"SELECT cache_key FROM nodes WHERE run_id = ? AND cache_key IS NOT NULL",
 	[SQL_NODE_CACHE_GET] =
@@ -564,12 +594,16 @@ static const char *const sql_text[SQL__COUNT] = {
 		" started_ms = CASE WHEN ?4 > 0 AND started_ms = 0 THEN ?4 ELSE started_ms END,"
 		" finished_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE finished_ms END,"
 		" cache_key = ?7, components = ?8, cached = 0, reused_run = NULL, miss_reason = NULL,"
-		" miss_prev_run = COALESCE((SELECT p.run_id FROM nodes p JOIN runs r ON r.id = p.run_id"
-		" WHERE p.name = ?10 AND p.cache_key IS NOT NULL AND p.run_id < nodes.run_id"
-		" AND p.state IN ('succeeded','cached') AND r.pipeline = ?9"
-		" ORDER BY p.run_id DESC LIMIT 1), 0) WHERE id = ?6",
+		" miss_prev_run = " MISS_PREV_RUN("?9", "?10") " WHERE id = ?6",
 	[SQL_CACHE_ANY] =
 		"SELECT EXISTS (SELECT 1 FROM cache_entries)",
+	/* The node's row got a key by a miss: its run is the first of its (pipeline, node) with
+	 * one unless an earlier is known (MISS_PREV_RUN walks back to it). */
+	[SQL_NODE_FIRST_KEYED] =
+		"INSERT INTO node_first_keyed (pipeline, name, run_id)"
+		" SELECT r.pipeline, n.name, n.run_id FROM nodes n JOIN runs r ON r.id = n.run_id WHERE n.id = ?1"
+		" ON CONFLICT (pipeline, name) DO UPDATE SET run_id = excluded.run_id"
+		" WHERE excluded.run_id < node_first_keyed.run_id",
 };
 
 const char *
@@ -751,7 +785,7 @@ stmt_sees_state(nf_sql_id id)
 		 * hit holds (nf_store__node_hit): they see it written first. */
 		case SQL_NODE_UPDATE: case SQL_NODE_UPDATE_HIT: case SQL_ATTEMPT_UPSERT: case SQL_NODE_INSERT:
 		case SQL_NODE_INSERT_MANY: case SQL_NODE_MAX_ID:
-		case SQL_NODE_UPDATE_MISS:
+		case SQL_NODE_UPDATE_MISS: case SQL_NODE_FIRST_KEYED:
 		case SQL_NODE_ID: case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_METRIC_PUT:
 			sees = false;
 			break;

@@ -1063,6 +1063,70 @@ START_TEST(test_miss_previous_run)
 }
 END_TEST
 
+/* The previous run of a node is found by walking its pipeline's runs back to the first
+ * where it got a key (node_first_keyed, written by misses only): a cached rerun writes
+ * nothing there; with the newest keyed runs deleted, the walk finds the one before them; a
+ * database of the schema before (history under the index nodes_keyed) gets the table
+ * filled from that history; a node never keyed has no row and nothing is walked. */
+START_TEST(test_miss_previous_run_kept)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	int64_t r1, r2, r3, r4;
+	char *sql;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = keyed_run(st, &t, "p", "k1", COMPS("1", "x"), NF_ST_SUCCEEDED, 0);
+	r2 = keyed_run(st, &t, "p", "k2", COMPS("2", "x"), NF_ST_SUCCEEDED, 0);
+	r3 = keyed_run(st, &t, "p", "k1", NULL, NF_ST_CACHED, r1);
+	keyed_run(st, &t, "p", "k5", COMPS("5", "x"), NF_ST_FAILED, 0);   /* failed: not a previous run */
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE pipeline = 'p' AND name = 'prep'"), r1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM node_first_keyed"), 1);
+	nf_store_close(st);
+
+	/* The schema before: no node_first_keyed, the index; opened, it is filled. */
+	raw_exec(dbpath, "DROP TABLE node_first_keyed;"
+			 "CREATE INDEX nodes_keyed ON nodes(name, run_id) WHERE cache_key IS NOT NULL;"
+			 "PRAGMA user_version = 20;");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE pipeline = 'p' AND name = 'prep'"), r1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'nodes_keyed'"), 0);
+	nf_store_close(st);
+
+	/* The newest deleted: the one before it. */
+	sql = xasprintf("DELETE FROM runs WHERE id = %lld", (long long)r3);
+	raw_exec(dbpath, sql);
+	free(sql);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r4 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r4, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r4, "prep", "k4", COMPS("4", "x"), "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT miss_prev_run FROM nodes WHERE cache_key = 'k4'"), r2);
+	nf_store_close(st);
+
+	/* Both deleted: back to the first. */
+	sql = xasprintf("DELETE FROM runs WHERE id = %lld", (long long)r2);
+	raw_exec(dbpath, sql);
+	free(sql);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r4, "prep", "k4b", COMPS("4", "y"), "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT miss_prev_run FROM nodes WHERE cache_key = 'k4b'"), r1);
+	/* A node never keyed: no earlier run; this miss makes r4 its first. */
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r4, "tune[lr=0.1]", "kt", COMPS("4", "z"), "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT miss_prev_run FROM nodes WHERE cache_key = 'kt'"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE name = 'tune[lr=0.1]'"), r4);
+	/* A miss known at lookup (forced) makes a first keyed run too. */
+	ck_assert_int_eq(nf_store_node_cache(st, r4, "tune[lr=0.2]", "kf", COMPS("4", "f"), false, 0, "forced"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE name = 'tune[lr=0.2]'"), r4);
+	nf_store_close(st);
+}
+END_TEST
+
 /* Comparing runs: the previous run of a pipeline, and the outputs of a run's nodes from the
  * entries their keys name (a cached node's too; a failed one has none). */
 typedef struct outputs_seen {
@@ -1585,9 +1649,13 @@ START_TEST(test_history_query_plans)
 	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
 	ck_assert_msg(!strstr(plan, "TEMP B-TREE"), "%s", plan);   /* walked in order, no sort */
 	free(plan);
-	/* A miss finds the previous run of its node through nodes_keyed, newest first. */
+	/* A miss finds the first keyed run of its node in node_first_keyed, then walks the runs
+	 * of its pipeline back to it, newest first, each probed for the node by key. */
 	plan = query_plan(st, nf_store__sql(SQL_NODE_CACHE_MISS));
-	ck_assert_msg(strstr(plan, "SEARCH p USING INDEX nodes_keyed (name=? AND run_id<?)"), "%s", plan);
+	ck_assert_msg(strstr(plan, "SEARCH k USING PRIMARY KEY (pipeline=? AND name=?)"), "%s", plan);
+	ck_assert_msg(strstr(plan, "SEARCH r USING COVERING INDEX runs_pipeline (pipeline=? AND id>? AND id<?)"), "%s",
+		      plan);
+	ck_assert_msg(strstr(plan, "SEARCH p USING INDEX sqlite_autoindex_nodes_1 (run_id=? AND name=?)"), "%s", plan);
 	ck_assert_msg(!strstr(plan, "SCAN"), "%s", plan);
 	ck_assert_msg(!strstr(plan, "TEMP B-TREE"), "%s", plan);
 	free(plan);
@@ -1713,6 +1781,7 @@ store_suite(void)
 	tcase_add_test(tc, test_before_commit);
 	tcase_add_test(tc, test_miss_explained_lazily);
 	tcase_add_test(tc, test_miss_previous_run);
+	tcase_add_test(tc, test_miss_previous_run_kept);
 	tcase_add_test(tc, test_compare_reads);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
