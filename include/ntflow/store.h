@@ -328,8 +328,9 @@ int nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const ch
 			const char *components, bool cached, int64_t reused_run, const char *miss_reason);
 /* Records a node's key and components as a miss whose explanation is computed when it is
  * read (nf_store_node_cache_get, through nf_key_explain): the run its key is compared with,
- * the previous run of pipeline where the same node ran or was cached (index nodes_keyed), is
- * noted in the same statement, and no text is built during the run (batched). */
+ * the previous run of pipeline where the same node ran or was cached (its runs walked back
+ * to the first where the node got a key, node_first_keyed), is noted in the same statement,
+ * and no text is built during the run (batched). */
 int nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const char *key,
 			     const char *components, const char *pipeline);
 /* Calls fn(ctx, key) with the cache key of each node of a run that has one (those it created
