@@ -75,7 +75,6 @@ names_reset(nf_store *st, int64_t run_id, size_t hint)
 	st->names_run = run_id;
 }
 
-/* Binds node (at position seq, row id id) to the 8 parameters from first on. */
 /* A node's pending state: what its UPDATEs of the batch add up to. A later call's state
  * and reason replace the earlier's; started_ms is the first running's, finished_ms the
  * last final state's (0: keep the row's). */
@@ -95,7 +94,7 @@ struct nf_store_pnode {
 };
 
 /* The parameters of a row of SQL_NODE_INSERT(_MANY). */
-enum { NODE_COLS = 16 };
+enum { NODE_ROW_PARAMS = 16 };
 
 /* Binds the row of node (id, its run's seq-th) from first: waiting, or what pn holds
  * (its state, attempts, reason, times and cache hit) when it is given. */
@@ -140,46 +139,44 @@ bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, co
 
 static struct nf_store_pnode *pnode_find(nf_store *st, int64_t id);
 
+/* Binds the unwritten row at position i (g, run_id, base: st->unwritten's) to q from
+ * first; what its pending record held goes in with it (inserted). */
+static void
+bind_unwritten(nf_store *st, sqlite3_stmt *q, int first, const nf_graph *g, int64_t run_id, int64_t base, size_t i)
+{
+	int64_t id = base + 1 + (int64_t)i;
+	struct nf_store_pnode *pn = pnode_find(st, id);
+
+	bind_node(q, first, id, run_id, i, &g->nodes[g->order ? g->order[i] : i], pn);
+	if (pn)
+		pn->inserted = true;
+}
+
 /* Inserts the rows nf_store_nodes_add left (st->unwritten), 64 a statement, each as its
  * pending record has it; what the insert wrote of that record (its state and cache hit) is
- * then not written again (inserted). A miss's columns and the attempts are written by the
- * sync after it, as for any row. */
+ * then not written again. A miss's columns and the attempts are written by the sync after
+ * it, as for any row. */
 static int
 unwritten_write(nf_store *st)
 {
 	const nf_graph *g = st->unwritten;
 	int64_t run_id = st->unwritten_run, base = st->unwritten_base;
-	sqlite3_stmt *q = NULL, *many = NULL;
+	sqlite3_stmt *q;
 	size_t i = 0;
 	int err;
 
-	st->unwritten = NULL;   /* written, or the batch failed with the statement below */
-	if (g->nnodes >= NF_STORE_NODES_PER_INSERT && !(many = nf_store__stmt(st, SQL_NODE_INSERT_MANY)))
-		return NF_ERROR;
-	for (; i + NF_STORE_NODES_PER_INSERT <= g->nnodes; i += NF_STORE_NODES_PER_INSERT) {
-		for (size_t k = 0; k < NF_STORE_NODES_PER_INSERT; k++) {
-			int64_t id = base + 1 + (int64_t)(i + k);
-			struct nf_store_pnode *pn = pnode_find(st, id);
+	/* Cleared first: written, or a failed statement fails the batch (nf_store_flush). */
+	st->unwritten = NULL;
+	while (i < g->nnodes) {
+		size_t n = g->nnodes - i >= NF_STORE_NODES_PER_INSERT ? NF_STORE_NODES_PER_INSERT : 1;
 
-			bind_node(many, 1 + NODE_COLS * (int)k, id, run_id, i + k,
-				  &g->nodes[g->order ? g->order[i + k] : i + k], pn);
-			if (pn)
-				pn->inserted = true;
-		}
-		if ((err = nf_store__step_done(st, many, "cannot record the run's stages")) < 0)
-			return err;
-	}
-	if (i < g->nnodes && !(q = nf_store__stmt(st, SQL_NODE_INSERT)))
-		return NF_ERROR;
-	for (; i < g->nnodes; i++) {
-		int64_t id = base + 1 + (int64_t)i;
-		struct nf_store_pnode *pn = pnode_find(st, id);
-
-		bind_node(q, 1, id, run_id, i, &g->nodes[g->order ? g->order[i] : i], pn);
-		if (pn)
-			pn->inserted = true;
+		if (!(q = nf_store__stmt(st, n > 1 ? SQL_NODE_INSERT_MANY : SQL_NODE_INSERT)))
+			return NF_ERROR;
+		for (size_t k = 0; k < n; k++)
+			bind_unwritten(st, q, 1 + NODE_ROW_PARAMS * (int)k, g, run_id, base, i + k);
 		if ((err = nf_store__step_done(st, q, "cannot record the run's stages")) < 0)
 			return err;
+		i += n;
 	}
 	return 0;
 }

@@ -766,20 +766,29 @@ nf_store_readonly(const nf_store *st)
 	return st->readonly;
 }
 
-/* Whether statement id may read or write what the pending node-state records change (a
- * node's state, attempts, reason, times; the attempts table): those records are written
- * first so that it sees them. A statement that names neither table does not; of those that
- * do, these touch only other columns (the cache's and metrics' per-stage writes). */
-static bool
-stmt_sees_state(nf_sql_id id)
+/* What a statement has to do with the writes the batch holds back (computed once from its
+ * text): STMT_SEES_STATE, it may read what the pending node-state records change (a node's
+ * state, attempts, reason, times; the attempts table), so they are written first; of the
+ * statements naming those tables, the ones listed touch only other columns (the cache's
+ * and metrics' per-stage writes). STMT_TOUCHES_NODES, it reads or writes node rows, or
+ * rows that refer to them by a foreign key (an attempt, a metric: the table, not the
+ * column cache_entries.metrics), so the rows nf_store_nodes_add left are inserted first. */
+enum { STMT_SEES_STATE = 1, STMT_TOUCHES_NODES = 2, STMT_KNOWN = 4 };
+
+static unsigned
+stmt_class(nf_sql_id id)
 {
-	static signed char known[SQL__COUNT];
+	static unsigned char known[SQL__COUNT];
 
 	if ((unsigned)id >= SQL__COUNT)
-		return true;   /* never: it keeps gcc's bounds check of known[] quiet */
+		return STMT_SEES_STATE | STMT_TOUCHES_NODES;   /* never: keeps gcc's bounds check quiet */
 	if (!known[id]) {
-		bool sees = strstr(sql_text[id], "nodes") || strstr(sql_text[id], "attempts");
+		const char *sql = sql_text[id];
+		bool names = strstr(sql, "nodes") || strstr(sql, "attempts");
+		unsigned c = STMT_KNOWN;
 
+		if (names || strstr(sql, "INTO metrics") || strstr(sql, "FROM metrics"))
+			c |= STMT_TOUCHES_NODES;
 		switch (id) {
 		/* SQL_RUN_CACHE_KEYS and SQL_NODE_CACHE_GET read the cache columns a pending
 		 * hit holds (nf_store__node_hit): they see it written first. */
@@ -787,31 +796,15 @@ stmt_sees_state(nf_sql_id id)
 		case SQL_NODE_INSERT_MANY: case SQL_NODE_MAX_ID:
 		case SQL_NODE_UPDATE_MISS: case SQL_NODE_FIRST_KEYED:
 		case SQL_NODE_ID: case SQL_NODE_CACHE: case SQL_NODE_CACHE_MISS: case SQL_METRIC_PUT:
-			sees = false;
 			break;
 		default:
+			if (names)
+				c |= STMT_SEES_STATE;
 			break;
 		}
-		known[id] = sees ? 1 : -1;
+		known[id] = (unsigned char)c;
 	}
-	return known[id] > 0;
-}
-
-/* Whether statement id reads or writes the rows of nodes, or rows that refer to them (an
- * attempt, a metric: foreign keys): the rows nf_store_nodes_add left are inserted first. */
-static bool
-stmt_touches_nodes(nf_sql_id id)
-{
-	static signed char known[SQL__COUNT];
-
-	if ((unsigned)id >= SQL__COUNT)
-		return true;
-	if (!known[id])
-		known[id] = strstr(sql_text[id], "nodes") || strstr(sql_text[id], "attempts") ||
-				    strstr(sql_text[id], "INTO metrics") || strstr(sql_text[id], "FROM metrics")
-			    ? 1
-			    : -1;   /* the table, not a column of that name (cache_entries.metrics) */
-	return known[id] > 0;
+	return known[id];
 }
 
 sqlite3_stmt *
@@ -820,7 +813,8 @@ nf_store__stmt(nf_store *st, nf_sql_id id)
 	sqlite3_stmt *q;
 	int rc;
 
-	if (((st->npnodes && stmt_sees_state(id)) || (st->unwritten && stmt_touches_nodes(id))) &&
+	if (((st->npnodes && (stmt_class(id) & STMT_SEES_STATE)) ||
+	     (st->unwritten && (stmt_class(id) & STMT_TOUCHES_NODES))) &&
 	    nf_store__nodes_sync(st) < 0)
 		return NULL;
 	q = st->stmts[id];
