@@ -35,7 +35,9 @@ typedef struct nf_run_node {
 	bool have_metrics;          /* then metrics is set */
 	bool forced;                /* --force */
 	bool out_is_raw;            /* out_raw holds its output digest */
-	const char *log_path;       /* the current attempt's log, relative to root (arena) */
+	int log_attempt;            /* the attempt whose log was set up last (0: none); its
+	                             * path is made again when needed (nf_run__log_rel), not
+	                             * kept: 35 bytes a node (issue 15) */
 	char *key;                  /* its cache key, once computed */
 	char *comps;                /* the key's components */
 	char *out_digest;           /* the digest of its outputs, for downstream keys, when
@@ -228,6 +230,12 @@ int nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const
 int nf_run__root_fd(run_ctx *ctx);
 /* An absolute path for a path relative to the project root (caller frees). */
 char *nf_run__abs(const run_ctx *ctx, const char *path);
+/* The log of node's attempt: state_dir/logs/RUN/[K/]NAME[@INSTANCE].ATTEMPT.log, where K
+ * spreads the logs of a run of more than NF_LOG_FANOUT nodes over folders. */
+char *nf_run__log_abs(const run_ctx *ctx, const nf_node *node, int attempt);
+/* The log of the node's attempt set up last, relative to the root when beneath it, or
+ * NULL when none was. Both: the caller frees. */
+char *nf_run__log_rel(const run_ctx *ctx, size_t node);
 /* exec-size.c. 0 when /bin/sh -c cmd with env fits execve's limits; otherwise NF_EINVALID,
  * "argument list too long: ..." naming the reference or variable that makes it too large. */
 int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd,

@@ -530,6 +530,37 @@ job_dir(run_ctx *ctx, const nf_node *node, const char **cwd)
 	return 0;
 }
 
+char *
+nf_run__log_abs(const run_ctx *ctx, const nf_node *node, int attempt)
+{
+	const char *inst = node->instance;
+
+	/* A run of more than NF_LOG_FANOUT nodes spreads its logs over folders of at most that
+	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
+	if (ctx->graph->nnodes > NF_LOG_FANOUT)
+		return xasprintf("%s/logs/%lld/%zu/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id,
+				 (size_t)(node->id / NF_LOG_FANOUT), node->stage->name, inst ? "@" : "", inst ? inst : "",
+				 attempt);
+	return xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, node->stage->name,
+			 inst ? "@" : "", inst ? inst : "", attempt);
+}
+
+char *
+nf_run__log_rel(const run_ctx *ctx, size_t node)
+{
+	size_t rl = strlen(ctx->root);
+	char *abs, *rel;
+
+	if (!ctx->nodes[node].log_attempt)
+		return NULL;
+	abs = nf_run__log_abs(ctx, &ctx->graph->nodes[node], ctx->nodes[node].log_attempt);
+	if (strncmp(abs, ctx->root, rl) != 0 || abs[rl] != '/')
+		return abs;
+	rel = xstrdup(abs + rl + 1);
+	free(abs);
+	return rel;
+}
+
 static int
 hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 {
@@ -615,22 +646,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	if ((err = job_words(ctx, node)) < 0)
 		return err;
 	free(ctx->job.log);
-	/* A run of more than NF_LOG_FANOUT nodes spreads its logs over folders of at most that
-	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
-	if (ctx->graph->nnodes > NF_LOG_FANOUT)
-		ctx->job.log = xasprintf("%s/logs/%lld/%zu/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id,
-					 (size_t)(node->id / NF_LOG_FANOUT), st->name, node->instance ? "@" : "",
-					 node->instance ? node->instance : "", attempt);
-	else
-		ctx->job.log = xasprintf("%s/logs/%lld/%s%s%s.%d.log", ctx->state_dir, (long long)ctx->run_id, st->name,
-					 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
-	log_abs = ctx->job.log;
-	{
-		size_t rl = strlen(ctx->root);
-
-		ctx->nodes[node->id].log_path = nf_arena_strdup(ctx->arena,
-			strncmp(log_abs, ctx->root, rl) == 0 && log_abs[rl] == '/' ? log_abs + rl + 1 : log_abs);
-	}
+	ctx->job.log = log_abs = nf_run__log_abs(ctx, node, attempt);
+	ctx->nodes[node->id].log_attempt = attempt;
 	if ((err = nf_run__space_check(ctx)) < 0)
 		return err;
 	if ((err = nf_run__slurm_args(ctx, node, &slurm_args)) < 0)
@@ -672,8 +689,12 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 		return err;
 	}
 	if (res->log_errno) {
+		char *log = nf_run__log_rel(ctx, node->id);
+
 		errno = res->log_errno;
-		return nf_error_set_errno(NF_EIO, "cannot write the log '%s'", ctx->nodes[node->id].log_path);
+		err = nf_error_set_errno(NF_EIO, "cannot write the log '%s'", log ? log : "?");
+		free(log);
+		return err;
 	}
 	if ((err = nf_run__outputs_check(ctx, node)) < 0)
 		return err;
@@ -752,7 +773,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 {
 	run_ctx *ctx = vctx;
 	nf_run_event ev;
-	const char *log = ctx->nodes[node->id].log_path;
+	/* Its log: recorded with its start, and shown by whoever follows the run. */
+	char *log = st == NF_ST_RUNNING || ctx->req->on_event ? nf_run__log_rel(ctx, node->id) : NULL;
 	char why[48];
 
 	/* The attempt's outcome is known: its outputs moved aside are dropped or put back
@@ -825,8 +847,10 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		free(ctx->nodes[node->id].comps);
 		ctx->nodes[node->id].key = ctx->nodes[node->id].comps = NULL;
 	}
-	if (!ctx->req->on_event)
+	if (!ctx->req->on_event) {
+		free(log);
 		return;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.run_id = ctx->run_id;
 	ev.node = node->name;
@@ -846,6 +870,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	ev.reused_run = st == NF_ST_CACHED ? ctx->nodes[node->id].reused : 0;
 	ev.log_path = log;
 	ctx->req->on_event(ctx->req->ctx, &ev);
+	free(log);
 }
 
 static void
@@ -1191,10 +1216,14 @@ replay_final_states(run_ctx *ctx)
 				      .wall_ms = f->wall_ms, .user_ms = f->user_ms, .sys_ms = f->sys_ms,
 				      .max_rss_kb = f->max_rss_kb };
 
-		if (f->set)
-			nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st,
-					    f->attempt, f->has_res ? &res : NULL, f->reason, 0, ctx->nodes[i].log_path,
-					    nf_now_realtime_ms());
+		char *log;
+
+		if (!f->set)
+			continue;
+		log = nf_run__log_rel(ctx, i);
+		nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st, f->attempt,
+				    f->has_res ? &res : NULL, f->reason, 0, log, nf_now_realtime_ms());
+		free(log);
 	}
 }
 

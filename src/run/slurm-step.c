@@ -28,7 +28,8 @@ hook_submit(void *vctx, size_t node, int attempt, uint64_t job_id, uint64_t arra
 {
 	run_ctx *ctx = vctx;
 	const char *key = ctx->nodes[node].key;
-	char *log = nf_run__abs(ctx, ctx->nodes[node].log_path ? ctx->nodes[node].log_path : "");
+	char *log = ctx->nodes[node].log_attempt ? nf_run__log_abs(ctx, &ctx->graph->nodes[node], ctx->nodes[node].log_attempt)
+					       : nf_run__abs(ctx, "");
 
 	nf_store_slurm_job_add(ctx->store, ctx->run_id, ctx->graph->nodes[node].name, attempt, array_id ? array_id : job_id,
 			       task, submitted_ms, name, key, log);

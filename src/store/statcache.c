@@ -20,14 +20,29 @@ prepared(nf_store *st, sqlite3_stmt **q, const char *sql)
 	return *q;
 }
 
-/* A preloaded path's row, or its absence (have false); known once the read that looked
- * for it completed (a failed read leaves the path to the queries). */
+/* A preloaded path's value in the map: SC_PENDING until the read that looked for it
+ * completed (a failed read leaves the path to the queries), then SC_ABSENT, or its row.
+ * An absent path costs its key and a slot, no row: a workspace's first run preloads
+ * every output without finding one (issue 15: 100 000 outputs held 19 MB). */
 struct sc_row {
-	const char *path;   /* the map's key */
-	bool known, have;
 	nf_statkey key;
-	char sha[65];
+	unsigned char sha[32];   /* the hash's bytes, not its 65 characters */
 };
+static char sc_pending_mark, sc_absent_mark;
+#define SC_PENDING ((void *)&sc_pending_mark)
+#define SC_ABSENT ((void *)&sc_absent_mark)
+
+/* A row of the map for (key, sha), sha being 64 hex digits (NULL when it is not). */
+static struct sc_row *
+new_row(struct nf_store_statcache *c, const nf_statkey *key, const char *sha)
+{
+	struct sc_row *r = nf_arena_alloc(c->rows_arena, sizeof(*r));
+
+	r->key = *key;
+	if (nf_hex_decode(r->sha, 32, sha) < 0)
+		return NULL;
+	return r;
+}
 
 /* Paths a preload statement asks for at once: the IN list of batch_stmt's statement. */
 #define SC_BATCH 64
@@ -36,16 +51,18 @@ static bool
 sc_get(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65])
 {
 	struct nf_store_statcache *c = (struct nf_store_statcache *)sc;
-	struct sc_row *r = c->rows ? nf_strmap_get(c->rows, path) : NULL;
+	void *v = c->rows ? nf_strmap_get(c->rows, path) : NULL;
 	sqlite3_stmt *q;
 	bool hit = false;
 
-	if (r && r->known) {
-		if (r->have) {
-			*key = r->key;
-			memcpy(sha, r->sha, 65);
-		}
-		return r->have;
+	if (v == SC_ABSENT || (!v && c->none_before))
+		return false;
+	if (v && v != SC_PENDING) {
+		const struct sc_row *r = v;
+
+		*key = r->key;
+		nf_hex_encode(sha, r->sha, 32);
+		return true;
 	}
 	q = prepared(c->st, &c->get, "SELECT size, mtime_ns, inode, ctime_ns, sha256"
 				   " FROM statcache WHERE path = ?1");
@@ -70,16 +87,26 @@ static void
 sc_put(nf_statcache *sc, const char *path, const nf_statkey *key, const char *sha)
 {
 	struct nf_store_statcache *c = (struct nf_store_statcache *)sc;
-	struct sc_row *r = c->rows ? nf_strmap_get(c->rows, path) : NULL;
+	void *v = c->rows ? nf_strmap_get(c->rows, path) : NULL;
 	sqlite3_stmt *q;
 
 	/* The preloaded row follows the table's (even when the write below fails: what it
-	 * says stays true of the file in this process). */
-	if (r) {
-		r->known = r->have = true;
+	 * says stays true of the file in this process). The map keeps its own key. */
+	if (v && v != SC_PENDING && v != SC_ABSENT) {
+		struct sc_row *r = v;
+
 		r->key = *key;
-		memcpy(r->sha, sha, 64);
-		r->sha[64] = '\0';
+		if (nf_hex_decode(r->sha, 32, sha) < 0)
+			nf_strmap_put(c->rows, path, SC_PENDING);
+	} else if (v) {
+		struct sc_row *r = new_row(c, key, sha);
+
+		nf_strmap_put(c->rows, path, r ? (void *)r : SC_PENDING);
+	} else if (c->none_before) {
+		struct sc_row *r = new_row(c, key, sha);
+
+		if (r)
+			nf_strmap_put(c->rows, nf_arena_strdup(c->rows_arena, path), r);
 	}
 	q = prepared(c->st, &c->put, "INSERT OR REPLACE INTO statcache"
 				   "(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -134,17 +161,18 @@ fill(struct nf_store_statcache *c, sqlite3_stmt *q)
 	int rc;
 
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct sc_row *r = nf_strmap_get(c->rows, (const char *)sqlite3_column_text(q, 0));
+		const char *path = (const char *)sqlite3_column_text(q, 0);
+		nf_statkey key;
+		struct sc_row *r;
 
-		if (!r || r->known || sqlite3_column_bytes(q, 5) != 64)
+		if (!path || nf_strmap_get(c->rows, path) != SC_PENDING || sqlite3_column_bytes(q, 5) != 64)
 			continue;
-		r->have = true;
-		r->key.size = sqlite3_column_int64(q, 1);
-		r->key.mtime_ns = sqlite3_column_int64(q, 2);
-		r->key.inode = sqlite3_column_int64(q, 3);
-		r->key.ctime_ns = sqlite3_column_int64(q, 4);
-		memcpy(r->sha, sqlite3_column_text(q, 5), 64);
-		r->sha[64] = '\0';
+		key.size = sqlite3_column_int64(q, 1);
+		key.mtime_ns = sqlite3_column_int64(q, 2);
+		key.inode = sqlite3_column_int64(q, 3);
+		key.ctime_ns = sqlite3_column_int64(q, 4);
+		if ((r = new_row(c, &key, (const char *)sqlite3_column_text(q, 5))))
+			nf_strmap_put(c->rows, path, r);   /* the key is there: only its value changes */
 	}
 	return rc;
 }
@@ -167,7 +195,7 @@ void
 nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 {
 	struct nf_store_statcache *c;
-	struct sc_row **fresh;
+	const char **fresh;
 	size_t nfresh = 0;
 	int64_t rows;
 	sqlite3_stmt *q = NULL;
@@ -176,6 +204,15 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 	if (!st || !n || !nf_store_statcache(st))
 		return;
 	c = &st->statcache;
+	if (c->none_before)
+		return;   /* still none but this process's, which rows holds */
+	if (!c->rows && row_count(st) == 0) {
+		/* Nothing to read, and no entry per path to hold: 100 000 outputs took 5 MB. */
+		c->rows = nf_strmap_new(64);
+		c->rows_arena = nf_arena_new();
+		c->none_before = true;
+		return;
+	}
 	if (!c->rows) {
 		c->rows = nf_strmap_new(n);
 		c->rows_arena = nf_arena_new();
@@ -183,17 +220,13 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 	/* Each path entered without a row (not known yet): what the reads find fills it. */
 	fresh = xmalloc(n * sizeof(*fresh));
 	for (size_t i = 0; i < n; i++) {
-		struct sc_row *r;
 		char *p;
 
 		if (nf_strmap_get(c->rows, paths[i]))
 			continue;
 		p = nf_arena_strdup(c->rows_arena, paths[i]);
-		r = nf_arena_alloc(c->rows_arena, sizeof(*r));
-		memset(r, 0, sizeof(*r));
-		r->path = p;
-		nf_strmap_put(c->rows, p, r);
-		fresh[nfresh++] = r;
+		nf_strmap_put(c->rows, p, SC_PENDING);
+		fresh[nfresh++] = p;
 	}
 	rows = nfresh ? row_count(st) : -1;
 	if (rows >= 0 && (uint64_t)rows <= 2 * (uint64_t)nfresh + 1024) {
@@ -209,7 +242,7 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 		/* SC_BATCH paths a statement, looked up in the path index. */
 		for (size_t i = 0; i < nfresh && rc == SQLITE_DONE; i += SC_BATCH) {
 			for (size_t k = i; k < nfresh && k < i + SC_BATCH; k++)
-				sqlite3_bind_text(q, (int)(k - i + 1), fresh[k]->path, -1,
+				sqlite3_bind_text(q, (int)(k - i + 1), fresh[k], -1,
 						  SQLITE_STATIC);
 			rc = fill(c, q);
 			sqlite3_reset(q);
@@ -220,7 +253,8 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 	}
 	/* A failed read leaves these paths to the queries: their entries may lack a row. */
 	for (size_t i = 0; i < nfresh && rc == SQLITE_DONE; i++)
-		fresh[i]->known = true;
+		if (nf_strmap_get(c->rows, fresh[i]) == SC_PENDING)
+			nf_strmap_put(c->rows, fresh[i], SC_ABSENT);
 	free(fresh);
 }
 
@@ -250,4 +284,5 @@ nf_store__statcache_close(nf_store *st)
 	nf_arena_free(st->statcache.rows_arena);
 	st->statcache.rows = NULL;
 	st->statcache.rows_arena = NULL;
+	st->statcache.none_before = false;
 }

@@ -108,6 +108,9 @@ struct nf_store {
 		 * sc_row, one without a row too): a get of such a path asks no SQL. */
 		nf_strmap *rows;
 		nf_arena *rows_arena;
+		/* The table had no row at the preload (a workspace's first run): a path not in
+		 * rows has none either, but for what this process put since, which rows holds. */
+		bool none_before;
 	} statcache;
 
 	/* Called before each commit (nf_store_before_commit): what the rows about to be

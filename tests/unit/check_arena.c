@@ -1,12 +1,14 @@
 /* check_arena.c: unit tests of src/util/arena.c: zeroed blocks aligned to 16 bytes (8 for a
  * size that is no multiple of 16, which no type aligned to 16 can have), strings
  * packed end to end (no 16-byte slot each: issue 15, memory per node) without disturbing the
- * alignment of what follows, requests larger than a chunk, and reset. */
+ * alignment of what follows, requests larger than a chunk, and reset; and two other small
+ * tools of src/util: hex by table, and a string map up to 4/5 full. */
 #include "config.h"
 #include "ntflow/util.h"
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +74,63 @@ START_TEST(test_large_and_reset)
 }
 END_TEST
 
+/* Hex both ways, by table: every byte value, upper case and any other character refused,
+ * and a short string refused at its NUL without a read past it. */
+START_TEST(test_hex)
+{
+	unsigned char in[256], out[256];
+	char text[513], *shortstr;
+
+	for (int i = 0; i < 256; i++)
+		in[i] = (unsigned char)i;
+	nf_hex_encode(text, in, 256);
+	ck_assert_uint_eq(strlen(text), 512);
+	ck_assert(strncmp(text, "000102", 6) == 0);
+	ck_assert_str_eq(text + 500, "fafbfcfdfeff");
+	memset(out, 0, sizeof(out));
+	ck_assert_int_eq(nf_hex_decode(out, 256, text), 0);
+	ck_assert(memcmp(in, out, 256) == 0);
+	ck_assert_int_eq(nf_hex_decode(out, 2, "0aFf"), -1);
+	ck_assert_int_eq(nf_hex_decode(out, 2, "0ag0"), -1);
+	ck_assert_int_eq(nf_hex_decode(out, 1, "/0"), -1);
+	ck_assert_int_eq(nf_hex_decode(out, 1, ":0"), -1);
+	ck_assert_int_eq(nf_hex_decode(out, 2, "ab"), -1);
+	/* exactly "abc" and its NUL on the heap: ASan sees a read past it */
+	shortstr = xstrdup("abc");
+	ck_assert_int_eq(nf_hex_decode(out, 2, shortstr), -1);
+	ck_assert_int_eq(nf_hex_decode(out, 1, shortstr), 0);
+	ck_assert_uint_eq(out[0], 0xab);
+	free(shortstr);
+}
+END_TEST
+
+/* A map sized for its keys holds them all without a grow (up to 4/5 full) and finds each,
+ * and none it was not given, at that load. */
+START_TEST(test_strmap_full)
+{
+	enum { N = 100000 };
+	nf_strmap *m = nf_strmap_new(N);
+	char (*keys)[16] = xcalloc(N, sizeof(*keys));
+	char probe[16];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "s%d_%d", i / 100, i % 100);
+		ck_assert_ptr_null(nf_strmap_put(m, keys[i], (void *)(uintptr_t)(i + 1)));
+	}
+	ck_assert_uint_eq(nf_strmap_count(m), N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_uint_eq((uintptr_t)nf_strmap_get(m, keys[i]), (uintptr_t)(i + 1));
+		snprintf(probe, sizeof(probe), "t%d_%d", i / 100, i % 100);
+		ck_assert_ptr_null(nf_strmap_get(m, probe));
+	}
+	/* a second put of a key replaces its value, keeps its count */
+	ck_assert_uint_eq((uintptr_t)nf_strmap_put(m, "s0_0", (void *)7), 1);
+	ck_assert_uint_eq(nf_strmap_count(m), N);
+	nf_strmap_free(m);
+	free(keys);
+}
+END_TEST
+
 static Suite *
 arena_suite(void)
 {
@@ -81,6 +140,8 @@ arena_suite(void)
 	tcase_add_test(tc, test_alignment_after_strings);
 	tcase_add_test(tc, test_strings_packed);
 	tcase_add_test(tc, test_large_and_reset);
+	tcase_add_test(tc, test_hex);
+	tcase_add_test(tc, test_strmap_full);
 	suite_add_tcase(s, tc);
 	return s;
 }

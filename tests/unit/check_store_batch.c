@@ -171,6 +171,53 @@ START_TEST(test_statcache_preload_memory_and_put)
 }
 END_TEST
 
+/* A preload on an empty table (a workspace's first run) holds nothing per path: every
+ * get misses without a row read, but for what the cache itself put since, which it
+ * answers (preloaded path or not) and which reaches the table. */
+START_TEST(test_statcache_preload_empty)
+{
+	nf_store *st = NULL, *other = NULL;
+	nf_statcache *sc, *osc;
+	const char *paths[] = { "/w/a", "/w/b" };
+	nf_statkey k1 = { 1, 2, 3, 4 }, k2 = { 5, 6, 7, 8 }, got_k;
+	char sha1[65], sha2[65], got_sha[65];
+
+	sha_of(sha1, 1);
+	sha_of(sha2, 2);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	nf_store_statcache_preload(st, paths, 2);
+	ck_assert(!sc->get(sc, "/w/a", &got_k, got_sha));
+	ck_assert(!sc->get(sc, "/w/z", &got_k, got_sha));
+	sc->put(sc, "/w/a", &k1, sha1);
+	sc->put(sc, "/w/z", &k2, sha2);
+	/* another handle's row since: not seen (a miss costs a re-hash, nothing more) */
+	ck_assert_int_eq(nf_store_open(&other, dbpath, true), 0);
+	osc = nf_store_statcache(other);
+	osc->put(osc, "/w/b", &k2, sha2);
+	nf_store_statcache_preload(st, paths, 2);   /* again: still answered from memory */
+	ck_assert(sc->get(sc, "/w/a", &got_k, got_sha));
+	ck_assert_int_eq(got_k.inode, 3);
+	ck_assert_str_eq(got_sha, sha1);
+	ck_assert(sc->get(sc, "/w/z", &got_k, got_sha));
+	ck_assert_int_eq(got_k.ctime_ns, 8);
+	ck_assert_str_eq(got_sha, sha2);
+	ck_assert(!sc->get(sc, "/w/b", &got_k, got_sha));
+	nf_store_close(st);
+	/* the puts reached the table: a new handle reads them, and /w/b too */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	sc = nf_store_statcache(st);
+	nf_store_statcache_preload(st, paths, 2);
+	ck_assert(sc->get(sc, "/w/a", &got_k, got_sha));
+	ck_assert_str_eq(got_sha, sha1);
+	ck_assert(sc->get(sc, "/w/b", &got_k, got_sha));
+	ck_assert_str_eq(got_sha, sha2);
+	ck_assert(sc->get(sc, "/w/z", &got_k, got_sha));
+	nf_store_close(other);
+	nf_store_close(st);
+}
+END_TEST
+
 /* The CPU per phase from the run's attempts read in one range: each phase's the sum of its
  * nodes' attempts (two attempts for some, none for cached ones), a gate's and another
  * run's attempts left out. */
@@ -298,6 +345,7 @@ suite(void)
 	tcase_add_test(tc, test_statcache_preload_few);
 	tcase_add_test(tc, test_statcache_preload_most);
 	tcase_add_test(tc, test_statcache_preload_memory_and_put);
+	tcase_add_test(tc, test_statcache_preload_empty);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("phases");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
