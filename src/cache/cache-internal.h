@@ -22,6 +22,21 @@ unsigned char *nf_hash_block(void);
 /* How long after its last change (st: its stat) a file's stat data cannot be trusted to
  * tell a later change ("racy git"): 100 ms on a filesystem with fine times, else 2 s. */
 int64_t nf_racy_ns(const struct stat *st);
+/* The coarse clock the kernel stamps files with (CLOCK_REALTIME_COARSE), in ns. */
+int64_t nf_coarse_now_ns(void);
+/* Whether the filesystem of fd (dev: its st_dev) stamps its files with this machine's
+ * clock (a local one), remembered per dev for the process. */
+bool nf_local_clock_fs(int fd, dev_t dev);
+/* Whether a file's stat st, taken when its read had begun at the coarse clock began_ns
+ * (nf_coarse_now_ns, read before the read), will show any later change of its content: at
+ * once when its mtime and ctime differ (a write sets both to one time); else, on a local
+ * filesystem with fine times, once its last change lies before the tick it was read in;
+ * elsewhere nf_racy_ns after its last change (now_ns: the time now). */
+bool nf_stat_settled(const struct stat *st, bool local_clock, int64_t began_ns, int64_t now_ns);
+/* Records sha as the hash of path in sc (NULL: none) when the file, open as fd, kept its
+ * stat while it was read (before, after) and is settled (the read began at began_ns). */
+void nf_hash_remember(nf_statcache *sc, const char *path, int fd, const struct stat *before, const struct stat *after,
+		      int64_t began_ns, const char *sha);
 /* True when s is exactly 64 lowercase hex digits. */
 bool nf_is_sha256_hex(const char *s);
 

@@ -2,8 +2,9 @@
  * unchanged 1 GB data file is read once and afterwards costs one stat and one lookup.
  *
  * The cache row is trusted only when size, mtime_ns, inode and ctime_ns all match. A file
- * whose mtime is less than nf_racy_ns old is hashed but not cached: it may still be written
- * within the same timestamp tick without its stat data changing ("racy git"). */
+ * changed too recently for its stat to show a later change (nf_stat_settled: in the clock
+ * tick its read began in, or within a margin) is hashed but not cached: it may still be
+ * written within the same timestamp tick without its stat data changing ("racy git"). */
 #include "config.h"
 #include "ntflow/cache.h"
 #include "cache-internal.h"
@@ -16,21 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The racy margins (nf_racy_ns): well above the kernel's clock tick (at most 10 ms), which
- * is the granule of a fine filesystem's times; and a coarse filesystem's 1 or 2 s. */
-#define NF_RACY_FINE_NS (100LL * 1000000LL)
-#define NF_RACY_COARSE_NS (2LL * 1000000000LL)
-
-/* A time with digits below the millisecond comes from a filesystem that keeps fine times
- * (ext4, xfs, btrfs, tmpfs); one without is taken as coarse (FAT keeps 2 s, ext3 and some
- * network filesystems 1 s). One fine time in a thousand has no such digits: it gets the
- * coarse margin, which costs a re-hash, never a wrong answer. */
-int64_t
-nf_racy_ns(const struct stat *st)
-{
-	return st->st_mtim.tv_nsec % 1000000 != 0 ? NF_RACY_FINE_NS : NF_RACY_COARSE_NS;
-}
 
 void
 nf_sha256_hex(char out[65], const unsigned char md[32])
@@ -179,20 +165,32 @@ static int
 hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statcache *db)
 {
 	struct stat after;
-	struct timespec now;
+	int64_t began;
 	int err;
 
 	if (db && cache_lookup(db, key, st, out))
 		return 0;
+	began = nf_coarse_now_ns();
 	if ((err = nf_sha256_fd(out, fd, key)) < 0)
 		return err;
 	if (fstat(fd, &after) < 0)
 		return nf_error_set_errno(NF_EIO, "cannot stat '%s'", key);
-	/* Cache only what was stable while read and is old enough not to be racy. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (db && same_stat(st, &after) && ts_ns(&after.st_mtim) + nf_racy_ns(&after) < ts_ns(&now))
-		cache_store(db, key, &after, out);
+	nf_hash_remember(db, key, fd, st, &after, began, out);
 	return 0;
+}
+
+void
+nf_hash_remember(nf_statcache *sc, const char *path, int fd, const struct stat *before, const struct stat *after,
+		 int64_t began_ns, const char *sha)
+{
+	struct timespec now;
+
+	/* Only what was stable while read and settled before the read began. */
+	if (!sc || !S_ISREG(after->st_mode) || !same_stat(before, after))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (nf_stat_settled(after, nf_local_clock_fs(fd, after->st_dev), began_ns, ts_ns(&now)))
+		cache_store(sc, path, after, sha);
 }
 
 int

@@ -58,10 +58,10 @@
 /* Leftovers in objects/tmp younger than this may be a put in progress in another process. */
 #define TMP_MAX_AGE_S 3600
 
-/* An object whose last change (mtime or ctime) is less than nf_racy_ns old when a put
- * re-hashes it is not trusted by its stat afterwards: it may still be rewritten within the
- * same timestamp tick without its stat changing ("racy git"). NTFLOW_TEST_OBJECT_RACY_NS
- * (test builds) sets another margin. */
+/* An object changed too recently when a put re-hashes it (nf_stat_settled) is not trusted
+ * by its stat afterwards: it may still be rewritten within the same timestamp tick without
+ * its stat changing ("racy git"). NTFLOW_TEST_OBJECT_RACY_NS (test builds) sets a margin
+ * after its last change (mtime or ctime) instead. */
 
 /* An object a put found sound (re-hashed), with its stat then: while its stat is the same,
  * the process trusts it without reading it again. */
@@ -422,18 +422,27 @@ same_stat(const struct stat *a, const struct stat *b)
 	       stat_ns(&a->st_mtim) == stat_ns(&b->st_mtim) && stat_ns(&a->st_ctim) == stat_ns(&b->st_ctim);
 }
 
-/* Object sha, just re-hashed sound with stat st (taken before the read), trusted from now
- * on while its stat stays st, unless it changed too recently for its stat to tell. */
-static void
-trust(nf_objstore *s, const char *sha, const struct stat *st)
+/* Whether an object re-hashed sound with stat st (taken before the read, which began at
+ * the coarse clock began_ns; fd: the object open) will show a later change by its stat. */
+static bool
+settled(const nf_objstore *s, int fd, const struct stat *st, int64_t began_ns)
 {
 	struct timespec now;
 	int64_t changed = stat_ns(&st->st_mtim) > stat_ns(&st->st_ctim) ? stat_ns(&st->st_mtim) : stat_ns(&st->st_ctim);
-	obj_trust *t;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (changed + (s->racy_ns >= 0 ? s->racy_ns : nf_racy_ns(st)) >= stat_ns(&now))
-		return;
+	if (s->racy_ns >= 0)
+		return changed + s->racy_ns < stat_ns(&now);
+	return nf_stat_settled(st, nf_local_clock_fs(fd, st->st_dev), began_ns, stat_ns(&now));
+}
+
+/* Object sha, just re-hashed sound with stat st, trusted from now on while its stat stays
+ * st. */
+static void
+trust(nf_objstore *s, const char *sha, const struct stat *st)
+{
+	obj_trust *t;
+
 	if (!s->trusted) {
 		s->trusted = nf_strmap_new(64);
 		s->arena = nf_arena_new();
@@ -457,6 +466,7 @@ stored_object(nf_objstore *s, const char *sha, uint64_t size)
 	struct stat st;
 	const obj_trust *t;
 	obj_state state = OBJ_CORRUPT;
+	bool stable = false;
 	int dfd = objects_dir(s), fd;
 
 	snprintf(rel, sizeof(rel), "%.2s/%s", sha, sha + 2);
@@ -466,15 +476,19 @@ stored_object(nf_objstore *s, const char *sha, uint64_t size)
 	    same_stat(&t->st, &st))
 		return OBJ_SOUND;
 	if ((uint64_t)st.st_size == size && (fd = openat(dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		int64_t began = nf_coarse_now_ns();
+
 		s->stats.verified++;
-		if (fstat(fd, &st) == 0 && nf_sha256_fd(got, fd, rel) == 0 && !strcmp(got, sha))
+		if (fstat(fd, &st) == 0 && nf_sha256_fd(got, fd, rel) == 0 && !strcmp(got, sha)) {
 			state = OBJ_SOUND;
+			stable = settled(s, fd, &st, began);
+		}
 		close(fd);
 	}
-	if (state == OBJ_SOUND)
-		trust(s, sha, &st);
-	else
+	if (state != OBJ_SOUND)
 		unlinkat(dfd, rel, 0);
+	else if (stable)
+		trust(s, sha, &st);
 	return state;
 }
 
@@ -535,15 +549,25 @@ put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *
 	char *tmp = NULL, copied[65];
 	int src = -1, fd = -1, err;
 	obj_state was = OBJ_MISSING;
-	struct stat st;
-	bool cloned;
+	struct stat before, st;
+	int64_t began;
+	bool cloned, have_st;
 
 	memset(&st, 0, sizeof(st));
 	if ((src = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", path);
+	if (fstat(src, &before) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", path);
+		goto done;
+	}
+	began = nf_coarse_now_ns();
 	if ((err = nf_sha256_fd(sha, src, path)) < 0)
 		goto done;
-	if (fstat(src, &st) == 0 && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND) {
+	/* The hash is the output's too: remembered when settled, so that the next run checks
+	 * the output by its stat instead of reading it again. */
+	if ((have_st = fstat(src, &st) == 0))
+		nf_hash_remember(s->statcache, path, src, &before, &st, began, sha);
+	if (have_st && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND) {
 		s->stats.skipped++;
 		goto done;
 	}

@@ -483,13 +483,10 @@ one_put(nf_statcache *sc, const char *path, const nf_statkey *key, const char *s
 static void one_edge(nf_statcache *sc) { (void)sc; }
 
 /* The racy margin follows the filesystem's times: 100 ms where they have digits below the
- * millisecond, 2 s where they do not; a file hashed within it is not cached, one hashed
- * after it is (here 150 ms after its write where the filesystem keeps fine times). */
+ * millisecond, 2 s where they do not. */
 START_TEST(test_racy_margin)
 {
 	struct stat st;
-	one_row r = { .ops = { one_get, one_put, one_edge, one_edge } };
-	char out[65], *path;
 
 	memset(&st, 0, sizeof(st));
 	st.st_mtim.tv_nsec = 123456789;
@@ -498,17 +495,99 @@ START_TEST(test_racy_margin)
 	ck_assert_int_eq(nf_racy_ns(&st), 2LL * 1000000000);
 	st.st_mtim.tv_nsec = 500000000;   /* half a second: a coarse filesystem's too */
 	ck_assert_int_eq(nf_racy_ns(&st), 2LL * 1000000000);
+}
+END_TEST
 
-	sh("printf fresh >g");
-	path = xasprintf("%s/g", base);
-	ck_assert_int_eq(stat(path, &st), 0);
-	ck_assert_int_eq(nf_hash_file(out, path, &r.ops), 0);
+#define SEC 1000000000LL
+
+/* A stat with mtime m and ctime c (ns since the epoch). */
+static struct stat
+stat_at(int64_t m, int64_t c)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mtim.tv_sec = m / SEC;
+	st.st_mtim.tv_nsec = m % SEC;
+	st.st_ctim.tv_sec = c / SEC;
+	st.st_ctim.tv_nsec = c % SEC;
+	return st;
+}
+
+/* When a stat is trusted to show a later change: at once when mtime and ctime differ; else
+ * on a local filesystem with fine times as soon as its last change lies before the clock
+ * tick its read began in, however recent; on another (a network filesystem, whose server
+ * stamps from its own clock) or with coarse times, only the margin after the last change. */
+START_TEST(test_stat_settled)
+{
+	int64_t t = 1700000000LL * SEC + 123456789;   /* a fine time: digits below the ms */
+	struct stat st = stat_at(t, t);
+
+	/* local, fine: the tick the read began in decides, not the margin */
+	ck_assert(nf_stat_settled(&st, true, t + 1, t + 2));
+	ck_assert(!nf_stat_settled(&st, true, t, t + 2 * SEC));        /* read in its tick */
+	ck_assert(!nf_stat_settled(&st, true, t - 4000000, t + SEC));  /* began before it */
+	/* mtime apart from ctime (set back, or a chmod since): a write would set both to one
+	 * time, so the stat shows it at once, local or not */
+	st = stat_at(t - 10 * SEC, t);
+	ck_assert(nf_stat_settled(&st, true, t, t));
+	ck_assert(nf_stat_settled(&st, false, t, t));
+	/* not local: the margin (100 ms) after the last change, whatever the tick */
+	st = stat_at(t, t);
+	ck_assert(!nf_stat_settled(&st, false, t + 1, t + 50000000));
+	ck_assert(!nf_stat_settled(&st, false, t + 1, t + 100000000));
+	ck_assert(nf_stat_settled(&st, false, t + 1, t + 100000001));
+	/* coarse times (whole seconds), even local: the 2 s margin */
+	st = stat_at(1700000000LL * SEC, 1700000000LL * SEC);
+	ck_assert(!nf_stat_settled(&st, true, 1700000000LL * SEC + 1, 1700000001LL * SEC));
+	ck_assert(nf_stat_settled(&st, true, 1700000000LL * SEC + 1, 1700000002LL * SEC + 1));
+}
+END_TEST
+
+/* A real file: hashed in the clock tick of its last write, it is not cached; hashed once
+ * that tick is past (on a local filesystem with fine times), or the margin (elsewhere), it
+ * is, though only milliseconds old. */
+START_TEST(test_hash_settles)
+{
+	struct stat st;
+	one_row r = { .ops = { one_get, one_put, one_edge, one_edge } };
+	char out[65], *path = xasprintf("%s/g", base);
+	int fd, tries = 0;
+	bool local, fine;
+
+	/* Written and hashed within one tick: retried until no tick boundary fell between
+	 * the write and the check after the hash (almost always the first time). */
+	for (;;) {
+		int64_t before;
+
+		ck_assert_int_lt(tries++, 1000);
+		r.puts = 0;
+		sh("printf fresh%d >g", tries);
+		ck_assert_int_eq(stat(path, &st), 0);
+		before = (int64_t)st.st_ctim.tv_sec * SEC + st.st_ctim.tv_nsec;
+		ck_assert_int_eq(nf_hash_file(out, path, &r.ops), 0);
+		if (nf_coarse_now_ns() <= before)
+			break;
+	}
 	ck_assert_int_eq(r.puts, 0);   /* just written: its stat cannot tell yet */
-	if (st.st_mtim.tv_nsec % 1000000 != 0) {
-		usleep(150 * 1000);
+
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	local = nf_local_clock_fs(fd, st.st_dev);
+	close(fd);
+	fine = st.st_mtim.tv_nsec % 1000000 != 0 && st.st_ctim.tv_nsec % 1000000 != 0;
+	if (local && fine) {
+		/* The next tick: settled without waiting out the 100 ms margin. */
+		int64_t changed = (int64_t)st.st_ctim.tv_sec * SEC + st.st_ctim.tv_nsec;
+
+		while (nf_coarse_now_ns() <= changed)
+			usleep(1000);
 		ck_assert_int_eq(nf_hash_file(out, path, &r.ops), 0);
 		ck_assert_int_eq(r.puts, 1);
 		ck_assert_str_eq(r.sha, out);
+	} else if (fine) {
+		usleep(150 * 1000);
+		ck_assert_int_eq(nf_hash_file(out, path, &r.ops), 0);
+		ck_assert_int_eq(r.puts, 1);
 	}
 	free(path);
 }
@@ -896,6 +975,8 @@ objstore_suite(void)
 	tcase_add_test(tc, test_put_rewrites_corrupt);
 	tcase_add_test(tc, test_put_trusts_stat);
 	tcase_add_test(tc, test_racy_margin);
+	tcase_add_test(tc, test_stat_settled);
+	tcase_add_test(tc, test_hash_settles);
 	tcase_add_test(tc, test_crash_leftovers);
 	tcase_add_test(tc, test_missing_objects);
 	tcase_add_test(tc, test_size);
