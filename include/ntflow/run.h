@@ -10,7 +10,8 @@
 #include "ntflow/expr.h"
 #include "ntflow/store.h"
 
-/* A state change as the caller sees it (progress lines, JSON lines, the dashboard). */
+/* A state change as the caller sees it (progress lines, JSON lines, the dashboard). Its
+ * strings last until on_event returns: a caller that keeps one copies it. */
 typedef struct nf_run_event {
 	int64_t run_id;
 	const char *node;          /* "tune[lr=0.05,l2=0]" */

@@ -133,6 +133,16 @@ START_TEST(test_statcache_preload_most)
 }
 END_TEST
 
+/* A store on dbpath and its stat cache, with the two hashes the tests below put. */
+static nf_statcache *
+open_cache(nf_store **st, char sha1[65], char sha2[65])
+{
+	sha_of(sha1, 1);
+	sha_of(sha2, 2);
+	ck_assert_int_eq(nf_store_open(st, dbpath, true), 0);
+	return nf_store_statcache(*st);
+}
+
 /* A preloaded path is answered from memory (a row written by another handle since is not
  * seen: what the preload read stays true of the file), and a put through the cache itself
  * replaces it. */
@@ -144,10 +154,7 @@ START_TEST(test_statcache_preload_memory_and_put)
 	nf_statkey k1 = { 1, 2, 3, 4 }, k2 = { 5, 6, 7, 8 }, got_k;
 	char sha1[65], sha2[65], got_sha[65];
 
-	sha_of(sha1, 1);
-	sha_of(sha2, 2);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	sc = nf_store_statcache(st);
+	sc = open_cache(&st, sha1, sha2);
 	sc->put(sc, "/w/a", &k1, sha1);
 	nf_store_statcache_preload(st, paths, 3);
 	ck_assert_int_eq(nf_store_open(&other, dbpath, true), 0);
@@ -182,10 +189,7 @@ START_TEST(test_statcache_preload_empty)
 	nf_statkey k1 = { 1, 2, 3, 4 }, k2 = { 5, 6, 7, 8 }, got_k;
 	char sha1[65], sha2[65], got_sha[65];
 
-	sha_of(sha1, 1);
-	sha_of(sha2, 2);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	sc = nf_store_statcache(st);
+	sc = open_cache(&st, sha1, sha2);
 	nf_store_statcache_preload(st, paths, 2);
 	ck_assert(!sc->get(sc, "/w/a", &got_k, got_sha));
 	ck_assert(!sc->get(sc, "/w/z", &got_k, got_sha));
