@@ -135,6 +135,8 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), version);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM runs"), 1);
 	ck_assert_int_eq(raw_int(st, "PRAGMA synchronous"), 1);   /* NORMAL */
+	/* MEMORY: a many-row statement's journal does not spill to /var/tmp (issue 15) */
+	ck_assert_int_eq(raw_int(st, "PRAGMA temp_store"), 2);
 	{
 		sqlite3_stmt *q;
 
