@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/vfs.h>
 #include <time.h>
 
 /* The racy margins (nf_racy_ns): well above the kernel's clock tick (at most 10 ms), which
