@@ -327,6 +327,7 @@ typedef struct nf_dag {
 	nf_model_decl *models;
 	size_t nmodels;
 	nf_strmap *by_name;           /* stage name -> nf_stage* */
+	nf_arena *needs_arena;        /* the stages' needs lists, apart: nf_dag_drop_needs */
 } nf_dag;
 
 /* Lexes and parses src (len bytes; need not be NUL-terminated) and checks it against the
@@ -433,5 +434,8 @@ bool nf_argv_direct_text(const char *cmd);
 bool nf_argv_is_blank(int c);
 
 void nf_dag_free(nf_dag *dag);
+/* Frees every stage's needs list (nneeds 0 after): once the graph is built its edges hold
+ * them, and a run of 100 000 stages has nothing else to read them for (issue 15: 4.9 MB). */
+void nf_dag_drop_needs(nf_dag *dag);
 
 #endif

@@ -500,7 +500,10 @@ name_list(const cv_in *in, conv *out, bool env_names)
 
 	if (!want_list(in))
 		return false;
-	ns = nf_arena_alloc(in->p->a, (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
+	/* needs apart, so that a run can drop them once its graph holds the edges */
+	ns = nf_arena_alloc(!env_names && in->p->dag->needs_arena && strcmp(in->a->name, "needs") == 0
+			    ? in->p->dag->needs_arena : in->p->a,
+			    (v->nitems ? v->nitems : 1) * sizeof(nf_name_ref));
 	for (size_t i = 0; i < v->nitems; i++) {
 		const nf_token *t = nf_parse_item_tok(in->p, v, i);
 		const char *name = env_names ? NULL : stage_name(in->p, &v->items[i], t);

@@ -184,6 +184,18 @@ nf_dag_free(nf_dag *dag)
 	if (!dag)
 		return;
 	nf_strmap_free(dag->by_name);
+	nf_arena_free(dag->needs_arena);
 	nf_arena_free(dag->arena);
 	free(dag);
+}
+
+void
+nf_dag_drop_needs(nf_dag *dag)
+{
+	for (size_t i = 0; i < dag->nstages; i++) {
+		dag->stages[i].needs = NULL;
+		dag->stages[i].nneeds = 0;
+	}
+	nf_arena_free(dag->needs_arena);
+	dag->needs_arena = NULL;
 }

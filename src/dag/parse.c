@@ -1262,6 +1262,7 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	memset(&p, 0, sizeof(p));
 	p.dag = dag;
 	p.a = dag->arena;
+	dag->needs_arena = nf_arena_new();
 	p.path = dag->path;
 	p.diags = diags;
 	p.syntax_only = syntax_only;

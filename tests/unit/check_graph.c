@@ -567,6 +567,52 @@ load_text(const char *src, nf_dag **dag, char **msgs)
 	return g;
 }
 
+/* Once the graph is built a run drops the needs lists (nf_dag_drop_needs): every stage's
+ * is gone, the other lists of names (secret_env) stay, and the graph keeps its edges, its
+ * order and its text. */
+START_TEST(test_drop_needs)
+{
+	nf_dag *dag;
+	char *msgs;
+	nf_graph *g = load_text("stage \"a\" {\n"
+				"  run        = \"x\"\n"
+				"  secret_env = [\"TOKEN\"]\n"
+				"}\n"
+				"stage \"b\" {\n"
+				"  needs = [\"a\"]\n"
+				"  run   = \"y\"\n"
+				"}\n"
+				"stage \"c\" {\n"
+				"  needs = [\"a\", \"b\"]\n"
+				"  run   = \"z\"\n"
+				"}\n", &dag, &msgs);
+	nf_buf before = NF_BUF_INIT, after = NF_BUF_INIT;
+	const nf_node *c;
+
+	ck_assert_msg(g != NULL, "%s", msgs);
+	ck_assert_ptr_nonnull(dag->needs_arena);
+	ck_assert_uint_eq(dag->stages[2].nneeds, 2);
+	ck_assert_int_eq(nf_graph_write(&before, g, "text"), 0);
+	nf_dag_drop_needs(dag);
+	for (size_t i = 0; i < dag->nstages; i++) {
+		ck_assert_uint_eq(dag->stages[i].nneeds, 0);
+		ck_assert_ptr_null(dag->stages[i].needs);
+	}
+	ck_assert_ptr_null(dag->needs_arena);
+	ck_assert_uint_eq(dag->stages[0].opts->nsecret_env, 1);
+	ck_assert_str_eq(dag->stages[0].opts->secret_env[0].name, "TOKEN");
+	ck_assert_ptr_nonnull(c = nf_graph_find(g, "c"));
+	ck_assert_uint_eq(c->ndeps, 2);
+	ck_assert_int_eq(nf_graph_write(&after, g, "text"), 0);
+	ck_assert_str_eq(nf_buf_cstr(&after), nf_buf_cstr(&before));
+	nf_buf_release(&before);
+	nf_buf_release(&after);
+	nf_graph_free(g);
+	nf_dag_free(dag);
+	free(msgs);
+}
+END_TEST
+
 /* foreach instances are nodes STAGE@KEY; needs of one instance makes an edge from it
  * alone, and only that instance counts the user among its users. */
 START_TEST(test_foreach)
@@ -759,6 +805,7 @@ graph_suite(void)
 	tcase_add_test(tc, test_deep_cycle);
 	tcase_add_test(tc, test_crit);
 	tcase_add_test(tc, test_write_text);
+	tcase_add_test(tc, test_drop_needs);
 	tcase_add_test(tc, test_write_dot);
 	tcase_add_test(tc, test_write_json);
 	suite_add_tcase(s, tc);
