@@ -30,17 +30,124 @@ nf_run__stage_error(int err, const nf_node *node)
 static bool
 overlaps_outputs(run_ctx *ctx, const nf_node *node, const char *m)
 {
+	nf_buf b = NF_BUF_INIT;
 	bool hit = false;
 
 	for (size_t i = 0; i < node->stage->noutputs && !hit; i++) {
-		char *out = NULL, *o = NULL;
+		char *o = NULL;
 
-		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[i]) == 0 && nf_path_normalize(&o, out, "output") == 0)
+		if (nf_run__expand_buf(&b, ctx, node, &node->stage->outputs[i]) == 0 &&
+		    nf_path_normalize(&o, nf_buf_cstr(&b), "output") == 0)
 			hit = nf_path_holds(o, m) || nf_path_holds(m, o);
 		free(o);
 	}
+	nf_buf_release(&b);
 	nf_error_clear();
 	return hit;
+}
+
+/* The nodes declaring a path of the index: at it (exact), or beneath it (within); each a
+ * node id, OWNER_NONE or OWNER_SEVERAL. */
+typedef struct out_owners {
+	int64_t exact, within;
+} out_owners;
+#define OWNER_NONE (-1)
+#define OWNER_SEVERAL (-2)
+
+static void
+own(int64_t *owner, size_t node)
+{
+	if (*owner == OWNER_NONE)
+		*owner = (int64_t)node;
+	else if (*owner != (int64_t)node)
+		*owner = OWNER_SEVERAL;
+}
+
+/* The owners of path in the index, entered when missing. */
+static out_owners *
+index_entry(run_ctx *ctx, const char *path)
+{
+	out_owners *e = nf_strmap_get(ctx->out_index, path);
+
+	if (!e) {
+		e = nf_arena_alloc(ctx->out_index_arena, sizeof(*e));
+		e->exact = e->within = OWNER_NONE;
+		nf_strmap_put(ctx->out_index, nf_arena_strdup(ctx->out_index_arena, path), e);
+	}
+	return e;
+}
+
+/* Every node's declared outputs, each under its path and its folders' (within), once: the
+ * question below was asked of every node of the graph at every attempt of every stage
+ * with a metrics file, O(nodes²) expansions in a large pipeline of monitors. */
+static void
+outputs_index(run_ctx *ctx)
+{
+	nf_buf b = NF_BUF_INIT;
+	size_t late_cap = 0;
+
+	ctx->out_index = nf_strmap_new(ctx->graph->nnodes);
+	ctx->out_index_arena = nf_arena_new();
+	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
+		const nf_node *node = &ctx->graph->nodes[i];
+		bool late = false;
+
+		for (size_t k = 0; k < node->stage->noutputs; k++) {
+			char *o = NULL, *slash;
+
+			if (nf_run__late_ref(&node->stage->outputs[k])) {
+				late = true;
+				continue;
+			}
+			if (nf_run__expand_buf(&b, ctx, node, &node->stage->outputs[k]) < 0 ||
+			    nf_path_normalize(&o, nf_buf_cstr(&b), "output") < 0)
+				continue;   /* as overlaps_outputs: no path, no overlap */
+			own(&index_entry(ctx, o)->exact, i);
+			while ((slash = strrchr(o, '/'))) {
+				*slash = '\0';
+				own(&index_entry(ctx, o)->within, i);
+			}
+			free(o);
+		}
+		if (late)
+			NF_PUSH(ctx->out_late, ctx->nout_late, late_cap, (uint32_t)i);
+	}
+	nf_buf_release(&b);
+	nf_error_clear();
+}
+
+/* Whether owner names a node other than self. */
+static bool
+other(int64_t owner, size_t self)
+{
+	return owner == OWNER_SEVERAL || (owner >= 0 && owner != (int64_t)self);
+}
+
+/* Whether a node other than self declares an output that the normalized path m lies in,
+ * or that lies in m (overlaps_outputs for every other node, through the index). */
+static bool
+others_overlap(run_ctx *ctx, const nf_node *self, const char *m)
+{
+	char *p = xstrdup(m), *slash;
+	const out_owners *e;
+	bool theirs = false;
+
+	if (!ctx->out_index)
+		outputs_index(ctx);
+	if ((e = nf_strmap_get(ctx->out_index, m)) && other(e->within, self->id))
+		theirs = true;   /* an output beneath m */
+	/* m itself or a folder holding it declared */
+	for (bool more = true; more && !theirs;) {
+		if ((e = nf_strmap_get(ctx->out_index, p)) && other(e->exact, self->id))
+			theirs = true;
+		if ((more = (slash = strrchr(p, '/')) != NULL))
+			*slash = '\0';
+	}
+	free(p);
+	for (size_t i = 0; i < ctx->nout_late && !theirs; i++)
+		if (ctx->out_late[i] != self->id)
+			theirs = overlaps_outputs(ctx, &ctx->graph->nodes[ctx->out_late[i]], m);
+	return theirs;
 }
 
 /* The metrics file counts as an output when it is in the workspace and in no declared
@@ -51,7 +158,7 @@ static const char *
 metrics_as_output(run_ctx *ctx, const nf_node *node)
 {
 	char *path = NULL, *norm = NULL;
-	bool theirs = false;
+	bool theirs;
 
 	if (!node->stage->metrics || nf_run__expand(&path, ctx, node, node->stage->metrics) < 0 ||
 	    nf_path_normalize(&norm, path, "metrics file") < 0) {
@@ -62,9 +169,7 @@ metrics_as_output(run_ctx *ctx, const nf_node *node)
 		free(norm);
 		return NULL;   /* moved with the output holding it */
 	}
-	for (size_t i = 0; i < ctx->graph->nnodes && !theirs; i++)
-		if (i != node->id)
-			theirs = overlaps_outputs(ctx, &ctx->graph->nodes[i], norm);
+	theirs = others_overlap(ctx, node, norm);
 	free(norm);
 	return theirs ? NULL : path;
 }
@@ -195,6 +300,13 @@ nf_run__outputs_settle_all(run_ctx *ctx)
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++)
 		if (ctx->nodes[i].aside)
 			nf_run__outputs_settle(ctx, &ctx->graph->nodes[i], false);
+	nf_strmap_free(ctx->out_index);
+	nf_arena_free(ctx->out_index_arena);
+	free(ctx->out_late);
+	ctx->out_index = NULL;
+	ctx->out_index_arena = NULL;
+	ctx->out_late = NULL;
+	ctx->nout_late = 0;
 	if (ctx->trash && ctx->run_id > 0) {
 		char *rdir = xasprintf("%s/%lld", ctx->trash, (long long)ctx->run_id);
 

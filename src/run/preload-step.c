@@ -9,10 +9,8 @@
 
 #include "run-internal.h"
 
-/* Whether t names something only the run's progress decides (a best instance's matrix
- * value): not expanded ahead of its node. */
-static bool
-late_ref(const nf_tmpl *t)
+bool
+nf_run__late_ref(const nf_tmpl *t)
 {
 	for (size_t i = 0; i < t->nsegs; i++)
 		if (t->segs[i].is_ref && strncmp(t->segs[i].text, "stages.", 7) == 0)
@@ -61,7 +59,7 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 
 			/* The key the lookups use (cache-step.c: the normalized path beneath the
 			 * root); a path that does not expand or normalize here is left to them. */
-			if (late_ref(&st->outputs[o]) || !(out = text_of(&b, ctx, node, &st->outputs[o])) ||
+			if (nf_run__late_ref(&st->outputs[o]) || !(out = text_of(&b, ctx, node, &st->outputs[o])) ||
 			    !(norm = nf_path_lexical(out, &why)))
 				continue;
 			nl = strlen(norm);

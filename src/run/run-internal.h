@@ -165,6 +165,13 @@ typedef struct run_ctx {
 	struct nf_run_hook_event *hook_events;
 	size_t nhook_events, hook_events_cap;
 	struct nf_run_lineage *lineage;    /* the OpenLineage events (lineage-step.c); NULL: none */
+	/* outputs-step.c: every node's declared outputs by normalized path, made at the first
+	 * metrics file checked against them; out_late: the nodes whose outputs expand only at
+	 * their own time (${stages.X...}), checked one by one. */
+	nf_strmap *out_index;
+	nf_arena *out_index_arena;
+	uint32_t *out_late;
+	size_t nout_late;
 } run_ctx;
 
 /* hooks.c. The pipeline's hooks: an event is noted while the run goes (a version promoted,
@@ -290,8 +297,12 @@ int nf_run__outputs_check(run_ctx *ctx, const nf_node *node);
 /* When the attempt's outcome is known: what was moved aside dropped (succeeded) or put
  * back (anything else); a failure is a warning and leaves the trash for the next run. */
 void nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded);
-/* At the end of the run: every attempt still aside put back, the run's trash removed. */
+/* At the end of the run: every attempt still aside put back, the run's trash removed (and
+ * the index of declared outputs freed). */
 void nf_run__outputs_settle_all(run_ctx *ctx);
+/* Whether t names something only the run's progress decides (a best instance's matrix
+ * value, ${stages.X...}): not expanded ahead of its node. */
+bool nf_run__late_ref(const nf_tmpl *t);
 /* At the start of a run: trash that crashed runs left behind put back (reported through
  * on_warning). */
 void nf_run__outputs_recover(run_ctx *ctx);

@@ -276,7 +276,7 @@ test_expect_success 'a monitor that stops writing its metrics fails instead of r
 	test "$(cat drift.json)" = "{\"max_psi\": 0.3}"
 '
 
-test_expect_success 'a metrics file another stage declares as its output is not moved aside' '
+test_expect_success 'a metrics file another stage declares as its output, or in a folder it declares, is not moved aside' '
 	write_dag shared.dag <<-\EOF &&
 	pipeline "shared" {}
 
@@ -292,12 +292,26 @@ test_expect_success 'a metrics file another stage declares as its output is not 
 	  metrics = "e/metrics.json"
 	  cache   = false
 	}
+
+	stage "score" {
+	  run     = "mkdir -p r && echo {\\\"auc\\\": 0.8} >r/score.json"
+	  outputs = ["r/score.json"]
+	}
+
+	monitor "exact" {
+	  needs   = ["score"]
+	  run     = "cat r/score.json"
+	  metrics = "r/score.json"
+	  cache   = false
+	}
 	EOF
 	ntflow run shared.dag --no-tui >out &&
 	ntflow run shared.dag --no-tui >out &&
 	ntflow show --json >show.json &&
 	test "$(stage_field show.json watch state)" = succeeded &&
-	test "$(stage_field show.json watch metrics)" = "{\"auc\": 0.9}"
+	test "$(stage_field show.json watch metrics)" = "{\"auc\": 0.9}" &&
+	test "$(stage_field show.json exact state)" = succeeded &&
+	test "$(stage_field show.json exact metrics)" = "{\"auc\": 0.8}"
 '
 
 test_expect_success 'a monitor with a metrics file and no outputs is still cached' '
