@@ -24,9 +24,12 @@ unsigned char *nf_hash_block(void);
 int64_t nf_racy_ns(const struct stat *st);
 /* The coarse clock the kernel stamps files with (CLOCK_REALTIME_COARSE), in ns. */
 int64_t nf_coarse_now_ns(void);
-/* Whether the filesystem of fd (dev: its st_dev) stamps its files with this machine's
- * clock (a local one), remembered per dev for the process. */
-bool nf_local_clock_fs(int fd, dev_t dev);
+/* Whether the filesystem of fd stamps its files with this machine's clock (a local one). */
+bool nf_local_clock_fs(int fd);
+/* A time in ns since the epoch. */
+int64_t nf_ts_ns(const struct timespec *ts);
+/* Whether a and b show the same file unchanged: size, inode, device, mtime and ctime. */
+bool nf_same_stat(const struct stat *a, const struct stat *b);
 /* Whether a file's stat st, taken when its read had begun at the coarse clock began_ns
  * (nf_coarse_now_ns, read before the read), will show any later change of its content: at
  * once when its mtime and ctime differ (a write sets both to one time); else, on a local

@@ -108,19 +108,13 @@ nf_is_sha256_hex(const char *s)
 	return s[64] == '\0';
 }
 
-static int64_t
-ts_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
-}
-
 static void
 stat_key(nf_statkey *k, const struct stat *st)
 {
 	k->size = (int64_t)st->st_size;
-	k->mtime_ns = ts_ns(&st->st_mtim);
+	k->mtime_ns = nf_ts_ns(&st->st_mtim);
 	k->inode = (int64_t)st->st_ino;
-	k->ctime_ns = ts_ns(&st->st_ctim);
+	k->ctime_ns = nf_ts_ns(&st->st_ctim);
 }
 
 /* True (and out filled) when the cache has a row for path matching st. Any failure, a
@@ -153,13 +147,6 @@ cache_store(nf_statcache *sc, const char *path, const struct stat *st, const cha
 	sc->put(sc, path, &k, sha);
 }
 
-static bool
-same_stat(const struct stat *a, const struct stat *b)
-{
-	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-	       ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) && ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
-}
-
 /* Hashes the open file fd (st: its stat before reading), through the cache of db under key. */
 static int
 hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statcache *db)
@@ -186,10 +173,10 @@ nf_hash_remember(nf_statcache *sc, const char *path, int fd, const struct stat *
 	struct timespec now;
 
 	/* Only what was stable while read and settled before the read began. */
-	if (!sc || !S_ISREG(after->st_mode) || !same_stat(before, after))
+	if (!sc || !S_ISREG(after->st_mode) || !nf_same_stat(before, after))
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (nf_stat_settled(after, nf_local_clock_fs(fd, after->st_dev), began_ns, ts_ns(&now)))
+	if (nf_stat_settled(after, nf_local_clock_fs(fd), began_ns, nf_ts_ns(&now)))
 		cache_store(sc, path, after, sha);
 }
 

@@ -409,31 +409,18 @@ objects_dir(nf_objstore *s)
 	return s->objects_fd;
 }
 
-static int64_t
-stat_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
-}
-
-static bool
-same_stat(const struct stat *a, const struct stat *b)
-{
-	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-	       stat_ns(&a->st_mtim) == stat_ns(&b->st_mtim) && stat_ns(&a->st_ctim) == stat_ns(&b->st_ctim);
-}
-
 /* Whether an object re-hashed sound with stat st (taken before the read, which began at
  * the coarse clock began_ns; fd: the object open) will show a later change by its stat. */
 static bool
 settled(const nf_objstore *s, int fd, const struct stat *st, int64_t began_ns)
 {
 	struct timespec now;
-	int64_t changed = stat_ns(&st->st_mtim) > stat_ns(&st->st_ctim) ? stat_ns(&st->st_mtim) : stat_ns(&st->st_ctim);
+	int64_t changed = nf_ts_ns(&st->st_mtim) > nf_ts_ns(&st->st_ctim) ? nf_ts_ns(&st->st_mtim) : nf_ts_ns(&st->st_ctim);
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (s->racy_ns >= 0)
-		return changed + s->racy_ns < stat_ns(&now);
-	return nf_stat_settled(st, nf_local_clock_fs(fd, st->st_dev), began_ns, stat_ns(&now));
+		return changed + s->racy_ns < nf_ts_ns(&now);
+	return nf_stat_settled(st, nf_local_clock_fs(fd), began_ns, nf_ts_ns(&now));
 }
 
 /* Object sha, just re-hashed sound with stat st, trusted from now on while its stat stays
@@ -473,7 +460,7 @@ stored_object(nf_objstore *s, const char *sha, uint64_t size)
 	if (dfd < 0 || fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return OBJ_MISSING;
 	if ((uint64_t)st.st_size == size && s->trusted && (t = nf_strmap_get(s->trusted, sha)) &&
-	    same_stat(&t->st, &st))
+	    nf_same_stat(&t->st, &st))
 		return OBJ_SOUND;
 	if ((uint64_t)st.st_size == size && (fd = openat(dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
 		int64_t began = nf_coarse_now_ns();

@@ -36,10 +36,17 @@ nf_racy_ns(const struct stat *st)
 	return st->st_mtim.tv_nsec % 1000000 != 0 ? NF_RACY_FINE_NS : NF_RACY_COARSE_NS;
 }
 
-static int64_t
-ts_ns(const struct timespec *ts)
+int64_t
+nf_ts_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+bool
+nf_same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       nf_ts_ns(&a->st_mtim) == nf_ts_ns(&b->st_mtim) && nf_ts_ns(&a->st_ctim) == nf_ts_ns(&b->st_ctim);
 }
 
 int64_t
@@ -49,37 +56,29 @@ nf_coarse_now_ns(void)
 
 	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) < 0)
 		return 0;   /* nothing is settled by the tick rule then, only by the margin */
-	return ts_ns(&ts);
+	return nf_ts_ns(&ts);
 }
 
 bool
-nf_local_clock_fs(int fd, dev_t dev)
+nf_local_clock_fs(int fd)
 {
-	/* A run's files live on a few filesystems: their answers kept for the process. */
-	static struct { dev_t dev; bool local; } seen[8];
-	static size_t nseen;
 	struct statfs sfs;
-	bool local = false;
 
-	for (size_t i = 0; i < nseen; i++)
-		if (seen[i].dev == dev)
-			return seen[i].local;
+	/* Asked each time, not remembered per device: a scheduler that runs for months may see
+	 * a device number come back as another filesystem, and one fstatfs is little next to
+	 * the read of the file it follows. */
 	if (fstatfs(fd, &sfs) < 0)
 		return false;
 	for (size_t i = 0; i < sizeof(local_fs) / sizeof(local_fs[0]); i++)
 		if ((unsigned long)sfs.f_type == local_fs[i])
-			local = true;
-	if (nseen < sizeof(seen) / sizeof(seen[0])) {
-		seen[nseen].dev = dev;
-		seen[nseen++].local = local;
-	}
-	return local;
+			return true;
+	return false;
 }
 
 bool
 nf_stat_settled(const struct stat *st, bool local_clock, int64_t began_ns, int64_t now_ns)
 {
-	int64_t m = ts_ns(&st->st_mtim), c = ts_ns(&st->st_ctim);
+	int64_t m = nf_ts_ns(&st->st_mtim), c = nf_ts_ns(&st->st_ctim);
 
 	/* A write stamps mtime and ctime with one time: a file whose two times differ (its mtime
 	 * set back, its mode changed since) changes its mtime at the next write, whenever. */

@@ -572,7 +572,7 @@ START_TEST(test_hash_settles)
 	ck_assert_int_eq(r.puts, 0);   /* just written: its stat cannot tell yet */
 
 	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
-	local = nf_local_clock_fs(fd, st.st_dev);
+	local = nf_local_clock_fs(fd);
 	close(fd);
 	fine = st.st_mtim.tv_nsec % 1000000 != 0 && st.st_ctim.tv_nsec % 1000000 != 0;
 	if (local && fine) {
