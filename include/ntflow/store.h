@@ -73,6 +73,10 @@ size_t nf_store_procs_kill_escaped(nf_store *st, int64_t run_id, pid_t pid, int6
 /* Commits the open batch (if any). Writes below open a transaction lazily; the executor
  * calls this once per loop turn. */
 int nf_store_flush(nf_store *st);
+/* How many write transactions this connection has committed (the batch's, atomic ones):
+ * while the store has not failed (nf_store_failure), whatever a caller wrote before the
+ * count moved is durable, so what it keeps to write again after a failure can go. */
+unsigned long nf_store_commits(const nf_store *st);
 /* How many node-state statements (node UPDATEs, attempt upserts) this connection has run:
  * nf_store_node_state merges a node's changes within a batch into one of each (tests). */
 unsigned long nf_store_state_writes(const nf_store *st);

@@ -1,12 +1,18 @@
 /* lineage-emit.c: OpenLineage events sent where the pipeline's lineage { } says: appended to
  * a JSON Lines file and POSTed to an HTTP endpoint through libcurl. A destination that fails
  * is dropped for the rest of the run after one message: lineage is a report about the run and
- * must never fail it, nor hold it up past one timeout. */
+ * must never fail it, nor hold it up past one timeout.
+ *
+ * libcurl is loaded (dlopen) at the first POST, not linked: with the twenty libraries it
+ * needs (TLS, LDAP, HTTP/2...) it is 3.3 MB of every run's resident memory and part of
+ * every command's start, and only a run whose pipeline names a lineage url uses it. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +21,65 @@
 
 #include "ntflow/lineage.h"
 #include "ntflow/util.h"
+
+/* The libcurl functions used, from the library loaded once per process (never unloaded:
+ * curl_global_init may not be undone while another handle could exist). */
+static struct curl_api {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode code);
+	void (*easy_cleanup)(CURL *curl);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+	bool loaded;
+} curl;
+
+/* The soname of libcurl's ABI (4 since 2006), which Debian's libcurl4 package installs. */
+#define CURL_SONAME "libcurl.so.4"
+
+/* libcurl loaded and initialised, once per process; ntflow runs no other thread that could
+ * race it. */
+static int
+curl_load(void)
+{
+	static const struct { const char *name; size_t at; } syms[] = {
+		{ "curl_global_init", offsetof(struct curl_api, global_init) },
+		{ "curl_easy_init", offsetof(struct curl_api, easy_init) },
+		{ "curl_easy_setopt", offsetof(struct curl_api, easy_setopt) },
+		{ "curl_easy_perform", offsetof(struct curl_api, easy_perform) },
+		{ "curl_easy_getinfo", offsetof(struct curl_api, easy_getinfo) },
+		{ "curl_easy_strerror", offsetof(struct curl_api, easy_strerror) },
+		{ "curl_easy_cleanup", offsetof(struct curl_api, easy_cleanup) },
+		{ "curl_slist_append", offsetof(struct curl_api, slist_append) },
+		{ "curl_slist_free_all", offsetof(struct curl_api, slist_free_all) },
+	};
+	void *lib;
+
+	if (curl.loaded)
+		return 0;
+	if (!(lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)))
+		return nf_error_set(NF_EIO, "lineage: cannot load libcurl (%s; apt-get install libcurl4): %s", CURL_SONAME,
+				    dlerror());
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *fn = dlsym(lib, syms[i].name);
+
+		if (!fn) {
+			dlclose(lib);
+			return nf_error_set(NF_EIO, "lineage: %s has no %s", CURL_SONAME, syms[i].name);
+		}
+		/* POSIX makes a function's address from dlsym usable through a function pointer */
+		memcpy((char *)&curl + syms[i].at, &fn, sizeof(fn));
+	}
+	if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		dlclose(lib);
+		return nf_error_set(NF_EIO, "lineage: cannot initialise libcurl");
+	}
+	curl.loaded = true;
+	return 0;
+}
 
 struct nf_lineage_sink {
 	char *file;                 /* NULL: none, or dropped */
@@ -52,9 +117,10 @@ static void
 drop_url(nf_lineage_sink *s)
 {
 	if (s->curl)
-		curl_easy_cleanup(s->curl);
+		curl.easy_cleanup(s->curl);
 	s->curl = NULL;
-	curl_slist_free_all(s->headers);
+	if (s->headers)
+		curl.slist_free_all(s->headers);
 	s->headers = NULL;
 	free(s->url);
 	s->url = NULL;
@@ -104,32 +170,30 @@ send_url(nf_lineage_sink *s, const char *json)
 	long status = 0;
 
 	if (!s->curl) {
-		/* Once per process; ntflow runs no other thread that could race it. */
-		static bool global;
+		int err;
 
-		if (!global && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		if ((err = curl_load()) < 0)
+			return err;
+		if (!(s->curl = curl.easy_init()))
 			return nf_error_set(NF_EIO, "lineage: cannot initialise libcurl");
-		global = true;
-		if (!(s->curl = curl_easy_init()))
-			return nf_error_set(NF_EIO, "lineage: cannot initialise libcurl");
-		s->headers = curl_slist_append(NULL, "Content-Type: application/json");
-		curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
-		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
-		curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
-		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);   /* no SIGALRM in the run's loop */
-		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, discard);
-		curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
-		curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "ntflow/" PACKAGE_VERSION);
+		s->headers = curl.slist_append(NULL, "Content-Type: application/json");
+		curl.easy_setopt(s->curl, CURLOPT_URL, s->url);
+		curl.easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
+		curl.easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+		curl.easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
+		curl.easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);   /* no SIGALRM in the run's loop */
+		curl.easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, discard);
+		curl.easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
+		curl.easy_setopt(s->curl, CURLOPT_USERAGENT, "ntflow/" PACKAGE_VERSION);
 	}
 	s->errbuf[0] = '\0';
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
-	rc = curl_easy_perform(s->curl);
+	curl.easy_setopt(s->curl, CURLOPT_POSTFIELDS, json);
+	curl.easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+	rc = curl.easy_perform(s->curl);
 	if (rc != CURLE_OK)
 		return nf_error_set(NF_EIO, "lineage: cannot send to %s: %s", s->url,
-				    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+				    s->errbuf[0] ? s->errbuf : curl.easy_strerror(rc));
+	curl.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299)
 		return nf_error_set(NF_EIO, "lineage: %s answered HTTP %ld", s->url, status);
 	return 0;

@@ -13,17 +13,17 @@ typedef struct nf_run_aside {
 	nf_aside_moves moves;
 } nf_run_aside;
 
-/* A node's last final state, kept to write it again when the batch that held it was lost
- * (a failure of the state database): of its result, what the store records (56 bytes a
- * node, not a whole nf_job_result). */
+/* A node's final state not yet committed, kept to write it again when the batch that held
+ * it is lost (a failure of the state database): of its result, what the store records.
+ * Only the batch's are kept (run_ctx.finals), not 56 bytes for every node of the run. */
 typedef struct nf_run_final {
-	const char *reason;         /* in the run's arena */
+	char *reason;               /* owned; NULL: none */
+	uint32_t node;
 	int64_t wall_ms, user_ms, sys_ms;
 	long max_rss_kb;
 	int attempt;
 	int code;                   /* has_res: the exit code when exited, else the signal */
 	uint8_t st;                 /* nf_state */
-	bool set;
 	bool has_res;
 	bool exited;
 } nf_run_final;
@@ -46,7 +46,6 @@ typedef struct nf_run_node {
 	int64_t reused;             /* the run whose cached result it reused, else 0 */
 	nf_run_aside *aside;        /* its running attempt's outputs aside (outputs-step.c);
 	                             * NULL: none, as for most (none were there before) */
-	nf_run_final final;         /* its last final state */
 } nf_run_node;
 
 /* The cache (cache-step.c). */
@@ -144,6 +143,11 @@ typedef struct run_ctx {
 	nf_run_cache cache;
 	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
 	const char *cohort;         /* the run's cohort (--cohort, else the pipeline's template); NULL: none */
+	/* The final states recorded since the store last committed (nf_store_commits was
+	 * finals_commits): written again, in order, when the database failed meanwhile. */
+	nf_run_final *finals;
+	size_t nfinals, finals_cap;
+	unsigned long finals_commits;
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
 	unsigned unflushed;         /* stage results recorded since (NF_RUN_FLUSH_STAGES) */
 	/* The run's processes: the procs record each stage's process appends its group to

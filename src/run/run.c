@@ -767,6 +767,35 @@ nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool k
 	memset(m, 0, sizeof(*m));
 }
 
+/* Forgets the final states kept to be written again. */
+static void
+finals_clear(run_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nfinals; i++)
+		free(ctx->finals[i].reason);
+	ctx->nfinals = 0;
+}
+
+/* Room for one more final state to keep (zeroed), after dropping those the store has
+ * committed since they were kept. Once the store has failed none is dropped: the batch
+ * that held them may be the one lost, whatever commits after. */
+static nf_run_final *
+final_add(run_ctx *ctx)
+{
+	unsigned long commits = nf_store_commits(ctx->store);
+
+	if (commits != ctx->finals_commits && !store_failed(ctx)) {
+		finals_clear(ctx);
+		ctx->finals_commits = commits;
+	}
+	if (ctx->nfinals == ctx->finals_cap) {
+		ctx->finals_cap = ctx->finals_cap ? ctx->finals_cap * 2 : NF_RUN_FLUSH_STAGES * 2;
+		ctx->finals = xrealloc(ctx->finals, ctx->finals_cap * sizeof(*ctx->finals));
+	}
+	memset(&ctx->finals[ctx->nfinals], 0, sizeof(*ctx->finals));
+	return &ctx->finals[ctx->nfinals++];
+}
+
 static void
 hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
 	      const char *reason, pid_t pgid)
@@ -786,9 +815,9 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		reason = why;
 	}
 	if (nf_state_is_final(st)) {
-		nf_run_final *f = &ctx->nodes[node->id].final;
+		nf_run_final *f = final_add(ctx);
 
-		f->set = true;
+		f->node = node->id;
 		f->st = (uint8_t)st;
 		f->attempt = attempt;
 		f->has_res = res != NULL;
@@ -800,7 +829,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 			f->sys_ms = res->sys_ms;
 			f->max_rss_kb = res->max_rss_kb;
 		}
-		f->reason = reason ? nf_arena_strdup(ctx->arena, reason) : NULL;
+		f->reason = reason ? xstrdup(reason) : NULL;
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
@@ -1204,23 +1233,20 @@ marker_present(const char *state_dir)
 	return yes;
 }
 
-/* Writes again the final state of every node that reached one, after a failure of the state
- * database lost the batch that held them (batched: the caller flushes). */
+/* Writes again the final states recorded since the last commit, after a failure of the
+ * state database lost the batch that held them (batched: the caller flushes). */
 static void
 replay_final_states(run_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->total; i++) {
-		const nf_run_final *f = &ctx->nodes[i].final;
+	for (size_t k = 0; k < ctx->nfinals; k++) {
+		const nf_run_final *f = &ctx->finals[k];
+		size_t i = f->node;
 		nf_job_result res = { .node = i, .attempt = f->attempt, .exited = f->exited,
 				      .exit_code = f->exited ? f->code : 0, .term_signal = f->exited ? 0 : f->code,
 				      .wall_ms = f->wall_ms, .user_ms = f->user_ms, .sys_ms = f->sys_ms,
 				      .max_rss_kb = f->max_rss_kb };
+		char *log = nf_run__log_rel(ctx, i);
 
-		char *log;
-
-		if (!f->set)
-			continue;
-		log = nf_run__log_rel(ctx, i);
 		nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st, f->attempt,
 				    f->has_res ? &res : NULL, f->reason, 0, log, nf_now_realtime_ms());
 		free(log);
@@ -1451,6 +1477,8 @@ release(run_ctx *ctx)
 		free(n->out_digest);
 	}
 	free(ctx->nodes);
+	finals_clear(ctx);
+	free(ctx->finals);
 	free(ctx->best);
 	free(ctx->store_msg);
 	nf_run__reserve_release(ctx);

@@ -46,6 +46,7 @@ struct nf_store {
 	sqlite3_stmt *stmts[SQL__COUNT];
 	bool in_batch;               /* a BEGIN IMMEDIATE is open until the next flush */
 	unsigned long batch_gen;     /* counts the batches begun (nf_store__batch) */
+	unsigned long commits;       /* counts the write transactions committed (nf_store_commits) */
 	/* The audit chain's head as this connection last read or wrote it inside the batch
 	 * numbered audit_head_gen: no other process can append while the batch's write lock
 	 * is held, so a run's records read it once per batch, not once per record (audit.c). */

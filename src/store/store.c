@@ -914,7 +914,14 @@ nf_store_flush(nf_store *st)
 	if (rc != SQLITE_OK)
 		return nf_store__error(st, rc, "cannot commit to the state database");
 	st->in_batch = false;
+	st->commits++;
 	return 0;
+}
+
+unsigned long
+nf_store_commits(const nf_store *st)
+{
+	return st->commits;
 }
 
 int
@@ -941,6 +948,8 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 	if ((rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
 		err = nf_store__error(st, rc, "cannot commit to the state database");
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	} else {
+		st->commits++;
 	}
 	st->in_batch = false;
 	return err;

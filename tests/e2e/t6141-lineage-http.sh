@@ -3,7 +3,7 @@
 # the endpoint (a local server, tests/lineage/server.py), the same events as the file gets,
 # valid against the spec's schema; an endpoint that refuses, answers an error or never answers
 # (past timeout) is one warning, the run's exit status is left alone, and the events still
-# reach the file.
+# reach the file. libcurl is loaded by the first POST: a run with no url does not map it.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -115,6 +115,18 @@ time.sleep(600)
 	test "$(grep -c lineage err)" = 1 &&
 	grep -i "timeout\|timed out" err &&
 	test "$(wc -l <mute.jsonl)" = 6
+'
+
+test_expect_success 'libcurl is loaded by a run that posts, not mapped by one that does not' '
+	test_when_finished stop_servers &&
+	start_server maps &&
+	printf "%s\n" "grep -c libcurl /proc/\${NTFLOW_RUNNER%%.*}/maps >\"\$1\" || :" >maps.sh &&
+	pipeline_with "http://127.0.0.1:$(cat maps.port)/x" maps.jsonl "sh maps.sh with-url.count" >maps.dag &&
+	ntflow run --no-tui maps.dag >log 2>&1 &&
+	test "$(cat with-url.count)" -gt 0 &&
+	printf "stage \"b\" {\n  run = \"sh maps.sh plain.count\"\n}\n" >plain.dag &&
+	ntflow run --no-tui plain.dag >log 2>&1 &&
+	test "$(cat plain.count)" = 0
 '
 
 test_done

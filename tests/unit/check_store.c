@@ -919,23 +919,30 @@ START_TEST(test_before_commit)
 	nf_store *st = NULL;
 	commit_probe p = { 0, -1, 0 };
 	nf_cache_entry got;
+	unsigned long commits;
 
 	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
 	nf_store_before_commit(st, probe_commit, &p);
+	commits = nf_store_commits(st);
 	/* Two entries in one batch: one call, before the commit (the other connection saw none). */
 	put_entry(st, "k1");
 	put_entry(st, "k2");
+	ck_assert_uint_eq(nf_store_commits(st), commits);
 	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_uint_eq(nf_store_commits(st), commits + 1);
 	ck_assert_int_eq(p.calls, 1);
 	ck_assert_int_eq(p.visible, 0);
 	ck_assert_int_eq(count_entries(), 2);
 	/* Nothing open: no commit, no call. */
 	ck_assert_int_eq(nf_store_flush(st), 0);
 	ck_assert_int_eq(p.calls, 1);
-	/* A hook that fails: the batch is rolled back, never committed, and the store failed. */
+	ck_assert_uint_eq(nf_store_commits(st), commits + 1);
+	/* A hook that fails: the batch is rolled back, never committed (nor counted: what the
+	 * run keeps to write again stays), and the store failed. */
 	p.fail = 1;
 	put_entry(st, "k3");
 	ck_assert_int_lt(nf_store_flush(st), 0);
+	ck_assert_uint_eq(nf_store_commits(st), commits + 1);
 	ck_assert_int_eq(p.calls, 2);
 	ck_assert_int_eq(count_entries(), 2);
 	ck_assert_int_eq(nf_store_cache_get(st, "k3", &got), NF_ENOTFOUND);
