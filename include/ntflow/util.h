@@ -59,6 +59,10 @@ void nf_error_clear(void);
 /* Allocation that aborts with a message on exhaustion. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
+/* Hands the free memory in the middle of the heap back to the system, after a phase that
+ * freed much of what it allocated (a large pipeline's parse): otherwise it stays in the
+ * process's resident set for as long as the process lives. Costs a walk of the free lists. */
+void nf_memory_trim(void);
 void *xrealloc(void *p, size_t n);
 /* Grows *items (of *cap elements of size elem) so that index `need - 1` fits; doubles. */
 void *xgrow(void *items, size_t elem, size_t need, size_t *cap);

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 
 static NF_NORETURN void
 out_of_memory(size_t n)
@@ -106,4 +109,14 @@ xasprintf(const char *fmt, ...)
 	p = xvasprintf(fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+void
+nf_memory_trim(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	/* glibc returns only the top of its heap on free(); the pages of free chunks below
+	 * live data stay resident until malloc_trim hands them back (MADV_DONTNEED). */
+	malloc_trim(0);
+#endif
 }

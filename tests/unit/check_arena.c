@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 START_TEST(test_alignment_after_strings)
 {
@@ -106,6 +107,60 @@ END_TEST
 
 /* A map sized for its keys holds them all without a grow (up to 4/5 full) and finds each,
  * and none it was not given, at that load. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_ON 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(ASAN_ON)
+#define ASAN_ON 1
+#endif
+#ifndef ASAN_ON
+#define ASAN_ON 0
+#endif
+
+/* Resident pages of this process (statm's second field). */
+static long
+resident_pages(void)
+{
+	long size = 0, res = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &res), 2);
+	fclose(f);
+	return res;
+}
+
+/* Memory freed amid memory still held leaves the resident set once trimmed (glibc keeps
+ * it otherwise: only the top of the heap goes back on free). The sanitizers' allocators
+ * manage their own pages, so the figure is only checked under glibc's. */
+START_TEST(test_memory_trim)
+{
+#if defined(HAVE_MALLOC_TRIM) && !ASAN_ON
+	enum { N = 512, SIZE = 60 * 1024 };
+	static char *blocks[N];
+	long page = sysconf(_SC_PAGESIZE), before, after;
+
+	for (int i = 0; i < N; i++) {
+		blocks[i] = malloc(SIZE);   /* below glibc's mmap threshold: on the heap */
+		ck_assert_ptr_nonnull(blocks[i]);
+		memset(blocks[i], 1, SIZE);
+	}
+	for (int i = 0; i < N - 1; i++) {   /* the last one keeps the heap's top in use */
+		free(blocks[i]);
+		blocks[i] = NULL;
+	}
+	before = resident_pages();
+	nf_memory_trim();
+	after = resident_pages();
+	/* about 30 MB freed: at least half of it back */
+	ck_assert_int_gt((before - after) * page, (long)N * SIZE / 2);
+	free(blocks[N - 1]);
+#endif
+}
+END_TEST
+
 START_TEST(test_strmap_full)
 {
 	enum { N = 100000 };
@@ -142,6 +197,7 @@ arena_suite(void)
 	tcase_add_test(tc, test_large_and_reset);
 	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_strmap_full);
+	tcase_add_test(tc, test_memory_trim);
 	suite_add_tcase(s, tc);
 	return s;
 }
