@@ -187,6 +187,10 @@ typedef enum { NF_SELECT_NONE = 0, NF_SELECT_MAX, NF_SELECT_MIN } nf_select_kind
  * pipeline do not each carry room for it: nf_more(s) reads it, never NULL. */
 typedef struct nf_stage_more {
 	const char *description;
+	nf_tmpl *run_words;           /* run = [...]: one template per argv word, exec'd directly */
+	nf_tmpl *metrics;             /* NULL: none */
+	nf_tmpl *dir;                 /* the command's working folder, relative to the root; NULL: the root */
+	const char *phase;            /* stage, monitor: the phase its CPU counts in (NULL: "other") */
 	nf_axis *matrix;
 	nf_foreach_item *foreach;     /* foreach = [...] or foreach { instance "K" { } }; NULL: none */
 	nf_tmpl *persist;             /* outputs not moved aside before an attempt */
@@ -207,7 +211,8 @@ typedef struct nf_stage_more {
 	nf_loc foreach_loc;
 	nf_loc phase_loc;
 	/* Counts are bounded by the file's size (NF_DAG_MAX_FILE_SIZE). */
-	uint32_t nmatrix, nforeach, npersist, nuncached, nparam_keys, nrequire, nchecks, nalerts, nplots, nenv;
+	uint32_t nrun_words, nmatrix, nforeach, npersist, nuncached, nparam_keys, nrequire, nchecks, nalerts, nplots,
+		 nenv;
 	nf_severity on_alert;         /* a triggered run on alerts at least this severe (none) */
 	nf_severity fail_on;          /* the monitor fails on alerts at least this severe (none) */
 	bool foreach_named;           /* the block form: ${item.F} */
@@ -222,21 +227,17 @@ typedef struct nf_stage {
 	nf_tmpl *run;                 /* NULL for a gate (and until written); for run = [...],
 	                               * its words' segments joined by blanks (for what reads
 	                               * only the references: keys, checks) */
-	nf_tmpl *run_words;           /* run = [...]: one template per argv word, exec'd directly */
 	nf_name_ref *needs;
 	nf_tmpl *inputs;
 	nf_tmpl *outputs;
-	nf_tmpl *metrics;             /* NULL: none */
-	nf_tmpl *dir;                 /* the command's working folder, relative to the root; NULL: the root */
 	/* After nf_dag_parse: the pipeline's defaults already merged in; never NULL. A stage
 	 * that writes no run option points at one struct shared by all such stages (held once,
 	 * not 200 bytes a stage): treat it as read-only. */
 	nf_run_opts *opts;
-	const char *phase;            /* stage, monitor: the phase its CPU counts in (NULL: "other") */
 	/* The rarely written attributes; NULL: none written. Read through nf_more(s). */
 	const nf_stage_more *more;
 	uint32_t index;               /* position in nf_dag.stages */
-	uint32_t nrun_words, nneeds, ninputs, noutputs;
+	uint32_t nneeds, ninputs, noutputs;
 	uint8_t kind;                 /* nf_stage_kind */
 	bool run_list;                /* run was written as a list of words */
 	bool frozen;                  /* never run: its outputs must exist */

@@ -729,7 +729,7 @@ nf_set_secret_env(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v
 void
 nf_set_phase(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const nf_token *vt)
 {
-	nf_stage *st = target;
+	nf_stage_more *m = target;
 	conv c;
 
 	if (!convert(p, a, v, vt, &c))
@@ -738,8 +738,8 @@ nf_set_phase(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, con
 		nf_parse_error(p, v->loc, "invalid phase name \"%s\": use letters, digits, '_' and '-'", c.u.s);
 		return;
 	}
-	st->phase = c.u.s;
-	nf_stage_more_mut(st, p->a)->phase_loc = v->loc;
+	m->phase = c.u.s;
+	m->phase_loc = v->loc;
 }
 
 /* The most runs "median:N" may take. */
@@ -1015,8 +1015,8 @@ nf_set_run(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, const
 			joined->segs[joined->nsegs++] = c.u.tmpl[i].segs[k];
 	}
 	st->run = joined;
-	st->run_words = c.u.tmpl;
-	st->nrun_words = c.n;
+	nf_stage_more_mut(st, p->a)->run_words = c.u.tmpl;
+	nf_stage_more_mut(st, p->a)->nrun_words = (uint32_t)c.n;
 	st->run_list = true;
 	mark(target, a, &c);
 }

@@ -67,7 +67,7 @@ nf_stage_uses_param(const nf_stage *s, const char *key)
 		}
 		return false;
 	}
-	if (tmpl_reads(s->run, key) || tmpl_reads(s->metrics, key))
+	if (tmpl_reads(s->run, key) || tmpl_reads(nf_more(s)->metrics, key))
 		return true;
 	for (size_t i = 0; i < s->ninputs; i++)
 		if (tmpl_reads(&s->inputs[i], key))
@@ -144,7 +144,7 @@ nf_severity_name(nf_severity s)
 const char *
 nf_stage_phase(const nf_stage *s)
 {
-	return s->phase ? s->phase : NF_PHASE_DEFAULT;
+	return nf_more(s)->phase ? nf_more(s)->phase : NF_PHASE_DEFAULT;
 }
 
 const char *

@@ -39,7 +39,7 @@ kept_by_stage(const nf_stage *s, const char *path)
 		found = strcmp(o, path) == 0 || (strncmp(o, path, n) == 0 && path[n] == '/');
 		free(o);
 	}
-	if (!found && s->metrics && (o = norm_text(s->metrics))) {
+	if (!found && nf_more(s)->metrics && (o = norm_text(nf_more(s)->metrics))) {
 		found = strcmp(o, path) == 0;
 		free(o);
 	}

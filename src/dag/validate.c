@@ -339,8 +339,8 @@ check_paths(vctx *v)
 
 		for (size_t k = 0; k < s->ninputs; k++)
 			check_path(v, &s->inputs[k], "input", kind, s->name, false, true);
-		if (s->metrics)
-			check_path(v, s->metrics, "metrics file", kind, s->name, false, false);
+		if (nf_more(s)->metrics)
+			check_path(v, nf_more(s)->metrics, "metrics file", kind, s->name, false, false);
 	}
 }
 
@@ -397,7 +397,7 @@ check_select(vctx *v, const nf_stage *s)
 	if (nf_more(s)->select.kind != NF_SELECT_NONE && !nf_more(s)->nmatrix)
 		nf_diag_error(&v->diags, nf_more(s)->select.loc, "%s \"%s\" has select but no matrix to select from",
 			      nf_stage_kind_name(s->kind), s->name);
-	else if (nf_more(s)->select.kind != NF_SELECT_NONE && !s->metrics)
+	else if (nf_more(s)->select.kind != NF_SELECT_NONE && !nf_more(s)->metrics)
 		nf_diag_error(&v->diags, nf_more(s)->select.loc, "%s \"%s\" has select but no metrics file to compare instances by",
 			      nf_stage_kind_name(s->kind), s->name);
 }
@@ -460,8 +460,8 @@ check_stage_lang(vctx *v, const nf_stage *s)
 	if (nf_more(s)->nmatrix && nf_more(s)->nforeach)
 		nf_diag_error(&v->diags, nf_more(s)->foreach_loc, "%s \"%s\" has both matrix and foreach; use one of them",
 			      kind, s->name);
-	if (s->dir)
-		check_path(v, s->dir, "dir", kind, s->name, false, true);
+	if (nf_more(s)->dir)
+		check_path(v, nf_more(s)->dir, "dir", kind, s->name, false, true);
 	for (size_t j = 0; j < NF_ARRAY_SIZE(sub); j++) {
 		for (size_t i = 0; i < sub[j].n; i++) {
 			bool found = false;
@@ -848,8 +848,8 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 			check_tmpl(&v, &w, &s->inputs[k]);
 		for (size_t k = 0; k < s->noutputs; k++)
 			check_tmpl(&v, &w, &s->outputs[k]);
-		check_tmpl(&v, &w, s->metrics);
-		check_tmpl(&v, &w, s->dir);
+		check_tmpl(&v, &w, nf_more(s)->metrics);
+		check_tmpl(&v, &w, nf_more(s)->dir);
 		for (size_t k = 0; k < nf_more(s)->nplots; k++) {
 			check_tmpl(&v, &w, nf_more(s)->plots[k].data);
 			check_tmpl(&v, &w, nf_more(s)->plots[k].image);

@@ -29,7 +29,7 @@ not_cached_why(const run_ctx *ctx, const nf_node *n)
 		return "a gate";
 	if (!st->opts->cache)
 		return "caching is off for this stage (cache = false)";
-	if (st->noutputs == 0 && !st->metrics &&
+	if (st->noutputs == 0 && !nf_more(st)->metrics &&
 	    !((st->opts->set | ctx->dag->pipeline.defaults.set) & NF_OPT_CACHE))
 		return "not cached: no declared outputs (set cache = true to cache it)";
 	return NULL;
@@ -457,7 +457,7 @@ load_entry_metrics(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e)
 			nf_store_metric_put(ctx->store, ctx->run_id, node->name, it->string, it->valuedouble);
 		}
 	}
-	nf_run__keep_metrics(ctx, node, m, node->stage->metrics != NULL || m->n > 0);
+	nf_run__keep_metrics(ctx, node, m, nf_more(node->stage)->metrics != NULL || m->n > 0);
 	cJSON_Delete(o);
 }
 
@@ -503,15 +503,15 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	for (size_t a = 0; node->item && a < node->item->nfields; a++)
 		nf_keyb_matrix(k, nf_arena_printf(ctx->arena, "item.%s", node->item->fields[a].key),
 			       nf_value_text(&node->item->fields[a].value));
-	if (st->dir) {
+	if (nf_more(st)->dir) {
 		char *dir = NULL;
 
-		if ((err = nf_run__expand(&dir, ctx, node, st->dir)) < 0)
+		if ((err = nf_run__expand(&dir, ctx, node, nf_more(st)->dir)) < 0)
 			goto done;
 		nf_keyb_matrix(k, "dir", dir);
 	}
 	key_params(k, ctx, st->run);
-	key_params(k, ctx, st->metrics);
+	key_params(k, ctx, nf_more(st)->metrics);
 	for (size_t i = 0; i < st->noutputs; i++)
 		key_params(k, ctx, &st->outputs[i]);
 	key_env(k, ctx, node, ctx->dag->pipeline.env, ctx->dag->pipeline.nenv);

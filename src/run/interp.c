@@ -258,9 +258,9 @@ nf_interp_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
 	if (!st->run_list)
 		return nf_interp_expand(out, st->run, ip, true);
 	nf_buf_putc(out, '[');
-	for (size_t i = 0; i < st->nrun_words && err == 0; i++) {
+	for (size_t i = 0; i < nf_more(st)->nrun_words && err == 0; i++) {
 		nf_buf_reset(&word);
-		if ((err = nf_interp_expand(&word, &st->run_words[i], ip, false)) == 0) {
+		if ((err = nf_interp_expand(&word, &nf_more(st)->run_words[i], ip, false)) == 0) {
 			nf_buf_puts(out, i ? ", " : "");
 			json_string(out, nf_buf_cstr(&word));
 		}

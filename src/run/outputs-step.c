@@ -160,7 +160,7 @@ metrics_as_output(run_ctx *ctx, const nf_node *node)
 	char *path = NULL, *norm = NULL;
 	bool theirs;
 
-	if (!node->stage->metrics || nf_run__expand(&path, ctx, node, node->stage->metrics) < 0 ||
+	if (!nf_more(node->stage)->metrics || nf_run__expand(&path, ctx, node, nf_more(node->stage)->metrics) < 0 ||
 	    nf_path_normalize(&norm, path, "metrics file") < 0) {
 		nf_error_clear();
 		return NULL;   /* outside the workspace: not ours to move */

@@ -466,12 +466,12 @@ job_words(run_ctx *ctx, const nf_node *node)
 	interp_init(&ip, ctx, node);
 	if (node->stage->run_list) {
 		/* Each element one word, whatever its value holds. */
-		for (size_t i = 0; i < node->stage->nrun_words; i++) {
-			if ((err = nf_interp_expand(&job->words, &node->stage->run_words[i], &ip, false)) < 0)
+		for (size_t i = 0; i < nf_more(node->stage)->nrun_words; i++) {
+			if ((err = nf_interp_expand(&job->words, &nf_more(node->stage)->run_words[i], &ip, false)) < 0)
 				return err;
 			nf_buf_putc(&job->words, '\0');
 		}
-		n = node->stage->nrun_words;
+		n = nf_more(node->stage)->nrun_words;
 	} else if ((err = nf_interp_words(&job->words, &n, node->stage->run, &ip)) < 0) {
 		return err;
 	}
@@ -497,9 +497,9 @@ job_command(nf_buf *out, const nf_stage *st, const nf_interp *ip)
 
 	if (!st->run_list)
 		return nf_interp_expand(out, st->run, ip, true);
-	for (size_t i = 0; i < st->nrun_words && err == 0; i++) {
+	for (size_t i = 0; i < nf_more(st)->nrun_words && err == 0; i++) {
 		nf_buf_reset(&word);
-		if ((err = nf_interp_expand(&word, &st->run_words[i], ip, false)) == 0) {
+		if ((err = nf_interp_expand(&word, &nf_more(st)->run_words[i], ip, false)) == 0) {
 			if (i)
 				nf_buf_putc(out, ' ');
 			nf_sh_quote(out, NF_SH_BARE, nf_buf_cstr(&word));
@@ -518,7 +518,7 @@ job_dir(run_ctx *ctx, const nf_node *node, const char **cwd)
 	struct stat sb;
 	int err;
 
-	if ((err = nf_run__expand(&dir, ctx, node, node->stage->dir)) < 0)
+	if ((err = nf_run__expand(&dir, ctx, node, nf_more(node->stage)->dir)) < 0)
 		return err;
 	if ((err = nf_path_resolve(&real, NULL, ctx->root, dir, "dir")) < 0)
 		return nf_run__stage_error(err, node);
@@ -628,10 +628,10 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", nf_more(st)->matrix[a].name),
 						nf_value_text(node->matrix[a])));
 	}
-	if (st->metrics) {
+	if (nf_more(st)->metrics) {
 		char *norm = NULL;
 
-		if ((err = nf_run__expand(&metrics_path, ctx, node, st->metrics)) < 0)
+		if ((err = nf_run__expand(&metrics_path, ctx, node, nf_more(st)->metrics)) < 0)
 			return err;
 		if ((err = nf_path_normalize(&norm, metrics_path, "metrics file")) < 0)
 			return nf_run__stage_error(err, node);
@@ -663,7 +663,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->argv = ctx->job.direct ? ctx->job.argv : NULL;
 	job->envp = ctx->job.env;
 	job->cwd = job->root = ctx->root;
-	if (st->dir && (err = job_dir(ctx, node, &job->cwd)) < 0)
+	if (nf_more(st)->dir && (err = job_dir(ctx, node, &job->cwd)) < 0)
 		return err;
 	job->log_path = log_abs;
 	job->log_limit = st->opts->log_limit;
@@ -698,11 +698,11 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	}
 	if ((err = nf_run__outputs_check(ctx, node)) < 0)
 		return err;
-	if (st->metrics) {
+	if (nf_more(st)->metrics) {
 		char *path, *abs, *real = NULL;
 		nf_metric_set m;
 
-		if ((err = nf_run__expand(&path, ctx, node, st->metrics)) < 0)
+		if ((err = nf_run__expand(&path, ctx, node, nf_more(st)->metrics)) < 0)
 			return err;
 		/* Read where it leads, which must be in the project. */
 		if ((err = nf_path_resolve(&real, NULL, ctx->root, path, "metrics file")) < 0)

@@ -112,8 +112,8 @@ bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, co
 	else
 		sqlite3_bind_null(q, first + 5);
 	sqlite3_bind_text(q, first + 6, kind_name(node->stage->kind), -1, SQLITE_STATIC);
-	if (node->stage->phase)   /* matrix and foreach instances share their stage's */
-		sqlite3_bind_text(q, first + 7, node->stage->phase, -1, SQLITE_STATIC);
+	if (nf_more(node->stage)->phase)   /* matrix and foreach instances share their stage's */
+		sqlite3_bind_text(q, first + 7, nf_more(node->stage)->phase, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, first + 7);
 	sqlite3_bind_text(q, first + 8, pn && pn->stated ? nf_state_name(pn->state) : "waiting", -1, SQLITE_STATIC);

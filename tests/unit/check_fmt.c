@@ -104,7 +104,7 @@ dump(const nf_dag *dag)
 			dump_tmpl(&b, &s->outputs[k]);
 		}
 		nf_buf_puts(&b, " metrics=");
-		dump_tmpl(&b, s->metrics);
+		dump_tmpl(&b, nf_more(s)->metrics);
 		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
 			nf_buf_printf(&b, " axis %s=", nf_more(s)->matrix[k].name);
 			for (size_t j = 0; j < nf_more(s)->matrix[k].nvalues; j++)

@@ -225,18 +225,18 @@ START_TEST(test_run_list)
 	char *t;
 
 	ck_assert(a->run_list);
-	ck_assert_uint_eq(a->nrun_words, 5);
-	t = tmpl_text(&a->run_words[3]);
+	ck_assert_uint_eq(nf_more(a)->nrun_words, 5);
+	t = tmpl_text(&nf_more(a)->run_words[3]);
 	ck_assert_str_eq(t, "${params.seed}");
 	free(t);
-	t = tmpl_text(&a->run_words[4]);
+	t = tmpl_text(&nf_more(a)->run_words[4]);
 	ck_assert_str_eq(t, "a b");
 	free(t);
 	t = tmpl_text(a->run);
 	ck_assert_str_eq(t, "python3 t.py --seed ${params.seed} a b");
 	free(t);
 	ck_assert(!b->run_list);
-	ck_assert_uint_eq(b->nrun_words, 0);
+	ck_assert_uint_eq(nf_more(b)->nrun_words, 0);
 	t = tmpl_text(b->run);
 	ck_assert_str_eq(t, "touch x");
 	free(t);
@@ -275,7 +275,7 @@ START_TEST(test_retrain_stages)
 	ck_assert_ptr_null(nf_tmpl_literal(s->run));
 	ck_assert_uint_eq(s->noutputs, 1);
 	ck_tmpl(&s->outputs[0], "data/weekly/${run.week}.csv");
-	ck_assert_ptr_null(s->metrics);
+	ck_assert_ptr_null(nf_more(s)->metrics);
 
 	s = nf_dag_find_stage(dag, "preprocess");
 	ck_assert_uint_eq(s->nneeds, 1);
@@ -297,7 +297,7 @@ START_TEST(test_retrain_stages)
 	ck_assert_int_eq(nf_more(s)->select.kind, NF_SELECT_MAX);
 	ck_assert_str_eq(nf_more(s)->select.metric, "val_auc");
 	ck_assert_int_eq(nf_more(s)->select.loc.line, 42);
-	ck_tmpl(s->metrics, "build/tune/${matrix.id}/metrics.json");
+	ck_tmpl(nf_more(s)->metrics, "build/tune/${matrix.id}/metrics.json");
 
 	s = nf_dag_find_stage(dag, "promote");
 	ck_assert_int_eq(s->kind, NF_GATE);
@@ -938,7 +938,7 @@ START_TEST(test_language_17)
 	ck_assert_str_eq(nf_more(a)->foreach[1].key, "2");
 	ck_assert_str_eq(nf_more(a)->foreach[2].key, "true");
 	ck_assert_int_eq(nf_more(a)->foreach[1].value.kind, NF_V_NUMBER);
-	ck_tmpl(a->dir, "sub/${key}");
+	ck_tmpl(nf_more(a)->dir, "sub/${key}");
 	ck_assert_uint_eq(nf_more(a)->npersist, 1);
 	ck_tmpl(&nf_more(a)->persist[0], "s/");
 	ck_assert_uint_eq(nf_more(a)->nuncached, 1);
@@ -953,7 +953,7 @@ START_TEST(test_language_17)
 	ck_assert_str_eq(nf_more(b)->foreach[0].fields[1].key, "rows");
 	ck_assert_str_eq(nf_more(b)->foreach[0].fields[1].value.num_text, "100");
 	ck_assert_str_eq(nf_more(b)->foreach[1].key, "eu");
-	ck_assert(!b->frozen && !b->dir && !nf_more(b)->npersist);
+	ck_assert(!b->frozen && !nf_more(b)->dir && !nf_more(b)->npersist);
 	nf_dag_free(dag);
 }
 END_TEST

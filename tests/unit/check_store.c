@@ -431,7 +431,8 @@ START_TEST(test_nodes_many)
 	enum { N = 2 * NF_STORE_NODES_PER_INSERT + 22 };
 	nf_store *st = NULL;
 	test_graph t;
-	nf_stage stage = { .kind = NF_STAGE, .name = "w", .phase = "work" };
+	static const nf_stage_more work = { .phase = "work" };
+	nf_stage stage = { .kind = NF_STAGE, .name = "w", .more = &work };
 	nf_node *nodes = xcalloc(N, sizeof(*nodes));
 	uint32_t *order = xcalloc(N, sizeof(*order));
 	char names[N][16], inst[N][16];

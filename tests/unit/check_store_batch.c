@@ -229,8 +229,9 @@ START_TEST(test_phase_totals_attempts)
 {
 	enum { N = 40 };
 	nf_store *st = NULL;
-	nf_stage sa = { .kind = NF_STAGE, .name = "a", .phase = "train" };
-	nf_stage sb = { .kind = NF_STAGE, .name = "b", .phase = "prep" };
+	static const nf_stage_more train = { .phase = "train" }, prep = { .phase = "prep" };
+	nf_stage sa = { .kind = NF_STAGE, .name = "a", .more = &train };
+	nf_stage sb = { .kind = NF_STAGE, .name = "b", .more = &prep };
 	nf_stage sc = { .kind = NF_STAGE, .name = "c" };
 	nf_stage sg = { .kind = NF_GATE, .name = "g" };
 	nf_node nodes[N];
@@ -299,7 +300,8 @@ START_TEST(test_phase_totals_wide_ids)
 {
 	enum { NB = 1200 };
 	nf_store *st = NULL;
-	nf_stage sa = { .kind = NF_STAGE, .name = "a", .phase = "train" };
+	static const nf_stage_more train = { .phase = "train" };
+	nf_stage sa = { .kind = NF_STAGE, .name = "a", .more = &train };
 	nf_node first = { .id = 0, .stage = &sa, .name = "x" }, second = { .id = 0, .stage = &sa, .name = "y" };
 	nf_node *many = xcalloc(NB, sizeof(*many));
 	char (*names)[16] = xcalloc(NB, sizeof(*names));
