@@ -8,20 +8,51 @@
 
 /* Node ids are uint32_t: a graph has at most a few million nodes, and the edge lists
  * (three or so ids a node, each way) are half of what a large graph holds. */
-typedef struct nf_node {
-	nf_stage *stage;               /* borrowed from the dag */
-	const char *name;              /* "train", or "tune[lr=0.05,l2=0]" for a matrix instance */
+/* What only some nodes have: a matrix or foreach instance's identity, edges inferred from
+ * files. Out of line, as most nodes have none (32 bytes a node at 100 000 nodes). */
+typedef struct nf_node_more {
 	const char *instance;          /* matrix.id: stable, short, path-safe ("lr-0.05_l2-0"); NULL when no matrix */
 	const nf_value **matrix;       /* per axis of stage->matrix, the chosen value; NULL when no matrix */
 	const nf_foreach_item *item;   /* a foreach instance ("train@us": instance is its key); else NULL */
-	uint32_t *deps;                /* nodes this one needs */
 	const unsigned char *dep_inferred; /* per dep, 1 when inferred from files, not needs; NULL: none is */
+} nf_node_more;
+
+typedef struct nf_node {
+	nf_stage *stage;               /* borrowed from the dag */
+	const char *name;              /* "train", or "tune[lr=0.05,l2=0]" for a matrix instance */
+	const nf_node_more *more;      /* NULL: none of those (read through the accessors below) */
+	uint32_t *deps;                /* nodes this one needs */
 	uint32_t *users;               /* nodes that need this one */
 	int64_t crit;                  /* longest path to a sink, counted in cpus of the nodes on it */
 	uint32_t id;                   /* index in nf_graph.nodes */
 	uint32_t ndeps;
 	uint32_t nusers;
 } nf_node;
+
+static inline const char *
+nf_node_instance(const nf_node *n)
+{
+	return n->more ? n->more->instance : NULL;
+}
+
+static inline const nf_value **
+nf_node_matrix(const nf_node *n)
+{
+	return n->more ? n->more->matrix : NULL;
+}
+
+static inline const nf_foreach_item *
+nf_node_item(const nf_node *n)
+{
+	return n->more ? n->more->item : NULL;
+}
+
+/* Whether n's k-th dep was inferred from files rather than written in needs. */
+static inline bool
+nf_node_dep_inferred(const nf_node *n, size_t k)
+{
+	return n->more && n->more->dep_inferred && n->more->dep_inferred[k];
+}
 
 typedef struct nf_graph {
 	const nf_dag *dag;             /* borrowed */

@@ -325,6 +325,15 @@ path_safe(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
+/* nd's own nf_node_more, made in a at the first write. */
+static nf_node_more *
+node_more(nf_arena *a, nf_node *nd)
+{
+	if (!nd->more)
+		nd->more = nf_arena_alloc(a, sizeof(nf_node_more));
+	return (nf_node_more *)nd->more;   /* the graph's own, made here */
+}
+
 /* Fills names, matrix values and instance ids of a matrix stage's count nodes. */
 static void
 expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
@@ -358,24 +367,24 @@ expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 		}
 		nf_buf_putc(&name, ']');
 		nd->name = nf_arena_strdup(a, nf_buf_cstr(&name));
-		nd->matrix = vals;
+		node_more(a, nd)->matrix = vals;
 		if (id.len > INSTANCE_ID_MAX) {
 			hash[i] = true;
 			continue;
 		}
-		nd->instance = nf_arena_strdup(a, nf_buf_cstr(&id));
+		node_more(a, nd)->instance = nf_arena_strdup(a, nf_buf_cstr(&id));
 		/* two combinations that read the same once made path-safe both get hashes */
-		if ((other = nf_strmap_put(ids, nd->instance, nd))) {
+		if ((other = nf_strmap_put(ids, nd->more->instance, nd))) {
 			hash[i] = hash[other - nodes] = true;
-			nf_strmap_put(ids, nd->instance, other);
+			nf_strmap_put(ids, nd->more->instance, other);
 		}
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (!hash[i])
 			continue;
 		for (size_t k = 0; k < nf_more(s)->nmatrix; k++)
-			texts[k] = value_text(a, nodes[i].matrix[k]);
-		nodes[i].instance = hashed_id(a, s, nodes[i].matrix, texts);
+			texts[k] = value_text(a, nodes[i].more->matrix[k]);
+		node_more(a, &nodes[i])->instance = hashed_id(a, s, nodes[i].more->matrix, texts);
 	}
 	nf_buf_release(&name);
 	nf_buf_release(&id);
@@ -389,8 +398,8 @@ static void
 expand_foreach(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 {
 	for (size_t c = 0; c < count; c++) {
-		nodes[c].item = &nf_more(s)->foreach[c];
-		nodes[c].instance = nf_more(s)->foreach[c].key;
+		node_more(g->pub.arena, &nodes[c])->item = &nf_more(s)->foreach[c];
+		node_more(g->pub.arena, &nodes[c])->instance = nf_more(s)->foreach[c].key;
 		nodes[c].name = nf_arena_printf(g->pub.arena, "%s@%s", s->name, nf_more(s)->foreach[c].key);
 	}
 }
@@ -570,7 +579,8 @@ nf_graph_build(nf_graph **out, const nf_dag *dag, nf_diag_list *diags)
 			nd->name = st->name;
 			nd->deps = deps;
 			nd->ndeps = ndeps;
-			nd->dep_inferred = inf;
+			if (inf)
+				node_more(g->arena, nd)->dep_inferred = inf;
 			nd->users = users;
 			nd->nusers = nusers;
 			nd->crit = crit[s];

@@ -30,13 +30,13 @@ text_needs(nf_buf *out, const nf_graph *g, const nf_node *nd)
 
 		while (k + run < nd->ndeps && g->nodes[nd->deps[k + run]].stage == d->stage)
 			run++;
-		if (d->instance && run == 1 && d->item)
+		if (nf_node_instance(d) && run == 1 && nf_node_item(d))
 			nf_buf_printf(out, "%s%s", k ? ", " : "", d->name);
 		else
 			nf_buf_printf(out, "%s%s", k ? ", " : "", d->stage->name);
-		if (d->instance && run > 1)
+		if (nf_node_instance(d) && run > 1)
 			nf_buf_printf(out, " (%zu instances)", run);
-		if (nd->dep_inferred && nd->dep_inferred[k])
+		if (nf_node_dep_inferred(nd, k))
 			nf_buf_puts(out, " (inferred)");
 		k += run;
 	}
@@ -63,8 +63,8 @@ write_text(nf_buf *out, const nf_graph *g)
 			nf_buf_printf(out, ", crit %lld]\n", (long long)nd->crit);
 			text_needs(out, g, nd);
 		}
-		if (nd->instance)
-			nf_buf_printf(out, "  - %s  id %s\n", nd->name, nd->instance);
+		if (nf_node_instance(nd))
+			nf_buf_printf(out, "  - %s  id %s\n", nd->name, nf_node_instance(nd));
 	}
 }
 
@@ -88,9 +88,9 @@ static void
 dot_node(nf_buf *out, const nf_node *nd, const char *indent)
 {
 	nf_buf_printf(out, "%sn%zu [label=", indent, (size_t)nd->id);
-	if (nd->item) {
-		dot_string(out, nd->instance);   /* inside its stage's cluster, the key says enough */
-	} else if (nd->instance) {
+	if (nf_node_item(nd)) {
+		dot_string(out, nf_node_instance(nd));   /* inside its stage's cluster, the key says enough */
+	} else if (nf_node_instance(nd)) {
 		/* inside its stage's cluster the values say enough: "lr=0.05,l2=0" */
 		size_t skip = strlen(nd->stage->name) + 1;
 		char *values = xstrndup(nd->name + skip, strlen(nd->name) - skip - 1);
@@ -134,7 +134,7 @@ write_dot(nf_buf *out, const nf_graph *g)
 		const nf_node *nd = &g->nodes[i];
 		for (size_t k = 0; k < nd->ndeps; k++)   /* inferred from files: dashed */
 			nf_buf_printf(out, "\tn%zu -> n%zu%s;\n", (size_t)nd->deps[k], (size_t)nd->id,
-				      nd->dep_inferred && nd->dep_inferred[k] ? " [style=dashed]" : "");
+				      nf_node_dep_inferred(nd, k) ? " [style=dashed]" : "");
 	}
 	nf_buf_puts(out, "}\n");
 }
@@ -173,23 +173,23 @@ write_json(nf_buf *out, const nf_graph *g)
 		cJSON_AddStringToObject(o, "name", nd->name);
 		cJSON_AddStringToObject(o, "stage", nd->stage->name);
 		cJSON_AddStringToObject(o, "kind", nf_stage_kind_name(nd->stage->kind));
-		if (nd->item) {
+		if (nf_node_item(nd)) {
 			cJSON *it;
 
-			cJSON_AddStringToObject(o, "instance", nd->instance);
+			cJSON_AddStringToObject(o, "instance", nf_node_instance(nd));
 			cJSON_AddNullToObject(o, "matrix");
 			if (nf_more(nd->stage)->foreach_named) {
 				it = cJSON_AddObjectToObject(o, "item");
-				for (size_t k = 0; k < nd->item->nfields; k++)
-					cJSON_AddItemToObject(it, nd->item->fields[k].key, json_value(&nd->item->fields[k].value));
+				for (size_t k = 0; k < nf_node_item(nd)->nfields; k++)
+					cJSON_AddItemToObject(it, nf_node_item(nd)->fields[k].key, json_value(&nf_node_item(nd)->fields[k].value));
 			} else {
-				cJSON_AddItemToObject(o, "item", json_value(&nd->item->value));
+				cJSON_AddItemToObject(o, "item", json_value(&nf_node_item(nd)->value));
 			}
-		} else if (nd->instance) {
+		} else if (nf_node_instance(nd)) {
 			cJSON *m = cJSON_AddObjectToObject(o, "matrix");
-			cJSON_AddStringToObject(o, "instance", nd->instance);
+			cJSON_AddStringToObject(o, "instance", nf_node_instance(nd));
 			for (size_t k = 0; k < nf_more(nd->stage)->nmatrix; k++)
-				cJSON_AddItemToObject(m, nf_more(nd->stage)->matrix[k].name, json_value(nd->matrix[k]));
+				cJSON_AddItemToObject(m, nf_more(nd->stage)->matrix[k].name, json_value(nf_node_matrix(nd)[k]));
 		} else {
 			cJSON_AddNullToObject(o, "instance");
 			cJSON_AddNullToObject(o, "matrix");
@@ -199,8 +199,8 @@ write_json(nf_buf *out, const nf_graph *g)
 			cJSON_AddItemToArray(deps, cJSON_CreateString(g->nodes[nd->deps[k]].name));
 		/* the deps inferred from files rather than written in needs */
 		inferred = cJSON_AddArrayToObject(o, "inferred");
-		for (size_t k = 0; nd->dep_inferred && k < nd->ndeps; k++)
-			if (nd->dep_inferred[k])
+		for (size_t k = 0; k < nd->ndeps; k++)
+			if (nf_node_dep_inferred(nd, k))
 				cJSON_AddItemToArray(inferred, cJSON_CreateString(g->nodes[nd->deps[k]].name));
 		cJSON_AddNumberToObject(o, "crit", (double)nd->crit);
 	}

@@ -51,8 +51,8 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 	n.kind = nf_stage_kind_name(node->stage->kind);
 	n.state = nf_state_name(st);
 	n.attempt = attempt;
-	n.cache_key = ctx->nodes ? ctx->nodes[node->id].key : NULL;
-	n.reused_run = ctx->nodes ? ctx->nodes[node->id].reused : 0;
+	n.cache_key = nf_run__key(ctx, node->id);
+	n.reused_run = ctx->nodes && ctx->nodes[node->id].flight ? ctx->nodes[node->id].flight->reused : 0;
 	n.has_exit = res && res->exited;
 	n.exit_code = n.has_exit ? res->exit_code : 0;
 	n.has_signal = res && !res->exited;
@@ -141,8 +141,8 @@ monitor_data_key(run_ctx *ctx, const nf_node *node)
 	cJSON *o;
 	char *json, hex[65];
 
-	if (ctx->nodes[node->id].key)
-		return xstrdup(ctx->nodes[node->id].key);
+	if (nf_run__key(ctx, node->id))
+		return xstrdup(nf_run__key(ctx, node->id));
 	o = cJSON_CreateObject();
 	for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < m->n; i++)
 		if (!cJSON_GetObjectItemCaseSensitive(o, m->names[i]))

@@ -292,15 +292,18 @@ static void
 set_out_digest(run_ctx *ctx, const nf_node *node, char *digest)
 {
 	nf_run_node *n = &ctx->nodes[node->id];
+	unsigned char raw[32];
 
-	free(n->out_digest);
-	n->out_digest = NULL;
+	if (!n->out_is_raw)
+		free(n->out.text);
 	n->out_is_raw = strlen(digest) == 4 + 64 && strncmp(digest, "out:", 4) == 0 &&
-			nf_hex_decode(n->out_raw, sizeof(n->out_raw), digest + 4) == 0;
-	if (n->out_is_raw)
+			nf_hex_decode(raw, sizeof(raw), digest + 4) == 0;
+	if (n->out_is_raw) {
+		memcpy(n->out.raw, raw, sizeof(raw));
 		free(digest);
-	else
-		n->out_digest = digest;
+	} else {
+		n->out.text = digest;
+	}
 }
 
 /* node's output digest as held, or NULL; a raw one written out in ctx (till the next call). */
@@ -310,9 +313,9 @@ held_out_digest(run_ctx *ctx, const nf_node *node)
 	const nf_run_node *n = &ctx->nodes[node->id];
 
 	if (!n->out_is_raw)
-		return n->out_digest;
+		return n->out.text;
 	memcpy(ctx->out_digest_text, "out:", 4);
-	nf_hex_encode(ctx->out_digest_text + 4, n->out_raw, sizeof(n->out_raw));
+	nf_hex_encode(ctx->out_digest_text + 4, n->out.raw, sizeof(n->out.raw));
 	return ctx->out_digest_text;
 }
 
@@ -468,9 +471,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	nf_keyb *k;
 	char key[65], *comps = NULL, *reason = NULL;
 	nf_cache_entry e;
+	nf_run_flight *fl;
 	int err = 0, hit = 0;
 	bool lazy = false;
-
 	const char *off = not_cached_why(ctx, node);
 
 	/* Off altogether (gates, cache = false): no key. Without outputs the key is still
@@ -483,10 +486,10 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		return 0;
 	}
 	k = nf_keyb_new();
-	nf_keyb_identity(k, ctx->cache.identity, st->name, node->instance);
+	nf_keyb_identity(k, ctx->cache.identity, st->name, nf_node_instance(node));
 	nf_keyb_command(k, command);
 	for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
-		nf_keyb_matrix(k, nf_more(st)->matrix[a].name, nf_value_text(node->matrix[a]));
+		nf_keyb_matrix(k, nf_more(st)->matrix[a].name, nf_value_text(nf_node_matrix(node)[a]));
 	/* The params the stage declares (params = [...], a section standing for its keys);
 	 * whether declared or not, those its templates reference (their values are in the
 	 * command and paths anyway). Only these: editing another key leaves the stage cached. */
@@ -500,9 +503,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		}
 	}
 	/* a foreach instance's fields and the folder the command runs in, when there are */
-	for (size_t a = 0; node->item && a < node->item->nfields; a++)
-		nf_keyb_matrix(k, nf_arena_printf(ctx->arena, "item.%s", node->item->fields[a].key),
-			       nf_value_text(&node->item->fields[a].value));
+	for (size_t a = 0; nf_node_item(node) && a < nf_node_item(node)->nfields; a++)
+		nf_keyb_matrix(k, nf_arena_printf(ctx->arena, "item.%s", nf_node_item(node)->fields[a].key),
+			       nf_value_text(&nf_node_item(node)->fields[a].value));
 	if (nf_more(st)->dir) {
 		char *dir = NULL;
 
@@ -546,10 +549,11 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		nf_keyb_upstream(k, d->name, nf_run__out_digest(ctx, d));
 	}
 	nf_keyb_finish(k, key, &comps);
-	free(ctx->nodes[node->id].key);
-	ctx->nodes[node->id].key = xstrdup(key);
-	free(ctx->nodes[node->id].comps);
-	ctx->nodes[node->id].comps = xstrdup(comps);   /* kept for the entry written after success */
+	fl = nf_run__flight(ctx, node->id);
+	free(fl->key);
+	fl->key = xstrdup(key);
+	free(fl->comps);
+	fl->comps = xstrdup(comps);   /* kept for the entry written after success */
 
 	if (off) {
 		reason = xstrdup(off);
@@ -565,7 +569,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		} else if ((err = restore_entry(ctx, &e, outs)) == 0) {
 			load_entry_metrics(ctx, node, &e);
 			set_out_digest(ctx, node, xstrdup(e.out_digest));
-			ctx->nodes[node->id].reused = e.run_id;
+			fl->reused = e.run_id;
 			/* The key says which entry; its components are the entry's (and the reused
 			 * run's node row): not written again with every cached rerun. */
 			nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, NULL, true, e.run_id, NULL);
@@ -638,7 +642,7 @@ nf_run__frozen(run_ctx *ctx, const nf_node *node)
 int
 nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 {
-	const char *key = ctx->nodes[node->id].key;
+	const char *key = nf_run__key(ctx, node->id);
 	bool store = cacheable(ctx, node) && key;
 	char *outputs = NULL, *combined = NULL;
 	int err;
@@ -668,7 +672,7 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		e.run_id = ctx->run_id;
 		e.commit = (char *)nf_gitrepo_head(ctx->cache.repo);
 		e.created_ms = nf_now_realtime_ms();
-		e.components = ctx->nodes[node->id].comps ? ctx->nodes[node->id].comps : "{}";
+		e.components = ctx->nodes[node->id].flight->comps ? ctx->nodes[node->id].flight->comps : "{}";
 		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
 		cJSON_free(ms);
 		cJSON_Delete(m);

@@ -54,13 +54,13 @@ nf_iso_week(char out[16], const char *date)
 static const char *
 matrix_value(const nf_node *node, const char *key)
 {
-	if (!node || !node->matrix)
+	if (!node || !nf_node_matrix(node))
 		return NULL;
 	if (strcmp(key, "id") == 0)
-		return node->instance;
+		return nf_node_instance(node);
 	for (size_t i = 0; i < nf_more(node->stage)->nmatrix; i++)
 		if (strcmp(nf_more(node->stage)->matrix[i].name, key) == 0)
-			return nf_value_text(node->matrix[i]);
+			return nf_value_text(nf_node_matrix(node)[i]);
 	return NULL;
 }
 
@@ -68,7 +68,7 @@ matrix_value(const nf_node *node, const char *key)
 static const char *
 item_value(const nf_node *node, bool key, const char *field)
 {
-	const nf_foreach_item *it = node ? node->item : NULL;
+	const nf_foreach_item *it = node ? nf_node_item(node) : NULL;
 
 	if (!it)
 		return NULL;

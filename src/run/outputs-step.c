@@ -180,6 +180,7 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 	const nf_stage *st = node->stage;
 	const char **paths = xcalloc(st->noutputs + 2, sizeof(*paths));
 	nf_aside_moves moves;
+	nf_run_flight *fl;
 	size_t n = 0, owned;
 	char *stem = NULL;
 	nf_buf b = NF_BUF_INIT;
@@ -203,18 +204,17 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 	if (n == 0)
 		goto done;
 	stem = xasprintf("%s/%lld/%s%s%s.%d", ctx->trash, (long long)ctx->run_id, st->name,
-			 node->instance ? "@" : "", node->instance ? node->instance : "", attempt);
+			 nf_node_instance(node) ? "@" : "", nf_node_instance(node) ? nf_node_instance(node) : "", attempt);
 	if ((err = nf_aside_begin_at(&moves, stem, nf_run__root_fd(ctx), ctx->root, paths, n, ctx->state_dir)) < 0) {
 		err = nf_run__stage_error(err, node);
 		goto done;
 	}
 	if (moves.moved == 0)
 		goto done;   /* nothing there before: nothing to put back */
-	if (!ctx->nodes[node->id].aside)
-		ctx->nodes[node->id].aside = xcalloc(1, sizeof(nf_run_aside));
-	free(ctx->nodes[node->id].aside->stem);
-	ctx->nodes[node->id].aside->stem = stem;
-	ctx->nodes[node->id].aside->moves = moves;
+	fl = nf_run__flight(ctx, node->id);
+	free(fl->aside.stem);
+	fl->aside.stem = stem;
+	fl->aside.moves = moves;
 	stem = NULL;
 done:
 	free(stem);
@@ -277,13 +277,15 @@ warn(run_ctx *ctx, const char *fmt, const char *a, const char *b)
 void
 nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 {
-	nf_run_aside *as = ctx->nodes[node->id].aside;
-	char *stem = as ? as->stem : NULL;
+	nf_run_flight *fl = ctx->nodes[node->id].flight;
+	char *stem = fl ? fl->aside.stem : NULL;
+	nf_aside_moves moves;
 
-	if (!as)
+	if (!stem)
 		return;
-	ctx->nodes[node->id].aside = NULL;
-	if (succeeded ? nf_aside_drop(stem, &as->moves) < 0 : nf_aside_restore(stem) < 0) {
+	moves = fl->aside.moves;
+	fl->aside.stem = NULL;
+	if (succeeded ? nf_aside_drop(stem, &moves) < 0 : nf_aside_restore(stem) < 0) {
 		/* What could not be put back stays in the trash; the next run tries again. */
 		if (succeeded)
 			warn(ctx, "%s: %s", node->name, nf_error_last());
@@ -291,14 +293,13 @@ nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded)
 			warn(ctx, "%s: its earlier outputs could not all be put back: %s", node->name, nf_error_last());
 	}
 	free(stem);
-	free(as);
 }
 
 void
 nf_run__outputs_settle_all(run_ctx *ctx)
 {
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++)
-		if (ctx->nodes[i].aside)
+		if (ctx->nodes[i].flight && ctx->nodes[i].flight->aside.stem)
 			nf_run__outputs_settle(ctx, &ctx->graph->nodes[i], false);
 	nf_strmap_free(ctx->out_index);
 	nf_arena_free(ctx->out_index_arena);

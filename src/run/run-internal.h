@@ -28,25 +28,37 @@ typedef struct nf_run_final {
 	bool exited;
 } nf_run_final;
 
+/* What a node holds only while it is under way, from its key to its final state: out of
+ * line (nf_run_node.flight), as a few nodes are under way at once and a run may hold
+ * 100 000 nodes (32 bytes each, issue 15). */
+typedef struct nf_run_flight {
+	char *key;                  /* its cache key, once computed */
+	char *comps;                /* the key's components */
+	int64_t reused;             /* the run whose cached result it reused, else 0 */
+	nf_run_aside aside;         /* its running attempt's outputs aside (outputs-step.c);
+	                             * stem NULL: none, as for most (none were there before) */
+} nf_run_flight;
+
 /* What the run knows of one node of its graph (ctx->nodes[node->id]). */
 typedef struct nf_run_node {
 	nf_metric_set *metrics;     /* read when it succeeded (have_metrics); out of line, as
 	                             * most nodes have none (issue 15: 64 bytes a node) */
-	bool have_metrics;          /* then metrics is set */
-	bool forced;                /* --force */
-	bool out_is_raw;            /* out_raw holds its output digest */
+	nf_run_flight *flight;      /* NULL: not under way (nf_run__flight makes it) */
+	/* The digest of its outputs, for downstream keys (cache-step.c's set_out_digest):
+	 * "out:HEX", as almost every node's is, as its bytes (not 80 bytes of heap), anything
+	 * else as the string. */
+	union {
+		unsigned char raw[32];  /* out_is_raw */
+		char *text;             /* else; NULL: none yet */
+	} out;
 	int log_attempt;            /* the attempt whose log was set up last (0: none); its
 	                             * path is made again when needed (nf_run__log_rel), not
 	                             * kept: 35 bytes a node (issue 15) */
-	char *key;                  /* its cache key, once computed */
-	char *comps;                /* the key's components */
-	char *out_digest;           /* the digest of its outputs, for downstream keys, when
-	                             * not out_raw (cache-step.c's set_out_digest) */
-	unsigned char out_raw[32];  /* out_is_raw: "out:HEX" as its bytes (not 80 bytes of heap) */
-	int64_t reused;             /* the run whose cached result it reused, else 0 */
-	nf_run_aside *aside;        /* its running attempt's outputs aside (outputs-step.c);
-	                             * NULL: none, as for most (none were there before) */
+	bool have_metrics;          /* then metrics is set */
+	bool forced;                /* --force */
+	bool out_is_raw;            /* out.raw holds its output digest */
 } nf_run_node;
+
 
 /* The cache (cache-step.c). */
 typedef struct nf_run_cache {
@@ -177,6 +189,14 @@ typedef struct run_ctx {
 	uint32_t *out_late;
 	size_t nout_late;
 } run_ctx;
+
+/* node's flight, made at the first call. */
+nf_run_flight *nf_run__flight(run_ctx *ctx, size_t node);
+/* node's final state is recorded: its key and components go, and its flight with them
+ * unless outputs are still aside. */
+void nf_run__flight_end(run_ctx *ctx, size_t node);
+/* node's cache key, or NULL. */
+const char *nf_run__key(const run_ctx *ctx, size_t node);
 
 /* hooks.c. The pipeline's hooks: an event is noted while the run goes (a version promoted,
  * a new alert) and every hook runs once the run's outcome is recorded (nf_run__hooks),

@@ -68,12 +68,12 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 	}
 	for (size_t a = 0; a < nf_more(st)->nmatrix; a++) {
 		if (strcmp(nf_more(st)->matrix[a].name, key) == 0) {
-			*out = nf_value_text(win->matrix[a]);
+			*out = nf_value_text(nf_node_matrix(win)[a]);
 			return 0;
 		}
 	}
 	if (strcmp(key, "id") == 0) {
-		*out = win->instance;
+		*out = nf_node_instance(win);
 		return 0;
 	}
 	return nf_error_set(NF_EINVALID, "stage '%s' has no matrix key '%s'", stage_name, key);
@@ -533,7 +533,7 @@ job_dir(run_ctx *ctx, const nf_node *node, const char **cwd)
 char *
 nf_run__log_abs(const run_ctx *ctx, const nf_node *node, int attempt)
 {
-	const char *inst = node->instance;
+	const char *inst = nf_node_instance(node);
 
 	/* A run of more than NF_LOG_FANOUT nodes spreads its logs over folders of at most that
 	 * many nodes (by node number), so that no folder grows to tens of thousands of entries. */
@@ -620,13 +620,13 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_STAGE=%s", st->name));
 	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_NODE=%s", node->name));
 	job_setenv(&ctx->job, nf_arena_printf(ctx->job.arena, "NTFLOW_ATTEMPT=%d", attempt));
-	if (node->instance) {
+	if (nf_node_instance(node)) {
 		job_setenv(&ctx->job,
-			nf_arena_printf(ctx->job.arena, "NTFLOW_INSTANCE=%s", node->instance));
+			nf_arena_printf(ctx->job.arena, "NTFLOW_INSTANCE=%s", nf_node_instance(node)));
 		for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
 			job_setenv(&ctx->job,
 				nf_arena_printf(ctx->job.arena, "%s=%s", env_name_of(ctx->job.arena, "NTFLOW_MATRIX_", nf_more(st)->matrix[a].name),
-						nf_value_text(node->matrix[a])));
+						nf_value_text(nf_node_matrix(node)[a])));
 	}
 	if (nf_more(st)->metrics) {
 		char *norm = NULL;
@@ -669,7 +669,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->log_limit = st->opts->log_limit;
 	job->cpus = st->opts->cpus;
 	job->stage = st->name;
-	job->instance = node->instance;
+	job->instance = nf_node_instance(node);
 	job->submit_args = slurm_args;
 	return NF_PREP_SPAWN;
 }
@@ -767,6 +767,36 @@ nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool k
 	memset(m, 0, sizeof(*m));
 }
 
+nf_run_flight *
+nf_run__flight(run_ctx *ctx, size_t node)
+{
+	if (!ctx->nodes[node].flight)
+		ctx->nodes[node].flight = xcalloc(1, sizeof(nf_run_flight));
+	return ctx->nodes[node].flight;
+}
+
+void
+nf_run__flight_end(run_ctx *ctx, size_t node)
+{
+	nf_run_flight *fl = ctx->nodes[node].flight;
+
+	if (!fl)
+		return;
+	free(fl->key);
+	free(fl->comps);
+	fl->key = fl->comps = NULL;
+	if (!fl->aside.stem) {
+		free(fl);
+		ctx->nodes[node].flight = NULL;
+	}
+}
+
+const char *
+nf_run__key(const run_ctx *ctx, size_t node)
+{
+	return ctx->nodes && ctx->nodes[node].flight ? ctx->nodes[node].flight->key : NULL;
+}
+
 /* Forgets the final states kept to be written again. */
 static void
 finals_clear(run_ctx *ctx)
@@ -804,14 +834,16 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	nf_run_event ev;
 	/* Its log: recorded with its start, and shown by whoever follows the run. */
 	char *log = st == NF_ST_RUNNING || ctx->req->on_event ? nf_run__log_rel(ctx, node->id) : NULL;
+	const nf_run_flight *fl = ctx->nodes[node->id].flight;
+	int64_t reused = fl ? fl->reused : 0;
 	char why[48];
 
 	/* The attempt's outcome is known: its outputs moved aside are dropped or put back
 	 * before the state is recorded, so a committed success never has a trash to undo. */
 	if (st != NF_ST_RUNNING)
 		nf_run__outputs_settle(ctx, node, st == NF_ST_SUCCEEDED);
-	if (st == NF_ST_CACHED && !reason && ctx->nodes[node->id].reused) {
-		snprintf(why, sizeof(why), "reused run %lld", (long long)ctx->nodes[node->id].reused);
+	if (st == NF_ST_CACHED && !reason && reused) {
+		snprintf(why, sizeof(why), "reused run %lld", (long long)reused);
 		reason = why;
 	}
 	if (nf_state_is_final(st)) {
@@ -872,9 +904,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		nf_run__audit_node(ctx, node, st, attempt, res, reason);
 		/* Its cache entry is written and its record made: the key and its components
 		 * (about 0.5 KB a node) are not read again. */
-		free(ctx->nodes[node->id].key);
-		free(ctx->nodes[node->id].comps);
-		ctx->nodes[node->id].key = ctx->nodes[node->id].comps = NULL;
+		nf_run__flight_end(ctx, node->id);
 	}
 	if (!ctx->req->on_event) {
 		free(log);
@@ -896,7 +926,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 			ev.backoff_ms = 0;
 	}
 	ev.reason = reason;
-	ev.reused_run = st == NF_ST_CACHED ? ctx->nodes[node->id].reused : 0;
+	ev.reused_run = st == NF_ST_CACHED ? reused : 0;
 	ev.log_path = log;
 	ctx->req->on_event(ctx->req->ctx, &ev);
 	free(log);
@@ -1475,9 +1505,14 @@ release(run_ctx *ctx)
 		if (n->metrics)
 			nf_metric_set_release(n->metrics);
 		free(n->metrics);
-		free(n->key);
-		free(n->comps);
-		free(n->out_digest);
+		if (n->flight) {
+			free(n->flight->key);
+			free(n->flight->comps);
+			free(n->flight->aside.stem);
+			free(n->flight);
+		}
+		if (!n->out_is_raw)
+			free(n->out.text);
 	}
 	free(ctx->nodes);
 	finals_clear(ctx);

@@ -27,7 +27,7 @@ hook_submit(void *vctx, size_t node, int attempt, uint64_t job_id, uint64_t arra
 	    const char *name)
 {
 	run_ctx *ctx = vctx;
-	const char *key = ctx->nodes[node].key;
+	const char *key = nf_run__key(ctx, node);
 	char *log = ctx->nodes[node].log_attempt ? nf_run__log_abs(ctx, &ctx->graph->nodes[node], ctx->nodes[node].log_attempt)
 					       : nf_run__abs(ctx, "");
 
@@ -268,7 +268,7 @@ nf_run__slurm_adopt(run_ctx *ctx, const nf_node *node, int attempt)
 	if (!ctx->slurm || !ctx->slurm_adopt || attempt != 1 || !on_slurm(node))
 		return false;
 	a = &ctx->slurm_adopt[node->id];
-	if (!a->key || !ctx->nodes[node->id].key || strcmp(a->key, ctx->nodes[node->id].key) != 0)
+	if (!a->key || !nf_run__key(ctx, node->id) || strcmp(a->key, nf_run__key(ctx, node->id)) != 0)
 		return false;
 	nf_runner_slurm_adopt(ctx->slurm, node->id, a->job_id, a->task, a->name, a->log, a->submitted_ms);
 	return true;

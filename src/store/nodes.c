@@ -107,8 +107,8 @@ bind_node(sqlite3_stmt *q, int first, int64_t id, int64_t run_id, size_t seq, co
 	sqlite3_bind_int64(q, first + 2, (sqlite3_int64)seq);
 	sqlite3_bind_text(q, first + 3, node->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, first + 4, node->stage->name, -1, SQLITE_STATIC);
-	if (node->instance)
-		sqlite3_bind_text(q, first + 5, node->instance, -1, SQLITE_STATIC);
+	if (nf_node_instance(node))
+		sqlite3_bind_text(q, first + 5, nf_node_instance(node), -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, first + 5);
 	sqlite3_bind_text(q, first + 6, kind_name(node->stage->kind), -1, SQLITE_STATIC);

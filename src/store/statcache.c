@@ -44,6 +44,39 @@ new_row(struct nf_store_statcache *c, const nf_statkey *key, const char *sha)
 	return r;
 }
 
+/* The Bloom filter of the paths put since a preload found the table empty: about 10 bits
+ * a path and 7 probes, so that under 1% of the other paths' gets ask the table. */
+#define SEEN_BITS_PER_PATH 10
+#define SEEN_PROBES 7
+
+static uint64_t
+path_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;   /* FNV-1a, 64 bits */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Marks path as seen (add) or tells whether it may have been. */
+static bool
+seen(struct nf_store_statcache *c, const char *path, bool add)
+{
+	uint64_t h = path_hash(path);
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+
+	for (uint32_t i = 0; i < SEEN_PROBES; i++) {
+		size_t bit = (size_t)(h1 + i * h2) & (c->seen_bits - 1);
+
+		if (add)
+			c->seen[bit / 64] |= UINT64_C(1) << (bit % 64);
+		else if (!(c->seen[bit / 64] & (UINT64_C(1) << (bit % 64))))
+			return false;
+	}
+	return true;
+}
+
 /* Paths a preload statement asks for at once: the IN list of batch_stmt's statement. */
 #define SC_BATCH 64
 
@@ -55,7 +88,7 @@ sc_get(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65])
 	sqlite3_stmt *q;
 	bool hit = false;
 
-	if (v == SC_ABSENT || (!v && c->none_before))
+	if (v == SC_ABSENT || (!v && c->none_before && !seen(c, path, false)))
 		return false;
 	if (v && v != SC_PENDING) {
 		const struct sc_row *r = v;
@@ -103,10 +136,7 @@ sc_put(nf_statcache *sc, const char *path, const nf_statkey *key, const char *sh
 
 		nf_strmap_put(c->rows, path, r ? (void *)r : SC_PENDING);
 	} else if (c->none_before) {
-		struct sc_row *r = new_row(c, key, sha);
-
-		if (r)
-			nf_strmap_put(c->rows, nf_arena_strdup(c->rows_arena, path), r);
+		seen(c, path, true);
 	}
 	q = prepared(c->st, &c->put, "INSERT OR REPLACE INTO statcache"
 				   "(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -211,6 +241,10 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 		c->rows = nf_strmap_new(64);
 		c->rows_arena = nf_arena_new();
 		c->none_before = true;
+		c->seen_bits = 4096;
+		while (c->seen_bits < n * SEEN_BITS_PER_PATH)
+			c->seen_bits *= 2;
+		c->seen = xcalloc(c->seen_bits / 64, sizeof(uint64_t));
 		return;
 	}
 	if (!c->rows) {
@@ -285,4 +319,7 @@ nf_store__statcache_close(nf_store *st)
 	st->statcache.rows = NULL;
 	st->statcache.rows_arena = NULL;
 	st->statcache.none_before = false;
+	free(st->statcache.seen);
+	st->statcache.seen = NULL;
+	st->statcache.seen_bits = 0;
 }

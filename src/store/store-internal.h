@@ -109,9 +109,14 @@ struct nf_store {
 		 * sc_row, one without a row too): a get of such a path asks no SQL. */
 		nf_strmap *rows;
 		nf_arena *rows_arena;
-		/* The table had no row at the preload (a workspace's first run): a path not in
-		 * rows has none either, but for what this process put since, which rows holds. */
+		/* The table had no row at the preload (a workspace's first run): a path has
+		 * none either, but for what this process put since. Those paths are remembered
+		 * in a Bloom filter (seen, seen_bits a power of two): a get of a path it has
+		 * not seen asks nothing; one it may have seen asks the table. Not a row per
+		 * put in memory: a first run of 100 000 stages put 3.6 MB of them. */
 		bool none_before;
+		uint64_t *seen;
+		size_t seen_bits;
 	} statcache;
 
 	/* Called before each commit (nf_store_before_commit): what the rows about to be

@@ -158,8 +158,8 @@ START_TEST(test_topo_order)
 	ck_assert_uint_eq(g->nodes[5].ndeps, 0);
 	ck_assert_ptr_eq(nf_graph_find(g, "b"), &g->nodes[2]);
 	ck_assert_ptr_null(nf_graph_find(g, "nosuch"));
-	ck_assert_ptr_null(g->nodes[0].instance);
-	ck_assert_ptr_null(g->nodes[0].matrix);
+	ck_assert_ptr_null(nf_node_instance(&g->nodes[0]));
+	ck_assert_ptr_null(nf_node_matrix(&g->nodes[0]));
 	/* every node after all its deps */
 	for (size_t i = 0, pos[6]; i < g->nnodes; i++) {
 		pos[g->order[i]] = i;
@@ -198,10 +198,10 @@ START_TEST(test_matrix_expansion)
 			 "tune[lr=0.05,l2=0.001] tune[lr=2e-1,l2=0] tune[lr=2e-1,l2=0.001] train");
 	n = &g->nodes[4];
 	ck_assert_str_eq(n->name, "tune[lr=0.05,l2=0.001]");
-	ck_assert_str_eq(n->instance, "lr-0.05_l2-0.001");
-	ck_assert_ptr_eq(n->matrix[0], &nf_more(tune)->matrix[0].values[1]);
-	ck_assert_ptr_eq(n->matrix[1], &nf_more(tune)->matrix[1].values[1]);
-	ck_assert_str_eq(g->nodes[5].instance, "lr-2e-1_l2-0");
+	ck_assert_str_eq(nf_node_instance(n), "lr-0.05_l2-0.001");
+	ck_assert_ptr_eq(nf_node_matrix(n)[0], &nf_more(tune)->matrix[0].values[1]);
+	ck_assert_ptr_eq(nf_node_matrix(n)[1], &nf_more(tune)->matrix[1].values[1]);
+	ck_assert_str_eq(nf_node_instance(&g->nodes[5]), "lr-2e-1_l2-0");
 	ck_assert_ptr_eq(nf_graph_find(g, "tune[lr=0.05,l2=0.001]"), n);
 	ck_assert_ptr_null(nf_graph_find(g, "tune"));   /* six nodes: no single one */
 	/* needing a matrix stage is needing every instance of it */
@@ -231,7 +231,7 @@ START_TEST(test_matrix_single_and_kinds)
 	g = build_ok(d);
 	ck_assert_uint_eq(g->nnodes, 1);
 	ck_assert_str_eq(g->nodes[0].name, "one[model=xgb,fast=true]");
-	ck_assert_str_eq(g->nodes[0].instance, "model-xgb_fast-true");
+	ck_assert_str_eq(nf_node_instance(&g->nodes[0]), "model-xgb_fast-true");
 	ck_assert_ptr_eq(nf_graph_find(g, "one"), &g->nodes[0]);
 	ck_assert_uint_eq(g->stage_count[1], 0);
 	nf_graph_free(g);
@@ -266,14 +266,14 @@ START_TEST(test_instance_ids)
 	s = tstage(d, NF_STAGE, "c", "");
 	taxis(d, s, "v", "s:1,1");                   /* a string and a number that read alike */
 	g = build_ok(d);
-	expect_hash(g->nodes[0].instance, "p=s:x/y z\n");
-	expect_hash(g->nodes[1].instance, "p=s:x_y_z\n");
-	ck_assert_str_ne(g->nodes[0].instance, g->nodes[1].instance);
-	ck_assert_str_eq(g->nodes[2].instance, "p-ok");
-	expect_hash(g->nodes[3].instance, "path=s:data/a-very-long-file-name-for-this.csv\n");
-	ck_assert_str_eq(g->nodes[4].instance, "path-short.csv");
-	expect_hash(g->nodes[5].instance, "v=s:1\n");
-	expect_hash(g->nodes[6].instance, "v=n:1\n");
+	expect_hash(nf_node_instance(&g->nodes[0]), "p=s:x/y z\n");
+	expect_hash(nf_node_instance(&g->nodes[1]), "p=s:x_y_z\n");
+	ck_assert_str_ne(nf_node_instance(&g->nodes[0]), nf_node_instance(&g->nodes[1]));
+	ck_assert_str_eq(nf_node_instance(&g->nodes[2]), "p-ok");
+	expect_hash(nf_node_instance(&g->nodes[3]), "path=s:data/a-very-long-file-name-for-this.csv\n");
+	ck_assert_str_eq(nf_node_instance(&g->nodes[4]), "path-short.csv");
+	expect_hash(nf_node_instance(&g->nodes[5]), "v=s:1\n");
+	expect_hash(nf_node_instance(&g->nodes[6]), "v=n:1\n");
 	ck_assert_str_eq(g->nodes[0].name, "a[p=x/y z]");
 	nf_graph_free(g);
 	tdag_free(d);
@@ -643,9 +643,9 @@ START_TEST(test_foreach)
 	all = nf_graph_find(g, "all");
 	ck_assert(us && eu && asia && one && all);
 	ck_assert_ptr_null(nf_graph_find(g, "t"));
-	ck_assert_str_eq(eu->instance, "eu");
-	ck_assert_str_eq(eu->item->key, "eu");
-	ck_assert_ptr_null(eu->matrix);
+	ck_assert_str_eq(nf_node_instance(eu), "eu");
+	ck_assert_str_eq(nf_node_item(eu)->key, "eu");
+	ck_assert_ptr_null(nf_node_matrix(eu));
 	ck_assert_uint_eq(one->ndeps, 1);
 	ck_assert_uint_eq(one->deps[0], eu->id);
 	ck_assert_uint_eq(all->ndeps, 3);   /* "t" covers "t@us": one edge each */

@@ -5,6 +5,7 @@
 #include "ntflow/dag.h"
 #include "ntflow/gov.h"
 #include "ntflow/graph.h"
+#include "../../src/run/run-internal.h"
 
 #include <check.h>
 #include <openssl/evp.h>
@@ -14,7 +15,8 @@
 
 /* Bounds, in bytes, on 64-bit hosts; growing past one is a decision for docs/scaling.md. */
 #define STAGE_MAX 88
-#define NODE_MAX 88
+#define NODE_MAX 64
+#define RUN_NODE_MAX 56
 
 START_TEST(test_struct_sizes)
 {
@@ -23,6 +25,10 @@ START_TEST(test_struct_sizes)
 	ck_assert_msg(sizeof(nf_stage) <= STAGE_MAX, "nf_stage is %zu bytes (at most %d): put a rarely"
 		      " written attribute in nf_stage_more", sizeof(nf_stage), STAGE_MAX);
 	ck_assert_msg(sizeof(nf_node) <= NODE_MAX, "nf_node is %zu bytes (at most %d)", sizeof(nf_node), NODE_MAX);
+	/* the run's own record of each node; what a node holds only while under way is in its
+	 * nf_run_flight */
+	ck_assert_msg(sizeof(nf_run_node) <= RUN_NODE_MAX, "nf_run_node is %zu bytes (at most %d)", sizeof(nf_run_node),
+		      RUN_NODE_MAX);
 	/* about ten a stage */
 	ck_assert_uint_eq(sizeof(nf_loc), 8);
 	/* the graph's edge lists hold 32-bit ids */

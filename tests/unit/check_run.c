@@ -90,6 +90,7 @@ typedef struct fixture {
 	nf_value lr, opt;
 	const nf_value *vals[2];
 	nf_node node;
+	nf_node_more node_more;
 	nf_interp ip;
 } fixture;
 
@@ -118,8 +119,9 @@ fixture_init(fixture *f)
 	f->vals[1] = &f->opt;
 	f->node.stage = &f->stage;
 	f->node.name = "tune[lr=0.05,opt=adam]";
-	f->node.instance = "lr-0.05_opt-adam";
-	f->node.matrix = f->vals;
+	f->node.more = &f->node_more;
+	f->node_more.instance = "lr-0.05_opt-adam";
+	f->node_more.matrix = f->vals;
 	f->ip.node = &f->node;
 	f->ip.run_id = 17;
 	f->ip.run_date = "2026-11-23";
@@ -212,8 +214,7 @@ START_TEST(test_expand_matrix)
 	ck_expand(&f, "build/tune/${matrix.id}/m.json", false, "build/tune/lr-0.05_opt-adam/m.json");
 	ck_expand_error(&f, "${matrix.l2}", "unknown matrix key 'l2'", "${matrix.l2}");
 	/* a node without a matrix, and no node at all (the pipeline's own strings) */
-	f.node.matrix = NULL;
-	f.node.instance = NULL;
+	f.node.more = NULL;
 	ck_expand_error(&f, "${matrix.lr}", "unknown matrix key 'lr'");
 	ck_expand_error(&f, "${matrix.id}", "unknown matrix key 'id'");
 	f.ip.node = NULL;

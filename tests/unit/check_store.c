@@ -55,6 +55,7 @@ raw_int(nf_store *st, const char *sql)
 typedef struct test_graph {
 	nf_stage stages[2];
 	nf_node nodes[3];
+	nf_node_more more[3];
 	uint32_t order[3];
 	nf_graph g;
 } test_graph;
@@ -66,8 +67,10 @@ graph_init(test_graph *t)
 	t->stages[0] = (nf_stage){ .kind = NF_STAGE, .name = "prep" };
 	t->stages[1] = (nf_stage){ .kind = NF_STAGE, .name = "tune", .index = 1 };
 	t->nodes[0] = (nf_node){ .id = 0, .stage = &t->stages[0], .name = "prep" };
-	t->nodes[1] = (nf_node){ .id = 1, .stage = &t->stages[1], .name = "tune[lr=0.1]", .instance = "lr-0.1" };
-	t->nodes[2] = (nf_node){ .id = 2, .stage = &t->stages[1], .name = "tune[lr=0.2]", .instance = "lr-0.2" };
+	t->more[1].instance = "lr-0.1";
+	t->more[2].instance = "lr-0.2";
+	t->nodes[1] = (nf_node){ .id = 1, .stage = &t->stages[1], .name = "tune[lr=0.1]", .more = &t->more[1] };
+	t->nodes[2] = (nf_node){ .id = 2, .stage = &t->stages[1], .name = "tune[lr=0.2]", .more = &t->more[2] };
 	/* Listed in an order different from their ids, to see the topological one kept. */
 	t->order[0] = 0;
 	t->order[1] = 2;
@@ -436,6 +439,7 @@ START_TEST(test_nodes_many)
 	nf_node *nodes = xcalloc(N, sizeof(*nodes));
 	uint32_t *order = xcalloc(N, sizeof(*order));
 	char names[N][16], inst[N][16];
+	nf_node_more mores[N];
 	nf_graph g = { .nodes = nodes, .nnodes = N, .order = order };
 	nf_node_info *info;
 	size_t n;
@@ -444,7 +448,8 @@ START_TEST(test_nodes_many)
 	for (size_t i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "w[i=%zu]", i);
 		snprintf(inst[i], sizeof(inst[i]), "i-%zu", i);
-		nodes[i] = (nf_node){ .id = i, .stage = &stage, .name = names[i], .instance = i % 2 ? inst[i] : NULL };
+		mores[i].instance = inst[i];
+		nodes[i] = (nf_node){ .id = i, .stage = &stage, .name = names[i], .more = i % 2 ? &mores[i] : NULL };
 		order[i] = N - 1 - i;   /* the topological order is the ids' reversed */
 	}
 	graph_init(&t);
