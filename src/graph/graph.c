@@ -478,7 +478,7 @@ expand_row(nf_graph *g, const uint32_t *row, const uint32_t *sel, const unsigned
 	*budget -= total;
 	if (!total)
 		return NULL;
-	ids = nf_arena_alloc(g->arena, total * sizeof(*ids));
+	ids = nf_arena_alloc_u32(g->arena, total);
 	if (any_inf && inf)
 		*inf = flags = nf_arena_alloc(g->arena, total);
 	for (size_t k = at; k < end; k++) {

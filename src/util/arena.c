@@ -103,6 +103,15 @@ nf_arena_alloc(nf_arena *a, size_t n)
 	return p;
 }
 
+uint32_t *
+nf_arena_alloc_u32(nf_arena *a, size_t n)
+{
+	uint32_t *p = arena_get(a, n * sizeof(uint32_t), _Alignof(uint32_t));
+
+	memset(p, 0, n * sizeof(uint32_t));
+	return p;
+}
+
 void *
 nf_arena_memdup(nf_arena *a, const void *p, size_t n)
 {

@@ -48,6 +48,21 @@ START_TEST(test_strings_packed)
 }
 END_TEST
 
+/* Lists of 32-bit ids sit next to each other, each aligned for its type and zeroed. */
+START_TEST(test_u32_packed)
+{
+	nf_arena *a = nf_arena_new();
+	char *s = nf_arena_strdup(a, "x");
+	uint32_t *d = nf_arena_alloc_u32(a, 3), *u = nf_arena_alloc_u32(a, 3);
+
+	ck_assert_uint_eq((uintptr_t)d % _Alignof(uint32_t), 0);
+	ck_assert((char *)d <= s + 2 + 3);   /* at most the alignment's padding after "x" */
+	ck_assert_ptr_eq(u, d + 3);
+	ck_assert_uint_eq(d[0] | d[1] | d[2] | u[2], 0);
+	nf_arena_free(a);
+}
+END_TEST
+
 START_TEST(test_large_and_reset)
 {
 	nf_arena *a = nf_arena_new();
@@ -194,6 +209,7 @@ arena_suite(void)
 
 	tcase_add_test(tc, test_alignment_after_strings);
 	tcase_add_test(tc, test_strings_packed);
+	tcase_add_test(tc, test_u32_packed);
 	tcase_add_test(tc, test_large_and_reset);
 	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_strmap_full);
