@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The key of a stage running "./notify.sh" with one input and one upstream. */
@@ -107,6 +108,35 @@ START_TEST(test_key_bytes_unchanged)
 }
 END_TEST
 
+/* A section sorted whatever its size: 40 inputs put in one order and in the reverse give
+ * the same key, as do 5; a name put twice keeps its last value either way. */
+START_TEST(test_many_members_sorted)
+{
+	for (int n = 5; n <= 40; n += 35) {
+		char k1[65], k2[65], *c1, *c2, name[32], *at;
+		nf_keyb *a = nf_keyb_new(), *b = nf_keyb_new();
+
+		for (int i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "in/%02d", i);
+			nf_keyb_input(a, name, "blob:1");
+			snprintf(name, sizeof(name), "in/%02d", n - 1 - i);
+			nf_keyb_input(b, name, "blob:1");
+		}
+		nf_keyb_input(a, "in/00", "blob:2");
+		nf_keyb_input(b, "in/00", "blob:2");
+		nf_keyb_finish(a, k1, &c1);
+		nf_keyb_finish(b, k2, &c2);
+		ck_assert_str_eq(c1, c2);
+		ck_assert_str_eq(k1, k2);
+		ck_assert_ptr_nonnull(at = strstr(c1, "\"inputs\":{\"in/00\":\"blob:2\",\"in/01\":\"blob:1\","));
+		free(c1);
+		free(c2);
+		nf_keyb_free(a);
+		nf_keyb_free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_explain)
 {
 	char k1[65], k2[65], *c1, *c2, *why;
@@ -144,6 +174,7 @@ cachekey_suite(void)
 	tcase_add_test(tc, test_identity_in_the_key);
 	tcase_add_test(tc, test_explain);
 	tcase_add_test(tc, test_key_bytes_unchanged);
+	tcase_add_test(tc, test_many_members_sorted);
 	suite_add_tcase(s, tc);
 	return s;
 }
