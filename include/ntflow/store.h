@@ -173,9 +173,13 @@ void nf_node_info_release(nf_node_info *n);
 
 /* Registers the run's nodes up front, in topological order: their row ids are given now,
  * their rows inserted by the batch's next sync (before a statement that reads or refers to
- * nodes, at the latest its commit), each waiting or as its node is by then. g must stay
- * valid until then (nf_store_flush, or nf_store_close). */
+ * nodes, at the latest its commit), each waiting or as its node is by then. The store
+ * finds the rows of the run's node names through g (no copy of them is made): g must stay
+ * valid until nf_store_nodes_forget, the next nf_store_nodes_add, or nf_store_close. */
 int nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g);
+/* Lets go of the graph nf_store_nodes_add was given (the rows it left are inserted first):
+ * the run's names are found by SQL from then on. */
+void nf_store_nodes_forget(nf_store *st);
 /* Records a state change of a node (batched). started_ms/finished_ms: real time, 0 = keep. */
 int nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state state,
 			int attempt, const nf_job_result *res, const char *reason, pid_t pgid,

@@ -245,6 +245,8 @@ int nf_parse_duration(int64_t *ms, const char *s);
 void nf_format_duration(char *out, size_t size, int64_t ms);
 
 /* Hash map from NUL-terminated string keys (borrowed, must outlive the map) to pointers. */
+/* FNV-1a over s's bytes: the hash of nf_strmap, and of the tables that keep no key. */
+uint64_t nf_str_hash(const char *s);
 typedef struct nf_strmap nf_strmap;
 nf_strmap *nf_strmap_new(size_t hint);
 void nf_strmap_free(nf_strmap *m);

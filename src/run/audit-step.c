@@ -125,7 +125,7 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 		*out = item->valuedouble;
 		return 0;
 	}
-	if (me->ctx->nodes[me->node->id].have_metrics && nf_metrics_get(me->ctx->nodes[me->node->id].metrics, name, out) == 0)
+	if (nf_run__metrics(me->ctx, me->node->id) && nf_metrics_get(nf_run__metrics(me->ctx, me->node->id), name, out) == 0)
 		return 0;
 	return NF_ENOTFOUND;
 }
@@ -137,14 +137,14 @@ monitor_lookup(void *vctx, bool production, const char *name, double *out)
 static char *
 monitor_data_key(run_ctx *ctx, const nf_node *node)
 {
-	const nf_metric_set *m = ctx->nodes[node->id].metrics;
+	const nf_metric_set *m = nf_run__metrics(ctx, node->id);
 	cJSON *o;
 	char *json, hex[65];
 
 	if (nf_run__key(ctx, node->id))
 		return xstrdup(nf_run__key(ctx, node->id));
 	o = cJSON_CreateObject();
-	for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < m->n; i++)
+	for (size_t i = 0; m && i < m->n; i++)
 		if (!cJSON_GetObjectItemCaseSensitive(o, m->names[i]))
 			cJSON_AddNumberToObject(o, m->names[i], m->values[i]);
 	json = nf_audit_canonical_json(o);

@@ -657,10 +657,11 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 	if (store) {
 		nf_cache_entry e;
 		cJSON *m = cJSON_CreateObject();
+		const nf_metric_set *ms_of = nf_run__metrics(ctx, node->id);
 		char *ms;
 
-		for (size_t i = 0; ctx->nodes[node->id].have_metrics && i < ctx->nodes[node->id].metrics->n; i++)
-			cJSON_AddNumberToObject(m, ctx->nodes[node->id].metrics->names[i], ctx->nodes[node->id].metrics->values[i]);
+		for (size_t i = 0; ms_of && i < ms_of->n; i++)
+			cJSON_AddNumberToObject(m, ms_of->names[i], ms_of->values[i]);
 		ms = cJSON_PrintUnformatted(m);
 		memset(&e, 0, sizeof(e));
 		e.key = (char *)key;

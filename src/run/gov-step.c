@@ -45,8 +45,8 @@ gate_slices(void *vctx, const char *metric, const nf_expr_slice **out, size_t *n
 	for (size_t i = 0; i < ge->gate->ndeps && !ge->nslices; i++) {
 		size_t d = ge->gate->deps[i];
 
-		if (ge->ctx->nodes[d].have_metrics)
-			nf_metrics_slices(ge->ctx->nodes[d].metrics, metric, &ge->slices, &ge->nslices);
+		if (nf_run__metrics(ge->ctx, d))
+			nf_metrics_slices(nf_run__metrics(ge->ctx, d), metric, &ge->slices, &ge->nslices);
 	}
 	*out = ge->slices;
 	*n = ge->nslices;
@@ -88,7 +88,7 @@ gate_lookup(void *vctx, bool production, const char *name, double *out)
 	for (size_t i = 0; i < ge->gate->ndeps; i++) {
 		size_t d = ge->gate->deps[i];
 
-		if (ge->ctx->nodes[d].have_metrics && nf_metrics_get(ge->ctx->nodes[d].metrics, name, out) == 0)
+		if (nf_run__metrics(ge->ctx, d) && nf_metrics_get(nf_run__metrics(ge->ctx, d), name, out) == 0)
 			return 0;
 	}
 	return NF_ENOTFOUND;
@@ -241,8 +241,8 @@ model_metrics(run_ctx *ctx, const nf_model_decl *m)
 		const nf_node *g = nf_graph_find(ctx->graph, m->gate.name);
 
 		for (size_t i = 0; g && i < g->ndeps; i++)
-			if (ctx->nodes[g->deps[i]].have_metrics)
-				add_metrics(&all, ctx->nodes[g->deps[i]].metrics);
+			if (nf_run__metrics(ctx, g->deps[i]))
+				add_metrics(&all, nf_run__metrics(ctx, g->deps[i]));
 	}
 	for (size_t i = 0; i < all.n; i++)
 		cJSON_AddNumberToObject(o, all.names[i], all.values[i]);

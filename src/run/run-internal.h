@@ -41,8 +41,6 @@ typedef struct nf_run_flight {
 
 /* What the run knows of one node of its graph (ctx->nodes[node->id]). */
 typedef struct nf_run_node {
-	nf_metric_set *metrics;     /* read when it succeeded (have_metrics); out of line, as
-	                             * most nodes have none (issue 15: 64 bytes a node) */
 	nf_run_flight *flight;      /* NULL: not under way (nf_run__flight makes it) */
 	/* The digest of its outputs, for downstream keys (cache-step.c's set_out_digest):
 	 * "out:HEX", as almost every node's is, as its bytes (not 80 bytes of heap), anything
@@ -54,7 +52,6 @@ typedef struct nf_run_node {
 	int log_attempt;            /* the attempt whose log was set up last (0: none); its
 	                             * path is made again when needed (nf_run__log_rel), not
 	                             * kept: 35 bytes a node (issue 15) */
-	bool have_metrics;          /* then metrics is set */
 	bool forced;                /* --force */
 	bool out_is_raw;            /* out.raw holds its output digest */
 } nf_run_node;
@@ -148,6 +145,9 @@ typedef struct run_ctx {
 	nf_strmap *params;          /* name -> rendered text (arena) */
 	nf_arena *arena;            /* run-lifetime strings */
 	nf_run_node *nodes;         /* per node id */
+	/* Per node id, the metrics it succeeded with (NULL: none); NULL until a node has
+	 * some, as most pipelines' nodes have none (read through nf_run__metrics). */
+	nf_metric_set **metrics;
 	char out_digest_text[4 + 64 + 1];   /* a node's raw output digest written out (cache-step.c) */
 	const nf_node **best;       /* per stage index: the select winner, once computed */
 	size_t total;
@@ -189,6 +189,13 @@ typedef struct run_ctx {
 	uint32_t *out_late;
 	size_t nout_late;
 } run_ctx;
+
+/* node's metrics when it succeeded with some, else NULL. */
+static inline const nf_metric_set *
+nf_run__metrics(const run_ctx *ctx, size_t node)
+{
+	return ctx->metrics ? ctx->metrics[node] : NULL;
+}
 
 /* node's flight, made at the first call. */
 nf_run_flight *nf_run__flight(run_ctx *ctx, size_t node);

@@ -53,10 +53,10 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 			const nf_node *n = &ctx->graph->nodes[i];
 			double v;
 
-			if (!ctx->nodes[i].have_metrics)
+			if (!nf_run__metrics(ctx, i))
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metrics in this run",
 						    stage_name, n->name);
-			if (nf_metrics_get(ctx->nodes[i].metrics, nf_more(st)->select.metric, &v) < 0)
+			if (nf_metrics_get(nf_run__metrics(ctx, i), nf_more(st)->select.metric, &v) < 0)
 				return nf_error_set(NF_EINVALID, "cannot pick the best of '%s': instance %s has no metric '%s'",
 						    stage_name, n->name, nf_more(st)->select.metric);
 			if (!win || (nf_more(st)->select.kind == NF_SELECT_MAX ? v > best_v : v < best_v)) {
@@ -752,18 +752,26 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 void
 nf_run__keep_metrics(run_ctx *ctx, const nf_node *node, nf_metric_set *m, bool keep)
 {
-	nf_run_node *n = &ctx->nodes[node->id];
+	nf_metric_set **slot;
 
-	if (n->metrics)
-		nf_metric_set_release(n->metrics);
-	n->have_metrics = keep;
+	if (!keep && !ctx->metrics) {
+		nf_metric_set_release(m);
+		return;
+	}
+	if (!ctx->metrics)
+		ctx->metrics = xcalloc(ctx->total + 1, sizeof(*ctx->metrics));
+	slot = &ctx->metrics[node->id];
+	if (*slot) {
+		nf_metric_set_release(*slot);
+		free(*slot);
+		*slot = NULL;
+	}
 	if (!keep) {
 		nf_metric_set_release(m);
 		return;
 	}
-	if (!n->metrics)
-		n->metrics = xmalloc(sizeof(*n->metrics));
-	*n->metrics = *m;
+	*slot = xmalloc(sizeof(**slot));
+	**slot = *m;
 	memset(m, 0, sizeof(*m));
 }
 
@@ -1499,12 +1507,15 @@ release(run_ctx *ctx)
 	}
 	if (ctx->own_store)
 		nf_store_close(ctx->store);
+	else if (ctx->store)
+		nf_store_nodes_forget(ctx->store);   /* the caller's store outlives the graph */
 	for (size_t i = 0; ctx->nodes && i < ctx->total; i++) {
 		nf_run_node *n = &ctx->nodes[i];
 
-		if (n->metrics)
-			nf_metric_set_release(n->metrics);
-		free(n->metrics);
+		if (ctx->metrics && ctx->metrics[i]) {
+			nf_metric_set_release(ctx->metrics[i]);
+			free(ctx->metrics[i]);
+		}
 		if (n->flight) {
 			free(n->flight->key);
 			free(n->flight->comps);
@@ -1515,6 +1526,7 @@ release(run_ctx *ctx)
 			free(n->out.text);
 	}
 	free(ctx->nodes);
+	free(ctx->metrics);
 	finals_clear(ctx);
 	free(ctx->finals);
 	free(ctx->best);

@@ -64,15 +64,63 @@ state_parse(const char *s)
 	return NF_ST_WAITING;
 }
 
-/* Forgets the name map and starts one for run_id. */
-static void
-names_reset(nf_store *st, int64_t run_id, size_t hint)
+void
+nf_store_nodes_forget(nf_store *st)
 {
-	nf_strmap_free(st->names);
-	nf_arena_free(st->names_arena);
-	st->names = nf_strmap_new(hint);
-	st->names_arena = nf_arena_new();
-	st->names_run = run_id;
+	if (!st)
+		return;
+	/* Rows still to insert name the graph too: inserted now, or dropped. */
+	if (st->unwritten)
+		(void)nf_store__nodes_sync(st);
+	free(st->names.slots);
+	memset(&st->names, 0, sizeof(st->names));
+}
+
+/* The index of g's names for run_id, whose rows start after base. */
+static void
+names_index(nf_store *st, int64_t run_id, const nf_graph *g, int64_t base)
+{
+	struct nf_store_names *ix = &st->names;
+
+	free(ix->slots);
+	ix->g = g;
+	ix->run = run_id;
+	ix->base = base;
+	ix->cap = 16;
+	while (ix->cap * 4 < g->nnodes * 5)   /* at most 4/5 full */
+		ix->cap *= 2;
+	ix->slots = xcalloc(ix->cap * 2, sizeof(uint32_t));
+	for (size_t i = 0; i < g->nnodes; i++) {
+		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
+		uint32_t h = (uint32_t)nf_str_hash(node->name);
+		size_t at = h & (ix->cap - 1);
+
+		while (ix->slots[2 * at + 1])
+			at = (at + 1) & (ix->cap - 1);
+		ix->slots[2 * at] = h;
+		ix->slots[2 * at + 1] = (uint32_t)(i + 1);
+	}
+}
+
+/* name's row in the index of run_id, or 0 when it has none. */
+static int64_t
+names_find(const nf_store *st, int64_t run_id, const char *name)
+{
+	const struct nf_store_names *ix = &st->names;
+	uint32_t h;
+	size_t at;
+
+	if (!ix->g || ix->run != run_id)
+		return 0;
+	h = (uint32_t)nf_str_hash(name);
+	for (at = h & (ix->cap - 1); ix->slots[2 * at + 1]; at = (at + 1) & (ix->cap - 1)) {
+		size_t pos = ix->slots[2 * at + 1] - 1;
+		const nf_graph *g = ix->g;
+
+		if (ix->slots[2 * at] == h && strcmp(g->nodes[g->order ? g->order[pos] : pos].name, name) == 0)
+			return ix->base + 1 + (int64_t)pos;
+	}
+	return 0;
 }
 
 /* A node's pending state: what its UPDATEs of the batch add up to. A later call's state
@@ -203,14 +251,10 @@ nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW)
 		return nf_store__error(st, rc, "cannot record the run's stages");
-	if (st->names_run != run_id || !st->names)
-		names_reset(st, run_id, g->nnodes);
-	for (size_t i = 0; i < g->nnodes; i++) {
-		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
-
-		nf_strmap_put(st->names, nf_arena_strdup(st->names_arena, node->name),
-			      (void *)(uintptr_t)(base + 1 + (int64_t)i));
-	}
+	if (st->names.g && st->names.run == run_id)
+		nf_store_nodes_forget(st);   /* a second graph for the run: its names are asked of SQL */
+	else
+		names_index(st, run_id, g, base);
 	if (g->nnodes) {
 		st->unwritten = g;
 		st->unwritten_run = run_id;
@@ -224,13 +268,10 @@ int
 nf_store__node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id)
 {
 	sqlite3_stmt *q;
-	void *v;
 	int rc, err = 0;
 
-	if (st->names && st->names_run == run_id && (v = nf_strmap_get(st->names, name))) {
-		*id = (int64_t)(uintptr_t)v;
+	if ((*id = names_find(st, run_id, name)) > 0)
 		return 0;
-	}
 	if (!(q = nf_store__stmt(st, SQL_NODE_ID)))
 		return NF_ERROR;
 	sqlite3_bind_int64(q, 1, run_id);

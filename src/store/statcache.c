@@ -49,21 +49,11 @@ new_row(struct nf_store_statcache *c, const nf_statkey *key, const char *sha)
 #define SEEN_BITS_PER_PATH 10
 #define SEEN_PROBES 7
 
-static uint64_t
-path_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;   /* FNV-1a, 64 bits */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* Marks path as seen (add) or tells whether it may have been. */
 static bool
 seen(struct nf_store_statcache *c, const char *path, bool add)
 {
-	uint64_t h = path_hash(path);
+	uint64_t h = nf_str_hash(path);
 	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
 
 	for (uint32_t i = 0; i < SEEN_PROBES; i++) {

@@ -61,11 +61,18 @@ struct nf_store {
 	char **recovered;            /* NULL-terminated lines (never NULL after open) */
 	size_t nrecovered, recovered_cap;
 
-	/* Node name -> node row id of the run being written, so state changes of a
-	 * 100 000-node run do not look names up in SQL. Keys live in names_arena. */
-	int64_t names_run;
-	nf_strmap *names;
-	nf_arena *names_arena;
+	/* Node name -> node row id of the run being written (nodes.c), so state changes of a
+	 * 100 000-node run do not look names up in SQL. No name is copied: a slot holds a
+	 * name's hash and its node's position in the graph's order (its row is names_base +
+	 * 1 + position), the name read from the graph nf_store_nodes_add was given (valid
+	 * until nf_store_nodes_forget). 8 bytes a slot, where a map of copied names took 16
+	 * and the copies 10 more (3 MB at 100 000 nodes). */
+	struct nf_store_names {
+		const struct nf_graph *g;    /* NULL: none */
+		int64_t run, base;
+		uint32_t *slots;             /* cap pairs: the hash's low half, position + 1 (0: free) */
+		size_t cap;                  /* a power of two */
+	} names;
 
 	/* The rows of the last nf_store_nodes_add, not yet inserted (nodes.c): the batch's
 	 * sync inserts them, each with what it holds by then, so that a node found cached

@@ -1365,8 +1365,7 @@ nf_store_close(nf_store *st)
 	for (size_t i = 0; i < st->nrecovered; i++)
 		free(st->recovered[i]);
 	free(st->recovered);
-	nf_strmap_free(st->names);
-	nf_arena_free(st->names_arena);
+	free(st->names.slots);
 	free(st->starts);
 	nf_store__nodes_free(st);
 	free(st->fail_msg);

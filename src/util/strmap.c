@@ -23,8 +23,8 @@ struct nf_strmap {
 
 #define TAG(h) ((uint8_t)((h) >> 56))
 
-static uint64_t
-hash_str(const char *s)
+uint64_t
+nf_str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -78,7 +78,7 @@ grow(nf_strmap *m)
 
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->slots[i].key) {
-			uint64_t h = hash_str(m->slots[i].key);
+			uint64_t h = nf_str_hash(m->slots[i].key);
 			size_t at = find_slot(ns, nt, ncap, m->slots[i].key, h);
 
 			ns[at] = m->slots[i];
@@ -95,7 +95,7 @@ grow(nf_strmap *m)
 void *
 nf_strmap_put(nf_strmap *m, const char *key, void *value)
 {
-	uint64_t h = hash_str(key);
+	uint64_t h = nf_str_hash(key);
 	size_t at;
 	slot *s;
 	void *old;
@@ -125,7 +125,7 @@ nf_strmap_get(const nf_strmap *m, const char *key)
 
 	if (!m)
 		return NULL;
-	s = &m->slots[find_slot(m->slots, m->tags, m->cap, key, hash_str(key))];
+	s = &m->slots[find_slot(m->slots, m->tags, m->cap, key, nf_str_hash(key))];
 	return s->key ? s->value : NULL;
 }
 

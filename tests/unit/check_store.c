@@ -484,9 +484,17 @@ START_TEST(test_nodes_many)
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(info[0].name, "prep");
 	nf_node_info_list_free(info, n);
-	nf_store_close(st);
+	/* The graph let go of (and gone, its names with it): the rows are found by SQL. */
+	nf_store_nodes_forget(st);
+	for (size_t i = 0; i < N; i++)
+		names[i][0] = 'x';
 	free(order);
 	free(nodes);
+	ck_assert_int_eq(nf_store_node_state(st, r2, "w[i=1]", NF_ST_SKIPPED, 0, NULL, "after", 0, NULL, 6), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE reason = 'after' AND name = 'w[i=1]' AND run_id = 2"),
+			 1);
+	nf_store_close(st);
 }
 END_TEST
 

@@ -81,6 +81,7 @@ make_run(nf_store *st, const char *dag_text, const char *file)
 	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
 	ck_assert_int_eq(nf_store_nodes_add(st, info.id, g), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
+	nf_store_nodes_forget(st);   /* the graph goes: its names are asked of SQL from now on */
 	nf_graph_free(g);
 	nf_dag_free(dag);
 	nf_diag_list_release(&diags);
