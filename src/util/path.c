@@ -31,6 +31,26 @@
 #endif
 #endif
 
+/* Whether path (not absolute) is already as nf_path_lexical would give it: not empty, no
+ * empty, "." or ".." segment, no '/' at its end. */
+static bool
+path_is_lexical(const char *path)
+{
+	const char *seg = path;
+
+	for (const char *p = path;; p++) {
+		if (*p == '/' || *p == '\0') {
+			size_t len = (size_t)(p - seg);
+
+			if (len == 0 || (seg[0] == '.' && (len == 1 || (len == 2 && seg[1] == '.'))))
+				return false;
+			if (*p == '\0')
+				return true;
+			seg = p + 1;
+		}
+	}
+}
+
 char *
 nf_path_lexical(const char *path, nf_path_why *why)
 {
@@ -43,6 +63,8 @@ nf_path_lexical(const char *path, nf_path_why *why)
 		*why = NF_PATH_ABSOLUTE;
 		return NULL;
 	}
+	if (path_is_lexical(path))
+		return xstrdup(path);   /* as almost every declared path is: nothing to take out */
 	while (*p) {
 		const char *e = strchr(p, '/');
 		size_t len = e ? (size_t)(e - p) : strlen(p);

@@ -117,6 +117,15 @@ START_TEST(test_lexical)
 	ck_lexical("./", NULL, NF_PATH_TOP);
 	ck_lexical("a/..", NULL, NF_PATH_TOP);
 	ck_lexical("//", NULL, NF_PATH_ABSOLUTE);
+	/* paths already normal are returned as they are; one segment away from it, they are not */
+	ck_lexical("out/s1_0", "out/s1_0", NF_PATH_INSIDE);
+	ck_lexical("a/b.c/.d/..e/f..", "a/b.c/.d/..e/f..", NF_PATH_INSIDE);
+	ck_lexical("a/b/.", "a/b", NF_PATH_INSIDE);
+	ck_lexical("a/b/..", "a", NF_PATH_INSIDE);
+	ck_lexical("a//b", "a/b", NF_PATH_INSIDE);
+	ck_lexical("a/./b", "a/b", NF_PATH_INSIDE);
+	ck_lexical("a/../..", NULL, NF_PATH_OUTSIDE);
+	ck_lexical("../a", NULL, NF_PATH_OUTSIDE);
 
 	ck_assert_int_eq(nf_path_normalize(&out, "x/../y/", "output"), 0);
 	ck_assert_str_eq(out, "y");
