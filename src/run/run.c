@@ -1244,6 +1244,14 @@ before_commit(void *vctx)
 	err = nf_objstore_sync(ctx->cache.objs);
 	if (nf_test_hook("cache-sync-fail"))
 		err = nf_error_set(NF_EIO, "cannot sync the cache objects (test hook)");
+	/* The same failure once in the process: a batch lost, the commits after it taken. */
+	if (nf_test_hook("cache-sync-fail-once")) {
+		static bool fired;
+
+		if (!fired)
+			err = nf_error_set(NF_EIO, "cannot sync the cache objects (test hook)");
+		fired = true;
+	}
 	return err;
 }
 

@@ -215,6 +215,8 @@ unwritten_write(nf_store *st)
 
 	/* Cleared first: written, or a failed statement fails the batch (nf_store_flush). */
 	st->unwritten = NULL;
+	if (st->names.g == g)
+		st->names.rows_pending = true;
 	while (i < g->nnodes) {
 		size_t n = g->nnodes - i >= NF_STORE_NODES_PER_INSERT ? NF_STORE_NODES_PER_INSERT : 1;
 

@@ -72,6 +72,10 @@ struct nf_store {
 		int64_t run, base;
 		uint32_t *slots;             /* cap pairs: the hash's low half, position + 1 (0: free) */
 		size_t cap;                  /* a power of two */
+		/* g's rows were inserted in the open batch, not committed yet: when the batch is
+		 * lost (nf_store_abort) they are to be inserted again, or the run's states, written
+		 * again after the failure, would have no row to go to. */
+		bool rows_pending;
 	} names;
 
 	/* The rows of the last nf_store_nodes_add, not yet inserted (nodes.c): the batch's

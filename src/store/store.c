@@ -758,6 +758,13 @@ nf_store_abort(nf_store *st)
 	st->in_batch = false;
 	nf_store__starts_drop(st);
 	nf_store__nodes_drop(st);
+	if (st->names.rows_pending && st->names.g) {
+		/* The run's rows went with the batch: the next sync inserts them again. */
+		st->unwritten = st->names.g;
+		st->unwritten_run = st->names.run;
+		st->unwritten_base = st->names.base;
+		st->names.rows_pending = false;
+	}
 }
 
 bool
@@ -915,6 +922,7 @@ nf_store_flush(nf_store *st)
 		return nf_store__error(st, rc, "cannot commit to the state database");
 	st->in_batch = false;
 	st->commits++;
+	st->names.rows_pending = false;
 	return 0;
 }
 
@@ -950,6 +958,7 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	} else {
 		st->commits++;
+		st->names.rows_pending = false;
 	}
 	st->in_batch = false;
 	return err;

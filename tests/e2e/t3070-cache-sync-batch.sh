@@ -3,8 +3,10 @@
 # before the commit of the state database that holds the entries naming them. When that sync
 # fails (fault injection, test builds only), nothing is committed that names the objects: the
 # run fails saying why, no cache entry is recorded, and the next run runs the stages again
-# (and is then cached). An object already stored is not written again.
+# (and is then cached). An object already stored is not written again. A cached rerun whose
+# first batch is lost (its stages' rows with it) writes them again with their states.
 . "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
 test_need_hooks
 
@@ -70,6 +72,19 @@ test_expect_success 'a forced rerun producing the same bytes writes no object ei
 	test "$(objects)" = "$n" &&
 	find .ntflow/cache/objects -newer marker ! -type d >written &&
 	test_must_be_empty written
+'
+
+test_expect_success 'a cached rerun whose first commit fails still records each stage as cached, reusing its run' '
+	: >spawns &&
+	test_must_fail env NTFLOW_FAULT=cache-sync-fail-once ntflow-test run p.dag >out 2>err &&
+	cat out err &&
+	test ! -s spawns &&
+	grep "cannot sync the cache objects (test hook)" err &&
+	ntflow show --json >show.json &&
+	test "$(stage_field show.json a state)" = cached &&
+	test "$(stage_field show.json b state)" = cached &&
+	stage_field show.json a reason >reason &&
+	grep "^reused run [0-9][0-9]*$" reason
 '
 
 test_done
