@@ -17,10 +17,12 @@ typedef struct nf_run_aside {
  * it is lost (a failure of the state database): of its result, what the store records.
  * Only the batch's are kept (run_ctx.finals), not 56 bytes for every node of the run. */
 typedef struct nf_run_final {
-	char *reason;               /* owned; NULL: none */
-	uint32_t node;
+	char *reason;               /* owned; NULL: none, or "reused run R" when reused */
+	int64_t reused;             /* cached, reusing run R: its reason, not held as a string
+	                             * (a cached rerun keeps every node's until its commit) */
 	int64_t wall_ms, user_ms, sys_ms;
 	long max_rss_kb;
+	uint32_t node;
 	int attempt;
 	int code;                   /* has_res: the exit code when exited, else the signal */
 	uint8_t st;                 /* nf_state */

@@ -869,7 +869,10 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 			f->sys_ms = res->sys_ms;
 			f->max_rss_kb = res->max_rss_kb;
 		}
-		f->reason = reason ? xstrdup(reason) : NULL;
+		if (reason == why)
+			f->reused = reused;   /* the reason made above */
+		else
+			f->reason = reason ? xstrdup(reason) : NULL;
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
@@ -1291,10 +1294,15 @@ replay_final_states(run_ctx *ctx)
 				      .exit_code = f->exited ? f->code : 0, .term_signal = f->exited ? 0 : f->code,
 				      .wall_ms = f->wall_ms, .user_ms = f->user_ms, .sys_ms = f->sys_ms,
 				      .max_rss_kb = f->max_rss_kb };
-		char *log = nf_run__log_rel(ctx, i);
+		char *log = nf_run__log_rel(ctx, i), why[48];
+		const char *reason = f->reason;
 
+		if (!reason && f->reused) {
+			snprintf(why, sizeof(why), "reused run %lld", (long long)f->reused);
+			reason = why;
+		}
 		nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st, f->attempt,
-				    f->has_res ? &res : NULL, f->reason, 0, log, nf_now_realtime_ms());
+				    f->has_res ? &res : NULL, reason, 0, log, nf_now_realtime_ms());
 		free(log);
 	}
 }
