@@ -673,7 +673,8 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		e.run_id = ctx->run_id;
 		e.commit = (char *)nf_gitrepo_head(ctx->cache.repo);
 		e.created_ms = nf_now_realtime_ms();
-		e.components = ctx->nodes[node->id].flight->comps ? ctx->nodes[node->id].flight->comps : "{}";
+		e.components = ctx->nodes[node->id].flight && ctx->nodes[node->id].flight->comps
+			       ? ctx->nodes[node->id].flight->comps : "{}";
 		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
 		cJSON_free(ms);
 		cJSON_Delete(m);

@@ -805,6 +805,14 @@ nf_run__key(const run_ctx *ctx, size_t node)
 	return ctx->nodes && ctx->nodes[node].flight ? ctx->nodes[node].flight->key : NULL;
 }
 
+/* The reason a node cached from run R is recorded with. */
+static const char *
+reused_reason(char why[48], int64_t reused)
+{
+	snprintf(why, 48, "reused run %lld", (long long)reused);
+	return why;
+}
+
 /* Forgets the final states kept to be written again. */
 static void
 finals_clear(run_ctx *ctx)
@@ -850,10 +858,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	 * before the state is recorded, so a committed success never has a trash to undo. */
 	if (st != NF_ST_RUNNING)
 		nf_run__outputs_settle(ctx, node, st == NF_ST_SUCCEEDED);
-	if (st == NF_ST_CACHED && !reason && reused) {
-		snprintf(why, sizeof(why), "reused run %lld", (long long)reused);
-		reason = why;
-	}
+	if (st == NF_ST_CACHED && !reason && reused)
+		reason = reused_reason(why, reused);
 	if (nf_state_is_final(st)) {
 		nf_run_final *f = final_add(ctx);
 
@@ -1297,10 +1303,8 @@ replay_final_states(run_ctx *ctx)
 		char *log = nf_run__log_rel(ctx, i), why[48];
 		const char *reason = f->reason;
 
-		if (!reason && f->reused) {
-			snprintf(why, sizeof(why), "reused run %lld", (long long)f->reused);
-			reason = why;
-		}
+		if (!reason && f->reused)
+			reason = reused_reason(why, f->reused);
 		nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st, f->attempt,
 				    f->has_res ? &res : NULL, reason, 0, log, nf_now_realtime_ms());
 		free(log);

@@ -215,8 +215,6 @@ unwritten_write(nf_store *st)
 
 	/* Cleared first: written, or a failed statement fails the batch (nf_store_flush). */
 	st->unwritten = NULL;
-	if (st->names.g == g)
-		st->names.rows_pending = true;
 	while (i < g->nnodes) {
 		size_t n = g->nnodes - i >= NF_STORE_NODES_PER_INSERT ? NF_STORE_NODES_PER_INSERT : 1;
 
@@ -253,10 +251,12 @@ nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW)
 		return nf_store__error(st, rc, "cannot record the run's stages");
-	if (st->names.g && st->names.run == run_id)
+	if (st->names.g && st->names.run == run_id) {
 		nf_store_nodes_forget(st);   /* a second graph for the run: its names are asked of SQL */
-	else
+	} else {
 		names_index(st, run_id, g, base);
+		st->names.rows_pending = true;   /* until a commit holds the rows */
+	}
 	if (g->nnodes) {
 		st->unwritten = g;
 		st->unwritten_run = run_id;

@@ -63,8 +63,8 @@ struct nf_store {
 
 	/* Node name -> node row id of the run being written (nodes.c), so state changes of a
 	 * 100 000-node run do not look names up in SQL. No name is copied: a slot holds a
-	 * name's hash and its node's position in the graph's order (its row is names_base +
-	 * 1 + position), the name read from the graph nf_store_nodes_add was given (valid
+	 * name's hash and its node's position in the graph's order (its row is
+	 * names.base + 1 + position), the name read from the graph nf_store_nodes_add was given (valid
 	 * until nf_store_nodes_forget). 8 bytes a slot, where a map of copied names took 16
 	 * and the copies 10 more (3 MB at 100 000 nodes). */
 	struct nf_store_names {
@@ -72,9 +72,8 @@ struct nf_store {
 		int64_t run, base;
 		uint32_t *slots;             /* cap pairs: the hash's low half, position + 1 (0: free) */
 		size_t cap;                  /* a power of two */
-		/* g's rows were inserted in the open batch, not committed yet: when the batch is
-		 * lost (nf_store_abort) they are to be inserted again, or the run's states, written
-		 * again after the failure, would have no row to go to. */
+		/* g's rows are not committed yet: whenever the batch is rolled back (store.c's
+		 * batch_lost) they are to be inserted again by the next sync. */
 		bool rows_pending;
 	} names;
 

@@ -750,21 +750,37 @@ nf_store_failure(nf_store *st)
 	return nf_error_set(st->fail_code, "%s", st->fail_msg);
 }
 
+/* The open batch was rolled back: what it held is dropped, and the rows of the run's nodes
+ * it had inserted are inserted again by the next sync, or the states written after the
+ * failure (the run writes its final states again) would have no row to go to. */
+static void
+batch_lost(nf_store *st)
+{
+	st->in_batch = false;
+	nf_store__nodes_drop(st);
+	if (st->names.rows_pending && st->names.g) {   /* still not committed */
+		st->unwritten = st->names.g;
+		st->unwritten_run = st->names.run;
+		st->unwritten_base = st->names.base;
+	}
+}
+
+/* The open batch was committed: everything written before is durable (nf_store_commits). */
+static void
+batch_committed(nf_store *st)
+{
+	st->in_batch = false;
+	st->commits++;
+	st->names.rows_pending = false;
+}
+
 void
 nf_store_abort(nf_store *st)
 {
 	if (st->in_batch && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->in_batch = false;
 	nf_store__starts_drop(st);
-	nf_store__nodes_drop(st);
-	if (st->names.rows_pending && st->names.g) {
-		/* The run's rows went with the batch: the next sync inserts them again. */
-		st->unwritten = st->names.g;
-		st->unwritten_run = st->names.run;
-		st->unwritten_base = st->names.base;
-		st->names.rows_pending = false;
-	}
+	batch_lost(st);
 }
 
 bool
@@ -884,7 +900,7 @@ pre_commit(nf_store *st)
 	if (!st->before_commit || (err = st->before_commit(st->before_commit_ctx)) >= 0)
 		return 0;
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->in_batch = false;
+	batch_lost(st);
 	if (!st->fail_code) {
 		st->fail_code = err;
 		st->fail_msg = xstrdup(nf_error_last());
@@ -905,8 +921,7 @@ nf_store_flush(nf_store *st)
 	if (sqlite3_get_autocommit(st->db)) {
 		int why = logged_rc ? logged_rc : SQLITE_ERROR;
 
-		st->in_batch = false;
-		nf_store__nodes_drop(st);
+		batch_lost(st);
 		return store_error(st, why, "the state database dropped the writes in progress after an error",
 				   (why & 0xff) == SQLITE_ERROR ? "a statement failed" : sqlite3_errstr(why), false);
 	}
@@ -920,9 +935,7 @@ nf_store_flush(nf_store *st)
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return nf_store__error(st, rc, "cannot commit to the state database");
-	st->in_batch = false;
-	st->commits++;
-	st->names.rows_pending = false;
+	batch_committed(st);
 	return 0;
 }
 
@@ -947,8 +960,7 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 		return err;
 	if ((err = fn(ctx, st)) < 0 || (err = nf_store__nodes_sync(st)) < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->in_batch = false;
-		nf_store__nodes_drop(st);
+		batch_lost(st);
 		return err;
 	}
 	if ((err = pre_commit(st)) < 0)
@@ -956,11 +968,10 @@ nf_store_atomic(nf_store *st, int (*fn)(void *ctx, nf_store *st), void *ctx)
 	if ((rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
 		err = nf_store__error(st, rc, "cannot commit to the state database");
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		batch_lost(st);
 	} else {
-		st->commits++;
-		st->names.rows_pending = false;
+		batch_committed(st);
 	}
-	st->in_batch = false;
 	return err;
 }
 
