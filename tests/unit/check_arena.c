@@ -134,6 +134,7 @@ END_TEST
 #define ASAN_ON 0
 #endif
 
+#if defined(HAVE_MALLOC_TRIM) && !ASAN_ON
 /* Resident pages of this process (statm's second field). */
 static long
 resident_pages(void)
@@ -146,6 +147,7 @@ resident_pages(void)
 	fclose(f);
 	return res;
 }
+#endif
 
 /* Memory freed amid memory still held leaves the resident set once trimmed (glibc keeps
  * it otherwise: only the top of the heap goes back on free). The sanitizers' allocators
