@@ -23,7 +23,23 @@ struct nf_statcache {
 	/* Around the puts of one folder: one transaction instead of one per file. */
 	void (*begin)(nf_statcache *sc);
 	void (*end)(nf_statcache *sc);
+	/* The files hashed through it while racy (hash.c): NULL in a new one, kept by the
+	 * cache module, freed by nf_hash_racy_free. */
+	struct nf_racy_list *racy;
 };
+
+/* A file hashed in the clock tick it last changed in cannot be vouched for by its stat
+ * then ("racy git"), so its hash is not put: an output hashed as its stage ends is such a
+ * file nine times in ten, and the next run would read it again. The cache module notes
+ * these files on sc; nf_hash_settle hashes again those whose tick is past and whose stat
+ * has not changed, and puts what it finds (reading them again is what makes it safe: a
+ * write in the same tick after the first read may have left the stat as it was). Call it
+ * before a commit; it returns how many it put. With wait_ms, it first waits up to that
+ * long for the last tick noted to pass (the end of a run: a clock tick is at most 10 ms).
+ * Up to NF_RACY_MAX files wait, the others are read again next time. */
+#define NF_RACY_MAX 65536
+size_t nf_hash_settle(nf_statcache *sc, int64_t wait_ms);
+void nf_hash_racy_free(nf_statcache *sc);
 
 /* How a path's identity was obtained. */
 typedef enum {

@@ -166,6 +166,31 @@ hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statc
 	return 0;
 }
 
+/* The files nf_hash_remember found racy, to be hashed again by nf_hash_settle. */
+typedef struct racy_file {
+	char *path;
+	nf_statkey key;   /* its stat when it was hashed */
+} racy_file;
+struct nf_racy_list {
+	racy_file *v;
+	size_t n, cap;
+};
+
+static void
+racy_note(nf_statcache *sc, const char *path, const struct stat *st)
+{
+	struct nf_racy_list *l = sc->racy;
+	racy_file f;
+
+	if (!l)
+		l = sc->racy = xcalloc(1, sizeof(*l));
+	if (l->n >= NF_RACY_MAX)
+		return;   /* read again next time, as before there was a list */
+	f.path = xstrdup(path);
+	stat_key(&f.key, st);
+	NF_PUSH(l->v, l->n, l->cap, f);
+}
+
 void
 nf_hash_remember(nf_statcache *sc, const char *path, int fd, const struct stat *before, const struct stat *after,
 		 int64_t began_ns, const char *sha)
@@ -178,6 +203,119 @@ nf_hash_remember(nf_statcache *sc, const char *path, int fd, const struct stat *
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (nf_stat_settled(after, nf_local_clock_fs(fd), began_ns, nf_ts_ns(&now)))
 		cache_store(sc, path, after, sha);
+	else
+		racy_note(sc, path, after);
+}
+
+/* Whether f may be settled by now: its tick past (the fine rule), or its margin (the
+ * coarse one, which nf_stat_settled applies to a time without digits below the ms). */
+static bool
+racy_due(const racy_file *f, int64_t coarse_now, int64_t now)
+{
+	int64_t changed = f->key.mtime_ns > f->key.ctime_ns ? f->key.mtime_ns : f->key.ctime_ns;
+
+	if (f->key.mtime_ns % 1000000 == 0)
+		return changed + 2000000000LL < now;
+	return changed < coarse_now;
+}
+
+/* Hashes f again when its stat is still the one noted (else it changed: whoever asks next
+ * hashes it anyway) and puts it when settled now, or notes it again. Whether it was put. */
+static bool
+racy_settle(nf_statcache *sc, const racy_file *f)
+{
+	struct stat before, after;
+	struct timespec now;
+	nf_statkey k;
+	char sha[65];
+	int64_t began;
+	bool put = false;
+	int fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &before) == 0 && S_ISREG(before.st_mode) && (stat_key(&k, &before), !memcmp(&k, &f->key, sizeof(k)))) {
+		began = nf_coarse_now_ns();
+		if (nf_sha256_fd(sha, fd, f->path) < 0 || fstat(fd, &after) < 0) {
+			nf_error_clear();
+		} else if (nf_same_stat(&before, &after)) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			if ((put = nf_stat_settled(&after, nf_local_clock_fs(fd), began, nf_ts_ns(&now))))
+				cache_store(sc, f->path, &after, sha);
+			else
+				racy_note(sc, f->path, &after);
+		}
+	}
+	close(fd);
+	return put;
+}
+
+/* Waits, up to wait_ms, for the tick of the file of l changed last (of those the tick
+ * rule settles) to be past. */
+static void
+racy_wait(const struct nf_racy_list *l, int64_t wait_ms)
+{
+	int64_t last = 0;
+	struct timespec nap = { 0, 1000000 };
+
+	for (size_t i = 0; i < l->n; i++) {
+		const nf_statkey *k = &l->v[i].key;
+
+		if (k->mtime_ns % 1000000 != 0 && k->mtime_ns > last)
+			last = k->mtime_ns;
+	}
+	for (int64_t waited = 0; waited < wait_ms && nf_coarse_now_ns() <= last; waited++)
+		nanosleep(&nap, NULL);
+}
+
+size_t
+nf_hash_settle(nf_statcache *sc, int64_t wait_ms)
+{
+	struct nf_racy_list *l = sc ? sc->racy : NULL, due;
+	struct timespec now;
+	int64_t coarse;
+	size_t put = 0, kept = 0;
+
+	if (!l || !l->n)
+		return 0;
+	if (wait_ms > 0)
+		racy_wait(l, wait_ms);
+	coarse = nf_coarse_now_ns();
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* The list is taken whole: a file still racy when hashed again is noted anew. */
+	due = *l;
+	memset(l, 0, sizeof(*l));
+	if (sc->begin)
+		sc->begin(sc);
+	for (size_t i = 0; i < due.n; i++) {
+		if (!racy_due(&due.v[i], coarse, nf_ts_ns(&now))) {
+			due.v[kept++] = due.v[i];   /* its tick is not past: later */
+			continue;
+		}
+		put += racy_settle(sc, &due.v[i]);
+		free(due.v[i].path);
+	}
+	if (sc->end)
+		sc->end(sc);
+	for (size_t i = 0; i < kept; i++)
+		if (l->n < NF_RACY_MAX)
+			NF_PUSH(l->v, l->n, l->cap, due.v[i]);
+		else
+			free(due.v[i].path);
+	free(due.v);
+	return put;
+}
+
+void
+nf_hash_racy_free(nf_statcache *sc)
+{
+	if (!sc || !sc->racy)
+		return;
+	for (size_t i = 0; i < sc->racy->n; i++)
+		free(sc->racy->v[i].path);
+	free(sc->racy->v);
+	free(sc->racy);
+	sc->racy = NULL;
 }
 
 int

@@ -959,6 +959,9 @@ hook_on_tick(void *vctx)
 	 * committing when NF_RUN_FLUSH_STAGES results wait, or NF_RUN_FLUSH_MS after the last
 	 * commit, bounds what a crash can lose to that many stages or that long. */
 	if (now - ctx->last_flush_ms >= NF_RUN_FLUSH_MS || ctx->unflushed >= NF_RUN_FLUSH_STAGES) {
+		/* the outputs hashed in the tick they were written, put in this commit once it
+		 * is past, so that the next run checks them by their stat (cache.h) */
+		nf_hash_settle(nf_store_statcache(ctx->store), 0);
 		nf_store_flush(ctx->store);   /* busy: kept open and retried; anything else: below */
 		store_failed(ctx);
 		ctx->last_flush_ms = now;
@@ -1322,6 +1325,7 @@ record_end(run_ctx *ctx, nf_run_status *status)
 	int e2, e3;
 
 	if (!store_failed(ctx)) {
+		nf_hash_settle(nf_store_statcache(ctx->store), 20);
 		record_repro(ctx);
 		e3 = nf_run__audit_end(ctx, *status);   /* before run_end's flush: one commit */
 		e2 = nf_store_run_end(ctx->store, ctx->run_id, *status);

@@ -312,4 +312,5 @@ nf_store__statcache_close(nf_store *st)
 	free(st->statcache.seen);
 	st->statcache.seen = NULL;
 	st->statcache.seen_bits = 0;
+	nf_hash_racy_free(&st->statcache.ops);
 }

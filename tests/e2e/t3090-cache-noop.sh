@@ -31,6 +31,15 @@ test_expect_success 'setup: outputs in the root, in out/ and in out/deep/, and a
 	grep "^run 1 succeeded" out1
 '
 
+test_expect_success 'the outputs the run wrote have their stat-cache rows: the rerun reads none of them' '
+	# hashed as their stage ended, in the clock tick they were written in, so hashed
+	# again once it was past (the end of the run waits for it)
+	for f in out/a1.txt out/a6.txt out/deep/a1.txt out/deep/a6.txt root-top.txt; do
+		test "$(sqlite3 .ntflow/state.db "SELECT count(*) FROM statcache WHERE path = \"$(pwd -P)/$f\"")" = 1 ||
+		{ echo "no stat-cache row for $f"; return 1; }
+	done
+'
+
 test_expect_success 'the rerun: every stage cached, each line printed, the run recorded and its audit chain sound' '
 	ntflow run p.dag >out2.log 2>err &&
 	test "$(grep -c "^\[[0-9]*/7\] [^ ]* cached: reused run 1" out2.log)" = 7 &&

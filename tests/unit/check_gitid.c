@@ -607,6 +607,99 @@ START_TEST(test_statcache)
 }
 END_TEST
 
+/* Writes data.csv in d with text and hashes it through db until the hash was racy (no
+ * clock tick between the write and the read): not put, noted. The file's change time. */
+static int64_t
+write_racy(const char *d, const char *dbpath, nf_statcache *db, const char *text)
+{
+	char *path = xasprintf("%s/data.csv", d), *cmd = xasprintf("printf '%s' > data.csv", text);
+	int64_t changed;
+	char out[65];
+
+	for (int tries = 0;; tries++) {
+		struct stat fst;
+
+		ck_assert_int_lt(tries, 1000);
+		raw_exec(dbpath, "DELETE FROM statcache");
+		sh(d, cmd);
+		ck_assert_int_eq(stat(path, &fst), 0);
+		changed = (int64_t)fst.st_ctim.tv_sec * 1000000000LL + fst.st_ctim.tv_nsec;
+		ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+		if (nf_coarse_now_ns() <= changed && count_rows(dbpath) == 0)
+			break;
+	}
+	free(cmd);
+	free(path);
+	return changed;
+}
+
+/* A file hashed in the tick it was written in (an output, as its stage ends) is hashed
+ * again by nf_hash_settle once that tick is past, and put: the next run finds it by its
+ * stat. One changed since is not put. */
+START_TEST(test_statcache_settle)
+{
+	char *d = scratch(), *path = xasprintf("%s/data.csv", d), *real;
+	char *dbpath = xasprintf("%s/state.db", d);
+	char out[65];
+	int64_t changed;
+	nf_store *st;
+	nf_statcache *db;
+	struct stat fst;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	db = nf_store_statcache(st);
+	ck_assert_uint_eq(nf_hash_settle(db, 0), 0);   /* nothing noted yet */
+	changed = write_racy(d, dbpath, db, "a,b\\n1,2\\n");
+	ck_assert_int_eq(stat(path, &fst), 0);
+	if (fst.st_mtim.tv_nsec % 1000000 == 0) {
+		/* a filesystem of coarse times: its 2 s margin, not the tick, would hold it */
+		nf_store_close(st);
+		rm_rf(d);
+		free(dbpath);
+		free(path);
+		return;
+	}
+	while (nf_coarse_now_ns() <= changed)
+		usleep(1000);
+	real = sh_out(d, "sha256sum data.csv | cut -d' ' -f1");
+	ck_assert_uint_eq(nf_hash_settle(db, 0), 1);
+	ck_assert_int_eq(count_rows(dbpath), 1);
+	ck_assert_uint_eq(nf_hash_settle(db, 0), 0);   /* done with */
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, real);
+	/* Found by its stat now: a fake hash put in its row is what comes back. */
+	raw_exec(dbpath, "UPDATE statcache SET sha256 = "
+		 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
+	ck_assert_int_eq(nf_hash_file(out, path, db), 0);
+	ck_assert_str_eq(out, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	/* Waited for, as at the end of a run: put at once. */
+	write_racy(d, dbpath, db, "b\\n");
+	ck_assert_uint_eq(nf_hash_settle(db, 100), 1);
+	ck_assert_int_eq(count_rows(dbpath), 1);
+	/* Noted, then written again: its stat differs from the one noted, nothing is put. */
+	changed = write_racy(d, dbpath, db, "a,b\\n3,4,5\\n");
+	sh(d, "printf 'x\\n' > data.csv");
+	ck_assert_int_eq(stat(path, &fst), 0);
+	changed = (int64_t)fst.st_ctim.tv_sec * 1000000000LL + fst.st_ctim.tv_nsec;
+	while (nf_coarse_now_ns() <= changed)
+		usleep(1000);
+	ck_assert_uint_eq(nf_hash_settle(db, 0), 0);
+	ck_assert_int_eq(count_rows(dbpath), 0);
+	/* Noted, then gone: nothing put, no error. */
+	changed = write_racy(d, dbpath, db, "y\\n");
+	sh(d, "rm data.csv");
+	while (nf_coarse_now_ns() <= changed)
+		usleep(1000);
+	ck_assert_uint_eq(nf_hash_settle(db, 0), 0);
+	ck_assert_int_eq(count_rows(dbpath), 0);
+	nf_store_close(st);   /* frees what is still noted */
+	free(real);
+	free(dbpath);
+	free(path);
+	rm_rf(d);
+}
+END_TEST
+
 /* Identities of ignored files go through the cache given to open. */
 START_TEST(test_statcache_via_repo)
 {
@@ -663,6 +756,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_statcache);
 	tcase_add_test(tc, test_statcache_via_repo);
+	tcase_add_test(tc, test_statcache_settle);
 	tcase_add_test(tc, test_hash_errors);
 	suite_add_tcase(s, tc);
 	return s;
