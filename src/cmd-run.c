@@ -142,6 +142,20 @@ on_alert(void *vctx, const nf_run_alert *a)
 	fflush(p->out);
 }
 
+/* n in decimal, then end. */
+static void
+put_count(FILE *f, size_t n, char end)
+{
+	char tmp[24], *q = tmp + sizeof(tmp);
+
+	*--q = end;
+	do {
+		*--q = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	fwrite(q, 1, (size_t)(tmp + sizeof(tmp) - q), f);
+}
+
 static void
 on_event(void *vctx, const nf_run_event *ev)
 {
@@ -173,15 +187,25 @@ on_event(void *vctx, const nf_run_event *ev)
 	}
 	if (ev->state == NF_ST_WAITING || ev->state == NF_ST_READY)
 		return;
-	fprintf(p->out, "[%zu/%zu] %s %s", ev->done, ev->total, ev->node, nf_state_name(ev->state));
+	/* "[done/total] node state" without a printf: one per stage of a cached rerun of
+	 * 10 000 stages cost more than its line's write. */
+	fputc('[', p->out);
+	put_count(p->out, ev->done, '/');
+	put_count(p->out, ev->total, ']');
+	fputc(' ', p->out);
+	fputs(ev->node, p->out);
+	fputc(' ', p->out);
+	fputs(nf_state_name(ev->state), p->out);
 	if (ev->state == NF_ST_RUNNING && ev->max_attempts > 1)
 		fprintf(p->out, " (attempt %d/%d)", ev->attempt, ev->max_attempts);
 	if (ev->wall_ms > 0 || ev->state == NF_ST_SUCCEEDED) {
 		nf_format_duration(dur, sizeof(dur), ev->wall_ms);
 		fprintf(p->out, " %s", dur);
 	}
-	if (ev->reason)
-		fprintf(p->out, ": %s", ev->reason);
+	if (ev->reason) {
+		fputs(": ", p->out);
+		fputs(ev->reason, p->out);
+	}
 	if ((ev->state == NF_ST_FAILED || ev->state == NF_ST_TIMED_OUT || ev->state == NF_ST_RETRYING) && ev->log_path)
 		fprintf(p->out, " (log: %s)", ev->log_path);
 	fputc('\n', p->out);

@@ -23,8 +23,12 @@ void nf_keyb_upstream(nf_keyb *k, const char *node, const char *digest);
 /* Whose key it is: the pipeline's name, the stage's name and its matrix instance id (NULL:
  * none), so that stages doing the same thing still have keys of their own. */
 void nf_keyb_identity(nf_keyb *k, const char *pipeline, const char *stage, const char *instance);
+/* Empties k for the next key, keeping its memory. */
+void nf_keyb_reset(nf_keyb *k);
 /* The key (64 hex) and the components as canonical JSON (sorted keys); caller frees both. */
 void nf_keyb_finish(nf_keyb *k, char key[65], char **components_json);
+/* The same, the components borrowed: valid until k is reset, finished again or freed. */
+const char *nf_keyb_finish_borrow(nf_keyb *k, char key[65]);
 
 /* Why new differs from old (both components JSON): the first reason in words, such as
  * "input data/train.csv changed (blob 3e4f1a2 → 9a1b7c0)", "param lr changed 0.01 → 0.05",

@@ -322,6 +322,9 @@ void nf_cache_entry_release(nf_cache_entry *e);
 void nf_cache_entry_list_free(nf_cache_entry *e, size_t n);
 /* 0 and *out, or NF_ENOTFOUND. */
 int nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out);
+/* The same for a lookup that may restore the entry: its outputs, out_digest, metrics and
+ * run only (the rest NULL / 0), as a cached rerun needs them. */
+int nf_store_cache_hit(nf_store *st, const char *key, nf_cache_entry *out);
 /* 1 when the store holds at least one cache entry, 0 when none (a workspace's first run:
  * no lookup can hit), or a negative error. */
 int nf_store_cache_any(nf_store *st);

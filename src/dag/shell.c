@@ -627,6 +627,8 @@ nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t)
 		n += t->segs[i].is_ref ? 1 : strlen(t->segs[i].text);
 		s.nholes += t->segs[i].is_ref;
 	}
+	if (!s.nholes)
+		return 0;   /* no reference to place: nothing the walk could refuse */
 	s.c = xmalloc(n + 1);
 	s.holes = xmalloc((s.nholes + 1) * sizeof(*s.holes));
 	s.hole_seg = xmalloc((s.nholes + 1) * sizeof(*s.hole_seg));

@@ -160,6 +160,8 @@ nf_run__cache_unsettle(run_ctx *ctx)
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
 	ctx->cache.present = NULL;
+	nf_keyb_free(ctx->cache.keyb);
+	ctx->cache.keyb = NULL;
 }
 
 int
@@ -469,7 +471,8 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 {
 	const nf_stage *st = node->stage;
 	nf_keyb *k;
-	char key[65], *comps = NULL, *reason = NULL;
+	char key[65], *reason = NULL;
+	const char *comps;
 	nf_cache_entry e;
 	nf_run_flight *fl;
 	int err = 0, hit = 0;
@@ -485,7 +488,10 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		}
 		return 0;
 	}
-	k = nf_keyb_new();
+	if (!ctx->cache.keyb)
+		ctx->cache.keyb = nf_keyb_new();
+	k = ctx->cache.keyb;
+	nf_keyb_reset(k);
 	nf_keyb_identity(k, ctx->cache.identity, st->name, nf_node_instance(node));
 	nf_keyb_command(k, command);
 	for (size_t a = 0; a < nf_more(st)->nmatrix; a++)
@@ -548,12 +554,12 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 
 		nf_keyb_upstream(k, d->name, nf_run__out_digest(ctx, d));
 	}
-	nf_keyb_finish(k, key, &comps);
+	comps = nf_keyb_finish_borrow(k, key);
 	fl = nf_run__flight(ctx, node->id);
 	free(fl->key);
 	fl->key = xstrdup(key);
 	free(fl->comps);
-	fl->comps = xstrdup(comps);   /* kept for the entry written after success */
+	fl->comps = NULL;
 
 	if (off) {
 		reason = xstrdup(off);
@@ -561,14 +567,17 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		reason = xstrdup("forced: --no-cache");
 	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
-	} else if (!cache_empty(ctx) && nf_store_cache_get(ctx->store, key, &e) == 0) {
+	} else if (!cache_empty(ctx) && nf_store_cache_hit(ctx->store, key, &e) == 0) {
 		cJSON *outs = cJSON_Parse(e.outputs_json);   /* read once, for both checks */
+
+		e.key = key;   /* for the messages: not the entry's to free */
 
 		if ((reason = uncached_changed(ctx, &e, outs)) != NULL) {
 			;   /* rerun: an uncached output is not as the entry left it */
 		} else if ((err = restore_entry(ctx, &e, outs)) == 0) {
 			load_entry_metrics(ctx, node, &e);
-			set_out_digest(ctx, node, xstrdup(e.out_digest));
+			set_out_digest(ctx, node, e.out_digest);
+			e.out_digest = NULL;
 			fl->reused = e.run_id;
 			/* The key says which entry; its components are the entry's (and the reused
 			 * run's node row): not written again with every cached rerun. */
@@ -585,6 +594,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			err = 0;
 		}
 		cJSON_Delete(outs);
+		e.key = NULL;
 		nf_cache_entry_release(&e);
 	} else {
 		/* Explained when asked (why, show): the store notes which entry it is compared with. */
@@ -593,11 +603,11 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	}
 	if (!hit && !lazy)
 		nf_store_node_cache(ctx->store, ctx->run_id, node->name, key, comps, false, 0, reason);
-	if (!hit)
+	if (!hit) {
+		fl->comps = xstrdup(comps);   /* kept for the entry written after success */
 		nf_run__cache_unsettle(ctx);   /* it runs next: its outputs are moved aside first */
+	}
 done:
-	nf_keyb_free(k);
-	free(comps);
 	free(reason);
 	return err < 0 ? err : hit;
 }

@@ -3,6 +3,7 @@
 #define NTFLOW_RUN_INTERNAL_H
 
 #include "ntflow/cache.h"
+#include "ntflow/cachekey.h"
 #include "ntflow/expr.h"
 #include "ntflow/run.h"
 #include "aside.h"
@@ -83,6 +84,7 @@ typedef struct nf_run_cache {
 	 * and kept for the run: every output is found from it. */
 	int rootfd;
 	bool rootfd_tried;
+	nf_keyb *keyb;              /* the key builder, reset for each node's key */
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many

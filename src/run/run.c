@@ -809,7 +809,18 @@ nf_run__key(const run_ctx *ctx, size_t node)
 static const char *
 reused_reason(char why[48], int64_t reused)
 {
-	snprintf(why, 48, "reused run %lld", (long long)reused);
+	static const char head[] = "reused run ";
+	char tmp[24], *q = tmp + sizeof(tmp);
+	uint64_t u = reused < 0 ? 0 : (uint64_t)reused;   /* a run id is positive */
+
+	/* Without snprintf: once per stage of a cached rerun. */
+	*--q = '\0';
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	memcpy(why, head, sizeof(head) - 1);
+	memcpy(why + sizeof(head) - 1, q, (size_t)(tmp + sizeof(tmp) - q));
 	return why;
 }
 

@@ -46,25 +46,44 @@ entry_from_row(nf_cache_entry *e, sqlite3_stmt *q)
 	e->created_ms = sqlite3_column_int64(q, 8);
 }
 
-int
-nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out)
+/* The entry of key: every column (full), or those nf_store_cache_hit gives. */
+static int
+cache_read(nf_store *st, const char *key, nf_cache_entry *out, bool full)
 {
 	sqlite3_stmt *q;
 	int rc, err = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!(q = nf_store__stmt(st, SQL_CACHE_GET)))
+	if (!(q = nf_store__stmt(st, full ? SQL_CACHE_GET : SQL_CACHE_HIT)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && full) {
 		entry_from_row(out, q);
-	else if (rc == SQLITE_DONE)
+	} else if (rc == SQLITE_ROW) {
+		out->outputs_json = nf_store__col_strdup(q, 0);
+		out->out_digest = nf_store__col_strdup(q, 1);
+		out->metrics_json = nf_store__col_strdup(q, 2);
+		out->run_id = sqlite3_column_int64(q, 3);
+	} else if (rc == SQLITE_DONE) {
 		err = nf_error_set(NF_ENOTFOUND, "no cache entry %.12s", key);
-	else
+	} else {
 		err = nf_store__error(st, rc, "cannot read the cache");
+	}
 	sqlite3_reset(q);
 	return err;
+}
+
+int
+nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out)
+{
+	return cache_read(st, key, out, true);
+}
+
+int
+nf_store_cache_hit(nf_store *st, const char *key, nf_cache_entry *out)
+{
+	return cache_read(st, key, out, false);
 }
 
 int

@@ -37,6 +37,7 @@ typedef enum {
 	SQL_NODE_UPDATE_MISS,
 	SQL_CACHE_ANY,
 	SQL_NODE_FIRST_KEYED,
+	SQL_CACHE_HIT,
 	SQL__COUNT
 } nf_sql_id;
 

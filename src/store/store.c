@@ -541,6 +541,8 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_CACHE_GET] =
 		"SELECT key, node, outputs, out_digest, metrics, components, run_id, git_commit, created_ms"
 		" FROM cache_entries WHERE key = ?",
+	[SQL_CACHE_HIT] =
+		"SELECT outputs, out_digest, metrics, run_id FROM cache_entries WHERE key = ?",
 	[SQL_CACHE_PUT] =
 		"INSERT OR REPLACE INTO cache_entries (key, pipeline, node, outputs, out_digest, metrics,"
 		" components, run_id, git_commit, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",

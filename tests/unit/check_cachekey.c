@@ -137,6 +137,45 @@ START_TEST(test_many_members_sorted)
 }
 END_TEST
 
+/* A builder reset and used again (as a run uses one for every node) gives the keys fresh
+ * ones give: nothing of the key before stays, though its memory does; the components
+ * borrowed are those finish gives. */
+START_TEST(test_reset_reused)
+{
+	nf_keyb *k = nf_keyb_new();
+	char fresh[65], again[65], *c;
+	const char *borrowed;
+
+	key_of(fresh, &c, "retrain", "notify", NULL, false);
+	/* first a bigger key: 40 inputs, a command, params, a matrix value */
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "in/%02d", i);
+		nf_keyb_input(k, name, "blob:1");
+	}
+	nf_keyb_command(k, "something else entirely");
+	nf_keyb_param(k, "seed", "7");
+	nf_keyb_matrix(k, "lr", "0.1");
+	(void)nf_keyb_finish_borrow(k, again);
+	ck_assert_str_ne(again, fresh);
+	nf_keyb_reset(k);
+	nf_keyb_identity(k, "retrain", "notify", NULL);
+	nf_keyb_command(k, "./notify.sh");
+	nf_keyb_input(k, "notify.sh", "blob:1234");
+	nf_keyb_upstream(k, "ingest", "out:abc");
+	borrowed = nf_keyb_finish_borrow(k, again);
+	ck_assert_str_eq(again, fresh);
+	ck_assert_str_eq(borrowed, c);
+	/* a reset without a command: "" as in a new builder */
+	nf_keyb_reset(k);
+	borrowed = nf_keyb_finish_borrow(k, again);
+	ck_assert_str_eq(again, "d18848539de98f84fed38d41e34137afcee11a452d0f8a4e0a9d5c5d0a5a53bc");
+	free(c);
+	nf_keyb_free(k);
+}
+END_TEST
+
 START_TEST(test_explain)
 {
 	char k1[65], k2[65], *c1, *c2, *why;
@@ -175,6 +214,7 @@ cachekey_suite(void)
 	tcase_add_test(tc, test_explain);
 	tcase_add_test(tc, test_key_bytes_unchanged);
 	tcase_add_test(tc, test_many_members_sorted);
+	tcase_add_test(tc, test_reset_reused);
 	suite_add_tcase(s, tc);
 	return s;
 }
