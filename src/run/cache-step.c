@@ -160,8 +160,6 @@ nf_run__cache_unsettle(run_ctx *ctx)
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
 	ctx->cache.present = NULL;
-	nf_keyb_free(ctx->cache.keyb);
-	ctx->cache.keyb = NULL;
 }
 
 int
@@ -184,6 +182,8 @@ nf_run__cache_release(run_ctx *ctx)
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
 	ctx->cache.present = NULL;
+	nf_keyb_free(ctx->cache.keyb);
+	ctx->cache.keyb = NULL;
 }
 
 /* nf_objstore_has, each digest looked at once while the run is settled: objects are

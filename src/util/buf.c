@@ -14,28 +14,20 @@ buf_reserve(nf_buf *b, size_t extra)
 }
 
 void
-nf_buf_add(nf_buf *b, const void *p, size_t n)
+nf_buf__grow(nf_buf *b, size_t extra)
 {
-	buf_reserve(b, n);
-	if (n)
-		memcpy(b->buf + b->len, p, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
+	buf_reserve(b, extra);
 }
 
+/* Not the inline loop: a string may be long (a log, a payload). */
 void
 nf_buf_puts(nf_buf *b, const char *s)
 {
-	nf_buf_add(b, s, strlen(s));
-}
+	size_t n = strlen(s);
 
-void
-nf_buf_putc(nf_buf *b, char c)
-{
-	if (b->len + 2 > b->cap)
-		buf_reserve(b, 1);
-	b->buf[b->len++] = c;
-	b->buf[b->len] = '\0';
+	buf_reserve(b, n);
+	memcpy(b->buf + b->len, s, n + 1);
+	b->len += n;
 }
 
 void
@@ -64,6 +56,26 @@ nf_buf_printf(nf_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* 1 for a byte written as it is: printable ASCII but '"' and '\\'. */
+static const unsigned char plain_ascii[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 void
 nf_buf_add_json_string(nf_buf *b, const char *s)
 {
@@ -74,7 +86,7 @@ nf_buf_add_json_string(nf_buf *b, const char *s)
 		const unsigned char *run = p;
 
 		/* A run that needs no escape, added at once (names, keys, digests: all of them). */
-		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		while (plain_ascii[*p])
 			p++;
 		if (p > run)
 			nf_buf_add(b, run, (size_t)(p - run));

@@ -550,7 +550,7 @@ END_TEST
 START_TEST(test_hash_settles)
 {
 	struct stat st;
-	one_row r = { .ops = { one_get, one_put, one_edge, one_edge } };
+	one_row r = { .ops = { .get = one_get, .put = one_put, .begin = one_edge, .end = one_edge } };
 	char out[65], *path = xasprintf("%s/g", base);
 	int fd, tries = 0;
 	bool local, fine;
