@@ -90,6 +90,7 @@ names_index(nf_store *st, int64_t run_id, const nf_graph *g, int64_t base)
 	while (ix->cap * 4 < g->nnodes * 5)   /* at most 4/5 full */
 		ix->cap *= 2;
 	ix->slots = xcalloc(ix->cap * 2, sizeof(uint32_t));
+	ix->last = 0;
 	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
 		uint32_t h = (uint32_t)nf_str_hash(node->name);
@@ -104,21 +105,25 @@ names_index(nf_store *st, int64_t run_id, const nf_graph *g, int64_t base)
 
 /* name's row in the index of run_id, or 0 when it has none. */
 static int64_t
-names_find(const nf_store *st, int64_t run_id, const char *name)
+names_find(nf_store *st, int64_t run_id, const char *name)
 {
-	const struct nf_store_names *ix = &st->names;
+	struct nf_store_names *ix = &st->names;
+	const nf_graph *g = ix->g;
 	uint32_t h;
 	size_t at;
 
-	if (!ix->g || ix->run != run_id)
+	if (!g || ix->run != run_id)
 		return 0;
+	if (ix->last && strcmp(g->nodes[g->order ? g->order[ix->last - 1] : ix->last - 1].name, name) == 0)
+		return ix->base + (int64_t)ix->last;
 	h = (uint32_t)nf_str_hash(name);
 	for (at = h & (ix->cap - 1); ix->slots[2 * at + 1]; at = (at + 1) & (ix->cap - 1)) {
 		size_t pos = ix->slots[2 * at + 1] - 1;
-		const nf_graph *g = ix->g;
 
-		if (ix->slots[2 * at] == h && strcmp(g->nodes[g->order ? g->order[pos] : pos].name, name) == 0)
+		if (ix->slots[2 * at] == h && strcmp(g->nodes[g->order ? g->order[pos] : pos].name, name) == 0) {
+			ix->last = pos + 1;
 			return ix->base + 1 + (int64_t)pos;
+		}
 	}
 	return 0;
 }

@@ -76,6 +76,9 @@ struct nf_store {
 		/* g's rows are not committed yet: whenever the batch is rolled back (store.c's
 		 * batch_lost) they are to be inserted again by the next sync. */
 		bool rows_pending;
+		/* The position names_find found last, + 1 (0: none): a node's cache, state
+		 * and attempt are recorded one after another, each naming it. */
+		size_t last;
 	} names;
 
 	/* The rows of the last nf_store_nodes_add, not yet inserted (nodes.c): the batch's
