@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntflow/exec.h"  /* the graph: the phases of a fully cached run */
 #include "store-internal.h"
 
 void
@@ -137,6 +138,36 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	if (!nf_store_has_table(st, "cpu_phases"))
 		return 0;   /* a database of an older schema opened read-only: no phases */
 	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
+	if (nf_store__all_cached(st, run_id)) {
+		/* A fully cached run (none of its nodes ran, so no attempt and no wall time):
+		 * its phases and their counts from its graph, not from 10 000 rows (4% of a
+		 * cached rerun of 10 000 stages). */
+		const nf_graph *g = st->names.g;
+
+		for (size_t i = 0; i < g->nnodes; i++) {
+			const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
+			const char *phase = nf_more(node->stage)->phase ? nf_more(node->stage)->phase : "other";
+			nf_phase_row *r = NULL;
+
+			if (node->stage->kind == NF_GATE)
+				continue;
+			for (size_t k = nrows; k-- > 0;)
+				if (strcmp(rows[k].phase, phase) == 0) {
+					r = &rows[k];
+					break;
+				}
+			if (!r) {
+				rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
+				r = &rows[nrows++];
+				memset(r, 0, sizeof(*r));
+				r->run_id = run_id;
+				r->phase = xstrdup(phase);
+			}
+			r->nodes++;
+			r->cached++;
+		}
+		goto budgets;
+	}
 	/* The nodes in the order of index nodes_run_seq, summed here by phase (a handful), not
 	 * by a GROUP BY, which sorted every node row of the run (6.5% of a cached rerun of
 	 * 10 000 stages, and its peak of memory at 100 000). Phases come in the order of their
@@ -207,6 +238,7 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	free(np);
 	if (rc != SQLITE_DONE)
 		goto fail;
+budgets:
 	/* The budgets recorded at the run's end, by phase. */
 	sql = xasprintf("SELECT phase, baseline, baseline_cpu_ms, reduction_pct, target_pct, status, %s"
 			" FROM cpu_phases WHERE run_id = ?1", reason_col(st, ""));

@@ -187,6 +187,7 @@ nf_store_node_cache(nf_store *st, int64_t run_id, const char *node, const char *
 
 	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
+	nf_store__note_cached(st, run_id, id, cached);
 	/* A hit: written with the node's state at the sync, one row write instead of two
 	 * (a cached rerun writes nothing else per stage). */
 	if (cached && key && !components && !miss_reason) {
@@ -218,6 +219,7 @@ nf_store_node_cache_miss(nf_store *st, int64_t run_id, const char *node, const c
 
 	if ((err = nf_store__batch(st)) < 0 || (err = nf_store__node_id(st, run_id, node, &id)) < 0)
 		return err;
+	nf_store__note_cached(st, run_id, id, false);
 	/* Written with the node's state at the sync, like a hit: one row write instead of two
 	 * (a stage that runs writes its state in the same batch, most of the time). */
 	nf_store__node_miss(st, id, key, components, pipeline, node);

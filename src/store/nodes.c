@@ -73,6 +73,7 @@ nf_store_nodes_forget(nf_store *st)
 	if (st->unwritten)
 		(void)nf_store__nodes_sync(st);
 	free(st->names.slots);
+	free(st->names.final);
 	memset(&st->names, 0, sizeof(st->names));
 }
 
@@ -91,6 +92,10 @@ names_index(nf_store *st, int64_t run_id, const nf_graph *g, int64_t base)
 		ix->cap *= 2;
 	ix->slots = xcalloc(ix->cap * 2, sizeof(uint32_t));
 	ix->last = 0;
+	free(ix->final);
+	ix->final = xcalloc(g->nnodes ? g->nnodes : 1, 1);
+	ix->nfinal = ix->ncached = 0;
+	ix->counts_lost = false;
 	for (size_t i = 0; i < g->nnodes; i++) {
 		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
 		uint32_t h = (uint32_t)nf_str_hash(node->name);
@@ -270,6 +275,70 @@ nf_store_nodes_add(nf_store *st, int64_t run_id, const nf_graph *g)
 	return 0;
 }
 
+/* What names.final holds of a node: a final state, the state "cached", its row's cached
+ * column set, and whether it was ever recorded running. */
+enum { NODE_FINAL = 1, NODE_STATE_CACHED = 2, NODE_COL_CACHED = 4, NODE_RAN = 8 };
+
+/* Whether a node of these flags is cached as a fully cached run's phases count it (none
+ * of its columns says it ran: nf_store_phase_totals). */
+static bool
+fully_cached(unsigned f)
+{
+	return (f & (NODE_STATE_CACHED | NODE_COL_CACHED | NODE_RAN)) == (NODE_STATE_CACHED | NODE_COL_CACHED);
+}
+
+/* Node id of run_id (a row of the run being written): flags clear cleared, set set. */
+static void
+note_node(nf_store *st, int64_t run_id, int64_t id, unsigned clear, unsigned set)
+{
+	struct nf_store_names *ix = &st->names;
+	unsigned char *f;
+
+	if (!ix->g || ix->run != run_id || id <= ix->base || id > ix->base + (int64_t)ix->g->nnodes)
+		return;
+	f = &ix->final[id - ix->base - 1];
+	ix->nfinal -= (*f & NODE_FINAL) != 0;
+	ix->ncached -= fully_cached(*f);
+	*f = (unsigned char)((*f & ~clear) | set);
+	ix->nfinal += (*f & NODE_FINAL) != 0;
+	ix->ncached += fully_cached(*f);
+}
+
+/* Notes node id of run_id going to state. */
+static void
+note_final(nf_store *st, int64_t run_id, int64_t id, nf_state state)
+{
+	note_node(st, run_id, id, NODE_FINAL | NODE_STATE_CACHED,
+		  (nf_state_is_final(state) ? NODE_FINAL : 0) | (state == NF_ST_CACHED ? NODE_STATE_CACHED : 0) |
+		  (state == NF_ST_RUNNING ? NODE_RAN : 0));
+}
+
+void
+nf_store__note_cached(nf_store *st, int64_t run_id, int64_t id, bool cached)
+{
+	note_node(st, run_id, id, NODE_COL_CACHED, cached ? NODE_COL_CACHED : 0);
+}
+
+bool
+nf_store__all_cached(const nf_store *st, int64_t run_id)
+{
+	const struct nf_store_names *ix = &st->names;
+
+	return ix->g && ix->run == run_id && !ix->counts_lost && ix->g->nnodes && ix->ncached == ix->g->nnodes;
+}
+
+bool
+nf_store__node_counts(const nf_store *st, int64_t run_id, int64_t *total, int64_t *done)
+{
+	const struct nf_store_names *ix = &st->names;
+
+	if (!ix->g || ix->run != run_id || ix->counts_lost)
+		return false;
+	*total = (int64_t)ix->g->nnodes;
+	*done = (int64_t)ix->nfinal;
+	return true;
+}
+
 /* The row id of a node of a run: from the map for the run being written, else by SQL. */
 int
 nf_store__node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id)
@@ -417,6 +486,7 @@ nf_store_node_state(nf_store *st, int64_t run_id, const char *node, nf_state sta
 		return err;
 	/* Nothing is written here: the record is merged into the node's pending one, which
 	 * the batch writes once (nf_store__nodes_sync). */
+	note_final(st, run_id, id, state);
 	pn = pnode_get(st, id);
 	pn->stated = true;
 	pn->state = state;

@@ -89,13 +89,23 @@ nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status)
 	sqlite3_stmt *q;
 	int err;
 
+	int64_t total, done;
+	bool counted;
+
 	if ((err = nf_store_flush(st)) < 0)
 		return err;
-	if (!(q = nf_store__stmt(st, SQL_RUN_END)))
+	/* The run being written: its counts as the store recorded its nodes' states, not
+	 * counted again from its rows (each row's state read: 2% of a cached rerun). */
+	counted = nf_store__node_counts(st, run_id, &total, &done);
+	if (!(q = nf_store__stmt(st, counted ? SQL_RUN_END_COUNTED : SQL_RUN_END)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, nf_run_status_name(status), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, nf_now_realtime_ms());
 	sqlite3_bind_int64(q, 3, run_id);
+	if (counted) {
+		sqlite3_bind_int64(q, 4, total);
+		sqlite3_bind_int64(q, 5, done);
+	}
 	if ((err = nf_store__step_done(st, q, "cannot record the end of the run")) < 0)
 		return err;
 	if (sqlite3_changes(st->db) == 0)

@@ -38,6 +38,7 @@ typedef enum {
 	SQL_CACHE_ANY,
 	SQL_NODE_FIRST_KEYED,
 	SQL_CACHE_HIT,
+	SQL_RUN_END_COUNTED,
 	SQL__COUNT
 } nf_sql_id;
 
@@ -79,6 +80,13 @@ struct nf_store {
 		/* The position names_find found last, + 1 (0: none): a node's cache, state
 		 * and attempt are recorded one after another, each naming it. */
 		size_t last;
+		/* Which of g's nodes were last given a final state (a byte each, by position)
+		 * and how many: the run's end writes these counts rather than counting its rows
+		 * again (2% of a cached rerun). Not trusted (counts_lost) once a batch was lost:
+		 * what it rolled back is counted still. */
+		unsigned char *final;        /* NODE_* flags of each node (nodes.c) */
+		size_t nfinal, ncached;      /* nodes final; nodes cached that never ran */
+		bool counts_lost;
 	} names;
 
 	/* The rows of the last nf_store_nodes_add, not yet inserted (nodes.c): the batch's
@@ -182,6 +190,14 @@ int nf_store__batch(nf_store *st);
 int nf_store__step_done(nf_store *st, sqlite3_stmt *q, const char *what);
 /* The row id of a node of a run (cached per run). */
 int nf_store__node_id(nf_store *st, int64_t run_id, const char *name, int64_t *id);
+/* run_id's node count and how many of its nodes have a final state, as the store recorded
+ * them for the run being written: true; false when they are to be counted in SQL. */
+bool nf_store__node_counts(const nf_store *st, int64_t run_id, int64_t *total, int64_t *done);
+/* Whether every node of run_id, the run being written, is cached (none ran): its phases
+ * are then known without reading its rows (nf_store_phase_totals). */
+bool nf_store__all_cached(const nf_store *st, int64_t run_id);
+/* Notes what a node of the run being written was given: its cache column set or cleared. */
+void nf_store__note_cached(nf_store *st, int64_t run_id, int64_t id, bool cached);
 /* Appends a line to nf_store_recovered(). */
 void nf_store__recovered_add(nf_store *st, const char *fmt, ...) NF_PRINTF(2, 3);
 

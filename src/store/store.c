@@ -472,6 +472,8 @@ static const char *const sql_text[SQL__COUNT] = {
 		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[SQL_RUN_END] =
 		"UPDATE runs SET status = ?, finished_ms = ?, " NF_SQL_RUN_SUMMARY " WHERE id = ?",
+	[SQL_RUN_END_COUNTED] =
+		"UPDATE runs SET status = ?, finished_ms = ?, nodes_total = ?4, nodes_done = ?5 WHERE id = ?3",
 	[SQL_RUN_SUMMARY] = "UPDATE runs SET " NF_SQL_RUN_SUMMARY " WHERE id = ? AND status != 'running'",
 	[SQL_RUN_GET] =
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
@@ -760,6 +762,7 @@ batch_lost(nf_store *st)
 {
 	st->in_batch = false;
 	nf_store__nodes_drop(st);
+	st->names.counts_lost = true;
 	if (st->names.rows_pending && st->names.g) {   /* still not committed */
 		st->unwritten = st->names.g;
 		st->unwritten_run = st->names.run;

@@ -1580,6 +1580,105 @@ START_TEST(test_migrate_run_summary)
 }
 END_TEST
 
+/* The counts a run's end writes are those of its rows, whichever states its nodes went
+ * through (a final state left for a retry, one replaced by another); after a lost batch
+ * they are counted from the rows. */
+START_TEST(test_run_end_counts)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	int64_t run;
+	const char *rows_done = "SELECT count(*) FROM nodes WHERE state IN ('succeeded','cached','failed',"
+				"'timed-out','skipped','cancelled','rejected')";
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	/* prep: failed, retried, succeeded; tune[lr=0.1]: failed, then running again */
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_FAILED, 1, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_RUNNING, 2, NULL, NULL, 0, NULL, 1001), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_SUCCEEDED, 2, NULL, NULL, 0, NULL, 1002), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_CACHED, 1, NULL, NULL, 0, NULL, 1003), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_FAILED, 1, NULL, NULL, 0, NULL, 1004), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "tune[lr=0.1]", NF_ST_RUNNING, 2, NULL, NULL, 0, NULL, 1005), 0);
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_FAILED), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_total FROM runs"), 3);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_done FROM runs"), 1);
+	ck_assert_int_eq(raw_int(st, rows_done), 1);
+	/* A second run: a node given a final state in a batch that is lost, then the end. */
+	run = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_state(st, run, "prep", NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 2000), 0);
+	nf_store_abort(st);
+	ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_FAILED), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_total FROM runs WHERE id = 2"), 3);
+	ck_assert_int_eq(raw_int(st, "SELECT nodes_done FROM runs WHERE id = 2"), 0);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A fully cached run's phases, taken from its graph, are those its rows give (read once
+ * the store no longer holds the graph): the same phases in the same order, counts and
+ * times. Also when one node ran, and when one is in state cached without its row saying
+ * so (then read from the rows). */
+START_TEST(test_phase_totals_cached)
+{
+	static const char *const names[] = { "prep", "tune[lr=0.1]", "tune[lr=0.2]" };
+	nf_store *st = NULL;
+	test_graph t;
+	nf_stage_more prep = { .phase = "prep" }, train = { .phase = "train" };
+	nf_phase_row *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	int64_t run;
+
+	graph_init(&t);
+	t.stages[0].more = &prep;
+	t.stages[1].more = &train;
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	for (int mode = 0; mode < 3; mode++) {   /* 0: all cached, 1: prep ran, 2: prep not a hit */
+		run = begin_run(st, "p");
+		ck_assert_int_eq(nf_store_nodes_add(st, run, &t.g), 0);
+		for (size_t i = 0; i < 3; i++) {
+			if (i == 0 && mode == 1) {
+				ck_assert_int_eq(nf_store_node_state(st, run, names[i], NF_ST_RUNNING, 1, NULL, NULL, 0, NULL, 500), 0);
+				ck_assert_int_eq(nf_store_node_state(st, run, names[i], NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 900), 0);
+				continue;
+			}
+			if (i != 0 || mode != 2)
+				ck_assert_int_eq(nf_store_node_cache(st, run, names[i], "k", NULL, true, 1, NULL), 0);
+			ck_assert_int_eq(nf_store_node_state(st, run, names[i], NF_ST_CACHED, 1, NULL, NULL, 0, NULL, 1000), 0);
+		}
+		ck_assert_int_eq(nf_store_phase_totals(st, run, &a, &na), 0);
+		nf_store_nodes_forget(st);
+		ck_assert_int_eq(nf_store_phase_totals(st, run, &b, &nb), 0);
+		ck_assert_uint_eq(na, 2);
+		ck_assert_uint_eq(nb, na);
+		for (size_t i = 0; i < na; i++) {
+			ck_assert_str_eq(a[i].phase, b[i].phase);
+			ck_assert_int_eq(a[i].nodes, b[i].nodes);
+			ck_assert_int_eq(a[i].ran, b[i].ran);
+			ck_assert_int_eq(a[i].cached, b[i].cached);
+			ck_assert_int_eq(a[i].cpu_ms, b[i].cpu_ms);
+			ck_assert_int_eq(a[i].wall_ms, b[i].wall_ms);
+		}
+		ck_assert_str_eq(a[0].phase, "prep");
+		ck_assert_int_eq(a[0].cached, mode == 1 ? 0 : 1);
+		ck_assert_int_eq(a[0].ran, mode == 1 ? 1 : 0);
+		ck_assert_int_eq(a[0].wall_ms, mode == 1 ? 400 : mode == 2 ? 1000 : 0);
+		ck_assert_str_eq(a[1].phase, "train");
+		ck_assert_int_eq(a[1].nodes, 2);
+		ck_assert_int_eq(a[1].cached, 2);
+		nf_phase_row_list_free(a, na);
+		nf_phase_row_list_free(b, nb);
+		ck_assert_int_eq(nf_store_run_end(st, run, NF_RUN_SUCCEEDED), 0);
+	}
+	nf_store_close(st);
+}
+END_TEST
+
 /* A run's end writes its summary, and the listings read it rather than counting nodes (a
  * summary changed by hand shows); recovery of a crashed run writes it too; a run whose
  * nodes were written after its end (nf_store_run_summarize) is counted again. */
@@ -1813,6 +1912,8 @@ store_suite(void)
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_migrate_run_summary);
 	tcase_add_test(tc, test_run_summary);
+	tcase_add_test(tc, test_run_end_counts);
+	tcase_add_test(tc, test_phase_totals_cached);
 	tcase_add_test(tc, test_history_query_plans);
 	tcase_add_test(tc, test_perf_history);
 	suite_add_tcase(s, tc);
