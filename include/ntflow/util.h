@@ -128,6 +128,8 @@ void nf_buf_vprintf(nf_buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal (with quotes); a byte that is not part of valid UTF-8
  * is written \u00XX, as nf_json_print does. */
 void nf_buf_add_json_string(nf_buf *b, const char *s);
+/* Of a byte in a JSON string: 0 escaped, 1 printable ASCII, 2 above 127 (buf.c). */
+extern const unsigned char nf_json_plain[256];
 const char *nf_buf_cstr(const nf_buf *b);
 void nf_buf_reset(nf_buf *b);
 /* Hands the string to the caller (who frees it); b is empty afterwards. */

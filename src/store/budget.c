@@ -121,6 +121,24 @@ add_attempts_cpu(nf_store *st, nf_phase_row *rows, const node_phase *np, size_t 
 	return rc;
 }
 
+/* The row of phase among rows (n of them, room for cap), added when new. */
+static nf_phase_row *
+phase_row(nf_phase_row **rows, size_t *n, size_t *cap, int64_t run_id, const char *phase)
+{
+	nf_phase_row *r;
+
+	/* The node before is most often of the same phase. */
+	for (size_t i = *n; i-- > 0;)
+		if (strcmp((*rows)[i].phase, phase) == 0)
+			return &(*rows)[i];
+	*rows = xgrow(*rows, sizeof(**rows), *n + 1, cap);
+	r = &(*rows)[(*n)++];
+	memset(r, 0, sizeof(*r));
+	r->run_id = run_id;
+	r->phase = xstrdup(phase);
+	return r;
+}
+
 int
 nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *n)
 {
@@ -147,22 +165,11 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 		for (size_t i = 0; i < g->nnodes; i++) {
 			const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
 			const char *phase = nf_more(node->stage)->phase ? nf_more(node->stage)->phase : "other";
-			nf_phase_row *r = NULL;
+			nf_phase_row *r;
 
 			if (node->stage->kind == NF_GATE)
 				continue;
-			for (size_t k = nrows; k-- > 0;)
-				if (strcmp(rows[k].phase, phase) == 0) {
-					r = &rows[k];
-					break;
-				}
-			if (!r) {
-				rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
-				r = &rows[nrows++];
-				memset(r, 0, sizeof(*r));
-				r->run_id = run_id;
-				r->phase = xstrdup(phase);
-			}
+			r = phase_row(&rows, &nrows, &cap, run_id, phase);
 			r->nodes++;
 			r->cached++;
 		}
@@ -181,26 +188,17 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *phase = (const char *)sqlite3_column_text(q, 0);
-		nf_phase_row *r = NULL;
+		nf_phase_row *r;
+		size_t before = nrows;
 
 		if (!phase) {   /* never NULL (coalesce) but when SQLite ran out of memory */
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		/* The node before is most often of the same phase. */
-		for (size_t i = nrows; i-- > 0;)
-			if (strcmp(rows[i].phase, phase) == 0) {
-				r = &rows[i];
-				break;
-			}
-		if (!r) {
-			rows = xgrow(rows, sizeof(*rows), nrows + 1, &cap);
-			span = xgrow(span, sizeof(*span), nrows + 1, &span_cap);
-			span[nrows] = (phase_span){ 0, 0, false };
-			r = &rows[nrows++];
-			memset(r, 0, sizeof(*r));
-			r->run_id = run_id;
-			r->phase = xstrdup(phase);
+		r = phase_row(&rows, &nrows, &cap, run_id, phase);
+		if (nrows > before) {   /* a new phase: its span */
+			span = xgrow(span, sizeof(*span), nrows, &span_cap);
+			span[nrows - 1] = (phase_span){ 0, 0, false };
 		}
 		r->nodes++;
 		r->ran += sqlite3_column_int(q, 1);
