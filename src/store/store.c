@@ -1391,6 +1391,7 @@ nf_store_close(nf_store *st)
 		free(st->recovered[i]);
 	free(st->recovered);
 	free(st->names.slots);
+	free(st->names.final);
 	free(st->starts);
 	nf_store__nodes_free(st);
 	free(st->fail_msg);
