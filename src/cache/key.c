@@ -239,20 +239,18 @@ write_components(nf_keyb *k)
 	nf_buf_putc(b, '}');
 }
 
-void
-nf_keyb_finish(nf_keyb *k, char key[65], char **components_json)
-{
-	write_components(k);
-	nf_sha256_of(key, k->out.buf, k->out.len);
-	*components_json = xstrdup(k->out.buf);
-}
-
 const char *
 nf_keyb_finish_borrow(nf_keyb *k, char key[65])
 {
 	write_components(k);
 	nf_sha256_of(key, k->out.buf, k->out.len);
 	return k->out.buf;
+}
+
+void
+nf_keyb_finish(nf_keyb *k, char key[65], char **components_json)
+{
+	*components_json = xstrdup(nf_keyb_finish_borrow(k, key));
 }
 
 static const char *
