@@ -44,4 +44,24 @@ void nf_sha256_of(char out[65], const void *data, size_t len);
  * must not depend on which of the two wrote it (keys, an entry's outputs). */
 void nf_cachekey_json_string(nf_buf *b, const char *s);
 
+/* A cache entry's outputs (its outputs_json: [{"path","digest","uncached","mode"}]) as a
+ * list (outs.c). Each field is NULL when the output has none (or not as a string), as
+ * cJSON's lookups give it; uncached is true only for "uncached":true. The strings are the
+ * list's, valid until it is read again or released. */
+typedef struct nf_cache_out {
+	const char *path, *digest, *mode;
+	bool uncached;
+} nf_cache_out;
+typedef struct nf_cache_outs {
+	nf_cache_out *v;
+	size_t n, cap;
+	char *text;                  /* a copy of the JSON, its strings ended in place */
+	size_t text_cap;
+	void *tree;                  /* the cJSON tree, when the text was not the run's own form */
+} nf_cache_outs;
+#define NF_CACHE_OUTS_INIT { NULL, 0, 0, NULL, 0, NULL }
+/* Reads json into o, reusing its memory: 0, or NF_ECORRUPT when it is not a JSON array. */
+int nf_cache_outs_read(nf_cache_outs *o, const char *json);
+void nf_cache_outs_release(nf_cache_outs *o);
+
 #endif

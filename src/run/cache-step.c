@@ -184,6 +184,7 @@ nf_run__cache_release(run_ctx *ctx)
 	ctx->cache.present = NULL;
 	nf_keyb_free(ctx->cache.keyb);
 	ctx->cache.keyb = NULL;
+	nf_cache_outs_release(&ctx->cache.outs);
 }
 
 /* nf_objstore_has, each digest looked at once while the run is settled: objects are
@@ -341,38 +342,33 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 	return held_out_digest(ctx, node);
 }
 
-/* Restores an entry's outputs (arr: its outputs_json parsed) when all their objects are
- * present. 0, or NF_ENOTFOUND when an object is missing (the entry is then useless), or
+/* Restores an entry's outputs (outs: read from its outputs_json) when all their objects
+ * are present. 0, or NF_ENOTFOUND when an object is missing (the entry is then useless), or
  * another error. */
 static int
-restore_entry(run_ctx *ctx, const nf_cache_entry *e, const cJSON *arr)
+restore_entry(run_ctx *ctx, const nf_cache_entry *e, const nf_cache_outs *outs)
 {
-	const cJSON *it;
 	int err = 0;
 
-	if (!cJSON_IsArray(arr))
-		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key);
-	cJSON_ArrayForEach(it, arr) {
-		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+	for (size_t i = 0; i < outs->n; i++) {
+		const char *digest = outs->v[i].digest;
 
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+		if (outs->v[i].uncached)
 			continue;   /* not in the store: uncached_changed checked it is in place */
 		if (!digest || !object_present(ctx, digest)) {
 			err = nf_error_set(NF_ENOTFOUND, "an object of cache entry %.12s is missing", e->key);
 			goto done;
 		}
 	}
-	cJSON_ArrayForEach(it, arr) {
-		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
-		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
-		const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "mode"));
+	for (size_t i = 0; i < outs->n; i++) {
+		const char *path = outs->v[i].path, *digest = outs->v[i].digest, *mode = outs->v[i].mode;
 		char *abs = NULL, *norm = NULL, *end;
 		const char *name;
 		size_t restored = 0;
 		long perm = mode ? strtol(mode, &end, 8) : -1;
 		int dirfd = -1;
 
-		if (!path || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+		if (!path || outs->v[i].uncached)
 			continue;
 		if (mode && (*end || perm < 0 || perm > 0777))
 			perm = -1;   /* not ours: the mode of what is there, or the default */
@@ -408,23 +404,21 @@ done:
 	return err;
 }
 
-/* An entry's uncached outputs (arr: its outputs_json parsed) must be in place with the
+/* An entry's uncached outputs (outs: read from its outputs_json) must be in place with the
  * digest recorded (the store cannot bring them back): the reason to rerun when one is not
  * (caller frees), else NULL. */
 static char *
-uncached_changed(run_ctx *ctx, const nf_cache_entry *e, const cJSON *arr)
+uncached_changed(run_ctx *ctx, const nf_cache_entry *e, const nf_cache_outs *outs)
 {
-	const cJSON *it;
 	char *why = NULL;
 
-	cJSON_ArrayForEach(it, arr) {
-		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
-		const char *digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+	for (size_t i = 0; i < outs->n; i++) {
+		const char *path = outs->v[i].path, *digest = outs->v[i].digest;
 		char now[80], *norm = NULL, *abs = NULL;
 		const char *name;
 		int dirfd = -1, err;
 
-		if (!path || !digest || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
+		if (!path || !digest || !outs->v[i].uncached)
 			continue;
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
 			abs = nf_run__abs(ctx, norm);
@@ -568,13 +562,15 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	} else if (ctx->nodes[node->id].forced) {
 		reason = xstrdup("forced");
 	} else if (!cache_empty(ctx) && nf_store_cache_hit(ctx->store, key, &e) == 0) {
-		cJSON *outs = cJSON_Parse(e.outputs_json);   /* read once, for both checks */
+		nf_cache_outs *outs = &ctx->cache.outs;   /* read once, for both checks */
+		bool readable = nf_cache_outs_read(outs, e.outputs_json) == 0;
 
 		e.key = key;   /* for the messages: not the entry's to free */
 
-		if ((reason = uncached_changed(ctx, &e, outs)) != NULL) {
+		if (readable && (reason = uncached_changed(ctx, &e, outs)) != NULL) {
 			;   /* rerun: an uncached output is not as the entry left it */
-		} else if ((err = restore_entry(ctx, &e, outs)) == 0) {
+		} else if ((err = readable ? restore_entry(ctx, &e, outs)
+				 : nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", key)) == 0) {
 			load_entry_metrics(ctx, node, &e);
 			set_out_digest(ctx, node, e.out_digest);
 			e.out_digest = NULL;
@@ -593,7 +589,6 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			nf_store_cache_delete(ctx->store, key);
 			err = 0;
 		}
-		cJSON_Delete(outs);
 		e.key = NULL;
 		nf_cache_entry_release(&e);
 	} else {

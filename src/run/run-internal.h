@@ -85,6 +85,7 @@ typedef struct nf_run_cache {
 	int rootfd;
 	bool rootfd_tried;
 	nf_keyb *keyb;              /* the key builder, reset for each node's key */
+	nf_cache_outs outs;         /* the outputs of the entry looked up last */
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many

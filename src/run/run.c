@@ -137,7 +137,19 @@ nf_run__expand_recorded(char **out, run_ctx *ctx, const nf_node *node, const nf_
 char *
 nf_run__abs(const run_ctx *ctx, const char *path)
 {
-	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", ctx->root, path);
+	size_t rl, pl;
+	char *abs;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	/* Joined by hand: a printf per output was 2% of a cached rerun's instructions. */
+	rl = strlen(ctx->root);
+	pl = strlen(path);
+	abs = xmalloc(rl + pl + 2);
+	memcpy(abs, ctx->root, rl);
+	abs[rl] = '/';
+	memcpy(abs + rl + 1, path, pl + 1);
+	return abs;
 }
 
 /* The NAME of NAME=VALUE as a key: in buf when it fits, else NULL. */

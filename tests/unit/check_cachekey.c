@@ -6,6 +6,7 @@
 #include "ntflow/cachekey.h"
 
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,6 +177,99 @@ START_TEST(test_reset_reused)
 }
 END_TEST
 
+/* An entry's outputs as cJSON's lookups read them, the way the run read them before
+ * nf_cache_outs_read: "|"-joined "path,digest,mode,uncached" per output ("-" for none). */
+static char *
+outs_by_cjson(const char *json)
+{
+	cJSON *arr = cJSON_Parse(json);
+	const cJSON *it;
+	nf_buf b = NF_BUF_INIT;
+
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(arr);
+		return xstrdup("not an array");
+	}
+	cJSON_ArrayForEach(it, arr) {
+		const char *f[3] = { "path", "digest", "mode" };
+
+		for (int i = 0; i < 3; i++) {
+			const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, f[i]));
+
+			nf_buf_printf(&b, "%s,", v ? v : "-");
+		}
+		nf_buf_printf(&b, "%d|", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")) ? 1 : 0);
+	}
+	cJSON_Delete(arr);
+	nf_buf_putc(&b, '.');   /* never empty: detach gives a string */
+	return nf_buf_detach(&b);
+}
+
+static char *
+outs_by_list(nf_cache_outs *o, const char *json)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	if (nf_cache_outs_read(o, json) < 0)
+		return xstrdup("not an array");
+	for (size_t i = 0; i < o->n; i++)
+		nf_buf_printf(&b, "%s,%s,%s,%d|", o->v[i].path ? o->v[i].path : "-",
+			      o->v[i].digest ? o->v[i].digest : "-", o->v[i].mode ? o->v[i].mode : "-",
+			      o->v[i].uncached ? 1 : 0);
+	nf_buf_putc(&b, '.');
+	return nf_buf_detach(&b);
+}
+
+/* The outputs the run writes are read in place, anything else through cJSON: either way
+ * the list is what cJSON's lookups give, one list reused for many entries. */
+START_TEST(test_outs_read)
+{
+	static const char *const cases[] = {
+		/* the run's own form (cache-step.c's hash_outputs) */
+		"[{\"path\":\"out/a\",\"digest\":\"file:e3b0\",\"mode\":\"0644\"}]",
+		"[{\"path\":\"out/a\",\"digest\":\"file:1\",\"mode\":\"0644\"},"
+		"{\"path\":\"log.txt\",\"digest\":\"file:2\",\"uncached\":true},"
+		"{\"path\":\"dir/\",\"digest\":\"tree:3\"}]",
+		"[]",
+		"[{\"path\":\"p\",\"digest\":\"d\",\"uncached\":false,\"mode\":\"0600\"}]",
+		/* others: through cJSON */
+		"[{\"path\":\"a\\\"b\\\\c\\u00e9\",\"digest\":\"d\"}]",
+		"[ {\"digest\":\"d\", \"path\":\"p\"} ]",
+		"[{\"path\":\"p\",\"digest\":\"d\",\"mode\":420}]",
+		"[{\"path\":\"first\",\"path\":\"second\",\"digest\":\"d\"}]",
+		"[{\"path\":\"p\",\"digest\":\"d\",\"size\":3}]",
+		"[{}]",
+		"[1,\"x\",null]",
+		"[{\"path\":\"p\",\"digest\":\"d\",\"uncached\":1}]",
+		"{\"path\":\"p\"}",
+		"",
+		"[{\"path\":\"p\",\"digest\":\"d\"}",
+		"[{\"path\":\"p\",\"digest\":\"d\"}]x",
+		"[{\"path\":\"p\",\"digest\":\"d\"},]",
+	};
+	nf_cache_outs o = NF_CACHE_OUTS_INIT;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *want = outs_by_cjson(cases[i]), *got = outs_by_list(&o, cases[i]);
+
+		ck_assert_msg(strcmp(want, got) == 0, "case %zu %s: cJSON %s, list %s", i, cases[i], want, got);
+		free(want);
+		free(got);
+	}
+	/* The run's form is read without a tree, and its strings stay with the list. */
+	ck_assert_int_eq(nf_cache_outs_read(&o, cases[1]), 0);
+	ck_assert_ptr_null(o.tree);
+	ck_assert_uint_eq(o.n, 3);
+	ck_assert_str_eq(o.v[1].path, "log.txt");
+	ck_assert(o.v[1].uncached && !o.v[0].uncached);
+	ck_assert_ptr_null(o.v[2].mode);
+	ck_assert_int_eq(nf_cache_outs_read(&o, "not json"), NF_ECORRUPT);
+	ck_assert_uint_eq(o.n, 0);
+	nf_cache_outs_release(&o);
+	ck_assert_ptr_null(o.v);
+}
+END_TEST
+
 START_TEST(test_explain)
 {
 	char k1[65], k2[65], *c1, *c2, *why;
@@ -215,6 +309,7 @@ cachekey_suite(void)
 	tcase_add_test(tc, test_key_bytes_unchanged);
 	tcase_add_test(tc, test_many_members_sorted);
 	tcase_add_test(tc, test_reset_reused);
+	tcase_add_test(tc, test_outs_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
