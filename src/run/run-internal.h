@@ -129,6 +129,8 @@ typedef struct run_ctx {
 	const nf_run_request *req;
 	int root_fs;                /* the root's file system: 0 not looked at yet, 1 the state
 	                             * directory's, 2 another (space.c) */
+	uint64_t state_avail;       /* free bytes where the state directory is, as last read */
+	int64_t state_avail_ms;     /* when (monotonic); 0: never (space.c) */
 	nf_run_deps deps;           /* as the caller gave them; NULL members filled by the run */
 	bool own_runner, own_store;
 	nf_dag *dag;
@@ -240,6 +242,9 @@ void nf_run__hook_events_free(run_ctx *ctx);
 #define NF_RUN_RESERVE (1024 * 1024)
 #define NF_RUN_MIN_FREE (1024 * 1024)
 #define NF_RUN_FULL_BELOW (64 * 1024)
+/* A reading of the state directory's free space this recent stands for a new one before a
+ * stage starts: the after-check of the attempt that freed the slot has just read it. */
+#define NF_RUN_SPACE_FRESH_MS 5
 /* Takes the reserve (NF_EIO naming the file system when there is no room for it). */
 int nf_run__reserve_take(run_ctx *ctx);
 /* Gives the reserve back (removes the file); nothing when none is held. */

@@ -65,14 +65,36 @@ nf_run__reserve_release(run_ctx *ctx)
 	ctx->reserve = NULL;
 }
 
+/* The free bytes where the state directory is: read again unless recent allows a reading
+ * younger than NF_RUN_SPACE_FRESH_MS. false when statfs failed. */
+static bool
+state_avail(run_ctx *ctx, bool recent, uint64_t *avail)
+{
+	int64_t now = nf_now_monotonic_ms();
+	uint64_t size;
+
+	if (recent && ctx->state_avail_ms > 0 && now - ctx->state_avail_ms <= NF_RUN_SPACE_FRESH_MS) {
+		*avail = ctx->state_avail;
+		return true;
+	}
+	if (nf_fs_space(ctx->state_dir, avail, &size) < 0) {
+		ctx->state_avail_ms = 0;
+		return false;
+	}
+	ctx->state_avail = *avail;
+	ctx->state_avail_ms = now;
+	return true;
+}
+
 int
 nf_run__space_check(run_ctx *ctx)
 {
-	uint64_t avail, size;
+	uint64_t avail;
 	char need[32], *fs;
 	int err;
 
-	if (!ctx->state_dir || nf_fs_space(ctx->state_dir, &avail, &size) < 0 || avail >= NF_RUN_MIN_FREE)
+	/* One statfs per stage, not two: a stage starts as the one before it ends. */
+	if (!ctx->state_dir || !state_avail(ctx, true, &avail) || avail >= NF_RUN_MIN_FREE)
 		return 0;
 	nf_format_bytes(need, sizeof(need), NF_RUN_MIN_FREE);
 	fs = nf_fs_describe(ctx->state_dir);
@@ -96,7 +118,9 @@ full_fs(const char *path)
 char *
 nf_run__full_after_attempt(run_ctx *ctx)
 {
-	char *fs = full_fs(ctx->state_dir);
+	uint64_t avail;
+	char *fs = ctx->state_dir && state_avail(ctx, false, &avail) && avail < NF_RUN_FULL_BELOW
+		? nf_fs_describe(ctx->state_dir) : NULL;
 	struct stat a, b;
 
 	/* The outputs' file system, when it is another one (found once per run). */
