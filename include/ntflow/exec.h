@@ -5,6 +5,7 @@
 #ifndef NTFLOW_EXEC_H
 #define NTFLOW_EXEC_H
 
+#include <signal.h>
 #include <sys/types.h>
 #include "ntflow/graph.h"
 #include "ntflow/state.h"
@@ -174,6 +175,10 @@ int nf_signals_seen(void);
 /* Restores default dispositions and an empty signal mask (children must not inherit our
  * handlers). Async-signal-safe: for a vfork child, as its last step before execve. */
 void nf_signals_reset_child(void);
+/* The same for only the signals of sigs (ntflow-spawn's: the ones it does not leave at
+ * SIG_DFL, computed once, its dispositions fixed from then on); the mask emptied all the
+ * same. Async-signal-safe. */
+void nf_signals_reset_some(const sigset_t *sigs);
 
 /* What prepare() decided for a node about to start. */
 enum {

@@ -4,6 +4,7 @@
 
 #include "ntflow/util.h"
 
+#include <signal.h>
 #include <sys/types.h>
 
 /* Everything the vfork child needs, prepared by the parent: the child may not allocate. */
@@ -17,6 +18,7 @@ typedef struct nf_spawn_child {
 	int devnull, out_fd, procs_fd;
 	pid_t parent;
 	volatile long long *start;   /* the parent's: the child's start time, read for the record */
+	const sigset_t *reset;       /* non-NULL: the only signals not at SIG_DFL (else all reset) */
 } nf_spawn_child;
 
 /* The child between vfork and execve: sets up its group, PDEATHSIG, stdio, the procs

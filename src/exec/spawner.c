@@ -41,6 +41,7 @@ static struct {
 	size_t xargv_cap;
 	int devnull;
 	pid_t self;
+	sigset_t not_dfl;            /* the signals not at SIG_DFL, for the children to reset */
 } sp;
 
 static void
@@ -229,6 +230,7 @@ serve(void)
 	c.procs_fd = fds[1];
 	c.parent = sp.self;
 	c.start = &start;
+	c.reset = &sp.not_dfl;
 	sp.pids = grow(sp.pids, sizeof(*sp.pids), sp.n + 1, &sp.cap);
 	/* Every signal blocked, so no handler of ours runs in the child on the shared memory. */
 	sigfillset(&all);
@@ -322,6 +324,17 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* Our dispositions are final here (nothing below changes one): the signals not at
+	 * SIG_DFL, ignored (SIGPIPE, or inherited so) or caught (SIGCHLD), are the only ones a
+	 * child has to reset (spawn-child.c). EINVAL for libc's own: skipped, as the full
+	 * reset cannot set them either. */
+	sigemptyset(&sp.not_dfl);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction old;
+
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL)
+			sigaddset(&sp.not_dfl, sig);
+	}
 	/* The stages must not inherit the sockets: a stage holding them would keep the runner
 	 * from seeing our end. */
 	(void)fcntl(NF_SPAWN_CTL_FD, F_SETFD, FD_CLOEXEC);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t2000-run-basic.sh: `ntflow run` on a chain: order, progress lines, --dry-run, -p,
-# --only/--from, the stage environment and working directory, logs, and the record of the
-# run in `ntflow runs`, `ntflow show --json` and `ntflow logs`.
+# --only/--from, the stage environment, working directory and signals, logs, and the record
+# of the run in `ntflow runs`, `ntflow show --json` and `ntflow logs`.
 # Runs use --no-cache: caching is not what these tests are about (t3xxx test it).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
@@ -76,6 +76,31 @@ stage "mx" {
   run = "env | grep '^NTFLOW_' | sort >env-mx.txt && echo matrix-said"
 }
 EOF
+
+# What a stage's process has of ntflow's signals: through sh -c (its own status) and exec'd
+# directly (its status, into its log).
+write_dag sigs.dag <<\EOF
+stage "sh" {
+  run = "grep -E '^Sig(Blk|Ign):' /proc/$$/status >sigs-sh.txt"
+}
+
+stage "direct" {
+  run = ["grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]
+}
+EOF
+
+# no_sigs FILE: FILE says "SigBlk: 0" and "SigIgn: 0", libc's own signals (32 and 33, out of
+# reach of its sigaction: make's posix_spawn leaves them ignored in everything it starts)
+# aside.
+no_sigs() {
+	blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' "$1") &&
+	ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' "$1") &&
+	test -n "$blk" && test -n "$ign" &&
+	test $((0x$blk)) -eq 0 &&
+	test $((0x$ign & ~0x180000000)) -eq 0 && return 0
+	echo "no_sigs: $1: blocked $blk, ignored $ign" >&2
+	return 1
+}
 
 # Two DAG errors: an unknown stage in needs (line 6) and a cycle.
 write_dag bad-needs.dag <<\EOF
@@ -387,6 +412,16 @@ states = [(l[\"node\"], l[\"state\"]) for l in lines if l[\"event\"] == \"state\
 assert (\"three\", \"succeeded\") in states, states
 assert states.index((\"one\", \"succeeded\")) < states.index((\"two\", \"running\")), states
 "
+'
+
+test_expect_success 'a stage starts with no signal ignored or blocked, under an ntflow started with SIGHUP, SIGINT and SIGPIPE ignored' '
+	(trap "" HUP INT PIPE && exec grep "^SigIgn:" /proc/self/status) >ign &&
+	ign=$(sed -n "s/^SigIgn:[[:space:]]*//p" ign) &&
+	test $((0x$ign & 0x1003)) -eq $((0x1003)) &&
+	(trap "" HUP INT PIPE && exec ntflow run --no-cache sigs.dag --no-tui) >out &&
+	no_sigs sigs-sh.txt &&
+	ntflow logs direct >sigs-direct.txt &&
+	no_sigs sigs-direct.txt
 '
 
 test_done

@@ -723,6 +723,66 @@ START_TEST(test_signal_state_reset)
 }
 END_TEST
 
+static void
+on_usr(int sig)
+{
+	(void)sig;
+}
+
+/* nf_signals_reset_some (ntflow-spawn's children): the signals of the set back to SIG_DFL,
+ * ignored or caught, the others left as they were, the mask emptied. In a child: it
+ * changes the process's signals. */
+START_TEST(test_signals_reset_some)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sigaction sa = { 0 }, now;
+		sigset_t set, mask;
+
+		signal(SIGPIPE, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		sa.sa_handler = on_usr;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGCHLD, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGCHLD);
+		nf_signals_reset_some(&set);
+		/* 1-3: in the set, back to SIG_DFL */
+		if (sigaction(SIGPIPE, NULL, &now) < 0 || now.sa_handler != SIG_DFL)
+			_exit(1);
+		if (sigaction(SIGUSR1, NULL, &now) < 0 || now.sa_handler != SIG_DFL)
+			_exit(2);
+		if (sigaction(SIGCHLD, NULL, &now) < 0 || now.sa_handler != SIG_DFL)
+			_exit(3);
+		/* 4-5: not in it, as they were */
+		if (sigaction(SIGHUP, NULL, &now) < 0 || now.sa_handler != SIG_IGN)
+			_exit(4);
+		if (sigaction(SIGTERM, NULL, &now) < 0 || now.sa_handler != on_usr)
+			_exit(5);
+		/* 6: nothing blocked */
+		if (sigprocmask(SIG_SETMASK, NULL, &mask) < 0)
+			_exit(6);
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sigismember(&mask, sig) == 1)
+				_exit(6);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_msg(WEXITSTATUS(status) == 0, "check %d failed", WEXITSTATUS(status));
+}
+END_TEST
+
 /* Many jobs at once: each reported once, with its own node. */
 START_TEST(test_many_jobs)
 {
@@ -1170,6 +1230,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_parent_death);
 	tcase_add_test(tc, test_cwd_env_stdin);
 	tcase_add_test(tc, test_signal_state_reset);
+	tcase_add_test(tc, test_signals_reset_some);
 	tcase_add_test(tc, test_many_jobs);
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_log_check);

@@ -1,8 +1,9 @@
 /* check_spawn.c: unit tests of ntflow-spawn's protocol (src/exec/spawn-proto.h), driving the
  * real program ($NTFLOW_SPAWN, the build's) as the local runner does: the ready byte, a
  * request of words with environment, cwd and output fd and its reply and exit; sh -c with
- * the procs record; a stage's rusage its own; the end of the requests killing what is
- * left; a broken request ending the spawner; and the refusal of a start by hand. */
+ * the procs record; a stage's rusage its own; a stage's signals at their defaults, whatever
+ * the spawner inherited; the end of the requests killing what is left; a broken request
+ * ending the spawner; and the refusal of a start by hand. */
 #include "config.h"
 #include "ntflow/util.h"
 #include "../../src/exec/spawn-proto.h"
@@ -252,6 +253,74 @@ START_TEST(test_shell_procs_record)
 }
 END_TEST
 
+/* The mask in hex of a SigIgn: or SigBlk: line of /proc/PID/status (what = "SigIgn"). */
+static unsigned long long
+proc_sigs(pid_t pid, const char *what)
+{
+	char *path = xasprintf("/proc/%d/status", (int)pid), *text = NULL, *line;
+	unsigned long long v = ~0ULL;
+	size_t len;
+
+	ck_assert_int_eq(nf_read_file(&text, &len, path, 0), 0);
+	line = strstr(text, what);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(sscanf(line + strlen(what), ": %llx", &v), 1);
+	free(text);
+	free(path);
+	return v;
+}
+
+/* A stage starts with no signal ignored or blocked, through sh -c and exec'd directly,
+ * though the spawner was started with SIGHUP, SIGINT and SIGUSR1 ignored (nohup, a
+ * background job) and SIGUSR2 blocked, and ignores SIGPIPE itself: its children reset
+ * only the signals it found not at SIG_DFL, which must be all of these. */
+START_TEST(test_signals_reset)
+{
+	const char *sh[] = { "grep -E '^Sig(Blk|Ign):' /proc/$$/status", "PATH=/usr/bin:/bin" };
+	const char *words[] = { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", "PATH=/usr/bin:/bin" };
+	nf_spawn_req rsh = { NF_SPAWN_MAGIC, 0, 1, 1, 0 }, rwords = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 4, 1, 0 };
+	const int ignore[] = { SIGHUP, SIGINT, SIGUSR1 };
+	unsigned long long libc = 0;
+	sigset_t block, old;
+	spawner s;
+	int out[2];
+
+	/* libc's own signals (32 up to SIGRTMIN) are out of reach of its sigaction: a process
+	 * started by posix_spawn (make's) has them ignored, and so has everything under it */
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		libc |= 1ULL << (sig - 1);
+	for (size_t i = 0; i < NF_ARRAY_SIZE(ignore); i++)
+		signal(ignore[i], SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	s = sp_start();
+	for (size_t i = 0; i < NF_ARRAY_SIZE(ignore); i++)
+		signal(ignore[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* the spawner has them: SIGHUP 1, SIGINT 2, SIGUSR1 10, SIGPIPE 13; SIGUSR2 12 */
+	ck_assert_uint_eq(proc_sigs(s.pid, "SigIgn") & ~libc, 0x1203);
+	ck_assert_uint_eq(proc_sigs(s.pid, "SigBlk"), 0x800);
+	for (int k = 0; k < 2; k++) {
+		unsigned long long blk = 1, ign = 1;
+
+		ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+		if (k == 0)
+			sp_send(&s, rsh, sh, NF_ARRAY_SIZE(sh), &out[1], 1);
+		else
+			sp_send(&s, rwords, words, NF_ARRAY_SIZE(words), &out[1], 1);
+		close(out[1]);
+		ck_assert_int_eq(sp_reply(&s).err, 0);
+		ck_assert_int_eq(sscanf(read_fd(out[0]), "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2);
+		ck_assert_msg(blk == 0, "blocked: %llx", blk);
+		ck_assert_msg((ign & ~libc) == 0, "ignored: %llx", ign);
+		ck_assert_int_eq(WEXITSTATUS(sp_exit(&s).status), 0);
+		close(out[0]);
+	}
+	ck_assert(WIFEXITED(sp_stop(&s)));
+}
+END_TEST
+
 /* The end of the requests: the spawner kills every child it started (the leader; the
  * runner kills the groups), reaps them and exits. */
 START_TEST(test_end_kills)
@@ -327,6 +396,7 @@ spawn_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_words_env_cwd);
 	tcase_add_test(tc, test_shell_procs_record);
+	tcase_add_test(tc, test_signals_reset);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
