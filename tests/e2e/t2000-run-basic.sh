@@ -80,8 +80,10 @@ EOF
 # What a stage's process has of ntflow's signals: through sh -c (its own status) and exec'd
 # directly (its status, into its log).
 write_dag sigs.dag <<\EOF
+# grep reads its own status (what the shell passed on), not the shell's: a dash that forks
+# blocks every signal until its child has exec'd, so /proc/$$ would race.
 stage "sh" {
-  run = "grep -E '^Sig(Blk|Ign):' /proc/$$/status >sigs-sh.txt"
+  run = "grep -E '^Sig(Blk|Ign):' /proc/self/status >sigs-sh.txt"
 }
 
 stage "direct" {
