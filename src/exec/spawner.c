@@ -22,13 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_REQ_BYTES (UINT64_C(1) << 30)   /* far beyond ARG_MAX: a broken request */
-
-static int sigpipe_w = -1;
 
 static struct {
 	pid_t *pids;                 /* the live children, unordered */
@@ -43,17 +42,6 @@ static struct {
 	pid_t self;
 	sigset_t not_dfl;            /* the signals not at SIG_DFL, for the children to reset */
 } sp;
-
-static void
-on_sigchld(int sig)
-{
-	int saved = errno;
-	ssize_t r = write(sigpipe_w, "c", 1);   /* a full pipe already says it */
-
-	(void)sig;
-	(void)r;
-	errno = saved;
-}
 
 /* Grows *p to hold n items of size; exits on no memory (the runner then sees the sockets
  * close and reports it). */
@@ -300,7 +288,8 @@ main(int argc, char **argv)
 	struct sigaction sa = { 0 };
 	nf_spawn_exit held;
 	bool holding = false, reap_wanted = true;
-	int sp_pipe[2];
+	sigset_t chld;
+	int chld_fd;
 	char *end;
 	long parent;
 
@@ -314,20 +303,25 @@ main(int argc, char **argv)
 		return 2;
 	}
 	sp.self = getpid();
-	if ((sp.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || pipe2(sp_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+	/* A child's end is read from a signalfd, SIGCHLD blocked: no handler to run, and so
+	 * none to reset in each child, no self-pipe to write and drain, no poll cut short. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if ((sp.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
+	    (chld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return 71;
-	sigpipe_w = sp_pipe[1];
-	sa.sa_handler = on_sigchld;
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDSTOP;   /* only ends wake us */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
 	sigaction(SIGPIPE, &sa, NULL);
 	/* Our dispositions are final here (nothing below changes one): the signals not at
-	 * SIG_DFL, ignored (SIGPIPE, or inherited so) or caught (SIGCHLD), are the only ones a
-	 * child has to reset (spawn-child.c). EINVAL for libc's own: skipped, as the full
-	 * reset cannot set them either. */
+	 * SIG_DFL, ignored (SIGPIPE, or inherited so) or caught (none of ours now), are the
+	 * only ones a child has to reset (spawn-child.c); its mask, SIGCHLD blocked, is
+	 * emptied there too. EINVAL for libc's own: skipped, as the full reset cannot set them
+	 * either. */
 	sigemptyset(&sp.not_dfl);
 	for (int sig = 1; sig < NSIG; sig++) {
 		struct sigaction old;
@@ -343,9 +337,9 @@ main(int argc, char **argv)
 	if (write_all(NF_SPAWN_CTL_FD, "R", 1) < 0)   /* ready: the runner waits for this */
 		return 0;
 	for (;;) {
-		struct pollfd pf[3] = { { NF_SPAWN_CTL_FD, POLLIN, 0 }, { sp_pipe[0], POLLIN, 0 },
+		struct pollfd pf[3] = { { NF_SPAWN_CTL_FD, POLLIN, 0 }, { chld_fd, POLLIN, 0 },
 					{ NF_SPAWN_EXIT_FD, holding ? POLLOUT : 0, 0 } };
-		char drain[64];
+		struct signalfd_siginfo drain[8];
 
 		/* Send what ended, as far as the socket takes it. */
 		while (holding || reap_wanted) {
@@ -368,7 +362,8 @@ main(int argc, char **argv)
 			finish(71);
 		}
 		if (pf[1].revents & POLLIN) {
-			while (read(sp_pipe[0], drain, sizeof(drain)) > 0)
+			/* SIGCHLDs coalesce: reap_one's loop takes every child that ended. */
+			while (read(chld_fd, drain, sizeof(drain)) > 0)
 				;
 			reap_wanted = true;
 		}
