@@ -27,16 +27,19 @@ nf_run__reserve_take(run_ctx *ctx)
 		err = nf_error_set_io(NF_EIO, ctx->state_dir, "cannot create '%s'", path);
 		goto done;
 	}
+	/* fallocate takes the room at once; nothing to sync: the reserve only has to hold it
+	 * while this run lasts, and a crash leaves it to the next run's O_TRUNC. */
 	rc = posix_fallocate(fd, 0, NF_RUN_RESERVE);
 	if (rc == EOPNOTSUPP || rc == EINVAL) {
-		/* No fallocate here: zeros take the room as well. */
+		/* No fallocate here: zeros take the room as well, once written out (a file
+		 * system that allocates at writeback would otherwise only promise it). */
 		rc = 0;
 		for (off_t done = 0; done < NF_RUN_RESERVE && !rc; done += (off_t)sizeof(zeros))
 			if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros))
 				rc = errno ? errno : ENOSPC;
+		if (!rc && fsync(fd) < 0)
+			rc = errno;
 	}
-	if (!rc && fsync(fd) < 0)
-		rc = errno;
 	close(fd);
 	if (rc) {
 		char size[32];
