@@ -276,7 +276,9 @@ proc_sigs(pid_t pid, const char *what)
  * only the signals it found not at SIG_DFL, which must be all of these. */
 START_TEST(test_signals_reset)
 {
-	const char *sh[] = { "grep -E '^Sig(Blk|Ign):' /proc/$$/status", "PATH=/usr/bin:/bin" };
+	/* grep's own status, what the shell passed on: a dash that forks blocks every signal
+	 * until its child has exec'd, so the shell's (/proc/$$) would race */
+	const char *sh[] = { "grep -E '^Sig(Blk|Ign):' /proc/self/status", "PATH=/usr/bin:/bin" };
 	const char *words[] = { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", "PATH=/usr/bin:/bin" };
 	nf_spawn_req rsh = { NF_SPAWN_MAGIC, 0, 1, 1, 0 }, rwords = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 4, 1, 0 };
 	const int ignore[] = { SIGHUP, SIGINT, SIGUSR1 };
