@@ -5,7 +5,9 @@
  * nf_spawn_req whose first byte carries the fds (SCM_RIGHTS: the output, then the procs
  * record when NF_SPAWN_PROCS), then len bytes of NUL-terminated strings: the nargs words
  * (or the one command for sh -c), the nenv environment entries, the cwd (NF_SPAWN_CWD).
- * The reply is an nf_spawn_reply, sent before any exit of that child. Both ends are the same
+ * The reply is an nf_spawn_reply, sent before any exit of that child. The spawner keeps the
+ * output fd open until it has sent the child's exit: the output's end (EOF) never comes
+ * before the exit, and one wakeup of the runner sees both. Both ends are the same
  * build, so the structs go as they are in memory. Why a separate process at all: see
  * runner-local.c. */
 #ifndef NF_EXEC_SPAWN_PROTO_H

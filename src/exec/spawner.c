@@ -5,7 +5,8 @@
  * (libc only, a few hundred KB), a stage's MAXRSS is its own. The runner execs it once
  * (runner-local.c), with the protocol of spawn-proto.h on fds 3 and 4: it starts each
  * stage with vfork as spawn-child.c says, replies with the pid and start time, and on the
- * stage's exit sends its wait status and rusage. It dies with ntflow (PDEATHSIG, set by the
+ * stage's exit sends its wait status and rusage, then closes its own copy of the stage's
+ * output, so that the runner's end of it and the exit come together. It dies with ntflow (PDEATHSIG, set by the
  * runner) and its stages with it (theirs); when the runner closes the requests socket it
  * kills the stages left (their leaders: the runner kills their groups), reaps them and
  * exits. One exit is held at a
@@ -29,8 +30,15 @@
 
 #define MAX_REQ_BYTES (UINT64_C(1) << 30)   /* far beyond ARG_MAX: a broken request */
 
+/* A live child, and its output's write end, held until its exit is sent: the runner then
+ * sees the exit and the output's end in one wakeup, not the end first and the exit after. */
+struct sp_child {
+	pid_t pid;
+	int out;
+};
+
 static struct {
-	pid_t *pids;                 /* the live children, unordered */
+	struct sp_child *kids;       /* the live children, unordered */
 	size_t n, cap;
 	char *buf;                   /* the strings of the last request */
 	size_t buf_cap;
@@ -81,9 +89,9 @@ NF_NORETURN static void
 finish(int code)
 {
 	for (size_t i = 0; i < sp.n; i++)
-		(void)kill(sp.pids[i], SIGKILL);
+		(void)kill(sp.kids[i].pid, SIGKILL);
 	for (size_t i = 0; i < sp.n; i++)
-		while (waitpid(sp.pids[i], NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(sp.kids[i].pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	_exit(code);
 }
@@ -219,7 +227,7 @@ serve(void)
 	c.parent = sp.self;
 	c.start = &start;
 	c.reset = &sp.not_dfl;
-	sp.pids = grow(sp.pids, sizeof(*sp.pids), sp.n + 1, &sp.cap);
+	sp.kids = grow(sp.kids, sizeof(*sp.kids), sp.n + 1, &sp.cap);
 	/* Every signal blocked, so no handler of ours runs in the child on the shared memory. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
@@ -228,15 +236,15 @@ serve(void)
 		nf_spawn_child_exec(&c);
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(fds[0]);
 	if (fds[1] >= 0)
 		close(fds[1]);
 	if (pid < 0) {
+		close(fds[0]);
 		rep.err = saved;
 	} else {
 		/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
 		(void)setpgid(pid, pid);
-		sp.pids[sp.n++] = pid;
+		sp.kids[sp.n++] = (struct sp_child){ pid, fds[0] };
 		rep.pid = pid;
 		rep.start = start;
 	}
@@ -244,9 +252,10 @@ serve(void)
 		finish(0);
 }
 
-/* Reaps one ended child into *ex. 1: one; 0: none ended. */
+/* Reaps one ended child into *ex, its output's write end into *out (-1: none). 1: one;
+ * 0: none ended. */
 static int
-reap_one(nf_spawn_exit *ex)
+reap_one(nf_spawn_exit *ex, int *out)
 {
 	for (;;) {
 		siginfo_t si;
@@ -268,9 +277,11 @@ reap_one(nf_spawn_exit *ex)
 		(void)kill(-pid, SIGKILL);   /* leftovers of a finished stage */
 		if (wait4(pid, &status, WNOHANG, &ru) <= 0)
 			continue;
+		*out = -1;
 		for (size_t i = 0; i < sp.n; i++)
-			if (sp.pids[i] == pid) {
-				sp.pids[i] = sp.pids[--sp.n];
+			if (sp.kids[i].pid == pid) {
+				*out = sp.kids[i].out;
+				sp.kids[i] = sp.kids[--sp.n];
 				break;
 			}
 		ex->pid = pid;
@@ -287,6 +298,7 @@ main(int argc, char **argv)
 {
 	struct sigaction sa = { 0 };
 	nf_spawn_exit held;
+	int held_out = -1;
 	bool holding = false, reap_wanted = true;
 	sigset_t chld;
 	int chld_fd;
@@ -343,12 +355,15 @@ main(int argc, char **argv)
 
 		/* Send what ended, as far as the socket takes it. */
 		while (holding || reap_wanted) {
-			if (!holding && !(holding = reap_one(&held))) {
+			if (!holding && !(holding = reap_one(&held, &held_out))) {
 				reap_wanted = false;
 				break;
 			}
 			if (send(NF_SPAWN_EXIT_FD, &held, sizeof(held), MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(held)) {
 				holding = false;
+				if (held_out >= 0)
+					close(held_out);   /* after the exit: its end comes with it */
+				held_out = -1;
 				continue;
 			}
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)
