@@ -324,6 +324,36 @@ START_TEST(test_signals_reset)
 }
 END_TEST
 
+/* The spawner holds a stage's output open until it has sent the stage's exit: when the
+ * output ends, the exit is there to read, and the runner wakes once for both. Twenty
+ * stages in turn, each checked: before, the output ended with the stage and the exit came
+ * after the spawner's turn. */
+START_TEST(test_output_ends_after_exit)
+{
+	spawner s = sp_start();
+	const char *strs[] = { "exit 3", "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0 };
+
+	for (int k = 0; k < 20; k++) {
+		nf_spawn_exit ex;
+		nf_spawn_reply rep;
+		int out[2];
+
+		ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+		sp_send(&s, req, strs, 2, &out[1], 1);
+		close(out[1]);
+		rep = sp_reply(&s);
+		ck_assert_int_eq(rep.err, 0);
+		ck_assert_str_eq(read_fd(out[0]), "");   /* to its end */
+		ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
+		ck_assert_int_eq(ex.pid, rep.pid);
+		ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
+		close(out[0]);
+	}
+	ck_assert(WIFEXITED(sp_stop(&s)));
+}
+END_TEST
+
 /* The end of the requests: the spawner kills every child it started (the leader; the
  * runner kills the groups), reaps them and exits. */
 START_TEST(test_end_kills)
@@ -400,6 +430,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_words_env_cwd);
 	tcase_add_test(tc, test_shell_procs_record);
 	tcase_add_test(tc, test_signals_reset);
+	tcase_add_test(tc, test_output_ends_after_exit);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
