@@ -177,6 +177,23 @@ read_fd(int fd)
 	return buf;
 }
 
+/* Starts strs with its output into a pipe and reads that to its end: the reply, and in
+ * *text the output (read_fd's buffer). */
+static nf_spawn_reply
+sp_run_out(spawner *s, nf_spawn_req req, const char *const *strs, size_t n, const char **text)
+{
+	nf_spawn_reply rep;
+	int out[2];
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	sp_send(s, req, strs, n, &out[1], 1);
+	close(out[1]);
+	rep = sp_reply(s);
+	*text = read_fd(out[0]);
+	close(out[0]);
+	return rep;
+}
+
 START_TEST(test_words_env_cwd)
 {
 	spawner s = sp_start();
@@ -195,7 +212,7 @@ START_TEST(test_words_env_cwd)
 	ck_assert_int_eq(rep.err, 0);
 	ck_assert_int_gt(rep.pid, 0);
 	ck_assert_int_eq(rep.start, 0);   /* read for the procs record only */
-	ck_assert_str_eq(read_fd(out[0]), want);   /* EOF: the spawner kept no copy */
+	ck_assert_str_eq(read_fd(out[0]), want);   /* EOF: the spawner closed its copy after the exit */
 	ex = sp_exit(&s);
 	ck_assert_int_eq(ex.pid, rep.pid);
 	ck_assert(WIFEXITED(ex.status));
@@ -285,7 +302,6 @@ START_TEST(test_signals_reset)
 	unsigned long long libc = 0;
 	sigset_t block, old;
 	spawner s;
-	int out[2];
 
 	/* libc's own signals (32 up to SIGRTMIN) are out of reach of its sigaction: a process
 	 * started by posix_spawn (make's) has them ignored, and so has everything under it */
@@ -306,19 +322,16 @@ START_TEST(test_signals_reset)
 	ck_assert_uint_eq(proc_sigs(s.pid, "SigBlk"), 0x800 | 1ULL << (SIGCHLD - 1));
 	for (int k = 0; k < 2; k++) {
 		unsigned long long blk = 1, ign = 1;
+		const char *text;
 
-		ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 		if (k == 0)
-			sp_send(&s, rsh, sh, NF_ARRAY_SIZE(sh), &out[1], 1);
+			ck_assert_int_eq(sp_run_out(&s, rsh, sh, NF_ARRAY_SIZE(sh), &text).err, 0);
 		else
-			sp_send(&s, rwords, words, NF_ARRAY_SIZE(words), &out[1], 1);
-		close(out[1]);
-		ck_assert_int_eq(sp_reply(&s).err, 0);
-		ck_assert_int_eq(sscanf(read_fd(out[0]), "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2);
+			ck_assert_int_eq(sp_run_out(&s, rwords, words, NF_ARRAY_SIZE(words), &text).err, 0);
+		ck_assert_int_eq(sscanf(text, "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2);
 		ck_assert_msg(blk == 0, "blocked: %llx", blk);
 		ck_assert_msg((ign & ~libc) == 0, "ignored: %llx", ign);
 		ck_assert_int_eq(WEXITSTATUS(sp_exit(&s).status), 0);
-		close(out[0]);
 	}
 	ck_assert(WIFEXITED(sp_stop(&s)));
 }
@@ -335,20 +348,15 @@ START_TEST(test_output_ends_after_exit)
 	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0 };
 
 	for (int k = 0; k < 20; k++) {
+		const char *text;
+		nf_spawn_reply rep = sp_run_out(&s, req, strs, 2, &text);   /* the output to its end */
 		nf_spawn_exit ex;
-		nf_spawn_reply rep;
-		int out[2];
 
-		ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-		sp_send(&s, req, strs, 2, &out[1], 1);
-		close(out[1]);
-		rep = sp_reply(&s);
 		ck_assert_int_eq(rep.err, 0);
-		ck_assert_str_eq(read_fd(out[0]), "");   /* to its end */
+		ck_assert_str_eq(text, "");
 		ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
 		ck_assert_int_eq(ex.pid, rep.pid);
 		ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
-		close(out[0]);
 	}
 	ck_assert(WIFEXITED(sp_stop(&s)));
 }
