@@ -243,7 +243,8 @@ void nf_run__hook_events_free(run_ctx *ctx);
 #define NF_RUN_MIN_FREE (1024 * 1024)
 #define NF_RUN_FULL_BELOW (64 * 1024)
 /* A reading of the state directory's free space this recent stands for a new one before a
- * stage starts: the after-check of the attempt that freed the slot has just read it. */
+ * stage starts: the after-check of the attempt that freed the slot has just read it (and
+ * nothing was stored since: nf_run__space_spent). */
 #define NF_RUN_SPACE_FRESH_MS 5
 /* Takes the reserve (NF_EIO naming the file system when there is no room for it). */
 int nf_run__reserve_take(run_ctx *ctx);
@@ -255,6 +256,9 @@ int nf_run__space_check(run_ctx *ctx);
 /* After an attempt: the description of the state directory's or the project's file system
  * when it is full (caller frees), else NULL. */
 char *nf_run__full_after_attempt(run_ctx *ctx);
+/* Something took room since the last reading of the free space (the cache stored a stage's
+ * outputs): the next check before a start reads it again. */
+void nf_run__space_spent(run_ctx *ctx);
 
 /* cache-step.c. The tree may change from now on (a node restores, runs or moves outputs
  * aside): outputs' folders are walked anew and objects looked at again. */

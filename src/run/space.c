@@ -27,10 +27,12 @@ nf_run__reserve_take(run_ctx *ctx)
 		err = nf_error_set_io(NF_EIO, ctx->state_dir, "cannot create '%s'", path);
 		goto done;
 	}
-	/* fallocate takes the room at once; nothing to sync: the reserve only has to hold it
-	 * while this run lasts, and a crash leaves it to the next run's O_TRUNC. */
-	rc = posix_fallocate(fd, 0, NF_RUN_RESERVE);
-	if (rc == EOPNOTSUPP || rc == EINVAL) {
+	/* The file system's own fallocate takes the room at once; nothing to sync: the reserve
+	 * only has to hold it while this run lasts, and a crash leaves it to the next run's
+	 * O_TRUNC. Not posix_fallocate, which writes blocks itself where there is none and
+	 * says nothing of it. */
+	rc = fallocate(fd, 0, 0, NF_RUN_RESERVE) == 0 ? 0 : errno;
+	if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL) {
 		/* No fallocate here: zeros take the room as well, once written out (a file
 		 * system that allocates at writeback would otherwise only promise it). */
 		rc = 0;
@@ -89,6 +91,12 @@ state_avail(run_ctx *ctx, bool recent, uint64_t *avail)
 	return true;
 }
 
+void
+nf_run__space_spent(run_ctx *ctx)
+{
+	ctx->state_avail_ms = 0;
+}
+
 int
 nf_run__space_check(run_ctx *ctx)
 {
@@ -96,7 +104,8 @@ nf_run__space_check(run_ctx *ctx)
 	char need[32], *fs;
 	int err;
 
-	/* One statfs per stage, not two: a stage starts as the one before it ends. */
+	/* One statfs per stage, not two: a stage starts as the one before it ends (unless the
+	 * cache stored that one's outputs since: nf_run__space_spent). */
 	if (!ctx->state_dir || !state_avail(ctx, true, &avail) || avail >= NF_RUN_MIN_FREE)
 		return 0;
 	nf_format_bytes(need, sizeof(need), NF_RUN_MIN_FREE);

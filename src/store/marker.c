@@ -7,9 +7,10 @@
  *
  * The file is a few "key value" lines after a first line that says what it is; it is
  * written through a temporary file, fsync'ed and renamed into place, so it is always whole.
- * The rename is not synced: a crash that loses it leaves the marker before, whose store is
- * the same and whose audit record the chain still holds (one sync less at each run's end).
- * Keys it does not know are ignored. */
+ * The rename is not synced (one sync less at each run's end): a crash that loses it leaves
+ * the marker before, whose store is the same and whose audit record the chain still holds;
+ * one that loses the first leaves none, as before the first run, until the next run's
+ * start writes it. Keys it does not know are ignored. */
 #include "config.h"
 #include "ntflow/store.h"
 

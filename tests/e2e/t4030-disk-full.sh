@@ -3,7 +3,8 @@
 # script is skipped, saying why, where it cannot). A run that fills the disk still writes
 # its final state (failed, naming the file system, its log kept); every reading command
 # works on the full disk; a run on it is refused, naming the file system; no stage starts
-# with less than 1 MB free; ENOSPC on a cache object names the file system; the database
+# with less than 1 MB free, nor after the cache's copies of the one before took the room;
+# ENOSPC on a cache object names the file system; the database
 # meeting the full disk during a run stops it and its final state is still written; and on
 # a read-only workspace the reading commands work too.
 . "$(dirname "$0")/lib.sh"
@@ -159,6 +160,31 @@ test_expect_success 'the database meeting the full disk stops the run; the final
 	ntflow show 4 --json >"$T/show.json" &&
 	test "$(stage_field "$T/show.json" fill state)" = cancelled &&
 	test "$(stage_field "$T/show.json" ticker state)" = failed
+'
+
+# The check before a start may take the reading of the attempt that just ended, but not
+# once the cache has stored that attempt's outputs: their copies took room since.
+test_expect_success 'a stage whose outputs the cache stored leaves no room: the next does not start' '
+	cd "$P" &&
+	rm -rf build "$MNT/filler2" &&
+	write_dag copy.dag <<-\EOF &&
+	pipeline "copy" {}
+
+	stage "big" {
+	  run     = "mkdir -p build && head -c 2097152 /dev/zero >build/big2"
+	  outputs = ["build/big2"]
+	}
+
+	stage "next" {
+	  needs = ["big"]
+	  run   = "echo next"
+	}
+	EOF
+	fill_to 5632 &&
+	test_expect_code 1 ntflow run copy.dag >"$T/out" 2>"$T/err" &&
+	grep "^\[1/2\] big succeeded" "$T/out" &&
+	grep "^\[2/2\] next failed: not started: the file system at $MNT (tmpfs) has .* free of 20 MB; no stage starts with less than 1 MB free there" "$T/out" &&
+	rm -rf build
 '
 
 test_expect_success 'a read-only workspace can be read; a run says why it cannot write' '
