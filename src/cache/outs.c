@@ -102,13 +102,16 @@ member_string(const cJSON *item, const char *name)
 int
 nf_cache_outs_read(nf_cache_outs *o, const char *json)
 {
-	size_t len = strlen(json);
+	size_t len;
 	const cJSON *it;
 	cJSON *tree;
 
 	o->n = 0;
 	cJSON_Delete(o->tree);
 	o->tree = NULL;
+	if (!json)   /* a column the store could not read (out of memory): as cJSON_Parse(NULL) */
+		return nf_error_set(NF_ECORRUPT, "not a JSON array of outputs");
+	len = strlen(json);
 	o->text = xgrow(o->text, 1, len + 1, &o->text_cap);
 	memcpy(o->text, json, len + 1);
 	if (read_plain(o))

@@ -246,6 +246,13 @@ START_TEST(test_outs_read)
 		"[{\"path\":\"p\",\"digest\":\"d\"}",
 		"[{\"path\":\"p\",\"digest\":\"d\"}]x",
 		"[{\"path\":\"p\",\"digest\":\"d\"},]",
+		/* shapes a fuzzer of the two readers went through */
+		"[{\"path\":true,\"digest\":\"d\"}]",
+		"[{\"path\":\"caf\xc3\xa9/\xe2\x82\xac\",\"digest\":\"d\"}]",
+		"[{\"path\":\"\",\"digest\":\"\",\"mode\":\"\"}]",
+		"[{\"path\":\"p\",\"digest\":\"d\",\"uncached\":truex}]",
+		"[{\"path\":\"digest\",\"digest\":\"path\"}]",
+		"[{\"path\":{\"a\":1},\"digest\":\"d\"}]",
 	};
 	nf_cache_outs o = NF_CACHE_OUTS_INIT;
 
@@ -264,6 +271,7 @@ START_TEST(test_outs_read)
 	ck_assert(o.v[1].uncached && !o.v[0].uncached);
 	ck_assert_ptr_null(o.v[2].mode);
 	ck_assert_int_eq(nf_cache_outs_read(&o, "not json"), NF_ECORRUPT);
+	ck_assert_int_eq(nf_cache_outs_read(&o, NULL), NF_ECORRUPT);
 	ck_assert_uint_eq(o.n, 0);
 	nf_cache_outs_release(&o);
 	ck_assert_ptr_null(o.v);
