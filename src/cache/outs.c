@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Takes a string at *p ('"' first, no backslash before its closing '"'), NUL-ends it in
- * place and moves *p past it. NULL when it is not such a string. */
+/* Takes a string at *p ('"' first, nothing escaped before its closing '"'), NUL-ends it
+ * in place and moves *p past it. NULL when it is not such a string. */
 static char *
 plain_string(char **p)
 {
@@ -21,9 +21,12 @@ plain_string(char **p)
 
 	if (*s != '"')
 		return NULL;
-	for (end = s + 1; *end != '"'; end++)
-		if (*end == '\\' || *end == '\0' || (unsigned char)*end < 0x20)
-			return NULL;
+	/* The bytes JSON writes as they are (util's table): the run stops at '"', '\\', a
+	 * control character or the NUL, and only '"' ends a string read in place. */
+	for (end = s + 1; nf_json_plain[(unsigned char)*end]; end++)
+		;
+	if (*end != '"')
+		return NULL;
 	*end = '\0';
 	*p = end + 1;
 	return s + 1;

@@ -187,9 +187,10 @@ nf_spawn_child_exec(const nf_spawn_child *c)
 	if (c->cwd && chdir(c->cwd) < 0)
 		child_fail(c->cwd, errno);
 	/* The spawner's dispositions are fixed once it is ready, and the signals it does not
-	 * leave at SIG_DFL are known: resetting those alone (SIGPIPE and SIGCHLD, and whatever
-	 * it was started with ignored) spares each stage's start ~60 system calls, in the
-	 * child while the spawner waits in vfork. */
+	 * leave at SIG_DFL are known: resetting those alone (SIGPIPE, and whatever it was
+	 * started with ignored; its SIGCHLD is blocked, not caught, and the mask is emptied)
+	 * spares each stage's start ~60 system calls, in the child while the spawner waits in
+	 * vfork. */
 	if (c->reset)
 		nf_signals_reset_some(c->reset);
 	else

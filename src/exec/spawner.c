@@ -6,11 +6,11 @@
  * (runner-local.c), with the protocol of spawn-proto.h on fds 3 and 4: it starts each
  * stage with vfork as spawn-child.c says, replies with the pid and start time, and on the
  * stage's exit sends its wait status and rusage, then closes its own copy of the stage's
- * output, so that the runner's end of it and the exit come together. It dies with ntflow (PDEATHSIG, set by the
- * runner) and its stages with it (theirs); when the runner closes the requests socket it
- * kills the stages left (their leaders: the runner kills their groups), reaps them and
- * exits. One exit is held at a
- * time when the exits socket is full: the others wait as zombies until it drains. */
+ * output, so that the runner's end of it and the exit come together. It dies with ntflow
+ * (PDEATHSIG, set by the runner) and its stages with it (theirs); when the runner closes
+ * the requests socket it kills the stages left (their leaders: the runner kills their
+ * groups), reaps them and exits. One exit is held at a time when the exits socket is full:
+ * the others wait as zombies until it drains. */
 #include "config.h"
 #include "spawn-child.h"
 #include "spawn-proto.h"

@@ -131,6 +131,7 @@ typedef struct run_ctx {
 	                             * directory's, 2 another (space.c) */
 	uint64_t state_avail;       /* free bytes where the state directory is, as last read */
 	int64_t state_avail_ms;     /* when (monotonic); 0: never (space.c) */
+	uint64_t state_avail_objs;  /* cache objects written then (nf_objstore_stats.written) */
 	nf_run_deps deps;           /* as the caller gave them; NULL members filled by the run */
 	bool own_runner, own_store;
 	nf_dag *dag;
@@ -244,7 +245,7 @@ void nf_run__hook_events_free(run_ctx *ctx);
 #define NF_RUN_FULL_BELOW (64 * 1024)
 /* A reading of the state directory's free space this recent stands for a new one before a
  * stage starts: the after-check of the attempt that freed the slot has just read it (and
- * nothing was stored since: nf_run__space_spent). */
+ * the cache has written no object since, space.c). */
 #define NF_RUN_SPACE_FRESH_MS 5
 /* Takes the reserve (NF_EIO naming the file system when there is no room for it). */
 int nf_run__reserve_take(run_ctx *ctx);
@@ -256,9 +257,6 @@ int nf_run__space_check(run_ctx *ctx);
 /* After an attempt: the description of the state directory's or the project's file system
  * when it is full (caller frees), else NULL. */
 char *nf_run__full_after_attempt(run_ctx *ctx);
-/* Something took room since the last reading of the free space (the cache stored a stage's
- * outputs): the next check before a start reads it again. */
-void nf_run__space_spent(run_ctx *ctx);
 
 /* cache-step.c. The tree may change from now on (a node restores, runs or moves outputs
  * aside): outputs' folders are walked anew and objects looked at again. */

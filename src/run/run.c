@@ -691,7 +691,6 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 {
 	run_ctx *ctx = vctx;
 	const nf_stage *st = node->stage;
-	nf_objstore_stats before = { 0 }, after = { 0 };
 	char *full;
 	int err;
 
@@ -759,15 +758,7 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	(void)res;
 	if ((err = nf_run__plots(ctx, node)) < 0)
 		return err;
-	if (ctx->cache.objs)
-		nf_objstore_get_stats(ctx->cache.objs, &before);
-	err = nf_run__cache_store(ctx, node);
-	if (ctx->cache.objs) {
-		nf_objstore_get_stats(ctx->cache.objs, &after);
-		if (after.written != before.written)
-			nf_run__space_spent(ctx);   /* the outputs' copies took room since the check above */
-	}
-	return err;
+	return nf_run__cache_store(ctx, node);
 }
 
 void

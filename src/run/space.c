@@ -70,15 +70,29 @@ nf_run__reserve_release(run_ctx *ctx)
 	ctx->reserve = NULL;
 }
 
+/* Cache objects written so far: a copy of a stage's outputs takes room a reading taken
+ * before it does not show. */
+static uint64_t
+objects_written(const run_ctx *ctx)
+{
+	nf_objstore_stats stats = { 0 };
+
+	if (ctx->cache.objs)
+		nf_objstore_get_stats(ctx->cache.objs, &stats);
+	return stats.written;
+}
+
 /* The free bytes where the state directory is: read again unless recent allows a reading
- * younger than NF_RUN_SPACE_FRESH_MS. false when statfs failed. */
+ * younger than NF_RUN_SPACE_FRESH_MS, taken before no object the cache wrote since. false
+ * when statfs failed. */
 static bool
 state_avail(run_ctx *ctx, bool recent, uint64_t *avail)
 {
 	int64_t now = nf_now_monotonic_ms();
-	uint64_t size;
+	uint64_t size, objs = objects_written(ctx);
 
-	if (recent && ctx->state_avail_ms > 0 && now - ctx->state_avail_ms <= NF_RUN_SPACE_FRESH_MS) {
+	if (recent && ctx->state_avail_ms > 0 && now - ctx->state_avail_ms <= NF_RUN_SPACE_FRESH_MS &&
+	    objs == ctx->state_avail_objs) {
 		*avail = ctx->state_avail;
 		return true;
 	}
@@ -88,13 +102,8 @@ state_avail(run_ctx *ctx, bool recent, uint64_t *avail)
 	}
 	ctx->state_avail = *avail;
 	ctx->state_avail_ms = now;
+	ctx->state_avail_objs = objs;
 	return true;
-}
-
-void
-nf_run__space_spent(run_ctx *ctx)
-{
-	ctx->state_avail_ms = 0;
 }
 
 int
@@ -105,7 +114,7 @@ nf_run__space_check(run_ctx *ctx)
 	int err;
 
 	/* One statfs per stage, not two: a stage starts as the one before it ends (unless the
-	 * cache stored that one's outputs since: nf_run__space_spent). */
+	 * cache stored new copies of that one's outputs since). */
 	if (!ctx->state_dir || !state_avail(ctx, true, &avail) || avail >= NF_RUN_MIN_FREE)
 		return 0;
 	nf_format_bytes(need, sizeof(need), NF_RUN_MIN_FREE);
