@@ -94,6 +94,14 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
+	/* The components first: refused (NULL), they keep the entry out as the column did
+	 * when it was the entry's, NOT NULL. */
+	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_PUT)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, e->components, -1, SQLITE_STATIC);
+	if ((err = nf_store__step_done(st, q, "cannot record a cache entry")) < 0)
+		return err;
 	if (!(q = nf_store__stmt(st, SQL_CACHE_PUT)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
@@ -102,11 +110,10 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 	sqlite3_bind_text(q, 4, e->outputs_json, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, e->out_digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 6, e->metrics_json ? e->metrics_json : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 7, e->components, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 8, e->run_id);
+	sqlite3_bind_int64(q, 7, e->run_id);
 	if (e->commit)
-		sqlite3_bind_text(q, 9, e->commit, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 10, e->created_ms);
+		sqlite3_bind_text(q, 8, e->commit, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 9, e->created_ms);
 	return nf_store__step_done(st, q, "cannot record a cache entry");
 }
 
@@ -163,6 +170,11 @@ nf_store_cache_delete(nf_store *st, const char *key)
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
 	if (!(q = nf_store__stmt(st, SQL_CACHE_DELETE)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if ((err = nf_store__step_done(st, q, "cannot drop a cache entry")) < 0)
+		return err;
+	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_DELETE)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	return nf_store__step_done(st, q, "cannot drop a cache entry");

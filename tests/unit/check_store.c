@@ -1580,6 +1580,102 @@ START_TEST(test_migrate_run_summary)
 }
 END_TEST
 
+/* Step 22 moves a cache entry's components out of its row into cache_components: the
+ * entries of an older store keep every column and their components, a miss is still
+ * explained against a cached node's entry, and a put or delete writes both tables. */
+START_TEST(test_migrate_cache_components)
+{
+	nf_store *st = NULL;
+	nf_cache_entry e, *list = NULL;
+	nf_node_cache_info ci;
+	test_graph t;
+	size_t n = 0;
+	int64_t r3;
+
+	setenv("NTFLOW_TEST_SCHEMA_VERSION", "21", 1);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	unsetenv("NTFLOW_TEST_SCHEMA_VERSION");
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 21);
+	nf_store_close(st);
+	raw_exec(dbpath,
+		 "INSERT INTO runs (id, pipeline, started_ms, finished_ms, status) VALUES"
+		 " (1, 'p', 1, 2, 'succeeded'), (2, 'p', 3, 4, 'succeeded');"
+		 "INSERT INTO nodes (run_id, seq, name, stage, kind, state, cache_key, components, cached)"
+		 " VALUES (1, 0, 'prep', 'prep', 'stage', 'succeeded', 'k1', NULL, 0),"
+		 " (2, 0, 'prep', 'prep', 'stage', 'cached', 'k1', NULL, 1);"
+		 "INSERT INTO node_first_keyed (pipeline, name, run_id) VALUES ('p', 'prep', 1);"
+		 "INSERT INTO cache_entries (key, pipeline, node, outputs, out_digest, metrics, components,"
+		 " run_id, git_commit, created_ms) VALUES"
+		 " ('k1', 'p', 'prep', '[{\"path\":\"a\",\"digest\":\"file:x\"}]', 'out:1', '{\"m\":1}',"
+		 "  '" COMPS("1", "x") "', 1, 'c0ffee', 10),"
+		 " ('k0', 'p', 'old', '[]', 'out:0', '{}', '{\"scheme\":\"old\"}', 1, NULL, 5);");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 22);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_table_info('cache_entries')"
+				     " WHERE name = 'components'"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);
+
+	/* Every column of an entry, its components from the other table. */
+	ck_assert_int_eq(nf_store_cache_get(st, "k1", &e), 0);
+	ck_assert_str_eq(e.node, "prep");
+	ck_assert_str_eq(e.outputs_json, "[{\"path\":\"a\",\"digest\":\"file:x\"}]");
+	ck_assert_str_eq(e.out_digest, "out:1");
+	ck_assert_str_eq(e.metrics_json, "{\"m\":1}");
+	ck_assert_str_eq(e.components, COMPS("1", "x"));
+	ck_assert_int_eq(e.run_id, 1);
+	ck_assert_str_eq(e.commit, "c0ffee");
+	ck_assert_int_eq(e.created_ms, 10);
+	nf_cache_entry_release(&e);
+	ck_assert_int_eq(nf_store_cache_hit(st, "k1", &e), 0);
+	ck_assert_str_eq(e.out_digest, "out:1");
+	nf_cache_entry_release(&e);
+	ck_assert_int_eq(nf_store_cache_list(st, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0].key, "k0");
+	ck_assert_str_eq(list[0].components, "{\"scheme\":\"old\"}");
+	ck_assert_str_eq(list[1].components, COMPS("1", "x"));
+	nf_cache_entry_list_free(list, n);
+
+	/* A miss after the cached run 2 is compared with the components of the entry run 2 reused. */
+	graph_init(&t);
+	r3 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r3, &t.g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, r3, "prep", "k3", COMPS("2", "x"), "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, r3, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, "param seed changed 1 → 2");
+	nf_node_cache_info_release(&ci);
+
+	/* A put writes both rows, a delete removes both. */
+	e = (nf_cache_entry){ .key = "k3", .node = "prep", .outputs_json = "[]", .out_digest = "out:3",
+			      .metrics_json = "{}", .components = (char *)COMPS("2", "x"), .run_id = r3, .created_ms = 20 };
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(nf_store_cache_delete(st, "k0"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components WHERE key = 'k3'"), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components WHERE key = 'k0'"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_entries WHERE key = 'k0'"), 0);
+	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
+	ck_assert_str_eq(e.components, COMPS("2", "x"));
+	nf_cache_entry_release(&e);
+	/* An entry without components is refused whole, as when the column was NOT NULL. */
+	e = (nf_cache_entry){ .key = "k4", .node = "prep", .outputs_json = "[]", .out_digest = "out:4",
+			      .metrics_json = "{}", .run_id = r3, .created_ms = 21 };
+	ck_assert_int_lt(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_entries WHERE key = 'k4'"), 0);
+	nf_store_close(st);
+
+	/* The step again (a user_version lowered by hand) finds nothing to move. */
+	raw_exec(dbpath, "PRAGMA user_version = 21");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 22);
+	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
+	ck_assert_str_eq(e.components, COMPS("2", "x"));
+	nf_cache_entry_release(&e);
+	nf_store_close(st);
+}
+END_TEST
+
 /* The counts a run's end writes are those of its rows, whichever states its nodes went
  * through (a final state left for a retry, one replaced by another); after a lost batch
  * they are counted from the rows. */
@@ -1911,6 +2007,7 @@ store_suite(void)
 	tcase_add_test(tc, test_open_read);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_migrate_run_summary);
+	tcase_add_test(tc, test_migrate_cache_components);
 	tcase_add_test(tc, test_run_summary);
 	tcase_add_test(tc, test_run_end_counts);
 	tcase_add_test(tc, test_phase_totals_cached);
