@@ -121,13 +121,32 @@ typedef struct nf_runner_ops {
 	/* Sends sig to the job's whole process group. */
 	int (*signal)(nf_runner *r, size_t node, int sig);
 	void (*free)(nf_runner *r);
+	/* Optional, the three or none (NULL: the runner only starts). defer queues a job to
+	 * start in the place of the next of this runner's jobs to end, as soon as it ends,
+	 * without waiting for the scheduler to hear of the end (the local runner's spawner
+	 * starts it as it reaps the other); the start is reported through nf_runner.started
+	 * after the result of the job that made room for it, in the same turn. */
+	int (*defer)(nf_runner *r, const nf_job *job);
+	/* Starts a deferred job now, in a slot the scheduler has free: 1 and its *pgid; 0 when
+	 * it has started already in an ended job's place (that start is being reported);
+	 * negative when it could not start (it is no longer queued either). */
+	int (*promote)(nf_runner *r, size_t node, pid_t *pgid);
+	/* Takes a deferred job back unstarted: 1; 0 when it has started already (that start is
+	 * being reported). */
+	int (*withdraw)(nf_runner *r, size_t node);
 } nf_runner_ops;
+/* How a runner with defer reports a deferred job's start: pgid, or err (why it could not
+ * start; pgid 0). ctx is the one given to attach; err is borrowed for the call. */
+typedef void (*nf_job_started_fn)(void *ctx, size_t node, int attempt, pid_t pgid, const char *err);
 struct nf_runner {
 	const nf_runner_ops *ops;
 	/* true: the runner keeps each job's timeout_ms itself, counted from when the job really
 	 * starts (a Slurm job waits in a queue first), and reports a job it stopped for it with
 	 * timed_out; the scheduler then sets no timeout timer for its jobs. */
 	bool own_timeout;
+	/* Set by whoever attaches a runner with defer, before attach (NULL: starts of deferred
+	 * jobs go unreported). */
+	nf_job_started_fn started;
 };
 
 /* The local runner: each job started by ntflow-spawn, the process spawner it execs at its

@@ -13,7 +13,10 @@
  * bytes arrive. Attached to an event loop, it watches the spawner's exits socket (each
  * exit: pid, wait status, rusage) and the signal self-pipe (the spawner's own death);
  * pid -> job and fd -> job hashes keep each event O(1). Without the spawner there is no
- * local runner: nf_runner_local_new fails and says where it looked. */
+ * local runner: nf_runner_local_new fails and says where it looked. A deferred job
+ * (defer) has its cell and pipe from the request on but no pid: the spawner starts it in
+ * the place of the next child it reaps and names it in that child's exit, and the start
+ * is reported (nf_runner.started) right after that exit's result. */
 #include "config.h"
 #include "ntflow/exec.h"
 #include "spawn-proto.h"
@@ -127,7 +130,7 @@ imap_release(imap *m)
 }
 
 typedef struct local_job {
-	pid_t pid;                   /* 0: free cell of the jobs array */
+	pid_t pid;                   /* 0: free cell of the jobs array, or deferred */
 	size_t node;
 	int attempt;
 	int64_t start_ms;
@@ -138,7 +141,15 @@ typedef struct local_job {
 	uint64_t log_limit, written;
 	int log_errno;               /* the log could not be written: the rest is discarded */
 	bool capped;
+	bool deferred;               /* queued in the spawner, not started (pid 0) */
 } local_job;
+
+/* A cell in use: a job started, or deferred. */
+static bool
+job_live(const local_job *j)
+{
+	return j->pid > 0 || j->deferred;
+}
 
 typedef struct local_runner {
 	nf_runner base;
@@ -296,14 +307,30 @@ lost_error(local_runner *lr)
 	return nf_error_set(NF_ERROR, "the process spawner '%s' has gone: cannot start a process", lr->spawner_path);
 }
 
-/* Sends the request for job (its output into out_fd) and reads the reply: the child's pid
- * and start time. */
+/* A deferred job's name in the protocol. */
+static uint64_t
+token_of(size_t node)
+{
+	return (uint64_t)node + 1;
+}
+
+/* Reads the reply to the last request. */
 static int
-spawn_request(local_runner *lr, const nf_job *job, int out_fd, pid_t *pid, int64_t *start)
+read_reply(local_runner *lr, nf_spawn_reply *rep)
+{
+	if (nf_spawn_read_all(lr->ctl, rep, sizeof(*rep)) < 0)
+		return lost_error(lr);
+	return 0;
+}
+
+/* Sends the request for job (its output into out_fd) and, unless it is deferred (no reply
+ * then; pid and start untouched), reads the reply: the child's pid and start time. */
+static int
+spawn_request(local_runner *lr, const nf_job *job, int out_fd, bool defer, pid_t *pid, int64_t *start)
 {
 	char *const *envp = job->envp ? job->envp : environ;
 	char *const *words = job->argv && job->argv[0] ? job->argv : NULL;
-	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 0, 0, 0 };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, defer ? NF_SPAWN_DEFER : 0, 0, 0, 0, defer ? token_of(job->node) : 0 };
 	nf_spawn_reply rep;
 	union {
 		struct cmsghdr h;
@@ -370,8 +397,12 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, pid_t *pid, int64
 		}
 	}
 	free(strs);
-	if (off < sizeof(req) + len || nf_spawn_read_all(lr->ctl, &rep, sizeof(rep)) < 0)
+	if (off < sizeof(req) + len)
 		return lost_error(lr);
+	if (defer)
+		return 0;
+	if (read_reply(lr, &rep) < 0)
+		return NF_ERROR;
 	if (rep.err) {
 		errno = rep.err;
 		return nf_error_set_errno(NF_ERROR, "cannot start a process");
@@ -381,17 +412,14 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, pid_t *pid, int64
 	return 0;
 }
 
+/* What a start or a defer checks first, and the pipe for the job's log (pipefd: -1, -1
+ * when it has none). */
 static int
-local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+job_pipe(local_runner *lr, const nf_job *job, int pipefd[2])
 {
-	local_runner *lr = (local_runner *)r;
-	int pipefd[2] = { -1, -1 };
-	int64_t start = 0;
-	size_t slot;
-	pid_t pid = 0;
 	int err;
 
-	*pgid = 0;
+	pipefd[0] = pipefd[1] = -1;
 	if (!job->command && !(job->argv && job->argv[0]))
 		return nf_error_set(NF_EINVALID, "no command to run");
 	if (imap_find(&lr->by_node, job->node) != (size_t)-1)
@@ -405,17 +433,14 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 			return nf_error_set_errno(NF_EIO, "cannot make a pipe for the log '%s'", job->log_path);
 		(void)fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	}
+	return 0;
+}
 
-	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, &pid, &start);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (err < 0) {
-		if (pipefd[0] >= 0)
-			close(pipefd[0]);
-		return err;
-	}
-	if (start > 0)
-		nf_proc_note_start(pid, start);
+/* A job's cell, its output's read end (-1: none) watched: started (pid), or deferred (0). */
+static void
+job_cell(local_runner *lr, const nf_job *job, pid_t pid, int out_fd)
+{
+	size_t slot;
 
 	if (lr->free_head != (size_t)-1) {
 		slot = lr->free_head;
@@ -425,18 +450,153 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		lr->jobs = xgrow(lr->jobs, sizeof(*lr->jobs), ++lr->njobs, &lr->cap);
 	}
 	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0,
-				      job->log_path ? xstrdup(job->log_path) : NULL, pipefd[0], -1,
-				      job->log_limit, 0, 0, false };
-	imap_put(&lr->by_pid, (uint64_t)pid, slot);
-	imap_put(&lr->by_node, job->node, slot);
-	if (pipefd[0] >= 0) {
-		imap_put(&lr->by_fd, (uint64_t)pipefd[0], slot);
-		if (lr->loop)
-			(void)nf_loop_add_file(lr->loop, pipefd[0], on_output, lr);   /* a new fd: never NF_EEXISTS */
+				      job->log_path ? xstrdup(job->log_path) : NULL, out_fd, -1,
+				      job->log_limit, 0, 0, false, pid == 0 };
+	if (pid > 0) {
+		imap_put(&lr->by_pid, (uint64_t)pid, slot);
+		lr->running++;
 	}
+	imap_put(&lr->by_node, job->node, slot);
+	if (out_fd >= 0) {
+		imap_put(&lr->by_fd, (uint64_t)out_fd, slot);
+		if (lr->loop)
+			(void)nf_loop_add_file(lr->loop, out_fd, on_output, lr);   /* a new fd: never NF_EEXISTS */
+	}
+}
+
+/* A deferred job has started: pid, from now. */
+static void
+job_started(local_runner *lr, size_t slot, pid_t pid, int64_t start)
+{
+	local_job *j = &lr->jobs[slot];
+
+	if (start > 0)
+		nf_proc_note_start(pid, start);
+	j->pid = pid;
+	j->deferred = false;
+	j->start_ms = lr->clock->now_ms(lr->clock);
+	imap_put(&lr->by_pid, (uint64_t)pid, slot);
 	lr->running++;
+}
+
+/* A deferred job that will not start: its cell freed, its output closed. */
+static void
+job_unstarted(local_runner *lr, size_t slot)
+{
+	local_job *j = &lr->jobs[slot];
+
+	output_close(lr, j);
+	free(j->log_path);
+	j->log_path = NULL;
+	imap_del(&lr->by_node, j->node);
+	j->deferred = false;
+	j->next_free = lr->free_head;
+	lr->free_head = slot;
+}
+
+static int
+local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+{
+	local_runner *lr = (local_runner *)r;
+	int pipefd[2];
+	int64_t start = 0;
+	pid_t pid = 0;
+	int err;
+
+	*pgid = 0;
+	if ((err = job_pipe(lr, job, pipefd)) < 0)
+		return err;
+	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, false, &pid, &start);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (err < 0) {
+		if (pipefd[0] >= 0)
+			close(pipefd[0]);
+		return err;
+	}
+	if (start > 0)
+		nf_proc_note_start(pid, start);
+	job_cell(lr, job, pid, pipefd[0]);
 	*pgid = pid;
 	return 0;
+}
+
+static int
+local_defer(nf_runner *r, const nf_job *job)
+{
+	local_runner *lr = (local_runner *)r;
+	int pipefd[2];
+	int err;
+
+	if ((err = job_pipe(lr, job, pipefd)) < 0)
+		return err;
+	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, true, NULL, NULL);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (err < 0) {
+		if (pipefd[0] >= 0)
+			close(pipefd[0]);
+		return err;
+	}
+	job_cell(lr, job, 0, pipefd[0]);
+	return 0;
+}
+
+/* Sends a promote or a withdraw for node's deferred job and reads the answer; *slot: its
+ * cell. */
+static int
+control_request(local_runner *lr, size_t node, uint32_t flag, size_t *slot, nf_spawn_reply *rep)
+{
+	nf_spawn_req req = { NF_SPAWN_MAGIC, flag, 0, 0, 0, token_of(node) };
+	size_t cell = imap_find(&lr->by_node, node);
+
+	if (cell == (size_t)-1 || !lr->jobs[lr->by_node.vals[cell]].deferred)
+		return nf_error_set(NF_EINVALID, "node %zu has no deferred job", node);
+	*slot = lr->by_node.vals[cell];
+	if (lr->spawner_lost)
+		return lost_error(lr);
+	if (nf_spawn_write_all(lr->ctl, &req, sizeof(req)) < 0)
+		return lost_error(lr);
+	return read_reply(lr, rep);
+}
+
+static int
+local_promote(nf_runner *r, size_t node, pid_t *pgid)
+{
+	local_runner *lr = (local_runner *)r;
+	nf_spawn_reply rep;
+	size_t slot;
+	int err;
+
+	*pgid = 0;
+	if ((err = control_request(lr, node, NF_SPAWN_PROMOTE, &slot, &rep)) < 0)
+		return err;
+	if (!rep.queued)
+		return 0;   /* started in an ended job's place: that exit says so */
+	if (rep.err) {
+		job_unstarted(lr, slot);
+		errno = rep.err;
+		return nf_error_set_errno(NF_ERROR, "cannot start a process");
+	}
+	job_started(lr, slot, (pid_t)rep.pid, rep.start);
+	*pgid = (pid_t)rep.pid;
+	return 1;
+}
+
+static int
+local_withdraw(nf_runner *r, size_t node)
+{
+	local_runner *lr = (local_runner *)r;
+	nf_spawn_reply rep;
+	size_t slot;
+	int err;
+
+	if ((err = control_request(lr, node, NF_SPAWN_WITHDRAW, &slot, &rep)) < 0)
+		return err;
+	if (!rep.queued)
+		return 0;
+	job_unstarted(lr, slot);
+	return 1;
 }
 
 /* When a job ended: the rest of its output, and the note that says when the log was cut. */
@@ -519,6 +679,43 @@ spawner_lost(local_runner *lr)
 			log_write(lr, &lr->jobs[i], note, sizeof(note) - 1);
 			job_ended(lr, i, SIGKILL, 0, 0, 0);   /* a wait status: killed by SIGKILL */
 		}
+	/* The queued ones will not start: each fails to. */
+	for (size_t i = 0; i < lr->njobs && lr->done; i++)
+		if (lr->jobs[i].deferred) {
+			size_t node = lr->jobs[i].node;
+			int attempt = lr->jobs[i].attempt;
+
+			job_unstarted(lr, i);
+			(void)lost_error(lr);
+			if (lr->base.started)
+				lr->base.started(lr->done_ctx, node, attempt, 0, nf_error_last());
+		}
+}
+
+/* The start an exit names (the spawner started a deferred job in the ended one's place),
+ * reported after that exit. */
+static void
+next_started(local_runner *lr, const nf_spawn_exit *ex)
+{
+	size_t cell = imap_find(&lr->by_node, ex->next_token - 1), slot, node;
+	int attempt;
+
+	if (cell == (size_t)-1 || !lr->jobs[lr->by_node.vals[cell]].deferred)
+		return;   /* not ours (a token is a node + 1; a withdrawn one is no longer queued) */
+	slot = lr->by_node.vals[cell];
+	node = lr->jobs[slot].node;
+	attempt = lr->jobs[slot].attempt;
+	if (ex->next_err) {
+		job_unstarted(lr, slot);
+		errno = ex->next_err;
+		(void)nf_error_set_errno(NF_ERROR, "cannot start a process");
+		if (lr->base.started)
+			lr->base.started(lr->done_ctx, node, attempt, 0, nf_error_last());
+		return;
+	}
+	job_started(lr, slot, (pid_t)ex->next_pid, ex->next_start);
+	if (lr->base.started)
+		lr->base.started(lr->done_ctx, node, attempt, (pid_t)ex->next_pid, NULL);
 }
 
 /* The exits socket is readable: each exit the spawner sent, reported through done. */
@@ -543,6 +740,8 @@ on_exits(nf_loop *l, int fd, void *ctx)
 		}
 		if ((cell = imap_find(&lr->by_pid, (uint64_t)ex.pid)) != (size_t)-1)
 			job_ended(lr, lr->by_pid.vals[cell], ex.status, ex.user_us, ex.sys_us, (long)ex.max_rss_kb);
+		if (ex.next_token && lr->done)
+			next_started(lr, &ex);
 	}
 }
 
@@ -572,7 +771,7 @@ local_detach(nf_runner *r)
 	if (lr->exits >= 0)
 		nf_loop_del_file(lr->loop, lr->exits);
 	for (size_t i = 0; i < lr->njobs; i++)
-		if (lr->jobs[i].pid > 0 && lr->jobs[i].out_fd >= 0)
+		if (job_live(&lr->jobs[i]) && lr->jobs[i].out_fd >= 0)
 			nf_loop_del_file(lr->loop, lr->jobs[i].out_fd);
 	lr->loop = NULL;
 	lr->done = NULL;
@@ -597,7 +796,7 @@ local_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
 		return err;
 	}
 	for (size_t i = 0; i < lr->njobs; i++)
-		if (lr->jobs[i].pid > 0 && lr->jobs[i].out_fd >= 0 &&
+		if (job_live(&lr->jobs[i]) && lr->jobs[i].out_fd >= 0 &&
 		    (err = nf_loop_add_file(loop, lr->jobs[i].out_fd, on_output, lr)) < 0) {
 			local_detach(r);
 			return err;
@@ -613,7 +812,7 @@ local_signal(nf_runner *r, size_t node, int sig)
 	local_runner *lr = (local_runner *)r;
 	size_t cell = imap_find(&lr->by_node, node);
 
-	if (cell == (size_t)-1)
+	if (cell == (size_t)-1 || lr->jobs[lr->by_node.vals[cell]].pid <= 0)
 		return nf_error_set(NF_ENOTFOUND, "node %zu is not running", node);
 	if (kill(-lr->jobs[lr->by_node.vals[cell]].pid, sig) < 0 && errno != ESRCH)
 		return nf_error_set_errno(NF_ERROR, "cannot signal process group %d",
@@ -642,7 +841,7 @@ local_free(nf_runner *r)
 		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
 			;
 	for (size_t i = 0; i < lr->njobs; i++) {
-		if (lr->jobs[i].pid <= 0)
+		if (!job_live(&lr->jobs[i]))
 			continue;
 		if (lr->jobs[i].out_fd >= 0)
 			close(lr->jobs[i].out_fd);
@@ -676,6 +875,9 @@ static const nf_runner_ops local_ops = {
 	.detach = local_detach,
 	.signal = local_signal,
 	.free = local_free,
+	.defer = local_defer,
+	.promote = local_promote,
+	.withdraw = local_withdraw,
 };
 
 /* Where ntflow-spawn is: $NTFLOW_SPAWN, else beside the running program (the build tree),

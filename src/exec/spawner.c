@@ -10,7 +10,10 @@
  * (PDEATHSIG, set by the runner) and its stages with it (theirs); when the runner closes
  * the requests socket it kills the stages left (their leaders: the runner kills their
  * groups), reaps them and exits. One exit is held at a time when the exits socket is full:
- * the others wait as zombies until it drains. */
+ * the others wait as zombies until it drains. A deferred request (NF_SPAWN_DEFER) waits in
+ * a queue, and the oldest is started as soon as a child has been reaped, before that
+ * child's exit is sent (which names it): the next stage starts without a round trip through
+ * the runner. */
 #include "config.h"
 #include "spawn-child.h"
 #include "spawn-proto.h"
@@ -37,9 +40,18 @@ struct sp_child {
 	int out;
 };
 
+/* A deferred request: its header, strings and fds, until it starts or is withdrawn. */
+struct sp_queued {
+	nf_spawn_req req;
+	char *buf;
+	int fds[2];
+};
+
 static struct {
 	struct sp_child *kids;       /* the live children, unordered */
 	size_t n, cap;
+	struct sp_queued *q;         /* the deferred requests, oldest first */
+	size_t qn, qcap;
 	char *buf;                   /* the strings of the last request */
 	size_t buf_cap;
 	char **ptrs;                 /* words, NULL, environment, NULL */
@@ -62,24 +74,6 @@ grow(void *p, size_t size, size_t n, size_t *cap)
 	if (!(p = realloc(p, *cap * size)))
 		_exit(70);
 	return p;
-}
-
-static int
-write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* The runner has gone: kills every child left (the leaders, as PR_SET_PDEATHSIG would;
@@ -139,9 +133,13 @@ read_request(nf_spawn_req *req, int fds[2])
 		}
 	if ((size_t)r < sizeof(*req) && nf_spawn_read_all(NF_SPAWN_CTL_FD, (char *)req + r, sizeof(*req) - (size_t)r) < 0)
 		return -1;
+	if (req->magic != NF_SPAWN_MAGIC)
+		return -1;
+	if (req->flags & (NF_SPAWN_PROMOTE | NF_SPAWN_WITHDRAW))   /* a token alone */
+		return req->token == 0 || req->len != 0 || fds[0] >= 0 || fds[1] >= 0 ? -1 : 0;
 	want = req->flags & NF_SPAWN_PROCS ? 2 : 1;
-	if (req->magic != NF_SPAWN_MAGIC || req->len > MAX_REQ_BYTES || fds[0] < 0 || (want == 2) != (fds[1] >= 0) ||
-	    req->nargs == 0)
+	if (req->len > MAX_REQ_BYTES || fds[0] < 0 || (want == 2) != (fds[1] >= 0) || req->nargs == 0 ||
+	    ((req->flags & NF_SPAWN_DEFER) && req->token == 0))
 		return -1;
 	sp.buf = grow(sp.buf, 1, (size_t)req->len + 1, &sp.buf_cap);
 	if (nf_spawn_read_all(NF_SPAWN_CTL_FD, sp.buf, (size_t)req->len) < 0)
@@ -153,10 +151,10 @@ read_request(nf_spawn_req *req, int fds[2])
 /* Splits the request's strings into words, environment and cwd in c. -1 when they do not
  * add up (a broken request). */
 static int
-parse_request(const nf_spawn_req *req, nf_spawn_child *c)
+parse_request(const nf_spawn_req *req, char *buf, nf_spawn_child *c)
 {
 	size_t nargs = req->nargs, nenv = req->nenv, nstr = nargs + nenv + (req->flags & NF_SPAWN_CWD ? 1 : 0);
-	char *p = sp.buf, *end = sp.buf + req->len;
+	char *p = buf, *end = buf + req->len;
 
 	if (nargs > MAX_REQ_BYTES || nenv > MAX_REQ_BYTES)
 		return -1;
@@ -201,25 +199,24 @@ parse_request(const nf_spawn_req *req, nf_spawn_child *c)
 	return 0;
 }
 
-/* One request: start its child, reply. */
-static void
-serve(void)
+/* Starts the child of a request whose strings are buf (checked by parse_request when it
+ * arrived) with its fds (the procs record closed here; the output kept with the child, or
+ * closed when it did not start). 0 and the child's pid and start time, or an errno. */
+static int
+launch(const nf_spawn_req *req, char *buf, const int fds[2], pid_t *pid_out, int64_t *start_out)
 {
-	nf_spawn_req req;
 	nf_spawn_child c;
-	nf_spawn_reply rep = { 0, 0, 0 };
 	volatile long long start = 0;   /* written by the vfork child */
-	int fds[2], saved;
 	sigset_t all, old;
+	int saved;
 	pid_t pid;
 
 	memset(&c, 0, sizeof(c));
-	if (read_request(&req, fds) < 0 || parse_request(&req, &c) < 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
+	if (parse_request(req, buf, &c) < 0) {   /* cannot be: it parsed when it came */
+		close(fds[0]);
 		if (fds[1] >= 0)
 			close(fds[1]);
-		finish(0);
+		return EINVAL;
 	}
 	c.devnull = sp.devnull;
 	c.out_fd = fds[0];
@@ -240,15 +237,117 @@ serve(void)
 		close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
-		rep.err = saved;
-	} else {
-		/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
-		(void)setpgid(pid, pid);
-		sp.kids[sp.n++] = (struct sp_child){ pid, fds[0] };
-		rep.pid = pid;
-		rep.start = start;
+		return saved ? saved : EAGAIN;
 	}
-	if (write_all(NF_SPAWN_CTL_FD, &rep, sizeof(rep)) < 0)
+	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
+	(void)setpgid(pid, pid);
+	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0] };
+	*pid_out = pid;
+	*start_out = start;
+	return 0;
+}
+
+/* The queued request of token, or -1. */
+static long
+queued_at(uint64_t token)
+{
+	for (size_t i = 0; i < sp.qn; i++)
+		if (sp.q[i].req.token == token)
+			return (long)i;
+	return -1;
+}
+
+/* Takes the queued request at i out of the queue into *out. */
+static void
+unqueue(size_t i, struct sp_queued *out)
+{
+	*out = sp.q[i];
+	memmove(&sp.q[i], &sp.q[i + 1], (sp.qn - i - 1) * sizeof(*sp.q));
+	sp.qn--;
+}
+
+/* Starts the oldest queued request, if any: its token into *token (0: none), with its
+ * pid, start and errno as launch gives them. */
+static void
+start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start)
+{
+	struct sp_queued j;
+	pid_t p = 0;
+
+	*token = 0;
+	*pid = *err = 0;
+	*start = 0;
+	if (sp.qn == 0)
+		return;
+	unqueue(0, &j);
+	*token = j.req.token;
+	*err = launch(&j.req, j.buf, j.fds, &p, start);
+	*pid = p;
+	free(j.buf);
+}
+
+/* A promote or a withdraw: answered at once. */
+static void
+control(const nf_spawn_req *req)
+{
+	nf_spawn_reply rep = { 0, 0, 0, 0, 0 };
+	long at = queued_at(req->token);
+
+	if (at >= 0) {
+		struct sp_queued j;
+
+		unqueue((size_t)at, &j);
+		rep.queued = 1;
+		if (req->flags & NF_SPAWN_PROMOTE) {
+			pid_t pid = 0;
+
+			rep.err = launch(&j.req, j.buf, j.fds, &pid, &rep.start);
+			rep.pid = pid;
+		} else {
+			close(j.fds[0]);
+			if (j.fds[1] >= 0)
+				close(j.fds[1]);
+		}
+		free(j.buf);
+	}
+	if (nf_spawn_write_all(NF_SPAWN_CTL_FD, &rep, sizeof(rep)) < 0)
+		finish(0);
+}
+
+/* One request: start its child and reply, queue it (deferred), or a control. */
+static void
+serve(void)
+{
+	nf_spawn_req req;
+	nf_spawn_child c;
+	nf_spawn_reply rep = { 0, 0, 0, 0, 0 };
+	int fds[2];
+	pid_t pid = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (read_request(&req, fds) < 0 ||
+	    (!(req.flags & (NF_SPAWN_PROMOTE | NF_SPAWN_WITHDRAW)) && parse_request(&req, sp.buf, &c) < 0)) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		finish(0);
+	}
+	if (req.flags & (NF_SPAWN_PROMOTE | NF_SPAWN_WITHDRAW)) {
+		control(&req);
+		return;
+	}
+	if (req.flags & NF_SPAWN_DEFER) {
+		/* The strings stay with the queued request; the next request gets a new buffer. */
+		sp.q = grow(sp.q, sizeof(*sp.q), sp.qn + 1, &sp.qcap);
+		sp.q[sp.qn++] = (struct sp_queued){ req, sp.buf, { fds[0], fds[1] } };
+		sp.buf = NULL;
+		sp.buf_cap = 0;
+		return;
+	}
+	rep.err = launch(&req, sp.buf, fds, &pid, &rep.start);
+	rep.pid = pid;
+	if (nf_spawn_write_all(NF_SPAWN_CTL_FD, &rep, sizeof(rep)) < 0)
 		finish(0);
 }
 
@@ -289,6 +388,8 @@ reap_one(nf_spawn_exit *ex, int *out)
 		ex->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
 		ex->sys_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
 		ex->max_rss_kb = ru.ru_maxrss;
+		/* Its place to the oldest deferred request, before its exit goes out. */
+		start_queued(&ex->next_token, &ex->next_pid, &ex->next_err, &ex->next_start);
 		return 1;
 	}
 }
@@ -346,7 +447,7 @@ main(int argc, char **argv)
 	(void)fcntl(NF_SPAWN_CTL_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFL, O_NONBLOCK);
-	if (write_all(NF_SPAWN_CTL_FD, "R", 1) < 0)   /* ready: the runner waits for this */
+	if (nf_spawn_write_all(NF_SPAWN_CTL_FD, "R", 1) < 0)   /* ready: the runner waits for this */
 		return 0;
 	for (;;) {
 		struct pollfd pf[3] = { { NF_SPAWN_CTL_FD, POLLIN, 0 }, { chld_fd, POLLIN, 0 },

@@ -502,6 +502,113 @@ START_TEST(test_spawner_lost)
 }
 END_TEST
 
+/* The order of ends and deferred starts, as "e1 s2 e2 ...", and a deferred start's error. */
+static char order[256];
+static char start_err[256];
+
+static void
+order_done(void *ctx, const nf_job_result *res)
+{
+	size_t len = strlen(order);
+
+	snprintf(order + len, sizeof(order) - len, "%se%zu", len ? " " : "", res->node);
+	sink_done(ctx, res);
+}
+
+static void
+order_started(void *ctx, size_t node, int attempt, pid_t pgid, const char *err)
+{
+	size_t len = strlen(order);
+
+	(void)ctx;
+	ck_assert_int_eq(attempt, 1);
+	ck_assert(err ? pgid == 0 : pgid > 0);
+	if (err)
+		snprintf(start_err, sizeof(start_err), "%s", err);
+	snprintf(order + len, sizeof(order) - len, "%s%s%zu", len ? " " : "", err ? "x" : "s", node);
+}
+
+/* Turns a loop with r attached (order_done) until n results came. */
+static void
+wait_ends(nf_runner *r, size_t n)
+{
+	nf_loop *l = NULL;
+
+	ck_assert_int_eq(nf_loop_new(&l, NULL), 0);
+	ck_assert_int_eq(r->ops->attach(r, l, order_done, NULL), 0);
+	while (nsink < n)
+		ck_assert_int_ge(nf_loop_turn(l, -1), 0);
+	r->ops->detach(r);
+	nf_loop_free(l);
+	nsink = 0;
+}
+
+static void
+defer(nf_runner *r, size_t node, const char *cmd, const char *log)
+{
+	nf_job job = { .node = node, .attempt = 1, .command = cmd, .log_path = log, .cpus = 1 };
+
+	ck_assert_msg(r->ops->defer(r, &job) == 0, "defer: %s", nf_error_last());
+}
+
+/* Deferred jobs (the scheduler's when no slot is free): each starts in the place of a job
+ * that ends, reported after that end; promoted, one starts now; withdrawn, it never runs;
+ * a deferred job of a spawner that dies fails to start. */
+START_TEST(test_deferred)
+{
+	char *l2 = tpath("two.log"), *l3 = tpath("three.log"), *l5 = tpath("five.log"), *text;
+	nf_job job = { .node = 5, .attempt = 1, .command = "true", .cpus = 1 };
+	nf_runner *r = NULL;
+	pid_t pgid = 0, spawner;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	r->started = order_started;
+	order[0] = '\0';
+	start(r, 1, "sleep 0.3", NULL);
+	defer(r, 2, "echo two", l2);
+	defer(r, 3, "echo three", l3);
+	ck_assert_int_lt(r->ops->signal(r, 2, SIGTERM), 0);   /* not started: nothing to signal */
+	wait_ends(r, 3);
+	ck_assert_str_eq(order, "e1 s2 e2 s3 e3");
+	text = slurp(l2);
+	ck_assert_str_eq(text, "two\n");
+	free(text);
+	text = slurp(l3);
+	ck_assert_str_eq(text, "three\n");
+	free(text);
+
+	order[0] = '\0';
+	defer(r, 4, "true", NULL);
+	ck_assert_int_eq(r->ops->promote(r, 4, &pgid), 1);
+	ck_assert_int_gt(pgid, 0);
+	wait_ends(r, 1);
+	ck_assert_str_eq(order, "e4");
+
+	defer(r, 5, "echo five", l5);
+	ck_assert_int_eq(r->ops->withdraw(r, 5), 1);
+	ck_assert_int_lt(r->ops->promote(r, 5, &pgid), 0);   /* no longer deferred */
+	ck_assert_int_lt(r->ops->withdraw(r, 5), 0);
+	ck_assert_int_ne(access(l5, F_OK), 0);
+	ck_assert_int_eq(r->ops->start(r, &job, &pgid), 0);   /* the node is free again */
+	order[0] = '\0';
+	wait_ends(r, 1);
+	ck_assert_str_eq(order, "e5");
+
+	order[0] = '\0';
+	ck_assert_int_gt(spawner = find_spawner(), 0);
+	start(r, 6, "sleep 100", NULL);
+	defer(r, 7, "echo seven", NULL);
+	ck_assert_int_eq(kill(spawner, SIGKILL), 0);
+	wait_ends(r, 1);
+	ck_assert_str_eq(order, "e6 x7");
+	ck_assert_msg(strstr(start_err, "has gone"), "%s", start_err);
+	r->ops->free(r);
+	free(l2);
+	free(l3);
+	free(l5);
+}
+END_TEST
+
 /* A signal to the job reaches its whole group: the leader traps TERM and lives on, and
  * reports that its background child died of it. */
 START_TEST(test_group_signal)
@@ -1223,6 +1330,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_rusage_own_peak);
 	tcase_add_test(tc, test_no_spawner);
 	tcase_add_test(tc, test_spawner_lost);
+	tcase_add_test(tc, test_deferred);
 	tcase_add_test(tc, test_group_signal);
 	tcase_add_test(tc, test_group_kill);
 	tcase_add_test(tc, test_leftovers_killed);

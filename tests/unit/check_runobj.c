@@ -168,7 +168,8 @@ fake_free(nf_runner *r)
 }
 
 /* named "local": it stands in for the runner stages of executor "local" get */
-static const nf_runner_ops fake_ops = { "local", fake_start, fake_attach, fake_detach, fake_signal, fake_free };
+static const nf_runner_ops fake_ops = { .name = "local", .start = fake_start, .attach = fake_attach,
+				       .detach = fake_detach, .signal = fake_signal, .free = fake_free };
 
 /* ---- a project, a store and what the run reported ---- */
 

@@ -154,28 +154,30 @@ typedef struct fake_runner {
 	nf_loop *loop;               /* attached to */
 	nf_job_done_fn done;
 	void *done_ctx;
+	/* defer_ops: jobs deferred (node, attempt), oldest first; started in an ended job's
+	 * place unless defer_hold (then only by promote); withdraw_late: a withdraw finds the
+	 * job already started (it starts at once, reported in the next turn) */
+	struct { size_t node; int attempt; } deferred[MAX_LOG];
+	size_t ndeferred;
+	bool defer_hold, withdraw_late;
+	size_t ndefers, npromotes, nwithdraws, late_starts;
 } fake_runner;
 
 static void fake_end(nf_loop *l, int64_t id, void *ctx);
 
-static int
-fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+/* Starts node's attempt as scripted. */
+static void
+fake_launch(fake_runner *f, size_t node, int attempt)
 {
-	fake_runner *f = (fake_runner *)r;
 	step st = { 10, 0, 0, false };
 	fjob j;
 
-	if (!job->command)
-		ck_abort_msg("no command");
-	if (job->attempt <= MAX_STEPS && f->script) {
-		step *s = &f->script[job->node][job->attempt - 1];
+	if (attempt <= MAX_STEPS && f->script) {
+		step *s = &f->script[node][attempt - 1];
 		if (s->dur || s->code || s->sig || s->ignore_term)
 			st = *s;
 	}
-	if (!strcmp(job->command, "refuse"))
-		return nf_error_set(NF_EIO, "cannot spawn for test");
-	j = (fjob){ job->node, job->attempt, f->clock->now,
-		    st.dur < 0 ? INT64_MAX : f->clock->now + st.dur,
+	j = (fjob){ node, attempt, f->clock->now, st.dur < 0 ? INT64_MAX : f->clock->now + st.dur,
 		    st.sig == 0, st.ignore_term, st.code, st.sig, 0 };
 	if (!f->loop)
 		ck_abort_msg("start before attach");
@@ -183,14 +185,105 @@ fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 		j.timer = nf_loop_add_timer(f->loop, j.end, fake_end, f);
 	NF_PUSH(f->running, f->nrunning, f->cap, j);
 	f->total_starts++;
-	f->cpus_used += f->cpus ? f->cpus[job->node] : 1;
+	f->cpus_used += f->cpus ? f->cpus[node] : 1;
 	if (f->cpus_used > f->max_cpus_used)
 		f->max_cpus_used = f->cpus_used;
 	if (!f->quiet) {
 		ck_assert_uint_lt(f->nstarts, MAX_LOG);
-		f->starts[f->nstarts++] = (ev){ .node = job->node, .t = f->clock->now,
-						.attempt = job->attempt };
+		f->starts[f->nstarts++] = (ev){ .node = node, .t = f->clock->now, .attempt = attempt };
 	}
+}
+
+/* The deferred job at i, out of the queue. */
+static void
+fake_undefer(fake_runner *f, size_t i)
+{
+	memmove(&f->deferred[i], &f->deferred[i + 1], (f->ndeferred - i - 1) * sizeof(f->deferred[0]));
+	f->ndeferred--;
+}
+
+static int
+fake_defer(nf_runner *r, const nf_job *job)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	if (!job->command)
+		ck_abort_msg("no command");
+	ck_assert_uint_lt(f->ndeferred, MAX_LOG);
+	f->deferred[f->ndeferred].node = job->node;
+	f->deferred[f->ndeferred++].attempt = job->attempt;
+	f->ndefers++;
+	return 0;
+}
+
+static int
+fake_promote(nf_runner *r, size_t node, pid_t *pgid)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	for (size_t i = 0; i < f->ndeferred; i++)
+		if (f->deferred[i].node == node) {
+			int attempt = f->deferred[i].attempt;
+
+			fake_undefer(f, i);
+			f->npromotes++;
+			fake_launch(f, node, attempt);
+			*pgid = (pid_t)(1000 + node);
+			return 1;
+		}
+	return 0;
+}
+
+/* A withdraw that came too late: the job started as the spawner reaped another. */
+static void
+fake_late_start(nf_loop *l, int64_t id, void *ctx)
+{
+	fake_runner *f = ctx;
+
+	(void)l;
+	(void)id;
+	for (size_t i = 0; i < f->ndeferred; i++)
+		if (f->deferred[i].attempt < 0) {
+			size_t node = f->deferred[i].node;
+			int attempt = -f->deferred[i].attempt;
+
+			fake_undefer(f, i);
+			fake_launch(f, node, attempt);
+			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), NULL);
+			return;
+		}
+}
+
+static int
+fake_withdraw(nf_runner *r, size_t node)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	for (size_t i = 0; i < f->ndeferred; i++)
+		if (f->deferred[i].node == node) {
+			f->nwithdraws++;
+			if (f->withdraw_late) {
+				f->deferred[i].attempt = -f->deferred[i].attempt;   /* marked: starts next */
+				f->late_starts++;
+				nf_loop_add_timer(f->loop, f->clock->now, fake_late_start, f);
+				return 0;
+			}
+			fake_undefer(f, i);
+			return 1;
+		}
+	return 0;
+}
+
+static int
+fake_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+{
+	fake_runner *f = (fake_runner *)r;
+
+	if (!job->command)
+		ck_abort_msg("no command");
+	if (!strcmp(job->command, "refuse"))
+		return nf_error_set(NF_EIO, "cannot spawn for test");
+	fake_launch(f, job->node, job->attempt);
 	*pgid = (pid_t)(1000 + job->node);
 	return 0;
 }
@@ -215,6 +308,15 @@ fake_end(nf_loop *l, int64_t id, void *ctx)
 		f->cpus_used -= f->cpus ? f->cpus[j->node] : 1;
 		*j = f->running[--f->nrunning];
 		f->done(f->done_ctx, &res);
+		/* As ntflow-spawn does: the oldest deferred job in the ended one's place. */
+		if (f->ndeferred && !f->defer_hold && f->deferred[0].attempt > 0) {
+			size_t node = f->deferred[0].node;
+			int attempt = f->deferred[0].attempt;
+
+			fake_undefer(f, 0);
+			fake_launch(f, node, attempt);
+			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), NULL);
+		}
 		return;
 	}
 	ck_abort_msg("a job end fired for no job");
@@ -299,10 +401,14 @@ fake_free(nf_runner *r)
 	free(f->cpus);
 }
 
-static const nf_runner_ops other_ops = { "other", fake_start, fake_attach, fake_detach, fake_signal,
-					fake_free };
-static const nf_runner_ops fake_ops = { "fake", fake_start, fake_attach, fake_detach, fake_signal,
-				       fake_free };
+static const nf_runner_ops other_ops = { .name = "other", .start = fake_start, .attach = fake_attach,
+					.detach = fake_detach, .signal = fake_signal, .free = fake_free };
+static const nf_runner_ops fake_ops = { .name = "fake", .start = fake_start, .attach = fake_attach,
+				       .detach = fake_detach, .signal = fake_signal, .free = fake_free };
+static const nf_runner_ops defer_ops = { .name = "fake", .start = fake_start, .attach = fake_attach,
+					.detach = fake_detach, .signal = fake_signal, .free = fake_free,
+					.defer = fake_defer, .promote = fake_promote,
+					.withdraw = fake_withdraw };
 
 /* ---- hooks ---- */
 
@@ -327,7 +433,7 @@ typedef struct harness {
 	nf_state cancel_state;
 	bool cancel_hard;
 	/* the dashboard's actions from on_tick: at act_at, cancel (act 1) or retry (act 2)
-	 * act_node; then the same with the second set */
+	 * act_node, or cancel the run (act 3); then the same with the second set */
 	int act, act2;
 	int64_t act_at, act2_at;
 	size_t act_node, act2_node;
@@ -404,7 +510,10 @@ h_on_tick(void *ctx)
 	}
 	if (h->wake_write > 0 && h->ticks == 1 && write(h->wake_write, "k", 1) != 1)
 		ck_abort_msg("cannot write a key");
-	if (h->act && h->clock.now >= h->act_at) {
+	if (h->act == 3 && h->clock.now >= h->act_at) {
+		nf_sched_cancel(h->s, false);   /* the whole run, as q in the dashboard */
+		h->act = 0;
+	} else if (h->act && h->clock.now >= h->act_at) {
 		h->act_rc = h->act == 1 ? nf_sched_cancel_node(h->s, h->act_node) : nf_sched_retry(h->s, h->act_node);
 		h->act = 0;
 	} else if (!h->act && h->act2 && h->clock.now >= h->act2_at) {
@@ -1341,6 +1450,176 @@ START_TEST(test_unknown_executor)
 }
 END_TEST
 
+/* ---- deferred starts (a runner with defer, as the local one) ---- */
+
+/* With no slot free, the next ready nodes are deferred, four per slot, and each starts in
+ * the place of a job that ends, reported after that end; a node is RUNNING, its timeout
+ * counting, only from its start. */
+START_TEST(test_defer_in_place)
+{
+	harness *h = h_new(6);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->t->stages[5].opts->timeout_ms = 15;   /* deferred at 10, started at 50, runs 10 */
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	for (size_t i = 0; i < 6; i++) {
+		ck_state(h, i, NF_ST_SUCCEEDED);
+		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
+	}
+	ck_assert_int_eq(h->fr.max_cpus_used, 1);
+	ck_assert_uint_eq(h->fr.ndefers, 5);
+	ck_assert_uint_eq(h->fr.npromotes, 0);
+	for (size_t k = 0; k < h->nstates; k++)
+		if (h->states[k].st == NF_ST_RUNNING)
+			ck_assert_int_eq(h->states[k].t, (int64_t)(10 * h->states[k].node));
+	h_free(h);
+}
+END_TEST
+
+/* A runner that did not start a deferred job when one ended (its queue was empty then):
+ * the free slot goes to the oldest deferred, promoted, before any other ready node. */
+START_TEST(test_defer_promote)
+{
+	harness *h = h_new(6);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.defer_hold = true;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
+	ck_assert_int_eq(h->fr.max_cpus_used, 1);
+	ck_assert_uint_eq(h->fr.npromotes, 5);
+	h_free(h);
+}
+END_TEST
+
+/* A cancel takes the deferred back: they end cancelled without having started. */
+START_TEST(test_defer_cancel)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->hooks.tick_ms = 10;
+	h->fr.base.ops = &defer_ops;
+	h->fr.script[0][0] = (step){ 100, 0, 0, false };
+	h->act = 3;
+	h->act_at = 50;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_state(h, 0, NF_ST_CANCELLED);
+	for (size_t i = 1; i < 4; i++) {
+		ck_state(h, i, NF_ST_CANCELLED);
+		ck_reason(h, i, "cancelled");
+		ck_assert_int_eq(start_time(h, i, 1), -1);
+	}
+	ck_assert_uint_eq(h->fr.total_starts, 1);
+	ck_assert_uint_eq(h->fr.nwithdraws, 3);
+	h_free(h);
+}
+END_TEST
+
+/* One deferred node cancelled from the dashboard: taken back, the others run. */
+START_TEST(test_defer_cancel_node)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->hooks.tick_ms = 10;
+	h->fr.base.ops = &defer_ops;
+	h->act = 1;
+	h->act_node = 2;
+	h->act_at = 5;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_state(h, 2, NF_ST_CANCELLED);
+	ck_assert_int_eq(start_time(h, 2, 1), -1);
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_state(h, 3, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(start_time(h, 3, 1), 20);
+	h_free(h);
+}
+END_TEST
+
+/* A failure without keep-going: the deferred job started in the failed one's place (before
+ * the failure was heard of) runs on, as the running do; the others are taken back and
+ * skipped. */
+START_TEST(test_defer_stop_after_failure)
+{
+	harness *h = h_new(5);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.script[0][0] = (step){ 10, 1, 0, false };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_FAILED);
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(start_time(h, 1, 1), 10);
+	for (size_t i = 2; i < 5; i++) {
+		ck_state(h, i, NF_ST_SKIPPED);
+		ck_reason(h, i, "run stopped after failure of n0");
+		ck_assert_int_eq(start_time(h, i, 1), -1);
+	}
+	ck_assert_uint_eq(h->fr.total_starts, 2);
+	h_free(h);
+}
+END_TEST
+
+/* A withdraw that comes too late (the job started in an ended one's place): the start,
+ * when it is reported, is stopped as a cancel stops the running. */
+START_TEST(test_defer_late_withdraw)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->hooks.tick_ms = 10;
+	h->fr.base.ops = &defer_ops;
+	h->fr.withdraw_late = true;
+	h->fr.script[0][0] = (step){ 100, 0, 0, false };
+	h->fr.script[1][0] = (step){ 100, 0, 0, false };
+	h->act = 3;
+	h->act_at = 50;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_assert_uint_eq(h->fr.late_starts, 1);
+	ck_assert_int_eq(start_time(h, 1, 1), 50);
+	ck_state(h, 1, NF_ST_CANCELLED);
+	ck_assert_uint_eq(h->fr.nsigs, 2);
+	ck_assert_uint_eq(h->fr.sigs[1].node, 1);
+	ck_assert_int_eq(h->fr.sigs[1].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[1].t, 50);
+	h_free(h);
+}
+END_TEST
+
+/* Only a node of one slot is deferred, and the strict order holds: a wide node at the head
+ * waits for its slots, and nothing behind it is deferred past it. */
+START_TEST(test_defer_wide_head)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->opts.slots = 2;
+	h->fr.script[1][0] = (step){ 100, 0, 0, false };
+	h->t->stages[2].opts->cpus = 2;
+	tg_edge(h->t, 0, 2);   /* n2 and n3 ready at 10, n2 at the head (two cpus) */
+	tg_edge(h->t, 0, 3);
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.ndefers, 1);   /* n3, once n2 took both slots at 100 */
+	ck_assert_int_eq(start_time(h, 2, 1), 100);
+	ck_assert_int_eq(start_time(h, 3, 1), 110);
+	ck_assert_int_eq(h->fr.max_cpus_used, 2);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_cycle)
 {
 	harness *h = h_new(3);
@@ -1439,6 +1718,13 @@ sched_suite(void)
 	tcase_add_test(tc, test_no_wake_fd);
 	tcase_add_test(tc, test_several_runners);
 	tcase_add_test(tc, test_unknown_executor);
+	tcase_add_test(tc, test_defer_in_place);
+	tcase_add_test(tc, test_defer_promote);
+	tcase_add_test(tc, test_defer_cancel);
+	tcase_add_test(tc, test_defer_cancel_node);
+	tcase_add_test(tc, test_defer_stop_after_failure);
+	tcase_add_test(tc, test_defer_late_withdraw);
+	tcase_add_test(tc, test_defer_wide_head);
 	tcase_add_test(tc, test_cycle);
 	tcase_add_test(tc, test_big_chain);
 	tcase_add_test(tc, test_big_wide);

@@ -2,7 +2,8 @@
  * real program ($NTFLOW_SPAWN, the build's) as the local runner does: the ready byte, a
  * request of words with environment, cwd and output fd and its reply and exit; sh -c with
  * the procs record; a stage's rusage its own; a stage's signals at their defaults, whatever
- * the spawner inherited; the end of the requests killing what is left; a broken request
+ * the spawner inherited; deferred requests, started in a reaped child's place, promoted and
+ * withdrawn; the end of the requests killing what is left; a broken request
  * ending the spawner; and the refusal of a start by hand. */
 #include "config.h"
 #include "ntflow/util.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,7 +201,7 @@ START_TEST(test_words_env_cwd)
 	spawner s = sp_start();
 	const char *strs[] = { "sh", "-c", "echo \"$X\"; pwd; echo err >&2; exit 3", "X=hello", "PATH=/usr/bin:/bin",
 			       tmpdir };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS | NF_SPAWN_CWD, 3, 2, 0 };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS | NF_SPAWN_CWD, 3, 2, 0, 0 };
 	nf_spawn_reply rep;
 	nf_spawn_exit ex;
 	char *want = xasprintf("hello\n%s\nerr\n", tmpdir);
@@ -222,7 +224,7 @@ START_TEST(test_words_env_cwd)
 	/* a program not found: sh's status and message, in the output */
 	{
 		const char *nf[] = { "no-such-program-here", "PATH=/usr/bin:/bin" };
-		nf_spawn_req r2 = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 1, 1, 0 };
+		nf_spawn_req r2 = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 1, 1, 0, 0 };
 
 		ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 		sp_send(&s, r2, nf, 2, &out[1], 1);
@@ -244,7 +246,7 @@ START_TEST(test_shell_procs_record)
 	spawner s = sp_start();
 	char *path = xasprintf("%s/procs", tmpdir);
 	const char *strs[] = { "exit 0", "PATH=/usr/bin:/bin" };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0 };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0, 0 };
 	int fds[2] = { open("/dev/null", O_WRONLY | O_CLOEXEC), open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) };
 	nf_spawn_reply rep;
 	char *text = NULL;
@@ -297,7 +299,7 @@ START_TEST(test_signals_reset)
 	 * until its child has exec'd, so the shell's (/proc/$$) would race */
 	const char *sh[] = { "grep -E '^Sig(Blk|Ign):' /proc/self/status", "PATH=/usr/bin:/bin" };
 	const char *words[] = { "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", "PATH=/usr/bin:/bin" };
-	nf_spawn_req rsh = { NF_SPAWN_MAGIC, 0, 1, 1, 0 }, rwords = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 4, 1, 0 };
+	nf_spawn_req rsh = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 }, rwords = { NF_SPAWN_MAGIC, NF_SPAWN_WORDS, 4, 1, 0, 0 };
 	const int ignore[] = { SIGHUP, SIGINT, SIGUSR1 };
 	unsigned long long libc = 0;
 	sigset_t block, old;
@@ -345,7 +347,7 @@ START_TEST(test_output_ends_after_exit)
 {
 	spawner s = sp_start();
 	const char *strs[] = { "exit 3", "PATH=/usr/bin:/bin" };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0 };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
 
 	for (int k = 0; k < 20; k++) {
 		const char *text;
@@ -364,11 +366,113 @@ END_TEST
 
 /* The end of the requests: the spawner kills every child it started (the leader; the
  * runner kills the groups), reaps them and exits. */
+/* A promote or a withdraw of token: its reply. */
+static nf_spawn_reply
+sp_control(spawner *s, uint32_t flag, uint64_t token)
+{
+	nf_spawn_req req = { NF_SPAWN_MAGIC, flag, 0, 0, 0, token };
+
+	ck_assert_int_eq(send(s->ctl, &req, sizeof(req), MSG_NOSIGNAL), (ssize_t)sizeof(req));
+	return sp_reply(s);
+}
+
+/* A deferred request of sh -c cmd (token), its output into a new pipe: the read end. */
+static int
+sp_defer(spawner *s, uint64_t token, const char *cmd)
+{
+	const char *strs[] = { cmd, "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_DEFER, 1, 1, 0, token };
+	int out[2];
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	sp_send(s, req, strs, 2, &out[1], 1);
+	close(out[1]);
+	return out[0];
+}
+
+/* Deferred requests: queued, not started, no reply; the oldest started in the place of the
+ * next child reaped, named in that child's exit; promote and withdraw by token, answered at
+ * once, and a token no longer queued answered so. */
+START_TEST(test_deferred)
+{
+	spawner s = sp_start();
+	char *gate = xasprintf("%s/gate", tmpdir), *cmd = xasprintf("exec cat '%s'", gate);
+	const char *strs[] = { cmd, "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
+	nf_spawn_reply rep;
+	nf_spawn_exit ex, exb;
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), pb, pc, pd, pe, fd;
+	char c;
+
+	ck_assert_int_eq(mkfifo(gate, 0600), 0);
+	/* A runs until the gate opens; B and C wait behind it. */
+	sp_send(&s, req, strs, 2, &devnull, 1);
+	rep = sp_reply(&s);
+	ck_assert_int_eq(rep.err, 0);
+	pb = sp_defer(&s, 7, "echo B");
+	pc = sp_defer(&s, 8, "echo C");
+	usleep(100 * 1000);
+	ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(fcntl(pb, F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(read(pb, &c, 1), -1);   /* B has not started: no output, no end */
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(fcntl(pb, F_SETFL, 0), 0);
+	ck_assert_int_ge(fd = open(gate, O_WRONLY), 0);
+	close(fd);
+	ex = sp_exit(&s);
+	ck_assert_int_eq(ex.pid, rep.pid);
+	ck_assert_uint_eq(ex.next_token, 7);
+	ck_assert_int_eq(ex.next_err, 0);
+	ck_assert_int_gt(ex.next_pid, 0);
+	ck_assert_int_eq(ex.next_start, 0);   /* read by a child only for a procs record */
+	exb = sp_exit(&s);   /* B, with C in its place */
+	ck_assert_int_eq(exb.pid, ex.next_pid);
+	ck_assert_uint_eq(exb.next_token, 8);
+	ex = sp_exit(&s);   /* C, nothing after it */
+	ck_assert_int_eq(ex.pid, exb.next_pid);
+	ck_assert_uint_eq(ex.next_token, 0);
+	ck_assert_str_eq(read_fd(pb), "B\n");
+	ck_assert_str_eq(read_fd(pc), "C\n");
+
+	/* Promoted: started now, once. */
+	pd = sp_defer(&s, 9, "echo D");
+	rep = sp_control(&s, NF_SPAWN_PROMOTE, 9);
+	ck_assert_int_eq(rep.queued, 1);
+	ck_assert_int_eq(rep.err, 0);
+	ck_assert_int_gt(rep.pid, 0);
+	ex = sp_exit(&s);
+	ck_assert_int_eq(ex.pid, rep.pid);
+	ck_assert_str_eq(read_fd(pd), "D\n");
+	rep = sp_control(&s, NF_SPAWN_PROMOTE, 9);
+	ck_assert_int_eq(rep.queued, 0);
+	ck_assert_int_eq(rep.pid, 0);
+
+	/* Withdrawn: never started, its output closed. */
+	pe = sp_defer(&s, 10, "echo E");
+	rep = sp_control(&s, NF_SPAWN_WITHDRAW, 10);
+	ck_assert_int_eq(rep.queued, 1);
+	ck_assert_int_eq(rep.pid, 0);
+	ck_assert_str_eq(read_fd(pe), "");
+	rep = sp_control(&s, NF_SPAWN_WITHDRAW, 10);
+	ck_assert_int_eq(rep.queued, 0);
+	ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
+
+	ck_assert_int_eq(sp_stop(&s), 0);
+	close(pb);
+	close(pc);
+	close(pd);
+	close(pe);
+	close(devnull);
+	free(cmd);
+	free(gate);
+}
+END_TEST
+
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
 	const char *strs[] = { "sleep 100", "PATH=/usr/bin:/bin" };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0 };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	nf_spawn_reply rep;
 	int status;
@@ -391,10 +495,11 @@ START_TEST(test_broken_requests)
 	const char *strs[] = { "true", "PATH=/bin" };
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	nf_spawn_req bad[] = {
-		{ 0x12345678, 0, 1, 1, 0 },
-		{ NF_SPAWN_MAGIC, 0, 1, 5, 0 },            /* five environment entries, one sent */
-		{ NF_SPAWN_MAGIC, 0, 2, 0, 0 },            /* sh -c takes one command */
-		{ NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0 },   /* a procs record promised, not sent */
+		{ 0x12345678, 0, 1, 1, 0, 0 },
+		{ NF_SPAWN_MAGIC, 0, 1, 5, 0, 0 },            /* five environment entries, one sent */
+		{ NF_SPAWN_MAGIC, 0, 2, 0, 0, 0 },            /* sh -c takes one command */
+		{ NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0, 0 },   /* a procs record promised, not sent */
+		{ NF_SPAWN_MAGIC, NF_SPAWN_DEFER, 1, 1, 0, 0 },   /* deferred without a token */
 	};
 
 	for (size_t i = 0; i < NF_ARRAY_SIZE(bad); i++) {
@@ -439,6 +544,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_shell_procs_record);
 	tcase_add_test(tc, test_signals_reset);
 	tcase_add_test(tc, test_output_ends_after_exit);
+	tcase_add_test(tc, test_deferred);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
