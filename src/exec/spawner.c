@@ -131,6 +131,10 @@ read_request(nf_spawn_req *req, int fds[2])
 
 			memcpy(fds, CMSG_DATA(cm), (k > 2 ? 2 : k) * sizeof(int));
 		}
+	/* More fds than a request carries: the kernel closed those that did not fit, and the
+	 * request is not one the runner sends. */
+	if (msg.msg_flags & MSG_CTRUNC)
+		return -1;
 	if ((size_t)r < sizeof(*req) && nf_spawn_read_all(NF_SPAWN_CTL_FD, (char *)req + r, sizeof(*req) - (size_t)r) < 0)
 		return -1;
 	if (req->magic != NF_SPAWN_MAGIC)

@@ -95,7 +95,7 @@ sp_send_as(spawner *s, nf_spawn_req req, const char *const *strs, size_t n, cons
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(4 * sizeof(int))];
 	} ctl;
 	struct msghdr msg = { 0 };
 	struct iovec iov = { &req, sizeof(req) };
@@ -111,6 +111,7 @@ sp_send_as(spawner *s, nf_spawn_req req, const char *const *strs, size_t n, cons
 	}
 	if (req.len == 0)
 		req.len = len;
+	ck_assert_uint_le(nfds, 4);
 	memset(ctl.buf, 0, sizeof(ctl.buf));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -510,6 +511,19 @@ START_TEST(test_broken_requests)
 		sp_send_as(&s, bad[i], strs, 2, &devnull, 1, true);
 		/* the end (or a reset: it left what it had not read) */
 		ck_assert_msg(read(s.ctl, &rep, sizeof(rep)) <= 0, "request %zu got a reply", i);
+		status = sp_stop(&s);
+		ck_assert(WIFEXITED(status));
+	}
+	/* Three fds where a request carries at most two (the kernel drops the third): refused
+	 * too, not started with what came. */
+	{
+		spawner s = sp_start();
+		nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_PROCS, 1, 1, 0, 0 };
+		int three[3] = { devnull, devnull, devnull }, status;
+		nf_spawn_reply rep;
+
+		sp_send_as(&s, req, strs, 2, three, 3, true);
+		ck_assert_msg(read(s.ctl, &rep, sizeof(rep)) <= 0, "three fds got a reply");
 		status = sp_stop(&s);
 		ck_assert(WIFEXITED(status));
 	}
