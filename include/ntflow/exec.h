@@ -230,6 +230,11 @@ typedef struct nf_sched_hooks {
 	 * not (the dashboard reads keys and redraws its clock there). 0: on_tick only after
 	 * changes. */
 	int64_t tick_ms;
+	/* Before a ready node is deferred with its runner (prepared now, started later in an
+	 * ended job's place without another prepare): whether that may be, now. NULL: yes. The
+	 * run says no on a nearly full disk, where the check prepare makes must be made right
+	 * before the start. */
+	bool (*may_defer)(void *ctx);
 } nf_sched_hooks;
 
 typedef struct nf_sched_opts {

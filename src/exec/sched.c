@@ -330,6 +330,7 @@ withdrawn(nf_sched *s, size_t n)
 		return false;
 	}
 	undefer(s, n);
+	s->rt[n].attempts--;   /* never made: a retry of the run starts it as attempt 1 again */
 	return true;
 }
 
@@ -565,8 +566,11 @@ promote_oldest(nf_sched *s)
 /* Attempts deferred at most per slot. The scheduler hears of an end late on a busy machine
  * (its wakeup waits behind the running stages), so several ends may come before it defers
  * again: with one per slot, half of the 10 000 starts of the layered benchmark at -j 2 found
- * the queue empty and waited for the round trip; with four, 1 in 30. */
+ * the queue empty and waited for the round trip; with four, 1 in 30. At most
+ * NF_SCHED_DEFER_MAX in all: each holds fds (its output pipe, in ntflow and the spawner),
+ * and a queue that grew with -j would meet RLIMIT_NOFILE where the running stages do not. */
 #define NF_SCHED_DEFER_PER_SLOT 4
+#define NF_SCHED_DEFER_MAX 16
 
 /* Whether n, ready but with no free slot, may be deferred with its runner, to start in the
  * place of the next of that runner's jobs to end: a node of one slot (it fits in any
@@ -578,7 +582,8 @@ deferrable(nf_sched *s, size_t n)
 	uint8_t idx;
 	nf_runner *r;
 
-	if (s->free_slots > 0 || need_slots(s, n) != 1 || s->ndeferq >= NF_SCHED_DEFER_PER_SLOT * (size_t)s->opts.slots)
+	if (s->free_slots > 0 || need_slots(s, n) != 1 || s->ndeferq >= NF_SCHED_DEFER_PER_SLOT * (size_t)s->opts.slots ||
+	    s->ndeferq >= NF_SCHED_DEFER_MAX)
 		return false;
 	if (want) {
 		for (idx = 0; idx < s->nrunners && strcmp(s->runners[idx]->ops->name, want) != 0; idx++)
@@ -589,7 +594,8 @@ deferrable(nf_sched *s, size_t n)
 		idx = 0;
 	}
 	r = s->runners[idx];
-	return r->ops->defer && r->ops->promote && r->ops->withdraw;
+	return r->ops->defer && r->ops->promote && r->ops->withdraw &&
+	       (!s->hooks.may_defer || s->hooks.may_defer(s->hooks.ctx));
 }
 
 /* Starts ready nodes, highest critical path first, while the first one fits in the free
@@ -632,6 +638,13 @@ handle_started(nf_sched *s, const sched_event *ev)
 		return;
 	r = &s->rt[n];
 	undefer(s, n);
+	if (ev->err && (s->cancelling || r->cancel_sent)) {
+		/* It was to be stopped anyway: cancelled, as a withdrawn one is. */
+		set_state(s, n, NF_ST_CANCELLED, NULL, "cancelled", 0);
+		if (r->user_cancel && !s->cancelling)
+			skip_cancelled(s, n);
+		return;
+	}
 	if (ev->err) {
 		node_failed(s, n, NF_ST_FAILED, NULL, ev->err);
 		return;

@@ -242,6 +242,10 @@ void nf_run__hook_events_free(run_ctx *ctx);
  * to is taken as full (its writes may have failed). */
 #define NF_RUN_RESERVE (1024 * 1024)
 #define NF_RUN_MIN_FREE (1024 * 1024)
+/* Below this free where the state directory is, no stage is deferred (exec.h, may_defer):
+ * each starts only after its own check of the space, as the ended stage's outputs, copied
+ * into the cache after a deferred one was checked, could have taken what it found. */
+#define NF_RUN_DEFER_FREE (UINT64_C(1) << 30)
 #define NF_RUN_FULL_BELOW (64 * 1024)
 /* A reading of the state directory's free space this recent stands for a new one before a
  * stage starts: the after-check of the attempt that freed the slot has just read it (and
@@ -253,6 +257,10 @@ int nf_run__reserve_take(run_ctx *ctx);
 void nf_run__reserve_release(run_ctx *ctx);
 /* Before a stage starts: NF_EIO ("not started: the file system at ... has ...") when less
  * than NF_RUN_MIN_FREE is free where the state directory is. */
+/* Whether the state directory's file system has NF_RUN_DEFER_FREE free (a reading of
+ * nf_run__space_check's kind; true when it cannot be read, as the check then lets a stage
+ * start). */
+bool nf_run__space_ample(run_ctx *ctx);
 int nf_run__space_check(run_ctx *ctx);
 /* After an attempt: the description of the state directory's or the project's file system
  * when it is full (caller frees), else NULL. */

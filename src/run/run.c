@@ -865,6 +865,13 @@ final_add(run_ctx *ctx)
 	return &ctx->finals[ctx->nfinals++];
 }
 
+/* A stage deferred is started without the check of the space right before its start. */
+static bool
+hook_may_defer(void *vctx)
+{
+	return nf_run__space_ample(vctx);
+}
+
 static void
 hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
 	      const char *reason, pid_t pgid)
@@ -1520,6 +1527,7 @@ schedule(run_ctx *ctx, const bool *selected, nf_run_status *status)
 	hooks.finish = hook_finish;
 	hooks.on_state = hook_on_state;
 	hooks.on_tick = hook_on_tick;
+	hooks.may_defer = hook_may_defer;
 	if (req->on_tick)
 		hooks.tick_ms = req->tick_ms > 0 ? req->tick_ms : 100;
 	if ((err = nf_sched_new(&ctx->sched, ctx->graph, ctx->runner, ctx->clock, &sopts, &hooks)) < 0)

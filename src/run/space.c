@@ -3,7 +3,8 @@
  * it begins and removed before its final state is written, so that the database then has
  * room however full the disk became; (2) no stage starts while less than NF_RUN_MIN_FREE is
  * free on the state directory's file system (the stage fails at once, saying so, and the run
- * stops as after any failure); (3) an attempt that ends with its file systems full (less than
+ * stops as after any failure; below NF_RUN_DEFER_FREE no stage is deferred, so that each
+ * start follows its own check); (3) an attempt that ends with its file systems full (less than
  * NF_RUN_FULL_BELOW free where its log and outputs are) may have lost writes without knowing:
  * one that exited 0 fails, naming the file system. */
 #include "config.h"
@@ -123,6 +124,14 @@ nf_run__space_check(run_ctx *ctx)
 			   "run can still be recorded", fs, need);
 	free(fs);
 	return err;
+}
+
+bool
+nf_run__space_ample(run_ctx *ctx)
+{
+	uint64_t avail;
+
+	return !ctx->state_dir || !state_avail(ctx, true, &avail) || avail >= NF_RUN_DEFER_FREE;
 }
 
 /* The description of path's file system when it is (about) full, else NULL. */

@@ -187,6 +187,31 @@ test_expect_success 'a stage whose outputs the cache stored leaves no room: the 
 	rm -rf build
 '
 
+# A stage that waits for a slot is deferred (started by the spawner the moment a running
+# one ends, before ntflow hears of that end) only with 1 GB free: here it waits, and its
+# own check, after the cache stored the ended stage's outputs, refuses it.
+test_expect_success 'a stage waiting for the slot on a nearly full disk is checked right before it starts' '
+	cd "$P" &&
+	rm -rf build "$MNT/filler2" &&
+	write_dag wait.dag <<-\EOF &&
+	pipeline "wait" {}
+
+	stage "big" {
+	  run     = "mkdir -p build && head -c 2097152 /dev/urandom >build/big3"
+	  outputs = ["build/big3"]
+	}
+
+	stage "next" {
+	  run   = "echo next"
+	}
+	EOF
+	fill_to 5632 &&
+	test_expect_code 1 ntflow run -j 1 wait.dag >"$T/out" 2>"$T/err" &&
+	grep "^\[1/2\] big succeeded" "$T/out" &&
+	grep "^\[2/2\] next failed: not started: the file system at $MNT (tmpfs) has .* free of 20 MB; no stage starts with less than 1 MB free there" "$T/out" &&
+	rm -rf build
+'
+
 test_expect_success 'a read-only workspace can be read; a run says why it cannot write' '
 	cd "$P" &&
 	rm -f "$MNT/filler" &&

@@ -159,7 +159,7 @@ typedef struct fake_runner {
 	 * job already started (it starts at once, reported in the next turn) */
 	struct { size_t node; int attempt; } deferred[MAX_LOG];
 	size_t ndeferred;
-	bool defer_hold, withdraw_late;
+	bool defer_hold, withdraw_late, late_err;
 	size_t ndefers, npromotes, nwithdraws, late_starts;
 } fake_runner;
 
@@ -248,6 +248,10 @@ fake_late_start(nf_loop *l, int64_t id, void *ctx)
 			int attempt = -f->deferred[i].attempt;
 
 			fake_undefer(f, i);
+			if (f->late_err) {
+				f->base.started(f->done_ctx, node, attempt, 0, "cannot start a process: test");
+				return;
+			}
 			fake_launch(f, node, attempt);
 			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), NULL);
 			return;
@@ -424,6 +428,7 @@ typedef struct harness {
 	ev *states;
 	size_t nstates, states_cap;
 	bool quiet;
+	bool no_defer;               /* may_defer says no */
 	int ticks;
 	int ticks_at0;               /* on_tick calls while the clock was at 0 */
 	int wake_fd;                 /* > 0: on_tick drains it (the dashboard reading keys) */
@@ -494,6 +499,12 @@ h_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_jo
 	NF_PUSH(h->states, h->nstates, h->states_cap, e);
 }
 
+static bool
+h_may_defer(void *ctx)
+{
+	return !((harness *)ctx)->no_defer;
+}
+
 static void
 h_on_tick(void *ctx)
 {
@@ -540,7 +551,8 @@ h_new(size_t n)
 	h->finish_fail = xcalloc(n, sizeof(int));
 	h->opts.slots = 1;
 	h->opts.seed = 42;
-	h->hooks = (nf_sched_hooks){ h, h_prepare, h_finish, h_on_state, h_on_tick, 0 };
+	h->hooks = (nf_sched_hooks){ .ctx = h, .prepare = h_prepare, .finish = h_finish, .on_state = h_on_state,
+				     .on_tick = h_on_tick, .may_defer = h_may_defer };
 	h->cancel_node = (size_t)-1;
 	return h;
 }
@@ -1597,6 +1609,82 @@ START_TEST(test_defer_late_withdraw)
 }
 END_TEST
 
+/* The run may refuse deferral (a nearly full disk): the next stages wait for free slots. */
+START_TEST(test_defer_refused)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->no_defer = true;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	ck_assert_uint_eq(h->fr.ndefers, 0);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
+	h_free(h);
+}
+END_TEST
+
+/* A deferred node taken back by a stop after failure has not used up an attempt: revived
+ * by a retry of the failed one, it runs as attempt 1 with all its retries. */
+static void
+defer_revived(const nf_runner_ops *ops)
+{
+	harness *h = h_new(4);
+	nf_run_status st;
+	size_t runs = 0;
+
+	h->fr.base.ops = ops;
+	h->opts.slots = 2;
+	h->hooks.tick_ms = 10;
+	h->fr.script[0][0] = (step){ 10, 1, 0, false };    /* n0 fails: the run stops */
+	h->fr.script[1][0] = (step){ 500, 0, 0, false };   /* keeps the loop going */
+	for (int a = 0; a < MAX_STEPS; a++)
+		h->fr.script[3][a] = (step){ 10, 1, 0, false };
+	h->t->stages[3].opts->retries = 1;
+	h->act = 2;   /* retry n0 */
+	h->act_at = 100;
+	h->act_node = 0;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	for (size_t i = 0; i < h->fr.nstarts; i++)
+		runs += h->fr.starts[i].node == 3;
+	ck_assert_uint_eq(runs, 2);
+	ck_assert_int_ge(start_time(h, 3, 1), 100);
+	h_free(h);
+}
+
+START_TEST(test_defer_revived)
+{
+	defer_revived(&fake_ops);
+	defer_revived(&defer_ops);
+}
+END_TEST
+
+/* A deferred node cancelled alone whose withdraw came late, and whose start then failed:
+ * cancelled, as asked, not failed (which would stop the run). */
+START_TEST(test_defer_cancel_node_start_failed)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.withdraw_late = h->fr.late_err = true;
+	h->hooks.tick_ms = 10;
+	h->fr.script[0][0] = (step){ 100, 0, 0, false };
+	h->act = 1;
+	h->act_node = 1;
+	h->act_at = 50;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(h->act_rc, 0);
+	ck_state(h, 1, NF_ST_CANCELLED);
+	ck_state(h, 0, NF_ST_SUCCEEDED);
+	ck_state(h, 2, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	h_free(h);
+}
+END_TEST
+
 /* Only a node of one slot is deferred, and the strict order holds: a wide node at the head
  * waits for its slots, and nothing behind it is deferred past it. */
 START_TEST(test_defer_wide_head)
@@ -1725,6 +1813,9 @@ sched_suite(void)
 	tcase_add_test(tc, test_defer_stop_after_failure);
 	tcase_add_test(tc, test_defer_late_withdraw);
 	tcase_add_test(tc, test_defer_wide_head);
+	tcase_add_test(tc, test_defer_refused);
+	tcase_add_test(tc, test_defer_revived);
+	tcase_add_test(tc, test_defer_cancel_node_start_failed);
 	tcase_add_test(tc, test_cycle);
 	tcase_add_test(tc, test_big_chain);
 	tcase_add_test(tc, test_big_wide);
