@@ -566,7 +566,7 @@ promote_oldest(nf_sched *s)
 /* Attempts deferred at most per slot. The scheduler hears of an end late on a busy machine
  * (its wakeup waits behind the running stages), so several ends may come before it defers
  * again: with one per slot, half of the 10 000 starts of the layered benchmark at -j 2 found
- * the queue empty and waited for the round trip; with four, 1 in 30. At most
+ * the queue empty and waited for the round trip; with four, 1 in 26. At most
  * NF_SCHED_DEFER_MAX in all: each holds fds (its output pipe, in ntflow and the spawner),
  * and a queue that grew with -j would meet RLIMIT_NOFILE where the running stages do not. */
 #define NF_SCHED_DEFER_PER_SLOT 4
