@@ -542,8 +542,9 @@ local_defer(nf_runner *r, const nf_job *job)
 	return 0;
 }
 
-/* Sends a promote or a withdraw for node's deferred job and reads the answer; *slot: its
- * cell. */
+/* Sends a promote or a withdraw for node's deferred job and reads the answer into *rep,
+ * *slot: its cell. 1 when the job was still queued (it is started now, or dropped), 0
+ * when it had started already in an ended job's place (that exit says so), or an error. */
 static int
 control_request(local_runner *lr, size_t node, uint32_t flag, size_t *slot, nf_spawn_reply *rep)
 {
@@ -557,7 +558,9 @@ control_request(local_runner *lr, size_t node, uint32_t flag, size_t *slot, nf_s
 		return lost_error(lr);
 	if (nf_spawn_write_all(lr->ctl, &req, sizeof(req)) < 0)
 		return lost_error(lr);
-	return read_reply(lr, rep);
+	if (read_reply(lr, rep) < 0)
+		return NF_ERROR;
+	return rep->queued ? 1 : 0;
 }
 
 static int
@@ -566,13 +569,11 @@ local_promote(nf_runner *r, size_t node, pid_t *pgid)
 	local_runner *lr = (local_runner *)r;
 	nf_spawn_reply rep;
 	size_t slot;
-	int err;
+	int rc;
 
 	*pgid = 0;
-	if ((err = control_request(lr, node, NF_SPAWN_PROMOTE, &slot, &rep)) < 0)
-		return err;
-	if (!rep.queued)
-		return 0;   /* started in an ended job's place: that exit says so */
+	if ((rc = control_request(lr, node, NF_SPAWN_PROMOTE, &slot, &rep)) <= 0)
+		return rc;
 	if (rep.err) {
 		job_unstarted(lr, slot);
 		errno = rep.err;
@@ -589,14 +590,11 @@ local_withdraw(nf_runner *r, size_t node)
 	local_runner *lr = (local_runner *)r;
 	nf_spawn_reply rep;
 	size_t slot;
-	int err;
+	int rc;
 
-	if ((err = control_request(lr, node, NF_SPAWN_WITHDRAW, &slot, &rep)) < 0)
-		return err;
-	if (!rep.queued)
-		return 0;
-	job_unstarted(lr, slot);
-	return 1;
+	if ((rc = control_request(lr, node, NF_SPAWN_WITHDRAW, &slot, &rep)) == 1)
+		job_unstarted(lr, slot);
+	return rc;
 }
 
 /* When a job ended: the rest of its output, and the note that says when the log was cut. */
