@@ -122,7 +122,8 @@ typedef struct nf_runner_ops {
 	int (*signal)(nf_runner *r, size_t node, int sig);
 	void (*free)(nf_runner *r);
 	/* Optional, the three or none (NULL: the runner only starts). defer queues a job to
-	 * start in the place of the next of this runner's jobs to end, as soon as it ends,
+	 * start in the place of the next of this runner's jobs to end well (the local runner:
+	 * exit 0), as soon as it ends,
 	 * without waiting for the scheduler to hear of the end (the local runner's spawner
 	 * starts it as it reaps the other); the start is reported through nf_runner.started
 	 * after the result of the job that made room for it, in the same turn. */

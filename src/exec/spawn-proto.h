@@ -12,8 +12,9 @@
  * runner-local.c.
  *
  * A request with NF_SPAWN_DEFER is not started but queued, and gets no reply: the spawner
- * starts the oldest queued job as soon as it has reaped a child, in that child's place,
- * and says so in the child's exit (next_*). A stage's end is then followed by the next
+ * starts the oldest queued job as soon as it has reaped a child that exited 0, in that
+ * child's place, and says so in the child's exit (next_*); a child that failed leaves its
+ * place to the runner (its failure may stop the run). A stage's end is then followed by the next
  * start without waiting for the runner to hear of the end, decide and ask (the round trip
  * that kept a CPU idle between stages on a busy machine). NF_SPAWN_PROMOTE and
  * NF_SPAWN_WITHDRAW name a queued job by its token (no strings, no fds) and are answered

@@ -392,8 +392,14 @@ reap_one(nf_spawn_exit *ex, int *out)
 		ex->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
 		ex->sys_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
 		ex->max_rss_kb = ru.ru_maxrss;
-		/* Its place to the oldest deferred request, before its exit goes out. */
-		start_queued(&ex->next_token, &ex->next_pid, &ex->next_err, &ex->next_start);
+		/* Its place to the oldest deferred request, before its exit goes out; not the place
+		 * of one that failed, which may stop the run: the runner decides then (promote or
+		 * withdraw). */
+		ex->next_token = 0;
+		ex->next_pid = ex->next_err = 0;
+		ex->next_start = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			start_queued(&ex->next_token, &ex->next_pid, &ex->next_err, &ex->next_start);
 		return 1;
 	}
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t2010-parallel.sh: a diamond a -> (b, c) -> d: the middle stages overlap with -j 2 and do
 # not with -j 1, proved by the times they record; the pipeline's concurrency is the default
-# -j, and a stage's cpus counts against the slots.
+# -j, and a stage's cpus counts against the slots; stages waiting for a slot and deferred
+# with the spawner never make more than -j run at once, and one taken back never ran.
 # Runs use --no-cache: caching is not what these tests are about (t3xxx test it).
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
@@ -123,6 +124,58 @@ test_expect_success 'a stage with cpus = 2 takes both slots of -j 2' '
 	ntflow run --no-cache wide.dag --no-tui -j 2 >out &&
 	check_order &&
 	serial
+'
+
+# Stages waiting for a slot are handed to the process spawner ahead (deferred) and start
+# the moment a running one ends. Whatever the timing: never more at once than -j, each
+# stage that ran recorded as such, and none recorded skipped after a failure that ran.
+many() {
+	echo 'pipeline "many" {}'
+	echo
+	printf 'stage "bad" {\n  run = "sleep 0.3; exit 1"\n}\n\n'
+	i=1
+	while [ $i -le 12 ]; do
+		printf 'stage "s%d" {\n  run = "mkdir -p t && echo s%d >>t/ran && mkdir t/lock.s%d && ls -d t/lock.* | wc -l >>t/width && sleep 0.1 && rmdir t/lock.s%d"\n}\n\n' \
+			$i $i $i $i
+		i=$((i + 1))
+	done
+}
+many >many.dag
+
+test_expect_success 'deferred stages: at most -j at once, each start recorded' '
+	rm -rf t &&
+	ntflow run --no-cache --keep-going many.dag --no-tui -j 2 >out 2>err;
+	test $? = 1 &&
+	test "$(wc -l <t/ran)" = 12 &&
+	sort -n t/width | tail -1 >widest &&
+	num_le "$(cat widest)" 2 &&
+	ntflow show --json >show.json &&
+	i=1 &&
+	while [ $i -le 12 ]; do
+		test "$(stage_field show.json s$i state)" = succeeded || return 1
+		test "$(stage_field show.json s$i attempts)" = 1 || return 1
+		i=$((i + 1))
+	done
+'
+
+test_expect_success 'a stop after a failure: a deferred stage taken back never ran' '
+	rm -rf t &&
+	test_expect_code 1 ntflow run --no-cache many.dag --no-tui -j 2 >out 2>err &&
+	grep "bad failed" out &&
+	ntflow show --json >show.json &&
+	i=1 &&
+	while [ $i -le 12 ]; do
+		st=$(stage_field show.json s$i state) &&
+		if grep -qx "s$i" t/ran
+		then
+			test "$st" = succeeded || { echo "s$i ran but is $st"; return 1; }
+		else
+			test "$st" = skipped || { echo "s$i did not run but is $st"; return 1; }
+		fi
+		i=$((i + 1))
+	done &&
+	grep -c "run stopped after failure of bad" out >stopped &&
+	num_le 1 "$(cat stopped)"
 '
 
 test_done

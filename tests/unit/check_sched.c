@@ -312,8 +312,8 @@ fake_end(nf_loop *l, int64_t id, void *ctx)
 		f->cpus_used -= f->cpus ? f->cpus[j->node] : 1;
 		*j = f->running[--f->nrunning];
 		f->done(f->done_ctx, &res);
-		/* As ntflow-spawn does: the oldest deferred job in the ended one's place. */
-		if (f->ndeferred && !f->defer_hold && f->deferred[0].attempt > 0) {
+		/* As ntflow-spawn does: the oldest deferred job in the place of one that exited 0. */
+		if (f->ndeferred && !f->defer_hold && f->deferred[0].attempt > 0 && res.exited && res.exit_code == 0) {
 			size_t node = f->deferred[0].node;
 			int attempt = f->deferred[0].attempt;
 
@@ -1557,27 +1557,29 @@ START_TEST(test_defer_cancel_node)
 }
 END_TEST
 
-/* A failure without keep-going: the deferred job started in the failed one's place (before
- * the failure was heard of) runs on, as the running do; the others are taken back and
- * skipped. */
+/* A failure without keep-going: nothing starts in the failed one's place; a deferred job
+ * started in the place of one that succeeded in the same turn (before the failure was
+ * heard of) runs on, as the running do; the others are taken back and skipped. */
 START_TEST(test_defer_stop_after_failure)
 {
-	harness *h = h_new(5);
+	harness *h = h_new(6);
 	nf_run_status st;
 
 	h->fr.base.ops = &defer_ops;
+	h->opts.slots = 2;
 	h->fr.script[0][0] = (step){ 10, 1, 0, false };
 	ck_assert_int_eq(h_run(h, &st), 0);
 	ck_assert_int_eq(st, NF_RUN_FAILED);
 	ck_state(h, 0, NF_ST_FAILED);
 	ck_state(h, 1, NF_ST_SUCCEEDED);
-	ck_assert_int_eq(start_time(h, 1, 1), 10);
-	for (size_t i = 2; i < 5; i++) {
+	ck_state(h, 2, NF_ST_SUCCEEDED);
+	ck_assert_int_eq(start_time(h, 2, 1), 10);
+	for (size_t i = 3; i < 6; i++) {
 		ck_state(h, i, NF_ST_SKIPPED);
 		ck_reason(h, i, "run stopped after failure of n0");
 		ck_assert_int_eq(start_time(h, i, 1), -1);
 	}
-	ck_assert_uint_eq(h->fr.total_starts, 2);
+	ck_assert_uint_eq(h->fr.total_starts, 3);
 	h_free(h);
 }
 END_TEST

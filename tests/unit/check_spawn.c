@@ -392,8 +392,9 @@ sp_defer(spawner *s, uint64_t token, const char *cmd)
 }
 
 /* Deferred requests: queued, not started, no reply; the oldest started in the place of the
- * next child reaped, named in that child's exit; promote and withdraw by token, answered at
- * once, and a token no longer queued answered so. */
+ * next child reaped that exited 0, named in that child's exit (a failed child leaves its
+ * place to the runner); promote and withdraw by token, answered at once, and a token no
+ * longer queued answered so. */
 START_TEST(test_deferred)
 {
 	spawner s = sp_start();
@@ -434,6 +435,25 @@ START_TEST(test_deferred)
 	ck_assert_uint_eq(ex.next_token, 0);
 	ck_assert_str_eq(read_fd(pb), "B\n");
 	ck_assert_str_eq(read_fd(pc), "C\n");
+
+	/* A child that failed leaves its place to the runner: the queued one waits. */
+	pd = sp_defer(&s, 12, "echo F");
+	{
+		const char *fail[] = { "exit 3", "PATH=/usr/bin:/bin" };
+
+		sp_send(&s, req, fail, 2, &devnull, 1);
+		rep = sp_reply(&s);
+		ex = sp_exit(&s);
+		ck_assert_int_eq(ex.pid, rep.pid);
+		ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
+		ck_assert_uint_eq(ex.next_token, 0);
+		rep = sp_control(&s, NF_SPAWN_PROMOTE, 12);
+		ck_assert_int_eq(rep.queued, 1);
+		ex = sp_exit(&s);
+		ck_assert_int_eq(ex.pid, rep.pid);
+		ck_assert_str_eq(read_fd(pd), "F\n");
+		close(pd);
+	}
 
 	/* Promoted: started now, once. */
 	pd = sp_defer(&s, 9, "echo D");
