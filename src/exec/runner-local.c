@@ -235,7 +235,8 @@ log_write(local_runner *lr, local_job *j, const char *p, size_t n)
 		j->capped = true;
 		n = (size_t)(j->log_limit - j->written);
 	}
-	if (n == 0 || j->log_errno)
+	/* No log (output to /dev/null): nothing to keep, not even the spawner's death note. */
+	if (n == 0 || j->log_errno || !j->log_path)
 		return;
 	if (j->log_fd < 0 && (open_log(lr, j), j->log_fd < 0))
 		return;
