@@ -314,9 +314,10 @@ undefer(nf_sched *s, size_t n)
 }
 
 /* Whether a READY node is not under way: never deferred, or taken back from its runner
- * unstarted. false: it started in an ended job's place, and that start is being reported
- * (a runner that cannot say is taken at its word that it did not: the start would then
- * be ignored, so a withdraw that fails counts as started). */
+ * unstarted. false: it started in an ended job's place, and that start is being reported.
+ * A withdraw that fails counts as started too: a runner with defer reports every deferred
+ * job's start, or its failure to start (the local one, when its spawner is gone), so the
+ * node still leaves the deferred state through handle_started. */
 static bool
 withdrawn(nf_sched *s, size_t n)
 {
