@@ -92,14 +92,15 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 	sqlite3_stmt *q;
 	int err;
 
+	/* Refused whole, as when the components were a NOT NULL column of the entry. */
+	if (!e->key || !e->components)
+		return nf_error_set(NF_EINVALID, "cannot record a cache entry: no %s", e->key ? "components" : "key");
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
-	/* The components first: refused (NULL), they keep the entry out as the column did
-	 * when it was the entry's, NOT NULL. */
-	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_PUT)))
+	/* The components of the entry this one replaces go with it. */
+	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_DROP)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, e->components, -1, SQLITE_STATIC);
 	if ((err = nf_store__step_done(st, q, "cannot record a cache entry")) < 0)
 		return err;
 	if (!(q = nf_store__stmt(st, SQL_CACHE_PUT)))
@@ -114,6 +115,12 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 	if (e->commit)
 		sqlite3_bind_text(q, 8, e->commit, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 9, e->created_ms);
+	if ((err = nf_store__step_done(st, q, "cannot record a cache entry")) < 0)
+		return err;
+	/* Keyed by the entry's rowid, just given: appended, where a key would land anywhere. */
+	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_PUT)))
+		return NF_ERROR;
+	sqlite3_bind_text(q, 1, e->components, -1, SQLITE_STATIC);
 	return nf_store__step_done(st, q, "cannot record a cache entry");
 }
 
@@ -169,12 +176,12 @@ nf_store_cache_delete(nf_store *st, const char *key)
 
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
-	if (!(q = nf_store__stmt(st, SQL_CACHE_DELETE)))
+	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_DROP)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	if ((err = nf_store__step_done(st, q, "cannot drop a cache entry")) < 0)
 		return err;
-	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_DELETE)))
+	if (!(q = nf_store__stmt(st, SQL_CACHE_DELETE)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	return nf_store__step_done(st, q, "cannot drop a cache entry");

@@ -1580,7 +1580,8 @@ START_TEST(test_migrate_run_summary)
 }
 END_TEST
 
-/* Step 22 moves a cache entry's components out of its row into cache_components: the
+/* Steps 22 and 23 move a cache entry's components out of its row into cache_components
+ * (keyed by the entry's rowid): the
  * entries of an older store keep every column and their components, a miss is still
  * explained against a cached node's entry, and a put or delete writes both tables. */
 START_TEST(test_migrate_cache_components)
@@ -1610,7 +1611,7 @@ START_TEST(test_migrate_cache_components)
 		 "  '" COMPS("1", "x") "', 1, 'c0ffee', 10),"
 		 " ('k0', 'p', 'old', '[]', 'out:0', '{}', '{\"scheme\":\"old\"}', 1, NULL, 5);");
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 22);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 23);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_table_info('cache_entries')"
 				     " WHERE name = 'components'"), 0);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);
@@ -1652,8 +1653,15 @@ START_TEST(test_migrate_cache_components)
 	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
 	ck_assert_int_eq(nf_store_cache_delete(st, "k0"), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
-	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components WHERE key = 'k3'"), 1);
-	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components WHERE key = 'k0'"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components c JOIN cache_entries e"
+				     " ON e.rowid = c.entry WHERE e.key = 'k3'"), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);   /* k1, k3: k0's went */
+	/* Put again, an entry replaces its components, leaving none behind. */
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components c LEFT JOIN cache_entries e"
+				     " ON e.rowid = c.entry WHERE e.key IS NULL"), 0);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_entries WHERE key = 'k0'"), 0);
 	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
 	ck_assert_str_eq(e.components, COMPS("2", "x"));
@@ -1668,9 +1676,41 @@ START_TEST(test_migrate_cache_components)
 	/* The step again (a user_version lowered by hand) finds nothing to move. */
 	raw_exec(dbpath, "PRAGMA user_version = 21");
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 22);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 23);
 	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
 	ck_assert_str_eq(e.components, COMPS("2", "x"));
+	nf_cache_entry_release(&e);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A store of step 22 (components keyed by the key) gets step 23: keyed by the entry. */
+START_TEST(test_migrate_components_by_entry)
+{
+	nf_store *st = NULL;
+	nf_cache_entry e;
+
+	setenv("NTFLOW_TEST_SCHEMA_VERSION", "22", 1);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	unsetenv("NTFLOW_TEST_SCHEMA_VERSION");
+	nf_store_close(st);
+	raw_exec(dbpath,
+		 "INSERT INTO cache_entries (key, pipeline, node, outputs, out_digest, metrics, run_id, created_ms)"
+		 " VALUES ('ka', 'p', 'a', '[]', 'out:a', '{}', 1, 1), ('kb', 'p', 'b', '[]', 'out:b', '{}', 1, 2);"
+		 "INSERT INTO cache_components (key, components) VALUES ('ka', '{\"a\":1}'), ('kb', '{\"b\":2}'),"
+		 " ('gone', '{}');");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 23);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_table_info('cache_components') WHERE name = 'entry'"), 1);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);   /* an orphan is not kept */
+	ck_assert_int_eq(nf_store_cache_get(st, "kb", &e), 0);
+	ck_assert_str_eq(e.components, "{\"b\":2}");
+	nf_cache_entry_release(&e);
+	nf_store_close(st);
+	raw_exec(dbpath, "PRAGMA user_version = 22");   /* the step again finds nothing to do */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_cache_get(st, "ka", &e), 0);
+	ck_assert_str_eq(e.components, "{\"a\":1}");
 	nf_cache_entry_release(&e);
 	nf_store_close(st);
 }
@@ -2008,6 +2048,7 @@ store_suite(void)
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_migrate_run_summary);
 	tcase_add_test(tc, test_migrate_cache_components);
+	tcase_add_test(tc, test_migrate_components_by_entry);
 	tcase_add_test(tc, test_run_summary);
 	tcase_add_test(tc, test_run_end_counts);
 	tcase_add_test(tc, test_phase_totals_cached);
