@@ -495,19 +495,17 @@ job_unstarted(local_runner *lr, size_t slot)
 	lr->free_head = slot;
 }
 
+/* A start or a defer: the job's pipe made, its request sent (a start's reply read: pid and
+ * start), the pipe's write end given away; *out: the read end (-1: no log). */
 static int
-local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+send_job(local_runner *lr, const nf_job *job, bool defer, pid_t *pid, int64_t *start, int *out)
 {
-	local_runner *lr = (local_runner *)r;
-	int pipefd[2];
-	int64_t start = 0;
-	pid_t pid = 0;
-	int err;
+	int pipefd[2], err;
 
-	*pgid = 0;
+	*out = -1;
 	if ((err = job_pipe(lr, job, pipefd)) < 0)
 		return err;
-	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, false, &pid, &start);
+	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, defer, pid, start);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	if (err < 0) {
@@ -515,9 +513,24 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 			close(pipefd[0]);
 		return err;
 	}
+	*out = pipefd[0];
+	return 0;
+}
+
+static int
+local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
+{
+	local_runner *lr = (local_runner *)r;
+	int64_t start = 0;
+	pid_t pid = 0;
+	int out, err;
+
+	*pgid = 0;
+	if ((err = send_job(lr, job, false, &pid, &start, &out)) < 0)
+		return err;
 	if (start > 0)
 		nf_proc_note_start(pid, start);
-	job_cell(lr, job, pid, pipefd[0]);
+	job_cell(lr, job, pid, out);
 	*pgid = pid;
 	return 0;
 }
@@ -526,20 +539,11 @@ static int
 local_defer(nf_runner *r, const nf_job *job)
 {
 	local_runner *lr = (local_runner *)r;
-	int pipefd[2];
-	int err;
+	int out, err;
 
-	if ((err = job_pipe(lr, job, pipefd)) < 0)
+	if ((err = send_job(lr, job, true, NULL, NULL, &out)) < 0)
 		return err;
-	err = spawn_request(lr, job, pipefd[1] >= 0 ? pipefd[1] : lr->devnull_w, true, NULL, NULL);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (err < 0) {
-		if (pipefd[0] >= 0)
-			close(pipefd[0]);
-		return err;
-	}
-	job_cell(lr, job, 0, pipefd[0]);
+	job_cell(lr, job, 0, out);
 	return 0;
 }
 
