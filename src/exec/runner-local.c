@@ -159,7 +159,6 @@ typedef struct local_runner {
 	local_job *jobs;
 	size_t njobs, cap;           /* cells used (live or free), capacity */
 	size_t free_head;            /* (size_t)-1: no free cell */
-	size_t running;
 	imap by_pid, by_node, by_fd;
 	int procs_fd;                /* -1, or the run's procs record (append) */
 	pid_t spawner;               /* ntflow-spawn; 0 once reaped */
@@ -437,9 +436,10 @@ job_pipe(local_runner *lr, const nf_job *job, int pipefd[2])
 	return 0;
 }
 
-/* A job's cell, its output's read end (-1: none) watched: started (pid), or deferred (0). */
-static void
-job_cell(local_runner *lr, const nf_job *job, pid_t pid, int out_fd)
+/* A job's cell, deferred (job_started makes it a started one), its output's read end
+ * (-1: none) watched. */
+static size_t
+job_cell(local_runner *lr, const nf_job *job, int out_fd)
 {
 	size_t slot;
 
@@ -450,22 +450,19 @@ job_cell(local_runner *lr, const nf_job *job, pid_t pid, int out_fd)
 		slot = lr->njobs;
 		lr->jobs = xgrow(lr->jobs, sizeof(*lr->jobs), ++lr->njobs, &lr->cap);
 	}
-	lr->jobs[slot] = (local_job){ pid, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0,
+	lr->jobs[slot] = (local_job){ 0, job->node, job->attempt, lr->clock->now_ms(lr->clock), 0,
 				      job->log_path ? xstrdup(job->log_path) : NULL, out_fd, -1,
-				      job->log_limit, 0, 0, false, pid == 0 };
-	if (pid > 0) {
-		imap_put(&lr->by_pid, (uint64_t)pid, slot);
-		lr->running++;
-	}
+				      job->log_limit, 0, 0, false, true };
 	imap_put(&lr->by_node, job->node, slot);
 	if (out_fd >= 0) {
 		imap_put(&lr->by_fd, (uint64_t)out_fd, slot);
 		if (lr->loop)
 			(void)nf_loop_add_file(lr->loop, out_fd, on_output, lr);   /* a new fd: never NF_EEXISTS */
 	}
+	return slot;
 }
 
-/* A deferred job has started: pid, from now. */
+/* A job's cell has its process: pid, from now. */
 static void
 job_started(local_runner *lr, size_t slot, pid_t pid, int64_t start)
 {
@@ -477,7 +474,6 @@ job_started(local_runner *lr, size_t slot, pid_t pid, int64_t start)
 	j->deferred = false;
 	j->start_ms = lr->clock->now_ms(lr->clock);
 	imap_put(&lr->by_pid, (uint64_t)pid, slot);
-	lr->running++;
 }
 
 /* A deferred job that will not start: its cell freed, its output closed. */
@@ -528,9 +524,7 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	*pgid = 0;
 	if ((err = send_job(lr, job, false, &pid, &start, &out)) < 0)
 		return err;
-	if (start > 0)
-		nf_proc_note_start(pid, start);
-	job_cell(lr, job, pid, out);
+	job_started(lr, job_cell(lr, job, out), pid, start);
 	*pgid = pid;
 	return 0;
 }
@@ -543,7 +537,7 @@ local_defer(nf_runner *r, const nf_job *job)
 
 	if ((err = send_job(lr, job, true, NULL, NULL, &out)) < 0)
 		return err;
-	job_cell(lr, job, 0, out);
+	(void)job_cell(lr, job, out);
 	return 0;
 }
 
@@ -654,7 +648,6 @@ job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sy
 	j->pid = 0;
 	j->next_free = lr->free_head;
 	lr->free_head = slot;
-	lr->running--;
 	lr->done(lr->done_ctx, &res);
 }
 
@@ -682,14 +675,14 @@ spawner_lost(local_runner *lr)
 			log_write(lr, &lr->jobs[i], note, sizeof(note) - 1);
 			job_ended(lr, i, SIGKILL, 0, 0, 0);   /* a wait status: killed by SIGKILL */
 		}
-	/* The queued ones will not start: each fails to. */
+	/* The queued ones will not start: each fails to, saying why. */
+	(void)lost_error(lr);
 	for (size_t i = 0; i < lr->njobs && lr->done; i++)
 		if (lr->jobs[i].deferred) {
 			size_t node = lr->jobs[i].node;
 			int attempt = lr->jobs[i].attempt;
 
 			job_unstarted(lr, i);
-			(void)lost_error(lr);
 			if (lr->base.started)
 				lr->base.started(lr->done_ctx, node, attempt, 0, nf_error_last());
 		}

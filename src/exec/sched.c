@@ -397,6 +397,16 @@ skip_cancelled(nf_sched *s, size_t n)
 	nf_buf_release(&why);
 }
 
+/* n ends cancelled (res: its attempt's end, if it ran): what needs it is skipped when the
+ * cancel was of n alone, not of the run. */
+static void
+node_cancelled(nf_sched *s, size_t n, const nf_job_result *res)
+{
+	set_state(s, n, NF_ST_CANCELLED, res, "cancelled", 0);
+	if (s->rt[n].user_cancel && !s->cancelling)
+		skip_cancelled(s, n);
+}
+
 /* Applies a cancel asked for by nf_sched_cancel or a signal, at a point where no loop over
  * nodes is under way (hooks may ask at any moment). */
 static void
@@ -494,12 +504,12 @@ start_node(nf_sched *s, size_t n, bool defer)
 
 		job.timeout_ms = o->timeout_ms;
 		job.grace_ms = o->grace_ms;
+		r->cancel_sent = false;
 		if (defer) {
 			if (!runner || runner->ops->defer(runner, &job) < 0)
 				break;
 			r->runner = idx;
 			r->deferred = true;
-			r->cancel_sent = false;
 			s->ndeferred++;
 			s->deferq = xgrow(s->deferq, sizeof(*s->deferq), s->ndeferq + 1, &s->deferq_cap);
 			s->deferq[s->ndeferq++] = n;
@@ -508,7 +518,6 @@ start_node(nf_sched *s, size_t n, bool defer)
 		if (!runner || runner->ops->start(runner, &job, &pgid) < 0)
 			break;
 		r->runner = idx;
-		r->cancel_sent = false;
 		now_running(s, n, pgid);
 		return;
 	}
@@ -579,22 +588,14 @@ promote_oldest(nf_sched *s)
 static bool
 deferrable(nf_sched *s, size_t n)
 {
-	const char *want = opts_of(s, n)->executor;
 	uint8_t idx;
 	nf_runner *r;
 
 	if (s->free_slots > 0 || need_slots(s, n) != 1 || s->ndeferq >= NF_SCHED_DEFER_PER_SLOT * (size_t)s->opts.slots ||
 	    s->ndeferq >= NF_SCHED_DEFER_MAX)
 		return false;
-	if (want) {
-		for (idx = 0; idx < s->nrunners && strcmp(s->runners[idx]->ops->name, want) != 0; idx++)
-			;
-		if (idx == s->nrunners)
-			return false;   /* start_node says why */
-	} else {
-		idx = 0;
-	}
-	r = s->runners[idx];
+	if (!(r = runner_for(s, n, &idx)))
+		return false;   /* no such executor: start_node fails the node, saying so */
 	return r->ops->defer && r->ops->promote && r->ops->withdraw &&
 	       (!s->hooks.may_defer || s->hooks.may_defer(s->hooks.ctx));
 }
@@ -639,15 +640,12 @@ handle_started(nf_sched *s, const sched_event *ev)
 		return;
 	r = &s->rt[n];
 	undefer(s, n);
-	if (ev->err && (s->cancelling || r->cancel_sent)) {
-		/* It was to be stopped anyway: cancelled, as a withdrawn one is. */
-		set_state(s, n, NF_ST_CANCELLED, NULL, "cancelled", 0);
-		if (r->user_cancel && !s->cancelling)
-			skip_cancelled(s, n);
-		return;
-	}
 	if (ev->err) {
-		node_failed(s, n, NF_ST_FAILED, NULL, ev->err);
+		/* One that was to be stopped anyway ends cancelled, as a withdrawn one does. */
+		if (s->cancelling || r->cancel_sent)
+			node_cancelled(s, n, NULL);
+		else
+			node_failed(s, n, NF_ST_FAILED, NULL, ev->err);
 		return;
 	}
 	now_running(s, n, ev->pgid);
@@ -723,9 +721,7 @@ handle_result(nf_sched *s, const nf_job_result *res)
 	s->running--;
 	clear_timer(s, n);
 	if (r->cancel_sent) {
-		set_state(s, n, NF_ST_CANCELLED, res, "cancelled", 0);
-		if (r->user_cancel && !s->cancelling)
-			skip_cancelled(s, n);
+		node_cancelled(s, n, res);
 		return;
 	}
 
@@ -1125,8 +1121,7 @@ nf_sched_cancel_node(nf_sched *s, size_t n)
 	case NF_ST_RETRYING:
 		clear_timer(s, n);
 		r->user_cancel = true;
-		set_state(s, n, NF_ST_CANCELLED, NULL, "cancelled", 0);
-		skip_cancelled(s, n);
+		node_cancelled(s, n, NULL);
 		break;
 	default:
 		return nf_error_set(NF_EINVALID, "cannot cancel %s: it has already ended (%s)", name,

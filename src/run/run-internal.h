@@ -257,11 +257,11 @@ int nf_run__reserve_take(run_ctx *ctx);
 void nf_run__reserve_release(run_ctx *ctx);
 /* Before a stage starts: NF_EIO ("not started: the file system at ... has ...") when less
  * than NF_RUN_MIN_FREE is free where the state directory is. */
+int nf_run__space_check(run_ctx *ctx);
 /* Whether the state directory's file system has NF_RUN_DEFER_FREE free (a reading of
  * nf_run__space_check's kind; true when it cannot be read, as the check then lets a stage
  * start). */
 bool nf_run__space_ample(run_ctx *ctx);
-int nf_run__space_check(run_ctx *ctx);
 /* After an attempt: the description of the state directory's or the project's file system
  * when it is full (caller frees), else NULL. */
 char *nf_run__full_after_attempt(run_ctx *ctx);

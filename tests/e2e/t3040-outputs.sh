@@ -2,7 +2,8 @@
 # t3040-outputs.sh: declared outputs are moved aside before each attempt and must be
 # written afresh: a stage that stops writing its output fails naming it and nothing stale
 # reaches the cache; a failed attempt (retried or not, timed out, crashed) puts the last
-# good output back; a success leaves no trash. And stages keep cache entries of their own:
+# good output back, and so does the next run for stages a crash left waiting prepared for
+# a slot; a success leaves no trash. And stages keep cache entries of their own:
 # two stages with the same command and no outputs both run, every run, unless they say
 # cache = true, and then each has its own entry; so do matrix instances.
 . "$(dirname "$0")/lib.sh"
@@ -60,6 +61,31 @@ stage "slow" {
 stage "other" {
   run     = "mkdir -p o && echo other >o/other"
   outputs = ["o/other"]
+}
+EOF
+
+# With -j 1, q1 and q2 wait behind slow, prepared ahead with the process spawner (their
+# outputs moved aside) while there is room on the disk.
+write_dag queued.dag <<\EOF
+pipeline "queued" {
+  params {
+    v = 1
+  }
+}
+
+stage "slow" {
+  run     = "mkdir -p o && touch qslow.started && while test -f hang; do sleep 0.05; done; echo ${params.v} >o/qslow # hang-t3040"
+  outputs = ["o/qslow"]
+}
+
+stage "q1" {
+  run     = "mkdir -p o && echo q1-${params.v} >o/q1"
+  outputs = ["o/q1"]
+}
+
+stage "q2" {
+  run     = "mkdir -p o && echo q2-${params.v} >o/q2"
+  outputs = ["o/q2"]
 }
 EOF
 
@@ -253,6 +279,35 @@ test_expect_success 'a crash mid-attempt leaves the old output aside; the next r
 	grep -F "run $run had crashed: the outputs of slow (attempt 1) are back as they were before it" err &&
 	test "$(cat o/slow)" = whole1 &&
 	test_path_is_missing .ntflow/trash
+'
+
+test_expect_success 'a crash while stages wait prepared for a slot: the next run puts their outputs back' '
+	ntflow run queued.dag --no-tui -j 1 >out &&
+	test "$(cat o/q1)" = q1-1 && test "$(cat o/q2)" = q2-1 &&
+	rm -f qslow.started &&
+	touch hang &&
+	{ ntflow run queued.dag --no-tui -j 1 -p v=2 >run2.out 2>&1 & } &&
+	pid=$! &&
+	test_when_finished "kill -9 \$pid 2>/dev/null; for p in \$(hung_pids); do kill -9 \$p 2>/dev/null; done; rm -f hang; :" &&
+	wait_for_file qslow.started &&
+	# Prepared ahead only with 1 GB free where the state is (ntflow(1), -j).
+	avail=$(df -Pk .ntflow | awk "NR == 2 { print \$4 }") &&
+	if test "$avail" -ge 1048576
+	then
+		wait_until "test ! -e o/q2" &&
+		test_path_is_missing o/q1
+	fi &&
+	kill -9 $pid &&
+	{ wait $pid; test $? = 137; } &&
+	ntflow run crash.dag --no-tui --only other >out 2>err &&
+	cat err &&
+	test "$(cat o/q1)" = q1-1 && test "$(cat o/q2)" = q2-1 &&
+	test_path_is_missing .ntflow/trash &&
+	if test "$avail" -ge 1048576
+	then
+		grep -F "the outputs of q1 (attempt 1) are back as they were before it" err &&
+		grep -F "the outputs of q2 (attempt 1) are back as they were before it" err
+	fi
 '
 
 test_expect_success 'outputs that lie outside the workspace are refused before anything moves' '
