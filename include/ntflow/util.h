@@ -224,6 +224,22 @@ void nf_dircache_stop(nf_dircache *c);
 bool nf_dircache_stopped(const nf_dircache *c);
 /* How many opens were answered by a kept folder (for tests). */
 size_t nf_dircache_hits(const nf_dircache *c);
+/* The lstat of many paths beneath a root taken ahead by a thread (src/util/statahead.c), for
+ * a caller about to look at each while nothing changes the tree. */
+typedef struct nf_statahead nf_statahead;
+/* Starts taking paths[0..n) (normalized relative paths, as nf_path_lexical gives them; NULL
+ * or "" for none), each reached through real folders beneath rootfd's folder. The paths are
+ * copied. NULL when there is nothing to take or no thread could start. */
+nf_statahead *nf_statahead_start(int rootfd, const char *const *paths, size_t n);
+/* Path i's lstat (the fields nf_same_stat, the mode and the racy rules read) when the
+ * thread has taken it, it is path, and a file or folder was there; false otherwise (not
+ * taken yet, missing, a link on the way or at the end): the caller looks itself. Never
+ * waits. */
+bool nf_statahead_get(const nf_statahead *s, size_t i, const char *path, struct stat *st);
+/* How many paths the thread has taken so far (for tests). */
+size_t nf_statahead_taken(const nf_statahead *s);
+/* Stops the thread, waits for it and frees s. */
+void nf_statahead_free(nf_statahead *s);
 /* rm -rf of name in the folder dirfd, never following a link (a link is removed itself);
  * nothing there is fine. path names it in messages. */
 int nf_path_remove_at(int dirfd, const char *name, const char *path);

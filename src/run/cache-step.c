@@ -156,6 +156,8 @@ void
 nf_run__cache_unsettle(run_ctx *ctx)
 {
 	ctx->cache.unsettled = true;
+	nf_statahead_free(ctx->cache.ahead);   /* what it took may be stale from here on */
+	ctx->cache.ahead = NULL;
 	nf_dircache_free(ctx->cache.dirs);
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
@@ -178,6 +180,10 @@ nf_run__cache_release(run_ctx *ctx)
 	if (ctx->cache.rootfd_tried && ctx->cache.rootfd >= 0)
 		close(ctx->cache.rootfd);
 	ctx->cache.rootfd_tried = false;
+	nf_statahead_free(ctx->cache.ahead);
+	ctx->cache.ahead = NULL;
+	free(ctx->cache.ahead_first);
+	ctx->cache.ahead_first = NULL;
 	nf_dircache_free(ctx->cache.dirs);
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
@@ -345,8 +351,30 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 /* Restores an entry's outputs (outs: read from its outputs_json) when all their objects
  * are present. 0, or NF_ENOTFOUND when an object is missing (the entry is then useless), or
  * another error. */
+/* Whether output i of node, at path with digest and perm, is in place as the stat taken
+ * ahead shows it (preload-step.c): then nothing is opened nor looked at again. */
+static bool
+in_place_ahead(run_ctx *ctx, const nf_node *node, size_t i, const char *path, const char *digest, int perm)
+{
+	struct stat sb;
+	nf_path_why why;
+	char *norm, *abs;
+	bool yes;
+
+	if (!ctx->cache.ahead || !(norm = nf_path_lexical(path, &why)))
+		return false;
+	yes = nf_run__stat_ahead(ctx, node, i, norm, &sb);
+	if (yes) {
+		abs = nf_run__abs(ctx, norm);
+		yes = nf_objstore_matches(ctx->cache.objs, digest, perm, abs, &sb);
+		free(abs);
+	}
+	free(norm);
+	return yes;
+}
+
 static int
-restore_entry(run_ctx *ctx, const nf_cache_entry *e, const nf_cache_outs *outs)
+restore_entry(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const nf_cache_outs *outs)
 {
 	int err = 0;
 
@@ -372,6 +400,8 @@ restore_entry(run_ctx *ctx, const nf_cache_entry *e, const nf_cache_outs *outs)
 			continue;
 		if (mode && (*end || perm < 0 || perm > 0777))
 			perm = -1;   /* not ours: the mode of what is there, or the default */
+		if (in_place_ahead(ctx, node, i, path, digest, (int)perm))
+			continue;
 		/* Written only beneath the root, through real folders (made when missing). */
 		if ((err = output_at(ctx, path, NF_PATH_MKDIR, &norm, &dirfd, &name)) == 0) {
 			struct stat sb;
@@ -569,7 +599,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 
 		if (readable && (reason = uncached_changed(ctx, &e, outs)) != NULL) {
 			;   /* rerun: an uncached output is not as the entry left it */
-		} else if ((err = readable ? restore_entry(ctx, &e, outs)
+		} else if ((err = readable ? restore_entry(ctx, node, &e, outs)
 				 : nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", key)) == 0) {
 			load_entry_metrics(ctx, node, &e);
 			set_out_digest(ctx, node, e.out_digest);

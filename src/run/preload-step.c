@@ -1,11 +1,14 @@
 /* preload-step.c: the stat-cache rows of the run's declared outputs read before the first
  * cache lookup, in a few statements, so that checking each output of a cached stage asks
- * the database nothing (a fully cached rerun otherwise made one query per output). */
+ * the database nothing (a fully cached rerun otherwise made one query per output); and,
+ * when the cache holds entries to look up, their stats taken ahead by a second thread. */
 #include "config.h"
 #include "ntflow/store.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "run-internal.h"
 
@@ -37,20 +40,34 @@ text_of(nf_buf *b, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 void
 nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 {
-	const char **paths = NULL;
-	size_t n = 0, cap = 0, rl = strlen(ctx->root);
+	const char **paths = NULL, **rels = NULL;
+	size_t n = 0, cap = 0, nrel = 0, rel_cap = 0, rl = strlen(ctx->root);
 	nf_arena *a;
 	nf_buf b = NF_BUF_INIT;
+	int any;
+	bool ahead;
 
 	if (ctx->req->no_cache)
 		return;
+	/* Stats are worth taking ahead only when lookups can hit (not the first run); what
+	 * the first lookup asks (cache-step.c's cache_empty) is known from here. */
+	any = nf_store_cache_any(ctx->store);
+	ctx->cache.empty = any == 0 ? 1 : any > 0 ? -1 : 0;
+	ahead = any > 0 && !nf_test_hook_value("NTFLOW_TEST_NO_STATAHEAD");
 	a = nf_arena_new();
+	if (ahead) {
+		ctx->cache.ahead_first = xmalloc(ctx->graph->nnodes * sizeof(*ctx->cache.ahead_first));
+		for (size_t i = 0; i < ctx->graph->nnodes; i++)
+			ctx->cache.ahead_first[i] = UINT32_MAX;
+	}
 	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
 		const nf_node *node = &ctx->graph->nodes[i];
 		const nf_stage *st = node->stage;
 
 		if (selected && !selected[node->id])
 			continue;
+		if (ahead && st->noutputs && nrel + st->noutputs < UINT32_MAX)
+			ctx->cache.ahead_first[node->id] = (uint32_t)nrel;
 		for (size_t o = 0; o < st->noutputs; o++) {
 			const char *out;
 			char *norm, *abs;
@@ -60,8 +77,11 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 			/* The key the lookups use (cache-step.c: the normalized path beneath the
 			 * root); a path that does not expand or normalize here is left to them. */
 			if (nf_run__late_ref(&st->outputs[o]) || !(out = text_of(&b, ctx, node, &st->outputs[o])) ||
-			    !(norm = nf_path_lexical(out, &why)))
+			    !(norm = nf_path_lexical(out, &why))) {
+				if (ctx->cache.ahead_first && ctx->cache.ahead_first[node->id] != UINT32_MAX)
+					NF_PUSH(rels, nrel, rel_cap, NULL);   /* its slot, left empty */
 				continue;
+			}
 			nl = strlen(norm);
 			abs = nf_arena_alloc(a, rl + nl + 2);
 			memcpy(abs, ctx->root, rl);
@@ -69,11 +89,30 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 			memcpy(abs + rl + 1, norm, nl + 1);
 			free(norm);
 			NF_PUSH(paths, n, cap, abs);
+			if (ctx->cache.ahead_first && ctx->cache.ahead_first[node->id] != UINT32_MAX)
+				NF_PUSH(rels, nrel, rel_cap, abs + rl + 1);
 		}
 	}
 	nf_error_clear();   /* an output that did not expand says so at its node */
+	/* Started first, so that the thread is well ahead by the first lookup. */
+	if (nrel && !(ctx->cache.ahead = nf_statahead_start(nf_run__root_fd(ctx), rels, nrel))) {
+		free(ctx->cache.ahead_first);
+		ctx->cache.ahead_first = NULL;
+	}
 	nf_store_statcache_preload(ctx->store, paths, n);
 	nf_buf_release(&b);
 	nf_arena_free(a);
 	free(paths);
+	free(rels);
+}
+
+bool
+nf_run__stat_ahead(run_ctx *ctx, const nf_node *node, size_t o, const char *norm, struct stat *st)
+{
+	uint32_t first;
+
+	if (!ctx->cache.ahead || ctx->cache.unsettled || o >= node->stage->noutputs ||
+	    (first = ctx->cache.ahead_first[node->id]) == UINT32_MAX)
+		return false;
+	return nf_statahead_get(ctx->cache.ahead, (size_t)first + o, norm, st);
 }

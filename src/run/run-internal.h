@@ -75,6 +75,11 @@ typedef struct nf_run_cache {
 	nf_dircache *dirs;          /* NULL: not opened yet, or stopped */
 	bool unsettled;
 	nf_strmap *present;         /* object digests seen in the store (keys in the run's arena) */
+	/* The declared outputs' stats, taken by a thread from just before the first lookup
+	 * (preload-step.c), used while settled and freed by the unsettle. ahead_first[node]:
+	 * the slot of the node's first output (UINT32_MAX: none). */
+	nf_statahead *ahead;
+	uint32_t *ahead_first;
 	/* At the first lookup: 1 when the store held no cache entry at all (the workspace's
 	 * first run), so no lookup of this run can hit (a key names its node, and an entry
 	 * this run writes is never looked up again by its own node); -1 otherwise; 0 not
@@ -275,6 +280,10 @@ void nf_run__cache_release(run_ctx *ctx);
 /* preload-step.c. Before the scheduler starts: the stat-cache rows of the selected nodes'
  * declared outputs read at once (nf_store_statcache_preload). Best effort. */
 void nf_run__statcache_preload(run_ctx *ctx, const bool *selected);
+/* preload-step.c: output o of node's stat, taken ahead by a thread when the cache held
+ * entries to look up, while the run is settled; norm is the output's normalized path.
+ * False: look at it. */
+bool nf_run__stat_ahead(run_ctx *ctx, const nf_node *node, size_t o, const char *norm, struct stat *st);
 
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
