@@ -94,6 +94,9 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 		}
 	}
 	nf_error_clear();   /* an output that did not expand says so at its node */
+	/* The entries the lookups will read, read ahead in a thread too (the store's). */
+	if (ahead)
+		nf_store_cache_ahead(ctx->store, ctx->pipeline, ctx->run_id, ctx->graph->nnodes);
 	/* Started first, so that the thread is well ahead by the first lookup. */
 	if (nrel && !(ctx->cache.ahead = nf_statahead_start(nf_run__root_fd(ctx), rels, nrel))) {
 		free(ctx->cache.ahead_first);

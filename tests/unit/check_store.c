@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 /* The store's internals: these tests reach the raw database, to tamper with it as someone
  * editing state.db would, or to look at what no typed function shows. */
@@ -1055,6 +1056,63 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
 #define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
 	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
 
+/* The entries the nodes of the pipeline's last run used, read ahead in a thread on a
+ * connection of its own: a lookup of one of their keys is answered from memory (seen here
+ * by deleting the rows once read: what a run never does to an entry it has not looked up),
+ * once; another key, a second lookup of the same key, or another pipeline's entry are read
+ * from the database. Stopped with entries not taken, and by the close while reading. */
+START_TEST(test_cache_ahead)
+{
+	static const char *const keys[] = { "ka-prep", "ka-tune1", "ka-tune2" };
+	nf_store *st = NULL;
+	nf_cache_entry e;
+	test_graph t;
+	int64_t r1, r2;
+	struct timespec ms = { 0, 1000000 };
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
+	for (size_t i = 0; i < 3; i++) {
+		char *outs = xasprintf("[{\"path\":\"out/%zu\",\"digest\":\"sha256:%zu\"}]", i, i);
+		nf_cache_entry put = { .key = (char *)keys[i], .node = (char *)t.nodes[i].name, .outputs_json = outs,
+				       .out_digest = "out:x", .metrics_json = "{\"auc\":0.9}", .components = "{}",
+				       .run_id = r1, .created_ms = 1 };
+
+		ck_assert_int_eq(nf_store_node_cache_miss(st, r1, t.nodes[i].name, keys[i], "{}", "p"), 0);
+		ck_assert_int_eq(nf_store_cache_put(st, "p", &put), 0);
+		ck_assert_int_eq(nf_store_node_state(st, r1, t.nodes[i].name, NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
+		free(outs);
+	}
+	ck_assert_int_eq(nf_store_run_end(st, r1, NF_RUN_SUCCEEDED), 0);
+	keyed_run(st, &t, "q", "kq", "{}", NF_ST_SUCCEEDED, 0);   /* another pipeline's, later */
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	nf_store_cache_ahead(st, "p", r2, 3);
+	for (int i = 0; i < 10000 && nf_store_cache_ahead_read(st) < 3; i++)
+		nanosleep(&ms, NULL);
+	ck_assert_uint_eq(nf_store_cache_ahead_read(st), 3);
+	raw_exec(dbpath, "DELETE FROM cache_entries");
+	ck_assert_int_eq(nf_store_cache_hit(st, "ka-tune1", &e), 0);
+	ck_assert_str_eq(e.outputs_json, "[{\"path\":\"out/1\",\"digest\":\"sha256:1\"}]");
+	ck_assert_str_eq(e.out_digest, "out:x");
+	ck_assert_str_eq(e.metrics_json, "{\"auc\":0.9}");
+	ck_assert_int_eq(e.run_id, r1);
+	nf_cache_entry_release(&e);
+	ck_assert_int_eq(nf_store_cache_hit(st, "ka-tune1", &e), NF_ENOTFOUND);   /* taken once */
+	ck_assert_int_eq(nf_store_cache_hit(st, "kq", &e), NF_ENOTFOUND);         /* not read ahead */
+	ck_assert_int_eq(nf_store_cache_hit(st, "ka-prep", &e), 0);
+	ck_assert_str_eq(e.outputs_json, "[{\"path\":\"out/0\",\"digest\":\"sha256:0\"}]");
+	nf_cache_entry_release(&e);
+	nf_store_cache_ahead_stop(st);   /* ka-tune2 never taken: freed */
+	ck_assert_uint_eq(nf_store_cache_ahead_read(st), 0);
+	ck_assert_int_eq(nf_store_cache_hit(st, "ka-tune2", &e), NF_ENOTFOUND);
+	nf_store_cache_ahead(st, "p", r2, 3);   /* nothing left to read; the close stops it */
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_miss_previous_run)
 {
 	nf_store *st = NULL;
@@ -2039,6 +2097,7 @@ store_suite(void)
 	tcase_add_test(tc, test_before_commit);
 	tcase_add_test(tc, test_miss_explained_lazily);
 	tcase_add_test(tc, test_miss_previous_run);
+	tcase_add_test(tc, test_cache_ahead);
 	tcase_add_test(tc, test_miss_previous_run_kept);
 	tcase_add_test(tc, test_compare_reads);
 	tcase_add_test(tc, test_workspace);

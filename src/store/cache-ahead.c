@@ -1,0 +1,229 @@
+/* cache-ahead.c: the cache entries a rerun is about to look up, read ahead by a second
+ * thread on a connection of its own. A fully cached rerun looks up one entry per node, by
+ * its key, in turn: 10 000 seeks in the key index and the table, a seventh of its time on
+ * one core while the other waits. The keys are only known as the run computes them (each
+ * takes its upstream's outputs), but a rerun's keys are mostly its last run's: the thread
+ * reads, in the order of the nodes, the entry each node of the pipeline's last run used
+ * (its row's cache_key), and nf_store_cache_hit takes an entry from here when its key was
+ * read, else reads as before.
+ *
+ * The thread is the only writer of a table of slots (open addressing, at most half full,
+ * never resized), each published once with a release store; the caller, the only reader,
+ * probes with acquire loads and never waits. An entry is taken once: a second lookup of the
+ * key reads the database. An entry read ahead is the one in the database: a run replaces or
+ * deletes an entry only at the node that looked it up (a key names its node), and the
+ * workspace lock keeps other runs out. The thread keeps at most AHEAD_WINDOW entries
+ * beyond the lookups made, so that 100 000 nodes do not hold 25 MB, and the run stops it
+ * when a stage is about to run: its read transaction must not hold the WAL for a long run. */
+#include "config.h"
+#include "ntflow/store.h"
+#include "store-internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define AHEAD_WINDOW 4096
+
+typedef struct ahead_entry {
+	char *key;
+	char *outputs_json, *out_digest, *metrics_json;
+	int64_t run_id;
+	bool taken;                  /* the caller's alone once published */
+} ahead_entry;
+
+struct nf_store_ahead {
+	char *path, *pipeline;
+	int64_t run_id;              /* the run about to look up: its last run is the one before */
+	_Atomic(ahead_entry *) *slots;
+	size_t mask;                 /* slots - 1, a power of two minus one */
+	size_t max_rows;             /* at most half the slots */
+	atomic_size_t lookups;       /* the caller's, for the window */
+	atomic_size_t read;          /* entries published so far */
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static size_t
+key_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static char *
+col_dup(sqlite3_stmt *q, int col)
+{
+	const unsigned char *t = sqlite3_column_text(q, col);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void
+entry_free(ahead_entry *e)
+{
+	if (!e)
+		return;
+	free(e->key);
+	free(e->outputs_json);
+	free(e->out_digest);
+	free(e->metrics_json);
+	free(e);
+}
+
+static void
+publish(nf_store_ahead *a, ahead_entry *e)
+{
+	size_t i = key_hash(e->key) & a->mask;
+	ahead_entry *there;
+
+	while ((there = atomic_load_explicit(&a->slots[i], memory_order_relaxed)) != NULL) {
+		if (!strcmp(there->key, e->key)) {
+			entry_free(e);   /* two nodes of the last run with one key: read once */
+			return;
+		}
+		i = (i + 1) & a->mask;
+	}
+	atomic_store_explicit(&a->slots[i], e, memory_order_release);
+}
+
+static void *
+read_ahead(void *arg)
+{
+	nf_store_ahead *a = arg;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	size_t produced = 0;
+	const struct timespec pause = { 0, 100000 };
+
+	/* No busy wait: an entry not read here is read by the lookup itself. */
+	if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id"
+			       " FROM nodes n JOIN cache_entries c ON c.key = n.cache_key"
+			       " WHERE n.run_id = (SELECT max(id) FROM runs WHERE pipeline = ?1 AND id < ?2)"
+			       " ORDER BY n.seq",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(q, 1, a->pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, a->run_id);
+	while (produced < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		ahead_entry *e;
+
+		while (produced >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
+		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
+			nanosleep(&pause, NULL);
+		if (atomic_load_explicit(&a->stop, memory_order_relaxed) || sqlite3_step(q) != SQLITE_ROW)
+			break;
+		if (!sqlite3_column_text(q, 0) || !sqlite3_column_text(q, 1) || !sqlite3_column_text(q, 2))
+			continue;
+		e = xcalloc(1, sizeof(*e));
+		e->key = col_dup(q, 0);
+		e->outputs_json = col_dup(q, 1);
+		e->out_digest = col_dup(q, 2);
+		e->metrics_json = col_dup(q, 3);
+		e->run_id = sqlite3_column_int64(q, 4);
+		publish(a, e);
+		produced++;
+		atomic_store_explicit(&a->read, produced, memory_order_release);
+	}
+done:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return NULL;
+}
+
+void
+nf_store_cache_ahead(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes)
+{
+	nf_store_ahead *a;
+	sigset_t all, old;
+	size_t cap = 64;
+	int err;
+
+	if (!st || st->ahead || !st->path || !pipeline || nodes == 0 || !strcmp(st->path, ":memory:"))
+		return;
+	while (cap < 2 * nodes)
+		cap *= 2;
+	a = xcalloc(1, sizeof(*a));
+	a->path = xstrdup(st->path);
+	a->pipeline = xstrdup(pipeline);
+	a->run_id = run_id;
+	a->slots = xcalloc(cap, sizeof(*a->slots));
+	for (size_t i = 0; i < cap; i++)
+		atomic_init(&a->slots[i], NULL);
+	a->mask = cap - 1;
+	a->max_rows = nodes;
+	atomic_init(&a->lookups, 0);
+	atomic_init(&a->read, 0);
+	atomic_init(&a->stop, false);
+	/* No signal for the thread: the run's handlers stay the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&a->thread, NULL, read_ahead, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		free(a->slots);
+		free(a->pipeline);
+		free(a->path);
+		free(a);
+		return;
+	}
+	st->ahead = a;
+}
+
+void
+nf_store_cache_ahead_stop(nf_store *st)
+{
+	nf_store_ahead *a = st ? st->ahead : NULL;
+
+	if (!a)
+		return;
+	atomic_store_explicit(&a->stop, true, memory_order_relaxed);
+	pthread_join(a->thread, NULL);
+	for (size_t i = 0; i <= a->mask; i++)
+		entry_free(atomic_load_explicit(&a->slots[i], memory_order_relaxed));
+	free(a->slots);
+	free(a->pipeline);
+	free(a->path);
+	free(a);
+	st->ahead = NULL;
+}
+
+size_t
+nf_store_cache_ahead_read(const nf_store *st)
+{
+	return st && st->ahead ? atomic_load_explicit(&st->ahead->read, memory_order_acquire) : 0;
+}
+
+bool
+nf_store__cache_ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
+{
+	nf_store_ahead *a = st->ahead;
+	ahead_entry *e;
+
+	atomic_fetch_add_explicit(&a->lookups, 1, memory_order_relaxed);
+	for (size_t i = key_hash(key) & a->mask; (e = atomic_load_explicit(&a->slots[i], memory_order_acquire));
+	     i = (i + 1) & a->mask) {
+		if (strcmp(e->key, key) != 0)
+			continue;
+		if (e->taken)
+			return false;
+		e->taken = true;
+		memset(out, 0, sizeof(*out));
+		out->outputs_json = e->outputs_json;
+		out->out_digest = e->out_digest;
+		out->metrics_json = e->metrics_json;
+		out->run_id = e->run_id;
+		e->outputs_json = e->out_digest = e->metrics_json = NULL;
+		return true;
+	}
+	return false;
+}
