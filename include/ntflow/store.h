@@ -325,15 +325,16 @@ int nf_store_cache_get(nf_store *st, const char *key, nf_cache_entry *out);
 /* The same for a lookup that may restore the entry: its outputs, out_digest, metrics and
  * run only (the rest NULL / 0), as a cached rerun needs them. */
 int nf_store_cache_hit(nf_store *st, const char *key, nf_cache_entry *out);
-/* Reads ahead, in a second thread on a connection of its own, the entries the nodes of
- * the pipeline's run before run_id used, in their order, so that nf_store_cache_hit finds
- * each in memory (src/store/cache-ahead.c); nodes: how many the run has (at most that
- * many are read). Best effort: nothing read ahead is looked up in the database. */
-void nf_store_cache_ahead(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes);
-/* Stops reading ahead and drops what was not taken (also done by nf_store_close). */
-void nf_store_cache_ahead_stop(nf_store *st);
-/* How many entries have been read ahead so far (for tests). */
-size_t nf_store_cache_ahead_read(const nf_store *st);
+/* A second connection in a thread for a rerun's settled pass (src/store/ahead.c): it reads
+ * ahead the cache entries the nodes of the pipeline's run before run_id used, in their
+ * order, so that nf_store_cache_hit finds each in memory (nodes: how many the run has; at
+ * most that many are read), then checkpoints what the run commits until stopped. Best
+ * effort: what it does not do is done as before (an entry read, a checkpoint at close). */
+void nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes);
+/* Stops it and drops what was not taken (also done by nf_store_close). */
+void nf_store_ahead_stop(nf_store *st);
+/* How many entries it has read so far (for tests). */
+size_t nf_store_ahead_read(const nf_store *st);
 /* 1 when the store holds at least one cache entry, 0 when none (a workspace's first run:
  * no lookup can hit), or a negative error. */
 int nf_store_cache_any(nf_store *st);

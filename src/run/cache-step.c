@@ -158,8 +158,8 @@ nf_run__cache_unsettle(run_ctx *ctx)
 	ctx->cache.unsettled = true;
 	nf_statahead_free(ctx->cache.ahead);   /* what it took may be stale from here on */
 	ctx->cache.ahead = NULL;
-	/* Lookups come at the pace of the stages now, and its read must not hold the WAL. */
-	nf_store_cache_ahead_stop(ctx->store);
+	/* Lookups and commits come at the pace of the stages now: not worth a core. */
+	nf_store_ahead_stop(ctx->store);
 	nf_dircache_free(ctx->cache.dirs);
 	ctx->cache.dirs = NULL;
 	nf_strmap_free(ctx->cache.present);
@@ -184,7 +184,7 @@ nf_run__cache_release(run_ctx *ctx)
 	ctx->cache.rootfd_tried = false;
 	nf_statahead_free(ctx->cache.ahead);
 	ctx->cache.ahead = NULL;
-	nf_store_cache_ahead_stop(ctx->store);
+	nf_store_ahead_stop(ctx->store);
 	free(ctx->cache.ahead_first);
 	ctx->cache.ahead_first = NULL;
 	nf_dircache_free(ctx->cache.dirs);

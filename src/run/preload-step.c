@@ -1,7 +1,8 @@
 /* preload-step.c: the stat-cache rows of the run's declared outputs read before the first
  * cache lookup, in a few statements, so that checking each output of a cached stage asks
  * the database nothing (a fully cached rerun otherwise made one query per output); and,
- * when the cache holds entries to look up, their stats taken ahead by a second thread. */
+ * when the cache holds entries to look up, their stats taken ahead by a second thread (and
+ * the entries read ahead by the store's, nf_store_ahead_start). */
 #include "config.h"
 #include "ntflow/store.h"
 
@@ -49,11 +50,12 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 
 	if (ctx->req->no_cache)
 		return;
-	/* Stats are worth taking ahead only when lookups can hit (not the first run); what
-	 * the first lookup asks (cache-step.c's cache_empty) is known from here. */
+	/* Stats and entries are worth taking ahead only when lookups can hit (not the first
+	 * run); what the first lookup asks (cache-step.c's cache_empty) is known from here.
+	 * NTFLOW_TEST_NO_AHEAD: neither thread, each looked at in turn (a test compares). */
 	any = nf_store_cache_any(ctx->store);
 	ctx->cache.empty = any == 0 ? 1 : any > 0 ? -1 : 0;
-	ahead = any > 0 && !nf_test_hook_value("NTFLOW_TEST_NO_STATAHEAD");
+	ahead = any > 0 && !nf_test_hook_value("NTFLOW_TEST_NO_AHEAD");
 	a = nf_arena_new();
 	if (ahead) {
 		ctx->cache.ahead_first = xmalloc(ctx->graph->nnodes * sizeof(*ctx->cache.ahead_first));
@@ -94,9 +96,10 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 		}
 	}
 	nf_error_clear();   /* an output that did not expand says so at its node */
-	/* The entries the lookups will read, read ahead in a thread too (the store's). */
+	/* The entries the lookups will read, read ahead in a thread too, which then
+	 * checkpoints (the store's). */
 	if (ahead)
-		nf_store_cache_ahead(ctx->store, ctx->pipeline, ctx->run_id, ctx->graph->nnodes);
+		nf_store_ahead_start(ctx->store, ctx->pipeline, ctx->run_id, ctx->graph->nnodes);
 	/* Started first, so that the thread is well ahead by the first lookup. */
 	if (nrel && !(ctx->cache.ahead = nf_statahead_start(nf_run__root_fd(ctx), rels, nrel))) {
 		free(ctx->cache.ahead_first);

@@ -54,7 +54,7 @@ cache_read(nf_store *st, const char *key, nf_cache_entry *out, bool full)
 	int rc, err = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!full && st->ahead && nf_store__cache_ahead_take(st, key, out))
+	if (!full && st->ahead && nf_store__ahead_take(st, key, out))
 		return 0;
 	if (!(q = nf_store__stmt(st, full ? SQL_CACHE_GET : SQL_CACHE_HIT)))
 		return NF_ERROR;

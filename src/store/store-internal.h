@@ -48,7 +48,7 @@ typedef struct nf_store_ahead nf_store_ahead;
 struct nf_store {
 	sqlite3 *db;
 	char *path;
-	nf_store_ahead *ahead;       /* cache entries read ahead (cache-ahead.c), or NULL */
+	nf_store_ahead *ahead;       /* the settled pass's second connection (ahead.c), or NULL */
 	sqlite3_stmt *stmts[SQL__COUNT];
 	bool in_batch;               /* a BEGIN IMMEDIATE is open until the next flush */
 	unsigned long batch_gen;     /* counts the batches begun (nf_store__batch) */
@@ -251,8 +251,8 @@ void nf_store__run_from_row(nf_run_info *r, sqlite3_stmt *q);
  * ran in) is still that process (recover.c). */
 bool nf_store__run_alive(pid_t pid, int64_t pid_start, const char *boot_id);
 
-/* cache-ahead.c: the entry of key when it was read ahead and not taken yet (moved into
+/* ahead.c: the entry of key when it was read ahead and not taken yet (moved into
  * *out, as nf_store_cache_hit fills it); false: read it. st->ahead is set. */
-bool nf_store__cache_ahead_take(nf_store *st, const char *key, nf_cache_entry *out);
+bool nf_store__ahead_take(nf_store *st, const char *key, nf_cache_entry *out);
 
 #endif

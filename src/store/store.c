@@ -1457,7 +1457,7 @@ nf_store_close(nf_store *st)
 {
 	if (!st)
 		return;
-	nf_store_cache_ahead_stop(st);   /* its connection is closed before this one */
+	nf_store_ahead_stop(st);   /* its connection is closed before this one */
 	/* Whatever the executor recorded since the last flush is kept on a clean close. */
 	if (st->in_batch && !sqlite3_get_autocommit(st->db)) {
 		(void)nf_store__nodes_sync(st);

@@ -64,8 +64,9 @@ test_expect_success 'a cached output changed in place is restored, and the rest 
 	test "$(grep -c " cached: reused run 1" out3.log)" = 7
 '
 
-# A rerun takes its outputs' stats ahead in a second thread (src/util/statahead.c); without
-# it (a test-only hook) each is looked at in turn: the same outputs restored either way.
+# A rerun takes its outputs' stats ahead in a second thread (src/util/statahead.c) and reads
+# its cache entries ahead in a third (src/store/ahead.c); without them (a test-only hook)
+# each is looked at in turn: the same outputs restored either way.
 test_expect_success 'stats taken ahead or one by one: the same outputs restored, the rest cached' '
 	for ahead in yes no; do
 		echo changed >out/deep/a2.txt &&
@@ -74,7 +75,7 @@ test_expect_success 'stats taken ahead or one by one: the same outputs restored,
 		if test $ahead = yes; then
 			ntflow run p.dag >ahead-$ahead.log
 		else
-			NTFLOW_TEST_NO_STATAHEAD=1 ntflow run p.dag >ahead-$ahead.log
+			NTFLOW_TEST_NO_AHEAD=1 ntflow run p.dag >ahead-$ahead.log
 		fi &&
 		test "$(cat out/deep/a2.txt)" = d &&
 		test "$(cat out/a3.txt)" = a3 &&

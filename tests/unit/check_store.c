@@ -1060,8 +1060,10 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
  * connection of its own: a lookup of one of their keys is answered from memory (seen here
  * by deleting the rows once read: what a run never does to an entry it has not looked up),
  * once; another key, a second lookup of the same key, or another pipeline's entry are read
- * from the database. Stopped with entries not taken, and by the close while reading. */
-START_TEST(test_cache_ahead)
+ * from the database. Then the thread checkpoints: the database file grows with what the
+ * WAL held while this connection does nothing. Stopped with entries not taken, and by the
+ * close. */
+START_TEST(test_ahead)
 {
 	static const char *const keys[] = { "ka-prep", "ka-tune1", "ka-tune2" };
 	nf_store *st = NULL;
@@ -1069,6 +1071,8 @@ START_TEST(test_cache_ahead)
 	test_graph t;
 	int64_t r1, r2;
 	struct timespec ms = { 0, 1000000 };
+	struct stat db0, sb;
+	char *wal;
 
 	graph_init(&t);
 	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
@@ -1089,10 +1093,18 @@ START_TEST(test_cache_ahead)
 	keyed_run(st, &t, "q", "kq", "{}", NF_ST_SUCCEEDED, 0);   /* another pipeline's, later */
 	r2 = begin_run(st, "p");
 	ck_assert_int_eq(nf_store_flush(st), 0);
-	nf_store_cache_ahead(st, "p", r2, 3);
-	for (int i = 0; i < 10000 && nf_store_cache_ahead_read(st) < 3; i++)
+	ck_assert_int_eq(stat(dbpath, &db0), 0);
+	wal = xasprintf("%s-wal", dbpath);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_gt(sb.st_size, 0);   /* frames to copy */
+	free(wal);
+	nf_store_ahead_start(st, "p", r2, 3);
+	for (int i = 0; i < 3000 && nf_store_ahead_read(st) < 3; i++)
 		nanosleep(&ms, NULL);
-	ck_assert_uint_eq(nf_store_cache_ahead_read(st), 3);
+	ck_assert_uint_eq(nf_store_ahead_read(st), 3);
+	for (int i = 0; i < 3000 && stat(dbpath, &sb) == 0 && sb.st_size <= db0.st_size; i++)
+		nanosleep(&ms, NULL);
+	ck_assert_int_gt(sb.st_size, db0.st_size);
 	raw_exec(dbpath, "DELETE FROM cache_entries");
 	ck_assert_int_eq(nf_store_cache_hit(st, "ka-tune1", &e), 0);
 	ck_assert_str_eq(e.outputs_json, "[{\"path\":\"out/1\",\"digest\":\"sha256:1\"}]");
@@ -1105,10 +1117,10 @@ START_TEST(test_cache_ahead)
 	ck_assert_int_eq(nf_store_cache_hit(st, "ka-prep", &e), 0);
 	ck_assert_str_eq(e.outputs_json, "[{\"path\":\"out/0\",\"digest\":\"sha256:0\"}]");
 	nf_cache_entry_release(&e);
-	nf_store_cache_ahead_stop(st);   /* ka-tune2 never taken: freed */
-	ck_assert_uint_eq(nf_store_cache_ahead_read(st), 0);
+	nf_store_ahead_stop(st);   /* ka-tune2 never taken: freed */
+	ck_assert_uint_eq(nf_store_ahead_read(st), 0);
 	ck_assert_int_eq(nf_store_cache_hit(st, "ka-tune2", &e), NF_ENOTFOUND);
-	nf_store_cache_ahead(st, "p", r2, 3);   /* nothing left to read; the close stops it */
+	nf_store_ahead_start(st, "p", r2, 3);   /* nothing left to read; the close stops it */
 	nf_store_close(st);
 }
 END_TEST
@@ -2097,7 +2109,7 @@ store_suite(void)
 	tcase_add_test(tc, test_before_commit);
 	tcase_add_test(tc, test_miss_explained_lazily);
 	tcase_add_test(tc, test_miss_previous_run);
-	tcase_add_test(tc, test_cache_ahead);
+	tcase_add_test(tc, test_ahead);
 	tcase_add_test(tc, test_miss_previous_run_kept);
 	tcase_add_test(tc, test_compare_reads);
 	tcase_add_test(tc, test_workspace);

@@ -1,20 +1,27 @@
-/* cache-ahead.c: the cache entries a rerun is about to look up, read ahead by a second
- * thread on a connection of its own. A fully cached rerun looks up one entry per node, by
- * its key, in turn: 10 000 seeks in the key index and the table, a seventh of its time on
- * one core while the other waits. The keys are only known as the run computes them (each
- * takes its upstream's outputs), but a rerun's keys are mostly its last run's: the thread
- * reads, in the order of the nodes, the entry each node of the pipeline's last run used
- * (its row's cache_key), and nf_store_cache_hit takes an entry from here when its key was
- * read, else reads as before.
+/* ahead.c: a second connection, in a thread, for the settled pass of a rerun (while every
+ * node so far was cached). It does two jobs the run's own thread otherwise does in turn.
  *
- * The thread is the only writer of a table of slots (open addressing, at most half full,
- * never resized), each published once with a release store; the caller, the only reader,
- * probes with acquire loads and never waits. An entry is taken once: a second lookup of the
- * key reads the database. An entry read ahead is the one in the database: a run replaces or
- * deletes an entry only at the node that looked it up (a key names its node), and the
- * workspace lock keeps other runs out. The thread keeps at most AHEAD_WINDOW entries
- * beyond the lookups made, so that 100 000 nodes do not hold 25 MB, and the run stops it
- * when a stage is about to run: its read transaction must not hold the WAL for a long run. */
+ * First it reads ahead the cache entries the run is about to look up. A fully cached rerun
+ * looks up one entry per node, by its key: 10 000 seeks in the key index and the table, a
+ * seventh of its time. The keys are only known as the run computes them (each takes its
+ * upstream's outputs), but a rerun's keys are mostly its last run's: the thread reads, in
+ * the order of the nodes, the entry each node of the pipeline's last run used (its row's
+ * cache_key), and nf_store_cache_hit takes an entry from here when its key was read, else
+ * reads as before. The thread is the only writer of a table of slots (open addressing, at
+ * most half full, never resized), each published once with a release store; the caller,
+ * the only reader, probes with acquire loads and never waits. An entry is taken once: a
+ * second lookup of the key reads the database. An entry read ahead is the one in the
+ * database: a run replaces or deletes an entry only at the node that looked it up (a key
+ * names its node), and the workspace lock keeps other runs out. The thread keeps at most
+ * AHEAD_WINDOW entries beyond the lookups made, so that 100 000 nodes do not hold 25 MB.
+ *
+ * Then, until stopped, it copies what the run commits from the WAL into the database every
+ * CHECKPOINT_EVERY_NS (a passive checkpoint, which the writer never waits for and which
+ * copies only committed frames), so that the close, which checkpoints what is left, has
+ * little left: that was a tenth of a cached rerun.
+ *
+ * The run stops it when a stage is about to run: lookups come at the pace of stages then,
+ * and neither job is worth a core a stage could use. */
 #include "config.h"
 #include "ntflow/store.h"
 #include "store-internal.h"
@@ -28,6 +35,7 @@
 #include <time.h>
 
 #define AHEAD_WINDOW 4096
+#define CHECKPOINT_EVERY_NS 2000000
 
 typedef struct ahead_entry {
 	char *key;
@@ -45,6 +53,8 @@ struct nf_store_ahead {
 	atomic_size_t lookups;       /* the caller's, for the window */
 	atomic_size_t read;          /* entries published so far */
 	atomic_bool stop;
+	pthread_mutex_t lock;        /* with wake: the stop, heard at once while it waits */
+	pthread_cond_t wake;
 	pthread_t thread;
 };
 
@@ -103,8 +113,9 @@ read_ahead(void *arg)
 	size_t produced = 0;
 	const struct timespec pause = { 0, 100000 };
 
-	/* No busy wait: an entry not read here is read by the lookup itself. */
-	if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	/* No busy wait: an entry not read here is read by the lookup itself, a checkpoint not
+	 * made here by the close. Read and write, for the checkpoint; it writes no row. */
+	if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id"
 			       " FROM nodes n JOIN cache_entries c ON c.key = n.cache_key"
@@ -134,6 +145,29 @@ read_ahead(void *arg)
 		produced++;
 		atomic_store_explicit(&a->read, produced, memory_order_release);
 	}
+	sqlite3_finalize(q);
+	q = NULL;
+	/* Then what the run commits, copied from the WAL into the database here rather than
+	 * by the close (the read above has ended: no snapshot of this connection holds the
+	 * checkpoint back). */
+	pthread_mutex_lock(&a->lock);
+	while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CHECKPOINT_EVERY_NS;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&a->wake, &a->lock, &until);
+		if (atomic_load_explicit(&a->stop, memory_order_relaxed))
+			break;
+		pthread_mutex_unlock(&a->lock);
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
 done:
 	sqlite3_finalize(q);
 	sqlite3_close(db);
@@ -141,7 +175,7 @@ done:
 }
 
 void
-nf_store_cache_ahead(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes)
+nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes)
 {
 	nf_store_ahead *a;
 	sigset_t all, old;
@@ -164,6 +198,8 @@ nf_store_cache_ahead(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 	atomic_init(&a->lookups, 0);
 	atomic_init(&a->read, 0);
 	atomic_init(&a->stop, false);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->wake, NULL);
 	/* No signal for the thread: the run's handlers stay the main thread's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -180,14 +216,19 @@ nf_store_cache_ahead(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 }
 
 void
-nf_store_cache_ahead_stop(nf_store *st)
+nf_store_ahead_stop(nf_store *st)
 {
 	nf_store_ahead *a = st ? st->ahead : NULL;
 
 	if (!a)
 		return;
+	pthread_mutex_lock(&a->lock);
 	atomic_store_explicit(&a->stop, true, memory_order_relaxed);
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->wake);
 	for (size_t i = 0; i <= a->mask; i++)
 		entry_free(atomic_load_explicit(&a->slots[i], memory_order_relaxed));
 	free(a->slots);
@@ -198,13 +239,13 @@ nf_store_cache_ahead_stop(nf_store *st)
 }
 
 size_t
-nf_store_cache_ahead_read(const nf_store *st)
+nf_store_ahead_read(const nf_store *st)
 {
 	return st && st->ahead ? atomic_load_explicit(&st->ahead->read, memory_order_acquire) : 0;
 }
 
 bool
-nf_store__cache_ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
+nf_store__ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
 {
 	nf_store_ahead *a = st->ahead;
 	ahead_entry *e;
