@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* Error codes: functions return 0 or one of these; the message is in nf_error_last(). */
@@ -224,6 +225,9 @@ void nf_dircache_stop(nf_dircache *c);
 bool nf_dircache_stopped(const nf_dircache *c);
 /* How many opens were answered by a kept folder (for tests). */
 size_t nf_dircache_hits(const nf_dircache *c);
+/* pthread_create with every signal blocked in the new thread (src/util/thread.c); 0 or
+ * NF_ERROR (no message: the callers fall back to doing the work themselves). */
+int nf_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 /* The lstat of many paths beneath a root taken ahead by a thread (src/util/statahead.c), for
  * a caller about to look at each while nothing changes the tree. */
 typedef struct nf_statahead nf_statahead;

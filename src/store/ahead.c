@@ -178,9 +178,7 @@ void
 nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes)
 {
 	nf_store_ahead *a;
-	sigset_t all, old;
 	size_t cap = 64;
-	int err;
 
 	if (!st || st->ahead || !st->path || !pipeline || nodes == 0 || !strcmp(st->path, ":memory:"))
 		return;
@@ -200,12 +198,9 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 	atomic_init(&a->stop, false);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->wake, NULL);
-	/* No signal for the thread: the run's handlers stay the main thread's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&a->thread, NULL, read_ahead, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err != 0) {
+	if (nf_thread_start(&a->thread, read_ahead, a) < 0) {
+		pthread_mutex_destroy(&a->lock);
+		pthread_cond_destroy(&a->wake);
 		free(a->slots);
 		free(a->pipeline);
 		free(a->path);

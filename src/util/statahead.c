@@ -129,9 +129,7 @@ nf_statahead *
 nf_statahead_start(int rootfd, const char *const *paths, size_t n)
 {
 	nf_statahead *s;
-	sigset_t all, old;
 	size_t total = 0, off = 0;
-	int err;
 
 	if (rootfd < 0 || n == 0)
 		return NULL;
@@ -157,12 +155,7 @@ nf_statahead_start(int rootfd, const char *const *paths, size_t n)
 	for (size_t i = 0; i < n; i++)
 		atomic_init(&s->slots[i].state, SLOT_PENDING);
 	atomic_init(&s->stop, false);
-	/* The thread takes no signal: a run's handlers and signalfd stay the main thread's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&s->thread, NULL, take, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err != 0) {
+	if (nf_thread_start(&s->thread, take, s) < 0) {
 		close(s->rootfd);
 		free(s->slots);
 		free(s->at);
