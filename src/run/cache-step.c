@@ -184,7 +184,6 @@ nf_run__cache_release(run_ctx *ctx)
 	ctx->cache.rootfd_tried = false;
 	nf_statahead_free(ctx->cache.ahead);
 	ctx->cache.ahead = NULL;
-	nf_store_ahead_stop(ctx->store);
 	free(ctx->cache.ahead_first);
 	ctx->cache.ahead_first = NULL;
 	nf_dircache_free(ctx->cache.dirs);

@@ -1560,6 +1560,8 @@ release(run_ctx *ctx)
 			nf_store_abort(ctx->store);
 		nf_store_before_commit(ctx->store, NULL, NULL);
 	}
+	/* Before the store goes (closed, or the caller's): its thread reads ahead for this run. */
+	nf_store_ahead_stop(ctx->store);
 	if (ctx->own_store)
 		nf_store_close(ctx->store);
 	else if (ctx->store)
