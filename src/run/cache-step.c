@@ -350,9 +350,6 @@ nf_run__out_digest(run_ctx *ctx, const nf_node *node)
 	return held_out_digest(ctx, node);
 }
 
-/* Restores an entry's outputs (outs: read from its outputs_json) when all their objects
- * are present. 0, or NF_ENOTFOUND when an object is missing (the entry is then useless), or
- * another error. */
 /* Whether output i of node, at path with digest and perm, is in place as the stat taken
  * ahead shows it (preload-step.c): then nothing is opened nor looked at again. */
 static bool
@@ -375,6 +372,9 @@ in_place_ahead(run_ctx *ctx, const nf_node *node, size_t i, const char *path, co
 	return yes;
 }
 
+/* Restores an entry's outputs (outs: read from its outputs_json) when all their objects
+ * are present. 0, or NF_ENOTFOUND when an object is missing (the entry is then useless), or
+ * another error. */
 static int
 restore_entry(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const nf_cache_outs *outs)
 {

@@ -117,7 +117,8 @@ nf_run__stat_ahead(run_ctx *ctx, const nf_node *node, size_t o, const char *norm
 {
 	uint32_t first;
 
-	if (!ctx->cache.ahead || ctx->cache.unsettled || o >= node->stage->noutputs ||
+	/* The unsettle frees ctx->cache.ahead: what is there is still good. */
+	if (!ctx->cache.ahead || o >= node->stage->noutputs ||
 	    (first = ctx->cache.ahead_first[node->id]) == UINT32_MAX)
 		return false;
 	return nf_statahead_get(ctx->cache.ahead, (size_t)first + o, norm, st);
