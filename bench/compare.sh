@@ -174,9 +174,7 @@ run_tool() {
 	floor-sh) set -- "$work/spawn-floor" "$floor_sh" "$n" "$j" ;;
 	ntflow)
 		set -- "$ntflow" run -j "$j" --no-tui --state "$d/.ntflow" bench.dag
-		: >"$times.spawn"
-		[ -n "$spawner_real" ] && set -- env NTFLOW_SPAWN="$work/ntflow-spawn" \
-			MEASURE_SPAWN_REAL="$spawner_real" MEASURE_SPAWN_OUT="$times.spawn" "$@" ;;
+		: >"$times.spawn" ;;
 	ninja) set -- ninja -j "$j" ;;
 	make) set -- make -j "$j" ;;
 	snakemake)
@@ -186,7 +184,14 @@ import sys; sys.setrecursionlimit(10 ** 6)
 from snakemake import main; sys.argv[0] = \"snakemake\"; sys.exit(main())
 " --scheduler greedy --cores "$1" --quiet' sh "$j" "$snake_py" ;;
 	esac
-	(cd "$d" && "$measure" "$times" "$@" >"$log" 2>&1)
+	# the spawner's wrapper is named in the environment, not by an `env` exec'd inside the
+	# measured time (a program ntflow would pay for and the other tools not)
+	if [ "$t" = ntflow ] && [ -n "$spawner_real" ]; then
+		(cd "$d" && NTFLOW_SPAWN="$work/ntflow-spawn" MEASURE_SPAWN_REAL="$spawner_real" \
+			MEASURE_SPAWN_OUT="$times.spawn" "$measure" "$times" "$@" >"$log" 2>&1)
+	else
+		(cd "$d" && "$measure" "$times" "$@" >"$log" 2>&1)
+	fi
 }
 
 # timed_out FILE: whether the run measured last in FILE took the whole Snakemake time-out

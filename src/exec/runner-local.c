@@ -12,8 +12,11 @@
  * first byte: a stage that prints nothing leaves no file, and the log limit is kept as the
  * bytes arrive. Attached to an event loop, it watches the spawner's exits socket (each
  * exit: pid, wait status, rusage) and the signal self-pipe (the spawner's own death);
- * pid -> job and fd -> job hashes keep each event O(1). Without the spawner there is no
- * local runner: nf_runner_local_new fails and says where it looked. A deferred job
+ * pid -> job and fd -> job hashes keep each event O(1). The spawner is started at the
+ * first job, not with the runner: a run whose stages are all cached starts no process at
+ * all, as ninja's no-op does not. Without a spawner program there is no local runner:
+ * nf_runner_local_new fails and says where it looked; one that is no spawner (it does not
+ * say it is ready) fails the first start, and every start after it the same way. A deferred job
  * (defer) has its cell and pipe from the request on but no pid: the spawner starts it in
  * the place of the next child it reaps and names it in that child's exit, and the start
  * is reported (nf_runner.started) right after that exit's result. */
@@ -165,6 +168,7 @@ typedef struct local_runner {
 	char *spawner_path;
 	int ctl, exits;              /* its sockets: requests and replies, exits; -1 once closed */
 	bool spawner_lost;           /* it died: no more starts */
+	char *spawner_failed;        /* it could not be started: why, for every start */
 	nf_loop *loop;               /* attached to: NULL when not */
 	nf_job_done_fn done;
 	void *done_ctx;
@@ -412,6 +416,8 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, bool defer, pid_t
 	return 0;
 }
 
+static int spawner_ready(local_runner *lr);
+
 /* What a start or a defer checks first, and the pipe for the job's log (pipefd: -1, -1
  * when it has none). */
 static int
@@ -424,8 +430,8 @@ job_pipe(local_runner *lr, const nf_job *job, int pipefd[2])
 		return nf_error_set(NF_EINVALID, "no command to run");
 	if (imap_find(&lr->by_node, job->node) != (size_t)-1)
 		return nf_error_set(NF_EEXISTS, "node %zu is already running", job->node);
-	if (lr->spawner_lost)
-		return lost_error(lr);
+	if ((err = spawner_ready(lr)) < 0)
+		return err;
 	if (job->log_path) {
 		if ((err = log_folder(lr, job->log_path)) < 0)
 			return err;
@@ -854,6 +860,7 @@ local_free(nf_runner *r)
 	imap_release(&lr->by_fd);
 	free(lr->log_dir);
 	free(lr->spawner_path);
+	free(lr->spawner_failed);
 	free(lr->jobs);
 	free(lr);
 }
@@ -913,7 +920,6 @@ spawner_start(local_runner *lr)
 	sigset_t all, old;
 	pid_t self = getpid();
 
-	lr->spawner_path = spawner_path();
 	snprintf(pidtext, sizeof(pidtext), "%d", (int)self);
 	/* Its ends above 4, so that the child's dup2 onto 3 and 4 overwrites neither. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
@@ -980,6 +986,38 @@ done:
 	return err;
 }
 
+/* The spawner running, started now if this is the first job; its exits watched when the
+ * runner is attached. A spawner that could not start is not tried again: each later start
+ * fails with the first one's reason. */
+static int
+spawner_ready(local_runner *lr)
+{
+	int err;
+
+	if (lr->spawner_lost)
+		return lost_error(lr);
+	if (lr->spawner_failed)
+		return nf_error_set(NF_ERROR, "%s", lr->spawner_failed);
+	if (lr->ctl >= 0)
+		return 0;
+	if ((err = spawner_start(lr)) < 0) {
+		lr->spawner_failed = xstrdup(nf_error_last());
+		return err;
+	}
+	if (lr->loop && (err = nf_loop_add_file(lr->loop, lr->exits, on_exits, lr)) < 0) {
+		/* unwatched, its exits would never be heard: it goes, as at the runner's free */
+		close(lr->ctl);
+		close(lr->exits);
+		lr->ctl = lr->exits = -1;
+		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
+			;
+		lr->spawner = 0;
+		lr->spawner_failed = xstrdup(nf_error_last());
+		return err;
+	}
+	return 0;
+}
+
 int
 nf_runner_local_new(nf_runner **out, nf_clock *clock)
 {
@@ -1004,7 +1042,11 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 		free(lr);
 		return err;
 	}
-	if ((err = spawner_start(lr)) < 0) {
+	/* The spawner starts with the first job; a program that is not there fails now. */
+	lr->spawner_path = spawner_path();
+	if (access(lr->spawner_path, X_OK) < 0) {
+		err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s' (set NTFLOW_SPAWN, or "
+					 "reinstall ntflow)", lr->spawner_path);
 		local_free(&lr->base);
 		return err;
 	}

@@ -425,7 +425,8 @@ START_TEST(test_rusage_own_peak)
 }
 END_TEST
 
-/* Without its spawner there is no local runner, and the error says where it looked. */
+/* Without its spawner there is no local runner, and the error says where it looked; a
+ * program that is no spawner fails the first start, and every start after it the same way. */
 START_TEST(test_no_spawner)
 {
 	char *saved = getenv("NTFLOW_SPAWN") ? xstrdup(getenv("NTFLOW_SPAWN")) : NULL;
@@ -438,10 +439,19 @@ START_TEST(test_no_spawner)
 	ck_assert_msg(strstr(nf_error_last(), "cannot start the process spawner") &&
 		      strstr(nf_error_last(), missing) && strstr(nf_error_last(), "No such file"), "%s",
 		      nf_error_last());
-	/* a program that is no spawner (it exits at once) is refused too */
+	/* a program that is no spawner (it exits at once) is refused at the first start */
 	setenv("NTFLOW_SPAWN", "/bin/true", 1);
-	ck_assert_int_lt(nf_runner_local_new(&r, NULL), 0);
-	ck_assert_msg(strstr(nf_error_last(), "'/bin/true' ended before it was ready"), "%s", nf_error_last());
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		nf_job job = { .node = (size_t)i, .attempt = 1, .command = "true" };
+		pid_t pgid = 1;
+
+		ck_assert_int_lt(r->ops->start(r, &job, &pgid), 0);
+		ck_assert_int_eq(pgid, 0);
+		ck_assert_msg(strstr(nf_error_last(), "'/bin/true' ended before it was ready"), "%s",
+			      nf_error_last());
+	}
+	r->ops->free(r);
 	if (saved)
 		setenv("NTFLOW_SPAWN", saved, 1);
 	else
@@ -468,6 +478,32 @@ find_spawner(void)
 	return (pid_t)pid;
 }
 
+/* The spawner starts with the first job, not with the runner (a run that starts nothing
+ * forks nothing), and a runner attached before that job hears its exit. */
+START_TEST(test_spawner_at_first_job)
+{
+	nf_runner *r = NULL;
+	nf_loop *l = NULL;
+
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	ck_assert_int_eq(find_spawner(), 0);
+	ck_assert_int_eq(nf_loop_new(&l, NULL), 0);
+	ck_assert_int_eq(r->ops->attach(r, l, sink_done, NULL), 0);
+	start(r, 9, "exit 3", NULL);
+	ck_assert_int_gt(find_spawner(), 0);
+	while (nsink == 0)
+		ck_assert_int_gt(nf_loop_turn(l, 10000), 0);   /* not the deadline: the exit came */
+	ck_assert_uint_eq(nsink, 1);
+	ck_assert_uint_eq(sink[0].node, 9);
+	ck_assert(sink[0].exited && sink[0].exit_code == 3);
+	nsink = 0;
+	r->ops->detach(r);
+	nf_loop_free(l);
+	r->ops->free(r);
+	ck_assert_int_eq(find_spawner(), 0);   /* reaped with the runner */
+}
+END_TEST
+
 /* The spawner killed under a running stage: the stage dies too (and what it left), it ends
  * killed with the reason in its log, and later starts fail rather than hang. */
 START_TEST(test_spawner_lost)
@@ -480,8 +516,8 @@ START_TEST(test_spawner_lost)
 	pid_t spawner, bg, pgid;
 
 	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
-	ck_assert_int_gt(spawner = find_spawner(), 0);
 	start(r, 1, cmd, log);
+	ck_assert_int_gt(spawner = find_spawner(), 0);
 	bg = wait_pid_file(pidf);
 	ck_assert_int_eq(kill(spawner, SIGKILL), 0);
 	res = wait_one(r);
@@ -1329,6 +1365,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_rusage);
 	tcase_add_test(tc, test_rusage_own_peak);
 	tcase_add_test(tc, test_no_spawner);
+	tcase_add_test(tc, test_spawner_at_first_job);
 	tcase_add_test(tc, test_spawner_lost);
 	tcase_add_test(tc, test_deferred);
 	tcase_add_test(tc, test_group_signal);
