@@ -175,6 +175,7 @@ typedef struct run_ctx {
 	unsigned long finals_commits;
 	int64_t last_flush_ms;      /* when the store's batch was last committed (monotonic) */
 	unsigned unflushed;         /* stage results recorded since (NF_RUN_FLUSH_STAGES) */
+	unsigned flush_turn;        /* NF_RUN_FLUSH_TURN, or a test's NTFLOW_TEST_FLUSH_TURN */
 	/* The run's processes: the procs record each stage's process appends its group to
 	 * (store.h), and the mark in every stage's environment (NTFLOW_RUNNER=PID.START). */
 	int procs_fd;
@@ -240,6 +241,10 @@ void nf_run__hook_events_free(run_ctx *ctx);
  * crash loses at most that batch, whose stages simply run again. */
 #define NF_RUN_FLUSH_MS 250
 #define NF_RUN_FLUSH_STAGES 64
+/* The most stage results one loop turn keeps uncommitted: a cached pass settles thousands
+ * of stages in one turn, and what a batch keeps until its commit (each node's pending row,
+ * each final state) would otherwise grow with the pipeline (60 MB at 100 000 stages). */
+#define NF_RUN_FLUSH_TURN 16384
 
 /* Space for the run's record on a disk that fills up (space.c): the reserve a run holds
  * from its start until its final state is written; the least free space on the state

@@ -837,6 +837,18 @@ reused_reason(char why[48], int64_t reused)
 }
 
 /* Forgets the final states kept to be written again. */
+/* Commits the batch of state changes: the outputs hashed in the tick they were written go
+ * in once it is past, so that the next run checks them by their stat (cache.h). */
+static void
+flush_batch(run_ctx *ctx, int64_t now)
+{
+	nf_hash_settle(nf_store_statcache(ctx->store), 0);
+	nf_store_flush(ctx->store);   /* busy: kept open and retried; anything else: store_failed */
+	store_failed(ctx);
+	ctx->last_flush_ms = now;
+	ctx->unflushed = 0;
+}
+
 static void
 finals_clear(run_ctx *ctx)
 {
@@ -912,8 +924,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
-	if (nf_state_is_final(st))
-		ctx->unflushed++;
+	if (nf_state_is_final(st) && ++ctx->unflushed >= ctx->flush_turn)
+		flush_batch(ctx, nf_now_monotonic_ms());
 	store_failed(ctx);
 	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
 		char size[32], *msg;
@@ -989,13 +1001,7 @@ hook_on_tick(void *vctx)
 	 * committing when NF_RUN_FLUSH_STAGES results wait, or NF_RUN_FLUSH_MS after the last
 	 * commit, bounds what a crash can lose to that many stages or that long. */
 	if (now - ctx->last_flush_ms >= NF_RUN_FLUSH_MS || ctx->unflushed >= NF_RUN_FLUSH_STAGES) {
-		/* the outputs hashed in the tick they were written, put in this commit once it
-		 * is past, so that the next run checks them by their stat (cache.h) */
-		nf_hash_settle(nf_store_statcache(ctx->store), 0);
-		nf_store_flush(ctx->store);   /* busy: kept open and retried; anything else: below */
-		store_failed(ctx);
-		ctx->last_flush_ms = now;
-		ctx->unflushed = 0;
+		flush_batch(ctx, now);
 	} else {
 		nf_sched_wake_within(ctx->sched, NF_RUN_FLUSH_MS - (now - ctx->last_flush_ms));
 	}
@@ -1732,6 +1738,9 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	ctx.procs_fd = -1;
 	nf_store_runner_mark(ctx.mark, sizeof(ctx.mark), getpid(), nf_proc_start_time(getpid()));
 	ctx.trigger = req->trigger ? req->trigger : "manual";
+	ctx.flush_turn = NF_RUN_FLUSH_TURN;
+	if (nf_test_hook_value("NTFLOW_TEST_FLUSH_TURN"))   /* a test sees a turn's commits with few stages */
+		ctx.flush_turn = (unsigned)atoi(nf_test_hook_value("NTFLOW_TEST_FLUSH_TURN"));
 
 	if (req->at && ((err = lock_workspace(&ctx)) < 0 || (err = checkout_at(&at, req)) < 0))
 		goto done;

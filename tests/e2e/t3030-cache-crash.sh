@@ -7,7 +7,8 @@
 # restore (fault injection, test builds only) leaves no copy beside the output once the next
 # run has restored it. Stage results are committed in batches (up to 64 stages or 250 ms): a
 # kill in the middle of many quick stages loses the results not committed yet, and the next
-# run reruns exactly those stages, reusing every one the killed run had committed.
+# run reruns exactly those stages, reusing every one the killed run had committed. A cached
+# pass, which settles its stages in one turn, commits every 16 384 of them likewise.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -171,6 +172,21 @@ test_expect_success 'kill -9 amid quick stages: the rerun reruns exactly the sta
 	ntflow show --json >m2.json &&
 	names cached m2.json >cached &&
 	test_cmp committed cached &&
+	test $(ls build/m | wc -l) = 400
+'
+
+# A cached pass settles its stages in one turn of the loop; it commits every so many of them
+# (16 384; NTFLOW_TEST_FLUSH_TURN in test builds), so that what a batch keeps until its
+# commit stays bounded, and a kill in the middle keeps what was committed.
+test_expect_success 'a long cached pass commits as it goes: a kill in it keeps the stages committed' '
+	rm build/m/399 &&
+	test_expect_code 137 env NTFLOW_TEST_FLUSH_TURN=100 NTFLOW_FAULT=cache-restore-before-rename \
+		ntflow-test run many.dag -j 2 --no-tui >many3.out 2>&1 &&
+	ntflow show --json >m3.json &&
+	test "$(json_get m3.json .run.status)" = crashed &&
+	names cached m3.json >cached3 &&
+	test $(wc -l <cached3) -ge 300 &&
+	ntflow run many.dag -j 2 --no-tui >many4.out 2>&1 &&
 	test $(ls build/m | wc -l) = 400
 '
 
