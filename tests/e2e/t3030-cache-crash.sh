@@ -5,7 +5,7 @@
 # that opens the store records the crash; the next run reuses the finished stages without
 # running them, and redoes the killed one and what follows it. A kill in the middle of a
 # restore (fault injection, test builds only) leaves no copy beside the output once the next
-# run has restored it. Stage results are committed in batches (up to 64 stages or 250 ms): a
+# run has restored it. Stage results are committed in batches (up to 256 stages or 250 ms): a
 # kill in the middle of many quick stages loses the results not committed yet, and the next
 # run reruns exactly those stages, reusing every one the killed run had committed. A cached
 # pass, which settles its stages in one turn, commits every 16 384 of them likewise.
