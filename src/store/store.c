@@ -677,14 +677,17 @@ nf_store__sql(nf_sql_id id)
 	return sql_text[id];
 }
 
-/* What SQLite logged in this process (SQLITE_CONFIG_LOG). logged_rc: the last error other
- * than the busy and informational ones, which made SQLite roll a batch back on its own when
- * the statement that failed was run by code that kept its message to itself (src/gov/ runs
- * SQL on the raw handle). serious: how many times a damaged page, a full disk or an I/O
- * error was met, by whichever code ran the statement, and the last one's code. */
-static int logged_rc;
-static unsigned long serious;
-static int serious_rc;
+/* What SQLite logged in this thread (SQLITE_CONFIG_LOG calls back in the thread that met
+ * the error). logged_rc: the last error other than the busy and informational ones, which
+ * made SQLite roll a batch back on its own when the statement that failed was run by code
+ * that kept its message to itself (src/gov/ runs SQL on the raw handle). serious: how many
+ * times a damaged page, a full disk or an I/O error was met, by whichever code ran the
+ * statement, and the last one's code. Per thread: the store is the run's thread's, and what
+ * the read-ahead's own connection meets (ahead.c: a checkpoint on a full disk) is that
+ * helper's to ignore, not the run's store's to fail on. */
+static _Thread_local int logged_rc;
+static _Thread_local unsigned long serious;
+static _Thread_local int serious_rc;
 
 static void
 sqlite_log(void *arg, int rc, const char *msg)
@@ -722,6 +725,10 @@ log_setup(void)
 	if (!done) {
 		done = true;
 		(void)sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+		/* No memory statistics (nothing here reads them): with them, every allocation of
+		 * every connection takes one global mutex, which the run's thread waited for
+		 * while the read-ahead's connection (ahead.c) allocated. */
+		(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	}
 }
 

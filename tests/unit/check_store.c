@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1430,6 +1431,58 @@ START_TEST(test_marker)
 }
 END_TEST
 
+/* Reads every row of the table t of the database at arg on a connection of its own. */
+static void *
+read_damaged(void *arg)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open((const char *)arg, &db) == SQLITE_OK)
+		(void)sqlite3_exec(db, "SELECT count(*), max(v) FROM t", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* Damage met by code outside the store is the store's failure when its own thread met it
+ * (the run's code on the raw handle), not when another thread's connection did (the
+ * read-ahead's, whose checkpoint on a full disk is its own to ignore). */
+START_TEST(test_failure_other_thread)
+{
+	char *other = xasprintf("%s/other.db", tmpdir);
+	nf_store *st = NULL;
+	pthread_t th;
+	int64_t root;
+	sqlite3 *db = NULL;
+
+	/* the store first: its log is installed before SQLite's first use in the process */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	raw_exec(other, "CREATE TABLE t (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+			" WHERE i < 2000) INSERT INTO t SELECT printf('%0200d', i) FROM n");
+	ck_assert_int_eq(sqlite3_open(other, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *q = NULL;
+
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE name = 't'", -1, &q,
+						NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		root = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
+	garble_page(other, root + 2);   /* a leaf of t, not its root: the scan meets it */
+	ck_assert_int_eq(nf_store_failure(st), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, read_damaged, other), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_msg(nf_store_failure(st) == 0, "%s", nf_error_last());
+	/* the same read on this thread is the store's failure */
+	read_damaged(other);
+	ck_assert_int_eq(nf_store_failure(st), NF_EDAMAGED);
+	nf_store_abort(st);
+	nf_store_close(st);
+	free(other);
+}
+END_TEST
+
 /* Any SQLite error but busy is kept: the run stops on it, then writes its end afresh. */
 START_TEST(test_failure_is_kept)
 {
@@ -2115,6 +2168,7 @@ store_suite(void)
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
 	tcase_add_test(tc, test_failure_is_kept);
+	tcase_add_test(tc, test_failure_other_thread);
 	tcase_add_test(tc, test_open_read);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_migrate_run_summary);
