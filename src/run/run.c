@@ -836,7 +836,6 @@ reused_reason(char why[48], int64_t reused)
 	return why;
 }
 
-/* Forgets the final states kept to be written again. */
 /* Commits the batch of state changes: the outputs hashed in the tick they were written go
  * in once it is past, so that the next run checks them by their stat (cache.h). */
 static void
@@ -849,6 +848,7 @@ flush_batch(run_ctx *ctx, int64_t now)
 	ctx->unflushed = 0;
 }
 
+/* Forgets the final states kept to be written again. */
 static void
 finals_clear(run_ctx *ctx)
 {
@@ -896,6 +896,10 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	int64_t reused = fl ? fl->reused : 0;
 	char why[48];
 
+	/* A turn that settled flush_turn stages commits them before this one's records begin:
+	 * each committed state then has its audit record in the same commit. */
+	if (nf_state_is_final(st) && ctx->unflushed >= ctx->flush_turn)
+		flush_batch(ctx, nf_now_monotonic_ms());
 	/* The attempt's outcome is known: its outputs moved aside are dropped or put back
 	 * before the state is recorded, so a committed success never has a trash to undo. */
 	if (st != NF_ST_RUNNING)
@@ -924,8 +928,8 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
 			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
-	if (nf_state_is_final(st) && ++ctx->unflushed >= ctx->flush_turn)
-		flush_batch(ctx, nf_now_monotonic_ms());
+	if (nf_state_is_final(st))
+		ctx->unflushed++;
 	store_failed(ctx);
 	if (res && res->log_capped && st != NF_ST_RUNNING && ctx->req->on_warning) {
 		char size[32], *msg;

@@ -39,7 +39,7 @@
 
 /* Once published, fp is the only field the thread reads again (to find a duplicate); the
  * rest is the caller's, which frees the key and takes the strings when it takes the entry,
- * so that a taken entry keeps 48 bytes, not its key's 65 and more. */
+ * so that a taken entry keeps its 56 bytes, not its key's 65 more. */
 typedef struct ahead_entry {
 	uint64_t fp;                 /* key_hash of the key: its slot, and its duplicates' */
 	char *key;                   /* NULL once taken */

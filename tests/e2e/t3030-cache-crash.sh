@@ -186,6 +186,13 @@ test_expect_success 'a long cached pass commits as it goes: a kill in it keeps t
 	test "$(json_get m3.json .run.status)" = crashed &&
 	names cached m3.json >cached3 &&
 	test $(wc -l <cached3) -ge 300 &&
+	ntflow audit show --run "$(json_get m3.json .run.id)" --json >a3.json &&
+	/usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(chr(10).join(sorted(n[\"node\"] for r in d[\"records\"] if r[\"kind\"] == \"nodes\"
+	for n in r[\"payload\"][\"nodes\"] if n[\"state\"] == \"cached\")))" a3.json >audited3 &&
+	test_cmp cached3 audited3 &&
 	ntflow run many.dag -j 2 --no-tui >many4.out 2>&1 &&
 	test $(ls build/m | wc -l) = 400
 '
