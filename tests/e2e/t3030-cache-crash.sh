@@ -126,11 +126,15 @@ test_expect_success 'a restore killed before its copy was in place leaves nothin
 	test_cmp expect v
 '
 
-# many.dag: 400 independent quick stages, each noting its spawn in mspawns.
+# many.dag: 400 independent quick stages, each noting its spawn in mspawns. m0 waits while
+# the file hold exists, so the run cannot end before the test kills it, however quick the
+# machine; the others run one after another beside it.
 i=0
 while test $i -lt 400; do
-	printf 'stage "m%d" {\n  run     = "echo m%d >>mspawns && touch build/m/%d"\n  outputs = ["build/m/%d"]\n}\n\n' \
-		$i $i $i $i
+	wait_hold=
+	test $i = 0 && wait_hold="while test -e hold; do sleep 0.05; done; "
+	printf 'stage "m%d" {\n  run     = "echo m%d >>mspawns; %stouch build/m/%d"\n  outputs = ["build/m/%d"]\n}\n\n' \
+		$i $i "$wait_hold" $i $i
 	i=$((i + 1))
 done >many.body
 { echo 'pipeline "many" {}'; echo; cat many.body; } >many.dag
@@ -147,14 +151,17 @@ PY
 }
 
 test_expect_success 'kill -9 amid quick stages: the rerun reruns exactly the stages not committed' '
-	printf "mspawns\n" >>.gitignore &&
+	printf "mspawns\nhold\n" >>.gitignore &&
 	mkdir -p build/m &&
 	git add many.dag .gitignore && git commit -q -m many &&
+	touch hold &&
 	ntflow run many.dag -j 2 --no-tui >many1.out 2>&1 &
 	pid=$! &&
-	wait_until "test \$(wc -l <mspawns) -ge 200" 600 &&
+	wait_until "test \$(wc -l <mspawns) -ge 200 &&
+		ntflow show --json >s6.json && test -n \"\$(names succeeded s6.json)\"" 600 &&
 	kill -9 $pid &&
 	{ wait $pid; test $? = 137; } &&
+	rm hold &&
 	ntflow show --json >m1.json &&
 	test "$(json_get m1.json .run.status)" = crashed &&
 	names succeeded m1.json >committed &&
