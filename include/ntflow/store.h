@@ -317,6 +317,9 @@ typedef struct nf_cache_entry {
 	int64_t run_id;
 	char *commit;            /* NULL outside git */
 	int64_t created_ms;
+	/* put: the components are in the row of node in run run_id, which its miss wrote
+	 * (nf_store_node_cache_miss, nf_store_node_cache): read from there, not written twice */
+	bool components_in_node;
 } nf_cache_entry;
 void nf_cache_entry_release(nf_cache_entry *e);
 void nf_cache_entry_list_free(nf_cache_entry *e, size_t n);

@@ -706,12 +706,12 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		e.outputs_json = outputs;
 		e.out_digest = combined;
 		e.metrics_json = ms;
-		e.components = NULL;
 		e.run_id = ctx->run_id;
 		e.commit = (char *)nf_gitrepo_head(ctx->cache.repo);
 		e.created_ms = nf_now_realtime_ms();
-		e.components = ctx->nodes[node->id].flight && ctx->nodes[node->id].flight->comps
-			       ? ctx->nodes[node->id].flight->comps : "{}";
+		/* The node's row has them when its miss wrote them there (every miss does). */
+		e.components_in_node = ctx->nodes[node->id].flight && ctx->nodes[node->id].flight->comps;
+		e.components = e.components_in_node ? NULL : "{}";
 		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
 		cJSON_free(ms);
 		cJSON_Delete(m);

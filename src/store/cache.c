@@ -95,7 +95,7 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 	int err;
 
 	/* Refused whole, as when the components were a NOT NULL column of the entry. */
-	if (!e->key || !e->components)
+	if (!e->key || (!e->components && !e->components_in_node))
 		return nf_error_set(NF_EINVALID, "cannot record a cache entry: no %s", e->key ? "components" : "key");
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
@@ -117,7 +117,7 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 	if (e->commit)
 		sqlite3_bind_text(q, 8, e->commit, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 9, e->created_ms);
-	if ((err = nf_store__step_done(st, q, "cannot record a cache entry")) < 0)
+	if ((err = nf_store__step_done(st, q, "cannot record a cache entry")) < 0 || e->components_in_node)
 		return err;
 	/* Keyed by the entry's rowid, just given: appended, where a key would land anywhere. */
 	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_PUT)))

@@ -494,6 +494,14 @@ static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
 	"  AND p.cache_key IS NOT NULL AND p.state IN ('succeeded','cached') ORDER BY r.id DESC LIMIT 1)" \
 	" FROM node_first_keyed k WHERE k.pipeline = " P " AND k.name = " N "), 0)"
 
+/* The components of cache entry E (an alias of cache_entries): its own row in
+ * cache_components, or, for an entry a run wrote after its node's miss
+ * (components_in_node), the row of that node in that run, which holds them: node rows are
+ * never deleted, and the key names its components, so a later entry of the key has the same. */
+#define ENTRY_COMPONENTS(E) \
+	"COALESCE((SELECT c.components FROM cache_components c WHERE c.entry = " E ".rowid)," \
+	" (SELECT x.components FROM nodes x WHERE x.run_id = " E ".run_id AND x.name = " E ".node))"
+
 /* A run's node counts for the listings: from its summary once it has ended, counted while
  * it runs (CASE evaluates the count only for a row without a summary). */
 #define NF_SQL_RUN_COUNTS \
@@ -596,8 +604,8 @@ static const char *const sql_text[SQL__COUNT] = {
 		" FROM nodes n JOIN attempts a ON a.node_id = n.id"
 		" WHERE n.run_id = ? AND n.name = ? ORDER BY a.attempt",
 	[SQL_CACHE_GET] =
-		"SELECT e.key, e.node, e.outputs, e.out_digest, e.metrics, c.components, e.run_id, e.git_commit,"
-		" e.created_ms FROM cache_entries e LEFT JOIN cache_components c ON c.entry = e.rowid WHERE e.key = ?",
+		"SELECT e.key, e.node, e.outputs, e.out_digest, e.metrics, " ENTRY_COMPONENTS("e") ", e.run_id,"
+		" e.git_commit, e.created_ms FROM cache_entries e WHERE e.key = ?",
 	[SQL_CACHE_HIT] =
 		"SELECT outputs, out_digest, metrics, run_id FROM cache_entries WHERE key = ?",
 	[SQL_CACHE_PUT] =
@@ -608,9 +616,8 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_CACHE_COMPONENTS_DROP] =
 		"DELETE FROM cache_components WHERE entry = (SELECT rowid FROM cache_entries WHERE key = ?)",
 	[SQL_CACHE_LIST] =
-		"SELECT e.key, e.node, e.outputs, e.out_digest, e.metrics, c.components, e.run_id, e.git_commit,"
-		" e.created_ms FROM cache_entries e LEFT JOIN cache_components c ON c.entry = e.rowid"
-		" ORDER BY e.created_ms, e.node",
+		"SELECT e.key, e.node, e.outputs, e.out_digest, e.metrics, " ENTRY_COMPONENTS("e") ", e.run_id,"
+		" e.git_commit, e.created_ms FROM cache_entries e ORDER BY e.created_ms, e.node",
 	[SQL_CACHE_DELETE] = "DELETE FROM cache_entries WHERE key = ?",
 	[SQL_NODE_CACHE] =
 		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?,"
@@ -623,11 +630,10 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_NODE_CACHE_GET] =
 		"SELECT n.cache_key, n.cached, n.reused_run, n.miss_reason, n.components, n.miss_prev_run,"
 		" COALESCE((SELECT COALESCE(p.components,"
-		"  (SELECT c.components FROM cache_entries e JOIN cache_components c ON c.entry = e.rowid"
-		"   WHERE e.key = p.cache_key),"
+		"  (SELECT " ENTRY_COMPONENTS("e") " FROM cache_entries e WHERE e.key = p.cache_key),"
 		"  (SELECT q.components FROM nodes q WHERE q.run_id = p.reused_run AND q.name = p.name))"
 		" FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
-		" (SELECT c.components FROM cache_entries e JOIN cache_components c ON c.entry = e.rowid"
+		" (SELECT " ENTRY_COMPONENTS("e") " FROM cache_entries e"
 		"  WHERE e.run_id = n.miss_prev_run AND e.node = n.name LIMIT 1))"
 		" FROM nodes n WHERE n.run_id = ? AND n.name = ?",
 	[SQL_RUN_REPRO] =

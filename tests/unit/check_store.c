@@ -1794,6 +1794,51 @@ START_TEST(test_migrate_cache_components)
 			      .metrics_json = "{}", .run_id = r3, .created_ms = 21 };
 	ck_assert_int_lt(nf_store_cache_put(st, "p", &e), 0);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_entries WHERE key = 'k4'"), 0);
+	/* One whose components are its node's (written by the node's miss) has no row of its
+	 * own: read, listed and explained from the node's row, even while that row waits in
+	 * the batch. */
+	{
+		int64_t r4 = begin_run(st, "p");
+		nf_cache_entry *list;
+		size_t nl;
+		bool listed = false;
+
+		ck_assert_int_eq(nf_store_nodes_add(st, r4, &t.g), 0);
+		ck_assert_int_eq(nf_store_node_cache_miss(st, r4, "prep", "k5", COMPS("5", "x"), "p"), 0);
+		e = (nf_cache_entry){ .key = "k5", .node = "prep", .outputs_json = "[]", .out_digest = "out:5",
+				      .metrics_json = "{}", .run_id = r4, .created_ms = 22, .components_in_node = true };
+		ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+		ck_assert_int_eq(nf_store_cache_get(st, "k5", &e), 0);
+		ck_assert_str_eq(e.components, COMPS("5", "x"));
+		nf_cache_entry_release(&e);
+		ck_assert_int_eq(nf_store_flush(st), 0);
+		ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components c JOIN cache_entries e"
+					     " ON e.rowid = c.entry WHERE e.key = 'k5'"), 0);
+		ck_assert_int_eq(nf_store_cache_list(st, &list, &nl), 0);
+		for (size_t i = 0; i < nl; i++)
+			if (!strcmp(list[i].key, "k5")) {
+				ck_assert_str_eq(list[i].components, COMPS("5", "x"));
+				listed = true;
+			}
+		ck_assert(listed);
+		nf_cache_entry_list_free(list, nl);
+		/* a later run that reused k5 and then missed is compared with k5's components */
+		{
+			int64_t r5 = begin_run(st, "p"), r6;
+
+			ck_assert_int_eq(nf_store_nodes_add(st, r5, &t.g), 0);
+			ck_assert_int_eq(nf_store_node_cache(st, r5, "prep", "k5", NULL, true, r4, NULL), 0);
+			ck_assert_int_eq(nf_store_node_state(st, r5, "prep", NF_ST_CACHED, 0, NULL, NULL, 0, NULL, 23), 0);
+			ck_assert_int_eq(nf_store_run_end(st, r5, NF_RUN_SUCCEEDED), 0);
+			r6 = begin_run(st, "p");
+			ck_assert_int_eq(nf_store_nodes_add(st, r6, &t.g), 0);
+			ck_assert_int_eq(nf_store_node_cache_miss(st, r6, "prep", "k6", COMPS("6", "x"), "p"), 0);
+			ck_assert_int_eq(nf_store_flush(st), 0);
+			ck_assert_int_eq(nf_store_node_cache_get(st, r6, "prep", &ci), 0);
+			ck_assert_str_eq(ci.miss_reason, "param seed changed 5 → 6");
+			nf_node_cache_info_release(&ci);
+		}
+	}
 	nf_store_close(st);
 
 	/* The step again (a user_version lowered by hand) finds nothing to move. */
