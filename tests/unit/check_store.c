@@ -1707,11 +1707,27 @@ END_TEST
  * (keyed by the entry's rowid): the
  * entries of an older store keep every column and their components, a miss is still
  * explained against a cached node's entry, and a put or delete writes both tables. */
+/* A new run of pipeline p in which prep misses with key and comps: its miss explained as
+ * expect (the store compares it with prep's last run with a key). The run's id. */
+static int64_t
+miss_explained(nf_store *st, test_graph *t, const char *key, const char *comps, const char *expect)
+{
+	nf_node_cache_info ci;
+	int64_t run = begin_run(st, "p");
+
+	ck_assert_int_eq(nf_store_nodes_add(st, run, &t->g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, run, "prep", key, comps, "p"), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, run, "prep", &ci), 0);
+	ck_assert_str_eq(ci.miss_reason, expect);
+	nf_node_cache_info_release(&ci);
+	return run;
+}
+
 START_TEST(test_migrate_cache_components)
 {
 	nf_store *st = NULL;
 	nf_cache_entry e, *list = NULL;
-	nf_node_cache_info ci;
 	test_graph t;
 	size_t n = 0;
 	int64_t r3;
@@ -1762,13 +1778,7 @@ START_TEST(test_migrate_cache_components)
 
 	/* A miss after the cached run 2 is compared with the components of the entry run 2 reused. */
 	graph_init(&t);
-	r3 = begin_run(st, "p");
-	ck_assert_int_eq(nf_store_nodes_add(st, r3, &t.g), 0);
-	ck_assert_int_eq(nf_store_node_cache_miss(st, r3, "prep", "k3", COMPS("2", "x"), "p"), 0);
-	ck_assert_int_eq(nf_store_flush(st), 0);
-	ck_assert_int_eq(nf_store_node_cache_get(st, r3, "prep", &ci), 0);
-	ck_assert_str_eq(ci.miss_reason, "param seed changed 1 → 2");
-	nf_node_cache_info_release(&ci);
+	r3 = miss_explained(st, &t, "k3", COMPS("2", "x"), "param seed changed 1 → 2");
 
 	/* A put writes both rows, a delete removes both. */
 	e = (nf_cache_entry){ .key = "k3", .node = "prep", .outputs_json = "[]", .out_digest = "out:3",
@@ -1799,8 +1809,6 @@ START_TEST(test_migrate_cache_components)
 	 * the batch. */
 	{
 		int64_t r4 = begin_run(st, "p");
-		nf_cache_entry *list;
-		size_t nl;
 		bool listed = false;
 
 		ck_assert_int_eq(nf_store_nodes_add(st, r4, &t.g), 0);
@@ -1814,29 +1822,23 @@ START_TEST(test_migrate_cache_components)
 		ck_assert_int_eq(nf_store_flush(st), 0);
 		ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components c JOIN cache_entries e"
 					     " ON e.rowid = c.entry WHERE e.key = 'k5'"), 0);
-		ck_assert_int_eq(nf_store_cache_list(st, &list, &nl), 0);
-		for (size_t i = 0; i < nl; i++)
+		ck_assert_int_eq(nf_store_cache_list(st, &list, &n), 0);
+		for (size_t i = 0; i < n; i++)
 			if (!strcmp(list[i].key, "k5")) {
 				ck_assert_str_eq(list[i].components, COMPS("5", "x"));
 				listed = true;
 			}
 		ck_assert(listed);
-		nf_cache_entry_list_free(list, nl);
+		nf_cache_entry_list_free(list, n);
 		/* a later run that reused k5 and then missed is compared with k5's components */
 		{
-			int64_t r5 = begin_run(st, "p"), r6;
+			int64_t r5 = begin_run(st, "p");
 
 			ck_assert_int_eq(nf_store_nodes_add(st, r5, &t.g), 0);
 			ck_assert_int_eq(nf_store_node_cache(st, r5, "prep", "k5", NULL, true, r4, NULL), 0);
 			ck_assert_int_eq(nf_store_node_state(st, r5, "prep", NF_ST_CACHED, 0, NULL, NULL, 0, NULL, 23), 0);
 			ck_assert_int_eq(nf_store_run_end(st, r5, NF_RUN_SUCCEEDED), 0);
-			r6 = begin_run(st, "p");
-			ck_assert_int_eq(nf_store_nodes_add(st, r6, &t.g), 0);
-			ck_assert_int_eq(nf_store_node_cache_miss(st, r6, "prep", "k6", COMPS("6", "x"), "p"), 0);
-			ck_assert_int_eq(nf_store_flush(st), 0);
-			ck_assert_int_eq(nf_store_node_cache_get(st, r6, "prep", &ci), 0);
-			ck_assert_str_eq(ci.miss_reason, "param seed changed 5 → 6");
-			nf_node_cache_info_release(&ci);
+			miss_explained(st, &t, "k6", COMPS("6", "x"), "param seed changed 5 → 6");
 		}
 	}
 	nf_store_close(st);
