@@ -159,6 +159,7 @@ typedef struct fake_runner {
 	 * job already started (it starts at once, reported in the next turn) */
 	struct { size_t node; int attempt; } deferred[MAX_LOG];
 	size_t ndeferred;
+	size_t queued_at_defer[MAX_LOG];   /* ndeferred when each defer came */
 	bool defer_hold, withdraw_late, late_err;
 	size_t ndefers, npromotes, nwithdraws, late_starts;
 } fake_runner;
@@ -210,6 +211,8 @@ fake_defer(nf_runner *r, const nf_job *job)
 	if (!job->command)
 		ck_abort_msg("no command");
 	ck_assert_uint_lt(f->ndeferred, MAX_LOG);
+	ck_assert_uint_lt(f->ndefers, MAX_LOG);
+	f->queued_at_defer[f->ndefers] = f->ndeferred;
 	f->deferred[f->ndeferred].node = job->node;
 	f->deferred[f->ndeferred++].attempt = job->attempt;
 	f->ndefers++;
@@ -1464,7 +1467,7 @@ END_TEST
 
 /* ---- deferred starts (a runner with defer, as the local one) ---- */
 
-/* With no slot free, the next ready nodes are deferred, four per slot, and each starts in
+/* With no slot free, the next ready nodes are deferred, six per slot, and each starts in
  * the place of a job that ends, reported after that end; a node is RUNNING, its timeout
  * counting, only from its start. */
 START_TEST(test_defer_in_place)
@@ -1486,6 +1489,27 @@ START_TEST(test_defer_in_place)
 	for (size_t k = 0; k < h->nstates; k++)
 		if (h->states[k].st == NF_ST_RUNNING)
 			ck_assert_int_eq(h->states[k].t, (int64_t)(10 * h->states[k].node));
+	h_free(h);
+}
+END_TEST
+
+/* The deferred are topped up in bursts: six fill the queue of the one slot, then nothing
+ * is deferred while more than three wait, and each top-up fills it again, so that the
+ * requests reach the runner together rather than one after each end. */
+START_TEST(test_defer_topped_up_from_half)
+{
+	harness *h = h_new(30);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	for (size_t i = 0; i < 30; i++)
+		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
+	ck_assert_uint_eq(h->fr.ndefers, 29);
+	ck_assert_uint_eq(h->fr.npromotes, 0);
+	for (size_t k = 0; k < h->fr.ndefers; k++)
+		ck_assert_uint_eq(h->fr.queued_at_defer[k], (k < 6 ? k : 3 + (k - 6) % 3));
 	h_free(h);
 }
 END_TEST
@@ -1809,6 +1833,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_several_runners);
 	tcase_add_test(tc, test_unknown_executor);
 	tcase_add_test(tc, test_defer_in_place);
+	tcase_add_test(tc, test_defer_topped_up_from_half);
 	tcase_add_test(tc, test_defer_promote);
 	tcase_add_test(tc, test_defer_cancel);
 	tcase_add_test(tc, test_defer_cancel_node);
