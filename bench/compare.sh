@@ -30,6 +30,10 @@
 #   QUICK=1  a smoke test: 200 tasks, one round, Snakemake at most 60 s
 #   KEEP=1   keep the run folders
 set -eu
+# Run from make (make bench, make check), the environment carries the outer make's flags:
+# its -s would silence the inner make's "Nothing to be done" (the no-op check), and its
+# jobserver would share the outer -j. Each tool runs with its own -j alone.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "compare.sh: $*" >&2; exit 1; }
