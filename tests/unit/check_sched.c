@@ -1467,6 +1467,23 @@ END_TEST
 
 /* ---- deferred starts (a runner with defer, as the local one) ---- */
 
+/* n independent nodes run on one slot by a runner that defers (hold: it starts a deferred
+ * one only when promoted): all succeed, each started 10 after the one before. */
+static harness *
+h_defer_run(size_t n, bool hold)
+{
+	harness *h = h_new(n);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.defer_hold = hold;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
+	return h;
+}
+
 /* With no slot free, the next ready nodes are deferred, six per slot, and each starts in
  * the place of a job that ends, reported after that end; a node is RUNNING, its timeout
  * counting, only from its start. */
@@ -1498,14 +1515,8 @@ END_TEST
  * requests reach the runner together rather than one after each end. */
 START_TEST(test_defer_topped_up_from_half)
 {
-	harness *h = h_new(30);
-	nf_run_status st;
+	harness *h = h_defer_run(30, false);
 
-	h->fr.base.ops = &defer_ops;
-	ck_assert_int_eq(h_run(h, &st), 0);
-	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
-	for (size_t i = 0; i < 30; i++)
-		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
 	ck_assert_uint_eq(h->fr.ndefers, 29);
 	ck_assert_uint_eq(h->fr.npromotes, 0);
 	for (size_t k = 0; k < h->fr.ndefers; k++)
@@ -1518,15 +1529,8 @@ END_TEST
  * the free slot goes to the oldest deferred, promoted, before any other ready node. */
 START_TEST(test_defer_promote)
 {
-	harness *h = h_new(6);
-	nf_run_status st;
+	harness *h = h_defer_run(6, true);
 
-	h->fr.base.ops = &defer_ops;
-	h->fr.defer_hold = true;
-	ck_assert_int_eq(h_run(h, &st), 0);
-	ck_assert_int_eq(st, NF_RUN_SUCCEEDED);
-	for (size_t i = 0; i < 6; i++)
-		ck_assert_int_eq(start_time(h, i, 1), (int64_t)(10 * i));
 	ck_assert_int_eq(h->fr.max_cpus_used, 1);
 	ck_assert_uint_eq(h->fr.npromotes, 5);
 	h_free(h);
