@@ -1703,10 +1703,6 @@ START_TEST(test_migrate_run_summary)
 }
 END_TEST
 
-/* Steps 22 and 23 move a cache entry's components out of its row into cache_components
- * (keyed by the entry's rowid): the
- * entries of an older store keep every column and their components, a miss is still
- * explained against a cached node's entry, and a put or delete writes both tables. */
 /* A new run of pipeline p in which prep misses with key and comps: its miss explained as
  * expect (the store compares it with prep's last run with a key). The run's id. */
 static int64_t
@@ -1724,6 +1720,11 @@ miss_explained(nf_store *st, test_graph *t, const char *key, const char *comps, 
 	return run;
 }
 
+/* Steps 22 and 23 move a cache entry's components out of its row into cache_components
+ * (keyed by the entry's rowid): the entries of an older store keep every column and their
+ * components, a miss is still explained against a cached node's entry, and a put or delete
+ * of an entry with its own components writes both tables. One whose components are in its
+ * node's row (components_in_node, as a run writes it) has no cache_components row. */
 START_TEST(test_migrate_cache_components)
 {
 	nf_store *st = NULL;
