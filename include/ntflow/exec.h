@@ -153,8 +153,10 @@ struct nf_runner {
 /* The local runner: each job started by ntflow-spawn, the process spawner it execs at its
  * first job (found at its creation through $NTFLOW_SPAWN, beside /proc/self/exe, then in
  * pkglibexecdir; none: an error, and no runner; one that does not start or is no spawner:
- * that start fails, and every later one with the same reason), so that a job's rusage (max_rss_kb) is its own and not ours:
- * vfork+execve into a new process group with PR_SET_PDEATHSIG, stdin from /dev/null; the job's words exec'd directly (nf_job.argv) or /bin/sh -c COMMAND. A
+ * that start fails, and every later one with the same reason), so that a job's rusage
+ * (max_rss_kb) is its own and not ours: vfork+execve into a new process group with
+ * PR_SET_PDEATHSIG, stdin from /dev/null; the job's words exec'd directly (nf_job.argv) or
+ * /bin/sh -c COMMAND. A
  * program not found ends the attempt with status 127 and "ntflow: NAME: not found" in its
  * log (126 and "Permission denied" for one that cannot be run), as sh would. stdout+stderr
  * go through a pipe the runner reads on its loop into the log, which is created at the first

@@ -709,9 +709,9 @@ nf_run__cache_store(run_ctx *ctx, const nf_node *node)
 		e.run_id = ctx->run_id;
 		e.commit = (char *)nf_gitrepo_head(ctx->cache.repo);
 		e.created_ms = nf_now_realtime_ms();
-		/* The node's row has them when its miss wrote them there (every miss does). */
-		e.components_in_node = ctx->nodes[node->id].flight && ctx->nodes[node->id].flight->comps;
-		e.components = e.components_in_node ? NULL : "{}";
+		/* A node with a key that runs had a miss, which wrote its components to its row
+		 * (nf_run__cache_lookup): the entry reads them from there. */
+		e.components_in_node = true;
 		err = nf_store_cache_put(ctx->store, ctx->pipeline, &e);
 		cJSON_free(ms);
 		cJSON_Delete(m);

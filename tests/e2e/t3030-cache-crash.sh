@@ -155,6 +155,7 @@ test_expect_success 'kill -9 amid quick stages: the rerun reruns exactly the sta
 	mkdir -p build/m &&
 	git add many.dag .gitignore && git commit -q -m many &&
 	touch hold &&
+	test_when_finished "rm -f hold" &&   # a failed wait leaves no run waiting for ever
 	ntflow run many.dag -j 2 --no-tui >many1.out 2>&1 &
 	pid=$! &&
 	wait_until "test \$(wc -l <mspawns) -ge 200 &&
