@@ -20,7 +20,11 @@
  * NF_SPAWN_WITHDRAW name a queued job by its token (no strings, no fds) and are answered
  * at once: started now (promote: the runner has a free slot for it), or taken out of the
  * queue unstarted (withdraw: a cancel); queued 0 in the reply when the job was no longer
- * queued (it started in some child's place, as an exit already sent or soon sent says). */
+ * queued (it started in some child's place, as an exit already sent or soon sent says).
+ * While the queue is more than half full, the exit of a child that exited 0 and left its
+ * place to a queued job may be held, 2 ms at most, and sent with the next ones (spawner.c:
+ * exits_due); exits keep their order, and those held go before a promote's or a
+ * withdraw's reply. */
 #ifndef NF_EXEC_SPAWN_PROTO_H
 #define NF_EXEC_SPAWN_PROTO_H
 

@@ -9,11 +9,11 @@
  * output, so that the runner's end of it and the exit come together. It dies with ntflow
  * (PDEATHSIG, set by the runner) and its stages with it (theirs); when the runner closes
  * the requests socket it kills the stages left (their leaders: the runner kills their
- * groups), reaps them and exits. One exit is held at a time when the exits socket is full:
- * the others wait as zombies until it drains. A deferred request (NF_SPAWN_DEFER) waits in
- * a queue, and the oldest is started as soon as a child has been reaped, before that
- * child's exit is sent (which names it): the next stage starts without a round trip through
- * the runner. */
+ * groups), reaps them and exits. A deferred request (NF_SPAWN_DEFER) waits in a queue, and
+ * the oldest is started as soon as a child has been reaped, before that child's exit is
+ * sent (which names it): the next stage starts without a round trip through the runner.
+ * While that queue is more than half full, the exits of children that succeeded are held
+ * a little (exits_due), so that the runner wakes once for several. */
 #include "config.h"
 #include "spawn-child.h"
 #include "spawn-proto.h"
@@ -29,6 +29,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_REQ_BYTES (UINT64_C(1) << 30)   /* far beyond ARG_MAX: a broken request */
@@ -39,6 +40,17 @@ struct sp_child {
 	pid_t pid;
 	int out;
 };
+
+/* An exit reaped and not yet sent, with the output's write end held until it is. */
+struct sp_exit {
+	nf_spawn_exit ex;
+	int out;
+};
+
+/* How long an exit may be held: far below what a person or a stage's timeout could notice,
+ * and above the time a few short stages take on a busy machine (about 0.5 ms each).
+ * NTFLOW_SPAWN_HOLD_MS sets another (0 to 60 000), for tests that must see an exit held. */
+#define HOLD_NS (2 * 1000000LL)
 
 /* A deferred request: its header, strings and fds, until it starts or is withdrawn. */
 struct sp_queued {
@@ -52,6 +64,12 @@ static struct {
 	size_t n, cap;
 	struct sp_queued *q;         /* the deferred requests, oldest first */
 	size_t qn, qcap;
+	size_t q_high;               /* the queue's length at its fullest since exits were last sent */
+	struct sp_exit *ex;          /* the exits reaped and not sent yet, oldest first */
+	size_t exn, excap;
+	int64_t ex_since;            /* when the oldest of them was reaped (CLOCK_MONOTONIC ns) */
+	bool ex_now;                 /* one of them must go at once (exits_due) */
+	int64_t hold_ns;             /* HOLD_NS, or NTFLOW_SPAWN_HOLD_MS's */
 	char *buf;                   /* the strings of the last request */
 	size_t buf_cap;
 	char **ptrs;                 /* words, NULL, environment, NULL */
@@ -290,12 +308,18 @@ start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start)
 	free(j.buf);
 }
 
-/* A promote or a withdraw: answered at once. */
+static void flush_exits(void);
+
+/* A promote or a withdraw: answered at once, after the exits held (one may name the job:
+ * the runner hears of that start before it reads the answer that says it happened). */
 static void
 control(const nf_spawn_req *req)
 {
 	nf_spawn_reply rep = { 0, 0, 0, 0, 0 };
-	long at = queued_at(req->token);
+	long at;
+
+	flush_exits();
+	at = queued_at(req->token);
 
 	if (at >= 0) {
 		struct sp_queued j;
@@ -345,6 +369,8 @@ serve(void)
 		/* The strings stay with the queued request; the next request gets a new buffer. */
 		sp.q = grow(sp.q, sizeof(*sp.q), sp.qn + 1, &sp.qcap);
 		sp.q[sp.qn++] = (struct sp_queued){ req, sp.buf, { fds[0], fds[1] } };
+		if (sp.qn > sp.q_high)
+			sp.q_high = sp.qn;
 		sp.buf = NULL;
 		sp.buf_cap = 0;
 		return;
@@ -404,16 +430,94 @@ reap_one(nf_spawn_exit *ex, int *out)
 	}
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Reaps every child that ended into the exits held. */
+static void
+reap_all(void)
+{
+	nf_spawn_exit e;
+	int out;
+
+	while (reap_one(&e, &out)) {
+		sp.ex = grow(sp.ex, sizeof(*sp.ex), sp.exn + 1, &sp.excap);
+		if (sp.exn == 0)
+			sp.ex_since = mono_ns();
+		sp.ex[sp.exn++] = (struct sp_exit){ e, out };
+		/* Nothing started in its place (it failed, or the queue was empty), or what was to
+		 * start did not: the runner has a slot to fill or a failure to decide on. */
+		if (e.next_token == 0 || e.next_err)
+			sp.ex_now = true;
+	}
+}
+
+/* Whether the exits held are to be sent now. Each exit wakes the runner, and a wakeup
+ * costs it about as much as the rest of what it does for a stage. It needs to hear of an
+ * exit at once only when it must act: a slot to fill or a failure (ex_now), or the queue
+ * down to half of what it had sent, when it sends more (its deferred starts are topped up
+ * from half: sched.c). Else they wait, hold_ns at most. */
+static bool
+exits_due(int64_t now)
+{
+	return sp.exn > 0 && (sp.ex_now || sp.qn * 2 <= sp.q_high || now - sp.ex_since >= sp.hold_ns);
+}
+
+/* Sends the exits held, in order, as far as the socket takes them, each output's write
+ * end closed after its exit: its end comes with it. */
+static void
+flush_exits(void)
+{
+	size_t sent = 0;
+
+	while (sent < sp.exn) {
+		struct mmsghdr mm[32];
+		struct iovec iov[32];
+		size_t k = sp.exn - sent < 32 ? sp.exn - sent : 32;
+		int r;
+
+		memset(mm, 0, sizeof(mm));
+		for (size_t i = 0; i < k; i++) {
+			iov[i] = (struct iovec){ &sp.ex[sent + i].ex, sizeof(sp.ex[sent + i].ex) };
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = sendmmsg(NF_SPAWN_EXIT_FD, mm, (unsigned)k, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+				break;   /* the socket is full: the rest when it drains */
+			finish(0);   /* the runner is gone */
+		}
+		for (int i = 0; i < r; i++)
+			if (sp.ex[sent + (size_t)i].out >= 0)
+				close(sp.ex[sent + (size_t)i].out);
+		sent += (size_t)r;
+	}
+	memmove(sp.ex, sp.ex + sent, (sp.exn - sent) * sizeof(*sp.ex));
+	sp.exn -= sent;
+	if (sp.exn == 0) {
+		sp.ex_now = false;
+		sp.q_high = sp.qn;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sigaction sa = { 0 };
-	nf_spawn_exit held;
-	int held_out = -1;
-	bool holding = false, reap_wanted = true;
+	bool reap_wanted = true;
 	sigset_t chld;
 	int chld_fd;
 	char *end;
+	const char *hold;
 	long parent;
 
 	/* Started by the runner with its pid: by hand it would only wait for requests. */
@@ -426,6 +530,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	sp.self = getpid();
+	sp.hold_ns = HOLD_NS;
+	if ((hold = getenv("NTFLOW_SPAWN_HOLD_MS")) && *hold) {
+		long ms = strtol(hold, &end, 10);
+
+		if (!*end && ms >= 0 && ms <= 60000)
+			sp.hold_ns = ms * 1000000LL;
+	}
 	/* A child's end is read from a signalfd, SIGCHLD blocked: no handler to run, and so
 	 * none to reset in each child, no self-pipe to write and drain, no poll cut short. */
 	sigemptyset(&chld);
@@ -461,34 +572,34 @@ main(int argc, char **argv)
 		return 0;
 	for (;;) {
 		struct pollfd pf[3] = { { NF_SPAWN_CTL_FD, POLLIN, 0 }, { chld_fd, POLLIN, 0 },
-					{ NF_SPAWN_EXIT_FD, holding ? POLLOUT : 0, 0 } };
+					{ NF_SPAWN_EXIT_FD, 0, 0 } };
 		struct signalfd_siginfo drain[8];
+		struct timespec wait, *tmo = NULL;
+		int64_t now;
 
-		/* Send what ended, as far as the socket takes it. */
-		while (holding || reap_wanted) {
-			if (!holding && !(holding = reap_one(&held, &held_out))) {
-				reap_wanted = false;
-				break;
-			}
-			if (send(NF_SPAWN_EXIT_FD, &held, sizeof(held), MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(held)) {
-				holding = false;
-				if (held_out >= 0)
-					close(held_out);   /* after the exit: its end comes with it */
-				held_out = -1;
-				continue;
-			}
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)
-				break;
-			finish(0);   /* the runner is gone */
+		if (reap_wanted) {
+			reap_all();
+			reap_wanted = false;
 		}
-		pf[2].events = holding ? POLLOUT : 0;
-		if (poll(pf, 3, -1) < 0) {
+		now = sp.exn ? mono_ns() : 0;
+		if (exits_due(now))
+			flush_exits();
+		if (sp.exn && exits_due(now)) {
+			pf[2].events = POLLOUT;   /* the socket is full */
+		} else if (sp.exn) {
+			int64_t left = sp.ex_since + sp.hold_ns - now;
+
+			wait.tv_sec = (time_t)(left / 1000000000LL);
+			wait.tv_nsec = (long)(left % 1000000000LL);
+			tmo = &wait;
+		}
+		if (ppoll(pf, 3, tmo, NULL) < 0) {
 			if (errno == EINTR)
 				continue;
 			finish(71);
 		}
 		if (pf[1].revents & POLLIN) {
-			/* SIGCHLDs coalesce: reap_one's loop takes every child that ended. */
+			/* SIGCHLDs coalesce: reap_all takes every child that ended. */
 			while (read(chld_fd, drain, sizeof(drain)) > 0)
 				;
 			reap_wanted = true;

@@ -3,8 +3,8 @@
  * request of words with environment, cwd and output fd and its reply and exit; sh -c with
  * the procs record; a stage's rusage its own; a stage's signals at their defaults, whatever
  * the spawner inherited; deferred requests, started in a reaped child's place, promoted and
- * withdrawn; the end of the requests killing what is left; a broken request
- * ending the spawner; and the refusal of a start by hand. */
+ * withdrawn; exits held while the queue is full; the end of the requests killing what is
+ * left; a broken request ending the spawner; and the refusal of a start by hand. */
 #include "config.h"
 #include "ntflow/util.h"
 #include "../../src/exec/spawn-proto.h"
@@ -489,6 +489,79 @@ START_TEST(test_deferred)
 }
 END_TEST
 
+/* Exits held: while the queue is more than half as full as it was when exits were last
+ * sent, a child that succeeded and left its place to a queued one has its exit held (the
+ * runner would only wake to find nothing to do), up to NTFLOW_SPAWN_HOLD_MS; a promote or a
+ * withdraw sends what is held before its answer; an exit the runner must act on goes at
+ * once: a failure, or one with nothing started in its place. The hold is set to a minute
+ * here, so each exit that must go at once would otherwise time the test out. */
+START_TEST(test_exits_held)
+{
+	char *gate_a = xasprintf("%s/gate-a", tmpdir), *gate_1 = xasprintf("%s/gate-1", tmpdir);
+	char *cmd_a = xasprintf("exec cat '%s'", gate_a), *cmd_1 = xasprintf("exec cat '%s'", gate_1);
+	const char *strs[] = { cmd_a, "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
+	nf_spawn_reply rep, rep_a;
+	nf_spawn_exit ex;
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[4], fd;
+	spawner s;
+
+	ck_assert_int_eq(setenv("NTFLOW_SPAWN_HOLD_MS", "60000", 1), 0);
+	s = sp_start();
+	unsetenv("NTFLOW_SPAWN_HOLD_MS");
+	ck_assert_int_eq(mkfifo(gate_a, 0600), 0);
+	ck_assert_int_eq(mkfifo(gate_1, 0600), 0);
+	sp_send(&s, req, strs, 2, &devnull, 1);
+	rep_a = sp_reply(&s);
+	ck_assert_int_eq(rep_a.err, 0);
+	p[0] = sp_defer(&s, 1, cmd_1);
+	p[1] = sp_defer(&s, 2, "exit 3");
+	p[2] = sp_defer(&s, 3, "true");
+	p[3] = sp_defer(&s, 4, "true");
+
+	/* A ends, 1 starts in its place (3 of 4 still queued): A's exit is held. 1 has
+	 * started once the gate it reads opens, and it starts only after A was reaped. */
+	ck_assert_int_ge(fd = open(gate_a, O_WRONLY), 0);
+	close(fd);
+	ck_assert_int_ge(fd = open(gate_1, O_WRONLY), 0);
+	ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+
+	/* A withdraw sends it first. */
+	rep = sp_control(&s, NF_SPAWN_WITHDRAW, 4);
+	ck_assert_int_eq(rep.queued, 1);
+	ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
+	ck_assert_int_eq(ex.pid, rep_a.pid);
+	ck_assert_uint_eq(ex.next_token, 1);
+
+	/* 1 ends, 2 starts (1 of 3 queued: sent) and fails: sent at once, though the queue is
+	 * as full as when the last exits went. */
+	close(fd);
+	ex = sp_exit(&s);
+	ck_assert_uint_eq(ex.next_token, 2);
+	ex = sp_exit(&s);
+	ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
+	ck_assert_uint_eq(ex.next_token, 0);
+
+	/* 3, promoted into the failure's place, ends with nothing queued: sent at once. */
+	rep = sp_control(&s, NF_SPAWN_PROMOTE, 3);
+	ck_assert_int_eq(rep.queued, 1);
+	ex = sp_exit(&s);
+	ck_assert_int_eq(ex.pid, rep.pid);
+	ck_assert_int_eq(ex.status, 0);
+	ck_assert_uint_eq(ex.next_token, 0);
+
+	ck_assert_int_eq(sp_stop(&s), 0);
+	for (int i = 0; i < 4; i++)
+		close(p[i]);
+	close(devnull);
+	free(cmd_1);
+	free(cmd_a);
+	free(gate_1);
+	free(gate_a);
+}
+END_TEST
+
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
@@ -579,6 +652,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_signals_reset);
 	tcase_add_test(tc, test_output_ends_after_exit);
 	tcase_add_test(tc, test_deferred);
+	tcase_add_test(tc, test_exits_held);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
