@@ -99,12 +99,7 @@ nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e)
 		return nf_error_set(NF_EINVALID, "cannot record a cache entry: no %s", e->key ? "components" : "key");
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
-	/* The components of the entry this one replaces go with it. */
-	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_DROP)))
-		return NF_ERROR;
-	sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
-	if ((err = nf_store__step_done(st, q, "cannot record a cache entry")) < 0)
-		return err;
+	/* The components of an entry this one replaces go with it (a trigger: schema step 24). */
 	if (!(q = nf_store__stmt(st, SQL_CACHE_PUT)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, e->key, -1, SQLITE_STATIC);
@@ -178,11 +173,7 @@ nf_store_cache_delete(nf_store *st, const char *key)
 
 	if ((err = nf_store__batch(st)) < 0)
 		return err;
-	if (!(q = nf_store__stmt(st, SQL_CACHE_COMPONENTS_DROP)))
-		return NF_ERROR;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	if ((err = nf_store__step_done(st, q, "cannot drop a cache entry")) < 0)
-		return err;
+	/* Its components row, if any, goes with it (a trigger: schema step 24). */
 	if (!(q = nf_store__stmt(st, SQL_CACHE_DELETE)))
 		return NF_ERROR;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);

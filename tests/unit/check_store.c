@@ -1054,6 +1054,9 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
 	return run;
 }
 
+/* The number of store.c's schema steps, a store's user_version once opened. */
+#define NF_STORE_SCHEMA_LATEST 24
+
 #define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
 	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
 
@@ -1751,7 +1754,7 @@ START_TEST(test_migrate_cache_components)
 		 "  '" COMPS("1", "x") "', 1, 'c0ffee', 10),"
 		 " ('k0', 'p', 'old', '[]', 'out:0', '{}', '{\"scheme\":\"old\"}', 1, NULL, 5);");
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 23);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), NF_STORE_SCHEMA_LATEST);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_table_info('cache_entries')"
 				     " WHERE name = 'components'"), 0);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);
@@ -1800,6 +1803,18 @@ START_TEST(test_migrate_cache_components)
 	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
 	ck_assert_str_eq(e.components, COMPS("2", "x"));
 	nf_cache_entry_release(&e);
+	/* Replaced by a run's entry (its components in its node's row, no row of its own): the
+	 * replaced entry's row goes with it, as REPLACE fires the delete trigger. */
+	e = (nf_cache_entry){ .key = "k3", .node = "prep", .outputs_json = "[]", .out_digest = "out:3",
+			      .metrics_json = "{}", .run_id = r3, .created_ms = 20, .components_in_node = true };
+	ck_assert_int_eq(nf_store_cache_put(st, "p", &e), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 1);   /* k1's */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components c LEFT JOIN cache_entries e"
+				     " ON e.rowid = c.entry WHERE e.key IS NULL OR e.key <> 'k1'"), 0);
+	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
+	ck_assert_str_eq(e.components, COMPS("2", "x"));   /* from run 3's node row */
+	nf_cache_entry_release(&e);
 	/* An entry without components is refused whole, as when the column was NOT NULL. */
 	e = (nf_cache_entry){ .key = "k4", .node = "prep", .outputs_json = "[]", .out_digest = "out:4",
 			      .metrics_json = "{}", .run_id = r3, .created_ms = 21 };
@@ -1847,7 +1862,7 @@ START_TEST(test_migrate_cache_components)
 	/* The step again (a user_version lowered by hand) finds nothing to move. */
 	raw_exec(dbpath, "PRAGMA user_version = 21");
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 23);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), NF_STORE_SCHEMA_LATEST);
 	ck_assert_int_eq(nf_store_cache_get(st, "k3", &e), 0);
 	ck_assert_str_eq(e.components, COMPS("2", "x"));
 	nf_cache_entry_release(&e);
@@ -1871,9 +1886,11 @@ START_TEST(test_migrate_components_by_entry)
 		 "INSERT INTO cache_components (key, components) VALUES ('ka', '{\"a\":1}'), ('kb', '{\"b\":2}'),"
 		 " ('gone', '{}');");
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), 23);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), NF_STORE_SCHEMA_LATEST);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM pragma_table_info('cache_components') WHERE name = 'entry'"), 1);
 	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM cache_components"), 2);   /* an orphan is not kept */
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+				     " AND name = 'cache_entries_components'"), 1);   /* step 24 */
 	ck_assert_int_eq(nf_store_cache_get(st, "kb", &e), 0);
 	ck_assert_str_eq(e.components, "{\"b\":2}");
 	nf_cache_entry_release(&e);
