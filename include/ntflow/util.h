@@ -213,6 +213,8 @@ int nf_path_open_at(int *dirfd, const char **name, char **norm, int rootfd, cons
  * anything may move, replace or remove a folder beneath root. One folder in use at a time. */
 typedef struct nf_dircache nf_dircache;
 nf_dircache *nf_dircache_new(const char *root);
+/* The same with root's folder open as rootfd (the caller's, kept open while the cache is). */
+nf_dircache *nf_dircache_new_at(const char *root, int rootfd);
 void nf_dircache_free(nf_dircache *c);
 /* nf_path_open beneath the cache's root, the same checks and messages; *dirfd is released
  * with nf_dircache_release, never closed by the caller. */
@@ -220,6 +222,8 @@ int nf_dircache_open(nf_dircache *c, int *dirfd, const char **name, char **norm,
 		     const char *what, unsigned flags);
 /* Closes dirfd unless the cache keeps it. */
 void nf_dircache_release(const nf_dircache *c, int dirfd);
+/* Closes every kept folder; the next opens walk anew and are kept again. */
+void nf_dircache_clear(nf_dircache *c);
 /* Closes every kept folder; from now on each open walks anew (as nf_path_open). */
 void nf_dircache_stop(nf_dircache *c);
 bool nf_dircache_stopped(const nf_dircache *c);

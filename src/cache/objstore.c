@@ -529,31 +529,30 @@ put_bytes(nf_objstore *s, const void *data, size_t len, const char *sha)
 
 /* Stores the file name in the folder dirfd (opened without following a link): hashed
  * first, so a file whose object exists is read once and not written; otherwise copied and
- * hashed again, refusing a file that changed in between. */
+ * hashed again, refusing a file that changed in between. before: its stat as looked at
+ * just before (fstatat, not following a link). */
 static int
-put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *path)
+put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *path, const struct stat *before)
 {
 	char *tmp = NULL, copied[65];
 	int src = -1, fd = -1, err;
 	obj_state was = OBJ_MISSING;
-	struct stat before, st;
+	struct stat st;
 	int64_t began;
 	bool cloned, have_st;
 
 	memset(&st, 0, sizeof(st));
 	if ((src = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO, "cannot open '%s'", path);
-	if (fstat(src, &before) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", path);
-		goto done;
-	}
 	began = nf_coarse_now_ns();
 	if ((err = nf_sha256_fd(sha, src, path)) < 0)
 		goto done;
 	/* The hash is the output's too: remembered when settled, so that the next run checks
 	 * the output by its stat instead of reading it again. */
+	/* before is the path's stat, taken before the open: the same file unchanged since (the
+	 * same inode, size and times) is the one that was read. */
 	if ((have_st = fstat(src, &st) == 0))
-		nf_hash_remember(s->statcache, path, src, &before, &st, began, sha);
+		nf_hash_remember(s->statcache, path, src, before, &st, began, sha);
 	if (have_st && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND) {
 		s->stats.skipped++;
 		goto done;
@@ -585,8 +584,7 @@ done:
 static int
 put_cb(void *ctx, char sha[65], int dirfd, const char *name, const char *path, const struct stat *st)
 {
-	(void)st;
-	return put_file(ctx, sha, dirfd, name, path);
+	return put_file(ctx, sha, dirfd, name, path, st);
 }
 
 static int
@@ -631,7 +629,7 @@ put_or_digest(nf_objstore *s, int dirfd, const char *name, const char *path, cha
 	if (S_ISLNK(st.st_mode))
 		return link_refused(path);
 	if (S_ISREG(st.st_mode)) {
-		if ((err = store ? put_file(s, sha, dirfd, name, path) : nf_hash_at(sha, dirfd, name, path, NULL)) < 0)
+		if ((err = store ? put_file(s, sha, dirfd, name, path, &st) : nf_hash_at(sha, dirfd, name, path, NULL)) < 0)
 			return err;
 		snprintf(digest, 80, "file:%s", sha);
 		if (perm)

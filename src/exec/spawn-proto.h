@@ -22,7 +22,7 @@
  * queue unstarted (withdraw: a cancel); queued 0 in the reply when the job was no longer
  * queued (it started in some child's place, as an exit already sent or soon sent says).
  * While the queue is more than half full, the exit of a child that exited 0 and left its
- * place to a queued job may be held, 2 ms at most, and sent with the next ones (spawner.c:
+ * place to a queued job may be held, 5 ms at most, and sent with the next ones (spawner.c:
  * exits_due); exits keep their order, and those held go before a promote's or a
  * withdraw's reply. */
 #ifndef NF_EXEC_SPAWN_PROTO_H

@@ -48,9 +48,11 @@ struct sp_exit {
 };
 
 /* How long an exit may be held: far below what a person or a stage's timeout could notice,
- * and above the time a few short stages take on a busy machine (about 0.5 ms each).
+ * and above the time the half of a queue of short stages takes on a busy machine (about
+ * 0.5 ms each, six at -j 2): a 2 ms hold ended by its timer before the queue was down to
+ * half about as often as not, a wakeup of the spawner each time.
  * NTFLOW_SPAWN_HOLD_MS sets another (0 to 60 000), for tests that must see an exit held. */
-#define HOLD_NS (2 * 1000000LL)
+#define HOLD_NS (5 * 1000000LL)
 
 /* A deferred request: its header, strings and fds, until it starts or is withdrawn. */
 struct sp_queued {

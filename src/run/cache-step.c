@@ -137,9 +137,11 @@ static int
 output_at(run_ctx *ctx, const char *path, unsigned flags, char **norm, int *dirfd, const char **name)
 {
 	if (!ctx->cache.dirs && !ctx->cache.unsettled)
-		ctx->cache.dirs = nf_dircache_new(ctx->root);
+		ctx->cache.dirs = nf_dircache_new_at(ctx->root, nf_run__root_fd(ctx));
 	if (ctx->cache.dirs)
 		return nf_dircache_open(ctx->cache.dirs, dirfd, name, norm, path, "output", flags);
+	if (ctx->cache.ending_on)
+		return nf_dircache_open(ctx->cache.ending, dirfd, name, norm, path, "output", flags);
 	return nf_path_open_at(dirfd, name, norm, nf_run__root_fd(ctx), ctx->root, path, "output", flags);
 }
 
@@ -148,8 +150,38 @@ output_done(run_ctx *ctx, int dirfd)
 {
 	if (ctx->cache.dirs)
 		nf_dircache_release(ctx->cache.dirs, dirfd);
+	else if (ctx->cache.ending_on)
+		nf_dircache_release(ctx->cache.ending, dirfd);
 	else if (dirfd >= 0)
 		close(dirfd);
+}
+
+int
+nf_run__output_open(run_ctx *ctx, const char *path, char **norm, int *dirfd, const char **name)
+{
+	return output_at(ctx, path, 0, norm, dirfd, name);
+}
+
+void
+nf_run__output_close(run_ctx *ctx, int dirfd)
+{
+	output_done(ctx, dirfd);
+}
+
+void
+nf_run__outputs_ending(run_ctx *ctx, bool ending)
+{
+	if (!ending) {
+		/* Closed after each node: a stage may move or replace any folder before the next. */
+		nf_dircache_clear(ctx->cache.ending);
+		ctx->cache.ending_on = false;
+		return;
+	}
+	if (ctx->cache.dirs)
+		return;   /* settled: the run's own folders serve */
+	if (!ctx->cache.ending)
+		ctx->cache.ending = nf_dircache_new_at(ctx->root, nf_run__root_fd(ctx));
+	ctx->cache.ending_on = true;
 }
 
 void
@@ -188,6 +220,8 @@ nf_run__cache_release(run_ctx *ctx)
 	ctx->cache.ahead_first = NULL;
 	nf_dircache_free(ctx->cache.dirs);
 	ctx->cache.dirs = NULL;
+	nf_dircache_free(ctx->cache.ending);
+	ctx->cache.ending = NULL;
 	nf_strmap_free(ctx->cache.present);
 	ctx->cache.present = NULL;
 	nf_keyb_free(ctx->cache.keyb);

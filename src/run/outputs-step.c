@@ -246,7 +246,7 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 		len = strlen(out);
 		/* Looked at without following a link, on the way or at the end: what the cache
 		 * stores and restores is the output itself, in the project. */
-		if ((err = nf_path_open_at(&dirfd, &name, &norm, nf_run__root_fd(ctx), ctx->root, out, "output", 0)) == 0)
+		if ((err = nf_run__output_open(ctx, out, &norm, &dirfd, &name)) == 0)
 			err = nf_path_stat_at(dirfd, name, "output", out, &sb);
 		if (err == NF_ENOTFOUND)
 			err = nf_error_set(NF_EINVALID, "%s \"%s\" did not write its output '%s'", kind, node->name, out);
@@ -254,8 +254,7 @@ nf_run__outputs_check(run_ctx *ctx, const nf_node *node)
 			err = nf_run__stage_error(err, node);
 		else if (len && out[len - 1] == '/' && !S_ISDIR(sb.st_mode))
 			err = nf_error_set(NF_EINVALID, "%s \"%s\": declared output '%s' is not a folder", kind, node->name, out);
-		if (dirfd >= 0)
-			close(dirfd);
+		nf_run__output_close(ctx, dirfd);
 		free(norm);
 	}
 	nf_buf_release(&ob);

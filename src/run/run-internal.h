@@ -74,6 +74,10 @@ typedef struct nf_run_cache {
 	 * (nf_run__cache_unsettle), as a stage may then change the tree. */
 	nf_dircache *dirs;          /* NULL: not opened yet, or stopped */
 	bool unsettled;
+	/* While a node's end is handled (hook_finish), the folders of its outputs, opened once
+	 * for the check that they exist and again for their hashing (nf_run__outputs_ending). */
+	nf_dircache *ending;
+	bool ending_on;
 	nf_strmap *present;         /* object digests seen in the store (keys in the run's arena) */
 	/* The declared outputs' stats, taken by a thread from just before the first lookup
 	 * (preload-step.c), used while settled and freed by the unsettle. ahead_first[node]:
@@ -362,6 +366,14 @@ int nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt);
  * link ('stage "b": output 'out/l' is a symbolic link; ntflow does not follow links in
  * outputs'). */
 int nf_run__outputs_check(run_ctx *ctx, const nf_node *node);
+/* An output's folder, opened beneath the root without following links (nf_path_open_at's
+ * checks), from the folders kept while a node's end is handled; closed with
+ * nf_run__output_close. */
+int nf_run__output_open(run_ctx *ctx, const char *path, char **norm, int *dirfd, const char **name);
+void nf_run__output_close(run_ctx *ctx, int dirfd);
+/* Keeps the folders of outputs open from ending true to ending false: around hook_finish,
+ * which looks at each output of the node twice (its check, then its hashing). */
+void nf_run__outputs_ending(run_ctx *ctx, bool ending);
 /* When the attempt's outcome is known: what was moved aside dropped (succeeded) or put
  * back (anything else); a failure is a warning and leaves the trash for the next run. */
 void nf_run__outputs_settle(run_ctx *ctx, const nf_node *node, bool succeeded);

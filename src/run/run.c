@@ -687,9 +687,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 }
 
 static int
-hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
+finish_node(run_ctx *ctx, const nf_node *node, const nf_job_result *res)
 {
-	run_ctx *ctx = vctx;
 	const nf_stage *st = node->stage;
 	char *full;
 	int err;
@@ -759,6 +758,19 @@ hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
 	if ((err = nf_run__plots(ctx, node)) < 0)
 		return err;
 	return nf_run__cache_store(ctx, node);
+}
+
+/* finish_node with the folders of the node's outputs opened once for all its steps. */
+static int
+hook_finish(void *vctx, const nf_node *node, const nf_job_result *res)
+{
+	run_ctx *ctx = vctx;
+	int err;
+
+	nf_run__outputs_ending(ctx, true);
+	err = finish_node(ctx, node, res);
+	nf_run__outputs_ending(ctx, false);
+	return err;
 }
 
 void

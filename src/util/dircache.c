@@ -20,6 +20,7 @@ typedef struct dir_entry {
 
 struct nf_dircache {
 	char *root;
+	int rootfd;                 /* root's folder, the caller's (-1: opened by each walk) */
 	dir_entry ents[DIRCACHE_MAX];
 	size_t n;
 	bool off;                   /* stopped: every open goes to nf_path_open */
@@ -27,12 +28,19 @@ struct nf_dircache {
 };
 
 nf_dircache *
-nf_dircache_new(const char *root)
+nf_dircache_new_at(const char *root, int rootfd)
 {
 	nf_dircache *c = xcalloc(1, sizeof(*c));
 
 	c->root = xstrdup(root);
+	c->rootfd = rootfd;
 	return c;
+}
+
+nf_dircache *
+nf_dircache_new(const char *root)
+{
+	return nf_dircache_new_at(root, -1);
 }
 
 static void
@@ -53,6 +61,13 @@ nf_dircache_free(nf_dircache *c)
 	close_all(c);
 	free(c->root);
 	free(c);
+}
+
+void
+nf_dircache_clear(nf_dircache *c)
+{
+	if (c)
+		close_all(c);
 }
 
 void
@@ -103,7 +118,7 @@ nf_dircache_open(nf_dircache *c, int *dirfd, const char **name, char **norm, con
 	}
 	free(*norm);
 	*norm = NULL;
-	if ((err = nf_path_open(dirfd, name, norm, c->root, path, what, flags)) < 0)
+	if ((err = nf_path_open_at(dirfd, name, norm, c->rootfd, c->root, path, what, flags)) < 0)
 		return err;
 	if (c->n == DIRCACHE_MAX)
 		close_all(c);
