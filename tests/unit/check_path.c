@@ -507,6 +507,43 @@ START_TEST(test_dircache)
 }
 END_TEST
 
+/* A cache from the root's open folder (nf_dircache_new_at, as a run makes it) keeps what
+ * it opened until nf_dircache_clear, which closes it and leaves the cache on: the next
+ * open walks again (and so sees a folder replaced since) and is kept again. */
+START_TEST(test_dircache_clear_at)
+{
+	int rootfd, fd, kept;
+	nf_dircache *c;
+	const char *name;
+	char *norm = NULL;
+	struct stat sb;
+
+	sh("mkdir -p root/out && touch root/out/a root/out/b");
+	ck_assert_int_ge(rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+	c = nf_dircache_new_at(root, rootfd);
+	ck_assert_int_eq(nf_dircache_open(c, &kept, &name, &norm, "out/a", "output", 0), 0);
+	nf_dircache_release(c, kept);
+	free(norm);
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "out/b", "output", 0), 0);
+	ck_assert_int_eq(fd, kept);
+	ck_assert_uint_eq(nf_dircache_hits(c), 1);
+	nf_dircache_release(c, fd);
+	free(norm);
+	sh("mv root/out root/old-out && mkdir root/out && touch root/out/new");
+	nf_dircache_clear(c);
+	ck_assert(!nf_dircache_stopped(c));
+	ck_assert_int_eq(fcntl(kept, F_GETFD), -1);   /* closed */
+	ck_assert_int_eq(nf_dircache_open(c, &fd, &name, &norm, "out/new", "output", 0), 0);
+	ck_assert_int_eq(fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_uint_eq(nf_dircache_hits(c), 1);   /* walked */
+	nf_dircache_release(c, fd);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), FD_CLOEXEC);   /* kept again */
+	free(norm);
+	nf_dircache_free(c);
+	close(rootfd);
+}
+END_TEST
+
 /* More folders than the cache keeps: it starts over, every open still right. */
 START_TEST(test_dircache_many_folders)
 {
@@ -638,6 +675,7 @@ path_suite(void)
 	tcase_add_loop_test(tc, test_open_at, 0, 2);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_loop_test(tc, test_dircache, 0, 2);
+	tcase_add_test(tc, test_dircache_clear_at);
 	tcase_add_test(tc, test_dircache_many_folders);
 	tcase_add_test(tc, test_statahead);
 	tcase_add_test(tc, test_statahead_stopped);
