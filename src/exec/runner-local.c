@@ -364,6 +364,9 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, bool defer, pid_t
 	}
 	if (lr->procs_fd >= 0)
 		req.flags |= NF_SPAWN_PROCS;
+	/* Its timeout runs in the scheduler: an end held in the spawner could come after it. */
+	if (job->timeout_ms > 0)
+		req.flags |= NF_SPAWN_PROMPT;
 	req.len = len;
 	p = strs = xmalloc(len ? len : 1);
 	for (uint32_t k = 0; k < req.nargs; k++)

@@ -24,7 +24,9 @@
  * While the queue is more than half full, the exit of a child that exited 0 and left its
  * place to a queued job may be held, 5 ms at most, and sent with the next ones (spawner.c:
  * exits_due); exits keep their order, and those held go before a promote's or a
- * withdraw's reply. */
+ * withdraw's reply. A job started with NF_SPAWN_PROMPT has its exit sent at once (with
+ * those held before it): a stage with a timeout that ends in time is not heard of after
+ * its timeout. */
 #ifndef NF_EXEC_SPAWN_PROTO_H
 #define NF_EXEC_SPAWN_PROTO_H
 
@@ -45,6 +47,7 @@ enum {
 	NF_SPAWN_DEFER = 8,          /* queue it, start it in the place of the next child reaped */
 	NF_SPAWN_PROMOTE = 16,       /* start the queued job of this token now */
 	NF_SPAWN_WITHDRAW = 32,      /* drop the queued job of this token unstarted */
+	NF_SPAWN_PROMPT = 64,        /* never hold its exit: the runner times it (a timeout) */
 };
 
 typedef struct nf_spawn_req {

@@ -39,6 +39,7 @@
 struct sp_child {
 	pid_t pid;
 	int out;
+	bool prompt;                 /* NF_SPAWN_PROMPT: its exit is never held */
 };
 
 /* An exit reaped and not yet sent, with the output's write end held until it is. */
@@ -265,7 +266,7 @@ launch(const nf_spawn_req *req, char *buf, const int fds[2], pid_t *pid_out, int
 	}
 	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
 	(void)setpgid(pid, pid);
-	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0] };
+	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0], (req->flags & NF_SPAWN_PROMPT) != 0 };
 	*pid_out = pid;
 	*start_out = start;
 	return 0;
@@ -383,10 +384,10 @@ serve(void)
 		finish(0);
 }
 
-/* Reaps one ended child into *ex, its output's write end into *out (-1: none). 1: one;
- * 0: none ended. */
+/* Reaps one ended child into *ex, its output's write end into *out (-1: none), whether its
+ * exit is never held into *prompt. 1: one; 0: none ended. */
 static int
-reap_one(nf_spawn_exit *ex, int *out)
+reap_one(nf_spawn_exit *ex, int *out, bool *prompt)
 {
 	for (;;) {
 		siginfo_t si;
@@ -409,9 +410,11 @@ reap_one(nf_spawn_exit *ex, int *out)
 		if (wait4(pid, &status, WNOHANG, &ru) <= 0)
 			continue;
 		*out = -1;
+		*prompt = false;
 		for (size_t i = 0; i < sp.n; i++)
 			if (sp.kids[i].pid == pid) {
 				*out = sp.kids[i].out;
+				*prompt = sp.kids[i].prompt;
 				sp.kids[i] = sp.kids[--sp.n];
 				break;
 			}
@@ -446,16 +449,18 @@ static void
 reap_all(void)
 {
 	nf_spawn_exit e;
+	bool prompt;
 	int out;
 
-	while (reap_one(&e, &out)) {
+	while (reap_one(&e, &out, &prompt)) {
 		sp.ex = grow(sp.ex, sizeof(*sp.ex), sp.exn + 1, &sp.excap);
 		if (sp.exn == 0)
 			sp.ex_since = mono_ns();
 		sp.ex[sp.exn++] = (struct sp_exit){ e, out };
 		/* Nothing started in its place (it failed, or the queue was empty), or what was to
-		 * start did not: the runner has a slot to fill or a failure to decide on. */
-		if (e.next_token == 0 || e.next_err)
+		 * start did not: the runner has a slot to fill or a failure to decide on. A prompt
+		 * one: the runner times it. */
+		if (e.next_token == 0 || e.next_err || prompt)
 			sp.ex_now = true;
 	}
 }

@@ -3,8 +3,9 @@
  * request of words with environment, cwd and output fd and its reply and exit; sh -c with
  * the procs record; a stage's rusage its own; a stage's signals at their defaults, whatever
  * the spawner inherited; deferred requests, started in a reaped child's place, promoted and
- * withdrawn; exits held while the queue is full; the end of the requests killing what is
- * left; a broken request ending the spawner; and the refusal of a start by hand. */
+ * withdrawn; exits held while the queue is full, not a prompt job's; the end of the
+ * requests killing what is left; a broken request ending the spawner; and the refusal of
+ * a start by hand. */
 #include "config.h"
 #include "ntflow/util.h"
 #include "../../src/exec/spawn-proto.h"
@@ -377,18 +378,25 @@ sp_control(spawner *s, uint32_t flag, uint64_t token)
 	return sp_reply(s);
 }
 
-/* A deferred request of sh -c cmd (token), its output into a new pipe: the read end. */
+/* A deferred request of sh -c cmd (token) with flags besides NF_SPAWN_DEFER, its output
+ * into a new pipe: the read end. */
 static int
-sp_defer(spawner *s, uint64_t token, const char *cmd)
+sp_defer_as(spawner *s, uint64_t token, const char *cmd, uint32_t flags)
 {
 	const char *strs[] = { cmd, "PATH=/usr/bin:/bin" };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_DEFER, 1, 1, 0, token };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, NF_SPAWN_DEFER | flags, 1, 1, 0, token };
 	int out[2];
 
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	sp_send(s, req, strs, 2, &out[1], 1);
 	close(out[1]);
 	return out[0];
+}
+
+static int
+sp_defer(spawner *s, uint64_t token, const char *cmd)
+{
+	return sp_defer_as(s, token, cmd, 0);
 }
 
 /* Deferred requests: queued, not started, no reply; the oldest started in the place of the
@@ -562,6 +570,53 @@ START_TEST(test_exits_held)
 }
 END_TEST
 
+/* A job with NF_SPAWN_PROMPT (one the runner times) has its exit sent at once, with those
+ * held before it, where one without would be held (a minute here: the test would time out). */
+START_TEST(test_exits_prompt)
+{
+	char *gate_a = xasprintf("%s/gate-a", tmpdir), *gate_q = xasprintf("%s/gate-q", tmpdir);
+	char *cmd_a = xasprintf("exec cat '%s'", gate_a), *cmd_q = xasprintf("exec cat '%s'", gate_q);
+	const char *strs[] = { cmd_a, "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
+	nf_spawn_reply rep_a;
+	nf_spawn_exit ex;
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[6], fd;
+	spawner s;
+
+	ck_assert_int_eq(setenv("NTFLOW_SPAWN_HOLD_MS", "60000", 1), 0);
+	s = sp_start();
+	unsetenv("NTFLOW_SPAWN_HOLD_MS");
+	ck_assert_int_eq(mkfifo(gate_a, 0600), 0);
+	ck_assert_int_eq(mkfifo(gate_q, 0600), 0);
+	sp_send(&s, req, strs, 2, &devnull, 1);
+	rep_a = sp_reply(&s);
+	ck_assert_int_eq(rep_a.err, 0);
+	p[0] = sp_defer_as(&s, 1, "true", NF_SPAWN_PROMPT);
+	for (int i = 1; i < 6; i++)
+		p[i] = sp_defer(&s, (uint64_t)i + 1, cmd_q);
+
+	/* A ends: 1 starts (5 of 6 queued: A's exit held); 1 ends at once: 2 starts in its
+	 * place (4 of 6 queued, still more than half), and 1's exit goes, A's before it. */
+	ck_assert_int_ge(fd = open(gate_a, O_WRONLY), 0);
+	close(fd);
+	ex = sp_exit(&s);
+	ck_assert_int_eq(ex.pid, rep_a.pid);
+	ck_assert_uint_eq(ex.next_token, 1);
+	ex = sp_exit(&s);
+	ck_assert_int_eq(ex.status, 0);
+	ck_assert_uint_eq(ex.next_token, 2);
+
+	ck_assert_int_eq(sp_stop(&s), 0);   /* kills 2, which reads its gate */
+	for (int i = 0; i < 6; i++)
+		close(p[i]);
+	close(devnull);
+	free(cmd_q);
+	free(cmd_a);
+	free(gate_q);
+	free(gate_a);
+}
+END_TEST
+
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
@@ -653,6 +708,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_output_ends_after_exit);
 	tcase_add_test(tc, test_deferred);
 	tcase_add_test(tc, test_exits_held);
+	tcase_add_test(tc, test_exits_prompt);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
