@@ -497,6 +497,57 @@ START_TEST(test_deferred)
 }
 END_TEST
 
+/* The spawner with exits held up to a minute, and A, a direct job that runs until its gate
+ * (a fifo) is opened for writing. */
+typedef struct held_fixture {
+	spawner s;
+	char *gate_a, *cmd_a;
+	nf_spawn_reply rep_a;
+	int devnull;
+} held_fixture;
+
+static void
+held_start(held_fixture *h)
+{
+	const char *strs[2];
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
+
+	h->gate_a = xasprintf("%s/gate-a", tmpdir);
+	h->cmd_a = xasprintf("exec cat '%s'", h->gate_a);
+	h->devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_eq(mkfifo(h->gate_a, 0600), 0);
+	ck_assert_int_eq(setenv("NTFLOW_SPAWN_HOLD_MS", "60000", 1), 0);
+	h->s = sp_start();
+	unsetenv("NTFLOW_SPAWN_HOLD_MS");
+	strs[0] = h->cmd_a;
+	strs[1] = "PATH=/usr/bin:/bin";
+	sp_send(&h->s, req, strs, 2, &h->devnull, 1);
+	h->rep_a = sp_reply(&h->s);
+	ck_assert_int_eq(h->rep_a.err, 0);
+}
+
+/* Opens the fifo path for writing, which waits for its reader, and closes it: the reader
+ * has started, and reads its end. */
+static void
+open_gate(const char *path)
+{
+	int fd;
+
+	ck_assert_int_ge(fd = open(path, O_WRONLY), 0);
+	close(fd);
+}
+
+static void
+held_stop(held_fixture *h, int *pipes, size_t n)
+{
+	ck_assert_int_eq(sp_stop(&h->s), 0);   /* kills what is left */
+	for (size_t i = 0; i < n; i++)
+		close(pipes[i]);
+	close(h->devnull);
+	free(h->cmd_a);
+	free(h->gate_a);
+}
+
 /* Exits held: while the queue is more than half as full as it was when exits were last
  * sent, a child that succeeded and left its place to a queued one has its exit held (the
  * runner would only wake to find nothing to do), up to NTFLOW_SPAWN_HOLD_MS; a promote or a
@@ -505,68 +556,53 @@ END_TEST
  * here, so each exit that must go at once would otherwise time the test out. */
 START_TEST(test_exits_held)
 {
-	char *gate_a = xasprintf("%s/gate-a", tmpdir), *gate_1 = xasprintf("%s/gate-1", tmpdir);
-	char *cmd_a = xasprintf("exec cat '%s'", gate_a), *cmd_1 = xasprintf("exec cat '%s'", gate_1);
-	const char *strs[] = { cmd_a, "PATH=/usr/bin:/bin" };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
-	nf_spawn_reply rep, rep_a;
+	char *gate_1 = xasprintf("%s/gate-1", tmpdir), *cmd_1 = xasprintf("exec cat '%s'", gate_1);
+	nf_spawn_reply rep;
 	nf_spawn_exit ex;
-	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[4], fd;
-	spawner s;
+	held_fixture h;
+	int p[4], fd;
 
-	ck_assert_int_eq(setenv("NTFLOW_SPAWN_HOLD_MS", "60000", 1), 0);
-	s = sp_start();
-	unsetenv("NTFLOW_SPAWN_HOLD_MS");
-	ck_assert_int_eq(mkfifo(gate_a, 0600), 0);
+	held_start(&h);
 	ck_assert_int_eq(mkfifo(gate_1, 0600), 0);
-	sp_send(&s, req, strs, 2, &devnull, 1);
-	rep_a = sp_reply(&s);
-	ck_assert_int_eq(rep_a.err, 0);
-	p[0] = sp_defer(&s, 1, cmd_1);
-	p[1] = sp_defer(&s, 2, "exit 3");
-	p[2] = sp_defer(&s, 3, "true");
-	p[3] = sp_defer(&s, 4, "true");
+	p[0] = sp_defer(&h.s, 1, cmd_1);
+	p[1] = sp_defer(&h.s, 2, "exit 3");
+	p[2] = sp_defer(&h.s, 3, "true");
+	p[3] = sp_defer(&h.s, 4, "true");
 
 	/* A ends, 1 starts in its place (3 of 4 still queued): A's exit is held. 1 has
 	 * started once the gate it reads opens, and it starts only after A was reaped. */
-	ck_assert_int_ge(fd = open(gate_a, O_WRONLY), 0);
-	close(fd);
+	open_gate(h.gate_a);
 	ck_assert_int_ge(fd = open(gate_1, O_WRONLY), 0);
-	ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(recv(h.s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 
 	/* A withdraw sends it first. */
-	rep = sp_control(&s, NF_SPAWN_WITHDRAW, 4);
+	rep = sp_control(&h.s, NF_SPAWN_WITHDRAW, 4);
 	ck_assert_int_eq(rep.queued, 1);
-	ck_assert_int_eq(recv(s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
-	ck_assert_int_eq(ex.pid, rep_a.pid);
+	ck_assert_int_eq(recv(h.s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
+	ck_assert_int_eq(ex.pid, h.rep_a.pid);
 	ck_assert_uint_eq(ex.next_token, 1);
 
 	/* 1 ends, 2 starts (1 of 3 queued: sent) and fails: sent at once, though the queue is
 	 * as full as when the last exits went. */
 	close(fd);
-	ex = sp_exit(&s);
+	ex = sp_exit(&h.s);
 	ck_assert_uint_eq(ex.next_token, 2);
-	ex = sp_exit(&s);
+	ex = sp_exit(&h.s);
 	ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
 	ck_assert_uint_eq(ex.next_token, 0);
 
 	/* 3, promoted into the failure's place, ends with nothing queued: sent at once. */
-	rep = sp_control(&s, NF_SPAWN_PROMOTE, 3);
+	rep = sp_control(&h.s, NF_SPAWN_PROMOTE, 3);
 	ck_assert_int_eq(rep.queued, 1);
-	ex = sp_exit(&s);
+	ex = sp_exit(&h.s);
 	ck_assert_int_eq(ex.pid, rep.pid);
 	ck_assert_int_eq(ex.status, 0);
 	ck_assert_uint_eq(ex.next_token, 0);
 
-	ck_assert_int_eq(sp_stop(&s), 0);
-	for (int i = 0; i < 4; i++)
-		close(p[i]);
-	close(devnull);
+	held_stop(&h, p, 4);
 	free(cmd_1);
-	free(cmd_a);
 	free(gate_1);
-	free(gate_a);
 }
 END_TEST
 
@@ -574,46 +610,30 @@ END_TEST
  * held before it, where one without would be held (a minute here: the test would time out). */
 START_TEST(test_exits_prompt)
 {
-	char *gate_a = xasprintf("%s/gate-a", tmpdir), *gate_q = xasprintf("%s/gate-q", tmpdir);
-	char *cmd_a = xasprintf("exec cat '%s'", gate_a), *cmd_q = xasprintf("exec cat '%s'", gate_q);
-	const char *strs[] = { cmd_a, "PATH=/usr/bin:/bin" };
-	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
-	nf_spawn_reply rep_a;
+	char *gate_q = xasprintf("%s/gate-q", tmpdir), *cmd_q = xasprintf("exec cat '%s'", gate_q);
 	nf_spawn_exit ex;
-	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), p[6], fd;
-	spawner s;
+	held_fixture h;
+	int p[6];
 
-	ck_assert_int_eq(setenv("NTFLOW_SPAWN_HOLD_MS", "60000", 1), 0);
-	s = sp_start();
-	unsetenv("NTFLOW_SPAWN_HOLD_MS");
-	ck_assert_int_eq(mkfifo(gate_a, 0600), 0);
+	held_start(&h);
 	ck_assert_int_eq(mkfifo(gate_q, 0600), 0);
-	sp_send(&s, req, strs, 2, &devnull, 1);
-	rep_a = sp_reply(&s);
-	ck_assert_int_eq(rep_a.err, 0);
-	p[0] = sp_defer_as(&s, 1, "true", NF_SPAWN_PROMPT);
+	p[0] = sp_defer_as(&h.s, 1, "true", NF_SPAWN_PROMPT);
 	for (int i = 1; i < 6; i++)
-		p[i] = sp_defer(&s, (uint64_t)i + 1, cmd_q);
+		p[i] = sp_defer(&h.s, (uint64_t)i + 1, cmd_q);
 
 	/* A ends: 1 starts (5 of 6 queued: A's exit held); 1 ends at once: 2 starts in its
 	 * place (4 of 6 queued, still more than half), and 1's exit goes, A's before it. */
-	ck_assert_int_ge(fd = open(gate_a, O_WRONLY), 0);
-	close(fd);
-	ex = sp_exit(&s);
-	ck_assert_int_eq(ex.pid, rep_a.pid);
+	open_gate(h.gate_a);
+	ex = sp_exit(&h.s);
+	ck_assert_int_eq(ex.pid, h.rep_a.pid);
 	ck_assert_uint_eq(ex.next_token, 1);
-	ex = sp_exit(&s);
+	ex = sp_exit(&h.s);
 	ck_assert_int_eq(ex.status, 0);
 	ck_assert_uint_eq(ex.next_token, 2);
 
-	ck_assert_int_eq(sp_stop(&s), 0);   /* kills 2, which reads its gate */
-	for (int i = 0; i < 6; i++)
-		close(p[i]);
-	close(devnull);
+	held_stop(&h, p, 6);   /* 2 still reads its gate */
 	free(cmd_q);
-	free(cmd_a);
 	free(gate_q);
-	free(gate_a);
 }
 END_TEST
 
