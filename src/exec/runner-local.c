@@ -364,8 +364,10 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, bool defer, pid_t
 	}
 	if (lr->procs_fd >= 0)
 		req.flags |= NF_SPAWN_PROCS;
-	/* Its timeout runs in the scheduler: an end held in the spawner could come after it. */
-	if (job->timeout_ms > 0)
+	/* Its timeout runs in the scheduler, and an end held in the spawner could come after
+	 * it; a job of several cpus frees slots the queued job started in its place does not
+	 * take: the scheduler fills them. */
+	if (job->timeout_ms > 0 || job->cpus > 1)
 		req.flags |= NF_SPAWN_PROMPT;
 	req.len = len;
 	p = strs = xmalloc(len ? len : 1);
@@ -473,7 +475,7 @@ job_cell(local_runner *lr, const nf_job *job, int out_fd)
 
 /* A job's cell has its process: pid, from now. */
 static void
-job_started(local_runner *lr, size_t slot, pid_t pid, int64_t start)
+job_started(local_runner *lr, size_t slot, pid_t pid, int64_t start, int64_t late_ms)
 {
 	local_job *j = &lr->jobs[slot];
 
@@ -481,7 +483,7 @@ job_started(local_runner *lr, size_t slot, pid_t pid, int64_t start)
 		nf_proc_note_start(pid, start);
 	j->pid = pid;
 	j->deferred = false;
-	j->start_ms = lr->clock->now_ms(lr->clock);
+	j->start_ms = lr->clock->now_ms(lr->clock) - late_ms;
 	imap_put(&lr->by_pid, (uint64_t)pid, slot);
 }
 
@@ -533,7 +535,7 @@ local_start(nf_runner *r, const nf_job *job, pid_t *pgid)
 	*pgid = 0;
 	if ((err = send_job(lr, job, false, &pid, &start, &out)) < 0)
 		return err;
-	job_started(lr, job_cell(lr, job, out), pid, start);
+	job_started(lr, job_cell(lr, job, out), pid, start, 0);
 	*pgid = pid;
 	return 0;
 }
@@ -587,7 +589,7 @@ local_promote(nf_runner *r, size_t node, pid_t *pgid)
 		errno = rep.err;
 		return nf_error_set_errno(NF_ERROR, "cannot start a process");
 	}
-	job_started(lr, slot, (pid_t)rep.pid, rep.start);
+	job_started(lr, slot, (pid_t)rep.pid, rep.start, 0);
 	*pgid = (pid_t)rep.pid;
 	return 1;
 }
@@ -631,7 +633,8 @@ close_log(local_runner *lr, local_job *j)
 
 /* A job ended (the spawner said so, or it died): its result through done. */
 static void
-job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sys_us, long max_rss_kb)
+job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sys_us, long max_rss_kb,
+	  int64_t late_ms)
 {
 	local_job *j = &lr->jobs[slot];
 	nf_job_result res;
@@ -642,7 +645,9 @@ job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sy
 	res.exited = WIFEXITED(status);
 	res.exit_code = res.exited ? WEXITSTATUS(status) : 0;
 	res.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	res.wall_ms = lr->clock->now_ms(lr->clock) - j->start_ms;
+	res.wall_ms = lr->clock->now_ms(lr->clock) - late_ms - j->start_ms;
+	if (res.wall_ms < 0)
+		res.wall_ms = 0;
 	res.user_ms = user_us / 1000;
 	res.sys_ms = sys_us / 1000;
 	res.max_rss_kb = max_rss_kb;
@@ -682,7 +687,7 @@ spawner_lost(local_runner *lr)
 			(void)kill(-lr->jobs[i].pid, SIGKILL);
 			output_pump(lr, &lr->jobs[i], true);
 			log_write(lr, &lr->jobs[i], note, sizeof(note) - 1);
-			job_ended(lr, i, SIGKILL, 0, 0, 0);   /* a wait status: killed by SIGKILL */
+			job_ended(lr, i, SIGKILL, 0, 0, 0, 0);   /* a wait status: killed by SIGKILL */
 		}
 	/* The queued ones will not start: each fails to, saying why. */
 	(void)lost_error(lr);
@@ -718,7 +723,7 @@ next_started(local_runner *lr, const nf_spawn_exit *ex)
 			lr->base.started(lr->done_ctx, node, attempt, 0, nf_error_last());
 		return;
 	}
-	job_started(lr, slot, (pid_t)ex->next_pid, ex->next_start);
+	job_started(lr, slot, (pid_t)ex->next_pid, ex->next_start, ex->held_us / 1000);
 	if (lr->base.started)
 		lr->base.started(lr->done_ctx, node, attempt, (pid_t)ex->next_pid, NULL);
 }
@@ -744,7 +749,8 @@ on_exits(nf_loop *l, int fd, void *ctx)
 			return;
 		}
 		if ((cell = imap_find(&lr->by_pid, (uint64_t)ex.pid)) != (size_t)-1)
-			job_ended(lr, lr->by_pid.vals[cell], ex.status, ex.user_us, ex.sys_us, (long)ex.max_rss_kb);
+			job_ended(lr, lr->by_pid.vals[cell], ex.status, ex.user_us, ex.sys_us, (long)ex.max_rss_kb,
+				  ex.held_us / 1000);
 		if (ex.next_token && lr->done)
 			next_started(lr, &ex);
 	}

@@ -23,10 +23,11 @@
  * queued (it started in some child's place, as an exit already sent or soon sent says).
  * While the queue is more than half full, the exit of a child that exited 0 and left its
  * place to a queued job may be held, 5 ms at most, and sent with the next ones (spawner.c:
- * exits_due); exits keep their order, and those held go before a promote's or a
- * withdraw's reply. A job started with NF_SPAWN_PROMPT has its exit sent at once (with
- * those held before it): a stage with a timeout that ends in time is not heard of after
- * its timeout. */
+ * exits_due), each saying how long (held_us); exits keep their order, and those held are
+ * sent, as far as the socket takes them, before a promote's or a withdraw's reply. A job
+ * started with NF_SPAWN_PROMPT has its exit sent at once (with those held before it): a
+ * stage with a timeout that ends in time is not heard of after its timeout, nor the slots
+ * of a stage of several cpus late. */
 #ifndef NF_EXEC_SPAWN_PROTO_H
 #define NF_EXEC_SPAWN_PROTO_H
 
@@ -47,7 +48,8 @@ enum {
 	NF_SPAWN_DEFER = 8,          /* queue it, start it in the place of the next child reaped */
 	NF_SPAWN_PROMOTE = 16,       /* start the queued job of this token now */
 	NF_SPAWN_WITHDRAW = 32,      /* drop the queued job of this token unstarted */
-	NF_SPAWN_PROMPT = 64,        /* never hold its exit: the runner times it (a timeout) */
+	NF_SPAWN_PROMPT = 64,        /* never hold its exit: the runner times it, or it frees
+	                              * more than the one slot a queued job takes */
 };
 
 typedef struct nf_spawn_req {
@@ -76,6 +78,9 @@ typedef struct nf_spawn_exit {
 	int32_t next_pid;
 	int32_t next_err;
 	int64_t next_start;
+	/* How long the spawner held this exit before sending it (µs): the end, and the start of
+	 * next_token, came that much before the runner hears of them. */
+	int64_t held_us;
 } nf_spawn_exit;
 
 /* Reads exactly n bytes from either end's socket: 0, or -1 on EOF or an error. Inline here

@@ -548,12 +548,13 @@ held_stop(held_fixture *h, int *pipes, size_t n)
 	free(h->gate_a);
 }
 
-/* Exits held: while the queue is more than half as full as it was when exits were last
- * sent, a child that succeeded and left its place to a queued one has its exit held (the
- * runner would only wake to find nothing to do), up to NTFLOW_SPAWN_HOLD_MS; a promote or a
- * withdraw sends what is held before its answer; an exit the runner must act on goes at
- * once: a failure, or one with nothing started in its place. The hold is set to a minute
- * here, so each exit that must go at once would otherwise time the test out. */
+/* Exits held: while the queue is more than half as full as at its fullest, a child that
+ * succeeded and left its place to a queued one has its exit held (the runner would only
+ * wake to find nothing to do), up to NTFLOW_SPAWN_HOLD_MS, and the exit says for how long;
+ * a promote or a withdraw sends what is held before its answer; an exit the runner must
+ * act on goes at once: a failure, or one with nothing started in its place. The hold is
+ * set to a minute here, so each exit that must go at once would otherwise time the test
+ * out. */
 START_TEST(test_exits_held)
 {
 	char *gate_1 = xasprintf("%s/gate-1", tmpdir), *cmd_1 = xasprintf("exec cat '%s'", gate_1);
@@ -570,18 +571,21 @@ START_TEST(test_exits_held)
 	p[3] = sp_defer(&h.s, 4, "true");
 
 	/* A ends, 1 starts in its place (3 of 4 still queued): A's exit is held. 1 has
-	 * started once the gate it reads opens, and it starts only after A was reaped. */
+	 * started once the gate it reads opens, and it starts only after A was reaped; a
+	 * spawner that sent A's exit would have sent it well within the 100 ms waited. */
 	open_gate(h.gate_a);
 	ck_assert_int_ge(fd = open(gate_1, O_WRONLY), 0);
+	usleep(100 * 1000);
 	ck_assert_int_eq(recv(h.s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 
-	/* A withdraw sends it first. */
+	/* A withdraw sends it first, saying how long it was held. */
 	rep = sp_control(&h.s, NF_SPAWN_WITHDRAW, 4);
 	ck_assert_int_eq(rep.queued, 1);
 	ck_assert_int_eq(recv(h.s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
 	ck_assert_int_eq(ex.pid, h.rep_a.pid);
 	ck_assert_uint_eq(ex.next_token, 1);
+	ck_assert_int_ge(ex.held_us, 100 * 1000);
 
 	/* 1 ends, 2 starts (1 of 3 queued: sent) and fails: sent at once, though the queue is
 	 * as full as when the last exits went. */
