@@ -9,7 +9,7 @@
  * output, so that the runner's end of it and the exit come together. It dies with ntflow
  * (PDEATHSIG, set by the runner) and its stages with it (theirs); when the runner closes
  * the requests socket it kills the stages left (their leaders: the runner kills their
- * groups), reaps them and exits. A deferred request (NF_SPAWN_DEFER) waits in a queue, and
+ * groups, but for those it has not heard of), reaps them and exits. A deferred request (NF_SPAWN_DEFER) waits in a queue, and
  * the oldest is started as soon as a child has been reaped, before that child's exit is
  * sent (which names it): the next stage starts without a round trip through the runner.
  * While that queue is more than half full, the exits of children that succeeded are held
@@ -40,6 +40,7 @@ struct sp_child {
 	pid_t pid;
 	int out;
 	bool prompt;                 /* NF_SPAWN_PROMPT: its exit is never held */
+	bool unreported;             /* started in a reaped child's place, that exit not sent */
 };
 
 /* An exit reaped and not yet sent, with the output's write end held until it is. */
@@ -101,12 +102,17 @@ grow(void *p, size_t size, size_t n, size_t *cap)
 
 /* The runner has gone: kills every child left (the leaders, as PR_SET_PDEATHSIG would;
  * their groups are the runner's to kill, which it did when it ended normally, and the next
- * run's recovery's after a crash), reaps them and exits. */
+ * run's recovery's after a crash), reaps them and exits. The groups of children whose
+ * start the runner has not heard of (named in an exit still held) it could not kill: those
+ * are killed here. A leader not reaped yet keeps its group's id from being reused. */
 NF_NORETURN static void
 finish(int code)
 {
-	for (size_t i = 0; i < sp.n; i++)
+	for (size_t i = 0; i < sp.n; i++) {
+		if (sp.kids[i].unreported)
+			(void)kill(-sp.kids[i].pid, SIGKILL);
 		(void)kill(sp.kids[i].pid, SIGKILL);
+	}
 	for (size_t i = 0; i < sp.n; i++)
 		while (waitpid(sp.kids[i].pid, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -268,7 +274,7 @@ launch(const nf_spawn_req *req, char *buf, const int fds[2], pid_t *pid_out, int
 	}
 	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
 	(void)setpgid(pid, pid);
-	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0], (req->flags & NF_SPAWN_PROMPT) != 0 };
+	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0], (req->flags & NF_SPAWN_PROMPT) != 0, false };
 	*pid_out = pid;
 	*start_out = start;
 	return 0;
@@ -308,7 +314,8 @@ start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start)
 		return;
 	unqueue(0, &j);
 	*token = j.req.token;
-	*err = launch(&j.req, j.buf, j.fds, &p, start);
+	if ((*err = launch(&j.req, j.buf, j.fds, &p, start)) == 0)
+		sp.kids[sp.n - 1].unreported = true;   /* until the exit that names it is sent */
 	*pid = p;
 	free(j.buf);
 }
@@ -496,16 +503,16 @@ flush_exits(void)
 	while (sent < sp.exn) {
 		struct mmsghdr mm[32];
 		struct iovec iov[32];
-		size_t k = sp.exn - sent < 32 ? sp.exn - sent : 32;
+		size_t batch = sp.exn - sent < 32 ? sp.exn - sent : 32;
 		int r;
 
 		memset(mm, 0, sizeof(mm));
-		for (size_t i = 0; i < k; i++) {
+		for (size_t i = 0; i < batch; i++) {
 			iov[i] = (struct iovec){ &sp.ex[sent + i].ex, sizeof(sp.ex[sent + i].ex) };
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
-		r = sendmmsg(NF_SPAWN_EXIT_FD, mm, (unsigned)k, MSG_NOSIGNAL | MSG_DONTWAIT);
+		r = sendmmsg(NF_SPAWN_EXIT_FD, mm, (unsigned)batch, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -513,9 +520,15 @@ flush_exits(void)
 				break;   /* the socket is full: the rest when it drains */
 			finish(0);   /* the runner is gone */
 		}
-		for (int i = 0; i < r; i++)
-			if (sp.ex[sent + (size_t)i].out >= 0)
-				close(sp.ex[sent + (size_t)i].out);
+		for (int i = 0; i < r; i++) {
+			const struct sp_exit *e = &sp.ex[sent + (size_t)i];
+
+			if (e->out >= 0)
+				close(e->out);
+			for (size_t k = 0; e->ex.next_pid > 0 && k < sp.n; k++)
+				if (sp.kids[k].pid == e->ex.next_pid)
+					sp.kids[k].unreported = false;
+		}
 		sent += (size_t)r;
 	}
 	memmove(sp.ex, sp.ex + sent, (sp.exn - sent) * sizeof(*sp.ex));

@@ -641,6 +641,24 @@ START_TEST(test_exits_prompt)
 }
 END_TEST
 
+/* Whether pid runs (a zombie does not), from /proc. */
+static bool
+running(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
@@ -658,6 +676,38 @@ START_TEST(test_end_kills)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_ne(kill(rep.pid, 0), 0);   /* gone: reaped by the spawner before it left */
 	close(devnull);
+}
+END_TEST
+
+/* A stage started in the place of an end the spawner still holds: the runner has not heard
+ * of it and cannot kill its group, so at the end of the requests the spawner kills the
+ * group too (here a process the stage started in the background). */
+START_TEST(test_end_kills_unreported)
+{
+	char *pidfile = xasprintf("%s/bg.pid", tmpdir);
+	char *cmd = xasprintf("sleep 100 & echo $! > '%s.tmp' && mv '%s.tmp' '%s'; wait", pidfile, pidfile, pidfile);
+	held_fixture h;
+	pid_t bg = 0;
+	FILE *f = NULL;
+	int p[4];
+
+	held_start(&h);
+	p[0] = sp_defer(&h.s, 1, cmd);
+	for (int i = 1; i < 4; i++)
+		p[i] = sp_defer(&h.s, (uint64_t)i + 1, "true");
+	open_gate(h.gate_a);   /* A ends, 1 starts in its place: A's exit held */
+	for (int i = 0; i < 300 && !(f = fopen(pidfile, "r")); i++)
+		usleep(10 * 1000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &bg), 1);
+	fclose(f);
+	ck_assert(running(bg));
+	held_stop(&h, p, 4);
+	for (int i = 0; i < 300 && running(bg); i++)
+		usleep(10 * 1000);
+	ck_assert(!running(bg));
+	free(cmd);
+	free(pidfile);
 }
 END_TEST
 
@@ -734,6 +784,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_exits_held);
 	tcase_add_test(tc, test_exits_prompt);
 	tcase_add_test(tc, test_end_kills);
+	tcase_add_test(tc, test_end_kills_unreported);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
 	suite_add_tcase(s, tc);
