@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc-fixture.h"
+
 static char tmpdir[64];
 
 static void
@@ -107,24 +109,6 @@ wait_exec(pid_t pid, const char *comm)
 	ck_abort_msg("process %d never ran %s", (int)pid, comm);
 }
 
-/* Dead: gone, or a zombie waiting for a parent that is not us. */
-static bool
-is_dead(pid_t pid)
-{
-	char path[64], buf[512];
-	FILE *f;
-	size_t n;
-	char *paren;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return true;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return !paren || paren[2] == 'Z' || paren[2] == 'X';
-}
 
 static void
 ck_dies(pid_t pid)

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proc-fixture.h"
+
 static char tmpdir[64];
 
 typedef struct spawner {
@@ -641,24 +643,6 @@ START_TEST(test_exits_prompt)
 }
 END_TEST
 
-/* Whether pid runs (a zombie does not), from /proc. */
-static bool
-running(pid_t pid)
-{
-	char path[64], buf[512], *rp;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
-}
-
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
@@ -701,11 +685,11 @@ START_TEST(test_end_kills_unreported)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fscanf(f, "%d", &bg), 1);
 	fclose(f);
-	ck_assert(running(bg));
+	ck_assert(!is_dead(bg));
 	held_stop(&h, p, 4);
-	for (int i = 0; i < 300 && running(bg); i++)
+	for (int i = 0; i < 300 && !is_dead(bg); i++)
 		usleep(10 * 1000);
-	ck_assert(!running(bg));
+	ck_assert(is_dead(bg));
 	free(cmd);
 	free(pidfile);
 }
