@@ -471,10 +471,12 @@ static const char *const migrations[] = {
 	"DROP TABLE cache_components;"
 	"ALTER TABLE cache_components_v23 RENAME TO cache_components;",
 	/* 24 (i15): an entry's own components go with it, replaced (recursive_triggers: see
-	 * open_db) or deleted, without a DELETE of its own before each put: that statement was
+	 * connect_rw) or deleted, without a DELETE of its own before each put: that statement was
 	 * 3% of a full run's own CPU, and a run's entries have no components row to drop. */
 	"CREATE TRIGGER IF NOT EXISTS cache_entries_components AFTER DELETE ON cache_entries"
-	" BEGIN DELETE FROM cache_components WHERE entry = old.rowid; END;",
+	" BEGIN"
+	"  DELETE FROM cache_components WHERE entry = old.rowid;"
+	" END;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
