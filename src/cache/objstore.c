@@ -548,9 +548,8 @@ put_file(nf_objstore *s, char sha[65], int dirfd, const char *name, const char *
 	if ((err = nf_sha256_fd(sha, src, path)) < 0)
 		goto done;
 	/* The hash is the output's too: remembered when settled, so that the next run checks
-	 * the output by its stat instead of reading it again. */
-	/* before is the path's stat, taken before the open: the same file unchanged since (the
-	 * same inode, size and times) is the one that was read. */
+	 * the output by its stat instead of reading it again. before is the path's stat, taken
+	 * before the open: the same file unchanged since (inode, size, times) is the one read. */
 	if ((have_st = fstat(src, &st) == 0))
 		nf_hash_remember(s->statcache, path, src, before, &st, began, sha);
 	if (have_st && (was = stored_object(s, sha, (uint64_t)st.st_size)) == OBJ_SOUND) {

@@ -9,9 +9,10 @@
  * output, so that the runner's end of it and the exit come together. It dies with ntflow
  * (PDEATHSIG, set by the runner) and its stages with it (theirs); when the runner closes
  * the requests socket it kills the stages left (their leaders: the runner kills their
- * groups, but for those it has not heard of), reaps them and exits. A deferred request (NF_SPAWN_DEFER) waits in a queue, and
- * the oldest is started as soon as a child has been reaped, before that child's exit is
- * sent (which names it): the next stage starts without a round trip through the runner.
+ * groups, but for those it has not heard of), reaps them and exits. A deferred request
+ * (NF_SPAWN_DEFER) waits in a queue, and the oldest is started as soon as a child has been
+ * reaped, before that child's exit is sent (which names it): the next stage starts without
+ * a round trip through the runner.
  * While that queue is more than half full, the exits of children that succeeded are held
  * a little (exits_due), so that the runner wakes once for several. */
 #include "config.h"
@@ -40,7 +41,6 @@ struct sp_child {
 	pid_t pid;
 	int out;
 	bool prompt;                 /* NF_SPAWN_PROMPT: its exit is never held */
-	bool unreported;             /* started in a reaped child's place, that exit not sent */
 };
 
 /* An exit reaped and not yet sent, with the output's write end held until it is. */
@@ -100,16 +100,26 @@ grow(void *p, size_t size, size_t n, size_t *cap)
 	return p;
 }
 
+/* Whether pid's start is named by an exit still held: the runner has not heard of it. */
+static bool
+start_held(pid_t pid)
+{
+	for (size_t i = 0; i < sp.exn; i++)
+		if (sp.ex[i].ex.next_pid == pid)
+			return true;
+	return false;
+}
+
 /* The runner has gone: kills every child left (the leaders, as PR_SET_PDEATHSIG would;
  * their groups are the runner's to kill, which it did when it ended normally, and the next
  * run's recovery's after a crash), reaps them and exits. The groups of children whose
- * start the runner has not heard of (named in an exit still held) it could not kill: those
- * are killed here. A leader not reaped yet keeps its group's id from being reused. */
+ * start the runner has not heard of it could not kill: those are killed here (a leader
+ * not reaped yet keeps its group's id from being reused). */
 NF_NORETURN static void
 finish(int code)
 {
 	for (size_t i = 0; i < sp.n; i++) {
-		if (sp.kids[i].unreported)
+		if (start_held(sp.kids[i].pid))
 			(void)kill(-sp.kids[i].pid, SIGKILL);
 		(void)kill(sp.kids[i].pid, SIGKILL);
 	}
@@ -274,7 +284,7 @@ launch(const nf_spawn_req *req, char *buf, const int fds[2], pid_t *pid_out, int
 	}
 	/* The child exec'd or died already (vfork waits for that); EACCES/ESRCH: fine. */
 	(void)setpgid(pid, pid);
-	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0], (req->flags & NF_SPAWN_PROMPT) != 0, false };
+	sp.kids[sp.n++] = (struct sp_child){ pid, fds[0], (req->flags & NF_SPAWN_PROMPT) != 0 };
 	*pid_out = pid;
 	*start_out = start;
 	return 0;
@@ -314,8 +324,7 @@ start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start)
 		return;
 	unqueue(0, &j);
 	*token = j.req.token;
-	if ((*err = launch(&j.req, j.buf, j.fds, &p, start)) == 0)
-		sp.kids[sp.n - 1].unreported = true;   /* until the exit that names it is sent */
+	*err = launch(&j.req, j.buf, j.fds, &p, start);
 	*pid = p;
 	free(j.buf);
 }
@@ -520,15 +529,9 @@ flush_exits(void)
 				break;   /* the socket is full: the rest when it drains */
 			finish(0);   /* the runner is gone */
 		}
-		for (int i = 0; i < r; i++) {
-			const struct sp_exit *e = &sp.ex[sent + (size_t)i];
-
-			if (e->out >= 0)
-				close(e->out);
-			for (size_t k = 0; e->ex.next_pid > 0 && k < sp.n; k++)
-				if (sp.kids[k].pid == e->ex.next_pid)
-					sp.kids[k].unreported = false;
-		}
+		for (int i = 0; i < r; i++)
+			if (sp.ex[sent + (size_t)i].out >= 0)
+				close(sp.ex[sent + (size_t)i].out);
 		sent += (size_t)r;
 	}
 	memmove(sp.ex, sp.ex + sent, (sp.exn - sent) * sizeof(*sp.ex));
