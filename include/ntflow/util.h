@@ -235,15 +235,19 @@ int nf_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 /* The lstat of many paths beneath a root taken ahead by a thread (src/util/statahead.c), for
  * a caller about to look at each while nothing changes the tree. */
 typedef struct nf_statahead nf_statahead;
+/* Stats held at once: the thread keeps at most half of it ahead of the furthest path asked
+ * for, and a path more than half of it behind that is the caller's to look at again. */
+#define NF_STATAHEAD_WINDOW 4096
 /* Starts taking paths[0..n) (normalized relative paths, as nf_path_lexical gives them; NULL
  * or "" for none), each reached through real folders beneath rootfd's folder. The paths are
  * copied. NULL when there is nothing to take or no thread could start. */
 nf_statahead *nf_statahead_start(int rootfd, const char *const *paths, size_t n);
 /* Path i's lstat (the fields nf_same_stat, the mode and the racy rules read) when the
  * thread has taken it, it is path, and a file or folder was there; false otherwise (not
- * taken yet, missing, a link on the way or at the end): the caller looks itself. Never
- * waits. */
-bool nf_statahead_get(const nf_statahead *s, size_t i, const char *path, struct stat *st);
+ * taken yet, more than half a window behind the furthest path asked for, missing, a link
+ * on the way or at the end): the caller looks itself. Never waits; asking for i lets the
+ * thread go on to half a window past it. */
+bool nf_statahead_get(nf_statahead *s, size_t i, const char *path, struct stat *st);
 /* How many paths the thread has taken so far (for tests). */
 size_t nf_statahead_taken(const nf_statahead *s);
 /* Stops the thread, waits for it and frees s. */

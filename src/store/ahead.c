@@ -7,10 +7,11 @@
  * upstream's outputs), but a rerun's keys are mostly its last run's: the thread reads, in
  * the order of the nodes, the entry each node of the pipeline's last run used (its row's
  * cache_key), and nf_store_cache_hit takes an entry from here when its key was read, else
- * reads as before. The thread is the only writer of a table of slots (open addressing, at
- * most half full, never resized), each published once with a release store; the caller,
- * the only reader, probes with acquire loads and never waits. An entry is taken once: a
- * second lookup of the key reads the database. An entry read ahead is the one in the
+ * reads as before. The thread fills a table of slots (open addressing, at most half full,
+ * never resized), each published once with a release store; the caller probes with acquire
+ * loads and never waits. An entry is taken once, and freed then (its slot marked taken,
+ * its fingerprint kept beside for the probes): a second lookup of the key reads the
+ * database. An entry read ahead is the one in the
  * database: a run replaces or deletes an entry only at the node that looked it up (a key
  * names its node), and the workspace lock keeps other runs out. The thread keeps at most
  * AHEAD_WINDOW entries beyond the lookups made, so that 100 000 nodes do not hold 25 MB.
@@ -37,21 +38,23 @@
 #define AHEAD_WINDOW 4096
 #define CHECKPOINT_EVERY_NS 2000000
 
-/* Once published, fp is the only field the thread reads again (to find a duplicate); the
- * rest is the caller's, which frees the key and takes the strings when it takes the entry,
- * so that a taken entry keeps its 56 bytes, not its key's 65 more. */
+/* The caller's once published: it frees the entry when it takes it, leaving TAKEN in its
+ * slot. The thread never reads a published entry again: a slot's fingerprint is in fps. */
 typedef struct ahead_entry {
-	uint64_t fp;                 /* key_hash of the key: its slot, and its duplicates' */
-	char *key;                   /* NULL once taken */
+	char *key;
 	char *outputs_json, *out_digest, *metrics_json;
 	int64_t run_id;
-	bool taken;
 } ahead_entry;
+
+static char taken_mark;
+#define TAKEN ((ahead_entry *)(void *)&taken_mark)
 
 struct nf_store_ahead {
 	char *path, *pipeline;
 	int64_t run_id;              /* the run about to look up: its last run is the one before */
 	_Atomic(ahead_entry *) *slots;
+	uint64_t *fps;               /* key_hash of each slot's key: written before its entry is
+	                              * published, read by the caller after it sees the entry */
 	size_t mask;                 /* slots - 1, a power of two minus one */
 	size_t max_rows;             /* at most half the slots */
 	atomic_size_t lookups;       /* the caller's, for the window */
@@ -83,7 +86,7 @@ col_dup(sqlite3_stmt *q, int col)
 static void
 entry_free(ahead_entry *e)
 {
-	if (!e)
+	if (!e || e == TAKEN)
 		return;
 	free(e->key);
 	free(e->outputs_json);
@@ -92,22 +95,22 @@ entry_free(ahead_entry *e)
 	free(e);
 }
 
-/* Publishes e unless an entry of the same fingerprint is there: two nodes of the last run
- * with one key (read once), or two keys of one 64-bit hash (the second is left to the
- * database). Only fp is compared: the key of a published entry may be freed by its taker. */
+/* Publishes e, of fingerprint fp, unless an entry of the same fingerprint is there: two
+ * nodes of the last run with one key (read once), or two keys of one 64-bit hash (the second
+ * is left to the database). */
 static void
-publish(nf_store_ahead *a, ahead_entry *e)
+publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp)
 {
-	size_t i = (size_t)e->fp & a->mask;
-	ahead_entry *there;
+	size_t i = (size_t)fp & a->mask;
 
-	while ((there = atomic_load_explicit(&a->slots[i], memory_order_relaxed)) != NULL) {
-		if (there->fp == e->fp) {
+	while (atomic_load_explicit(&a->slots[i], memory_order_relaxed) != NULL) {
+		if (a->fps[i] == fp) {
 			entry_free(e);
 			return;
 		}
 		i = (i + 1) & a->mask;
 	}
+	a->fps[i] = fp;
 	atomic_store_explicit(&a->slots[i], e, memory_order_release);
 }
 
@@ -144,12 +147,11 @@ read_ahead(void *arg)
 			continue;
 		e = xcalloc(1, sizeof(*e));
 		e->key = col_dup(q, 0);
-		e->fp = key_hash(e->key);
 		e->outputs_json = col_dup(q, 1);
 		e->out_digest = col_dup(q, 2);
 		e->metrics_json = col_dup(q, 3);
 		e->run_id = sqlite3_column_int64(q, 4);
-		publish(a, e);
+		publish(a, e, key_hash(e->key));
 		produced++;
 		atomic_store_explicit(&a->read, produced, memory_order_release);
 	}
@@ -197,6 +199,7 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 	a->pipeline = xstrdup(pipeline);
 	a->run_id = run_id;
 	a->slots = xcalloc(cap, sizeof(*a->slots));
+	a->fps = xcalloc(cap, sizeof(*a->fps));
 	for (size_t i = 0; i < cap; i++)
 		atomic_init(&a->slots[i], NULL);
 	a->mask = cap - 1;
@@ -210,6 +213,7 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 		pthread_mutex_destroy(&a->lock);
 		pthread_cond_destroy(&a->wake);
 		free(a->slots);
+		free(a->fps);
 		free(a->pipeline);
 		free(a->path);
 		free(a);
@@ -235,6 +239,7 @@ nf_store_ahead_stop(nf_store *st)
 	for (size_t i = 0; i <= a->mask; i++)
 		entry_free(atomic_load_explicit(&a->slots[i], memory_order_relaxed));
 	free(a->slots);
+	free(a->fps);
 	free(a->pipeline);
 	free(a->path);
 	free(a);
@@ -257,20 +262,19 @@ nf_store__ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
 	atomic_fetch_add_explicit(&a->lookups, 1, memory_order_relaxed);
 	for (size_t i = (size_t)fp & a->mask; (e = atomic_load_explicit(&a->slots[i], memory_order_acquire));
 	     i = (i + 1) & a->mask) {
-		if (e->fp != fp)
+		if (a->fps[i] != fp)
 			continue;
 		/* The one entry of this fingerprint: taken already, or another key's. */
-		if (e->taken || strcmp(e->key, key) != 0)
+		if (e == TAKEN || strcmp(e->key, key) != 0)
 			return false;
-		e->taken = true;
-		free(e->key);
-		e->key = NULL;
+		atomic_store_explicit(&a->slots[i], TAKEN, memory_order_relaxed);
 		memset(out, 0, sizeof(*out));
 		out->outputs_json = e->outputs_json;
 		out->out_digest = e->out_digest;
 		out->metrics_json = e->metrics_json;
 		out->run_id = e->run_id;
-		e->outputs_json = e->out_digest = e->metrics_json = NULL;
+		free(e->key);
+		free(e);
 		return true;
 	}
 	return false;

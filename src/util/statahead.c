@@ -7,12 +7,20 @@
  * root and its slots: no allocation after the start, no error message (nf_error is one per
  * process), no signal (all blocked). Each path is reached the way nf_path_parent_at's walk
  * reaches it, one openat(O_NOFOLLOW | O_DIRECTORY) per folder from the root, so a link on
- * the way gives no stat; the caller then looks itself, with its own checks and words. A
- * slot is published with a release store of its state and read with an acquire load: the
- * caller never waits, and a path the thread has not come to yet is the caller's to look at.
- * What a slot holds is as old as the moment the thread took it: the caller uses it only
- * while nothing can have changed the tree since the start (a run until it restores, runs
- * or moves anything aside), and frees this before. */
+ * the way gives no stat; the caller then looks itself, with its own checks and words.
+ *
+ * The slots are a ring of NF_STATAHEAD_WINDOW, not one per path: 100 000 outputs held 6 MB
+ * of stats, most of them long used or not needed yet. Path i goes to slot i mod the window,
+ * taken only while i is less than half a window past the furthest path the caller asked
+ * for, and the caller takes a slot only for a path at most half a window behind that: so
+ * the thread never writes a slot the caller may still read (the slot's last path is more
+ * than half a window behind, and the furthest only grows). The furthest is published with
+ * a release store and read with an acquire load, so the caller's reads of a slot come
+ * before the thread's next write of it; a slot's path number is published the same way
+ * after its stat. The caller never waits: a path the thread has not come to, or has left
+ * behind, is the caller's to look at. What a slot holds is as old as the moment the thread
+ * took it: the caller uses it only while nothing can have changed the tree since the start
+ * (a run until it restores, runs or moves anything aside), and frees this before. */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -28,12 +36,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { SLOT_PENDING, SLOT_FOUND, SLOT_NONE };
-
 /* What a stat says that a caller compares (nf_same_stat, the mode and the racy rules), in
- * 64 bytes where a struct stat takes 144: 100 000 outputs hold 6 MB, not 14. */
+ * 64 bytes where a struct stat takes 144. */
 typedef struct slot {
-	atomic_uchar state;
+	atomic_size_t taken;         /* 1 + the path it holds; 0: none yet */
+	bool found;                  /* a file or folder was there */
 	mode_t mode;
 	dev_t dev;
 	ino_t ino;
@@ -45,7 +52,10 @@ struct nf_statahead {
 	char *paths;                /* the paths, each ending in its NUL */
 	size_t *at;                 /* where path i starts in paths */
 	size_t n;
-	slot *slots;
+	slot *slots;                /* NF_STATAHEAD_WINDOW */
+	atomic_size_t asked;        /* 1 + the furthest path the caller asked for */
+	size_t asked_own;           /* the same, the caller's copy */
+	atomic_size_t done;         /* paths taken so far */
 	int rootfd;                 /* a dup of the caller's */
 	atomic_bool stop;
 	pthread_t thread;
@@ -98,28 +108,37 @@ take(void *arg)
 	char cur_path[PATH_MAX];
 	size_t cur_len = 0;
 	int cur = -1;
+	const struct timespec pause = { 0, 100000 };
 
 	for (size_t i = 0; i < s->n && !atomic_load_explicit(&s->stop, memory_order_relaxed); i++) {
 		const char *path = s->paths + s->at[i], *slash = strrchr(path, '/');
 		size_t plen = slash ? (size_t)(slash - path) : 0;
 		struct stat st;
-		slot *sl = &s->slots[i];
+		slot *sl = &s->slots[i % NF_STATAHEAD_WINDOW];
 		int dfd;
-		unsigned char state = SLOT_NONE;
 
+		/* Half a window past the furthest asked, at most: no busy wait, and a path not
+		 * taken in time is looked at by the caller. */
+		while (i >= atomic_load_explicit(&s->asked, memory_order_acquire) + NF_STATAHEAD_WINDOW / 2) {
+			if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+				goto out;
+			nanosleep(&pause, NULL);
+		}
 		dfd = !*path ? -1 : slash ? parent_fd(s, path, plen, &cur, cur_path, &cur_len) : s->rootfd;
-		if (dfd >= 0 && fstatat(dfd, slash ? slash + 1 : path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !S_ISLNK(st.st_mode)) {
+		sl->found = dfd >= 0 && fstatat(dfd, slash ? slash + 1 : path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !S_ISLNK(st.st_mode);
+		if (sl->found) {
 			sl->mode = st.st_mode;
 			sl->dev = st.st_dev;
 			sl->ino = st.st_ino;
 			sl->size = st.st_size;
 			sl->mtim = st.st_mtim;
 			sl->ctim = st.st_ctim;
-			state = SLOT_FOUND;
 		}
-		atomic_store_explicit(&sl->state, state, memory_order_release);
+		atomic_store_explicit(&sl->taken, i + 1, memory_order_release);
+		atomic_store_explicit(&s->done, i + 1, memory_order_relaxed);
 	}
+out:
 	if (cur >= 0 && cur != s->rootfd)
 		close(cur);
 	return NULL;
@@ -151,9 +170,11 @@ nf_statahead_start(int rootfd, const char *const *paths, size_t n)
 		off += len;
 	}
 	s->n = n;
-	s->slots = xcalloc(n, sizeof(*s->slots));
-	for (size_t i = 0; i < n; i++)
-		atomic_init(&s->slots[i].state, SLOT_PENDING);
+	s->slots = xcalloc(NF_STATAHEAD_WINDOW, sizeof(*s->slots));
+	for (size_t i = 0; i < NF_STATAHEAD_WINDOW; i++)
+		atomic_init(&s->slots[i].taken, 0);
+	atomic_init(&s->asked, 0);
+	atomic_init(&s->done, 0);
 	atomic_init(&s->stop, false);
 	if (nf_thread_start(&s->thread, take, s) < 0) {
 		close(s->rootfd);
@@ -167,14 +188,18 @@ nf_statahead_start(int rootfd, const char *const *paths, size_t n)
 }
 
 bool
-nf_statahead_get(const nf_statahead *s, size_t i, const char *path, struct stat *st)
+nf_statahead_get(nf_statahead *s, size_t i, const char *path, struct stat *st)
 {
 	const slot *sl;
 
-	if (!s || i >= s->n || strcmp(s->paths + s->at[i], path) != 0)
+	if (!s || i >= s->n || i + NF_STATAHEAD_WINDOW / 2 < s->asked_own || strcmp(s->paths + s->at[i], path) != 0)
 		return false;
-	sl = &s->slots[i];
-	if (atomic_load_explicit(&sl->state, memory_order_acquire) != SLOT_FOUND)
+	if (i + 1 > s->asked_own) {
+		s->asked_own = i + 1;
+		atomic_store_explicit(&s->asked, s->asked_own, memory_order_release);
+	}
+	sl = &s->slots[i % NF_STATAHEAD_WINDOW];
+	if (atomic_load_explicit(&sl->taken, memory_order_acquire) != i + 1 || !sl->found)
 		return false;
 	memset(st, 0, sizeof(*st));
 	st->st_mode = sl->mode;
@@ -190,11 +215,7 @@ nf_statahead_get(const nf_statahead *s, size_t i, const char *path, struct stat 
 size_t
 nf_statahead_taken(const nf_statahead *s)
 {
-	size_t taken = 0;
-
-	for (size_t i = 0; s && i < s->n; i++)
-		taken += atomic_load_explicit(&s->slots[i].state, memory_order_acquire) != SLOT_PENDING;
-	return taken;
+	return s ? atomic_load_explicit(&s->done, memory_order_relaxed) : 0;
 }
 
 void

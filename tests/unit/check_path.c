@@ -658,6 +658,59 @@ START_TEST(test_statahead_stopped)
 }
 END_TEST
 
+/* The thread keeps half a window ahead of the furthest path asked for, no further; asked in
+ * order, every path of many windows is found with its own stat; a path more than half a
+ * window behind the furthest asked is the caller's to look at again. */
+START_TEST(test_statahead_window)
+{
+	enum { N = 2 * NF_STATAHEAD_WINDOW + 100 };
+	const char **paths = xcalloc(N, sizeof(*paths));
+	struct timespec ms = { 0, 1000000 };
+	nf_statahead *s;
+	struct stat got;
+	char *dir;
+	int rootfd;
+
+	sh("cd root && mkdir -p out");
+	dir = xasprintf("%s/out", root);
+	for (size_t i = 0; i < N; i++) {
+		char *p = xasprintf("%s/f%zu", dir, i);
+		FILE *f = fopen(p, "w");
+
+		ck_assert_ptr_nonnull(f);
+		for (size_t k = 0; k < i % 13; k++)
+			fputc('x', f);
+		ck_assert_int_eq(fclose(f), 0);
+		free(p);
+		paths[i] = xasprintf("out/f%zu", i);
+	}
+	ck_assert_int_ge(rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+	ck_assert_ptr_nonnull(s = nf_statahead_start(rootfd, paths, N));
+	statahead_wait(s, NF_STATAHEAD_WINDOW / 2);
+	for (int i = 0; i < 20; i++)
+		nanosleep(&ms, NULL);
+	ck_assert_uint_eq(nf_statahead_taken(s), NF_STATAHEAD_WINDOW / 2);   /* it waits */
+	for (size_t i = 0; i < N; i++) {
+		bool found = false;
+
+		for (int k = 0; k < 10000 && !(found = nf_statahead_get(s, i, paths[i], &got)); k++)
+			nanosleep(&ms, NULL);
+		ck_assert_msg(found, "path %zu never taken", i);
+		ck_assert_int_eq(got.st_size, (off_t)(i % 13));
+	}
+	ck_assert_uint_eq(nf_statahead_taken(s), N);
+	ck_assert(nf_statahead_get(s, N - NF_STATAHEAD_WINDOW / 2, paths[N - NF_STATAHEAD_WINDOW / 2], &got));
+	ck_assert(!nf_statahead_get(s, N - NF_STATAHEAD_WINDOW / 2 - 2, paths[N - NF_STATAHEAD_WINDOW / 2 - 2], &got));
+	ck_assert(!nf_statahead_get(s, 0, paths[0], &got));
+	nf_statahead_free(s);
+	close(rootfd);
+	for (size_t i = 0; i < N; i++)
+		free((char *)paths[i]);
+	free(paths);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 path_suite(void)
 {
@@ -678,6 +731,7 @@ path_suite(void)
 	tcase_add_test(tc, test_dircache_clear_at);
 	tcase_add_test(tc, test_dircache_many_folders);
 	tcase_add_test(tc, test_statahead);
+	tcase_add_test(tc, test_statahead_window);
 	tcase_add_test(tc, test_statahead_stopped);
 	suite_add_tcase(s, tc);
 	return s;
