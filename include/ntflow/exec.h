@@ -90,6 +90,9 @@ typedef struct nf_job_result {
 	int64_t wall_ms;
 	int64_t user_ms, sys_ms;
 	long max_rss_kb;
+	/* How long before this report the attempt ended: a runner may hear of an end late
+	 * (ntflow-spawn holds some, spawner.c); wall_ms is already without it. */
+	int64_t late_ms;
 	bool log_capped;             /* the log reached log_limit: the rest was discarded */
 	int log_errno;               /* 0, or why the log could not be written (what the job
 	                              * wrote from then on was discarded) */
@@ -137,8 +140,10 @@ typedef struct nf_runner_ops {
 	int (*withdraw)(nf_runner *r, size_t node);
 } nf_runner_ops;
 /* How a runner with defer reports a deferred job's start: pgid, or err (why it could not
- * start; pgid 0). ctx is the one given to attach; err is borrowed for the call. */
-typedef void (*nf_job_started_fn)(void *ctx, size_t node, int attempt, pid_t pgid, const char *err);
+ * start; pgid 0); late_ms, how long before this report it started (its timeout counts from
+ * then). ctx is the one given to attach; err is borrowed for the call. */
+typedef void (*nf_job_started_fn)(void *ctx, size_t node, int attempt, pid_t pgid, int64_t late_ms,
+				  const char *err);
 struct nf_runner {
 	const nf_runner_ops *ops;
 	/* true: the runner keeps each job's timeout_ms itself, counted from when the job really
@@ -225,9 +230,11 @@ typedef struct nf_sched_hooks {
 	 * "gate promote rejected"), else NULL. pgid is set on RUNNING. RETRYING carries the
 	 * ended attempt's res and reason (its failure); the final FAILED/TIMED_OUT carries the
 	 * last attempt's. A node waiting for a retry when the run stops after another node's
-	 * failure ends FAILED (or TIMED_OUT) with "not retried: run stopped after failure of x". */
+	 * failure ends FAILED (or TIMED_OUT) with "not retried: run stopped after failure of x".
+	 * late_ms: how long before this call the change happened (a start or an end the
+	 * runner heard of late), else 0. */
 	void (*on_state)(void *ctx, const nf_node *node, nf_state st, int attempt,
-			 const nf_job_result *res, const char *reason, pid_t pgid);
+			 const nf_job_result *res, const char *reason, pid_t pgid, int64_t late_ms);
 	/* Once per loop turn after events were handled: the moment to commit a batch. May be NULL. */
 	void (*on_tick)(void *ctx);
 	/* > 0: the loop wakes at least this often and calls on_tick on every turn, changed or

@@ -364,9 +364,10 @@ spawn_request(local_runner *lr, const nf_job *job, int out_fd, bool defer, pid_t
 	}
 	if (lr->procs_fd >= 0)
 		req.flags |= NF_SPAWN_PROCS;
-	/* Its timeout runs in the scheduler, and an end held in the spawner could come after
-	 * it; a job of several cpus frees slots the queued job started in its place does not
-	 * take: the scheduler fills them. */
+	/* Its timeout runs in the scheduler from its start, which a held exit would report
+	 * late, and an end held in the spawner could come after it; a job of several cpus
+	 * frees slots the queued job started in its place does not take: the scheduler fills
+	 * them. */
 	if (job->timeout_ms > 0 || job->cpus > 1)
 		req.flags |= NF_SPAWN_PROMPT;
 	req.len = len;
@@ -651,6 +652,7 @@ job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sy
 	res.user_ms = user_us / 1000;
 	res.sys_ms = sys_us / 1000;
 	res.max_rss_kb = max_rss_kb;
+	res.late_ms = late_ms;
 	/* What the group wrote before it ended is in the pipe; a process that left the
 	 * group (setsid) and still holds it is not waited for. */
 	close_log(lr, j);
@@ -698,7 +700,7 @@ spawner_lost(local_runner *lr)
 
 			job_unstarted(lr, i);
 			if (lr->base.started)
-				lr->base.started(lr->done_ctx, node, attempt, 0, nf_error_last());
+				lr->base.started(lr->done_ctx, node, attempt, 0, 0, nf_error_last());
 		}
 }
 
@@ -720,12 +722,12 @@ next_started(local_runner *lr, const nf_spawn_exit *ex)
 		errno = ex->next_err;
 		(void)nf_error_set_errno(NF_ERROR, "cannot start a process");
 		if (lr->base.started)
-			lr->base.started(lr->done_ctx, node, attempt, 0, nf_error_last());
+			lr->base.started(lr->done_ctx, node, attempt, 0, 0, nf_error_last());
 		return;
 	}
 	job_started(lr, slot, (pid_t)ex->next_pid, ex->next_start, ex->held_us / 1000);
 	if (lr->base.started)
-		lr->base.started(lr->done_ctx, node, attempt, (pid_t)ex->next_pid, NULL);
+		lr->base.started(lr->done_ctx, node, attempt, (pid_t)ex->next_pid, ex->held_us / 1000, NULL);
 }
 
 /* The exits socket is readable: each exit the spawner sent, reported through done. */

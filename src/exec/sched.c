@@ -41,7 +41,7 @@ typedef struct node_rt {
  * could not start, owned). */
 typedef struct sched_event {
 	bool started;
-	nf_job_result res;           /* the end; for a start: node and attempt */
+	nf_job_result res;           /* the end; for a start: node, attempt and late_ms */
 	pid_t pgid;
 	char *err;
 } sched_event;
@@ -180,9 +180,10 @@ timer_cmp(const void *a, const void *b, void *ctx)
 	return x->gen < y->gen ? -1 : x->gen > y->gen;
 }
 
+/* n's state is st from late_ms ago. */
 static void
-set_state(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const char *reason,
-	  pid_t pgid)
+set_state_late(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const char *reason,
+	       pid_t pgid, int64_t late_ms)
 {
 	s->rt[n].st = (uint8_t)st;
 	if (nf_state_is_final(st)) {
@@ -197,7 +198,15 @@ set_state(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const ch
 	s->dirty = true;
 	if (s->hooks.on_state)
 		s->hooks.on_state(s->hooks.ctx, &s->g->nodes[n], st, s->rt[n].attempts, res,
-				  reason, pgid);
+				  reason, pgid, late_ms);
+}
+
+/* n's state is st: from when its attempt ended, when res says that was late. */
+static void
+set_state(nf_sched *s, size_t n, nf_state st, const nf_job_result *res, const char *reason,
+	  pid_t pgid)
+{
+	set_state_late(s, n, st, res, reason, pgid, res && res->late_ms > 0 ? res->late_ms : 0);
 }
 
 static void
@@ -446,9 +455,10 @@ apply_cancel(nf_sched *s)
 	}
 }
 
-/* n's attempt has started (pgid): it takes its slots, its timeout runs from now. */
+/* n's attempt has started (pgid), late_ms ago: it takes its slots, its timeout runs from
+ * its start. */
 static void
-now_running(nf_sched *s, size_t n, pid_t pgid)
+now_running(nf_sched *s, size_t n, pid_t pgid, int64_t late_ms)
 {
 	const nf_run_opts *o = opts_of(s, n);
 	node_rt *r = &s->rt[n];
@@ -457,9 +467,11 @@ now_running(nf_sched *s, size_t n, pid_t pgid)
 	s->free_slots -= need_slots(s, n);
 	s->running++;
 	r->timed_out = false;
-	set_state(s, n, NF_ST_RUNNING, NULL, NULL, pgid);
+	if (late_ms < 0)
+		late_ms = 0;
+	set_state_late(s, n, NF_ST_RUNNING, NULL, NULL, pgid, late_ms);
 	if (o->timeout_ms > 0 && !runner->own_timeout)
-		set_timer(s, n, T_TIMEOUT, now_ms(s) + o->timeout_ms);
+		set_timer(s, n, T_TIMEOUT, now_ms(s) - late_ms + o->timeout_ms);
 }
 
 /* A deferred attempt that started while a cancel (of the run, or of the node alone) was
@@ -518,7 +530,7 @@ start_node(nf_sched *s, size_t n, bool defer)
 		if (!runner || runner->ops->start(runner, &job, &pgid) < 0)
 			break;
 		r->runner = idx;
-		now_running(s, n, pgid);
+		now_running(s, n, pgid, 0);
 		return;
 	}
 	case NF_PREP_SUCCEEDED:
@@ -565,7 +577,7 @@ promote_oldest(nf_sched *s)
 		return;   /* started in an ended job's place: that start is being reported */
 	undefer(s, n);
 	if (rc > 0) {
-		now_running(s, n, pgid);
+		now_running(s, n, pgid, 0);
 		return;
 	}
 	msg = xstrdup(nf_error_last());
@@ -663,7 +675,7 @@ handle_started(nf_sched *s, const sched_event *ev)
 			node_failed(s, n, NF_ST_FAILED, NULL, ev->err);
 		return;
 	}
-	now_running(s, n, ev->pgid);
+	now_running(s, n, ev->pgid, ev->res.late_ms);
 	if (s->cancelling || r->cancel_sent)
 		stop_late_start(s, n);
 }
@@ -859,13 +871,13 @@ on_job_done(void *ctx, const nf_job_result *res)
 }
 
 static void
-on_job_started(void *ctx, size_t node, int attempt, pid_t pgid, const char *err)
+on_job_started(void *ctx, size_t node, int attempt, pid_t pgid, int64_t late_ms, const char *err)
 {
 	nf_sched *s = ctx;
 
 	s->results = xgrow(s->results, sizeof(*s->results), s->nresults + 1, &s->results_cap);
-	s->results[s->nresults++] = (sched_event){ true, { .node = node, .attempt = attempt }, pgid,
-						   err ? xstrdup(err) : NULL };
+	s->results[s->nresults++] = (sched_event){ true, { .node = node, .attempt = attempt, .late_ms = late_ms },
+						   pgid, err ? xstrdup(err) : NULL };
 }
 
 /* tick_ms: wake at least that often (on_tick is called on every turn). */

@@ -48,8 +48,9 @@ enum {
 	NF_SPAWN_DEFER = 8,          /* queue it, start it in the place of the next child reaped */
 	NF_SPAWN_PROMOTE = 16,       /* start the queued job of this token now */
 	NF_SPAWN_WITHDRAW = 32,      /* drop the queued job of this token unstarted */
-	NF_SPAWN_PROMPT = 64,        /* never hold its exit: the runner times it, or it frees
-	                              * more than the one slot a queued job takes */
+	NF_SPAWN_PROMPT = 64,        /* never hold its exit, nor the exit that reports its start
+	                              * in an ended job's place: the runner times it, or it
+	                              * frees more than the one slot a queued job takes */
 };
 
 typedef struct nf_spawn_req {

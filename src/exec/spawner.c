@@ -312,7 +312,7 @@ unqueue(size_t i, struct sp_queued *out)
 /* Starts the oldest queued request, if any: its token into *token (0: none), with its
  * pid, start and errno as launch gives them. */
 static void
-start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start)
+start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start, bool *prompt)
 {
 	struct sp_queued j;
 	pid_t p = 0;
@@ -324,6 +324,7 @@ start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start)
 		return;
 	unqueue(0, &j);
 	*token = j.req.token;
+	*prompt = (j.req.flags & NF_SPAWN_PROMPT) != 0;
 	*err = launch(&j.req, j.buf, j.fds, &p, start);
 	*pid = p;
 	free(j.buf);
@@ -403,7 +404,8 @@ serve(void)
 }
 
 /* Reaps one ended child into *ex, its output's write end into *out (-1: none), whether its
- * exit is never held into *prompt. 1: one; 0: none ended. */
+ * exit is never held into *prompt: its own job's, or the one started in its place (the
+ * runner times that one from the start this exit reports). 1: one; 0: none ended. */
 static int
 reap_one(nf_spawn_exit *ex, int *out, bool *prompt)
 {
@@ -447,8 +449,12 @@ reap_one(nf_spawn_exit *ex, int *out, bool *prompt)
 		ex->next_token = 0;
 		ex->next_pid = ex->next_err = 0;
 		ex->next_start = 0;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			start_queued(&ex->next_token, &ex->next_pid, &ex->next_err, &ex->next_start);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			bool next_prompt = false;
+
+			start_queued(&ex->next_token, &ex->next_pid, &ex->next_err, &ex->next_start, &next_prompt);
+			*prompt = *prompt || next_prompt;
+		}
 		return 1;
 	}
 }

@@ -898,7 +898,7 @@ hook_may_defer(void *vctx)
 
 static void
 hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
-	      const char *reason, pid_t pgid)
+	      const char *reason, pid_t pgid, int64_t late_ms)
 {
 	run_ctx *ctx = vctx;
 	nf_run_event ev;
@@ -939,7 +939,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 			f->reason = reason ? xstrdup(reason) : NULL;
 	}
 	nf_store_node_state(ctx->store, ctx->run_id, node->name, st, attempt, res, reason, pgid,
-			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms());
+			    st == NF_ST_RUNNING ? log : NULL, nf_now_realtime_ms() - late_ms);
 	if (nf_state_is_final(st))
 		ctx->unflushed++;
 	store_failed(ctx);

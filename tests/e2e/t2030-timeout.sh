@@ -116,4 +116,39 @@ test_expect_success 'the timeout of defaults { } applies' '
 	test "$(stage_field show.json sleeper state)" = timed-out
 '
 
+# ntflow-spawn holds the exits of stages that ended well while its queue is full, and may
+# start a queued stage in an ended one's place: at -j 1 with a long hold (a test setting),
+# the stage with a timeout starts in the place of a held exit.
+{
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		printf 'stage "a%s" {\n  run = "sleep 0.02"\n}\n' "$i"
+	done
+	printf 'stage "t" {\n  timeout = "1s"\n  grace = "1s"\n  run = "sleep 2.8; touch t.survived"\n}\n'
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		printf 'stage "b%s" {\n  run = "sleep 0.1"\n}\n' "$i"
+	done
+} >held.dag
+
+test_expect_success 'a stage started in the place of a held exit is timed from its start' '
+	test_expect_code 1 env NTFLOW_SPAWN_HOLD_MS=2000 ntflow run held.dag -j 1 --no-tui >out 2>err &&
+	cat out err &&
+	ntflow show --json >show.json &&
+	test "$(stage_field show.json t state)" = timed-out &&
+	test_path_is_missing t.survived
+'
+
+test_expect_success 'the times recorded for held exits are when the stages started and ended' '
+	rm -rf .ntflow &&
+	test_expect_code 1 env NTFLOW_SPAWN_HOLD_MS=2000 ntflow run held.dag -j 1 -k --no-tui >out 2>err &&
+	ntflow show --json >show.json &&
+	/usr/bin/python3 - show.json <<\PY
+import json, sys
+stages = json.load(open(sys.argv[1]))["stages"]
+bad = [(s["name"], s["wall_ms"], s["finished_ms"] - s["started_ms"]) for s in stages
+       if s["state"] == "succeeded" and abs(s["finished_ms"] - s["started_ms"] - s["wall_ms"]) > 100]
+print("stages whose finished - started is not their wall:", bad)
+sys.exit(1 if bad else 0)
+PY
+'
+
 test_done

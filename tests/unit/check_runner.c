@@ -549,12 +549,13 @@ order_done(void *ctx, const nf_job_result *res)
 }
 
 static void
-order_started(void *ctx, size_t node, int attempt, pid_t pgid, const char *err)
+order_started(void *ctx, size_t node, int attempt, pid_t pgid, int64_t late_ms, const char *err)
 {
 	size_t len = strlen(order);
 
 	(void)ctx;
 	ck_assert_int_eq(attempt, 1);
+	ck_assert_int_ge(late_ms, 0);
 	ck_assert(err ? pgid == 0 : pgid > 0);
 	if (err)
 		snprintf(start_err, sizeof(start_err), "%s", err);
@@ -1206,10 +1207,11 @@ real_prepare(void *ctx, const nf_node *node, int attempt, nf_job *job)
 
 static void
 real_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
-	      const char *reason, pid_t pgid)
+	      const char *reason, pid_t pgid, int64_t late_ms)
 {
 	real_run *rr = ctx;
 
+	(void)late_ms;
 	/* the last node is a short sleep: by its end the others have set their traps */
 	if (st == NF_ST_SUCCEEDED && node->id == rr->g.nnodes - 1)
 		for (int i = 0; i < rr->interrupts; i++)

@@ -123,6 +123,7 @@ typedef struct fjob {
 	bool exited, ignore_term;
 	int code, sig;
 	int64_t timer;               /* the loop timer at end, 0: none (runs for ever) */
+	int64_t late;                /* its end reported that long after it (report_late) */
 } fjob;
 
 typedef struct ev {
@@ -162,13 +163,16 @@ typedef struct fake_runner {
 	size_t queued_at_defer[MAX_LOG];   /* ndeferred when each defer came */
 	bool defer_hold, withdraw_late, late_err;
 	size_t ndefers, npromotes, nwithdraws, late_starts;
+	/* > 0: an end that may start a deferred job in its place (exit 0) is reported that
+	 * long after it, with that start, as ntflow-spawn's held exits are */
+	int64_t report_late;
 } fake_runner;
 
 static void fake_end(nf_loop *l, int64_t id, void *ctx);
 
-/* Starts node's attempt as scripted. */
+/* Starts node's attempt as scripted, at time at (now, or the end it took the place of). */
 static void
-fake_launch(fake_runner *f, size_t node, int attempt)
+fake_launch_at(fake_runner *f, size_t node, int attempt, int64_t at)
 {
 	step st = { 10, 0, 0, false };
 	fjob j;
@@ -178,12 +182,14 @@ fake_launch(fake_runner *f, size_t node, int attempt)
 		if (s->dur || s->code || s->sig || s->ignore_term)
 			st = *s;
 	}
-	j = (fjob){ node, attempt, f->clock->now, st.dur < 0 ? INT64_MAX : f->clock->now + st.dur,
-		    st.sig == 0, st.ignore_term, st.code, st.sig, 0 };
+	j = (fjob){ node, attempt, at, st.dur < 0 ? INT64_MAX : at + st.dur,
+		    st.sig == 0, st.ignore_term, st.code, st.sig, 0, 0 };
 	if (!f->loop)
 		ck_abort_msg("start before attach");
+	if (j.exited && j.code == 0)
+		j.late = f->report_late;
 	if (st.dur >= 0)
-		j.timer = nf_loop_add_timer(f->loop, j.end, fake_end, f);
+		j.timer = nf_loop_add_timer(f->loop, j.end + j.late, fake_end, f);
 	NF_PUSH(f->running, f->nrunning, f->cap, j);
 	f->total_starts++;
 	f->cpus_used += f->cpus ? f->cpus[node] : 1;
@@ -191,8 +197,14 @@ fake_launch(fake_runner *f, size_t node, int attempt)
 		f->max_cpus_used = f->cpus_used;
 	if (!f->quiet) {
 		ck_assert_uint_lt(f->nstarts, MAX_LOG);
-		f->starts[f->nstarts++] = (ev){ .node = node, .t = f->clock->now, .attempt = attempt };
+		f->starts[f->nstarts++] = (ev){ .node = node, .t = at, .attempt = attempt };
 	}
+}
+
+static void
+fake_launch(fake_runner *f, size_t node, int attempt)
+{
+	fake_launch_at(f, node, attempt, f->clock->now);
 }
 
 /* The deferred job at i, out of the queue. */
@@ -252,11 +264,11 @@ fake_late_start(nf_loop *l, int64_t id, void *ctx)
 
 			fake_undefer(f, i);
 			if (f->late_err) {
-				f->base.started(f->done_ctx, node, attempt, 0, "cannot start a process: test");
+				f->base.started(f->done_ctx, node, attempt, 0, 0, "cannot start a process: test");
 				return;
 			}
 			fake_launch(f, node, attempt);
-			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), NULL);
+			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), 0, NULL);
 			return;
 		}
 }
@@ -308,10 +320,12 @@ fake_end(nf_loop *l, int64_t id, void *ctx)
 
 		if (j->timer != id)
 			continue;
+		int64_t ended = j->end, late = j->late;
+
 		res = (nf_job_result){ .node = j->node, .attempt = j->attempt,
 				       .exited = j->exited, .exit_code = j->code,
 				       .term_signal = j->sig, .wall_ms = j->end - j->start,
-				       .user_ms = 1, .sys_ms = 1, .max_rss_kb = 100 };
+				       .user_ms = 1, .sys_ms = 1, .max_rss_kb = 100, .late_ms = late };
 		f->cpus_used -= f->cpus ? f->cpus[j->node] : 1;
 		*j = f->running[--f->nrunning];
 		f->done(f->done_ctx, &res);
@@ -321,8 +335,8 @@ fake_end(nf_loop *l, int64_t id, void *ctx)
 			int attempt = f->deferred[0].attempt;
 
 			fake_undefer(f, 0);
-			fake_launch(f, node, attempt);
-			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), NULL);
+			fake_launch_at(f, node, attempt, ended);
+			f->base.started(f->done_ctx, node, attempt, (pid_t)(1000 + node), late, NULL);
 		}
 		return;
 	}
@@ -390,6 +404,7 @@ fake_signal(nf_runner *r, size_t node, int sig)
 			j->end = f->clock->now;
 			j->exited = false;
 			j->sig = sig;
+			j->late = 0;
 			nf_loop_del_timer(f->loop, j->timer);
 			j->timer = nf_loop_add_timer(f->loop, j->end, fake_end, f);
 		}
@@ -481,7 +496,7 @@ h_finish(void *ctx, const nf_node *node, const nf_job_result *res)
 
 static void
 h_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
-	   const char *reason, pid_t pgid)
+	   const char *reason, pid_t pgid, int64_t late_ms)
 {
 	harness *h = ctx;
 
@@ -496,7 +511,7 @@ h_on_state(void *ctx, const nf_node *node, nf_state st, int attempt, const nf_jo
 		h->retry_at = nf_sched_retry_at(h->s, node->id);
 	if (h->quiet)
 		return;
-	ev e = { .node = node->id, .t = h->clock.now, .attempt = attempt, .st = st };
+	ev e = { .node = node->id, .t = h->clock.now - late_ms, .attempt = attempt, .st = st };   /* as run.c */
 	if (reason)
 		snprintf(e.reason, sizeof(e.reason), "%s", reason);
 	NF_PUSH(h->states, h->nstates, h->states_cap, e);
@@ -1510,6 +1525,38 @@ START_TEST(test_defer_in_place)
 }
 END_TEST
 
+/* A runner that hears of ends late (ntflow-spawn holds exits): the end and the start in its
+ * place are recorded at the times they happened, and the timeout of the started one runs
+ * from its real start, not from when the scheduler heard of it. */
+START_TEST(test_defer_reported_late)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.report_late = 4;
+	h->t->stages[1].opts->timeout_ms = 15;
+	h->t->stages[1].opts->retries = 0;
+	h->fr.script[1][0] = (step){ -1, 0, 0, false };   /* runs until stopped */
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 0, NF_ST_SUCCEEDED);
+	ck_state(h, 1, NF_ST_TIMED_OUT);
+	ck_assert_int_eq(start_time(h, 1, 1), 10);   /* in node 0's place, heard of at 14 */
+	ck_assert_uint_ge(h->fr.nsigs, 1);
+	ck_assert_int_eq(h->fr.sigs[0].node, 1);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[0].t, 25);        /* 10 + 15, not 14 + 15 */
+	for (size_t k = 0; k < h->nstates; k++) {
+		if (h->states[k].node == 0 && h->states[k].st == NF_ST_SUCCEEDED)
+			ck_assert_int_eq(h->states[k].t, 10);
+		if (h->states[k].node == 1 && h->states[k].st == NF_ST_RUNNING)
+			ck_assert_int_eq(h->states[k].t, 10);
+	}
+	h_free(h);
+}
+END_TEST
+
 /* The deferred are topped up in bursts: six fill the queue of the one slot, then nothing
  * is deferred while more than three wait, and each top-up fills it again, so that the
  * requests reach the runner together rather than one after each end. */
@@ -1837,6 +1884,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_several_runners);
 	tcase_add_test(tc, test_unknown_executor);
 	tcase_add_test(tc, test_defer_in_place);
+	tcase_add_test(tc, test_defer_reported_late);
 	tcase_add_test(tc, test_defer_topped_up_from_half);
 	tcase_add_test(tc, test_defer_promote);
 	tcase_add_test(tc, test_defer_cancel);

@@ -643,6 +643,34 @@ START_TEST(test_exits_prompt)
 }
 END_TEST
 
+/* The exit that reports the start of a job with NF_SPAWN_PROMPT in the ended one's place
+ * goes at once too: the runner times that job from the start it hears of. */
+START_TEST(test_exits_prompt_start)
+{
+	char *gate_q = xasprintf("%s/gate-q", tmpdir), *cmd_q = xasprintf("exec cat '%s'", gate_q);
+	nf_spawn_exit ex;
+	held_fixture h;
+	int p[6];
+
+	held_start(&h);
+	ck_assert_int_eq(mkfifo(gate_q, 0600), 0);
+	p[0] = sp_defer_as(&h.s, 1, cmd_q, NF_SPAWN_PROMPT);
+	for (int i = 1; i < 6; i++)
+		p[i] = sp_defer(&h.s, (uint64_t)i + 1, "true");
+
+	/* A ends: 1 starts in its place (5 of 6 queued, where A's exit would be held). */
+	open_gate(h.gate_a);
+	ex = sp_exit(&h.s);
+	ck_assert_int_eq(ex.pid, h.rep_a.pid);
+	ck_assert_uint_eq(ex.next_token, 1);
+	ck_assert_int_gt(ex.next_pid, 0);
+
+	held_stop(&h, p, 6);   /* 1 still reads its gate */
+	free(cmd_q);
+	free(gate_q);
+}
+END_TEST
+
 START_TEST(test_end_kills)
 {
 	spawner s = sp_start();
@@ -767,6 +795,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_deferred);
 	tcase_add_test(tc, test_exits_held);
 	tcase_add_test(tc, test_exits_prompt);
+	tcase_add_test(tc, test_exits_prompt_start);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_end_kills_unreported);
 	tcase_add_test(tc, test_broken_requests);
