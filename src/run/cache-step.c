@@ -80,20 +80,19 @@ path_len(const char *p)
 	return n;
 }
 
-/* True when a and b are the same path or one lies inside the other. */
+/* True when path is out or lies inside it. */
 static bool
-paths_overlap(const char *a, const char *b)
+path_within(const char *path, const char *out)
 {
-	size_t la, lb, l;
+	size_t lp, lo;
 
-	if (a[0] == '.' && a[1] == '/')
-		a += 2;
-	if (b[0] == '.' && b[1] == '/')
-		b += 2;
-	la = path_len(a);
-	lb = path_len(b);
-	l = la < lb ? la : lb;
-	return strncmp(a, b, l) == 0 && (la == lb || (la < lb ? b[l] == '/' : a[l] == '/'));
+	if (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (out[0] == '.' && out[1] == '/')
+		out += 2;
+	lp = path_len(path);
+	lo = path_len(out);
+	return lo <= lp && strncmp(path, out, lo) == 0 && (lp == lo || path[lo] == '/');
 }
 
 /* An input, once interpolated, is a path in the project: not absolute, no ".." above the
@@ -110,8 +109,12 @@ check_input(const char *path)
 	return 0;
 }
 
-/* An input that a direct upstream node declares as output is covered by that node's
- * output digest; asking git about it would see a file this very run just wrote. */
+/* An input that a direct upstream node declares as output, or that lies inside one, is
+ * covered by that node's output digest; asking git about it would see a file this very
+ * run just wrote. Not a folder holding an upstream output (src/ holding src/gen.h): the
+ * digest says nothing of the folder's other files, so git identifies it, with whatever
+ * the upstream wrote there that git sees (a generated file not ignored makes the folder
+ * dirty, as git status would say). */
 static bool
 produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
 {
@@ -121,7 +124,7 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
 		for (size_t o = 0; o < d->stage->noutputs; o++) {
 			char *out = NULL;
 
-			if (nf_run__expand(&out, ctx, d, &d->stage->outputs[o]) == 0 && paths_overlap(out, input))
+			if (nf_run__expand(&out, ctx, d, &d->stage->outputs[o]) == 0 && path_within(input, out))
 				return true;
 		}
 	}

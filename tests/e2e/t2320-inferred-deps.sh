@@ -142,4 +142,47 @@ test_expect_success 'templated paths: inferred from the folder before a per-inst
 	test_cmp expect read.txt
 '
 
+# A folder input holding an upstream's output and files of its own (a code generator
+# writing into src/): the upstream's digest covers only what it wrote, so the folder is
+# identified by git as any input is, and an edit of its other files reruns the reader.
+test_expect_success 'a folder input holding an upstream output: its other files are keyed too' '
+	mkdir gen && (
+	cd gen &&
+	git init -q . &&
+	git config user.email t@example.com && git config user.name t &&
+	mkdir src &&
+	echo "int main(void) { return 1; }" >src/main.c &&
+	printf "/.ntflow/\n/out/\n/src/gen.h\n" >.gitignore &&
+	cat >p.dag <<-\EOF &&
+	stage "gen" {
+	  run     = "echo \"#define X 1\" >src/gen.h"
+	  outputs = ["src/gen.h"]
+	}
+	stage "build" {
+	  inputs  = ["src/"]
+	  run     = "mkdir -p out && cat src/main.c src/gen.h >out/prog"
+	  outputs = ["out/prog"]
+	}
+	EOF
+	git add . && git commit -q -m init &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "build cached" out.txt &&
+	echo "int main(void) { return 2; }" >src/main.c &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "build succeeded" out.txt &&
+	grep -F "return 2" out/prog &&
+	git commit -q -am edit &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "build cached" out.txt &&
+	echo "int main(void) { return 3; }" >src/main.c &&
+	git commit -q -am edit &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "build succeeded" out.txt &&
+	grep -F "return 3" out/prog &&
+	ntflow why build >why.txt &&
+	grep "input src/ changed" why.txt
+	)
+'
+
 test_done
