@@ -473,6 +473,58 @@ done:
 	return err;
 }
 
+/* Whether template t of node gives exactly path: a template of literal text alone is
+ * compared piece by piece (no expansion on a cached rerun's path); one with references is
+ * expanded into b. */
+static bool
+tmpl_gives(run_ctx *ctx, const nf_node *node, const nf_tmpl *t, const char *path, nf_buf *b)
+{
+	const char *p = path;
+
+	for (size_t i = 0; i < t->nsegs; i++) {
+		size_t len;
+
+		if (t->segs[i].is_ref) {
+			nf_buf_reset(b);
+			if (nf_run__expand_buf(b, ctx, node, t) < 0) {
+				nf_error_clear();
+				return false;
+			}
+			return strcmp(nf_buf_cstr(b), path) == 0;
+		}
+		len = strlen(t->segs[i].text);
+		if (strncmp(p, t->segs[i].text, len) != 0)
+			return false;
+		p += len;
+	}
+	return *p == '\0';
+}
+
+/* The outputs the node declares now are not the ones an entry of its key holds (outs):
+ * the key covers the command and its inputs, not where the outputs go, which a ${run.*}
+ * or ${env.*} in an output path, or an output added to the list, changes. The reason to
+ * rerun (caller frees), else NULL. */
+static char *
+outputs_moved(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const nf_cache_outs *outs)
+{
+	const nf_stage *st = node->stage;
+	nf_buf b = NF_BUF_INIT;
+	char *why = NULL;
+
+	if (outs->n != st->noutputs) {
+		why = xasprintf("its outputs changed: the cached result of run %lld has %zu output%s, the stage"
+				" declares %zu", (long long)e->run_id, outs->n, outs->n == 1 ? "" : "s", (size_t)st->noutputs);
+	} else {
+		for (size_t i = 0; i < outs->n && !why; i++)
+			if (!outs->v[i].path || !tmpl_gives(ctx, node, &st->outputs[i], outs->v[i].path, &b))
+				why = xasprintf("its outputs changed: the cached result of run %lld has '%s' where the"
+						" stage declares another output", (long long)e->run_id,
+						outs->v[i].path ? outs->v[i].path : "");
+	}
+	nf_buf_release(&b);
+	return why;
+}
+
 /* An entry's uncached outputs (outs: read from its outputs_json) must be in place with the
  * digest recorded (the store cannot bring them back): the reason to rerun when one is not
  * (caller frees), else NULL. */
@@ -636,7 +688,9 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 
 		e.key = key;   /* for the messages: not the entry's to free */
 
-		if (readable && (reason = uncached_changed(ctx, &e, outs)) != NULL) {
+		if (readable && (reason = outputs_moved(ctx, node, &e, outs)) != NULL) {
+			;   /* rerun: its outputs go elsewhere now */
+		} else if (readable && (reason = uncached_changed(ctx, &e, outs)) != NULL) {
 			;   /* rerun: an uncached output is not as the entry left it */
 		} else if ((err = readable ? restore_entry(ctx, node, &e, outs)
 				 : nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", key)) == 0) {

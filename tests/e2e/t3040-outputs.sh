@@ -426,4 +426,52 @@ test_expect_success 'with cache = true each stage and each instance has an entry
 	PY
 '
 
+# The key covers a stage's command and inputs, not where its outputs go: an output path
+# with ${run.week} in it moves every week, and an output added to the list is one the
+# entry does not hold. Either way the entry is not used: the stage runs.
+write_dag weekly.dag <<\EOF
+stage "ingest" {
+  run     = "mkdir -p data && echo rows >data/$NTFLOW_RUN_WEEK.csv"
+  outputs = ["data/${run.week}.csv"]
+}
+EOF
+
+write_dag listed.dag <<\EOF
+stage "two" {
+  run     = "mkdir -p l && echo A >l/a && echo B >l/b"
+  outputs = ["l/a"]
+}
+EOF
+
+write_dag listed2.dag <<\EOF
+stage "two" {
+  run     = "mkdir -p l && echo A >l/a && echo B >l/b"
+  outputs = ["l/a", "l/b"]
+}
+EOF
+
+test_expect_success 'an output path that moved (a new week): the stage runs and writes it' '
+	ntflow run weekly.dag --no-tui --date 2026-11-16 >out &&
+	test_path_is_file data/2026-W47.csv &&
+	ntflow run weekly.dag --no-tui --date 2026-11-16 >out &&
+	grep "ingest cached" out &&
+	ntflow run weekly.dag --no-tui --date 2026-11-23 >out &&
+	grep "ingest succeeded" out &&
+	test_path_is_file data/2026-W48.csv &&
+	ntflow why ingest >why.txt &&
+	cat why.txt &&
+	grep "its outputs changed" why.txt
+'
+
+test_expect_success 'an output added to the list: the stage runs and makes it' '
+	ntflow run listed.dag --no-tui >out &&
+	cp listed2.dag listed.dag &&
+	rm l/b &&
+	ntflow run listed.dag --no-tui >out &&
+	grep "two succeeded" out &&
+	test_path_is_file l/b &&
+	ntflow run listed.dag --no-tui >out &&
+	grep "two cached" out
+'
+
 test_done
