@@ -22,6 +22,13 @@ typedef struct where {
 	                          * records with the value masked; not a path, param or metric */
 } where;
 
+/* An output as check_outputs first saw it: its normalized path (in scratch), whose it is. */
+typedef struct out_at {
+	const char *key;
+	const nf_stage *stage;
+	const nf_tmpl *t;
+} out_at;
+
 typedef struct vctx {
 	nf_dag *dag;
 	nf_diag_list diags;      /* this pass's messages, sorted by place before handing over */
@@ -35,6 +42,8 @@ typedef struct vctx {
 	size_t *queue;
 	size_t walks;
 	size_t budget;
+	out_at *outs;            /* every output path, once (check_nested_outputs) */
+	size_t nouts, outs_cap;
 } vctx;
 
 /* Adds an error whose message ends with `; did you mean "hint"?` when hint is not NULL. */
@@ -371,6 +380,7 @@ check_outputs(vctx *v, nf_strmap *seen)
 			first = nf_strmap_get(seen, key);
 			if (!first) {
 				nf_strmap_put(seen, key, (void *)s);
+				NF_PUSH(v->outs, v->nouts, v->outs_cap, ((out_at){ key, s, t }));
 			} else if (first != s) {
 				nf_diag_error(&v->diags, t->loc, "%s \"%s\" declares output \"%s\", already declared by %s \"%s\"",
 					      kind, s->name, text.buf, nf_stage_kind_name(first->kind), first->name);
@@ -393,6 +403,64 @@ check_outputs(vctx *v, nf_strmap *seen)
 			}
 		}
 	}
+	nf_buf_release(&text);
+}
+
+/* The output of another stage that holds t's path (key, normalized), or NULL: the nearest
+ * folder above it that some stage declares. */
+static const nf_stage *
+holder_of(nf_strmap *seen, const char *key, const nf_stage *s, const char **folder, nf_buf *b)
+{
+	nf_buf_reset(b);
+	nf_buf_puts(b, key);
+	for (char *slash; (slash = strrchr(b->buf, '/')) != NULL;) {
+		const nf_stage *owner;
+
+		*slash = '\0';
+		if ((owner = nf_strmap_get(seen, b->buf)) != NULL && owner != s) {
+			*folder = b->buf;
+			return owner;
+		}
+	}
+	return NULL;
+}
+
+/* An output inside another stage's output folder: restoring the folder from the cache would
+ * write over the file the other stage restored or wrote (DVC refuses such outputs too). */
+static void
+check_nested_outputs(vctx *v, nf_strmap *seen)
+{
+	nf_buf b = NF_BUF_INIT, text = NF_BUF_INIT;
+
+	for (size_t i = 0; i < v->nouts; i++) {
+		const out_at *o = &v->outs[i];
+		const char *folder = NULL;
+		const nf_stage *owner = holder_of(seen, o->key, o->stage, &folder, &b);
+
+		const out_at *held = NULL;
+		nf_buf wrote = NF_BUF_INIT;
+
+		if (!owner)
+			continue;
+		for (size_t k = 0; k < v->nouts && !held; k++)
+			if (v->outs[k].stage == owner && !strcmp(v->outs[k].key, folder))
+				held = &v->outs[k];
+		nf_buf_reset(&text);
+		tmpl_text(&text, o->t);
+		if (held)
+			tmpl_text(&wrote, held->t);
+		else
+			nf_buf_puts(&wrote, folder);
+		nf_diag_error(&v->diags, o->t->loc, "%s \"%s\" declares output \"%s\" inside output \"%s\" of %s \"%s\";"
+			      " the outputs of two stages must not overlap", nf_stage_kind_name(o->stage->kind),
+			      o->stage->name, nf_buf_cstr(&text), nf_buf_cstr(&wrote), nf_stage_kind_name(owner->kind),
+			      owner->name);
+		if (held)
+			nf_diag_note(&v->diags, held->t->loc, "%s \"%s\" declares it here", nf_stage_kind_name(owner->kind),
+				     owner->name);
+		nf_buf_release(&wrote);
+	}
+	nf_buf_release(&b);
 	nf_buf_release(&text);
 }
 
@@ -865,6 +933,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	for (size_t i = 0; i < dag->nmodels; i++)
 		check_model(&v, &dag->models[i]);
 	check_outputs(&v, outputs);
+	check_nested_outputs(&v, outputs);
 	check_paths(&v);
 
 	err = v.diags.nerrors ? NF_EINVALID : 0;
@@ -873,6 +942,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	nf_strmap_free(outputs);
 	nf_strmap_free(v.models);
 	nf_arena_free(v.scratch);
+	free(v.outs);
 	free(v.seen);
 	free(v.queue);
 	return err;
