@@ -261,11 +261,15 @@ cache_empty(run_ctx *ctx)
 
 /* A node's outputs as [{"path","digest","mode"}] and their combined digest; store puts them
  * in the object store, else they are only hashed. "mode" is a file's permission bits in
- * octal ("0600"), restored with it; a folder's are in its manifest. */
+ * octal ("0600"), restored with it; a folder's are in its manifest. The metrics file that
+ * counts as an output comes last (nf_run__metrics_output): restored with the rest, and in
+ * the digest a reader of it is keyed on. */
 static int
 hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json, char **combined)
 {
 	const nf_stage *st = node->stage;
+	const char *mpath = nf_run__metrics_output(ctx, node);
+	size_t nout = st->noutputs + (mpath ? 1 : 0);
 	/* The JSON written straight into a buffer, byte for byte as cJSON printed the tree it
 	 * replaces (which cost a dozen allocations per output). */
 	nf_buf json = NF_BUF_INIT, all = NF_BUF_INIT, pb = NF_BUF_INIT;
@@ -273,19 +277,23 @@ hash_outputs(run_ctx *ctx, const nf_node *node, bool store, char **outputs_json,
 	int err = 0;
 
 	nf_buf_putc(&json, '[');
-	for (size_t i = 0; i < st->noutputs; i++) {
+	for (size_t i = 0; i < nout; i++) {
 		char *abs = NULL, *norm = NULL;
 		const char *path;
 		char digest[80];
 		const char *name;
 		int perm = -1, dirfd = -1;
 		/* uncached: hashed, so that a skip can check it, never stored */
-		bool uncached = nf_stage_output_in(st, i, nf_more(st)->uncached, nf_more(st)->nuncached);
+		bool uncached = i < st->noutputs && nf_stage_output_in(st, i, nf_more(st)->uncached, nf_more(st)->nuncached);
 		bool put = store && !uncached;
 
-		if ((err = nf_run__expand_buf(&pb, ctx, node, &st->outputs[i])) < 0)
+		if (i == st->noutputs) {
+			path = mpath;
+		} else if ((err = nf_run__expand_buf(&pb, ctx, node, &st->outputs[i])) < 0) {
 			goto done;
-		path = nf_buf_cstr(&pb);
+		} else {
+			path = nf_buf_cstr(&pb);
+		}
 		if ((err = output_at(ctx, path, 0, &norm, &dirfd, &name)) == 0) {
 			abs = nf_run__abs(ctx, norm);
 			err = put ? nf_objstore_put_at(ctx->cache.objs, dirfd, name, abs, digest, &perm)
@@ -508,15 +516,18 @@ static char *
 outputs_moved(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const nf_cache_outs *outs)
 {
 	const nf_stage *st = node->stage;
+	const char *mpath = nf_more(st)->metrics ? nf_run__metrics_output(ctx, node) : NULL;
+	size_t nout = st->noutputs + (mpath ? 1 : 0);
 	nf_buf b = NF_BUF_INIT;
 	char *why = NULL;
 
-	if (outs->n != st->noutputs) {
+	if (outs->n != nout) {
 		why = xasprintf("its outputs changed: the cached result of run %lld has %zu output%s, the stage"
-				" declares %zu", (long long)e->run_id, outs->n, outs->n == 1 ? "" : "s", (size_t)st->noutputs);
+				" declares %zu", (long long)e->run_id, (size_t)outs->n, outs->n == 1 ? "" : "s", nout);
 	} else {
 		for (size_t i = 0; i < outs->n && !why; i++)
-			if (!outs->v[i].path || !tmpl_gives(ctx, node, &st->outputs[i], outs->v[i].path, &b))
+			if (!outs->v[i].path || (i < st->noutputs ? !tmpl_gives(ctx, node, &st->outputs[i], outs->v[i].path, &b)
+								 : strcmp(outs->v[i].path, mpath) != 0))
 				why = xasprintf("its outputs changed: the cached result of run %lld has '%s' where the"
 						" stage declares another output", (long long)e->run_id,
 						outs->v[i].path ? outs->v[i].path : "");

@@ -154,8 +154,8 @@ others_overlap(run_ctx *ctx, const nf_node *self, const char *m)
  * output: a monitor's product is its metrics, and reading last week's file would raise
  * last week's alerts. Not when another node declares it (or a folder holding it) as its
  * output: then it is that node's product, read here. */
-static const char *
-metrics_as_output(run_ctx *ctx, const nf_node *node)
+const char *
+nf_run__metrics_output(run_ctx *ctx, const nf_node *node)
 {
 	char *path = NULL, *norm = NULL;
 	bool theirs;
@@ -199,7 +199,7 @@ nf_run__outputs_aside(run_ctx *ctx, const nf_node *node, int attempt)
 	owned = n;
 	if (err < 0)
 		goto done;
-	if ((paths[n] = metrics_as_output(ctx, node)) != NULL)
+	if ((paths[n] = nf_run__metrics_output(ctx, node)) != NULL)
 		n++;
 	if (n == 0)
 		goto done;

@@ -297,6 +297,10 @@ void nf_run__statcache_preload(run_ctx *ctx, const bool *selected);
  * False: look at it. */
 bool nf_run__stat_ahead(run_ctx *ctx, const nf_node *node, size_t o, const char *norm, struct stat *st);
 
+/* node's metrics file when it counts as one of its outputs (in the workspace, in none of
+ * its declared outputs, and no other node's): moved aside, cached and restored with them,
+ * after them (outputs-step.c). The path as expanded (the run's arena), or NULL. */
+const char *nf_run__metrics_output(run_ctx *ctx, const nf_node *node);
 /* Expands t for node into the run's arena (no shell quoting: a path or a value). */
 int nf_run__expand(char **out, run_ctx *ctx, const nf_node *node, const nf_tmpl *t);
 /* nf_run__expand into out (emptied first) rather than the run's arena: for a path looked

@@ -474,4 +474,37 @@ test_expect_success 'an output added to the list: the stage runs and makes it' '
 	grep "two cached" out
 '
 
+# A metrics file in no declared output counts as one: cached with the outputs, and a hit
+# brings it back as recorded, so that what the run records and what a reader of the file
+# sees agree.
+write_dag evalm.dag <<\EOF
+stage "ev" {
+  run     = "mkdir -p em && echo m >em/model && echo {\\\"auc\\\": 0.9} >em/m.json"
+  outputs = ["em/model"]
+  metrics = "em/m.json"
+}
+
+stage "report" {
+  needs   = ["ev"]
+  inputs  = ["em/m.json"]
+  run     = "cat em/m.json >em-report.txt"
+  outputs = ["em-report.txt"]
+}
+EOF
+
+test_expect_success 'a metrics file in no output is restored on a hit, edited or deleted' '
+	ntflow run evalm.dag --no-tui >out &&
+	grep -F "\"auc\": 0.9" em/m.json &&
+	echo "{\"auc\": 0.1}" >em/m.json &&
+	ntflow run evalm.dag --no-tui >out &&
+	grep "ev cached" out &&
+	grep "report cached" out &&
+	grep -F "\"auc\": 0.9" em/m.json &&
+	grep -F "\"auc\": 0.9" em-report.txt &&
+	rm em/m.json &&
+	ntflow run evalm.dag --no-tui >out &&
+	grep "report cached" out &&
+	grep -F "\"auc\": 0.9" em/m.json
+'
+
 test_done
