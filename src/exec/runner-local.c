@@ -1,5 +1,5 @@
 /* runner-local.c: the local runner. Each attempt is started by ntflow-spawn (spawner.c), a
- * small process the runner execs once and talks to over two sockets (spawn-proto.h): why
+ * small process the runner execs once and talks to over two sockets and a bell (spawn-proto.h): why
  * not vfork from ntflow itself is that Linux's execve keeps the high-water RSS of the
  * memory a process leaves, a vfork child's being ntflow's, so every stage's MAXRSS would
  * be at least ntflow's peak; from the spawner it is the stage's own. The spawner starts
@@ -10,8 +10,9 @@
  * directly with the job's PATH, any other job /bin/sh -c COMMAND. stdout+stderr go into a
  * pipe the runner makes and reads from its event loop, creating the attempt's log at the
  * first byte: a stage that prints nothing leaves no file, and the log limit is kept as the
- * bytes arrive. Attached to an event loop, it watches the spawner's exits socket (each
- * exit: pid, wait status, rusage) and the signal self-pipe (the spawner's own death);
+ * bytes arrive. Attached to an event loop, it watches the spawner's bell, reading the exits
+ * socket when it rings or closes (each exit: pid, wait status, rusage), and the signal
+ * self-pipe (the spawner's own death);
  * pid -> job and fd -> job hashes keep each event O(1). The spawner is started at the
  * first job, not with the runner: a run whose stages are all cached starts no process at
  * all, as ninja's no-op does not. Without a spawner program there is no local runner:
@@ -167,6 +168,7 @@ typedef struct local_runner {
 	pid_t spawner;               /* ntflow-spawn; 0 once reaped */
 	char *spawner_path;
 	int ctl, exits;              /* its sockets: requests and replies, exits; -1 once closed */
+	int bell;                    /* the read end of its bell: read the exits; -1 once closed */
 	bool spawner_lost;           /* it died: no more starts */
 	char *spawner_failed;        /* it could not be started: why, for every start */
 	nf_loop *loop;               /* attached to: NULL when not */
@@ -667,7 +669,7 @@ job_ended(local_runner *lr, size_t slot, int status, int64_t user_us, int64_t sy
 	lr->done(lr->done_ctx, &res);
 }
 
-static void on_exits(nf_loop *l, int fd, void *ctx);
+static void on_bell(nf_loop *l, int fd, void *ctx);
 
 /* The spawner died (killed by someone: it leaves only with ntflow or the runner). Its
  * stages died with it (PDEATHSIG), what they left is killed here; each ends killed, its
@@ -678,9 +680,13 @@ spawner_lost(local_runner *lr)
 	static const char note[] = "\nntflow: the process spawner (ntflow-spawn) died: the stage was killed\n";
 
 	lr->spawner_lost = true;
-	if (lr->exits >= 0) {
+	if (lr->bell >= 0) {
 		if (lr->loop)
-			nf_loop_del_file(lr->loop, lr->exits);
+			nf_loop_del_file(lr->loop, lr->bell);
+		close(lr->bell);
+		lr->bell = -1;
+	}
+	if (lr->exits >= 0) {
 		close(lr->exits);
 		lr->exits = -1;
 	}
@@ -704,10 +710,23 @@ spawner_lost(local_runner *lr)
 		}
 }
 
+/* How long ago an exit's child was reaped (ms): the runner hears of it when it is rung. */
+static int64_t
+exit_late_ms(const nf_spawn_exit *ex)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (ex->reaped_ns <= 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return now > ex->reaped_ns ? (now - ex->reaped_ns) / 1000000 : 0;
+}
+
 /* The start an exit names (the spawner started a deferred job in the ended one's place),
  * reported after that exit. */
 static void
-next_started(local_runner *lr, const nf_spawn_exit *ex)
+next_started(local_runner *lr, const nf_spawn_exit *ex, int64_t late_ms)
 {
 	size_t cell = imap_find(&lr->by_node, ex->next_token - 1), slot, node;
 	int attempt;
@@ -725,21 +744,20 @@ next_started(local_runner *lr, const nf_spawn_exit *ex)
 			lr->base.started(lr->done_ctx, node, attempt, 0, 0, nf_error_last());
 		return;
 	}
-	job_started(lr, slot, (pid_t)ex->next_pid, ex->next_start, ex->held_us / 1000);
+	job_started(lr, slot, (pid_t)ex->next_pid, ex->next_start, late_ms);
 	if (lr->base.started)
-		lr->base.started(lr->done_ctx, node, attempt, (pid_t)ex->next_pid, ex->held_us / 1000, NULL);
+		lr->base.started(lr->done_ctx, node, attempt, (pid_t)ex->next_pid, late_ms, NULL);
 }
 
-/* The exits socket is readable: each exit the spawner sent, reported through done. */
+/* Each exit the spawner sent, reported through done, until the socket is empty; its end
+ * (the spawner gone, and all it sent read) is the spawner lost. */
 static void
-on_exits(nf_loop *l, int fd, void *ctx)
+read_exits(local_runner *lr)
 {
-	local_runner *lr = ctx;
-
-	(void)l;
-	while (lr->done) {
+	while (lr->done && lr->exits >= 0) {
 		nf_spawn_exit ex;
-		ssize_t n = recv(fd, &ex, sizeof(ex), MSG_DONTWAIT);
+		ssize_t n = recv(lr->exits, &ex, sizeof(ex), MSG_DONTWAIT);
+		int64_t late_ms;
 		size_t cell;
 
 		if (n < 0 && errno == EINTR)
@@ -750,12 +768,30 @@ on_exits(nf_loop *l, int fd, void *ctx)
 			spawner_lost(lr);
 			return;
 		}
+		late_ms = exit_late_ms(&ex);
 		if ((cell = imap_find(&lr->by_pid, (uint64_t)ex.pid)) != (size_t)-1)
 			job_ended(lr, lr->by_pid.vals[cell], ex.status, ex.user_us, ex.sys_us, (long)ex.max_rss_kb,
-				  ex.held_us / 1000);
+				  late_ms);
 		if (ex.next_token && lr->done)
-			next_started(lr, &ex);
+			next_started(lr, &ex, late_ms);
 	}
+}
+
+/* The bell rang (or its pipe closed: the spawner has gone, and what it sent before is still
+ * in the exits socket): the exits are read. */
+static void
+on_bell(nf_loop *l, int fd, void *ctx)
+{
+	local_runner *lr = ctx;
+	char buf[64];
+	ssize_t n;
+
+	(void)l;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
+	read_exits(lr);
+	if (n == 0 && lr->bell >= 0 && lr->done)
+		spawner_lost(lr);   /* closed, yet the exits socket not: gone all the same */
 }
 
 /* The signal pipe is readable: drain it, and reap the spawner if it died (its exits socket
@@ -781,8 +817,8 @@ local_detach(nf_runner *r)
 	if (!lr->loop)
 		return;
 	nf_loop_del_file(lr->loop, nf_signals_fd());
-	if (lr->exits >= 0)
-		nf_loop_del_file(lr->loop, lr->exits);
+	if (lr->bell >= 0)
+		nf_loop_del_file(lr->loop, lr->bell);
 	for (size_t i = 0; i < lr->njobs; i++)
 		if (job_live(&lr->jobs[i]) && lr->jobs[i].out_fd >= 0)
 			nf_loop_del_file(lr->loop, lr->jobs[i].out_fd);
@@ -803,7 +839,7 @@ local_attach(nf_runner *r, nf_loop *loop, nf_job_done_fn done, void *ctx)
 	if ((err = nf_loop_add_file(loop, nf_signals_fd(), on_signal_pipe, lr)) < 0)
 		return err;
 	lr->loop = loop;
-	if (lr->exits >= 0 && (err = nf_loop_add_file(loop, lr->exits, on_exits, lr)) < 0) {
+	if (lr->bell >= 0 && (err = nf_loop_add_file(loop, lr->bell, on_bell, lr)) < 0) {
 		nf_loop_del_file(loop, nf_signals_fd());
 		lr->loop = NULL;
 		return err;
@@ -850,6 +886,8 @@ local_free(nf_runner *r)
 		close(lr->ctl);
 	if (lr->exits >= 0)
 		close(lr->exits);
+	if (lr->bell >= 0)
+		close(lr->bell);
 	if (lr->spawner > 0)
 		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -920,11 +958,12 @@ spawner_path(void)
 	return xstrdup(NF_PKGLIBEXECDIR "/ntflow-spawn");
 }
 
-/* Execs the spawner with its two sockets on fds 3 and 4 and waits until it is ready. */
+/* Execs the spawner with its two sockets on fds 3 and 4 and its bell on 5, and waits until
+ * it is ready. */
 static int
 spawner_start(local_runner *lr)
 {
-	int ctl[2] = { -1, -1 }, ex[2] = { -1, -1 }, mine[2] = { -1, -1 }, err = 0;
+	int ctl[2] = { -1, -1 }, ex[2] = { -1, -1 }, bell[2] = { -1, -1 }, mine[3] = { -1, -1, -1 }, err = 0;
 	volatile int exec_err = 0;   /* written by the vfork child */
 	char pidtext[24], ready;
 	const char *argv[3] = { "ntflow-spawn", pidtext, NULL };
@@ -932,10 +971,11 @@ spawner_start(local_runner *lr)
 	pid_t self = getpid();
 
 	snprintf(pidtext, sizeof(pidtext), "%d", (int)self);
-	/* Its ends above 4, so that the child's dup2 onto 3 and 4 overwrites neither. */
+	/* Its ends above 5, so that the child's dup2 onto 3, 4 and 5 overwrites none. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ex) < 0 ||
-	    (mine[0] = fcntl(ctl[1], F_DUPFD_CLOEXEC, 5)) < 0 || (mine[1] = fcntl(ex[1], F_DUPFD_CLOEXEC, 5)) < 0) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ex) < 0 || pipe2(bell, O_CLOEXEC) < 0 ||
+	    (mine[0] = fcntl(ctl[1], F_DUPFD_CLOEXEC, 6)) < 0 || (mine[1] = fcntl(ex[1], F_DUPFD_CLOEXEC, 6)) < 0 ||
+	    (mine[2] = fcntl(bell[1], F_DUPFD_CLOEXEC, 6)) < 0) {
 		err = nf_error_set_errno(NF_ERROR, "cannot make the sockets of the process spawner");
 		goto done;
 	}
@@ -947,7 +987,8 @@ spawner_start(local_runner *lr)
 		 * spawner's to die of (its stages would die with it). */
 		if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self ||
 		    dup2(lr->devnull, 0) < 0 || dup2(lr->devnull_w, 1) < 0 || dup2(lr->devnull_w, 2) < 0 ||
-		    dup2(mine[0], NF_SPAWN_CTL_FD) < 0 || dup2(mine[1], NF_SPAWN_EXIT_FD) < 0) {
+		    dup2(mine[0], NF_SPAWN_CTL_FD) < 0 || dup2(mine[1], NF_SPAWN_EXIT_FD) < 0 ||
+		    dup2(mine[2], NF_SPAWN_BELL_FD) < 0) {
 			exec_err = errno ? errno : ESRCH;
 			_exit(127);
 		}
@@ -967,12 +1008,16 @@ spawner_start(local_runner *lr)
 	err = 0;
 	close(ctl[1]);
 	close(ex[1]);
+	close(bell[1]);
 	close(mine[0]);
 	close(mine[1]);
-	ctl[1] = ex[1] = mine[0] = mine[1] = -1;
+	close(mine[2]);
+	ctl[1] = ex[1] = bell[1] = mine[0] = mine[1] = mine[2] = -1;
 	lr->ctl = ctl[0];
 	lr->exits = ex[0];
+	lr->bell = bell[0];
 	(void)fcntl(lr->exits, F_SETFL, O_NONBLOCK);
+	(void)fcntl(lr->bell, F_SETFL, O_NONBLOCK);
 	if (exec_err || nf_spawn_read_all(lr->ctl, &ready, 1) < 0 || ready != 'R') {
 		errno = exec_err;
 		if (exec_err)
@@ -987,12 +1032,12 @@ spawner_start(local_runner *lr)
 	}
 done:
 	if (err < 0) {
-		int fds[] = { ctl[0], ctl[1], ex[0], ex[1], mine[0], mine[1] };
+		int fds[] = { ctl[0], ctl[1], ex[0], ex[1], bell[0], bell[1], mine[0], mine[1], mine[2] };
 
 		for (size_t i = 0; i < NF_ARRAY_SIZE(fds); i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-		lr->ctl = lr->exits = -1;
+		lr->ctl = lr->exits = lr->bell = -1;
 	}
 	return err;
 }
@@ -1015,11 +1060,12 @@ spawner_ready(local_runner *lr)
 		lr->spawner_failed = xstrdup(nf_error_last());
 		return err;
 	}
-	if (lr->loop && (err = nf_loop_add_file(lr->loop, lr->exits, on_exits, lr)) < 0) {
+	if (lr->loop && (err = nf_loop_add_file(lr->loop, lr->bell, on_bell, lr)) < 0) {
 		/* unwatched, its exits would never be heard: it goes, as at the runner's free */
 		close(lr->ctl);
 		close(lr->exits);
-		lr->ctl = lr->exits = -1;
+		close(lr->bell);
+		lr->ctl = lr->exits = lr->bell = -1;
 		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
 			;
 		lr->spawner = 0;
@@ -1043,7 +1089,7 @@ nf_runner_local_new(nf_runner **out, nf_clock *clock)
 	lr->clock = clock ? clock : nf_clock_system();
 	lr->free_head = (size_t)-1;
 	lr->procs_fd = -1;
-	lr->ctl = lr->exits = -1;
+	lr->ctl = lr->exits = lr->bell = -1;
 	lr->devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	lr->devnull_w = lr->devnull < 0 ? -1 : above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC));
 	if (lr->devnull < 0 || lr->devnull_w < 0) {

@@ -1,13 +1,14 @@
 /* spawn-proto.h: the protocol between the local runner and ntflow-spawn, its process
  * spawner (src/exec/spawner.c). The runner execs the spawner once, with two sockets:
  * fd 3, the requests (a stream: a request may carry an environment of any size) and their
- * replies, and fd 4, the exits (datagrams, one nf_spawn_exit each). A request is an
+ * replies, fd 4, the exits (datagrams, one nf_spawn_exit each), and fd 5, the bell (the
+ * write end of a pipe: a byte says "read the exits"). A request is an
  * nf_spawn_req whose first byte carries the fds (SCM_RIGHTS: the output, then the procs
  * record when NF_SPAWN_PROCS), then len bytes of NUL-terminated strings: the nargs words
  * (or the one command for sh -c), the nenv environment entries, the cwd (NF_SPAWN_CWD).
  * The reply is an nf_spawn_reply, sent before any exit of that child. The spawner keeps the
- * output fd open until it has sent the child's exit: the output's end (EOF) never comes
- * before the exit, and one wakeup of the runner sees both. Both ends are the same
+ * output fd open until it has rung for the child's exit: the output's end (EOF) never comes
+ * before the ring, and one wakeup of the runner sees both. Both ends are the same
  * build, so the structs go as they are in memory. Why a separate process at all: see
  * runner-local.c.
  *
@@ -21,13 +22,16 @@
  * at once: started now (promote: the runner has a free slot for it), or taken out of the
  * queue unstarted (withdraw: a cancel); queued 0 in the reply when the job was no longer
  * queued (it started in some child's place, as an exit already sent or soon sent says).
- * While the queue is more than half full, the exit of a child that exited 0 and left its
- * place to a queued job may be held, 5 ms at most, and sent with the next ones (spawner.c:
- * exits_due), each saying how long (held_us); exits keep their order, and those held are
- * sent, as far as the socket takes them, before a promote's or a withdraw's reply. A job
- * started with NF_SPAWN_PROMPT has its exit sent at once (with those held before it): a
- * stage with a timeout that ends in time is not heard of after its timeout, nor the slots
- * of a stage of several cpus late. */
+ * Each exit is sent as soon as its child is reaped (in order, as far as the socket takes
+ * them), and the runner reads the exits socket when the bell rings, or when the bell's
+ * pipe closes (the spawner died: what it sent is still there to read). While the queue is
+ * more than half full, the ring for the exit of a child that exited 0 and left its place
+ * to a queued job may be held, 5 ms at most, and made with the next ones (spawner.c:
+ * exits_due); each exit says when its child was reaped (reaped_ns), and the runner rings
+ * before a promote's or a withdraw's reply. An exit of, or starting, a job with
+ * NF_SPAWN_PROMPT is rung for at once: a stage with a timeout that ends in time is not
+ * heard of after its timeout, one that overruns it is stopped on time, and the slots of a
+ * stage of several cpus are not freed late. */
 #ifndef NF_EXEC_SPAWN_PROTO_H
 #define NF_EXEC_SPAWN_PROTO_H
 
@@ -40,6 +44,7 @@
 #define NF_SPAWN_MAGIC UINT32_C(0x6e667370)   /* "nfsp" */
 #define NF_SPAWN_CTL_FD 3
 #define NF_SPAWN_EXIT_FD 4
+#define NF_SPAWN_BELL_FD 5
 
 enum {
 	NF_SPAWN_WORDS = 1,          /* exec the words directly (execvp-like), not sh -c */
@@ -79,9 +84,9 @@ typedef struct nf_spawn_exit {
 	int32_t next_pid;
 	int32_t next_err;
 	int64_t next_start;
-	/* How long the spawner held this exit before sending it (µs): the end, and the start of
-	 * next_token, came that much before the runner hears of them. */
-	int64_t held_us;
+	/* When the child was reaped and next_token started (CLOCK_MONOTONIC, ns): the runner
+	 * may hear of both later, when it is rung. */
+	int64_t reaped_ns;
 } nf_spawn_exit;
 
 /* Reads exactly n bytes from either end's socket: 0, or -1 on EOF or an error. Inline here

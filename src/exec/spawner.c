@@ -3,7 +3,7 @@
  * vfork child leaves its parent's: a stage started by ntflow itself would report ntflow's
  * peak (11 MB, 137 MB at 100 000 nodes) as its MAXRSS. Started from this small process
  * (libc only, a few hundred KB), a stage's MAXRSS is its own. The runner execs it once
- * (runner-local.c), with the protocol of spawn-proto.h on fds 3 and 4: it starts each
+ * (runner-local.c), with the protocol of spawn-proto.h on fds 3, 4 and 5: it starts each
  * stage with vfork as spawn-child.c says, replies with the pid and start time, and on the
  * stage's exit sends its wait status and rusage, then closes its own copy of the stage's
  * output, so that the runner's end of it and the exit come together. It dies with ntflow
@@ -13,8 +13,11 @@
  * (NF_SPAWN_DEFER) waits in a queue, and the oldest is started as soon as a child has been
  * reaped, before that child's exit is sent (which names it): the next stage starts without
  * a round trip through the runner.
- * While that queue is more than half full, the exits of children that succeeded are held
- * a little (exits_due), so that the runner wakes once for several. */
+ * Each exit is sent as soon as its child is reaped, but the runner reads the exits only
+ * when it is rung (a byte on fd 5): while that queue is more than half full, the ring for
+ * children that succeeded is held a little (exits_due), so that the runner wakes once for
+ * several. An exit sent and not yet rung for is not lost if we die: the runner reads the
+ * socket to its end when the bell's pipe closes. */
 #include "config.h"
 #include "spawn-child.h"
 #include "spawn-proto.h"
@@ -35,22 +38,22 @@
 
 #define MAX_REQ_BYTES (UINT64_C(1) << 30)   /* far beyond ARG_MAX: a broken request */
 
-/* A live child, and its output's write end, held until its exit is sent: the runner then
- * sees the exit and the output's end in one wakeup, not the end first and the exit after. */
+/* A live child, and its output's write end, held until the runner is rung for its exit: it
+ * then sees the exit and the output's end in one wakeup, not the end first and the exit
+ * after. */
 struct sp_child {
 	pid_t pid;
 	int out;
 	bool prompt;                 /* NF_SPAWN_PROMPT: its exit is never held */
 };
 
-/* An exit reaped and not yet sent, with the output's write end held until it is. */
+/* An exit reaped and not yet rung for, with the output's write end held until it is. */
 struct sp_exit {
-	nf_spawn_exit ex;
+	nf_spawn_exit ex;            /* its reaped_ns: CLOCK_MONOTONIC */
 	int out;
-	int64_t reaped_ns;           /* CLOCK_MONOTONIC */
 };
 
-/* How long an exit may be held: far below what a person or a stage's timeout could notice,
+/* How long the ring for an exit may be held: far below what a person or a stage's timeout could notice,
  * and above the time the half of a queue of short stages takes on a busy machine (about
  * 0.5 ms each, six at -j 2): a 2 ms hold ended by its timer before the queue was down to
  * half about as often as not, a wakeup of the spawner each time.
@@ -71,10 +74,11 @@ static struct {
 	size_t qn, qcap;
 	size_t q_high;               /* the queue's length at its fullest since exits were last sent */
 	int64_t last_reap_ns;        /* when a child was last reaped (at first: our start) */
-	struct sp_exit *ex;          /* the exits reaped and not sent yet, oldest first */
+	struct sp_exit *ex;          /* the exits reaped and not rung for yet, oldest first */
 	size_t exn, excap;
+	size_t exsent;               /* the first exsent of them are sent: the rest wait for room */
 	int64_t ex_since;            /* when the oldest of them was reaped (CLOCK_MONOTONIC ns) */
-	bool ex_now;                 /* one of them must go at once (exits_due) */
+	bool ex_now;                 /* the runner must be rung at once (exits_due) */
 	int64_t hold_ns;             /* HOLD_NS, or NTFLOW_SPAWN_HOLD_MS's */
 	char *buf;                   /* the strings of the last request */
 	size_t buf_cap;
@@ -100,7 +104,7 @@ grow(void *p, size_t size, size_t n, size_t *cap)
 	return p;
 }
 
-/* Whether pid's start is named by an exit still held: the runner has not heard of it. */
+/* Whether pid's start is named by an exit not rung for: the runner has not heard of it. */
 static bool
 start_held(pid_t pid)
 {
@@ -330,17 +334,20 @@ start_queued(uint64_t *token, int32_t *pid, int32_t *err, int64_t *start, bool *
 	free(j.buf);
 }
 
-static void flush_exits(void);
+static void send_exits(void);
+static void ring(void);
 
-/* A promote or a withdraw: answered at once, after the exits held (one may name the job:
- * the runner hears of that start before it reads the answer that says it happened). */
+/* A promote or a withdraw: answered at once, after a ring for the exits sent (one may name
+ * the job: the runner hears of that start before it reads the answer that says it
+ * happened). */
 static void
 control(const nf_spawn_req *req)
 {
 	nf_spawn_reply rep = { 0, 0, 0, 0, 0 };
 	long at;
 
-	flush_exits();
+	send_exits();
+	ring();
 	at = queued_at(req->token);
 
 	if (at >= 0) {
@@ -468,7 +475,7 @@ mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Reaps every child that ended into the exits held. */
+/* Reaps every child that ended into the exits to send. */
 static void
 reap_all(void)
 {
@@ -479,10 +486,11 @@ reap_all(void)
 	while (reap_one(&e, &out, &prompt)) {
 		int64_t now = mono_ns();
 
+		e.reaped_ns = now;
 		sp.ex = grow(sp.ex, sizeof(*sp.ex), sp.exn + 1, &sp.excap);
 		if (sp.exn == 0)
 			sp.ex_since = now;
-		sp.ex[sp.exn++] = (struct sp_exit){ e, out, now };
+		sp.ex[sp.exn++] = (struct sp_exit){ e, out };
 		/* Nothing started in its place (it failed, or the queue was empty), or what was to
 		 * start did not: the runner has a slot to fill or a failure to decide on. A prompt
 		 * one: the runner times it, or has slots to fill. Ends further apart than the
@@ -494,36 +502,31 @@ reap_all(void)
 	}
 }
 
-/* Whether the exits held are to be sent now. Each exit woke the runner, and a wakeup was
- * an eighth of what it does for a stage. It needs to hear of an exit at once only when it
- * must act: a slot to fill or a failure (ex_now), or the queue down to half of what it
- * held when exits last went out, when it may send more (its deferred starts are topped up
- * from half: sched.c). Else they wait, hold_ns at most. */
+/* Whether the runner is to be rung now. Each ring wakes it, and a wakeup was an eighth of
+ * what it does for a stage. It needs to hear of an exit at once only when it must act: a
+ * slot to fill or a failure (ex_now), or the queue down to half of what it held when it
+ * was last rung, when it may send more (its deferred starts are topped up from half:
+ * sched.c). Else the ring waits, hold_ns at most. */
 static bool
 exits_due(int64_t now)
 {
 	return sp.exn > 0 && (sp.ex_now || sp.qn * 2 <= sp.q_high || now - sp.ex_since >= sp.hold_ns);
 }
 
-/* Sends the exits held, in order, as far as the socket takes them, each output's write
- * end closed after its exit: its end comes with it. */
+/* Sends the exits not sent yet, in order, as far as the socket takes them (when it is full
+ * the runner is rung, to read it, and the rest go when it drains). */
 static void
-flush_exits(void)
+send_exits(void)
 {
-	size_t sent = 0;
-	int64_t now = mono_ns();
-
-	for (size_t i = 0; i < sp.exn; i++)
-		sp.ex[i].ex.held_us = (now - sp.ex[i].reaped_ns) / 1000;
-	while (sent < sp.exn) {
+	while (sp.exsent < sp.exn) {
 		struct mmsghdr mm[32];
 		struct iovec iov[32];
-		size_t batch = sp.exn - sent < 32 ? sp.exn - sent : 32;
+		size_t batch = sp.exn - sp.exsent < 32 ? sp.exn - sp.exsent : 32;
 		int r;
 
 		memset(mm, 0, sizeof(mm));
 		for (size_t i = 0; i < batch; i++) {
-			iov[i] = (struct iovec){ &sp.ex[sent + i].ex, sizeof(sp.ex[sent + i].ex) };
+			iov[i] = (struct iovec){ &sp.ex[sp.exsent + i].ex, sizeof(sp.ex[sp.exsent + i].ex) };
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
@@ -531,25 +534,44 @@ flush_exits(void)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-				break;   /* the socket is full: the rest when it drains */
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+				sp.ex_now = true;
+				return;
+			}
 			finish(0);   /* the runner is gone */
 		}
-		for (int i = 0; i < r; i++)
-			if (sp.ex[sent + (size_t)i].out >= 0)
-				close(sp.ex[sent + (size_t)i].out);
-		sent += (size_t)r;
+		sp.exsent += (size_t)r;
 	}
-	memmove(sp.ex, sp.ex + sent, (sp.exn - sent) * sizeof(*sp.ex));
-	sp.exn -= sent;
-	/* Measured from here: after a send the timer or a failure forced, the next waits for
+}
+
+/* Rings the runner for the exits sent, each output's write end closed with it: its end
+ * comes with its exit. */
+static void
+ring(void)
+{
+	size_t n = sp.exsent;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (sp.ex[i].out >= 0)
+			close(sp.ex[i].out);
+	memmove(sp.ex, sp.ex + n, (sp.exn - n) * sizeof(*sp.ex));
+	sp.exn -= n;
+	sp.exsent = 0;
+	/* Full, the pipe holds a ring not read yet: one is enough. */
+	if (write(NF_SPAWN_BELL_FD, "", 1) < 0 && errno != EAGAIN && errno != EINTR)
+		finish(0);   /* the runner is gone */
+	/* Measured from here: after a ring the timer or a failure forced, the next waits for
 	 * half of what is left, not of the scheduler's limit. The queue then runs lower than
 	 * the scheduler's half before the runner tops it up (never empty: an exit with nothing
-	 * queued after it goes at once), for fewer wakeups of the runner: 0.33 a stage, where
-	 * counting from the queue's fullest gave 0.45 (layered 10 000, -j 2). */
+	 * queued after it is rung for at once), for fewer wakeups of the runner: 0.33 a stage,
+	 * where counting from the queue's fullest gave 0.45 (layered 10 000, -j 2). */
 	if (sp.exn == 0) {
 		sp.ex_now = false;
 		sp.q_high = sp.qn;
+	} else {
+		sp.ex_since = sp.ex[0].ex.reaped_ns;
 	}
 }
 
@@ -613,6 +635,8 @@ main(int argc, char **argv)
 	(void)fcntl(NF_SPAWN_CTL_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFL, O_NONBLOCK);
+	(void)fcntl(NF_SPAWN_BELL_FD, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(NF_SPAWN_BELL_FD, F_SETFL, O_NONBLOCK);
 	if (nf_spawn_write_all(NF_SPAWN_CTL_FD, "R", 1) < 0)   /* ready: the runner waits for this */
 		return 0;
 	for (;;) {
@@ -626,10 +650,11 @@ main(int argc, char **argv)
 			reap_all();
 			reap_wanted = false;
 		}
+		send_exits();
 		now = sp.exn ? mono_ns() : 0;
 		if (exits_due(now))
-			flush_exits();
-		if (sp.exn && exits_due(now)) {
+			ring();
+		if (sp.exsent < sp.exn) {
 			pf[2].events = POLLOUT;   /* the socket is full */
 		} else if (sp.exn) {
 			int64_t left = sp.ex_since + sp.hold_ns - now;

@@ -643,6 +643,55 @@ START_TEST(test_deferred)
 }
 END_TEST
 
+/* The spawner killed while its ring for exits is held (a minute here): what it sent is read
+ * all the same, so a stage that ended well is reported so, not killed, and the start made
+ * in its place is heard of (that stage, killed with the spawner, ends killed); the queued
+ * ones fail to start. */
+START_TEST(test_spawner_lost_held)
+{
+	char *gate = tpath("gate"), *mark = tpath("two.started");
+	char *cmd1 = xasprintf("exec cat '%s'", gate), *cmd2 = xasprintf("touch '%s'; exec sleep 100", mark);
+	struct timespec ms = { 0, 1000000 };
+	nf_runner *r = NULL;
+	pid_t spawner;
+	int fd;
+
+	ck_assert_int_eq(mkfifo(gate, 0600), 0);
+	ck_assert_int_eq(setenv("NTFLOW_SPAWN_HOLD_MS", "60000", 1), 0);
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	r->started = order_started;
+	order[0] = '\0';
+	start(r, 1, cmd1, NULL);   /* the spawner starts here, with the hold */
+	unsetenv("NTFLOW_SPAWN_HOLD_MS");
+	defer(r, 2, cmd2, NULL);
+	defer(r, 3, "true", NULL);
+	defer(r, 4, "true", NULL);
+	defer(r, 5, "true", NULL);
+	for (int i = 0; i < 50; i++)
+		nanosleep(&ms, NULL);   /* all four queued before 1 ends (else the ring is not held) */
+	ck_assert_int_ge(fd = open(gate, O_WRONLY), 0);
+	close(fd);   /* 1 ends well, 2 starts in its place: 3 of 4 still queued, the ring held */
+	for (int i = 0; i < 5000 && access(mark, F_OK) != 0; i++)
+		nanosleep(&ms, NULL);
+	ck_assert_int_eq(access(mark, F_OK), 0);
+	ck_assert_int_gt(spawner = find_spawner(), 0);
+	ck_assert_int_eq(kill(spawner, SIGKILL), 0);
+	wait_ends(r, 2);
+	ck_assert_str_eq(order, "e1 s2 e2 x3 x4 x5");
+	ck_assert_uint_eq(sink[0].node, 1);
+	ck_assert(sink[0].exited);
+	ck_assert_int_eq(sink[0].exit_code, 0);
+	ck_assert_uint_eq(sink[1].node, 2);
+	ck_assert(!sink[1].exited);
+	ck_assert_int_eq(sink[1].term_signal, SIGKILL);
+	r->ops->free(r);
+	free(cmd1);
+	free(cmd2);
+	free(mark);
+	free(gate);
+}
+END_TEST
+
 /* A signal to the job reaches its whole group: the leader traps TERM and lives on, and
  * reports that its background child died of it. */
 START_TEST(test_group_signal)
@@ -1367,6 +1416,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_spawner_at_first_job);
 	tcase_add_test(tc, test_spawner_lost);
 	tcase_add_test(tc, test_deferred);
+	tcase_add_test(tc, test_spawner_lost_held);
 	tcase_add_test(tc, test_group_signal);
 	tcase_add_test(tc, test_group_kill);
 	tcase_add_test(tc, test_leftovers_killed);

@@ -13,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc-fixture.h"
@@ -29,7 +31,7 @@ static char tmpdir[64];
 
 typedef struct spawner {
 	pid_t pid;
-	int ctl, exits;
+	int ctl, exits, bell;
 } spawner;
 
 static void
@@ -58,32 +60,37 @@ spawn_path(void)
 	return p;
 }
 
-/* Starts the spawner on two fresh sockets, as the runner does, and reads its ready byte. */
+/* Starts the spawner on two fresh sockets and a bell, as the runner does, and reads its
+ * ready byte. */
 static spawner
 sp_start(void)
 {
-	int ctl[2], ex[2];
+	int ctl[2], ex[2], bell[2];
 	spawner s;
 	char ready = 0, pid[24];
 	const char *path = spawn_path();   /* here: Check's asserts write to fd 3 */
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ex), 0);
+	ck_assert_int_eq(pipe2(bell, O_CLOEXEC), 0);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	s.pid = fork();
 	ck_assert_int_ge(s.pid, 0);
 	if (s.pid == 0) {
-		int a = fcntl(ctl[1], F_DUPFD, 10), b = fcntl(ex[1], F_DUPFD, 10);
+		int a = fcntl(ctl[1], F_DUPFD, 10), b = fcntl(ex[1], F_DUPFD, 10), c = fcntl(bell[1], F_DUPFD, 10);
 
-		if (a < 0 || b < 0 || dup2(a, NF_SPAWN_CTL_FD) < 0 || dup2(b, NF_SPAWN_EXIT_FD) < 0)
+		if (a < 0 || b < 0 || c < 0 || dup2(a, NF_SPAWN_CTL_FD) < 0 || dup2(b, NF_SPAWN_EXIT_FD) < 0 ||
+		    dup2(c, NF_SPAWN_BELL_FD) < 0)
 			_exit(99);
 		execl(path, "ntflow-spawn", pid, (char *)NULL);
 		_exit(98);
 	}
 	close(ctl[1]);
 	close(ex[1]);
+	close(bell[1]);
 	s.ctl = ctl[0];
 	s.exits = ex[0];
+	s.bell = bell[0];
 	ck_assert_int_eq(read(s.ctl, &ready, 1), 1);
 	ck_assert_int_eq(ready, 'R');
 	return s;
@@ -158,6 +165,24 @@ sp_exit(spawner *s)
 	return ex;
 }
 
+/* Whether the bell rang within ms (drained): the spawner says "read the exits". */
+static bool
+sp_rung(spawner *s, int ms)
+{
+	struct pollfd pf = { s->bell, POLLIN, 0 };
+	char buf[64];
+	bool rung = false;
+
+	if (poll(&pf, 1, ms) == 1 && (pf.revents & POLLIN)) {
+		ssize_t n;
+
+		while ((n = read(s->bell, buf, sizeof(buf))) < 0 && errno == EINTR)
+			;
+		rung = n > 0;
+	}
+	return rung;
+}
+
 /* Closes the requests and waits for the spawner; its wait status. */
 static int
 sp_stop(spawner *s)
@@ -166,6 +191,7 @@ sp_stop(spawner *s)
 
 	close(s->ctl);
 	close(s->exits);
+	close(s->bell);
 	ck_assert_int_eq(waitpid(s->pid, &status, 0), s->pid);
 	return status;
 }
@@ -550,13 +576,22 @@ held_stop(held_fixture *h, int *pipes, size_t n)
 	free(h->gate_a);
 }
 
-/* Exits held: while the queue is more than half as full as at its fullest, a child that
- * succeeded and left its place to a queued one has its exit held (the runner would only
- * wake to find nothing to do), up to NTFLOW_SPAWN_HOLD_MS, and the exit says for how long;
- * a promote or a withdraw sends what is held before its answer; an exit the runner must
- * act on goes at once: a failure, or one with nothing started in its place. The hold is
- * set to a minute here, so each exit that must go at once would otherwise time the test
- * out. */
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Rings held: each exit is sent as its child is reaped, but while the queue is more than
+ * half as full as at its fullest, a child that succeeded and left its place to a queued one
+ * does not ring the bell (the runner would only wake to find nothing to do), up to
+ * NTFLOW_SPAWN_HOLD_MS; a promote or a withdraw rings before its answer; an exit the runner
+ * must act on rings at once: a failure, or one with nothing started in its place. The hold
+ * is set to a minute here, so a ring that must come at once and did not would fail the
+ * waits of 5 s below. */
 START_TEST(test_exits_held)
 {
 	char *gate_1 = xasprintf("%s/gate-1", tmpdir), *cmd_1 = xasprintf("exec cat '%s'", gate_1);
@@ -572,35 +607,37 @@ START_TEST(test_exits_held)
 	p[2] = sp_defer(&h.s, 3, "true");
 	p[3] = sp_defer(&h.s, 4, "true");
 
-	/* A ends, 1 starts in its place (3 of 4 still queued): A's exit is held. 1 has
-	 * started once the gate it reads opens, and it starts only after A was reaped; a
-	 * spawner that sent A's exit would have sent it well within the 100 ms waited. */
+	/* A ends, 1 starts in its place (3 of 4 still queued): A's exit is sent, the ring held.
+	 * 1 has started once the gate it reads opens, and it starts only after A was reaped; a
+	 * spawner that rang for A's exit would have rung well within the 100 ms waited. */
 	open_gate(h.gate_a);
 	ck_assert_int_ge(fd = open(gate_1, O_WRONLY), 0);
 	usleep(100 * 1000);
-	ck_assert_int_eq(recv(h.s.exits, &ex, sizeof(ex), MSG_DONTWAIT), -1);
-	ck_assert_int_eq(errno, EAGAIN);
-
-	/* A withdraw sends it first, saying how long it was held. */
-	rep = sp_control(&h.s, NF_SPAWN_WITHDRAW, 4);
-	ck_assert_int_eq(rep.queued, 1);
+	ck_assert(!sp_rung(&h.s, 0));
 	ck_assert_int_eq(recv(h.s.exits, &ex, sizeof(ex), MSG_DONTWAIT), (ssize_t)sizeof(ex));
 	ck_assert_int_eq(ex.pid, h.rep_a.pid);
 	ck_assert_uint_eq(ex.next_token, 1);
-	ck_assert_int_ge(ex.held_us, 100 * 1000);
+	ck_assert_int_ge(mono_ns() - ex.reaped_ns, 100 * 1000000LL);
 
-	/* 1 ends, 2 starts (1 of 3 queued: sent) and fails: sent at once, though the queue is
-	 * as full as when the last exits went. */
+	/* A withdraw rings first. */
+	rep = sp_control(&h.s, NF_SPAWN_WITHDRAW, 4);
+	ck_assert_int_eq(rep.queued, 1);
+	ck_assert(sp_rung(&h.s, 0));
+
+	/* 1 ends, 2 starts (1 of 3 queued) and fails: rung for at once, though the queue is as
+	 * full as when the bell last rang. */
 	close(fd);
+	ck_assert(sp_rung(&h.s, 5000));
 	ex = sp_exit(&h.s);
 	ck_assert_uint_eq(ex.next_token, 2);
 	ex = sp_exit(&h.s);
 	ck_assert_int_eq(WEXITSTATUS(ex.status), 3);
 	ck_assert_uint_eq(ex.next_token, 0);
 
-	/* 3, promoted into the failure's place, ends with nothing queued: sent at once. */
+	/* 3, promoted into the failure's place, ends with nothing queued: rung for at once. */
 	rep = sp_control(&h.s, NF_SPAWN_PROMOTE, 3);
 	ck_assert_int_eq(rep.queued, 1);
+	ck_assert(sp_rung(&h.s, 5000));   /* nothing was left to ring for at the promote */
 	ex = sp_exit(&h.s);
 	ck_assert_int_eq(ex.pid, rep.pid);
 	ck_assert_int_eq(ex.status, 0);
@@ -612,39 +649,51 @@ START_TEST(test_exits_held)
 }
 END_TEST
 
-/* A job with NF_SPAWN_PROMPT (one the runner times) has its exit sent at once, with those
- * held before it, where one without would be held (a minute here: the test would time out). */
+/* A job with NF_SPAWN_PROMPT (one the runner times) rings for its exit at once, where one
+ * without would not (for a minute here). */
 START_TEST(test_exits_prompt)
 {
 	char *gate_q = xasprintf("%s/gate-q", tmpdir), *cmd_q = xasprintf("exec cat '%s'", gate_q);
+	char *gate_1 = xasprintf("%s/gate-1", tmpdir), *cmd_1 = xasprintf("exec cat '%s'", gate_1);
 	nf_spawn_exit ex;
 	held_fixture h;
-	int p[6];
+	int p[6], fd;
 
 	held_start(&h);
 	ck_assert_int_eq(mkfifo(gate_q, 0600), 0);
-	p[0] = sp_defer_as(&h.s, 1, "true", NF_SPAWN_PROMPT);
-	for (int i = 1; i < 6; i++)
+	ck_assert_int_eq(mkfifo(gate_1, 0600), 0);
+	p[0] = sp_defer(&h.s, 1, cmd_1);
+	p[1] = sp_defer_as(&h.s, 2, "true", NF_SPAWN_PROMPT);
+	for (int i = 2; i < 6; i++)
 		p[i] = sp_defer(&h.s, (uint64_t)i + 1, cmd_q);
 
-	/* A ends: 1 starts (5 of 6 queued: A's exit held); 1 ends at once: 2 starts in its
-	 * place (4 of 6 queued, still more than half), and 1's exit goes, A's before it. */
+	/* A ends: 1 starts (5 of 6 queued): no ring. */
 	open_gate(h.gate_a);
+	ck_assert_int_ge(fd = open(gate_1, O_WRONLY), 0);   /* 1 has started: A was reaped */
+	ck_assert(!sp_rung(&h.s, 100));
+	close(fd);
+	/* 1 ends: 2 (prompt) starts in its place: rung at once (the start of a job the runner
+	 * times); 2 ends at once: 3 starts (3 of 6 queued, still half): rung at once. */
+	ck_assert(sp_rung(&h.s, 5000));
 	ex = sp_exit(&h.s);
 	ck_assert_int_eq(ex.pid, h.rep_a.pid);
 	ck_assert_uint_eq(ex.next_token, 1);
 	ex = sp_exit(&h.s);
-	ck_assert_int_eq(ex.status, 0);
 	ck_assert_uint_eq(ex.next_token, 2);
+	ex = sp_exit(&h.s);   /* sent as 2 was reaped */
+	ck_assert_int_eq(ex.status, 0);
+	ck_assert_uint_eq(ex.next_token, 3);
 
-	held_stop(&h, p, 6);   /* 2 still reads its gate */
+	held_stop(&h, p, 6);   /* 3 still reads its gate */
 	free(cmd_q);
 	free(gate_q);
+	free(cmd_1);
+	free(gate_1);
 }
 END_TEST
 
 /* The exit that reports the start of a job with NF_SPAWN_PROMPT in the ended one's place
- * goes at once too: the runner times that job from the start it hears of. */
+ * rings at once too: the runner times that job from the start it hears of. */
 START_TEST(test_exits_prompt_start)
 {
 	char *gate_q = xasprintf("%s/gate-q", tmpdir), *cmd_q = xasprintf("exec cat '%s'", gate_q);
@@ -658,8 +707,9 @@ START_TEST(test_exits_prompt_start)
 	for (int i = 1; i < 6; i++)
 		p[i] = sp_defer(&h.s, (uint64_t)i + 1, "true");
 
-	/* A ends: 1 starts in its place (5 of 6 queued, where A's exit would be held). */
+	/* A ends: 1 starts in its place (5 of 6 queued, where A's ring would be held). */
 	open_gate(h.gate_a);
+	ck_assert(sp_rung(&h.s, 5000));
 	ex = sp_exit(&h.s);
 	ck_assert_int_eq(ex.pid, h.rep_a.pid);
 	ck_assert_uint_eq(ex.next_token, 1);
