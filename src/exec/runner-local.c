@@ -965,7 +965,7 @@ spawner_start(local_runner *lr)
 {
 	int ctl[2] = { -1, -1 }, ex[2] = { -1, -1 }, bell[2] = { -1, -1 }, mine[3] = { -1, -1, -1 }, err = 0;
 	volatile int exec_err = 0;   /* written by the vfork child */
-	char pidtext[24], ready;
+	char pidtext[24], ready = 0;
 	const char *argv[3] = { "ntflow-spawn", pidtext, NULL };
 	sigset_t all, old;
 	pid_t self = getpid();
@@ -1018,14 +1018,21 @@ spawner_start(local_runner *lr)
 	lr->bell = bell[0];
 	(void)fcntl(lr->exits, F_SETFL, O_NONBLOCK);
 	(void)fcntl(lr->bell, F_SETFL, O_NONBLOCK);
-	if (exec_err || nf_spawn_read_all(lr->ctl, &ready, 1) < 0 || ready != 'R') {
+	if (exec_err || nf_spawn_read_all(lr->ctl, &ready, 1) < 0 || ready != NF_SPAWN_READY) {
 		errno = exec_err;
-		if (exec_err)
+		if (exec_err) {
 			err = nf_error_set_errno(NF_ERROR, "cannot start the process spawner '%s' (set NTFLOW_SPAWN, or "
 						 "reinstall ntflow)", lr->spawner_path);
-		else
+		} else if (ready) {
+			/* It waits for requests: not to be waited for. */
+			(void)kill(lr->spawner, SIGKILL);
+			err = nf_error_set(NF_ERROR, "the process spawner '%s' is not this ntflow's (another version?): "
+					   "set NTFLOW_SPAWN to the ntflow-spawn built with it, or reinstall ntflow",
+					   lr->spawner_path);
+		} else {
 			err = nf_error_set(NF_ERROR, "the process spawner '%s' ended before it was ready: is it "
 					   "ntflow-spawn?", lr->spawner_path);
+		}
 		while (waitpid(lr->spawner, NULL, 0) < 0 && errno == EINTR)
 			;
 		lr->spawner = 0;

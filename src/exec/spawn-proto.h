@@ -45,6 +45,9 @@
 #define NF_SPAWN_CTL_FD 3
 #define NF_SPAWN_EXIT_FD 4
 #define NF_SPAWN_BELL_FD 5
+/* The byte the spawner sends when it is ready; a new one with each change of this protocol,
+ * so that a spawner of another build is refused, not misread ('R': no bell yet). */
+#define NF_SPAWN_READY 'B'
 
 enum {
 	NF_SPAWN_WORDS = 1,          /* exec the words directly (execvp-like), not sh -c */

@@ -637,7 +637,7 @@ main(int argc, char **argv)
 	(void)fcntl(NF_SPAWN_EXIT_FD, F_SETFL, O_NONBLOCK);
 	(void)fcntl(NF_SPAWN_BELL_FD, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(NF_SPAWN_BELL_FD, F_SETFL, O_NONBLOCK);
-	if (nf_spawn_write_all(NF_SPAWN_CTL_FD, "R", 1) < 0)   /* ready: the runner waits for this */
+	if (nf_spawn_write_all(NF_SPAWN_CTL_FD, &(char){ NF_SPAWN_READY }, 1) < 0)   /* the runner waits for this */
 		return 0;
 	for (;;) {
 		struct pollfd pf[3] = { { NF_SPAWN_CTL_FD, POLLIN, 0 }, { chld_fd, POLLIN, 0 },

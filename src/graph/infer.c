@@ -100,36 +100,65 @@ cmp_ent(const void *x, const void *y)
 	return c ? c : a->stage < b->stage ? -1 : a->stage > b->stage;
 }
 
+/* Indexes path t as written by stage s. */
+static void
+index_path(out_index *ix, size_t s, const nf_tmpl *t)
+{
+	bool exact;
+	const char *key = path_key(ix->a, t, &exact);
+
+	if (!key)
+		return;
+	if (exact) {
+		const char *folder;
+		bool whole;
+
+		if (!nf_strmap_get(ix->exact, key))
+			nf_strmap_put(ix->exact, key, (void *)(uintptr_t)(s + 1));
+		/* "data/${run.week}.csv" may be any file in data/: so for the missing check */
+		if (!nf_tmpl_literal(t) && (folder = path_key_as(ix->a, t, &whole, true)) &&
+		    !nf_strmap_get(ix->folders, folder))
+			nf_strmap_put(ix->folders, folder, (void *)(uintptr_t)(s + 1));
+	} else if (!nf_strmap_get(ix->folders, key)) {
+		nf_strmap_put(ix->folders, key, (void *)(uintptr_t)(s + 1));
+	}
+	NF_PUSH(ix->ents, ix->nents, ix->capents, ((out_ent){ key, s, !exact }));
+}
+
+/* Whether an output indexed so far is key or a folder holding it. */
+static bool
+held_by_output(out_index *ix, const char *key)
+{
+	char *p = nf_arena_strdup(ix->a, key), *slash;
+
+	for (;;) {
+		if (nf_strmap_get(ix->exact, p))
+			return true;
+		if (!(slash = strrchr(p, '/')))
+			return false;
+		*slash = '\0';
+	}
+}
+
+/* Every stage's outputs, then the metrics files in none of them: the stage writes such a
+ * file (it is cached and restored as an output), and a stage reading it must wait for it.
+ * One in an output is that output's stage's product, which the metrics stage only reads. */
 static void
 index_outputs(out_index *ix, const nf_dag *dag)
 {
 	ix->a = nf_arena_new();
 	ix->exact = nf_strmap_new(dag->nstages);
 	ix->folders = nf_strmap_new(8);
+	for (size_t s = 0; s < dag->nstages; s++)
+		for (size_t k = 0; k < dag->stages[s].noutputs; k++)
+			index_path(ix, s, &dag->stages[s].outputs[k]);
 	for (size_t s = 0; s < dag->nstages; s++) {
-		const nf_stage *st = &dag->stages[s];
+		const nf_tmpl *m = nf_more(&dag->stages[s])->metrics;
+		const char *key;
+		bool exact;
 
-		for (size_t k = 0; k < st->noutputs; k++) {
-			bool exact;
-			const char *key = path_key(ix->a, &st->outputs[k], &exact);
-
-			if (!key)
-				continue;
-			if (exact) {
-				const char *folder;
-				bool whole;
-
-				if (!nf_strmap_get(ix->exact, key))
-					nf_strmap_put(ix->exact, key, (void *)(uintptr_t)(s + 1));
-				/* "data/${run.week}.csv" may be any file in data/: so for the missing check */
-				if (!nf_tmpl_literal(&st->outputs[k]) && (folder = path_key_as(ix->a, &st->outputs[k], &whole, true)) &&
-				    !nf_strmap_get(ix->folders, folder))
-					nf_strmap_put(ix->folders, folder, (void *)(uintptr_t)(s + 1));
-			} else if (!nf_strmap_get(ix->folders, key)) {
-				nf_strmap_put(ix->folders, key, (void *)(uintptr_t)(s + 1));
-			}
-			NF_PUSH(ix->ents, ix->nents, ix->capents, ((out_ent){ key, s, !exact }));
-		}
+		if (m && (key = path_key(ix->a, m, &exact)) && exact && !held_by_output(ix, key))
+			index_path(ix, s, m);
 	}
 }
 

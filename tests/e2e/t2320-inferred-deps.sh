@@ -185,4 +185,32 @@ test_expect_success 'a folder input holding an upstream output: its other files 
 	)
 '
 
+# A stage reading another stage's metrics file (one in no output: that stage writes it)
+# waits for it, as for an output.
+test_expect_success 'an input that is another stage'"'"'s metrics file: an inferred edge' '
+	mkdir mx && (
+	cd mx &&
+	git init -q . &&
+	git config user.email t@example.com && git config user.name t &&
+	printf "%s\n" "sleep 0.3" "mkdir -p m" "echo \"{\\\"auc\\\": 0.9}\" >m/metrics.json" >ev.sh &&
+	cat >p.dag <<-\EOF &&
+	stage "ev" {
+	  run     = "sh ev.sh"
+	  metrics = "m/metrics.json"
+	}
+	stage "report" {
+	  inputs  = ["m/metrics.json"]
+	  run     = "cat m/metrics.json >report.txt"
+	  outputs = ["report.txt"]
+	}
+	EOF
+	printf "/.ntflow/\n/m/\n/report.txt\n" >.gitignore &&
+	git add . && git commit -q -m init &&
+	ntflow graph p.dag >g.txt &&
+	grep -x "  needs: ev (inferred)" g.txt &&
+	ntflow run --no-tui -j 2 p.dag >out.txt 2>err.txt &&
+	grep -F "\"auc\": 0.9" report.txt
+	)
+'
+
 test_done

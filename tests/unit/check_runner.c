@@ -447,6 +447,24 @@ START_TEST(test_no_spawner)
 	text = slurp(count);
 	ck_assert_str_eq(text, "started\n");
 	free(text);
+	/* one of another version (it says it is ready as the spawner before the bell did, and
+	 * waits for requests): refused at once, not waited for */
+	{
+		FILE *f = fopen(fake, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "#!/bin/sh\nprintf R >&3\nexec sleep 100\n");
+		fclose(f);
+	}
+	ck_assert_int_eq(nf_runner_local_new(&r, NULL), 0);
+	{
+		nf_job job = { .node = 0, .attempt = 1, .command = "true" };
+		pid_t pgid = 1;
+
+		ck_assert_int_lt(r->ops->start(r, &job, &pgid), 0);
+		ck_assert_msg(strstr(nf_error_last(), "is not this ntflow's"), "%s", nf_error_last());
+	}
+	r->ops->free(r);
 	if (saved)
 		setenv("NTFLOW_SPAWN", saved, 1);
 	else

@@ -92,7 +92,7 @@ sp_start(void)
 	s.exits = ex[0];
 	s.bell = bell[0];
 	ck_assert_int_eq(read(s.ctl, &ready, 1), 1);
-	ck_assert_int_eq(ready, 'R');
+	ck_assert_int_eq(ready, NF_SPAWN_READY);
 	return s;
 }
 
