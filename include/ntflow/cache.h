@@ -74,6 +74,12 @@ const char *nf_gitrepo_branch(const nf_gitrepo *r);
  * clean file's content is not read. Uses a status snapshot taken at open (refresh with
  * nf_gitrepo_refresh after stages changed the tree). */
 int nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out);
+/* The same for a folder, with the paths except[0..n) (relative to the root, normalized)
+ * left out of its tree, as if git ignored them, and not counted as dirty: what an upstream
+ * stage writes into a folder another reads whole, which its output digest covers (the
+ * snapshot taken at open knows nothing of what it wrote since). */
+int nf_gitrepo_identify_except(nf_gitrepo *r, const char *relpath, const char *const *except, size_t n,
+			       nf_path_id *out);
 /* Takes a new status snapshot (the working tree changed). */
 int nf_gitrepo_refresh(nf_gitrepo *r);
 /* Modified, staged or untracked paths under the given inputs seen so far ("dirty paths"),

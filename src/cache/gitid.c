@@ -74,6 +74,10 @@ struct nf_gitrepo {
 	/* Dirty paths seen by identify, sorted, NULL-terminated (relative to root). */
 	char **seen;
 	size_t nseen, seen_cap;
+
+	/* For one nf_gitrepo_identify_except: git paths left out of the folders' trees. */
+	char **except;
+	size_t nexcept;
 };
 
 static char no_tree;
@@ -157,6 +161,41 @@ dirty_under(const nf_gitrepo *r, const char *gp)
 
 	range_under(r->dirty, r->ndirty, gp, &first, &end);
 	return first < end;
+}
+
+/* Left out by nf_gitrepo_identify_except: gp itself. */
+static bool
+excepted(const nf_gitrepo *r, const char *gp)
+{
+	for (size_t i = 0; i < r->nexcept; i++)
+		if (!strcmp(r->except[i], gp))
+			return true;
+	return false;
+}
+
+/* Something under folder gp is left out: its tree is built, not HEAD's taken. */
+static bool
+except_under(const nf_gitrepo *r, const char *gp)
+{
+	size_t n = strlen(gp);
+
+	for (size_t i = 0; i < r->nexcept; i++)
+		if (!n || (!strncmp(r->except[i], gp, n) && r->except[i][n] == '/'))
+			return true;
+	return false;
+}
+
+/* A path under folder gp is dirty in the snapshot, other than those left out. */
+static bool
+dirty_under_except(const nf_gitrepo *r, const char *gp)
+{
+	size_t first, end;
+
+	range_under(r->dirty, r->ndirty, gp, &first, &end);
+	for (size_t i = first; i < end; i++)
+		if (!excepted(r, r->dirty[i].path))
+			return true;
+	return false;
 }
 
 /* Ignored in the snapshot: the path itself or one of its folders was reported ignored. */
@@ -551,6 +590,8 @@ tree_item_of(nf_gitrepo *r, const char *cgp, const char *cabs, tree_item *it, bo
 	int err;
 
 	*keep = false;
+	if (excepted(r, cgp))
+		return 0;
 	if (lstat(cabs, &st) < 0)
 		return errno == ENOENT ? 0 : nf_error_set_errno(NF_EIO, "cannot stat '%s'", cabs);
 	if (snapshot_ignored(r, cgp))
@@ -609,7 +650,7 @@ build_tree(nf_gitrepo *r, const char *gp, const char *abs, git_oid *oid, bool *n
 	struct dirent *de;
 	int err = 0;
 
-	if (head && !dirty_under(r, gp)) {
+	if (head && !dirty_under(r, gp) && !except_under(r, gp)) {
 		git_oid_cpy(oid, git_tree_id(head));
 		*nonempty = git_tree_entrycount(head) > 0;
 		return 0;
@@ -673,7 +714,7 @@ identify_dir(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out)
 	bool nonempty = false;
 	int err;
 
-	if (head && !dirty_under(r, gp)) {
+	if (head && !dirty_under(r, gp) && !except_under(r, gp)) {
 		set_oid(out, NF_ID_CLEAN, "tree", git_tree_id(head));
 		return 0;
 	}
@@ -684,6 +725,11 @@ identify_dir(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out)
 	if (!nonempty && !head)
 		return content_id(r, abs, out);       /* git sees nothing here: like ignored */
 	if (head && git_oid_equal(&oid, git_tree_id(head))) {
+		set_oid(out, NF_ID_CLEAN, "tree", &oid);
+		return 0;
+	}
+	if (r->nexcept && head && !dirty_under_except(r, gp)) {
+		/* It differs from HEAD's tree by what is left out alone. */
 		set_oid(out, NF_ID_CLEAN, "tree", &oid);
 		return 0;
 	}
@@ -805,6 +851,30 @@ plain_path(nf_gitrepo *r, const char *relpath, char **real, struct stat *st)
 	}
 	*real = norm;
 	return true;
+}
+
+int
+nf_gitrepo_identify_except(nf_gitrepo *r, const char *relpath, const char *const *except, size_t n,
+			   nf_path_id *out)
+{
+	int err;
+
+	r->except = xcalloc(n + 1, sizeof(*r->except));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(except[i]);
+
+		while (len > 1 && except[i][len - 1] == '/')
+			len--;
+		r->except[i] = xasprintf("%s%.*s", r->prefix, (int)len, except[i]);
+	}
+	r->nexcept = n;
+	err = nf_gitrepo_identify(r, relpath, out);
+	for (size_t i = 0; i < n; i++)
+		free(r->except[i]);
+	free(r->except);
+	r->except = NULL;
+	r->nexcept = 0;
+	return err;
 }
 
 int

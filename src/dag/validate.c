@@ -406,8 +406,23 @@ check_outputs(vctx *v, nf_strmap *seen)
 	nf_buf_release(&text);
 }
 
+/* Whether a path's text (as tmpl_text writes it) has a reference whose value differs
+ * between instances (matrix, item, key, stages): it then stands for several paths, which
+ * text alone cannot compare. */
+static bool
+text_varies(const char *p)
+{
+	for (; (p = strstr(p, "${")) != NULL; p += 2)
+		if (strncmp(p + 2, "params.", 7) && strncmp(p + 2, "run.", 4) && strncmp(p + 2, "env.", 4) &&
+		    strncmp(p + 2, "dag.dir}", 8))
+			return true;
+	return false;
+}
+
 /* The output of another stage that holds t's path (key, normalized), or NULL: the nearest
- * folder above it that some stage declares. */
+ * folder above it that some stage declares, among those its text says surely (not one
+ * with a value per instance: data/${matrix.x}/ of one stage and data/${matrix.x}/sum.txt
+ * of another need not meet). */
 static const nf_stage *
 holder_of(nf_strmap *seen, const char *key, const nf_stage *s, const char **folder, nf_buf *b)
 {
@@ -417,6 +432,8 @@ holder_of(nf_strmap *seen, const char *key, const nf_stage *s, const char **fold
 		const nf_stage *owner;
 
 		*slash = '\0';
+		if (text_varies(b->buf))
+			continue;
 		if ((owner = nf_strmap_get(seen, b->buf)) != NULL && owner != s) {
 			*folder = b->buf;
 			return owner;
@@ -432,11 +449,10 @@ check_nested_outputs(vctx *v, nf_strmap *seen)
 {
 	nf_buf b = NF_BUF_INIT, text = NF_BUF_INIT;
 
-	for (size_t i = 0; i < v->nouts; i++) {
+	for (size_t i = 0; i < v->nouts && !v->diags.full; i++) {
 		const out_at *o = &v->outs[i];
 		const char *folder = NULL;
 		const nf_stage *owner = holder_of(seen, o->key, o->stage, &folder, &b);
-
 		const out_at *held = NULL;
 		nf_buf wrote = NF_BUF_INIT;
 

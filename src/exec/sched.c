@@ -819,7 +819,9 @@ fire_timers(nf_sched *s)
 				break;
 			r->timed_out = true;
 			(void)node_signal(s, e.node, SIGTERM);
-			set_timer(s, e.node, T_KILL, e.when + opts_of(s, e.node)->grace_ms);
+			/* The grace counts from the SIGTERM: a timeout due long ago (a start heard
+			 * of late, a busy loop) still gets it whole. */
+			set_timer(s, e.node, T_KILL, t + opts_of(s, e.node)->grace_ms);
 			break;
 		case T_KILL:
 			if (r->st == NF_ST_RUNNING)

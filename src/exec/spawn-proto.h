@@ -27,7 +27,7 @@
  * pipe closes (the spawner died: what it sent is still there to read). While the queue is
  * more than half full, the ring for the exit of a child that exited 0 and left its place
  * to a queued job may be held, 5 ms at most, and made with the next ones (spawner.c:
- * exits_due); each exit says when its child was reaped (reaped_ns), and the runner rings
+ * exits_due); each exit says when its child was reaped (reaped_ns), and the spawner rings
  * before a promote's or a withdraw's reply. An exit of, or starting, a job with
  * NF_SPAWN_PROMPT is rung for at once: a stage with a timeout that ends in time is not
  * heard of after its timeout, one that overruns it is stopped on time, and the slots of a

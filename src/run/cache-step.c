@@ -110,22 +110,40 @@ check_input(const char *path)
 }
 
 /* An input that a direct upstream node declares as output, or that lies inside one, is
- * covered by that node's output digest; asking git about it would see a file this very
- * run just wrote. Not a folder holding an upstream output (src/ holding src/gen.h): the
- * digest says nothing of the folder's other files, so git identifies it, with whatever
- * the upstream wrote there that git sees (a generated file not ignored makes the folder
- * dirty, as git status would say). */
+ * covered by that node's output digest (true); asking git about it would see a file this
+ * very run just wrote. Not a folder holding upstream outputs (src/ holding src/gen.h): the
+ * digests say nothing of the folder's other files, so git identifies it, with those
+ * outputs left out (*held, normalized, in the run's arena; *nheld of them): their digests
+ * cover them, and the status git took at the start knows nothing of what they became
+ * since, which would key the folder differently in the next run. */
 static bool
-produced_upstream(run_ctx *ctx, const nf_node *node, const char *input)
+produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const char ***held, size_t *nheld)
 {
+	size_t cap = 0;
+
+	*held = NULL;
+	*nheld = 0;
 	for (size_t i = 0; i < node->ndeps; i++) {
 		const nf_node *d = &ctx->graph->nodes[node->deps[i]];
 
 		for (size_t o = 0; o < d->stage->noutputs; o++) {
-			char *out = NULL;
+			char *out = NULL, *norm;
+			nf_path_why why;
 
-			if (nf_run__expand(&out, ctx, d, &d->stage->outputs[o]) == 0 && path_within(input, out))
+			if (nf_run__expand(&out, ctx, d, &d->stage->outputs[o]) < 0) {
+				nf_error_clear();
+				continue;
+			}
+			if (path_within(input, out)) {
+				free(*held);
+				*held = NULL;
+				*nheld = 0;
 				return true;
+			}
+			if (path_within(out, input) && (norm = nf_path_lexical(out, &why))) {
+				NF_PUSH(*held, *nheld, cap, nf_arena_strdup(ctx->arena, norm));
+				free(norm);
+			}
 		}
 	}
 	return false;
@@ -508,6 +526,34 @@ tmpl_gives(run_ctx *ctx, const nf_node *node, const nf_tmpl *t, const char *path
 	return *p == '\0';
 }
 
+/* Whether paths a and b name the same file once normalized (./a//b/ is a/b). */
+static bool
+same_path(const char *a, const char *b)
+{
+	nf_path_why why;
+	char *na = nf_path_lexical(a, &why), *nb = nf_path_lexical(b, &why);
+	bool same = na && nb && !strcmp(na, nb);
+
+	free(na);
+	free(nb);
+	return same;
+}
+
+/* Whether output template t of node names path: as written (no expansion for a literal
+ * one), else once both are normalized. */
+static bool
+output_is(run_ctx *ctx, const nf_node *node, const nf_tmpl *t, const char *path, nf_buf *b)
+{
+	if (tmpl_gives(ctx, node, t, path, b))
+		return true;
+	nf_buf_reset(b);
+	if (nf_run__expand_buf(b, ctx, node, t) < 0) {
+		nf_error_clear();
+		return false;
+	}
+	return same_path(nf_buf_cstr(b), path);
+}
+
 /* The outputs the node declares now are not the ones an entry of its key holds (outs):
  * the key covers the command and its inputs, not where the outputs go, which a ${run.*}
  * or ${env.*} in an output path, or an output added to the list, changes. The reason to
@@ -521,13 +567,16 @@ outputs_moved(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const 
 	nf_buf b = NF_BUF_INIT;
 	char *why = NULL;
 
-	if (outs->n != nout) {
+	if (mpath && outs->n == st->noutputs) {
+		why = xasprintf("its cached result (run %lld) was made before ntflow kept its metrics file '%s' with"
+				" its outputs", (long long)e->run_id, mpath);
+	} else if (outs->n != nout) {
 		why = xasprintf("its outputs changed: the cached result of run %lld has %zu output%s, the stage"
 				" declares %zu", (long long)e->run_id, (size_t)outs->n, outs->n == 1 ? "" : "s", nout);
 	} else {
 		for (size_t i = 0; i < outs->n && !why; i++)
-			if (!outs->v[i].path || (i < st->noutputs ? !tmpl_gives(ctx, node, &st->outputs[i], outs->v[i].path, &b)
-								 : strcmp(outs->v[i].path, mpath) != 0))
+			if (!outs->v[i].path || (i < st->noutputs ? !output_is(ctx, node, &st->outputs[i], outs->v[i].path, &b)
+								 : !same_path(outs->v[i].path, mpath)))
 				why = xasprintf("its outputs changed: the cached result of run %lld has '%s' where the"
 						" stage declares another output", (long long)e->run_id,
 						outs->v[i].path ? outs->v[i].path : "");
@@ -653,6 +702,8 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	key_env(k, ctx, node, nf_more(st)->env, nf_more(st)->nenv);
 	for (size_t i = 0; i < st->ninputs; i++) {
 		char *path = NULL;
+		const char **held = NULL;
+		size_t nheld = 0;
 		nf_path_id id;
 
 		key_params(k, ctx, &st->inputs[i]);
@@ -662,12 +713,16 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			err = nf_run__stage_error(err, node);
 			goto done;
 		}
-		if (produced_upstream(ctx, node, path)) {
+		if (produced_upstream(ctx, node, path, &held, &nheld)) {
 			nf_keyb_input(k, path, "upstream");
 			continue;
 		}
 		/* Keyed on where it leads: a link's target, which must be in the project. */
-		if ((err = nf_gitrepo_identify(ctx->cache.repo, path, &id)) < 0) {
+		err = nheld ? nf_gitrepo_identify_except(ctx->cache.repo, path, held, nheld, &id)
+			    : nf_gitrepo_identify(ctx->cache.repo, path, &id);
+		free(held);
+		held = NULL;
+		if (err < 0) {
 			err = nf_run__stage_error(err, node);
 			goto done;
 		}

@@ -213,4 +213,48 @@ test_expect_success 'an input that is another stage'"'"'s metrics file: an infer
 	)
 '
 
+# The generated file neither ignored nor committed: the folder is keyed without it (the
+# upstream's digest covers it), so a change upstream reruns the reader once, not twice
+# (git's status, taken at the start of a run, knows nothing of what the upstream wrote).
+test_expect_success 'a generated file git sees in a folder input: one rerun per change upstream' '
+	mkdir gen2 && (
+	cd gen2 &&
+	git init -q . &&
+	git config user.email t@example.com && git config user.name t &&
+	mkdir src &&
+	echo "int main(void) { return 1; }" >src/main.c &&
+	printf "/.ntflow/\\n/out/\\n" >.gitignore &&
+	cat >p.dag <<-\EOF &&
+	pipeline "p" {
+	  params {
+	    x = 1
+	  }
+	}
+	stage "gen" {
+	  run     = "echo \"#define X ${params.x}\" >src/gen.h"
+	  outputs = ["src/gen.h"]
+	}
+	stage "build" {
+	  inputs  = ["src/"]
+	  run     = "mkdir -p out && cat src/main.c src/gen.h >out/prog"
+	  outputs = ["out/prog"]
+	}
+	EOF
+	git add . && git commit -q -m init &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "build cached" out.txt &&
+	ntflow run --no-tui -p x=2 p.dag >out.txt 2>err.txt &&
+	grep "build succeeded" out.txt &&
+	ntflow run --no-tui -p x=2 p.dag >out.txt 2>err.txt &&
+	grep "build cached" out.txt &&
+	git add src/gen.h && git commit -q -m gen &&
+	ntflow run --no-tui -p x=3 p.dag >out.txt 2>err.txt &&
+	grep "build succeeded" out.txt &&
+	ntflow run --no-tui -p x=3 p.dag >out.txt 2>err.txt &&
+	grep "build cached" out.txt &&
+	grep -F "#define X 3" out/prog
+	)
+'
+
 test_done

@@ -248,6 +248,53 @@ START_TEST(test_dirty_folder)
 }
 END_TEST
 
+/* A folder with paths left out (what an upstream stage writes into it): identified as if
+ * git ignored them, whatever they hold, untracked or tracked and changed, and not dirty
+ * for them; a real change to another file still shows. */
+START_TEST(test_identify_except)
+{
+	char *d = new_repo(), *src_tree = sh_out(d, "git rev-parse HEAD:src");
+	const char *gen[] = { "src/gen.h" }, *genf[] = { "src/sub/" };
+	nf_gitrepo *r;
+	nf_path_id a, b;
+
+	/* untracked, written before the snapshot */
+	sh(d, "printf 'one\n' > src/gen.h");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify_except(r, "src/", gen, 1, &a), 0);
+	ck_assert_int_eq(a.kind, NF_ID_CLEAN);
+	ck_assert_str_eq(a.id + 5, src_tree);   /* "tree:" and HEAD's tree: gen.h left out */
+	ck_assert_int_eq(count_dirty(r), 0);
+	/* and rewritten since: the same */
+	sh(d, "printf 'two\n' > src/gen.h");
+	ck_assert_int_eq(nf_gitrepo_identify_except(r, "src", gen, 1, &b), 0);
+	ck_assert_str_eq(b.id, a.id);
+	nf_gitrepo_free(r);
+	/* tracked, and changed: still the tree without it, clean */
+	sh(d, "git add src/gen.h && git commit -qm gen && printf 'three\n' > src/gen.h");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify_except(r, "src/", gen, 1, &b), 0);
+	ck_assert_int_eq(b.kind, NF_ID_CLEAN);
+	ck_assert_str_eq(b.id, a.id);
+	/* a folder left out; and without the exception the folder is dirty */
+	ck_assert_int_eq(nf_gitrepo_identify_except(r, "src/", genf, 1, &b), 0);
+	ck_assert_int_eq(b.kind, NF_ID_DIRTY);   /* gen.h counts again */
+	ck_assert_str_ne(b.id, a.id);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src/", &b), 0);
+	ck_assert_int_eq(b.kind, NF_ID_DIRTY);
+	nf_gitrepo_free(r);
+	/* another file changed: that shows */
+	sh(d, "printf 'x = 9\n' > src/x.py");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify_except(r, "src/", gen, 1, &b), 0);
+	ck_assert_int_eq(b.kind, NF_ID_DIRTY);
+	ck_assert_str_ne(b.id, a.id);
+	nf_gitrepo_free(r);
+	free(src_tree);
+	rm_rf(d);
+}
+END_TEST
+
 START_TEST(test_untracked_folder)
 {
 	char *d = new_repo();
@@ -744,6 +791,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_clean);
 	tcase_add_test(tc, test_dirty_files);
 	tcase_add_test(tc, test_dirty_folder);
+	tcase_add_test(tc, test_identify_except);
 	tcase_add_test(tc, test_untracked_folder);
 	tcase_add_test(tc, test_ignored);
 	tcase_add_test(tc, test_symlinked_folder);

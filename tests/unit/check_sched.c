@@ -1557,6 +1557,32 @@ START_TEST(test_defer_reported_late)
 }
 END_TEST
 
+/* Heard of later than its timeout: stopped at once, and the grace counts from the SIGTERM,
+ * not from when the timeout was due. */
+START_TEST(test_defer_reported_late_grace)
+{
+	harness *h = h_new(2);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.report_late = 20;
+	h->t->stages[1].opts->timeout_ms = 15;
+	h->t->stages[1].opts->grace_ms = 5;
+	h->t->stages[1].opts->retries = 0;
+	h->fr.script[1][0] = (step){ -1, 0, 0, true };   /* ignores SIGTERM */
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 1, NF_ST_TIMED_OUT);
+	ck_assert_int_eq(start_time(h, 1, 1), 10);   /* heard of at 30, due at 25 */
+	ck_assert_uint_eq(h->fr.nsigs, 2);
+	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
+	ck_assert_int_eq(h->fr.sigs[0].t, 30);
+	ck_assert_int_eq(h->fr.sigs[1].sig, SIGKILL);
+	ck_assert_int_eq(h->fr.sigs[1].t, 35);
+	h_free(h);
+}
+END_TEST
+
 /* The deferred are topped up in bursts: six fill the queue of the one slot, then nothing
  * is deferred while more than three wait, and each top-up fills it again, so that the
  * requests reach the runner together rather than one after each end. */
@@ -1885,6 +1911,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_unknown_executor);
 	tcase_add_test(tc, test_defer_in_place);
 	tcase_add_test(tc, test_defer_reported_late);
+	tcase_add_test(tc, test_defer_reported_late_grace);
 	tcase_add_test(tc, test_defer_topped_up_from_half);
 	tcase_add_test(tc, test_defer_promote);
 	tcase_add_test(tc, test_defer_cancel);
