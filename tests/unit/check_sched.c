@@ -1525,24 +1525,36 @@ START_TEST(test_defer_in_place)
 }
 END_TEST
 
+/* n nodes on one slot, ends heard of late ms late; node 1, deferred, runs until stopped
+ * (ignoring SIGTERM when stubborn), with a timeout of 15 ms and a grace of 5: run, it timed
+ * out, started at 10 in node 0's place. */
+static harness *
+h_late_run(size_t n, int64_t late, bool stubborn)
+{
+	harness *h = h_new(n);
+	nf_run_status st;
+
+	h->fr.base.ops = &defer_ops;
+	h->fr.report_late = late;
+	h->t->stages[1].opts->timeout_ms = 15;
+	h->t->stages[1].opts->grace_ms = 5;
+	h->t->stages[1].opts->retries = 0;
+	h->fr.script[1][0] = (step){ -1, 0, 0, stubborn };
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_FAILED);
+	ck_state(h, 1, NF_ST_TIMED_OUT);
+	ck_assert_int_eq(start_time(h, 1, 1), 10);
+	return h;
+}
+
 /* A runner that hears of ends late (ntflow-spawn holds exits): the end and the start in its
  * place are recorded at the times they happened, and the timeout of the started one runs
  * from its real start, not from when the scheduler heard of it. */
 START_TEST(test_defer_reported_late)
 {
-	harness *h = h_new(3);
-	nf_run_status st;
+	harness *h = h_late_run(3, 4, false);   /* node 1 heard of at 14 */
 
-	h->fr.base.ops = &defer_ops;
-	h->fr.report_late = 4;
-	h->t->stages[1].opts->timeout_ms = 15;
-	h->t->stages[1].opts->retries = 0;
-	h->fr.script[1][0] = (step){ -1, 0, 0, false };   /* runs until stopped */
-	ck_assert_int_eq(h_run(h, &st), 0);
-	ck_assert_int_eq(st, NF_RUN_FAILED);
 	ck_state(h, 0, NF_ST_SUCCEEDED);
-	ck_state(h, 1, NF_ST_TIMED_OUT);
-	ck_assert_int_eq(start_time(h, 1, 1), 10);   /* in node 0's place, heard of at 14 */
 	ck_assert_uint_ge(h->fr.nsigs, 1);
 	ck_assert_int_eq(h->fr.sigs[0].node, 1);
 	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
@@ -1561,19 +1573,8 @@ END_TEST
  * not from when the timeout was due. */
 START_TEST(test_defer_reported_late_grace)
 {
-	harness *h = h_new(2);
-	nf_run_status st;
+	harness *h = h_late_run(2, 20, true);   /* node 1 heard of at 30, due at 25 */
 
-	h->fr.base.ops = &defer_ops;
-	h->fr.report_late = 20;
-	h->t->stages[1].opts->timeout_ms = 15;
-	h->t->stages[1].opts->grace_ms = 5;
-	h->t->stages[1].opts->retries = 0;
-	h->fr.script[1][0] = (step){ -1, 0, 0, true };   /* ignores SIGTERM */
-	ck_assert_int_eq(h_run(h, &st), 0);
-	ck_assert_int_eq(st, NF_RUN_FAILED);
-	ck_state(h, 1, NF_ST_TIMED_OUT);
-	ck_assert_int_eq(start_time(h, 1, 1), 10);   /* heard of at 30, due at 25 */
 	ck_assert_uint_eq(h->fr.nsigs, 2);
 	ck_assert_int_eq(h->fr.sigs[0].sig, SIGTERM);
 	ck_assert_int_eq(h->fr.sigs[0].t, 30);
