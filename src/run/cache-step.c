@@ -126,13 +126,20 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const ch
 	for (size_t i = 0; i < node->ndeps; i++) {
 		const nf_node *d = &ctx->graph->nodes[node->deps[i]];
 
-		for (size_t o = 0; o < d->stage->noutputs; o++) {
-			char *out = NULL, *norm;
+		/* its outputs, and its metrics file when that counts as one (last) */
+		for (size_t o = 0; o <= d->stage->noutputs; o++) {
+			const char *out;
+			char *expanded = NULL, *norm;
 			nf_path_why why;
 
-			if (nf_run__expand(&out, ctx, d, &d->stage->outputs[o]) < 0) {
+			if (o == d->stage->noutputs) {
+				if (!nf_more(d->stage)->metrics || !(out = nf_run__metrics_output(ctx, d)))
+					continue;
+			} else if (nf_run__expand(&expanded, ctx, d, &d->stage->outputs[o]) < 0) {
 				nf_error_clear();
 				continue;
+			} else {
+				out = expanded;
 			}
 			if (path_within(input, out)) {
 				free(*held);
@@ -574,12 +581,33 @@ outputs_moved(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const 
 		why = xasprintf("its outputs changed: the cached result of run %lld has %zu output%s, the stage"
 				" declares %zu", (long long)e->run_id, (size_t)outs->n, outs->n == 1 ? "" : "s", nout);
 	} else {
-		for (size_t i = 0; i < outs->n && !why; i++)
-			if (!outs->v[i].path || (i < st->noutputs ? !output_is(ctx, node, &st->outputs[i], outs->v[i].path, &b)
-								 : !same_path(outs->v[i].path, mpath)))
-				why = xasprintf("its outputs changed: the cached result of run %lld has '%s' where the"
-						" stage declares another output", (long long)e->run_id,
-						outs->v[i].path ? outs->v[i].path : "");
+		/* As a set: each declared output in the entry, in its place (the usual case, one
+		 * comparison each) or in another (the list reordered). */
+		bool *used = xcalloc(nout, sizeof(*used));
+
+		for (size_t i = 0; i < nout && !why; i++) {
+			bool found = false;
+
+			for (size_t k = 0; k < nout && !found; k++) {
+				size_t j = (i + k) % nout;   /* its own place first */
+
+				if (used[j] || !outs->v[j].path)
+					continue;
+				found = i < st->noutputs ? output_is(ctx, node, &st->outputs[i], outs->v[j].path, &b)
+							 : same_path(outs->v[j].path, mpath);
+				used[j] = found;
+			}
+			if (!found) {
+				nf_buf_reset(&b);
+				if (i >= st->noutputs)
+					nf_buf_puts(&b, mpath);
+				else if (nf_run__expand_buf(&b, ctx, node, &st->outputs[i]) < 0)
+					nf_error_clear();
+				why = xasprintf("its outputs changed: the cached result of run %lld has no output '%s'",
+						(long long)e->run_id, nf_buf_cstr(&b));
+			}
+		}
+		free(used);
 	}
 	nf_buf_release(&b);
 	return why;

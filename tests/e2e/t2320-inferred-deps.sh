@@ -243,4 +243,43 @@ test_expect_success 'an input that is another stage'"'"'s metrics file: an infer
 	)
 '
 
+# The metrics file committed (DVC keeps them in git): its reader, and the reader of the
+# folder holding it, rerun once after a change upstream, not twice (it is keyed on the
+# upstream's digest, not on what git's status said at the start of the run).
+test_expect_success 'a tracked metrics file: its readers rerun once per change upstream' '
+	mkdir mt && (
+	cd mt &&
+	git init -q . &&
+	git config user.email t@example.com && git config user.name t &&
+	mkdir rep &&
+	printf "%s\n" "mkdir -p rep" "echo \"{\\\"x\\\": \$(cat a.in)}\" >rep/m.json" >a.sh &&
+	cat >p.dag <<-\EOF &&
+	stage "a" {
+	  inputs  = ["a.in", "a.sh"]
+	  run     = "sh a.sh"
+	  metrics = "rep/m.json"
+	}
+	stage "b" {
+	  inputs  = ["rep/m.json"]
+	  run     = "cat rep/m.json >b.txt"
+	  outputs = ["b.txt"]
+	}
+	stage "c" {
+	  inputs  = ["rep/"]
+	  run     = "cat rep/* >c.txt"
+	  outputs = ["c.txt"]
+	}
+	EOF
+	echo 1 >a.in && echo "{\"x\": 1}" >rep/m.json && echo n >rep/note.txt &&
+	printf "/.ntflow/\n/b.txt\n/c.txt\n" >.gitignore &&
+	git add . && git commit -q -m init &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	echo 2 >a.in &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "b succeeded" out.txt && grep "c succeeded" out.txt &&
+	ntflow run --no-tui p.dag >out.txt 2>err.txt &&
+	grep "b cached" out.txt && grep "c cached" out.txt
+	)
+'
+
 test_done

@@ -474,6 +474,19 @@ test_expect_success 'an output added to the list: the stage runs and makes it' '
 	grep "two cached" out
 '
 
+write_dag listed3.dag <<\EOF
+stage "two" {
+  run     = "mkdir -p l && echo A >l/a && echo B >l/b"
+  outputs = ["l/b", "l/a"]
+}
+EOF
+
+test_expect_success 'the same outputs listed in another order: still cached' '
+	cp listed3.dag listed.dag &&
+	ntflow run listed.dag --no-tui >out &&
+	grep "two cached" out
+'
+
 # A metrics file in no declared output counts as one: cached with the outputs, and a hit
 # brings it back as recorded, so that what the run records and what a reader of the file
 # sees agree.
