@@ -436,19 +436,13 @@ stage "ingest" {
 }
 EOF
 
-write_dag listed.dag <<\EOF
-stage "two" {
-  run     = "mkdir -p l && echo A >l/a && echo B >l/b"
-  outputs = ["l/a"]
+# listed_dag FILE OUTPUTS: the stage "two", writing l/a and l/b, with those outputs listed
+listed_dag() {
+	printf 'stage "two" {\n  run     = "mkdir -p l && echo A >l/a && echo B >l/b"\n  outputs = [%s]\n}\n' "$2" >"$1"
 }
-EOF
-
-write_dag listed2.dag <<\EOF
-stage "two" {
-  run     = "mkdir -p l && echo A >l/a && echo B >l/b"
-  outputs = ["l/a", "l/b"]
-}
-EOF
+listed_dag listed.dag '"l/a"'
+listed_dag listed2.dag '"l/a", "l/b"'
+listed_dag listed3.dag '"l/b", "l/a"'
 
 test_expect_success 'an output path that moved (a new week): the stage runs and writes it' '
 	ntflow run weekly.dag --no-tui --date 2026-11-16 >out &&
@@ -473,13 +467,6 @@ test_expect_success 'an output added to the list: the stage runs and makes it' '
 	ntflow run listed.dag --no-tui >out &&
 	grep "two cached" out
 '
-
-write_dag listed3.dag <<\EOF
-stage "two" {
-  run     = "mkdir -p l && echo A >l/a && echo B >l/b"
-  outputs = ["l/b", "l/a"]
-}
-EOF
 
 test_expect_success 'the same outputs listed in another order: still cached' '
 	cp listed3.dag listed.dag &&
