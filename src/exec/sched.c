@@ -78,6 +78,7 @@ struct nf_sched {
 	bool looping;                /* inside nf_sched_run's loop: retry and cancel_node may act */
 	bool poked;                  /* a hook retried or cancelled a node: look again before sleeping */
 	bool cancelling, cancel_req, hard_req;
+	int64_t cancelled_ms;        /* when the run's cancel began (now_ms) */
 	bool killing;                /* a hard cancel was applied: a late start is SIGKILLed */
 	bool dirty;                  /* a state changed since the last on_tick */
 	int64_t wake_at;             /* nf_sched_wake_within: wake_timer's time */
@@ -431,6 +432,7 @@ apply_cancel(nf_sched *s)
 		return;
 	if (!s->cancelling) {
 		s->cancelling = true;
+		s->cancelled_ms = now_ms(s);
 		end_pending(s, NF_ST_CANCELLED, "cancelled", true);
 	}
 	if (hard)
@@ -747,6 +749,11 @@ handle_result(nf_sched *s, const nf_job_result *res)
 	s->free_slots += need_slots(s, n);
 	s->running--;
 	clear_timer(s, n);
+	/* An attempt that ended well before the run's cancel, heard of after it (a runner that
+	 * reports ends late): its result stands, it was not cancelled. */
+	if (r->cancel_sent && !r->user_cancel && res->exited && res->exit_code == 0 && !res->message &&
+	    s->cancelling && now_ms(s) - (res->late_ms > 0 ? res->late_ms : 0) < s->cancelled_ms)
+		r->cancel_sent = false;
 	if (r->cancel_sent) {
 		node_cancelled(s, n, res);
 		return;

@@ -1368,6 +1368,32 @@ START_TEST(test_interrupts)
 }
 END_TEST
 
+/* A Ctrl-C between the ends of two stages and the runner's late report of them (ntflow-
+ * spawn holds the wakeup): they had succeeded before the cancel, and are recorded so; the
+ * stage still running is cancelled. */
+START_TEST(test_interrupt_after_late_ends)
+{
+	harness *h = h_new(3);
+	nf_run_status st;
+
+	ck_assert_int_eq(nf_signals_install(), 0);
+	h->opts.slots = 3;
+	h->fr.report_late = 5;
+	h->fr.script[0][0] = (step){ 10, 0, 0, false };
+	h->fr.script[1][0] = (step){ 12, 0, 0, false };
+	h->fr.script[2][0] = (step){ -1, 0, 0, false };
+	h->fr.intr_at[0] = 13;   /* the ends at 10 and 12 are heard of at 15 and 17 */
+	h->fr.nintr = 1;
+	ck_assert_int_eq(h_run(h, &st), 0);
+	ck_assert_int_eq(st, NF_RUN_CANCELLED);
+	ck_state(h, 0, NF_ST_SUCCEEDED);
+	ck_state(h, 1, NF_ST_SUCCEEDED);
+	ck_state(h, 2, NF_ST_CANCELLED);
+	ck_assert_int_eq(nf_signals_take(), 0);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(test_runner_error)
 {
 	harness *h = h_new(1);
@@ -1913,6 +1939,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_defer_in_place);
 	tcase_add_test(tc, test_defer_reported_late);
 	tcase_add_test(tc, test_defer_reported_late_grace);
+	tcase_add_test(tc, test_interrupt_after_late_ends);
 	tcase_add_test(tc, test_defer_topped_up_from_half);
 	tcase_add_test(tc, test_defer_promote);
 	tcase_add_test(tc, test_defer_cancel);
