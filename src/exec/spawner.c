@@ -410,6 +410,15 @@ serve(void)
 		finish(0);
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Reaps one ended child into *ex, its output's write end into *out (-1: none), whether its
  * exit is never held into *prompt: its own job's, or the one started in its place (the
  * runner times that one from the start this exit reports). 1: one; 0: none ended. */
@@ -447,6 +456,7 @@ reap_one(nf_spawn_exit *ex, int *out, bool *prompt)
 			}
 		ex->pid = pid;
 		ex->status = status;
+		ex->reaped_ns = mono_ns();   /* before the next start, which may take a while */
 		ex->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
 		ex->sys_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
 		ex->max_rss_kb = ru.ru_maxrss;
@@ -466,15 +476,6 @@ reap_one(nf_spawn_exit *ex, int *out, bool *prompt)
 	}
 }
 
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Reaps every child that ended into the exits to send. */
 static void
 reap_all(void)
@@ -484,9 +485,8 @@ reap_all(void)
 	int out;
 
 	while (reap_one(&e, &out, &prompt)) {
-		int64_t now = mono_ns();
+		int64_t now = e.reaped_ns;
 
-		e.reaped_ns = now;
 		sp.ex = grow(sp.ex, sizeof(*sp.ex), sp.exn + 1, &sp.excap);
 		if (sp.exn == 0)
 			sp.ex_since = now;

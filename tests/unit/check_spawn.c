@@ -406,6 +406,15 @@ sp_control(spawner *s, uint32_t flag, uint64_t token)
 	return sp_reply(s);
 }
 
+/* Waits until the spawner has read every request sent before: a withdraw of a token never
+ * queued, answered after them (one stream, read in order). Without it a busy machine may
+ * have the spawner reap a child before it has queued the requests that were to follow. */
+static void
+sp_barrier(spawner *s)
+{
+	ck_assert_int_eq(sp_control(s, NF_SPAWN_WITHDRAW, 999).queued, 0);
+}
+
 /* A deferred request of sh -c cmd (token) with flags besides NF_SPAWN_DEFER, its output
  * into a new pipe: the read end. */
 static int
@@ -606,6 +615,7 @@ START_TEST(test_exits_held)
 	p[1] = sp_defer(&h.s, 2, "exit 3");
 	p[2] = sp_defer(&h.s, 3, "true");
 	p[3] = sp_defer(&h.s, 4, "true");
+	sp_barrier(&h.s);
 
 	/* A ends, 1 starts in its place (3 of 4 still queued): A's exit is sent, the ring held.
 	 * 1 has started once the gate it reads opens, and it starts only after A was reaped; a
@@ -666,6 +676,7 @@ START_TEST(test_exits_prompt)
 	p[1] = sp_defer_as(&h.s, 2, "true", NF_SPAWN_PROMPT);
 	for (int i = 2; i < 6; i++)
 		p[i] = sp_defer(&h.s, (uint64_t)i + 1, cmd_q);
+	sp_barrier(&h.s);
 
 	/* A ends: 1 starts (5 of 6 queued): no ring. */
 	open_gate(h.gate_a);
@@ -706,6 +717,7 @@ START_TEST(test_exits_prompt_start)
 	p[0] = sp_defer_as(&h.s, 1, cmd_q, NF_SPAWN_PROMPT);
 	for (int i = 1; i < 6; i++)
 		p[i] = sp_defer(&h.s, (uint64_t)i + 1, "true");
+	sp_barrier(&h.s);
 
 	/* A ends: 1 starts in its place (5 of 6 queued, where A's ring would be held). */
 	open_gate(h.gate_a);
@@ -757,6 +769,7 @@ START_TEST(test_end_kills_unreported)
 	p[0] = sp_defer(&h.s, 1, cmd);
 	for (int i = 1; i < 4; i++)
 		p[i] = sp_defer(&h.s, (uint64_t)i + 1, "true");
+	sp_barrier(&h.s);
 	open_gate(h.gate_a);   /* A ends, 1 starts in its place: A's exit held */
 	for (int i = 0; i < 300 && !(f = fopen(pidfile, "r")); i++)
 		usleep(10 * 1000);
