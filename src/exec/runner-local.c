@@ -710,17 +710,14 @@ spawner_lost(local_runner *lr)
 		}
 }
 
-/* How long ago an exit's child was reaped (ms): the runner hears of it when it is rung. */
+/* How long ago an exit's child was reaped (ms): the runner hears of it when it is rung.
+ * Both processes read CLOCK_MONOTONIC. */
 static int64_t
 exit_late_ms(const nf_spawn_exit *ex)
 {
-	struct timespec ts;
-	int64_t now;
+	int64_t late = ex->reaped_ns > 0 ? nf_now_monotonic_ms() - ex->reaped_ns / 1000000 : 0;
 
-	if (ex->reaped_ns <= 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-	return now > ex->reaped_ns ? (now - ex->reaped_ns) / 1000000 : 0;
+	return late > 0 ? late : 0;
 }
 
 /* The start an exit names (the spawner started a deferred job in the ended one's place),

@@ -582,8 +582,9 @@ outputs_moved(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const 
 				" declares %zu", (long long)e->run_id, (size_t)outs->n, outs->n == 1 ? "" : "s", nout);
 	} else {
 		/* As a set: each declared output in the entry, in its place (the usual case, one
-		 * comparison each) or in another (the list reordered). */
-		bool *used = xcalloc(nout, sizeof(*used));
+		 * comparison each) or in another (the list reordered). No allocation for the
+		 * usual few outputs: this runs for every cached node. */
+		bool few[16] = { false }, *used = nout <= 16 ? few : xcalloc(nout, sizeof(*used));
 
 		for (size_t i = 0; i < nout && !why; i++) {
 			bool found = false;
@@ -607,7 +608,8 @@ outputs_moved(run_ctx *ctx, const nf_node *node, const nf_cache_entry *e, const 
 						(long long)e->run_id, nf_buf_cstr(&b));
 			}
 		}
-		free(used);
+		if (used != few)
+			free(used);
 	}
 	nf_buf_release(&b);
 	return why;
