@@ -462,15 +462,15 @@ END {
 		}
 	}
 	print "\n## Full run: own CPU and peak RSS\n"
-	print "own CPU: the tool'"'"'s task clock without its children (`perf stat --no-inherit -e task-clock`'"'"'s counter, read by `bench/measure.c`); ntflow starts its stages from a small process of its own, `ntflow-spawn` (where ninja and make fork in their own process): its own CPU, read the same way by `measure.c` wrapped around it, is shown apart and added to ntflow'"'"'s (+spawn); peak RSS: the largest of the tool and the processes it waited for (`/usr/bin/time`'"'"'s %M). ntflow state: the size of `.ntflow/state.db*` after the full run, its growth and the files added under `.ntflow/` by the no-op run, and the files under `.ntflow/` after the full run.\n"
-	print "| shape | tasks | own µs/task: make | ninja | ntflow | ntflow-spawn | ntflow +spawn | ntflow/ninja | ntflow +spawn/ninja | peak RSS MB: make | ninja | ntflow | ntflow/ninja | ntflow: db KB | db KB per no-op run | .ntflow files | files per no-op run |"
-	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	print "own CPU: the tool'"'"'s task clock without its children (`perf stat --no-inherit -e task-clock`'"'"'s counter, read by `bench/measure.c`); ntflow starts its stages from a small process of its own, `ntflow-spawn` (where ninja and make fork in their own process): its own CPU, read the same way by `measure.c` wrapped around it, is shown apart and added to ntflow'"'"'s (+spawn); floor-exec: `spawn-floor.c`'"'"'s own, the cost of a `posix_spawn` and its reaping and nothing else, which every tool pays (ntflow in ntflow-spawn); peak RSS: the largest of the tool and the processes it waited for (`/usr/bin/time`'"'"'s %M). ntflow state: the size of `.ntflow/state.db*` after the full run, its growth and the files added under `.ntflow/` by the no-op run, and the files under `.ntflow/` after the full run.\n"
+	print "| shape | tasks | own µs/task: floor-exec | make | ninja | ntflow | ntflow-spawn | ntflow +spawn | ntflow/ninja | ntflow +spawn/ninja | peak RSS MB: make | ninja | ntflow | ntflow/ninja | ntflow: db KB | db KB per no-op run | .ntflow files | files per no-op run |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (b = 1; b <= nb; b++) {
 		blk = order[b]; split(blk, bs, " "); n = bs[2]
 		if (!cnt[blk SUBSEP "full" SUBSEP "ntflow" SUBSEP 1] && !cnt[blk SUBSEP "full" SUBSEP "ninja" SUBSEP 1]) continue
 		row = sprintf("| %s | %s |", bs[1], n)
-		split("make ninja ntflow spawner ntflow+spawner", T, " ")
-		for (i = 1; i <= 5; i++) { k = blk SUBSEP "full" SUBSEP T[i] SUBSEP 2; row = row (cnt[k] ? sprintf(" %.0f |", med(k) * 1e6 / n) : " – |") }
+		split("floor-exec make ninja ntflow spawner ntflow+spawner", T, " ")
+		for (i = 1; i <= 6; i++) { k = blk SUBSEP "full" SUBSEP T[i] SUBSEP 2; row = row (cnt[k] ? sprintf(" %.0f |", med(k) * 1e6 / n) : " – |") }
 		row = row " " fmt_ratio(pratio("full", "ntflow", "ninja", 2), "") " | " fmt_ratio(pratio("full", "ntflow+spawner", "ninja", 2), "") " |"
 		split("make ninja ntflow", T, " ")
 		for (i = 1; i <= 3; i++) { k = blk SUBSEP "full" SUBSEP T[i] SUBSEP 4; row = row (cnt[k] ? sprintf(" %.1f |", med(k) / 1024) : " – |") }
