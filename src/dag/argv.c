@@ -18,8 +18,10 @@ static const char shell_bytes[] = "|&;<>()$`\\\"'*?[{}\n";
 
 /* First words the shell reads as its own: reserved words, POSIX special built-ins, the
  * built-ins that act on the shell itself, and the utilities whose built-in differs from the
- * program of the same name (echo: dash's interprets backslashes and takes no -e). When in
- * doubt a name is here: the shell path is never wrong, only slower. */
+ * program of the same name (echo: dash's interprets backslashes and takes no -e; printf
+ * has no %q; test and [ take no ==; kill -l takes a status; true and false take no --help;
+ * chdir is cd). When in doubt a name is here: the shell path is never wrong, only slower,
+ * and for a built-in not even that (the shell runs it without another exec). */
 static const char *const shell_words[] = {
 	"!", "{", "}", "[[", "]]", "case", "do", "done", "elif", "else", "esac", "fi", "for",
 	"function", "if", "in", "select", "then", "time", "until", "while", "coproc",
@@ -29,6 +31,7 @@ static const char *const shell_words[] = {
 	"fc", "fg", "getopts", "hash", "history", "jobs", "let", "local", "logout", "popd",
 	"pushd", "pwd", "read", "shopt", "source", "suspend", "type", "typeset", "ulimit",
 	"umask", "unalias", "wait",
+	"[", "chdir", "false", "kill", "printf", "test", "true",
 };
 
 static bool

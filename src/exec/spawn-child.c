@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -87,36 +88,68 @@ child_record(int fd, volatile long long *start)
 		child_fail("cannot record the process group in the run's procs file", errno);
 }
 
-/* execve as the shell does it for a simple command: a file no format of the kernel's (a
- * script without #!) is run by /bin/sh. Returns with errno set when it could not. */
+/* Whether file is a binary, not a script without #!: a NUL byte before the end of its first
+ * line, within its first 128 bytes, as dash judges one (which then refuses it rather than
+ * run it as shell code: a download cut short, a program for another machine). */
+static bool
+child_binary(const char *file)
+{
+	char head[128];
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	for (ssize_t i = 0; i < n && head[i] != '\n'; i++)
+		if (head[i] == '\0')
+			return true;
+	return false;
+}
+
+/* execve as the shell does it for a simple command: a text file no format of the kernel's
+ * (a script without #!) is run by /bin/sh. Returns with errno set when it could not. */
 static void
 child_execve(const nf_spawn_child *c, const char *file)
 {
 	execve(file, c->words, c->envp);
-	if (errno == ENOEXEC) {
+	if (errno == ENOEXEC && !child_binary(file)) {
 		c->xargv[1] = file;   /* the parent's scratch array: it waits until we exec */
 		execve("/bin/sh", (char *const *)c->xargv, c->envp);
 		errno = ENOEXEC;
 	}
 }
 
+/* Whether err from a search of the PATH means no file there: the search goes on. */
+static bool
+not_there(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV || err == ETIMEDOUT ||
+	       err == ELOOP || err == ENAMETOOLONG;
+}
+
 /* Execs c->words as execvp does, with the PATH of the job's environment rather than ours,
- * and when that fails says so as sh would, with sh's status: 127 for a program not found,
- * 126 for one found but not runnable ("ntflow: NAME: not found" where dash says
- * "sh: 1: NAME: not found"). */
+ * and when that fails says so with dash's status and words ("ntflow: NAME: not found" where
+ * dash says "sh: 1: NAME: not found"): a name searched in the PATH and not run, 127 ("not
+ * found", or "Permission denied" when only a folder or a file that cannot be run had it);
+ * a path that leads nowhere (missing, a loop of links, too long), 127; one that leads to
+ * something that cannot be run, or a name found that failed to run, 126 with the system's
+ * reason ("Exec format error" for a binary of another machine). */
 NF_NORETURN static void
 child_direct(const nf_spawn_child *c)
 {
-	const char *file = c->words[0], *p;
+	const char *file = c->words[0], *p, *why;
 	size_t flen = strlen(file);
 	char buf[4096], num[16];
-	bool eacces = false;
+	bool eacces = false, searched = false;
 	int err = ENOENT, i;
 
 	if (strchr(file, '/')) {
 		child_execve(c, file);
 		err = errno;
 	} else {
+		searched = true;
 		for (p = c->path;; p++) {
 			const char *end = p;
 			size_t n;
@@ -133,27 +166,29 @@ child_direct(const nf_spawn_child *c)
 				buf[n++] = '/';
 				memcpy(buf + n, file, flen + 1);
 				child_execve(c, buf);
-				if (errno == EACCES)
+				if (errno == EACCES) {
 					eacces = true;
-				else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
-					 errno != ETIMEDOUT && errno != ELOOP && errno != ENAMETOOLONG) {
+				} else if (!not_there(errno)) {
 					err = errno;
+					searched = false;   /* found, and it failed to run */
 					break;
 				}
 			}
 			if (!*(p = end))
 				break;
 		}
-		if (err == ENOENT && eacces)
+		if (searched && eacces)
 			err = EACCES;
 	}
-	if (err == ENOENT || err == ENOTDIR) {
+	if (err == ENOENT) {
 		child_say("ntflow: ", file, ": not found\n");
 		_exit(127);
 	}
-	if (err == EACCES) {
-		child_say("ntflow: ", file, ": Permission denied\n");
-		_exit(126);
+	/* strerror may translate, and so allocate: the description alone is a constant. */
+	if ((why = strerrordesc_np(err)) != NULL) {
+		child_say("ntflow: ", file, ": ");
+		child_say(why, "\n", NULL);
+		_exit(searched || not_there(err) ? 127 : 126);
 	}
 	i = (int)sizeof(num);
 	num[--i] = '\0';
@@ -164,7 +199,7 @@ child_direct(const nf_spawn_child *c)
 	} while (err && i > 1);
 	child_say("ntflow: ", file, ": cannot execute (errno ");
 	child_say(num + i, "\n", NULL);
-	_exit(126);
+	_exit(searched ? 127 : 126);
 }
 
 /* The child between vfork and execve: async-signal-safe calls only. Every signal is

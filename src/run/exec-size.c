@@ -1,8 +1,11 @@
-/* exec-size.c: a stage's /bin/sh -c COMMAND and its environment must fit what execve takes:
- * each string at most MAX_ARG_STRLEN bytes (32 pages) with its NUL, and all of them with their
- * pointers within the stack's share (sysconf(_SC_ARG_MAX), at most 3/4 of 8 MiB). Checked
- * before the stage starts, so a value too large fails it with "argument list too long" naming
- * the value, rather than exit 127 from an exec that could not happen. */
+/* exec-size.c: a stage's /bin/sh -c COMMAND (or, for a run list exec'd directly, its
+ * arguments) and its environment must fit what execve takes: each string at most
+ * MAX_ARG_STRLEN bytes (32 pages) with its NUL, and all of them with their pointers within
+ * the stack's share (sysconf(_SC_ARG_MAX), at most 3/4 of 8 MiB). Checked before the stage
+ * starts, so a value too large fails it with "argument list too long" naming the value,
+ * rather than exit 127 from an exec that could not happen. A run string is measured as the
+ * shell's one argument even when it is exec'd directly: both paths then take the same
+ * commands. */
 #include "config.h"
 #include "run-internal.h"
 
@@ -77,19 +80,35 @@ describe_env(nf_buf *b, const run_ctx *ctx, const char *kv)
 }
 
 int
-nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd,
+nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd, char *const *words,
 			char *const *env)
 {
 	static const char *const argv[] = { "/bin/sh", "sh", "-c" };   /* the file name is copied too */
 	size_t one = max_string(), all = max_total(), total = 0, nstrings = 2, big = 0;
-	size_t cmd_len = strlen(cmd) + 1, ref_len = 0;
+	size_t cmd_len = strlen(cmd) + 1, ref_len = 0, word = 0;
 	const char *big_env = NULL, *ref = NULL;
 	nf_buf msg = NF_BUF_INIT;
 	int err;
 
-	for (size_t i = 0; i < NF_ARRAY_SIZE(argv); i++)
-		total += strlen(argv[i]) + 1;
-	total += cmd_len;
+	if (words) {
+		/* The file name, then each argument; the largest stands for "the command". */
+		total = strlen(words[0]) + 1;
+		nstrings = 1;
+		cmd_len = 0;
+		for (char *const *w = words; *w; w++, nstrings++) {
+			size_t len = strlen(*w) + 1;
+
+			total += len;
+			if (len > cmd_len) {
+				cmd_len = len;
+				word = (size_t)(w - words);
+			}
+		}
+	} else {
+		for (size_t i = 0; i < NF_ARRAY_SIZE(argv); i++)
+			total += strlen(argv[i]) + 1;
+		total += cmd_len;
+	}
 	for (char *const *e = env; e && *e; e++, nstrings++) {
 		size_t len = strlen(*e) + 1;
 
@@ -106,7 +125,12 @@ nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, 
 	/* Too large: name the value that makes it so. */
 	if (node->stage->run)
 		ref = nf_interp_largest_ref(node->stage->run, ip, &ref_len);
-	if (cmd_len > one) {
+	if (cmd_len > one && words) {
+		nf_buf_printf(&msg, "argument %zu of the command is %zu bytes, over the limit of %zu for one argument",
+			      word, cmd_len - 1, one - 1);
+		if (ref)
+			nf_buf_printf(&msg, "; ${%s} alone is %zu", ref, ref_len);
+	} else if (cmd_len > one) {
 		nf_buf_printf(&msg, "the command is %zu bytes, over the limit of %zu for one argument", cmd_len - 1, one - 1);
 		if (ref)
 			nf_buf_printf(&msg, "; ${%s} alone is %zu", ref, ref_len);

@@ -117,6 +117,7 @@ typedef struct nf_run_job {
 	char *reason;               /* a rejected gate's reason, handed to the scheduler */
 	nf_arena *arena;            /* the job's own environment strings: emptied at each job,
 	                             * so a run of 100 000 stages does not keep them all */
+	char *root_pwd;             /* "PWD=..." of a stage run in the root */
 } nf_run_job;
 
 /* The audit chain (audit-step.c): open from the run's start to its end. */
@@ -319,9 +320,10 @@ char *nf_run__log_abs(const run_ctx *ctx, const nf_node *node, int attempt);
 /* The log of the node's attempt set up last, relative to the root when beneath it, or
  * NULL when none was. Both: the caller frees. */
 char *nf_run__log_rel(const run_ctx *ctx, size_t node);
-/* exec-size.c. 0 when /bin/sh -c cmd with env fits execve's limits; otherwise NF_EINVALID,
- * "argument list too long: ..." naming the reference or variable that makes it too large. */
-int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd,
+/* exec-size.c. 0 when /bin/sh -c cmd (words, when not NULL: a run list exec'd as these
+ * arguments) with env fits execve's limits; otherwise NF_EINVALID, "argument list too
+ * long: ..." naming the reference or variable that makes it too large. */
+int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd, char *const *words,
 			    char *const *env);
 
 /* audit-step.c. The run-start record (opens ctx->audit.chain; NF_EIO for an unreadable
@@ -414,6 +416,8 @@ int nf_run__reconcile_models(run_ctx *ctx);
 /* slurm-step.c. The Slurm runner, made when a selected node runs on Slurm, after the jobs
  * of killed runs were cancelled (live) or offered for adoption (finished). */
 int nf_run__slurm_open(run_ctx *ctx, const bool *selected);
+/* Whether node runs on Slurm (its command then goes through /bin/sh -c there). */
+bool nf_run__on_slurm(const nf_node *node);
 /* A node's sbatch options (NULL-terminated, in the arena; NULL when not on Slurm). */
 int nf_run__slurm_args(run_ctx *ctx, const nf_node *node, char ***out);
 /* Attempt 1 of node takes over a killed run's finished job with its cache key: true when

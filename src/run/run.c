@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -23,7 +24,6 @@
 #include "ntflow/expr.h"
 #include "ntflow/gov.h"
 #include "run-internal.h"
-#include "ntflow/gov.h"
 
 extern char **environ;
 
@@ -264,6 +264,20 @@ add_env_block(run_ctx *ctx, size_t *base_cap, const nf_kv *kvs, size_t nkv, cons
 	return 0;
 }
 
+/* The PWD of a stage run in the root, as /bin/sh started there sets it: ours when it names
+ * that folder (a path through a link stays as the user wrote it), else the root. */
+static const char *
+root_pwd(const char *root)
+{
+	const char *pwd = getenv("PWD");
+	struct stat a, b;
+
+	if (pwd && pwd[0] == '/' && stat(pwd, &a) == 0 && stat(root, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return pwd;
+	return root;
+}
+
 static int
 build_base_env(run_ctx *ctx)
 {
@@ -318,6 +332,7 @@ build_base_env(run_ctx *ctx)
 	base_setenv(ctx, &cap,
 		nf_arena_printf(ctx->arena, "NTFLOW_INTERVAL_END=%s", ctx->interval_end));
 	err = add_env_block(ctx, &cap, p->env, p->nenv, NULL);
+	ctx->job.root_pwd = nf_arena_printf(ctx->arena, "PWD=%s", root_pwd(ctx->root));
 done:
 	nf_buf_release(&path);
 	return err;
@@ -580,6 +595,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	const nf_stage *st = node->stage;
 	nf_interp ip;
 	char *log_abs, *metrics_path = NULL, **slurm_args = NULL;
+	const char *cwd;
 	int err;
 
 	if (store_failed(ctx))
@@ -652,10 +668,17 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 			nf_arena_printf(ctx->job.arena, "NTFLOW_METRICS_FILE=%s/%s", ctx->root, metrics_path));
 	}
 	if ((err = add_env_block(ctx, NULL, nf_more(st)->env, nf_more(st)->nenv, node)) < 0 ||
-	    (err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd), ctx->job.env)) < 0)
+	    (err = job_words(ctx, node)) < 0)
 		return err;
-
-	if ((err = job_words(ctx, node)) < 0)
+	cwd = ctx->root;
+	if (nf_more(st)->dir && (err = job_dir(ctx, node, &cwd)) < 0)
+		return err;
+	/* Where the stage runs, as the shell would say it: a program exec'd directly would
+	 * otherwise see ours (the folder ntflow was started in). */
+	job_setenv(&ctx->job, cwd == ctx->root ? ctx->job.root_pwd : nf_arena_printf(ctx->job.arena, "PWD=%s", cwd));
+	if ((err = nf_run__check_exec_size(ctx, node, &ip, nf_buf_cstr(&ctx->job.cmd),
+					   ctx->job.direct && st->run_list && !nf_run__on_slurm(node) ? ctx->job.argv : NULL,
+					   ctx->job.env)) < 0)
 		return err;
 	free(ctx->job.log);
 	ctx->job.log = log_abs = nf_run__log_abs(ctx, node, attempt);
@@ -674,9 +697,8 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	job->command = nf_buf_cstr(&ctx->job.cmd);
 	job->argv = ctx->job.direct ? ctx->job.argv : NULL;
 	job->envp = ctx->job.env;
-	job->cwd = job->root = ctx->root;
-	if (nf_more(st)->dir && (err = job_dir(ctx, node, &job->cwd)) < 0)
-		return err;
+	job->cwd = cwd;
+	job->root = ctx->root;
 	job->log_path = log_abs;
 	job->log_limit = st->opts->log_limit;
 	job->cpus = st->opts->cpus;
@@ -1003,6 +1025,11 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 	ev.reason = reason;
 	ev.reused_run = st == NF_ST_CACHED ? reused : 0;
 	ev.log_path = log;
+	/* A log is made at the stage's first byte: a failure that printed nothing has none to
+	 * point to. */
+	if (log && (st == NF_ST_FAILED || st == NF_ST_TIMED_OUT || st == NF_ST_RETRYING) &&
+	    faccessat(nf_run__root_fd(ctx), log, F_OK, AT_EACCESS) < 0)
+		ev.log_path = NULL;
 	ctx->req->on_event(ctx->req->ctx, &ev);
 	free(log);
 }

@@ -16,8 +16,8 @@
 
 #include "ntflow/slurm.h"
 
-static bool
-on_slurm(const nf_node *n)
+bool
+nf_run__on_slurm(const nf_node *n)
 {
 	return n->stage->kind != NF_GATE && n->stage->opts->executor && strcmp(n->stage->opts->executor, "slurm") == 0;
 }
@@ -142,7 +142,7 @@ offer(run_ctx *ctx, const nf_node *node, const nf_slurm_job_row *r)
 {
 	nf_run_slurm_adopt *a;
 
-	if (!node || !on_slurm(node) || !r->cache_key[0])
+	if (!node || !nf_run__on_slurm(node) || !r->cache_key[0])
 		return;
 	a = &ctx->slurm_adopt[node->id];
 	free(a->key);
@@ -234,7 +234,7 @@ nf_run__slurm_open(run_ctx *ctx, const bool *selected)
 	for (size_t i = 0; i < ctx->graph->nnodes; i++) {
 		const nf_node *n = &ctx->graph->nodes[i];
 
-		if ((selected && !selected[i]) || !on_slurm(n))
+		if ((selected && !selected[i]) || !nf_run__on_slurm(n))
 			continue;
 		any = true;
 		if (n->stage->opts->slurm.poll_ms > 0 && (poll == 0 || n->stage->opts->slurm.poll_ms < poll))
@@ -265,7 +265,7 @@ nf_run__slurm_adopt(run_ctx *ctx, const nf_node *node, int attempt)
 {
 	nf_run_slurm_adopt *a;
 
-	if (!ctx->slurm || !ctx->slurm_adopt || attempt != 1 || !on_slurm(node))
+	if (!ctx->slurm || !ctx->slurm_adopt || attempt != 1 || !nf_run__on_slurm(node))
 		return false;
 	a = &ctx->slurm_adopt[node->id];
 	if (!a->key || !nf_run__key(ctx, node->id) || strcmp(a->key, nf_run__key(ctx, node->id)) != 0)
@@ -291,7 +291,7 @@ nf_run__slurm_args(run_ctx *ctx, const nf_node *node, char ***out)
 	int err = 0;
 
 	*out = NULL;
-	if (!on_slurm(node))
+	if (!nf_run__on_slurm(node))
 		return 0;
 	push_opt(ctx, &v, &n, &cap, "--partition", sl->partition);
 	if (sl->time) {
