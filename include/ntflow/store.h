@@ -118,6 +118,10 @@ void nf_run_info_release(nf_run_info *r);
 
 /* Starts a run (status running, pid = getpid()); fills info->id and started_ms. Committed at once. */
 int nf_store_run_begin(nf_store *st, nf_run_info *info);
+/* Records the outcome a run decided once its last stage ended, committed at once, before
+ * what it does last (registering models, recording its end): a run whose process dies after
+ * this is recovered with that status, not as crashed. */
+int nf_store_run_ending(nf_store *st, int64_t run_id, nf_run_status status);
 /* Ends it: status and finished time, and the summary the listings read (its node counts,
  * taken from its nodes as they are now). Flushes the batch first. */
 int nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status);

@@ -1844,7 +1844,12 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	err = schedule(&ctx, selected, status);
 	if (err == 0 && store_failed(&ctx))
 		err = nf_error_set(ctx.store_err, "stopped: %s", ctx.store_msg);
-	if (err == 0)   /* once the outcome is known: a failed run never changes production */
+	/* Once the outcome is known, and recorded as decided: a failed run never changes
+	 * production, and a run that dies from here on is recovered with its outcome (a model it
+	 * put in production is a succeeded run's, never a crashed one's). */
+	if (err == 0 && ctx.dag->nmodels && (err = nf_store_run_ending(ctx.store, ctx.run_id, *status)) < 0)
+		store_failed(&ctx);
+	if (err == 0)
 		err = nf_run__register_models(&ctx, info.params_json, info.commit, *status);
 	if (err == 0 && !store_failed(&ctx)) {   /* every attempt has ended: CPU per phase */
 		const nf_pipeline *pl = &ctx.dag->pipeline;

@@ -1,5 +1,6 @@
 /* recover.c: crash recovery on open. A run still "running" whose ntflow process is gone
- * (or whose pid now belongs to another process) is marked crashed, its nodes' states kept,
+ * (or whose pid now belongs to another process) is marked crashed, its nodes' states kept
+ * (or, when it had decided its outcome before it died, nf_store_run_ending, given that),
  * and any process group of its attempts still alive is killed so no stage outlives it:
  * those the database knows and those only the run's procs record names (procs.c), then
  * the processes that left their group but still carry the run's environment mark. */
@@ -54,6 +55,7 @@ typedef struct dead_run {
 	pid_t pid;
 	int64_t pid_start;
 	bool same_boot;
+	char ending[16];             /* the status it had decided before it died, or "" */
 } dead_run;
 
 bool
@@ -147,13 +149,26 @@ done:
 	return err;
 }
 
+/* The status a run recorded as decided (nf_store_run_ending) into buf, when it is one a
+ * run ends with; else "". */
+static void
+ending_of(char *buf, size_t size, const char *ending)
+{
+	static const char *const ends[] = { "succeeded", "gated", "failed", "cancelled" };
+
+	buf[0] = '\0';
+	for (size_t i = 0; ending && i < NF_ARRAY_SIZE(ends); i++)
+		if (strcmp(ending, ends[i]) == 0)
+			snprintf(buf, size, "%s", ends[i]);
+}
+
 /* The runs left running by an ntflow process of this host that is gone (*dead, *ndead);
  * an SQLite code. */
 static int
 find_dead(nf_store *st, dead_run **out, size_t *ndead)
 {
 	static const char find_sql[] =
-		"SELECT id, pid, pid_start, boot_id, host FROM runs WHERE status = 'running'";
+		"SELECT id, pid, pid_start, boot_id, host, ending FROM runs WHERE status = 'running'";
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
 	size_t cap = 0;
@@ -180,6 +195,8 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 			.pid_start = start,
 			.same_boot = boot && strcmp(boot, nf_store__boot_id()) == 0,
 		};
+		ending_of(dead[*ndead - 1].ending, sizeof(dead[*ndead - 1].ending),
+			  (const char *)sqlite3_column_text(q, 5));
 	}
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
@@ -205,8 +222,8 @@ int
 nf_store__recover(nf_store *st)
 {
 	static const char mark_sql[] =
-		"UPDATE runs SET status = 'crashed', finished_ms = ?, " NF_SQL_RUN_SUMMARY
-		" WHERE id = ? AND status = 'running'";
+		"UPDATE runs SET status = ?3, finished_ms = ?1, " NF_SQL_RUN_SUMMARY
+		" WHERE id = ?2 AND status = 'running'";
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
 	size_t ndead = 0;
@@ -229,12 +246,22 @@ nf_store__recover(nf_store *st)
 		sqlite3_reset(q);
 		sqlite3_bind_int64(q, 1, nf_now_realtime_ms());
 		sqlite3_bind_int64(q, 2, dead[i].id);
+		sqlite3_bind_text(q, 3, dead[i].ending[0] ? dead[i].ending : "crashed", -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(q)) != SQLITE_DONE)
 			goto fail;
 		if (sqlite3_changes(st->db) == 0)
 			continue;   /* another ntflow recovered it meanwhile */
-		nf_store__recovered_add(st, "run %lld had crashed: its ntflow process is gone",
-					(long long)dead[i].id);
+		/* Every stage had ended and the outcome was decided: the crash came in the run's
+		 * last bookkeeping (its models, its record), so it keeps that outcome; a model it
+		 * put in production is the outcome's, not a crashed run's. */
+		if (dead[i].ending[0])
+			nf_store__recovered_add(st, "run %lld had crashed after it %s (its ntflow process is gone"
+						" while it recorded its end): recorded as %s; what it had left to do"
+						" (registering models, its hooks) may not have happened", (long long)dead[i].id,
+						dead[i].ending, dead[i].ending);
+		else
+			nf_store__recovered_add(st, "run %lld had crashed: its ntflow process is gone",
+						(long long)dead[i].id);
 		/* After a reboot every process of the old boot is gone and pids mean nothing. */
 		if (dead[i].same_boot && (err = kill_leftovers(st, &dead[i])) < 0)
 			goto done;

@@ -114,6 +114,23 @@ nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status)
 }
 
 int
+nf_store_run_ending(nf_store *st, int64_t run_id, nf_run_status status)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, err;
+
+	if ((err = nf_store_flush(st)) < 0 || (err = nf_store__batch(st)) < 0)
+		return err;
+	if ((rc = sqlite3_prepare_v2(st->db, "UPDATE runs SET ending = ?1 WHERE id = ?2", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot record the outcome of the run");
+	sqlite3_bind_text(q, 1, nf_run_status_name(status), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, run_id);
+	err = nf_store__step_done(st, q, "cannot record the outcome of the run");
+	sqlite3_finalize(q);
+	return err < 0 ? err : nf_store_flush(st);
+}
+
+int
 nf_store_run_summarize(nf_store *st, int64_t run_id)
 {
 	sqlite3_stmt *q;

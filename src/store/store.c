@@ -477,6 +477,11 @@ static const char *const migrations[] = {
 	" BEGIN"
 	"  DELETE FROM cache_components WHERE entry = old.rowid;"
 	" END;",
+	/* 25: the outcome a run decided once its last stage ended, before its last bookkeeping
+	 * (registering models, recording its end: nf_store_run_ending): recovery gives a run
+	 * that died after it this outcome, not "crashed", so that a model it put in production
+	 * is never a crashed run's. */
+	"ALTER TABLE runs ADD COLUMN ending TEXT;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

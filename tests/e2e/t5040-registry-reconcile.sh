@@ -103,6 +103,37 @@ test_expect_success 'a run killed at each step of its promotion: the next run re
 	done
 '
 
+# A run that dies once its last stage has ended and its outcome is decided, while it
+# registers its model, is recovered with that outcome: a version it put in production is a
+# succeeded run's, never a crashed run's (one that dies before its commit changed nothing).
+test_expect_success 'a run killed while it registers: recorded succeeded, production as committed' '
+	i=0 &&
+	for point in registry-after-archive registry-after-commit
+	do
+		i=$((i + 1)) &&
+		before=$(production) &&
+		test_expect_code 137 env NTFLOW_FAULT=$point ntflow-test run p.dag -p acc=0.97$i >out 2>err &&
+		ntflow runs --json >runs.json 2>err &&
+		cat err &&
+		run=$(json_get runs.json "[0].id") &&
+		test "$(json_get runs.json "[0].status")" = succeeded &&
+		grep "^ntflow: run $run had crashed after it succeeded" err &&
+		case $point in
+		registry-after-archive) test "$(production)" = "$before" ;;
+		registry-after-commit)
+			v=$(production) && test "$v" != "$before" &&
+			ntflow registry list clf --json >reg.json &&
+			/usr/bin/python3 -c "
+import json, sys
+v = [x for x in json.load(open(\"reg.json\")) if x[\"version\"] == int(sys.argv[1])][0]
+sys.exit(v[\"run_id\"] != int(sys.argv[2]))
+" "$v" "$run" ;;
+		esac || { echo "after $point"; return 1; }
+	done &&
+	ntflow run p.dag -p acc=0.972 >out 2>err &&
+	after_kill
+'
+
 test_expect_success 'registry promote killed at each step: verify --repair is clean after' '
 	i=0 &&
 	for point in registry-after-archive registry-after-commit place-after-copy place-after-aside place-after-swap registry-after-place
