@@ -5,7 +5,8 @@
  * be at least ntflow's peak; from the spawner it is the stage's own. The spawner starts
  * each attempt as ntflow did (spawn-child.c): a process group of its own (one kill reaches
  * everything it spawned, and the runner, same uid, signals it directly), PR_SET_PDEATHSIG
- * (the spawner dies with ntflow, the stage with the spawner), stdin from /dev/null, its
+ * (the spawner is told of ntflow's death and kills every stage's group before it goes; the
+ * stage dies with the spawner), stdin from /dev/null, its
  * group appended to the run's procs record before it execs; words (nf_job.argv) exec'd
  * directly with the job's PATH, any other job /bin/sh -c COMMAND. stdout+stderr go into a
  * pipe the runner makes and reads from its event loop, creating the attempt's log at the
@@ -982,7 +983,7 @@ spawner_start(local_runner *lr)
 	if (lr->spawner == 0) {
 		/* A group of its own: a Ctrl-C at the terminal is ntflow's to handle, not the
 		 * spawner's to die of (its stages would die with it). */
-		if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self ||
+		if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != self ||
 		    dup2(lr->devnull, 0) < 0 || dup2(lr->devnull_w, 1) < 0 || dup2(lr->devnull_w, 2) < 0 ||
 		    dup2(mine[0], NF_SPAWN_CTL_FD) < 0 || dup2(mine[1], NF_SPAWN_EXIT_FD) < 0 ||
 		    dup2(mine[2], NF_SPAWN_BELL_FD) < 0) {

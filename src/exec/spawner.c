@@ -6,10 +6,11 @@
  * (runner-local.c), with the protocol of spawn-proto.h on fds 3, 4 and 5: it starts each
  * stage with vfork as spawn-child.c says, replies with the pid and start time, and on the
  * stage's exit sends its wait status and rusage, then closes its own copy of the stage's
- * output, so that the runner's end of it and the exit come together. It dies with ntflow
- * (PDEATHSIG, set by the runner) and its stages with it (theirs); when the runner closes
- * the requests socket it kills the stages left (their leaders: the runner kills their
- * groups, but for those it has not heard of), reaps them and exits. A deferred request
+ * output, so that the runner's end of it and the exit come together. When ntflow dies it
+ * is told (PDEATHSIG, set by the runner to SIGTERM, which it reads from its signalfd), and
+ * when the runner closes the requests socket it hears that too: either way it kills the
+ * stages left, each with its process group, reaps them and exits (if it is killed itself,
+ * the stages' own PDEATHSIG takes their leaders). A deferred request
  * (NF_SPAWN_DEFER) waits in a queue, and the oldest is started as soon as a child has been
  * reaped, before that child's exit is sent (which names it): the next stage starts without
  * a round trip through the runner.
@@ -104,27 +105,16 @@ grow(void *p, size_t size, size_t n, size_t *cap)
 	return p;
 }
 
-/* Whether pid's start is named by an exit not rung for: the runner has not heard of it. */
-static bool
-start_held(pid_t pid)
-{
-	for (size_t i = 0; i < sp.exn; i++)
-		if (sp.ex[i].ex.next_pid == pid)
-			return true;
-	return false;
-}
-
-/* The runner has gone: kills every child left (the leaders, as PR_SET_PDEATHSIG would;
- * their groups are the runner's to kill, which it did when it ended normally, and the next
- * run's recovery's after a crash), reaps them and exits. The groups of children whose
- * start the runner has not heard of it could not kill: those are killed here (a leader
- * not reaped yet keeps its group's id from being reused). */
+/* The runner has gone (its sockets closed, or its death's signal came): kills every child
+ * left with its whole group, reaps them and exits. A runner that ended normally had killed
+ * them already; one that died, killed, could not, and what its stages started would run on
+ * until the next command's recovery, which for a weekly run is a week. Race-free: a leader
+ * not reaped yet keeps its group's id from being reused. */
 NF_NORETURN static void
 finish(int code)
 {
 	for (size_t i = 0; i < sp.n; i++) {
-		if (start_held(sp.kids[i].pid))
-			(void)kill(-sp.kids[i].pid, SIGKILL);
+		(void)kill(-sp.kids[i].pid, SIGKILL);
 		(void)kill(sp.kids[i].pid, SIGKILL);
 	}
 	for (size_t i = 0; i < sp.n; i++)
@@ -608,6 +598,7 @@ main(int argc, char **argv)
 	 * none to reset in each child, no self-pipe to write and drain, no poll cut short. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SIGTERM);   /* ntflow's death (PDEATHSIG), or a stop */
 	if ((sp.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
 	    (chld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return 71;
@@ -669,9 +660,13 @@ main(int argc, char **argv)
 			finish(71);
 		}
 		if (pf[1].revents & POLLIN) {
+			ssize_t r;
+
 			/* SIGCHLDs coalesce: reap_all takes every child that ended. */
-			while (read(chld_fd, drain, sizeof(drain)) > 0)
-				;
+			while ((r = read(chld_fd, drain, sizeof(drain))) > 0)
+				for (size_t i = 0; i < (size_t)r / sizeof(drain[0]); i++)
+					if (drain[i].ssi_signo == SIGTERM)
+						finish(0);
 			reap_wanted = true;
 		}
 		if (pf[2].revents & (POLLERR | POLLHUP))

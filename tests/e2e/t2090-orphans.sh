@@ -1,5 +1,6 @@
 #!/bin/sh
-# t2090-orphans.sh: no stage process outlives its run. A crash between the start of a
+# t2090-orphans.sh: no stage process outlives its run. ntflow killed: its spawner kills each
+# stage's process group at once. A crash of both between the start of a
 # stage's process and the commit of its process group (a fault point freezes ntflow there,
 # the test kills it): the next run's recovery still finds the group, through the procs
 # record the child wrote before it ran its command, and kills what the stage left. A process
@@ -55,9 +56,11 @@ test_expect_success 'a crash between spawn and commit leaves no process alive af
 	test_when_finished "kill -9 $pid 2>/dev/null; test -s orphan.pid && kill -9 \$(cat orphan.pid) 2>/dev/null; true" &&
 	wait_for_file orphan.pid &&
 	orphan=$(cat orphan.pid) &&
-	# ntflow is frozen after the start, before its group was committed
+	# ntflow is frozen after the start, before its group was committed; its spawner is
+	# killed with it (alone it would kill the stage'"'"'s group: the next test)
 	wait_until "stopped $pid" &&
-	kill -9 $pid &&
+	spawner=$(pgrep -P $pid -x ntflow-spawn) &&
+	kill -9 $spawner $pid &&
 	{ wait $pid; test $? = 137; } &&
 	alive $orphan &&
 	ntflow run quick.dag --no-tui >run2.out 2>run2.err &&
@@ -67,6 +70,21 @@ test_expect_success 'a crash between spawn and commit leaves no process alive af
 	wait_until "! alive $orphan" &&
 	test_path_is_missing .ntflow/procs/1 &&
 	test_path_is_missing .ntflow/procs/2
+'
+
+test_expect_success 'ntflow killed: its spawner kills each stage'"'"'s group before any command runs' '
+	rm -f orphan.pid &&
+	{ ntflow run hang.dag --no-tui >run3.out 2>&1 & } &&
+	pid=$! &&
+	test_when_finished "kill -9 $pid 2>/dev/null; test -s orphan.pid && kill -9 \$(cat orphan.pid) 2>/dev/null; true" &&
+	wait_for_file orphan.pid &&
+	orphan=$(cat orphan.pid) &&
+	alive $orphan &&
+	kill -9 $pid &&
+	{ wait $pid; test $? = 137; } &&
+	wait_until "! alive $orphan" &&
+	ntflow runs >runs.out 2>runs.err &&
+	grep "had crashed: its ntflow process is gone" runs.err
 '
 
 write_dag daemon.dag <<\EOF

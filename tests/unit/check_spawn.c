@@ -349,9 +349,9 @@ START_TEST(test_signals_reset)
 		signal(ignore[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* the spawner has them: SIGHUP 1, SIGINT 2, SIGUSR1 10, SIGPIPE 13; SIGUSR2 12, and
-	 * SIGCHLD 17 of its own (read from a signalfd) */
+	 * SIGCHLD 17 and SIGTERM 15 of its own (read from a signalfd) */
 	ck_assert_uint_eq(proc_sigs(s.pid, "SigIgn") & ~libc, 0x1203);
-	ck_assert_uint_eq(proc_sigs(s.pid, "SigBlk"), 0x800 | 1ULL << (SIGCHLD - 1));
+	ck_assert_uint_eq(proc_sigs(s.pid, "SigBlk"), 0x800 | 1ULL << (SIGCHLD - 1) | 1ULL << (SIGTERM - 1));
 	for (int k = 0; k < 2; k++) {
 		unsigned long long blk = 1, ign = 1;
 		const char *text;
@@ -753,6 +753,45 @@ START_TEST(test_end_kills)
 }
 END_TEST
 
+/* ntflow's death (the spawner's PDEATHSIG is SIGTERM, set by the runner): the spawner kills
+ * each stage with its whole group, here a process the stage started in the background, and
+ * exits; the requests socket is still open (a runner killed closes it too, but not first). */
+START_TEST(test_death_kills_groups)
+{
+	char *pidfile = xasprintf("%s/bg-death.pid", tmpdir);
+	char *cmd = xasprintf("sleep 100 & echo $! > '%s.tmp' && mv '%s.tmp' '%s'; wait", pidfile, pidfile, pidfile);
+	const char *strs[] = { cmd, "PATH=/usr/bin:/bin" };
+	nf_spawn_req req = { NF_SPAWN_MAGIC, 0, 1, 1, 0, 0 };
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), status;
+	spawner s = sp_start();
+	nf_spawn_reply rep;
+	pid_t bg = 0;
+	FILE *f = NULL;
+
+	sp_send(&s, req, strs, 2, &devnull, 1);
+	rep = sp_reply(&s);
+	ck_assert_int_gt(rep.pid, 0);
+	for (int i = 0; i < 300 && !(f = fopen(pidfile, "r")); i++)
+		usleep(10 * 1000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &bg), 1);
+	fclose(f);
+	ck_assert(!is_dead(bg));
+	ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(s.pid, &status, 0), s.pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 0; i < 300 && !is_dead(bg); i++)
+		usleep(10 * 1000);
+	ck_assert(is_dead(bg));
+	close(s.ctl);
+	close(s.exits);
+	close(s.bell);
+	close(devnull);
+	free(cmd);
+	free(pidfile);
+}
+END_TEST
+
 /* A stage started in the place of an end the spawner still holds: the runner has not heard
  * of it and cannot kill its group, so at the end of the requests the spawner kills the
  * group too (here a process the stage started in the background). */
@@ -861,6 +900,7 @@ spawn_suite(void)
 	tcase_add_test(tc, test_exits_prompt_start);
 	tcase_add_test(tc, test_end_kills);
 	tcase_add_test(tc, test_end_kills_unreported);
+	tcase_add_test(tc, test_death_kills_groups);
 	tcase_add_test(tc, test_broken_requests);
 	tcase_add_test(tc, test_by_hand);
 	suite_add_tcase(s, tc);
