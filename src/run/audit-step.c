@@ -38,9 +38,10 @@ nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info)
 	return err;
 }
 
-void
-nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
-		   const char *reason)
+/* A node's record: its key and the run it reused given (what its flight held). */
+static void
+audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res, const char *reason,
+	   const char *key, int64_t reused)
 {
 	nf_audit_node n = { 0 };
 	char *payload;
@@ -51,8 +52,8 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 	n.kind = nf_stage_kind_name(node->stage->kind);
 	n.state = nf_state_name(st);
 	n.attempt = attempt;
-	n.cache_key = nf_run__key(ctx, node->id);
-	n.reused_run = ctx->nodes && ctx->nodes[node->id].flight ? ctx->nodes[node->id].flight->reused : 0;
+	n.cache_key = key;
+	n.reused_run = reused;
 	n.has_exit = res && res->exited;
 	n.exit_code = n.has_exit ? res->exit_code : 0;
 	n.has_signal = res && !res->exited;
@@ -71,6 +72,37 @@ nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, 
 	}
 	/* on_state cannot fail: the first error fails the run at its end. */
 	if (ctx->audit.err < 0)
+		ctx->audit.msg = xstrdup(nf_error_last());
+}
+
+void
+nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+		   const char *reason)
+{
+	const nf_run_flight *fl = ctx->nodes ? ctx->nodes[node->id].flight : NULL;
+
+	audit_node(ctx, node, st, attempt, res, reason, nf_run__key(ctx, node->id), fl ? fl->reused : 0);
+}
+
+void
+nf_run__audit_replayed(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+		       const char *reason, int64_t reused)
+{
+	audit_node(ctx, node, st, attempt, res, reason, NULL, reused);
+}
+
+void
+nf_run__audit_restart(run_ctx *ctx)
+{
+	if (!ctx->audit.chain)
+		return;
+	/* The chain's head is read from the database at each append: a new handle only drops
+	 * the deferred node records, which went with the batch. */
+	nf_audit_free(ctx->audit.chain);
+	ctx->audit.chain = NULL;
+	free(ctx->audit.msg);
+	ctx->audit.msg = NULL;
+	if ((ctx->audit.err = nf_audit_open(&ctx->audit.chain, ctx->store)) < 0)
 		ctx->audit.msg = xstrdup(nf_error_last());
 }
 

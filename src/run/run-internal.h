@@ -337,6 +337,13 @@ int nf_run__audit_begin(run_ctx *ctx, const nf_run_info *info);
 void nf_run__audit_node(run_ctx *ctx, const nf_node *node, nf_state st, int attempt,
 			const nf_job_result *res, const char *reason);
 int nf_run__audit_end(run_ctx *ctx, nf_run_status status);
+/* After a failure of the state database dropped the batch (and the node records in it):
+ * the chain opened again, its error forgotten, so that the final states written again get
+ * their records again (nf_run__audit_replayed: without the key, which the node no longer
+ * holds) and the run its end. */
+void nf_run__audit_restart(run_ctx *ctx);
+void nf_run__audit_replayed(run_ctx *ctx, const nf_node *node, nf_state st, int attempt, const nf_job_result *res,
+			    const char *reason, int64_t reused);
 /* After a monitor's metrics were read: its alert rules evaluated and the ones that fire
  * recorded and reported (on_alert); NF_EINVALID when one at least as severe as its fail_on
  * fired, or a rule could not be evaluated. */

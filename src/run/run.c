@@ -1370,8 +1370,9 @@ marker_present(const char *state_dir)
 	return yes;
 }
 
-/* Writes again the final states recorded since the last commit, after a failure of the
- * state database lost the batch that held them (batched: the caller flushes). */
+/* Writes again the final states recorded since the last commit, and their audit records,
+ * after a failure of the state database lost the batch that held them (batched: the caller
+ * flushes). */
 static void
 replay_final_states(run_ctx *ctx)
 {
@@ -1389,6 +1390,8 @@ replay_final_states(run_ctx *ctx)
 			reason = reused_reason(why, f->reused);
 		nf_store_node_state(ctx->store, ctx->run_id, ctx->graph->nodes[i].name, (nf_state)f->st, f->attempt,
 				    f->has_res ? &res : NULL, reason, 0, log, nf_now_realtime_ms());
+		nf_run__audit_replayed(ctx, &ctx->graph->nodes[i], (nf_state)f->st, f->attempt, f->has_res ? &res : NULL,
+				       reason, f->reused);
 		free(log);
 	}
 }
@@ -1414,6 +1417,7 @@ record_end(run_ctx *ctx, nf_run_status *status)
 	}
 	nf_store_abort(ctx->store);
 	e2 = nf_store_run_end(ctx->store, ctx->run_id, *status);
+	nf_run__audit_restart(ctx);   /* the node records went with the batch: written again */
 	replay_final_states(ctx);
 	nf_store_run_summarize(ctx->store, ctx->run_id);   /* the counts of the states replayed */
 	record_repro(ctx);

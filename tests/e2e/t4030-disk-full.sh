@@ -159,7 +159,24 @@ test_expect_success 'the database meeting the full disk stops the run; the final
 	grep -E "^ *4  q .* failed " "$T/runs" &&
 	ntflow show 4 --json >"$T/show.json" &&
 	test "$(stage_field "$T/show.json" fill state)" = cancelled &&
-	test "$(stage_field "$T/show.json" ticker state)" = failed
+	test "$(stage_field "$T/show.json" ticker state)" = failed &&
+	# the node records went with the batch the database refused: written again with the
+	# states, and the run closed with its root
+	ntflow audit show --run 4 --json >"$T/audit.json" &&
+	/usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+recs = [r for r in d[\"records\"] if r[\"run_id\"] == 4]
+kinds = [r[\"kind\"] for r in recs]
+nodes = {r[\"payload\"][\"node\"]: r[\"payload\"][\"state\"] for r in recs if r[\"kind\"] == \"node\"}
+for r in recs:
+    if r[\"kind\"] == \"nodes\":
+        nodes.update({n[\"node\"]: n[\"state\"] for n in r[\"payload\"][\"nodes\"]})
+assert kinds[0] == \"run-start\" and kinds[-1] == \"run-end\", kinds
+assert nodes == {\"fill\": \"cancelled\", \"ticker\": \"failed\"}, nodes
+assert 4 in [r[\"run_id\"] for r in d[\"roots\"]], d[\"roots\"]
+" "$T/audit.json" &&
+	ntflow audit verify
 '
 
 # The check before a start may take the reading of the attempt that just ended, but not
