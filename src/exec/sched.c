@@ -632,6 +632,22 @@ deferrable(nf_sched *s, size_t n)
  * the limit: the requests reach the runner together, and ntflow-spawn reads them in one
  * wakeup, where one request after each end woke it each time (4-7% of the CPU of each
  * process in the layered benchmark at -j 2); half the queue still covers the round trip. */
+/* Takes the SIGINTs and SIGTERMs that came (nf_signals): a cancel asked for, a hard one
+ * at the second. Between nodes too, not only between loop turns: a pass of cached nodes,
+ * each restoring its outputs, or of ends whose outputs are hashed, never turns the loop. */
+static void
+take_signals(nf_sched *s)
+{
+	int k;
+
+	if ((k = nf_signals_take()) > 0) {
+		s->interrupts += k;
+		s->cancel_req = true;
+		if (s->cancelling || s->interrupts >= 2)
+			s->hard_req = true;
+	}
+}
+
 static void
 start_ready(nf_sched *s)
 {
@@ -641,7 +657,7 @@ start_ready(nf_sched *s)
 		promote_oldest(s);
 	if (s->free_slots == 0 && s->ndeferq > defer_limit(s) / 2)
 		return;   /* nothing fits a slot now, and enough wait to start in an ended job's place */
-	while (!s->stopping && !s->cancelling && !s->cancel_req &&
+	while (!s->stopping && !s->cancelling && (take_signals(s), !s->cancel_req) &&
 	       (top = nf_heap_peek(&s->ready)) != NULL) {
 		size_t n = *top;
 		bool defer;
@@ -1029,8 +1045,8 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 
 	for (;;) {
 		int64_t deadline;
-		int k;
 
+		take_signals(s);
 		apply_cancel(s);
 		start_ready(s);
 		if (s->cancel_req)
@@ -1053,13 +1069,11 @@ nf_sched_run(nf_sched *s, nf_run_status *status)
 		if ((err = nf_loop_turn(s->loop, deadline)) < 0)
 			goto done;
 		err = 0;
-		if ((k = nf_signals_take()) > 0) {
-			s->interrupts += k;
-			s->cancel_req = true;
-			if (s->cancelling || s->interrupts >= 2)
-				s->hard_req = true;
-		}
 		for (size_t i = 0; i < s->nresults; i++) {
+			/* A stop heard while earlier ends were handled is applied before the next:
+			 * the stages queued to start in their places are withdrawn now. */
+			take_signals(s);
+			apply_cancel(s);
 			if (s->results[i].started)
 				handle_started(s, &s->results[i]);
 			else

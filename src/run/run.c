@@ -629,9 +629,14 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		nf_buf_release(&recorded);
 		if (err < 0)
 			return err;
-		if (err == 1)   /* a cached monitor's metrics still raise this run's alerts */
+		if (err == 1) {
+			/* A pass of cached nodes, stopped here by a test that signals the run. */
+			if (nf_test_hook("run-stop-after-cached"))
+				raise(SIGSTOP);
+			/* a cached monitor's metrics still raise this run's alerts */
 			return (err = nf_run__alerts(ctx, node)) < 0 || (err = nf_run__plots(ctx, node)) < 0 ? err :
 			       NF_PREP_CACHED;
+		}
 	}
 
 	/* The environment: the run's base, then the node's own identity, then its env { }. */

@@ -2,9 +2,18 @@
 # t2050-interrupt.sh: SIGINT/SIGTERM to ntflow: stages' process groups are stopped, the run
 # is recorded cancelled, exit 130, and no process of the run outlives ntflow (stages spawn
 # background grandchildren); a second SIGINT kills at once; after a kill -9 of ntflow the
-# direct children die, and the next run reports the crashed run and kills what it left.
+# direct children die, and the next run reports the crashed run and kills what it left; a
+# SIGINT during a pass of cached stages stops it before the next stage.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
+
+test_need_hooks
+# stopped PID: the process is stopped (SIGSTOP).
+stopped() {
+	s_=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $s_ in T*) return 0 ;; esac
+	return 1
+}
 
 # two_stages SLEEP [GRACE]: two parallel stages p1 and p2; each records its shell's pid and
 # process group, starts a background grandchild, marks itself ready and sleeps. SLEEP is a
@@ -134,6 +143,40 @@ test_expect_success 'a second SIGINT kills at once, without waiting for the grac
 	nothing_left 304.5 &&
 	ntflow show --json >show.json &&
 	test "$(json_get show.json .run.status)" = cancelled
+'
+
+# A rerun whose stages are all cached restores their outputs without a turn of the event
+# loop: a SIGINT there (the run held after its first hit by a fault point) still stops it
+# before the next stage.
+for i in 1 2 3 4 5; do
+	printf "stage \"c%d\" {\n  run     = \"echo %d >c%d.out\"\n  outputs = [\"c%d.out\"]\n}\n\n" $i $i $i $i
+done >cached.dag
+
+test_expect_success 'SIGINT during a pass of cached stages cancels the run before the next' '
+	git add cached.dag && git commit -q -m cached &&
+	ntflow run cached.dag --no-tui -j 1 >out 2>err &&
+	{ NTFLOW_FAULT=run-stop-after-cached ntflow-test run cached.dag --no-tui -j 1 >out 2>err & } &&
+	pid=$! &&
+	test_when_finished "kill -9 $pid 2>/dev/null; true" &&
+	wait_until "stopped $pid" &&
+	kill -INT $pid && kill -CONT $pid &&
+	# a run that went on would stop again at each hit: it is let go on, to fail below
+	{
+		(
+			i=0
+			while test $i -lt 100 && kill -CONT $pid 2>/dev/null; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+		) &
+	} &&
+	{ wait $pid; rc=$?; } &&
+	cat out err &&
+	test $rc = 130 &&
+	ntflow show --json >show.json &&
+	test "$(json_get show.json .run.status)" = cancelled &&
+	test "$(grep -c "^\[[0-9]/5\] c[0-9] cached" out)" = 1 &&
+	test "$(grep -c "^\[[0-9]/5\] c[0-9] cancelled" out)" = 4
 '
 
 test_expect_success 'kill -9 of ntflow: the stages (its direct children) die' '
