@@ -58,8 +58,8 @@ cmd_export_exec(int argc, char **argv)
 		rc = nf_cmd_exit_status(err);
 		goto out;
 	}
-	err = path ? nf_prometheus_write(path, st ? &st : NULL, st ? 1 : 0, now_ms())
-		   : nf_prometheus_render(&b, st ? &st : NULL, st ? 1 : 0, now_ms());
+	err = path ? nf_prometheus_write(path, st ? &st : NULL, NULL, st ? 1 : 0, now_ms())
+		   : nf_prometheus_render(&b, st ? &st : NULL, NULL, st ? 1 : 0, now_ms());
 	if (err < 0) {
 		nf_cmd_error("%s", nf_error_last());
 		rc = nf_cmd_exit_status(err);

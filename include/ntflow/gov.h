@@ -440,10 +440,14 @@ char *nf_registry_why_brief(const nf_model_version *v, const nf_model_event *ev,
 /* The health of the workspaces' stores in Prometheus' text format (node_exporter's textfile
  * collector): each pipeline's newest run (status, id, start, duration), its last success,
  * its cache hit ratio and stage durations, each model's production version and metrics,
- * the open alerts by severity. Appended to out. */
-int nf_prometheus_render(nf_buf *out, struct nf_store *const *stores, size_t nstores, int64_t now_ms);
+ * the open alerts by severity. names (one per store, or NULL for none): each series of a
+ * store gets the label workspace="NAME", so that two workspaces with a pipeline or a model of
+ * the same name give two series, not one twice. Appended to out. */
+int nf_prometheus_render(nf_buf *out, struct nf_store *const *stores, const char *const *names, size_t nstores,
+			 int64_t now_ms);
 /* The same written to path through a temporary file and a rename. */
-int nf_prometheus_write(const char *path, struct nf_store *const *stores, size_t nstores, int64_t now_ms);
+int nf_prometheus_write(const char *path, struct nf_store *const *stores, const char *const *names, size_t nstores,
+			int64_t now_ms);
 /* --textfile PATH: PATH/ntflow.prom when PATH is a folder, else PATH, whose folder must
  * exist. Caller frees *out. */
 int nf_prometheus_textfile_path(char **out, const char *path);

@@ -55,15 +55,19 @@ family(nf_buf *b, const char *name, const char *help)
 	nf_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-/* One sample with up to three labels (NULL names end the list). */
+/* One sample with its workspace's label (when several are written: ws not NULL) and up
+ * to three more (NULL names end the list). */
 static void
-sample(nf_buf *b, const char *name, const char *l1, const char *v1, const char *l2, const char *v2,
+sample(nf_buf *b, const char *name, const char *ws, const char *l1, const char *v1, const char *l2, const char *v2,
        const char *l3, const char *v3, double value)
 {
 	nf_buf_puts(b, name);
-	if (l1) {
+	if (ws || l1) {
 		nf_buf_putc(b, '{');
-		put_label(b, l1, v1, true);
+		if (ws)
+			put_label(b, "workspace", ws, true);
+		if (l1)
+			put_label(b, l1, v1, !ws);
 		if (l2)
 			put_label(b, l2, v2, false);
 		if (l3)
@@ -119,7 +123,7 @@ static const nf_run_status run_statuses[] = {
 };
 
 static void
-render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
+render(nf_buf *b, const ws_data *ws, const char *const *names, size_t nws, int64_t now_ms)
 {
 	char num[32];
 
@@ -128,18 +132,18 @@ render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
 	for (size_t w = 0; w < nws; w++)
 		for (size_t i = 0; i < ws[w].nhealth; i++)
 			for (size_t s = 0; s < NF_ARRAY_SIZE(run_statuses); s++)
-				sample(b, "ntflow_last_run_status", "pipeline", ws[w].health[i].pipeline, "status",
+				sample(b, "ntflow_last_run_status", (names ? names[w] : NULL), "pipeline", ws[w].health[i].pipeline, "status",
 				       nf_run_status_name(run_statuses[s]), NULL, NULL,
 				       ws[w].health[i].last_status == run_statuses[s]);
 	family(b, "ntflow_last_run_id", "The id of the pipeline's newest run.");
 	for (size_t w = 0; w < nws; w++)
 		for (size_t i = 0; i < ws[w].nhealth; i++)
-			sample(b, "ntflow_last_run_id", "pipeline", ws[w].health[i].pipeline, NULL, NULL, NULL, NULL,
+			sample(b, "ntflow_last_run_id", (names ? names[w] : NULL), "pipeline", ws[w].health[i].pipeline, NULL, NULL, NULL, NULL,
 			       (double)ws[w].health[i].last_run);
 	family(b, "ntflow_last_run_start_timestamp_seconds", "When the pipeline's newest run started (Unix time).");
 	for (size_t w = 0; w < nws; w++)
 		for (size_t i = 0; i < ws[w].nhealth; i++)
-			sample(b, "ntflow_last_run_start_timestamp_seconds", "pipeline", ws[w].health[i].pipeline,
+			sample(b, "ntflow_last_run_start_timestamp_seconds", (names ? names[w] : NULL), "pipeline", ws[w].health[i].pipeline,
 			       NULL, NULL, NULL, NULL, ws[w].health[i].last_started_ms / 1000.0);
 	family(b, "ntflow_last_run_duration_seconds",
 	       "How long the pipeline's newest run took, or has been running.");
@@ -148,7 +152,7 @@ render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
 			const nf_pipeline_health *h = &ws[w].health[i];
 			int64_t end = h->last_finished_ms ? h->last_finished_ms : now_ms;
 
-			sample(b, "ntflow_last_run_duration_seconds", "pipeline", h->pipeline, NULL, NULL, NULL, NULL,
+			sample(b, "ntflow_last_run_duration_seconds", (names ? names[w] : NULL), "pipeline", h->pipeline, NULL, NULL, NULL, NULL,
 			       end > h->last_started_ms ? (end - h->last_started_ms) / 1000.0 : 0.0);
 		}
 	family(b, "ntflow_last_success_timestamp_seconds",
@@ -156,7 +160,7 @@ render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
 	for (size_t w = 0; w < nws; w++)
 		for (size_t i = 0; i < ws[w].nhealth; i++)
 			if (ws[w].health[i].last_success_ms)
-				sample(b, "ntflow_last_success_timestamp_seconds", "pipeline", ws[w].health[i].pipeline,
+				sample(b, "ntflow_last_success_timestamp_seconds", (names ? names[w] : NULL), "pipeline", ws[w].health[i].pipeline,
 				       NULL, NULL, NULL, NULL, ws[w].health[i].last_success_ms / 1000.0);
 	family(b, "ntflow_cache_hit_ratio",
 	       "Of the newest run's stages that were decided, the share reused from the cache.");
@@ -165,7 +169,7 @@ render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
 			const nf_pipeline_health *h = &ws[w].health[i];
 
 			if (h->cached + h->ran > 0)
-				sample(b, "ntflow_cache_hit_ratio", "pipeline", h->pipeline, NULL, NULL, NULL, NULL,
+				sample(b, "ntflow_cache_hit_ratio", (names ? names[w] : NULL), "pipeline", h->pipeline, NULL, NULL, NULL, NULL,
 				       (double)h->cached / (h->cached + h->ran));
 		}
 	family(b, "ntflow_stage_duration_seconds",
@@ -179,14 +183,14 @@ render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
 					continue;
 				if (strcmp(nd->kind, "gate") == 0)
 					continue;
-				sample(b, "ntflow_stage_duration_seconds", "pipeline", ws[w].health[i].pipeline, "stage",
+				sample(b, "ntflow_stage_duration_seconds", (names ? names[w] : NULL), "pipeline", ws[w].health[i].pipeline, "stage",
 				       nd->name, "state", nf_state_name(nd->state), nd->wall_ms / 1000.0);
 			}
 	family(b, "ntflow_model_production_version", "The version of each model in production.");
 	for (size_t w = 0; w < nws; w++)
 		for (size_t i = 0; i < ws[w].nversions; i++)
 			if (strcmp(ws[w].versions[i].status, "production") == 0)
-				sample(b, "ntflow_model_production_version", "model", ws[w].versions[i].model, NULL, NULL,
+				sample(b, "ntflow_model_production_version", (names ? names[w] : NULL), "model", ws[w].versions[i].model, NULL, NULL,
 				       NULL, NULL, ws[w].versions[i].version);
 	family(b, "ntflow_model_metric", "The metrics of each model's production version.");
 	for (size_t w = 0; w < nws; w++)
@@ -200,25 +204,28 @@ render(nf_buf *b, const ws_data *ws, size_t nws, int64_t now_ms)
 			snprintf(num, sizeof(num), "%d", v->version);
 			cJSON_ArrayForEach(e, m)
 				if (cJSON_IsNumber(e) && e->string)
-					sample(b, "ntflow_model_metric", "model", v->model, "version", num, "metric",
+					sample(b, "ntflow_model_metric", (names ? names[w] : NULL), "model", v->model, "version", num, "metric",
 					       e->string, e->valuedouble);
 			cJSON_Delete(m);
 		}
 	family(b, "ntflow_alerts_open", "Drift alerts not acknowledged, by severity.");
-	for (nf_severity s = NF_SEV_LOW; s <= NF_SEV_HIGH; s++) {
-		size_t count = 0;
+	/* Per workspace when several are named, else summed (one). */
+	for (size_t w = 0; w < (names ? nws : 1); w++)
+		for (nf_severity s = NF_SEV_LOW; s <= NF_SEV_HIGH; s++) {
+			size_t count = 0;
 
-		for (size_t w = 0; w < nws; w++)
-			for (size_t i = 0; i < ws[w].nalerts; i++)
-				count += ws[w].alerts[i].severity == s;
-		sample(b, "ntflow_alerts_open", "severity", nf_severity_name(s), NULL, NULL, NULL, NULL, (double)count);
-	}
+			for (size_t k = names ? w : 0; k < (names ? w + 1 : nws); k++)
+				for (size_t i = 0; i < ws[k].nalerts; i++)
+					count += ws[k].alerts[i].severity == s;
+			sample(b, "ntflow_alerts_open", names ? names[w] : NULL, "severity", nf_severity_name(s), NULL, NULL,
+			       NULL, NULL, (double)count);
+		}
 	family(b, "ntflow_export_timestamp_seconds", "When these figures were written (Unix time).");
-	sample(b, "ntflow_export_timestamp_seconds", NULL, NULL, NULL, NULL, NULL, NULL, now_ms / 1000.0);
+	sample(b, "ntflow_export_timestamp_seconds", NULL, NULL, NULL, NULL, NULL, NULL, NULL, now_ms / 1000.0);
 }
 
 int
-nf_prometheus_render(nf_buf *out, nf_store *const *stores, size_t nstores, int64_t now_ms)
+nf_prometheus_render(nf_buf *out, nf_store *const *stores, const char *const *names, size_t nstores, int64_t now_ms)
 {
 	ws_data *ws = xcalloc(nstores + 1, sizeof(*ws));
 	int err = 0;
@@ -230,7 +237,7 @@ nf_prometheus_render(nf_buf *out, nf_store *const *stores, size_t nstores, int64
 			break;
 		}
 	if (err == 0)
-		render(out, ws, nstores, now_ms);
+		render(out, ws, names, nstores, now_ms);
 	for (size_t i = 0; i < read; i++)
 		ws_data_release(&ws[i]);
 	free(ws);
@@ -238,12 +245,13 @@ nf_prometheus_render(nf_buf *out, nf_store *const *stores, size_t nstores, int64
 }
 
 int
-nf_prometheus_write(const char *path, nf_store *const *stores, size_t nstores, int64_t now_ms)
+nf_prometheus_write(const char *path, nf_store *const *stores, const char *const *names, size_t nstores,
+		    int64_t now_ms)
 {
 	nf_buf b = NF_BUF_INIT;
 	int err;
 
-	if ((err = nf_prometheus_render(&b, stores, nstores, now_ms)) == 0)
+	if ((err = nf_prometheus_render(&b, stores, names, nstores, now_ms)) == 0)
 		err = nf_write_file_atomic(path, b.buf, b.len);
 	nf_buf_release(&b);
 	return err;

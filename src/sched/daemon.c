@@ -417,12 +417,25 @@ active_runs(sched_daemon *d, pl *p, char *why, size_t whysize)
 	return count;
 }
 
+/* A workspace's name in the metrics: the folder holding its state directory when that is
+ * the usual .ntflow, else the state directory itself. Caller frees. */
+static char *
+workspace_name(const char *state_dir)
+{
+	size_t n = strlen(state_dir);
+
+	if (n > 8 && strcmp(state_dir + n - 8, "/.ntflow") == 0)
+		return xstrndup(state_dir, n - 8);
+	return xstrdup(state_dir);
+}
+
 /* With --textfile: the workspaces' health for Prometheus, rewritten whole (at start and
  * after each run), so a stale file means a dead scheduler, which its timestamp shows. */
 static void
 export_textfile(sched_daemon *d)
 {
 	nf_store **stores;
+	char **names = NULL;
 	int64_t now = d->clock->now(d->clock);
 
 	if (!d->o->textfile)
@@ -430,8 +443,18 @@ export_textfile(sched_daemon *d)
 	stores = xcalloc(d->nws + 1, sizeof(*stores));
 	for (size_t i = 0; i < d->nws; i++)
 		stores[i] = d->ws[i]->st;
-	if (nf_prometheus_write(d->o->textfile, stores, d->nws, now * 1000) < 0)
+	/* Several workspaces: each series says whose it is (the project's folder), else two
+	 * with a pipeline or model of one name would write the same series twice. */
+	if (d->nws > 1) {
+		names = xcalloc(d->nws, sizeof(*names));
+		for (size_t i = 0; i < d->nws; i++)
+			names[i] = workspace_name(d->ws[i]->dir);
+	}
+	if (nf_prometheus_write(d->o->textfile, stores, (const char *const *)names, d->nws, now * 1000) < 0)
 		say(d, "scheduler", "cannot write the metrics for Prometheus: %s", nf_error_last());
+	for (size_t i = 0; names && i < d->nws; i++)
+		free(names[i]);
+	free(names);
 	free(stores);
 }
 

@@ -493,6 +493,7 @@ static const char *const migrations[] = {
 static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
 	[21] = "SELECT count(*) FROM pragma_table_info('cache_entries') WHERE name = 'components'",
 	[22] = "SELECT count(*) FROM pragma_table_info('cache_components') WHERE name = 'key'",
+	[24] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'ending'",
 };
 
 /* The previous run of pipeline P (a parameter) where node N got a key and succeeded or was

@@ -148,4 +148,44 @@ test_expect_success 'scheduler --textfile rewrites it at start and after each ru
 	kill -TERM $pid && wait $pid
 '
 
+test_expect_success 'scheduler --textfile over two workspaces: each series says whose it is' '
+	for ws in wa wb; do
+		mkdir $ws && (
+			cd $ws && git init -q &&
+			printf ".ntflow/\nout/\nmodels/\n" >.gitignore &&
+			cat >p.dag <<-EOF &&
+			pipeline "retrain" {
+			  schedule = "@weekly"
+			}
+			stage "train" {
+			  run     = "mkdir -p out && echo $ws >out/m.txt"
+			  outputs = ["out/m.txt"]
+			}
+			gate "g" {
+			  needs   = ["train"]
+			  require = ["1 > 0"]
+			}
+			model "clf" {
+			  artifact = "out/m.txt"
+			  gate     = "g"
+			}
+			EOF
+			git add -A && git commit -q -m p &&
+			ntflow run p.dag --no-tui >out.log
+		) || return 1
+	done &&
+	ntflow scheduler wa/p.dag wb/p.dag --log two.log --textfile two.prom &
+	pid=$! &&
+	test_when_finished "kill -KILL $pid 2>/dev/null || :" &&
+	wait_until "grep -q \"scheduler: started\" two.log" &&
+	wait_until "test -s two.prom" &&
+	kill -TERM $pid && wait $pid &&
+	valid two.prom &&
+	grep "^ntflow_model_production_version{workspace=\"$PWD/wa\",model=\"clf\"} 1$" two.prom &&
+	grep "^ntflow_model_production_version{workspace=\"$PWD/wb\",model=\"clf\"} 1$" two.prom &&
+	grep "^ntflow_last_run_id{workspace=\"$PWD/wa\",pipeline=\"retrain\"} 1$" two.prom &&
+	test "$(grep -c "^ntflow_alerts_open{workspace=" two.prom)" = 6 &&
+	! grep "^ntflow_export_timestamp_seconds{" two.prom
+'
+
 test_done
