@@ -79,6 +79,10 @@ typedef struct sched_daemon {
 	char *start_error;             /* at the first scan: another scheduler holds a workspace */
 	char **broken;                 /* files whose errors were logged, to say so once */
 	size_t nbroken, broken_cap;
+	/* Per path: the watch on its folder and on that folder's parent (which sees the folder
+	 * replaced: a deploy by rename, a worktree swapped), and the folder's name there. */
+	int *folder_wd, *parent_wd;
+	char **folder_name;
 } sched_daemon;
 
 static void
@@ -188,7 +192,7 @@ workspace_of(sched_daemon *d, const char *file, ws **out)
 	for (const char *const *line = nf_store_recovered(st); *line; line++)
 		say(d, w->dir, "%s", *line);
 	/* A run that ends (or starts) removes (or writes) lock.holder: a slot may be free now. */
-	if (inotify_add_watch(d->ino, w->dir, IN_DELETE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+	if (inotify_add_watch(d->ino, w->dir, IN_MASK_ADD | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR) < 0)
 		say(d, w->dir, "cannot watch the workspace (%s); runs ending elsewhere are noticed at the next event",
 		    strerror(errno));
 	d->ws = xgrow(d->ws, sizeof(*d->ws), d->nws + 1, &d->ws_cap);
@@ -763,9 +767,15 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 
 	if ((werr = nf_read_file(&src, &len, file, NF_DAG_MAX_FILE_SIZE)) < 0 ||
 	    nf_graph_load_buffer(&dag, NULL, file, src, len, &diags) < 0) {
-		/* Say it once per breakage; the pipeline keeps its last good version. */
+		/* Say it once per breakage; a pipeline scheduled from it keeps its last good
+		 * version, and one never loaded waits for the file to be fixed. */
 		if (!broken_logged(d, file, true)) {
-			say(d, file, "has errors; its last good version stays scheduled");
+			bool kept = false;
+
+			for (size_t i = 0; i < d->npl; i++)
+				kept |= d->pl[i]->scheduled && strcmp(d->pl[i]->file, file) == 0;
+			say(d, file, kept ? "has errors; its last good version stays scheduled"
+					  : "has errors; nothing of it is scheduled until it loads");
 			nf_diag_print(&diags, d->o->log);
 			if (!diags.nerrors)
 				say(d, file, "%s", nf_error_last());
@@ -862,13 +872,19 @@ scan(sched_daemon *d, int64_t now)
 		size_t n = 0, cap = 0;
 
 		if (stat(path, &sb) < 0) {
+			size_t plen = strlen(path);
+
 			if (!broken_logged(d, path, true))
 				say(d, path, "cannot be read: %s", strerror(errno));
+			/* A file or folder being replaced keeps its pipelines. */
 			for (size_t k = 0; k < d->npl; k++)
-				if (strcmp(d->pl[k]->file, path) == 0)
-					d->pl[k]->seen = true;   /* a file being replaced keeps its pipeline */
+				if (strcmp(d->pl[k]->file, path) == 0 ||
+				    (strncmp(d->pl[k]->file, path, plen) == 0 && d->pl[k]->file[plen] == '/'))
+					d->pl[k]->seen = true;
 			continue;
 		}
+		if (broken_logged(d, path, false))
+			say(d, path, "can be read again");
 		if (!S_ISDIR(sb.st_mode)) {
 			load_file(d, path, now);
 			continue;
@@ -897,17 +913,55 @@ scan(sched_daemon *d, int64_t now)
 	}
 }
 
-/* Watches the folders of the paths, so an edited, added or removed DAG file reloads. */
+/* Whether wd watches a path's folder other than path i's. */
+static bool
+wd_shared(const sched_daemon *d, size_t i, int wd)
+{
+	for (size_t k = 0; k < d->o->npaths; k++)
+		if (k != i && (d->folder_wd[k] == wd || d->parent_wd[k] == wd))
+			return true;
+	return false;
+}
+
+/* Watches the folders of the paths, so an edited, added or removed DAG file reloads, and
+ * each folder's parent, so a folder replaced by another of its name (a deploy by rename)
+ * is watched again: called at start and after each reload (a folder watched already keeps
+ * its watch; the one on a folder moved away is dropped). */
 static void
 watch_paths(sched_daemon *d)
 {
-	for (size_t i = 0; i < d->o->npaths; i++) {
-		struct stat sb;
-		char *copy = xstrdup(d->o->paths[i]);
-		const char *dir = stat(copy, &sb) == 0 && S_ISDIR(sb.st_mode) ? copy : dirname(copy);
+	bool first = !d->folder_wd;
 
-		if (inotify_add_watch(d->ino, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE) < 0)
-			say(d, dir, "cannot watch for changes (%s); send SIGHUP to reload", strerror(errno));
+	if (first) {
+		d->folder_wd = xcalloc(d->o->npaths + 1, sizeof(*d->folder_wd));
+		d->parent_wd = xcalloc(d->o->npaths + 1, sizeof(*d->parent_wd));
+		d->folder_name = xcalloc(d->o->npaths + 1, sizeof(*d->folder_name));
+		for (size_t i = 0; i < d->o->npaths; i++)
+			d->folder_wd[i] = d->parent_wd[i] = -1;
+	}
+	for (size_t i = 0; i < d->o->npaths; i++) {
+		char *copy = xstrdup(d->o->paths[i]), *pcopy, *parent;
+		const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+		/* A path is a DAG file or a folder by its name, not by what is there now: a
+		 * folder being replaced is still the folder to watch. Masks are added to, as one
+		 * folder may be a path's and another's parent. */
+		const char *dir = is_dag_name(base) ? dirname(copy) : copy;
+		int wd = inotify_add_watch(d->ino, dir, IN_MASK_ADD | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+							 IN_DELETE | IN_CREATE | IN_MOVE_SELF | IN_DELETE_SELF | IN_ONLYDIR);
+
+		if (wd < 0 && (first || d->folder_wd[i] >= 0))
+			say(d, dir, "cannot watch for changes (%s); watching its parent for it, and SIGHUP reloads",
+			    strerror(errno));
+		if (d->folder_wd[i] >= 0 && d->folder_wd[i] != wd && !wd_shared(d, i, d->folder_wd[i]))
+			inotify_rm_watch(d->ino, d->folder_wd[i]);
+		d->folder_wd[i] = wd;
+		pcopy = xstrdup(dir);
+		parent = dirname(pcopy);
+		free(d->folder_name[i]);
+		d->folder_name[i] = xstrdup(strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir);
+		if (strcmp(parent, dir) != 0 && d->parent_wd[i] < 0)
+			d->parent_wd[i] = inotify_add_watch(d->ino, parent, IN_MASK_ADD | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+		free(pcopy);
 		free(copy);
 	}
 }
@@ -928,6 +982,14 @@ read_inotify(sched_daemon *d)
 
 			if (e->len && is_dag_name(e->name))
 				d->reload = true;
+			/* A watched folder moved away or removed, or one of its name come in its
+			 * parent: read again, and watched again (watch_paths after the scan). */
+			for (size_t i = 0; d->folder_wd && i < d->o->npaths; i++) {
+				if (e->wd == d->folder_wd[i] && (e->mask & (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED)))
+					d->reload = true;
+				if (e->wd == d->parent_wd[i] && e->len && strcmp(e->name, d->folder_name[i]) == 0)
+					d->reload = true;
+			}
 			ptr += sizeof(*e) + e->len;
 		}
 	}
@@ -985,6 +1047,11 @@ daemon_free(sched_daemon *d)
 	for (size_t i = 0; i < d->nbroken; i++)
 		free(d->broken[i]);
 	free(d->broken);
+	for (size_t i = 0; d->folder_name && i < d->o->npaths; i++)
+		free(d->folder_name[i]);
+	free(d->folder_name);
+	free(d->folder_wd);
+	free(d->parent_wd);
 	free(d->start_error);
 	if (d->ino >= 0)
 		close(d->ino);
@@ -1028,15 +1095,19 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 	}
 	for (size_t i = 0; i < d.npl; i++)
 		nscheduled += d.pl[i]->scheduled;
-	if (nscheduled == 0) {
-		err = nf_error_set(d.nbroken ? NF_EINVALID : NF_ENOTFOUND, "no scheduled pipeline in %s%s",
-				   o->paths[0], o->npaths > 1 ? " ..." : "");
+	/* Nothing to schedule: an error, unless files with errors are why. A bad push before a
+	 * reboot must not stop the weekly runs for good: the scheduler waits for the fix. */
+	if (nscheduled == 0 && !d.nbroken) {
+		err = nf_error_set(NF_ENOTFOUND, "no scheduled pipeline in %s%s", o->paths[0], o->npaths > 1 ? " ..." : "");
 		goto done;
 	}
 	watch_paths(&d);
 	export_textfile(&d);
 	say(&d, "scheduler", "started (pid %ld, %s), %d pipeline%s scheduled", (long)getpid(), d.clock->desc,
 	    nscheduled, nscheduled == 1 ? "" : "s");
+	if (nscheduled == 0)
+		say(&d, "scheduler", "waiting for the %zu file%s with errors to be fixed", d.nbroken,
+		    d.nbroken == 1 ? "" : "s");
 	for (;;) {
 		struct pollfd fds[3] = {
 			{ d.clock->fd, POLLIN, 0 }, { d.sigfd, POLLIN, 0 }, { d.ino, POLLIN, 0 },
@@ -1049,6 +1120,7 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		if (d.reload && !d.stopping) {
 			d.reload = false;
 			scan(&d, now);
+			watch_paths(&d);
 		}
 		if (!d.stopping) {
 			for (size_t i = 0; i < d.npl; i++) {

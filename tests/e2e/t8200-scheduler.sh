@@ -271,6 +271,34 @@ test_expect_success 'an edited DAG file is reloaded; a broken edit keeps the las
 	stop_daemon st7
 '
 
+test_expect_success 'a watched folder replaced by another of its name (a deploy by rename) is watched again' '
+	mkdir -p swap && weekly swap/sw.dag sw &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st10 swap &&
+	cp -R swap swap.new && mv swap swap.old && mv swap.new swap &&
+	sed "s/0 0 \* \* MON/0 7 * * MON/" swap/sw.dag >swap/sw.tmp && mv swap/sw.tmp swap/sw.dag &&
+	wait_until "grep -q \"sw: schedule changed to 0 7 \* \* MON (UTC)\" st10.log" &&
+	sed "s/0 7 \* \* MON/0 8 * * MON/" swap/sw.dag >swap/sw.tmp && mv swap/sw.tmp swap/sw.dag &&
+	wait_until "grep -q \"sw: schedule changed to 0 8 \* \* MON (UTC)\" st10.log" &&
+	! grep "sw: no longer scheduled" st10.log &&
+	stop_daemon st10
+'
+
+test_expect_success 'a file with errors at start: the scheduler waits for the fix, and says so' '
+	mkdir -p bad && weekly bad/bd.dag bd && cp bad/bd.dag bd.good &&
+	echo "this is not a dag" >>bad/bd.dag &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st11 bad &&
+	grep "bad/bd.dag: has errors; nothing of it is scheduled until it loads" st11.log &&
+	grep "scheduler: waiting for the 1 file with errors to be fixed" st11.log &&
+	! grep "last good version" st11.log &&
+	cp bd.good bad/bd.dag &&
+	wait_until "grep -q \"bd: registered: 0 0 \* \* MON\" st11.log" &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "ended st11 1" &&
+	stop_daemon st11
+'
+
 test_expect_success 'SIGTERM lets the running run finish; --cancel-on-exit cancels it; SIGHUP reloads' '
 	weekly slow.dag slow &&
 	cat >>slow.dag <<-\EOF &&
