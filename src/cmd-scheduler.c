@@ -240,6 +240,7 @@ cmd_scheduler_exec(int argc, char **argv)
 	}
 	o.textfile = textfile_path;
 	o.log = stderr;
+	o.log_path = log_path;
 	if (log_path && !(o.log = fopen(log_path, "ae"))) {
 		nf_cmd_error("cannot open the log %s: %s", log_path, strerror(errno));
 		free(textfile_path);

@@ -90,6 +90,7 @@ typedef struct nf_scheduler_opts {
 	size_t npaths;
 	const char *state;             /* --state DIR, or NULL: each file's workspace */
 	FILE *log;                     /* one line per decision */
+	const char *log_path;          /* --log: the file log is, opened again on SIGHUP (logrotate) */
 	bool cancel_on_exit;           /* SIGTERM cancels running runs instead of waiting */
 	const char *self;              /* the ntflow binary children run */
 	const char *textfile;          /* --textfile: Prometheus metrics rewritten after each run, or NULL */

@@ -995,6 +995,27 @@ read_inotify(sched_daemon *d)
 	}
 }
 
+/* --log opened again (SIGHUP: logrotate moved it away), on the same descriptor, which the
+ * runs started from now on inherit; the old file stays when the new cannot be opened. */
+static void
+reopen_log(sched_daemon *d)
+{
+	FILE *f;
+
+	if (!d->o->log_path)
+		return;
+	fflush(d->o->log);
+	if (!(f = fopen(d->o->log_path, "ae"))) {
+		say(d, "scheduler", "cannot open the log %s again (%s); writing on where it was", d->o->log_path,
+		    strerror(errno));
+		return;
+	}
+	if (dup3(fileno(f), fileno(d->o->log), O_CLOEXEC) < 0)
+		say(d, "scheduler", "cannot open the log %s again (%s); writing on where it was", d->o->log_path,
+		    strerror(errno));
+	fclose(f);
+}
+
 static void
 read_signals(sched_daemon *d)
 {
@@ -1004,6 +1025,7 @@ read_signals(sched_daemon *d)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			d->reload = true;
+			reopen_log(d);
 			say(d, "scheduler", "SIGHUP: reloading");
 			break;
 		case SIGTERM:

@@ -299,6 +299,19 @@ test_expect_success 'a file with errors at start: the scheduler waits for the fi
 	stop_daemon st11
 '
 
+test_expect_success 'SIGHUP opens --log again: a log moved away by logrotate is not written on' '
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st12 wk.dag &&
+	mv st12.log st12.log.1 &&
+	kill -HUP "$(cat st12.pid)" &&
+	wait_until "grep -q \"scheduler: SIGHUP: reloading\" st12.log" &&
+	! grep "SIGHUP" st12.log.1 &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "ended st12 1" &&
+	stop_daemon st12 &&
+	grep "scheduler: stopped" st12.log
+'
+
 test_expect_success 'SIGTERM lets the running run finish; --cancel-on-exit cancels it; SIGHUP reloads' '
 	weekly slow.dag slow &&
 	cat >>slow.dag <<-\EOF &&
