@@ -12,10 +12,19 @@
  *
  * Waiting polls flock(LOCK_NB) with a growing pause (10 ms to 250 ms) instead of blocking in
  * flock: SIGINT, SIGTERM and the timeout then end the wait promptly, with no window in which
- * a signal that arrives just before a blocking call is lost. */
+ * a signal that arrives just before a blocking call is lost.
+ *
+ * Waiters are served first come, first served. Polling alone let a newcomer that found the
+ * lock free at the right instant take it: the scheduler starts its next run the moment one
+ * ends, and a person's rollback or cache gc waiting behind back-to-back runs lost every race,
+ * for as long as the runs went on. So a waiter leaves a ticket, STATE_DIR/lock.wait/T-PID-START
+ * (T the time its wait began, in µs; PID and its start time tell a live waiter from a dead
+ * one's leftover, which is removed), and nobody takes the lock while a live waiter older
+ * than itself (any, for a newcomer) has a ticket. */
 #include "config.h"
 #include "ntflow/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +34,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store-internal.h"
@@ -262,15 +272,90 @@ tell_waiting(const nf_wslock_opts *o, const nf_wslock_holder *h, const char *dir
 	nf_buf_release(&b);
 }
 
+/* A ticket's name: the wait's start in µs, the pid and its start time. */
+static void
+ticket_name(char *buf, size_t size)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, size, "%020lld-%ld-%lld", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, (long)getpid(),
+		 (long long)nf_store__proc_start(getpid()));
+}
+
+/* Whether a live waiter holds a ticket older than mine (NULL: any live waiter). Tickets of
+ * waiters gone are removed on the way. */
+static bool
+waiter_before(const char *state_dir, const char *mine)
+{
+	char *dirpath = xasprintf("%s/lock.wait", state_dir);
+	DIR *dir = opendir(dirpath);
+	struct dirent *e;
+	bool before = false;
+
+	while (dir && !before && (e = readdir(dir))) {
+		long long t, start;
+		long pid;
+		char tail;
+
+		if (sscanf(e->d_name, "%lld-%ld-%lld%c", &t, &pid, &start, &tail) != 3 ||
+		    (mine && strcmp(e->d_name, mine) >= 0))
+			continue;
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+		    (start == 0 || nf_store__proc_start((pid_t)pid) == start))
+			before = true;
+		else
+			(void)unlinkat(dirfd(dir), e->d_name, 0);   /* its waiter is gone */
+	}
+	if (dir)
+		closedir(dir);
+	free(dirpath);
+	return before;
+}
+
+/* Takes a ticket in the queue of waiters (name into mine); false when it cannot (a
+ * read-only workspace): the wait is then as before, without a place in the queue. */
+static bool
+ticket_take(const char *state_dir, char *mine, size_t size)
+{
+	char *dirpath = xasprintf("%s/lock.wait", state_dir), *path;
+	int fd;
+
+	ticket_name(mine, size);
+	(void)mkdir(dirpath, 0700);
+	path = xasprintf("%s/%s", dirpath, mine);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dirpath);
+	if (fd < 0)
+		mine[0] = '\0';
+	return fd >= 0;
+}
+
+static void
+ticket_drop(const char *state_dir, const char *mine)
+{
+	char *path;
+
+	if (!mine[0])
+		return;
+	path = xasprintf("%s/lock.wait/%s", state_dir, mine);
+	(void)unlink(path);
+	free(path);
+}
+
 /* Polls for the lock held by another process until it is ours, the timeout passes or a
- * signal ends the wait. */
+ * signal ends the wait; from its first pause in the queue of waiters. */
 static int
 wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_opts *o)
 {
 	struct sigaction sa, old_int, old_term;
 	nf_wslock_holder h = { 0 };
 	int64_t start = nf_now_monotonic_ms(), pause_ms = 10;
-	bool told = false;
+	bool told = false, queued = false;
+	char ticket[80] = "";
 	int err = 0;
 
 	/* Caught even when inherited as ignored, as a run catches them: `kill -INT` of a
@@ -284,7 +369,11 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 	for (;;) {
 		int64_t waited;
 
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		/* Not before an older waiter (first come, first served; before taking a ticket,
+		 * any live waiter is older). */
+		if (waiter_before(dir, queued ? ticket : NULL))
+			errno = EWOULDBLOCK;
+		else if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			break;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			err = nf_error_set_errno(NF_EIO, "cannot lock the workspace in %s", dir);
@@ -329,11 +418,14 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 			err = busy(&h, dir, tail);
 			break;
 		}
+		if (!queued)
+			queued = ticket_take(dir, ticket, sizeof(ticket));
 		poll(NULL, 0, (int)(o->timeout_ms > 0 && o->timeout_ms - waited < pause_ms
 				    ? o->timeout_ms - waited : pause_ms));
 		if (pause_ms < 250)
 			pause_ms = pause_ms * 2 > 250 ? 250 : pause_ms * 2;
 	}
+	ticket_drop(dir, ticket);
 	/* The caller's dispositions come back; the signal it would have seen is NF_EINTR. */
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
@@ -348,6 +440,7 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 	char *path = NULL, *holder_path = NULL;
 	nf_wslock *l;
 	struct stat sb;
+	bool owed;
 	int fd = -1, err = 0;
 
 	*out = NULL;
@@ -365,8 +458,10 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 		err = nf_error_set_errno(NF_EIO, "cannot open the workspace lock '%s'", path);
 		goto done;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR)
+	/* Free, but owed to a waiter who came first: wait behind it. */
+	owed = waiter_before(state_dir, NULL);
+	if (owed || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (!owed && errno != EWOULDBLOCK && errno != EINTR)
 			err = nf_error_set_errno(NF_EIO, "cannot lock the workspace in %s", state_dir);
 		else
 			err = wait_for_lock(fd, state_dir, holder_path, opts);

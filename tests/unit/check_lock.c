@@ -2,12 +2,15 @@
  * while it is held and gone after, another process refused with --no-wait naming the holder,
  * giving up after a timeout, waiting until the holder lets go, the kernel releasing it when
  * the holder is killed, a process refused at once instead of waiting for itself, and an
- * interrupted wait. Other processes are forked children; they report through their exit
+ * interrupted wait; waiters served first come, first served, a dead waiter's ticket holding
+ * nobody back. Other processes are forked children; they report through their exit
  * status and a pipe. */
 #include "config.h"
 #include "ntflow/store.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +299,69 @@ START_TEST(test_interrupted_wait)
 }
 END_TEST
 
+/* The waiters' tickets in lock.wait (their count). */
+static int
+tickets(void)
+{
+	char *path = xasprintf("%s/lock.wait", tmpdir);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	free(path);
+	return n;
+}
+
+/* First come, first served: a newcomer finds the lock free the moment its holder lets go,
+ * but a process was waiting for it first, so the newcomer is refused (--no-wait) and the
+ * waiter gets it; no ticket is left after. */
+START_TEST(test_waiters_first_come)
+{
+	nf_wslock_opts other = { .no_wait = true };
+	holder h;
+	pid_t pid;
+
+	holder_start(&h, "ntflow run p.dag", 3);
+	pid = waiting_child(h.pid);
+	for (int i = 0; i < 300 && tickets() == 0; i++)
+		usleep(10 * 1000);
+	ck_assert_int_eq(tickets(), 1);
+	holder_release(&h);
+	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_BUSY);
+	ck_assert_int_eq(child_status(pid), CHILD_OK);
+	ck_assert_int_eq(tickets(), 0);
+	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_OK);
+}
+END_TEST
+
+/* A waiter killed in its wait leaves its ticket: it holds nobody back, and goes. */
+START_TEST(test_dead_waiter_ticket)
+{
+	char *dir = xasprintf("%s/lock.wait", tmpdir), *ticket;
+	nf_wslock_opts other = { .no_wait = true };
+	pid_t dead = fork();
+	int fd;
+
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	ck_assert_int_eq(child_status(dead), 0);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ticket = xasprintf("%s/%020lld-%ld-%lld", dir, 1LL, (long)dead, 12345LL);
+	ck_assert_int_ge(fd = open(ticket, O_WRONLY | O_CREAT, 0600), 0);
+	close(fd);
+	ck_assert_int_eq(tickets(), 1);
+	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_OK);
+	ck_assert_int_eq(tickets(), 0);
+	free(ticket);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 lock_suite(void)
 {
@@ -312,6 +378,8 @@ lock_suite(void)
 	tcase_add_test(tc, test_killed_holder_releases);
 	tcase_add_test(tc, test_self_is_refused);
 	tcase_add_test(tc, test_interrupted_wait);
+	tcase_add_test(tc, test_waiters_first_come);
+	tcase_add_test(tc, test_dead_waiter_ticket);
 	suite_add_tcase(s, tc);
 	return s;
 }
