@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "ntflow/gov.h"
@@ -36,6 +37,7 @@ typedef struct show_data {
 	size_t nslurm;
 	nf_phase_row *phases;        /* CPU per phase, with the budget recorded at its end */
 	size_t nphases;
+	const char *state_dir;       /* the workspace's state directory (logs are found from it) */
 } show_data;
 
 /* The Slurm job of a node's latest attempt, or NULL. */
@@ -128,6 +130,15 @@ node_wall_ms(const nf_node_info *n)
 	return n->wall_ms;
 }
 
+/* Whether n's wall time is known: not for a node left running by a run that ended (it
+ * crashed, its stage killed with it at a moment nobody recorded), which would otherwise
+ * grow for ever. */
+static bool
+node_wall_known(const nf_run_info *r, const nf_node_info *n)
+{
+	return !(n->state == NF_ST_RUNNING && n->wall_ms == 0 && r->status != NF_RUN_RUNNING);
+}
+
 static void
 fmt_rss(char *out, size_t size, long kb)
 {
@@ -204,6 +215,22 @@ print_header(const nf_run_info *r)
 	free(params);
 }
 
+/* Whether n's log is there: a log is made at the stage's first byte, so one that printed
+ * nothing has none to name. */
+static bool
+log_exists(const show_data *d, const nf_node_info *n)
+{
+	char *path;
+	bool there;
+
+	if (!n->log_path)
+		return false;
+	path = nf_store_log_path(d->state_dir, n->log_path);
+	there = access(path, F_OK) == 0;
+	free(path);
+	return there;
+}
+
 static void
 print_nodes(const show_data *d)
 {
@@ -231,12 +258,12 @@ print_nodes(const show_data *d)
 		} else
 			row[3] = xstrdup("-");
 		nf_format_duration(buf, sizeof(buf), node_wall_ms(n));
-		row[4] = xstrdup(ran ? buf : "-");
+		row[4] = xstrdup(ran && node_wall_known(&d->run, n) ? buf : "-");
 		nf_format_duration(buf, sizeof(buf), n->user_ms + n->sys_ms);
 		row[5] = xstrdup(ran && n->state != NF_ST_RUNNING ? buf : "-");
 		fmt_rss(buf, sizeof(buf), n->max_rss_kb);
 		row[6] = xstrdup(ran && n->max_rss_kb > 0 ? buf : "-");
-		row[7] = xstrdup(n->log_path ? n->log_path : "-");
+		row[7] = xstrdup(log_exists(d, n) ? n->log_path : "-");
 		row[8] = cache_cell(&d->cache[i]);
 		any_reason |= n->reason != NULL;
 	}
@@ -608,6 +635,7 @@ cmd_show_exec(int argc, char **argv)
 		rc = nf_cmd_exit_status(err);
 		goto done;
 	}
+	d.state_dir = dir;
 	if ((err = nf_cmd_run_resolve(&id, &nf_cmd_show, st, dir, arg)) < 0) {
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;

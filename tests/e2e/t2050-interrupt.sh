@@ -213,7 +213,11 @@ test_expect_success 'ntflow runs shows the old run as crashed, the new one succe
 	test "$(json_get show.json .run.status)" = succeeded &&
 	crashed=$(($(json_get show.json .run.id) - 1)) &&
 	ntflow show $crashed --json >old.json &&
-	test "$(json_get old.json .run.status)" = crashed
+	test "$(json_get old.json .run.status)" = crashed &&
+	# its stages were left running: a wall time nobody recorded, not one that grows
+	ntflow show $crashed >old.txt &&
+	grep -E "^p1 +running +1 +- +- " old.txt &&
+	grep -E "^p2 +running +1 +- +- " old.txt
 '
 
 test_done

@@ -133,7 +133,7 @@ test_expect_success 'a run list is measured argument by argument, as execve take
 	grep "argument list too long: argument 2 of the command is 131072 bytes, over the limit of 131071" out
 '
 
-test_expect_success 'a failure that printed nothing names no log; one that printed does' '
+test_expect_success 'a failure that printed nothing names no log (nor does show); one that printed does' '
 	write_dag quiet.dag <<-\EOF &&
 	stage "quiet" {
 	  run = "false"
@@ -145,7 +145,10 @@ test_expect_success 'a failure that printed nothing names no log; one that print
 	git add quiet.dag && git commit -q -m quiet &&
 	test_expect_code 1 ntflow run -k --no-tui quiet.dag >out 2>err &&
 	grep "^\[[0-9]*/[0-9]*\] quiet failed.*: exit 1$" out &&
-	grep "^\[[0-9]*/[0-9]*\] loud failed.*: exit 2 (log: .ntflow/logs/[0-9]*/loud.1.log)$" out
+	grep "^\[[0-9]*/[0-9]*\] loud failed.*: exit 2 (log: .ntflow/logs/[0-9]*/loud.1.log)$" out &&
+	ntflow show >show.txt &&
+	grep -E "^quiet +failed +1 +1 +.* - +not cached" show.txt &&
+	grep -E "^loud +failed +1 +2 +.* \.ntflow/logs/[0-9]+/loud\.1\.log +not cached" show.txt
 '
 
 test_done
