@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,18 +30,28 @@ last_text(nf_store *st, const nf_schedule_event *ev, const char **status_out)
 	nf_run_info run;
 	char when[32];
 
+	int64_t run_id = ev->run_id;
+
 	*status_out = NULL;
 	nf_time_format_utc(when, ev->interval_end ? ev->interval_start : ev->time);
-	if (ev->run_id && nf_store_run_get(st, ev->run_id, &run) == 0) {
+	/* Not recorded yet: the scheduler records a run when it reaps it; until then (or when
+	 * it was killed first) the run its child recorded says how it went. */
+	if (!run_id && ev->exit_status < 0 && ev->pid > 0 && nf_store_run_of_pid(st, ev->pipeline, ev->pid, &run_id) < 0)
+		run_id = 0;
+	if (run_id && nf_store_run_get(st, run_id, &run) == 0) {
 		char *s;
 
 		*status_out = nf_run_status_name(run.status);
-		s = xasprintf("%s %s: run %lld %s", when, ev->decision, (long long)ev->run_id, *status_out);
+		s = xasprintf("%s %s: run %lld %s", when, ev->decision, (long long)run_id, *status_out);
 		nf_run_info_release(&run);
 		return s;
 	}
+	nf_error_clear();
 	if (ev->exit_status >= 0)
 		return xasprintf("%s %s: exited %d before recording a run", when, ev->decision, ev->exit_status);
+	if (ev->pid > 0 && kill(ev->pid, 0) < 0 && errno == ESRCH)
+		return xasprintf("%s %s: its process (pid %ld) is gone, without a run recorded", when, ev->decision,
+				 (long)ev->pid);
 	return xasprintf("%s %s: starting (pid %ld)", when, ev->decision, (long)ev->pid);
 }
 
@@ -68,6 +79,29 @@ last_run_event(nf_store *st, const char *pipeline, nf_schedule_event *out)
 		nf_schedule_event_list_free(one, m);
 	}
 	return err;
+}
+
+/* Whether p's newest change of schedule took it off (its file gone, or its schedule). */
+static bool
+unscheduled(nf_store *st, const char *pipeline)
+{
+	static const char *const kinds[] = { "registered", "changed", "rescheduled" };
+	nf_schedule_event *ev = NULL;
+	size_t m = 0;
+	int64_t off = 0, on = 0;
+
+	if (nf_store_schedule_events(st, pipeline, "unscheduled", 1, &ev, &m) == 0 && m)
+		off = ev[0].id;
+	nf_schedule_event_list_free(ev, m);
+	for (size_t k = 0; k < NF_ARRAY_SIZE(kinds) && off; k++) {
+		ev = NULL;
+		m = 0;
+		if (nf_store_schedule_events(st, pipeline, kinds[k], 1, &ev, &m) == 0 && m && ev[0].id > on)
+			on = ev[0].id;
+		nf_schedule_event_list_free(ev, m);
+	}
+	nf_error_clear();
+	return off > on;
 }
 
 int
@@ -137,8 +171,10 @@ nf_scheduler_status(const char *dag_path, const char *state, bool json)
 
 		if (last_run_event(st, r->pipeline, &ev) == 0)
 			last = last_text(st, &ev, &status);
-		if (nf_cron_parse(&cron, r->cron, NULL) == 0 && nf_tz_open(&tz, r->timezone) == 0 &&
-		    nf_cron_next(&cron, &tz, r->last_end, &fire) == 0) {
+		if (unscheduled(st, r->pipeline)) {
+			snprintf(next, sizeof(next), "- (not scheduled)");
+		} else if (nf_cron_parse(&cron, r->cron, NULL) == 0 && nf_tz_open(&tz, r->timezone) == 0 &&
+			   nf_cron_next(&cron, &tz, r->last_end, &fire) == 0) {
 			nf_time_format_utc(next, fire);
 			if (fire <= now) {
 				char since[32];

@@ -282,6 +282,20 @@ record(decision *dc)
 	return err;
 }
 
+/* A change of p's schedule recorded as a decision (changed, rescheduled: its row then holds
+ * the new schedule; unscheduled): --status reads what is in force. */
+static void
+record_change(sched_daemon *d, pl *p, const char *what, int64_t now)
+{
+	char detail[256];
+	decision dc = { .p = p, .what = what, .now = now, .detail = detail,
+			.last_end = strcmp(what, "unscheduled") == 0 ? -1 : p->last_end };
+
+	snprintf(detail, sizeof(detail), "%s (%s) from %s", p->cron, p->tz, p->file);
+	if (record(&dc) < 0)
+		say(d, p->name, "cannot record the change of its schedule: %s", nf_error_last());
+}
+
 /* ---- children ---- */
 
 /* The file a run of p reads: p's file while it holds the last good version, else that
@@ -834,6 +848,9 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 			say(d, p->name, "scheduled again: %s (%s)", p->cron, p->tz);
 		else if (strcmp(old, p->cron) != 0)
 			say(d, p->name, "schedule changed to %s (%s)", p->cron, p->tz);
+		/* Recorded, so that --status shows the schedule now in force. */
+		if (!was || strcmp(old, p->cron) != 0)
+			record_change(d, p, was ? "changed" : "rescheduled", now);
 		free(old);
 	}
 	p->seen = true;
@@ -909,6 +926,7 @@ scan(sched_daemon *d, int64_t now)
 		if (!d->pl[i]->seen && d->pl[i]->scheduled) {
 			d->pl[i]->scheduled = false;
 			say(d, d->pl[i]->name, "no longer scheduled (%s is gone or has no schedule)", d->pl[i]->file);
+			record_change(d, d->pl[i], "unscheduled", now);
 		}
 	}
 }

@@ -34,6 +34,11 @@ kill_daemon() {  # SIGKILL, as a crash or an OOM kill would
 	wait "$(cat "$1.pid")" 2>/dev/null
 	return 0
 }
+# alive PID: the process exists and is not a zombie (an orphan's, where init does not reap).
+alive() {
+	s_=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $s_ in Z*) return 1 ;; esac
+}
 # ended STATE N: N runs the daemon started have ended
 ended() { test "$(grep -c ': run [0-9]* ended' "$1.log" 2>/dev/null || echo 0)" -ge "$2"; }
 sched_runs() { ntflow runs --state "$1" | awk -v t="$2" '$3 == t' | wc -l; }
@@ -297,6 +302,47 @@ test_expect_success 'a file with errors at start: the scheduler waits for the fi
 	set_now 2026-11-02T00:00:30Z &&
 	wait_until "ended st11 1" &&
 	stop_daemon st11
+'
+
+test_expect_success '--status shows the schedule in force: changed, then its file gone' '
+	mkdir -p stat && weekly stat/stx.dag stx &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st13 stat &&
+	sed "s/0 0 \* \* MON/0 6 * * TUE/" stat/stx.dag >stat/stx.tmp && mv stat/stx.tmp stat/stx.dag &&
+	wait_until "grep -q \"stx: schedule changed to 0 6 \* \* TUE (UTC)\" st13.log" &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st13 >status &&
+	grep "^stx .*0 6 \* \* TUE .*2026-11-03T06:00:00Z" status &&
+	rm stat/stx.dag &&
+	wait_until "grep -q \"stx: no longer scheduled\" st13.log" &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st13 >status &&
+	grep "^stx .*- (not scheduled)" status &&
+	stop_daemon st13
+'
+
+test_expect_success '--status after the scheduler and its run were killed: the run as recorded' '
+	weekly kl.dag kl &&
+	cat >>kl.dag <<-\EOF &&
+
+	stage "hold" {
+	  needs = ["a"]
+	  run   = "touch kl.started; while ! [ -e release ]; do sleep 0.05; done"
+	  cache = false
+	}
+	EOF
+	rm -f release kl.started &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st14 kl.dag &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_for_file kl.started &&
+	run_pid=$(sed -n "s/^pid //p" st14/lock.holder) &&
+	test -n "$run_pid" &&
+	kill -KILL "$(cat st14.pid)" "$run_pid" &&
+	{ wait "$(cat st14.pid)" 2>/dev/null; : ; } &&
+	wait_until "! alive $run_pid" &&
+	ntflow runs --state st14 >/dev/null 2>&1 &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st14 >status &&
+	cat status &&
+	grep "^kl .*fired: run 1 crashed" status
 '
 
 test_expect_success 'SIGHUP opens --log again: a log moved away by logrotate is not written on' '
