@@ -49,6 +49,7 @@ typedef struct pl {
 	bool scheduled;                /* its current good version has a schedule */
 	bool seen;                     /* found by the latest scan */
 	int64_t last_end;              /* mirrors the store's row */
+	int64_t registered;            /* when it was first seen: last_end until a first decision */
 	int64_t waiting;               /* the fire time whose wait was recorded (0: none) */
 	int64_t alert_waiting;         /* the trigger whose wait was logged */
 	int64_t last_alert;            /* when the last alert-triggered run started */
@@ -538,6 +539,12 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 			say(d, p->name, "%s", nf_error_last());
 			return;
 		}
+		/* After a change of schedule the new one's interval may begin before the end of
+		 * the last one decided: it begins there instead, so no data is run twice. (Not
+		 * before the first decision: the first interval is the whole one before its fire.) */
+		if (p->last_end != p->registered && act.span.end && act.span.start < p->last_end &&
+		    p->last_end < act.span.end)
+			act.span.start = p->last_end;
 		span_text(iv, sizeof(iv), &act.span);
 		switch (act.kind) {
 		case NF_SA_NONE:
@@ -739,12 +746,14 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 		snprintf(detail, sizeof(detail), "%s (%s) from %s", p->cron, p->tz, p->file);
 		if ((err = record(&dc)) < 0)
 			return err;
+		p->registered = now;
 		say(d, p->name, "registered: %s", detail);
 		return 0;
 	}
 	if (err < 0)
 		return err;
 	p->last_end = row.last_end;
+	p->registered = row.registered;
 	nf_schedule_row_release(&row);
 	if (nf_store_schedule_events(p->w->st, p->name, "alert", 1, &ev, &n) == 0 && n)
 		p->last_alert = ev[0].time;

@@ -345,6 +345,26 @@ test_expect_success '--status after the scheduler and its run were killed: the r
 	grep "^kl .*fired: run 1 crashed" status
 '
 
+test_expect_success 'a changed schedule: the next interval begins where the last one ended' '
+	mkdir -p chg && weekly chg/cg.dag cg &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st15 chg &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "ended st15 1" &&
+	sed "s/0 0 \* \* MON/0 0 * * SUN/" chg/cg.dag >chg/cg.tmp && mv chg/cg.tmp chg/cg.dag &&
+	wait_until "grep -q \"cg: schedule changed to 0 0 \* \* SUN (UTC)\" st15.log" &&
+	set_now 2026-11-08T00:00:30Z &&
+	wait_until "ended st15 2" &&
+	stop_daemon st15 &&
+	grep "cg: fired 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z" st15.log &&
+	grep "cg: fired 2026-11-02T00:00:00Z..2026-11-08T00:00:00Z" st15.log &&
+	cat >expect <<-\EOF &&
+	2026-10-26 2026-11-02T00:00:00Z schedule
+	2026-11-02 2026-11-08T00:00:00Z schedule
+	EOF
+	test_cmp expect cg.dates
+'
+
 test_expect_success 'SIGHUP opens --log again: a log moved away by logrotate is not written on' '
 	set_now 2026-11-01T12:00:00Z &&
 	start_daemon st12 wk.dag &&
