@@ -726,10 +726,12 @@ nf_registry__workspace_path(char **rel, char **abs, const char *state_dir, const
 	free(tail);
 }
 
-/* Compares a workspace copy with the version; a problem text (caller frees) or NULL. */
+/* Compares a workspace copy with the version; a problem text (caller frees) or NULL. A copy
+ * holding another version's bytes was not edited: a promotion or rollback was cut short. */
 static char *
-check_workspace(const char *state_dir, const nf_model_version *v, bool current)
+check_workspace(nf_store *st, const char *state_dir, const nf_model_version *v, bool current)
 {
+	nf_model_version other = { 0 };
 	char *rel, *abs, *problem = NULL;
 	nf_artifact_id id;
 	int err;
@@ -741,9 +743,16 @@ check_workspace(const char *state_dir, const nf_model_version *v, bool current)
 				    current ? "in production" : "a candidate", rel);
 	else if (err < 0)
 		problem = xasprintf("%s v%d: %s", v->model, v->version, nf_error_last());
+	else if ((strcmp(id.sha256, v->sha256) != 0 || strcmp(id.kind, v->kind) != 0) &&
+		 nf_store_model_by_sha256(&other, st, v->model, id.sha256) == 0 && other.version != v->version)
+		problem = xasprintf("%s v%d: %s holds the files of %s v%d, not its own (a promotion or rollback"
+				    " cut short: ntflow registry verify --repair, or the next run, puts them right)",
+				    v->model, v->version, rel, other.model, other.version);
 	else if (strcmp(id.sha256, v->sha256) != 0 || strcmp(id.kind, v->kind) != 0)
 		problem = xasprintf("%s v%d: %s was modified (sha256 %.12s, expected %.12s)", v->model, v->version,
 				    rel, id.sha256, v->sha256);
+	nf_model_version_release(&other);
+	nf_error_clear();
 	free(rel);
 	free(abs);
 	return problem;
@@ -797,7 +806,7 @@ nf_registry_verify(nf_store *st, const char *state_dir, const char *model,
 			continue;
 		}
 		if (strcmp(v->status, "production") == 0 || strcmp(v->status, "candidate") == 0)
-			problem = check_workspace(state_dir, v, strcmp(v->status, "production") == 0);
+			problem = check_workspace(st, state_dir, v, strcmp(v->status, "production") == 0);
 		else if (strcmp(v->status, "corrupt") != 0)
 			problem = NULL;
 		else
