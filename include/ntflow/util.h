@@ -126,6 +126,9 @@ nf_buf_putc(nf_buf *b, char c)
 void nf_buf_puts(nf_buf *b, const char *s);
 void nf_buf_printf(nf_buf *b, const char *fmt, ...) NF_PRINTF(2, 3);
 void nf_buf_vprintf(nf_buf *b, const char *fmt, va_list ap);
+/* A finite v in the fewest of 15 or 17 significant digits that read back as v ("0.1",
+ * "1796428800"), where %g's six would round it ("1.79643e+09"). */
+void nf_buf_put_double(nf_buf *b, double v);
 /* Appends s as a JSON string literal (with quotes); a byte that is not part of valid UTF-8
  * is written \u00XX, as nf_json_print does. */
 void nf_buf_add_json_string(nf_buf *b, const char *s);

@@ -50,7 +50,8 @@ add_value(void *vctx, bool prod, const char *name, int col)
 	(void)col;
 	if (!cJSON_GetObjectItemCaseSensitive(vw->obj, key) && vw->src->lookup(vw->src->ctx, prod, name, &v) == 0) {
 		cJSON_AddNumberToObject(vw->obj, key, v);
-		nf_buf_printf(&vw->list, "%s%s=%g", vw->list.len ? ", " : "", key, v);
+		nf_buf_printf(&vw->list, "%s%s=", vw->list.len ? ", " : "", key);
+		nf_buf_put_double(&vw->list, v);
 	}
 	free(key);
 }
@@ -64,11 +65,15 @@ summary_text(const nf_alert_rule *rule, const nf_alert *a, const values_walk *vw
 
 	if (is_comparison(e->op) && (e->l->op == NF_EX_NAME || e->l->op == NF_EX_PROD) && a->has_value &&
 	    a->has_threshold) {
-		nf_buf_printf(&b, "%s%s %g %s ", e->l->op == NF_EX_PROD ? "production." : "", e->l->name, a->value,
-			      op_text(e->op));
+		nf_buf_printf(&b, "%s%s ", e->l->op == NF_EX_PROD ? "production." : "", e->l->name);
+		nf_buf_put_double(&b, a->value);
+		nf_buf_printf(&b, " %s ", op_text(e->op));
 		nf_expr_format(&b, e->r);
-		if (e->r->op != NF_EX_NUM)
-			nf_buf_printf(&b, " (%g)", a->threshold);
+		if (e->r->op != NF_EX_NUM) {
+			nf_buf_puts(&b, " (");
+			nf_buf_put_double(&b, a->threshold);
+			nf_buf_putc(&b, ')');
+		}
 	} else {
 		nf_buf_puts(&b, rule->when.text);
 		if (vw->list.len)

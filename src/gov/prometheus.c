@@ -39,13 +39,9 @@ put_value(nf_buf *b, double v)
 	else if (isinf(v))
 		nf_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
 	else {
-		/* The shortest of 15 or 17 digits that reads back as the same double. */
-		char text[40];
-
-		snprintf(text, sizeof(text), "%.15g", v);
-		if (strtod(text, NULL) != v)
-			snprintf(text, sizeof(text), "%.17g", v);
-		nf_buf_printf(b, " %s\n", text);
+		nf_buf_putc(b, ' ');
+		nf_buf_put_double(b, v);
+		nf_buf_putc(b, '\n');
 	}
 }
 

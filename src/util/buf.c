@@ -147,3 +147,14 @@ nf_buf_release(nf_buf *b)
 	b->buf = NULL;
 	b->len = b->cap = 0;
 }
+
+void
+nf_buf_put_double(nf_buf *b, double v)
+{
+	char text[40];
+
+	snprintf(text, sizeof(text), "%.15g", v);
+	if (strtod(text, NULL) != v)
+		snprintf(text, sizeof(text), "%.17g", v);
+	nf_buf_puts(b, text);
+}

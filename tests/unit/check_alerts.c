@@ -118,6 +118,21 @@ evaluate(nf_alert **fired, size_t *n, int64_t run, metrics_env *m, bool no_trigg
 	return evaluate_key(fired, n, run, m, no_triggers, NULL);
 }
 
+/* A value %g would round (a timestamp, a count) is written whole: two alerts on different
+ * data must not read the same. */
+START_TEST(test_summary_exact_values)
+{
+	metrics_env m = { .max_psi = 1796428800.5, .rows = 1000, .auc = 0.9, .have_auc = true };
+	nf_alert *fired;
+	size_t n;
+
+	ck_assert_int_eq(evaluate(&fired, &n, 1, &m, false), 0);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_str_eq(fired[0].summary, "max_psi 1796428800.5 > 0.25");
+	nf_alert_list_free(fired, n);
+}
+END_TEST
+
 START_TEST(test_fire_and_dedup)
 {
 	metrics_env m = { .max_psi = 0.31, .rows = 1000, .auc = 0.9, .have_auc = true };
@@ -482,6 +497,7 @@ alerts_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_fire_and_dedup);
+	tcase_add_test(tc, test_summary_exact_values);
 	tcase_add_test(tc, test_compound_and_quiet);
 	tcase_add_test(tc, test_production);
 	tcase_add_test(tc, test_unevaluable);
