@@ -47,6 +47,9 @@ typedef struct bf_opts {
 	const char **params;
 	size_t nparams;
 	bool json, keep_going;
+	bool skip_done;               /* --skip-done: an interval done before with the same params */
+	nf_strmap *values;            /* with skip_done: each parameter's value in these runs */
+	const nf_pipeline *pipeline;
 } bf_opts;
 
 /* The run in progress, for the signal handler: SIGINT and SIGTERM are passed on to it (it
@@ -307,6 +310,58 @@ read_outcome(bf_row *r, const bf_opts *o, const char *pipeline, int64_t after)
 	nf_store_close(st);
 }
 
+/* Whether a run's parameters (its params_json) are the values these runs would have. */
+static bool
+same_params(const char *json, const bf_opts *o)
+{
+	cJSON *prev = cJSON_Parse(json ? json : "{}");
+	bool same = prev != NULL;
+
+	for (size_t i = 0; same && i < o->pipeline->nparams; i++) {
+		const char *key = o->pipeline->params[i].key, *text = nf_strmap_get(o->values, key);
+		const cJSON *item = cJSON_GetObjectItemCaseSensitive(prev, key);
+
+		if (!text || !item)
+			same = false;
+		else if (cJSON_IsNumber(item))
+			same = strtod(text, NULL) == item->valuedouble;
+		else if (cJSON_IsString(item))
+			same = strcmp(text, item->valuestring) == 0;
+		else if (cJSON_IsBool(item))
+			same = strcmp(text, cJSON_IsTrue(item) ? "true" : "false") == 0;
+		else
+			same = false;   /* not a value a parameter has: run it */
+	}
+	cJSON_Delete(prev);
+	return same;
+}
+
+/* With --skip-done: whether r's interval was done before (its newest run succeeded or was
+ * gated, with the parameters these runs would have); its run and status then fill r. */
+static bool
+done_before(bf_row *r, const bf_opts *o, const char *pipeline)
+{
+	nf_store *st = NULL;
+	nf_run_info info;
+	int64_t id;
+	bool done = false;
+
+	if (!o->skip_done || nf_store_open_workspace_read(&st, NULL, o->dag_path, o->state_dir) < 0 ||
+	    nf_store_run_for_interval(st, pipeline, r->start, &id) < 0 || nf_store_run_get(st, id, &info) < 0) {
+		nf_store_close(st);
+		nf_error_clear();
+		return false;
+	}
+	if ((info.status == NF_RUN_SUCCEEDED || info.status == NF_RUN_GATED) && same_params(info.params_json, o)) {
+		done = true;
+		r->run_id = id;
+		r->status = xasprintf("%s before", nf_run_status_name(info.status));
+	}
+	nf_run_info_release(&info);
+	nf_store_close(st);
+	return done;
+}
+
 /* The newest run's id in the workspace; 0 when none (or no store yet). */
 static int64_t
 last_run(const bf_opts *o)
@@ -427,6 +482,14 @@ run_all(bf_row *rows, size_t n, const bf_opts *o, const char *pipeline)
 
 		if (failed && !o->keep_going)
 			break;
+		if (done_before(r, o, pipeline)) {
+			if (!o->json) {
+				printf("backfill %zu/%zu: %s .. %s: run %lld %s (skipped)\n", i + 1, n, r->start, r->end,
+				       (long long)r->run_id, r->status);
+				fflush(stdout);
+			}
+			continue;
+		}
 		if (spawn_run(&pid, o, r) < 0) {
 			nf_cmd_error("%s", nf_error_last());
 			rc = NF_EXIT_FAILED;
@@ -480,8 +543,10 @@ cmd_backfill_exec(int argc, char **argv)
 		{ "param", required_argument, NULL, 'p' },
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "cohort", required_argument, NULL, 'H' },
+		{ "skip-done", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
+	nf_arena *pa = nf_arena_new();
 	bf_opts o;
 	size_t pcap = 0, nrows = 0;
 	bool pending = false;
@@ -511,6 +576,7 @@ cmd_backfill_exec(int argc, char **argv)
 		}
 		case 'p': NF_PUSH(o.params, o.nparams, pcap, optarg); break;
 		case 'k': o.keep_going = true; break;
+		case 'S': o.skip_done = true; break;
 		case 'H':
 			if (nf_cohort_check(optarg) < 0) {
 				nf_cmd_error("backfill: --cohort: %s", nf_error_last());
@@ -544,18 +610,11 @@ cmd_backfill_exec(int argc, char **argv)
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
-	{
-		/* -p is checked once here rather than by every run. */
-		nf_arena *a = nf_arena_new();
-		nf_strmap *values = NULL;
-		int err = nf_params_resolve(&values, a, pl, o.params, o.nparams);
-
-		if (err < 0)
-			nf_cmd_error("backfill: %s", nf_error_last());
-		nf_strmap_free(values);
-		nf_arena_free(a);
-		if (err < 0)
-			goto done;
+	/* -p is checked once here rather than by every run; the values are kept for --skip-done. */
+	o.pipeline = pl;
+	if (nf_params_resolve(&o.values, pa, pl, o.params, o.nparams) < 0) {
+		nf_cmd_error("backfill: %s", nf_error_last());
+		goto done;
 	}
 	if (parse_range(&o, &tz, &from, &until) < 0)
 		goto done;
@@ -594,6 +653,8 @@ done:
 		free(rows[i].model);
 	}
 	free(rows);
+	nf_strmap_free(o.values);
+	nf_arena_free(pa);
 	nf_dag_free(dag);
 	free(o.params);
 	return rc;
@@ -603,7 +664,7 @@ const nf_cmd nf_cmd_backfill = {
 	.name = "backfill",
 	.shared = NF_CMD_SHARED_STATE | NF_CMD_SHARED_JSON,
 	.usage = "backfill FILE --from TIME --to TIME [-j N] [-p NAME=VALUE]... [--keep-going]\n"
-		 "                [--cohort ID] [--json] [--state DIR]",
+		 "                [--skip-done] [--cohort ID] [--json] [--state DIR]",
 	.summary = "Run a pipeline once per scheduled interval of a past date range.",
 	.help =
 	"One run per interval of the pipeline's schedule whose start lies between --from\n"
@@ -624,6 +685,9 @@ const nf_cmd nf_cmd_backfill = {
 	"                        cohort template says\n"
 	"  -k, --keep-going      after a run fails, go on with the later intervals (without it\n"
 	"                        none starts; the table shows them as not run)\n"
+	"      --skip-done       leave out an interval whose newest run (scheduled, alert or\n"
+	"                        backfill) succeeded or was gated with the same parameters:\n"
+	"                        a backfill stopped by a failure goes on where it stopped\n"
 	"      --json            the table as a JSON array, and no progress lines\n"
 	"      --state DIR       the state directory, as for run\n"
 	"\n"

@@ -175,6 +175,41 @@ test_expect_success 'a failed run stops the backfill (exit 1); --keep-going goes
 	grep -E "^2026-09-21 +15 +succeeded " out
 '
 
+test_expect_success '--skip-done goes on where a failed backfill stopped; other params run again' '
+	rm -f fail-2026-09-14 &&
+	ntflow backfill flaky.dag --from 2026-09-07 --to 2026-09-28 --skip-done >out 2>err &&
+	cat out &&
+	grep "^backfill 1/4: 2026-09-07T00:00:00Z .. 2026-09-14T00:00:00Z: run 13 succeeded before (skipped)$" out &&
+	grep "^backfill 3/4: 2026-09-21T00:00:00Z .. 2026-09-28T00:00:00Z: run 15 succeeded before (skipped)$" out &&
+	grep -E "^2026-09-07 +13 +succeeded before " out &&
+	grep -E "^2026-09-14 +16 +succeeded " out &&
+	grep -E "^2026-09-28 +17 +succeeded " out &&
+	ntflow backfill flaky.dag --from 2026-09-07 --to 2026-09-28 --skip-done --json >out.json &&
+	test "$(json_get out.json "[0].status")" = "succeeded before" &&
+	test "$(json_get out.json "[1].status")" = "succeeded before" &&
+	write_dag pp.dag <<-\EOF &&
+	pipeline "pp" {
+	  schedule = "0 0 * * MON"
+	  params {
+	    n = 1
+	  }
+	}
+
+	stage "s" {
+	  run   = "echo ${params.n} >>pp.log"
+	  cache = false
+	}
+	EOF
+	echo pp.log >>.gitignore &&
+	git add pp.dag .gitignore && git commit -q -m pp &&
+	ntflow backfill pp.dag --from 2026-09-07 --to 2026-09-07 >out &&
+	ntflow backfill pp.dag --from 2026-09-07 --to 2026-09-07 --skip-done >out &&
+	grep "(skipped)" out &&
+	ntflow backfill pp.dag --from 2026-09-07 --to 2026-09-07 --skip-done -p n=2 >out &&
+	! grep "(skipped)" out &&
+	printf "1\n2\n" >expect && test_cmp expect pp.log
+'
+
 test_expect_success 'SIGTERM cancels the run in progress and starts no other (exit 130)' '
 	write_dag slow.dag <<-\EOF &&
 	pipeline "slow" {
