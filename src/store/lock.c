@@ -19,8 +19,9 @@
  * ends, and a person's rollback or cache gc waiting behind back-to-back runs lost every race,
  * for as long as the runs went on. So a waiter leaves a ticket, STATE_DIR/lock.wait/T-PID-START
  * (T the time its wait began, in µs; PID and its start time tell a live waiter from a dead
- * one's leftover, which is removed), and nobody takes the lock while a live waiter older
- * than itself (any, for a newcomer) has a ticket. */
+ * one's leftover, which is removed), touched at each poll, and nobody takes the lock while a
+ * live waiter older than itself (any, for a newcomer) has a ticket touched in the last
+ * TICKET_STALE_MS (a waiter stopped by ^Z holds nobody back). */
 #include "config.h"
 #include "ntflow/store.h"
 
@@ -41,6 +42,7 @@
 
 #define HOLDER_MAX 4096                /* a holder file is a few short lines */
 #define TELL_AFTER_MS 1000             /* say we wait even when the holder is not known */
+#define TICKET_STALE_MS 5000           /* a waiter's ticket not touched for this long: it stopped */
 
 struct nf_wslock {
 	int fd;                        /* open on STATE_DIR/lock and flocked; close-on-exec */
@@ -259,12 +261,19 @@ busy(const nf_wslock_holder *h, const char *dir, const char *tail)
 }
 
 static void
-tell_waiting(const nf_wslock_opts *o, const nf_wslock_holder *h, const char *dir)
+tell_waiting(const nf_wslock_opts *o, const nf_wslock_holder *h, const char *dir, bool behind)
 {
 	nf_buf b = NF_BUF_INIT;
 
 	if (!o->on_wait)
 		return;
+	if (behind) {
+		/* Free, but owed to those who asked first. */
+		nf_buf_printf(&b, "waiting behind the commands that asked first for the workspace lock in %s", dir);
+		o->on_wait(o->ctx, h, nf_buf_cstr(&b));
+		nf_buf_release(&b);
+		return;
+	}
 	nf_buf_puts(&b, "waiting for ");
 	describe(&b, h);
 	nf_buf_printf(&b, " to release the workspace lock in %s", dir);
@@ -295,17 +304,25 @@ waiter_before(const char *state_dir, const char *mine)
 
 	while (dir && !before && (e = readdir(dir))) {
 		long long t, start;
+		struct stat sb;
 		long pid;
 		char tail;
 
 		if (sscanf(e->d_name, "%lld-%ld-%lld%c", &t, &pid, &start, &tail) != 3 ||
 		    (mine && strcmp(e->d_name, mine) >= 0))
 			continue;
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
-		    (start == 0 || nf_store__proc_start((pid_t)pid) == start))
-			before = true;
-		else
+		if (!(pid > 0 && start > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+		      nf_store__proc_start((pid_t)pid) == start)) {
 			(void)unlinkat(dirfd(dir), e->d_name, 0);   /* its waiter is gone */
+			continue;
+		}
+		/* A live waiter that stopped polling (stopped by ^Z or a debugger, frozen) holds
+		 * nobody back: a waiter touches its ticket at every poll. Its ticket stays, and
+		 * it queues again where it was once it goes on. */
+		if (fstatat(dirfd(dir), e->d_name, &sb, 0) == 0 &&
+		    nf_now_realtime_ms() - ((int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000) <
+		    TICKET_STALE_MS)
+			before = true;
 	}
 	if (dir)
 		closedir(dir);
@@ -334,6 +351,19 @@ ticket_take(const char *state_dir, char *mine, size_t size)
 	return fd >= 0;
 }
 
+/* Touches mine at each poll: the others see this waiter is still polling. */
+static void
+ticket_touch(const char *state_dir, const char *mine)
+{
+	char *path;
+
+	if (!mine[0])
+		return;
+	path = xasprintf("%s/lock.wait/%s", state_dir, mine);
+	(void)utimensat(AT_FDCWD, path, NULL, 0);
+	free(path);
+}
+
 static void
 ticket_drop(const char *state_dir, const char *mine)
 {
@@ -354,7 +384,7 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 	struct sigaction sa, old_int, old_term;
 	nf_wslock_holder h = { 0 };
 	int64_t start = nf_now_monotonic_ms(), pause_ms = 10;
-	bool told = false, queued = false;
+	bool told = false, queued = false, behind = false;
 	char ticket[80] = "";
 	int err = 0;
 
@@ -371,7 +401,8 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 
 		/* Not before an older waiter (first come, first served; before taking a ticket,
 		 * any live waiter is older). */
-		if (waiter_before(dir, queued ? ticket : NULL))
+		behind = waiter_before(dir, queued ? ticket : NULL);
+		if (behind)
 			errno = EWOULDBLOCK;
 		else if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			break;
@@ -402,7 +433,7 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 				break;
 			}
 			if (live || waited >= TELL_AFTER_MS) {
-				tell_waiting(o, &h, dir);
+				tell_waiting(o, &h, dir, behind && !live);
 				told = true;
 			}
 		}
@@ -420,6 +451,8 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 		}
 		if (!queued)
 			queued = ticket_take(dir, ticket, sizeof(ticket));
+		else
+			ticket_touch(dir, ticket);
 		poll(NULL, 0, (int)(o->timeout_ms > 0 && o->timeout_ms - waited < pause_ms
 				    ? o->timeout_ms - waited : pause_ms));
 		if (pause_ms < 250)

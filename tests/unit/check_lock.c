@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -338,6 +339,52 @@ START_TEST(test_waiters_first_come)
 }
 END_TEST
 
+/* The path of the only ticket in lock.wait, or NULL. Caller frees. */
+static char *
+only_ticket(void)
+{
+	char *path = xasprintf("%s/lock.wait", tmpdir), *found = NULL;
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && !found)
+			found = xasprintf("%s/%s", path, e->d_name);
+	if (d)
+		closedir(d);
+	free(path);
+	return found;
+}
+
+/* A waiter that stopped polling (^Z, a debugger) holds nobody back once its ticket has not
+ * been touched for a while (here made old by hand), and queues again when it goes on. */
+START_TEST(test_stopped_waiter)
+{
+	nf_wslock_opts other = { .no_wait = true };
+	struct timespec old[2];
+	holder h;
+	pid_t pid;
+	char *ticket = NULL;
+
+	holder_start(&h, "ntflow run p.dag", 3);
+	pid = waiting_child(h.pid);
+	for (int i = 0; i < 300 && !(ticket = only_ticket()); i++)
+		usleep(10 * 1000);
+	ck_assert_ptr_nonnull(ticket);
+	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 60;
+	old[1] = old[0];
+	ck_assert_int_eq(utimensat(AT_FDCWD, ticket, old, 0), 0);
+	holder_release(&h);
+	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_OK);
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	ck_assert_int_eq(child_status(pid), CHILD_OK);
+	ck_assert_int_eq(tickets(), 0);
+	free(ticket);
+}
+END_TEST
+
 /* A waiter killed in its wait leaves its ticket: it holds nobody back, and goes. */
 START_TEST(test_dead_waiter_ticket)
 {
@@ -380,6 +427,7 @@ lock_suite(void)
 	tcase_add_test(tc, test_interrupted_wait);
 	tcase_add_test(tc, test_waiters_first_come);
 	tcase_add_test(tc, test_dead_waiter_ticket);
+	tcase_add_test(tc, test_stopped_waiter);
 	suite_add_tcase(s, tc);
 	return s;
 }
