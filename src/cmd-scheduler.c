@@ -41,11 +41,19 @@ last_text(nf_store *st, const nf_schedule_event *ev, const char **status_out)
 	if (run_id && nf_store_run_get(st, run_id, &run) == 0) {
 		char *s;
 
+		/* Found by the pid alone: a run of that pid from before the decision is another
+		 * process's that had the same pid (reused), not this one. */
+		if (run_id != ev->run_id && run.started_ms / 1000 < ev->time - 5) {
+			nf_run_info_release(&run);
+			goto unrecorded;
+		}
+
 		*status_out = nf_run_status_name(run.status);
 		s = xasprintf("%s %s: run %lld %s", when, ev->decision, (long long)run_id, *status_out);
 		nf_run_info_release(&run);
 		return s;
 	}
+unrecorded:
 	nf_error_clear();
 	if (ev->exit_status >= 0)
 		return xasprintf("%s %s: exited %d before recording a run", when, ev->decision, ev->exit_status);

@@ -143,7 +143,7 @@ child_direct(const nf_spawn_child *c)
 	size_t flen = strlen(file);
 	char buf[4096], num[16];
 	bool eacces = false, searched = false;
-	int err = ENOENT, i;
+	int err = ENOENT, failed = 0, i;
 
 	if (strchr(file, '/')) {
 		child_execve(c, file);
@@ -166,19 +166,22 @@ child_direct(const nf_spawn_child *c)
 				buf[n++] = '/';
 				memcpy(buf + n, file, flen + 1);
 				child_execve(c, buf);
-				if (errno == EACCES) {
+				/* One found that failed to run: dash goes on to the next, and says the
+				 * last such failure when none ran. */
+				if (errno == EACCES)
 					eacces = true;
-				} else if (!not_there(errno)) {
-					err = errno;
-					searched = false;   /* found, and it failed to run */
-					break;
-				}
+				else if (!not_there(errno))
+					failed = errno;
 			}
 			if (!*(p = end))
 				break;
 		}
-		if (searched && eacces)
+		if (failed) {
+			err = failed;
+			searched = false;   /* found, and it failed to run: 126 */
+		} else if (eacces) {
 			err = EACCES;
+		}
 	}
 	if (err == ENOENT) {
 		child_say("ntflow: ", file, ": not found\n");

@@ -1776,6 +1776,7 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	bool *selected = NULL;
 	nf_run_info info;
 	nf_diag_list own_diags, *diags = req->diags ? req->diags : &own_diags;
+	nf_run_status decided = NF_RUN_RUNNING;   /* the outcome recorded as decided, if any */
 	int err;
 
 	*status = NF_RUN_FAILED;
@@ -1856,8 +1857,12 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	/* Once the outcome is known, and recorded as decided: a failed run never changes
 	 * production, and a run that dies from here on is recovered with its outcome (a model it
 	 * put in production is a succeeded run's, never a crashed one's). */
-	if (err == 0 && ctx.dag->nmodels && (err = nf_store_run_ending(ctx.store, ctx.run_id, *status)) < 0)
-		store_failed(&ctx);
+	if (err == 0 && ctx.dag->nmodels) {
+		if ((err = nf_store_run_ending(ctx.store, ctx.run_id, *status)) < 0)
+			store_failed(&ctx);
+		else
+			decided = *status;
+	}
 	if (err == 0)
 		err = nf_run__register_models(&ctx, info.params_json, info.commit, *status);
 	if (err == 0 && !store_failed(&ctx)) {   /* every attempt has ended: CPU per phase */
@@ -1871,6 +1876,10 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 end_run:
 	if (err < 0)
 		*status = NF_RUN_FAILED;
+	/* The outcome recorded as decided changed (registering a model failed): a crash from
+	 * here must not be recovered with the one before. */
+	if (decided != NF_RUN_RUNNING && decided != *status && !store_failed(&ctx))
+		(void)nf_store_run_ending(ctx.store, ctx.run_id, *status);
 	stop_processes(&ctx);   /* before the run is recorded as ended: recovery covers a crash till then */
 	nf_run__reserve_release(&ctx);   /* the room kept for what follows */
 	/* No process of the run is left, so its record goes now: recovery reads it only for a

@@ -436,18 +436,6 @@ active_runs(sched_daemon *d, pl *p, char *why, size_t whysize)
 	return count;
 }
 
-/* A workspace's name in the metrics: the folder holding its state directory when that is
- * the usual .ntflow, else the state directory itself. Caller frees. */
-static char *
-workspace_name(const char *state_dir)
-{
-	size_t n = strlen(state_dir);
-
-	if (n > 8 && strcmp(state_dir + n - 8, "/.ntflow") == 0)
-		return xstrndup(state_dir, n - 8);
-	return xstrdup(state_dir);
-}
-
 /* With --textfile: the workspaces' health for Prometheus, rewritten whole (at start and
  * after each run), so a stale file means a dead scheduler, which its timestamp shows. */
 static void
@@ -462,13 +450,13 @@ export_textfile(sched_daemon *d)
 	stores = xcalloc(d->nws + 1, sizeof(*stores));
 	for (size_t i = 0; i < d->nws; i++)
 		stores[i] = d->ws[i]->st;
-	/* Several workspaces: each series says whose it is (the project's folder), else two
-	 * with a pipeline or model of one name would write the same series twice. */
-	if (d->nws > 1) {
-		names = xcalloc(d->nws, sizeof(*names));
-		for (size_t i = 0; i < d->nws; i++)
-			names[i] = workspace_name(d->ws[i]->dir);
-	}
+	/* Each series says whose it is (the workspace's state directory), else two workspaces
+	 * with a pipeline or model of one name would write the same series twice; always, so
+	 * that a workspace the scheduler meets later does not rename the series before it. */
+	names = xcalloc(d->nws + 1, sizeof(*names));
+	for (size_t i = 0; i < d->nws; i++)
+		if (!(names[i] = realpath(d->ws[i]->dir, NULL)))
+			names[i] = xstrdup(d->ws[i]->dir);
 	if (nf_prometheus_write(d->o->textfile, stores, (const char *const *)names, d->nws, now * 1000) < 0)
 		say(d, "scheduler", "cannot write the metrics for Prometheus: %s", nf_error_last());
 	for (size_t i = 0; names && i < d->nws; i++)
@@ -661,6 +649,21 @@ done:
 }
 
 /* ---- loading pipelines ---- */
+
+/* The key under which a path that could not be read is logged: apart from the same path's
+ * errors as a DAG file, so that one clears without the other. */
+#define UNREADABLE "\001"
+
+/* How many DAG files with errors were logged (not paths that could not be read). */
+static size_t
+nbroken_files(const sched_daemon *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nbroken; i++)
+		n += d->broken[i][0] != UNREADABLE[0];
+	return n;
+}
 
 static bool
 broken_logged(sched_daemon *d, const char *file, bool set)
@@ -899,9 +902,11 @@ scan(sched_daemon *d, int64_t now)
 
 		if (stat(path, &sb) < 0) {
 			size_t plen = strlen(path);
+			char *key = xasprintf(UNREADABLE "%s", path);
 
-			if (!broken_logged(d, path, true))
+			if (!broken_logged(d, key, true))
 				say(d, path, "cannot be read: %s", strerror(errno));
+			free(key);
 			/* A file or folder being replaced keeps its pipelines. */
 			for (size_t k = 0; k < d->npl; k++)
 				if (strcmp(d->pl[k]->file, path) == 0 ||
@@ -909,8 +914,13 @@ scan(sched_daemon *d, int64_t now)
 					d->pl[k]->seen = true;
 			continue;
 		}
-		if (broken_logged(d, path, false))
-			say(d, path, "can be read again");
+		{
+			char *key = xasprintf(UNREADABLE "%s", path);
+
+			if (broken_logged(d, key, false))
+				say(d, path, "can be read again");
+			free(key);
+		}
 		if (!S_ISDIR(sb.st_mode)) {
 			load_file(d, path, now);
 			continue;
@@ -968,7 +978,12 @@ watch_paths(sched_daemon *d)
 	}
 	for (size_t i = 0; i < d->o->npaths; i++) {
 		char *copy = xstrdup(d->o->paths[i]), *pcopy, *parent;
-		const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+		size_t len = strlen(copy);
+		const char *base;
+
+		while (len > 1 && copy[len - 1] == '/')
+			copy[--len] = '\0';   /* "dags/" is the folder dags, in its parent */
+		base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
 		/* A path is a DAG file or a folder by its name, not by what is there now: a
 		 * folder being replaced is still the folder to watch. Masks are added to, as one
 		 * folder may be a path's and another's parent. */
@@ -1146,7 +1161,7 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		nscheduled += d.pl[i]->scheduled;
 	/* Nothing to schedule: an error, unless files with errors are why. A bad push before a
 	 * reboot must not stop the weekly runs for good: the scheduler waits for the fix. */
-	if (nscheduled == 0 && !d.nbroken) {
+	if (nscheduled == 0 && !nbroken_files(&d)) {
 		err = nf_error_set(NF_ENOTFOUND, "no scheduled pipeline in %s%s", o->paths[0], o->npaths > 1 ? " ..." : "");
 		goto done;
 	}
@@ -1155,8 +1170,8 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 	say(&d, "scheduler", "started (pid %ld, %s), %d pipeline%s scheduled", (long)getpid(), d.clock->desc,
 	    nscheduled, nscheduled == 1 ? "" : "s");
 	if (nscheduled == 0)
-		say(&d, "scheduler", "waiting for the %zu file%s with errors to be fixed", d.nbroken,
-		    d.nbroken == 1 ? "" : "s");
+		say(&d, "scheduler", "waiting for the %zu file%s with errors to be fixed", nbroken_files(&d),
+		    nbroken_files(&d) == 1 ? "" : "s");
 	for (;;) {
 		struct pollfd fds[3] = {
 			{ d.clock->fd, POLLIN, 0 }, { d.sigfd, POLLIN, 0 }, { d.ino, POLLIN, 0 },

@@ -14,6 +14,7 @@
 # syntax, and the shell must fork for the command before it runs the built-in).
 cases="blob:./blob nul-first-line:./nulscr nul-late:./late text:./script loop:./loop
 	folder:./d noexec:./noexec interp:./badi in-path-folder:foo in-path-noexec:bar
+	in-path-binary-first:baz
 	missing:./nothing-here long:./$(printf 'x%.0s' $(seq 300))/x"
 
 test_expect_success 'setup' '
@@ -25,12 +26,14 @@ test_expect_success 'setup' '
 	chmod +x blob nulscr late script badi &&
 	: >noexec && ln -s loop loop && mkdir d p1 p1/foo p2 sub &&
 	: >p2/bar && : >sub/.keep &&
+	mkdir p5 p6 && cp blob p5/baz && printf "echo p6-baz-ran\n" >p6/baz && chmod +x p6/baz &&
 	for c in $cases; do
 		name=${c%%:*} cmd=${c#*:} &&
 		env= &&
 		case $name in
 		in-path-folder) env="  env { PATH = \"p1\" }" ;;
 		in-path-noexec) env="  env { PATH = \"p2\" }" ;;
+		in-path-binary-first) env="  env { PATH = \"p5:p6\" }" ;;
 		esac &&
 		printf "stage \"%s\" {\n  run = \"%s\"\n%s\n}\n" "$name" "$cmd" "$env" &&
 		printf "stage \"%s-sh\" {\n  run = \"%s; exit \$?\"\n%s\n}\n" "$name" "$cmd" "$env" || return 1
@@ -62,6 +65,7 @@ test_expect_success 'each failure to exec has the status and the words dash give
 	echo "./blob: Exec format error" >expect && test_cmp expect log.blob &&
 	echo "bar: Permission denied" >expect && test_cmp expect log.in-path-noexec &&
 	echo late-ran >expect && test_cmp expect log.nul-late &&
+	echo p6-baz-ran >expect && test_cmp expect log.in-path-binary-first &&
 	echo "script-ran ./script" >expect && test_cmp expect log.text
 '
 

@@ -140,10 +140,10 @@ test_expect_success 'scheduler --textfile rewrites it at start and after each ru
 	test_when_finished "kill -KILL $pid 2>/dev/null || :" &&
 	wait_until "grep -q \"scheduler: started\" st.log" &&
 	valid tf/ntflow.prom &&
-	! grep "^ntflow_last_run_id{pipeline=\"s\"}" tf/ntflow.prom &&
+	! grep "^ntflow_last_run_id{workspace=\"$PWD/st\",pipeline=\"s\"}" tf/ntflow.prom &&
 	printf "%s\n" 2026-11-02T00:00:30Z >now.tmp && mv now.tmp now &&
 	wait_until "grep -q \": run [0-9]* ended\" st.log" &&
-	wait_until "grep -q \"^ntflow_last_run_id{pipeline=\\\"s\\\"} 1\" tf/ntflow.prom" &&
+	wait_until "grep -q \"^ntflow_last_run_id{workspace=\\\"$PWD/st\\\",pipeline=\\\"s\\\"} 1\" tf/ntflow.prom" &&
 	valid tf/ntflow.prom &&
 	kill -TERM $pid && wait $pid
 '
@@ -181,9 +181,9 @@ test_expect_success 'scheduler --textfile over two workspaces: each series says 
 	wait_until "test -s two.prom" &&
 	kill -TERM $pid && wait $pid &&
 	valid two.prom &&
-	grep "^ntflow_model_production_version{workspace=\"$PWD/wa\",model=\"clf\"} 1$" two.prom &&
-	grep "^ntflow_model_production_version{workspace=\"$PWD/wb\",model=\"clf\"} 1$" two.prom &&
-	grep "^ntflow_last_run_id{workspace=\"$PWD/wa\",pipeline=\"retrain\"} 1$" two.prom &&
+	grep "^ntflow_model_production_version{workspace=\"$PWD/wa/.ntflow\",model=\"clf\"} 1$" two.prom &&
+	grep "^ntflow_model_production_version{workspace=\"$PWD/wb/.ntflow\",model=\"clf\"} 1$" two.prom &&
+	grep "^ntflow_last_run_id{workspace=\"$PWD/wa/.ntflow\",pipeline=\"retrain\"} 1$" two.prom &&
 	test "$(grep -c "^ntflow_alerts_open{workspace=" two.prom)" = 6 &&
 	! grep "^ntflow_export_timestamp_seconds{" two.prom
 '

@@ -279,7 +279,7 @@ test_expect_success 'an edited DAG file is reloaded; a broken edit keeps the las
 test_expect_success 'a watched folder replaced by another of its name (a deploy by rename) is watched again' '
 	mkdir -p swap && weekly swap/sw.dag sw &&
 	set_now 2026-11-01T12:00:00Z &&
-	start_daemon st10 swap &&
+	start_daemon st10 swap/ &&
 	cp -R swap swap.new && mv swap swap.old && mv swap.new swap &&
 	sed "s/0 0 \* \* MON/0 7 * * MON/" swap/sw.dag >swap/sw.tmp && mv swap/sw.tmp swap/sw.dag &&
 	wait_until "grep -q \"sw: schedule changed to 0 7 \* \* MON (UTC)\" st10.log" &&
@@ -363,6 +363,23 @@ test_expect_success 'a changed schedule: the next interval begins where the last
 	2026-11-02 2026-11-08T00:00:00Z schedule
 	EOF
 	test_cmp expect cg.dates
+'
+
+test_expect_success 'a path that names nothing is an error (exit 2), not a wait for a fix' '
+	test_expect_code 2 timeout 30 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st16 nosuchdir/ 2>err &&
+	grep "no scheduled pipeline in nosuchdir/" err
+'
+
+test_expect_success 'a DAG file with errors given by its path is reported once, whatever reloads' '
+	mkdir -p bad2 && weekly bad2/ok2.dag ok2 && echo "this is not a dag" >bad2/b2.dag &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st17 bad2/b2.dag bad2/ok2.dag &&
+	touch bad2/ok2.dag && kill -HUP "$(cat st17.pid)" &&
+	wait_until "grep -q \"scheduler: SIGHUP: reloading\" st17.log" &&
+	touch bad2/ok2.dag && sleep 0.5 &&
+	stop_daemon st17 &&
+	test "$(grep -c "bad2/b2.dag: has errors" st17.log)" = 1 &&
+	! grep "can be read again" st17.log
 '
 
 test_expect_success 'SIGHUP opens --log again: a log moved away by logrotate is not written on' '
