@@ -136,11 +136,13 @@ END_TEST
  * takes the lock as `what` (as run run_id when > 0), says so, and holds it until released. */
 typedef struct holder {
 	pid_t pid;
-	int release_fd;
+	int release_fd, ready_fd;
 } holder;
 
+/* A child that takes the lock (waiting for it if need be) and holds it until released; the
+ * parent hears that it has it with holder_got. */
 static void
-holder_start(holder *h, const char *what, int64_t run_id)
+holder_spawn(holder *h, const char *what, int64_t run_id)
 {
 	int ready[2], release[2];
 	char c;
@@ -165,9 +167,26 @@ holder_start(holder *h, const char *what, int64_t run_id)
 	}
 	close(ready[1]);
 	close(release[0]);
-	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	h->ready_fd = ready[0];
 	h->release_fd = release[1];
+}
+
+/* Waits until the holder has the lock. */
+static void
+holder_got(holder *h)
+{
+	char c;
+
+	ck_assert_int_eq(read(h->ready_fd, &c, 1), 1);
+	close(h->ready_fd);
+	h->ready_fd = -1;
+}
+
+static void
+holder_start(holder *h, const char *what, int64_t run_id)
+{
+	holder_spawn(h, what, run_id);
+	holder_got(h);
 }
 
 static void
@@ -323,17 +342,18 @@ tickets(void)
 START_TEST(test_waiters_first_come)
 {
 	nf_wslock_opts other = { .no_wait = true };
-	holder h;
-	pid_t pid;
+	holder h, w;
 
 	holder_start(&h, "ntflow run p.dag", 3);
-	pid = waiting_child(h.pid);
+	holder_spawn(&w, "ntflow registry rollback", 0);   /* waits, and holds once it has it */
 	for (int i = 0; i < 300 && tickets() == 0; i++)
 		usleep(10 * 1000);
 	ck_assert_int_eq(tickets(), 1);
 	holder_release(&h);
+	/* The waiter has its ticket or the lock: either way the newcomer does not get in. */
 	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_BUSY);
-	ck_assert_int_eq(child_status(pid), CHILD_OK);
+	holder_got(&w);
+	holder_release(&w);
 	ck_assert_int_eq(tickets(), 0);
 	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_OK);
 }

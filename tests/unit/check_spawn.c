@@ -753,6 +753,22 @@ START_TEST(test_end_kills)
 }
 END_TEST
 
+/* The pid a stage's background process wrote to pidfile, once it is there; alive. */
+static pid_t
+bg_started(const char *pidfile)
+{
+	FILE *f = NULL;
+	pid_t bg = 0;
+
+	for (int i = 0; i < 300 && !(f = fopen(pidfile, "r")); i++)
+		usleep(10 * 1000);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &bg), 1);
+	fclose(f);
+	ck_assert(!is_dead(bg));
+	return bg;
+}
+
 /* ntflow's death (the spawner's PDEATHSIG is SIGTERM, set by the runner): the spawner kills
  * each stage with its whole group, here a process the stage started in the background, and
  * exits; the requests socket is still open (a runner killed closes it too, but not first). */
@@ -766,17 +782,11 @@ START_TEST(test_death_kills_groups)
 	spawner s = sp_start();
 	nf_spawn_reply rep;
 	pid_t bg = 0;
-	FILE *f = NULL;
 
 	sp_send(&s, req, strs, 2, &devnull, 1);
 	rep = sp_reply(&s);
 	ck_assert_int_gt(rep.pid, 0);
-	for (int i = 0; i < 300 && !(f = fopen(pidfile, "r")); i++)
-		usleep(10 * 1000);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%d", &bg), 1);
-	fclose(f);
-	ck_assert(!is_dead(bg));
+	bg = bg_started(pidfile);
 	ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
 	ck_assert_int_eq(waitpid(s.pid, &status, 0), s.pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -801,7 +811,6 @@ START_TEST(test_end_kills_unreported)
 	char *cmd = xasprintf("sleep 100 & echo $! > '%s.tmp' && mv '%s.tmp' '%s'; wait", pidfile, pidfile, pidfile);
 	held_fixture h;
 	pid_t bg = 0;
-	FILE *f = NULL;
 	int p[4];
 
 	held_start(&h);
@@ -810,12 +819,7 @@ START_TEST(test_end_kills_unreported)
 		p[i] = sp_defer(&h.s, (uint64_t)i + 1, "true");
 	sp_barrier(&h.s);
 	open_gate(h.gate_a);   /* A ends, 1 starts in its place: A's exit held */
-	for (int i = 0; i < 300 && !(f = fopen(pidfile, "r")); i++)
-		usleep(10 * 1000);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%d", &bg), 1);
-	fclose(f);
-	ck_assert(!is_dead(bg));
+	bg = bg_started(pidfile);
 	held_stop(&h, p, 4);
 	for (int i = 0; i < 300 && !is_dead(bg); i++)
 		usleep(10 * 1000);
