@@ -158,6 +158,16 @@ nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char 
 			err = nf_error_set(NF_EINVALID, "output '%s' holds the state directory '%s'", paths[i], keep);
 			goto done;
 		}
+		/* Nor inside it, or the repository's own folder: moved aside, replaced and deleted,
+		 * the database or the repository would go with it (a value of -p is enough). */
+		if (abs[i] && ((keep && nf_path_holds(keep, abs[i])) || (norm[i] && (nf_path_holds(".git", norm[i]) ||
+											 nf_path_holds(".ntflow", norm[i]))))) {
+			err = nf_error_set(NF_EINVALID, "output '%s' is inside %s, which only %s writes", paths[i],
+					   keep && nf_path_holds(keep, abs[i]) ? keep
+					   : nf_path_holds(".git", norm[i]) ? ".git" : ".ntflow",
+					   norm[i] && nf_path_holds(".git", norm[i]) ? "git" : "ntflow");
+			goto done;
+		}
 		if (err == 0)
 			err = nf_path_stat_at(dirfd[i], name[i], "output", paths[i], &st[i]);
 		if (err == NF_ENOTFOUND) {

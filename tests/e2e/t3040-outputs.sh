@@ -317,7 +317,14 @@ test_expect_success 'outputs that lie outside the workspace are refused before a
 	grep -F "output '\''.'\'' is the whole workspace" out &&
 	test_expect_code 1 ntflow run escape.dag --no-tui -p where=.ntflow >out &&
 	grep -F "holds the state directory" out &&
-	test_path_is_file .ntflow/state.db
+	test_path_is_file .ntflow/state.db &&
+	# nor inside it, or inside .git: the database and the repository stay whole
+	test_expect_code 1 ntflow run escape.dag --no-tui -p where=.ntflow/state.db >out &&
+	grep -F "output '\''.ntflow/state.db'\'' is inside $PWD/.ntflow, which only ntflow writes" out &&
+	ntflow runs >/dev/null &&
+	test_expect_code 1 ntflow run escape.dag --no-tui -p where=.git/HEAD >out &&
+	grep -F "output '\''.git/HEAD'\'' is inside .git, which only git writes" out &&
+	git rev-parse HEAD
 '
 
 test_expect_success 'a monitor that stops writing its metrics fails instead of reading last week' '
