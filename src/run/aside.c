@@ -150,6 +150,8 @@ nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char 
 	for (size_t i = 0; i < n; i++)
 		dirfd[i] = -1;
 	for (size_t i = 0; i < n; i++) {
+		bool in_state;
+
 		/* Found without following a link: never one on the way, nor the output itself. */
 		err = nf_path_open_at(&dirfd[i], &name[i], &norm[i], rootfd, root, paths[i], "output", 0);
 		if (norm[i])
@@ -160,12 +162,12 @@ nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char 
 		}
 		/* Nor inside it, or the repository's own folder: moved aside, replaced and deleted,
 		 * the database or the repository would go with it (a value of -p is enough). */
-		if (abs[i] && ((keep && nf_path_holds(keep, abs[i])) || (norm[i] && (nf_path_holds(".git", norm[i]) ||
-											 nf_path_holds(".ntflow", norm[i]))))) {
+		/* (A --at checkout lies in the state directory: its own files are the run's.) */
+		in_state = abs[i] && keep && nf_path_holds(keep, abs[i]) && !nf_path_holds(keep, root);
+		if (in_state || (norm[i] && (nf_path_holds(".git", norm[i]) || nf_path_holds(".ntflow", norm[i])))) {
 			err = nf_error_set(NF_EINVALID, "output '%s' is inside %s, which only %s writes", paths[i],
-					   keep && nf_path_holds(keep, abs[i]) ? keep
-					   : nf_path_holds(".git", norm[i]) ? ".git" : ".ntflow",
-					   norm[i] && nf_path_holds(".git", norm[i]) ? "git" : "ntflow");
+					   in_state ? keep : nf_path_holds(".git", norm[i]) ? ".git" : ".ntflow",
+					   !in_state && nf_path_holds(".git", norm[i]) ? "git" : "ntflow");
 			goto done;
 		}
 		if (err == 0)
