@@ -10,7 +10,9 @@
  * not cache trees over 4 KiB, and a folder of 10 000 inputs is a 400 KiB tree.
  *
  * Ignored files inside a folder that git sees are not part of the folder's tree OID, as in
- * git; a folder in which git sees nothing at all (every file ignored) is content-hashed.
+ * git, but they are part of what the folder holds as an input: their content is hashed and
+ * folded into its identity (fold_ignored); a folder in which git sees nothing at all (every
+ * file ignored) is content-hashed.
  *
  * An input is identified where it leads: symbolic links on its way or at its end are
  * followed (nf_path_resolve), so a tracked link `data/current -> v3` is keyed on what v3
@@ -705,8 +707,81 @@ done:
 	return err;
 }
 
+/* Whether path p (under the work tree) is never part of a folder input's content: in
+ * .git or the state directory (content_skip), or left out (nf_gitrepo_identify_except). */
+static bool
+fold_skips(const nf_gitrepo *r, const char *p)
+{
+	for (const char *c = p; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL)
+		for (size_t k = 0; content_skip[k]; k++) {
+			size_t n = strlen(content_skip[k]);
+
+			if (!strncmp(c, content_skip[k], n) && (c[n] == '/' || c[n] == '\0'))
+				return true;
+		}
+	for (size_t i = 0; i < r->nexcept; i++) {
+		size_t n = strlen(r->except[i]);
+
+		if (!strncmp(r->except[i], p, n) && (p[n] == '/' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* A folder input holds what git ignores in it too: data files are usually ignored (too big
+ * to commit), and a stage reading data/ must rerun when data/train.csv changes. The files
+ * and folders the snapshot lists as ignored under gp are hashed (through the stat cache)
+ * and folded with the folder's git identity into a SHA-256 of the same kind (clean or
+ * dirty); none: the identity as it is. */
+static int
+fold_ignored(nf_gitrepo *r, const char *gp, nf_path_id *out)
+{
+	size_t first, end, glen = strlen(gp), n = 0;
+	nf_buf text = NF_BUF_INIT;
+	char sha[65];
+	int err = 0;
+
+	range_under(r->ignored, r->nignored, gp, &first, &end);
+	for (size_t i = first; i < end && err == 0; i++) {
+		const char *p = r->ignored[i].path;
+		nf_path_id one;
+		char *abs;
+
+		if (fold_skips(r, p))
+			continue;
+		abs = xasprintf("%s/%s", r->workdir, p);
+		err = content_id(r, abs, &one);
+		free(abs);
+		/* Relative to the folder: the key does not depend on where the project is. */
+		if (err == 0 && one.kind != NF_ID_MISSING) {
+			nf_buf_printf(&text, "%s %s\n", p + (glen ? glen + 1 : 0), one.id);
+			n++;
+		}
+	}
+	if (err == 0 && n) {
+		/* Clean or dirty as git sees the folder (ignored files are never committed). */
+		nf_buf_printf(&text, "%s\n", out->id);
+		nf_sha256_buf(sha, text.buf, text.len);
+		set_id(out, out->kind, "sha256", sha);
+	}
+	nf_buf_release(&text);
+	return err;
+}
+
+static int identify_dir_git(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out);
+
 static int
 identify_dir(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out)
+{
+	int err = identify_dir_git(r, gp, abs, out);
+
+	if (err == 0 && (out->kind == NF_ID_CLEAN || out->kind == NF_ID_DIRTY))
+		err = fold_ignored(r, gp, out);
+	return err;
+}
+
+static int
+identify_dir_git(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out)
 {
 	git_tree *head = head_folder(r, gp);
 	const git_index_entry *ie = *gp ? git_index_get_bypath(r->index, gp, 0) : NULL;

@@ -153,6 +153,22 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const ch
 			}
 		}
 	}
+	/* The stage's own outputs in the folder are what it writes, not what it reads: left
+	 * out too (else, ignored by git and folded into the folder's identity, or tracked and
+	 * rewritten, each run would key the next differently). */
+	for (size_t o = 0; o < node->stage->noutputs; o++) {
+		char *out = NULL, *norm;
+		nf_path_why why;
+
+		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[o]) < 0) {
+			nf_error_clear();
+			continue;
+		}
+		if (path_within(out, input) && strcmp(out, input) != 0 && (norm = nf_path_lexical(out, &why))) {
+			NF_PUSH(*held, *nheld, cap, nf_arena_strdup(ctx->arena, norm));
+			free(norm);
+		}
+	}
 	return false;
 }
 

@@ -271,4 +271,39 @@ test_expect_success 'cache = false: the stage runs every time, the others are ca
 	grep -E "^deploy +succeeded .* off \(cache = false\)$" show.txt
 '
 
+test_expect_success 'a folder input holds what git ignores in it: a changed data file reruns' '
+	mkdir -p gi/data && (
+		cd gi && git init -q &&
+		echo readme >data/README &&
+		printf "/.ntflow/\n/out/\n*.csv\n" >.gitignore &&
+		echo 1,2 >data/train.csv &&
+		cat >p.dag <<-\EOF &&
+		stage "train" {
+		  run     = "mkdir -p out && cat data/train.csv >out/model"
+		  inputs  = ["data/"]
+		  outputs = ["out/model"]
+		}
+		stage "feat" {
+		  run     = "cat data/train.csv >data/features.csv"
+		  inputs  = ["data/"]
+		  outputs = ["data/features.csv"]
+		}
+		EOF
+		git add -A && git commit -q -m data &&
+		ntflow run p.dag --no-tui >../gi.out &&
+		ntflow run p.dag --no-tui >../gi.out &&
+		grep "train cached" ../gi.out &&
+		grep "feat cached" ../gi.out &&
+		echo 9,9 >data/train.csv &&
+		ntflow run p.dag --no-tui >../gi.out &&
+		grep "train succeeded" ../gi.out &&
+		grep "feat succeeded" ../gi.out &&
+		echo 9,9 >expect && test_cmp expect out/model &&
+		# a stage'"'"'s own ignored output in its input folder is not one of its inputs
+		ntflow run p.dag --no-tui >../gi.out &&
+		grep "train cached" ../gi.out &&
+		grep "feat cached" ../gi.out
+	)
+'
+
 test_done

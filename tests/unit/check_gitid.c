@@ -230,6 +230,20 @@ START_TEST(test_dirty_folder)
 	ck_assert(has_dirty(r, "src/tool.sh"));
 	ck_assert(!has_dirty(r, "src/junk.bin"));
 	ck_assert(!has_dirty(r, "src/clean/c.py"));
+	/* The ignored files the folder holds are part of it as an input (folded in: a SHA-256,
+	 * dirty as git sees the folder); without them it is the tree git add -A records. */
+	ck_assert(!strncmp(id.id, "sha256:", 7));
+	sh(d, "printf 'other junk' > src/junk.bin");
+	nf_gitrepo_free(r);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &again), 0);
+	ck_assert_int_eq(again.kind, NF_ID_DIRTY);
+	ck_assert_str_ne(id.id, again.id);
+	sh(d, "rm -r src/junk.bin src/onlyignored");
+	nf_gitrepo_free(r);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &id), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, ".", &again), 0);
 	{
 		char *tree = sh_out(d, "git add -A src && git rev-parse $(git write-tree):src");
 		char *root = sh_out(d, "git add -A && git write-tree");
@@ -359,7 +373,15 @@ START_TEST(test_ignored)
 	ck_assert_int_eq(nf_gitrepo_identify(r, "big", &id2), 0);
 	ck_assert_str_ne(id1.id, id2.id);
 	ck_assert_int_eq(count_dirty(r), 0);
-	/* Ignored files are not part of a folder's git tree (as in git). */
+	/* Ignored files are not part of a folder's git tree (as in git), but they are part of
+	 * the folder as an input: src holds src/out/o.bin, folded in (clean: nothing git sees
+	 * changed); without it, HEAD's tree. */
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &id1), 0);
+	ck_assert_int_eq(id1.kind, NF_ID_CLEAN);
+	ck_assert(!strncmp(id1.id, "sha256:", 7));
+	sh(d, "rm -r src/out");
+	nf_gitrepo_free(r);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
 	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
 	nf_gitrepo_free(r);
 	rm_rf(d);
