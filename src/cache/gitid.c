@@ -1012,6 +1012,11 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		err = identify_dir(r, gp, abs, out);
 	else
 		err = identify_file(r, gp, abs, &st, out);
+	/* A file's id has no mode (a blob, a SHA-256 of the content): "+x" when it is
+	 * executable, since a script made executable, or not, runs differently. Folders record
+	 * the bit in their trees and manifests already. */
+	if (err == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) && strlen(out->id) + 3 <= sizeof(out->id))
+		strcat(out->id, "+x");
 	if (err == 0 && linked && r->repo) {
 		/* The link itself retargeted and not committed: the run is dirty too. */
 		char *lexical = normalize_abs(r->root, rel ? rel : relpath);

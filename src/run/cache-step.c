@@ -740,6 +740,24 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			goto done;
 		nf_keyb_matrix(k, "dir", dir);
 	}
+	/* The pipeline's path folders, ahead of PATH: another folder is another program of the
+	 * same name (tools/v1 to tools/v2). Keyed as written once expanded; not when empty, so
+	 * the keys of pipelines without one stay as they were. */
+	if (ctx->dag->pipeline.npath) {
+		nf_buf folders = NF_BUF_INIT;
+
+		for (size_t i = 0; i < ctx->dag->pipeline.npath && err == 0; i++) {
+			char *dir = NULL;
+
+			if ((err = nf_run__expand(&dir, ctx, NULL, &ctx->dag->pipeline.path[i])) == 0)
+				nf_buf_printf(&folders, "%s%s", i ? ":" : "", dir);
+		}
+		if (err == 0)
+			nf_keyb_matrix(k, "path", nf_buf_cstr(&folders));
+		nf_buf_release(&folders);
+		if (err < 0)
+			goto done;
+	}
 	key_params(k, ctx, st->run);
 	key_params(k, ctx, nf_more(st)->metrics);
 	for (size_t i = 0; i < st->noutputs; i++)

@@ -306,4 +306,39 @@ test_expect_success 'a folder input holds what git ignores in it: a changed data
 	)
 '
 
+test_expect_success 'the pipeline'"'"'s path and an input'"'"'s executable bit are in the key' '
+	mkdir -p pk && (
+		cd pk && git init -q &&
+		mkdir -p tools/v1 tools/v2 &&
+		printf "#!/bin/sh\necho one\n" >tools/v1/mytool &&
+		printf "#!/bin/sh\necho two\n" >tools/v2/mytool &&
+		chmod +x tools/v1/mytool tools/v2/mytool &&
+		echo "#!/bin/sh" >s.sh &&
+		printf "/.ntflow/\n/out/\n" >.gitignore &&
+		cat >p.dag <<-\EOF &&
+		pipeline "p" {
+		  path = ["tools/v1"]
+		}
+		stage "tool" {
+		  run     = "mkdir -p out && mytool >out/tool"
+		  outputs = ["out/tool"]
+		}
+		stage "mode" {
+		  run     = "mkdir -p out && (test -x s.sh && echo x || echo nx) >out/m"
+		  inputs  = ["s.sh"]
+		  outputs = ["out/m"]
+		}
+		EOF
+		git add -A && git commit -q -m p &&
+		ntflow run p.dag --no-tui >../pk.out &&
+		sed "s|tools/v1|tools/v2|" p.dag >p.tmp && mv p.tmp p.dag &&
+		chmod +x s.sh && git commit -q -am v2 &&
+		ntflow run p.dag --no-tui >../pk.out &&
+		grep "tool succeeded" ../pk.out &&
+		grep "mode succeeded" ../pk.out &&
+		echo two >expect && test_cmp expect out/tool &&
+		echo x >expect && test_cmp expect out/m
+	)
+'
+
 test_done

@@ -102,9 +102,13 @@ static void
 ck_git(nf_gitrepo *r, const char *dir, const char *path, nf_id_kind kind, const char *scheme,
        const char *gitcmd)
 {
-	char *oid = sh_out(dir, "%s", gitcmd);
-	char *expect = xasprintf("%s:%s", scheme, oid);
+	char *oid = sh_out(dir, "%s", gitcmd), *file = xasprintf("%s/%s", dir, path);
+	struct stat sb;
+	/* an executable file's id says so (the blob has no mode) */
+	bool exec = stat(file, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & S_IXUSR);
+	char *expect = xasprintf("%s:%s%s", scheme, oid, exec ? "+x" : "");
 
+	free(file);
 	ck_assert_int_eq(strlen(oid), 40);
 	ck_id(r, path, kind, expect);
 	free(expect);
@@ -257,6 +261,32 @@ START_TEST(test_dirty_folder)
 		free(tree);
 		free(root);
 	}
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+/* A file made executable, or no longer, is another input, though its content is the same
+ * (a blob id has no mode): committed or not. */
+START_TEST(test_exec_bit)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+	nf_path_id a, b, c;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "a.txt", &a), 0);
+	nf_gitrepo_free(r);
+	sh(d, "chmod +x a.txt");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "a.txt", &b), 0);
+	nf_gitrepo_free(r);
+	sh(d, "git commit -q -am exec");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "a.txt", &c), 0);
+	ck_assert_str_ne(a.id, b.id);
+	ck_assert_str_eq(b.id, c.id);
+	ck_assert_int_eq(c.kind, NF_ID_CLEAN);
 	nf_gitrepo_free(r);
 	rm_rf(d);
 }
@@ -816,6 +846,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_identify_except);
 	tcase_add_test(tc, test_untracked_folder);
 	tcase_add_test(tc, test_ignored);
+	tcase_add_test(tc, test_exec_bit);
 	tcase_add_test(tc, test_symlinked_folder);
 	tcase_add_test(tc, test_no_repo);
 	tcase_add_test(tc, test_linked_worktree);
