@@ -334,6 +334,26 @@ node_more(nf_arena *a, nf_node *nd)
 	return (nf_node_more *)nd->more;   /* the graph's own, made here */
 }
 
+/* A matrix value in a node's name: as it is, or in double quotes (a " or \ escaped with a
+ * backslash) when it holds a character of the name's own syntax (, = [ ] " \) or is empty,
+ * so that two combinations never read the same: ["x,b=y"] and ["x"] with b = ["y,b=z"]
+ * made t[a=x,b=y,b=z] twice. */
+static void
+name_value(nf_buf *b, const char *v)
+{
+	if (*v && !strpbrk(v, ",=[]\"\\")) {
+		nf_buf_puts(b, v);
+		return;
+	}
+	nf_buf_putc(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			nf_buf_putc(b, '\\');
+		nf_buf_putc(b, *v);
+	}
+	nf_buf_putc(b, '"');
+}
+
 /* Fills names, matrix values and instance ids of a matrix stage's count nodes. */
 static void
 expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
@@ -360,7 +380,8 @@ expand_matrix(graph_impl *g, const nf_stage *s, nf_node *nodes, size_t count)
 		nf_buf_printf(&name, "%s[", s->name);
 		for (size_t k = 0; k < nf_more(s)->nmatrix; k++) {
 			texts[k] = value_text(a, vals[k]);
-			nf_buf_printf(&name, "%s%s=%s", k ? "," : "", nf_more(s)->matrix[k].name, texts[k]);
+			nf_buf_printf(&name, "%s%s=", k ? "," : "", nf_more(s)->matrix[k].name);
+			name_value(&name, texts[k]);
 			nf_buf_printf(&id, "%s%s-", k ? "_" : "", nf_more(s)->matrix[k].name);
 			for (const char *c = texts[k]; *c; c++)
 				nf_buf_putc(&id, path_safe(*c) ? *c : '_');

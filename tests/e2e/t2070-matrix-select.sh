@@ -113,4 +113,24 @@ test_expect_success 'an instance without the selected metric: the dependent fail
 	test_path_is_missing best.txt
 '
 
+test_expect_success 'values holding the names'"'"' own syntax never make two instances one name' '
+	cat >collide.dag <<-\EOF &&
+	stage "t" {
+	  matrix {
+	    a = ["x,b=y", "x"]
+	    b = ["z", "y,b=z"]
+	  }
+	  run     = "mkdir -p o/${matrix.id} && echo hi >o/${matrix.id}/v"
+	  outputs = ["o/${matrix.id}/v"]
+	}
+	EOF
+	git add collide.dag && git commit -q -m collide &&
+	ntflow graph collide.dag >graph.txt &&
+	test "$(grep -c "^  - t\[" graph.txt)" = 4 &&
+	grep -F "  - t[a=\"x,b=y\",b=z]  id" graph.txt &&
+	grep -F "  - t[a=x,b=\"y,b=z\"]  id" graph.txt &&
+	ntflow run collide.dag --no-tui >out &&
+	test "$(grep -c " succeeded" out)" = 5
+'
+
 test_done

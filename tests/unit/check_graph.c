@@ -458,8 +458,8 @@ START_TEST(test_write_text)
 		"\n"
 		"tune  [stage, matrix of 2, crit 3]\n"
 		"  needs: prep\n"
-		"  - tune[lr=0.1,opt=a\"b]  id lr-0.1_opt-a_b\n"
-		"  - tune[lr=0.2,opt=a\"b]  id lr-0.2_opt-a_b\n"
+		"  - tune[lr=0.1,opt=\"a\\\"b\"]  id lr-0.1_opt-a_b\n"
+		"  - tune[lr=0.2,opt=\"a\\\"b\"]  id lr-0.2_opt-a_b\n"
 		"\n"
 		"drift  [monitor, crit 1]\n"
 		"  needs: prep\n"
@@ -495,8 +495,8 @@ START_TEST(test_write_dot)
 		"\tsubgraph cluster_1 {\n"
 		"\t\tlabel=\"tune\";\n"
 		"\t\tstyle=dashed;\n"
-		"\t\tn1 [label=\"lr=0.1,opt=a\\\"b\"];\n"
-		"\t\tn2 [label=\"lr=0.2,opt=a\\\"b\"];\n"
+		"\t\tn1 [label=\"lr=0.1,opt=\\\"a\\\\\\\"b\\\"\"];\n"
+		"\t\tn2 [label=\"lr=0.2,opt=\\\"a\\\\\\\"b\\\"\"];\n"
 		"\t}\n"
 		"\tn3 [label=\"train\"];\n"
 		"\tn4 [label=\"promote\", shape=diamond, style=\"\"];\n"
@@ -529,7 +529,7 @@ START_TEST(test_write_json)
 	nodes = cJSON_GetObjectItem(root, "nodes");
 	ck_assert_int_eq(cJSON_GetArraySize(nodes), 6);
 	n = cJSON_GetArrayItem(nodes, 2);
-	ck_assert_str_eq(cJSON_GetObjectItem(n, "name")->valuestring, "tune[lr=0.2,opt=a\"b]");
+	ck_assert_str_eq(cJSON_GetObjectItem(n, "name")->valuestring, "tune[lr=0.2,opt=\"a\\\"b\"]");
 	ck_assert_str_eq(cJSON_GetObjectItem(n, "stage")->valuestring, "tune");
 	ck_assert_str_eq(cJSON_GetObjectItem(n, "kind")->valuestring, "stage");
 	ck_assert_str_eq(cJSON_GetObjectItem(n, "instance")->valuestring, "lr-0.2_opt-a_b");
