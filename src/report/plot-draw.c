@@ -36,6 +36,12 @@ load_bytes(char **text, size_t *len, const nf_report_opts *o, const nf_plot_row 
 		*why = xasprintf("the stage did not write %s", p->path);
 		return NF_ENOTFOUND;
 	}
+	/* Only where the file leads inside the project: a link out of it is not read. */
+	if (nf_path_resolve(&abs, NULL, o->root, p->path, "plot file") < 0) {
+		*why = xstrdup(nf_error_last());
+		return NF_ENOTFOUND;
+	}
+	free(abs);
 	abs = xasprintf("%s/%s", o->root, p->path);
 	if (nf_hash_file(sha, abs, NULL) == 0 && strcmp(sha, p->digest) == 0) {
 		err = nf_read_file(text, len, abs, MAX_PLOT_FILE);

@@ -18,7 +18,7 @@ nf_run__plots(run_ctx *ctx, const nf_node *node)
 
 	for (size_t i = 0; i < nf_more(st)->nplots && err == 0; i++) {
 		const nf_plot *pl = &nf_more(st)->plots[i];
-		char *path, *norm = NULL, *abs, sha[65] = "";
+		char *path, *norm = NULL, *abs, *real = NULL, sha[65] = "";
 		cJSON *y = cJSON_CreateArray();
 		nf_plot_row row = { 0 };
 
@@ -28,11 +28,25 @@ nf_run__plots(run_ctx *ctx, const nf_node *node)
 			return nf_run__stage_error(err, node);
 		}
 		/* A file the stage did not write is recorded without a digest: the report says
-		 * so in place of the plot, and the run goes on (a plot is no output). */
-		abs = nf_run__abs(ctx, norm);
-		if (nf_hash_file(sha, abs, nf_store_statcache(ctx->store)) < 0)
-			sha[0] = '\0';
-		free(abs);
+		 * so in place of the plot, and the run goes on (a plot is no output). Nor one that
+		 * leads out of the project through a link: its bytes are not the project's to put
+		 * in a report (said as a warning). */
+		if (nf_path_resolve(&real, NULL, ctx->root, norm, "plot file") < 0) {
+			if (ctx->req->on_warning) {
+				char *msg = xasprintf("%s: %s; not recorded", node->name, nf_error_last());
+
+				ctx->req->on_warning(ctx->req->ctx, msg);
+				free(msg);
+			}
+			nf_error_clear();
+		} else {
+			abs = nf_run__abs(ctx, norm);
+			if (nf_hash_file(sha, abs, nf_store_statcache(ctx->store)) < 0)
+				sha[0] = '\0';
+			free(abs);
+		}
+		free(real);
+		real = NULL;
 		for (size_t k = 0; k < pl->ny; k++)
 			cJSON_AddItemToArray(y, cJSON_CreateString(pl->y[k].name));
 		if (pl->template_ == NF_PLOT_ROC && pl->ny == 0)

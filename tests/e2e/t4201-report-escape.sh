@@ -63,7 +63,7 @@ test_expect_success 'no markup gets through: tidy, no script element' '
 '
 
 test_expect_success 'each string shows as text, escaped' '
-	grep -F "s[tag=&lt;script&gt;alert(&quot;n&quot;)&lt;/script&gt;]" evil.html &&
+	grep -F "s[tag=&quot;&lt;script&gt;alert(\\&quot;n\\&quot;)&lt;/script&gt;&quot;]" evil.html &&
 	grep -F "&lt;script&gt;alert(&quot;p&quot;)&lt;/script&gt;&quot;&#39;" evil.html &&
 	grep -F "&lt;script&gt;alert(&quot;m&quot;)&lt;/script&gt;" evil.html &&
 	grep -F "q&quot;uote&#39;" evil.html &&

@@ -98,4 +98,26 @@ test_expect_success 'a plot file the stage did not write: the run goes on, the p
 	grep -F "run 1: the stage did not write build/roc/roc.csv" miss.html
 '
 
+test_expect_success 'a plot file that leads out of the project through a link is not read' '
+	mkdir -p ../outside-t4203 &&
+	printf "x,y\n1,31337\n" >../outside-t4203/secret.csv &&
+	outside=$(cd ../outside-t4203 && pwd) &&
+	cat >link.dag <<-EOF &&
+	stage "t" {
+	  run     = "mkdir -p lk && ln -sf $outside/secret.csv lk/plot.csv"
+	  outputs = ["lk/"]
+	  plot "p" {
+	    data = "lk/plot.csv"
+	    x    = "x"
+	    y    = ["y"]
+	  }
+	}
+	EOF
+	ntflow run link.dag --no-tui >run.out 2>err &&
+	grep "t: plot file .lk/plot.csv. leads to .*, outside the project, through a symbolic link; not recorded" err &&
+	test "$(sqlite3 .ntflow/state.db "SELECT digest FROM plots WHERE node = '"'"'t'"'"'")" = "" &&
+	ntflow report --html link.html >run.out &&
+	! grep 31337 link.html
+'
+
 test_done
