@@ -55,6 +55,56 @@ key_params(nf_keyb *k, run_ctx *ctx, const nf_tmpl *t)
 	}
 }
 
+/* Whether text names parameter key's variable NTFLOW_PARAM_NAME (NAME: key in capitals,
+ * other than letters and digits '_'), not as the start of a longer name. */
+static bool
+names_param_var(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text; (p = strstr(p, "NTFLOW_PARAM_")) != NULL; p++) {
+		const char *v = p + 13;
+		size_t i = 0;
+
+		for (; i < n; i++) {
+			char c = key[i] >= 'a' && key[i] <= 'z' ? (char)(key[i] - 'a' + 'A') : key[i];
+
+			if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+				c = '_';
+			if (v[i] != c)
+				break;
+		}
+		if (i == n && !((v[n] >= 'A' && v[n] <= 'Z') || (v[n] >= '0' && v[n] <= '9') || v[n] == '_'))
+			return true;
+	}
+	return false;
+}
+
+/* The parameters a run command reads through their variables ($NTFLOW_PARAM_N, as QUOTING
+ * advises where a ${params.n} cannot stand): in the key as a ${params.n} would be, else a
+ * new value would leave the stage cached with the old one's result. */
+static void
+key_param_vars(nf_keyb *k, run_ctx *ctx, const nf_stage *st)
+{
+	nf_buf text = NF_BUF_INIT;
+	const nf_pipeline *pl = &ctx->dag->pipeline;
+
+	for (size_t i = 0; st->run && i < st->run->nsegs; i++)
+		if (!st->run->segs[i].is_ref)
+			nf_buf_puts(&text, st->run->segs[i].text);
+	for (size_t w = 0; w < nf_more(st)->nrun_words; w++)
+		for (size_t i = 0; i < nf_more(st)->run_words[w].nsegs; i++)
+			if (!nf_more(st)->run_words[w].segs[i].is_ref)
+				nf_buf_puts(&text, nf_more(st)->run_words[w].segs[i].text);
+	for (size_t i = 0; text.len && strstr(text.buf, "NTFLOW_PARAM_") && i < pl->nparams; i++)
+		if (names_param_var(text.buf, pl->params[i].key)) {
+			const char *v = nf_strmap_get(ctx->params, pl->params[i].key);
+
+			nf_keyb_param(k, pl->params[i].key, v ? v : "");
+		}
+	nf_buf_release(&text);
+}
+
 static void
 key_env(nf_keyb *k, run_ctx *ctx, const nf_node *node, const nf_kv *kvs, size_t n)
 {
@@ -759,6 +809,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			goto done;
 	}
 	key_params(k, ctx, st->run);
+	key_param_vars(k, ctx, st);
 	key_params(k, ctx, nf_more(st)->metrics);
 	for (size_t i = 0; i < st->noutputs; i++)
 		key_params(k, ctx, &st->outputs[i]);

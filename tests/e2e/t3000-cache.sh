@@ -341,4 +341,30 @@ test_expect_success 'the pipeline'"'"'s path and an input'"'"'s executable bit a
 	)
 '
 
+test_expect_success 'a run command reading $NTFLOW_PARAM_N is keyed on params.n' '
+	mkdir -p pv && (
+		cd pv && git init -q &&
+		printf "/.ntflow/\n/out/\n" >.gitignore &&
+		cat >p.dag <<-\EOF &&
+		pipeline "p" {
+		  params {
+		    n  = 1
+		    nn = 1
+		  }
+		}
+		stage "a" {
+		  run     = "mkdir -p out && echo $((NTFLOW_PARAM_N + 1)) >out/a"
+		  outputs = ["out/a"]
+		}
+		EOF
+		git add -A && git commit -q -m p &&
+		ntflow run p.dag --no-tui >../pv.out &&
+		ntflow run p.dag --no-tui -p nn=7 >../pv.out &&
+		grep "a cached" ../pv.out &&
+		ntflow run p.dag --no-tui -p n=5 >../pv.out &&
+		grep "a succeeded" ../pv.out &&
+		echo 6 >expect && test_cmp expect out/a
+	)
+'
+
 test_done
