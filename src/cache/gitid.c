@@ -712,13 +712,30 @@ done:
 static bool
 fold_skips(const nf_gitrepo *r, const char *p)
 {
-	for (const char *c = p; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL)
+	/* The caches tools keep beside the code, which running it rewrites: keyed, each edit
+	 * of src/ would rerun a stage reading it twice (once for the edit, once more for the
+	 * bytecode the first run left). Never data. */
+	static const char *const tool_caches[] = {
+		"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints", ".DS_Store", NULL,
+	};
+	size_t plen = strlen(p);
+
+	if (plen > 4 && !strcmp(p + plen - 4, ".pyc"))
+		return true;
+	for (const char *c = p; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
 		for (size_t k = 0; content_skip[k]; k++) {
 			size_t n = strlen(content_skip[k]);
 
 			if (!strncmp(c, content_skip[k], n) && (c[n] == '/' || c[n] == '\0'))
 				return true;
 		}
+		for (size_t k = 0; tool_caches[k]; k++) {
+			size_t n = strlen(tool_caches[k]);
+
+			if (!strncmp(c, tool_caches[k], n) && (c[n] == '/' || c[n] == '\0'))
+				return true;
+		}
+	}
 	for (size_t i = 0; i < r->nexcept; i++) {
 		size_t n = strlen(r->except[i]);
 

@@ -302,7 +302,23 @@ test_expect_success 'a folder input holds what git ignores in it: a changed data
 		# a stage'"'"'s own ignored output in its input folder is not one of its inputs
 		ntflow run p.dag --no-tui >../gi.out &&
 		grep "train cached" ../gi.out &&
-		grep "feat cached" ../gi.out
+		grep "feat cached" ../gi.out &&
+		# nor the bytecode Python leaves beside the code (an edit reruns once, not twice)
+		mkdir src && echo "x = 1" >src/m.py &&
+		printf "__pycache__/\n" >>.gitignore &&
+		cat >code.dag <<-\EOF &&
+		stage "code" {
+		  run     = "mkdir -p src/__pycache__ out && cat src/m.py >src/__pycache__/m.pyc && cat src/m.py >out/code"
+		  inputs  = ["src/"]
+		  outputs = ["out/code"]
+		}
+		EOF
+		git add -A && git commit -q -m code &&
+		ntflow run code.dag --no-tui >../gi.out && grep "code succeeded" ../gi.out &&
+		ntflow run code.dag --no-tui >../gi.out && grep "code cached" ../gi.out &&
+		echo "x = 2" >src/m.py &&
+		ntflow run code.dag --no-tui >../gi.out && grep "code succeeded" ../gi.out &&
+		ntflow run code.dag --no-tui >../gi.out && grep "code cached" ../gi.out
 	)
 '
 
