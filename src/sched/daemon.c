@@ -856,13 +856,14 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 		p->good = src;
 		p->good_len = len;
 		src = NULL;
+		/* Recorded (before it is said: who reads the log may ask --status at once), so
+		 * that --status shows the schedule now in force. */
+		if (!was || strcmp(old, p->cron) != 0)
+			record_change(d, p, was ? "changed" : "rescheduled", now);
 		if (!was)
 			say(d, p->name, "scheduled again: %s (%s)", p->cron, p->tz);
 		else if (strcmp(old, p->cron) != 0)
 			say(d, p->name, "schedule changed to %s (%s)", p->cron, p->tz);
-		/* Recorded, so that --status shows the schedule now in force. */
-		if (!was || strcmp(old, p->cron) != 0)
-			record_change(d, p, was ? "changed" : "rescheduled", now);
 		free(old);
 	}
 	p->seen = true;
@@ -944,8 +945,8 @@ scan(sched_daemon *d, int64_t now)
 	for (size_t i = 0; i < d->npl; i++) {
 		if (!d->pl[i]->seen && d->pl[i]->scheduled) {
 			d->pl[i]->scheduled = false;
-			say(d, d->pl[i]->name, "no longer scheduled (%s is gone or has no schedule)", d->pl[i]->file);
 			record_change(d, d->pl[i], "unscheduled", now);
+			say(d, d->pl[i]->name, "no longer scheduled (%s is gone or has no schedule)", d->pl[i]->file);
 		}
 	}
 }
