@@ -935,7 +935,8 @@ scan(sched_daemon *d, int64_t now)
 			names[n++] = xasprintf("%s/%s", path, e->d_name);
 		}
 		closedir(dir);
-		qsort(names, n, sizeof(*names), cmp_str);
+		if (n)   /* an empty folder: no array to sort (qsort of NULL is undefined) */
+			qsort(names, n, sizeof(*names), cmp_str);
 		for (size_t k = 0; k < n; k++) {
 			load_file(d, names[k], now);
 			free(names[k]);
