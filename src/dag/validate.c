@@ -338,19 +338,6 @@ check_path(vctx *v, const nf_tmpl *t, const char *noun, const char *kind, const 
 	return r;
 }
 
-/* ".ntflow" or ".git" when the normalized path lies in (or is) the state directory or the
- * repository's own folder, where an output would be moved aside, replaced or deleted with
- * the database or the repository; else NULL. */
-static const char *
-private_place(const char *norm)
-{
-	if (nf_path_holds(".ntflow", norm))
-		return ".ntflow";
-	if (nf_path_holds(".git", norm))
-		return ".git";
-	return NULL;
-}
-
 /* Inputs and a metrics file stay in the project; path folders too, unless written as
  * absolute paths. Outputs: check_outputs. */
 static void
@@ -370,10 +357,10 @@ check_paths(vctx *v)
 		if (nf_more(s)->metrics) {
 			const char *m = check_path(v, nf_more(s)->metrics, "metrics file", kind, s->name, false, false);
 
-			if (m && private_place(m))
+			if (m && nf_path_private(m))
 				nf_diag_error(&v->diags, nf_more(s)->metrics->loc, "metrics file of %s \"%s\" is inside %s,"
-					      " which only %s writes", kind, s->name, private_place(m),
-					      strcmp(private_place(m), ".git") == 0 ? "git" : "ntflow");
+					      " which only %s writes", kind, s->name, nf_path_private(m),
+					      strcmp(nf_path_private(m), ".git") == 0 ? "git" : "ntflow");
 		}
 	}
 }
@@ -396,10 +383,10 @@ check_outputs(vctx *v, nf_strmap *seen)
 				continue;
 			nf_buf_reset(&text);
 			tmpl_text(&text, t);
-			if (private_place(key))
+			if (nf_path_private(key))
 				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is inside %s, which only %s writes",
-					      nf_buf_cstr(&text), kind, s->name, private_place(key),
-					      strcmp(private_place(key), ".git") == 0 ? "git" : "ntflow");
+					      nf_buf_cstr(&text), kind, s->name, nf_path_private(key),
+					      strcmp(nf_path_private(key), ".git") == 0 ? "git" : "ntflow");
 			first = nf_strmap_get(seen, key);
 			if (!first) {
 				nf_strmap_put(seen, key, (void *)s);

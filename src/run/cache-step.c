@@ -55,54 +55,58 @@ key_params(nf_keyb *k, run_ctx *ctx, const nf_tmpl *t)
 	}
 }
 
-/* Whether text names parameter key's variable NTFLOW_PARAM_NAME (NAME: key in capitals,
- * other than letters and digits '_'), not as the start of a longer name. */
-static bool
-names_param_var(const char *text, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (const char *p = text; (p = strstr(p, "NTFLOW_PARAM_")) != NULL; p++) {
-		const char *v = p + 13;
-		size_t i = 0;
-
-		for (; i < n; i++) {
-			char c = key[i] >= 'a' && key[i] <= 'z' ? (char)(key[i] - 'a' + 'A') : key[i];
-
-			if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-				c = '_';
-			if (v[i] != c)
-				break;
-		}
-		if (i == n && !((v[n] >= 'A' && v[n] <= 'Z') || (v[n] >= '0' && v[n] <= '9') || v[n] == '_'))
-			return true;
-	}
-	return false;
-}
-
-/* The parameters a run command reads through their variables ($NTFLOW_PARAM_N, as QUOTING
- * advises where a ${params.n} cannot stand): in the key as a ${params.n} would be, else a
- * new value would leave the stage cached with the old one's result. */
+/* Keys each parameter whose variable a literal segment of t names ($NTFLOW_PARAM_N, as QUOTING
+ * advises where a ${params.n} cannot stand), as a ${params.n} would be, else a new value would
+ * leave the stage cached with the old one's result. A reference splits segments, so a name
+ * lies within one; no allocation (this runs for every node's key). */
 static void
-key_param_vars(nf_keyb *k, run_ctx *ctx, const nf_stage *st)
+key_param_vars(nf_keyb *k, run_ctx *ctx, const nf_tmpl *t)
 {
-	nf_buf text = NF_BUF_INIT;
 	const nf_pipeline *pl = &ctx->dag->pipeline;
 
-	for (size_t i = 0; st->run && i < st->run->nsegs; i++)
-		if (!st->run->segs[i].is_ref)
-			nf_buf_puts(&text, st->run->segs[i].text);
-	for (size_t w = 0; w < nf_more(st)->nrun_words; w++)
-		for (size_t i = 0; i < nf_more(st)->run_words[w].nsegs; i++)
-			if (!nf_more(st)->run_words[w].segs[i].is_ref)
-				nf_buf_puts(&text, nf_more(st)->run_words[w].segs[i].text);
-	for (size_t i = 0; text.len && strstr(text.buf, "NTFLOW_PARAM_") && i < pl->nparams; i++)
-		if (names_param_var(text.buf, pl->params[i].key)) {
-			const char *v = nf_strmap_get(ctx->params, pl->params[i].key);
+	for (size_t i = 0; t && i < t->nsegs; i++) {
+		if (t->segs[i].is_ref)
+			continue;
+		for (const char *p = t->segs[i].text; (p = strstr(p, "NTFLOW_PARAM_")) != NULL; p += 13) {
+			const char *v = p + 13;
+			size_t len = 0;
 
-			nf_keyb_param(k, pl->params[i].key, v ? v : "");
+			while ((v[len] >= 'A' && v[len] <= 'Z') || (v[len] >= '0' && v[len] <= '9') || v[len] == '_')
+				len++;
+			for (size_t j = 0; j < pl->nparams; j++)
+				if (nf_run__param_var_is(v, len, pl->params[j].key)) {
+					const char *val = nf_strmap_get(ctx->params, pl->params[j].key);
+
+					nf_keyb_param(k, pl->params[j].key, val ? val : "");
+				}
 		}
-	nf_buf_release(&text);
+	}
+}
+
+/* The pipeline's path folders as keyed, "a:b" once expanded: the same for every node, so
+ * expanded once a run (NULL: none, or one that did not expand, said at the node). */
+static const char *
+path_key(run_ctx *ctx, int *err)
+{
+	nf_buf folders = NF_BUF_INIT;
+
+	*err = 0;
+	if (ctx->cache.path_keyed || !ctx->dag->pipeline.npath)
+		return ctx->cache.path_key;
+	for (size_t i = 0; i < ctx->dag->pipeline.npath && *err == 0; i++) {
+		char *dir = NULL;
+
+		if ((*err = nf_run__expand(&dir, ctx, NULL, &ctx->dag->pipeline.path[i])) == 0)
+			nf_buf_printf(&folders, "%s%s", i ? ":" : "", dir);
+	}
+	if (*err < 0) {
+		nf_buf_release(&folders);
+		return NULL;
+	}
+	ctx->cache.path_keyed = true;
+	ctx->cache.path_key = nf_arena_strdup(ctx->arena, nf_buf_cstr(&folders));
+	nf_buf_release(&folders);
+	return ctx->cache.path_key;
 }
 
 static void
@@ -169,6 +173,7 @@ check_input(const char *path)
 static bool
 produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const char ***held, size_t *nheld)
 {
+	nf_buf own = NF_BUF_INIT;
 	size_t cap = 0;
 
 	*held = NULL;
@@ -206,19 +211,24 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const ch
 	/* The stage's own outputs in the folder are what it writes, not what it reads: left
 	 * out too (else, ignored by git and folded into the folder's identity, or tracked and
 	 * rewritten, each run would key the next differently). */
+	/* (Expanded into a buffer of its own: the run's arena would keep each, for every input
+	 * of every node, to the run's end.) */
 	for (size_t o = 0; o < node->stage->noutputs; o++) {
-		char *out = NULL, *norm;
+		const char *out;
+		char *norm;
 		nf_path_why why;
 
-		if (nf_run__expand(&out, ctx, node, &node->stage->outputs[o]) < 0) {
+		if (nf_run__expand_buf(&own, ctx, node, &node->stage->outputs[o]) < 0) {
 			nf_error_clear();
 			continue;
 		}
+		out = nf_buf_cstr(&own);
 		if (path_within(out, input) && strcmp(out, input) != 0 && (norm = nf_path_lexical(out, &why))) {
 			NF_PUSH(*held, *nheld, cap, nf_arena_strdup(ctx->arena, norm));
 			free(norm);
 		}
 	}
+	nf_buf_release(&own);
 	return false;
 }
 
@@ -791,25 +801,19 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		nf_keyb_matrix(k, "dir", dir);
 	}
 	/* The pipeline's path folders, ahead of PATH: another folder is another program of the
-	 * same name (tools/v1 to tools/v2). Keyed as written once expanded; not when empty, so
-	 * the keys of pipelines without one stay as they were. */
+	 * same name (tools/v1 to tools/v2). Not when there are none, so the keys of pipelines
+	 * without one stay as they were. */
 	if (ctx->dag->pipeline.npath) {
-		nf_buf folders = NF_BUF_INIT;
+		const char *folders = path_key(ctx, &err);
 
-		for (size_t i = 0; i < ctx->dag->pipeline.npath && err == 0; i++) {
-			char *dir = NULL;
-
-			if ((err = nf_run__expand(&dir, ctx, NULL, &ctx->dag->pipeline.path[i])) == 0)
-				nf_buf_printf(&folders, "%s%s", i ? ":" : "", dir);
-		}
-		if (err == 0)
-			nf_keyb_matrix(k, "path", nf_buf_cstr(&folders));
-		nf_buf_release(&folders);
 		if (err < 0)
 			goto done;
+		nf_keyb_matrix(k, "path", folders);
 	}
 	key_params(k, ctx, st->run);
-	key_param_vars(k, ctx, st);
+	key_param_vars(k, ctx, st->run);
+	for (size_t w = 0; w < nf_more(st)->nrun_words; w++)
+		key_param_vars(k, ctx, &nf_more(st)->run_words[w]);
 	key_params(k, ctx, nf_more(st)->metrics);
 	for (size_t i = 0; i < st->noutputs; i++)
 		key_params(k, ctx, &st->outputs[i]);

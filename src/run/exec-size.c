@@ -43,6 +43,24 @@ max_total(void)
 	return limit;
 }
 
+bool
+nf_run__param_var_is(const char *name, size_t len, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (len != n)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		char c = key[k] >= 'a' && key[k] <= 'z' ? (char)(key[k] - 'a' + 'A') : key[k];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			c = '_';
+		if (name[k] != c)
+			return false;
+	}
+	return true;
+}
+
 /* The parameter whose environment variable is the NAME of "NAME=VALUE", or NULL. */
 static const char *
 param_of_env(const run_ctx *ctx, const char *kv)
@@ -52,19 +70,9 @@ param_of_env(const run_ctx *ctx, const char *kv)
 
 	if (klen <= 13 || strncmp(kv, "NTFLOW_PARAM_", 13) != 0)
 		return NULL;
-	for (size_t i = 0; i < p->nparams; i++) {
-		const char *key = p->params[i].key;
-		size_t n = strlen(key);
-		bool same = n == klen - 13;
-
-		for (size_t k = 0; same && k < n; k++) {
-			char c = key[k] >= 'a' && key[k] <= 'z' ? (char)(key[k] - 'a' + 'A') : key[k];
-
-			same = c == kv[13 + k] || (kv[13 + k] == '_' && !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')));
-		}
-		if (same)
-			return key;
-	}
+	for (size_t i = 0; i < p->nparams; i++)
+		if (nf_run__param_var_is(kv + 13, klen - 13, p->params[i].key))
+			return p->params[i].key;
 	return NULL;
 }
 

@@ -95,6 +95,8 @@ typedef struct nf_run_cache {
 	bool rootfd_tried;
 	nf_keyb *keyb;              /* the key builder, reset for each node's key */
 	nf_cache_outs outs;         /* the outputs of the entry looked up last */
+	char *path_key;             /* the pipeline's path folders as keyed (expanded once), or NULL */
+	bool path_keyed;
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many
@@ -323,6 +325,9 @@ char *nf_run__log_rel(const run_ctx *ctx, size_t node);
 /* exec-size.c. 0 when /bin/sh -c cmd (words, when not NULL: a run list exec'd as these
  * arguments) with env fits execve's limits; otherwise NF_EINVALID, "argument list too
  * long: ..." naming the reference or variable that makes it too large. */
+/* Whether name (len bytes, after "NTFLOW_PARAM_") is the variable of parameter key: key in
+ * capitals, other than letters and digits '_' (exec-size.c). */
+bool nf_run__param_var_is(const char *name, size_t len, const char *key);
 int nf_run__check_exec_size(run_ctx *ctx, const nf_node *node, const nf_interp *ip, const char *cmd, char *const *words,
 			    char *const *env);
 

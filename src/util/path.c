@@ -121,6 +121,16 @@ nf_path_holds(const char *outer, const char *inner)
 	return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
+const char *
+nf_path_private(const char *norm)
+{
+	if (nf_path_holds(".ntflow", norm))
+		return ".ntflow";
+	if (nf_path_holds(".git", norm))
+		return ".git";
+	return NULL;
+}
+
 /* True when path is what nf_path_lexical returns: relative, no empty, "." or ".." part. */
 static bool
 is_normal(const char *path)
