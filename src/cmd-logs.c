@@ -378,7 +378,8 @@ cmd_logs_exec(int argc, char **argv)
 		rc = err == NF_EINVALID ? NF_EXIT_USAGE : NF_EXIT_FAILED;
 		goto done;
 	}
-	if (find_node(&node, c.st, c.run, stage) < 0) {
+	if ((err = find_node(&node, c.st, c.run, stage)) < 0) {
+		nf_store_pruned_error(c.st, c.run, err);
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
@@ -387,7 +388,8 @@ cmd_logs_exec(int argc, char **argv)
 	if (c.reused_by)
 		fprintf(stderr, "ntflow: %s was cached in run %lld: log of run %lld, whose result it reused\n", node,
 			(long long)c.reused_by, (long long)c.run);
-	if ((follow_it ? follow(&c) : print_once(&c)) < 0) {
+	if ((err = follow_it ? follow(&c) : print_once(&c)) < 0) {
+		nf_store_pruned_error(c.st, c.run, err);
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}

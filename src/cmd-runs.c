@@ -138,6 +138,7 @@ print_json(const nf_cmp_run *runs, size_t n, const columns *cl)
 		cJSON_AddStringToObject(o, "status", nf_run_status_name(r->status));
 		nf_cmd_json_time(o, "started", r->started_ms);
 		nf_cmd_json_time(o, "finished", r->finished_ms);
+		nf_cmd_json_time(o, "pruned", r->pruned_ms);
 		if (d >= 0 && r->status != NF_RUN_RUNNING)
 			cJSON_AddNumberToObject(o, "duration_ms", (double)d);
 		else

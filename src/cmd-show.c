@@ -212,6 +212,10 @@ print_header(const nf_run_info *r)
 	else
 		snprintf(dur, sizeof(dur), "-");
 	printf("duration  %s\n", dur);
+	if (r->pruned_ms) {
+		nf_store_fmt_local_time(t, sizeof(t), r->pruned_ms);
+		printf("pruned    %s: only the stages that wrote metrics are listed; the logs are gone\n", t);
+	}
 	free(params);
 }
 
@@ -466,6 +470,7 @@ print_json(const show_data *d)
 	cJSON_AddItemToObject(run, "params", params);
 	nf_cmd_json_time(run, "started", r->started_ms);
 	nf_cmd_json_time(run, "finished", r->finished_ms);
+	nf_cmd_json_time(run, "pruned", r->pruned_ms);
 	dirty_paths = cJSON_Parse(d->repro.dirty_paths_json ? d->repro.dirty_paths_json : "[]");
 	if (!cJSON_IsArray(dirty_paths)) {
 		cJSON_Delete(dirty_paths);

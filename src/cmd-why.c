@@ -97,7 +97,7 @@ cmd_why_exec(int argc, char **argv)
 		}
 	}
 	if (hits == 0) {
-		no_such_stage(run, stage, nodes, n);
+		nf_store_pruned_error(st, run, no_such_stage(run, stage, nodes, n));
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}

@@ -23,6 +23,7 @@ const nf_cmd *const nf_commands[] = {
 	&nf_cmd_logs,
 	&nf_cmd_why,
 	&nf_cmd_cache,
+	&nf_cmd_prune,
 	&nf_cmd_metrics,
 	&nf_cmd_report,
 	&nf_cmd_alerts,

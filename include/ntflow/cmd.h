@@ -86,6 +86,7 @@ extern const nf_cmd nf_cmd_dash;
 extern const nf_cmd nf_cmd_registry;
 extern const nf_cmd nf_cmd_why;
 extern const nf_cmd nf_cmd_cache;
+extern const nf_cmd nf_cmd_prune;
 extern const nf_cmd nf_cmd_metrics;
 extern const nf_cmd nf_cmd_report;
 extern const nf_cmd nf_cmd_alerts;

@@ -32,6 +32,11 @@
 #define NF_AUDIT_ALERT      "alert"
 #define NF_AUDIT_ACK        "alert-ack"
 #define NF_AUDIT_REPEAT     "alert-repeat"   /* an alert raised again by another run */
+#define NF_AUDIT_PRUNE      "prune"          /* a run's details forgotten (ntflow prune) */
+
+/* Forgets run_id's details (nf_store_prune_run) and records it, by actor, in the audit
+ * chain, in one transaction; nodes_removed: its node rows deleted. */
+int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, int64_t *nodes_removed);
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.

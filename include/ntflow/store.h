@@ -113,6 +113,7 @@ typedef struct nf_run_info {
 	bool has_risk;           /* the pipeline's risk block scored it */
 	double risk_score;
 	char *risk_tier;         /* low, normal, high, elevated; NULL: not scored */
+	int64_t pruned_ms;       /* when `ntflow prune` forgot its stages' details; 0: never */
 } nf_run_info;
 void nf_run_info_release(nf_run_info *r);
 
@@ -133,6 +134,37 @@ int nf_store_run_last(nf_store *st, int64_t *id);                      /* NF_ENO
 /* The run a command's RUN operand names: NULL for the last run, else its id. NF_ENOTFOUND
  * ("no runs yet", "no run 42"), NF_EINVALID ("'x' is not a run id"). */
 int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
+
+/* The history's retention (`ntflow prune`, prune.c). A run may go when it has ended, is not
+ * pruned already and neither rule given keeps it (a rule of -1 keeps nothing): keep_runs,
+ * the newest N runs of each pipeline; keep_from_ms, the runs started at or after it. The
+ * newest run of each pipeline, its last successful run and a run whose model version is in
+ * production or a candidate always stay. */
+typedef struct nf_prune_policy {
+	int64_t keep_runs;
+	int64_t keep_from_ms;
+} nf_prune_policy;
+typedef struct nf_prune_candidate {
+	int64_t id;
+	char *pipeline;
+	int64_t started_ms;
+	int64_t nnodes;          /* its summary's node count */
+} nf_prune_candidate;
+/* The runs the policy lets go, oldest first. */
+int nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n);
+void nf_prune_candidate_list_free(nf_prune_candidate *c, size_t n);
+/* Forgets run_id's details (see prune.c for what stays) and marks it pruned at now_ms;
+ * nodes_removed: its node rows deleted. Inside a transaction of nf_store_atomic, so that the
+ * caller's audit record goes with it. */
+int nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, int64_t *nodes_removed);
+/* The database file's size in pages' bytes, and how much of it is free pages a later write
+ * reuses (what `ntflow prune --vacuum` gives back). */
+int nf_store_space(nf_store *st, int64_t *bytes, int64_t *free_bytes);
+/* Rewrites the database without its free pages (SQLite's VACUUM), then truncates the log. */
+int nf_store_vacuum(nf_store *st);
+/* For a command's NF_ENOTFOUND about run_id (no such stage, no log): when the run was
+ * pruned, the message (nf_error_last) gets why. Returns err. */
+int nf_store_pruned_error(nf_store *st, int64_t run_id, int err);
 /* The newest run of pipeline with this interval_start (ISO 8601 UTC, as recorded) and
  * trigger schedule, alert or backfill: the scheduler matches an interval to its run.
  * NF_ENOTFOUND when there is none. */

@@ -173,6 +173,7 @@ nf_store__run_from_row(nf_run_info *r, sqlite3_stmt *q)
 	r->has_risk = sqlite3_column_type(q, 17) != SQLITE_NULL;
 	r->risk_score = r->has_risk ? sqlite3_column_double(q, 17) : 0;
 	r->risk_tier = nf_store__col_strdup(q, 18);
+	r->pruned_ms = sqlite3_column_int64(q, 19);
 }
 
 int

@@ -482,6 +482,10 @@ static const char *const migrations[] = {
 	 * that died after it this outcome, not "crashed", so that a model it put in production
 	 * is never a crashed run's. */
 	"ALTER TABLE runs ADD COLUMN ending TEXT;",
+	/* 26: when `ntflow prune` forgot the details of an ended run (0: never): its row stays,
+	 * with its summary, as do its metrics, gate results and audit records; most node rows,
+	 * their attempts and its logs go (prune.c). */
+	"ALTER TABLE runs ADD COLUMN pruned_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -494,6 +498,7 @@ static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
 	[21] = "SELECT count(*) FROM pragma_table_info('cache_entries') WHERE name = 'components'",
 	[22] = "SELECT count(*) FROM pragma_table_info('cache_components') WHERE name = 'key'",
 	[24] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'ending'",
+	[25] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'pruned_ms'",
 };
 
 /* The previous run of pipeline P (a parameter) where node N got a key and succeeded or was
@@ -557,7 +562,7 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end, cohort, risk_score, risk_tier"
+		" interval_start, interval_end, cohort, risk_score, risk_tier, pruned_ms"
 		" FROM runs WHERE id = ?",
 	[SQL_RUN_LAST] = "SELECT max(id) FROM runs",
 	[SQL_RUN_FOR_INTERVAL] =
@@ -567,13 +572,13 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end, cohort, risk_score, risk_tier"
+		" interval_start, interval_end, cohort, risk_score, risk_tier, pruned_ms"
 		" FROM runs ORDER BY id DESC LIMIT ?",
 	[SQL_RUN_LIST_OF] =   /* runs_pipeline (pipeline, id), newest first */
 		"SELECT id, pipeline, file, logical_date, trigger, params, git_commit, dirty,"
 		" started_ms, finished_ms, status, pid,"
 		" " NF_SQL_RUN_COUNTS ","
-		" interval_start, interval_end, cohort, risk_score, risk_tier"
+		" interval_start, interval_end, cohort, risk_score, risk_tier, pruned_ms"
 		" FROM runs WHERE pipeline = ? ORDER BY id DESC LIMIT ?",
 	/* A row as the batch's sync finds its node (nodes.c: NODE_COLS parameters): waiting,
 	 * or with the state, attempts, times and cache hit it has reached by then. */

@@ -13,7 +13,7 @@
 #define WINDOW_RUN_COLS \
 	"id, pipeline, file, logical_date, trigger, params, git_commit, dirty, started_ms, finished_ms," \
 	" status, pid, coalesce(nodes_total, 0), coalesce(nodes_done, 0), interval_start, interval_end," \
-	" cohort, risk_score, risk_tier"
+	" cohort, risk_score, risk_tier, pruned_ms"
 
 /* The day a violation counts on: its run's logical date, or the day it was recorded once
  * the run's row is gone (run_id outlives the run). */

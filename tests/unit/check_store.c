@@ -1055,7 +1055,7 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
 }
 
 /* The number of store.c's schema steps, a store's user_version once opened. */
-#define NF_STORE_SCHEMA_LATEST 25
+#define NF_STORE_SCHEMA_LATEST 26
 
 #define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
 	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
@@ -1220,6 +1220,126 @@ START_TEST(test_miss_previous_run_kept)
 	ck_assert_int_eq(nf_store_node_cache(st, r4, "tune[lr=0.2]", "kf", COMPS("4", "f"), false, 0, "forced"), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
 	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE name = 'tune[lr=0.2]'"), r4);
+	nf_store_close(st);
+}
+END_TEST
+
+/* The history's retention (prune.c): which runs a policy lets go, per pipeline, with the
+ * newest, the last successful, a running one and one whose version is in production or a
+ * candidate always kept; a pruned run's entry keeps its components (copied out of the node
+ * row it read them from), its node rows with metrics stay, its others go with their
+ * attempts, and the walk back of a later miss stops at the oldest run left. */
+typedef struct prune_call {
+	int64_t run, nodes;
+} prune_call;
+
+static int
+prune_fn(void *ctx, nf_store *st)
+{
+	prune_call *c = ctx;
+
+	return nf_store_prune_run(st, c->run, 12345, &c->nodes);
+}
+
+static void
+assert_plan(nf_store *st, int64_t keep_runs, int64_t keep_from, const int64_t *want, size_t nwant)
+{
+	nf_prune_policy p = { keep_runs, keep_from };
+	nf_prune_candidate *c = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(nf_store_prune_plan(st, &p, &c, &n), 0);
+	ck_assert_uint_eq(n, nwant);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(c[i].id, want[i]);
+		ck_assert_str_eq(c[i].pipeline, "p");
+	}
+	nf_prune_candidate_list_free(c, n);
+}
+
+START_TEST(test_prune)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_cache_entry e;
+	int64_t r1, r2, r4, r5, nodes;
+	prune_call call;
+	char *sql;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = keyed_run(st, &t, "p", "k1", COMPS("1", "x"), NF_ST_SUCCEEDED, 0);
+	r2 = keyed_run(st, &t, "p", "k2", COMPS("2", "x"), NF_ST_SUCCEEDED, 0);
+	keyed_run(st, &t, "q", "kq", COMPS("q", "x"), NF_ST_SUCCEEDED, 0);
+	r4 = keyed_run(st, &t, "p", "k4", COMPS("4", "x"), NF_ST_FAILED, 0);
+	ck_assert_int_eq(nf_store_metric_put(st, r4, "prep", "rows", 3), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE pipeline = 'p'"), r1);
+	/* Entries a run wrote after its node's miss read their components from the node row
+	 * (components_in_node): so made here. */
+	raw_exec(dbpath, "DELETE FROM cache_components");
+	ck_assert_int_eq(nf_store_cache_get(st, "k1", &e), 0);
+	ck_assert_str_eq(e.components, COMPS("1", "x"));
+	nf_cache_entry_release(&e);
+
+	/* r4 newest, r2 the last success: r1 goes, and q's only run stays. */
+	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
+	assert_plan(st, -1, INT64_MAX, (int64_t[]){ r1 }, 1);
+	assert_plan(st, 3, -1, NULL, 0);
+	assert_plan(st, -1, 0, NULL, 0);                 /* every run started since 0 */
+	assert_plan(st, 0, INT64_MAX, (int64_t[]){ r1 }, 1);
+	/* A version in production, or a candidate, keeps its run; an archived one does not. */
+	sql = xasprintf("INSERT INTO model_versions (model, version, run_id, artifact_sha256, artifact_size,"
+			" artifact_path, status, created_ms) VALUES ('m', 1, %lld, 'x', 1, 'a', 'production', 1)",
+			(long long)r1);
+	raw_exec(dbpath, sql);
+	free(sql);
+	assert_plan(st, 1, -1, NULL, 0);
+	raw_exec(dbpath, "UPDATE model_versions SET status = 'candidate'");
+	assert_plan(st, 1, -1, NULL, 0);
+	raw_exec(dbpath, "UPDATE model_versions SET status = 'archived'");
+	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
+	/* A run going on is never a candidate, and counts among the newest: r4 may go now. */
+	r5 = begin_run(st, "p");
+	assert_plan(st, 1, -1, (int64_t[]){ r1, r4 }, 2);
+
+	/* Outside a transaction: refused. */
+	ck_assert_int_eq(nf_store_prune_run(st, r1, 1, &nodes), NF_EINVALID);
+	call = (prune_call){ r1, -1 };
+	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
+	ck_assert_int_eq(call.nodes, 3);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE run_id = (SELECT min(id) FROM runs)"), 0);
+	ck_assert_int_eq(raw_int(st, "SELECT pruned_ms FROM runs WHERE id = (SELECT min(id) FROM runs)"), 12345);
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE pipeline = 'p'"), r2);
+	ck_assert_int_eq(nf_store_cache_get(st, "k1", &e), 0);
+	ck_assert_str_eq(e.components, COMPS("1", "x"));
+	nf_cache_entry_release(&e);
+	{
+		nf_run_info r;
+
+		ck_assert_int_eq(nf_store_run_get(st, r1, &r), 0);
+		ck_assert_int_eq(r.pruned_ms, 12345);
+		ck_assert_int_eq(r.nnodes, 3);   /* the summary stays */
+		nf_run_info_release(&r);
+	}
+	assert_plan(st, 1, -1, (int64_t[]){ r4 }, 1);
+
+	/* r4's node with a metric stays, with its attempt, which names no log any more. */
+	sql = xasprintf("INSERT OR REPLACE INTO attempts (node_id, attempt, state, log_path) SELECT id, 1, 'failed',"
+			" 'logs/%lld/prep.1.log' FROM nodes WHERE run_id = %lld", (long long)r4, (long long)r4);
+	raw_exec(dbpath, sql);
+	free(sql);
+	call = (prune_call){ r4, -1 };
+	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
+	ck_assert_int_eq(call.nodes, 2);
+	sql = xasprintf("SELECT count(*) FROM nodes WHERE run_id = %lld AND name = 'prep'", (long long)r4);
+	ck_assert_int_eq(raw_int(st, sql), 1);
+	free(sql);
+	sql = xasprintf("SELECT count(*) FROM attempts a JOIN nodes n ON n.id = a.node_id WHERE n.run_id = %lld"
+			" AND a.log_path IS NULL", (long long)r4);
+	ck_assert_int_eq(raw_int(st, sql), 1);
+	free(sql);
+	ck_assert_int_eq(nf_store_run_end(st, r5, NF_RUN_SUCCEEDED), 0);
 	nf_store_close(st);
 }
 END_TEST
@@ -2229,6 +2349,7 @@ store_suite(void)
 	tcase_add_test(tc, test_miss_previous_run);
 	tcase_add_test(tc, test_ahead);
 	tcase_add_test(tc, test_miss_previous_run_kept);
+	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_compare_reads);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);

@@ -1,0 +1,294 @@
+/* cmd-prune.c: `ntflow prune`, the history's retention: forgets the per-stage details of the
+ * ended runs a policy lets go (node rows, attempts, log folders), keeping each run's summary,
+ * metrics, gate results, registry and audit chain, so that a pipeline run every week for a
+ * year does not keep every stage of every week. */
+#include "config.h"
+#include "ntflow/cmd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+
+#include "ntflow/gov.h"
+#include "ntflow/store.h"
+
+typedef struct prune_opts {
+	long keep_days, keep_runs;   /* -1: not given */
+	bool dry_run, vacuum;
+} prune_opts;
+
+static bool
+parse_count(long *out, const char *opt, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 1000000000L) {
+		fprintf(stderr, "ntflow prune: %s needs a number (0 or more), not '%s'\n", opt, arg);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static uint64_t tree_bytes;
+
+static int
+add_bytes(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F)
+		tree_bytes += (uint64_t)sb->st_size;
+	return 0;
+}
+
+/* Removes DIR/logs/ID; adds its bytes to *bytes. A folder already gone is no error. */
+static int
+remove_logs(const char *dir, int64_t id, uint64_t *bytes, size_t *folders)
+{
+	char *path = xasprintf("%s/logs/%lld", dir, (long long)id);
+	int err = 0;
+
+	tree_bytes = 0;
+	if (nftw(path, add_bytes, 16, FTW_PHYS) == 0) {
+		if ((err = nf_remove_tree(path)) == 0) {
+			*bytes += tree_bytes;
+			(*folders)++;
+		}
+	}
+	free(path);
+	return err;
+}
+
+/* The log folders of runs pruned before whose removal a crash or a full disk cut short. */
+static int
+sweep_logs(nf_store *st, const char *dir, uint64_t *bytes, size_t *folders)
+{
+	char *logs = xasprintf("%s/logs", dir);
+	DIR *d = opendir(logs);
+	struct dirent *de;
+	int err = 0;
+
+	free(logs);
+	if (!d)
+		return 0;
+	while (!err && (de = readdir(d))) {
+		char *end;
+		long long id;
+		nf_run_info r;
+
+		errno = 0;
+		id = strtoll(de->d_name, &end, 10);
+		if (errno || end == de->d_name || *end || id <= 0)
+			continue;
+		if (nf_store_run_get(st, id, &r) < 0)
+			continue;
+		if (r.pruned_ms)
+			err = remove_logs(dir, id, bytes, folders);
+		nf_run_info_release(&r);
+	}
+	closedir(d);
+	return err;
+}
+
+static void
+print_plan(const nf_prune_candidate *c, size_t n)
+{
+	static const char *const head[] = { "RUN", "PIPELINE", "STARTED", "STAGES" };
+	nf_table *t = nf_table_new(4, head);
+
+	nf_table_align_right(t, 0);
+	nf_table_align_right(t, 3);
+	for (size_t i = 0; i < n; i++) {
+		char started[32], **row = nf_table_add_row(t);
+
+		nf_store_fmt_local_time(started, sizeof(started), c[i].started_ms);
+		row[0] = xasprintf("%lld", (long long)c[i].id);
+		row[1] = xstrdup(c[i].pipeline);
+		row[2] = xstrdup(started);
+		row[3] = xasprintf("%lld", (long long)c[i].nnodes);
+	}
+	nf_cmd_print_table(t);
+	nf_table_free(t);
+}
+
+static int
+prune(nf_store *st, const char *dir, const prune_opts *o)
+{
+	int64_t now = nf_now_realtime_ms(), nodes = 0, before = 0, free_bytes = 0, after = 0;
+	nf_prune_policy policy = {
+		.keep_runs = o->keep_runs,
+		.keep_from_ms = o->keep_days >= 0 ? now - (int64_t)o->keep_days * 86400000 : -1,
+	};
+	nf_prune_candidate *c = NULL;
+	uint64_t log_bytes = 0;
+	size_t n = 0, pruned = 0, folders = 0;
+	char *actor = NULL, sz[32], fr[32];
+	int err;
+
+	if ((err = nf_store_prune_plan(st, &policy, &c, &n)) < 0)
+		goto fail;
+	if (o->dry_run) {
+		for (size_t i = 0; i < n; i++)
+			nodes += c[i].nnodes;
+		if (n)
+			print_plan(c, n);
+		printf("would prune %zu run%s (%lld stage%s); nothing was changed\n", n, n == 1 ? "" : "s",
+		       (long long)nodes, nodes == 1 ? "" : "s");
+		goto done;
+	}
+	actor = nf_registry_actor();
+	if ((err = sweep_logs(st, dir, &log_bytes, &folders)) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		int64_t removed;
+
+		if ((err = nf_prune_run(st, c[i].id, actor, now, &removed)) < 0)
+			goto fail;
+		pruned++;
+		nodes += removed;
+		if (nf_test_hook("prune-after-commit"))
+			raise(SIGKILL);   /* the tests' crash with the run pruned, its logs still there */
+		/* After the commit: a crash in between leaves a folder the next prune removes. */
+		if ((err = remove_logs(dir, c[i].id, &log_bytes, &folders)) < 0)
+			goto fail;
+	}
+	nf_format_bytes(sz, sizeof(sz), log_bytes);
+	printf("pruned %zu run%s: %lld stage row%s and %zu log folder%s (%s) removed\n", pruned,
+	       pruned == 1 ? "" : "s", (long long)nodes, nodes == 1 ? "" : "s", folders, folders == 1 ? "" : "s", sz);
+	if ((err = nf_store_space(st, &before, &free_bytes)) < 0)
+		goto fail;
+	if (o->vacuum) {
+		if ((err = nf_store_vacuum(st)) < 0 || (err = nf_store_space(st, &after, &free_bytes)) < 0)
+			goto fail;
+		nf_format_bytes(sz, sizeof(sz), (uint64_t)before);
+		nf_format_bytes(fr, sizeof(fr), (uint64_t)after);
+		printf("state database compacted: %s -> %s\n", sz, fr);
+	} else {
+		nf_format_bytes(sz, sizeof(sz), (uint64_t)before);
+		nf_format_bytes(fr, sizeof(fr), (uint64_t)free_bytes);
+		printf("state database: %s, %s of it free for later runs (--vacuum gives it back)\n", sz, fr);
+	}
+	goto done;
+fail:
+	/* The runs pruned before the failure stay pruned: each went in a transaction of its own. */
+	nf_cmd_error("%s", nf_error_last());
+	if (pruned)
+		fprintf(stderr, "ntflow: %zu run%s had been pruned before that; prune again to go on\n", pruned,
+			pruned == 1 ? "" : "s");
+done:
+	free(actor);
+	nf_prune_candidate_list_free(c, n);
+	return err;
+}
+
+static int
+cmd_prune_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "keep-days", required_argument, NULL, 'd' },
+		{ "keep-runs", required_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "vacuum", no_argument, NULL, 'V' },
+		NF_CMD_LOCK_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	prune_opts o = { -1, -1, false, false };
+	nf_wslock_opts lock_opts = { .on_wait = nf_cmd_lock_wait_message, .what = "ntflow prune" };
+	nf_wslock *lock = NULL;
+	nf_store *st = NULL;
+	char *dir = NULL;
+	int c, rc, err;
+
+	while ((c = nf_cmd_getopt(&nf_cmd_prune, argc, argv, "n", longopts)) != NF_CMD_DONE) {
+		int lk = nf_cmd_lock_option(&nf_cmd_prune, &lock_opts, c, optarg);
+
+		if (lk < 0)
+			return NF_EXIT_USAGE;
+		if (lk > 0)
+			continue;
+		switch (c) {
+		case NF_CMD_HELP:
+			return NF_EXIT_OK;
+		case 'd':
+			if (!parse_count(&o.keep_days, "--keep-days", optarg))
+				return NF_EXIT_USAGE;
+			break;
+		case 'r':
+			if (!parse_count(&o.keep_runs, "--keep-runs", optarg))
+				return NF_EXIT_USAGE;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'V':
+			o.vacuum = true;
+			break;
+		default:
+			return NF_EXIT_USAGE;
+		}
+	}
+	if (argc > optind) {
+		fprintf(stderr, "ntflow prune: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_usage(&nf_cmd_prune, stderr);
+		return NF_EXIT_USAGE;
+	}
+	/* No default policy: what goes is always the user's choice, written in the command. */
+	if (o.keep_days < 0 && o.keep_runs < 0) {
+		fprintf(stderr, "ntflow prune: which runs to keep? give --keep-runs N, --keep-days N or both\n");
+		nf_cmd_usage(&nf_cmd_prune, stderr);
+		return NF_EXIT_USAGE;
+	}
+	if (o.dry_run && o.vacuum) {
+		fprintf(stderr, "ntflow prune: --vacuum changes the database; it does not go with --dry-run\n");
+		return NF_EXIT_USAGE;
+	}
+	/* A run in progress writes the rows prune deletes: it takes the workspace lock, which
+	 * also keeps a dry run's list true until its end. */
+	if ((err = nf_cmd_open_store_locked(&st, &dir, &lock, nf_cmd_opt.state, &lock_opts)) < 0)
+		return nf_cmd_exit_status(err);
+	rc = prune(st, dir, &o) < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
+	nf_store_close(st);
+	nf_workspace_unlock(lock);
+	free(dir);
+	return rc;
+}
+
+const nf_cmd nf_cmd_prune = {
+	.name    = "prune",
+	.shared  = NF_CMD_SHARED_STATE,
+	.usage   = "prune [--keep-runs N] [--keep-days N] [-n | --dry-run] [--vacuum] [--state DIR]\n"
+		   "                   [--wait | --no-wait | --wait-timeout DURATION]",
+	.summary = "Forget the per-stage details of old runs (the history's retention).",
+	.help    =
+		"A pruned run keeps its row in 'ntflow runs' (status, times, node counts,\n"
+		"parameters, commit), its metrics (the stages that wrote them stay), gate\n"
+		"results, plots, CPU phases, alerts and audit records; its other stages'\n"
+		"rows, their attempts and its logs (.ntflow/logs/RUN/) go. The model\n"
+		"registry and the cache are not touched: a cache entry the run made still\n"
+		"serves later runs, and 'ntflow why' still explains it. Each run is pruned\n"
+		"in a transaction of its own, recorded in the audit chain (kind prune).\n"
+		"A run is kept when either rule given keeps it; at least one is needed:\n"
+		"  --keep-runs N  the newest N runs of each pipeline\n"
+		"  --keep-days N  the runs started in the last N days\n"
+		"Always kept: a run in progress, the newest and the last successful run of\n"
+		"each pipeline, and a run whose model version is in production or a candidate.\n"
+		"  -n, --dry-run  list the runs that would be pruned; change nothing\n"
+		"  --vacuum       then rewrite the state database without its free pages\n"
+		"                 (it needs as much free disk as the database takes); without\n"
+		"                 it the file keeps its size and later runs reuse the pages\n"
+		"  --state DIR    the state directory (default: $NTFLOW_STATE, else .ntflow/ at\n"
+		"                 the root of the git repository holding the current directory)\n"
+		"\n"
+		"prune takes the workspace lock (one writer per workspace, as a run does):\n"
+		"  --wait       wait while a run or another writer holds it (the default)\n"
+		"  --no-wait    exit 75 at once, naming the holder's run and pid\n"
+		"  --wait-timeout DURATION  wait at most DURATION (30s, 10m), then exit 75\n",
+	.exec    = cmd_prune_exec,
+};

@@ -1,0 +1,214 @@
+/* prune.c: the history's retention (`ntflow prune`): which ended runs a policy lets go, and
+ * the rows of one run forgotten. A pruned run keeps its row and summary, the node rows that
+ * hold metrics (with their attempts), its gate results, plots, CPU phases and audit records;
+ * its other node rows, their attempts and its settled Slurm jobs go, so a year of weekly
+ * runs of a large pipeline does not keep a year of per-stage rows. */
+#include "config.h"
+#include "ntflow/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+void
+nf_prune_candidate_list_free(nf_prune_candidate *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		free(c[i].pipeline);
+	free(c);
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	int64_t x = ((const nf_prune_candidate *)a)->id, y = ((const nf_prune_candidate *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* Every run, newest first within its pipeline, with what decides whether it may go: the
+ * index runs_pipeline gives the order without a sort. */
+static const char plan_sql[] =
+	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms, coalesce(r.nodes_total, 0),"
+	" EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.id"
+	"  AND v.status IN ('production', 'candidate'))"
+	" FROM runs r ORDER BY r.pipeline, r.id DESC";
+
+int
+nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	nf_prune_candidate *c = NULL;
+	size_t count = 0, cap = 0, rank = 0;
+	char *pipeline = NULL;
+	bool seen_success = false;
+	int rc, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(st->db, plan_sql, -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the runs");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *pl = (const char *)sqlite3_column_text(q, 1);
+		const char *status = (const char *)sqlite3_column_text(q, 2);
+		int64_t started = sqlite3_column_int64(q, 3);
+		bool keep = false;
+
+		if (!pl || !status) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (!pipeline || strcmp(pipeline, pl)) {
+			free(pipeline);
+			pipeline = xstrdup(pl);
+			rank = 0;
+			seen_success = false;
+		}
+		/* The newest run of a pipeline is what its next miss is explained against; its
+		 * last successful one is what `cache gc` always keeps the entries of, read from
+		 * its node rows; a run whose version is in production or a candidate is the one
+		 * a person looks into. A run going on is never touched. */
+		if (rank == 0 || !strcmp(status, "running"))
+			keep = true;
+		if (!seen_success && !strcmp(status, "succeeded")) {
+			seen_success = true;
+			keep = true;
+		}
+		if (sqlite3_column_int(q, 6))
+			keep = true;
+		if (p->keep_runs >= 0 && rank < (size_t)p->keep_runs)
+			keep = true;
+		if (p->keep_from_ms >= 0 && started >= p->keep_from_ms)
+			keep = true;
+		rank++;
+		if (keep || sqlite3_column_int64(q, 4) != 0)
+			continue;
+		c = xgrow(c, sizeof(*c), count + 1, &cap);
+		c[count++] = (nf_prune_candidate){
+			.id = sqlite3_column_int64(q, 0),
+			.pipeline = xstrdup(pl),
+			.started_ms = started,
+			.nnodes = sqlite3_column_int64(q, 5),
+		};
+	}
+	if (rc != SQLITE_DONE)
+		err = nf_store__table_error(st, rc, "cannot read the runs");
+	sqlite3_finalize(q);
+	free(pipeline);
+	if (err < 0) {
+		nf_prune_candidate_list_free(c, count);
+		return err;
+	}
+	if (count > 1)
+		qsort(c, count, sizeof(*c), by_id);
+	*out = c;
+	*n = count;
+	return 0;
+}
+
+/* The statements of one run's pruning, in order; ?1 the run, ?2 the time. */
+static const char *const prune_sql[] = {
+	/* A cache entry a run wrote after its node's miss reads its components from that node
+	 * row (ENTRY_COMPONENTS in store.c): copied into cache_components before it goes. */
+	"INSERT OR IGNORE INTO cache_components (entry, components)"
+	" SELECT e.rowid, n.components FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
+	" WHERE n.run_id = ?1 AND n.components IS NOT NULL AND e.run_id = n.run_id AND e.node = n.name",
+	/* Its logs go with the folder: the attempts that stay name none. */
+	"UPDATE attempts SET log_path = NULL WHERE log_path IS NOT NULL"
+	" AND node_id IN (SELECT id FROM nodes WHERE run_id = ?1)",
+	/* Attempts go with their nodes (ON DELETE CASCADE). */
+	"DELETE FROM nodes WHERE run_id = ?1"
+	" AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = nodes.id)",
+	"DELETE FROM slurm_jobs WHERE run_id = ?1 AND settled = 1",
+	"UPDATE runs SET pruned_ms = ?2 WHERE id = ?1",
+	/* A miss walks its pipeline's runs back to the first where its node got a key
+	 * (MISS_PREV_RUN): the walk stops at the oldest run that still has node rows. */
+	"UPDATE node_first_keyed SET run_id = coalesce((SELECT min(r.id) FROM runs r"
+	"  WHERE r.pipeline = node_first_keyed.pipeline AND r.pruned_ms = 0), run_id)"
+	" WHERE run_id = ?1",
+};
+
+int
+nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, int64_t *nodes_removed)
+{
+	int64_t removed = 0;
+	int rc;
+
+	*nodes_removed = 0;
+	if (!st->in_batch)
+		return nf_error_set(NF_EINVALID, "pruning a run needs a transaction (nf_store_atomic)");
+	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_sql); i++) {
+		sqlite3_stmt *q = NULL;
+
+		if ((rc = sqlite3_prepare_v2(st->db, prune_sql[i], -1, &q, NULL)) != SQLITE_OK)
+			return nf_store__error(st, rc, "cannot prune the run");
+		sqlite3_bind_int64(q, 1, run_id);
+		if (sqlite3_bind_parameter_count(q) >= 2)
+			sqlite3_bind_int64(q, 2, now_ms);
+		rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE)
+			return nf_store__error(st, rc, "cannot prune the run");
+		if (i == 2)
+			removed = sqlite3_changes(st->db);
+	}
+	*nodes_removed = removed;
+	return 0;
+}
+
+int
+nf_store_space(nf_store *st, int64_t *bytes, int64_t *free_bytes)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, err = 0;
+
+	*bytes = *free_bytes = 0;
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT p.page_count * s.page_size, f.freelist_count * s.page_size"
+				     " FROM pragma_page_count p, pragma_page_size s, pragma_freelist_count f",
+				     -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the database's size");
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*bytes = sqlite3_column_int64(q, 0);
+		*free_bytes = sqlite3_column_int64(q, 1);
+	} else {
+		err = nf_store__table_error(st, rc, "cannot read the database's size");
+	}
+	sqlite3_finalize(q);
+	return err;
+}
+
+int
+nf_store_vacuum(nf_store *st)
+{
+	int rc, err;
+
+	if ((err = nf_store_flush(st)) < 0)
+		return err;
+	if ((rc = sqlite3_exec(st->db, "VACUUM", NULL, NULL, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot compact the state database");
+	/* The copy VACUUM wrote went through the write-ahead log: fold it back in. */
+	if ((rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL)) != SQLITE_OK &&
+	    rc != SQLITE_BUSY)
+		return nf_store__error(st, rc, "cannot compact the state database");
+	return 0;
+}
+
+int
+nf_store_pruned_error(nf_store *st, int64_t run_id, int err)
+{
+	nf_run_info r;
+	char *msg, t[32];
+
+	if (err != NF_ENOTFOUND || nf_store_run_get(st, run_id, &r) < 0)
+		return err;
+	if (r.pruned_ms) {
+		msg = xstrdup(nf_error_last());
+		nf_store_fmt_local_time(t, sizeof(t), r.pruned_ms);
+		err = nf_error_set(NF_ENOTFOUND, "%s: run %lld was pruned on %s (ntflow prune), which kept only"
+				   " the stages that wrote metrics, and no logs", msg, (long long)run_id, t);
+		free(msg);
+	}
+	nf_run_info_release(&r);
+	return err;
+}

@@ -1,0 +1,239 @@
+#!/bin/sh
+# t4050-prune.sh: `ntflow prune`, the history's retention. Runs of two pipelines, one with a
+# model in production: --keep-runs and --keep-days pick per pipeline; the newest run, the
+# last successful one and the run of the production version always stay; a pruned run keeps
+# its row, metrics and audit records, loses its other stage rows and its logs, and says so
+# in show, runs --json, logs and why; its cache entries still serve later runs and why still
+# explains a miss against them; audit verify holds and records each prune; a kill inside a
+# prune's transaction leaves the run whole, one after it leaves the log folder to the next
+# prune; a run in progress holds prune off; bad options exit 2.
+. "$(dirname "$0")/lib.sh"
+
+test_need_hooks
+
+write_dag p.dag <<-\EOF
+pipeline "p" {
+  params {
+    n    = 1
+    acc  = 0.9
+    fail = 0
+  }
+}
+
+stage "train" {
+  run     = "mkdir -p build && echo weights ${params.acc} >build/model.txt"
+  outputs = ["build/model.txt"]
+}
+
+stage "prep" {
+  run     = "mkdir -p build && echo prepared ${params.n} && echo ${params.n} >build/a.txt"
+  outputs = ["build/a.txt"]
+}
+
+stage "evaluate" {
+  needs   = ["train", "prep"]
+  run     = "mkdir -p build/eval && echo {\\\"accuracy\\\": ${params.acc}} >build/eval/metrics.json"
+  outputs = ["build/eval/"]
+  metrics = "build/eval/metrics.json"
+}
+
+gate "promote" {
+  needs   = ["evaluate"]
+  require = ["accuracy >= 0.85"]
+}
+
+model "clf" {
+  artifact = "build/model.txt"
+  gate     = "promote"
+}
+
+stage "report" {
+  needs   = ["evaluate"]
+  run     = "echo reporting && test ${params.fail} = 0 && echo ${params.n} >build/r.txt"
+  outputs = ["build/r.txt"]
+}
+EOF
+write_dag q.dag <<-\EOF
+pipeline "q" {
+  params {
+    n = 1
+  }
+}
+
+stage "only" {
+  run     = "mkdir -p build && echo q ${params.n} && echo ${params.n} >build/q.txt"
+  outputs = ["build/q.txt"]
+}
+EOF
+printf "/.ntflow/\n/build/\n/models/\n" >.gitignore
+git add . && git commit -q -m pipelines
+
+# pruned RUN: whether show marks run RUN pruned
+pruned() { ntflow show "$1" >show.out && grep -q "^pruned    " show.out; }
+
+test_expect_success 'setup: run 1 puts clf v1 in production, runs 2-5 leave it, run 6 fails; q runs twice' '
+	ntflow run p.dag >out 2>err &&
+	grep "clf v1 → production" out &&
+	for n in 2 3 4 5; do
+		ntflow run p.dag -p n=$n >out 2>err || return 1
+	done &&
+	grep "clf v1 unchanged" out &&
+	test_expect_code 1 ntflow run p.dag -p n=6 -p fail=1 >out 2>err &&
+	ntflow run q.dag >out 2>err &&
+	ntflow run q.dag -p n=2 >out 2>err &&
+	test -d .ntflow/logs/2 && test -d .ntflow/logs/3
+'
+
+test_expect_success 'bad options exit 2 and change nothing' '
+	test_expect_code 2 ntflow prune 2>err &&
+	grep "^ntflow prune: which runs to keep? give --keep-runs N, --keep-days N or both$" err &&
+	test_expect_code 2 ntflow prune --keep-runs x 2>err &&
+	grep "^ntflow prune: --keep-runs needs a number (0 or more), not .x.$" err &&
+	test_expect_code 2 ntflow prune --keep-days -1 2>err &&
+	test_expect_code 2 ntflow prune --keep-runs 1 --dry-run --vacuum 2>err &&
+	grep "does not go with --dry-run" err &&
+	test_expect_code 2 ntflow prune --keep-runs 1 3 2>err &&
+	grep "unexpected argument .3." err &&
+	for r in 1 2 3 4 5 6 7 8; do ! pruned $r || return 1; done
+'
+
+test_expect_success '--dry-run lists the runs that would go and changes nothing' '
+	ntflow runs --json >before.json &&
+	ntflow prune --keep-runs 2 --dry-run >out &&
+	cat out &&
+	grep -E "^ *RUN +PIPELINE +STARTED +STAGES$" out &&
+	grep -E "^ *2 +p " out && grep -E "^ *3 +p " out && grep -E "^ *4 +p " out &&
+	! grep -E "^ *[15678] " out &&
+	grep "^would prune 3 runs (15 stages); nothing was changed$" out &&
+	ntflow runs --json >after.json &&
+	test_cmp before.json after.json &&
+	test -d .ntflow/logs/2
+'
+
+test_expect_success '--keep-days 1 keeps every run started today' '
+	ntflow prune --keep-days 1 >out &&
+	grep "^pruned 0 runs: 0 stage rows and 0 log folders (0 bytes) removed$" out &&
+	for r in 1 2 3 4 5 6 7 8; do ! pruned $r || return 1; done
+'
+
+test_expect_success 'a kill inside the transaction leaves the run whole' '
+	test_expect_code 137 env NTFLOW_FAULT=prune-before-commit ntflow-test prune --keep-runs 2 &&
+	! pruned 2 &&
+	ntflow show 2 >out && grep "^prep " out &&
+	test -d .ntflow/logs/2 &&
+	ntflow audit verify >out &&
+	grep "^ok " out
+'
+
+test_expect_success 'a kill after a run is pruned leaves its log folder to the next prune' '
+	test_expect_code 137 env NTFLOW_FAULT=prune-after-commit ntflow-test prune --keep-runs 4 &&
+	pruned 2 && ! pruned 3 &&
+	test -d .ntflow/logs/2 &&
+	ntflow prune --keep-runs 4 >out &&
+	cat out &&
+	grep "^pruned 0 runs: 0 stage rows and 1 log folder (.*) removed$" out &&
+	! test -e .ntflow/logs/2
+'
+
+test_expect_success '--keep-runs 2: per pipeline; the production run stays; what goes and what stays' '
+	ntflow prune --keep-runs 2 >out &&
+	cat out &&
+	grep "^pruned 2 runs: 8 stage rows and 2 log folders (.*) removed$" out &&
+	grep "^state database: .* of it free for later runs (--vacuum gives it back)$" out &&
+	pruned 3 && pruned 4 &&
+	! pruned 1 && ! pruned 5 && ! pruned 6 && ! pruned 7 && ! pruned 8 &&
+	! test -e .ntflow/logs/3 && ! test -e .ntflow/logs/4 && test -d .ntflow/logs/5 &&
+	ntflow show 3 >out &&
+	grep "^pruned    .*: only the stages that wrote metrics are listed; the logs are gone$" out &&
+	grep "^evaluate " out && ! grep "^prep " out && ! grep "^report " out &&
+	grep "accuracy  0.9" out &&
+	ntflow runs >out &&
+	grep -E "^ *3 +p +manual .* succeeded " out
+'
+
+test_expect_success 'runs --json and show --json carry the time of the prune' '
+	ntflow runs --json >runs.json &&
+	ntflow show 3 --json >show3.json &&
+	ntflow show 5 --json >show5.json &&
+	/usr/bin/python3 - <<-\PY
+	import json
+	runs = {r["id"]: r for r in json.load(open("runs.json"))}
+	assert {i for i, r in runs.items() if r["pruned"]} == {2, 3, 4}, runs
+	assert runs[3]["nodes"] == 5, runs[3]
+	assert json.load(open("show3.json"))["run"]["pruned"]
+	assert json.load(open("show5.json"))["run"]["pruned"] is None
+	PY
+'
+
+test_expect_success 'logs and why name the prune; metrics keep every run' '
+	test_expect_code 1 ntflow logs 3 prep 2>err &&
+	grep "^ntflow: run 3 has no stage .prep.: run 3 was pruned on .* (ntflow prune), which kept only the stages that wrote metrics, and no logs$" err &&
+	test_expect_code 1 ntflow why 3 report 2>err &&
+	grep "run 3 was pruned on" err &&
+	ntflow logs 5 prep >out &&
+	grep "^prepared 5$" out &&
+	ntflow metrics >out &&
+	for r in 1 2 3 4 5 6; do grep -E "^ *$r .* evaluate +accuracy +0.9$" out || return 1; done
+'
+
+test_expect_success 'why explains a kept run against a pruned one, from the entry it made' '
+	ntflow why 5 prep >out &&
+	cat out &&
+	grep "^prep: ran: param n changed 4 → 5$" out
+'
+
+test_expect_success 'the entries pruned runs made still serve; cache gc keeps them' '
+	ntflow cache gc >out &&
+	grep "^dropped 0 of" out &&
+	ntflow run p.dag -p n=3 >out 2>err &&
+	ntflow show >out &&
+	grep -E "^prep +cached " out &&
+	grep -E "^report +cached " out
+'
+
+test_expect_success 'the last successful run and the production run stay with --keep-runs 1' '
+	test_expect_code 1 ntflow run p.dag -p n=9 -p fail=1 >out 2>err &&
+	ntflow prune --keep-runs 1 >out &&
+	cat out &&
+	ntflow runs >out &&
+	ntflow show 10 >out && grep "^status    failed" out &&
+	! pruned 10 && ! pruned 9 && ! pruned 1 &&
+	pruned 5 && pruned 6 && pruned 7 && ! pruned 8
+'
+
+test_expect_success 'audit verify holds; each pruned run has a prune record' '
+	ntflow audit verify >out &&
+	grep "^ok " out &&
+	ntflow audit show >out &&
+	for r in 2 3 4 5 6 7; do
+		grep -E " prune +[0-9a-f]+ +\{\"by\":\"[^\"]+\",\"nodes_removed\":[0-9]+,\"run\":$r\}$" out || return 1
+	done
+'
+
+test_expect_success '--vacuum compacts the database and the workspace goes on' '
+	ntflow prune --keep-runs 1 --vacuum >out &&
+	cat out &&
+	grep "^state database compacted: .* -> " out &&
+	ntflow run p.dag -p n=3 >out 2>err &&
+	ntflow audit verify
+'
+
+test_expect_success 'a run in progress holds prune off' '
+	write_dag slow.dag <<-\EOF &&
+	pipeline "slow" {}
+
+	stage "wait" {
+	  run = "touch started && while [ ! -e go ]; do sleep 0.05; done"
+	}
+	EOF
+	{ ntflow run slow.dag >slow.out 2>&1 & } &&
+	while [ ! -e started ]; do sleep 0.05; done &&
+	test_expect_code 75 ntflow prune --keep-runs 1 --no-wait 2>err &&
+	cat err &&
+	grep "workspace" err &&
+	touch go &&
+	wait &&
+	ntflow prune --keep-runs 1 >out
+'
+
+test_done
