@@ -43,7 +43,11 @@ audit_verify(nf_store *st)
 		nf_cmd_error("audit: %s", rep.problem);
 		rc = NF_EXIT_FAILED;
 	} else if ((rc = audit_verify_registry(st)) == NF_EXIT_OK) {
-		printf("ok %zu record%s\n", rep.nrecords, rep.nrecords == 1 ? "" : "s");
+		printf("ok %zu record%s", rep.nrecords, rep.nrecords == 1 ? "" : "s");
+		if (rep.nemptied)
+			printf(" (%zu emptied by prune --redact-audit: their hashes verified, not their contents)",
+			       rep.nemptied);
+		putchar('\n');
 	}
 	nf_audit_report_release(&rep);
 	return rc;
@@ -65,6 +69,8 @@ record_json(const nf_audit_record *r, bool parsed_payload)
 	cJSON_AddStringToObject(o, "kind", r->kind);
 	if (parsed_payload && (p = cJSON_Parse(r->payload)))
 		cJSON_AddItemToObject(o, "payload", p);
+	else if (!*r->payload)   /* emptied by prune --redact-audit: what was hashed is gone */
+		cJSON_AddNullToObject(o, "payload");
 	else
 		cJSON_AddStringToObject(o, "payload", r->payload);
 	cJSON_AddStringToObject(o, "prev_hash", r->prev_hash);
@@ -131,7 +137,8 @@ audit_show(nf_store *st, const char *run_arg, bool json)
 			nf_store_fmt_local_time(t, sizeof(t), rs[i].time_ms);
 			snprintf(runs, sizeof(runs), rs[i].run_id > 0 ? "%lld" : "-", (long long)rs[i].run_id);
 			printf("%*lld  %-19s  %4s  %-*s  %.12s%s  %s\n", (int)wseq, (long long)rs[i].seq, t, runs, (int)wkind,
-			       rs[i].kind, rs[i].hash, strcmp(rs[i].mac_kind, "hmac") == 0 ? "*" : "", rs[i].payload);
+			       rs[i].kind, rs[i].hash, strcmp(rs[i].mac_kind, "hmac") == 0 ? "*" : "",
+			       *rs[i].payload ? rs[i].payload : "- (emptied by prune)");
 		}
 		for (size_t i = 0; i < nroots; i++)
 			printf("run %lld: Merkle root %s over %lld records\n", (long long)roots[i].run_id, roots[i].root,

@@ -17,7 +17,7 @@
 
 typedef struct prune_opts {
 	long keep_days, keep_runs;   /* -1: not given */
-	bool dry_run, vacuum;
+	bool dry_run, vacuum, redact_audit;
 } prune_opts;
 
 static bool
@@ -112,7 +112,8 @@ print_plan(const nf_prune_candidate *c, size_t n)
 		row[0] = xasprintf("%lld", (long long)c[i].id);
 		row[1] = xstrdup(c[i].pipeline);
 		row[2] = xstrdup(started);
-		row[3] = xasprintf("%lld", (long long)c[i].nnodes);
+		/* Pruned before: --redact-audit empties its audit records now. */
+		row[3] = c[i].pruned ? xstrdup("pruned") : xasprintf("%lld", (long long)c[i].nnodes);
 	}
 	nf_cmd_print_table(t);
 	nf_table_free(t);
@@ -121,38 +122,46 @@ print_plan(const nf_prune_candidate *c, size_t n)
 static int
 prune(nf_store *st, const char *dir, const prune_opts *o)
 {
-	int64_t now = nf_now_realtime_ms(), nodes = 0, before = 0, free_bytes = 0, after = 0;
+	int64_t now = nf_now_realtime_ms(), nodes = 0, records = 0, before = 0, free_bytes = 0, after = 0;
 	nf_prune_policy policy = {
 		.keep_runs = o->keep_runs,
 		.keep_from_ms = o->keep_days >= 0 ? now - (int64_t)o->keep_days * 86400000 : -1,
+		.redact_audit = o->redact_audit,
 	};
 	nf_prune_candidate *c = NULL;
 	uint64_t log_bytes = 0;
-	size_t n = 0, pruned = 0, folders = 0;
+	size_t n = 0, pruned = 0, again = 0, folders = 0;
 	char *actor = NULL, sz[32], fr[32];
 	int err;
 
 	if ((err = nf_store_prune_plan(st, &policy, &c, &n)) < 0)
 		goto fail;
+	for (size_t i = 0; i < n; i++)
+		again += c[i].pruned;
 	if (o->dry_run) {
 		for (size_t i = 0; i < n; i++)
-			nodes += c[i].nnodes;
+			nodes += c[i].pruned ? 0 : c[i].nnodes;
 		if (n)
 			print_plan(c, n);
-		printf("would prune %zu run%s (%lld stage%s); nothing was changed\n", n, n == 1 ? "" : "s",
-		       (long long)nodes, nodes == 1 ? "" : "s");
+		printf("would prune %zu run%s (%lld stage%s)", n - again, n - again == 1 ? "" : "s", (long long)nodes,
+		       nodes == 1 ? "" : "s");
+		if (o->redact_audit)
+			printf(" and empty the stages' audit records of %zu run%s (%zu of them pruned before)", n,
+			       n == 1 ? "" : "s", again);
+		printf("; nothing was changed\n");
 		goto done;
 	}
 	actor = nf_registry_actor();
 	if ((err = sweep_logs(st, dir, &log_bytes, &folders)) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		int64_t removed;
+		nf_prune_counts counts;
 
-		if ((err = nf_prune_run(st, c[i].id, actor, now, &removed)) < 0)
+		if ((err = nf_prune_run(st, c[i].id, actor, now, o->redact_audit, &counts)) < 0)
 			goto fail;
-		pruned++;
-		nodes += removed;
+		pruned += !c[i].pruned;
+		nodes += counts.nodes;
+		records += counts.audit_records;
 		if (nf_test_hook("prune-after-commit"))
 			raise(SIGKILL);   /* the tests' crash with the run pruned, its logs still there */
 		/* After the commit: a crash in between leaves a folder the next prune removes. */
@@ -162,6 +171,9 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 	nf_format_bytes(sz, sizeof(sz), log_bytes);
 	printf("pruned %zu run%s: %lld stage row%s and %zu log folder%s (%s) removed\n", pruned,
 	       pruned == 1 ? "" : "s", (long long)nodes, nodes == 1 ? "" : "s", folders, folders == 1 ? "" : "s", sz);
+	if (o->redact_audit)
+		printf("emptied %lld audit record%s of the stages of %zu run%s (their hashes kept)\n", (long long)records,
+		       records == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	if ((err = nf_store_space(st, &before, &free_bytes)) < 0)
 		goto fail;
 	if (o->vacuum) {
@@ -196,10 +208,11 @@ cmd_prune_exec(int argc, char **argv)
 		{ "keep-runs", required_argument, NULL, 'r' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "vacuum", no_argument, NULL, 'V' },
+		{ "redact-audit", no_argument, NULL, 'A' },
 		NF_CMD_LOCK_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	prune_opts o = { -1, -1, false, false };
+	prune_opts o = { -1, -1, false, false, false };
 	nf_wslock_opts lock_opts = { .on_wait = nf_cmd_lock_wait_message, .what = "ntflow prune" };
 	nf_wslock *lock = NULL;
 	nf_store *st = NULL;
@@ -229,6 +242,9 @@ cmd_prune_exec(int argc, char **argv)
 			break;
 		case 'V':
 			o.vacuum = true;
+			break;
+		case 'A':
+			o.redact_audit = true;
 			break;
 		default:
 			return NF_EXIT_USAGE;
@@ -263,8 +279,8 @@ cmd_prune_exec(int argc, char **argv)
 const nf_cmd nf_cmd_prune = {
 	.name    = "prune",
 	.shared  = NF_CMD_SHARED_STATE,
-	.usage   = "prune [--keep-runs N] [--keep-days N] [-n | --dry-run] [--vacuum] [--state DIR]\n"
-		   "                   [--wait | --no-wait | --wait-timeout DURATION]",
+	.usage   = "prune [--keep-runs N] [--keep-days N] [-n | --dry-run] [--redact-audit] [--vacuum]\n"
+		   "                   [--state DIR] [--wait | --no-wait | --wait-timeout DURATION]",
 	.summary = "Forget the per-stage details of old runs (the history's retention).",
 	.help    =
 		"A pruned run keeps its row in 'ntflow runs' (status, times, node counts,\n"
@@ -280,6 +296,10 @@ const nf_cmd nf_cmd_prune = {
 		"Always kept: a run in progress, the newest and the last successful run of\n"
 		"each pipeline, and a run whose model version is in production or a candidate.\n"
 		"  -n, --dry-run  list the runs that would be pruned; change nothing\n"
+		"  --redact-audit also empty the payloads of their per-stage audit records\n"
+		"                 (kinds node and nodes, half of what a cached run writes),\n"
+		"                 keeping each record's hash: 'audit verify' still proves the\n"
+		"                 chain and the runs' Merkle roots, not those records' contents\n"
 		"  --vacuum       then rewrite the state database without its free pages\n"
 		"                 (it needs as much free disk as the database takes); without\n"
 		"                 it the file keeps its size and later runs reuse the pages\n"

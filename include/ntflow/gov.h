@@ -34,9 +34,12 @@
 #define NF_AUDIT_REPEAT     "alert-repeat"   /* an alert raised again by another run */
 #define NF_AUDIT_PRUNE      "prune"          /* a run's details forgotten (ntflow prune) */
 
-/* Forgets run_id's details (nf_store_prune_run) and records it, by actor, in the audit
- * chain, in one transaction; nodes_removed: its node rows deleted. */
-int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, int64_t *nodes_removed);
+/* Forgets run_id's details (nf_store_prune_run, redact_audit as there) and records it, by
+ * actor, in the audit chain, in one transaction: {"by", "nodes_removed", "run"}, and
+ * "records_emptied" with redact_audit, which is what lets audit verify accept the run's
+ * emptied records. */
+int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, bool redact_audit,
+		 nf_prune_counts *out);
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.
@@ -118,6 +121,7 @@ void nf_merkle_root(const nf_merkle *m, char out[65]);
 
 typedef struct nf_audit_report {
 	size_t nrecords;                /* records found sound before the first problem */
+	size_t nemptied;                /* of them, emptied by `prune --redact-audit` (hashes only) */
 	size_t nroots;                  /* Merkle roots checked */
 	int64_t bad_seq;                /* the record the problem is about (0: a run's root) */
 	char *problem;                  /* NULL: all is well; else one line */

@@ -143,20 +143,29 @@ int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
 typedef struct nf_prune_policy {
 	int64_t keep_runs;
 	int64_t keep_from_ms;
+	/* Also a run pruned before whose per-stage audit records still have their payloads
+	 * (see nf_store_prune_run). */
+	bool redact_audit;
 } nf_prune_policy;
 typedef struct nf_prune_candidate {
 	int64_t id;
 	char *pipeline;
 	int64_t started_ms;
 	int64_t nnodes;          /* its summary's node count */
+	bool pruned;             /* pruned before: only its audit payloads are left to empty */
 } nf_prune_candidate;
 /* The runs the policy lets go, oldest first. */
 int nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n);
 void nf_prune_candidate_list_free(nf_prune_candidate *c, size_t n);
-/* Forgets run_id's details (see prune.c for what stays) and marks it pruned at now_ms;
- * nodes_removed: its node rows deleted. Inside a transaction of nf_store_atomic, so that the
- * caller's audit record goes with it. */
-int nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, int64_t *nodes_removed);
+typedef struct nf_prune_counts {
+	int64_t nodes;           /* node rows deleted */
+	int64_t audit_records;   /* audit records whose payload was emptied */
+} nf_prune_counts;
+/* Forgets run_id's details (see prune.c for what stays) and marks it pruned at now_ms; with
+ * redact_audit also empties the payloads of its per-stage audit records (kinds node and
+ * nodes), keeping their hashes. Inside a transaction of nf_store_atomic, so that the caller's
+ * audit record goes with it. */
+int nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, bool redact_audit, nf_prune_counts *out);
 /* The database file's size in pages' bytes, and how much of it is free pages a later write
  * reuses (what `ntflow prune --vacuum` gives back). */
 int nf_store_space(nf_store *st, int64_t *bytes, int64_t *free_bytes);

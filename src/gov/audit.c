@@ -540,6 +540,10 @@ typedef struct walk {
 	char prev_hash[65], prevprev_hash[65];
 	bool have_prevprev;
 	nf_audit_report *rep;
+	/* The runs whose per-stage records a prune emptied, as its records in the chain say
+	 * (the walk judges those records too, so a forged one shows). */
+	int64_t *emptied_runs;
+	size_t nemptied_runs, emptied_cap;
 } walk;
 
 static int
@@ -569,12 +573,31 @@ content_matches(walk *w, const nf_audit_record *r, int64_t seq)
 	return strcmp(h, r->hash) == 0;
 }
 
+static bool
+run_emptied(const walk *w, int64_t run_id)
+{
+	for (size_t i = 0; i < w->nemptied_runs; i++)
+		if (w->emptied_runs[i] == run_id)
+			return true;
+	return false;
+}
+
+/* A record whose payload `prune --redact-audit` emptied: only a node or nodes record of a
+ * run a prune record says it emptied. Its hash cannot be recomputed; the next record's
+ * prev_hash and the run's Merkle root still hold it. */
+static bool
+emptied_by_prune(const walk *w, const nf_audit_record *r)
+{
+	return r->payload && !*r->payload && (!strcmp(r->kind, NF_AUDIT_NODE) || !strcmp(r->kind, NF_AUDIT_NODES)) &&
+	       r->run_id > 0 && run_emptied(w, r->run_id);
+}
+
 /* Judges cur, knowing the record after it (next, NULL at the end). Returns 1 when a problem
  * was reported, 0 when cur is accepted, negative on an error. */
 static int
 judge(walk *w, const nf_audit_record *cur, const nf_audit_record *next)
 {
-	bool hmac = strcmp(cur->mac_kind, "hmac") == 0;
+	bool hmac = strcmp(cur->mac_kind, "hmac") == 0, emptied = emptied_by_prune(w, cur);
 
 	if (cur->seq > w->prev_seq + 1) {
 		if (cur->seq == w->prev_seq + 2)
@@ -591,7 +614,10 @@ judge(walk *w, const nf_audit_record *cur, const nf_audit_record *next)
 	if (!hmac && w->key)
 		return report(w, cur->seq, "record %" PRId64 " is not authenticated: it has a plain SHA-256 although"
 			      " NTFLOW_AUDIT_KEY is set (written without the key, or forged)", cur->seq);
-	if (!content_matches(w, cur, cur->seq)) {
+	if (!emptied && !content_matches(w, cur, cur->seq)) {
+		if (cur->payload && !*cur->payload)
+			return report(w, cur->seq, "record %" PRId64 " was emptied (its payload is gone, and no prune"
+				      " of its run says it emptied it)", cur->seq);
 		if (next && strcmp(next->prev_hash, w->prev_hash) == 0)
 			return report(w, cur->seq, "record %" PRId64 " was inserted (record %" PRId64 " follows record %"
 				      PRId64 ")", cur->seq, next->seq, w->prev_seq);
@@ -627,6 +653,8 @@ judge(walk *w, const nf_audit_record *cur, const nf_audit_record *next)
 	snprintf(w->prev_hash, sizeof(w->prev_hash), "%s", cur->hash);
 	w->prev_seq = cur->seq;
 	w->rep->nrecords++;
+	if (emptied)
+		w->rep->nemptied++;
 	return 0;
 }
 
@@ -725,14 +753,32 @@ on_record(void *ctx, nf_audit_record *next)
 	return 0;
 }
 
+/* A prune record that emptied its run's per-stage records: {"records_emptied": N, "run": R}. */
+static void
+on_prune(void *ctx, const nf_audit_record *r, const char *next_prev_hash)
+{
+	walk *w = ctx;
+	cJSON *p = cJSON_Parse(r->payload ? r->payload : "");
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(p, "run");
+
+	(void)next_prev_hash;
+	if (cJSON_IsNumber(run) && cJSON_GetObjectItemCaseSensitive(p, "records_emptied")) {
+		w->emptied_runs = xgrow(w->emptied_runs, sizeof(*w->emptied_runs), w->nemptied_runs + 1, &w->emptied_cap);
+		w->emptied_runs[w->nemptied_runs++] = (int64_t)run->valuedouble;
+	}
+	cJSON_Delete(p);
+}
+
 /* Inside one read transaction, so a run appending meanwhile does not look like an insertion. */
 static int
 verify_txn(void *ctx, nf_store *st)
 {
+	static const char *const prune_kind[] = { NF_AUDIT_PRUNE };
 	verify_scan *v = ctx;
 	int err;
 
-	if ((err = nf_store_audit_scan(st, on_record, v)) == 0)
+	if ((err = nf_store_audit_scan_kinds(st, prune_kind, 1, on_prune, v->w)) == 0 &&
+	    (err = nf_store_audit_scan(st, on_record, v)) == 0)
 		err = verify_roots(st, v->w);
 	return err > 0 ? 0 : err;
 }
@@ -757,5 +803,6 @@ nf_audit_verify(nf_store *st, nf_audit_report *out)
 	if (w.key)
 		memset(w.key, 0, w.keylen);
 	free(w.key);
+	free(w.emptied_runs);
 	return err;
 }

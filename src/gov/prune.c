@@ -10,8 +10,10 @@
 #include "ntflow/util.h"
 
 typedef struct prune_req {
-	int64_t run_id, now_ms, nodes;
+	int64_t run_id, now_ms;
+	bool redact_audit;
 	const char *actor;
+	nf_prune_counts counts;
 } prune_req;
 
 static int
@@ -21,11 +23,14 @@ prune_fn(void *ctx, nf_store *st)
 	cJSON *p;
 	int err;
 
-	if ((err = nf_store_prune_run(st, r->run_id, r->now_ms, &r->nodes)) < 0)
+	if ((err = nf_store_prune_run(st, r->run_id, r->now_ms, r->redact_audit, &r->counts)) < 0)
 		return err;
 	p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "run", (double)r->run_id);
-	cJSON_AddNumberToObject(p, "nodes_removed", (double)r->nodes);
+	cJSON_AddNumberToObject(p, "nodes_removed", (double)r->counts.nodes);
+	/* What audit verify accepts an emptied record of this run by (nf_audit_verify). */
+	if (r->redact_audit)
+		cJSON_AddNumberToObject(p, "records_emptied", (double)r->counts.audit_records);
 	cJSON_AddStringToObject(p, "by", r->actor);
 	/* run_id 0: a run's Merkle root covers the records it wrote, closed when it ended. */
 	err = nf_audit_append(st, 0, NF_AUDIT_PRUNE, p);
@@ -36,11 +41,12 @@ prune_fn(void *ctx, nf_store *st)
 }
 
 int
-nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, int64_t *nodes_removed)
+nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, bool redact_audit,
+	     nf_prune_counts *out)
 {
-	prune_req r = { run_id, now_ms, 0, actor ? actor : "?" };
+	prune_req r = { run_id, now_ms, redact_audit, actor ? actor : "?", { 0 } };
 	int err = nf_store_atomic(st, prune_fn, &r);
 
-	*nodes_removed = err < 0 ? 0 : r.nodes;
+	*out = err < 0 ? (nf_prune_counts){ 0 } : r.counts;
 	return err;
 }

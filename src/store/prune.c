@@ -32,7 +32,10 @@ by_id(const void *a, const void *b)
 static const char plan_sql[] =
 	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms, coalesce(r.nodes_total, 0),"
 	" EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.id"
-	"  AND v.status IN ('production', 'candidate'))"
+	"  AND v.status IN ('production', 'candidate')),"
+	/* ?1: audit payloads are to be emptied; a run pruned without that is one to do again */
+	" ?1 AND r.pruned_ms <> 0 AND EXISTS (SELECT 1 FROM audit a WHERE a.run_id = r.id"
+	"  AND a.kind IN ('node', 'nodes') AND a.payload <> '')"
 	" FROM runs r ORDER BY r.pipeline, r.id DESC";
 
 int
@@ -49,6 +52,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 	*n = 0;
 	if ((rc = sqlite3_prepare_v2(st->db, plan_sql, -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the runs");
+	sqlite3_bind_int(q, 1, p->redact_audit);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *pl = (const char *)sqlite3_column_text(q, 1);
 		const char *status = (const char *)sqlite3_column_text(q, 2);
@@ -82,7 +86,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 		if (p->keep_from_ms >= 0 && started >= p->keep_from_ms)
 			keep = true;
 		rank++;
-		if (keep || sqlite3_column_int64(q, 4) != 0)
+		if (keep || (sqlite3_column_int64(q, 4) != 0 && !sqlite3_column_int(q, 7)))
 			continue;
 		c = xgrow(c, sizeof(*c), count + 1, &cap);
 		c[count++] = (nf_prune_candidate){
@@ -90,6 +94,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 			.pipeline = xstrdup(pl),
 			.started_ms = started,
 			.nnodes = sqlite3_column_int64(q, 5),
+			.pruned = sqlite3_column_int64(q, 4) != 0,
 		};
 	}
 	if (rc != SQLITE_DONE)
@@ -121,7 +126,7 @@ static const char *const prune_sql[] = {
 	"DELETE FROM nodes WHERE run_id = ?1"
 	" AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = nodes.id)",
 	"DELETE FROM slurm_jobs WHERE run_id = ?1 AND settled = 1",
-	"UPDATE runs SET pruned_ms = ?2 WHERE id = ?1",
+	"UPDATE runs SET pruned_ms = ?2 WHERE id = ?1 AND pruned_ms = 0",
 	/* A miss walks its pipeline's runs back to the first where its node got a key
 	 * (MISS_PREV_RUN): the walk stops at the oldest run that still has node rows. */
 	"UPDATE node_first_keyed SET run_id = coalesce((SELECT min(r.id) FROM runs r"
@@ -129,31 +134,47 @@ static const char *const prune_sql[] = {
 	" WHERE run_id = ?1",
 };
 
-int
-nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, int64_t *nodes_removed)
+/* The payloads of the run's per-stage audit records emptied (--redact-audit): each record
+ * keeps its seq, time, run, kind and hashes, so the chain and the run's Merkle root still
+ * verify; only kinds node and nodes, the bulk of a run's records (a cached rerun of 10 000
+ * stages writes 1.8 MB of them: gov.h's NF_AUDIT_NODE, NF_AUDIT_NODES). A payload is never
+ * empty otherwise (canonical JSON). */
+static const char redact_sql[] =
+	"UPDATE audit SET payload = '' WHERE run_id = ?1 AND kind IN ('node', 'nodes') AND payload <> ''";
+
+static int
+run_step(nf_store *st, const char *sql, int64_t run_id, int64_t now_ms, int64_t *changes)
 {
-	int64_t removed = 0;
+	sqlite3_stmt *q = NULL;
 	int rc;
 
-	*nodes_removed = 0;
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot prune the run");
+	sqlite3_bind_int64(q, 1, run_id);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, now_ms);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return nf_store__error(st, rc, "cannot prune the run");
+	if (changes)
+		*changes = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, bool redact_audit, nf_prune_counts *out)
+{
+	int err;
+
+	*out = (nf_prune_counts){ 0 };
 	if (!st->in_batch)
 		return nf_error_set(NF_EINVALID, "pruning a run needs a transaction (nf_store_atomic)");
-	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_sql); i++) {
-		sqlite3_stmt *q = NULL;
-
-		if ((rc = sqlite3_prepare_v2(st->db, prune_sql[i], -1, &q, NULL)) != SQLITE_OK)
-			return nf_store__error(st, rc, "cannot prune the run");
-		sqlite3_bind_int64(q, 1, run_id);
-		if (sqlite3_bind_parameter_count(q) >= 2)
-			sqlite3_bind_int64(q, 2, now_ms);
-		rc = sqlite3_step(q);
-		sqlite3_finalize(q);
-		if (rc != SQLITE_DONE)
-			return nf_store__error(st, rc, "cannot prune the run");
-		if (i == 2)
-			removed = sqlite3_changes(st->db);
-	}
-	*nodes_removed = removed;
+	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_sql); i++)
+		if ((err = run_step(st, prune_sql[i], run_id, now_ms, i == 2 ? &out->nodes : NULL)) < 0)
+			return err;
+	if (redact_audit && (err = run_step(st, redact_sql, run_id, now_ms, &out->audit_records)) < 0)
+		return err;
 	return 0;
 }
 

@@ -210,6 +210,75 @@ test_expect_success 'audit verify holds; each pruned run has a prune record' '
 	done
 '
 
+# sql STATEMENT: run it on the state database (python's sqlite3: no sqlite3 program needed)
+sql() {
+	/usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(".ntflow/state.db")
+for row in db.execute(sys.argv[1]): print("|".join(str(c) for c in row))
+db.commit()' "$1"
+}
+
+test_expect_success '--redact-audit empties the stages records of runs pruned before, and verify still holds' '
+	n=$(sql "SELECT count(*) FROM audit WHERE run_id IN (2, 3) AND kind IN (\"node\", \"nodes\") AND payload <> \"\"") &&
+	test "$n" -gt 0 &&
+	ntflow prune --keep-runs 1 --redact-audit --dry-run >out &&
+	cat out &&
+	grep -E "^ *2 +p +.* pruned$" out &&
+	grep "^would prune 0 runs (0 stages) and empty the stages. audit records of 6 runs (6 of them pruned before); nothing was changed$" out &&
+	ntflow prune --keep-runs 1 --redact-audit >out &&
+	cat out &&
+	grep "^pruned 0 runs: 0 stage rows and 0 log folders (0 bytes) removed$" out &&
+	grep "^emptied [1-9][0-9]* audit records of the stages of 6 runs (their hashes kept)$" out &&
+	test "$(sql "SELECT count(*) FROM audit WHERE run_id IN (2, 3) AND kind IN (\"node\", \"nodes\") AND payload <> \"\"")" = 0 &&
+	test "$(sql "SELECT count(*) FROM audit WHERE run_id = 2 AND kind = \"run-end\" AND payload <> \"\"")" = 1 &&
+	ntflow audit verify >out &&
+	cat out &&
+	grep "^ok [0-9]* records ([1-9][0-9]* emptied by prune --redact-audit: their hashes verified, not their contents)$" out &&
+	ntflow audit show --run 2 >out &&
+	grep -E " node +[0-9a-f]{12}  - \(emptied by prune\)$" out &&
+	ntflow audit export - >all.jsonl &&
+	/usr/bin/python3 -c "import json
+recs = [json.loads(l) for l in open(\"all.jsonl\") if \"seq\" in json.loads(l)]
+gone = [r for r in recs if r[\"payload\"] is None]
+assert gone and all(r[\"kind\"] in (\"node\", \"nodes\") and r[\"run_id\"] in (2, 3, 4, 5, 6, 7) for r in gone), gone" &&
+	ntflow prune --keep-runs 1 --redact-audit --dry-run >out &&
+	grep "^would prune 0 runs (0 stages) and empty the stages. audit records of 0 runs" out
+'
+
+test_expect_success 'audit verify: a record emptied by hand, or of another kind, is reported' '
+	cp .ntflow/state.db saved.db &&
+	seq=$(sql "SELECT min(seq) FROM audit WHERE run_id = 9 AND kind = \"node\"") &&
+	sql "UPDATE audit SET payload = \"\" WHERE seq = $seq" &&
+	test_expect_code 1 ntflow audit verify 2>err &&
+	cat err &&
+	grep "^ntflow: audit: record $seq was emptied (its payload is gone, and no prune of its run says it emptied it)$" err &&
+	cp saved.db .ntflow/state.db &&
+	seq=$(sql "SELECT min(seq) FROM audit WHERE run_id = 2 AND kind = \"run-end\"") &&
+	sql "UPDATE audit SET payload = \"\" WHERE seq = $seq" &&
+	test_expect_code 1 ntflow audit verify 2>err &&
+	grep "^ntflow: audit: record $seq was emptied" err &&
+	cp saved.db .ntflow/state.db &&
+	ntflow audit verify
+'
+
+test_expect_success 'with NTFLOW_AUDIT_KEY: the prune records are HMACs and verify holds' '
+	mkdir keyed && (
+		cd keyed && git init -q &&
+		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		head -c 32 /dev/urandom >../prune.key && chmod 600 ../prune.key &&
+		for n in 1 2 3; do
+			NTFLOW_AUDIT_KEY=../prune.key ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1
+		done &&
+		NTFLOW_AUDIT_KEY=../prune.key ntflow prune --keep-runs 1 --redact-audit >out &&
+		grep "^pruned 2 runs" out &&
+		NTFLOW_AUDIT_KEY=../prune.key ntflow audit verify >out &&
+		cat out &&
+		grep "^ok [0-9]* records (2 emptied by prune --redact-audit" out &&
+		ntflow audit show >out &&
+		grep -E " prune +[0-9a-f]{12}\* " out
+	)
+'
+
 test_expect_success '--vacuum compacts the database and the workspace goes on' '
 	ntflow prune --keep-runs 1 --vacuum >out &&
 	cat out &&

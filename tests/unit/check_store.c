@@ -1238,7 +1238,11 @@ prune_fn(void *ctx, nf_store *st)
 {
 	prune_call *c = ctx;
 
-	return nf_store_prune_run(st, c->run, 12345, &c->nodes);
+	nf_prune_counts counts;
+	int err = nf_store_prune_run(st, c->run, 12345, false, &counts);
+
+	c->nodes = counts.nodes;
+	return err;
 }
 
 static void
@@ -1262,7 +1266,7 @@ START_TEST(test_prune)
 	nf_store *st = NULL;
 	test_graph t;
 	nf_cache_entry e;
-	int64_t r1, r2, r4, r5, nodes;
+	int64_t r1, r2, r4, r5;
 	prune_call call;
 	char *sql;
 
@@ -1304,7 +1308,11 @@ START_TEST(test_prune)
 	assert_plan(st, 1, -1, (int64_t[]){ r1, r4 }, 2);
 
 	/* Outside a transaction: refused. */
-	ck_assert_int_eq(nf_store_prune_run(st, r1, 1, &nodes), NF_EINVALID);
+	{
+		nf_prune_counts counts;
+
+		ck_assert_int_eq(nf_store_prune_run(st, r1, 1, false, &counts), NF_EINVALID);
+	}
 	call = (prune_call){ r1, -1 };
 	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
 	ck_assert_int_eq(call.nodes, 3);
