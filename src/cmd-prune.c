@@ -6,11 +6,8 @@
 #include "ntflow/cmd.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 
 #include "ntflow/gov.h"
 #include "ntflow/store.h"
@@ -34,67 +31,6 @@ parse_count(long *out, const char *opt, const char *arg)
 	}
 	*out = v;
 	return true;
-}
-
-static uint64_t tree_bytes;
-
-static int
-add_bytes(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)path;
-	(void)ftw;
-	if (type == FTW_F)
-		tree_bytes += (uint64_t)sb->st_size;
-	return 0;
-}
-
-/* Removes DIR/logs/ID; adds its bytes to *bytes. A folder already gone is no error. */
-static int
-remove_logs(const char *dir, int64_t id, uint64_t *bytes, size_t *folders)
-{
-	char *path = xasprintf("%s/logs/%lld", dir, (long long)id);
-	int err = 0;
-
-	tree_bytes = 0;
-	if (nftw(path, add_bytes, 16, FTW_PHYS) == 0) {
-		if ((err = nf_remove_tree(path)) == 0) {
-			*bytes += tree_bytes;
-			(*folders)++;
-		}
-	}
-	free(path);
-	return err;
-}
-
-/* The log folders of runs pruned before whose removal a crash or a full disk cut short. */
-static int
-sweep_logs(nf_store *st, const char *dir, uint64_t *bytes, size_t *folders)
-{
-	char *logs = xasprintf("%s/logs", dir);
-	DIR *d = opendir(logs);
-	struct dirent *de;
-	int err = 0;
-
-	free(logs);
-	if (!d)
-		return 0;
-	while (!err && (de = readdir(d))) {
-		char *end;
-		long long id;
-		nf_run_info r;
-
-		errno = 0;
-		id = strtoll(de->d_name, &end, 10);
-		if (errno || end == de->d_name || *end || id <= 0)
-			continue;
-		if (nf_store_run_get(st, id, &r) < 0)
-			continue;
-		if (r.pruned_ms)
-			err = remove_logs(dir, id, bytes, folders);
-		nf_run_info_release(&r);
-	}
-	closedir(d);
-	return err;
 }
 
 static void
@@ -122,15 +58,15 @@ print_plan(const nf_prune_candidate *c, size_t n)
 static int
 prune(nf_store *st, const char *dir, const prune_opts *o)
 {
-	int64_t now = nf_now_realtime_ms(), nodes = 0, records = 0, before = 0, free_bytes = 0, after = 0;
+	int64_t now = nf_now_realtime_ms(), nodes = 0, before = 0, free_bytes = 0, after = 0;
 	nf_prune_policy policy = {
 		.keep_runs = o->keep_runs,
 		.keep_from_ms = o->keep_days >= 0 ? now - (int64_t)o->keep_days * 86400000 : -1,
 		.redact_audit = o->redact_audit,
 	};
 	nf_prune_candidate *c = NULL;
-	uint64_t log_bytes = 0;
-	size_t n = 0, pruned = 0, again = 0, folders = 0;
+	nf_prune_totals tot = { 0 };
+	size_t n = 0, again = 0;
 	char *actor = NULL, sz[32], fr[32];
 	int err;
 
@@ -152,28 +88,16 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 		goto done;
 	}
 	actor = nf_registry_actor();
-	if ((err = sweep_logs(st, dir, &log_bytes, &folders)) < 0)
+	err = nf_prune(st, dir, c, n, o->redact_audit, actor, now, &tot);
+	if (err < 0)
 		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		nf_prune_counts counts;
-
-		if ((err = nf_prune_run(st, c[i].id, actor, now, o->redact_audit, &counts)) < 0)
-			goto fail;
-		pruned += !c[i].pruned;
-		nodes += counts.nodes;
-		records += counts.audit_records;
-		if (nf_test_hook("prune-after-commit"))
-			raise(SIGKILL);   /* the tests' crash with the run pruned, its logs still there */
-		/* After the commit: a crash in between leaves a folder the next prune removes. */
-		if ((err = remove_logs(dir, c[i].id, &log_bytes, &folders)) < 0)
-			goto fail;
-	}
-	nf_format_bytes(sz, sizeof(sz), log_bytes);
-	printf("pruned %zu run%s: %lld stage row%s and %zu log folder%s (%s) removed\n", pruned,
-	       pruned == 1 ? "" : "s", (long long)nodes, nodes == 1 ? "" : "s", folders, folders == 1 ? "" : "s", sz);
+	nf_format_bytes(sz, sizeof(sz), tot.log_bytes);
+	printf("pruned %zu run%s: %lld stage row%s and %zu log folder%s (%s) removed\n", tot.runs,
+	       tot.runs == 1 ? "" : "s", (long long)tot.nodes, tot.nodes == 1 ? "" : "s", tot.log_folders,
+	       tot.log_folders == 1 ? "" : "s", sz);
 	if (o->redact_audit)
-		printf("emptied %lld audit record%s of the stages of %zu run%s (their hashes kept)\n", (long long)records,
-		       records == 1 ? "" : "s", n, n == 1 ? "" : "s");
+		printf("emptied %lld audit record%s of the stages of %zu run%s (their hashes kept)\n",
+		       (long long)tot.audit_records, tot.audit_records == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	if ((err = nf_store_space(st, &before, &free_bytes)) < 0)
 		goto fail;
 	if (o->vacuum) {
@@ -191,9 +115,9 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 fail:
 	/* The runs pruned before the failure stay pruned: each went in a transaction of its own. */
 	nf_cmd_error("%s", nf_error_last());
-	if (pruned)
-		fprintf(stderr, "ntflow: %zu run%s had been pruned before that; prune again to go on\n", pruned,
-			pruned == 1 ? "" : "s");
+	if (tot.runs)
+		fprintf(stderr, "ntflow: %zu run%s had been pruned before that; prune again to go on\n", tot.runs,
+			tot.runs == 1 ? "" : "s");
 done:
 	free(actor);
 	nf_prune_candidate_list_free(c, n);

@@ -315,6 +315,11 @@ typedef struct nf_pipeline {
 	/* drift_report { tolerance { METRIC = T } }: numbers >= 0 (ntflow report drift). */
 	nf_kv *drift_tolerance;
 	size_t ndrift_tolerance;
+	/* The history's retention after each run (src/run/retention.c, as ntflow prune): the
+	 * pipeline's runs kept; 0: no such rule. */
+	int keep_runs, keep_days;
+	bool redact_audit;            /* also empty the pruned runs' per-stage audit records */
+	nf_loc redact_audit_loc;      /* file NULL: not written */
 } nf_pipeline;
 
 typedef struct nf_dag {

@@ -40,6 +40,18 @@
  * emptied records. */
 int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, bool redact_audit,
 		 nf_prune_counts *out);
+typedef struct nf_prune_totals {
+	size_t runs;              /* newly pruned (not counting those only redacted now) */
+	int64_t nodes, audit_records;
+	size_t log_folders;       /* removed, with the ones a crash left */
+	uint64_t log_bytes;
+} nf_prune_totals;
+/* Prunes the candidates of nf_store_prune_plan in order (nf_prune_run), removing each one's
+ * log folder, STATE_DIR/logs/RUN, once its transaction committed; first the folders a
+ * crash left of runs pruned before. On an error the runs before stay pruned (out counts
+ * them). */
+int nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, bool redact_audit,
+	     const char *actor, int64_t now_ms, nf_prune_totals *out);
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.

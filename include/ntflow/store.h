@@ -146,6 +146,7 @@ typedef struct nf_prune_policy {
 	/* Also a run pruned before whose per-stage audit records still have their payloads
 	 * (see nf_store_prune_run). */
 	bool redact_audit;
+	const char *pipeline;    /* only its runs; NULL: every pipeline's */
 } nf_prune_policy;
 typedef struct nf_prune_candidate {
 	int64_t id;

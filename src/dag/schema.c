@@ -107,6 +107,12 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "the CPU reduction per phase against cpu_baseline that meets the target, e.g. \"30%\"") },
 	{ ROW("cohort", NF_AT_TEMPLATE, PL(cohort)), DOC("none",
 	  "the cohort each run belongs to, e.g. \"${run.month}\" or \"${params.arm}\"; ntflow run --cohort overrides it") },
+	{ ROW("keep_runs", NF_AT_INT, PL(keep_runs), RANGE(1, 1000000)), DOC("none",
+	  "after each run, prune the pipeline's runs but the newest N, as ntflow prune --keep-runs does") },
+	{ ROW("keep_days", NF_AT_INT, PL(keep_days), RANGE(1, 36500)), DOC("none",
+	  "after each run, prune the pipeline's runs started more than N days before, as ntflow prune --keep-days does") },
+	{ ROW("redact_audit", NF_AT_BOOL, PL(redact_audit), LOC(nf_pipeline, redact_audit_loc)), DOC("false",
+	  "with keep_runs or keep_days: also empty the pruned runs' per-stage audit records (ntflow prune --redact-audit)") },
 };
 
 static const nf_attr_spec stage_attrs[] = {

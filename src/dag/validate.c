@@ -889,6 +889,15 @@ check_cpu_budget(vctx *v, const nf_pipeline *pl)
 			      "cpu_baseline needs a cpu_target_reduction (e.g. \"30%%\") to say whether it is met");
 }
 
+/* redact_audit says what a prune does; without a rule nothing is pruned. */
+static void
+check_retention(vctx *v, const nf_pipeline *pl)
+{
+	if (pl->redact_audit && pl->redact_audit_loc.file && !pl->keep_runs && !pl->keep_days)
+		nf_diag_error(&v->diags, pl->redact_audit_loc,
+			      "redact_audit needs keep_runs or keep_days: it says what pruning old runs does");
+}
+
 int
 nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 {
@@ -926,6 +935,7 @@ nf_dag_validate(nf_dag *dag, nf_diag_list *diags)
 	w.secrets = true;
 	check_kvs(&v, &w, pl->env, pl->nenv);
 	check_cpu_budget(&v, pl);
+	check_retention(&v, pl);
 	for (size_t i = 0; i < dag->nstages && !v.diags.full; i++) {
 		const nf_stage *s = &dag->stages[i];
 

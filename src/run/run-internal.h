@@ -240,6 +240,9 @@ int nf_run__gate_findings(run_ctx *ctx, const nf_node *gate, const nf_gate_resul
 void nf_run__hook_alert(run_ctx *ctx, const char *monitor, const char *rule, const char *severity,
 			const char *summary, int64_t id);
 void nf_run__hooks(run_ctx *ctx, nf_run_status status);
+/* The pipeline's keep_runs and keep_days: its old runs pruned (retention-step.c) after the
+ * hooks, before the workspace marker follows the audit chain's head. Failures are warnings. */
+void nf_run__retention(run_ctx *ctx);
 void nf_run__hook_events_free(run_ctx *ctx);
 
 /* The longest the run's state changes wait in an open batch before being committed, and

@@ -1906,6 +1906,8 @@ end_run:
 	/* After the outcome is recorded, whatever it is; not from a database that failed. */
 	if (!ctx.store_err)
 		nf_run__hooks(&ctx, *status);
+	if (!ctx.store_err)
+		nf_run__retention(&ctx);
 	/* The marker follows the audit chain's head (not from a database that failed). */
 	if (!ctx.store_err && nf_store_mark_workspace(ctx.store) < 0 && req->on_warning)
 		req->on_warning(req->ctx, nf_error_last());

@@ -36,7 +36,7 @@ static const char plan_sql[] =
 	/* ?1: audit payloads are to be emptied; a run pruned without that is one to do again */
 	" ?1 AND r.pruned_ms <> 0 AND EXISTS (SELECT 1 FROM audit a WHERE a.run_id = r.id"
 	"  AND a.kind IN ('node', 'nodes') AND a.payload <> '')"
-	" FROM runs r ORDER BY r.pipeline, r.id DESC";
+	" FROM runs r WHERE ?2 IS NULL OR r.pipeline = ?2 ORDER BY r.pipeline, r.id DESC";
 
 int
 nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n)
@@ -53,6 +53,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 	if ((rc = sqlite3_prepare_v2(st->db, plan_sql, -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the runs");
 	sqlite3_bind_int(q, 1, p->redact_audit);
+	nf_store__bind_text_or_null(q, 2, p->pipeline);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *pl = (const char *)sqlite3_column_text(q, 1);
 		const char *status = (const char *)sqlite3_column_text(q, 2);

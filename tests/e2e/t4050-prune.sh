@@ -305,4 +305,69 @@ test_expect_success 'a run in progress holds prune off' '
 	ntflow prune --keep-runs 1 >out
 '
 
+test_expect_success 'keep_runs in the pipeline: each run prunes its own pipeline, and no other' '
+	mkdir auto && (
+		cd auto && git init -q &&
+		write_dag k.dag <<-\EOF &&
+		pipeline "k" {
+		  keep_runs    = 2
+		  redact_audit = true
+		  params {
+		    n = 1
+		  }
+		}
+
+		stage "a" {
+		  run = "echo ${params.n}"
+		}
+		EOF
+		cp ../q.dag . &&
+		git add . && git commit -q -m k &&
+		ntflow validate k.dag &&
+		ntflow fmt --check k.dag &&
+		ntflow run q.dag >/dev/null 2>&1 &&
+		ntflow run q.dag -p n=2 >/dev/null 2>&1 &&
+		for n in 1 2 3 4; do
+			ntflow run k.dag -p n=$n >out 2>err || return 1
+			! grep -i warning err || return 1
+		done &&
+		pruned 3 && pruned 4 && ! pruned 5 && ! pruned 6 &&
+		! pruned 1 && ! pruned 2 &&
+		! test -e .ntflow/logs/3 && test -d .ntflow/logs/6 &&
+		ntflow audit show >out &&
+		grep -E " prune +[0-9a-f]{12}  \{\"by\":\"[^\"]+ \(the keep_runs or keep_days of run 5\)\",\"nodes_removed\":1,\"records_emptied\":1,\"run\":3\}$" out &&
+		ntflow audit verify >out &&
+		grep "(2 emptied by prune --redact-audit" out
+	)
+'
+
+test_expect_success 'keep_runs, keep_days and redact_audit are checked by validate' '
+	write_dag bad.dag <<-\EOF &&
+	pipeline "b" {
+	  keep_runs    = 0
+	  keep_days    = 40000
+	}
+
+	stage "a" {
+	  run = "true"
+	}
+	EOF
+	test_expect_code 2 ntflow validate bad.dag 2>err &&
+	cat err &&
+	grep "^bad.dag:2:18: error: .*keep_runs.*1" err &&
+	grep "^bad.dag:3:18: error: .*keep_days.*36500" err &&
+	write_dag alone.dag <<-\EOF &&
+	pipeline "b" {
+	  redact_audit = true
+	}
+
+	stage "a" {
+	  run = "true"
+	}
+	EOF
+	test_expect_code 2 ntflow validate alone.dag 2>err &&
+	cat err &&
+	grep "^alone.dag:2:18: error: redact_audit needs keep_runs or keep_days: it says what pruning old runs does$" err
+'
+
 test_done
