@@ -301,6 +301,7 @@ json_run(const nf_run_info *r)
 		cJSON_AddNullToObject(o, "commit");
 	cJSON_AddBoolToObject(o, "dirty", r->dirty);
 	cJSON_AddStringToObject(o, "status", nf_run_status_name(r->status));
+	nf_cmd_json_time(o, "pruned", r->pruned_ms);
 	return o;
 }
 
@@ -418,6 +419,16 @@ cmd_diff_exec(int argc, char **argv)
 			print_section("STAGE", &stages, all, ha, hb, false);
 			print_section("OUTPUT", &outputs, all, ha, hb, true);
 		}
+		/* A pruned run's "-" means "not kept", not "did not run". */
+		for (size_t i = 0; i < 2; i++) {
+			char t[32];
+
+			if (!runs[i].info.pruned_ms)
+				continue;
+			nf_store_fmt_local_time(t, sizeof(t), runs[i].info.pruned_ms);
+			printf("run %lld was pruned on %s (ntflow prune): a stage that wrote no metrics is not"
+			       " recorded for it (-)\n", (long long)runs[i].info.id, t);
+		}
 	}
 	rc = NF_EXIT_OK;
 done:
@@ -452,8 +463,9 @@ const nf_cmd nf_cmd_diff = {
 		"Differences are no error: the exit status is 0, and 1 for an unknown run or a run\n"
 		"that has no earlier run of its pipeline to compare with.\n\n"
 		"  -a, --all      also the params, metrics, stages and outputs that are equal\n"
-		"  --json         an object: a and b (id, pipeline, commit, dirty, status) and arrays\n"
-		"                 params, metrics, stages, outputs of {name (outputs: stage, path),\n"
+		"  --json         an object: a and b (id, pipeline, commit, dirty, status, pruned)\n"
+		"                 and arrays params, metrics, stages, outputs of {name (outputs:\n"
+		"                 stage, path),\n"
 		"                 a, b, changed}, metrics with delta and percent (null when a side\n"
 		"                 is missing, percent also when A is 0)\n"
 		"  --state DIR    the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"

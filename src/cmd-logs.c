@@ -44,8 +44,21 @@ use_reused_run(logs_ctx *c)
 			nf_node_cache_info_release(&ci);
 		}
 		nf_node_info_release(&node);
-		if (reused <= 0 || reused == c->run || nf_store_node_get(c->st, reused, c->node, &node) < 0)
+		if (reused <= 0 || reused == c->run)
 			return;
+		if (nf_store_node_get(c->st, reused, c->node, &node) < 0) {
+			nf_run_info r;
+
+			if (nf_store_run_get(c->st, reused, &r) == 0) {
+				if (r.pruned_ms) {   /* followed, so that the message names the prune */
+					if (!c->reused_by)
+						c->reused_by = c->run;
+					c->run = reused;
+				}
+				nf_run_info_release(&r);
+			}
+			return;
+		}
 		nf_node_info_release(&node);
 		if (!c->reused_by)
 			c->reused_by = c->run;

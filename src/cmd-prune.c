@@ -34,6 +34,13 @@ parse_count(long *out, const char *opt, const char *arg)
 }
 
 static void
+warn_line(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "ntflow: warning: %s\n", msg);
+}
+
+static void
 print_plan(const nf_prune_candidate *c, size_t n)
 {
 	static const char *const head[] = { "RUN", "PIPELINE", "STARTED", "STAGES" };
@@ -61,11 +68,13 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 	int64_t now = nf_now_realtime_ms(), nodes = 0, before = 0, free_bytes = 0, after = 0;
 	nf_prune_policy policy = {
 		.keep_runs = o->keep_runs,
-		.keep_from_ms = o->keep_days >= 0 ? now - (int64_t)o->keep_days * 86400000 : -1,
+		.keep_days = o->keep_days,
+		.now_ms = now,
 		.redact_audit = o->redact_audit,
 	};
 	nf_prune_candidate *c = NULL;
 	nf_prune_totals tot = { 0 };
+	nf_prune_opts popts;
 	size_t n = 0, again = 0;
 	char *actor = NULL, sz[32], fr[32];
 	int err;
@@ -88,11 +97,11 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 		goto done;
 	}
 	actor = nf_registry_actor();
-	err = nf_prune(st, dir, c, n, o->redact_audit, actor, now, &tot);
-	if (err < 0)
+	popts = (nf_prune_opts){ o->redact_audit, actor, now, warn_line, NULL };
+	if ((err = nf_prune(st, dir, c, n, &popts, &tot)) < 0)
 		goto fail;
 	nf_format_bytes(sz, sizeof(sz), tot.log_bytes);
-	printf("pruned %zu run%s: %lld stage row%s and %zu log folder%s (%s) removed\n", tot.runs,
+	printf("pruned %zu run%s: %lld stage row%s and %zu log%s (%s) removed\n", tot.runs,
 	       tot.runs == 1 ? "" : "s", (long long)tot.nodes, tot.nodes == 1 ? "" : "s", tot.log_folders,
 	       tot.log_folders == 1 ? "" : "s", sz);
 	if (o->redact_audit)
@@ -110,6 +119,11 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 		nf_format_bytes(sz, sizeof(sz), (uint64_t)before);
 		nf_format_bytes(fr, sizeof(fr), (uint64_t)free_bytes);
 		printf("state database: %s, %s of it free for later runs (--vacuum gives it back)\n", sz, fr);
+	}
+	if (tot.file_errors) {
+		nf_cmd_error("%zu file%s of pruned runs could not be removed (above)", tot.file_errors,
+			     tot.file_errors == 1 ? "" : "s");
+		err = NF_EIO;
 	}
 	goto done;
 fail:
@@ -210,7 +224,8 @@ const nf_cmd nf_cmd_prune = {
 		"A pruned run keeps its row in 'ntflow runs' (status, times, node counts,\n"
 		"parameters, commit), its metrics (the stages that wrote them stay), gate\n"
 		"results, plots, CPU phases, alerts and audit records; its other stages'\n"
-		"rows, their attempts and its logs (.ntflow/logs/RUN/) go. The model\n"
+		"rows, their attempts and its logs (.ntflow/logs/RUN/, .ntflow/executor/RUN.log)\n"
+		"go; a log that cannot be removed is a warning and exit status 1. The model\n"
 		"registry and the cache are not touched: a cache entry the run made still\n"
 		"serves later runs, and 'ntflow why' still explains it. Each run is pruned\n"
 		"in a transaction of its own, recorded in the audit chain (kind prune).\n"

@@ -43,15 +43,24 @@ int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms
 typedef struct nf_prune_totals {
 	size_t runs;              /* newly pruned (not counting those only redacted now) */
 	int64_t nodes, audit_records;
-	size_t log_folders;       /* removed, with the ones a crash left */
-	uint64_t log_bytes;
+	size_t log_folders;       /* log folders and executor logs removed, with those a crash left */
+	uint64_t log_bytes;       /* the disk blocks they took */
+	size_t file_errors;       /* files that could not be removed (each an on_warning) */
 } nf_prune_totals;
+typedef struct nf_prune_opts {
+	bool redact_audit;
+	const char *actor;        /* who, for the audit records */
+	int64_t now_ms;
+	void (*on_warning)(void *ctx, const char *msg);
+	void *ctx;
+} nf_prune_opts;
 /* Prunes the candidates of nf_store_prune_plan in order (nf_prune_run), removing each one's
- * log folder, STATE_DIR/logs/RUN, once its transaction committed; first the folders a
- * crash left of runs pruned before. On an error the runs before stay pruned (out counts
- * them). */
-int nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, bool redact_audit,
-	     const char *actor, int64_t now_ms, nf_prune_totals *out);
+ * files (STATE_DIR/logs/RUN, STATE_DIR/executor/RUN.log) once its transaction committed, or
+ * before it when the disk is nearly full; first the files of runs pruned before that a crash
+ * or an error left. A file that cannot be removed is a warning. On an error the runs before
+ * stay pruned (out counts them). */
+int nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, const nf_prune_opts *o,
+	     nf_prune_totals *out);
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.

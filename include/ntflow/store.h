@@ -137,12 +137,13 @@ int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
 
 /* The history's retention (`ntflow prune`, prune.c). A run may go when it has ended, is not
  * pruned already and neither rule given keeps it (a rule of -1 keeps nothing): keep_runs,
- * the newest N runs of each pipeline; keep_from_ms, the runs started at or after it. The
- * newest run of each pipeline, its last successful run and a run whose model version is in
- * production or a candidate always stay. */
+ * the newest N runs of each pipeline; keep_days, the runs started in the N days before
+ * now_ms. The newest run of each pipeline, its last successful run and a run whose model
+ * version is in production or a candidate always stay. */
 typedef struct nf_prune_policy {
 	int64_t keep_runs;
-	int64_t keep_from_ms;
+	int64_t keep_days;
+	int64_t now_ms;
 	/* Also a run pruned before whose per-stage audit records still have their payloads
 	 * (see nf_store_prune_run). */
 	bool redact_audit;
@@ -152,7 +153,7 @@ typedef struct nf_prune_candidate {
 	int64_t id;
 	char *pipeline;
 	int64_t started_ms;
-	int64_t nnodes;          /* its summary's node count */
+	int64_t nnodes;          /* the node rows a prune deletes (those without metrics) */
 	bool pruned;             /* pruned before: only its audit payloads are left to empty */
 } nf_prune_candidate;
 /* The runs the policy lets go, oldest first. */

@@ -10,6 +10,9 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "ntflow/util.h"
@@ -63,79 +66,116 @@ add_bytes(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)path;
 	(void)ftw;
-	if (type == FTW_F)
-		tree_bytes += (uint64_t)sb->st_size;
+	if (type == FTW_F)   /* the blocks it takes, not its length: what the disk gets back */
+		tree_bytes += (uint64_t)sb->st_blocks * 512;
 	return 0;
 }
 
-/* Removes STATE/logs/ID (a link there is removed, not followed); a folder already gone is no
- * error. */
-static int
-remove_logs(const char *state_dir, int64_t id, nf_prune_totals *t)
+static void
+warn(const nf_prune_opts *o, nf_prune_totals *t, int64_t id)
 {
-	char *path = xasprintf("%s/logs/%lld", state_dir, (long long)id);
-	int err = 0;
+	char *msg = xasprintf("%s (a file of pruned run %lld; the next prune tries again)", nf_error_last(),
+			      (long long)id);
 
-	tree_bytes = 0;
-	if (nftw(path, add_bytes, 16, FTW_PHYS) == 0 && (err = nf_remove_tree(path)) == 0) {
-		t->log_bytes += tree_bytes;
-		t->log_folders++;
-	}
-	free(path);
-	return err;
+	t->file_errors++;
+	if (o->on_warning)
+		o->on_warning(o->ctx, msg);
+	free(msg);
 }
 
-/* The log folders of runs pruned before whose removal a crash or a full disk cut short. */
-static int
-sweep_logs(nf_store *st, const char *state_dir, nf_prune_totals *t)
+/* Removes a pruned run's files: STATE/logs/ID (a link there is removed, not followed) and
+ * the log of its detached executor, STATE/executor/ID.log. One already gone is no error;
+ * one that cannot be removed is a warning (on_warning), not a failure: the run stays
+ * pruned and later prunes go on. */
+static void
+remove_files(const char *state_dir, int64_t id, const nf_prune_opts *o, nf_prune_totals *t)
 {
-	char *logs = xasprintf("%s/logs", state_dir);
-	DIR *d = opendir(logs);
-	struct dirent *de;
-	int err = 0;
+	char *path = xasprintf("%s/logs/%lld", state_dir, (long long)id);
+	struct stat sb;
 
-	free(logs);
+	tree_bytes = 0;
+	if (nftw(path, add_bytes, 16, FTW_PHYS) == 0) {
+		if (nf_remove_tree(path) == 0) {
+			t->log_bytes += tree_bytes;
+			t->log_folders++;
+		} else {
+			warn(o, t, id);
+		}
+	}
+	free(path);
+	path = xasprintf("%s/executor/%lld.log", state_dir, (long long)id);
+	if (lstat(path, &sb) == 0) {
+		if (unlink(path) == 0) {
+			t->log_bytes += (uint64_t)sb.st_blocks * 512;
+			t->log_folders++;
+		} else {
+			nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+			warn(o, t, id);
+		}
+	}
+	free(path);
+}
+
+/* The files of runs pruned before whose removal a crash, a full disk or a file that could
+ * not be removed left: each folder of STATE/logs and log of STATE/executor named by a
+ * pruned run's id. */
+static void
+sweep(nf_store *st, const char *state_dir, const char *sub, const char *suffix, const nf_prune_opts *o,
+      nf_prune_totals *t)
+{
+	char *dir = xasprintf("%s/%s", state_dir, sub);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	free(dir);
 	if (!d)
-		return 0;
-	while (!err && (de = readdir(d))) {
+		return;
+	while ((de = readdir(d))) {
 		char *end;
 		long long id;
 		nf_run_info r;
 
 		errno = 0;
 		id = strtoll(de->d_name, &end, 10);
-		if (errno || end == de->d_name || *end || id <= 0 || nf_store_run_get(st, id, &r) < 0)
+		if (errno || end == de->d_name || strcmp(end, suffix) || id <= 0 || nf_store_run_get(st, id, &r) < 0)
 			continue;
 		if (r.pruned_ms)
-			err = remove_logs(state_dir, id, t);
+			remove_files(state_dir, id, o, t);
 		nf_run_info_release(&r);
 	}
 	closedir(d);
-	return err;
 }
 
+/* Below this much free space where the state lives, a run's files go before its rows: the
+ * database needs room to delete (its write-ahead log), and the logs are what fills a disk. */
+#define NF_PRUNE_LOW_SPACE (16u << 20)
+
 int
-nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, bool redact_audit,
-	 const char *actor, int64_t now_ms, nf_prune_totals *out)
+nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, const nf_prune_opts *o,
+	 nf_prune_totals *out)
 {
 	int err;
 
 	*out = (nf_prune_totals){ 0 };
-	if ((err = sweep_logs(st, state_dir, out)) < 0)
-		return err;
+	sweep(st, state_dir, "logs", "", o, out);
+	sweep(st, state_dir, "executor", ".log", o, out);
 	for (size_t i = 0; i < n; i++) {
 		nf_prune_counts counts;
+		uint64_t avail = 0, size = 0;
+		bool first = nf_fs_space(state_dir, &avail, &size) == 0 && avail < NF_PRUNE_LOW_SPACE;
 
-		if ((err = nf_prune_run(st, c[i].id, actor, now_ms, redact_audit, &counts)) < 0)
+		if (first)
+			remove_files(state_dir, c[i].id, o, out);
+		if ((err = nf_prune_run(st, c[i].id, o->actor, o->now_ms, o->redact_audit, &counts)) < 0)
 			return err;
 		out->runs += !c[i].pruned;
 		out->nodes += counts.nodes;
 		out->audit_records += counts.audit_records;
 		if (nf_test_hook("prune-after-commit"))
 			raise(SIGKILL);   /* the tests' crash with the run pruned, its logs still there */
-		/* After the commit: a crash in between leaves a folder the next prune removes. */
-		if ((err = remove_logs(state_dir, c[i].id, out)) < 0)
-			return err;
+		/* After the commit: a crash in between leaves files the next prune removes. */
+		if (!first)
+			remove_files(state_dir, c[i].id, o, out);
 	}
 	return 0;
 }

@@ -15,20 +15,20 @@ nf_run__retention(run_ctx *ctx)
 	const nf_pipeline *pl = &ctx->dag->pipeline;
 	nf_prune_policy policy = {
 		.keep_runs = pl->keep_runs ? pl->keep_runs : -1,
-		.keep_from_ms = -1,
+		.keep_days = pl->keep_days ? pl->keep_days : -1,
 		.redact_audit = pl->redact_audit,
 		.pipeline = ctx->pipeline,
 	};
 	nf_prune_candidate *c = NULL;
 	nf_prune_totals tot;
+	nf_prune_opts opts;
 	int64_t now = nf_now_realtime_ms();
 	size_t n = 0;
 	char *actor, *by;
 
 	if (!pl->keep_runs && !pl->keep_days)
 		return;
-	if (pl->keep_days)
-		policy.keep_from_ms = now - (int64_t)pl->keep_days * 86400000;
+	policy.now_ms = now;
 	if (nf_store_prune_plan(ctx->store, &policy, &c, &n) < 0) {
 		if (ctx->req->on_warning)
 			ctx->req->on_warning(ctx->req->ctx, nf_error_last());
@@ -36,8 +36,8 @@ nf_run__retention(run_ctx *ctx)
 	}
 	actor = nf_registry_actor();
 	by = xasprintf("%s (the keep_runs or keep_days of run %lld)", actor, (long long)ctx->run_id);
-	if (n && nf_prune(ctx->store, ctx->state_dir, c, n, pl->redact_audit, by, now, &tot) < 0 &&
-	    ctx->req->on_warning) {
+	opts = (nf_prune_opts){ pl->redact_audit, by, now, ctx->req->on_warning, ctx->req->ctx };
+	if (n && nf_prune(ctx->store, ctx->state_dir, c, n, &opts, &tot) < 0 && ctx->req->on_warning) {
 		char *msg = xasprintf("pruning old runs of %s: %s", ctx->pipeline, nf_error_last());
 
 		ctx->req->on_warning(ctx->req->ctx, msg);

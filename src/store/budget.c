@@ -156,6 +156,33 @@ nf_store_phase_totals(nf_store *st, int64_t run_id, nf_phase_row **out, size_t *
 	if (!nf_store_has_table(st, "cpu_phases"))
 		return 0;   /* a database of an older schema opened read-only: no phases */
 	(void)nf_store__nodes_sync(st);   /* it reads the state of nodes: see the batch's pending writes */
+	/* A pruned run has lost most node rows: its phases as its end recorded them. */
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT c.phase, c.nodes, c.ran, c.cached, c.cpu_ms, c.wall_ms"
+				     " FROM runs r JOIN cpu_phases c ON c.run_id = r.id WHERE r.id = ?1 AND r.pruned_ms <> 0",
+				     -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the CPU per phase");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *phase = (const char *)sqlite3_column_text(q, 0);
+		nf_phase_row *r;
+
+		if (!phase) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		r = phase_row(&rows, &nrows, &cap, run_id, phase);
+		r->nodes = sqlite3_column_int(q, 1);
+		r->ran = sqlite3_column_int(q, 2);
+		r->cached = sqlite3_column_int(q, 3);
+		r->cpu_ms = sqlite3_column_int64(q, 4);
+		r->wall_ms = sqlite3_column_int64(q, 5);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (nrows)
+		goto budgets;
 	if (nf_store__all_cached(st, run_id)) {
 		/* A fully cached run (none of its nodes ran, so no attempt and no wall time):
 		 * its phases and their counts from its graph, not from 10 000 rows (4% of a

@@ -30,7 +30,7 @@ by_id(const void *a, const void *b)
 /* Every run, newest first within its pipeline, with what decides whether it may go: the
  * index runs_pipeline gives the order without a sort. */
 static const char plan_sql[] =
-	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms, coalesce(r.nodes_total, 0),"
+	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms, 0,"
 	" EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.id"
 	"  AND v.status IN ('production', 'candidate')),"
 	/* ?1: audit payloads are to be emptied; a run pruned without that is one to do again */
@@ -46,7 +46,12 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 	size_t count = 0, cap = 0, rank = 0;
 	char *pipeline = NULL;
 	bool seen_success = false;
+	int64_t keep_from = -1;
 	int rc, err = 0;
+
+	/* --keep-days 36500 reaches back before 1970: every run is then kept, not none. */
+	if (p->keep_days >= 0)
+		keep_from = p->keep_days > (p->now_ms / 86400000) ? 0 : p->now_ms - p->keep_days * 86400000;
 
 	*out = NULL;
 	*n = 0;
@@ -84,7 +89,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 			keep = true;
 		if (p->keep_runs >= 0 && rank < (size_t)p->keep_runs)
 			keep = true;
-		if (p->keep_from_ms >= 0 && started >= p->keep_from_ms)
+		if (keep_from >= 0 && started >= keep_from)
 			keep = true;
 		rank++;
 		if (keep || (sqlite3_column_int64(q, 4) != 0 && !sqlite3_column_int(q, 7)))
@@ -94,14 +99,28 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 			.id = sqlite3_column_int64(q, 0),
 			.pipeline = xstrdup(pl),
 			.started_ms = started,
-			.nnodes = sqlite3_column_int64(q, 5),
 			.pruned = sqlite3_column_int64(q, 4) != 0,
 		};
 	}
 	if (rc != SQLITE_DONE)
 		err = nf_store__table_error(st, rc, "cannot read the runs");
 	sqlite3_finalize(q);
+	q = NULL;
 	free(pipeline);
+	/* What a prune deletes of each: its node rows without metrics (nodes_run_seq). */
+	if (err == 0 && count &&
+	    (rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM nodes n WHERE n.run_id = ?"
+				     " AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = n.id)", -1, &q, NULL)) != SQLITE_OK)
+		err = nf_store__table_error(st, rc, "cannot read the runs");
+	for (size_t i = 0; err == 0 && i < count; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, c[i].id);
+		if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			c[i].nnodes = sqlite3_column_int64(q, 0);
+		else
+			err = nf_store__table_error(st, rc, "cannot read the runs");
+	}
+	sqlite3_finalize(q);
 	if (err < 0) {
 		nf_prune_candidate_list_free(c, count);
 		return err;
@@ -120,6 +139,13 @@ static const char *const prune_sql[] = {
 	"INSERT OR IGNORE INTO cache_components (entry, components)"
 	" SELECT e.rowid, n.components FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
 	" WHERE n.run_id = ?1 AND n.components IS NOT NULL AND e.run_id = n.run_id AND e.node = n.name",
+	/* A later miss explained against this run's node (miss_prev_run) reads that row's
+	 * components, or a cached one's entry: it is pointed at the run that wrote the entry
+	 * the node's key names, whose components (copied above when that run was pruned) are
+	 * the same, since a key names its components. Before the rows go. */
+	"UPDATE nodes SET miss_prev_run = coalesce((SELECT e.run_id FROM nodes p JOIN cache_entries e"
+	"  ON e.key = p.cache_key WHERE p.run_id = ?1 AND p.name = nodes.name), miss_prev_run)"
+	" WHERE run_id > ?1 AND miss_prev_run = ?1",
 	/* Its logs go with the folder: the attempts that stay name none. */
 	"UPDATE attempts SET log_path = NULL WHERE log_path IS NOT NULL"
 	" AND node_id IN (SELECT id FROM nodes WHERE run_id = ?1)",
@@ -172,7 +198,7 @@ nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, bool redact_aud
 	if (!st->in_batch)
 		return nf_error_set(NF_EINVALID, "pruning a run needs a transaction (nf_store_atomic)");
 	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_sql); i++)
-		if ((err = run_step(st, prune_sql[i], run_id, now_ms, i == 2 ? &out->nodes : NULL)) < 0)
+		if ((err = run_step(st, prune_sql[i], run_id, now_ms, i == 3 ? &out->nodes : NULL)) < 0)
 			return err;
 	if (redact_audit && (err = run_step(st, redact_sql, run_id, now_ms, &out->audit_records)) < 0)
 		return err;

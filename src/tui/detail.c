@@ -317,8 +317,19 @@ nf_detail_stage(nf_page *p, nf_view *v, const char *node)
 			nf_page_add(p, 0, 0, "  l opens the log of attempt %d", n.attempts);
 		}
 	} else {
-		nf_page_add(p, NF_C_DIM, 0, "  no log (%s)", n.state == NF_ST_CACHED ? "the run it reused is gone"
-			    : n.attempts ? "it printed nothing" : "it did not run");
+		int64_t from = n.state == NF_ST_CACHED && ci.reused_run > 0 ? ci.reused_run : v->run_id;
+		nf_run_info r;
+		bool pruned = false;
+
+		if (nf_store_run_get(v->st, from, &r) == 0) {
+			pruned = r.pruned_ms != 0;
+			nf_run_info_release(&r);
+		}
+		if (pruned)
+			nf_page_add(p, NF_C_DIM, 0, "  no log (run %lld was pruned: its logs are gone)", (long long)from);
+		else
+			nf_page_add(p, NF_C_DIM, 0, "  no log (%s)", n.state == NF_ST_CACHED ? "the run it reused is gone"
+				    : n.attempts ? "it printed nothing" : "it did not run");
 	}
 	p->run_id = log_run;
 	if (have_entry)

@@ -229,6 +229,33 @@ test_expect_success 'a stage waiting for the slot on a nearly full disk is check
 	rm -rf build
 '
 
+test_expect_success 'prune on a full disk: the logs of the runs it prunes go first, then their rows' '
+	rm -f "$MNT/filler" "$MNT/filler2" &&
+	mkdir "$MNT/logs" && cd "$MNT/logs" &&
+	git init -q -b main . &&
+	write_dag talk.dag <<-\EOF &&
+	pipeline "talk" {
+	  params {
+	    n = 1
+	  }
+	}
+
+	stage "talk" {
+	  run = "head -c 1048576 /dev/zero | tr \"\\\\0\" x; echo ${params.n}"
+	}
+	EOF
+	git add talk.dag && git commit -q -m talk &&
+	for n in 1 2 3 4; do ntflow run talk.dag -p n=$n >/dev/null 2>&1 || return 1; done &&
+	test "$(du -sk .ntflow/logs | cut -f1)" -ge 4000 &&
+	fill_to 8 &&
+	ntflow prune --keep-runs 1 >"$T/out" 2>"$T/err" &&
+	cat "$T/out" "$T/err" &&
+	grep "^pruned 3 runs: 3 stage rows and 3 logs (3.0 MB) removed$" "$T/out" &&
+	! test -e .ntflow/logs/1 && test -d .ntflow/logs/4 &&
+	ntflow audit verify &&
+	rm -f "$MNT/filler"
+'
+
 test_expect_success 'a read-only workspace can be read; a run says why it cannot write' '
 	cd "$P" &&
 	rm -f "$MNT/filler" &&

@@ -21,6 +21,7 @@ pipeline "p" {
 }
 
 stage "train" {
+  phase   = "training"
   run     = "mkdir -p build && echo weights ${params.acc} >build/model.txt"
   outputs = ["build/model.txt"]
 }
@@ -104,15 +105,19 @@ test_expect_success '--dry-run lists the runs that would go and changes nothing'
 	grep -E "^ *RUN +PIPELINE +STARTED +STAGES$" out &&
 	grep -E "^ *2 +p " out && grep -E "^ *3 +p " out && grep -E "^ *4 +p " out &&
 	! grep -E "^ *[15678] " out &&
-	grep "^would prune 3 runs (15 stages); nothing was changed$" out &&
+	grep "^would prune 3 runs (12 stages); nothing was changed$" out &&
 	ntflow runs --json >after.json &&
 	test_cmp before.json after.json &&
 	test -d .ntflow/logs/2
 '
 
-test_expect_success '--keep-days 1 keeps every run started today' '
+test_expect_success '--keep-days 1 keeps every run started today; 36500 days reach before 1970 and keep all' '
+	ntflow prune --keep-days 36500 --dry-run >out &&
+	grep "^would prune 0 runs (0 stages); nothing was changed$" out &&
+	ntflow prune --keep-days 36500 >out &&
+	grep "^pruned 0 runs" out &&
 	ntflow prune --keep-days 1 >out &&
-	grep "^pruned 0 runs: 0 stage rows and 0 log folders (0 bytes) removed$" out &&
+	grep "^pruned 0 runs: 0 stage rows and 0 logs (0 bytes) removed$" out &&
 	for r in 1 2 3 4 5 6 7 8; do ! pruned $r || return 1; done
 '
 
@@ -131,14 +136,19 @@ test_expect_success 'a kill after a run is pruned leaves its log folder to the n
 	test -d .ntflow/logs/2 &&
 	ntflow prune --keep-runs 4 >out &&
 	cat out &&
-	grep "^pruned 0 runs: 0 stage rows and 1 log folder (.*) removed$" out &&
+	grep "^pruned 0 runs: 0 stage rows and 1 log (.*) removed$" out &&
 	! test -e .ntflow/logs/2
 '
 
 test_expect_success '--keep-runs 2: per pipeline; the production run stays; what goes and what stays' '
+	ntflow show 3 --perf >perf.before &&
+	grep -E "^training +1 +0 " perf.before &&
+	mkdir -p .ntflow/executor && echo "run 3 progress" >.ntflow/executor/3.log &&
+	echo "run 5 progress" >.ntflow/executor/5.log &&
 	ntflow prune --keep-runs 2 >out &&
 	cat out &&
-	grep "^pruned 2 runs: 8 stage rows and 2 log folders (.*) removed$" out &&
+	grep "^pruned 2 runs: 8 stage rows and 3 logs (.*) removed$" out &&
+	! test -e .ntflow/executor/3.log && test -e .ntflow/executor/5.log &&
 	grep "^state database: .* of it free for later runs (--vacuum gives it back)$" out &&
 	pruned 3 && pruned 4 &&
 	! pruned 1 && ! pruned 5 && ! pruned 6 && ! pruned 7 && ! pruned 8 &&
@@ -149,6 +159,19 @@ test_expect_success '--keep-runs 2: per pipeline; the production run stays; what
 	grep "accuracy  0.9" out &&
 	ntflow runs >out &&
 	grep -E "^ *3 +p +manual .* succeeded " out
+'
+
+test_expect_success 'a pruned run keeps its CPU phases; diff says it was pruned' '
+	ntflow show 3 --perf >perf.after &&
+	grep -E "^training +1 +0 " perf.after &&
+	sed -n "/^PHASE/,\$p" perf.before | sort >phases.before &&
+	sed -n "/^PHASE/,\$p" perf.after | sort >phases.after &&
+	test_cmp phases.before phases.after &&
+	ntflow diff 3 5 >out &&
+	cat out &&
+	grep "^run 3 was pruned on .* (ntflow prune): a stage that wrote no metrics is not recorded for it (-)$" out &&
+	ntflow diff 3 5 --json >diff.json &&
+	/usr/bin/python3 -c "import json; d = json.load(open(\"diff.json\")); assert d[\"a\"][\"pruned\"] and d[\"b\"][\"pruned\"] is None, d"
 '
 
 test_expect_success 'runs --json and show --json carry the time of the prune' '
@@ -188,7 +211,11 @@ test_expect_success 'the entries pruned runs made still serve; cache gc keeps th
 	ntflow run p.dag -p n=3 >out 2>err &&
 	ntflow show >out &&
 	grep -E "^prep +cached " out &&
-	grep -E "^report +cached " out
+	grep -E "^report +cached " out &&
+	test_expect_code 1 ntflow logs 9 prep 2>err &&
+	cat err &&
+	grep "^ntflow: prep was cached in run 9: log of run 3, whose result it reused$" err &&
+	grep "run 3 was pruned on .* (ntflow prune)" err
 '
 
 test_expect_success 'the last successful run and the production run stay with --keep-runs 1' '
@@ -227,7 +254,7 @@ test_expect_success '--redact-audit empties the stages records of runs pruned be
 	grep "^would prune 0 runs (0 stages) and empty the stages. audit records of 6 runs (6 of them pruned before); nothing was changed$" out &&
 	ntflow prune --keep-runs 1 --redact-audit >out &&
 	cat out &&
-	grep "^pruned 0 runs: 0 stage rows and 0 log folders (0 bytes) removed$" out &&
+	grep "^pruned 0 runs: 0 stage rows and 0 logs (0 bytes) removed$" out &&
 	grep "^emptied [1-9][0-9]* audit records of the stages of 6 runs (their hashes kept)$" out &&
 	test "$(sql "SELECT count(*) FROM audit WHERE run_id IN (2, 3) AND kind IN (\"node\", \"nodes\") AND payload <> \"\"")" = 0 &&
 	test "$(sql "SELECT count(*) FROM audit WHERE run_id = 2 AND kind = \"run-end\" AND payload <> \"\"")" = 1 &&
@@ -338,6 +365,49 @@ test_expect_success 'keep_runs in the pipeline: each run prunes its own pipeline
 		grep -E " prune +[0-9a-f]{12}  \{\"by\":\"[^\"]+ \(the keep_runs or keep_days of run 5\)\",\"nodes_removed\":1,\"records_emptied\":1,\"run\":3\}$" out &&
 		ntflow audit verify >out &&
 		grep "(2 emptied by prune --redact-audit" out
+	)
+'
+
+test_expect_success 'a miss explained against a run where the stage was cached: the same once that run is pruned' '
+	mkdir why && (
+		cd why && git init -q &&
+		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		ntflow run q.dag >/dev/null 2>&1 &&
+		ntflow run q.dag >/dev/null 2>&1 &&
+		ntflow run q.dag -p n=2 >/dev/null 2>&1 &&
+		ntflow why 2 only >out && grep "^only: cached: reused the result of run 1" out &&
+		ntflow why 3 only >before &&
+		grep "^only: ran: param n changed 1 → 2$" before &&
+		ntflow prune --keep-runs 1 >out &&
+		pruned 1 && pruned 2 &&
+		ntflow why 3 only >after &&
+		test_cmp before after
+	)
+'
+
+chattr_i() { chattr +i "$1" 2>/dev/null && lsattr -d "$1" 2>/dev/null | grep -q "^....i"; }
+
+test_expect_success 'a log that cannot be removed is a warning: later prunes go on' '
+	mkdir stuck && (
+		cd stuck && git init -q &&
+		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		for n in 1 2 3 4; do ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1; done &&
+		if chattr_i .ntflow/logs/1/only.1.log; then
+			test_expect_code 1 ntflow prune --keep-runs 3 >out 2>err
+			rc=$?
+			chattr -i .ntflow/logs/1/only.1.log
+			test $rc = 0 &&
+			cat out err &&
+			grep "^ntflow: warning: cannot remove .*logs/1.*(a file of pruned run 1; the next prune tries again)$" err &&
+			grep "^ntflow: 1 file of pruned runs could not be removed (above)$" err &&
+			pruned 1 &&
+			ntflow prune --keep-runs 1 >out 2>err &&
+			cat out err &&
+			pruned 2 && pruned 3 &&
+			! test -e .ntflow/logs/1 && ! test -e .ntflow/logs/2
+		else
+			echo "# no chattr +i here: the file that cannot be removed is not tried" >&2
+		fi
 	)
 '
 

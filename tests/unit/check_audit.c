@@ -507,6 +507,44 @@ START_TEST(test_chain_sound)
 }
 END_TEST
 
+/* prune --redact-audit: an empty payload is accepted only on a node or nodes record of a run
+ * a prune record in the chain says it emptied; the run's Merkle root still holds. */
+START_TEST(test_emptied_by_prune)
+{
+	nf_store *st = make_chain(8);
+	nf_audit_report rep;
+	cJSON *p;
+
+	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq = 2");
+	ck_assert_int_eq(verify(st, "record 2 was emptied (its payload is gone, and no prune of its run says it"
+				" emptied it)"), 2);
+	/* A prune record that did not empty (no records_emptied) does not cover it. */
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run", 1);
+	cJSON_AddNumberToObject(p, "nodes_removed", 3);
+	ck_assert_int_eq(nf_audit_append(st, 0, NF_AUDIT_PRUNE, p), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	ck_assert_int_eq(verify(st, "record 2 was emptied"), 2);
+	cJSON_AddNumberToObject(p, "records_emptied", 3);
+	ck_assert_int_eq(nf_audit_append(st, 0, NF_AUDIT_PRUNE, p), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	cJSON_Delete(p);
+	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq IN (3, 4)");
+	ck_assert_int_eq(nf_audit_verify(st, &rep), 0);
+	ck_assert_ptr_null(rep.problem);
+	ck_assert_uint_eq(rep.nrecords, 11);
+	ck_assert_uint_eq(rep.nemptied, 3);
+	ck_assert_uint_eq(rep.nroots, 1);
+	nf_audit_report_release(&rep);
+	/* Another run's node record, and the run's own start: reported. */
+	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq = 7");
+	ck_assert_int_eq(verify(st, "record 7 was emptied"), 7);
+	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq = 1");
+	ck_assert_int_eq(verify(st, "record 1 was emptied"), 1);
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_edit_detected)
 {
 	nf_store *st = make_chain(8);
@@ -768,6 +806,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_head_once_per_batch);
 	tcase_add_test(tc, test_deferred_nodes);
 	tcase_add_test(tc, test_edit_detected);
+	tcase_add_test(tc, test_emptied_by_prune);
 	tcase_add_test(tc, test_delete_detected);
 	tcase_add_test(tc, test_delete_run_record_detected);
 	tcase_add_test(tc, test_insert_detected);

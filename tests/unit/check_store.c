@@ -1246,9 +1246,10 @@ prune_fn(void *ctx, nf_store *st)
 }
 
 static void
-assert_plan(nf_store *st, int64_t keep_runs, int64_t keep_from, const int64_t *want, size_t nwant)
+assert_plan(nf_store *st, int64_t keep_runs, int64_t keep_days, const int64_t *want, size_t nwant)
 {
-	nf_prune_policy p = { keep_runs, keep_from };
+	/* begin_run's runs start at the real time: "now" a year on. */
+	nf_prune_policy p = { keep_runs, keep_days, nf_now_realtime_ms() + 365 * INT64_C(86400000) };
 	nf_prune_candidate *c = NULL;
 	size_t n = 0;
 
@@ -1288,10 +1289,11 @@ START_TEST(test_prune)
 
 	/* r4 newest, r2 the last success: r1 goes, and q's only run stays. */
 	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
-	assert_plan(st, -1, INT64_MAX, (int64_t[]){ r1 }, 1);
+	assert_plan(st, -1, 300, (int64_t[]){ r1 }, 1);   /* started more than 300 days before */
 	assert_plan(st, 3, -1, NULL, 0);
-	assert_plan(st, -1, 0, NULL, 0);                 /* every run started since 0 */
-	assert_plan(st, 0, INT64_MAX, (int64_t[]){ r1 }, 1);
+	assert_plan(st, -1, 400, NULL, 0);
+	assert_plan(st, -1, 36500, NULL, 0);             /* before 1970: every run stays */
+	assert_plan(st, 0, 0, (int64_t[]){ r1 }, 1);
 	/* A version in production, or a candidate, keeps its run; an archived one does not. */
 	sql = xasprintf("INSERT INTO model_versions (model, version, run_id, artifact_sha256, artifact_size,"
 			" artifact_path, status, created_ms) VALUES ('m', 1, %lld, 'x', 1, 'a', 'production', 1)",
@@ -1331,6 +1333,17 @@ START_TEST(test_prune)
 		nf_run_info_release(&r);
 	}
 	assert_plan(st, 1, -1, (int64_t[]){ r4 }, 1);
+	{
+		/* What the prune of r4 deletes: its node rows without metrics. */
+		nf_prune_policy p = { 1, -1, nf_now_realtime_ms() };
+		nf_prune_candidate *c = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(nf_store_prune_plan(st, &p, &c, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(c[0].nnodes, 2);
+		nf_prune_candidate_list_free(c, n);
+	}
 
 	/* r4's node with a metric stays, with its attempt, which names no log any more. */
 	sql = xasprintf("INSERT OR REPLACE INTO attempts (node_id, attempt, state, log_path) SELECT id, 1, 'failed',"
@@ -1348,6 +1361,42 @@ START_TEST(test_prune)
 	ck_assert_int_eq(raw_int(st, sql), 1);
 	free(sql);
 	ck_assert_int_eq(nf_store_run_end(st, r5, NF_RUN_SUCCEEDED), 0);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A miss explained against a run whose node was cached there: once that run is pruned, the
+ * miss reads the components of the entry the cached node reused, as before the prune. */
+START_TEST(test_prune_keeps_miss_explained)
+{
+	nf_store *st = NULL;
+	test_graph t;
+	nf_node_cache_info ci;
+	int64_t ra, rb, rc;
+	prune_call call;
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ra = keyed_run(st, &t, "p", "k1", COMPS("1", "x"), NF_ST_SUCCEEDED, 0);
+	rb = keyed_run(st, &t, "p", "k1", NULL, NF_ST_CACHED, ra);
+	rc = keyed_run(st, &t, "p", "k2", COMPS("2", "x"), NF_ST_SUCCEEDED, 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, rc, "prep", &ci), 0);
+	ck_assert_ptr_nonnull(ci.miss_reason);
+	ck_assert_ptr_nonnull(strstr(ci.miss_reason, "param seed changed 1 → 2"));
+	nf_node_cache_info_release(&ci);
+	call = (prune_call){ rb, -1 };
+	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, rc, "prep", &ci), 0);
+	ck_assert_ptr_nonnull(ci.miss_reason);
+	ck_assert_ptr_nonnull(strstr(ci.miss_reason, "param seed changed 1 → 2"));
+	nf_node_cache_info_release(&ci);
+	/* And once the run that wrote the entry is pruned too. */
+	call = (prune_call){ ra, -1 };
+	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
+	ck_assert_int_eq(nf_store_node_cache_get(st, rc, "prep", &ci), 0);
+	ck_assert_ptr_nonnull(ci.miss_reason);
+	ck_assert_ptr_nonnull(strstr(ci.miss_reason, "param seed changed 1 → 2"));
+	nf_node_cache_info_release(&ci);
 	nf_store_close(st);
 }
 END_TEST
@@ -2358,6 +2407,7 @@ store_suite(void)
 	tcase_add_test(tc, test_ahead);
 	tcase_add_test(tc, test_miss_previous_run_kept);
 	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_prune_keeps_miss_explained);
 	tcase_add_test(tc, test_compare_reads);
 	tcase_add_test(tc, test_workspace);
 	tcase_add_test(tc, test_marker);
