@@ -740,7 +740,8 @@ struct nf_audit_record {
 };
 void nf_audit_record_release(nf_audit_record *r);
 void nf_audit_record_list_free(nf_audit_record *r, size_t n);
-/* The records of a run (run_id <= 0: all), in chain order. */
+/* The records of a run, with the prune records that name it (run_id <= 0: all), in chain
+ * order. */
 int nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n);
 
 typedef struct nf_audit_root {

@@ -233,8 +233,11 @@ nf_audit_list(nf_store *st, int64_t run_id, nf_audit_record **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT " RECORD_COLS " FROM audit WHERE ?1 <= 0 OR run_id = ?1 ORDER BY seq",
-			       -1, &q, NULL) != SQLITE_OK)
+	/* A run's records, and the prune records about it: those carry no run id (a run's Merkle
+	 * root covers what it wrote itself) but name it in their payload (gov/prune.c). */
+	if (sqlite3_prepare_v2(st->db, "SELECT " RECORD_COLS " FROM audit WHERE ?1 <= 0 OR run_id = ?1"
+			       " OR (kind = 'prune' AND run_id IS NULL AND json_valid(payload)"
+			       " AND json_extract(payload, '$.run') = ?1) ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
 		return db_error(st, "cannot read the audit log");
 	sqlite3_bind_int64(q, 1, run_id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

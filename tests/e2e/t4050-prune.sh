@@ -234,7 +234,10 @@ test_expect_success 'audit verify holds; each pruned run has a prune record' '
 	ntflow audit show >out &&
 	for r in 2 3 4 5 6 7; do
 		grep -E " prune +[0-9a-f]+ +\{\"by\":\"[^\"]+\",\"nodes_removed\":[0-9]+,\"run\":$r\}$" out || return 1
-	done
+	done &&
+	ntflow audit show --run 3 >out &&
+	grep -E " prune +[0-9a-f]+ +\{\"by\":\"[^\"]+\",\"nodes_removed\":4,\"run\":3\}$" out &&
+	! grep -E "\"run\":[^3]" out
 '
 
 # sql STATEMENT: run it on the state database (python's sqlite3: no sqlite3 program needed)
