@@ -1249,7 +1249,8 @@ static void
 assert_plan(nf_store *st, int64_t keep_runs, int64_t keep_days, const int64_t *want, size_t nwant)
 {
 	/* begin_run's runs start at the real time: "now" a year on. */
-	nf_prune_policy p = { keep_runs, keep_days, nf_now_realtime_ms() + 365 * INT64_C(86400000) };
+	nf_prune_policy p = { .keep_runs = keep_runs, .keep_days = keep_days,
+			      .now_ms = nf_now_realtime_ms() + 365 * INT64_C(86400000) };
 	nf_prune_candidate *c = NULL;
 	size_t n = 0;
 
@@ -1335,7 +1336,7 @@ START_TEST(test_prune)
 	assert_plan(st, 1, -1, (int64_t[]){ r4 }, 1);
 	{
 		/* What the prune of r4 deletes: its node rows without metrics. */
-		nf_prune_policy p = { 1, -1, nf_now_realtime_ms() };
+		nf_prune_policy p = { .keep_runs = 1, .keep_days = -1, .now_ms = nf_now_realtime_ms() };
 		nf_prune_candidate *c = NULL;
 		size_t n = 0;
 
