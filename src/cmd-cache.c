@@ -385,22 +385,6 @@ done:
 	return rc;
 }
 
-static bool
-parse_count(long *out, const char *opt, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 0 || v > 1000000000L) {
-		fprintf(stderr, "ntflow cache: %s needs a number (0 or more), not '%s'\n", opt, arg);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
 static int
 cmd_cache_exec(int argc, char **argv)
 {
@@ -434,11 +418,11 @@ cmd_cache_exec(int argc, char **argv)
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
 		case 'd':
-			if (!parse_count(&o.keep_days, "--keep-days", optarg))
+			if (!nf_cmd_parse_count(&nf_cmd_cache, &o.keep_days, "--keep-days", optarg))
 				return NF_EXIT_USAGE;
 			break;
 		case 'r':
-			if (!parse_count(&o.keep_runs, "--keep-runs", optarg))
+			if (!nf_cmd_parse_count(&nf_cmd_cache, &o.keep_runs, "--keep-runs", optarg))
 				return NF_EXIT_USAGE;
 			break;
 		default:

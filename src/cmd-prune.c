@@ -5,7 +5,6 @@
 #include "config.h"
 #include "ntflow/cmd.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,22 +15,6 @@ typedef struct prune_opts {
 	long keep_days, keep_runs;   /* -1: not given */
 	bool dry_run, vacuum, redact_audit;
 } prune_opts;
-
-static bool
-parse_count(long *out, const char *opt, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 0 || v > 1000000000L) {
-		fprintf(stderr, "ntflow prune: %s needs a number (0 or more), not '%s'\n", opt, arg);
-		return false;
-	}
-	*out = v;
-	return true;
-}
 
 static void
 warn_line(void *ctx, const char *msg)
@@ -168,11 +151,11 @@ cmd_prune_exec(int argc, char **argv)
 		case NF_CMD_HELP:
 			return NF_EXIT_OK;
 		case 'd':
-			if (!parse_count(&o.keep_days, "--keep-days", optarg))
+			if (!nf_cmd_parse_count(&nf_cmd_prune, &o.keep_days, "--keep-days", optarg))
 				return NF_EXIT_USAGE;
 			break;
 		case 'r':
-			if (!parse_count(&o.keep_runs, "--keep-runs", optarg))
+			if (!nf_cmd_parse_count(&nf_cmd_prune, &o.keep_runs, "--keep-runs", optarg))
 				return NF_EXIT_USAGE;
 			break;
 		case 'n':

@@ -287,6 +287,22 @@ nf_cmd_open_store_rw(nf_store **st, char **dir, const char *state)
 	return open_store(st, dir, state, true);
 }
 
+bool
+nf_cmd_parse_count(const nf_cmd *cmd, long *out, const char *opt, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 1000000000L) {
+		fprintf(stderr, "ntflow %s: %s needs a number (0 or more), not '%s'\n", cmd->name, opt, arg);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 int
 nf_cmd_lock_option(const nf_cmd *cmd, nf_wslock_opts *o, int c, const char *arg)
 {

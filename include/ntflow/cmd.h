@@ -55,6 +55,9 @@ int nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopt
  * A command whose old short option gave the letter another meaning keeps it working for one
  * release and calls this: "ntflow CMD: -X is deprecated (...); use --LONG" on stderr. */
 void nf_cmd_deprecated_short(const nf_cmd *cmd, char letter, const char *instead);
+/* An option's count (0 to 10^9) into *out; else prints "ntflow CMD: OPT needs a number (0
+ * or more), not 'ARG'" and returns false (exit NF_EXIT_USAGE). */
+bool nf_cmd_parse_count(const nf_cmd *cmd, long *out, const char *opt, const char *arg);
 /* Prints "usage: ntflow USAGE" to f. */
 void nf_cmd_usage(const nf_cmd *cmd, FILE *f);
 /* Prints the full help of a command to f. */
