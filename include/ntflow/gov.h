@@ -152,6 +152,11 @@ void nf_audit_report_release(nf_audit_report *r);
  * described in out->problem. Returns 0 (whatever it found), NF_EIO for an unreadable key,
  * NF_EINVALID when HMAC records exist and NTFLOW_AUDIT_KEY is not set, or a database error. */
 int nf_audit_verify(nf_store *st, nf_audit_report *out);
+/* The SHA-256 over each emptied record of run_id, in seq order, as "SEQ|TIME_MS|KIND|HASH\n"
+ * (lowercase hex into out), and how many: what a prune record's emptied_sha256 and
+ * records_emptied pin, so that verify can tell a record emptied, relabelled or retimed after
+ * the prune. */
+int nf_audit_emptied_digest(nf_store *st, int64_t run_id, char out[65], int64_t *count);
 
 /* ---- Drift alerts (src/gov/alerts.c) ----
  * A monitor's alert rules are evaluated over its metrics once it succeeded. An alert is

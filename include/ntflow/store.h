@@ -766,6 +766,11 @@ int nf_store_audit_run_hashes(nf_store *st, int64_t run_id, int64_t last_seq, ch
 int nf_store_audit_run_hashes_each(nf_store *st, int64_t run_id, int64_t last_seq,
 				   int (*fn)(void *ctx, const char *hash), void *ctx, size_t *n, int64_t *max_seq);
 /* Records (or replaces) a run's Merkle root over count records up to last_seq. */
+/* fn for each record of run_id whose payload is empty (emptied by prune --redact-audit, or by
+ * hand), in seq order; stops at fn's first non-zero. */
+int nf_store_audit_emptied_each(nf_store *st, int64_t run_id,
+				int (*fn)(void *ctx, int64_t seq, int64_t time_ms, const char *kind, const char *hash),
+				void *ctx);
 int nf_store_audit_root_put(nf_store *st, int64_t run_id, const char *root, int64_t count, int64_t last_seq,
 			    int64_t created_ms);
 /* fn for each record in chain order, then fn(ctx, NULL); fn may take the record over (and

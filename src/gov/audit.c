@@ -196,6 +196,49 @@ nf_audit_record_hash(char out[65], int64_t seq, int64_t time_ms, int64_t run_id,
 	return 0;
 }
 
+static int
+emptied_line(void *ctx, int64_t seq, int64_t time_ms, const char *kind, const char *hash)
+{
+	struct { EVP_MD_CTX *md; int64_t n; } *e = ctx;
+	nf_buf line = NF_BUF_INIT;
+	int ok;
+
+	put_int(&line, seq, '|');
+	put_int(&line, time_ms, '|');
+	nf_buf_puts(&line, kind);
+	nf_buf_putc(&line, '|');
+	nf_buf_puts(&line, hash);
+	nf_buf_putc(&line, '\n');
+	ok = EVP_DigestUpdate(e->md, nf_buf_cstr(&line), line.len);
+	nf_buf_release(&line);
+	e->n++;
+	return ok == 1 ? 0 : nf_error_set(NF_ERROR, "cannot compute a SHA-256");
+}
+
+int
+nf_audit_emptied_digest(nf_store *st, int64_t run_id, char out[65], int64_t *count)
+{
+	struct { EVP_MD_CTX *md; int64_t n; } e = { EVP_MD_CTX_new(), 0 };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int err;
+
+	*count = 0;
+	if (!e.md || EVP_DigestInit_ex(e.md, nf_sha256_md(), NULL) != 1) {
+		EVP_MD_CTX_free(e.md);
+		return nf_error_set(NF_ERROR, "cannot compute a SHA-256");
+	}
+	if ((err = nf_store_audit_emptied_each(st, run_id, emptied_line, &e)) == 0 &&
+	    (EVP_DigestFinal_ex(e.md, md, &mdlen) != 1 || mdlen != 32))
+		err = nf_error_set(NF_ERROR, "cannot compute a SHA-256");
+	EVP_MD_CTX_free(e.md);
+	if (err < 0)
+		return err;
+	to_hex(out, md);
+	*count = e.n;
+	return 0;
+}
+
 int
 nf_audit_merkle_root(char out[65], const char *const *hashes, size_t n)
 {
@@ -540,10 +583,13 @@ typedef struct walk {
 	char prev_hash[65], prevprev_hash[65];
 	bool have_prevprev;
 	nf_audit_report *rep;
-	/* The runs whose per-stage records a prune emptied, as its records in the chain say
-	 * (the walk judges those records too, so a forged one shows). */
-	int64_t *emptied_runs;
-	size_t nemptied_runs, emptied_cap;
+	/* The runs whose per-stage records a prune emptied, as the last prune record naming
+	 * each says (the walk judges those records too, so a forged one shows), sorted by run. */
+	struct emptied_run {
+		int64_t run, count;
+		char sha[65];
+	} *emptied;
+	size_t nemptied, emptied_cap;
 } walk;
 
 static int
@@ -573,18 +619,27 @@ content_matches(walk *w, const nf_audit_record *r, int64_t seq)
 	return strcmp(h, r->hash) == 0;
 }
 
+static int
+by_run(const void *a, const void *b)
+{
+	int64_t x = ((const struct emptied_run *)a)->run, y = ((const struct emptied_run *)b)->run;
+
+	return (x > y) - (x < y);
+}
+
 static bool
 run_emptied(const walk *w, int64_t run_id)
 {
-	for (size_t i = 0; i < w->nemptied_runs; i++)
-		if (w->emptied_runs[i] == run_id)
-			return true;
-	return false;
+	struct emptied_run key = { .run = run_id };
+
+	return w->nemptied && bsearch(&key, w->emptied, w->nemptied, sizeof(key), by_run);
 }
 
 /* A record whose payload `prune --redact-audit` emptied: only a node or nodes record of a
  * run a prune record says it emptied. Its hash cannot be recomputed; the next record's
- * prev_hash and the run's Merkle root still hold it. */
+ * prev_hash and the run's Merkle root still hold the hash, and the prune record's
+ * emptied_sha256 (checked after the walk, verify_emptied) its seq, time and kind, and which
+ * records of the run are emptied. */
 static bool
 emptied_by_prune(const walk *w, const nf_audit_record *r)
 {
@@ -753,20 +808,55 @@ on_record(void *ctx, nf_audit_record *next)
 	return 0;
 }
 
-/* A prune record that emptied its run's per-stage records: {"records_emptied": N, "run": R}. */
+/* A prune record that emptied its run's per-stage records: {"emptied_sha256": H,
+ * "records_emptied": N, "run": R}; a later one for the same run replaces an earlier. */
 static void
 on_prune(void *ctx, const nf_audit_record *r, const char *next_prev_hash)
 {
 	walk *w = ctx;
 	cJSON *p = cJSON_Parse(r->payload ? r->payload : "");
 	const cJSON *run = cJSON_GetObjectItemCaseSensitive(p, "run");
+	const cJSON *count = cJSON_GetObjectItemCaseSensitive(p, "records_emptied");
+	const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "emptied_sha256"));
 
 	(void)next_prev_hash;
-	if (cJSON_IsNumber(run) && cJSON_GetObjectItemCaseSensitive(p, "records_emptied")) {
-		w->emptied_runs = xgrow(w->emptied_runs, sizeof(*w->emptied_runs), w->nemptied_runs + 1, &w->emptied_cap);
-		w->emptied_runs[w->nemptied_runs++] = (int64_t)run->valuedouble;
+	if (cJSON_IsNumber(run) && cJSON_IsNumber(count) && sha && strlen(sha) == 64 &&
+	    strspn(sha, "0123456789abcdef") == 64) {
+		struct emptied_run *e = NULL;
+
+		for (size_t i = 0; i < w->nemptied && !e; i++)
+			if (w->emptied[i].run == (int64_t)run->valuedouble)
+				e = &w->emptied[i];
+		if (!e) {
+			w->emptied = xgrow(w->emptied, sizeof(*w->emptied), w->nemptied + 1, &w->emptied_cap);
+			e = &w->emptied[w->nemptied++];
+		}
+		e->run = (int64_t)run->valuedouble;
+		e->count = (int64_t)count->valuedouble;
+		snprintf(e->sha, sizeof(e->sha), "%s", sha);
 	}
 	cJSON_Delete(p);
+}
+
+/* Each run's emptied records against its last prune record: the same records (seq), with
+ * the same time, kind and hash, none more, none less. */
+static int
+verify_emptied(nf_store *st, walk *w)
+{
+	for (size_t i = 0; i < w->nemptied; i++) {
+		const struct emptied_run *e = &w->emptied[i];
+		char sha[65];
+		int64_t n;
+		int err;
+
+		if ((err = nf_audit_emptied_digest(st, e->run, sha, &n)) < 0)
+			return err;
+		if (n != e->count || strcmp(sha, e->sha) != 0)
+			return report(w, 0, "run %" PRId64 ": its emptied records are not those its prune emptied (%" PRId64
+				      " recorded, %" PRId64 " found, or one's seq, time or kind changed)", e->run,
+				      e->count, n);
+	}
+	return 0;
 }
 
 /* Inside one read transaction, so a run appending meanwhile does not look like an insertion. */
@@ -777,9 +867,12 @@ verify_txn(void *ctx, nf_store *st)
 	verify_scan *v = ctx;
 	int err;
 
-	if ((err = nf_store_audit_scan_kinds(st, prune_kind, 1, on_prune, v->w)) == 0 &&
-	    (err = nf_store_audit_scan(st, on_record, v)) == 0)
-		err = verify_roots(st, v->w);
+	if ((err = nf_store_audit_scan_kinds(st, prune_kind, 1, on_prune, v->w)) != 0)
+		return err > 0 ? 0 : err;
+	if (v->w->nemptied > 1)
+		qsort(v->w->emptied, v->w->nemptied, sizeof(*v->w->emptied), by_run);
+	if ((err = nf_store_audit_scan(st, on_record, v)) == 0 && (err = verify_roots(st, v->w)) == 0)
+		err = verify_emptied(st, v->w);
 	return err > 0 ? 0 : err;
 }
 
@@ -803,6 +896,6 @@ nf_audit_verify(nf_store *st, nf_audit_report *out)
 	if (w.key)
 		memset(w.key, 0, w.keylen);
 	free(w.key);
-	free(w.emptied_runs);
+	free(w.emptied);
 	return err;
 }

@@ -36,9 +36,19 @@ prune_fn(void *ctx, nf_store *st)
 	p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "run", (double)r->run_id);
 	cJSON_AddNumberToObject(p, "nodes_removed", (double)r->counts.nodes);
-	/* What audit verify accepts an emptied record of this run by (nf_audit_verify). */
-	if (r->redact_audit)
-		cJSON_AddNumberToObject(p, "records_emptied", (double)r->counts.audit_records);
+	/* What audit verify accepts the run's emptied records by (nf_audit_verify): every one of
+	 * them, those emptied before included, pinned with its seq, time and kind. */
+	if (r->redact_audit) {
+		char sha[65];
+		int64_t n;
+
+		if ((err = nf_audit_emptied_digest(st, r->run_id, sha, &n)) < 0) {
+			cJSON_Delete(p);
+			return err;
+		}
+		cJSON_AddStringToObject(p, "emptied_sha256", sha);
+		cJSON_AddNumberToObject(p, "records_emptied", (double)n);
+	}
 	cJSON_AddStringToObject(p, "by", r->actor);
 	/* run_id 0: a run's Merkle root covers the records it wrote, closed when it ended. */
 	err = nf_audit_append(st, 0, NF_AUDIT_PRUNE, p);

@@ -161,6 +161,31 @@ nf_store_audit_run_hashes_each(nf_store *st, int64_t run_id, int64_t last_seq,
 }
 
 int
+nf_store_audit_emptied_each(nf_store *st, int64_t run_id,
+			    int (*fn)(void *ctx, int64_t seq, int64_t time_ms, const char *kind, const char *hash),
+			    void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, err = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT seq, time_ms, kind, hash FROM audit WHERE run_id = ?1 AND payload = ''"
+			       " ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
+		return db_error(st, "cannot read the audit log");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(q, 2), *hash = (const char *)sqlite3_column_text(q, 3);
+
+		if ((err = fn(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), kind ? kind : "",
+			      hash ? hash : "")) != 0)
+			break;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = db_error(st, "cannot read the audit log");
+	sqlite3_finalize(q);
+	return err;
+}
+
+int
 nf_store_audit_root_put(nf_store *st, int64_t run_id, const char *root, int64_t count, int64_t last_seq,
 			int64_t created_ms)
 {

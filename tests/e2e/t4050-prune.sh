@@ -305,7 +305,15 @@ test_expect_success 'with NTFLOW_AUDIT_KEY: the prune records are HMACs and veri
 		cat out &&
 		grep "^ok [0-9]* records (2 emptied by prune --redact-audit" out &&
 		ntflow audit show >out &&
-		grep -E " prune +[0-9a-f]{12}\* " out
+		grep -E " prune +[0-9a-f]{12}\* " out &&
+		cp .ntflow/state.db saved.db &&
+		seq=$(sql "SELECT seq FROM audit WHERE run_id = 1 AND kind = \"run-start\"") &&
+		sql "UPDATE audit SET kind = \"node\", payload = \"\" WHERE seq = $seq" &&
+		NTFLOW_AUDIT_KEY=../prune.key test_expect_code 1 ntflow audit verify 2>err &&
+		cat err &&
+		grep "^ntflow: audit: run 1: its emptied records are not those its prune emptied (1 recorded, 2 found" err &&
+		cp saved.db .ntflow/state.db &&
+		NTFLOW_AUDIT_KEY=../prune.key ntflow audit verify
 	)
 '
 
@@ -365,7 +373,7 @@ test_expect_success 'keep_runs in the pipeline: each run prunes its own pipeline
 		! pruned 1 && ! pruned 2 &&
 		! test -e .ntflow/logs/3 && test -d .ntflow/logs/6 &&
 		ntflow audit show >out &&
-		grep -E " prune +[0-9a-f]{12}  \{\"by\":\"[^\"]+ \(the keep_runs or keep_days of run 5\)\",\"nodes_removed\":1,\"records_emptied\":1,\"run\":3\}$" out &&
+		grep -E " prune +[0-9a-f]{12}  \{\"by\":\"[^\"]+ \(the keep_runs or keep_days of run 5\)\",\"emptied_sha256\":\"[0-9a-f]{64}\",\"nodes_removed\":1,\"records_emptied\":1,\"run\":3\}$" out &&
 		ntflow audit verify >out &&
 		grep "(2 emptied by prune --redact-audit" out
 	)

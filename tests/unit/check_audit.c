@@ -513,34 +513,52 @@ START_TEST(test_emptied_by_prune)
 {
 	nf_store *st = make_chain(8);
 	nf_audit_report rep;
+	char sha[65];
+	int64_t count;
 	cJSON *p;
 
 	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq = 2");
 	ck_assert_int_eq(verify(st, "record 2 was emptied (its payload is gone, and no prune of its run says it"
 				" emptied it)"), 2);
-	/* A prune record that did not empty (no records_emptied) does not cover it. */
+	/* A prune record that did not empty (no digest) does not cover it. */
 	p = cJSON_CreateObject();
 	cJSON_AddNumberToObject(p, "run", 1);
 	cJSON_AddNumberToObject(p, "nodes_removed", 3);
+	cJSON_AddNumberToObject(p, "records_emptied", 1);
 	ck_assert_int_eq(nf_audit_append(st, 0, NF_AUDIT_PRUNE, p), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
 	ck_assert_int_eq(verify(st, "record 2 was emptied"), 2);
-	cJSON_AddNumberToObject(p, "records_emptied", 3);
+	/* Emptied as prune does: the digest of the run's emptied records in its record. */
+	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq IN (3, 4)");
+	ck_assert_int_eq(nf_audit_emptied_digest(st, 1, sha, &count), 0);
+	ck_assert_int_eq(count, 3);
+	cJSON_ReplaceItemInObject(p, "records_emptied", cJSON_CreateNumber(3));
+	cJSON_AddStringToObject(p, "emptied_sha256", sha);
 	ck_assert_int_eq(nf_audit_append(st, 0, NF_AUDIT_PRUNE, p), 0);
 	ck_assert_int_eq(nf_store_flush(st), 0);
 	cJSON_Delete(p);
-	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq IN (3, 4)");
 	ck_assert_int_eq(nf_audit_verify(st, &rep), 0);
-	ck_assert_ptr_null(rep.problem);
-	ck_assert_uint_eq(rep.nrecords, 11);
+	ck_assert_msg(rep.problem == NULL, "%s", rep.problem);
+	ck_assert_uint_eq(rep.nrecords, 11);   /* 8, the run's end and the two prune records */
 	ck_assert_uint_eq(rep.nemptied, 3);
 	ck_assert_uint_eq(rep.nroots, 1);
 	nf_audit_report_release(&rep);
-	/* Another run's node record, and the run's own start: reported. */
-	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq = 7");
+	/* Its run-start relabelled an emptied node record: one more than the prune emptied. */
+	raw_exec(st, "CREATE TABLE saved AS SELECT payload FROM audit WHERE seq = 1;"
+		     "UPDATE audit SET payload = '', kind = 'node' WHERE seq = 1");
+	ck_assert_int_eq(verify(st, "run 1: its emptied records are not those its prune emptied (3 recorded, 4 found"),
+			 -1);
+	raw_exec(st, "UPDATE audit SET payload = (SELECT payload FROM saved), kind = 'run-start' WHERE seq = 1");
+	ck_assert_int_eq(verify(st, NULL), 0);
+	/* An emptied record retimed: the count holds, the digest does not. */
+	raw_exec(st, "UPDATE audit SET time_ms = time_ms + 1 WHERE seq = 3");
+	ck_assert_int_eq(verify(st, "(3 recorded, 3 found, or one's seq, time or kind changed)"), -1);
+	raw_exec(st, "UPDATE audit SET time_ms = time_ms - 1 WHERE seq = 3");
+	/* A record of no run, or of a later one, moved into the run: the same. */
+	raw_exec(st, "UPDATE audit SET payload = '', run_id = 1 WHERE seq = 7");
+	ck_assert_int_eq(verify(st, "its emptied records are not those its prune emptied"), -1);
+	raw_exec(st, "UPDATE audit SET run_id = NULL WHERE seq = 7");
 	ck_assert_int_eq(verify(st, "record 7 was emptied"), 7);
-	raw_exec(st, "UPDATE audit SET payload = '' WHERE seq = 1");
-	ck_assert_int_eq(verify(st, "record 1 was emptied"), 1);
 	nf_store_close(st);
 }
 END_TEST
