@@ -26,11 +26,10 @@ warn_line(void *ctx, const char *msg)
 static void
 print_plan(const nf_prune_candidate *c, size_t n)
 {
-	static const char *const head[] = { "RUN", "PIPELINE", "STARTED", "STAGES" };
+	static const char *const head[] = { "RUN", "PIPELINE", "STARTED", "STAGE ROWS" };
 	nf_table *t = nf_table_new(4, head);
 
 	nf_table_align_right(t, 0);
-	nf_table_align_right(t, 3);
 	for (size_t i = 0; i < n; i++) {
 		char started[32], **row = nf_table_add_row(t);
 
@@ -38,8 +37,8 @@ print_plan(const nf_prune_candidate *c, size_t n)
 		row[0] = xasprintf("%lld", (long long)c[i].id);
 		row[1] = xstrdup(c[i].pipeline);
 		row[2] = xstrdup(started);
-		/* Pruned before: --redact-audit empties its audit records now. */
-		row[3] = c[i].pruned ? xstrdup("pruned") : xasprintf("%lld", (long long)c[i].nnodes);
+		/* Pruned before: rows kept for a run that is gone, or its audit payloads. */
+		row[3] = xasprintf("%lld%s", (long long)c[i].nnodes, c[i].pruned ? " (pruned before)" : "");
 	}
 	nf_cmd_print_table(t);
 	nf_table_free(t);
@@ -68,14 +67,15 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 		again += c[i].pruned;
 	if (o->dry_run) {
 		for (size_t i = 0; i < n; i++)
-			nodes += c[i].pruned ? 0 : c[i].nnodes;
+			nodes += c[i].nnodes;
 		if (n)
 			print_plan(c, n);
-		printf("would prune %zu run%s (%lld stage%s)", n - again, n - again == 1 ? "" : "s", (long long)nodes,
+		printf("would prune %zu run%s (%lld stage row%s)", n, n == 1 ? "" : "s", (long long)nodes,
 		       nodes == 1 ? "" : "s");
-		if (o->redact_audit)
-			printf(" and empty the stages' audit records of %zu run%s (%zu of them pruned before)", n,
-			       n == 1 ? "" : "s", again);
+		if (again)
+			printf(", %zu of them pruned before", again);
+		if (o->redact_audit && n)
+			printf(", and empty %s stages' audit records", n == 1 ? "its" : "their");
 		printf("; nothing was changed\n");
 		goto done;
 	}
@@ -84,17 +84,17 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 	if ((err = nf_prune(st, dir, c, n, &popts, &tot)) < 0)
 		goto fail;
 	nf_format_bytes(sz, sizeof(sz), tot.log_bytes);
-	printf("pruned %zu run%s: %lld stage row%s and %zu log%s (%s) removed\n", tot.runs,
-	       tot.runs == 1 ? "" : "s", (long long)tot.nodes, tot.nodes == 1 ? "" : "s", tot.log_folders,
-	       tot.log_folders == 1 ? "" : "s", sz);
+	printf("pruned %zu run%s: %lld stage row%s and %zu log file%s (%s) removed\n", tot.runs,
+	       tot.runs == 1 ? "" : "s", (long long)tot.nodes, tot.nodes == 1 ? "" : "s", tot.log_files,
+	       tot.log_files == 1 ? "" : "s", sz);
 	if (o->redact_audit)
 		printf("emptied %lld audit record%s of the stages of %zu run%s (their hashes kept)\n",
 		       (long long)tot.audit_records, tot.audit_records == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	if ((err = nf_store_space(st, &before, &free_bytes)) < 0)
-		goto fail;
+		goto after;
 	if (o->vacuum) {
 		if ((err = nf_store_vacuum(st)) < 0 || (err = nf_store_space(st, &after, &free_bytes)) < 0)
-			goto fail;
+			goto after;
 		nf_format_bytes(sz, sizeof(sz), (uint64_t)before);
 		nf_format_bytes(fr, sizeof(fr), (uint64_t)after);
 		printf("state database compacted: %s -> %s\n", sz, fr);
@@ -108,6 +108,9 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 			     tot.file_errors == 1 ? "" : "s");
 		err = NF_EIO;
 	}
+	goto done;
+after:
+	nf_cmd_error("%s", nf_error_last());   /* every run was pruned before it */
 	goto done;
 fail:
 	/* The runs pruned before the failure stay pruned: each went in a transaction of its own. */
@@ -205,19 +208,22 @@ const nf_cmd nf_cmd_prune = {
 	.summary = "Forget the per-stage details of old runs (the history's retention).",
 	.help    =
 		"A pruned run keeps its row in 'ntflow runs' (status, times, node counts,\n"
-		"parameters, commit), its metrics (the stages that wrote them stay), gate\n"
-		"results, plots, CPU phases, alerts and audit records; its other stages'\n"
-		"rows, their attempts and its logs (.ntflow/logs/RUN/, .ntflow/executor/RUN.log)\n"
-		"go; a log that cannot be removed is a warning and exit status 1. The model\n"
-		"registry and the cache are not touched: a cache entry the run made still\n"
-		"serves later runs, and 'ntflow why' still explains it. Each run is pruned\n"
-		"in a transaction of its own, recorded in the audit chain (kind prune).\n"
+		"parameters, commit), its metrics (the stages that wrote them stay), gates,\n"
+		"plots, CPU phases, alerts and audit records, and the stages a kept run\n"
+		"refers to (a cached stage's reused result, with its log; a miss's previous\n"
+		"run); its other stages' rows, their attempts and logs (.ntflow/logs/RUN/,\n"
+		".ntflow/executor/RUN.log) go; a log that cannot be removed is a warning and\n"
+		"exit status 1. The model registry and the cache are not touched: a cache\n"
+		"entry the run made still serves later runs, and 'ntflow why' still explains\n"
+		"against it. Each run is pruned in a transaction of its own, recorded in the\n"
+		"audit chain (kind prune).\n"
 		"A run is kept when either rule given keeps it; at least one is needed:\n"
 		"  --keep-runs N  the newest N runs of each pipeline\n"
 		"  --keep-days N  the runs started in the last N days\n"
 		"Always kept: a run in progress, the newest and the last successful run of\n"
 		"each pipeline, and a run whose model version is in production or a candidate.\n"
-		"  -n, --dry-run  list the runs that would be pruned; change nothing\n"
+		"  -n, --dry-run  list the runs that would be pruned, with the stage rows each\n"
+		"                 loses; change nothing\n"
 		"  --redact-audit also empty the payloads of their per-stage audit records\n"
 		"                 (kinds node and nodes, half of what a cached run writes),\n"
 		"                 keeping each record's hash: 'audit verify' still proves the\n"

@@ -214,7 +214,7 @@ print_header(const nf_run_info *r)
 	printf("duration  %s\n", dur);
 	if (r->pruned_ms) {
 		nf_store_fmt_local_time(t, sizeof(t), r->pruned_ms);
-		printf("pruned    %s: only the stages that wrote metrics are listed; the logs are gone\n", t);
+		printf("pruned    %s: only its gates, the stages that wrote metrics and those later runs refer to are listed\n", t);
 	}
 	free(params);
 }

@@ -43,7 +43,7 @@ int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms
 typedef struct nf_prune_totals {
 	size_t runs;              /* newly pruned (not counting those only redacted now) */
 	int64_t nodes, audit_records;
-	size_t log_folders;       /* log folders and executor logs removed, with those a crash left */
+	size_t log_files;         /* log files removed, with those a crash left */
 	uint64_t log_bytes;       /* the disk blocks they took */
 	size_t file_errors;       /* files that could not be removed (each an on_warning) */
 } nf_prune_totals;

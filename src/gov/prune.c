@@ -69,15 +69,51 @@ nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms, bo
 	return err;
 }
 
-static _Thread_local uint64_t tree_bytes;
+/* What one walk of a log folder keeps and has removed (nftw has no context argument). */
+struct keep_file {
+	dev_t dev;
+	ino_t ino;
+};
+static _Thread_local struct log_walk {
+	const struct keep_file *keep;
+	size_t nkeep;
+	uint64_t bytes;
+	size_t files;
+	int err;          /* the first failure, its message set */
+} *walk_now;
 
 static int
-add_bytes(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+by_inode(const void *a, const void *b)
 {
-	(void)path;
+	const struct keep_file *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+static int
+remove_unkept(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	struct log_walk *w = walk_now;
+	struct keep_file key = { sb->st_dev, sb->st_ino };
+
 	(void)ftw;
-	if (type == FTW_F)   /* the blocks it takes, not its length: what the disk gets back */
-		tree_bytes += (uint64_t)sb->st_blocks * 512;
+	if (type == FTW_DP) {   /* after its files: gone when nothing is kept in it */
+		if (rmdir(path) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT && !w->err)
+			w->err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+		return 0;
+	}
+	if (type != FTW_F && type != FTW_SL && type != FTW_SLN)
+		return 0;
+	if (type == FTW_F && w->nkeep && bsearch(&key, w->keep, w->nkeep, sizeof(key), by_inode))
+		return 0;
+	if (unlink(path) == 0) {
+		w->bytes += type == FTW_F ? (uint64_t)sb->st_blocks * 512 : 0;
+		w->files++;
+	} else if (errno != ENOENT && !w->err) {
+		w->err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+	}
 	return 0;
 }
 
@@ -93,31 +129,58 @@ warn(const nf_prune_opts *o, nf_prune_totals *t, int64_t id)
 	free(msg);
 }
 
-/* Removes a pruned run's files: STATE/logs/ID (a link there is removed, not followed) and
- * the log of its detached executor, STATE/executor/ID.log. One already gone is no error;
- * one that cannot be removed is a warning (on_warning), not a failure: the run stays
+/* Removes a pruned run's files: under STATE/logs/ID every file but the logs of the attempts
+ * it keeps (referenced: those of the nodes a run that stays refers to, as the plan found;
+ * else those its remaining rows name), and empty folders (a link is removed, not followed);
+ * then the log of its detached executor, STATE/executor/ID.log. One already gone is no
+ * error; one that cannot be removed is a warning (on_warning), not a failure: the run stays
  * pruned and later prunes go on. */
 static void
-remove_files(const char *state_dir, int64_t id, const nf_prune_opts *o, nf_prune_totals *t)
+remove_files(nf_store *st, const char *state_dir, int64_t id, bool referenced, const nf_prune_opts *o,
+	     nf_prune_totals *t)
 {
-	char *path = xasprintf("%s/logs/%lld", state_dir, (long long)id);
+	char *path = xasprintf("%s/logs/%lld", state_dir, (long long)id), **logs = NULL;
+	struct keep_file *keep = NULL;
+	struct log_walk w = { 0 };
 	struct stat sb;
+	size_t nlogs = 0, nkeep = 0;
 
-	tree_bytes = 0;
-	if (nftw(path, add_bytes, 16, FTW_PHYS) == 0) {
-		if (nf_remove_tree(path) == 0) {
-			t->log_bytes += tree_bytes;
-			t->log_folders++;
-		} else {
-			warn(o, t, id);
+	if (lstat(path, &sb) == 0) {
+		if (nf_store_run_log_paths(st, id, referenced, &logs, &nlogs) < 0) {
+			warn(o, t, id);   /* nothing removed: what to keep is not known */
+			goto executor;
 		}
+		keep = xcalloc(nlogs ? nlogs : 1, sizeof(*keep));
+		for (size_t i = 0; i < nlogs; i++) {
+			char *file = nf_store_log_path(state_dir, logs[i]);
+			struct stat fs;
+
+			if (file && stat(file, &fs) == 0)
+				keep[nkeep++] = (struct keep_file){ fs.st_dev, fs.st_ino };
+			free(file);
+			free(logs[i]);
+		}
+		free(logs);
+		qsort(keep, nkeep, sizeof(*keep), by_inode);
+		w.keep = keep;
+		w.nkeep = nkeep;
+		walk_now = &w;
+		if (nftw(path, remove_unkept, 16, FTW_PHYS | FTW_DEPTH) < 0 && errno != ENOENT && !w.err)
+			w.err = nf_error_set_errno(NF_EIO, "cannot read '%s'", path);
+		walk_now = NULL;
+		free(keep);
+		t->log_bytes += w.bytes;
+		t->log_files += w.files;
+		if (w.err)
+			warn(o, t, id);
 	}
+executor:
 	free(path);
 	path = xasprintf("%s/executor/%lld.log", state_dir, (long long)id);
 	if (lstat(path, &sb) == 0) {
 		if (unlink(path) == 0) {
 			t->log_bytes += (uint64_t)sb.st_blocks * 512;
-			t->log_folders++;
+			t->log_files++;
 		} else {
 			nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
 			warn(o, t, id);
@@ -150,7 +213,7 @@ sweep(nf_store *st, const char *state_dir, const char *sub, const char *suffix, 
 		if (errno || end == de->d_name || strcmp(end, suffix) || id <= 0 || nf_store_run_get(st, id, &r) < 0)
 			continue;
 		if (r.pruned_ms)
-			remove_files(state_dir, id, o, t);
+			remove_files(st, state_dir, id, false, o, t);
 		nf_run_info_release(&r);
 	}
 	closedir(d);
@@ -175,7 +238,7 @@ nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_
 		bool first = nf_fs_space(state_dir, &avail, &size) == 0 && avail < NF_PRUNE_LOW_SPACE;
 
 		if (first)
-			remove_files(state_dir, c[i].id, o, out);
+			remove_files(st, state_dir, c[i].id, true, o, out);
 		if ((err = nf_prune_run(st, c[i].id, o->actor, o->now_ms, o->redact_audit, &counts)) < 0)
 			return err;
 		out->runs += !c[i].pruned;
@@ -185,7 +248,7 @@ nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_
 			raise(SIGKILL);   /* the tests' crash with the run pruned, its logs still there */
 		/* After the commit: a crash in between leaves files the next prune removes. */
 		if (!first)
-			remove_files(state_dir, c[i].id, o, out);
+			remove_files(st, state_dir, c[i].id, false, o, out);
 	}
 	return 0;
 }

@@ -30,20 +30,94 @@ by_id(const void *a, const void *b)
 /* Every run, newest first within its pipeline, with what decides whether it may go: the
  * index runs_pipeline gives the order without a sort. */
 static const char plan_sql[] =
-	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms, 0,"
+	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms,"
 	" EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.id"
 	"  AND v.status IN ('production', 'candidate')),"
-	/* ?1: audit payloads are to be emptied; a run pruned without that is one to do again */
-	" ?1 AND r.pruned_ms <> 0 AND EXISTS (SELECT 1 FROM audit a WHERE a.run_id = r.id"
-	"  AND a.kind IN ('node', 'nodes') AND a.payload <> '')"
-	" FROM runs r WHERE ?2 IS NULL OR r.pipeline = ?2 ORDER BY r.pipeline, r.id DESC";
+	" r.redacted_ms"
+	" FROM runs r WHERE ?1 IS NULL OR r.pipeline = ?1 ORDER BY r.pipeline, r.id DESC";
+
+/* The runs a prune works on (targets), and which of their nodes a run that stays refers to
+ * (refs): a cached node's reused_run, whose row and log `logs` follows (reused = 1), and a
+ * miss's miss_prev_run, whose row `why` explains it against (its log may go). Temporary, in
+ * memory. */
+static const char *const temp_sql[] = {
+	"CREATE TEMP TABLE IF NOT EXISTS prune_targets (run_id INTEGER PRIMARY KEY)",
+	"CREATE TEMP TABLE IF NOT EXISTS prune_refs (run_id INTEGER NOT NULL, name TEXT NOT NULL,"
+	" reused INTEGER NOT NULL, PRIMARY KEY (run_id, name)) WITHOUT ROWID",
+};
+
+static int
+exec_all(nf_store *st, const char *const *sql, size_t n, const char *what)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if ((rc = sqlite3_exec(st->db, sql[i], NULL, NULL, NULL)) != SQLITE_OK)
+			return nf_store__table_error(st, rc, what);
+	return 0;
+}
+
+/* Fills prune_targets with the candidates and prune_refs from the runs newer than the oldest
+ * of them that stay (not pruned, not a target): one pass over their node rows. */
+static int
+fill_refs(nf_store *st, const nf_prune_candidate *c, size_t n)
+{
+	static const char *const clear[] = { "DELETE FROM temp.prune_targets", "DELETE FROM temp.prune_refs" };
+	static const char *const refs[] = {
+		"INSERT OR IGNORE INTO temp.prune_refs (run_id, name, reused)"
+		" SELECT n.reused_run, n.name, 1 FROM runs r JOIN nodes n ON n.run_id = r.id"
+		" WHERE r.id > (SELECT min(run_id) FROM temp.prune_targets) AND r.pruned_ms = 0"
+		" AND r.id NOT IN temp.prune_targets AND n.reused_run IN temp.prune_targets",
+		"INSERT OR IGNORE INTO temp.prune_refs (run_id, name, reused)"
+		" SELECT n.miss_prev_run, n.name, 0 FROM runs r JOIN nodes n ON n.run_id = r.id"
+		" WHERE r.id > (SELECT min(run_id) FROM temp.prune_targets) AND r.pruned_ms = 0"
+		" AND r.id NOT IN temp.prune_targets AND n.miss_prev_run IN temp.prune_targets",
+	};
+	sqlite3_stmt *q = NULL;
+	int rc, err;
+
+	if ((err = exec_all(st, temp_sql, NF_ARRAY_SIZE(temp_sql), "cannot plan the prune")) < 0 ||
+	    (err = exec_all(st, clear, NF_ARRAY_SIZE(clear), "cannot plan the prune")) < 0)
+		return err;
+	if ((rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO temp.prune_targets (run_id) VALUES (?)", -1, &q,
+				     NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot plan the prune");
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, c[i].id);
+		if ((rc = sqlite3_step(q)) != SQLITE_DONE)
+			break;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE && n)
+		return nf_store__table_error(st, rc, "cannot plan the prune");
+	return n ? exec_all(st, refs, NF_ARRAY_SIZE(refs), "cannot plan the prune") : 0;
+}
+
+/* A node row a prune deletes: not a gate, without metrics, and no run that stays refers to
+ * it. N: the nodes table's name in the statement. */
+#define DELETABLE(N) \
+	N ".kind <> 'gate' AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = " N ".id)" \
+	" AND NOT EXISTS (SELECT 1 FROM temp.prune_refs f WHERE f.run_id = " N ".run_id AND f.name = " N ".name)"
+
+static void
+add_candidate(nf_prune_candidate **c, size_t *count, size_t *cap, sqlite3_stmt *q, const char *pl, bool pruned)
+{
+	*c = xgrow(*c, sizeof(**c), *count + 1, cap);
+	(*c)[(*count)++] = (nf_prune_candidate){
+		.id = sqlite3_column_int64(q, 0),
+		.pipeline = xstrdup(pl),
+		.started_ms = sqlite3_column_int64(q, 3),
+		.pruned = pruned,
+	};
+}
 
 int
 nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n)
 {
 	sqlite3_stmt *q = NULL;
 	nf_prune_candidate *c = NULL;
-	size_t count = 0, cap = 0, rank = 0;
+	size_t count = 0, cap = 0, rank = 0, kept = 0;
 	char *pipeline = NULL;
 	bool seen_success = false;
 	int64_t keep_from = -1;
@@ -57,13 +131,12 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 	*n = 0;
 	if ((rc = sqlite3_prepare_v2(st->db, plan_sql, -1, &q, NULL)) != SQLITE_OK)
 		return nf_store__table_error(st, rc, "cannot read the runs");
-	sqlite3_bind_int(q, 1, p->redact_audit);
-	nf_store__bind_text_or_null(q, 2, p->pipeline);
+	nf_store__bind_text_or_null(q, 1, p->pipeline);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *pl = (const char *)sqlite3_column_text(q, 1);
 		const char *status = (const char *)sqlite3_column_text(q, 2);
 		int64_t started = sqlite3_column_int64(q, 3);
-		bool keep = false;
+		bool keep = false, pruned = sqlite3_column_int64(q, 4) != 0;
 
 		if (!pl || !status) {
 			rc = SQLITE_NOMEM;
@@ -75,60 +148,69 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 			rank = 0;
 			seen_success = false;
 		}
-		/* The newest run of a pipeline is what its next miss is explained against; its
-		 * last successful one is what `cache gc` always keeps the entries of, read from
-		 * its node rows; a run whose version is in production or a candidate is the one
-		 * a person looks into. A run going on is never touched. */
-		if (rank == 0 || !strcmp(status, "running"))
+		/* A run going on is never touched, and not counted among the newest: another
+		 * machine's run must not push the newest ended one out. */
+		if (!strcmp(status, "running"))
+			continue;
+		/* The newest ended run of a pipeline is what its next miss is explained against;
+		 * its last successful one is what `cache gc` always keeps the entries of, read
+		 * from its node rows; a run whose version is in production or a candidate is the
+		 * one a person looks into. */
+		if (rank == 0)
 			keep = true;
 		if (!seen_success && !strcmp(status, "succeeded")) {
 			seen_success = true;
 			keep = true;
 		}
-		if (sqlite3_column_int(q, 6))
+		if (sqlite3_column_int(q, 5))
 			keep = true;
 		if (p->keep_runs >= 0 && rank < (size_t)p->keep_runs)
 			keep = true;
 		if (keep_from >= 0 && started >= keep_from)
 			keep = true;
 		rank++;
-		if (keep || (sqlite3_column_int64(q, 4) != 0 && !sqlite3_column_int(q, 7)))
+		if (keep)
 			continue;
-		c = xgrow(c, sizeof(*c), count + 1, &cap);
-		c[count++] = (nf_prune_candidate){
-			.id = sqlite3_column_int64(q, 0),
-			.pipeline = xstrdup(pl),
-			.started_ms = started,
-			.pruned = sqlite3_column_int64(q, 4) != 0,
-		};
+		/* Pruned before: looked at again, for the rows kept for a run that has gone since,
+		 * and for the audit payloads --redact-audit now empties. */
+		add_candidate(&c, &count, &cap, q, pl, pruned);
 	}
 	if (rc != SQLITE_DONE)
 		err = nf_store__table_error(st, rc, "cannot read the runs");
 	sqlite3_finalize(q);
 	q = NULL;
 	free(pipeline);
-	/* What a prune deletes of each: its node rows without metrics (nodes_run_seq). */
+	if (err == 0 && count > 1)
+		qsort(c, count, sizeof(*c), by_id);
+	if (err == 0)
+		err = fill_refs(st, c, count);
+	/* What a prune deletes of each (nodes_run_seq); a run pruned before with nothing left
+	 * to delete nor to empty is no candidate. */
 	if (err == 0 && count &&
-	    (rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM nodes n WHERE n.run_id = ?"
-				     " AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = n.id)", -1, &q, NULL)) != SQLITE_OK)
+	    (rc = sqlite3_prepare_v2(st->db, "SELECT count(*), (SELECT redacted_ms FROM runs WHERE id = ?1)"
+				     " FROM nodes n WHERE n.run_id = ?1 AND " DELETABLE("n"), -1, &q, NULL)) != SQLITE_OK)
 		err = nf_store__table_error(st, rc, "cannot read the runs");
 	for (size_t i = 0; err == 0 && i < count; i++) {
 		sqlite3_reset(q);
 		sqlite3_bind_int64(q, 1, c[i].id);
-		if ((rc = sqlite3_step(q)) == SQLITE_ROW)
-			c[i].nnodes = sqlite3_column_int64(q, 0);
-		else
+		if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
 			err = nf_store__table_error(st, rc, "cannot read the runs");
+			break;
+		}
+		c[i].nnodes = sqlite3_column_int64(q, 0);
+		if (c[i].pruned && !c[i].nnodes && !(p->redact_audit && sqlite3_column_int64(q, 1) == 0)) {
+			free(c[i].pipeline);
+			continue;
+		}
+		c[kept++] = c[i];
 	}
 	sqlite3_finalize(q);
 	if (err < 0) {
 		nf_prune_candidate_list_free(c, count);
 		return err;
 	}
-	if (count > 1)
-		qsort(c, count, sizeof(*c), by_id);
 	*out = c;
-	*n = count;
+	*n = kept;
 	return 0;
 }
 
@@ -139,26 +221,17 @@ static const char *const prune_sql[] = {
 	"INSERT OR IGNORE INTO cache_components (entry, components)"
 	" SELECT e.rowid, n.components FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
 	" WHERE n.run_id = ?1 AND n.components IS NOT NULL AND e.run_id = n.run_id AND e.node = n.name",
-	/* A later miss explained against this run's node (miss_prev_run) reads that row's
-	 * components, or a cached one's entry: it is pointed at the run that wrote the entry
-	 * the node's key names, whose components (copied above when that run was pruned) are
-	 * the same, since a key names its components. Before the rows go. */
-	"UPDATE nodes SET miss_prev_run = coalesce((SELECT e.run_id FROM nodes p JOIN cache_entries e"
-	"  ON e.key = p.cache_key WHERE p.run_id = ?1 AND p.name = nodes.name), miss_prev_run)"
-	" WHERE run_id > ?1 AND miss_prev_run = ?1",
-	/* Its logs go with the folder: the attempts that stay name none. */
-	"UPDATE attempts SET log_path = NULL WHERE log_path IS NOT NULL"
-	" AND node_id IN (SELECT id FROM nodes WHERE run_id = ?1)",
-	/* Attempts go with their nodes (ON DELETE CASCADE). */
-	"DELETE FROM nodes WHERE run_id = ?1"
-	" AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = nodes.id)",
+	/* The logs go (the files after the commit, gov/prune.c), but those of the stages a run
+	 * that stays reused: a cached stage's log is the reused run's. */
+	"UPDATE attempts SET log_path = NULL WHERE log_path IS NOT NULL AND node_id IN (SELECT n.id FROM nodes n"
+	" WHERE n.run_id = ?1 AND NOT EXISTS (SELECT 1 FROM temp.prune_refs f WHERE f.run_id = n.run_id"
+	" AND f.name = n.name AND f.reused))",
+};
+#define PRUNE_DELETE \
+	"DELETE FROM nodes WHERE run_id = ?1 AND " DELETABLE("nodes")
+static const char *const prune_after_sql[] = {
 	"DELETE FROM slurm_jobs WHERE run_id = ?1 AND settled = 1",
 	"UPDATE runs SET pruned_ms = ?2 WHERE id = ?1 AND pruned_ms = 0",
-	/* A miss walks its pipeline's runs back to the first where its node got a key
-	 * (MISS_PREV_RUN): the walk stops at the oldest run that still has node rows. */
-	"UPDATE node_first_keyed SET run_id = coalesce((SELECT min(r.id) FROM runs r"
-	"  WHERE r.pipeline = node_first_keyed.pipeline AND r.pruned_ms = 0), run_id)"
-	" WHERE run_id = ?1",
 };
 
 /* The payloads of the run's per-stage audit records emptied (--redact-audit): each record
@@ -166,8 +239,10 @@ static const char *const prune_sql[] = {
  * verify; only kinds node and nodes, the bulk of a run's records (a cached rerun of 10 000
  * stages writes 1.8 MB of them: gov.h's NF_AUDIT_NODE, NF_AUDIT_NODES). A payload is never
  * empty otherwise (canonical JSON). */
-static const char redact_sql[] =
-	"UPDATE audit SET payload = '' WHERE run_id = ?1 AND kind IN ('node', 'nodes') AND payload <> ''";
+static const char *const redact_sql[] = {
+	"UPDATE audit SET payload = '' WHERE run_id = ?1 AND kind IN ('node', 'nodes') AND payload <> ''",
+	"UPDATE runs SET redacted_ms = ?2 WHERE id = ?1",
+};
 
 static int
 run_step(nf_store *st, const char *sql, int64_t run_id, int64_t now_ms, int64_t *changes)
@@ -197,12 +272,52 @@ nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, bool redact_aud
 	*out = (nf_prune_counts){ 0 };
 	if (!st->in_batch)
 		return nf_error_set(NF_EINVALID, "pruning a run needs a transaction (nf_store_atomic)");
+	/* Without a plan (prune_refs empty): no run refers to its rows. */
+	if ((err = exec_all(st, temp_sql, NF_ARRAY_SIZE(temp_sql), "cannot prune the run")) < 0)
+		return err;
 	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_sql); i++)
-		if ((err = run_step(st, prune_sql[i], run_id, now_ms, i == 3 ? &out->nodes : NULL)) < 0)
+		if ((err = run_step(st, prune_sql[i], run_id, now_ms, NULL)) < 0)
 			return err;
-	if (redact_audit && (err = run_step(st, redact_sql, run_id, now_ms, &out->audit_records)) < 0)
+	if ((err = run_step(st, PRUNE_DELETE, run_id, now_ms, &out->nodes)) < 0)
+		return err;
+	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_after_sql); i++)
+		if ((err = run_step(st, prune_after_sql[i], run_id, now_ms, NULL)) < 0)
+			return err;
+	if (redact_audit && ((err = run_step(st, redact_sql[0], run_id, now_ms, &out->audit_records)) < 0 ||
+			     (err = run_step(st, redact_sql[1], run_id, now_ms, NULL)) < 0))
 		return err;
 	return 0;
+}
+
+int
+nf_store_run_log_paths(nf_store *st, int64_t run_id, bool referenced, char ***out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	char **v = NULL;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (referenced && (err = exec_all(st, temp_sql, NF_ARRAY_SIZE(temp_sql), "cannot read the logs")) < 0)
+		return err;
+	if ((rc = sqlite3_prepare_v2(st->db, referenced
+			? "SELECT a.log_path FROM nodes n JOIN attempts a ON a.node_id = n.id WHERE n.run_id = ?1"
+			  " AND a.log_path IS NOT NULL AND EXISTS (SELECT 1 FROM temp.prune_refs f WHERE f.run_id = ?1"
+			  " AND f.name = n.name AND f.reused)"
+			: "SELECT a.log_path FROM nodes n JOIN attempts a ON a.node_id = n.id WHERE n.run_id = ?1"
+			  " AND a.log_path IS NOT NULL", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the logs");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		v = xgrow(v, sizeof(*v), *n + 1, &cap);
+		v[(*n)++] = nf_store__col_strdup(q, 0);
+	}
+	if (rc != SQLITE_DONE)
+		err = nf_store__table_error(st, rc, "cannot read the logs");
+	sqlite3_finalize(q);
+	*out = v;
+	return err;
 }
 
 int
@@ -248,15 +363,21 @@ nf_store_pruned_error(nf_store *st, int64_t run_id, int err)
 	nf_run_info r;
 	char *msg, t[32];
 
-	if (err != NF_ENOTFOUND || nf_store_run_get(st, run_id, &r) < 0)
+	if (err != NF_ENOTFOUND)
 		return err;
-	if (r.pruned_ms) {
-		msg = xstrdup(nf_error_last());
-		nf_store_fmt_local_time(t, sizeof(t), r.pruned_ms);
-		err = nf_error_set(NF_ENOTFOUND, "%s: run %lld was pruned on %s (ntflow prune), which kept only"
-				   " the stages that wrote metrics, and no logs", msg, (long long)run_id, t);
+	msg = xstrdup(nf_error_last());
+	if (nf_store_run_get(st, run_id, &r) < 0) {
+		nf_error_set(err, "%s", msg);   /* the caller's message, not the lookup's */
 		free(msg);
+		return err;
 	}
+	if (r.pruned_ms) {
+		nf_store_fmt_local_time(t, sizeof(t), r.pruned_ms);
+		err = nf_error_set(NF_ENOTFOUND, "%s: run %lld was pruned on %s (ntflow prune): it keeps only its"
+				   " gates, the stages that wrote metrics and those later runs refer to", msg,
+				   (long long)run_id, t);
+	}
+	free(msg);
 	nf_run_info_release(&r);
 	return err;
 }

@@ -486,6 +486,9 @@ static const char *const migrations[] = {
 	 * with its summary, as do its metrics, gate results and audit records; most node rows,
 	 * their attempts and its logs go (prune.c). */
 	"ALTER TABLE runs ADD COLUMN pruned_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 27: when `prune --redact-audit` emptied the run's per-stage audit records (0: never),
+	 * so that planning does not read a redacted run's records again to find out. */
+	"ALTER TABLE runs ADD COLUMN redacted_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -499,7 +502,15 @@ static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
 	[22] = "SELECT count(*) FROM pragma_table_info('cache_components') WHERE name = 'key'",
 	[24] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'ending'",
 	[25] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'pruned_ms'",
+	[26] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'redacted_ms'",
 };
+
+/* When the walk finds no row (`ntflow prune` deleted them), the run of the newest cache entry
+ * of the node made before the row's run (cache_entries_node), whose components the entry
+ * keeps: without a prune every such entry's run has its row, which the walk finds first. */
+#define PRUNED_PREV_RUN(P, N) \
+	"  (SELECT e.run_id FROM cache_entries e WHERE e.pipeline = " P " AND e.node = " N \
+	"   AND e.run_id < nodes.run_id ORDER BY e.created_ms DESC LIMIT 1)"
 
 /* The previous run of pipeline P (a parameter) where node N got a key and succeeded or was
  * cached, before the row's own run, or 0: the pipeline's runs walked newest first down to
@@ -507,9 +518,10 @@ static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
  * (runs_pipeline, then the (run_id, name) key); usually the run before has it. No row in
  * node_first_keyed: the node never had a key, and nothing is walked. */
 #define MISS_PREV_RUN(P, N) \
-	"COALESCE((SELECT (SELECT r.id FROM runs r JOIN nodes p ON p.run_id = r.id AND p.name = " N \
+	"COALESCE((SELECT COALESCE((SELECT r.id FROM runs r JOIN nodes p ON p.run_id = r.id AND p.name = " N \
 	"  WHERE r.pipeline = " P " AND r.id < nodes.run_id AND r.id >= k.run_id" \
-	"  AND p.cache_key IS NOT NULL AND p.state IN ('succeeded','cached') ORDER BY r.id DESC LIMIT 1)" \
+	"  AND p.cache_key IS NOT NULL AND p.state IN ('succeeded','cached') ORDER BY r.id DESC LIMIT 1)," \
+	PRUNED_PREV_RUN(P, N) ")" \
 	" FROM node_first_keyed k WHERE k.pipeline = " P " AND k.name = " N "), 0)"
 
 /* The components of cache entry E (an alias of cache_entries): its own row in

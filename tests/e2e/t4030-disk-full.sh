@@ -250,7 +250,7 @@ test_expect_success 'prune on a full disk: the logs of the runs it prunes go fir
 	fill_to 8 &&
 	ntflow prune --keep-runs 1 >"$T/out" 2>"$T/err" &&
 	cat "$T/out" "$T/err" &&
-	grep "^pruned 3 runs: 3 stage rows and 3 logs (3.0 MB) removed$" "$T/out" &&
+	grep "^pruned 3 runs: 3 stage rows and 3 log files (3.0 MB) removed$" "$T/out" &&
 	! test -e .ntflow/logs/1 && test -d .ntflow/logs/4 &&
 	ntflow audit verify &&
 	rm -f "$MNT/filler"

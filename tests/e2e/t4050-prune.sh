@@ -102,10 +102,11 @@ test_expect_success '--dry-run lists the runs that would go and changes nothing'
 	ntflow runs --json >before.json &&
 	ntflow prune --keep-runs 2 --dry-run >out &&
 	cat out &&
-	grep -E "^ *RUN +PIPELINE +STARTED +STAGES$" out &&
-	grep -E "^ *2 +p " out && grep -E "^ *3 +p " out && grep -E "^ *4 +p " out &&
+	grep -E "^ *RUN +PIPELINE +STARTED +STAGE ROWS$" out &&
+	grep -E "^ *2 +p .* 3$" out && grep -E "^ *3 +p .* 3$" out &&
+	grep -E "^ *4 +p .* 1$" out &&
 	! grep -E "^ *[15678] " out &&
-	grep "^would prune 3 runs (12 stages); nothing was changed$" out &&
+	grep "^would prune 3 runs (7 stage rows); nothing was changed$" out &&
 	ntflow runs --json >after.json &&
 	test_cmp before.json after.json &&
 	test -d .ntflow/logs/2
@@ -113,11 +114,11 @@ test_expect_success '--dry-run lists the runs that would go and changes nothing'
 
 test_expect_success '--keep-days 1 keeps every run started today; 36500 days reach before 1970 and keep all' '
 	ntflow prune --keep-days 36500 --dry-run >out &&
-	grep "^would prune 0 runs (0 stages); nothing was changed$" out &&
+	grep "^would prune 0 runs (0 stage rows); nothing was changed$" out &&
 	ntflow prune --keep-days 36500 >out &&
 	grep "^pruned 0 runs" out &&
 	ntflow prune --keep-days 1 >out &&
-	grep "^pruned 0 runs: 0 stage rows and 0 logs (0 bytes) removed$" out &&
+	grep "^pruned 0 runs: 0 stage rows and 0 log files (0 bytes) removed$" out &&
 	for r in 1 2 3 4 5 6 7 8; do ! pruned $r || return 1; done
 '
 
@@ -130,14 +131,14 @@ test_expect_success 'a kill inside the transaction leaves the run whole' '
 	grep "^ok " out
 '
 
-test_expect_success 'a kill after a run is pruned leaves its log folder to the next prune' '
-	test_expect_code 137 env NTFLOW_FAULT=prune-after-commit ntflow-test prune --keep-runs 4 &&
+test_expect_success 'a kill after a run is pruned leaves its logs to the next prune' '
+	test_expect_code 137 env NTFLOW_FAULT=prune-after-commit ntflow-test prune --keep-runs 3 &&
 	pruned 2 && ! pruned 3 &&
-	test -d .ntflow/logs/2 &&
-	ntflow prune --keep-runs 4 >out &&
+	test -f .ntflow/logs/2/prep.1.log &&
+	ntflow prune --keep-runs 3 >out &&
 	cat out &&
-	grep "^pruned 0 runs: 0 stage rows and 1 log (.*) removed$" out &&
-	! test -e .ntflow/logs/2
+	grep "^pruned 1 run: 1 stage row and 4 log files (.*) removed$" out &&
+	! test -e .ntflow/logs/2 && ! test -e .ntflow/logs/3 && pruned 3
 '
 
 test_expect_success '--keep-runs 2: per pipeline; the production run stays; what goes and what stays' '
@@ -147,15 +148,17 @@ test_expect_success '--keep-runs 2: per pipeline; the production run stays; what
 	echo "run 5 progress" >.ntflow/executor/5.log &&
 	ntflow prune --keep-runs 2 >out &&
 	cat out &&
-	grep "^pruned 2 runs: 8 stage rows and 3 logs (.*) removed$" out &&
+	grep "^pruned 1 run: 3 stage rows and 3 log files (.*) removed$" out &&
 	! test -e .ntflow/executor/3.log && test -e .ntflow/executor/5.log &&
 	grep "^state database: .* of it free for later runs (--vacuum gives it back)$" out &&
 	pruned 3 && pruned 4 &&
 	! pruned 1 && ! pruned 5 && ! pruned 6 && ! pruned 7 && ! pruned 8 &&
-	! test -e .ntflow/logs/3 && ! test -e .ntflow/logs/4 && test -d .ntflow/logs/5 &&
+	! test -e .ntflow/logs/3 && ! test -e .ntflow/logs/4/prep.1.log && test -d .ntflow/logs/5 &&
 	ntflow show 3 >out &&
-	grep "^pruned    .*: only the stages that wrote metrics are listed; the logs are gone$" out &&
-	grep "^evaluate " out && ! grep "^prep " out && ! grep "^report " out &&
+	grep "^pruned    .*: only its gates, the stages that wrote metrics and those later runs refer to are listed$" out &&
+	grep "^evaluate " out && grep "^promote " out && ! grep "^prep " out && ! grep "^report " out &&
+	ntflow show 4 >out &&
+	grep "^prep " out && ! grep "^train " out &&
 	grep "accuracy  0.9" out &&
 	ntflow runs >out &&
 	grep -E "^ *3 +p +manual .* succeeded " out
@@ -190,7 +193,7 @@ test_expect_success 'runs --json and show --json carry the time of the prune' '
 
 test_expect_success 'logs and why name the prune; metrics keep every run' '
 	test_expect_code 1 ntflow logs 3 prep 2>err &&
-	grep "^ntflow: run 3 has no stage .prep.: run 3 was pruned on .* (ntflow prune), which kept only the stages that wrote metrics, and no logs$" err &&
+	grep "^ntflow: run 3 has no stage .prep.: run 3 was pruned on .* (ntflow prune): it keeps only its gates, the stages that wrote metrics and those later runs refer to$" err &&
 	test_expect_code 1 ntflow why 3 report 2>err &&
 	grep "run 3 was pruned on" err &&
 	ntflow logs 5 prep >out &&
@@ -236,7 +239,7 @@ test_expect_success 'audit verify holds; each pruned run has a prune record' '
 		grep -E " prune +[0-9a-f]+ +\{\"by\":\"[^\"]+\",\"nodes_removed\":[0-9]+,\"run\":$r\}$" out || return 1
 	done &&
 	ntflow audit show --run 3 >out &&
-	grep -E " prune +[0-9a-f]+ +\{\"by\":\"[^\"]+\",\"nodes_removed\":4,\"run\":3\}$" out &&
+	grep -E " prune +[0-9a-f]+ +\{\"by\":\"[^\"]+\",\"nodes_removed\":[0-9]+,\"run\":3\}$" out &&
 	! grep -E "\"run\":[^3]" out
 '
 
@@ -253,11 +256,11 @@ test_expect_success '--redact-audit empties the stages records of runs pruned be
 	test "$n" -gt 0 &&
 	ntflow prune --keep-runs 1 --redact-audit --dry-run >out &&
 	cat out &&
-	grep -E "^ *2 +p +.* pruned$" out &&
-	grep "^would prune 0 runs (0 stages) and empty the stages. audit records of 6 runs (6 of them pruned before); nothing was changed$" out &&
+	grep -E "^ *2 +p +.* 0 \(pruned before\)$" out &&
+	grep "^would prune 6 runs (0 stage rows), 6 of them pruned before, and empty their stages. audit records; nothing was changed$" out &&
 	ntflow prune --keep-runs 1 --redact-audit >out &&
 	cat out &&
-	grep "^pruned 0 runs: 0 stage rows and 0 logs (0 bytes) removed$" out &&
+	grep "^pruned 0 runs: 0 stage rows and 0 log files (0 bytes) removed$" out &&
 	grep "^emptied [1-9][0-9]* audit records of the stages of 6 runs (their hashes kept)$" out &&
 	test "$(sql "SELECT count(*) FROM audit WHERE run_id IN (2, 3) AND kind IN (\"node\", \"nodes\") AND payload <> \"\"")" = 0 &&
 	test "$(sql "SELECT count(*) FROM audit WHERE run_id = 2 AND kind = \"run-end\" AND payload <> \"\"")" = 1 &&
@@ -272,7 +275,7 @@ recs = [json.loads(l) for l in open(\"all.jsonl\") if \"seq\" in json.loads(l)]
 gone = [r for r in recs if r[\"payload\"] is None]
 assert gone and all(r[\"kind\"] in (\"node\", \"nodes\") and r[\"run_id\"] in (2, 3, 4, 5, 6, 7) for r in gone), gone" &&
 	ntflow prune --keep-runs 1 --redact-audit --dry-run >out &&
-	grep "^would prune 0 runs (0 stages) and empty the stages. audit records of 0 runs" out
+	grep "^would prune 0 runs (0 stage rows); nothing was changed$" out
 '
 
 test_expect_success 'audit verify: a record emptied by hand, or of another kind, is reported' '
@@ -393,6 +396,59 @@ test_expect_success 'a miss explained against a run where the stage was cached: 
 		pruned 1 && pruned 2 &&
 		ntflow why 3 only >after &&
 		test_cmp before after
+	)
+'
+
+test_expect_success 'a miss after a prune is explained against the entry a pruned run made' '
+	mkdir only && (
+		cd only && git init -q &&
+		write_dag o.dag <<-\EOF &&
+		pipeline "o" {
+		  params {
+		    n = 1
+		    m = 1
+		  }
+		}
+
+		stage "x" {
+		  run     = "mkdir -p build && echo ${params.n} >build/x.txt"
+		  outputs = ["build/x.txt"]
+		}
+
+		stage "y" {
+		  run     = "mkdir -p build && echo ${params.m} >build/y.txt"
+		  outputs = ["build/y.txt"]
+		}
+		EOF
+		git add o.dag && git commit -q -m o &&
+		ntflow run o.dag >/dev/null 2>&1 &&
+		ntflow run o.dag --only y -p m=2 >/dev/null 2>&1 &&
+		ntflow prune --keep-runs 1 >out &&
+		pruned 1 &&
+		ntflow run o.dag -p n=5 -p m=2 >/dev/null 2>&1 &&
+		ntflow why 3 x >out &&
+		cat out &&
+		grep "^x: ran: param n changed 1 → 5$" out
+	)
+'
+
+test_expect_success 'cache gc --keep-runs over pruned runs keeps what they may have reused' '
+	mkdir gc && (
+		cd gc && git init -q &&
+		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		for n in 1 2 1 2; do ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1; done &&
+		ntflow why 3 only >out && grep "^only: cached: reused the result of run 1" out &&
+		ntflow prune --keep-runs 1 >out &&
+		pruned 3 && ! ntflow show 3 | grep "^only " &&
+		ntflow cache gc --keep-runs 2 >out &&
+		cat out &&
+		grep "^dropped 0 of 2 cache entries" out &&
+		grep "^1 of the runs kept were pruned (ntflow prune): every entry made before them stays" out &&
+		ntflow run q.dag -p n=1 >/dev/null 2>&1 &&
+		ntflow show >out &&
+		grep -E "^only +cached " out &&
+		ntflow cache gc --keep-runs 1 >out &&
+		grep "^dropped 1 of 2 cache entries" out
 	)
 '
 

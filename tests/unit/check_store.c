@@ -1055,7 +1055,7 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
 }
 
 /* The number of store.c's schema steps, a store's user_version once opened. */
-#define NF_STORE_SCHEMA_LATEST 26
+#define NF_STORE_SCHEMA_LATEST 27
 
 #define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
 	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
@@ -1306,9 +1306,10 @@ START_TEST(test_prune)
 	assert_plan(st, 1, -1, NULL, 0);
 	raw_exec(dbpath, "UPDATE model_versions SET status = 'archived'");
 	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
-	/* A run going on is never a candidate, and counts among the newest: r4 may go now. */
+	/* A run going on is never a candidate, nor counted among the newest: another machine's
+	 * run must not push r4, the newest ended, out. */
 	r5 = begin_run(st, "p");
-	assert_plan(st, 1, -1, (int64_t[]){ r1, r4 }, 2);
+	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
 
 	/* Outside a transaction: refused. */
 	{
@@ -1318,10 +1319,12 @@ START_TEST(test_prune)
 	}
 	call = (prune_call){ r1, -1 };
 	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
-	ck_assert_int_eq(call.nodes, 3);
-	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE run_id = (SELECT min(id) FROM runs)"), 0);
+	/* prep stays: r2's miss is explained against it; tune's two nodes go. */
+	ck_assert_int_eq(call.nodes, 2);
+	ck_assert_int_eq(raw_int(st, "SELECT count(*) FROM nodes WHERE run_id = (SELECT min(id) FROM runs)"), 1);
 	ck_assert_int_eq(raw_int(st, "SELECT pruned_ms FROM runs WHERE id = (SELECT min(id) FROM runs)"), 12345);
-	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE pipeline = 'p'"), r2);
+	/* The miss walk's lower bound stays: a pruned run's rows with metrics still count. */
+	ck_assert_int_eq(raw_int(st, "SELECT run_id FROM node_first_keyed WHERE pipeline = 'p'"), r1);
 	ck_assert_int_eq(nf_store_cache_get(st, "k1", &e), 0);
 	ck_assert_str_eq(e.components, COMPS("1", "x"));
 	nf_cache_entry_release(&e);
@@ -1333,7 +1336,10 @@ START_TEST(test_prune)
 		ck_assert_int_eq(r.nnodes, 3);   /* the summary stays */
 		nf_run_info_release(&r);
 	}
-	assert_plan(st, 1, -1, (int64_t[]){ r4 }, 1);
+	assert_plan(st, 1, -1, NULL, 0);
+	ck_assert_int_eq(nf_store_run_end(st, r5, NF_RUN_SUCCEEDED), 0);
+	/* r5 now the newest and last success: r2 and r4 go, and so can r1's row r2 referred to. */
+	assert_plan(st, 1, -1, (int64_t[]){ r1, r2, r4 }, 3);
 	{
 		/* What the prune of r4 deletes: its node rows without metrics. */
 		nf_prune_policy p = { .keep_runs = 1, .keep_days = -1, .now_ms = nf_now_realtime_ms() };
@@ -1341,8 +1347,10 @@ START_TEST(test_prune)
 		size_t n = 0;
 
 		ck_assert_int_eq(nf_store_prune_plan(st, &p, &c, &n), 0);
-		ck_assert_uint_eq(n, 1);
-		ck_assert_int_eq(c[0].nnodes, 2);
+		ck_assert_uint_eq(n, 3);
+		ck_assert(c[0].pruned && c[0].nnodes == 1);
+		ck_assert_int_eq(c[2].id, r4);
+		ck_assert_int_eq(c[2].nnodes, 2);
 		nf_prune_candidate_list_free(c, n);
 	}
 
@@ -1361,13 +1369,13 @@ START_TEST(test_prune)
 			" AND a.log_path IS NULL", (long long)r4);
 	ck_assert_int_eq(raw_int(st, sql), 1);
 	free(sql);
-	ck_assert_int_eq(nf_store_run_end(st, r5, NF_RUN_SUCCEEDED), 0);
 	nf_store_close(st);
 }
 END_TEST
 
 /* A miss explained against a run whose node was cached there: once that run is pruned, the
- * miss reads the components of the entry the cached node reused, as before the prune. */
+ * row the miss refers to stays, and the miss reads the components of the entry it reused
+ * (copied out of the first run's row when that run goes too), as before the prune. */
 START_TEST(test_prune_keeps_miss_explained)
 {
 	nf_store *st = NULL;
@@ -1385,8 +1393,17 @@ START_TEST(test_prune_keeps_miss_explained)
 	ck_assert_ptr_nonnull(ci.miss_reason);
 	ck_assert_ptr_nonnull(strstr(ci.miss_reason, "param seed changed 1 → 2"));
 	nf_node_cache_info_release(&ci);
+	/* The plan finds that rc refers to rb's row: it stays, the rest of rb goes. */
+	assert_plan(st, 1, -1, (int64_t[]){ ra, rb }, 2);
 	call = (prune_call){ rb, -1 };
 	ck_assert_int_eq(nf_store_atomic(st, prune_fn, &call), 0);
+	ck_assert_int_eq(call.nodes, 2);
+	{
+		char *sql = xasprintf("SELECT count(*) FROM nodes WHERE run_id = %lld AND name = 'prep'", (long long)rb);
+
+		ck_assert_int_eq(raw_int(st, sql), 1);
+		free(sql);
+	}
 	ck_assert_int_eq(nf_store_node_cache_get(st, rc, "prep", &ci), 0);
 	ck_assert_ptr_nonnull(ci.miss_reason);
 	ck_assert_ptr_nonnull(strstr(ci.miss_reason, "param seed changed 1 → 2"));
