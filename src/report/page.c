@@ -214,6 +214,15 @@ nf_rpt_run_header(nf_buf *out, nf_store *st, const nf_run_info *run)
 	}
 	dt(out, "dirty paths", "dirty", run->dirty ? (dirty.len ? nf_buf_cstr(&dirty) : "(dirty)") : "none (clean)");
 	dt(out, "file", NULL, run->file);
+	if (run->pruned_ms) {   /* its timeline lists only what the prune kept */
+		char t3[40], *note;
+
+		nf_rpt_time(t3, sizeof(t3), run->pruned_ms);
+		note = xasprintf("%s: only its gates, the stages that wrote metrics and those later runs refer to are"
+				 " kept", t3);
+		dt(out, "pruned", "pruned", note);
+		free(note);
+	}
 	nf_buf_puts(out, "</dl>\n");
 	if (cJSON_GetArraySize(params) > 0) {
 		nf_buf_puts(out, "<h3>Parameters</h3>\n<table class=\"params\"><thead><tr><th>param</th><th>value</th>"

@@ -12,6 +12,8 @@ log_summary(nf_pane *p, const nf_view *v, char *buf, size_t size)
 	(void)p;
 	if (!v->log_node)
 		snprintf(buf, size, "log");
+	else if (!v->log_path && v->have_run && v->run.pruned_ms)
+		snprintf(buf, size, "log %s: no log (the run was pruned)", v->log_node);
 	else if (!v->log_path)
 		snprintf(buf, size, "log %s: no log (it did not run)", v->log_node);
 	else

@@ -234,6 +234,11 @@ draw_group(WINDOW *w, int y, int width, const cols *c, const nf_view *v, const n
 static void
 title_text(char *out, size_t size, const nf_view *v)
 {
+	/* A pruned run lists what it kept; its counts are its summary's. */
+	if (v->have_run && v->run.pruned_ms) {
+		snprintf(out, size, "stages %d/%d  pruned: %zu kept", v->run.ndone, v->run.nnodes, v->nnodes);
+		return;
+	}
 	snprintf(out, size, "stages %zu/%zu%s%s%s%s%s%s", v->ndone, v->nnodes,
 		 v->filter[0] ? "  filter: " : "", v->filter,
 		 v->state_filter ? "  only " : "", v->state_filter ? nf_view_state_filter_names[v->state_filter] : "",

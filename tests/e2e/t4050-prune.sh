@@ -173,6 +173,10 @@ test_expect_success 'a pruned run keeps its CPU phases; diff says it was pruned'
 	ntflow diff 3 5 >out &&
 	cat out &&
 	grep "^run 3 was pruned on .* (ntflow prune): a stage that wrote no metrics is not recorded for it (-)$" out &&
+	ntflow report 3 --html r3.html >/dev/null &&
+	grep "<dt>pruned</dt>" r3.html &&
+	ntflow dash 3 --max-frames 2 --screen scr.txt >/dev/null 2>&1 &&
+	grep "stages 5/5  pruned: 2 kept" scr.txt &&
 	ntflow diff 3 5 --json >diff.json &&
 	/usr/bin/python3 -c "import json; d = json.load(open(\"diff.json\")); assert d[\"a\"][\"pruned\"] and d[\"b\"][\"pruned\"] is None, d"
 '
