@@ -298,7 +298,7 @@ cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
 	size_t nruns = 0, n = 0, dropped = 0;
 	strset protect, recent, recent_runs, seen_pipelines;
 	nf_objstore_marks *marks = nf_objstore_marks_new();
-	int64_t start = nf_now_realtime_ms(), cutoff = 0, pruned_before = 0;
+	int64_t start = nf_now_realtime_ms(), cutoff = 0;
 	size_t npruned = 0;
 	uint64_t nobj = 0, bytes = 0;
 	char freed[32];
@@ -336,12 +336,20 @@ cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
 			strset_add(&recent_runs, id);
 			if (add_run_keys(st, r->id, &recent) < 0)
 				goto fail;
-			/* A pruned run's rows no longer say which entries it reused: any made
-			 * before it may have been one of them, and stays. */
+			/* A pruned run's rows no longer say which entries it reused: the entries
+			 * the runs it reused results of made stay. */
 			if (r->pruned_ms) {
+				int64_t *from = NULL;
+				size_t nfrom = 0;
+
 				npruned++;
-				if (r->started_ms > pruned_before)
-					pruned_before = r->started_ms;
+				if (nf_store_pruned_reused(st, r->id, &from, &nfrom) < 0)
+					goto fail;
+				for (size_t k = 0; k < nfrom; k++) {
+					snprintf(id, sizeof(id), "%lld", (long long)from[k]);
+					strset_add(&recent_runs, id);
+				}
+				free(from);
 			}
 		}
 	}
@@ -356,8 +364,7 @@ cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
 			keep = true;   /* no policy: only unreferenced objects go */
 		else
 			keep = strset_has(&protect, e[i].key) || strset_has(&recent, e[i].key) ||
-			       strset_has(&recent_runs, id) || (o->keep_days >= 0 && e[i].created_ms >= cutoff) ||
-			       (npruned && e[i].created_ms <= pruned_before);
+			       strset_has(&recent_runs, id) || (o->keep_days >= 0 && e[i].created_ms >= cutoff);
 		/* An entry whose folder manifest is gone cannot be restored: it goes too. */
 		if (keep) {
 			mark_ctx mc = { objs, marks };
@@ -380,8 +387,8 @@ cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
 	       n == 1 ? "y" : "ies", (unsigned long long)nobj, nobj == 1 ? "" : "s", freed,
 	       (unsigned long long)bytes);
 	if (npruned)
-		printf("%zu of the runs kept were pruned (ntflow prune): every entry made before them stays, since"
-		       " what they reused is not known\n", npruned);
+		printf("%zu of the runs kept were pruned (ntflow prune): the entries made by the runs whose results"
+		       " they reused stay\n", npruned);
 	rc = NF_EXIT_OK;
 	goto done;
 fail:

@@ -57,14 +57,16 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 	nf_prune_candidate *c = NULL;
 	nf_prune_totals tot = { 0 };
 	nf_prune_opts popts;
-	size_t n = 0, again = 0;
+	size_t n = 0, again = 0, redact = 0;
 	char *actor = NULL, sz[32], fr[32];
 	int err;
 
 	if ((err = nf_store_prune_plan(st, &policy, &c, &n)) < 0)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		again += c[i].pruned;
+		redact += c[i].redact;
+	}
 	if (o->dry_run) {
 		for (size_t i = 0; i < n; i++)
 			nodes += c[i].nnodes;
@@ -74,8 +76,8 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 		       nodes == 1 ? "" : "s");
 		if (again)
 			printf(", %zu of them pruned before", again);
-		if (o->redact_audit && n)
-			printf(", and empty %s stages' audit records", n == 1 ? "its" : "their");
+		if (redact)
+			printf(", and empty the stages' audit records of %zu", redact);
 		printf("; nothing was changed\n");
 		goto done;
 	}
@@ -89,7 +91,8 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 	       tot.log_files == 1 ? "" : "s", sz);
 	if (o->redact_audit)
 		printf("emptied %lld audit record%s of the stages of %zu run%s (their hashes kept)\n",
-		       (long long)tot.audit_records, tot.audit_records == 1 ? "" : "s", n, n == 1 ? "" : "s");
+		       (long long)tot.audit_records, tot.audit_records == 1 ? "" : "s", tot.audit_runs,
+		       tot.audit_runs == 1 ? "" : "s");
 	if ((err = nf_store_space(st, &before, &free_bytes)) < 0)
 		goto after;
 	if (o->vacuum) {

@@ -43,12 +43,13 @@ int nf_prune_run(nf_store *st, int64_t run_id, const char *actor, int64_t now_ms
 typedef struct nf_prune_totals {
 	size_t runs;              /* newly pruned (not counting those only redacted now) */
 	int64_t nodes, audit_records;
+	size_t audit_runs;        /* runs whose per-stage audit records were emptied */
 	size_t log_files;         /* log files removed, with those a crash left */
 	uint64_t log_bytes;       /* the disk blocks they took */
 	size_t file_errors;       /* files that could not be removed (each an on_warning) */
 } nf_prune_totals;
 typedef struct nf_prune_opts {
-	bool redact_audit;
+	bool redact_audit;        /* unused by nf_prune: each candidate says (redact) */
 	const char *actor;        /* who, for the audit records */
 	int64_t now_ms;
 	void (*on_warning)(void *ctx, const char *msg);
@@ -157,6 +158,11 @@ int nf_audit_verify(nf_store *st, nf_audit_report *out);
  * records_emptied pin, so that verify can tell a record emptied, relabelled or retimed after
  * the prune. */
 int nf_audit_emptied_digest(nf_store *st, int64_t run_id, char out[65], int64_t *count);
+/* Before prune --redact-audit empties run_id's per-stage records: each still matches its
+ * hash (with NTFLOW_AUDIT_KEY for HMACs), and those already empty are exactly the ones the
+ * run's last prune record pinned; else NF_ECORRUPT, so that emptying never hides a record
+ * edited before. */
+int nf_audit_check_emptiable(nf_store *st, int64_t run_id);
 
 /* ---- Drift alerts (src/gov/alerts.c) ----
  * A monitor's alert rules are evaluated over its metrics once it succeeded. An alert is

@@ -155,8 +155,9 @@ typedef struct nf_prune_candidate {
 	int64_t started_ms;
 	int64_t nnodes;          /* the node rows a prune deletes: not a gate's, without metrics,
 	                          * none a run that stays refers to (reused, or a miss's previous) */
-	bool pruned;             /* pruned before: rows kept for a run since gone, or audit
-	                          * payloads, left to remove */
+	bool pruned;             /* pruned before: rows or logs kept for a run pruned now, or
+	                          * audit payloads, left to remove */
+	bool redact;             /* its per-stage audit records are to be emptied */
 } nf_prune_candidate;
 /* The runs the policy lets go, oldest first. */
 int nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n);
@@ -174,6 +175,8 @@ int nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, bool redact
  * run that stays reused, as the last plan found (the logs a prune keeps). Caller frees each
  * and the array. */
 int nf_store_run_log_paths(nf_store *st, int64_t run_id, bool referenced, char ***out, size_t *n);
+/* The runs whose results a pruned run's cached stages reused (recorded as its rows went). */
+int nf_store_pruned_reused(nf_store *st, int64_t run_id, int64_t **out, size_t *n);
 /* The database file's size in pages' bytes, and how much of it is free pages a later write
  * reuses (what `ntflow prune --vacuum` gives back). */
 int nf_store_space(nf_store *st, int64_t *bytes, int64_t *free_bytes);

@@ -376,6 +376,60 @@ nf_audit_record_matches(const nf_audit *a, const nf_audit_record *r)
 	return strcmp(h, r->hash) == 0;
 }
 
+int
+nf_audit_check_emptiable(nf_store *st, int64_t run_id)
+{
+	nf_audit *a = NULL;
+	nf_audit_record *rs = NULL;
+	const nf_audit_record *pinned = NULL;
+	size_t n = 0;
+	char sha[65];
+	int64_t count;
+	int err, ok;
+
+	if ((err = nf_audit_open(&a, st)) < 0 || (err = nf_audit_list(st, run_id, &rs, &n)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		const nf_audit_record *r = &rs[i];
+
+		if (r->run_id != run_id) {   /* a prune record naming the run: the last one counts */
+			if (!strcmp(r->kind, NF_AUDIT_PRUNE) && strstr(r->payload, "\"emptied_sha256\""))
+				pinned = r;
+			continue;
+		}
+		if (!*r->payload || (strcmp(r->kind, NF_AUDIT_NODE) && strcmp(r->kind, NF_AUDIT_NODES)))
+			continue;
+		/* What is emptied cannot be checked again: a record edited (or relabelled a
+		 * stage's) before would be hidden for good. */
+		if ((ok = nf_audit_record_matches(a, r)) <= 0) {
+			err = ok < 0 ? ok : nf_error_set(NF_ECORRUPT, "audit record %" PRId64 " of run %" PRId64 " does not"
+							 " match its hash: its payloads are not emptied (see ntflow audit"
+							 " verify)", r->seq, run_id);
+			goto done;
+		}
+	}
+	/* Records already empty: exactly those the last prune of the run pinned, or none. */
+	if ((err = nf_audit_emptied_digest(st, run_id, sha, &count)) < 0 || count == 0)
+		goto done;
+	ok = pinned ? nf_audit_record_matches(a, pinned) : 0;
+	if (ok > 0) {
+		cJSON *p = cJSON_Parse(pinned->payload);
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "emptied_sha256"));
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "records_emptied");
+
+		ok = h && !strcmp(h, sha) && cJSON_IsNumber(c) && (int64_t)c->valuedouble == count;
+		cJSON_Delete(p);
+	}
+	if (ok <= 0)
+		err = ok < 0 ? ok : nf_error_set(NF_ECORRUPT, "run %" PRId64 " has emptied audit records no prune of it"
+						 " accounts for: its payloads are not emptied (see ntflow audit verify)",
+						 run_id);
+done:
+	nf_audit_record_list_free(rs, n);
+	nf_audit_free(a);
+	return err;
+}
+
 /* One record appended at the chain's head. */
 static int
 add_one(nf_audit *a, int64_t run_id, const char *kind, const char *text)
@@ -587,6 +641,7 @@ typedef struct walk {
 	 * each says (the walk judges those records too, so a forged one shows), sorted by run. */
 	struct emptied_run {
 		int64_t run, count;
+		size_t order;     /* its prune record's place in the chain */
 		char sha[65];
 	} *emptied;
 	size_t nemptied, emptied_cap;
@@ -625,6 +680,16 @@ by_run(const void *a, const void *b)
 	int64_t x = ((const struct emptied_run *)a)->run, y = ((const struct emptied_run *)b)->run;
 
 	return (x > y) - (x < y);
+}
+
+static int
+by_run_order(const void *a, const void *b)
+{
+	const struct emptied_run *x = a, *y = b;
+
+	if (x->run != y->run)
+		return (x->run > y->run) - (x->run < y->run);
+	return (x->order > y->order) - (x->order < y->order);
 }
 
 static bool
@@ -822,17 +887,14 @@ on_prune(void *ctx, const nf_audit_record *r, const char *next_prev_hash)
 	(void)next_prev_hash;
 	if (cJSON_IsNumber(run) && cJSON_IsNumber(count) && sha && strlen(sha) == 64 &&
 	    strspn(sha, "0123456789abcdef") == 64) {
-		struct emptied_run *e = NULL;
+		struct emptied_run *e;
 
-		for (size_t i = 0; i < w->nemptied && !e; i++)
-			if (w->emptied[i].run == (int64_t)run->valuedouble)
-				e = &w->emptied[i];
-		if (!e) {
-			w->emptied = xgrow(w->emptied, sizeof(*w->emptied), w->nemptied + 1, &w->emptied_cap);
-			e = &w->emptied[w->nemptied++];
-		}
+		/* All kept, in chain order; verify_txn keeps the last of each run. */
+		w->emptied = xgrow(w->emptied, sizeof(*w->emptied), w->nemptied + 1, &w->emptied_cap);
+		e = &w->emptied[w->nemptied++];
 		e->run = (int64_t)run->valuedouble;
 		e->count = (int64_t)count->valuedouble;
+		e->order = w->nemptied;
 		snprintf(e->sha, sizeof(e->sha), "%s", sha);
 	}
 	cJSON_Delete(p);
@@ -869,8 +931,17 @@ verify_txn(void *ctx, nf_store *st)
 
 	if ((err = nf_store_audit_scan_kinds(st, prune_kind, 1, on_prune, v->w)) != 0)
 		return err > 0 ? 0 : err;
-	if (v->w->nemptied > 1)
-		qsort(v->w->emptied, v->w->nemptied, sizeof(*v->w->emptied), by_run);
+	if (v->w->nemptied > 1) {   /* by run, the last prune record of each kept */
+		size_t k = 0;
+
+		qsort(v->w->emptied, v->w->nemptied, sizeof(*v->w->emptied), by_run_order);
+		for (size_t i = 0; i < v->w->nemptied; i++) {
+			if (k && v->w->emptied[k - 1].run == v->w->emptied[i].run)
+				k--;
+			v->w->emptied[k++] = v->w->emptied[i];
+		}
+		v->w->nemptied = k;
+	}
 	if ((err = nf_store_audit_scan(st, on_record, v)) == 0 && (err = verify_roots(st, v->w)) == 0)
 		err = verify_emptied(st, v->w);
 	return err > 0 ? 0 : err;

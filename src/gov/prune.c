@@ -31,6 +31,8 @@ prune_fn(void *ctx, nf_store *st)
 	cJSON *p;
 	int err;
 
+	if (r->redact_audit && (err = nf_audit_check_emptiable(st, r->run_id)) < 0)
+		return err;
 	if ((err = nf_store_prune_run(st, r->run_id, r->now_ms, r->redact_audit, &r->counts)) < 0)
 		return err;
 	p = cJSON_CreateObject();
@@ -102,6 +104,11 @@ remove_unkept(const char *path, const struct stat *sb, int type, struct FTW *ftw
 	if (type == FTW_DP) {   /* after its files: gone when nothing is kept in it */
 		if (rmdir(path) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT && !w->err)
 			w->err = nf_error_set_errno(NF_EIO, "cannot remove '%s'", path);
+		return 0;
+	}
+	if (type == FTW_DNR || type == FTW_NS) {   /* what is under it, or it, stays: say so */
+		if (!w->err)
+			w->err = nf_error_set(NF_EIO, "cannot read '%s'", path);
 		return 0;
 	}
 	if (type != FTW_F && type != FTW_SL && type != FTW_SLN)
@@ -239,11 +246,14 @@ nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_
 
 		if (first)
 			remove_files(st, state_dir, c[i].id, true, o, out);
-		if ((err = nf_prune_run(st, c[i].id, o->actor, o->now_ms, o->redact_audit, &counts)) < 0)
+		/* Stopped here, a run that stays may refer to a row of one pruned again before:
+		 * the references were found for all the candidates; the next prune goes on. */
+		if ((err = nf_prune_run(st, c[i].id, o->actor, o->now_ms, c[i].redact, &counts)) < 0)
 			return err;
 		out->runs += !c[i].pruned;
 		out->nodes += counts.nodes;
 		out->audit_records += counts.audit_records;
+		out->audit_runs += c[i].redact;
 		if (nf_test_hook("prune-after-commit"))
 			raise(SIGKILL);   /* the tests' crash with the run pruned, its logs still there */
 		/* After the commit: a crash in between leaves files the next prune removes. */

@@ -64,13 +64,21 @@ fill_refs(nf_store *st, const nf_prune_candidate *c, size_t n)
 {
 	static const char *const clear[] = { "DELETE FROM temp.prune_targets", "DELETE FROM temp.prune_refs" };
 	static const char *const refs[] = {
+		/* A run pruned before that a run going now refers to: what it kept for that one
+		 * may go now. One level: a pruned run's rows protect nothing. */
+		"INSERT OR IGNORE INTO temp.prune_targets (run_id)"
+		" SELECT DISTINCT r.id FROM temp.prune_targets t JOIN nodes n ON n.run_id = t.run_id"
+		" JOIN runs r ON r.id IN (n.reused_run, n.miss_prev_run) WHERE r.pruned_ms <> 0",
+		/* References stay within a pipeline (its cache entries and its runs). */
 		"INSERT OR IGNORE INTO temp.prune_refs (run_id, name, reused)"
 		" SELECT n.reused_run, n.name, 1 FROM runs r JOIN nodes n ON n.run_id = r.id"
 		" WHERE r.id > (SELECT min(run_id) FROM temp.prune_targets) AND r.pruned_ms = 0"
+		" AND r.pipeline IN (SELECT x.pipeline FROM runs x WHERE x.id IN temp.prune_targets)"
 		" AND r.id NOT IN temp.prune_targets AND n.reused_run IN temp.prune_targets",
 		"INSERT OR IGNORE INTO temp.prune_refs (run_id, name, reused)"
 		" SELECT n.miss_prev_run, n.name, 0 FROM runs r JOIN nodes n ON n.run_id = r.id"
 		" WHERE r.id > (SELECT min(run_id) FROM temp.prune_targets) AND r.pruned_ms = 0"
+		" AND r.pipeline IN (SELECT x.pipeline FROM runs x WHERE x.id IN temp.prune_targets)"
 		" AND r.id NOT IN temp.prune_targets AND n.miss_prev_run IN temp.prune_targets",
 	};
 	sqlite3_stmt *q = NULL;
@@ -117,7 +125,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 {
 	sqlite3_stmt *q = NULL;
 	nf_prune_candidate *c = NULL;
-	size_t count = 0, cap = 0, rank = 0, kept = 0;
+	size_t count = 0, cap = 0, rank = 0;
 	char *pipeline = NULL;
 	bool seen_success = false;
 	int64_t keep_from = -1;
@@ -171,9 +179,11 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 		rank++;
 		if (keep)
 			continue;
-		/* Pruned before: looked at again, for the rows kept for a run that has gone since,
-		 * and for the audit payloads --redact-audit now empties. */
-		add_candidate(&c, &count, &cap, q, pl, pruned);
+		/* Pruned before: looked at again for the audit payloads --redact-audit now
+		 * empties; fill_refs adds those a run pruned now refers to, whose rows kept for it
+		 * may go. */
+		if (!pruned || (p->redact_audit && sqlite3_column_int64(q, 6) == 0))
+			add_candidate(&c, &count, &cap, q, pl, pruned);
 	}
 	if (rc != SQLITE_DONE)
 		err = nf_store__table_error(st, rc, "cannot read the runs");
@@ -184,33 +194,53 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 		qsort(c, count, sizeof(*c), by_id);
 	if (err == 0)
 		err = fill_refs(st, c, count);
-	/* What a prune deletes of each (nodes_run_seq); a run pruned before with nothing left
-	 * to delete nor to empty is no candidate. */
-	if (err == 0 && count &&
-	    (rc = sqlite3_prepare_v2(st->db, "SELECT count(*), (SELECT redacted_ms FROM runs WHERE id = ?1)"
-				     " FROM nodes n WHERE n.run_id = ?1 AND " DELETABLE("n"), -1, &q, NULL)) != SQLITE_OK)
-		err = nf_store__table_error(st, rc, "cannot read the runs");
-	for (size_t i = 0; err == 0 && i < count; i++) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, c[i].id);
-		if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
-			err = nf_store__table_error(st, rc, "cannot read the runs");
+	nf_prune_candidate_list_free(c, count);
+	c = NULL;
+	count = cap = 0;
+	if (err < 0)
+		return err;
+	/* Every target, with what a prune would remove of it: its node rows that go, and the
+	 * logs that go of the rows that stay (a run pruned before with neither, and nothing to
+	 * empty, is no candidate). */
+	if ((rc = sqlite3_prepare_v2(st->db,
+			"SELECT r.id, r.pipeline, r.pruned_ms, r.started_ms, r.redacted_ms,"
+			" (SELECT count(*) FROM nodes n WHERE n.run_id = r.id AND " DELETABLE("n") "),"
+			" (SELECT count(*) FROM nodes n JOIN attempts a ON a.node_id = n.id WHERE n.run_id = r.id"
+			"  AND a.log_path IS NOT NULL AND NOT EXISTS (SELECT 1 FROM temp.prune_refs f"
+			"  WHERE f.run_id = n.run_id AND f.name = n.name AND f.reused))"
+			" FROM temp.prune_targets t JOIN runs r ON r.id = t.run_id ORDER BY r.id", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read the runs");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *pl = (const char *)sqlite3_column_text(q, 1);
+		bool pruned = sqlite3_column_int64(q, 2) != 0;
+		bool redact = p->redact_audit && sqlite3_column_int64(q, 4) == 0;
+		int64_t rows = sqlite3_column_int64(q, 5), logs = sqlite3_column_int64(q, 6);
+
+		if (!pl) {
+			rc = SQLITE_NOMEM;
 			break;
 		}
-		c[i].nnodes = sqlite3_column_int64(q, 0);
-		if (c[i].pruned && !c[i].nnodes && !(p->redact_audit && sqlite3_column_int64(q, 1) == 0)) {
-			free(c[i].pipeline);
+		if (pruned && !rows && !logs && !redact)
 			continue;
-		}
-		c[kept++] = c[i];
+		c = xgrow(c, sizeof(*c), count + 1, &cap);
+		c[count++] = (nf_prune_candidate){
+			.id = sqlite3_column_int64(q, 0),
+			.pipeline = xstrdup(pl),
+			.started_ms = sqlite3_column_int64(q, 3),
+			.nnodes = rows,
+			.pruned = pruned,
+			.redact = redact,
+		};
 	}
+	if (rc != SQLITE_DONE)
+		err = nf_store__table_error(st, rc, "cannot read the runs");
 	sqlite3_finalize(q);
 	if (err < 0) {
 		nf_prune_candidate_list_free(c, count);
 		return err;
 	}
 	*out = c;
-	*n = kept;
+	*n = count;
 	return 0;
 }
 
@@ -221,6 +251,9 @@ static const char *const prune_sql[] = {
 	"INSERT OR IGNORE INTO cache_components (entry, components)"
 	" SELECT e.rowid, n.components FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
 	" WHERE n.run_id = ?1 AND n.components IS NOT NULL AND e.run_id = n.run_id AND e.node = n.name",
+	/* Which runs' results it reused, once its rows no longer say (cache gc). */
+	"INSERT OR IGNORE INTO pruned_reused (run_id, reused_run)"
+	" SELECT DISTINCT ?1, reused_run FROM nodes WHERE run_id = ?1 AND reused_run > 0",
 	/* The logs go (the files after the commit, gov/prune.c), but those of the stages a run
 	 * that stays reused: a cached stage's log is the reused run's. */
 	"UPDATE attempts SET log_path = NULL WHERE log_path IS NOT NULL AND node_id IN (SELECT n.id FROM nodes n"
@@ -379,5 +412,30 @@ nf_store_pruned_error(nf_store *st, int64_t run_id, int err)
 	}
 	free(msg);
 	nf_run_info_release(&r);
+	return err;
+}
+
+int
+nf_store_pruned_reused(nf_store *st, int64_t run_id, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t *v = NULL;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT reused_run FROM pruned_reused WHERE run_id = ?", -1, &q,
+				     NULL)) != SQLITE_OK)
+		return nf_store__table_error(st, rc, "cannot read what a pruned run reused");
+	sqlite3_bind_int64(q, 1, run_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		v = xgrow(v, sizeof(*v), *n + 1, &cap);
+		v[(*n)++] = sqlite3_column_int64(q, 0);
+	}
+	if (rc != SQLITE_DONE)
+		err = nf_store__table_error(st, rc, "cannot read what a pruned run reused");
+	sqlite3_finalize(q);
+	*out = v;
 	return err;
 }

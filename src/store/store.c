@@ -489,6 +489,13 @@ static const char *const migrations[] = {
 	/* 27: when `prune --redact-audit` emptied the run's per-stage audit records (0: never),
 	 * so that planning does not read a redacted run's records again to find out. */
 	"ALTER TABLE runs ADD COLUMN redacted_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 28: the runs whose results a pruned run's cached stages reused, written as its rows go
+	 * (prune.c): what `cache gc --keep-runs` keeps for a pruned run in its window. */
+	"CREATE TABLE IF NOT EXISTS pruned_reused ("
+	"  run_id     INTEGER NOT NULL,"
+	"  reused_run INTEGER NOT NULL,"
+	"  PRIMARY KEY (run_id, reused_run)"
+	") WITHOUT ROWID;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))

@@ -261,7 +261,7 @@ test_expect_success '--redact-audit empties the stages records of runs pruned be
 	ntflow prune --keep-runs 1 --redact-audit --dry-run >out &&
 	cat out &&
 	grep -E "^ *2 +p +.* 0 \(pruned before\)$" out &&
-	grep "^would prune 6 runs (0 stage rows), 6 of them pruned before, and empty their stages. audit records; nothing was changed$" out &&
+	grep "^would prune 6 runs (0 stage rows), 6 of them pruned before, and empty the stages. audit records of 6; nothing was changed$" out &&
 	ntflow prune --keep-runs 1 --redact-audit >out &&
 	cat out &&
 	grep "^pruned 0 runs: 0 stage rows and 0 log files (0 bytes) removed$" out &&
@@ -320,7 +320,19 @@ test_expect_success 'with NTFLOW_AUDIT_KEY: the prune records are HMACs and veri
 		cat err &&
 		grep "^ntflow: audit: run 1: its emptied records are not those its prune emptied (1 recorded, 2 found" err &&
 		cp saved.db .ntflow/state.db &&
-		NTFLOW_AUDIT_KEY=../prune.key ntflow audit verify
+		NTFLOW_AUDIT_KEY=../prune.key ntflow audit verify &&
+		for n in 4 5; do
+			NTFLOW_AUDIT_KEY=../prune.key ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1
+		done &&
+		seq=$(sql "SELECT seq FROM audit WHERE run_id = 3 AND kind = \"run-start\"") &&
+		sql "UPDATE audit SET kind = \"node\" WHERE seq = $seq" &&
+		NTFLOW_AUDIT_KEY=../prune.key test_expect_code 1 ntflow prune --keep-runs 1 --redact-audit 2>err &&
+		cat err &&
+		grep "^ntflow: audit record $seq of run 3 does not match its hash: its payloads are not emptied (see ntflow audit verify)$" err &&
+		! pruned 3 &&
+		NTFLOW_AUDIT_KEY=../prune.key test_expect_code 1 ntflow audit verify 2>err &&
+		grep "record $seq was edited" err &&
+		cp saved.db .ntflow/state.db
 	)
 '
 
@@ -447,12 +459,45 @@ test_expect_success 'cache gc --keep-runs over pruned runs keeps what they may h
 		ntflow cache gc --keep-runs 2 >out &&
 		cat out &&
 		grep "^dropped 0 of 2 cache entries" out &&
-		grep "^1 of the runs kept were pruned (ntflow prune): every entry made before them stays" out &&
+		grep "^1 of the runs kept were pruned (ntflow prune): the entries made by the runs whose results they reused stay$" out &&
 		ntflow run q.dag -p n=1 >/dev/null 2>&1 &&
 		ntflow show >out &&
 		grep -E "^only +cached " out &&
 		ntflow cache gc --keep-runs 1 >out &&
 		grep "^dropped 1 of 2 cache entries" out
+	)
+'
+
+test_expect_success 'a log kept for a later run goes once that run is pruned too' '
+	mkdir ev && (
+		cd ev && git init -q &&
+		write_dag e.dag <<-\EOF &&
+		pipeline "e" {
+		  params {
+		    a = 1
+		  }
+		}
+
+		stage "ev" {
+		  run     = "mkdir -p build && echo evaluating ${params.a} && echo {\\\"acc\\\": ${params.a}} >build/m.json"
+		  outputs = ["build/m.json"]
+		  metrics = "build/m.json"
+		}
+		EOF
+		git add e.dag && git commit -q -m e &&
+		for a in 1 2 1; do ntflow run e.dag -p a=$a >/dev/null 2>&1 || return 1; done &&
+		ntflow prune --keep-runs 2 >out &&
+		pruned 1 &&
+		test -f .ntflow/logs/1/ev.1.log &&
+		ntflow logs 3 ev >out 2>err &&
+		grep "^evaluating 1$" out &&
+		for a in 4 5 6; do ntflow run e.dag -p a=$a >/dev/null 2>&1 || return 1; done &&
+		ntflow prune --keep-runs 2 >out &&
+		cat out &&
+		pruned 3 &&
+		! test -e .ntflow/logs/1 &&
+		ntflow prune --keep-runs 2 --dry-run >out &&
+		grep "^would prune 0 runs" out
 	)
 '
 

@@ -1055,7 +1055,7 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
 }
 
 /* The number of store.c's schema steps, a store's user_version once opened. */
-#define NF_STORE_SCHEMA_LATEST 27
+#define NF_STORE_SCHEMA_LATEST 28
 
 #define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
 	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
