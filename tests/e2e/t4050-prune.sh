@@ -69,6 +69,11 @@ EOF
 printf "/.ntflow/\n/build/\n/models/\n" >.gitignore
 git add . && git commit -q -m pipelines
 
+# q_workspace DIR: enter DIR, made already, as a git repository holding q.dag, committed
+q_workspace() {
+	cd "$1" && git init -q && cp ../q.dag . && git add q.dag && git commit -q -m q
+}
+
 # pruned RUN: whether show marks run RUN pruned
 pruned() { ntflow show "$1" >show.out && grep -q "^pruned    " show.out; }
 
@@ -300,8 +305,7 @@ test_expect_success 'audit verify: a record emptied by hand, or of another kind,
 
 test_expect_success 'with NTFLOW_AUDIT_KEY: the prune records are HMACs and verify holds' '
 	mkdir keyed && (
-		cd keyed && git init -q &&
-		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		q_workspace keyed &&
 		head -c 32 /dev/urandom >../prune.key && chmod 600 ../prune.key &&
 		for n in 1 2 3; do
 			NTFLOW_AUDIT_KEY=../prune.key ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1
@@ -400,8 +404,7 @@ test_expect_success 'keep_runs in the pipeline: each run prunes its own pipeline
 
 test_expect_success 'a miss explained against a run where the stage was cached: the same once that run is pruned' '
 	mkdir why && (
-		cd why && git init -q &&
-		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		q_workspace why &&
 		ntflow run q.dag >/dev/null 2>&1 &&
 		ntflow run q.dag >/dev/null 2>&1 &&
 		ntflow run q.dag -p n=2 >/dev/null 2>&1 &&
@@ -450,8 +453,7 @@ test_expect_success 'a miss after a prune is explained against the entry a prune
 
 test_expect_success 'cache gc --keep-runs over pruned runs keeps what they may have reused' '
 	mkdir gc && (
-		cd gc && git init -q &&
-		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		q_workspace gc &&
 		for n in 1 2 1 2; do ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1; done &&
 		ntflow why 3 only >out && grep "^only: cached: reused the result of run 1" out &&
 		ntflow prune --keep-runs 1 >out &&
@@ -505,8 +507,7 @@ chattr_i() { chattr +i "$1" 2>/dev/null && lsattr -d "$1" 2>/dev/null | grep -q 
 
 test_expect_success 'a log that cannot be removed is a warning: later prunes go on' '
 	mkdir stuck && (
-		cd stuck && git init -q &&
-		cp ../q.dag . && git add q.dag && git commit -q -m q &&
+		q_workspace stuck &&
 		for n in 1 2 3 4; do ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1; done &&
 		if chattr_i .ntflow/logs/1/only.1.log; then
 			test_expect_code 1 ntflow prune --keep-runs 3 >out 2>err
