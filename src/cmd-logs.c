@@ -316,7 +316,10 @@ print_once(logs_ctx *c)
 	if ((err = attempt_log(&path, &which, &state, c)) < 0)
 		goto done;
 	if (!path) {
-		if (c->attempt)
+		if (c->attempt && which)   /* the attempt is there, its log is not */
+			err = nf_error_set(NF_ENOTFOUND, "attempt %d of %s in run %lld has no log", c->attempt, c->node,
+					   (long long)c->run);
+		else if (c->attempt)
 			err = nf_error_set(NF_ENOTFOUND, "%s in run %lld has no attempt %d", c->node,
 					   (long long)c->run, c->attempt);
 		else

@@ -139,7 +139,7 @@ int nf_store_run_resolve(nf_store *st, const char *arg, int64_t *id);
  * pruned already and neither rule given keeps it (a rule of -1 keeps nothing): keep_runs,
  * the newest N runs of each pipeline; keep_days, the runs started in the N days before
  * now_ms. The newest run of each pipeline, its last successful run and a run whose model
- * version is in production or a candidate always stay. */
+ * the run of each model's production version and of its newest candidate always stay. */
 typedef struct nf_prune_policy {
 	int64_t keep_runs;
 	int64_t keep_days;

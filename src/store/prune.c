@@ -31,8 +31,9 @@ by_id(const void *a, const void *b)
  * index runs_pipeline gives the order without a sort. */
 static const char plan_sql[] =
 	"SELECT r.id, r.pipeline, r.status, r.started_ms, r.pruned_ms,"
-	" EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.id"
-	"  AND v.status IN ('production', 'candidate')),"
+	" EXISTS (SELECT 1 FROM model_versions v WHERE v.run_id = r.id AND (v.status = 'production'"
+	"  OR (v.status = 'candidate' AND v.version = (SELECT max(w.version) FROM model_versions w"
+	"  WHERE w.model = v.model AND w.status = 'candidate')))),"
 	" r.redacted_ms"
 	" FROM runs r WHERE ?1 IS NULL OR r.pipeline = ?1 ORDER BY r.pipeline, r.id DESC";
 
@@ -162,8 +163,9 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 			continue;
 		/* The newest ended run of a pipeline is what its next miss is explained against;
 		 * its last successful one is what `cache gc` always keeps the entries of, read
-		 * from its node rows; a run whose version is in production or a candidate is the
-		 * one a person looks into. */
+		 * from its node rows; the run of a model's production version, or of its newest
+		 * candidate, is the one a person looks into (older candidates, one a week for a
+		 * gated pipeline, would hold the history unbounded). */
 		if (rank == 0)
 			keep = true;
 		if (!seen_success && !strcmp(status, "succeeded")) {
@@ -251,6 +253,13 @@ static const char *const prune_sql[] = {
 	"INSERT OR IGNORE INTO cache_components (entry, components)"
 	" SELECT e.rowid, n.components FROM nodes n JOIN cache_entries e ON e.key = n.cache_key"
 	" WHERE n.run_id = ?1 AND n.components IS NOT NULL AND e.run_id = n.run_id AND e.node = n.name",
+	/* A cached row that stays reads its components from its entry or the row it reused,
+	 * which may go (cache gc, a prune): it gets them itself, so a later miss is still
+	 * explained against it. */
+	"UPDATE nodes SET components = COALESCE((SELECT " ENTRY_COMPONENTS("e") " FROM cache_entries e"
+	"  WHERE e.key = nodes.cache_key), (SELECT q.components FROM nodes q WHERE q.run_id = nodes.reused_run"
+	"  AND q.name = nodes.name))"
+	" WHERE run_id = ?1 AND components IS NULL AND cache_key IS NOT NULL AND NOT (" DELETABLE("nodes") ")",
 	/* Which runs' results it reused, once its rows no longer say (cache gc). */
 	"INSERT OR IGNORE INTO pruned_reused (run_id, reused_run)"
 	" SELECT DISTINCT ?1, reused_run FROM nodes WHERE run_id = ?1 AND reused_run > 0",

@@ -177,6 +177,15 @@ void nf_store__starts_drop(nf_store *st);
 /* Finalizes the stat cache's statements (nf_store_close). */
 void nf_store__statcache_close(nf_store *st);
 
+/* The components of cache entry E (an alias of cache_entries): its own row in
+ * cache_components, or, for an entry a run wrote after its node's miss
+ * (components_in_node), the row of that node in that run, which holds them (a prune copies
+ * them out of the row before it deletes it, prune.c); the key names its components, so a
+ * later entry of the key has the same. */
+#define ENTRY_COMPONENTS(E) \
+	"COALESCE((SELECT c.components FROM cache_components c WHERE c.entry = " E ".rowid)," \
+	" (SELECT x.components FROM nodes x WHERE x.run_id = " E ".run_id AND x.name = " E ".node))"
+
 /* The statement for id, reset and with its bindings cleared; NULL after setting the
  * error when it does not prepare. */
 sqlite3_stmt *nf_store__stmt(nf_store *st, nf_sql_id id);

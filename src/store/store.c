@@ -531,15 +531,6 @@ static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
 	PRUNED_PREV_RUN(P, N) ")" \
 	" FROM node_first_keyed k WHERE k.pipeline = " P " AND k.name = " N "), 0)"
 
-/* The components of cache entry E (an alias of cache_entries): its own row in
- * cache_components, or, for an entry a run wrote after its node's miss
- * (components_in_node), the row of that node in that run, which holds them: node rows are
- * never deleted (code that comes to prune runs must keep, or copy out, the rows live
- * entries read here), and the key names its components, so a later entry of the key has the
- * same. */
-#define ENTRY_COMPONENTS(E) \
-	"COALESCE((SELECT c.components FROM cache_components c WHERE c.entry = " E ".rowid)," \
-	" (SELECT x.components FROM nodes x WHERE x.run_id = " E ".run_id AND x.name = " E ".node))"
 
 /* A run's node counts for the listings: from its summary once it has ended, counted while
  * it runs (CASE evaluates the count only for a row without a summary). */

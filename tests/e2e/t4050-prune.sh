@@ -499,7 +499,25 @@ test_expect_success 'a log kept for a later run goes once that run is pruned too
 		pruned 3 &&
 		! test -e .ntflow/logs/1 &&
 		ntflow prune --keep-runs 2 --dry-run >out &&
-		grep "^would prune 0 runs" out
+		grep "^would prune 0 runs" out &&
+		test_expect_code 1 ntflow logs 1 ev --attempt 1 2>err &&
+		cat err &&
+		grep "^ntflow: attempt 1 of ev in run 1 has no log: run 1 was pruned on " err
+	)
+'
+
+test_expect_success 'a kept cached row keeps its components: why survives a prune, then a cache gc' '
+	mkdir gcwhy && (
+		q_workspace gcwhy &&
+		for n in 1 1 2 3; do ntflow run q.dag -p n=$n >/dev/null 2>&1 || return 1; done &&
+		ntflow why 3 only >before &&
+		grep "^only: ran: param n changed 1 → 2$" before &&
+		ntflow prune --keep-runs 2 >out &&
+		pruned 1 && pruned 2 &&
+		ntflow cache gc --keep-runs 2 >out &&
+		grep "^dropped 1 of 3 cache entries" out &&
+		ntflow why 3 only >after &&
+		test_cmp before after
 	)
 '
 

@@ -1304,6 +1304,14 @@ START_TEST(test_prune)
 	assert_plan(st, 1, -1, NULL, 0);
 	raw_exec(dbpath, "UPDATE model_versions SET status = 'candidate'");
 	assert_plan(st, 1, -1, NULL, 0);
+	/* Only a model's newest candidate keeps its run: a gated pipeline makes one a week. */
+	sql = xasprintf("INSERT INTO model_versions (model, version, run_id, artifact_sha256, artifact_size,"
+			" artifact_path, status, created_ms) VALUES ('m', 2, %lld, 'x', 1, 'a', 'candidate', 2)",
+			(long long)r2);
+	raw_exec(dbpath, sql);
+	free(sql);
+	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
+	raw_exec(dbpath, "DELETE FROM model_versions WHERE version = 2");
 	raw_exec(dbpath, "UPDATE model_versions SET status = 'archived'");
 	assert_plan(st, 1, -1, (int64_t[]){ r1 }, 1);
 	/* A run going on is never a candidate, nor counted among the newest: another machine's
