@@ -82,7 +82,7 @@ prune(nf_store *st, const char *dir, const prune_opts *o)
 		goto done;
 	}
 	actor = nf_registry_actor();
-	popts = (nf_prune_opts){ o->redact_audit, actor, now, warn_line, NULL };
+	popts = (nf_prune_opts){ actor, now, warn_line, NULL };
 	if ((err = nf_prune(st, dir, c, n, &popts, &tot)) < 0)
 		goto fail;
 	nf_format_bytes(sz, sizeof(sz), tot.log_bytes);

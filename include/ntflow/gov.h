@@ -49,16 +49,15 @@ typedef struct nf_prune_totals {
 	size_t file_errors;       /* files that could not be removed (each an on_warning) */
 } nf_prune_totals;
 typedef struct nf_prune_opts {
-	bool redact_audit;        /* unused by nf_prune: each candidate says (redact) */
 	const char *actor;        /* who, for the audit records */
 	int64_t now_ms;
 	void (*on_warning)(void *ctx, const char *msg);
 	void *ctx;
 } nf_prune_opts;
-/* Prunes the candidates of nf_store_prune_plan in order (nf_prune_run), removing each one's
- * files (STATE_DIR/logs/RUN, STATE_DIR/executor/RUN.log) once its transaction committed, or
- * before it when the disk is nearly full; first the files of runs pruned before that a crash
- * or an error left. A file that cannot be removed is a warning. On an error the runs before
+/* Prunes the candidates of nf_store_prune_plan in order (nf_prune_run, emptying the audit
+ * records of those whose redact says so), removing each one's files (STATE_DIR/logs/RUN,
+ * STATE_DIR/executor/RUN.log) once its transaction committed, or before it when the disk is
+ * nearly full; first the files of runs pruned before that a crash or an error left. A file that cannot be removed is a warning. On an error the runs before
  * stay pruned (out counts them). */
 int nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, const nf_prune_opts *o,
 	     nf_prune_totals *out);

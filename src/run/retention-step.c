@@ -36,7 +36,7 @@ nf_run__retention(run_ctx *ctx)
 	}
 	actor = nf_registry_actor();
 	by = xasprintf("%s (the keep_runs or keep_days of run %lld)", actor, (long long)ctx->run_id);
-	opts = (nf_prune_opts){ pl->redact_audit, by, now, ctx->req->on_warning, ctx->req->ctx };
+	opts = (nf_prune_opts){ by, now, ctx->req->on_warning, ctx->req->ctx };
 	/* With nothing to prune too: the files a crash left of runs pruned before go. */
 	if (nf_prune(ctx->store, ctx->state_dir, c, n, &opts, &tot) < 0 && ctx->req->on_warning) {
 		char *msg = xasprintf("pruning old runs of %s: %s", ctx->pipeline, nf_error_last());

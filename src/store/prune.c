@@ -19,14 +19,6 @@ nf_prune_candidate_list_free(nf_prune_candidate *c, size_t n)
 	free(c);
 }
 
-static int
-by_id(const void *a, const void *b)
-{
-	int64_t x = ((const nf_prune_candidate *)a)->id, y = ((const nf_prune_candidate *)b)->id;
-
-	return (x > y) - (x < y);
-}
-
 /* Every run, newest first within its pipeline, with what decides whether it may go: the
  * index runs_pipeline gives the order without a sort. */
 static const char plan_sql[] =
@@ -61,7 +53,7 @@ exec_all(nf_store *st, const char *const *sql, size_t n, const char *what)
 /* Fills prune_targets with the candidates and prune_refs from the runs newer than the oldest
  * of them that stay (not pruned, not a target): one pass over their node rows. */
 static int
-fill_refs(nf_store *st, const nf_prune_candidate *c, size_t n)
+fill_refs(nf_store *st, const int64_t *ids, size_t n)
 {
 	static const char *const clear[] = { "DELETE FROM temp.prune_targets", "DELETE FROM temp.prune_refs" };
 	static const char *const refs[] = {
@@ -93,7 +85,7 @@ fill_refs(nf_store *st, const nf_prune_candidate *c, size_t n)
 		return nf_store__table_error(st, rc, "cannot plan the prune");
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, c[i].id);
+		sqlite3_bind_int64(q, 1, ids[i]);
 		if ((rc = sqlite3_step(q)) != SQLITE_DONE)
 			break;
 	}
@@ -109,24 +101,13 @@ fill_refs(nf_store *st, const nf_prune_candidate *c, size_t n)
 	N ".kind <> 'gate' AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.node_id = " N ".id)" \
 	" AND NOT EXISTS (SELECT 1 FROM temp.prune_refs f WHERE f.run_id = " N ".run_id AND f.name = " N ".name)"
 
-static void
-add_candidate(nf_prune_candidate **c, size_t *count, size_t *cap, sqlite3_stmt *q, const char *pl, bool pruned)
-{
-	*c = xgrow(*c, sizeof(**c), *count + 1, cap);
-	(*c)[(*count)++] = (nf_prune_candidate){
-		.id = sqlite3_column_int64(q, 0),
-		.pipeline = xstrdup(pl),
-		.started_ms = sqlite3_column_int64(q, 3),
-		.pruned = pruned,
-	};
-}
-
 int
 nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate **out, size_t *n)
 {
 	sqlite3_stmt *q = NULL;
 	nf_prune_candidate *c = NULL;
-	size_t count = 0, cap = 0, rank = 0;
+	int64_t *ids = NULL;
+	size_t count = 0, cap = 0, nids = 0, ids_cap = 0, rank = 0;
 	char *pipeline = NULL;
 	bool seen_success = false;
 	int64_t keep_from = -1;
@@ -185,20 +166,16 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 		 * empties; fill_refs adds those a run pruned now refers to, whose rows kept for it
 		 * may go. */
 		if (!pruned || (p->redact_audit && sqlite3_column_int64(q, 6) == 0))
-			add_candidate(&c, &count, &cap, q, pl, pruned);
+			NF_PUSH(ids, nids, ids_cap, sqlite3_column_int64(q, 0));
 	}
 	if (rc != SQLITE_DONE)
 		err = nf_store__table_error(st, rc, "cannot read the runs");
 	sqlite3_finalize(q);
 	q = NULL;
 	free(pipeline);
-	if (err == 0 && count > 1)
-		qsort(c, count, sizeof(*c), by_id);
 	if (err == 0)
-		err = fill_refs(st, c, count);
-	nf_prune_candidate_list_free(c, count);
-	c = NULL;
-	count = cap = 0;
+		err = fill_refs(st, ids, nids);
+	free(ids);
 	if (err < 0)
 		return err;
 	/* Every target, with what a prune would remove of it: its node rows that go, and the
@@ -314,7 +291,8 @@ nf_store_prune_run(nf_store *st, int64_t run_id, int64_t now_ms, bool redact_aud
 	*out = (nf_prune_counts){ 0 };
 	if (!st->in_batch)
 		return nf_error_set(NF_EINVALID, "pruning a run needs a transaction (nf_store_atomic)");
-	/* Without a plan (prune_refs empty): no run refers to its rows. */
+	/* The references are the last plan's on this connection (none: no run refers to its
+	 * rows); a prune follows its plan under the workspace lock. */
 	if ((err = exec_all(st, temp_sql, NF_ARRAY_SIZE(temp_sql), "cannot prune the run")) < 0)
 		return err;
 	for (size_t i = 0; i < NF_ARRAY_SIZE(prune_sql); i++)
