@@ -745,6 +745,78 @@ fold_skips(const nf_gitrepo *r, const char *p)
 	return false;
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Folds ignored path p (relative to the work tree; its name in the folder from name_at on)
+ * into text: a line "NAME ID". A folder is hashed whole, unless something under it is left
+ * out (the stage's own outputs, an upstream's) or it cannot be hashed whole: then entry by
+ * entry (walk). What git ignores is no input the pipeline declared, so what cannot be read
+ * (a socket, a FIFO, a file of another user) is named as such, not a failure: its reading
+ * must not fail a stage that merely reads the folder around it. */
+static void
+fold_one(nf_gitrepo *r, const char *p, size_t name_at, nf_buf *text, size_t *n, bool walk)
+{
+	char *abs = xasprintf("%s/%s", r->workdir, p);
+	struct stat lst, st;
+	nf_path_id one;
+
+	if (fold_skips(r, p) || lstat(abs, &lst) < 0)
+		goto done;
+	/* A link is hashed by what it leads to (content_id): a FIFO there would block the read. */
+	st = lst;
+	if (S_ISLNK(lst.st_mode) && stat(abs, &st) < 0)
+		goto done;   /* dangling: as content_id, missing */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		nf_buf_printf(text, "%s special\n", p + name_at);
+		(*n)++;
+		goto done;
+	}
+	/* A real folder only: a link to one is hashed whole (its links listed by their text), so
+	 * no cycle of links is walked. */
+	if (S_ISDIR(lst.st_mode) && (walk || except_under(r, p))) {
+		DIR *d = opendir(abs);
+		struct dirent *de;
+		char **names = NULL;
+		size_t nnames = 0, cap = 0;
+
+		if (!d) {
+			nf_buf_printf(text, "%s unreadable\n", p + name_at);
+			(*n)++;
+			goto done;
+		}
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				NF_PUSH(names, nnames, cap, xasprintf("%s/%s", p, de->d_name));
+		closedir(d);
+		if (nnames > 1)
+			qsort(names, nnames, sizeof(*names), by_name);
+		for (size_t i = 0; i < nnames; i++) {
+			fold_one(r, names[i], name_at, text, n, true);
+			free(names[i]);
+		}
+		free(names);
+		goto done;
+	}
+	if (content_id(r, abs, &one) < 0) {
+		if (S_ISDIR(lst.st_mode)) {   /* something in it cannot be read: entry by entry */
+			free(abs);
+			fold_one(r, p, name_at, text, n, true);
+			return;
+		}
+		nf_buf_printf(text, "%s unreadable\n", p + name_at);
+		(*n)++;
+	} else if (one.kind != NF_ID_MISSING) {
+		nf_buf_printf(text, "%s %s\n", p + name_at, one.id);
+		(*n)++;
+	}
+done:
+	free(abs);
+}
+
 /* A folder input holds what git ignores in it too: data files are usually ignored (too big
  * to commit), and a stage reading data/ must rerun when data/train.csv changes. The files
  * and folders the snapshot lists as ignored under gp are hashed (through the stat cache)
@@ -756,33 +828,19 @@ fold_ignored(nf_gitrepo *r, const char *gp, nf_path_id *out)
 	size_t first, end, glen = strlen(gp), n = 0;
 	nf_buf text = NF_BUF_INIT;
 	char sha[65];
-	int err = 0;
 
 	range_under(r->ignored, r->nignored, gp, &first, &end);
-	for (size_t i = first; i < end && err == 0; i++) {
-		const char *p = r->ignored[i].path;
-		nf_path_id one;
-		char *abs;
-
-		if (fold_skips(r, p))
-			continue;
-		abs = xasprintf("%s/%s", r->workdir, p);
-		err = content_id(r, abs, &one);
-		free(abs);
-		/* Relative to the folder: the key does not depend on where the project is. */
-		if (err == 0 && one.kind != NF_ID_MISSING) {
-			nf_buf_printf(&text, "%s %s\n", p + (glen ? glen + 1 : 0), one.id);
-			n++;
-		}
-	}
-	if (err == 0 && n) {
+	/* Relative to the folder: the key does not depend on where the project is. */
+	for (size_t i = first; i < end; i++)
+		fold_one(r, r->ignored[i].path, glen ? glen + 1 : 0, &text, &n, false);
+	if (n) {
 		/* Clean or dirty as git sees the folder (ignored files are never committed). */
 		nf_buf_printf(&text, "%s\n", out->id);
 		nf_sha256_buf(sha, text.buf, text.len);
 		set_id(out, out->kind, "sha256", sha);
 	}
 	nf_buf_release(&text);
-	return err;
+	return 0;
 }
 
 static int identify_dir_git(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out);
