@@ -260,6 +260,16 @@ busy(const nf_wslock_holder *h, const char *dir, const char *tail)
 	return err;
 }
 
+/* busy() when nobody holds the lock but older waiters are owed it first. */
+static int
+busy_behind(const nf_wslock_holder *h, const char *dir, bool behind, const char *tail)
+{
+	if (!behind)
+		return busy(h, dir, tail);
+	return nf_error_set(NF_EBUSY, "commands that asked first are waiting for the workspace lock in %s (first"
+			    " come, first served)%s", dir, tail);
+}
+
 static void
 tell_waiting(const nf_wslock_opts *o, const nf_wslock_holder *h, const char *dir, bool behind)
 {
@@ -384,7 +394,7 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 	struct sigaction sa, old_int, old_term;
 	nf_wslock_holder h = { 0 };
 	int64_t start = nf_now_monotonic_ms(), pause_ms = 10;
-	bool told = false, queued = false, behind = false;
+	bool told = false, queued = false, behind = false, only_behind = false;
 	char ticket[80] = "";
 	int err = 0;
 
@@ -421,6 +431,7 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 			read_holder(&h, &hstart, holder_path);
 			if (!(live = holder_live(&h, hstart)))
 				holder_release(&h);
+			only_behind = behind && !live;
 			if (live && same_host(&h) && self_or_ancestor(h.pid)) {
 				err = busy(&h, dir, h.pid == getpid()
 					   ? " already: this process cannot wait for itself"
@@ -429,7 +440,7 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 				break;
 			}
 			if (o->no_wait) {
-				err = busy(&h, dir, "; not waiting for it");
+				err = busy_behind(&h, dir, only_behind, "; not waiting for it");
 				break;
 			}
 			if (live || waited >= TELL_AFTER_MS) {
@@ -446,7 +457,7 @@ wait_for_lock(int fd, const char *dir, const char *holder_path, const nf_wslock_
 
 			nf_format_duration(d, sizeof(d), o->timeout_ms);
 			snprintf(tail, sizeof(tail), "; gave up after waiting %s", d);
-			err = busy(&h, dir, tail);
+			err = busy_behind(&h, dir, only_behind, tail);
 			break;
 		}
 		if (!queued)

@@ -392,11 +392,14 @@ START_TEST(test_stopped_waiter)
 		usleep(10 * 1000);
 	ck_assert_ptr_nonnull(ticket);
 	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	holder_release(&h);
+	/* Its ticket still fresh: nobody holds the lock, and the refusal says who is owed it. */
+	ck_assert_int_eq(child_status(child_lock(&other, "commands that asked first are waiting for the workspace"
+						 " lock in")), CHILD_BUSY);
 	clock_gettime(CLOCK_REALTIME, &old[0]);
 	old[0].tv_sec -= 60;
 	old[1] = old[0];
 	ck_assert_int_eq(utimensat(AT_FDCWD, ticket, old, 0), 0);
-	holder_release(&h);
 	ck_assert_int_eq(child_status(child_lock(&other, NULL)), CHILD_OK);
 	ck_assert_int_eq(kill(pid, SIGCONT), 0);
 	ck_assert_int_eq(child_status(pid), CHILD_OK);
