@@ -1878,8 +1878,20 @@ end_run:
 		*status = NF_RUN_FAILED;
 	/* The outcome recorded as decided changed (registering a model failed): a crash from
 	 * here must not be recovered with the one before. */
-	if (decided != NF_RUN_RUNNING && decided != *status && !store_failed(&ctx))
-		(void)nf_store_run_ending(ctx.store, ctx.run_id, *status);
+	if (decided != NF_RUN_RUNNING && decided != *status && !store_failed(&ctx)) {
+		char *why = err < 0 ? xstrdup(nf_error_last()) : NULL;   /* the run's error, kept */
+
+		if (nf_store_run_ending(ctx.store, ctx.run_id, *status) < 0 && req->on_warning) {
+			char *msg = xasprintf("%s (a crash before the run's end is recorded would be recovered as %s)",
+					      nf_error_last(), nf_run_status_name(decided));
+
+			req->on_warning(req->ctx, msg);
+			free(msg);
+		}
+		if (why)
+			nf_error_set(err, "%s", why);
+		free(why);
+	}
 	stop_processes(&ctx);   /* before the run is recorded as ended: recovery covers a crash till then */
 	nf_run__reserve_release(&ctx);   /* the room kept for what follows */
 	/* No process of the run is left, so its record goes now: recovery reads it only for a
