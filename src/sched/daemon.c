@@ -740,6 +740,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 	nf_schedule_row row;
 	nf_schedule_event *ev = NULL;
 	size_t n = 0;
+	bool stale, came_back = false;
 	int err = nf_store_schedule_get(p->w->st, p->name, &row);
 
 	if (err == NF_ENOTFOUND) {
@@ -757,6 +758,8 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 		return err;
 	p->last_end = row.last_end;
 	p->registered = row.registered;
+	/* Edited, or removed and restored, while no scheduler ran: --status shows the row. */
+	stale = strcmp(row.cron, p->cron) || strcmp(row.timezone, p->tz) || strcmp(row.file, p->file);
 	nf_schedule_row_release(&row);
 	if (nf_store_schedule_events(p->w->st, p->name, "alert", 1, &ev, &n) == 0 && n)
 		p->last_alert = ev[0].time;
@@ -764,6 +767,17 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 	/* Decided and recorded, but the scheduler stopped before it started the run (pid 0):
 	 * start it now, once. */
 	if (nf_store_schedule_events(p->w->st, p->name, NULL, 64, &ev, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {   /* newest first: its last change of schedule */
+			const char *what = ev[i].decision;
+
+			if (!strcmp(what, "unscheduled") || !strcmp(what, "registered") || !strcmp(what, "changed") ||
+			    !strcmp(what, "rescheduled")) {
+				came_back = !strcmp(what, "unscheduled");
+				break;
+			}
+		}
+		if (came_back || stale)
+			record_change(d, p, came_back ? "rescheduled" : "changed", now);
 		for (size_t i = n; i-- > 0;) {
 			bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0;
 			nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
@@ -848,8 +862,8 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 		d->pl = xgrow(d->pl, sizeof(*d->pl), d->npl + 1, &d->pl_cap);
 		d->pl[d->npl++] = p;
 	} else {
-		bool was = p->scheduled;
-		char *old = xstrdup(p->cron);
+		bool was = p->scheduled, moved;
+		char *old = xstrdup(p->cron), *old_tz = xstrdup(p->tz);
 
 		pl_update(p, file, &dag->pipeline);
 		free(p->good);
@@ -858,13 +872,15 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 		src = NULL;
 		/* Recorded (before it is said: who reads the log may ask --status at once), so
 		 * that --status shows the schedule now in force. */
-		if (!was || strcmp(old, p->cron) != 0)
+		moved = strcmp(old, p->cron) != 0 || strcmp(old_tz, p->tz) != 0;
+		if (!was || moved)
 			record_change(d, p, was ? "changed" : "rescheduled", now);
 		if (!was)
 			say(d, p->name, "scheduled again: %s (%s)", p->cron, p->tz);
-		else if (strcmp(old, p->cron) != 0)
+		else if (moved)
 			say(d, p->name, "schedule changed to %s (%s)", p->cron, p->tz);
 		free(old);
+		free(old_tz);
 	}
 	p->seen = true;
 done:

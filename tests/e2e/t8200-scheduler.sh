@@ -316,6 +316,14 @@ test_expect_success '--status shows the schedule in force: changed, then its fil
 	wait_until "grep -q \"stx: no longer scheduled\" st13.log" &&
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st13 >status &&
 	grep "^stx .*- (not scheduled)" status &&
+	stop_daemon st13 &&
+	# restored while no scheduler ran, then the scheduler started again: scheduled
+	weekly stat/stx.dag stx &&
+	start_daemon st13 stat &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st13 >status &&
+	cat status &&
+	grep "^stx .*0 0 \* \* MON" status &&
+	! grep "not scheduled" status &&
 	stop_daemon st13
 '
 
