@@ -25,7 +25,7 @@
 static int
 load_bytes(char **text, size_t *len, const nf_report_opts *o, const nf_plot_row *p, char **why)
 {
-	char *abs, sha[65], *cache_dir, dir[] = "/tmp/ntflow-report-XXXXXX", *tmp;
+	char *abs, *real, sha[65], *cache_dir, dir[] = "/tmp/ntflow-report-XXXXXX", *tmp;
 	nf_objstore *objs = NULL;
 	size_t restored;
 	int err;
@@ -37,12 +37,12 @@ load_bytes(char **text, size_t *len, const nf_report_opts *o, const nf_plot_row 
 		return NF_ENOTFOUND;
 	}
 	/* Only where the file leads inside the project: a link out of it is not read. */
-	if (nf_path_resolve(&abs, NULL, o->root, p->path, "plot file") < 0) {
+	if (nf_path_resolve(&real, NULL, o->root, p->path, "plot file") < 0) {
 		*why = xstrdup(nf_error_last());
 		return NF_ENOTFOUND;
 	}
-	free(abs);
-	abs = xasprintf("%s/%s", o->root, p->path);
+	abs = xasprintf("%s/%s", o->root, real);   /* where the check led, links not followed again */
+	free(real);
 	if (nf_hash_file(sha, abs, NULL) == 0 && strcmp(sha, p->digest) == 0) {
 		err = nf_read_file(text, len, abs, MAX_PLOT_FILE);
 		free(abs);

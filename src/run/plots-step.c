@@ -40,7 +40,8 @@ nf_run__plots(run_ctx *ctx, const nf_node *node)
 			}
 			nf_error_clear();
 		} else {
-			abs = nf_run__abs(ctx, norm);
+			/* The path the check resolved, links followed: not the links again. */
+			abs = nf_run__abs(ctx, real);
 			if (nf_hash_file(sha, abs, nf_store_statcache(ctx->store)) < 0)
 				sha[0] = '\0';
 			free(abs);
