@@ -83,32 +83,6 @@ key_param_vars(nf_keyb *k, run_ctx *ctx, const nf_tmpl *t)
 	}
 }
 
-/* The pipeline's path folders as keyed, "a:b" once expanded: the same for every node, so
- * expanded once a run (NULL: none, or one that did not expand, said at the node). */
-static const char *
-path_key(run_ctx *ctx, int *err)
-{
-	nf_buf folders = NF_BUF_INIT;
-
-	*err = 0;
-	if (ctx->cache.path_keyed || !ctx->dag->pipeline.npath)
-		return ctx->cache.path_key;
-	for (size_t i = 0; i < ctx->dag->pipeline.npath && *err == 0; i++) {
-		char *dir = NULL;
-
-		if ((*err = nf_run__expand(&dir, ctx, NULL, &ctx->dag->pipeline.path[i])) == 0)
-			nf_buf_printf(&folders, "%s%s", i ? ":" : "", dir);
-	}
-	if (*err < 0) {
-		nf_buf_release(&folders);
-		return NULL;
-	}
-	ctx->cache.path_keyed = true;
-	ctx->cache.path_key = nf_arena_strdup(ctx->arena, nf_buf_cstr(&folders));
-	nf_buf_release(&folders);
-	return ctx->cache.path_key;
-}
-
 static void
 key_env(nf_keyb *k, run_ctx *ctx, const nf_node *node, const nf_kv *kvs, size_t n)
 {
@@ -803,13 +777,8 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	/* The pipeline's path folders, ahead of PATH: another folder is another program of the
 	 * same name (tools/v1 to tools/v2). Not when there are none, so the keys of pipelines
 	 * without one stay as they were. */
-	if (ctx->dag->pipeline.npath) {
-		const char *folders = path_key(ctx, &err);
-
-		if (err < 0)
-			goto done;
-		nf_keyb_matrix(k, "path", folders);
-	}
+	if (ctx->cache.path_key)
+		nf_keyb_matrix(k, "path", ctx->cache.path_key);
 	key_params(k, ctx, st->run);
 	key_param_vars(k, ctx, st->run);
 	for (size_t w = 0; w < nf_more(st)->nrun_words; w++)

@@ -95,8 +95,8 @@ typedef struct nf_run_cache {
 	bool rootfd_tried;
 	nf_keyb *keyb;              /* the key builder, reset for each node's key */
 	nf_cache_outs outs;         /* the outputs of the entry looked up last */
-	char *path_key;             /* the pipeline's path folders as keyed (expanded once), or NULL */
-	bool path_keyed;
+	char *path_key;             /* the pipeline's path folders as keyed, "a:b" as expanded for
+	                             * PATH (build_base_env), or NULL: none */
 } nf_run_cache;
 
 /* Runs with more nodes than this put their logs in subfolders logs/RUN/K/ of this many

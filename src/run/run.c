@@ -283,7 +283,7 @@ build_base_env(run_ctx *ctx)
 {
 	const nf_pipeline *p = &ctx->dag->pipeline;
 	size_t cap = 0;
-	nf_buf path = NF_BUF_INIT;
+	nf_buf path = NF_BUF_INIT, key = NF_BUF_INIT;
 	const char *old_path = getenv("PATH");
 	int err = 0;
 
@@ -299,6 +299,8 @@ build_base_env(run_ctx *ctx)
 
 		if ((err = nf_run__expand(&dir, ctx, NULL, t)) < 0)
 			goto done;
+		/* Keyed as expanded: another folder is another program of the same name. */
+		nf_buf_printf(&key, "%s%s", i ? ":" : "", dir);
 		/* A folder written as an absolute path in the file is used as it is; any other
 		 * must lead into the project once interpolated (a value cannot put a folder of
 		 * its choosing ahead of PATH). */
@@ -311,6 +313,8 @@ build_base_env(run_ctx *ctx)
 		free(real);
 		nf_buf_printf(&path, "%s/%s:", ctx->root, dir);
 	}
+	if (p->npath)
+		ctx->cache.path_key = nf_arena_strdup(ctx->arena, nf_buf_cstr(&key));
 	nf_buf_puts(&path, old_path ? old_path : "/usr/local/bin:/usr/bin:/bin");
 	base_setenv(ctx, &cap, nf_arena_printf(ctx->arena, "PATH=%s", nf_buf_cstr(&path)));
 	for (size_t i = 0; i < p->nparams; i++) {
@@ -335,6 +339,7 @@ build_base_env(run_ctx *ctx)
 	ctx->job.root_pwd = nf_arena_printf(ctx->arena, "PWD=%s", root_pwd(ctx->root));
 done:
 	nf_buf_release(&path);
+	nf_buf_release(&key);
 	return err;
 }
 
