@@ -180,8 +180,9 @@ int nf_path_normalize(char **out, const char *path, const char *what);
 /* True when inner is outer or lies below it (both normalized the same way). */
 bool nf_path_holds(const char *outer, const char *inner);
 /* ".ntflow" or ".git" when the normalized relative path lies in (or is) the state directory's
- * usual place or the repository's own folder, which only ntflow or git may write; else NULL. */
-const char *nf_path_private(const char *norm);
+ * usual place or the repository's own folder, which only ntflow or git may write; else NULL.
+ * *writer (writer may be NULL): "ntflow" or "git", who does. */
+const char *nf_path_private(const char *norm, const char **writer);
 /* Folders missing on the way are created (mkdir 0777 less the umask). */
 #define NF_PATH_MKDIR 1u
 /* Opens the folder that holds path (normalized: nf_path_lexical's form) beneath the open

@@ -356,11 +356,11 @@ check_paths(vctx *v)
 			check_path(v, &s->inputs[k], "input", kind, s->name, false, true);
 		if (nf_more(s)->metrics) {
 			const char *m = check_path(v, nf_more(s)->metrics, "metrics file", kind, s->name, false, false);
+			const char *who = NULL, *place = m ? nf_path_private(m, &who) : NULL;
 
-			if (m && nf_path_private(m))
+			if (place)
 				nf_diag_error(&v->diags, nf_more(s)->metrics->loc, "metrics file of %s \"%s\" is inside %s,"
-					      " which only %s writes", kind, s->name, nf_path_private(m),
-					      strcmp(nf_path_private(m), ".git") == 0 ? "git" : "ntflow");
+					      " which only %s writes", kind, s->name, place, who);
 		}
 	}
 }
@@ -377,16 +377,15 @@ check_outputs(vctx *v, nf_strmap *seen)
 		for (size_t k = 0; k < s->noutputs; k++) {
 			const nf_tmpl *t = &s->outputs[k];
 			const nf_stage *first;
-			const char *key;
+			const char *key, *place, *who = NULL;
 
 			if (!(key = check_path(v, t, "output", kind, s->name, false, false)))
 				continue;
 			nf_buf_reset(&text);
 			tmpl_text(&text, t);
-			if (nf_path_private(key))
+			if ((place = nf_path_private(key, &who)))
 				nf_diag_error(&v->diags, t->loc, "output \"%s\" of %s \"%s\" is inside %s, which only %s writes",
-					      nf_buf_cstr(&text), kind, s->name, nf_path_private(key),
-					      strcmp(nf_path_private(key), ".git") == 0 ? "git" : "ntflow");
+					      nf_buf_cstr(&text), kind, s->name, place, who);
 			first = nf_strmap_get(seen, key);
 			if (!first) {
 				nf_strmap_put(seen, key, (void *)s);

@@ -150,7 +150,7 @@ nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char 
 	for (size_t i = 0; i < n; i++)
 		dirfd[i] = -1;
 	for (size_t i = 0; i < n; i++) {
-		const char *place;
+		const char *place, *who;
 		bool in_state;
 
 		/* Found without following a link: never one on the way, nor the output itself. */
@@ -165,10 +165,11 @@ nf_aside_begin_at(nf_aside_moves *out, const char *stem, int rootfd, const char 
 		 * the database or the repository would go with it (a value of -p is enough). */
 		/* (A --at checkout lies in the state directory: its own files are the run's.) */
 		in_state = abs[i] && keep && nf_path_holds(keep, abs[i]) && !nf_path_holds(keep, root);
-		place = in_state ? keep : norm[i] ? nf_path_private(norm[i]) : NULL;
+		who = "ntflow";
+		place = in_state ? keep : norm[i] ? nf_path_private(norm[i], &who) : NULL;
 		if (place) {
 			err = nf_error_set(NF_EINVALID, "output '%s' is inside %s, which only %s writes", paths[i], place,
-					   strcmp(place, ".git") == 0 ? "git" : "ntflow");
+					   who);
 			goto done;
 		}
 		if (err == 0)

@@ -185,8 +185,9 @@ produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const ch
 	/* The stage's own outputs in the folder are what it writes, not what it reads: left
 	 * out too (else, ignored by git and folded into the folder's identity, or tracked and
 	 * rewritten, each run would key the next differently). */
-	/* (Expanded into a buffer of its own: the run's arena would keep each, for every input
-	 * of every node, to the run's end.) */
+	/* (Each expanded into a buffer of its own, the run's arena keeping only those inside
+	 * the folder: it would keep every expansion, for every input of every node, to the
+	 * run's end.) */
 	for (size_t o = 0; o < node->stage->noutputs; o++) {
 		const char *out;
 		char *norm;

@@ -122,13 +122,13 @@ nf_path_holds(const char *outer, const char *inner)
 }
 
 const char *
-nf_path_private(const char *norm)
+nf_path_private(const char *norm, const char **writer)
 {
-	if (nf_path_holds(".ntflow", norm))
-		return ".ntflow";
-	if (nf_path_holds(".git", norm))
-		return ".git";
-	return NULL;
+	const char *place = nf_path_holds(".ntflow", norm) ? ".ntflow" : nf_path_holds(".git", norm) ? ".git" : NULL;
+
+	if (writer)
+		*writer = place && !strcmp(place, ".git") ? "git" : "ntflow";
+	return place;
 }
 
 /* True when path is what nf_path_lexical returns: relative, no empty, "." or ".." part. */
