@@ -82,6 +82,11 @@ int nf_gitrepo_identify_except(nf_gitrepo *r, const char *relpath, const char *c
 			       nf_path_id *out);
 /* Takes a new status snapshot (the working tree changed). */
 int nf_gitrepo_refresh(nf_gitrepo *r);
+/* on: the identities of folders are kept, and a folder named again (with the same paths
+ * left out) is answered without reading it, until off: for while the caller knows nothing
+ * writes the work tree (a run before any stage has run or any output was restored). Off
+ * (the default) forgets them. */
+void nf_gitrepo_memo(nf_gitrepo *r, bool on);
 /* Modified, staged or untracked paths under the given inputs seen so far ("dirty paths"),
  * NULL-terminated, borrowed. */
 const char *const *nf_gitrepo_dirty_paths(const nf_gitrepo *r);

@@ -80,7 +80,19 @@ struct nf_gitrepo {
 	/* For one nf_gitrepo_identify_except: git paths left out of the folders' trees. */
 	char **except;
 	size_t nexcept;
+
+	/* Folders identified since nf_gitrepo_memo turned keeping them on (NULL: off), by
+	 * memo_key; the entries own their keys. */
+	nf_strmap *memo;
+	struct folder_memo **memos;
+	size_t nmemos, memos_cap;
 };
+
+/* A folder's identity, kept while the caller says the work tree stands still. */
+typedef struct folder_memo {
+	char *key;
+	nf_path_id id;
+} folder_memo;
 
 static char no_tree;
 
@@ -1003,6 +1015,57 @@ plain_path(nf_gitrepo *r, const char *relpath, char **real, struct stat *st)
 	return true;
 }
 
+/* ---- folders identified while the work tree stands still ---- */
+
+static void
+memo_clear(nf_gitrepo *r)
+{
+	for (size_t i = 0; i < r->nmemos; i++) {
+		free(r->memos[i]->key);
+		free(r->memos[i]);
+	}
+	free(r->memos);
+	r->memos = NULL;
+	r->nmemos = r->memos_cap = 0;
+	nf_strmap_free(r->memo);
+	r->memo = NULL;
+}
+
+/* The path as the caller named it (links on its way are part of the answer) and the paths
+ * left out, each length-prefixed: no two requests share a key. */
+static char *
+memo_key(const nf_gitrepo *r, const char *relpath)
+{
+	nf_buf k = NF_BUF_INIT;
+
+	nf_buf_printf(&k, "%zu:%s", strlen(relpath), relpath);
+	for (size_t i = 0; i < r->nexcept; i++)
+		nf_buf_printf(&k, "|%zu:%s", strlen(r->except[i]), r->except[i]);
+	return nf_buf_detach(&k);
+}
+
+static void
+memo_put(nf_gitrepo *r, char *key, const nf_path_id *id)
+{
+	folder_memo *m = xcalloc(1, sizeof(*m));
+
+	m->key = key;
+	m->id = *id;
+	NF_PUSH(r->memos, r->nmemos, r->memos_cap, m);
+	nf_strmap_put(r->memo, m->key, m);
+}
+
+void
+nf_gitrepo_memo(nf_gitrepo *r, bool on)
+{
+	if (!r)
+		return;
+	if (!on)
+		memo_clear(r);
+	else if (!r->memo)
+		r->memo = nf_strmap_new(16);
+}
+
 int
 nf_gitrepo_identify_except(nf_gitrepo *r, const char *relpath, const char *const *except, size_t n,
 			   nf_path_id *out)
@@ -1030,14 +1093,24 @@ nf_gitrepo_identify_except(nf_gitrepo *r, const char *relpath, const char *const
 int
 nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 {
-	char *rel = NULL, *real = NULL, *abs = NULL;
+	char *rel = NULL, *real = NULL, *abs = NULL, *mkey = NULL;
 	const char *gp = NULL;
-	bool linked = false, there;
+	bool linked = false, there, folder = false;
 	size_t wlen;
 	struct stat st;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (r->memo) {
+		const folder_memo *m;
+
+		mkey = memo_key(r, relpath);
+		if ((m = nf_strmap_get(r->memo, mkey))) {
+			*out = m->id;
+			free(mkey);
+			return 0;
+		}
+	}
 	if (relpath[0] == '/') {
 		/* An absolute path is taken when it names something in the project. */
 		char *n = normalize_abs(r->root, relpath);
@@ -1048,8 +1121,10 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		else if (!strncmp(n, r->root, rl) && n[rl] == '/')
 			rel = xstrdup(n + rl + 1);
 		free(n);
-		if (!rel)
-			return nf_error_set(NF_EINVALID, "input '%s' is outside the project '%s'", relpath, r->root);
+		if (!rel) {
+			err = nf_error_set(NF_EINVALID, "input '%s' is outside the project '%s'", relpath, r->root);
+			goto done;
+		}
 	}
 	/* Where the input leads, links followed; inside the project or refused. */
 	if (!rel && plain_path(r, relpath, &real, &st)) {
@@ -1081,9 +1156,10 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		snprintf(out->id, sizeof(out->id), "missing");
 		goto done;
 	}
+	folder = S_ISDIR(st.st_mode);
 	if (!gp || snapshot_ignored(r, gp))
 		err = content_id(r, abs, out);
-	else if (S_ISDIR(st.st_mode))
+	else if (folder)
 		err = identify_dir(r, gp, abs, out);
 	else
 		err = identify_file(r, gp, abs, &st, out);
@@ -1105,7 +1181,15 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 		}
 		free(lexical);
 	}
+	/* A folder's identity reads every entry of it that git does not vouch for (ignored data,
+	 * a folder outside git): the matrix instances of one stage read the same folder again
+	 * and again. A file costs a stat. */
+	if (err == 0 && folder && mkey) {
+		memo_put(r, mkey, out);
+		mkey = NULL;
+	}
 done:
+	free(mkey);
 	free(rel);
 	free(real);
 	free(abs);
@@ -1231,6 +1315,7 @@ nf_gitrepo_free(nf_gitrepo *r)
 	if (!r)
 		return;
 	snapshot_release(r);
+	memo_clear(r);
 	for (size_t i = 0; i < r->nseen; i++)
 		free(r->seen[i]);
 	free(r->seen);
@@ -1249,6 +1334,10 @@ nf_gitrepo_free(nf_gitrepo *r)
 int
 nf_gitrepo_refresh(nf_gitrepo *r)
 {
+	if (r->memo) {   /* still on, but nothing kept from before the new snapshot */
+		memo_clear(r);
+		r->memo = nf_strmap_new(16);
+	}
 	return r->repo ? snapshot_take(r) : 0;
 }
 

@@ -267,6 +267,7 @@ void
 nf_run__cache_unsettle(run_ctx *ctx)
 {
 	ctx->cache.unsettled = true;
+	nf_gitrepo_memo(ctx->cache.repo, false);   /* folders read for keys may change from here on */
 	nf_statahead_free(ctx->cache.ahead);   /* what it took may be stale from here on */
 	ctx->cache.ahead = NULL;
 	/* Lookups and commits come at the pace of the stages now: not worth a core. */

@@ -332,6 +332,7 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 	req.models_dir = mdir;
 	req.hold = hold;
 	req.cohort = ctx->cohort;
+	nf_run__cache_unsettle(ctx);   /* the version is copied under the models folder */
 	if ((err = nf_registry_register(&v, &note, ctx->store, &req)) < 0) {
 		msg = xstrdup(nf_error_last());
 		err = nf_error_set(err, "cannot register model %s: %s", m->name, msg);

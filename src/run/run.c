@@ -1457,13 +1457,21 @@ open_store(run_ctx *ctx)
 static int
 open_repo(run_ctx *ctx, const at_checkout *at)
 {
+	int err = 0;
+
 	if (ctx->deps.repo) {
 		ctx->cache.repo = ctx->deps.repo;
-		return 0;
+	} else {
+		ctx->cache.own_repo = true;
+		err = ctx->req->at ? nf_gitrepo_open_at(&ctx->cache.repo, at->repo, at->dir, at->oid,
+							nf_store_statcache(ctx->store))
+				   : nf_gitrepo_open(&ctx->cache.repo, ctx->root, nf_store_statcache(ctx->store));
 	}
-	ctx->cache.own_repo = true;
-	return ctx->req->at ? nf_gitrepo_open_at(&ctx->cache.repo, at->repo, at->dir, at->oid, nf_store_statcache(ctx->store))
-			    : nf_gitrepo_open(&ctx->cache.repo, ctx->root, nf_store_statcache(ctx->store));
+	/* Until the run unsettles (nf_run__cache_unsettle), nothing writes the work tree: a folder
+	 * read for one stage's key is the same for the next (a matrix reading data/). */
+	if (err == 0 && !ctx->cache.unsettled)
+		nf_gitrepo_memo(ctx->cache.repo, true);
+	return err;
 }
 
 static int
@@ -1655,6 +1663,8 @@ release(run_ctx *ctx)
 	free(ctx->trash);
 	if (ctx->cache.own_repo)
 		nf_gitrepo_free(ctx->cache.repo);
+	else
+		nf_gitrepo_memo(ctx->cache.repo, false);   /* the caller's, for runs to come */
 	nf_run__cache_release(ctx);
 	nf_objstore_free(ctx->cache.objs);
 	free(ctx->job.base_env);

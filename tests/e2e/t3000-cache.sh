@@ -400,4 +400,48 @@ test_expect_success 'a run command reading $NTFLOW_PARAM_N is keyed on params.n'
 	)
 '
 
+test_expect_success 'a matrix over a folder of ignored data: read once a run, again when a stage has written' '
+	mkdir -p mx/data mx/out && (
+		cd mx && git init -q &&
+		printf "/.ntflow/\n/out/\n*.csv\nsrc.txt\n" >.gitignore &&
+		echo keep >data/README && echo one >data/a.csv && echo w1 >src.txt && cp src.txt data/w.csv &&
+		cat >m.dag <<-\EOF &&
+		pipeline "m" {
+		}
+		stage "m" {
+		  matrix {
+		    i = [1, 2, 3]
+		  }
+		  inputs  = ["data"]
+		  run     = "cat data/a.csv >out/m${matrix.i}"
+		  outputs = ["out/m${matrix.i}"]
+		}
+		# no outputs, so it runs every time; what it copies is no declared input
+		stage "w" {
+		  needs = ["m"]
+		  run   = "cp src.txt data/w.csv"
+		}
+		stage "r" {
+		  needs   = ["w"]
+		  inputs  = ["data"]
+		  run     = "cat data/w.csv >out/r"
+		  outputs = ["out/r"]
+		}
+		EOF
+		git add -A && git commit -q -m m &&
+		ntflow run m.dag --no-tui >../mx.out &&
+		ntflow run m.dag --no-tui >../mx.out &&
+		test $(grep -c "m\[i=.\] cached" ../mx.out) = 3 &&
+		grep "r cached" ../mx.out &&
+		echo two >data/a.csv &&
+		ntflow run m.dag --no-tui >../mx.out &&
+		test $(grep -c "m\[i=.\] succeeded" ../mx.out) = 3 &&
+		echo w2 >src.txt &&
+		ntflow run m.dag --no-tui >../mx.out &&
+		test $(grep -c "m\[i=.\] cached" ../mx.out) = 3 &&
+		grep "r succeeded" ../mx.out &&
+		echo w2 >expect && test_cmp expect out/r
+	)
+'
+
 test_done
