@@ -67,6 +67,14 @@ on_tick(void *vctx, nf_run_ctl *ctl)
 }
 
 static void
+on_turn(void *vctx)
+{
+	progress *p = vctx;
+
+	fflush(p->out);
+}
+
+static void
 print_json_line(FILE *out, cJSON *o)
 {
 	char *s = nf_json_print(o, false);
@@ -209,9 +217,10 @@ on_event(void *vctx, const nf_run_event *ev)
 	if ((ev->state == NF_ST_FAILED || ev->state == NF_ST_TIMED_OUT || ev->state == NF_ST_RETRYING) && ev->log_path)
 		fprintf(p->out, " (log: %s)", ev->log_path);
 	fputc('\n', p->out);
-	/* A cached node's line waits in the buffer unless a terminal shows it: a cached rerun
-	 * of 10 000 stages wrote 10 000 times. The next other line or the run's end flushes. */
-	if (ev->state != NF_ST_CACHED || p->out_tty)
+	/* Shown at once on a terminal. Elsewhere (a log, a pipe) the lines wait for the end of
+	 * the scheduler's turn (on_turn), which comes before the run waits for anything: a run
+	 * of 10 000 quick stages wrote 20 000 times, a cached rerun 10 000. */
+	if (p->out_tty)
 		fflush(p->out);
 }
 
@@ -466,6 +475,8 @@ cmd_run_exec(int argc, char **argv)
 
 	req.diags = &diags;
 	prog.out_tty = isatty(fileno(prog.out));
+	if (!prog.out_tty)
+		req.on_turn = on_turn;
 	if ((err = nf_run_new(&run, &req, NULL)) == 0)
 		err = nf_run_exec(run, &status);
 	fflush(prog.out);   /* the cached nodes' last lines, before anything on stderr */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 
 #include "run-internal.h"
 
@@ -45,8 +46,8 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 	size_t n = 0, cap = 0, nrel = 0, rel_cap = 0, rl = strlen(ctx->root);
 	nf_arena *a;
 	nf_buf b = NF_BUF_INIT;
-	int any;
-	bool ahead;
+	int any, rootfd;
+	bool ahead, warm;
 
 	if (ctx->req->no_cache)
 		return;
@@ -56,6 +57,9 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 	any = nf_store_cache_any(ctx->store);
 	ctx->cache.empty = any == 0 ? 1 : any > 0 ? -1 : 0;
 	ahead = any > 0 && !nf_test_hook_value("NTFLOW_TEST_NO_AHEAD");
+	/* The first run, where every stage will run: see warm below. */
+	warm = any == 0;
+	rootfd = warm ? nf_run__root_fd(ctx) : -1;
 	a = nf_arena_new();
 	if (ahead) {
 		ctx->cache.ahead_first = xmalloc(ctx->graph->nnodes * sizeof(*ctx->cache.ahead_first));
@@ -83,6 +87,17 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 				if (ctx->cache.ahead_first && ctx->cache.ahead_first[node->id] != UINT32_MAX)
 					NF_PUSH(rels, nrel, rel_cap, NULL);   /* its slot, left empty */
 				continue;
+			}
+			if (warm && norm[0] != '/' && strcmp(norm, "..") && strncmp(norm, "../", 3)) {
+				struct stat sb;
+
+				/* Looked at once now, as ninja stats every output at its start: each
+				 * stage looks for its outputs before it starts (aside.c), when their
+				 * folder may hold thousands of files, and an absent name is a search of
+				 * the folder then (8 us of the 80 a stage costs at 10 000 stages). Now,
+				 * the folders are at their smallest, and the kernel keeps the answer
+				 * (a negative dentry) for that look and for the stage's own creation. */
+				(void)fstatat(rootfd, norm, &sb, AT_SYMLINK_NOFOLLOW);
 			}
 			nl = strlen(norm);
 			abs = nf_arena_alloc(a, rl + nl + 2);

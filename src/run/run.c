@@ -1060,6 +1060,8 @@ hook_on_tick(void *vctx)
 	}
 	if (ctx->req->on_tick)
 		ctx->req->on_tick(ctx->req->ctx, (nf_run_ctl *)ctx);
+	if (ctx->req->on_turn)
+		ctx->req->on_turn(ctx->req->ctx);
 }
 
 /* nf_run_ctl is the run's own context, seen from outside through these functions. */

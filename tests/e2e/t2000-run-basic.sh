@@ -426,4 +426,25 @@ test_expect_success 'a stage starts with no signal ignored or blocked, under an 
 	no_sigs sigs-direct.txt
 '
 
+test_expect_success 'into a file, the lines of a turn go out before the run waits: a running stage is in the log while it runs' '
+	cat >slow-log.dag <<-\EOF &&
+	pipeline "slowlog" {
+	}
+	stage "first" {
+	  run = "true"
+	}
+	stage "waits" {
+	  needs = ["first"]
+	  run   = "touch waits.ready; while ! test -e waits.go; do sleep 0.1; done"
+	}
+	EOF
+	rm -f waits.ready waits.go &&
+	{ ntflow run --no-cache slow-log.dag --no-tui >slow.out 2>&1 & pid=$!; } &&
+	wait_for_file waits.ready &&
+	wait_until "grep \"first succeeded\" slow.out && grep \"waits running\" slow.out" 50 &&
+	touch waits.go &&
+	wait $pid &&
+	grep "waits succeeded" slow.out
+'
+
 test_done
