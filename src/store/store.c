@@ -655,14 +655,19 @@ static const char *const sql_text[SQL__COUNT] = {
 		" miss_prev_run = " MISS_PREV_RUN("?3", "?4") " WHERE id = ?5",
 	[SQL_RUN_CACHE_KEYS] =
 		"SELECT cache_key FROM nodes WHERE run_id = ? AND cache_key IS NOT NULL",
+	/* The components the miss was compared with: the earlier row's, else (pruned) its run's
+	 * entry, found through cache_entries_node (a node's entries, not all of them: `show` of
+	 * a cached run of 10 000 stages scanned 10 000 entries a stage). */
 	[SQL_NODE_CACHE_GET] =
 		"SELECT n.cache_key, n.cached, n.reused_run, n.miss_reason, n.components, n.miss_prev_run,"
+		" CASE WHEN n.miss_prev_run > 0 THEN"
 		" COALESCE((SELECT COALESCE(p.components,"
 		"  (SELECT " ENTRY_COMPONENTS("e") " FROM cache_entries e WHERE e.key = p.cache_key),"
 		"  (SELECT q.components FROM nodes q WHERE q.run_id = p.reused_run AND q.name = p.name))"
 		" FROM nodes p WHERE p.run_id = n.miss_prev_run AND p.name = n.name),"
 		" (SELECT " ENTRY_COMPONENTS("e") " FROM cache_entries e"
-		"  WHERE e.run_id = n.miss_prev_run AND e.node = n.name LIMIT 1))"
+		"  WHERE e.pipeline = (SELECT r.pipeline FROM runs r WHERE r.id = n.run_id) AND e.node = n.name"
+		"  AND e.run_id = n.miss_prev_run LIMIT 1)) END"
 		" FROM nodes n WHERE n.run_id = ? AND n.name = ?",
 	[SQL_RUN_REPRO] =
 		"UPDATE runs SET git_commit = ?, branch = ?, dirty = ?, dirty_paths = ?, dag_sha256 = ?,"
