@@ -5,6 +5,7 @@
 #include "ntflow/cmd.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -38,6 +39,12 @@ typedef struct row {
 typedef struct section {
 	row *rows;
 	size_t n, cap;
+	/* find_row's index: "name" or "name\npath" -> position + 1, of the first indexed rows
+	 * (a run of 100 000 stages searched row by row took 32 s) */
+	nf_strmap *index;
+	size_t indexed;
+	char **keys;                    /* the index's, owned */
+	size_t nkeys, keys_cap;
 } section;
 
 static row *
@@ -49,14 +56,39 @@ add_row(section *s, const char *name)
 	return &s->rows[s->n - 1];
 }
 
+/* The index's key of a row: a stage's name, or an output's stage and path (names hold no
+ * newline: the language refuses one). */
+static char *
+row_key(const char *name, const char *path)
+{
+	return path ? xasprintf("%s\n%s", name, path) : xstrdup(name);
+}
+
+/* The first row of that name (and path, when given: the rows of a section either all have
+ * one or none do). */
 static row *
 find_row(section *s, const char *name, const char *path)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->rows[i].name, name) == 0 &&
-		    (!path || (s->rows[i].path && strcmp(s->rows[i].path, path) == 0)))
-			return &s->rows[i];
-	return NULL;
+	char *key;
+	void *at;
+
+	if (!s->index)
+		s->index = nf_strmap_new(s->n + 16);
+	for (; s->indexed < s->n; s->indexed++) {
+		const row *r = &s->rows[s->indexed];
+
+		key = row_key(r->name, path ? r->path : NULL);
+		if (nf_strmap_get(s->index, key)) {
+			free(key);   /* a later row of the same name: the first is the one found */
+			continue;
+		}
+		NF_PUSH(s->keys, s->nkeys, s->keys_cap, key);
+		nf_strmap_put(s->index, key, (void *)(uintptr_t)(s->indexed + 1));
+	}
+	key = row_key(name, path);
+	at = nf_strmap_get(s->index, key);
+	free(key);
+	return at ? &s->rows[(uintptr_t)at - 1] : NULL;
 }
 
 static void
@@ -69,6 +101,10 @@ section_free(section *s)
 		free(s->rows[i].b);
 	}
 	free(s->rows);
+	nf_strmap_free(s->index);
+	for (size_t i = 0; i < s->nkeys; i++)
+		free(s->keys[i]);
+	free(s->keys);
 }
 
 static bool

@@ -139,6 +139,7 @@ typedef struct nf_view {
 	char **stage_names;          /* stage name -> max attempts, parallel arrays */
 	int *stage_max;
 	size_t nstage_max;
+	nf_strmap *stage_index;      /* stage name -> its position + 1 (100 000 stages) */
 	char *monitor_metric;        /* first metric named by an alert rule */
 	char **gate_metrics;         /* the metric each gate criterion names first */
 	size_t ngate_metrics;

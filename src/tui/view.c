@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,10 +101,9 @@ set_str(char **dst, const char *src)
 static int
 stage_max(const nf_view *v, const char *stage)
 {
-	for (size_t i = 0; i < v->nstage_max; i++)
-		if (strcmp(v->stage_names[i], stage) == 0)
-			return v->stage_max[i];
-	return 0;
+	void *at = v->stage_index ? nf_strmap_get(v->stage_index, stage) : NULL;
+
+	return at ? v->stage_max[(uintptr_t)at - 1] : 0;
 }
 
 /* Groups consecutive nodes of one stage (matrix instances are listed together). */
@@ -380,6 +380,8 @@ dag_info_free(nf_view *v)
 		free(v->stage_names[i]);
 	free(v->stage_names);
 	free(v->stage_max);
+	nf_strmap_free(v->stage_index);
+	v->stage_index = NULL;
 	v->stage_names = NULL;
 	v->stage_max = NULL;
 	v->nstage_max = 0;
@@ -453,12 +455,16 @@ load_dag_info(nf_view *v)
 		return;
 	if (access(path, R_OK) == 0 && nf_dag_load(&dag, path, &diags) == 0) {
 		load_schedule(v, dag);
+		v->stage_index = nf_strmap_new(dag->nstages);
 		for (size_t i = 0; i < dag->nstages; i++) {
 			const nf_stage *s = &dag->stages[i];
 
 			v->stage_max = xgrow(v->stage_max, sizeof(*v->stage_max), v->nstage_max + 1, &mcap);
 			v->stage_max[v->nstage_max] = s->opts->retries + 1;
 			NF_PUSH(v->stage_names, v->nstage_max, cap, xstrdup(s->name));
+			if (!nf_strmap_get(v->stage_index, s->name))   /* names are unique: the first */
+				nf_strmap_put(v->stage_index, v->stage_names[v->nstage_max - 1],
+					      (void *)(uintptr_t)v->nstage_max);
 			if (!v->monitor_metric && s->kind == NF_MONITOR && nf_more(s)->nalerts > 0)
 				v->monitor_metric = first_name(nf_more(s)->alerts[0].when.text);
 			for (size_t k = 0; s->kind == NF_GATE && k < nf_more(s)->nrequire; k++) {
