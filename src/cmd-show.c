@@ -3,6 +3,7 @@
 #include "config.h"
 #include "ntflow/cmd.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ typedef struct show_data {
 	size_t nviolations;
 	nf_slurm_job_row *slurm;     /* its Slurm jobs, by node and attempt */
 	size_t nslurm;
+	nf_strmap *slurm_last;       /* node name -> its last job's position + 1 */
 	nf_phase_row *phases;        /* CPU per phase, with the budget recorded at its end */
 	size_t nphases;
 	const char *state_dir;       /* the workspace's state directory (logs are found from it) */
@@ -44,12 +46,19 @@ typedef struct show_data {
 static const nf_slurm_job_row *
 slurm_job(const show_data *d, const char *node)
 {
-	const nf_slurm_job_row *last = NULL;
+	void *at = d->slurm_last ? nf_strmap_get(d->slurm_last, node) : NULL;
 
+	return at ? &d->slurm[(uintptr_t)at - 1] : NULL;
+}
+
+/* Each node's last job, found by name (looked up for every node: a run of 100 000 Slurm
+ * stages searched job by job would take hours). */
+static void
+index_slurm(show_data *d)
+{
+	d->slurm_last = nf_strmap_new(d->nslurm + 1);
 	for (size_t i = 0; i < d->nslurm; i++)
-		if (strcmp(d->slurm[i].node, node) == 0)
-			last = &d->slurm[i];
-	return last;
+		nf_strmap_put(d->slurm_last, d->slurm[i].node, (void *)(uintptr_t)(i + 1));
 }
 
 /* "12" or "12_3". */
@@ -670,6 +679,7 @@ cmd_show_exec(int argc, char **argv)
 		nf_cmd_error("%s", nf_error_last());
 		goto done;
 	}
+	index_slurm(&d);
 	if (nf_cmd_opt.json) {
 		print_json(&d);
 	} else {
@@ -700,6 +710,7 @@ done:
 	free(d.prod_why);
 	nf_alert_list_free(d.alerts, d.nalerts);
 	nf_violation_list_free(d.violations, d.nviolations);
+	nf_strmap_free(d.slurm_last);
 	nf_slurm_job_rows_free(d.slurm, d.nslurm);
 	nf_phase_row_list_free(d.phases, d.nphases);
 	nf_store_close(st);
