@@ -108,21 +108,6 @@ path_len(const char *p)
 	return n;
 }
 
-/* True when path is out or lies inside it. */
-static bool
-path_within(const char *path, const char *out)
-{
-	size_t lp, lo;
-
-	if (path[0] == '.' && path[1] == '/')
-		path += 2;
-	if (out[0] == '.' && out[1] == '/')
-		out += 2;
-	lp = path_len(path);
-	lo = path_len(out);
-	return lo <= lp && strncmp(path, out, lo) == 0 && (lp == lo || path[lo] == '/');
-}
-
 /* An input, once interpolated, is a path in the project: not absolute, no ".." above the
  * root (the whole project, ".", is fine to read). */
 static int
@@ -137,73 +122,197 @@ check_input(const char *path)
 	return 0;
 }
 
-/* An input that a direct upstream node declares as output, or that lies inside one, is
- * covered by that node's output digest (true); asking git about it would see a file this
- * very run just wrote. Not a folder holding upstream outputs (src/ holding src/gen.h): the
- * digests say nothing of the folder's other files, so git identifies it, with those
- * outputs left out (*held, normalized, in the run's arena; *nheld of them): their digests
- * cover them, and the status git took at the start knows nothing of what they became
- * since, which would key the folder differently in the next run. */
-static bool
-produced_upstream(run_ctx *ctx, const nf_node *node, const char *input, const char ***held, size_t *nheld)
-{
-	nf_buf own = NF_BUF_INIT;
-	size_t cap = 0;
+/* The outputs a node's inputs are checked against (produced_upstream): its direct
+ * upstreams' (their metrics files counting, last) and its own, each expanded once for the
+ * node's key, not once per input: a stage reading the 20 000 files another writes expanded
+ * 200 million paths into the run's arena (10 s and 2 GB). Built on the first input. */
+typedef struct out_ref {
+	const char *path;            /* path_within's form: one leading "./" and trailing '/' off */
+	const char *raw;             /* as expanded */
+	size_t order;                /* in the walk (deps, their outputs), which held keeps */
+} out_ref;
 
-	*held = NULL;
-	*nheld = 0;
+typedef struct outs_index {
+	nf_arena *a;                 /* the paths, and the held lists handed out */
+	nf_strmap *up;               /* an upstream output's path -> non-NULL */
+	out_ref *ups, *owns;         /* sorted by path */
+	size_t nups, nowns, ups_cap, owns_cap;
+	bool built;
+} outs_index;
+
+/* p in path_within's form, in a. */
+static const char *
+within_form(nf_arena *a, const char *p)
+{
+	if (p[0] == '.' && p[1] == '/')
+		p += 2;
+	return nf_arena_strndup(a, p, path_len(p));
+}
+
+static void
+index_out(outs_index *ix, out_ref **v, size_t *n, size_t *cap, const char *raw)
+{
+	out_ref r = { within_form(ix->a, raw), nf_arena_strdup(ix->a, raw), *n };
+
+	NF_PUSH(*v, *n, *cap, r);
+}
+
+static int
+by_path(const void *a, const void *b)
+{
+	int c = strcmp(((const out_ref *)a)->path, ((const out_ref *)b)->path);
+
+	return c ? c : (((const out_ref *)a)->order > ((const out_ref *)b)->order) -
+		       (((const out_ref *)a)->order < ((const out_ref *)b)->order);
+}
+
+static int
+by_order(const void *a, const void *b)
+{
+	size_t x = (*(const out_ref *const *)a)->order, y = (*(const out_ref *const *)b)->order;
+
+	return (x > y) - (x < y);
+}
+
+static void
+outs_index_build(outs_index *ix, run_ctx *ctx, const nf_node *node)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	ix->built = true;
+	ix->a = nf_arena_new();
 	for (size_t i = 0; i < node->ndeps; i++) {
 		const nf_node *d = &ctx->graph->nodes[node->deps[i]];
 
-		/* its outputs, and its metrics file when that counts as one (last) */
 		for (size_t o = 0; o <= d->stage->noutputs; o++) {
 			const char *out;
-			char *expanded = NULL, *norm;
-			nf_path_why why;
 
 			if (o == d->stage->noutputs) {
 				if (!nf_more(d->stage)->metrics || !(out = nf_run__metrics_output(ctx, d)))
 					continue;
-			} else if (nf_run__expand(&expanded, ctx, d, &d->stage->outputs[o]) < 0) {
+			} else if (nf_run__expand_buf(&b, ctx, d, &d->stage->outputs[o]) < 0) {
 				nf_error_clear();
 				continue;
 			} else {
-				out = expanded;
+				out = nf_buf_cstr(&b);
 			}
-			if (path_within(input, out)) {
-				free(*held);
-				*held = NULL;
-				*nheld = 0;
-				return true;
-			}
-			if (path_within(out, input) && (norm = nf_path_lexical(out, &why))) {
-				NF_PUSH(*held, *nheld, cap, nf_arena_strdup(ctx->arena, norm));
-				free(norm);
-			}
+			index_out(ix, &ix->ups, &ix->nups, &ix->ups_cap, out);
 		}
 	}
-	/* The stage's own outputs in the folder are what it writes, not what it reads: left
-	 * out too (else, ignored by git and folded into the folder's identity, or tracked and
-	 * rewritten, each run would key the next differently). */
-	/* (Each expanded into a buffer of its own, the run's arena keeping only those inside
-	 * the folder: it would keep every expansion, for every input of every node, to the
-	 * run's end.) */
 	for (size_t o = 0; o < node->stage->noutputs; o++) {
-		const char *out;
-		char *norm;
-		nf_path_why why;
-
-		if (nf_run__expand_buf(&own, ctx, node, &node->stage->outputs[o]) < 0) {
+		if (nf_run__expand_buf(&b, ctx, node, &node->stage->outputs[o]) < 0) {
 			nf_error_clear();
 			continue;
 		}
-		out = nf_buf_cstr(&own);
-		if (path_within(out, input) && strcmp(out, input) != 0 && (norm = nf_path_lexical(out, &why))) {
-			NF_PUSH(*held, *nheld, cap, nf_arena_strdup(ctx->arena, norm));
+		index_out(ix, &ix->owns, &ix->nowns, &ix->owns_cap, nf_buf_cstr(&b));
+	}
+	nf_buf_release(&b);
+	ix->up = nf_strmap_new(ix->nups + 1);
+	for (size_t i = 0; i < ix->nups; i++)
+		nf_strmap_put(ix->up, ix->ups[i].path, &ix->ups[i]);
+	if (ix->nups > 1)
+		qsort(ix->ups, ix->nups, sizeof(*ix->ups), by_path);
+	if (ix->nowns > 1)
+		qsort(ix->owns, ix->nowns, sizeof(*ix->owns), by_path);
+}
+
+static void
+outs_index_release(outs_index *ix)
+{
+	nf_strmap_free(ix->up);
+	free(ix->ups);
+	free(ix->owns);
+	nf_arena_free(ix->a);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* The first of v[0..n) whose path is not below key (strcmp order). */
+static size_t
+first_from(const out_ref *v, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The outputs of v lying inside the folder in (path_within(out, in), not in itself), and
+ * with same_raw those that are in itself written otherwise ("data/" for "data"), each once,
+ * in walk order, appended to *held as normalized paths in ix's arena. */
+static void
+hold_inside(outs_index *ix, const out_ref *v, size_t n, const char *in, const char *raw_in, bool same_raw,
+	    const char ***held, size_t *nheld, size_t *cap)
+{
+	size_t il = strlen(in), first;
+	char *prefix = nf_arena_alloc(ix->a, il + 2);
+	const out_ref **hits = NULL;
+	size_t nhits = 0, hits_cap = 0;
+
+	memcpy(prefix, in, il);
+	prefix[il] = '/';
+	prefix[il + 1] = '\0';
+	if (same_raw)
+		for (size_t i = first_from(v, n, in); i < n && strcmp(v[i].path, in) == 0; i++)
+			if (strcmp(v[i].raw, raw_in) != 0)
+				NF_PUSH(hits, nhits, hits_cap, &v[i]);
+	for (size_t i = first = first_from(v, n, prefix); i < n && strncmp(v[i].path, prefix, il + 1) == 0; i++)
+		NF_PUSH(hits, nhits, hits_cap, &v[i]);
+	if (nhits > 1)
+		qsort(hits, nhits, sizeof(*hits), by_order);
+	for (size_t i = 0; i < nhits; i++) {
+		nf_path_why why;
+		char *norm = nf_path_lexical(hits[i]->raw, &why);
+
+		if (norm) {
+			NF_PUSH(*held, *nheld, *cap, nf_arena_strdup(ix->a, norm));
 			free(norm);
 		}
 	}
-	nf_buf_release(&own);
+	free(hits);
+}
+
+/* An input that a direct upstream node declares as output, or that lies inside one, is
+ * covered by that node's output digest (true); asking git about it would see a file this
+ * very run just wrote. Not a folder holding upstream outputs (src/ holding src/gen.h): the
+ * digests say nothing of the folder's other files, so git identifies it, with those
+ * outputs left out (*held, normalized, in ix's arena; *nheld of them): their digests
+ * cover them, and the status git took at the start knows nothing of what they became
+ * since, which would key the folder differently in the next run. */
+static bool
+produced_upstream(outs_index *ix, run_ctx *ctx, const nf_node *node, const char *input, const char ***held,
+		  size_t *nheld)
+{
+	const char *in;
+	char *probe;
+	size_t cap = 0, il;
+
+	*held = NULL;
+	*nheld = 0;
+	if (!ix->built)
+		outs_index_build(ix, ctx, node);
+	in = within_form(ix->a, input);
+	/* The input itself, or a folder above it, is an upstream output. */
+	il = strlen(in);
+	probe = nf_arena_strdup(ix->a, in);
+	for (size_t k = il; k > 0; k--) {
+		if (k < il && probe[k] != '/')
+			continue;
+		probe[k] = '\0';
+		if (nf_strmap_get(ix->up, probe))
+			return true;
+	}
+	hold_inside(ix, ix->ups, ix->nups, in, input, false, held, nheld, &cap);
+	/* The stage's own outputs in the folder are what it writes, not what it reads: left
+	 * out too (else, ignored by git and folded into the folder's identity, or tracked and
+	 * rewritten, each run would key the next differently). */
+	hold_inside(ix, ix->owns, ix->nowns, in, input, true, held, nheld, &cap);
 	return false;
 }
 
@@ -732,6 +841,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 	const char *comps;
 	nf_cache_entry e;
 	nf_run_flight *fl;
+	outs_index upouts = { 0 };
 	int err = 0, hit = 0;
 	bool lazy = false;
 	const char *off = not_cached_why(ctx, node);
@@ -803,7 +913,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 			err = nf_run__stage_error(err, node);
 			goto done;
 		}
-		if (produced_upstream(ctx, node, path, &held, &nheld)) {
+		if (produced_upstream(&upouts, ctx, node, path, &held, &nheld)) {
 			nf_keyb_input(k, path, "upstream");
 			continue;
 		}
@@ -882,6 +992,7 @@ nf_run__cache_lookup(run_ctx *ctx, const nf_node *node, const char *command)
 		nf_run__cache_unsettle(ctx);   /* it runs next: its outputs are moved aside first */
 	}
 done:
+	outs_index_release(&upouts);
 	free(reason);
 	return err < 0 ? err : hit;
 }

@@ -444,4 +444,80 @@ test_expect_success 'a matrix over a folder of ignored data: read once a run, ag
 	)
 '
 
+test_expect_success 'inputs against upstream and own outputs: covered by a digest, inside one, or a folder holding some' '
+	mkdir -p up && (
+		cd up && git init -q &&
+		mkdir -p src data data2 data4 &&
+		echo x >src/in.txt && echo d >data/keep.txt && echo d2 >data2/keep && echo k >data4/keep &&
+		printf "*.csv\n/.ntflow/\n" >.gitignore &&
+		cat >p.dag <<-\EOF &&
+		pipeline "up" {
+		}
+		stage "up" {
+		  inputs  = ["src/in.txt"]
+		  run     = "mkdir -p gen/b data/sub data2 m && echo a >gen/a.txt && echo c >gen/b/c.txt && echo s >data/sub/s && echo x >data2/x.csv && echo {} >m/metrics.json"
+		  outputs = ["gen/a.txt", "./gen/b/", "data/sub", "data2/x.csv"]
+		  metrics = "m/metrics.json"
+		}
+		stage "down" {
+		  needs   = ["up"]
+		  inputs  = ["gen/a.txt", "gen/b/c.txt", "gen", "data", "data/", "m/metrics.json", "gen//a.txt", "data/sub/deep", "./src/in.txt"]
+		  run     = "echo o >data/own.txt"
+		  outputs = ["data/own.txt"]
+		}
+		stage "self" {
+		  inputs  = ["data4", "data4/q"]
+		  run     = "mkdir -p data4 && echo z >data4/z"
+		  outputs = ["data4/", "data4/z"]
+		}
+		EOF
+		git add -A && git commit -q -m up &&
+		ntflow run p.dag --no-tui >../up.out &&
+		# the key s components as the run recorded them (no command prints them whole)
+		input_id() { /usr/bin/python3 -c "
+import json, sqlite3, sys
+db = sqlite3.connect(\".ntflow/state.db\")
+c, = db.execute(\"SELECT components FROM nodes WHERE name = ?\", (sys.argv[1],)).fetchone()
+print(json.loads(c)[\"inputs\"][sys.argv[2]])
+" "$1" "$2"; } &&
+		test "$(input_id down gen/a.txt)" = upstream &&
+		test "$(input_id down gen/b/c.txt)" = upstream &&
+		test "$(input_id down m/metrics.json)" = upstream &&
+		test "$(input_id down data/sub/deep)" = upstream &&
+		test "$(input_id down gen//a.txt)" != upstream &&
+		test "$(input_id down ./src/in.txt)" = "blob:$(git rev-parse HEAD:src/in.txt)" &&
+		# data holds an upstream output and the stage s own: git s tree without them
+		test "$(input_id down data)" = "tree:$(git rev-parse HEAD:data)" &&
+		test "$(input_id down data/)" = "$(input_id down data)" &&
+		# gen holds upstream outputs only (nothing git sees): the folder without them
+		input_id down gen | grep "^sha256:" &&
+		# data4/ is the stage s own output, whole: the folder is what it writes
+		test "$(input_id self data4/q)" = missing
+	)
+'
+
+test_expect_success !SANITIZED 'a stage reading the 5 000 files another writes: each output expanded once for its key, not once per input' '
+	mkdir -p many && (
+		cd many && git init -q &&
+		printf "/.ntflow/\n/out/\n" >.gitignore &&
+		/usr/bin/python3 -c "
+n = 5000
+outs = \", \".join(\"\\\"out/f%d\\\"\" % i for i in range(n))
+print(\"pipeline \\\"many\\\" {\\n}\")
+print(\"stage \\\"w\\\" {\\n  run = \\\"mkdir -p out && cd out && seq 0 %d | sed s/^/f/ | xargs touch\\\"\\n  outputs = [%s]\\n}\" % (n - 1, outs))
+print(\"stage \\\"r\\\" {\\n  needs = [\\\"w\\\"]\\n  inputs = [%s]\\n  run = \\\"ls out | wc -l >count\\\"\\n  outputs = [\\\"count\\\"]\\n}\" % outs)
+" >many.dag &&
+		git add -A && git commit -q -m many &&
+		# peak RSS of ntflow and its stages: 133 MB when every input expanded every output
+		/usr/bin/python3 -c "
+import resource, subprocess, sys
+rc = subprocess.call([\"ntflow\", \"run\", \"many.dag\", \"--no-tui\"], stdout=subprocess.DEVNULL)
+kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(rc, kb)
+sys.exit(0 if rc == 0 and kb < 64 * 1024 else 1)
+" &&
+		echo 5000 >expect && test_cmp expect count
+	)
+'
+
 test_done
