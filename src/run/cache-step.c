@@ -122,6 +122,9 @@ check_input(const char *path)
 	return 0;
 }
 
+/* Up to this many upstream outputs are looked at in turn, not through a map. */
+#define OUTS_FEW 16
+
 /* The outputs a node's inputs are checked against (produced_upstream): its direct
  * upstreams' (their metrics files counting, last) and its own, each expanded once for the
  * node's key, not once per input: a stage reading the 20 000 files another writes expanded
@@ -133,8 +136,8 @@ typedef struct out_ref {
 } out_ref;
 
 typedef struct outs_index {
-	nf_arena *a;                 /* the paths, and the held lists handed out */
-	nf_strmap *up;               /* an upstream output's path -> non-NULL */
+	nf_arena *a;                 /* the paths, and the held lists handed out (the run's, reset) */
+	nf_strmap *up;               /* an upstream output's path -> non-NULL; NULL: few, looked at in turn */
 	out_ref *ups, *owns;         /* sorted by path */
 	size_t nups, nowns, ups_cap, owns_cap;
 	bool built;
@@ -180,7 +183,9 @@ outs_index_build(outs_index *ix, run_ctx *ctx, const nf_node *node)
 	nf_buf b = NF_BUF_INIT;
 
 	ix->built = true;
-	ix->a = nf_arena_new();
+	if (!ctx->cache.outs_arena)
+		ctx->cache.outs_arena = nf_arena_new();
+	ix->a = ctx->cache.outs_arena;
 	for (size_t i = 0; i < node->ndeps; i++) {
 		const nf_node *d = &ctx->graph->nodes[node->deps[i]];
 
@@ -207,9 +212,11 @@ outs_index_build(outs_index *ix, run_ctx *ctx, const nf_node *node)
 		index_out(ix, &ix->owns, &ix->nowns, &ix->owns_cap, nf_buf_cstr(&b));
 	}
 	nf_buf_release(&b);
-	ix->up = nf_strmap_new(ix->nups + 1);
-	for (size_t i = 0; i < ix->nups; i++)
-		nf_strmap_put(ix->up, ix->ups[i].path, &ix->ups[i]);
+	if (ix->nups > OUTS_FEW) {
+		ix->up = nf_strmap_new(ix->nups);
+		for (size_t i = 0; i < ix->nups; i++)
+			nf_strmap_put(ix->up, ix->ups[i].path, &ix->ups[i]);
+	}
 	if (ix->nups > 1)
 		qsort(ix->ups, ix->nups, sizeof(*ix->ups), by_path);
 	if (ix->nowns > 1)
@@ -222,8 +229,21 @@ outs_index_release(outs_index *ix)
 	nf_strmap_free(ix->up);
 	free(ix->ups);
 	free(ix->owns);
-	nf_arena_free(ix->a);
+	if (ix->a)
+		nf_arena_reset(ix->a);
 	memset(ix, 0, sizeof(*ix));
+}
+
+/* Whether path is one of the upstream outputs. */
+static bool
+is_upstream_output(const outs_index *ix, const char *path)
+{
+	if (ix->up)
+		return nf_strmap_get(ix->up, path) != NULL;
+	for (size_t i = 0; i < ix->nups; i++)
+		if (strcmp(ix->ups[i].path, path) == 0)
+			return true;
+	return false;
 }
 
 /* The first of v[0..n) whose path is not below key (strcmp order). */
@@ -305,7 +325,7 @@ produced_upstream(outs_index *ix, run_ctx *ctx, const nf_node *node, const char 
 		if (k < il && probe[k] != '/')
 			continue;
 		probe[k] = '\0';
-		if (nf_strmap_get(ix->up, probe))
+		if (is_upstream_output(ix, probe))
 			return true;
 	}
 	hold_inside(ix, ix->ups, ix->nups, in, input, false, held, nheld, &cap);
@@ -411,6 +431,8 @@ nf_run__cache_release(run_ctx *ctx)
 	ctx->cache.dirs = NULL;
 	nf_dircache_free(ctx->cache.ending);
 	ctx->cache.ending = NULL;
+	nf_arena_free(ctx->cache.outs_arena);
+	ctx->cache.outs_arena = NULL;
 	nf_strmap_free(ctx->cache.present);
 	ctx->cache.present = NULL;
 	nf_keyb_free(ctx->cache.keyb);

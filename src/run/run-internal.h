@@ -79,6 +79,7 @@ typedef struct nf_run_cache {
 	nf_dircache *ending;
 	bool ending_on;
 	nf_strmap *present;         /* object digests seen in the store (keys in the run's arena) */
+	nf_arena *outs_arena;       /* a node's outputs indexed for its key (cache-step.c), reset each node */
 	/* The declared outputs' stats, taken by a thread from just before the first lookup
 	 * (preload-step.c), used while settled and freed by the unsettle. ahead_first[node]:
 	 * the slot of the node's first output (UINT32_MAX: none). */
