@@ -104,6 +104,7 @@ static void
 on_control_error(void *ctx, const char *msg)
 {
 	(void)ctx;
+	fflush(stdout);   /* the progress lines before it, when both go to the executor's log */
 	fprintf(stderr, "ntflow: control: %s\n", msg);
 }
 

@@ -83,8 +83,9 @@ typedef struct nf_run_request {
 	void (*on_tick)(void *ctx, nf_run_ctl *ctl);
 	int64_t tick_ms;
 	int wake_fd;
-	/* The end of a scheduler turn in which a node changed state, before the run waits for
-	 * what comes next (progress lines written in the turn go out together). May be NULL. */
+	/* The end of a scheduler turn in which a node changed state, before the run commits
+	 * its batch or waits for what comes next, and before on_tick (progress lines written
+	 * in the turn go out together). May be NULL. */
 	void (*on_turn)(void *ctx);
 	/* A model version registered at the end of the run: status is "production" or
 	 * "candidate" ("fraud-clf v3 -> production" in the summary), or "unchanged" when the

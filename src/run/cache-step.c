@@ -328,6 +328,10 @@ produced_upstream(outs_index *ix, run_ctx *ctx, const nf_node *node, const char 
 		if (is_upstream_output(ix, probe))
 			return true;
 	}
+	/* An output that is nothing once "./" is off covers "./" and ".//x" (path_within's
+	 * rule, kept). */
+	if ((il == 0 || in[0] == '/') && is_upstream_output(ix, ""))
+		return true;
 	hold_inside(ix, ix->ups, ix->nups, in, input, false, held, nheld, &cap);
 	/* The stage's own outputs in the folder are what it writes, not what it reads: left
 	 * out too (else, ignored by git and folded into the folder's identity, or tracked and

@@ -1048,8 +1048,13 @@ static void
 hook_on_tick(void *vctx)
 {
 	run_ctx *ctx = vctx;
-	int64_t now = nf_now_monotonic_ms();
+	int64_t now;
 
+	/* The turn's progress lines first: not behind the commit's sync, nor after what the
+	 * dashboard's commands say (on_tick). */
+	if (ctx->req->on_turn)
+		ctx->req->on_turn(ctx->req->ctx);
+	now = nf_now_monotonic_ms();
 	/* One commit per loop turn would cost more than the stages at 10 000 quick stages;
 	 * committing when NF_RUN_FLUSH_STAGES results wait, or NF_RUN_FLUSH_MS after the last
 	 * commit, bounds what a crash can lose to that many stages or that long. */
@@ -1060,8 +1065,6 @@ hook_on_tick(void *vctx)
 	}
 	if (ctx->req->on_tick)
 		ctx->req->on_tick(ctx->req->ctx, (nf_run_ctl *)ctx);
-	if (ctx->req->on_turn)
-		ctx->req->on_turn(ctx->req->ctx);
 }
 
 /* nf_run_ctl is the run's own context, seen from outside through these functions. */
