@@ -45,11 +45,12 @@ timed() {
 	d_=$1 l_=$2
 	shift 2
 	t0_=$(now_ms)
-	(cd "$d_" && "$@" >/dev/null 2>"$work/err" </dev/null) || {
-		cat "$work/err" >&2
+	(cd "$d_" && "$@" >"$work/out" 2>&1 </dev/null) || {
+		tail -5 "$work/out" >&2
 		die "failed in $d_: $*"
 	}
 	echo "$l_ $(($(now_ms) - t0_))" >>"$work/times.$size"
+	echo "  $l_: $(($(now_ms) - t0_)) ms" >&2
 }
 
 # repo DIR: a git repository with one commit of what DIR holds
@@ -98,7 +99,9 @@ for size in "$small" "$large"; do
 	timed "$w" "run (full)" "$ntflow" run -j 2 --no-tui bench.dag
 	timed "$w" "run (cached)" "$ntflow" run -j 2 --no-tui bench.dag
 	root=$(ls "$w/in" | head -1)
-	echo changed >>"$w/in/$root"
+	# one line, so the file stays sorted for the `sort -m` of its descendants (appended to,
+	# unsorted, the merges would grow threefold a layer)
+	echo "${root%.txt} changed" >"$w/in/$root"
 	timed "$w" "run (incremental)" "$ntflow" run -j 2 --no-tui bench.dag
 	miss=${root%.txt}   # the changed root's stage: a miss in the last run
 	timed "$w" "validate" "$ntflow" validate bench.dag

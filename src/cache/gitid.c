@@ -81,12 +81,25 @@ struct nf_gitrepo {
 	char **except;
 	size_t nexcept;
 
+	/* Files whose hash the stat cache vouched for, by absolute path (file_sha): the next
+	 * look at one costs its stat, not a query. */
+	nf_strmap *files;
+	struct file_memo **fmemos;
+	size_t nfmemos, fmemos_cap;
+
 	/* Folders identified since nf_gitrepo_memo turned keeping them on (NULL: off), by
 	 * memo_key; the entries own their keys. */
 	nf_strmap *memo;
 	struct folder_memo **memos;
 	size_t nmemos, memos_cap;
 };
+
+/* A file's hash and the stat it holds for. */
+typedef struct file_memo {
+	char *path;
+	nf_statkey key;
+	char sha[65];
+} file_memo;
 
 /* A folder's identity, kept while the caller says the work tree stands still. */
 typedef struct folder_memo {
@@ -476,6 +489,56 @@ hash_for_manifest(void *ctx, char sha[65], int dirfd, const char *name, const ch
 /* SHA-256 of a file's content, or of a folder's manifest (see manifest.c, version 1: only
  * the executable bit, as git sees modes). abs is where the input leads (links resolved by
  * the caller); links inside a folder are listed by their text. */
+static void
+files_clear(nf_gitrepo *r)
+{
+	for (size_t i = 0; i < r->nfmemos; i++) {
+		free(r->fmemos[i]->path);
+		free(r->fmemos[i]);
+	}
+	free(r->fmemos);
+	r->fmemos = NULL;
+	r->nfmemos = r->fmemos_cap = 0;
+	nf_strmap_free(r->files);
+	r->files = NULL;
+}
+
+static bool
+same_key(const nf_statkey *k, const struct stat *st)
+{
+	return k->size == (int64_t)st->st_size && k->mtime_ns == nf_ts_ns(&st->st_mtim) &&
+	       k->inode == (int64_t)st->st_ino && k->ctime_ns == nf_ts_ns(&st->st_ctim);
+}
+
+/* The SHA-256 of regular file abs, whose stat is st: remembered here when the stat cache
+ * vouched for it (a stat it keeps is one taken when the file had settled), so that the
+ * folder read for each of a matrix's instances asks the database once a file; else
+ * through the stat cache (nf_hash_file: read when it does not vouch). */
+static int
+file_sha(nf_gitrepo *r, const char *abs, const struct stat *st, char sha[65])
+{
+	file_memo *m = r->files ? nf_strmap_get(r->files, abs) : NULL;
+
+	if (m && same_key(&m->key, st)) {
+		memcpy(sha, m->sha, sizeof(m->sha));
+		return 0;
+	}
+	if (!nf_hash_cached(r->db, abs, st, sha))
+		return nf_hash_file(sha, abs, r->db);
+	if (!m) {
+		m = xcalloc(1, sizeof(*m));
+		m->path = xstrdup(abs);
+		NF_PUSH(r->fmemos, r->nfmemos, r->fmemos_cap, m);
+		if (!r->files)
+			r->files = nf_strmap_new(64);
+		nf_strmap_put(r->files, m->path, m);
+	}
+	m->key = (nf_statkey){ (int64_t)st->st_size, nf_ts_ns(&st->st_mtim), (int64_t)st->st_ino,
+			       nf_ts_ns(&st->st_ctim) };
+	memcpy(m->sha, sha, sizeof(m->sha));
+	return 0;
+}
+
 static int
 content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
 {
@@ -495,7 +558,7 @@ content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
 		return nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs);
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		if ((err = nf_hash_file(sha, abs, r->db)) < 0)
+		if ((err = S_ISREG(st.st_mode) ? file_sha(r, abs, &st, sha) : nf_hash_file(sha, abs, r->db)) < 0)
 			return err;
 		set_id(out, NF_ID_CONTENT, "sha256", sha);
 		return 0;
@@ -811,6 +874,22 @@ fold_one(nf_gitrepo *r, const char *p, size_t name_at, nf_buf *text, size_t *n, 
 			free(names[i]);
 		}
 		free(names);
+		goto done;
+	}
+	if (S_ISREG(st.st_mode)) {
+		char sha[65];
+		int err;
+
+		/* Its stat taken just now stands for content_id's own. */
+		if ((err = file_sha(r, abs, &st, sha)) == NF_ENOTFOUND) {
+			goto done;   /* gone since: as content_id, missing */
+		} else if (err < 0) {
+			nf_buf_printf(text, "%s unreadable\n", p + name_at);
+		} else {
+			set_id(&one, NF_ID_CONTENT, "sha256", sha);
+			nf_buf_printf(text, "%s %s\n", p + name_at, one.id);
+		}
+		(*n)++;
 		goto done;
 	}
 	if (content_id(r, abs, &one) < 0) {
@@ -1316,6 +1395,7 @@ nf_gitrepo_free(nf_gitrepo *r)
 		return;
 	snapshot_release(r);
 	memo_clear(r);
+	files_clear(r);
 	for (size_t i = 0; i < r->nseen; i++)
 		free(r->seen[i]);
 	free(r->seen);

@@ -755,6 +755,47 @@ START_TEST(test_statcache)
 }
 END_TEST
 
+/* A file folded into its folder's identity (ignored, in a folder git sees) and vouched for
+ * by the stat cache is remembered by the repository: looked at again (the next instance of
+ * a matrix), its stat alone answers, without a query; a new stat reads it again. */
+START_TEST(test_fold_file_memo)
+{
+	char *d = new_repo(), *dbpath = xasprintf("%s/state.db", d);
+	nf_store *st;
+	nf_statcache *db;
+	nf_gitrepo *r;
+	nf_path_id a, b;
+
+	sh(d, "printf 'w' > src/w.bin && touch -d '2020-01-01 00:00:00' src/w.bin");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	db = nf_store_statcache(st);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, db), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &a), 0);   /* read, and kept by the stat cache */
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);   /* vouched for by it: remembered */
+	ck_assert_str_eq(b.id, a.id);
+	raw_exec(dbpath, "UPDATE statcache SET sha256 = "
+		 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);   /* the stat: no query */
+	ck_assert_str_eq(b.id, a.id);
+	nf_gitrepo_free(r);
+	/* another repository (another run) asks the database, which says what it was told */
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, db), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);
+	ck_assert_str_ne(b.id, a.id);
+	/* a new stat (same size): read again */
+	sh(d, "printf 'v' > src/w.bin && touch -d '2020-01-02 00:00:00' src/w.bin");
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);
+	ck_assert_str_ne(b.id, a.id);
+	sh(d, "printf 'w' > src/w.bin && touch -d '2020-01-03 00:00:00' src/w.bin");
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);
+	ck_assert_str_eq(b.id, a.id);
+	nf_gitrepo_free(r);
+	nf_store_close(st);
+	free(dbpath);
+	rm_rf(d);
+}
+END_TEST
+
 /* Writes data.csv in d with text and hashes it through db until the hash was racy (no
  * clock tick between the write and the read): not put, noted. The file's change time. */
 static int64_t
@@ -906,6 +947,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_refresh);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_statcache);
+	tcase_add_test(tc, test_fold_file_memo);
 	tcase_add_test(tc, test_statcache_via_repo);
 	tcase_add_test(tc, test_statcache_settle);
 	tcase_add_test(tc, test_hash_errors);
