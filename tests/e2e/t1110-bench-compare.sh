@@ -110,4 +110,19 @@ test_expect_success BENCH_TOOLS 'compare.sh runs every shape and writes the repo
 	! ls -d "$tmp"/nfcompare.* 2>/dev/null
 '
 
+test_expect_success 'bench/commands.sh times every read command at two sizes and leaves nothing behind' '
+	tmp=$(mktemp -d) &&
+	SIZES="100 300" TMPDIR="$tmp" NTFLOW="$(command -v ntflow)" "$NTFLOW_SRC_DIR/bench/commands.sh" >cmds.md 2>cmds.err &&
+	grep "^| command | 100 | 300 | ratio |" cmds.md &&
+	for c in "run (full)" "run (cached)" "show (with misses)" "why (a miss)" "diff" "dash (2 frames)" \
+		"inputs = another'"'"'s outputs (cached)" "matrix over ignored files (cached)"; do
+		grep -F "| $c | " cmds.md >row &&
+		awk -F"|" "{ exit !(\$3 ~ /^ [0-9]+ $/ && \$4 ~ /^ [0-9]+ $/ && \$5 ~ /^ [0-9.]+ $/) }" row ||
+		return 1
+	done &&
+	grep -E "^[0-9]+ superlinear$" cmds.md &&
+	test -z "$(ls "$tmp")" &&
+	rmdir "$tmp"
+'
+
 test_done
