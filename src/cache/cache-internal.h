@@ -99,6 +99,14 @@ int nf_hash_at(char out[65], int dirfd, const char *name, const char *path, nf_s
 /* The hash the stat cache sc holds for the regular file path whose lstat is st, without
  * opening it: true (out filled) when its row matches st's size, mtime, inode and ctime. */
 bool nf_hash_cached(nf_statcache *sc, const char *path, const struct stat *st, char out[65]);
+/* nf_hash_file, saying whether the stat cache answered (*vouched) and the stat of the file
+ * as opened (*opened), each when given. */
+int nf_hash_file_vouched(char out[65], const char *abs_path, nf_statcache *db, bool *vouched,
+			 struct stat *opened);
+/* Whether the file system holding path keeps times this machine's kernel stamps and
+ * attributes a stat of the path reads fresh (a local disk or memory: see settled.c), not a
+ * network one, whose client may answer a stat from attributes it cached. */
+bool nf_local_fs_path(const char *path);
 
 /* objstore.c, for gc.c: the objects folder, and a folder digest's manifest, read and
  * checked against its name (NF_ENOTFOUND, NF_ECORRUPT). */

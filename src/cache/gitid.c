@@ -86,6 +86,8 @@ struct nf_gitrepo {
 	nf_strmap *files;
 	struct file_memo **fmemos;
 	size_t nfmemos, fmemos_cap;
+	struct { dev_t dev; bool local; } devs[8];   /* file systems seen (dev_local) */
+	size_t ndevs;
 
 	/* Folders identified since nf_gitrepo_memo turned keeping them on (NULL: off), by
 	 * memo_key; the entries own their keys. */
@@ -486,9 +488,6 @@ hash_for_manifest(void *ctx, char sha[65], int dirfd, const char *name, const ch
 	return nf_hash_at(sha, dirfd, name, abs, ctx);
 }
 
-/* SHA-256 of a file's content, or of a folder's manifest (see manifest.c, version 1: only
- * the executable bit, as git sees modes). abs is where the input leads (links resolved by
- * the caller); links inside a folder are listed by their text. */
 static void
 files_clear(nf_gitrepo *r)
 {
@@ -510,21 +509,42 @@ same_key(const nf_statkey *k, const struct stat *st)
 	       k->inode == (int64_t)st->st_ino && k->ctime_ns == nf_ts_ns(&st->st_ctim);
 }
 
-/* The SHA-256 of regular file abs, whose stat is st: remembered here when the stat cache
- * vouched for it (a stat it keeps is one taken when the file had settled), so that the
- * folder read for each of a matrix's instances asks the database once a file; else
- * through the stat cache (nf_hash_file: read when it does not vouch). */
+/* Whether the file system of device dev (abs on it) is local (nf_local_fs_path), asked once
+ * a device in a run. */
+static bool
+dev_local(nf_gitrepo *r, dev_t dev, const char *abs)
+{
+	for (size_t i = 0; i < r->ndevs; i++)
+		if (r->devs[i].dev == dev)
+			return r->devs[i].local;
+	if (r->ndevs < sizeof(r->devs) / sizeof(r->devs[0])) {
+		r->devs[r->ndevs].dev = dev;
+		r->devs[r->ndevs].local = nf_local_fs_path(abs);
+		return r->devs[r->ndevs++].local;
+	}
+	return nf_local_fs_path(abs);
+}
+
+/* The SHA-256 of regular file abs, whose stat (of the path) is st. A file the stat cache
+ * vouched for is remembered for the run, so that the folder read for each of a matrix's
+ * instances reads, asks and opens it once and then only stats it: on a local file system,
+ * where a stat of the path is as fresh as one of the opened file. On a network one (NFS
+ * answers a path's stat from attributes it cached for up to a minute, and refreshes them
+ * at an open), it is opened each time, as nf_hash_file does. */
 static int
 file_sha(nf_gitrepo *r, const char *abs, const struct stat *st, char sha[65])
 {
 	file_memo *m = r->files ? nf_strmap_get(r->files, abs) : NULL;
+	bool local = r->db && dev_local(r, st->st_dev, abs), vouched = false;
+	struct stat opened;
+	int err;
 
-	if (m && same_key(&m->key, st)) {
+	if (local && m && same_key(&m->key, st)) {
 		memcpy(sha, m->sha, sizeof(m->sha));
 		return 0;
 	}
-	if (!nf_hash_cached(r->db, abs, st, sha))
-		return nf_hash_file(sha, abs, r->db);
+	if ((err = nf_hash_file_vouched(sha, abs, r->db, &vouched, &opened)) < 0 || !local || !vouched)
+		return err;
 	if (!m) {
 		m = xcalloc(1, sizeof(*m));
 		m->path = xstrdup(abs);
@@ -533,12 +553,15 @@ file_sha(nf_gitrepo *r, const char *abs, const struct stat *st, char sha[65])
 			r->files = nf_strmap_new(64);
 		nf_strmap_put(r->files, m->path, m);
 	}
-	m->key = (nf_statkey){ (int64_t)st->st_size, nf_ts_ns(&st->st_mtim), (int64_t)st->st_ino,
-			       nf_ts_ns(&st->st_ctim) };
+	m->key = (nf_statkey){ (int64_t)opened.st_size, nf_ts_ns(&opened.st_mtim), (int64_t)opened.st_ino,
+			       nf_ts_ns(&opened.st_ctim) };
 	memcpy(m->sha, sha, sizeof(m->sha));
 	return 0;
 }
 
+/* SHA-256 of a file's content, or of a folder's manifest (see manifest.c, version 1: only
+ * the executable bit, as git sees modes). abs is where the input leads (links resolved by
+ * the caller); links inside a folder are listed by their text. */
 static int
 content_id(nf_gitrepo *r, const char *abs, nf_path_id *out)
 {

@@ -147,16 +147,22 @@ cache_store(nf_statcache *sc, const char *path, const struct stat *st, const cha
 	sc->put(sc, path, &k, sha);
 }
 
-/* Hashes the open file fd (st: its stat before reading), through the cache of db under key. */
+/* Hashes the open file fd (st: its stat before reading), through the cache of db under key;
+ * *vouched, when given, says whether the cache answered. */
 static int
-hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statcache *db)
+hash_open_v(char out[65], int fd, const struct stat *st, const char *key, nf_statcache *db, bool *vouched)
 {
 	struct stat after;
 	int64_t began;
 	int err;
 
-	if (db && cache_lookup(db, key, st, out))
+	if (vouched)
+		*vouched = false;
+	if (db && cache_lookup(db, key, st, out)) {
+		if (vouched)
+			*vouched = true;
 		return 0;
+	}
 	began = nf_coarse_now_ns();
 	if ((err = nf_sha256_fd(out, fd, key)) < 0)
 		return err;
@@ -164,6 +170,12 @@ hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statc
 		return nf_error_set_errno(NF_EIO, "cannot stat '%s'", key);
 	nf_hash_remember(db, key, fd, st, &after, began, out);
 	return 0;
+}
+
+static int
+hash_open(char out[65], int fd, const struct stat *st, const char *key, nf_statcache *db)
+{
+	return hash_open_v(out, fd, st, key, db, NULL);
 }
 
 /* The files nf_hash_remember found racy, to be hashed again by nf_hash_settle. */
@@ -321,6 +333,12 @@ nf_hash_racy_free(nf_statcache *sc)
 int
 nf_hash_file(char out[65], const char *abs_path, nf_statcache *db)
 {
+	return nf_hash_file_vouched(out, abs_path, db, NULL, NULL);
+}
+
+int
+nf_hash_file_vouched(char out[65], const char *abs_path, nf_statcache *db, bool *vouched, struct stat *opened)
+{
 	struct stat st, before;
 	int fd = -1, err = 0;
 
@@ -334,8 +352,8 @@ nf_hash_file(char out[65], const char *abs_path, nf_statcache *db)
 					  "cannot open '%s'", abs_path);
 	if (fstat(fd, &before) < 0)
 		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs_path);
-	else
-		err = hash_open(out, fd, &before, abs_path, db);
+	else if ((err = hash_open_v(out, fd, &before, abs_path, db, vouched)) == 0 && opened)
+		*opened = before;
 	close(fd);
 	return err;
 }

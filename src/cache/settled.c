@@ -59,6 +59,23 @@ nf_coarse_now_ns(void)
 	return nf_ts_ns(&ts);
 }
 
+static bool
+local_type(unsigned long type)
+{
+	for (size_t i = 0; i < sizeof(local_fs) / sizeof(local_fs[0]); i++)
+		if (type == local_fs[i])
+			return true;
+	return false;
+}
+
+bool
+nf_local_fs_path(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && local_type((unsigned long)sfs.f_type);
+}
+
 bool
 nf_local_clock_fs(int fd)
 {
@@ -67,12 +84,7 @@ nf_local_clock_fs(int fd)
 	/* Asked each time, not remembered per device: a scheduler that runs for months may see
 	 * a device number come back as another filesystem, and one fstatfs is little next to
 	 * the read of the file it follows. */
-	if (fstatfs(fd, &sfs) < 0)
-		return false;
-	for (size_t i = 0; i < sizeof(local_fs) / sizeof(local_fs[0]); i++)
-		if ((unsigned long)sfs.f_type == local_fs[i])
-			return true;
-	return false;
+	return fstatfs(fd, &sfs) == 0 && local_type((unsigned long)sfs.f_type);
 }
 
 bool

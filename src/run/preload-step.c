@@ -39,13 +39,34 @@ text_of(nf_buf *b, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 	return nf_buf_cstr(b);
 }
 
+/* The folder of normalized path p ("" for the root) into b. */
+static void
+set_folder(nf_buf *b, const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	nf_buf_reset(b);
+	nf_buf_add(b, p, slash ? (size_t)(slash - p) : 0);
+	nf_buf_puts(b, "/");   /* set: "" and "/" differ from no folder at all */
+}
+
+/* Whether p lies directly in the folder b holds (set_folder). */
+static bool
+in_folder(const nf_buf *b, const char *p)
+{
+	const char *slash = strrchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : 0;
+
+	return b->len == n + 1 && strncmp(b->buf, p, n) == 0;
+}
+
 void
 nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 {
 	const char **paths = NULL, **rels = NULL;
 	size_t n = 0, cap = 0, nrel = 0, rel_cap = 0, rl = strlen(ctx->root);
 	nf_arena *a;
-	nf_buf b = NF_BUF_INIT;
+	nf_buf b = NF_BUF_INIT, failed = NF_BUF_INIT;   /* failed: the folder the last warm look missed */
 	int any;
 	bool ahead, warm;
 
@@ -87,7 +108,7 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 					NF_PUSH(rels, nrel, rel_cap, NULL);   /* its slot, left empty */
 				continue;
 			}
-			if (warm) {
+			if (warm && !in_folder(&failed, norm)) {
 				struct stat sb;
 				const char *name;
 				char *checked = NULL;
@@ -104,6 +125,10 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 				if (nf_run__output_open(ctx, norm, &checked, &dirfd, &name) == 0) {
 					(void)fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW);
 					nf_run__output_close(ctx, dirfd);
+				} else {
+					/* not there yet (build/ before the stage that makes it), or not
+					 * ours to look in: the folder's next outputs neither */
+					set_folder(&failed, norm);
 				}
 				free(checked);
 			}
@@ -130,6 +155,7 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 	}
 	nf_store_statcache_preload(ctx->store, paths, n);
 	nf_buf_release(&b);
+	nf_buf_release(&failed);
 	nf_arena_free(a);
 	free(paths);
 	free(rels);
