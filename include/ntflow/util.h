@@ -312,6 +312,9 @@ void nf_strmap_free(nf_strmap *m);
 void *nf_strmap_put(nf_strmap *m, const char *key, void *value);
 void *nf_strmap_get(const nf_strmap *m, const char *key);
 size_t nf_strmap_count(const nf_strmap *m);
+/* In an array of n elements of size bytes sorted by the string each holds at offset (strcmp
+ * order), the index of the first whose string is not below key (n: none). */
+size_t nf_lower_bound_str(const void *base, size_t n, size_t size, size_t offset, const char *key);
 
 /* A text table for listings: a header line, then a line per row; each column as wide as
  * its widest cell, two spaces between columns, the last column not padded. */

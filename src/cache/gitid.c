@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <git2.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,17 +142,7 @@ entry_cmp(const void *a, const void *b)
 static size_t
 lower_bound(const status_entry *items, size_t n, const char *key)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(items[mid].path, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return nf_lower_bound_str(items, n, sizeof(*items), offsetof(status_entry, path), key);
 }
 
 static const status_entry *

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -250,17 +251,7 @@ is_upstream_output(const outs_index *ix, const char *path)
 static size_t
 first_from(const out_ref *v, size_t n, const char *key)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(v[mid].path, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return nf_lower_bound_str(v, n, sizeof(*v), offsetof(out_ref, path), key);
 }
 
 /* The outputs of v lying inside the folder in (path_within(out, in), not in itself), and

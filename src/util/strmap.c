@@ -1,5 +1,6 @@
 /* strmap.c: open-addressing hash map from strings to pointers (FNV-1a, linear probing),
- * so that name lookups in a 100 000-stage DAG stay O(1). */
+ * so that name lookups in a 100 000-stage DAG stay O(1); and the search of an array sorted
+ * by a string, for lookups by prefix. */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -133,4 +134,21 @@ size_t
 nf_strmap_count(const nf_strmap *m)
 {
 	return m ? m->count : 0;
+}
+
+size_t
+nf_lower_bound_str(const void *base, size_t n, size_t size, size_t offset, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *s = *(const char *const *)((const char *)base + mid * size + offset);
+
+		if (strcmp(s, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }

@@ -7,6 +7,7 @@
 #include "ntflow/util.h"
 
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +179,22 @@ START_TEST(test_memory_trim)
 }
 END_TEST
 
+/* nf_lower_bound_str: the first element whose string is not below the key, over a stride
+ * and an offset (the string is not the first member). */
+START_TEST(test_lower_bound_str)
+{
+	struct item { int n; const char *s; } v[] = { { 1, "a" }, { 2, "b" }, { 3, "b" }, { 4, "d" } };
+	size_t n = sizeof(v) / sizeof(v[0]);
+
+	ck_assert_uint_eq(nf_lower_bound_str(v, n, sizeof(v[0]), offsetof(struct item, s), ""), 0);
+	ck_assert_uint_eq(nf_lower_bound_str(v, n, sizeof(v[0]), offsetof(struct item, s), "a"), 0);
+	ck_assert_uint_eq(nf_lower_bound_str(v, n, sizeof(v[0]), offsetof(struct item, s), "b"), 1);
+	ck_assert_uint_eq(nf_lower_bound_str(v, n, sizeof(v[0]), offsetof(struct item, s), "c"), 3);
+	ck_assert_uint_eq(nf_lower_bound_str(v, n, sizeof(v[0]), offsetof(struct item, s), "e"), 4);
+	ck_assert_uint_eq(nf_lower_bound_str(v, 0, sizeof(v[0]), offsetof(struct item, s), "a"), 0);
+}
+END_TEST
+
 START_TEST(test_strmap_full)
 {
 	enum { N = 100000 };
@@ -215,6 +232,7 @@ arena_suite(void)
 	tcase_add_test(tc, test_large_and_reset);
 	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_strmap_full);
+	tcase_add_test(tc, test_lower_bound_str);
 	tcase_add_test(tc, test_memory_trim);
 	suite_add_tcase(s, tc);
 	return s;
