@@ -43,8 +43,7 @@ typedef struct section {
 	 * (a run of 100 000 stages searched row by row took 32 s) */
 	nf_strmap *index;
 	size_t indexed;
-	char **keys;                    /* the index's, owned */
-	size_t nkeys, keys_cap;
+	nf_arena *keys;                 /* the index's */
 } section;
 
 static row *
@@ -56,12 +55,18 @@ add_row(section *s, const char *name)
 	return &s->rows[s->n - 1];
 }
 
-/* The index's key of a row: a stage's name, or an output's stage and path (names hold no
- * newline: the language refuses one). */
-static char *
-row_key(const char *name, const char *path)
+/* The index's key of a row into b: a stage's name, or an output's stage and path (names
+ * hold no newline: the language refuses one). */
+static const char *
+row_key(nf_buf *b, const char *name, const char *path)
 {
-	return path ? xasprintf("%s\n%s", name, path) : xstrdup(name);
+	nf_buf_reset(b);
+	nf_buf_puts(b, name);
+	if (path) {
+		nf_buf_putc(b, '\n');
+		nf_buf_puts(b, path);
+	}
+	return nf_buf_cstr(b);
 }
 
 /* The first row of that name (and path, when given: the rows of a section either all have
@@ -69,25 +74,23 @@ row_key(const char *name, const char *path)
 static row *
 find_row(section *s, const char *name, const char *path)
 {
-	char *key;
+	nf_buf key = NF_BUF_INIT;
 	void *at;
 
-	if (!s->index)
+	if (!s->index) {
 		s->index = nf_strmap_new(s->n + 16);
+		s->keys = nf_arena_new();
+	}
 	for (; s->indexed < s->n; s->indexed++) {
 		const row *r = &s->rows[s->indexed];
 
-		key = row_key(r->name, path ? r->path : NULL);
-		if (nf_strmap_get(s->index, key)) {
-			free(key);   /* a later row of the same name: the first is the one found */
-			continue;
-		}
-		NF_PUSH(s->keys, s->nkeys, s->keys_cap, key);
-		nf_strmap_put(s->index, key, (void *)(uintptr_t)(s->indexed + 1));
+		row_key(&key, r->name, path ? r->path : NULL);
+		if (!nf_strmap_get(s->index, nf_buf_cstr(&key)))   /* else a later row of that name */
+			nf_strmap_put(s->index, nf_arena_strdup(s->keys, nf_buf_cstr(&key)),
+				      (void *)(uintptr_t)(s->indexed + 1));
 	}
-	key = row_key(name, path);
-	at = nf_strmap_get(s->index, key);
-	free(key);
+	at = nf_strmap_get(s->index, row_key(&key, name, path));
+	nf_buf_release(&key);
 	return at ? &s->rows[(uintptr_t)at - 1] : NULL;
 }
 
@@ -102,9 +105,7 @@ section_free(section *s)
 	}
 	free(s->rows);
 	nf_strmap_free(s->index);
-	for (size_t i = 0; i < s->nkeys; i++)
-		free(s->keys[i]);
-	free(s->keys);
+	nf_arena_free(s->keys);
 }
 
 static bool

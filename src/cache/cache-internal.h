@@ -99,6 +99,9 @@ int nf_hash_at(char out[65], int dirfd, const char *name, const char *path, nf_s
 /* The hash the stat cache sc holds for the regular file path whose lstat is st, without
  * opening it: true (out filled) when its row matches st's size, mtime, inode and ctime. */
 bool nf_hash_cached(nf_statcache *sc, const char *path, const struct stat *st, char out[65]);
+/* The stat cache's key of a stat (size, mtime, inode, ctime), and whether st still has it. */
+void nf_stat_key(nf_statkey *k, const struct stat *st);
+bool nf_statkey_is(const nf_statkey *k, const struct stat *st);
 /* nf_hash_file, saying whether the stat cache answered (*vouched) and the stat of the file
  * as opened (*opened), each when given. */
 int nf_hash_file_vouched(char out[65], const char *abs_path, nf_statcache *db, bool *vouched,

@@ -83,32 +83,23 @@ struct nf_gitrepo {
 	size_t nexcept;
 
 	/* Files whose hash the stat cache vouched for, by absolute path (file_sha): the next
-	 * look at one costs its stat, not a query. */
+	 * look at one costs its stat, not a query. Entries and keys in files_arena. */
 	nf_strmap *files;
-	struct file_memo **fmemos;
-	size_t nfmemos, fmemos_cap;
+	nf_arena *files_arena;
 	struct { dev_t dev; bool local; } devs[8];   /* file systems seen (dev_local) */
 	size_t ndevs;
 
 	/* Folders identified since nf_gitrepo_memo turned keeping them on (NULL: off), by
-	 * memo_key; the entries own their keys. */
+	 * memo_key; entries and keys in memo_arena. */
 	nf_strmap *memo;
-	struct folder_memo **memos;
-	size_t nmemos, memos_cap;
+	nf_arena *memo_arena;
 };
 
 /* A file's hash and the stat it holds for. */
 typedef struct file_memo {
-	char *path;
 	nf_statkey key;
 	char sha[65];
 } file_memo;
-
-/* A folder's identity, kept while the caller says the work tree stands still. */
-typedef struct folder_memo {
-	char *key;
-	nf_path_id id;
-} folder_memo;
 
 static char no_tree;
 
@@ -479,25 +470,14 @@ hash_for_manifest(void *ctx, char sha[65], int dirfd, const char *name, const ch
 	return nf_hash_at(sha, dirfd, name, abs, ctx);
 }
 
+/* Frees map m and arena a, which holds its entries and keys. */
 static void
-files_clear(nf_gitrepo *r)
+memo_free(nf_strmap **m, nf_arena **a)
 {
-	for (size_t i = 0; i < r->nfmemos; i++) {
-		free(r->fmemos[i]->path);
-		free(r->fmemos[i]);
-	}
-	free(r->fmemos);
-	r->fmemos = NULL;
-	r->nfmemos = r->fmemos_cap = 0;
-	nf_strmap_free(r->files);
-	r->files = NULL;
-}
-
-static bool
-same_key(const nf_statkey *k, const struct stat *st)
-{
-	return k->size == (int64_t)st->st_size && k->mtime_ns == nf_ts_ns(&st->st_mtim) &&
-	       k->inode == (int64_t)st->st_ino && k->ctime_ns == nf_ts_ns(&st->st_ctim);
+	nf_strmap_free(*m);
+	nf_arena_free(*a);
+	*m = NULL;
+	*a = NULL;
 }
 
 /* Whether the file system of device dev (abs on it) is local (nf_local_fs_path), asked once
@@ -530,22 +510,21 @@ file_sha(nf_gitrepo *r, const char *abs, const struct stat *st, char sha[65])
 	struct stat opened;
 	int err;
 
-	if (local && m && same_key(&m->key, st)) {
+	if (local && m && nf_statkey_is(&m->key, st)) {
 		memcpy(sha, m->sha, sizeof(m->sha));
 		return 0;
 	}
 	if ((err = nf_hash_file_vouched(sha, abs, r->db, &vouched, &opened)) < 0 || !local || !vouched)
 		return err;
 	if (!m) {
-		m = xcalloc(1, sizeof(*m));
-		m->path = xstrdup(abs);
-		NF_PUSH(r->fmemos, r->nfmemos, r->fmemos_cap, m);
-		if (!r->files)
+		if (!r->files) {
 			r->files = nf_strmap_new(64);
-		nf_strmap_put(r->files, m->path, m);
+			r->files_arena = nf_arena_new();
+		}
+		m = nf_arena_alloc(r->files_arena, sizeof(*m));
+		nf_strmap_put(r->files, nf_arena_strdup(r->files_arena, abs), m);
 	}
-	m->key = (nf_statkey){ (int64_t)opened.st_size, nf_ts_ns(&opened.st_mtim), (int64_t)opened.st_ino,
-			       nf_ts_ns(&opened.st_ctim) };
+	nf_stat_key(&m->key, &opened);
 	memcpy(m->sha, sha, sizeof(m->sha));
 	return 0;
 }
@@ -1110,20 +1089,6 @@ plain_path(nf_gitrepo *r, const char *relpath, char **real, struct stat *st)
 
 /* ---- folders identified while the work tree stands still ---- */
 
-static void
-memo_clear(nf_gitrepo *r)
-{
-	for (size_t i = 0; i < r->nmemos; i++) {
-		free(r->memos[i]->key);
-		free(r->memos[i]);
-	}
-	free(r->memos);
-	r->memos = NULL;
-	r->nmemos = r->memos_cap = 0;
-	nf_strmap_free(r->memo);
-	r->memo = NULL;
-}
-
 /* The path as the caller named it (links on its way are part of the answer) and the paths
  * left out, each length-prefixed: no two requests share a key. */
 static char *
@@ -1137,26 +1102,17 @@ memo_key(const nf_gitrepo *r, const char *relpath)
 	return nf_buf_detach(&k);
 }
 
-static void
-memo_put(nf_gitrepo *r, char *key, const nf_path_id *id)
-{
-	folder_memo *m = xcalloc(1, sizeof(*m));
-
-	m->key = key;
-	m->id = *id;
-	NF_PUSH(r->memos, r->nmemos, r->memos_cap, m);
-	nf_strmap_put(r->memo, m->key, m);
-}
-
 void
 nf_gitrepo_memo(nf_gitrepo *r, bool on)
 {
 	if (!r)
 		return;
-	if (!on)
-		memo_clear(r);
-	else if (!r->memo)
+	if (!on) {
+		memo_free(&r->memo, &r->memo_arena);
+	} else if (!r->memo) {
 		r->memo = nf_strmap_new(16);
+		r->memo_arena = nf_arena_new();
+	}
 }
 
 int
@@ -1195,11 +1151,11 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 
 	memset(out, 0, sizeof(*out));
 	if (r->memo) {
-		const folder_memo *m;
+		const nf_path_id *m;
 
 		mkey = memo_key(r, relpath);
 		if ((m = nf_strmap_get(r->memo, mkey))) {
-			*out = m->id;
+			*out = *m;
 			free(mkey);
 			return 0;
 		}
@@ -1277,10 +1233,9 @@ nf_gitrepo_identify(nf_gitrepo *r, const char *relpath, nf_path_id *out)
 	/* A folder's identity reads every entry of it that git does not vouch for (ignored data,
 	 * a folder outside git): the matrix instances of one stage read the same folder again
 	 * and again. A file costs a stat. */
-	if (err == 0 && folder && mkey) {
-		memo_put(r, mkey, out);
-		mkey = NULL;
-	}
+	if (err == 0 && folder && mkey)
+		nf_strmap_put(r->memo, nf_arena_strdup(r->memo_arena, mkey),
+			      nf_arena_memdup(r->memo_arena, out, sizeof(*out)));
 done:
 	free(mkey);
 	free(rel);
@@ -1408,8 +1363,8 @@ nf_gitrepo_free(nf_gitrepo *r)
 	if (!r)
 		return;
 	snapshot_release(r);
-	memo_clear(r);
-	files_clear(r);
+	memo_free(&r->memo, &r->memo_arena);
+	memo_free(&r->files, &r->files_arena);
 	for (size_t i = 0; i < r->nseen; i++)
 		free(r->seen[i]);
 	free(r->seen);
@@ -1429,8 +1384,8 @@ int
 nf_gitrepo_refresh(nf_gitrepo *r)
 {
 	if (r->memo) {   /* still on, but nothing kept from before the new snapshot */
-		memo_clear(r);
-		r->memo = nf_strmap_new(16);
+		nf_gitrepo_memo(r, false);
+		nf_gitrepo_memo(r, true);
 	}
 	return r->repo ? snapshot_take(r) : 0;
 }

@@ -108,8 +108,8 @@ nf_is_sha256_hex(const char *s)
 	return s[64] == '\0';
 }
 
-static void
-stat_key(nf_statkey *k, const struct stat *st)
+void
+nf_stat_key(nf_statkey *k, const struct stat *st)
 {
 	k->size = (int64_t)st->st_size;
 	k->mtime_ns = nf_ts_ns(&st->st_mtim);
@@ -122,13 +122,19 @@ stat_key(nf_statkey *k, const struct stat *st)
 static bool
 cache_lookup(nf_statcache *sc, const char *path, const struct stat *st, char out[65])
 {
-	nf_statkey want, got;
+	nf_statkey got;
 
-	stat_key(&want, st);
-	if (!sc->get(sc, path, &got, out))
-		return false;
-	return got.size == want.size && got.mtime_ns == want.mtime_ns && got.inode == want.inode &&
-	       got.ctime_ns == want.ctime_ns && nf_is_sha256_hex(out);
+	return sc->get(sc, path, &got, out) && nf_statkey_is(&got, st) && nf_is_sha256_hex(out);
+}
+
+bool
+nf_statkey_is(const nf_statkey *k, const struct stat *st)
+{
+	nf_statkey now;
+
+	nf_stat_key(&now, st);
+	return k->size == now.size && k->mtime_ns == now.mtime_ns && k->inode == now.inode &&
+	       k->ctime_ns == now.ctime_ns;
 }
 
 bool
@@ -143,7 +149,7 @@ cache_store(nf_statcache *sc, const char *path, const struct stat *st, const cha
 {
 	nf_statkey k;
 
-	stat_key(&k, st);
+	nf_stat_key(&k, st);
 	sc->put(sc, path, &k, sha);
 }
 
@@ -199,7 +205,7 @@ racy_note(nf_statcache *sc, const char *path, const struct stat *st)
 	if (l->n >= NF_RACY_MAX)
 		return;   /* read again next time, as before there was a list */
 	f.path = xstrdup(path);
-	stat_key(&f.key, st);
+	nf_stat_key(&f.key, st);
 	NF_PUSH(l->v, l->n, l->cap, f);
 }
 
@@ -246,7 +252,7 @@ racy_settle(nf_statcache *sc, const racy_file *f)
 
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &before) == 0 && S_ISREG(before.st_mode) && (stat_key(&k, &before), !memcmp(&k, &f->key, sizeof(k)))) {
+	if (fstat(fd, &before) == 0 && S_ISREG(before.st_mode) && (nf_stat_key(&k, &before), !memcmp(&k, &f->key, sizeof(k)))) {
 		began = nf_coarse_now_ns();
 		if (nf_sha256_fd(sha, fd, f->path) < 0 || fstat(fd, &after) < 0) {
 			nf_error_clear();

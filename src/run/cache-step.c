@@ -123,9 +123,6 @@ check_input(const char *path)
 	return 0;
 }
 
-/* Up to this many upstream outputs are looked at in turn, not through a map. */
-#define OUTS_FEW 16
-
 /* The outputs a node's inputs are checked against (produced_upstream): its direct
  * upstreams' (their metrics files counting, last) and its own, each expanded once for the
  * node's key, not once per input: a stage reading the 20 000 files another writes expanded
@@ -138,7 +135,6 @@ typedef struct out_ref {
 
 typedef struct outs_index {
 	nf_arena *a;                 /* the paths, and the held lists handed out (the run's, reset) */
-	nf_strmap *up;               /* an upstream output's path -> non-NULL; NULL: few, looked at in turn */
 	out_ref *ups, *owns;         /* sorted by path */
 	size_t nups, nowns, ups_cap, owns_cap;
 	bool built;
@@ -164,10 +160,7 @@ index_out(outs_index *ix, out_ref **v, size_t *n, size_t *cap, const char *raw)
 static int
 by_path(const void *a, const void *b)
 {
-	int c = strcmp(((const out_ref *)a)->path, ((const out_ref *)b)->path);
-
-	return c ? c : (((const out_ref *)a)->order > ((const out_ref *)b)->order) -
-		       (((const out_ref *)a)->order < ((const out_ref *)b)->order);
+	return strcmp(((const out_ref *)a)->path, ((const out_ref *)b)->path);
 }
 
 static int
@@ -213,11 +206,6 @@ outs_index_build(outs_index *ix, run_ctx *ctx, const nf_node *node)
 		index_out(ix, &ix->owns, &ix->nowns, &ix->owns_cap, nf_buf_cstr(&b));
 	}
 	nf_buf_release(&b);
-	if (ix->nups > OUTS_FEW) {
-		ix->up = nf_strmap_new(ix->nups);
-		for (size_t i = 0; i < ix->nups; i++)
-			nf_strmap_put(ix->up, ix->ups[i].path, &ix->ups[i]);
-	}
 	if (ix->nups > 1)
 		qsort(ix->ups, ix->nups, sizeof(*ix->ups), by_path);
 	if (ix->nowns > 1)
@@ -227,24 +215,11 @@ outs_index_build(outs_index *ix, run_ctx *ctx, const nf_node *node)
 static void
 outs_index_release(outs_index *ix)
 {
-	nf_strmap_free(ix->up);
 	free(ix->ups);
 	free(ix->owns);
 	if (ix->a)
 		nf_arena_reset(ix->a);
 	memset(ix, 0, sizeof(*ix));
-}
-
-/* Whether path is one of the upstream outputs. */
-static bool
-is_upstream_output(const outs_index *ix, const char *path)
-{
-	if (ix->up)
-		return nf_strmap_get(ix->up, path) != NULL;
-	for (size_t i = 0; i < ix->nups; i++)
-		if (strcmp(ix->ups[i].path, path) == 0)
-			return true;
-	return false;
 }
 
 /* The first of v[0..n) whose path is not below key (strcmp order). */
@@ -254,6 +229,15 @@ first_from(const out_ref *v, size_t n, const char *key)
 	return nf_lower_bound_str(v, n, sizeof(*v), offsetof(out_ref, path), key);
 }
 
+/* Whether path is one of the upstream outputs. */
+static bool
+is_upstream_output(const outs_index *ix, const char *path)
+{
+	size_t i = first_from(ix->ups, ix->nups, path);
+
+	return i < ix->nups && strcmp(ix->ups[i].path, path) == 0;
+}
+
 /* The outputs of v lying inside the folder in (path_within(out, in), not in itself), and
  * with same_raw those that are in itself written otherwise ("data/" for "data"), each once,
  * in walk order, appended to *held as normalized paths in ix's arena. */
@@ -261,7 +245,7 @@ static void
 hold_inside(outs_index *ix, const out_ref *v, size_t n, const char *in, const char *raw_in, bool same_raw,
 	    const char ***held, size_t *nheld, size_t *cap)
 {
-	size_t il = strlen(in), first;
+	size_t il = strlen(in);
 	char *prefix = nf_arena_alloc(ix->a, il + 2);
 	const out_ref **hits = NULL;
 	size_t nhits = 0, hits_cap = 0;
@@ -273,7 +257,7 @@ hold_inside(outs_index *ix, const out_ref *v, size_t n, const char *in, const ch
 		for (size_t i = first_from(v, n, in); i < n && strcmp(v[i].path, in) == 0; i++)
 			if (strcmp(v[i].raw, raw_in) != 0)
 				NF_PUSH(hits, nhits, hits_cap, &v[i]);
-	for (size_t i = first = first_from(v, n, prefix); i < n && strncmp(v[i].path, prefix, il + 1) == 0; i++)
+	for (size_t i = first_from(v, n, prefix); i < n && strncmp(v[i].path, prefix, il + 1) == 0; i++)
 		NF_PUSH(hits, nhits, hits_cap, &v[i]);
 	if (nhits > 1)
 		qsort(hits, nhits, sizeof(*hits), by_order);

@@ -39,7 +39,8 @@ text_of(nf_buf *b, run_ctx *ctx, const nf_node *node, const nf_tmpl *t)
 	return nf_buf_cstr(b);
 }
 
-/* The folder of normalized path p ("" for the root) into b. */
+/* The folder of normalized path p into b, with a '/' after it ("/" for the root), so that
+ * an empty b stands for no folder at all. */
 static void
 set_folder(nf_buf *b, const char *p)
 {
@@ -47,7 +48,7 @@ set_folder(nf_buf *b, const char *p)
 
 	nf_buf_reset(b);
 	nf_buf_add(b, p, slash ? (size_t)(slash - p) : 0);
-	nf_buf_puts(b, "/");   /* set: "" and "/" differ from no folder at all */
+	nf_buf_putc(b, '/');
 }
 
 /* Whether p lies directly in the folder b holds (set_folder). */
