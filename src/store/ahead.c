@@ -13,8 +13,8 @@
  * its fingerprint kept beside for the probes): a second lookup of the key reads the
  * database. An entry read ahead is the one in the
  * database: a run replaces or deletes an entry only at the node that looked it up (a key
- * names its node), and the workspace lock keeps other runs out. The thread keeps at most
- * AHEAD_WINDOW entries beyond the lookups made, so that 100 000 nodes do not hold 25 MB.
+ * names its node), and the workspace lock keeps other runs out. The thread reads at most
+ * AHEAD_WINDOW nodes beyond the lookups made, so that 100 000 nodes do not hold 25 MB.
  *
  * Then, until stopped, it copies what the run commits from the WAL into the database every
  * CHECKPOINT_EVERY_NS (a passive checkpoint, which the writer never waits for and which
@@ -121,13 +121,14 @@ read_ahead(void *arg)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	size_t produced = 0;
+	const char *lag;
 	const struct timespec pause = { 0, 100000 };
 
 	/* No busy wait: an entry not read here is read by the lookup itself, a checkpoint not
 	 * made here by the close. Read and write, for the checkpoint; it writes no row. */
 	if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
-			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id"
+			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id, n.seq"
 			       " FROM nodes n JOIN cache_entries c ON c.key = n.cache_key"
 			       " WHERE n.run_id = (SELECT max(id) FROM runs WHERE pipeline = ?1 AND id < ?2)"
 			       " ORDER BY n.seq",
@@ -135,15 +136,29 @@ read_ahead(void *arg)
 		goto done;
 	sqlite3_bind_text(q, 1, a->pipeline, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, a->run_id);
-	while (produced < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
-		ahead_entry *e;
-
-		while (produced >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
+	/* A test's thread that falls behind: it reads nothing until that many lookups. */
+	if ((lag = nf_test_hook_value("NTFLOW_TEST_AHEAD_LAG")))
+		while (atomic_load_explicit(&a->lookups, memory_order_relaxed) < strtoul(lag, NULL, 10) &&
 		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
 			nanosleep(&pause, NULL);
-		if (atomic_load_explicit(&a->stop, memory_order_relaxed) || sqlite3_step(q) != SQLITE_ROW)
+	while (produced < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		ahead_entry *e;
+		size_t seq;
+
+		if (sqlite3_step(q) != SQLITE_ROW)
 			break;
-		if (!sqlite3_column_text(q, 0) || !sqlite3_column_text(q, 1) || !sqlite3_column_text(q, 2))
+		/* The window is in the nodes' order: the row of the seq-th node waits until the
+		 * lookups come within AHEAD_WINDOW of it, and is skipped when they are past it
+		 * (a thread that fell behind, on a busy machine, would otherwise publish every
+		 * later entry after its lookup had read it: held till the end, never taken). */
+		seq = (size_t)sqlite3_column_int64(q, 5);
+		while (seq >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
+		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
+			nanosleep(&pause, NULL);
+		if (atomic_load_explicit(&a->stop, memory_order_relaxed))
+			break;
+		if (seq < atomic_load_explicit(&a->lookups, memory_order_relaxed) ||
+		    !sqlite3_column_text(q, 0) || !sqlite3_column_text(q, 1) || !sqlite3_column_text(q, 2))
 			continue;
 		e = xcalloc(1, sizeof(*e));
 		e->key = col_dup(q, 0);

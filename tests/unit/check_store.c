@@ -1129,6 +1129,52 @@ START_TEST(test_ahead)
 }
 END_TEST
 
+/* A thread that falls behind the lookups (a busy machine) skips the entries of the nodes
+ * looked up already: published, they would be held till the end and never taken. Here it
+ * starts reading after two lookups, with room for one entry: the third node's. */
+START_TEST(test_ahead_behind)
+{
+	static const char *const keys[] = { "kb-prep", "kb-tune1", "kb-tune2" };
+	nf_store *st = NULL;
+	nf_cache_entry e;
+	test_graph t;
+	int64_t r1, r2;
+	struct timespec ms = { 0, 1000000 };
+
+	graph_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
+	for (size_t i = 0; i < 3; i++) {
+		nf_cache_entry put = { .key = (char *)keys[i], .node = (char *)t.nodes[i].name, .outputs_json = "[]",
+				       .out_digest = "out:x", .metrics_json = "{}", .components = "{}",
+				       .run_id = r1, .created_ms = 1 };
+
+		ck_assert_int_eq(nf_store_node_cache_miss(st, r1, t.nodes[i].name, keys[i], "{}", "p"), 0);
+		ck_assert_int_eq(nf_store_cache_put(st, "p", &put), 0);
+		ck_assert_int_eq(nf_store_node_state(st, r1, t.nodes[i].name, NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
+	}
+	ck_assert_int_eq(nf_store_run_end(st, r1, NF_RUN_SUCCEEDED), 0);
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	setenv("NTFLOW_TEST_AHEAD_LAG", "2", 1);
+	nf_store_ahead_start(st, "p", r2, 1);
+	for (size_t i = 0; i < 2; i++) {   /* in the nodes' order (prep, tune2, tune1), from the
+					    * database: the thread has read nothing yet */
+		ck_assert_int_eq(nf_store_cache_hit(st, keys[t.order[i]], &e), 0);
+		nf_cache_entry_release(&e);
+	}
+	for (int i = 0; i < 3000 && nf_store_ahead_read(st) < 1; i++)
+		nanosleep(&ms, NULL);
+	ck_assert_uint_eq(nf_store_ahead_read(st), 1);   /* and no more: it had room for one */
+	raw_exec(dbpath, "DELETE FROM cache_entries");
+	ck_assert_int_eq(nf_store_cache_hit(st, "kb-tune1", &e), 0);   /* the one it kept */
+	nf_cache_entry_release(&e);
+	unsetenv("NTFLOW_TEST_AHEAD_LAG");
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_miss_previous_run)
 {
 	nf_store *st = NULL;
@@ -2434,6 +2480,7 @@ store_suite(void)
 	tcase_add_test(tc, test_miss_explained_lazily);
 	tcase_add_test(tc, test_miss_previous_run);
 	tcase_add_test(tc, test_ahead);
+	tcase_add_test(tc, test_ahead_behind);
 	tcase_add_test(tc, test_miss_previous_run_kept);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_prune_keeps_miss_explained);
