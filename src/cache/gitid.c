@@ -60,11 +60,13 @@ struct nf_gitrepo {
 	char *branch;
 	git_tree *head_tree;
 
-	/* The status snapshot, both sorted by strcmp on path. */
+	/* The status snapshot, both sorted by strcmp on path, and when it was taken (real
+	 * time, in ns, as file times are). */
 	status_entry *dirty;
 	size_t ndirty, dirty_cap;
 	status_entry *ignored;
 	size_t nignored, ignored_cap;
+	int64_t snapshot_ns;
 
 	/* HEAD's tree of each folder looked up so far (git path -> git_tree *, or
 	 * &no_tree when HEAD has no folder there). Keys and trees are owned here. */
@@ -309,6 +311,7 @@ snapshot_take(nf_gitrepo *r)
 
 	snapshot_release(r);
 	r->trees = nf_strmap_new(64);
+	r->snapshot_ns = nf_coarse_now_ns();   /* the clock local file times are stamped with */
 	if (git_index_read(r->index, 0) < 0) {
 		err = git_fail("cannot read the git index");
 		goto done;
@@ -972,6 +975,20 @@ identify_dir_git(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out
 	return 0;
 }
 
+/* Whether the file st describes may have changed since the status snapshot, which then
+ * says nothing of it: its inode changed (ctime, set by the kernel on every write, rename
+ * or chmod, and never by a program) no earlier than a second before the snapshot, a margin
+ * for file systems stamped by another machine's clock. A person's edit during a long run is
+ * seen so, and a stage retried after its input was mended is keyed on the mended input; a
+ * file written just before the run is hashed once more than it needed. */
+static bool
+changed_since_snapshot(const nf_gitrepo *r, const struct stat *st)
+{
+	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+
+	return ctime_ns >= r->snapshot_ns - 1000000000;
+}
+
 static int
 identify_file(nf_gitrepo *r, const char *gp, const char *abs, const struct stat *st,
 	      nf_path_id *out)
@@ -981,7 +998,7 @@ identify_file(nf_gitrepo *r, const char *gp, const char *abs, const struct stat 
 	git_oid oid;
 	int ignored = 0, err;
 
-	if (he && git_tree_entry_type(he) == GIT_OBJECT_BLOB &&
+	if (he && git_tree_entry_type(he) == GIT_OBJECT_BLOB && !changed_since_snapshot(r, st) &&
 	    (git_tree_entry_filemode(he) == GIT_FILEMODE_LINK) == (S_ISLNK(st->st_mode) != 0)) {
 		set_oid(out, NF_ID_CLEAN, "blob", git_tree_entry_id(he));
 		return 0;

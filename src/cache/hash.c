@@ -353,11 +353,15 @@ nf_hash_file_vouched(char out[65], const char *abs_path, nf_statcache *db, bool 
 					  "cannot stat '%s'", abs_path);
 	if (!S_ISREG(st.st_mode))
 		return nf_error_set(NF_EINVALID, "cannot hash '%s': not a regular file", abs_path);
-	if ((fd = open(abs_path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* Not blocking, and checked again once open: a FIFO put in its place after the stat
+	 * would otherwise hold the open until something writes to it. */
+	if ((fd = open(abs_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(errno == ENOENT ? NF_ENOTFOUND : NF_EIO,
 					  "cannot open '%s'", abs_path);
 	if (fstat(fd, &before) < 0)
 		err = nf_error_set_errno(NF_EIO, "cannot stat '%s'", abs_path);
+	else if (!S_ISREG(before.st_mode))
+		err = nf_error_set(NF_EINVALID, "cannot hash '%s': not a regular file", abs_path);
 	else if ((err = hash_open_v(out, fd, &before, abs_path, db, vouched)) == 0 && opened)
 		*opened = before;
 	close(fd);

@@ -57,6 +57,9 @@ typedef struct nf_run_node {
 	                             * kept: 35 bytes a node (issue 15) */
 	bool forced;                /* --force */
 	bool out_is_raw;            /* out.raw holds its output digest */
+	bool looked_up;             /* its cache lookup made, for this round of attempts: a
+	                             * retry after its final state (a dashboard's) makes it
+	                             * again, on the inputs as they are then */
 } nf_run_node;
 
 

@@ -623,7 +623,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 	interp_init(&ip, ctx, node);
 	if ((err = job_command(&ctx->job.cmd, st, &ip)) < 0)
 		return err;
-	if (attempt == 1) {
+	if (!ctx->nodes[node->id].looked_up) {
 		/* The key holds the command as recorded: a secret's value never reaches the store
 		 * (nor its hash the audit chain), so a new value alone does not rerun the stage. */
 		nf_buf recorded = NF_BUF_INIT;
@@ -634,6 +634,7 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		nf_buf_release(&recorded);
 		if (err < 0)
 			return err;
+		ctx->nodes[node->id].looked_up = true;
 		if (err == 1) {
 			/* A pass of cached nodes, stopped here by a test that signals the run. */
 			if (nf_test_hook("run-stop-after-cached"))
@@ -1012,6 +1013,7 @@ hook_on_state(void *vctx, const nf_node *node, nf_state st, int attempt, const n
 		/* Its cache entry is written and its record made: the key and its components
 		 * (about 0.5 KB a node) are not read again. */
 		nf_run__flight_end(ctx, node->id);
+		ctx->nodes[node->id].looked_up = false;
 	}
 	if (!ctx->req->on_event) {
 		free(log);

@@ -658,6 +658,26 @@ START_TEST(test_refresh)
 }
 END_TEST
 
+/* A tracked file written after the snapshot (a person's edit during a run, an input mended
+ * before a retry) is identified as it is now, not as the snapshot saw it; one touched
+ * without a change is still HEAD's blob. (Folders keep the snapshot's view: test_refresh.) */
+START_TEST(test_file_changed_after_open)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_git(r, d, "a.txt", NF_ID_CLEAN, "blob", "git rev-parse HEAD:a.txt");
+	sh(d, "printf 'edited\\n' > a.txt && touch src/x.py");
+	ck_git(r, d, "a.txt", NF_ID_DIRTY, "blob", "git hash-object a.txt");
+	ck_assert(has_dirty(r, "a.txt"));
+	ck_git(r, d, "src/x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
+	ck_assert(!has_dirty(r, "src/x.py"));
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
 START_TEST(test_open_errors)
 {
 	nf_gitrepo *r = (nf_gitrepo *)1;
@@ -945,6 +965,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_missing_and_detached);
 	tcase_add_test(tc, test_subfolder_root);
 	tcase_add_test(tc, test_refresh);
+	tcase_add_test(tc, test_file_changed_after_open);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_statcache);
 	tcase_add_test(tc, test_fold_file_memo);

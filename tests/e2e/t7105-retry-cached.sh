@@ -1,0 +1,57 @@
+#!/bin/sh
+# t7105-retry-cached.sh: a stage retried from a dashboard (retry-node on a detached run's
+# control channel) after it failed is looked up again, keyed on its inputs as they are at
+# the retry: its success is stored, and the next run finds it cached. (It ran without a key
+# and stored nothing when the lookup was made at the first attempt only.)
+. "$(dirname "$0")/lib.sh"
+
+# bad fails while bad.in says broken; wait holds the run open until the file "release".
+test_expect_success 'setup' '
+	write_dag r.dag <<-\EOF &&
+	pipeline "r" {}
+	stage "bad" {
+	  inputs  = ["bad.in"]
+	  outputs = ["bad.out"]
+	  run     = "grep -q good bad.in && cp bad.in bad.out"
+	}
+	stage "wait" {
+	  run = "i=0; while ! test -f release && test $i -lt 600; do sleep 0.1; i=$((i + 1)); done"
+	}
+	EOF
+	echo broken >bad.in &&
+	git add r.dag bad.in && git commit -q -m r
+'
+
+# state_of RUN NODE-INDEX: the node state show --json gives ("" while there is none)
+state_of() { ntflow show "$1" --json 2>/dev/null >st.json && json_get st.json ".stages[$2].state"; }
+# wait_state RUN NODE-INDEX STATE: polls (at most 60s)
+wait_state() {
+	i=0
+	while test "$(state_of "$1" "$2")" != "$3"; do
+		i=$((i + 1))
+		if test $i -ge 600; then
+			echo "run $1 node $2 is $(state_of "$1" "$2"), not $3" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+test_expect_success 'a failed stage fixed and retried from the control channel is stored, then cached' '
+	ntflow run r.dag --keep-going --detach >out 2>err &&
+	wait_state 1 0 failed &&
+	echo good >bad.in &&
+	printf "retry-node bad\n" >.ntflow/executor/1.ctl &&
+	wait_state 1 0 succeeded &&
+	touch release &&
+	wait_state 1 1 succeeded &&
+	i=0 && while test -e .ntflow/executor/1.ctl && test $i -lt 600; do sleep 0.1; i=$((i + 1)); done &&
+	test "$(json_get st.json .stages[0].attempts)" = 2 &&
+	ntflow run --no-tui r.dag >out2 &&
+	ntflow show 2 --json >st2.json &&
+	test "$(json_get st2.json .stages[0].state)" = cached &&
+	test "$(json_get st2.json .stages[0].reused_run)" = 1 &&
+	test good = "$(cat bad.out)"
+'
+
+test_done
