@@ -12,6 +12,7 @@
 
 #include "ntflow/cache.h"
 #include "ntflow/store.h"
+#include "ntflow/gov.h"
 
 typedef struct cache_opts {
 	const char *state;
@@ -38,34 +39,6 @@ open_cache(nf_store **st, nf_objstore **objs, char **dir, nf_wslock **lock, cons
 	free(cache_dir);
 	if (err < 0)
 		nf_cmd_error("%s", nf_error_last());
-	return err;
-}
-
-/* Calls fn for each output digest of an entry; stops at the first error it returns. */
-static int
-each_digest(const nf_cache_entry *e, int (*fn)(void *ctx, const char *digest), void *ctx)
-{
-	cJSON *arr = cJSON_Parse(e->outputs_json ? e->outputs_json : "");
-	const cJSON *it;
-	int err = 0;
-
-	if (!cJSON_IsArray(arr)) {
-		cJSON_Delete(arr);
-		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key);
-	}
-	cJSON_ArrayForEach(it, arr) {
-		const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
-
-		if (!d) {
-			err = nf_error_set(NF_ECORRUPT, "cache entry %.12s has an output without a digest", e->key);
-			break;
-		}
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
-			continue;   /* uncached = [...]: hashed, never in the store */
-		if ((err = fn(ctx, d)) < 0)
-			break;
-	}
-	cJSON_Delete(arr);
 	return err;
 }
 
@@ -120,7 +93,7 @@ cache_ls(nf_store *st, nf_objstore *objs, const cache_opts *o)
 		tab = nf_table_new(NF_ARRAY_SIZE(head), head);
 	for (size_t i = 0; i < n; i++) {
 		size_ctx sc = { objs, 0 };
-		bool sized = each_digest(&e[i], add_size, &sc) == 0;
+		bool sized = nf_cache_entry_each_digest(&e[i], add_size, &sc) == 0;
 		char when[40], sz[32], **row;
 
 		if (o->json) {
@@ -204,7 +177,7 @@ cache_verify(nf_store *st, nf_objstore *objs)
 	}
 	/* Corrupt objects are gone now: an entry missing any of its objects cannot be restored. */
 	for (size_t i = 0; i < n; i++) {
-		if (each_digest(&e[i], check_present, objs) == 0)
+		if (nf_cache_entry_each_digest(&e[i], check_present, objs) == 0)
 			continue;
 		printf("dropped cache entry %.12s (%s, run %lld): an object it needs is missing or corrupt\n",
 		       e[i].key, e[i].node, (long long)e[i].run_id);
@@ -227,181 +200,37 @@ cache_verify(nf_store *st, nf_objstore *objs)
 
 /* ---- gc ---- */
 
-/* A set of strings (cache keys, run ids as text) owning its keys. */
-typedef struct strset {
-	nf_strmap *map;
-	nf_arena *arena;
-} strset;
-
 static void
-strset_init(strset *s)
+on_broken(void *ctx, const nf_cache_entry *e, const char *why)
 {
-	s->map = nf_strmap_new(256);
-	s->arena = nf_arena_new();
-}
-
-static void
-strset_release(strset *s)
-{
-	nf_strmap_free(s->map);
-	nf_arena_free(s->arena);
-}
-
-static void
-strset_add(strset *s, const char *k)
-{
-	char *copy;
-
-	if (!k || nf_strmap_get(s->map, k))
-		return;
-	copy = nf_arena_strdup(s->arena, k);
-	nf_strmap_put(s->map, copy, copy);
-}
-
-static bool
-strset_has(const strset *s, const char *k)
-{
-	return k && nf_strmap_get(s->map, k) != NULL;
-}
-
-static void
-add_key(void *keys, const char *key)
-{
-	strset_add(keys, key);
-}
-
-/* Adds the cache keys of a run's nodes (those it created and those it reused) to keys. */
-static int
-add_run_keys(nf_store *st, int64_t run, strset *keys)
-{
-	return nf_store_run_cache_keys(st, run, add_key, keys);
-}
-
-typedef struct mark_ctx {
-	nf_objstore *objs;
-	nf_objstore_marks *marks;
-} mark_ctx;
-
-static int
-mark_digest(void *vctx, const char *digest)
-{
-	mark_ctx *m = vctx;
-
-	return nf_objstore_mark(m->objs, m->marks, digest);
+	(void)ctx;
+	printf("dropped cache entry %.12s (%s, run %lld): %s\n", e->key, e->node, (long long)e->run_id, why);
 }
 
 static int
 cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
 {
-	nf_run_info *runs = NULL;
-	nf_cache_entry *e = NULL;
-	size_t nruns = 0, n = 0, dropped = 0;
-	strset protect, recent, recent_runs, seen_pipelines;
-	nf_objstore_marks *marks = nf_objstore_marks_new();
-	int64_t start = nf_now_realtime_ms(), cutoff = 0;
-	size_t npruned = 0;
-	uint64_t nobj = 0, bytes = 0;
+	nf_cache_gc_policy p = { o->keep_runs, o->keep_days, NULL, nf_now_realtime_ms(), on_broken, NULL };
+	nf_cache_gc_totals t;
 	char freed[32];
-	int rc = NF_EXIT_FAILED;
+	int err = nf_cache_gc(st, objs, &p, &t);
 
-	strset_init(&protect);
-	strset_init(&recent);
-	strset_init(&recent_runs);
-	strset_init(&seen_pipelines);
-	if (nf_store_run_list(st, 0, &runs, &nruns) < 0)
-		goto fail;
-	for (size_t i = 0; i < nruns; i++) {
-		if (runs[i].status == NF_RUN_RUNNING) {
-			nf_cmd_error("run %lld is in progress; run 'ntflow cache gc' when it has finished",
-				     (long long)runs[i].id);
-			goto done;
-		}
+	if (err == NF_EBUSY) {
+		nf_cmd_error("%s; run 'ntflow cache gc' when it has finished", nf_error_last());
+		return NF_EXIT_FAILED;
 	}
-	if (o->keep_days >= 0)
-		cutoff = start - (int64_t)o->keep_days * 86400000;
-	/* Newest first: the first succeeded run of each pipeline is its last successful one. */
-	for (size_t i = 0; i < nruns; i++) {
-		const nf_run_info *r = &runs[i];
-		bool keep_run = (o->keep_runs >= 0 && i < (size_t)o->keep_runs) ||
-				(o->keep_days >= 0 && r->started_ms >= cutoff);
-		char id[32];
-
-		if (r->status == NF_RUN_SUCCEEDED && !strset_has(&seen_pipelines, r->pipeline)) {
-			strset_add(&seen_pipelines, r->pipeline);
-			if (add_run_keys(st, r->id, &protect) < 0)
-				goto fail;
-		}
-		if (keep_run) {
-			snprintf(id, sizeof(id), "%lld", (long long)r->id);
-			strset_add(&recent_runs, id);
-			if (add_run_keys(st, r->id, &recent) < 0)
-				goto fail;
-			/* A pruned run's rows no longer say which entries it reused: the entries
-			 * the runs it reused results of made stay. */
-			if (r->pruned_ms) {
-				int64_t *from = NULL;
-				size_t nfrom = 0;
-
-				npruned++;
-				if (nf_store_pruned_reused(st, r->id, &from, &nfrom) < 0)
-					goto fail;
-				for (size_t k = 0; k < nfrom; k++) {
-					snprintf(id, sizeof(id), "%lld", (long long)from[k]);
-					strset_add(&recent_runs, id);
-				}
-				free(from);
-			}
-		}
+	if (err < 0) {
+		nf_cmd_error("%s", nf_error_last());
+		return NF_EXIT_FAILED;
 	}
-	if (nf_store_cache_list(st, &e, &n) < 0)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		char id[32];
-		bool keep;
-
-		snprintf(id, sizeof(id), "%lld", (long long)e[i].run_id);
-		if (o->keep_days < 0 && o->keep_runs < 0)
-			keep = true;   /* no policy: only unreferenced objects go */
-		else
-			keep = strset_has(&protect, e[i].key) || strset_has(&recent, e[i].key) ||
-			       strset_has(&recent_runs, id) || (o->keep_days >= 0 && e[i].created_ms >= cutoff);
-		/* An entry whose folder manifest is gone cannot be restored: it goes too. */
-		if (keep) {
-			mark_ctx mc = { objs, marks };
-
-			if (each_digest(&e[i], mark_digest, &mc) == 0)
-				continue;
-			printf("dropped cache entry %.12s (%s, run %lld): %s\n", e[i].key, e[i].node,
-			       (long long)e[i].run_id, nf_error_last());
-		}
-		if (nf_store_cache_delete(st, e[i].key) < 0)
-			goto fail;
-		dropped++;
-	}
-	if (nf_store_flush(st) < 0)
-		goto fail;
-	if (nf_objstore_sweep(objs, marks, start, &nobj, &bytes) < 0)
-		goto fail;
-	fmt_bytes(freed, sizeof(freed), bytes);
-	printf("dropped %zu of %zu cache entr%s; removed %llu object%s; freed %s (%llu bytes)\n", dropped, n,
-	       n == 1 ? "y" : "ies", (unsigned long long)nobj, nobj == 1 ? "" : "s", freed,
-	       (unsigned long long)bytes);
-	if (npruned)
+	fmt_bytes(freed, sizeof(freed), t.bytes);
+	printf("dropped %zu of %zu cache entr%s; removed %llu object%s; freed %s (%llu bytes)\n", t.dropped,
+	       t.entries, t.entries == 1 ? "y" : "ies", (unsigned long long)t.objects, t.objects == 1 ? "" : "s",
+	       freed, (unsigned long long)t.bytes);
+	if (t.pruned_kept)
 		printf("%zu of the runs kept were pruned (ntflow prune): the entries made by the runs whose results"
-		       " they reused stay\n", npruned);
-	rc = NF_EXIT_OK;
-	goto done;
-fail:
-	nf_cmd_error("%s", nf_error_last());
-done:
-	strset_release(&protect);
-	strset_release(&recent);
-	strset_release(&recent_runs);
-	strset_release(&seen_pipelines);
-	nf_objstore_marks_free(marks);
-	nf_run_info_list_free(runs, nruns);
-	nf_cache_entry_list_free(e, n);
-	return rc;
+		       " they reused stay\n", t.pruned_kept);
+	return NF_EXIT_OK;
 }
 
 static int

@@ -320,6 +320,9 @@ typedef struct nf_pipeline {
 	int keep_runs, keep_days;
 	bool redact_audit;            /* also empty the pruned runs' per-stage audit records */
 	nf_loc redact_audit_loc;      /* file NULL: not written */
+	bool cache_gc;                /* also drop the cache entries only pruned runs made or
+	                               * used, and the objects no entry reaches (gov's nf_cache_gc) */
+	nf_loc cache_gc_loc;          /* file NULL: not written */
 } nf_pipeline;
 
 typedef struct nf_dag {

@@ -8,6 +8,7 @@
 #include "ntflow/dag.h"
 #include "ntflow/expr.h"
 #include "ntflow/store.h"
+#include "ntflow/cache.h"
 
 /* ---- The audit chain (src/gov/audit.c) ----
  * Every run start and end, node outcome, gate decision, registry change, alert and
@@ -61,6 +62,33 @@ typedef struct nf_prune_opts {
  * stay pruned (out counts them). */
 int nf_prune(nf_store *st, const char *state_dir, const nf_prune_candidate *c, size_t n, const nf_prune_opts *o,
 	     nf_prune_totals *out);
+
+/* ---- The cache's retention (src/gov/cache-gc.c) ---- */
+
+/* Calls fn for each output digest of an entry that is in the object store (not those of
+ * uncached outputs); stops at the first error it returns. NF_ECORRUPT when the entry's
+ * outputs cannot be read. */
+int nf_cache_entry_each_digest(const nf_cache_entry *e, int (*fn)(void *ctx, const char *digest), void *ctx);
+typedef struct nf_cache_gc_policy {
+	long keep_runs, keep_days;  /* -1: no such rule; both -1: no entry goes, only the
+	                             * objects no entry reaches */
+	const char *pipeline;       /* only the entries its runs made go, and only its runs
+	                             * count towards keep_runs (NULL: every pipeline's) */
+	int64_t now_ms;             /* objects written since stay (a run may be storing them) */
+	/* an entry kept but not restorable (its folder's manifest gone): dropped too */
+	void (*on_broken)(void *ctx, const nf_cache_entry *e, const char *why);
+	void *ctx;
+} nf_cache_gc_policy;
+typedef struct nf_cache_gc_totals {
+	size_t entries, dropped;     /* entries there were, and dropped */
+	size_t pruned_kept;          /* kept runs that were pruned (their reused runs' entries stay) */
+	uint64_t objects, bytes;     /* objects removed and the bytes they took */
+} nf_cache_gc_totals;
+/* Drops the entries p lets go (an entry stays when a run the rules keep made or used it,
+ * when a pipeline's last successful run used it, or, with keep_days, when it was made in
+ * those days), then removes the objects no remaining entry reaches. NF_EBUSY when a run is
+ * in progress. Dropped entries are written at once (nf_store_flush). */
+int nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cache_gc_totals *out);
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins
  * the store's batch (nf_store_batch); commands outside a run call nf_store_flush after.

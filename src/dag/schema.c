@@ -113,6 +113,9 @@ static const nf_attr_spec pipeline_attrs[] = {
 	  "after each run, prune the pipeline's runs started more than N days before, as ntflow prune --keep-days does") },
 	{ ROW("redact_audit", NF_AT_BOOL, PL(redact_audit), LOC(nf_pipeline, redact_audit_loc)), DOC("false",
 	  "with keep_runs or keep_days: also empty the pruned runs' per-stage audit records (ntflow prune --redact-audit)") },
+	{ ROW("cache_gc", NF_AT_BOOL, PL(cache_gc), LOC(nf_pipeline, cache_gc_loc)), DOC("false",
+	  "with keep_runs or keep_days: also drop the cache entries only the pipeline's pruned runs made or used, "
+	  "and the objects no entry needs (ntflow cache gc)") },
 };
 
 static const nf_attr_spec stage_attrs[] = {

@@ -888,13 +888,16 @@ check_cpu_budget(vctx *v, const nf_pipeline *pl)
 			      "cpu_baseline needs a cpu_target_reduction (e.g. \"30%%\") to say whether it is met");
 }
 
-/* redact_audit says what a prune does; without a rule nothing is pruned. */
+/* redact_audit and cache_gc say what a prune does; without a rule nothing is pruned. */
 static void
 check_retention(vctx *v, const nf_pipeline *pl)
 {
 	if (pl->redact_audit && pl->redact_audit_loc.file && !pl->keep_runs && !pl->keep_days)
 		nf_diag_error(&v->diags, pl->redact_audit_loc,
 			      "redact_audit needs keep_runs or keep_days: it says what pruning old runs does");
+	if (pl->cache_gc && pl->cache_gc_loc.file && !pl->keep_runs && !pl->keep_days)
+		nf_diag_error(&v->diags, pl->cache_gc_loc,
+			      "cache_gc needs keep_runs or keep_days: it says which runs' cache entries stay");
 }
 
 int

@@ -1,6 +1,7 @@
 /* retention-step.c: the pipeline's keep_runs / keep_days applied once a run has ended and its
  * hooks ran, while it still holds the workspace lock, as `ntflow prune` would for its own
- * pipeline: a schedule that runs every week for a year keeps a bounded history with nobody
+ * pipeline, and with cache_gc as `ntflow cache gc` would for its cache entries: a schedule
+ * that runs every week for a year keeps a bounded history, and a bounded cache, with nobody
  * there to prune it. A failure is a warning; the run's outcome stands. */
 #include "config.h"
 #include "run-internal.h"
@@ -8,6 +9,37 @@
 #include <stdlib.h>
 
 #include "ntflow/gov.h"
+
+static void
+on_broken(void *vctx, const nf_cache_entry *e, const char *why)
+{
+	run_ctx *ctx = vctx;
+	char *msg;
+
+	if (!ctx->req->on_warning)
+		return;
+	msg = xasprintf("cache_gc dropped cache entry %.12s (%s, run %lld): %s", e->key, e->node,
+			(long long)e->run_id, why);
+	ctx->req->on_warning(ctx->req->ctx, msg);
+	free(msg);
+}
+
+/* The cache entries of the pipeline that only the runs the rules let go made or used, and
+ * then the objects no entry of any pipeline reaches. */
+static void
+cache_gc(run_ctx *ctx, const nf_pipeline *pl, int64_t now)
+{
+	nf_cache_gc_policy p = { pl->keep_runs ? pl->keep_runs : -1, pl->keep_days ? pl->keep_days : -1,
+				 ctx->pipeline, now, on_broken, ctx };
+	nf_cache_gc_totals t;
+
+	if (nf_cache_gc(ctx->store, ctx->cache.objs, &p, &t) < 0 && ctx->req->on_warning) {
+		char *msg = xasprintf("cache_gc of %s: %s", ctx->pipeline, nf_error_last());
+
+		ctx->req->on_warning(ctx->req->ctx, msg);
+		free(msg);
+	}
+}
 
 void
 nf_run__retention(run_ctx *ctx)
@@ -47,4 +79,6 @@ nf_run__retention(run_ctx *ctx)
 	free(by);
 	free(actor);
 	nf_prune_candidate_list_free(c, n);
+	if (pl->cache_gc && ctx->cache.objs)
+		cache_gc(ctx, pl, now);
 }
