@@ -1,0 +1,176 @@
+/* check_cache_gc.c: the cache's retention (src/gov/cache-gc.c), on a real store and object
+ * store: which entries a policy drops (a pipeline's own only, when it names one), and that
+ * the objects no remaining entry reaches go while the others stay. */
+#include "config.h"
+#include "ntflow/gov.h"
+#include "ntflow/cache.h"
+#include "ntflow/graph.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-fixture.h"
+
+/* One stage "train": a graph of one node, for the runs' node rows. */
+typedef struct one_node {
+	nf_stage stage;
+	nf_node node;
+	nf_graph g;
+} one_node;
+
+static void
+one_node_init(one_node *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->stage = (nf_stage){ .kind = NF_STAGE, .name = "train" };
+	t->node = (nf_node){ .id = 0, .stage = &t->stage, .name = "train" };
+	t->g = (nf_graph){ .nodes = &t->node, .nnodes = 1 };
+}
+
+/* A succeeded run of pipeline whose node "train" stored text under key: the object's
+ * digest in digest. */
+static int64_t
+stored_run(nf_store *st, nf_objstore *objs, one_node *t, const char *pipeline, const char *key,
+	   const char *text, char digest[80])
+{
+	nf_run_info info = { .pipeline = (char *)pipeline, .file = "p.dag", .logical_date = "2026-12-05",
+			     .trigger = "manual", .params_json = "{}" };
+	char *file = xasprintf("%s/%s.out", tmpdir, key), *outs;
+	FILE *f = fopen(file, "w");
+	nf_cache_entry e;
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(nf_objstore_put(objs, file, digest), 0);
+	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, info.id, &t->g), 0);
+	ck_assert_int_eq(nf_store_node_cache_miss(st, info.id, "train", key, "{}", pipeline), 0);
+	outs = xasprintf("[{\"path\":\"model.txt\",\"digest\":\"%s\"}]", digest);
+	e = (nf_cache_entry){ .key = (char *)key, .node = "train", .outputs_json = outs, .out_digest = "out:x",
+			      .metrics_json = "{}", .components = "{}", .run_id = info.id, .created_ms = 1 };
+	ck_assert_int_eq(nf_store_cache_put(st, pipeline, &e), 0);
+	ck_assert_int_eq(nf_store_node_state(st, info.id, "train", NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_run_end(st, info.id, NF_RUN_SUCCEEDED), 0);
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	free(outs);
+	free(file);
+	return info.id;
+}
+
+static bool
+has_entry(nf_store *st, const char *key)
+{
+	nf_cache_entry e;
+	bool yes = nf_store_cache_get(st, key, &e) == 0;
+
+	if (yes)
+		nf_cache_entry_release(&e);
+	return yes;
+}
+
+/* Runs o1, w1, w2, w3, o2, each storing its own model. w's gc with keep_runs 2 counts w's
+ * runs only: it drops w1's entry and object, and leaves o1's (another pipeline's, though
+ * no rule of w would keep it). A gc of every pipeline with keep_runs 2 keeps the newest two
+ * runs (o2, w3): it drops o1 and w2 then. A gc without rules drops no entry. */
+START_TEST(test_pipeline_gc)
+{
+	nf_store *st = NULL;
+	nf_objstore *objs = NULL;
+	one_node t;
+	char *cache_dir = xasprintf("%s/cache", tmpdir);
+	char d_o1[80], d_o2[80], d_w1[80], d_w2[80], d_w3[80];
+	nf_cache_gc_totals tot;
+	nf_cache_gc_policy p = { 2, -1, "w", 0, NULL, NULL };
+
+	one_node_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
+	stored_run(st, objs, &t, "o", "k-o1", "other 1\n", d_o1);
+	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d_w1);
+	stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d_w2);
+	stored_run(st, objs, &t, "w", "k-w3", "model 3\n", d_w3);
+	stored_run(st, objs, &t, "o", "k-o2", "other 2\n", d_o2);
+	p.now_ms = nf_now_realtime_ms() + 60000;   /* every object written before */
+
+	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_uint_eq(tot.entries, 5);
+	ck_assert_uint_eq(tot.dropped, 1);
+	ck_assert_uint_eq(tot.objects, 1);
+	ck_assert(!has_entry(st, "k-w1") && !nf_objstore_has(objs, d_w1, true));
+	ck_assert(has_entry(st, "k-w2") && has_entry(st, "k-w3") && has_entry(st, "k-o1") && has_entry(st, "k-o2"));
+	ck_assert(nf_objstore_has(objs, d_w2, true) && nf_objstore_has(objs, d_o1, true));
+
+	p.pipeline = NULL;
+	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_uint_eq(tot.dropped, 2);
+	ck_assert_uint_eq(tot.objects, 2);
+	ck_assert(!has_entry(st, "k-o1") && !has_entry(st, "k-w2"));
+	ck_assert(has_entry(st, "k-w3") && has_entry(st, "k-o2"));
+	ck_assert(nf_objstore_has(objs, d_w3, true) && nf_objstore_has(objs, d_o2, true));
+	ck_assert(!nf_objstore_has(objs, d_o1, true) && !nf_objstore_has(objs, d_w2, true));
+
+	p.keep_runs = -1;    /* no rule: no entry goes */
+	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_uint_eq(tot.dropped, 0);
+	ck_assert_uint_eq(tot.entries, 2);
+	nf_objstore_free(objs);
+	nf_store_close(st);
+	free(cache_dir);
+}
+END_TEST
+
+/* A run in progress: nothing is touched, NF_EBUSY. */
+START_TEST(test_busy)
+{
+	nf_store *st = NULL;
+	nf_objstore *objs = NULL;
+	one_node t;
+	char *cache_dir = xasprintf("%s/cache", tmpdir);
+	char d[80];
+	nf_cache_gc_totals tot;
+	nf_cache_gc_policy p = { 1, -1, NULL, 0, NULL, NULL };
+	nf_run_info info = { .pipeline = "w", .file = "p.dag", .logical_date = "2026-12-05",
+			     .trigger = "manual", .params_json = "{}" };
+
+	one_node_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
+	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d);
+	stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d);
+	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+	p.now_ms = nf_now_realtime_ms() + 60000;
+	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), NF_EBUSY);
+	ck_assert(has_entry(st, "k-w1"));
+	nf_objstore_free(objs);
+	nf_store_close(st);
+	free(cache_dir);
+}
+END_TEST
+
+static Suite *
+cache_gc_suite(void)
+{
+	Suite *s = suite_create("cache_gc");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_pipeline_gc);
+	tcase_add_test(tc, test_busy);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cache_gc_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
