@@ -165,14 +165,54 @@ done:
 	return err;
 }
 
+/* What the walk over the entries needs: the policy, what it keeps, the marks, and the keys
+ * of the entries to drop (deleted once the walk is over). */
+typedef struct gc_walk {
+	const nf_cache_gc_policy *p;
+	const gc_keep *k;
+	bool any_rule;
+	nf_objstore *objs;
+	nf_objstore_marks *marks;
+	nf_arena *drop_keys;
+	char **drop;
+	size_t ndrop, drop_cap;
+	nf_cache_gc_totals *out;
+} gc_walk;
+
+static int
+walk_entry(void *vw, const nf_cache_entry *e)
+{
+	gc_walk *w = vw;
+	const gc_keep *k = w->k;
+	char id[24];
+	bool keep;
+
+	w->out->entries++;
+	snprintf(id, sizeof(id), "%lld", (long long)e->run_id);
+	if (!w->any_rule || (w->p->pipeline && !strset_has(&k->own_runs, id)))
+		keep = true;   /* no rule, or another pipeline's: only unreferenced objects go */
+	else
+		keep = strset_has(&k->protect, e->key) || strset_has(&k->recent, e->key) ||
+		       strset_has(&k->recent_runs, id) || (w->p->keep_days >= 0 && e->created_ms >= k->cutoff);
+	/* An entry whose folder manifest is gone cannot be restored: it goes too. */
+	if (keep) {
+		mark_ctx mc = { w->objs, w->marks };
+
+		if (nf_cache_entry_each_digest(e, mark_digest, &mc) == 0)
+			return 0;
+		if (w->p->on_broken)
+			w->p->on_broken(w->p->ctx, e, nf_error_last());
+	}
+	NF_PUSH(w->drop, w->ndrop, w->drop_cap, nf_arena_strdup(w->drop_keys, e->key));
+	return 0;
+}
+
 int
 nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cache_gc_totals *out)
 {
-	nf_cache_entry *e = NULL;
-	size_t n = 0;
-	nf_objstore_marks *marks = nf_objstore_marks_new();
-	bool any_rule = p->keep_days >= 0 || p->keep_runs >= 0;
 	gc_keep k = { .cutoff = p->keep_days >= 0 ? p->now_ms - (int64_t)p->keep_days * 86400000 : 0 };
+	gc_walk w = { .p = p, .k = &k, .any_rule = p->keep_days >= 0 || p->keep_runs >= 0, .objs = objs,
+		      .marks = nf_objstore_marks_new(), .drop_keys = nf_arena_new(), .out = out };
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -181,43 +221,24 @@ nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cac
 	strset_init(&k.recent_runs);
 	strset_init(&k.seen_pipelines);
 	strset_init(&k.own_runs);
-	if ((err = plan(st, p, &k, out)) < 0 || (err = nf_store_cache_list(st, &e, &n)) < 0)
+	if ((err = plan(st, p, &k, out)) < 0 || (err = nf_store_cache_each(st, walk_entry, &w)) < 0)
 		goto done;
-	out->entries = n;
-	for (size_t i = 0; i < n; i++) {
-		char id[24];
-		bool keep;
-
-		snprintf(id, sizeof(id), "%lld", (long long)e[i].run_id);
-		if (!any_rule || (p->pipeline && !strset_has(&k.own_runs, id)))
-			keep = true;   /* no rule, or another pipeline's: only unreferenced objects go */
-		else
-			keep = strset_has(&k.protect, e[i].key) || strset_has(&k.recent, e[i].key) ||
-			       strset_has(&k.recent_runs, id) ||
-			       (p->keep_days >= 0 && e[i].created_ms >= k.cutoff);
-		/* An entry whose folder manifest is gone cannot be restored: it goes too. */
-		if (keep) {
-			mark_ctx mc = { objs, marks };
-
-			if (nf_cache_entry_each_digest(&e[i], mark_digest, &mc) == 0)
-				continue;
-			if (p->on_broken)
-				p->on_broken(p->ctx, &e[i], nf_error_last());
-		}
-		if ((err = nf_store_cache_delete(st, e[i].key)) < 0)
+	for (size_t i = 0; i < w.ndrop; i++) {
+		if ((err = nf_store_cache_delete(st, w.drop[i])) < 0)
 			goto done;
 		out->dropped++;
 	}
 	if ((err = nf_store_flush(st)) < 0)
 		goto done;
-	err = nf_objstore_sweep(objs, marks, p->now_ms, &out->objects, &out->bytes);
+	err = nf_objstore_sweep(objs, w.marks, p->now_ms, &out->objects, &out->bytes);
 done:
 	strset_release(&k.protect);
 	strset_release(&k.recent);
 	strset_release(&k.recent_runs);
 	strset_release(&k.seen_pipelines);
 	strset_release(&k.own_runs);
-	nf_objstore_marks_free(marks);
-	nf_cache_entry_list_free(e, n);
+	nf_objstore_marks_free(w.marks);
+	nf_arena_free(w.drop_keys);
+	free(w.drop);
 	return err;
 }

@@ -166,6 +166,34 @@ nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n)
 }
 
 int
+nf_store_cache_each(nf_store *st, int (*fn)(void *ctx, const nf_cache_entry *e), void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, err = 0;
+
+	if (!(q = nf_store__stmt(st, SQL_CACHE_EACH)))
+		return NF_ERROR;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		nf_cache_entry e = {
+			.key = (char *)sqlite3_column_text(q, 0),
+			.node = (char *)sqlite3_column_text(q, 1),
+			.outputs_json = (char *)sqlite3_column_text(q, 2),
+			.run_id = sqlite3_column_int64(q, 3),
+			.created_ms = sqlite3_column_int64(q, 4),
+		};
+
+		if (!e.key)
+			continue;
+		if ((err = fn(ctx, &e)) < 0)
+			break;
+	}
+	sqlite3_reset(q);
+	if (err < 0)
+		return err;
+	return rc == SQLITE_DONE ? 0 : nf_store__error(st, rc, "cannot read the cache");
+}
+
+int
 nf_store_cache_delete(nf_store *st, const char *key)
 {
 	sqlite3_stmt *q;

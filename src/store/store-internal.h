@@ -40,6 +40,7 @@ typedef enum {
 	SQL_CACHE_HIT,
 	SQL_RUN_END_COUNTED,
 	SQL_CACHE_COMPONENTS_PUT,
+	SQL_CACHE_EACH,
 	SQL__COUNT
 } nf_sql_id;
 

@@ -647,6 +647,7 @@ static const char *const sql_text[SQL__COUNT] = {
 		"SELECT e.key, e.node, e.outputs, e.out_digest, e.metrics, " ENTRY_COMPONENTS("e") ", e.run_id,"
 		" e.git_commit, e.created_ms FROM cache_entries e ORDER BY e.created_ms, e.node",
 	[SQL_CACHE_DELETE] = "DELETE FROM cache_entries WHERE key = ?",
+	[SQL_CACHE_EACH] = "SELECT key, node, outputs, run_id, created_ms FROM cache_entries",
 	[SQL_NODE_CACHE] =
 		"UPDATE nodes SET cache_key = ?, components = ?, cached = ?, reused_run = ?, miss_reason = ?,"
 		" miss_prev_run = NULL WHERE id = ?",
