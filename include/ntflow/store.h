@@ -392,8 +392,9 @@ int nf_store_cache_hit(nf_store *st, const char *key, nf_cache_entry *out);
 void nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes);
 /* Stops it and drops what was not taken (also done by nf_store_close). */
 void nf_store_ahead_stop(nf_store *st);
-/* How many entries it has read so far (for tests). */
+/* How many entries it has read so far and kept, and whether its reading is over (for tests). */
 size_t nf_store_ahead_read(const nf_store *st);
+bool nf_store_ahead_finished(const nf_store *st);
 /* 1 when the store holds at least one cache entry, 0 when none (a workspace's first run:
  * no lookup can hit), or a negative error. */
 int nf_store_cache_any(nf_store *st);

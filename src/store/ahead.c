@@ -8,13 +8,18 @@
  * the order of the nodes, the entry each node of the pipeline's last run used (its row's
  * cache_key), and nf_store_cache_hit takes an entry from here when its key was read, else
  * reads as before. The thread fills a table of slots (open addressing, at most half full,
- * never resized), each published once with a release store; the caller probes with acquire
- * loads and never waits. An entry is taken once, and freed then (its slot marked taken,
- * its fingerprint kept beside for the probes): a second lookup of the key reads the
- * database. An entry read ahead is the one in the
+ * never resized), each published once; the caller probes and never waits. An entry is
+ * taken once, by whoever swaps its slot to TAKEN, and freed then (its fingerprint kept
+ * beside for the probes): a second lookup of the key reads the database. Each lookup first
+ * marks its key as looked up (two bits of a filter), and the thread neither publishes an
+ * entry whose key is marked nor keeps one marked after it published it: on a busy machine,
+ * or with the scheduler's order unlike the last run's, the thread would otherwise publish
+ * entries whose lookups had passed, held till the end and never taken. (The mark comes
+ * before the probe and the check after the publish, all sequentially consistent, so at
+ * least one of the two sees the other.) An entry read ahead is the one in the
  * database: a run replaces or deletes an entry only at the node that looked it up (a key
- * names its node), and the workspace lock keeps other runs out. The thread reads at most
- * AHEAD_WINDOW nodes beyond the lookups made, so that 100 000 nodes do not hold 25 MB.
+ * names its node), and the workspace lock keeps other runs out. The thread publishes at
+ * most AHEAD_WINDOW entries beyond the lookups made, so that 100 000 nodes do not hold 25 MB.
  *
  * Then, until stopped, it copies what the run commits from the WAL into the database every
  * CHECKPOINT_EVERY_NS (a passive checkpoint, which the writer never waits for and which
@@ -38,8 +43,9 @@
 #define AHEAD_WINDOW 4096
 #define CHECKPOINT_EVERY_NS 2000000
 
-/* The caller's once published: it frees the entry when it takes it, leaving TAKEN in its
- * slot. The thread never reads a published entry again: a slot's fingerprint is in fps. */
+/* Owned by whoever swaps its slot from it to TAKEN: the caller that takes it, or the thread
+ * taking back one whose key was looked up meanwhile. Nobody reads an entry before owning it:
+ * a slot's fingerprint is in fps. */
 typedef struct ahead_entry {
 	char *key;
 	char *outputs_json, *out_digest, *metrics_json;
@@ -57,8 +63,11 @@ struct nf_store_ahead {
 	                              * published, read by the caller after it sees the entry */
 	size_t mask;                 /* slots - 1, a power of two minus one */
 	size_t max_rows;             /* at most half the slots */
+	_Atomic uint64_t *looked;    /* the filter of the keys looked up: two bits a key */
+	size_t looked_mask;          /* its bits - 1 */
 	atomic_size_t lookups;       /* the caller's, for the window */
-	atomic_size_t read;          /* entries published so far */
+	atomic_size_t read;          /* entries published so far, less those taken back */
+	atomic_bool finished;        /* the reading is over (for tests) */
 	atomic_bool stop;
 	pthread_mutex_t lock;        /* with wake: the stop, heard at once while it waits */
 	pthread_cond_t wake;
@@ -73,6 +82,21 @@ key_hash(const char *key)
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;
 	return h;
+}
+
+/* Marks fp as looked up (mark) or tells whether it may have been. */
+static bool
+looked(nf_store_ahead *a, uint64_t fp, bool mark)
+{
+	size_t b1 = (size_t)(fp >> 7) & a->looked_mask, b2 = (size_t)(fp >> 35) & a->looked_mask;
+	uint64_t m1 = UINT64_C(1) << (b1 % 64), m2 = UINT64_C(1) << (b2 % 64);
+
+	if (mark) {
+		atomic_fetch_or(&a->looked[b1 / 64], m1);
+		atomic_fetch_or(&a->looked[b2 / 64], m2);
+		return true;
+	}
+	return (atomic_load(&a->looked[b1 / 64]) & m1) && (atomic_load(&a->looked[b2 / 64]) & m2);
 }
 
 static char *
@@ -97,21 +121,29 @@ entry_free(ahead_entry *e)
 
 /* Publishes e, of fingerprint fp, unless an entry of the same fingerprint is there: two
  * nodes of the last run with one key (read once), or two keys of one 64-bit hash (the second
- * is left to the database). */
-static void
+ * is left to the database). Then takes it back if its key was looked up meanwhile. Whether
+ * it stays published. */
+static bool
 publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp)
 {
 	size_t i = (size_t)fp & a->mask;
+	ahead_entry *was = e;
 
+	/* Only this thread fills slots: a slot it sees empty stays empty until it fills it. */
 	while (atomic_load_explicit(&a->slots[i], memory_order_relaxed) != NULL) {
 		if (a->fps[i] == fp) {
 			entry_free(e);
-			return;
+			return false;
 		}
 		i = (i + 1) & a->mask;
 	}
 	a->fps[i] = fp;
-	atomic_store_explicit(&a->slots[i], e, memory_order_release);
+	atomic_store(&a->slots[i], e);
+	if (looked(a, fp, false) && atomic_compare_exchange_strong(&a->slots[i], &was, TAKEN)) {
+		entry_free(e);
+		return false;
+	}
+	return true;
 }
 
 static void *
@@ -128,7 +160,7 @@ read_ahead(void *arg)
 	 * made here by the close. Read and write, for the checkpoint; it writes no row. */
 	if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
-			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id, n.seq"
+			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id"
 			       " FROM nodes n JOIN cache_entries c ON c.key = n.cache_key"
 			       " WHERE n.run_id = (SELECT max(id) FROM runs WHERE pipeline = ?1 AND id < ?2)"
 			       " ORDER BY n.seq",
@@ -142,34 +174,35 @@ read_ahead(void *arg)
 		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
 			nanosleep(&pause, NULL);
 	while (produced < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+		struct timespec wait = { 0, 50000 };
 		ahead_entry *e;
-		size_t seq;
+		uint64_t fp;
 
-		if (sqlite3_step(q) != SQLITE_ROW)
+		/* Polled, more slowly the longer it waits: lookups that stop (a pass that is
+		 * over but not yet stopped) must not cost a core. */
+		while (produced >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
+		       !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+			nanosleep(&wait, NULL);
+			if (wait.tv_nsec < 5000000)
+				wait.tv_nsec *= 2;
+		}
+		if (atomic_load_explicit(&a->stop, memory_order_relaxed) || sqlite3_step(q) != SQLITE_ROW)
 			break;
-		/* The window is in the nodes' order: the row of the seq-th node waits until the
-		 * lookups come within AHEAD_WINDOW of it, and is skipped when they are past it
-		 * (a thread that fell behind, on a busy machine, would otherwise publish every
-		 * later entry after its lookup had read it: held till the end, never taken). */
-		seq = (size_t)sqlite3_column_int64(q, 5);
-		while (seq >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
-		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
-			nanosleep(&pause, NULL);
-		if (atomic_load_explicit(&a->stop, memory_order_relaxed))
-			break;
-		if (seq < atomic_load_explicit(&a->lookups, memory_order_relaxed) ||
-		    !sqlite3_column_text(q, 0) || !sqlite3_column_text(q, 1) || !sqlite3_column_text(q, 2))
-			continue;
+		if (!sqlite3_column_text(q, 0) || !sqlite3_column_text(q, 1) || !sqlite3_column_text(q, 2) ||
+		    looked(a, fp = key_hash((const char *)sqlite3_column_text(q, 0)), false))
+			continue;   /* its lookup has passed: read from the database then */
 		e = xcalloc(1, sizeof(*e));
 		e->key = col_dup(q, 0);
 		e->outputs_json = col_dup(q, 1);
 		e->out_digest = col_dup(q, 2);
 		e->metrics_json = col_dup(q, 3);
 		e->run_id = sqlite3_column_int64(q, 4);
-		publish(a, e, key_hash(e->key));
+		if (!publish(a, e, fp))
+			continue;
 		produced++;
 		atomic_store_explicit(&a->read, produced, memory_order_release);
 	}
+	atomic_store(&a->finished, true);
 	sqlite3_finalize(q);
 	q = NULL;
 	/* Then what the run commits, copied from the WAL into the database here rather than
@@ -219,6 +252,16 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 		atomic_init(&a->slots[i], NULL);
 	a->mask = cap - 1;
 	a->max_rows = nodes;
+	/* 16 bits a node, two of them a key: under 2% of the keys not looked up seem so (and are
+	 * read from the database). */
+	cap = 4096;
+	while (cap < 16 * nodes)
+		cap *= 2;
+	a->looked = xcalloc(cap / 64, sizeof(*a->looked));
+	for (size_t i = 0; i < cap / 64; i++)
+		atomic_init(&a->looked[i], 0);
+	a->looked_mask = cap - 1;
+	atomic_init(&a->finished, false);
 	atomic_init(&a->lookups, 0);
 	atomic_init(&a->read, 0);
 	atomic_init(&a->stop, false);
@@ -229,6 +272,7 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 		pthread_cond_destroy(&a->wake);
 		free(a->slots);
 		free(a->fps);
+		free(a->looked);
 		free(a->pipeline);
 		free(a->path);
 		free(a);
@@ -255,6 +299,7 @@ nf_store_ahead_stop(nf_store *st)
 		entry_free(atomic_load_explicit(&a->slots[i], memory_order_relaxed));
 	free(a->slots);
 	free(a->fps);
+	free(a->looked);
 	free(a->pipeline);
 	free(a->path);
 	free(a);
@@ -268,6 +313,12 @@ nf_store_ahead_read(const nf_store *st)
 }
 
 bool
+nf_store_ahead_finished(const nf_store *st)
+{
+	return st && st->ahead && atomic_load(&st->ahead->finished);
+}
+
+bool
 nf_store__ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
 {
 	nf_store_ahead *a = st->ahead;
@@ -275,14 +326,18 @@ nf_store__ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
 	ahead_entry *e;
 
 	atomic_fetch_add_explicit(&a->lookups, 1, memory_order_relaxed);
-	for (size_t i = (size_t)fp & a->mask; (e = atomic_load_explicit(&a->slots[i], memory_order_acquire));
-	     i = (i + 1) & a->mask) {
+	looked(a, fp, true);   /* before the probe: see the top of this file */
+	for (size_t i = (size_t)fp & a->mask; (e = atomic_load(&a->slots[i])); i = (i + 1) & a->mask) {
 		if (a->fps[i] != fp)
 			continue;
-		/* The one entry of this fingerprint: taken already, or another key's. */
-		if (e == TAKEN || strcmp(e->key, key) != 0)
+		/* The one entry of this fingerprint: taken already (or taken back), or ours now,
+		 * which may still be another key's. */
+		if (e == TAKEN || !atomic_compare_exchange_strong(&a->slots[i], &e, TAKEN))
 			return false;
-		atomic_store_explicit(&a->slots[i], TAKEN, memory_order_relaxed);
+		if (strcmp(e->key, key) != 0) {
+			entry_free(e);
+			return false;
+		}
 		memset(out, 0, sizeof(*out));
 		out->outputs_json = e->outputs_json;
 		out->out_digest = e->out_digest;

@@ -1129,46 +1129,100 @@ START_TEST(test_ahead)
 }
 END_TEST
 
-/* A thread that falls behind the lookups (a busy machine) skips the entries of the nodes
- * looked up already: published, they would be held till the end and never taken. Here it
- * starts reading after two lookups, with room for one entry: the third node's. */
+/* A database whose last run of p has prep, tune1, tune2 (in the nodes' order prep, tune2,
+ * tune1), each with an entry of its own key. */
+static void
+ahead_last_run(test_graph *t, const char *const keys[3])
+{
+	nf_store *st = NULL;
+	int64_t r1;
+
+	graph_init(t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	r1 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t->g), 0);
+	for (size_t i = 0; i < 3; i++) {
+		nf_cache_entry put = { .key = (char *)keys[i], .node = (char *)t->nodes[i].name, .outputs_json = "[]",
+				       .out_digest = "out:x", .metrics_json = "{}", .components = "{}",
+				       .run_id = r1, .created_ms = 1 };
+
+		ck_assert_int_eq(nf_store_node_cache_miss(st, r1, t->nodes[i].name, keys[i], "{}", "p"), 0);
+		ck_assert_int_eq(nf_store_cache_put(st, "p", &put), 0);
+		ck_assert_int_eq(nf_store_node_state(st, r1, t->nodes[i].name, NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
+	}
+	ck_assert_int_eq(nf_store_run_end(st, r1, NF_RUN_SUCCEEDED), 0);
+	nf_store_close(st);
+}
+
+/* Waits (at most 3 s) until the thread's reading is over. */
+static void
+ahead_wait_finished(nf_store *st)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	for (int i = 0; i < 3000 && !nf_store_ahead_finished(st); i++)
+		nanosleep(&ms, NULL);
+	ck_assert(nf_store_ahead_finished(st));
+}
+
+/* A thread that falls behind the lookups (a busy machine) does not publish the entries
+ * whose keys were looked up already: they would be held till the end, never taken. Here it
+ * starts reading after the lookups of prep and tune2, with room for one entry: tune1's. */
 START_TEST(test_ahead_behind)
 {
 	static const char *const keys[] = { "kb-prep", "kb-tune1", "kb-tune2" };
 	nf_store *st = NULL;
 	nf_cache_entry e;
 	test_graph t;
-	int64_t r1, r2;
-	struct timespec ms = { 0, 1000000 };
+	int64_t r2;
 
-	graph_init(&t);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	r1 = begin_run(st, "p");
-	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
-	for (size_t i = 0; i < 3; i++) {
-		nf_cache_entry put = { .key = (char *)keys[i], .node = (char *)t.nodes[i].name, .outputs_json = "[]",
-				       .out_digest = "out:x", .metrics_json = "{}", .components = "{}",
-				       .run_id = r1, .created_ms = 1 };
-
-		ck_assert_int_eq(nf_store_node_cache_miss(st, r1, t.nodes[i].name, keys[i], "{}", "p"), 0);
-		ck_assert_int_eq(nf_store_cache_put(st, "p", &put), 0);
-		ck_assert_int_eq(nf_store_node_state(st, r1, t.nodes[i].name, NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
-	}
-	ck_assert_int_eq(nf_store_run_end(st, r1, NF_RUN_SUCCEEDED), 0);
+	ahead_last_run(&t, keys);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
 	r2 = begin_run(st, "p");
 	ck_assert_int_eq(nf_store_flush(st), 0);
 	setenv("NTFLOW_TEST_AHEAD_LAG", "2", 1);
 	nf_store_ahead_start(st, "p", r2, 1);
-	for (size_t i = 0; i < 2; i++) {   /* in the nodes' order (prep, tune2, tune1), from the
-					    * database: the thread has read nothing yet */
-		ck_assert_int_eq(nf_store_cache_hit(st, keys[t.order[i]], &e), 0);
-		nf_cache_entry_release(&e);
-	}
-	for (int i = 0; i < 3000 && nf_store_ahead_read(st) < 1; i++)
-		nanosleep(&ms, NULL);
-	ck_assert_uint_eq(nf_store_ahead_read(st), 1);   /* and no more: it had room for one */
+	ck_assert_int_eq(nf_store_cache_hit(st, "kb-prep", &e), 0);   /* from the database */
+	nf_cache_entry_release(&e);
+	ck_assert_int_eq(nf_store_cache_hit(st, "kb-tune2", &e), 0);
+	nf_cache_entry_release(&e);
+	ahead_wait_finished(st);
+	ck_assert_uint_eq(nf_store_ahead_read(st), 1);
 	raw_exec(dbpath, "DELETE FROM cache_entries");
 	ck_assert_int_eq(nf_store_cache_hit(st, "kb-tune1", &e), 0);   /* the one it kept */
+	nf_cache_entry_release(&e);
+	unsetenv("NTFLOW_TEST_AHEAD_LAG");
+	nf_store_close(st);
+}
+END_TEST
+
+/* Lookups in another order than the last run's nodes (the scheduler's, by critical path):
+ * tune1, its last node, is looked up first; the thread then publishes prep and tune2, not
+ * tune1 (a count of lookups against the nodes' positions would have skipped prep and kept
+ * tune1 for ever). */
+START_TEST(test_ahead_out_of_order)
+{
+	static const char *const keys[] = { "kc-prep", "kc-tune1", "kc-tune2" };
+	nf_store *st = NULL;
+	nf_cache_entry e;
+	test_graph t;
+	int64_t r2;
+
+	ahead_last_run(&t, keys);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	setenv("NTFLOW_TEST_AHEAD_LAG", "1", 1);
+	nf_store_ahead_start(st, "p", r2, 3);
+	ck_assert_int_eq(nf_store_cache_hit(st, "kc-tune1", &e), 0);
+	nf_cache_entry_release(&e);
+	ahead_wait_finished(st);
+	ck_assert_uint_eq(nf_store_ahead_read(st), 2);
+	raw_exec(dbpath, "DELETE FROM cache_entries");
+	ck_assert_int_eq(nf_store_cache_hit(st, "kc-tune1", &e), NF_ENOTFOUND);   /* not held */
+	ck_assert_int_eq(nf_store_cache_hit(st, "kc-prep", &e), 0);
+	nf_cache_entry_release(&e);
+	ck_assert_int_eq(nf_store_cache_hit(st, "kc-tune2", &e), 0);
 	nf_cache_entry_release(&e);
 	unsetenv("NTFLOW_TEST_AHEAD_LAG");
 	nf_store_close(st);
@@ -2481,6 +2535,7 @@ store_suite(void)
 	tcase_add_test(tc, test_miss_previous_run);
 	tcase_add_test(tc, test_ahead);
 	tcase_add_test(tc, test_ahead_behind);
+	tcase_add_test(tc, test_ahead_out_of_order);
 	tcase_add_test(tc, test_miss_previous_run_kept);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_prune_keeps_miss_explained);
