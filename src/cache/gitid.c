@@ -89,6 +89,10 @@ struct nf_gitrepo {
 	nf_strmap *files;
 	nf_arena *files_arena;
 	struct { dev_t dev; bool local; } devs[8];   /* file systems seen (dev_local) */
+	/* Tracked files hashed from the work tree (blob_of), by absolute path: the next look at
+	 * one costs its stat. Entries and keys in blobs_arena. */
+	nf_strmap *blobs;
+	nf_arena *blobs_arena;
 	size_t ndevs;
 
 	/* Folders identified since nf_gitrepo_memo turned keeping them on (NULL: off), by
@@ -102,6 +106,12 @@ typedef struct file_memo {
 	nf_statkey key;
 	char sha[65];
 } file_memo;
+
+/* A tracked file's blob id as hashed from the work tree, and the stat it holds for. */
+typedef struct blob_memo {
+	nf_statkey key;
+	git_oid oid;
+} blob_memo;
 
 static char no_tree;
 
@@ -975,6 +985,42 @@ identify_dir_git(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out
 	return 0;
 }
 
+/* worktree_blob, remembered for the run: a tracked file changed or touched since the
+ * snapshot, or modified, is hashed once, not once for each stage (or matrix instance) that
+ * reads it, while its stat (st, as looked at now) stays. Only a regular file on a local file
+ * system (where a path's stat is fresh), unchanged while it was read and settled before
+ * (a write in the same tick of the file system's clock would not show in its stat). */
+static int
+blob_of(nf_gitrepo *r, git_oid *oid, const char *abs, const char *gp, const struct stat *st)
+{
+	blob_memo *m = r->blobs ? nf_strmap_get(r->blobs, abs) : NULL;
+	struct stat after;
+	int64_t began;
+	int err;
+
+	if (m && nf_statkey_is(&m->key, st)) {
+		git_oid_cpy(oid, &m->oid);
+		return 0;
+	}
+	began = nf_coarse_now_ns();
+	if ((err = worktree_blob(r, oid, abs, gp, st)) < 0)
+		return err;
+	if (!S_ISREG(st->st_mode) || !dev_local(r, st->st_dev, abs) || lstat(abs, &after) < 0 ||
+	    !nf_same_stat(st, &after) || !nf_stat_settled(&after, true, began, nf_coarse_now_ns()))
+		return 0;
+	if (!m) {
+		if (!r->blobs) {
+			r->blobs = nf_strmap_new(64);
+			r->blobs_arena = nf_arena_new();
+		}
+		m = nf_arena_alloc(r->blobs_arena, sizeof(*m));
+		nf_strmap_put(r->blobs, nf_arena_strdup(r->blobs_arena, abs), m);
+	}
+	nf_stat_key(&m->key, &after);
+	git_oid_cpy(&m->oid, oid);
+	return 0;
+}
+
 /* Whether the file st describes may have changed since the status snapshot, which then
  * says nothing of it: its inode changed (ctime, set by the kernel on every write, rename
  * or chmod, and never by a program) no earlier than a second before the snapshot, a margin
@@ -1011,7 +1057,7 @@ identify_file(nf_gitrepo *r, const char *gp, const char *abs, const struct stat 
 		if (ignored)
 			return content_id(r, abs, out);
 	}
-	if ((err = worktree_blob(r, &oid, abs, gp, st)) < 0)
+	if ((err = blob_of(r, &oid, abs, gp, st)) < 0)
 		return err;
 	he = head_entry(r, gp);
 	if (he && git_oid_equal(&oid, git_tree_entry_id(he)) &&
@@ -1382,6 +1428,7 @@ nf_gitrepo_free(nf_gitrepo *r)
 	snapshot_release(r);
 	memo_free(&r->memo, &r->memo_arena);
 	memo_free(&r->files, &r->files_arena);
+	memo_free(&r->blobs, &r->blobs_arena);
 	for (size_t i = 0; i < r->nseen; i++)
 		free(r->seen[i]);
 	free(r->seen);
@@ -1510,6 +1557,9 @@ nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout
 	}
 	snprintf(r->head, sizeof(r->head), "%s", oid_hex);
 	r->has_head = true;
+	/* No snapshot to doubt: the checkout was just written from the tree (every file's time
+	 * is recent), and nothing else writes it. */
+	r->snapshot_ns = INT64_MAX;
 done:
 	git_object_free(commit);
 	if (err < 0) {

@@ -628,6 +628,10 @@ hook_prepare(void *vctx, const nf_node *node, int attempt, nf_job *job)
 		 * (nor its hash the audit chain), so a new value alone does not rerun the stage. */
 		nf_buf recorded = NF_BUF_INIT;
 
+		/* Again after its final state (a dashboard's retry): on the work tree as it is now,
+		 * a mended input among it, not as git saw it when the run began. */
+		if (attempt > 1 && ctx->cache.repo && (err = nf_gitrepo_refresh(ctx->cache.repo)) < 0)
+			return err;
 		ip.redact = true;
 		if ((err = nf_interp_command(&recorded, st, &ip)) == 0)
 			err = nf_run__cache_lookup(ctx, node, nf_buf_cstr(&recorded));

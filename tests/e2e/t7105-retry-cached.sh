@@ -54,4 +54,36 @@ test_expect_success 'a failed stage fixed and retried from the control channel i
 	test good = "$(cat bad.out)"
 '
 
+# The same with a folder input: the retry's key is made on the folder as it is then, so the
+# result of the mended file is never stored under the broken one's key.
+test_expect_success 'a failed stage whose folder input was mended and retried: keyed on the mended folder' '
+	write_dag f.dag <<-\EOF &&
+	pipeline "f" {}
+	stage "badd" {
+	  inputs  = ["d/"]
+	  outputs = ["d.out"]
+	  run     = "grep -q good d/bad.in && cp d/bad.in d.out"
+	}
+	stage "wait" {
+	  run = "i=0; while ! test -f release2 && test $i -lt 600; do sleep 0.1; i=$((i + 1)); done"
+	}
+	EOF
+	mkdir d && echo broken >d/bad.in &&
+	git add f.dag d && git commit -q -m f &&
+	ntflow run f.dag --keep-going --detach >out 2>err &&
+	wait_state 3 0 failed &&
+	echo good >d/bad.in &&
+	printf "retry-node badd\n" >.ntflow/executor/3.ctl &&
+	wait_state 3 0 succeeded &&
+	touch release2 &&
+	wait_state 3 1 succeeded &&
+	i=0 && while test -e .ntflow/executor/3.ctl && test $i -lt 600; do sleep 0.1; i=$((i + 1)); done &&
+	# mended: cached; broken again (as committed): not the mended result
+	ntflow run --no-tui f.dag >out4 &&
+	grep "badd cached: reused run 3" out4 &&
+	git checkout -q d/bad.in &&
+	test_expect_code 1 ntflow run --no-tui f.dag >out5 &&
+	grep "badd failed" out5
+'
+
 test_done

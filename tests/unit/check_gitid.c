@@ -678,6 +678,58 @@ START_TEST(test_file_changed_after_open)
 }
 END_TEST
 
+/* A tracked file hashed from the work tree (modified, or changed since the snapshot) is
+ * hashed once a run while its stat holds: seen here by a filter that would hash it to
+ * another blob once .gitattributes says so. A new stat hashes it again. */
+START_TEST(test_blob_memo)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+	char *before;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	sh(d, "printf 'x\\r\\ny\\r\\n' > a.txt && touch -d '2020-01-01 00:00:00' a.txt");
+	before = sh_out(d, "git hash-object a.txt");
+	ck_git(r, d, "a.txt", NF_ID_DIRTY, "blob", "git hash-object a.txt");
+	sh(d, "printf 'a.txt text eol=lf\\n' > .gitattributes");
+	{
+		char *now = sh_out(d, "git hash-object a.txt"), *expect = xasprintf("blob:%s", before);
+
+		ck_assert_str_ne(now, before);              /* what a new hash would give */
+		ck_id(r, "a.txt", NF_ID_DIRTY, expect);   /* the stat holds: remembered */
+		free(expect);
+		free(now);
+	}
+	sh(d, "touch -d '2020-01-02 00:00:00' a.txt");
+	ck_git(r, d, "a.txt", NF_ID_DIRTY, "blob", "git hash-object a.txt");
+	nf_gitrepo_free(r);
+	free(before);
+	rm_rf(d);
+}
+END_TEST
+
+/* A checkout of an older commit (ntflow run --at) is the commit's tree: a file tracked
+ * there is its blob, even untracked and ignored in the repository since and written just
+ * now (no snapshot to doubt). */
+START_TEST(test_open_at_tracked_then)
+{
+	char *d = new_repo(), *co = xasprintf("%s.co", d), *old;
+	nf_gitrepo *r;
+
+	sh(d, "printf '1,2\\n' > data.csv && git add data.csv && git commit -qm data");
+	old = sh_out(d, "git rev-parse HEAD");
+	sh(d, "git rm -q --cached data.csv && printf 'data.csv\\n' >> .gitignore && git add .gitignore && "
+	      "git commit -qm untrack && git worktree add -q --detach '%s' %s", co, old);
+	ck_assert_int_eq(nf_gitrepo_open_at(&r, d, co, old, NULL), 0);
+	ck_git(r, d, "data.csv", NF_ID_CLEAN, "blob", "git rev-parse HEAD~1:data.csv");
+	nf_gitrepo_free(r);
+	sh(d, "git worktree remove --force '%s'", co);
+	free(old);
+	free(co);
+	rm_rf(d);
+}
+END_TEST
+
 START_TEST(test_open_errors)
 {
 	nf_gitrepo *r = (nf_gitrepo *)1;
@@ -966,6 +1018,8 @@ gitid_suite(void)
 	tcase_add_test(tc, test_subfolder_root);
 	tcase_add_test(tc, test_refresh);
 	tcase_add_test(tc, test_file_changed_after_open);
+	tcase_add_test(tc, test_blob_memo);
+	tcase_add_test(tc, test_open_at_tracked_then);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_statcache);
 	tcase_add_test(tc, test_fold_file_memo);
