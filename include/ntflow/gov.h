@@ -74,6 +74,11 @@ typedef struct nf_cache_gc_policy {
 	                             * objects no entry reaches */
 	const char *pipeline;       /* only the entries its runs made go, and only its runs
 	                             * count towards keep_runs (NULL: every pipeline's) */
+	bool unpruned;              /* with pipeline, instead of keep_runs and keep_days: its runs
+	                             * kept are those a prune has not pruned (a pipeline's
+	                             * cache_gc, right after its keep_runs or keep_days pruned:
+	                             * the runs of its production and newest candidate versions
+	                             * stay with their entries) */
 	int64_t now_ms;             /* objects written since stay (a run may be storing them) */
 	/* an entry kept but not restorable (its folder's manifest gone): dropped too */
 	void (*on_broken)(void *ctx, const nf_cache_entry *e, const char *why);
@@ -86,8 +91,9 @@ typedef struct nf_cache_gc_totals {
 } nf_cache_gc_totals;
 /* Drops the entries p lets go (an entry stays when a run the rules keep made or used it,
  * when a pipeline's last successful run used it, or, with keep_days, when it was made in
- * those days), then removes the objects no remaining entry reaches. NF_EBUSY when a run is
- * in progress. Dropped entries are written at once (nf_store_flush). */
+ * those days), then removes the objects no remaining entry reaches. A row without a key
+ * (none is written so) stays, its objects with it. NF_EBUSY when a run is in progress.
+ * Dropped entries are written at once (nf_store_flush). */
 int nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cache_gc_totals *out);
 
 /* Appends a record. payload (an object, borrowed) is written canonically. The write joins

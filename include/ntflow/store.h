@@ -402,8 +402,8 @@ int nf_store_cache_any(nf_store *st);
 int nf_store_cache_put(nf_store *st, const char *pipeline, const nf_cache_entry *e);
 int nf_store_cache_list(nf_store *st, nf_cache_entry **out, size_t *n);
 /* Calls fn with each entry in turn, read one at a time (a gc of a large cache holds none):
- * its key, node, outputs, run and creation time (the rest NULL / 0), borrowed for the
- * call. Stops at fn's first negative return, which it returns. fn must not change the
+ * its key (NULL in a row written without one), node, outputs, run and creation time (the
+ * rest NULL / 0), borrowed for the call. Stops at fn's first negative return, which it returns. fn must not change the
  * cache entries (delete after, from what it noted). */
 int nf_store_cache_each(nf_store *st, int (*fn)(void *ctx, const nf_cache_entry *e), void *ctx);
 int nf_store_cache_delete(nf_store *st, const char *key);

@@ -50,6 +50,7 @@ struct nf_gitrepo {
 	bool rootfd_tried;
 	nf_statcache *db;            /* the stat cache, or NULL */
 	bool git_inited;
+	bool at;                     /* a checkout of a commit (nf_gitrepo_open_at): no snapshot */
 	git_repository *repo;        /* NULL: no repository, everything is content-hashed */
 	git_index *index;
 	char *workdir;               /* realpath of the work tree, no trailing '/' */
@@ -1451,7 +1452,10 @@ nf_gitrepo_refresh(nf_gitrepo *r)
 		nf_gitrepo_memo(r, false);
 		nf_gitrepo_memo(r, true);
 	}
-	return r->repo ? snapshot_take(r) : 0;
+	memo_free(&r->blobs, &r->blobs_arena);   /* a blob may hash otherwise (.gitattributes) */
+	/* A checkout of a commit is that commit's tree: the repository's status (its HEAD,
+	 * index and work tree) says nothing of it. */
+	return r->repo && !r->at ? snapshot_take(r) : 0;
 }
 
 bool
@@ -1560,6 +1564,7 @@ nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout
 	/* No snapshot to doubt: the checkout was just written from the tree (every file's time
 	 * is recent), and nothing else writes it. */
 	r->snapshot_ns = INT64_MAX;
+	r->at = true;
 done:
 	git_object_free(commit);
 	if (err < 0) {

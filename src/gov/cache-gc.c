@@ -20,13 +20,14 @@ nf_cache_entry_each_digest(const nf_cache_entry *e, int (*fn)(void *ctx, const c
 
 	if (!cJSON_IsArray(arr)) {
 		cJSON_Delete(arr);
-		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key);
+		return nf_error_set(NF_ECORRUPT, "cache entry %.12s has unreadable outputs", e->key ? e->key : "(no key)");
 	}
 	cJSON_ArrayForEach(it, arr) {
 		const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
 
 		if (!d) {
-			err = nf_error_set(NF_ECORRUPT, "cache entry %.12s has an output without a digest", e->key);
+			err = nf_error_set(NF_ECORRUPT, "cache entry %.12s has an output without a digest",
+					   e->key ? e->key : "(no key)");
 			break;
 		}
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "uncached")))
@@ -131,7 +132,8 @@ plan(nf_store *st, const nf_cache_gc_policy *p, gc_keep *k, nf_cache_gc_totals *
 	for (size_t i = 0, nth = 0; i < nruns; i++) {
 		const nf_run_info *r = &runs[i];
 		bool ours = !p->pipeline || !strcmp(r->pipeline, p->pipeline);
-		bool keep_run = ours && ((p->keep_runs >= 0 && nth < (size_t)p->keep_runs) ||
+		bool keep_run = ours && (p->unpruned ? r->pruned_ms == 0 :
+					 (p->keep_runs >= 0 && nth < (size_t)p->keep_runs) ||
 					 (p->keep_days >= 0 && r->started_ms >= k->cutoff));
 
 		if (ours) {
@@ -188,6 +190,13 @@ walk_entry(void *vw, const nf_cache_entry *e)
 	bool keep;
 
 	w->out->entries++;
+	if (!e->key) {   /* nothing to delete it by: it stays, and so do its objects */
+		mark_ctx mc = { w->objs, w->marks };
+
+		nf_cache_entry_each_digest(e, mark_digest, &mc);
+		nf_error_clear();
+		return 0;
+	}
 	snprintf(id, sizeof(id), "%lld", (long long)e->run_id);
 	if (!w->any_rule || (w->p->pipeline && !strset_has(&k->own_runs, id)))
 		keep = true;   /* no rule, or another pipeline's: only unreferenced objects go */
@@ -211,7 +220,7 @@ int
 nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cache_gc_totals *out)
 {
 	gc_keep k = { .cutoff = p->keep_days >= 0 ? p->now_ms - (int64_t)p->keep_days * 86400000 : 0 };
-	gc_walk w = { .p = p, .k = &k, .any_rule = p->keep_days >= 0 || p->keep_runs >= 0, .objs = objs,
+	gc_walk w = { .p = p, .k = &k, .any_rule = p->unpruned || p->keep_days >= 0 || p->keep_runs >= 0, .objs = objs,
 		      .marks = nf_objstore_marks_new(), .drop_keys = nf_arena_new(), .out = out };
 	int err;
 

@@ -24,13 +24,14 @@ on_broken(void *vctx, const nf_cache_entry *e, const char *why)
 	free(msg);
 }
 
-/* The cache entries of the pipeline that only the runs the rules let go made or used, and
- * then the objects no entry of any pipeline reaches. */
+/* The cache entries of the pipeline that only the runs the prune let go made or used (it
+ * keeps more than the rules: the newest and the last successful runs, those of the
+ * production and newest candidate versions), and then the objects no entry of any pipeline
+ * reaches. */
 static void
-cache_gc(run_ctx *ctx, const nf_pipeline *pl, int64_t now)
+cache_gc(run_ctx *ctx, int64_t now)
 {
-	nf_cache_gc_policy p = { pl->keep_runs ? pl->keep_runs : -1, pl->keep_days ? pl->keep_days : -1,
-				 ctx->pipeline, now, on_broken, ctx };
+	nf_cache_gc_policy p = { -1, -1, ctx->pipeline, true, now, on_broken, ctx };
 	nf_cache_gc_totals t;
 
 	if (nf_cache_gc(ctx->store, ctx->cache.objs, &p, &t) < 0 && ctx->req->on_warning) {
@@ -80,5 +81,5 @@ nf_run__retention(run_ctx *ctx)
 	free(actor);
 	nf_prune_candidate_list_free(c, n);
 	if (pl->cache_gc && ctx->cache.objs)
-		cache_gc(ctx, pl, now);
+		cache_gc(ctx, now);
 }

@@ -121,10 +121,10 @@ entry_free(ahead_entry *e)
 
 /* Publishes e, of fingerprint fp, unless an entry of the same fingerprint is there: two
  * nodes of the last run with one key (read once), or two keys of one 64-bit hash (the second
- * is left to the database). Then takes it back if its key was looked up meanwhile. Whether
- * it stays published. */
+ * is left to the database). Then takes it back if its key was looked up meanwhile (its slot
+ * stays filled: *filled counts the slots filled). Whether it stays published. */
 static bool
-publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp)
+publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, size_t *filled)
 {
 	size_t i = (size_t)fp & a->mask;
 	ahead_entry *was = e;
@@ -139,6 +139,7 @@ publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp)
 	}
 	a->fps[i] = fp;
 	atomic_store(&a->slots[i], e);
+	(*filled)++;
 	if (looked(a, fp, false) && atomic_compare_exchange_strong(&a->slots[i], &was, TAKEN)) {
 		entry_free(e);
 		return false;
@@ -152,7 +153,7 @@ read_ahead(void *arg)
 	nf_store_ahead *a = arg;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
-	size_t produced = 0;
+	size_t produced = 0, filled = 0;
 	const char *lag;
 	const struct timespec pause = { 0, 100000 };
 
@@ -173,7 +174,9 @@ read_ahead(void *arg)
 		while (atomic_load_explicit(&a->lookups, memory_order_relaxed) < strtoul(lag, NULL, 10) &&
 		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
 			nanosleep(&pause, NULL);
-	while (produced < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+	/* The slots filled, not the entries kept, bound the table: at most half full, so that
+	 * every probe ends at an empty slot. */
+	while (filled < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
 		struct timespec wait = { 0, 50000 };
 		ahead_entry *e;
 		uint64_t fp;
@@ -197,7 +200,7 @@ read_ahead(void *arg)
 		e->out_digest = col_dup(q, 2);
 		e->metrics_json = col_dup(q, 3);
 		e->run_id = sqlite3_column_int64(q, 4);
-		if (!publish(a, e, fp))
+		if (!publish(a, e, fp, &filled))
 			continue;
 		produced++;
 		atomic_store_explicit(&a->read, produced, memory_order_release);

@@ -182,8 +182,6 @@ nf_store_cache_each(nf_store *st, int (*fn)(void *ctx, const nf_cache_entry *e),
 			.created_ms = sqlite3_column_int64(q, 4),
 		};
 
-		if (!e.key)
-			continue;
 		if ((err = fn(ctx, &e)) < 0)
 			break;
 	}

@@ -3,8 +3,11 @@
 # run, as `ntflow cache gc` would, the pipeline's cache entries that only the runs let go
 # made or used are dropped, and the objects no entry needs removed, so a weekly retrain
 # left alone for a year does not fill the disk with every model it ever stored. Another
-# pipeline's entries stay; without cache_gc every entry stays; cache_gc alone is refused.
+# pipeline's entries stay, and so do those of the runs the prune keeps though the rules
+# would not (the production version's, after a rollback); without cache_gc every entry
+# stays; cache_gc alone is refused.
 . "$(dirname "$0")/lib.sh"
+. "$NTFLOW_SRC_DIR/tests/e2e/lib-registry.sh"
 
 # objects: the files under the object store
 objects() { find .ntflow/cache/objects -type f | wc -l | tr -d " "; }
@@ -73,6 +76,34 @@ test_expect_success 'each run drops the entries only runs before the last 2 made
 	test "$(cat model.txt)" = "model 4" &&
 	test "$(entries train)" = 2 &&
 	test "$(entries other)" = 1
+'
+
+# entries_of NODE RUN: how many cache entries node NODE has from run RUN
+entries_of() { ntflow cache ls --json >ls.json && json_get ls.json . | python3 -c "
+import json, sys
+print(sum(1 for e in json.load(sys.stdin) if e['node'] == sys.argv[1] and e['run_id'] == int(sys.argv[2])))" "$1" "$2"; }
+
+test_expect_success 'the runs the prune keeps keep their entries: the production version rolled back to' '
+	mkdir reg && (
+		cd reg && git init -q &&
+		write_gated_pipeline &&
+		sed -i "s/^pipeline \"p\" {\$/pipeline \"p\" {\n  keep_runs = 2\n  cache_gc  = true/" p.dag &&
+		grep "cache_gc  = true" p.dag &&
+		git commit -q -am gc &&
+		ntflow run --no-tui p.dag -p acc=0.9 >out 2>err &&
+		ntflow run --no-tui p.dag -p acc=0.95 >out 2>err &&
+		test "$(production)" = 2 &&
+		ntflow registry rollback clf >out &&
+		test "$(production)" = 1 &&
+		test_expect_code 3 ntflow run --no-tui p.dag -p acc=0.5 >out 2>err &&
+		! grep -i warn err &&
+		# run 1 is not among the newest 2 (3 and 2), but its version is in production
+		# again: the prune keeps it, and cache_gc its entries
+		ntflow show 1 --json >s1.json && test "$(json_get s1.json .run.pruned)" = null &&
+		test "$(entries_of train 1)" = 1 &&
+		test "$(entries_of train 2)" = 1 &&
+		test "$(entries_of train 3)" = 1
+	)
 '
 
 test_expect_success 'without cache_gc, keep_runs prunes the history and leaves the cache' '

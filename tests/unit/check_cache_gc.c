@@ -7,6 +7,7 @@
 #include "ntflow/graph.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,7 @@ START_TEST(test_pipeline_gc)
 	char *cache_dir = xasprintf("%s/cache", tmpdir);
 	char d_o1[80], d_o2[80], d_w1[80], d_w2[80], d_w3[80];
 	nf_cache_gc_totals tot;
-	nf_cache_gc_policy p = { 2, -1, "w", 0, NULL, NULL };
+	nf_cache_gc_policy p = { 2, -1, "w", false, 0, NULL, NULL };
 
 	one_node_init(&t);
 	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
@@ -122,6 +123,73 @@ START_TEST(test_pipeline_gc)
 }
 END_TEST
 
+/* A pipeline's cache_gc after its prune: the runs the prune left are kept, whatever their
+ * rank (the prune keeps the runs of production versions, for one); only the pruned run's
+ * entry goes. */
+START_TEST(test_unpruned)
+{
+	nf_store *st = NULL;
+	nf_objstore *objs = NULL;
+	one_node t;
+	char *cache_dir = xasprintf("%s/cache", tmpdir);
+	char d1[80], d2[80], d3[80];
+	nf_cache_gc_totals tot;
+	nf_cache_gc_policy p = { -1, -1, "w", true, 0, NULL, NULL };
+	nf_prune_counts counts;
+	int64_t r2;
+
+	one_node_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
+	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d1);
+	r2 = stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d2);
+	stored_run(st, objs, &t, "w", "k-w3", "model 3\n", d3);
+	ck_assert_int_eq(nf_prune_run(st, r2, "test", nf_now_realtime_ms(), false, &counts), 0);
+	p.now_ms = nf_now_realtime_ms() + 60000;
+	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_uint_eq(tot.dropped, 1);
+	ck_assert(has_entry(st, "k-w1") && !has_entry(st, "k-w2") && has_entry(st, "k-w3"));
+	ck_assert(nf_objstore_has(objs, d1, true) && !nf_objstore_has(objs, d2, true));
+	nf_objstore_free(objs);
+	nf_store_close(st);
+	free(cache_dir);
+}
+END_TEST
+
+/* A row without a key (the schema allows one; ntflow never writes it) cannot be dropped by
+ * its key: it is counted, and its objects stay with it. */
+START_TEST(test_row_without_key)
+{
+	nf_store *st = NULL;
+	nf_objstore *objs = NULL;
+	one_node t;
+	char *cache_dir = xasprintf("%s/cache", tmpdir), *sql;
+	char d1[80], d2[80];
+	nf_cache_gc_totals tot;
+	nf_cache_gc_policy p = { 0, -1, NULL, false, 0, NULL, NULL };
+	sqlite3 *db;
+
+	one_node_init(&t);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
+	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d1);
+	stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d2);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sql = xasprintf("UPDATE cache_entries SET key = NULL WHERE key = 'k-w1'");
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
+	p.now_ms = nf_now_realtime_ms() + 60000;
+	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_uint_eq(tot.entries, 2);
+	ck_assert(nf_objstore_has(objs, d1, true));   /* the keyless row's */
+	ck_assert(has_entry(st, "k-w2"));             /* the last successful run's */
+	nf_objstore_free(objs);
+	nf_store_close(st);
+	free(cache_dir);
+}
+END_TEST
+
 /* A run in progress: nothing is touched, NF_EBUSY. */
 START_TEST(test_busy)
 {
@@ -131,7 +199,7 @@ START_TEST(test_busy)
 	char *cache_dir = xasprintf("%s/cache", tmpdir);
 	char d[80];
 	nf_cache_gc_totals tot;
-	nf_cache_gc_policy p = { 1, -1, NULL, 0, NULL, NULL };
+	nf_cache_gc_policy p = { 1, -1, NULL, false, 0, NULL, NULL };
 	nf_run_info info = { .pipeline = "w", .file = "p.dag", .logical_date = "2026-12-05",
 			     .trigger = "manual", .params_json = "{}" };
 
@@ -158,6 +226,8 @@ cache_gc_suite(void)
 
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_pipeline_gc);
+	tcase_add_test(tc, test_unpruned);
+	tcase_add_test(tc, test_row_without_key);
 	tcase_add_test(tc, test_busy);
 	suite_add_tcase(s, tc);
 	return s;

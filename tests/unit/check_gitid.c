@@ -710,7 +710,7 @@ END_TEST
 
 /* A checkout of an older commit (ntflow run --at) is the commit's tree: a file tracked
  * there is its blob, even untracked and ignored in the repository since and written just
- * now (no snapshot to doubt). */
+ * now (no snapshot to doubt), and still after a refresh (a retry's). */
 START_TEST(test_open_at_tracked_then)
 {
 	char *d = new_repo(), *co = xasprintf("%s.co", d), *old;
@@ -721,6 +721,11 @@ START_TEST(test_open_at_tracked_then)
 	sh(d, "git rm -q --cached data.csv && printf 'data.csv\\n' >> .gitignore && git add .gitignore && "
 	      "git commit -qm untrack && git worktree add -q --detach '%s' %s", co, old);
 	ck_assert_int_eq(nf_gitrepo_open_at(&r, d, co, old, NULL), 0);
+	ck_git(r, d, "data.csv", NF_ID_CLEAN, "blob", "git rev-parse HEAD~1:data.csv");
+	/* a retry's new look (nf_gitrepo_refresh) is still at the commit, not at the
+	 * repository's HEAD and status */
+	ck_assert_int_eq(nf_gitrepo_refresh(r), 0);
+	ck_assert_str_eq(nf_gitrepo_head(r), old);
 	ck_git(r, d, "data.csv", NF_ID_CLEAN, "blob", "git rev-parse HEAD~1:data.csv");
 	nf_gitrepo_free(r);
 	sh(d, "git worktree remove --force '%s'", co);
