@@ -210,7 +210,7 @@ on_broken(void *ctx, const nf_cache_entry *e, const char *why)
 static int
 cache_gc(nf_store *st, nf_objstore *objs, const cache_opts *o)
 {
-	nf_cache_gc_policy p = { o->keep_runs, o->keep_days, NULL, false, nf_now_realtime_ms(), on_broken, NULL };
+	nf_cache_gc_policy p = { o->keep_runs, o->keep_days, NULL, NULL, nf_now_realtime_ms(), on_broken, NULL };
 	nf_cache_gc_totals t;
 	char freed[32];
 	int err = nf_cache_gc(st, objs, &p, &t);

@@ -74,11 +74,11 @@ typedef struct nf_cache_gc_policy {
 	                             * objects no entry reaches */
 	const char *pipeline;       /* only the entries its runs made go, and only its runs
 	                             * count towards keep_runs (NULL: every pipeline's) */
-	bool unpruned;              /* with pipeline, instead of keep_runs and keep_days: its runs
-	                             * kept are those a prune has not pruned (a pipeline's
-	                             * cache_gc, right after its keep_runs or keep_days pruned:
-	                             * the runs of its production and newest candidate versions
-	                             * stay with their entries) */
+	/* Instead of keep_runs and keep_days: the runs kept are those this prune policy keeps
+	 * (a pipeline's cache_gc, with its keep_runs or keep_days: the newest runs, the last
+	 * successful one, those of each model's production version and newest candidate),
+	 * whether pruned before or not; NULL: keep_runs and keep_days as given. */
+	const nf_prune_policy *prune;
 	int64_t now_ms;             /* objects written since stay (a run may be storing them) */
 	/* an entry kept but not restorable (its folder's manifest gone): dropped too */
 	void (*on_broken)(void *ctx, const nf_cache_entry *e, const char *why);

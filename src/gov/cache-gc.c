@@ -112,15 +112,39 @@ typedef struct gc_keep {
 	int64_t cutoff;
 } gc_keep;
 
+/* The ids of the runs a prune policy lets go, pruned before or not, into let_go. */
+static int
+let_go_of(nf_store *st, const nf_prune_policy *policy, strset *let_go)
+{
+	nf_prune_policy every = *policy;
+	nf_prune_candidate *c = NULL;
+	size_t n = 0;
+	int err;
+
+	every.every = true;
+	every.redact_audit = false;
+	if ((err = nf_store_prune_plan(st, &every, &c, &n)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		add_id(let_go, c[i].id);
+	nf_prune_candidate_list_free(c, n);
+	return 0;
+}
+
 static int
 plan(nf_store *st, const nf_cache_gc_policy *p, gc_keep *k, nf_cache_gc_totals *out)
 {
 	nf_run_info *runs = NULL;
 	size_t nruns = 0;
+	strset let_go;
 	int err;
 
-	if ((err = nf_store_run_list(st, 0, &runs, &nruns)) < 0)
+	strset_init(&let_go);
+	if ((p->prune && (err = let_go_of(st, p->prune, &let_go)) < 0) ||
+	    (err = nf_store_run_list(st, 0, &runs, &nruns)) < 0) {
+		strset_release(&let_go);
 		return err;
+	}
 	for (size_t i = 0; i < nruns; i++) {
 		if (runs[i].status == NF_RUN_RUNNING) {
 			err = nf_error_set(NF_EBUSY, "run %lld is in progress", (long long)runs[i].id);
@@ -132,9 +156,13 @@ plan(nf_store *st, const nf_cache_gc_policy *p, gc_keep *k, nf_cache_gc_totals *
 	for (size_t i = 0, nth = 0; i < nruns; i++) {
 		const nf_run_info *r = &runs[i];
 		bool ours = !p->pipeline || !strcmp(r->pipeline, p->pipeline);
-		bool keep_run = ours && (p->unpruned ? r->pruned_ms == 0 :
-					 (p->keep_runs >= 0 && nth < (size_t)p->keep_runs) ||
-					 (p->keep_days >= 0 && r->started_ms >= k->cutoff));
+		char id[24];
+		bool keep_run;
+
+		snprintf(id, sizeof(id), "%lld", (long long)r->id);
+		keep_run = ours && (p->prune ? !strset_has(&let_go, id) :
+				    (p->keep_runs >= 0 && nth < (size_t)p->keep_runs) ||
+				    (p->keep_days >= 0 && r->started_ms >= k->cutoff));
 
 		if (ours) {
 			nth++;
@@ -163,6 +191,7 @@ plan(nf_store *st, const nf_cache_gc_policy *p, gc_keep *k, nf_cache_gc_totals *
 		}
 	}
 done:
+	strset_release(&let_go);
 	nf_run_info_list_free(runs, nruns);
 	return err;
 }
@@ -220,7 +249,7 @@ int
 nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cache_gc_totals *out)
 {
 	gc_keep k = { .cutoff = p->keep_days >= 0 ? p->now_ms - (int64_t)p->keep_days * 86400000 : 0 };
-	gc_walk w = { .p = p, .k = &k, .any_rule = p->unpruned || p->keep_days >= 0 || p->keep_runs >= 0, .objs = objs,
+	gc_walk w = { .p = p, .k = &k, .any_rule = p->prune || p->keep_days >= 0 || p->keep_runs >= 0, .objs = objs,
 		      .marks = nf_objstore_marks_new(), .drop_keys = nf_arena_new(), .out = out };
 	int err;
 

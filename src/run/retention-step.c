@@ -1,8 +1,8 @@
 /* retention-step.c: the pipeline's keep_runs / keep_days applied once a run has ended and its
  * hooks ran, while it still holds the workspace lock, as `ntflow prune` would for its own
- * pipeline, and with cache_gc as `ntflow cache gc` would for its cache entries: a schedule
- * that runs every week for a year keeps a bounded history, and a bounded cache, with nobody
- * there to prune it. A failure is a warning; the run's outcome stands. */
+ * pipeline; with cache_gc, then its cache entries that only the runs it lets go made or
+ * used: a schedule that runs every week for a year keeps a bounded history, and a bounded
+ * cache, with nobody there to prune them. A failure is a warning; the run's outcome stands. */
 #include "config.h"
 #include "run-internal.h"
 
@@ -24,14 +24,14 @@ on_broken(void *vctx, const nf_cache_entry *e, const char *why)
 	free(msg);
 }
 
-/* The cache entries of the pipeline that only the runs the prune let go made or used (it
- * keeps more than the rules: the newest and the last successful runs, those of the
- * production and newest candidate versions), and then the objects no entry of any pipeline
- * reaches. */
+/* The cache entries of the pipeline that only the runs policy lets go made or used (it
+ * keeps more than the numbers: the newest and the last successful runs, those of the
+ * production and newest candidate versions; and whether a run was pruned before, by it or
+ * by hand, does not matter), and then the objects no entry of any pipeline reaches. */
 static void
-cache_gc(run_ctx *ctx, int64_t now)
+cache_gc(run_ctx *ctx, const nf_prune_policy *policy, int64_t now)
 {
-	nf_cache_gc_policy p = { -1, -1, ctx->pipeline, true, now, on_broken, ctx };
+	nf_cache_gc_policy p = { -1, -1, ctx->pipeline, policy, now, on_broken, ctx };
 	nf_cache_gc_totals t;
 
 	if (nf_cache_gc(ctx->store, ctx->cache.objs, &p, &t) < 0 && ctx->req->on_warning) {
@@ -81,5 +81,5 @@ nf_run__retention(run_ctx *ctx)
 	free(actor);
 	nf_prune_candidate_list_free(c, n);
 	if (pl->cache_gc && ctx->cache.objs)
-		cache_gc(ctx, now);
+		cache_gc(ctx, &policy, now);
 }

@@ -165,7 +165,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 		/* Pruned before: looked at again for the audit payloads --redact-audit now
 		 * empties; fill_refs adds those a run pruned now refers to, whose rows kept for it
 		 * may go. */
-		if (!pruned || (p->redact_audit && sqlite3_column_int64(q, 6) == 0))
+		if (!pruned || p->every || (p->redact_audit && sqlite3_column_int64(q, 6) == 0))
 			NF_PUSH(ids, nids, ids_cap, sqlite3_column_int64(q, 0));
 	}
 	if (rc != SQLITE_DONE)
@@ -199,7 +199,7 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		if (pruned && !rows && !logs && !redact)
+		if (pruned && !rows && !logs && !redact && !p->every)
 			continue;
 		c = xgrow(c, sizeof(*c), count + 1, &cap);
 		c[count++] = (nf_prune_candidate){

@@ -93,13 +93,16 @@ test_expect_success 'the runs the prune keeps keep their entries: the production
 		ntflow run --no-tui p.dag -p acc=0.9 >out 2>err &&
 		ntflow run --no-tui p.dag -p acc=0.95 >out 2>err &&
 		test "$(production)" = 2 &&
+		# by hand, with a smaller number than keep_runs: run 1 is pruned, its entries stay
+		ntflow prune --keep-runs 1 >out &&
+		ntflow show 1 --json >s1.json && test "$(json_get s1.json .run.pruned)" != null &&
+		test "$(entries_of train 1)" = 1 &&
 		ntflow registry rollback clf >out &&
 		test "$(production)" = 1 &&
 		test_expect_code 3 ntflow run --no-tui p.dag -p acc=0.5 >out 2>err &&
 		! grep -i warn err &&
-		# run 1 is not among the newest 2 (3 and 2), but its version is in production
-		# again: the prune keeps it, and cache_gc its entries
-		ntflow show 1 --json >s1.json && test "$(json_get s1.json .run.pruned)" = null &&
+		# run 1 is not among the newest 2 (3 and 2), and was pruned, but its version is
+		# in production again: keep_runs keeps it, and cache_gc its entries
 		test "$(entries_of train 1)" = 1 &&
 		test "$(entries_of train 2)" = 1 &&
 		test "$(entries_of train 3)" = 1

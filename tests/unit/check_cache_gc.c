@@ -14,28 +14,43 @@
 
 #include "store-fixture.h"
 
-/* One stage "train": a graph of one node, for the runs' node rows. */
-typedef struct one_node {
+/* A store and an object store in the test's folder, and one stage "train" (a graph of one
+ * node) for the runs' node rows. */
+typedef struct gc_fixture {
+	nf_store *st;
+	nf_objstore *objs;
 	nf_stage stage;
 	nf_node node;
 	nf_graph g;
-} one_node;
+} gc_fixture;
 
 static void
-one_node_init(one_node *t)
+fixture_open(gc_fixture *f)
 {
-	memset(t, 0, sizeof(*t));
-	t->stage = (nf_stage){ .kind = NF_STAGE, .name = "train" };
-	t->node = (nf_node){ .id = 0, .stage = &t->stage, .name = "train" };
-	t->g = (nf_graph){ .nodes = &t->node, .nnodes = 1 };
+	char *cache_dir = xasprintf("%s/cache", tmpdir);
+
+	memset(f, 0, sizeof(*f));
+	f->stage = (nf_stage){ .kind = NF_STAGE, .name = "train" };
+	f->node = (nf_node){ .id = 0, .stage = &f->stage, .name = "train" };
+	f->g = (nf_graph){ .nodes = &f->node, .nnodes = 1 };
+	ck_assert_int_eq(nf_store_open(&f->st, dbpath, true), 0);
+	ck_assert_int_eq(nf_objstore_open(&f->objs, cache_dir), 0);
+	free(cache_dir);
+}
+
+static void
+fixture_close(gc_fixture *f)
+{
+	nf_objstore_free(f->objs);
+	nf_store_close(f->st);
 }
 
 /* A succeeded run of pipeline whose node "train" stored text under key: the object's
  * digest in digest. */
 static int64_t
-stored_run(nf_store *st, nf_objstore *objs, one_node *t, const char *pipeline, const char *key,
-	   const char *text, char digest[80])
+stored_run(gc_fixture *fx, const char *pipeline, const char *key, const char *text, char digest[80])
 {
+	nf_store *st = fx->st;
 	nf_run_info info = { .pipeline = (char *)pipeline, .file = "p.dag", .logical_date = "2026-12-05",
 			     .trigger = "manual", .params_json = "{}" };
 	char *file = xasprintf("%s/%s.out", tmpdir, key), *outs;
@@ -45,9 +60,9 @@ stored_run(nf_store *st, nf_objstore *objs, one_node *t, const char *pipeline, c
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
-	ck_assert_int_eq(nf_objstore_put(objs, file, digest), 0);
+	ck_assert_int_eq(nf_objstore_put(fx->objs, file, digest), 0);
 	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
-	ck_assert_int_eq(nf_store_nodes_add(st, info.id, &t->g), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, info.id, &fx->g), 0);
 	ck_assert_int_eq(nf_store_node_cache_miss(st, info.id, "train", key, "{}", pipeline), 0);
 	outs = xasprintf("[{\"path\":\"model.txt\",\"digest\":\"%s\"}]", digest);
 	e = (nf_cache_entry){ .key = (char *)key, .node = "train", .outputs_json = outs, .out_digest = "out:x",
@@ -78,81 +93,71 @@ has_entry(nf_store *st, const char *key)
  * runs (o2, w3): it drops o1 and w2 then. A gc without rules drops no entry. */
 START_TEST(test_pipeline_gc)
 {
-	nf_store *st = NULL;
-	nf_objstore *objs = NULL;
-	one_node t;
-	char *cache_dir = xasprintf("%s/cache", tmpdir);
+	gc_fixture f;
 	char d_o1[80], d_o2[80], d_w1[80], d_w2[80], d_w3[80];
 	nf_cache_gc_totals tot;
-	nf_cache_gc_policy p = { 2, -1, "w", false, 0, NULL, NULL };
+	nf_cache_gc_policy p = { 2, -1, "w", NULL, 0, NULL, NULL };
 
-	one_node_init(&t);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
-	stored_run(st, objs, &t, "o", "k-o1", "other 1\n", d_o1);
-	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d_w1);
-	stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d_w2);
-	stored_run(st, objs, &t, "w", "k-w3", "model 3\n", d_w3);
-	stored_run(st, objs, &t, "o", "k-o2", "other 2\n", d_o2);
+	fixture_open(&f);
+	stored_run(&f, "o", "k-o1", "other 1\n", d_o1);
+	stored_run(&f, "w", "k-w1", "model 1\n", d_w1);
+	stored_run(&f, "w", "k-w2", "model 2\n", d_w2);
+	stored_run(&f, "w", "k-w3", "model 3\n", d_w3);
+	stored_run(&f, "o", "k-o2", "other 2\n", d_o2);
 	p.now_ms = nf_now_realtime_ms() + 60000;   /* every object written before */
 
-	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
 	ck_assert_uint_eq(tot.entries, 5);
 	ck_assert_uint_eq(tot.dropped, 1);
 	ck_assert_uint_eq(tot.objects, 1);
-	ck_assert(!has_entry(st, "k-w1") && !nf_objstore_has(objs, d_w1, true));
-	ck_assert(has_entry(st, "k-w2") && has_entry(st, "k-w3") && has_entry(st, "k-o1") && has_entry(st, "k-o2"));
-	ck_assert(nf_objstore_has(objs, d_w2, true) && nf_objstore_has(objs, d_o1, true));
+	ck_assert(!has_entry(f.st, "k-w1") && !nf_objstore_has(f.objs, d_w1, true));
+	ck_assert(has_entry(f.st, "k-w2") && has_entry(f.st, "k-w3") && has_entry(f.st, "k-o1") && has_entry(f.st, "k-o2"));
+	ck_assert(nf_objstore_has(f.objs, d_w2, true) && nf_objstore_has(f.objs, d_o1, true));
 
 	p.pipeline = NULL;
-	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
 	ck_assert_uint_eq(tot.dropped, 2);
 	ck_assert_uint_eq(tot.objects, 2);
-	ck_assert(!has_entry(st, "k-o1") && !has_entry(st, "k-w2"));
-	ck_assert(has_entry(st, "k-w3") && has_entry(st, "k-o2"));
-	ck_assert(nf_objstore_has(objs, d_w3, true) && nf_objstore_has(objs, d_o2, true));
-	ck_assert(!nf_objstore_has(objs, d_o1, true) && !nf_objstore_has(objs, d_w2, true));
+	ck_assert(!has_entry(f.st, "k-o1") && !has_entry(f.st, "k-w2"));
+	ck_assert(has_entry(f.st, "k-w3") && has_entry(f.st, "k-o2"));
+	ck_assert(nf_objstore_has(f.objs, d_w3, true) && nf_objstore_has(f.objs, d_o2, true));
+	ck_assert(!nf_objstore_has(f.objs, d_o1, true) && !nf_objstore_has(f.objs, d_w2, true));
 
 	p.keep_runs = -1;    /* no rule: no entry goes */
-	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
 	ck_assert_uint_eq(tot.dropped, 0);
 	ck_assert_uint_eq(tot.entries, 2);
-	nf_objstore_free(objs);
-	nf_store_close(st);
-	free(cache_dir);
+	fixture_close(&f);
 }
 END_TEST
 
-/* A pipeline's cache_gc after its prune: the runs the prune left are kept, whatever their
- * rank (the prune keeps the runs of production versions, for one); only the pruned run's
- * entry goes. */
-START_TEST(test_unpruned)
+/* A pipeline's cache_gc: the runs its prune policy keeps keep their entries, whether
+ * pruned before (here by hand, with a smaller number: w2) or not (w3); the runs it lets go
+ * lose theirs, pruned before too (w1). */
+START_TEST(test_prune_policy)
 {
-	nf_store *st = NULL;
-	nf_objstore *objs = NULL;
-	one_node t;
-	char *cache_dir = xasprintf("%s/cache", tmpdir);
+	gc_fixture f;
 	char d1[80], d2[80], d3[80];
 	nf_cache_gc_totals tot;
-	nf_cache_gc_policy p = { -1, -1, "w", true, 0, NULL, NULL };
+	nf_prune_policy keep2 = { .keep_runs = 2, .keep_days = -1, .pipeline = "w" };
+	nf_cache_gc_policy p = { -1, -1, "w", &keep2, 0, NULL, NULL };
 	nf_prune_counts counts;
-	int64_t r2;
+	int64_t r1, r2;
 
-	one_node_init(&t);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
-	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d1);
-	r2 = stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d2);
-	stored_run(st, objs, &t, "w", "k-w3", "model 3\n", d3);
-	ck_assert_int_eq(nf_prune_run(st, r2, "test", nf_now_realtime_ms(), false, &counts), 0);
-	p.now_ms = nf_now_realtime_ms() + 60000;
-	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	fixture_open(&f);
+	r1 = stored_run(&f, "w", "k-w1", "model 1\n", d1);
+	r2 = stored_run(&f, "w", "k-w2", "model 2\n", d2);
+	stored_run(&f, "w", "k-w3", "model 3\n", d3);
+	ck_assert_int_eq(nf_prune_run(f.st, r1, "test", nf_now_realtime_ms(), false, &counts), 0);
+	ck_assert_int_eq(nf_prune_run(f.st, r2, "test", nf_now_realtime_ms(), false, &counts), 0);
+	keep2.now_ms = nf_now_realtime_ms();
+	p.now_ms = keep2.now_ms + 60000;
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
 	ck_assert_uint_eq(tot.dropped, 1);
-	ck_assert(has_entry(st, "k-w1") && !has_entry(st, "k-w2") && has_entry(st, "k-w3"));
-	ck_assert(nf_objstore_has(objs, d1, true) && !nf_objstore_has(objs, d2, true));
-	nf_objstore_free(objs);
-	nf_store_close(st);
-	free(cache_dir);
+	ck_assert_uint_eq(tot.pruned_kept, 1);
+	ck_assert(!has_entry(f.st, "k-w1") && has_entry(f.st, "k-w2") && has_entry(f.st, "k-w3"));
+	ck_assert(!nf_objstore_has(f.objs, d1, true) && nf_objstore_has(f.objs, d2, true));
+	fixture_close(&f);
 }
 END_TEST
 
@@ -160,61 +165,48 @@ END_TEST
  * its key: it is counted, and its objects stay with it. */
 START_TEST(test_row_without_key)
 {
-	nf_store *st = NULL;
-	nf_objstore *objs = NULL;
-	one_node t;
-	char *cache_dir = xasprintf("%s/cache", tmpdir), *sql;
+	gc_fixture f;
+	char *sql;
 	char d1[80], d2[80];
 	nf_cache_gc_totals tot;
-	nf_cache_gc_policy p = { 0, -1, NULL, false, 0, NULL, NULL };
+	nf_cache_gc_policy p = { 0, -1, NULL, NULL, 0, NULL, NULL };
 	sqlite3 *db;
 
-	one_node_init(&t);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
-	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d1);
-	stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d2);
+	fixture_open(&f);
+	stored_run(&f, "w", "k-w1", "model 1\n", d1);
+	stored_run(&f, "w", "k-w2", "model 2\n", d2);
 	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
 	sql = xasprintf("UPDATE cache_entries SET key = NULL WHERE key = 'k-w1'");
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	free(sql);
 	p.now_ms = nf_now_realtime_ms() + 60000;
-	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), 0);
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
 	ck_assert_uint_eq(tot.entries, 2);
-	ck_assert(nf_objstore_has(objs, d1, true));   /* the keyless row's */
-	ck_assert(has_entry(st, "k-w2"));             /* the last successful run's */
-	nf_objstore_free(objs);
-	nf_store_close(st);
-	free(cache_dir);
+	ck_assert(nf_objstore_has(f.objs, d1, true));   /* the keyless row's */
+	ck_assert(has_entry(f.st, "k-w2"));             /* the last successful run's */
+	fixture_close(&f);
 }
 END_TEST
 
 /* A run in progress: nothing is touched, NF_EBUSY. */
 START_TEST(test_busy)
 {
-	nf_store *st = NULL;
-	nf_objstore *objs = NULL;
-	one_node t;
-	char *cache_dir = xasprintf("%s/cache", tmpdir);
+	gc_fixture f;
 	char d[80];
 	nf_cache_gc_totals tot;
-	nf_cache_gc_policy p = { 1, -1, NULL, false, 0, NULL, NULL };
+	nf_cache_gc_policy p = { 1, -1, NULL, NULL, 0, NULL, NULL };
 	nf_run_info info = { .pipeline = "w", .file = "p.dag", .logical_date = "2026-12-05",
 			     .trigger = "manual", .params_json = "{}" };
 
-	one_node_init(&t);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	ck_assert_int_eq(nf_objstore_open(&objs, cache_dir), 0);
-	stored_run(st, objs, &t, "w", "k-w1", "model 1\n", d);
-	stored_run(st, objs, &t, "w", "k-w2", "model 2\n", d);
-	ck_assert_int_eq(nf_store_run_begin(st, &info), 0);
+	fixture_open(&f);
+	stored_run(&f, "w", "k-w1", "model 1\n", d);
+	stored_run(&f, "w", "k-w2", "model 2\n", d);
+	ck_assert_int_eq(nf_store_run_begin(f.st, &info), 0);
 	p.now_ms = nf_now_realtime_ms() + 60000;
-	ck_assert_int_eq(nf_cache_gc(st, objs, &p, &tot), NF_EBUSY);
-	ck_assert(has_entry(st, "k-w1"));
-	nf_objstore_free(objs);
-	nf_store_close(st);
-	free(cache_dir);
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), NF_EBUSY);
+	ck_assert(has_entry(f.st, "k-w1"));
+	fixture_close(&f);
 }
 END_TEST
 
@@ -226,7 +218,7 @@ cache_gc_suite(void)
 
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_pipeline_gc);
-	tcase_add_test(tc, test_unpruned);
+	tcase_add_test(tc, test_prune_policy);
 	tcase_add_test(tc, test_row_without_key);
 	tcase_add_test(tc, test_busy);
 	suite_add_tcase(s, tc);

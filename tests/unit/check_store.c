@@ -1130,28 +1130,45 @@ START_TEST(test_ahead)
 END_TEST
 
 /* A database whose last run of p has prep, tune1, tune2 (in the nodes' order prep, tune2,
- * tune1), each with an entry of its own key. */
-static void
-ahead_last_run(test_graph *t, const char *const keys[3])
+ * tune1), each with an entry of its own key; then, on it, a new run's read-ahead with room
+ * for nodes entries, which reads nothing until lag lookups were made (NTFLOW_TEST_AHEAD_LAG). */
+static nf_store *
+ahead_lagging(const char *const keys[3], const char *lag, size_t nodes)
 {
 	nf_store *st = NULL;
-	int64_t r1;
+	test_graph t;
+	int64_t r1, r2;
 
-	graph_init(t);
+	graph_init(&t);
 	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
 	r1 = begin_run(st, "p");
-	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t->g), 0);
+	ck_assert_int_eq(nf_store_nodes_add(st, r1, &t.g), 0);
 	for (size_t i = 0; i < 3; i++) {
-		nf_cache_entry put = { .key = (char *)keys[i], .node = (char *)t->nodes[i].name, .outputs_json = "[]",
+		nf_cache_entry put = { .key = (char *)keys[i], .node = (char *)t.nodes[i].name, .outputs_json = "[]",
 				       .out_digest = "out:x", .metrics_json = "{}", .components = "{}",
 				       .run_id = r1, .created_ms = 1 };
 
-		ck_assert_int_eq(nf_store_node_cache_miss(st, r1, t->nodes[i].name, keys[i], "{}", "p"), 0);
+		ck_assert_int_eq(nf_store_node_cache_miss(st, r1, t.nodes[i].name, keys[i], "{}", "p"), 0);
 		ck_assert_int_eq(nf_store_cache_put(st, "p", &put), 0);
-		ck_assert_int_eq(nf_store_node_state(st, r1, t->nodes[i].name, NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
+		ck_assert_int_eq(nf_store_node_state(st, r1, t.nodes[i].name, NF_ST_SUCCEEDED, 1, NULL, NULL, 0, NULL, 1000), 0);
 	}
 	ck_assert_int_eq(nf_store_run_end(st, r1, NF_RUN_SUCCEEDED), 0);
-	nf_store_close(st);
+	r2 = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_flush(st), 0);
+	setenv("NTFLOW_TEST_AHEAD_LAG", lag, 1);
+	nf_store_ahead_start(st, "p", r2, nodes);
+	return st;
+}
+
+/* Looks key up: hit (want 0) or not found (NF_ENOTFOUND). */
+static void
+ck_ahead_hit(nf_store *st, const char *key, int want)
+{
+	nf_cache_entry e;
+
+	ck_assert_int_eq(nf_store_cache_hit(st, key, &e), want);
+	if (want == 0)
+		nf_cache_entry_release(&e);
 }
 
 /* Waits (at most 3 s) until the thread's reading is over. */
@@ -1171,26 +1188,14 @@ ahead_wait_finished(nf_store *st)
 START_TEST(test_ahead_behind)
 {
 	static const char *const keys[] = { "kb-prep", "kb-tune1", "kb-tune2" };
-	nf_store *st = NULL;
-	nf_cache_entry e;
-	test_graph t;
-	int64_t r2;
+	nf_store *st = ahead_lagging(keys, "2", 1);
 
-	ahead_last_run(&t, keys);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	r2 = begin_run(st, "p");
-	ck_assert_int_eq(nf_store_flush(st), 0);
-	setenv("NTFLOW_TEST_AHEAD_LAG", "2", 1);
-	nf_store_ahead_start(st, "p", r2, 1);
-	ck_assert_int_eq(nf_store_cache_hit(st, "kb-prep", &e), 0);   /* from the database */
-	nf_cache_entry_release(&e);
-	ck_assert_int_eq(nf_store_cache_hit(st, "kb-tune2", &e), 0);
-	nf_cache_entry_release(&e);
+	ck_ahead_hit(st, "kb-prep", 0);   /* from the database */
+	ck_ahead_hit(st, "kb-tune2", 0);
 	ahead_wait_finished(st);
 	ck_assert_uint_eq(nf_store_ahead_read(st), 1);
 	raw_exec(dbpath, "DELETE FROM cache_entries");
-	ck_assert_int_eq(nf_store_cache_hit(st, "kb-tune1", &e), 0);   /* the one it kept */
-	nf_cache_entry_release(&e);
+	ck_ahead_hit(st, "kb-tune1", 0);   /* the one it kept */
 	unsetenv("NTFLOW_TEST_AHEAD_LAG");
 	nf_store_close(st);
 }
@@ -1203,27 +1208,15 @@ END_TEST
 START_TEST(test_ahead_out_of_order)
 {
 	static const char *const keys[] = { "kc-prep", "kc-tune1", "kc-tune2" };
-	nf_store *st = NULL;
-	nf_cache_entry e;
-	test_graph t;
-	int64_t r2;
+	nf_store *st = ahead_lagging(keys, "1", 3);
 
-	ahead_last_run(&t, keys);
-	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
-	r2 = begin_run(st, "p");
-	ck_assert_int_eq(nf_store_flush(st), 0);
-	setenv("NTFLOW_TEST_AHEAD_LAG", "1", 1);
-	nf_store_ahead_start(st, "p", r2, 3);
-	ck_assert_int_eq(nf_store_cache_hit(st, "kc-tune1", &e), 0);
-	nf_cache_entry_release(&e);
+	ck_ahead_hit(st, "kc-tune1", 0);
 	ahead_wait_finished(st);
 	ck_assert_uint_eq(nf_store_ahead_read(st), 2);
 	raw_exec(dbpath, "DELETE FROM cache_entries");
-	ck_assert_int_eq(nf_store_cache_hit(st, "kc-tune1", &e), NF_ENOTFOUND);   /* not held */
-	ck_assert_int_eq(nf_store_cache_hit(st, "kc-prep", &e), 0);
-	nf_cache_entry_release(&e);
-	ck_assert_int_eq(nf_store_cache_hit(st, "kc-tune2", &e), 0);
-	nf_cache_entry_release(&e);
+	ck_ahead_hit(st, "kc-tune1", NF_ENOTFOUND);   /* not held */
+	ck_ahead_hit(st, "kc-prep", 0);
+	ck_ahead_hit(st, "kc-tune2", 0);
 	unsetenv("NTFLOW_TEST_AHEAD_LAG");
 	nf_store_close(st);
 }
