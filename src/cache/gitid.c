@@ -494,6 +494,22 @@ memo_free(nf_strmap **m, nf_arena **a)
 	*a = NULL;
 }
 
+/* A new entry of size bytes for key in the memo *map, its key and entry in *arena (both
+ * made at the first). */
+static void *
+memo_add(nf_strmap **map, nf_arena **arena, const char *key, size_t size)
+{
+	void *e;
+
+	if (!*map) {
+		*map = nf_strmap_new(64);
+		*arena = nf_arena_new();
+	}
+	e = nf_arena_alloc(*arena, size);
+	nf_strmap_put(*map, nf_arena_strdup(*arena, key), e);
+	return e;
+}
+
 /* Whether the file system of device dev (abs on it) is local (nf_local_fs_path), asked once
  * a device in a run. */
 static bool
@@ -530,14 +546,8 @@ file_sha(nf_gitrepo *r, const char *abs, const struct stat *st, char sha[65])
 	}
 	if ((err = nf_hash_file_vouched(sha, abs, r->db, &vouched, &opened)) < 0 || !local || !vouched)
 		return err;
-	if (!m) {
-		if (!r->files) {
-			r->files = nf_strmap_new(64);
-			r->files_arena = nf_arena_new();
-		}
-		m = nf_arena_alloc(r->files_arena, sizeof(*m));
-		nf_strmap_put(r->files, nf_arena_strdup(r->files_arena, abs), m);
-	}
+	if (!m)
+		m = memo_add(&r->files, &r->files_arena, abs, sizeof(*m));
 	nf_stat_key(&m->key, &opened);
 	memcpy(m->sha, sha, sizeof(m->sha));
 	return 0;
@@ -1009,14 +1019,8 @@ blob_of(nf_gitrepo *r, git_oid *oid, const char *abs, const char *gp, const stru
 	if (!S_ISREG(st->st_mode) || !dev_local(r, st->st_dev, abs) || lstat(abs, &after) < 0 ||
 	    !nf_same_stat(st, &after) || !nf_stat_settled(&after, true, began, nf_coarse_now_ns()))
 		return 0;
-	if (!m) {
-		if (!r->blobs) {
-			r->blobs = nf_strmap_new(64);
-			r->blobs_arena = nf_arena_new();
-		}
-		m = nf_arena_alloc(r->blobs_arena, sizeof(*m));
-		nf_strmap_put(r->blobs, nf_arena_strdup(r->blobs_arena, abs), m);
-	}
+	if (!m)
+		m = memo_add(&r->blobs, &r->blobs_arena, abs, sizeof(*m));
 	nf_stat_key(&m->key, &after);
 	git_oid_cpy(&m->oid, oid);
 	return 0;
