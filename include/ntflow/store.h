@@ -148,8 +148,9 @@ typedef struct nf_prune_policy {
 	 * (see nf_store_prune_run). */
 	bool redact_audit;
 	const char *pipeline;    /* only its runs; NULL: every pipeline's */
-	/* Also every run pruned before that the policy lets go: the runs it keeps are then
-	 * exactly those not listed (a pipeline's cache_gc, gov's nf_cache_gc). */
+	/* Every run the policy lets go, pruned before or not, and only those (not the runs
+	 * pruned before that one going refers to): the runs it keeps are then exactly those not
+	 * listed (a pipeline's cache_gc, gov's nf_cache_gc). The counts are then not a prune's. */
 	bool every;
 } nf_prune_policy;
 typedef struct nf_prune_candidate {

@@ -50,10 +50,11 @@ exec_all(nf_store *st, const char *const *sql, size_t n, const char *what)
 	return 0;
 }
 
-/* Fills prune_targets with the candidates and prune_refs from the runs newer than the oldest
- * of them that stay (not pruned, not a target): one pass over their node rows. */
+/* Fills prune_targets with the candidates and, with refs, prune_refs from the runs newer
+ * than the oldest of them that stay (not pruned, not a target), and the runs pruned before
+ * that those going refer to: one pass over their node rows. */
 static int
-fill_refs(nf_store *st, const int64_t *ids, size_t n)
+fill_refs(nf_store *st, const int64_t *ids, size_t n, bool refs_too)
 {
 	static const char *const clear[] = { "DELETE FROM temp.prune_targets", "DELETE FROM temp.prune_refs" };
 	static const char *const refs[] = {
@@ -92,7 +93,7 @@ fill_refs(nf_store *st, const int64_t *ids, size_t n)
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE && n)
 		return nf_store__table_error(st, rc, "cannot plan the prune");
-	return n ? exec_all(st, refs, NF_ARRAY_SIZE(refs), "cannot plan the prune") : 0;
+	return n && refs_too ? exec_all(st, refs, NF_ARRAY_SIZE(refs), "cannot plan the prune") : 0;
 }
 
 /* A node row a prune deletes: not a gate, without metrics, and no run that stays refers to
@@ -173,8 +174,10 @@ nf_store_prune_plan(nf_store *st, const nf_prune_policy *p, nf_prune_candidate *
 	sqlite3_finalize(q);
 	q = NULL;
 	free(pipeline);
+	/* With every, the runs the policy itself lets go and no more: a run pruned before that
+	 * one going refers to may be one it keeps (a production version's, pruned by hand). */
 	if (err == 0)
-		err = fill_refs(st, ids, nids);
+		err = fill_refs(st, ids, nids, !p->every);
 	free(ids);
 	if (err < 0)
 		return err;

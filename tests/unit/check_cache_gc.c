@@ -189,6 +189,60 @@ START_TEST(test_row_without_key)
 }
 END_TEST
 
+/* A succeeded run of pipeline whose node "train" reused run from's entry of key. */
+static int64_t
+reusing_run(gc_fixture *fx, const char *pipeline, const char *key, int64_t from)
+{
+	nf_run_info info = { .pipeline = (char *)pipeline, .file = "p.dag", .logical_date = "2026-12-05",
+			     .trigger = "manual", .params_json = "{}" };
+
+	ck_assert_int_eq(nf_store_run_begin(fx->st, &info), 0);
+	ck_assert_int_eq(nf_store_nodes_add(fx->st, info.id, &fx->g), 0);
+	ck_assert_int_eq(nf_store_node_cache(fx->st, info.id, "train", key, NULL, true, from, NULL), 0);
+	ck_assert_int_eq(nf_store_node_state(fx->st, info.id, "train", NF_ST_CACHED, 1, NULL, NULL, 0, NULL, 1000), 0);
+	ck_assert_int_eq(nf_store_run_end(fx->st, info.id, NF_RUN_SUCCEEDED), 0);
+	ck_assert_int_eq(nf_store_flush(fx->st), 0);
+	return info.id;
+}
+
+/* A run the policy keeps (its version in production again), pruned before, that a run it
+ * lets go reused: still kept, with the entry it made (the prune's plan also lists, for its
+ * own needs, the runs pruned before that a run going refers to). */
+START_TEST(test_prune_policy_referred)
+{
+	gc_fixture f;
+	char d1[80], d4[80], d5[80];
+	nf_cache_gc_totals tot;
+	nf_prune_policy keep2 = { .keep_runs = 2, .keep_days = -1, .pipeline = "w" };
+	nf_cache_gc_policy p = { -1, -1, "w", &keep2, 0, NULL, NULL };
+	nf_prune_counts counts;
+	sqlite3 *db;
+	char *sql;
+	int64_t r1;
+
+	fixture_open(&f);
+	r1 = stored_run(&f, "w", "k-w1", "model 1\n", d1);
+	ck_assert_int_eq(nf_prune_run(f.st, r1, "test", nf_now_realtime_ms(), false, &counts), 0);
+	reusing_run(&f, "w", "k-w1", r1);   /* let go: older than the newest 2 */
+	reusing_run(&f, "w", "k-w1", r1);
+	stored_run(&f, "w", "k-w4", "model 4\n", d4);
+	stored_run(&f, "w", "k-w5", "model 5\n", d5);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sql = xasprintf("INSERT INTO model_versions (model, version, run_id, artifact_sha256, artifact_size,"
+			" artifact_path, status, created_ms) VALUES ('m', 1, %lld, 'x', 1, 'a', 'production', 1)",
+			(long long)r1);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
+	keep2.now_ms = nf_now_realtime_ms();
+	p.now_ms = keep2.now_ms + 60000;
+	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
+	ck_assert(has_entry(f.st, "k-w1") && nf_objstore_has(f.objs, d1, true));
+	ck_assert(has_entry(f.st, "k-w4") && has_entry(f.st, "k-w5"));
+	fixture_close(&f);
+}
+END_TEST
+
 /* A run in progress: nothing is touched, NF_EBUSY. */
 START_TEST(test_busy)
 {
@@ -219,6 +273,7 @@ cache_gc_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_pipeline_gc);
 	tcase_add_test(tc, test_prune_policy);
+	tcase_add_test(tc, test_prune_policy_referred);
 	tcase_add_test(tc, test_row_without_key);
 	tcase_add_test(tc, test_busy);
 	suite_add_tcase(s, tc);
