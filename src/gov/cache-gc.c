@@ -112,7 +112,9 @@ typedef struct gc_keep {
 	int64_t cutoff;
 } gc_keep;
 
-/* The ids of the runs a prune policy lets go, pruned before or not, into let_go. */
+/* The ids of the runs a prune policy lets go, pruned before or not, into let_go. The plan
+ * refills the store's temporary tables a prune works from: never between a plan and its
+ * nf_prune (the retention step prunes first, then collects). */
 static int
 let_go_of(nf_store *st, const nf_prune_policy *policy, strset *let_go)
 {
