@@ -50,7 +50,9 @@ struct nf_gitrepo {
 	bool rootfd_tried;
 	nf_statcache *db;            /* the stat cache, or NULL */
 	bool git_inited;
-	bool at;                     /* a checkout of a commit (nf_gitrepo_open_at): no snapshot */
+	/* A checkout of a commit (nf_gitrepo_open_at): exactly the commit's tree, no snapshot to
+	 * take or doubt (every file of it was just written), nothing else writes it. */
+	bool at;
 	git_repository *repo;        /* NULL: no repository, everything is content-hashed */
 	git_index *index;
 	char *workdir;               /* realpath of the work tree, no trailing '/' */
@@ -89,11 +91,11 @@ struct nf_gitrepo {
 	 * look at one costs its stat, not a query. Entries and keys in files_arena. */
 	nf_strmap *files;
 	nf_arena *files_arena;
-	struct { dev_t dev; bool local; } devs[8];   /* file systems seen (dev_local) */
 	/* Tracked files hashed from the work tree (blob_of), by absolute path: the next look at
 	 * one costs its stat. Entries and keys in blobs_arena. */
 	nf_strmap *blobs;
 	nf_arena *blobs_arena;
+	struct { dev_t dev; bool local; } devs[8];   /* file systems seen (dev_local) */
 	size_t ndevs;
 
 	/* Folders identified since nf_gitrepo_memo turned keeping them on (NULL: off), by
@@ -1035,9 +1037,7 @@ blob_of(nf_gitrepo *r, git_oid *oid, const char *abs, const char *gp, const stru
 static bool
 changed_since_snapshot(const nf_gitrepo *r, const struct stat *st)
 {
-	int64_t ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-
-	return ctime_ns >= r->snapshot_ns - 1000000000;
+	return !r->at && nf_ts_ns(&st->st_ctim) >= r->snapshot_ns - 1000000000;
 }
 
 static int
@@ -1565,9 +1565,6 @@ nf_gitrepo_open_at(nf_gitrepo **out, const char *repo_root, const char *checkout
 	}
 	snprintf(r->head, sizeof(r->head), "%s", oid_hex);
 	r->has_head = true;
-	/* No snapshot to doubt: the checkout was just written from the tree (every file's time
-	 * is recent), and nothing else writes it. */
-	r->snapshot_ns = INT64_MAX;
 	r->at = true;
 done:
 	git_object_free(commit);

@@ -82,13 +82,20 @@ add_key(void *keys, const char *key)
 	strset_add(keys, key);
 }
 
+/* Run ids are kept in the sets as their text. */
+static const char *
+id_text(char text[24], int64_t id)
+{
+	snprintf(text, 24, "%lld", (long long)id);
+	return text;
+}
+
 static void
 add_id(strset *s, int64_t id)
 {
 	char text[24];
 
-	snprintf(text, sizeof(text), "%lld", (long long)id);
-	strset_add(s, text);
+	strset_add(s, id_text(text, id));
 }
 
 typedef struct mark_ctx {
@@ -104,11 +111,12 @@ mark_digest(void *vctx, const char *digest)
 	return nf_objstore_mark(m->objs, m->marks, digest);
 }
 
-/* What a policy keeps: the keys the runs it keeps made or used, the ids of those runs (and
- * of the runs whose results the pruned ones among them reused: their rows no longer say
- * which entries), and the keys of each pipeline's last successful run. */
+/* What a policy keeps: in keys, those the runs it keeps and each pipeline's last successful
+ * run made or used (one set: at 100 000 stages the two lists are mostly the same keys); in
+ * recent_runs, the ids of the runs it keeps and of the runs whose results the pruned ones
+ * among them reused (their rows no longer say which entries). */
 typedef struct gc_keep {
-	strset protect, recent, recent_runs, seen_pipelines, own_runs;
+	strset keys, recent_runs, seen_pipelines, own_runs;
 	int64_t cutoff;
 } gc_keep;
 
@@ -159,10 +167,7 @@ plan(nf_store *st, const nf_cache_gc_policy *p, gc_keep *k, nf_cache_gc_totals *
 		const nf_run_info *r = &runs[i];
 		bool ours = !p->pipeline || !strcmp(r->pipeline, p->pipeline);
 		char id[24];
-		bool keep_run;
-
-		snprintf(id, sizeof(id), "%lld", (long long)r->id);
-		keep_run = ours && (p->prune ? !strset_has(&let_go, id) :
+		bool keep_run = ours && (p->prune ? !strset_has(&let_go, id_text(id, r->id)) :
 				    (p->keep_runs >= 0 && nth < (size_t)p->keep_runs) ||
 				    (p->keep_days >= 0 && r->started_ms >= k->cutoff));
 
@@ -170,15 +175,16 @@ plan(nf_store *st, const nf_cache_gc_policy *p, gc_keep *k, nf_cache_gc_totals *
 			nth++;
 			add_id(&k->own_runs, r->id);
 		}
-		if (r->status == NF_RUN_SUCCEEDED && !strset_has(&k->seen_pipelines, r->pipeline)) {
+		/* Another pipeline's entries stay whatever its runs: its own are not read. */
+		if (ours && r->status == NF_RUN_SUCCEEDED && !strset_has(&k->seen_pipelines, r->pipeline)) {
 			strset_add(&k->seen_pipelines, r->pipeline);
-			if ((err = nf_store_run_cache_keys(st, r->id, add_key, &k->protect)) < 0)
+			if ((err = nf_store_run_cache_keys(st, r->id, add_key, &k->keys)) < 0)
 				goto done;
 		}
 		if (!keep_run)
 			continue;
 		add_id(&k->recent_runs, r->id);
-		if ((err = nf_store_run_cache_keys(st, r->id, add_key, &k->recent)) < 0)
+		if ((err = nf_store_run_cache_keys(st, r->id, add_key, &k->keys)) < 0)
 			goto done;
 		if (r->pruned_ms) {
 			int64_t *from = NULL;
@@ -228,12 +234,12 @@ walk_entry(void *vw, const nf_cache_entry *e)
 		nf_error_clear();
 		return 0;
 	}
-	snprintf(id, sizeof(id), "%lld", (long long)e->run_id);
+	id_text(id, e->run_id);
 	if (!w->any_rule || (w->p->pipeline && !strset_has(&k->own_runs, id)))
 		keep = true;   /* no rule, or another pipeline's: only unreferenced objects go */
 	else
-		keep = strset_has(&k->protect, e->key) || strset_has(&k->recent, e->key) ||
-		       strset_has(&k->recent_runs, id) || (w->p->keep_days >= 0 && e->created_ms >= k->cutoff);
+		keep = strset_has(&k->keys, e->key) || strset_has(&k->recent_runs, id) ||
+		       (w->p->keep_days >= 0 && e->created_ms >= k->cutoff);
 	/* An entry whose folder manifest is gone cannot be restored: it goes too. */
 	if (keep) {
 		mark_ctx mc = { w->objs, w->marks };
@@ -256,8 +262,7 @@ nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cac
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	strset_init(&k.protect);
-	strset_init(&k.recent);
+	strset_init(&k.keys);
 	strset_init(&k.recent_runs);
 	strset_init(&k.seen_pipelines);
 	strset_init(&k.own_runs);
@@ -272,8 +277,7 @@ nf_cache_gc(nf_store *st, nf_objstore *objs, const nf_cache_gc_policy *p, nf_cac
 		goto done;
 	err = nf_objstore_sweep(objs, w.marks, p->now_ms, &out->objects, &out->bytes);
 done:
-	strset_release(&k.protect);
-	strset_release(&k.recent);
+	strset_release(&k.keys);
 	strset_release(&k.recent_runs);
 	strset_release(&k.seen_pipelines);
 	strset_release(&k.own_runs);

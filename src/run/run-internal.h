@@ -179,6 +179,9 @@ typedef struct run_ctx {
 	nf_run_cache cache;
 	const char *pipeline;       /* the pipeline's name, which scopes cache entries */
 	const char *cohort;         /* the run's cohort (--cohort, else the pipeline's template); NULL: none */
+	/* HEAD and its branch when the run began (NULL: none), what its record says it ran on:
+	 * the repository's may move with a retry's new snapshot (nf_gitrepo_refresh). */
+	const char *commit, *branch;
 	/* The final states recorded since the store last committed (nf_store_commits was
 	 * finals_commits): written again, in order, when the database failed meanwhile. */
 	nf_run_final *finals;

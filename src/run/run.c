@@ -1190,7 +1190,7 @@ record_repro(run_ctx *ctx)
 	real = realpath(ctx->dag->path, NULL);
 	have_sha = nf_hash_file(dag_sha, real ? real : ctx->dag->path, real ? nf_store_statcache(ctx->store) : NULL) == 0;
 	free(real);
-	nf_store_run_repro(ctx->store, ctx->run_id, nf_gitrepo_head(ctx->cache.repo), nf_gitrepo_branch(ctx->cache.repo),
+	nf_store_run_repro(ctx->store, ctx->run_id, ctx->commit, ctx->branch,
 			   ctx->cache.dirty || cJSON_GetArraySize(paths) > 0, json, have_sha ? dag_sha : NULL, PACKAGE_VERSION);
 	cJSON_free(json);
 	cJSON_Delete(paths);
@@ -1847,6 +1847,9 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	info.params_json = params_json(&ctx);
 	if (nf_gitrepo_head(ctx.cache.repo))
 		info.commit = xstrdup(nf_gitrepo_head(ctx.cache.repo));
+	ctx.commit = info.commit;
+	if (nf_gitrepo_branch(ctx.cache.repo))
+		ctx.branch = nf_arena_strdup(ctx.arena, nf_gitrepo_branch(ctx.cache.repo));
 	ctx.pipeline = info.pipeline;
 	if ((err = run_cohort(&ctx, &info.cohort)) < 0)
 		goto done;

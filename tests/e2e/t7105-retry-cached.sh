@@ -2,7 +2,8 @@
 # t7105-retry-cached.sh: a stage retried from a dashboard (retry-node on a detached run's
 # control channel) after it failed is looked up again, keyed on its inputs as they are at
 # the retry: its success is stored, and the next run finds it cached. (It ran without a key
-# and stored nothing when the lookup was made at the first attempt only.)
+# and stored nothing when the lookup was made at the first attempt only.) The run still
+# records the commit it began on, though the retry saw a later one.
 . "$(dirname "$0")/lib.sh"
 
 # bad fails while bad.in says broken; wait holds the run open until the file "release".
@@ -38,15 +39,20 @@ wait_state() {
 }
 
 test_expect_success 'a failed stage fixed and retried from the control channel is stored, then cached' '
+	start=$(git rev-parse HEAD) &&
 	ntflow run r.dag --keep-going --detach >out 2>err &&
 	wait_state 1 0 failed &&
 	echo good >bad.in &&
+	# a commit meanwhile: the retry sees it, the run still says what it began on
+	echo other >other.txt && git add other.txt && git commit -q -m other &&
 	printf "retry-node bad\n" >.ntflow/executor/1.ctl &&
 	wait_state 1 0 succeeded &&
 	touch release &&
 	wait_state 1 1 succeeded &&
 	i=0 && while test -e .ntflow/executor/1.ctl && test $i -lt 600; do sleep 0.1; i=$((i + 1)); done &&
 	test "$(json_get st.json .stages[0].attempts)" = 2 &&
+	ntflow show 1 --json >st1.json &&
+	test "$(json_get st1.json .run.commit)" = "$start" &&
 	ntflow run --no-tui r.dag >out2 &&
 	ntflow show 2 --json >st2.json &&
 	test "$(json_get st2.json .stages[0].state)" = cached &&

@@ -76,6 +76,17 @@ stored_run(gc_fixture *fx, const char *pipeline, const char *key, const char *te
 	return info.id;
 }
 
+/* Runs sql on the database beside the store's connection (what ntflow never writes so). */
+static void
+raw_sql(const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static bool
 has_entry(nf_store *st, const char *key)
 {
@@ -166,20 +177,14 @@ END_TEST
 START_TEST(test_row_without_key)
 {
 	gc_fixture f;
-	char *sql;
 	char d1[80], d2[80];
 	nf_cache_gc_totals tot;
 	nf_cache_gc_policy p = { 0, -1, NULL, NULL, 0, NULL, NULL };
-	sqlite3 *db;
 
 	fixture_open(&f);
 	stored_run(&f, "w", "k-w1", "model 1\n", d1);
 	stored_run(&f, "w", "k-w2", "model 2\n", d2);
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sql = xasprintf("UPDATE cache_entries SET key = NULL WHERE key = 'k-w1'");
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	free(sql);
+	raw_sql("UPDATE cache_entries SET key = NULL WHERE key = 'k-w1'");
 	p.now_ms = nf_now_realtime_ms() + 60000;
 	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
 	ck_assert_uint_eq(tot.entries, 2);
@@ -216,7 +221,6 @@ START_TEST(test_prune_policy_referred)
 	nf_prune_policy keep2 = { .keep_runs = 2, .keep_days = -1, .pipeline = "w" };
 	nf_cache_gc_policy p = { -1, -1, "w", &keep2, 0, NULL, NULL };
 	nf_prune_counts counts;
-	sqlite3 *db;
 	char *sql;
 	int64_t r1;
 
@@ -227,12 +231,10 @@ START_TEST(test_prune_policy_referred)
 	reusing_run(&f, "w", "k-w1", r1);
 	stored_run(&f, "w", "k-w4", "model 4\n", d4);
 	stored_run(&f, "w", "k-w5", "model 5\n", d5);
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
 	sql = xasprintf("INSERT INTO model_versions (model, version, run_id, artifact_sha256, artifact_size,"
 			" artifact_path, status, created_ms) VALUES ('m', 1, %lld, 'x', 1, 'a', 'production', 1)",
 			(long long)r1);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	raw_sql(sql);
 	free(sql);
 	keep2.now_ms = nf_now_realtime_ms();
 	p.now_ms = keep2.now_ms + 60000;
