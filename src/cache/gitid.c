@@ -674,7 +674,64 @@ has_git_dir(const char *abs)
 	return yes;
 }
 
+/* Whether the file st describes may have changed since the status snapshot, which then
+ * says nothing of it: its inode changed (ctime, set by the kernel on every write, rename
+ * or chmod, and never by a program) no earlier than a second before the snapshot, a margin
+ * for file systems stamped by another machine's clock. A person's edit during a long run is
+ * seen so, and a stage retried after its input was mended is keyed on the mended input; a
+ * file written just before the run is hashed once more than it needed. */
+static bool
+changed_since_snapshot(const nf_gitrepo *r, const struct stat *st)
+{
+	return !r->at && nf_ts_ns(&st->st_ctim) >= r->snapshot_ns - 1000000000;
+}
+
+/* Whether anything in folder abs (gp under the work tree), or the folder itself (an entry
+ * added, removed or renamed), changed since the snapshot as changed_since_snapshot says:
+ * the snapshot's word that the folder is clean holds only for what did not. Stops at the
+ * first such entry; what git leaves out (.git, nested repositories, what the snapshot saw
+ * ignored) is not looked at. A folder that cannot be read counts as changed (build_tree
+ * reports why). The cost is a stat of each entry each time the folder is read (once for
+ * the keys of a run until a stage runs: nf_gitrepo_memo), where git's status took one at
+ * the snapshot: 0.04 s for 20 000 files. */
+static bool
+changed_under(nf_gitrepo *r, const char *gp, const char *abs)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	bool changed = false;
+
+	if (r->at)
+		return false;   /* a checkout of a commit: no snapshot to doubt */
+	if (lstat(abs, &st) < 0 || !S_ISDIR(st.st_mode) || changed_since_snapshot(r, &st) || !(d = opendir(abs)))
+		return true;
+	while (!changed && (errno = 0, de = readdir(d))) {
+		char *cgp, *cabs;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, ".git"))
+			continue;
+		cgp = *gp ? xasprintf("%s/%s", gp, de->d_name) : xstrdup(de->d_name);
+		cabs = xasprintf("%s/%s", abs, de->d_name);
+		if (!snapshot_ignored(r, cgp)) {
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				changed = errno != ENOENT;
+			else if (S_ISDIR(st.st_mode))
+				changed = !has_git_dir(cabs) && changed_under(r, cgp, cabs);
+			else
+				changed = changed_since_snapshot(r, &st);
+		}
+		free(cgp);
+		free(cabs);
+	}
+	if (!changed && errno)
+		changed = true;
+	closedir(d);
+	return changed;
+}
+
 static int build_tree(nf_gitrepo *r, const char *gp, const char *abs, git_oid *oid, bool *nonempty);
+static int blob_of(nf_gitrepo *r, git_oid *oid, const char *abs, const char *gp, const struct stat *st);
 
 /* The tree entry of one work-tree path, or *keep false when git would not record it. */
 static int
@@ -708,7 +765,8 @@ tree_item_of(nf_gitrepo *r, const char *cgp, const char *cabs, tree_item *it, bo
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 		return 0;                /* git records no FIFOs, sockets or devices */
 	se = find_exact(r->dirty, r->ndirty, cgp);
-	if (!se && ie && (S_ISLNK(st.st_mode) ? ie->mode == NF_MODE_LINK : ie->mode != NF_MODE_LINK)) {
+	if (!se && ie && (S_ISLNK(st.st_mode) ? ie->mode == NF_MODE_LINK : ie->mode != NF_MODE_LINK) &&
+	    !changed_since_snapshot(r, &st)) {
 		/* Clean: the index holds the work tree's OID (status compared them). */
 		git_oid_cpy(&it->oid, &ie->id);
 		it->mode = ie->mode;
@@ -724,10 +782,12 @@ tree_item_of(nf_gitrepo *r, const char *cgp, const char *cabs, tree_item *it, bo
 		if (ignored)
 			return 0;
 	}
-	if ((err = worktree_blob(r, &it->oid, cabs, cgp, &st)) < 0)
+	if ((err = blob_of(r, &it->oid, cabs, cgp, &st)) < 0)
 		return err;
 	it->mode = worktree_mode(r, &st, ie);
-	note_dirty(r, cgp);
+	/* Changed since the snapshot, and back to what the snapshot saw: clean still. */
+	if (se || !ie || !git_oid_equal(&it->oid, &ie->id) || it->mode != ie->mode)
+		note_dirty(r, cgp);
 	*keep = true;
 	return 0;
 }
@@ -746,7 +806,7 @@ build_tree(nf_gitrepo *r, const char *gp, const char *abs, git_oid *oid, bool *n
 	struct dirent *de;
 	int err = 0;
 
-	if (head && !dirty_under(r, gp) && !except_under(r, gp)) {
+	if (head && !dirty_under(r, gp) && !except_under(r, gp) && !changed_under(r, gp, abs)) {
 		git_oid_cpy(oid, git_tree_id(head));
 		*nonempty = git_tree_entrycount(head) > 0;
 		return 0;
@@ -974,7 +1034,7 @@ identify_dir_git(nf_gitrepo *r, const char *gp, const char *abs, nf_path_id *out
 	bool nonempty = false;
 	int err;
 
-	if (head && !dirty_under(r, gp) && !except_under(r, gp)) {
+	if (head && !dirty_under(r, gp) && !except_under(r, gp) && !changed_under(r, gp, abs)) {
 		set_oid(out, NF_ID_CLEAN, "tree", git_tree_id(head));
 		return 0;
 	}
@@ -1026,18 +1086,6 @@ blob_of(nf_gitrepo *r, git_oid *oid, const char *abs, const char *gp, const stru
 	nf_stat_key(&m->key, &after);
 	git_oid_cpy(&m->oid, oid);
 	return 0;
-}
-
-/* Whether the file st describes may have changed since the status snapshot, which then
- * says nothing of it: its inode changed (ctime, set by the kernel on every write, rename
- * or chmod, and never by a program) no earlier than a second before the snapshot, a margin
- * for file systems stamped by another machine's clock. A person's edit during a long run is
- * seen so, and a stage retried after its input was mended is keyed on the mended input; a
- * file written just before the run is hashed once more than it needed. */
-static bool
-changed_since_snapshot(const nf_gitrepo *r, const struct stat *st)
-{
-	return !r->at && nf_ts_ns(&st->st_ctim) >= r->snapshot_ns - 1000000000;
 }
 
 static int

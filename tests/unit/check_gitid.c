@@ -115,6 +115,12 @@ ck_git(nf_gitrepo *r, const char *dir, const char *path, nf_id_kind kind, const 
 	free(oid);
 }
 
+/* The tree git would record for folder P of the work tree after `git add -A P`, computed in
+ * a copy of the index (the repository's stays as the snapshot read it). */
+#define WORKTREE_TREE(P)                                                                      \
+	"t=$(mktemp) && cp .git/index $t && GIT_INDEX_FILE=$t git add -A " P " && "            \
+	"git rev-parse \"$(GIT_INDEX_FILE=$t git write-tree)\":" P " && rm -f $t"
+
 static bool
 has_dirty(nf_gitrepo *r, const char *path)
 {
@@ -641,7 +647,7 @@ START_TEST(test_refresh)
 	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
 	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
 	sh(d, "printf 'w' > src/sub/y.py");
-	ck_git(r, d, "src", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src");
+	ck_git(r, d, "src", NF_ID_DIRTY, "tree", WORKTREE_TREE("src"));   /* test_folder_changed_after_open */
 	ck_assert_int_eq(nf_gitrepo_refresh(r), 0);
 	ck_git(r, d, "src/sub/y.py", NF_ID_DIRTY, "blob", "git hash-object src/sub/y.py");
 	sh(d, "git commit -qam second");
@@ -660,7 +666,7 @@ END_TEST
 
 /* A tracked file written after the snapshot (a person's edit during a run, an input mended
  * before a retry) is identified as it is now, not as the snapshot saw it; one touched
- * without a change is still HEAD's blob. (Folders keep the snapshot's view: test_refresh.) */
+ * without a change is still HEAD's blob. */
 START_TEST(test_file_changed_after_open)
 {
 	char *d = new_repo();
@@ -672,6 +678,26 @@ START_TEST(test_file_changed_after_open)
 	ck_git(r, d, "a.txt", NF_ID_DIRTY, "blob", "git hash-object a.txt");
 	ck_assert(has_dirty(r, "a.txt"));
 	ck_git(r, d, "src/x.py", NF_ID_CLEAN, "blob", "git rev-parse HEAD:src/x.py");
+	ck_assert(!has_dirty(r, "src/x.py"));
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
+/* A tracked folder's file edited after the snapshot, as a person may during a long run: the
+ * folder is what is there now, not HEAD's tree the snapshot vouched for; a file only
+ * touched keeps its folder clean. */
+START_TEST(test_folder_changed_after_open)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	sh(d, "printf 'y = 3\\n' > src/sub/y.py && touch src/clean/c.py");
+	ck_git(r, d, "src", NF_ID_DIRTY, "tree", WORKTREE_TREE("src"));
+	ck_assert(has_dirty(r, "src/sub/y.py"));
+	ck_git(r, d, "src/clean", NF_ID_CLEAN, "tree", "git rev-parse HEAD:src/clean");
+	ck_assert(!has_dirty(r, "src/clean/c.py"));
 	ck_assert(!has_dirty(r, "src/x.py"));
 	nf_gitrepo_free(r);
 	rm_rf(d);
@@ -1023,6 +1049,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_subfolder_root);
 	tcase_add_test(tc, test_refresh);
 	tcase_add_test(tc, test_file_changed_after_open);
+	tcase_add_test(tc, test_folder_changed_after_open);
 	tcase_add_test(tc, test_blob_memo);
 	tcase_add_test(tc, test_open_at_tracked_then);
 	tcase_add_test(tc, test_open_errors);
