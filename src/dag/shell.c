@@ -465,7 +465,7 @@ heredoc_bodies(scan *s, size_t i)
 		if (h->level != s->cmdsub)
 			lose(s, "after a here-document whose body starts inside another $(...)");
 		while (i < s->n) {
-			size_t e = i;
+			size_t e = i, bs = 0;
 
 			while (e < s->n && s->c[e] != '\n')
 				e++;
@@ -474,6 +474,17 @@ heredoc_bodies(scan *s, size_t i)
 				next = e < s->n ? e + 1 : s->n;
 				break;
 			}
+			/* In an unquoted body a backslash before the line break joins the next
+			 * line to this one, so that a delimiter there does not end the body (dash
+			 * and bash), or does when the join makes one (bash): where the body ends
+			 * is then not what the lines say, and a value on a line after it could
+			 * stand in the body unescaped (a line "x \" then "EOF": the value after
+			 * that "EOF" ran as code). */
+			while (!h->quoted && bs < e - i && s->c[e - 1 - bs] == '\\')
+				bs++;
+			if (bs % 2 && e < s->n)
+				lose(s, "after a line of a here-document's body that ends in a backslash (a line "
+				     "continuation, which shells read differently)");
 			i = e < s->n ? e + 1 : s->n;
 		}
 		if (h->quoted) {

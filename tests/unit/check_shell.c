@@ -129,6 +129,12 @@ START_TEST(test_refused)
 	ck_refused("echo $'\\'' ${a}", "bash and dash read differently");
 	ck_refused("cat <<${NTFLOW_+}E\n${a}\n", "whose delimiter starts with");
 	ck_refused("cat <<'${NTFLOW_+}E'\n${a}\n${NTFLOW_+}E\n", "quoted here-document");
+	/* A line continuation in an unquoted body: "x \" and "EOF" are one line to the shell,
+	 * so the body goes on past that "EOF" (a value there ran as code). */
+	ck_refused("cat >o <<EOF\nx \\\nEOF\ny ${a}\nEOF\n", "ends in a backslash");
+	ck_refused("cat >o <<EOF\n\\\nEOF\n${a}\nEOF\n", "ends in a backslash");
+	ck_contexts("cat >o <<EOF\nx \\\\\nEOF\n${a}", "b");   /* "\\\\": a backslash, no continuation */
+	ck_contexts("cat >o <<'EOF'\nx \\\nEOF\n${a}", "b");       /* quoted: the line is kept as it is */
 }
 END_TEST
 
