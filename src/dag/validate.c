@@ -830,6 +830,11 @@ check_model(vctx *v, const nf_model_decl *m)
 
 	check_tmpl(v, &w, m->artifact);
 	check_tmpl(v, &w, m->metrics);
+	/* In the project: what a run registers is a stage's output, never a file elsewhere. */
+	if (m->artifact)
+		check_path(v, m->artifact, "artifact", "model", m->name, false, false);
+	if (m->metrics)
+		check_path(v, m->metrics, "metrics file", "model", m->name, false, false);
 	if (!m->gate.name)
 		return;
 	g = nf_strmap_get(v->dag->by_name, m->gate.name);

@@ -206,6 +206,25 @@ add_metrics(nf_metric_set *all, const nf_metric_set *m)
 		nf_metrics_add(all, m->names[i], m->values[i]);
 }
 
+/* A model's artifact or metrics file (path, expanded) where it lies in the project: *norm
+ * its path as written, normalized, *real where it leads, links followed. Never outside: a
+ * parameter, a "..", or a link a stage made could lead there, and those bytes are not the
+ * project's to register. 0, or an error with the message set. */
+static int
+in_project(run_ctx *ctx, const char *path, const char *what, char **norm, char **real)
+{
+	int err;
+
+	*norm = *real = NULL;
+	if ((err = nf_path_normalize(norm, path, what)) < 0 ||
+	    (err = nf_path_resolve(real, NULL, ctx->root, *norm, what)) < 0) {
+		free(*norm);
+		*norm = NULL;
+		return err;
+	}
+	return 0;
+}
+
 /* The version's metrics: the model's metrics file, else those of its gate's needs. */
 static char *
 model_metrics(run_ctx *ctx, const nf_model_decl *m)
@@ -218,13 +237,14 @@ model_metrics(run_ctx *ctx, const nf_model_decl *m)
 	memset(&all, 0, sizeof(all));
 
 	if (m->metrics) {
-		char *rel = NULL, *abs, *msg;
+		char *rel = NULL, *norm = NULL, *real = NULL, *abs = NULL, *msg;
 		nf_metric_set ms;
 
 		memset(&ms, 0, sizeof(ms));
 		if (nf_run__expand(&rel, ctx, NULL, m->metrics) == 0) {
-			abs = nf_run__abs(ctx, rel);
-			if (nf_metrics_read(&ms, abs) == 0) {
+			if (in_project(ctx, rel, "metrics file", &norm, &real) == 0)
+				abs = nf_run__abs(ctx, real);
+			if (abs && nf_metrics_read(&ms, abs) == 0) {
 				add_metrics(&all, &ms);
 				done = true;
 			} else {
@@ -235,6 +255,8 @@ model_metrics(run_ctx *ctx, const nf_model_decl *m)
 			}
 			nf_metric_set_release(&ms);
 			free(abs);
+			free(norm);
+			free(real);
 		}
 	}
 	if (!done && m->gate.name) {
@@ -290,7 +312,8 @@ static int
 register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const char *params_json,
 	     const char *commit, const char *hold)
 {
-	char *rel = NULL, *abs = NULL, *metrics = NULL, *mdir = NULL, *note = NULL, *msg;
+	char *rel = NULL, *norm = NULL, *real = NULL, *abs = NULL, *metrics = NULL, *mdir = NULL, *note = NULL,
+	     *msg;
 	const nf_pipeline *p = &ctx->dag->pipeline;
 	nf_register_req req;
 	nf_model_version v = { 0 };
@@ -303,7 +326,14 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 		free(msg);
 		return 0;
 	}
-	abs = nf_run__abs(ctx, rel);
+	if (in_project(ctx, rel, "model artifact", &norm, &real) < 0) {
+		msg = xasprintf("model %s: %s; not registered", m->name, nf_error_last());
+		warn(ctx, msg);
+		free(msg);
+		return 0;
+	}
+	rel = norm;
+	abs = nf_run__abs(ctx, real);
 	if (stat(abs, &sb) < 0)
 		goto done;   /* not produced: nothing to register */
 	if ((prod = produced(ctx, rel)) == NF_ENOTFOUND) {
@@ -354,6 +384,8 @@ done:
 	nf_model_version_release(&v);
 	free(note);
 	free(abs);
+	free(norm);
+	free(real);
 	free(metrics);
 	free(mdir);
 	return err;
