@@ -332,8 +332,7 @@ register_one(run_ctx *ctx, const nf_model_decl *m, const char *state_dir, const 
 		free(msg);
 		return 0;
 	}
-	rel = norm;
-	abs = nf_run__abs(ctx, real);
+	abs = nf_run__abs(ctx, real);   /* rel stays as written: the registry records it so */
 	if (stat(abs, &sb) < 0)
 		goto done;   /* not produced: nothing to register */
 	if ((prod = produced(ctx, rel)) == NF_ENOTFOUND) {
