@@ -531,6 +531,27 @@ nf_params_file_kind(const char *path, bool *json)
 #undef ENDS
 }
 
+/* Where a JSON text's string holds the escape \u0000, or NULL: cJSON decodes it to a NUL
+ * inside the string, and the text after it would be lost without a word (YAML's \0 is
+ * refused: the same here). Escapes are followed, so "\\u0000" (a backslash, then
+ * "u0000") is no NUL. */
+static const char *
+json_nul_escape(const char *text, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '"') {
+			in_string = !in_string;
+		} else if (in_string && text[i] == '\\') {
+			if (i + 5 < len && text[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4))
+				return text + i;
+			i++;   /* the escaped character */
+		}
+	}
+	return NULL;
+}
+
 int
 nf_params_file_parse(nf_kv **out, size_t *n, nf_arena *a, const char *file, const char *src, size_t len,
 		     nf_diag_list *diags)
@@ -549,6 +570,8 @@ nf_params_file_parse(nf_kv **out, size_t *n, nf_arena *a, const char *file, cons
 	nf_params_file_kind(file, &json);
 	if (memchr(text, '\0', len))
 		error_at(&r, json_loc(&r, memchr(text, '\0', len)), "a params file is text: it holds a NUL byte");
+	else if (json && json_nul_escape(text, len))
+		error_at(&r, json_loc(&r, json_nul_escape(text, len)), "a NUL byte (\\u0000) cannot be a param's text");
 	else if (json)
 		read_json(&r, text, len);
 	else

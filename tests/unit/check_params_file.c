@@ -109,11 +109,13 @@ START_TEST(test_json_flattened)
 			 "  \"train\": {\"n_est\": 100, \"lr\": 0.10, \"on\": false},\n"
 			 "  \"name\": \"x\",\n"
 			 "  \"list\": [1, \"a\"],\n"
-			 "  \"nothing\": null\n"
+			 "  \"nothing\": null,\n"
+			 "  \"path\": \"C:\\\\u0000\"\n"   /* a backslash, then u0000: no NUL */
 			 "}\n");
 
 	ck_assert_int_eq(p.err, 0);
-	ck_assert_uint_eq(p.n, 6);
+	ck_assert_uint_eq(p.n, 7);
+	ck_assert_str_eq(str(find(&p, "path")), "C:\\u0000");
 	ck_assert_str_eq(find(&p, "train.lr")->value.num_text, "0.10");
 	ck_assert_int_eq(find(&p, "train.lr")->loc.line, 2);
 	ck_assert_int_eq(find(&p, "train.on")->value.kind, NF_V_BOOL);
@@ -162,6 +164,9 @@ START_TEST(test_errors_have_places)
 		{ "params.yaml", "a: 1\n---\nb: 2\n", "params.yaml:3:1: a params file holds one document" },
 		{ "p.json", "{\n  \"a\": 1,\n  \"b\": }\n", "p.json:3:8: invalid JSON" },
 		{ "params.yaml", "a: \"x\\0y\"\n", "params.yaml:1:4: a NUL byte" },
+		/* cJSON decodes \u0000 to a NUL in the string: the rest was cut without a word */
+		{ "p.json", "{\"j\": \"keep\\u0000LOST\"}", "p.json:1:12: a NUL byte (\\u0000)" },
+		{ "p.json", "{\"j\\u0000zz\": 1}", "p.json:1:4: a NUL byte (\\u0000)" },
 		{ "p.json", "{\"a\": 1} x", "p.json:1:10: invalid JSON: text after" },
 		{ "p.json", "[1]", "p.json:1:1: a params file must hold an object" },
 		{ "p.json", "{\"a\": {\"b\": 1}, \"a.b\": 2}", "p.json:1:17: duplicate param 'a.b'" },
