@@ -36,7 +36,7 @@ last_text(nf_store *st, const nf_schedule_event *ev, const char **status_out)
 	nf_time_format_utc(when, ev->interval_end ? ev->interval_start : ev->time);
 	/* Not recorded yet: the scheduler records a run when it reaps it; until then (or when
 	 * it was killed first) the run its child recorded says how it went. */
-	if (!run_id && ev->exit_status < 0 && ev->pid > 0 && nf_store_run_of_pid(st, ev->pipeline, ev->pid, &run_id) < 0)
+	if (!run_id && ev->exit_status < 0 && ev->pid > 0 && nf_store_run_of_pid(st, ev->pipeline, ev->pid, 0, &run_id) < 0)
 		run_id = 0;
 	if (run_id && nf_store_run_get(st, run_id, &run) == 0) {
 		char *s;

@@ -499,9 +499,10 @@ typedef struct nf_active_run {
 	pid_t pid;
 } nf_active_run;
 int nf_store_runs_active(nf_store *st, const char *pipeline, nf_active_run *out, size_t max, size_t *n);
-/* The newest run of a pipeline that process pid recorded (the scheduler's child), or
- * NF_ENOTFOUND. */
-int nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t *id);
+/* The newest run of a pipeline that process pid recorded (the scheduler's child) and that
+ * started at not_before_ms or later (wall clock, ms), or NF_ENOTFOUND: an older run of that
+ * pid was another process's, the pid since reused. */
+int nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t not_before_ms, int64_t *id);
 
 /* A request for a run that an alert made (the triggers table, written by the alert step). */
 typedef struct nf_trigger {

@@ -59,6 +59,8 @@ typedef struct child {
 	pid_t pid;
 	pl *p;
 	int64_t event;
+	int64_t started_ms;            /* when it was started: the real time, as a run records its
+	                                * start (not the scheduler's clock, which a test sets) */
 	bool alert;
 	char *snapshot;                /* the last good version it runs, removed when it ends */
 } child;
@@ -383,7 +385,8 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		_exit(127);
 	} else {
 		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
-		d->kids[d->nkids++] = (child){ pid, p, event, strcmp(trigger, "alert") == 0, snapshot };
+		d->kids[d->nkids++] = (child){ pid, p, event, nf_now_realtime_ms(), strcmp(trigger, "alert") == 0,
+					       snapshot };
 		*pid_out = pid;
 		/* Without its pid a restart would take the decision for one never started and
 		 * start it again: say so, the run itself goes on. */
@@ -486,7 +489,9 @@ reap(sched_daemon *d)
 				unlink(k.snapshot);
 				free(k.snapshot);
 			}
-			if (nf_store_run_of_pid(k.p->w->st, k.p->name, pid, &run) < 0)
+			/* A run of that pid from before this child started (5 s of clock skew
+			 * allowed) was another process's, its pid reused since. */
+			if (nf_store_run_of_pid(k.p->w->st, k.p->name, pid, k.started_ms - 5000, &run) < 0)
 				run = 0;
 			if (nf_store_schedule_event_update(k.p->w->st, k.event, 0, run, code) < 0)
 				say(d, k.p->name, "cannot record the end of process %ld: %s", (long)pid, nf_error_last());

@@ -308,16 +308,17 @@ nf_store_runs_active(nf_store *st, const char *pipeline, nf_active_run *out, siz
 }
 
 int
-nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t *id)
+nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t not_before_ms, int64_t *id)
 {
 	sqlite3_stmt *q;
 	int rc, err;
 
-	if ((err = prepare(st, "SELECT max(id) FROM runs WHERE pipeline = ?1 AND pid = ?2", &q,
+	if ((err = prepare(st, "SELECT max(id) FROM runs WHERE pipeline = ?1 AND pid = ?2 AND started_ms >= ?3", &q,
 			   "cannot read the runs")) < 0)
 		return err;
 	sqlite3_bind_text(q, 1, pipeline, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, pid);
+	sqlite3_bind_int64(q, 3, not_before_ms);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
 		*id = sqlite3_column_int64(q, 0);
 	else if (rc == SQLITE_ROW)

@@ -281,12 +281,14 @@ START_TEST(test_store_tables)
 		ck_assert_int_eq(nf_store_runs_active(st, "wk", act, 4, &n), 0);
 		ck_assert_uint_eq(n, 1);
 		ck_assert_int_eq(act[0].id, info.id);
-		ck_assert_int_eq(nf_store_run_of_pid(st, "wk", act[0].pid, &id), 0);
+		ck_assert_int_eq(nf_store_run_of_pid(st, "wk", act[0].pid, info.started_ms - 5000, &id), 0);
 		ck_assert_int_eq(id, info.id);
+		/* asked for by a process started after it: that pid's earlier holder's run */
+		ck_assert_int_eq(nf_store_run_of_pid(st, "wk", act[0].pid, info.started_ms + 1, &id), NF_ENOTFOUND);
 		ck_assert_int_eq(nf_store_run_end(st, info.id, NF_RUN_SUCCEEDED), 0);
 		ck_assert_int_eq(nf_store_runs_active(st, "wk", act, 4, &n), 0);
 		ck_assert_uint_eq(n, 0);
-		ck_assert_int_eq(nf_store_run_of_pid(st, "wk", 1, &id), NF_ENOTFOUND);
+		ck_assert_int_eq(nf_store_run_of_pid(st, "wk", 1, 0, &id), NF_ENOTFOUND);
 	}
 	nf_store_close(st);
 }
