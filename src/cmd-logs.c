@@ -170,12 +170,40 @@ attempt_log(char **path, int *which, nf_state *state, logs_ctx *c)
 	return err;
 }
 
-/* A log is created at its attempt's first byte: an attempt that started and has no file
- * printed nothing (yet). */
+/* A log is created at its attempt's first byte, in a folder its run makes at its start: an
+ * attempt that started and has no file printed nothing (yet), while that folder is there.
+ * Without the folder the log is gone, not empty: a prune that removed the run's logs and was
+ * stopped (or failed on a full disk) before it recorded the run as pruned, or a person. */
+static bool log_gone(const char *path);
+
 static bool
 printed_nothing(const char *path, int which)
 {
-	return which > 0 && access(path, F_OK) < 0 && errno == ENOENT;
+	return which > 0 && access(path, F_OK) < 0 && errno == ENOENT && !log_gone(path);
+}
+
+/* Whether the folder path's log would be in is not there (or not a folder). */
+static bool
+log_gone(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xasprintf("%.*s", (int)(slash - path), path) : xstrdup(".");
+	struct stat st;
+	bool gone = stat(dir, &st) < 0 ? errno == ENOENT || errno == ENOTDIR : !S_ISDIR(st.st_mode);
+
+	free(dir);
+	return gone;
+}
+
+/* The error for an attempt whose log is gone with its folder. */
+static int
+gone_error(const logs_ctx *c, const char *path, int which)
+{
+	const char *slash = strrchr(path, '/');
+
+	return nf_error_set(NF_ENOTFOUND, "the log of attempt %d of %s in run %lld is gone: its folder %.*s was "
+			    "removed (by a prune that did not finish, or by hand)", which, c->node, (long long)c->run,
+			    slash ? (int)(slash - path) : (int)strlen(path), path);
 }
 
 /* Copies what fd has beyond its offset to stdout. */
@@ -255,6 +283,11 @@ follow(logs_ctx *c)
 			if (latest && !path && printed_nothing(latest, latest_which)) {
 				c->silent = latest_which;
 				c->state = state;
+			} else if (latest && !path && final && latest_which > 0 && access(latest, F_OK) < 0 &&
+				   log_gone(latest)) {
+				err = gone_error(c, latest, latest_which);
+				free(latest);
+				goto done;
 			}
 			/* A new attempt (or the first): finish the old file, switch to the new one. */
 			if (latest && (!path || latest_which != which) && access(latest, R_OK) == 0) {
@@ -330,6 +363,10 @@ print_once(logs_ctx *c)
 	if (printed_nothing(path, which)) {
 		c->silent = which;
 		c->state = state;
+		goto done;
+	}
+	if (which > 0 && access(path, F_OK) < 0 && log_gone(path)) {
+		err = gone_error(c, path, which);
 		goto done;
 	}
 	if ((err = open_log(&fd, path)) < 0)
@@ -429,6 +466,8 @@ const nf_cmd nf_cmd_logs = {
 		"STAGE is a node's name, like 'tune[lr=0.05,l2=0]', or a stage's name when it has\n"
 		"a single node. The log is that of the latest attempt unless --attempt is given.\n"
 		"An attempt that printed nothing has no log: logs says so on stderr and exits 0.\n"
+		"When the run's log folder is gone (a prune stopped after removing it), logs says\n"
+		"the log is gone and exits 1.\n"
 		"A cached stage did not run: its log is that of the run whose result it reused,\n"
 		"which logs names on stderr (\"cached in run 14: log of run 12\").\n\n"
 		"  --attempt N   the log of attempt N\n"

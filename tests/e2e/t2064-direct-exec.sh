@@ -184,6 +184,21 @@ test_expect_success 'a stage that prints nothing has no log; ntflow logs says so
 	grep -x "\[hi\]" log
 '
 
+# A prune removes a run's log folder, then records the run as pruned; stopped between the
+# two (or failing on a full disk, where the logs go first), the log is gone, not empty.
+test_expect_success 'a log whose run folder is gone: ntflow logs says it is gone, not that nothing was printed' '
+	run=$(ntflow runs --json | json_get /dev/stdin "[0].id") &&
+	mv .ntflow/logs/$run logs-aside &&
+	test_when_finished "mv logs-aside .ntflow/logs/$run" &&
+	test_expect_code 1 ntflow logs silent >log 2>err &&
+	test_must_be_empty log &&
+	grep "ntflow: the log of attempt 1 of silent in run $run is gone: its folder .*/.ntflow/logs/$run was removed (by a prune that did not finish, or by hand)" err &&
+	test_expect_code 1 ntflow logs talks 2>err &&
+	grep "the log of attempt 1 of talks in run $run is gone" err &&
+	test_expect_code 1 ntflow logs -f silent-sh 2>err &&
+	grep "the log of attempt 1 of silent-sh in run $run is gone" err
+'
+
 test_expect_success 'a run of more than 1000 nodes puts its logs in folders of 1000' '
 	i=0 &&
 	while test $i -lt 1000; do
