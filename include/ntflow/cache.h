@@ -182,8 +182,9 @@ void nf_objstore_marks_free(nf_objstore_marks *m);
 int nf_objstore_mark(nf_objstore *s, nf_objstore_marks *m, const char *digest);
 size_t nf_objstore_marks_count(const nf_objstore_marks *m);
 /* Removes every object that is not marked and was last modified before keep_from_ms (real
- * time; objects written since may belong to a run storing its outputs right now). Counts
- * what it removed in *objects and *bytes. */
+ * time; objects written since may belong to a run storing its outputs right now), and what
+ * killed puts left in objects/tmp before then. Counts what it removed in *objects (objects
+ * only) and *bytes. */
 int nf_objstore_sweep(nf_objstore *s, const nf_objstore_marks *m, int64_t keep_from_ms,
 		      uint64_t *objects, uint64_t *bytes);
 
