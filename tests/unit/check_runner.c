@@ -7,6 +7,7 @@
 #include "ntflow/exec.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -1195,6 +1196,83 @@ START_TEST(test_procs_record)
 }
 END_TEST
 
+/* Whether a live process other than us holds the entry mark in its environment. */
+static bool
+marked_alive(const char *mark, char *who, size_t size)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t ml = strlen(mark);
+	bool found = false;
+
+	ck_assert_ptr_nonnull(d);
+	while (!found && (de = readdir(d))) {
+		char path[300], env[65536], st[4096];
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || atol(de->d_name) == (long)getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", de->d_name);
+		if ((fd = open(path, O_RDONLY)) < 0)
+			continue;
+		n = read(fd, env, sizeof(env) - 1);
+		close(fd);
+		for (ssize_t k = 0; n > 0 && k + (ssize_t)ml <= n && !found; k += (ssize_t)strlen(env + k) + 1) {
+			env[n] = '\0';
+			found = strcmp(env + k, mark) == 0;
+		}
+		if (found) {   /* a zombie waits for its parent only */
+			snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+			if ((fd = open(path, O_RDONLY)) >= 0) {
+				ssize_t m = read(fd, st, sizeof(st) - 1);
+				char *rp;
+
+				close(fd);
+				if (m > 0) {
+					st[m] = '\0';
+					if ((rp = strrchr(st, ')')) && rp[1] == ' ' && rp[2] == 'Z')
+						found = false;
+					else
+						snprintf(who, size, "%.200s", st);
+				}
+			}
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* A marked tree that keeps forking (each new process inherits the mark) is gone after one
+ * call: children forked while a pass read /proc are found by the next. */
+START_TEST(test_kill_marked_forking)
+{
+	char mark[64], who[512] = "";
+
+	snprintf(mark, sizeof(mark), "NF_TEST_KILL_MARK=%ld", (long)getpid());
+	for (int round = 0; round < 10; round++) {
+		pid_t pid = fork();
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		size_t n;
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			putenv(mark);
+			setsid();
+			execl("/bin/sh", "sh", "-c", "while :; do (sleep 30 &); done", (char *)NULL);
+			_exit(127);
+		}
+		nanosleep(&ts, NULL);
+		n = nf_proc_kill_marked(mark, SIGKILL, NULL, 0, NULL, 0);
+		ck_assert_uint_ge(n, 1);
+		waitpid(pid, NULL, 0);
+		nanosleep(&ts, NULL);
+		ck_assert_msg(!marked_alive(mark, who, sizeof(who)), "round %d: a marked process outlived the kill: %s",
+			      round, who);
+	}
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	nf_runner *r = NULL;
@@ -1450,6 +1528,7 @@ runner_suite(void)
 	tcase_add_test(tc, test_interrupt);
 	tcase_add_test(tc, test_procs_record);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_kill_marked_forking);
 	tcase_add_test(tc, test_sched_real);
 	tcase_add_test(tc, test_sched_interrupt_real);
 	tcase_add_test(tc, test_sched_double_interrupt_real);
