@@ -487,6 +487,8 @@ void nf_schedule_event_list_free(nf_schedule_event *e, size_t n);
 int nf_store_schedule_event_add(nf_store *st, nf_schedule_event *ev);
 /* Sets the child's pid (when > 0), its run (when > 0) and exit status (when >= 0); committed. */
 int nf_store_schedule_event_update(nf_store *st, int64_t id, pid_t pid, int64_t run_id, int exit_status);
+/* Records that the decision id became another (its run did not start: "missed"), and why. */
+int nf_store_schedule_event_decide(nf_store *st, int64_t id, const char *decision, const char *detail);
 /* Events newest first: of one pipeline (NULL: all), of one decision (NULL: all), at most
  * limit (<= 0: all). */
 int nf_store_schedule_events(nf_store *st, const char *pipeline, const char *decision, int limit,

@@ -61,6 +61,8 @@ typedef struct child {
 	int64_t event;
 	int64_t started_ms;            /* when it was started: the real time, as a run records its
 	                                * start (not the scheduler's clock, which a test sets) */
+	bool deadline;                 /* it waits for the workspace lock until start_deadline
+	                                * only: exit 75 is a missed interval */
 	bool alert;
 	char *snapshot;                /* the last good version it runs, removed when it ends */
 } child;
@@ -338,11 +340,28 @@ file_to_run(sched_daemon *d, pl *p, char **snapshot)
 	return path;
 }
 
-static int
-spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int64_t event, pid_t *pid_out)
+/* How long a run of the interval that fired at fire may wait for the workspace lock: until
+ * start_deadline after fire (at least a second: the decision was in time), 0 for as long as
+ * it takes (no start_deadline), -1 when it is past already. */
+static int64_t
+deadline_wait(const pl *p, int64_t fire, int64_t now)
 {
-	char *start = iso(span->start), *end = iso(span->end), *snapshot = NULL;
-	const char *argv[16];
+	if (p->pol.deadline <= 0)
+		return 0;
+	if (now > fire + p->pol.deadline)
+		return -1;
+	return fire + p->pol.deadline - now > 1 ? fire + p->pol.deadline - now : 1;
+}
+
+/* Starts `ntflow run` for an interval (trigger "schedule") or an alert. wait_s > 0: it waits
+ * for the workspace lock that long at most (the time left before start_deadline), then
+ * exits 75 having done nothing. */
+static int
+spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int64_t event, int64_t wait_s,
+      pid_t *pid_out)
+{
+	char *start = iso(span->start), *end = iso(span->end), *snapshot = NULL, wait[32];
+	const char *argv[18];
 	int n = 0, err = 0;
 	pid_t pid;
 
@@ -358,6 +377,11 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		argv[n++] = end;
 	}
 	argv[n++] = "--no-tui";
+	if (wait_s > 0) {
+		snprintf(wait, sizeof(wait), "%llds", (long long)wait_s);
+		argv[n++] = "--wait-timeout";
+		argv[n++] = wait;
+	}
 	if (d->o->state) {
 		argv[n++] = "--state";
 		argv[n++] = d->o->state;
@@ -385,8 +409,8 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		_exit(127);
 	} else {
 		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
-		d->kids[d->nkids++] = (child){ pid, p, event, nf_now_realtime_ms(), strcmp(trigger, "alert") == 0,
-					       snapshot };
+		d->kids[d->nkids++] = (child){ pid, p, event, nf_now_realtime_ms(), wait_s > 0,
+					       strcmp(trigger, "alert") == 0, snapshot };
 		*pid_out = pid;
 		/* Without its pid a restart would take the decision for one never started and
 		 * start it again: say so, the run itself goes on. */
@@ -495,6 +519,17 @@ reap(sched_daemon *d)
 				run = 0;
 			if (nf_store_schedule_event_update(k.p->w->st, k.event, 0, run, code) < 0)
 				say(d, k.p->name, "cannot record the end of process %ld: %s", (long)pid, nf_error_last());
+			if (!run && k.deadline && code == 75) {
+				/* start_deadline passed while it waited for the workspace lock: missed,
+				 * as if it had been decided so (nothing ran). */
+				const char *why = "could not start within start_deadline of the interval's end: the "
+						  "workspace lock was held";
+
+				if (nf_store_schedule_event_decide(k.p->w->st, k.event, "missed", why) < 0)
+					say(d, k.p->name, "cannot record a decision: %s", nf_error_last());
+				say(d, k.p->name, "missed: %s", why);
+				break;
+			}
 			if (run)
 				say(d, k.p->name, "run %lld ended (exit %d)", (long long)run, code);
 			else
@@ -589,7 +624,7 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 			say(d, p->name, "%s %s: %s", dc.what, iv, detail);
 			continue;
 		}
-		if (spawn(d, p, "schedule", &act.span, dc.event, &pid) < 0)
+		if (spawn(d, p, "schedule", &act.span, dc.event, deadline_wait(p, act.last_end, now), &pid) < 0)
 			say(d, p->name, "%s %s, but %s", dc.what, iv, nf_error_last());
 		else
 			say(d, p->name, "%s %s: started run process %ld", dc.what, iv, (long)pid);
@@ -642,7 +677,7 @@ step_alerts(sched_daemon *d, pl *p, int64_t now)
 				goto done;
 			}
 			p->last_alert = now;
-			if (spawn(d, p, "alert", &span, dc.event, &pid) < 0)
+			if (spawn(d, p, "alert", &span, dc.event, 0, &pid) < 0)
 				say(d, p->name, "triggered by %s, but %s", detail, nf_error_last());
 			else
 				say(d, p->name, "triggered by %s: started run process %ld", detail, (long)pid);
@@ -788,9 +823,18 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 			nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
 			pid_t pid;
 
+			int64_t wait_s = deadline_wait(p, ev[i].interval_end, now);
+
 			if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0)
 				continue;
-			if (spawn(d, p, "schedule", &span, ev[i].id, &pid) == 0)
+			if (wait_s < 0) {
+				if (nf_store_schedule_event_decide(p->w->st, ev[i].id, "missed",
+								   "could not start within start_deadline of the "
+								   "interval's end: the scheduler had stopped") < 0)
+					say(d, p->name, "cannot record a decision: %s", nf_error_last());
+				continue;
+			}
+			if (spawn(d, p, "schedule", &span, ev[i].id, wait_s, &pid) == 0)
 				say(d, p->name, "started run process %ld for %s, decided before the last scheduler stopped",
 				    (long)pid, ev[i].decision);
 		}

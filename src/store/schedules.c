@@ -223,6 +223,24 @@ nf_store_schedule_event_update(nf_store *st, int64_t id, pid_t pid, int64_t run_
 	return err < 0 ? err : nf_store_flush(st);
 }
 
+int
+nf_store_schedule_event_decide(nf_store *st, int64_t id, const char *decision, const char *detail)
+{
+	sqlite3_stmt *q;
+	int err;
+
+	if ((err = nf_store__batch(st)) < 0 ||
+	    (err = prepare(st, "UPDATE schedule_events SET decision = ?2, detail = ?3 WHERE id = ?1", &q,
+			   "cannot record the scheduler's decision")) < 0)
+		return err;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_text(q, 2, decision, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, detail, -1, SQLITE_STATIC);
+	err = nf_store__step_done(st, q, "cannot record the scheduler's decision");
+	sqlite3_finalize(q);
+	return err < 0 ? err : nf_store_flush(st);
+}
+
 typedef struct events_acc {
 	nf_schedule_event *ev;
 	size_t n, cap;

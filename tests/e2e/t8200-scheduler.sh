@@ -4,7 +4,7 @@
 # intervals; a 3-week outage gives 1 run with catchup = false and 3 in order with true; a
 # due run waits while another run of the pipeline holds the workspace, a second scheduler
 # is refused and a killed one's lock is taken over; start_deadline records a late interval
-# missed; a restart, clean or after SIGKILL, neither loses nor repeats a run; a high alert
+# missed, and one whose run waited for the workspace lock past it; a restart, clean or after SIGKILL, neither loses nor repeats a run; a high alert
 # triggers exactly one run and the cooldown suppresses the next; a DAG file edited while
 # the daemon runs is reloaded, and a broken edit keeps the last good version; --status.
 . "$(dirname "$0")/lib.sh"
@@ -211,6 +211,38 @@ test_expect_success 'start_deadline: an interval that could not start in time is
 	stop_daemon st5 &&
 	echo "2026-11-02 2026-11-09T00:00:00Z schedule" >expect &&
 	test_cmp expect late.dates
+'
+
+# Another pipeline's run holds the workspace lock (it does not count against
+# max_active_runs): the scheduled run waits for the lock only until start_deadline, then
+# the interval is recorded missed rather than run late.
+test_expect_success 'start_deadline: a run still waiting for the workspace lock then is recorded missed' '
+	weekly dl.dag dl "start_deadline = \"2s\"" &&
+	cat >hold.dag <<-\EOF &&
+	pipeline "hold" {
+	}
+
+	stage "h" {
+	  run   = "touch holding && while ! [ -e release2 ]; do sleep 0.05; done"
+	  cache = false
+	}
+	EOF
+	git add dl.dag hold.dag && git commit -q -m deadline &&
+	set_now 2026-11-01T12:00:00Z &&
+	ntflow run hold.dag --state st7 --no-tui >hold.out 2>&1 &
+	echo $! >hold.pid &&
+	test_when_finished ": >release2" &&
+	wait_until "test -e holding" &&
+	start_daemon st7 dl.dag &&
+	set_now 2026-11-02T00:00:01Z &&
+	wait_until "grep -q \"dl: missed: could not start within start_deadline of the interval.s end: the workspace lock was held\" st7.log" &&
+	: >release2 &&
+	wait "$(cat hold.pid)" &&
+	stop_daemon st7 &&
+	test_path_is_missing dl.dates &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st7 >status &&
+	cat status &&
+	grep "missed" status
 '
 
 test_expect_success 'a high alert triggers exactly one run; the cooldown suppresses the next' '
