@@ -53,6 +53,8 @@ typedef struct pl {
 	int64_t waiting;               /* the fire time whose wait was recorded (0: none) */
 	int64_t alert_waiting;         /* the trigger whose wait was logged */
 	int64_t last_alert;            /* when the last alert-triggered run started */
+	int64_t missing_since;         /* its file, named as a path, could not be found since then
+	                                * (0: it could, or is found through a folder) */
 } pl;
 
 typedef struct child {
@@ -80,6 +82,7 @@ typedef struct sched_daemon {
 	int ino, sigfd;
 	sigset_t oldmask;
 	bool stopping, reload;
+	int64_t rescan_at;             /* scan again then (0: no need): a file gone for good */
 	bool started;                  /* past the first scan */
 	char *start_error;             /* at the first scan: another scheduler holds a workspace */
 	char **broken;                 /* files whose errors were logged, to say so once */
@@ -89,6 +92,10 @@ typedef struct sched_daemon {
 	int *folder_wd, *parent_wd;
 	char **folder_name;
 } sched_daemon;
+
+/* How long a DAG file named as a path may be missing and still be taken for one being
+ * replaced (an editor's or a checkout's rename, a deploy), its pipelines kept meanwhile. */
+#define FILE_GONE_S 60
 
 static void
 say(sched_daemon *d, const char *who, const char *fmt, ...) NF_PRINTF(3, 4);
@@ -973,19 +980,35 @@ scan(sched_daemon *d, int64_t now)
 			if (!broken_logged(d, key, true))
 				say(d, path, "cannot be read: %s", strerror(errno));
 			free(key);
-			/* A file or folder being replaced keeps its pipelines. */
-			for (size_t k = 0; k < d->npl; k++)
-				if (strcmp(d->pl[k]->file, path) == 0 ||
-				    (strncmp(d->pl[k]->file, path, plen) == 0 && d->pl[k]->file[plen] == '/'))
-					d->pl[k]->seen = true;
+			/* A file or folder being replaced keeps its pipelines, for a while: gone for
+			 * longer, it was removed (the last good version was run every week for ever). */
+			for (size_t k = 0; k < d->npl; k++) {
+				pl *q = d->pl[k];
+
+				if (strcmp(q->file, path) != 0 &&
+				    (strncmp(q->file, path, plen) != 0 || q->file[plen] != '/'))
+					continue;
+				if (!q->missing_since)
+					q->missing_since = now;
+				if (now - q->missing_since < FILE_GONE_S) {
+					q->seen = true;
+					if (!d->rescan_at || q->missing_since + FILE_GONE_S < d->rescan_at)
+						d->rescan_at = q->missing_since + FILE_GONE_S;
+				}
+			}
 			continue;
 		}
 		{
 			char *key = xasprintf(UNREADABLE "%s", path);
+			size_t plen = strlen(path);
 
 			if (broken_logged(d, key, false))
 				say(d, path, "can be read again");
 			free(key);
+			for (size_t k = 0; k < d->npl; k++)
+				if (strcmp(d->pl[k]->file, path) == 0 ||
+				    (strncmp(d->pl[k]->file, path, plen) == 0 && d->pl[k]->file[plen] == '/'))
+					d->pl[k]->missing_since = 0;
 		}
 		if (!S_ISDIR(sb.st_mode)) {
 			load_file(d, path, now);
@@ -1248,6 +1271,10 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		if (reap(&d) > 0)
 			export_textfile(&d);
 		now = d.clock->now(d.clock);
+		if (d.rescan_at && now >= d.rescan_at) {
+			d.rescan_at = 0;
+			d.reload = true;
+		}
 		if (d.reload && !d.stopping) {
 			d.reload = false;
 			scan(&d, now);
@@ -1263,6 +1290,8 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		}
 		if (d.stopping && d.nkids == 0)
 			break;
+		if (d.rescan_at && d.rescan_at < wake)
+			wake = d.rescan_at;
 		if ((err = d.clock->arm(d.clock, wake)) < 0)
 			goto done;
 		if (poll(fds, 3, -1) < 0 && errno != EINTR) {

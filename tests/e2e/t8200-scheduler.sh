@@ -6,7 +6,8 @@
 # is refused and a killed one's lock is taken over; start_deadline records a late interval
 # missed, and one whose run waited for the workspace lock past it; a restart, clean or after SIGKILL, neither loses nor repeats a run; a high alert
 # triggers exactly one run and the cooldown suppresses the next; a DAG file edited while
-# the daemon runs is reloaded, and a broken edit keeps the last good version; --status.
+# the daemon runs is reloaded, and a broken edit keeps the last good version; a file removed
+# is unscheduled after a minute; --status.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -243,6 +244,26 @@ test_expect_success 'start_deadline: a run still waiting for the workspace lock 
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st7 >status &&
 	cat status &&
 	grep "missed" status
+'
+
+# A file being replaced (an editor's rename, a checkout) is missing for a moment and keeps
+# its pipeline; one removed for good was run every week from its last good version.
+test_expect_success 'a DAG file named by its path and removed is unscheduled after a minute, not run for ever' '
+	weekly gone.dag gone &&
+	git add gone.dag && git commit -q -m gone &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st10 gone.dag &&
+	git rm -q gone.dag && git commit -q -m "gone" &&
+	wait_until "grep -q \"gone.dag: cannot be read\" st10.log" &&
+	! grep "gone: no longer scheduled" st10.log &&
+	set_now 2026-11-01T12:01:01Z &&
+	wait_until "grep -q \"gone: no longer scheduled (gone.dag is gone or has no schedule)\" st10.log" &&
+	set_now 2026-11-02T00:00:30Z &&
+	sleep 1 &&
+	stop_daemon st10 &&
+	cat st10.log &&
+	test_path_is_missing gone.dates &&
+	! grep "last good version" st10.log
 '
 
 test_expect_success 'a high alert triggers exactly one run; the cooldown suppresses the next' '
