@@ -20,6 +20,10 @@ typedef struct nf_cron_zone {
 	char *saved_tz;        /* the previous TZ, or NULL when it was unset */
 } nf_cron_zone;
 void nf_cron__enter(nf_cron_zone *z, const nf_tz *tz);
+/* 0 when tz's file is still in the tz database, else an error saying so: glibc, given a
+ * TZ whose file is gone, computes in UTC without a word (a tzdata upgrade that moves a
+ * legacy name away, under a scheduler running for a year). */
+int nf_cron__zone_there(const nf_tz *tz);
 void nf_cron__leave(nf_cron_zone *z);
 int64_t nf_cron__offset(const nf_cron_zone *z, int64_t t);
 /* The instant at which wall time `wall` (local seconds since the epoch) happens in the

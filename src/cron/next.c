@@ -134,8 +134,10 @@ nf_cron_next(const nf_cron *c, const nf_tz *tz, int64_t after, int64_t *next)
 {
 	nf_cron_zone z;
 	int64_t wall;
-	int err = 0;
+	int err;
 
+	if ((err = nf_cron__zone_there(tz)) < 0)
+		return err;
 	nf_cron__enter(&z, tz);
 	wall = nf_cron__floor_div(after + nf_cron__offset(&z, after), 60) * 60 + 60;
 	/* Candidates whose first occurrence is already past (the rest of an overlap, when

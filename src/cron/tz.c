@@ -107,6 +107,27 @@ nf_tz_open(nf_tz *out, const char *name)
 	return 0;
 }
 
+int
+nf_cron__zone_there(const nf_tz *tz)
+{
+	/* The last zone found there, and when: a count of the fire times of a long gap (each
+	 * a nf_cron_next) looks once a second, not once each. One thread computes times. */
+	static char last_name[sizeof(tz->name)];
+	static int64_t last_ms;
+	int64_t now = nf_now_monotonic_ms();
+	nf_tz again;
+
+	if (tz->utc || (now - last_ms < 1000 && strcmp(last_name, tz->name) == 0))
+		return 0;
+	if (nf_tz_open(&again, tz->name) == 0) {
+		snprintf(last_name, sizeof(last_name), "%s", tz->name);
+		last_ms = now;
+		return 0;
+	}
+	return nf_error_set(NF_EINVALID, "time zone \"%s\" is no longer in %s (%s): no time is computed in it",
+			    tz->name, nf_tz_dir(), nf_error_last());
+}
+
 void
 nf_cron__enter(nf_cron_zone *z, const nf_tz *tz)
 {

@@ -571,7 +571,11 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 		pid_t pid = 0;
 
 		if (nf_sched_decide(&p->pol, p->last_end, now, d->since, active, &act) < 0) {
+			/* Nothing decided (its time zone gone, say): said, and looked at again in an
+			 * hour, rather than never. */
 			say(d, p->name, "%s", nf_error_last());
+			if (now + 3600 < *wake)
+				*wake = now + 3600;
 			return;
 		}
 		/* After a change of schedule the new one's interval may begin before the end of

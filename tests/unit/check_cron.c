@@ -317,6 +317,41 @@ START_TEST(test_tz_restored)
 }
 END_TEST
 
+/* A zone whose file leaves the tz database after it was opened (a tzdata upgrade moving a
+ * legacy name away, under a scheduler running for a year) is an error, not UTC: glibc
+ * computes in UTC without a word when TZ names a missing file. */
+START_TEST(test_zone_gone)
+{
+	char dir[] = "/tmp/nf-cron-tz.XXXXXX", *cmd;
+	const char *saved = getenv("TZDIR");
+	nf_cron c;
+	nf_tz berlin;
+	int64_t t, sleep_ms = 1100;
+	struct timespec ts = { sleep_ms / 1000, (sleep_ms % 1000) * 1000000 };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	cmd = xasprintf("mkdir -p %s/Europe && cp /usr/share/zoneinfo/Europe/Berlin %s/Europe/", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	setenv("TZDIR", dir, 1);
+	open_zone(&berlin, "Europe/Berlin");
+	ck_assert_int_eq(nf_cron_parse(&c, "0 3 * * *", NULL), 0);
+	ck_assert_int_eq(nf_cron_next(&c, &berlin, 0, &t), 0);
+	ck_assert_int_eq(t, 2 * 3600);  /* 03:00 CET */
+	cmd = xasprintf("rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	nanosleep(&ts, NULL);   /* past the second a zone found there is trusted */
+	ck_assert_int_eq(nf_cron_next(&c, &berlin, 0, &t), NF_EINVALID);
+	ck_assert_msg(strstr(nf_error_last(), "time zone \"Europe/Berlin\" is no longer in ") != NULL, "%s",
+		      nf_error_last());
+	if (saved)
+		setenv("TZDIR", saved, 1);
+	else
+		unsetenv("TZDIR");
+}
+END_TEST
+
 START_TEST(test_zones)
 {
 	nf_tz tz;
@@ -489,6 +524,7 @@ cron_suite(void)
 	tcase_add_test(tc, test_rare_and_far);
 	tcase_add_test(tc, test_tz_restored);
 	tcase_add_test(tc, test_zones);
+	tcase_add_test(tc, test_zone_gone);
 	tcase_add_test(tc, test_iso_times);
 	tcase_add_test(tc, test_local_dates);
 	tcase_add_test(tc, test_format);
