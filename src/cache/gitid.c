@@ -920,17 +920,29 @@ fold_one(nf_gitrepo *r, const char *p, size_t name_at, nf_buf *text, size_t *n, 
 
 	if (fold_skips(r, p) || lstat(abs, &lst) < 0)
 		goto done;
-	/* A link is hashed by what it leads to (content_id): a FIFO there would block the read. */
+	/* A link counts by its text, as git records a tracked one (ntflow-dag(5), PATHS): never
+	 * by what it leads to, which may be outside the project (a link to /usr was hashed
+	 * whole at each run, and a file elsewhere read into the key). What it leads to is an
+	 * input of its own when the stage declares it. */
+	if (S_ISLNK(lst.st_mode)) {
+		char target[PATH_MAX], sha[65];
+		ssize_t len = readlink(abs, target, sizeof(target));
+
+		if (len < 0) {
+			nf_buf_printf(text, "%s unreadable\n", p + name_at);
+		} else {
+			nf_sha256_buf(sha, target, (size_t)len);
+			nf_buf_printf(text, "%s link:%s\n", p + name_at, sha);
+		}
+		(*n)++;
+		goto done;
+	}
 	st = lst;
-	if (S_ISLNK(lst.st_mode) && stat(abs, &st) < 0)
-		goto done;   /* dangling: as content_id, missing */
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		nf_buf_printf(text, "%s special\n", p + name_at);
 		(*n)++;
 		goto done;
 	}
-	/* A real folder only: a link to one is hashed whole (its links listed by their text), so
-	 * no cycle of links is walked. */
 	if (S_ISDIR(lst.st_mode) && (walk || except_under(r, p))) {
 		DIR *d = opendir(abs);
 		struct dirent *de;

@@ -684,6 +684,35 @@ START_TEST(test_file_changed_after_open)
 }
 END_TEST
 
+/* An ignored link inside a folder input counts by its text, as git records a tracked one:
+ * what it leads to, here outside the project, is never read (a link to /usr was hashed whole
+ * at each run). Pointing it elsewhere changes the folder's id. */
+START_TEST(test_ignored_link_by_text)
+{
+	char *d = new_repo(), *out = xasprintf("%s.outside", d);
+	nf_gitrepo *r;
+	nf_path_id a, b, c;
+
+	sh(d, "mkdir -p '%s' && printf 'one' > '%s/f' && ln -s '%s/f' src/ext.bin", out, out, out);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &a), 0);
+	nf_gitrepo_free(r);
+	sh(d, "printf 'two' > '%s/f'", out);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);
+	nf_gitrepo_free(r);
+	ck_assert_str_eq(a.id, b.id);   /* the outside file's content is not in it */
+	sh(d, "printf 'two' > '%s/g' && ln -sfn '%s/g' src/ext.bin", out, out);
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &c), 0);
+	nf_gitrepo_free(r);
+	ck_assert_str_ne(b.id, c.id);   /* the link's text is */
+	sh("/", "rm -rf '%s'", out);
+	free(out);
+	rm_rf(d);
+}
+END_TEST
+
 /* A tracked folder's file edited after the snapshot, as a person may during a long run: the
  * folder is what is there now, not HEAD's tree the snapshot vouched for; a file only
  * touched keeps its folder clean. */
@@ -1050,6 +1079,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_refresh);
 	tcase_add_test(tc, test_file_changed_after_open);
 	tcase_add_test(tc, test_folder_changed_after_open);
+	tcase_add_test(tc, test_ignored_link_by_text);
 	tcase_add_test(tc, test_blob_memo);
 	tcase_add_test(tc, test_open_at_tracked_then);
 	tcase_add_test(tc, test_open_errors);
