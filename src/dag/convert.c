@@ -1093,7 +1093,7 @@ nf_set_foreach(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v, c
 		key = scalar_text(p->a, it);
 		if (!nf_foreach_key_ok(key)) {
 			nf_parse_error(p, it->loc, "foreach element \"%s\" cannot name an instance: use letters, digits,"
-				       " '_', '-' and '.' (at most 64)", key);
+				       " '_', '-' and '.', starting with a letter, digit or '_' (at most 64)", key);
 			continue;
 		}
 		if ((first = nf_strmap_get(seen, key))) {

@@ -634,7 +634,9 @@ block_label(nf_parser *p, const nf_token *t, const char *kind)
 		nf_parse_error(p, nf_parse_loc(p, t), "the name of a %s is longer than %d bytes", kind, MAX_NAME);
 		return NULL;
 	}
-	if (!nf_parse_valid_name(name)) {
+	/* An instance's name has rules of its own (a '.' allowed: "v1.2"), checked with the
+	 * block (nf_foreach_key_ok), as a foreach element's are. */
+	if (strcmp(kind, "instance") != 0 && !nf_parse_valid_name(name)) {
 		nf_parse_error(p, nf_parse_loc(p, t), "invalid %s name \"%s\": use letters, digits, '_' and '-'", kind, name);
 		return NULL;
 	}
@@ -767,8 +769,8 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 		return true;
 	case NF_BK_INSTANCE:
 		if (!nf_foreach_key_ok(name)) {
-			nf_parse_error(p, b->loc, "instance \"%s\" cannot be named so: use letters, digits, '_', '-' and '.'"
-				       " (at most 64)", name);
+			nf_parse_error(p, b->loc, "instance \"%s\" cannot be named so: use letters, digits, '_', '-' and '.', starting"
+				       " with a letter, digit or '_' (at most 64)", name);
 			return false;
 		}
 		if (!parent->item_names)

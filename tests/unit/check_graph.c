@@ -677,6 +677,48 @@ START_TEST(test_foreach)
 }
 END_TEST
 
+/* A named instance may hold a '.' ("v1.2"), as a foreach element may; a leading '.' or
+ * '-' is refused at the block, with no other error after it. */
+START_TEST(test_foreach_instance_names)
+{
+	nf_dag *dag;
+	char *msgs;
+	nf_graph *g = load_text("stage \"f\" {\n"
+				"  foreach {\n"
+				"    instance \"v1.2\" {\n"
+				"      a = \"x\"\n"
+				"    }\n"
+				"  }\n"
+				"  run = \"echo ${item.a}\"\n"
+				"}\n"
+				"stage \"g\" {\n"
+				"  foreach = [\"v1.2\", 3.5]\n"
+				"  run     = \"echo ${item}\"\n"
+				"}\n", &dag, &msgs);
+
+	ck_assert_msg(g != NULL, "%s", msgs);
+	ck_assert_ptr_nonnull(nf_graph_find(g, "f@v1.2"));
+	ck_assert_ptr_nonnull(nf_graph_find(g, "g@v1.2"));
+	ck_assert_ptr_nonnull(nf_graph_find(g, "g@3.5"));
+	free(msgs);
+	nf_graph_free(g);
+	nf_dag_free(dag);
+	g = load_text("stage \"f\" {\n"
+		      "  foreach {\n"
+		      "    instance \".hidden\" {\n"
+		      "      a = \"x\"\n"
+		      "    }\n"
+		      "  }\n"
+		      "  run = \"echo\"\n"
+		      "}\n", &dag, &msgs);
+	ck_assert_ptr_null(g);
+	ck_assert_msg(strstr(msgs, "instance \".hidden\" cannot be named so: use letters, digits, '_', '-' and '.', "
+			      "starting with a letter, digit or '_' (at most 64)") != NULL, "%s", msgs);
+	free(msgs);
+	nf_dag_free(dag);
+}
+END_TEST
+
 /* Edges inferred from files: an output read as it is, inside an output folder, a folder
  * holding outputs, a templated path by its folder; never from what cannot be matched. */
 START_TEST(test_inferred_edges)
@@ -793,6 +835,7 @@ graph_suite(void)
 
 	tcase_add_test(tc, test_topo_order);
 	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_foreach_instance_names);
 	tcase_add_test(tc, test_inferred_edges);
 	tcase_add_test(tc, test_inferred_cycle);
 	tcase_add_test(tc, test_matrix_expansion);

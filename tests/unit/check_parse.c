@@ -884,7 +884,7 @@ static const struct {
 	  "3:23: error: duplicate foreach element \"us\"\n"
 	  "3:14: note: first listed here\n" },
 	{ "foreach_bad_key", "stage \"a\" {\n  run = \"x\"\n  foreach = [\"a b\", [1]]\n}\n",
-	  "3:14: error: foreach element \"a b\" cannot name an instance: use letters, digits, '_', '-' and '.' (at most 64)\n"
+	  "3:14: error: foreach element \"a b\" cannot name an instance: use letters, digits, '_', '-' and '.', starting with a letter, digit or '_' (at most 64)\n"
 	  "3:21: error: foreach elements must be strings, numbers or booleans, found a list\n" },
 	{ "foreach_ref", "stage \"a\" {\n  run = \"x\"\n  foreach = [\"${params.x}\"]\n}\n",
 	  "3:15: error: foreach elements cannot contain ${...} references\n" },
