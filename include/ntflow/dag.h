@@ -13,6 +13,9 @@ typedef struct nf_expr nf_expr;   /* expr.h */
 #define NF_DAG_MAX_FILE_SIZE (64u << 20)
 /* Deeper nesting of lists/blocks is a syntax error, never a stack overflow. */
 #define NF_DAG_MAX_DEPTH 64
+/* The most items a list holds (a 100 000-stage join needs a tenth of it); a longer one is an
+ * error at its '[', so that a file under the size limit cannot take gigabytes to check. */
+#define NF_DAG_MAX_LIST_ITEMS (1 << 20)
 
 /* One piece of a string as written: literal text, or a ${ref} (text holds "params.seed"). */
 typedef struct nf_seg {

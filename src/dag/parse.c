@@ -273,6 +273,22 @@ parse_list(nf_parser *p, nf_value *v)
 			r = PV_HERE;
 			break;
 		}
+		if (p->nsv - first >= NF_DAG_MAX_LIST_ITEMS) {
+			/* Each item held costs about a hundred bytes: a 60 MB file of one list took
+			 * 4 GB to check (and aborted under a smaller limit). The rest is skipped. */
+			long depth = 1;
+
+			nf_parse_error(p, nf_parse_loc(p, &open), "a list of more than %d items", NF_DAG_MAX_LIST_ITEMS);
+			while (p->tok.kind != NF_TK_EOF && depth > 0) {
+				if (p->tok.kind == NF_TK_LBRACKET)
+					depth++;
+				else if (p->tok.kind == NF_TK_RBRACKET)
+					depth--;
+				advance(p);
+			}
+			r = PV_HERE;
+			break;
+		}
 		ir = parse_value(p, &item, &it);
 		if (ir == PV_OK) {
 			if (item.kind == NF_V_LIST && item.nitems > 0) {

@@ -1091,6 +1091,23 @@ repeat(const char *head, const char *unit, size_t n, const char *tail, size_t *l
 	free(got_); \
 } while (0)
 
+/* A list of more items than NF_DAG_MAX_LIST_ITEMS is an error at its '[' (a 60 MB file of
+ * one list took 4 GB to check); what follows it is read on. */
+START_TEST(test_list_too_long)
+{
+	size_t len;
+	char *src = repeat("stage \"a\" {\n  run = \"x\"\n  retry_on = [", "1, ", NF_DAG_MAX_LIST_ITEMS + 1,
+			   "1]\n}\nstage \"b\" { run = [] }\n", &len);
+
+	ck_parse_msgs(src, len, "3:14: error: a list of more than 1048576 items\n"
+				"5:19: error: run = [] has no words: the first is the program to run\n");
+	free(src);
+	src = repeat("stage \"a\" {\n  run = \"x\"\n  retry_on = [", "1, ", NF_DAG_MAX_LIST_ITEMS - 1, "1]\n}\n", &len);
+	ck_parse_msgs(src, len, "");   /* exactly the limit */
+	free(src);
+}
+END_TEST
+
 START_TEST(test_deep_nesting)
 {
 	size_t len;
@@ -1412,6 +1429,7 @@ parse_suite(void)
 	tcase_add_test(tc, test_one_pass);
 	tcase_add_test(tc, test_too_many_errors);
 	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_list_too_long);
 	tcase_add_test(tc, test_long_string);
 	tcase_add_test(tc, test_binary);
 	tcase_add_test(tc, test_too_large);
