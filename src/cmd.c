@@ -156,7 +156,9 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 		nf_cmd_help(cmd, stdout);
 		return NF_CMD_HELP;
 	case ':':
-		if (optopt)
+		/* A long option names itself as written: its optopt is its short letter, which
+		 * may be another option's ("--force" is not "-f"). */
+		if (optopt && !(optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0))
 			fprintf(stderr, "ntflow %s: option '-%c' needs a value\n", cmd->name, optopt);
 		else
 			fprintf(stderr, "ntflow %s: option '%s' needs a value\n", cmd->name, argv[optind - 1]);

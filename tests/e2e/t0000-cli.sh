@@ -126,6 +126,13 @@ test_expect_success 'options may follow the operands' '
 	test_cmp before after
 '
 
+test_expect_success 'an option missing its value is named as written: --force, not its letter' '
+	test_expect_code 2 ntflow run p.dag --force 2>err &&
+	grep "^ntflow run: option .--force. needs a value" err &&
+	test_expect_code 2 ntflow run p.dag -j 2>err &&
+	grep "^ntflow run: option .-j. needs a value" err
+'
+
 test_expect_success '-- ends the options' '
 	test_expect_code 2 ntflow validate -x.dag 2>err &&
 	grep "unknown option" err &&
