@@ -121,6 +121,17 @@ ck_git(nf_gitrepo *r, const char *dir, const char *path, nf_id_kind kind, const 
 	"t=$(mktemp) && cp .git/index $t && GIT_INDEX_FILE=$t git add -A " P " && "            \
 	"git rev-parse \"$(GIT_INDEX_FILE=$t git write-tree)\":" P " && rm -f $t"
 
+/* path's id in repository d as a run opening it now sees it. */
+static void
+fresh_id(const char *d, const char *path, nf_path_id *out)
+{
+	nf_gitrepo *r;
+
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	ck_assert_msg(nf_gitrepo_identify(r, path, out) == 0, "%s: %s", path, nf_error_last());
+	nf_gitrepo_free(r);
+}
+
 static bool
 has_dirty(nf_gitrepo *r, const char *path)
 {
@@ -690,22 +701,15 @@ END_TEST
 START_TEST(test_ignored_link_by_text)
 {
 	char *d = new_repo(), *out = xasprintf("%s.outside", d);
-	nf_gitrepo *r;
 	nf_path_id a, b, c;
 
 	sh(d, "mkdir -p '%s' && printf 'one' > '%s/f' && ln -s '%s/f' src/ext.bin", out, out, out);
-	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
-	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &a), 0);
-	nf_gitrepo_free(r);
+	fresh_id(d, "src", &a);
 	sh(d, "printf 'two' > '%s/f'", out);
-	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
-	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &b), 0);
-	nf_gitrepo_free(r);
+	fresh_id(d, "src", &b);
 	ck_assert_str_eq(a.id, b.id);   /* the outside file's content is not in it */
 	sh(d, "printf 'two' > '%s/g' && ln -sfn '%s/g' src/ext.bin", out, out);
-	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
-	ck_assert_int_eq(nf_gitrepo_identify(r, "src", &c), 0);
-	nf_gitrepo_free(r);
+	fresh_id(d, "src", &c);
 	ck_assert_str_ne(b.id, c.id);   /* the link's text is */
 	sh("/", "rm -rf '%s'", out);
 	free(out);
