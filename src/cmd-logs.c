@@ -170,24 +170,22 @@ attempt_log(char **path, int *which, nf_state *state, logs_ctx *c)
 	return err;
 }
 
-/* A log is created at its attempt's first byte, in a folder its run makes at its start: an
- * attempt that started and has no file printed nothing (yet), while that folder is there.
- * Without the folder the log is gone, not empty: a prune that removed the run's logs and was
- * stopped (or failed on a full disk) before it recorded the run as pruned, or a person. */
-static bool log_gone(const char *path);
-
-static bool
-printed_nothing(const char *path, int which)
+/* The folder of run's logs in the state directory dir (its fan-out folders beneath). Caller
+ * frees. */
+static char *
+run_log_folder(const logs_ctx *c)
 {
-	return which > 0 && access(path, F_OK) < 0 && errno == ENOENT && !log_gone(path);
+	return xasprintf("%s/logs/%lld", c->dir, (long long)c->run);
 }
 
-/* Whether the folder path's log would be in is not there (or not a folder). */
+/* Whether the run's log folder is not there (or not a folder): a prune that removed the
+ * run's logs and was stopped (or failed on a full disk) before it recorded the run as
+ * pruned, or a person. Looked for in the state directory itself, not where a log's stored
+ * path leads (with --state elsewhere that is another place). */
 static bool
-log_gone(const char *path)
+log_gone(const logs_ctx *c)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xasprintf("%.*s", (int)(slash - path), path) : xstrdup(".");
+	char *dir = run_log_folder(c);
 	struct stat st;
 	bool gone = stat(dir, &st) < 0 ? errno == ENOENT || errno == ENOTDIR : !S_ISDIR(st.st_mode);
 
@@ -195,15 +193,25 @@ log_gone(const char *path)
 	return gone;
 }
 
-/* The error for an attempt whose log is gone with its folder. */
-static int
-gone_error(const logs_ctx *c, const char *path, int which)
+/* A log is created at its attempt's first byte, in the run's log folder, made at its start:
+ * an attempt that started and has no file printed nothing (yet), while that folder is there. */
+static bool
+printed_nothing(const logs_ctx *c, const char *path, int which)
 {
-	const char *slash = strrchr(path, '/');
+	return which > 0 && access(path, F_OK) < 0 && errno == ENOENT && !log_gone(c);
+}
 
-	return nf_error_set(NF_ENOTFOUND, "the log of attempt %d of %s in run %lld is gone: its folder %.*s was "
-			    "removed (by a prune that did not finish, or by hand)", which, c->node, (long long)c->run,
-			    slash ? (int)(slash - path) : (int)strlen(path), path);
+/* The error for an attempt whose log is gone with its run's folder. */
+static int
+gone_error(const logs_ctx *c, int which)
+{
+	char *dir = run_log_folder(c);
+	int err = nf_error_set(NF_ENOTFOUND, "the log of attempt %d of %s in run %lld is gone: its folder %s was "
+			       "removed (by a prune that did not finish, or by hand)", which, c->node,
+			       (long long)c->run, dir);
+
+	free(dir);
+	return err;
 }
 
 /* Copies what fd has beyond its offset to stdout. */
@@ -280,12 +288,12 @@ follow(logs_ctx *c)
 			if ((err = attempt_log(&latest, &latest_which, &state, c)) < 0)
 				goto done;
 			final = nf_state_is_final(state) || !run_going(c);
-			if (latest && !path && printed_nothing(latest, latest_which)) {
+			if (latest && !path && printed_nothing(c, latest, latest_which)) {
 				c->silent = latest_which;
 				c->state = state;
 			} else if (latest && !path && final && latest_which > 0 && access(latest, F_OK) < 0 &&
-				   log_gone(latest)) {
-				err = gone_error(c, latest, latest_which);
+				   log_gone(c)) {
+				err = gone_error(c, latest_which);
 				free(latest);
 				goto done;
 			}
@@ -360,13 +368,13 @@ print_once(logs_ctx *c)
 					   (long long)c->run, nf_state_name(state));
 		goto done;
 	}
-	if (printed_nothing(path, which)) {
+	if (printed_nothing(c, path, which)) {
 		c->silent = which;
 		c->state = state;
 		goto done;
 	}
-	if (which > 0 && access(path, F_OK) < 0 && log_gone(path)) {
-		err = gone_error(c, path, which);
+	if (which > 0 && access(path, F_OK) < 0 && log_gone(c)) {
+		err = gone_error(c, which);
 		goto done;
 	}
 	if ((err = open_log(&fd, path)) < 0)

@@ -199,6 +199,19 @@ test_expect_success 'a log whose run folder is gone: ntflow logs says it is gone
 	grep "the log of attempt 1 of silent-sh in run $run is gone" err
 '
 
+# Log paths are stored relative to the project root: with --state elsewhere, a silent
+# stage's missing file is looked for beside that folder, and its run's log folder in it.
+test_expect_success 'with --state elsewhere, a silent stage still printed nothing, and a gone folder is gone' '
+	mkdir -p sub &&
+	ntflow run --no-tui quiet.dag --state sub/st >out &&
+	ntflow logs silent --state sub/st >log 2>err &&
+	test_must_be_empty log &&
+	grep "ntflow: silent printed nothing in attempt 1 of run 1 (no log)" err &&
+	mv sub/st/logs/1 sub/logs-aside &&
+	test_expect_code 1 ntflow logs silent --state sub/st 2>err &&
+	grep "the log of attempt 1 of silent in run 1 is gone: its folder .*sub/st/logs/1 was removed" err
+'
+
 test_expect_success 'a run of more than 1000 nodes puts its logs in folders of 1000' '
 	i=0 &&
 	while test $i -lt 1000; do
