@@ -256,6 +256,11 @@ parse_list(nf_parser *p, nf_value *v)
 		return PV_HERE;
 	}
 	p->depth++;
+	if (p->list_depth++ == 0) {
+		p->value_items = 0;
+		p->value_loc = nf_parse_loc(p, &open);
+		p->value_refused = false;
+	}
 	advance(p);
 	for (;;) {
 		nf_value item;
@@ -273,12 +278,16 @@ parse_list(nf_parser *p, nf_value *v)
 			r = PV_HERE;
 			break;
 		}
-		if (p->nsv - first >= NF_DAG_MAX_LIST_ITEMS) {
+		if (p->value_items >= NF_DAG_MAX_LIST_ITEMS) {
 			/* Each item held costs about a hundred bytes: a 60 MB file of one list took
-			 * 4 GB to check (and aborted under a smaller limit). The rest is skipped. */
+			 * 4 GB to check (and aborted under a smaller limit). Counted over the lists
+			 * inside the outermost one too, which are kept whole. The rest is skipped. */
 			long depth = 1;
 
-			nf_parse_error(p, nf_parse_loc(p, &open), "a list of more than %d items", NF_DAG_MAX_LIST_ITEMS);
+			if (!p->value_refused)
+				nf_parse_error(p, p->value_loc, "a list of more than %d items (those of the lists in it "
+					       "counted)", NF_DAG_MAX_LIST_ITEMS);
+			p->value_refused = true;
 			while (p->tok.kind != NF_TK_EOF && depth > 0) {
 				if (p->tok.kind == NF_TK_LBRACKET)
 					depth++;
@@ -289,6 +298,7 @@ parse_list(nf_parser *p, nf_value *v)
 			r = PV_HERE;
 			break;
 		}
+		p->value_items++;
 		ir = parse_value(p, &item, &it);
 		if (ir == PV_OK) {
 			if (item.kind == NF_V_LIST && item.nitems > 0) {
@@ -330,6 +340,7 @@ parse_list(nf_parser *p, nf_value *v)
 		sync_item(p);
 	}
 	p->depth--;
+	p->list_depth--;
 	/* Not p->sv + first for an empty list: sv is still NULL when no list had items yet. */
 	v->items = p->nsv > first ? p->sv + first : NULL;
 	v->nitems = p->nsv - first;

@@ -19,6 +19,11 @@ struct nf_parser {
 	nf_diag_list *diags;
 	bool syntax_only;
 	int depth;                  /* blocks and lists open */
+	int list_depth;             /* lists open */
+	size_t value_items;         /* the items of the outermost list open, those of the lists
+	                             * inside it included (NF_DAG_MAX_LIST_ITEMS) */
+	nf_loc value_loc;           /* that list's '[' */
+	bool value_refused;         /* it was said to hold too many */
 	bool eof_reported;          /* one "end of the file" error is enough */
 
 	/* The items of the lists being parsed, a stack: values and the tokens they came from. */

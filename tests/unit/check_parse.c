@@ -1099,8 +1099,25 @@ START_TEST(test_list_too_long)
 	char *src = repeat("stage \"a\" {\n  run = \"x\"\n  retry_on = [", "1, ", NF_DAG_MAX_LIST_ITEMS + 1,
 			   "1]\n}\nstage \"b\" { run = [] }\n", &len);
 
-	ck_parse_msgs(src, len, "3:14: error: a list of more than 1048576 items\n"
+	ck_parse_msgs(src, len, "3:14: error: a list of more than 1048576 items (those of the lists in it counted)\n"
 				"5:19: error: run = [] has no words: the first is the program to run\n");
+	free(src);
+	/* lists inside it count: they are kept whole */
+	{
+		nf_buf b = NF_BUF_INIT;
+
+		nf_buf_puts(&b, "stage \"a\" {\n  run = \"x\"\n  retry_on = [");
+		for (int k = 0; k < 3; k++) {
+			nf_buf_puts(&b, "[");
+			for (int i = 0; i < NF_DAG_MAX_LIST_ITEMS / 2; i++)
+				nf_buf_puts(&b, "1, ");
+			nf_buf_puts(&b, "1], ");
+		}
+		nf_buf_puts(&b, "1]\n}\n");
+		len = b.len;
+		src = nf_buf_detach(&b);
+	}
+	ck_parse_msgs(src, len, "3:14: error: a list of more than 1048576 items (those of the lists in it counted)\n");
 	free(src);
 	src = repeat("stage \"a\" {\n  run = \"x\"\n  retry_on = [", "1, ", NF_DAG_MAX_LIST_ITEMS - 1, "1]\n}\n", &len);
 	ck_parse_msgs(src, len, "");   /* exactly the limit */
