@@ -830,11 +830,17 @@ check_model(vctx *v, const nf_model_decl *m)
 
 	check_tmpl(v, &w, m->artifact);
 	check_tmpl(v, &w, m->metrics);
-	/* In the project: what a run registers is a stage's output, never a file elsewhere. */
-	if (m->artifact)
-		check_path(v, m->artifact, "artifact", "model", m->name, false, false);
-	if (m->metrics)
-		check_path(v, m->metrics, "metrics file", "model", m->name, false, false);
+	/* In the project: what a run registers is a stage's output, never a file elsewhere,
+	 * nor ntflow's or git's own. */
+	for (int k = 0; k < 2; k++) {
+		const nf_tmpl *t = k ? m->metrics : m->artifact;
+		const char *noun = k ? "metrics file" : "artifact", *norm, *place, *who = NULL;
+
+		if (t && (norm = check_path(v, t, noun, "model", m->name, false, false)) &&
+		    (place = nf_path_private(norm, &who)))
+			nf_diag_error(&v->diags, t->loc, "%s of model \"%s\" is inside %s, which only %s writes", noun,
+				      m->name, place, who);
+	}
 	if (!m->gate.name)
 		return;
 	g = nf_strmap_get(v->dag->by_name, m->gate.name);

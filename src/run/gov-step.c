@@ -213,16 +213,29 @@ add_metrics(nf_metric_set *all, const nf_metric_set *m)
 static int
 in_project(run_ctx *ctx, const char *path, const char *what, char **norm, char **real)
 {
+	const char *place, *writer = NULL;
 	int err;
 
 	*norm = *real = NULL;
 	if ((err = nf_path_normalize(norm, path, what)) < 0 ||
-	    (err = nf_path_resolve(real, NULL, ctx->root, *norm, what)) < 0) {
-		free(*norm);
-		*norm = NULL;
-		return err;
+	    (err = nf_path_resolve(real, NULL, ctx->root, *norm, what)) < 0)
+		goto fail;
+	/* Nor the whole project (a link to ..), nor ntflow's or git's own folders. */
+	if (!**real) {
+		err = nf_error_set(NF_EINVALID, "%s '%s' leads to the whole project", what, *norm);
+		goto fail;
+	}
+	if ((place = nf_path_private(*real, &writer))) {
+		err = nf_error_set(NF_EINVALID, "%s '%s' leads inside %s, which only %s writes", what, *norm, place,
+				   writer);
+		goto fail;
 	}
 	return 0;
+fail:
+	free(*norm);
+	free(*real);
+	*norm = *real = NULL;
+	return err;
 }
 
 /* The version's metrics: the model's metrics file, else those of its gate's needs. */

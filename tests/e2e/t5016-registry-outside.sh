@@ -1,8 +1,8 @@
 #!/bin/sh
 # t5016-registry-outside.sh: a model's artifact and metrics file are read only inside the
 # project: a parameter with "..", or a link the training stage made, that leads out of it
-# registers nothing and reads nothing there (a warning says why); validate refuses such a
-# path written in the file (tests/dag/bad/model-outside).
+# (or to the whole project) registers nothing and reads nothing there (a warning says why);
+# validate refuses such a path written in the file (tests/dag/bad/model-outside).
 . "$(dirname "$0")/lib.sh"
 
 # The project is proj/, a repository of its own; outside/ beside it stands for the rest of
@@ -22,7 +22,7 @@ test_expect_success 'setup: a model whose artifact and metrics file come from pa
 	}
 
 	stage "train" {
-	  run     = "mkdir -p out && echo weights >out/model.bin && echo {\\\"acc\\\": 1} >out/m.json && ln -sf \"$(cd ../outside && pwd)/secret\" out/link"
+	  run     = "mkdir -p out && echo weights >out/model.bin && echo {\\\"acc\\\": 1} >out/m.json && ln -sf \"$(cd ../outside && pwd)/secret\" out/link && ln -sfn .. out/up"
 	  outputs = ["out/"]
 	}
 
@@ -33,6 +33,10 @@ test_expect_success 'setup: a model whose artifact and metrics file come from pa
 
 	model "bylink" {
 	  artifact = "out/link"
+	}
+
+	model "byroot" {
+	  artifact = "out/up"
 	}
 	EOF
 	printf "/.ntflow/\n/out/\n/models/\n" >.gitignore &&
@@ -45,6 +49,7 @@ test_expect_success 'an artifact a parameter or a link leads out of the project 
 	cat run.out run.err &&
 	grep "model byparam: model artifact .out/../../outside/secret. is outside the workspace; not registered" run.err &&
 	grep "model bylink: model artifact .out/link. leads to .*outside/secret., outside the project, through a symbolic link; not registered" run.err &&
+	grep "model byroot: model artifact .out/up. leads to the whole project; not registered" run.err &&
 	ntflow registry list >list &&
 	grep "no model versions yet" list &&
 	! grep -r SECRET .ntflow models 2>/dev/null
