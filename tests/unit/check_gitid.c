@@ -695,6 +695,24 @@ START_TEST(test_file_changed_after_open)
 }
 END_TEST
 
+/* A folder dirty in the snapshot (src/x.py) whose other subfolder changed after it
+ * (src/sub/y.py): its tree is built, and that subfolder is not taken as HEAD's. */
+START_TEST(test_folder_dirty_and_changed)
+{
+	char *d = new_repo();
+	nf_gitrepo *r;
+
+	sh(d, "printf 'x = 2\\n' > src/x.py");
+	ck_assert_int_eq(nf_gitrepo_open(&r, d, NULL), 0);
+	sh(d, "printf 'y = 3\\n' > src/sub/y.py");
+	ck_git(r, d, "src", NF_ID_DIRTY, "tree", WORKTREE_TREE("src"));
+	ck_assert(has_dirty(r, "src/x.py"));
+	ck_assert(has_dirty(r, "src/sub/y.py"));
+	nf_gitrepo_free(r);
+	rm_rf(d);
+}
+END_TEST
+
 /* An ignored link inside a folder input counts by its text, as git records a tracked one:
  * what it leads to, here outside the project, is never read (a link to /usr was hashed whole
  * at each run). Pointing it elsewhere changes the folder's id. */
@@ -1084,6 +1102,7 @@ gitid_suite(void)
 	tcase_add_test(tc, test_file_changed_after_open);
 	tcase_add_test(tc, test_folder_changed_after_open);
 	tcase_add_test(tc, test_ignored_link_by_text);
+	tcase_add_test(tc, test_folder_dirty_and_changed);
 	tcase_add_test(tc, test_blob_memo);
 	tcase_add_test(tc, test_open_at_tracked_then);
 	tcase_add_test(tc, test_open_errors);
