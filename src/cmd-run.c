@@ -228,8 +228,15 @@ static void
 on_plan(void *vctx, size_t index, const char *node, const char *command)
 {
 	progress *p = vctx;
+	nf_buf b = NF_BUF_INIT;
 
-	fprintf(p->out, "%zu. %s: %s\n", index, node, command);
+	/* A parameter's value may hold escape sequences or line breaks: shown, not played. */
+	nf_buf_printf(&b, "%zu. ", index);
+	nf_buf_add_visible(&b, node);
+	nf_buf_puts(&b, ": ");
+	nf_buf_add_visible(&b, command);
+	fprintf(p->out, "%s\n", nf_buf_cstr(&b));
+	nf_buf_release(&b);
 }
 
 static void

@@ -174,7 +174,9 @@ params_line(const char *json)
 		if (b.len)
 			nf_buf_putc(&b, ' ');
 		if (cJSON_IsString(it)) {
-			nf_buf_printf(&b, "%s=%s", it->string, it->valuestring);
+			/* a value's escape sequences and line breaks shown, not played */
+			nf_buf_printf(&b, "%s=", it->string);
+			nf_buf_add_visible(&b, it->valuestring);
 		} else {
 			char *v = cJSON_PrintUnformatted(it);
 

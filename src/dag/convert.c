@@ -850,6 +850,16 @@ nf_set_violation(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v,
 
 /* ---- params { }, env { }, matrix { } ---- */
 
+/* Whether s (may be NULL) holds a control character: below 0x20, or DEL. */
+static bool
+has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static bool
 same_scalar(const nf_value *x, const nf_value *y)
 {
@@ -936,6 +946,12 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 			}
 			if (it->kind == NF_V_STRING && nf_tmpl_first_ref(nf_parse_str(p, it, nf_parse_item_tok(p, v, i)))) {
 				nf_parse_error(p, nf_tmpl_first_ref(&it->str)->loc, "matrix values cannot contain ${...} references");
+				return;
+			}
+			if (it->kind == NF_V_STRING && has_control(nf_tmpl_literal(&it->str))) {
+				/* It names the node (train[lr=...]) in every line that says how it went. */
+				nf_parse_error(p, it->loc, "matrix values cannot hold a control character (a line break, a tab, "
+					       "an escape): the value names its instance");
 				return;
 			}
 			for (size_t j = 0; j < i; j++) {

@@ -76,3 +76,22 @@ nf_json_print(const cJSON *j, bool pretty)
 	cJSON_free(text);
 	return nf_buf_detach(&b);
 }
+
+void
+nf_buf_add_visible(nf_buf *b, const char *s)
+{
+	const char *end = s + strlen(s);
+
+	while (s < end) {
+		const unsigned char *c = (const unsigned char *)s;
+		size_t n = nf_utf8_seq_len(s, end);
+
+		if (n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0)) {
+			nf_buf_printf(b, "\\x%02x", *c);
+			s++;
+		} else {
+			nf_buf_add(b, s, n);
+			s += n;
+		}
+	}
+}

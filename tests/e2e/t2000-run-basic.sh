@@ -225,6 +225,20 @@ test_expect_success '-n is --dry-run; --dry-run with -p shows the override' '
 	test_path_is_missing order
 '
 
+# A value's escape sequence would clear the screen, its line break split the line: shown
+# as \xNN by the plan and by show (the stage itself gets the bytes).
+test_expect_success '--dry-run and show print the control characters of a value as \xNN' '
+	esc=$(printf "a\033[2Jb\nc") &&
+	ntflow run -n chain.dag -p "word=$esc" >plan &&
+	grep -F "echo '\''a\x1b[2Jb\x0ac'\'' >build/one.txt" plan &&
+	test_line_count = 3 plan &&
+	ntflow run --no-tui chain.dag -p "word=$esc" >/dev/null &&
+	ntflow show >show &&
+	grep -xF "params    word=a\x1b[2Jb\x0ac" show &&
+	printf "%s\n" "$esc" >expect &&
+	test_cmp expect build/one.txt
+'
+
 test_expect_success 'parameters: defaults reach ${params.*} and NTFLOW_PARAM_*' '
 	ntflow run --no-cache params.dag --no-tui &&
 	test "$(cat p-greeting)" = hello &&

@@ -1,8 +1,8 @@
 /* check_arena.c: unit tests of src/util/arena.c: zeroed blocks aligned to 16 bytes (8 for a
  * size that is no multiple of 16, which no type aligned to 16 can have), strings
  * packed end to end (no 16-byte slot each: issue 15, memory per node) without disturbing the
- * alignment of what follows, requests larger than a chunk, and reset; and two other small
- * tools of src/util: hex by table, and a string map up to 4/5 full. */
+ * alignment of what follows, requests larger than a chunk, and reset; and other small
+ * tools of src/util: hex by table, a string map up to 4/5 full, text for a terminal. */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -195,6 +195,18 @@ START_TEST(test_lower_bound_str)
 }
 END_TEST
 
+/* Text for a terminal: control characters and bytes that are not UTF-8 as \xNN, the rest
+ * (UTF-8 letters, a backslash) as it is. */
+START_TEST(test_add_visible)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	nf_buf_add_visible(&b, "a\033[2Jb\nc\td\x7f\\ \xc3\xa9 \xc2\x9b \xff.");
+	ck_assert_str_eq(nf_buf_cstr(&b), "a\\x1b[2Jb\\x0ac\\x09d\\x7f\\ \xc3\xa9 \\xc2\\x9b \\xff.");
+	nf_buf_release(&b);
+}
+END_TEST
+
 START_TEST(test_strmap_full)
 {
 	enum { N = 100000 };
@@ -227,6 +239,7 @@ arena_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_alignment_after_strings);
+	tcase_add_test(tc, test_add_visible);
 	tcase_add_test(tc, test_strings_packed);
 	tcase_add_test(tc, test_u32_packed);
 	tcase_add_test(tc, test_large_and_reset);
