@@ -964,6 +964,15 @@ cmp_str(const void *a, const void *b)
 }
 
 /* Loads every path: files, and the *.dag files of folders (not their subfolders). */
+/* Whether DAG file file is path (of length plen) or found in it, a folder ("dags" or
+ * "dags/", as the systemd unit names it). */
+static bool
+under_path(const char *file, const char *path, size_t plen)
+{
+	return strcmp(file, path) == 0 ||
+	       (plen && strncmp(file, path, plen) == 0 && (file[plen] == '/' || path[plen - 1] == '/'));
+}
+
 static void
 scan(sched_daemon *d, int64_t now)
 {
@@ -989,8 +998,7 @@ scan(sched_daemon *d, int64_t now)
 			for (size_t k = 0; k < d->npl; k++) {
 				pl *q = d->pl[k];
 
-				if (strcmp(q->file, path) != 0 &&
-				    (strncmp(q->file, path, plen) != 0 || q->file[plen] != '/'))
+				if (!under_path(q->file, path, plen))
 					continue;
 				if (!q->missing_since)
 					q->missing_since = now;
@@ -1010,8 +1018,7 @@ scan(sched_daemon *d, int64_t now)
 				say(d, path, "can be read again");
 			free(key);
 			for (size_t k = 0; k < d->npl; k++)
-				if (strcmp(d->pl[k]->file, path) == 0 ||
-				    (strncmp(d->pl[k]->file, path, plen) == 0 && d->pl[k]->file[plen] == '/'))
+				if (under_path(d->pl[k]->file, path, plen))
 					d->pl[k]->missing_since = 0;
 		}
 		if (!S_ISDIR(sb.st_mode)) {
@@ -1024,7 +1031,8 @@ scan(sched_daemon *d, int64_t now)
 			if (!is_dag_name(e->d_name))
 				continue;
 			names = xgrow(names, sizeof(*names), n + 1, &cap);
-			names[n++] = xasprintf("%s/%s", path, e->d_name);
+			/* "dags/" as the systemd unit writes it: dags/wk.dag, not dags//wk.dag */
+			names[n++] = xasprintf("%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
 		}
 		closedir(dir);
 		if (n)   /* an empty folder: no array to sort (qsort of NULL is undefined) */

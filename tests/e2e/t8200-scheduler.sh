@@ -230,18 +230,18 @@ test_expect_success 'start_deadline: a run still waiting for the workspace lock 
 	EOF
 	git add dl.dag hold.dag && git commit -q -m deadline &&
 	set_now 2026-11-01T12:00:00Z &&
-	ntflow run hold.dag --state st7 --no-tui >hold.out 2>&1 &
+	ntflow run hold.dag --state st21 --no-tui >hold.out 2>&1 &
 	echo $! >hold.pid &&
 	test_when_finished ": >release2" &&
 	wait_until "test -e holding" &&
-	start_daemon st7 dl.dag &&
+	start_daemon st21 dl.dag &&
 	set_now 2026-11-02T00:00:01Z &&
-	wait_until "grep -q \"dl: missed: could not start within start_deadline of the interval.s end: the workspace lock was held\" st7.log" &&
+	wait_until "grep -q \"dl: missed: could not start within start_deadline of the interval.s end: the workspace lock was held\" st21.log" &&
 	: >release2 &&
 	wait "$(cat hold.pid)" &&
-	stop_daemon st7 &&
+	stop_daemon st21 &&
 	test_path_is_missing dl.dates &&
-	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st7 >status &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st21 >status &&
 	cat status &&
 	grep "missed" status
 '
@@ -252,18 +252,29 @@ test_expect_success 'a DAG file named by its path and removed is unscheduled aft
 	weekly gone.dag gone &&
 	git add gone.dag && git commit -q -m gone &&
 	set_now 2026-11-01T12:00:00Z &&
-	start_daemon st10 gone.dag &&
+	start_daemon st22 gone.dag &&
 	git rm -q gone.dag && git commit -q -m "gone" &&
-	wait_until "grep -q \"gone.dag: cannot be read\" st10.log" &&
-	! grep "gone: no longer scheduled" st10.log &&
+	wait_until "grep -q \"gone.dag: cannot be read\" st22.log" &&
+	! grep "gone: no longer scheduled" st22.log &&
 	set_now 2026-11-01T12:01:01Z &&
-	wait_until "grep -q \"gone: no longer scheduled (gone.dag is gone or has no schedule)\" st10.log" &&
+	wait_until "grep -q \"gone: no longer scheduled (gone.dag is gone or has no schedule)\" st22.log" &&
 	set_now 2026-11-02T00:00:30Z &&
 	sleep 1 &&
-	stop_daemon st10 &&
-	cat st10.log &&
+	stop_daemon st22 &&
+	cat st22.log &&
 	test_path_is_missing gone.dates &&
-	! grep "last good version" st10.log
+	! grep "last good version" st22.log
+'
+
+test_expect_success 'a folder given as dags/ (as the systemd unit does): its files are named dags/NAME.dag' '
+	mkdir -p folder &&
+	weekly folder/fw.dag fw &&
+	git add folder && git commit -q -m folder &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st23 folder/ &&
+	stop_daemon st23 &&
+	grep "fw: registered: 0 0 \* \* MON (UTC) from folder/fw.dag" st23.log &&
+	! grep "folder//" st23.log
 '
 
 test_expect_success 'a high alert triggers exactly one run; the cooldown suppresses the next' '
