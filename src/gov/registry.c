@@ -416,6 +416,10 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	/* Nothing acts on a registry edited outside ntflow. */
 	if ((err = nf_registry_chain_check(st, NULL)) < 0)
 		goto done;
+	/* What a registration killed midway left (.tmp-PID, its process gone) goes at every
+	 * registration, not only at the next new version: a model that no longer changes kept
+	 * a partial copy for good. */
+	nf_artifact_sweep(reg_dir);
 	/* The same bytes are one version: a rerun that restored or rebuilt an identical
 	 * artifact registers nothing new. */
 	if ((err = nf_artifact_hash(&id, req->artifact)) < 0)
