@@ -441,7 +441,6 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 		goto done;
 	if ((err = nf_mkdir_p(reg_dir, 0777)) < 0 || (err = nf_artifact_remove(tmp)) < 0)
 		goto done;
-	nf_artifact_sweep(reg_dir);
 	if (mkdir(tmp, 0777) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
 		goto done;
