@@ -55,6 +55,8 @@ typedef struct pl {
 	int64_t last_alert;            /* when the last alert-triggered run started */
 	int64_t missing_since;         /* its file, named as a path, could not be found since then
 	                                * (0: it could, or is found through a folder) */
+	int64_t back_since;            /* when it was scheduled again after it went (0: never went):
+	                                * an interval that fired before then is caught up */
 } pl;
 
 typedef struct child {
@@ -570,7 +572,8 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 		int active = active_runs(d, p, why, sizeof(why));
 		pid_t pid = 0;
 
-		if (nf_sched_decide(&p->pol, p->last_end, now, d->since, active, &act) < 0) {
+		if (nf_sched_decide(&p->pol, p->last_end, now, p->back_since > d->since ? p->back_since : d->since, active,
+				    &act) < 0) {
 			/* Nothing decided (its time zone gone, say): said, and looked at again in an
 			 * hour, rather than never. */
 			say(d, p->name, "%s", nf_error_last());
@@ -827,6 +830,8 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 				break;
 			}
 		}
+		if (came_back)
+			p->back_since = now;
 		if (came_back || stale)
 			record_change(d, p, came_back ? "rescheduled" : "changed", now);
 		for (size_t i = n; i-- > 0;) {
@@ -935,8 +940,10 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 		moved = strcmp(old, p->cron) != 0 || strcmp(old_tz, p->tz) != 0;
 		if (!was || moved)
 			record_change(d, p, was ? "changed" : "rescheduled", now);
-		if (!was)
+		if (!was) {
+			p->back_since = now;
 			say(d, p->name, "scheduled again: %s (%s)", p->cron, p->tz);
+		}
 		else if (moved)
 			say(d, p->name, "schedule changed to %s (%s)", p->cron, p->tz);
 		free(old);

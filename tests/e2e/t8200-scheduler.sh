@@ -277,6 +277,26 @@ test_expect_success 'a folder given as dags/ (as the systemd unit does): its fil
 	! grep "folder//" st23.log
 '
 
+# Taken out of a watched folder, then put back weeks later: with catchup = true the weeks
+# it was away are run, and logged caught-up (they were fired while it was not scheduled).
+test_expect_success 'a pipeline put back with catchup = true: the intervals it missed are caught up' '
+	mkdir -p cu &&
+	weekly cu/back.dag back "catchup = true" &&
+	git add cu && git commit -q -m back &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st24 cu/ &&
+	mv cu/back.dag back.away &&
+	wait_until "grep -q \"back: no longer scheduled\" st24.log" &&
+	set_now 2026-11-17T12:00:00Z &&
+	mv back.away cu/back.dag &&
+	wait_until "grep -q \"back: scheduled again\" st24.log" &&
+	wait_until "test \$(grep -c \": run [0-9]* ended\" st24.log) -ge 3" &&
+	stop_daemon st24 &&
+	cat st24.log &&
+	test "$(grep -c "back: caught-up" st24.log)" = 3 &&
+	! grep "back: fired" st24.log
+'
+
 test_expect_success 'a high alert triggers exactly one run; the cooldown suppresses the next' '
 	cat >drift.dag <<-\EOF &&
 	pipeline "drift" {
