@@ -232,9 +232,9 @@ on_plan(void *vctx, size_t index, const char *node, const char *command)
 
 	/* A parameter's value may hold escape sequences or line breaks: shown, not played. */
 	nf_buf_printf(&b, "%zu. ", index);
-	nf_buf_add_visible(&b, node);
+	nf_buf_add_visible(&b, node, false);
 	nf_buf_puts(&b, ": ");
-	nf_buf_add_visible(&b, command);
+	nf_buf_add_visible(&b, command, true);   /* a command of several lines stays so */
 	fprintf(p->out, "%s\n", nf_buf_cstr(&b));
 	nf_buf_release(&b);
 }

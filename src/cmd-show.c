@@ -176,7 +176,7 @@ params_line(const char *json)
 		if (cJSON_IsString(it)) {
 			/* a value's escape sequences and line breaks shown, not played */
 			nf_buf_printf(&b, "%s=", it->string);
-			nf_buf_add_visible(&b, it->valuestring);
+			nf_buf_add_visible(&b, it->valuestring, false);
 		} else {
 			char *v = cJSON_PrintUnformatted(it);
 

@@ -149,8 +149,9 @@ size_t nf_utf8_seq_len(const char *s, const char *end);
 size_t nf_buf_add_utf8_json(nf_buf *b, const char *s, size_t len);
 /* Appends s for a person's terminal: each control character (below 0x20, DEL, U+0080 to
  * U+009F) and each byte that is not part of valid UTF-8 as \xNN, so that a value cannot
- * move the cursor, clear the screen or split a line (json.c). */
-void nf_buf_add_visible(nf_buf *b, const char *s);
+ * move the cursor, clear the screen or split a line (json.c). lines: line breaks and tabs
+ * stay (a command of several lines). */
+void nf_buf_add_visible(nf_buf *b, const char *s, bool lines);
 /* cJSON_Print (pretty) or cJSON_PrintUnformatted, with bytes that are not UTF-8 in strings
  * written \u00XX: what every JSON output of ntflow goes through. Caller frees (free()). */
 struct cJSON;

@@ -850,12 +850,13 @@ nf_set_violation(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v,
 
 /* ---- params { }, env { }, matrix { } ---- */
 
-/* Whether s (may be NULL) holds a control character: below 0x20, or DEL. */
+/* Whether s (may be NULL) holds a line break or another control character but tab: below
+ * 0x20, DEL, or U+0080 to U+009F (a tab, as a separator, is fine in a name). */
 static bool
 has_control(const char *s)
 {
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	for (const unsigned char *c = (const unsigned char *)s; c && *c; c++)
+		if ((*c < 0x20 && *c != '\t') || *c == 0x7f || (*c == 0xc2 && c[1] >= 0x80 && c[1] < 0xa0))
 			return true;
 	return false;
 }
@@ -950,8 +951,8 @@ nf_parse_store_key(nf_parser *p, nf_pblock *b, const nf_token *key, nf_value *v,
 			}
 			if (it->kind == NF_V_STRING && has_control(nf_tmpl_literal(&it->str))) {
 				/* It names the node (train[lr=...]) in every line that says how it went. */
-				nf_parse_error(p, it->loc, "matrix values cannot hold a control character (a line break, a tab, "
-					       "an escape): the value names its instance");
+				nf_parse_error(p, it->loc, "matrix values cannot hold a line break or another control character "
+					       "(a tab is fine): the value names its instance in every line about it");
 				return;
 			}
 			for (size_t j = 0; j < i; j++) {

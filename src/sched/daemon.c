@@ -99,6 +99,26 @@ typedef struct sched_daemon {
  * replaced (an editor's or a checkout's rename, a deploy), its pipelines kept meanwhile. */
 #define FILE_GONE_S 60
 
+/* Whether a and b name one file, repeated slashes aside: a scheduler before 2026-12-05
+ * recorded "dags//wk.dag" for a folder given as "dags/". */
+static bool
+same_file_name(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (*a != *b)
+			return false;
+		if (*a == '/') {
+			while (a[1] == '/')
+				a++;
+			while (b[1] == '/')
+				b++;
+		}
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
 static void
 say(sched_daemon *d, const char *who, const char *fmt, ...) NF_PRINTF(3, 4);
 
@@ -813,7 +833,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 	p->last_end = row.last_end;
 	p->registered = row.registered;
 	/* Edited, or removed and restored, while no scheduler ran: --status shows the row. */
-	stale = strcmp(row.cron, p->cron) || strcmp(row.timezone, p->tz) || strcmp(row.file, p->file);
+	stale = strcmp(row.cron, p->cron) || strcmp(row.timezone, p->tz) || !same_file_name(row.file, p->file);
 	nf_schedule_row_release(&row);
 	if (nf_store_schedule_events(p->w->st, p->name, "alert", 1, &ev, &n) == 0 && n)
 		p->last_alert = ev[0].time;
@@ -970,16 +990,28 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Loads every path: files, and the *.dag files of folders (not their subfolders). */
-/* Whether DAG file file is path (of length plen) or found in it, a folder ("dags" or
- * "dags/", as the systemd unit names it). */
+/* Whether DAG file file is path (of length plen), or a file of it when it is a folder
+ * ("dags" or "dags/", as the systemd unit names it): directly in it, as scan reads a folder
+ * (a file of a subfolder is that subfolder's path's). */
 static bool
 under_path(const char *file, const char *path, size_t plen)
 {
-	return strcmp(file, path) == 0 ||
-	       (plen && strncmp(file, path, plen) == 0 && (file[plen] == '/' || path[plen - 1] == '/'));
+	const char *slash = strrchr(file, '/');
+	size_t dir;
+
+	if (strcmp(file, path) == 0)
+		return true;
+	while (plen > 1 && path[plen - 1] == '/')
+		plen--;
+	if (!slash)
+		return false;
+	dir = (size_t)(slash - file);
+	if (plen == 1 && path[0] == '/')
+		return dir == 0;   /* "/": the files of the root */
+	return dir == plen && strncmp(file, path, plen) == 0;
 }
 
+/* Loads every path: files, and the *.dag files of folders (not their subfolders). */
 static void
 scan(sched_daemon *d, int64_t now)
 {

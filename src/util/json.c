@@ -78,7 +78,7 @@ nf_json_print(const cJSON *j, bool pretty)
 }
 
 void
-nf_buf_add_visible(nf_buf *b, const char *s)
+nf_buf_add_visible(nf_buf *b, const char *s, bool lines)
 {
 	const char *end = s + strlen(s);
 
@@ -86,7 +86,10 @@ nf_buf_add_visible(nf_buf *b, const char *s)
 		const unsigned char *c = (const unsigned char *)s;
 		size_t n = nf_utf8_seq_len(s, end);
 
-		if (n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0)) {
+		if (lines && (*c == '\n' || *c == '\t')) {
+			nf_buf_putc(b, (char)*c);
+			s++;
+		} else if (n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0)) {
 			nf_buf_printf(b, "\\x%02x", *c);
 			s++;
 		} else {

@@ -229,8 +229,8 @@ test_expect_success '-n is --dry-run; --dry-run with -p shows the override' '
 # as \xNN by the plan and by show (the stage itself gets the bytes).
 test_expect_success '--dry-run and show print the control characters of a value as \xNN' '
 	esc=$(printf "a\033[2Jb\nc") &&
-	ntflow run -n chain.dag -p "word=$esc" >plan &&
-	grep -F "echo '\''a\x1b[2Jb\x0ac'\'' >build/one.txt" plan &&
+	ntflow run -n chain.dag -p "word=$(printf "a\033[2Jb")" >plan &&
+	grep -F "echo '\''a\x1b[2Jb'\'' >build/one.txt" plan &&
 	test_line_count = 3 plan &&
 	ntflow run --no-tui chain.dag -p "word=$esc" >/dev/null &&
 	ntflow show >show &&

@@ -297,6 +297,21 @@ test_expect_success 'a pipeline put back with catchup = true: the intervals it m
 	! grep "back: fired" st24.log
 '
 
+# A folder and a folder inside it, both given: the inner one's pipeline is the inner path's
+# only, so its removal is seen (the outer folder, there still, vouched for it for ever).
+test_expect_success 'folder/ and folder/sub/ given: sub removed, its pipeline is unscheduled after a minute' '
+	mkdir -p nest/sub &&
+	weekly nest/sub/ns.dag ns &&
+	git add nest && git commit -q -m nest &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st25 nest/ nest/sub/ &&
+	mv nest/sub sub.away &&
+	wait_until "grep -q \"nest/sub/: cannot be read\" st25.log" &&
+	set_now 2026-11-01T12:01:05Z &&
+	wait_until "grep -q \"ns: no longer scheduled (nest/sub/ns.dag is gone or has no schedule)\" st25.log" &&
+	stop_daemon st25
+'
+
 test_expect_success 'a high alert triggers exactly one run; the cooldown suppresses the next' '
 	cat >drift.dag <<-\EOF &&
 	pipeline "drift" {

@@ -201,8 +201,12 @@ START_TEST(test_add_visible)
 {
 	nf_buf b = NF_BUF_INIT;
 
-	nf_buf_add_visible(&b, "a\033[2Jb\nc\td\x7f\\ \xc3\xa9 \xc2\x9b \xff.");
+	nf_buf_add_visible(&b, "a\033[2Jb\nc\td\x7f\\ \xc3\xa9 \xc2\x9b \xff.", false);
 	ck_assert_str_eq(nf_buf_cstr(&b), "a\\x1b[2Jb\\x0ac\\x09d\\x7f\\ \xc3\xa9 \\xc2\\x9b \\xff.");
+	nf_buf_reset(&b);
+	/* lines: a command of several lines keeps its line breaks and tabs */
+	nf_buf_add_visible(&b, "x\n\ty\033z", true);
+	ck_assert_str_eq(nf_buf_cstr(&b), "x\n\ty\\x1bz");
 	nf_buf_release(&b);
 }
 END_TEST
