@@ -147,6 +147,10 @@ size_t nf_utf8_seq_len(const char *s, const char *end);
 /* Appends len bytes of s, each byte not part of valid UTF-8 written as the JSON escape
  * \u00XX (for text inside a JSON string); returns how many were. */
 size_t nf_buf_add_utf8_json(nf_buf *b, const char *s, size_t len);
+/* The length of the character at s (end bounds it) when a terminal shows it as it is, or 0
+ * for a control character (below 0x20, DEL, U+0080 to U+009F) or a byte that is not part
+ * of valid UTF-8, which a person's output writes as \xNN (json.c). */
+size_t nf_visible_len(const char *s, const char *end);
 /* Appends s for a person's terminal: each control character (below 0x20, DEL, U+0080 to
  * U+009F) and each byte that is not part of valid UTF-8 as \xNN, so that a value cannot
  * move the cursor, clear the screen or split a line (json.c). lines: line breaks and tabs

@@ -850,13 +850,15 @@ nf_set_violation(nf_parser *p, void *target, const nf_attr_spec *a, nf_value *v,
 
 /* ---- params { }, env { }, matrix { } ---- */
 
-/* Whether s (may be NULL) holds a line break or another control character but tab: below
- * 0x20, DEL, or U+0080 to U+009F (a tab, as a separator, is fine in a name). */
+/* Whether s (may be NULL) holds a line break or another control character but tab (a tab,
+ * as a separator, is fine in a name). */
 static bool
 has_control(const char *s)
 {
-	for (const unsigned char *c = (const unsigned char *)s; c && *c; c++)
-		if ((*c < 0x20 && *c != '\t') || *c == 0x7f || (*c == 0xc2 && c[1] >= 0x80 && c[1] < 0xa0))
+	const char *end = s ? s + strlen(s) : NULL;
+
+	for (size_t n; s && s < end; s += n ? n : 1)
+		if ((n = nf_visible_len(s, end)) == 0 && *s != '\t')
 			return true;
 	return false;
 }

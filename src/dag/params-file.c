@@ -559,6 +559,7 @@ nf_params_file_parse(nf_kv **out, size_t *n, nf_arena *a, const char *file, cons
 	/* A copy that ends in a NUL: the JSON key scan reads C strings (src need not end so). */
 	char *text = xmalloc(len + 1);
 	pf_reader r = { .a = a, .file = file, .diags = diags, .src = text, .cursor = text };
+	const char *nul;
 	bool json;
 
 	*out = NULL;
@@ -568,10 +569,10 @@ nf_params_file_parse(nf_kv **out, size_t *n, nf_arena *a, const char *file, cons
 	text[len] = '\0';
 	r.seen = nf_strmap_new(16);
 	nf_params_file_kind(file, &json);
-	if (memchr(text, '\0', len))
-		error_at(&r, json_loc(&r, memchr(text, '\0', len)), "a params file is text: it holds a NUL byte");
-	else if (json && json_nul_escape(text, len))
-		error_at(&r, json_loc(&r, json_nul_escape(text, len)), "a NUL byte (\\u0000) cannot be a param's text");
+	if ((nul = memchr(text, '\0', len)))
+		error_at(&r, json_loc(&r, nul), "a params file is text: it holds a NUL byte");
+	else if (json && (nul = json_nul_escape(text, len)))
+		error_at(&r, json_loc(&r, nul), "a NUL byte (\\u0000) cannot be a param's text");
 	else if (json)
 		read_json(&r, text, len);
 	else

@@ -1739,11 +1739,11 @@ cohort_quote(const char *text)
 	nf_buf_add(&b, "\"", 1);
 	while (p < end && p - text < 64) {
 		const unsigned char *c = (const unsigned char *)p;
-		size_t n = nf_utf8_seq_len(p, end);
+		size_t n = nf_visible_len(p, end);
 
 		if (n > 1 && p + n - text > 64)
 			break;   /* a character that the cut would split */
-		if (n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0)) {
+		if (n == 0) {
 			nf_buf_printf(&b, "\\x%02x", *c);
 			p++;
 		} else {

@@ -77,6 +77,15 @@ nf_json_print(const cJSON *j, bool pretty)
 	return nf_buf_detach(&b);
 }
 
+size_t
+nf_visible_len(const char *s, const char *end)
+{
+	const unsigned char *c = (const unsigned char *)s;
+	size_t n = nf_utf8_seq_len(s, end);
+
+	return n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0) ? 0 : n;
+}
+
 void
 nf_buf_add_visible(nf_buf *b, const char *s, bool lines)
 {
@@ -84,12 +93,12 @@ nf_buf_add_visible(nf_buf *b, const char *s, bool lines)
 
 	while (s < end) {
 		const unsigned char *c = (const unsigned char *)s;
-		size_t n = nf_utf8_seq_len(s, end);
+		size_t n = nf_visible_len(s, end);
 
 		if (lines && (*c == '\n' || *c == '\t')) {
 			nf_buf_putc(b, (char)*c);
 			s++;
-		} else if (n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0)) {
+		} else if (n == 0) {
 			nf_buf_printf(b, "\\x%02x", *c);
 			s++;
 		} else {

@@ -154,7 +154,7 @@ kill_marked_pass(const char *mark, int sig, const pid_t *skip_groups, size_t nsk
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	size_t mlen = strlen(mark), n = 0;
-	pid_t self = getpid();
+	pid_t self = getpid(), own_group = getpgrp();
 
 	if (!d)
 		return 0;
@@ -179,7 +179,7 @@ kill_marked_pass(const char *mark, int sig, const pid_t *skip_groups, size_t nsk
 		/* Its group too: a process of it in the middle of an exec shows no environment
 		 * in /proc, and so no mark, to any pass that looks then. Never our own group,
 		 * which a stage's process could have joined. */
-		if (g > 1 && g != getpgrp())
+		if (g > 1 && g != own_group)
 			(void)kill(-g, sig);
 		*sent = xgrow(*sent, sizeof(**sent), *nsent + 1, cap);
 		(*sent)[(*nsent)++] = pid;

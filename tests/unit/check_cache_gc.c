@@ -142,6 +142,28 @@ START_TEST(test_pipeline_gc)
 }
 END_TEST
 
+/* Run r of the fixture pruned by hand, as `ntflow prune` does. */
+static void
+pruned_by_hand(gc_fixture *fx, int64_t r)
+{
+	nf_prune_counts counts;
+
+	ck_assert_int_eq(nf_prune_run(fx->st, r, "test", nf_now_realtime_ms(), false, &counts), 0);
+}
+
+/* Pipeline w's cache_gc after a run, under keep_runs = 2 (objects written up to a minute
+ * from now counting as older). */
+static void
+gc_keeping_2(gc_fixture *fx, nf_cache_gc_totals *tot)
+{
+	nf_prune_policy keep2 = { .keep_runs = 2, .keep_days = -1, .pipeline = "w" };
+	nf_cache_gc_policy p = { -1, -1, "w", &keep2, 0, NULL, NULL };
+
+	keep2.now_ms = nf_now_realtime_ms();
+	p.now_ms = keep2.now_ms + 60000;
+	ck_assert_int_eq(nf_cache_gc(fx->st, fx->objs, &p, tot), 0);
+}
+
 /* A pipeline's cache_gc: the runs its prune policy keeps keep their entries, whether
  * pruned before (here by hand, with a smaller number: w2) or not (w3); the runs it lets go
  * lose theirs, pruned before too (w1). */
@@ -150,20 +172,12 @@ START_TEST(test_prune_policy)
 	gc_fixture f;
 	char d1[80], d2[80], d3[80];
 	nf_cache_gc_totals tot;
-	nf_prune_policy keep2 = { .keep_runs = 2, .keep_days = -1, .pipeline = "w" };
-	nf_cache_gc_policy p = { -1, -1, "w", &keep2, 0, NULL, NULL };
-	nf_prune_counts counts;
-	int64_t r1, r2;
 
 	fixture_open(&f);
-	r1 = stored_run(&f, "w", "k-w1", "model 1\n", d1);
-	r2 = stored_run(&f, "w", "k-w2", "model 2\n", d2);
+	pruned_by_hand(&f, stored_run(&f, "w", "k-w1", "model 1\n", d1));
+	pruned_by_hand(&f, stored_run(&f, "w", "k-w2", "model 2\n", d2));
 	stored_run(&f, "w", "k-w3", "model 3\n", d3);
-	ck_assert_int_eq(nf_prune_run(f.st, r1, "test", nf_now_realtime_ms(), false, &counts), 0);
-	ck_assert_int_eq(nf_prune_run(f.st, r2, "test", nf_now_realtime_ms(), false, &counts), 0);
-	keep2.now_ms = nf_now_realtime_ms();
-	p.now_ms = keep2.now_ms + 60000;
-	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
+	gc_keeping_2(&f, &tot);
 	ck_assert_uint_eq(tot.dropped, 1);
 	ck_assert_uint_eq(tot.pruned_kept, 1);
 	ck_assert(!has_entry(f.st, "k-w1") && has_entry(f.st, "k-w2") && has_entry(f.st, "k-w3"));
@@ -218,15 +232,12 @@ START_TEST(test_prune_policy_referred)
 	gc_fixture f;
 	char d1[80], d4[80], d5[80];
 	nf_cache_gc_totals tot;
-	nf_prune_policy keep2 = { .keep_runs = 2, .keep_days = -1, .pipeline = "w" };
-	nf_cache_gc_policy p = { -1, -1, "w", &keep2, 0, NULL, NULL };
-	nf_prune_counts counts;
 	char *sql;
 	int64_t r1;
 
 	fixture_open(&f);
 	r1 = stored_run(&f, "w", "k-w1", "model 1\n", d1);
-	ck_assert_int_eq(nf_prune_run(f.st, r1, "test", nf_now_realtime_ms(), false, &counts), 0);
+	pruned_by_hand(&f, r1);
 	reusing_run(&f, "w", "k-w1", r1);   /* let go: older than the newest 2 */
 	reusing_run(&f, "w", "k-w1", r1);
 	stored_run(&f, "w", "k-w4", "model 4\n", d4);
@@ -236,9 +247,7 @@ START_TEST(test_prune_policy_referred)
 			(long long)r1);
 	raw_sql(sql);
 	free(sql);
-	keep2.now_ms = nf_now_realtime_ms();
-	p.now_ms = keep2.now_ms + 60000;
-	ck_assert_int_eq(nf_cache_gc(f.st, f.objs, &p, &tot), 0);
+	gc_keeping_2(&f, &tot);
 	ck_assert(has_entry(f.st, "k-w1") && nf_objstore_has(f.objs, d1, true));
 	ck_assert(has_entry(f.st, "k-w4") && has_entry(f.st, "k-w5"));
 	fixture_close(&f);
