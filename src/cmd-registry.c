@@ -204,13 +204,15 @@ cmd_list(nf_store *st, const reg_opts *o, int nargs, char **args)
 		print_table(vs, n);
 		/* Why each champion is the champion. */
 		for (size_t i = 0, shown = 0; i < n; i++) {
-			char *why;
+			char *why, *shown_why;
 
 			if (strcmp(vs[i].status, "production") != 0)
 				continue;
 			why = why_of(st, &vs[i]);
+			shown_why = nf_cmd_visible(why ? why : "-");   /* it quotes a person's --reason */
 			printf("%s%s v%d is in production: %s\n", shown++ ? "" : "\n", vs[i].model, vs[i].version,
-			       why ? why : "-");
+			       shown_why);
+			free(shown_why);
 			free(why);
 		}
 	}
@@ -218,28 +220,6 @@ cmd_list(nf_store *st, const reg_opts *o, int nargs, char **args)
 done:
 	nf_model_version_list_free(vs, n);
 	return rc;
-}
-
-/* "seed=42 rows=20000" from an object; "-" when empty. */
-static char *
-object_line(const char *json)
-{
-	cJSON *o = cJSON_Parse(json ? json : "{}");
-	nf_buf b = NF_BUF_INIT;
-
-	for (cJSON *it = cJSON_IsObject(o) ? o->child : NULL; it; it = it->next) {
-		char *v = cJSON_IsString(it) ? xstrdup(it->valuestring) : cJSON_PrintUnformatted(it);
-
-		nf_buf_printf(&b, "%s%s=%s", b.len ? " " : "", it->string, v);
-		if (cJSON_IsString(it))
-			free(v);
-		else
-			cJSON_free(v);
-	}
-	cJSON_Delete(o);
-	if (!b.len)
-		nf_buf_puts(&b, "-");
-	return nf_buf_detach(&b);
 }
 
 /* Whether the run that registered v ran on a tree with uncommitted changes: 1, 0, or -1
@@ -260,14 +240,18 @@ run_dirty(nf_store *st, const nf_model_version *v)
 static void
 print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, size_t nev)
 {
-	char t[32], *params = object_line(v->params_json), *why = nf_registry_why(v, ev, nev);
+	char t[32], *params = nf_cmd_object_line(v->params_json), *why = nf_registry_why(v, ev, nev);
 	cJSON *metrics = cJSON_Parse(v->metrics_json ? v->metrics_json : "{}");
 
 	printf("model      %s\n", v->model);
 	printf("version    %d\n", v->version);
 	printf("status     %s%s\n", v->status, v->forced && strcmp(v->status, "production") == 0 ? " (forced)" : "");
-	if (why)
-		printf("why        %s\n", why);
+	if (why) {
+		char *shown = nf_cmd_visible(why);   /* it quotes a person's --reason */
+
+		printf("why        %s\n", shown);
+		free(shown);
+	}
 	printf("pipeline   %s\n", *v->pipeline ? v->pipeline : "-");
 	if (v->run_id)
 		printf("run        %lld\n", (long long)v->run_id);
@@ -291,19 +275,33 @@ print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, si
 	printf("promoted   %s\n", t);
 	nf_store_fmt_local_time(t, sizeof(t), v->archived_ms);
 	printf("archived   %s\n", t);
-	if (v->reason || v->actor)
-		printf("by         %s%s%s\n", v->actor ? v->actor : "-", v->reason ? ": " : "", v->reason ? v->reason : "");
+	if (v->reason || v->actor) {
+		char *actor = nf_cmd_visible(v->actor ? v->actor : "-"), *reason = nf_cmd_visible(v->reason);
+
+		printf("by         %s%s%s\n", actor, v->reason ? ": " : "", reason);
+		free(actor);
+		free(reason);
+	}
 	printf("params     %s\n", params);
 	if (cJSON_IsObject(metrics) && metrics->child) {
 		size_t w = 0;
 
-		for (cJSON *it = metrics->child; it; it = it->next)
-			if (strlen(it->string) > w)
-				w = strlen(it->string);
+		/* a metric's name is what a stage wrote: shown, not played */
+		for (cJSON *it = metrics->child; it; it = it->next) {
+			char *name = nf_cmd_visible(it->string);
+
+			if (strlen(name) > w)
+				w = strlen(name);
+			free(name);
+		}
 		printf("\nmetrics\n");
-		for (cJSON *it = metrics->child; it; it = it->next)
+		for (cJSON *it = metrics->child; it; it = it->next) {
+			char *name = nf_cmd_visible(it->string);
+
 			if (cJSON_IsNumber(it))
-				printf("  %-*s  %.10g\n", (int)w, it->string, it->valuedouble);
+				printf("  %-*s  %.10g\n", (int)w, name, it->valuedouble);
+			free(name);
+		}
 	}
 	if (nev) {
 		printf("\nhistory\n");
@@ -316,10 +314,18 @@ print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, si
 				printf("  run %lld", (long long)e->run_id);
 			if (e->forced)
 				printf("  forced");
-			if (e->actor)
-				printf("  by %s", e->actor);
-			if (e->reason)
-				printf(": %s", e->reason);
+			if (e->actor) {
+				char *actor = nf_cmd_visible(e->actor);
+
+				printf("  by %s", actor);
+				free(actor);
+			}
+			if (e->reason) {
+				char *reason = nf_cmd_visible(e->reason);
+
+				printf(": %s", reason);
+				free(reason);
+			}
 			putchar('\n');
 		}
 	}

@@ -159,42 +159,11 @@ fmt_rss(char *out, size_t size, long kb)
 		snprintf(out, size, "%.1fG", kb / (1024.0 * 1024.0));
 }
 
-/* "seed=42 rows=20000" from the params object; the raw text when it is not one. */
-static char *
-params_line(const char *json)
-{
-	cJSON *o = cJSON_Parse(json ? json : "{}");
-	nf_buf b = NF_BUF_INIT;
-
-	if (!cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		return xstrdup(json ? json : "");
-	}
-	for (cJSON *it = o->child; it; it = it->next) {
-		if (b.len)
-			nf_buf_putc(&b, ' ');
-		if (cJSON_IsString(it)) {
-			/* a value's escape sequences and line breaks shown, not played */
-			nf_buf_printf(&b, "%s=", it->string);
-			nf_buf_add_visible(&b, it->valuestring, false);
-		} else {
-			char *v = cJSON_PrintUnformatted(it);
-
-			nf_buf_printf(&b, "%s=%s", it->string, v);
-			cJSON_free(v);
-		}
-	}
-	cJSON_Delete(o);
-	if (!b.len)
-		nf_buf_puts(&b, "-");
-	return nf_buf_detach(&b);
-}
-
 static void
 print_header(const nf_run_info *r)
 {
 	char t[32], dur[32];
-	char *params = params_line(r->params_json);
+	char *params = nf_cmd_object_line(r->params_json);
 
 	printf("run       %lld\n", (long long)r->id);
 	printf("pipeline  %s", r->pipeline);

@@ -81,7 +81,7 @@ cmd_why_exec(int argc, char **argv)
 	for (int pass = 0; pass < 2 && hits == 0; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			nf_node_cache_info ci;
-			char *text;
+			char *text, *shown;
 
 			if (strcmp(pass == 0 ? nodes[i].name : nodes[i].stage, stage) != 0)
 				continue;
@@ -90,7 +90,9 @@ cmd_why_exec(int argc, char **argv)
 				goto done;
 			}
 			text = nf_store_node_why(st, &nodes[i], &ci);
-			printf("%s: %s\n", nodes[i].name, text);
+			shown = nf_cmd_visible(text);   /* it quotes parameters' values */
+			printf("%s: %s\n", nodes[i].name, shown);
+			free(shown);
 			free(text);
 			nf_node_cache_info_release(&ci);
 			hits++;

@@ -208,12 +208,61 @@ void
 nf_cmd_error(const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
+	nf_buf b = NF_BUF_INIT;
 
-	fputs("ntflow: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* A message quotes what it was given (a -p NAME=VALUE, a path, a run's reason): its
+	 * control characters are shown as \xNN, never sent to the terminal. */
+	nf_buf_puts(&b, "ntflow: ");
+	nf_buf_add_visible(&b, msg, true);
+	nf_buf_putc(&b, '\n');
+	fputs(nf_buf_cstr(&b), stderr);
+	nf_buf_release(&b);
+	free(msg);
+}
+
+char *
+nf_cmd_object_line(const char *json)
+{
+	cJSON *o = cJSON_Parse(json ? json : "{}");
+	nf_buf b = NF_BUF_INIT;
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		nf_buf_add_visible(&b, json ? json : "", false);
+		return nf_buf_detach(&b);
+	}
+	for (cJSON *it = o->child; it; it = it->next) {
+		if (b.len)
+			nf_buf_putc(&b, ' ');
+		/* a key's or a value's escape sequences and line breaks shown, not played */
+		nf_buf_add_visible(&b, it->string ? it->string : "", false);
+		nf_buf_putc(&b, '=');
+		if (cJSON_IsString(it)) {
+			nf_buf_add_visible(&b, it->valuestring, false);
+		} else {
+			char *v = cJSON_PrintUnformatted(it);
+
+			nf_buf_add_visible(&b, v ? v : "", false);
+			cJSON_free(v);
+		}
+	}
+	cJSON_Delete(o);
+	if (!b.len)
+		nf_buf_puts(&b, "-");
+	return nf_buf_detach(&b);
+}
+
+char *
+nf_cmd_visible(const char *s)
+{
+	nf_buf b = NF_BUF_INIT;
+
+	nf_buf_add_visible(&b, s ? s : "", false);
+	return nf_buf_detach(&b);
 }
 
 /* The columns a listing may take: $COLUMNS when set (a number), else the terminal's width

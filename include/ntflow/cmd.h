@@ -62,8 +62,15 @@ bool nf_cmd_parse_count(const nf_cmd *cmd, long *out, const char *opt, const cha
 void nf_cmd_usage(const nf_cmd *cmd, FILE *f);
 /* Prints the full help of a command to f. */
 void nf_cmd_help(const nf_cmd *cmd, FILE *f);
-/* Prints "ntflow: MSG" to stderr (MSG formatted); the way commands report errors. */
+/* Prints "ntflow: MSG" to stderr (MSG formatted, its control characters other than line
+ * breaks and tabs as \xNN); the way commands report errors. */
 void nf_cmd_error(const char *fmt, ...) NF_PRINTF(1, 2);
+/* "seed=42 rows=20000" from a JSON object (a run's or a version's params), "-" when it is
+ * empty, its text when it is no object; every key and value with its control characters
+ * as \xNN (nf_buf_add_visible). Caller frees. */
+char *nf_cmd_object_line(const char *json);
+/* s (NULL: "") as a terminal should show it: its control characters as \xNN. Caller frees. */
+char *nf_cmd_visible(const char *s);
 /* Prints a listing's table (util.h) to stdout, fitted to $COLUMNS or the terminal's width
  * (the widest column cut with an ellipsis); whole lines when stdout is no terminal. */
 void nf_cmd_print_table(const nf_table *t);

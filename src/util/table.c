@@ -80,6 +80,47 @@ text_cols(const char *s)
 	return n;
 }
 
+/* Whether s shows on a terminal as it is: no control character and no byte outside valid
+ * UTF-8 (nf_visible_len). A cell may hold what a person or a stage wrote (a parameter's
+ * value, a reason, a tag), which must not move the cursor or retitle the terminal. */
+static bool
+visible(const char *s)
+{
+	const char *end = s + strlen(s);
+
+	for (size_t n; s < end; s += n)
+		if ((n = nf_visible_len(s, end)) == 0)
+			return false;
+	return true;
+}
+
+/* The table's cells as a terminal shows them, header row first: each cell borrowed, or,
+ * when it holds a character that is not visible, a copy with that character as \xNN
+ * (nf_buf_add_visible) that *owned lists for the caller to free. */
+static const char **
+visible_cells(const nf_table *t, char ***owned, size_t *nowned)
+{
+	size_t n = (t->nrows + 1) * t->ncols;
+	const char **v = xcalloc(n ? n : 1, sizeof(*v));
+
+	*owned = NULL;
+	*nowned = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = cell_text(t, i / t->ncols, i % t->ncols);
+
+		if (!visible(s)) {
+			nf_buf b = NF_BUF_INIT;
+
+			nf_buf_add_visible(&b, s, false);
+			if (!*owned)
+				*owned = xcalloc(n, sizeof(**owned));
+			s = (*owned)[(*nowned)++] = nf_buf_detach(&b);
+		}
+		v[i] = s;
+	}
+	return v;
+}
+
 /* The bytes of s's first cols code points. */
 static size_t
 prefix_bytes(const char *s, size_t cols)
@@ -92,14 +133,30 @@ prefix_bytes(const char *s, size_t cols)
 	return i;
 }
 
-size_t
-nf_table_width(const nf_table *t, size_t col)
+/* The widest of column col's cells, vis holding them as visible_cells gives them. */
+static size_t
+width_of(const nf_table *t, const char *const *vis, size_t col)
 {
 	size_t w = 0;
 
 	for (size_t i = 0; col < t->ncols && i <= t->nrows; i++)
-		if (text_cols(cell_text(t, i, col)) > w)
-			w = text_cols(cell_text(t, i, col));
+		if (text_cols(vis[i * t->ncols + col]) > w)
+			w = text_cols(vis[i * t->ncols + col]);
+	return w;
+}
+
+size_t
+nf_table_width(const nf_table *t, size_t col)
+{
+	char **owned;
+	size_t nowned, w;
+	const char **vis = visible_cells(t, &owned, &nowned);
+
+	w = width_of(t, vis, col);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	free(vis);
 	return w;
 }
 
@@ -161,10 +218,12 @@ nf_table_format(nf_buf *out, const nf_table *t)
 void
 nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max)
 {
-	size_t *width = xcalloc(t->ncols ? t->ncols : 1, sizeof(*width));
+	size_t *width = xcalloc(t->ncols ? t->ncols : 1, sizeof(*width)), nowned;
+	char **owned;
+	const char **vis = visible_cells(t, &owned, &nowned);
 
 	for (size_t c = 0; c < t->ncols; c++)
-		width[c] = nf_table_width(t, c);
+		width[c] = width_of(t, vis, c);
 	if (max)
 		fit(t, width, max);
 	for (size_t i = 0; i <= t->nrows; i++) {
@@ -172,9 +231,13 @@ nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max)
 			if (c)
 				nf_buf_puts(out, "  ");
 			/* The last column is not padded: no blanks at the ends of lines. */
-			put_cell(out, cell_text(t, i, c), width[c], t->right[c], c == t->ncols - 1);
+			put_cell(out, vis[i * t->ncols + c], width[c], t->right[c], c == t->ncols - 1);
 		}
 		nf_buf_putc(out, '\n');
 	}
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	free(vis);
 	free(width);
 }

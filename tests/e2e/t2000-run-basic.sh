@@ -239,6 +239,23 @@ test_expect_success '--dry-run and show print the control characters of a value 
 	test_cmp expect build/one.txt
 '
 
+# The listings and the messages that quote a value: runs --params and diff (tables), why
+# (a miss that names the value), and the error of a -p whose name is unknown.
+test_expect_success 'runs --params, diff, why and a -p error print control characters as \xNN' '
+	ntflow run --no-tui chain.dag -p "word=$(printf "x\033]0;T\007y")" >/dev/null &&
+	ntflow runs --params >runs &&
+	grep -F "x\x1b]0;T\x07y" runs &&
+	ntflow diff >diff &&
+	grep -F "x\x1b]0;T\x07y" diff &&
+	ntflow why one >why &&
+	grep -F "x\x1b]0;T\x07y" why &&
+	test_expect_code 2 ntflow run --no-tui chain.dag -p "$(printf "wo\033[2Jrd")=1" 2>err &&
+	grep -F "no parameter '\''wo\x1b[2Jrd'\''" err &&
+	for f in runs diff why err; do
+		! grep -q "$(printf "\033")" $f || return 1
+	done
+'
+
 test_expect_success 'parameters: defaults reach ${params.*} and NTFLOW_PARAM_*' '
 	ntflow run --no-cache params.dag --no-tui &&
 	test "$(cat p-greeting)" = hello &&

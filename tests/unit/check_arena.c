@@ -211,6 +211,32 @@ START_TEST(test_add_visible)
 }
 END_TEST
 
+/* A table's cell that holds a control character shows it as \xNN, and its column is as
+ * wide as what is shown: the bytes never reach the terminal, and the columns stay aligned. */
+START_TEST(test_table_visible)
+{
+	const char *head[] = { "A", "B" };
+	nf_table *t = nf_table_new(2, head);
+	char **row = nf_table_add_row(t);
+	nf_buf b = NF_BUF_INIT;
+
+	row[0] = xstrdup("x\033[2J");
+	row[1] = xstrdup("1");
+	row = nf_table_add_row(t);
+	row[0] = xstrdup("\xc3\xa9");
+	row[1] = xstrdup("2\n3");
+	ck_assert_uint_eq(nf_table_width(t, 0), 8);
+	nf_table_format(&b, t);
+	ck_assert_str_eq(nf_buf_cstr(&b), "A         B\nx\\x1b[2J  1\n\xc3\xa9         2\\x0a3\n");
+	nf_buf_reset(&b);
+	/* cut to fit what is shown: the escape is text by then, cut like any text */
+	nf_table_format_fit(&b, t, 12);
+	ck_assert_str_eq(nf_buf_cstr(&b), "A     B\nx\\x\u2026  1\n\xc3\xa9     2\\x0a3\n");
+	nf_buf_release(&b);
+	nf_table_free(t);
+}
+END_TEST
+
 START_TEST(test_strmap_full)
 {
 	enum { N = 100000 };
@@ -244,6 +270,7 @@ arena_suite(void)
 
 	tcase_add_test(tc, test_alignment_after_strings);
 	tcase_add_test(tc, test_add_visible);
+	tcase_add_test(tc, test_table_visible);
 	tcase_add_test(tc, test_strings_packed);
 	tcase_add_test(tc, test_u32_packed);
 	tcase_add_test(tc, test_large_and_reset);
