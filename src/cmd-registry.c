@@ -509,8 +509,13 @@ cmd_promote(nf_store *st, const char *state_dir, const reg_opts *o, int nargs, c
 	printf("%s v%d \u2192 production", v.model, v.version);
 	if (previous)
 		printf(" (v%d archived)", previous);
-	if (v.forced)
-		printf(", forced by %s: %s", v.actor, v.reason);
+	if (v.forced) {
+		char *by = nf_cmd_visible(v.actor), *reason = nf_cmd_visible(v.reason);
+
+		printf(", forced by %s: %s", by, reason);
+		free(by);
+		free(reason);
+	}
 	putchar('\n');
 	rc = NF_EXIT_OK;
 done:

@@ -248,4 +248,20 @@ test_expect_success 'a promotion killed at the same point changes nothing' '
 	test "$(productions clf)" = 1
 '
 
+# A reason is a person's text, shown by promote, list and show; a control character in it
+# (pasted, or a hostile $USER) is written \xNN, never sent to the terminal.
+test_expect_success 'registry promote, list and show print a reason'"'"'s control characters as \xNN' '
+	ntflow registry rollback clf --reason "$(printf "bad\033[2Jday")" >out &&
+	USER="$(printf "eve\033]0;x\007")" ntflow registry promote clf 1 --force --reason "$(printf "fix\033[31mnow")" >out &&
+	grep -F "forced by eve\x1b]0;x\x07: fix\x1b[31mnow" out &&
+	ntflow registry list clf >list &&
+	ntflow registry show clf >show &&
+	grep -F "fix\x1b[31mnow" list &&
+	grep -xF "by         eve\x1b]0;x\x07: fix\x1b[31mnow" show &&
+	grep -F ": bad\x1b[2Jday" show &&
+	for f in out list show; do
+		! grep -q "$(printf "\033")" $f || return 1
+	done
+'
+
 test_done
