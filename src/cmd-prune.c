@@ -20,7 +20,7 @@ static void
 warn_line(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "ntflow: warning: %s\n", msg);
+	nf_cmd_error("warning: %s", msg);
 }
 
 static void

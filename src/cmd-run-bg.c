@@ -85,7 +85,7 @@ nf_run_bg_started(nf_run_bg *bg, const char *dag_path, const char *state_overrid
 	dup2(fd, STDERR_FILENO);
 	close(fd);
 	if ((err = nf_run_control_open(bg->state_dir, run_id, &bg->ctl_fd)) < 0)
-		fprintf(stderr, "ntflow: no control channel: %s\n", nf_error_last());
+		nf_cmd_error("no control channel: %s", nf_error_last());
 	len = snprintf(buf, sizeof(buf), "%lld\n", (long long)run_id);
 	if (write(bg->ready_fd, buf, (size_t)len) != len)
 		fprintf(stderr, "ntflow: its client went away\n");
@@ -105,7 +105,7 @@ on_control_error(void *ctx, const char *msg)
 {
 	(void)ctx;
 	fflush(stdout);   /* the progress lines before it, when both go to the executor's log */
-	fprintf(stderr, "ntflow: control: %s\n", msg);
+	nf_cmd_error("control: %s", msg);
 }
 
 void

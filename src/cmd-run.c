@@ -47,7 +47,7 @@ open_tui(progress *p, int64_t run_id, const char *pipeline, size_t total)
 	}
 	free(dir);
 	if (err < 0) {
-		fprintf(stderr, "ntflow: no dashboard (%s); plain lines follow\n", nf_error_last());
+		nf_cmd_error("no dashboard (%s); plain lines follow", nf_error_last());
 		p->want_tui = false;
 		return false;
 	}
@@ -91,7 +91,7 @@ on_start(void *vctx, int64_t run_id, const char *pipeline, size_t total)
 	progress *p = vctx;
 
 	if (p->bg && nf_run_bg_started(p->bg, p->req->dag_path, p->req->state_dir, run_id) < 0)
-		fprintf(stderr, "ntflow: %s\n", nf_error_last());
+		nf_cmd_error("%s", nf_error_last());
 	if (p->want_tui && open_tui(p, run_id, pipeline, total))
 		return;
 	if (p->json) {
@@ -274,7 +274,7 @@ on_warning(void *vctx, const char *msg)
 		return;
 	}
 	fflush(p->out);   /* after the lines before it, when both go to one file */
-	fprintf(stderr, "ntflow: warning: %s\n", msg);
+	nf_cmd_error("warning: %s", msg);
 }
 
 /* Each gate of the run as show prints it, so the verdict and its numbers end the output. */

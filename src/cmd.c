@@ -475,10 +475,14 @@ nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, nf_store *st, const char *dir
 
 	*id = 0;
 	if ((err = nf_cmd_run_lookup(st, arg, id)) < 0) {
-		if (err == NF_EINVALID)
-			fprintf(stderr, "ntflow %s: %s\n", cmd->name, nf_error_last());
-		else
+		if (err == NF_EINVALID) {
+			char *msg = nf_cmd_visible(nf_error_last());   /* it quotes arg */
+
+			fprintf(stderr, "ntflow %s: %s\n", cmd->name, msg);
+			free(msg);
+		} else {
 			nf_cmd_error("%s in %s", nf_error_last(), dir);
+		}
 	}
 	return err;
 }
