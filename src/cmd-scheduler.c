@@ -29,31 +29,19 @@ last_text(nf_store *st, const nf_schedule_event *ev, const char **status_out)
 {
 	nf_run_info run;
 	char when[32];
-
-	int64_t run_id = ev->run_id;
+	int64_t run_id;
 
 	*status_out = NULL;
 	nf_time_format_utc(when, ev->interval_end ? ev->interval_start : ev->time);
-	/* Not recorded yet: the scheduler records a run when it reaps it; until then (or when
-	 * it was killed first) the run its child recorded says how it went. */
-	if (!run_id && ev->exit_status < 0 && ev->pid > 0 && nf_store_run_of_pid(st, ev->pipeline, ev->pid, 0, &run_id) < 0)
-		run_id = 0;
+	nf_sched_event_run(st, ev, &run_id);
 	if (run_id && nf_store_run_get(st, run_id, &run) == 0) {
 		char *s;
-
-		/* Found by the pid alone: a run of that pid from before the decision is another
-		 * process's that had the same pid (reused), not this one. */
-		if (run_id != ev->run_id && run.started_ms / 1000 < ev->time - 5) {
-			nf_run_info_release(&run);
-			goto unrecorded;
-		}
 
 		*status_out = nf_run_status_name(run.status);
 		s = xasprintf("%s %s: run %lld %s", when, ev->decision, (long long)run_id, *status_out);
 		nf_run_info_release(&run);
 		return s;
 	}
-unrecorded:
 	nf_error_clear();
 	if (ev->exit_status >= 0)
 		return xasprintf("%s %s: exited %d before recording a run", when, ev->decision, ev->exit_status);
@@ -63,7 +51,7 @@ unrecorded:
 	return xasprintf("%s %s: starting (pid %ld)", when, ev->decision, (long)ev->pid);
 }
 
-static const char *const run_decisions[] = { "fired", "caught-up", "alert" };
+static const char *const run_decisions[] = { "fired", "caught-up", "refired", "alert" };
 
 /* The newest decision of p that started a run (*ev, NF_ENOTFOUND when none yet). */
 static int
@@ -322,14 +310,16 @@ const nf_cmd nf_cmd_scheduler = {
 		"(${run.date} is the interval's start). What it decided is kept in the workspace's\n"
 		"store and audit chain, so a restarted scheduler neither loses nor repeats an\n"
 		"interval. A missed interval (the daemon was down) is run once for all (catchup =\n"
-		"false) or once each, oldest first (catchup = true); a run that cannot start within\n"
-		"start_deadline of its interval's end is recorded missed; while max_active_runs runs\n"
-		"of the pipeline are going a due run waits, or is skipped with overlap = \"skip\". A\n"
-		"monitor's alert at least as severe as its on_alert starts one run with trigger\n"
-		"alert, at most one per alert_cooldown. One line per decision goes to stderr or\n"
-		"the --log file, with the runs' own output. An edited DAG file is reloaded (its\n"
-		"errors are logged and its last good version kept; one with errors at start waits\n"
-		"for its fix); so is every file on SIGHUP, which also opens the --log file again.\n"
+		"false) or once each, oldest first (catchup = true); a run that died with the\n"
+		"scheduler that started it (a reboot) is started again, once (refired); a run that\n"
+		"cannot start within start_deadline of its interval's end is recorded missed;\n"
+		"while max_active_runs runs of the pipeline are going a due run waits, or is\n"
+		"skipped with overlap = \"skip\". A monitor's alert at least as severe as its\n"
+		"on_alert starts one run with trigger alert, at most one per alert_cooldown. One\n"
+		"line per decision goes to stderr or the --log file, with the runs' own output.\n"
+		"An edited DAG file is reloaded (its errors are logged and its last good version\n"
+		"kept; one with errors at start waits for its fix); so is every file on SIGHUP,\n"
+		"which also opens the --log file again.\n"
 		"SIGTERM or SIGINT stops it after its running runs finish (a second one, or\n"
 		"--cancel-on-exit, cancels them). One scheduler per workspace.\n"
 		"\n"

@@ -806,6 +806,123 @@ pl_update(pl *p, const char *file, const nf_pipeline *src)
 	p->scheduled = true;
 }
 
+void
+nf_sched_event_run(nf_store *st, const nf_schedule_event *ev, int64_t *run_id)
+{
+	nf_run_info run;
+
+	*run_id = ev->run_id;
+	if (*run_id)
+		return;
+	/* The scheduler records a run when it reaps its child; until then (or when it was
+	 * killed first) the run the child recorded says how it went. */
+	if (ev->exit_status >= 0 || ev->pid <= 0 || nf_store_run_of_pid(st, ev->pipeline, ev->pid, 0, run_id) < 0) {
+		*run_id = 0;
+		nf_error_clear();
+		return;
+	}
+	if (nf_store_run_get(st, *run_id, &run) < 0) {
+		*run_id = 0;
+		nf_error_clear();
+		return;
+	}
+	/* a run of that pid from before the decision is another process's (the pid reused) */
+	if (run.started_ms / 1000 < ev->time - 5)
+		*run_id = 0;
+	nf_run_info_release(&run);
+}
+
+/* Whether the run decision e started died with the scheduler that started it (a reboot, a
+ * power cut, the service's processes killed together): never reaped, its process gone, and
+ * its run recorded crashed, recorded running by a process no longer alive, or not
+ * recorded at all. A run that ended while a scheduler ran (reaped), or that still runs, did
+ * not. *run_id: its run, 0 when none was recorded. */
+static bool
+died_with_scheduler(pl *p, const nf_schedule_event *e, int64_t *run_id)
+{
+	nf_active_run alive[64];
+	nf_run_info run;
+	size_t nalive = 0;
+	bool dead = false;
+
+	*run_id = 0;
+	if (e->pid <= 0 || e->exit_status >= 0)
+		return false;
+	nf_sched_event_run(p->w->st, e, run_id);
+	if (!*run_id)
+		return kill(e->pid, 0) < 0 && errno == ESRCH;
+	if (nf_store_run_get(p->w->st, *run_id, &run) < 0) {
+		nf_error_clear();
+		return false;
+	}
+	if (run.status == NF_RUN_CRASHED) {
+		dead = true;
+	} else if (run.status == NF_RUN_RUNNING &&
+		   nf_store_runs_active(p->w->st, p->name, alive, NF_ARRAY_SIZE(alive), &nalive) == 0 &&
+		   nalive <= NF_ARRAY_SIZE(alive)) {
+		dead = true;
+		for (size_t k = 0; k < nalive; k++)
+			dead &= alive[k].id != *run_id;
+	}
+	nf_error_clear();
+	nf_run_info_release(&run);
+	return dead;
+}
+
+/* The run of p's last decided interval, when it died with the last scheduler (ev: p's
+ * newest events, newest first), started again, once and only while start_deadline allows
+ * and (with catchup = false) no newer interval is due: a "refired" decision for the
+ * interval, recorded before its run starts. A refired run that dies too is left as it is
+ * recorded: a pipeline that takes the machine down must not start again at every boot. */
+static void
+refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64_t now)
+{
+	int64_t next;
+	bool newer_due = nf_cron_next(&p->pol.cron, &p->pol.tz, p->last_end, &next) == 0 && next <= now;
+
+	nf_error_clear();
+	for (size_t i = n; i-- > 0;) {   /* oldest first */
+		const nf_schedule_event *e = &ev[i];
+		char detail[160];
+		decision dc = { .p = p, .what = "refired", .span = { e->interval_start, e->interval_end },
+				.last_end = -1, .now = now, .detail = detail };
+		int64_t run_id, wait_s;
+		bool again = false, ours = false;
+		pid_t pid;
+
+		for (size_t k = 0; k < d->nkids; k++)   /* this scheduler's: it reaps them itself */
+			ours |= d->kids[k].pid == e->pid;
+		/* Only the last interval decided: an older one's run is superseded by it, and
+		 * with catchup = false by a newer interval due now (the one that runs). */
+		if ((strcmp(e->decision, "fired") != 0 && strcmp(e->decision, "caught-up") != 0) || ours ||
+		    e->interval_end != p->last_end || (!p->pol.catchup && newer_due) ||
+		    !died_with_scheduler(p, e, &run_id))
+			continue;
+		for (size_t k = 0; k < i; k++)   /* the newer events */
+			again |= strcmp(ev[k].decision, "refired") == 0 && ev[k].interval_start == e->interval_start &&
+				 ev[k].interval_end == e->interval_end;
+		if (again || (wait_s = deadline_wait(p, e->interval_end, now)) < 0)
+			continue;
+		if (run_id)
+			snprintf(detail, sizeof(detail), "run %lld died with the scheduler that started it",
+				 (long long)run_id);
+		else
+			snprintf(detail, sizeof(detail), "its run process %ld died with the scheduler that started it,"
+				 " before it recorded a run", (long)e->pid);
+		if (record(&dc) < 0) {
+			say(d, p->name, "cannot record a decision, so nothing is started: %s", nf_error_last());
+			continue;
+		}
+		if (spawn(d, p, "schedule", &dc.span, dc.event, wait_s, &pid) == 0) {
+			char span[80];
+
+			span_text(span, sizeof(span), &dc.span);
+			say(d, p->name, "refired %s: %s; started again, once (run process %ld)", span, detail,
+			    (long)pid);
+		}
+	}
+}
+
 /* First sight of a pipeline in its workspace: its row (or a new one, "registered"), the
  * newest alert-triggered run, and what a scheduler that stopped abruptly left undone. */
 static int
@@ -855,7 +972,8 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 		if (came_back || stale)
 			record_change(d, p, came_back ? "rescheduled" : "changed", now);
 		for (size_t i = n; i-- > 0;) {
-			bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0;
+			bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0 ||
+					strcmp(ev[i].decision, "refired") == 0;
 			nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
 			pid_t pid;
 
@@ -874,6 +992,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 				say(d, p->name, "started run process %ld for %s, decided before the last scheduler stopped",
 				    (long)pid, ev[i].decision);
 		}
+		refire_died(d, p, ev, n, now);
 	}
 	nf_schedule_event_list_free(ev, n);
 	return 0;

@@ -7,7 +7,8 @@
 # missed, and one whose run waited for the workspace lock past it; a restart, clean or after SIGKILL, neither loses nor repeats a run; a high alert
 # triggers exactly one run and the cooldown suppresses the next; a DAG file edited while
 # the daemon runs is reloaded, and a broken edit keeps the last good version; a file removed
-# is unscheduled after a minute; --status.
+# is unscheduled after a minute; a run that died with its scheduler (a reboot) is started
+# again once; --status.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
 
@@ -450,6 +451,74 @@ test_expect_success '--status after the scheduler and its run were killed: the r
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st14 >status &&
 	cat status &&
 	grep "^kl .*fired: run 1 crashed" status
+'
+
+# A reboot kills the scheduler, its run and the run's stages at once: the next scheduler
+# starts that interval again, once ("refired"); a refired run that dies too is left crashed.
+# killall STATE: the scheduler and the run process holding STATE's workspace, by SIGKILL
+killall_sched() {
+	ka_run=$(sed -n "s/^pid //p" "$1/lock.holder") &&
+	test -n "$ka_run" &&
+	kill -KILL "$(cat "$1.pid")" "$ka_run" &&
+	{ wait "$(cat "$1.pid")" 2>/dev/null; : ; } &&
+	wait_until "! alive $ka_run"
+}
+test_expect_success 'a run that died with its scheduler (a reboot) is started again once, then left' '
+	weekly rb.dag rb &&
+	cat >>rb.dag <<-\EOF &&
+
+	stage "hold" {
+	  needs = ["a"]
+	  run   = "touch rb.started; while ! [ -e release ]; do sleep 0.05; done"
+	  cache = false
+	}
+	EOF
+	test_when_finished "touch release" &&
+	rm -f release rb.started rb.dates &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st26 rb.dag &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_for_file rb.started &&
+	killall_sched st26 &&
+	rm -f rb.started &&
+	start_daemon st26 rb.dag &&
+	grep "rb: refired 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z: run 1 died with the scheduler that started it; started again, once" st26.log &&
+	wait_for_file rb.started &&
+	killall_sched st26 &&
+	start_daemon st26 rb.dag &&
+	test "$(grep -c "rb: refired" st26.log)" = 1 &&
+	touch release &&
+	stop_daemon st26 &&
+	ntflow runs --state st26 >runs &&
+	cat runs &&
+	test "$(awk "\$3 == \"schedule\"" runs | wc -l)" = 2 &&
+	awk "\$1 == 1 && \$6 == \"crashed\"" runs | grep . &&
+	awk "\$1 == 2 && \$6 == \"crashed\"" runs | grep . &&
+	printf "2026-10-26 2026-11-02T00:00:00Z schedule\n2026-10-26 2026-11-02T00:00:00Z schedule\n" >expect &&
+	test_cmp expect rb.dates &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st26 >status &&
+	cat status &&
+	grep "^rb .*refired: run 2 crashed" status
+'
+
+test_expect_success 'with catchup = false, a run that died with its scheduler weeks ago is not refired: the newest interval runs' '
+	sed "s/rb\./rc./g; s/\"rb\"/\"rc\"/" rb.dag >rc.dag &&
+	rm -f release rc.started rc.dates &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st27 rc.dag &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_for_file rc.started &&
+	killall_sched st27 &&
+	touch release &&
+	set_now 2026-11-16T00:00:30Z &&
+	start_daemon st27 rc.dag &&
+	wait_until "ended st27 1" &&
+	stop_daemon st27 &&
+	cat st27.log rc.dates &&
+	! grep "refired" st27.log &&
+	grep "rc: caught-up 2026-11-09T00:00:00Z..2026-11-16T00:00:00Z" st27.log &&
+	printf "2026-10-26 2026-11-02T00:00:00Z schedule\n2026-11-09 2026-11-16T00:00:00Z schedule\n" >expect &&
+	test_cmp expect rc.dates
 '
 
 test_expect_success 'a changed schedule: the next interval begins where the last one ended' '
