@@ -42,6 +42,11 @@ typedef struct nf_sched_act {
 
 #define NF_SCHED_COUNT_MAX 100000
 
+/* How long a run of the interval that fired at fire may still wait to start at time now:
+ * until start_deadline after fire (at least a second: it was in time), 0 for as long as it
+ * takes (no start_deadline), -1 when the deadline has passed (the interval is missed). */
+int64_t nf_sched_deadline_wait(const nf_sched_policy *p, int64_t fire, int64_t now);
+
 /* The next thing to do for a pipeline whose last decided interval ended at last_end, at
  * time now, with `active` of its runs going; since: when the daemon started. The caller
  * applies START, SKIP and MISSED (recording last_end) and asks again until NONE or WAIT.

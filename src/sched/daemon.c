@@ -369,19 +369,6 @@ file_to_run(sched_daemon *d, pl *p, char **snapshot)
 	return path;
 }
 
-/* How long a run of the interval that fired at fire may wait for the workspace lock: until
- * start_deadline after fire (at least a second: the decision was in time), 0 for as long as
- * it takes (no start_deadline), -1 when it is past already. */
-static int64_t
-deadline_wait(const pl *p, int64_t fire, int64_t now)
-{
-	if (p->pol.deadline <= 0)
-		return 0;
-	if (now > fire + p->pol.deadline)
-		return -1;
-	return fire + p->pol.deadline - now > 1 ? fire + p->pol.deadline - now : 1;
-}
-
 /* Starts `ntflow run` for an interval (trigger "schedule") or an alert. wait_s > 0: it waits
  * for the workspace lock that long at most (the time left before start_deadline), then
  * exits 75 having done nothing. */
@@ -658,7 +645,7 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 			say(d, p->name, "%s %s: %s", dc.what, iv, detail);
 			continue;
 		}
-		if (spawn(d, p, "schedule", &act.span, dc.event, deadline_wait(p, act.last_end, now), &pid) < 0)
+		if (spawn(d, p, "schedule", &act.span, dc.event, nf_sched_deadline_wait(&p->pol, act.last_end, now), &pid) < 0)
 			say(d, p->name, "%s %s, but %s", dc.what, iv, nf_error_last());
 		else
 			say(d, p->name, "%s %s: started run process %ld", dc.what, iv, (long)pid);
@@ -901,7 +888,7 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 		for (size_t k = 0; k < i; k++)   /* the newer events */
 			again |= strcmp(ev[k].decision, "refired") == 0 && ev[k].interval_start == e->interval_start &&
 				 ev[k].interval_end == e->interval_end;
-		if (again || (wait_s = deadline_wait(p, e->interval_end, now)) < 0)
+		if (again || (wait_s = nf_sched_deadline_wait(&p->pol, e->interval_end, now)) < 0)
 			continue;
 		if (run_id)
 			snprintf(detail, sizeof(detail), "run %lld died with the scheduler that started it",
@@ -977,7 +964,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 			nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
 			pid_t pid;
 
-			int64_t wait_s = deadline_wait(p, ev[i].interval_end, now);
+			int64_t wait_s = nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
 
 			if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0)
 				continue;

@@ -19,6 +19,16 @@ count_fires(const nf_sched_policy *p, int64_t from, int64_t to)
 	return n;
 }
 
+int64_t
+nf_sched_deadline_wait(const nf_sched_policy *p, int64_t fire, int64_t now)
+{
+	if (p->deadline <= 0)
+		return 0;
+	if (now > fire + p->deadline)
+		return -1;
+	return fire + p->deadline - now > 1 ? fire + p->deadline - now : 1;
+}
+
 int
 nf_sched_decide(const nf_sched_policy *p, int64_t last_end, int64_t now, int64_t since, int active,
 		nf_sched_act *out)
@@ -53,7 +63,7 @@ nf_sched_decide(const nf_sched_policy *p, int64_t last_end, int64_t now, int64_t
 	}
 	if ((err = nf_cron_interval(&p->cron, &p->tz, fire, &out->span)) < 0)
 		return err;
-	if (p->deadline > 0 && now > fire + p->deadline) {
+	if (nf_sched_deadline_wait(p, fire, now) < 0) {
 		out->kind = NF_SA_MISSED;
 		out->last_end = fire;
 		return 0;

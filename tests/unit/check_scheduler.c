@@ -169,9 +169,15 @@ START_TEST(test_start_deadline)
 	ck_assert_int_eq(nf_sched_decide(&p, last_end, at("2026-11-02T01:00:00Z"), 0, 1, &a), 0);
 	ck_assert_int_eq(a.kind, NF_SA_WAIT);
 	ck_assert_int_eq(a.wake, at("2026-11-02T06:00:01Z"));
+	/* what a run started then may still wait for the workspace lock: the rest of the
+	 * deadline, at least a second at its last second, none past it */
+	ck_assert_int_eq(nf_sched_deadline_wait(&p, at("2026-11-02T00:00:00Z"), at("2026-11-02T01:00:00Z")), 5 * 3600);
+	ck_assert_int_eq(nf_sched_deadline_wait(&p, at("2026-11-02T00:00:00Z"), at("2026-11-02T06:00:00Z")), 1);
+	ck_assert_int_eq(nf_sched_deadline_wait(&p, at("2026-11-02T00:00:00Z"), at("2026-11-02T06:00:01Z")), -1);
 	p.deadline = 0;
 	ck_assert_int_eq(nf_sched_decide(&p, last_end, at("2026-11-02T01:00:00Z"), 0, 1, &a), 0);
 	ck_assert_int_eq(a.wake, INT64_MAX);
+	ck_assert_int_eq(nf_sched_deadline_wait(&p, at("2026-11-02T00:00:00Z"), at("2027-11-02T00:00:00Z")), 0);
 }
 END_TEST
 
