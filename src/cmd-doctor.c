@@ -13,7 +13,9 @@
 #include <cjson/cJSON.h>
 
 #include "ntflow/cache.h"
+#include "ntflow/cron.h"
 #include "ntflow/gov.h"
+#include "ntflow/sched.h"
 #include "ntflow/store.h"
 
 typedef struct doctor {
@@ -201,6 +203,60 @@ done:
 	free(cache_dir);
 }
 
+/* The workspace's scheduled pipelines are served: a scheduler runs for it, or each one's
+ * latest interval due was decided by a scheduler or has its run (from cron, or a backfill).
+ * Otherwise its retraining has stopped (the daemon gone, not started again after a
+ * reboot), which nothing else says until someone looks at the model's age. */
+static void
+check_schedule(doctor *d)
+{
+	nf_schedule_row *rows = NULL;
+	size_t n = 0, scheduled = 0, late = 0;
+	nf_sched_holder h;
+	int64_t now = nf_wallclock_now();
+
+	if (nf_store_schedule_list(d->st, &rows, &n) < 0) {
+		report(d, "schedule", false, "%s", nf_error_last());
+		return;
+	}
+	nf_scheduler_holder(d->dir, &h);
+	for (size_t i = 0; i < n; i++) {
+		const nf_schedule_row *r = &rows[i];
+		nf_cron cron;
+		nf_tz tz;
+		nf_cron_span span;
+		int64_t latest, run;
+		char start[32], end[32];
+
+		if (nf_sched_unscheduled(d->st, r->pipeline))
+			continue;
+		scheduled++;
+		/* its schedule not read here: the scheduler says why where it runs */
+		if (h.running || nf_cron_parse(&cron, r->cron, NULL) < 0 || nf_tz_open(&tz, r->timezone) < 0 ||
+		    nf_cron_prev(&cron, &tz, now + 1, &latest) < 0 || latest <= r->last_end ||
+		    nf_cron_interval(&cron, &tz, latest, &span) < 0)
+			continue;
+		nf_time_format_utc(start, span.start);
+		nf_time_format_utc(end, span.end);
+		if (nf_store_run_for_interval(d->st, r->pipeline, start, &run) == 0)
+			continue;
+		report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no scheduler "
+		       "runs for this workspace (start one: ntflow scheduler %s; or from cron: ntflow schedule %s "
+		       "--crontab)", r->pipeline, start, end, end, r->file, r->file);
+		late++;
+	}
+	nf_error_clear();
+	if (late == 0 && scheduled == 0)
+		report(d, "schedule", true, "no pipeline is scheduled here");
+	else if (late == 0 && h.running)
+		report(d, "schedule", true, "%zu pipeline%s scheduled; a scheduler runs (pid %ld)", scheduled,
+		       scheduled == 1 ? "" : "s", h.pid);
+	else if (late == 0)
+		report(d, "schedule", true, "%zu pipeline%s scheduled; no scheduler runs, and every interval due has "
+		       "its run", scheduled, scheduled == 1 ? "" : "s");
+	nf_schedule_row_list_free(rows, n);
+}
+
 static int
 cmd_doctor_exec(int argc, char **argv)
 {
@@ -229,6 +285,7 @@ cmd_doctor_exec(int argc, char **argv)
 	check_audit(&d);
 	check_registry(&d);
 	check_cache(&d);
+	check_schedule(&d);
 	if (d.problems)
 		printf("%zu problem%s found\n", d.problems, d.problems == 1 ? "" : "s");
 	else
@@ -243,7 +300,7 @@ const nf_cmd nf_cmd_doctor = {
 	.name    = "doctor",
 	.shared  = NF_CMD_SHARED_STATE,
 	.usage   = "doctor [--state DIR]",
-	.summary = "Check the workspace deeply: database, marker, audit chain, registry and cache.",
+	.summary = "Check the workspace deeply: database, marker, audit chain, registry, cache, schedules.",
 	.help    =
 		"Changes nothing; reads the state database read-only, so it also works on a full\n"
 		"disk or a read-only workspace. One line per check, \"ok\" or \"FAIL\":\n\n"
@@ -255,10 +312,14 @@ const nf_cmd nf_cmd_doctor = {
 		"  registry  every model version's copy, as 'ntflow registry verify' (which also\n"
 		"            marks a bad version corrupt; the doctor only reports it)\n"
 		"  cache     every cache entry's objects present and re-hashed ('ntflow cache\n"
-		"            verify' drops the entries that fail)\n\n"
+		"            verify' drops the entries that fail)\n"
+		"  schedule  the scheduled pipelines are served: a scheduler runs for the\n"
+		"            workspace, or each one's latest interval due was decided by one or\n"
+		"            has its run (from cron, or a backfill); else its retraining has\n"
+		"            stopped, and the interval is named\n\n"
 		"Exit status: 0 no problem; 1 a problem in the audit chain (or records missing\n"
-		"since the marker saw them), the registry or the cache; 4 the database itself is\n"
-		"damaged, missing, or not the workspace's.\n\n"
+		"since the marker saw them), the registry, the cache or the schedules; 4 the\n"
+		"database itself is damaged, missing, or not the workspace's.\n\n"
 		"  --state DIR  the state directory (default: $NTFLOW_STATE, else .ntflow/ at the\n"
 		"               root of the git repository holding the current directory)\n",
 	.exec    = cmd_doctor_exec,

@@ -77,29 +77,6 @@ last_run_event(nf_store *st, const char *pipeline, nf_schedule_event *out)
 	return err;
 }
 
-/* Whether p's newest change of schedule took it off (its file gone, or its schedule). */
-static bool
-unscheduled(nf_store *st, const char *pipeline)
-{
-	static const char *const kinds[] = { "registered", "changed", "rescheduled" };
-	nf_schedule_event *ev = NULL;
-	size_t m = 0;
-	int64_t off = 0, on = 0;
-
-	if (nf_store_schedule_events(st, pipeline, "unscheduled", 1, &ev, &m) == 0 && m)
-		off = ev[0].id;
-	nf_schedule_event_list_free(ev, m);
-	for (size_t k = 0; k < NF_ARRAY_SIZE(kinds) && off; k++) {
-		ev = NULL;
-		m = 0;
-		if (nf_store_schedule_events(st, pipeline, kinds[k], 1, &ev, &m) == 0 && m && ev[0].id > on)
-			on = ev[0].id;
-		nf_schedule_event_list_free(ev, m);
-	}
-	nf_error_clear();
-	return off > on;
-}
-
 int
 nf_scheduler_status(const char *dag_path, const char *state, bool json)
 {
@@ -109,18 +86,11 @@ nf_scheduler_status(const char *dag_path, const char *state, bool json)
 	nf_schedule_row *rows = NULL;
 	size_t n = 0;
 	nf_sched_holder h;
-	int64_t now = nf_now_realtime_ms() / 1000;
-	const char *fake = nf_test_hook_value("NTFLOW_TEST_NOW");
-	nf_wallclock *clock = NULL;
+	int64_t now = nf_wallclock_now();
 	nf_table *t = NULL;
 	cJSON *top = NULL, *list = NULL;
 	int rc = NF_EXIT_FAILED, err;
 
-	/* the test clock, when the tests set one, for "due since" */
-	if (fake && nf_wallclock_file(&clock, fake) == 0) {
-		now = clock->now(clock);
-		clock->free(clock);
-	}
 	if ((err = nf_store_open_workspace_read(&st, &dir, dag_path, state)) < 0) {
 		if (err != NF_ENOTFOUND) {
 			nf_cmd_error("%s", nf_error_last());
@@ -167,7 +137,7 @@ nf_scheduler_status(const char *dag_path, const char *state, bool json)
 
 		if (last_run_event(st, r->pipeline, &ev) == 0)
 			last = last_text(st, &ev, &status);
-		if (unscheduled(st, r->pipeline)) {
+		if (nf_sched_unscheduled(st, r->pipeline)) {
 			snprintf(next, sizeof(next), "- (not scheduled)");
 		} else if (nf_cron_parse(&cron, r->cron, NULL) == 0 && nf_tz_open(&tz, r->timezone) == 0 &&
 			   nf_cron_next(&cron, &tz, r->last_end, &fire) == 0) {

@@ -87,6 +87,9 @@ int nf_wallclock_system(nf_wallclock **out);
 /* For tests: now is the time the file holds (ISO 8601 UTC, nf_time_parse_utc), fd is
  * readable when the file is replaced or written (inotify). NF_EINVALID when unreadable. */
 int nf_wallclock_file(nf_wallclock **out, const char *path);
+/* The time now in seconds, for a command that reads the schedules once (--status, doctor):
+ * the test clock's in a test build when NTFLOW_TEST_NOW names one, else the system's. */
+int64_t nf_wallclock_now(void);
 
 /* ---- The daemon (src/sched/daemon.c) ---- */
 
@@ -113,6 +116,9 @@ int nf_scheduler_run(const nf_scheduler_opts *o);
 struct nf_store;
 struct nf_schedule_event;
 void nf_sched_event_run(struct nf_store *st, const struct nf_schedule_event *ev, int64_t *run_id);
+/* Whether the pipeline's newest change of schedule took it off (its file gone, or its
+ * schedule): its row stays, for --status, but nothing fires. */
+bool nf_sched_unscheduled(struct nf_store *st, const char *pipeline);
 
 /* STATE_DIR/scheduler.lock's holder: whether a daemon holds it, its pid and start. */
 typedef struct nf_scheduler_holder {

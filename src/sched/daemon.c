@@ -819,6 +819,28 @@ nf_sched_event_run(nf_store *st, const nf_schedule_event *ev, int64_t *run_id)
 	nf_run_info_release(&run);
 }
 
+bool
+nf_sched_unscheduled(nf_store *st, const char *pipeline)
+{
+	static const char *const kinds[] = { "registered", "changed", "rescheduled" };
+	nf_schedule_event *ev = NULL;
+	size_t m = 0;
+	int64_t off = 0, on = 0;
+
+	if (nf_store_schedule_events(st, pipeline, "unscheduled", 1, &ev, &m) == 0 && m)
+		off = ev[0].id;
+	nf_schedule_event_list_free(ev, m);
+	for (size_t k = 0; k < NF_ARRAY_SIZE(kinds) && off; k++) {
+		ev = NULL;
+		m = 0;
+		if (nf_store_schedule_events(st, pipeline, kinds[k], 1, &ev, &m) == 0 && m && ev[0].id > on)
+			on = ev[0].id;
+		nf_schedule_event_list_free(ev, m);
+	}
+	nf_error_clear();
+	return off > on;
+}
+
 /* Whether the run decision e started died with the scheduler that started it (a reboot, a
  * power cut, the service's processes killed together): never reaped, its process gone, and
  * its run recorded crashed, recorded running by a process no longer alive, or not

@@ -172,3 +172,18 @@ fail:
 	file_free(&f->c);
 	return err;
 }
+
+int64_t
+nf_wallclock_now(void)
+{
+	const char *fake = nf_test_hook_value("NTFLOW_TEST_NOW");
+	nf_wallclock *clock = NULL;
+	int64_t now = nf_now_realtime_ms() / 1000;
+
+	if (fake && nf_wallclock_file(&clock, fake) == 0) {
+		now = clock->now(clock);
+		clock->free(clock);
+	}
+	nf_error_clear();
+	return now;
+}

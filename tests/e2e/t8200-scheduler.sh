@@ -521,6 +521,28 @@ test_expect_success 'with catchup = false, a run that died with its scheduler we
 	test_cmp expect rc.dates
 '
 
+# A weekly retraining whose scheduler is gone is a problem the doctor names, unless each
+# interval due has its run all the same (from cron, or a backfill).
+test_expect_success 'doctor: a due interval with no run and no scheduler is a problem; a scheduler or its run is not' '
+	weekly dr.dag dr &&
+	git add dr.dag && git commit -q -m dr &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st28 dr.dag &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
+	grep "^schedule  ok    1 pipeline scheduled; a scheduler runs (pid $(cat st28.pid))$" doc &&
+	stop_daemon st28 &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
+	grep "^schedule  ok    1 pipeline scheduled; no scheduler runs, and every interval due has its run$" doc &&
+	set_now 2026-11-02T00:00:30Z &&
+	test_expect_code 1 env NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
+	cat doc &&
+	grep "^schedule  FAIL  dr: the interval 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z is due since 2026-11-02T00:00:00Z and has no run, and no scheduler runs for this workspace (start one: ntflow scheduler dr.dag; or from cron: ntflow schedule dr.dag --crontab)$" doc &&
+	grep "^1 problem found$" doc &&
+	ntflow run dr.dag --state st28 --trigger schedule --date 2026-10-26 --interval-end 2026-11-02T00:00:00Z --no-tui >/dev/null &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
+	grep "^schedule  ok    1 pipeline scheduled; no scheduler runs, and every interval due has its run$" doc
+'
+
 test_expect_success 'a changed schedule: the next interval begins where the last one ended' '
 	mkdir -p chg && weekly chg/cg.dag cg &&
 	set_now 2026-11-01T12:00:00Z &&
