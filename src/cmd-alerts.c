@@ -84,7 +84,7 @@ alerts_ack(nf_store *st, const char *arg, const char *note)
 	errno = 0;
 	id = strtoll(arg, &end, 10);
 	if (errno || *end || end == arg || id < 1) {
-		fprintf(stderr, "ntflow alerts: '%s' is not an alert id\n", arg);
+		nf_cmd_eprintf("ntflow alerts: '%s' is not an alert id\n", arg);
 		return NF_EXIT_USAGE;
 	}
 	actor = nf_registry_actor();
@@ -128,24 +128,24 @@ cmd_alerts_exec(int argc, char **argv)
 		const char *hint = nf_suggest(argv[optind], subs, 1);
 
 		if (hint)
-			fprintf(stderr, "ntflow alerts: no subcommand '%s'; did you mean '%s'?\n", argv[optind], hint);
+			nf_cmd_eprintf("ntflow alerts: no subcommand '%s'; did you mean '%s'?\n", argv[optind], hint);
 		else
-			fprintf(stderr, "ntflow alerts: unexpected argument '%s'\n", argv[optind]);
+			nf_cmd_eprintf("ntflow alerts: unexpected argument '%s'\n", argv[optind]);
 		nf_cmd_usage(&nf_cmd_alerts, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if (ack && argc - optind != 2) {
-		fprintf(stderr, "ntflow alerts: %s\n", argc - optind < 2 ? "ack: which alert? (ntflow alerts ack ID)"
+		nf_cmd_eprintf("ntflow alerts: %s\n", argc - optind < 2 ? "ack: which alert? (ntflow alerts ack ID)"
 			: "ack: one alert at a time");
 		nf_cmd_usage(&nf_cmd_alerts, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if (ack && (nf_cmd_opt.json || open_only)) {
-		fprintf(stderr, "ntflow alerts: --json and --open go with the listing, not with 'ack'\n");
+		nf_cmd_eprintf("ntflow alerts: --json and --open go with the listing, not with 'ack'\n");
 		return NF_EXIT_USAGE;
 	}
 	if (!ack && note) {
-		fprintf(stderr, "ntflow alerts: --note goes with 'alerts ack ID'\n");
+		nf_cmd_eprintf("ntflow alerts: --note goes with 'alerts ack ID'\n");
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;

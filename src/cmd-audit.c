@@ -136,7 +136,7 @@ audit_show(nf_store *st, const char *run_arg, bool json)
 
 			nf_store_fmt_local_time(t, sizeof(t), rs[i].time_ms);
 			snprintf(runs, sizeof(runs), rs[i].run_id > 0 ? "%lld" : "-", (long long)rs[i].run_id);
-			printf("%*lld  %-19s  %4s  %-*s  %.12s%s  %s\n", (int)wseq, (long long)rs[i].seq, t, runs, (int)wkind,
+			nf_cmd_printf("%*lld  %-19s  %4s  %-*s  %.12s%s  %s\n", (int)wseq, (long long)rs[i].seq, t, runs, (int)wkind,
 			       rs[i].kind, rs[i].hash, strcmp(rs[i].mac_kind, "hmac") == 0 ? "*" : "",
 			       *rs[i].payload ? rs[i].payload : "- (emptied by prune)");
 		}
@@ -227,7 +227,7 @@ cmd_audit_exec(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ntflow audit: which subcommand? (verify, show or export)\n");
+		nf_cmd_eprintf("ntflow audit: which subcommand? (verify, show or export)\n");
 		nf_cmd_usage(&nf_cmd_audit, stderr);
 		return NF_EXIT_USAGE;
 	}
@@ -236,21 +236,21 @@ cmd_audit_exec(int argc, char **argv)
 		const char *hint = nf_suggest(sub, subs, NF_ARRAY_SIZE(subs));
 
 		if (hint)
-			fprintf(stderr, "ntflow audit: no subcommand '%s'; did you mean '%s'?\n", sub, hint);
+			nf_cmd_eprintf("ntflow audit: no subcommand '%s'; did you mean '%s'?\n", sub, hint);
 		else
-			fprintf(stderr, "ntflow audit: no subcommand '%s' (verify, show or export)\n", sub);
+			nf_cmd_eprintf("ntflow audit: no subcommand '%s' (verify, show or export)\n", sub);
 		nf_cmd_usage(&nf_cmd_audit, stderr);
 		return NF_EXIT_USAGE;
 	}
 	want = strcmp(sub, "export") == 0 ? 2 : 1;
 	if (argc - optind != want) {
-		fprintf(stderr, "ntflow audit: %s\n", argc - optind < want ? "export: to which file? (ntflow audit export FILE.jsonl)"
+		nf_cmd_eprintf("ntflow audit: %s\n", argc - optind < want ? "export: to which file? (ntflow audit export FILE.jsonl)"
 			: "too many arguments");
 		nf_cmd_usage(&nf_cmd_audit, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if ((run || nf_cmd_opt.json) && strcmp(sub, "show")) {
-		fprintf(stderr, "ntflow audit: --run and --json go with 'audit show'\n");
+		nf_cmd_eprintf("ntflow audit: --run and --json go with 'audit show'\n");
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;

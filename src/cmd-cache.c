@@ -280,7 +280,7 @@ cmd_cache_exec(int argc, char **argv)
 	o.state = nf_cmd_opt.state;
 	o.json = nf_cmd_opt.json;
 	if (argc - optind != 1) {
-		fprintf(stderr, "ntflow cache: %s\n", argc - optind < 1 ? "which subcommand? (ls, verify or gc)"
+		nf_cmd_eprintf("ntflow cache: %s\n", argc - optind < 1 ? "which subcommand? (ls, verify or gc)"
 			: "too many arguments");
 		nf_cmd_usage(&nf_cmd_cache, stderr);
 		return NF_EXIT_USAGE;
@@ -290,22 +290,22 @@ cmd_cache_exec(int argc, char **argv)
 		const char *hint = nf_suggest(sub, subs, NF_ARRAY_SIZE(subs));
 
 		if (hint)
-			fprintf(stderr, "ntflow cache: no subcommand '%s'; did you mean '%s'?\n", sub, hint);
+			nf_cmd_eprintf("ntflow cache: no subcommand '%s'; did you mean '%s'?\n", sub, hint);
 		else
-			fprintf(stderr, "ntflow cache: no subcommand '%s' (ls, verify or gc)\n", sub);
+			nf_cmd_eprintf("ntflow cache: no subcommand '%s' (ls, verify or gc)\n", sub);
 		nf_cmd_usage(&nf_cmd_cache, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if (o.json && strcmp(sub, "ls")) {
-		fprintf(stderr, "ntflow cache: --json goes with 'cache ls'\n");
+		nf_cmd_eprintf("ntflow cache: --json goes with 'cache ls'\n");
 		return NF_EXIT_USAGE;
 	}
 	if ((o.keep_days >= 0 || o.keep_runs >= 0) && strcmp(sub, "gc")) {
-		fprintf(stderr, "ntflow cache: --keep-days and --keep-runs go with 'cache gc'\n");
+		nf_cmd_eprintf("ntflow cache: --keep-days and --keep-runs go with 'cache gc'\n");
 		return NF_EXIT_USAGE;
 	}
 	if (lock_given && !strcmp(sub, "ls")) {
-		fprintf(stderr, "ntflow cache: --wait, --no-wait and --wait-timeout go with 'cache gc' and 'cache verify'\n");
+		nf_cmd_eprintf("ntflow cache: --wait, --no-wait and --wait-timeout go with 'cache gc' and 'cache verify'\n");
 		return NF_EXIT_USAGE;
 	}
 	rc = NF_EXIT_FAILED;

@@ -384,7 +384,7 @@ cmd_diff_exec(int argc, char **argv)
 		}
 	}
 	if (argc - optind > 2) {
-		fprintf(stderr, "ntflow diff: too many arguments\n");
+		nf_cmd_eprintf("ntflow diff: too many arguments\n");
 		nf_cmd_usage(&nf_cmd_diff, stderr);
 		return NF_EXIT_USAGE;
 	}

@@ -273,7 +273,7 @@ cmd_doctor_exec(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ntflow doctor: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_eprintf("ntflow doctor: unexpected argument '%s'\n", argv[optind]);
 		nf_cmd_usage(&nf_cmd_doctor, stderr);
 		return NF_EXIT_USAGE;
 	}

@@ -37,7 +37,7 @@ cmd_graph_exec(int argc, char **argv)
 		}
 	}
 	if (strcmp(format, "text") && strcmp(format, "dot") && strcmp(format, "json")) {
-		fprintf(stderr, "ntflow graph: unknown format '%s' (text, dot or json)\n", format);
+		nf_cmd_eprintf("ntflow graph: unknown format '%s' (text, dot or json)\n", format);
 		nf_cmd_usage(&nf_cmd_graph, stderr);
 		return NF_EXIT_USAGE;
 	}

@@ -162,7 +162,7 @@ cmd_import_exec(int argc, char **argv)
 		goto done;
 	}
 	if (notes.len) {
-		fprintf(stderr, "ntflow import: not carried over (see the '# ntflow import:' comments):\n");
+		nf_cmd_eprintf("ntflow import: not carried over (see the '# ntflow import:' comments):\n");
 		fputs(nf_buf_cstr(&notes), stderr);
 	}
 	/* The result is checked as `ntflow validate` checks a file: where it is written, so

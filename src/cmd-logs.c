@@ -304,7 +304,7 @@ follow(logs_ctx *c)
 						goto done;
 					close(fd);
 					fd = -1;
-					fprintf(stderr, "ntflow: attempt %d of %s\n", latest_which, c->node);
+					nf_cmd_eprintf("ntflow: attempt %d of %s\n", latest_which, c->node);
 				}
 				if (wd >= 0)
 					inotify_rm_watch(ino, wd);
@@ -410,7 +410,7 @@ cmd_logs_exec(int argc, char **argv)
 			errno = 0;
 			v = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || v < 1 || v > 1000000) {
-				fprintf(stderr, "ntflow logs: --attempt needs a positive number, not '%s'\n", optarg);
+				nf_cmd_eprintf("ntflow logs: --attempt needs a positive number, not '%s'\n", optarg);
 				return NF_EXIT_USAGE;
 			}
 			c.attempt = (int)v;
@@ -423,7 +423,7 @@ cmd_logs_exec(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2) {
-		fprintf(stderr, "ntflow logs: %s\n", argc - optind < 1 ? "which stage?" : "too many arguments");
+		nf_cmd_eprintf("ntflow logs: %s\n", argc - optind < 1 ? "which stage?" : "too many arguments");
 		nf_cmd_usage(&nf_cmd_logs, stderr);
 		return NF_EXIT_USAGE;
 	}
@@ -447,7 +447,7 @@ cmd_logs_exec(int argc, char **argv)
 	c.node = node;
 	use_reused_run(&c);
 	if (c.reused_by)
-		fprintf(stderr, "ntflow: %s was cached in run %lld: log of run %lld, whose result it reused\n", node,
+		nf_cmd_eprintf("ntflow: %s was cached in run %lld: log of run %lld, whose result it reused\n", node,
 			(long long)c.reused_by, (long long)c.run);
 	if ((err = follow_it ? follow(&c) : print_once(&c)) < 0) {
 		nf_store_pruned_error(c.st, c.run, err);
@@ -455,7 +455,7 @@ cmd_logs_exec(int argc, char **argv)
 		goto done;
 	}
 	if (c.silent)
-		fprintf(stderr, "ntflow: %s printed nothing in attempt %d of run %lld%s (no log)\n", node, c.silent,
+		nf_cmd_eprintf("ntflow: %s printed nothing in attempt %d of run %lld%s (no log)\n", node, c.silent,
 			(long long)c.run, nf_state_is_final(c.state) ? "" : " so far");
 	rc = NF_EXIT_OK;
 done:

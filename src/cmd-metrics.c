@@ -133,7 +133,7 @@ cmd_metrics_exec(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ntflow metrics: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_eprintf("ntflow metrics: unexpected argument '%s'\n", argv[optind]);
 		nf_cmd_usage(&nf_cmd_metrics, stderr);
 		return NF_EXIT_USAGE;
 	}

@@ -119,7 +119,7 @@ fail:
 	/* The runs pruned before the failure stay pruned: each went in a transaction of its own. */
 	nf_cmd_error("%s", nf_error_last());
 	if (tot.runs)
-		fprintf(stderr, "ntflow: %zu run%s had been pruned before that; prune again to go on\n", tot.runs,
+		nf_cmd_eprintf("ntflow: %zu run%s had been pruned before that; prune again to go on\n", tot.runs,
 			tot.runs == 1 ? "" : "s");
 done:
 	free(actor);
@@ -178,18 +178,18 @@ cmd_prune_exec(int argc, char **argv)
 		}
 	}
 	if (argc > optind) {
-		fprintf(stderr, "ntflow prune: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_eprintf("ntflow prune: unexpected argument '%s'\n", argv[optind]);
 		nf_cmd_usage(&nf_cmd_prune, stderr);
 		return NF_EXIT_USAGE;
 	}
 	/* No default policy: what goes is always the user's choice, written in the command. */
 	if (o.keep_days < 0 && o.keep_runs < 0) {
-		fprintf(stderr, "ntflow prune: which runs to keep? give --keep-runs N, --keep-days N or both\n");
+		nf_cmd_eprintf("ntflow prune: which runs to keep? give --keep-runs N, --keep-days N or both\n");
 		nf_cmd_usage(&nf_cmd_prune, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if (o.dry_run && o.vacuum) {
-		fprintf(stderr, "ntflow prune: --vacuum changes the database; it does not go with --dry-run\n");
+		nf_cmd_eprintf("ntflow prune: --vacuum changes the database; it does not go with --dry-run\n");
 		return NF_EXIT_USAGE;
 	}
 	/* A run in progress writes the rows prune deletes: it takes the workspace lock, which

@@ -25,7 +25,7 @@ static int
 usage_error(const char *fmt, const char *arg)
 {
 	fputs("ntflow registry: ", stderr);
-	fprintf(stderr, fmt, arg);
+	nf_cmd_eprintf(fmt, arg);
 	fputc('\n', stderr);
 	nf_cmd_usage(&nf_cmd_registry, stderr);
 	return NF_EXIT_USAGE;
@@ -243,46 +243,46 @@ print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, si
 	char t[32], *params = nf_cmd_object_line(v->params_json), *why = nf_registry_why(v, ev, nev);
 	cJSON *metrics = cJSON_Parse(v->metrics_json ? v->metrics_json : "{}");
 
-	printf("model      %s\n", v->model);
-	printf("version    %d\n", v->version);
-	printf("status     %s%s\n", v->status, v->forced && strcmp(v->status, "production") == 0 ? " (forced)" : "");
+	nf_cmd_printf("model      %s\n", v->model);
+	nf_cmd_printf("version    %d\n", v->version);
+	nf_cmd_printf("status     %s%s\n", v->status, v->forced && strcmp(v->status, "production") == 0 ? " (forced)" : "");
 	if (why) {
 		char *shown = nf_cmd_visible(why);   /* it quotes a person's --reason */
 
-		printf("why        %s\n", shown);
+		nf_cmd_printf("why        %s\n", shown);
 		free(shown);
 	}
-	printf("pipeline   %s\n", *v->pipeline ? v->pipeline : "-");
+	nf_cmd_printf("pipeline   %s\n", *v->pipeline ? v->pipeline : "-");
 	if (v->run_id)
-		printf("run        %lld\n", (long long)v->run_id);
+		nf_cmd_printf("run        %lld\n", (long long)v->run_id);
 	else
-		printf("run        -\n");
+		nf_cmd_printf("run        -\n");
 	/* The commit alone does not give the model back when the run's tree had changes. */
-	printf("commit     %s%s\n", v->commit ? v->commit : "- (not in git)",
+	nf_cmd_printf("commit     %s%s\n", v->commit ? v->commit : "- (not in git)",
 	       v->commit && dirty == 1 ? " +dirty (the run had uncommitted changes)" : "");
-	printf("artifact   %s (%s, %lld bytes)\n", v->source_path, v->kind, (long long)v->size);
-	printf("sha256     %s\n", v->sha256);
-	printf("copy       %s\n", v->artifact_path);
+	nf_cmd_printf("artifact   %s (%s, %lld bytes)\n", v->source_path, v->kind, (long long)v->size);
+	nf_cmd_printf("sha256     %s\n", v->sha256);
+	nf_cmd_printf("copy       %s\n", v->artifact_path);
 	if (v->gate)
-		printf("gate       %s: %s\n", v->gate, v->gate_outcome);
+		nf_cmd_printf("gate       %s: %s\n", v->gate, v->gate_outcome);
 	else
-		printf("gate       - (the model has no gate)\n");
+		nf_cmd_printf("gate       - (the model has no gate)\n");
 	if (v->cohort)
-		printf("cohort     %s\n", v->cohort);
+		nf_cmd_printf("cohort     %s\n", v->cohort);
 	nf_store_fmt_local_time(t, sizeof(t), v->created_ms);
-	printf("created    %s\n", t);
+	nf_cmd_printf("created    %s\n", t);
 	nf_store_fmt_local_time(t, sizeof(t), v->promoted_ms);
-	printf("promoted   %s\n", t);
+	nf_cmd_printf("promoted   %s\n", t);
 	nf_store_fmt_local_time(t, sizeof(t), v->archived_ms);
-	printf("archived   %s\n", t);
+	nf_cmd_printf("archived   %s\n", t);
 	if (v->reason || v->actor) {
 		char *actor = nf_cmd_visible(v->actor ? v->actor : "-"), *reason = nf_cmd_visible(v->reason);
 
-		printf("by         %s%s%s\n", actor, v->reason ? ": " : "", reason);
+		nf_cmd_printf("by         %s%s%s\n", actor, v->reason ? ": " : "", reason);
 		free(actor);
 		free(reason);
 	}
-	printf("params     %s\n", params);
+	nf_cmd_printf("params     %s\n", params);
 	if (cJSON_IsObject(metrics) && metrics->child) {
 		size_t w = 0;
 
@@ -294,36 +294,36 @@ print_version(const nf_model_version *v, int dirty, const nf_model_event *ev, si
 				w = strlen(name);
 			free(name);
 		}
-		printf("\nmetrics\n");
+		nf_cmd_printf("\nmetrics\n");
 		for (cJSON *it = metrics->child; it; it = it->next) {
 			char *name = nf_cmd_visible(it->string);
 
 			if (cJSON_IsNumber(it))
-				printf("  %-*s  %.10g\n", (int)w, name, it->valuedouble);
+				nf_cmd_printf("  %-*s  %.10g\n", (int)w, name, it->valuedouble);
 			free(name);
 		}
 	}
 	if (nev) {
-		printf("\nhistory\n");
+		nf_cmd_printf("\nhistory\n");
 		for (size_t i = 0; i < nev; i++) {
 			const nf_model_event *e = &ev[i];
 
 			nf_store_fmt_local_time(t, sizeof(t), e->at_ms);
-			printf("  %s  %-8s  %-11s", t, e->action, e->status);
+			nf_cmd_printf("  %s  %-8s  %-11s", t, e->action, e->status);
 			if (e->run_id)
-				printf("  run %lld", (long long)e->run_id);
+				nf_cmd_printf("  run %lld", (long long)e->run_id);
 			if (e->forced)
-				printf("  forced");
+				nf_cmd_printf("  forced");
 			if (e->actor) {
 				char *actor = nf_cmd_visible(e->actor);
 
-				printf("  by %s", actor);
+				nf_cmd_printf("  by %s", actor);
 				free(actor);
 			}
 			if (e->reason) {
 				char *reason = nf_cmd_visible(e->reason);
 
-				printf(": %s", reason);
+				nf_cmd_printf(": %s", reason);
 				free(reason);
 			}
 			putchar('\n');
@@ -692,7 +692,7 @@ cmd_registry_exec(int argc, char **argv)
 			const char *hint = nf_suggest(sub, subs, NF_ARRAY_SIZE(subs));
 
 			if (hint) {
-				fprintf(stderr, "ntflow registry: '%s' is not a subcommand; did you mean '%s'?\n", sub, hint);
+				nf_cmd_eprintf("ntflow registry: '%s' is not a subcommand; did you mean '%s'?\n", sub, hint);
 				nf_cmd_usage(&nf_cmd_registry, stderr);
 				return NF_EXIT_USAGE;
 			}

@@ -35,23 +35,23 @@ read_tolerances(nf_dag **dag, nf_drift_tolerance **tol, size_t *ntol, nf_store *
 	*tol = NULL;
 	*ntol = 0;
 	if (nf_store_run_get(st, run_id, &run) < 0) {
-		fprintf(stderr, "ntflow report drift: cannot read the tolerances: %s\n", nf_error_last());
+		nf_cmd_eprintf("ntflow report drift: cannot read the tolerances: %s\n", nf_error_last());
 		goto done;
 	}
 	if (!run.file || !*run.file) {
-		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s': run %lld recorded no"
+		nf_cmd_eprintf("ntflow report drift: cannot read the tolerances of pipeline '%s': run %lld recorded no"
 			" pipeline file\n", run.pipeline, (long long)run_id);
 		goto done;
 	}
 	path = run.file[0] == '/' ? xstrdup(run.file) : xasprintf("%s/%s", root, run.file);
 	if (nf_read_file(&src, &len, path, NF_DAG_MAX_FILE_SIZE) < 0) {
-		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s': %s\n", run.pipeline,
+		nf_cmd_eprintf("ntflow report drift: cannot read the tolerances of pipeline '%s': %s\n", run.pipeline,
 			nf_error_last());
 		goto done;
 	}
 	if (nf_dag_parse(dag, path, src, len, &diags) < 0) {
 		nf_diag_print(&diags, stderr);
-		fprintf(stderr, "ntflow report drift: cannot read the tolerances of pipeline '%s': %s does not parse\n",
+		nf_cmd_eprintf("ntflow report drift: cannot read the tolerances of pipeline '%s': %s does not parse\n",
 			run.pipeline, run.file);
 		nf_dag_free(*dag);
 		*dag = NULL;
@@ -59,7 +59,7 @@ read_tolerances(nf_dag **dag, nf_drift_tolerance **tol, size_t *ntol, nf_store *
 	}
 	/* the newest run's file may since have been turned into another pipeline's */
 	if (!(*dag)->pipeline.name || strcmp((*dag)->pipeline.name, pipeline) != 0) {
-		fprintf(stderr, "ntflow report drift: %s:%d:%d: the file declares pipeline '%s', not '%s': its tolerances"
+		nf_cmd_eprintf("ntflow report drift: %s:%d:%d: the file declares pipeline '%s', not '%s': its tolerances"
 			" do not apply\n", path, (*dag)->pipeline.loc.line, (*dag)->pipeline.loc.col,
 			(*dag)->pipeline.name ? (*dag)->pipeline.name : "", pipeline);
 		nf_dag_free(*dag);
@@ -94,7 +94,7 @@ warn_unknown_metrics(const nf_dag *dag, const nf_drift_run *runs, size_t nruns, 
 			for (size_t k = 0; k < runs[r].nmetrics && !seen; k++)
 				seen = strcmp(runs[r].metric_names[k], kv->key) == 0;
 		if (!seen)
-			fprintf(stderr, "%s:%d:%d: warning: tolerance '%s': no run from %s to %s has a metric of that"
+			nf_cmd_eprintf("%s:%d:%d: warning: tolerance '%s': no run from %s to %s has a metric of that"
 				" name\n", nf_loc_file(kv->loc) ? nf_loc_file(kv->loc) : "?", kv->loc.line, kv->loc.col, kv->key, from, to);
 	}
 }
@@ -103,7 +103,7 @@ static int
 usage_error(const char *fmt, const char *arg)
 {
 	fputs("ntflow report drift: ", stderr);
-	fprintf(stderr, fmt, arg);
+	nf_cmd_eprintf(fmt, arg);
 	fputc('\n', stderr);
 	nf_cmd_usage(&nf_cmd_report, stderr);
 	return NF_EXIT_USAGE;
@@ -153,7 +153,7 @@ nf_cmd_report_drift(int argc, char **argv)
 	if (!nf_date_ok(to))
 		return usage_error("--to wants a date YYYY-MM-DD, not '%s'", to);
 	if (strcmp(from, to) > 0) {
-		fprintf(stderr, "ntflow report drift: the window ends (%s) before it begins (%s)\n", to, from);
+		nf_cmd_eprintf("ntflow report drift: the window ends (%s) before it begins (%s)\n", to, from);
 		return NF_EXIT_USAGE;
 	}
 	if (json && html)
@@ -171,7 +171,7 @@ nf_cmd_report_drift(int argc, char **argv)
 	}
 	for (size_t i = 1; !pipeline && i < nruns; i++) {
 		if (strcmp(runs[i].pipeline, runs[0].pipeline) != 0) {
-			fprintf(stderr, "ntflow report drift: the window holds runs of pipelines '%s' and '%s': name one"
+			nf_cmd_eprintf("ntflow report drift: the window holds runs of pipelines '%s' and '%s': name one"
 				" with --pipeline\n", runs[0].pipeline, runs[i].pipeline);
 			rc = NF_EXIT_USAGE;
 			goto done;
@@ -188,7 +188,7 @@ nf_cmd_report_drift(int argc, char **argv)
 	}
 	rep->unknown = unknown;
 	if (unknown)
-		fprintf(stderr, "ntflow report drift: no metric gets a verdict: has drift is unknown\n");
+		nf_cmd_eprintf("ntflow report drift: no metric gets a verdict: has drift is unknown\n");
 	if (html) {
 		nf_report_opts ro = { .state_dir = dir, .root = root, .now_ms = nf_now_realtime_ms() };
 

@@ -46,7 +46,7 @@ cmd_report_exec(int argc, char **argv)
 		case 'n':
 			history = strtol(optarg, &end, 10);
 			if (*end || end == optarg || history < 1 || history > 10000) {
-				fprintf(stderr, "ntflow report: --history wants a number of runs from 1 to 10000, not '%s'\n",
+				nf_cmd_eprintf("ntflow report: --history wants a number of runs from 1 to 10000, not '%s'\n",
 					optarg);
 				return NF_EXIT_USAGE;
 			}
@@ -56,24 +56,24 @@ cmd_report_exec(int argc, char **argv)
 	}
 	for (; optind < argc; optind++) {
 		if (nops == (compare ? 2u : 1u)) {
-			fprintf(stderr, "ntflow report: unexpected argument '%s'\n", argv[optind]);
+			nf_cmd_eprintf("ntflow report: unexpected argument '%s'\n", argv[optind]);
 			nf_cmd_usage(&nf_cmd_report, stderr);
 			return NF_EXIT_USAGE;
 		}
 		ops[nops++] = argv[optind];
 	}
 	if (json) {
-		fprintf(stderr, "ntflow report: --json is for report drift; a run's report is --html FILE\n");
+		nf_cmd_eprintf("ntflow report: --json is for report drift; a run's report is --html FILE\n");
 		nf_cmd_usage(&nf_cmd_report, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if (!html) {
-		fprintf(stderr, "ntflow report: say where the page goes: --html FILE ('-' for standard output)\n");
+		nf_cmd_eprintf("ntflow report: say where the page goes: --html FILE ('-' for standard output)\n");
 		nf_cmd_usage(&nf_cmd_report, stderr);
 		return NF_EXIT_USAGE;
 	}
 	if (compare && nops == 1) {
-		fprintf(stderr, "ntflow report: --compare takes two runs, RUN_A and RUN_B (or none: the last two)\n");
+		nf_cmd_eprintf("ntflow report: --compare takes two runs, RUN_A and RUN_B (or none: the last two)\n");
 		return NF_EXIT_USAGE;
 	}
 	if ((err = nf_cmd_open_store(&st, &dir, nf_cmd_opt.state)) < 0) {

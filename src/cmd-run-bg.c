@@ -88,7 +88,7 @@ nf_run_bg_started(nf_run_bg *bg, const char *dag_path, const char *state_overrid
 		nf_cmd_error("no control channel: %s", nf_error_last());
 	len = snprintf(buf, sizeof(buf), "%lld\n", (long long)run_id);
 	if (write(bg->ready_fd, buf, (size_t)len) != len)
-		fprintf(stderr, "ntflow: its client went away\n");
+		nf_cmd_eprintf("ntflow: its client went away\n");
 	close(bg->ready_fd);
 	bg->ready_fd = -1;
 	err = 0;
@@ -271,7 +271,7 @@ nf_run_bg_attach(nf_run_bg *bg, const char *dag_path, const char *state_override
 	opts.executor = bg->pid;
 	if ((err = nf_tui_new(&tui, &opts)) < 0) {
 		/* No screen after all: the run goes on, the command waits for it. */
-		fprintf(stderr, "ntflow: no dashboard (%s); run %lld goes on, its output in %s/executor/%lld.log\n",
+		nf_cmd_eprintf("ntflow: no dashboard (%s); run %lld goes on, its output in %s/executor/%lld.log\n",
 			nf_error_last(), (long long)bg->run_id, dir, (long long)bg->run_id);
 		while (waitpid(bg->pid, &wstatus, 0) < 0 && errno == EINTR)
 			;

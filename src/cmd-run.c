@@ -210,9 +210,13 @@ on_event(void *vctx, const nf_run_event *ev)
 		nf_format_duration(dur, sizeof(dur), ev->wall_ms);
 		fprintf(p->out, " %s", dur);
 	}
-	if (ev->reason) {
-		fputs(": ", p->out);
-		fputs(ev->reason, p->out);
+	if (ev->reason) {   /* it may quote a path or a value: shown, not played */
+		nf_buf b = NF_BUF_INIT;
+
+		nf_buf_puts(&b, ": ");
+		nf_buf_add_visible(&b, ev->reason, false);
+		fputs(nf_buf_cstr(&b), p->out);
+		nf_buf_release(&b);
 	}
 	if ((ev->state == NF_ST_FAILED || ev->state == NF_ST_TIMED_OUT || ev->state == NF_ST_RETRYING) && ev->log_path)
 		fprintf(p->out, " (log: %s)", ev->log_path);
@@ -260,8 +264,11 @@ on_registered(void *vctx, const char *model, int version, const char *status, co
 	else
 		nf_buf_printf(&p->registered, "%s%s v%d \u2192 %s", p->registered.len ? ", " : "", model, version,
 			      status);
-	if (note)   /* why the gate's pass did not change production */
-		nf_buf_printf(&p->registered, " (%s)", note);
+	if (note) {   /* why the gate's pass did not change production; it quotes a person's reason */
+		nf_buf_puts(&p->registered, " (");
+		nf_buf_add_visible(&p->registered, note, false);
+		nf_buf_putc(&p->registered, ')');
+	}
 }
 
 static void

@@ -467,7 +467,7 @@ cmd_runs_exec(int argc, char **argv)
 			errno = 0;
 			limit = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || limit < 1 || limit > 1000000000) {
-				fprintf(stderr, "ntflow runs: --limit needs a positive number, not '%s'\n", optarg);
+				nf_cmd_eprintf("ntflow runs: --limit needs a positive number, not '%s'\n", optarg);
 				rc = NF_EXIT_USAGE;
 				goto done;
 			}
@@ -495,13 +495,13 @@ cmd_runs_exec(int argc, char **argv)
 		}
 	}
 	if (optind < (int)nargs) {
-		fprintf(stderr, "ntflow runs: unexpected argument '%s'\n", args[optind]);
+		nf_cmd_eprintf("ntflow runs: unexpected argument '%s'\n", args[optind]);
 		nf_cmd_usage(&nf_cmd_runs, stderr);
 		rc = NF_EXIT_USAGE;
 		goto done;
 	}
 	if (csv && nf_cmd_opt.json) {
-		fprintf(stderr, "ntflow runs: --csv and --json exclude each other\n");
+		nf_cmd_eprintf("ntflow runs: --csv and --json exclude each other\n");
 		nf_cmd_usage(&nf_cmd_runs, stderr);
 		rc = NF_EXIT_USAGE;
 		goto done;

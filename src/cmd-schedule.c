@@ -41,7 +41,7 @@ cmd_schedule_exec(int argc, char **argv)
 				nf_cmd_deprecated_short(&nf_cmd_schedule, 'n', "--next");
 			count = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || count < 1 || count > MAX_NEXT) {
-				fprintf(stderr, "ntflow schedule: --next '%s': expected a number from 1 to %d\n", optarg,
+				nf_cmd_eprintf("ntflow schedule: --next '%s': expected a number from 1 to %d\n", optarg,
 					MAX_NEXT);
 				return NF_EXIT_USAGE;
 			}
@@ -52,7 +52,7 @@ cmd_schedule_exec(int argc, char **argv)
 			if (c == 'f')
 				nf_cmd_deprecated_short(&nf_cmd_schedule, 'f', "--from");
 			if (nf_time_parse_utc(&from, optarg) < 0) {
-				fprintf(stderr, "ntflow schedule: --from: %s\n", nf_error_last());
+				nf_cmd_eprintf("ntflow schedule: --from: %s\n", nf_error_last());
 				return NF_EXIT_USAGE;
 			}
 			times = true;
@@ -77,7 +77,7 @@ cmd_schedule_exec(int argc, char **argv)
 		return NF_EXIT_USAGE;
 	}
 	if (crontab && times) {
-		fprintf(stderr, "ntflow schedule: --crontab prints no fire times: it takes no --next or --from\n");
+		nf_cmd_eprintf("ntflow schedule: --crontab prints no fire times: it takes no --next or --from\n");
 		return NF_EXIT_USAGE;
 	}
 	if (nf_cmd_load_dag(&dag, argv[optind]) < 0)

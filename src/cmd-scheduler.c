@@ -116,9 +116,9 @@ nf_scheduler_status(const char *dag_path, const char *state, bool json)
 		char since[32];
 
 		nf_time_format_utc(since, h.since);
-		printf("scheduler: running (pid %ld, since %s) for %s\n", h.pid, since, dir);
+		nf_cmd_printf("scheduler: running (pid %ld, since %s) for %s\n", h.pid, since, dir);
 	} else {
-		printf("scheduler: not running for %s\n", dir);
+		nf_cmd_printf("scheduler: not running for %s\n", dir);
 	}
 	if (!json && n == 0) {
 		printf("no pipeline has been scheduled here yet (start: ntflow scheduler dags/)\n");

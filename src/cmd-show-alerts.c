@@ -22,19 +22,19 @@ nf_show_alerts_text(const struct nf_alert *as, size_t n)
 		if (w > wname)
 			wname = w;
 	}
-	printf("\nalerts\n");
+	nf_cmd_printf("\nalerts\n");
 	for (size_t i = 0; i < n; i++) {
 		const nf_alert *a = &as[i];
 		int pad = (int)(wname - strlen(a->monitor) - 1 - strlen(a->rule));
 
-		printf("  %s/%s%*s  %-6s  %s  (alert %lld, ", a->monitor, a->rule, pad, "", nf_severity_name(a->severity),
+		nf_cmd_printf("  %s/%s%*s  %-6s  %s  (alert %lld, ", a->monitor, a->rule, pad, "", nf_severity_name(a->severity),
 		       a->summary && *a->summary ? a->summary : a->expr, (long long)a->id);
 		if (a->count > 1)
-			printf("seen %lld times since run %lld, ", (long long)a->count, (long long)a->run_id);
+			nf_cmd_printf("seen %lld times since run %lld, ", (long long)a->count, (long long)a->run_id);
 		if (a->acked_ms)
-			printf("acked by %s)\n", a->ack_by ? a->ack_by : "?");
+			nf_cmd_printf("acked by %s)\n", a->ack_by ? a->ack_by : "?");
 		else
-			printf("open%s)\n", a->triggered ? ", run requested" : "");
+			nf_cmd_printf("open%s)\n", a->triggered ? ", run requested" : "");
 	}
 }
 

@@ -91,17 +91,17 @@ print_slurm(const show_data *d)
 		if (strlen(id) > wid)
 			wid = strlen(id);
 	}
-	printf("\nslurm jobs\n");
+	nf_cmd_printf("\nslurm jobs\n");
 	for (size_t i = 0; i < d->nnodes; i++) {
 		const nf_slurm_job_row *j = slurm_job(d, d->nodes[i].name);
 
 		if (!j)
 			continue;
 		slurm_id(id, sizeof(id), j);
-		printf("  %-*s  job %-*s  %s", (int)w, d->nodes[i].name, (int)wid, id, j->state);
+		nf_cmd_printf("  %-*s  job %-*s  %s", (int)w, d->nodes[i].name, (int)wid, id, j->state);
 		if (j->reason[0] && strcmp(j->reason, "None") != 0)
-			printf(" (%s)", j->reason);
-		printf("  %s\n", j->name);
+			nf_cmd_printf(" (%s)", j->reason);
+		nf_cmd_printf("  %s\n", j->name);
 	}
 }
 
@@ -165,36 +165,36 @@ print_header(const nf_run_info *r)
 	char t[32], dur[32];
 	char *params = nf_cmd_object_line(r->params_json);
 
-	printf("run       %lld\n", (long long)r->id);
-	printf("pipeline  %s", r->pipeline);
+	nf_cmd_printf("run       %lld\n", (long long)r->id);
+	nf_cmd_printf("pipeline  %s", r->pipeline);
 	if (r->file && *r->file)
-		printf(" (%s)", r->file);
-	printf("\nstatus    %s\n", nf_run_status_name(r->status));
-	printf("trigger   %s\n", r->trigger);
-	printf("date      %s\n", r->logical_date && *r->logical_date ? r->logical_date : "-");
+		nf_cmd_printf(" (%s)", r->file);
+	nf_cmd_printf("\nstatus    %s\n", nf_run_status_name(r->status));
+	nf_cmd_printf("trigger   %s\n", r->trigger);
+	nf_cmd_printf("date      %s\n", r->logical_date && *r->logical_date ? r->logical_date : "-");
 	if (r->cohort)
-		printf("cohort    %s\n", r->cohort);
+		nf_cmd_printf("cohort    %s\n", r->cohort);
 	if (r->has_risk)
-		printf("risk      %g%s%s\n", r->risk_score, r->risk_tier ? " " : "", r->risk_tier ? r->risk_tier : "");
+		nf_cmd_printf("risk      %g%s%s\n", r->risk_score, r->risk_tier ? " " : "", r->risk_tier ? r->risk_tier : "");
 	if (r->interval_start && r->interval_end && strcmp(r->interval_start, r->interval_end) != 0)
-		printf("interval  %s .. %s\n", r->interval_start, r->interval_end);
-	printf("commit    %s\n", r->commit ? r->commit : "- (not in git)");
-	printf("dirty     %s\n", r->dirty ? "yes" : "no");
-	printf("params    %s\n", params);
+		nf_cmd_printf("interval  %s .. %s\n", r->interval_start, r->interval_end);
+	nf_cmd_printf("commit    %s\n", r->commit ? r->commit : "- (not in git)");
+	nf_cmd_printf("dirty     %s\n", r->dirty ? "yes" : "no");
+	nf_cmd_printf("params    %s\n", params);
 	nf_store_fmt_local_time(t, sizeof(t), r->started_ms);
-	printf("started   %s\n", t);
+	nf_cmd_printf("started   %s\n", t);
 	nf_store_fmt_local_time(t, sizeof(t), r->finished_ms);
-	printf("finished  %s\n", r->status == NF_RUN_RUNNING ? "- (running)" : t);
+	nf_cmd_printf("finished  %s\n", r->status == NF_RUN_RUNNING ? "- (running)" : t);
 	if (r->status == NF_RUN_RUNNING)
 		nf_format_duration(dur, sizeof(dur), nf_now_realtime_ms() - r->started_ms);
 	else if (r->status != NF_RUN_CRASHED && r->finished_ms >= r->started_ms)
 		nf_format_duration(dur, sizeof(dur), r->finished_ms - r->started_ms);
 	else
 		snprintf(dur, sizeof(dur), "-");
-	printf("duration  %s\n", dur);
+	nf_cmd_printf("duration  %s\n", dur);
 	if (r->pruned_ms) {
 		nf_store_fmt_local_time(t, sizeof(t), r->pruned_ms);
-		printf("pruned    %s: only its gates, the stages that wrote metrics and those later runs refer to are listed\n", t);
+		nf_cmd_printf("pruned    %s: only its gates, the stages that wrote metrics and those later runs refer to are listed\n", t);
 	}
 	free(params);
 }
@@ -257,10 +257,10 @@ print_nodes(const show_data *d)
 	nf_table_free(tab);
 
 	if (any_reason) {
-		printf("\nreasons\n");
+		nf_cmd_printf("\nreasons\n");
 		for (size_t i = 0; i < d->nnodes; i++)
 			if (d->nodes[i].reason)
-				printf("  %-*s  %s\n", (int)wstage, d->nodes[i].name, d->nodes[i].reason);
+				nf_cmd_printf("  %-*s  %s\n", (int)wstage, d->nodes[i].name, d->nodes[i].reason);
 	}
 	if (d->nmetrics) {
 		size_t wn = 0, wm = 0;
@@ -271,9 +271,9 @@ print_nodes(const show_data *d)
 			if (strlen(d->metrics[i].name) > wm)
 				wm = strlen(d->metrics[i].name);
 		}
-		printf("\nmetrics\n");
+		nf_cmd_printf("\nmetrics\n");
 		for (size_t i = 0; i < d->nmetrics; i++)
-			printf("  %-*s  %-*s  %.10g\n", (int)wn, d->metrics[i].node, (int)wm,
+			nf_cmd_printf("  %-*s  %-*s  %.10g\n", (int)wn, d->metrics[i].node, (int)wm,
 			       d->metrics[i].name, d->metrics[i].value);
 	}
 }
@@ -289,7 +289,7 @@ print_processes(const show_data *d)
 	for (size_t i = 0; i < d->nnodes && !ran; i++)
 		ran = d->nodes[i].attempts > 0 && strcmp(d->nodes[i].kind, "gate") != 0;
 	if (ran)
-		printf("processes by process group, no cgroup: one that calls setsid outlives its stage's timeout\n");
+		nf_cmd_printf("processes by process group, no cgroup: one that calls setsid outlives its stage's timeout\n");
 }
 
 static void
@@ -331,7 +331,7 @@ print_gates(const show_data *d)
 		nf_buf b = NF_BUF_INIT;
 
 		nf_gate_format_table(&b, &d->gates[g]);
-		printf("\n%s", nf_buf_cstr(&b));
+		nf_cmd_printf("\n%s", nf_buf_cstr(&b));
 		nf_buf_release(&b);
 	}
 	for (size_t i = 0, shown = 0; i < d->nversions + d->nevents; i++) {
@@ -342,20 +342,20 @@ print_gates(const show_data *d)
 		if (v) {
 			const char *note = version_note(d, v);
 
-			printf("%s  %s v%d  %s%s%s\n", head, v->model, v->version, v->status, note ? ": " : "",
+			nf_cmd_printf("%s  %s v%d  %s%s%s\n", head, v->model, v->version, v->status, note ? ": " : "",
 			       note ? note : "");
 		} else if (strcmp(e->action, "held") == 0) {
-			printf("%s  %s v%d  unchanged (%s): %s\n", head, e->model, e->version, e->status,
+			nf_cmd_printf("%s  %s v%d  unchanged (%s): %s\n", head, e->model, e->version, e->status,
 			       e->reason ? e->reason : "not promoted");
 		} else if (strcmp(e->action, "promote") == 0 && strcmp(e->status, "production") == 0) {
-			printf("%s  %s v%d  returned to production\n", head, e->model, e->version);
+			nf_cmd_printf("%s  %s v%d  returned to production\n", head, e->model, e->version);
 		} else {
 			continue;
 		}
 		shown++;
 	}
 	for (size_t i = 0; i < d->nprod; i++)
-		printf("%s  %s v%d  %s\n", i ? "" : "\nin production\n", d->prod[i].model, d->prod[i].version,
+		nf_cmd_printf("%s  %s v%d  %s\n", i ? "" : "\nin production\n", d->prod[i].model, d->prod[i].version,
 		       d->prod_why[i] ? d->prod_why[i] : "-");
 }
 
@@ -610,7 +610,7 @@ cmd_show_exec(int argc, char **argv)
 		}
 	}
 	if (argc - optind > 1) {
-		fprintf(stderr, "ntflow show: unexpected argument '%s'\n", argv[optind + 1]);
+		nf_cmd_eprintf("ntflow show: unexpected argument '%s'\n", argv[optind + 1]);
 		nf_cmd_usage(&nf_cmd_show, stderr);
 		return NF_EXIT_USAGE;
 	}

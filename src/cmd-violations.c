@@ -146,7 +146,7 @@ cmd_violations_exec(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ntflow violations: unexpected argument '%s'\n", argv[optind]);
+		nf_cmd_eprintf("ntflow violations: unexpected argument '%s'\n", argv[optind]);
 		nf_cmd_usage(&nf_cmd_violations, stderr);
 		return NF_EXIT_USAGE;
 	}

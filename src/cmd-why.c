@@ -57,7 +57,7 @@ cmd_why_exec(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2) {
-		fprintf(stderr, "ntflow why: %s\n", argc - optind < 1 ? "which stage?" : "too many arguments");
+		nf_cmd_eprintf("ntflow why: %s\n", argc - optind < 1 ? "which stage?" : "too many arguments");
 		nf_cmd_usage(&nf_cmd_why, stderr);
 		return NF_EXIT_USAGE;
 	}

@@ -97,9 +97,9 @@ unknown_long(const nf_cmd *cmd, const char *arg, const struct option *all, size_
 		names[i] = all[i].name;
 	snprintf(word, sizeof(word), "%.*s", (int)(len < sizeof(word) ? len : sizeof(word) - 1), arg + 2);
 	if (arg[0] == '-' && arg[1] == '-' && (hint = nf_suggest(word, names, n)))
-		fprintf(stderr, "ntflow %s: unknown option '%s'; did you mean '--%s'?\n", cmd->name, arg, hint);
+		nf_cmd_eprintf("ntflow %s: unknown option '%s'; did you mean '--%s'?\n", cmd->name, arg, hint);
 	else
-		fprintf(stderr, "ntflow %s: unknown option '%s'\n", cmd->name, arg);
+		nf_cmd_eprintf("ntflow %s: unknown option '%s'\n", cmd->name, arg);
 }
 
 int
@@ -159,18 +159,18 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 		/* A long option names itself as written: its optopt is its short letter, which
 		 * may be another option's ("--force" is not "-f"). */
 		if (optopt && !(optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0))
-			fprintf(stderr, "ntflow %s: option '-%c' needs a value\n", cmd->name, optopt);
+			nf_cmd_eprintf("ntflow %s: option '-%c' needs a value\n", cmd->name, optopt);
 		else
-			fprintf(stderr, "ntflow %s: option '%s' needs a value\n", cmd->name, argv[optind - 1]);
+			nf_cmd_eprintf("ntflow %s: option '%s' needs a value\n", cmd->name, argv[optind - 1]);
 		nf_cmd_usage(cmd, stderr);
 		return NF_CMD_BAD;
 	case '?':
 		if (!optopt)
 			unknown_long(cmd, argv[optind - 1], all, n);
 		else if (optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0)   /* --flag=value */
-			fprintf(stderr, "ntflow %s: option '%s' takes no value\n", cmd->name, argv[optind - 1]);
+			nf_cmd_eprintf("ntflow %s: option '%s' takes no value\n", cmd->name, argv[optind - 1]);
 		else
-			fprintf(stderr, "ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
+			nf_cmd_eprintf("ntflow %s: unknown option '-%c'\n", cmd->name, optopt);
 		nf_cmd_usage(cmd, stderr);
 		return NF_CMD_BAD;
 	default:
@@ -181,7 +181,7 @@ nf_cmd_getopt(const nf_cmd *cmd, int argc, char **argv, const char *shortopts,
 void
 nf_cmd_deprecated_short(const nf_cmd *cmd, char letter, const char *instead)
 {
-	fprintf(stderr, "ntflow %s: -%c is deprecated and goes in the next release (-n means --dry-run "
+	nf_cmd_eprintf("ntflow %s: -%c is deprecated and goes in the next release (-n means --dry-run "
 		"and -f --follow in every command); use %s\n", cmd->name, letter, instead);
 }
 
@@ -209,19 +209,47 @@ nf_cmd_error(const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
-	nf_buf b = NF_BUF_INIT;
 
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	/* A message quotes what it was given (a -p NAME=VALUE, a path, a run's reason): its
 	 * control characters are shown as \xNN, never sent to the terminal. */
-	nf_buf_puts(&b, "ntflow: ");
-	nf_buf_add_visible(&b, msg, true);
-	nf_buf_putc(&b, '\n');
-	fputs(nf_buf_cstr(&b), stderr);
-	nf_buf_release(&b);
+	nf_cmd_eprintf("ntflow: %s\n", msg);
 	free(msg);
+}
+
+/* fmt's text into f, its control characters other than line breaks and tabs as \xNN. */
+static void
+put_visible(FILE *f, const char *fmt, va_list ap)
+{
+	char *text = xvasprintf(fmt, ap);
+	nf_buf b = NF_BUF_INIT;
+
+	nf_buf_add_visible(&b, text, true);
+	fwrite(b.buf ? b.buf : "", 1, b.len, f);
+	nf_buf_release(&b);
+	free(text);
+}
+
+void
+nf_cmd_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	put_visible(stdout, fmt, ap);
+	va_end(ap);
+}
+
+void
+nf_cmd_eprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	put_visible(stderr, fmt, ap);
+	va_end(ap);
 }
 
 char *
@@ -347,7 +375,7 @@ nf_cmd_parse_count(const nf_cmd *cmd, long *out, const char *opt, const char *ar
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < 0 || v > 1000000000L) {
-		fprintf(stderr, "ntflow %s: %s needs a number (0 or more), not '%s'\n", cmd->name, opt, arg);
+		nf_cmd_eprintf("ntflow %s: %s needs a number (0 or more), not '%s'\n", cmd->name, opt, arg);
 		return false;
 	}
 	*out = v;
@@ -368,7 +396,7 @@ nf_cmd_lock_option(const nf_cmd *cmd, nf_wslock_opts *o, int c, const char *arg)
 		break;
 	case NF_CMD_OPT_WAIT_TIMEOUT:
 		if (nf_parse_duration(&ms, arg) < 0 || ms <= 0) {
-			fprintf(stderr, "ntflow %s: --wait-timeout '%s': expected a duration such as 30s, 10m or 2h\n",
+			nf_cmd_eprintf("ntflow %s: --wait-timeout '%s': expected a duration such as 30s, 10m or 2h\n",
 				cmd->name, arg);
 			nf_cmd_usage(cmd, stderr);
 			return -1;
@@ -475,14 +503,10 @@ nf_cmd_run_resolve(int64_t *id, const nf_cmd *cmd, nf_store *st, const char *dir
 
 	*id = 0;
 	if ((err = nf_cmd_run_lookup(st, arg, id)) < 0) {
-		if (err == NF_EINVALID) {
-			char *msg = nf_cmd_visible(nf_error_last());   /* it quotes arg */
-
-			fprintf(stderr, "ntflow %s: %s\n", cmd->name, msg);
-			free(msg);
-		} else {
+		if (err == NF_EINVALID)
+			nf_cmd_eprintf("ntflow %s: %s\n", cmd->name, nf_error_last());
+		else
 			nf_cmd_error("%s in %s", nf_error_last(), dir);
-		}
 	}
 	return err;
 }

@@ -132,7 +132,7 @@ dispatch(int argc, char **argv)
 	}
 	if (argv[1][0] == '-') {
 		nf_cmd_error("unknown option '%s'", argv[1]);
-		fprintf(stderr, "usage: ntflow [--version] [--help] COMMAND [ARGS]\n");
+		nf_cmd_eprintf("usage: ntflow [--version] [--help] COMMAND [ARGS]\n");
 		return NF_EXIT_USAGE;
 	}
 	if (!(cmd = find_command(argv[1]))) {

@@ -71,6 +71,10 @@ void nf_cmd_error(const char *fmt, ...) NF_PRINTF(1, 2);
 char *nf_cmd_object_line(const char *json);
 /* s (NULL: "") as a terminal should show it: its control characters as \xNN. Caller frees. */
 char *nf_cmd_visible(const char *s);
+/* printf to stdout (stderr) of text for a person, which quotes values: its control
+ * characters other than line breaks and tabs written as \xNN. Not for JSON. */
+void nf_cmd_printf(const char *fmt, ...) NF_PRINTF(1, 2);
+void nf_cmd_eprintf(const char *fmt, ...) NF_PRINTF(1, 2);
 /* Prints a listing's table (util.h) to stdout, fitted to $COLUMNS or the terminal's width
  * (the widest column cut with an ellipsis); whole lines when stdout is no terminal. */
 void nf_cmd_print_table(const nf_table *t);

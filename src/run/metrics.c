@@ -40,14 +40,17 @@ add_warning(nf_metric_set *m, char *msg)
 	NF_PUSH(m->warnings, m->nwarnings, m->wcap, msg);
 }
 
-/* A name with a control character (a newline, a tab, an escape) would break the lines of
- * the gate table and of every listing that shows it: refused under "slices", where names
- * come from code that builds them from data values (a region read from the data set). */
+/* A name with a control character (a newline, a tab, an escape, a C1 control such as
+ * U+009B) or a byte that is not valid UTF-8 would break or play in the lines of the gate
+ * table and of every listing that shows it: refused under "slices", where names come from
+ * code that builds them from data values (a region read from the data set). */
 static bool
 has_control(const char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	const char *end = s + strlen(s);
+
+	for (size_t n; s < end; s += n)
+		if ((n = nf_visible_len(s, end)) == 0)
 			return true;
 	return false;
 }

@@ -129,13 +129,23 @@ say(sched_daemon *d, const char *who, const char *fmt, ...)
 	char when[32];
 	va_list ap;
 
+	char *msg;
+	nf_buf line = NF_BUF_INIT;
+
 	nf_time_format_utc(when, d->clock->now(d->clock));
-	fprintf(d->o->log, "%s %s: ", when, who);
 	va_start(ap, fmt);
-	vfprintf(d->o->log, fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', d->o->log);
+	/* a line quotes paths and errors: shown, not played, wherever the log is read */
+	nf_buf_printf(&line, "%s ", when);
+	nf_buf_add_visible(&line, who, false);
+	nf_buf_puts(&line, ": ");
+	nf_buf_add_visible(&line, msg, false);
+	nf_buf_putc(&line, '\n');
+	fputs(nf_buf_cstr(&line), d->o->log);
 	fflush(d->o->log);
+	nf_buf_release(&line);
+	free(msg);
 }
 
 static char *

@@ -108,13 +108,19 @@ nf_diag_print(const nf_diag_list *l, FILE *f)
 
 	for (size_t i = 0; i < l->n; i++) {
 		const nf_diag *d = &l->items[i];
+		nf_buf line = NF_BUF_INIT, shown = NF_BUF_INIT;
 
 		if (d->file && d->line > 0)
-			fprintf(f, "%s:%d:%d: %s: %s\n", d->file, d->line, d->col, level_names[d->level], d->msg);
+			nf_buf_printf(&line, "%s:%d:%d: %s: %s\n", d->file, d->line, d->col, level_names[d->level], d->msg);
 		else if (d->file)
-			fprintf(f, "%s: %s: %s\n", d->file, level_names[d->level], d->msg);
+			nf_buf_printf(&line, "%s: %s: %s\n", d->file, level_names[d->level], d->msg);
 		else
-			fprintf(f, "ntflow: %s: %s\n", level_names[d->level], d->msg);
+			nf_buf_printf(&line, "ntflow: %s: %s\n", level_names[d->level], d->msg);
+		/* a message quotes the file's text (a name, a value): shown, never played */
+		nf_buf_add_visible(&shown, nf_buf_cstr(&line), true);
+		fputs(nf_buf_cstr(&shown), f);
+		nf_buf_release(&line);
+		nf_buf_release(&shown);
 	}
 }
 

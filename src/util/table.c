@@ -135,7 +135,7 @@ prefix_bytes(const char *s, size_t cols)
 
 /* The widest of column col's cells, vis holding them as visible_cells gives them. */
 static size_t
-width_of(const nf_table *t, const char *const *vis, size_t col)
+width_of(const nf_table *t, const char **vis, size_t col)
 {
 	size_t w = 0;
 
@@ -160,11 +160,12 @@ nf_table_width(const nf_table *t, size_t col)
 	return w;
 }
 
-/* The narrowest a cut column gets: 3 characters and the ellipsis, or its heading. */
+/* The narrowest a cut column gets: 3 characters and the ellipsis, or its heading as shown
+ * (vis: visible_cells, whose first row is the headings). */
 static size_t
-min_width(const nf_table *t, size_t c)
+min_width(const char **vis, size_t c)
 {
-	size_t h = text_cols(t->head[c] ? t->head[c] : "");
+	size_t h = text_cols(vis[c]);
 
 	return h > 4 ? h : 4;
 }
@@ -172,22 +173,22 @@ min_width(const nf_table *t, size_t c)
 /* Narrows the widest columns, one at a time, until the line fits max columns or none can
  * be narrowed further (then the lines stay wider than max). */
 static void
-fit(const nf_table *t, size_t *width, size_t max)
+fit(const nf_table *t, const char **vis, size_t *width, size_t max)
 {
 	for (;;) {
 		size_t total = t->ncols ? 2 * (t->ncols - 1) : 0, widest = t->ncols;
 
 		for (size_t c = 0; c < t->ncols; c++) {
 			total += width[c];
-			if (width[c] > min_width(t, c) && (widest == t->ncols || width[c] > width[widest]))
+			if (width[c] > min_width(vis, c) && (widest == t->ncols || width[c] > width[widest]))
 				widest = c;
 		}
 		if (total <= max || widest == t->ncols)
 			return;
-		if (width[widest] - min_width(t, widest) >= total - max)
+		if (width[widest] - min_width(vis, widest) >= total - max)
 			width[widest] -= total - max;
 		else
-			width[widest] = min_width(t, widest);
+			width[widest] = min_width(vis, widest);
 	}
 }
 
@@ -225,7 +226,7 @@ nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max)
 	for (size_t c = 0; c < t->ncols; c++)
 		width[c] = width_of(t, vis, c);
 	if (max)
-		fit(t, width, max);
+		fit(t, vis, width, max);
 	for (size_t i = 0; i <= t->nrows; i++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			if (c)

@@ -256,6 +256,47 @@ test_expect_success 'runs --params, diff, why and a -p error print control chara
 	done
 '
 
+# What show, a run's progress lines, audit show, an option's error and a pipeline file's
+# diagnostics quote: a reason naming an output path made of a value, a metric's name a stage
+# wrote, an argument, a stage's name. (A metric file written with printf: its name holds
+# an escape and a C1 CSI.)
+test_expect_success 'show, progress lines, audit show and error messages print control characters as \xNN' '
+	mkdir -p escp && cat >escp/esc.dag <<-\EOF &&
+	pipeline "esc" {
+	  params {
+	    word = "x"
+	  }
+	}
+
+	stage "mk" {
+	  run     = "true"
+	  outputs = ["build/${params.word}"]
+	}
+
+	stage "met" {
+	  run     = "mkdir -p build && printf \"{\\\"a\\\\u001b[2Jb\\\": 1, \\\"c\\\\u009bd\\\": 2}\" >build/m.json"
+	  metrics = "build/m.json"
+	}
+	EOF
+	test_expect_code 1 ntflow run --no-tui escp/esc.dag -p "word=$(printf "w\033[2Jz\302\233q")" >out 2>err &&
+	grep -F "did not write its output '\''build/w\x1b[2Jz\xc2\x9bq'\''" out &&
+	ntflow show >show &&
+	grep -F "build/w\x1b[2Jz\xc2\x9bq" show &&
+	grep -F "a\x1b[2Jb" show &&
+	grep -F "c\xc2\x9bd" show &&
+	ntflow audit show >audit &&
+	grep -F "z\xc2\x9bq" audit &&
+	test_expect_code 2 ntflow runs --limit "$(printf "X\033[2JY")" 2>lim &&
+	grep -F "X\x1b[2JY" lim &&
+	printf "stage \"s\033[2J\" {\n  run = \"true\"\n}\n" >escp/bad.dag &&
+	test_expect_code 2 ntflow validate escp/bad.dag 2>diag &&
+	grep -F "s\x1b[2J" diag &&
+	for f in out show audit lim diag; do
+		! grep -q "$(printf "\033")" $f || return 1
+		! grep -q "$(printf "\302\233")" $f || return 1
+	done
+'
+
 test_expect_success 'parameters: defaults reach ${params.*} and NTFLOW_PARAM_*' '
 	ntflow run --no-cache params.dag --no-tui &&
 	test "$(cat p-greeting)" = hello &&

@@ -259,7 +259,9 @@ test_expect_success 'registry promote, list and show print a reason'"'"'s contro
 	grep -F "fix\x1b[31mnow" list &&
 	grep -xF "by         eve\x1b]0;x\x07: fix\x1b[31mnow" show &&
 	grep -F ": bad\x1b[2Jday" show &&
-	for f in out list show; do
+	ntflow show >showrun &&
+	grep -F "eve\x1b]0;x\x07" showrun &&
+	for f in out list show showrun; do
 		! grep -q "$(printf "\033")" $f || return 1
 	done
 '

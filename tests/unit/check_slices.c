@@ -215,6 +215,9 @@ START_TEST(test_metrics_bad_slices)
 	       "slice name 'a\\nb' must be non-empty and without '[', ']' or control characters");
 	ck_bad("{\"slices\": {\"a\\u0001\": {\"accuracy\": 1}}}",
 	       "slice name 'a\\u0001' must be non-empty and without '[', ']' or control characters");
+	/* a C1 control (U+009B, a terminal's CSI) too: a terminal plays it as ESC [ */
+	ck_bad("{\"slices\": {\"a\\u009b2J\": {\"accuracy\": 1}}}",
+	       "slice name 'a\xc2\x9b" "2J' must be non-empty and without '[', ']' or control characters");
 	ck_bad("{\"slices\": {\"r=EU\": {\"acc\\tx\": 1}}}",
 	       "metric name 'acc\\tx' of slice 'r=EU' must be without control characters");
 	ck_bad("{\"slices\": {\"r=EU\": {\"conf\": {\"t\\rp\": 1}}}}",
