@@ -160,10 +160,12 @@ nf_scheduler_status(const char *dag_path, const char *state, bool json)
 			cJSON_AddStringToObject(o, "next", next);
 			if (last) {
 				cJSON *l = cJSON_AddObjectToObject(o, "last");
+				int64_t run_id;
 
+				nf_sched_event_run(st, &ev, &run_id);   /* the text's run, found as it is */
 				cJSON_AddStringToObject(l, "decision", ev.decision);
-				if (ev.run_id)
-					cJSON_AddNumberToObject(l, "run_id", (double)ev.run_id);
+				if (run_id)
+					cJSON_AddNumberToObject(l, "run_id", (double)run_id);
 				if (status)
 					cJSON_AddStringToObject(l, "status", status);
 				cJSON_AddStringToObject(l, "text", last);
@@ -281,7 +283,7 @@ const nf_cmd nf_cmd_scheduler = {
 		"store and audit chain, so a restarted scheduler neither loses nor repeats an\n"
 		"interval. A missed interval (the daemon was down) is run once for all (catchup =\n"
 		"false) or once each, oldest first (catchup = true); a run that died with the\n"
-		"scheduler that started it (a reboot) is started again, once (refired); a run that\n"
+		"machine (a reboot, a power cut) is started again, once (refired); a run that\n"
 		"cannot start within start_deadline of its interval's end is recorded missed;\n"
 		"while max_active_runs runs of the pipeline are going a due run waits, or is\n"
 		"skipped with overlap = \"skip\". A monitor's alert at least as severe as its\n"

@@ -111,8 +111,9 @@ typedef struct nf_scheduler_opts {
 int nf_scheduler_run(const nf_scheduler_opts *o);
 
 /* The run a decision of the scheduler started (ev: its event in the store, st's): the one
- * its child recorded, found by the event or by the child's pid (a run of a reused pid,
- * from before the decision, is not it). *run_id 0 when none was recorded (yet). */
+ * its child recorded, found by the event or by the child's pid (the newest run of that pid
+ * is it only when it has the trigger and the interval the decision asked for: the pid may
+ * have been reused). *run_id 0 when none was recorded (yet). */
 struct nf_store;
 struct nf_schedule_event;
 void nf_sched_event_run(struct nf_store *st, const struct nf_schedule_event *ev, int64_t *run_id);

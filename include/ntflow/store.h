@@ -193,6 +193,9 @@ int nf_store_pruned_error(nf_store *st, int64_t run_id, int err);
  * trigger schedule, alert or backfill: the scheduler matches an interval to its run.
  * NF_ENOTFOUND when there is none. */
 int nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id);
+/* Whether this machine has rebooted since it started run_id (the run's recorded boot is not
+ * this one, on this host): its processes are gone then, whatever its row says. */
+int nf_store_run_rebooted(nf_store *st, int64_t run_id, bool *rebooted);
 /* The runs of pipeline (NULL: all) whose logical date (YYYY-MM-DD) lies in [from, to]
  * (either NULL: open), oldest first, with cohort and risk (violations.c). */
 int nf_store_run_window(nf_store *st, const char *pipeline, const char *from, const char *to,

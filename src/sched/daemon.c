@@ -20,7 +20,9 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ntflow/dag.h"
@@ -48,6 +50,7 @@ typedef struct pl {
 	size_t good_len;
 	bool scheduled;                /* its current good version has a schedule */
 	bool seen;                     /* found by the latest scan */
+	bool resume;                   /* registered: what the last scheduler left undone is looked at */
 	int64_t last_end;              /* mirrors the store's row */
 	int64_t registered;            /* when it was first seen: last_end until a first decision */
 	int64_t waiting;               /* the fire time whose wait was recorded (0: none) */
@@ -807,24 +810,29 @@ void
 nf_sched_event_run(nf_store *st, const nf_schedule_event *ev, int64_t *run_id)
 {
 	nf_run_info run;
+	char start[32];
+	bool same;
 
 	*run_id = ev->run_id;
 	if (*run_id)
 		return;
 	/* The scheduler records a run when it reaps its child; until then (or when it was
 	 * killed first) the run the child recorded says how it went. */
-	if (ev->exit_status >= 0 || ev->pid <= 0 || nf_store_run_of_pid(st, ev->pipeline, ev->pid, 0, run_id) < 0) {
+	if (ev->exit_status >= 0 || ev->pid <= 0 || nf_store_run_of_pid(st, ev->pipeline, ev->pid, 0, run_id) < 0 ||
+	    nf_store_run_get(st, *run_id, &run) < 0) {
 		*run_id = 0;
 		nf_error_clear();
 		return;
 	}
-	if (nf_store_run_get(st, *run_id, &run) < 0) {
-		*run_id = 0;
-		nf_error_clear();
-		return;
-	}
-	/* a run of that pid from before the decision is another process's (the pid reused) */
-	if (run.started_ms / 1000 < ev->time - 5)
+	/* The newest run of that pid is this decision's only if it is the run it asked for
+	 * (the pid may have been reused since, by any run): its trigger, and its interval. */
+	nf_time_format_utc(start, ev->interval_start);
+	if (ev->interval_end)
+		same = run.trigger && strcmp(run.trigger, "schedule") == 0 && run.interval_start &&
+		       strcmp(run.interval_start, start) == 0;
+	else
+		same = run.trigger && strcmp(run.trigger, "alert") == 0;
+	if (!same)
 		*run_id = 0;
 	nf_run_info_release(&run);
 }
@@ -851,55 +859,59 @@ nf_sched_unscheduled(nf_store *st, const char *pipeline)
 	return off > on;
 }
 
-/* Whether the run decision e started died with the scheduler that started it (a reboot, a
- * power cut, the service's processes killed together): never reaped, its process gone, and
- * its run recorded crashed, recorded running by a process no longer alive, or not
- * recorded at all. A run that ended while a scheduler ran (reaped), or that still runs, did
- * not. *run_id: its run, 0 when none was recorded. */
-static bool
-died_with_scheduler(pl *p, const nf_schedule_event *e, int64_t *run_id)
+/* When this boot of the machine began (seconds since the epoch). */
+static int64_t
+boot_time(void)
 {
-	nf_active_run alive[64];
+	struct sysinfo si;
+
+	return sysinfo(&si) == 0 ? (int64_t)time(NULL) - (int64_t)si.uptime : 0;
+}
+
+/* Whether the run decision e started died with the machine (a reboot, a power cut): never
+ * reaped, and its run recorded in an earlier boot of this host and not ended (crashed, or
+ * still recorded running), or, when it recorded no run, decided before this boot. A run
+ * that died while the machine stayed up (killed alone, or with its scheduler) is not: its
+ * end is its own, as a stage's failure is. *run_id: its run, 0 when none was recorded. */
+static bool
+died_with_machine(pl *p, const nf_schedule_event *e, int64_t *run_id)
+{
 	nf_run_info run;
-	size_t nalive = 0;
-	bool dead = false;
+	bool rebooted = false, died;
 
 	*run_id = 0;
 	if (e->pid <= 0 || e->exit_status >= 0)
 		return false;
 	nf_sched_event_run(p->w->st, e, run_id);
 	if (!*run_id)
-		return kill(e->pid, 0) < 0 && errno == ESRCH;
-	if (nf_store_run_get(p->w->st, *run_id, &run) < 0) {
+		return e->time < boot_time();
+	if (nf_store_run_rebooted(p->w->st, *run_id, &rebooted) < 0 || !rebooted ||
+	    nf_store_run_get(p->w->st, *run_id, &run) < 0) {
 		nf_error_clear();
 		return false;
 	}
-	if (run.status == NF_RUN_CRASHED) {
-		dead = true;
-	} else if (run.status == NF_RUN_RUNNING &&
-		   nf_store_runs_active(p->w->st, p->name, alive, NF_ARRAY_SIZE(alive), &nalive) == 0 &&
-		   nalive <= NF_ARRAY_SIZE(alive)) {
-		dead = true;
-		for (size_t k = 0; k < nalive; k++)
-			dead &= alive[k].id != *run_id;
-	}
-	nf_error_clear();
+	died = run.status == NF_RUN_CRASHED || run.status == NF_RUN_RUNNING;
 	nf_run_info_release(&run);
-	return dead;
+	return died;
 }
 
-/* The run of p's last decided interval, when it died with the last scheduler (ev: p's
- * newest events, newest first), started again, once and only while start_deadline allows
- * and (with catchup = false) no newer interval is due: a "refired" decision for the
- * interval, recorded before its run starts. A refired run that dies too is left as it is
- * recorded: a pipeline that takes the machine down must not start again at every boot. */
+/* The runs of p's intervals that died with the machine (ev: p's newest events, newest
+ * first), started again, each once, oldest first, while start_deadline allows: a "refired"
+ * decision for the interval, recorded before its run starts. With catchup = false only the
+ * last interval decided, and not when a newer one is due (the one that runs stands for
+ * them); with catchup = true each interval after the last whose run ended while a scheduler
+ * ran (reaped). A refired run that dies too is left as it is recorded: a pipeline that
+ * takes the machine down must not start again at every boot. */
 static void
 refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64_t now)
 {
-	int64_t next;
+	int64_t next, reaped_end = INT64_MIN;
 	bool newer_due = nf_cron_next(&p->pol.cron, &p->pol.tz, p->last_end, &next) == 0 && next <= now;
 
 	nf_error_clear();
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].exit_status >= 0 && ev[i].interval_end > reaped_end)
+			reaped_end = ev[i].interval_end;
 	for (size_t i = n; i-- > 0;) {   /* oldest first */
 		const nf_schedule_event *e = &ev[i];
 		char detail[160];
@@ -910,12 +922,10 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 		pid_t pid;
 
 		for (size_t k = 0; k < d->nkids; k++)   /* this scheduler's: it reaps them itself */
-			ours |= d->kids[k].pid == e->pid;
-		/* Only the last interval decided: an older one's run is superseded by it, and
-		 * with catchup = false by a newer interval due now (the one that runs). */
+			ours |= d->kids[k].event == e->id;
 		if ((strcmp(e->decision, "fired") != 0 && strcmp(e->decision, "caught-up") != 0) || ours ||
-		    e->interval_end != p->last_end || (!p->pol.catchup && newer_due) ||
-		    !died_with_scheduler(p, e, &run_id))
+		    (p->pol.catchup ? e->interval_end <= reaped_end : e->interval_end != p->last_end || newer_due) ||
+		    !died_with_machine(p, e, &run_id))
 			continue;
 		for (size_t k = 0; k < i; k++)   /* the newer events */
 			again |= strcmp(ev[k].decision, "refired") == 0 && ev[k].interval_start == e->interval_start &&
@@ -923,11 +933,10 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 		if (again || (wait_s = nf_sched_deadline_wait(&p->pol, e->interval_end, now)) < 0)
 			continue;
 		if (run_id)
-			snprintf(detail, sizeof(detail), "run %lld died with the scheduler that started it",
-				 (long long)run_id);
+			snprintf(detail, sizeof(detail), "run %lld died with the machine (a reboot)", (long long)run_id);
 		else
-			snprintf(detail, sizeof(detail), "its run process %ld died with the scheduler that started it,"
-				 " before it recorded a run", (long)e->pid);
+			snprintf(detail, sizeof(detail), "its run process %ld died with the machine (a reboot) before it"
+				 " recorded a run", (long)e->pid);
 		if (record(&dc) < 0) {
 			say(d, p->name, "cannot record a decision, so nothing is started: %s", nf_error_last());
 			continue;
@@ -974,8 +983,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 	if (nf_store_schedule_events(p->w->st, p->name, "alert", 1, &ev, &n) == 0 && n)
 		p->last_alert = ev[0].time;
 	nf_schedule_event_list_free(ev, n);
-	/* Decided and recorded, but the scheduler stopped before it started the run (pid 0):
-	 * start it now, once. */
+	/* Its schedule back, or changed, while no scheduler ran: recorded. */
 	if (nf_store_schedule_events(p->w->st, p->name, NULL, 64, &ev, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {   /* newest first: its last change of schedule */
 			const char *what = ev[i].decision;
@@ -990,31 +998,51 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 			p->back_since = now;
 		if (came_back || stale)
 			record_change(d, p, came_back ? "rescheduled" : "changed", now);
-		for (size_t i = n; i-- > 0;) {
-			bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0 ||
-					strcmp(ev[i].decision, "refired") == 0;
-			nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
-			pid_t pid;
-
-			int64_t wait_s = nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
-
-			if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0)
-				continue;
-			if (wait_s < 0) {
-				if (nf_store_schedule_event_decide(p->w->st, ev[i].id, "missed",
-								   "could not start within start_deadline of the "
-								   "interval's end: the scheduler had stopped") < 0)
-					say(d, p->name, "cannot record a decision: %s", nf_error_last());
-				continue;
-			}
-			if (spawn(d, p, "schedule", &span, ev[i].id, wait_s, &pid) == 0)
-				say(d, p->name, "started run process %ld for %s, decided before the last scheduler stopped",
-				    (long)pid, ev[i].decision);
-		}
-		refire_died(d, p, ev, n, now);
+		/* what the last scheduler left undone is taken up once this one runs (resume) */
+		p->resume = true;
 	}
 	nf_schedule_event_list_free(ev, n);
 	return 0;
+}
+
+/* What the last scheduler left undone for p, taken up once this one runs (after every
+ * workspace was locked: a scheduler that refuses to start leaves it to the next): a run
+ * decided and recorded but never started (pid 0) is started now, once, or recorded missed
+ * past start_deadline; and the run of the last interval that died with the machine is
+ * refired (refire_died). */
+static void
+resume(sched_daemon *d, pl *p, int64_t now)
+{
+	nf_schedule_event *ev = NULL;
+	size_t n = 0;
+
+	p->resume = false;
+	if (nf_store_schedule_events(p->w->st, p->name, NULL, 64, &ev, &n) < 0) {
+		say(d, p->name, "cannot read its decisions: %s", nf_error_last());
+		return;
+	}
+	for (size_t i = n; i-- > 0;) {
+		bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0 ||
+				strcmp(ev[i].decision, "refired") == 0;
+		nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
+		pid_t pid;
+		int64_t wait_s = nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
+
+		if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0)
+			continue;
+		if (wait_s < 0) {
+			if (nf_store_schedule_event_decide(p->w->st, ev[i].id, "missed",
+							   "could not start within start_deadline of the "
+							   "interval's end: the scheduler had stopped") < 0)
+				say(d, p->name, "cannot record a decision: %s", nf_error_last());
+			continue;
+		}
+		if (spawn(d, p, "schedule", &span, ev[i].id, wait_s, &pid) == 0)
+			say(d, p->name, "started run process %ld for %s, decided before the last scheduler stopped",
+			    (long)pid, ev[i].decision);
+	}
+	refire_died(d, p, ev, n, now);
+	nf_schedule_event_list_free(ev, n);
 }
 
 static void
@@ -1473,6 +1501,8 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 			for (size_t i = 0; i < d.npl; i++) {
 				if (!d.pl[i]->scheduled)
 					continue;
+				if (d.pl[i]->resume)
+					resume(&d, d.pl[i], now);
 				step_schedule(&d, d.pl[i], now, &wake);
 				step_alerts(&d, d.pl[i], now);
 			}

@@ -218,6 +218,31 @@ nf_store_run_last(nf_store *st, int64_t *id)
 }
 
 int
+nf_store_run_rebooted(nf_store *st, int64_t run_id, bool *rebooted)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, err = 0;
+
+	*rebooted = false;
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT boot_id, host FROM runs WHERE id = ?1", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot read the runs");
+	sqlite3_bind_int64(q, 1, run_id);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *boot = (const char *)sqlite3_column_text(q, 0), *host = (const char *)sqlite3_column_text(q, 1);
+
+		/* another host's boot says nothing of this one's; an unknown boot is no reboot */
+		*rebooted = boot && *boot && host && strcmp(host, nf_store__host()) == 0 &&
+			    strcmp(boot, nf_store__boot_id()) != 0;
+	} else if (rc == SQLITE_DONE) {
+		err = nf_error_set(NF_ENOTFOUND, "no run %lld", (long long)run_id);
+	} else {
+		err = nf_store__error(st, rc, "cannot read the runs");
+	}
+	sqlite3_finalize(q);
+	return err;
+}
+
+int
 nf_store_run_for_interval(nf_store *st, const char *pipeline, const char *interval_start, int64_t *id)
 {
 	sqlite3_stmt *q;

@@ -7,7 +7,7 @@
 # missed, and one whose run waited for the workspace lock past it; a restart, clean or after SIGKILL, neither loses nor repeats a run; a high alert
 # triggers exactly one run and the cooldown suppresses the next; a DAG file edited while
 # the daemon runs is reloaded, and a broken edit keeps the last good version; a file removed
-# is unscheduled after a minute; a run that died with its scheduler (a reboot) is started
+# is unscheduled after a minute; a run that died with the machine (a reboot) is started
 # again once; --status.
 . "$(dirname "$0")/lib.sh"
 . "$NTFLOW_SRC_DIR/tests/e2e/lib-run.sh"
@@ -453,9 +453,11 @@ test_expect_success '--status after the scheduler and its run were killed: the r
 	grep "^kl .*fired: run 1 crashed" status
 '
 
-# A reboot kills the scheduler, its run and the run's stages at once: the next scheduler
-# starts that interval again, once ("refired"); a refired run that dies too is left crashed.
-# killall STATE: the scheduler and the run process holding STATE's workspace, by SIGKILL
+# A reboot kills the scheduler, its run and the run's stages at once, and the next boot
+# has another boot id (NTFLOW_TEST_BOOT_ID stands for it): the next scheduler starts that
+# interval again, once ("refired"); a refired run that dies too is left crashed. A run
+# killed with its scheduler while the machine stays up is not refired.
+# killall_sched STATE: the scheduler and the run process holding STATE's workspace, by SIGKILL
 killall_sched() {
 	ka_run=$(sed -n "s/^pid //p" "$1/lock.holder") &&
 	test -n "$ka_run" &&
@@ -463,7 +465,7 @@ killall_sched() {
 	{ wait "$(cat "$1.pid")" 2>/dev/null; : ; } &&
 	wait_until "! alive $ka_run"
 }
-test_expect_success 'a run that died with its scheduler (a reboot) is started again once, then left' '
+test_expect_success 'a run that died with the machine (a reboot) is started again once, then left; one killed with its scheduler is not' '
 	weekly rb.dag rb &&
 	cat >>rb.dag <<-\EOF &&
 
@@ -473,8 +475,9 @@ test_expect_success 'a run that died with its scheduler (a reboot) is started ag
 	  cache = false
 	}
 	EOF
-	test_when_finished "touch release" &&
+	test_when_finished "touch release; unset NTFLOW_TEST_BOOT_ID" &&
 	rm -f release rb.started rb.dates &&
+	export NTFLOW_TEST_BOOT_ID=boot-1 &&
 	set_now 2026-11-01T12:00:00Z &&
 	start_daemon st26 rb.dag &&
 	set_now 2026-11-02T00:00:30Z &&
@@ -482,34 +485,48 @@ test_expect_success 'a run that died with its scheduler (a reboot) is started ag
 	killall_sched st26 &&
 	rm -f rb.started &&
 	start_daemon st26 rb.dag &&
-	grep "rb: refired 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z: run 1 died with the scheduler that started it; started again, once" st26.log &&
+	stop_daemon st26 &&
+	! grep "refired" st26.log &&
+	set_now 2026-11-09T00:00:30Z &&
+	start_daemon st26 rb.dag &&
 	wait_for_file rb.started &&
 	killall_sched st26 &&
+	rm -f rb.started &&
+	export NTFLOW_TEST_BOOT_ID=boot-2 &&
 	start_daemon st26 rb.dag &&
-	test "$(grep -c "rb: refired" st26.log)" = 1 &&
+	wait_until "grep -q \"rb: refired 2026-11-02T00:00:00Z..2026-11-09T00:00:00Z: run 2 died with the machine (a reboot); started again, once\" st26.log" &&
+	wait_for_file rb.started &&
+	killall_sched st26 &&
+	export NTFLOW_TEST_BOOT_ID=boot-3 &&
+	start_daemon st26 rb.dag &&
 	touch release &&
 	stop_daemon st26 &&
+	test "$(grep -c "rb: refired" st26.log)" = 1 &&
 	ntflow runs --state st26 >runs &&
 	cat runs &&
-	test "$(awk "\$3 == \"schedule\"" runs | wc -l)" = 2 &&
-	awk "\$1 == 1 && \$6 == \"crashed\"" runs | grep . &&
-	awk "\$1 == 2 && \$6 == \"crashed\"" runs | grep . &&
-	printf "2026-10-26 2026-11-02T00:00:00Z schedule\n2026-10-26 2026-11-02T00:00:00Z schedule\n" >expect &&
+	test "$(awk "\$3 == \"schedule\"" runs | wc -l)" = 3 &&
+	test "$(awk "\$6 == \"crashed\"" runs | wc -l)" = 3 &&
+	printf "2026-10-26 2026-11-02T00:00:00Z schedule\n2026-11-02 2026-11-09T00:00:00Z schedule\n2026-11-02 2026-11-09T00:00:00Z schedule\n" >expect &&
 	test_cmp expect rb.dates &&
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --state st26 >status &&
 	cat status &&
-	grep "^rb .*refired: run 2 crashed" status
+	grep "^rb .*refired: run 3 crashed" status &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --status --json --state st26 >status.json &&
+	test "$(json_get status.json ".pipelines[0].last.run_id")" = 3
 '
 
-test_expect_success 'with catchup = false, a run that died with its scheduler weeks ago is not refired: the newest interval runs' '
+test_expect_success 'with catchup = false, a run that died with the machine weeks ago is not refired: the newest interval runs' '
 	sed "s/rb\./rc./g; s/\"rb\"/\"rc\"/" rb.dag >rc.dag &&
+	test_when_finished "unset NTFLOW_TEST_BOOT_ID" &&
 	rm -f release rc.started rc.dates &&
+	export NTFLOW_TEST_BOOT_ID=boot-1 &&
 	set_now 2026-11-01T12:00:00Z &&
 	start_daemon st27 rc.dag &&
 	set_now 2026-11-02T00:00:30Z &&
 	wait_for_file rc.started &&
 	killall_sched st27 &&
 	touch release &&
+	export NTFLOW_TEST_BOOT_ID=boot-2 &&
 	set_now 2026-11-16T00:00:30Z &&
 	start_daemon st27 rc.dag &&
 	wait_until "ended st27 1" &&
