@@ -151,6 +151,8 @@ size_t nf_buf_add_utf8_json(nf_buf *b, const char *s, size_t len);
  * for a control character (below 0x20, DEL, U+0080 to U+009F) or a byte that is not part
  * of valid UTF-8, which a person's output writes as \xNN (json.c). */
 size_t nf_visible_len(const char *s, const char *end);
+/* Whether a terminal shows all of s as it is: no character nf_visible_len refuses. */
+bool nf_str_visible(const char *s);
 /* Appends s for a person's terminal: each control character (below 0x20, DEL, U+0080 to
  * U+009F) and each byte that is not part of valid UTF-8 as \xNN, so that a value cannot
  * move the cursor, clear the screen or split a line (json.c). lines: line breaks and tabs

@@ -47,12 +47,7 @@ add_warning(nf_metric_set *m, char *msg)
 static bool
 has_control(const char *s)
 {
-	const char *end = s + strlen(s);
-
-	for (size_t n; s < end; s += n)
-		if ((n = nf_visible_len(s, end)) == 0)
-			return true;
-	return false;
+	return !nf_str_visible(s);
 }
 
 /* s for an error message, its control characters escaped as JSON escapes them: the

@@ -86,6 +86,17 @@ nf_visible_len(const char *s, const char *end)
 	return n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0) ? 0 : n;
 }
 
+bool
+nf_str_visible(const char *s)
+{
+	const char *end = s + strlen(s);
+
+	for (size_t n; s < end; s += n)
+		if ((n = nf_visible_len(s, end)) == 0)
+			return false;
+	return true;
+}
+
 void
 nf_buf_add_visible(nf_buf *b, const char *s, bool lines)
 {

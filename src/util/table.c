@@ -80,20 +80,6 @@ text_cols(const char *s)
 	return n;
 }
 
-/* Whether s shows on a terminal as it is: no control character and no byte outside valid
- * UTF-8 (nf_visible_len). A cell may hold what a person or a stage wrote (a parameter's
- * value, a reason, a tag), which must not move the cursor or retitle the terminal. */
-static bool
-visible(const char *s)
-{
-	const char *end = s + strlen(s);
-
-	for (size_t n; s < end; s += n)
-		if ((n = nf_visible_len(s, end)) == 0)
-			return false;
-	return true;
-}
-
 /* The table's cells as a terminal shows them, header row first: each cell borrowed, or,
  * when it holds a character that is not visible, a copy with that character as \xNN
  * (nf_buf_add_visible) that *owned lists for the caller to free. */
@@ -108,7 +94,8 @@ visible_cells(const nf_table *t, char ***owned, size_t *nowned)
 	for (size_t i = 0; i < n; i++) {
 		const char *s = cell_text(t, i / t->ncols, i % t->ncols);
 
-		if (!visible(s)) {
+		/* a cell may hold what a person or a stage wrote (a parameter, a reason, a tag) */
+		if (!nf_str_visible(s)) {
 			nf_buf b = NF_BUF_INIT;
 
 			nf_buf_add_visible(&b, s, false);

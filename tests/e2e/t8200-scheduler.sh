@@ -59,6 +59,19 @@ weekly() {
 	} >"$f"
 }
 
+# holding FILE NAME: appends to FILE a stage "hold" after "a" that touches NAME.started and
+# waits for ./release: a run that goes on until the test lets it end.
+holding() {
+	cat >>"$1" <<-EOF
+
+	stage "hold" {
+	  needs = ["a"]
+	  run   = "touch $2.started; while ! [ -e release ]; do sleep 0.05; done"
+	  cache = false
+	}
+	EOF
+}
+
 test_expect_success 'setup' '
 	printf "*.log\n*.pid\n*.dates\nnow*\nst*/\nrelease\n*.json*\n" >.gitignore &&
 	weekly wk.dag wk &&
@@ -429,14 +442,7 @@ test_expect_success '--status shows the schedule in force: changed, then its fil
 
 test_expect_success '--status after the scheduler and its run were killed: the run as recorded' '
 	weekly kl.dag kl &&
-	cat >>kl.dag <<-\EOF &&
-
-	stage "hold" {
-	  needs = ["a"]
-	  run   = "touch kl.started; while ! [ -e release ]; do sleep 0.05; done"
-	  cache = false
-	}
-	EOF
+	holding kl.dag kl &&
 	rm -f release kl.started &&
 	set_now 2026-11-01T12:00:00Z &&
 	start_daemon st14 kl.dag &&
@@ -467,14 +473,7 @@ killall_sched() {
 }
 test_expect_success 'a run that died with the machine (a reboot) is started again once, then left; one killed with its scheduler is not' '
 	weekly rb.dag rb &&
-	cat >>rb.dag <<-\EOF &&
-
-	stage "hold" {
-	  needs = ["a"]
-	  run   = "touch rb.started; while ! [ -e release ]; do sleep 0.05; done"
-	  cache = false
-	}
-	EOF
+	holding rb.dag rb &&
 	test_when_finished "touch release; unset NTFLOW_TEST_BOOT_ID" &&
 	rm -f release rb.started rb.dates &&
 	export NTFLOW_TEST_BOOT_ID=boot-1 &&
