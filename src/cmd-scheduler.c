@@ -45,6 +45,9 @@ last_text(nf_store *st, const nf_schedule_event *ev, const char **status_out)
 	nf_error_clear();
 	if (ev->exit_status >= 0)
 		return xasprintf("%s %s: exited %d before recording a run", when, ev->decision, ev->exit_status);
+	if (ev->exit_status == -2)
+		return xasprintf("%s %s: its process (pid %ld) ended without its scheduler, without a run recorded",
+				 when, ev->decision, (long)ev->pid);
 	if (ev->pid > 0 && kill(ev->pid, 0) < 0 && errno == ESRCH)
 		return xasprintf("%s %s: its process (pid %ld) is gone, without a run recorded", when, ev->decision,
 				 (long)ev->pid);

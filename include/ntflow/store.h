@@ -482,7 +482,9 @@ typedef struct nf_schedule_event {
 	int64_t run_id;          /* 0: not known (yet) */
 	pid_t pid;               /* the child `ntflow run`, 0 before it is started */
 	int64_t alert_id;        /* the alert behind a trigger, else 0 */
-	int exit_status;         /* of the child; -1 while it runs or when there is none */
+	int exit_status;         /* of the child when its scheduler reaped it; -1 while it runs or
+	                          * when there is none; -2: it ended unreaped while the machine
+	                          * stayed up (settled: a later boot does not start it again) */
 } nf_schedule_event;
 void nf_schedule_event_release(nf_schedule_event *e);
 void nf_schedule_event_list_free(nf_schedule_event *e, size_t n);
@@ -508,6 +510,12 @@ int nf_store_runs_active(nf_store *st, const char *pipeline, nf_active_run *out,
  * started at not_before_ms or later (wall clock, ms), or NF_ENOTFOUND: an older run of that
  * pid was another process's, the pid since reused. */
 int nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t not_before_ms, int64_t *id);
+/* The run the child of decision ev recorded: the newest run of its pid with the trigger and
+ * the interval start the decision asked for, or NF_ENOTFOUND. */
+int nf_store_run_of_event(nf_store *st, const nf_schedule_event *ev, int64_t *id);
+/* Marks decision id's child as ended unreaped while the machine stayed up (exit_status -2),
+ * unless its end is known already; committed. */
+int nf_store_schedule_event_settle(nf_store *st, int64_t id);
 
 /* A request for a run that an alert made (the triggers table, written by the alert step). */
 typedef struct nf_trigger {

@@ -809,32 +809,15 @@ pl_update(pl *p, const char *file, const nf_pipeline *src)
 void
 nf_sched_event_run(nf_store *st, const nf_schedule_event *ev, int64_t *run_id)
 {
-	nf_run_info run;
-	char start[32];
-	bool same;
-
 	*run_id = ev->run_id;
 	if (*run_id)
 		return;
 	/* The scheduler records a run when it reaps its child; until then (or when it was
 	 * killed first) the run the child recorded says how it went. */
-	if (ev->exit_status >= 0 || ev->pid <= 0 || nf_store_run_of_pid(st, ev->pipeline, ev->pid, 0, run_id) < 0 ||
-	    nf_store_run_get(st, *run_id, &run) < 0) {
+	if (ev->exit_status >= 0 || ev->pid <= 0 || nf_store_run_of_event(st, ev, run_id) < 0) {
 		*run_id = 0;
 		nf_error_clear();
-		return;
 	}
-	/* The newest run of that pid is this decision's only if it is the run it asked for
-	 * (the pid may have been reused since, by any run): its trigger, and its interval. */
-	nf_time_format_utc(start, ev->interval_start);
-	if (ev->interval_end)
-		same = run.trigger && strcmp(run.trigger, "schedule") == 0 && run.interval_start &&
-		       strcmp(run.interval_start, start) == 0;
-	else
-		same = run.trigger && strcmp(run.trigger, "alert") == 0;
-	if (!same)
-		*run_id = 0;
-	nf_run_info_release(&run);
 }
 
 bool
@@ -869,10 +852,11 @@ boot_time(void)
 }
 
 /* Whether the run decision e started died with the machine (a reboot, a power cut): never
- * reaped, and its run recorded in an earlier boot of this host and not ended (crashed, or
- * still recorded running), or, when it recorded no run, decided before this boot. A run
- * that died while the machine stayed up (killed alone, or with its scheduler) is not: its
- * end is its own, as a stage's failure is. *run_id: its run, 0 when none was recorded. */
+ * reaped nor settled (exit_status -1), and its run recorded in an earlier boot of this host
+ * and not ended (crashed, or still recorded running), or, when it recorded no run, decided
+ * before this boot. A run that ended while the machine stayed up (killed alone, or with its
+ * scheduler) was settled when it was found so, by recovery or by ended_here: its end is its
+ * own, as a stage's failure is. *run_id: its run, 0 when none was recorded. */
 static bool
 died_with_machine(pl *p, const nf_schedule_event *e, int64_t *run_id)
 {
@@ -880,7 +864,7 @@ died_with_machine(pl *p, const nf_schedule_event *e, int64_t *run_id)
 	bool rebooted = false, died;
 
 	*run_id = 0;
-	if (e->pid <= 0 || e->exit_status >= 0)
+	if (e->pid <= 0 || e->exit_status != -1)
 		return false;
 	nf_sched_event_run(p->w->st, e, run_id);
 	if (!*run_id)
@@ -895,13 +879,45 @@ died_with_machine(pl *p, const nf_schedule_event *e, int64_t *run_id)
 	return died;
 }
 
+/* Whether the child of decision e ended, unreaped, in this boot of the machine: its run
+ * recorded in this boot and no longer going, or, with none recorded, decided in this boot
+ * and its process gone. (A run recovered as crashed in its own boot was settled then.) */
+static bool
+ended_here(pl *p, const nf_schedule_event *e, int64_t run_id)
+{
+	nf_active_run alive[64];
+	nf_run_info run;
+	size_t nalive = 0;
+	bool rebooted = false, ended;
+
+	if (!run_id)
+		return e->time >= boot_time() && kill(e->pid, 0) < 0 && errno == ESRCH;
+	if (nf_store_run_rebooted(p->w->st, run_id, &rebooted) < 0 || rebooted ||
+	    nf_store_run_get(p->w->st, run_id, &run) < 0) {
+		nf_error_clear();
+		return false;
+	}
+	ended = run.status != NF_RUN_RUNNING;
+	if (!ended && nf_store_runs_active(p->w->st, p->name, alive, NF_ARRAY_SIZE(alive), &nalive) == 0 &&
+	    nalive <= NF_ARRAY_SIZE(alive)) {
+		ended = true;
+		for (size_t k = 0; k < nalive; k++)
+			ended &= alive[k].id != run_id;
+	}
+	nf_error_clear();
+	nf_run_info_release(&run);
+	return ended;
+}
+
 /* The runs of p's intervals that died with the machine (ev: p's newest events, newest
- * first), started again, each once, oldest first, while start_deadline allows: a "refired"
- * decision for the interval, recorded before its run starts. With catchup = false only the
- * last interval decided, and not when a newer one is due (the one that runs stands for
- * them); with catchup = true each interval after the last whose run ended while a scheduler
- * ran (reaped). A refired run that dies too is left as it is recorded: a pipeline that
- * takes the machine down must not start again at every boot. */
+ * first), started again, each once, oldest first, while start_deadline allows and
+ * max_active_runs has room (else looked at again when a run ends): a "refired" decision for
+ * the interval, recorded before its run starts. With catchup = false only the last interval
+ * decided, and not when a newer one is due (the one that runs stands for them); with
+ * catchup = true each interval after the last whose run a scheduler saw end. A decision
+ * whose child ended unreaped while the machine stayed up is settled instead. A refired run
+ * that dies too is left as it is recorded: a pipeline that takes the machine down must not
+ * start again at every boot. */
 static void
 refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64_t now)
 {
@@ -910,11 +926,11 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 
 	nf_error_clear();
 	for (size_t i = 0; i < n; i++)
-		if (ev[i].exit_status >= 0 && ev[i].interval_end > reaped_end)
+		if (ev[i].exit_status >= 0 && ev[i].interval_end > reaped_end && strcmp(ev[i].decision, "alert") != 0)
 			reaped_end = ev[i].interval_end;
 	for (size_t i = n; i-- > 0;) {   /* oldest first */
 		const nf_schedule_event *e = &ev[i];
-		char detail[160];
+		char detail[160], why[256];
 		decision dc = { .p = p, .what = "refired", .span = { e->interval_start, e->interval_end },
 				.last_end = -1, .now = now, .detail = detail };
 		int64_t run_id, wait_s;
@@ -924,14 +940,26 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 		for (size_t k = 0; k < d->nkids; k++)   /* this scheduler's: it reaps them itself */
 			ours |= d->kids[k].event == e->id;
 		if ((strcmp(e->decision, "fired") != 0 && strcmp(e->decision, "caught-up") != 0) || ours ||
-		    (p->pol.catchup ? e->interval_end <= reaped_end : e->interval_end != p->last_end || newer_due) ||
-		    !died_with_machine(p, e, &run_id))
+		    e->pid <= 0 || e->exit_status != -1)
 			continue;
+		if (!died_with_machine(p, e, &run_id)) {
+			if (ended_here(p, e, run_id) && nf_store_schedule_event_settle(p->w->st, e->id) < 0)
+				say(d, p->name, "cannot record a decision: %s", nf_error_last());
+			continue;
+		}
 		for (size_t k = 0; k < i; k++)   /* the newer events */
 			again |= strcmp(ev[k].decision, "refired") == 0 && ev[k].interval_start == e->interval_start &&
 				 ev[k].interval_end == e->interval_end;
-		if (again || (wait_s = nf_sched_deadline_wait(&p->pol, e->interval_end, now)) < 0)
+		if (again || (p->pol.catchup ? e->interval_end <= reaped_end : e->interval_end != p->last_end || newer_due) ||
+		    (wait_s = nf_sched_deadline_wait(&p->pol, e->interval_end, now)) < 0) {
+			if (nf_store_schedule_event_settle(p->w->st, e->id) < 0)
+				say(d, p->name, "cannot record a decision: %s", nf_error_last());
 			continue;
+		}
+		if (active_runs(d, p, why, sizeof(why)) >= p->pol.max_active) {
+			p->resume = true;   /* the oldest first: the rest wait for a slot */
+			return;
+		}
 		if (run_id)
 			snprintf(detail, sizeof(detail), "run %lld died with the machine (a reboot)", (long long)run_id);
 		else
@@ -941,6 +969,8 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 			say(d, p->name, "cannot record a decision, so nothing is started: %s", nf_error_last());
 			continue;
 		}
+		if (nf_store_schedule_event_settle(p->w->st, e->id) < 0)
+			say(d, p->name, "cannot record a decision: %s", nf_error_last());
 		if (spawn(d, p, "schedule", &dc.span, dc.event, wait_s, &pid) == 0) {
 			char span[80];
 

@@ -223,6 +223,28 @@ nf_store__recovery_needed(nf_store *st, bool *needed)
 	return rc == SQLITE_OK ? 0 : nf_store__error(st, rc, "cannot read the runs");
 }
 
+/* The scheduler decision whose child was run id (its pipeline, pid and interval start),
+ * still waiting for its end, marked ended unreaped (exit_status -2). The step's result. */
+static int
+settle_decision(nf_store *st, int64_t id)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db,
+				"UPDATE schedule_events SET exit_status = -2 WHERE exit_status = -1 AND decision <> 'alert'"
+				" AND (pipeline, pid) = (SELECT pipeline, pid FROM runs WHERE id = ?1)"
+				" AND strftime('%Y-%m-%dT%H:%M:%SZ', interval_start, 'unixepoch') ="
+				" (SELECT interval_start FROM runs WHERE id = ?1 AND trigger = 'schedule')",
+				-1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, id);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int
 nf_store__recover(nf_store *st)
 {
@@ -267,6 +289,10 @@ nf_store__recover(nf_store *st)
 		else
 			nf_store__recovered_add(st, "run %lld had crashed: its ntflow process is gone",
 						(long long)dead[i].id);
+		/* Dead in the boot it ran in: the machine stayed up, so the scheduler's decision
+		 * that started it (if one did) is settled, never refired by a later boot. */
+		if (dead[i].same_boot && (rc = settle_decision(st, dead[i].id)) != SQLITE_DONE)
+			goto fail;
 		/* After a reboot every process of the old boot is gone and pids mean nothing. */
 		if (dead[i].same_boot && (err = kill_leftovers(st, &dead[i])) < 0)
 			goto done;

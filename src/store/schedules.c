@@ -348,6 +348,54 @@ nf_store_run_of_pid(nf_store *st, const char *pipeline, pid_t pid, int64_t not_b
 }
 
 int
+nf_store_run_of_event(nf_store *st, const nf_schedule_event *ev, int64_t *id)
+{
+	sqlite3_stmt *q;
+	int rc, err;
+	bool alert = strcmp(ev->decision, "alert") == 0;
+
+	*id = 0;
+	/* The newest run of that process that is the one the decision asked for: its trigger,
+	 * and for an interval its start, as a run records it (the pid may have been reused
+	 * since, by any run). */
+	if ((err = prepare(st, "SELECT max(id) FROM runs WHERE pipeline = ?1 AND pid = ?2 AND trigger = ?3"
+			   " AND (?4 IS NULL OR interval_start = strftime('%Y-%m-%dT%H:%M:%SZ', ?4, 'unixepoch'))",
+			   &q, "cannot read the runs")) < 0)
+		return err;
+	sqlite3_bind_text(q, 1, ev->pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, ev->pid);
+	sqlite3_bind_text(q, 3, alert ? "alert" : "schedule", -1, SQLITE_STATIC);
+	if (alert)
+		sqlite3_bind_null(q, 4);
+	else
+		sqlite3_bind_int64(q, 4, ev->interval_start);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+		*id = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_ROW)
+		err = nf_error_set(NF_ENOTFOUND, "no run of %s by process %ld", ev->pipeline, (long)ev->pid);
+	else
+		err = nf_store__error(st, rc, "cannot read the runs");
+	sqlite3_finalize(q);
+	return err;
+}
+
+int
+nf_store_schedule_event_settle(nf_store *st, int64_t id)
+{
+	sqlite3_stmt *q;
+	int err;
+
+	if ((err = nf_store__batch(st)) < 0 ||
+	    (err = prepare(st, "UPDATE schedule_events SET exit_status = -2 WHERE id = ?1 AND exit_status = -1", &q,
+			   "cannot record the scheduler's run")) < 0)
+		return err;
+	sqlite3_bind_int64(q, 1, id);
+	err = nf_store__step_done(st, q, "cannot record the scheduler's run");
+	sqlite3_finalize(q);
+	return err < 0 ? err : nf_store_flush(st);
+}
+
+int
 nf_store_triggers_pending(nf_store *st, const char *pipeline, nf_trigger **out, size_t *n)
 {
 	sqlite3_stmt *q;

@@ -486,17 +486,21 @@ test_expect_success 'a run that died with the machine (a reboot) is started agai
 	start_daemon st26 rb.dag &&
 	stop_daemon st26 &&
 	! grep "refired" st26.log &&
+	export NTFLOW_TEST_BOOT_ID=boot-2 &&
+	start_daemon st26 rb.dag &&
+	stop_daemon st26 &&
+	! grep "refired" st26.log &&
 	set_now 2026-11-09T00:00:30Z &&
 	start_daemon st26 rb.dag &&
 	wait_for_file rb.started &&
 	killall_sched st26 &&
 	rm -f rb.started &&
-	export NTFLOW_TEST_BOOT_ID=boot-2 &&
+	export NTFLOW_TEST_BOOT_ID=boot-3 &&
 	start_daemon st26 rb.dag &&
 	wait_until "grep -q \"rb: refired 2026-11-02T00:00:00Z..2026-11-09T00:00:00Z: run 2 died with the machine (a reboot); started again, once\" st26.log" &&
 	wait_for_file rb.started &&
 	killall_sched st26 &&
-	export NTFLOW_TEST_BOOT_ID=boot-3 &&
+	export NTFLOW_TEST_BOOT_ID=boot-4 &&
 	start_daemon st26 rb.dag &&
 	touch release &&
 	stop_daemon st26 &&

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ntflow/store.h"
 #include "ntflow/util.h"
@@ -295,6 +296,44 @@ START_TEST(test_store_tables)
 		ck_assert_int_eq(nf_store_runs_active(st, "wk", act, 4, &n), 0);
 		ck_assert_uint_eq(n, 0);
 		ck_assert_int_eq(nf_store_run_of_pid(st, "wk", 1, 0, &id), NF_ENOTFOUND);
+	}
+	/* A decision's run, found by its child's pid, is the newest run of that pid with the
+	 * decision's trigger and interval: not a later run of the reused pid (a manual run, a
+	 * run of another interval), and an alert's run has trigger alert. */
+	{
+		nf_run_info sched = { .pipeline = "wk", .trigger = "schedule", .interval_start = "2026-10-26T00:00:00Z",
+				      .interval_end = "2026-11-02T00:00:00Z" };
+		nf_run_info other = { .pipeline = "wk", .trigger = "schedule", .interval_start = "2026-11-02T00:00:00Z",
+				      .interval_end = "2026-11-09T00:00:00Z" };
+		nf_run_info manual = { .pipeline = "wk", .trigger = "manual" }, alert = { .pipeline = "wk", .trigger = "alert" };
+		nf_schedule_event fired = { .pipeline = "wk", .decision = "fired", .interval_start = 1792972800,
+					    .interval_end = 1793577600, .pid = getpid(), .exit_status = -1 };
+		nf_schedule_event al = { .pipeline = "wk", .decision = "alert", .interval_start = 1794000000,
+					 .interval_end = 1794000000, .pid = getpid(), .exit_status = -1 };
+		int64_t id;
+
+		ck_assert_int_eq(nf_store_run_begin(st, &sched), 0);
+		ck_assert_int_eq(nf_store_run_begin(st, &alert), 0);
+		ck_assert_int_eq(nf_store_run_begin(st, &other), 0);
+		ck_assert_int_eq(nf_store_run_begin(st, &manual), 0);
+		ck_assert_int_eq(nf_store_run_of_event(st, &fired, &id), 0);
+		ck_assert_int_eq(id, sched.id);
+		ck_assert_int_eq(nf_store_run_of_event(st, &al, &id), 0);
+		ck_assert_int_eq(id, alert.id);
+		fired.interval_start = 1793577600;
+		ck_assert_int_eq(nf_store_run_of_event(st, &fired, &id), 0);
+		ck_assert_int_eq(id, other.id);
+		fired.interval_start = 1794182400;
+		ck_assert_int_eq(nf_store_run_of_event(st, &fired, &id), NF_ENOTFOUND);
+		/* settled: its end known to have come while the machine stayed up, once */
+		ck_assert_int_eq(nf_store_schedule_event_add(st, &fired), 0);
+		ck_assert_int_eq(nf_store_schedule_event_settle(st, fired.id), 0);
+		ck_assert_int_eq(nf_store_schedule_event_update(st, fired.id, 0, 0, 0), 0);
+		ck_assert_int_eq(nf_store_schedule_event_settle(st, fired.id), 0);
+		ck_assert_int_eq(nf_store_schedule_events(st, "wk", "fired", 1, &list, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(list[0].exit_status, 0);   /* reaped after it was settled: that stays */
+		nf_schedule_event_list_free(list, n);
 	}
 	nf_store_close(st);
 }
