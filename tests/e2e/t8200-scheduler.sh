@@ -471,17 +471,23 @@ killall_sched() {
 	{ wait "$(cat "$1.pid")" 2>/dev/null; : ; } &&
 	wait_until "! alive $ka_run"
 }
+# fire_and_kill STATE NAME: under boot id boot-1, a scheduler on NAME.dag fires the
+# interval 2026-10-26..11-02; its run starts holding, and the scheduler and the run are
+# killed together.
+fire_and_kill() {
+	rm -f release "$2.started" "$2.dates" &&
+	export NTFLOW_TEST_BOOT_ID=boot-1 &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon "$1" "$2.dag" &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_for_file "$2.started" &&
+	killall_sched "$1"
+}
 test_expect_success 'a run that died with the machine (a reboot) is started again once, then left; one killed with its scheduler is not' '
 	weekly rb.dag rb &&
 	holding rb.dag rb &&
 	test_when_finished "touch release; unset NTFLOW_TEST_BOOT_ID" &&
-	rm -f release rb.started rb.dates &&
-	export NTFLOW_TEST_BOOT_ID=boot-1 &&
-	set_now 2026-11-01T12:00:00Z &&
-	start_daemon st26 rb.dag &&
-	set_now 2026-11-02T00:00:30Z &&
-	wait_for_file rb.started &&
-	killall_sched st26 &&
+	fire_and_kill st26 rb &&
 	rm -f rb.started &&
 	start_daemon st26 rb.dag &&
 	stop_daemon st26 &&
@@ -521,13 +527,7 @@ test_expect_success 'a run that died with the machine (a reboot) is started agai
 test_expect_success 'with catchup = false, a run that died with the machine weeks ago is not refired: the newest interval runs' '
 	sed "s/rb\./rc./g; s/\"rb\"/\"rc\"/" rb.dag >rc.dag &&
 	test_when_finished "unset NTFLOW_TEST_BOOT_ID" &&
-	rm -f release rc.started rc.dates &&
-	export NTFLOW_TEST_BOOT_ID=boot-1 &&
-	set_now 2026-11-01T12:00:00Z &&
-	start_daemon st27 rc.dag &&
-	set_now 2026-11-02T00:00:30Z &&
-	wait_for_file rc.started &&
-	killall_sched st27 &&
+	fire_and_kill st27 rc &&
 	touch release &&
 	export NTFLOW_TEST_BOOT_ID=boot-2 &&
 	set_now 2026-11-16T00:00:30Z &&
