@@ -2,7 +2,8 @@
  * integrity check of the state database, the database against the workspace marker (the same
  * store, and the audit record the marker last saw still in the chain with the same hash),
  * the audit chain and Merkle roots (as `audit verify`), every model version's copy (as
- * `registry verify`) and every cache entry's objects, re-hashed. One line per check; the
+ * `registry verify`), every cache entry's objects, re-hashed, and that the scheduled
+ * pipelines are served (a scheduler, or each due interval's run). One line per check; the
  * exit status says whether anything is wrong. It opens the database read-only, so it also
  * works on a full disk or a read-only workspace. */
 #include "config.h"
