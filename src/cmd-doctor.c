@@ -9,8 +9,10 @@
 #include "config.h"
 #include "ntflow/cmd.h"
 
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "ntflow/cache.h"
@@ -204,6 +206,29 @@ done:
 	free(cache_dir);
 }
 
+/* How long after its end a scheduled interval may go without a run before the doctor says
+ * so. */
+#define SCHEDULE_GRACE_S 3600
+
+/* Whether a schedule's DAG file (as the scheduler was given it: from the project root,
+ * where the systemd unit and the crontab line run it) is still there: a pipeline whose file
+ * went while no scheduler ran is unscheduled by the next one, not a stopped retraining. */
+static bool
+file_there(const doctor *d, const char *file)
+{
+	char *dir, *path;
+	bool there;
+
+	if (file[0] == '/')
+		return access(file, F_OK) == 0;
+	dir = xstrdup(d->dir);
+	path = xasprintf("%s/%s", dirname(dir), file);
+	there = access(path, F_OK) == 0 || access(file, F_OK) == 0;
+	free(path);
+	free(dir);
+	return there;
+}
+
 /* The workspace's scheduled pipelines are served: a scheduler runs for it, or each one's
  * latest interval due was decided by a scheduler or has its run (from cron, or a backfill).
  * Otherwise its retraining has stopped (the daemon gone, not started again after a
@@ -215,6 +240,7 @@ check_schedule(doctor *d)
 	size_t n = 0, scheduled = 0, late = 0;
 	nf_sched_holder h;
 	int64_t now = nf_wallclock_now();
+	bool state_given = nf_cmd_opt.state || getenv("NTFLOW_STATE");
 
 	if (nf_store_schedule_list(d->st, &rows, &n) < 0) {
 		report(d, "schedule", false, "%s", nf_error_last());
@@ -229,21 +255,29 @@ check_schedule(doctor *d)
 		int64_t latest, run;
 		char start[32], end[32];
 
-		if (nf_sched_unscheduled(d->st, r->pipeline))
+		if (nf_sched_unscheduled(d->st, r->pipeline) || !file_there(d, r->file))
 			continue;
 		scheduled++;
-		/* its schedule not read here: the scheduler says why where it runs */
+		/* Its schedule not read here: the scheduler says why where it runs. The interval
+		 * looked at is the latest that ended SCHEDULE_GRACE_S ago: a run from cron may
+		 * start a few minutes after its fire time, or wait for the workspace lock. */
 		if (h.running || nf_cron_parse(&cron, r->cron, NULL) < 0 || nf_tz_open(&tz, r->timezone) < 0 ||
-		    nf_cron_prev(&cron, &tz, now + 1, &latest) < 0 || latest <= r->last_end ||
+		    nf_cron_prev(&cron, &tz, now - SCHEDULE_GRACE_S + 1, &latest) < 0 || latest <= r->last_end ||
 		    nf_cron_interval(&cron, &tz, latest, &span) < 0)
 			continue;
 		nf_time_format_utc(start, span.start);
 		nf_time_format_utc(end, span.end);
 		if (nf_store_run_for_interval(d->st, r->pipeline, start, &run) == 0)
 			continue;
-		report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no scheduler "
-		       "runs for this workspace (start one: ntflow scheduler %s; or from cron: ntflow schedule %s "
-		       "--crontab)", r->pipeline, start, end, end, r->file, r->file);
+		if (state_given)
+			report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no "
+			       "scheduler runs for this workspace (start one: ntflow scheduler --state %s %s; or from cron: "
+			       "NTFLOW_STATE=%s ntflow schedule %s --crontab)", r->pipeline, start, end, end, d->dir, r->file,
+			       d->dir, r->file);
+		else
+			report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no "
+			       "scheduler runs for this workspace (start one: ntflow scheduler %s; or from cron: ntflow "
+			       "schedule %s --crontab)", r->pipeline, start, end, end, r->file, r->file);
 		late++;
 	}
 	nf_error_clear();
@@ -315,9 +349,11 @@ const nf_cmd nf_cmd_doctor = {
 		"  cache     every cache entry's objects present and re-hashed ('ntflow cache\n"
 		"            verify' drops the entries that fail)\n"
 		"  schedule  the scheduled pipelines are served: a scheduler runs for the\n"
-		"            workspace, or each one's latest interval due was decided by one or\n"
-		"            has its run (from cron, or a backfill); else its retraining has\n"
-		"            stopped, and the interval is named\n\n"
+		"            workspace, or each one's latest interval that ended an hour ago or\n"
+		"            more was decided by one or has its run (from cron, or a backfill);\n"
+		"            else its retraining has stopped, and the interval and the command\n"
+		"            that starts it again are named (a pipeline whose DAG file is gone\n"
+		"            is not looked at)\n\n"
 		"Exit status: 0 no problem; 1 a problem in the audit chain (or records missing\n"
 		"since the marker saw them), the registry, the cache or the schedules; 4 the\n"
 		"database itself is damaged, missing, or not the workspace's.\n\n"

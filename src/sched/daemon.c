@@ -248,6 +248,9 @@ workspace_of(sched_daemon *d, const char *file, ws **out)
 	return 0;
 }
 
+/* How often the runs a scheduler did not start are looked at while they go. */
+#define RESUME_EVERY_S 60
+
 /* ---- recording decisions ---- */
 
 typedef struct decision {
@@ -879,21 +882,20 @@ died_with_machine(pl *p, const nf_schedule_event *e, int64_t *run_id)
 	return died;
 }
 
-/* Whether the child of decision e ended, unreaped, in this boot of the machine: its run
- * recorded in this boot and no longer going, or, with none recorded, decided in this boot
- * and its process gone. (A run recovered as crashed in its own boot was settled then.) */
+/* Whether the child of decision e (that did not die with the machine) has ended, unreaped:
+ * its run ended, or recorded running by a process no longer alive, or, with none recorded,
+ * its process gone. (A run recovered as crashed in its own boot was settled then.) */
 static bool
 ended_here(pl *p, const nf_schedule_event *e, int64_t run_id)
 {
 	nf_active_run alive[64];
 	nf_run_info run;
 	size_t nalive = 0;
-	bool rebooted = false, ended;
+	bool ended;
 
 	if (!run_id)
-		return e->time >= boot_time() && kill(e->pid, 0) < 0 && errno == ESRCH;
-	if (nf_store_run_rebooted(p->w->st, run_id, &rebooted) < 0 || rebooted ||
-	    nf_store_run_get(p->w->st, run_id, &run) < 0) {
+		return kill(e->pid, 0) < 0 && errno == ESRCH;
+	if (nf_store_run_get(p->w->st, run_id, &run) < 0) {
 		nf_error_clear();
 		return false;
 	}
@@ -943,8 +945,19 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 		    e->pid <= 0 || e->exit_status != -1)
 			continue;
 		if (!died_with_machine(p, e, &run_id)) {
-			if (ended_here(p, e, run_id) && nf_store_schedule_event_settle(p->w->st, e->id) < 0)
+			char span[80];
+
+			span_text(span, sizeof(span), &dc.span);
+			if (!ended_here(p, e, run_id))
+				p->resume = true;   /* a run of the last scheduler goes on: looked at until it ends */
+			else if (nf_store_schedule_event_settle(p->w->st, e->id) < 0)
 				say(d, p->name, "cannot record a decision: %s", nf_error_last());
+			else if (run_id)
+				say(d, p->name, "%s %s: run %lld ended without the scheduler that started it; not to be"
+				    " started again", e->decision, span, (long long)run_id);
+			else
+				say(d, p->name, "%s %s: its run process %ld ended without the scheduler that started it,"
+				    " before it recorded a run; not to be started again", e->decision, span, (long)e->pid);
 			continue;
 		}
 		for (size_t k = 0; k < i; k++)   /* the newer events */
@@ -1539,6 +1552,12 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		}
 		if (d.stopping && d.nkids == 0)
 			break;
+		/* A run the last scheduler left going is no child of this one: its end wakes
+		 * nothing, so it is looked at each minute until it has ended (and is settled, so
+		 * that a later reboot does not take it for a run that died with the machine). */
+		for (size_t i = 0; i < d.npl; i++)
+			if (d.pl[i]->resume && now + RESUME_EVERY_S < wake)
+				wake = now + RESUME_EVERY_S;
 		if (d.rescan_at && d.rescan_at < wake)
 			wake = d.rescan_at;
 		if ((err = d.clock->arm(d.clock, wake)) < 0)

@@ -524,6 +524,30 @@ test_expect_success 'a run that died with the machine (a reboot) is started agai
 	test "$(json_get status.json ".pipelines[0].last.run_id")" = 3
 '
 
+test_expect_success 'a run that outlived its scheduler and was then killed alone is not refired after a reboot' '
+	weekly rd.dag rd &&
+	holding rd.dag rd &&
+	test_when_finished "touch release; unset NTFLOW_TEST_BOOT_ID" &&
+	rm -f release rd.started &&
+	export NTFLOW_TEST_BOOT_ID=boot-1 &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st29 rd.dag &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_for_file rd.started &&
+	run_pid=$(sed -n "s/^pid //p" st29/lock.holder) &&
+	kill_daemon st29 &&
+	start_daemon st29 rd.dag &&
+	kill -KILL "$run_pid" &&
+	wait_until "! alive $run_pid" &&
+	set_now 2026-11-02T00:02:00Z &&
+	wait_until "grep -q \"rd: fired 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z: run 1 ended without the scheduler that started it; not to be started again\" st29.log" &&
+	kill_daemon st29 &&
+	export NTFLOW_TEST_BOOT_ID=boot-2 &&
+	start_daemon st29 rd.dag &&
+	stop_daemon st29 &&
+	! grep "refired" st29.log
+'
+
 test_expect_success 'with catchup = false, a run that died with the machine weeks ago is not refired: the newest interval runs' '
 	sed "s/rb\./rc./g; s/\"rb\"/\"rc\"/" rb.dag >rc.dag &&
 	test_when_finished "unset NTFLOW_TEST_BOOT_ID" &&
@@ -553,11 +577,18 @@ test_expect_success 'doctor: a due interval with no run and no scheduler is a pr
 	stop_daemon st28 &&
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
 	grep "^schedule  ok    1 pipeline scheduled; no scheduler runs, and every interval due has its run$" doc &&
-	set_now 2026-11-02T00:00:30Z &&
+	set_now 2026-11-02T00:30:00Z &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
+	grep "^schedule  ok    1 pipeline scheduled; no scheduler runs, and every interval due has its run$" doc &&
+	set_now 2026-11-02T01:00:30Z &&
 	test_expect_code 1 env NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
 	cat doc &&
-	grep "^schedule  FAIL  dr: the interval 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z is due since 2026-11-02T00:00:00Z and has no run, and no scheduler runs for this workspace (start one: ntflow scheduler dr.dag; or from cron: ntflow schedule dr.dag --crontab)$" doc &&
+	grep "^schedule  FAIL  dr: the interval 2026-10-26T00:00:00Z..2026-11-02T00:00:00Z is due since 2026-11-02T00:00:00Z and has no run, and no scheduler runs for this workspace (start one: ntflow scheduler --state st28 dr.dag; or from cron: NTFLOW_STATE=st28 ntflow schedule dr.dag --crontab)$" doc &&
 	grep "^1 problem found$" doc &&
+	mv dr.dag dr.moved &&
+	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
+	grep "^schedule  ok    no pipeline is scheduled here$" doc &&
+	mv dr.moved dr.dag &&
 	ntflow run dr.dag --state st28 --trigger schedule --date 2026-10-26 --interval-end 2026-11-02T00:00:00Z --no-tui >/dev/null &&
 	NTFLOW_TEST_NOW=$PWD/now ntflow-test doctor --state st28 >doc &&
 	grep "^schedule  ok    1 pipeline scheduled; no scheduler runs, and every interval due has its run$" doc
