@@ -31,7 +31,7 @@ test_expect_success 'setup: the shipped pipeline, one cohort per month, and a si
 	git add .gitignore dags examples &&
 	git commit -q -m "the retraining pipeline" &&
 	ntflow validate dags/retrain.dag &&
-	NTFLOW=ntflow sh examples/simulate-weeks.sh --from 2026-08-03 --weeks 17 >sim 2>&1 || {
+	NTFLOW=ntflow sh examples/simulate-weeks.sh --from 2026-08-03 --weeks 16 >sim 2>&1 || {
 		rc=$?; cat sim; test $rc = 3; } &&
 	grep "^backfill: 16 intervals of retrain from 2026-08-09T00:00:00Z" sim &&
 	ntflow metrics --pipeline retrain --node evaluate --json >metrics.json &&
