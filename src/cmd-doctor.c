@@ -210,9 +210,11 @@ done:
  * so. */
 #define SCHEDULE_GRACE_S 3600
 
-/* Whether a schedule's DAG file (as the scheduler was given it: from the project root,
- * where the systemd unit and the crontab line run it) is still there: a pipeline whose file
- * went while no scheduler ran is unscheduled by the next one, not a stopped retraining. */
+/* Whether a schedule's DAG file is still there: a pipeline whose file went while no
+ * scheduler ran is unscheduled by the next one, not a stopped retraining. The file is as
+ * the scheduler was given it, from where it ran (the project root for the systemd unit and
+ * the crontab line), which the store does not record: looked for beside the state folder
+ * (the root of a default workspace) and from the current folder. */
 static bool
 file_there(const doctor *d, const char *file)
 {
@@ -269,15 +271,12 @@ check_schedule(doctor *d)
 		nf_time_format_utc(end, span.end);
 		if (nf_store_run_for_interval(d->st, r->pipeline, start, &run) == 0)
 			continue;
-		if (state_given)
-			report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no "
-			       "scheduler runs for this workspace (start one: ntflow scheduler --state %s %s; or from cron: "
-			       "NTFLOW_STATE=%s ntflow schedule %s --crontab)", r->pipeline, start, end, end, d->dir, r->file,
-			       d->dir, r->file);
-		else
-			report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no "
-			       "scheduler runs for this workspace (start one: ntflow scheduler %s; or from cron: ntflow "
-			       "schedule %s --crontab)", r->pipeline, start, end, end, r->file, r->file);
+		/* the advice names the workspace when it is not the default one */
+		report(d, "schedule", false, "%s: the interval %s..%s is due since %s and has no run, and no "
+		       "scheduler runs for this workspace (start one: ntflow scheduler %s%s%s%s; or from cron: "
+		       "%s%s%sntflow schedule %s --crontab)", r->pipeline, start, end, end,
+		       state_given ? "--state " : "", state_given ? d->dir : "", state_given ? " " : "", r->file,
+		       state_given ? "NTFLOW_STATE=" : "", state_given ? d->dir : "", state_given ? " " : "", r->file);
 		late++;
 	}
 	nf_error_clear();

@@ -204,21 +204,6 @@ nf_cmd_help(const nf_cmd *cmd, FILE *f)
 		      "the last (-1 the last run, -2 the one before).\n", f);
 }
 
-void
-nf_cmd_error(const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	/* A message quotes what it was given (a -p NAME=VALUE, a path, a run's reason): its
-	 * control characters are shown as \xNN, never sent to the terminal. */
-	nf_cmd_eprintf("ntflow: %s\n", msg);
-	free(msg);
-}
-
 /* fmt's text into f, its control characters other than line breaks and tabs as \xNN. */
 static void
 put_visible(FILE *f, const char *fmt, va_list ap)
@@ -230,6 +215,20 @@ put_visible(FILE *f, const char *fmt, va_list ap)
 	fwrite(b.buf ? b.buf : "", 1, b.len, f);
 	nf_buf_release(&b);
 	free(text);
+}
+
+void
+nf_cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* A message quotes what it was given (a -p NAME=VALUE, a path, a run's reason): its
+	 * control characters are shown as \xNN, never sent to the terminal. */
+	fputs("ntflow: ", stderr);
+	va_start(ap, fmt);
+	put_visible(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 void

@@ -84,6 +84,10 @@ typedef struct sched_daemon {
 	size_t npl, pl_cap;
 	child *kids;
 	size_t nkids, kids_cap;
+	int64_t *spawned;              /* the decisions whose run this process started, reaped or
+	                                * not: resume never starts or settles them (their pid may
+	                                * be unrecorded, on a full disk) */
+	size_t nspawned, spawned_cap;
 	int ino, sigfd;
 	sigset_t oldmask;
 	bool stopping, reload;
@@ -129,10 +133,8 @@ say(sched_daemon *d, const char *who, const char *fmt, ...) NF_PRINTF(3, 4);
 static void
 say(sched_daemon *d, const char *who, const char *fmt, ...)
 {
-	char when[32];
+	char when[32], *msg;
 	va_list ap;
-
-	char *msg;
 	nf_buf line = NF_BUF_INIT;
 
 	nf_time_format_utc(when, d->clock->now(d->clock));
@@ -440,6 +442,8 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		execv(d->o->self, (char *const *)argv);
 		_exit(127);
 	} else {
+		d->spawned = xgrow(d->spawned, sizeof(*d->spawned), d->nspawned + 1, &d->spawned_cap);
+		d->spawned[d->nspawned++] = event;
 		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
 		d->kids[d->nkids++] = (child){ pid, p, event, nf_now_realtime_ms(), wait_s > 0,
 					       strcmp(trigger, "alert") == 0, snapshot };
@@ -845,6 +849,16 @@ nf_sched_unscheduled(nf_store *st, const char *pipeline)
 	return off > on;
 }
 
+/* Whether this process started the run of decision id (its child, living or reaped). */
+static bool
+started_here(const sched_daemon *d, int64_t id)
+{
+	for (size_t k = 0; k < d->nspawned; k++)
+		if (d->spawned[k] == id)
+			return true;
+	return false;
+}
+
 /* When this boot of the machine began (seconds since the epoch). */
 static int64_t
 boot_time(void)
@@ -932,22 +946,19 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 			reaped_end = ev[i].interval_end;
 	for (size_t i = n; i-- > 0;) {   /* oldest first */
 		const nf_schedule_event *e = &ev[i];
-		char detail[160], why[256];
+		char detail[160], why[256], span[80];
 		decision dc = { .p = p, .what = "refired", .span = { e->interval_start, e->interval_end },
 				.last_end = -1, .now = now, .detail = detail };
 		int64_t run_id, wait_s;
-		bool again = false, ours = false;
+		bool again = false;
 		pid_t pid;
 
-		for (size_t k = 0; k < d->nkids; k++)   /* this scheduler's: it reaps them itself */
-			ours |= d->kids[k].event == e->id;
-		if ((strcmp(e->decision, "fired") != 0 && strcmp(e->decision, "caught-up") != 0) || ours ||
-		    e->pid <= 0 || e->exit_status != -1)
+		/* this scheduler's own runs it reaps itself */
+		if ((strcmp(e->decision, "fired") != 0 && strcmp(e->decision, "caught-up") != 0) ||
+		    started_here(d, e->id) || e->pid <= 0 || e->exit_status != -1)
 			continue;
+		span_text(span, sizeof(span), &dc.span);
 		if (!died_with_machine(p, e, &run_id)) {
-			char span[80];
-
-			span_text(span, sizeof(span), &dc.span);
 			if (!ended_here(p, e, run_id))
 				p->resume = true;   /* a run of the last scheduler goes on: looked at until it ends */
 			else if (nf_store_schedule_event_settle(p->w->st, e->id) < 0)
@@ -984,13 +995,9 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 		}
 		if (nf_store_schedule_event_settle(p->w->st, e->id) < 0)
 			say(d, p->name, "cannot record a decision: %s", nf_error_last());
-		if (spawn(d, p, "schedule", &dc.span, dc.event, wait_s, &pid) == 0) {
-			char span[80];
-
-			span_text(span, sizeof(span), &dc.span);
+		if (spawn(d, p, "schedule", &dc.span, dc.event, wait_s, &pid) == 0)
 			say(d, p->name, "refired %s: %s; started again, once (run process %ld)", span, detail,
 			    (long)pid);
-		}
 	}
 }
 
@@ -1071,7 +1078,7 @@ resume(sched_daemon *d, pl *p, int64_t now)
 		pid_t pid;
 		int64_t wait_s = nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
 
-		if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0)
+		if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0 || started_here(d, ev[i].id))
 			continue;
 		if (wait_s < 0) {
 			if (nf_store_schedule_event_decide(p->w->st, ev[i].id, "missed",
@@ -1458,6 +1465,7 @@ daemon_free(sched_daemon *d)
 		ws_free(d->ws[i]);
 	free(d->ws);
 	free(d->kids);
+	free(d->spawned);
 	for (size_t i = 0; i < d->nbroken; i++)
 		free(d->broken[i]);
 	free(d->broken);

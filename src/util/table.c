@@ -80,17 +80,15 @@ text_cols(const char *s)
 	return n;
 }
 
-/* The table's cells as a terminal shows them, header row first: each cell borrowed, or,
- * when it holds a character that is not visible, a copy with that character as \xNN
- * (nf_buf_add_visible) that *owned lists for the caller to free. */
+/* The table's cells as a terminal shows them, header row first: each cell itself, or, when
+ * it holds a character that is not visible, a copy with that character as \xNN
+ * (nf_buf_add_visible). visible_free frees the copies, known by not being the cell. */
 static const char **
-visible_cells(const nf_table *t, char ***owned, size_t *nowned)
+visible_cells(const nf_table *t)
 {
 	size_t n = (t->nrows + 1) * t->ncols;
 	const char **v = xcalloc(n ? n : 1, sizeof(*v));
 
-	*owned = NULL;
-	*nowned = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *s = cell_text(t, i / t->ncols, i % t->ncols);
 
@@ -99,13 +97,20 @@ visible_cells(const nf_table *t, char ***owned, size_t *nowned)
 			nf_buf b = NF_BUF_INIT;
 
 			nf_buf_add_visible(&b, s, false);
-			if (!*owned)
-				*owned = xcalloc(n, sizeof(**owned));
-			s = (*owned)[(*nowned)++] = nf_buf_detach(&b);
+			s = nf_buf_detach(&b);
 		}
 		v[i] = s;
 	}
 	return v;
+}
+
+static void
+visible_free(const nf_table *t, const char **vis)
+{
+	for (size_t i = 0; i < (t->nrows + 1) * t->ncols; i++)
+		if (vis[i] != cell_text(t, i / t->ncols, i % t->ncols))
+			free((char *)vis[i]);
+	free(vis);
 }
 
 /* The bytes of s's first cols code points. */
@@ -135,15 +140,10 @@ width_of(const nf_table *t, const char **vis, size_t col)
 size_t
 nf_table_width(const nf_table *t, size_t col)
 {
-	char **owned;
-	size_t nowned, w;
-	const char **vis = visible_cells(t, &owned, &nowned);
+	const char **vis = visible_cells(t);
+	size_t w = width_of(t, vis, col);
 
-	w = width_of(t, vis, col);
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(vis);
+	visible_free(t, vis);
 	return w;
 }
 
@@ -206,9 +206,8 @@ nf_table_format(nf_buf *out, const nf_table *t)
 void
 nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max)
 {
-	size_t *width = xcalloc(t->ncols ? t->ncols : 1, sizeof(*width)), nowned;
-	char **owned;
-	const char **vis = visible_cells(t, &owned, &nowned);
+	size_t *width = xcalloc(t->ncols ? t->ncols : 1, sizeof(*width));
+	const char **vis = visible_cells(t);
 
 	for (size_t c = 0; c < t->ncols; c++)
 		width[c] = width_of(t, vis, c);
@@ -223,9 +222,6 @@ nf_table_format_fit(nf_buf *out, const nf_table *t, size_t max)
 		}
 		nf_buf_putc(out, '\n');
 	}
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(vis);
+	visible_free(t, vis);
 	free(width);
 }
