@@ -338,7 +338,8 @@ typedef struct nf_dag {
 	size_t nstages;
 	nf_model_decl *models;
 	size_t nmodels;
-	nf_strmap *by_name;           /* stage name -> nf_stage* */
+	nf_nameidx by_name;           /* stage name -> its index in stages + 1: read through
+	                               * nf_dag_find_stage */
 	nf_arena *needs_arena;        /* the stages' needs lists, apart: nf_dag_drop_needs */
 } nf_dag;
 
@@ -393,6 +394,8 @@ typedef struct nf_dvc_import {
 int nf_dvc_import_text(nf_buf *out, nf_buf *notes, const nf_dvc_import *o, const char *src, size_t len);
 
 nf_stage *nf_dag_find_stage(const nf_dag *dag, const char *name);
+/* Where by_name reads stage i's name (dag: the nf_dag), for whoever builds a dag's index. */
+const char *nf_dag_stage_name(const void *dag, uint32_t i);
 /* Whether name is listed in a secret_env of the pipeline (its defaults or any stage): its
  * value is then kept out of everything ntflow records. */
 bool nf_dag_is_secret(const nf_dag *dag, const char *name);

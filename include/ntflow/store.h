@@ -47,8 +47,14 @@ const char *const *nf_store_recovered(const nf_store *st);
 struct nf_statcache *nf_store_statcache(nf_store *st);
 /* Reads the stat-cache rows of paths (n of them) in a few statements, so that a get of one
  * of these paths afterwards is a lookup in memory, not a query; a put keeps it current.
+ * When the table holds not many more rows than paths, its rows are read in windows of a
+ * few thousand instead, in the order they were written (a build's order, which a rerun's
+ * lookups follow), each when the lookups reach it, and dropped two windows on.
  * Best effort, like the stat cache itself: a failed read leaves the paths to the queries. */
 void nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n);
+/* The gets of the stat cache the table answered, and the rows it holds in memory (tests). */
+unsigned long nf_store_statcache_asked(const nf_store *st);
+size_t nf_store_statcache_held(const nf_store *st);
 
 /* The record of the process groups a run starts: STATE_DIR/procs/RUN, one line "PGID
  * START" per attempt (START: the leader's nf_proc_start_time), appended by each stage's

@@ -323,6 +323,22 @@ void nf_strmap_free(nf_strmap *m);
 void *nf_strmap_put(nf_strmap *m, const char *key, void *value);
 void *nf_strmap_get(const nf_strmap *m, const char *key);
 size_t nf_strmap_count(const nf_strmap *m);
+/* An index of names held elsewhere, by number: a slot holds a name's hash (its low half) and
+ * 1 + its number, 8 bytes at most 4/5 full where an nf_strmap takes 17 and a key pointer;
+ * name(ctx, i) says where number i's name is (and must go on saying so). */
+typedef const char *nf_nameidx_name(const void *ctx, uint32_t i);
+typedef struct nf_nameidx {
+	uint32_t *slots;   /* cap pairs: hash, 1 + number (0: free) */
+	size_t cap, count;
+	nf_nameidx_name *name;
+	const void *ctx;
+} nf_nameidx;
+void nf_nameidx_init(nf_nameidx *x, size_t hint, nf_nameidx_name *name, const void *ctx);
+void nf_nameidx_free(nf_nameidx *x);
+/* Adds number i under its name (a name already there is found first, as before). */
+void nf_nameidx_add(nf_nameidx *x, uint32_t i);
+/* 1 + the number of name, or 0 when it has none. */
+uint32_t nf_nameidx_find(const nf_nameidx *x, const char *name);
 /* In an array of n elements of size bytes sorted by the string each holds at offset (strcmp
  * order), the index of the first whose string is not below key (n: none). */
 size_t nf_lower_bound_str(const void *base, size_t n, size_t size, size_t offset, const char *key);

@@ -485,7 +485,7 @@ stage_name(nf_parser *p, const nf_value *v, const nf_token *t)
 		return NULL;
 	memcpy(key, body, blen);
 	key[blen] = '\0';
-	s = nf_strmap_get(p->dag->by_name, key);
+	s = nf_dag_find_stage(p->dag, key);
 	return s ? s->name : NULL;
 }
 

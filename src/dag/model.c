@@ -9,8 +9,17 @@
 nf_stage *
 nf_dag_find_stage(const nf_dag *dag, const char *name)
 {
-	return dag && dag->by_name ? nf_strmap_get(dag->by_name, name) : NULL;
+	uint32_t i = dag ? nf_nameidx_find(&dag->by_name, name) : 0;
+
+	return i ? &dag->stages[i - 1] : NULL;
 }
+
+const char *
+nf_dag_stage_name(const void *dag, uint32_t i)
+{
+	return ((const nf_dag *)dag)->stages[i].name;
+}
+
 
 static bool
 listed(const nf_run_opts *o, const char *name)
@@ -183,7 +192,7 @@ nf_dag_free(nf_dag *dag)
 {
 	if (!dag)
 		return;
-	nf_strmap_free(dag->by_name);
+	nf_nameidx_free(&dag->by_name);
 	nf_arena_free(dag->needs_arena);
 	nf_arena_free(dag->arena);
 	free(dag);

@@ -701,21 +701,22 @@ new_stage(nf_parser *p, nf_stage_kind kind, const char *name, nf_loc loc)
 	nf_stage *s;
 
 	if (p->nstages == p->capstages) {
-		/* More than counted: a bigger array, and by_name pointed at the new one. */
+		/* More than counted: a bigger array (by_name holds indices). */
 		nf_stage *bigger = nf_arena_alloc(p->a, 2 * (p->capstages + 8) * sizeof(nf_stage));
 
 		memcpy(bigger, p->stages, p->nstages * sizeof(nf_stage));
 		p->stages = bigger;
 		p->capstages = 2 * (p->capstages + 8);
-		for (size_t i = 0; i < p->nstages; i++)
-			nf_strmap_put(p->dag->by_name, p->stages[i].name, &p->stages[i]);
 	}
 	s = &p->stages[p->nstages];
 	s->kind = kind;
 	s->name = name;
 	s->loc = loc;
 	s->index = (uint32_t)p->nstages++;
-	nf_strmap_put(p->dag->by_name, name, s);
+	/* The index reads the names from dag->stages: the array as it grows. */
+	p->dag->stages = p->stages;
+	p->dag->nstages = p->nstages;
+	nf_nameidx_add(&p->dag->by_name, s->index);
 	return s;
 }
 
@@ -757,7 +758,7 @@ open_block(nf_parser *p, nf_pblock *b, nf_pblock *parent, const char *name)
 	case NF_BK_STAGE:
 	case NF_BK_GATE:
 	case NF_BK_MONITOR:
-		if ((first = nf_strmap_get(dag->by_name, name)) != NULL) {
+		if ((first = nf_dag_find_stage(dag, name)) != NULL) {
 			nf_parse_error(p, b->loc, "duplicate stage name \"%s\"", name);
 			nf_diag_note(p->diags, first->loc, "first defined here");
 			return false;
@@ -1297,7 +1298,7 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	p.syntax_only = syntax_only;
 	p.model_names = nf_strmap_new(8);
 	if (len > NF_DAG_MAX_FILE_SIZE) {
-		dag->by_name = nf_strmap_new(1);
+		nf_nameidx_init(&dag->by_name, 1, nf_dag_stage_name, dag);
 		nf_loc at = nf_loc_at(dag->path, 0, 0);
 
 		nf_diag_error(diags, at, "file too large (%zu bytes; the limit is %u MiB)", len,
@@ -1305,7 +1306,7 @@ nf_dag_parse_opts(nf_dag **out, const char *path, const char *src, size_t len,
 	} else {
 		p.capstages = count_stage_lines(src, len) + 1;
 		p.stages = nf_arena_alloc(p.a, p.capstages * sizeof(nf_stage));
-		dag->by_name = nf_strmap_new(p.capstages);
+		nf_nameidx_init(&dag->by_name, p.capstages, nf_dag_stage_name, dag);
 		nf_lex_init(&p.lx, dag->path, src, len, diags, false);
 		parse_file(&p);
 	}

@@ -83,7 +83,7 @@ depends_on(vctx *v, const nf_stage *s, const nf_stage *anc)
 		const nf_stage *cur = &dag->stages[v->queue[head++]];
 
 		for (size_t k = 0; k < cur->nneeds; k++) {
-			const nf_stage *d = nf_strmap_get(dag->by_name, cur->needs[k].name);
+			const nf_stage *d = nf_dag_find_stage(dag, cur->needs[k].name);
 
 			if (v->budget == 0)
 				return true;
@@ -124,7 +124,7 @@ check_stages_ref(vctx *v, const where *w, const nf_seg *seg, const char *rest)
 	}
 	name = nf_arena_strndup(v->scratch, rest, (size_t)(p - rest));
 	key = p + 6;
-	if (!(s = nf_strmap_get(v->dag->by_name, name))) {
+	if (!(s = nf_dag_find_stage(v->dag, name))) {
 		error_hint(v, seg->loc, nf_suggest(name, v->stage_names, v->dag->nstages),
 			   "unknown stage \"%s\" in ${%s}", name, seg->text);
 		return;
@@ -526,7 +526,7 @@ static void
 check_instance_need(vctx *v, const nf_stage *s, const nf_name_ref *n, const char *at)
 {
 	char *name = nf_arena_strndup(v->scratch, n->name, (size_t)(at - n->name));
-	const nf_stage *d = nf_strmap_get(v->dag->by_name, name);
+	const nf_stage *d = nf_dag_find_stage(v->dag, name);
 
 	if (!d) {
 		error_hint(v, n->loc, nf_suggest(name, v->stage_names, v->dag->nstages),
@@ -589,7 +589,7 @@ check_needs(vctx *v, const nf_stage *s)
 
 		const char *at = strchr(n->name, '@');
 
-		if (nf_strmap_get(v->dag->by_name, n->name))
+		if (nf_dag_find_stage(v->dag, n->name))
 			continue;
 		if (at) {
 			check_instance_need(v, s, n, at);
@@ -796,7 +796,7 @@ check_risk(vctx *v)
 	if (!r->present)
 		return;
 	if (r->gate) {
-		g = nf_strmap_get(v->dag->by_name, r->gate);
+		g = nf_dag_find_stage(v->dag, r->gate);
 		if (!g)
 			error_hint(v, r->gate_loc, nf_suggest(r->gate, v->gate_names, v->ngates),
 				   "risk reads unknown gate \"%s\"", r->gate);
@@ -843,7 +843,7 @@ check_model(vctx *v, const nf_model_decl *m)
 	}
 	if (!m->gate.name)
 		return;
-	g = nf_strmap_get(v->dag->by_name, m->gate.name);
+	g = nf_dag_find_stage(v->dag, m->gate.name);
 	if (!g)
 		error_hint(v, m->gate.loc, nf_suggest(m->gate.name, v->gate_names, v->ngates),
 			   "model \"%s\" names unknown gate \"%s\"", m->name, m->gate.name);

@@ -119,7 +119,7 @@ stage_graph_init(stage_graph *sg, const nf_dag *dag)
 
 		sg->dep_at[i] = (uint32_t)r.ndep;
 		for (size_t k = 0; k < s->nneeds; k++) {
-			const nf_stage *d = nf_strmap_get(dag->by_name, s->needs[k].name);
+			const nf_stage *d = nf_dag_find_stage(dag, s->needs[k].name);
 
 			if (!d || stamp[d->index] == i + 1)
 				continue;
@@ -141,7 +141,7 @@ stage_graph_init(stage_graph *sg, const nf_dag *dag)
 				continue;
 			memcpy(name, s->needs[k].name, (size_t)(at - s->needs[k].name));
 			name[at - s->needs[k].name] = '\0';
-			if (!(d = nf_strmap_get(dag->by_name, name)) || stamp[d->index] == i + 1 ||
+			if (!(d = nf_dag_find_stage(dag, name)) || stamp[d->index] == i + 1 ||
 			    (c = instance_index(d, at + 1)) == ALL)
 				continue;
 			push_dep(&r, d->index, c, false, 0);
@@ -647,7 +647,7 @@ nf_graph_find(const nf_graph *g, const char *name)
 
 	if (!g)
 		return NULL;
-	if ((s = nf_strmap_get(g->dag->by_name, name)))
+	if ((s = nf_dag_find_stage(g->dag, name)))
 		return g->stage_count[s->index] == 1 ? &g->nodes[g->stage_first[s->index]] : NULL;
 	return nf_strmap_get(((const graph_impl *)g)->instances, name);
 }

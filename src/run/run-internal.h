@@ -173,7 +173,8 @@ typedef struct run_ctx {
 	 * some, as most pipelines' nodes have none (read through nf_run__metrics). */
 	nf_metric_set **metrics;
 	char out_digest_text[4 + 64 + 1];   /* a node's raw output digest written out (cache-step.c) */
-	const nf_node **best;       /* per stage index: the select winner, once computed */
+	const nf_node **best;       /* per stage index: the select winner, once computed (NULL
+	                             * until the first select is asked) */
 	size_t total;
 	nf_run_job job;
 	nf_run_cache cache;
@@ -264,7 +265,7 @@ void nf_run__hook_events_free(run_ctx *ctx);
 /* The most stage results one loop turn keeps uncommitted: a cached pass settles thousands
  * of stages in one turn, and what a batch keeps until its commit (each node's pending row,
  * each final state) would otherwise grow with the pipeline (60 MB at 100 000 stages). */
-#define NF_RUN_FLUSH_TURN 16384
+#define NF_RUN_FLUSH_TURN 1024
 
 /* Space for the run's record on a disk that fills up (space.c): the reserve a run holds
  * from its start until its final state is written; the least free space on the state

@@ -46,6 +46,9 @@ ctx_best(void *vctx, const char *stage_name, const char *key, const char **out)
 		return nf_error_set(NF_EINVALID, "unknown stage '%s' in ${stages.%s.best.%s}", stage_name, stage_name, key);
 	if (nf_more(st)->select.kind == NF_SELECT_NONE || nf_more(st)->nmatrix == 0)
 		return nf_error_set(NF_EINVALID, "stage '%s' has no matrix with select, so it has no best instance", stage_name);
+	/* Made at the first select: a pointer a stage is 0.8 MB at 100 000 stages. */
+	if (!ctx->best)
+		ctx->best = xcalloc(ctx->dag->nstages + 1, sizeof(*ctx->best));
 	if (!(win = ctx->best[st->index])) {
 		size_t first = ctx->graph->stage_first[st->index], count = ctx->graph->stage_count[st->index];
 
@@ -1826,7 +1829,6 @@ nf_run_exec(nf_run *run, nf_run_status *status)
 	if ((err = load(&ctx, &selected, req->at ? &at : NULL, diags)) < 0)
 		goto done;
 
-	ctx.best = xcalloc(ctx.dag->nstages + 1, sizeof(*ctx.best));
 	if (req->dry_run) {
 		err = plan(&ctx, selected);
 		*status = NF_RUN_SUCCEEDED;

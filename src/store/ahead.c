@@ -7,10 +7,14 @@
  * upstream's outputs), but a rerun's keys are mostly its last run's: the thread reads, in
  * the order of the nodes, the entry each node of the pipeline's last run used (its row's
  * cache_key), and nf_store_cache_hit takes an entry from here when its key was read, else
- * reads as before. The thread fills a table of slots (open addressing, at most half full,
- * never resized), each published once; the caller probes and never waits. An entry is
- * taken once, by whoever swaps its slot to TAKEN, and freed then (its fingerprint kept
- * beside for the probes): a second lookup of the key reads the database. Each lookup first
+ * reads as before. The thread fills a table of AHEAD_SLOTS slots (open addressing, a key
+ * kept within AHEAD_PROBES slots of its home or not at all); the caller probes and never
+ * waits. An entry is taken once, by whoever swaps its slot to TAKEN, and freed then (its
+ * fingerprint kept beside for the probes): a second lookup of the key reads the database.
+ * Only the thread fills a slot, an empty one or a TAKEN one (which it owns): a slot once
+ * filled is never empty again, so a probe still ends at the first empty slot, and the table
+ * holds a few thousand entries whatever the pipeline's size (it held a slot and a
+ * fingerprint for every node, 4 MB at 100 000). Each lookup first
  * marks its key as looked up (two bits of a filter), and the thread neither publishes an
  * entry whose key is marked nor keeps one marked after it published it: on a busy machine,
  * or with the scheduler's order unlike the last run's, the thread would otherwise publish
@@ -40,7 +44,9 @@
 #include <string.h>
 #include <time.h>
 
-#define AHEAD_WINDOW 4096
+#define AHEAD_WINDOW 1024
+#define AHEAD_SLOTS (8 * AHEAD_WINDOW)   /* a power of two */
+#define AHEAD_PROBES 64
 #define CHECKPOINT_EVERY_NS 2000000
 
 /* Owned by whoever swaps its slot from it to TAKEN: the caller that takes it, or the thread
@@ -59,10 +65,10 @@ struct nf_store_ahead {
 	char *path, *pipeline;
 	int64_t run_id;              /* the run about to look up: its last run is the one before */
 	_Atomic(ahead_entry *) *slots;
-	uint64_t *fps;               /* key_hash of each slot's key: written before its entry is
-	                              * published, read by the caller after it sees the entry */
-	size_t mask;                 /* slots - 1, a power of two minus one */
-	size_t max_rows;             /* at most half the slots */
+	_Atomic uint32_t *fps;       /* the high half of key_hash of each slot's key (the low
+	                              * half places it): written before its entry is published,
+	                              * read by the caller after it sees the entry */
+	size_t max_rows;             /* the entries it places at most: the run's nodes */
 	_Atomic uint64_t *looked;    /* the filter of the keys looked up: two bits a key */
 	size_t looked_mask;          /* its bits - 1 */
 	atomic_size_t lookups;       /* the caller's, for the window */
@@ -119,28 +125,49 @@ entry_free(ahead_entry *e)
 	free(e);
 }
 
-/* Publishes e, of fingerprint fp, unless an entry of the same fingerprint is there: two
- * nodes of the last run with one key (read once), or two keys of one 64-bit hash (the second
- * is left to the database). Then takes it back if its key was looked up meanwhile (its slot
- * stays filled: *filled counts the slots filled). Whether it stays published. */
-static bool
-publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, size_t *filled)
+/* The fingerprint a slot keeps of hash fp. */
+static uint32_t
+slot_fp(uint64_t fp)
 {
-	size_t i = (size_t)fp & a->mask;
+	return (uint32_t)(fp >> 32);
+}
+
+/* Publishes e, of fingerprint fp, in the first empty or TAKEN slot of its probe, unless an
+ * entry of the same fingerprint is there: two nodes of the last run with one key (read
+ * once), or two keys of one slot fingerprint (the second is left to the database); or
+ * unless the probe has no room (entries whose lookups have not come fill it: the database
+ * answers). Then takes it back if its key was looked up meanwhile (*placed counts the
+ * entries placed). Whether it stays published; e is freed when not. */
+static bool
+publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, size_t *placed)
+{
+	size_t home = (size_t)fp & (AHEAD_SLOTS - 1), at = SIZE_MAX;
 	ahead_entry *was = e;
 
-	/* Only this thread fills slots: a slot it sees empty stays empty until it fills it. */
-	while (atomic_load_explicit(&a->slots[i], memory_order_relaxed) != NULL) {
-		if (a->fps[i] == fp) {
-			entry_free(e);
-			return false;
+	/* Only this thread fills slots, and only it changes a TAKEN one: what it sees empty
+	 * or TAKEN here stays so until it fills it. */
+	for (size_t d = 0; d < AHEAD_PROBES; d++) {
+		size_t i = (home + d) & (AHEAD_SLOTS - 1);
+		ahead_entry *in = atomic_load_explicit(&a->slots[i], memory_order_relaxed);
+
+		if (!in || in == TAKEN) {
+			if (at == SIZE_MAX)
+				at = i;
+			if (!in)
+				break;   /* nothing of this home beyond an empty slot */
+		} else if (atomic_load_explicit(&a->fps[i], memory_order_relaxed) == slot_fp(fp)) {
+			at = SIZE_MAX;
+			break;
 		}
-		i = (i + 1) & a->mask;
 	}
-	a->fps[i] = fp;
-	atomic_store(&a->slots[i], e);
-	(*filled)++;
-	if (looked(a, fp, false) && atomic_compare_exchange_strong(&a->slots[i], &was, TAKEN)) {
+	if (at == SIZE_MAX) {
+		entry_free(e);
+		return false;
+	}
+	atomic_store_explicit(&a->fps[at], slot_fp(fp), memory_order_relaxed);
+	atomic_store(&a->slots[at], e);
+	(*placed)++;
+	if (looked(a, fp, false) && atomic_compare_exchange_strong(&a->slots[at], &was, TAKEN)) {
 		entry_free(e);
 		return false;
 	}
@@ -153,13 +180,14 @@ read_ahead(void *arg)
 	nf_store_ahead *a = arg;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
-	size_t produced = 0, filled = 0;
+	size_t produced = 0, placed = 0;
 	const char *lag;
 	const struct timespec pause = { 0, 100000 };
 
 	/* No busy wait: an entry not read here is read by the lookup itself, a checkpoint not
 	 * made here by the close. Read and write, for the checkpoint; it writes no row. */
 	if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA cache_size = -512", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT c.key, c.outputs, c.out_digest, c.metrics, c.run_id"
 			       " FROM nodes n JOIN cache_entries c ON c.key = n.cache_key"
@@ -174,9 +202,7 @@ read_ahead(void *arg)
 		while (atomic_load_explicit(&a->lookups, memory_order_relaxed) < strtoul(lag, NULL, 10) &&
 		       !atomic_load_explicit(&a->stop, memory_order_relaxed))
 			nanosleep(&pause, NULL);
-	/* The slots filled, not the entries kept, bound the table: at most half full, so that
-	 * every probe ends at an empty slot. */
-	while (filled < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+	while (placed < a->max_rows && !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
 		struct timespec wait = { 0, 50000 };
 		ahead_entry *e;
 		uint64_t fp;
@@ -200,7 +226,7 @@ read_ahead(void *arg)
 		e->out_digest = col_dup(q, 2);
 		e->metrics_json = col_dup(q, 3);
 		e->run_id = sqlite3_column_int64(q, 4);
-		if (!publish(a, e, fp, &filled))
+		if (!publish(a, e, fp, &placed))
 			continue;
 		produced++;
 		atomic_store_explicit(&a->read, produced, memory_order_release);
@@ -239,21 +265,20 @@ void
 nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t nodes)
 {
 	nf_store_ahead *a;
-	size_t cap = 64;
+	size_t cap;
 
 	if (!st || st->ahead || !st->path || !pipeline || nodes == 0 || !strcmp(st->path, ":memory:"))
 		return;
-	while (cap < 2 * nodes)
-		cap *= 2;
 	a = xcalloc(1, sizeof(*a));
 	a->path = xstrdup(st->path);
 	a->pipeline = xstrdup(pipeline);
 	a->run_id = run_id;
-	a->slots = xcalloc(cap, sizeof(*a->slots));
-	a->fps = xcalloc(cap, sizeof(*a->fps));
-	for (size_t i = 0; i < cap; i++)
+	a->slots = xcalloc(AHEAD_SLOTS, sizeof(*a->slots));
+	a->fps = xcalloc(AHEAD_SLOTS, sizeof(*a->fps));
+	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
 		atomic_init(&a->slots[i], NULL);
-	a->mask = cap - 1;
+		atomic_init(&a->fps[i], 0);
+	}
 	a->max_rows = nodes;
 	/* 16 bits a node, two of them a key: under 2% of the keys not looked up seem so (and are
 	 * read from the database). */
@@ -298,7 +323,7 @@ nf_store_ahead_stop(nf_store *st)
 	pthread_join(a->thread, NULL);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->wake);
-	for (size_t i = 0; i <= a->mask; i++)
+	for (size_t i = 0; i < AHEAD_SLOTS; i++)
 		entry_free(atomic_load_explicit(&a->slots[i], memory_order_relaxed));
 	free(a->slots);
 	free(a->fps);
@@ -330,12 +355,19 @@ nf_store__ahead_take(nf_store *st, const char *key, nf_cache_entry *out)
 
 	atomic_fetch_add_explicit(&a->lookups, 1, memory_order_relaxed);
 	looked(a, fp, true);   /* before the probe: see the top of this file */
-	for (size_t i = (size_t)fp & a->mask; (e = atomic_load(&a->slots[i])); i = (i + 1) & a->mask) {
-		if (a->fps[i] != fp)
+	for (size_t d = 0; d < AHEAD_PROBES; d++) {
+		size_t i = ((size_t)fp + d) & (AHEAD_SLOTS - 1);
+
+		if (!(e = atomic_load(&a->slots[i])))
+			break;
+		/* A TAKEN slot's fingerprint may be of whatever it held: the probe goes on. */
+		if (e == TAKEN || atomic_load_explicit(&a->fps[i], memory_order_relaxed) != slot_fp(fp))
 			continue;
-		/* The one entry of this fingerprint: taken already (or taken back), or ours now,
-		 * which may still be another key's. */
-		if (e == TAKEN || !atomic_compare_exchange_strong(&a->slots[i], &e, TAKEN))
+		/* The one live entry of this fingerprint: ours now (which may still be another
+		 * key's), or taken meanwhile (by the thread taking it back). The fingerprint read
+		 * is the entry's or a later one's: the thread changes it only in a TAKEN slot, and
+		 * then the swap fails. */
+		if (!atomic_compare_exchange_strong(&a->slots[i], &e, TAKEN))
 			return false;
 		if (strcmp(e->key, key) != 0) {
 			entry_free(e);

@@ -27,16 +27,17 @@ prepared(nf_store *st, sqlite3_stmt **q, const char *sql)
 struct sc_row {
 	nf_statkey key;
 	unsigned char sha[32];   /* the hash's bytes, not its 65 characters */
+	uint32_t pos;            /* in a window: its place among the rows the window read */
 };
 static char sc_pending_mark, sc_absent_mark;
 #define SC_PENDING ((void *)&sc_pending_mark)
 #define SC_ABSENT ((void *)&sc_absent_mark)
 
-/* A row of the map for (key, sha), sha being 64 hex digits (NULL when it is not). */
+/* A row for (key, sha) in arena a, sha being 64 hex digits (NULL when it is not). */
 static struct sc_row *
-new_row(struct nf_store_statcache *c, const nf_statkey *key, const char *sha)
+new_row(nf_arena *a, const nf_statkey *key, const char *sha)
 {
-	struct sc_row *r = nf_arena_alloc(c->rows_arena, sizeof(*r));
+	struct sc_row *r = nf_arena_alloc(a, sizeof(*r));
 
 	r->key = *key;
 	if (nf_hex_decode(r->sha, 32, sha) < 0)
@@ -70,6 +71,119 @@ seen(struct nf_store_statcache *c, const char *path, bool add)
 /* Paths a preload statement asks for at once: the IN list of batch_stmt's statement. */
 #define SC_BATCH 64
 
+/* The rows a window reads (store-internal.h: win, SC_WINDOWS of them). */
+#define SC_WINDOW 1024
+
+
+struct sc_window {
+	nf_strmap *map;   /* path -> struct sc_row */
+	nf_arena *arena;  /* the paths and rows */
+	uint32_t n;       /* the rows read */
+};
+
+static void
+window_free(struct sc_window *w)
+{
+	if (!w)
+		return;
+	nf_strmap_free(w->map);
+	nf_arena_free(w->arena);
+	free(w);
+}
+
+/* Reads the next SC_WINDOW rows of the table, in rowid order, as the newest window, and lets
+ * go of the oldest. A failed read ends the windows (what was read stays): the gets left ask
+ * the table. */
+static void
+window_read(struct nf_store_statcache *c)
+{
+	sqlite3_stmt *q;
+	struct sc_window *w;
+	uint32_t scanned = 0;
+	int rc;
+
+	c->win_misses = 0;
+	if (c->win_end)
+		return;
+	q = prepared(c->st, &c->window, "SELECT rowid, path, size, mtime_ns, inode, ctime_ns, sha256"
+				      " FROM statcache WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
+	if (!q) {
+		c->win_end = true;
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->map = nf_strmap_new(SC_WINDOW);
+	w->arena = nf_arena_new();
+	sqlite3_bind_int64(q, 1, c->win_after);
+	sqlite3_bind_int(q, 2, SC_WINDOW);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(q, 1);
+		nf_statkey key;
+		struct sc_row *r;
+
+		c->win_after = sqlite3_column_int64(q, 0);
+		scanned++;
+		if (!path || sqlite3_column_bytes(q, 6) != 64)
+			continue;
+		key.size = sqlite3_column_int64(q, 2);
+		key.mtime_ns = sqlite3_column_int64(q, 3);
+		key.inode = sqlite3_column_int64(q, 4);
+		key.ctime_ns = sqlite3_column_int64(q, 5);
+		if (!(r = new_row(w->arena, &key, (const char *)sqlite3_column_text(q, 6))))
+			continue;
+		r->pos = w->n++;
+		nf_strmap_put(w->map, nf_arena_strdup(w->arena, path), r);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE || scanned < SC_WINDOW)
+		c->win_end = true;
+	if (!w->n) {
+		window_free(w);
+		return;
+	}
+	window_free(c->win[SC_WINDOWS - 1]);
+	memmove(&c->win[1], &c->win[0], (SC_WINDOWS - 1) * sizeof(c->win[0]));
+	c->win[0] = w;
+}
+
+/* The row of path in the windows, the newest first, copied out. A hit in the second half of
+ * the newest reads the next window; so do SC_WINDOW gets in a row that none answered, so
+ * that lookups in another order than the table's still move the windows along. */
+static bool
+window_get(struct nf_store_statcache *c, const char *path, nf_statkey *key, char sha[65])
+{
+	for (int i = 0; i < SC_WINDOWS && c->win[i]; i++) {
+		const struct sc_row *r = nf_strmap_get(c->win[i]->map, path);
+
+		if (!r)
+			continue;
+		*key = r->key;
+		nf_hex_encode(sha, r->sha, 32);
+		if (i == 0 && r->pos >= c->win[0]->n / 2)
+			window_read(c);
+		return true;
+	}
+	if (++c->win_misses >= SC_WINDOW)
+		window_read(c);
+	return false;
+}
+
+/* A put of path: the windows holding it follow the table. */
+static void
+window_put(struct nf_store_statcache *c, const char *path, const nf_statkey *key, const char *sha)
+{
+	static const nf_statkey never = { -1, -1, -1, -1 };
+
+	for (int i = 0; i < SC_WINDOWS && c->win[i]; i++) {
+		struct sc_row *r = nf_strmap_get(c->win[i]->map, path);
+
+		if (r && nf_hex_decode(r->sha, 32, sha) == 0)
+			r->key = *key;
+		else if (r)
+			r->key = never;   /* no file has that stat: asked of the table */
+	}
+}
+
 static bool
 sc_get(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65])
 {
@@ -87,11 +201,14 @@ sc_get(nf_statcache *sc, const char *path, nf_statkey *key, char sha[65])
 		nf_hex_encode(sha, r->sha, 32);
 		return true;
 	}
+	if (c->windowed && window_get(c, path, key, sha))
+		return true;
 	q = prepared(c->st, &c->get, "SELECT size, mtime_ns, inode, ctime_ns, sha256"
 				   " FROM statcache WHERE path = ?1");
 	if (!q)
 		return false;
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	c->asked++;
 	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 4) == 64) {
 		key->size = sqlite3_column_int64(q, 0);
 		key->mtime_ns = sqlite3_column_int64(q, 1);
@@ -122,11 +239,13 @@ sc_put(nf_statcache *sc, const char *path, const nf_statkey *key, const char *sh
 		if (nf_hex_decode(r->sha, 32, sha) < 0)
 			nf_strmap_put(c->rows, path, SC_PENDING);
 	} else if (v) {
-		struct sc_row *r = new_row(c, key, sha);
+		struct sc_row *r = new_row(c->rows_arena, key, sha);
 
 		nf_strmap_put(c->rows, path, r ? (void *)r : SC_PENDING);
 	} else if (c->none_before) {
 		seen(c, path, true);
+	} else if (c->windowed) {
+		window_put(c, path, key, sha);
 	}
 	q = prepared(c->st, &c->put, "INSERT OR REPLACE INTO statcache"
 				   "(path, size, mtime_ns, inode, ctime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -191,7 +310,7 @@ fill(struct nf_store_statcache *c, sqlite3_stmt *q)
 		key.mtime_ns = sqlite3_column_int64(q, 2);
 		key.inode = sqlite3_column_int64(q, 3);
 		key.ctime_ns = sqlite3_column_int64(q, 4);
-		if ((r = new_row(c, &key, (const char *)sqlite3_column_text(q, 5))))
+		if ((r = new_row(c->rows_arena, &key, (const char *)sqlite3_column_text(q, 5))))
 			nf_strmap_put(c->rows, path, r);   /* the key is there: only its value changes */
 	}
 	return rc;
@@ -224,9 +343,9 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 	if (!st || !n || !nf_store_statcache(st))
 		return;
 	c = &st->statcache;
-	if (c->none_before)
-		return;   /* still none but this process's, which rows holds */
-	if (!c->rows && row_count(st) == 0) {
+	if (c->none_before || c->windowed)
+		return;   /* still none but this process's, which rows holds; or read as it goes */
+	if (!c->rows && (rows = row_count(st)) == 0) {
 		/* Nothing to read, and no entry per path to hold: 100 000 outputs took 5 MB. */
 		c->rows = nf_strmap_new(64);
 		c->rows_arena = nf_arena_new();
@@ -235,6 +354,14 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 		while (c->seen_bits < n * SEEN_BITS_PER_PATH)
 			c->seen_bits *= 2;
 		c->seen = xcalloc(c->seen_bits / 64, sizeof(uint64_t));
+		return;
+	}
+	if (!c->rows && rows > 0 && (uint64_t)rows <= 2 * (uint64_t)n + 1024) {
+		/* Not many more rows than paths: the table read in its order costs less than a
+		 * seek in the path index per path, and in windows it holds a few thousand rows
+		 * at a time, not one per output. */
+		c->windowed = true;
+		window_read(c);
 		return;
 	}
 	if (!c->rows) {
@@ -282,6 +409,24 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 	free(fresh);
 }
 
+unsigned long
+nf_store_statcache_asked(const nf_store *st)
+{
+	return st ? st->statcache.asked : 0;
+}
+
+size_t
+nf_store_statcache_held(const nf_store *st)
+{
+	size_t n = 0;
+
+	if (!st)
+		return 0;
+	for (int i = 0; i < SC_WINDOWS && st->statcache.win[i]; i++)
+		n += st->statcache.win[i]->n;
+	return n + (st->statcache.rows ? nf_strmap_count(st->statcache.rows) : 0);
+}
+
 nf_statcache *
 nf_store_statcache(nf_store *st)
 {
@@ -303,7 +448,15 @@ nf_store__statcache_close(nf_store *st)
 	sqlite3_finalize(st->statcache.get);
 	sqlite3_finalize(st->statcache.put);
 	sqlite3_finalize(st->statcache.batch);
-	st->statcache.get = st->statcache.put = st->statcache.batch = NULL;
+	sqlite3_finalize(st->statcache.window);
+	st->statcache.get = st->statcache.put = st->statcache.batch = st->statcache.window = NULL;
+	for (int i = 0; i < SC_WINDOWS; i++) {
+		window_free(st->statcache.win[i]);
+		st->statcache.win[i] = NULL;
+	}
+	st->statcache.windowed = st->statcache.win_end = false;
+	st->statcache.win_after = 0;
+	st->statcache.win_misses = 0;
 	nf_strmap_free(st->statcache.rows);
 	nf_arena_free(st->statcache.rows_arena);
 	st->statcache.rows = NULL;

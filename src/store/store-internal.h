@@ -46,6 +46,9 @@ typedef enum {
 
 typedef struct nf_store_ahead nf_store_ahead;
 
+/* The windows of stat-cache rows held at once (statcache.c). */
+#define SC_WINDOWS 3
+
 struct nf_store {
 	sqlite3 *db;
 	char *path;
@@ -131,11 +134,22 @@ struct nf_store {
 	struct nf_store_statcache {
 		nf_statcache ops;
 		nf_store *st;
-		sqlite3_stmt *get, *put, *batch;
+		sqlite3_stmt *get, *put, *batch, *window;
 		/* The rows of the paths nf_store_statcache_preload read (path -> struct
 		 * sc_row, one without a row too): a get of such a path asks no SQL. */
 		nf_strmap *rows;
 		nf_arena *rows_arena;
+		/* Or, when the table holds about the run's outputs and no more, its rows read
+		 * in windows in the table's order (the order the builds wrote them, which is
+		 * the order of the lookups), the newest first: a window is read when a lookup
+		 * reaches the second half of the newest, and the oldest let go then, so that a
+		 * cached rerun of 100 000 stages does not hold 11 MB of rows. */
+		struct sc_window *win[SC_WINDOWS];
+		bool windowed;
+		bool win_end;                /* the last read reached the table's end */
+		int64_t win_after;           /* the rowid the next window starts after */
+		size_t win_misses;           /* gets found in no window since the last read */
+		unsigned long asked;         /* gets the table answered (tests) */
 		/* The table had no row at the preload (a workspace's first run): a path has
 		 * none either, but for what this process put since. Those paths are remembered
 		 * in a Bloom filter (seen, seen_bits a power of two): a get of a path it has

@@ -1,6 +1,7 @@
 /* strmap.c: open-addressing hash map from strings to pointers (FNV-1a, linear probing),
- * so that name lookups in a 100 000-stage DAG stay O(1); and the search of an array sorted
- * by a string, for lookups by prefix. */
+ * so that name lookups in a 100 000-stage DAG stay O(1), and its keyless form for names
+ * held elsewhere (nf_nameidx); and the search of an array sorted by a string, for lookups
+ * by prefix. */
 #include "config.h"
 #include "ntflow/util.h"
 
@@ -151,4 +152,67 @@ nf_lower_bound_str(const void *base, size_t n, size_t size, size_t offset, const
 			hi = mid;
 	}
 	return lo;
+}
+
+static void
+nameidx_place(nf_nameidx *x, uint32_t h, uint32_t i)
+{
+	size_t at = h & (x->cap - 1);
+
+	while (x->slots[2 * at + 1])
+		at = (at + 1) & (x->cap - 1);
+	x->slots[2 * at] = h;
+	x->slots[2 * at + 1] = i + 1;
+}
+
+void
+nf_nameidx_init(nf_nameidx *x, size_t hint, nf_nameidx_name *name, const void *ctx)
+{
+	x->cap = 16;
+	while (x->cap * 4 < hint * 5)   /* hint names fit without a grow */
+		x->cap *= 2;
+	x->slots = xcalloc(x->cap * 2, sizeof(uint32_t));
+	x->count = 0;
+	x->name = name;
+	x->ctx = ctx;
+}
+
+void
+nf_nameidx_free(nf_nameidx *x)
+{
+	free(x->slots);
+	x->slots = NULL;
+	x->cap = x->count = 0;
+}
+
+void
+nf_nameidx_add(nf_nameidx *x, uint32_t i)
+{
+	if ((x->count + 1) * 5 > x->cap * 4) {
+		uint32_t *old = x->slots;
+		size_t cap = x->cap;
+
+		x->cap *= 2;
+		x->slots = xcalloc(x->cap * 2, sizeof(uint32_t));
+		for (size_t k = 0; k < cap; k++)
+			if (old[2 * k + 1])
+				nameidx_place(x, old[2 * k], old[2 * k + 1] - 1);
+		free(old);
+	}
+	nameidx_place(x, (uint32_t)nf_str_hash(x->name(x->ctx, i)), i);
+	x->count++;
+}
+
+uint32_t
+nf_nameidx_find(const nf_nameidx *x, const char *name)
+{
+	uint32_t h;
+
+	if (!x->cap)
+		return 0;
+	h = (uint32_t)nf_str_hash(name);
+	for (size_t at = h & (x->cap - 1); x->slots[2 * at + 1]; at = (at + 1) & (x->cap - 1))
+		if (x->slots[2 * at] == h && strcmp(x->name(x->ctx, x->slots[2 * at + 1] - 1), name) == 0)
+			return x->slots[2 * at + 1];
+	return 0;
 }

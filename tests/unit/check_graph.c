@@ -23,14 +23,14 @@ tdag_new(size_t cap)
 	d->path = "t.dag";
 	d->dir = ".";
 	d->stages = nf_arena_alloc(d->arena, cap * sizeof(nf_stage));
-	d->by_name = nf_strmap_new(cap);
+	nf_nameidx_init(&d->by_name, cap, nf_dag_stage_name, d);
 	return d;
 }
 
 static void
 tdag_free(nf_dag *d)
 {
-	nf_strmap_free(d->by_name);
+	nf_nameidx_free(&d->by_name);
 	nf_arena_free(d->arena);
 	free(d);
 }
@@ -55,7 +55,7 @@ tstage(nf_dag *d, nf_stage_kind kind, const char *name, const char *needs)
 	for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
 		s->needs[s->nneeds++] = (nf_name_ref){ n, s->loc };
 	nf_stage_more_mut(s, d->arena)->matrix = nf_arena_alloc(d->arena, AXES_MAX * sizeof(nf_axis));
-	nf_strmap_put(d->by_name, s->name, s);
+	nf_nameidx_add(&d->by_name, s->index);
 	return s;
 }
 

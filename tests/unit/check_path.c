@@ -636,6 +636,42 @@ START_TEST(test_statahead)
 }
 END_TEST
 
+/* Paths kept front-coded (each the bytes it shares with the one before, at most 255, and
+ * the rest): paths sharing more than 255 bytes, across the restarts every 16 paths, each
+ * answered for itself only. */
+START_TEST(test_statahead_shared_prefix)
+{
+	enum { N = 40 };
+	const char *paths[N];
+	char *dir = xasprintf("%0200d/%0100d", 0, 0), *cmd;
+	nf_statahead *s;
+	struct stat got;
+	int rootfd;
+
+	cmd = xasprintf("cd root && mkdir -p %s && for i in $(seq 0 %d); do printf %%${i}s >%s/f$i; done", dir, N - 1,
+			dir);
+	sh(cmd);
+	free(cmd);
+	for (int i = 0; i < N; i++)
+		paths[i] = xasprintf(i % 3 == 2 ? "%s/f%d.none" : "%s/f%d", dir, i);
+	ck_assert_int_ge(rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+	ck_assert_ptr_nonnull(s = nf_statahead_start(rootfd, paths, N));
+	statahead_wait(s, N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_msg(nf_statahead_get(s, (size_t)i, paths[i], &got) == (i % 3 != 2), "path %d", i);
+		if (i % 3 != 2)
+			ck_assert_int_eq(got.st_size, i);
+		if (i > 0)
+			ck_assert(!nf_statahead_get(s, (size_t)i, paths[i - 1], &got));
+	}
+	nf_statahead_free(s);
+	close(rootfd);
+	for (int i = 0; i < N; i++)
+		free((char *)paths[i]);
+	free(dir);
+}
+END_TEST
+
 /* Freed while the thread is still taking: it stops and is waited for (no leak, no hang, no
  * use after free under the sanitizers); what it took before holds. */
 START_TEST(test_statahead_stopped)
@@ -732,6 +768,7 @@ path_suite(void)
 	tcase_add_test(tc, test_dircache_many_folders);
 	tcase_add_test(tc, test_statahead);
 	tcase_add_test(tc, test_statahead_window);
+	tcase_add_test(tc, test_statahead_shared_prefix);
 	tcase_add_test(tc, test_statahead_stopped);
 	suite_add_tcase(s, tc);
 	return s;

@@ -145,7 +145,7 @@ open_cache(nf_store **st, char sha1[65], char sha2[65])
 
 /* A preloaded path is answered from memory (a row written by another handle since is not
  * seen: what the preload read stays true of the file), and a put through the cache itself
- * replaces it. */
+ * replaces it. Many more rows than paths: the paths' rows are held, not windows. */
 START_TEST(test_statcache_preload_memory_and_put)
 {
 	nf_store *st = NULL, *other = NULL;
@@ -155,6 +155,14 @@ START_TEST(test_statcache_preload_memory_and_put)
 	char sha1[65], sha2[65], got_sha[65];
 
 	sc = open_cache(&st, sha1, sha2);
+	sc->begin(sc);
+	for (int i = 0; i < 1100; i++) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "/w/fill/%d", i);
+		sc->put(sc, p, &k2, sha2);
+	}
+	sc->end(sc);
 	sc->put(sc, "/w/a", &k1, sha1);
 	nf_store_statcache_preload(st, paths, 3);
 	ck_assert_int_eq(nf_store_open(&other, dbpath, true), 0);
@@ -165,6 +173,7 @@ START_TEST(test_statcache_preload_memory_and_put)
 	ck_assert_int_eq(got_k.size, 1);
 	ck_assert_str_eq(got_sha, sha1);
 	ck_assert(!sc->get(sc, "/w/b", &got_k, got_sha));
+	ck_assert_uint_eq(nf_store_statcache_held(st), 2);
 	/* not preloaded: asked of the table */
 	osc->put(osc, "/w/c", &k2, sha2);
 	ck_assert(sc->get(sc, "/w/c", &got_k, got_sha));
@@ -235,6 +244,140 @@ START_TEST(test_statcache_preload_empty)
 	ck_assert(sc->get(sc, "/w/z", &got_k, got_sha));
 	nf_store_close(other);
 	nf_store_close(st);
+}
+END_TEST
+
+#define NWIN 10000
+
+static char *
+win_path(int i)
+{
+	return xasprintf("/w/win/%05d", i);
+}
+
+static nf_statkey
+win_key(int i)
+{
+	return (nf_statkey){ 10 + i, 3000LL * i, 90000 + i, 7000LL * i };
+}
+
+/* A table of NWIN rows written in order, and a store on it whose preload named them all
+ * (as many rows as paths: read in windows). */
+static nf_statcache *
+win_cache(nf_store **st)
+{
+	char **pp = xcalloc(NWIN, sizeof(*pp));
+	nf_statcache *sc;
+
+	ck_assert_int_eq(nf_store_open(st, dbpath, true), 0);
+	sc = nf_store_statcache(*st);
+	sc->begin(sc);
+	for (int i = 0; i < NWIN; i++) {
+		nf_statkey k = win_key(i);
+		char sha[65];
+
+		pp[i] = win_path(i);
+		sha_of(sha, i);
+		sc->put(sc, pp[i], &k, sha);
+	}
+	sc->end(sc);
+	nf_store_close(*st);
+	ck_assert_int_eq(nf_store_open(st, dbpath, true), 0);
+	sc = nf_store_statcache(*st);
+	nf_store_statcache_preload(*st, (const char *const *)pp, NWIN);
+	for (int i = 0; i < NWIN; i++)
+		free(pp[i]);
+	free(pp);
+	return sc;
+}
+
+static void
+ck_win_get(nf_statcache *sc, int i)
+{
+	char *p = win_path(i), sha[65], got_sha[65];
+	nf_statkey want = win_key(i), seen;
+
+	sha_of(sha, i);
+	ck_assert_msg(sc->get(sc, p, &seen, got_sha), "%s", p);
+	ck_assert_int_eq(seen.size, want.size);
+	ck_assert_int_eq(seen.mtime_ns, want.mtime_ns);
+	ck_assert_int_eq(seen.inode, want.inode);
+	ck_assert_int_eq(seen.ctime_ns, want.ctime_ns);
+	ck_assert_str_eq(got_sha, sha);
+	free(p);
+}
+
+/* Looked up in the order the rows were written (a rerun's): every get is answered from a
+ * window, and a few thousand rows are held at any time, not one per path (issue 15: 11 MB
+ * at 100 000 outputs). */
+START_TEST(test_statcache_windows_in_order)
+{
+	nf_store *st = NULL;
+	nf_statcache *sc = win_cache(&st);
+	unsigned long asked = nf_store_statcache_asked(st);
+	size_t most = 0;
+
+	for (int i = 0; i < NWIN; i++) {
+		ck_win_get(sc, i);
+		if (nf_store_statcache_held(st) > most)
+			most = nf_store_statcache_held(st);
+	}
+	ck_assert_uint_eq(nf_store_statcache_asked(st) - asked, 0);
+	ck_assert_uint_gt(most, 0);
+	ck_assert_uint_le(most, NWIN / 3);
+	nf_store_close(st);
+}
+END_TEST
+
+/* In another order (backwards, then every seventh): the same answers, from the windows or
+ * the table; absent paths miss; still a few thousand rows held. */
+START_TEST(test_statcache_windows_other_order)
+{
+	nf_store *st = NULL;
+	nf_statcache *sc = win_cache(&st);
+	nf_statkey seen;
+	char got_sha[65];
+
+	for (int i = NWIN - 1; i >= 0; i--)
+		ck_win_get(sc, i);
+	for (int k = 0; k < NWIN; k++)
+		ck_win_get(sc, (k * 7) % NWIN);
+	ck_assert(!sc->get(sc, "/w/win/none", &seen, got_sha));
+	ck_assert_uint_le(nf_store_statcache_held(st), NWIN / 3);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A row a window holds follows this cache's puts (and not another handle's, as a preloaded
+ * row); a path no window holds is asked of the table, which has another handle's rows. */
+START_TEST(test_statcache_windows_put)
+{
+	nf_store *st = NULL, *other = NULL;
+	nf_statcache *sc = win_cache(&st), *osc;
+	nf_statkey k1 = { 1, 2, 3, 4 }, k2 = { 5, 6, 7, 8 }, seen;
+	char sha1[65], sha2[65], got_sha[65];
+	char *first = win_path(0), *last = win_path(NWIN - 1);
+	unsigned long asked = nf_store_statcache_asked(st);
+
+	sha_of(sha1, 1);
+	sha_of(sha2, 2);
+	sc->put(sc, first, &k1, sha1);
+	ck_assert_int_eq(nf_store_open(&other, dbpath, true), 0);
+	osc = nf_store_statcache(other);
+	osc->put(osc, first, &k2, sha2);
+	osc->put(osc, last, &k2, sha2);
+	ck_assert(sc->get(sc, first, &seen, got_sha));
+	ck_assert_int_eq(seen.inode, 3);
+	ck_assert_str_eq(got_sha, sha1);
+	ck_assert_uint_eq(nf_store_statcache_asked(st) - asked, 0);
+	ck_assert(sc->get(sc, last, &seen, got_sha));
+	ck_assert_int_eq(seen.inode, 7);
+	ck_assert_str_eq(got_sha, sha2);
+	ck_assert_uint_eq(nf_store_statcache_asked(st) - asked, 1);
+	nf_store_close(other);
+	nf_store_close(st);
+	free(first);
+	free(last);
 }
 END_TEST
 
@@ -368,6 +511,9 @@ suite(void)
 	tcase_add_test(tc, test_statcache_preload_most);
 	tcase_add_test(tc, test_statcache_preload_memory_and_put);
 	tcase_add_test(tc, test_statcache_preload_empty);
+	tcase_add_test(tc, test_statcache_windows_in_order);
+	tcase_add_test(tc, test_statcache_windows_other_order);
+	tcase_add_test(tc, test_statcache_windows_put);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("phases");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
