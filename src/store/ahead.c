@@ -14,7 +14,10 @@
  * Only the thread fills a slot, an empty one or a TAKEN one (which it owns): a slot once
  * filled is never empty again, so a probe still ends at the first empty slot, and the table
  * holds a few thousand entries whatever the pipeline's size (it held a slot and a
- * fingerprint for every node, 4 MB at 100 000). Each lookup first
+ * fingerprint for every node, 4 MB at 100 000). An entry left more than two windows behind
+ * the lookups will not be taken (a key of the last run this one does not have: a parameter
+ * changed back, a stage removed): the thread takes it back when it probes its slot, as a
+ * lookup would, so that such entries do not fill the table. Each lookup first
  * marks its key as looked up (two bits of a filter), and the thread neither publishes an
  * entry whose key is marked nor keeps one marked after it published it: on a busy machine,
  * or with the scheduler's order unlike the last run's, the thread would otherwise publish
@@ -69,6 +72,8 @@ struct nf_store_ahead {
 	                              * half places it): written before its entry is published,
 	                              * read by the caller after it sees the entry */
 	size_t max_rows;             /* the entries it places at most: the run's nodes */
+	uint32_t *nums;              /* the thread's own: how many rows it had handled when it
+	                              * published each slot's entry (its place in the reading) */
 	_Atomic uint64_t *looked;    /* the filter of the keys looked up: two bits a key */
 	size_t looked_mask;          /* its bits - 1 */
 	atomic_size_t lookups;       /* the caller's, for the window */
@@ -132,16 +137,19 @@ slot_fp(uint64_t fp)
 	return (uint32_t)(fp >> 32);
 }
 
-/* Publishes e, of fingerprint fp, in the first empty or TAKEN slot of its probe, unless an
+typedef enum { PUB_KEPT, PUB_DROPPED, PUB_TAKEN_BACK } pub_result;
+
+/* Publishes e, of fingerprint fp and place num, in the first empty or TAKEN slot of its
+ * probe (taking back on the way the entries two windows behind the lookups), unless an
  * entry of the same fingerprint is there: two nodes of the last run with one key (read
  * once), or two keys of one slot fingerprint (the second is left to the database); or
- * unless the probe has no room (entries whose lookups have not come fill it: the database
- * answers). Then takes it back if its key was looked up meanwhile (*placed counts the
- * entries placed). Whether it stays published; e is freed when not. */
-static bool
-publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, size_t *placed)
+ * unless the probe has no room (the database answers). Then takes it back if its key was
+ * looked up meanwhile (*placed counts the entries placed). e is freed unless kept. */
+static pub_result
+publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, uint32_t num, size_t *placed)
 {
 	size_t home = (size_t)fp & (AHEAD_SLOTS - 1), at = SIZE_MAX;
+	size_t lookups = atomic_load_explicit(&a->lookups, memory_order_relaxed);
 	ahead_entry *was = e;
 
 	/* Only this thread fills slots, and only it changes a TAKEN one: what it sees empty
@@ -150,6 +158,12 @@ publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, size_t *placed)
 		size_t i = (home + d) & (AHEAD_SLOTS - 1);
 		ahead_entry *in = atomic_load_explicit(&a->slots[i], memory_order_relaxed);
 
+		/* Taken back as a lookup takes it (or taken by one meanwhile: TAKEN either way). */
+		if (in && in != TAKEN && (size_t)a->nums[i] + 2 * AHEAD_WINDOW < lookups &&
+		    atomic_compare_exchange_strong(&a->slots[i], &in, TAKEN)) {
+			entry_free(in);
+			in = TAKEN;
+		}
 		if (!in || in == TAKEN) {
 			if (at == SIZE_MAX)
 				at = i;
@@ -162,16 +176,17 @@ publish(nf_store_ahead *a, ahead_entry *e, uint64_t fp, size_t *placed)
 	}
 	if (at == SIZE_MAX) {
 		entry_free(e);
-		return false;
+		return PUB_DROPPED;
 	}
+	a->nums[at] = num;
 	atomic_store_explicit(&a->fps[at], slot_fp(fp), memory_order_relaxed);
 	atomic_store(&a->slots[at], e);
 	(*placed)++;
 	if (looked(a, fp, false) && atomic_compare_exchange_strong(&a->slots[at], &was, TAKEN)) {
 		entry_free(e);
-		return false;
+		return PUB_TAKEN_BACK;
 	}
-	return true;
+	return PUB_KEPT;
 }
 
 static void *
@@ -180,7 +195,7 @@ read_ahead(void *arg)
 	nf_store_ahead *a = arg;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
-	size_t produced = 0, placed = 0;
+	size_t handled = 0, kept = 0, placed = 0;   /* handled: kept, or dropped for want of room */
 	const char *lag;
 	const struct timespec pause = { 0, 100000 };
 
@@ -209,7 +224,7 @@ read_ahead(void *arg)
 
 		/* Polled, more slowly the longer it waits: lookups that stop (a pass that is
 		 * over but not yet stopped) must not cost a core. */
-		while (produced >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
+		while (handled >= atomic_load_explicit(&a->lookups, memory_order_relaxed) + AHEAD_WINDOW &&
 		       !atomic_load_explicit(&a->stop, memory_order_relaxed)) {
 			nanosleep(&wait, NULL);
 			if (wait.tv_nsec < 5000000)
@@ -226,10 +241,17 @@ read_ahead(void *arg)
 		e->out_digest = col_dup(q, 2);
 		e->metrics_json = col_dup(q, 3);
 		e->run_id = sqlite3_column_int64(q, 4);
-		if (!publish(a, e, fp, &placed))
-			continue;
-		produced++;
-		atomic_store_explicit(&a->read, produced, memory_order_release);
+		switch (publish(a, e, fp, (uint32_t)handled, &placed)) {
+		case PUB_KEPT:
+			atomic_store_explicit(&a->read, ++kept, memory_order_release);
+			handled++;
+			break;
+		case PUB_DROPPED:
+			handled++;
+			break;
+		case PUB_TAKEN_BACK:
+			break;
+		}
 	}
 	atomic_store(&a->finished, true);
 	sqlite3_finalize(q);
@@ -275,6 +297,7 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 	a->run_id = run_id;
 	a->slots = xcalloc(AHEAD_SLOTS, sizeof(*a->slots));
 	a->fps = xcalloc(AHEAD_SLOTS, sizeof(*a->fps));
+	a->nums = xcalloc(AHEAD_SLOTS, sizeof(*a->nums));
 	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
 		atomic_init(&a->slots[i], NULL);
 		atomic_init(&a->fps[i], 0);
@@ -300,6 +323,7 @@ nf_store_ahead_start(nf_store *st, const char *pipeline, int64_t run_id, size_t 
 		pthread_cond_destroy(&a->wake);
 		free(a->slots);
 		free(a->fps);
+		free(a->nums);
 		free(a->looked);
 		free(a->pipeline);
 		free(a->path);
@@ -327,6 +351,7 @@ nf_store_ahead_stop(nf_store *st)
 		entry_free(atomic_load_explicit(&a->slots[i], memory_order_relaxed));
 	free(a->slots);
 	free(a->fps);
+	free(a->nums);
 	free(a->looked);
 	free(a->pipeline);
 	free(a->path);

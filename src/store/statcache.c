@@ -159,6 +159,7 @@ window_get(struct nf_store_statcache *c, const char *path, nf_statkey *key, char
 			continue;
 		*key = r->key;
 		nf_hex_encode(sha, r->sha, 32);
+		c->win_misses = 0;
 		if (i == 0 && r->pos >= c->win[0]->n / 2)
 			window_read(c);
 		return true;

@@ -188,6 +188,8 @@ nf_nameidx_free(nf_nameidx *x)
 void
 nf_nameidx_add(nf_nameidx *x, uint32_t i)
 {
+	if (!x->cap)   /* freed, or never made: made again, as small as made */
+		nf_nameidx_init(x, 1, x->name, x->ctx);
 	if ((x->count + 1) * 5 > x->cap * 4) {
 		uint32_t *old = x->slots;
 		size_t cap = x->cap;
