@@ -72,9 +72,18 @@ nf_store_nodes_forget(nf_store *st)
 	/* Rows still to insert name the graph too: inserted now, or dropped. */
 	if (st->unwritten)
 		(void)nf_store__nodes_sync(st);
-	free(st->names.slots);
+	nf_nameidx_free(&st->names.ix);
 	free(st->names.final);
 	memset(&st->names, 0, sizeof(st->names));
+}
+
+/* The name of the node at position pos of graph g (its order's). */
+static const char *
+position_name(const void *g, uint32_t pos)
+{
+	const nf_graph *gr = g;
+
+	return gr->nodes[gr->order ? gr->order[pos] : pos].name;
 }
 
 /* The index of g's names for run_id, whose rows start after base. */
@@ -83,29 +92,18 @@ names_index(nf_store *st, int64_t run_id, const nf_graph *g, int64_t base)
 {
 	struct nf_store_names *ix = &st->names;
 
-	free(ix->slots);
+	nf_nameidx_free(&ix->ix);
+	nf_nameidx_init(&ix->ix, g->nnodes, position_name, g);
 	ix->g = g;
 	ix->run = run_id;
 	ix->base = base;
-	ix->cap = 16;
-	while (ix->cap * 4 < g->nnodes * 5)   /* at most 4/5 full */
-		ix->cap *= 2;
-	ix->slots = xcalloc(ix->cap * 2, sizeof(uint32_t));
 	ix->last = 0;
 	free(ix->final);
 	ix->final = xcalloc(g->nnodes ? g->nnodes : 1, 1);
 	ix->nfinal = ix->ncached = 0;
 	ix->counts_lost = false;
-	for (size_t i = 0; i < g->nnodes; i++) {
-		const nf_node *node = &g->nodes[g->order ? g->order[i] : i];
-		uint32_t h = (uint32_t)nf_str_hash(node->name);
-		size_t at = h & (ix->cap - 1);
-
-		while (ix->slots[2 * at + 1])
-			at = (at + 1) & (ix->cap - 1);
-		ix->slots[2 * at] = h;
-		ix->slots[2 * at + 1] = (uint32_t)(i + 1);
-	}
+	for (size_t i = 0; i < g->nnodes; i++)
+		nf_nameidx_add(&ix->ix, (uint32_t)i);
 }
 
 /* name's row in the index of run_id, or 0 when it has none. */
@@ -113,24 +111,16 @@ static int64_t
 names_find(nf_store *st, int64_t run_id, const char *name)
 {
 	struct nf_store_names *ix = &st->names;
-	const nf_graph *g = ix->g;
-	uint32_t h;
-	size_t at;
+	uint32_t k;
 
-	if (!g || ix->run != run_id)
+	if (!ix->g || ix->run != run_id)
 		return 0;
-	if (ix->last && strcmp(g->nodes[g->order ? g->order[ix->last - 1] : ix->last - 1].name, name) == 0)
+	if (ix->last && strcmp(position_name(ix->g, (uint32_t)(ix->last - 1)), name) == 0)
 		return ix->base + (int64_t)ix->last;
-	h = (uint32_t)nf_str_hash(name);
-	for (at = h & (ix->cap - 1); ix->slots[2 * at + 1]; at = (at + 1) & (ix->cap - 1)) {
-		size_t pos = ix->slots[2 * at + 1] - 1;
-
-		if (ix->slots[2 * at] == h && strcmp(g->nodes[g->order ? g->order[pos] : pos].name, name) == 0) {
-			ix->last = pos + 1;
-			return ix->base + 1 + (int64_t)pos;
-		}
-	}
-	return 0;
+	if (!(k = nf_nameidx_find(&ix->ix, name)))
+		return 0;
+	ix->last = k;
+	return ix->base + (int64_t)k;
 }
 
 /* A node's pending state: what its UPDATEs of the batch add up to. A later call's state

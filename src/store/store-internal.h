@@ -80,8 +80,7 @@ struct nf_store {
 	struct nf_store_names {
 		const struct nf_graph *g;    /* NULL: none */
 		int64_t run, base;
-		uint32_t *slots;             /* cap pairs: the hash's low half, position + 1 (0: free) */
-		size_t cap;                  /* a power of two */
+		nf_nameidx ix;               /* g's names by position (in g->order) */
 		/* g's rows are not committed yet: whenever the batch is rolled back (store.c's
 		 * batch_lost) they are to be inserted again by the next sync. */
 		bool rows_pending;

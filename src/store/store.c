@@ -1525,7 +1525,7 @@ nf_store_close(nf_store *st)
 	for (size_t i = 0; i < st->nrecovered; i++)
 		free(st->recovered[i]);
 	free(st->recovered);
-	free(st->names.slots);
+	nf_nameidx_free(&st->names.ix);
 	free(st->names.final);
 	free(st->starts);
 	nf_store__nodes_free(st);
