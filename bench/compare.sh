@@ -509,9 +509,16 @@ END {
 	target("Snakemake/ntflow ≥ 50 on the no-op", pratio("noop", "snakemake", "ntflow", 1), 50, "ge", "snakemake/ntflow")
 	blk = "layered 100000"
 	target("validate of 100 000 stages ≤ ninja'"'"'s load", pratio("validate", "ntflow", "ninja", 1), 1, "le", "ntflow/ninja -t targets")
+	# a run of 100 000 stages, whether it runs them (full) or finds them all cached (noop):
+	# the larger of the two
 	k = blk SUBSEP "full" SUBSEP "ntflow" SUBSEP 4
-	v = cnt[k] ? med(k) / 1024 : ""
-	printf "| peak RSS of a 100 000-stage run ≤ 64 MB | %s | %s |\n", v == "" ? "not measured" : sprintf("%.1f MB", v),
+	vf = cnt[k] ? med(k) / 1024 : ""
+	k = blk SUBSEP "noop" SUBSEP "ntflow" SUBSEP 4
+	vn = cnt[k] ? med(k) / 1024 : ""
+	v = vf == "" ? vn : vn == "" || vf >= vn ? vf : vn
+	printf "| peak RSS of a 100 000-stage run ≤ 64 MB | %s | %s |\n",
+		v == "" ? "not measured" : sprintf("full %s, cached %s", vf == "" ? "–" : sprintf("%.1f MB", vf),
+						   vn == "" ? "–" : sprintf("%.1f MB", vn)),
 		v == "" ? "–" : v <= 64 ? "**met**" : "not met"
 }
 function target(what, v, lim, how, name,   ok) {

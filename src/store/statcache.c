@@ -337,7 +337,7 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 	struct nf_store_statcache *c;
 	const char **fresh;
 	size_t nfresh = 0;
-	int64_t rows;
+	int64_t rows = -1;
 	sqlite3_stmt *q = NULL;
 	int rc = SQLITE_DONE;
 
