@@ -74,7 +74,6 @@ seen(struct nf_store_statcache *c, const char *path, bool add)
 /* The rows a window reads (store-internal.h: win, SC_WINDOWS of them). */
 #define SC_WINDOW 1024
 
-
 struct sc_window {
 	nf_strmap *map;   /* path -> struct sc_row */
 	nf_arena *arena;  /* the paths and rows */
@@ -181,7 +180,7 @@ window_put(struct nf_store_statcache *c, const char *path, const nf_statkey *key
 		if (r && nf_hex_decode(r->sha, 32, sha) == 0)
 			r->key = *key;
 		else if (r)
-			r->key = never;   /* no file has that stat: asked of the table */
+			r->key = never;   /* no file has that stat: a miss, and the file hashed again */
 	}
 }
 
