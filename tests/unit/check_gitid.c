@@ -116,9 +116,13 @@ ck_git(nf_gitrepo *r, const char *dir, const char *path, nf_id_kind kind, const 
 }
 
 /* The tree git would record for folder P of the work tree after `git add -A P`, computed in
- * a copy of the index (the repository's stays as the snapshot read it). */
+ * a copy of the index (the repository's stays as the snapshot read it). The copy keeps the
+ * index's time: git takes an entry written in the index's clock tick as racy and reads the
+ * file again, and a copy stamped now would make git trust the stat of a file rewritten, to
+ * the same size, in the tick it was committed in (the expected tree then HEAD's: a test
+ * failed so, now and then, when the machine was fast). */
 #define WORKTREE_TREE(P)                                                                      \
-	"t=$(mktemp) && cp .git/index $t && GIT_INDEX_FILE=$t git add -A " P " && "            \
+	"t=$(mktemp) && cp -p .git/index $t && GIT_INDEX_FILE=$t git add -A " P " && "         \
 	"git rev-parse \"$(GIT_INDEX_FILE=$t git write-tree)\":" P " && rm -f $t"
 
 /* path's id in repository d as a run opening it now sees it. */
