@@ -8,10 +8,12 @@
 #include "ntflow/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "store-internal.h"
@@ -61,6 +63,7 @@ typedef struct dead_run {
 	int64_t pid_start;
 	bool same_boot;
 	char ending[16];             /* the status it had decided before it died, or "" */
+	char host[64];               /* another host's run: its host (else "") */
 } dead_run;
 
 bool
@@ -167,8 +170,35 @@ ending_of(char *buf, size_t size, const char *ending)
 			snprintf(buf, size, "%s", ends[i]);
 }
 
-/* The runs left running by an ntflow process of this host that is gone (*dead, *ndead);
- * an SQLite code. */
+/* Whether no process holds the workspace's lock (lock.c), looked at by taking it without
+ * waiting and letting go at once: false when it is held, or cannot be looked at (no lock
+ * file: no run ever held it here). */
+static bool
+workspace_free(const nf_store *st)
+{
+	const char *slash = st->path ? strrchr(st->path, '/') : NULL;
+	char *lock;
+	bool yes = false;
+	int fd;
+
+	if (!st->path || !strcmp(st->path, ":memory:"))
+		return false;
+	lock = slash ? xasprintf("%.*s/lock", (int)(slash - st->path), st->path) : xstrdup("lock");
+	if ((fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		yes = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		close(fd);   /* lets go of it */
+	}
+	free(lock);
+	return yes;
+}
+
+/* The runs left running by an ntflow process that is gone (*dead, *ndead); an SQLite code.
+ * One of this host is gone when its pid no longer runs the process that began it. Another
+ * host's pid says nothing here: its run is gone when nobody holds the workspace's lock,
+ * which a run takes before its row is written and holds to its end (the lock excludes
+ * writers across the containers of one kernel and over NFS; where it does not, two runs
+ * could not be kept apart anyway). A container re-created under another name otherwise
+ * left its killed run "running" for ever, and the scheduler waited on it. */
 static int
 find_dead(nf_store *st, dead_run **out, size_t *ndead)
 {
@@ -177,7 +207,7 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
 	size_t cap = 0;
-	int rc;
+	int rc, free_ws = -1;   /* the workspace's lock: 1 free, 0 not, -1 not looked at */
 
 	*ndead = 0;
 	if ((rc = sqlite3_prepare_v2(st->db, find_sql, -1, &q, NULL)) != SQLITE_OK)
@@ -187,19 +217,26 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 		const char *host = (const char *)sqlite3_column_text(q, 4);
 		pid_t pid = (pid_t)sqlite3_column_int64(q, 1);
 		int64_t start = sqlite3_column_int64(q, 2);
+		bool foreign = host && *host && strcmp(host, nf_store__host()) != 0;
 
-		/* Pids of another machine say nothing here: leave its runs to it. */
-		if (host && *host && strcmp(host, nf_store__host()) != 0)
+		if (foreign) {
+			if (free_ws < 0)
+				free_ws = workspace_free(st);
+			if (!free_ws)
+				continue;
+		} else if (nf_store__run_alive(pid, start, boot ? boot : "")) {
 			continue;
-		if (nf_store__run_alive(pid, start, boot ? boot : ""))
-			continue;
+		}
 		dead = xgrow(dead, sizeof(*dead), *ndead + 1, &cap);
 		dead[(*ndead)++] = (dead_run){
 			.id = sqlite3_column_int64(q, 0),
 			.pid = pid,
 			.pid_start = start,
-			.same_boot = boot && strcmp(boot, nf_store__boot_id()) == 0,
+			/* another host's pids are not this one's to kill, even under one kernel */
+			.same_boot = !foreign && boot && strcmp(boot, nf_store__boot_id()) == 0,
 		};
+		if (foreign)
+			snprintf(dead[*ndead - 1].host, sizeof(dead[*ndead - 1].host), "%s", host);
 		ending_of(dead[*ndead - 1].ending, sizeof(dead[*ndead - 1].ending),
 			  (const char *)sqlite3_column_text(q, 5));
 	}
@@ -286,6 +323,9 @@ nf_store__recover(nf_store *st)
 						" while it recorded its end): recorded as %s; what it had left to do"
 						" (registering models, its hooks) may not have happened", (long long)dead[i].id,
 						dead[i].ending, dead[i].ending);
+		else if (dead[i].host[0])
+			nf_store__recovered_add(st, "run %lld had crashed: it ran on host %s, and no run holds the"
+						" workspace's lock any more", (long long)dead[i].id, dead[i].host);
 		else
 			nf_store__recovered_add(st, "run %lld had crashed: its ntflow process is gone",
 						(long long)dead[i].id);

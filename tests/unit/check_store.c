@@ -7,6 +7,8 @@
 #include "ntflow/cachekey.h"
 
 #include <check.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -662,6 +664,50 @@ START_TEST(test_recover_dead_pid)
 	/* Recovery happens once. */
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
 	ck_assert_ptr_null(nf_store_recovered(st)[0]);
+	nf_store_close(st);
+}
+END_TEST
+
+/* A run left "running" by another host (a container re-created under another name): dead
+ * once nobody holds the workspace's lock, which every run holds from before its row to its
+ * end; kept while the lock is held, or when there is no lock file to look at. Its pid is
+ * not this host's to kill. */
+START_TEST(test_recover_other_host)
+{
+	nf_store *st = NULL;
+	nf_run_info r;
+	char sql[512], lock[160];
+	int fd;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_close(st);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
+		 " VALUES (7, 'p', 1000, 'running', %ld, 'old-container');",
+		 (long)getpid());
+	raw_exec(dbpath, sql);
+	/* no lock file: no run ever held it here, nothing to tell */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_ptr_null(nf_store_recovered(st)[0]);
+	nf_store_close(st);
+	/* the lock held (its run going on, over NFS say) */
+	snprintf(lock, sizeof(lock), "%s/lock", tmpdir);
+	ck_assert_int_ge(fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600), 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_ptr_null(nf_store_recovered(st)[0]);
+	ck_assert_int_eq(nf_store_run_get(st, 7, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_RUNNING);
+	nf_run_info_release(&r);
+	nf_store_close(st);
+	/* let go: the run is gone (and this process, whose pid it names, not signalled) */
+	close(fd);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_str_eq(nf_store_recovered(st)[0],
+			 "run 7 had crashed: it ran on host old-container, and no run holds the workspace's lock any more");
+	ck_assert_int_eq(nf_store_run_get(st, 7, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
+	nf_run_info_release(&r);
 	nf_store_close(st);
 }
 END_TEST
@@ -2608,6 +2654,7 @@ store_suite(void)
 	tcase_add_test(tc, test_nodes_many);
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_recover_other_host);
 	tcase_add_test(tc, test_recover_dead_pid);
 	tcase_add_test(tc, test_recover_kills_group);
 	tcase_add_test(tc, test_group_start_at_commit);
