@@ -379,19 +379,27 @@ nf_store_run_of_event(nf_store *st, const nf_schedule_event *ev, int64_t *id)
 	return err;
 }
 
-int
-nf_store_schedule_event_settle(nf_store *st, int64_t id)
+/* sql, an UPDATE of the row whose id is ?1, stepped in the batch (what: the error's words). */
+static int
+update_by_id(nf_store *st, const char *sql, int64_t id, const char *what)
 {
 	sqlite3_stmt *q;
 	int err;
 
-	if ((err = nf_store__batch(st)) < 0 ||
-	    (err = prepare(st, "UPDATE schedule_events SET exit_status = -2 WHERE id = ?1 AND exit_status = -1", &q,
-			   "cannot record the scheduler's run")) < 0)
+	if ((err = nf_store__batch(st)) < 0 || (err = prepare(st, sql, &q, what)) < 0)
 		return err;
 	sqlite3_bind_int64(q, 1, id);
-	err = nf_store__step_done(st, q, "cannot record the scheduler's run");
+	err = nf_store__step_done(st, q, what);
 	sqlite3_finalize(q);
+	return err;
+}
+
+int
+nf_store_schedule_event_settle(nf_store *st, int64_t id)
+{
+	int err = update_by_id(st, "UPDATE schedule_events SET exit_status = -2 WHERE id = ?1 AND exit_status = -1",
+			       id, "cannot record the scheduler's run");
+
 	return err < 0 ? err : nf_store_flush(st);
 }
 
@@ -433,14 +441,5 @@ nf_store_triggers_pending(nf_store *st, const char *pipeline, nf_trigger **out, 
 int
 nf_store_trigger_consume(nf_store *st, int64_t id)
 {
-	sqlite3_stmt *q;
-	int err;
-
-	if ((err = nf_store__batch(st)) < 0 ||
-	    (err = prepare(st, "UPDATE triggers SET consumed = 1 WHERE id = ?1", &q, "cannot record the alert trigger")) < 0)
-		return err;
-	sqlite3_bind_int64(q, 1, id);
-	err = nf_store__step_done(st, q, "cannot record the alert trigger");
-	sqlite3_finalize(q);
-	return err;
+	return update_by_id(st, "UPDATE triggers SET consumed = 1 WHERE id = ?1", id, "cannot record the alert trigger");
 }

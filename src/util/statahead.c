@@ -55,6 +55,10 @@ struct nf_statahead {
 	 * and their offsets, 0.6 MB so. */
 	char *paths;
 	uint32_t *restart;          /* where path k * RESTART starts in paths */
+	/* The caller's last path decoded (path_at): asked in order, the next is one step on. */
+	char dec[PATH_MAX];
+	size_t dec_i;               /* 1 + its index; 0: none */
+	const char *dec_next;       /* where the path after it starts */
 	size_t n;
 	slot *slots;                /* NF_STATAHEAD_WINDOW */
 	atomic_size_t asked;        /* 1 + the furthest path the caller asked for */
@@ -67,20 +71,25 @@ struct nf_statahead {
 
 #define RESTART 16
 
-/* Path i decoded into buf (PATH_MAX bytes): from the restart before it. */
+/* Path i decoded (the caller's: into s->dec), one step on from the last when it comes next
+ * in its run of RESTART, else from the restart before it. */
 static const char *
-path_at(const nf_statahead *s, size_t i, char *buf)
+path_at(nf_statahead *s, size_t i)
 {
-	const char *p = s->paths + s->restart[i / RESTART];
+	bool next = s->dec_i == i && i % RESTART != 0;
+	const char *p = next ? s->dec_next : s->paths + s->restart[i / RESTART];
 
-	for (size_t k = i - i % RESTART; ; k++) {
+	for (size_t k = next ? i : i - i % RESTART; ; k++) {
 		size_t shared = (unsigned char)*p++, len = strlen(p);
 
-		memcpy(buf + shared, p, len + 1);
-		if (k == i)
-			return buf;
+		memcpy(s->dec + shared, p, len + 1);
 		p += len + 1;
+		if (k == i)
+			break;
 	}
+	s->dec_i = i + 1;
+	s->dec_next = p;
+	return s->dec;
 }
 
 /* The folder of path's parent (its first plen bytes), walked from the root one real folder
@@ -238,9 +247,8 @@ bool
 nf_statahead_get(nf_statahead *s, size_t i, const char *path, struct stat *st)
 {
 	const slot *sl;
-	char buf[PATH_MAX];
 
-	if (!s || i >= s->n || i + NF_STATAHEAD_WINDOW / 2 < s->asked_own || strcmp(path_at(s, i, buf), path) != 0)
+	if (!s || i >= s->n || i + NF_STATAHEAD_WINDOW / 2 < s->asked_own || strcmp(path_at(s, i), path) != 0)
 		return false;
 	if (i + 1 > s->asked_own) {
 		s->asked_own = i + 1;
