@@ -52,6 +52,9 @@ struct nf_statcache *nf_store_statcache(nf_store *st);
  * lookups follow), each when the lookups reach it, and dropped two windows on.
  * Best effort, like the stat cache itself: a failed read leaves the paths to the queries. */
 void nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n);
+/* Whether a preload of n paths would read them (the table holds many more rows than that):
+ * else it is set up now, and the paths need not be made. */
+bool nf_store_statcache_preload_wants(nf_store *st, size_t n);
 /* The gets of the stat cache the table answered, and the rows it holds in memory (tests). */
 unsigned long nf_store_statcache_asked(const nf_store *st);
 size_t nf_store_statcache_held(const nf_store *st);

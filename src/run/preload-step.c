@@ -69,7 +69,8 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 	nf_arena *a;
 	nf_buf b = NF_BUF_INIT, failed = NF_BUF_INIT;   /* failed: the folder the last warm look missed */
 	int any;
-	bool ahead, warm;
+	bool ahead, warm, wants;
+	size_t outs = 0;
 
 	if (ctx->req->no_cache)
 		return;
@@ -81,6 +82,12 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 	ahead = any > 0 && !nf_test_hook_value("NTFLOW_TEST_NO_AHEAD");
 	/* The first run, where every stage will run: see warm below. */
 	warm = any == 0;
+	/* The absolute paths only when the stat cache reads them path by path (its table holds
+	 * many more rows than the run's outputs): else it reads its rows as it goes. */
+	for (size_t i = 0; i < ctx->graph->nnodes; i++)
+		if (!selected || selected[ctx->graph->nodes[i].id])
+			outs += ctx->graph->nodes[i].stage->noutputs;
+	wants = nf_store_statcache_preload_wants(ctx->store, outs);
 	a = nf_arena_new();
 	if (ahead) {
 		ctx->cache.ahead_first = xmalloc(ctx->graph->nnodes * sizeof(*ctx->cache.ahead_first));
@@ -133,15 +140,22 @@ nf_run__statcache_preload(run_ctx *ctx, const bool *selected)
 				}
 				free(checked);
 			}
+			if (!wants && !(ctx->cache.ahead_first && ctx->cache.ahead_first[node->id] != UINT32_MAX)) {
+				free(norm);   /* looked at (warm) and needed by neither */
+				continue;
+			}
 			nl = strlen(norm);
-			abs = nf_arena_alloc(a, rl + nl + 2);
-			memcpy(abs, ctx->root, rl);
-			abs[rl] = '/';
-			memcpy(abs + rl + 1, norm, nl + 1);
+			abs = nf_arena_alloc(a, (wants ? rl + 1 : 0) + nl + 1);
+			if (wants) {
+				memcpy(abs, ctx->root, rl);
+				abs[rl] = '/';
+			}
+			memcpy(abs + (wants ? rl + 1 : 0), norm, nl + 1);
 			free(norm);
-			NF_PUSH(paths, n, cap, abs);
+			if (wants)
+				NF_PUSH(paths, n, cap, abs);
 			if (ctx->cache.ahead_first && ctx->cache.ahead_first[node->id] != UINT32_MAX)
-				NF_PUSH(rels, nrel, rel_cap, abs + rl + 1);
+				NF_PUSH(rels, nrel, rel_cap, abs + (wants ? rl + 1 : 0));
 		}
 	}
 	nf_error_clear();   /* an output that did not expand says so at its node */

@@ -330,21 +330,16 @@ row_count(nf_store *st)
 	return n;
 }
 
-void
-nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
+/* Sets up the preload of n paths the first time (the table empty: none_before; about as
+ * many rows as paths: windows); whether the paths themselves are to be read (a map). */
+static bool
+preload_mode(nf_store *st, size_t n)
 {
-	struct nf_store_statcache *c;
-	const char **fresh;
-	size_t nfresh = 0;
+	struct nf_store_statcache *c = &st->statcache;
 	int64_t rows = -1;
-	sqlite3_stmt *q = NULL;
-	int rc = SQLITE_DONE;
 
-	if (!st || !n || !nf_store_statcache(st))
-		return;
-	c = &st->statcache;
 	if (c->none_before || c->windowed)
-		return;   /* still none but this process's, which rows holds; or read as it goes */
+		return false;   /* still none but this process's, which rows holds; or read as it goes */
 	if (!c->rows && (rows = row_count(st)) == 0) {
 		/* Nothing to read, and no entry per path to hold: 100 000 outputs took 5 MB. */
 		c->rows = nf_strmap_new(64);
@@ -354,7 +349,7 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 		while (c->seen_bits < n * SEEN_BITS_PER_PATH)
 			c->seen_bits *= 2;
 		c->seen = xcalloc(c->seen_bits / 64, sizeof(uint64_t));
-		return;
+		return false;
 	}
 	if (!c->rows && rows > 0 && (uint64_t)rows <= 2 * (uint64_t)n + 1024) {
 		/* Not many more rows than paths: the table read in its order costs less than a
@@ -362,12 +357,33 @@ nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
 		 * at a time, not one per output. */
 		c->windowed = true;
 		window_read(c);
-		return;
+		return false;
 	}
 	if (!c->rows) {
 		c->rows = nf_strmap_new(n);
 		c->rows_arena = nf_arena_new();
 	}
+	return true;
+}
+
+bool
+nf_store_statcache_preload_wants(nf_store *st, size_t n)
+{
+	return st && n && nf_store_statcache(st) && preload_mode(st, n);
+}
+
+void
+nf_store_statcache_preload(nf_store *st, const char *const *paths, size_t n)
+{
+	struct nf_store_statcache *c = st ? &st->statcache : NULL;
+	const char **fresh;
+	size_t nfresh = 0;
+	int64_t rows;
+	sqlite3_stmt *q = NULL;
+	int rc = SQLITE_DONE;
+
+	if (!nf_store_statcache_preload_wants(st, n))
+		return;
 	/* Each path entered without a row (not known yet): what the reads find fills it. */
 	fresh = xmalloc(n * sizeof(*fresh));
 	for (size_t i = 0; i < n; i++) {
