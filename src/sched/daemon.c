@@ -40,6 +40,9 @@ typedef struct ws {
 	int lockfd;                    /* STATE_DIR/scheduler.lock, flocked while we run */
 } ws;
 
+/* How many of a pipeline's newest decisions resume and the refire look at. */
+#define RECENT_EVENTS 64
+
 typedef struct pl {
 	char *file;                    /* the DAG file, as found */
 	char *name;
@@ -60,6 +63,12 @@ typedef struct pl {
 	                                * (0: it could, or is found through a folder) */
 	int64_t back_since;            /* when it was scheduled again after it went (0: never went):
 	                                * an interval that fired before then is caught up */
+	/* The decisions whose run this process started, reaped or not, the last RECENT_EVENTS
+	 * (a ring: older ones are past what resume reads): resume never starts or settles them
+	 * (their pid may be unrecorded, on a full disk). A list of every one grew for as long
+	 * as the scheduler ran, and was scanned for each decision each minute. */
+	int64_t spawned[RECENT_EVENTS];
+	size_t nspawned;
 } pl;
 
 typedef struct child {
@@ -84,10 +93,6 @@ typedef struct sched_daemon {
 	size_t npl, pl_cap;
 	child *kids;
 	size_t nkids, kids_cap;
-	int64_t *spawned;              /* the decisions whose run this process started, reaped or
-	                                * not: resume never starts or settles them (their pid may
-	                                * be unrecorded, on a full disk) */
-	size_t nspawned, spawned_cap;
 	int ino, sigfd;
 	sigset_t oldmask;
 	bool stopping, reload;
@@ -442,8 +447,7 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		execv(d->o->self, (char *const *)argv);
 		_exit(127);
 	} else {
-		d->spawned = xgrow(d->spawned, sizeof(*d->spawned), d->nspawned + 1, &d->spawned_cap);
-		d->spawned[d->nspawned++] = event;
+		p->spawned[p->nspawned++ % RECENT_EVENTS] = event;
 		d->kids = xgrow(d->kids, sizeof(*d->kids), d->nkids + 1, &d->kids_cap);
 		d->kids[d->nkids++] = (child){ pid, p, event, nf_now_realtime_ms(), wait_s > 0,
 					       strcmp(trigger, "alert") == 0, snapshot };
@@ -849,12 +853,13 @@ nf_sched_unscheduled(nf_store *st, const char *pipeline)
 	return off > on;
 }
 
-/* Whether this process started the run of decision id (its child, living or reaped). */
+/* Whether this process started the run of p's decision id (its child, living or reaped),
+ * one of its RECENT_EVENTS newest. */
 static bool
-started_here(const sched_daemon *d, int64_t id)
+started_here(const pl *p, int64_t id)
 {
-	for (size_t k = 0; k < d->nspawned; k++)
-		if (d->spawned[k] == id)
+	for (size_t k = 0; k < p->nspawned && k < RECENT_EVENTS; k++)
+		if (p->spawned[k] == id)
 			return true;
 	return false;
 }
@@ -955,7 +960,7 @@ refire_died(sched_daemon *d, pl *p, const nf_schedule_event *ev, size_t n, int64
 
 		/* this scheduler's own runs it reaps itself */
 		if ((strcmp(e->decision, "fired") != 0 && strcmp(e->decision, "caught-up") != 0) ||
-		    started_here(d, e->id) || e->pid <= 0 || e->exit_status != -1)
+		    started_here(p, e->id) || e->pid <= 0 || e->exit_status != -1)
 			continue;
 		span_text(span, sizeof(span), &dc.span);
 		if (!died_with_machine(p, e, &run_id)) {
@@ -1034,7 +1039,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 		p->last_alert = ev[0].time;
 	nf_schedule_event_list_free(ev, n);
 	/* Its schedule back, or changed, while no scheduler ran: recorded. */
-	if (nf_store_schedule_events(p->w->st, p->name, NULL, 64, &ev, &n) == 0) {
+	if (nf_store_schedule_events(p->w->st, p->name, NULL, RECENT_EVENTS, &ev, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {   /* newest first: its last change of schedule */
 			const char *what = ev[i].decision;
 
@@ -1067,7 +1072,7 @@ resume(sched_daemon *d, pl *p, int64_t now)
 	size_t n = 0;
 
 	p->resume = false;
-	if (nf_store_schedule_events(p->w->st, p->name, NULL, 64, &ev, &n) < 0) {
+	if (nf_store_schedule_events(p->w->st, p->name, NULL, RECENT_EVENTS, &ev, &n) < 0) {
 		say(d, p->name, "cannot read its decisions: %s", nf_error_last());
 		return;
 	}
@@ -1078,7 +1083,7 @@ resume(sched_daemon *d, pl *p, int64_t now)
 		pid_t pid;
 		int64_t wait_s = nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
 
-		if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0 || started_here(d, ev[i].id))
+		if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0 || started_here(p, ev[i].id))
 			continue;
 		if (wait_s < 0) {
 			if (nf_store_schedule_event_decide(p->w->st, ev[i].id, "missed",
@@ -1465,7 +1470,6 @@ daemon_free(sched_daemon *d)
 		ws_free(d->ws[i]);
 	free(d->ws);
 	free(d->kids);
-	free(d->spawned);
 	for (size_t i = 0; i < d->nbroken; i++)
 		free(d->broken[i]);
 	free(d->broken);
