@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@
 
 struct nf_wslock {
 	int fd;                        /* open on STATE_DIR/lock and flocked; close-on-exec */
+	dev_t dev;                     /* the lock file's, in held_here while held */
+	ino_t ino;
 	char *holder_path;             /* STATE_DIR/lock.holder */
 	char *what;
 	int64_t since_ms;
@@ -53,6 +56,75 @@ struct nf_wslock {
 };
 
 static volatile sig_atomic_t interrupted;
+
+/* The lock files this process holds (nf_workspace_lock), by device and inode: the flock of
+ * a file opened again is refused even to its holder, so without this list a process holding
+ * the lock could not tell it from another's (nf_store__lock_others). */
+#define HELD_MAX 8
+static struct {
+	dev_t dev;
+	ino_t ino;
+} held_here[HELD_MAX];
+static size_t nheld_here;
+static pthread_mutex_t held_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+held_add(dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&held_mutex);
+	if (nheld_here < HELD_MAX) {
+		held_here[nheld_here].dev = dev;
+		held_here[nheld_here].ino = ino;
+		nheld_here++;
+	}
+	pthread_mutex_unlock(&held_mutex);
+}
+
+static void
+held_remove(dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&held_mutex);
+	for (size_t i = 0; i < nheld_here; i++)
+		if (held_here[i].dev == dev && held_here[i].ino == ino) {
+			held_here[i] = held_here[--nheld_here];
+			break;
+		}
+	pthread_mutex_unlock(&held_mutex);
+}
+
+static bool
+held_by_me(dev_t dev, ino_t ino)
+{
+	bool yes = false;
+
+	pthread_mutex_lock(&held_mutex);
+	for (size_t i = 0; i < nheld_here && !yes; i++)
+		yes = held_here[i].dev == dev && held_here[i].ino == ino;
+	pthread_mutex_unlock(&held_mutex);
+	return yes;
+}
+
+int
+nf_store__lock_others(const nf_store *st)
+{
+	const char *path = st->path, *slash = path ? strrchr(path, '/') : NULL;
+	struct stat sb;
+	char *lock;
+	int fd, held = -1;
+
+	if (!path || !strcmp(path, ":memory:"))
+		return -1;
+	lock = slash ? xasprintf("%.*s/lock", (int)(slash - path), path) : xstrdup("lock");
+	if ((fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		if (fstat(fd, &sb) == 0 && held_by_me(sb.st_dev, sb.st_ino))
+			held = 0;   /* ours: nobody else can hold it */
+		else
+			held = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1;
+		close(fd);   /* lets go of it, if it was taken just now */
+	}
+	free(lock);
+	return held;
+}
 
 static void
 on_interrupt(int sig)
@@ -514,6 +586,11 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 	}
 	l = xcalloc(1, sizeof(*l));
 	l->fd = fd;
+	if (fstat(fd, &sb) == 0) {
+		l->dev = sb.st_dev;
+		l->ino = sb.st_ino;
+		held_add(l->dev, l->ino);
+	}
 	l->holder_path = holder_path;
 	l->what = xstrdup(opts->what ? opts->what : "ntflow");
 	l->since_ms = nf_now_realtime_ms();
@@ -546,6 +623,8 @@ nf_workspace_unlock(nf_wslock *lock)
 		return;
 	/* The file goes while the lock is still ours, so it is never the next holder's. */
 	unlink(lock->holder_path);
+	if (lock->ino)
+		held_remove(lock->dev, lock->ino);
 	close(lock->fd);
 	free(lock->holder_path);
 	free(lock->what);

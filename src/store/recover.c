@@ -170,32 +170,11 @@ ending_of(char *buf, size_t size, const char *ending)
 			snprintf(buf, size, "%s", ends[i]);
 }
 
-/* Whether no process holds the workspace's lock (lock.c), looked at by taking it without
- * waiting and letting go at once: false when it is held, or cannot be looked at (no lock
- * file: no run ever held it here). */
-static bool
-workspace_free(const nf_store *st)
-{
-	const char *slash = st->path ? strrchr(st->path, '/') : NULL;
-	char *lock;
-	bool yes = false;
-	int fd;
-
-	if (!st->path || !strcmp(st->path, ":memory:"))
-		return false;
-	lock = slash ? xasprintf("%.*s/lock", (int)(slash - st->path), st->path) : xstrdup("lock");
-	if ((fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-		yes = flock(fd, LOCK_EX | LOCK_NB) == 0;
-		close(fd);   /* lets go of it */
-	}
-	free(lock);
-	return yes;
-}
-
 /* The runs left running by an ntflow process that is gone (*dead, *ndead); an SQLite code.
  * One of this host is gone when its pid no longer runs the process that began it. Another
- * host's pid says nothing here: its run is gone when nobody holds the workspace's lock,
- * which a run takes before its row is written and holds to its end (the lock excludes
+ * host's pid says nothing here: its run is gone when no other process holds the workspace's
+ * lock (this one may: `ntflow run` recovers after taking it), which a run takes before its
+ * row is written and holds to its end (the lock excludes
  * writers across the containers of one kernel and over NFS; where it does not, two runs
  * could not be kept apart anyway). A container re-created under another name otherwise
  * left its killed run "running" for ever, and the scheduler waited on it. */
@@ -207,7 +186,7 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
 	size_t cap = 0;
-	int rc, free_ws = -1;   /* the workspace's lock: 1 free, 0 not, -1 not looked at */
+	int rc, free_ws = -1;   /* the workspace's lock: 1 no other process holds it, 0 one does or no telling, -1 not looked at */
 
 	*ndead = 0;
 	if ((rc = sqlite3_prepare_v2(st->db, find_sql, -1, &q, NULL)) != SQLITE_OK)
@@ -221,7 +200,7 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 
 		if (foreign) {
 			if (free_ws < 0)
-				free_ws = workspace_free(st);
+				free_ws = nf_store__lock_others(st) == 0;
 			if (!free_ws)
 				continue;
 		} else if (nf_store__run_alive(pid, start, boot ? boot : "")) {

@@ -299,7 +299,7 @@ int
 nf_store_runs_active(nf_store *st, const char *pipeline, nf_active_run *out, size_t max, size_t *n)
 {
 	sqlite3_stmt *q;
-	int rc, err;
+	int rc, err, others = -2;   /* nf_store__lock_others, once asked */
 
 	*n = 0;
 	if ((err = prepare(st, "SELECT id, pid, pid_start, boot_id, host FROM runs WHERE status = 'running'"
@@ -311,9 +311,13 @@ nf_store_runs_active(nf_store *st, const char *pipeline, nf_active_run *out, siz
 		const char *host = (const char *)sqlite3_column_text(q, 4);
 		bool here = !host || !*host || strcmp(host, nf_store__host()) == 0;
 
-		/* A run of another host counts while it is recorded running: its pid says nothing here. */
 		if (here && !nf_store__run_alive((pid_t)sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
 						 boot ? boot : ""))
+			continue;
+		/* A run of another host: its pid says nothing here, the workspace's lock does. Held
+		 * by nobody else, the run is gone (recovery marks it crashed at the next run's
+		 * start); a scheduler that counted it would wait on it for as long as it stays up. */
+		if (!here && (others == -2 ? (others = nf_store__lock_others(st)) : others) == 0)
 			continue;
 		if (out && *n < max)
 			out[*n] = (nf_active_run){ sqlite3_column_int64(q, 0), (pid_t)sqlite3_column_int64(q, 1) };

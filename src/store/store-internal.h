@@ -246,6 +246,12 @@ int64_t nf_store__proc_start(pid_t pid);
 const char *nf_store__boot_id(void);
 /* This machine's name: a run begun on another host cannot be judged from here. */
 const char *nf_store__host(void);
+/* Whether a process other than this one holds the workspace lock beside st's database
+ * (lock.c): 1 one does; 0 none does (free, or held by this process's nf_workspace_lock);
+ * -1 cannot be told (no lock file: no run ever held it there; an in-memory store). What
+ * tells a run of another host gone: every run holds the lock from before its row is
+ * written until past its end. */
+int nf_store__lock_others(const nf_store *st);
 
 /* A process group a run recorded (procs.c): its id and its leader's start time. */
 typedef struct nf_proc_rec {

@@ -393,4 +393,32 @@ test_expect_success SQLITE3 'a run another host left running is crashed once no 
 	grep -E "^ *$id  crash .* crashed  .*  -$" runs
 '
 
+# The next run crashes it itself: it holds the workspace's lock when it opens the store, and
+# took its own lock for another run's, so the row stayed "running" for as long as runs
+# followed runs (only another command, or a restarted scheduler, recovered it).
+test_expect_success SQLITE3 'the next run crashes a run another host left running, holding the lock itself' '
+	rm -f hang.* &&
+	cat >quick.dag <<-\EOF &&
+	pipeline "quick" {}
+	stage "one" {
+	  run     = "echo one > one.out"
+	  outputs = ["one.out"]
+	}
+	EOF
+	ntflow run crash.dag --no-tui >run.out 2>run.err &
+	echo $! >run.pid &&
+	wait_for_file hang.ready &&
+	test_when_finished "kill -9 -\$(cat hang.pgid) 2>/dev/null; true" &&
+	wait_until "ntflow show --json >s.json && test \"\$(json_get s.json .run.status)\" = running &&
+		test \"\$(stage_field s.json hang state)\" = running" &&
+	id=$(json_get s.json .run.id) &&
+	kill -9 $(cat run.pid) &&
+	{ wait $(cat run.pid); true; } &&
+	sqlite3 .ntflow/state.db "UPDATE runs SET host = '"'"'old-container'"'"' WHERE id = $id" &&
+	ntflow run quick.dag --no-tui >quick.out 2>err &&
+	cat err &&
+	grep -x "ntflow: warning: run $id had crashed: it ran on host old-container, and no run holds the workspace'"'"'s lock any more" err &&
+	test "$(sqlite3 .ntflow/state.db "SELECT status FROM runs WHERE id = $id")" = crashed
+'
+
 test_done

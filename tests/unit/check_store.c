@@ -712,6 +712,80 @@ START_TEST(test_recover_other_host)
 }
 END_TEST
 
+/* A run holding the workspace's lock itself (`ntflow run` takes it before it opens the
+ * store) knows that no other run is going: a run of another host recorded running is gone.
+ * The flock of the lock file opened again is refused even to its holder, so before, the
+ * run's own lock hid the crash from it for as long as runs followed runs. */
+START_TEST(test_recover_other_host_own_lock)
+{
+	nf_store *st = NULL;
+	nf_wslock *lock = NULL;
+	nf_run_info r;
+	char sql[512];
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_close(st);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
+		 " VALUES (8, 'p', 1000, 'running', %ld, 'old-container');",
+		 (long)getpid());
+	raw_exec(dbpath, sql);
+	ck_assert_int_eq(nf_workspace_lock(&lock, tmpdir, NULL), 0);
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_str_eq(nf_store_recovered(st)[0],
+			 "run 8 had crashed: it ran on host old-container, and no run holds the workspace's lock any more");
+	ck_assert_int_eq(nf_store_run_get(st, 8, &r), 0);
+	ck_assert_int_eq(r.status, NF_RUN_CRASHED);
+	nf_run_info_release(&r);
+	nf_store_close(st);
+	nf_workspace_unlock(lock);
+}
+END_TEST
+
+/* What a scheduler counts against max_active_runs: a run of another host while another
+ * process holds the workspace's lock (or there is no telling), not once nobody does. It
+ * counted such a run until the scheduler restarted, so a scheduler that stayed up while
+ * another container's run died never started another. */
+START_TEST(test_runs_active_other_host)
+{
+	nf_store *st = NULL;
+	nf_wslock *lock = NULL;
+	nf_active_run act[4];
+	char sql[512], path[160];
+	size_t n = 9;
+	int fd;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	nf_store_close(st);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
+		 " VALUES (5, 'p', 1000, 'running', %ld, 'old-container');",
+		 (long)getpid());
+	raw_exec(dbpath, sql);
+	/* no lock file: no telling, it counts (and recovery at the open left it) */
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(nf_store_runs_active(st, "p", act, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(act[0].id, 5);
+	/* held by another (an open file description of its own: as another process's) */
+	snprintf(path, sizeof(path), "%s/lock", tmpdir);
+	ck_assert_int_ge(fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(nf_store_runs_active(st, "p", act, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	/* let go: nobody holds it, the run is gone */
+	close(fd);
+	ck_assert_int_eq(nf_store_runs_active(st, "p", act, 4, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	/* held by this process's own lock: nobody else's */
+	ck_assert_int_eq(nf_workspace_lock(&lock, tmpdir, NULL), 0);
+	ck_assert_int_eq(nf_store_runs_active(st, "p", act, 4, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	nf_workspace_unlock(lock);
+	nf_store_close(st);
+}
+END_TEST
+
 /* This machine's boot id, read the way the store reads it (processes of another boot are
  * never killed). */
 static const char *
@@ -2657,6 +2731,8 @@ store_suite(void)
 	tcase_add_test(tc, test_attempts);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_recover_other_host);
+	tcase_add_test(tc, test_recover_other_host_own_lock);
+	tcase_add_test(tc, test_runs_active_other_host);
 	tcase_add_test(tc, test_recover_dead_pid);
 	tcase_add_test(tc, test_recover_kills_group);
 	tcase_add_test(tc, test_group_start_at_commit);
