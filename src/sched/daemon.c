@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -401,7 +402,7 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 {
 	char *start = iso(span->start), *end = iso(span->end), *snapshot = NULL, wait[32];
 	const char *argv[18];
-	int n = 0, err = 0;
+	int n = 0, err = 0, go[2] = { -1, -1 };
 	pid_t pid;
 
 	argv[n++] = d->o->self;
@@ -427,18 +428,35 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 	}
 	argv[n] = NULL;
 	fflush(d->o->log);
-	if ((pid = fork()) < 0) {
+	/* The child waits for a byte on go (a socket: sent with MSG_NOSIGNAL) before it runs: the parent sends it once the run
+	 * process is recorded with the decision. A scheduler killed in between (its end of go
+	 * closed by the kernel) leaves a child that exits without running, and a decision
+	 * without a process, which the next scheduler starts, once. Before, the child ran, and
+	 * the next scheduler took the decision for one never started and ran it again. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) {
 		err = nf_error_set(NF_EIO, "cannot start a run: %s", strerror(errno));
+		pid = -1;
+	} else if ((pid = fork()) < 0) {
+		err = nf_error_set(NF_EIO, "cannot start a run: %s", strerror(errno));
+	}
+	if (pid < 0) {
 		if (snapshot)
 			unlink(snapshot);
 		free(snapshot);
 	} else if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 		int out = fileno(d->o->log);
+		char byte;
+		ssize_t r;
 
 		/* Its own process group, so a ^C meant for the daemon lets the run finish; the
 		 * signals the daemon reads from its signalfd unblocked again. */
 		setpgid(0, 0);
+		close(go[1]);
+		while ((r = read(go[0], &byte, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
+			_exit(75);   /* EX_TEMPFAIL: the scheduler died before it recorded us */
 		sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
 		if (null >= 0)
 			dup2(null, 0);
@@ -454,10 +472,18 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		*pid_out = pid;
 		/* Without its pid a restart would take the decision for one never started and
 		 * start it again: say so, the run itself goes on. */
+		if (nf_test_hook("scheduler-after-fork"))
+			raise(SIGKILL);
 		if (nf_store_schedule_event_update(p->w->st, event, pid, 0, -1) < 0)
 			say(d, p->name, "cannot record the run process %ld (%s); a restart before it ends may start"
 			    " its interval again", (long)pid, nf_error_last());
+		if (send(go[1], "", 1, MSG_NOSIGNAL) != 1)   /* a child killed meanwhile: no SIGPIPE for us */
+			say(d, p->name, "cannot start run process %ld: %s", (long)pid, strerror(errno));
 	}
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
 	free(start);
 	free(end);
 	return err;

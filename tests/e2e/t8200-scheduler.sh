@@ -684,4 +684,27 @@ test_expect_success 'no scheduled pipeline: exit 2 with a message' '
 	grep "no scheduled pipeline in plain.dag" err
 '
 
+# A scheduler killed after it started a run's process but before it recorded that process
+# with the decision: the process waits for the scheduler's word, so it exits without running,
+# and the next scheduler starts the interval, once. The process ran, and the next scheduler,
+# finding a decision with no process, ran the interval a second time.
+test_expect_success 'a scheduler killed between starting a run and recording it: the interval runs once' '
+	weekly ff.dag ff &&
+	set_now 2026-11-01T12:00:00Z &&
+	export NTFLOW_FAULT=scheduler-after-fork &&
+	start_daemon st30 ff.dag &&
+	unset NTFLOW_FAULT &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "! alive $(cat st30.pid)" &&
+	{ wait "$(cat st30.pid)" 2>/dev/null; true; } &&
+	start_daemon st30 ff.dag &&
+	wait_until "grep -q \"started run process [0-9]* for fired, decided before the last scheduler stopped\" st30.log" &&
+	wait_until "ended st30 1" &&
+	stop_daemon st30 &&
+	cat st30.log &&
+	echo "2026-10-26 2026-11-02T00:00:00Z schedule" >expect &&
+	test_cmp expect ff.dates &&
+	test "$(sched_runs st30 schedule)" = 1
+'
+
 test_done
