@@ -472,7 +472,7 @@ spawn(sched_daemon *d, pl *p, const char *trigger, const nf_cron_span *span, int
 		*pid_out = pid;
 		/* Without its pid a restart would take the decision for one never started and
 		 * start it again: say so, the run itself goes on. */
-		if (nf_test_hook("scheduler-after-fork"))
+		if (nf_test_hook(strcmp(trigger, "alert") == 0 ? "scheduler-after-fork-alert" : "scheduler-after-fork"))
 			raise(SIGKILL);
 		if (nf_store_schedule_event_update(p->w->st, event, pid, 0, -1) < 0)
 			say(d, p->name, "cannot record the run process %ld (%s); a restart before it ends may start"
@@ -1089,7 +1089,7 @@ pl_register(sched_daemon *d, pl *p, int64_t now)
 /* What the last scheduler left undone for p, taken up once this one runs (after every
  * workspace was locked: a scheduler that refuses to start leaves it to the next): a run
  * decided and recorded but never started (pid 0) is started now, once, or recorded missed
- * past start_deadline; and the run of the last interval that died with the machine is
+ * past start_deadline (an alert's, which has none, started); and the run of the last interval that died with the machine is
  * refired (refire_died). */
 static void
 resume(sched_daemon *d, pl *p, int64_t now)
@@ -1103,14 +1103,23 @@ resume(sched_daemon *d, pl *p, int64_t now)
 		return;
 	}
 	for (size_t i = n; i-- > 0;) {
-		bool run_kind = strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0 ||
+		bool alert = strcmp(ev[i].decision, "alert") == 0;
+		bool run_kind = alert || strcmp(ev[i].decision, "fired") == 0 || strcmp(ev[i].decision, "caught-up") == 0 ||
 				strcmp(ev[i].decision, "refired") == 0;
 		nf_cron_span span = { ev[i].interval_start, ev[i].interval_end };
 		pid_t pid;
-		int64_t wait_s = nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
+		int64_t wait_s = alert ? 0 : nf_sched_deadline_wait(&p->pol, ev[i].interval_end, now);
 
 		if (!run_kind || ev[i].pid != 0 || ev[i].run_id != 0 || started_here(p, ev[i].id))
 			continue;
+		/* An alert's run has no interval nor deadline: its trigger was consumed with the
+		 * decision, so it is started now or never. */
+		if (alert) {
+			if (spawn(d, p, "alert", &span, ev[i].id, 0, &pid) == 0)
+				say(d, p->name, "started run process %ld for alert, decided before the last scheduler"
+				    " stopped", (long)pid);
+			continue;
+		}
 		if (wait_s < 0) {
 			if (nf_store_schedule_event_decide(p->w->st, ev[i].id, "missed",
 							   "could not start within start_deadline of the "

@@ -707,4 +707,27 @@ test_expect_success 'a scheduler killed between starting a run and recording it:
 	test "$(sched_runs st30 schedule)" = 1
 '
 
+# The same for an alert's run: its trigger was consumed with the decision, so the run the
+# killed scheduler never let go is started by the next one (it was lost: only scheduled
+# intervals were taken up).
+test_expect_success 'a scheduler killed between starting an alert run and recording it: the run happens once' '
+	sed -e "s/drift/drift2/g" drift.dag >drift2.dag &&
+	echo 0.3 >psi &&
+	set_now 2026-11-01T12:00:00Z &&
+	export NTFLOW_FAULT=scheduler-after-fork-alert &&
+	start_daemon st31 drift2.dag &&
+	unset NTFLOW_FAULT &&
+	set_now 2026-11-02T00:00:30Z &&
+	wait_until "! alive $(cat st31.pid)" &&
+	{ wait "$(cat st31.pid)" 2>/dev/null; true; } &&
+	test "$(sched_runs st31 alert)" = 0 &&
+	start_daemon st31 drift2.dag &&
+	wait_until "grep -q \"started run process [0-9]* for alert, decided before the last scheduler stopped\" st31.log" &&
+	wait_until "ended st31 1" &&
+	stop_daemon st31 &&
+	cat st31.log &&
+	test "$(sched_runs st31 alert)" = 1 &&
+	test "$(sched_runs st31 schedule)" = 1
+'
+
 test_done
