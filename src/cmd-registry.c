@@ -725,12 +725,10 @@ cmd_registry_exec(int argc, char **argv)
 		}
 	}
 	{
-		char *abs = realpath(dir, NULL);
+		char *abs = nf_state_dir_canon(dir);   /* absolute; a link's end is not the project's */
 
-		if (abs) {
-			free(dir);
-			dir = abs;
-		}
+		free(dir);
+		dir = abs;
 	}
 	if (strcmp(sub, "list") == 0)
 		rc = cmd_list(st, &o, nargs, args);

@@ -342,10 +342,8 @@ open_store(nf_store **st, char **dir, const char *state, bool write)
 char *
 nf_cmd_project_root(const char *state_dir)
 {
-	char *abs = realpath(state_dir, NULL), *slash;
+	char *abs = nf_state_dir_canon(state_dir), *slash;
 
-	if (!abs)
-		abs = xstrdup(state_dir);
 	if ((slash = strrchr(abs, '/')) && slash != abs)
 		*slash = '\0';
 	else if (slash)

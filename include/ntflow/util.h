@@ -283,6 +283,11 @@ int nf_path_resolve(char **out, bool *linked, const char *root, const char *path
  * else its folder. Stages run there and relative paths in the file (params files too) are
  * relative to it. NULL when dag_path does not exist. Caller frees. */
 char *nf_project_root(const char *dag_path);
+/* A state folder's path made absolute with the folders above it resolved, not the folder
+ * itself (src/util/root.c): a .ntflow that is a symbolic link to another disk still sits in
+ * its project, whose models folder the registry records relative to the state folder's
+ * parent. Caller frees. */
+char *nf_state_dir_canon(const char *state_dir);
 /* The file system holding path (or its nearest existing ancestor), src/util/fs.c: the bytes
  * we may still write there (root counts the blocks reserved for it) and its size. */
 int nf_fs_space(const char *path, uint64_t *avail, uint64_t *size);

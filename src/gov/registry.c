@@ -118,31 +118,66 @@ fault_after_archive(void)
 	nf_gov__crash("registry-after-archive");
 }
 
-char *
-nf_registry__models_dir(const char *state_dir, const char *rec)
+/* rec (a models folder as recorded) joined to the parent of state_dir. */
+static char *
+join_parent(const char *state_dir, const char *rec)
 {
-	const char *slash;
+	const char *slash = strrchr(state_dir, '/');
 
-	if (!rec || !*rec)
-		rec = "models";
-	if (rec[0] == '/')
-		return xstrdup(rec);
-	slash = strrchr(state_dir, '/');
 	if (!slash)
 		return xstrdup(rec);
 	return xasprintf("%.*s/%s", (int)(slash - state_dir), state_dir, rec);
 }
 
-/* models_dir as recorded: relative to the state directory's parent when inside it. */
+char *
+nf_registry__models_dir(const char *state_dir, const char *rec)
+{
+	char *canon, *dir, *real, *old;
+	struct stat sb;
+
+	if (!rec || !*rec)
+		rec = "models";
+	if (rec[0] == '/')
+		return xstrdup(rec);
+	/* The project's: the parent of the state folder where it sits, not where a link to
+	 * another disk leads (a rollback placed the model under that disk, outside the project,
+	 * and left the project's models/current as it was). */
+	canon = nf_state_dir_canon(state_dir);
+	dir = join_parent(canon, rec);
+	/* A version recorded while the state folder was a link, by an ntflow that took the
+	 * link's end for the project's folder, names its folder from there: found there when
+	 * it is not where it should be. */
+	if (stat(dir, &sb) < 0 && (real = realpath(state_dir, NULL))) {
+		if (strcmp(real, canon) != 0) {
+			old = join_parent(real, rec);
+			if (stat(old, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+				free(dir);
+				dir = old;
+			} else {
+				free(old);
+			}
+		}
+		free(real);
+	}
+	free(canon);
+	return dir;
+}
+
+/* models_dir as recorded: relative to the state directory's parent (the project) when
+ * inside it. */
 static char *
 models_dir_rec(const char *state_dir, const char *abs)
 {
-	const char *slash = strrchr(state_dir, '/');
-	size_t pl = slash ? (size_t)(slash - state_dir) : 0;
+	char *canon = nf_state_dir_canon(state_dir), *out;
+	const char *slash = strrchr(canon, '/');
+	size_t pl = slash ? (size_t)(slash - canon) : 0;
 
-	if (slash && strncmp(abs, state_dir, pl) == 0 && abs[pl] == '/' && abs[pl + 1])
-		return xstrdup(abs + pl + 1);
-	return xstrdup(abs);
+	if (slash && strncmp(abs, canon, pl) == 0 && abs[pl] == '/' && abs[pl + 1])
+		out = xstrdup(abs + pl + 1);
+	else
+		out = xstrdup(abs);
+	free(canon);
+	return out;
 }
 
 /* The base name of an artifact as written: "build/model/" -> "model". Caller frees. */

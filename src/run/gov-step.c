@@ -446,9 +446,7 @@ nf_run__register_models(run_ctx *ctx, const char *params_json, const char *commi
 		return 0;
 	if ((err = nf_store_flush(ctx->store)) < 0)
 		return err;
-	state_dir = realpath(ctx->state_dir, NULL);
-	if (!state_dir)
-		state_dir = xstrdup(ctx->state_dir);
+	state_dir = nf_state_dir_canon(ctx->state_dir);   /* a link's end is not the project's */
 	hold = run_hold(ctx, status);
 	for (size_t i = 0; i < ctx->dag->nmodels && err == 0; i++)
 		err = register_one(ctx, &ctx->dag->models[i], state_dir, params_json, commit, hold);
@@ -476,8 +474,8 @@ nf_run__reconcile_models(run_ctx *ctx)
 		warn(ctx, msg);
 		free(msg);
 	}
-	state_dir = realpath(ctx->state_dir, NULL);
-	err = nf_registry_reconcile(&rep, ctx->store, state_dir ? state_dir : ctx->state_dir, false);
+	state_dir = nf_state_dir_canon(ctx->state_dir);
+	err = nf_registry_reconcile(&rep, ctx->store, state_dir, false);
 
 	for (size_t i = 0; i < rep.n; i++)
 		warn(ctx, rep.lines[i]);

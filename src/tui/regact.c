@@ -21,15 +21,13 @@ nf_view_registry_act(nf_view *v, char **done, const char *model, int version)
 	nf_reconcile_report rep;
 	nf_wslock *lock = NULL;
 	nf_store *st = NULL;
-	char *dir = realpath(v->state_dir, NULL), *path = NULL, *actor = NULL;
+	char *dir = nf_state_dir_canon(v->state_dir), *path = NULL, *actor = NULL;   /* as the command */
 	size_t nbaseline = 0;
 	int previous = 0, err;
 
 	*done = NULL;
 	memset(&out, 0, sizeof(out));
 	memset(&rep, 0, sizeof(rep));
-	if (!dir)
-		dir = xstrdup(v->state_dir);
 	if ((err = nf_workspace_lock(&lock, dir, &lo)) < 0)
 		goto done;
 	path = xasprintf("%s/state.db", dir);

@@ -37,3 +37,40 @@ nf_project_root(const char *dag_path)
 	free(abs);
 	return dir;
 }
+
+char *
+nf_state_dir_canon(const char *state_dir)
+{
+	size_t len = strlen(state_dir);
+	char *copy, *slash, *parent, *out;
+	const char *base;
+
+	while (len > 1 && state_dir[len - 1] == '/')
+		len--;
+	copy = xstrndup(state_dir, len);
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		out = realpath(copy, NULL);   /* no name of its own to keep */
+		if (!out)
+			out = xstrdup(copy);
+		free(copy);
+		return out;
+	}
+	if (slash == copy)
+		parent = xstrdup("/");
+	else if (slash) {
+		*slash = '\0';
+		parent = realpath(copy, NULL);
+	} else {
+		parent = realpath(".", NULL);
+	}
+	if (!parent) {
+		out = xstrdup(state_dir);
+	} else {
+		out = xasprintf("%s/%s", strcmp(parent, "/") ? parent : "", base);
+	}
+	free(parent);
+	free(copy);
+	return out;
+}

@@ -747,6 +747,48 @@ START_TEST(test_statahead_window)
 }
 END_TEST
 
+/* A state folder's canonical path keeps the folder itself (a link to another disk) and
+ * resolves what is above it. */
+START_TEST(test_state_dir_canon)
+{
+	char *got, *want, *cwd = getcwd(NULL, 0);
+
+	sh("mkdir -p proj disk/state && ln -s ../disk/state proj/.ntflow && ln -s proj plink");
+	want = xasprintf("%s/proj/.ntflow", base);
+	got = nf_state_dir_canon(want);
+	ck_assert_str_eq(got, want);
+	free(got);
+	{
+		char *p = xasprintf("%s/proj/.ntflow//", base), *c = nf_state_dir_canon(p);
+
+		ck_assert_str_eq(c, want);
+		free(c);
+		free(p);
+		p = xasprintf("%s/plink/.ntflow", base);
+		c = nf_state_dir_canon(p);
+		ck_assert_str_eq(c, want);   /* a link above it is resolved */
+		free(c);
+		free(p);
+	}
+	ck_assert_int_eq(chdir(base), 0);
+	got = nf_state_dir_canon("proj/.ntflow");
+	ck_assert_str_eq(got, want);
+	free(got);
+	ck_assert_int_eq(chdir(want), 0);
+	got = nf_state_dir_canon(".");
+	free(want);
+	want = xasprintf("%s/disk/state", base);   /* no name of its own: resolved whole */
+	ck_assert_str_eq(got, want);
+	free(got);
+	got = nf_state_dir_canon("/nonexistent-nf/x");
+	ck_assert_str_eq(got, "/nonexistent-nf/x");
+	free(got);
+	ck_assert_int_eq(chdir(cwd), 0);
+	free(cwd);
+	free(want);
+}
+END_TEST
+
 static Suite *
 path_suite(void)
 {
@@ -770,6 +812,7 @@ path_suite(void)
 	tcase_add_test(tc, test_statahead_window);
 	tcase_add_test(tc, test_statahead_shared_prefix);
 	tcase_add_test(tc, test_statahead_stopped);
+	tcase_add_test(tc, test_state_dir_canon);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,6 +20,8 @@
 /* The store's internals: these tests reach the raw database, to tamper with it as someone
  * editing state.db would, or to look at what no typed function shows. */
 #include "../../src/store/store-internal.h"
+/* nf_registry__models_dir, where a recorded models folder is looked for. */
+#include "../../src/gov/registry-internal.h"
 
 /* ---- why, from events built by hand ---- */
 
@@ -731,6 +733,39 @@ START_TEST(test_chain_record_edited)
 }
 END_TEST
 
+/* Where a recorded models folder is: beside the state folder in its project, even when
+ * the state folder is a link to another disk; and a version recorded by an ntflow that took
+ * the link's end for the project (relative to the link's end's parent) is found there. */
+START_TEST(test_models_dir_linked_state)
+{
+	char cmd[512], *got, *want, *link;
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && mkdir -p side/proj/models side/state disk/state && ln -s ../state side/proj/.ntflow &&"
+		 " mkdir -p proj && ln -s ../disk/state proj/.ntflow", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	/* moved to another disk and linked back: the project's models, not the disk's */
+	link = xasprintf("%s/proj/.ntflow", tmpdir);
+	want = xasprintf("%s/proj/models", tmpdir);
+	got = nf_registry__models_dir(link, "models");
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	free(link);
+	/* recorded by an earlier ntflow, relative to the link's end's parent (side/) */
+	link = xasprintf("%s/side/proj/.ntflow", tmpdir);
+	want = xasprintf("%s/side/proj/models", tmpdir);
+	got = nf_registry__models_dir(link, "proj/models");
+	ck_assert_str_eq(got, want);
+	free(got);
+	got = nf_registry__models_dir(link, "models");
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	free(link);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -754,6 +789,7 @@ registry_suite(void)
 	tcase_add_test(tc, test_chain_legacy_baseline);
 	tcase_add_test(tc, test_chain_legacy_restore);
 	tcase_add_test(tc, test_chain_record_edited);
+	tcase_add_test(tc, test_models_dir_linked_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
