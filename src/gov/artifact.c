@@ -347,14 +347,13 @@ sync_dir(const char *path)
 }
 
 int
-nf_artifact_place(const char *dir, const char *src, const char *base)
+nf_artifact_stage(char **staged, const char *dir, const char *src, const char *base)
 {
 	char *parent = xstrdup(dir), *slash = strrchr(parent, '/');
-	char *tmp = beside(dir, "tmp"), *old = beside(dir, "old"), *dst = NULL;
-	struct stat sb;
-	bool had_old = false;
+	char *tmp = beside(dir, "tmp"), *dst = NULL;
 	int err = 0;
 
+	*staged = NULL;
 	if (slash && slash != parent) {
 		*slash = '\0';
 		if ((err = nf_mkdir_p(parent, 0777)) < 0)
@@ -370,6 +369,27 @@ nf_artifact_place(const char *dir, const char *src, const char *base)
 	if ((err = nf_artifact_copy(src, dst)) < 0 || (err = sync_dir(tmp)) < 0)
 		goto done;
 	nf_gov__crash("place-after-copy");
+	*staged = tmp;
+	tmp = NULL;
+done:
+	if (err < 0)
+		nf_artifact_remove(tmp);
+	free(parent);
+	free(tmp);
+	free(dst);
+	return err;
+}
+
+int
+nf_artifact_install(const char *dir, char *staged)
+{
+	char *parent = xstrdup(dir), *slash = strrchr(parent, '/'), *old = beside(dir, "old");
+	struct stat sb;
+	bool had_old = false;
+	int err = 0;
+
+	if (slash && slash != parent)
+		*slash = '\0';
 	if (lstat(dir, &sb) == 0) {
 		if (rename(dir, old) < 0) {
 			err = nf_error_set_errno(NF_EIO, "cannot replace '%s'", dir);
@@ -378,22 +398,30 @@ nf_artifact_place(const char *dir, const char *src, const char *base)
 		had_old = true;
 		nf_gov__crash("place-after-aside");
 	}
-	if (rename(tmp, dir) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, dir);
+	if (rename(staged, dir) < 0) {
+		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", staged, dir);
 		if (had_old)
 			rename(old, dir);   /* put the previous copy back */
 		goto done;
 	}
-	sync_dir(parent);
+	sync_dir(slash ? parent : ".");
 	nf_gov__crash("place-after-swap");
 	if (had_old)
 		nf_artifact_remove(old);
 done:
 	if (err < 0)
-		nf_artifact_remove(tmp);
+		nf_artifact_remove(staged);
+	free(staged);
 	free(parent);
-	free(tmp);
 	free(old);
-	free(dst);
 	return err;
+}
+
+int
+nf_artifact_place(const char *dir, const char *src, const char *base)
+{
+	char *staged;
+	int err = nf_artifact_stage(&staged, dir, src, base);
+
+	return err < 0 ? err : nf_artifact_install(dir, staged);
 }

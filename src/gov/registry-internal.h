@@ -30,12 +30,20 @@ int nf_artifact_remove(const char *path);
 /* Makes dir hold exactly a copy of src named base: built beside dir under a temporary name,
  * then swapped in with renames, so a reader sees the old or the new content. */
 int nf_artifact_place(const char *dir, const char *src, const char *base);
+/* The two halves of nf_artifact_place: the copy built beside dir (*staged: its folder, which
+ * a process that dies leaves to nf_artifact_sweep), and the swap, which takes no space, so a
+ * change recorded between the two cannot be left half done by a full disk. install takes
+ * staged (freed, and its folder removed when it fails); dir may differ from the one staged
+ * for when both are in the same folder. */
+int nf_artifact_stage(char **staged, const char *dir, const char *src, const char *base);
+int nf_artifact_install(const char *dir, char *staged);
 
 /* The test-only crash: the process kills itself with SIGKILL when NTFLOW_FAULT names point
  * (a no-op in a build without NF_TEST_HOOKS). The points of a promotion, in order:
+ * place-after-copy (the workspace copy built beside its place, nothing recorded yet),
  * registry-after-archive (inside the transaction), registry-after-commit (the database
- * changed, the files not yet), place-after-copy, place-after-aside, place-after-swap (inside
- * nf_artifact_place), registry-after-place (before a promoted candidate's copy under
+ * changed, the files not yet), place-after-aside, place-after-swap (inside
+ * nf_artifact_install), registry-after-place (before a promoted candidate's copy under
  * candidates/ is removed). */
 void nf_gov__crash(const char *point);
 

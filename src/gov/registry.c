@@ -205,13 +205,20 @@ nf_registry__base(const nf_model_version *v)
 	return slash ? slash + 1 : v->artifact_path;
 }
 
+/* The folder of a version's workspace copy under mdir: current/MODEL, or
+ * candidates/MODEL/vN (version 0: a name beside the model's candidates, to build one in). */
+static char *
+place_dir(const char *mdir, const char *model, int version, bool current)
+{
+	return current ? xasprintf("%s/current/%s", mdir, model) : xasprintf("%s/candidates/%s/v%d", mdir, model, version);
+}
+
 int
 nf_registry__place(const char *state_dir, const nf_model_version *v, bool current)
 {
 	char *mdir = nf_registry__models_dir(state_dir, v->models_dir);
 	char *src = xasprintf("%s/%s", state_dir, v->artifact_path);
-	char *dir = current ? xasprintf("%s/current/%s", mdir, v->model)
-			    : xasprintf("%s/candidates/%s/v%d", mdir, v->model, v->version);
+	char *dir = place_dir(mdir, v->model, v->version, current);
 	int err = nf_artifact_place(dir, src, nf_registry__base(v));
 
 	if (err < 0) {
@@ -225,6 +232,40 @@ nf_registry__place(const char *state_dir, const nf_model_version *v, bool curren
 	free(src);
 	free(dir);
 	return err;
+}
+
+/* Builds the workspace copy of src (named base) for model beside where it goes under mdir,
+ * before the change that puts it there is recorded: a full disk then fails the change, with
+ * the production version and its files as they were, instead of recording one version and
+ * leaving the other's files in place (a run "failed" that had changed production). what
+ * names the change in the message. *staged goes to nf_artifact_install once recorded. */
+static int
+stage_place(char **staged, const char *mdir, const char *model, bool current, const char *src, const char *base,
+	    int64_t size, const char *what)
+{
+	char *dir = place_dir(mdir, model, 0, current), *msg, *fs = NULL;
+	uint64_t avail = 0, total = 0;
+	int err = nf_artifact_stage(staged, dir, src, base);
+
+	if (err < 0) {
+		msg = xstrdup(nf_error_last());
+		/* The file system and what is free there, as for every full disk. */
+		if (nf_fs_space(mdir, &avail, &total) == 0 && avail < (uint64_t)(size > 0 ? size : 0) + (1u << 20))
+			fs = nf_fs_describe(mdir);
+		err = nf_error_set(err, "%s cannot be placed in %s: %s%s%s; %s", model, mdir, msg, fs ? "; " : "",
+				   fs ? fs : "", what);
+		free(fs);
+		free(msg);
+	}
+	free(dir);
+	return err;
+}
+
+/* Whether a new version of req goes to production (else it is a candidate). */
+static bool
+goes_to_production(const nf_register_req *req)
+{
+	return req->gate && req->gate_passed && !req->hold;
 }
 
 typedef struct reg_txn {
@@ -245,7 +286,7 @@ register_txn(void *vctx, nf_store *st)
 {
 	reg_txn *t = vctx;
 	const nf_register_req *req = t->req;
-	const char *status = req->gate && req->gate_passed && !req->hold ? "production" : "candidate";
+	const char *status = goes_to_production(req) ? "production" : "candidate";
 	char *apath = NULL;
 	nf_model_version row;
 	int err, archived = 0;
@@ -437,6 +478,7 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	char *tmp = xasprintf("%s/.tmp-%ld", reg_dir, (long)getpid());
 	char *copy = xasprintf("%s/%s", tmp, base);
 	char *mdir_rec = models_dir_rec(req->state_dir, req->models_dir);
+	char *mdir = nf_registry__models_dir(req->state_dir, mdir_rec), *staged = NULL;
 	char *held = NULL;
 	nf_artifact_id id;
 	nf_model_version v = { 0 };
@@ -483,6 +525,9 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	/* The copy is hashed, not the source: the hash is of what the registry keeps. */
 	if ((err = nf_artifact_copy(req->artifact, copy)) < 0 || (err = nf_artifact_hash(&id, copy)) < 0)
 		goto done;
+	if ((err = stage_place(&staged, mdir, req->model, goes_to_production(req), copy, base, id.size,
+			       "nothing was registered")) < 0)
+		goto done;
 	if (passed && req->hold)
 		held = xasprintf("not promoted: %s", req->hold);
 	t.req = req;
@@ -501,8 +546,26 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	nf_gov__crash("registry-after-commit");
 	if ((err = nf_registry_get(&v, st, req->model, t.version)) < 0)
 		goto done;
-	err = nf_registry__place(req->state_dir, &v, strcmp(v.status, "production") == 0);
+	{
+		bool current = strcmp(v.status, "production") == 0;
+		char *dir = place_dir(mdir, v.model, v.version, current);
+
+		err = nf_artifact_install(dir, staged);
+		staged = NULL;
+		if (err < 0) {
+			char *msg = xstrdup(nf_error_last());
+
+			err = nf_error_set(err, "%s v%d is registered, but cannot be placed in %s: %s", v.model, v.version,
+					   mdir, msg);
+			free(msg);
+		}
+		free(dir);
+	}
 done:
+	if (staged) {
+		nf_artifact_remove(staged);
+		free(staged);
+	}
 	if (err < 0)
 		nf_artifact_remove(tmp);
 	else if (out) {
@@ -521,6 +584,7 @@ done:
 	free(tmp);
 	free(copy);
 	free(mdir_rec);
+	free(mdir);
 	return err < 0 ? err : unchanged;
 }
 
@@ -668,16 +732,38 @@ make_production(nf_model_version *out, int *previous, nf_store *st, const char *
 		int64_t run_id)
 {
 	promote_txn t = { v, action, forced, reason, actor, run_id, nf_now_realtime_ms(), 0 };
+	char *mdir, *src, *staged = NULL, *dir;
 	int err;
 
-	if ((err = check_before_promotion(st, state_dir, v)) < 0 ||
-	    (err = nf_store_atomic(st, promote_fn, &t)) < 0)
+	if ((err = check_before_promotion(st, state_dir, v)) < 0)
 		return err;
+	mdir = nf_registry__models_dir(state_dir, v->models_dir);
+	src = xasprintf("%s/%s", state_dir, v->artifact_path);
+	err = stage_place(&staged, mdir, v->model, true, src, nf_registry__base(v), v->size,
+			  "production is unchanged");
+	free(src);
+	if (err == 0 && (err = nf_store_atomic(st, promote_fn, &t)) < 0) {
+		nf_artifact_remove(staged);
+		free(staged);
+	}
+	if (err < 0) {
+		free(mdir);
+		return err;
+	}
 	nf_gov__crash("registry-after-commit");
 	if (previous)
 		*previous = t.previous;
-	if ((err = nf_registry_get(out, st, v->model, v->version)) < 0 ||
-	    (err = nf_registry__place(state_dir, out, true)) < 0)
+	dir = place_dir(mdir, v->model, v->version, true);
+	if ((err = nf_artifact_install(dir, staged)) < 0) {
+		char *msg = xstrdup(nf_error_last());
+
+		err = nf_error_set(err, "%s v%d is registered, but cannot be placed in %s: %s", v->model, v->version,
+				   mdir, msg);
+		free(msg);
+	}
+	free(dir);
+	free(mdir);
+	if (err < 0 || (err = nf_registry_get(out, st, v->model, v->version)) < 0)
 		return err;
 	nf_gov__crash("registry-after-place");
 	return remove_candidate_copy(state_dir, out);

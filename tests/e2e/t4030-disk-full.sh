@@ -269,4 +269,55 @@ test_expect_success 'a read-only workspace can be read; a run says why it cannot
 	grep "Read-only file system" "$T/err"
 '
 
+# A full disk while a run places its new model under models/current/: the run failed (as it
+# should), yet it had recorded the new version in production while the files served the old
+# one (registry verify: bad). The copy is built before anything is recorded now: nothing is
+# registered, production and its files stay, and the next run with room registers it.
+test_expect_success 'no room to place a new model: the run fails and registers nothing; production stays' '
+	rm -rf "$MNT/filler" "$MNT/filler2" "$MNT/reg" "$P" &&   # the last test: the room is its own
+	mkdir "$MNT/reg" && cd "$MNT/reg" &&
+	git init -q -b main . &&
+	write_dag m.dag <<-\EOF &&
+	pipeline "m" {
+	  params {
+	    v = 1
+	  }
+	}
+
+	stage "train" {
+	  run     = "mkdir -p out && { echo model ${params.v}; head -c 2097152 /dev/zero; } >out/m.bin"
+	  outputs = ["out/m.bin"]
+	}
+
+	gate "g" {
+	  needs   = ["train"]
+	  require = ["1 >= 0"]
+	}
+
+	model "m" {
+	  artifact = "out/m.bin"
+	  gate     = "g"
+	}
+	EOF
+	printf "out/\nmodels/\n" >.gitignore &&
+	git add . && git commit -q -m m &&
+	ntflow run m.dag -p v=1 >/dev/null &&
+	fill_to 6500 &&
+	test_expect_code 1 ntflow run m.dag -p v=2 >"$T/out" 2>"$T/err" &&
+	cat "$T/err" &&
+	grep "cannot register model m: m cannot be placed in $MNT/reg/models: cannot write .*No space left on device; the file system at $MNT (tmpfs) has .* free of .*; nothing was registered" "$T/err" &&
+	ntflow registry list m --json >"$T/reg.json" &&
+	test "$(json_get "$T/reg.json" "[0].status")" = production &&
+	test "$(json_get "$T/reg.json" "[0].version")" = 1 &&
+	! json_get "$T/reg.json" "[1].version" 2>/dev/null &&
+	test "$(head -n 1 models/current/m/m.bin)" = "model 1" &&
+	ntflow registry verify &&
+	rm -f "$MNT/filler" &&
+	ntflow run m.dag -p v=2 >"$T/out" &&
+	grep "m v2 → production" "$T/out" &&
+	test "$(head -n 1 models/current/m/m.bin)" = "model 2" &&
+	ntflow registry verify &&
+	! ls -a models/current | grep -e "\.tmp-"
+'
+
 test_done
