@@ -46,6 +46,8 @@ typedef struct scan {
 	int cmdsub;           /* $(...) frames we are inside */
 	int depth;
 	bool in_heredoc;
+	size_t *joins;        /* the backslash of each line continuation passed outside quotes */
+	size_t njoins, joins_cap;
 } scan;
 
 static size_t scan_cmd(scan *s, size_t i, bool sub);
@@ -107,10 +109,18 @@ enter(scan *s)
 	return true;
 }
 
-/* A backslash at i: it quotes the next byte, which must not be a reference. */
+/* A backslash at i: it quotes the next byte, which must not be a reference. Before a line
+ * break it is a line continuation, which the shell removes before it reads any token (so
+ * "ca\<newline>se" is `case`, "$\<newline>(" is "$(" and "<\<newline><" is "<<"): noted,
+ * and the text read again without it (nf_sh_scan). In a here-document's body a line that
+ * ends so is dealt with where its lines are cut (heredoc_bodies). */
 static size_t
 backslash(scan *s, size_t i)
 {
+	if (at(s, i + 1, '\n') && !s->in_heredoc) {
+		s->joins = xgrow(s->joins, sizeof(*s->joins), s->njoins + 1, &s->joins_cap);
+		s->joins[s->njoins++] = i;
+	}
 	if (is_hole(s, i + 1))
 		hole(s, i + 1, NF_SH_REFUSED, "right after a backslash, which would apply to the value's first byte");
 	return i + 2 < s->n ? i + 2 : s->n;
@@ -590,8 +600,13 @@ scan_cmd(scan *s, size_t i, bool sub)
 			break;
 		case '(':
 			if (word_start && at(s, i + 1, '(')) {
-				/* bash's ((...)) arithmetic command */
+				/* bash's ((...)) arithmetic command, and two subshells to dash: which
+				 * one, and so where a later value stands, depends on the shell (a
+				 * here-document in "((cat <<EOF))" was read by dash, its body taken
+				 * for a command line) */
 				i = arith(s, i + 2);
+				lose(s, "after ((, which bash reads as arithmetic and dash as two subshells; write ( ( for "
+				     "subshells");
 				word_start = true;
 				break;
 			}
@@ -625,12 +640,54 @@ scan_cmd(scan *s, size_t i, bool sub)
 	return s->n;
 }
 
+/* Removes the bytes at the line continuations s->joins names (each a backslash and its line
+ * break) from s->c, moving the holes with them. */
+static void
+remove_joins(scan *s)
+{
+	size_t k = 0, j = 0, h = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (j < s->njoins && s->joins[j] == i) {
+			i++;   /* and its line break */
+			j++;
+			continue;
+		}
+		if (s->c[i] == HOLE)
+			s->holes[h++] = k;
+		s->c[k++] = s->c[i];
+	}
+	s->n = k;
+	s->njoins = 0;
+}
+
+/* One walk of s->c from the start, its results in s->pos. */
+static void
+walk(scan *s, const nf_tmpl *t)
+{
+	for (size_t i = 0; i < t->nsegs; i++)
+		s->pos[i] = (nf_sh_pos){ t->segs[i].is_ref ? NF_SH_REFUSED : NF_SH_BARE, NULL };
+	for (size_t i = 0; i < s->npending; i++)
+		nf_buf_release(&s->pending[i].delim);
+	s->npending = 0;
+	s->refuse = s->lost = NULL;
+	s->cmdsub = s->depth = 0;
+	s->in_heredoc = false;
+	s->njoins = 0;
+	scan_cmd(s, 0, false);
+}
+
+/* Line continuations are taken out and the text walked again until a walk passes none: one
+ * taken out can make a construct that hid another (a '#' that was no comment). More than
+ * this many walks: the model is lost. */
+#define MAX_WALKS 8
+
 int
 nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t)
 {
 	scan s = { 0 };
 	size_t n = 0, k = 0, h = 0;
-	int err = 0;
+	int err = 0, walks = 0;
 
 	/* A reference the walk never reaches (past a nesting too deep) stays refused. */
 	for (size_t i = 0; i < t->nsegs; i++) {
@@ -658,13 +715,23 @@ nf_sh_scan(nf_sh_pos *pos, const nf_tmpl *t)
 	}
 	s.n = n;
 	s.pos = pos;
-	scan_cmd(&s, 0, false);
+	walk(&s, t);
+	while (s.njoins && ++walks < MAX_WALKS) {
+		remove_joins(&s);
+		walk(&s, t);
+	}
+	if (s.njoins) {
+		for (size_t i = 0; i < t->nsegs; i++)
+			if (t->segs[i].is_ref)
+				pos[i] = (nf_sh_pos){ NF_SH_REFUSED, "after line continuations ntflow cannot follow" };
+	}
 	for (size_t i = 0; i < t->nsegs; i++)
 		if (t->segs[i].is_ref && pos[i].ctx == NF_SH_REFUSED && !pos[i].why)
 			pos[i].why = s.lost ? s.lost : "where ntflow cannot follow the shell's quoting";
 	for (size_t i = 0; i < s.npending; i++)
 		nf_buf_release(&s.pending[i].delim);
 	free(s.pending);
+	free(s.joins);
 	free(s.c);
 	free(s.holes);
 	free(s.hole_seg);

@@ -97,7 +97,19 @@ START_TEST(test_refused)
 	ck_contexts("echo \"`echo ${a}`\" \"${a}\"", "xd");
 	ck_contexts("echo # ${a}\n${a}", "xb");
 	ck_contexts("echo ${HOME:-${a}} \"${x:+\"${a}\"}\" ${a}", "xxb");
-	ck_contexts("echo $((${a} + 1)) $((1 + $(echo ${a}))) ((${a})) ${a}", "xxxb");
+	/* "((": arithmetic to bash, two subshells to dash: what follows is refused */
+	ck_contexts("echo $((${a} + 1)) $((1 + $(echo ${a}))) ((${a})) ${a}", "xxxx");
+	ck_refused("((cat <<EOF))\n${a}\nEOF", "which bash reads as arithmetic and dash as two subshells");
+	/* A line continuation is taken out before the shell reads a token: "<\<newline><" is a
+	 * here-document, "$\<newline>(" a $(...), "ca\<newline>se" the word case (each let a -p
+	 * value run as code, quoted for the place the model saw) */
+	ck_contexts("cat <\\\n<EOF\n${a}\nEOF\n", "h");
+	ck_contexts("printf %s \"$\\\n(echo ${a})\"", "b");
+	ck_contexts("printf %s \"$(ca\\\nse x in x) echo ${a};; esac)\"", "x");
+	ck_contexts("printf %s \"$(case\\\n x in x) echo ${a};; esac)\"", "x");
+	ck_contexts("echo a\\\n#b ${a}", "b");          /* "a#b": no comment */
+	ck_contexts("echo '\\\n' ${a} \"\\\n\" ${a}", "bb");   /* in '...' it stays */
+	ck_contexts("cat <<E\\\nOF\n${a}\nEOF\n", "h");   /* the delimiter EOF, unquoted */
 	ck_contexts("echo \\${a} \"\\${a}\" ${a}", "xxb");
 	ck_contexts("echo $${a} \"$${a}\" '$${a}'", "xxs");
 	ck_contexts("echo $HOME${a} \"$HOME${a}\" \"$HOME-${a}\"", "xxd");
@@ -260,6 +272,8 @@ static const position positions[] = {
 	{ "here-document <<-", "cat >out <<-EOF\n\t${params.v}\n\tEOF", "%V\n" },
 	{ "here-document in $(...)", "printf '%s' \"$(cat <<EOF\n<${params.v}>\nEOF\n)\" >out", "<%V>" },
 	{ "$(...) in double quotes", "printf '%s' \"$(printf '%s' \"<${params.v}>\" '<${params.v}>')\" >out", "<%V><%V>" },
+	{ "line continuations", "printf '%s' \"$\\\n(printf '%s' \"<${params.v}>\")\" >o\\\nut", "<%V>" },
+	{ "continued here-document", "cat >out <\\\n<EOF\n<${params.v}>\nEOF", "<%V>\n" },
 };
 
 /* want with %V replaced by v. */
