@@ -148,8 +148,9 @@ size_t nf_utf8_seq_len(const char *s, const char *end);
  * \u00XX (for text inside a JSON string); returns how many were. */
 size_t nf_buf_add_utf8_json(nf_buf *b, const char *s, size_t len);
 /* The length of the character at s (end bounds it) when a terminal shows it as it is, or 0
- * for a control character (below 0x20, DEL, U+0080 to U+009F) or a byte that is not part
- * of valid UTF-8, which a person's output writes as \xNN (json.c). */
+ * for a control character (below 0x20, DEL, U+0080 to U+009F, and the bidirectional
+ * controls U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) or a byte that is not
+ * part of valid UTF-8, which a person's output writes as \xNN (json.c). */
 size_t nf_visible_len(const char *s, const char *end);
 /* Whether a terminal shows all of s as it is: no character nf_visible_len refuses. */
 bool nf_str_visible(const char *s);

@@ -17,6 +17,9 @@
 #define MAX_DVC_FILE (16u << 20)
 #define MAX_NAME_LEN 128
 #define MAX_JSON_TEXT (1u << 20)   /* a vars list as JSON text, at most */
+/* Inline vars carried over, at most: aliases repeating a mapping (a few hundred bytes of
+ * YAML) made 10^4 keys in 5 s, 10^6 in 4 GB; a real pipeline has dozens. */
+#define MAX_VARS 1024
 
 /* A YAML file read whole (dvc.yaml, params.yaml, a vars file). */
 typedef struct ydoc {
@@ -65,6 +68,7 @@ typedef struct imp {
 	size_t nfiles, cfiles;
 	ivar *vars;
 	size_t nvars, cvars;
+	bool vars_cut;                 /* MAX_VARS met: the rest were not carried over */
 	dstage *stages;
 	size_t nstages;
 	nf_strmap *names;              /* .dag names taken */
@@ -219,15 +223,21 @@ static void NF_PRINTF(3, 4)
 note(imp *im, const yaml_node_t *at, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	nf_buf shown = NF_BUF_INIT;
+	char *msg, *raw;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	raw = xvasprintf(fmt, ap);
 	va_end(ap);
 	/* a comment is one line: a message never holds a line break, but a quoted value might */
-	for (char *q = msg; *q; q++)
+	for (char *q = raw; *q; q++)
 		if (*q == '\n' || *q == '\r')
 			*q = ' ';
+	/* and it goes to a terminal: a name or value from the file with an escape sequence or
+	 * another control character shows it as \xNN, in the comment as on standard error */
+	nf_buf_add_visible(&shown, raw, false);
+	free(raw);
+	msg = nf_buf_detach(&shown);
 	if (im->cur) {
 		/* on a line of its own before the line being written, which may be half done */
 		nf_buf *c = im->cur, tail = NF_BUF_INIT;
@@ -470,6 +480,8 @@ file_doc(imp *im, const char *rel)
 static void
 flatten_vars(imp *im, yaml_document_t *d, yaml_node_t *m, const char *prefix, int depth)
 {
+	if (im->vars_cut)
+		return;
 	if (depth > NF_DAG_MAX_DEPTH) {
 		note(im, m, "vars nested deeper than %d levels are not carried over", NF_DAG_MAX_DEPTH);
 		return;
@@ -485,7 +497,14 @@ flatten_vars(imp *im, yaml_document_t *d, yaml_node_t *m, const char *prefix, in
 		key = *prefix ? nf_arena_printf(im->a, "%s.%s", prefix, k) : nf_arena_strdup(im->a, k);
 		if (v && v->type == YAML_MAPPING_NODE) {
 			flatten_vars(im, d, v, key, depth + 1);
+			if (im->vars_cut)
+				return;
 			continue;
+		}
+		if (im->nvars >= MAX_VARS) {
+			note(im, m, "more than %d vars: the rest are not carried over", MAX_VARS);
+			im->vars_cut = true;
+			return;
 		}
 		iv.key = key;
 		iv.name = dag_name(im, key, true);

@@ -77,13 +77,27 @@ nf_json_print(const cJSON *j, bool pretty)
 	return nf_buf_detach(&b);
 }
 
+/* Whether the UTF-8 character at c (n bytes) is one of Unicode's bidirectional controls
+ * (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069): shown as it is, one reorders
+ * what a terminal shows after it, so that a value can make a line read other than it is. */
+static bool
+bidi_control(const unsigned char *c, size_t n)
+{
+	if (n == 2)
+		return c[0] == 0xd8 && c[1] == 0x9c;
+	if (n != 3 || c[0] != 0xe2)
+		return false;
+	return (c[1] == 0x80 && (c[2] == 0x8e || c[2] == 0x8f || (c[2] >= 0xaa && c[2] <= 0xae))) ||
+	       (c[1] == 0x81 && c[2] >= 0xa6 && c[2] <= 0xa9);
+}
+
 size_t
 nf_visible_len(const char *s, const char *end)
 {
 	const unsigned char *c = (const unsigned char *)s;
 	size_t n = nf_utf8_seq_len(s, end);
 
-	return n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0) ? 0 : n;
+	return n == 0 || *c < 0x20 || *c == 0x7f || (*c == 0xc2 && c[1] < 0xa0) || bidi_control(c, n) ? 0 : n;
 }
 
 bool

@@ -207,6 +207,14 @@ START_TEST(test_add_visible)
 	/* lines: a command of several lines keeps its line breaks and tabs */
 	nf_buf_add_visible(&b, "x\n\ty\033z", true);
 	ck_assert_str_eq(nf_buf_cstr(&b), "x\n\ty\\x1bz");
+	nf_buf_reset(&b);
+	/* the bidirectional controls, which reorder what follows on a line (U+202E made
+	 * "txt.exe" of "exe.txt"), escaped; right-to-left letters (U+05D0) and other marks
+	 * of the same blocks (U+2014, U+2070) kept */
+	nf_buf_add_visible(&b, "a\xe2\x80\xae" "exe.txt \xd8\x9c\xe2\x80\x8f\xe2\x81\xa6\xe2\x81\xa9 "
+			   "\xd7\x90 \xe2\x80\x94 \xe2\x81\xb0", false);
+	ck_assert_str_eq(nf_buf_cstr(&b), "a\\xe2\\x80\\xaeexe.txt \\xd8\\x9c\\xe2\\x80\\x8f\\xe2\\x81\\xa6"
+			 "\\xe2\\x81\\xa9 \xd7\x90 \xe2\x80\x94 \xe2\x81\xb0");
 	nf_buf_release(&b);
 }
 END_TEST

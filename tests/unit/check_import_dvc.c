@@ -304,6 +304,49 @@ START_TEST(test_names_and_notes)
 }
 END_TEST
 
+/* A name or value with an escape sequence reaches the terminal and the .dag's comments as
+ * \xNN: the notes wrote "\033[31m" raw to standard error and into dvc.dag. */
+START_TEST(test_notes_escape_controls)
+{
+	const char *yaml = "vars:\n"
+			   "  - evil: \"a\\e[2Jb\"\n"
+			   "stages:\n"
+			   "  \"n\\e[31m\":\n"
+			   "    cmd: echo ${evil}\n";
+	char *notes, *text = import(yaml, "", NULL, &notes);
+
+	HASNT(notes, "\033");
+	HASNT(text, "\033");
+	HAS(notes, "\\x1b[31m");
+	free(text);
+	free(notes);
+}
+END_TEST
+
+/* Aliases that repeat a mapping of vars: a 634-byte file made 10^5 vars (minutes; 737
+ * bytes, 4 GB). The vars are cut at 1 024, with a note. */
+START_TEST(test_vars_alias_bomb)
+{
+	nf_buf y = NF_BUF_INIT;
+	char *notes, *text;
+
+	nf_buf_puts(&y, "vars:\n  - a0: &a0 {k0: x, k1: x, k2: x, k3: x, k4: x, k5: x, k6: x, k7: x, k8: x, k9: x}\n");
+	for (int i = 1; i <= 8; i++) {
+		nf_buf_printf(&y, "    a%d: &a%d {", i, i);
+		for (int j = 0; j < 10; j++)
+			nf_buf_printf(&y, "%sk%d: *a%d", j ? ", " : "", j, i - 1);
+		nf_buf_puts(&y, "}\n");
+	}
+	nf_buf_puts(&y, "stages:\n  s:\n    cmd: echo hi\n");
+	text = import(nf_buf_cstr(&y), "", NULL, &notes);
+	HAS(notes, "more than 1024 vars: the rest are not carried over");
+	HAS(text, "run = \"echo hi\"");
+	free(text);
+	free(notes);
+	nf_buf_release(&y);
+}
+END_TEST
+
 START_TEST(test_top_level_plots_attach)
 {
 	const char *yaml = "stages:\n"
@@ -453,6 +496,8 @@ import_suite(void)
 	tcase_add_test(tc, test_odd_references_and_keys);
 	tcase_add_test(tc, test_needs_through_foreach);
 	tcase_add_test(tc, test_not_a_pipeline);
+	tcase_add_test(tc, test_notes_escape_controls);
+	tcase_add_test(tc, test_vars_alias_bomb);
 	suite_add_tcase(s, tc);
 	return s;
 }
