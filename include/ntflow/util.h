@@ -167,7 +167,9 @@ char *nf_json_print(const struct cJSON *j, bool pretty);
 /* Reads a whole file, NUL-terminated; *len excludes the NUL. Refuses files over max bytes
  * (0: no limit) with NF_EINVALID. NF_ENOTFOUND when it does not exist. */
 int nf_read_file(char **out, size_t *len, const char *path, size_t max);
-/* Writes data to path through a temporary file and rename, so readers never see half a file. */
+/* Writes data to path through a temporary file and rename, so readers never see half a file;
+ * through a symbolic link, to what it leads to; into a device or a pipe (/dev/null,
+ * /dev/stdout), never replacing it. */
 int nf_write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p. */
 int nf_mkdir_p(const char *path, int mode);

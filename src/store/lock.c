@@ -49,6 +49,7 @@ struct nf_wslock {
 	int fd;                        /* open on STATE_DIR/lock and flocked; close-on-exec */
 	dev_t dev;                     /* the lock file's, in held_here while held */
 	ino_t ino;
+	bool readonly;                 /* the workspace cannot be written: no holder file */
 	char *holder_path;             /* STATE_DIR/lock.holder */
 	char *what;
 	int64_t since_ms;
@@ -155,11 +156,15 @@ put_field(nf_buf *b, const char *key, const char *value)
 static int
 write_holder(const nf_wslock *l)
 {
-	char *tmp = xasprintf("%s.tmp", l->holder_path);
+	char *tmp;
 	nf_buf b = NF_BUF_INIT;
 	const char *p;
 	size_t left;
 	int fd, err = 0;
+
+	if (l->readonly)
+		return 0;   /* the holder file is for the waiters' messages only */
+	tmp = xasprintf("%s.tmp", l->holder_path);
 
 	nf_buf_printf(&b, "pid %ld\n", (long)getpid());
 	nf_buf_printf(&b, "start %lld\n", (long long)nf_store__proc_start(getpid()));
@@ -556,7 +561,7 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 	char *path = NULL, *holder_path = NULL;
 	nf_wslock *l;
 	struct stat sb;
-	bool owed;
+	bool owed, readonly = false;
 	int fd = -1, err = 0;
 
 	*out = NULL;
@@ -570,7 +575,14 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 		return nf_error_set(NF_EIO, "the workspace '%s' is not a directory", state_dir);
 	path = xasprintf("%s/lock", state_dir);
 	holder_path = xasprintf("%s/lock.holder", state_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	/* A workspace this process cannot write (a read-only mount, another user's) is still
+	 * locked against the writers that can: through the lock file opened for reading, when
+	 * it exists. What the command then writes fails there, saying why; what only reads
+	 * (verify, a dry run) goes on. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 && (errno == EROFS || errno == EACCES) &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+		readonly = true;
+	if (fd < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot open the workspace lock '%s'", path);
 		goto done;
 	}
@@ -586,6 +598,7 @@ nf_workspace_lock(nf_wslock **out, const char *state_dir, const nf_wslock_opts *
 	}
 	l = xcalloc(1, sizeof(*l));
 	l->fd = fd;
+	l->readonly = readonly;
 	if (fstat(fd, &sb) == 0) {
 		l->dev = sb.st_dev;
 		l->ino = sb.st_ino;
@@ -622,7 +635,8 @@ nf_workspace_unlock(nf_wslock *lock)
 	if (!lock)
 		return;
 	/* The file goes while the lock is still ours, so it is never the next holder's. */
-	unlink(lock->holder_path);
+	if (!lock->readonly)
+		unlink(lock->holder_path);
 	if (lock->ino)
 		held_remove(lock->dev, lock->ino);
 	close(lock->fd);

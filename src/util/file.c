@@ -75,8 +75,56 @@ done:
 	return err;
 }
 
+/* Writes data into the file path is already (a device, a pipe): no temporary beside it. */
+static int
+write_in_place(const char *path, const void *data, size_t len)
+{
+	const char *p = data;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY), err = 0;
+
+	if (fd < 0)
+		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0 && !err)
+		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
+	return err;
+}
+
+static int write_atomic(const char *path, const void *data, size_t len);
+
 int
 nf_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	struct stat sb;
+	char *real;
+	int err;
+
+	/* A file that is not a regular one is written into, never replaced: a rename over
+	 * /dev/null (`import -o /dev/null --force`) made it a regular file, for every process
+	 * of the machine. A link is followed, and what it leads to replaced: the link stays. */
+	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) && (real = realpath(path, NULL))) {
+		err = nf_write_file_atomic(real, data, len);
+		free(real);
+		return err;
+	}
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+		return write_in_place(path, data, len);
+	return write_atomic(path, data, len);
+}
+
+static int
+write_atomic(const char *path, const void *data, size_t len)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	const char *p = data;

@@ -73,6 +73,23 @@ test_expect_success '-o FILE and -o - (stdout)' '
 	test_expect_code 2 ntflow import -o other.dag dvc.yaml
 '
 
+# -o naming a device or a pipe writes into it, and one naming a link writes what it leads
+# to: `-o /dev/null --force` renamed a regular file over /dev/null, for the whole machine.
+test_expect_success '-o into a pipe, or through a link, with --force: neither is replaced' '
+	mkfifo out.fifo &&
+	{ timeout 20 cat out.fifo >from-fifo & } &&
+	ntflow import -o out.fifo --force dvc.yaml &&
+	wait &&
+	test -p out.fifo &&
+	grep "^stage " from-fifo &&
+	ls | grep -v "^out\.fifo$" | { ! grep "^out\.fifo\." ; } &&
+	mkdir -p real && ln -s real/linked.dag link.dag &&
+	: >real/linked.dag &&
+	ntflow import -o link.dag --force dvc.yaml &&
+	test -L link.dag &&
+	grep "^stage " real/linked.dag
+'
+
 test_expect_success 'a dvc.yaml in a sub-folder: paths become relative to the project root' '
 	mkdir -p sub/data &&
 	echo x >sub/data/in.txt &&
