@@ -263,7 +263,7 @@ test_expect_success 'a read-only workspace can be read; a run says why it cannot
 	rm -f "$MNT/filler" &&
 	mount -o remount,ro "$MNT" &&
 	test_when_finished "mount -o remount,rw \"$MNT\"" &&
-	for cmd in runs "show 4" "logs 1 fill" "audit verify" "registry list" "registry verify" "prune -n --keep 1" \
+	for cmd in runs "show 4" "logs 1 fill" "audit verify" "registry list" "registry verify" "prune -n --keep-runs 1" \
 		   "cache ls" alerts doctor; do
 		ntflow $cmd >/dev/null 2>"$T/err" || { echo "ntflow $cmd failed: $(cat "$T/err")"; return 1; }
 		test_must_be_empty "$T/err" || return 1
