@@ -370,11 +370,9 @@ test_expect_success 'a run left running by a killed ntflow is crashed, its stage
 	test "$(stage_field s.json hang state)" = running
 '
 
-# A container re-created under another name (its host name the container's id) finds the
-# run its old self was killed in recorded on another host: that pid says nothing here, but
-# no run holds the workspace's lock, so the run is over. It stayed "running" for ever, and
-# a scheduler with max_active_runs = 1 never started another.
-test_expect_success SQLITE3 'a run another host left running is crashed once no run holds the lock; its group is not this host'"'"'s to kill' '
+# killed_on_other_host: a run of crash.dag killed -9 while its stage runs, its row then
+# rewritten as begun on host old-container; its id in $id.
+killed_on_other_host() {
 	rm -f hang.* &&
 	ntflow run crash.dag --no-tui >run.out 2>run.err &
 	echo $! >run.pid &&
@@ -385,7 +383,15 @@ test_expect_success SQLITE3 'a run another host left running is crashed once no 
 	id=$(json_get s.json .run.id) &&
 	kill -9 $(cat run.pid) &&
 	{ wait $(cat run.pid); true; } &&
-	sqlite3 .ntflow/state.db "UPDATE runs SET host = '"'"'old-container'"'"' WHERE id = $id" &&
+	sqlite3 .ntflow/state.db "UPDATE runs SET host = 'old-container' WHERE id = $id"
+}
+
+# A container re-created under another name (its host name the container's id) finds the
+# run its old self was killed in recorded on another host: that pid says nothing here, but
+# no run holds the workspace's lock, so the run is over. It stayed "running" for ever, and
+# a scheduler with max_active_runs = 1 never started another.
+test_expect_success SQLITE3 'a run another host left running is crashed once no run holds the lock; its group is not this host'"'"'s to kill' '
+	killed_on_other_host &&
 	ntflow runs >runs 2>err &&
 	cat runs err &&
 	grep -x "ntflow: run $id had crashed: it ran on host old-container, and no run holds the workspace'"'"'s lock any more" err &&
@@ -397,7 +403,6 @@ test_expect_success SQLITE3 'a run another host left running is crashed once no 
 # took its own lock for another run's, so the row stayed "running" for as long as runs
 # followed runs (only another command, or a restarted scheduler, recovered it).
 test_expect_success SQLITE3 'the next run crashes a run another host left running, holding the lock itself' '
-	rm -f hang.* &&
 	cat >quick.dag <<-\EOF &&
 	pipeline "quick" {}
 	stage "one" {
@@ -405,16 +410,7 @@ test_expect_success SQLITE3 'the next run crashes a run another host left runnin
 	  outputs = ["one.out"]
 	}
 	EOF
-	ntflow run crash.dag --no-tui >run.out 2>run.err &
-	echo $! >run.pid &&
-	wait_for_file hang.ready &&
-	test_when_finished "kill -9 -\$(cat hang.pgid) 2>/dev/null; true" &&
-	wait_until "ntflow show --json >s.json && test \"\$(json_get s.json .run.status)\" = running &&
-		test \"\$(stage_field s.json hang state)\" = running" &&
-	id=$(json_get s.json .run.id) &&
-	kill -9 $(cat run.pid) &&
-	{ wait $(cat run.pid); true; } &&
-	sqlite3 .ntflow/state.db "UPDATE runs SET host = '"'"'old-container'"'"' WHERE id = $id" &&
+	killed_on_other_host &&
 	ntflow run quick.dag --no-tui >quick.out 2>err &&
 	cat err &&
 	grep -x "ntflow: warning: run $id had crashed: it ran on host old-container, and no run holds the workspace'"'"'s lock any more" err &&

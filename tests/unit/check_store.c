@@ -672,20 +672,31 @@ END_TEST
  * once nobody holds the workspace's lock, which every run holds from before its row to its
  * end; kept while the lock is held, or when there is no lock file to look at. Its pid is
  * not this host's to kill. */
-START_TEST(test_recover_other_host)
+/* A run id of pipeline p recorded running, begun by this process on host old-container
+ * (another host: its pid says nothing here), in a store made at dbpath. */
+static void
+foreign_running(int id)
 {
 	nf_store *st = NULL;
-	nf_run_info r;
-	char sql[512], lock[160];
-	int fd;
+	char sql[512];
 
 	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
 	nf_store_close(st);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
-		 " VALUES (7, 'p', 1000, 'running', %ld, 'old-container');",
-		 (long)getpid());
+		 " VALUES (%d, 'p', 1000, 'running', %ld, 'old-container');",
+		 id, (long)getpid());
 	raw_exec(dbpath, sql);
+}
+
+START_TEST(test_recover_other_host)
+{
+	nf_store *st = NULL;
+	nf_run_info r;
+	char lock[160];
+	int fd;
+
+	foreign_running(7);
 	/* no lock file: no run ever held it here, nothing to tell */
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
 	ck_assert_ptr_null(nf_store_recovered(st)[0]);
@@ -721,15 +732,8 @@ START_TEST(test_recover_other_host_own_lock)
 	nf_store *st = NULL;
 	nf_wslock *lock = NULL;
 	nf_run_info r;
-	char sql[512];
 
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	nf_store_close(st);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
-		 " VALUES (8, 'p', 1000, 'running', %ld, 'old-container');",
-		 (long)getpid());
-	raw_exec(dbpath, sql);
+	foreign_running(8);
 	ck_assert_int_eq(nf_workspace_lock(&lock, tmpdir, NULL), 0);
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
 	ck_assert_str_eq(nf_store_recovered(st)[0],
@@ -751,17 +755,11 @@ START_TEST(test_runs_active_other_host)
 	nf_store *st = NULL;
 	nf_wslock *lock = NULL;
 	nf_active_run act[4];
-	char sql[512], path[160];
+	char path[160];
 	size_t n = 9;
 	int fd;
 
-	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
-	nf_store_close(st);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO runs (id, pipeline, started_ms, status, pid, host)"
-		 " VALUES (5, 'p', 1000, 'running', %ld, 'old-container');",
-		 (long)getpid());
-	raw_exec(dbpath, sql);
+	foreign_running(5);
 	/* no lock file: no telling, it counts (and recovery at the open left it) */
 	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
 	ck_assert_int_eq(nf_store_runs_active(st, "p", act, 4, &n), 0);
