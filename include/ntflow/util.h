@@ -167,6 +167,8 @@ char *nf_json_print(const struct cJSON *j, bool pretty);
 /* Reads a whole file, NUL-terminated; *len excludes the NUL. Refuses files over max bytes
  * (0: no limit) with NF_EINVALID. NF_ENOTFOUND when it does not exist. */
 int nf_read_file(char **out, size_t *len, const char *path, size_t max);
+/* Writes all of data to fd (path names it in the message), through short writes and EINTR. */
+int nf_write_all(int fd, const void *data, size_t len, const char *path);
 /* Writes data to path through a temporary file and rename, so readers never see half a file;
  * through a symbolic link, to what it leads to; into a device or a pipe (/dev/null,
  * /dev/stdout), never replacing it. */

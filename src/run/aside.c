@@ -34,18 +34,7 @@ write_plain(const char *path, const char *data)
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
 		return nf_error_set_errno(NF_EIO, "cannot create '%s'", path);
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
-			break;
-		}
-		data += w;
-		len -= (size_t)w;
-	}
+	err = nf_write_all(fd, data, len, path);
 	if (close(fd) < 0 && !err)
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
 	return err;

@@ -75,27 +75,33 @@ done:
 	return err;
 }
 
-/* Writes data into the file path is already (a device, a pipe): no temporary beside it. */
-static int
-write_in_place(const char *path, const void *data, size_t len)
+int
+nf_write_all(int fd, const void *data, size_t len, const char *path)
 {
 	const char *p = data;
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY), err = 0;
 
-	if (fd < 0)
-		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
-			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
-			break;
-		}
+		if (w < 0)
+			return nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
 		p += w;
 		len -= (size_t)w;
 	}
+	return 0;
+}
+
+/* Writes data into the file path is already (a device, a pipe): no temporary beside it. */
+static int
+write_in_place(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY), err;
+
+	if (fd < 0)
+		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
+	err = nf_write_all(fd, data, len, path);
 	if (close(fd) < 0 && !err)
 		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
 	return err;
@@ -127,25 +133,13 @@ static int
 write_atomic(const char *path, const void *data, size_t len)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	const char *p = data;
 	int fd, err = 0;
 
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
 		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", tmp);
 		goto done;
 	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err = nf_error_set_errno(NF_EIO, "cannot write '%s'", tmp);
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
+	err = nf_write_all(fd, data, len, tmp);
 	if (!err && fsync(fd) < 0)
 		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
 	if (close(fd) < 0 && !err)
