@@ -15,6 +15,7 @@
 /* Everything show prints about a run, read once. */
 typedef struct show_data {
 	nf_run_info run;
+	char *error;                 /* why it failed when no stage says, else NULL */
 	nf_node_info *nodes;
 	size_t nnodes;
 	nf_metric *metrics;
@@ -160,7 +161,7 @@ fmt_rss(char *out, size_t size, long kb)
 }
 
 static void
-print_header(const nf_run_info *r)
+print_header(const nf_run_info *r, const char *error)
 {
 	char t[32], dur[32];
 	char *params = nf_cmd_object_line(r->params_json);
@@ -170,6 +171,13 @@ print_header(const nf_run_info *r)
 	if (r->file && *r->file)
 		nf_cmd_printf(" (%s)", r->file);
 	nf_cmd_printf("\nstatus    %s\n", nf_run_status_name(r->status));
+	if (error) {
+		nf_buf b = NF_BUF_INIT;
+
+		nf_buf_add_visible(&b, error, false);
+		nf_cmd_printf("error     %s\n", nf_buf_cstr(&b));
+		nf_buf_release(&b);
+	}
 	nf_cmd_printf("trigger   %s\n", r->trigger);
 	nf_cmd_printf("date      %s\n", r->logical_date && *r->logical_date ? r->logical_date : "-");
 	if (r->cohort)
@@ -432,6 +440,7 @@ print_json(const show_data *d)
 	cJSON_AddNumberToObject(run, "id", (double)r->id);
 	cJSON_AddStringToObject(run, "pipeline", r->pipeline);
 	cJSON_AddStringToObject(run, "status", nf_run_status_name(r->status));
+	add_str_or_null(run, "error", d->error);
 	cJSON_AddStringToObject(run, "trigger", r->trigger);
 	cJSON_AddStringToObject(run, "logical_date", r->logical_date);
 	add_str_or_null(run, "interval_start", r->interval_start);
@@ -642,6 +651,8 @@ cmd_show_exec(int argc, char **argv)
 	for (size_t i = 0; i < d.nnodes; i++)
 		nf_store_node_cache_get(st, id, d.nodes[i].name, &d.cache[i]);
 	nf_store_run_repro_get(st, id, &d.repro);
+	if (nf_store_run_error_get(st, id, &d.error) < 0)
+		nf_error_clear();   /* the reason alone is missing: show the rest */
 	if (nf_gate_list(st, id, &d.gates, &d.ngates) < 0 || load_versions(&d, st, id) < 0 ||
 	    nf_alert_list_run(st, id, &d.alerts, &d.nalerts) < 0 ||
 	    nf_store_violation_list(st, &(nf_violation_filter){ .run_id = id }, &d.violations, &d.nviolations) < 0 ||
@@ -654,7 +665,7 @@ cmd_show_exec(int argc, char **argv)
 	if (nf_cmd_opt.json) {
 		print_json(&d);
 	} else {
-		print_header(&d.run);
+		print_header(&d.run, d.error);
 		print_processes(&d);
 		print_nodes(&d);
 		print_slurm(&d);
@@ -666,6 +677,7 @@ cmd_show_exec(int argc, char **argv)
 	rc = NF_EXIT_OK;
 done:
 	nf_run_info_release(&d.run);
+	free(d.error);
 	nf_node_info_list_free(d.nodes, d.nnodes);
 	nf_metric_list_free(d.metrics, d.nmetrics);
 	for (size_t i = 0; d.cache && i < d.nnodes; i++)

@@ -132,6 +132,10 @@ int nf_store_run_begin(nf_store *st, nf_run_info *info);
  * what it does last (registering models, recording its end): a run whose process dies after
  * this is recovered with that status, not as crashed. */
 int nf_store_run_ending(nf_store *st, int64_t run_id, nf_run_status status);
+/* Why a run failed when no stage says (a model that could not be placed, the database that
+ * failed): batched, committed with its end. *error NULL when none was recorded. */
+int nf_store_run_error_set(nf_store *st, int64_t run_id, const char *error);
+int nf_store_run_error_get(nf_store *st, int64_t run_id, char **error);
 /* Ends it: status and finished time, and the summary the listings read (its node counts,
  * taken from its nodes as they are now). Flushes the batch first. */
 int nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status);

@@ -1934,7 +1934,13 @@ end_run:
 	}
 	{
 		char *msg = err < 0 ? xstrdup(nf_error_last()) : NULL;
-		int e2 = record_end(&ctx, status);
+		int e2;
+
+		/* With its end, in the same commit: `show` says why a run failed that no stage
+		 * failed (a database that failed records its status alone, record_end) */
+		if (msg && !store_failed(&ctx) && nf_store_run_error_set(ctx.store, ctx.run_id, msg) < 0)
+			store_failed(&ctx);
+		e2 = record_end(&ctx, status);
 
 		nf_run__lineage_end(&ctx, *status, msg);   /* once the outcome is recorded */
 		if (msg) {

@@ -114,6 +114,39 @@ nf_store_run_end(nf_store *st, int64_t run_id, nf_run_status status)
 }
 
 int
+nf_store_run_error_set(nf_store *st, int64_t run_id, const char *error)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, err;
+
+	if ((err = nf_store__batch(st)) < 0)
+		return err;
+	if ((rc = sqlite3_prepare_v2(st->db, "UPDATE runs SET error = ?1 WHERE id = ?2", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot record why the run failed");
+	sqlite3_bind_text(q, 1, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, run_id);
+	err = nf_store__step_done(st, q, "cannot record why the run failed");
+	sqlite3_finalize(q);
+	return err;
+}
+
+int
+nf_store_run_error_get(nf_store *st, int64_t run_id, char **error)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*error = NULL;
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT error FROM runs WHERE id = ?1", -1, &q, NULL)) != SQLITE_OK)
+		return nf_store__error(st, rc, "cannot read the run");
+	sqlite3_bind_int64(q, 1, run_id);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		*error = nf_store__col_strdup(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : nf_store__error(st, rc, "cannot read the run");
+}
+
+int
 nf_store_run_ending(nf_store *st, int64_t run_id, nf_run_status status)
 {
 	sqlite3_stmt *q = NULL;

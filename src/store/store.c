@@ -496,6 +496,9 @@ static const char *const migrations[] = {
 	"  reused_run INTEGER NOT NULL,"
 	"  PRIMARY KEY (run_id, reused_run)"
 	") WITHOUT ROWID;",
+	/* 29: what stopped a run that failed with no stage to blame (a model that could not be
+	 * placed, a database that failed): `show` says it, where it said nothing. */
+	"ALTER TABLE runs ADD COLUMN error TEXT;",
 };
 
 #define NF_STORE_SCHEMA_VERSION ((int)NF_ARRAY_SIZE(migrations))
@@ -510,6 +513,7 @@ static const char *const migration_needed[NF_STORE_SCHEMA_VERSION] = {
 	[24] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'ending'",
 	[25] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'pruned_ms'",
 	[26] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'redacted_ms'",
+	[28] = "SELECT count(*) = 0 FROM pragma_table_info('runs') WHERE name = 'error'",
 };
 
 /* When the walk finds no row (`ntflow prune` deleted them), the run of the newest cache entry

@@ -1173,7 +1173,7 @@ keyed_run(nf_store *st, test_graph *t, const char *pipeline, const char *key, co
 }
 
 /* The number of store.c's schema steps, a store's user_version once opened. */
-#define NF_STORE_SCHEMA_LATEST 28
+#define NF_STORE_SCHEMA_LATEST 29
 
 #define COMPS(seed, cmd) "{\"command\":\"" cmd "\",\"env\":{},\"identity\":{},\"inputs\":{},\"matrix\":{}," \
 	"\"params\":{\"seed\":\"" seed "\"},\"scheme\":\"" NF_CACHE_KEY_SCHEME "\",\"upstream\":{}}"
@@ -2380,6 +2380,34 @@ START_TEST(test_migrate_cache_components)
 END_TEST
 
 /* A store of step 22 (components keyed by the key) gets step 23: keyed by the entry. */
+/* Why a run failed with no stage to blame: recorded with its end, read back by show; none
+ * for a run that did not record one. Step 29 run again (a user_version lowered by hand)
+ * finds its column there and leaves it. */
+START_TEST(test_run_error)
+{
+	nf_store *st = NULL;
+	char *error = (char *)"unset";
+	int64_t a, b;
+
+	ck_assert_int_eq(nf_store_open(&st, dbpath, true), 0);
+	a = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_run_error_set(st, a, "cannot register model m: no room"), 0);
+	ck_assert_int_eq(nf_store_run_end(st, a, NF_RUN_FAILED), 0);
+	b = begin_run(st, "p");
+	ck_assert_int_eq(nf_store_run_end(st, b, NF_RUN_SUCCEEDED), 0);
+	nf_store_close(st);
+	raw_exec(dbpath, "PRAGMA user_version = 28");
+	ck_assert_int_eq(nf_store_open(&st, dbpath, false), 0);
+	ck_assert_int_eq(raw_int(st, "PRAGMA user_version"), NF_STORE_SCHEMA_LATEST);
+	ck_assert_int_eq(nf_store_run_error_get(st, a, &error), 0);
+	ck_assert_str_eq(error, "cannot register model m: no room");
+	free(error);
+	ck_assert_int_eq(nf_store_run_error_get(st, b, &error), 0);
+	ck_assert_ptr_null(error);
+	nf_store_close(st);
+}
+END_TEST
+
 START_TEST(test_migrate_components_by_entry)
 {
 	nf_store *st = NULL;
@@ -2760,6 +2788,7 @@ store_suite(void)
 	tcase_add_test(tc, test_migrate_run_summary);
 	tcase_add_test(tc, test_migrate_cache_components);
 	tcase_add_test(tc, test_migrate_components_by_entry);
+	tcase_add_test(tc, test_run_error);
 	tcase_add_test(tc, test_run_summary);
 	tcase_add_test(tc, test_run_end_counts);
 	tcase_add_test(tc, test_phase_totals_cached);
