@@ -259,6 +259,17 @@ workspace_of(sched_daemon *d, const char *file, ws **out)
 /* How often the runs a scheduler did not start are looked at while they go. */
 #define RESUME_EVERY_S 60
 
+/* How often runs this scheduler did not start are looked at while an interval or an alert
+ * waits on them (a killed one ends unheard of): RESUME_EVERY_S, or the test suite's
+ * NTFLOW_TEST_RECHECK_S, so that a test on the real clock need not wait a minute more. */
+static int64_t
+recheck_s(void)
+{
+	const char *v = nf_test_hook_value("NTFLOW_TEST_RECHECK_S");
+
+	return v && atoi(v) > 0 ? atoi(v) : RESUME_EVERY_S;
+}
+
 /* ---- recording decisions ---- */
 
 typedef struct decision {
@@ -668,6 +679,11 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 			}
 			if (act.wake < *wake)
 				*wake = act.wake;
+			/* A run not started here ends unheard of when it is killed (SIGKILL leaves its
+			 * lock.holder, and inotify says nothing of a lock let go): looked at each
+			 * minute, or the interval waited for ever */
+			if (*why && now + recheck_s() < *wake)
+				*wake = now + recheck_s();
 			return;
 		case NF_SA_SKIP:
 			snprintf(detail, sizeof(detail), "%lld interval%s not run (%s)", (long long)act.count,
@@ -703,7 +719,7 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 }
 
 static void
-step_alerts(sched_daemon *d, pl *p, int64_t now)
+step_alerts(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 {
 	nf_trigger *t = NULL;
 	size_t n = 0;
@@ -722,6 +738,8 @@ step_alerts(sched_daemon *d, pl *p, int64_t now)
 
 		switch (nf_sched_alert_decide(&p->pol, now, p->last_alert, active, &until)) {
 		case NF_SAA_WAIT:
+			if (*why && now + recheck_s() < *wake)
+				*wake = now + recheck_s();   /* as step_schedule's wait */
 			if (p->alert_waiting != t[i].id) {
 				p->alert_waiting = t[i].id;
 				say(d, p->name, "alert %lld waits: %d run%s going", (long long)t[i].alert_id, active,
@@ -1594,7 +1612,7 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 				if (d.pl[i]->resume)
 					resume(&d, d.pl[i], now);
 				step_schedule(&d, d.pl[i], now, &wake);
-				step_alerts(&d, d.pl[i], now);
+				step_alerts(&d, d.pl[i], now, &wake);
 			}
 		}
 		if (d.stopping && d.nkids == 0)
