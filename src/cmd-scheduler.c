@@ -262,8 +262,7 @@ cmd_scheduler_exec(int argc, char **argv)
 	}
 	if (err < 0)
 		nf_cmd_error("%s", nf_error_last());
-	rc = err == NF_EBUSY ? NF_EXIT_BUSY : err == NF_EINVALID || err == NF_ENOTFOUND ? NF_EXIT_USAGE
-		: err < 0 ? NF_EXIT_FAILED : NF_EXIT_OK;
+	rc = err == NF_EINVALID || err == NF_ENOTFOUND ? NF_EXIT_USAGE : err < 0 ? nf_cmd_exit_status(err) : NF_EXIT_OK;
 	if (clock)
 		clock->free(clock);
 	if (o.log != stderr)

@@ -100,6 +100,10 @@ typedef struct sched_daemon {
 	int64_t rescan_at;             /* scan again then (0: no need): a file gone for good */
 	bool started;                  /* past the first scan */
 	char *start_error;             /* at the first scan: another scheduler holds a workspace */
+	char *ws_error;                /* at the first scan: the first workspace that could not be opened */
+	int ws_err;                    /* and its error (NF_ECORRUPT: a damaged store) */
+	size_t nunreadable;            /* at the first scan: paths that could not be read */
+	int64_t give_up_at;            /* only those at start: when to stop waiting for them (0: not) */
 	char **broken;                 /* files whose errors were logged, to say so once */
 	size_t nbroken, broken_cap;
 	/* Per path: the watch on its folder and on that folder's parent (which sees the folder
@@ -1192,6 +1196,10 @@ load_file(sched_daemon *d, const char *file, int64_t now)
 	if ((werr = workspace_of(d, file, &w)) < 0) {
 		if (!d->started && werr == NF_EBUSY && !d->start_error)
 			d->start_error = xstrdup(nf_error_last());
+		else if (!d->started && !d->ws_error) {
+			d->ws_error = xstrdup(nf_error_last());
+			d->ws_err = werr;
+		}
 		say(d, file, "%s", nf_error_last());
 		goto done;
 	}
@@ -1306,6 +1314,8 @@ scan(sched_daemon *d, int64_t now)
 			if (!broken_logged(d, key, true))
 				say(d, path, "cannot be read: %s", strerror(errno));
 			free(key);
+			if (!d->started)
+				d->nunreadable++;
 			/* A file or folder being replaced keeps its pipelines, for a while: gone for
 			 * longer, it was removed (the last good version was run every week for ever). */
 			for (size_t k = 0; k < d->npl; k++) {
@@ -1532,6 +1542,7 @@ daemon_free(sched_daemon *d)
 	free(d->folder_wd);
 	free(d->parent_wd);
 	free(d->start_error);
+	free(d->ws_error);
 	if (d->ino >= 0)
 		close(d->ino);
 	if (d->sigfd >= 0)
@@ -1574,19 +1585,34 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 	}
 	for (size_t i = 0; i < d.npl; i++)
 		nscheduled += d.pl[i]->scheduled;
-	/* Nothing to schedule: an error, unless files with errors are why. A bad push before a
-	 * reboot must not stop the weekly runs for good: the scheduler waits for the fix. */
-	if (nscheduled == 0 && !nbroken_files(&d)) {
+	/* Nothing to schedule: an error, unless files with errors, or paths that cannot be read
+	 * (a folder replaced by a deploy as the scheduler starts), are why. A bad push before a
+	 * reboot must not stop the weekly runs for good (the systemd unit does not restart on
+	 * exit 2): the scheduler waits for the fix. A workspace that cannot be opened (its
+	 * store damaged) is the error, with its status, not "no scheduled pipeline". */
+	if (nscheduled == 0 && d.ws_error) {
+		err = nf_error_set(d.ws_err, "%s", d.ws_error);
+		goto done;
+	}
+	if (nscheduled == 0 && !nbroken_files(&d) && !d.nunreadable) {
 		err = nf_error_set(NF_ENOTFOUND, "no scheduled pipeline in %s%s", o->paths[0], o->npaths > 1 ? " ..." : "");
 		goto done;
 	}
+	/* Paths that cannot be read and nothing else: given the time a replaced file or folder
+	 * takes to come back (a deploy by rename as the scheduler starts), then, still nothing,
+	 * the error it is (a path mistyped). */
+	if (nscheduled == 0 && !nbroken_files(&d))
+		d.give_up_at = d.since + FILE_GONE_S;
 	watch_paths(&d);
 	export_textfile(&d);
 	say(&d, "scheduler", "started (pid %ld, %s), %d pipeline%s scheduled", (long)getpid(), d.clock->desc,
 	    nscheduled, nscheduled == 1 ? "" : "s");
-	if (nscheduled == 0)
+	if (nscheduled == 0 && nbroken_files(&d))
 		say(&d, "scheduler", "waiting for the %zu file%s with errors to be fixed", nbroken_files(&d),
 		    nbroken_files(&d) == 1 ? "" : "s");
+	else if (nscheduled == 0)
+		say(&d, "scheduler", "waiting for the %zu path%s that cannot be read to come back", d.nunreadable,
+		    d.nunreadable == 1 ? "" : "s");
 	for (;;) {
 		struct pollfd fds[3] = {
 			{ d.clock->fd, POLLIN, 0 }, { d.sigfd, POLLIN, 0 }, { d.ino, POLLIN, 0 },
@@ -1617,6 +1643,21 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		}
 		if (d.stopping && d.nkids == 0)
 			break;
+		if (d.give_up_at) {
+			size_t n = 0;
+
+			for (size_t i = 0; i < d.npl; i++)
+				n += d.pl[i]->scheduled;
+			if (n || nbroken_files(&d)) {
+				d.give_up_at = 0;   /* something came: the scheduler runs on */
+			} else if (now >= d.give_up_at && d.nkids == 0) {
+				err = nf_error_set(NF_ENOTFOUND, "no scheduled pipeline in %s%s: still nothing to read after %d s",
+						   o->paths[0], o->npaths > 1 ? " ..." : "", FILE_GONE_S);
+				goto done;
+			} else if (d.give_up_at < wake) {
+				wake = d.give_up_at;
+			}
+		}
 		/* A run the last scheduler left going is no child of this one: its end wakes
 		 * nothing, so it is looked at each minute until it has ended (and is settled, so
 		 * that a later reboot does not take it for a run that died with the machine). */

@@ -614,9 +614,17 @@ test_expect_success 'a changed schedule: the next interval begins where the last
 	test_cmp expect cg.dates
 '
 
-test_expect_success 'a path that names nothing is an error (exit 2), not a wait for a fix' '
-	test_expect_code 2 timeout 30 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st16 nosuchdir/ 2>err &&
-	grep "no scheduled pipeline in nosuchdir/" err
+# A path that names nothing is given the minute a replaced file or folder takes to come
+# back (a deploy by rename as the scheduler starts), then is the error it is: a typo.
+test_expect_success 'a path that names nothing is an error (exit 2) after a minute' '
+	set_now 2026-11-01T12:00:00Z &&
+	{ NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st16 nosuchdir/ 2>err & } &&
+	echo $! >st16.pid &&
+	test_when_finished "kill -KILL $(cat st16.pid) 2>/dev/null || :" &&
+	wait_until "grep -q \"scheduler: waiting for the 1 path that cannot be read to come back\" err" &&
+	set_now 2026-11-01T12:01:01Z &&
+	test_expect_code 2 wait "$(cat st16.pid)" &&
+	grep "no scheduled pipeline in nosuchdir/: still nothing to read after 60 s" err
 '
 
 test_expect_success 'a DAG file with errors given by its path is reported once, whatever reloads' '
@@ -728,6 +736,28 @@ test_expect_success 'a scheduler killed between starting an alert run and record
 	cat st31.log &&
 	test "$(sched_runs st31 alert)" = 1 &&
 	test "$(sched_runs st31 schedule)" = 1
+'
+
+# At start: a folder named that is missing (a deploy replacing it as the scheduler starts)
+# exited 2, which the systemd unit does not restart, so scheduling stopped for good; a
+# damaged store exited 2 with "no scheduled pipeline". Now the first waits for the folder
+# and schedules what it holds once it is back; the second exits 4 naming the damage.
+test_expect_success 'a folder missing at start is waited for; a damaged store exits 4' '
+	rm -rf late-dags &&
+	set_now 2026-11-01T12:00:00Z &&
+	start_daemon st33 late-dags/ &&
+	grep "scheduler: waiting for the 1 path that cannot be read to come back" st33.log &&
+	mkdir late-dags.new &&
+	weekly late-dags.new/ld.dag ld &&
+	mv late-dags.new late-dags &&
+	wait_until "grep -q \"ld: registered: 0 0 \\* \\* MON (UTC) from late-dags/ld.dag\" st33.log" &&
+	stop_daemon st33 &&
+	mkdir -p st34 &&
+	weekly dmg.dag dmg &&
+	head -c 8192 /dev/urandom >st34/state.db &&
+	test_expect_code 4 env NTFLOW_TEST_NOW=$PWD/now ntflow-test scheduler --state st34 dmg.dag 2>err &&
+	grep "st34/state.db. is not an ntflow state database" err &&
+	! grep "no scheduled pipeline" err
 '
 
 test_done
