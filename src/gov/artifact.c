@@ -155,7 +155,7 @@ copy_file(const char *src, const char *dst, mode_t mode)
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
 		return nf_error_set_errno(NF_EIO, "cannot open '%s'", src);
 	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777)) < 0) {
-		err = nf_error_set_errno(NF_EIO, "cannot create '%s'", dst);
+		err = nf_error_set_io(NF_EIO, dst, "cannot create '%s'", dst);
 		goto done;
 	}
 	while ((r = read(in, buf, sizeof(buf))) != 0) {
@@ -171,19 +171,19 @@ copy_file(const char *src, const char *dst, mode_t mode)
 			if (w < 0) {
 				if (errno == EINTR)
 					continue;
-				err = nf_error_set_errno(NF_EIO, "cannot write '%s'", dst);
+				err = nf_error_set_io(NF_EIO, dst, "cannot write '%s'", dst);
 				goto done;
 			}
 			off += w;
 		}
 	}
 	if (fsync(out) < 0)
-		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", dst);
+		err = nf_error_set_io(NF_EIO, dst, "cannot write '%s'", dst);
 done:
 	if (in >= 0)
 		close(in);
 	if (out >= 0 && close(out) < 0 && err == 0)
-		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", dst);
+		err = nf_error_set_io(NF_EIO, dst, "cannot write '%s'", dst);
 	return err;
 }
 
@@ -209,13 +209,13 @@ copy_tree(const char *src, const char *dst, int depth)
 			return nf_error_set_errno(NF_EIO, "cannot read link '%s'", src);
 		target[tl] = '\0';
 		if (symlink(target, dst) < 0)
-			return nf_error_set_errno(NF_EIO, "cannot create '%s'", dst);
+			return nf_error_set_io(NF_EIO, dst, "cannot create '%s'", dst);
 		return 0;
 	}
 	if (!S_ISDIR(sb.st_mode))
 		return nf_error_set(NF_EINVALID, "'%s' is neither a file, a folder nor a link", src);
 	if (mkdir(dst, (sb.st_mode & 07777) | 0700) < 0)
-		return nf_error_set_errno(NF_EIO, "cannot create '%s'", dst);
+		return nf_error_set_io(NF_EIO, dst, "cannot create '%s'", dst);
 	if ((err = list_dir(&names, &n, src)) < 0)
 		return err;
 	for (size_t i = 0; i < n && err == 0; i++) {

@@ -145,17 +145,19 @@ nf_registry__models_dir(const char *state_dir, const char *rec)
 	canon = nf_state_dir_canon(state_dir);
 	dir = join_parent(canon, rec);
 	/* A version recorded while the state folder was a link, by an ntflow that took the
-	 * link's end for the project's folder, names its folder from there: found there when
-	 * it is not where it should be. */
+	 * link's end for the project's folder, names its folder from there ("proj/models" from
+	 * the link's end's parent): found there when it is not where it should be, and only
+	 * inside the project (a "models" beside the link's end is some other folder). */
 	if (stat(dir, &sb) < 0 && (real = realpath(state_dir, NULL))) {
-		if (strcmp(real, canon) != 0) {
-			old = join_parent(real, rec);
-			if (stat(old, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-				free(dir);
-				dir = old;
-			} else {
-				free(old);
-			}
+		size_t pl = (size_t)(strrchr(canon, '/') - canon);
+
+		old = join_parent(real, rec);
+		if (strcmp(real, canon) != 0 && strncmp(old, canon, pl) == 0 && old[pl] == '/' &&
+		    stat(old, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			free(dir);
+			dir = old;
+		} else {
+			free(old);
 		}
 		free(real);
 	}
@@ -213,6 +215,28 @@ place_dir(const char *mdir, const char *model, int version, bool current)
 	return current ? xasprintf("%s/current/%s", mdir, model) : xasprintf("%s/candidates/%s/v%d", mdir, model, version);
 }
 
+/* err (< 0) of placing v under mdir, its change recorded: said so. */
+static int
+not_placed(int err, const nf_model_version *v, const char *mdir)
+{
+	char *msg = xstrdup(nf_error_last());
+
+	err = nf_error_set(err, "%s v%d is registered, but cannot be placed in %s: %s", v->model, v->version, mdir, msg);
+	free(msg);
+	return err;
+}
+
+/* Renames staged (nf_artifact_stage's, taken) into v's place under mdir. */
+static int
+install_place(const char *mdir, const nf_model_version *v, bool current, char *staged)
+{
+	char *dir = place_dir(mdir, v->model, v->version, current);
+	int err = nf_artifact_install(dir, staged);
+
+	free(dir);
+	return err < 0 ? not_placed(err, v, mdir) : 0;
+}
+
 int
 nf_registry__place(const char *state_dir, const nf_model_version *v, bool current)
 {
@@ -221,13 +245,8 @@ nf_registry__place(const char *state_dir, const nf_model_version *v, bool curren
 	char *dir = place_dir(mdir, v->model, v->version, current);
 	int err = nf_artifact_place(dir, src, nf_registry__base(v));
 
-	if (err < 0) {
-		char *msg = xstrdup(nf_error_last());
-
-		err = nf_error_set(err, "%s v%d is registered, but cannot be placed in %s: %s", v->model,
-				   v->version, mdir, msg);
-		free(msg);
-	}
+	if (err < 0)
+		err = not_placed(err, v, mdir);
 	free(mdir);
 	free(src);
 	free(dir);
@@ -241,20 +260,14 @@ nf_registry__place(const char *state_dir, const nf_model_version *v, bool curren
  * names the change in the message. *staged goes to nf_artifact_install once recorded. */
 static int
 stage_place(char **staged, const char *mdir, const char *model, bool current, const char *src, const char *base,
-	    int64_t size, const char *what)
+	    const char *what)
 {
-	char *dir = place_dir(mdir, model, 0, current), *msg, *fs = NULL;
-	uint64_t avail = 0, total = 0;
+	char *dir = place_dir(mdir, model, 0, current), *msg;
 	int err = nf_artifact_stage(staged, dir, src, base);
 
-	if (err < 0) {
+	if (err < 0) {   /* a full disk: the copy's message names the file system (nf_error_set_io) */
 		msg = xstrdup(nf_error_last());
-		/* The file system and what is free there, as for every full disk. */
-		if (nf_fs_space(mdir, &avail, &total) == 0 && avail < (uint64_t)(size > 0 ? size : 0) + (1u << 20))
-			fs = nf_fs_describe(mdir);
-		err = nf_error_set(err, "%s cannot be placed in %s: %s%s%s; %s", model, mdir, msg, fs ? "; " : "",
-				   fs ? fs : "", what);
-		free(fs);
+		err = nf_error_set(err, "%s cannot be placed in %s: %s; %s", model, mdir, msg, what);
 		free(msg);
 	}
 	free(dir);
@@ -525,7 +538,7 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	/* The copy is hashed, not the source: the hash is of what the registry keeps. */
 	if ((err = nf_artifact_copy(req->artifact, copy)) < 0 || (err = nf_artifact_hash(&id, copy)) < 0)
 		goto done;
-	if ((err = stage_place(&staged, mdir, req->model, goes_to_production(req), copy, base, id.size,
+	if ((err = stage_place(&staged, mdir, req->model, goes_to_production(req), copy, base,
 			       "nothing was registered")) < 0)
 		goto done;
 	if (passed && req->hold)
@@ -546,21 +559,8 @@ nf_registry_register(nf_model_version *out, char **note, nf_store *st, const nf_
 	nf_gov__crash("registry-after-commit");
 	if ((err = nf_registry_get(&v, st, req->model, t.version)) < 0)
 		goto done;
-	{
-		bool current = strcmp(v.status, "production") == 0;
-		char *dir = place_dir(mdir, v.model, v.version, current);
-
-		err = nf_artifact_install(dir, staged);
-		staged = NULL;
-		if (err < 0) {
-			char *msg = xstrdup(nf_error_last());
-
-			err = nf_error_set(err, "%s v%d is registered, but cannot be placed in %s: %s", v.model, v.version,
-					   mdir, msg);
-			free(msg);
-		}
-		free(dir);
-	}
+	err = install_place(mdir, &v, strcmp(v.status, "production") == 0, staged);
+	staged = NULL;
 done:
 	if (staged) {
 		nf_artifact_remove(staged);
@@ -732,15 +732,14 @@ make_production(nf_model_version *out, int *previous, nf_store *st, const char *
 		int64_t run_id)
 {
 	promote_txn t = { v, action, forced, reason, actor, run_id, nf_now_realtime_ms(), 0 };
-	char *mdir, *src, *staged = NULL, *dir;
+	char *mdir, *src, *staged = NULL;
 	int err;
 
 	if ((err = check_before_promotion(st, state_dir, v)) < 0)
 		return err;
 	mdir = nf_registry__models_dir(state_dir, v->models_dir);
 	src = xasprintf("%s/%s", state_dir, v->artifact_path);
-	err = stage_place(&staged, mdir, v->model, true, src, nf_registry__base(v), v->size,
-			  "production is unchanged");
+	err = stage_place(&staged, mdir, v->model, true, src, nf_registry__base(v), "production is unchanged");
 	free(src);
 	if (err == 0 && (err = nf_store_atomic(st, promote_fn, &t)) < 0) {
 		nf_artifact_remove(staged);
@@ -753,15 +752,7 @@ make_production(nf_model_version *out, int *previous, nf_store *st, const char *
 	nf_gov__crash("registry-after-commit");
 	if (previous)
 		*previous = t.previous;
-	dir = place_dir(mdir, v->model, v->version, true);
-	if ((err = nf_artifact_install(dir, staged)) < 0) {
-		char *msg = xstrdup(nf_error_last());
-
-		err = nf_error_set(err, "%s v%d is registered, but cannot be placed in %s: %s", v->model, v->version,
-				   mdir, msg);
-		free(msg);
-	}
-	free(dir);
+	err = install_place(mdir, v, true, staged);
 	free(mdir);
 	if (err < 0 || (err = nf_registry_get(out, st, v->model, v->version)) < 0)
 		return err;

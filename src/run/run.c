@@ -1938,8 +1938,8 @@ end_run:
 
 		/* With its end, in the same commit: `show` says why a run failed that no stage
 		 * failed (a database that failed records its status alone, record_end) */
-		if (msg && !store_failed(&ctx) && nf_store_run_error_set(ctx.store, ctx.run_id, msg) < 0)
-			store_failed(&ctx);
+		if (msg && !store_failed(&ctx))
+			(void)nf_store_run_error_set(ctx.store, ctx.run_id, msg);   /* a failure: record_end sees it */
 		e2 = record_end(&ctx, status);
 
 		nf_run__lineage_end(&ctx, *status, msg);   /* once the outcome is recorded */

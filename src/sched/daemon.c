@@ -263,15 +263,18 @@ workspace_of(sched_daemon *d, const char *file, ws **out)
 /* How often the runs a scheduler did not start are looked at while they go. */
 #define RESUME_EVERY_S 60
 
-/* How often runs this scheduler did not start are looked at while an interval or an alert
- * waits on them (a killed one ends unheard of): RESUME_EVERY_S, or the test suite's
- * NTFLOW_TEST_RECHECK_S, so that a test on the real clock need not wait a minute more. */
-static int64_t
-recheck_s(void)
+/* *wake moved no later than the next look at runs this scheduler did not start, while an
+ * interval or an alert waits on them (a killed one ends unheard of): RESUME_EVERY_S on, or
+ * the test suite's NTFLOW_TEST_RECHECK_S, so that a test on the real clock need not wait a
+ * minute more. */
+static void
+recheck_within(int64_t *wake, int64_t now)
 {
 	const char *v = nf_test_hook_value("NTFLOW_TEST_RECHECK_S");
+	int64_t at = now + (v && atoi(v) > 0 ? atoi(v) : RESUME_EVERY_S);
 
-	return v && atoi(v) > 0 ? atoi(v) : RESUME_EVERY_S;
+	if (at < *wake)
+		*wake = at;
 }
 
 /* ---- recording decisions ---- */
@@ -686,8 +689,8 @@ step_schedule(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 			/* A run not started here ends unheard of when it is killed (SIGKILL leaves its
 			 * lock.holder, and inotify says nothing of a lock let go): looked at each
 			 * minute, or the interval waited for ever */
-			if (*why && now + recheck_s() < *wake)
-				*wake = now + recheck_s();
+			if (*why)
+				recheck_within(wake, now);
 			return;
 		case NF_SA_SKIP:
 			snprintf(detail, sizeof(detail), "%lld interval%s not run (%s)", (long long)act.count,
@@ -742,8 +745,8 @@ step_alerts(sched_daemon *d, pl *p, int64_t now, int64_t *wake)
 
 		switch (nf_sched_alert_decide(&p->pol, now, p->last_alert, active, &until)) {
 		case NF_SAA_WAIT:
-			if (*why && now + recheck_s() < *wake)
-				*wake = now + recheck_s();   /* as step_schedule's wait */
+			if (*why)
+				recheck_within(wake, now);   /* as step_schedule's wait */
 			if (p->alert_waiting != t[i].id) {
 				p->alert_waiting = t[i].id;
 				say(d, p->name, "alert %lld waits: %d run%s going", (long long)t[i].alert_id, active,
@@ -1567,11 +1570,22 @@ setup(sched_daemon *d)
 	return 0;
 }
 
+/* How many pipelines are scheduled. */
+static int
+n_scheduled(const sched_daemon *d)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < d->npl; i++)
+		n += d->pl[i]->scheduled;
+	return n;
+}
+
 int
 nf_scheduler_run(const nf_scheduler_opts *o)
 {
 	sched_daemon d = { .o = o, .clock = o->clock, .ino = -1, .sigfd = -1 };
-	int err, nscheduled = 0;
+	int err, nscheduled;
 
 	d.since = d.clock->now(d.clock);
 	if ((err = setup(&d)) < 0)
@@ -1583,8 +1597,7 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		err = nf_error_set(NF_EBUSY, "%s", d.start_error);
 		goto done;
 	}
-	for (size_t i = 0; i < d.npl; i++)
-		nscheduled += d.pl[i]->scheduled;
+	nscheduled = n_scheduled(&d);
 	/* Nothing to schedule: an error, unless files with errors, or paths that cannot be read
 	 * (a folder replaced by a deploy as the scheduler starts), are why. A bad push before a
 	 * reboot must not stop the weekly runs for good (the systemd unit does not restart on
@@ -1644,15 +1657,11 @@ nf_scheduler_run(const nf_scheduler_opts *o)
 		if (d.stopping && d.nkids == 0)
 			break;
 		if (d.give_up_at) {
-			size_t n = 0;
-
-			for (size_t i = 0; i < d.npl; i++)
-				n += d.pl[i]->scheduled;
-			if (n || nbroken_files(&d)) {
+			if (n_scheduled(&d) || nbroken_files(&d)) {
 				d.give_up_at = 0;   /* something came: the scheduler runs on */
 			} else if (now >= d.give_up_at && d.nkids == 0) {
-				err = nf_error_set(NF_ENOTFOUND, "no scheduled pipeline in %s%s: still nothing to read after %d s",
-						   o->paths[0], o->npaths > 1 ? " ..." : "", FILE_GONE_S);
+				err = nf_error_set(NF_ENOTFOUND, "no scheduled pipeline in %s%s after %d s of waiting for what "
+						   "could not be read", o->paths[0], o->npaths > 1 ? " ..." : "", FILE_GONE_S);
 				goto done;
 			} else if (d.give_up_at < wake) {
 				wake = d.give_up_at;

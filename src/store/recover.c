@@ -8,12 +8,10 @@
 #include "ntflow/store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "store-internal.h"
@@ -186,7 +184,7 @@ find_dead(nf_store *st, dead_run **out, size_t *ndead)
 	sqlite3_stmt *q = NULL;
 	dead_run *dead = NULL;
 	size_t cap = 0;
-	int rc, free_ws = -1;   /* the workspace's lock: 1 no other process holds it, 0 one does or no telling, -1 not looked at */
+	int rc, free_ws = -1;   /* 1: no other process holds the workspace's lock; 0: one does, or no telling; -1: not asked */
 
 	*ndead = 0;
 	if ((rc = sqlite3_prepare_v2(st->db, find_sql, -1, &q, NULL)) != SQLITE_OK)

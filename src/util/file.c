@@ -86,7 +86,7 @@ nf_write_all(int fd, const void *data, size_t len, const char *path)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
+			return nf_error_set_io(NF_EIO, path, "cannot write '%s'", path);
 		p += w;
 		len -= (size_t)w;
 	}
@@ -103,30 +103,8 @@ write_in_place(const char *path, const void *data, size_t len)
 		return nf_error_set_errno(NF_EIO, "cannot open '%s'", path);
 	err = nf_write_all(fd, data, len, path);
 	if (close(fd) < 0 && !err)
-		err = nf_error_set_errno(NF_EIO, "cannot write '%s'", path);
+		err = nf_error_set_io(NF_EIO, path, "cannot write '%s'", path);
 	return err;
-}
-
-static int write_atomic(const char *path, const void *data, size_t len);
-
-int
-nf_write_file_atomic(const char *path, const void *data, size_t len)
-{
-	struct stat sb;
-	char *real;
-	int err;
-
-	/* A file that is not a regular one is written into, never replaced: a rename over
-	 * /dev/null (`import -o /dev/null --force`) made it a regular file, for every process
-	 * of the machine. A link is followed, and what it leads to replaced: the link stays. */
-	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) && (real = realpath(path, NULL))) {
-		err = nf_write_file_atomic(real, data, len);
-		free(real);
-		return err;
-	}
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
-		return write_in_place(path, data, len);
-	return write_atomic(path, data, len);
 }
 
 static int
@@ -141,15 +119,35 @@ write_atomic(const char *path, const void *data, size_t len)
 	}
 	err = nf_write_all(fd, data, len, tmp);
 	if (!err && fsync(fd) < 0)
-		err = nf_error_set_errno(NF_EIO, "cannot sync '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot sync '%s'", tmp);
 	if (close(fd) < 0 && !err)
-		err = nf_error_set_errno(NF_EIO, "cannot close '%s'", tmp);
+		err = nf_error_set_io(NF_EIO, tmp, "cannot close '%s'", tmp);
 	if (!err && rename(tmp, path) < 0)
 		err = nf_error_set_errno(NF_EIO, "cannot rename '%s' to '%s'", tmp, path);
 	if (err)
 		unlink(tmp);
 done:
 	free(tmp);
+	return err;
+}
+
+int
+nf_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	struct stat sb;
+	char *real = NULL;
+	int err;
+
+	/* A file that is not a regular one is written into, never replaced: a rename over
+	 * /dev/null (`import -o /dev/null --force`) made it a regular file, for every process
+	 * of the machine. A link is followed, and what it leads to replaced: the link stays. */
+	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) && (real = realpath(path, NULL)))
+		path = real;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+		err = write_in_place(path, data, len);
+	else
+		err = write_atomic(path, data, len);
+	free(real);
 	return err;
 }
 

@@ -308,7 +308,7 @@ test_expect_success 'no room to place a new model: the run fails and registers n
 	fill_to 6500 &&
 	test_expect_code 1 ntflow run m.dag -p v=2 >"$T/out" 2>"$T/err" &&
 	cat "$T/err" &&
-	grep "cannot register model m: m cannot be placed in $MNT/reg/models: cannot write .*No space left on device; the file system at $MNT (tmpfs) has .* free of .*; nothing was registered" "$T/err" &&
+	grep "cannot register model m: m cannot be placed in $MNT/reg/models: cannot write .*No space left on device (the file system at $MNT (tmpfs) has .* free of .*); nothing was registered" "$T/err" &&
 	ntflow show 2 >"$T/show" &&
 	grep "^error     cannot register model m: m cannot be placed in $MNT/reg/models: .*; nothing was registered$" "$T/show" &&
 	ntflow registry list m --json >"$T/reg.json" &&

@@ -624,7 +624,7 @@ test_expect_success 'a path that names nothing is an error (exit 2) after a minu
 	wait_until "grep -q \"scheduler: waiting for the 1 path that cannot be read to come back\" err" &&
 	set_now 2026-11-01T12:01:01Z &&
 	test_expect_code 2 wait "$(cat st16.pid)" &&
-	grep "no scheduled pipeline in nosuchdir/: still nothing to read after 60 s" err
+	grep "no scheduled pipeline in nosuchdir/ after 60 s of waiting for what could not be read" err
 '
 
 test_expect_success 'a DAG file with errors given by its path is reported once, whatever reloads' '

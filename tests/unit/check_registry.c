@@ -742,9 +742,11 @@ START_TEST(test_models_dir_linked_state)
 
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && mkdir -p side/proj/models side/state disk/state && ln -s ../state side/proj/.ntflow &&"
-		 " mkdir -p proj && ln -s ../disk/state proj/.ntflow", tmpdir);
+		 " mkdir -p proj disk/models && ln -s ../disk/state proj/.ntflow", tmpdir);
 	ck_assert_int_eq(system(cmd), 0);
-	/* moved to another disk and linked back: the project's models, not the disk's */
+	/* moved to another disk and linked back: the project's models, not the disk's, even
+	 * while the project has none yet and the disk has a "models" of its own (outside the
+	 * project: never taken for a folder recorded the old way) */
 	link = xasprintf("%s/proj/.ntflow", tmpdir);
 	want = xasprintf("%s/proj/models", tmpdir);
 	got = nf_registry__models_dir(link, "models");
